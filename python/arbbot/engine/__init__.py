@@ -1,0 +1,78 @@
+"""The hot path: decomposition, fees, the five lanes and evaluation.
+
+Public surface (each function takes `engine="swift"|"python"` or follows ARB_ENGINE*):
+    decompose(venue, book) -> Decomposition
+    order_fee(schedule, fills) -> int (µ$)
+    evaluate(qty, profit, cost, fee, confidence, fill_prob, loss, sigma) -> Evaluation
+    Engine(universe).scan() / .update(market, book) -> ScanResult
+    scan(universe) -> ScanResult
+Units: ticks (1e-4 $/contract), lots (0.01 contract), µ$; see arbbot.engine.types.
+"""
+from __future__ import annotations
+
+from arbbot.engine.select import implementation
+from arbbot.engine.twin import decompose as _twin_decompose
+from arbbot.engine.twin import evaluate as _twin_evaluate
+from arbbot.engine.twin import fees as _twin_fees
+from arbbot.engine.twin.engine import TwinEngine
+from arbbot.engine.types import (
+    Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg, Market, NativeBook,
+    Opportunity, Quote, Relation, RelationKind, ScanResult, Side, Status, Universe, Venue,
+)
+
+__all__ = [
+    "Decomposition", "Engine", "EngineInputError", "Evaluation", "FeeSchedule", "Kind", "Lane",
+    "Leg", "Market", "NativeBook", "Opportunity", "Quote", "Relation", "RelationKind",
+    "ScanResult", "Side", "Status", "Universe", "Venue", "decompose", "evaluate",
+    "implementation", "order_fee", "scan",
+]
+
+
+def _native():
+    from arbbot.engine import native
+    return native
+
+
+def decompose(venue: int, book: NativeBook, *, engine: str | None = None) -> Decomposition:
+    if implementation("decompose", engine) == "swift":
+        return _native().decompose(venue, book)
+    return _twin_decompose.decompose(venue, book)
+
+
+def order_fee(schedule: FeeSchedule, fills, *, engine: str | None = None) -> int:
+    if implementation("fees", engine) == "swift":
+        return _native().order_fee(schedule, fills)
+    return _twin_fees.order_fee(schedule, fills)
+
+
+def evaluate(qty: int, profit: int, cost: int, fee: int, confidence: float, fill_prob: float,
+             loss: float, sigma: float, *, engine: str | None = None) -> Evaluation:
+    args = (qty, profit, cost, fee, confidence, fill_prob, loss, sigma)
+    if implementation("eval", engine) == "swift":
+        return _native().evaluate(*args)
+    return _twin_evaluate.evaluate(*args)
+
+
+class Engine:
+    """A universe held by one implementation: `scan()` for everything, `update(market, book)`
+    to replace one market's book and get only the opportunities touching it."""
+
+    def __init__(self, universe: Universe, *, engine: str | None = None) -> None:
+        self.implementation = implementation("lanes", engine)
+        self._names = {m.name: i for i, m in enumerate(universe.markets)}
+        self._impl = (_native().NativeEngine(universe) if self.implementation == "swift"
+                      else TwinEngine(universe))
+
+    def scan(self) -> ScanResult:
+        return self._impl.scan()
+
+    def update(self, market: int | str, book: NativeBook) -> ScanResult:
+        if isinstance(market, str):
+            if market not in self._names:
+                raise EngineInputError(Status.MARKET, f"unknown market {market!r}")
+            market = self._names[market]
+        return self._impl.update(market, book)
+
+
+def scan(universe: Universe, *, engine: str | None = None) -> ScanResult:
+    return Engine(universe, engine=engine).scan()

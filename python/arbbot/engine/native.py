@@ -1,0 +1,176 @@
+"""The Swift engine through `arbbot._native`: packs Python values into the ABI's buffers and
+turns the engine's records back into arbbot.engine.types values."""
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from arbbot.engine.select import native_module
+from arbbot.engine.types import (
+    INT32_MIN, Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg,
+    NativeBook, Opportunity, Quote, ScanResult, Side, Status, Universe,
+)
+
+OPPORTUNITY_DTYPE = np.dtype([
+    ("id", "<u8"), ("lane", "<i4"), ("kind", "<i4"), ("qty", "<i8"), ("payout", "<i8"),
+    ("cost", "<i8"), ("fee", "<i8"), ("profit", "<i8"), ("leg_start", "<i4"), ("leg_count", "<i4")])
+LEG_DTYPE = np.dtype([
+    ("market", "<i4"), ("side", "<i4"), ("qty", "<i8"), ("worst_price", "<i4"), ("reserved", "<i4"),
+    ("cost", "<i8"), ("fee", "<i8")])
+_LANES, _KINDS, _SIDES = tuple(Lane), tuple(Kind), tuple(Side)
+
+
+def _error(exc: Exception) -> EngineInputError:
+    code, message, index = exc.args
+    return EngineInputError(Status(code), message, index)
+
+
+def pack_book(book: NativeBook) -> tuple[array, tuple[int, int, int, int]]:
+    """(int64 pairs of all four sides, back to back; the four counts)."""
+    sides = book.sides()
+    flat = array("q")
+    try:
+        for side in sides:
+            for price, qty in side:
+                flat.append(price)
+                flat.append(qty)
+    except OverflowError:
+        raise EngineInputError(Status.QTY, "a book value does not fit in int64") from None
+    return flat, tuple(len(side) for side in sides)
+
+
+def _none(value: int, sentinel: int = -1) -> int | None:
+    return None if value == sentinel else value
+
+
+def decompose(venue: int, book: NativeBook) -> Decomposition:
+    levels, counts = pack_book(book)
+    native = native_module()
+    try:
+        yes, no, q = native.decompose(int(venue), levels, counts)
+    except native.NativeError as exc:
+        raise _error(exc) from None
+    except OverflowError:
+        raise EngineInputError(Status.VENUE, f"unknown venue code {venue!r}") from None
+    quote = Quote(_none(q[0]), _none(q[1]), _none(q[2]), _none(q[3]), _none(q[4]),
+                  _none(q[5], INT32_MIN), bool(q[6]))
+    return Decomposition(yes, no, quote)
+
+
+def order_fee(schedule: FeeSchedule, fills) -> int:
+    flat = array("q")
+    try:
+        for price, qty in fills:
+            flat.append(price)
+            flat.append(qty)
+    except OverflowError:
+        raise EngineInputError(Status.QTY, "a fill does not fit in int64") from None
+    native = native_module()
+    try:
+        return native.order_fee(schedule.taker_rate_ppm, schedule.per_contract, schedule.rounding, flat)
+    except native.NativeError as exc:
+        raise _error(exc) from None
+    except OverflowError:
+        raise EngineInputError(Status.MONEY, "a fee schedule value does not fit in int64") from None
+
+
+def evaluate(qty, profit, cost, fee, confidence, fill_prob, loss, sigma) -> Evaluation:
+    native = native_module()
+    for name, value in (("confidence", confidence), ("fill probability", fill_prob), ("loss", loss), ("sigma", sigma)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EngineInputError(Status.FLOAT, f"{name} {value!r} must be a number")
+    try:
+        return Evaluation(*native.evaluate(qty, profit, cost, fee, confidence, fill_prob, loss, sigma))
+    except native.NativeError as exc:
+        raise _error(exc) from None
+    except OverflowError:
+        raise EngineInputError(Status.ARGUMENT, "an amount does not fit in int64") from None
+
+
+def pack_universe(universe: Universe) -> dict:
+    """The keyword buffers of `_native.Engine` (see arb_universe in arb_engine.h)."""
+    markets = universe.markets
+    names = bytearray()
+    name_offsets = array("q", [0])
+    counts = array("q")
+    levels = array("q")
+    for market in markets:
+        names += market.name.encode("utf-8")
+        name_offsets.append(len(names))
+        flat, side_counts = pack_book(market.book)
+        levels.extend(flat)
+        counts.extend(side_counts)
+    rel_offsets = array("q", [0])
+    members = array("i")
+    for relation in universe.relations:
+        members.extend(relation.members)
+        rel_offsets.append(len(members))
+    try:
+        return dict(
+            venue=array("i", [int(m.venue) for m in markets]),
+            lot=array("i", [m.lot for m in markets]),
+            taker_rate_ppm=array("i", [m.fees.taker_rate_ppm for m in markets]),
+            per_contract=array("q", [m.fees.per_contract for m in markets]),
+            rounding=array("q", [m.fees.rounding for m in markets]),
+            book_counts=counts, book_levels=levels, names=bytes(names), name_offsets=name_offsets,
+            rel_kind=array("i", [int(r.kind) for r in universe.relations]),
+            rel_exhaustive=array("i", [1 if r.exhaustive else 0 for r in universe.relations]),
+            rel_offsets=rel_offsets, rel_members=members,
+            max_qty=-1 if universe.max_qty is None else universe.max_qty,
+            min_profit=universe.min_profit)
+    except OverflowError as exc:
+        raise EngineInputError(Status.ARGUMENT, f"a universe value does not fit the engine's integers: {exc}") from None
+
+
+class NativeEngine:
+    """The Swift engine holding one universe."""
+
+    def __init__(self, universe: Universe) -> None:
+        native = native_module()
+        self._native = native
+        self._names = [m.name for m in universe.markets]
+        try:
+            self._engine = native.Engine(**pack_universe(universe))
+        except native.NativeError as exc:
+            raise _error(exc) from None
+
+    def _result(self, raw) -> ScanResult:
+        opp_bytes, leg_bytes, untradeable = raw
+        names = self._names
+        return ScanResult(decode_opportunities(opp_bytes, leg_bytes, names),
+                          tuple(names[m] for m in untradeable))
+
+    def scan_raw(self):
+        """(opportunity records, leg records, untradeable indices): the call without decoding."""
+        return self._engine.scan()
+
+    def scan(self) -> ScanResult:
+        try:
+            return self._result(self._engine.scan())
+        except self._native.NativeError as exc:
+            raise _error(exc) from None
+
+    def update_raw(self, market: int, levels, counts):
+        return self._engine.update(market, levels, counts)
+
+    def update(self, market: int, book: NativeBook) -> ScanResult:
+        levels, counts = pack_book(book)
+        try:
+            return self._result(self._engine.update(market, levels, counts))
+        except self._native.NativeError as exc:
+            raise _error(exc) from None
+        except OverflowError:
+            raise EngineInputError(Status.MARKET, f"market index {market!r} is out of range") from None
+
+
+def decode_opportunities(opp_bytes: bytes, leg_bytes: bytes, names: list[str]) -> tuple[Opportunity, ...]:
+    opps = np.frombuffer(opp_bytes, dtype=OPPORTUNITY_DTYPE).tolist()
+    legs = np.frombuffer(leg_bytes, dtype=LEG_DTYPE).tolist()
+    out = []
+    for oid, lane, kind, qty, payout, cost, fee, profit, start, count in opps:
+        out.append(Opportunity(
+            f"{oid:016x}", _LANES[lane], _KINDS[kind], qty, payout, cost, fee, profit,
+            tuple(Leg(names[m], _SIDES[s], lq, worst, lc, lf)
+                  for m, s, lq, worst, _, lc, lf in legs[start:start + count])))
+    return tuple(out)

@@ -1,0 +1,248 @@
+"""Value types of the hot path, shared by the Swift engine's wrapper and the Python twin.
+
+Integer codes mirror Sources/CShims/include/arb_engine.h exactly. Units: price ticks
+(1e-4 $/contract), quantity lots (0.01 contract), money µ$, fee rates ppm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+# A level is (price ticks, qty lots).
+Level = tuple[int, int]
+
+
+class Venue(IntEnum):
+    KALSHI = 0
+    POLYMARKET = 1
+    FORECASTEX = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def bids_only(self) -> bool:
+        """Kalshi and ForecastEx publish bids only (buy-only contracts)."""
+        return self is not Venue.POLYMARKET
+
+
+class Side(IntEnum):
+    YES = 0
+    NO = 1
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class RelationKind(IntEnum):
+    SAME = 0
+    INVERSE = 1
+    COMPLEMENT = 2
+    EQUIVALENT = 3
+    BUCKET = 4
+    TREE = 5
+    IMPLIES = 6
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Lane(IntEnum):
+    INTRA = 0
+    CROSS = 1
+    BUCKET = 2
+    PARITY = 3
+    TREE = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Kind(IntEnum):
+    YES_NO = 0
+    YES_A_NO_B = 1
+    NO_A_YES_B = 2
+    YES_A_YES_B = 3
+    NO_A_NO_B = 4
+    ALL_NO = 5
+    ALL_YES = 6
+    PARENT_NO_CHILDREN_YES = 7
+    PARENT_YES_CHILDREN_NO = 8
+    PARENT_YES_CHILD_NO = 9
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Status(IntEnum):
+    """Error codes of the C ABI (ARB_E_*); the twin raises the same ones."""
+    OK = 0
+    NULL = 1
+    PRICE = 2
+    QTY = 3
+    VENUE = 4
+    KIND = 5
+    LENGTH = 6
+    BIDS_ONLY = 7
+    MARKET = 8
+    RELATION = 9
+    RATE = 10
+    MONEY = 11
+    LOT = 12
+    FLOAT = 13
+    CAPACITY = 14
+    NAME = 15
+    OVERFLOW = 16
+    ARGUMENT = 17
+
+
+class EngineInputError(ValueError):
+    """Bad input to an engine function. `status` is the ABI error code, `index` the offending
+    market or relation index when there is one (else -1)."""
+
+    def __init__(self, status: Status, message: str, index: int = -1) -> None:
+        super().__init__(message)
+        self.status = Status(status)
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:  # parity tests compare errors across engines
+        return (isinstance(other, EngineInputError) and self.status == other.status
+                and self.index == other.index)
+
+    __hash__ = ValueError.__hash__
+
+
+PRICE_MAX = 10_000
+LEVEL_QTY_MAX = 100_000_000
+RATE_MAX_PPM = 999_999
+MONEY_FEE_MAX = 1_000_000_000_000
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+INT32_MIN = -(2**31)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Taker fee of one market: rate part `taker_rate_ppm` × p(1−p) per contract rounded up to
+    `rounding` µ$ per order, plus `per_contract` µ$ per contract (rounded up to whole µ$)."""
+    taker_rate_ppm: int = 0
+    per_contract: int = 0
+    rounding: int = 1
+    maker_rate_ppm: int = 0     # informational: makers pay nothing in any lane
+
+
+@dataclass(frozen=True, slots=True)
+class NativeBook:
+    """A venue's book as published: Kalshi/ForecastEx bids only; Polymarket one book per token.
+    Levels are (price ticks, qty lots) in any order; duplicates add up; qty 0 is ignored."""
+    yes_bids: tuple[Level, ...] = ()
+    yes_asks: tuple[Level, ...] = ()
+    no_bids: tuple[Level, ...] = ()
+    no_asks: tuple[Level, ...] = ()
+
+    def sides(self) -> tuple[tuple[Level, ...], ...]:
+        """The four native sides in ABI order: yes_bids, yes_asks, no_bids, no_asks."""
+        return (self.yes_bids, self.yes_asks, self.no_bids, self.no_asks)
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    venue: Venue
+    id: str
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    lot: int = 100                 # lots per tradable unit: 100 (1 contract) or 1 (0.01)
+    book: NativeBook = field(default_factory=NativeBook)
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        """The market's name elsewhere in a snapshot: `venue:id`."""
+        return f"{self.venue.label}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A relation between markets; `members` are market indices in leg order
+    (a, b | bucket members | tree parent then children | implies parent then child)."""
+    kind: RelationKind
+    members: tuple[int, ...]
+    exhaustive: bool = False
+    confidence: int | None = None   # millionths, None = unstated
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    markets: tuple[Market, ...]
+    relations: tuple[Relation, ...] = ()
+    max_qty: int | None = None      # lots per opportunity; None = no cap
+    min_profit: int = 1             # µ$
+
+    def index_of(self, name: str) -> int:
+        for i, market in enumerate(self.markets):
+            if market.name == name:
+                return i
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Best prices of a decomposed book (ticks; None when missing)."""
+    best_bid_yes: int | None
+    best_ask_yes: int | None
+    best_bid_no: int | None
+    best_ask_no: int | None
+    mid: int | None           # (askYES + 10,000 − askNO) / 2, half to even
+    overround: int | None     # askYES + askNO − 10,000
+    crossed: bool             # crossed or locked: untradeable
+
+
+@dataclass(frozen=True, slots=True)
+class Decomposition:
+    """Effective ask ladders (ascending, one level per price) and the quote summary."""
+    yes: tuple[Level, ...]
+    no: tuple[Level, ...]
+    quote: Quote
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    market: str               # `venue:id`
+    side: Side
+    qty: int                  # lots
+    worst_price: int          # ticks
+    cost: int                 # µ$
+    fee: int                  # µ$
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    id: str                   # 16 hex digits (spec/ARBITRAGE.md)
+    lane: Lane
+    kind: Kind
+    qty: int                  # lots
+    payout: int               # µ$
+    cost: int                 # µ$
+    fee: int                  # µ$
+    profit: int               # µ$
+    legs: tuple[Leg, ...]
+
+    def touches(self, market: str) -> bool:
+        return any(leg.market == market for leg in self.legs)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    opportunities: tuple[Opportunity, ...]
+    untradeable: tuple[str, ...]      # market names, in market order
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    ev: float                 # $ per contract
+    kelly: float              # fraction of bankroll, [0, 1]
+    shrunk: float             # Baker–McHale shrunk fraction, [0, 1]

@@ -1,0 +1,29 @@
+"""Human-readable scan output (rich tables); the JSON form lives in arbbot.opportunities."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from arbbot.engine.types import ScanResult
+from arbbot.snapshot import Snapshot
+from arbbot.units import format_money, format_price, format_qty
+
+
+def print_scan(result: ScanResult, snapshot: Snapshot, engine: str, source: str, console: Console | None = None) -> None:
+    console = console or Console()
+    n = len(result.opportunities)
+    total = sum(o.profit for o in result.opportunities)
+    console.print(f"[bold]{source}[/bold]: {len(snapshot.universe.markets)} markets, "
+                  f"{len(snapshot.universe.relations)} relations, engine {engine} → "
+                  f"[bold]{n}[/bold] opportunit{'y' if n == 1 else 'ies'}, profit ${format_money(total)}")
+    if result.opportunities:
+        table = Table(show_lines=False, header_style="bold")
+        for column in ("id", "lane", "kind", "qty", "legs (side market @ worst price)", "cost $", "fee $", "profit $"):
+            table.add_column(column, justify="right" if column.endswith("$") or column == "qty" else "left")
+        for o in result.opportunities:
+            legs = "\n".join(f"{leg.side.label.upper():>3} {leg.market} @ {format_price(leg.worst_price)}" for leg in o.legs)
+            table.add_row(o.id, o.lane.label, o.kind.label, format_qty(o.qty), legs,
+                          format_money(o.cost), format_money(o.fee), f"[green]{format_money(o.profit)}[/green]")
+        console.print(table)
+    if result.untradeable:
+        console.print("[yellow]untradeable (crossed or locked book, stale):[/yellow] " + ", ".join(result.untradeable))

@@ -1,0 +1,300 @@
+"""Read and write `arbbot.snapshot/1` files (spec/SNAPSHOT.md).
+
+`parse_snapshot(obj)` validates a decoded JSON object and returns a `Snapshot` whose
+`universe` feeds the engines. Every problem raises `SnapshotError` whose message starts with the
+JSON path of the deepest offending element, e.g.
+`markets[3].book.yes_bids[0][0]: price 1.2 is above 1`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arbbot import units
+from arbbot.engine.types import (
+    MONEY_FEE_MAX, FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe, Venue,
+)
+
+FORMAT = "arbbot.snapshot/1"
+_VENUES = {v.label: v for v in Venue}
+_KINDS = {k.label: k for k in RelationKind}
+_BOOK_SIDES = ("yes_bids", "yes_asks", "no_bids", "no_asks")
+_PAIR_KINDS = {RelationKind.SAME, RelationKind.INVERSE, RelationKind.COMPLEMENT, RelationKind.EQUIVALENT}
+
+
+class SnapshotError(ValueError):
+    """A malformed snapshot. `path` is the JSON path of the offending element."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.detail = message
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    universe: Universe
+    taken_at: str | None = None
+    titles: tuple[str, ...] = ()
+
+
+# ---- small validators (each raises SnapshotError at `path`) -------------------------------
+
+def _object(value: Any, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise SnapshotError(path, f"expected an object, got {_json_type(value)}")
+    return value
+
+
+def _list(value: Any, path: str) -> list:
+    if not isinstance(value, list):
+        raise SnapshotError(path, f"expected a list, got {_json_type(value)}")
+    return value
+
+
+def _string(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise SnapshotError(path, f"expected a string, got {_json_type(value)}")
+    return value
+
+
+def _required(obj: dict, key: str, path: str) -> Any:
+    if key not in obj:
+        raise SnapshotError(_join(path, key), "required field is missing")
+    return obj[key]
+
+
+def _decimal(parse, value: Any, path: str, *args) -> int:
+    try:
+        return parse(value, *args)
+    except units.DecimalFormatError as exc:
+        raise SnapshotError(path, str(exc)) from None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "object"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# ---- the parser ----------------------------------------------------------------------------
+
+def parse_snapshot(obj: Any) -> Snapshot:
+    """Validate a decoded `arbbot.snapshot/1` object; raise SnapshotError on the first problem."""
+    root = _object(obj, "$")
+    fmt = _required(root, "format", "")
+    if fmt != FORMAT:
+        raise SnapshotError("format", f"unsupported format {json.dumps(fmt)} (expected \"{FORMAT}\")")
+    taken_at = root.get("taken_at")
+    if taken_at is not None:
+        _string(taken_at, "taken_at")
+    max_qty, min_profit = _parse_params(root.get("params", {}))
+    raw_markets = _list(_required(root, "markets", ""), "markets")
+    markets: list[Market] = []
+    index: dict[str, int] = {}
+    for i, raw in enumerate(raw_markets):
+        market = _parse_market(raw, f"markets[{i}]")
+        if market.name in index:
+            raise SnapshotError(f"markets[{i}].id", f"duplicate market \"{market.name}\" (also markets[{index[market.name]}])")
+        index[market.name] = i
+        markets.append(market)
+    relations = tuple(
+        _parse_relation(raw, f"relations[{j}]", index)
+        for j, raw in enumerate(_list(root.get("relations", []), "relations"))
+    )
+    universe = Universe(tuple(markets), relations, max_qty, min_profit)
+    return Snapshot(universe, taken_at, tuple(m.title for m in markets))
+
+
+def _parse_params(raw: Any) -> tuple[int | None, int]:
+    params = _object(raw, "params")
+    max_qty = None
+    if "max_qty" in params:
+        max_qty = _decimal(units.parse_size, params["max_qty"], "params.max_qty", "max_qty")
+    min_profit = 1
+    if "min_profit" in params:
+        min_profit = _decimal(units.parse_money, params["min_profit"], "params.min_profit", "min_profit",
+                              2**63 - 1)
+    return max_qty, min_profit
+
+
+def _parse_market(raw: Any, path: str) -> Market:
+    obj = _object(raw, path)
+    venue_label = _string(_required(obj, "venue", path), f"{path}.venue")
+    venue = _VENUES.get(venue_label)
+    if venue is None:
+        raise SnapshotError(f"{path}.venue", f"unknown venue {json.dumps(venue_label)} (expected kalshi, polymarket or forecastex)")
+    market_id = _string(_required(obj, "id", path), f"{path}.id")
+    if not market_id:
+        raise SnapshotError(f"{path}.id", "market id is empty")
+    title = _string(obj.get("title", ""), f"{path}.title")
+    fees = _parse_fees(obj.get("fees", {}), f"{path}.fees")
+    lot = 100
+    if "lot" in obj:
+        lot = _decimal(units.parse_size, obj["lot"], f"{path}.lot", "lot")
+        if lot not in (100, 1):
+            raise SnapshotError(f"{path}.lot", f"lot {obj['lot']} must be \"1\" or \"0.01\"")
+    book = _parse_book(obj.get("book", {}), f"{path}.book", venue)
+    return Market(venue, market_id, fees, lot, book, title)
+
+
+def _parse_fees(raw: Any, path: str) -> FeeSchedule:
+    obj = _object(raw, path)
+    rate = {}
+    for key in ("taker_rate", "maker_rate"):
+        rate[key] = _decimal(units.parse_rate, obj[key], f"{path}.{key}", key) if key in obj else 0
+    per_contract = 0
+    if "per_contract" in obj:
+        per_contract = _decimal(units.parse_money, obj["per_contract"], f"{path}.per_contract",
+                                "per_contract", MONEY_FEE_MAX)
+    rounding = 1
+    if "rounding" in obj:
+        rounding = _decimal(units.parse_money, obj["rounding"], f"{path}.rounding", "rounding", MONEY_FEE_MAX)
+        if rounding == 0:
+            raise SnapshotError(f"{path}.rounding", "rounding must be above 0")
+    return FeeSchedule(rate["taker_rate"], per_contract, rounding, rate["maker_rate"])
+
+
+def _parse_book(raw: Any, path: str, venue: Venue) -> NativeBook:
+    obj = _object(raw, path)
+    sides = {}
+    for key in _BOOK_SIDES:
+        levels = _list(obj.get(key, []), f"{path}.{key}")
+        if venue.bids_only and key.endswith("_asks") and levels:
+            raise SnapshotError(f"{path}.{key}", f"{venue.label} books have bids only")
+        sides[key] = tuple(_parse_level(level, f"{path}.{key}[{n}]") for n, level in enumerate(levels))
+    return NativeBook(**sides)
+
+
+def _parse_level(raw: Any, path: str) -> tuple[int, int]:
+    level = _list(raw, path)
+    if len(level) != 2:
+        raise SnapshotError(path, f"a level is [price, size], got {len(level)} elements")
+    price = _decimal(units.parse_price, level[0], f"{path}[0]")
+    size = _decimal(units.parse_size, level[1], f"{path}[1]")
+    return price, size
+
+
+def _parse_relation(raw: Any, path: str, index: dict[str, int]) -> Relation:
+    obj = _object(raw, path)
+    label = _string(_required(obj, "kind", path), f"{path}.kind")
+    kind = _KINDS.get(label)
+    if kind is None:
+        raise SnapshotError(f"{path}.kind", f"unknown kind {json.dumps(label)}")
+    seen: set[int] = set()
+
+    def ref(value: Any, ref_path: str) -> int:
+        name = _string(value, ref_path)
+        if name not in index:
+            raise SnapshotError(ref_path, f"unknown market {json.dumps(name)}")
+        i = index[name]
+        if i in seen:
+            raise SnapshotError(ref_path, f"{name} appears twice in one relation")
+        seen.add(i)
+        return i
+
+    def group(key: str, minimum: int, noun: str) -> list[int]:
+        items = _list(_required(obj, key, path), f"{path}.{key}")
+        members = [ref(v, f"{path}.{key}[{n}]") for n, v in enumerate(items)]
+        if len(members) < minimum:
+            raise SnapshotError(f"{path}.{key}", f"a {kind.label} needs at least {minimum} {noun}, got {len(members)}")
+        return members
+
+    exhaustive = False
+    if kind in _PAIR_KINDS:
+        members = [ref(_required(obj, "a", path), f"{path}.a"), ref(_required(obj, "b", path), f"{path}.b")]
+    elif kind is RelationKind.BUCKET:
+        members = group("members", 2, "members")
+        exhaustive = obj.get("exhaustive", False)
+        if not isinstance(exhaustive, bool):
+            raise SnapshotError(f"{path}.exhaustive", f"expected true or false, got {_json_type(exhaustive)}")
+    elif kind is RelationKind.TREE:
+        members = [ref(_required(obj, "parent", path), f"{path}.parent")]
+        members += group("children", 2, "children (one child: use implies or equivalent)")
+    else:  # IMPLIES: stored parent first (leg order), whatever the JSON order
+        child = ref(_required(obj, "child", path), f"{path}.child")
+        parent = ref(_required(obj, "parent", path), f"{path}.parent")
+        members = [parent, child]
+    confidence = None
+    if "confidence" in obj:
+        confidence = _decimal(units.parse_unit_interval, obj["confidence"], f"{path}.confidence", "confidence")
+    return Relation(kind, tuple(members), exhaustive, confidence)
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Read and validate a snapshot file. Raises SnapshotError (also for unreadable JSON)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SnapshotError("$", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SnapshotError("$", f"{path} is not UTF-8") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return parse_snapshot(obj)
+
+
+def snapshot_to_dict(universe: Universe, taken_at: str | None = None) -> dict:
+    """The `arbbot.snapshot/1` object for a universe (round-trips through parse_snapshot)."""
+    fmt = units.format_decimal
+
+    def levels(side):
+        return [[units.format_price(p), units.format_qty(q)] for p, q in side]
+
+    markets = []
+    for m in universe.markets:
+        fees: dict[str, str] = {}
+        if m.fees.taker_rate_ppm:
+            fees["taker_rate"] = fmt(m.fees.taker_rate_ppm, 6)
+        if m.fees.maker_rate_ppm:
+            fees["maker_rate"] = fmt(m.fees.maker_rate_ppm, 6)
+        if m.fees.per_contract:
+            fees["per_contract"] = fmt(m.fees.per_contract, 6)
+        if m.fees.rounding != 1:
+            fees["rounding"] = fmt(m.fees.rounding, 6)
+        book = {k: levels(side) for k, side in zip(_BOOK_SIDES, m.book.sides()) if side}
+        markets.append({"venue": m.venue.label, "id": m.id, "title": m.title, "fees": fees,
+                        "lot": units.format_qty(m.lot), "book": book})
+    names = [m.name for m in universe.markets]
+    relations = []
+    for r in universe.relations:
+        rel: dict[str, Any] = {"kind": r.kind.label}
+        refs = [names[i] for i in r.members]
+        if r.kind in _PAIR_KINDS:
+            rel["a"], rel["b"] = refs
+        elif r.kind is RelationKind.BUCKET:
+            rel["members"] = refs
+            rel["exhaustive"] = r.exhaustive
+        elif r.kind is RelationKind.TREE:
+            rel["parent"], rel["children"] = refs[0], refs[1:]
+        else:
+            rel["child"], rel["parent"] = refs[1], refs[0]
+        if r.confidence is not None:
+            rel["confidence"] = fmt(r.confidence, 6)
+        relations.append(rel)
+    params: dict[str, str] = {"min_profit": fmt(universe.min_profit, 6)}
+    if universe.max_qty is not None:
+        params = {"max_qty": units.format_qty(universe.max_qty), **params}
+    out: dict[str, Any] = {"format": FORMAT}
+    if taken_at:
+        out["taken_at"] = taken_at
+    out.update({"params": params, "markets": markets, "relations": relations})
+    return out

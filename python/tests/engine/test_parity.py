@@ -1,0 +1,156 @@
+"""Swift vs Python on hypothesis-generated universes: identical results (byte-identical JSON),
+identical errors, and incremental updates equal to a full rescan after any sequence of updates.
+
+Examples per test: HYPOTHESIS_PROFILE=ci → 2,000; default 300; `deep` → 20,000.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from arbbot.engine import (
+    Engine, EngineInputError, FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe,
+    Venue, decompose, evaluate, order_fee,
+)
+from arbbot.opportunities import to_json_line
+
+from ..conftest import require_native
+
+settings.register_profile("default", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# ---- strategies: mostly near-efficient books with frequent small mispricings ----------------
+
+prices = st.one_of(st.integers(0, 10_000), st.sampled_from([0, 1, 100, 4_999, 5_000, 9_999, 10_000]))
+qtys = st.one_of(st.integers(0, 50_000), st.sampled_from([0, 1, 99, 100, 100_000_000]))
+levels = st.lists(st.tuples(prices, qtys), max_size=4).map(tuple)
+
+
+@st.composite
+def near_fair_levels(draw, fair: int):
+    """Levels around a fair price so that sums across markets often land near $1."""
+    out = []
+    for _ in range(draw(st.integers(0, 4))):
+        price = min(10_000, max(0, fair + draw(st.integers(-600, 600))))
+        out.append((price, draw(st.integers(0, 20_000))))
+    return tuple(out)
+
+
+@st.composite
+def books(draw, venue: Venue):
+    if draw(st.integers(0, 4)) == 0:       # fully random, including crossed books
+        sides = [draw(levels) for _ in range(4)]
+    else:
+        fair = draw(st.integers(300, 9_700))
+        yes_bid, yes_ask = draw(near_fair_levels(fair - 200)), draw(near_fair_levels(fair + 100))
+        no_bid, no_ask = draw(near_fair_levels(10_000 - fair - 200)), draw(near_fair_levels(10_000 - fair + 100))
+        sides = [yes_bid, yes_ask, no_bid, no_ask]
+    if venue.bids_only:
+        sides[1] = sides[3] = ()
+    return NativeBook(*sides)
+
+
+fee_schedules = st.builds(
+    FeeSchedule,
+    taker_rate_ppm=st.one_of(st.sampled_from([0, 30_000, 70_000]), st.integers(0, 999_999)),
+    per_contract=st.one_of(st.sampled_from([0, 5_000, 10_000]), st.integers(0, 2_000_000)),
+    rounding=st.one_of(st.sampled_from([1, 10, 100, 10_000]), st.integers(1, 1_000_000)),
+)
+
+
+@st.composite
+def markets(draw, i: int):
+    venue = draw(st.sampled_from(list(Venue)))
+    return Market(venue, f"M{i}-{draw(st.text('abcé€#,:', max_size=3))}", draw(fee_schedules),
+                  draw(st.sampled_from([100, 1])), draw(books(venue)))
+
+
+@st.composite
+def relations(draw, n: int):
+    kind = draw(st.sampled_from(list(RelationKind)))
+    size = {RelationKind.BUCKET: draw(st.integers(2, max(2, min(n, 6)))),
+            RelationKind.TREE: draw(st.integers(3, max(3, min(n, 6))))}.get(kind, 2)
+    if size > n:
+        return None
+    members = tuple(draw(st.permutations(range(n)))[:size])
+    return Relation(kind, members, draw(st.booleans()))
+
+
+@st.composite
+def universes(draw):
+    n = draw(st.integers(1, 8))
+    ms = tuple(draw(markets(i)) for i in range(n))
+    rels = tuple(r for r in draw(st.lists(relations(n), max_size=6)) if r is not None)
+    max_qty = draw(st.one_of(st.none(), st.integers(0, 30_000)))
+    min_profit = draw(st.one_of(st.just(1), st.integers(0, 50_000)))
+    return Universe(ms, rels, max_qty, min_profit)
+
+
+def outcome(fn):
+    """The value, or the error's (status, index): errors must match across engines too."""
+    try:
+        return fn()
+    except EngineInputError as exc:
+        return ("error", exc.status, exc.index)
+
+
+# ---- tests -----------------------------------------------------------------------------------
+
+@given(universes())
+def test_scan_is_identical_on_both_engines(universe):
+    require_native()
+    swift = Engine(universe, engine="swift").scan()
+    python = Engine(universe, engine="python").scan()
+    assert swift == python
+    assert to_json_line(swift, "x") == to_json_line(python, "x")
+
+
+@given(universes(), st.lists(st.tuples(st.integers(0, 7), st.data()), min_size=1, max_size=6))
+def test_incremental_updates_equal_a_full_rescan(universe, steps):
+    require_native()
+    engines = {name: Engine(universe, engine=name) for name in ("swift", "python")}
+    current = list(universe.markets)
+    for index, data in steps:
+        m = index % len(current)
+        book = data.draw(books(current[m].venue))
+        current[m] = dataclasses.replace(current[m], book=book)
+        updated = dataclasses.replace(universe, markets=tuple(current))
+        fresh = Engine(updated, engine="python").scan()
+        name = current[m].name
+        expected_touching = tuple(o for o in fresh.opportunities if o.touches(name))
+        for engine in engines.values():
+            got = engine.update(m, book)
+            assert got.opportunities == expected_touching
+            assert got.untradeable == ((name,) if name in fresh.untradeable else ())
+    for engine in engines.values():
+        assert engine.scan() == fresh
+
+
+@given(st.sampled_from(list(Venue)), levels, levels, levels, levels)
+def test_decompose_parity_including_errors(venue, yb, ya, nb, na):
+    require_native()
+    book = NativeBook(yb, ya, nb, na)
+    assert outcome(lambda: decompose(venue, book, engine="swift")) == outcome(lambda: decompose(venue, book, engine="python"))
+
+
+@given(fee_schedules | st.builds(FeeSchedule, taker_rate_ppm=st.integers(-5, 1_000_005),
+                                 per_contract=st.integers(-5, 10**12 + 5), rounding=st.integers(-5, 10**12 + 5)),
+       st.lists(st.tuples(st.integers(-2, 10_002), st.integers(-2, 100_000_002)), max_size=6))
+def test_order_fee_parity_including_errors(schedule, fills):
+    require_native()
+    assert outcome(lambda: order_fee(schedule, fills, engine="swift")) == outcome(lambda: order_fee(schedule, fills, engine="python"))
+
+
+unit = st.floats(0, 1)
+@given(st.integers(-10, 10**8), st.integers(-10**9, 10**9), st.integers(0, 10**10), st.integers(0, 10**8),
+       unit | st.floats(allow_nan=True), unit, st.floats(0, 5) | st.floats(allow_nan=True), st.floats(0, 0.5))
+def test_evaluate_parity(qty, profit, cost, fee, c, f, loss, sigma):
+    require_native()
+    swift = outcome(lambda: evaluate(qty, profit, cost, fee, c, f, loss, sigma, engine="swift"))
+    python = outcome(lambda: evaluate(qty, profit, cost, fee, c, f, loss, sigma, engine="python"))
+    assert swift == python   # same operations in the same order: identical doubles

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install arbbot into it, building the Swift engine (arbbot._native).
+# Idempotent: re-running rebuilds Swift incrementally. Needs python3 (3.11+) and swift on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+echo "== installing arbbot (builds the Swift engine; first build takes a minute or two)"
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -c "from arbbot import _native; print('== native engine ok: ABI', _native.abi_version(), _native.__file__)"
