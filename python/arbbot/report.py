@@ -1,6 +1,8 @@
 """Human-readable scan output (rich tables); the JSON form lives in arbbot.opportunities."""
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -10,7 +12,7 @@ from arbbot.units import format_money, format_price, format_qty
 
 
 def print_scan(result: ScanResult, snapshot: Snapshot, engine: str, source: str, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     n = len(result.opportunities)
     total = sum(o.profit for o in result.opportunities)
     console.print(f"[bold]{source}[/bold]: {len(snapshot.universe.markets)} markets, "
@@ -19,7 +21,8 @@ def print_scan(result: ScanResult, snapshot: Snapshot, engine: str, source: str,
     if result.opportunities:
         table = Table(show_lines=False, header_style="bold")
         for column in ("id", "lane", "kind", "qty", "legs (side market @ worst price)", "cost $", "fee $", "profit $"):
-            table.add_column(column, justify="right" if column.endswith("$") or column == "qty" else "left")
+            table.add_column(column, justify="right" if column.endswith("$") or column == "qty" else "left",
+                             no_wrap=column == "id")
         for o in result.opportunities:
             legs = "\n".join(f"{leg.side.label.upper():>3} {leg.market} @ {format_price(leg.worst_price)}" for leg in o.legs)
             table.add_row(o.id, o.lane.label, o.kind.label, format_qty(o.qty), legs,

@@ -12,14 +12,18 @@ from enum import IntEnum
 Level = tuple[int, int]
 
 
-class Venue(IntEnum):
-    KALSHI = 0
-    POLYMARKET = 1
-    FORECASTEX = 2
+class _Labelled(IntEnum):
+    """An ABI enum whose lower-case name is its spelling in snapshots and opportunity files."""
 
     @property
     def label(self) -> str:
         return self.name.lower()
+
+
+class Venue(_Labelled):
+    KALSHI = 0
+    POLYMARKET = 1
+    FORECASTEX = 2
 
     @property
     def bids_only(self) -> bool:
@@ -27,16 +31,12 @@ class Venue(IntEnum):
         return self is not Venue.POLYMARKET
 
 
-class Side(IntEnum):
+class Side(_Labelled):
     YES = 0
     NO = 1
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
-
-class RelationKind(IntEnum):
+class RelationKind(_Labelled):
     SAME = 0
     INVERSE = 1
     COMPLEMENT = 2
@@ -45,24 +45,16 @@ class RelationKind(IntEnum):
     TREE = 5
     IMPLIES = 6
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
-
-class Lane(IntEnum):
+class Lane(_Labelled):
     INTRA = 0
     CROSS = 1
     BUCKET = 2
     PARITY = 3
     TREE = 4
 
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
-
-class Kind(IntEnum):
+class Kind(_Labelled):
     YES_NO = 0
     YES_A_NO_B = 1
     NO_A_YES_B = 2
@@ -73,10 +65,6 @@ class Kind(IntEnum):
     PARENT_NO_CHILDREN_YES = 7
     PARENT_YES_CHILDREN_NO = 8
     PARENT_YES_CHILD_NO = 9
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 class Status(IntEnum):

@@ -70,7 +70,7 @@ def test_engine_construction_checks(native):
         return native_status(native, native.Engine, **{**good, **changes})
 
     assert broken(lot=array("i", [100])) == Status.LENGTH
-    assert broken(book_levels=array("q", [1, 2, 3, 4])) == Status.LENGTH
+    assert broken(book_levels=array("q", [4_000, 100])) == Status.LENGTH
     assert broken(name_offsets=array("q", [0, 9, 4])) == Status.NAME
     assert broken(name_offsets=array("q", [0, 4, 999])) == Status.NAME
     assert broken(rel_offsets=array("q", [0, 3])) == Status.LENGTH

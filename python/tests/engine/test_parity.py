@@ -154,3 +154,5 @@ def test_evaluate_parity(qty, profit, cost, fee, c, f, loss, sigma):
     swift = outcome(lambda: evaluate(qty, profit, cost, fee, c, f, loss, sigma, engine="swift"))
     python = outcome(lambda: evaluate(qty, profit, cost, fee, c, f, loss, sigma, engine="python"))
     assert swift == python   # same operations in the same order: identical doubles
+    if not isinstance(swift, tuple):
+        assert 0.0 <= swift.kelly <= 1.0 and 0.0 <= swift.shrunk <= 1.0   # never NaN

@@ -44,11 +44,22 @@ def evaluate(qty: int, profit: int, cost: int, fee: int, confidence: float, fill
         return Evaluation(ev, 1.0, 1.0)     # nothing to lose: capital is the bound
     a = loss / k                        # fraction lost per dollar on failure
     b = g / k                           # fraction won per dollar on success
-    k_raw = pi / a - (1 - pi) / b
-    if k_raw <= 0:
+    if a == 0:                          # loss underflows against capital: the L = 0 limit
+        return Evaluation(ev, 1.0, 1.0)
+    if b == 0:                          # gain underflows: nothing to win
         return Evaluation(ev, 0.0, 0.0)
+    k_raw = pi / a - (1 - pi) / b
+    if not k_raw > 0:                   # also NaN
+        return Evaluation(ev, 0.0, 0.0)
+    if k_raw == math.inf:               # loss negligible against capital: the L = 0 limit
+        return Evaluation(ev, 1.0, 1.0)
     kelly = min(k_raw, 1.0)
     inv = 1 / a + 1 / b
-    shrink = (k_raw * k_raw) / (k_raw * k_raw + (sigma * sigma) * (inv * inv))   # Baker & McHale (2013)
+    if sigma == 0:
+        shrink = 1.0                        # no estimation error: k²/k², exactly
+    else:
+        shrink = (k_raw * k_raw) / (k_raw * k_raw + (sigma * sigma) * (inv * inv))   # Baker & McHale (2013)
+        if shrink != shrink:                # inf/inf from overflow: no confident estimate, bet nothing
+            shrink = 0.0
     shrunk = min(max(shrink * k_raw, 0.0), 1.0)
     return Evaluation(ev, kelly, shrunk)

@@ -1,0 +1,290 @@
+"""A per-market matching engine in the venue's own terms: YES and NO bids, complementary crossing.
+
+Internal units: price in ticks of the side's own price (1 tick = $0.0001), quantity in lots
+(0.01 contract), money in µ$. A YES buy at p crosses resting NO bids at q ≥ 10,000 − p and
+executes at the maker's price (the taker pays 10,000 − q). Selling YES at p is, economically and
+as Kalshi nets positions, buying NO at 10,000 − p; `Exchange.place` accepts both.
+
+Fees follow the venue: `FeeModel(taker_ppm, maker_ppm, rounding_micros)` applies
+r × q × p × (1 − p), rounded up per order to `rounding_micros` with a per-order accumulator.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+FULL = 10_000
+HOUSE = "__house__"
+
+
+class SimReject(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class FeeModel:
+    taker_ppm: int = 0
+    maker_ppm: int = 0
+    rounding_micros: int = 1
+
+    def raw(self, ppm: int, lots: int, price: int) -> int:
+        """Unrounded fee in 1e-16 $."""
+        return ppm * lots * price * (FULL - price)
+
+    def rounded(self, raw: int) -> int:
+        unit = self.rounding_micros * 10**10
+        return -(-raw // unit) * self.rounding_micros
+
+
+@dataclass
+class SimOrder:
+    order_id: str
+    account: str
+    market: str
+    side: str               # "yes" | "no": the side this order buys
+    action: str             # "buy" | "sell" as submitted
+    price: int              # ticks, own side
+    initial: int            # lots
+    remaining: int
+    tif: str
+    client_order_id: str = ""
+    status: str = "resting"  # resting | canceled | executed
+    filled: int = 0
+    taker_cost: int = 0      # µ$
+    maker_cost: int = 0
+    taker_fee: int = 0
+    maker_fee: int = 0
+    created_ms: int = 0
+    updated_ms: int = 0
+    seq: int = 0
+    _maker_raw: int = 0
+    submitted_price: int = 0  # the price as the client expressed it (for sells: YES price)
+
+
+@dataclass(frozen=True)
+class BookDelta:
+    market: str
+    side: str
+    price: int
+    delta: int               # lots, signed
+    client_order_id: str = ""
+    account: str = ""
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    market: str
+    trade_id: str
+    yes_price: int
+    lots: int
+    taker_side: str
+    ts_ms: int
+
+
+@dataclass(frozen=True)
+class FillEvent:
+    fill_id: str
+    trade_id: str
+    order: SimOrder
+    price: int               # own-side price paid
+    lots: int
+    fee: int                 # µ$ charged for this fill (per-order accumulator)
+    is_taker: bool
+    ts_ms: int
+    post_position: int
+
+
+@dataclass
+class Account:
+    name: str
+    balance: int                                   # µ$
+    positions: dict[str, int] = field(default_factory=dict)   # market → signed lots (YES > 0)
+    fees_paid: dict[str, int] = field(default_factory=dict)
+    traded: dict[str, int] = field(default_factory=dict)
+    realized: dict[str, int] = field(default_factory=dict)
+    fills: list[FillEvent] = field(default_factory=list)
+
+
+@dataclass
+class MarketState:
+    ticker: str
+    fees: FeeModel
+    tick: Callable[[int], int] = lambda p: 100     # tick size (ticks) valid at price p
+    lot: int = 100                                  # min increment in lots (100 = whole contracts)
+    bids: dict[str, list[SimOrder]] = field(default_factory=lambda: {"yes": [], "no": []})
+    open: bool = True
+    last_yes_price: int = 0
+    volume: int = 0
+
+    def levels(self, side: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for o in self.bids[side]:
+            out[o.price] = out.get(o.price, 0) + o.remaining
+        return out
+
+
+class Exchange:
+    """All markets and accounts of one simulated venue. Single-threaded (asyncio loop)."""
+
+    def __init__(self, clock_ms: Callable[[], int]) -> None:
+        self.clock_ms = clock_ms
+        self.markets: dict[str, MarketState] = {}
+        self.accounts: dict[str, Account] = {HOUSE: Account(HOUSE, 10**18)}
+        self.orders: dict[str, SimOrder] = {}
+        self.by_client_id: dict[tuple[str, str], str] = {}
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+        self.listeners: list[Callable[[object], None]] = []
+
+    # ---- events ---------------------------------------------------------------------------
+    def _emit(self, ev: object) -> None:
+        for fn in list(self.listeners):
+            fn(ev)
+
+    def _new_id(self, prefix: str) -> str:
+        n = next(self._ids)
+        return f"{prefix}{n:08x}-0000-4000-8000-{n:012x}"
+
+    def account(self, name: str, balance: int = 0) -> Account:
+        if name not in self.accounts:
+            self.accounts[name] = Account(name, balance)
+        return self.accounts[name]
+
+    def add_market(self, m: MarketState) -> None:
+        self.markets[m.ticker] = m
+
+    # ---- orders ---------------------------------------------------------------------------
+    def place(self, account: str, market: str, side: str, action: str, price: int, lots: int,
+              tif: str = "gtc", client_order_id: str = "", post_only: bool = False,
+              max_fill: int | None = None) -> tuple[SimOrder, list[FillEvent]]:
+        """Submit an order. `price` is in ticks of `side` as submitted; a sell of `side` at p is
+        converted to a buy of the other side at 10,000 − p. `max_fill` caps the immediate fill
+        (fault injection: partial fills). Raises SimReject."""
+        m = self.markets.get(market)
+        if m is None:
+            raise SimReject("market_not_found", f"market {market} not found")
+        if not m.open:
+            raise SimReject("market_closed", "market is not open for trading")
+        if side not in ("yes", "no") or action not in ("buy", "sell"):
+            raise SimReject("invalid_parameters", "side must be yes/no and action buy/sell")
+        if lots <= 0 or lots % m.lot:
+            raise SimReject("invalid_parameters", "count must be a positive multiple of the lot")
+        if not 0 < price < FULL or price % m.tick(price):
+            raise SimReject("invalid_price", "price is outside the book or off the tick grid")
+        if client_order_id and (account, client_order_id) in self.by_client_id:
+            raise SimReject("order_already_exists", "client_order_id already used")
+        acct = self.accounts.get(account)
+        if acct is None:
+            raise SimReject("unauthorized", "unknown account")
+        buy_side, buy_price = (side, price) if action == "buy" else (
+            "no" if side == "yes" else "yes", FULL - price)
+        if account != HOUSE:
+            worst = buy_price * lots + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, lots, buy_price)) + m.fees.rounding_micros
+            if worst > acct.balance:
+                raise SimReject("insufficient_balance", "insufficient balance")
+        now = self.clock_ms()
+        o = SimOrder(self._new_id(""), account, market, buy_side, action, buy_price, lots, lots, tif,
+                     client_order_id, created_ms=now, updated_ms=now, seq=next(self._seq),
+                     submitted_price=price)
+        if client_order_id:
+            self.by_client_id[(account, client_order_id)] = o.order_id
+        self.orders[o.order_id] = o
+        other = "no" if buy_side == "yes" else "yes"
+        crossing = [r for r in m.bids[other] if r.price >= FULL - buy_price]
+        crossing.sort(key=lambda r: (-r.price, r.seq))
+        available = sum(r.remaining for r in crossing)
+        if post_only and available:
+            o.status = "canceled"
+            o.remaining = 0
+            raise SimReject("post_only_cross", "post-only order would cross")
+        if tif == "fok" and available < lots:
+            o.status = "canceled"
+            o.remaining = 0
+            return o, []
+        fills: list[FillEvent] = []
+        to_fill = lots if max_fill is None else min(lots, max_fill)
+        taker_raw = 0
+        for r in crossing:
+            if to_fill <= 0:
+                break
+            q = min(to_fill, r.remaining)
+            to_fill -= q
+            taker_px = FULL - r.price
+            trade_id = self._new_id("t")
+            yes_px = taker_px if buy_side == "yes" else r.price
+            # maker side
+            r.remaining -= q
+            r.filled += q
+            r.maker_cost += q * r.price
+            r._maker_raw += m.fees.raw(m.fees.maker_ppm, q, r.price)
+            mfee = m.fees.rounded(r._maker_raw) - r.maker_fee if m.fees.maker_ppm else 0
+            r.maker_fee += mfee
+            r.updated_ms = now
+            if r.remaining == 0:
+                r.status = "executed"
+                m.bids[other].remove(r)
+            self._emit(BookDelta(market, other, r.price, -q, r.client_order_id, r.account))
+            # taker side
+            o.remaining -= q
+            o.filled += q
+            o.taker_cost += q * taker_px
+            prev = o.taker_fee
+            taker_raw += m.fees.raw(m.fees.taker_ppm, q, taker_px)
+            o.taker_fee = m.fees.rounded(taker_raw) if m.fees.taker_ppm else 0
+            tfee = o.taker_fee - prev
+            m.last_yes_price = yes_px
+            m.volume += q
+            self._emit(TradeEvent(market, trade_id, yes_px, q, buy_side, now))
+            fills.append(self._settle(r, trade_id, r.price, q, mfee, False, now))
+            fills.append(self._settle(o, trade_id, taker_px, q, tfee, True, now))
+        if o.remaining > 0:
+            if tif in ("ioc", "fok"):
+                o.status = "canceled" if o.filled == 0 or o.remaining else "executed"
+                o.remaining = 0
+            else:
+                o.status = "resting"
+                m.bids[buy_side].append(o)
+                self._emit(BookDelta(market, buy_side, buy_price, o.remaining, client_order_id, account))
+        else:
+            o.status = "executed"
+        o.updated_ms = now
+        return o, [f for f in fills if f.order.account != HOUSE or True]
+
+    def _settle(self, o: SimOrder, trade_id: str, price: int, q: int, fee: int, taker: bool,
+                now: int) -> FillEvent:
+        a = self.accounts[o.account]
+        pos = a.positions.get(o.market, 0)
+        signed = q if o.side == "yes" else -q
+        netted = min(abs(pos), q) if (pos > 0) != (signed > 0) and pos != 0 else 0
+        a.balance -= price * q + fee
+        a.balance += netted * 100 * 100          # each netted pair pays $1 = 10^6 µ$ per contract
+        a.positions[o.market] = pos + signed
+        a.fees_paid[o.market] = a.fees_paid.get(o.market, 0) + fee
+        a.traded[o.market] = a.traded.get(o.market, 0) + price * q
+        ev = FillEvent(self._new_id("f"), trade_id, o, price, q, fee, taker, now, pos + signed)
+        a.fills.append(ev)
+        self._emit(ev)
+        return ev
+
+    def cancel(self, account: str, order_id: str) -> tuple[SimOrder, int]:
+        o = self.orders.get(order_id)
+        if o is None or o.account != account:
+            raise SimReject("not_found", "order not found")
+        if o.status != "resting":
+            raise SimReject("not_found", "order is not resting")
+        m = self.markets[o.market]
+        m.bids[o.side].remove(o)
+        reduced = o.remaining
+        o.remaining = 0
+        o.status = "canceled"
+        o.updated_ms = self.clock_ms()
+        self._emit(BookDelta(o.market, o.side, o.price, -reduced, o.client_order_id, account))
+        return o, reduced
+
+    def cancel_all(self, account: str, market: str | None = None) -> None:
+        for o in list(self.orders.values()):
+            if o.account == account and o.status == "resting" and (market is None or o.market == market):
+                self.cancel(account, o.order_id)

@@ -1,0 +1,222 @@
+"""Deterministic, seeded scenarios: the universe of markets per venue and a price process.
+
+A scenario is a set of *questions* (each with a fair YES probability in ticks) grouped in
+events; each question is listed on one or more venues. A house market maker quotes bids around
+the fair value on every venue; `PriceProcess.step()` moves fair values (a seeded random walk,
+renormalised within exclusive events) and requotes, which produces real book deltas on the
+wire. Occasionally (`mispricing_rate`) a venue's quotes are skewed for a few steps: a short-lived
+arbitrage.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from arbbot.sim.engine.matching import FULL, HOUSE, Exchange, FeeModel, MarketState
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fault injection switches (all off by default). Counts are "every Nth" (0 = never)."""
+    ws_seq_gap_every: int = 0          # Kalshi: skip one seq number every N book frames
+    ws_duplicate_every: int = 0        # resend a book frame (same seq) every N frames
+    ws_out_of_order_every: int = 0     # swap two consecutive book frames every N frames
+    ws_malformed_every: int = 0        # send a non-JSON frame every N frames
+    ws_disconnect_after: int = 0       # close the socket after N data frames (each connection)
+    poly_bad_hash_every: int = 0       # Polymarket: corrupt the hash in a price_change every N
+    http_429_every: int = 0            # every Nth request gets 429
+    http_429_retry_after: float | None = None   # add Retry-After (seconds) to 429s
+    http_5xx_every: int = 0            # every Nth request gets 503
+    order_reject_every: int = 0        # every Nth order is rejected
+    order_ack_delay_s: float = 0.0     # slow acks
+    partial_fill_lots: int = 0         # cap immediate fills at this many lots (0 = no cap)
+
+
+@dataclass
+class Listing:
+    venue: str                  # kalshi | polymarket | forecastex
+    market_id: str              # Kalshi ticker / Polymarket condition id / ForecastEx "SYM-DATE-STRIKE"
+    title: str
+    event_id: str
+    series: str = ""
+    yes_token: str = ""
+    no_token: str = ""
+    fee_ppm: int = 0            # taker p(1−p) coefficient (Kalshi: 0.07 × multiplier)
+    fee_multiplier: str = "1"
+    fee_type: str = "quadratic"
+    tick: int = 100
+    neg_risk: bool = False
+    neg_risk_augmented: bool = False
+    neg_risk_market_id: str = ""
+    min_order_size: str = "5"
+    con_ids: tuple[int, int] = (0, 0)
+    strike: str = ""
+    expiry: str = ""
+
+
+@dataclass
+class Question:
+    key: str
+    fair: int                  # YES probability in ticks
+    listings: list[Listing] = field(default_factory=list)
+
+
+@dataclass
+class EventDef:
+    event_id: str
+    title: str
+    questions: list[Question]
+    exclusive: bool = False
+    exhaustive: bool = False
+    series: str = ""
+
+
+@dataclass
+class Scenario:
+    name: str
+    events: list[EventDef]
+    faults: Faults = Faults()
+    spread: int = 200          # half-spread around fair (ticks)
+    depth_levels: int = 3
+    level_lots: int = 10_000   # 100 contracts per level
+    mispricing_rate: float = 0.02
+
+    def listings(self, venue: str) -> list[tuple[EventDef, Question, Listing]]:
+        return [(e, q, l) for e in self.events for q in e.questions for l in q.listings if l.venue == venue]
+
+
+def _tok(rng: random.Random) -> str:
+    return str(rng.randrange(10**75, 10**76))
+
+
+def _cond(rng: random.Random) -> str:
+    return "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(64))
+
+
+def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
+    """Scenarios: `fed` (rate-decision bucket, cross-venue twins), `election` (neg-risk group and
+    an augmented one), `sports` (pairs), `forecastex` (IB twins), `all` (everything)."""
+    rng = random.Random(seed)
+    events: list[EventDef] = []
+    want = {"fed", "election", "sports", "forecastex"} if name in ("all", "default") else {name}
+    unknown = want - {"fed", "election", "sports", "forecastex"}
+    if unknown:
+        raise ValueError(f"unknown scenario {name!r}; choose fed, election, sports, forecastex or all")
+
+    if "fed" in want:
+        outcomes = [("H0", "Fed holds rates", 5200), ("C25", "Fed cuts 25bp", 3600),
+                    ("C50", "Fed cuts 50bp or more", 700), ("H25", "Fed hikes", 500)]
+        nr = _cond(rng)
+        qs = []
+        for code, title, fair in outcomes:
+            qs.append(Question(code, fair, [
+                Listing("kalshi", f"KXFEDDECISION-26DEC-{code}", f"{title} at the December 2026 meeting?",
+                        "KXFEDDECISION-26DEC", series="KXFEDDECISION", fee_ppm=70_000),
+                Listing("polymarket", _cond(rng), f"{title} after the December 2026 meeting?",
+                        "fed-decision-december-2026", yes_token=_tok(rng), no_token=_tok(rng),
+                        fee_ppm=50_000, neg_risk=True, neg_risk_market_id=nr),
+            ]))
+        events.append(EventDef("KXFEDDECISION-26DEC", "Fed decision December 2026", qs, True, True, "KXFEDDECISION"))
+
+    if "election" in want:
+        nr1, nr2 = _cond(rng), _cond(rng)
+        cands = [("ALV", 4100), ("BRK", 3300), ("CHO", 1800), ("DVS", 800)]
+        qs = [Question(c, f, [Listing("polymarket", _cond(rng), f"Will {c} win the 2026 mayoral election?",
+                                      "mayor-2026", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=40_000,
+                                      neg_risk=True, neg_risk_market_id=nr1)]) for c, f in cands]
+        qs[0].listings.append(Listing("kalshi", "KXMAYOR-26-ALV", "Will ALV win the 2026 mayoral election?",
+                                      "KXMAYOR-26", series="KXMAYOR", fee_ppm=70_000))
+        events.append(EventDef("mayor-2026", "2026 mayoral election", qs, True, True))
+        aug = [("EVA", 3500), ("FOX", 2500), ("GIL", 1500)]   # implicit "Other" holds the rest
+        qs2 = [Question(c, f, [Listing("polymarket", _cond(rng), f"Will {c} be the 2026 party nominee?",
+                                       "nominee-2026", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=40_000,
+                                       neg_risk=True, neg_risk_augmented=True, neg_risk_market_id=nr2)])
+               for c, f in aug]
+        events.append(EventDef("nominee-2026", "2026 party nominee (augmented)", qs2, True, False))
+
+    if "sports" in want:
+        for i, (a, b, fa) in enumerate([("LAL", "BOS", 5500), ("NYK", "MIA", 4700)]):
+            ev = f"KXNBAGAME-26NOV30{a}{b}"
+            cond, ta, tb = _cond(rng), _tok(rng), _tok(rng)
+            qa = Question(f"{a}{b}-{a}", fa, [
+                Listing("kalshi", f"{ev}-{a}", f"{a} beats {b}?", ev, series="KXNBAGAME", fee_ppm=70_000),
+                Listing("polymarket", cond, f"{a} vs. {b}", f"nba-{a.lower()}-{b.lower()}", yes_token=ta,
+                        no_token=tb, fee_ppm=30_000)])
+            qb = Question(f"{a}{b}-{b}", FULL - fa, [
+                Listing("kalshi", f"{ev}-{b}", f"{b} beats {a}?", ev, series="KXNBAGAME", fee_ppm=70_000)])
+            events.append(EventDef(ev, f"{a} vs {b}", [qa, qb], True, True, "KXNBAGAME"))
+
+    if "forecastex" in want:
+        qs = []
+        for j, (strike, fair) in enumerate([("3.875", 8200), ("4.125", 3900), ("4.375", 900)]):
+            con = 713_900_000 + 2 * j
+            qs.append(Question(f"FF-{strike}", fair, [
+                Listing("forecastex", f"FF-20261216-{strike}", f"Fed funds above {strike}% after Dec 2026?",
+                        "FF-20261216", con_ids=(con, con + 1), strike=strike, expiry="20261216"),
+                Listing("kalshi", f"KXFED-26DEC-T{strike}", f"Fed funds above {strike}% after Dec 2026?",
+                        "KXFED-26DEC", series="KXFED", fee_ppm=70_000)]))
+        events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED"))
+
+    return Scenario(name, events, faults or Faults())
+
+
+class PriceProcess:
+    """Moves fair values and requotes the house on one venue's `Exchange`."""
+
+    def __init__(self, scenario: Scenario, venue: str, exchange: Exchange, seed: int) -> None:
+        self.s = scenario
+        self.venue = venue
+        self.ex = exchange
+        self.rng = random.Random(f"{seed}:{venue}")
+        self.skew: dict[str, int] = {}     # market → remaining mispriced steps
+
+    def fair(self, q: Question) -> int:
+        return q.fair
+
+    def quote(self, listing: Listing, fair: int) -> None:
+        """Replace the house quotes on `listing` around `fair` (ticks)."""
+        m = self.ex.markets[listing.market_id]
+        self.ex.cancel_all(HOUSE, listing.market_id)
+        t = listing.tick
+        skew = 0
+        if self.skew.get(listing.market_id, 0) > 0:
+            skew = 3 * self.s.spread
+            self.skew[listing.market_id] -= 1
+        yes_top = max(t, ((fair - self.s.spread + skew) // t) * t)
+        no_top = max(t, ((FULL - fair - self.s.spread) // t) * t)
+        if yes_top + no_top >= FULL:          # never rest a crossed book
+            no_top = ((FULL - yes_top - t) // t) * t
+        for k in range(self.s.depth_levels):
+            for side, top in (("yes", yes_top), ("no", no_top)):
+                p = top - k * t
+                if t <= p < FULL:
+                    self.ex.place(HOUSE, m.ticker, side, "buy", p, self.s.level_lots * (k + 1))
+
+    def seed_books(self) -> None:
+        for _e, q, l in self.s.listings(self.venue):
+            self.quote(l, q.fair)
+
+    def step(self) -> None:
+        """One tick of the price process (deterministic given the seed and the call count)."""
+        for e in self.s.events:
+            for q in e.questions:
+                q.fair = min(9_700, max(300, q.fair + self.rng.choice((-100, 0, 0, 100))))
+            if e.exclusive and e.exhaustive:
+                tot = sum(q.fair for q in e.questions)
+                for q in e.questions:
+                    q.fair = max(100, q.fair * FULL // tot // 100 * 100)
+        for _e, q, l in self.s.listings(self.venue):
+            if self.rng.random() < self.s.mispricing_rate:
+                self.skew[l.market_id] = 3
+            self.quote(l, q.fair)
+
+
+def make_markets(scenario: Scenario, venue: str, exchange: Exchange) -> None:
+    for _e, _q, l in scenario.listings(venue):
+        if venue == "kalshi":
+            fees = FeeModel(l.fee_ppm, 17_500 if l.fee_type == "quadratic_with_maker_fees" else 0, 10_000)
+        elif venue == "polymarket":
+            fees = FeeModel(l.fee_ppm, 0, 10)
+        else:
+            fees = FeeModel(0, 0, 1)
+        exchange.add_market(MarketState(l.market_id, fees, tick=lambda p, t=l.tick: t))

@@ -1,0 +1,58 @@
+"""The simulator's own number formatting and parsing (independent of the adapters' code)."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+
+def dollars(ticks: int, places: int = 4) -> str:
+    """ticks (1e-4 $) → '0.5600'."""
+    return str((Decimal(ticks) / Decimal(10_000)).quantize(Decimal(1).scaleb(-places)))
+
+
+def micros_dollars(micros: int, places: int = 4) -> str:
+    """µ$ → dollars string with `places` decimals (µ$ values are exact at 6 places)."""
+    d = Decimal(micros) / Decimal(1_000_000)
+    return str(d.quantize(Decimal(1).scaleb(-places)))
+
+
+def count_fp(lots: int) -> str:
+    """lots (0.01 contract) → '10.00'."""
+    return str((Decimal(lots) / Decimal(100)).quantize(Decimal("0.01")))
+
+
+def poly_num(ticks_or_lots: int, scale: int) -> str:
+    """Polymarket-style shortest decimal ('0.47', '2500', '12.5')."""
+    d = Decimal(ticks_or_lots) / Decimal(scale)
+    s = format(d.normalize(), "f")
+    return s
+
+
+def parse_dollars(s) -> int:
+    """'0.56' → 5600 ticks; raises ValueError on anything else (incl. floats)."""
+    if not isinstance(s, str):
+        raise ValueError("price must be a string")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"bad price {s!r}") from None
+    t = d * 10_000
+    if t != t.to_integral_value():
+        raise ValueError(f"price {s!r} finer than $0.0001")
+    return int(t)
+
+
+def parse_count(s) -> int:
+    if isinstance(s, bool):
+        raise ValueError("bad count")
+    if isinstance(s, int):
+        return s * 100
+    if not isinstance(s, str):
+        raise ValueError("count must be a string or integer")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"bad count {s!r}") from None
+    t = d * 100
+    if t != t.to_integral_value():
+        raise ValueError(f"count {s!r} finer than 0.01")
+    return int(t)

@@ -1,0 +1,40 @@
+"""Unified venue errors. Messages say what happened and what to do; never include secrets."""
+from __future__ import annotations
+
+
+class VenueError(Exception):
+    """Base class. `venue` names the venue; `status` is the HTTP status if any; `code` the venue code."""
+
+    def __init__(self, message: str, *, venue: str = "", status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.venue = venue
+        self.status = status
+        self.code = code
+
+
+class AuthError(VenueError):
+    """Credentials refused (wrong key, bad signature, stale timestamp). Check key id and clock."""
+
+
+class RateLimited(VenueError):
+    """HTTP 429. `retry_after` seconds if the venue said so."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class NotFound(VenueError):
+    """Unknown market / order."""
+
+
+class OrderRejected(VenueError):
+    """The venue refused an order (bad price, insufficient balance, market closed...)."""
+
+
+class TransportError(VenueError):
+    """Network failure or 5xx after retries."""
+
+
+class ProtocolError(VenueError):
+    """A message we could not parse: the venue's format changed or the frame is malformed."""
