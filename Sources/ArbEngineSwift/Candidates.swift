@@ -1,59 +1,221 @@
-/// Static candidates of a universe: intra for every market in order, then every relation in
-/// order with its leg sets in table order; a leg set whose (market, side) set was already
-/// generated is skipped. Stored flat for the scan loop.
-struct Candidates {
+import CShims
+
+/// The static candidate trades of a universe (spec/ARBITRAGE.md "The five lanes"), generated
+/// once at create: intra for every market in index order, then each relation in order with
+/// its leg sets in table order (Lanes/*.swift). A leg set whose set of (market, side) pairs was
+/// already generated is dropped, so a trade implied by several relations is reported once,
+/// under the first. Candidates do not depend on books.
+
+// MARK: - Enumerations (arb_engine.h)
+
+enum Side {
+    static let yes = Int32(ARB_SIDE_YES)
+    static let no = Int32(ARB_SIDE_NO)
+}
+
+enum Lane {
+    static let intra = Int32(ARB_LANE_INTRA)
+    static let cross = Int32(ARB_LANE_CROSS)
+    static let bucket = Int32(ARB_LANE_BUCKET)
+    static let parity = Int32(ARB_LANE_PARITY)
+    static let tree = Int32(ARB_LANE_TREE)
+}
+
+enum Kind {
+    static let yesNo = Int32(ARB_KIND_YES_NO)
+    static let yesANoB = Int32(ARB_KIND_YES_A_NO_B)
+    static let noAYesB = Int32(ARB_KIND_NO_A_YES_B)
+    static let yesAYesB = Int32(ARB_KIND_YES_A_YES_B)
+    static let noANoB = Int32(ARB_KIND_NO_A_NO_B)
+    static let allNo = Int32(ARB_KIND_ALL_NO)
+    static let allYes = Int32(ARB_KIND_ALL_YES)
+    static let parentNoChildrenYes = Int32(ARB_KIND_PARENT_NO_CHILDREN_YES)
+    static let parentYesChildrenNo = Int32(ARB_KIND_PARENT_YES_CHILDREN_NO)
+    static let parentYesChildNo = Int32(ARB_KIND_PARENT_YES_CHILD_NO)
+}
+
+enum RelationKind {
+    static let same = Int32(ARB_REL_SAME)
+    static let inverse = Int32(ARB_REL_INVERSE)
+    static let complement = Int32(ARB_REL_COMPLEMENT)
+    static let equivalent = Int32(ARB_REL_EQUIVALENT)
+    static let bucket = Int32(ARB_REL_BUCKET)
+    static let tree = Int32(ARB_REL_TREE)
+    static let implies = Int32(ARB_REL_IMPLIES)
+
+    static func isValid(_ k: Int32) -> Bool { k >= same && k <= implies }
+
+    /// Whether `count` members fit kind `k`: pairs exactly 2, bucket ≥ 2, tree ≥ 3.
+    static func accepts(_ k: Int32, memberCount count: Int) -> Bool {
+        switch k {
+        case bucket: return count >= 2
+        case tree: return count >= 3
+        default: return count == 2
+        }
+    }
+}
+
+// MARK: - Leg sets
+
+/// One candidate trade: buy every (market, side) leg in equal quantity q; it pays at least
+/// `payout` dollars per contract (P) in every outcome.
+struct LegSet {
+    var lane: Int32
+    var kind: Int32
+    var payout: Int64
+    var legs: [(market: Int32, side: Int32)]
+}
+
+/// A validated relation: kind (ARB_REL_*), member market indices in leg order, exhaustive flag.
+struct Relation {
+    var kind: Int32
+    var members: [Int32]
+    var exhaustive: Bool
+
+    /// The relation's leg sets in table order.
+    var legSets: [LegSet] {
+        switch kind {
+        case RelationKind.same, RelationKind.inverse:
+            return crossLegSets(kind: kind, a: members[0], b: members[1])
+        case RelationKind.complement, RelationKind.equivalent:
+            return parityLegSets(kind: kind, a: members[0], b: members[1])
+        case RelationKind.bucket:
+            return bucketLegSets(members: members, exhaustive: exhaustive)
+        case RelationKind.tree:
+            return treeLegSets(parent: members[0], children: Array(members[1...]))
+        default:
+            return [impliesLegSet(parent: members[0], child: members[1])]
+        }
+    }
+}
+
+// MARK: - Market names
+
+/// Market names (UTF-8 `venue:id`) back to back; market m's name is
+/// `bytes[offsets[m] ..< offsets[m + 1]]`.
+struct MarketNames {
+    var bytes: [UInt8]
+    var offsets: [Int]
+
+    func name(_ m: Int) -> ArraySlice<UInt8> { bytes[offsets[m]..<offsets[m + 1]] }
+}
+
+// MARK: - Candidate table
+
+/// All candidates, flat (struct of arrays) for the scan loop. Candidate c's legs are
+/// `legStart[c] ..< legStart[c + 1]` in leg order.
+struct CandidateTable {
     var lane: [Int32] = []
     var kind: [Int32] = []
+    /// P: dollars per contract paid in every outcome.
     var payout: [Int64] = []
+    /// First 8 bytes of SHA-256 over the legs' sorted `name#side` strings, big-endian.
     var id: [UInt64] = []
-    var legStart: [Int] = []          // count + 1 offsets into legMarket/legSide
+    /// Lots per tradable unit: 100 if any leg's market trades whole contracts, else 1.
+    var lot: [Int64] = []
+    /// P × 10^14 (1e-16 $ per lot) when ≤ `topCostCap`, else -1: the exact path decides.
+    var fastEdge: [Int64] = []
+    var legStart: [Int32] = [0]
     var legMarket: [Int32] = []
     var legSide: [Int32] = []
+    /// 2 × market + side: index of the leg's ladder slot and top-of-book cost.
+    var legSlot: [Int32] = []
     var maxLegs = 0
+
+    /// Candidates touching each market (CSR): `touching[touchingStart[m] ..< touchingStart[m + 1]]`,
+    /// ascending candidate indices.
+    var touchingStart: [Int32] = []
+    var touching: [Int32] = []
 
     var count: Int { lane.count }
 
-    init(relationKinds: [Int32], members: [[Int32]], exhaustive: [Bool], marketCount: Int, names: [[UInt8]]) {
-        legStart.append(0)
+    /// Generate the candidates of `marketCount` markets (lots 100 or 1) and validated
+    /// `relations`. Throws ARB_E_LENGTH when the table would not fit Int32 indices.
+    init(marketCount: Int, lots: [Int64], names: MarketNames, relations: [Relation]) throws(EngineError) {
+        // Slots (2 × market + side) are Int32 indices.
+        guard marketCount <= Int(Int32.max) / 2 else { throw EngineError(Status.length) }
         var seen = Set<[Int32]>()
-        func add(_ set: LegSet) {
-            let key = set.legs.map { $0.market * 2 + $0.side }.sorted()
-            guard seen.insert(key).inserted else { return }
+        var totalLegs = 0
+        func add(_ set: LegSet) throws(EngineError) {
+            let key = set.legs.map { 2 * $0.market + $0.side }.sorted()
+            guard seen.insert(key).inserted else { return }       // same (market, side) set: skip
+            totalLegs += set.legs.count
+            guard totalLegs < Int(Int32.max) && lane.count < Int(Int32.max) - 1 else {
+                throw EngineError(Status.length)
+            }
             lane.append(set.lane)
             kind.append(set.kind)
             payout.append(set.payout)
-            id.append(Candidates.id(of: set, names: names))
+            id.append(CandidateTable.id(of: set, names: names))
+            var unit: Int64 = 1
             for leg in set.legs {
                 legMarket.append(leg.market)
                 legSide.append(leg.side)
+                legSlot.append(2 * leg.market + leg.side)
+                unit = max(unit, lots[Int(leg.market)])
             }
-            legStart.append(legMarket.count)
+            lot.append(unit)
+            let edge = Int128(set.payout) * rawPayoutPerLot
+            fastEdge.append(edge <= Int128(topCostCap) ? Int64(truncatingIfNeeded: edge) : -1)
+            legStart.append(Int32(truncatingIfNeeded: legMarket.count))
             maxLegs = max(maxLegs, set.legs.count)
         }
-        for m in 0..<marketCount { add(intraLegSet(market: Int32(m))) }
-        for (j, k) in relationKinds.enumerated() {
-            let ms = members[j]
-            switch k {
-            case RelationKind.same, RelationKind.inverse: crossLegSets(kind: k, a: ms[0], b: ms[1]).forEach(add)
-            case RelationKind.complement, RelationKind.equivalent: parityLegSets(kind: k, a: ms[0], b: ms[1]).forEach(add)
-            case RelationKind.bucket: bucketLegSets(members: ms, exhaustive: exhaustive[j]).forEach(add)
-            case RelationKind.tree: treeLegSets(parent: ms[0], children: Array(ms[1...])).forEach(add)
-            default: add(impliesLegSet(parent: ms[0], child: ms[1]))
+        for m in 0..<marketCount { try add(intraLegSet(market: Int32(truncatingIfNeeded: m))) }
+        for relation in relations {
+            for set in relation.legSets { try add(set) }
+        }
+        buildTouching(marketCount: marketCount)
+    }
+
+    /// The CSR index market → candidates with a leg in it (each candidate once per market).
+    private mutating func buildTouching(marketCount: Int) {
+        var counts = [Int32](repeating: 0, count: marketCount + 1)
+        var last = [Int](repeating: -1, count: marketCount)   // last candidate counted per market
+        for c in 0..<count {
+            for j in Int(legStart[c])..<Int(legStart[c + 1]) {
+                let m = Int(legMarket[j])
+                if last[m] != c {
+                    last[m] = c
+                    counts[m + 1] += 1
+                }
+            }
+        }
+        for m in 0..<marketCount { counts[m + 1] += counts[m] }
+        touchingStart = counts
+        touching = [Int32](repeating: 0, count: Int(counts[marketCount]))
+        var fill = counts.map { Int($0) }
+        for i in last.indices { last[i] = -1 }
+        for c in 0..<count {
+            for j in Int(legStart[c])..<Int(legStart[c + 1]) {
+                let m = Int(legMarket[j])
+                if last[m] != c {
+                    last[m] = c
+                    touching[fill[m]] = Int32(truncatingIfNeeded: c)
+                    fill[m] += 1
+                }
             }
         }
     }
 
-    /// First 8 bytes of SHA-256 over the legs' `name#side` strings sorted by UTF-8 bytes and
-    /// joined by commas.
-    static func id(of set: LegSet, names: [[UInt8]]) -> UInt64 {
+    // MARK: Ids
+
+    /// SHA-256 over the legs' `NAME#yes` / `NAME#no` strings sorted by their UTF-8 bytes
+    /// (lexicographic, a prefix first) and joined by ","; the first 8 bytes, big-endian.
+    static func id(of set: LegSet, names: MarketNames) -> UInt64 {
+        SHA256.prefix64(idMessage(of: set, names: names))
+    }
+
+    /// The bytes hashed for a leg set's id, e.g. `kalshi:K#no,polymarket:P#yes`.
+    static func idMessage(of set: LegSet, names: MarketNames) -> [UInt8] {
         let yes = Array("#yes".utf8), no = Array("#no".utf8)
-        let parts = set.legs.map { names[Int($0.market)] + ($0.side == Side.yes ? yes : no) }
+        let parts = set.legs
+            .map { Array(names.name(Int($0.market))) + ($0.side == Side.yes ? yes : no) }
             .sorted { $0.lexicographicallyPrecedes($1) }
         var message: [UInt8] = []
         for (i, part) in parts.enumerated() {
             if i > 0 { message.append(UInt8(ascii: ",")) }
             message += part
         }
-        return SHA256.prefix64(message)
+        return message
     }
 }

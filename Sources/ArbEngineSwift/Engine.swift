@@ -1,222 +1,291 @@
 import CShims
 
-/// The engine: a universe (markets, decomposed books, static candidates) held in memory.
-/// `scan()` evaluates every candidate; `update(market:book:)` replaces one book and evaluates
-/// only the candidates with a leg in it. Steady-state updates allocate nothing: ladders,
-/// scratch and result buffers keep their capacity.
+/// The engine behind `arb_engine`: one universe (markets, fee schedules, static candidates)
+/// and the current books, decomposed into effective ask ladders.
+///
+/// - `scan()` evaluates every candidate; `update(market:book:)` replaces one market's book and
+///   evaluates only the candidates with a leg in it. Both fill the engine-owned result
+///   buffers (valid until the next call): opportunities by profit descending then id
+///   ascending, their legs contiguous in that order, untradeable market indices ascending.
+/// - Invariant: after any sequence of updates, an update's result equals the part of a full
+///   scan whose legs touch the market, and a scan equals a fresh engine's scan.
+/// - Hot path: a per-slot top-of-book cost (slot = 2 × market + side) gives each candidate's
+///   edge at the best levels with a few subtractions. The edge never rises with depth, so a
+///   candidate whose top-of-book edge is ≤ 0 has nothing; the others are "live" (a bitset
+///   kept current by every book change), and a scan depth-walks only those.
+///   Steady-state updates allocate nothing (ladders and result buffers keep their capacity).
 final class Engine {
+    // MARK: Universe (immutable after create)
+
+    let marketCount: Int
+    /// ARB_VENUE_* per market (an update's book is validated against it).
     let venue: [Int32]
-    let lot: [Int64]                  // lots per tradable unit: 100 or 1
     let fees: [FeeSchedule]
-    let maxQty: Int64                 // lots, -1 = no cap
-    let minProfit: Int64              // µ$
-    let candidates: Candidates
-    /// Candidate indices by market (CSR: byMarketStart[m] ..< byMarketStart[m + 1]).
-    let byMarketStart: [Int]
-    let byMarket: [Int32]
+    /// Lots per opportunity, -1 = uncapped.
+    let maxQty: Int64
+    /// µ$: the smallest profit reported.
+    let minProfit: Int64
+    let candidates: CandidateTable
 
-    /// Effective ask ladders, index 2·market + side.
-    private(set) var ladders: [[Level]]
-    private(set) var crossed: [Bool]
-    /// Per-lot cost of the best level (1e-16 $), index 2·market + side; `noAsk` when the side
-    /// is empty or the market untradeable.
-    private var topCost: [Int128]
-    static let noAsk = Int128.max
+    // MARK: Books
+    // Mutable state is `@exclusivity(unchecked)`: an engine is used by one call at a time (the
+    // C API's contract) and no access below overlaps another on the same property, so the
+    // dynamic exclusivity bookkeeping (a runtime call per access) is pure cost on the hot path.
 
-    private var walkIndex: [Int]
-    private var walkRemaining: [Int64]
-    private var fills: [LegFill]
-    private(set) var outOpportunities: [arb_opportunity] = []
-    private(set) var outLegs: [arb_leg] = []
-    private(set) var outUntradeable: [Int32] = []
+    @exclusivity(unchecked) private(set) var ladders: LadderStore
+    @exclusivity(unchecked) private(set) var crossed: [Bool]
+    /// Per slot: the best level's per-lot cost (1e-16 $) saturated at `topCostCap`;
+    /// `topCostCap` when the side is empty or the market untradeable.
+    @exclusivity(unchecked) private(set) var topCost: [Int64]
+    /// Bit c set ⇔ candidate c's edge at the best levels is > 0 (every leg tradeable with
+    /// depth): the only candidates a scan walks. Kept current by every install.
+    @exclusivity(unchecked) private(set) var live: [UInt64]
+    /// Bit m set ⇔ market m is crossed or locked (untradeable).
+    @exclusivity(unchecked) private(set) var crossedBits: [UInt64]
 
-    var marketCount: Int { venue.count }
+    // MARK: Scratch and results
 
-    init(venue: [Int32], lot: [Int64], fees: [FeeSchedule], books: [NativeBook], names: [[UInt8]],
-         relationKinds: [Int32], members: [[Int32]], exhaustive: [Bool], maxQty: Int64, minProfit: Int64) {
-        self.venue = venue
-        self.lot = lot
-        self.fees = fees
-        self.maxQty = maxQty
-        self.minProfit = minProfit
-        let n = venue.count
-        candidates = Candidates(relationKinds: relationKinds, members: members, exhaustive: exhaustive,
-                                marketCount: n, names: names)
-        var lists = [[Int32]](repeating: [], count: n)
-        for c in 0..<candidates.count {
-            var touched: [Int32] = []
-            for j in candidates.legStart[c]..<candidates.legStart[c + 1] where !touched.contains(candidates.legMarket[j]) {
-                touched.append(candidates.legMarket[j])
-            }
-            for m in touched { lists[Int(m)].append(Int32(c)) }
+    @exclusivity(unchecked) private var walk: [WalkLeg]
+    @exclusivity(unchecked) private var fills: [LegFill]
+    @exclusivity(unchecked) private(set) var opportunities = ResultBuffer<arb_opportunity>()
+    @exclusivity(unchecked) private(set) var legs = ResultBuffer<arb_leg>()
+    @exclusivity(unchecked) private var spareLegs = ResultBuffer<arb_leg>()
+    @exclusivity(unchecked) private(set) var untradeable = ResultBuffer<Int32>()
+
+    // MARK: - Create
+
+    /// Build from a validated universe; copies everything (the books' level memory too).
+    init(_ u: ValidatedUniverse) throws(EngineError) {
+        marketCount = u.marketCount
+        venue = u.venue
+        fees = u.fees
+        maxQty = u.maxQty
+        minProfit = u.minProfit
+        candidates = try CandidateTable(marketCount: u.marketCount, lots: u.lot, names: u.names, relations: u.relations)
+        let slots = 2 * marketCount
+        ladders = LadderStore(slots: slots)
+        var sizes = [Int](repeating: 0, count: slots)
+        for m in 0..<marketCount {
+            sizes[2 * m] = u.books[m].sourceCount(side: Side.yes)
+            sizes[2 * m + 1] = u.books[m].sourceCount(side: Side.no)
         }
-        var start = [0]
-        var flat: [Int32] = []
-        for list in lists {
-            flat += list
-            start.append(flat.count)
-        }
-        byMarketStart = start
-        byMarket = flat
-        ladders = [[Level]](repeating: [], count: 2 * n)
-        crossed = [Bool](repeating: false, count: n)
-        topCost = [Int128](repeating: Engine.noAsk, count: 2 * n)
-        walkIndex = [Int](repeating: 0, count: max(candidates.maxLegs, 1))
-        walkRemaining = [Int64](repeating: 0, count: max(candidates.maxLegs, 1))
-        fills = [LegFill](repeating: LegFill(worst: 0, cost: 0, fee: 0), count: max(candidates.maxLegs, 1))
-        for m in 0..<n { install(market: m, book: books[m]) }
+        ladders.reserve(sizes: sizes)
+        crossed = [Bool](repeating: false, count: marketCount)
+        topCost = [Int64](repeating: topCostCap, count: slots)
+        walk = [WalkLeg](repeating: .empty, count: max(candidates.maxLegs, 1))
+        fills = [LegFill](repeating: .zero, count: max(candidates.maxLegs, 1))
+        live = [UInt64](repeating: 0, count: (candidates.count + 63) / 64)
+        crossedBits = [UInt64](repeating: 0, count: (marketCount + 63) / 64)
+        for m in 0..<marketCount { install(market: m, book: u.books[m]) }
+        for c in 0..<candidates.count where topEdgeIsPositive(c) { setBit(&live, c, true) }
     }
 
-    /// Decompose a validated book into the market's ladders (reusing their storage).
+    deinit {
+        opportunities.free()
+        legs.free()
+        spareLegs.free()
+        untradeable.free()
+    }
+
+    /// Decompose a validated book into market `m`'s ladder slots (reusing their storage) and
+    /// refresh its crossed flag and top-of-book costs. The caller refreshes the live bits of
+    /// the candidates touching `m`.
     private func install(market m: Int, book: NativeBook) {
-        var yes: [Level] = [], no: [Level] = []   // move the storage out (no copy, no allocation)
-        swap(&yes, &ladders[2 * m])
-        swap(&no, &ladders[2 * m + 1])
-        decompose(venue: venue[m], book: book, yes: &yes, no: &no)
-        swap(&yes, &ladders[2 * m])
-        swap(&no, &ladders[2 * m + 1])
-        crossed[m] = isCrossed(venue: venue[m], book: book, yes: ladders[2 * m], no: ladders[2 * m + 1])
-        for s in 0..<2 {
-            let ladder = ladders[2 * m + s]
-            topCost[2 * m + s] = crossed[m] || ladder.isEmpty ? Engine.noAsk : fees[m].levelCost(ladder[0].price)
-        }
+        ladders.install(slot: 2 * m, book: book, side: Side.yes)
+        ladders.install(slot: 2 * m + 1, book: book, side: Side.no)
+        let isCrossed = book.crossed
+        crossed[m] = isCrossed
+        setBit(&crossedBits, m, isCrossed)
+        let askYes = Int64(book.bestAskYes), askNo = Int64(book.bestAskNo)
+        topCost[2 * m] = isCrossed || askYes < 0 ? topCostCap : cappedTopCost(fees[m], price: askYes)
+        topCost[2 * m + 1] = isCrossed || askNo < 0 ? topCostCap : cappedTopCost(fees[m], price: askNo)
     }
 
-    // MARK: - detection
+    // MARK: - Scan and update
 
-    /// Full five-lane scan into the output buffers.
+    /// Full five-lane scan into the result buffers: sizes every live candidate. Throws
+    /// ARB_E_OVERFLOW if a sized opportunity's money does not fit in Int64.
     func scan() throws(EngineError) {
-        outOpportunities.removeAll(keepingCapacity: true)
-        outLegs.removeAll(keepingCapacity: true)
-        outUntradeable.removeAll(keepingCapacity: true)
-        for c in 0..<candidates.count { try evaluate(candidate: c) }
-        for m in 0..<marketCount where crossed[m] { outUntradeable.append(Int32(m)) }
-        sortOutput()
+        resetResults()
+        for w in 0..<live.count {
+            var bits = live[w]
+            while bits != 0 {
+                let c = w << 6 | bits.trailingZeroBitCount
+                let s = size(c)
+                if s != Status.ok { throw EngineError(s) }
+                bits &= bits &- 1
+            }
+        }
+        for w in 0..<crossedBits.count {
+            var bits = crossedBits[w]
+            while bits != 0 {
+                untradeable.append(Int32(truncatingIfNeeded: w << 6 | bits.trailingZeroBitCount))
+                bits &= bits &- 1
+            }
+        }
+        finishResults()
     }
 
-    /// Replace market `m`'s book (already validated) and detect the candidates touching it.
+    /// Replace market `m`'s book (validated, `m` in range) and detect the candidates touching
+    /// it. Untradeable lists `m` if its book is now crossed or locked.
     func update(market m: Int, book: NativeBook) throws(EngineError) {
         install(market: m, book: book)
-        outOpportunities.removeAll(keepingCapacity: true)
-        outLegs.removeAll(keepingCapacity: true)
-        outUntradeable.removeAll(keepingCapacity: true)
-        for i in byMarketStart[m]..<byMarketStart[m + 1] { try evaluate(candidate: Int(byMarket[i])) }
-        if crossed[m] { outUntradeable.append(Int32(m)) }
-        sortOutput()
+        resetResults()
+        let from = Int(candidates.touchingStart[m]), to = Int(candidates.touchingStart[m + 1])
+        // Refresh every live bit first: an overflow below must not leave a stale one behind
+        // (sizing relies on live ⇒ every leg tradeable with depth).
+        for i in from..<to {
+            let c = Int(candidates.touching[i])
+            setBit(&live, c, topEdgeIsPositive(c))
+        }
+        for i in from..<to {
+            let c = Int(candidates.touching[i])
+            guard live[c >> 6] & (UInt64(1) << UInt64(c & 63)) != 0 else { continue }
+            let s = size(c)
+            if s != Status.ok { throw EngineError(s) }
+        }
+        if crossed[m] { untradeable.append(Int32(truncatingIfNeeded: m)) }
+        finishResults()
     }
 
-    /// Size candidate c and append it to the output if its profit reaches min_profit.
+    // MARK: - Top-of-book bound
+
+    /// Whether candidate c's marginal edge at the best levels is > 0 (false when a leg's side
+    /// is empty or its market untradeable). Costs are ≥ 0, so the running edge only falls:
+    /// stop at the first leg that takes it to ≤ 0. With edge ≤ 2^60 and every saturated cost
+    /// ≤ 2^60 the running value stays above -2^60 (no overflow). Saturation only lowers costs
+    /// that already exceed any fast-path payout, so the answer is exact.
     @inline(__always)
-    private func evaluate(candidate c: Int) throws(EngineError) {
-        let first = candidates.legStart[c], end = candidates.legStart[c + 1]
-        let payout = Int128(candidates.payout[c]) * 100_000_000_000_000   // P·10^14 per lot
-        // Top-of-book reject: the marginal edge never increases with depth.
-        var edge = payout
-        for j in first..<end {
-            let t = topCost[2 * Int(candidates.legMarket[j]) + Int(candidates.legSide[j])]
-            if t == Engine.noAsk { return }
-            edge -= t
+    private func topEdgeIsPositive(_ c: Int) -> Bool {
+        var edge = candidates.fastEdge[c]
+        if edge < 0 { return exactTopEdgeIsPositive(c) }
+        for j in Int(candidates.legStart[c])..<Int(candidates.legStart[c + 1]) {
+            edge &-= topCost[Int(candidates.legSlot[j])]
+            if edge <= 0 { return false }
         }
-        if edge <= 0 { return }
-        try size(candidate: c, first: first, end: end, payout: payout)
+        return true
     }
 
-    private func size(candidate c: Int, first: Int, end: Int, payout: Int128) throws(EngineError) {
-        let legs = end - first
-        for j in 0..<legs {
-            walkIndex[j] = 0
-            walkRemaining[j] = ladders[ladderIndex(first + j)][0].qty
+    /// The same in exact Int128 arithmetic, for payouts above the fast path's bound.
+    private func exactTopEdgeIsPositive(_ c: Int) -> Bool {
+        var edge = Int128(candidates.payout[c]) * rawPayoutPerLot
+        for j in Int(candidates.legStart[c])..<Int(candidates.legStart[c + 1]) {
+            let m = Int(candidates.legMarket[j]), slot = Int(candidates.legSlot[j])
+            if crossed[m] || ladders.count[slot] == 0 { return false }
+            edge -= fees[m].costPerLot(price: ladders.pool[ladders.start[slot]].price)
         }
-        // Depth walk: take segments while the per-lot edge is > 0 and every ladder has depth.
-        var taken: Int128 = 0
-        walk: while true {
-            var edge = payout
-            for j in 0..<legs {
-                let m = Int(candidates.legMarket[first + j])
-                edge -= fees[m].levelCost(ladders[ladderIndex(first + j)][walkIndex[j]].price)
-            }
-            if edge <= 0 { break }
-            var segment = walkRemaining[0]
-            for j in 1..<legs where walkRemaining[j] < segment { segment = walkRemaining[j] }
-            taken += Int128(segment)
-            if maxQty >= 0 && taken >= Int128(maxQty) { break }
-            for j in 0..<legs {
-                walkRemaining[j] -= segment
-                if walkRemaining[j] == 0 {
-                    let ladder = ladders[ladderIndex(first + j)]
-                    walkIndex[j] += 1
-                    if walkIndex[j] == ladder.count { break walk }
-                    walkRemaining[j] = ladder[walkIndex[j]].qty
+        return edge > 0
+    }
+
+    @inline(__always)
+    private func setBit(_ bits: inout [UInt64], _ i: Int, _ on: Bool) {
+        let mask = UInt64(1) << UInt64(i & 63)
+        if on { bits[i >> 6] |= mask } else { bits[i >> 6] &= ~mask }
+    }
+
+    // MARK: - Sizing one candidate
+
+    /// Depth-walk candidate c (every leg's ladder non-empty, market tradeable), price its legs
+    /// and append it to the results if profit ≥ min_profit. Returns ARB_OK or ARB_E_OVERFLOW.
+    private func size(_ c: Int) -> Int32 {
+        let first = Int(candidates.legStart[c]), n = Int(candidates.legStart[c + 1]) - first
+        let payout = candidates.payout[c]
+        let unit = candidates.lot[c]
+        let cap = maxQty
+        return ladders.pool.withUnsafeBufferPointer { pool in
+            walk.withUnsafeMutableBufferPointer { walkBuffer in
+                fills.withUnsafeMutableBufferPointer { fillBuffer in
+                    let walkLegs = UnsafeMutableBufferPointer(rebasing: walkBuffer[0..<n])
+                    for k in 0..<n {
+                        let slot = Int(candidates.legSlot[first + k]), m = Int(candidates.legMarket[first + k])
+                        let start = ladders.start[slot]
+                        walkLegs[k] = WalkLeg(level: start, end: start + ladders.count[slot], remaining: pool[start].qty,
+                                              schedule: fees[m], first: start)
+                    }
+                    // Q, then q = min(Q, max_qty) floored to the lot.
+                    var q = depthQty(pool: pool, legs: walkLegs, payoutRaw: Int128(payout) * rawPayoutPerLot, cap: cap)
+                    if cap >= 0 && q > Int128(cap) { q = Int128(cap) }
+                    q -= q % Int128(unit)
+                    if q <= 0 { return Status.ok }
+                    // Each leg one order of q lots from its best level.
+                    var cost: Int128 = 0, fee: Int128 = 0
+                    for k in 0..<n {
+                        let leg = walkLegs[k]
+                        let fill = priceOrder(pool: pool, first: leg.first, end: leg.end, qty: q, schedule: leg.schedule)
+                        guard exactInt64(fill.cost) != nil && exactInt64(fill.fee) != nil else { return Status.overflow }
+                        fillBuffer[k] = fill
+                        cost += fill.cost
+                        fee += fill.fee
+                    }
+                    let payoutMicros = Int128(payout) * q * Int128(microsPerLotDollar)
+                    guard let qty = exactInt64(q), let payout64 = exactInt64(payoutMicros),
+                          let cost64 = exactInt64(cost), let fee64 = exactInt64(fee),
+                          let profit = exactInt64(payoutMicros - cost - fee) else { return Status.overflow }
+                    if profit < minProfit { return Status.ok }
+                    opportunities.append(arb_opportunity(
+                        id: candidates.id[c], lane: candidates.lane[c], kind: candidates.kind[c], qty: qty,
+                        payout: payout64, cost: cost64, fee: fee64, profit: profit,
+                        leg_start: Int32(truncatingIfNeeded: legs.count), leg_count: Int32(truncatingIfNeeded: n)))
+                    for k in 0..<n {
+                        let fill = fillBuffer[k]
+                        legs.append(arb_leg(
+                            market: candidates.legMarket[first + k], side: candidates.legSide[first + k], qty: qty,
+                            worst_price: Int32(truncatingIfNeeded: fill.worst), reserved: 0,
+                            cost: Int64(truncatingIfNeeded: fill.cost), fee: Int64(truncatingIfNeeded: fill.fee)))
+                    }
+                    return Status.ok
                 }
             }
         }
-        var qty = taken
-        if maxQty >= 0 && qty > Int128(maxQty) { qty = Int128(maxQty) }
-        var unit: Int64 = 1
-        for j in first..<end { unit = max(unit, lot[Int(candidates.legMarket[j])]) }
-        qty -= qty % Int128(unit)
-        if qty == 0 { return }
-        var cost: Int128 = 0, fee: Int128 = 0
-        for j in 0..<legs {
-            let m = Int(candidates.legMarket[first + j])
-            fills[j] = take(ladders[ladderIndex(first + j)], qty: qty, schedule: fees[m])
-        }
-        let totalPayout = try fitInt64(Int128(candidates.payout[c]) * qty * 10_000)
-        for j in 0..<legs {
-            _ = try fitInt64(fills[j].cost)
-            _ = try fitInt64(fills[j].fee)
-            cost += fills[j].cost
-            fee += fills[j].fee
-        }
-        let totalCost = try fitInt64(cost), totalFee = try fitInt64(fee)
-        let profit = try fitInt64(Int128(totalPayout) - cost - fee)
-        if profit < minProfit { return }
-        let q = try fitInt64(qty)
-        outOpportunities.append(arb_opportunity(
-            id: candidates.id[c], lane: candidates.lane[c], kind: candidates.kind[c], qty: q, payout: totalPayout,
-            cost: totalCost, fee: totalFee, profit: profit, leg_start: Int32(outLegs.count), leg_count: Int32(legs)))
-        for j in 0..<legs {
-            outLegs.append(arb_leg(market: candidates.legMarket[first + j], side: candidates.legSide[first + j], qty: q,
-                                   worst_price: fills[j].worst, reserved: 0, cost: Int64(fills[j].cost),
-                                   fee: Int64(fills[j].fee)))
-        }
     }
 
-    /// The result buffers, stable until the next scan/update (the arrays are not mutated
-    /// while C holds the pointers: the storage outlives this call because the engine owns it).
-    func withResults(_ body: (UnsafeBufferPointer<arb_opportunity>, UnsafeBufferPointer<arb_leg>, UnsafeBufferPointer<Int32>) -> Void) {
-        outOpportunities.withUnsafeBufferPointer { o in
-            outLegs.withUnsafeBufferPointer { l in
-                outUntradeable.withUnsafeBufferPointer { u in body(o, l, u) }
-            }
-        }
+    // MARK: - Results
+
+    private func resetResults() {
+        opportunities.removeAll()
+        legs.removeAll()
+        untradeable.removeAll()
     }
 
-    @inline(__always)
-    private func ladderIndex(_ leg: Int) -> Int {
-        2 * Int(candidates.legMarket[leg]) + Int(candidates.legSide[leg])
-    }
-
-    /// Profit descending, then id ascending. Insertion sort for the few results of an update
-    /// (no allocation); the standard sort for large scans.
-    private func sortOutput() {
-        @inline(__always) func before(_ a: arb_opportunity, _ b: arb_opportunity) -> Bool {
-            a.profit != b.profit ? a.profit > b.profit : a.id < b.id
-        }
-        let n = outOpportunities.count
-        if n > 32 {
-            outOpportunities.sort(by: before)
-            return
-        }
+    /// Order the opportunities (profit descending, then id ascending) and lay their legs out
+    /// contiguously in that order.
+    private func finishResults() {
+        let n = opportunities.count
         if n < 2 { return }
-        for i in 1..<n {
-            let x = outOpportunities[i]
-            var j = i - 1
-            while j >= 0 && before(x, outOpportunities[j]) {
-                outOpportunities[j + 1] = outOpportunities[j]
-                j -= 1
+        var list = opportunities.buffer
+        if n <= 32 {                                   // update-sized: insertion sort, no allocation
+            for i in 1..<n {
+                let x = list[i]
+                var j = i
+                while j > 0 && Engine.precedes(x, list[j - 1]) {
+                    list[j] = list[j - 1]
+                    j -= 1
+                }
+                list[j] = x
             }
-            outOpportunities[j + 1] = x
+        } else {
+            list.sort(by: Engine.precedes)
         }
+        spareLegs.removeAll()
+        spareLegs.reserve(legs.count)
+        for i in 0..<n {
+            let start = Int(list[i].leg_start), count = Int(list[i].leg_count)
+            list[i].leg_start = Int32(truncatingIfNeeded: spareLegs.count)
+            for k in 0..<count { spareLegs.append(legs[start + k]) }
+        }
+        swap(&legs, &spareLegs)
+    }
+
+    /// Output order: profit descending, then id ascending (unsigned).
+    @inline(__always)
+    static func precedes(_ a: arb_opportunity, _ b: arb_opportunity) -> Bool {
+        a.profit != b.profit ? a.profit > b.profit : a.id < b.id
+    }
+
+    /// The result buffers as C sees them (valid until the next call on this engine).
+    var result: arb_result {
+        arb_result(opportunities: opportunities.pointer, n_opportunities: Int64(opportunities.count),
+                   legs: legs.pointer, n_legs: Int64(legs.count),
+                   untradeable: untradeable.pointer, n_untradeable: Int64(untradeable.count))
     }
 }

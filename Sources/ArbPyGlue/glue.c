@@ -290,7 +290,10 @@ done:
     return rc;
 }
 
+static PyObject *empty_result;   /* (b"", b"", ()): most updates find nothing */
+
 static PyObject *result_tuple(const arb_result *res) {
+    if (res->n_opportunities == 0 && res->n_untradeable == 0) return Py_NewRef(empty_result);
     PyObject *opps = PyBytes_FromStringAndSize((const char *)res->opportunities,
                                                (Py_ssize_t)(res->n_opportunities * (int64_t)sizeof(arb_opportunity)));
     PyObject *legs = PyBytes_FromStringAndSize((const char *)res->legs,
@@ -393,7 +396,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
     NativeError = PyErr_NewException("arbbot._native.NativeError", PyExc_ValueError, NULL);
-    if (NativeError == NULL || PyModule_AddObjectRef(m, "NativeError", NativeError) < 0 ||
+    empty_result = Py_BuildValue("(y#y#())", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
+    if (NativeError == NULL || empty_result == NULL || PyModule_AddObjectRef(m, "NativeError", NativeError) < 0 ||
         PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType) < 0 ||
         PyModule_AddIntConstant(m, "OPPORTUNITY_SIZE", (long)sizeof(arb_opportunity)) < 0 ||
         PyModule_AddIntConstant(m, "LEG_SIZE", (long)sizeof(arb_leg)) < 0 ||

@@ -45,12 +45,14 @@ def _parser() -> argparse.ArgumentParser:
                                      "with arbbot (one per lane) and prints what it finds.")
     run.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
 
-    sim = sub.add_parser("sim", help="serve the venue simulator on loopback", add_help=False)
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sim"]:                 # the simulator parses its own options
+        return _sim(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "scan":
@@ -64,19 +66,20 @@ def main(argv: list[str] | None = None) -> int:
             return bench_main(quick=args.quick, as_json=args.json, seed=args.seed)
         if args.command == "run":
             return _run(args)
-        if args.command == "sim":
-            try:
-                from arbbot.sim import cli_main
-            except ImportError:
-                print("arbbot sim: the venue simulator is not available in this build", file=sys.stderr)
-                return EXIT_ERROR
-            return cli_main(args.rest)
         _parser().print_help()
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_OK
+
+
+def _sim(argv: list[str]) -> int:
+    from arbbot.sim import cli_main
+    try:
+        return cli_main(argv)
+    except KeyboardInterrupt:
         return EXIT_OK
 
 

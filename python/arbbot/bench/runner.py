@@ -8,11 +8,10 @@ opportunities touching it), decompose (one native book → ladders + quote).
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 
-from arbbot.bench.universe import book_for, build_u20k, describe
+from arbbot.bench.universe import build_u20k, describe
 from arbbot.engine.native import NativeEngine, pack_book
 from arbbot.engine.select import native_module
 from arbbot.engine.twin.decompose import decompose as twin_decompose
@@ -30,6 +29,10 @@ def percentiles(samples_ns: list[int]) -> dict:
 
 
 def timed(fn, args_list, repeat: int) -> list[int]:
+    """Per-call wall time (ns) of `repeat` calls cycling through args_list, after a warm-up of
+    max(2, repeat // 20) calls that are not recorded (caches, allocator)."""
+    for i in range(max(2, repeat // 20)):
+        fn(*args_list[i % len(args_list)])
     clock = time.perf_counter_ns
     out = []
     for i in range(repeat):
@@ -47,20 +50,15 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
         print("arbbot bench: the Swift engine is not built; nothing to compare (run `pip install -e .`)", file=sys.stderr)
         return 1
     say(f"building U20k (seed {seed}) …")
-    universe = build_u20k(seed)
-    rng = random.Random(seed + 1)
+    bench = build_u20k(seed)
+    universe = bench.universe
     say("building engines …")
     swift, twin = NativeEngine(universe), TwinEngine(universe)
     n_found = len(twin.scan().opportunities)
     if len(swift.scan().opportunities) != n_found:
         print("arbbot bench: engines disagree on U20k; run the parity tests", file=sys.stderr)
         return 1
-    updates = []
-    for _ in range(512):
-        m = rng.randrange(len(universe.markets))
-        market = universe.markets[m]
-        book = book_for(rng, market.venue, rng.randint(500, 9_500), rng.random() < 0.03)
-        updates.append((m, book, *pack_book(book)))
+    updates = [(m, book, *pack_book(book)) for m, book in bench.update_stream(seed + 1, 1_024)]
     r = {"scan_swift": 50 if quick else 500, "scan_python": 3 if quick else 15,
          "inc_swift": 20_000 if quick else 200_000, "inc_python": 2_000 if quick else 20_000,
          "dec": 20_000 if quick else 200_000}

@@ -8,6 +8,7 @@ markets have their asks pulled 2–6¢ below fair, which creates real, depth-lim
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 from arbbot.engine.types import FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe, Venue
 
@@ -19,15 +20,18 @@ LOTS = {Venue.KALSHI: 100, Venue.POLYMARKET: 1, Venue.FORECASTEX: 100}
 CENT = 100   # ticks
 
 
-def _ladder(rng: random.Random, best: int, step: int, lot: int) -> tuple[tuple[int, int], ...]:
-    """5–10 levels from `best` moving by `step` ticks per level; sizes 5–500 contracts."""
+def _ladder(rng: random.Random, best: int, direction: int, lot: int) -> tuple[tuple[int, int], ...]:
+    """5–10 levels from `best` moving away by 1¢ per level (0.1¢ below 10¢ and above 90¢, like
+    Kalshi's tapered_deci_cent markets); sizes 5–500 contracts."""
     out = []
-    for i in range(rng.randint(5, 10)):
-        price = best + i * step
+    price = min(9_940, max(60, best))
+    for _ in range(rng.randint(5, 10)):
         if not 0 < price < 10_000:
             break
         contracts = rng.randint(5, 500) * 100
         out.append((price, contracts if lot == 1 else contracts // 100 * 100))
+        step = 10 if price + direction * CENT < 1_000 or price + direction * CENT > 9_000 else CENT
+        price += direction * step
     return tuple(out)
 
 
@@ -44,13 +48,30 @@ def book_for(rng: random.Random, venue: Venue, fair: int, mispriced: bool) -> Na
         ask_no = 10_000 - ask_yes + CENT
     lot = LOTS[venue]
     if venue.bids_only:   # YES ask = 1 − best NO bid
-        return NativeBook(yes_bids=_ladder(rng, 10_000 - ask_no, -CENT, lot),
-                          no_bids=_ladder(rng, 10_000 - ask_yes, -CENT, lot))
-    return NativeBook(yes_bids=_ladder(rng, ask_yes - 2 * CENT, -CENT, lot), yes_asks=_ladder(rng, ask_yes, CENT, lot),
-                      no_bids=_ladder(rng, ask_no - 2 * CENT, -CENT, lot), no_asks=_ladder(rng, ask_no, CENT, lot))
+        return NativeBook(yes_bids=_ladder(rng, 10_000 - ask_no, -1, lot),
+                          no_bids=_ladder(rng, 10_000 - ask_yes, -1, lot))
+    return NativeBook(yes_bids=_ladder(rng, ask_yes - 2 * CENT, -1, lot), yes_asks=_ladder(rng, ask_yes, 1, lot),
+                      no_bids=_ladder(rng, ask_no - 2 * CENT, -1, lot), no_asks=_ladder(rng, ask_no, 1, lot))
 
 
-def build_u20k(seed: int = 20_000, n_markets: int = 20_000, mispriced_share: float = 0.03) -> Universe:
+@dataclass(frozen=True)
+class BenchUniverse:
+    universe: Universe
+    fairs: tuple[int, ...]        # each market's fair YES price, ticks
+
+    def update_stream(self, seed: int, count: int, mispriced_share: float = 0.03) -> list[tuple[int, NativeBook]]:
+        """Realistic book updates: a random market's book redrawn around its fair price moved by
+        at most 2¢, mispriced (asks cut 2–6¢) with probability `mispriced_share`."""
+        rng = random.Random(seed)
+        out = []
+        for _ in range(count):
+            m = rng.randrange(len(self.fairs))
+            fair = self.fairs[m] + rng.randint(-2, 2) * CENT
+            out.append((m, book_for(rng, self.universe.markets[m].venue, fair, rng.random() < mispriced_share)))
+        return out
+
+
+def build_u20k(seed: int = 20_000, n_markets: int = 20_000, mispriced_share: float = 0.03) -> BenchUniverse:
     rng = random.Random(seed)
     venues = [Venue.KALSHI] * 4 + [Venue.POLYMARKET] * 4 + [Venue.FORECASTEX] * 2
     fairs: list[int] = []
@@ -96,7 +117,8 @@ def build_u20k(seed: int = 20_000, n_markets: int = 20_000, mispriced_share: flo
                               book_for(rng, venue, fairs[old], rng.random() < mispriced_share)))
     relations = [Relation(r.kind, tuple(position[m] for m in r.members), r.exhaustive, r.confidence)
                  for r in relations]
-    return Universe(tuple(markets), tuple(relations), max_qty=None, min_profit=10_000)
+    universe = Universe(tuple(markets), tuple(relations), max_qty=None, min_profit=10_000)
+    return BenchUniverse(universe, tuple(fairs[old] for old in order))
 
 
 def describe(universe: Universe) -> dict:

@@ -24,6 +24,7 @@ class Faults:
     ws_malformed_every: int = 0        # send a non-JSON frame every N frames
     ws_disconnect_after: int = 0       # close the socket after N data frames (each connection)
     poly_bad_hash_every: int = 0       # Polymarket: corrupt the hash in a price_change every N
+    poly_drop_every: int = 0           # Polymarket: lose (never send) every Nth price_change frame
     http_429_every: int = 0            # every Nth request gets 429
     http_429_retry_after: float | None = None   # add Retry-After (seconds) to 429s
     http_5xx_every: int = 0            # every Nth request gets 503
@@ -49,6 +50,7 @@ class Listing:
     neg_risk_augmented: bool = False
     neg_risk_market_id: str = ""
     min_order_size: str = "5"
+    fee_exponent: int = 1       # Polymarket feeSchedule.exponent (fee = C·rate·(p(1−p))^exponent)
     con_ids: tuple[int, int] = (0, 0)
     strike: str = ""
     expiry: str = ""
@@ -219,4 +221,5 @@ def make_markets(scenario: Scenario, venue: str, exchange: Exchange) -> None:
             fees = FeeModel(l.fee_ppm, 0, 10)
         else:
             fees = FeeModel(0, 0, 1)
-        exchange.add_market(MarketState(l.market_id, fees, tick=lambda p, t=l.tick: t))
+        exchange.add_market(MarketState(l.market_id, fees, tick=lambda p, t=l.tick: t,
+                                        lot=1 if venue == "polymarket" else 100))   # Polymarket: 0.01 shares

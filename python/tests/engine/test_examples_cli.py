@@ -104,3 +104,11 @@ def test_run_scans_the_bundled_examples(capsys):
     out = capsys.readouterr().out
     for name in ("fed-december", "election-negrisk", "forecastex-kalshi", "stale-books", "sports-parity"):
         assert name in out
+
+
+def test_sim_subcommand_passes_its_own_options(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sim", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--scenario" in out and "--seed" in out

@@ -1,0 +1,166 @@
+"""The embedded venue simulator: real wire formats on loopback (see DESIGN.md).
+
+`serve(scenario, seed)` starts the simulated venues in a background thread and returns a
+`SimHandle` with the base URLs and a throwaway API key registered with the simulator;
+`start(...)` is the asyncio equivalent; `cli_main(argv)` runs it standalone (`arbbot sim`).
+Currently served: Kalshi Trade API v2 (REST + WebSocket) and Polymarket (Gamma REST, CLOB REST,
+market WebSocket; L2-authenticated account endpoints).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from arbbot.sim.kalshi import KalshiSim
+from arbbot.sim.polymarket import ApiCreds, PolymarketSim
+from arbbot.sim.scenarios import Faults, build
+
+__all__ = ["SimHandle", "start", "serve", "cli_main", "Faults"]
+
+
+@dataclass
+class SimHandle:
+    """URLs of the running simulator and the credentials it accepts (simulator-only keys)."""
+    urls: dict[str, str]
+    kalshi_key_id: str
+    kalshi_private_key_pem: bytes = field(repr=False)
+    kalshi: KalshiSim | None = field(default=None, repr=False)
+    polymarket: PolymarketSim | None = field(default=None, repr=False)
+    polymarket_creds: ApiCreds | None = field(default=None, repr=False)
+    loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _stop: object = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        if callable(self._stop):
+            self._stop()
+
+
+def _keypair() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return priv, pub
+
+
+async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
+                faults: Faults | None = None, step_interval: float | None = 1.0) -> SimHandle:
+    """Start the simulator on the running loop. `step_interval` seconds between price-process
+    steps (None: books move only when `handle.kalshi.process.step()` is called)."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("the simulator serves loopback only")
+    kalshi = KalshiSim(build(scenario, seed, faults), seed, step_interval=step_interval)
+    priv, pub = _keypair()
+    key_id = str(uuid.UUID(int=seed + 1))
+    kalshi.register_key(key_id, pub, "user")
+    await kalshi.start(host, port)
+    poly = PolymarketSim(build(scenario, seed, faults), seed, step_interval=step_interval)
+    creds = ApiCreds("0x" + secrets.token_hex(20), str(uuid.uuid4()),
+                     base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), secrets.token_hex(32))
+    poly.register_creds(creds)
+    try:
+        await poly.start(host)
+    except BaseException:
+        await kalshi.stop()
+        raise
+    urls = {"kalshi_rest": kalshi.base_url, "kalshi_ws": kalshi.ws_url,
+            "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url}
+    return SimHandle(urls, key_id, priv, kalshi, poly, creds)
+
+
+async def _stop_all(handle: SimHandle) -> None:
+    await handle.kalshi.stop()
+    if handle.polymarket is not None:
+        await handle.polymarket.stop()
+
+
+def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
+          faults: Faults | None = None, step_interval: float | None = 1.0) -> SimHandle:
+    """Run the simulator in a daemon thread with its own event loop; returns once it listens."""
+    ready = threading.Event()
+    box: dict = {}
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            box["handle"] = loop.run_until_complete(start(scenario, seed, host, port, faults=faults,
+                                                          step_interval=step_interval))
+        except BaseException as exc:  # report startup failures to the caller
+            box["error"] = exc
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+
+    t = threading.Thread(target=run, name="arbbot-sim", daemon=True)
+    t.start()
+    ready.wait(30)
+    if "error" in box:
+        raise box["error"]
+    handle: SimHandle = box["handle"]
+
+    def stop() -> None:
+        fut = asyncio.run_coroutine_threadsafe(_stop_all(handle), loop)
+        fut.result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+    handle._stop = stop
+    handle.loop = loop
+    return handle
+
+
+def cli_main(argv: list[str] | None = None) -> int:
+    """`arbbot sim [--scenario NAME] [--seed N] [--port P] [--key-file PATH]`: serve until Ctrl-C."""
+    ap = argparse.ArgumentParser(prog="arbbot sim", description="Run the venue simulator on loopback.")
+    ap.add_argument("--scenario", default="all", help="fed, election, sports, forecastex or all")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--port", type=int, default=0, help="Kalshi port (0 = any free port)")
+    ap.add_argument("--step", type=float, default=1.0, help="seconds between price-process steps")
+    ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
+    ap.add_argument("--poly-creds-file", default="",
+                    help="write the simulator's Polymarket L2 credentials (JSON) here")
+    args = ap.parse_args(argv)
+
+    async def main() -> None:
+        try:
+            h = await start(args.scenario, args.seed, "127.0.0.1", args.port, step_interval=args.step)
+        except ValueError as exc:
+            print(f"arbbot sim: {exc}")
+            raise SystemExit(2) from None
+        for k, v in h.urls.items():
+            print(f"{k} {v}", flush=True)
+        print(f"kalshi_key_id {h.kalshi_key_id}", flush=True)
+        if args.key_file:
+            with open(args.key_file, "wb") as fh:
+                fh.write(h.kalshi_private_key_pem)
+            print(f"kalshi_key_file {args.key_file}", flush=True)
+        c = h.polymarket_creds
+        print(f"polymarket_address {c.address}", flush=True)
+        print(f"polymarket_api_key {c.api_key}", flush=True)
+        if args.poly_creds_file:
+            with open(args.poly_creds_file, "w") as fh:
+                json.dump({"address": c.address, "apiKey": c.api_key, "secret": c.secret,
+                           "passphrase": c.passphrase}, fh)
+            print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await _stop_all(h)
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

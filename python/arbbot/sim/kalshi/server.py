@@ -1,0 +1,608 @@
+"""Simulated Kalshi: REST under /trade-api/v2 and WebSocket at /trade-api/ws/v2 (aiohttp).
+
+Serves the 2026 fixed-point shapes (`*_dollars`, `*_fp`), verifies RSA-PSS auth on portfolio,
+order book and WebSocket requests, and answers errors in Kalshi's shape
+(`{"code","message","details","service"}`; 429 → `{"error":"too many requests"}`).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from datetime import datetime, timezone
+
+from aiohttp import WSMsgType, web
+
+from arbbot.sim.engine.matching import FULL, HOUSE, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
+from arbbot.sim.kalshi.auth import AuthFailure, KeyRegistry
+from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
+from arbbot.sim.wire import count_fp, dollars, micros_dollars, parse_count, parse_dollars
+
+log = logging.getLogger("arbbot.sim.kalshi")
+API = "/trade-api/v2"
+WS_PATH = "/trade-api/ws/v2"
+ACCOUNT = web.RequestKey("account", str)
+_CREATED = "2026-10-01T14:00:00Z"
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _err(status: int, code: str, message: str, details: str = "") -> web.Response:
+    return web.json_response({"code": code, "message": message, "details": details or message,
+                              "service": "trade-api"}, status=status)
+
+
+class KalshiSim:
+    """One simulated Kalshi exchange. `starting_balance` µ$ for each registered account."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0, *, registry: KeyRegistry | None = None,
+                 starting_balance: int = 10_000 * 1_000_000, clock_ms=lambda: int(time.time() * 1000),
+                 step_interval: float | None = None) -> None:
+        self.scenario = scenario
+        self.faults: Faults = scenario.faults
+        self.clock_ms = clock_ms
+        self.registry = registry or KeyRegistry(clock_ms=clock_ms)
+        self.exchange = Exchange(clock_ms)
+        make_markets(scenario, "kalshi", self.exchange)
+        self.listings = {l.market_id: (e, q, l) for e, q, l in scenario.listings("kalshi")}
+        self.process = PriceProcess(scenario, "kalshi", self.exchange, seed)
+        self.process.seed_books()
+        self.starting_balance = starting_balance
+        self.step_interval = step_interval
+        self._req_count = 0
+        self._order_count = 0
+        self.connections: set["_WsConn"] = set()
+        self.exchange.listeners.append(self._on_event)
+        self.app = web.Application(middlewares=[self._middleware])
+        r = self.app.router
+        r.add_get(API + "/exchange/status", self.exchange_status)
+        r.add_get(API + "/markets", self.get_markets)
+        r.add_get(API + "/markets/{ticker}", self.get_market)
+        r.add_get(API + "/markets/{ticker}/orderbook", self.get_orderbook)
+        r.add_get(API + "/events", self.get_events)
+        r.add_get(API + "/events/{event_ticker}", self.get_event)
+        r.add_get(API + "/series/{series_ticker}", self.get_series)
+        r.add_get(API + "/portfolio/balance", self.get_balance)
+        r.add_get(API + "/portfolio/positions", self.get_positions)
+        r.add_get(API + "/portfolio/orders", self.get_orders)
+        r.add_post(API + "/portfolio/orders", self.create_order)
+        r.add_get(API + "/portfolio/orders/{order_id}", self.get_order)
+        r.add_delete(API + "/portfolio/orders/{order_id}", self.cancel_order)
+        r.add_get(API + "/portfolio/fills", self.get_fills)
+        r.add_get(WS_PATH, self.ws_handler)
+        self._runner: web.AppRunner | None = None
+        self._stepper: asyncio.Task | None = None
+        self.base_url = ""
+        self.ws_url = ""
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def register_key(self, key_id: str, public_key_pem: bytes, account: str = "user") -> None:
+        self.registry.register(key_id, public_key_pem, account)
+        self.exchange.account(account, self.starting_balance)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sock = site._server.sockets[0]  # noqa: SLF001 (aiohttp exposes no public accessor)
+        h, p = sock.getsockname()[:2]
+        self.base_url = f"http://{h}:{p}{API}"
+        self.ws_url = f"ws://{h}:{p}{WS_PATH}"
+        if self.step_interval:
+            self._stepper = asyncio.create_task(self._step_loop())
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._stepper:
+            self._stepper.cancel()
+        for c in list(self.connections):
+            await c.ws.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _step_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.step_interval)
+            self.process.step()
+
+    # ---- middleware: faults + auth ------------------------------------------------------
+    _PUBLIC_PREFIXES = ("/markets", "/events", "/series", "/exchange")
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler):
+        if request.path == WS_PATH:
+            return await handler(request)
+        self._req_count += 1
+        f = self.faults
+        if f.http_429_every and self._req_count % f.http_429_every == 0:
+            headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
+            return web.json_response({"error": "too many requests"}, status=429, headers=headers)
+        if f.http_5xx_every and self._req_count % f.http_5xx_every == 0:
+            return _err(503, "service_unavailable", "service temporarily unavailable")
+        rel = request.path[len(API):]
+        needs_auth = not rel.startswith(self._PUBLIC_PREFIXES) or rel.endswith("/orderbook")
+        if needs_auth:
+            try:
+                request[ACCOUNT] = self.registry.verify(request.headers, request.method, request.path)
+            except AuthFailure as exc:
+                return _err(401, exc.code, str(exc))
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:  # pragma: no cover - a simulator bug must not hang the client
+            log.exception("kalshi sim handler failed")
+            return _err(500, "internal_server_error", "internal error")
+
+    # ---- representations ----------------------------------------------------------------
+    def _market_json(self, ticker: str) -> dict:
+        e, q, l = self.listings[ticker]
+        m = self.exchange.markets[ticker]
+        yes, no = m.levels("yes"), m.levels("no")
+        by = max(yes) if yes else 0
+        bn = max(no) if no else 0
+        ya = FULL - bn if no else FULL
+        na = FULL - by if yes else FULL
+        return {
+            "ticker": ticker, "event_ticker": l.event_id, "market_type": "binary",
+            "title": l.title, "yes_sub_title": q.key, "no_sub_title": q.key,
+            "created_time": _CREATED, "updated_time": _iso(self.clock_ms()),
+            "open_time": _CREATED, "close_time": "2026-12-31T19:00:00Z",
+            "expected_expiration_time": "2026-12-31T20:00:00Z",
+            "latest_expiration_time": "2027-01-07T20:00:00Z", "settlement_timer_seconds": 3600,
+            "status": "active" if m.open else "closed",
+            "notional_value_dollars": "1.0000",
+            "yes_bid_dollars": dollars(by), "yes_ask_dollars": dollars(ya),
+            "no_bid_dollars": dollars(bn), "no_ask_dollars": dollars(na),
+            "yes_bid_size_fp": count_fp(yes.get(by, 0)), "yes_ask_size_fp": count_fp(no.get(bn, 0)),
+            "last_price_dollars": dollars(m.last_yes_price),
+            "previous_yes_bid_dollars": dollars(by), "previous_yes_ask_dollars": dollars(ya),
+            "previous_price_dollars": dollars(m.last_yes_price),
+            "volume_fp": count_fp(m.volume), "volume_24h_fp": count_fp(m.volume),
+            "liquidity_dollars": "0.0000", "open_interest_fp": count_fp(m.volume),
+            "result": "", "can_close_early": True, "fractional_trading_enabled": m.lot < 100,
+            "expiration_value": "", "rules_primary": f"If {l.title.rstrip('?')}, the market resolves to Yes.",
+            "rules_secondary": "", "price_level_structure": "linear_cent",
+            "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+            "strike_type": "custom", "custom_strike": {"outcome": q.key},
+        }
+
+    def _event_json(self, event_id: str, nested: bool) -> dict:
+        tickers = [t for t, (e, q, l) in self.listings.items() if l.event_id == event_id]
+        e = self.listings[tickers[0]][0]
+        series = self.listings[tickers[0]][2].series
+        out = {"event_ticker": event_id, "series_ticker": series, "sub_title": e.title, "title": e.title,
+               "collateral_return_type": "MECNET" if e.exclusive else "",
+               "mutually_exclusive": e.exclusive, "available_on_brokers": False,
+               "product_metadata": {}, "strike_period": "", "category": "Economics"}
+        if nested:
+            out["markets"] = [self._market_json(t) for t in tickers]
+        return out
+
+    # ---- public REST --------------------------------------------------------------------
+    async def exchange_status(self, request):
+        return web.json_response({"exchange_active": True, "trading_active": True})
+
+    async def get_markets(self, request: web.Request):
+        qp = request.query
+        tickers = list(self.listings)
+        if qp.get("event_ticker"):
+            evs = set(qp["event_ticker"].split(","))
+            tickers = [t for t in tickers if self.listings[t][2].event_id in evs]
+        if qp.get("series_ticker"):
+            tickers = [t for t in tickers if self.listings[t][2].series == qp["series_ticker"]]
+        if qp.get("tickers"):
+            want = set(qp["tickers"].split(","))
+            tickers = [t for t in tickers if t in want]
+        try:
+            limit = min(1000, max(1, int(qp.get("limit", "100"))))
+            start = int(qp.get("cursor") or 0)
+        except ValueError:
+            return _err(400, "invalid_parameters", "limit and cursor must be integers")
+        page = tickers[start:start + limit]
+        nxt = str(start + limit) if start + limit < len(tickers) else ""
+        return web.json_response({"markets": [self._market_json(t) for t in page], "cursor": nxt})
+
+    async def get_market(self, request):
+        t = request.match_info["ticker"]
+        if t not in self.listings:
+            return _err(404, "not_found", "market not found")
+        return web.json_response({"market": self._market_json(t)})
+
+    async def get_orderbook(self, request):
+        t = request.match_info["ticker"]
+        if t not in self.listings:
+            return _err(404, "not_found", "market not found")
+        m = self.exchange.markets[t]
+        try:
+            depth = int(request.query.get("depth", "0"))
+        except ValueError:
+            return _err(400, "invalid_parameters", "depth must be an integer")
+        book = {}
+        for side in ("yes", "no"):
+            lv = sorted(m.levels(side).items())            # ascending: best bid last (live behaviour)
+            if depth:
+                lv = lv[-depth:]
+            book[f"{side}_dollars"] = [[dollars(p), count_fp(q)] for p, q in lv]
+        return web.json_response({"orderbook_fp": book})
+
+    async def get_events(self, request):
+        seen: list[str] = []
+        for _t, (e, q, l) in self.listings.items():
+            if l.event_id not in seen:
+                seen.append(l.event_id)
+        if request.query.get("series_ticker"):
+            seen = [s for s in seen if self._event_json(s, False)["series_ticker"] == request.query["series_ticker"]]
+        nested = request.query.get("with_nested_markets") == "true"
+        return web.json_response({"events": [self._event_json(s, nested) for s in seen], "cursor": ""})
+
+    async def get_event(self, request):
+        eid = request.match_info["event_ticker"]
+        if not any(l.event_id == eid for _e, _q, l in self.listings.values()):
+            return _err(404, "not_found", "event not found")
+        ev = self._event_json(eid, False)
+        markets = [self._market_json(t) for t, (_e, _q, l) in self.listings.items() if l.event_id == eid]
+        return web.json_response({"event": ev, "markets": markets})
+
+    async def get_series(self, request):
+        s = request.match_info["series_ticker"]
+        ls = [l for _e, _q, l in self.listings.values() if l.series == s]
+        if not ls:
+            return _err(404, "not_found", "series not found")
+        l = ls[0]
+        mult = json.loads(l.fee_multiplier)  # a JSON number on the wire (spec: double)
+        return web.json_response({"series": {
+            "ticker": s, "frequency": "custom", "title": s, "category": "Economics", "tags": [],
+            "settlement_sources": [{"name": "Simulated source", "url": "https://example.invalid"}],
+            "contract_url": "https://example.invalid/contract.pdf",
+            "contract_terms_url": "https://example.invalid/terms.pdf",
+            "fee_type": l.fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
+            "product_metadata": {}, "volume_fp": "0.00"}})
+
+    # ---- portfolio ----------------------------------------------------------------------
+    async def get_balance(self, request):
+        a = self.exchange.account(request[ACCOUNT])
+        cents = a.balance // 10_000
+        return web.json_response({"balance": cents, "balance_dollars": micros_dollars(a.balance),
+                                  "portfolio_value": 0, "updated_ts": self.clock_ms() // 1000})
+
+    async def get_positions(self, request):
+        a = self.exchange.account(request[ACCOUNT])
+        out = []
+        for t, pos in sorted(a.positions.items()):
+            if request.query.get("ticker") and request.query["ticker"] != t:
+                continue
+            resting = sum(1 for o in self.exchange.orders.values()
+                          if o.account == a.name and o.market == t and o.status == "resting")
+            out.append({"ticker": t, "total_traded_dollars": micros_dollars(a.traded.get(t, 0)),
+                        "position_fp": count_fp(pos), "market_exposure_dollars": micros_dollars(a.traded.get(t, 0)),
+                        "realized_pnl_dollars": "0.0000", "resting_orders_count": resting,
+                        "fees_paid_dollars": micros_dollars(a.fees_paid.get(t, 0)),
+                        "last_updated_ts": _iso(self.clock_ms())})
+        return web.json_response({"market_positions": out, "event_positions": [], "cursor": ""})
+
+    def _order_json(self, o) -> dict:
+        # `side`/`action` as submitted; prices in the submitted side's terms.
+        sub_side = o.side if o.action == "buy" else ("no" if o.side == "yes" else "yes")
+        yes_px = o.submitted_price if sub_side == "yes" else FULL - o.submitted_price
+        return {"order_id": o.order_id, "user_id": o.account, "client_order_id": o.client_order_id,
+                "ticker": o.market, "side": sub_side, "action": o.action, "type": "limit",
+                "status": o.status, "yes_price_dollars": dollars(yes_px), "no_price_dollars": dollars(FULL - yes_px),
+                "fill_count_fp": count_fp(o.filled), "remaining_count_fp": count_fp(o.remaining),
+                "initial_count_fp": count_fp(o.initial),
+                "taker_fees_dollars": micros_dollars(o.taker_fee), "maker_fees_dollars": micros_dollars(o.maker_fee),
+                "taker_fill_cost_dollars": micros_dollars(o.taker_cost),
+                "maker_fill_cost_dollars": micros_dollars(o.maker_cost),
+                "created_time": _iso(o.created_ms), "last_update_time": _iso(o.updated_ms),
+                "self_trade_prevention_type": "taker_at_cross"}
+
+    async def get_orders(self, request):
+        acct = request[ACCOUNT]
+        st = request.query.get("status")
+        tk = request.query.get("ticker")
+        out = [self._order_json(o) for o in self.exchange.orders.values()
+               if o.account == acct and (not st or o.status == st) and (not tk or o.market == tk)]
+        return web.json_response({"orders": out, "cursor": ""})
+
+    async def get_order(self, request):
+        o = self.exchange.orders.get(request.match_info["order_id"])
+        if o is None or o.account != request[ACCOUNT]:
+            return _err(404, "not_found", "order not found")
+        return web.json_response({"order": self._order_json(o)})
+
+    async def create_order(self, request: web.Request):
+        acct = request[ACCOUNT]
+        try:
+            body = await request.json()
+        except Exception:
+            return _err(400, "invalid_parameters", "body is not JSON")
+        if not isinstance(body, dict):
+            return _err(400, "invalid_parameters", "body must be an object")
+        self._order_count += 1
+        f = self.faults
+        if f.order_ack_delay_s:
+            await asyncio.sleep(f.order_ack_delay_s)
+        if f.order_reject_every and self._order_count % f.order_reject_every == 0:
+            return _err(400, "order_rejected", "order rejected by the exchange (simulated)")
+        try:
+            ticker, side, action = body["ticker"], body["side"], body["action"]
+            if "count_fp" in body:
+                lots = parse_count(body["count_fp"])
+                if "count" in body and parse_count(body["count"]) != lots:
+                    raise ValueError("count and count_fp disagree")
+            elif "count" in body:
+                lots = parse_count(body["count"])
+            else:
+                raise ValueError("count or count_fp is required")
+            prices = [k for k in ("yes_price", "no_price", "yes_price_dollars", "no_price_dollars") if k in body]
+            if len(prices) != 1:
+                raise ValueError("exactly one price field is required")
+            k = prices[0]
+            if k.endswith("_dollars"):
+                px = parse_dollars(body[k])
+            else:
+                if isinstance(body[k], bool) or not isinstance(body[k], int) or not 1 <= body[k] <= 99:
+                    raise ValueError("price in cents must be an integer 1-99")
+                px = body[k] * 100
+            px_side = k.split("_")[0]
+            # price is expressed for `px_side`; convert to the order's own side
+            own_px = px if px_side == side else FULL - px
+            tif = {"fill_or_kill": "fok", "immediate_or_cancel": "ioc",
+                   "good_till_canceled": "gtc", None: "gtc"}[body.get("time_in_force")]
+            if ticker not in self.listings:
+                return _err(404, "market_not_found", "market not found")
+        except (KeyError, ValueError, TypeError) as exc:
+            return _err(400, "invalid_parameters", f"invalid order: {exc}")
+        try:
+            cap = f.partial_fill_lots or None
+            o, _fills = self.exchange.place(acct, ticker, side, action, own_px, lots, tif,
+                                            body.get("client_order_id", ""), bool(body.get("post_only")),
+                                            max_fill=cap)
+        except SimReject as exc:
+            status = 409 if exc.code == "order_already_exists" else 400
+            return _err(status, exc.code, str(exc))
+        return web.json_response({"order": self._order_json(o)}, status=201)
+
+    async def cancel_order(self, request):
+        try:
+            o, reduced = self.exchange.cancel(request[ACCOUNT], request.match_info["order_id"])
+        except SimReject as exc:
+            return _err(404, exc.code, str(exc))
+        return web.json_response({"order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
+
+    async def get_fills(self, request):
+        a = self.exchange.account(request[ACCOUNT])
+        out = []
+        for fe in reversed(a.fills):
+            o = fe.order
+            if request.query.get("ticker") and request.query["ticker"] != o.market:
+                continue
+            if request.query.get("order_id") and request.query["order_id"] != o.order_id:
+                continue
+            yes_px = fe.price if o.side == "yes" else FULL - fe.price
+            out.append({"fill_id": fe.fill_id, "trade_id": fe.trade_id, "order_id": o.order_id,
+                        "ticker": o.market, "market_ticker": o.market, "side": o.side, "action": "buy",
+                        "count_fp": count_fp(fe.lots), "yes_price_dollars": dollars(yes_px),
+                        "no_price_dollars": dollars(FULL - yes_px), "is_taker": fe.is_taker,
+                        "created_time": _iso(fe.ts_ms), "fee_cost": micros_dollars(fe.fee),
+                        "ts": fe.ts_ms // 1000})
+        return web.json_response({"fills": out, "cursor": ""})
+
+    # ---- WebSocket ----------------------------------------------------------------------
+    async def ws_handler(self, request: web.Request):
+        try:
+            account = self.registry.verify(request.headers, "GET", WS_PATH)
+        except AuthFailure as exc:
+            return _err(401, exc.code, str(exc))
+        ws = web.WebSocketResponse(heartbeat=10.0)
+        await ws.prepare(request)
+        conn = _WsConn(self, ws, account)
+        self.connections.add(conn)
+        writer = asyncio.create_task(conn.writer())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    conn.on_command(msg.data)
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.connections.discard(conn)
+            writer.cancel()
+        return ws
+
+    def _on_event(self, ev) -> None:
+        for c in list(self.connections):
+            c.on_event(ev)
+
+
+class _WsConn:
+    """One client connection: subscriptions, per-sid sequence numbers, fault injection."""
+
+    def __init__(self, sim: KalshiSim, ws: web.WebSocketResponse, account: str) -> None:
+        self.sim, self.ws, self.account = sim, ws, account
+        self.q: asyncio.Queue = asyncio.Queue()
+        self.sids = itertools.count(1)
+        self.subs: dict[int, dict] = {}       # sid → {"channel", "tickers", "seq", "use_yes_price"}
+        self.frames = 0
+        self.book_frames = 0
+        self.held: str | None = None
+
+    def send(self, obj: dict, *, book: bool = False) -> None:
+        self.q.put_nowait((obj, book))
+
+    async def writer(self) -> None:
+        f = self.sim.faults
+        while True:
+            obj, book = await self.q.get()
+            text = json.dumps(obj, separators=(",", ":"))
+            if book:
+                self.book_frames += 1
+                n = self.book_frames
+                if f.ws_malformed_every and n % f.ws_malformed_every == 0:
+                    await self.ws.send_str('{"type":"orderbook_delta","sid":')   # truncated frame
+                if f.ws_out_of_order_every and n % f.ws_out_of_order_every == 0 and self.held is None:
+                    self.held = text
+                    continue
+                await self.ws.send_str(text)
+                if f.ws_duplicate_every and n % f.ws_duplicate_every == 0:
+                    await self.ws.send_str(text)
+                if self.held is not None:
+                    held, self.held = self.held, None
+                    await self.ws.send_str(held)
+            else:
+                await self.ws.send_str(text)
+            self.frames += 1
+            if f.ws_disconnect_after and self.frames >= f.ws_disconnect_after:
+                await self.ws.close()
+                return
+
+    def _next_seq(self, sid: int) -> int:
+        s = self.subs[sid]
+        s["seq"] += 1
+        f = self.sim.faults
+        if f.ws_seq_gap_every and s["seq"] > 1 and s["seq"] % f.ws_seq_gap_every == 0:
+            s["seq"] += 1                                   # a frame "lost" upstream
+        return s["seq"]
+
+    def _error(self, cid, code: int, msg: str) -> None:
+        self.send({"id": cid, "type": "error", "msg": {"code": code, "msg": msg}})
+
+    def _snapshot(self, sid: int, ticker: str) -> None:
+        m = self.sim.exchange.markets[ticker]
+        use_yes = self.subs[sid]["use_yes_price"]
+        msg: dict = {"market_ticker": ticker, "market_id": f"sim-{ticker}"}
+        yes = sorted(m.levels("yes").items())
+        no = sorted(m.levels("no").items())
+        if yes:
+            msg["yes_dollars_fp"] = [[dollars(p), count_fp(q)] for p, q in yes]
+        if no:
+            msg["no_dollars_fp"] = [[dollars(FULL - p if use_yes else p), count_fp(q)] for p, q in no]
+        self.send({"type": "orderbook_snapshot", "sid": sid, "seq": self._next_seq(sid), "msg": msg}, book=True)
+
+    def on_command(self, text: str) -> None:
+        try:
+            cmd = json.loads(text)
+            cid = cmd.get("id", 0)
+            name = cmd["cmd"]
+        except Exception:
+            self._error(0, 1, "Unable to process message")
+            return
+        params = cmd.get("params") or {}
+        if name == "subscribe":
+            chans = params.get("channels")
+            if not chans:
+                self._error(cid, 3, "Channels required")
+                return
+            tickers = params.get("market_tickers") or ([params["market_ticker"]] if params.get("market_ticker") else [])
+            for ch in chans:
+                if ch not in ("orderbook_delta", "ticker", "trade", "fill"):
+                    self._error(cid, 8, "Unknown channel name")
+                    continue
+                if ch == "orderbook_delta" and not tickers:
+                    self._error(cid, 14, "Market Ticker required")
+                    continue
+                bad = [t for t in tickers if t not in self.sim.listings]
+                if bad:
+                    self._error(cid, 16, "Market not found")
+                    continue
+                if any(s["channel"] == ch and set(tickers) & s["tickers"] for s in self.subs.values()):
+                    self._error(cid, 6, "Already subscribed")
+                    continue
+                sid = next(self.sids)
+                self.subs[sid] = {"channel": ch, "tickers": set(tickers), "seq": 0,
+                                  "use_yes_price": bool(params.get("use_yes_price"))}
+                self.send({"id": cid, "type": "subscribed", "msg": {"channel": ch, "sid": sid}})
+                if ch == "orderbook_delta":
+                    for t in tickers:
+                        self._snapshot(sid, t)
+        elif name == "unsubscribe":
+            sids = params.get("sids")
+            if not sids:
+                self._error(cid, 4, "Subscription IDs required")
+                return
+            for sid in sids:
+                if self.subs.pop(sid, None) is None:
+                    self._error(cid, 7, "Unknown subscription ID")
+                else:
+                    self.send({"id": cid, "sid": sid, "type": "unsubscribed"})
+        elif name == "update_subscription":
+            sids = params.get("sids") or ([params["sid"]] if "sid" in params else [])
+            if len(sids) != 1:
+                self._error(cid, 12, "Exactly one subscription ID is required")
+                return
+            sid = sids[0]
+            sub = self.subs.get(sid)
+            if sub is None:
+                self._error(cid, 7, "Unknown subscription ID")
+                return
+            action = params.get("action")
+            tickers = params.get("market_tickers") or []
+            if action == "get_snapshot":
+                for t in tickers or sorted(sub["tickers"]):
+                    if t in sub["tickers"]:
+                        self._snapshot(sid, t)
+            elif action == "add_markets":
+                sub["tickers"] |= set(tickers)
+                self.send({"id": cid, "sid": sid, "seq": sub["seq"], "type": "ok",
+                           "msg": {"market_tickers": sorted(sub["tickers"])}})
+                for t in tickers:
+                    self._snapshot(sid, t)
+            elif action == "delete_markets":
+                sub["tickers"] -= set(tickers)
+                self.send({"id": cid, "sid": sid, "seq": sub["seq"], "type": "ok",
+                           "msg": {"market_tickers": sorted(sub["tickers"])}})
+            elif action is None:
+                self._error(cid, 15, "Action required")
+            else:
+                self._error(cid, 13, "Unsupported action")
+        elif name == "list_subscriptions":
+            self.send({"id": cid, "type": "ok", "msg": [{"channel": s["channel"], "sid": sid}
+                                                        for sid, s in self.subs.items()]})
+        else:
+            self._error(cid, 5, "Unknown command")
+
+    def on_event(self, ev) -> None:
+        now = self.sim.clock_ms()
+        for sid, s in list(self.subs.items()):
+            ch = s["channel"]
+            if isinstance(ev, BookDelta) and ch == "orderbook_delta" and ev.market in s["tickers"]:
+                price = FULL - ev.price if (ev.side == "no" and s["use_yes_price"]) else ev.price
+                msg = {"market_ticker": ev.market, "market_id": f"sim-{ev.market}",
+                       "price_dollars": dollars(price), "delta_fp": count_fp(ev.delta),
+                       "side": ev.side, "ts": _iso(now), "ts_ms": now}
+                if ev.client_order_id and ev.account == self.account:
+                    msg["client_order_id"] = ev.client_order_id
+                self.send({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(sid), "msg": msg}, book=True)
+            elif isinstance(ev, TradeEvent) and ch == "trade" and (not s["tickers"] or ev.market in s["tickers"]):
+                s["seq"] += 1
+                self.send({"type": "trade", "sid": sid, "seq": s["seq"], "msg": {
+                    "trade_id": ev.trade_id, "market_ticker": ev.market,
+                    "yes_price_dollars": dollars(ev.yes_price), "no_price_dollars": dollars(FULL - ev.yes_price),
+                    "count_fp": count_fp(ev.lots), "taker_side": ev.taker_side,
+                    "taker_outcome_side": ev.taker_side, "taker_book_side": "bid" if ev.taker_side == "yes" else "ask",
+                    "ts": ev.ts_ms // 1000, "ts_ms": ev.ts_ms}})
+            elif isinstance(ev, FillEvent) and ch == "fill" and ev.order.account == self.account:
+                o = ev.order
+                yes_px = ev.price if o.side == "yes" else FULL - ev.price
+                self.send({"type": "fill", "sid": sid, "msg": {
+                    "trade_id": ev.trade_id, "order_id": o.order_id, "client_order_id": o.client_order_id,
+                    "market_ticker": o.market, "is_taker": ev.is_taker, "side": o.side,
+                    "yes_price_dollars": dollars(yes_px), "count_fp": count_fp(ev.lots),
+                    "fee_cost": micros_dollars(ev.fee, 6), "action": "buy", "ts": ev.ts_ms // 1000,
+                    "ts_ms": ev.ts_ms, "post_position_fp": count_fp(ev.post_position),
+                    "purchased_side": o.side}})
+            elif isinstance(ev, BookDelta) and ch == "ticker" and ev.market in s["tickers"]:
+                m = self.sim.exchange.markets[ev.market]
+                yes, no = m.levels("yes"), m.levels("no")
+                by, bn = (max(yes) if yes else 0), (max(no) if no else 0)
+                self.send({"type": "ticker", "sid": sid, "msg": {
+                    "market_ticker": ev.market, "market_id": f"sim-{ev.market}",
+                    "price_dollars": dollars(m.last_yes_price), "yes_bid_dollars": dollars(by),
+                    "yes_ask_dollars": dollars(FULL - bn if no else FULL), "volume_fp": count_fp(m.volume),
+                    "open_interest_fp": count_fp(m.volume), "yes_bid_size_fp": count_fp(yes.get(by, 0)),
+                    "yes_ask_size_fp": count_fp(no.get(bn, 0)), "ts": now // 1000, "ts_ms": now, "time": _iso(now)}})

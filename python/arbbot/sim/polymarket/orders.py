@@ -1,0 +1,153 @@
+"""Simulated CLOB V2 order entry: `POST /order`, `DELETE /order`.
+
+An order is accepted only if it is a V2 signed order (EIP-712 domain "Polymarket CTF Exchange"
+version "2", chain 137, the V2 exchange — or the V2 neg-risk exchange for neg-risk markets) whose
+recovered signer is the `signer` field and the address of the API key, with `owner` = that key.
+Amounts are 6-decimal integers: BUY pays makerAmount collateral for takerAmount shares, SELL the
+reverse; price = collateral / shares must sit on the market's tick. Matching runs in the shared
+engine (a SELL of a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+from aiohttp import web
+
+from arbbot.sim.engine.matching import SimReject
+
+EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
+NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+CHAIN_ID = 137
+_ORDER_TYPES = [
+    {"name": "salt", "type": "uint256"}, {"name": "maker", "type": "address"},
+    {"name": "signer", "type": "address"}, {"name": "tokenId", "type": "uint256"},
+    {"name": "makerAmount", "type": "uint256"}, {"name": "takerAmount", "type": "uint256"},
+    {"name": "side", "type": "uint8"}, {"name": "signatureType", "type": "uint8"},
+    {"name": "timestamp", "type": "uint256"}, {"name": "metadata", "type": "bytes32"},
+    {"name": "builder", "type": "bytes32"},
+]
+_DOMAIN_TYPES = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+_TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
+
+
+def _bad(msg: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": msg, "success": False, "errorMsg": msg}, status=status)
+
+
+def recover_signer(order: dict, neg_risk: bool) -> str:
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    msg = {"salt": int(order["salt"]), "maker": order["maker"], "signer": order["signer"],
+           "tokenId": int(order["tokenId"]), "makerAmount": int(order["makerAmount"]),
+           "takerAmount": int(order["takerAmount"]), "side": 0 if order["side"] == "BUY" else 1,
+           "signatureType": int(order["signatureType"]), "timestamp": int(order["timestamp"]),
+           "metadata": bytes.fromhex(order["metadata"][2:]), "builder": bytes.fromhex(order["builder"][2:])}
+    full = {"types": {"EIP712Domain": _DOMAIN_TYPES, "Order": _ORDER_TYPES}, "primaryType": "Order",
+            "domain": {"name": "Polymarket CTF Exchange", "version": "2", "chainId": CHAIN_ID,
+                       "verifyingContract": NEG_RISK_EXCHANGE_V2 if neg_risk else EXCHANGE_V2},
+            "message": msg}
+    return Account.recover_message(encode_typed_data(full_message=full), signature=order["signature"])
+
+
+class OrderDesk:
+    def __init__(self, sim) -> None:
+        self.sim = sim
+        self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
+        self.rev: dict[str, str] = {}
+
+    def _venue_id(self, engine_id: str) -> str:
+        vid = "0x" + hashlib.sha256(engine_id.encode()).hexdigest()
+        self.ids[vid] = engine_id
+        self.rev[engine_id] = vid
+        return vid
+
+    async def post_order(self, request: web.Request, account: str, creds) -> web.Response:
+        try:
+            body = json.loads(await request.text())
+            order = body["order"]
+            owner, otype = body["owner"], body.get("orderType", "GTC")
+            token, side = str(order["tokenId"]), order["side"]
+            maker_amt, taker_amt = int(order["makerAmount"]), int(order["takerAmount"])
+        except Exception:
+            return _bad("Invalid order payload")
+        if owner != creds.api_key:
+            return _bad("the order owner has to be the owner of the API KEY")
+        if token not in self.sim.tokens:
+            return _bad("the market is not yet ready to process new orders")
+        if "timestamp" not in order or "nonce" in order or "feeRateBps" in order:
+            return web.json_response({"error": "order_version_mismatch", "success": False,
+                                      "errorMsg": "order_version_mismatch"}, status=400)
+        cond, tside = self.sim.tokens[token]
+        _e, _q, l = self.sim.listings[cond]
+        try:
+            signer = recover_signer(order, l.neg_risk)
+        except Exception:
+            return _bad("invalid signature")
+        if signer.lower() != str(order["signer"]).lower() or signer.lower() != creds.address.lower():
+            return _bad("invalid signature")
+        if side not in ("BUY", "SELL") or otype not in _TIF or maker_amt <= 0 or taker_amt <= 0:
+            return _bad("invalid order parameters")
+        shares, coll = (taker_amt, maker_amt) if side == "BUY" else (maker_amt, taker_amt)
+        if shares % 10_000:
+            return _bad("invalid amounts, the sizes must have at most 2 decimals")
+        lots = shares // 10_000
+        if (coll * 10_000) % shares:
+            return _bad(f"order {otype} price breaks minimum tick size rule: {l.tick / 10_000}")
+        price = coll * 10_000 // shares          # ticks
+        if price % l.tick or not l.tick <= price <= 10_000 - l.tick:
+            return _bad(f"order price breaks minimum tick size rule: {l.tick / 10_000}")
+        min_lots = int(Decimal(l.min_order_size) * 100)
+        if lots < min_lots:
+            return _bad(f"Size ({lots / 100}) lower than the minimum: {l.min_order_size}")
+        if otype in ("FOK", "FAK") and coll < 1_000_000:
+            return _bad("invalid amount for a marketable order, min size: $1")
+        if body.get("postOnly") and otype in ("FOK", "FAK"):
+            return _bad("invalid post-only order: only GTC and GTD are allowed")
+        try:
+            o, fills = self.sim.exchange.place(account, cond, tside, side.lower(), price, lots, tif=_TIF[otype],
+                                               post_only=bool(body.get("postOnly")))
+        except SimReject as exc:
+            if exc.code == "post_only_cross":
+                return _bad("invalid post-only order: order crosses book")
+            if exc.code == "insufficient_balance":
+                return _bad("not enough balance / allowance")
+            return _bad(str(exc))
+        vid = self._venue_id(o.order_id)
+        if otype == "FOK" and o.filled == 0:
+            return _bad("order couldn't be fully filled. FOK orders are fully filled or killed.")
+        if otype == "FAK" and o.filled == 0:
+            return _bad("no orders found to match with FAK order. FAK orders are partially filled or killed if "
+                        "no match is found.")
+        mine = [f for f in fills if f.order.order_id == o.order_id]
+        spent = sum(f.price * f.lots for f in mine)            # µ$ (engine side's own price)
+        got = o.filled
+        status = "live" if o.status == "resting" else "matched"
+        trade_ids = [f.trade_id for f in mine]
+        shares_micros = got * 10_000
+        making, taking = (spent, shares_micros) if side == "BUY" else (shares_micros, shares_micros - spent)
+        return web.json_response({
+            "success": True, "errorMsg": "", "orderID": vid, "status": status,
+            "makingAmount": _dec(making, 6), "takingAmount": _dec(taking, 6), "tradeIDs": trade_ids,
+            "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in trade_ids]})
+
+    async def cancel_order(self, request: web.Request, account: str) -> web.Response:
+        try:
+            vid = json.loads(await request.text())["orderID"]
+        except Exception:
+            return _bad("Invalid order payload")
+        eid = self.ids.get(vid)
+        if eid is None:
+            return web.json_response({"canceled": [], "not_canceled": {vid: "order not found"}})
+        try:
+            self.sim.exchange.cancel(account, eid)
+        except SimReject:
+            return web.json_response({"canceled": [], "not_canceled": {vid: "order can't be canceled"}})
+        return web.json_response({"canceled": [vid], "not_canceled": {}})
+
+
+def _dec(micros: int, places: int) -> str:
+    s = f"{micros // 10**places}.{micros % 10**places:0{places}d}".rstrip("0").rstrip(".")
+    return s or "0"

@@ -1,0 +1,486 @@
+"""Simulated Polymarket: Gamma REST, CLOB REST and the CLOB market WebSocket (aiohttp, loopback).
+
+Two listeners, like the real hosts: Gamma (`/markets`, `/events`) and CLOB (`/book`, `/books`,
+`/tick-size`, `/neg-risk`, L2-authenticated `/data/orders` and `/balance-allowance`, and the
+market WebSocket at `/ws/market`).
+
+Books: one per outcome token, derived from the shared matching engine's YES/NO bids the way the
+real matcher keeps them consistent: the YES token's bids are the YES bids and its asks mirror the
+NO bids (a NO bid at p is a YES ask at 1 − p), and vice versa. Book objects carry `hash` = SHA-1
+hex of the compact JSON of the book with `hash` set to "" (keys in the venue's order), levels
+best-LAST. Every `price_change` entry carries the hash of its token's book right after that
+change, computed with the frame's `timestamp` (the convention an adapter needs to verify it).
+
+Simulator-only keys (`ApiCreds`) are registered with `register_creds`; nothing here is real.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from decimal import Decimal
+
+from aiohttp import WSMsgType, web
+
+from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
+from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
+from arbbot.sim.polymarket.orders import OrderDesk
+from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
+from arbbot.sim.wire import poly_num
+
+log = logging.getLogger("arbbot.sim.polymarket")
+WS_PATH = "/ws/market"
+ACCOUNT = web.RequestKey("poly_account", str)
+_START = "2026-10-01T14:00:00Z"
+_END = "2026-12-31T19:00:00Z"
+
+
+def _px(ticks: int) -> str:
+    return poly_num(ticks, 10_000)
+
+
+def _sz(lots: int) -> str:
+    return poly_num(lots, 100)
+
+
+def _num(ticks: int) -> float:
+    """Gamma serves some fields as JSON numbers (e.g. 0.01); float repr of a 4-dp value is exact text."""
+    return float(Decimal(ticks) / Decimal(10_000))
+
+
+def book_hash(book: dict) -> str:
+    """SHA-1 of the compact JSON of `book` with hash "" and the venue's key order."""
+    payload = {"market": book["market"], "asset_id": book["asset_id"], "timestamp": book["timestamp"],
+               "hash": "", "bids": [{"price": lv["price"], "size": lv["size"]} for lv in book["bids"]],
+               "asks": [{"price": lv["price"], "size": lv["size"]} for lv in book["asks"]],
+               "min_order_size": book["min_order_size"], "tick_size": book["tick_size"],
+               "neg_risk": book["neg_risk"], "last_trade_price": book["last_trade_price"]}
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _err(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class PolymarketSim:
+    def __init__(self, scenario: Scenario, seed: int = 0, *, registry: CredRegistry | None = None,
+                 starting_balance: int = 10_000 * 1_000_000, clock_ms=lambda: int(time.time() * 1000),
+                 step_interval: float | None = None) -> None:
+        self.scenario = scenario
+        self.faults: Faults = scenario.faults
+        self.clock_ms = clock_ms
+        self.registry = registry or CredRegistry()
+        self.starting_balance = starting_balance
+        self.exchange = Exchange(clock_ms)
+        make_markets(scenario, "polymarket", self.exchange)
+        self.listings = {l.market_id: (e, q, l) for e, q, l in scenario.listings("polymarket")}
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self.market_ids: dict[str, str] = {}
+        self.event_ids: dict[str, str] = {}
+        self.last_yes: dict[str, int] = {}
+        for i, (cond, (e, q, l)) in enumerate(self.listings.items()):
+            self.tokens[l.yes_token] = (cond, "yes")
+            self.tokens[l.no_token] = (cond, "no")
+            self.market_ids[cond] = str(500_000 + i)
+            self.event_ids.setdefault(l.event_id, str(90_000 + len(self.event_ids)))
+            self.last_yes[cond] = (q.fair // l.tick) * l.tick
+        self.process = PriceProcess(scenario, "polymarket", self.exchange, seed)
+        self.process.seed_books()
+        self.exchange.listeners.append(self._on_event)
+        self.connections: set[_WsConn] = set()
+        self.step_interval = step_interval
+        self._req_count = 0
+        self.gamma_app = web.Application(middlewares=[self._middleware])
+        g = self.gamma_app.router
+        g.add_get("/markets", self.gamma_markets)
+        g.add_get("/markets/{id}", self.gamma_market)
+        g.add_get("/events", self.gamma_events)
+        self.clob_app = web.Application(middlewares=[self._middleware])
+        c = self.clob_app.router
+        c.add_get("/book", self.get_book)
+        c.add_post("/books", self.post_books)
+        c.add_get("/tick-size", self.get_tick_size)
+        c.add_get("/neg-risk", self.get_neg_risk)
+        c.add_get("/data/orders", self.get_orders)
+        c.add_post("/order", self.post_order)
+        c.add_delete("/order", self.delete_order)
+        c.add_get("/version", self.get_version)
+        self.desk = OrderDesk(self)
+        c.add_get("/balance-allowance", self.get_balance)
+        c.add_get(WS_PATH, self.ws_handler)
+        self._runners: list[web.AppRunner] = []
+        self._stepper: asyncio.Task | None = None
+        self.gamma_url = self.clob_url = self.ws_url = ""
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def register_creds(self, creds: ApiCreds) -> None:
+        self.registry.register(creds)
+        self.exchange.account(creds.account, self.starting_balance)
+
+    async def _listen(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runners.append(runner)
+        return site._server.sockets[0].getsockname()[:2]  # noqa: SLF001
+
+    async def start(self, host: str = "127.0.0.1", gamma_port: int = 0, clob_port: int = 0) -> None:
+        h, p = await self._listen(self.gamma_app, host, gamma_port)
+        self.gamma_url = f"http://{h}:{p}"
+        h, p = await self._listen(self.clob_app, host, clob_port)
+        self.clob_url = f"http://{h}:{p}"
+        self.ws_url = f"ws://{h}:{p}{WS_PATH}"
+        if self.step_interval:
+            self._stepper = asyncio.create_task(self._step_loop())
+
+    async def stop(self) -> None:
+        if self._stepper:
+            self._stepper.cancel()
+        for conn in list(self.connections):
+            await conn.ws.close()
+        for r in self._runners:
+            await r.cleanup()
+
+    async def _step_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.step_interval)
+            self.process.step()
+
+    # ---- middleware: faults + L2 auth ---------------------------------------------------
+    _PRIVATE = ("/data/", "/balance-allowance", "/order")
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler):
+        if request.path == WS_PATH:
+            return await handler(request)
+        self._req_count += 1
+        f = self.faults
+        if f.http_429_every and self._req_count % f.http_429_every == 0:
+            headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
+            return web.json_response({"error": "Too Many Requests"}, status=429, headers=headers)
+        if f.http_5xx_every and self._req_count % f.http_5xx_every == 0:
+            return _err(503, "service unavailable")
+        if request.path.startswith(self._PRIVATE):
+            body = await request.text() if request.can_read_body else ""
+            try:
+                request[ACCOUNT] = self.registry.verify(request.headers, request.method, request.path, body)
+            except L2Failure as exc:
+                return _err(401, str(exc))
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:  # pragma: no cover - a simulator bug must not hang the client
+            log.exception("polymarket sim handler failed")
+            return _err(500, "internal error")
+
+    # ---- books --------------------------------------------------------------------------
+    def token_levels(self, token: str) -> tuple[dict[int, int], dict[int, int]]:
+        """(bids, asks) of one token as {price_ticks: lots}; asks mirror the other side's bids."""
+        cond, side = self.tokens[token]
+        m = self.exchange.markets[cond]
+        other = "no" if side == "yes" else "yes"
+        return m.levels(side), {FULL - p: q for p, q in m.levels(other).items()}
+
+    def _ltp(self, token: str) -> str:
+        cond, side = self.tokens[token]
+        y = self.last_yes[cond]
+        return _px(y if side == "yes" else FULL - y)
+
+    def book(self, token: str, ts_ms: int | None = None) -> dict:
+        cond, _side = self.tokens[token]
+        _e, _q, l = self.listings[cond]
+        bids, asks = self.token_levels(token)
+        out = {"market": cond, "asset_id": token, "timestamp": str(self.clock_ms() if ts_ms is None else ts_ms),
+               "hash": "",
+               "bids": [{"price": _px(p), "size": _sz(q)} for p, q in sorted(bids.items())],
+               "asks": [{"price": _px(p), "size": _sz(q)} for p, q in sorted(asks.items(), reverse=True)],
+               "min_order_size": l.min_order_size, "tick_size": _px(l.tick), "neg_risk": l.neg_risk,
+               "last_trade_price": self._ltp(token)}
+        out["hash"] = book_hash(out)
+        return out
+
+    def _token_query(self, request: web.Request) -> str | web.Response:
+        token = request.query.get("token_id", "")
+        if not token:
+            return _err(400, "Invalid token id")
+        if token not in self.tokens:
+            return _err(404, "No orderbook exists for the requested token id")
+        return token
+
+    async def get_book(self, request: web.Request):
+        t = self._token_query(request)
+        return t if isinstance(t, web.Response) else web.json_response(self.book(t))
+
+    async def post_books(self, request: web.Request):
+        try:
+            body = json.loads(await request.text())
+            tokens = [str(x["token_id"]) for x in body]
+        except Exception:
+            return _err(400, "Invalid payload")
+        if len(tokens) > 500:
+            return _err(400, "Too many token ids")
+        return web.json_response([self.book(t) for t in tokens if t in self.tokens])
+
+    async def get_tick_size(self, request: web.Request):
+        t = self._token_query(request)
+        if isinstance(t, web.Response):
+            return t
+        return web.json_response({"minimum_tick_size": _num(self.listings[self.tokens[t][0]][2].tick)})
+
+    async def get_neg_risk(self, request: web.Request):
+        t = self._token_query(request)
+        if isinstance(t, web.Response):
+            return t
+        return web.json_response({"neg_risk": self.listings[self.tokens[t][0]][2].neg_risk})
+
+    async def get_orders(self, request: web.Request):
+        acct = request[ACCOUNT]
+        data = []
+        for o in self.exchange.orders.values():
+            if o.account != acct or o.status != "resting":
+                continue
+            _e, _q, l = self.listings[o.market]
+            data.append({"id": self.desk.rev.get(o.order_id, o.order_id), "status": "LIVE", "owner": request.headers["POLY_API_KEY"], "market": o.market,
+                         "asset_id": l.yes_token if o.side == "yes" else l.no_token, "side": "BUY",
+                         "original_size": _sz(o.initial), "size_matched": _sz(o.filled), "price": _px(o.price),
+                         "outcome": "Yes" if o.side == "yes" else "No", "expiration": "0", "order_type": "GTC",
+                         "associate_trades": [], "created_at": o.created_ms // 1000})
+        return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
+
+    async def get_version(self, request: web.Request):
+        return web.json_response({"version": 2})
+
+    async def post_order(self, request: web.Request):
+        acct = request[ACCOUNT]
+        creds = self.registry.by_key[request.headers["POLY_API_KEY"]]
+        return await self.desk.post_order(request, acct, creds)
+
+    async def delete_order(self, request: web.Request):
+        return await self.desk.cancel_order(request, request[ACCOUNT])
+
+    async def get_balance(self, request: web.Request):
+        acct = self.exchange.accounts[request[ACCOUNT]]
+        return web.json_response({"balance": str(acct.balance), "allowances": {}})
+
+    # ---- Gamma --------------------------------------------------------------------------
+    def market_json(self, cond: str) -> dict:
+        e, q, l = self.listings[cond]
+        m = self.exchange.markets[cond]
+        bids, asks = self.token_levels(l.yes_token)
+        best_bid = max(bids) if bids else 0
+        best_ask = min(asks) if asks else FULL
+        outcomes = ["Yes", "No"]
+        if " vs. " in l.title:
+            outcomes = [s.strip() for s in l.title.split(" vs. ")]
+        y = self.last_yes[cond]
+        fees_on = l.fee_ppm > 0
+        out = {
+            "id": self.market_ids[cond], "question": l.title, "conditionId": cond,
+            "slug": f"{l.event_id}-{q.key.lower()}", "questionID": "0x" + hashlib.sha256(cond.encode()).hexdigest(),
+            "resolutionSource": "", "description": f"This market resolves to {outcomes[0]} if {l.title}",
+            "endDate": _END, "startDate": _START, "active": m.open, "closed": not m.open, "archived": False,
+            "acceptingOrders": m.open, "enableOrderBook": True, "negRisk": l.neg_risk,
+            "negRiskMarketID": l.neg_risk_market_id if l.neg_risk else "",
+            "negRiskAugmented": l.neg_risk_augmented, "groupItemTitle": q.key,
+            "outcomes": json.dumps(outcomes), "outcomePrices": json.dumps([_px(y), _px(FULL - y)]),
+            "clobTokenIds": json.dumps([l.yes_token, l.no_token]),
+            "orderPriceMinTickSize": _num(l.tick), "orderMinSize": int(Decimal(l.min_order_size)),
+            "bestBid": _num(best_bid), "bestAsk": _num(best_ask), "spread": _num(best_ask - best_bid),
+            "lastTradePrice": _num(y), "volumeNum": m.volume / 100, "liquidityNum": 0,
+            "feesEnabled": fees_on, "feeType": "sim_fees" if fees_on else None,
+            "feeSchedule": {"exponent": l.fee_exponent, "rate": float(Decimal(l.fee_ppm) / 1_000_000),
+                            "takerOnly": True, "rebateRate": 0.25} if fees_on else None,
+            "events": [{"id": self.event_ids[l.event_id], "slug": l.event_id}],
+        }
+        return out
+
+    def _filter_markets(self, qp) -> list[str]:
+        conds = list(self.listings)
+        closed = qp.get("closed")
+        if closed in ("false", "true"):
+            conds = [c for c in conds if (not self.exchange.markets[c].open) == (closed == "true")]
+        want = {x for v in qp.getall("condition_ids", []) for x in v.split(",") if x}
+        if want:
+            conds = [c for c in conds if c in want]
+        toks = {x for v in qp.getall("clob_token_ids", []) for x in v.split(",") if x}
+        if toks:
+            conds = [c for c in conds if {self.listings[c][2].yes_token, self.listings[c][2].no_token} & toks]
+        return conds
+
+    @staticmethod
+    def _page(items: list, qp) -> list:
+        try:
+            limit = int(qp.get("limit", "100"))
+            offset = int(qp.get("offset", "0"))
+        except ValueError:
+            return []
+        return items[offset:offset + max(0, limit)]
+
+    async def gamma_markets(self, request: web.Request):
+        return web.json_response([self.market_json(c) for c in self._page(self._filter_markets(request.query),
+                                                                          request.query)])
+
+    async def gamma_market(self, request: web.Request):
+        mid = request.match_info["id"]
+        for cond, v in self.market_ids.items():
+            if v == mid:
+                return web.json_response(self.market_json(cond))
+        return _err(404, "market not found")
+
+    def event_json(self, slug: str) -> dict:
+        conds = [c for c, (_e, _q, l) in self.listings.items() if l.event_id == slug]
+        e = self.listings[conds[0]][0]
+        ls = [self.listings[c][2] for c in conds]
+        neg = any(l.neg_risk for l in ls)
+        return {"id": self.event_ids[slug], "ticker": slug, "slug": slug, "title": e.title,
+                "description": e.title, "startDate": _START, "endDate": _END, "active": True, "closed": False,
+                "archived": False, "negRisk": neg, "negRiskMarketID": ls[0].neg_risk_market_id if neg else "",
+                "negRiskAugmented": any(l.neg_risk_augmented for l in ls), "enableOrderBook": True,
+                "markets": [self.market_json(c) for c in conds]}
+
+    async def gamma_events(self, request: web.Request):
+        slugs = list(self.event_ids)
+        if request.query.get("slug"):
+            slugs = [s for s in slugs if s == request.query["slug"]]
+        if request.query.get("closed") == "true":
+            slugs = []
+        return web.json_response([self.event_json(s) for s in self._page(slugs, request.query)])
+
+    # ---- market WebSocket ---------------------------------------------------------------
+    async def ws_handler(self, request: web.Request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        conn = _WsConn(self, ws)
+        self.connections.add(conn)
+        writer = asyncio.create_task(conn.writer())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    conn.on_text(msg.data)
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.connections.discard(conn)
+            writer.cancel()
+        return ws
+
+    def book_event(self, token: str) -> dict:
+        return {"event_type": "book", **self.book(token)}
+
+    def _on_event(self, ev) -> None:
+        """Turn engine events into wire frames now (hashes need the book state of this instant)."""
+        if isinstance(ev, BookDelta) and ev.market in self.listings:
+            _e, _q, l = self.listings[ev.market]
+            m = self.exchange.markets[ev.market]
+            ts = self.clock_ms()
+            own, other = (l.yes_token, l.no_token) if ev.side == "yes" else (l.no_token, l.yes_token)
+            size_b = m.levels(ev.side).get(ev.price, 0)
+            changes = []
+            for token, price, side in ((own, ev.price, "BUY"), (other, FULL - ev.price, "SELL")):
+                bids, asks = self.token_levels(token)
+                changes.append({"asset_id": token, "price": _px(price), "size": _sz(size_b), "side": side,
+                                "hash": self.book(token, ts)["hash"],
+                                "best_bid": _px(max(bids)) if bids else "0",
+                                "best_ask": _px(min(asks)) if asks else "1"})
+            frame = {"event_type": "price_change", "market": ev.market, "price_changes": changes,
+                     "timestamp": str(ts)}
+            for c in list(self.connections):
+                c.on_price_change(frame)
+        elif isinstance(ev, TradeEvent) and ev.market in self.listings:
+            _e, _q, l = self.listings[ev.market]
+            self.last_yes[ev.market] = ev.yes_price
+            for token, px in ((l.yes_token, ev.yes_price), (l.no_token, FULL - ev.yes_price)):
+                frame = {"event_type": "last_trade_price", "asset_id": token, "market": ev.market,
+                         "price": _px(px), "size": _sz(ev.lots), "fee_rate_bps": "0",
+                         "side": "BUY" if (token == l.yes_token) == (ev.taker_side == "yes") else "SELL",
+                         "timestamp": str(ev.ts_ms), "transaction_hash": "0x" + ev.trade_id.replace("-", "")}
+                for c in list(self.connections):
+                    c.on_asset_event(token, frame)
+
+    def change_tick_size(self, cond: str, new_tick: int) -> None:
+        """Announce a tick-size change (`tick_size_change` on both tokens)."""
+        _e, _q, l = self.listings[cond]
+        old, l.tick = l.tick, new_tick
+        self.exchange.markets[cond].tick = lambda p, t=new_tick: t
+        ts = str(self.clock_ms())
+        for token in (l.yes_token, l.no_token):
+            frame = {"event_type": "tick_size_change", "asset_id": token, "market": cond,
+                     "old_tick_size": _px(old), "new_tick_size": _px(new_tick), "timestamp": ts}
+            for c in list(self.connections):
+                c.on_asset_event(token, frame)
+
+
+class _WsConn:
+    """One market-channel client: subscribed assets, outgoing queue, fault injection."""
+
+    def __init__(self, sim: PolymarketSim, ws: web.WebSocketResponse) -> None:
+        self.sim, self.ws = sim, ws
+        self.assets: set[str] = set()
+        self.q: asyncio.Queue[str] = asyncio.Queue()
+        self.frames = 0
+        self.price_changes = 0
+        self.dropped = 0
+        self.corrupted = 0
+
+    def _send(self, obj) -> None:
+        self.q.put_nowait(json.dumps(obj, separators=(",", ":")))
+
+    async def writer(self) -> None:
+        f = self.sim.faults
+        while True:
+            text = await self.q.get()
+            if text != "PONG" and f.ws_malformed_every and (self.frames + 1) % f.ws_malformed_every == 0:
+                await self.ws.send_str('{"event_type":"price_change","market":')
+            await self.ws.send_str(text)
+            if text == "PONG":
+                continue
+            self.frames += 1
+            if f.ws_disconnect_after and self.frames >= f.ws_disconnect_after:
+                await self.ws.close()
+                return
+
+    def on_text(self, text: str) -> None:
+        if text == "PING":
+            self.q.put_nowait("PONG")
+            return
+        try:
+            msg = json.loads(text)
+            ids = [str(a) for a in msg.get("assets_ids", [])]
+        except Exception:
+            self.q.put_nowait("INVALID OPERATION")
+            return
+        op = msg.get("operation")
+        if op == "unsubscribe":
+            self.assets -= set(ids)
+            return
+        if op not in (None, "subscribe") or (op is None and msg.get("type", "market").lower() != "market"):
+            self.q.put_nowait("INVALID OPERATION")
+            return
+        new = [a for a in ids if a in self.sim.tokens]
+        self.assets |= set(new)
+        if new and msg.get("initial_dump", True):
+            self._send([self.sim.book_event(a) for a in new])
+
+    def on_price_change(self, frame: dict) -> None:
+        changes = [c for c in frame["price_changes"] if c["asset_id"] in self.assets]
+        if not changes:
+            return
+        self.price_changes += 1
+        n = self.price_changes
+        f = self.sim.faults
+        if f.poly_drop_every and n % f.poly_drop_every == 0:
+            self.dropped += 1
+            return
+        if f.poly_bad_hash_every and n % f.poly_bad_hash_every == 0:
+            self.corrupted += 1
+            changes = [dict(changes[0], hash=hashlib.sha1(b"corrupt").hexdigest())] + changes[1:]
+        self._send({**frame, "price_changes": changes})
+
+    def on_asset_event(self, token: str, frame: dict) -> None:
+        if token in self.assets:
+            self._send(frame)

@@ -1,0 +1,49 @@
+"""The IB surface the ForecastEx adapter needs, as a Protocol (real: ib-async; tests: simulator).
+
+Units at this boundary are IB's own: prices in dollars as `Decimal` (IB sends floats; a real
+implementation converts with `Decimal(str(x))` and checks the $0.01 grid), quantities in whole
+contracts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IBContract:
+    con_id: int
+    symbol: str
+    expiry: str          # lastTradeDateOrContractMonth, YYYYMMDD
+    strike: str          # decimal string, the question's threshold
+    right: str           # "C" = YES, "P" = NO
+    exchange: str = "FORECASTX"
+    sec_type: str = "OPT"
+    long_name: str = ""
+
+
+@dataclass(frozen=True)
+class IBQuote:
+    bid: Decimal | None
+    bid_size: int
+    ask: Decimal | None
+    ask_size: int
+
+
+@dataclass(frozen=True)
+class IBTrade:
+    order_id: int
+    con_id: int
+    status: str          # PendingSubmit, Submitted, Filled, Cancelled, Inactive...
+    quantity: int
+    filled: int
+    limit: Decimal
+
+
+class IBClient(Protocol):
+    async def contract_details(self, symbol: str) -> list[IBContract]: ...
+    async def quote(self, con_id: int) -> IBQuote: ...
+    async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str) -> IBTrade: ...
+    async def cancel(self, order_id: int) -> IBTrade: ...
+    async def positions(self) -> dict[int, int]: ...

@@ -1,0 +1,73 @@
+"""Kalshi shadow order book and per-sid sequence tracking."""
+from __future__ import annotations
+
+from arbbot.venues.common.model import NativeBook, Venue
+
+
+class KalshiBook:
+    """Bids-only book for one market: {price_ticks: lots} per side.
+
+    `apply_delta` adds a signed increment and removes the level at 0; a level going negative
+    means our copy is wrong: the book is marked untradeable until the next snapshot.
+    """
+
+    def __init__(self, ticker: str) -> None:
+        self.ticker = ticker
+        self.sides: dict[str, dict[int, int]] = {"yes": {}, "no": {}}
+        self.tradeable = False
+        self.reason = "no snapshot yet"
+
+    def apply_snapshot(self, yes, no) -> None:
+        self.sides = {"yes": {}, "no": {}}
+        for side, levels in (("yes", yes), ("no", no)):
+            d = self.sides[side]
+            for p, q in levels:
+                if q > 0:
+                    d[p] = d.get(p, 0) + q
+        self.tradeable, self.reason = True, ""
+
+    def apply_delta(self, side: str, price: int, delta: int) -> None:
+        if not self.tradeable:
+            return                      # waiting for a fresh snapshot; it will include this change
+        d = self.sides[side]
+        n = d.get(price, 0) + delta
+        if n > 0:
+            d[price] = n
+        elif n == 0:
+            d.pop(price, None)
+        else:
+            d.pop(price, None)
+            self.invalidate(f"negative size at {side} {price}")
+
+    def invalidate(self, reason: str) -> None:
+        self.tradeable, self.reason = False, reason
+
+    def native(self) -> NativeBook:
+        def lv(side):
+            return tuple(sorted(self.sides[side].items(), key=lambda x: -x[0]))
+        return NativeBook(Venue.KALSHI, self.ticker, yes_bids=lv("yes"), no_bids=lv("no"),
+                          tradeable=self.tradeable, reason=self.reason)
+
+
+class SeqTracker:
+    """Per-sid contiguous sequence check. `check(sid, seq)` → "ok", "stale" (≤ last: duplicate or
+    late frame, drop it) or "gap" (frames were lost: distrust the sid's books)."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+
+    def check(self, sid: int, seq: int) -> str:
+        last = self.last.get(sid)
+        if last is None or seq == last + 1:
+            self.last[sid] = seq
+            return "ok"
+        if seq <= last:
+            return "stale"
+        self.last[sid] = seq
+        return "gap"
+
+    def reset(self, sid: int | None = None) -> None:
+        if sid is None:
+            self.last.clear()
+        else:
+            self.last.pop(sid, None)

@@ -1,0 +1,129 @@
+"""Kalshi REST transport: signing, token buckets, 429/5xx retries with backoff, exact JSON decoding."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from decimal import Decimal
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.errors import (
+    AuthError, NotFound, OrderRejected, ProtocolError, RateLimited, TransportError, VenueError,
+)
+from arbbot.venues.common.ratelimit import KALSHI_TIERS, TokenBucket
+from arbbot.venues.kalshi.common.signing import KalshiSigner
+from arbbot.venues.kalshi.config import KalshiConfig
+
+log = logging.getLogger("arbbot.venues.kalshi.http")
+
+
+class KalshiHttpClient:
+    """`await get(path, params)`, `post`, `delete`. Paths are relative to the API root
+    (`/markets`). Write requests (orders) draw on the write bucket, everything else on read."""
+
+    def __init__(self, config: KalshiConfig, *, signer: KalshiSigner | None = None,
+                 recorder: Callable[[dict], Awaitable[None] | None] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self.signer = signer or (KalshiSigner(config.key_id, config.private_key_pem)
+                                 if config.key_id and config.private_key_pem else None)
+        read, write = KALSHI_TIERS[config.tier]
+        self.read_bucket = TokenBucket(read, read)
+        self.write_bucket = TokenBucket(write, write * 2)       # write bucket holds 2 s of budget
+        self._client = httpx.AsyncClient(timeout=config.timeout_s, transport=transport)
+        self._root_path = urlsplit(config.rest_url).path.rstrip("/")
+        self.recorder = recorder
+        self.retries = 0
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def get(self, path: str, params: dict | None = None, *, auth: bool = False) -> Any:
+        return await self.request("GET", path, params=params, auth=auth)
+
+    async def post(self, path: str, body: dict) -> Any:
+        return await self.request("POST", path, body=body, auth=True, write=True)
+
+    async def delete(self, path: str) -> Any:
+        return await self.request("DELETE", path, auth=True, write=True)
+
+    async def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+                      auth: bool = False, write: bool = False) -> Any:
+        url = self.config.rest_url.rstrip("/") + path
+        backoff = Backoff(base=0.05, cap=2.0)
+        bucket = self.write_bucket if write else self.read_bucket
+        content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        for attempt in range(self.config.max_retries + 1):
+            await bucket.acquire(self.config.request_cost)
+            headers = {"Content-Type": "application/json"} if content is not None else {}
+            if auth:
+                if self.signer is None:
+                    raise AuthError("Kalshi credentials are not configured (key_id, private key)", venue="kalshi")
+                headers.update(self.signer.headers(method, self._root_path + path))
+            try:
+                resp = await self._client.request(method, url, params=params, content=content, headers=headers)
+            except httpx.HTTPError as exc:
+                if attempt == self.config.max_retries:
+                    raise TransportError(f"kalshi {method} {path}: {type(exc).__name__}", venue="kalshi") from None
+                self.retries += 1
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            if self.recorder is not None:
+                r = self.recorder({"kind": "rest", "method": method, "path": path, "status": resp.status_code,
+                                   "body": resp.text})
+                if asyncio.iscoroutine(r):
+                    await r
+            if resp.status_code == 429 or resp.status_code >= 500:
+                retry_after = _retry_after(resp)
+                if resp.status_code == 429:
+                    delay = retry_after if retry_after is not None else backoff.next_delay()
+                    bucket.penalize(delay)
+                else:
+                    delay = backoff.next_delay()
+                if attempt == self.config.max_retries:
+                    if resp.status_code == 429:
+                        raise RateLimited(f"kalshi {method} {path}: too many requests", retry_after=retry_after,
+                                          venue="kalshi", status=429)
+                    raise TransportError(f"kalshi {method} {path}: HTTP {resp.status_code}", venue="kalshi",
+                                         status=resp.status_code)
+                self.retries += 1
+                log.info("kalshi %s %s → %s, retrying in %.2fs", method, path, resp.status_code, delay)
+                if resp.status_code != 429:
+                    await asyncio.sleep(delay)
+                continue
+            return _decode(resp, method, path)
+        raise AssertionError("unreachable")
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    v = resp.headers.get("Retry-After")
+    if v is None:
+        return None
+    try:
+        return max(0.0, float(v))
+    except ValueError:
+        return None
+
+
+def _decode(resp: httpx.Response, method: str, path: str) -> Any:
+    try:
+        data = json.loads(resp.content, parse_float=Decimal) if resp.content else {}
+    except ValueError:
+        raise ProtocolError(f"kalshi {method} {path}: response is not JSON (HTTP {resp.status_code})",
+                            venue="kalshi", status=resp.status_code) from None
+    if resp.status_code < 400:
+        return data
+    code = str(data.get("code", "")) if isinstance(data, dict) else ""
+    msg = str(data.get("message", "")) if isinstance(data, dict) else ""
+    text = f"kalshi {method} {path}: HTTP {resp.status_code} {code}: {msg}"
+    if resp.status_code in (401, 403):
+        raise AuthError(text, venue="kalshi", status=resp.status_code, code=code)
+    if resp.status_code == 404:
+        raise NotFound(text, venue="kalshi", status=404, code=code)
+    if method == "POST" and "orders" in path:
+        raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
+    raise VenueError(text, venue="kalshi", status=resp.status_code, code=code)

@@ -1,0 +1,60 @@
+"""Kalshi instrument discovery: events → markets, with each series' fee schedule."""
+from __future__ import annotations
+
+from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Venue
+from arbbot.venues.kalshi.common.enums import FEE_MAKER_BASE_PPM, FEE_ROUNDING_MICROS, FEE_TAKER_BASE_PPM
+from arbbot.venues.kalshi.http.client import KalshiHttpClient
+from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
+
+_TICK = {"linear_cent": 100, "tapered_deci_cent": 10, "deci_cent": 10}
+
+
+def fee_schedule(series: KalshiSeries) -> FeeSchedule:
+    """taker = 0.07 × fee_multiplier; maker 0.0175 × multiplier only on quadratic_with_maker_fees;
+    rounding $0.01 per order (spec/ARBITRAGE.md)."""
+    taker = FEE_TAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
+    maker = (FEE_MAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
+             if series.fee_type == "quadratic_with_maker_fees" else 0)
+    return FeeSchedule(taker_ppm=taker, maker_ppm=maker, rounding_micros=FEE_ROUNDING_MICROS)
+
+
+class KalshiInstrumentProvider:
+    def __init__(self, http: KalshiHttpClient) -> None:
+        self.http = http
+        self.series: dict[str, KalshiSeries] = {}
+        self.events: dict[str, EventInfo] = {}
+        self.markets: dict[str, MarketInfo] = {}
+
+    async def _series(self, ticker: str) -> KalshiSeries:
+        if ticker not in self.series:
+            body = await self.http.get(f"/series/{ticker}")
+            self.series[ticker] = parse_series(body["series"])
+        return self.series[ticker]
+
+    async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
+        cursor = ""
+        while True:
+            params = {"with_nested_markets": "true", "limit": "200", "status": "open"}
+            if series_ticker:
+                params["series_ticker"] = series_ticker
+            if cursor:
+                params["cursor"] = cursor
+            body = await self.http.get("/events", params)
+            for ev in body.get("events", []):
+                s = await self._series(ev["series_ticker"])
+                fees = fee_schedule(s)
+                ids = []
+                for md in ev.get("markets", []):
+                    mk = parse_market(md)
+                    ids.append(mk.ticker)
+                    self.markets[mk.ticker] = MarketInfo(
+                        Venue.KALSHI, mk.ticker, mk.title, event_id=mk.event_ticker, fees=fees,
+                        lot_lots=1 if mk.fractional else 100, tick_ticks=_TICK.get(mk.price_level_structure, 10),
+                        active=mk.status in ("active", "open"))
+                self.events[ev["event_ticker"]] = EventInfo(
+                    Venue.KALSHI, ev["event_ticker"], ev.get("title", ""), tuple(ids),
+                    bool(ev.get("mutually_exclusive")), False)
+            cursor = body.get("cursor") or ""
+            if not cursor:
+                break
+        return list(self.markets.values())

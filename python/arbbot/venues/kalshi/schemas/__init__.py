@@ -1,0 +1,1 @@
+"""Typed Kalshi wire messages and their exact parsers (kept apart from transport)."""

@@ -1,0 +1,124 @@
+"""Kalshi REST payloads → typed values. Fixed-point strings parsed exactly; legacy shapes tolerated."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.model import Action, Balance, Fill, Order, Position, Side, Venue
+from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots, rate_ppm
+from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
+
+V = Venue.KALSHI
+
+
+def _p(fn, value, what: str):
+    try:
+        return fn(value)
+    except (UnitError, TypeError) as exc:
+        raise ProtocolError(f"kalshi {what}: {exc}", venue="kalshi") from None
+
+
+@dataclass(frozen=True)
+class KalshiMarket:
+    ticker: str
+    event_ticker: str
+    title: str
+    status: str
+    price_level_structure: str
+    fractional: bool
+    yes_bid: int
+    yes_ask: int
+
+
+@dataclass(frozen=True)
+class KalshiSeries:
+    ticker: str
+    fee_type: str
+    fee_multiplier_ppm: int      # fee_multiplier × 1e6, exact
+
+
+def parse_market(d: dict) -> KalshiMarket:
+    try:
+        return KalshiMarket(
+            ticker=d["ticker"], event_ticker=d["event_ticker"],
+            title=d.get("title") or d.get("yes_sub_title", ""), status=d.get("status", ""),
+            price_level_structure=d.get("price_level_structure", "linear_cent"),
+            fractional=bool(d.get("fractional_trading_enabled", False)),
+            yes_bid=_p(price_ticks, d.get("yes_bid_dollars", "0"), "yes_bid_dollars"),
+            yes_ask=_p(price_ticks, d.get("yes_ask_dollars", "1"), "yes_ask_dollars"))
+    except KeyError as exc:
+        raise ProtocolError(f"kalshi market: missing field {exc}", venue="kalshi") from None
+
+
+def parse_series(d: dict) -> KalshiSeries:
+    """`fee_multiplier` is a JSON number: decode the body with `parse_float=Decimal`."""
+    mult = d.get("fee_multiplier", 1)
+    if isinstance(mult, float):
+        raise ProtocolError("kalshi series: fee_multiplier decoded as float; use parse_float=Decimal",
+                            venue="kalshi")
+    return KalshiSeries(d["ticker"], d.get("fee_type", "quadratic"), _p(rate_ppm, Decimal(mult), "fee_multiplier"))
+
+
+def parse_levels(levels, what: str) -> list[tuple[int, int]]:
+    """[[price_dollars, count_fp], ...] (any order) → [(ticks, lots)]. Legacy integer cents
+    ([[42, 13]]) also accepted."""
+    out = []
+    for lv in levels or []:
+        if not isinstance(lv, (list, tuple)) or len(lv) != 2:
+            raise ProtocolError(f"kalshi {what}: bad level {lv!r}", venue="kalshi")
+        p, q = lv
+        if isinstance(p, int) and not isinstance(p, bool):
+            out.append((p * 100, q * 100 if isinstance(q, int) else _p(qty_lots, q, what)))
+        else:
+            out.append((_p(price_ticks, p, what), _p(qty_lots, q, what)))
+    return out
+
+
+def parse_orderbook(body: dict) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """GET /markets/{t}/orderbook → (yes_bids, no_bids). Current `orderbook_fp` or legacy `orderbook`."""
+    if "orderbook_fp" in body:
+        ob = body["orderbook_fp"] or {}
+        return parse_levels(ob.get("yes_dollars"), "yes_dollars"), parse_levels(ob.get("no_dollars"), "no_dollars")
+    if "orderbook" in body:
+        ob = body["orderbook"] or {}
+        return parse_levels(ob.get("yes"), "yes"), parse_levels(ob.get("no"), "no")
+    raise ProtocolError("kalshi orderbook: neither orderbook_fp nor orderbook in response", venue="kalshi")
+
+
+def parse_order(d: dict) -> Order:
+    side = Side(d["side"])
+    price_key = "yes_price_dollars" if side is Side.YES else "no_price_dollars"
+    filled = _p(qty_lots, d.get("fill_count_fp", "0"), "fill_count_fp")
+    remaining = _p(qty_lots, d.get("remaining_count_fp", "0"), "remaining_count_fp")
+    initial = _p(qty_lots, d.get("initial_count_fp", "0"), "initial_count_fp") or filled + remaining
+    return Order(V, d["order_id"], d.get("client_order_id", ""), d["ticker"], side, Action(d["action"]),
+                 _p(price_ticks, d[price_key], price_key), initial, filled, remaining,
+                 STATUS_FROM_WIRE.get(d["status"], STATUS_FROM_WIRE["pending"]),
+                 fees_micros=_p(money_micros, d.get("taker_fees_dollars", "0"), "fees")
+                 + _p(money_micros, d.get("maker_fees_dollars", "0"), "fees"),
+                 cost_micros=_p(money_micros, d.get("taker_fill_cost_dollars", "0"), "cost")
+                 + _p(money_micros, d.get("maker_fill_cost_dollars", "0"), "cost"))
+
+
+def parse_fill(d: dict) -> Fill:
+    side = Side(d["side"])
+    yes = _p(price_ticks, d["yes_price_dollars"], "yes_price_dollars")
+    return Fill(V, d.get("fill_id") or d["trade_id"], d["order_id"], d.get("market_ticker") or d["ticker"], side,
+                Action(d.get("action", "buy")), yes if side is Side.YES else 10_000 - yes,
+                _p(qty_lots, d["count_fp"], "count_fp"), _p(money_micros, d.get("fee_cost", "0"), "fee_cost"),
+                bool(d.get("is_taker")), int(d.get("ts_ms") or int(d.get("ts") or 0) * 1000),
+                d.get("client_order_id", ""))
+
+
+def parse_balance(d: dict) -> Balance:
+    if "balance_dollars" in d:
+        cash = _p(money_micros, d["balance_dollars"], "balance_dollars")
+    else:
+        cash = int(d["balance"]) * 10_000
+    return Balance(V, cash, int(d.get("portfolio_value", 0)) * 10_000)
+
+
+def parse_position(d: dict) -> Position:
+    return Position(V, d["ticker"], _p(lambda v: qty_lots(v, signed=True), d["position_fp"], "position_fp"),
+                    _p(money_micros, d.get("fees_paid_dollars", "0"), "fees_paid_dollars"))

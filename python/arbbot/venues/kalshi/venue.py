@@ -1,0 +1,74 @@
+"""`KalshiVenue`: the unified `VenueClient` for Kalshi."""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from arbbot.venues.common.model import (
+    Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, Position, Venue,
+)
+from arbbot.venues.kalshi.config import KalshiConfig
+from arbbot.venues.kalshi.data import KalshiDataClient
+from arbbot.venues.kalshi.execution import KalshiExecutionClient
+from arbbot.venues.kalshi.http.client import KalshiHttpClient
+from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
+from arbbot.venues.kalshi.schemas.rest import parse_orderbook
+
+
+class KalshiVenue:
+    venue = "kalshi"
+
+    def __init__(self, config: KalshiConfig, *, recorder=None) -> None:
+        self.config = config
+        self.http = KalshiHttpClient(config, recorder=recorder)
+        self.provider = KalshiInstrumentProvider(self.http)
+        self.exec = KalshiExecutionClient(self.http)
+        self.recorder = recorder
+        self.data: KalshiDataClient | None = None
+
+    async def discover_markets(self) -> list[MarketInfo]:
+        return await self.provider.load()
+
+    async def discover_events(self) -> list[EventInfo]:
+        if not self.provider.events:
+            await self.provider.load()
+        return list(self.provider.events.values())
+
+    async def fetch_book(self, market_id: str) -> NativeBook:
+        body = await self.http.get(f"/markets/{market_id}/orderbook", auth=True)
+        yes, no = parse_orderbook(body)
+        agg = {"yes": {}, "no": {}}
+        for side, levels in (("yes", yes), ("no", no)):
+            for p, q in levels:
+                if q > 0:
+                    agg[side][p] = agg[side].get(p, 0) + q
+        srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
+        return NativeBook(Venue.KALSHI, market_id, yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]))
+
+    async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
+        self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder)
+        self.data.start()
+        while True:
+            yield await self.data.updates.get()
+
+    async def place_order(self, req: OrderRequest) -> Order:
+        return await self.exec.place(req)
+
+    async def cancel_order(self, order_id: str) -> Order:
+        return await self.exec.cancel(order_id)
+
+    async def balance(self) -> Balance:
+        return await self.exec.balance()
+
+    async def positions(self) -> list[Position]:
+        return await self.exec.positions()
+
+    async def orders(self) -> list[Order]:
+        return await self.exec.orders()
+
+    async def fills(self) -> list[Fill]:
+        return await self.exec.fills()
+
+    async def close(self) -> None:
+        if self.data is not None:
+            await self.data.close()
+        await self.http.close()

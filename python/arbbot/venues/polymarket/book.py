@@ -1,0 +1,114 @@
+"""Polymarket shadow books: one full book per outcome token, and the market's native book.
+
+`price_change` carries the new *absolute* size of one level (0 removes it): the shadow book sets
+that level, it never "overwrites the best ask" (VENUES.md trap 2). The venue's strings are kept
+per level so the book `hash` can be recomputed and compared after every change.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from arbbot.venues.common.model import NativeBook, Venue
+from arbbot.venues.common.units import price_ticks, qty_lots
+from arbbot.venues.polymarket.schemas.ws import BookMsg
+
+Lvl = tuple[int, str, str]          # (lots, price string, size string)
+
+
+def summary_hash(market: str, asset_id: str, timestamp: str, bids, asks, min_order_size: str,
+                 tick_size: str, neg_risk: bool, last_trade_price: str) -> str:
+    """SHA-1 hex over the compact JSON of the book with hash "" (the venue's key order)."""
+    payload = {"market": market, "asset_id": asset_id, "timestamp": timestamp, "hash": "",
+               "bids": [{"price": p, "size": s} for p, s in bids],
+               "asks": [{"price": p, "size": s} for p, s in asks],
+               "min_order_size": min_order_size, "tick_size": tick_size, "neg_risk": neg_risk,
+               "last_trade_price": last_trade_price}
+    return hashlib.sha1(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class TokenBook:
+    def __init__(self, asset_id: str, market: str = "") -> None:
+        self.asset_id = asset_id
+        self.market = market
+        self.bids: dict[int, Lvl] = {}
+        self.asks: dict[int, Lvl] = {}
+        self.min_order_size: str | None = None
+        self.tick_size: str | None = None
+        self.neg_risk: bool | None = None
+        self.last_trade_price: str | None = None
+        self.tradeable = False
+        self.reason = "no snapshot yet"
+
+    @staticmethod
+    def _side(levels) -> dict[int, Lvl]:
+        out: dict[int, Lvl] = {}
+        for p, s in levels:
+            t, q = price_ticks(p), qty_lots(s)
+            if q > 0:
+                out[t] = (q, p, s)
+        return out
+
+    def apply_snapshot(self, msg: BookMsg) -> bool:
+        """Replace the book. Returns False (and flags the book) if the snapshot's own hash fails."""
+        self.bids, self.asks = self._side(msg.bids), self._side(msg.asks)
+        if msg.market:
+            self.market = msg.market
+        for k in ("min_order_size", "tick_size", "neg_risk", "last_trade_price"):
+            if getattr(msg, k) is not None:
+                setattr(self, k, getattr(msg, k))
+        if msg.hashable:
+            want = summary_hash(msg.market, msg.asset_id, msg.timestamp, msg.bids, msg.asks, msg.min_order_size,
+                                msg.tick_size, msg.neg_risk, msg.last_trade_price)
+            if want != msg.hash:
+                self.invalidate("snapshot hash mismatch")
+                return False
+        self.tradeable, self.reason = True, ""
+        return True
+
+    def apply_change(self, side: str, price: str, size: str) -> None:
+        book = self.bids if side == "BUY" else self.asks
+        t, q = price_ticks(price), qty_lots(size)
+        if q == 0:
+            book.pop(t, None)
+        else:
+            book[t] = (q, price, size)
+
+    def can_hash(self) -> bool:
+        return None not in (self.min_order_size, self.tick_size, self.neg_risk, self.last_trade_price)
+
+    def hash_at(self, timestamp: str) -> str:
+        """The hash the venue would send for this book at `timestamp` (bids ascending, asks
+        descending: best level last)."""
+        bids = [(v[1], v[2]) for _k, v in sorted(self.bids.items())]
+        asks = [(v[1], v[2]) for _k, v in sorted(self.asks.items(), reverse=True)]
+        return summary_hash(self.market, self.asset_id, timestamp, bids, asks, self.min_order_size or "",
+                            self.tick_size or "", bool(self.neg_risk), self.last_trade_price or "")
+
+    def invalidate(self, reason: str) -> None:
+        self.tradeable, self.reason = False, reason
+
+    def bid_levels(self) -> tuple[tuple[int, int], ...]:
+        return tuple((p, v[0]) for p, v in sorted(self.bids.items(), reverse=True))
+
+    def ask_levels(self) -> tuple[tuple[int, int], ...]:
+        return tuple((p, v[0]) for p, v in sorted(self.asks.items()))
+
+
+def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> NativeBook:
+    """Engine form: each side's own token book (never the other token's bids, spec/ARBITRAGE.md).
+    Bids best-first (descending), asks best-first (ascending). Untradeable while either token
+    book is distrusted, or when a token's own best bid ≥ its own best ask (a crossed copy is stale)."""
+    yb, ya, nb, na = yes.bid_levels(), yes.ask_levels(), no.bid_levels(), no.ask_levels()
+    tradeable, reason = True, ""
+    for name, tb in (("yes", yes), ("no", no)):
+        if not tb.tradeable:
+            tradeable, reason = False, f"{name} token: {tb.reason}"
+            break
+    if tradeable:
+        for name, b, a in (("yes", yb, ya), ("no", nb, na)):
+            if b and a and b[0][0] >= a[0][0]:
+                tradeable, reason = False, f"{name} token book crossed"
+                break
+    return NativeBook(Venue.POLYMARKET, market_id, yes_bids=yb, no_bids=nb, yes_asks=ya, no_asks=na,
+                      tradeable=tradeable, reason=reason)

@@ -1,0 +1,115 @@
+"""Polymarket instrument discovery (Gamma): binary markets with their fee schedules, neg-risk
+groups as events and bucket relations.
+
+Fees (spec/ARBITRAGE.md "Fees"): taker rate = `feeSchedule.rate` (0 when `feesEnabled` is
+false), rounding $0.00001 per order; makers pay nothing unless `takerOnly` is false. A market
+whose schedule the engine cannot represent (exponent ≠ 1, fees on without a schedule) is skipped
+with a warning and counted in `skipped`. Neg-risk groups are mutually exclusive; exhaustive only
+when not augmented (VENUES.md trap 6) and every member market was kept.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+
+from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Venue
+from arbbot.venues.common.units import UnitError, price_ticks, qty_lots, rate_ppm
+from arbbot.venues.polymarket.schemas.gamma import GammaEvent, GammaMarket, parse_event, parse_market
+
+log = logging.getLogger("arbbot.venues.polymarket.providers")
+FEE_ROUNDING_MICROS = 10                 # $0.00001
+
+
+class Unrepresentable(Exception):
+    pass
+
+
+def fee_schedule(m: GammaMarket) -> FeeSchedule:
+    if not m.fees_enabled:
+        return FeeSchedule(rounding_micros=FEE_ROUNDING_MICROS)
+    s = m.fee_schedule
+    if s is None:
+        raise Unrepresentable("fees enabled but no feeSchedule")
+    if s.exponent != 1:
+        raise Unrepresentable(f"feeSchedule exponent {s.exponent} (the engine models exponent 1 only)")
+    taker = rate_ppm(s.rate)
+    return FeeSchedule(taker_ppm=taker, maker_ppm=0 if s.taker_only else taker, rounding_micros=FEE_ROUNDING_MICROS)
+
+
+def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
+    if len(m.token_ids) != 2 or len(m.outcomes) != 2:
+        raise Unrepresentable(f"{len(m.outcomes)} outcomes / {len(m.token_ids)} tokens (binary markets only)")
+    fees = fee_schedule(m)
+    try:
+        tick = price_ticks(m.tick_size)
+        min_size = qty_lots(m.min_size)
+    except UnitError as exc:
+        raise Unrepresentable(str(exc)) from None
+    return MarketInfo(
+        Venue.POLYMARKET, m.condition_id, m.question, event_id=event_id or (m.event_ids[0] if m.event_ids else ""),
+        fees=fees, lot_lots=1, tick_ticks=tick, yes_token=m.token_ids[0], no_token=m.token_ids[1],
+        neg_risk=m.neg_risk, neg_risk_augmented=m.neg_risk_augmented, active=m.active and not m.closed,
+        extra=(("outcomes", json.dumps(list(m.outcomes))), ("min_order_size_lots", str(min_size)),
+               ("neg_risk_market_id", m.neg_risk_market_id), ("gamma_id", m.id)))
+
+
+class PolymarketInstrumentProvider:
+    def __init__(self, http, *, page_limit: int = 100) -> None:
+        self.http = http
+        self.page_limit = page_limit
+        self.markets: dict[str, MarketInfo] = {}
+        self.events: dict[str, EventInfo] = {}
+        self.gamma_events: dict[str, GammaEvent] = {}
+        self.skipped: Counter[str] = Counter()
+
+    def _add(self, gm: GammaMarket, event_id: str = "") -> MarketInfo | None:
+        try:
+            info = market_info(gm, event_id)
+        except Unrepresentable as exc:
+            reason = "fee_exponent" if "exponent" in str(exc) else "unrepresentable"
+            self.skipped[reason] += 1
+            log.warning("polymarket: skipping market %s: %s", gm.condition_id, exc)
+            return None
+        self.markets[info.market_id] = info
+        return info
+
+    async def _pages(self, path: str) -> list[dict]:
+        out, offset = [], 0
+        while True:
+            page = await self.http.gamma(path, {"closed": "false", "limit": str(self.page_limit), "offset": str(offset)})
+            if not isinstance(page, list):
+                raise ProtocolError(f"polymarket gamma {path}: expected a list", venue="polymarket")
+            out.extend(page)
+            if len(page) < self.page_limit:
+                return out
+            offset += len(page)
+
+    async def load(self) -> list[MarketInfo]:
+        self.markets.clear()
+        self.events.clear()
+        self.skipped.clear()
+        for raw in await self._pages("/events"):
+            ev = parse_event(raw)
+            self.gamma_events[ev.id] = ev
+            kept = [info for gm in ev.markets if (info := self._add(gm, ev.id)) is not None]
+            complete = len(kept) == len(ev.markets) and all(i.active for i in kept)
+            self.events[ev.id] = EventInfo(Venue.POLYMARKET, ev.id, ev.title, tuple(i.market_id for i in kept),
+                                           mutually_exclusive=ev.neg_risk,
+                                           exhaustive=ev.neg_risk and not ev.neg_risk_augmented and complete)
+        for raw in await self._pages("/markets"):          # markets listed outside any event
+            gm = parse_market(raw)
+            if gm.condition_id not in self.markets and not any(
+                    gm.condition_id == m.condition_id for e in self.gamma_events.values() for m in e.markets):
+                self._add(gm)
+        return list(self.markets.values())
+
+    def relations(self) -> list[dict]:
+        """Snapshot relations: one `bucket` per neg-risk group of ≥ 2 kept markets."""
+        out = []
+        for ev in self.events.values():
+            if ev.mutually_exclusive and len(ev.market_ids) >= 2:
+                out.append({"kind": "bucket", "members": [f"polymarket:{m}" for m in ev.market_ids],
+                            "exhaustive": ev.exhaustive})
+        return out

@@ -1,0 +1,1 @@
+"""Polymarket wire schemas (Gamma, CLOB REST, market WS)."""

@@ -1,0 +1,40 @@
+"""`arbbot bench`: the U20k universe has the agreed shape and the JSON report its format."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from arbbot.bench.runner import percentiles
+from arbbot.bench.universe import build_u20k
+from arbbot.cli import main
+
+
+def test_u20k_shape_is_deterministic():
+    bench = build_u20k(seed=7)
+    u = bench.universe
+    assert len(u.markets) == 20_000 and len(bench.fairs) == 20_000
+    kinds = Counter(r.kind.label for r in u.relations)
+    assert kinds["same"] + kinds["inverse"] == 2_000 and kinds["bucket"] == 1_000
+    assert kinds["complement"] + kinds["equivalent"] == 1_000 and kinds["tree"] == 500
+    buckets = [len(r.members) for r in u.relations if r.kind.label == "bucket"]
+    trees = [len(r.members) - 1 for r in u.relations if r.kind.label == "tree"]
+    assert min(buckets) == 3 and max(buckets) == 12 and min(trees) == 2 and max(trees) == 6
+    depths = {len(side) for m in u.markets for side in m.book.sides() if side}
+    assert min(depths) == 5 and max(depths) == 10          # 5–10 levels on every published side
+    assert build_u20k(seed=7).universe.markets[123] == u.markets[123]   # same seed, same universe
+
+
+def test_percentiles_pick_order_statistics():
+    p = percentiles(list(range(1_000, 101_000, 1_000)))   # 1..100 µs
+    assert (p["p50_us"], p["p95_us"], p["p99_us"], p["n"]) == (51.0, 96.0, 100.0, 100)
+
+
+def test_bench_quick_json(capsys, native):
+    assert main(["bench", "--quick", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "arbbot.bench/1" and doc["universe"]["markets"] == 20_000
+    ops = {(r["engine"], r["op"]) for r in doc["results"]}
+    for op in ("full_scan", "incremental", "decompose"):
+        assert ("swift", op) in ops and ("python", op) in ops
+    for r in doc["results"]:
+        assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"] and r["n"] > 0

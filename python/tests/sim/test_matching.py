@@ -1,0 +1,90 @@
+"""The simulator's matching engine: complementary matching, partial fills, fees, balances."""
+from __future__ import annotations
+
+import pytest
+
+from arbbot.sim.engine.matching import HOUSE, Exchange, FeeModel, MarketState, SimReject
+
+KALSHI_FEES = FeeModel(70_000, 0, 10_000)
+
+
+def ex_with(fees=KALSHI_FEES):
+    ex = Exchange(lambda: 1_000)
+    ex.add_market(MarketState("M", fees))
+    ex.account("u", 1_000 * 1_000_000)
+    return ex
+
+
+@pytest.mark.parametrize("contracts,cents,fee_cents", [(1, 50, 2), (100, 50, 175), (10, 50, 18), (100, 40, 168),
+                                                        (1, 1, 1), (25, 62, 42)])
+def test_kalshi_fee_examples(contracts, cents, fee_cents):
+    """spec/ARBITRAGE.md "Fees" examples, per order rounded up to the cent."""
+    ex = ex_with()
+    ex.place(HOUSE, "M", "no", "buy", 10_000 - cents * 100, contracts * 100)
+    o, fills = ex.place("u", "M", "yes", "buy", cents * 100, contracts * 100, "ioc")
+    assert o.status == "executed" and o.taker_fee == fee_cents * 10_000
+    assert ex.accounts["u"].balance == 1_000_000_000 - contracts * cents * 10_000 - fee_cents * 10_000
+
+
+def test_fee_rounded_per_order_across_levels():
+    ex = ex_with()
+    ex.place(HOUSE, "M", "no", "buy", 5000, 500)
+    ex.place(HOUSE, "M", "no", "buy", 4900, 500)
+    o, fills = ex.place("u", "M", "yes", "buy", 5100, 1000, "ioc")
+    # raw = 0.07×5×0.5×0.5 + 0.07×5×0.51×0.49 = 0.0875 + 0.087465 = 0.174965 → $0.18
+    assert o.taker_fee == 180_000 and o.taker_cost == 500 * 5000 + 500 * 5100
+    assert [f.price for f in fills if f.is_taker] == [5000, 5100]
+
+
+def test_complementary_matching_at_maker_price_and_time_priority():
+    ex = ex_with(FeeModel())
+    a, _ = ex.place(HOUSE, "M", "no", "buy", 4000, 300)
+    b, _ = ex.place(HOUSE, "M", "no", "buy", 4000, 300)
+    # YES buy at 65¢ crosses NO bids ≥ 35¢ at the maker's price: pays 60¢
+    o, fills = ex.place("u", "M", "yes", "buy", 6500, 400, "gtc")
+    assert o.status == "executed" and o.taker_cost == 400 * 6000
+    assert a.status == "executed" and b.remaining == 200
+    assert ex.accounts["u"].positions["M"] == 400
+    assert ex.markets["M"].levels("no") == {4000: 200}
+
+
+def test_partial_fill_rests_remainder_then_cancel():
+    ex = ex_with(FeeModel())
+    ex.place(HOUSE, "M", "yes", "buy", 3000, 100)
+    o, _ = ex.place("u", "M", "no", "buy", 7000, 500, "gtc")
+    assert (o.filled, o.remaining, o.status) == (100, 400, "resting")
+    assert ex.markets["M"].levels("no") == {7000: 400}
+    c, reduced = ex.cancel("u", o.order_id)
+    assert reduced == 400 and c.status == "canceled" and ex.markets["M"].levels("no") == {}
+    with pytest.raises(SimReject):
+        ex.cancel("u", o.order_id)
+
+
+def test_fok_all_or_nothing_and_rejects():
+    ex = ex_with(FeeModel())
+    ex.place(HOUSE, "M", "yes", "buy", 3000, 100)
+    o, fills = ex.place("u", "M", "no", "buy", 7000, 500, "fok")
+    assert o.status == "canceled" and o.filled == 0 and not fills
+    with pytest.raises(SimReject) as e:
+        ex.place("u", "M", "no", "buy", 7000, 100, post_only=True)
+    assert e.value.code == "post_only_cross"
+    with pytest.raises(SimReject) as e:
+        ex.place("u", "M", "no", "buy", 7050, 100)
+    assert e.value.code == "invalid_price"
+    ex.accounts["u"].balance = 100
+    with pytest.raises(SimReject) as e:
+        ex.place("u", "M", "no", "buy", 2000, 100)
+    assert e.value.code == "insufficient_balance"
+
+
+def test_sell_is_buy_of_other_side_and_nets_position():
+    ex = ex_with(FeeModel())
+    ex.place(HOUSE, "M", "no", "buy", 4000, 1000)
+    ex.place("u", "M", "yes", "buy", 6000, 1000, "ioc")
+    assert ex.accounts["u"].positions["M"] == 1000
+    ex.place(HOUSE, "M", "yes", "buy", 5500, 1000)
+    bal = ex.accounts["u"].balance
+    o, _ = ex.place("u", "M", "yes", "sell", 5500, 1000, "ioc")     # = buy NO at 45¢
+    assert o.side == "no" and o.status == "executed"
+    assert ex.accounts["u"].positions["M"] == 0
+    assert ex.accounts["u"].balance == bal - 1000 * 4500 + 10 * 1_000_000   # 10 pairs pay $10

@@ -1,0 +1,102 @@
+"""`arbbot.sim.serve` / `cli_main` / recording + replay through the adapter's code path."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import httpx
+
+from arbbot.recording import JsonlRecorder, read_records, replay_kalshi_ws
+from arbbot.sim import serve
+from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
+from arbbot.venues.kalshi.data import KalshiDataClient
+from tests.venues.conftest import wait_for
+
+
+def test_serve_in_background_and_adapter_reads_it():
+    h = serve("fed", seed=3, step_interval=None)
+    try:
+        assert h.urls["kalshi_rest"].startswith("http://127.0.0.1:")
+
+        async def main():
+            v = KalshiVenue(KalshiConfig(rest_url=h.urls["kalshi_rest"], ws_url=h.urls["kalshi_ws"],
+                                         key_id=h.kalshi_key_id, private_key_pem=h.kalshi_private_key_pem))
+            ms = await v.discover_markets()
+            assert len(ms) == 4
+            bal = await v.balance()
+            assert bal.cash_micros == 10_000 * 1_000_000
+            await v.close()
+        asyncio.run(main())
+    finally:
+        h.stop()
+
+
+def test_cli_main_prints_urls_that_answer(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from arbbot.sim import cli_main; "
+                          "sys.exit(cli_main(sys.argv[1:]))", "--scenario", "sports", "--seed", "1",
+                          "--key-file", str(tmp_path / "k.pem")],
+                         stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = {}
+        while "kalshi_key_file" not in lines:
+            line = p.stdout.readline()
+            assert line, "simulator exited early"
+            k, v = line.split(None, 1)
+            lines[k] = v.strip()
+        r = httpx.get(lines["kalshi_rest"] + "/markets", timeout=10)
+        assert r.status_code == 200
+        assert {m["ticker"] for m in r.json()["markets"]} >= {"KXNBAGAME-26NOV30LALBOS-LAL"}
+        assert (tmp_path / "k.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+def test_record_and_replay_reproduces_books(tmp_path):
+    h = serve("fed", seed=5, step_interval=None)
+    path = tmp_path / "rec.jsonl"
+    try:
+        async def main():
+            cfg = KalshiConfig(rest_url=h.urls["kalshi_rest"], ws_url=h.urls["kalshi_ws"],
+                               key_id=h.kalshi_key_id, private_key_pem=h.kalshi_private_key_pem)
+            tickers = list(h.kalshi.listings)
+            rec = JsonlRecorder(path)
+            v = KalshiVenue(cfg, recorder=rec)
+            dc = KalshiDataClient(cfg.ws_url, v.http.signer, tickers, recorder=rec)
+            dc.start()
+            await wait_for(lambda: all(b.tradeable for b in dc.books.values()), what="snapshots")
+            fut = asyncio.run_coroutine_threadsafe(_steps(h, 5), h.loop)
+            await asyncio.wrap_future(fut)
+            await wait_for(lambda: all(
+                (dc.books[t].native().yes_bids, dc.books[t].native().no_bids) == _sim_book(h, t) for t in tickers),
+                what="live books")
+            await v.fetch_book(tickers[0])
+            live = {t: dc.books[t].native() for t in tickers}
+            await dc.close()
+            await v.close()
+            rec.close()
+            kinds = {r["kind"] for r in read_records(path)}
+            assert kinds == {"ws", "rest"}
+            assert all("recv_ts_ms" in r for r in read_records(path))
+            replayed = KalshiDataClient("ws://127.0.0.1:9/none", None, tickers)
+            n = await replay_kalshi_ws(path, replayed)
+            assert n > len(tickers)
+            assert {t: replayed.books[t].native() for t in tickers} == live
+            assert b"PRIVATE KEY" not in path.read_bytes() and b"KALSHI-ACCESS" not in path.read_bytes()
+        asyncio.run(main())
+    finally:
+        h.stop()
+
+
+async def _steps(h, n):
+    for _ in range(n):
+        h.kalshi.process.step()
+
+
+def _sim_book(h, t):
+    m = h.kalshi.exchange.markets[t]
+    srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
+    return srt(m.levels("yes")), srt(m.levels("no"))

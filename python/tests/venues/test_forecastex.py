@@ -1,0 +1,50 @@
+"""ForecastEx adapter against the simulated IB client."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arbbot.sim.forecastex import SimIBClient
+from arbbot.sim.scenarios import build
+from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce, dump_snapshot
+from arbbot.venues.forecastex import ForecastExVenue
+
+MID = "FF-20261216-4.125"
+
+
+def test_catalog_book_orders_positions():
+    async def main():
+        ib = SimIBClient(build("forecastex", 1), 1)
+        v = ForecastExVenue(ib, ["FF"])
+        ms = {m.market_id: m for m in await v.discover_markets()}
+        assert sorted(ms) == ["FF-20261216-3.875", "FF-20261216-4.125", "FF-20261216-4.375"]
+        assert ms[MID].fees.per_contract_micros == 10_000 and ms[MID].yes_token == "713900002"
+        await v.discover_markets()
+        assert ib.requests == 1                       # conIds cached
+        b = await v.fetch_book(MID)
+        # fair 39¢ ± 2¢, 100 contracts at the top
+        assert b.yes_bids == ((3700, 10_000),) and b.no_bids == ((5900, 10_000),)
+        yes_ask = await ib.quote(713900002)
+        assert yes_ask.ask * 10_000 == 10_000 - b.no_bids[0][0]          # "BuyYesNow" = $1 − NO bid
+        o = await v.place_order(OrderRequest(MID, Side.YES, 4100, 500, tif=TimeInForce.IOC))
+        assert o.status is OrderStatus.FILLED and o.filled_lots == 500
+        r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200))
+        assert r.status is OrderStatus.RESTING
+        c = await v.cancel_order(r.order_id)
+        assert c.status is OrderStatus.CANCELED
+        assert [(p.market_id, p.yes_lots) for p in await v.positions()] == [(MID, 500)]
+        # exit by buying the opposite side: IB nets the pair
+        n = await v.place_order(OrderRequest(MID, Side.NO, 6300, 500, tif=TimeInForce.IOC))
+        assert n.filled_lots == 500 and await v.positions() == []
+        with pytest.raises(OrderRejected, match="buy-only"):
+            await v.place_order(OrderRequest(MID, Side.YES, 4000, 100, action=Action.SELL))
+        with pytest.raises(OrderRejected, match="whole contracts"):
+            await v.place_order(OrderRequest(MID, Side.YES, 4000, 150))
+        with pytest.raises(OrderRejected, match="0.02-0.99"):
+            await v.place_order(OrderRequest(MID, Side.YES, 100, 100))
+        snap = dump_snapshot([(ms[MID], b)])
+        assert snap["markets"][0]["fees"] == {"per_contract": "0.01"}
+        from arbbot.snapshot import parse_snapshot
+        parse_snapshot(snap)
+    asyncio.run(main())

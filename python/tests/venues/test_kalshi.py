@@ -1,0 +1,311 @@
+"""Kalshi adapter against the Kalshi simulator over real loopback sockets."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+
+import httpx
+import pytest
+
+from arbbot.sim.engine.matching import HOUSE
+from arbbot.sim.scenarios import Faults
+from arbbot.venues.common import (
+    AuthError, OrderRejected, OrderRequest, OrderStatus, RateLimited, Side, TimeInForce, dump_snapshot,
+)
+from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
+from arbbot.venues.kalshi.common.signing import KalshiSigner
+from arbbot.venues.kalshi.data import KalshiDataClient
+from tests.venues.conftest import wait_for
+from tests.venues.kalshi_env import KEY_ID, kalshi_env
+
+H0 = "KXFEDDECISION-26DEC-H0"
+TICKERS = ["KXFEDDECISION-26DEC-H0", "KXFEDDECISION-26DEC-C25", "KXFEDDECISION-26DEC-C50",
+           "KXFEDDECISION-26DEC-H25"]
+
+
+def sim_book(sim, ticker):
+    m = sim.exchange.markets[ticker]
+    srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
+    return srt(m.levels("yes")), srt(m.levels("no"))
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def test_discovery_and_fees(rsa_keys):
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            markets = {m.market_id: m for m in await v.discover_markets()}
+            assert sorted(markets) == sorted(TICKERS)
+            m = markets[H0]
+            assert m.fees.taker_ppm == 70_000 and m.fees.maker_ppm == 0 and m.fees.rounding_micros == 10_000
+            assert m.lot_lots == 100 and m.tick_ticks == 100 and m.event_id == "KXFEDDECISION-26DEC"
+            events = await v.discover_events()
+            assert events[0].market_ids == tuple(TICKERS) and events[0].mutually_exclusive
+            await v.close()
+    run(main())
+
+
+def test_fetch_book_exact(rsa_keys):
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            b = await v.fetch_book(H0)
+            # fair 52¢, half-spread 2¢, three levels of 100/200/300 contracts
+            assert b.yes_bids == ((5000, 10_000), (4900, 20_000), (4800, 30_000))
+            assert b.no_bids == ((4600, 10_000), (4500, 20_000), (4400, 30_000))
+            assert (b.yes_bids, b.no_bids) == sim_book(sim, H0)
+            await v.close()
+    run(main())
+
+
+def test_order_lifecycle_fees_balance_positions(rsa_keys):
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            start = (await v.balance()).cash_micros
+            assert start == 10_000_000_000
+            # IOC buy 10 YES at 54¢ crosses the 46¢ NO bid (YES ask = 54¢): filled at 54¢
+            o = await v.place_order(OrderRequest(H0, Side.YES, 5400, 1000, tif=TimeInForce.IOC,
+                                                 client_order_id="c1"))
+            assert o.status is OrderStatus.FILLED and o.filled_lots == 1000 and o.remaining_lots == 0
+            # fee = ceil_to_cent(0.07 × 10 × 0.54 × 0.46) = ceil(0.17388) = $0.18
+            assert o.fees_micros == 180_000 and o.cost_micros == 5_400_000
+            bal = await v.balance()
+            assert bal.cash_micros == start - 5_400_000 - 180_000
+            pos = {p.market_id: p for p in await v.positions()}
+            assert pos[H0].yes_lots == 1000 and pos[H0].fees_paid_micros == 180_000
+            fills = [f for f in await v.fills() if f.order_id == o.order_id]
+            assert [(f.price_ticks, f.qty_lots, f.fee_micros, f.is_taker) for f in fills] == [(5400, 1000, 180_000, True)]
+            # book lost 10 contracts at NO 46¢
+            b = await v.fetch_book(H0)
+            assert b.no_bids[0] == (4600, 9_000)
+            # GTC that rests, then cancel
+            r = await v.place_order(OrderRequest(H0, Side.NO, 4000, 500, client_order_id="c2"))
+            assert r.status is OrderStatus.RESTING and r.remaining_lots == 500
+            assert (4000, 500) in (await v.fetch_book(H0)).no_bids
+            c = await v.cancel_order(r.order_id)
+            assert c.status is OrderStatus.CANCELED and c.remaining_lots == 0
+            assert (4000, 500) not in (await v.fetch_book(H0)).no_bids
+            # partial fill: buy 150 YES at 54¢ IOC against 90 resting → 90 filled, rest canceled
+            p = await v.place_order(OrderRequest(H0, Side.YES, 5400, 15_000, tif=TimeInForce.IOC))
+            assert p.filled_lots == 9_000 and p.status is OrderStatus.CANCELED
+            # FOK that cannot fill entirely fills nothing
+            f = await v.place_order(OrderRequest(H0, Side.YES, 5500, 10**6, tif=TimeInForce.FOK))
+            assert f.filled_lots == 0 and f.status is OrderStatus.CANCELED
+            # duplicate client_order_id is refused (idempotency)
+            with pytest.raises(OrderRejected):
+                await v.place_order(OrderRequest(H0, Side.YES, 100, 100, client_order_id="c1"))
+            # off-grid price is refused
+            with pytest.raises(OrderRejected):
+                await v.place_order(OrderRequest(H0, Side.YES, 4550, 100))
+            # netting: buying NO against a YES position releases $1 per pair
+            before = (await v.balance()).cash_micros
+            n = await v.place_order(OrderRequest(H0, Side.NO, 5100, 1000, tif=TimeInForce.IOC))
+            assert n.filled_lots == 1000
+            pos = {p.market_id: p for p in await v.positions()}
+            assert pos[H0].yes_lots == 1000 + 9_000 - 1000
+            assert (await v.balance()).cash_micros == before - n.cost_micros - n.fees_micros + 10_000_000
+            await v.close()
+    run(main())
+
+
+def test_auth_refusals_and_no_secret_in_logs(rsa_keys, other_rsa_keys, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            url = sim.base_url + "/portfolio/balance"
+            good = KalshiSigner(KEY_ID, rsa_keys[0])
+            async with httpx.AsyncClient() as c:
+                r = await c.get(url, headers=good.headers("GET", "/trade-api/v2/portfolio/balance"))
+                assert r.status_code == 200
+                wrong = KalshiSigner(KEY_ID, other_rsa_keys[0])
+                r = await c.get(url, headers=wrong.headers("GET", "/trade-api/v2/portfolio/balance"))
+                assert r.status_code == 401 and r.json()["code"] == "incorrect_api_key_signature"
+                stale = KalshiSigner(KEY_ID, rsa_keys[0], clock=lambda: time.time() - 3600)
+                r = await c.get(url, headers=stale.headers("GET", "/trade-api/v2/portfolio/balance"))
+                assert r.status_code == 401 and r.json()["code"] == "invalid_timestamp"
+                tampered = good.headers("GET", "/trade-api/v2/portfolio/positions")
+                r = await c.get(url, headers=tampered)
+                assert r.status_code == 401 and r.json()["code"] == "incorrect_api_key_signature"
+                # query string is not signed: same signature valid with ?limit=5
+                r = await c.get(url + "?limit=5", headers=good.headers("GET", "/trade-api/v2/portfolio/balance"))
+                assert r.status_code == 200
+                r = await c.get(url)
+                assert r.status_code == 401 and set(r.json()) == {"code", "message", "details", "service"}
+            # adapter with the wrong key → AuthError; WS handshake refused
+            bad = KalshiVenue(KalshiConfig(rest_url=cfg.rest_url, ws_url=cfg.ws_url, key_id=KEY_ID,
+                                           private_key_pem=other_rsa_keys[0]))
+            with pytest.raises(AuthError):
+                await bad.balance()
+            dc = KalshiDataClient(cfg.ws_url, bad.http.signer, [H0])
+            dc.start()
+            await wait_for(lambda: dc.ws.backoff.attempt >= 1, what="refused ws handshake")
+            assert dc.ws.connects == 0
+            await dc.close()
+            await bad.close()
+            assert "PRIVATE KEY" not in repr(cfg) and "PRIVATE KEY" not in repr(bad.http.signer)
+    run(main())
+    text = caplog.text
+    for secret in (rsa_keys[0].decode(), other_rsa_keys[0].decode()):
+        body = "".join(secret.splitlines()[1:-1])
+        assert body[:40] not in text and "PRIVATE KEY" not in text
+    assert "KALSHI-ACCESS-SIGNATURE" not in text
+
+
+def _check_books(sim, dc, tickers):
+    return all(dc.books[t].tradeable and (dc.books[t].native().yes_bids, dc.books[t].native().no_bids)
+               == sim_book(sim, t) for t in tickers)
+
+
+def _stream_case(rsa_keys, faults, steps=12, expect=None):
+    async def main():
+        async with kalshi_env(rsa_keys, faults=faults) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            dc = KalshiDataClient(cfg.ws_url, v.http.signer, TICKERS)
+            dc.start()
+            await wait_for(lambda: _check_books(sim, dc, TICKERS), what="initial snapshots")
+            for _ in range(steps):
+                sim.process.step()
+                await asyncio.sleep(0)
+            await wait_for(lambda: _check_books(sim, dc, TICKERS), timeout=20, what="books converge")
+            if expect:
+                expect(dc)
+            await dc.close()
+            await v.close()
+    run(main())
+
+
+def test_stream_snapshot_and_deltas(rsa_keys):
+    _stream_case(rsa_keys, Faults(), expect=lambda dc: (dc.gaps == 0 and dc.malformed == 0) or pytest.fail("faults"))
+
+
+def test_stream_seq_gap_detected_and_resynced(rsa_keys):
+    seen = []
+
+    def expect(dc):
+        assert dc.gaps >= 1
+    _stream_case(rsa_keys, Faults(ws_seq_gap_every=25), expect=expect)
+
+
+def test_stream_duplicates_out_of_order_malformed(rsa_keys):
+    def expect(dc):
+        assert dc.malformed >= 1
+    _stream_case(rsa_keys, Faults(ws_duplicate_every=7, ws_out_of_order_every=11, ws_malformed_every=40),
+                 expect=expect)
+
+
+def test_stream_disconnect_reconnects_with_fresh_auth(rsa_keys):
+    def expect(dc):
+        assert dc.ws.connects >= 2
+    _stream_case(rsa_keys, Faults(ws_disconnect_after=60), steps=15, expect=expect)
+
+
+def test_gap_marks_untradeable_until_snapshot(rsa_keys):
+    """Feed frames directly: after a gap the book is flagged, and only a snapshot clears it."""
+    async def main():
+        dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [H0])
+        sent = []
+
+        async def fake_send(obj):
+            sent.append(obj)
+        dc.ws.send = fake_send
+        await dc.on_frame('{"type":"subscribed","id":1,"msg":{"channel":"orderbook_delta","sid":2}}', 0)
+        await dc.on_frame('{"type":"orderbook_snapshot","sid":2,"seq":1,"msg":{"market_ticker":"%s",'
+                          '"market_id":"x","yes_dollars_fp":[["0.4100","5.00"]],"no_dollars_fp":[["0.5000","2.00"]]}}' % H0, 0)
+        assert dc.books[H0].native().yes_bids == ((4100, 500),)
+        await dc.on_frame('{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"%s",'
+                          '"price_dollars":"0.4100","delta_fp":"-5.00","side":"yes","ts_ms":1}}' % H0, 0)
+        assert not dc.books[H0].tradeable and "gap" in dc.books[H0].reason
+        assert sent[-1]["cmd"] == "update_subscription" and sent[-1]["params"]["action"] == "get_snapshot"
+        assert sent[-1]["params"]["sids"] == [2]
+        await dc.on_frame('{"type":"orderbook_delta","sid":2,"seq":4,"msg":{"market_ticker":"%s",'
+                          '"price_dollars":"0.4000","delta_fp":"3.00","side":"yes","ts_ms":1}}' % H0, 0)
+        assert not dc.books[H0].tradeable
+        await dc.on_frame('{"type":"orderbook_snapshot","sid":2,"seq":5,"msg":{"market_ticker":"%s",'
+                          '"market_id":"x","no_dollars_fp":[["0.5000","2.00"]]}}' % H0, 0)
+        b = dc.books[H0].native()
+        assert b.tradeable and b.yes_bids == () and b.no_bids == ((5000, 200),)
+    run(main())
+
+
+def test_delta_uses_delta_fields_not_snapshot_fields(rsa_keys):
+    """Trap 1: a delta must move the book (parsed from price_dollars/delta_fp)."""
+    async def main():
+        dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [H0])
+        await dc.on_frame('{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"%s",'
+                          '"yes_dollars_fp":[["0.4200","13.00"]]}}' % H0, 0)
+        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"%s",'
+                          '"price_dollars":"0.4200","delta_fp":"-3.50","side":"yes"}}' % H0, 0)
+        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":3,"msg":{"market_ticker":"%s",'
+                          '"price_dollars":"0.9600","delta_fp":"54.00","side":"no"}}' % H0, 0)
+        b = dc.books[H0].native()
+        assert b.yes_bids == ((4200, 950),) and b.no_bids == ((9600, 5400),)
+        assert b.tradeable
+    run(main())
+
+
+def test_use_yes_price_no_levels(rsa_keys):
+    async def main():
+        dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [H0], use_yes_price=True)
+        await dc.on_frame('{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"%s",'
+                          '"no_dollars_fp":[["0.4600","10.00"]]}}' % H0, 0)
+        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"%s",'
+                          '"price_dollars":"0.4600","delta_fp":"-4.00","side":"no"}}' % H0, 0)
+        assert dc.books[H0].native().no_bids == ((5400, 600),)
+    run(main())
+
+
+def test_429_without_and_with_retry_after_and_5xx(rsa_keys):
+    async def main():
+        async with kalshi_env(rsa_keys, faults=Faults(http_429_every=2, http_5xx_every=5)) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            for _ in range(6):
+                b = await v.fetch_book(H0)
+                assert b.yes_bids[0] == (5000, 10_000)
+            assert v.http.retries >= 3
+            await v.close()
+        async with kalshi_env(rsa_keys, faults=Faults(http_429_every=1, http_429_retry_after=0.05)) as (sim, cfg):
+            v = KalshiVenue(KalshiConfig(**{**cfg.__dict__, "max_retries": 2}))
+            with pytest.raises(RateLimited) as ei:
+                await v.balance()
+            assert ei.value.retry_after == 0.05
+            await v.close()
+    run(main())
+
+
+def test_order_reject_and_slow_ack_and_partial_fill_fault(rsa_keys):
+    async def main():
+        f = Faults(order_reject_every=2, order_ack_delay_s=0.05, partial_fill_lots=300)
+        async with kalshi_env(rsa_keys, faults=f) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            o = await v.place_order(OrderRequest(H0, Side.YES, 5400, 1000))
+            # capped immediate fill: 3 contracts filled, 7 rest at 54¢
+            assert o.filled_lots == 300 and o.remaining_lots == 700 and o.status is OrderStatus.RESTING
+            with pytest.raises(OrderRejected):
+                await v.place_order(OrderRequest(H0, Side.YES, 5400, 100))
+            await v.close()
+    run(main())
+
+
+def test_snapshot_dump_parses(rsa_keys):
+    from arbbot.snapshot import parse_snapshot
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            markets = await v.discover_markets()
+            pairs = [(m, await v.fetch_book(m.market_id)) for m in markets]
+            snap = dump_snapshot(pairs, relations=[{"kind": "bucket", "members": [f"kalshi:{t}" for t in TICKERS],
+                                                    "exhaustive": True}])
+            assert snap["markets"][0]["fees"] == {"taker_rate": "0.07", "rounding": "0.01"}
+            assert snap["markets"][0]["book"]["yes_bids"][0] == ["0.5000", "100"]
+            parsed = parse_snapshot(snap)
+            assert len(parsed.universe.markets) == 4
+            await v.close()
+    run(main())
