@@ -45,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
                                      "with arbbot (one per lane) and prints what it finds.")
     run.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
 
+    live = sub.add_parser("live", help="detect arbitrage live against the embedded simulator",
+                          description="Start the venue simulator on loopback, connect the real Kalshi and "
+                                      "Polymarket adapters to it, stream books through the quality gate into "
+                                      "the engine incrementally and show what it finds (Ctrl-C stops).")
+    live.add_argument("--scenario", default="all", help="simulator scenario: fed, election, sports, forecastex, all")
+    live.add_argument("--seed", type=int, default=0, help="simulator seed (default 0, matching the shipped mappings)")
+    live.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    live.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
+    live.add_argument("--stale-after", type=float, default=30.0, help="seconds without an update before a book is held out")
+    live.add_argument("--cooldown", type=float, default=5.0, help="seconds before the same opportunity is reported again")
+    live.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
+    live.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    live.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
+
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
@@ -64,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from arbbot.bench.runner import main as bench_main
             return bench_main(quick=args.quick, as_json=args.json, seed=args.seed)
+        if args.command == "live":
+            from arbbot.run.command import main as live_main
+            return live_main(args)
         if args.command == "run":
             return _run(args)
         _parser().print_help()

@@ -1,0 +1,229 @@
+"""A live detection session: venues → quality gate → engine (incremental) → deduped opportunities.
+
+Against the embedded simulator by default (`LiveSession.start_simulated`): the simulator runs in
+a background thread on loopback and the real adapters connect to it over HTTP and WebSocket, so
+this is the same code path as live trading. Units as everywhere: ticks, lots, µ$.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from arbbot.engine import Engine, FeeSchedule, Market, NativeBook, Opportunity, Universe, Venue
+from arbbot.engine.select import implementation
+from arbbot.run.mapping import MappingRow, default_mappings, relations_for
+from arbbot.snapshot import parse_snapshot, snapshot_to_dict
+from arbbot.venues.common.model import BookUpdate, MarketInfo
+from arbbot.venues.common.model import NativeBook as VenueBook
+
+_VENUES = {"kalshi": Venue.KALSHI, "polymarket": Venue.POLYMARKET, "forecastex": Venue.FORECASTEX}
+_EMPTY = NativeBook()
+
+
+def engine_book(book: VenueBook) -> NativeBook:
+    """The engine's native book for a venue book (levels in any order)."""
+    return NativeBook(tuple(book.yes_bids), tuple(book.yes_asks), tuple(book.no_bids), tuple(book.no_asks))
+
+
+def engine_market(info: MarketInfo, book: VenueBook | None) -> Market:
+    fees = info.fees
+    schedule = FeeSchedule(taker_rate_ppm=fees.taker_ppm, per_contract=fees.per_contract_micros,
+                           rounding=fees.rounding_micros or 1, maker_rate_ppm=fees.maker_ppm)
+    return Market(_VENUES[info.venue.value], info.market_id, schedule, info.lot_lots,
+                  engine_book(book) if book is not None and book.tradeable else _EMPTY, info.title)
+
+
+@dataclass
+class SessionStats:
+    """What the live view shows; counters only grow."""
+    book_updates: int = 0
+    held_out: Counter = field(default_factory=Counter)        # reason → updates kept out of detection
+    found: Counter = field(default_factory=Counter)           # lane → opportunities reported (after dedupe)
+    detections: int = 0                                       # engine results before dedupe
+    latencies_ns: deque = field(default_factory=lambda: deque(maxlen=20_000))   # book received → decision
+    recent: deque = field(default_factory=lambda: deque(maxlen=12))             # (time, Opportunity)
+
+    def latency_percentiles_us(self) -> tuple[float, float]:
+        if not self.latencies_ns:
+            return (0.0, 0.0)
+        ordered = sorted(self.latencies_ns)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1_000  # noqa: E731
+        return pick(0.50), pick(0.99)
+
+
+class LiveSession:
+    """Holds the venues, the engine and the books' health.
+
+    Quality gate: a book the adapter distrusts (sequence gap, hash mismatch, disconnect) or one
+    not updated for `stale_after_s` is replaced by an empty book in the engine, so it takes part
+    in no lane until a healthy book arrives. Dedupe: an opportunity id is reported again only
+    after `cooldown_s`.
+    """
+
+    def __init__(self, venues: dict[str, object], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
+                 cooldown_s: float = 5.0, engine: str | None = None, clock=time.monotonic) -> None:
+        self.venues = venues
+        self.mappings = mappings
+        self.stale_after_s = stale_after_s
+        self.cooldown_s = cooldown_s
+        self.engine_choice = implementation("lanes", engine)
+        self.clock = clock
+        self.stats = SessionStats()
+        self.markets: list[MarketInfo] = []
+        self.index: dict[str, int] = {}
+        self.books: dict[str, VenueBook] = {}
+        self.last_seen: dict[str, float] = {}
+        self.held: dict[str, str] = {}                 # market name → why it is out of detection
+        self.last_reported: dict[str, float] = {}
+        self.engine: Engine | None = None
+        self.universe = None
+        self._tasks: list[asyncio.Task] = []
+        self.errors: list[str] = []
+
+    # ---- setup ---------------------------------------------------------------------------
+
+    async def discover(self) -> None:
+        """Discover markets and events on every venue, fetch books, build the engine."""
+        relations: list[dict] = []
+        for name, venue in self.venues.items():
+            found = [m for m in await venue.discover_markets() if m.active]
+            self.markets += found
+            for event in await venue.discover_events():
+                members = [f"{name}:{mid}" for mid in event.market_ids]
+                if event.mutually_exclusive and len(members) >= 2:
+                    relations.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
+        names = [f"{m.venue.value}:{m.market_id}" for m in self.markets]
+        self.index = {n: i for i, n in enumerate(names)}
+        relations = [r for r in relations if all(m in self.index for m in r["members"])]
+        relations += relations_for(self.mappings, set(names))
+        now = self.clock()
+        for market in self.markets:
+            name = f"{market.venue.value}:{market.market_id}"
+            book = await self.venues[market.venue.value].fetch_book(market.market_id)
+            self.books[name] = book
+            self.last_seen[name] = now
+            if not book.tradeable:
+                self.held[name] = book.reason or "distrusted"
+        markets = tuple(engine_market(m, self.books.get(f"{m.venue.value}:{m.market_id}")) for m in self.markets)
+        skeleton = Universe(markets, (), None, 10_000)
+        doc = snapshot_to_dict(skeleton)
+        doc["relations"] = relations
+        self.universe = parse_snapshot(doc).universe     # validates the relations like any snapshot
+        self.engine = Engine(self.universe, engine=self.engine_choice)
+        self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
+
+    def start_streams(self) -> None:
+        for name, venue in self.venues.items():
+            ids = [m.market_id for m in self.markets if m.venue.value == name]
+            self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
+        self._tasks.append(asyncio.create_task(self._watch_staleness(), name="staleness"))
+
+    # ---- the hot loop --------------------------------------------------------------------
+
+    async def _pump(self, venue, ids: list[str]) -> None:
+        try:
+            async for update in venue.stream_books(ids):
+                self.on_book(update)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:        # the adapter reconnects internally; record what escapes
+            self.errors.append(f"{venue.venue}: {type(exc).__name__}: {exc}")
+
+    def on_book(self, update: BookUpdate) -> None:
+        received = time.perf_counter_ns()
+        book = update.book
+        name = f"{book.venue.value}:{book.market_id}"
+        m = self.index.get(name)
+        if m is None:
+            return
+        self.stats.book_updates += 1
+        self.books[name] = book
+        self.last_seen[name] = self.clock()
+        if book.tradeable:
+            self.held.pop(name, None)
+            result = self.engine.update(m, engine_book(book))
+        else:
+            self.held[name] = book.reason or "distrusted"
+            self.stats.held_out[self.held[name]] += 1
+            result = self.engine.update(m, _EMPTY)
+        self._report(result.opportunities, received)
+
+    def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> None:
+        now = self.clock()
+        self.stats.detections += len(opportunities)
+        for opp in opportunities:
+            last = self.last_reported.get(opp.id)
+            if last is None or now - last >= self.cooldown_s:
+                self.last_reported[opp.id] = now
+                self.stats.found[opp.lane.label] += 1
+                self.stats.recent.appendleft((now, opp))
+        if count_latency:
+            self.stats.latencies_ns.append(time.perf_counter_ns() - received_ns)
+
+    async def _watch_staleness(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.stale_after_s / 4))
+            self.check_staleness()
+
+    def check_staleness(self) -> list[str]:
+        """Hold out every book not updated for `stale_after_s`; returns the names held now."""
+        now = self.clock()
+        newly = [n for n, seen in self.last_seen.items() if now - seen > self.stale_after_s and n not in self.held]
+        for name in newly:
+            self.held[name] = "stale"
+            self.stats.held_out["stale"] += 1
+            self._report(self.engine.update(self.index[name], _EMPTY).opportunities, time.perf_counter_ns())
+        return newly
+
+    # ---- views and shutdown --------------------------------------------------------------
+
+    def current_opportunities(self) -> tuple[Opportunity, ...]:
+        return self.engine.scan().opportunities
+
+    def healthy(self) -> int:
+        return len(self.markets) - len(self.held)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for venue in self.venues.values():
+            try:
+                await venue.close()
+            except Exception as exc:   # closing must not hide the session's result
+                self.errors.append(f"close {venue.venue}: {exc}")
+
+
+def simulated_venues(handle) -> dict[str, object]:
+    """Real adapters pointed at a running simulator (arbbot.sim.serve)."""
+    from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
+    from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
+    urls = handle.urls
+    kalshi = KalshiVenue(KalshiConfig(rest_url=urls["kalshi_rest"], ws_url=urls["kalshi_ws"], key_id=handle.kalshi_key_id,
+                                      private_key_pem=handle.kalshi_private_key_pem, reconnect_base_s=0.05,
+                                      reconnect_cap_s=1.0))
+    creds = handle.polymarket_creds
+    poly = PolymarketVenue(PolymarketConfig(gamma_url=urls["polymarket_gamma"], clob_url=urls["polymarket_clob"],
+                                            ws_url=urls["polymarket_ws"], address=creds.address, api_key=creds.api_key,
+                                            api_secret=creds.secret, api_passphrase=creds.passphrase,
+                                            reconnect_base_s=0.05, reconnect_cap_s=1.0))
+    return {"kalshi": kalshi, "polymarket": poly}
+
+
+def default_session_mappings() -> list[MappingRow]:
+    return default_mappings()
+
+
+def rebuilt_universe(session: LiveSession) -> Universe:
+    """The session's universe with every market's current (gated) book: what a fresh engine
+    would scan. Used to check that incremental detection agrees with a full rebuild."""
+    import dataclasses
+    markets = []
+    for market, info in zip(session.universe.markets, session.markets):
+        name = f"{info.venue.value}:{info.market_id}"
+        book = session.books.get(name)
+        gated = _EMPTY if name in session.held or book is None or not book.tradeable else engine_book(book)
+        markets.append(dataclasses.replace(market, book=gated))
+    return dataclasses.replace(session.universe, markets=tuple(markets))

@@ -1,0 +1,34 @@
+"""The live terminal view of a session (rich)."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from arbbot.run.live import LiveSession
+from arbbot.units import format_money, format_qty
+
+
+def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
+    st = session.stats
+    p50, p99 = st.latency_percentiles_us()
+    head = Text.assemble(
+        ("arbbot live", "bold"), f"  {source}  engine {session.engine_choice}  {elapsed_s:5.1f}s  ",
+        (f"{session.healthy()}/{len(session.markets)} books healthy", "green" if not session.held else "yellow"),
+        f"  {st.book_updates:,} updates  detect p50 {p50:.1f} µs p99 {p99:.1f} µs")
+    lanes = Table(title="opportunities found (deduped)", show_edge=False)
+    for lane in ("intra", "cross", "bucket", "parity", "tree"):
+        lanes.add_column(lane, justify="right")
+    lanes.add_row(*(str(st.found.get(lane, 0)) for lane in ("intra", "cross", "bucket", "parity", "tree")))
+    recent = Table(title="latest", show_edge=False)
+    for column in ("id", "lane", "kind", "qty", "profit $", "legs"):
+        recent.add_column(column)
+    for _, opp in list(st.recent)[:8]:
+        recent.add_row(opp.id, opp.lane.label, opp.kind.label, format_qty(opp.qty), format_money(opp.profit),
+                       ", ".join(f"{leg.side.label.upper()} {leg.market}" for leg in opp.legs))
+    parts = [head, lanes, recent]
+    if session.held:
+        parts.append(Text("held out: " + ", ".join(f"{n} ({why})" for n, why in list(session.held.items())[:6]), "yellow"))
+    if session.errors:
+        parts.append(Text("errors: " + "; ".join(session.errors[-3:]), "red"))
+    return Group(*parts)

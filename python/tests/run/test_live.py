@@ -1,0 +1,115 @@
+"""The live detection path: mapping files, the quality gate, and incremental detection against the
+embedded simulator over real loopback sockets (the same adapters as live trading)."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from arbbot.engine import Engine
+from arbbot.run.live import LiveSession, default_session_mappings, rebuilt_universe, simulated_venues
+from arbbot.run.mapping import MappingError, MappingRow, VENUES, default_mappings, parse_mappings
+from arbbot.sim import serve
+from arbbot.sim.scenarios import build
+from arbbot.venues.common.model import BookUpdate
+
+
+def test_shipped_mappings_match_the_default_scenario():
+    expected = []
+    for event in build("all", 0).events:
+        for q in event.questions:
+            ids = {listing.venue: listing.market_id for listing in q.listings}
+            if len(ids) >= 2:
+                expected.append(tuple(ids.get(v, "") for v in VENUES))
+    rows = default_mappings()
+    assert [r.ids for r in rows] == expected and len(rows) == 10
+    assert {r.relation for r in rows} == {"same"}
+    assert {r.confidence for r in rows} == {970_000, 950_000}
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["a,b,c"], ":1: header"),
+    (["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence", "K,P,,xor,0.9"], ":2: relation 'xor'"),
+    (["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence", "K,,,same,0.9"], ":2: a mapping needs"),
+    (["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence", "K,P,,same,1.5"], ":2: confidence 1.5"),
+    (["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence", "K,P,same,0.9"], ":2: expected 5 columns"),
+])
+def test_malformed_mappings_name_the_line(lines, message):
+    with pytest.raises(MappingError, match=message):
+        parse_mappings(lines, "m.csv")
+
+
+@pytest.fixture(scope="module")
+def sim():
+    handle = serve("all", 0, step_interval=0.05)
+    yield handle
+    handle.stop()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 90))
+
+
+def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
+    async def main():
+        session = LiveSession(simulated_venues(sim), default_session_mappings())
+        await session.discover()
+        venues = {m.venue.value for m in session.markets}
+        assert venues == {"kalshi", "polymarket"} and len(session.markets) == 25
+        kinds = [r.kind.label for r in session.universe.relations]
+        assert kinds.count("same") == 7                  # the Kalshi/Polymarket twins of the mapping file
+        buckets = [r for r in session.universe.relations if r.kind.label == "bucket"]
+        assert sorted(len(r.members) for r in buckets) == [2, 2, 3, 4, 4, 4]
+        exhaustive = {tuple(session.universe.markets[m].venue.label for m in r.members)[0] + f"/{len(r.members)}": r.exhaustive
+                      for r in buckets}
+        # Polymarket neg-risk: the plain groups are exhaustive, the augmented one is not (trap 6);
+        # Kalshi publishes mutual exclusivity but not exhaustiveness, so its buckets never are.
+        assert exhaustive == {"polymarket/4": True, "polymarket/3": False, "kalshi/4": False, "kalshi/2": False}
+        session.start_streams()
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if session.stats.book_updates >= 300:
+                break
+        assert session.stats.book_updates >= 300 and not session.errors
+        assert sum(session.stats.found.values()) >= 1         # the scenario plants mispricings
+        for task in session._tasks:                            # freeze the books, then compare
+            task.cancel()
+        await asyncio.gather(*session._tasks, return_exceptions=True)
+        incremental = session.engine.scan()
+        fresh = Engine(rebuilt_universe(session), engine="python").scan()
+        assert incremental == fresh
+        p50, p99 = session.stats.latency_percentiles_us()
+        assert 0 < p50 <= p99
+        await session.close()
+    run(main())
+
+
+def test_quality_gate_holds_out_distrusted_and_stale_books(sim):
+    async def main():
+        now = [1_000.0]
+        session = LiveSession(simulated_venues(sim), default_session_mappings(), stale_after_s=10.0,
+                              clock=lambda: now[0])
+        await session.discover()
+        name = "kalshi:KXFEDDECISION-26DEC-H0"
+        book = session.books[name]
+        session.on_book(BookUpdate(dataclasses.replace(book, tradeable=False, reason="seq gap")))
+        assert session.held[name] == "seq gap" and session.stats.held_out["seq gap"] == 1
+        assert not any(o.touches(name) for o in session.engine.scan().opportunities)
+        assert rebuilt_universe(session).markets[session.index[name]].book.yes_bids == ()
+        session.on_book(BookUpdate(book))                        # a healthy book releases it
+        assert name not in session.held
+        now[0] += 5.0
+        assert session.check_staleness() == []
+        now[0] += 6.0                                            # 11 s without updates: all stale
+        stale = session.check_staleness()
+        assert len(stale) == 25 and session.healthy() == 0 and session.engine.scan().opportunities == ()
+        await session.close()
+    run(main())
+
+
+def test_mapping_rows_for_unknown_markets_are_ignored():
+    from arbbot.run.mapping import relations_for
+    rows = [MappingRow(("K1", "P1", ""), "same", 900_000), MappingRow(("K2", "", "F2"), "inverse", 1_000_000)]
+    assert relations_for(rows, {"kalshi:K1", "polymarket:P1", "kalshi:K2"}) == [
+        {"kind": "same", "a": "kalshi:K1", "b": "polymarket:P1", "confidence": "0.9"}]
