@@ -49,15 +49,20 @@ def _parser() -> argparse.ArgumentParser:
                           description="Start the venue simulator on loopback, connect the real Kalshi and "
                                       "Polymarket adapters to it, stream books through the quality gate into "
                                       "the engine incrementally and show what it finds (Ctrl-C stops).")
-    live.add_argument("--scenario", default="all", help="simulator scenario: fed, election, sports, forecastex, all")
-    live.add_argument("--seed", type=int, default=0, help="simulator seed (default 0, matching the shipped mappings)")
+    live.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, all (config: scenario)")
+    live.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
     live.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     live.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
-    live.add_argument("--stale-after", type=float, default=30.0, help="seconds without an update before a book is held out")
-    live.add_argument("--cooldown", type=float, default=5.0, help="seconds before the same opportunity is reported again")
+    live.add_argument("--stale-after", type=float, help="seconds without an update before a book is held out")
+    live.add_argument("--cooldown", type=float, help="seconds before the same opportunity is reported again")
     live.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
     live.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    live.add_argument("--metrics-port", type=int, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
     live.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
+
+    config = sub.add_parser("config", help="show the effective configuration (secrets masked)",
+                            description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
+    config.add_argument("action", choices=("show",))
 
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
@@ -78,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from arbbot.bench.runner import main as bench_main
             return bench_main(quick=args.quick, as_json=args.json, seed=args.seed)
+        if args.command == "config":
+            import json as _json
+            from arbbot.config import ConfigError, load_settings
+            try:
+                print(_json.dumps(load_settings().masked(), indent=1))
+            except ConfigError as exc:
+                print(f"arbbot config: {exc}", file=sys.stderr)
+                return EXIT_INPUT
+            return EXIT_OK
         if args.command == "live":
             from arbbot.run.command import main as live_main
             return live_main(args)

@@ -6,21 +6,26 @@ import json
 import sys
 import time
 
+from arbbot.config import ConfigError, load_settings
 from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
+from arbbot.run.metrics import serve_metrics
 from arbbot.run.mapping import load_mappings
 
 
-async def _run(args) -> dict:
+async def _run(args, settings) -> dict:
     from arbbot.sim import serve
-    handle = serve(args.scenario, args.seed, step_interval=args.step)
+    handle = serve(settings.scenario, settings.seed, step_interval=args.step)
+    metrics = None
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
-        session = LiveSession(simulated_venues(handle), mappings, stale_after_s=args.stale_after,
-                              cooldown_s=args.cooldown, engine=args.engine)
+        session = LiveSession(simulated_venues(handle), mappings, stale_after_s=settings.stale_after_s,
+                              cooldown_s=settings.cooldown_s, engine=args.engine)
         await session.discover()
+        metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
         session.start_streams()
         started = time.monotonic()
-        source = f"simulator {args.scenario}/seed {args.seed}"
+        source = (f"simulator {settings.scenario}/seed {settings.seed}  "
+                  f"metrics http://{settings.metrics_host}:{metrics.server_port}/metrics")
         try:
             if args.json:
                 await asyncio.sleep(args.duration or 10.0)
@@ -39,14 +44,23 @@ async def _run(args) -> dict:
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
-                "current_opportunities": [o.id for o in session.current_opportunities()]}
+                "current_opportunities": [o.id for o in session.current_opportunities()],
+                "metrics_port": metrics.server_port}
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         handle.stop()
 
 
 def main(args) -> int:
     try:
-        summary = asyncio.run(_run(args))
+        settings = load_settings(scenario=args.scenario, seed=args.seed, stale_after_s=args.stale_after,
+                                 cooldown_s=args.cooldown, metrics_port=args.metrics_port)
+    except ConfigError as exc:
+        print(f"arbbot live: {exc}", file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(_run(args, settings))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 0

@@ -67,9 +67,9 @@ def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
         # Kalshi publishes mutual exclusivity but not exhaustiveness, so its buckets never are.
         assert exhaustive == {"polymarket/4": True, "polymarket/3": False, "kalshi/4": False, "kalshi/2": False}
         session.start_streams()
-        for _ in range(200):
+        for _ in range(600):                                   # ≤ 30 s: mispricings arrive at random times
             await asyncio.sleep(0.05)
-            if session.stats.book_updates >= 300:
+            if session.stats.book_updates >= 300 and sum(session.stats.found.values()) >= 1:
                 break
         assert session.stats.book_updates >= 300 and not session.errors
         assert sum(session.stats.found.values()) >= 1         # the scenario plants mispricings

@@ -1,0 +1,84 @@
+"""Configuration: `arbbot.toml` + `ARB_*` environment variables, validated (pydantic-settings).
+
+Precedence: explicit arguments > environment (`ARB_SEED=3`) > `arbbot.toml` (or the file named
+by ARB_CONFIG) > defaults. Secrets are `SecretStr` (masked in `arbbot config show`, logs and
+reprs) and may come from files, which must not be readable by group or others.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names each offending setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARB_", extra="forbid", validate_default=True)
+
+    engine: Literal["swift", "python"] = "swift"
+    scenario: str = "all"
+    seed: int = Field(0, ge=0)
+    stale_after_s: float = Field(30.0, gt=0, description="seconds without an update before a book is held out")
+    cooldown_s: float = Field(5.0, ge=0, description="seconds before the same opportunity is reported again")
+    db_path: str = "arbbot.db"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535)
+    log_json: bool = False
+    kalshi_key_id: str = ""
+    kalshi_private_key_file: Path | None = None
+    polymarket_api_key: str = ""
+    polymarket_api_secret: SecretStr = SecretStr("")
+    polymarket_api_passphrase: SecretStr = SecretStr("")
+    polymarket_private_key: SecretStr = SecretStr("")
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _loopback_by_default(cls, host: str) -> str:
+        if host not in LOOPBACK and os.environ.get("ARB_ALLOW_REMOTE_METRICS") != "1":
+            raise ValueError(f"{host!r} is not loopback; set ARB_ALLOW_REMOTE_METRICS=1 to expose metrics")
+        return host
+
+    @field_validator("kalshi_private_key_file")
+    @classmethod
+    def _private_file(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            if not path.is_file():
+                raise ValueError(f"{path} does not exist")
+            if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ValueError(f"{path} is readable by group or others; chmod 600 it")
+        return path
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get("ARB_CONFIG", "arbbot.toml"))
+        return (init_settings, env_settings, toml)
+
+    def kalshi_private_key(self) -> bytes:
+        return self.kalshi_private_key_file.read_bytes() if self.kalshi_private_key_file else b""
+
+    def masked(self) -> dict:
+        """Every setting with secrets masked (for `arbbot config show`)."""
+        out = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            out[name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(problems) from None

@@ -1,0 +1,104 @@
+"""Configuration (arbbot.toml + ARB_*, secrets masked, loopback by default) and the metrics endpoint."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import httpx
+import pytest
+
+from arbbot.cli import main
+from arbbot.config import ConfigError, load_settings
+from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
+from arbbot.run.metrics import serve_metrics
+from arbbot.sim import serve
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("ARB_")]:
+        monkeypatch.delenv(var)
+    return tmp_path
+
+
+def test_precedence_arguments_env_toml_defaults(in_tmp, monkeypatch):
+    assert load_settings().seed == 0
+    (in_tmp / "arbbot.toml").write_text('seed = 7\nscenario = "fed"\ncooldown_s = 2.5\n')
+    s = load_settings()
+    assert (s.seed, s.scenario, s.cooldown_s) == (7, "fed", 2.5)
+    monkeypatch.setenv("ARB_SEED", "9")
+    assert load_settings().seed == 9
+    assert load_settings(seed=11).seed == 11
+    monkeypatch.setenv("ARB_ENGINE_LANES", "python")      # engine-selection variables are not settings
+    assert load_settings().seed == 9
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("seed = -1\n", "seed:"),
+    ("stale_after_s = 0\n", "stale_after_s:"),
+    ("metrics_host = \"0.0.0.0\"\n", "not loopback"),
+    ("typo_setting = 1\n", "typo_setting:"),
+    ("engine = \"rust\"\n", "engine:"),
+])
+def test_invalid_settings_name_the_setting(in_tmp, toml, message):
+    (in_tmp / "arbbot.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_secrets_are_masked_and_key_files_must_be_private(in_tmp, monkeypatch, capsys):
+    monkeypatch.setenv("ARB_POLYMARKET_API_SECRET", "s3cr3t-value")
+    assert main(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cr3t-value" not in out and json.loads(out)["polymarket_api_secret"] == "********"
+    assert "s3cr3t-value" not in repr(load_settings())
+    key = in_tmp / "kalshi.pem"
+    key.write_bytes(b"-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    monkeypatch.setenv("ARB_KALSHI_PRIVATE_KEY_FILE", str(key))
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_settings()
+    key.chmod(0o600)
+    assert load_settings().kalshi_private_key().startswith(b"-----BEGIN")
+
+
+def test_metrics_endpoint_reports_the_session():
+    handle = serve("all", 0, step_interval=0.05)
+
+    async def main_():
+        session = LiveSession(simulated_venues(handle), default_session_mappings())
+        await session.discover()
+        server, _ = serve_metrics(session, "127.0.0.1", 0)
+        try:
+            session.start_streams()
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if session.stats.book_updates >= 50:
+                    break
+            async with httpx.AsyncClient() as client:
+                text = (await client.get(f"http://127.0.0.1:{server.server_port}/metrics")).text
+        finally:
+            server.shutdown()
+            await session.close()
+        values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                  if line and not line.startswith("#")}
+        assert values["arbbot_books"] == 25.0 and values["arbbot_books_healthy"] == 25.0
+        assert values["arbbot_book_updates_total"] >= 50
+        assert values["arbbot_detect_latency_seconds_count"] >= 50
+        found = sum(v for k, v in values.items() if k.startswith("arbbot_opportunities_found_total"))
+        assert found == sum(session.stats.found.values())
+        assert 'arbbot_opportunities_found_total{lane="tree"}' in values
+
+    try:
+        asyncio.run(asyncio.wait_for(main_(), 60))
+    finally:
+        handle.stop()
+
+
+def test_live_command_json_summary(capsys):
+    assert main(["live", "--duration", "2", "--json", "--metrics-port", "0", "--seed", "0"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 25
+    assert summary["relations"] == 13 and summary["book_updates"] > 0 and summary["errors"] == []
