@@ -38,3 +38,13 @@ def test_bench_quick_json(capsys, native):
         assert ("swift", op) in ops and ("python", op) in ops
     for r in doc["results"]:
         assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"] and r["n"] > 0
+
+
+def test_feed_bench_drives_real_frames_through_the_adapter(native):
+    import asyncio
+
+    from arbbot.bench.feed import run_feed
+    r = asyncio.run(run_feed(2_000, 0.5))
+    assert r["format"] == "arbbot.feed-bench/1" and r["frames"] == 1_000 and r["markets"] == 20_000
+    assert r["gaps"] == 0 and r["malformed"] == 0 and r["kalshi_markets"] > 7_000
+    assert 0 < r["p50_us"] <= r["p99_us"] <= r["max_us"]

@@ -1,0 +1,127 @@
+"""Feed benchmark: Kalshi WebSocket frames → decision, at a sustained message rate, on U20k.
+
+Frames are real Kalshi wire messages (`orderbook_snapshot`, then `orderbook_delta` with
+contiguous `seq`) handed to the real adapter's `KalshiDataClient.on_frame` (its replay entry
+point: parse, sequence check, shadow book), then to `LiveSession.on_book` (quality gate,
+`Engine.update`, dedupe). Latency runs from each frame's *scheduled* arrival (start + i / rate) to
+the decision, so any backlog when processing falls behind the rate counts in full.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import random
+import resource
+import sys
+import time
+
+from arbbot.bench.universe import build_u20k
+from arbbot.engine import Engine
+from arbbot.engine.types import Venue
+from arbbot.run.live import LiveSession
+from arbbot.venues.kalshi.data import KalshiDataClient
+
+
+def _levels(levels) -> list[list[str]]:
+    return [[f"{p / 10_000:.4f}", f"{q / 100:.2f}"] for p, q in levels]
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
+                   freeze: bool = True) -> dict:
+    rss_start = _rss_mib()
+    bench = build_u20k(seed)
+    universe = bench.universe
+    session = LiveSession({}, [], engine=engine)
+    session.universe = universe
+    session.engine = Engine(universe, engine=session.engine_choice)
+    session.index = {m.name: i for i, m in enumerate(universe.markets)}
+    session.markets = list(universe.markets)
+    rss_built = _rss_mib()
+    tickers = [m.id for m in universe.markets if m.venue is Venue.KALSHI]
+    client = KalshiDataClient("ws://127.0.0.1:9/unused", None, tickers)
+    seq = 0
+
+    async def deliver(frame: str, arrival_ns: int) -> int:
+        await client.on_frame(frame, arrival_ns // 1_000_000)
+        while not client.updates.empty():
+            session.on_book(client.updates.get_nowait())
+        return time.perf_counter_ns() - arrival_ns
+
+    for m in universe.markets:          # subscribe-time snapshots (not timed)
+        if m.venue is Venue.KALSHI:
+            seq += 1
+            msg = {"market_ticker": m.id, "market_id": m.id}
+            if m.book.yes_bids:
+                msg["yes_dollars_fp"] = _levels(m.book.yes_bids)
+            if m.book.no_bids:
+                msg["no_dollars_fp"] = _levels(m.book.no_bids)
+            await deliver(json.dumps({"type": "orderbook_snapshot", "sid": 1, "seq": seq, "msg": msg}),
+                          time.perf_counter_ns())
+    if freeze:                            # long-lived universe objects leave the cyclic GC's scans
+        gc.collect()
+        gc.freeze()
+    rng = random.Random(seed + 7)
+    books = {m.id: {"yes": dict(m.book.yes_bids), "no": dict(m.book.no_bids)} for m in universe.markets
+             if m.venue is Venue.KALSHI}
+    count = int(rate * seconds)
+    frames = []
+    for _ in range(count):               # realistic deltas: a level's size moves, or a level appears/vanishes
+        ticker = rng.choice(tickers)
+        side = rng.choice(("yes", "no"))
+        levels = books[ticker][side]
+        if levels and rng.random() < 0.8:
+            price = rng.choice(list(levels))
+            delta = rng.choice((-1, 1)) * rng.randint(1, 50) * 100
+            delta = max(delta, -levels[price])
+        else:
+            price = rng.randint(1, 98) * 100
+            delta = rng.randint(1, 100) * 100
+        levels[price] = levels.get(price, 0) + delta
+        if levels[price] == 0:
+            del levels[price]
+        seq += 1
+        frames.append(json.dumps({"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
+            "market_ticker": ticker, "price_dollars": f"{price / 10_000:.4f}", "delta_fp": f"{delta / 100:.2f}",
+            "side": side, "ts_ms": 0}}))
+    latencies = []
+    start = time.perf_counter_ns()
+    period = 1e9 / rate
+    for i, frame in enumerate(frames):
+        arrival = start + int(i * period)
+        now = time.perf_counter_ns()
+        if now < arrival:                # wait for the frame's arrival time (spin: sub-ms precision)
+            if arrival - now > 2_000_000:
+                await asyncio.sleep((arrival - now - 1_000_000) / 1e9)
+            while time.perf_counter_ns() < arrival:
+                pass
+        latencies.append(await deliver(frame, arrival))
+    elapsed = (time.perf_counter_ns() - start) / 1e9
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1_000  # noqa: E731
+    return {"format": "arbbot.feed-bench/1", "engine": session.engine_choice, "gc_freeze": freeze, "rate_target": rate,
+            "rate_achieved": round(count / elapsed, 1), "frames": count, "kalshi_markets": len(tickers),
+            "markets": len(universe.markets), "gaps": client.gaps, "malformed": client.malformed,
+            "p50_us": round(pick(0.50), 1), "p99_us": round(pick(0.99), 1), "max_us": round(latencies[-1] / 1_000, 1),
+            "rss_mib_start": round(rss_start, 1), "rss_mib_u20k_built": round(rss_built, 1),
+            "rss_mib_peak": round(_rss_mib(), 1), "found": dict(session.stats.found)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m arbbot.bench.feed", description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=float, default=5_000.0, help="messages per second (default 5000)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="how long to sustain the rate (default 10)")
+    ap.add_argument("--engine", choices=("swift", "python"))
+    ap.add_argument("--no-gc-freeze", action="store_true", help="leave the universe in the cyclic GC (to compare)")
+    args = ap.parse_args(argv)
+    print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
