@@ -1,0 +1,272 @@
+"""Sequential leg execution: intent → place (IOC/FOK at the leg's worst price) → record →
+re-quote the next leg → … ; unwind or flag NAKED when a later leg fails.
+
+Units: lots, ticks, µ$. Every leg of an opportunity must have the same quantity (trap 5).
+A market that keeps failing legs is blacklisted for a while (trap 7). Paper mode is this same
+code pointed at the simulator.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from arbbot.engine import decompose
+from arbbot.engine.types import NativeBook as EngineBook
+from arbbot.engine.types import Opportunity
+from arbbot.engine.types import Venue as EngineVenue
+from arbbot.execution.store import OrderStore
+from arbbot.venues.common.errors import OrderRejected, VenueError
+from arbbot.venues.common.model import Action, NativeBook, OrderRequest, Side, TimeInForce
+
+FULL = 10_000
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a leg's market trades: the venue client and the venue's own market id."""
+    client: object                   # a VenueClient
+    market_id: str
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    tif: TimeInForce = TimeInForce.IOC
+    min_profit: int = 1                    # µ$ the re-quoted remainder must still make
+    unwind_attempts: int = 3
+    unwind_slippage_ticks: int = 500       # how far through the best bid an unwind may sell
+    failure_threshold: int = 3             # leg failures before a market is blacklisted
+    blacklist_s: float = 600.0
+    order_timeout_s: float = 10.0
+
+
+@dataclass
+class ExecutionResult:
+    execution_id: str
+    state: str                              # complete | aborted | unwound | naked | refused
+    reason: str = ""
+    filled: dict[int, int] = field(default_factory=dict)   # net lots per leg
+    cash_flow: int = 0                                       # µ$ (negative = paid)
+
+
+class Refused(Exception):
+    """The executor will not start this opportunity (safe mode, blacklist, bad sizing)."""
+
+
+def to_engine_book(book: NativeBook) -> EngineBook:
+    return EngineBook(yes_bids=tuple(book.yes_bids), yes_asks=tuple(book.yes_asks),
+                      no_bids=tuple(book.no_bids), no_asks=tuple(book.no_asks))
+
+
+def ask_cost(ladder, qty: int, limit: int) -> int | None:
+    """µ$ to buy `qty` lots on an ascending ask ladder at prices ≤ `limit`; None if too thin."""
+    left, cost = qty, 0
+    for price, size in ladder:
+        if price > limit or left <= 0:
+            break
+        take = min(size, left)
+        cost += take * price
+        left -= take
+    return cost if left <= 0 else None
+
+
+class Executor:
+    """Trade one opportunity at a time, leg by leg, through `routes` (market name → Route).
+
+    `on_step(name)` is called after each durable step (names: `intent:L<i>`, `placed:L<i>`,
+    `filled:L<i>`, `unwind_intent:L<i>`, `unwind_placed:L<i>`); tests use it to crash the
+    process at a precise point. `risk` (optional) gets `on_execution(result)`.
+    """
+
+    def __init__(self, store: OrderStore, routes: Mapping[str, Route | tuple], *,
+                 config: ExecutorConfig | None = None, on_step: Callable[[str], None] | None = None,
+                 risk=None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.routes = {k: (v if isinstance(v, Route) else Route(*v)) for k, v in routes.items()}
+        self.config = config or ExecutorConfig()
+        self.on_step = on_step or (lambda _name: None)
+        self.risk = risk
+        self.clock = clock
+
+    # ---- public --------------------------------------------------------------------------------
+    def check(self, opp: Opportunity) -> None:
+        """Raise `Refused` unless `opp` may be traded now."""
+        reason = self.store.safe_mode()
+        if reason is not None:
+            raise Refused(f"safe mode: {reason} (acknowledge to resume)")
+        if not opp.legs:
+            raise Refused("opportunity has no legs")
+        for leg in opp.legs:
+            if leg.qty != opp.qty:
+                raise Refused(f"leg {leg.market} has {leg.qty} lots, opportunity {opp.qty}: legs must be "
+                              "equal contract counts")
+            if leg.market not in self.routes:
+                raise Refused(f"no route for market {leg.market}")
+            if self.store.blacklisted_until(leg.market):
+                raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
+
+    async def execute(self, opp: Opportunity, execution_id: str | None = None) -> ExecutionResult:
+        self.check(opp)
+        xid = execution_id or f"{opp.id}-{uuid.uuid4().hex[:8]}"
+        self.store.create_execution(xid, opp)
+        target = opp.qty
+        spent = 0                                  # µ$ paid for filled entry legs, fees included
+        for i, leg in enumerate(opp.legs):
+            route = self.routes[leg.market]
+            # re-quote this leg: its ask ladder must still cover `target` at ≤ worst_price and the
+            # remainder must still make money
+            try:
+                book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
+            except (VenueError, asyncio.TimeoutError) as exc:
+                return await self._fail(xid, opp, i, f"re-quote of {leg.market} failed: {exc}", count=False)
+            dec = decompose(int(EngineVenue[book.venue.name]), to_engine_book(book))
+            ladder = dec.yes if leg.side.label == "yes" else dec.no
+            cost_now = ask_cost(ladder, target, leg.worst_price)
+            rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
+            payout = opp.payout * target // opp.qty
+            if cost_now is None or payout - spent - cost_now - leg.fee * target // opp.qty - rest < self.config.min_profit:
+                return await self._fail(xid, opp, i, f"edge gone on {leg.market} before leg {i}", count=False)
+            order = await self._place(xid, i, "entry", 0, leg.market, route, Side(leg.side.label), Action.BUY,
+                                      target, leg.worst_price, self.config.tif)
+            got = order.filled if order else 0
+            if got > 0:
+                spent += order.cost + order.fee
+            if got < target:
+                self.store.record_market_failure(leg.market, threshold=self.config.failure_threshold,
+                                                 blacklist_ms=int(self.config.blacklist_s * 1000))
+                lots = max(self._lot(l.market) for l in opp.legs)
+                if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1:
+                    target = got                   # continue smaller: equal counts still hold
+                    continue
+                why = order.error if order and order.error else f"leg {i} filled {got}/{target} lots"
+                return await self._fail(xid, opp, i + 1, why, count=True)
+        res = self._result(xid, "complete")
+        self.store.set_execution_state(xid, "complete")
+        self._notify(res)
+        return res
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _lot(self, market: str) -> int:
+        return 1 if market.startswith("polymarket:") else 100
+
+    async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
+        venue = market.split(":", 1)[0]
+        coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
+                                     side=side.value, action=action.value, qty=qty, price=price, tif=tif.value)
+        step = "intent" if role == "entry" else "unwind_intent"
+        self.on_step(f"{step}:L{leg}")
+        req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid)
+        try:
+            order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
+        except OrderRejected as exc:
+            self.store.set_intent_state(coid, "rejected", str(exc))
+            return _Placed(coid, 0, 0, 0, f"rejected: {exc}")
+        except (VenueError, asyncio.TimeoutError) as exc:
+            # outcome unknown: ask the venue by client_order_id before deciding
+            self.store.set_intent_state(coid, "unknown", f"{type(exc).__name__}: {exc}")
+            order = await self._lookup(route.client, coid)
+            if order is None:
+                self.store.set_intent_state(coid, "failed", f"not at venue after {type(exc).__name__}")
+                return _Placed(coid, 0, 0, 0, f"send failed: {exc}")
+        self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
+        if order.status.value == "resting":                 # IOC/FOK should never rest; be sure
+            try:
+                order = await route.client.cancel_order(order.order_id)
+            except VenueError:
+                pass
+        fills = []
+        if order.filled_lots:
+            fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
+        self.store.record_order(coid, order, fills)
+        if role == "entry":
+            self.on_step(f"filled:L{leg}")
+        return _Placed(coid, order.filled_lots, order.cost_micros, order.fees_micros, "")
+
+    async def _lookup(self, client, coid: str):
+        try:
+            for o in await client.orders():
+                if o.client_order_id == coid:
+                    return o
+        except VenueError:
+            return None
+        return None
+
+    async def _fills_for(self, client, order_id: str, lots: int, tries: int = 20) -> list:
+        """The venue's fills of `order_id` (waits briefly until they add up to `lots`)."""
+        got: list = []
+        for _ in range(tries):
+            got = [f for f in await client.fills() if f.order_id == order_id]
+            if sum(f.qty_lots for f in got) >= lots:
+                break
+            await asyncio.sleep(0.05)
+        return got
+
+    async def _fail(self, xid: str, opp: Opportunity, upto: int, reason: str, *, count: bool) -> ExecutionResult:
+        """Leg `upto - 1` (or the re-quote before leg `upto`) failed: unwind legs < upto."""
+        net = self.store.leg_net(xid)
+        if all(v == 0 for v in net.values()):
+            self.store.set_execution_state(xid, "aborted", reason)
+            res = self._result(xid, "aborted", reason)
+            self._notify(res, failure=count)
+            return res
+        ok = True
+        for i in sorted(net, reverse=True):
+            attempt = 0
+            while net[i] > 0 and attempt < self.config.unwind_attempts:
+                await self._unwind_leg(xid, opp, i, net[i], attempt)
+                attempt += 1
+                net = self.store.leg_net(xid)
+            ok = ok and net[i] == 0
+        if ok:
+            self.store.set_execution_state(xid, "unwound", reason)
+            res = self._result(xid, "unwound", reason)
+        else:
+            why = f"{reason}; unwind incomplete, net lots {net}"
+            self.store.set_execution_state(xid, "naked", why)
+            self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
+            res = self._result(xid, "naked", why)
+        self._notify(res, failure=True)
+        return res
+
+    async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int) -> None:
+        leg = opp.legs[i]
+        route = self.routes[leg.market]
+        side = Side(leg.side.label)
+        slip = self.config.unwind_slippage_ticks
+        try:
+            book = await route.client.fetch_book(route.market_id)
+            q = decompose(int(EngineVenue[book.venue.name]), to_engine_book(book)).quote
+        except (VenueError, asyncio.TimeoutError):
+            q = None
+        if leg.market.startswith("forecastex:"):
+            # buy-only venue: exit by buying the opposite contract (IB nets the pair)
+            other = side.other
+            ask = None if q is None else (q.best_ask_yes if other is Side.YES else q.best_ask_no)
+            price = min(FULL - 100, (ask if ask is not None else FULL - 100) + slip)
+            price -= price % 100
+            await self._place(xid, i, "unwind", attempt, leg.market, route, other, Action.BUY, lots, price,
+                              TimeInForce.IOC)
+            return
+        bid = None if q is None else (q.best_bid_yes if side is Side.YES else q.best_bid_no)
+        price = max(100, (bid if bid is not None else 100) - slip)
+        price -= price % 100
+        await self._place(xid, i, "unwind", attempt, leg.market, route, side, Action.SELL, lots, max(price, 100),
+                          TimeInForce.IOC)
+
+    def _result(self, xid: str, state: str, reason: str = "") -> ExecutionResult:
+        return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid))
+
+    def _notify(self, res: ExecutionResult, failure: bool = False) -> None:
+        if self.risk is not None:
+            self.risk.on_execution(res, failure=failure)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    coid: str
+    filled: int
+    cost: int
+    fee: int
+    error: str

@@ -1,0 +1,86 @@
+"""Crash recovery: reconcile every open execution's intents with the venues, then classify.
+
+Run once at start, before any new trade. Never places orders: for each intent of an open
+execution it asks the venue (`orders()`, `fills()`) for the order carrying the intent's
+`client_order_id`; an order that exists is adopted (state, fills), one that does not is marked
+`failed`. Afterwards an execution whose legs hold equal net lots is `complete` (or `aborted` /
+`unwound` when flat); anything else is `naked` and puts the store in SAFE MODE until
+`acknowledge()` (the `arbbot ack` command).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from arbbot.execution.store import EXEC_OPEN, OrderStore
+from arbbot.venues.common.errors import VenueError
+from arbbot.venues.common.model import OrderStatus
+
+
+@dataclass
+class RecoveryReport:
+    adopted: list[str] = field(default_factory=list)        # client_order_ids found at the venue
+    missing: list[str] = field(default_factory=list)        # intents never reached the venue → failed
+    fills_added: int = 0
+    executions: dict[str, str] = field(default_factory=dict)  # execution id → final state
+    naked: list[str] = field(default_factory=list)
+    safe_mode: str | None = None
+
+
+async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryReport:
+    """Reconcile open executions against `clients` (venue name → VenueClient).
+
+    Raises `VenueError` if a venue holding open intents cannot be read (recovery must not guess);
+    the store is then unchanged for that venue and the caller should retry."""
+    rep = RecoveryReport()
+    open_execs = store.executions(EXEC_OPEN)
+    intents = [i for x in open_execs for i in store.intents(x.id)]
+    venues = sorted({i.venue for i in intents})
+    views: dict[str, tuple[dict, list]] = {}
+    for v in venues:
+        if v not in clients:
+            raise VenueError(f"recovery: no client for venue {v!r} holding open intents", venue=v)
+        client = clients[v]
+        orders = {o.client_order_id: o for o in await client.orders() if o.client_order_id}
+        views[v] = (orders, await client.fills())
+    for it in intents:
+        orders, fills = views[it.venue]
+        order = orders.get(it.client_order_id)
+        if order is None:
+            if it.state in ("intent", "placed", "unknown"):
+                store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
+                rep.missing.append(it.client_order_id)
+            continue
+        if order.status is OrderStatus.RESTING:          # we only send IOC/FOK; never leave one live
+            try:
+                order = await clients[it.venue].cancel_order(order.order_id)
+                fills = await clients[it.venue].fills()
+            except VenueError:
+                pass
+        mine = [f for f in fills if f.order_id == order.order_id]
+        before = len(store.fills(it.client_order_id))
+        store.record_order(it.client_order_id, order, mine)
+        rep.fills_added += len(store.fills(it.client_order_id)) - before
+        rep.adopted.append(it.client_order_id)
+    for x in open_execs:
+        net = store.leg_net(x.id)
+        vals = list(net.values())
+        has_unwind = any(i.role == "unwind" for i in store.intents(x.id))
+        if all(v == 0 for v in vals):
+            state, reason = ("unwound" if has_unwind else "aborted"), "recovered: flat after restart"
+        elif len(set(vals)) == 1:
+            state, reason = "complete", "recovered: every leg holds the same lots"
+        else:
+            state, reason = "naked", f"recovered: unhedged net lots per leg {net}"
+            rep.naked.append(x.id)
+        store.set_execution_state(x.id, state, reason)
+        rep.executions[x.id] = state
+    if rep.naked:
+        store.enter_safe_mode(f"recovery found unhedged executions {rep.naked}")
+    rep.safe_mode = store.safe_mode()
+    return rep
+
+
+def acknowledge(store: OrderStore, who: str = "operator") -> list[str]:
+    """Leave safe mode (the `arbbot ack` command). Returns the executions acknowledged."""
+    return store.acknowledge(who)

@@ -1,0 +1,31 @@
+"""All gates together: `check` before an execution, `on_execution` after it."""
+from __future__ import annotations
+
+from typing import Callable
+
+from arbbot.risk.breaker import CircuitBreaker
+from arbbot.risk.killswitch import KillSwitch
+from arbbot.risk.limits import DailyLossCap, ExposureLimits
+
+
+class RiskGates:
+    def __init__(self, kill: KillSwitch | None = None, loss: DailyLossCap | None = None,
+                 exposure: ExposureLimits | None = None, breaker: CircuitBreaker | None = None) -> None:
+        self.kill, self.loss, self.exposure, self.breaker = kill, loss, exposure, breaker
+
+    def check(self, opp, event_of: Callable[[str], str] = lambda m: m) -> list[str]:
+        """Reasons not to trade `opp` ([] = allowed). Consumes a HALF_OPEN trial when allowed."""
+        out = [r for r in (self.kill.reason() if self.kill else None,
+                           self.loss.reason() if self.loss else None,
+                           self.exposure.reason(opp.legs, event_of) if self.exposure else None) if r]
+        if not out and self.breaker is not None and not self.breaker.allow():
+            out.append(f"circuit breaker {self.breaker.state.value} after {self.breaker.failures} failures")
+        return out
+
+    def on_execution(self, result, failure: bool = False) -> None:
+        """Feed an `ExecutionResult`: unwound/naked/failed legs count as breaker failures; the
+        realised cash flow of an unwound execution goes to the daily loss cap."""
+        if self.breaker is not None:
+            (self.breaker.record_failure if failure else self.breaker.record_success)()
+        if self.loss is not None and result.state == "unwound":
+            self.loss.record(result.cash_flow)
