@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import resources
+from pathlib import Path
 
 from arbbot import __version__
 
@@ -58,11 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
     live.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     live.add_argument("--metrics-port", type=int, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
+    live.add_argument("--trade", action="store_true",
+                      help="paper-trade what it finds against the simulator (order store: --db / config db_path)")
+    live.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
+    live.add_argument("--max-contracts", type=float, default=50.0, help="per-trade cap in contracts (default 50)")
     live.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
 
     config = sub.add_parser("config", help="show the effective configuration (secrets masked)",
                             description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
     config.add_argument("action", choices=("show",))
+
+    ack = sub.add_parser("ack", help="acknowledge safe mode after checking unhedged positions",
+                         description="Clear safe mode in the order store once an operator has dealt with the "
+                                     "unhedged positions that caused it.")
+    ack.add_argument("--db", help="order store (config: db_path)")
 
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
@@ -91,6 +101,21 @@ def main(argv: list[str] | None = None) -> int:
             except ConfigError as exc:
                 print(f"arbbot config: {exc}", file=sys.stderr)
                 return EXIT_INPUT
+            return EXIT_OK
+        if args.command == "ack":
+            from arbbot.config import load_settings
+            from arbbot.execution.recovery import acknowledge
+            from arbbot.execution.store import OrderStore
+            path = args.db or load_settings().db_path
+            if not Path(path).is_file():
+                print(f"arbbot ack: no order store at {path}", file=sys.stderr)
+                return EXIT_INPUT
+            store = OrderStore(path)
+            reason = store.safe_mode()
+            cleared = acknowledge(store)
+            print(f"safe mode cleared ({reason})" if reason else "not in safe mode; nothing to acknowledge")
+            for execution in cleared:
+                print(f"acknowledged {execution}")
             return EXIT_OK
         if args.command == "live":
             from arbbot.run.command import main as live_main

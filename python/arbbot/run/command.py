@@ -20,7 +20,13 @@ async def _run(args, settings) -> dict:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
         session = LiveSession(simulated_venues(handle), mappings, stale_after_s=settings.stale_after_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine)
+        session.max_qty = int(round(args.max_contracts * 100))
         await session.discover()
+        trader = None
+        if args.trade:
+            from arbbot.run.trader import attach_paper_trader
+            trader = await attach_paper_trader(session, args.db or settings.db_path)
+            session.trader = trader
         metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
         session.start_streams()
         started = time.monotonic()
@@ -37,6 +43,10 @@ async def _run(args, settings) -> dict:
                         await asyncio.sleep(0.25)
                         live.update(render(session, time.monotonic() - started, source))
         finally:
+            for task in session._tasks:
+                task.cancel()
+            if trader is not None:
+                await trader.drain()
             await session.close()
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
@@ -45,7 +55,11 @@ async def _run(args, settings) -> dict:
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
                 "current_opportunities": [o.id for o in session.current_opportunities()],
-                "metrics_port": metrics.server_port}
+                "metrics_port": metrics.server_port,
+                "trading": None if trader is None else {
+                    "executions": dict(trader.stats.executions), "skipped": dict(trader.stats.skipped),
+                    "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
+                    "safe_mode": trader.store.safe_mode()}}
     finally:
         if metrics is not None:
             metrics.shutdown()

@@ -79,6 +79,9 @@ class LiveSession:
         self.last_reported: dict[str, float] = {}
         self.engine: Engine | None = None
         self.universe = None
+        self.on_opportunity = None          # callable(Opportunity) for each newly reported one
+        self.trader = None                  # the PaperTrader when trading
+        self.max_qty: int | None = None     # lots per opportunity (the per-trade cap)
         self._tasks: list[asyncio.Task] = []
         self.errors: list[str] = []
 
@@ -107,7 +110,7 @@ class LiveSession:
             if not book.tradeable:
                 self.held[name] = book.reason or "distrusted"
         markets = tuple(engine_market(m, self.books.get(f"{m.venue.value}:{m.market_id}")) for m in self.markets)
-        skeleton = Universe(markets, (), None, 10_000)
+        skeleton = Universe(markets, (), self.max_qty, 10_000)
         doc = snapshot_to_dict(skeleton)
         doc["relations"] = relations
         self.universe = parse_snapshot(doc).universe     # validates the relations like any snapshot
@@ -159,6 +162,8 @@ class LiveSession:
                 self.last_reported[opp.id] = now
                 self.stats.found[opp.lane.label] += 1
                 self.stats.recent.appendleft((now, opp))
+                if self.on_opportunity is not None:
+                    self.on_opportunity(opp)
         if count_latency:
             self.stats.latencies_ns.append(time.perf_counter_ns() - received_ns)
 

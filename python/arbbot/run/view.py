@@ -27,6 +27,17 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
         recent.add_row(opp.id, opp.lane.label, opp.kind.label, format_qty(opp.qty), format_money(opp.profit),
                        ", ".join(f"{leg.side.label.upper()} {leg.market}" for leg in opp.legs))
     parts = [head, lanes, recent]
+    trader = getattr(session, "trader", None)
+    if trader is not None:
+        t = trader.stats
+        safe = trader.store.safe_mode()
+        parts.append(Text.assemble(
+            ("paper trading  ", "bold"),
+            f"executions {dict(t.executions) or '{}'}  skipped {dict(t.skipped) or '{}'}  ",
+            (f"locked-in ${format_money(t.locked_in)}  realised ${format_money(t.realised)}", "green"),
+            ("" if safe is None else f"  SAFE MODE: {safe} (arbbot ack)", "bold red")))
+        for xid, state, reason in t.last[:4]:
+            parts.append(Text(f"  {xid}  {state}  {reason}"))
     if session.held:
         parts.append(Text("held out: " + ", ".join(f"{n} ({why})" for n, why in list(session.held.items())[:6]), "yellow"))
     if session.errors:

@@ -102,3 +102,14 @@ def test_live_command_json_summary(capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 25
     assert summary["relations"] == 13 and summary["book_updates"] > 0 and summary["errors"] == []
+
+
+def test_ack_clears_safe_mode(tmp_path, capsys):
+    from arbbot.execution.store import OrderStore
+    path = str(tmp_path / "orders.db")
+    store = OrderStore(path)
+    store.enter_safe_mode("naked position on kalshi:X")
+    assert main(["ack", "--db", path]) == 0
+    assert "safe mode cleared (naked position on kalshi:X)" in capsys.readouterr().out
+    assert OrderStore(path).safe_mode() is None
+    assert main(["ack", "--db", str(tmp_path / "missing.db")]) == 2
