@@ -31,6 +31,11 @@ class Faults:
     order_reject_every: int = 0        # every Nth order is rejected
     order_ack_delay_s: float = 0.0     # slow acks
     partial_fill_lots: int = 0         # cap immediate fills at this many lots (0 = no cap)
+    # Bad books published by the venue (switch at run time, then call the sim's
+    # `refresh_book_faults()`; the engine itself never holds a crossed book):
+    crossed_books: tuple[str, ...] = ()  # these markets' published book is locked/crossed
+    cross_ticks: int = 100             # how far past locked (0 = locked: YES bid + NO bid = $1)
+    stale_books: tuple[str, ...] = ()  # these markets' book updates are withheld (no frames at all)
 
 
 @dataclass

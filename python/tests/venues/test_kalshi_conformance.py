@@ -77,12 +77,20 @@ async def _collect(rsa_keys):
             await call("GET", "/portfolio/positions")
             await call("GET", "/portfolio/fills")
             await call("DELETE", f"/portfolio/orders/{rest.json()['order']['order_id']}")
+            b = await call("POST", "/portfolio/orders/batched", body={"orders": [
+                {"ticker": H0, "side": "no", "action": "buy", "count_fp": "2.00", "no_price_dollars": "0.3000",
+                 "client_order_id": "conf-b1", "time_in_force": "good_till_canceled"},
+                {"ticker": H0, "side": "yes", "action": "buy", "count_fp": "1.00", "yes_price_dollars": "0.4550",
+                 "client_order_id": "conf-b2"}]})
+            assert [sorted(o) for o in b.json()["orders"]] == [["client_order_id", "order"], ["client_order_id", "error"]]
+            await call("DELETE", "/portfolio/orders/batched", body={"orders": [
+                {"order_id": b.json()["orders"][0]["order"]["order_id"]}, {"order_id": "nope"}]})
     return out
 
 
 def test_responses_validate_against_openapi(rsa_keys, openapi):
     calls = asyncio.run(_collect(rsa_keys))
-    assert len(calls) == 12
+    assert len(calls) == 14
     for method, path, query, body, r in calls:
         assert r.status_code in (200, 201), (path, r.text)
         openapi.validate_response(_Req(method, path, query, {}, body), _Resp(r))

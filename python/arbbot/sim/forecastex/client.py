@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from arbbot.sim.engine.matching import FULL, Exchange, SimReject
 from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
-from arbbot.venues.forecastex.client import IBContract, IBQuote, IBTrade
+from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
 
 
 class SimIBClient:
@@ -85,3 +85,33 @@ class SimIBClient:
             if side == "no" and pos < 0:
                 out[con] = -pos // 100
         return out
+
+    def _refresh(self, oid: int) -> IBTrade:
+        t, sim_id = self.trades[oid]
+        o = self.exchange.orders.get(sim_id)
+        if o is not None and t.status == "Submitted":
+            status = {"executed": "Filled", "canceled": "Cancelled", "resting": "Submitted"}[o.status]
+            t = IBTrade(t.order_id, t.con_id, status, t.quantity, o.filled // 100, t.limit)
+            self.trades[oid] = (t, sim_id)
+        return t
+
+    async def open_trades(self) -> list[IBTrade]:
+        return [t for t in (self._refresh(oid) for oid in list(self.trades)) if t.status == "Submitted"]
+
+    async def fills(self) -> list[IBFill]:
+        """Executions of this account; ForecastEx charges no commission (0 per execution)."""
+        by_sim = {sim_id: t for t, sim_id in self.trades.values() if sim_id}
+        out = []
+        for f in self.exchange.accounts[self.account].fills:
+            t = by_sim.get(f.order.order_id)
+            if t is None:
+                continue
+            out.append(IBFill(f.fill_id, t.order_id, t.con_id, f.lots // 100, Decimal(f.price) / FULL,
+                              Decimal(0), f.ts_ms, f.is_taker))
+        return out
+
+    async def cash(self) -> Decimal:
+        return Decimal(self.exchange.accounts[self.account].balance) / 1_000_000
+
+    async def close(self) -> None:
+        return None

@@ -44,6 +44,7 @@ class KalshiSim:
                  step_interval: float | None = None) -> None:
         self.scenario = scenario
         self.faults: Faults = scenario.faults
+        self.phantom: dict[str, tuple[str, int, int]] = {}   # crossed-book fault: ticker → (side, price, lots)
         self.clock_ms = clock_ms
         self.registry = registry or KeyRegistry(clock_ms=clock_ms)
         self.exchange = Exchange(clock_ms)
@@ -70,6 +71,8 @@ class KalshiSim:
         r.add_get(API + "/portfolio/positions", self.get_positions)
         r.add_get(API + "/portfolio/orders", self.get_orders)
         r.add_post(API + "/portfolio/orders", self.create_order)
+        r.add_post(API + "/portfolio/orders/batched", self.batch_create_orders)
+        r.add_delete(API + "/portfolio/orders/batched", self.batch_cancel_orders)
         r.add_get(API + "/portfolio/orders/{order_id}", self.get_order)
         r.add_delete(API + "/portfolio/orders/{order_id}", self.cancel_order)
         r.add_get(API + "/portfolio/fills", self.get_fills)
@@ -93,6 +96,7 @@ class KalshiSim:
         h, p = sock.getsockname()[:2]
         self.base_url = f"http://{h}:{p}{API}"
         self.ws_url = f"ws://{h}:{p}{WS_PATH}"
+        self.refresh_book_faults()              # a scenario may start with bad books
         if self.step_interval:
             self._stepper = asyncio.create_task(self._step_loop())
         return self.base_url
@@ -105,10 +109,33 @@ class KalshiSim:
         if self._runner:
             await self._runner.cleanup()
 
+    def refresh_book_faults(self) -> None:
+        """Apply `faults.crossed_books`: publish (REST and WS) a phantom YES bid that locks or
+        crosses the best NO bid; remove it (a delta back) once the market is healthy again."""
+        f = self.faults
+        for t in sorted(set(self.phantom) | set(f.crossed_books)):
+            if t in f.crossed_books and t not in self.phantom:
+                no = self.exchange.markets[t].levels("no")
+                price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
+                self.phantom[t] = ("yes", price, 10_000)
+                self._on_event(BookDelta(t, "yes", price, 10_000))
+            elif t not in f.crossed_books and t in self.phantom:
+                side, price, lots = self.phantom.pop(t)
+                self._on_event(BookDelta(t, side, price, -lots))
+
+    def book_levels(self, t: str, side: str) -> dict[int, int]:
+        """The published levels: the engine's plus any crossed-book fault level."""
+        lv = dict(self.exchange.markets[t].levels(side))
+        ph = self.phantom.get(t)
+        if ph and ph[0] == side:
+            lv[ph[1]] = lv.get(ph[1], 0) + ph[2]
+        return lv
+
     async def _step_loop(self) -> None:
         while True:
             await asyncio.sleep(self.step_interval)
             self.process.step()
+            self.refresh_book_faults()          # faults may be switched at run time
 
     # ---- middleware: faults + auth ------------------------------------------------------
     _PUBLIC_PREFIXES = ("/markets", "/events", "/series", "/exchange")
@@ -225,7 +252,7 @@ class KalshiSim:
             return _err(400, "invalid_parameters", "depth must be an integer")
         book = {}
         for side in ("yes", "no"):
-            lv = sorted(m.levels(side).items())            # ascending: best bid last (live behaviour)
+            lv = sorted(self.book_levels(t, side).items())  # ascending: best bid last (live behaviour)
             if depth:
                 lv = lv[-depth:]
             book[f"{side}_dollars"] = [[dollars(p), count_fp(q)] for p, q in lv]
@@ -323,12 +350,23 @@ class KalshiSim:
             return _err(400, "invalid_parameters", "body is not JSON")
         if not isinstance(body, dict):
             return _err(400, "invalid_parameters", "body must be an object")
+        status, payload = await self._create_one(acct, body)
+        if status != 201:
+            return web.json_response(payload, status=status)
+        return web.json_response({"order": payload}, status=201)
+
+    @staticmethod
+    def _errbody(code: str, message: str) -> dict:
+        return {"code": code, "message": message, "details": message, "service": "trade-api"}
+
+    async def _create_one(self, acct: str, body: dict) -> tuple[int, dict]:
+        """Validate and place one order: (201, Order json) or (HTTP status, ErrorResponse json)."""
         self._order_count += 1
         f = self.faults
         if f.order_ack_delay_s:
             await asyncio.sleep(f.order_ack_delay_s)
         if f.order_reject_every and self._order_count % f.order_reject_every == 0:
-            return _err(400, "order_rejected", "order rejected by the exchange (simulated)")
+            return 400, self._errbody("order_rejected", "order rejected by the exchange (simulated)")
         try:
             ticker, side, action = body["ticker"], body["side"], body["action"]
             if "count_fp" in body:
@@ -355,9 +393,9 @@ class KalshiSim:
             tif = {"fill_or_kill": "fok", "immediate_or_cancel": "ioc",
                    "good_till_canceled": "gtc", None: "gtc"}[body.get("time_in_force")]
             if ticker not in self.listings:
-                return _err(404, "market_not_found", "market not found")
+                return 404, self._errbody("market_not_found", "market not found")
         except (KeyError, ValueError, TypeError) as exc:
-            return _err(400, "invalid_parameters", f"invalid order: {exc}")
+            return 400, self._errbody("invalid_parameters", f"invalid order: {exc}")
         try:
             cap = f.partial_fill_lots or None
             o, _fills = self.exchange.place(acct, ticker, side, action, own_px, lots, tif,
@@ -365,14 +403,76 @@ class KalshiSim:
                                             max_fill=cap)
         except SimReject as exc:
             status = 409 if exc.code == "order_already_exists" else 400
-            return _err(status, exc.code, str(exc))
-        return web.json_response({"order": self._order_json(o)}, status=201)
+            return status, self._errbody(exc.code, str(exc))
+        self._user_order(o)
+        return 201, self._order_json(o)
+
+    def _user_order(self, o) -> None:
+        """Push a `user_order` frame (final state after matching / cancel) to subscribed connections."""
+        for c in list(self.connections):
+            c.user_order(o)
+
+    BATCH_MAX = 20     # "At the moment of writing, the limit is 20 orders per batch."
+
+    async def batch_create_orders(self, request: web.Request):
+        """`POST /portfolio/orders/batched`: each order placed in turn; per-order `order` or `error`."""
+        acct = request[ACCOUNT]
+        try:
+            body = await request.json()
+        except Exception:
+            return _err(400, "invalid_parameters", "body is not JSON")
+        orders = body.get("orders") if isinstance(body, dict) else None
+        if not isinstance(orders, list) or not orders or not all(isinstance(o, dict) for o in orders):
+            return _err(400, "invalid_parameters", "orders must be a non-empty array of orders")
+        if len(orders) > self.BATCH_MAX:
+            return _err(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
+        out = []
+        for ob in orders:
+            status, payload = await self._create_one(acct, ob)
+            # the absent member is omitted, not null: the spec's `allOf` + `nullable` members do not
+            # validate a JSON null under OpenAPI 3.0 tooling (openapi-core), an omitted one does
+            item = {"order": payload} if status == 201 else {"error": payload}
+            if ob.get("client_order_id"):
+                item["client_order_id"] = ob["client_order_id"]
+            out.append(item)
+        return web.json_response({"orders": out}, status=201)
+
+    async def batch_cancel_orders(self, request: web.Request):
+        """`DELETE /portfolio/orders/batched` with `{"orders":[{"order_id":…}]}` (or legacy `ids`)."""
+        acct = request[ACCOUNT]
+        try:
+            body = await request.json()
+        except Exception:
+            return _err(400, "invalid_parameters", "body is not JSON")
+        if not isinstance(body, dict):
+            return _err(400, "invalid_parameters", "body must be an object")
+        if isinstance(body.get("orders"), list):
+            ids = [o.get("order_id") if isinstance(o, dict) else None for o in body["orders"]]
+        elif isinstance(body.get("ids"), list):
+            ids = body["ids"]
+        else:
+            return _err(400, "invalid_parameters", "orders (or ids) is required")
+        if not ids or not all(isinstance(i, str) and i for i in ids):
+            return _err(400, "invalid_parameters", "every order needs an order_id")
+        if len(ids) > self.BATCH_MAX:
+            return _err(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
+        out = []
+        for oid in ids:
+            try:
+                o, reduced = self.exchange.cancel(acct, oid)
+                self._user_order(o)
+                out.append({"order_id": oid, "order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
+            except SimReject as exc:
+                out.append({"order_id": oid, "reduced_by_fp": count_fp(0),
+                            "error": self._errbody(exc.code, str(exc))})
+        return web.json_response({"orders": out})
 
     async def cancel_order(self, request):
         try:
             o, reduced = self.exchange.cancel(request[ACCOUNT], request.match_info["order_id"])
         except SimReject as exc:
             return _err(404, exc.code, str(exc))
+        self._user_order(o)
         return web.json_response({"order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
 
     async def get_fills(self, request):
@@ -473,11 +573,12 @@ class _WsConn:
         self.send({"id": cid, "type": "error", "msg": {"code": code, "msg": msg}})
 
     def _snapshot(self, sid: int, ticker: str) -> None:
-        m = self.sim.exchange.markets[ticker]
+        if ticker in self.sim.faults.stale_books:
+            return                                          # stale-book fault: nothing is published
         use_yes = self.subs[sid]["use_yes_price"]
         msg: dict = {"market_ticker": ticker, "market_id": f"sim-{ticker}"}
-        yes = sorted(m.levels("yes").items())
-        no = sorted(m.levels("no").items())
+        yes = sorted(self.sim.book_levels(ticker, "yes").items())
+        no = sorted(self.sim.book_levels(ticker, "no").items())
         if yes:
             msg["yes_dollars_fp"] = [[dollars(p), count_fp(q)] for p, q in yes]
         if no:
@@ -500,7 +601,7 @@ class _WsConn:
                 return
             tickers = params.get("market_tickers") or ([params["market_ticker"]] if params.get("market_ticker") else [])
             for ch in chans:
-                if ch not in ("orderbook_delta", "ticker", "trade", "fill"):
+                if ch not in ("orderbook_delta", "ticker", "trade", "fill", "user_orders", "market_positions"):
                     self._error(cid, 8, "Unknown channel name")
                     continue
                 if ch == "orderbook_delta" and not tickers:
@@ -566,11 +667,49 @@ class _WsConn:
         else:
             self._error(cid, 5, "Unknown command")
 
+    def user_order(self, o) -> None:
+        """`user_order` (AsyncAPI userOrderPayload): `side` = the side the order buys, price as YES."""
+        if o.account != self.account:
+            return
+        yes_px = o.price if o.side == "yes" else FULL - o.price
+        msg = {"order_id": o.order_id, "user_id": o.account, "ticker": o.market, "status": o.status,
+               "side": o.side, "is_yes": o.side == "yes", "yes_price_dollars": dollars(yes_px),
+               "fill_count_fp": count_fp(o.filled), "remaining_count_fp": count_fp(o.remaining),
+               "initial_count_fp": count_fp(o.initial),
+               "taker_fill_cost_dollars": micros_dollars(o.taker_cost),
+               "maker_fill_cost_dollars": micros_dollars(o.maker_cost),
+               "client_order_id": o.client_order_id, "self_trade_prevention_type": "taker_at_cross",
+               "created_time": _iso(o.created_ms), "last_update_time": _iso(o.updated_ms)}
+        if o.taker_fee:
+            msg["taker_fees_dollars"] = micros_dollars(o.taker_fee)
+        if o.maker_fee:
+            msg["maker_fees_dollars"] = micros_dollars(o.maker_fee)
+        for sid, s in list(self.subs.items()):
+            if s["channel"] == "user_orders" and (not s["tickers"] or o.market in s["tickers"]):
+                self.send({"type": "user_order", "sid": sid, "msg": msg})
+
     def on_event(self, ev) -> None:
         now = self.sim.clock_ms()
+        if isinstance(ev, FillEvent) and not ev.is_taker and ev.order.account == self.account:
+            self.user_order(ev.order)               # a resting order of ours was (partly) filled
+        if isinstance(ev, FillEvent) and ev.order.account == self.account:
+            a = self.sim.exchange.accounts[self.account]
+            t = ev.order.market
+            pos = a.positions.get(t, 0)
+            vol = sum(f.lots for f in a.fills if f.order.market == t)
+            for sid, s in list(self.subs.items()):
+                if s["channel"] == "market_positions" and (not s["tickers"] or t in s["tickers"]):
+                    # AsyncAPI marketPositionPayload: money in centi-cents (1/10,000 $) = µ$ // 100
+                    self.send({"type": "market_position", "sid": sid, "msg": {
+                        "user_id": self.account, "market_ticker": t, "position": pos // 100,
+                        "position_fp": count_fp(pos), "position_cost": a.traded.get(t, 0) // 100,
+                        "realized_pnl": a.realized.get(t, 0) // 100, "fees_paid": a.fees_paid.get(t, 0) // 100,
+                        "position_fee_cost": a.fees_paid.get(t, 0) // 100, "volume": vol // 100,
+                        "volume_fp": count_fp(vol)}})
         for sid, s in list(self.subs.items()):
             ch = s["channel"]
-            if isinstance(ev, BookDelta) and ch == "orderbook_delta" and ev.market in s["tickers"]:
+            if isinstance(ev, BookDelta) and ch == "orderbook_delta" and ev.market in s["tickers"] \
+                    and ev.market not in self.sim.faults.stale_books:
                 price = FULL - ev.price if (ev.side == "no" and s["use_yes_price"]) else ev.price
                 msg = {"market_ticker": ev.market, "market_id": f"sim-{ev.market}",
                        "price_dollars": dollars(price), "delta_fp": count_fp(ev.delta),

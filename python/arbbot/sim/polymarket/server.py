@@ -105,10 +105,12 @@ class PolymarketSim:
         c.add_get("/tick-size", self.get_tick_size)
         c.add_get("/neg-risk", self.get_neg_risk)
         c.add_get("/data/orders", self.get_orders)
+        c.add_get("/data/trades", self.get_trades)
         c.add_post("/order", self.post_order)
         c.add_delete("/order", self.delete_order)
         c.add_get("/version", self.get_version)
         self.desk = OrderDesk(self)
+        self.phantom: dict[str, tuple[str, int, int]] = {}   # crossed-book fault: market → (side, price, lots)
         c.add_get("/balance-allowance", self.get_balance)
         c.add_get(WS_PATH, self.ws_handler)
         self._runners: list[web.AppRunner] = []
@@ -134,6 +136,7 @@ class PolymarketSim:
         h, p = await self._listen(self.clob_app, host, clob_port)
         self.clob_url = f"http://{h}:{p}"
         self.ws_url = f"ws://{h}:{p}{WS_PATH}"
+        self.refresh_book_faults()              # a scenario may start with bad books
         if self.step_interval:
             self._stepper = asyncio.create_task(self._step_loop())
 
@@ -149,6 +152,7 @@ class PolymarketSim:
         while True:
             await asyncio.sleep(self.step_interval)
             self.process.step()
+            self.refresh_book_faults()          # faults may be switched at run time
 
     # ---- middleware: faults + L2 auth ---------------------------------------------------
     _PRIVATE = ("/data/", "/balance-allowance", "/order")
@@ -182,9 +186,30 @@ class PolymarketSim:
     def token_levels(self, token: str) -> tuple[dict[int, int], dict[int, int]]:
         """(bids, asks) of one token as {price_ticks: lots}; asks mirror the other side's bids."""
         cond, side = self.tokens[token]
-        m = self.exchange.markets[cond]
         other = "no" if side == "yes" else "yes"
-        return m.levels(side), {FULL - p: q for p, q in m.levels(other).items()}
+        return self.levels(cond, side), {FULL - p: q for p, q in self.levels(cond, other).items()}
+
+    def levels(self, cond: str, side: str) -> dict[int, int]:
+        """Published bids of `side` (engine-side terms): the engine's plus any crossed-book fault level."""
+        lv = dict(self.exchange.markets[cond].levels(side))
+        ph = self.phantom.get(cond)
+        if ph and ph[0] == side:
+            lv[ph[1]] = lv.get(ph[1], 0) + ph[2]
+        return lv
+
+    def refresh_book_faults(self) -> None:
+        """Apply `faults.crossed_books`: publish a YES-token bid at or above the YES token's best
+        ask (a crossed or, with cross_ticks 0, locked token book); remove it when healthy again."""
+        f = self.faults
+        for c in sorted(set(self.phantom) | set(f.crossed_books)):
+            if c in f.crossed_books and c not in self.phantom:
+                no = self.exchange.markets[c].levels("no")
+                price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
+                self.phantom[c] = ("yes", price, 10_000)
+                self._on_event(BookDelta(c, "yes", price, 10_000))
+            elif c not in f.crossed_books and c in self.phantom:
+                side, price, lots = self.phantom.pop(c)
+                self._on_event(BookDelta(c, side, price, -lots))
 
     def _ltp(self, token: str) -> str:
         cond, side = self.tokens[token]
@@ -250,6 +275,53 @@ class PolymarketSim:
                          "original_size": _sz(o.initial), "size_matched": _sz(o.filled), "price": _px(o.price),
                          "outcome": "Yes" if o.side == "yes" else "No", "expiration": "0", "order_type": "GTC",
                          "associate_trades": [], "created_at": o.created_ms // 1000})
+        return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
+
+    def _trade_side(self, fe) -> tuple[str, str, int]:
+        """(asset_id, BUY|SELL, token price ticks) of one fill, in the terms the order was sent."""
+        o = fe.order
+        _e, _q, l = self.listings[o.market]
+        if o.action == "sell":                       # a SELL of a token was booked as a BUY of the other
+            tok_side = "no" if o.side == "yes" else "yes"
+            return (l.yes_token if tok_side == "yes" else l.no_token), "SELL", FULL - fe.price
+        return (l.yes_token if o.side == "yes" else l.no_token), "BUY", fe.price
+
+    async def get_trades(self, request: web.Request):
+        """`GET /data/trades` (L2): the account's trades. Top level = the taker order; a maker's
+        own part is in `maker_orders` (owner = its API key), `trader_side` says which we were."""
+        acct = request[ACCOUNT]
+        key = request.headers["POLY_API_KEY"]
+        q = request.query
+        by_trade: dict[str, list] = {}
+        for a in self.exchange.accounts.values():
+            for fe in a.fills:
+                by_trade.setdefault(fe.trade_id, []).append(fe)
+        data = []
+        for fe in self.exchange.accounts[acct].fills:
+            o = fe.order
+            if q.get("market") and q["market"] != o.market:
+                continue
+            bps = str(self.exchange.markets[o.market].fees.taker_ppm // 100)
+            taker = fe if fe.is_taker else next((x for x in by_trade[fe.trade_id] if x.is_taker), fe)
+            t_asset, t_side, t_px = self._trade_side(taker)
+            _e, _q, l = self.listings[o.market]
+            item = {"id": fe.trade_id, "taker_order_id": self.desk.rev.get(taker.order.order_id, taker.order.order_id),
+                    "market": o.market, "asset_id": t_asset, "side": t_side, "size": _sz(taker.lots),
+                    "fee_rate_bps": bps, "price": _px(t_px), "status": "CONFIRMED",
+                    "match_time": str(fe.ts_ms // 1000), "last_update": str(fe.ts_ms // 1000),
+                    "outcome": "Yes" if t_asset == l.yes_token else "No", "bucket_index": 0,
+                    "owner": key if fe.is_taker else "house", "maker_address": acct,
+                    "transaction_hash": "0x" + hashlib.sha256(fe.trade_id.encode()).hexdigest(),
+                    "trader_side": "TAKER" if fe.is_taker else "MAKER", "maker_orders": []}
+            if not fe.is_taker:
+                m_asset, m_side, m_px = self._trade_side(fe)
+                item["maker_orders"].append({
+                    "order_id": self.desk.rev.get(o.order_id, o.order_id), "owner": key, "maker_address": acct,
+                    "matched_amount": _sz(fe.lots), "price": _px(m_px), "fee_rate_bps": "0", "asset_id": m_asset,
+                    "outcome": "Yes" if m_asset == l.yes_token else "No", "side": m_side})
+            if q.get("asset_id") and q["asset_id"] not in (item["asset_id"], *(m["asset_id"] for m in item["maker_orders"])):
+                continue
+            data.append(item)
         return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
 
     async def get_version(self, request: web.Request):
@@ -376,10 +448,9 @@ class PolymarketSim:
         """Turn engine events into wire frames now (hashes need the book state of this instant)."""
         if isinstance(ev, BookDelta) and ev.market in self.listings:
             _e, _q, l = self.listings[ev.market]
-            m = self.exchange.markets[ev.market]
             ts = self.clock_ms()
             own, other = (l.yes_token, l.no_token) if ev.side == "yes" else (l.no_token, l.yes_token)
-            size_b = m.levels(ev.side).get(ev.price, 0)
+            size_b = self.levels(ev.market, ev.side).get(ev.price, 0)
             changes = []
             for token, price, side in ((own, ev.price, "BUY"), (other, FULL - ev.price, "SELL")):
                 bids, asks = self.token_levels(token)
@@ -467,6 +538,8 @@ class _WsConn:
             self._send([self.sim.book_event(a) for a in new])
 
     def on_price_change(self, frame: dict) -> None:
+        if frame["market"] in self.sim.faults.stale_books:
+            return                                   # stale-book fault: the market is not published
         changes = [c for c in frame["price_changes"] if c["asset_id"] in self.assets]
         if not changes:
             return

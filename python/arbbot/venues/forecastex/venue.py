@@ -1,15 +1,18 @@
 """`ForecastExVenue`: catalog by conId (cached), L1 bids as the native book, buy-only orders."""
 from __future__ import annotations
 
-from decimal import Decimal
+import asyncio
+import time
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import AsyncIterator
 
 from arbbot.venues.common.errors import NotFound, OrderRejected
 from arbbot.venues.common.model import (
-    Action, FeeSchedule, MarketInfo, NativeBook, Order, OrderRequest, OrderStatus, Position, Side,
-    TimeInForce, Venue,
+    Action, Balance, BookUpdate, EventInfo, FeeSchedule, Fill, MarketInfo, NativeBook, Order, OrderRequest,
+    OrderStatus, Position, Side, TimeInForce, Venue,
 )
 from arbbot.venues.common.units import price_ticks
-from arbbot.venues.forecastex.client import IBClient, IBContract
+from arbbot.venues.forecastex.client import IBClient, IBContract, IBQuote
 
 FEES = FeeSchedule(per_contract_micros=10_000)       # $0.01 per contract, conservative (VENUES.md)
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
@@ -24,8 +27,9 @@ def market_id(c: IBContract) -> str:
 class ForecastExVenue:
     venue = "forecastex"
 
-    def __init__(self, client: IBClient, symbols: list[str]) -> None:
+    def __init__(self, client: IBClient, symbols: list[str], *, poll_s: float = 1.0) -> None:
         self.client = client
+        self.poll_s = poll_s
         self.symbols = symbols
         self.markets: dict[str, MarketInfo] = {}
         self.con: dict[str, tuple[int, int]] = {}       # market id → (YES conId, NO conId); cached
@@ -52,14 +56,44 @@ class ForecastExVenue:
             raise NotFound(f"forecastex: unknown market {mid}; call discover_markets first", venue="forecastex")
         return self.con[mid]
 
+    async def discover_events(self) -> list[EventInfo]:
+        """One event per product expiry (its strikes are nested thresholds, not exclusive)."""
+        groups: dict[str, list[str]] = {}
+        for m in await self.discover_markets():
+            groups.setdefault(m.event_id, []).append(m.market_id)
+        return [EventInfo(Venue.FORECASTEX, e, e, tuple(ms)) for e, ms in sorted(groups.items())]
+
+    @staticmethod
+    def _bids(own: IBQuote, opp: IBQuote) -> tuple[tuple[int, int], ...]:
+        """One side's bids from its contract's BID, capped so that 1 − bid reproduces the
+        opposite contract's displayed ASK ("BuyYesNow"): if IB prices the pair at $1.01 the
+        derived ask is IB's ask, never a cent better. No displayed opposite ASK → nothing to buy
+        against → no level."""
+        if own.bid is None or own.bid_size <= 0 or opp.ask is None:
+            return ()
+        px, size = price_ticks(own.bid), own.bid_size
+        implied = 10_000 - price_ticks(opp.ask)
+        if implied < px:
+            px, size = implied, opp.ask_size or size
+        return ((px, size * 100),) if px > 0 else ()
+
     async def fetch_book(self, mid: str) -> NativeBook:
         """Top of book: the YES contract's BID and the NO contract's BID (IB L1 data)."""
         yes_c, no_c = self._cons(mid)
-        out = []
-        for con in (yes_c, no_c):
-            q = await self.client.quote(con)
-            out.append(((price_ticks(q.bid), q.bid_size * 100),) if q.bid is not None and q.bid_size > 0 else ())
-        return NativeBook(Venue.FORECASTEX, mid, yes_bids=out[0], no_bids=out[1])
+        qy = await self.client.quote(yes_c)
+        qn = await self.client.quote(no_c)
+        return NativeBook(Venue.FORECASTEX, mid, yes_bids=self._bids(qy, qn), no_bids=self._bids(qn, qy))
+
+    async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
+        """IB L1 is a live ticker without sequence numbers: poll it every `poll_s` and emit on change."""
+        last: dict[str, NativeBook] = {}
+        while True:
+            for mid in market_ids:
+                b = await self.fetch_book(mid)
+                if last.get(mid) != b:
+                    last[mid] = b
+                    yield BookUpdate(b, int(time.time() * 1000))
+            await asyncio.sleep(self.poll_s)
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.action is not Action.BUY:
@@ -81,6 +115,32 @@ class ForecastExVenue:
                      t.quantity * 100, t.filled * 100, 0 if t.status in ("Filled", "Cancelled", "ApiCancelled",
                                                                          "Inactive") else (t.quantity - t.filled) * 100,
                      _STATUS.get(t.status, OrderStatus.PENDING))
+
+    def _market_of(self, con_id: int) -> tuple[str, Side]:
+        for m, (y, n) in self.con.items():
+            if con_id in (y, n):
+                return m, Side.YES if con_id == y else Side.NO
+        return "", Side.YES
+
+    async def orders(self) -> list[Order]:
+        return [self._order(*self._market_of(t.con_id), t) for t in await self.client.open_trades()]
+
+    async def fills(self) -> list[Fill]:
+        """Executions with IB's commission per execution as the fill's fee (rounded up to 1 µ$)."""
+        out = []
+        for f in await self.client.fills():
+            mid, side = self._market_of(f.con_id)
+            fee = int((f.commission * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
+            out.append(Fill(Venue.FORECASTEX, f.exec_id, str(f.order_id), mid, side, Action.BUY,
+                            price_ticks(f.price), f.shares * 100, fee, f.is_taker, f.ts_ms))
+        return out
+
+    async def balance(self) -> Balance:
+        cash = await self.client.cash()
+        return Balance(Venue.FORECASTEX, int((cash * 1_000_000).to_integral_value(rounding=ROUND_FLOOR)))
+
+    async def close(self) -> None:
+        await self.client.close()
 
     async def cancel_order(self, order_id: str) -> Order:
         t = await self.client.cancel(int(order_id))

@@ -16,6 +16,7 @@ class KalshiBook:
         self.sides: dict[str, dict[int, int]] = {"yes": {}, "no": {}}
         self.tradeable = False
         self.reason = "no snapshot yet"
+        self.updated_ms = 0             # receive time of the last snapshot/delta applied
 
     def apply_snapshot(self, yes, no) -> None:
         self.sides = {"yes": {}, "no": {}}
@@ -47,6 +48,17 @@ class KalshiBook:
             return tuple(sorted(self.sides[side].items(), key=lambda x: -x[0]))
         return NativeBook(Venue.KALSHI, self.ticker, yes_bids=lv("yes"), no_bids=lv("no"),
                           tradeable=self.tradeable, reason=self.reason)
+
+
+def checked(b: NativeBook) -> NativeBook:
+    """A bids-only book whose best YES bid + best NO bid ≥ $1 is locked or crossed: no real
+    venue state looks like that (it would have matched), so it is flagged untradeable. The
+    levels are kept: the flag clears by itself once a healthy book arrives."""
+    if b.tradeable and b.yes_bids and b.no_bids and b.yes_bids[0][0] + b.no_bids[0][0] >= 10_000:
+        kind = "locked" if b.yes_bids[0][0] + b.no_bids[0][0] == 10_000 else "crossed"
+        return NativeBook(b.venue, b.market_id, b.yes_bids, b.no_bids, b.yes_asks, b.no_asks, False,
+                          f"{kind} book: YES bid {b.yes_bids[0][0]} + NO bid {b.no_bids[0][0]} >= $1")
+    return b
 
 
 class SeqTracker:

@@ -13,8 +13,8 @@ import logging
 from typing import Awaitable, Callable
 
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.model import BookUpdate
-from arbbot.venues.kalshi.book import KalshiBook, SeqTracker
+from arbbot.venues.common.model import BookUpdate, NativeBook
+from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked
 from arbbot.venues.kalshi.schemas.ws import OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
@@ -57,8 +57,12 @@ class KalshiDataClient:
                 b.invalidate("disconnected")
                 self._publish(b, 0)
 
+    def native(self, ticker: str) -> NativeBook:
+        """The shadow book as the engine may use it: also untradeable while locked/crossed."""
+        return checked(self.books[ticker].native())
+
     def _publish(self, book: KalshiBook, ts: int) -> None:
-        self.updates.put_nowait(BookUpdate(book.native(), ts))
+        self.updates.put_nowait(BookUpdate(checked(book.native()), ts))
 
     async def _resync(self, reason: str) -> None:
         for b in self.books.values():
@@ -72,6 +76,25 @@ class KalshiDataClient:
                                                "action": "get_snapshot"}})
             except ConnectionError:
                 pass
+
+    async def check_stale(self, now_ms: int, max_age_ms: int) -> list[str]:
+        """Flag books with no frame for `max_age_ms` as untradeable ("stale") and ask for fresh
+        snapshots of them (again at every check while none arrives); the next snapshot makes them
+        tradeable again. Returns the stale tickers."""
+        stale = [t for t, b in self.books.items() if b.updated_ms and now_ms - b.updated_ms > max_age_ms]
+        for t in stale:
+            b = self.books[t]
+            if b.tradeable:
+                b.invalidate(f"stale: no update for {now_ms - b.updated_ms} ms")
+                self._publish(b, now_ms)
+        if stale and self.sid is not None:
+            try:
+                await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
+                                    "params": {"sids": [self.sid], "market_tickers": stale,
+                                               "action": "get_snapshot"}})
+            except ConnectionError:
+                pass
+        return stale
 
     async def on_frame(self, text: str, recv_ts: int) -> None:
         """Handle one raw frame (also the replay entry point)."""
@@ -108,6 +131,7 @@ class KalshiDataClient:
             book = self.books.get(msg.ticker)
             if book is None:
                 return
+            book.updated_ms = recv_ts
             if isinstance(msg, OrderbookSnapshot):
                 book.apply_snapshot(msg.yes, msg.no)
             else:

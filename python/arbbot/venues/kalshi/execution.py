@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from arbbot.venues.common.errors import NotFound, OrderRejected, VenueError
 from arbbot.venues.common.model import Balance, Fill, Order, OrderRequest, Position
 from arbbot.venues.common.units import fmt_price, fmt_qty
 from arbbot.venues.kalshi.common.enums import TIF_TO_WIRE
@@ -34,6 +35,50 @@ class KalshiExecutionClient:
     async def cancel(self, order_id: str) -> Order:
         body = await self.http.delete(f"/portfolio/orders/{order_id}")
         return parse_order(body["order"])
+
+    BATCH_MAX = 20     # Kalshi: "the limit is 20 orders per batch"
+
+    @staticmethod
+    def _item_error(e: dict | None, what: str) -> VenueError:
+        e = e or {}
+        code = str(e.get("code", ""))
+        cls = NotFound if code.startswith("not_found") or code.endswith("not_found") else OrderRejected
+        return cls(f"kalshi {what}: {e.get('message') or code or 'failed'}", venue="kalshi", code=code)
+
+    async def place_batch(self, reqs: list[OrderRequest]) -> list[Order | VenueError]:
+        """`POST /portfolio/orders/batched` (≤ 20 per request; each order costs one write).
+        Returns, in request order, the placed `Order` or the per-order error (not raised: the
+        other orders of the batch did go through)."""
+        out: list[Order | VenueError] = []
+        for i in range(0, len(reqs), self.BATCH_MAX):
+            chunk = [order_body(r) for r in reqs[i:i + self.BATCH_MAX]]
+            body = await self.http.post("/portfolio/orders/batched", {"orders": chunk}, cost_units=len(chunk))
+            items = body.get("orders", [])
+            if len(items) != len(chunk):
+                raise OrderRejected(f"kalshi batch create: {len(items)} results for {len(chunk)} orders",
+                                    venue="kalshi")
+            for sent, it in zip(chunk, items):
+                if it.get("order"):
+                    out.append(parse_order(it["order"]))
+                else:
+                    out.append(self._item_error(it.get("error"), f"order {sent['client_order_id']}"))
+        return out
+
+    async def cancel_batch(self, order_ids: list[str]) -> list[Order | VenueError]:
+        """`DELETE /portfolio/orders/batched` with `{"orders":[{"order_id":…}]}`."""
+        out: list[Order | VenueError] = []
+        for i in range(0, len(order_ids), self.BATCH_MAX):
+            chunk = order_ids[i:i + self.BATCH_MAX]
+            body = await self.http.delete("/portfolio/orders/batched",
+                                          {"orders": [{"order_id": o} for o in chunk]}, cost_units=len(chunk))
+            by_id = {it.get("order_id"): it for it in body.get("orders", [])}
+            for oid in chunk:
+                it = by_id.get(oid)
+                if it is not None and it.get("order"):
+                    out.append(parse_order(it["order"]))
+                else:
+                    out.append(self._item_error((it or {}).get("error"), f"cancel {oid}"))
+        return out
 
     async def orders(self, status: str | None = None) -> list[Order]:
         body = await self.http.get("/portfolio/orders", {"status": status} if status else None, auth=True)

@@ -6,12 +6,15 @@ from typing import AsyncIterator
 from arbbot.venues.common.model import (
     Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, Position, Venue,
 )
+from arbbot.venues.common.errors import VenueError
+from arbbot.venues.kalshi.book import checked
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
 from arbbot.venues.kalshi.execution import KalshiExecutionClient
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
 from arbbot.venues.kalshi.schemas.rest import parse_orderbook
+from arbbot.venues.kalshi.user import KalshiUserClient
 
 
 class KalshiVenue:
@@ -24,6 +27,7 @@ class KalshiVenue:
         self.exec = KalshiExecutionClient(self.http)
         self.recorder = recorder
         self.data: KalshiDataClient | None = None
+        self.user: KalshiUserClient | None = None
 
     async def discover_markets(self) -> list[MarketInfo]:
         return await self.provider.load()
@@ -42,7 +46,7 @@ class KalshiVenue:
                 if q > 0:
                     agg[side][p] = agg[side].get(p, 0) + q
         srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
-        return NativeBook(Venue.KALSHI, market_id, yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]))
+        return checked(NativeBook(Venue.KALSHI, market_id, yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"])))
 
     async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder)
@@ -55,6 +59,21 @@ class KalshiVenue:
 
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
+
+    async def stream_user(self, market_ids: list[str] | None = None) -> AsyncIterator[Order | Position]:
+        """Own order and position updates (`user_orders` + `market_positions` channels)."""
+        self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids)
+        self.user.start()
+        while True:
+            yield await self.user.updates.get()
+
+    async def place_orders(self, reqs: list[OrderRequest]) -> list[Order | VenueError]:
+        """Batch create (per-order result: the `Order` or the error for that order)."""
+        return await self.exec.place_batch(reqs)
+
+    async def cancel_orders(self, order_ids: list[str]) -> list[Order | VenueError]:
+        """Batch cancel (per-order result)."""
+        return await self.exec.cancel_batch(order_ids)
 
     async def balance(self) -> Balance:
         return await self.exec.balance()
@@ -71,4 +90,6 @@ class KalshiVenue:
     async def close(self) -> None:
         if self.data is not None:
             await self.data.close()
+        if self.user is not None:
+            await self.user.close()
         await self.http.close()

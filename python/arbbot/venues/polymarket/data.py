@@ -10,6 +10,7 @@ snapshots arrive. Nothing is ever guessed: a distrusted book is published as unt
 from __future__ import annotations
 
 import asyncio
+import time
 import logging
 from typing import Awaitable, Callable
 
@@ -44,6 +45,7 @@ class PolymarketDataClient:
         self.hash_mismatches = 0
         self.malformed = 0
         self.resnapshots = 0
+        self.updated_ms: dict[str, int] = {}      # market id → receive time of its last frame/snapshot
         self.unverified_changes = 0
         self._pending: dict[str, asyncio.Task] = {}
         self._periodic: asyncio.Task | None = None
@@ -63,6 +65,16 @@ class PolymarketDataClient:
         for t in list(self._pending.values()):
             t.cancel()
         await self.ws.close()
+
+    def check_stale(self, now_ms: int, max_age_ms: int) -> list[str]:
+        """Markets with no frame for `max_age_ms`: flagged untradeable ("stale") and re-fetched
+        over REST (the flag clears when that snapshot lands). Returns the stale market ids."""
+        stale = [mid for mid, ts in self.updated_ms.items() if ts and now_ms - ts > max_age_ms]
+        for mid in stale:
+            m = self.markets[mid]
+            for tok in (m.yes_token, m.no_token):
+                self._resnapshot(tok, f"stale: no update for {now_ms - self.updated_ms[mid]} ms")
+        return stale
 
     def native(self, market_id: str) -> NativeBook:
         m = self.markets[market_id]
@@ -110,6 +122,7 @@ class PolymarketDataClient:
                     if not self.books[token].apply_snapshot(msg):
                         self.hash_mismatches += 1
                         log.warning("polymarket: REST book for token …%s fails its own hash", token[-8:])
+                    self.updated_ms[self.token_market[token]] = int(time.time() * 1000)
                     self._publish(self.token_market[token])
                     return
                 except (VenueError, UnitError) as exc:
@@ -182,4 +195,5 @@ class PolymarketDataClient:
                 if book is not None:
                     book.tick_size = msg.new_tick_size
         for mid in touched:
+            self.updated_ms[mid] = recv_ts
             self._publish(mid, recv_ts)

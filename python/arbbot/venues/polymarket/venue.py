@@ -1,7 +1,8 @@
 """`PolymarketVenue`: discovery, books and account reads on Polymarket (Gamma + CLOB).
 
-Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Positions and fills (Data API,
-`/data/trades`) are not implemented yet.
+Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Fills from the CLOB's
+`GET /data/trades` (L2 auth, cursor-paged); positions are the net of those fills per market
+(the Data API's `/positions` lives on another host and is not used).
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import AsyncIterator
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import (
-    Action, Balance, BookUpdate, EventInfo, MarketInfo, NativeBook, Order, OrderRequest, OrderStatus, Side, Venue,
+    Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, OrderStatus, Position,
+    Side, Venue,
 )
 from arbbot.venues.common.snapshot import dump_snapshot
 from arbbot.venues.common.units import price_ticks, qty_lots
@@ -110,6 +112,62 @@ class PolymarketVenue:
                                  price_ticks(o["price"]), size, matched, size - matched, OrderStatus.RESTING))
             cursor = body.get("next_cursor") or "LTE="
         return out
+
+    def _by_token(self) -> dict[str, tuple[str, Side]]:
+        out = {}
+        for m in self.provider.markets.values():
+            out[m.yes_token] = (m.market_id, Side.YES)
+            out[m.no_token] = (m.market_id, Side.NO)
+        return out
+
+    async def fills(self) -> list[Fill]:
+        """Our fills from `GET /data/trades`. As taker, the trade's top level is our order; as
+        maker, our part is the `maker_orders` entry owned by our API key. Fee (takers only):
+        size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 (VENUES.md). FAILED trades
+        (settlement reverted on chain) are not fills."""
+        if not self.provider.markets:
+            await self.provider.load()
+        tok = self._by_token()
+        out: list[Fill] = []
+        cursor = "MA=="
+        while cursor != "LTE=":
+            body = await self.http.clob_get("/data/trades", {"next_cursor": cursor}, auth=True)
+            try:
+                for t in body.get("data", []):
+                    if t.get("status") == "FAILED":
+                        continue
+                    ts = int(t.get("match_time") or 0) * 1000
+                    if t.get("trader_side") == "MAKER":
+                        parts = [(m.get("order_id", ""), m["asset_id"], m["side"], m["price"], m["matched_amount"],
+                                  False) for m in t.get("maker_orders", []) if m.get("owner") == self.config.api_key]
+                    else:
+                        parts = [(t.get("taker_order_id", ""), t["asset_id"], t["side"], t["price"], t["size"], True)]
+                    for i, (oid, asset, side, px, size, taker) in enumerate(parts):
+                        mid, outcome = tok.get(asset, (t.get("market", ""), Side.YES))
+                        p, lots = price_ticks(px), qty_lots(size)
+                        fee = 0
+                        if taker:
+                            bps = int(t.get("fee_rate_bps") or 0)
+                            # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
+                            # rounded up to 10 µ$ ($0.00001)
+                            raw = lots * bps * p * (10_000 - p)
+                            fee = -(-raw // 10**9) * 10
+                        out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
+                                        outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
+            cursor = body.get("next_cursor") or "LTE="
+        return out
+
+    async def positions(self) -> list[Position]:
+        """Net YES − NO shares per market from our fills (a SELL of a token reduces it)."""
+        net: dict[str, int] = {}
+        fees: dict[str, int] = {}
+        for f in await self.fills():
+            sign = 1 if f.action is Action.BUY else -1
+            net[f.market_id] = net.get(f.market_id, 0) + sign * (f.qty_lots if f.side is Side.YES else -f.qty_lots)
+            fees[f.market_id] = fees.get(f.market_id, 0) + f.fee_micros
+        return [Position(Venue.POLYMARKET, mid, n, fees_paid_micros=fees[mid]) for mid, n in sorted(net.items()) if n]
 
     def snapshot(self, books: dict[str, NativeBook] | None = None, **kw) -> dict:
         """`arbbot.snapshot/1` of the discovered markets, their books and neg-risk buckets."""

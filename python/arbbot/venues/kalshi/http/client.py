@@ -45,20 +45,21 @@ class KalshiHttpClient:
     async def get(self, path: str, params: dict | None = None, *, auth: bool = False) -> Any:
         return await self.request("GET", path, params=params, auth=auth)
 
-    async def post(self, path: str, body: dict) -> Any:
-        return await self.request("POST", path, body=body, auth=True, write=True)
+    async def post(self, path: str, body: dict, *, cost_units: int = 1) -> Any:
+        return await self.request("POST", path, body=body, auth=True, write=True, cost_units=cost_units)
 
-    async def delete(self, path: str) -> Any:
-        return await self.request("DELETE", path, auth=True, write=True)
+    async def delete(self, path: str, body: dict | None = None, *, cost_units: int = 1) -> Any:
+        return await self.request("DELETE", path, body=body, auth=True, write=True, cost_units=cost_units)
 
     async def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                      auth: bool = False, write: bool = False) -> Any:
+                      auth: bool = False, write: bool = False, cost_units: int = 1) -> Any:
+        """`cost_units`: how many requests this call counts as (a batch counts each order)."""
         url = self.config.rest_url.rstrip("/") + path
         backoff = Backoff(base=0.05, cap=2.0)
         bucket = self.write_bucket if write else self.read_bucket
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         for attempt in range(self.config.max_retries + 1):
-            await bucket.acquire(self.config.request_cost)
+            await bucket.acquire(self.config.request_cost * cost_units)
             headers = {"Content-Type": "application/json"} if content is not None else {}
             if auth:
                 if self.signer is None:

@@ -1,0 +1,97 @@
+"""Kalshi private WebSocket channels: `user_orders` and `market_positions` (AsyncAPI shapes).
+
+`user_order` msg: order_id, ticker, status (resting/canceled/executed), side, is_yes,
+yes_price_dollars, fill/remaining/initial_count_fp, taker/maker_fill_cost_dollars, optional
+taker/maker_fees_dollars (omitted when zero), client_order_id... → unified `Order` (BUY of
+`side`, price in that side's terms). `market_position` msg: market_ticker, position_fp, and
+money in centi-cents (1/10,000 $) → `Position` (fees in µ$ = centi-cents × 100).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.model import Action, Order, Position, Side, Venue
+from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
+from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
+from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
+
+log = logging.getLogger("arbbot.venues.kalshi.user")
+V = Venue.KALSHI
+
+
+def parse_user_order(m: dict) -> Order:
+    try:
+        side = Side(m["side"])
+        yes = price_ticks(m["yes_price_dollars"])
+        filled = qty_lots(m["fill_count_fp"])
+        remaining = qty_lots(m["remaining_count_fp"])
+        initial = qty_lots(m["initial_count_fp"])
+        fees = money_micros(m.get("taker_fees_dollars", "0")) + money_micros(m.get("maker_fees_dollars", "0"))
+        cost = money_micros(m["taker_fill_cost_dollars"]) + money_micros(m["maker_fill_cost_dollars"])
+        return Order(V, m["order_id"], m.get("client_order_id") or "", m["ticker"], side, Action.BUY,
+                     yes if side is Side.YES else 10_000 - yes, initial, filled, remaining,
+                     STATUS_FROM_WIRE[m["status"]], fees_micros=fees, cost_micros=cost)
+    except (KeyError, ValueError, TypeError, UnitError) as exc:
+        raise ProtocolError(f"kalshi user_order: bad message ({exc})", venue="kalshi") from None
+
+
+def parse_market_position(m: dict) -> Position:
+    try:
+        lots = qty_lots(m["position_fp"], signed=True) if "position_fp" in m else int(m["position"]) * 100
+        return Position(V, m["market_ticker"], lots, fees_paid_micros=int(m["fees_paid"]) * 100)
+    except (KeyError, ValueError, TypeError, UnitError) as exc:
+        raise ProtocolError(f"kalshi market_position: bad message ({exc})", venue="kalshi") from None
+
+
+class KalshiUserClient:
+    """Subscribes to `user_orders` + `market_positions` (optionally filtered by tickers) and
+    queues `Order` / `Position` updates in `updates`; latest state in `orders` / `positions`."""
+
+    CHANNELS = ("user_orders", "market_positions")
+
+    def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *, backoff=None) -> None:
+        self.tickers = list(tickers or [])
+        self.updates: asyncio.Queue[Order | Position] = asyncio.Queue()
+        self.orders: dict[str, Order] = {}
+        self.positions: dict[str, Position] = {}
+        self.subscribed: dict[str, int] = {}
+        self.errors: list[dict] = []
+        self.malformed = 0
+        self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
+                                  backoff=backoff)
+
+    def start(self) -> None:
+        self.ws.start()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    async def _subscribe(self) -> None:
+        self.subscribed.clear()
+        params: dict = {"channels": list(self.CHANNELS)}
+        if self.tickers:
+            params["market_tickers"] = self.tickers
+        await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
+
+    async def on_frame(self, text: str, recv_ts: int = 0) -> None:
+        try:
+            d = json.loads(text)
+            t = d["type"]
+            if t == "subscribed":
+                self.subscribed[d["msg"]["channel"]] = int(d["msg"]["sid"])
+            elif t == "error":
+                self.errors.append(d.get("msg") or {})
+            elif t == "user_order":
+                o = parse_user_order(d["msg"])
+                self.orders[o.order_id] = o
+                self.updates.put_nowait(o)
+            elif t == "market_position":
+                p = parse_market_position(d["msg"])
+                self.positions[p.market_id] = p
+                self.updates.put_nowait(p)
+        except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+            self.malformed += 1
+            log.warning("kalshi user ws: dropped frame (%s)", exc)
