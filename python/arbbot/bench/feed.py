@@ -19,7 +19,7 @@ import time
 from arbbot.bench.universe import build_u20k
 from arbbot.engine import Engine
 from arbbot.engine.types import Venue
-from arbbot.run.live import LiveSession
+from arbbot.run.live import LiveSession, tune_gc
 from arbbot.venues.kalshi.data import KalshiDataClient
 
 
@@ -62,9 +62,6 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
                 msg["no_dollars_fp"] = _levels(m.book.no_bids)
             await deliver(json.dumps({"type": "orderbook_snapshot", "sid": 1, "seq": seq, "msg": msg}),
                           time.perf_counter_ns())
-    if freeze:                            # long-lived universe objects leave the cyclic GC's scans
-        gc.collect()
-        gc.freeze()
     rng = random.Random(seed + 7)
     books = {m.id: {"yes": dict(m.book.yes_bids), "no": dict(m.book.no_bids)} for m in universe.markets
              if m.venue is Venue.KALSHI}
@@ -88,6 +85,8 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
         frames.append(json.dumps({"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
             "market_ticker": ticker, "price_dollars": f"{price / 10_000:.4f}", "delta_fp": f"{delta / 100:.2f}",
             "side": side, "ts_ms": 0}}))
+    if freeze:       # as LiveSession does: freeze the long-lived universe, rare full collections
+        tune_gc()
     latencies = []
     start = time.perf_counter_ns()
     period = 1e9 / rate
