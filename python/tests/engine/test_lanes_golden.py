@@ -211,3 +211,25 @@ def test_ordering_profit_desc_then_id(engine):
     profits = [o.profit for o in result.opportunities]
     assert profits == [1_000_000, 1_000_000, 1_000_000]   # C capped by its NO depth (10)
     assert [o.id for o in result.opportunities] == sorted(o.id for o in result.opportunities)
+
+
+def test_parity_complement_no_a_no_b(engine):
+    # Exactly one of a, b is YES, so exactly one NO pays: NO a 0.45 + NO b 0.50 = 0.95 (fee-free),
+    # 100 contracts each: cost $95, profit $5.
+    u = universe([
+        market("polymarket", "a", FREE, yes_asks=[["0.60", "100"]], no_asks=[["0.45", "100"]]),
+        market("polymarket", "b", FREE, yes_asks=[["0.55", "100"]], no_asks=[["0.50", "100"]]),
+    ], [{"kind": "complement", "a": "polymarket:a", "b": "polymarket:b"}])
+    o = only(scan(u, engine=engine))
+    assert (o.lane, o.kind, o.qty, o.cost, o.profit) == (Lane.PARITY, Kind.NO_A_NO_B, 10_000, 95_000_000, 5_000_000)
+    assert [(leg.market, leg.side) for leg in o.legs] == [("polymarket:a", Side.NO), ("polymarket:b", Side.NO)]
+
+
+def test_parity_equivalent_no_a_yes_b(engine):
+    # a ≡ b: NO a 0.40 (50 deep) + YES b 0.55 (80 deep) = 0.95 → q = 50 contracts, cost $47.50, profit $2.50.
+    u = universe([
+        market("polymarket", "a", FREE, yes_asks=[["0.70", "100"]], no_asks=[["0.40", "50"]]),
+        market("polymarket", "b", FREE, yes_asks=[["0.55", "80"]], no_asks=[["0.60", "100"]]),
+    ], [{"kind": "equivalent", "a": "polymarket:a", "b": "polymarket:b"}])
+    o = only(scan(u, engine=engine))
+    assert (o.lane, o.kind, o.qty, o.cost, o.profit) == (Lane.PARITY, Kind.NO_A_YES_B, 5_000, 47_500_000, 2_500_000)
