@@ -228,6 +228,7 @@ def simulated_venues(handle) -> dict[str, object]:
     poly = PolymarketVenue(PolymarketConfig(gamma_url=urls["polymarket_gamma"], clob_url=urls["polymarket_clob"],
                                             ws_url=urls["polymarket_ws"], address=creds.address, api_key=creds.api_key,
                                             api_secret=creds.secret, api_passphrase=creds.passphrase,
+                                            private_key=handle.polymarket_private_key,
                                             reconnect_base_s=0.05, reconnect_cap_s=1.0))
     return {"kalshi": kalshi, "polymarket": poly}
 

@@ -36,6 +36,7 @@ class SimHandle:
     kalshi: KalshiSim | None = field(default=None, repr=False)
     polymarket: PolymarketSim | None = field(default=None, repr=False)
     polymarket_creds: ApiCreds | None = field(default=None, repr=False)
+    polymarket_private_key: str = field(default="", repr=False)   # throwaway key that signs V2 orders
     loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _stop: object = field(default=None, repr=False)
 
@@ -64,7 +65,9 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     kalshi.register_key(key_id, pub, "user")
     await kalshi.start(host, port)
     poly = PolymarketSim(build(scenario, seed, faults), seed, step_interval=step_interval)
-    creds = ApiCreds("0x" + secrets.token_hex(20), str(uuid.uuid4()),
+    from py_clob_client_v2.signer import Signer
+    poly_key = "0x" + secrets.token_hex(32)         # simulator-only: the account's EIP-712 signer
+    creds = ApiCreds(Signer(poly_key, 137).address(), str(uuid.uuid4()),
                      base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), secrets.token_hex(32))
     poly.register_creds(creds)
     try:
@@ -74,7 +77,7 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
         raise
     urls = {"kalshi_rest": kalshi.base_url, "kalshi_ws": kalshi.ws_url,
             "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url}
-    return SimHandle(urls, key_id, priv, kalshi, poly, creds)
+    return SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key)
 
 
 async def _stop_all(handle: SimHandle) -> None:

@@ -20,10 +20,11 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
         await session.discover()
         trader = await attach_paper_trader(session, str(tmp_path / "orders.db"))
         assert trader.recovery is not None and trader.store.safe_mode() is None
+        before = {name: (await venue.balance()).cash_micros for name, venue in session.venues.items()}
         session.start_streams()
-        for _ in range(600):                                      # ≤ 30 s for a first execution to finish
+        for _ in range(600):                                      # ≤ 30 s for a completed execution
             await asyncio.sleep(0.05)
-            if sum(trader.stats.executions.values()) >= 1 and not trader.busy:
+            if trader.stats.executions["complete"] >= 1 and not trader.busy:
                 break
         for task in session._tasks:
             task.cancel()
@@ -42,6 +43,27 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
                     assert (row.qty, row.price, row.fee) == (f.qty_lots, f.price_ticks, f.fee_micros)
         if any(x.state == "naked" for x in executions):
             assert store.safe_mode() is not None               # an unhedged position stops trading
+        # Money to the µ$: every venue's balance moved by exactly the cash flow of the fills the
+        # store recorded for it (a Kalshi unwind "sell YES at p" is reported as "buy NO at 1 − p"
+        # and the pair nets into $1, so prices are taken on the intent's own side), and locked-in
+        # PnL is the payout of the filled lots plus the execution's cash flow.
+        assert trader.stats.executions["complete"] >= 1
+        by_venue = {name: 0 for name in session.venues}
+        locked = 0
+        for x in executions:
+            cash = 0
+            for intent in store.intents(x.id):
+                for f in store.fills(intent.client_order_id):
+                    own = f.price if f.side == intent.side else 10_000 - f.price
+                    amount = (own * f.qty if intent.action == "sell" else -own * f.qty) - f.fee
+                    by_venue[intent.venue] += amount
+                    cash += amount
+            assert cash == store.cash_flow(x.id)
+            if x.state == "complete":
+                locked += min(store.leg_net(x.id).values()) * 10_000 * (x.payout // (x.qty * 10_000)) + cash
+        assert locked == trader.stats.locked_in and locked > 0
+        for name, venue in session.venues.items():
+            assert (await venue.balance()).cash_micros - before[name] == by_venue[name], name
         await session.close()
 
     try:
