@@ -41,29 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print arbbot.bench/1 JSON")
     bench.add_argument("--seed", type=int, default=20_000, help="universe seed (default 20000)")
 
-    run = sub.add_parser("run", help="run the bot on the embedded default",
-                         description="Until the paper-trading job lands, scans the example snapshots bundled "
-                                     "with arbbot (one per lane) and prints what it finds.")
-    run.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
-
+    run = sub.add_parser("run", help="paper-trade the embedded simulator (the main job)",
+                         description="Start the venue simulator on loopback, connect the real adapters, detect "
+                                     "arbitrage incrementally and paper-trade it through the same execution path as "
+                                     "live trading, with a live view. Same options as `arbbot live`, trading on.")
+    ex = sub.add_parser("examples", help="scan the example snapshots bundled with arbbot (one per lane)")
+    ex.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     live = sub.add_parser("live", help="detect arbitrage live against the embedded simulator",
                           description="Start the venue simulator on loopback, connect the real Kalshi and "
                                       "Polymarket adapters to it, stream books through the quality gate into "
                                       "the engine incrementally and show what it finds (Ctrl-C stops).")
-    live.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, all (config: scenario)")
-    live.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
-    live.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
-    live.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
-    live.add_argument("--stale-after", type=float, help="seconds without an update before a book is held out")
-    live.add_argument("--cooldown", type=float, help="seconds before the same opportunity is reported again")
-    live.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
-    live.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
-    live.add_argument("--metrics-port", type=int, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
-    live.add_argument("--trade", action="store_true",
-                      help="paper-trade what it finds against the simulator (order store: --db / config db_path)")
-    live.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
-    live.add_argument("--max-contracts", type=float, default=50.0, help="per-trade cap in contracts (default 50)")
-    live.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
+    _session_options(live)
+    _session_options(run)
 
     config = sub.add_parser("config", help="show the effective configuration (secrets masked)",
                             description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
@@ -76,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
+
+
+def _session_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `arbbot run` and `arbbot live` (a live session against the simulator)."""
+    p.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, all (config: scenario)")
+    p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
+    p.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    p.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
+    p.add_argument("--stale-after", type=float, help="seconds without an update before a book is held out")
+    p.add_argument("--cooldown", type=float, help="seconds before the same opportunity is reported again")
+    p.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
+    p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    p.add_argument("--metrics-port", type=int, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
+    p.add_argument("--trade", action="store_true",
+                   help="paper-trade what it finds against the simulator (order store: --db / config db_path)")
+    p.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
+    p.add_argument("--max-contracts", type=float, default=50.0, help="per-trade cap in contracts (default 50)")
+    p.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             from arbbot.run.command import main as live_main
             return live_main(args)
         if args.command == "run":
-            return _run(args)
+            from arbbot.run.command import main as live_main
+            args.trade = True
+            return live_main(args)
+        if args.command == "examples":
+            return _examples(args)
         _parser().print_help()
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -171,7 +182,7 @@ def _scan(args) -> int:
     return EXIT_OK
 
 
-def _run(args) -> int:
+def _examples(args) -> int:
     from arbbot.engine import implementation, scan
     from arbbot.report import print_scan
     from arbbot.snapshot import load_snapshot

@@ -13,7 +13,7 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
     st = session.stats
     p50, p99 = st.latency_percentiles_us()
     head = Text.assemble(
-        ("arbbot live", "bold"), f"  {source}  engine {session.engine_choice}  {elapsed_s:5.1f}s  ",
+        ("arbbot " + ("paper trading" if getattr(session, "trader", None) else "live detection"), "bold"), f"  {source}  engine {session.engine_choice}  {elapsed_s:5.1f}s  ",
         (f"{session.healthy()}/{len(session.markets)} books healthy", "green" if not session.held else "yellow"),
         f"  {st.book_updates:,} updates  detect p50 {p50:.1f} µs p99 {p99:.1f} µs")
     lanes = Table(title="opportunities found (deduped)", show_edge=False)

@@ -99,8 +99,8 @@ def test_doctor_reports_every_component(capsys, monkeypatch):
         assert component in out
 
 
-def test_run_scans_the_bundled_examples(capsys):
-    assert main(["run", "--engine", "python"]) == 0
+def test_examples_scans_the_bundled_snapshots(capsys):
+    assert main(["examples", "--engine", "python"]) == 0
     out = capsys.readouterr().out
     for name in ("fed-december", "election-negrisk", "forecastex-kalshi", "stale-books", "sports-parity"):
         assert name in out

@@ -113,3 +113,14 @@ def test_ack_clears_safe_mode(tmp_path, capsys):
     assert "safe mode cleared (naked position on kalshi:X)" in capsys.readouterr().out
     assert OrderStore(path).safe_mode() is None
     assert main(["ack", "--db", str(tmp_path / "missing.db")]) == 2
+
+
+def test_run_paper_trades_the_simulator(tmp_path, capsys):
+    db = str(tmp_path / "paper.db")
+    assert main(["run", "--duration", "8", "--json", "--metrics-port", "0", "--db", db]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    trading = summary["trading"]
+    assert summary["markets"] == 25 and trading is not None and trading["safe_mode"] is None
+    from arbbot.execution.store import OrderStore
+    executions = OrderStore(db).executions()
+    assert len(executions) == sum(trading["executions"].values())
