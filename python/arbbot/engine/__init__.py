@@ -74,5 +74,23 @@ class Engine:
         return self._impl.update(market, book)
 
 
+    def update_packed(self, market: int, levels, counts) -> ScanResult:
+        """`update` for a book already packed as the ABI's int64 pairs (sides back to back:
+        yes_bids, yes_asks, no_bids, no_asks) and four counts, e.g. from
+        `arbbot.engine.native.pack_book`. Skips building tuples on the hot path."""
+        if self.implementation == "swift":
+            return self._impl.update_packed(market, levels, counts)
+        return self._impl.update(market, unpack_book(levels, counts))
+
+
+def unpack_book(levels, counts) -> NativeBook:
+    """The NativeBook of packed int64 pairs + four side counts (inverse of pack_book)."""
+    sides, at = [], 0
+    for count in counts:
+        sides.append(tuple((levels[2 * i], levels[2 * i + 1]) for i in range(at, at + count)))
+        at += count
+    return NativeBook(*sides)
+
+
 def scan(universe: Universe, *, engine: str | None = None) -> ScanResult:
     return Engine(universe, engine=engine).scan()

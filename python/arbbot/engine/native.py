@@ -155,7 +155,9 @@ class NativeEngine:
         return self._engine.update(market, levels, counts)
 
     def update(self, market: int, book: NativeBook) -> ScanResult:
-        levels, counts = pack_book(book)
+        return self.update_packed(market, *pack_book(book))
+
+    def update_packed(self, market: int, levels, counts) -> ScanResult:
         try:
             return self._result(self._engine.update(market, levels, counts))
         except self._native.NativeError as exc:

@@ -92,7 +92,7 @@ def test_quality_gate_holds_out_distrusted_and_stale_books(sim):
                               clock=lambda: now[0])
         await session.discover()
         name = "kalshi:KXFEDDECISION-26DEC-H0"
-        book = session.books[name]
+        book = await session.venues["kalshi"].fetch_book("KXFEDDECISION-26DEC-H0")
         session.on_book(BookUpdate(dataclasses.replace(book, tradeable=False, reason="seq gap")))
         assert session.held[name] == "seq gap" and session.stats.held_out["seq gap"] == 1
         assert not any(o.touches(name) for o in session.engine.scan().opportunities)
