@@ -57,6 +57,7 @@ class KalshiSim:
         self._req_count = 0
         self._order_count = 0
         self.connections: set["_WsConn"] = set()
+        self.last_trade_lots: dict[str, int] = {}
         self.exchange.listeners.append(self._on_event)
         self.app = web.Application(middlewares=[self._middleware])
         r = self.app.router
@@ -515,7 +516,25 @@ class KalshiSim:
             writer.cancel()
         return ws
 
+    def ticker_msg(self, t: str) -> dict:
+        """The ticker fields of market `t` (without timestamps): best YES bid / ask from the
+        published book (a YES ask is 1 − best NO bid), last trade, volume, open interest."""
+        m = self.exchange.markets[t]
+        yes, no = self.book_levels(t, "yes"), self.book_levels(t, "no")
+        by, bn = (max(yes) if yes else 0), (max(no) if no else 0)
+        oi = sum(max(a.positions.get(t, 0), 0) for a in self.exchange.accounts.values())
+        last = self.last_trade_lots.get(t, 0)
+        return {"market_ticker": t, "market_id": f"sim-{t}",
+                "price_dollars": dollars(m.last_yes_price), "yes_bid_dollars": dollars(by),
+                "yes_ask_dollars": dollars(FULL - bn if no else FULL),
+                "volume_fp": count_fp(m.volume), "open_interest_fp": count_fp(oi),
+                "dollar_volume": m.volume // 100, "dollar_open_interest": oi // 100,
+                "yes_bid_size_fp": count_fp(yes.get(by, 0)), "yes_ask_size_fp": count_fp(no.get(bn, 0)),
+                "last_trade_size_fp": count_fp(last)}
+
     def _on_event(self, ev) -> None:
+        if isinstance(ev, TradeEvent):
+            self.last_trade_lots[ev.market] = ev.lots
         for c in list(self.connections):
             c.on_event(ev)
 
@@ -621,6 +640,10 @@ class _WsConn:
                 if ch == "orderbook_delta":
                     for t in tickers:
                         self._snapshot(sid, t)
+                if ch == "ticker" and params.get("send_initial_snapshot"):
+                    now = self.sim.clock_ms()
+                    for t in tickers:
+                        self._ticker(sid, t, now, force=True)
         elif name == "unsubscribe":
             sids = params.get("sids")
             if not sids:
@@ -725,7 +748,8 @@ class _WsConn:
                     "count_fp": count_fp(ev.lots), "taker_side": ev.taker_side,
                     "taker_outcome_side": ev.taker_side, "taker_book_side": "bid" if ev.taker_side == "yes" else "ask",
                     "ts": ev.ts_ms // 1000, "ts_ms": ev.ts_ms}})
-            elif isinstance(ev, FillEvent) and ch == "fill" and ev.order.account == self.account:
+            elif isinstance(ev, FillEvent) and ch == "fill" and ev.order.account == self.account \
+                    and (not s["tickers"] or ev.order.market in s["tickers"]):
                 o = ev.order
                 yes_px = ev.price if o.side == "yes" else FULL - ev.price
                 self.send({"type": "fill", "sid": sid, "msg": {
@@ -735,13 +759,18 @@ class _WsConn:
                     "fee_cost": micros_dollars(ev.fee, 6), "action": "buy", "ts": ev.ts_ms // 1000,
                     "ts_ms": ev.ts_ms, "post_position_fp": count_fp(ev.post_position),
                     "purchased_side": o.side}})
-            elif isinstance(ev, BookDelta) and ch == "ticker" and ev.market in s["tickers"]:
-                m = self.sim.exchange.markets[ev.market]
-                yes, no = m.levels("yes"), m.levels("no")
-                by, bn = (max(yes) if yes else 0), (max(no) if no else 0)
-                self.send({"type": "ticker", "sid": sid, "msg": {
-                    "market_ticker": ev.market, "market_id": f"sim-{ev.market}",
-                    "price_dollars": dollars(m.last_yes_price), "yes_bid_dollars": dollars(by),
-                    "yes_ask_dollars": dollars(FULL - bn if no else FULL), "volume_fp": count_fp(m.volume),
-                    "open_interest_fp": count_fp(m.volume), "yes_bid_size_fp": count_fp(yes.get(by, 0)),
-                    "yes_ask_size_fp": count_fp(no.get(bn, 0)), "ts": now // 1000, "ts_ms": now, "time": _iso(now)}})
+            elif ch == "ticker" and isinstance(ev, (BookDelta, TradeEvent, FillEvent)):
+                t = ev.order.market if isinstance(ev, FillEvent) else ev.market
+                if not s["tickers"] or t in s["tickers"]:
+                    self._ticker(sid, t, now)
+
+    def _ticker(self, sid: int, ticker: str, now: int, *, force: bool = False) -> None:
+        """`ticker` (AsyncAPI tickerPayload, fixed-point fields): the published top of book, last
+        trade price/size, volume and open interest; sent only when one of them changed."""
+        msg = self.sim.ticker_msg(ticker)
+        key = json.dumps(msg, sort_keys=True)
+        sent = self.subs[sid].setdefault("last", {})
+        if not force and sent.get(ticker) == key:
+            return
+        sent[ticker] = key
+        self.send({"type": "ticker", "sid": sid, "msg": {**msg, "ts": now // 1000, "ts_ms": now, "time": _iso(now)}})

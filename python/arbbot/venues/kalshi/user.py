@@ -1,10 +1,12 @@
-"""Kalshi private WebSocket channels: `user_orders` and `market_positions` (AsyncAPI shapes).
+"""Kalshi private WebSocket channels: `user_orders`, `market_positions` and `fill` (AsyncAPI shapes).
 
 `user_order` msg: order_id, ticker, status (resting/canceled/executed), side, is_yes,
 yes_price_dollars, fill/remaining/initial_count_fp, taker/maker_fill_cost_dollars, optional
 taker/maker_fees_dollars (omitted when zero), client_order_id... → unified `Order` (BUY of
 `side`, price in that side's terms). `market_position` msg: market_ticker, position_fp, and
-money in centi-cents (1/10,000 $) → `Position` (fees in µ$ = centi-cents × 100).
+money in centi-cents (1/10,000 $) → `Position` (fees in µ$ = centi-cents × 100). `fill` msg:
+trade_id, order_id, side, action, yes_price_dollars, count_fp, fee_cost (dollars), is_taker →
+`Fill` (schemas/ws.py `parse_fill`; fill_id = trade_id, fee exact in µ$).
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import json
 import logging
 
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.model import Action, Order, Position, Side, Venue
+from arbbot.venues.common.model import Action, Fill, Order, Position, Side, Venue
 from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
+from arbbot.venues.kalshi.schemas.ws import parse_fill
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
 log = logging.getLogger("arbbot.venues.kalshi.user")
@@ -47,16 +50,23 @@ def parse_market_position(m: dict) -> Position:
 
 
 class KalshiUserClient:
-    """Subscribes to `user_orders` + `market_positions` (optionally filtered by tickers) and
-    queues `Order` / `Position` updates in `updates`; latest state in `orders` / `positions`."""
+    """Subscribes to `channels` (optionally filtered by tickers) and queues `Order` / `Position` /
+    `Fill` updates in `updates`; latest state in `orders` / `positions`, fills in `fills`.
+
+    Default channels are `user_orders` + `market_positions`; pass `channels=ALL_CHANNELS` to also
+    receive own fills (`fill` channel), as `KalshiVenue.stream_user` does."""
 
     CHANNELS = ("user_orders", "market_positions")
+    ALL_CHANNELS = ("user_orders", "market_positions", "fill")
 
-    def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *, backoff=None) -> None:
+    def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *,
+                 channels: tuple[str, ...] = CHANNELS, backoff=None) -> None:
         self.tickers = list(tickers or [])
-        self.updates: asyncio.Queue[Order | Position] = asyncio.Queue()
+        self.channels = tuple(channels)
+        self.updates: asyncio.Queue[Order | Position | Fill] = asyncio.Queue()
         self.orders: dict[str, Order] = {}
         self.positions: dict[str, Position] = {}
+        self.fills: list[Fill] = []
         self.subscribed: dict[str, int] = {}
         self.errors: list[dict] = []
         self.malformed = 0
@@ -71,7 +81,7 @@ class KalshiUserClient:
 
     async def _subscribe(self) -> None:
         self.subscribed.clear()
-        params: dict = {"channels": list(self.CHANNELS)}
+        params: dict = {"channels": list(self.channels)}
         if self.tickers:
             params["market_tickers"] = self.tickers
         await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
@@ -92,6 +102,10 @@ class KalshiUserClient:
                 p = parse_market_position(d["msg"])
                 self.positions[p.market_id] = p
                 self.updates.put_nowait(p)
+            elif t == "fill":
+                f = parse_fill(d["msg"])
+                self.fills.append(f)
+                self.updates.put_nowait(f)
         except (ValueError, KeyError, TypeError, ProtocolError) as exc:
             self.malformed += 1
             log.warning("kalshi user ws: dropped frame (%s)", exc)

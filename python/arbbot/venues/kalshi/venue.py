@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 from arbbot.venues.common.model import (
-    Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, Position, Venue,
+    Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, Position, Trade, Venue,
 )
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.kalshi.book import checked
@@ -12,8 +12,10 @@ from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
 from arbbot.venues.kalshi.execution import KalshiExecutionClient
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
+from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
 from arbbot.venues.kalshi.schemas.rest import parse_orderbook
+from arbbot.venues.kalshi.schemas.ws import TickerQuote
 from arbbot.venues.kalshi.user import KalshiUserClient
 
 
@@ -28,6 +30,7 @@ class KalshiVenue:
         self.recorder = recorder
         self.data: KalshiDataClient | None = None
         self.user: KalshiUserClient | None = None
+        self.market: KalshiMarketClient | None = None
 
     async def discover_markets(self) -> list[MarketInfo]:
         return await self.provider.load()
@@ -54,15 +57,23 @@ class KalshiVenue:
         while True:
             yield await self.data.updates.get()
 
+    async def stream_market(self, market_ids: list[str] | None = None) -> AsyncIterator[TickerQuote | Trade]:
+        """Public `ticker` quotes and `trade` prints (all markets when `market_ids` is empty)."""
+        self.market = KalshiMarketClient(self.config.ws_url, self.http.signer, market_ids)
+        self.market.start()
+        while True:
+            yield await self.market.updates.get()
+
     async def place_order(self, req: OrderRequest) -> Order:
         return await self.exec.place(req)
 
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
 
-    async def stream_user(self, market_ids: list[str] | None = None) -> AsyncIterator[Order | Position]:
-        """Own order and position updates (`user_orders` + `market_positions` channels)."""
-        self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids)
+    async def stream_user(self, market_ids: list[str] | None = None) -> AsyncIterator[Order | Position | Fill]:
+        """Own order, position and fill updates (`user_orders` + `market_positions` + `fill`)."""
+        self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids,
+                                     channels=KalshiUserClient.ALL_CHANNELS)
         self.user.start()
         while True:
             yield await self.user.updates.get()
@@ -92,4 +103,6 @@ class KalshiVenue:
             await self.data.close()
         if self.user is not None:
             await self.user.close()
+        if self.market is not None:
+            await self.market.close()
         await self.http.close()

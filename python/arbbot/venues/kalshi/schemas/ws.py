@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.units import UnitError, price_ticks, qty_lots
+from arbbot.venues.common.model import Action, Fill, Side, Trade, Venue
+from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.schemas.rest import parse_levels
 
 
@@ -51,11 +52,128 @@ class WsError:
 
 
 @dataclass(frozen=True)
+class TickerQuote:
+    """A `ticker` channel update: top of book and last trade of one market.
+
+    Prices in ticks of the YES leg (yes_bid 0 = no bid, yes_ask 10,000 = no ask, as the venue
+    sends them); sizes, volume and open interest in lots. A field the frame does not carry is None.
+    """
+    market_id: str
+    last_price_ticks: int | None
+    yes_bid_ticks: int | None
+    yes_ask_ticks: int | None
+    yes_bid_lots: int | None = None
+    yes_ask_lots: int | None = None
+    last_trade_lots: int | None = None
+    volume_lots: int | None = None
+    open_interest_lots: int | None = None
+    ts_ms: int = 0
+    venue_uuid: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelMsg:
+    """A parsed `ticker` / `trade` / `fill` frame: `value` is a TickerQuote, Trade or Fill."""
+    type: str
+    sid: int | None
+    seq: int | None
+    value: object
+
+
+@dataclass(frozen=True)
 class Other:
     type: str
     sid: int | None
     seq: int | None
     raw: dict
+
+
+def _price(m: dict, new: str, old: str) -> int | None:
+    """`*_dollars` string (exact ticks), else the legacy integer cents field, else None."""
+    if new in m:
+        return price_ticks(m[new])
+    if old in m:
+        return _int(m[old], old) * 100
+    return None
+
+
+def _lots(m: dict, new: str, old: str | None) -> int | None:
+    if new in m:
+        return qty_lots(m[new])
+    if old is not None and old in m:
+        return _int(m[old], old) * 100
+    return None
+
+
+def _int(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise UnitError(f"{what}: expected an integer, got {v!r}")
+    return v
+
+
+def _ts_ms(m: dict) -> int:
+    if m.get("ts_ms") is not None:
+        return _int(m["ts_ms"], "ts_ms")
+    if m.get("ts") is not None:
+        return _int(m["ts"], "ts") * 1000
+    return 0
+
+
+def _required(v, what: str):
+    if v is None:
+        raise KeyError(what)
+    return v
+
+
+def parse_ticker(m: dict) -> TickerQuote:
+    """`ticker` msg (AsyncAPI tickerPayload; `*_dollars`/`*_fp` or legacy cents/int fields)."""
+    try:
+        return TickerQuote(
+            m["market_ticker"], _price(m, "price_dollars", "price"),
+            _price(m, "yes_bid_dollars", "yes_bid"), _price(m, "yes_ask_dollars", "yes_ask"),
+            _lots(m, "yes_bid_size_fp", None), _lots(m, "yes_ask_size_fp", None),
+            _lots(m, "last_trade_size_fp", None), _lots(m, "volume_fp", "volume"),
+            _lots(m, "open_interest_fp", "open_interest"), _ts_ms(m), str(m.get("market_id") or ""))
+    except (KeyError, TypeError, ValueError, UnitError) as exc:
+        raise ProtocolError(f"kalshi ticker: bad message ({exc!r})", venue="kalshi") from None
+
+
+def parse_trade(m: dict) -> Trade:
+    """`trade` msg (AsyncAPI tradePayload) → the public `Trade` print (price as YES ticks)."""
+    try:
+        yes = _required(_price(m, "yes_price_dollars", "yes_price"), "yes_price_dollars")
+        if "no_price_dollars" in m and price_ticks(m["no_price_dollars"]) != 10_000 - yes:
+            raise ValueError("yes_price + no_price != 1")
+        lots = _required(_lots(m, "count_fp", "count"), "count_fp")
+        if lots <= 0:
+            raise ValueError("count must be positive")
+        return Trade(Venue.KALSHI, m["market_ticker"], str(m["trade_id"]), yes, lots,
+                     Side(m["taker_side"]), _ts_ms(m))
+    except (KeyError, TypeError, ValueError, UnitError) as exc:
+        raise ProtocolError(f"kalshi trade: bad message ({exc!r})", venue="kalshi") from None
+
+
+def parse_fill(m: dict) -> Fill:
+    """`fill` msg (AsyncAPI fillPayload) → `Fill`: fill_id = trade_id (the spec's fill key), price
+    in `side`'s own ticks, fee = `fee_cost` dollars exactly in µ$ (0 when the frame omits it)."""
+    try:
+        side = Side(m["side"])
+        yes = _required(_price(m, "yes_price_dollars", "yes_price"), "yes_price_dollars")
+        lots = _required(_lots(m, "count_fp", "count"), "count_fp")
+        if lots <= 0:
+            raise ValueError("count must be positive")
+        is_taker = m["is_taker"]
+        if not isinstance(is_taker, bool):
+            raise TypeError(f"is_taker: {is_taker!r}")
+        return Fill(Venue.KALSHI, str(m["trade_id"]), str(m["order_id"]), m["market_ticker"], side,
+                    Action(m["action"]), yes if side is Side.YES else 10_000 - yes, lots,
+                    money_micros(m.get("fee_cost", "0")), is_taker, _ts_ms(m),
+                    str(m.get("client_order_id") or ""))
+    except (KeyError, TypeError, ValueError, UnitError) as exc:
+        raise ProtocolError(f"kalshi fill: bad message ({exc!r})", venue="kalshi") from None
+
+
+_CHANNEL_PARSERS = {"ticker": parse_ticker, "trade": parse_trade, "fill": parse_fill}
 
 
 def parse_message(text: str | bytes, *, use_yes_price: bool = False):
@@ -94,6 +212,9 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
                 price = 10_000 - price
             return OrderbookDelta(int(d["sid"]), int(d["seq"]), m["market_ticker"], side, price, delta,
                                   m.get("client_order_id", ""), int(m.get("ts_ms") or 0))
+        if t in _CHANNEL_PARSERS:
+            seq = d.get("seq")
+            return ChannelMsg(t, d.get("sid"), None if seq is None else int(seq), _CHANNEL_PARSERS[t](d["msg"]))
         if t == "subscribed":
             return Subscribed(int(d.get("id", 0)), int(d["msg"]["sid"]), d["msg"]["channel"])
         if t == "error":

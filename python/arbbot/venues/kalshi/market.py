@@ -1,0 +1,83 @@
+"""Kalshi public market channels: `ticker` (top of book + last trade) and `trade` (prints).
+
+Frames are parsed exactly (`*_dollars` → ticks, `*_fp` → lots, legacy integer fields tolerated)
+into `TickerQuote` / `Trade` and queued in `updates`; latest quote per market in `quotes`.
+`trade` frames carry a per-sid `seq`: a repeated or older seq is a duplicate and dropped, a jump
+is counted in `trade_gaps` (prints cannot be re-requested). Malformed frames are counted and
+dropped; they never stop the stream.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.model import Trade
+from arbbot.venues.kalshi.schemas.ws import ChannelMsg, Subscribed, TickerQuote, WsError, parse_message
+from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
+
+log = logging.getLogger("arbbot.venues.kalshi.market")
+
+
+class KalshiMarketClient:
+    CHANNELS = ("ticker", "trade")
+
+    def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *,
+                 channels: tuple[str, ...] = CHANNELS, initial_snapshot: bool = True, backoff=None) -> None:
+        self.tickers = list(tickers or [])
+        self.channels = tuple(channels)
+        self.initial_snapshot = initial_snapshot
+        self.updates: asyncio.Queue[TickerQuote | Trade] = asyncio.Queue()
+        self.quotes: dict[str, TickerQuote] = {}
+        self.subscribed: dict[str, int] = {}
+        self.errors: list[WsError] = []
+        self.malformed = 0
+        self.duplicates = 0
+        self.trade_gaps = 0
+        self._trade_seq: dict[int, int] = {}
+        self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
+                                  backoff=backoff)
+
+    def start(self) -> None:
+        self.ws.start()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    async def _subscribe(self) -> None:
+        self.subscribed.clear()
+        self._trade_seq.clear()
+        params: dict = {"channels": list(self.channels)}
+        if self.tickers:
+            params["market_tickers"] = self.tickers
+            if self.initial_snapshot and "ticker" in self.channels:
+                params["send_initial_snapshot"] = True
+        await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
+
+    async def on_frame(self, text: str, recv_ts: int = 0) -> None:
+        try:
+            msg = parse_message(text)
+        except ProtocolError as exc:
+            self.malformed += 1
+            log.warning("kalshi market ws: dropped frame (%s)", exc)
+            return
+        if isinstance(msg, Subscribed):
+            self.subscribed[msg.channel] = msg.sid
+        elif isinstance(msg, WsError):
+            self.errors.append(msg)
+        elif isinstance(msg, ChannelMsg):
+            if msg.type == "ticker":
+                q: TickerQuote = msg.value
+                self.quotes[q.market_id] = q
+                self.updates.put_nowait(q)
+            elif msg.type == "trade":
+                if msg.sid is not None and msg.seq is not None:
+                    last = self._trade_seq.get(msg.sid)
+                    if last is not None and msg.seq <= last:
+                        self.duplicates += 1
+                        return
+                    if last is not None and msg.seq != last + 1:
+                        self.trade_gaps += 1
+                        log.warning("kalshi trade: seq gap on sid %s (%s → %s)", msg.sid, last, msg.seq)
+                    self._trade_seq[msg.sid] = msg.seq
+                self.updates.put_nowait(msg.value)
