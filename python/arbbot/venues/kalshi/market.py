@@ -14,45 +14,33 @@ import logging
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Trade
 from arbbot.venues.kalshi.schemas.ws import ChannelMsg, Subscribed, TickerQuote, WsError, parse_message
-from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
+from arbbot.venues.kalshi.websocket.channels import KalshiChannelClient
 
 log = logging.getLogger("arbbot.venues.kalshi.market")
 
 
-class KalshiMarketClient:
+class KalshiMarketClient(KalshiChannelClient):
     CHANNELS = ("ticker", "trade")
 
     def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *,
                  channels: tuple[str, ...] = CHANNELS, initial_snapshot: bool = True, backoff=None) -> None:
-        self.tickers = list(tickers or [])
-        self.channels = tuple(channels)
         self.initial_snapshot = initial_snapshot
         self.updates: asyncio.Queue[TickerQuote | Trade] = asyncio.Queue()
         self.quotes: dict[str, TickerQuote] = {}
-        self.subscribed: dict[str, int] = {}
         self.errors: list[WsError] = []
-        self.malformed = 0
         self.duplicates = 0
         self.trade_gaps = 0
         self._trade_seq: dict[int, int] = {}
-        self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
-                                  backoff=backoff)
+        super().__init__(ws_url, signer, tickers, channels, backoff)
 
-    def start(self) -> None:
-        self.ws.start()
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-    async def _subscribe(self) -> None:
-        self.subscribed.clear()
+    def on_resubscribe(self) -> None:
         self._trade_seq.clear()
-        params: dict = {"channels": list(self.channels)}
-        if self.tickers:
-            params["market_tickers"] = self.tickers
-            if self.initial_snapshot and "ticker" in self.channels:
-                params["send_initial_snapshot"] = True
-        await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
+
+    def subscribe_params(self) -> dict:
+        params = super().subscribe_params()
+        if self.tickers and self.initial_snapshot and "ticker" in self.channels:
+            params["send_initial_snapshot"] = True
+        return params
 
     async def on_frame(self, text: str, recv_ts: int = 0) -> None:
         try:

@@ -19,7 +19,7 @@ from arbbot.venues.common.model import Action, Fill, Order, Position, Side, Venu
 from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
 from arbbot.venues.kalshi.schemas.ws import parse_fill
-from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
+from arbbot.venues.kalshi.websocket.channels import KalshiChannelClient
 
 log = logging.getLogger("arbbot.venues.kalshi.user")
 V = Venue.KALSHI
@@ -49,7 +49,7 @@ def parse_market_position(m: dict) -> Position:
         raise ProtocolError(f"kalshi market_position: bad message ({exc})", venue="kalshi") from None
 
 
-class KalshiUserClient:
+class KalshiUserClient(KalshiChannelClient):
     """Subscribes to `channels` (optionally filtered by tickers) and queues `Order` / `Position` /
     `Fill` updates in `updates`; latest state in `orders` / `positions`, fills in `fills`.
 
@@ -61,30 +61,12 @@ class KalshiUserClient:
 
     def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *,
                  channels: tuple[str, ...] = CHANNELS, backoff=None) -> None:
-        self.tickers = list(tickers or [])
-        self.channels = tuple(channels)
         self.updates: asyncio.Queue[Order | Position | Fill] = asyncio.Queue()
         self.orders: dict[str, Order] = {}
         self.positions: dict[str, Position] = {}
         self.fills: list[Fill] = []
-        self.subscribed: dict[str, int] = {}
         self.errors: list[dict] = []
-        self.malformed = 0
-        self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
-                                  backoff=backoff)
-
-    def start(self) -> None:
-        self.ws.start()
-
-    async def close(self) -> None:
-        await self.ws.close()
-
-    async def _subscribe(self) -> None:
-        self.subscribed.clear()
-        params: dict = {"channels": list(self.channels)}
-        if self.tickers:
-            params["market_tickers"] = self.tickers
-        await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
+        super().__init__(ws_url, signer, tickers, channels, backoff)
 
     async def on_frame(self, text: str, recv_ts: int = 0) -> None:
         try:

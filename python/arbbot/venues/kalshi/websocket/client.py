@@ -6,7 +6,6 @@ owner can resubscribe; every text frame goes to `on_frame(text, recv_ts_ms)`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Awaitable, Callable
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import websockets
 
 from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.wsclient import BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 
 log = logging.getLogger("arbbot.venues.kalshi.ws")
@@ -36,7 +36,9 @@ protocol_log = logging.getLogger("arbbot.venues.kalshi.ws.protocol")
 protocol_log.addFilter(_RedactAuth())
 
 
-class KalshiWebSocket:
+class KalshiWebSocket(BackgroundWebSocket):
+    venue = "kalshi"
+
     def __init__(self, url: str, signer: KalshiSigner | None, *,
                  on_frame: Callable[[str, int], Awaitable[None]],
                  on_connect: Callable[[], Awaitable[None]],
@@ -48,35 +50,14 @@ class KalshiWebSocket:
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.backoff = backoff or Backoff()
-        self._ws = None
-        self._task: asyncio.Task | None = None
+        super().__init__()
         self._ids = 0
         self.connected = asyncio.Event()
         self.connects = 0
-        self.closed = False
 
     def next_id(self) -> int:
         self._ids += 1
         return self._ids
-
-    async def send(self, obj: dict) -> None:
-        if self._ws is None:
-            raise ConnectionError("kalshi ws is not connected")
-        await self._ws.send(json.dumps(obj, separators=(",", ":")))
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def close(self) -> None:
-        self.closed = True
-        if self._ws is not None:
-            await self._ws.close()
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def _run(self) -> None:
         path = urlsplit(self.url).path

@@ -3,7 +3,6 @@ keep-alive every `ping_interval_s` (the venue answers PONG). Public channel: no 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Awaitable, Callable
@@ -11,11 +10,14 @@ from typing import Awaitable, Callable
 import websockets
 
 from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.wsclient import BackgroundWebSocket
 
 log = logging.getLogger("arbbot.venues.polymarket.ws")
 
 
-class PolymarketWebSocket:
+class PolymarketWebSocket(BackgroundWebSocket):
+    venue = "polymarket"
+
     def __init__(self, url: str, *, on_frame: Callable[[str, int], Awaitable[None]],
                  on_connect: Callable[[], Awaitable[None]],
                  on_disconnect: Callable[[], Awaitable[None]] | None = None,
@@ -24,30 +26,10 @@ class PolymarketWebSocket:
         self.on_frame, self.on_connect, self.on_disconnect = on_frame, on_connect, on_disconnect
         self.backoff = backoff or Backoff()
         self.ping_interval_s = ping_interval_s
-        self._ws = None
-        self._task: asyncio.Task | None = None
+        super().__init__()
         self.connected = asyncio.Event()
         self.connects = 0
-        self.closed = False
 
-    async def send(self, obj) -> None:
-        if self._ws is None:
-            raise ConnectionError("polymarket ws is not connected")
-        await self._ws.send(obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":")))
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def close(self) -> None:
-        self.closed = True
-        if self._ws is not None:
-            await self._ws.close()
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def _pinger(self, ws) -> None:
         while True:
