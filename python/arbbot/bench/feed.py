@@ -9,7 +9,6 @@ the decision, so any backlog when processing falls behind the rate counts in ful
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import random
 import resource

@@ -56,3 +56,21 @@ def parse_count(s) -> int:
     if t != t.to_integral_value():
         raise ValueError(f"count {s!r} finer than 0.01")
     return int(t)
+
+
+async def serve_connection(connections: set, conn, ws, on_text) -> None:
+    """Run one simulator WebSocket connection: register it, start its writer task, feed text
+    frames to `on_text` until the client closes, then unregister (shared by both venues)."""
+    from aiohttp import WSMsgType
+    import asyncio
+    connections.add(conn)
+    writer = asyncio.create_task(conn.writer())
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                on_text(msg.data)
+            elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        connections.discard(conn)
+        writer.cancel()

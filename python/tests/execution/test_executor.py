@@ -15,7 +15,7 @@ import pytest
 from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, acknowledge, recover
 from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.sim import Faults
-from arbbot.venues.common import OrderRejected, OrderRequest, Side, TimeInForce
+from arbbot.venues.common import OrderRejected, OrderRequest, TimeInForce
 from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, start_sim, venue
 
 PY_ROOT = Path(__file__).resolve().parents[2]

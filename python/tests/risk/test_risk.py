@@ -1,7 +1,6 @@
 """Each risk gate's transitions with real values (µ$, injected clocks)."""
 from __future__ import annotations
 
-import pytest
 
 from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
 from arbbot.execution import ExecutionResult

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 
 import httpx
 import pytest
 
-from arbbot.sim.engine.matching import HOUSE
 from arbbot.sim.scenarios import Faults
 from arbbot.venues.common import (
     AuthError, OrderRejected, OrderRequest, OrderStatus, RateLimited, Side, TimeInForce, dump_snapshot,

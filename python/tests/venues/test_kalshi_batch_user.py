@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from arbbot.venues.common import NotFound, Order, OrderRejected, VenueError, OrderRequest, OrderStatus, Position, Side, TimeInForce
+from arbbot.venues.common import NotFound, Order, VenueError, OrderRequest, OrderStatus, Position, Side, TimeInForce
 from arbbot.venues.kalshi import KalshiVenue
 from arbbot.venues.kalshi.user import KalshiUserClient, parse_market_position, parse_user_order
 from tests.venues.conftest import wait_for

@@ -13,12 +13,12 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, HOUSE, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
+from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
 from arbbot.sim.kalshi.auth import AuthFailure, KeyRegistry
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import count_fp, dollars, micros_dollars, parse_count, parse_dollars
+from arbbot.sim.wire import serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
 
 log = logging.getLogger("arbbot.sim.kalshi")
 API = "/trade-api/v2"
@@ -246,7 +246,6 @@ class KalshiSim:
         t = request.match_info["ticker"]
         if t not in self.listings:
             return _err(404, "not_found", "market not found")
-        m = self.exchange.markets[t]
         try:
             depth = int(request.query.get("depth", "0"))
         except ValueError:
@@ -503,17 +502,7 @@ class KalshiSim:
         ws = web.WebSocketResponse(heartbeat=10.0)
         await ws.prepare(request)
         conn = _WsConn(self, ws, account)
-        self.connections.add(conn)
-        writer = asyncio.create_task(conn.writer())
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    conn.on_command(msg.data)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self.connections.discard(conn)
-            writer.cancel()
+        await serve_connection(self.connections, conn, ws, conn.on_command)
         return ws
 
     def ticker_msg(self, t: str) -> dict:

@@ -22,13 +22,13 @@ import logging
 import time
 from decimal import Decimal
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import poly_num
+from arbbot.sim.wire import serve_connection, poly_num
 
 log = logging.getLogger("arbbot.sim.polymarket")
 WS_PATH = "/ws/market"
@@ -428,17 +428,7 @@ class PolymarketSim:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         conn = _WsConn(self, ws)
-        self.connections.add(conn)
-        writer = asyncio.create_task(conn.writer())
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    conn.on_text(msg.data)
-                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self.connections.discard(conn)
-            writer.cancel()
+        await serve_connection(self.connections, conn, ws, conn.on_text)
         return ws
 
     def book_event(self, token: str) -> dict:

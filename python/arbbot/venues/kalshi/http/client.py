@@ -4,15 +4,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
+from arbbot.venues.common import http as common_http
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import (
-    AuthError, NotFound, OrderRejected, ProtocolError, RateLimited, TransportError, VenueError,
+    AuthError, NotFound, OrderRejected, RateLimited, TransportError, VenueError,
 )
 from arbbot.venues.common.ratelimit import KALSHI_TIERS, TokenBucket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
@@ -79,7 +79,7 @@ class KalshiHttpClient:
                 if asyncio.iscoroutine(r):
                     await r
             if resp.status_code == 429 or resp.status_code >= 500:
-                retry_after = _retry_after(resp)
+                retry_after = common_http.retry_after(resp)
                 if resp.status_code == 429:
                     delay = retry_after if retry_after is not None else backoff.next_delay()
                     bucket.penalize(delay)
@@ -100,22 +100,8 @@ class KalshiHttpClient:
         raise AssertionError("unreachable")
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
-    v = resp.headers.get("Retry-After")
-    if v is None:
-        return None
-    try:
-        return max(0.0, float(v))
-    except ValueError:
-        return None
-
-
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
-    try:
-        data = json.loads(resp.content, parse_float=Decimal) if resp.content else {}
-    except ValueError:
-        raise ProtocolError(f"kalshi {method} {path}: response is not JSON (HTTP {resp.status_code})",
-                            venue="kalshi", status=resp.status_code) from None
+    data = common_http.load_json(resp, "kalshi", method, path)
     if resp.status_code < 400:
         return data
     code = str(data.get("code", "")) if isinstance(data, dict) else ""

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from decimal import Decimal
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
+from arbbot.venues.common import http as common_http
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import (
-    AuthError, NotFound, OrderRejected, ProtocolError, RateLimited, TransportError, VenueError,
+    AuthError, NotFound, OrderRejected, RateLimited, TransportError, VenueError,
 )
 from arbbot.venues.common.ratelimit import TokenBucket
 from arbbot.venues.polymarket.common.signing import L2Signer
@@ -78,7 +78,7 @@ class PolymarketHttpClient:
                 if asyncio.iscoroutine(r):
                     await r
             if resp.status_code == 429 or resp.status_code >= 500:
-                retry_after = _retry_after(resp)
+                retry_after = common_http.retry_after(resp)
                 delay = retry_after if (resp.status_code == 429 and retry_after is not None) else backoff.next_delay()
                 if attempt == self.config.max_retries:
                     if resp.status_code == 429:
@@ -94,19 +94,8 @@ class PolymarketHttpClient:
         raise AssertionError("unreachable")
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(resp.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
-
-
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
-    try:
-        data = json.loads(resp.content, parse_float=Decimal) if resp.content else {}
-    except ValueError:
-        raise ProtocolError(f"polymarket {method} {path}: response is not JSON (HTTP {resp.status_code})",
-                            venue="polymarket", status=resp.status_code) from None
+    data = common_http.load_json(resp, "polymarket", method, path)
     if resp.status_code < 400:
         return data
     msg = str(data.get("error", "")) if isinstance(data, dict) else ""
