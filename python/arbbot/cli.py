@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
                                      "unhedged positions that caused it.")
     ack.add_argument("--db", help="order store (config: db_path)")
 
+    halt = sub.add_parser("halt", help="kill switch: stop all new trading now (creates the kill file)",
+                          description="Create the kill file (config: kill_file); every running bot stops starting "
+                                      "new executions until `arbbot resume`.")
+    halt.add_argument("--reason", default="operator halt", help="written into the kill file")
+    sub.add_parser("resume", help="remove the kill file created by `arbbot halt`")
+
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
@@ -81,8 +87,17 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trade", action="store_true",
                    help="paper-trade what it finds against the simulator (order store: --db / config db_path)")
     p.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
-    p.add_argument("--max-contracts", type=float, default=50.0, help="per-trade cap in contracts (default 50)")
+    p.add_argument("--max-contracts", type=float, help="per-trade cap in contracts (config: max_contracts, default 50)")
     p.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
+    p.add_argument("--log-json", action="store_true",
+                   help="log events (opportunities, orders, executions, recovery) as JSON lines on stderr")
+    p.add_argument("--connect", metavar="HANDLE_FILE",
+                   help="use a simulator running in another process (arbbot sim --handle-file HANDLE_FILE), which "
+                        "keeps its state across bot restarts, instead of starting one")
+    p.add_argument("--live", action="store_true",
+                   help="trade the REAL venues with real money: needs credentials (arbbot config show) and "
+                        "--confirm-live")
+    p.add_argument("--confirm-live", action="store_true", help="confirm that --live may place real orders")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             for execution in cleared:
                 print(f"acknowledged {execution}")
             return EXIT_OK
+        if args.command in ("halt", "resume"):
+            return _kill_switch(args)
         if args.command == "live":
             from arbbot.run.command import main as live_main
             return live_main(args)
@@ -140,6 +157,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _kill_switch(args) -> int:
+    from arbbot.config import ConfigError, load_settings
+    try:
+        path = Path(load_settings().kill_file)
+    except ConfigError as exc:
+        print(f"arbbot {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.command == "halt":
+        path.write_text(args.reason + "\n")
+        print(f"halted: {path} exists; running bots start no new executions (arbbot resume to undo)")
+    elif path.exists():
+        path.unlink()
+        print(f"resumed: removed {path}")
+    else:
+        print(f"not halted: {path} does not exist")
+    return EXIT_OK
 
 
 def _sim(argv: list[str]) -> int:

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
     log_json: bool = False
+    # risk and sizing (money in dollars here; converted to µ$ where used)
+    max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
+    daily_loss_cap_usd: float = Field(50.0, gt=0, description="stop trading once the day's realised loss reaches this")
+    max_exposure_per_venue_usd: float = Field(5_000.0, gt=0, description="open cost per venue")
+    max_exposure_per_event_usd: float = Field(1_000.0, gt=0, description="open cost per event")
+    max_exposure_per_market_usd: float = Field(500.0, gt=0, description="open cost per market")
+    breaker_failures: int = Field(3, ge=1, description="consecutive failed executions that open the breaker")
+    breaker_cooldown_s: float = Field(30.0, gt=0, description="seconds OPEN before one HALF_OPEN trial")
+    kill_file: str = Field("arbbot.kill", description="trading stops while this file exists (arbbot halt/resume)")
+    fault_kill_at: str = Field("", description="testing only: SIGKILL the bot right after this execution step "
+                                               "(intent:L0, placed:L0, filled:L0, unwind_intent:L0, ...)")
     kalshi_key_id: str = ""
     kalshi_private_key_file: Path | None = None
     polymarket_api_key: str = ""
@@ -74,6 +85,11 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else ""
             out[name] = str(value) if isinstance(value, Path) else value
         return out
+
+
+def usd(dollars: float) -> int:
+    """Dollars from the config as exact µ$ (rounded to the nearest µ$)."""
+    return int(round(dollars * 1_000_000))
 
 
 def load_settings(**overrides) -> Settings:

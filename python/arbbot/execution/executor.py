@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.types import NativeBook as EngineBook
 from arbbot.engine.types import Opportunity
@@ -22,6 +23,7 @@ from arbbot.venues.common.errors import OrderRejected, VenueError
 from arbbot.venues.common.model import Action, NativeBook, OrderRequest, Side, TimeInForce
 
 FULL = 10_000
+log = logs.get("execution")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class Executor:
             order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
         except OrderRejected as exc:
             self.store.set_intent_state(coid, "rejected", str(exc))
+            log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))
             return _Placed(coid, 0, 0, 0, f"rejected: {exc}")
         except (VenueError, asyncio.TimeoutError) as exc:
             # outcome unknown: ask the venue by client_order_id before deciding
@@ -180,15 +183,23 @@ class Executor:
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
+        log.info("order.done", client_order_id=coid, market=market, role=role, side=side.value, action=action.value,
+                 qty=qty, price=price, status=order.status.value, filled=order.filled_lots, cost=order.cost_micros,
+                 fee=order.fees_micros)
         if role == "entry":
             self.on_step(f"filled:L{leg}")
         return _Placed(coid, order.filled_lots, order.cost_micros, order.fees_micros, "")
 
     async def _lookup(self, client, coid: str):
+        """The venue's order for intent `coid`: by client order id, else by the order id recorded
+        before sending (venues without client order ids); None if the venue does not know it."""
         try:
             for o in await client.orders():
                 if o.client_order_id == coid:
                     return o
+            known = next((i.order_id for i in self.store.intents() if i.client_order_id == coid), None)
+            if known and hasattr(client, "order"):
+                return await client.order(known)
         except VenueError:
             return None
         return None

@@ -2,19 +2,21 @@
 
 Run once at start, before any new trade. Never places orders: for each intent of an open
 execution it asks the venue (`orders()`, `fills()`) for the order carrying the intent's
-`client_order_id`; an order that exists is adopted (state, fills), one that does not is marked
+`client_order_id`, or, on venues without client order ids, for the order id recorded in the
+intent before the order was sent (`order(order_id)`); an order that exists is adopted (state, fills), one that does not is marked
 `failed`. Afterwards an execution whose legs hold equal net lots is `complete` (or `aborted` /
 `unwound` when flat); anything else is `naked` and puts the store in SAFE MODE until
 `acknowledge()` (the `arbbot ack` command).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
 from arbbot.execution.store import EXEC_OPEN, OrderStore
 from arbbot.venues.common.errors import VenueError
-from arbbot.venues.common.model import OrderStatus
+from arbbot.venues.common.model import Action, OrderStatus
 
 
 @dataclass
@@ -46,6 +48,10 @@ async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryR
     for it in intents:
         orders, fills = views[it.venue]
         order = orders.get(it.client_order_id)
+        by_id = order is None and bool(it.order_id) and hasattr(clients[it.venue], "order")
+        if by_id:
+            # venues without client order ids (Polymarket): the id was recorded before sending
+            order = await clients[it.venue].order(it.order_id)
         if order is None:
             if it.state in ("intent", "placed", "unknown"):
                 store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
@@ -58,6 +64,10 @@ async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryR
             except VenueError:
                 pass
         mine = [f for f in fills if f.order_id == order.order_id]
+        if by_id and order.action is Action.BUY and mine and all(f.side is order.side for f in mine):
+            # a looked-up order reports its limit, not what it paid: take cost and fees from its fills
+            order = dataclasses.replace(order, cost_micros=sum(f.price_ticks * f.qty_lots for f in mine),
+                                        fees_micros=sum(f.fee_micros for f in mine))
         before = len(store.fills(it.client_order_id))
         store.record_order(it.client_order_id, order, mine)
         rep.fills_added += len(store.fills(it.client_order_id)) - before

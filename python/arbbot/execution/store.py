@@ -309,6 +309,17 @@ class OrderStore:
                         fee=f.fee_micros)
         return cur.rowcount
 
+    def set_intent_order_id(self, coid: str, order_id: str) -> None:
+        """Record the venue's id of an order known before it is sent (Polymarket: the signed
+        order's hash), so recovery can look it up even if the process dies before the answer."""
+        with self.tx() as db:
+            row = db.execute("SELECT execution_id FROM intents WHERE client_order_id=?", (coid,)).fetchone()
+            if row is None:
+                raise KeyError(coid)
+            db.execute("UPDATE intents SET order_id=?, updated_ms=? WHERE client_order_id=?",
+                       (order_id, self._clock_ms(), coid))
+            self._event(db, "intent_order_id", row["execution_id"], coid, order_id=order_id)
+
     def set_intent_state(self, coid: str, state: str, error: str = "") -> None:
         if state not in INTENT_OPEN + INTENT_TERMINAL:
             raise ValueError(f"unknown intent state {state!r}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 
@@ -33,38 +34,49 @@ class DailyLossCap:
         return None
 
 
-class ExposureLimits:
-    """Open exposure (µ$ at cost, fees included) per venue and per event."""
+@dataclass(frozen=True)
+class Held:
+    """Money at risk in one market (µ$ at cost; `fee` µ$ on top)."""
+    market: str                 # engine name venue:id
+    cost: int
+    fee: int = 0
 
-    def __init__(self, per_venue: int | None = None, per_event: int | None = None) -> None:
-        self.per_venue, self.per_event = per_venue, per_event
+
+class ExposureLimits:
+    """Open exposure (µ$ at cost, fees included) per venue, per event and per market. Anything
+    with `.market`, `.cost`, `.fee` counts: an opportunity's planned legs before a trade, `Held`
+    records of what an execution really bought after it."""
+
+    def __init__(self, per_venue: int | None = None, per_event: int | None = None,
+                 per_market: int | None = None) -> None:
+        self.per_venue, self.per_event, self.per_market = per_venue, per_event, per_market
         self.venue: dict[str, int] = {}
         self.event: dict[str, int] = {}
+        self.market: dict[str, int] = {}
 
     @staticmethod
     def _parts(legs, event_of: Callable[[str], str]):
         for leg in legs:
-            yield leg.market.split(":", 1)[0], event_of(leg.market), leg.cost + leg.fee
+            yield leg.market.split(":", 1)[0], event_of(leg.market), leg.market, leg.cost + leg.fee
 
     def reason(self, legs, event_of: Callable[[str], str]) -> str | None:
         """Why adding these legs would breach a limit, or None."""
-        dv: dict[str, int] = {}
-        de: dict[str, int] = {}
-        for v, e, amt in self._parts(legs, event_of):
-            dv[v] = dv.get(v, 0) + amt
-            de[e] = de.get(e, 0) + amt
-        for v, amt in dv.items():
-            if self.per_venue is not None and self.venue.get(v, 0) + amt > self.per_venue:
-                return f"exposure on {v}: {self.venue.get(v, 0)} + {amt} µ$ > {self.per_venue} µ$"
-        for e, amt in de.items():
-            if self.per_event is not None and self.event.get(e, 0) + amt > self.per_event:
-                return f"exposure on event {e}: {self.event.get(e, 0)} + {amt} µ$ > {self.per_event} µ$"
+        extra: dict[tuple[str, str], int] = {}
+        for v, e, m, amt in self._parts(legs, event_of):
+            for key in (("venue", v), ("event", e), ("market", m)):
+                extra[key] = extra.get(key, 0) + amt
+        for (scope, name), amt in sorted(extra.items(), key=lambda kv: ("venue", "event", "market").index(kv[0][0])):
+            limit, held = getattr(self, f"per_{scope}"), getattr(self, scope).get(name, 0)
+            if limit is not None and held + amt > limit:
+                where = name if scope == "venue" else f"{scope} {name}"
+                return f"exposure on {where}: {held} + {amt} µ$ > {limit} µ$"
         return None
 
     def add(self, legs, event_of, sign: int = 1) -> None:
-        for v, e, amt in self._parts(legs, event_of):
+        for v, e, m, amt in self._parts(legs, event_of):
             self.venue[v] = self.venue.get(v, 0) + sign * amt
             self.event[e] = self.event.get(e, 0) + sign * amt
+            self.market[m] = self.market.get(m, 0) + sign * amt
 
     def release(self, legs, event_of) -> None:
         self.add(legs, event_of, -1)

@@ -1,4 +1,5 @@
-"""`arbbot live`: detection against the embedded simulator (or, later, the real venues)."""
+"""`arbbot run` / `arbbot live`: paper trading / detection against the simulator (embedded, or
+another process's with `--connect`); the real venues come with `--live`."""
 from __future__ import annotations
 
 import asyncio
@@ -6,32 +7,59 @@ import json
 import sys
 import time
 
+from arbbot import logs
 from arbbot.config import ConfigError, load_settings
 from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
 from arbbot.run.metrics import serve_metrics
 from arbbot.run.mapping import load_mappings
 
+log = logs.get("run")
+
+
+def _simulator(args, settings):
+    """The simulator to trade against: one started here (embedded, stopped at the end) or, with
+    `--connect FILE`, one already running in another process (`arbbot sim --handle-file FILE`),
+    which keeps its state when this bot stops or crashes."""
+    from arbbot.sim import load_handle, serve
+    if args.connect:
+        return load_handle(args.connect), f"simulator at {args.connect}"
+    handle = serve(settings.scenario, settings.seed, step_interval=args.step or None)
+    return handle, f"simulator {settings.scenario}/seed {settings.seed}"
+
+
+class _NoSimulator:
+    def stop(self) -> None:
+        return None
+
 
 async def _run(args, settings) -> dict:
-    from arbbot.sim import serve
-    handle = serve(settings.scenario, settings.seed, step_interval=args.step)
+    if args.live:
+        from arbbot.run.real_venues import real_venues
+        handle, where, venues = _NoSimulator(), "LIVE venues (real money)", real_venues(settings)
+    else:
+        handle, where = _simulator(args, settings)
+        logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
+                             handle.polymarket_creds.passphrase, handle.polymarket_private_key)
+        venues = simulated_venues(handle)
     metrics = None
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
-        session = LiveSession(simulated_venues(handle), mappings, stale_after_s=settings.stale_after_s,
+        session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine)
-        session.max_qty = int(round(args.max_contracts * 100))
+        session.max_qty = int(round(settings.max_contracts * 100))
         await session.discover()
         trader = None
         if args.trade:
             from arbbot.run.trader import attach_paper_trader
-            trader = await attach_paper_trader(session, args.db or settings.db_path)
+            trader = await attach_paper_trader(session, args.db or settings.db_path, settings)
             session.trader = trader
         metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
         session.start_streams()
         started = time.monotonic()
-        source = (f"simulator {settings.scenario}/seed {settings.seed}  "
-                  f"metrics http://{settings.metrics_host}:{metrics.server_port}/metrics")
+        source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
+        log.info("run.start", source=where, engine=session.engine_choice, markets=len(session.markets),
+                 relations=len(session.universe.relations), trading=trader is not None,
+                 db=(args.db or settings.db_path) if trader else None, metrics_port=metrics.server_port)
         try:
             if args.json:
                 await asyncio.sleep(args.duration or 10.0)
@@ -59,25 +87,57 @@ async def _run(args, settings) -> dict:
                 "trading": None if trader is None else {
                     "executions": dict(trader.stats.executions), "skipped": dict(trader.stats.skipped),
                     "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
-                    "safe_mode": trader.store.safe_mode()}}
+                    "locked_in_micros": trader.stats.locked_in, "realised_micros": trader.stats.realised,
+                    "safe_mode": trader.store.safe_mode(),
+                    "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
+                                 "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}
     finally:
         if metrics is not None:
             metrics.shutdown()
-        handle.stop()
+        handle.stop()          # no-op for a simulator in another process (--connect)
+
+
+def _live_refusal(args, settings) -> str | None:
+    """Why `--live` may not start (None: credentials present and confirmed)."""
+    from arbbot.run.real_venues import missing_credentials
+    missing = missing_credentials(settings)
+    if len(missing) == 2:
+        return ("no venue credentials configured; set " +
+                "; ".join(f"{v}: {', '.join('ARB_' + n.upper() for n in names)}" for v, names in missing.items()))
+    if args.connect:
+        return "--live and --connect are exclusive (--connect is a simulator)"
+    if not args.confirm_live:
+        return "real orders need explicit confirmation: add --confirm-live"
+    return None
 
 
 def main(args) -> int:
+    name = "run" if args.trade else "live"
     try:
         settings = load_settings(scenario=args.scenario, seed=args.seed, stale_after_s=args.stale_after,
-                                 cooldown_s=args.cooldown, metrics_port=args.metrics_port)
+                                 cooldown_s=args.cooldown, metrics_port=args.metrics_port,
+                                 max_contracts=args.max_contracts, log_json=args.log_json or None)
     except ConfigError as exc:
-        print(f"arbbot live: {exc}", file=sys.stderr)
+        print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
+    logs.configure(json=settings.log_json)
+    logs.register_secret(settings.kalshi_private_key(), settings.polymarket_api_secret.get_secret_value(),
+                         settings.polymarket_api_passphrase.get_secret_value(),
+                         settings.polymarket_private_key.get_secret_value())
+    if args.live:
+        refusal = _live_refusal(args, settings)
+        if refusal:
+            print(f"arbbot {name} --live refused: {refusal}", file=sys.stderr)
+            return 2
     try:
         summary = asyncio.run(_run(args, settings))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 0
+    except ValueError as exc:               # e.g. an unusable --connect handle or mapping file
+        print(f"arbbot {name}: {exc}", file=sys.stderr)
+        return 2
+    log.info("run.stop", **{k: summary[k] for k in ("book_updates", "found", "held_out", "errors", "trading")})
     if args.json:
         print(json.dumps(summary))
     else:

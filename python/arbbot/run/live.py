@@ -13,6 +13,7 @@ from array import array
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from arbbot import logs
 from arbbot.engine import Engine, FeeSchedule, Market, NativeBook, Opportunity, Universe, Venue, unpack_book
 from arbbot.engine.select import implementation
 from arbbot.run.mapping import MappingRow, default_mappings, relations_for
@@ -22,6 +23,7 @@ from arbbot.venues.common.model import NativeBook as VenueBook
 
 _VENUES = {"kalshi": Venue.KALSHI, "polymarket": Venue.POLYMARKET, "forecastex": Venue.FORECASTEX}
 _EMPTY = NativeBook()
+log = logs.get("session")
 
 
 def engine_book(book: VenueBook) -> NativeBook:
@@ -126,6 +128,7 @@ class LiveSession:
         relations: list[dict] = []
         for name, venue in self.venues.items():
             found = [m for m in await venue.discover_markets() if m.active]
+            log.info("venue.discovered", venue=name, markets=len(found))
             self.markets += found
             for event in await venue.discover_events():
                 members = [f"{name}:{mid}" for mid in event.market_ids]
@@ -172,6 +175,7 @@ class LiveSession:
             raise
         except Exception as exc:        # the adapter reconnects internally; record what escapes
             self.errors.append(f"{venue.venue}: {type(exc).__name__}: {exc}")
+            log.error("venue.stream_failed", venue=venue.venue, error=f"{type(exc).__name__}: {exc}")
 
     def on_book(self, update: BookUpdate) -> None:
         received = time.perf_counter_ns()
@@ -185,11 +189,15 @@ class LiveSession:
         self.books[name] = packed
         self.last_seen[name] = self.clock()
         if book.tradeable:
-            self.held.pop(name, None)
+            if self.held.pop(name, None) is not None:
+                log.info("book.healthy", market=name)
             result = packed_update(self.engine, m, packed)
         else:
-            self.held[name] = book.reason or "distrusted"
-            self.stats.held_out[self.held[name]] += 1
+            reason = book.reason or "distrusted"
+            if self.held.get(name) != reason:
+                log.info("book.held_out", market=name, reason=reason)
+            self.held[name] = reason
+            self.stats.held_out[reason] += 1
             result = packed_update(self.engine, m, _EMPTY_PACKED)
         self._report(result.opportunities, received)
 
@@ -202,6 +210,8 @@ class LiveSession:
                 self.last_reported[opp.id] = now
                 self.stats.found[opp.lane.label] += 1
                 self.stats.recent.appendleft((now, opp))
+                log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
+                         profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
                 if self.on_opportunity is not None:
                     self.on_opportunity(opp)
         if count_latency:
@@ -217,6 +227,7 @@ class LiveSession:
         now = self.clock()
         newly = [n for n, seen in self.last_seen.items() if now - seen > self.stale_after_s and n not in self.held]
         for name in newly:
+            log.info("book.held_out", market=name, reason="stale")
             self.held[name] = "stale"
             self.stats.held_out["stale"] += 1
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,

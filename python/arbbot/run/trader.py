@@ -9,12 +9,18 @@ cash must cover its legs' cost + fees. Units: lots, µ$.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections import Counter
 from dataclasses import dataclass, field
 
 from arbbot.engine import Opportunity
 from arbbot.execution.executor import Executor, Refused
+from arbbot import logs
 from arbbot.risk.gates import RiskGates
+from arbbot.risk.limits import ExposureLimits, Held
+
+log = logs.get("trade")
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: $1 minimum on marketable (FOK/FAK) orders
 
@@ -51,7 +57,8 @@ class PaperTrader:
             return
         reasons = self.gates.check(opp, self.event_of) + self._minimums(opp)
         if reasons:
-            self.stats.skipped[reasons[0].split(":")[0].split(" after")[0]] += 1
+            self.stats.skipped[_category(reasons[0])] += 1
+            log.debug("trade.skipped", opportunity=opp.id, reason=reasons[0])
             return
         self._task = asyncio.create_task(self._execute(opp), name=f"execute-{opp.id}")
 
@@ -75,25 +82,40 @@ class PaperTrader:
             short = await self._balances_cover(opp)
             if short:
                 self.stats.skipped["balance"] += 1
+                log.info("trade.skipped", opportunity=opp.id, reason=short)
                 return
+            log.info("execution.start", opportunity=opp.id, lane=opp.lane.label, qty=opp.qty,
+                     planned_profit=opp.profit)
             result = await self.executor.execute(opp)
         except Refused as exc:
-            self.stats.skipped[str(exc).split(":")[0]] += 1
+            self.stats.skipped[_category(str(exc))] += 1
+            log.info("trade.skipped", opportunity=opp.id, reason=str(exc))
             return
         except Exception as exc:     # an execution error must not kill the session; it is counted
             self.stats.executions["error"] += 1
             self.stats.last.insert(0, (opp.id, "error", f"{type(exc).__name__}: {exc}"))
+            log.error("execution.error", opportunity=opp.id, error=f"{type(exc).__name__}: {exc}")
             return
+        self.record(result, opp.payout, opp.qty)
+        self.gates.on_execution(result, failure=result.state in ("unwound", "naked"))
+        if result.state in ("complete", "naked"):
+            self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
+        if result.state == "naked":
+            log.warning("safe_mode", reason=self.store.safe_mode())
+
+    def record(self, result, payout: int, qty: int) -> None:
+        """Count a finished execution; locked-in PnL is the payout of the lots held on every leg
+        (payout is linear in lots) plus the execution's cash flow."""
         self.stats.executions[result.state] += 1
         if result.state == "complete":
             filled = min(result.filled.values()) if result.filled else 0
-            payout = filled * 10_000 * (opp.payout // (opp.qty * 10_000) if opp.qty else 0)
-            self.stats.locked_in += payout + result.cash_flow
+            self.stats.locked_in += payout * filled // qty + result.cash_flow
         elif result.state == "unwound":
             self.stats.realised += result.cash_flow
         self.stats.last.insert(0, (result.execution_id, result.state, result.reason))
         del self.stats.last[10:]
-        self.gates.on_execution(result, failure=result.state in ("unwound", "naked"))
+        log.info("execution.done", execution=result.execution_id, state=result.state, reason=result.reason,
+                 filled=result.filled, cash_flow=result.cash_flow)
 
     async def drain(self) -> None:
         """Wait for the execution in flight (shutdown)."""
@@ -101,27 +123,73 @@ class PaperTrader:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def attach_paper_trader(session, db_path: str, *, kill_file: str | None = None,
-                              daily_loss_cap: int = 50_000_000, per_venue_exposure: int | None = None) -> PaperTrader:
+_CATEGORIES = ("kill switch", "daily loss cap", "exposure", "circuit breaker", "venue minimum", "balance",
+               "safe mode", "market", "leg", "no route")
+
+
+def _category(reason: str) -> str:
+    """A short counter key for a refusal reason ("exposure on kalshi: …" → "exposure")."""
+    return next((c for c in _CATEGORIES if reason.startswith(c)), reason.split(":")[0])
+
+
+def held_by(store, execution_id: str) -> list[Held]:
+    """What an execution holds, at cost (µ$): its entry fills, less the proceeds of unwinds."""
+    out = []
+    for intent in store.intents(execution_id):
+        sign = 1 if intent.role == "entry" else -1
+        if intent.cost or intent.fee:
+            out.append(Held(intent.market, sign * intent.cost, sign * intent.fee if sign > 0 else intent.fee))
+    return out
+
+
+def held_exposure(store, limits: ExposureLimits, event_of) -> None:
+    """Seed exposure limits with what earlier runs still hold (complete and naked executions)."""
+    for x in store.executions():
+        if x.state in ("complete", "naked"):
+            limits.add(held_by(store, x.id), event_of)
+
+
+def kill_at(step: str):
+    """Testing hook (config `fault_kill_at`): SIGKILL this process right after `step`."""
+    def on_step(name: str) -> None:
+        if name == step:
+            log.warning("fault.kill", step=name)
+            os.kill(os.getpid(), signal.SIGKILL)
+    return on_step
+
+
+async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrader:
     """Open the order store, reconcile it with the venues (crash recovery: adopt what exists,
     fail what never reached a venue, safe mode on any unhedged position), then trade the
     session's new opportunities. Call after `session.discover()`, before `start_streams()`."""
+    from arbbot.config import Settings, usd
     from arbbot.execution.executor import ExecutorConfig, Route
     from arbbot.execution.recovery import recover
     from arbbot.execution.store import OrderStore
     from arbbot.risk.breaker import CircuitBreaker
     from arbbot.risk.killswitch import KillSwitch
-    from arbbot.risk.limits import DailyLossCap, ExposureLimits
+    from arbbot.risk.limits import DailyLossCap
 
+    cfg = settings or Settings(kill_file="")
     store = OrderStore(db_path)
+    for venue in session.venues.values():
+        if hasattr(venue, "on_order_id"):          # ids known before sending go to the store first
+            venue.on_order_id = store.set_intent_order_id
     report = await recover(store, session.venues)
+    log.info("recovery", adopted=report.adopted, missing=report.missing, fills_added=report.fills_added,
+             executions=report.executions, naked=report.naked, safe_mode=report.safe_mode)
     routes = {f"{m.venue.value}:{m.market_id}": Route(session.venues[m.venue.value], m.market_id)
               for m in session.markets}
-    gates = RiskGates(KillSwitch(kill_file), DailyLossCap(daily_loss_cap),
-                      ExposureLimits(per_venue=per_venue_exposure), CircuitBreaker())
     events = {f"{m.venue.value}:{m.market_id}": f"{m.venue.value}:{m.event_id or m.market_id}" for m in session.markets}
-    trader = PaperTrader(Executor(store, routes, config=ExecutorConfig(min_profit=1), risk=None), gates,
-                         session.venues, event_of=lambda market: events.get(market, market))
+    event_of = lambda market: events.get(market, market)   # noqa: E731
+    exposure = ExposureLimits(per_venue=usd(cfg.max_exposure_per_venue_usd), per_event=usd(cfg.max_exposure_per_event_usd),
+                              per_market=usd(cfg.max_exposure_per_market_usd))
+    held_exposure(store, exposure, event_of)
+    gates = RiskGates(KillSwitch(cfg.kill_file or None), DailyLossCap(usd(cfg.daily_loss_cap_usd)), exposure,
+                      CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s))
+    on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
+    executor = Executor(store, routes, config=ExecutorConfig(min_profit=1), on_step=on_step, risk=None)
+    trader = PaperTrader(executor, gates, session.venues, event_of=event_of)
     trader.store, trader.recovery = store, report
     session.on_opportunity = trader.offer
     return trader

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import json
+import os
 import secrets
 import threading
 import uuid
@@ -20,11 +22,12 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from arbbot import logs
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.scenarios import Faults, build
 
-__all__ = ["SimHandle", "start", "serve", "cli_main", "Faults"]
+__all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle"]
 
 
 @dataclass
@@ -43,6 +46,42 @@ class SimHandle:
     def stop(self) -> None:
         if callable(self._stop):
             self._stop()
+
+    def plants(self) -> list:
+        """Every mispricing planted so far, on every venue (`arbbot.sim.scenarios.Plant`)."""
+        sims = (self.kalshi, self.polymarket)
+        return sorted((p for s in sims if s is not None for p in s.process.plants), key=lambda p: p.ts)
+
+    def to_json(self) -> dict:
+        """What another process needs to connect (`arbbot sim --handle-file`): URLs and the
+        simulator-only throwaway credentials (they trade nothing real)."""
+        c = self.polymarket_creds
+        return {"format": "arbbot.sim-handle/1", "urls": self.urls, "kalshi_key_id": self.kalshi_key_id,
+                "kalshi_private_key_pem": self.kalshi_private_key_pem.decode(),
+                "polymarket": {"address": c.address, "api_key": c.api_key, "secret": c.secret,
+                               "passphrase": c.passphrase, "private_key": self.polymarket_private_key}}
+
+
+def write_handle(handle: SimHandle, path: str) -> None:
+    """Write `handle.to_json()` to `path`, readable by the owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(handle.to_json(), fh)
+
+
+def load_handle(path: str) -> SimHandle:
+    """A handle to a simulator running in another process (`arbbot sim --handle-file PATH`)."""
+    try:
+        with open(path) as fh:
+            doc = json.load(fh)
+        if doc.get("format") != "arbbot.sim-handle/1":
+            raise ValueError(f"format is {doc.get('format')!r}, expected 'arbbot.sim-handle/1'")
+        p = doc["polymarket"]
+        return SimHandle(dict(doc["urls"]), doc["kalshi_key_id"], doc["kalshi_private_key_pem"].encode(),
+                         polymarket_creds=ApiCreds(p["address"], p["api_key"], p["secret"], p["passphrase"]),
+                         polymarket_private_key=p["private_key"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"cannot use simulator handle {path}: {exc}") from None
 
 
 def _keypair() -> tuple[bytes, bytes]:
@@ -75,6 +114,9 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     except BaseException:
         await kalshi.stop()
         raise
+    log = logs.get("sim")
+    for sim in (kalshi, poly):
+        sim.process.on_plant = lambda p: log.info("sim.planted", **dataclasses.asdict(p))
     urls = {"kalshi_rest": kalshi.base_url, "kalshi_ws": kalshi.ws_url,
             "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url}
     return SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key)
@@ -132,11 +174,23 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
     ap.add_argument("--poly-creds-file", default="",
                     help="write the simulator's Polymarket L2 credentials (JSON) here")
+    ap.add_argument("--handle-file", default="",
+                    help="write URLs + the simulator-only credentials as JSON here (for arbbot run --connect)")
+    ap.add_argument("--faults", default="",
+                    help='fault injection as JSON, e.g. \'{"order_reject_every": 3}\' (fields of arbbot.sim.Faults)')
+    ap.add_argument("--log-json", action="store_true", help="log events (e.g. sim.planted) as JSON lines on stderr")
     args = ap.parse_args(argv)
+    logs.configure(json=args.log_json)
+    try:
+        faults = Faults(**json.loads(args.faults)) if args.faults else None
+    except (ValueError, TypeError) as exc:
+        print(f"arbbot sim: bad --faults: {exc}")
+        return 2
 
     async def main() -> None:
         try:
-            h = await start(args.scenario, args.seed, "127.0.0.1", args.port, step_interval=args.step)
+            h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
+                            step_interval=args.step or None)
         except ValueError as exc:
             print(f"arbbot sim: {exc}")
             raise SystemExit(2) from None
@@ -155,6 +209,9 @@ def cli_main(argv: list[str] | None = None) -> int:
                 json.dump({"address": c.address, "apiKey": c.api_key, "secret": c.secret,
                            "passphrase": c.passphrase}, fh)
             print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
+        if args.handle_file:
+            write_handle(h, args.handle_file)
+            print(f"handle_file {args.handle_file}", flush=True)
         try:
             await asyncio.Event().wait()
         finally:

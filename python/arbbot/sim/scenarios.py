@@ -2,14 +2,16 @@
 
 A scenario is a set of *questions* (each with a fair YES probability in ticks) grouped in
 events; each question is listed on one or more venues. A house market maker quotes bids around
-the fair value on every venue; `PriceProcess.step()` moves fair values (a seeded random walk,
-renormalised within exclusive events) and requotes, which produces real book deltas on the
-wire. Occasionally (`mispricing_rate`) a venue's quotes are skewed for a few steps: a short-lived
-arbitrage.
+the fair value on every venue; `PriceProcess.step()` moves fair values (one seeded random walk
+shared by all venues, renormalised within exclusive events) and requotes, which produces real
+book deltas on the wire. Occasionally (`mispricing_rate`) one venue's quotes on a question are
+shifted by `plant_ticks` for three steps: a planted, short-lived arbitrage against the question's
+other listings, recorded in `PriceProcess.plants`.
 """
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 
 from arbbot.sim.engine.matching import FULL, HOUSE, Exchange, FeeModel, MarketState
@@ -86,7 +88,8 @@ class Scenario:
     spread: int = 200          # half-spread around fair (ticks)
     depth_levels: int = 3
     level_lots: int = 10_000   # 100 contracts per level
-    mispricing_rate: float = 0.02
+    mispricing_rate: float = 0.02    # chance per listing per step of a planted mispricing
+    plant_ticks: int = 1200          # how far a plant moves a venue's quotes (> 2·spread + fees)
 
     def listings(self, venue: str) -> list[tuple[EventDef, Question, Listing]]:
         return [(e, q, l) for e in self.events for q in e.questions for l in q.listings if l.venue == venue]
@@ -167,30 +170,56 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
     return Scenario(name, events, faults or Faults())
 
 
+@dataclass(frozen=True)
+class Plant:
+    """One planted mispricing: from `step` on, for `steps` steps, `venue` quotes `market` around
+    fair + `shift` ticks (both sides), while the question's other listings stay at fair. Against
+    a twin on another venue that is a cross-venue arbitrage of |shift| − 2·spread ticks gross."""
+    venue: str
+    market_id: str
+    question: str
+    step: int
+    steps: int
+    shift: int                 # ticks, signed
+    ts: float                  # wall-clock seconds when the first skewed quote was published
+
+
 class PriceProcess:
-    """Moves fair values and requotes the house on one venue's `Exchange`."""
+    """Moves fair values and requotes the house on one venue's `Exchange`.
+
+    Fair values follow one seeded path shared by every venue (the same question has the same
+    fair value on Kalshi, Polymarket and ForecastEx after the same number of steps); planted
+    mispricings are drawn per venue. Every plant is kept in `plants` and passed to `on_plant`.
+    """
 
     def __init__(self, scenario: Scenario, venue: str, exchange: Exchange, seed: int) -> None:
         self.s = scenario
         self.venue = venue
         self.ex = exchange
+        self.fair_rng = random.Random(f"{seed}:fair")
         self.rng = random.Random(f"{seed}:{venue}")
-        self.skew: dict[str, int] = {}     # market → remaining mispriced steps
+        self.skew: dict[str, tuple[int, int]] = {}     # market → (remaining skewed steps, shift ticks)
+        self.steps = 0
+        self.plants: list[Plant] = []
+        self.on_plant = None                           # callable(Plant), e.g. a logger
+        self.clock = time.time
 
     def fair(self, q: Question) -> int:
         return q.fair
 
     def quote(self, listing: Listing, fair: int) -> None:
-        """Replace the house quotes on `listing` around `fair` (ticks)."""
+        """Replace the house quotes on `listing` around `fair` (ticks), shifted while planted."""
         m = self.ex.markets[listing.market_id]
         self.ex.cancel_all(HOUSE, listing.market_id)
         t = listing.tick
-        skew = 0
-        if self.skew.get(listing.market_id, 0) > 0:
-            skew = 3 * self.s.spread
-            self.skew[listing.market_id] -= 1
-        yes_top = max(t, ((fair - self.s.spread + skew) // t) * t)
-        no_top = max(t, ((FULL - fair - self.s.spread) // t) * t)
+        left, shift = self.skew.get(listing.market_id, (0, 0))
+        if left > 0:
+            self.skew[listing.market_id] = (left - 1, shift)
+        else:
+            shift = 0
+        centre = fair + shift
+        yes_top = max(t, ((centre - self.s.spread) // t) * t)
+        no_top = max(t, ((FULL - centre - self.s.spread) // t) * t)
         if yes_top + no_top >= FULL:          # never rest a crossed book
             no_top = ((FULL - yes_top - t) // t) * t
         for k in range(self.s.depth_levels):
@@ -203,18 +232,32 @@ class PriceProcess:
         for _e, q, l in self.s.listings(self.venue):
             self.quote(l, q.fair)
 
+    def _plant(self, q: Question, listing: Listing) -> None:
+        """Skew `listing` for 3 steps by `plant_ticks`, towards the side that keeps the shifted
+        quotes inside the price range (so the gross edge against a twin is the full amount)."""
+        shift = self.s.plant_ticks if self.rng.random() < 0.5 else -self.s.plant_ticks
+        room = self.s.spread + 2 * listing.tick
+        if not room <= q.fair + shift <= FULL - room:
+            shift = -shift
+        self.skew[listing.market_id] = (3, shift)
+        plant = Plant(self.venue, listing.market_id, q.key, self.steps, 3, shift, self.clock())
+        self.plants.append(plant)
+        if self.on_plant is not None:
+            self.on_plant(plant)
+
     def step(self) -> None:
         """One tick of the price process (deterministic given the seed and the call count)."""
+        self.steps += 1
         for e in self.s.events:
             for q in e.questions:
-                q.fair = min(9_700, max(300, q.fair + self.rng.choice((-100, 0, 0, 100))))
+                q.fair = min(9_700, max(300, q.fair + self.fair_rng.choice((-100, 0, 0, 100))))
             if e.exclusive and e.exhaustive:
                 tot = sum(q.fair for q in e.questions)
                 for q in e.questions:
                     q.fair = max(100, q.fair * FULL // tot // 100 * 100)
         for _e, q, l in self.s.listings(self.venue):
-            if self.rng.random() < self.s.mispricing_rate:
-                self.skew[l.market_id] = 3
+            if self.skew.get(l.market_id, (0, 0))[0] == 0 and self.rng.random() < self.s.mispricing_rate:
+                self._plant(q, l)
             self.quote(l, q.fair)
 
 

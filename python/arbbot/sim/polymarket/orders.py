@@ -16,40 +16,13 @@ from decimal import Decimal
 from aiohttp import web
 
 from arbbot.sim.engine.matching import SimReject
+from arbbot.venues.polymarket.order_hash import order_hash, recover_signer
 
-EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
-NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
-CHAIN_ID = 137
-_ORDER_TYPES = [
-    {"name": "salt", "type": "uint256"}, {"name": "maker", "type": "address"},
-    {"name": "signer", "type": "address"}, {"name": "tokenId", "type": "uint256"},
-    {"name": "makerAmount", "type": "uint256"}, {"name": "takerAmount", "type": "uint256"},
-    {"name": "side", "type": "uint8"}, {"name": "signatureType", "type": "uint8"},
-    {"name": "timestamp", "type": "uint256"}, {"name": "metadata", "type": "bytes32"},
-    {"name": "builder", "type": "bytes32"},
-]
-_DOMAIN_TYPES = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                 {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
 _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
 
 
 def _bad(msg: str, status: int = 400) -> web.Response:
     return web.json_response({"error": msg, "success": False, "errorMsg": msg}, status=status)
-
-
-def recover_signer(order: dict, neg_risk: bool) -> str:
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
-    msg = {"salt": int(order["salt"]), "maker": order["maker"], "signer": order["signer"],
-           "tokenId": int(order["tokenId"]), "makerAmount": int(order["makerAmount"]),
-           "takerAmount": int(order["takerAmount"]), "side": 0 if order["side"] == "BUY" else 1,
-           "signatureType": int(order["signatureType"]), "timestamp": int(order["timestamp"]),
-           "metadata": bytes.fromhex(order["metadata"][2:]), "builder": bytes.fromhex(order["builder"][2:])}
-    full = {"types": {"EIP712Domain": _DOMAIN_TYPES, "Order": _ORDER_TYPES}, "primaryType": "Order",
-            "domain": {"name": "Polymarket CTF Exchange", "version": "2", "chainId": CHAIN_ID,
-                       "verifyingContract": NEG_RISK_EXCHANGE_V2 if neg_risk else EXCHANGE_V2},
-            "message": msg}
-    return Account.recover_message(encode_typed_data(full_message=full), signature=order["signature"])
 
 
 class OrderDesk:
@@ -58,8 +31,9 @@ class OrderDesk:
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
 
-    def _venue_id(self, engine_id: str) -> str:
-        vid = "0x" + hashlib.sha256(engine_id.encode()).hexdigest()
+    def _venue_id(self, engine_id: str, order: dict, neg_risk: bool) -> str:
+        """Like the venue: the order id is the EIP-712 hash of the signed order."""
+        vid = order_hash(order, neg_risk)
         self.ids[vid] = engine_id
         self.rev[engine_id] = vid
         return vid
@@ -115,7 +89,7 @@ class OrderDesk:
             if exc.code == "insufficient_balance":
                 return _bad("not enough balance / allowance")
             return _bad(str(exc))
-        vid = self._venue_id(o.order_id)
+        vid = self._venue_id(o.order_id, order, l.neg_risk)
         if otype == "FOK" and o.filled == 0:
             return _bad("order couldn't be fully filled. FOK orders are fully filled or killed.")
         if otype == "FAK" and o.filled == 0:

@@ -106,6 +106,7 @@ class PolymarketSim:
         c.add_get("/neg-risk", self.get_neg_risk)
         c.add_get("/data/orders", self.get_orders)
         c.add_get("/data/trades", self.get_trades)
+        c.add_get("/data/order/{id}", self.get_order)
         c.add_post("/order", self.post_order)
         c.add_delete("/order", self.delete_order)
         c.add_get("/version", self.get_version)
@@ -267,15 +268,29 @@ class PolymarketSim:
         acct = request[ACCOUNT]
         data = []
         for o in self.exchange.orders.values():
-            if o.account != acct or o.status != "resting":
-                continue
-            _e, _q, l = self.listings[o.market]
-            data.append({"id": self.desk.rev.get(o.order_id, o.order_id), "status": "LIVE", "owner": request.headers["POLY_API_KEY"], "market": o.market,
-                         "asset_id": l.yes_token if o.side == "yes" else l.no_token, "side": "BUY",
-                         "original_size": _sz(o.initial), "size_matched": _sz(o.filled), "price": _px(o.price),
-                         "outcome": "Yes" if o.side == "yes" else "No", "expiration": "0", "order_type": "GTC",
-                         "associate_trades": [], "created_at": o.created_ms // 1000})
+            if o.account == acct and o.status == "resting":
+                data.append(self._order_json(o, request.headers["POLY_API_KEY"]))
         return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
+
+    async def get_order(self, request: web.Request):
+        """`GET /data/order/{id}` (L2): one of the account's orders by its hash, whatever its state."""
+        eid = self.desk.ids.get(request.match_info["id"])
+        o = self.exchange.orders.get(eid) if eid else None
+        if o is None or o.account != request[ACCOUNT]:
+            return web.json_response({"error": "order not found"}, status=404)
+        return web.json_response(self._order_json(o, request.headers["POLY_API_KEY"]))
+
+    def _order_json(self, o, owner: str) -> dict:
+        """An order in the venue's terms: a SELL of a token was booked as a BUY of the other one."""
+        _e, _q, l = self.listings[o.market]
+        side = ("no" if o.side == "yes" else "yes") if o.action == "sell" else o.side
+        price = FULL - o.price if o.action == "sell" else o.price
+        status = {"resting": "LIVE", "executed": "MATCHED", "canceled": "CANCELED"}.get(o.status, "LIVE")
+        return {"id": self.desk.rev.get(o.order_id, o.order_id), "status": status, "owner": owner,
+                "market": o.market, "asset_id": l.yes_token if side == "yes" else l.no_token,
+                "side": "SELL" if o.action == "sell" else "BUY", "original_size": _sz(o.initial),
+                "size_matched": _sz(o.filled), "price": _px(price), "outcome": "Yes" if side == "yes" else "No",
+                "expiration": "0", "order_type": "GTC", "associate_trades": [], "created_at": o.created_ms // 1000}
 
     def _trade_side(self, fe) -> tuple[str, str, int]:
         """(asset_id, BUY|SELL, token price ticks) of one fill, in the terms the order was sent."""

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.model import Action, Order, OrderRequest, OrderStatus, Side, TimeInForce, Venue
-from arbbot.venues.common.units import UnitError, money_micros, qty_lots
+from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
+from arbbot.venues.polymarket.order_hash import order_hash
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 
@@ -25,6 +26,8 @@ class PolymarketExecutionClient:
         self.provider = provider
         self._builder = None
         self.placed: dict[str, Order] = {}
+        # called with (client_order_id, order id) once an order is signed, before it is sent
+        self.on_order_id = None
 
     def _order_builder(self):
         if self._builder is None:
@@ -75,6 +78,8 @@ class PolymarketExecutionClient:
     async def place(self, req: OrderRequest) -> Order:
         m = self.check(req)
         payload = await asyncio.to_thread(self._build, m, req)
+        if self.on_order_id is not None:
+            self.on_order_id(req.client_order_id, order_hash(payload["order"], m.neg_risk))
         body = await self.http.clob_post("/order", payload, auth=True)
         if not isinstance(body, dict) or not body.get("success"):
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
@@ -98,6 +103,32 @@ class PolymarketExecutionClient:
                   req.price_ticks, req.qty_lots, filled, remaining, status, cost_micros=cost)
         self.placed[o.order_id] = o
         return o
+
+    async def order(self, order_id: str) -> Order | None:
+        """One order by its id (the signed order's hash), whatever its state; None if unknown."""
+        try:
+            o = await self.http.clob_get(f"/data/order/{order_id}", None, auth=True)
+        except NotFound:
+            return None
+        if not isinstance(o, dict) or not o.get("id"):
+            return None
+        token = str(o.get("asset_id", ""))
+        m = next((m for m in self.provider.markets.values() if token in (m.yes_token, m.no_token)), None)
+        mid, side = (m.market_id, Side.YES if token == m.yes_token else Side.NO) if m else (o.get("market", ""), Side.YES)
+        try:
+            size, matched = qty_lots(o["original_size"]), qty_lots(o["size_matched"])
+            price = price_ticks(o["price"])
+        except (KeyError, UnitError) as exc:
+            raise ProtocolError(f"polymarket /data/order: {exc}", venue="polymarket") from None
+        status = {"LIVE": OrderStatus.RESTING, "MATCHED": OrderStatus.FILLED,
+                  "CANCELED": OrderStatus.CANCELED}.get(str(o.get("status", "")).upper(), OrderStatus.PENDING)
+        if status is OrderStatus.FILLED and matched < size:
+            status = OrderStatus.CANCELED                 # FAK: the unmatched rest was killed
+        action = Action.SELL if o.get("side") == "SELL" else Action.BUY
+        known = self.placed.get(order_id)
+        return Order(Venue.POLYMARKET, order_id, known.client_order_id if known else "", mid, side, action, price,
+                     size, matched, size - matched if status is OrderStatus.RESTING else 0, status,
+                     cost_micros=price * matched if action is Action.BUY else 0)
 
     async def cancel(self, order_id: str) -> Order:
         body = await self.http.clob_delete("/order", {"orderID": order_id})

@@ -86,6 +86,19 @@ class PolymarketVenue:
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
 
+    async def order(self, order_id: str) -> Order | None:
+        """One order by id (its hash), open or finished; None if the venue does not know it."""
+        return await self.exec.order(order_id)
+
+    @property
+    def on_order_id(self):
+        """Callback(client_order_id, order_id) run when an order is signed, before it is sent."""
+        return self.exec.on_order_id
+
+    @on_order_id.setter
+    def on_order_id(self, callback) -> None:
+        self.exec.on_order_id = callback
+
     async def balance(self) -> Balance:
         """pUSD collateral (6 decimals on the wire = µ$)."""
         body = await self.http.clob_get("/balance-allowance", {"asset_type": "COLLATERAL"}, auth=True)

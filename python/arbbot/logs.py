@@ -1,0 +1,73 @@
+"""Structured logging (structlog): one event per line on stderr, JSON with `--log-json`.
+
+Events are named `area.what` (`opportunity`, `execution.done`, `order.placed`, `book.held_out`,
+`recovery`, `sim.planted`, ...) with typed fields; money fields are µ$ integers, prices ticks,
+quantities lots, `ts` is Unix seconds. Without `--log-json` only warnings and errors are printed
+(the live view shows the rest). Every string value passes a redaction step: any registered
+secret (API secrets, private keys) is replaced by `********` wherever it appears.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+REDACTED = "********"
+_secrets: set[str] = set()
+
+
+def register_secret(*values: str | bytes | None) -> None:
+    """Never print these values (or any line of a PEM key) in a log event."""
+    for value in values:
+        if not value:
+            continue
+        text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+        for line in text.splitlines() or [text]:
+            line = line.strip()
+            if len(line) >= 8 and not line.startswith("-----"):
+                _secrets.add(line)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        for secret in _secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v) for v in value)
+    return value
+
+
+def _redact(_logger, _name, event: dict) -> dict:
+    return {k: _scrub(v) for k, v in event.items()} if _secrets else event
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is at write time (the live view redirects it above its display)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure(json: bool = False, *, stream=None, level: int | None = None) -> None:
+    """Route every `structlog.get_logger()` event to `stream` (default stderr)."""
+    level = level if level is not None else (logging.INFO if json else logging.WARNING)
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt=None, key="ts"),
+                    _redact, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),
+        cache_logger_on_first_use=False)
+
+
+def get(name: str | None = None):
+    return structlog.get_logger(name) if name else structlog.get_logger()
