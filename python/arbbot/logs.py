@@ -57,6 +57,20 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+class _StdlibBridge(logging.Handler):
+    """Library and adapter messages logged with the standard `logging` module become structlog
+    events too (same format, same redaction), so `--log-json` output is JSON on every line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event = {"logger": record.name}
+            if record.exc_info:
+                event["exc_info"] = record.exc_info
+            structlog.get_logger().log(record.levelno, record.getMessage(), **event)
+        except Exception:       # logging must never take the bot down
+            self.handleError(record)
+
+
 def configure(json: bool = False, *, stream=None, level: int | None = None) -> None:
     """Route every `structlog.get_logger()` event to `stream` (default stderr)."""
     level = level if level is not None else (logging.INFO if json else logging.WARNING)
@@ -67,6 +81,12 @@ def configure(json: bool = False, *, stream=None, level: int | None = None) -> N
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),
         cache_logger_on_first_use=False)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _StdlibBridge)]:
+        root.removeHandler(handler)
+    root.addHandler(_StdlibBridge())
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))    # one line per request otherwise
 
 
 def get(name: str | None = None):

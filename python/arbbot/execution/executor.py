@@ -23,6 +23,7 @@ from arbbot.venues.common.errors import OrderRejected, VenueError
 from arbbot.venues.common.model import Action, NativeBook, OrderRequest, Side, TimeInForce
 
 FULL = 10_000
+POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
 log = logs.get("execution")
 
 
@@ -251,8 +252,14 @@ class Executor:
             q = decompose(int(EngineVenue[book.venue.name]), to_engine_book(book)).quote
         except (VenueError, asyncio.TimeoutError):
             q = None
-        if leg.market.startswith("forecastex:"):
-            # buy-only venue: exit by buying the opposite contract (IB nets the pair)
+        bid = None if q is None else (q.best_bid_yes if side is Side.YES else q.best_bid_no)
+        sell_price = max(100, (bid if bid is not None else 100) - slip)
+        sell_price -= sell_price % 100
+        sell_price = max(sell_price, 100)
+        # Buy-only ForecastEx, and Polymarket when the sale would be worth less than its $1 minimum
+        # for marketable orders: exit by buying the opposite side (the pair pays $1 / is netted).
+        small = leg.market.startswith("polymarket:") and sell_price * lots < POLYMARKET_MIN_ORDER
+        if leg.market.startswith("forecastex:") or small:
             other = side.other
             ask = None if q is None else (q.best_ask_yes if other is Side.YES else q.best_ask_no)
             price = min(FULL - 100, (ask if ask is not None else FULL - 100) + slip)
@@ -260,10 +267,7 @@ class Executor:
             await self._place(xid, i, "unwind", attempt, leg.market, route, other, Action.BUY, lots, price,
                               TimeInForce.IOC)
             return
-        bid = None if q is None else (q.best_bid_yes if side is Side.YES else q.best_bid_no)
-        price = max(100, (bid if bid is not None else 100) - slip)
-        price -= price % 100
-        await self._place(xid, i, "unwind", attempt, leg.market, route, side, Action.SELL, lots, max(price, 100),
+        await self._place(xid, i, "unwind", attempt, leg.market, route, side, Action.SELL, lots, sell_price,
                           TimeInForce.IOC)
 
     def _result(self, xid: str, state: str, reason: str = "") -> ExecutionResult:

@@ -372,13 +372,17 @@ class OrderStore:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.
 
         Prices are converted to the intent's own side: a venue may report a sell of YES at p as
-        a buy of NO at 10,000 − p (Kalshi nets the pair into $1)."""
+        a buy of NO at 10,000 − p (Kalshi nets the pair into $1). An unwind that BUYS the opposite
+        side (ForecastEx is buy-only; a Polymarket sale under $1 is not allowed) completes a YES+NO
+        pair, worth $1 per contract (10,000 µ$ per lot: netted at once, or paid at settlement)."""
         total = 0
         for it in self.intents(execution_id):
             for f in self.fills(it.client_order_id):
                 own = f.price if f.side == it.side else 10_000 - f.price
                 notional = own * f.qty
                 total += (notional if it.action == "sell" else -notional) - f.fee
+                if it.role == "unwind" and it.action == "buy":
+                    total += 10_000 * f.qty
         return total
 
     # ---- flags: safe mode -----------------------------------------------------------------------

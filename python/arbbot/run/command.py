@@ -9,7 +9,7 @@ import time
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings
-from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
+from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.run.metrics import serve_metrics
 from arbbot.run.mapping import load_mappings
 
@@ -40,7 +40,7 @@ async def _run(args, settings) -> dict:
         handle, where = _simulator(args, settings)
         logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
                              handle.polymarket_creds.passphrase, handle.polymarket_private_key)
-        venues = simulated_venues(handle)
+        venues = await connect_simulated_venues(handle)
     metrics = None
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
@@ -80,6 +80,7 @@ async def _run(args, settings) -> dict:
         p50, p99 = st.latency_percentiles_us()
         return {"format": "arbbot.live-summary/1", "engine": session.engine_choice, "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
+                "books_healthy": session.healthy(),
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
                 "current_opportunities": [o.id for o in session.current_opportunities()],

@@ -270,6 +270,20 @@ def simulated_venues(handle) -> dict[str, object]:
     return {"kalshi": kalshi, "polymarket": poly}
 
 
+FORECASTEX_CLIENT_ID = 11      # reuse after a restart: IB reports a client's own open orders on connect
+
+
+async def connect_simulated_venues(handle, *, forecastex_client_id: int = FORECASTEX_CLIENT_ID) -> dict[str, object]:
+    """`simulated_venues` plus ForecastEx over the simulator's TWS port (ib-async), when served."""
+    venues = simulated_venues(handle)
+    address = handle.urls.get("forecastex_tws")
+    if address:
+        from arbbot.venues.forecastex import connect_forecastex_venue
+        host, port = address.rsplit(":", 1)
+        venues["forecastex"] = await connect_forecastex_venue(host, int(port), forecastex_client_id, poll_s=0.1)
+    return venues
+
+
 def default_session_mappings() -> list[MappingRow]:
     return default_mappings()
 

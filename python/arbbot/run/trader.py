@@ -15,14 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from arbbot.engine import Opportunity
-from arbbot.execution.executor import Executor, Refused
+from arbbot.execution.executor import POLYMARKET_MIN_ORDER, Executor, Refused
 from arbbot import logs
 from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
 
 log = logs.get("trade")
 
-POLYMARKET_MIN_ORDER = 1_000_000     # µ$: $1 minimum on marketable (FOK/FAK) orders
 
 
 @dataclass

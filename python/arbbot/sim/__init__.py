@@ -3,8 +3,9 @@
 `serve(scenario, seed)` starts the simulated venues in a background thread and returns a
 `SimHandle` with the base URLs and a throwaway API key registered with the simulator;
 `start(...)` is the asyncio equivalent; `cli_main(argv)` runs it standalone (`arbbot sim`).
-Currently served: Kalshi Trade API v2 (REST + WebSocket) and Polymarket (Gamma REST, CLOB REST,
-market WebSocket; L2-authenticated account endpoints).
+Served: Kalshi Trade API v2 (REST + WebSocket), Polymarket (Gamma REST, CLOB REST, market
+WebSocket; L2-authenticated account endpoints) and ForecastEx through the TWS API wire protocol
+(what Interactive Brokers' TWS / IB Gateway speak; the real ib-async client connects to it).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from arbbot import logs
+from arbbot.sim.forecastex import start_tws
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.scenarios import Faults, build
@@ -40,6 +42,7 @@ class SimHandle:
     polymarket: PolymarketSim | None = field(default=None, repr=False)
     polymarket_creds: ApiCreds | None = field(default=None, repr=False)
     polymarket_private_key: str = field(default="", repr=False)   # throwaway key that signs V2 orders
+    forecastex: object | None = field(default=None, repr=False)     # TwsSim (TWS API on loopback)
     loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _stop: object = field(default=None, repr=False)
 
@@ -49,7 +52,7 @@ class SimHandle:
 
     def plants(self) -> list:
         """Every mispricing planted so far, on every venue (`arbbot.sim.scenarios.Plant`)."""
-        sims = (self.kalshi, self.polymarket)
+        sims = (self.kalshi, self.polymarket, self.forecastex)
         return sorted((p for s in sims if s is not None for p in s.process.plants), key=lambda p: p.ts)
 
     def to_json(self) -> dict:
@@ -111,21 +114,28 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     poly.register_creds(creds)
     try:
         await poly.start(host)
+        try:
+            tws = await start_tws(scenario, seed, step_interval=step_interval, host=host, port=0, faults=faults)
+        except BaseException:
+            await poly.stop()
+            raise
     except BaseException:
         await kalshi.stop()
         raise
     log = logs.get("sim")
-    for sim in (kalshi, poly):
+    for sim in (kalshi, poly, tws):
         sim.process.on_plant = lambda p: log.info("sim.planted", **dataclasses.asdict(p))
     urls = {"kalshi_rest": kalshi.base_url, "kalshi_ws": kalshi.ws_url,
-            "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url}
-    return SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key)
+            "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url, "forecastex_tws": f"{host}:{tws.port}"}
+    return SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key, tws)
 
 
 async def _stop_all(handle: SimHandle) -> None:
     await handle.kalshi.stop()
     if handle.polymarket is not None:
         await handle.polymarket.stop()
+    if handle.forecastex is not None:
+        await handle.forecastex.stop()
 
 
 def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,

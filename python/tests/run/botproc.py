@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from arbbot.run.live import simulated_venues
+from arbbot.run.live import FORECASTEX_CLIENT_ID, connect_simulated_venues
 from arbbot.sim import load_handle
 
 BOT = [sys.executable, "-m", "arbbot.cli"]
@@ -101,7 +101,7 @@ def venue_view(handle, store=None) -> VenueView:
     """The simulator's record of our account, read through the real adapters. Orders: those the
     venue lists, plus (venues without client order ids) those the store knows by order id."""
     async def read() -> VenueView:
-        venues = simulated_venues(handle)
+        venues = await connect_simulated_venues(handle, forecastex_client_id=FORECASTEX_CLIENT_ID + 1)
         try:
             view = VenueView({}, {}, {}, {})
             for name, venue in venues.items():
@@ -157,7 +157,10 @@ def assert_store_matches_venues(store, view: VenueView, before: dict[str, int] |
         for o in orders.values():
             intent = intents.get(o.client_order_id) if o.client_order_id else by_order.get((venue, o.order_id))
             assert intent is not None, f"venue order {o.order_id} ({venue}) is not in the store"
-            assert intent.order_id == o.order_id, (intent.client_order_id, intent.order_id, o.order_id)
+            # IB reports a finished order without fills under -permId (its completed-order message has
+            # no API order id); such orders are matched by orderRef = client order id alone
+            if not (venue == "forecastex" and o.filled_lots == 0):
+                assert intent.order_id == o.order_id, (intent.client_order_id, intent.order_id, o.order_id)
             assert intent.filled_qty == o.filled_lots, (intent.client_order_id, intent.filled_qty, o.filled_lots)
     coids = [o.client_order_id for orders in view.orders.values() for o in orders.values() if o.client_order_id]
     assert len(coids) == len(set(coids)), "a client order id reached a venue twice"

@@ -100,8 +100,8 @@ def test_metrics_endpoint_reports_the_session():
 def test_live_command_json_summary(capsys):
     assert main(["live", "--duration", "2", "--json", "--metrics-port", "0", "--seed", "0"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 25
-    assert summary["relations"] == 13 and summary["book_updates"] > 0 and summary["errors"] == []
+    assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 28   # Kalshi 12, Polymarket 13, ForecastEx 3
+    assert summary["relations"] == 16 and summary["books_healthy"] == 28 and summary["book_updates"] > 0 and summary["errors"] == []
 
 
 def test_ack_clears_safe_mode(tmp_path, capsys):
@@ -120,7 +120,8 @@ def test_run_paper_trades_the_simulator(tmp_path, capsys):
     assert main(["run", "--duration", "8", "--json", "--metrics-port", "0", "--db", db]) == 0
     summary = json.loads(capsys.readouterr().out)
     trading = summary["trading"]
-    assert summary["markets"] == 25 and trading is not None and trading["safe_mode"] is None
     from arbbot.execution.store import OrderStore
     executions = OrderStore(db).executions()
+    assert summary["markets"] == 28 and trading is not None
+    assert (trading["safe_mode"] is None) == all(x.state != "naked" for x in executions)
     assert len(executions) == sum(trading["executions"].values())

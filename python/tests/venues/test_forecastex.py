@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 
@@ -47,4 +48,24 @@ def test_catalog_book_orders_positions():
         assert snap["markets"][0]["fees"] == {"per_contract": "0.01"}
         from arbbot.snapshot import parse_snapshot
         parse_snapshot(snap)
+    asyncio.run(main())
+
+
+def test_sim_client_order_ref_and_all_trades():
+    """`SimIBClient` carries the client_order_id as orderRef; `orders()` lists every order."""
+    async def main():
+        ib = SimIBClient(build("forecastex", 1), 1)
+        v = ForecastExVenue(ib, ["FF"])
+        await v.discover_markets()
+        o = await v.place_order(OrderRequest(MID, Side.YES, 4100, 500, tif=TimeInForce.IOC, client_order_id="a-L0E0"))
+        r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200, client_order_id="a-L1E0"))
+        bad = await ib.place_limit(713900002, "BUY", 1, Decimal("0.415"), "DAY", order_ref="a-L1E1")
+        assert bad.status == "Inactive" and bad.order_ref == "a-L1E1"
+        got = {x.client_order_id: (x.order_id, x.status, x.filled_lots) for x in await v.orders()}
+        assert got == {"a-L0E0": (o.order_id, OrderStatus.FILLED, 500), "a-L1E0": (r.order_id, OrderStatus.RESTING, 0),
+                       "a-L1E1": (str(bad.order_id), OrderStatus.REJECTED, 0)}
+        assert [t.order_ref for t in await ib.open_trades()] == ["a-L1E0"]
+        (f,) = await v.fills()
+        assert (f.fill_id, f.order_id, f.qty_lots, f.price_ticks, f.fee_micros) == \
+            ("0000f0e0.00000001.01.01", o.order_id, 500, 4100, 0)
     asyncio.run(main())

@@ -188,14 +188,19 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
             ("BUY", 3, 0.44, "IOC", "LMT")
         assert (o.status, o.filled_lots, o.remaining_lots, o.price_ticks) == (OS.FILLED, 300, 0, 4400)
 
-        r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200))       # GTC, rests
+        r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200, client_order_id="x1-L1E0"))  # GTC: rests
         _k, c, order = ib.calls[-1]
         assert (c.conId, order.action, order.totalQuantity, order.lmtPrice, order.tif) == (713900003, "BUY", 2, 0.30, "GTC")
+        assert order.orderRef == "x1-L1E0" and r.client_order_id == "x1-L1E0"   # the client_order_id rides orderRef
         assert r.status is OS.RESTING and r.remaining_lots == 200
-        assert [(x.order_id, x.market_id, x.side) for x in await v.orders()] == [(r.order_id, MID, Side.NO)]
+        # orders(): every order of the session (open and done), for recovery by client_order_id
+        assert [(x.order_id, x.client_order_id, x.market_id, x.side, x.status) for x in await v.orders()] == \
+            [(o.order_id, "", MID, Side.YES, OS.FILLED), (r.order_id, "x1-L1E0", MID, Side.NO, OS.RESTING)]
+        assert [t.order_id for t in await cl.open_trades()] == [int(r.order_id)]
         cx = await v.cancel_order(r.order_id)
         assert ib.calls[-1] == ("cancelOrder", int(r.order_id)) and cx.status is OS.CANCELED
-        assert await v.orders() == []
+        assert await cl.open_trades() == []
+        assert {x.order_id: x.status for x in await v.orders()} == {o.order_id: OS.FILLED, r.order_id: OS.CANCELED}
 
         fills = await v.fills()
         assert len(fills) == 1

@@ -9,6 +9,7 @@ engine (a SELL of a token is a BUY of the other token at 1 − p, as the venue's
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from decimal import Decimal
@@ -30,10 +31,9 @@ class OrderDesk:
         self.sim = sim
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
+        self.count = 0                         # orders received (fault injection counts them)
 
-    def _venue_id(self, engine_id: str, order: dict, neg_risk: bool) -> str:
-        """Like the venue: the order id is the EIP-712 hash of the signed order."""
-        vid = order_hash(order, neg_risk)
+    def _remember(self, vid: str, engine_id: str) -> str:
         self.ids[vid] = engine_id
         self.rev[engine_id] = vid
         return vid
@@ -49,6 +49,12 @@ class OrderDesk:
             return _bad("Invalid order payload")
         if owner != creds.api_key:
             return _bad("the order owner has to be the owner of the API KEY")
+        self.count += 1
+        f = self.sim.faults
+        if f.order_ack_delay_s:
+            await asyncio.sleep(f.order_ack_delay_s)
+        if f.order_reject_every and self.count % f.order_reject_every == 0:
+            return _bad("order rejected by the exchange (simulated)")
         if token not in self.sim.tokens:
             return _bad("the market is not yet ready to process new orders")
         if "timestamp" not in order or "nonce" in order or "feeRateBps" in order:
@@ -62,6 +68,9 @@ class OrderDesk:
             return _bad("invalid signature")
         if signer.lower() != str(order["signer"]).lower() or signer.lower() != creds.address.lower():
             return _bad("invalid signature")
+        vid = order_hash(order, l.neg_risk)           # like the venue: the order id is its EIP-712 hash
+        if vid in self.ids:
+            return _bad("order already exists (same signed order sent twice)")
         if side not in ("BUY", "SELL") or otype not in _TIF or maker_amt <= 0 or taker_amt <= 0:
             return _bad("invalid order parameters")
         shares, coll = (taker_amt, maker_amt) if side == "BUY" else (maker_amt, taker_amt)
@@ -82,14 +91,15 @@ class OrderDesk:
             return _bad("invalid post-only order: only GTC and GTD are allowed")
         try:
             o, fills = self.sim.exchange.place(account, cond, tside, side.lower(), price, lots, tif=_TIF[otype],
-                                               post_only=bool(body.get("postOnly")))
+                                               post_only=bool(body.get("postOnly")),
+                                               max_fill=f.partial_fill_lots or None)
         except SimReject as exc:
             if exc.code == "post_only_cross":
                 return _bad("invalid post-only order: order crosses book")
             if exc.code == "insufficient_balance":
                 return _bad("not enough balance / allowance")
             return _bad(str(exc))
-        vid = self._venue_id(o.order_id, order, l.neg_risk)
+        self._remember(vid, o.order_id)
         if otype == "FOK" and o.filled == 0:
             return _bad("order couldn't be fully filled. FOK orders are fully filled or killed.")
         if otype == "FAK" and o.filled == 0:

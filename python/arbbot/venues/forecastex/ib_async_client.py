@@ -29,6 +29,9 @@ PACING_PENALTY_S = 600.0                  # "pacing violations cost a ~10-minute
 _PACING_CODES = {100, 162, 420}
 _CENT = Decimal("0.01")
 _UNSET = 1e300                            # ib-async leaves UNSET_DOUBLE (~1.8e308) for "no value"
+# IB error codes that refuse a new order: 103 duplicate order id, 110 price off the tick grid,
+# 200 no such contract, 201 order rejected, 203 not allowed for the account.
+_REJECT_CODES = {103, 110, 200, 201, 203}
 
 
 class Pacer:
@@ -91,6 +94,18 @@ def dollars(x: float) -> Decimal:
     return q
 
 
+def _limit(x: Any) -> Decimal:
+    """An order's limit as reported by IB: on-grid exactly; an order placed by another tool may
+    be off-grid (kept as is) or have none (market order: 0)."""
+    f = _num(x)
+    if f is None:
+        return Decimal(0)
+    try:
+        return dollars(f)
+    except ValueError:
+        return Decimal(repr(f))
+
+
 def _ib_contract(c: Contract, long_name: str = "") -> IBContract:
     strike = Decimal(repr(float(c.strike))).normalize()
     return IBContract(con_id=c.conId, symbol=c.symbol, expiry=c.lastTradeDateOrContractMonth[:8],
@@ -115,11 +130,18 @@ class IBAsyncClient:
         self.trades: dict[int, Any] = {}                # orderId → live ib_async Trade
 
     @classmethod
-    async def connect(cls, host: str = "127.0.0.1", port: int = 7497, client_id: int = 11,
-                      **kw: Any) -> "IBAsyncClient":
+    async def connect(cls, host: str = "127.0.0.1", port: int = 7497, client_id: int = 11, *,
+                      timeout: float = 4.0, **kw: Any) -> "IBAsyncClient":
+        """Connect a new `ib_async.IB` (it fetches positions, open and completed orders, account
+        values and executions on connect, which is what `all_trades`/`fills` report after a
+        restart). Connection failures raise `TransportError`."""
         from ib_async import IB
         ib = IB()
-        await ib.connectAsync(host, port, clientId=client_id)
+        try:
+            await ib.connectAsync(host, port, clientId=client_id, timeout=timeout)
+        except (OSError, asyncio.TimeoutError, ConnectionError) as e:
+            raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
+                                 venue="forecastex") from e
         return cls(ib, **kw)
 
     async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -202,14 +224,31 @@ class IBAsyncClient:
                        dollars(ask) if ask else None, int(asz or 0) if ask else 0)
 
     # -- orders ----------------------------------------------------------------------------
-    @staticmethod
-    def _status(t: Any) -> IBTrade:
-        o = t.order
-        return IBTrade(order_id=o.orderId, con_id=t.contract.conId, status=t.orderStatus.status or "PendingSubmit",
-                       quantity=int(o.totalQuantity), filled=int(t.orderStatus.filled or t.filled()),
-                       limit=dollars(o.lmtPrice))
+    def _status(self, t: Any) -> IBTrade:
+        """An ib_async `Trade` as an `IBTrade`.
 
-    async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str) -> IBTrade:
+        Completed orders reported on connect carry no API order id (IB's completedOrder message
+        has none): the id is taken from an execution of the same permId, else −permId (negative
+        so it never collides with an API order id). A Cancelled order that IB refused (error
+        code in the trade log, nothing filled) is reported as Inactive, i.e. rejected."""
+        o, st = t.order, t.orderStatus
+        oid = o.orderId
+        if not oid:
+            ex = [f.execution for f in t.fills] + [f.execution for f in self.ib.fills()]
+            oid = next((e.orderId for e in ex if o.permId and e.permId == o.permId and e.orderId > 0), 0) \
+                or -o.permId
+        fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < _UNSET else 0
+        filled = int(max(st.filled or 0, t.filled(), fq))
+        status = st.status or "PendingSubmit"
+        if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
+            status = "Inactive"
+        return IBTrade(order_id=oid, con_id=t.contract.conId, status=status, quantity=int(o.totalQuantity),
+                       filled=filled, limit=_limit(o.lmtPrice), order_ref=o.orderRef or "")
+
+    async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str, *,
+                          order_ref: str = "") -> IBTrade:
+        """BUY `quantity` contracts at `limit`; `order_ref` (our client_order_id) travels as IB's
+        `Order.orderRef` and comes back with the order after a reconnect."""
         if action != "BUY":
             raise OrderRejected("forecastex is buy-only: to exit, buy the opposite contract", venue="forecastex")
         if int(quantity) != quantity or quantity <= 0:
@@ -219,7 +258,7 @@ class IBAsyncClient:
         if tif not in ("DAY", "GTC", "IOC"):
             raise OrderRejected("forecastex supports DAY, GTC and IOC only", venue="forecastex")
         c = await self._contract(con_id)
-        order = LimitOrder("BUY", int(quantity), float(limit), tif=tif)
+        order = LimitOrder("BUY", int(quantity), float(limit), tif=tif, orderRef=order_ref)
         if self.account:
             order.account = self.account
         t = self.ib.placeOrder(c, order)
@@ -244,9 +283,16 @@ class IBAsyncClient:
                 await asyncio.sleep(0.02)
         return self._status(t)
 
+    def _ours(self, t: Any) -> bool:
+        return t.contract.exchange == EXCHANGE or t.contract.conId in self.contracts
+
     async def open_trades(self) -> list[IBTrade]:
-        return [self._status(t) for t in self.ib.openTrades()
-                if t.contract.exchange == EXCHANGE or t.contract.conId in self.contracts]
+        return [self._status(t) for t in self.ib.openTrades() if self._ours(t)]
+
+    async def all_trades(self) -> list[IBTrade]:
+        """Open and completed ForecastEx orders: placed this session, or reported on connect
+        (`reqOpenOrders` / `reqCompletedOrders`, which ib_async runs in `connectAsync`)."""
+        return [self._status(t) for t in self.ib.trades() if self._ours(t)]
 
     # -- account ---------------------------------------------------------------------------
     async def positions(self) -> dict[int, int]:
@@ -276,8 +322,8 @@ class IBAsyncClient:
         return Decimal(0)
 
     async def close(self) -> None:
-        for con_id in list(self.tickers):
-            self.ib.cancelMktData(self.contracts[con_id])
-        self.tickers.clear()
         if self.ib.isConnected():
+            for con_id in list(self.tickers):
+                self.ib.cancelMktData(self.contracts[con_id])
             self.ib.disconnect()
+        self.tickers.clear()

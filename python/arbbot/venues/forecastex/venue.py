@@ -107,11 +107,12 @@ class ForecastExVenue:
         if req.tif is TimeInForce.FOK:
             raise OrderRejected("forecastex supports DAY, GTC and IOC only", venue="forecastex")
         t = await self.client.place_limit(yes_c if req.side is Side.YES else no_c, "BUY", req.qty_lots // 100,
-                                          Decimal(req.price_ticks) / 10_000, tif)
+                                          Decimal(req.price_ticks) / 10_000, tif, order_ref=req.client_order_id)
         return self._order(req.market_id, req.side, t)
 
     def _order(self, mid: str, side: Side, t) -> Order:
-        return Order(Venue.FORECASTEX, str(t.order_id), "", mid, side, Action.BUY, price_ticks(t.limit),
+        """An `IBTrade` as an `Order`; IB's `orderRef` carries our client_order_id."""
+        return Order(Venue.FORECASTEX, str(t.order_id), t.order_ref, mid, side, Action.BUY, price_ticks(t.limit),
                      t.quantity * 100, t.filled * 100, 0 if t.status in ("Filled", "Cancelled", "ApiCancelled",
                                                                          "Inactive") else (t.quantity - t.filled) * 100,
                      _STATUS.get(t.status, OrderStatus.PENDING))
@@ -122,11 +123,20 @@ class ForecastExVenue:
                 return m, Side.YES if con_id == y else Side.NO
         return "", Side.YES
 
+    async def _catalog(self) -> None:
+        """A restarted process may read orders/fills before discovering markets: map conIds."""
+        if not self.con:
+            await self.discover_markets()
+
     async def orders(self) -> list[Order]:
-        return [self._order(*self._market_of(t.con_id), t) for t in await self.client.open_trades()]
+        """Every order of the account IB reports (open and completed, this session or found on
+        connect), each with its client_order_id from `orderRef`: what crash recovery reads."""
+        await self._catalog()
+        return [self._order(*self._market_of(t.con_id), t) for t in await self.client.all_trades()]
 
     async def fills(self) -> list[Fill]:
         """Executions with IB's commission per execution as the fill's fee (rounded up to 1 µ$)."""
+        await self._catalog()
         out = []
         for f in await self.client.fills():
             mid, side = self._market_of(f.con_id)
@@ -149,6 +159,7 @@ class ForecastExVenue:
 
     async def positions(self) -> list[Position]:
         """Net YES − NO per market (IB nets the pair)."""
+        await self._catalog()
         held = await self.client.positions()
         out = []
         for mid, (y, n) in self.con.items():

@@ -1,0 +1,582 @@
+"""Simulated TWS / IB Gateway for ForecastEx: the TWS API wire protocol on loopback TCP.
+
+An unchanged `ib_async.IB` connects (handshake, startApi, and every request `connectAsync`
+makes: positions, open and completed orders, account updates, executions) and trades against
+`ForecastExBackend`, the same engine `SimIBClient` uses. Served: reqContractDetails (by symbol
+or conId), reqMktData (streaming BID/ASK ticks, pushed when the book moves; snapshots),
+placeOrder (LMT BUY, DAY/GTC/IOC; anything else is refused with an IB `error`), cancelOrder,
+reqGlobalCancel, reqOpenOrders / reqAllOpenOrders, reqCompletedOrders, reqExecutions,
+reqPositions(Multi), reqAccountUpdates(Multi), reqAccountSummary, reqIds, reqCurrentTime.
+Anything else gets an error reply; the server never drops other clients over it.
+
+State (orders, executions, positions, cash) belongs to the server, not to a connection: a client
+killed mid-session reconnects and finds its orders (with `orderRef`) in openOrder /
+completedOrder and its executions in execDetails. One connection per clientId, as in TWS.
+
+The price process steps every `step_interval` seconds (None: only via `step()`). Call `step()`
+and anything touching the backend on the server's event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import struct
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from arbbot.sim.engine.matching import BookDelta, FillEvent
+from arbbot.sim.forecastex import tws_codec as wire
+from arbbot.sim.forecastex.backend import ForecastExBackend, FxExecution, FxOrder
+from arbbot.sim.scenarios import Faults, Scenario, build
+from arbbot.venues.forecastex.client import IBContract
+
+log = logging.getLogger("arbbot.sim.forecastex.tws")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
+# known requests we do not serve → index of their reqId (so the client's request ends at once)
+_UNSUPPORTED = {10: ("reqMktDepth", 2), 20: ("reqHistoricalData", 1), 50: ("reqRealTimeBars", 2),
+                52: ("reqFundamentalData", 2), 22: ("reqScannerSubscription", 1), 78: ("reqSecDefOptParams", 1),
+                81: ("reqMatchingSymbols", 1), 87: ("reqHeadTimeStamp", 1), 88: ("reqHistogramData", 1),
+                92: ("reqPnL", 1), 94: ("reqPnLSingle", 1), 96: ("reqHistoricalTicks", 1),
+                97: ("reqTickByTickData", 1)}
+
+
+class _Refuse(Exception):
+    """Answer the request with IB error `code` for `req_id`."""
+
+    def __init__(self, req_id: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.req_id, self.code = req_id, code
+
+
+@dataclass
+class _Ticker:
+    con_id: int
+    last: tuple | None = None       # (bid $, bid size, ask $, ask size) as last sent
+
+
+@dataclass(eq=False)
+class _Conn:
+    writer: asyncio.StreamWriter
+    client_id: int | None = None     # set by startApi
+    tickers: dict[int, _Ticker] = field(default_factory=dict)    # reqId → subscription
+    positions: bool = False          # reqPositions subscription
+    account: bool = False            # reqAccountUpdates subscription
+    multi: set[int] = field(default_factory=set)                 # reqAccountUpdatesMulti reqIds
+    pos_multi: set[int] = field(default_factory=set)             # reqPositionsMulti reqIds
+    out: list[bytes] = field(default_factory=list)
+
+    def send(self, fields: list) -> None:
+        self.out.append(wire.frame(fields))
+
+    def flush(self) -> None:
+        if self.out and not self.writer.is_closing():
+            self.writer.write(b"".join(self.out))
+        self.out.clear()
+
+
+def _money(micros: int) -> str:
+    """µ$ as an exact dollar string (6 decimals)."""
+    return str(Decimal(micros).scaleb(-6))
+
+
+class TwsSim:
+    """One simulated TWS session host for account `account` (cash `balance_micros` µ$)."""
+
+    def __init__(self, scenario: Scenario, seed: int = 0, *, account: str = "DU000001",
+                 balance_micros: int = 10_000 * 1_000_000, step_interval: float | None = None,
+                 clock_ms=lambda: int(time.time() * 1000)) -> None:
+        self.backend = ForecastExBackend(scenario, seed, account=account, balance_micros=balance_micros,
+                                         clock_ms=clock_ms, first_perm_id=900_000_001)
+        self.process = self.backend.process
+        self.faults: Faults = scenario.faults     # order_reject_every, order_ack_delay_s, partial_fill_lots
+        self._order_count = 0
+        self.account = account
+        self.clock_ms = clock_ms
+        self.step_interval = step_interval
+        self.host, self.port = "", 0
+        self.conns: set[_Conn] = set()
+        self.by_api: dict[tuple[int, int], FxOrder] = {}      # (clientId, orderId) → order
+        self._sent_status: dict[int, tuple[str, int]] = {}    # perm id → (status, filled) last pushed
+        self._last_exec: dict[int, FxExecution] = {}          # perm id → its latest execution
+        self._execs_pushed = 0
+        self._positions_pushed: dict[int, int] = {}
+        self._book_dirty = False
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._stepper: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()                # live connection handlers
+        self.backend.exchange.listeners.append(self._on_event)
+        self.backend.executions()                              # nothing of ours yet: baseline
+        self._positions_pushed = self.backend.positions()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        if host not in LOOPBACK:
+            raise ValueError("the simulator serves loopback only")
+        self._loop = asyncio.get_running_loop()
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self.host, self.port = host, self._server.sockets[0].getsockname()[1]
+        if self.step_interval:
+            self._stepper = asyncio.create_task(self._step_loop())
+        return self.port
+
+    async def stop(self) -> None:
+        if self._stepper:
+            self._stepper.cancel()
+        if self._server:
+            self._server.close()
+        for c in list(self.conns):
+            c.writer.close()
+        if self._tasks:                                     # handlers end on the closed sockets
+            await asyncio.wait(list(self._tasks), timeout=2)
+        if self._server:
+            await self._server.wait_closed()
+
+    async def _step_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.step_interval)
+            self.step()
+
+    def step(self) -> None:
+        """One price-process step; the new quotes are pushed to subscribed tickers."""
+        self.process.step()
+        self._flush()
+
+    # ---- engine events → pushes ---------------------------------------------------------
+    def _on_event(self, ev: object) -> None:
+        if isinstance(ev, BookDelta):
+            self._book_dirty = True
+        elif not isinstance(ev, FillEvent) or ev.order.account != self.account:
+            return
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self, orders: tuple[FxOrder, ...] = ()) -> None:
+        """Push what changed: new executions (+ commission, order status) to the placing client;
+        positions/account values to their subscribers; quotes to ticker subscribers."""
+        self._flush_scheduled = False
+        xs = self.backend.executions()
+        new, self._execs_pushed = xs[self._execs_pushed:], len(xs)
+        touched = {o.perm_id: o for o in orders}
+        for x in new:
+            o = x.order
+            self._last_exec[o.perm_id] = x
+            c = self.backend.contract(o.con_id)
+            for conn in self._clients(o.client_id):
+                conn.send(wire.exec_details(-1, x, c, self.account))
+                conn.send(wire.commission_report(x.exec_id))
+            touched[o.perm_id] = o
+        for o in touched.values():
+            self._push_status(o)
+        if new:
+            self._push_account()
+        if self._book_dirty:
+            self._book_dirty = False
+            for conn in self.conns:
+                for req_id, t in conn.tickers.items():
+                    self._ticks(conn, req_id, t)
+        for conn in list(self.conns):
+            conn.flush()
+
+    def _clients(self, client_id: int) -> list[_Conn]:
+        return [c for c in self.conns if c.client_id == client_id]
+
+    def _push_status(self, o: FxOrder) -> None:
+        self.backend.refresh(o)
+        key = (o.status, o.filled)
+        if self._sent_status.get(o.perm_id) == key:
+            return
+        self._sent_status[o.perm_id] = key
+        for conn in self._clients(o.client_id):
+            conn.send(self._order_status(o))
+
+    def _order_status(self, o: FxOrder) -> list:
+        x = self._last_exec.get(o.perm_id)
+        return wire.order_status(o, x.avg_price if x else Decimal(0), x.price if x else Decimal(0))
+
+    def _push_account(self) -> None:
+        now = self.backend.positions()
+        changed = {k: now.get(k, 0) for k in set(now) | set(self._positions_pushed)
+                   if now.get(k, 0) != self._positions_pushed.get(k, 0)}
+        self._positions_pushed = now
+        values = self._account_values()
+        for conn in self.conns:
+            for con, n in sorted(changed.items()):
+                c, avg = self.backend.contract(con), self.backend.avg_cost(con)
+                if conn.positions:
+                    conn.send(wire.position(self.account, c, n, avg))
+                for req in conn.pos_multi:
+                    conn.send(wire.position_multi(req, self.account, c, n, avg))
+                if conn.account:
+                    conn.send(wire.portfolio_value(c, n, self.backend.quote(con).bid or Decimal(0), avg, self.account))
+            for key, val, cur in values:
+                if conn.account:
+                    conn.send(wire.account_value(key, val, cur, self.account))
+                for req in conn.multi:
+                    conn.send(wire.account_update_multi(req, self.account, key, val, cur))
+
+    def _account_values(self) -> list[tuple[str, str, str]]:
+        cash, mark = self.backend.cash_micros(), self.backend.mark_micros()
+        c, m, n = _money(cash), _money(mark), _money(cash + mark)
+        return [("AccountCode", self.account, ""), ("AccountType", "INDIVIDUAL", ""), ("Currency", "USD", "USD"),
+                ("CashBalance", c, "USD"), ("CashBalance", c, "BASE"), ("TotalCashValue", c, "USD"),
+                ("TotalCashValue", c, "BASE"), ("AvailableFunds", c, "USD"), ("BuyingPower", c, "USD"),
+                ("GrossPositionValue", m, "USD"), ("NetLiquidation", n, "USD"),
+                ("NetLiquidationByCurrency", n, "BASE")]
+
+    def _ticks(self, conn: _Conn, req_id: int, t: _Ticker) -> None:
+        """BID/ASK as tickPrice (price with size) when the price moves, tickSize when only the
+        size does; an empty side is price −1 size 0."""
+        q = self.backend.quote(t.con_id)
+        now = (q.bid, q.bid_size, q.ask, q.ask_size)
+        last = t.last
+        for i, (ptype, stype) in enumerate(((wire.BID, wire.BID_SIZE), (wire.ASK, wire.ASK_SIZE))):
+            px, size = now[2 * i], now[2 * i + 1]
+            if last is None or px != last[2 * i]:
+                conn.send(wire.tick_price(req_id, ptype, px, size))
+            elif px is not None and size != last[2 * i + 1]:
+                conn.send(wire.tick_size(req_id, stype, size))
+        t.last = now
+
+    # ---- connections --------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Conn(writer)
+        self.conns.add(conn)
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            if await reader.readexactly(4) != b"API\0":
+                return
+            n = struct.unpack(">I", await reader.readexactly(4))[0]
+            hello = (await reader.readexactly(min(n, 256))).decode(errors="replace") if n <= 256 else ""
+            m = re.match(r"v(\d+)(?:\.\.(\d+))?", hello)
+            if not m or not int(m.group(1)) <= wire.SERVER_VERSION <= int(m.group(2) or m.group(1)):
+                log.warning("tws sim: refused client versions %r (serving %d)", hello, wire.SERVER_VERSION)
+                return
+            now = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+            writer.write(wire.frame([wire.SERVER_VERSION, now]))
+            while True:
+                n = struct.unpack(">I", await reader.readexactly(4))[0]
+                if n > wire.MAX_MSG:
+                    conn.send(wire.error(-1, 320, f"Server error when reading an API client request: "
+                                                  f"message of {n} bytes is too large"))
+                    conn.flush()
+                    return
+                fields = wire.split(await reader.readexactly(n))
+                await self._dispatch(conn, fields)
+                conn.flush()
+                if conn.client_id is None and fields[:1] == ["71"]:
+                    return                                  # startApi refused (clientId in use)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            # loop shutdown: end quietly (Python 3.11's start_server callback calls
+            # task.exception() on a cancelled handler and logs a spurious error)
+            pass
+        except Exception:                                   # never let one client take the server down
+            log.exception("tws sim: connection failed")
+        finally:
+            self.conns.discard(conn)
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _dispatch(self, conn: _Conn, fields: list[str]) -> None:
+        req_id = -1
+        try:
+            msg_id = int(fields[0]) if fields else -1
+            if msg_id == wire.START_API:
+                await self._start_api(conn, fields)
+                return
+            if conn.client_id is None:
+                raise _Refuse(-1, 504, "Not connected")
+            if msg_id == wire.PLACE_ORDER and self.faults.order_ack_delay_s:
+                await asyncio.sleep(self.faults.order_ack_delay_s)          # fault: slow acks
+            handler = self._handlers.get(msg_id)
+            if handler is None:
+                name, at = _UNSUPPORTED.get(msg_id, ("", 0))
+                if at and len(fields) > at and fields[at].lstrip("-").isdigit():
+                    req_id = int(fields[at])
+                raise _Refuse(req_id, 505, f"Fatal Error: Unknown message id. ({name or msg_id} is not served "
+                                           f"by the ForecastEx simulator)")
+            handler(self, conn, fields)
+        except _Refuse as r:
+            conn.send(wire.error(r.req_id, r.code, str(r)))
+        except (ValueError, IndexError, InvalidOperation, ArithmeticError) as e:
+            conn.send(wire.error(req_id, 320, f"Server error when reading an API client request: {e}"))
+        except Exception as e:                              # a bug here must not kill the session
+            log.exception("tws sim: request %r failed", fields[:3])
+            conn.send(wire.error(req_id, 320, f"Server error when reading an API client request: {e}"))
+
+    async def _start_api(self, conn: _Conn, f: list[str]) -> None:
+        if conn.client_id is not None:
+            return
+        cid = int(f[2])
+        for _ in range(10):           # a crashed client's socket may still be closing: wait briefly
+            if not any(c.client_id == cid for c in self.conns):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            conn.send(wire.error(-1, 326, "Unable to connect as the client id is already in use. "
+                                          "Retry with a unique client id."))
+            return
+        conn.client_id = cid
+        conn.send(wire.managed_accounts(self.account))
+        conn.send(wire.next_valid_id(self._next_id(cid)))
+
+    def _next_id(self, client_id: int) -> int:
+        return max((oid for cid, oid in self.by_api if cid == client_id), default=0) + 1
+
+    # ---- catalog and market data ---------------------------------------------------------
+    def _match(self, f: list[str], i: int) -> list[IBContract]:
+        """Contracts matching the 12 contract fields at f[i:] (conId, symbol, secType, expiry,
+        strike, right, multiplier, exchange, primaryExchange, currency, localSymbol, tradingClass)."""
+        con, sym, sec, exp, strike, right, mult, exch, _prim, cur, local, tclass = f[i:i + 12]
+        if int(con or 0):
+            c = self.backend.contract(int(con))
+            return [c] if c is not None else []
+        if not sym and not local:
+            return []                                   # IB needs a conId, symbol or local symbol
+        k = Decimal(strike) if strike else Decimal(0)
+        out = []
+        for c in [x for x, _m, _s in self.backend.contracts.values()]:
+            if (sym and sym != c.symbol) or (sec and sec != c.sec_type) or (exp and not c.expiry.startswith(exp)) \
+                    or (k and k != Decimal(c.strike)) or (right and _RIGHTS.get(right.upper()) != c.right) \
+                    or (exch and exch not in (c.exchange, "SMART")) or (cur and cur != "USD") \
+                    or (local and local != wire.local_symbol(c)) or (tclass and tclass != c.symbol) \
+                    or (mult and Decimal(mult) != 1):
+                continue
+            out.append(c)
+        return out
+
+    def _req_contract_details(self, conn: _Conn, f: list[str]) -> None:
+        req_id = int(f[2])
+        found = self._match(f, 3)
+        if not found:
+            raise _Refuse(req_id, 200, "No security definition has been found for the request")
+        for c in found:
+            conn.send(wire.contract_details(req_id, c))
+        conn.send(wire.contract_details_end(req_id))
+
+    def _req_mkt_data(self, conn: _Conn, f: list[str]) -> None:
+        req_id = int(f[2])
+        if f[5] == "BAG":
+            raise _Refuse(req_id, 200, "No security definition has been found for the request")
+        found = self._match(f, 3)
+        if len(found) != 1:
+            raise _Refuse(req_id, 200, "No security definition has been found for the request")
+        i = 16 + (3 if f[15] == "1" else 0)          # after the delta-neutral block: genericTicks, snapshot
+        snapshot = f[i + 1] == "1"
+        t = _Ticker(found[0].con_id)
+        conn.send(wire.market_data_type(req_id))
+        self._ticks(conn, req_id, t)
+        if snapshot:
+            conn.send(wire.tick_snapshot_end(req_id))
+        else:
+            conn.tickers[req_id] = t
+
+    def _cancel_mkt_data(self, conn: _Conn, f: list[str]) -> None:
+        if conn.tickers.pop(int(f[2]), None) is None:
+            raise _Refuse(int(f[2]), 300, f"Can't find EId with tickerId:{f[2]}")
+
+    # ---- orders --------------------------------------------------------------------------
+    def _place_order(self, conn: _Conn, f: list[str]) -> None:
+        d = wire.parse_place_order(f)
+        oid, cid = d["order_id"], conn.client_id
+        if d["sec_type"] == "BAG":
+            raise _Refuse(oid, 201, "Order rejected - reason:combination orders are not supported")
+        old = self.by_api.get((cid, oid))
+        if old is not None:                          # IB: a modification. Not simulated: say so without
+            self.backend.refresh(old)                # making ib_async drop the live order (105 is a
+            if old.done:                             # warning to it; the status re-sent restores it)
+                raise _Refuse(oid, 104, f"Can't modify a filled order. (state: {old.status})")
+            conn.send(wire.error(oid, 105, "Order being modified does not match the original order: "
+                                           "modifications are not supported by the ForecastEx simulator"))
+            conn.send(self._order_status(old))
+            return
+        if d["what_if"]:
+            raise _Refuse(oid, 201, "Order rejected - reason:what-if orders are not supported by the simulator")
+        if d["account"] not in ("", self.account):
+            raise _Refuse(oid, 201, f"Order rejected - reason:invalid account {d['account']}")
+        found = self._match(f, 2)
+        con = found[0].con_id if len(found) == 1 else 0
+        limit = d["limit"] if d["limit"] is not None else Decimal(0)
+        tif = d["tif"] or "DAY"                         # IB's default time in force
+        self._order_count += 1
+        f = self.faults
+        reject = "order rejected by the exchange (simulated)" \
+            if f.order_reject_every and self._order_count % f.order_reject_every == 0 else ""
+        cap = max(1, f.partial_fill_lots // 100) if f.partial_fill_lots else None     # whole contracts
+        o, code = self.backend.place(con, d["action"], d["quantity"], limit, tif, order_type=d["order_type"],
+                                     order_ref=d["order_ref"], client_id=cid, order_id=oid, reject=reject,
+                                     max_fill=cap)
+        self.by_api[(cid, oid)] = o
+        if code:
+            text = o.reason if code in (110, 200) else f"Order rejected - reason:{o.reason}"
+            conn.send(wire.error(oid, code, text))   # then Inactive (ib_async: error first, see wrapper.error)
+            self._sent_status[o.perm_id] = (o.status, 0)
+            conn.send(self._order_status(o))
+            return
+        c = self.backend.contract(con)
+        conn.send(wire.open_order(FxOrder(**{**o.__dict__, "status": "Submitted", "filled": 0}), c))
+        self._sent_status[o.perm_id] = ("Submitted", 0)
+        conn.send(wire.order_status(FxOrder(**{**o.__dict__, "status": "Submitted", "filled": 0}),
+                                    Decimal(0), Decimal(0)))
+        self._flush((o,))
+
+    def _cancel_order(self, conn: _Conn, f: list[str]) -> None:
+        oid = int(f[2])
+        o = self.by_api.get((conn.client_id, oid))
+        if o is None:
+            raise _Refuse(oid, 135, f"Can't find order with id ={oid}")
+        if self.backend.refresh(o).done:
+            raise _Refuse(oid, 10148, f"OrderId {oid} that needs to be cancelled cannot be cancelled, "
+                                      f"state: {o.status}.")
+        self.backend.cancel(o.perm_id)
+        self._flush((o,))
+
+    def _global_cancel(self, conn: _Conn, f: list[str]) -> None:
+        live = [o for o in self.backend.all_orders() if o.status == "Submitted"]
+        for o in live:
+            self.backend.cancel(o.perm_id)
+        self._flush(tuple(live))
+
+    def _open_orders(self, conn: _Conn, every_client: bool) -> None:
+        for o in self.backend.all_orders():
+            if o.status == "Submitted" and (every_client or o.client_id == conn.client_id):
+                conn.send(wire.open_order(o, self.backend.contract(o.con_id)))
+                conn.send(self._order_status(o))
+        conn.send([53, 1])                             # openOrderEnd
+
+    def _req_open_orders(self, conn: _Conn, f: list[str]) -> None:
+        self._open_orders(conn, conn.client_id == 0)
+
+    def _req_all_open_orders(self, conn: _Conn, f: list[str]) -> None:
+        self._open_orders(conn, True)
+
+    def _req_completed_orders(self, conn: _Conn, f: list[str]) -> None:
+        for o in self.backend.all_orders():
+            if o.done:
+                conn.send(wire.completed_order(o, self._contract_or_stub(o.con_id), wire.completed_status(o)))
+        conn.send([102])                               # completedOrdersEnd
+
+    def _contract_or_stub(self, con_id: int) -> IBContract:
+        return self.backend.contract(con_id) or IBContract(con_id, "", "", "0", "")
+
+    def _req_executions(self, conn: _Conn, f: list[str]) -> None:
+        req_id = int(f[2])
+        cid, acct, since, sym, sec, exch, side = int(f[3] or 0), f[4], f[5], f[6], f[7], f[8], f[9]
+        t0 = 0
+        if since:
+            s = since.replace("-", " ").strip()
+            t0 = int(datetime.strptime(s[:17], "%Y%m%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp() * 1000)
+        for x in self.backend.executions():
+            c = self.backend.contract(x.order.con_id)
+            if (cid and x.order.client_id != cid) or (acct and acct != self.account) or x.ts_ms < t0 \
+                    or (sym and sym != c.symbol) or (sec and sec != c.sec_type) \
+                    or (exch and exch != c.exchange) or (side and side not in ("BUY", "BOT")):
+                continue
+            conn.send(wire.exec_details(req_id, x, c, self.account))
+            conn.send(wire.commission_report(x.exec_id))
+        conn.send([55, 1, req_id])                     # execDetailsEnd
+
+    # ---- account -------------------------------------------------------------------------
+    def _req_positions(self, conn: _Conn, f: list[str]) -> None:
+        conn.positions = True
+        for con, n in sorted(self.backend.positions().items()):
+            conn.send(wire.position(self.account, self.backend.contract(con), n, self.backend.avg_cost(con)))
+        conn.send([62, 1])                             # positionEnd
+
+    def _req_positions_multi(self, conn: _Conn, f: list[str]) -> None:
+        req_id = int(f[2])
+        conn.pos_multi.add(req_id)
+        for con, n in sorted(self.backend.positions().items()):
+            conn.send(wire.position_multi(req_id, self.account, self.backend.contract(con), n,
+                                          self.backend.avg_cost(con)))
+        conn.send([72, 1, req_id])                     # positionMultiEnd
+
+    def _check_account(self, req_id: int, acct: str) -> None:
+        if acct not in ("", self.account):
+            raise _Refuse(req_id, 321, f"Error validating request:-'bK' : cause - Invalid account code {acct}")
+
+    def _req_account_updates(self, conn: _Conn, f: list[str]) -> None:
+        subscribe, acct = f[2] == "1", f[3]
+        self._check_account(-1, acct)
+        conn.account = subscribe
+        if not subscribe:
+            return
+        for key, val, cur in self._account_values():
+            conn.send(wire.account_value(key, val, cur, self.account))
+        for con, n in sorted(self.backend.positions().items()):
+            conn.send(wire.portfolio_value(self.backend.contract(con), n, self.backend.quote(con).bid or Decimal(0),
+                                           self.backend.avg_cost(con), self.account))
+        conn.send(wire.account_time(self.clock_ms()))
+        conn.send(wire.account_download_end(self.account))
+
+    def _req_account_updates_multi(self, conn: _Conn, f: list[str]) -> None:
+        req_id, acct = int(f[2]), f[3]
+        self._check_account(req_id, acct)
+        conn.multi.add(req_id)
+        for key, val, cur in self._account_values():
+            conn.send(wire.account_update_multi(req_id, self.account, key, val, cur))
+        conn.send([74, 1, req_id])                     # accountUpdateMultiEnd
+
+    def _req_account_summary(self, conn: _Conn, f: list[str]) -> None:
+        req_id, tags = int(f[2]), set(f[4].split(","))
+        for key, val, cur in self._account_values():
+            if key in tags and cur != "BASE":
+                conn.send(wire.account_summary(req_id, self.account, key, val, cur))
+        conn.send([64, 1, req_id])                     # accountSummaryEnd
+
+    def _cancel_sub(self, conn: _Conn, f: list[str]) -> None:
+        msg = int(f[0])
+        if msg == wire.CANCEL_POSITIONS:
+            conn.positions = False
+        elif msg == wire.CANCEL_POSITIONS_MULTI:
+            conn.pos_multi.discard(int(f[2]))
+        elif msg == wire.CANCEL_ACCOUNT_UPDATES_MULTI:
+            conn.multi.discard(int(f[2]))
+
+    # ---- misc ------------------------------------------------------------------------------
+    def _req_ids(self, conn: _Conn, f: list[str]) -> None:
+        conn.send(wire.next_valid_id(self._next_id(conn.client_id)))
+
+    def _req_current_time(self, conn: _Conn, f: list[str]) -> None:
+        conn.send(wire.current_time(self.clock_ms() // 1000))
+
+    def _req_managed_accts(self, conn: _Conn, f: list[str]) -> None:
+        conn.send(wire.managed_accounts(self.account))
+
+    def _ignore(self, conn: _Conn, f: list[str]) -> None:
+        """Accepted without a reply (reqAutoOpenOrders, reqMarketDataType, cancelAccountSummary)."""
+
+    _handlers = {
+        wire.REQ_MKT_DATA: _req_mkt_data, wire.CANCEL_MKT_DATA: _cancel_mkt_data,
+        wire.PLACE_ORDER: _place_order, wire.CANCEL_ORDER: _cancel_order,
+        wire.REQ_OPEN_ORDERS: _req_open_orders, wire.REQ_ALL_OPEN_ORDERS: _req_all_open_orders,
+        wire.REQ_COMPLETED_ORDERS: _req_completed_orders, wire.REQ_EXECUTIONS: _req_executions,
+        wire.REQ_CONTRACT_DETAILS: _req_contract_details, wire.REQ_POSITIONS: _req_positions,
+        wire.REQ_POSITIONS_MULTI: _req_positions_multi, wire.REQ_ACCOUNT_UPDATES: _req_account_updates,
+        wire.REQ_ACCOUNT_UPDATES_MULTI: _req_account_updates_multi, wire.REQ_ACCOUNT_SUMMARY: _req_account_summary,
+        wire.CANCEL_POSITIONS: _cancel_sub, wire.CANCEL_POSITIONS_MULTI: _cancel_sub,
+        wire.CANCEL_ACCOUNT_UPDATES_MULTI: _cancel_sub, wire.CANCEL_ACCOUNT_SUMMARY: _ignore,
+        wire.REQ_IDS: _req_ids, wire.REQ_CURRENT_TIME: _req_current_time, wire.REQ_MANAGED_ACCTS: _req_managed_accts,
+        wire.REQ_GLOBAL_CANCEL: _global_cancel, wire.REQ_AUTO_OPEN_ORDERS: _ignore,
+        wire.REQ_MARKET_DATA_TYPE: _ignore,
+    }
+
+
+async def start_tws(scenario: str | Scenario = "forecastex", seed: int = 0, *, step_interval: float | None = 1.0,
+                    host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
+                    account: str = "DU000001", balance_micros: int = 10_000 * 1_000_000) -> TwsSim:
+    """Build the scenario (its own copy: price processes mutate fair values) and serve TWS on
+    `host:port` (0 = a free port; read `.port`). Stop with `await sim.stop()`."""
+    sc = build(scenario, seed, faults) if isinstance(scenario, str) else scenario
+    sim = TwsSim(sc, seed, account=account, balance_micros=balance_micros, step_interval=step_interval)
+    await sim.start(host, port)
+    return sim

@@ -1,0 +1,75 @@
+"""kill -9 of the whole `arbbot run` process at each step of a two-leg execution, then a restart
+against the same simulator (which kept its state): nothing is lost or duplicated, the store
+agrees with the venues, and anything unhedged puts the bot in safe mode until `arbbot ack`."""
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import pytest
+
+from arbbot.execution.store import OrderStore
+from tests.run.botproc import BOT, SimProcess, assert_store_matches_venues, run_bot, venue_view
+
+TERMINAL = {"complete", "aborted", "unwound", "naked"}
+# step → the states recovery may find the killed execution in (the venue decides the fills)
+EXPECTED = {
+    "intent:L0": {"aborted"},                 # never reached the venue → intent failed, flat
+    "placed:L0": {"naked", "aborted"},        # leg 0 at the venue: filled → naked, unfilled → flat
+    "filled:L0": {"naked"},                   # leg 0 filled, leg 1 never sent
+    "intent:L1": {"naked"},                   # leg 1 intent written but not sent
+    "unwind_intent:L0": {"naked"},            # leg 1 failed, the unwind never reached the venue
+    "unwind_placed:L0": {"unwound", "naked"},  # the unwind reached the venue: filled → flat
+}
+
+
+@pytest.mark.parametrize("step", list(EXPECTED))
+def test_kill_at_each_step_then_restart(tmp_path, step):
+    unwinding = step.startswith("unwind")
+    # second-leg rejects (every 2nd order on each venue) make unwinds happen
+    sim = SimProcess(tmp_path, seed=1, step=0.2, faults={"order_reject_every": 2} if unwinding else None)
+    db = tmp_path / "orders.db"
+    try:
+        before = venue_view(sim.handle).balances
+        first = run_bot(sim, db, "--duration", "60", "--cooldown", "0.1", env={"ARB_FAULT_KILL_AT": step},
+                        name="first")
+        assert first.returncode == -signal.SIGKILL, (first.returncode, first.stderr[-2000:])
+        assert [e["step"] for e in first.events if e["event"] == "fault.kill"] == [step]
+        store = OrderStore(str(db))
+        killed = store.executions(("executing",))
+        assert len(killed) == 1, [(x.id, x.state) for x in store.executions()]
+        xid = killed[0].id
+        store.close()
+
+        second = run_bot(sim, db, "--duration", "3", name="second")
+        assert second.returncode == 0, second.stderr[-3000:]
+        recovery = second.summary["trading"]["recovery"]
+        state = recovery["executions"].get(xid)
+        assert state in EXPECTED[step], (step, recovery)
+        assert set(recovery["executions"]) == {xid}           # only the killed execution was open
+        if step == "intent:L0":
+            assert recovery["missing"] == 1 and recovery["adopted"] == 0
+        store = OrderStore(str(db))
+        assert all(x.state in TERMINAL for x in store.executions())
+        assert all(i.state not in ("intent", "placed", "unknown") for i in store.intents())
+        nets = set(store.leg_net(xid).values())
+        assert (state == "naked") == (len(nets) > 1)
+        if state == "naked":                                  # unhedged: safe mode, no new trades
+            assert store.safe_mode() is not None and recovery["naked"] == [xid]
+            assert second.summary["trading"]["safe_mode"] is not None
+            assert sum(second.summary["trading"]["executions"].values()) == 0
+        else:
+            assert store.safe_mode() is None
+        assert_store_matches_venues(store, venue_view(sim.handle, store), before)
+
+        if state == "naked" and step == "filled:L0":
+            # the operator acknowledges; the next run trades again and still reconciles
+            ack = subprocess.run(BOT + ["ack", "--db", str(db)], capture_output=True, text=True, timeout=60)
+            assert ack.returncode == 0 and "safe mode cleared" in ack.stdout, ack.stdout + ack.stderr
+            assert store.safe_mode() is None
+            third = run_bot(sim, db, "--duration", "8", "--cooldown", "0.1", name="third")
+            assert third.returncode == 0 and third.summary["trading"]["safe_mode"] is None
+            assert sum(third.summary["trading"]["executions"].values()) >= 1, third.summary
+            assert_store_matches_venues(store, venue_view(sim.handle, store), before)
+    finally:
+        sim.stop()
