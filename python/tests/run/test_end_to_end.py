@@ -32,6 +32,14 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     finally:
         sim_events = sim.stop()
 
+    # Secrets (the simulator's throwaway keys stand in for real ones) never reach the logs, and
+    # the handle file that carries them is readable by its owner only.
+    h = sim.handle
+    key_line = h.kalshi_private_key_pem.decode().splitlines()[1]
+    for secret in (h.polymarket_creds.secret, h.polymarket_creds.passphrase, h.polymarket_private_key, key_line):
+        assert secret not in bot.stderr
+    assert sim.handle_file.stat().st_mode & 0o777 == 0o600
+
     start = next(e for e in bot.events if e["event"] == "run.start")
     stop = next(e for e in bot.events if e["event"] == "run.stop")
     markets_in_session = {f"{e['venue']}" for e in bot.events if e["event"] == "venue.discovered"}

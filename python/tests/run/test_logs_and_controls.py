@@ -1,0 +1,97 @@
+"""Structured logs (JSON lines, secrets redacted), exposure from real fills, the halt/resume kill
+switch commands, and Ctrl-C on a running bot."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import signal
+import subprocess
+import time
+
+from arbbot import logs
+from arbbot.cli import main
+from arbbot.execution.store import OrderStore
+from arbbot.risk.killswitch import KillSwitch
+from arbbot.risk.limits import ExposureLimits, Held
+from arbbot.run.trader import held_by, held_exposure
+from arbbot.venues.common.model import Action, Fill, Order, OrderStatus, Side, Venue
+from tests.run.botproc import BOT, SimProcess, events
+
+
+def test_json_logs_redact_registered_secrets_everywhere():
+    out = io.StringIO()
+    logs.configure(json=True, stream=out)
+    pem = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nAnotherSecretKeyLine0123456789\n-----END PRIVATE KEY-----\n"
+    logs.register_secret("s3cr3t-api-secret-value", pem)
+    log = logs.get("test")
+    log.info("order.done", note="auth header s3cr3t-api-secret-value", nested={"k": ["x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"]})
+    logging.getLogger("arbbot.venues.kalshi.http").warning("signing with AnotherSecretKeyLine0123456789 failed")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["event"] for e in lines] == ["order.done", "signing with ******** failed"]
+    assert lines[0]["note"] == "auth header ********" and lines[0]["nested"] == {"k": ["x ********"]}
+    assert lines[1]["logger"] == "arbbot.venues.kalshi.http" and lines[1]["level"] == "warning"
+    text = out.getvalue()
+    assert "s3cr3t" not in text and "MIIEvQ" not in text and "AnotherSecret" not in text
+    logs.configure(json=False)
+
+
+def test_exposure_counts_what_executions_really_hold(tmp_path):
+    from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side as EngineSide
+    store = OrderStore(str(tmp_path / "o.db"))
+    legs = (Leg("kalshi:A", EngineSide.YES, 5_000, 4_000, 20_000_000, 100_000),
+            Leg("polymarket:B", EngineSide.NO, 5_000, 5_500, 27_500_000, 50_000))
+    opp = Opportunity("opp1", Lane.CROSS, Kind.YES_A_NO_B, 5_000, 50_000_000, 47_500_000, 150_000,
+                      2_350_000, legs)
+    store.create_execution("x1", opp)
+    for i, (venue, market, price, cost, fee) in enumerate((("kalshi", "A", 4_000, 20_000_000, 90_000),
+                                                           ("polymarket", "B", 5_400, 27_000_000, 40_000))):
+        coid = store.add_intent("x1", i, "entry", 0, venue=venue, market=f"{venue}:{market}", market_id=market,
+                                side="yes" if i == 0 else "no", action="buy", qty=5_000, price=price, tif="ioc")
+        order = Order(Venue(venue), f"o{i}", coid, market, Side.YES if i == 0 else Side.NO, Action.BUY, price,
+                      5_000, 5_000, 0, OrderStatus.FILLED, fee, cost)
+        fill = Fill(Venue(venue), f"f{i}", f"o{i}", market, order.side, Action.BUY, price, 5_000, fee, True, 0)
+        store.record_order(coid, order, [fill])
+    store.set_execution_state("x1", "complete")
+    assert held_by(store, "x1") == [Held("kalshi:A", 20_000_000, 90_000), Held("polymarket:B", 27_000_000, 40_000)]
+    limits = ExposureLimits(per_venue=30_000_000, per_event=60_000_000, per_market=25_000_000)
+    held_exposure(store, limits, lambda m: "E")
+    assert limits.venue == {"kalshi": 20_090_000, "polymarket": 27_040_000} and limits.event == {"E": 47_130_000}
+    # the same opportunity again breaches each limit in turn: venue, then event, then market
+    assert limits.reason(opp.legs, lambda m: "E") == "exposure on kalshi: 20090000 + 20100000 µ$ > 30000000 µ$"
+    limits.per_venue = None
+    assert limits.reason(opp.legs, lambda m: "E") == "exposure on event E: 47130000 + 47650000 µ$ > 60000000 µ$"
+    limits.per_event = None
+    assert limits.reason(opp.legs, lambda m: "E") == "exposure on market kalshi:A: 20090000 + 20100000 µ$ > 25000000 µ$"
+
+
+def test_halt_and_resume_commands_drive_the_kill_switch(tmp_path, monkeypatch, capsys):
+    kill = tmp_path / "arbbot.kill"
+    monkeypatch.setenv("ARB_KILL_FILE", str(kill))
+    switch = KillSwitch(kill)
+    assert main(["halt", "--reason", "news pending"]) == 0 and kill.read_text() == "news pending\n"
+    assert switch.reason() == f"kill switch file {kill} is present"
+    assert main(["resume"]) == 0 and not kill.exists() and switch.reason() is None
+    assert main(["resume"]) == 0 and "not halted" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
+    sim = SimProcess(tmp_path, seed=3, step=0.2)
+    try:
+        log = tmp_path / "bot.log"
+        with open(log, "w") as err:
+            proc = subprocess.Popen(BOT + ["run", "--connect", str(sim.handle_file), "--db", str(tmp_path / "o.db"),
+                                           "--json", "--log-json", "--metrics-port", "0", "--cooldown", "0.1"],
+                                    stdout=subprocess.PIPE, stderr=err, cwd=tmp_path, text=True,
+                                    env={**__import__("os").environ, "ARB_KILL_FILE": str(tmp_path / "k")})
+            deadline = time.monotonic() + 30
+            while not any(e["event"] == "execution.done" for e in events(log)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out == "", out
+        assert "Traceback" not in log.read_text()
+        store = OrderStore(str(tmp_path / "o.db"))
+        assert store.executions() and all(x.state != "executing" for x in store.executions())
+    finally:
+        sim.stop()
