@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -92,6 +93,7 @@ class Executor:
         self.on_step = on_step or (lambda _name: None)
         self.risk = risk
         self.clock = clock
+        self.order_latencies_ns: dict[str, deque] = {}      # venue → last 2,000 order round trips (ns)
 
     # ---- public --------------------------------------------------------------------------------
     def check(self, opp: Opportunity) -> None:
@@ -161,8 +163,10 @@ class Executor:
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")
         req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid)
+        sent = time.perf_counter_ns()
         try:
             order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
+            self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(time.perf_counter_ns() - sent)
         except OrderRejected as exc:
             self.store.set_intent_state(coid, "rejected", str(exc))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))

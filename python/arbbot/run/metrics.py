@@ -37,6 +37,40 @@ class SessionCollector:
         quantiles.add_metric(["0.5"], p50 / 1e6)
         quantiles.add_metric(["0.99"], p99 / 1e6)
         yield quantiles
+        trader = getattr(s, "trader", None)
+        if trader is not None:
+            yield from self._trading(trader)
+
+    @staticmethod
+    def _trading(trader):
+        done = CounterMetricFamily("arbbot_executions", "Executions by final state", labels=["state"])
+        for state in ("complete", "aborted", "unwound", "naked", "error"):
+            done.add_metric([state], trader.stats.executions.get(state, 0))
+        yield done
+        skipped = CounterMetricFamily("arbbot_opportunities_skipped", "Opportunities not traded", labels=["reason"])
+        for reason, n in sorted(trader.stats.skipped.items()):
+            skipped.add_metric([reason], n)
+        yield skipped
+        latency = GaugeMetricFamily("arbbot_order_latency_quantile_seconds",
+                                    "Order sent → venue answer (last 2,000 per venue)", labels=["venue", "quantile"])
+        for venue, samples in sorted(trader.executor.order_latencies_ns.items()):
+            ordered = sorted(samples)
+            for q in (0.5, 0.99):
+                latency.add_metric([venue, str(q)], ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e9)
+        yield latency
+        breaker = trader.gates.breaker
+        state = GaugeMetricFamily("arbbot_breaker_state", "Circuit breaker (1 on the current state)", labels=["state"])
+        for value in ("closed", "open", "half_open"):
+            state.add_metric([value], 1.0 if breaker is not None and breaker.state.value == value else 0.0)
+        yield state
+        yield GaugeMetricFamily("arbbot_safe_mode", "1 while an unhedged position blocks trading",
+                                value=1.0 if trader.store.safe_mode() else 0.0)
+        yield GaugeMetricFamily("arbbot_kill_switch", "1 while the kill switch blocks trading",
+                                value=1.0 if trader.gates.kill is not None and trader.gates.kill.tripped else 0.0)
+        yield GaugeMetricFamily("arbbot_pnl_locked_in_micros", "Locked-in PnL of completed executions (µ$)",
+                                value=trader.stats.locked_in)
+        yield GaugeMetricFamily("arbbot_pnl_realised_micros", "Realised PnL of unwound executions (µ$)",
+                                value=trader.stats.realised)
 
 
 def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):

@@ -36,6 +36,15 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
             f"executions {dict(t.executions) or '{}'}  skipped {dict(t.skipped) or '{}'}  ",
             (f"locked-in ${format_money(t.locked_in)}  realised ${format_money(t.realised)}", "green"),
             ("" if safe is None else f"  SAFE MODE: {safe} (arbbot ack)", "bold red")))
+        gates = trader.gates
+        breaker = gates.breaker.state.value if gates.breaker is not None else "-"
+        kill = gates.kill.reason() if gates.kill is not None else None
+        parts.append(Text.assemble(f"risk: breaker {breaker}  ", ("KILL SWITCH  " if kill else "", "bold red"),
+                                   f"daily realised ${format_money(gates.loss.realised) if gates.loss else '-'}  ",
+                                   "exposure " + ", ".join(f"{v} ${format_money(a)}" for v, a in
+                                                          sorted(gates.exposure.venue.items())) if gates.exposure else ""))
+        in_flight = "executing" if trader.busy else "idle"
+        parts.append(Text(f"orders: {in_flight}"))
         for xid, state, reason in t.last[:4]:
             parts.append(Text(f"  {xid}  {state}  {reason}"))
     if session.held:

@@ -3,6 +3,8 @@ switch commands, and Ctrl-C on a running bot."""
 from __future__ import annotations
 
 import io
+
+import httpx
 import json
 import logging
 import signal
@@ -87,6 +89,16 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
             deadline = time.monotonic() + 30
             while not any(e["event"] == "execution.done" for e in events(log)) and time.monotonic() < deadline:
                 time.sleep(0.2)
+            # while it runs: Prometheus on loopback reports trading, order latencies and risk state
+            port = next(e["metrics_port"] for e in events(log) if e["event"] == "run.start")
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                      if line and not line.startswith("#")}
+            assert sum(v for k, v in values.items() if k.startswith("arbbot_executions_total")) >= 1
+            assert values['arbbot_breaker_state{state="closed"}'] + values['arbbot_breaker_state{state="open"}'] \
+                + values['arbbot_breaker_state{state="half_open"}'] == 1.0
+            assert any(k.startswith("arbbot_order_latency_quantile_seconds{") and v > 0 for k, v in values.items())
+            assert values["arbbot_kill_switch"] == 0.0 and "arbbot_pnl_locked_in_micros" in values
             proc.send_signal(signal.SIGINT)
             out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0 and out == "", out
