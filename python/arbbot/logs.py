@@ -91,3 +91,7 @@ def configure(json: bool = False, *, stream=None, level: int | None = None) -> N
 
 def get(name: str | None = None):
     return structlog.get_logger(name) if name else structlog.get_logger()
+
+
+if not structlog.is_configured():      # importers that never call configure() get warnings only
+    configure(json=False)
