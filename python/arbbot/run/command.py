@@ -142,6 +142,6 @@ def main(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{summary['book_updates']:,} book updates; found {summary['found']}; "
+        print(f"\n{summary['book_updates']:,} book updates; found {summary['found']}; "
               f"detect p50 {summary['detect_p50_us']} µs, p99 {summary['detect_p99_us']} µs")
     return 0 if not summary["errors"] else 1
