@@ -74,3 +74,20 @@ async def serve_connection(connections: set, conn, ws, on_text) -> None:
     finally:
         connections.discard(conn)
         writer.cancel()
+
+
+def refresh_crossed_books(sim) -> None:
+    """Apply `sim.faults.crossed_books` on a simulated venue (`sim.exchange`, `sim.phantom`,
+    `sim._on_event`): publish a phantom YES bid that locks or crosses the best NO bid (ticks,
+    `cross_ticks` past locked); remove it (a delta back) once the market is healthy again."""
+    from arbbot.sim.engine.matching import FULL, BookDelta
+    f = sim.faults
+    for m in sorted(set(sim.phantom) | set(f.crossed_books)):
+        if m in f.crossed_books and m not in sim.phantom:
+            no = sim.exchange.markets[m].levels("no")
+            price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
+            sim.phantom[m] = ("yes", price, 10_000)
+            sim._on_event(BookDelta(m, "yes", price, 10_000))
+        elif m not in f.crossed_books and m in sim.phantom:
+            side, price, lots = sim.phantom.pop(m)
+            sim._on_event(BookDelta(m, side, price, -lots))

@@ -18,7 +18,7 @@ from aiohttp import web
 from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
 from arbbot.sim.kalshi.auth import AuthFailure, KeyRegistry
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
+from arbbot.sim.wire import refresh_crossed_books, serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
 
 log = logging.getLogger("arbbot.sim.kalshi")
 API = "/trade-api/v2"
@@ -113,16 +113,7 @@ class KalshiSim:
     def refresh_book_faults(self) -> None:
         """Apply `faults.crossed_books`: publish (REST and WS) a phantom YES bid that locks or
         crosses the best NO bid; remove it (a delta back) once the market is healthy again."""
-        f = self.faults
-        for t in sorted(set(self.phantom) | set(f.crossed_books)):
-            if t in f.crossed_books and t not in self.phantom:
-                no = self.exchange.markets[t].levels("no")
-                price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
-                self.phantom[t] = ("yes", price, 10_000)
-                self._on_event(BookDelta(t, "yes", price, 10_000))
-            elif t not in f.crossed_books and t in self.phantom:
-                side, price, lots = self.phantom.pop(t)
-                self._on_event(BookDelta(t, side, price, -lots))
+        refresh_crossed_books(self)
 
     def book_levels(self, t: str, side: str) -> dict[int, int]:
         """The published levels: the engine's plus any crossed-book fault level."""

@@ -28,7 +28,7 @@ from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import serve_connection, poly_num
+from arbbot.sim.wire import refresh_crossed_books, serve_connection, poly_num
 
 log = logging.getLogger("arbbot.sim.polymarket")
 WS_PATH = "/ws/market"
@@ -201,16 +201,7 @@ class PolymarketSim:
     def refresh_book_faults(self) -> None:
         """Apply `faults.crossed_books`: publish a YES-token bid at or above the YES token's best
         ask (a crossed or, with cross_ticks 0, locked token book); remove it when healthy again."""
-        f = self.faults
-        for c in sorted(set(self.phantom) | set(f.crossed_books)):
-            if c in f.crossed_books and c not in self.phantom:
-                no = self.exchange.markets[c].levels("no")
-                price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
-                self.phantom[c] = ("yes", price, 10_000)
-                self._on_event(BookDelta(c, "yes", price, 10_000))
-            elif c not in f.crossed_books and c in self.phantom:
-                side, price, lots = self.phantom.pop(c)
-                self._on_event(BookDelta(c, side, price, -lots))
+        refresh_crossed_books(self)
 
     def _ltp(self, token: str) -> str:
         cond, side = self.tokens[token]
