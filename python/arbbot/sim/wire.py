@@ -91,3 +91,18 @@ def refresh_crossed_books(sim) -> None:
         elif m not in f.crossed_books and m in sim.phantom:
             side, price, lots = sim.phantom.pop(m)
             sim._on_event(BookDelta(m, side, price, -lots))
+
+
+def injected_http_fault(sim, too_many: dict, unavailable):
+    """Count one HTTP request on a simulated venue and apply `sim.faults`: every Nth request gets
+    429 (`too_many` as its JSON body, Retry-After when configured) or 503 (`unavailable()`, the
+    venue's own error response). Returns the fault response, or None to serve the request."""
+    from aiohttp import web
+    sim._req_count += 1
+    f = sim.faults
+    if f.http_429_every and sim._req_count % f.http_429_every == 0:
+        headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
+        return web.json_response(too_many, status=429, headers=headers)
+    if f.http_5xx_every and sim._req_count % f.http_5xx_every == 0:
+        return unavailable()
+    return None

@@ -18,7 +18,7 @@ from aiohttp import web
 from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
 from arbbot.sim.kalshi.auth import AuthFailure, KeyRegistry
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import refresh_crossed_books, serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
+from arbbot.sim.wire import injected_http_fault, refresh_crossed_books, serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
 
 log = logging.getLogger("arbbot.sim.kalshi")
 API = "/trade-api/v2"
@@ -136,13 +136,10 @@ class KalshiSim:
     async def _middleware(self, request: web.Request, handler):
         if request.path == WS_PATH:
             return await handler(request)
-        self._req_count += 1
-        f = self.faults
-        if f.http_429_every and self._req_count % f.http_429_every == 0:
-            headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
-            return web.json_response({"error": "too many requests"}, status=429, headers=headers)
-        if f.http_5xx_every and self._req_count % f.http_5xx_every == 0:
-            return _err(503, "service_unavailable", "service temporarily unavailable")
+        fault = injected_http_fault(self, {"error": "too many requests"},
+                                    lambda: _err(503, "service_unavailable", "service temporarily unavailable"))
+        if fault is not None:
+            return fault
         rel = request.path[len(API):]
         needs_auth = not rel.startswith(self._PUBLIC_PREFIXES) or rel.endswith("/orderbook")
         if needs_auth:

@@ -28,7 +28,7 @@ from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import refresh_crossed_books, serve_connection, poly_num
+from arbbot.sim.wire import injected_http_fault, refresh_crossed_books, serve_connection, poly_num
 
 log = logging.getLogger("arbbot.sim.polymarket")
 WS_PATH = "/ws/market"
@@ -162,13 +162,9 @@ class PolymarketSim:
     async def _middleware(self, request: web.Request, handler):
         if request.path == WS_PATH:
             return await handler(request)
-        self._req_count += 1
-        f = self.faults
-        if f.http_429_every and self._req_count % f.http_429_every == 0:
-            headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
-            return web.json_response({"error": "Too Many Requests"}, status=429, headers=headers)
-        if f.http_5xx_every and self._req_count % f.http_5xx_every == 0:
-            return _err(503, "service unavailable")
+        fault = injected_http_fault(self, {"error": "Too Many Requests"}, lambda: _err(503, "service unavailable"))
+        if fault is not None:
+            return fault
         if request.path.startswith(self._PRIVATE):
             body = await request.text() if request.can_read_body else ""
             try:
