@@ -8,3 +8,5 @@ echo "== swift test"
 swift test
 echo "== pytest"
 HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci} .venv/bin/python -m pytest "$@"
+echo "== wheel: pip install of the built wheel, arbbot run/examples from outside the checkout"
+bash scripts/wheel_check.sh

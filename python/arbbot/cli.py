@@ -69,6 +69,23 @@ def _parser() -> argparse.ArgumentParser:
     halt.add_argument("--reason", default="operator halt", help="written into the kill file")
     sub.add_parser("resume", help="remove the kill file created by `arbbot halt`")
 
+    status = sub.add_parser("status", help="risk state of an order store: safe mode, halt, daily loss, breaker",
+                            description="Print safe mode, the kill switch, the risk day's realised loss and fees, "
+                                        "open executions and the circuit breaker of an order store (a table, or "
+                                        "arbbot.status/1 JSON with --json). Exit status 2 if the store is missing.")
+    status.add_argument("--db", help="order store (config: db_path); never created")
+    status.add_argument("--json", action="store_true", help="print one line of arbbot.status/1 JSON")
+
+    rec = sub.add_parser("reconcile", help="compare the order store with the venues (exit 1 on differences)",
+                         description="Read positions, working orders, fills and cash from each venue and compare "
+                                     "them with the order store; prints arbbot.reconcile/1 with --json. Exit 0 = "
+                                     "no differences, 1 = differences, 2 = bad input or a venue that cannot be read.")
+    rec.add_argument("--db", help="order store (config: db_path)")
+    where = rec.add_mutually_exclusive_group(required=True)
+    where.add_argument("--connect", metavar="HANDLE_FILE", help="the simulator of `arbbot sim --handle-file`")
+    where.add_argument("--live", action="store_true", help="the real venues (credentials from the configuration)")
+    rec.add_argument("--json", action="store_true", help="print arbbot.reconcile/1 JSON")
+
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
@@ -141,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command in ("halt", "resume"):
             return _kill_switch(args)
+        if args.command == "status":
+            from arbbot.ops.status import main as status_main
+            return status_main(args.db, as_json=args.json)
+        if args.command == "reconcile":
+            from arbbot.execution.reconcile_command import main as reconcile_main
+            return reconcile_main(args)
         if args.command == "live":
             from arbbot.run.command import main as live_main
             return live_main(args)

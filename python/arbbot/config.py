@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     max_exposure_per_market_usd: float = Field(500.0, gt=0, description="open cost per market")
     breaker_failures: int = Field(3, ge=1, description="consecutive failed executions that open the breaker")
     breaker_cooldown_s: float = Field(30.0, gt=0, description="seconds OPEN before one HALF_OPEN trial")
+    day_start_utc: str = Field("00:00", description="HH:MM (UTC) at which the daily loss cap's day starts")
+    reconcile_interval_s: float = Field(60.0, gt=0, description="seconds between reconciliations of the store "
+                                                                 "with the venues in a running bot")
+    order_timeout_s: float = Field(10.0, gt=0, description="seconds to wait for an order's answer; after that its "
+                                                           "outcome is unknown and it is looked up, never re-sent")
     kill_file: str = Field("arbbot.kill", description="trading stops while this file exists (arbbot halt/resume)")
     fault_kill_at: str = Field("", description="testing only: SIGKILL the bot right after this execution step "
                                                "(intent:L0, placed:L0, filled:L0, unwind_intent:L0, ...)")
@@ -57,6 +62,13 @@ class Settings(BaseSettings):
         if host not in LOOPBACK and os.environ.get("ARB_ALLOW_REMOTE_METRICS") != "1":
             raise ValueError(f"{host!r} is not loopback; set ARB_ALLOW_REMOTE_METRICS=1 to expose metrics")
         return host
+
+    @field_validator("day_start_utc")
+    @classmethod
+    def _hh_mm(cls, text: str) -> str:
+        from arbbot.risk.limits import parse_day_start
+        parse_day_start(text)
+        return text
 
     @field_validator("kalshi_private_key_file")
     @classmethod

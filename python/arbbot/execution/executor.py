@@ -20,8 +20,9 @@ from arbbot.engine.types import NativeBook as EngineBook
 from arbbot.engine.types import Opportunity
 from arbbot.engine.types import Venue as EngineVenue
 from arbbot.execution.store import OrderStore
-from arbbot.venues.common.errors import OrderRejected, VenueError
-from arbbot.venues.common.model import Action, NativeBook, OrderRequest, Side, TimeInForce
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
+from arbbot.venues.common.model import Action, NativeBook, OrderRequest, OrderStatus, Side, TimeInForce
 
 FULL = 10_000
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
@@ -44,12 +45,18 @@ class ExecutorConfig:
     failure_threshold: int = 3             # leg failures before a market is blacklisted
     blacklist_s: float = 600.0
     order_timeout_s: float = 10.0
+    # an order whose answer was lost is looked up (backoff capped at `lookup_backoff_cap_s`) until
+    # the venue shows it; only after `absent_after_s` of answered lookups without it is it taken
+    # as never arrived. Until then the execution stays open (no new execution starts).
+    absent_after_s: float = 5.0
+    lookup_backoff_cap_s: float = 2.0
+    lookup_window_ms: int = 300_000        # lookups list orders created at most this long before sending
 
 
 @dataclass
 class ExecutionResult:
     execution_id: str
-    state: str                              # complete | aborted | unwound | naked | refused
+    state: str                              # complete | aborted | unwound | naked | error (open, safe mode)
     reason: str = ""
     filled: dict[int, int] = field(default_factory=dict)   # net lots per leg
     cash_flow: int = 0                                       # µ$ (negative = paid)
@@ -94,6 +101,7 @@ class Executor:
         self.risk = risk
         self.clock = clock
         self.order_latencies_ns: dict[str, deque] = {}      # venue → last 2,000 order round trips (ns)
+        self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
 
     # ---- public --------------------------------------------------------------------------------
     def check(self, opp: Opportunity) -> None:
@@ -113,9 +121,19 @@ class Executor:
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
 
     async def execute(self, opp: Opportunity, execution_id: str | None = None) -> ExecutionResult:
+        """Trade `opp` leg by leg. Never leaves a filled leg unaccounted: an unexpected error
+        reconciles the execution with the venues at once (and enters safe mode if it is naked)."""
         self.check(opp)
         xid = execution_id or f"{opp.id}-{uuid.uuid4().hex[:8]}"
         self.store.create_execution(xid, opp)
+        try:
+            return await self._legs(xid, opp)
+        except asyncio.CancelledError:
+            raise                            # shutdown: the execution stays open for recovery
+        except Exception as exc:
+            return await self._errored(xid, exc)
+
+    async def _legs(self, xid: str, opp: Opportunity) -> ExecutionResult:
         target = opp.qty
         spent = 0                                  # µ$ paid for filled entry legs, fees included
         for i, leg in enumerate(opp.legs):
@@ -163,7 +181,7 @@ class Executor:
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")
         req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid)
-        sent = time.perf_counter_ns()
+        sent, sent_ms = time.perf_counter_ns(), int(self.clock() * 1000)
         try:
             order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
             self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(time.perf_counter_ns() - sent)
@@ -171,13 +189,23 @@ class Executor:
             self.store.set_intent_state(coid, "rejected", str(exc))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))
             return _Placed(coid, 0, 0, 0, f"rejected: {exc}")
+        except NotSent as exc:
+            self.store.set_intent_state(coid, "failed", f"not sent: {exc}")
+            log.info("order.not_sent", client_order_id=coid, market=market, role=role, reason=str(exc))
+            return _Placed(coid, 0, 0, 0, f"not sent: {exc}")
         except (VenueError, asyncio.TimeoutError) as exc:
-            # outcome unknown: ask the venue by client_order_id before deciding
-            self.store.set_intent_state(coid, "unknown", f"{type(exc).__name__}: {exc}")
-            order = await self._lookup(route.client, coid)
+            # outcome unknown: the order may be at the venue (and filled). Never send it again:
+            # look it up by client order id (or the id recorded before sending) until it resolves.
+            why = f"{type(exc).__name__}: {exc}"
+            self.outcome_unknown += 1
+            self.store.set_intent_state(coid, "unknown", why)
+            log.warning("order.outcome_unknown", client_order_id=coid, market=market, role=role, reason=why)
+            order = await self._resolve(route, coid, sent_ms)
             if order is None:
-                self.store.set_intent_state(coid, "failed", f"not at venue after {type(exc).__name__}")
-                return _Placed(coid, 0, 0, 0, f"send failed: {exc}")
+                self.store.set_intent_state(coid, "failed", f"not at the venue after {why}")
+                return _Placed(coid, 0, 0, 0, f"not at the venue after {why}")
+            log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
+                     filled=order.filled_lots)
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
         if order.status.value == "resting":                 # IOC/FOK should never rest; be sure
             try:
@@ -195,29 +223,75 @@ class Executor:
             self.on_step(f"filled:L{leg}")
         return _Placed(coid, order.filled_lots, order.cost_micros, order.fees_micros, "")
 
-    async def _lookup(self, client, coid: str):
-        """The venue's order for intent `coid`: by client order id, else by the order id recorded
-        before sending (venues without client order ids); None if the venue does not know it."""
-        try:
-            for o in await client.orders():
-                if o.client_order_id == coid:
-                    return o
-            known = next((i.order_id for i in self.store.intents() if i.client_order_id == coid), None)
-            if known and hasattr(client, "order"):
-                return await client.order(known)
-        except VenueError:
-            return None
-        return None
+    async def _resolve(self, route: Route, coid: str, sent_ms: int):
+        """The venue's settled order for intent `coid` whose answer was lost, or None once lookups
+        the venue answered have not shown it at all for `absent_after_s`. Failed lookups, and an
+        order the venue shows but has not settled (pending), are retried with backoff for as long
+        as it takes: the execution stays open meanwhile and no new one starts."""
+        backoff = Backoff(base=0.05, cap=self.config.lookup_backoff_cap_s)
+        started = time.monotonic()
+        while True:
+            try:
+                order, seen = await asyncio.wait_for(self._lookup(route, coid, sent_ms), self.config.order_timeout_s)
+            except (VenueError, asyncio.TimeoutError) as exc:
+                log.warning("order.lookup_failed", client_order_id=coid, reason=f"{type(exc).__name__}: {exc}")
+            else:
+                if order is not None:
+                    return order
+                if not seen and time.monotonic() - started >= self.config.absent_after_s:
+                    return None
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _lookup(self, route: Route, coid: str, sent_ms: int) -> tuple[object | None, bool]:
+        """(the venue's settled order for intent `coid` or None, whether the venue shows it at all).
+
+        By the order id recorded before sending (venues without client order ids: Polymarket's
+        order hash), else by client order id among the market's orders created since shortly
+        before sending. A venue may list one order twice (IB: the live order and its completed
+        record): the most settled, most filled one wins."""
+        client = route.client
+        found = []
+        known = self.store.intent(coid).order_id
+        if known and hasattr(client, "order"):
+            order = await client.order(known)
+            if order is not None:
+                found.append(order)
+        if not found:
+            since = sent_ms - self.config.lookup_window_ms
+            found = [o for o in await client.orders(ticker=route.market_id, min_ts_ms=since)
+                     if o.client_order_id == coid]
+        settled = [o for o in found if o.status is not OrderStatus.PENDING]
+        return (max(settled, key=lambda o: o.filled_lots) if settled else None), bool(found)
 
     async def _fills_for(self, client, order_id: str, lots: int, tries: int = 20) -> list:
         """The venue's fills of `order_id` (waits briefly until they add up to `lots`)."""
         got: list = []
         for _ in range(tries):
-            got = [f for f in await client.fills() if f.order_id == order_id]
+            got = [f for f in await client.fills(order_id=order_id) if f.order_id == order_id]
             if sum(f.qty_lots for f in got) >= lots:
                 break
             await asyncio.sleep(0.05)
         return got
+
+    async def _errored(self, xid: str, exc: Exception) -> ExecutionResult:
+        """An unexpected error inside execution `xid`: reconcile it with the venues now (as crash
+        recovery does after a restart) so a filled leg is never left unaccounted; a naked result
+        enters safe mode. If the venues cannot be read, safe mode at once and the execution stays
+        open for the next recovery."""
+        from arbbot.execution.recovery import recover_executions
+        why = f"{type(exc).__name__}: {exc}"
+        log.error("execution.error", execution=xid, error=why)
+        clients = {m.split(":", 1)[0]: r.client for m, r in self.routes.items()}
+        try:
+            states = await recover_executions(self.store, clients, [xid], reason=f"error: {why}")
+        except Exception as rexc:          # noqa: BLE001 — whatever failed, stop trading
+            self.store.enter_safe_mode(f"execution {xid} failed ({why}) and could not be reconciled "
+                                       f"({type(rexc).__name__}: {rexc})")
+            res = ExecutionResult(xid, "error", why, self.store.leg_net(xid), self.store.cash_flow(xid))
+        else:
+            res = self._result(xid, states.get(xid, "error"), why)
+        self._notify(res, failure=True)
+        return res
 
     async def _fail(self, xid: str, opp: Opportunity, upto: int, reason: str, *, count: bool) -> ExecutionResult:
         """Leg `upto - 1` (or the re-quote before leg `upto`) failed: unwind legs < upto."""

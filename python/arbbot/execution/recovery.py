@@ -35,7 +35,24 @@ async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryR
     Raises `VenueError` if a venue holding open intents cannot be read (recovery must not guess);
     the store is then unchanged for that venue and the caller should retry."""
     rep = RecoveryReport()
-    open_execs = store.executions(EXEC_OPEN)
+    await _reconcile(store, clients, store.executions(EXEC_OPEN), rep, "recovered")
+    rep.safe_mode = store.safe_mode()
+    return rep
+
+
+async def recover_executions(store: OrderStore, clients: Mapping[str, object], execution_ids: list[str], *,
+                             reason: str) -> dict[str, str]:
+    """Reconcile the named executions now (the executor's answer to an unexpected error inside
+    one): same rules as `recover`, safe mode if any is naked. Returns execution id → state."""
+    rep = RecoveryReport()
+    execs = [x for x in store.executions(EXEC_OPEN) if x.id in execution_ids]
+    await _reconcile(store, clients, execs, rep, reason)
+    return rep.executions
+
+
+async def _reconcile(store: OrderStore, clients: Mapping[str, object], open_execs: list, rep: RecoveryReport,
+                     why: str) -> None:
+    """Adopt what the venues show for `open_execs`' intents, then classify each execution."""
     intents = [i for x in open_execs for i in store.intents(x.id)]
     venues = sorted({i.venue for i in intents})
     views: dict[str, tuple[dict, list]] = {}
@@ -77,18 +94,16 @@ async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryR
         vals = list(net.values())
         has_unwind = any(i.role == "unwind" for i in store.intents(x.id))
         if all(v == 0 for v in vals):
-            state, reason = ("unwound" if has_unwind else "aborted"), "recovered: flat after restart"
+            state, reason = ("unwound" if has_unwind else "aborted"), f"{why}: flat"
         elif len(set(vals)) == 1:
-            state, reason = "complete", "recovered: every leg holds the same lots"
+            state, reason = "complete", f"{why}: every leg holds the same lots"
         else:
-            state, reason = "naked", f"recovered: unhedged net lots per leg {net}"
+            state, reason = "naked", f"{why}: unhedged net lots per leg {net}"
             rep.naked.append(x.id)
         store.set_execution_state(x.id, state, reason)
         rep.executions[x.id] = state
     if rep.naked:
-        store.enter_safe_mode(f"recovery found unhedged executions {rep.naked}")
-    rep.safe_mode = store.safe_mode()
-    return rep
+        store.enter_safe_mode(f"unhedged executions {rep.naked} ({why})")
 
 
 def acknowledge(store: OrderStore, who: str = "operator") -> list[str]:

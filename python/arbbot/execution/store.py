@@ -10,6 +10,11 @@ under a deterministic `client_order_id` (execution id + leg + role + attempt). C
 
 Intent states: intent → placed → filled | partially_filled | canceled | rejected | failed | unknown.
 Execution states: executing → complete | aborted | unwound | naked (terminal).
+
+Durable risk state lives here too (tables owned by `arbbot.execution.schema`): the realised-loss
+ledger (invariant: for every terminal execution the sum of its `realised_losses` rows equals
+max(0, −cash_flow) if it is unwound or naked, else 0; booked in the same transaction that makes
+it terminal or records a later fill), fees by recording time, and the circuit breaker's state.
 """
 from __future__ import annotations
 
@@ -21,95 +26,19 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
+from pathlib import Path
+
+from arbbot.execution.schema import CASH_FLOW_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
 from arbbot.venues.common.model import Fill, Order, OrderStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = LATEST
 
 INTENT_OPEN = ("intent", "placed", "unknown")
 INTENT_TERMINAL = ("filled", "partially_filled", "canceled", "rejected", "failed")
 EXEC_OPEN = ("executing",)
 EXEC_TERMINAL = ("complete", "aborted", "unwound", "naked")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS executions (
-    id TEXT PRIMARY KEY,
-    opportunity_id TEXT NOT NULL,
-    lane INTEGER NOT NULL,
-    kind INTEGER NOT NULL,
-    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots, equal on every leg
-    payout INTEGER NOT NULL,                         -- µ$
-    planned_cost INTEGER NOT NULL,                   -- µ$
-    planned_fee INTEGER NOT NULL,                    -- µ$
-    planned_profit INTEGER NOT NULL,                 -- µ$
-    legs TEXT NOT NULL,                              -- JSON list of planned legs
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    acknowledged INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS intents (
-    client_order_id TEXT PRIMARY KEY,
-    execution_id TEXT NOT NULL REFERENCES executions(id),
-    leg INTEGER NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('entry', 'unwind')),
-    attempt INTEGER NOT NULL,
-    venue TEXT NOT NULL,
-    market TEXT NOT NULL,                            -- engine name venue:id
-    market_id TEXT NOT NULL,                         -- venue market id
-    side TEXT NOT NULL,                              -- yes | no
-    action TEXT NOT NULL,                            -- buy | sell
-    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots
-    price INTEGER NOT NULL,                          -- limit, ticks of `side`
-    tif TEXT NOT NULL,
-    state TEXT NOT NULL,
-    order_id TEXT,
-    filled_qty INTEGER NOT NULL DEFAULT 0,           -- lots, as the venue reports
-    cost INTEGER NOT NULL DEFAULT 0,                 -- µ$, as the venue reports
-    fee INTEGER NOT NULL DEFAULT 0,                  -- µ$, as the venue reports
-    error TEXT NOT NULL DEFAULT '',
-    created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
-    UNIQUE (execution_id, leg, role, attempt)
-);
-CREATE INDEX IF NOT EXISTS intents_by_state ON intents(state);
-CREATE TABLE IF NOT EXISTS fills (
-    venue TEXT NOT NULL,
-    fill_id TEXT NOT NULL,
-    client_order_id TEXT NOT NULL REFERENCES intents(client_order_id),
-    order_id TEXT NOT NULL,
-    market_id TEXT NOT NULL,
-    side TEXT NOT NULL,                              -- as the venue reports it
-    action TEXT NOT NULL,
-    qty INTEGER NOT NULL,                            -- lots
-    price INTEGER NOT NULL,                          -- ticks of `side`
-    fee INTEGER NOT NULL,                            -- µ$
-    is_taker INTEGER NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    PRIMARY KEY (venue, fill_id)
-);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts_ms INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    execution_id TEXT,
-    client_order_id TEXT,
-    data TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS flags (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    ts_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS market_failures (
-    market TEXT PRIMARY KEY,
-    count INTEGER NOT NULL,
-    blacklisted_until_ms INTEGER NOT NULL DEFAULT 0,
-    updated_ms INTEGER NOT NULL
-);
-"""
+__all__ = ["BreakerRow", "ExecutionRow", "FillRow", "IntentRow", "LOSS_STATES", "OrderStore", "SCHEMA_VERSION",
+           "SchemaError", "client_order_id", "intent_state_for"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +92,23 @@ class FillRow:
     is_taker: bool
 
 
+@dataclass(frozen=True)
+class BreakerRow:
+    """A circuit breaker's persisted state (wall-clock ms)."""
+    name: str
+    state: str                  # closed | open | half_open (as last written; OPEN may have cooled down)
+    failures: int               # consecutive failed executions
+    opened_at_ms: int           # when it last opened (0 = never)
+    cooldown_ms: int            # how long OPEN lasts before HALF_OPEN
+    updated_ms: int
+
+    def effective_state(self, now_ms: int) -> str:
+        """The state now: an OPEN breaker whose cooldown has passed is half_open."""
+        if self.state == "open" and now_ms - self.opened_at_ms >= self.cooldown_ms:
+            return "half_open"
+        return self.state
+
+
 def client_order_id(execution_id: str, leg: int, role: str, attempt: int) -> str:
     """Deterministic id of one order: `<execution>-L<leg><E|U><attempt>` (≤ 64 chars)."""
     if role not in ("entry", "unwind"):
@@ -182,22 +128,39 @@ def intent_state_for(order: Order) -> str:
 
 
 class OrderStore:
-    """One SQLite file. Thread-safe for use from one asyncio loop plus helper threads."""
+    """One SQLite file. Thread-safe for use from one asyncio loop plus helper threads.
 
-    def __init__(self, path: str, *, clock_ms=None) -> None:
+    Opening runs the schema migrations (`arbbot.execution.schema.migrate`); a database newer than
+    this code raises `SchemaError`. With `create=False` a missing file raises FileNotFoundError
+    instead of being created, and a database that is not an order store raises `SchemaError`
+    instead of being initialised (operator tools such as `arbbot status`). `clock_ms` (wall ms since
+    the epoch) stamps every row and event; tests inject it."""
+
+    def __init__(self, path: str, *, clock_ms=None, create: bool = True) -> None:
         self.path = str(path)
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise RuntimeError(f"order store {self.path}: SQLite refused WAL mode (got {mode})")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        with self.tx() as db:
-            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if create:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        else:
+            if not Path(self.path).is_file():
+                raise FileNotFoundError(f"no order store at {self.path}")
+            self._db = sqlite3.connect(f"{Path(self.path).absolute().as_uri()}?mode=rw", uri=True,
+                                       isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            self._db.row_factory = sqlite3.Row
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise RuntimeError(f"order store {self.path}: SQLite refused WAL mode (got {mode})")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._lock:
+                if not create and current_version(self._db) == 0:
+                    raise SchemaError(f"{self.path} is not an arbbot order store (no schema version)")
+                self.migrated_from, _ = migrate(self._db, self._clock_ms(), f"order store {self.path}")
+        except BaseException:
+            self._db.close()
+            raise
 
     # ---- plumbing -----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -240,6 +203,7 @@ class OrderStore:
             db.execute("UPDATE executions SET state=?, reason=?, updated_ms=? WHERE id=?",
                        (state, reason, self._clock_ms(), execution_id))
             self._event(db, f"execution_{state}", execution_id, reason=reason)
+            self._book_loss(db, execution_id)
 
     def execution(self, execution_id: str) -> ExecutionRow:
         r = self._db.execute("SELECT * FROM executions WHERE id=?", (execution_id,)).fetchone()
@@ -288,6 +252,7 @@ class OrderStore:
                         filled=order.filled_lots, cost=order.cost_micros, fee=order.fees_micros)
             for f in fills:
                 self._insert_fill(db, coid, row["execution_id"], f)
+            self._book_loss(db, row["execution_id"])
         return state
 
     def record_fills(self, coid: str, fills: list[Fill]) -> int:
@@ -296,14 +261,16 @@ class OrderStore:
             row = db.execute("SELECT execution_id FROM intents WHERE client_order_id=?", (coid,)).fetchone()
             if row is None:
                 raise KeyError(coid)
-            return sum(self._insert_fill(db, coid, row["execution_id"], f) for f in fills)
+            added = sum(self._insert_fill(db, coid, row["execution_id"], f) for f in fills)
+            self._book_loss(db, row["execution_id"])
+            return added
 
     def _insert_fill(self, db, coid: str, execution_id: str, f: Fill) -> int:
         cur = db.execute("INSERT OR IGNORE INTO fills(venue, fill_id, client_order_id, order_id, market_id, side, action,"
-                         " qty, price, fee, is_taker, ts_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                         " qty, price, fee, is_taker, ts_ms, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          (f.venue.value if hasattr(f.venue, "value") else str(f.venue), f.fill_id, coid, f.order_id,
                           f.market_id, f.side.value, f.action.value, f.qty_lots, f.price_ticks, f.fee_micros,
-                          int(f.is_taker), f.ts_ms))
+                          int(f.is_taker), f.ts_ms, self._clock_ms()))
         if cur.rowcount:
             self._event(db, "fill", execution_id, coid, fill_id=f.fill_id, qty=f.qty_lots, price=f.price_ticks,
                         fee=f.fee_micros)
@@ -374,16 +341,99 @@ class OrderStore:
         Prices are converted to the intent's own side: a venue may report a sell of YES at p as
         a buy of NO at 10,000 − p (Kalshi nets the pair into $1). An unwind that BUYS the opposite
         side (ForecastEx is buy-only; a Polymarket sale under $1 is not allowed) completes a YES+NO
-        pair, worth $1 per contract (10,000 µ$ per lot: netted at once, or paid at settlement)."""
-        total = 0
-        for it in self.intents(execution_id):
-            for f in self.fills(it.client_order_id):
-                own = f.price if f.side == it.side else 10_000 - f.price
-                notional = own * f.qty
-                total += (notional if it.action == "sell" else -notional) - f.fee
-                if it.role == "unwind" and it.action == "buy":
-                    total += 10_000 * f.qty
-        return total
+        pair, worth $1 per contract (10,000 µ$ per lot: netted at once, or paid at settlement).
+        (One SQL definition, `schema.CASH_FLOW_SQL`, shared with the loss ledger.)"""
+        with self._lock:
+            return self._db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
+
+    # ---- durable risk: realised losses and fees per risk day ----------------------------------------
+    def _book_loss(self, db, execution_id: str) -> None:
+        """Keep the ledger invariant for one execution (inside the caller's transaction): if it
+        is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound or
+        naked, to 0 otherwise (e.g. a naked execution later hedged to complete). Open executions
+        book nothing. The row is dated now: a loss counts in the risk day it was realised."""
+        r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
+        if r is None or r["state"] not in EXEC_TERMINAL:
+            return
+        target = max(0, -db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]) if r["state"] in LOSS_STATES else 0
+        booked = self._booked_loss(db, execution_id)
+        if target != booked:
+            db.execute("INSERT INTO realised_losses(execution_id, ts_ms, state, loss, total) VALUES (?,?,?,?,?)",
+                       (execution_id, self._clock_ms(), r["state"], target - booked, target))
+            self._event(db, "loss_booked", execution_id, state=r["state"], loss=target - booked, total=target)
+
+    @staticmethod
+    def _booked_loss(db, execution_id: str) -> int:
+        return db.execute("SELECT COALESCE(SUM(loss), 0) FROM realised_losses WHERE execution_id=?",
+                          (execution_id,)).fetchone()[0]
+
+    def realised_loss(self, execution_id: str) -> int:
+        """µ$ ≥ 0 booked as this execution's realised loss: max(0, −cash_flow) once it ended
+        unwound or naked (fees included), 0 while open or when it ended complete/aborted."""
+        with self._lock:
+            return self._booked_loss(self._db, execution_id)
+
+    def daily_loss(self, start_ms: int, end_ms: int | None = None) -> int:
+        """µ$ ≥ 0 realised in [start_ms, end_ms) (wall ms; end None = no end): the losses of
+        executions that ended unwound or naked in that window, fees included, NOT netted against
+        the profit of completed executions. Survives restarts; counts executions that crash
+        recovery ended. (A loss later reversed — a naked execution hedged to complete — reduces
+        the window it was reversed in; the result is floored at 0.)"""
+        return max(0, self._window_sum("loss", "realised_losses", "ts_ms", start_ms, end_ms))
+
+    def daily_fees(self, start_ms: int, end_ms: int | None = None) -> int:
+        """µ$ of fees on every fill recorded in [start_ms, end_ms) (store clock at recording),
+        whatever its execution's state."""
+        return self._window_sum("fee", "fills", "recorded_ms", start_ms, end_ms)
+
+    def _window_sum(self, column: str, table: str, ts: str, start_ms: int, end_ms: int | None) -> int:
+        q = f"SELECT COALESCE(SUM({column}), 0) FROM {table} WHERE {ts} >= ?"
+        args: tuple = (start_ms,)
+        if end_ms is not None:
+            q, args = q + f" AND {ts} < ?", (start_ms, end_ms)
+        with self._lock:
+            return self._db.execute(q, args).fetchone()[0]
+
+    def count_executions(self, states: tuple[str, ...] = EXEC_OPEN) -> int:
+        """How many executions are in `states` (default: still executing)."""
+        q = f"SELECT COUNT(*) FROM executions WHERE state IN ({','.join('?' * len(states))})"
+        with self._lock:
+            return self._db.execute(q, tuple(states)).fetchone()[0]
+
+    # ---- cash baselines (reconciliation) -----------------------------------------------------------
+    def cash_baseline(self, venue: str) -> int | None:
+        """µ$ of cash `venue` held when this store first met it (before any trade of this store
+        there), or None if never recorded: the zero from which reconciliation counts cash moved."""
+        with self._lock:
+            r = self._db.execute("SELECT cash_micros FROM cash_baselines WHERE venue=?", (venue,)).fetchone()
+        return None if r is None else r[0]
+
+    def set_cash_baseline(self, venue: str, cash_micros: int) -> None:
+        """Record (or replace) `venue`'s cash baseline in µ$, with an event, in one transaction."""
+        with self.tx() as db:
+            db.execute("INSERT INTO cash_baselines(venue, cash_micros, ts_ms) VALUES (?,?,?) ON CONFLICT(venue)"
+                       " DO UPDATE SET cash_micros=excluded.cash_micros, ts_ms=excluded.ts_ms",
+                       (venue, int(cash_micros), self._clock_ms()))
+            self._event(db, "cash_baseline", venue=venue, cash_micros=int(cash_micros))
+
+    # ---- circuit breaker state --------------------------------------------------------------------
+    def breaker_state(self, name: str = "executions") -> BreakerRow | None:
+        """The persisted state of breaker `name`, or None if it never changed."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM breakers WHERE name=?", (name,)).fetchone()
+        return None if r is None else BreakerRow(r["name"], r["state"], r["failures"], r["opened_at_ms"],
+                                                 r["cooldown_ms"], r["updated_ms"])
+
+    def save_breaker_state(self, name: str, state: str, failures: int, opened_at_ms: int, cooldown_ms: int) -> None:
+        """Persist breaker `name` (state closed|open|half_open, consecutive failures, wall ms it
+        last opened, cooldown ms) and log a `breaker` event, in one transaction."""
+        with self.tx() as db:
+            db.execute("INSERT INTO breakers(name, state, failures, opened_at_ms, cooldown_ms, updated_ms)"
+                       " VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET state=excluded.state,"
+                       " failures=excluded.failures, opened_at_ms=excluded.opened_at_ms,"
+                       " cooldown_ms=excluded.cooldown_ms, updated_ms=excluded.updated_ms",
+                       (name, state, failures, opened_at_ms, cooldown_ms, self._clock_ms()))
+            self._event(db, "breaker", name=name, state=state, failures=failures, opened_at_ms=opened_at_ms)
 
     # ---- flags: safe mode -----------------------------------------------------------------------
     def enter_safe_mode(self, reason: str) -> None:

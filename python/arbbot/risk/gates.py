@@ -24,8 +24,14 @@ class RiskGates:
 
     def on_execution(self, result, failure: bool = False) -> None:
         """Feed an `ExecutionResult`: unwound/naked/failed legs count as breaker failures; the
-        realised cash flow of an unwound execution goes to the daily loss cap."""
+        cash flow of an unwound or naked execution goes to the daily loss cap (a no-op for a cap
+        backed by the order store, which booked the loss when the execution ended)."""
         if self.breaker is not None:
             (self.breaker.record_failure if failure else self.breaker.record_success)()
-        if self.loss is not None and result.state == "unwound":
+        if self.loss is not None and result.state in ("unwound", "naked"):
             self.loss.record(result.cash_flow)
+
+    def on_error(self) -> None:
+        """An execution raised instead of returning a result: a breaker failure like a failed one."""
+        if self.breaker is not None:
+            self.breaker.record_failure()

@@ -1,36 +1,90 @@
-"""Daily loss cap (realised µ$ per UTC day) and open exposure limits per venue and per event."""
+"""Daily loss cap (realised µ$ per risk day) and open exposure limits per venue and per event."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 
-class DailyLossCap:
-    """Blocks trading once the day's realised PnL ≤ −cap (µ$). The day rolls over at UTC midnight."""
+DAY_S = 86_400
 
-    def __init__(self, cap_micros: int, *, clock: Callable[[], float] = time.time) -> None:
+
+def parse_day_start(text: str) -> int:
+    """Parse a day start "HH:MM" (UTC, 00:00–23:59) → seconds after UTC midnight; ValueError otherwise."""
+    m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", text if isinstance(text, str) else "")
+    if m is None:
+        raise ValueError(f"day start must be HH:MM between 00:00 and 23:59 (UTC), not {text!r}")
+    return int(m[1]) * 3600 + int(m[2]) * 60
+
+
+def risk_day_ms(now_s: float, day_start_utc: str = "00:00") -> tuple[int, int]:
+    """The risk day containing `now_s` (Unix seconds) as [start_ms, end_ms): days run from
+    `day_start_utc` to the same time the next day (e.g. "06:30" → 06:30 UTC to 06:30 UTC)."""
+    offset = parse_day_start(day_start_utc)
+    start_s = int((now_s - offset) // DAY_S) * DAY_S + offset
+    return start_s * 1000, (start_s + DAY_S) * 1000
+
+
+class DailyLossCap:
+    """Blocks trading once the risk day's realised loss (µ$ ≥ 0) reaches `cap_micros`.
+
+    Loss of one execution = max(0, −cash flow) (fees included) of an execution that ended unwound
+    or naked; profits of completed executions never offset it. The day starts at `day_start_utc`
+    ("HH:MM" UTC) and `clock` gives Unix seconds (injectable).
+
+    With `store` (an `OrderStore`) the store's realised-loss ledger is the record: the cap reads
+    it on every check, so it still binds after a restart and counts executions that crash
+    recovery ended; `record()` is then a no-op. Without a store (tests, no persistence) losses
+    passed to `record()` are kept in memory for the current day."""
+
+    def __init__(self, cap_micros: int, store=None, *, day_start_utc: str = "00:00",
+                 clock: Callable[[], float] = time.time) -> None:
         if cap_micros <= 0:
             raise ValueError("cap_micros must be > 0")
-        self.cap, self.clock = cap_micros, clock
-        self._day = self._today()
-        self.realised = 0
+        parse_day_start(day_start_utc)
+        self.cap, self.store, self.day_start_utc, self.clock = cap_micros, store, day_start_utc, clock
+        self._day = self.day()
+        self._loss = 0
 
-    def _today(self) -> int:
-        return int(self.clock() // 86_400)
+    def day(self) -> tuple[int, int]:
+        """The current risk day as [start_ms, end_ms) (wall ms)."""
+        return risk_day_ms(self.clock(), self.day_start_utc)
 
     def record(self, pnl_micros: int) -> None:
-        self._roll()
-        self.realised += int(pnl_micros)
+        """In-memory mode: count an unwound/naked execution's cash flow (µ$; only a negative one
+        is a loss). With a store this does nothing: the store booked it when the execution ended."""
+        if self.store is None:
+            self._roll()
+            self._loss += max(0, -int(pnl_micros))
 
     def _roll(self) -> None:
-        if self._today() != self._day:
-            self._day, self.realised = self._today(), 0
+        if self.day() != self._day:
+            self._day, self._loss = self.day(), 0
+
+    @property
+    def loss(self) -> int:
+        """µ$ ≥ 0 realised as loss so far in the current risk day."""
+        if self.store is not None:
+            return self.store.daily_loss(*self.day())
+        self._roll()
+        return self._loss
+
+    @property
+    def realised(self) -> int:
+        """The day's realised loss as a signed PnL (µ$ ≤ 0): −loss."""
+        return -self.loss
+
+    @property
+    def fees(self) -> int | None:
+        """µ$ of fees on every fill recorded in the current risk day (None without a store)."""
+        return None if self.store is None else self.store.daily_fees(*self.day())
 
     def reason(self) -> str | None:
-        self._roll()
-        if self.realised <= -self.cap:
-            return f"daily loss cap: realised {self.realised} µ$ ≤ −{self.cap} µ$"
+        loss = self.loss
+        if loss >= self.cap:
+            return (f"daily loss cap: realised loss {loss} µ$ ≥ {self.cap} µ$ today "
+                    f"(day starts {self.day_start_utc} UTC)")
         return None
 
 

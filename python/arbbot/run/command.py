@@ -27,6 +27,16 @@ def _simulator(args, settings):
     return handle, f"simulator {settings.scenario}/seed {settings.seed}"
 
 
+async def _final_reconcile(trader) -> None:
+    """Reconcile once more at the end of a run, so the summary says whether the store and the
+    venues agree (`trading.reconcile_differences`)."""
+    from arbbot.venues.common.errors import VenueError
+    try:
+        await trader.reconcile_now()
+    except VenueError as exc:
+        log.warning("reconcile.failed", error=str(exc))
+
+
 class _NoSimulator:
     def stop(self) -> None:
         return None
@@ -55,6 +65,9 @@ async def _run(args, settings) -> dict:
             session.trader = trader
         metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
         session.start_streams()
+        if trader is not None:
+            session._tasks.append(asyncio.create_task(trader.reconcile_every(settings.reconcile_interval_s),
+                                                      name="reconcile"))
         started = time.monotonic()
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
         log.info("run.start", source=where, engine=session.engine_choice, markets=len(session.markets),
@@ -75,6 +88,7 @@ async def _run(args, settings) -> dict:
                 task.cancel()
             if trader is not None:
                 await trader.drain()
+                await _final_reconcile(trader)
             await session.close()
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
@@ -90,6 +104,8 @@ async def _run(args, settings) -> dict:
                     "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
                     "locked_in_micros": trader.stats.locked_in, "realised_micros": trader.stats.realised,
                     "safe_mode": trader.store.safe_mode(),
+                    "orders_outcome_unknown": trader.executor.outcome_unknown,
+                    "reconcile_differences": trader.reconcile_differences,
                     "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
                                  "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}
     finally:

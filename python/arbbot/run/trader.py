@@ -43,6 +43,43 @@ class PaperTrader:
         self.event_of = event_of
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
+        self.reconciling = False                 # a reconciliation is reading the venues: no new execution
+        self.reconcile_differences: int | None = None   # of the last reconciliation (None: none ran yet)
+        self.reconciliations = 0
+
+    async def reconcile_now(self) -> int:
+        """Compare the store with the venues (between executions); any difference enters safe
+        mode. Returns the number of differences."""
+        from arbbot.execution.reconcile import reconcile
+        while self.busy:
+            await asyncio.sleep(0.05)
+        self.reconciling = True
+        try:
+            report = await reconcile(self.store, self.venues)
+        finally:
+            self.reconciling = False
+        self.reconciliations += 1
+        self.reconcile_differences = report["differences"]
+        if report["differences"]:
+            found = [f"{v}: {d['what']} {d['id']} venue={d['venue']} store={d['store']}"
+                     for v, sec in report["venues"].items() for d in sec["differences"]]
+            log.warning("reconcile.differences", count=report["differences"], differences=found[:20])
+            self.store.enter_safe_mode(f"reconciliation found {report['differences']} difference(s): "
+                                       + "; ".join(found[:3]))
+        else:
+            log.info("reconcile.ok", venues=sorted(report["venues"]))
+        return report["differences"]
+
+    async def reconcile_every(self, interval_s: float) -> None:
+        """Reconcile every `interval_s` seconds until cancelled; a failed read is logged and retried
+        at the next interval (the store is never changed by it)."""
+        from arbbot.venues.common.errors import VenueError
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.reconcile_now()
+            except VenueError as exc:
+                log.warning("reconcile.failed", error=str(exc))
 
     @property
     def busy(self) -> bool:
@@ -51,7 +88,7 @@ class PaperTrader:
     def offer(self, opp: Opportunity) -> None:
         """Called for every newly reported opportunity (on the event loop); never blocks."""
         self.stats.offered += 1
-        if self.busy:
+        if self.busy or self.reconciling:
             self.stats.skipped["busy"] += 1
             return
         reasons = self.gates.check(opp, self.event_of) + self._minimums(opp)
@@ -91,6 +128,7 @@ class PaperTrader:
             log.info("trade.skipped", opportunity=opp.id, reason=str(exc))
             return
         except Exception as exc:     # an execution error must not kill the session; it is counted
+            self.gates.on_error()    # and feeds the circuit breaker like a failed execution
             self.stats.executions["error"] += 1
             self.stats.last.insert(0, (opp.id, "error", f"{type(exc).__name__}: {exc}"))
             log.error("execution.error", opportunity=opp.id, error=f"{type(exc).__name__}: {exc}")
@@ -116,9 +154,15 @@ class PaperTrader:
         log.info("execution.done", execution=result.execution_id, state=result.state, reason=result.reason,
                  filled=result.filled, cash_flow=result.cash_flow)
 
-    async def drain(self) -> None:
-        """Wait for the execution in flight (shutdown)."""
+    async def drain(self, timeout_s: float = 60.0) -> None:
+        """Wait for the execution in flight (shutdown). One still unresolved after `timeout_s`
+        (a venue that does not answer a lookup) is cancelled: it stays open in the store and the
+        next start's recovery resolves it."""
         if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
+            if not done:
+                log.warning("execution.abandoned_at_shutdown", reason=f"still running after {timeout_s:.0f}s")
+                self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
 
@@ -163,6 +207,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     session's new opportunities. Call after `session.discover()`, before `start_streams()`."""
     from arbbot.config import Settings, usd
     from arbbot.execution.executor import ExecutorConfig, Route
+    from arbbot.execution.reconcile import record_cash_baselines
     from arbbot.execution.recovery import recover
     from arbbot.execution.store import OrderStore
     from arbbot.risk.breaker import CircuitBreaker
@@ -175,6 +220,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
         if hasattr(venue, "on_order_id"):          # ids known before sending go to the store first
             venue.on_order_id = store.set_intent_order_id
     report = await recover(store, session.venues)
+    await record_cash_baselines(store, session.venues)
     log.info("recovery", adopted=report.adopted, missing=report.missing, fills_added=report.fills_added,
              executions=report.executions, naked=report.naked, safe_mode=report.safe_mode)
     routes = {f"{m.venue.value}:{m.market_id}": Route(session.venues[m.venue.value], m.market_id)
@@ -184,10 +230,14 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     exposure = ExposureLimits(per_venue=usd(cfg.max_exposure_per_venue_usd), per_event=usd(cfg.max_exposure_per_event_usd),
                               per_market=usd(cfg.max_exposure_per_market_usd))
     held_exposure(store, exposure, event_of)
-    gates = RiskGates(KillSwitch(cfg.kill_file or None), DailyLossCap(usd(cfg.daily_loss_cap_usd)), exposure,
-                      CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s))
+    # durable risk: the daily loss is read from the store's ledger (it survives restarts and
+    # includes what recovery just ended); the breaker's state is persisted in the store
+    loss = DailyLossCap(usd(cfg.daily_loss_cap_usd), store, day_start_utc=cfg.day_start_utc)
+    gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure,
+                      CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store))
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
-    executor = Executor(store, routes, config=ExecutorConfig(min_profit=1), on_step=on_step, risk=None)
+    executor = Executor(store, routes, config=ExecutorConfig(min_profit=1, order_timeout_s=cfg.order_timeout_s),
+                        on_step=on_step, risk=None)
     trader = PaperTrader(executor, gates, session.venues, event_of=event_of)
     trader.store, trader.recovery = store, report
     session.on_opportunity = trader.offer

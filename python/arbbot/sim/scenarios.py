@@ -33,6 +33,13 @@ class Faults:
     order_reject_every: int = 0        # every Nth order is rejected
     order_ack_delay_s: float = 0.0     # slow acks
     partial_fill_lots: int = 0         # cap immediate fills at this many lots (0 = no cap)
+    # Lost / late order answers (Kalshi POST /portfolio/orders and /orders/batched, Polymarket
+    # POST /order, TWS placeOrder). The order is placed and matched at once either way:
+    lost_order_response_every: int = 0  # every Nth ACCEPTED order (own counter, see wire.LostAnswers;
+    #   each order of a batch counts): HTTP → connection aborted, no response (a whole batch's);
+    #   TWS → its openOrder/orderStatus/execDetails never reach the placing connection (later
+    #   updates and reqOpenOrders/reqCompletedOrders/reqExecutions do show it)
+    order_response_delay_s: float = 0.0  # every order answer (accepted or refused) leaves S s late
     # Bad books published by the venue (switch at run time, then call the sim's
     # `refresh_book_faults()`; the engine itself never holds a crossed book):
     crossed_books: tuple[str, ...] = ()  # these markets' published book is locked/crossed

@@ -106,3 +106,69 @@ def injected_http_fault(sim, too_many: dict, unavailable):
     if f.http_5xx_every and sim._req_count % f.http_5xx_every == 0:
         return unavailable()
     return None
+
+
+def keyset_page(items, key, after, limit: int, *, descending: bool):
+    """One page of `items` ordered by `key` (immutable and unique per item: a sequence number,
+    an append-only index, a ticker): the first `limit` items strictly past `after` (None = from
+    the start) and the key to resume after, or None when nothing is left. Resuming from a key
+    rather than an offset, an item added or removed between two reads can neither shift the rest
+    into a repeat nor skip one."""
+    if descending:
+        rest = sorted((x for x in items if after is None or key(x) < after), key=key, reverse=True)
+    else:
+        rest = sorted((x for x in items if after is None or key(x) > after), key=key)
+    page = rest[:limit]
+    return page, (key(page[-1]) if len(rest) > limit else None)
+
+
+POLY_START, POLY_END = "MA==", "LTE="          # base64("0"), base64("-1"): the CLOB's first / no-more cursors
+
+
+def poly_cursor_page(items, key, cursor: str, limit: int = 100):
+    """Polymarket CLOB paging: `cursor` = base64 of the position to resume from ("MA==" = 0 =
+    start, "LTE=" = −1 = end), the position being the smallest `key` (an immutable int ≥ 0, items
+    ascending) not returned yet. Returns (page, next_cursor); raises ValueError on a bad cursor."""
+    import base64
+    import binascii
+    try:
+        pos = int(base64.b64decode(cursor.encode(), validate=True).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError(f"invalid next_cursor {cursor!r}") from None
+    if pos == -1:
+        return [], POLY_END
+    if pos < 0:
+        raise ValueError(f"invalid next_cursor {cursor!r}")
+    page, last = keyset_page(items, key, pos - 1, limit, descending=False)
+    return page, (POLY_END if last is None else base64.b64encode(str(last + 1).encode()).decode())
+
+
+class LostAnswers:
+    """`Faults.lost_order_response_every` on one simulated venue. Counts the orders the venue
+    ACCEPTED (placed in its engine, filled or not) with its own counter: the reject fault's counter
+    counts every order received, so a refused order is never a lost one and the two never shift
+    each other's rhythm."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+
+    def count(self, faults, n: int = 1) -> bool:
+        """Count `n` more accepted orders (one request); True if one of them is an Nth, i.e.
+        the answer to this request is lost."""
+        every = faults.lost_order_response_every
+        before, self.accepted = self.accepted, self.accepted + n
+        return bool(every) and self.accepted // every > before // every
+
+
+async def order_answer(request, response, faults, lost: bool):
+    """Deliver an order-entry HTTP answer under the response faults (the order is already placed
+    and matched): `lost` → the connection is aborted and no HTTP response is sent (the client
+    sees a reset / server disconnect); otherwise the answer waits `order_response_delay_s` first."""
+    import asyncio
+    if lost:
+        if request.transport is not None:
+            request.transport.abort()
+        return response                        # written to a closed transport: never arrives
+    if faults.order_response_delay_s:
+        await asyncio.sleep(faults.order_response_delay_s)
+    return response

@@ -15,7 +15,8 @@ import pytest
 from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, acknowledge, recover
 from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.sim import Faults
-from arbbot.venues.common import OrderRejected, OrderRequest, TimeInForce
+from arbbot.venues.common import OrderRequest, TimeInForce
+from arbbot.venues.common.errors import OutcomeUnknown
 from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, start_sim, venue
 
 PY_ROOT = Path(__file__).resolve().parents[2]
@@ -224,10 +225,11 @@ def test_crash_at_each_step_then_recover(tmp_path, sim_factory, step, reject_eve
             with pytest.raises(Refused, match="safe mode"):
                 await Executor(store, routes(v)).execute(opp)
         # a second recovery is a no-op; re-sending an adopted client_order_id is refused by the venue
+        # as a duplicate, which the adapter reports as "already there, look it up" (never a reject)
         rep2 = await recover(store, {"kalshi": v})
         assert rep2.executions == {} and store_fills(store) == fills
         for coid, o in orders.items():
-            with pytest.raises(OrderRejected):
+            with pytest.raises(OutcomeUnknown, match="order_already_exists"):
                 await v.place_order(OrderRequest(o.market_id, o.side, o.price_ticks, o.qty_lots,
                                                  tif=TimeInForce.IOC, client_order_id=coid))
         await v.close()

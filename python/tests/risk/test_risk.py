@@ -1,10 +1,12 @@
 """Each risk gate's transitions with real values (µ$, injected clocks)."""
 from __future__ import annotations
 
+import pytest
 
 from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
 from arbbot.execution import ExecutionResult
-from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, ExposureLimits, KillSwitch, RiskGates
+from arbbot.risk import (BreakerState, CircuitBreaker, DailyLossCap, ExposureLimits, KillSwitch, RiskGates,
+                         parse_day_start, risk_day_ms)
 
 
 class Clock:
@@ -38,18 +40,37 @@ def test_kill_switch_file_and_trip(tmp_path):
     assert not k.tripped
 
 
-def test_daily_loss_cap_blocks_and_rolls_over_at_utc_midnight():
+def test_daily_loss_cap_in_memory_counts_losses_only_and_rolls_over_at_utc_midnight():
     c = Clock(86_400 * 20_000 + 3600)
-    cap = DailyLossCap(5_000_000, clock=c)   # $5
+    cap = DailyLossCap(5_000_000, clock=c)   # $5, no store: losses passed to record() for today
     cap.record(-3_000_000)
     assert cap.reason() is None
-    cap.record(1_000_000)
-    cap.record(-2_999_999)
-    assert cap.realised == -4_999_999 and cap.reason() is None
+    cap.record(1_000_000)                    # a profit never offsets a loss
+    cap.record(-1_999_999)
+    assert (cap.loss, cap.realised, cap.fees) == (4_999_999, -4_999_999, None) and cap.reason() is None
     cap.record(-1)
-    assert "−5000000" in cap.reason()
+    assert cap.reason() == "daily loss cap: realised loss 5000000 µ$ ≥ 5000000 µ$ today (day starts 00:00 UTC)"
     c.t += 86_400 - 3600                    # next UTC day
     assert cap.reason() is None and cap.realised == 0
+
+
+def test_daily_loss_cap_day_start_and_validation():
+    c = Clock(86_400 * 20_000 + 6 * 3600 + 29 * 60)      # 06:29 UTC
+    cap = DailyLossCap(1_000_000, clock=c, day_start_utc="06:30")
+    day_start = (86_400 * 19_999 + 23_400) * 1000                     # yesterday 06:30 UTC, ms
+    assert risk_day_ms(c.t, "06:30") == cap.day() == (day_start, day_start + 86_400_000)
+    cap.record(-1_000_000)
+    assert cap.reason() is not None
+    c.t += 60                                             # 06:30: a new risk day
+    assert cap.loss == 0 and cap.reason() is None
+    assert [parse_day_start(t) for t in ("00:00", "06:30", "23:59")] == [0, 23_400, 86_340]
+    for bad in ("24:00", "6:30", "06:60", "0630", "", None):
+        with pytest.raises(ValueError, match="HH:MM"):
+            parse_day_start(bad)
+    with pytest.raises(ValueError):
+        DailyLossCap(1, day_start_utc="7:00")
+    with pytest.raises(ValueError):
+        DailyLossCap(0)
 
 
 def test_exposure_per_venue_and_event():
@@ -93,18 +114,20 @@ def test_circuit_breaker_states():
 
 
 def test_gates_combined(tmp_path):
-    c = Clock()
-    g = RiskGates(KillSwitch(tmp_path / "KILL"), DailyLossCap(1_000_000, clock=c),
-                  ExposureLimits(per_venue=100_000_000), CircuitBreaker(2, 10, clock=c))
+    c, day = Clock(), Clock(86_400 * 20_000)
+    g = RiskGates(KillSwitch(tmp_path / "KILL"), DailyLossCap(1_000_000, clock=day),
+                  ExposureLimits(per_venue=100_000_000), CircuitBreaker(3, 10, clock=c))
     o = opp()
     assert g.check(o) == []
     g.on_execution(ExecutionResult("x1", "unwound", cash_flow=-600_000), failure=True)
     assert g.check(o) == [] and g.loss.realised == -600_000
-    g.on_execution(ExecutionResult("x2", "unwound", cash_flow=-400_000), failure=True)
+    g.on_execution(ExecutionResult("x2", "naked", cash_flow=-400_000), failure=True)
     reasons = g.check(o)
     assert len(reasons) == 1 and reasons[0].startswith("daily loss cap")
-    g.loss.realised = 0
-    assert g.check(o) == ["circuit breaker open after 2 failures"]
+    day.t += 86_400                          # next day: the cap no longer binds
+    assert g.check(o) == []
+    g.on_error()                             # an execution raised: counts as the third failure
+    assert g.check(o) == ["circuit breaker open after 3 failures"]
     c.t = 10
     assert g.check(o) == []                  # half-open trial
     g.on_execution(ExecutionResult("x3", "complete"))

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from arbbot.execution.reconcile import cash_moved
 from arbbot.run.live import FORECASTEX_CLIENT_ID, connect_simulated_venues
 from arbbot.sim import load_handle
 
@@ -168,17 +169,3 @@ def assert_store_matches_venues(store, view: VenueView, before: dict[str, int] |
     if before is not None:
         diff = {v: view.balances[v] - before[v] for v in view.balances}
         assert diff == {v: cash_moved([f for f in store_fills if f.venue == v]) for v in view.balances}
-
-
-def cash_moved(fills) -> int:
-    """µ$ a venue's cash moves by for these fills (one venue). A sell of one side at p is a buy
-    of the other at 1 − p; the venue nets a YES lot against a NO lot in the same market into $0.01
-    (10,000 µ$), so each market pays back min(YES acquired, NO acquired) lots."""
-    cash = 0
-    acquired: dict[tuple[str, str], int] = {}
-    for f in fills:
-        side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes", 10_000 - f.price)
-        cash -= price * f.qty + f.fee
-        acquired[(f.market_id, side)] = acquired.get((f.market_id, side), 0) + f.qty
-    markets = {m for m, _ in acquired}
-    return cash + sum(min(acquired.get((m, "yes"), 0), acquired.get((m, "no"), 0)) for m in markets) * 10_000

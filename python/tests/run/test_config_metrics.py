@@ -41,6 +41,9 @@ def test_precedence_arguments_env_toml_defaults(in_tmp, monkeypatch):
     ("metrics_host = \"0.0.0.0\"\n", "not loopback"),
     ("typo_setting = 1\n", "typo_setting:"),
     ("engine = \"rust\"\n", "engine:"),
+    ("day_start_utc = \"6:30\"\n", "day_start_utc: .*HH:MM"),
+    ("day_start_utc = \"24:00\"\n", "day_start_utc:"),
+    ("reconcile_interval_s = 0\n", "reconcile_interval_s:"),
 ])
 def test_invalid_settings_name_the_setting(in_tmp, toml, message):
     (in_tmp / "arbbot.toml").write_text(toml)

@@ -108,6 +108,18 @@ class FakeIB:
         t.orderStatus.status = "Cancelled"
         return t
 
+    async def reqExecutionsAsync(self, execFilter=None):
+        self.calls.append(("reqExecutions",))
+        return list(self._fills)
+
+    async def reqOpenOrdersAsync(self):
+        self.calls.append(("reqOpenOrders",))
+        return [t for t in self._trades if not t.isDone()]
+
+    async def reqCompletedOrdersAsync(self, apiOnly):
+        self.calls.append(("reqCompletedOrders", apiOnly))
+        return [t for t in self._trades if t.isDone()]
+
     def trades(self):
         return list(self._trades)
 

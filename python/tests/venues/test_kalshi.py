@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from arbbot.sim.scenarios import Faults
+from arbbot.venues.common.errors import OutcomeUnknown
 from arbbot.venues.common import (
     AuthError, OrderRejected, OrderRequest, OrderStatus, RateLimited, Side, TimeInForce, dump_snapshot,
 )
@@ -95,8 +96,9 @@ def test_order_lifecycle_fees_balance_positions(rsa_keys):
             # FOK that cannot fill entirely fills nothing
             f = await v.place_order(OrderRequest(H0, Side.YES, 5500, 10**6, tif=TimeInForce.FOK))
             assert f.filled_lots == 0 and f.status is OrderStatus.CANCELED
-            # duplicate client_order_id is refused (idempotency)
-            with pytest.raises(OrderRejected):
+            # duplicate client_order_id is refused (idempotency): the order is already there, so the
+            # adapter reports "outcome unknown, look it up", never a plain reject
+            with pytest.raises(OutcomeUnknown, match="order_already_exists"):
                 await v.place_order(OrderRequest(H0, Side.YES, 100, 100, client_order_id="c1"))
             # off-grid price is refused
             with pytest.raises(OrderRejected):

@@ -85,14 +85,40 @@ async def _collect(rsa_keys):
             assert [sorted(o) for o in b.json()["orders"]] == [["client_order_id", "order"], ["client_order_id", "error"]]
             await call("DELETE", "/portfolio/orders/batched", body={"orders": [
                 {"order_id": b.json()["orders"][0]["order"]["order_id"]}, {"order_id": "nope"}]})
+            # paged reads with every filter we use: a second fill on H0 and a position on C25 first
+            for t, coid in ((H0, "conf-3"), ("KXFEDDECISION-26DEC-C25", "conf-4")):
+                await call("POST", "/portfolio/orders", body={"ticker": t, "side": "yes", "action": "buy",
+                                                              "count_fp": "1.00", "yes_price_dollars": "0.9900",
+                                                              "client_order_id": coid,
+                                                              "time_in_force": "immediate_or_cancel"})
+            ts = {"min_ts": str(sim.clock_ms() // 1000 - 60), "max_ts": str(sim.clock_ms() // 1000 + 60)}
+            for rel, key, q in (("/portfolio/orders", "orders", {"limit": "2", "ticker": H0, **ts}),
+                                ("/portfolio/orders", "orders", {"limit": "1", "status": "executed",
+                                                                 "event_ticker": "KXFEDDECISION-26DEC"}),
+                                ("/portfolio/fills", "fills", {"limit": "1", "ticker": H0, **ts}),
+                                ("/portfolio/positions", "market_positions",
+                                 {"limit": "1", "count_filter": "position,total_traded",
+                                  "event_ticker": "KXFEDDECISION-26DEC"})):
+                first = await call("GET", rel, q)
+                assert len(first.json()[key]) == int(q["limit"]) and first.json()["cursor"], (rel, first.text)
+                second = await call("GET", rel, {**q, "cursor": first.json()["cursor"]})
+                assert second.json()[key] and len(second.json()[key]) <= int(q["limit"])
+                assert not {json.dumps(x) for x in first.json()[key]} & {json.dumps(x) for x in second.json()[key]}
+            order_id = r.json()["order"]["order_id"]
+            got = await call("GET", "/portfolio/fills", {"order_id": order_id})
+            assert {f["order_id"] for f in got.json()["fills"]} == {order_id} and got.json()["cursor"] == ""
+            for q in ({"limit": "1001"}, {"cursor": "garbage"}):              # refused: ErrorResponse
+                bad = await call("GET", "/portfolio/orders", q)
+                assert bad.status_code == 400 and bad.json()["code"] == "invalid_parameters"
     return out
 
 
 def test_responses_validate_against_openapi(rsa_keys, openapi):
     calls = asyncio.run(_collect(rsa_keys))
-    assert len(calls) == 14
+    assert len(calls) == 14 + 2 + 8 + 1 + 2
     for method, path, query, body, r in calls:
-        assert r.status_code in (200, 201), (path, r.text)
+        assert r.status_code in ((400,) if query.get("limit") == "1001" or "garbage" in query.values()
+                                 else (200, 201)), (path, r.text)
         openapi.validate_response(_Req(method, path, query, {}, body), _Resp(r))
 
 
@@ -103,7 +129,9 @@ def test_responses_parse_with_official_sdk_models(rsa_keys):
     from kalshi_python_sync.models.get_markets_response import GetMarketsResponse
     from kalshi_python_sync.models.get_orders_response import GetOrdersResponse
 
-    calls = {(m, p): r for m, p, _q, _b, r in asyncio.run(_collect(rsa_keys))}
+    calls: dict = {}
+    for m, p, _q, _b, r in asyncio.run(_collect(rsa_keys)):
+        calls.setdefault((m, p), r)                    # the first (unfiltered) call of each endpoint
     # SDK 3.2.0's Market model still requires the integer-cent fields Kalshi removed from
     # responses on 2026-03-12 (yes_bid, notional_value, tick_size...): the spec wins, so the
     # SDK must refuse our (spec-valid) market, exactly as it refuses Kalshi's live responses.

@@ -31,6 +31,7 @@ from arbbot.sim.engine.matching import BookDelta, FillEvent
 from arbbot.sim.forecastex import tws_codec as wire
 from arbbot.sim.forecastex.backend import ForecastExBackend, FxExecution, FxOrder
 from arbbot.sim.scenarios import Faults, Scenario, build
+from arbbot.sim.wire import LostAnswers
 from arbbot.venues.forecastex.client import IBContract
 
 log = logging.getLogger("arbbot.sim.forecastex.tws")
@@ -92,8 +93,11 @@ class TwsSim:
         self.backend = ForecastExBackend(scenario, seed, account=account, balance_micros=balance_micros,
                                          clock_ms=clock_ms, first_perm_id=900_000_001)
         self.process = self.backend.process
-        self.faults: Faults = scenario.faults     # order_reject_every, order_ack_delay_s, partial_fill_lots
-        self._order_count = 0
+        self.faults: Faults = scenario.faults     # order_reject_every, order_ack_delay_s, partial_fill_lots,
+        self._order_count = 0                     # lost_order_response_every, order_response_delay_s
+        self.lost_answers = LostAnswers()         # accepted orders (order_reject_every counts every order)
+        # answer faults: perm id → None (answers dropped) or the held (connection, message) list
+        self._held: dict[int, list[tuple[_Conn, list]] | None] = {}
         self.account = account
         self.clock_ms = clock_ms
         self.step_interval = step_interval
@@ -169,8 +173,8 @@ class TwsSim:
             self._last_exec[o.perm_id] = x
             c = self.backend.contract(o.con_id)
             for conn in self._clients(o.client_id):
-                conn.send(wire.exec_details(-1, x, c, self.account))
-                conn.send(wire.commission_report(x.exec_id))
+                self._answer(conn, o, wire.exec_details(-1, x, c, self.account))
+                self._answer(conn, o, wire.commission_report(x.exec_id))
             touched[o.perm_id] = o
         for o in touched.values():
             self._push_status(o)
@@ -194,7 +198,22 @@ class TwsSim:
             return
         self._sent_status[o.perm_id] = key
         for conn in self._clients(o.client_id):
-            conn.send(self._order_status(o))
+            self._answer(conn, o, self._order_status(o))
+
+    def _answer(self, conn: _Conn, o: FxOrder, fields: list) -> None:
+        """Send one answer about order `o` (openOrder, orderStatus, execDetails, commission,
+        error) to `conn`, unless a response fault holds (delay) or drops (lost) its answers."""
+        if o.perm_id not in self._held:
+            conn.send(fields)
+        elif self._held[o.perm_id] is not None:
+            self._held[o.perm_id].append((conn, fields))
+
+    def _release(self, perm_id: int) -> None:
+        """`order_response_delay_s` is over: send the held answers, in order."""
+        for conn, fields in self._held.pop(perm_id, None) or []:
+            if conn in self.conns:
+                conn.send(fields)
+                conn.flush()
 
     def _order_status(self, o: FxOrder) -> list:
         x = self._last_exec.get(o.perm_id)
@@ -416,18 +435,26 @@ class TwsSim:
                                      order_ref=d["order_ref"], client_id=cid, order_id=oid, reject=reject,
                                      max_fill=cap)
         self.by_api[(cid, oid)] = o
+        # response faults: the order is placed and matched; its answers are lost or held back
+        lost = not code and self.lost_answers.count(f)
+        if lost or f.order_response_delay_s:
+            self._held[o.perm_id] = None if lost else []
         if code:
             text = o.reason if code in (110, 200) else f"Order rejected - reason:{o.reason}"
-            conn.send(wire.error(oid, code, text))   # then Inactive (ib_async: error first, see wrapper.error)
+            self._answer(conn, o, wire.error(oid, code, text))   # then Inactive (ib_async: error first)
             self._sent_status[o.perm_id] = (o.status, 0)
-            conn.send(self._order_status(o))
-            return
-        c = self.backend.contract(con)
-        conn.send(wire.open_order(FxOrder(**{**o.__dict__, "status": "Submitted", "filled": 0}), c))
-        self._sent_status[o.perm_id] = ("Submitted", 0)
-        conn.send(wire.order_status(FxOrder(**{**o.__dict__, "status": "Submitted", "filled": 0}),
-                                    Decimal(0), Decimal(0)))
-        self._flush((o,))
+            self._answer(conn, o, self._order_status(o))
+        else:
+            c = self.backend.contract(con)
+            submitted = FxOrder(**{**o.__dict__, "status": "Submitted", "filled": 0})
+            self._answer(conn, o, wire.open_order(submitted, c))
+            self._sent_status[o.perm_id] = ("Submitted", 0)
+            self._answer(conn, o, wire.order_status(submitted, Decimal(0), Decimal(0)))
+            self._flush((o,))
+        if lost:
+            del self._held[o.perm_id]                # later updates (a maker fill, a cancel) do arrive
+        elif f.order_response_delay_s:
+            self._loop.call_later(f.order_response_delay_s, self._release, o.perm_id)
 
     def _cancel_order(self, conn: _Conn, f: list[str]) -> None:
         oid = int(f[2])

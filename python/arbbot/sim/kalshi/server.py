@@ -7,6 +7,8 @@ order book and WebSocket requests, and answers errors in Kalshi's shape
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import itertools
 import json
 import logging
@@ -18,7 +20,10 @@ from aiohttp import web
 from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, FillEvent, SimReject, TradeEvent
 from arbbot.sim.kalshi.auth import AuthFailure, KeyRegistry
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import injected_http_fault, refresh_crossed_books, serve_connection, count_fp, dollars, micros_dollars, parse_count, parse_dollars
+from arbbot.sim.wire import (
+    LostAnswers, count_fp, dollars, injected_http_fault, keyset_page, micros_dollars, order_answer, parse_count,
+    parse_dollars, refresh_crossed_books, serve_connection,
+)
 
 log = logging.getLogger("arbbot.sim.kalshi")
 API = "/trade-api/v2"
@@ -34,6 +39,54 @@ def _iso(ms: int) -> str:
 def _err(status: int, code: str, message: str, details: str = "") -> web.Response:
     return web.json_response({"code": code, "message": message, "details": details or message,
                               "service": "trade-api"}, status=status)
+
+
+class _BadParams(ValueError):
+    """A query parameter the venue refuses: answered 400 `invalid_parameters`."""
+
+
+PAGE_MAX = 1000      # OpenAPI: LimitQuery / PositionsLimitQuery maximum (orders, fills, positions)
+_ORDER_STATUSES = ("resting", "canceled", "executed")
+
+
+def _cursor(kind: str, key) -> str:
+    """Opaque cursor: the key (immutable) of the last item served, tagged with its list."""
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+
+
+def _page_params(q, kind: str, key_type=int) -> tuple[int, object]:
+    """(limit, key to resume after or None) from `limit` (1-1000, default 100) and `cursor`."""
+    try:
+        limit = int(q.get("limit") or "100")
+    except ValueError:
+        raise _BadParams("limit must be an integer") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise _BadParams(f"limit must be between 1 and {PAGE_MAX}")
+    raw = q.get("cursor") or ""
+    if not raw:
+        return limit, None
+    try:
+        tag, _, key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().partition(":")
+        if tag != kind:
+            raise ValueError(tag)
+        return limit, key_type(key)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _BadParams("invalid cursor") from None
+
+
+def _ts_param(q, name: str) -> int | None:
+    """`min_ts` / `max_ts`: unix seconds (int64)."""
+    if not q.get(name):
+        return None
+    try:
+        return int(q[name])
+    except ValueError:
+        raise _BadParams(f"{name} must be a unix timestamp in seconds") from None
+
+
+def _in_window(ts_s: int, lo: int | None, hi: int | None) -> bool:
+    """Both bounds inclusive (unix seconds)."""
+    return (lo is None or ts_s >= lo) and (hi is None or ts_s <= hi)
 
 
 class KalshiSim:
@@ -55,7 +108,8 @@ class KalshiSim:
         self.starting_balance = starting_balance
         self.step_interval = step_interval
         self._req_count = 0
-        self._order_count = 0
+        self._order_count = 0                   # orders received (order_reject_every counts these)
+        self.lost_answers = LostAnswers()       # orders accepted (lost_order_response_every)
         self.connections: set["_WsConn"] = set()
         self.last_trade_lots: dict[str, int] = {}
         self.exchange.listeners.append(self._on_event)
@@ -151,6 +205,8 @@ class KalshiSim:
             return await handler(request)
         except web.HTTPException:
             raise
+        except _BadParams as exc:
+            return _err(400, "invalid_parameters", str(exc))
         except Exception:  # pragma: no cover - a simulator bug must not hang the client
             log.exception("kalshi sim handler failed")
             return _err(500, "internal_server_error", "internal error")
@@ -287,19 +343,35 @@ class KalshiSim:
                                   "portfolio_value": 0, "updated_ts": self.clock_ms() // 1000})
 
     async def get_positions(self, request):
+        """Market positions by ticker (ascending), keyset-paged on the ticker; filters `ticker`,
+        `event_ticker` (one) and `count_filter` (`position` / `total_traded`: any non-zero)."""
+        q = request.query
         a = self.exchange.account(request[ACCOUNT])
+        limit, after = _page_params(q, "p", str)
+        wanted = [c for c in (q.get("count_filter") or "").split(",") if c]
+        if any(c not in ("position", "total_traded") for c in wanted):
+            raise _BadParams("count_filter accepts position, total_traded")
+        ev = q.get("event_ticker")
+        if ev and "," in ev:
+            raise _BadParams("only a single event ticker is supported")
+        nonzero = {"position": a.positions, "total_traded": a.traded}
+        tickers = [t for t in a.positions
+                   if (not q.get("ticker") or t == q["ticker"])
+                   and (not ev or (t in self.listings and self.listings[t][2].event_id == ev))
+                   and (not wanted or any(nonzero[c].get(t, 0) for c in wanted))]
+        page, last = keyset_page(tickers, lambda t: t, after, limit, descending=False)
         out = []
-        for t, pos in sorted(a.positions.items()):
-            if request.query.get("ticker") and request.query["ticker"] != t:
-                continue
+        for t in page:
             resting = sum(1 for o in self.exchange.orders.values()
                           if o.account == a.name and o.market == t and o.status == "resting")
             out.append({"ticker": t, "total_traded_dollars": micros_dollars(a.traded.get(t, 0)),
-                        "position_fp": count_fp(pos), "market_exposure_dollars": micros_dollars(a.traded.get(t, 0)),
+                        "position_fp": count_fp(a.positions[t]),
+                        "market_exposure_dollars": micros_dollars(a.traded.get(t, 0)),
                         "realized_pnl_dollars": "0.0000", "resting_orders_count": resting,
                         "fees_paid_dollars": micros_dollars(a.fees_paid.get(t, 0)),
                         "last_updated_ts": _iso(self.clock_ms())})
-        return web.json_response({"market_positions": out, "event_positions": [], "cursor": ""})
+        return web.json_response({"market_positions": out, "event_positions": [],
+                                  "cursor": "" if last is None else _cursor("p", last)})
 
     def _order_json(self, o) -> dict:
         # `side`/`action` as submitted; prices in the submitted side's terms.
@@ -317,12 +389,26 @@ class KalshiSim:
                 "self_trade_prevention_type": "taker_at_cross"}
 
     async def get_orders(self, request):
+        """The account's orders, newest first, keyset-paged on the order's sequence number;
+        filters `ticker`, `event_ticker` (≤ 10, comma list), `min_ts`/`max_ts` (creation time,
+        unix s, inclusive) and `status` (resting / canceled / executed)."""
+        q = request.query
         acct = request[ACCOUNT]
-        st = request.query.get("status")
-        tk = request.query.get("ticker")
-        out = [self._order_json(o) for o in self.exchange.orders.values()
-               if o.account == acct and (not st or o.status == st) and (not tk or o.market == tk)]
-        return web.json_response({"orders": out, "cursor": ""})
+        limit, after = _page_params(q, "o")
+        st, tk = q.get("status"), q.get("ticker")
+        if st and st not in _ORDER_STATUSES:
+            raise _BadParams("status must be resting, canceled or executed")
+        evs = {e for e in (q.get("event_ticker") or "").split(",") if e}
+        if len(evs) > 10:
+            raise _BadParams("at most 10 event tickers")
+        lo, hi = _ts_param(q, "min_ts"), _ts_param(q, "max_ts")
+        mine = [o for o in self.exchange.orders.values()
+                if o.account == acct and (not st or o.status == st) and (not tk or o.market == tk)
+                and (not evs or (o.market in self.listings and self.listings[o.market][2].event_id in evs))
+                and _in_window(o.created_ms // 1000, lo, hi)]
+        page, last = keyset_page(mine, lambda o: o.seq, after, limit, descending=True)
+        return web.json_response({"orders": [self._order_json(o) for o in page],
+                                  "cursor": "" if last is None else _cursor("o", last)})
 
     async def get_order(self, request):
         o = self.exchange.orders.get(request.match_info["order_id"])
@@ -339,16 +425,21 @@ class KalshiSim:
         if not isinstance(body, dict):
             return _err(400, "invalid_parameters", "body must be an object")
         status, payload = await self._create_one(acct, body)
-        if status != 201:
-            return web.json_response(payload, status=status)
-        return web.json_response({"order": payload}, status=201)
+        lost = status == 201 and self.lost_answers.count(self.faults)
+        resp = web.json_response({"order": payload} if status == 201 else payload, status=status)
+        return await order_answer(request, resp, self.faults, lost)
 
     @staticmethod
     def _errbody(code: str, message: str) -> dict:
         return {"code": code, "message": message, "details": message, "service": "trade-api"}
 
     async def _create_one(self, acct: str, body: dict) -> tuple[int, dict]:
-        """Validate and place one order: (201, Order json) or (HTTP status, ErrorResponse json)."""
+        """Validate and place one order: (201, Order json) or (HTTP status, ErrorResponse json).
+        A `client_order_id` already used is refused as a duplicate before any fault applies (it
+        is not a new order: `order_reject_every` does not count it)."""
+        coid = body.get("client_order_id")
+        if isinstance(coid, str) and coid and (acct, coid) in self.exchange.by_client_id:
+            return 409, self._errbody("order_already_exists", "client_order_id already used")
         self._order_count += 1
         f = self.faults
         if f.order_ack_delay_s:
@@ -423,7 +514,8 @@ class KalshiSim:
             if ob.get("client_order_id"):
                 item["client_order_id"] = ob["client_order_id"]
             out.append(item)
-        return web.json_response({"orders": out}, status=201)
+        lost = self.lost_answers.count(self.faults, sum(1 for it in out if "order" in it))
+        return await order_answer(request, web.json_response({"orders": out}, status=201), self.faults, lost)
 
     async def batch_cancel_orders(self, request: web.Request):
         """`DELETE /portfolio/orders/batched` with `{"orders":[{"order_id":…}]}` (or legacy `ids`)."""
@@ -464,14 +556,20 @@ class KalshiSim:
         return web.json_response({"order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
 
     async def get_fills(self, request):
+        """The account's fills, newest first, keyset-paged on the fill's place in the account's
+        append-only fill log; filters `ticker`, `order_id`, `min_ts`/`max_ts` (unix s, inclusive)."""
+        q = request.query
         a = self.exchange.account(request[ACCOUNT])
+        limit, after = _page_params(q, "f")
+        lo, hi = _ts_param(q, "min_ts"), _ts_param(q, "max_ts")
+        idx = [i for i, fe in enumerate(a.fills)
+               if (not q.get("ticker") or q["ticker"] == fe.order.market)
+               and (not q.get("order_id") or q["order_id"] == fe.order.order_id)
+               and _in_window(fe.ts_ms // 1000, lo, hi)]
+        page, last = keyset_page(idx, lambda i: i, after, limit, descending=True)
         out = []
-        for fe in reversed(a.fills):
+        for fe in (a.fills[i] for i in page):
             o = fe.order
-            if request.query.get("ticker") and request.query["ticker"] != o.market:
-                continue
-            if request.query.get("order_id") and request.query["order_id"] != o.order_id:
-                continue
             yes_px = fe.price if o.side == "yes" else FULL - fe.price
             out.append({"fill_id": fe.fill_id, "trade_id": fe.trade_id, "order_id": o.order_id,
                         "ticker": o.market, "market_ticker": o.market, "side": o.side, "action": "buy",
@@ -479,7 +577,7 @@ class KalshiSim:
                         "no_price_dollars": dollars(FULL - yes_px), "is_taker": fe.is_taker,
                         "created_time": _iso(fe.ts_ms), "fee_cost": micros_dollars(fe.fee),
                         "ts": fe.ts_ms // 1000})
-        return web.json_response({"fills": out, "cursor": ""})
+        return web.json_response({"fills": out, "cursor": "" if last is None else _cursor("f", last)})
 
     # ---- WebSocket ----------------------------------------------------------------------
     async def ws_handler(self, request: web.Request):

@@ -17,9 +17,11 @@ from decimal import Decimal
 from aiohttp import web
 
 from arbbot.sim.engine.matching import SimReject
+from arbbot.sim.wire import LostAnswers, order_answer
 from arbbot.venues.polymarket.order_hash import order_hash, recover_signer
 
 _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
+_ACCEPTED = web.RequestKey("poly_order_accepted", bool)
 
 
 def _bad(msg: str, status: int = 400) -> web.Response:
@@ -31,7 +33,8 @@ class OrderDesk:
         self.sim = sim
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
-        self.count = 0                         # orders received (fault injection counts them)
+        self.count = 0                         # orders received (order_reject_every counts them)
+        self.lost_answers = LostAnswers()      # orders accepted (lost_order_response_every)
 
     def _remember(self, vid: str, engine_id: str) -> str:
         self.ids[vid] = engine_id
@@ -39,6 +42,13 @@ class OrderDesk:
         return vid
 
     async def post_order(self, request: web.Request, account: str, creds) -> web.Response:
+        """`POST /order`; the answer is subject to the response faults (`wire.order_answer`):
+        every answer is delayed, and the answer to an accepted order may be lost."""
+        resp = await self._post_order(request, account, creds)
+        lost = request.get(_ACCEPTED, False) and self.lost_answers.count(self.sim.faults)
+        return await order_answer(request, resp, self.sim.faults, lost)
+
+    async def _post_order(self, request: web.Request, account: str, creds) -> web.Response:
         try:
             body = json.loads(await request.text())
             order = body["order"]
@@ -100,6 +110,7 @@ class OrderDesk:
                 return _bad("not enough balance / allowance")
             return _bad(str(exc))
         self._remember(vid, o.order_id)
+        request[_ACCEPTED] = True                     # in the engine now, whatever the answer says
         if otype == "FOK" and o.filled == 0:
             return _bad("order couldn't be fully filled. FOK orders are fully filled or killed.")
         if otype == "FAK" and o.filled == 0:

@@ -28,7 +28,7 @@ from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
 from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import injected_http_fault, refresh_crossed_books, serve_connection, poly_num
+from arbbot.sim.wire import injected_http_fault, poly_cursor_page, poly_num, refresh_crossed_books, serve_connection
 
 log = logging.getLogger("arbbot.sim.polymarket")
 WS_PATH = "/ws/market"
@@ -252,12 +252,24 @@ class PolymarketSim:
         return web.json_response({"neg_risk": self.listings[self.tokens[t][0]][2].neg_risk})
 
     async def get_orders(self, request: web.Request):
-        acct = request[ACCOUNT]
-        data = []
-        for o in self.exchange.orders.values():
-            if o.account == acct and o.status == "resting":
-                data.append(self._order_json(o, request.headers["POLY_API_KEY"]))
-        return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
+        """`GET /data/orders` (L2): the account's open orders, oldest first, 100 a page, keyset on
+        the order's sequence number (`next_cursor`); filters `id`, `market`, `asset_id`."""
+        acct, q = request[ACCOUNT], request.query
+        key = request.headers["POLY_API_KEY"]
+        live = [(o.seq, self._order_json(o, key)) for o in self.exchange.orders.values()
+                if o.account == acct and o.status == "resting"]
+        live = [(k, d) for k, d in live if all(not q.get(f) or d[f] == q[f] for f in ("id", "market", "asset_id"))]
+        return self._paged(live, q)
+
+    @staticmethod
+    def _paged(keyed: list[tuple[int, dict]], q) -> web.Response:
+        """One page of (key, item) pairs under the CLOB's `next_cursor` convention."""
+        try:
+            page, nxt = poly_cursor_page(keyed, lambda kd: kd[0], q.get("next_cursor") or "MA==")
+        except ValueError as exc:
+            return _err(400, str(exc))
+        return web.json_response({"data": [d for _k, d in page], "next_cursor": nxt, "limit": 100,
+                                  "count": len(page)})
 
     async def get_order(self, request: web.Request):
         """`GET /data/order/{id}` (L2): one of the account's orders by its hash, whatever its state."""
@@ -289,19 +301,28 @@ class PolymarketSim:
         return (l.yes_token if o.side == "yes" else l.no_token), "BUY", fe.price
 
     async def get_trades(self, request: web.Request):
-        """`GET /data/trades` (L2): the account's trades. Top level = the taker order; a maker's
-        own part is in `maker_orders` (owner = its API key), `trader_side` says which we were."""
+        """`GET /data/trades` (L2): the account's trades, oldest first, 100 a page, keyset on the
+        fill's place in the account's append-only fill log. Top level = the taker order; a maker's
+        own part is in `maker_orders` (owner = its API key), `trader_side` says which we were.
+        Filters `id` (trade id), `market`, `asset_id` (either part), `after`/`before` (match
+        time, unix s, inclusive)."""
         acct = request[ACCOUNT]
         key = request.headers["POLY_API_KEY"]
         q = request.query
+        try:
+            after, before = (int(q[k]) if q.get(k) else None for k in ("after", "before"))
+        except ValueError:
+            return _err(400, "after and before must be unix timestamps")
         by_trade: dict[str, list] = {}
         for a in self.exchange.accounts.values():
             for fe in a.fills:
                 by_trade.setdefault(fe.trade_id, []).append(fe)
         data = []
-        for fe in self.exchange.accounts[acct].fills:
+        for i, fe in enumerate(self.exchange.accounts[acct].fills):
             o = fe.order
-            if q.get("market") and q["market"] != o.market:
+            ts = fe.ts_ms // 1000
+            if (q.get("market") and q["market"] != o.market) or (q.get("id") and q["id"] != fe.trade_id) \
+                    or (after is not None and ts < after) or (before is not None and ts > before):
                 continue
             bps = str(self.exchange.markets[o.market].fees.taker_ppm // 100)
             taker = fe if fe.is_taker else next((x for x in by_trade[fe.trade_id] if x.is_taker), fe)
@@ -310,7 +331,7 @@ class PolymarketSim:
             item = {"id": fe.trade_id, "taker_order_id": self.desk.rev.get(taker.order.order_id, taker.order.order_id),
                     "market": o.market, "asset_id": t_asset, "side": t_side, "size": _sz(taker.lots),
                     "fee_rate_bps": bps, "price": _px(t_px), "status": "CONFIRMED",
-                    "match_time": str(fe.ts_ms // 1000), "last_update": str(fe.ts_ms // 1000),
+                    "match_time": str(ts), "last_update": str(ts),
                     "outcome": "Yes" if t_asset == l.yes_token else "No", "bucket_index": 0,
                     "owner": key if fe.is_taker else "house", "maker_address": acct,
                     "transaction_hash": "0x" + hashlib.sha256(fe.trade_id.encode()).hexdigest(),
@@ -323,8 +344,8 @@ class PolymarketSim:
                     "outcome": "Yes" if m_asset == l.yes_token else "No", "side": m_side})
             if q.get("asset_id") and q["asset_id"] not in (item["asset_id"], *(m["asset_id"] for m in item["maker_orders"])):
                 continue
-            data.append(item)
-        return web.json_response({"data": data, "next_cursor": "LTE=", "limit": 100, "count": len(data)})
+            data.append((i, item))
+        return self._paged(data, q)
 
     async def get_version(self, request: web.Request):
         return web.json_response({"version": 2})

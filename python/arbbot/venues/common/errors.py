@@ -36,5 +36,16 @@ class TransportError(VenueError):
     """Network failure or 5xx after retries."""
 
 
+class NotSent(TransportError):
+    """The request never left this process: the connection failed before it was written
+    (refused, DNS, connect timeout, no pooled connection). Safe to send again."""
+
+
+class OutcomeUnknown(TransportError):
+    """The request may have reached the venue but no usable answer came back (read timeout,
+    reset, server disconnect, 5xx, a duplicate refusal). For an order: it may have filled.
+    Never send it again; look it up by its client order id until it resolves."""
+
+
 class ProtocolError(VenueError):
     """A message we could not parse: the venue's format changed or the frame is malformed."""

@@ -1,13 +1,39 @@
-"""HTTP response helpers shared by the venue REST clients."""
+"""HTTP plumbing shared by the venue REST clients: one retry policy, chosen per call.
+
+A request ends in one of three ways:
+- an answer (any status except 429 and 5xx): returned to the client to decode;
+- *not sent*: the connection failed before the request was written (`NotSent`): safe to retry;
+- *outcome unknown*: the request may have reached the venue (read/write timeout, reset, server
+  disconnect, 5xx): `OutcomeUnknown`.
+
+`Call.READ` (idempotent reads, cancels by order id) retries everything transient with backoff.
+`Call.ORDER` (order placement) retries only what was not sent and 429 (a refusal before
+processing); anything that may have reached the venue is raised at once as `OutcomeUnknown`,
+because sending an order twice can fill it twice — the caller looks it up by client order id.
+"""
 from __future__ import annotations
 
+import asyncio
+import enum
 import json
+import logging
 from decimal import Decimal
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import httpx
 
-from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.errors import NotSent, OutcomeUnknown, ProtocolError, RateLimited, TransportError
+
+log = logging.getLogger("arbbot.venues.http")
+
+# httpx errors raised before any byte of the request was written
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class Call(enum.Enum):
+    READ = "read"        # idempotent: retried on transport errors, 429 and 5xx
+    ORDER = "order"      # order placement: retried only when not sent, or refused with 429
 
 
 def retry_after(resp: httpx.Response) -> float | None:
@@ -25,3 +51,64 @@ def load_json(resp: httpx.Response, venue: str, method: str, path: str) -> Any:
     except ValueError:
         raise ProtocolError(f"{venue} {method} {path}: response is not JSON (HTTP {resp.status_code})",
                             venue=venue, status=resp.status_code) from None
+
+
+async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, path: str, call: Call,
+               max_retries: int, prepare: Callable[[], Awaitable[dict]], params: dict | None = None,
+               content: bytes | None = None,
+               on_response: Callable[[httpx.Response], Awaitable[None] | None] | None = None,
+               on_rate_limited: Callable[[float], None] | None = None,
+               on_retry: Callable[[], None] | None = None) -> httpx.Response:
+    """Send one request under `call`'s retry policy and return the venue's answer.
+
+    `prepare()` runs before every attempt (rate-limit bucket, fresh auth headers) and returns the
+    headers. `on_rate_limited(delay)` takes over waiting after a 429 (a token-bucket penalty);
+    without it the loop sleeps. Raises `NotSent`, `OutcomeUnknown`, `RateLimited` or
+    `TransportError` (5xx on a read after the last retry)."""
+    backoff = Backoff(base=0.05, cap=2.0)
+    what = f"{venue} {method} {path}"
+    for attempt in range(max_retries + 1):
+        last = attempt == max_retries
+        headers = await prepare()
+        try:
+            resp = await http.request(method, url, params=params, content=content, headers=headers)
+        except _NOT_SENT as exc:
+            if last:
+                raise NotSent(f"{what}: not sent ({type(exc).__name__})", venue=venue) from None
+            delay = backoff.next_delay()
+        except httpx.HTTPError as exc:
+            if call is Call.ORDER:
+                raise OutcomeUnknown(f"{what}: no answer ({type(exc).__name__}); the order may be at the venue",
+                                     venue=venue) from None
+            if last:
+                raise TransportError(f"{what}: {type(exc).__name__}", venue=venue) from None
+            delay = backoff.next_delay()
+        else:
+            if on_response is not None:
+                r = on_response(resp)
+                if asyncio.iscoroutine(r):
+                    await r
+            status = resp.status_code
+            if status == 429:
+                after = retry_after(resp)
+                if last:
+                    raise RateLimited(f"{what}: too many requests", retry_after=after, venue=venue, status=429)
+                delay = after if after is not None else backoff.next_delay()
+                if on_rate_limited is not None:
+                    on_rate_limited(delay)
+                    delay = 0.0
+            elif status >= 500:
+                if call is Call.ORDER:
+                    raise OutcomeUnknown(f"{what}: HTTP {status}; the order may be at the venue", venue=venue,
+                                         status=status)
+                if last:
+                    raise TransportError(f"{what}: HTTP {status}", venue=venue, status=status)
+                delay = backoff.next_delay()
+            else:
+                return resp
+        if on_retry is not None:
+            on_retry()
+        log.info("%s: retry %d in %.2fs", what, attempt + 1, delay)
+        if delay:
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")

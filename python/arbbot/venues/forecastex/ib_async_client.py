@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable
 
 from ib_async import Contract, LimitOrder, RequestError
 
-from arbbot.venues.common.errors import NotFound, OrderRejected, RateLimited, TransportError
+from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
 
 EXCHANGE = "FORECASTX"
@@ -261,7 +261,10 @@ class IBAsyncClient:
         order = LimitOrder("BUY", int(quantity), float(limit), tif=tif, orderRef=order_ref)
         if self.account:
             order.account = self.account
-        t = self.ib.placeOrder(c, order)
+        try:
+            t = self.ib.placeOrder(c, order)
+        except ConnectionError as exc:          # ib_async refuses to write on a closed socket
+            raise NotSent(f"forecastex: order not sent ({exc})", venue="forecastex") from None
         self.trades[t.order.orderId] = t
         deadline = time.monotonic() + self.ack_timeout
         while t.orderStatus.status in ("", "PendingSubmit", "ApiPending") and time.monotonic() < deadline:
@@ -288,6 +291,13 @@ class IBAsyncClient:
 
     async def open_trades(self) -> list[IBTrade]:
         return [self._status(t) for t in self.ib.openTrades() if self._ours(t)]
+
+    async def refresh_orders(self) -> None:
+        """Ask TWS again for executions, open and completed orders (paced): after a lost answer
+        the local ib_async cache may not know what became of an order; this is how it learns."""
+        await self._paced("executions", lambda: self.ib.reqExecutionsAsync())
+        await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync())
+        await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False))
 
     async def all_trades(self) -> list[IBTrade]:
         """Open and completed ForecastEx orders: placed this session, or reported on connect

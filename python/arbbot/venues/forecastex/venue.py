@@ -6,7 +6,7 @@ import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import AsyncIterator
 
-from arbbot.venues.common.errors import NotFound, OrderRejected
+from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, FeeSchedule, Fill, MarketInfo, NativeBook, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
@@ -108,6 +108,10 @@ class ForecastExVenue:
             raise OrderRejected("forecastex supports DAY, GTC and IOC only", venue="forecastex")
         t = await self.client.place_limit(yes_c if req.side is Side.YES else no_c, "BUY", req.qty_lots // 100,
                                           Decimal(req.price_ticks) / 10_000, tif, order_ref=req.client_order_id)
+        if t.status in ("", "PendingSubmit", "ApiPending"):
+            # sent, but TWS never acknowledged it: it may be working (and fill) at IB
+            raise OutcomeUnknown(f"forecastex: order {req.client_order_id} not acknowledged; it may be at IB",
+                                 venue="forecastex")
         return self._order(req.market_id, req.side, t)
 
     def _order(self, mid: str, side: Side, t) -> Order:
@@ -128,18 +132,36 @@ class ForecastExVenue:
         if not self.con:
             await self.discover_markets()
 
-    async def orders(self) -> list[Order]:
+    async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
+                     status: str | None = None) -> list[Order]:
         """Every order of the account IB reports (open and completed, this session or found on
-        connect), each with its client_order_id from `orderRef`: what crash recovery reads."""
+        connect), each with its client_order_id from `orderRef`: what crash recovery reads.
+        `ticker` keeps one market's orders; IB reports no creation time or status filter here,
+        so `min_ts_ms` and `status` are accepted for the common signature and not applied."""
         await self._catalog()
-        return [self._order(*self._market_of(t.con_id), t) for t in await self.client.all_trades()]
+        refresh = getattr(self.client, "refresh_orders", None)     # IBAsyncClient: ask TWS, not the cache
+        if refresh is not None:
+            await refresh()
+        out = [self._order(*self._market_of(t.con_id), t) for t in await self.client.all_trades()]
+        # an order whose answers were lost stays PendingSubmit in ib_async's cache while TWS reports
+        # it again as a completed order: one order, two records. Keep the settled record.
+        settled = {o.client_order_id for o in out if o.client_order_id and o.status is not OrderStatus.PENDING}
+        out = [o for o in out if not (o.status is OrderStatus.PENDING and o.client_order_id in settled)]
+        return [o for o in out if ticker is None or o.market_id == ticker]
 
-    async def fills(self) -> list[Fill]:
-        """Executions with IB's commission per execution as the fill's fee (rounded up to 1 µ$)."""
+    async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
+                    min_ts_ms: int | None = None) -> list[Fill]:
+        """Executions with IB's commission per execution as the fill's fee (rounded up to 1 µ$);
+        filtered by order id, market and execution time (ms) when given."""
         await self._catalog()
         out = []
         for f in await self.client.fills():
+            if (order_id is not None and str(f.order_id) != order_id) or \
+                    (min_ts_ms is not None and f.ts_ms < min_ts_ms):
+                continue
             mid, side = self._market_of(f.con_id)
+            if ticker is not None and mid != ticker:
+                continue
             fee = int((f.commission * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
             out.append(Fill(Venue.FORECASTEX, f.exec_id, str(f.order_id), mid, side, Action.BUY,
                             price_ticks(f.price), f.shares * 100, fee, f.is_taker, f.ts_ms))

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import uuid
 
-from arbbot.venues.common.errors import NotFound, OrderRejected, VenueError
-from arbbot.venues.common.model import Balance, Fill, Order, OrderRequest, Position
+from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError, VenueError
+from arbbot.venues.common.model import Balance, Fill, Order, OrderRequest, OrderStatus, Position
 from arbbot.venues.common.units import fmt_price, fmt_qty
-from arbbot.venues.kalshi.common.enums import TIF_TO_WIRE
+from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE, TIF_TO_WIRE
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
-from arbbot.venues.kalshi.schemas.rest import parse_balance, parse_fill, parse_order, parse_position
+from arbbot.venues.kalshi.schemas.rest import created_s, parse_balance, parse_fill, parse_order, parse_position
+
+PAGE_LIMIT = 1000      # OpenAPI maximum of `limit` on GET /portfolio/orders, /fills and /positions
+# a status filter (OrderStatus value or Kalshi's own word) → GET /portfolio/orders `status`
+STATUS_TO_WIRE = {"resting": "resting", "canceled": "canceled", "filled": "executed", "executed": "executed"}
 
 
 def order_body(req: OrderRequest) -> dict:
@@ -80,20 +84,75 @@ class KalshiExecutionClient:
                     out.append(self._item_error((it or {}).get("error"), f"cancel {oid}"))
         return out
 
-    async def orders(self, status: str | None = None) -> list[Order]:
-        body = await self.http.get("/portfolio/orders", {"status": status} if status else None, auth=True)
-        return [parse_order(o) for o in body.get("orders", [])]
+    # ---- list reads: every page ------------------------------------------------------------
+    page_limit = PAGE_LIMIT
 
-    async def fills(self) -> list[Fill]:
-        body = await self.http.get("/portfolio/fills", auth=True)
-        return [parse_fill(f) for f in body.get("fills", [])]
+    async def _all_pages(self, path: str, key: str, params: dict) -> list[dict]:
+        """Every item of a cursor-paged list: `limit` = `page_limit`, `cursor` followed until it
+        comes back empty. A cursor the venue already gave raises ProtocolError (it would loop)."""
+        items: list[dict] = []
+        seen: set[str] = set()
+        cursor = ""
+        while True:
+            q = {**params, "limit": self.page_limit}
+            if cursor:
+                q["cursor"] = cursor
+            body = await self.http.get(path, q, auth=True)
+            items.extend(body.get(key) or [])
+            cursor = body.get("cursor") or ""
+            if not cursor:
+                return items
+            if cursor in seen:
+                raise ProtocolError(f"kalshi GET {path}: the venue repeated cursor {cursor!r}", venue="kalshi")
+            seen.add(cursor)
+
+    async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
+                     status: str | None = None) -> list[Order]:
+        """All the account's orders (every page), newest first as the venue lists them.
+        `ticker`: one market. `min_ts_ms`: created in or after the second holding it (the venue
+        filters on whole unix seconds; asked one second early in case it reads "after" as
+        strict, then trimmed on `created_time`). `status`: `OrderStatus` value (resting /
+        filled / canceled / pending / rejected) or Kalshi's `executed`."""
+        params: dict = {}
+        if ticker:
+            params["ticker"] = ticker
+        if min_ts_ms is not None:
+            params["min_ts"] = max(0, min_ts_ms // 1000 - 1)
+        want = None
+        if status is not None:
+            if status not in STATUS_TO_WIRE and status not in {s.value for s in OrderStatus}:
+                raise ValueError(f"unknown order status {status!r}")
+            if status in STATUS_TO_WIRE:
+                params["status"] = STATUS_TO_WIRE[status]
+            want = STATUS_FROM_WIRE.get(status) or OrderStatus(status)
+        raw = await self._all_pages("/portfolio/orders", "orders", params)
+        if min_ts_ms is not None:
+            raw = [o for o in raw if (t := created_s(o)) is None or t >= min_ts_ms // 1000]
+        out = [parse_order(o) for o in raw]
+        return out if want is None else [o for o in out if o.status is want]
+
+    async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
+                    min_ts_ms: int | None = None) -> list[Fill]:
+        """All the account's fills (every page), newest first. `order_id` / `ticker` filter at
+        the venue; `min_ts_ms`: fills in or after the second holding it (as for `orders`)."""
+        params: dict = {}
+        if order_id:
+            params["order_id"] = order_id
+        if ticker:
+            params["ticker"] = ticker
+        if min_ts_ms is not None:
+            params["min_ts"] = max(0, min_ts_ms // 1000 - 1)
+        out = [parse_fill(f) for f in await self._all_pages("/portfolio/fills", "fills", params)]
+        if min_ts_ms is not None:
+            out = [f for f in out if not f.ts_ms or f.ts_ms // 1000 >= min_ts_ms // 1000]   # 0: time unknown
+        return out
 
     async def balance(self) -> Balance:
         return parse_balance(await self.http.get("/portfolio/balance", auth=True))
 
     async def positions(self) -> list[Position]:
-        body = await self.http.get("/portfolio/positions", auth=True)
-        return [parse_position(p) for p in body.get("market_positions", [])]
+        """Every market position (every page), as the venue lists them."""
+        return [parse_position(p) for p in await self._all_pages("/portfolio/positions", "market_positions", {})]
 
 
 __all__ = ["KalshiExecutionClient", "order_body", "fmt_qty"]

@@ -90,13 +90,18 @@ class KalshiVenue:
         return await self.exec.balance()
 
     async def positions(self) -> list[Position]:
+        """Every market position (all pages)."""
         return await self.exec.positions()
 
-    async def orders(self) -> list[Order]:
-        return await self.exec.orders()
+    async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
+                     status: str | None = None) -> list[Order]:
+        """Every order of the account (all pages), filtered (`KalshiExecutionClient.orders`)."""
+        return await self.exec.orders(ticker=ticker, min_ts_ms=min_ts_ms, status=status)
 
-    async def fills(self) -> list[Fill]:
-        return await self.exec.fills()
+    async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
+                    min_ts_ms: int | None = None) -> list[Fill]:
+        """Every fill of the account (all pages), filtered (`KalshiExecutionClient.fills`)."""
+        return await self.exec.fills(order_id=order_id, ticker=ticker, min_ts_ms=min_ts_ms)
 
     async def close(self) -> None:
         if self.data is not None:

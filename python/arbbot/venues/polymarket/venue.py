@@ -107,24 +107,40 @@ class PolymarketVenue:
         except (KeyError, TypeError, ValueError):
             raise ProtocolError("polymarket /balance-allowance: bad balance", venue="polymarket") from None
 
-    async def orders(self) -> list[Order]:
-        """Open orders (`GET /data/orders`, cursor-paged)."""
-        out: list[Order] = []
-        cursor = "MA=="
-        by_token = {}
-        for m in self.provider.markets.values():
-            by_token[m.yes_token] = (m.market_id, Side.YES)
-            by_token[m.no_token] = (m.market_id, Side.NO)
+    async def _pages(self, path: str, params: dict) -> AsyncIterator[dict]:
+        """Every item of a CLOB list (L2): `next_cursor` from "MA==" until "LTE=". A cursor the
+        venue already gave raises ProtocolError (following it would loop forever)."""
+        cursor, seen = "MA==", {"MA=="}
         while cursor != "LTE=":
-            body = await self.http.clob_get("/data/orders", {"next_cursor": cursor}, auth=True)
-            for o in body.get("data", []):
-                mid, side = by_token.get(o.get("asset_id"), (o.get("market", ""), Side.YES))
-                size, matched = qty_lots(o["original_size"]), qty_lots(o["size_matched"])
-                out.append(Order(Venue.POLYMARKET, o["id"], "", mid, side,
-                                 Action.BUY if o.get("side") == "BUY" else Action.SELL,
-                                 price_ticks(o["price"]), size, matched, size - matched, OrderStatus.RESTING))
+            body = await self.http.clob_get(path, {**params, "next_cursor": cursor}, auth=True)
+            for item in body.get("data") or []:
+                yield item
             cursor = body.get("next_cursor") or "LTE="
-        return out
+            if cursor in seen:
+                raise ProtocolError(f"polymarket {path}: the venue repeated next_cursor {cursor!r}",
+                                    venue="polymarket")
+            seen.add(cursor)
+
+    async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
+                     status: str | None = None) -> list[Order]:
+        """Open orders (`GET /data/orders`, every page; the CLOB lists open orders only).
+        `ticker` (condition id) → the CLOB's `market` filter; `min_ts_ms` (created in or after
+        that second, `created_at`) and `status` (an `OrderStatus` value: listed orders are all
+        RESTING) are applied here, the CLOB having no such filters."""
+        want = OrderStatus(status) if status is not None else None
+        if not self.provider.markets:
+            await self.provider.load()
+        tok = self._by_token()
+        out: list[Order] = []
+        async for o in self._pages("/data/orders", {"market": ticker} if ticker else {}):
+            if min_ts_ms is not None and int(o.get("created_at") or min_ts_ms // 1000) < min_ts_ms // 1000:
+                continue
+            mid, side = tok.get(o.get("asset_id"), (o.get("market", ""), Side.YES))
+            size, matched = qty_lots(o["original_size"]), qty_lots(o["size_matched"])
+            out.append(Order(Venue.POLYMARKET, o["id"], "", mid, side,
+                             Action.BUY if o.get("side") == "BUY" else Action.SELL,
+                             price_ticks(o["price"]), size, matched, size - matched, OrderStatus.RESTING))
+        return [o for o in out if want is None or o.status is want]
 
     def _by_token(self) -> dict[str, tuple[str, Side]]:
         out = {}
@@ -133,43 +149,51 @@ class PolymarketVenue:
             out[m.no_token] = (m.market_id, Side.NO)
         return out
 
-    async def fills(self) -> list[Fill]:
-        """Our fills from `GET /data/trades`. As taker, the trade's top level is our order; as
-        maker, our part is the `maker_orders` entry owned by our API key. Fee (takers only):
-        size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 (VENUES.md). FAILED trades
-        (settlement reverted on chain) are not fills."""
+    async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
+                    min_ts_ms: int | None = None) -> list[Fill]:
+        """Our fills from `GET /data/trades` (every page). As taker, the trade's top level is our
+        order; as maker, our part is the `maker_orders` entry owned by our API key. Fee (takers
+        only): size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 (VENUES.md). FAILED
+        trades (settlement reverted on chain) are not fills. `ticker` → the CLOB's `market`,
+        `min_ts_ms` → its `after` (a second early, then trimmed: fills in or after the second
+        holding it); `order_id` is matched here (the CLOB filters trades by trade id only)."""
         if not self.provider.markets:
             await self.provider.load()
         tok = self._by_token()
+        params: dict = {}
+        if ticker:
+            params["market"] = ticker
+        if min_ts_ms is not None:
+            params["after"] = max(0, min_ts_ms // 1000 - 1)
         out: list[Fill] = []
-        cursor = "MA=="
-        while cursor != "LTE=":
-            body = await self.http.clob_get("/data/trades", {"next_cursor": cursor}, auth=True)
-            try:
-                for t in body.get("data", []):
-                    if t.get("status") == "FAILED":
+        try:
+            async for t in self._pages("/data/trades", params):
+                if t.get("status") == "FAILED":
+                    continue
+                ts = int(t.get("match_time") or 0) * 1000
+                if min_ts_ms is not None and ts and ts // 1000 < min_ts_ms // 1000:
+                    continue
+                if t.get("trader_side") == "MAKER":
+                    parts = [(m.get("order_id", ""), m["asset_id"], m["side"], m["price"], m["matched_amount"],
+                              False) for m in t.get("maker_orders", []) if m.get("owner") == self.config.api_key]
+                else:
+                    parts = [(t.get("taker_order_id", ""), t["asset_id"], t["side"], t["price"], t["size"], True)]
+                for i, (oid, asset, side, px, size, taker) in enumerate(parts):
+                    if order_id is not None and oid != order_id:
                         continue
-                    ts = int(t.get("match_time") or 0) * 1000
-                    if t.get("trader_side") == "MAKER":
-                        parts = [(m.get("order_id", ""), m["asset_id"], m["side"], m["price"], m["matched_amount"],
-                                  False) for m in t.get("maker_orders", []) if m.get("owner") == self.config.api_key]
-                    else:
-                        parts = [(t.get("taker_order_id", ""), t["asset_id"], t["side"], t["price"], t["size"], True)]
-                    for i, (oid, asset, side, px, size, taker) in enumerate(parts):
-                        mid, outcome = tok.get(asset, (t.get("market", ""), Side.YES))
-                        p, lots = price_ticks(px), qty_lots(size)
-                        fee = 0
-                        if taker:
-                            bps = int(t.get("fee_rate_bps") or 0)
-                            # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
-                            # rounded up to 10 µ$ ($0.00001)
-                            raw = lots * bps * p * (10_000 - p)
-                            fee = -(-raw // 10**9) * 10
-                        out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
-                                        outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
-            cursor = body.get("next_cursor") or "LTE="
+                    mid, outcome = tok.get(asset, (t.get("market", ""), Side.YES))
+                    p, lots = price_ticks(px), qty_lots(size)
+                    fee = 0
+                    if taker:
+                        bps = int(t.get("fee_rate_bps") or 0)
+                        # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
+                        # rounded up to 10 µ$ ($0.00001)
+                        raw = lots * bps * p * (10_000 - p)
+                        fee = -(-raw // 10**9) * 10
+                    out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
+                                    outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
         return out
 
     async def positions(self) -> list[Position]:

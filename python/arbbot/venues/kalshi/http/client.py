@@ -1,24 +1,22 @@
-"""Kalshi REST transport: signing, token buckets, 429/5xx retries with backoff, exact JSON decoding."""
+"""Kalshi REST transport: signing, token buckets, the shared retry policy (venues/common/http.py:
+orders are never re-sent once they may have reached the venue), exact JSON decoding."""
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from arbbot.venues.common import http as common_http
-from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import (
-    AuthError, NotFound, OrderRejected, RateLimited, TransportError, VenueError,
+    AuthError, NotFound, OrderRejected, OutcomeUnknown, VenueError,
 )
 from arbbot.venues.common.ratelimit import KALSHI_TIERS, TokenBucket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 from arbbot.venues.kalshi.config import KalshiConfig
 
-log = logging.getLogger("arbbot.venues.kalshi.http")
 
 
 class KalshiHttpClient:
@@ -52,52 +50,42 @@ class KalshiHttpClient:
         return await self.request("DELETE", path, body=body, auth=True, write=True, cost_units=cost_units)
 
     async def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                      auth: bool = False, write: bool = False, cost_units: int = 1) -> Any:
-        """`cost_units`: how many requests this call counts as (a batch counts each order)."""
+                      auth: bool = False, write: bool = False, cost_units: int = 1,
+                      call: common_http.Call | None = None) -> Any:
+        """`cost_units`: how many requests this call counts as (a batch counts each order).
+        `call`: the retry policy; default ORDER for order placement (POST under /portfolio/orders),
+        READ for everything else (reads and cancels are idempotent)."""
         url = self.config.rest_url.rstrip("/") + path
-        backoff = Backoff(base=0.05, cap=2.0)
         bucket = self.write_bucket if write else self.read_bucket
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        for attempt in range(self.config.max_retries + 1):
+        if call is None:
+            call = common_http.Call.ORDER if method == "POST" and path.startswith("/portfolio/orders") \
+                else common_http.Call.READ
+
+        async def prepare() -> dict:
             await bucket.acquire(self.config.request_cost * cost_units)
             headers = {"Content-Type": "application/json"} if content is not None else {}
             if auth:
                 if self.signer is None:
                     raise AuthError("Kalshi credentials are not configured (key_id, private key)", venue="kalshi")
                 headers.update(self.signer.headers(method, self._root_path + path))
-            try:
-                resp = await self._client.request(method, url, params=params, content=content, headers=headers)
-            except httpx.HTTPError as exc:
-                if attempt == self.config.max_retries:
-                    raise TransportError(f"kalshi {method} {path}: {type(exc).__name__}", venue="kalshi") from None
-                self.retries += 1
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if self.recorder is not None:
-                r = self.recorder({"kind": "rest", "method": method, "path": path, "status": resp.status_code,
-                                   "body": resp.text})
-                if asyncio.iscoroutine(r):
-                    await r
-            if resp.status_code == 429 or resp.status_code >= 500:
-                retry_after = common_http.retry_after(resp)
-                if resp.status_code == 429:
-                    delay = retry_after if retry_after is not None else backoff.next_delay()
-                    bucket.penalize(delay)
-                else:
-                    delay = backoff.next_delay()
-                if attempt == self.config.max_retries:
-                    if resp.status_code == 429:
-                        raise RateLimited(f"kalshi {method} {path}: too many requests", retry_after=retry_after,
-                                          venue="kalshi", status=429)
-                    raise TransportError(f"kalshi {method} {path}: HTTP {resp.status_code}", venue="kalshi",
-                                         status=resp.status_code)
-                self.retries += 1
-                log.info("kalshi %s %s → %s, retrying in %.2fs", method, path, resp.status_code, delay)
-                if resp.status_code != 429:
-                    await asyncio.sleep(delay)
-                continue
-            return _decode(resp, method, path)
-        raise AssertionError("unreachable")
+            return headers
+
+        resp = await common_http.send(
+            self._client, method, url, venue="kalshi", path=path, call=call, max_retries=self.config.max_retries,
+            prepare=prepare, params=params, content=content, on_response=lambda resp: self._record(method, path, resp),
+            on_rate_limited=bucket.penalize, on_retry=self._count_retry)
+        return _decode(resp, method, path)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
+
+    async def _record(self, method: str, path: str, resp: httpx.Response) -> None:
+        if self.recorder is not None:
+            r = self.recorder({"kind": "rest", "method": method, "path": path, "status": resp.status_code,
+                               "body": resp.text})
+            if asyncio.iscoroutine(r):
+                await r
 
 
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
@@ -112,5 +100,8 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     if resp.status_code == 404:
         raise NotFound(text, venue="kalshi", status=404, code=code)
     if method == "POST" and "orders" in path:
+        if code == "order_already_exists":
+            # our client_order_id is already at the venue: an earlier send of this order arrived
+            raise OutcomeUnknown(text, venue="kalshi", status=resp.status_code, code=code)
         raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
     raise VenueError(text, venue="kalshi", status=resp.status_code, code=code)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from arbbot.venues.common.errors import ProtocolError
@@ -122,3 +123,12 @@ def parse_balance(d: dict) -> Balance:
 def parse_position(d: dict) -> Position:
     return Position(V, d["ticker"], _p(lambda v: qty_lots(v, signed=True), d["position_fp"], "position_fp"),
                     _p(money_micros, d.get("fees_paid_dollars", "0"), "fees_paid_dollars"))
+
+
+def created_s(d: dict) -> int | None:
+    """`created_time` (RFC 3339) of an order as unix seconds (floored); None if absent or unreadable."""
+    try:
+        t = datetime.fromisoformat(d["created_time"].replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() // 1)

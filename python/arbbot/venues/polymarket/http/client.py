@@ -1,25 +1,22 @@
-"""Polymarket REST transport (Gamma + CLOB): L2 headers on account endpoints, 429/5xx retries
-with backoff (honouring Retry-After), exact JSON decoding (numbers → Decimal)."""
+"""Polymarket REST transport (Gamma + CLOB): L2 headers on account endpoints, the shared retry
+policy (venues/common/http.py: honours Retry-After; orders are never re-sent once they may have
+reached the venue), exact JSON decoding (numbers → Decimal)."""
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from arbbot.venues.common import http as common_http
-from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import (
-    AuthError, NotFound, OrderRejected, RateLimited, TransportError, VenueError,
+    AuthError, NotFound, OrderRejected, OutcomeUnknown, VenueError,
 )
 from arbbot.venues.common.ratelimit import TokenBucket
 from arbbot.venues.polymarket.common.signing import L2Signer
 from arbbot.venues.polymarket.config import PolymarketConfig
-
-log = logging.getLogger("arbbot.venues.polymarket.http")
 
 
 class PolymarketHttpClient:
@@ -49,12 +46,16 @@ class PolymarketHttpClient:
         return await self.request("DELETE", self.config.clob_url, path, body=body, auth=True)
 
     async def request(self, method: str, base: str, path: str, *, params: dict | None = None, body: Any = None,
-                      auth: bool = False) -> Any:
+                      auth: bool = False, call: common_http.Call | None = None) -> Any:
+        """`call`: the retry policy; default ORDER for `POST /order` (and `/orders`), READ otherwise."""
         url = base.rstrip("/") + path
         sign_path = urlsplit(base).path.rstrip("/") + path
-        backoff = Backoff(base=0.05, cap=2.0)
         text = json.dumps(body, separators=(",", ":")) if body is not None else ""
-        for attempt in range(self.config.max_retries + 1):
+        if call is None:
+            call = common_http.Call.ORDER if method == "POST" and path in ("/order", "/orders") \
+                else common_http.Call.READ
+
+        async def prepare() -> dict:
             await self.bucket.acquire(1)
             headers = {"Content-Type": "application/json"} if body is not None else {}
             if auth:
@@ -62,36 +63,24 @@ class PolymarketHttpClient:
                     raise AuthError("Polymarket L2 credentials are not configured (api_key, secret, passphrase)",
                                     venue="polymarket")
                 headers.update(self.signer.headers(method, sign_path, text))
-            try:
-                resp = await self._client.request(method, url, params=params,
-                                                  content=text.encode() if body is not None else None,
-                                                  headers=headers)
-            except httpx.HTTPError as exc:
-                if attempt == self.config.max_retries:
-                    raise TransportError(f"polymarket {method} {path}: {type(exc).__name__}", venue="polymarket") from None
-                self.retries += 1
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if self.recorder is not None:
-                r = self.recorder({"kind": "rest", "venue": "polymarket", "method": method, "path": path,
-                                   "status": resp.status_code, "body": resp.text})
-                if asyncio.iscoroutine(r):
-                    await r
-            if resp.status_code == 429 or resp.status_code >= 500:
-                retry_after = common_http.retry_after(resp)
-                delay = retry_after if (resp.status_code == 429 and retry_after is not None) else backoff.next_delay()
-                if attempt == self.config.max_retries:
-                    if resp.status_code == 429:
-                        raise RateLimited(f"polymarket {method} {path}: too many requests", retry_after=retry_after,
-                                          venue="polymarket", status=429)
-                    raise TransportError(f"polymarket {method} {path}: HTTP {resp.status_code}", venue="polymarket",
-                                         status=resp.status_code)
-                self.retries += 1
-                log.info("polymarket %s %s → %s, retrying in %.2fs", method, path, resp.status_code, delay)
-                await asyncio.sleep(delay)
-                continue
-            return _decode(resp, method, path)
-        raise AssertionError("unreachable")
+            return headers
+
+        resp = await common_http.send(
+            self._client, method, url, venue="polymarket", path=path, call=call,
+            max_retries=self.config.max_retries, prepare=prepare, params=params,
+            content=text.encode() if body is not None else None,
+            on_response=lambda resp: self._record(method, path, resp), on_retry=self._count_retry)
+        return _decode(resp, method, path)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
+
+    async def _record(self, method: str, path: str, resp: httpx.Response) -> None:
+        if self.recorder is not None:
+            r = self.recorder({"kind": "rest", "venue": "polymarket", "method": method, "path": path,
+                               "status": resp.status_code, "body": resp.text})
+            if asyncio.iscoroutine(r):
+                await r
 
 
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
@@ -105,5 +94,8 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     if resp.status_code == 404:
         raise NotFound(text, venue="polymarket", status=404)
     if method == "POST" and path.startswith("/order"):
+        if "already" in msg.lower() or "duplicat" in msg.lower():
+            # the same signed order is already at the venue: an earlier send of it arrived
+            raise OutcomeUnknown(text, venue="polymarket", status=resp.status_code)
         raise OrderRejected(text, venue="polymarket", status=resp.status_code)
     raise VenueError(text, venue="polymarket", status=resp.status_code)

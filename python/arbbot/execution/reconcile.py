@@ -1,0 +1,144 @@
+"""Reconciliation: the order store against what the venues say (`arbbot reconcile`, and every
+`reconcile_interval_s` in a running bot, which enters safe mode on any difference).
+
+Per venue it compares
+- positions, by the venue's own instrument id: Kalshi by ticker, signed as Kalshi reports it (YES
+  positive, NO negative); Polymarket by token id and ForecastEx by conId, the quantity held. The
+  venues (and the simulator) net a YES lot against a NO lot of the same market, so the side held
+  is the sign of the net;
+- open orders: the venue's working orders of ours against the store's open intents;
+- fills: every venue fill against the store's, by venue fill id (quantity, price, fee);
+- cash moved: the venue's balance minus the baseline the store recorded when it first traded the
+  venue, against what the store's fills add up to (`cash_moved`).
+
+The result is `arbbot.reconcile/1` (README). Units inside: lots, ticks, µ$; quantities in the
+report are decimal strings of contracts.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from arbbot.execution.store import INTENT_OPEN, OrderStore
+from arbbot.venues.common.model import OrderStatus
+
+FORMAT = "arbbot.reconcile/1"
+LOTS_PER_CONTRACT = 100
+PAIR_PAYOUT_PER_LOT = 10_000      # µ$: a YES lot plus a NO lot of one market are worth $0.01
+
+
+def contracts(lots: int) -> str:
+    """Lots as the shortest decimal string of contracts: 150 → "1.5", −200 → "-2"."""
+    sign = "-" if lots < 0 else ""
+    whole, frac = divmod(abs(lots), LOTS_PER_CONTRACT)
+    return f"{sign}{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
+
+
+def cash_moved(fills) -> int:
+    """µ$ a venue's cash moves by for these store fills (one venue). A sell of one side at p is a
+    buy of the other at 1 − p; the venue nets a YES lot against a NO lot in the same market into
+    $0.01 (10,000 µ$), so each market pays back min(YES acquired, NO acquired) lots."""
+    cash = 0
+    acquired: dict[tuple[str, str], int] = {}
+    for f in fills:
+        side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes", 10_000 - f.price)
+        cash -= price * f.qty + f.fee
+        acquired[(f.market_id, side)] = acquired.get((f.market_id, side), 0) + f.qty
+    markets = {m for m, _ in acquired}
+    return cash + sum(min(acquired.get((m, "yes"), 0), acquired.get((m, "no"), 0)) for m in markets) \
+        * PAIR_PAYOUT_PER_LOT
+
+
+def store_net_positions(fills) -> dict[str, int]:
+    """Net YES lots per market id from store fills (a sell reduces, a NO lot counts negative)."""
+    net: dict[str, int] = {}
+    for f in fills:
+        sign = 1 if f.action == "buy" else -1
+        net[f.market_id] = net.get(f.market_id, 0) + sign * (f.qty if f.side == "yes" else -f.qty)
+    return {m: q for m, q in net.items() if q}
+
+
+def instrument_positions(venue: str, net: Mapping[str, int], tokens: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """Net YES lots per market → {instrument id: contracts} as the venue names instruments:
+    Kalshi by ticker (signed); Polymarket / ForecastEx by the held side's token id / conId."""
+    out: dict[str, str] = {}
+    for market, lots in sorted(net.items()):
+        if not lots:
+            continue
+        if venue == "kalshi" or market not in tokens:
+            out[market] = contracts(lots)
+        else:
+            yes, no = tokens[market]
+            out[yes if lots > 0 else no] = contracts(abs(lots))
+    return out
+
+
+async def reconcile_venue(store: OrderStore, name: str, venue) -> dict:
+    """One venue's section of the report (reads the venue; never writes to it or the store)."""
+    markets = await venue.discover_markets()
+    tokens = {m.market_id: (m.yes_token, m.no_token) for m in markets if m.yes_token and m.no_token}
+    fills = [f for f in store.fills() if f.venue == name]
+    diffs: list[dict] = []
+
+    held = {p.market_id: p.yes_lots for p in await venue.positions()}
+    pos_venue = instrument_positions(name, held, tokens)
+    pos_store = instrument_positions(name, store_net_positions(fills), tokens)
+    for iid in sorted(set(pos_venue) | set(pos_store)):
+        if pos_venue.get(iid) != pos_store.get(iid):
+            diffs.append({"what": "position", "id": iid, "venue": pos_venue.get(iid, "0"),
+                          "store": pos_store.get(iid, "0")})
+
+    working = [o for o in await venue.orders(status="resting")
+               if o.status in (OrderStatus.RESTING, OrderStatus.PENDING)]
+    intents = [i for i in store.intents() if i.venue == name]
+    open_intents = [i for i in intents if i.state in INTENT_OPEN]
+    by_coid = {i.client_order_id: i for i in intents}
+    by_oid = {i.order_id: i for i in intents if i.order_id}
+    matched: set[str] = set()
+    for o in working:
+        it = by_coid.get(o.client_order_id) if o.client_order_id else by_oid.get(o.order_id)
+        if it is None or it.state not in INTENT_OPEN:
+            diffs.append({"what": "order", "id": o.order_id, "venue": o.status.value,
+                          "store": it.state if it is not None else "absent"})
+        else:
+            matched.add(it.client_order_id)
+    for it in open_intents:
+        if it.client_order_id not in matched:
+            diffs.append({"what": "order", "id": it.client_order_id, "venue": "not working", "store": it.state})
+
+    venue_fills = {f.fill_id: f for f in await venue.fills()}
+    store_fills = {f.fill_id: f for f in fills}
+    for fid in sorted(set(venue_fills) | set(store_fills)):
+        v, s = venue_fills.get(fid), store_fills.get(fid)
+        vq = None if v is None else f"{contracts(v.qty_lots)}@{v.price_ticks}+{v.fee_micros}"
+        sq = None if s is None else f"{contracts(s.qty)}@{s.price}+{s.fee}"
+        if vq != sq:
+            diffs.append({"what": "fill", "id": fid, "venue": vq, "store": sq})
+
+    baseline = store.cash_baseline(name)
+    cash_store = cash_moved(fills)
+    cash_venue = None if baseline is None else (await venue.balance()).cash_micros - baseline
+    if cash_venue is not None and cash_venue != cash_store:
+        diffs.append({"what": "cash", "id": name, "venue": cash_venue, "store": cash_store})
+
+    return {"positions": {"venue": pos_venue, "store": pos_store},
+            "open_orders": {"venue": len(working), "store": len(open_intents)},
+            "fills": {"venue": len(venue_fills), "store": len(store_fills)},
+            "cash_moved_micros": {"venue": cash_venue, "store": cash_store},
+            "differences": diffs}
+
+
+async def reconcile(store: OrderStore, venues: Mapping[str, object]) -> dict:
+    """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient)."""
+    sections = {name: await reconcile_venue(store, name, venues[name]) for name in sorted(venues)}
+    return {"format": FORMAT, "venues": sections,
+            "differences": sum(len(s["differences"]) for s in sections.values())}
+
+
+async def record_cash_baselines(store: OrderStore, venues: Mapping[str, object]) -> None:
+    """Remember each venue's balance the first time this store meets it, before any trade of
+    this store on it: the zero from which `cash_moved_micros` counts."""
+    for name, venue in venues.items():
+        if store.cash_baseline(name) is None:
+            if any(f.venue == name for f in store.fills()):
+                continue                  # traded before baselines existed: nothing honest to record
+            store.set_cash_baseline(name, (await venue.balance()).cash_micros)

@@ -1,0 +1,78 @@
+"""`arbbot reconcile --db D (--connect HANDLE | --live) [--json]`: the store against the venues."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from arbbot.venues.common.errors import VenueError
+
+RECONCILE_CLIENT_OFFSET = 2      # IB client id offset: a running bot holds FORECASTEX_CLIENT_ID
+
+
+async def _venues(args, settings) -> dict[str, object]:
+    if args.live:
+        from arbbot.run.real_venues import real_venues
+        return real_venues(settings)
+    from arbbot.run.live import FORECASTEX_CLIENT_ID, connect_simulated_venues
+    from arbbot.sim import load_handle
+    return await connect_simulated_venues(load_handle(args.connect),
+                                          forecastex_client_id=FORECASTEX_CLIENT_ID + RECONCILE_CLIENT_OFFSET)
+
+
+async def _report(args, settings, store) -> dict:
+    from arbbot.execution.reconcile import reconcile
+    venues = await _venues(args, settings)
+    try:
+        if not venues:
+            raise ValueError("no venue to reconcile (no credentials configured)")
+        return await reconcile(store, venues)
+    finally:
+        for venue in venues.values():
+            await venue.close()
+
+
+def _print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=f"reconcile: {report['differences']} difference(s)")
+    for col in ("venue", "positions (venue/store)", "open orders", "fills", "cash moved µ$"):
+        table.add_column(col)
+    for name, v in report["venues"].items():
+        table.add_row(name, f"{len(v['positions']['venue'])}/{len(v['positions']['store'])}",
+                      f"{v['open_orders']['venue']}/{v['open_orders']['store']}",
+                      f"{v['fills']['venue']}/{v['fills']['store']}",
+                      f"{v['cash_moved_micros']['venue']}/{v['cash_moved_micros']['store']}")
+    console = Console()
+    console.print(table)
+    for name, v in report["venues"].items():
+        for d in v["differences"]:
+            console.print(f"{name}: {d['what']} {d['id']}: venue {d['venue']}, store {d['store']}")
+
+
+def main(args) -> int:
+    from arbbot.config import ConfigError, load_settings
+    from arbbot.execution.store import OrderStore
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"arbbot reconcile: {exc}", file=sys.stderr)
+        return 2
+    path = args.db or settings.db_path
+    if not Path(path).is_file():
+        print(f"arbbot reconcile: no order store at {path}", file=sys.stderr)
+        return 2
+    store = OrderStore(path)
+    try:
+        report = asyncio.run(_report(args, settings, store))
+    except (VenueError, ValueError, OSError) as exc:
+        print(f"arbbot reconcile: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_table(report)
+    return 1 if report["differences"] else 0

@@ -1,0 +1,267 @@
+"""The one owner of the SQLite schema: a `schema_version` table and ordered forward migrations.
+
+`migrate(db)` runs at every open (`OrderStore.__init__`): it reads the database's version and
+applies every newer migration, in order, inside ONE transaction (SQLite DDL is transactional: a
+crash or an error leaves the database exactly as it was). Reopening an up-to-date database reads
+one row and writes nothing. A database newer than this code raises `SchemaError`.
+
+Versions (each migration is frozen once released; add a new one, never edit an old one):
+
+  1  the original order store: meta, executions, intents, fills, events, flags, market_failures.
+     Databases written before `schema_version` existed carry `meta(schema_version=1)` instead;
+     they are adopted as version 1.
+  2  durable risk: `realised_losses` (a ledger of each loss-making execution's realised loss,
+     backfilled from existing unwound/naked executions), `fills.recorded_ms` (store clock when a
+     fill was recorded, backfilled from the event log), `breakers` (circuit-breaker state),
+     `cash_baselines` (each venue's cash when the store first met it, for reconciliation).
+
+Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable, Union
+
+FULL = 10_000                       # ticks in $1: a YES + NO pair pays this per lot (µ$)
+
+# µ$ received (positive) or paid (negative) by one execution's fills, fees included; one `?`:
+# the execution id. Prices are converted to the intent's own side (a venue may report a sell of
+# YES at p as a buy of NO at 10,000 − p); an unwind that BUYS the opposite side completes a pair
+# worth $1 per contract (10,000 µ$ per lot). The single definition of an execution's cash flow.
+CASH_FLOW_SQL = f"""
+SELECT COALESCE(SUM(
+    (CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END) * f.qty
+        * (CASE WHEN i.action = 'sell' THEN 1 ELSE -1 END)
+    - f.fee
+    + (CASE WHEN i.role = 'unwind' AND i.action = 'buy' THEN {FULL} * f.qty ELSE 0 END)), 0)
+FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id
+WHERE i.execution_id = ?"""
+
+LOSS_STATES = ("unwound", "naked")   # terminal states whose negative cash flow is a realised loss
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+    id TEXT PRIMARY KEY,
+    opportunity_id TEXT NOT NULL,
+    lane INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots, equal on every leg
+    payout INTEGER NOT NULL,                         -- µ$
+    planned_cost INTEGER NOT NULL,                   -- µ$
+    planned_fee INTEGER NOT NULL,                    -- µ$
+    planned_profit INTEGER NOT NULL,                 -- µ$
+    legs TEXT NOT NULL,                              -- JSON list of planned legs
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intents (
+    client_order_id TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL REFERENCES executions(id),
+    leg INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('entry', 'unwind')),
+    attempt INTEGER NOT NULL,
+    venue TEXT NOT NULL,
+    market TEXT NOT NULL,                            -- engine name venue:id
+    market_id TEXT NOT NULL,                         -- venue market id
+    side TEXT NOT NULL,                              -- yes | no
+    action TEXT NOT NULL,                            -- buy | sell
+    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots
+    price INTEGER NOT NULL,                          -- limit, ticks of `side`
+    tif TEXT NOT NULL,
+    state TEXT NOT NULL,
+    order_id TEXT,
+    filled_qty INTEGER NOT NULL DEFAULT 0,           -- lots, as the venue reports
+    cost INTEGER NOT NULL DEFAULT 0,                 -- µ$, as the venue reports
+    fee INTEGER NOT NULL DEFAULT 0,                  -- µ$, as the venue reports
+    error TEXT NOT NULL DEFAULT '',
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    UNIQUE (execution_id, leg, role, attempt)
+);
+CREATE INDEX IF NOT EXISTS intents_by_state ON intents(state);
+CREATE TABLE IF NOT EXISTS fills (
+    venue TEXT NOT NULL,
+    fill_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL REFERENCES intents(client_order_id),
+    order_id TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    side TEXT NOT NULL,                              -- as the venue reports it
+    action TEXT NOT NULL,
+    qty INTEGER NOT NULL,                            -- lots
+    price INTEGER NOT NULL,                          -- ticks of `side`
+    fee INTEGER NOT NULL,                            -- µ$
+    is_taker INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, fill_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    execution_id TEXT,
+    client_order_id TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS flags (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    ts_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS market_failures (
+    market TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    blacklisted_until_ms INTEGER NOT NULL DEFAULT 0,
+    updated_ms INTEGER NOT NULL
+);
+"""
+
+_V2 = """
+CREATE TABLE realised_losses (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id TEXT NOT NULL REFERENCES executions(id),
+    ts_ms INTEGER NOT NULL,                          -- store clock when booked: the risk day it counts in
+    state TEXT NOT NULL,                             -- execution state that booked the row
+    loss INTEGER NOT NULL,                           -- µ$: change of the execution's realised loss
+    total INTEGER NOT NULL CHECK (total >= 0)        -- µ$: the execution's realised loss after this row
+);
+CREATE INDEX realised_losses_by_ts ON realised_losses(ts_ms);
+CREATE INDEX realised_losses_by_execution ON realised_losses(execution_id);
+ALTER TABLE fills ADD COLUMN recorded_ms INTEGER NOT NULL DEFAULT 0;   -- store clock at insertion
+UPDATE fills SET recorded_ms = COALESCE(
+    (SELECT MIN(e.ts_ms) FROM events e WHERE e.kind = 'fill' AND e.client_order_id = fills.client_order_id
+                                         AND json_extract(e.data, '$.fill_id') = fills.fill_id),
+    ts_ms);
+CREATE INDEX fills_by_recorded ON fills(recorded_ms);
+CREATE TABLE breakers (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
+    failures INTEGER NOT NULL CHECK (failures >= 0), -- consecutive failed executions
+    opened_at_ms INTEGER NOT NULL,                   -- wall clock when last opened (0 = never)
+    cooldown_ms INTEGER NOT NULL,                    -- OPEN lasts this long before HALF_OPEN
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE cash_baselines (
+    venue TEXT PRIMARY KEY,
+    cash_micros INTEGER NOT NULL,                    -- µ$: the venue's cash before this store traded there
+    ts_ms INTEGER NOT NULL
+);
+"""
+
+
+def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
+    """Book the realised loss of every unwound/naked execution written before version 2, dated
+    when it ended (its last `execution_<state>` event, else its `updated_ms`)."""
+    rows = db.execute("SELECT id, state, updated_ms FROM executions WHERE state IN (?, ?) ORDER BY created_ms, id",
+                      LOSS_STATES).fetchall()
+    for xid, state, updated_ms in rows:
+        loss = max(0, -db.execute(CASH_FLOW_SQL, (xid,)).fetchone()[0])
+        if loss:
+            ended = db.execute("SELECT MAX(ts_ms) FROM events WHERE execution_id=? AND kind=?",
+                               (xid, f"execution_{state}")).fetchone()[0]
+            db.execute("INSERT INTO realised_losses(execution_id, ts_ms, state, loss, total) VALUES (?,?,?,?,?)",
+                       (xid, updated_ms if ended is None else ended, state, loss, loss))
+
+
+Step = Union[str, Callable[[sqlite3.Connection, int], None]]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward step: SQL scripts and/or functions `(db, now_ms)`, run in order."""
+    version: int
+    description: str
+    steps: tuple[Step, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "order store: executions, intents, fills, events, flags, market failures", (_V1,)),
+    Migration(2, "durable risk: realised_losses ledger, fills.recorded_ms, breakers, cash_baselines",
+              (_V2, _backfill_losses)),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+class SchemaError(ValueError):
+    """The database cannot be used by this version of arbbot (e.g. it is newer)."""
+
+
+def _statements(script: str):
+    """Split an SQL script into complete statements (executescript would COMMIT first)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            yield buf.strip()
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buf.strip()[:80]!r}")
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def current_version(db: sqlite3.Connection) -> int:
+    """The database's schema version: the highest row of `schema_version`, else a pre-versioning
+    database's `meta.schema_version`, else 0 (empty database)."""
+    if _has_table(db, "schema_version"):
+        v = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if v is not None:
+            return int(v)
+    if _has_table(db, "meta"):
+        r = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if r is not None:
+            return int(r[0])
+    return 0
+
+
+def _check(version: int, where: str) -> None:
+    if version > LATEST:
+        raise SchemaError(f"{where}: database schema version {version} is newer than this arbbot supports "
+                          f"({LATEST}); upgrade arbbot to open it")
+
+
+def migrate(db: sqlite3.Connection, now_ms: int, where: str = "database") -> tuple[int, int]:
+    """Bring `db` (a connection in autocommit mode, `isolation_level=None`) to `LATEST`.
+
+    Returns (version before, version after). All pending migrations run in one BEGIN IMMEDIATE
+    transaction, each recorded in `schema_version(version, description, applied_ms)`; the
+    legacy `meta.schema_version` row is kept equal to the latest version. Raises `SchemaError`
+    if the database is newer than this code."""
+    before = current_version(db)            # read without the write lock: reopening is read-only
+    _check(before, where)
+    if before == LATEST:
+        return before, before
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        before = current_version(db)        # another process may have migrated meanwhile
+        _check(before, where)
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
+                   " description TEXT NOT NULL, applied_ms INTEGER NOT NULL)")
+        if before and db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
+            db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (?,?,?)",
+                       (before, "adopted from meta.schema_version", now_ms))
+        for m in MIGRATIONS:
+            if m.version <= before:
+                continue
+            for step in m.steps:
+                if callable(step):
+                    step(db, now_ms)
+                else:
+                    for stmt in _statements(step):
+                        db.execute(stmt)
+            db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (?,?,?)",
+                       (m.version, m.description, now_ms))
+        db.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)"
+                   " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(LATEST),))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return before, LATEST

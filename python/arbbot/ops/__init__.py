@@ -1,0 +1,1 @@
+"""Operator tools: status, metrics, view (dashboard later)."""

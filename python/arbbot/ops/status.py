@@ -1,0 +1,130 @@
+"""`arbbot status --db D [--json]`: the risk state of an order store, from any process.
+
+Prints `arbbot.status/1` (one JSON line with --json):
+
+    {"format": "arbbot.status/1", "safe_mode": false, "halted": false, "daily_loss_usd": "12.340000",
+     "daily_fees_usd": "0.120000", "open_executions": 0, "breaker": "closed"}
+
+- safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
+- halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
+- daily_loss_usd: realised loss of the current risk day (executions that ended unwound or naked,
+  fees included, not netted against profits; the day starts at config `day_start_utc`);
+- daily_fees_usd: fees of every fill recorded in the current risk day;
+- open_executions: executions still `executing` (recovery resolves them at the next start);
+- breaker: the circuit breaker's persisted state (closed | open | half_open once its cooldown
+  has passed).
+
+Money: dollars as strings with exactly 6 decimals. The store must exist (it is never created);
+an older schema is migrated forward on open. Exit status 2 on a missing or unusable store or an
+invalid configuration.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from arbbot.units import format_money
+
+FORMAT = "arbbot.status/1"
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `arbbot status` reports (µ$ integers; wall ms)."""
+    safe_mode: str | None           # reason, None when not in safe mode
+    kill_file: str                  # "" = no kill file configured
+    halted: bool
+    daily_loss: int                 # µ$ ≥ 0
+    daily_fees: int                 # µ$ ≥ 0
+    daily_loss_cap: int             # µ$ > 0
+    day: tuple[int, int]            # the risk day [start_ms, end_ms)
+    open_executions: int
+    breaker: str                    # closed | open | half_open
+    breaker_failures: int
+
+    def to_json(self) -> dict:
+        """The `arbbot.status/1` object."""
+        return {"format": FORMAT, "safe_mode": self.safe_mode is not None, "halted": self.halted,
+                "daily_loss_usd": format_money(self.daily_loss), "daily_fees_usd": format_money(self.daily_fees),
+                "open_executions": self.open_executions, "breaker": self.breaker}
+
+
+def collect(store, settings, now_s: float | None = None) -> Status:
+    """The status of `store` under `settings` at `now_s` (Unix seconds; default: now)."""
+    from arbbot.config import usd
+    from arbbot.risk.limits import DailyLossCap
+
+    now = time.time() if now_s is None else now_s
+    cap = DailyLossCap(usd(settings.daily_loss_cap_usd), store, day_start_utc=settings.day_start_utc,
+                       clock=lambda: now)
+    row = store.breaker_state()
+    return Status(safe_mode=store.safe_mode(), kill_file=settings.kill_file,
+                  halted=bool(settings.kill_file) and Path(settings.kill_file).exists(),
+                  daily_loss=cap.loss, daily_fees=cap.fees, daily_loss_cap=cap.cap, day=cap.day(),
+                  open_executions=store.count_executions(),
+                  breaker="closed" if row is None else row.effective_state(int(now * 1000)),
+                  breaker_failures=0 if row is None else row.failures)
+
+
+def render(st: Status, path: str) -> None:
+    """A short human table on standard output."""
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+
+    def utc(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    table = Table(title=f"arbbot status: {path}", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("safe mode", f"[red]YES[/red]: {st.safe_mode} (arbbot ack)" if st.safe_mode else "no")
+    table.add_row("halted", f"[red]YES[/red]: {st.kill_file} exists (arbbot resume)" if st.halted else "no")
+    table.add_row("daily loss", f"${format_money(st.daily_loss)} of ${format_money(st.daily_loss_cap)} cap"
+                  + (" [red](cap reached)[/red]" if st.daily_loss >= st.daily_loss_cap else ""))
+    table.add_row("daily fees", f"${format_money(st.daily_fees)}")
+    table.add_row("risk day", f"{utc(st.day[0])} → {utc(st.day[1])}")
+    table.add_row("open executions", str(st.open_executions))
+    table.add_row("breaker", st.breaker + (f" ({st.breaker_failures} consecutive failures)"
+                                           if st.breaker_failures else ""))
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+
+
+def main(db: str | None, as_json: bool = False, now_s: float | None = None) -> int:
+    """The `arbbot status` command. Returns the exit status."""
+    from arbbot.config import ConfigError, load_settings
+    from arbbot.execution.schema import SchemaError
+    from arbbot.execution.store import OrderStore
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"arbbot status: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    path = db or settings.db_path
+    try:
+        store = OrderStore(path, create=False)
+    except FileNotFoundError:
+        print(f"arbbot status: no order store at {path}", file=sys.stderr)
+        return EXIT_INPUT
+    except SchemaError as exc:
+        print(f"arbbot status: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except sqlite3.DatabaseError as exc:
+        print(f"arbbot status: {path} is not a usable order store: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    try:
+        st = collect(store, settings, now_s)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(st.to_json()))
+    else:
+        render(st, path)
+    return EXIT_OK

@@ -1,0 +1,270 @@
+"""Schema versions and forward migrations: a database written before `schema_version` existed
+opens and keeps its data; a fresh one ends at the latest version; reopening writes nothing; a
+newer database is refused with a clear message; a failing migration changes nothing."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from arbbot.cli import main
+from arbbot.execution import OrderStore, schema
+from arbbot.execution.schema import LATEST, SchemaError, current_version
+
+# The order store's schema exactly as the code before schema versions wrote it (executescript,
+# then `INSERT OR IGNORE INTO meta ... ('schema_version', '1')`). A fixture: never edit.
+LEGACY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+    id TEXT PRIMARY KEY,
+    opportunity_id TEXT NOT NULL,
+    lane INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots, equal on every leg
+    payout INTEGER NOT NULL,                         -- µ$
+    planned_cost INTEGER NOT NULL,                   -- µ$
+    planned_fee INTEGER NOT NULL,                    -- µ$
+    planned_profit INTEGER NOT NULL,                 -- µ$
+    legs TEXT NOT NULL,                              -- JSON list of planned legs
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intents (
+    client_order_id TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL REFERENCES executions(id),
+    leg INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('entry', 'unwind')),
+    attempt INTEGER NOT NULL,
+    venue TEXT NOT NULL,
+    market TEXT NOT NULL,                            -- engine name venue:id
+    market_id TEXT NOT NULL,                         -- venue market id
+    side TEXT NOT NULL,                              -- yes | no
+    action TEXT NOT NULL,                            -- buy | sell
+    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots
+    price INTEGER NOT NULL,                          -- limit, ticks of `side`
+    tif TEXT NOT NULL,
+    state TEXT NOT NULL,
+    order_id TEXT,
+    filled_qty INTEGER NOT NULL DEFAULT 0,           -- lots, as the venue reports
+    cost INTEGER NOT NULL DEFAULT 0,                 -- µ$, as the venue reports
+    fee INTEGER NOT NULL DEFAULT 0,                  -- µ$, as the venue reports
+    error TEXT NOT NULL DEFAULT '',
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    UNIQUE (execution_id, leg, role, attempt)
+);
+CREATE INDEX IF NOT EXISTS intents_by_state ON intents(state);
+CREATE TABLE IF NOT EXISTS fills (
+    venue TEXT NOT NULL,
+    fill_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL REFERENCES intents(client_order_id),
+    order_id TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    side TEXT NOT NULL,                              -- as the venue reports it
+    action TEXT NOT NULL,
+    qty INTEGER NOT NULL,                            -- lots
+    price INTEGER NOT NULL,                          -- ticks of `side`
+    fee INTEGER NOT NULL,                            -- µ$
+    is_taker INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, fill_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    execution_id TEXT,
+    client_order_id TEXT,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS flags (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    ts_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS market_failures (
+    market TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    blacklisted_until_ms INTEGER NOT NULL DEFAULT 0,
+    updated_ms INTEGER NOT NULL
+);
+"""
+
+T0 = 1_773_136_800_000          # 2026-03-10 10:00:00 UTC, ms
+
+
+def legacy_db(path) -> None:
+    """Write a version-1 database as the old code did, holding four executions:
+
+    x1 unwound: bought 1,000 YES A at 42¢ (fee $0.18), sold them at 39¢, reported by the venue as
+       NO at 61¢ (fee $0.07): cash flow −$0.55.
+    x2 complete: 1,000 YES A at 42¢ + 1,000 NO B at 50¢, fees $0.18 + $0.05: cash flow −$9.43.
+    x3 naked: 500 YES A at 50¢ (fee $0.02), acknowledged an hour after it went naked: −$2.52.
+    x4 unwound on ForecastEx (buy-only): 100 YES C at 40¢ (fee $0.001), unwound by buying 100 NO
+       C at 61¢ (fee $0.001), a pair worth $1.00: cash flow −$0.012."""
+    db = sqlite3.connect(path, isolation_level=None)
+    assert db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    db.executescript(LEGACY_SCHEMA)
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", ("1",))
+    t = T0
+
+    def execution(xid, state, legs, *, ended_at, updated_ms=None):
+        db.execute("INSERT INTO executions(id, opportunity_id, lane, kind, qty, payout, planned_cost, planned_fee,"
+                   " planned_profit, legs, state, reason, acknowledged, created_ms, updated_ms)"
+                   " VALUES (?,?,0,0,1000,10000000,9200000,230000,570000,?,?,'',?,?,?)",
+                   (xid, f"opp-{xid}", json.dumps([{"market": m} for m in legs]), state,
+                    int(updated_ms is not None), t, updated_ms or ended_at))
+        db.execute("INSERT INTO events(ts_ms, kind, execution_id, data) VALUES (?,?,?,'{}')",
+                   (ended_at, f"execution_{state}", xid))
+
+    def filled(xid, leg, role, venue, market_id, side, action, qty, price, fee, *, reported_side=None, at):
+        coid = f"{xid}-L{leg}{'E' if role == 'entry' else 'U'}0"
+        db.execute("INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market, market_id,"
+                   " side, action, qty, price, tif, state, order_id, filled_qty, cost, fee, created_ms, updated_ms)"
+                   " VALUES (?,?,?,?,0,?,?,?,?,?,?,?,'ioc','filled',?,?,?,?,?,?)",
+                   (coid, xid, leg, role, venue, f"{venue}:{market_id}", market_id, side, action, qty, price,
+                    f"o-{coid}", qty, price * qty, fee, at, at))
+        fside = reported_side or side
+        db.execute("INSERT INTO fills(venue, fill_id, client_order_id, order_id, market_id, side, action, qty, price,"
+                   " fee, is_taker, ts_ms) VALUES (?,?,?,?,?,?,?,?,?,?,1,0)",
+                   (venue, f"f-{coid}", coid, f"o-{coid}", market_id, fside, action, qty,
+                    price if fside == side else 10_000 - price, fee))
+        db.execute("INSERT INTO events(ts_ms, kind, execution_id, client_order_id, data) VALUES (?,'fill',?,?,?)",
+                   (at, xid, coid, json.dumps({"fill_id": f"f-{coid}", "fee": fee})))
+
+    filled("x1", 0, "entry", "kalshi", "A", "yes", "buy", 1_000, 4_200, 180_000, at=t + 1_000)
+    filled("x1", 0, "unwind", "kalshi", "A", "yes", "sell", 1_000, 3_900, 70_000, reported_side="no", at=t + 2_000)
+    execution("x1", "unwound", ["kalshi:A", "polymarket:B"], ended_at=t + 2_500)
+    filled("x2", 0, "entry", "kalshi", "A", "yes", "buy", 1_000, 4_200, 180_000, at=t + 3_000)
+    filled("x2", 1, "entry", "polymarket", "B", "no", "buy", 1_000, 5_000, 50_000, at=t + 4_000)
+    execution("x2", "complete", ["kalshi:A", "polymarket:B"], ended_at=t + 4_500)
+    filled("x3", 0, "entry", "kalshi", "A", "yes", "buy", 500, 5_000, 20_000, at=t + 5_000)
+    execution("x3", "naked", ["kalshi:A", "polymarket:B"], ended_at=t + 5_500, updated_ms=t + 3_600_000)
+    filled("x4", 0, "entry", "forecastex", "C", "yes", "buy", 100, 4_000, 1_000, at=t + 6_000)
+    filled("x4", 0, "unwind", "forecastex", "C", "no", "buy", 100, 6_100, 1_000, at=t + 7_000)
+    execution("x4", "unwound", ["forecastex:C", "kalshi:D"], ended_at=t + 7_500)
+    db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES ('safe_mode', '0', 'x3 naked', ?)",
+               (t + 3_600_000,))
+    db.close()
+
+
+def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
+    path = tmp_path / "old.db"
+    legacy_db(path)
+    store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
+    assert store.migrated_from == 1 and LATEST == 2
+    db = store._db
+    assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
+        (1, "adopted from meta.schema_version", T0 + 7_200_000),
+        (2, schema.MIGRATIONS[1].description, T0 + 7_200_000)]
+    assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
+                                                "cash_baselines")
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    # the data is intact and reads through today's methods
+    assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
+        ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
+    assert [(i.client_order_id, i.state, i.filled_qty, i.cost, i.fee) for i in store.intents("x1")] == [
+        ("x1-L0E0", "filled", 1_000, 4_200_000, 180_000), ("x1-L0U0", "filled", 1_000, 3_900_000, 70_000)]
+    assert [(f.fill_id, f.side, f.price, f.qty, f.fee) for f in store.fills("x1-L0U0")] == [
+        ("f-x1-L0U0", "no", 6_100, 1_000, 70_000)]
+    assert [store.cash_flow(x) for x in ("x1", "x2", "x3", "x4")] == [-550_000, -9_430_000, -2_520_000, -12_000]
+    assert store.leg_net("x3") == {0: 500, 1: 0} and store.safe_mode() is None
+    # version 2 backfilled the loss ledger, dated when each execution ended (not x3's later ack)
+    rows = db.execute("SELECT execution_id, ts_ms, state, loss, total FROM realised_losses ORDER BY seq").fetchall()
+    assert [tuple(r) for r in rows] == [("x1", T0 + 2_500, "unwound", 550_000, 550_000),
+                                        ("x3", T0 + 5_500, "naked", 2_520_000, 2_520_000),
+                                        ("x4", T0 + 7_500, "unwound", 12_000, 12_000)]
+    assert store.daily_loss(T0, T0 + 86_400_000) == 3_082_000
+    assert store.daily_loss(T0 + 3_000, T0 + 86_400_000) == 2_532_000
+    # ... and dated every fill by its recording event
+    assert db.execute("SELECT fill_id, recorded_ms FROM fills ORDER BY recorded_ms").fetchall()[0][1] == T0 + 1_000
+    assert store.daily_fees(T0, T0 + 86_400_000) == 180_000 + 70_000 + 180_000 + 50_000 + 20_000 + 1_000 + 1_000
+    assert store.daily_fees(T0 + 6_000, T0 + 86_400_000) == 2_000
+    assert store.breaker_state() is None and store.cash_baseline("kalshi") is None
+    # new writes use the new columns and tables
+    store.set_execution_state("x3", "unwound", "closed by operator")        # no new fill: loss unchanged
+    assert store.realised_loss("x3") == 2_520_000
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    store.close()
+    store = OrderStore(path)                                                 # reopening: nothing to do
+    assert store.migrated_from == 2 and store._db.total_changes == 0
+    assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 2
+    store.close()
+
+
+def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_path):
+    path = tmp_path / "new.db"
+    store = OrderStore(path, clock_ms=lambda: T0)
+    assert store.migrated_from == 0 and current_version(store._db) == LATEST
+    assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [(1, T0), (2, T0)]
+    tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
+            "realised_losses", "breakers", "cash_baselines"} <= tables
+    store.close()
+    for _ in range(2):
+        store = OrderStore(path, clock_ms=lambda: T0 + 1)
+        assert store.migrated_from == LATEST and store._db.total_changes == 0
+        assert store._db.execute("SELECT MAX(applied_ms) FROM schema_version").fetchone()[0] == T0
+        store.close()
+
+
+def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "future.db"
+    OrderStore(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (3, 'from the future', 0)")
+    db.close()
+    with pytest.raises(SchemaError, match=r"schema version 3 is newer than this arbbot supports \(2\)"):
+        OrderStore(path)
+    assert main(["status", "--db", str(path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"arbbot status: order store {path}: database schema version 3 is newer than this arbbot "
+                   "supports (2); upgrade arbbot to open it\n")
+
+
+def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    legacy_db(path)
+
+    def boom(db, now_ms):
+        raise RuntimeError("disk on fire")
+    broken = schema.MIGRATIONS[:1] + (schema.Migration(2, "v2 that fails half-way",
+                                                       schema.MIGRATIONS[1].steps + (boom,)),)
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        OrderStore(path)
+    db = sqlite3.connect(path)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert not {"schema_version", "realised_losses", "breakers", "cash_baselines"} & tables
+    assert "recorded_ms" not in [r[1] for r in db.execute("PRAGMA table_info(fills)")]
+    assert db.execute("SELECT value FROM meta").fetchone()[0] == "1"
+    db.close()
+    monkeypatch.undo()
+    assert OrderStore(path).migrated_from == 1                               # the real code then migrates
+
+
+def test_operator_tools_do_not_create_or_initialise_a_store(tmp_path, capsys):
+    missing = tmp_path / "missing.db"
+    with pytest.raises(FileNotFoundError):
+        OrderStore(missing, create=False)
+    assert not missing.exists()
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.close()
+    with pytest.raises(SchemaError, match="is not an arbbot order store"):
+        OrderStore(other, create=False)
+    assert main(["status", "--db", str(other), "--json"]) == 2
+    assert "is not an arbbot order store" in capsys.readouterr().err
+    assert {r[0] for r in sqlite3.connect(other).execute("SELECT name FROM sqlite_master")} == {"notes"}
+    garbage = tmp_path / "garbage.db"
+    garbage.write_text("not a database at all " * 100)
+    assert main(["status", "--db", str(garbage), "--json"]) == 2
+    assert "is not a usable order store" in capsys.readouterr().err
