@@ -8,6 +8,8 @@ code pointed at the simulator.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gc
 import time
 import uuid
 from collections import deque
@@ -22,7 +24,9 @@ from arbbot.engine.types import Venue as EngineVenue
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
-from arbbot.venues.common.model import Action, NativeBook, OrderRequest, OrderStatus, Side, TimeInForce
+from arbbot.venues.common.model import (
+    Action, MarketInfo, NativeBook, OrderRequest, OrderStatus, Side, TimeInForce, floor_price,
+)
 
 FULL = 10_000
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
@@ -31,9 +35,11 @@ log = logs.get("execution")
 
 @dataclass(frozen=True)
 class Route:
-    """Where a leg's market trades: the venue client and the venue's own market id."""
+    """Where a leg's market trades: the venue client, the venue's own market id and the market's
+    rules (lot, tick grid, price bounds). Without `info` the executor asks the venue once."""
     client: object                   # a VenueClient
     market_id: str
+    info: MarketInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class ExecutionResult:
     reason: str = ""
     filled: dict[int, int] = field(default_factory=dict)   # net lots per leg
     cash_flow: int = 0                                       # µ$ (negative = paid)
+    errored: bool = False                    # an unexpected error ended it (then reconciled): a failure
 
 
 class Refused(Exception):
@@ -93,15 +100,24 @@ class Executor:
 
     def __init__(self, store: OrderStore, routes: Mapping[str, Route | tuple], *,
                  config: ExecutorConfig | None = None, on_step: Callable[[str], None] | None = None,
-                 risk=None, clock: Callable[[], float] = time.time) -> None:
+                 risk=None, clock: Callable[[], float] = time.time,
+                 book_source: Callable[[str], tuple[int, EngineBook] | None] | None = None) -> None:
+        """`book_source(market)`: the streamed book the session holds for `market` as (engine
+        venue, engine book), or None when it is not healthy; legs are then re-quoted over REST."""
         self.store = store
         self.routes = {k: (v if isinstance(v, Route) else Route(*v)) for k, v in routes.items()}
         self.config = config or ExecutorConfig()
         self.on_step = on_step or (lambda _name: None)
         self.risk = risk
         self.clock = clock
+        self.book_source = book_source
         self.order_latencies_ns: dict[str, deque] = {}      # venue → last 2,000 order round trips (ns)
+        self.first_order_ns: deque = deque(maxlen=2_000)   # decision → first order handed to the adapter
+        self.rest_requotes = 0            # legs re-quoted over REST (the streamed book was not healthy)
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
+        self._decided_ns: int | None = None
+        self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
+        self._gc_paused = False                          # pause_gc() disabled the GC; resume at first order
 
     # ---- public --------------------------------------------------------------------------------
     def check(self, opp: Opportunity) -> None:
@@ -120,18 +136,43 @@ class Executor:
             if self.store.blacklisted_until(leg.market):
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
 
-    async def execute(self, opp: Opportunity, execution_id: str | None = None) -> ExecutionResult:
+    async def execute(self, opp: Opportunity, execution_id: str | None = None,
+                      decided_ns: int | None = None) -> ExecutionResult:
         """Trade `opp` leg by leg. Never leaves a filled leg unaccounted: an unexpected error
-        reconciles the execution with the venues at once (and enters safe mode if it is naked)."""
+        reconciles the execution with the venues at once (and enters safe mode if it is naked).
+        `decided_ns` (perf_counter_ns when the opportunity was decided on) times the path to the
+        first order (`first_order_ns`)."""
+        self._decided_ns = decided_ns
         self.check(opp)
         xid = execution_id or f"{opp.id}-{uuid.uuid4().hex[:8]}"
-        self.store.create_execution(xid, opp)
+        self._unrecorded = opp        # written with the first intent (one commit), or by _recorded
         try:
             return await self._legs(xid, opp)
         except asyncio.CancelledError:
             raise                            # shutdown: the execution stays open for recovery
         except Exception as exc:
+            self._recorded(xid)
             return await self._errored(xid, exc)
+        finally:
+            self.resume_gc()
+
+    def pause_gc(self) -> None:
+        """Hold the cyclic GC off until this executor's next first order (or the end of its next
+        execution): a collection pauses the process for milliseconds."""
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused = True
+
+    def resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
+
+    def _recorded(self, xid: str) -> None:
+        """Make sure the execution row exists (an execution that ends before its first order)."""
+        if self._unrecorded is not None:
+            self.store.create_execution(xid, self._unrecorded)
+            self._unrecorded = None
 
     async def _legs(self, xid: str, opp: Opportunity) -> ExecutionResult:
         target = opp.qty
@@ -141,10 +182,9 @@ class Executor:
             # re-quote this leg: its ask ladder must still cover `target` at ≤ worst_price and the
             # remainder must still make money
             try:
-                book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
+                dec = await self._quote(leg.market, route)
             except (VenueError, asyncio.TimeoutError) as exc:
                 return await self._fail(xid, opp, i, f"re-quote of {leg.market} failed: {exc}", count=False)
-            dec = decompose(int(EngineVenue[book.venue.name]), to_engine_book(book))
             ladder = dec.yes if leg.side.label == "yes" else dec.no
             cost_now = ask_cost(ladder, target, leg.worst_price)
             rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
@@ -159,29 +199,53 @@ class Executor:
             if got < target:
                 self.store.record_market_failure(leg.market, threshold=self.config.failure_threshold,
                                                  blacklist_ms=int(self.config.blacklist_s * 1000))
-                lots = max(self._lot(l.market) for l in opp.legs)
+                lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
                 if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1:
                     target = got                   # continue smaller: equal counts still hold
                     continue
                 why = order.error if order and order.error else f"leg {i} filled {got}/{target} lots"
                 return await self._fail(xid, opp, i + 1, why, count=True)
+        self._recorded(xid)
         res = self._result(xid, "complete")
         self.store.set_execution_state(xid, "complete")
         self._notify(res)
         return res
 
     # ---- internals -----------------------------------------------------------------------------
-    def _lot(self, market: str) -> int:
-        return 1 if market.startswith("polymarket:") else 100
+    async def _quote(self, market: str, route: Route):
+        """The decomposed book of `market`: the session's streamed book when healthy (what the
+        engine decided on), else a REST fetch bounded by `order_timeout_s`."""
+        held = self.book_source(market) if self.book_source is not None else None
+        if held is None:
+            self.rest_requotes += 1
+            book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
+            held = int(EngineVenue[book.venue.name]), to_engine_book(book)
+        return decompose(*held)
+
+    async def _info(self, market: str) -> MarketInfo:
+        """The market's rules: from its route, else discovered from the venue once (cached)."""
+        route = self.routes[market]
+        if route.info is None:
+            found = {m.market_id: m for m in await route.client.discover_markets()}
+            if route.market_id not in found:
+                raise VenueError(f"{market}: the venue does not list this market", venue=market.split(":", 1)[0])
+            route = self.routes[market] = Route(route.client, route.market_id, found[route.market_id])
+        return route.info
 
     async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
         venue = market.split(":", 1)[0]
         coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
-                                     side=side.value, action=action.value, qty=qty, price=price, tif=tif.value)
+                                     side=side.value, action=action.value, qty=qty, price=price, tif=tif.value,
+                                     new_execution=self._unrecorded)
+        self._unrecorded = None
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")
         req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid)
         sent, sent_ms = time.perf_counter_ns(), int(self.clock() * 1000)
+        if self._decided_ns is not None:                    # the first order of this execution
+            self.first_order_ns.append(sent - self._decided_ns)
+            self._decided_ns = None
+        self.resume_gc()
         try:
             order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
             self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(time.perf_counter_ns() - sent)
@@ -287,14 +351,15 @@ class Executor:
         except Exception as rexc:          # noqa: BLE001 — whatever failed, stop trading
             self.store.enter_safe_mode(f"execution {xid} failed ({why}) and could not be reconciled "
                                        f"({type(rexc).__name__}: {rexc})")
-            res = ExecutionResult(xid, "error", why, self.store.leg_net(xid), self.store.cash_flow(xid))
+            res = ExecutionResult(xid, "error", why, self.store.leg_net(xid), self.store.cash_flow(xid), errored=True)
         else:
-            res = self._result(xid, states.get(xid, "error"), why)
+            res = dataclasses.replace(self._result(xid, states.get(xid, "error"), why), errored=True)
         self._notify(res, failure=True)
         return res
 
     async def _fail(self, xid: str, opp: Opportunity, upto: int, reason: str, *, count: bool) -> ExecutionResult:
         """Leg `upto - 1` (or the re-quote before leg `upto`) failed: unwind legs < upto."""
+        self._recorded(xid)
         net = self.store.leg_net(xid)
         if all(v == 0 for v in net.values()):
             self.store.set_execution_state(xid, "aborted", reason)
@@ -326,22 +391,22 @@ class Executor:
         side = Side(leg.side.label)
         slip = self.config.unwind_slippage_ticks
         try:
-            book = await route.client.fetch_book(route.market_id)
-            q = decompose(int(EngineVenue[book.venue.name]), to_engine_book(book)).quote
+            q = (await self._quote(leg.market, route)).quote
         except (VenueError, asyncio.TimeoutError):
             q = None
+        info = await self._info(leg.market)
+        # prices on the market's own grid and within its bounds: a sale floors (never asks more
+        # than bid − slippage), a purchase of the other side floors too (never pays more than
+        # ask + slippage); no bid / no ask → the most aggressive valid price
         bid = None if q is None else (q.best_bid_yes if side is Side.YES else q.best_bid_no)
-        sell_price = max(100, (bid if bid is not None else 100) - slip)
-        sell_price -= sell_price % 100
-        sell_price = max(sell_price, 100)
+        sell_price = floor_price(info, (bid if bid is not None else 0) - slip)
         # Buy-only ForecastEx, and Polymarket when the sale would be worth less than its $1 minimum
         # for marketable orders: exit by buying the opposite side (the pair pays $1 / is netted).
         small = leg.market.startswith("polymarket:") and sell_price * lots < POLYMARKET_MIN_ORDER
         if leg.market.startswith("forecastex:") or small:
             other = side.other
             ask = None if q is None else (q.best_ask_yes if other is Side.YES else q.best_ask_no)
-            price = min(FULL - 100, (ask if ask is not None else FULL - 100) + slip)
-            price -= price % 100
+            price = floor_price(info, (ask if ask is not None else FULL) + slip)
             await self._place(xid, i, "unwind", attempt, leg.market, route, other, Action.BUY, lots, price,
                               TimeInForce.IOC)
             return

@@ -140,6 +140,7 @@ class OrderStore:
         self.path = str(path)
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._lock = threading.RLock()
+        self.ledger_version = 0           # bumped on each realised-loss ledger write by this store
         if create:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         else:
@@ -186,15 +187,18 @@ class OrderStore:
     # ---- executions ---------------------------------------------------------------------------
     def create_execution(self, execution_id: str, opp) -> None:
         """Record an opportunity about to be traded (state `executing`)."""
+        with self.tx() as db:
+            self._insert_execution(db, execution_id, opp)
+
+    def _insert_execution(self, db, execution_id: str, opp) -> None:
         legs = [{"market": l.market, "side": l.side.label, "qty": l.qty, "worst_price": l.worst_price,
                  "cost": l.cost, "fee": l.fee} for l in opp.legs]
         now = self._clock_ms()
-        with self.tx() as db:
-            db.execute("INSERT INTO executions(id, opportunity_id, lane, kind, qty, payout, planned_cost, planned_fee,"
-                       " planned_profit, legs, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
-                        opp.profit, json.dumps(legs), "executing", now, now))
-            self._event(db, "execution_started", execution_id, opportunity=opp.id, qty=opp.qty, profit=opp.profit)
+        db.execute("INSERT INTO executions(id, opportunity_id, lane, kind, qty, payout, planned_cost, planned_fee,"
+                   " planned_profit, legs, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
+                    opp.profit, json.dumps(legs), "executing", now, now))
+        self._event(db, "execution_started", execution_id, opportunity=opp.id, qty=opp.qty, profit=opp.profit)
 
     def set_execution_state(self, execution_id: str, state: str, reason: str = "") -> None:
         if state not in EXEC_OPEN + EXEC_TERMINAL:
@@ -222,11 +226,16 @@ class OrderStore:
 
     # ---- intents ------------------------------------------------------------------------------
     def add_intent(self, execution_id: str, leg: int, role: str, attempt: int, *, venue: str, market: str,
-                   market_id: str, side: str, action: str, qty: int, price: int, tif: str) -> str:
-        """Write an intent (state `intent`) and return its client_order_id. Call BEFORE sending."""
+                   market_id: str, side: str, action: str, qty: int, price: int, tif: str,
+                   new_execution=None) -> str:
+        """Write an intent (state `intent`) and return its client_order_id. Call BEFORE sending.
+        `new_execution` (the opportunity): record the execution in the same transaction (one
+        commit, one fsync, on the way to an execution's first order)."""
         coid = client_order_id(execution_id, leg, role, attempt)
         now = self._clock_ms()
         with self.tx() as db:
+            if new_execution is not None:
+                self._insert_execution(db, execution_id, new_execution)
             db.execute("INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market, market_id,"
                        " side, action, qty, price, tif, state, created_ms, updated_ms)"
                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -358,6 +367,7 @@ class OrderStore:
         target = max(0, -db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]) if r["state"] in LOSS_STATES else 0
         booked = self._booked_loss(db, execution_id)
         if target != booked:
+            self.ledger_version += 1      # readers of daily_loss() may cache until this changes
             db.execute("INSERT INTO realised_losses(execution_id, ts_ms, state, loss, total) VALUES (?,?,?,?,?)",
                        (execution_id, self._clock_ms(), r["state"], target - booked, target))
             self._event(db, "loss_booked", execution_id, state=r["state"], loss=target - booked, total=target)

@@ -34,8 +34,8 @@ class DailyLossCap:
     ("HH:MM" UTC) and `clock` gives Unix seconds (injectable).
 
     With `store` (an `OrderStore`) the store's realised-loss ledger is the record: the cap reads
-    it on every check, so it still binds after a restart and counts executions that crash
-    recovery ended; `record()` is then a no-op. Without a store (tests, no persistence) losses
+    it again whenever the store wrote to it (and when the day rolls), so it still binds after a
+    restart and counts executions that crash recovery ended. Without a store (tests, no persistence) losses
     passed to `record()` are kept in memory for the current day."""
 
     def __init__(self, cap_micros: int, store=None, *, day_start_utc: str = "00:00",
@@ -46,6 +46,7 @@ class DailyLossCap:
         self.cap, self.store, self.day_start_utc, self.clock = cap_micros, store, day_start_utc, clock
         self._day = self.day()
         self._loss = 0
+        self._read: tuple[tuple, int] | None = None     # ((day, ledger version), loss µ$) of the last read
 
     def day(self) -> tuple[int, int]:
         """The current risk day as [start_ms, end_ms) (wall ms)."""
@@ -66,7 +67,12 @@ class DailyLossCap:
     def loss(self) -> int:
         """µ$ ≥ 0 realised as loss so far in the current risk day."""
         if self.store is not None:
-            return self.store.daily_loss(*self.day())
+            # the ledger is written only through this store (one bot per store): re-read it when
+            # the store says it changed or the day rolled, keeping a query off every check
+            key = (self.day(), self.store.ledger_version)
+            if self._read is None or self._read[0] != key:
+                self._read = (key, self.store.daily_loss(*key[0]))
+            return self._read[1]
         self._roll()
         return self._loss
 

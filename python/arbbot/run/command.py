@@ -27,6 +27,15 @@ def _simulator(args, settings):
     return handle, f"simulator {settings.scenario}/seed {settings.seed}"
 
 
+def _percentiles_us(samples_ns) -> dict | None:
+    """{"p50": µs, "p99": µs} of nanosecond samples (None without samples)."""
+    from arbbot.run.metrics import quantile
+    if not samples_ns:
+        return None
+    return {"p50": round(quantile(samples_ns, 0.5) / 1e3, 1), "p99": round(quantile(samples_ns, 0.99) / 1e3, 1),
+            "n": len(samples_ns)}
+
+
 async def _final_reconcile(trader) -> None:
     """Reconcile once more at the end of a run, so the summary says whether the store and the
     venues agree (`trading.reconcile_differences`)."""
@@ -105,6 +114,8 @@ async def _run(args, settings) -> dict:
                     "locked_in_micros": trader.stats.locked_in, "realised_micros": trader.stats.realised,
                     "safe_mode": trader.store.safe_mode(),
                     "orders_outcome_unknown": trader.executor.outcome_unknown,
+                    "decision_to_first_order_us": _percentiles_us(trader.executor.first_order_ns),
+                    "rest_requotes": trader.executor.rest_requotes,
                     "reconcile_differences": trader.reconcile_differences,
                     "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
                                  "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}

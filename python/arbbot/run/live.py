@@ -170,20 +170,25 @@ class LiveSession:
     async def _pump(self, venue, ids: list[str]) -> None:
         try:
             async for update in venue.stream_books(ids):
-                self.on_book(update)
+                if self.on_book(update) and self.trader is not None and self.trader.busy:
+                    # an execution was just started: let it run to its first order now instead of
+                    # after the rest of a burst of buffered frames (which never yields by itself)
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:        # the adapter reconnects internally; record what escapes
             self.errors.append(f"{venue.venue}: {type(exc).__name__}: {exc}")
             log.error("venue.stream_failed", venue=venue.venue, error=f"{type(exc).__name__}: {exc}")
 
-    def on_book(self, update: BookUpdate) -> None:
+    def on_book(self, update: BookUpdate) -> bool:
+        """Apply one book update (quality gate, engine, dedupe); True if it reported an
+        opportunity (offered to the trader)."""
         received = time.perf_counter_ns()
         book = update.book
         name = f"{book.venue.value}:{book.market_id}"
         m = self.index.get(name)
         if m is None:
-            return
+            return False
         self.stats.book_updates += 1
         packed = pack(book)
         self.books[name] = packed
@@ -199,10 +204,12 @@ class LiveSession:
             self.held[name] = reason
             self.stats.held_out[reason] += 1
             result = packed_update(self.engine, m, _EMPTY_PACKED)
-        self._report(result.opportunities, received)
+        return self._report(result.opportunities, received)
 
-    def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> None:
+    def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> bool:
+        """Log and offer the opportunities not reported within the cooldown; True if any was."""
         now = self.clock()
+        reported = False
         self.stats.detections += len(opportunities)
         for opp in opportunities:
             last = self.last_reported.get(opp.id)
@@ -212,10 +219,12 @@ class LiveSession:
                 self.stats.recent.appendleft((now, opp))
                 log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
                          profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
+                reported = True
                 if self.on_opportunity is not None:
                     self.on_opportunity(opp)
         if count_latency:
             self.stats.latencies_ns.append(time.perf_counter_ns() - received_ns)
+        return reported
 
     async def _watch_staleness(self) -> None:
         while True:
@@ -241,6 +250,14 @@ class LiveSession:
 
     def healthy(self) -> int:
         return len(self.markets) - len(self.held)
+
+    def healthy_book(self, name: str) -> tuple[int, NativeBook] | None:
+        """(engine venue, engine book) of market `name` as streamed, or None if it is held out
+        (distrusted, stale) or unknown: what the executor re-quotes a leg from."""
+        packed = self.books.get(name)
+        if packed is None or name in self.held:
+            return None
+        return int(_VENUES[name.split(":", 1)[0]]), unpack_book(packed[4:], tuple(packed[:4]))
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -54,10 +54,23 @@ class SessionCollector:
         latency = GaugeMetricFamily("arbbot_order_latency_quantile_seconds",
                                     "Order sent → venue answer (last 2,000 per venue)", labels=["venue", "quantile"])
         for venue, samples in sorted(trader.executor.order_latencies_ns.items()):
-            ordered = sorted(samples)
             for q in (0.5, 0.99):
-                latency.add_metric([venue, str(q)], ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e9)
+                latency.add_metric([venue, str(q)], quantile(samples, q) / 1e9)
         yield latency
+        first = GaugeMetricFamily("arbbot_decision_to_first_order_quantile_seconds",
+                                  "Opportunity decided → first order handed to the adapter (last 2,000)",
+                                  labels=["quantile"])
+        if trader.executor.first_order_ns:
+            for q in (0.5, 0.99):
+                first.add_metric([str(q)], quantile(trader.executor.first_order_ns, q) / 1e9)
+        yield first
+        yield CounterMetricFamily("arbbot_orders_outcome_unknown", "Orders whose answer was lost (resolved by lookup)",
+                                  value=trader.executor.outcome_unknown)
+        yield GaugeMetricFamily("arbbot_reconcile_differences", "Differences found by the last reconciliation",
+                                value=trader.reconcile_differences or 0)
+        if trader.gates.loss is not None:
+            yield GaugeMetricFamily("arbbot_daily_loss_micros", "Realised loss of the risk day, fees included (µ$)",
+                                    value=trader.gates.loss.loss)
         breaker = trader.gates.breaker
         state = GaugeMetricFamily("arbbot_breaker_state", "Circuit breaker (1 on the current state)", labels=["state"])
         for value in ("closed", "open", "half_open"):
@@ -78,3 +91,9 @@ def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):
     registry = CollectorRegistry()
     registry.register(SessionCollector(session))
     return start_http_server(port, addr=host, registry=registry)
+
+
+def quantile(samples, q: float) -> int:
+    """The `q` quantile (nearest rank, lower) of non-empty integer samples."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ class PaperTrader:
         self.event_of = event_of
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
+        self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
         self.reconciling = False                 # a reconciliation is reading the venues: no new execution
         self.reconcile_differences: int | None = None   # of the last reconciliation (None: none ran yet)
         self.reconciliations = 0
@@ -56,6 +58,7 @@ class PaperTrader:
         self.reconciling = True
         try:
             report = await reconcile(self.store, self.venues)
+            await self.refresh_balances()
         finally:
             self.reconciling = False
         self.reconciliations += 1
@@ -87,6 +90,7 @@ class PaperTrader:
 
     def offer(self, opp: Opportunity) -> None:
         """Called for every newly reported opportunity (on the event loop); never blocks."""
+        decided = time.perf_counter_ns()
         self.stats.offered += 1
         if self.busy or self.reconciling:
             self.stats.skipped["busy"] += 1
@@ -96,33 +100,55 @@ class PaperTrader:
             self.stats.skipped[_category(reasons[0])] += 1
             log.debug("trade.skipped", opportunity=opp.id, reason=reasons[0])
             return
-        self._task = asyncio.create_task(self._execute(opp), name=f"execute-{opp.id}")
+        # no cyclic-GC pause between this decision and the first order (the executor re-enables
+        # it once that order is handed to the adapter, or when the execution ends)
+        self.executor.pause_gc()
+        self._task = asyncio.create_task(self._execute(opp, decided), name=f"execute-{opp.id}")
 
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:
         return [f"venue minimum: {leg.market} order ${leg.cost / 1e6:.2f} < $1" for leg in opp.legs
                 if leg.market.startswith("polymarket:") and leg.cost < POLYMARKET_MIN_ORDER]
 
-    async def _balances_cover(self, opp: Opportunity) -> str | None:
+    async def refresh_balances(self) -> None:
+        """Read every venue's cash (µ$): at start and with each reconciliation. Between reads the
+        cash is kept from the executions' own fills (`_spent`), so the order path asks no venue."""
+        for name, venue in self.venues.items():
+            self.cash[name] = (await venue.balance()).cash_micros
+
+    def _balances_cover(self, opp: Opportunity) -> str | None:
         need: Counter = Counter()
         for leg in opp.legs:
             need[leg.market.split(":", 1)[0]] += leg.cost + leg.fee
         for venue, amount in need.items():
-            cash = (await self.venues[venue].balance()).cash_micros
+            cash = self.cash.get(venue, 0)
             if cash < amount:
                 return f"balance: {venue} has ${cash / 1e6:.2f}, needs ${amount / 1e6:.2f}"
         return None
 
-    async def _execute(self, opp: Opportunity) -> None:
+    def _spent(self, execution_id: str) -> None:
+        """Move the kept cash by what this execution's fills moved at each venue."""
+        from arbbot.execution.reconcile import cash_moved
+        fills = [f for i in self.store.intents(execution_id) for f in self.store.fills(i.client_order_id)]
+        for venue in {f.venue for f in fills}:
+            self.cash[venue] = self.cash.get(venue, 0) + cash_moved([f for f in fills if f.venue == venue])
+
+    async def _execute(self, opp: Opportunity, decided_ns: int | None = None) -> None:
         try:
-            short = await self._balances_cover(opp)
+            await self._execute_once(opp, decided_ns)
+        finally:
+            self.executor.resume_gc()           # whatever happened, the GC runs again
+
+    async def _execute_once(self, opp: Opportunity, decided_ns: int | None) -> None:
+        try:
+            short = self._balances_cover(opp)
             if short:
                 self.stats.skipped["balance"] += 1
                 log.info("trade.skipped", opportunity=opp.id, reason=short)
                 return
             log.info("execution.start", opportunity=opp.id, lane=opp.lane.label, qty=opp.qty,
                      planned_profit=opp.profit)
-            result = await self.executor.execute(opp)
+            result = await self.executor.execute(opp, decided_ns=decided_ns)
         except Refused as exc:
             self.stats.skipped[_category(str(exc))] += 1
             log.info("trade.skipped", opportunity=opp.id, reason=str(exc))
@@ -133,8 +159,9 @@ class PaperTrader:
             self.stats.last.insert(0, (opp.id, "error", f"{type(exc).__name__}: {exc}"))
             log.error("execution.error", opportunity=opp.id, error=f"{type(exc).__name__}: {exc}")
             return
+        self._spent(result.execution_id)
         self.record(result, opp.payout, opp.qty)
-        self.gates.on_execution(result, failure=result.state in ("unwound", "naked"))
+        self.gates.on_execution(result, failure=result.state in ("unwound", "naked") or result.errored)
         if result.state in ("complete", "naked"):
             self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
         if result.state == "naked":
@@ -223,7 +250,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     await record_cash_baselines(store, session.venues)
     log.info("recovery", adopted=report.adopted, missing=report.missing, fills_added=report.fills_added,
              executions=report.executions, naked=report.naked, safe_mode=report.safe_mode)
-    routes = {f"{m.venue.value}:{m.market_id}": Route(session.venues[m.venue.value], m.market_id)
+    routes = {f"{m.venue.value}:{m.market_id}": Route(session.venues[m.venue.value], m.market_id, m)
               for m in session.markets}
     events = {f"{m.venue.value}:{m.market_id}": f"{m.venue.value}:{m.event_id or m.market_id}" for m in session.markets}
     event_of = lambda market: events.get(market, market)   # noqa: E731
@@ -237,8 +264,9 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
                       CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store))
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=1, order_timeout_s=cfg.order_timeout_s),
-                        on_step=on_step, risk=None)
+                        on_step=on_step, risk=None, book_source=session.healthy_book)
     trader = PaperTrader(executor, gates, session.venues, event_of=event_of)
     trader.store, trader.recovery = store, report
+    await trader.refresh_balances()
     session.on_opportunity = trader.offer
     return trader

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, acknowledge, recover
+from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, Route, acknowledge, recover
 from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.sim import Faults
 from arbbot.venues.common import OrderRequest, TimeInForce
@@ -234,3 +234,42 @@ def test_crash_at_each_step_then_recover(tmp_path, sim_factory, step, reject_eve
                                                  tif=TimeInForce.IOC, client_order_id=coid))
         await v.close()
     run(after())
+
+
+class BuggyOnSecondLeg:
+    """The real Kalshi adapter, except that reading market B's book raises an unexpected error
+    (a bug, not a VenueError): it strikes after leg 0 has filled."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    async def fetch_book(self, market_id):
+        if market_id == B:
+            raise RuntimeError("parser bug")
+        return await self.real.fetch_book(market_id)
+
+
+def test_error_after_a_filled_leg_flags_naked_and_enters_safe_mode_at_once(tmp_path, sim_factory):
+    h = sim_factory()
+
+    async def main():
+        v = venue(sim_config(h))
+        opp = await opportunity(v)
+        store = OrderStore(tmp_path / "o.db")
+        buggy = BuggyOnSecondLeg(v)
+        res = await Executor(store, {f"kalshi:{A}": Route(buggy, A), f"kalshi:{B}": Route(buggy, B)}).execute(
+            opp, execution_id="e1")
+        assert (res.state, res.errored) == ("naked", True) and res.filled == {0: 1000, 1: 0}
+        assert res.reason == "RuntimeError: parser bug"
+        assert store.execution("e1").state == "naked"
+        assert "e1" in store.safe_mode()                          # at once, not at the next restart
+        orders, fills = await venue_view(v, store)
+        assert set(orders) == {"e1-L0E0"}
+        assert_store_matches_venue(store, orders, fills)
+        with pytest.raises(Refused, match="safe mode"):
+            await Executor(store, routes(v)).execute(opp)
+        await v.close()
+    run(main())

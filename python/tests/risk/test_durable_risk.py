@@ -12,7 +12,7 @@ import types
 
 from arbbot.cli import main
 from arbbot.config import load_settings
-from arbbot.execution import Executor, OrderStore, recover
+from arbbot.execution import Executor, OrderStore, Route, recover
 from arbbot.ops import status as status_mod
 from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.run.trader import PaperTrader
@@ -221,23 +221,43 @@ def test_breaker_state_is_persisted_and_restored(in_tmp, capsys, monkeypatch):
     assert CircuitBreaker(3, 30).state is BreakerState.CLOSED             # the old constructor still works
 
 
+class BrokenVenue:
+    """An adapter with a bug: reading a book raises something that is not a VenueError; its
+    account reads work (nothing was ever placed)."""
+    venue = "kalshi"
+
+    async def fetch_book(self, market_id):
+        raise RuntimeError(f"adapter bug reading {market_id}")
+
+    async def orders(self, **filters):
+        return []
+
+    async def fills(self, **filters):
+        return []
+
+
 def test_an_execution_exception_feeds_the_breaker_and_status_sees_it_open(in_tmp):
-    """PaperTrader's `except Exception` branch (here: no client for the leg's venue, a KeyError
-    while checking balances) counts as a failed execution; the breaker opens after 2 and another
+    """An unexpected error inside an execution is reconciled by the executor (nothing filled:
+    aborted, reason "error: …") and counts as a failure: the breaker opens after 2 and another
     process reads it open from the store."""
     db = in_tmp / "o.db"
     store = OrderStore(db)
     gates = RiskGates(breaker=CircuitBreaker(2, 300, persistence=store))
-    trader = PaperTrader(Executor(store, {}), gates, venues={})
+    broken = BrokenVenue()
+    executor = Executor(store, {"kalshi:A": Route(broken, "A"), "polymarket:B": Route(broken, "B")})
+    trader = PaperTrader(executor, gates, venues={"kalshi": broken, "polymarket": broken})
     trader.store = store
+    trader.cash = {"kalshi": 10**12, "polymarket": 10**12}
 
     async def offer_twice():
         for n in range(2):
             trader.offer(two_leg_opportunity(f"opp{n}"))
             await trader.drain()
     asyncio.run(offer_twice())
-    assert trader.stats.executions["error"] == 2 and trader.stats.last[0][2] == "KeyError: 'kalshi'"
+    assert trader.stats.executions["aborted"] == 2
+    assert [x.reason for x in store.executions()] == ["error: RuntimeError: adapter bug reading A: flat"] * 2
     assert gates.breaker.state is BreakerState.OPEN and gates.breaker.failures == 2
+    assert store.safe_mode() is None                      # nothing was held: no reason to stop
     trader.offer(two_leg_opportunity("opp3"))                              # refused by the gate
     assert trader.stats.skipped["circuit breaker"] == 1
     assert status_in_new_process(db, in_tmp)["breaker"] == "open"

@@ -73,3 +73,50 @@ def test_kill_at_each_step_then_restart(tmp_path, step):
             assert_store_matches_venues(store, venue_view(sim.handle, store), before)
     finally:
         sim.stop()
+
+
+def _status(db) -> dict:
+    import json
+    p = subprocess.run(BOT + ["status", "--db", str(db), "--json"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_daily_loss_survives_kill_and_the_cap_still_binds(tmp_path):
+    """Unwinds (second legs rejected) lose money; the bot is SIGKILLed once the day shows a loss;
+    after the restart `arbbot status` shows the same loss and the cap blocks every execution."""
+    import os
+    import time
+    sim = SimProcess(tmp_path, seed=1, step=0.2, faults={"order_reject_every": 2})
+    db = tmp_path / "orders.db"
+    env = {**os.environ, "ARB_KILL_FILE": str(tmp_path / "arbbot.kill"), "ARB_DAILY_LOSS_CAP_USD": "0.01"}
+    try:
+        bot = subprocess.Popen(BOT + ["run", "--connect", str(sim.handle_file), "--db", str(db), "--json",
+                                      "--metrics-port", "0", "--cooldown", "0.1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path)
+        deadline = time.monotonic() + 90
+        loss = "0.000000"
+        while loss == "0.000000":
+            assert bot.poll() is None and time.monotonic() < deadline, "no loss-making execution happened"
+            time.sleep(0.5)
+            if db.exists():
+                loss = _status(db)["daily_loss_usd"]
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(30)
+        before = _status(db)
+        assert before["daily_loss_usd"] != "0.000000" and before["daily_fees_usd"] != "0.000000", before
+        second = run_bot(sim, db, "--duration", "4", "--cooldown", "0.1", name="second",
+                         env={"ARB_DAILY_LOSS_CAP_USD": "0.01"})
+        assert second.returncode == 0, second.stderr[-3000:]
+        trading = second.summary["trading"]
+        after = _status(db)
+        # recovery may book the killed execution's loss: the day's loss never shrinks on restart
+        assert float(after["daily_loss_usd"]) >= float(before["daily_loss_usd"]) > 0
+        assert trading["skipped"].get("daily loss cap", 0) >= 1, trading
+        assert sum(trading["executions"].values()) == 0, trading
+        assert after["open_executions"] == 0
+        # and again: a restart that trades nothing leaves the day's loss exactly as it was
+        third = run_bot(sim, db, "--duration", "2", name="third", env={"ARB_DAILY_LOSS_CAP_USD": "0.01"})
+        assert third.returncode == 0 and _status(db)["daily_loss_usd"] == after["daily_loss_usd"]
+    finally:
+        sim.stop()

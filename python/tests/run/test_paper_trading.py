@@ -63,7 +63,15 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
                 locked += min(store.leg_net(x.id).values()) * 10_000 * (x.payout // (x.qty * 10_000)) + cash
         assert locked == trader.stats.locked_in and locked > 0
         for name, venue in session.venues.items():
-            assert (await venue.balance()).cash_micros - before[name] == by_venue[name], name
+            now = (await venue.balance()).cash_micros
+            assert now - before[name] == by_venue[name], name
+            # the order path asks no venue for cash: it is kept from each execution's fills, which
+            # can only understate it (a YES and a NO bought by two executions net into $1 later)
+            assert trader.cash[name] <= now and (now - trader.cash[name]) % 10_000 == 0, name
+        # every execution that sent an order timed decision → first order
+        sent = [x for x in executions if store.intents(x.id)]
+        assert len(trader.executor.first_order_ns) == len(sent)
+        assert all(0 < ns < 10**9 for ns in trader.executor.first_order_ns)
         await session.close()
 
     try:

@@ -80,6 +80,11 @@ class MarketInfo:
     neg_risk_augmented: bool = False
     active: bool = True
     extra: tuple[tuple[str, str], ...] = ()
+    # where prices may sit: UNIFORM = every `tick_ticks`; TAPERED = Kalshi `tapered_deci_cent`
+    # ($0.001 steps up to $0.10 and from $0.90, $0.01 between; `tick_ticks` is the finest step)
+    price_grid: str = "uniform"
+    min_price_ticks: int = 0        # lowest limit price an order may carry (0: one tick)
+    max_price_ticks: int = 0        # highest (0: $1 − one tick)
 
 
 @dataclass(frozen=True)
@@ -207,3 +212,33 @@ class MarketRecord:
     info: MarketInfo
     book: NativeBook | None = None
     meta: dict = field(default_factory=dict)
+
+
+UNIFORM, TAPERED = "uniform", "tapered_deci_cent"
+_TAPER_LOW, _TAPER_HIGH, _TAPER_MID_TICK = 1_000, 9_000, 100   # ticks: $0.10, $0.90, $0.01
+
+
+def price_bounds(m: MarketInfo) -> tuple[int, int]:
+    """(lowest, highest) limit price in ticks an order on `m` may carry."""
+    lo = m.min_price_ticks or m.tick_ticks
+    hi = m.max_price_ticks or 10_000 - m.tick_ticks
+    return lo, hi
+
+
+def on_grid(m: MarketInfo, price: int) -> bool:
+    """Whether `price` (ticks) is a valid limit price on `m`: on its grid and within its bounds."""
+    lo, hi = price_bounds(m)
+    if not lo <= price <= hi:
+        return False
+    if m.price_grid == TAPERED and _TAPER_LOW < price < _TAPER_HIGH:
+        return price % _TAPER_MID_TICK == 0
+    return price % m.tick_ticks == 0
+
+
+def floor_price(m: MarketInfo, price: int) -> int:
+    """The highest valid limit price ≤ `price` on `m` (the lowest valid one if none is ≤)."""
+    lo, hi = price_bounds(m)
+    p = min(max(price, lo), hi)
+    step = _TAPER_MID_TICK if m.price_grid == TAPERED and _TAPER_LOW < p < _TAPER_HIGH else m.tick_ticks
+    p -= p % step
+    return max(p, lo)

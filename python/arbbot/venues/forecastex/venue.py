@@ -47,7 +47,8 @@ class ForecastExVenue:
                     self.con[mid] = (p["C"].con_id, p["P"].con_id)
                     self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, p["C"].long_name or mid,
                                                    event_id=f"{p['C'].symbol}-{p['C'].expiry}", fees=FEES,
-                                                   lot_lots=100, tick_ticks=100, yes_token=str(p["C"].con_id),
+                                                   lot_lots=100, tick_ticks=100, min_price_ticks=200,
+                                                   max_price_ticks=9_900, yes_token=str(p["C"].con_id),
                                                    no_token=str(p["P"].con_id))
         return list(self.markets.values())
 

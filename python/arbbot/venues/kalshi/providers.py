@@ -1,7 +1,7 @@
 """Kalshi instrument discovery: events → markets, with each series' fee schedule."""
 from __future__ import annotations
 
-from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Venue
+from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, FeeSchedule, MarketInfo, Venue
 from arbbot.venues.kalshi.common.enums import FEE_MAKER_BASE_PPM, FEE_ROUNDING_MICROS, FEE_TAKER_BASE_PPM
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
@@ -50,6 +50,7 @@ class KalshiInstrumentProvider:
                     self.markets[mk.ticker] = MarketInfo(
                         Venue.KALSHI, mk.ticker, mk.title, event_id=mk.event_ticker, fees=fees,
                         lot_lots=1 if mk.fractional else 100, tick_ticks=_TICK.get(mk.price_level_structure, 10),
+                        price_grid=TAPERED if mk.price_level_structure == TAPERED else UNIFORM,
                         active=mk.status in ("active", "open"))
                 self.events[ev["event_ticker"]] = EventInfo(
                     Venue.KALSHI, ev["event_ticker"], ev.get("title", ""), tuple(ids),

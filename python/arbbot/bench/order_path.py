@@ -1,0 +1,92 @@
+"""Order-path benchmark: opportunity decided → first order handed to the venue adapter, in the
+full paper-trading bot, excluding the venue's round trip.
+
+The simulator runs in its own process (`arbbot sim`), as a venue would, so it does not share
+this interpreter's GIL; the bot runs in-process for `--seconds`, `--runs` times against a fresh
+simulator each. What the path holds: risk gates, the kept balances, the re-quote from the
+streamed book, the execution + first intent written to SQLite (WAL, synchronous=FULL: one
+fsync), and the event loop's scheduling of the execution task among the feed callbacks.
+
+    python -m arbbot.bench.order_path --seconds 30 --runs 3
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+
+def _quantiles_us(samples_ns) -> dict:
+    ordered = sorted(samples_ns)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3, 1)  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+
+
+def _start_sim(workdir: Path, seed: int) -> tuple[subprocess.Popen, Path]:
+    handle = workdir / "sim.json"
+    proc = subprocess.Popen([sys.executable, "-m", "arbbot.cli", "sim", "--seed", str(seed), "--step", "0.2",
+                             "--handle-file", str(handle)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not handle.exists() or not handle.stat().st_size:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("order_path bench: the simulator did not start")
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return proc, handle
+
+
+def one_run(seconds: float, seed: int) -> dict:
+    from arbbot.config import load_settings
+    from arbbot.run import command, trader as trader_mod
+    captured = {}
+    attach = trader_mod.attach_paper_trader
+
+    async def keep(session, db_path, settings=None):
+        captured["trader"] = await attach(session, db_path, settings)
+        return captured["trader"]
+    with tempfile.TemporaryDirectory() as tmp:
+        sim, handle = _start_sim(Path(tmp), seed)
+        try:
+            trader_mod.attach_paper_trader = keep
+            args = types.SimpleNamespace(live=False, connect=str(handle), step=0.2, mappings=None, engine=None,
+                                         trade=True, db=str(Path(tmp) / "bench.db"), json=True, duration=seconds,
+                                         scenario=None)
+            summary = asyncio.run(command._run(args, load_settings(metrics_port=0, kill_file="")))
+        finally:
+            trader_mod.attach_paper_trader = attach
+            sim.terminate()
+            sim.wait(15)
+    ex = captured["trader"].executor
+    return {"first_order_us": _quantiles_us(ex.first_order_ns) if ex.first_order_ns else None,
+            "executions": summary["trading"]["executions"], "rest_requotes": ex.rest_requotes,
+            "book_updates": summary["book_updates"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m arbbot.bench.order_path", description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=30.0, help="length of each run (default 30)")
+    p.add_argument("--runs", type=int, default=3, help="runs, each against a fresh simulator (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    os.environ.setdefault("ARB_KILL_FILE", "")
+    runs = []
+    for i in range(args.runs):
+        r = one_run(args.seconds, args.seed)
+        runs.append(r)
+        print(f"run {i + 1}: {json.dumps(r)}", file=sys.stderr)
+    measured = [r["first_order_us"] for r in runs if r["first_order_us"]]
+    med = {k: statistics.median(m[k] for m in measured) for k in ("p50", "p95", "p99")} if measured else None
+    print(json.dumps({"format": "arbbot.bench-order-path/1", "runs": runs, "median_of_runs_us": med}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
