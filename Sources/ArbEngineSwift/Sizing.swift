@@ -24,25 +24,6 @@ func cappedTopCost(_ schedule: FeeSchedule, price: Int64) -> Int64 {
     return cost < Int128(topCostCap) ? Int64(truncatingIfNeeded: cost) : topCostCap
 }
 
-// MARK: - Walk state
-
-/// One leg during the walk: its position in the ladder pool and its market's fee schedule.
-struct WalkLeg {
-    /// Pool index of the current level, and one past the ladder's last level.
-    var level: Int
-    var end: Int
-    /// Lots left at the current level.
-    var remaining: Int64
-    var schedule: FeeSchedule
-    /// First pool index of the ladder (the best level).
-    var first: Int
-    /// Per-lot cost (1e-16 $) at the current level, fee included.
-    var cost: Int128 = 0
-
-    static let empty = WalkLeg(level: 0, end: 0, remaining: 0,
-                               schedule: FeeSchedule(rate: 0, perContract: 0, rounding: 1), first: 0)
-}
-
 // MARK: - Depth
 
 /// The quantity (lots) over which the marginal edge stays strictly positive and every ladder
@@ -81,18 +62,6 @@ func depthQty(pool: UnsafeBufferPointer<Level>, legs: UnsafeMutableBufferPointer
 }
 
 // MARK: - Pricing one leg
-
-/// One leg priced as a single order.
-struct LegFill {
-    /// Price of the last level the order touches, ticks.
-    var worst: Int64
-    /// Σ p_i × q_i, µ$.
-    var cost: Int128
-    /// The order's fee, µ$.
-    var fee: Int128
-
-    static let zero = LegFill(worst: 0, cost: 0, fee: 0)
-}
 
 /// One taker order of `qty` lots (> 0, at most the ladder's depth) walking the ladder
 /// `pool[first ..< end]` from its best level.

@@ -1,4 +1,4 @@
-"""Read and write `arbbot.snapshot/1` files (spec/SNAPSHOT.md).
+"""Read and write `arbbot.snapshot/1` files (spec/SNAPSHOT.md): the one reader and writer.
 
 `parse_snapshot(obj)` validates a decoded JSON object and returns a `Snapshot` whose
 `universe` feeds the engines. Every problem raises `SnapshotError` whose message starts with the
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from arbbot import units
-from arbbot.engine.types import (
-    MONEY_FEE_MAX, FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe, Venue,
-)
+from arbbot.engine.types import MONEY_FEE_MAX, Market, Relation, RelationKind, Universe
+from arbbot.model import Book, FeeSchedule, MarketInfo, Venue
 
 FORMAT = "arbbot.snapshot/1"
 _VENUES = {v.label: v for v in Venue}
@@ -69,7 +69,7 @@ def _required(obj: dict, key: str, path: str) -> Any:
 def _decimal(parse, value: Any, path: str, *args) -> int:
     try:
         return parse(value, *args)
-    except units.DecimalFormatError as exc:
+    except units.UnitError as exc:
         raise SnapshotError(path, str(exc)) from None
 
 
@@ -112,12 +112,21 @@ def parse_snapshot(obj: Any) -> Snapshot:
             raise SnapshotError(f"markets[{i}].id", f"duplicate market \"{market.name}\" (also markets[{index[market.name]}])")
         index[market.name] = i
         markets.append(market)
-    relations = tuple(
-        _parse_relation(raw, f"relations[{j}]", index)
-        for j, raw in enumerate(_list(root.get("relations", []), "relations"))
-    )
+    relations = _relations(root.get("relations", []), index)
     universe = Universe(tuple(markets), relations, max_qty, min_profit)
     return Snapshot(universe, taken_at, tuple(m.title for m in markets))
+
+
+def parse_relations(raw: Any, markets: tuple[Market, ...] | list[Market]) -> tuple[Relation, ...]:
+    """Validate relations written as in a snapshot (`{"kind": "bucket", "members": [...]}`)
+    against `markets` and return them with market indices; SnapshotError names the problem
+    (`relations[2].members[1]: unknown market "kalshi:X"`). What a live session uses to check its
+    discovered and mapped relations without writing a snapshot."""
+    return _relations(raw, {m.name: i for i, m in enumerate(markets)})
+
+
+def _relations(raw: Any, index: dict[str, int]) -> tuple[Relation, ...]:
+    return tuple(_parse_relation(r, f"relations[{j}]", index) for j, r in enumerate(_list(raw, "relations")))
 
 
 def _parse_params(raw: Any) -> tuple[int | None, int]:
@@ -169,7 +178,7 @@ def _parse_fees(raw: Any, path: str) -> FeeSchedule:
     return FeeSchedule(rate["taker_rate"], per_contract, rounding, rate["maker_rate"])
 
 
-def _parse_book(raw: Any, path: str, venue: Venue) -> NativeBook:
+def _parse_book(raw: Any, path: str, venue: Venue) -> Book:
     obj = _object(raw, path)
     sides = {}
     for key in _BOOK_SIDES:
@@ -177,7 +186,7 @@ def _parse_book(raw: Any, path: str, venue: Venue) -> NativeBook:
         if venue.bids_only and key.endswith("_asks") and levels:
             raise SnapshotError(f"{path}.{key}", f"{venue.label} books have bids only")
         sides[key] = tuple(_parse_level(level, f"{path}.{key}[{n}]") for n, level in enumerate(levels))
-    return NativeBook(**sides)
+    return Book(**sides)
 
 
 def _parse_level(raw: Any, path: str) -> tuple[int, int]:
@@ -255,24 +264,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
 def snapshot_to_dict(universe: Universe, taken_at: str | None = None) -> dict:
     """The `arbbot.snapshot/1` object for a universe (round-trips through parse_snapshot)."""
     fmt = units.format_decimal
-
-    def levels(side):
-        return [[units.format_price(p), units.format_qty(q)] for p, q in side]
-
-    markets = []
-    for m in universe.markets:
-        fees: dict[str, str] = {}
-        if m.fees.taker_rate_ppm:
-            fees["taker_rate"] = fmt(m.fees.taker_rate_ppm, 6)
-        if m.fees.maker_rate_ppm:
-            fees["maker_rate"] = fmt(m.fees.maker_rate_ppm, 6)
-        if m.fees.per_contract:
-            fees["per_contract"] = fmt(m.fees.per_contract, 6)
-        if m.fees.rounding != 1:
-            fees["rounding"] = fmt(m.fees.rounding, 6)
-        book = {k: levels(side) for k, side in zip(_BOOK_SIDES, m.book.sides()) if side}
-        markets.append({"venue": m.venue.label, "id": m.id, "title": m.title, "fees": fees,
-                        "lot": units.format_qty(m.lot), "book": book})
+    markets = [_market_dict(m.venue, m.id, m.title, m.fees, m.lot, m.book) for m in universe.markets]
     names = [m.name for m in universe.markets]
     relations = []
     for r in universe.relations:
@@ -297,4 +289,47 @@ def snapshot_to_dict(universe: Universe, taken_at: str | None = None) -> dict:
     if taken_at:
         out["taken_at"] = taken_at
     out.update({"params": params, "markets": markets, "relations": relations})
+    return out
+
+
+def dump_snapshot(markets: Iterable[tuple[MarketInfo, Book | None]], *, relations: list[dict] | None = None,
+                  params: dict | None = None, taken_at: datetime | None = None,
+                  include_untradeable: bool = False) -> dict:
+    """The `arbbot.snapshot/1` object for discovered markets and their books (what an adapter
+    dumps). A book flagged untradeable is left out (its market is written without a book) unless
+    `include_untradeable`: a distrusted book must not reach the engine."""
+    ts = (taken_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    out_markets = []
+    for info, book in markets:
+        keep = book is not None and (book.tradeable or include_untradeable)
+        out_markets.append(_market_dict(info.venue, info.market_id, info.title, info.fees, info.lot_lots,
+                                        book if keep else None))
+    snap: dict = {"format": FORMAT, "taken_at": ts.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if params:
+        snap["params"] = dict(params)
+    snap["markets"] = out_markets
+    if relations:
+        snap["relations"] = list(relations)
+    return snap
+
+
+def _market_dict(venue: Venue, market_id: str, title: str, fees: FeeSchedule, lot: int, book: Book | None) -> dict:
+    """One market of a snapshot; `book` None writes the market without one."""
+    fmt = units.format_decimal
+    fee_obj: dict[str, str] = {}
+    if fees.taker_rate_ppm:
+        fee_obj["taker_rate"] = fmt(fees.taker_rate_ppm, 6)
+    if fees.maker_rate_ppm:
+        fee_obj["maker_rate"] = fmt(fees.maker_rate_ppm, 6)
+    if fees.per_contract:
+        fee_obj["per_contract"] = fmt(fees.per_contract, 6)
+    if fees.rounding != 1:
+        fee_obj["rounding"] = fmt(fees.rounding, 6)
+    out: dict[str, Any] = {"venue": venue.label, "id": market_id, "title": title, "fees": fee_obj,
+                           "lot": units.format_qty(lot)}
+    if book is not None:
+        if venue.bids_only and (book.yes_asks or book.no_asks):
+            raise ValueError(f"{venue.label}:{market_id}: a bids-only venue's book has asks")
+        out["book"] = {k: [[units.format_price(p), units.format_qty(q)] for p, q in side if q > 0]
+                       for k, side in zip(_BOOK_SIDES, book.sides()) if side}
     return out

@@ -1,75 +1,86 @@
 """Exact fixed-point units shared by every part of arbbot (spec/ARBITRAGE.md "Units").
 
-- price: ticks, 1 tick = $0.0001 per contract, 0 ... 10,000 (a contract pays 10,000 ticks)
+- price: ticks, 1 tick = $0.0001 per contract, 0 ... 10,000 (a winning contract pays
+  TICKS_PER_DOLLAR ticks: the $1 payout)
 - quantity: lots, 1 lot = 0.01 contract
 - money: µ$ (micro-dollars), 1 µ$ = $0.000001; ticks × lots is exactly µ$
 - fee rate: ppm, 0.07 → 70,000
 
-Decimal strings are parsed as integers without ever going through binary floating point.
+Decimal text is parsed into integers without ever going through binary floating point. Two
+families of parsers share one core:
+- `parse_*` read snapshot files: decimal *strings* only, never negative, with messages a person
+  can act on (`price 1.2 is above 1`);
+- `price_ticks`, `qty_lots`, `money_micros`, `rate_ppm` read venue wire values: strings,
+  integers or `Decimal` (venues send all three), signed where a venue signs (positions, PnL).
+A float is refused by both: it is never exact.
 """
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-PRICE_SCALE = 10_000          # ticks per dollar
-QTY_SCALE = 100               # lots per contract
-MONEY_SCALE = 1_000_000       # µ$ per dollar
-RATE_SCALE = 1_000_000        # ppm per unit rate
-PAYOUT_TICKS = PRICE_SCALE    # what one winning contract pays, in ticks
+TICKS_PER_DOLLAR = 10_000     # price unit: ticks in $1, the payout of one winning contract
+LOTS_PER_CONTRACT = 100       # quantity unit: lots in one contract
+MICROS_PER_DOLLAR = 1_000_000  # money unit: µ$ in $1
+PPM = 1_000_000               # fee-rate unit: ppm in a rate of 1
+MAX_CONTRACTS = 1_000_000     # largest size a snapshot may state
 
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_STRICT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_SIGNED = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?$")
 
 
-class DecimalFormatError(ValueError):
-    """A decimal string is malformed or outside its unit's range (message is user-facing)."""
+class UnitError(ValueError):
+    """A number that is malformed or not exactly representable in its unit (message names it)."""
+
+
+# ---- snapshot text: strict ----------------------------------------------------------------------
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
 
 
 def parse_decimal(text: object, max_decimals: int, what: str) -> int:
     """Parse `digits` or `digits.digits` into an integer scaled by 10**max_decimals.
 
     Decimals are counted on the value ("0.5000" has one decimal), so trailing zeros never
-    make a value invalid. Raises DecimalFormatError with a message naming `what`.
+    make a value invalid. Raises UnitError with a message naming `what`.
     """
     if not isinstance(text, str):
-        kind = "number" if isinstance(text, (int, float)) and not isinstance(text, bool) else type(text).__name__
-        if text is None:
-            kind = "null"
-        elif isinstance(text, bool):
-            kind = "boolean"
-        raise DecimalFormatError(f"{what} must be a decimal string like \"0.45\", got {kind}")
-    if not _DECIMAL.fullmatch(text):
-        raise DecimalFormatError(f"{what} {text!r} is not a decimal string (digits, optionally .digits)")
+        raise UnitError(f"{what} must be a decimal string like \"0.45\", got {_kind(text)}")
+    if not _STRICT.fullmatch(text):
+        raise UnitError(f"{what} {text!r} is not a decimal string (digits, optionally .digits)")
     whole, _, frac = text.partition(".")
     frac = frac.rstrip("0")
     if len(frac) > max_decimals:
-        raise DecimalFormatError(f"{what} {text} has {len(frac)} decimals, at most {max_decimals} allowed")
+        raise UnitError(f"{what} {text} has {len(frac)} decimals, at most {max_decimals} allowed")
     return int(whole) * 10**max_decimals + (int(frac.ljust(max_decimals, "0")) if frac else 0)
 
 
 def parse_price(text: object) -> int:
     """Dollars per contract (≤ 4 decimals, 0 ≤ p ≤ 1) → ticks."""
     ticks = parse_decimal(text, 4, "price")
-    if ticks > PRICE_SCALE:
-        raise DecimalFormatError(f"price {text} is above 1")
+    if ticks > TICKS_PER_DOLLAR:
+        raise UnitError(f"price {text} is above 1")
     return ticks
-
-
-MAX_CONTRACTS = 1_000_000
 
 
 def parse_size(text: object, what: str = "size") -> int:
     """Contracts (≤ 2 decimals, ≤ 1,000,000) → lots."""
     lots = parse_decimal(text, 2, what)
-    if lots > MAX_CONTRACTS * QTY_SCALE:
-        raise DecimalFormatError(f"{what} {text} is above {MAX_CONTRACTS:,} contracts")
+    if lots > MAX_CONTRACTS * LOTS_PER_CONTRACT:
+        raise UnitError(f"{what} {text} is above {MAX_CONTRACTS:,} contracts")
     return lots
 
 
 def parse_rate(text: object, what: str = "rate") -> int:
     """A p·(1−p) coefficient (≤ 6 decimals, 0 ≤ r < 1) → ppm."""
     ppm = parse_decimal(text, 6, what)
-    if ppm >= RATE_SCALE:
-        raise DecimalFormatError(f"{what} {text} must be below 1")
+    if ppm >= PPM:
+        raise UnitError(f"{what} {text} must be below 1")
     return ppm
 
 
@@ -77,7 +88,7 @@ def parse_money(text: object, what: str = "amount", maximum: int | None = None) 
     """Dollars (≤ 6 decimals, ≥ 0) → µ$; `maximum` in µ$ if the engine bounds it."""
     micros = parse_decimal(text, 6, what)
     if maximum is not None and micros > maximum:
-        raise DecimalFormatError(f"{what} {text} is above the supported maximum ${format_money(maximum)}")
+        raise UnitError(f"{what} {text} is above the supported maximum ${format_money(maximum)}")
     return micros
 
 
@@ -85,34 +96,97 @@ def parse_unit_interval(text: object, what: str) -> int:
     """A decimal in [0, 1] with ≤ 6 decimals → millionths (e.g. a relation's confidence)."""
     millionths = parse_decimal(text, 6, what)
     if millionths > 1_000_000:
-        raise DecimalFormatError(f"{what} {text} is above 1")
+        raise UnitError(f"{what} {text} is above 1")
     return millionths
 
 
-def format_money(micros: int) -> str:
-    """µ$ → dollars with exactly 6 decimals ("4.328000")."""
+# ---- venue wire values: strings, ints or Decimals, signed where venues sign -----------------------
+
+def _scaled(value: str | int | Decimal, scale_digits: int, what: str) -> int:
+    """`value` × 10**scale_digits exactly (decimal string, int or Decimal; never a float)."""
+    if isinstance(value, (bool, float)):
+        raise UnitError(f"{what}: {value!r} is a {type(value).__name__}; venue numbers must be strings")
+    if isinstance(value, int):
+        return value * 10**scale_digits
+    if isinstance(value, Decimal):
+        value = format(value, "f")
+    if not isinstance(value, str):
+        raise UnitError(f"{what}: expected a decimal string, got {type(value).__name__}")
+    m = _SIGNED.match(value.strip())
+    if not m or (m.group(2) == "" and not m.group(3)):
+        raise UnitError(f"{what}: {value!r} is not a decimal number")
+    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or ""
+    if frac[scale_digits:].strip("0"):
+        raise UnitError(f"{what}: {value!r} has more precision than {scale_digits} decimals")
+    frac = frac[:scale_digits].ljust(scale_digits, "0")
+    n = int(whole) * 10**scale_digits + (int(frac) if frac else 0)
+    return -n if sign == "-" else n
+
+
+def price_ticks(value: str | int | Decimal) -> int:
+    """Dollar price (`"0.5600"`) → ticks (5600). Must lie in 0…10,000."""
+    t = _scaled(value, 4, "price")
+    if not 0 <= t <= TICKS_PER_DOLLAR:
+        raise UnitError(f"price: {value!r} is outside 0…1")
+    return t
+
+
+def qty_lots(value: str | int | Decimal, *, signed: bool = False) -> int:
+    """Contract count (`"10.00"`) → lots (1000). Negative only when `signed`."""
+    n = _scaled(value, 2, "quantity")
+    if n < 0 and not signed:
+        raise UnitError(f"quantity: {value!r} is negative")
+    return n
+
+
+def money_micros(value: str | int | Decimal) -> int:
+    """Dollar amount (`"1234.5600"`) → µ$ (signed)."""
+    return _scaled(value, 6, "money")
+
+
+def rate_ppm(value: str | int | Decimal) -> int:
+    """Fee-rate decimal (`"0.07"`) → parts per million (70,000)."""
+    return _scaled(value, 6, "rate")
+
+
+def cents_to_micros(cents: int) -> int:
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise UnitError(f"cents: expected an integer, got {cents!r}")
+    return cents * (MICROS_PER_DOLLAR // 100)
+
+
+# ---- formatting -----------------------------------------------------------------------------------
+
+def format_decimal(value: int, decimals: int) -> str:
+    """An integer scaled by 10**decimals → the shortest decimal string ("0.07", "1", "-2.5")."""
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**decimals)
+    if frac == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
+
+
+def format_money(micros: int, *, trim: bool = False) -> str:
+    """µ$ → dollars with exactly 6 decimals ("4.328000"), or the shortest form with `trim`."""
+    if trim:
+        return format_decimal(micros, 6)
     sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), MONEY_SCALE)
+    whole, frac = divmod(abs(micros), MICROS_PER_DOLLAR)
     return f"{sign}{whole}.{frac:06d}"
 
 
 def format_price(ticks: int) -> str:
     """Ticks → dollars with exactly 4 decimals ("0.4500")."""
-    whole, frac = divmod(ticks, PRICE_SCALE)
-    return f"{whole}.{frac:04d}"
+    sign = "-" if ticks < 0 else ""
+    whole, frac = divmod(abs(ticks), TICKS_PER_DOLLAR)
+    return f"{sign}{whole}.{frac:04d}"
 
 
 def format_qty(lots: int) -> str:
-    """Lots → the shortest decimal number of contracts ("220", "12.5", "0.37")."""
-    whole, frac = divmod(lots, QTY_SCALE)
-    if frac == 0:
-        return str(whole)
-    return f"{whole}.{frac:02d}".rstrip("0")
+    """Lots → the shortest decimal number of contracts ("220", "12.5", "0.37", "-2")."""
+    return format_decimal(lots, 2)
 
 
-def format_decimal(value: int, decimals: int) -> str:
-    """An integer scaled by 10**decimals → the shortest decimal string ("0.07", "1")."""
-    whole, frac = divmod(value, 10**decimals)
-    if frac == 0:
-        return str(whole)
-    return f"{whole}.{frac:0{decimals}d}".rstrip("0")
+def format_rate(ppm: int) -> str:
+    """ppm → the shortest decimal rate (70,000 → "0.07")."""
+    return format_decimal(ppm, 6)

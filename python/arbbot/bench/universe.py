@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from arbbot.engine.types import FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe, Venue
+from arbbot.engine.types import FeeSchedule, Market, Book, Relation, RelationKind, Universe, Venue
 
 KALSHI = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000, maker_rate_ppm=17_500)
 POLY = FeeSchedule(taker_rate_ppm=30_000, rounding=10)
@@ -35,7 +35,7 @@ def _ladder(rng: random.Random, best: int, direction: int, lot: int) -> tuple[tu
     return tuple(out)
 
 
-def book_for(rng: random.Random, venue: Venue, fair: int, mispriced: bool) -> NativeBook:
+def book_for(rng: random.Random, venue: Venue, fair: int, mispriced: bool) -> Book:
     """A book around `fair` (ticks of YES). Bids-only venues publish YES/NO bids whose
     complements are the asks; Polymarket publishes each token's bids and asks."""
     fair = min(9_700, max(300, fair))
@@ -48,9 +48,9 @@ def book_for(rng: random.Random, venue: Venue, fair: int, mispriced: bool) -> Na
         ask_no = 10_000 - ask_yes + CENT
     lot = LOTS[venue]
     if venue.bids_only:   # YES ask = 1 − best NO bid
-        return NativeBook(yes_bids=_ladder(rng, 10_000 - ask_no, -1, lot),
+        return Book(yes_bids=_ladder(rng, 10_000 - ask_no, -1, lot),
                           no_bids=_ladder(rng, 10_000 - ask_yes, -1, lot))
-    return NativeBook(yes_bids=_ladder(rng, ask_yes - 2 * CENT, -1, lot), yes_asks=_ladder(rng, ask_yes, 1, lot),
+    return Book(yes_bids=_ladder(rng, ask_yes - 2 * CENT, -1, lot), yes_asks=_ladder(rng, ask_yes, 1, lot),
                       no_bids=_ladder(rng, ask_no - 2 * CENT, -1, lot), no_asks=_ladder(rng, ask_no, 1, lot))
 
 
@@ -59,7 +59,7 @@ class BenchUniverse:
     universe: Universe
     fairs: tuple[int, ...]        # each market's fair YES price, ticks
 
-    def update_stream(self, seed: int, count: int, mispriced_share: float = 0.03) -> list[tuple[int, NativeBook]]:
+    def update_stream(self, seed: int, count: int, mispriced_share: float = 0.03) -> list[tuple[int, Book]]:
         """Realistic book updates: a random market's book redrawn around its fair price moved by
         at most 2¢, mispriced (asks cut 2–6¢) with probability `mispriced_share`."""
         rng = random.Random(seed)

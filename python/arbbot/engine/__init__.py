@@ -16,13 +16,13 @@ from arbbot.engine.twin import evaluate as _twin_evaluate
 from arbbot.engine.twin import fees as _twin_fees
 from arbbot.engine.twin.engine import TwinEngine
 from arbbot.engine.types import (
-    Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg, Market, NativeBook,
+    Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg, Market, Book,
     Opportunity, Quote, Relation, RelationKind, ScanResult, Side, Status, Universe, Venue,
 )
 
 __all__ = [
     "Decomposition", "Engine", "EngineInputError", "Evaluation", "FeeSchedule", "Kind", "Lane",
-    "Leg", "Market", "NativeBook", "Opportunity", "Quote", "Relation", "RelationKind",
+    "Leg", "Market", "Book", "Opportunity", "Quote", "Relation", "RelationKind",
     "ScanResult", "Side", "Status", "Universe", "Venue", "decompose", "evaluate",
     "implementation", "order_fee", "scan",
 ]
@@ -33,7 +33,7 @@ def _native():
     return native
 
 
-def decompose(venue: int, book: NativeBook, *, engine: str | None = None) -> Decomposition:
+def decompose(venue: int, book: Book, *, engine: str | None = None) -> Decomposition:
     if implementation("decompose", engine) == "swift":
         return _native().decompose(venue, book)
     return _twin_decompose.decompose(venue, book)
@@ -66,7 +66,7 @@ class Engine:
     def scan(self) -> ScanResult:
         return self._impl.scan()
 
-    def update(self, market: int | str, book: NativeBook) -> ScanResult:
+    def update(self, market: int | str, book: Book) -> ScanResult:
         if isinstance(market, str):
             if market not in self._names:
                 raise EngineInputError(Status.MARKET, f"unknown market {market!r}")
@@ -83,13 +83,13 @@ class Engine:
         return self._impl.update(market, unpack_book(levels, counts))
 
 
-def unpack_book(levels, counts) -> NativeBook:
-    """The NativeBook of packed int64 pairs + four side counts (inverse of pack_book)."""
+def unpack_book(levels, counts) -> Book:
+    """The Book of packed int64 pairs + four side counts (inverse of pack_book)."""
     sides, at = [], 0
     for count in counts:
         sides.append(tuple((levels[2 * i], levels[2 * i + 1]) for i in range(at, at + count)))
         at += count
-    return NativeBook(*sides)
+    return Book(*sides)
 
 
 def scan(universe: Universe, *, engine: str | None = None) -> ScanResult:

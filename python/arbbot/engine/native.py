@@ -9,7 +9,7 @@ import numpy as np
 from arbbot.engine.select import native_module
 from arbbot.engine.types import (
     INT32_MIN, Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg,
-    NativeBook, Opportunity, Quote, ScanResult, Side, Status, Universe,
+    Book, Opportunity, Quote, ScanResult, Side, Status, Universe,
 )
 
 OPPORTUNITY_DTYPE = np.dtype([
@@ -26,7 +26,7 @@ def _error(exc: Exception) -> EngineInputError:
     return EngineInputError(Status(code), message, index)
 
 
-def pack_book(book: NativeBook) -> tuple[array, tuple[int, int, int, int]]:
+def pack_book(book: Book) -> tuple[array, tuple[int, int, int, int]]:
     """(int64 pairs of all four sides, back to back; the four counts)."""
     sides = book.sides()
     flat = array("q")
@@ -44,7 +44,7 @@ def _none(value: int, sentinel: int = -1) -> int | None:
     return None if value == sentinel else value
 
 
-def decompose(venue: int, book: NativeBook) -> Decomposition:
+def decompose(venue: int, book: Book) -> Decomposition:
     levels, counts = pack_book(book)
     native = native_module()
     try:
@@ -154,7 +154,7 @@ class NativeEngine:
     def update_raw(self, market: int, levels, counts):
         return self._engine.update(market, levels, counts)
 
-    def update(self, market: int, book: NativeBook) -> ScanResult:
+    def update(self, market: int, book: Book) -> ScanResult:
         return self.update_packed(market, *pack_book(book))
 
     def update_packed(self, market: int, levels, counts) -> ScanResult:

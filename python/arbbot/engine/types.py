@@ -1,6 +1,7 @@
 """Value types of the hot path, shared by the Swift engine's wrapper and the Python twin.
 
-Integer codes mirror Sources/CShims/include/arb_engine.h exactly. Units: price ticks
+Integer codes mirror Sources/CShims/include/arb_engine.h exactly. Venue, Side, Level,
+FeeSchedule and Book come from the one model (`arbbot.model`). Units: price ticks
 (1e-4 $/contract), quantity lots (0.01 contract), money µ$, fee rates ppm.
 """
 from __future__ import annotations
@@ -8,35 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-# A level is (price ticks, qty lots).
-Level = tuple[int, int]
+from arbbot.model import Book, FeeSchedule, Labelled, Level, Side, Venue
+from arbbot.units import TICKS_PER_DOLLAR
 
-
-class _Labelled(IntEnum):
-    """An ABI enum whose lower-case name is its spelling in snapshots and opportunity files."""
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-class Venue(_Labelled):
-    KALSHI = 0
-    POLYMARKET = 1
-    FORECASTEX = 2
-
-    @property
-    def bids_only(self) -> bool:
-        """Kalshi and ForecastEx publish bids only (buy-only contracts)."""
-        return self is not Venue.POLYMARKET
-
-
-class Side(_Labelled):
-    YES = 0
-    NO = 1
-
-
-class RelationKind(_Labelled):
+class RelationKind(Labelled):
     SAME = 0
     INVERSE = 1
     COMPLEMENT = 2
@@ -46,7 +22,7 @@ class RelationKind(_Labelled):
     IMPLIES = 6
 
 
-class Lane(_Labelled):
+class Lane(Labelled):
     INTRA = 0
     CROSS = 1
     BUCKET = 2
@@ -54,7 +30,7 @@ class Lane(_Labelled):
     TREE = 4
 
 
-class Kind(_Labelled):
+class Kind(Labelled):
     YES_NO = 0
     YES_A_NO_B = 1
     NO_A_YES_B = 2
@@ -105,7 +81,7 @@ class EngineInputError(ValueError):
     __hash__ = ValueError.__hash__
 
 
-PRICE_MAX = 10_000
+PRICE_MAX = TICKS_PER_DOLLAR
 LEVEL_QTY_MAX = 100_000_000
 RATE_MAX_PPM = 999_999
 MONEY_FEE_MAX = 1_000_000_000_000
@@ -115,36 +91,12 @@ INT32_MIN = -(2**31)
 
 
 @dataclass(frozen=True, slots=True)
-class FeeSchedule:
-    """Taker fee of one market: rate part `taker_rate_ppm` × p(1−p) per contract rounded up to
-    `rounding` µ$ per order, plus `per_contract` µ$ per contract (rounded up to whole µ$)."""
-    taker_rate_ppm: int = 0
-    per_contract: int = 0
-    rounding: int = 1
-    maker_rate_ppm: int = 0     # informational: makers pay nothing in any lane
-
-
-@dataclass(frozen=True, slots=True)
-class NativeBook:
-    """A venue's book as published: Kalshi/ForecastEx bids only; Polymarket one book per token.
-    Levels are (price ticks, qty lots) in any order; duplicates add up; qty 0 is ignored."""
-    yes_bids: tuple[Level, ...] = ()
-    yes_asks: tuple[Level, ...] = ()
-    no_bids: tuple[Level, ...] = ()
-    no_asks: tuple[Level, ...] = ()
-
-    def sides(self) -> tuple[tuple[Level, ...], ...]:
-        """The four native sides in ABI order: yes_bids, yes_asks, no_bids, no_asks."""
-        return (self.yes_bids, self.yes_asks, self.no_bids, self.no_asks)
-
-
-@dataclass(frozen=True, slots=True)
 class Market:
     venue: Venue
     id: str
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     lot: int = 100                 # lots per tradable unit: 100 (1 contract) or 1 (0.01)
-    book: NativeBook = field(default_factory=NativeBook)
+    book: Book = field(default_factory=Book)
     title: str = ""
 
     @property

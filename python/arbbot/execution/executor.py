@@ -18,17 +18,16 @@ from typing import Callable, Mapping
 
 from arbbot import logs
 from arbbot.engine import decompose
-from arbbot.engine.types import NativeBook as EngineBook
 from arbbot.engine.types import Opportunity
-from arbbot.engine.types import Venue as EngineVenue
 from arbbot.execution.store import OrderStore
+from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
 from arbbot.venues.common.model import (
-    Action, MarketInfo, NativeBook, OrderRequest, OrderStatus, Side, TimeInForce, floor_price,
+    Action, Book, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue, floor_price,
 )
 
-FULL = 10_000
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
 log = logs.get("execution")
 
@@ -37,7 +36,7 @@ log = logs.get("execution")
 class Route:
     """Where a leg's market trades: the venue client, the venue's own market id and the market's
     rules (lot, tick grid, price bounds). Without `info` the executor asks the venue once."""
-    client: object                   # a VenueClient
+    client: VenueClient
     market_id: str
     info: MarketInfo | None = None
 
@@ -73,11 +72,6 @@ class Refused(Exception):
     """The executor will not start this opportunity (safe mode, blacklist, bad sizing)."""
 
 
-def to_engine_book(book: NativeBook) -> EngineBook:
-    return EngineBook(yes_bids=tuple(book.yes_bids), yes_asks=tuple(book.yes_asks),
-                      no_bids=tuple(book.no_bids), no_asks=tuple(book.no_asks))
-
-
 def ask_cost(ladder, qty: int, limit: int) -> int | None:
     """µ$ to buy `qty` lots on an ascending ask ladder at prices ≤ `limit`; None if too thin."""
     left, cost = qty, 0
@@ -101,7 +95,7 @@ class Executor:
     def __init__(self, store: OrderStore, routes: Mapping[str, Route | tuple], *,
                  config: ExecutorConfig | None = None, on_step: Callable[[str], None] | None = None,
                  risk=None, clock: Callable[[], float] = time.time,
-                 book_source: Callable[[str], tuple[int, EngineBook] | None] | None = None) -> None:
+                 book_source: Callable[[str], tuple[int, Book] | None] | None = None) -> None:
         """`book_source(market)`: the streamed book the session holds for `market` as (engine
         venue, engine book), or None when it is not healthy; legs are then re-quoted over REST."""
         self.store = store
@@ -185,13 +179,13 @@ class Executor:
                 dec = await self._quote(leg.market, route)
             except (VenueError, asyncio.TimeoutError) as exc:
                 return await self._fail(xid, opp, i, f"re-quote of {leg.market} failed: {exc}", count=False)
-            ladder = dec.yes if leg.side.label == "yes" else dec.no
+            ladder = dec.yes if leg.side is Side.YES else dec.no
             cost_now = ask_cost(ladder, target, leg.worst_price)
             rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
             payout = opp.payout * target // opp.qty
             if cost_now is None or payout - spent - cost_now - leg.fee * target // opp.qty - rest < self.config.min_profit:
                 return await self._fail(xid, opp, i, f"edge gone on {leg.market} before leg {i}", count=False)
-            order = await self._place(xid, i, "entry", 0, leg.market, route, Side(leg.side.label), Action.BUY,
+            order = await self._place(xid, i, "entry", 0, leg.market, route, leg.side, Action.BUY,
                                       target, leg.worst_price, self.config.tif)
             got = order.filled if order else 0
             if got > 0:
@@ -219,7 +213,7 @@ class Executor:
         if held is None:
             self.rest_requotes += 1
             book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
-            held = int(EngineVenue[book.venue.name]), to_engine_book(book)
+            held = int(book.venue), book
         return decompose(*held)
 
     async def _info(self, market: str) -> MarketInfo:
@@ -228,14 +222,14 @@ class Executor:
         if route.info is None:
             found = {m.market_id: m for m in await route.client.discover_markets()}
             if route.market_id not in found:
-                raise VenueError(f"{market}: the venue does not list this market", venue=market.split(":", 1)[0])
+                raise VenueError(f"{market}: the venue does not list this market", venue=route.client.venue)
             route = self.routes[market] = Route(route.client, route.market_id, found[route.market_id])
         return route.info
 
     async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
-        venue = market.split(":", 1)[0]
+        venue = route.client.venue
         coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
-                                     side=side.value, action=action.value, qty=qty, price=price, tif=tif.value,
+                                     side=side.label, action=action.value, qty=qty, price=price, tif=tif.value,
                                      new_execution=self._unrecorded)
         self._unrecorded = None
         step = "intent" if role == "entry" else "unwind_intent"
@@ -280,7 +274,7 @@ class Executor:
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
-        log.info("order.done", client_order_id=coid, market=market, role=role, side=side.value, action=action.value,
+        log.info("order.done", client_order_id=coid, market=market, role=role, side=side.label, action=action.value,
                  qty=qty, price=price, status=order.status.value, filled=order.filled_lots, cost=order.cost_micros,
                  fee=order.fees_micros)
         if role == "entry":
@@ -316,7 +310,7 @@ class Executor:
         client = route.client
         found = []
         known = self.store.intent(coid).order_id
-        if known and hasattr(client, "order"):
+        if known:
             order = await client.order(known)
             if order is not None:
                 found.append(order)
@@ -345,7 +339,7 @@ class Executor:
         from arbbot.execution.recovery import recover_executions
         why = f"{type(exc).__name__}: {exc}"
         log.error("execution.error", execution=xid, error=why)
-        clients = {m.split(":", 1)[0]: r.client for m, r in self.routes.items()}
+        clients = {r.client.venue: r.client for r in self.routes.values()}
         try:
             states = await recover_executions(self.store, clients, [xid], reason=f"error: {why}")
         except Exception as rexc:          # noqa: BLE001 — whatever failed, stop trading
@@ -388,7 +382,7 @@ class Executor:
     async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int) -> None:
         leg = opp.legs[i]
         route = self.routes[leg.market]
-        side = Side(leg.side.label)
+        side = leg.side
         slip = self.config.unwind_slippage_ticks
         try:
             q = (await self._quote(leg.market, route)).quote
@@ -402,11 +396,11 @@ class Executor:
         sell_price = floor_price(info, (bid if bid is not None else 0) - slip)
         # Buy-only ForecastEx, and Polymarket when the sale would be worth less than its $1 minimum
         # for marketable orders: exit by buying the opposite side (the pair pays $1 / is netted).
-        small = leg.market.startswith("polymarket:") and sell_price * lots < POLYMARKET_MIN_ORDER
-        if leg.market.startswith("forecastex:") or small:
+        small = info.venue is Venue.POLYMARKET and sell_price * lots < POLYMARKET_MIN_ORDER
+        if info.venue is Venue.FORECASTEX or small:
             other = side.other
             ask = None if q is None else (q.best_ask_yes if other is Side.YES else q.best_ask_no)
-            price = floor_price(info, (ask if ask is not None else FULL) + slip)
+            price = floor_price(info, (ask if ask is not None else TICKS_PER_DOLLAR) + slip)
             await self._place(xid, i, "unwind", attempt, leg.market, route, other, Action.BUY, lots, price,
                               TimeInForce.IOC)
             return

@@ -20,10 +20,10 @@ from typing import Mapping
 
 from arbbot.execution.store import INTENT_OPEN, OrderStore
 from arbbot.venues.common.model import OrderStatus
+from arbbot.units import LOTS_PER_CONTRACT, TICKS_PER_DOLLAR
 
 FORMAT = "arbbot.reconcile/1"
-LOTS_PER_CONTRACT = 100
-PAIR_PAYOUT_PER_LOT = 10_000      # µ$: a YES lot plus a NO lot of one market are worth $0.01
+PAIR_PAYOUT_PER_LOT = TICKS_PER_DOLLAR   # µ$: a YES lot plus a NO lot of one market are worth $0.01
 
 
 def contracts(lots: int) -> str:
@@ -40,7 +40,7 @@ def cash_moved(fills) -> int:
     cash = 0
     acquired: dict[tuple[str, str], int] = {}
     for f in fills:
-        side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes", 10_000 - f.price)
+        side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes", TICKS_PER_DOLLAR - f.price)
         cash -= price * f.qty + f.fee
         acquired[(f.market_id, side)] = acquired.get((f.market_id, side), 0) + f.qty
     markets = {m for m, _ in acquired}
@@ -127,14 +127,14 @@ async def reconcile_venue(store: OrderStore, name: str, venue) -> dict:
             "differences": diffs}
 
 
-async def reconcile(store: OrderStore, venues: Mapping[str, object]) -> dict:
+async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient]) -> dict:
     """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient)."""
     sections = {name: await reconcile_venue(store, name, venues[name]) for name in sorted(venues)}
     return {"format": FORMAT, "venues": sections,
             "differences": sum(len(s["differences"]) for s in sections.values())}
 
 
-async def record_cash_baselines(store: OrderStore, venues: Mapping[str, object]) -> None:
+async def record_cash_baselines(store: OrderStore, venues: Mapping[str, VenueClient]) -> None:
     """Remember each venue's balance the first time this store meets it, before any trade of
     this store on it: the zero from which `cash_moved_micros` counts."""
     for name, venue in venues.items():

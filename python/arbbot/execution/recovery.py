@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from arbbot.execution.store import EXEC_OPEN, OrderStore
+from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import Action, OrderStatus
 
@@ -29,7 +30,7 @@ class RecoveryReport:
     safe_mode: str | None = None
 
 
-async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryReport:
+async def recover(store: OrderStore, clients: Mapping[str, VenueClient]) -> RecoveryReport:
     """Reconcile open executions against `clients` (venue name → VenueClient).
 
     Raises `VenueError` if a venue holding open intents cannot be read (recovery must not guess);
@@ -40,7 +41,7 @@ async def recover(store: OrderStore, clients: Mapping[str, object]) -> RecoveryR
     return rep
 
 
-async def recover_executions(store: OrderStore, clients: Mapping[str, object], execution_ids: list[str], *,
+async def recover_executions(store: OrderStore, clients: Mapping[str, VenueClient], execution_ids: list[str], *,
                              reason: str) -> dict[str, str]:
     """Reconcile the named executions now (the executor's answer to an unexpected error inside
     one): same rules as `recover`, safe mode if any is naked. Returns execution id → state."""
@@ -50,7 +51,7 @@ async def recover_executions(store: OrderStore, clients: Mapping[str, object], e
     return rep.executions
 
 
-async def _reconcile(store: OrderStore, clients: Mapping[str, object], open_execs: list, rep: RecoveryReport,
+async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open_execs: list, rep: RecoveryReport,
                      why: str) -> None:
     """Adopt what the venues show for `open_execs`' intents, then classify each execution."""
     intents = [i for x in open_execs for i in store.intents(x.id)]
@@ -65,7 +66,7 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, object], open_exec
     for it in intents:
         orders, fills = views[it.venue]
         order = orders.get(it.client_order_id)
-        by_id = order is None and bool(it.order_id) and hasattr(clients[it.venue], "order")
+        by_id = order is None and bool(it.order_id)
         if by_id:
             # venues without client order ids (Polymarket): the id was recorded before sending
             order = await clients[it.venue].order(it.order_id)

@@ -20,10 +20,11 @@ Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, p
 from __future__ import annotations
 
 import sqlite3
+from arbbot.units import TICKS_PER_DOLLAR
 from dataclasses import dataclass
 from typing import Callable, Union
 
-FULL = 10_000                       # ticks in $1: a YES + NO pair pays this per lot (µ$)
+FULL = TICKS_PER_DOLLAR              # a YES + NO pair pays $1 per contract: this many µ$ per lot
 
 # µ$ received (positive) or paid (negative) by one execution's fills, fees included; one `?`:
 # the execution id. Prices are converted to the intent's own side (a venue may report a sell of

@@ -277,8 +277,8 @@ class OrderStore:
     def _insert_fill(self, db, coid: str, execution_id: str, f: Fill) -> int:
         cur = db.execute("INSERT OR IGNORE INTO fills(venue, fill_id, client_order_id, order_id, market_id, side, action,"
                          " qty, price, fee, is_taker, ts_ms, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (f.venue.value if hasattr(f.venue, "value") else str(f.venue), f.fill_id, coid, f.order_id,
-                          f.market_id, f.side.value, f.action.value, f.qty_lots, f.price_ticks, f.fee_micros,
+                         (f.venue.label, f.fill_id, coid, f.order_id,
+                          f.market_id, f.side.label, f.action.value, f.qty_lots, f.price_ticks, f.fee_micros,
                           int(f.is_taker), f.ts_ms, self._clock_ms()))
         if cur.rowcount:
             self._event(db, "fill", execution_id, coid, fill_id=f.fill_id, qty=f.qty_lots, price=f.price_ticks,

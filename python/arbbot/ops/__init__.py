@@ -1,1 +1,2 @@
-"""Operator tools: status, metrics, view (dashboard later)."""
+"""Operator tools: `arbbot status`, Prometheus metrics, the live view (the web dashboard will
+live here too)."""

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from arbbot.model import MarketId
+
 
 DAY_S = 86_400
 
@@ -117,7 +119,7 @@ class ExposureLimits:
     @staticmethod
     def _parts(legs, event_of: Callable[[str], str]):
         for leg in legs:
-            yield leg.market.split(":", 1)[0], event_of(leg.market), leg.market, leg.cost + leg.fee
+            yield MarketId.parse(leg.market).venue.label, event_of(leg.market), leg.market, leg.cost + leg.fee
 
     def reason(self, legs, event_of: Callable[[str], str]) -> str | None:
         """Why adding these legs would breach a limit, or None."""

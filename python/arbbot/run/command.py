@@ -9,9 +9,10 @@ import time
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings
+from arbbot.units import LOTS_PER_CONTRACT
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
-from arbbot.run.metrics import serve_metrics
-from arbbot.run.mapping import load_mappings
+from arbbot.ops.metrics import serve_metrics
+from arbbot.mapping.table import load_mappings
 
 log = logs.get("run")
 
@@ -29,7 +30,7 @@ def _simulator(args, settings):
 
 def _percentiles_us(samples_ns) -> dict | None:
     """{"p50": µs, "p99": µs} of nanosecond samples (None without samples)."""
-    from arbbot.run.metrics import quantile
+    from arbbot.ops.metrics import quantile
     if not samples_ns:
         return None
     return {"p50": round(quantile(samples_ns, 0.5) / 1e3, 1), "p99": round(quantile(samples_ns, 0.99) / 1e3, 1),
@@ -64,19 +65,17 @@ async def _run(args, settings) -> dict:
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
-                              cooldown_s=settings.cooldown_s, engine=args.engine)
-        session.max_qty = int(round(settings.max_contracts * 100))
+                              cooldown_s=settings.cooldown_s, engine=args.engine,
+                              max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)))
         await session.discover()
         trader = None
         if args.trade:
             from arbbot.run.trader import attach_paper_trader
             trader = await attach_paper_trader(session, args.db or settings.db_path, settings)
-            session.trader = trader
         metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
         session.start_streams()
         if trader is not None:
-            session._tasks.append(asyncio.create_task(trader.reconcile_every(settings.reconcile_interval_s),
-                                                      name="reconcile"))
+            session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
         started = time.monotonic()
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
         log.info("run.start", source=where, engine=session.engine_choice, markets=len(session.markets),
@@ -87,14 +86,13 @@ async def _run(args, settings) -> dict:
                 await asyncio.sleep(args.duration or 10.0)
             else:
                 from rich.live import Live
-                from arbbot.run.view import render
+                from arbbot.ops.view import render
                 with Live(render(session, 0.0, source), refresh_per_second=4, transient=False) as live:
                     while args.duration is None or time.monotonic() - started < args.duration:
                         await asyncio.sleep(0.25)
                         live.update(render(session, time.monotonic() - started, source))
         finally:
-            for task in session._tasks:
-                task.cancel()
+            await session.stop_tasks()
             if trader is not None:
                 await trader.drain()
                 await _final_reconcile(trader)

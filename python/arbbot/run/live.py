@@ -14,24 +14,22 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from arbbot import logs
-from arbbot.engine import Engine, FeeSchedule, Market, NativeBook, Opportunity, Universe, Venue, unpack_book
+from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
-from arbbot.run.mapping import MappingRow, default_mappings, relations_for
-from arbbot.snapshot import parse_snapshot, snapshot_to_dict
-from arbbot.venues.common.model import BookUpdate, MarketInfo
-from arbbot.venues.common.model import NativeBook as VenueBook
+from arbbot.mapping.table import MappingRow, default_mappings, relations_for
+from arbbot.model import MarketId, MarketInfo
+from arbbot.quality.gate import BookGate
+from arbbot.snapshot import parse_relations
+from arbbot.units import MICROS_PER_DOLLAR
+from arbbot.venues.common.interface import VenueClient
+from arbbot.venues.common.model import BookUpdate
 
-_VENUES = {"kalshi": Venue.KALSHI, "polymarket": Venue.POLYMARKET, "forecastex": Venue.FORECASTEX}
-_EMPTY = NativeBook()
+_EMPTY = Book()
+MIN_PROFIT_MICROS = MICROS_PER_DOLLAR // 100     # $0.01: the least an opportunity must make
 log = logs.get("session")
 
 
-def engine_book(book: VenueBook) -> NativeBook:
-    """The engine's native book for a venue book (levels in any order)."""
-    return NativeBook(tuple(book.yes_bids), tuple(book.yes_asks), tuple(book.no_bids), tuple(book.no_asks))
-
-
-def pack(book: VenueBook) -> array:
+def pack(book: Book) -> array:
     """A venue book as one int64 array: the four side counts (yes_bids, yes_asks, no_bids,
     no_asks), then (price ticks, qty lots) pairs in that side order. Arrays are not tracked by
     the cyclic GC, so holding every market's latest book this way costs no collection time
@@ -52,12 +50,10 @@ def packed_update(engine: Engine, market: int, packed: array):
     return engine.update_packed(market, memoryview(packed)[4:], tuple(packed[:4]))
 
 
-def engine_market(info: MarketInfo, book: VenueBook | None) -> Market:
-    fees = info.fees
-    schedule = FeeSchedule(taker_rate_ppm=fees.taker_ppm, per_contract=fees.per_contract_micros,
-                           rounding=fees.rounding_micros or 1, maker_rate_ppm=fees.maker_ppm)
-    return Market(_VENUES[info.venue.value], info.market_id, schedule, info.lot_lots,
-                  engine_book(book) if book is not None and book.tradeable else _EMPTY, info.title)
+def engine_market(info: MarketInfo, book: Book | None) -> Market:
+    """The engine's market for a discovered one: its book only while the adapter trusts it."""
+    return Market(info.venue, info.market_id, info.fees, info.lot_lots,
+                  book if book is not None and book.tradeable else _EMPTY, info.title)
 
 
 def tune_gc() -> None:
@@ -98,26 +94,28 @@ class LiveSession:
     after `cooldown_s`.
     """
 
-    def __init__(self, venues: dict[str, object], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
-                 cooldown_s: float = 5.0, engine: str | None = None, clock=time.monotonic) -> None:
+    def __init__(self, venues: dict[str, VenueClient], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
+                 cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
+                 clock=time.monotonic) -> None:
+        """`max_qty`: the per-trade cap in lots (every opportunity is sized within it)."""
         self.venues = venues
         self.mappings = mappings
         self.stale_after_s = stale_after_s
         self.cooldown_s = cooldown_s
         self.engine_choice = implementation("lanes", engine)
         self.clock = clock
-        self.stats = SessionStats()
         self.markets: list[MarketInfo] = []
         self.index: dict[str, int] = {}
         self.books: dict[str, array] = {}             # market name → latest book, packed (see `pack`)
-        self.last_seen: dict[str, float] = {}
-        self.held: dict[str, str] = {}                 # market name → why it is out of detection
+        self.gate = BookGate(stale_after_s, clock)
+        self.stats = SessionStats(held_out=self.gate.held_out)
+        self.held = self.gate.held                     # market name → why it is out of detection
         self.last_reported: dict[str, float] = {}
         self.engine: Engine | None = None
         self.universe = None
         self.on_opportunity = None          # callable(Opportunity) for each newly reported one
-        self.trader = None                  # the PaperTrader when trading
-        self.max_qty: int | None = None     # lots per opportunity (the per-trade cap)
+        self.trader = None                  # the PaperTrader when trading (`trade_with`)
+        self.max_qty = max_qty
         self._tasks: list[asyncio.Task] = []
         self.errors: list[str] = []
 
@@ -134,34 +132,45 @@ class LiveSession:
                 members = [f"{name}:{mid}" for mid in event.market_ids]
                 if event.mutually_exclusive and len(members) >= 2:
                     relations.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
-        names = [f"{m.venue.value}:{m.market_id}" for m in self.markets]
+        names = [str(m.id) for m in self.markets]
         self.index = {n: i for i, n in enumerate(names)}
         relations = [r for r in relations if all(m in self.index for m in r["members"])]
         relations += relations_for(self.mappings, set(names))
-        now = self.clock()
-        initial: dict[str, VenueBook] = {}
+        initial: dict[str, Book] = {}
         for market in self.markets:
-            name = f"{market.venue.value}:{market.market_id}"
-            book = await self.venues[market.venue.value].fetch_book(market.market_id)
+            name = str(market.id)
+            book = await self.venues[market.venue.label].fetch_book(market.market_id)
             initial[name] = book
             self.books[name] = pack(book)
-            self.last_seen[name] = now
-            if not book.tradeable:
-                self.held[name] = book.reason or "distrusted"
-        markets = tuple(engine_market(m, initial.get(f"{m.venue.value}:{m.market_id}")) for m in self.markets)
-        skeleton = Universe(markets, (), self.max_qty, 10_000)
-        doc = snapshot_to_dict(skeleton)
-        doc["relations"] = relations
-        self.universe = parse_snapshot(doc).universe     # validates the relations like any snapshot
+            self.gate.admit(name, book)
+        markets = tuple(engine_market(m, initial.get(str(m.id))) for m in self.markets)
+        # the relations are checked as a snapshot's would be (unknown market, duplicate member, …)
+        self.universe = Universe(markets, parse_relations(relations, markets), self.max_qty, MIN_PROFIT_MICROS)
         self.engine = Engine(self.universe, engine=self.engine_choice)
         self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
         # The universe, books and adapters are long-lived: move them out of the cyclic GC's full
         # collections, whose pauses (tens of ms at U20k) would otherwise land on the hot path.
         tune_gc()
 
+    def trade_with(self, trader) -> None:
+        """Offer every newly reported opportunity to `trader` (a PaperTrader)."""
+        self.trader = trader
+        self.on_opportunity = trader.offer
+
+    def spawn(self, coro, name: str) -> None:
+        """Run `coro` as one of the session's tasks (stopped by `stop_tasks` / `close`)."""
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def stop_tasks(self) -> None:
+        """Stop the streams and every spawned task (the books freeze where they are)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
     def start_streams(self) -> None:
         for name, venue in self.venues.items():
-            ids = [m.market_id for m in self.markets if m.venue.value == name]
+            ids = [m.market_id for m in self.markets if m.venue.label == name]
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
         self._tasks.append(asyncio.create_task(self._watch_staleness(), name="staleness"))
 
@@ -185,25 +194,14 @@ class LiveSession:
         opportunity (offered to the trader)."""
         received = time.perf_counter_ns()
         book = update.book
-        name = f"{book.venue.value}:{book.market_id}"
+        name = str(book.market)
         m = self.index.get(name)
         if m is None:
             return False
         self.stats.book_updates += 1
         packed = pack(book)
         self.books[name] = packed
-        self.last_seen[name] = self.clock()
-        if book.tradeable:
-            if self.held.pop(name, None) is not None:
-                log.info("book.healthy", market=name)
-            result = packed_update(self.engine, m, packed)
-        else:
-            reason = book.reason or "distrusted"
-            if self.held.get(name) != reason:
-                log.info("book.held_out", market=name, reason=reason)
-            self.held[name] = reason
-            self.stats.held_out[reason] += 1
-            result = packed_update(self.engine, m, _EMPTY_PACKED)
+        result = packed_update(self.engine, m, packed if self.gate.admit(name, book) else _EMPTY_PACKED)
         return self._report(result.opportunities, received)
 
     def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> bool:
@@ -232,13 +230,10 @@ class LiveSession:
             self.check_staleness()
 
     def check_staleness(self) -> list[str]:
-        """Hold out every book not updated for `stale_after_s`; returns the names held now."""
-        now = self.clock()
-        newly = [n for n, seen in self.last_seen.items() if now - seen > self.stale_after_s and n not in self.held]
+        """Hold out every book not updated for `stale_after_s` (the engine sees it empty);
+        returns the names newly held."""
+        newly = self.gate.stale()
         for name in newly:
-            log.info("book.held_out", market=name, reason="stale")
-            self.held[name] = "stale"
-            self.stats.held_out["stale"] += 1
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,
                          time.perf_counter_ns())
         return newly
@@ -251,18 +246,16 @@ class LiveSession:
     def healthy(self) -> int:
         return len(self.markets) - len(self.held)
 
-    def healthy_book(self, name: str) -> tuple[int, NativeBook] | None:
+    def healthy_book(self, name: str) -> tuple[int, Book] | None:
         """(engine venue, engine book) of market `name` as streamed, or None if it is held out
         (distrusted, stale) or unknown: what the executor re-quotes a leg from."""
         packed = self.books.get(name)
         if packed is None or name in self.held:
             return None
-        return int(_VENUES[name.split(":", 1)[0]]), unpack_book(packed[4:], tuple(packed[:4]))
+        return int(MarketId.parse(name).venue), unpack_book(packed[4:], tuple(packed[:4]))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.stop_tasks()
         for venue in self.venues.values():
             try:
                 await venue.close()
@@ -270,34 +263,25 @@ class LiveSession:
                 self.errors.append(f"close {venue.venue}: {exc}")
 
 
-def simulated_venues(handle) -> dict[str, object]:
-    """Real adapters pointed at a running simulator (arbbot.sim.serve)."""
-    from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
-    from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
-    urls = handle.urls
-    kalshi = KalshiVenue(KalshiConfig(rest_url=urls["kalshi_rest"], ws_url=urls["kalshi_ws"], key_id=handle.kalshi_key_id,
-                                      private_key_pem=handle.kalshi_private_key_pem, reconnect_base_s=0.05,
-                                      reconnect_cap_s=1.0))
-    creds = handle.polymarket_creds
-    poly = PolymarketVenue(PolymarketConfig(gamma_url=urls["polymarket_gamma"], clob_url=urls["polymarket_clob"],
-                                            ws_url=urls["polymarket_ws"], address=creds.address, api_key=creds.api_key,
-                                            api_secret=creds.secret, api_passphrase=creds.passphrase,
-                                            private_key=handle.polymarket_private_key,
-                                            reconnect_base_s=0.05, reconnect_cap_s=1.0))
-    return {"kalshi": kalshi, "polymarket": poly}
+def simulated_venues(handle) -> dict[str, VenueClient]:
+    """Kalshi and Polymarket, built by their factories for a running simulator (arbbot.sim)."""
+    from arbbot.venues.kalshi import factories as kalshi
+    from arbbot.venues.polymarket import factories as polymarket
+    return {"kalshi": kalshi.kalshi_venue(kalshi.simulated_config(handle)),
+            "polymarket": polymarket.polymarket_venue(polymarket.simulated_config(handle))}
 
 
 FORECASTEX_CLIENT_ID = 11      # reuse after a restart: IB reports a client's own open orders on connect
 
 
-async def connect_simulated_venues(handle, *, forecastex_client_id: int = FORECASTEX_CLIENT_ID) -> dict[str, object]:
+async def connect_simulated_venues(handle, *, forecastex_client_id: int = FORECASTEX_CLIENT_ID
+                                   ) -> dict[str, VenueClient]:
     """`simulated_venues` plus ForecastEx over the simulator's TWS port (ib-async), when served."""
+    from arbbot.venues.forecastex.factories import simulated_forecastex_venue
     venues = simulated_venues(handle)
-    address = handle.urls.get("forecastex_tws")
-    if address:
-        from arbbot.venues.forecastex import connect_forecastex_venue
-        host, port = address.rsplit(":", 1)
-        venues["forecastex"] = await connect_forecastex_venue(host, int(port), forecastex_client_id, poll_s=0.1)
+    forecastex = await simulated_forecastex_venue(handle, forecastex_client_id)
+    if forecastex is not None:
+        venues["forecastex"] = forecastex
     return venues
 
 
@@ -311,7 +295,7 @@ def rebuilt_universe(session: LiveSession) -> Universe:
     import dataclasses
     markets = []
     for market, info in zip(session.universe.markets, session.markets):
-        name = f"{info.venue.value}:{info.market_id}"
+        name = str(info.id)
         packed = session.books.get(name)
         gated = _EMPTY if name in session.held or packed is None else unpack_book(packed[4:], tuple(packed[:4]))
         markets.append(dataclasses.replace(market, book=gated))

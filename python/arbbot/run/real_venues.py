@@ -2,6 +2,8 @@
 credentials in the configuration (env / arbbot.toml / key files; never logged)."""
 from __future__ import annotations
 
+from arbbot.venues.common.interface import VenueClient
+
 
 def missing_credentials(settings) -> dict[str, list[str]]:
     """Per venue, the settings still needed to trade it ({} lists nothing missing)."""
@@ -16,20 +18,14 @@ def missing_credentials(settings) -> dict[str, list[str]]:
     return {venue: names for venue, names in need.items() if names}
 
 
-def real_venues(settings) -> dict[str, object]:
-    """Adapters for every venue whose credentials are complete (production URLs)."""
-    from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
-    from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
+def real_venues(settings) -> dict[str, VenueClient]:
+    """Venues whose credentials are complete, built by their factories at the production URLs."""
+    from arbbot.venues.kalshi import factories as kalshi
+    from arbbot.venues.polymarket import factories as polymarket
     missing = missing_credentials(settings)
-    out: dict[str, object] = {}
+    out: dict[str, VenueClient] = {}
     if "kalshi" not in missing:
-        out["kalshi"] = KalshiVenue(KalshiConfig(key_id=settings.kalshi_key_id,
-                                                 private_key_pem=settings.kalshi_private_key()))
+        out["kalshi"] = kalshi.kalshi_venue(kalshi.live_config(settings))
     if "polymarket" not in missing:
-        from py_clob_client_v2.signer import Signer
-        key = settings.polymarket_private_key.get_secret_value()
-        out["polymarket"] = PolymarketVenue(PolymarketConfig(
-            address=Signer(key, 137).address(), api_key=settings.polymarket_api_key,
-            api_secret=settings.polymarket_api_secret.get_secret_value(),
-            api_passphrase=settings.polymarket_api_passphrase.get_secret_value(), private_key=key))
+        out["polymarket"] = polymarket.polymarket_venue(polymarket.live_config(settings))
     return out

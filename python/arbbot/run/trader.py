@@ -16,10 +16,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from arbbot.engine import Opportunity
+from arbbot.model import MarketId, Venue
 from arbbot.execution.executor import POLYMARKET_MIN_ORDER, Executor, Refused
+from arbbot.execution.recovery import RecoveryReport
+from arbbot.execution.store import OrderStore
 from arbbot import logs
 from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
+from arbbot.venues.common.interface import VenueClient
 
 log = logs.get("trade")
 
@@ -36,11 +40,16 @@ class TradeStats:
 
 
 class PaperTrader:
-    def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, object],
-                 event_of=lambda market: market) -> None:
+    """Risk gates, then one sequential execution at a time through `executor`, against `venues`
+    (name → VenueClient), recording in `store`; `recovery` is the start's crash-recovery report."""
+
+    def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, VenueClient], store: OrderStore, *,
+                 recovery: RecoveryReport | None = None, event_of=lambda market: market) -> None:
         self.executor = executor
         self.gates = gates
         self.venues = venues
+        self.store = store
+        self.recovery = recovery
         self.event_of = event_of
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
@@ -108,7 +117,7 @@ class PaperTrader:
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:
         return [f"venue minimum: {leg.market} order ${leg.cost / 1e6:.2f} < $1" for leg in opp.legs
-                if leg.market.startswith("polymarket:") and leg.cost < POLYMARKET_MIN_ORDER]
+                if MarketId.parse(leg.market).venue is Venue.POLYMARKET and leg.cost < POLYMARKET_MIN_ORDER]
 
     async def refresh_balances(self) -> None:
         """Read every venue's cash (µ$): at start and with each reconciliation. Between reads the
@@ -119,7 +128,7 @@ class PaperTrader:
     def _balances_cover(self, opp: Opportunity) -> str | None:
         need: Counter = Counter()
         for leg in opp.legs:
-            need[leg.market.split(":", 1)[0]] += leg.cost + leg.fee
+            need[MarketId.parse(leg.market).venue.label] += leg.cost + leg.fee
         for venue, amount in need.items():
             cash = self.cash.get(venue, 0)
             if cash < amount:
@@ -236,7 +245,6 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     from arbbot.execution.executor import ExecutorConfig, Route
     from arbbot.execution.reconcile import record_cash_baselines
     from arbbot.execution.recovery import recover
-    from arbbot.execution.store import OrderStore
     from arbbot.risk.breaker import CircuitBreaker
     from arbbot.risk.killswitch import KillSwitch
     from arbbot.risk.limits import DailyLossCap
@@ -244,15 +252,14 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     cfg = settings or Settings(kill_file="")
     store = OrderStore(db_path)
     for venue in session.venues.values():
-        if hasattr(venue, "on_order_id"):          # ids known before sending go to the store first
-            venue.on_order_id = store.set_intent_order_id
+        venue.on_order_id = store.set_intent_order_id     # ids known before sending go to the store first
     report = await recover(store, session.venues)
     await record_cash_baselines(store, session.venues)
     log.info("recovery", adopted=report.adopted, missing=report.missing, fills_added=report.fills_added,
              executions=report.executions, naked=report.naked, safe_mode=report.safe_mode)
-    routes = {f"{m.venue.value}:{m.market_id}": Route(session.venues[m.venue.value], m.market_id, m)
+    routes = {str(m.id): Route(session.venues[m.venue.label], m.market_id, m)
               for m in session.markets}
-    events = {f"{m.venue.value}:{m.market_id}": f"{m.venue.value}:{m.event_id or m.market_id}" for m in session.markets}
+    events = {str(m.id): f"{m.venue.label}:{m.event_id or m.market_id}" for m in session.markets}
     event_of = lambda market: events.get(market, market)   # noqa: E731
     exposure = ExposureLimits(per_venue=usd(cfg.max_exposure_per_venue_usd), per_event=usd(cfg.max_exposure_per_event_usd),
                               per_market=usd(cfg.max_exposure_per_market_usd))
@@ -265,8 +272,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=1, order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=session.healthy_book)
-    trader = PaperTrader(executor, gates, session.venues, event_of=event_of)
-    trader.store, trader.recovery = store, report
+    trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of)
     await trader.refresh_balances()
-    session.on_opportunity = trader.offer
+    session.trade_with(trader)
     return trader

@@ -27,7 +27,8 @@ from arbbot import logs
 from arbbot.sim.forecastex import start_tws
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
-from arbbot.sim.scenarios import Faults, build
+from arbbot.sim.faults import Faults
+from arbbot.sim.scenarios import build
 
 __all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle"]
 

@@ -15,36 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from arbbot.sim.engine.matching import FULL, HOUSE, Exchange, FeeModel, MarketState
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Fault injection switches (all off by default). Counts are "every Nth" (0 = never)."""
-    ws_seq_gap_every: int = 0          # Kalshi: skip one seq number every N book frames
-    ws_duplicate_every: int = 0        # resend a book frame (same seq) every N frames
-    ws_out_of_order_every: int = 0     # swap two consecutive book frames every N frames
-    ws_malformed_every: int = 0        # send a non-JSON frame every N frames
-    ws_disconnect_after: int = 0       # close the socket after N data frames (each connection)
-    poly_bad_hash_every: int = 0       # Polymarket: corrupt the hash in a price_change every N
-    poly_drop_every: int = 0           # Polymarket: lose (never send) every Nth price_change frame
-    http_429_every: int = 0            # every Nth request gets 429
-    http_429_retry_after: float | None = None   # add Retry-After (seconds) to 429s
-    http_5xx_every: int = 0            # every Nth request gets 503
-    order_reject_every: int = 0        # every Nth order is rejected
-    order_ack_delay_s: float = 0.0     # slow acks
-    partial_fill_lots: int = 0         # cap immediate fills at this many lots (0 = no cap)
-    # Lost / late order answers (Kalshi POST /portfolio/orders and /orders/batched, Polymarket
-    # POST /order, TWS placeOrder). The order is placed and matched at once either way:
-    lost_order_response_every: int = 0  # every Nth ACCEPTED order (own counter, see wire.LostAnswers;
-    #   each order of a batch counts): HTTP → connection aborted, no response (a whole batch's);
-    #   TWS → its openOrder/orderStatus/execDetails never reach the placing connection (later
-    #   updates and reqOpenOrders/reqCompletedOrders/reqExecutions do show it)
-    order_response_delay_s: float = 0.0  # every order answer (accepted or refused) leaves S s late
-    # Bad books published by the venue (switch at run time, then call the sim's
-    # `refresh_book_faults()`; the engine itself never holds a crossed book):
-    crossed_books: tuple[str, ...] = ()  # these markets' published book is locked/crossed
-    cross_ticks: int = 100             # how far past locked (0 = locked: YES bid + NO bid = $1)
-    stale_books: tuple[str, ...] = ()  # these markets' book updates are withheld (no frames at all)
+from arbbot.sim.faults import Faults
 
 
 @dataclass

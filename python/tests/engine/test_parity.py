@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arbbot.engine import (
-    Engine, EngineInputError, FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe,
+    Engine, EngineInputError, FeeSchedule, Market, Book, Relation, RelationKind, Universe,
     Venue, decompose, evaluate, order_fee,
 )
 from arbbot.opportunities import to_json_line
@@ -52,7 +52,7 @@ def books(draw, venue: Venue):
         sides = [yes_bid, yes_ask, no_bid, no_ask]
     if venue.bids_only:
         sides[1] = sides[3] = ()
-    return NativeBook(*sides)
+    return Book(*sides)
 
 
 fee_schedules = st.builds(
@@ -134,7 +134,7 @@ def test_incremental_updates_equal_a_full_rescan(universe, steps):
 @given(st.sampled_from(list(Venue)), levels, levels, levels, levels)
 def test_decompose_parity_including_errors(venue, yb, ya, nb, na):
     require_native()
-    book = NativeBook(yb, ya, nb, na)
+    book = Book(yb, ya, nb, na)
     assert outcome(lambda: decompose(venue, book, engine="swift")) == outcome(lambda: decompose(venue, book, engine="python"))
 
 

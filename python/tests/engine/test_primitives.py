@@ -6,7 +6,7 @@ import math
 import pytest
 
 from arbbot.engine import (
-    EngineInputError, FeeSchedule, NativeBook, Status, Venue, decompose, evaluate, order_fee,
+    EngineInputError, FeeSchedule, Book, Status, Venue, decompose, evaluate, order_fee,
 )
 
 KALSHI = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)   # 0.07, $0.01 per order
@@ -55,7 +55,7 @@ def test_fee_rejects_bad_input(engine, schedule, fills, status):
 
 
 def test_kalshi_decomposition_complements_the_other_sides_bids(engine):
-    book = NativeBook(yes_bids=((4_200, 15_000), (4_100, 30_000), (4_200, 500), (3_000, 0)),
+    book = Book(yes_bids=((4_200, 15_000), (4_100, 30_000), (4_200, 500), (3_000, 0)),
                       no_bids=((5_500, 2_000),))
     d = decompose(Venue.KALSHI, book, engine=engine)
     assert d.yes == ((4_500, 2_000),)                     # NO bid 0.55 → YES ask 0.45
@@ -68,37 +68,37 @@ def test_kalshi_decomposition_complements_the_other_sides_bids(engine):
 def test_mid_rounds_half_to_even(engine):
     # asks YES 0.4201, NO 0.5800: (4201 + 4200) / 2 = 4200.5 → 4200; YES 0.4203: 4201.5 → 4202.
     for ask_yes, mid in ((4_201, 4_200), (4_203, 4_202)):
-        book = NativeBook(yes_asks=((ask_yes, 1),), no_asks=((5_800, 1),))
+        book = Book(yes_asks=((ask_yes, 1),), no_asks=((5_800, 1),))
         assert decompose(Venue.POLYMARKET, book, engine=engine).quote.mid == mid
 
 
 def test_polymarket_uses_own_asks_and_flags_crossed_tokens(engine):
-    book = NativeBook(yes_bids=((4_300, 90_050),), yes_asks=((4_500, 12_000), (4_400, 1)),
+    book = Book(yes_bids=((4_300, 90_050),), yes_asks=((4_500, 12_000), (4_400, 1)),
                       no_bids=((5_400, 8_000),), no_asks=((5_700, 6_000),))
     d = decompose(Venue.POLYMARKET, book, engine=engine)
     assert d.yes == ((4_400, 1), (4_500, 12_000)) and d.no == ((5_700, 6_000),)
     assert not d.quote.crossed
-    locked = NativeBook(no_bids=((5_700, 1),), no_asks=((5_700, 6_000),))
+    locked = Book(no_bids=((5_700, 1),), no_asks=((5_700, 6_000),))
     assert decompose(Venue.POLYMARKET, locked, engine=engine).quote.crossed
-    one_sided = NativeBook(yes_bids=((9_900, 1),))   # a side with no asks crosses nothing
+    one_sided = Book(yes_bids=((9_900, 1),))   # a side with no asks crosses nothing
     q = decompose(Venue.POLYMARKET, one_sided, engine=engine).quote
     assert not q.crossed and q.mid is None and q.overround is None and q.best_ask_yes is None
 
 
 def test_bids_only_locked_at_one_dollar_is_crossed(engine):
-    book = NativeBook(yes_bids=((5_600, 100),), no_bids=((4_400, 100),))
+    book = Book(yes_bids=((5_600, 100),), no_bids=((4_400, 100),))
     assert decompose(Venue.FORECASTEX, book, engine=engine).quote.crossed
-    book = NativeBook(yes_bids=((5_600, 100),), no_bids=((4_399, 100),))
+    book = Book(yes_bids=((5_600, 100),), no_bids=((4_399, 100),))
     assert not decompose(Venue.FORECASTEX, book, engine=engine).quote.crossed
 
 
 @pytest.mark.parametrize("venue, book, status", [
-    (Venue.KALSHI, NativeBook(yes_asks=((5_000, 1),)), Status.BIDS_ONLY),
-    (Venue.FORECASTEX, NativeBook(no_asks=((5_000, 0),)), Status.BIDS_ONLY),
-    (Venue.KALSHI, NativeBook(yes_bids=((10_001, 1),)), Status.PRICE),
-    (Venue.POLYMARKET, NativeBook(no_asks=((5_000, 100_000_001),)), Status.QTY),
-    (7, NativeBook(), Status.VENUE),
-    (-1, NativeBook(), Status.VENUE),
+    (Venue.KALSHI, Book(yes_asks=((5_000, 1),)), Status.BIDS_ONLY),
+    (Venue.FORECASTEX, Book(no_asks=((5_000, 0),)), Status.BIDS_ONLY),
+    (Venue.KALSHI, Book(yes_bids=((10_001, 1),)), Status.PRICE),
+    (Venue.POLYMARKET, Book(no_asks=((5_000, 100_000_001),)), Status.QTY),
+    (7, Book(), Status.VENUE),
+    (-1, Book(), Status.VENUE),
 ])
 def test_decompose_rejects_bad_books(engine, venue, book, status):
     with pytest.raises(EngineInputError) as info:

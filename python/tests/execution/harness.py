@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from arbbot.engine import FeeSchedule, Market, NativeBook, Relation, RelationKind, Universe, Venue, scan
+from arbbot.engine import FeeSchedule, Market, Book, Relation, RelationKind, Universe, Venue, scan
 from arbbot.execution import Route
 from arbbot.sim import Faults, serve
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
@@ -47,7 +47,7 @@ async def opportunity(v: KalshiVenue, max_qty: int = 1000):
     mk = []
     for t in (A, B):
         b = await v.fetch_book(t)
-        mk.append(Market(Venue.KALSHI, t, fees, 100, NativeBook(yes_bids=b.yes_bids, no_bids=b.no_bids)))
+        mk.append(Market(Venue.KALSHI, t, fees, 100, Book(yes_bids=b.yes_bids, no_bids=b.no_bids)))
     u = Universe(tuple(mk), (Relation(RelationKind.COMPLEMENT, (0, 1)),), max_qty=max_qty)
     opps = [o for o in scan(u, engine="python").opportunities if o.kind.label == "yes_a_yes_b"]
     assert opps, "the planted parity arbitrage was not found"

@@ -245,8 +245,7 @@ def test_an_execution_exception_feeds_the_breaker_and_status_sees_it_open(in_tmp
     gates = RiskGates(breaker=CircuitBreaker(2, 300, persistence=store))
     broken = BrokenVenue()
     executor = Executor(store, {"kalshi:A": Route(broken, "A"), "polymarket:B": Route(broken, "B")})
-    trader = PaperTrader(executor, gates, venues={"kalshi": broken, "polymarket": broken})
-    trader.store = store
+    trader = PaperTrader(executor, gates, {"kalshi": broken, "polymarket": broken}, store)
     trader.cash = {"kalshi": 10**12, "polymarket": 10**12}
 
     async def offer_twice():

@@ -40,11 +40,11 @@ def fill(store, xid: str, leg: int, role: str, *, venue: str, market_id: str, si
     at p as NO at 10,000 − p). Returns the client order id."""
     coid = store.add_intent(xid, leg, role, attempt, venue=venue, market=f"{venue}:{market_id}",
                             market_id=market_id, side=side, action=action, qty=qty, price=price, tif="ioc")
-    order = Order(Venue(venue), f"o-{coid}", coid, market_id, Side(side), Action(action), price, qty, qty, 0,
+    order = Order(Venue.parse(venue), f"o-{coid}", coid, market_id, Side.parse(side), Action(action), price, qty, qty, 0,
                   OrderStatus.FILLED, fee, price * qty)
     fside = reported_side or side
     fprice = price if fside == side else 10_000 - price
-    f = Fill(Venue(venue), f"f-{coid}", f"o-{coid}", market_id, Side(fside), Action(action), fprice, qty, fee, True, 0)
+    f = Fill(Venue.parse(venue), f"f-{coid}", f"o-{coid}", market_id, Side.parse(fside), Action(action), fprice, qty, fee, True, 0)
     store.record_order(coid, order, [f])
     return coid
 

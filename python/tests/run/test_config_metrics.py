@@ -11,7 +11,7 @@ import pytest
 from arbbot.cli import main
 from arbbot.config import ConfigError, load_settings
 from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
-from arbbot.run.metrics import serve_metrics
+from arbbot.ops.metrics import serve_metrics
 from arbbot.sim import serve
 
 

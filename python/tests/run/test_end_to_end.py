@@ -4,7 +4,7 @@ bot's PnL agree to the µ$."""
 from __future__ import annotations
 
 from arbbot.execution.store import OrderStore
-from arbbot.run.mapping import default_mappings
+from arbbot.mapping.table import default_mappings
 from tests.run.botproc import SimProcess, assert_store_matches_venues, run_bot, venue_view
 
 STEP_S = 0.2

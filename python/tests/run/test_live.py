@@ -9,7 +9,7 @@ import pytest
 
 from arbbot.engine import Engine
 from arbbot.run.live import LiveSession, default_session_mappings, rebuilt_universe, simulated_venues
-from arbbot.run.mapping import MappingError, MappingRow, VENUES, default_mappings, parse_mappings
+from arbbot.mapping.table import MappingError, MappingRow, VENUES, default_mappings, parse_mappings
 from arbbot.sim import serve
 from arbbot.sim.scenarios import build
 from arbbot.venues.common.model import BookUpdate
@@ -55,7 +55,7 @@ def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
     async def main():
         session = LiveSession(simulated_venues(sim), default_session_mappings())
         await session.discover()
-        venues = {m.venue.value for m in session.markets}
+        venues = {m.venue.label for m in session.markets}
         assert venues == {"kalshi", "polymarket"} and len(session.markets) == 25
         kinds = [r.kind.label for r in session.universe.relations]
         assert kinds.count("same") == 7                  # the Kalshi/Polymarket twins of the mapping file
@@ -73,9 +73,7 @@ def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
                 break
         assert session.stats.book_updates >= 300 and not session.errors
         assert sum(session.stats.found.values()) >= 1         # the scenario plants mispricings
-        for task in session._tasks:                            # freeze the books, then compare
-            task.cancel()
-        await asyncio.gather(*session._tasks, return_exceptions=True)
+        await session.stop_tasks()                             # freeze the books, then compare
         incremental = session.engine.scan()
         fresh = Engine(rebuilt_universe(session), engine="python").scan()
         assert incremental == fresh
@@ -109,7 +107,7 @@ def test_quality_gate_holds_out_distrusted_and_stale_books(sim):
 
 
 def test_mapping_rows_for_unknown_markets_are_ignored():
-    from arbbot.run.mapping import relations_for
+    from arbbot.mapping.table import relations_for
     rows = [MappingRow(("K1", "P1", ""), "same", 900_000), MappingRow(("K2", "", "F2"), "inverse", 1_000_000)]
     assert relations_for(rows, {"kalshi:K1", "polymarket:P1", "kalshi:K2"}) == [
         {"kind": "same", "a": "kalshi:K1", "b": "polymarket:P1", "confidence": "0.9"}]

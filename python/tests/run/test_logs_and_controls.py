@@ -50,9 +50,9 @@ def test_exposure_counts_what_executions_really_hold(tmp_path):
                                                            ("polymarket", "B", 5_400, 27_000_000, 40_000))):
         coid = store.add_intent("x1", i, "entry", 0, venue=venue, market=f"{venue}:{market}", market_id=market,
                                 side="yes" if i == 0 else "no", action="buy", qty=5_000, price=price, tif="ioc")
-        order = Order(Venue(venue), f"o{i}", coid, market, Side.YES if i == 0 else Side.NO, Action.BUY, price,
+        order = Order(Venue.parse(venue), f"o{i}", coid, market, Side.YES if i == 0 else Side.NO, Action.BUY, price,
                       5_000, 5_000, 0, OrderStatus.FILLED, fee, cost)
-        fill = Fill(Venue(venue), f"f{i}", f"o{i}", market, order.side, Action.BUY, price, 5_000, fee, True, 0)
+        fill = Fill(Venue.parse(venue), f"f{i}", f"o{i}", market, order.side, Action.BUY, price, 5_000, fee, True, 0)
         store.record_order(coid, order, [fill])
     store.set_execution_state("x1", "complete")
     assert held_by(store, "x1") == [Held("kalshi:A", 20_000_000, 90_000), Held("polymarket:B", 27_000_000, 40_000)]

@@ -15,8 +15,8 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
     handle = serve("all", 0, step_interval=0.05)
 
     async def main():
-        session = LiveSession(simulated_venues(handle), default_session_mappings(), cooldown_s=1.0)
-        session.max_qty = 2_000                                   # per-trade cap: 20 contracts
+        session = LiveSession(simulated_venues(handle), default_session_mappings(), cooldown_s=1.0,
+                              max_qty=2_000)                      # per-trade cap: 20 contracts
         await session.discover()
         trader = await attach_paper_trader(session, str(tmp_path / "orders.db"))
         assert trader.recovery is not None and trader.store.safe_mode() is None
@@ -26,8 +26,7 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
             await asyncio.sleep(0.05)
             if trader.stats.executions["complete"] >= 1 and not trader.busy:
                 break
-        for task in session._tasks:
-            task.cancel()
+        await session.stop_tasks()
         await trader.drain()
         store = trader.store
         executions = store.executions()

@@ -343,7 +343,7 @@ def test_polymarket_adapter_reads_every_page_and_filters(openapi):
             got = await v.orders()
             tok = {m.yes_token: Side.YES for m in v.provider.markets.values()}
             assert [(o.order_id, o.market_id, o.side, o.price_ticks, o.remaining_lots, o.status) for o in got] == \
-                [(rid(o), o.market, Side(o.side), o.price, o.remaining, OrderStatus.RESTING) for o in want]
+                [(rid(o), o.market, Side.parse(o.side), o.price, o.remaining, OrderStatus.RESTING) for o in want]
             assert any(o.order_id.startswith("0x") for o in got) and tok
             fills = await v.fills()
             assert [(f.fill_id, f.order_id, f.market_id, f.price_ticks, f.qty_lots, f.is_taker) for f in fills] == \

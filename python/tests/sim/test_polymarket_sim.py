@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -23,6 +20,7 @@ from py_clob_client_v2.utilities import generate_orderbook_summary_hash, parse_r
 from arbbot.sim import serve
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.scenarios import build
+from tests.sim.venue_envs import sim_process
 
 PRIV = "0x" + "11" * 32
 SIGNER = Signer(PRIV, 137)
@@ -177,25 +175,13 @@ def test_market_ws_protocol_and_price_change_hash():
 
 
 def test_cli_prints_polymarket_urls(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen([sys.executable, "-c", "import sys; from arbbot.sim import cli_main; "
-                          "sys.exit(cli_main(sys.argv[1:]))", "--scenario", "election", "--seed", "1",
-                          "--poly-creds-file", str(tmp_path / "c.json")], stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        lines = {}
-        while "polymarket_creds_file" not in lines:
-            line = p.stdout.readline()
-            assert line, "simulator exited early"
-            k, v = line.split(None, 1)
-            lines[k] = v.strip()
+    with sim_process("--scenario", "election", "--seed", "1", "--poly-creds-file", str(tmp_path / "c.json"),
+                     until="polymarket_creds_file") as lines:
         assert {"kalshi_rest", "kalshi_ws", "kalshi_key_id", "polymarket_gamma", "polymarket_clob",
                 "polymarket_ws", "polymarket_api_key"} <= set(lines)
         assert len(httpx.get(lines["polymarket_gamma"] + "/events", timeout=10).json()) == 2
         creds = json.loads((tmp_path / "c.json").read_text())
         assert creds["apiKey"] == lines["polymarket_api_key"] and creds["secret"] not in "".join(lines.values())
-    finally:
-        p.terminate()
-        p.wait(10)
 
 
 def test_serve_handle_points_the_adapter_at_polymarket(handle):

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 
 import httpx
 
@@ -12,6 +9,7 @@ from arbbot.recording import JsonlRecorder, read_records, replay_kalshi_ws
 from arbbot.sim import serve
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.kalshi.data import KalshiDataClient
+from tests.sim.venue_envs import sim_process
 from tests.venues.conftest import wait_for
 
 
@@ -34,25 +32,12 @@ def test_serve_in_background_and_adapter_reads_it():
 
 
 def test_cli_main_prints_urls_that_answer(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    p = subprocess.Popen([sys.executable, "-c", "import sys; from arbbot.sim import cli_main; "
-                          "sys.exit(cli_main(sys.argv[1:]))", "--scenario", "sports", "--seed", "1",
-                          "--key-file", str(tmp_path / "k.pem")],
-                         stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        lines = {}
-        while "kalshi_key_file" not in lines:
-            line = p.stdout.readline()
-            assert line, "simulator exited early"
-            k, v = line.split(None, 1)
-            lines[k] = v.strip()
+    with sim_process("--scenario", "sports", "--seed", "1", "--key-file", str(tmp_path / "k.pem"),
+                     until="kalshi_key_file") as lines:
         r = httpx.get(lines["kalshi_rest"] + "/markets", timeout=10)
         assert r.status_code == 200
         assert {m["ticker"] for m in r.json()["markets"]} >= {"KXNBAGAME-26NOV30LALBOS-LAL"}
         assert (tmp_path / "k.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
-    finally:
-        p.terminate()
-        p.wait(10)
 
 
 def test_record_and_replay_reproduces_books(tmp_path):

@@ -22,13 +22,14 @@ from ib_async.decoder import Decoder
 from arbbot.execution.recovery import recover
 from arbbot.execution.store import OrderStore
 from arbbot.sim.engine.matching import FULL, HOUSE
-from arbbot.sim.forecastex import SimIBClient, TwsSim, start_tws
+from arbbot.sim.forecastex import TwsSim, start_tws
 from arbbot.sim.forecastex import tws_codec as wire
 from arbbot.sim.forecastex.backend import ForecastExBackend
 from arbbot.sim.scenarios import build
 from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
 from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
+from tests.venues.sim_ib_client import SimIBClient, ib_quote
 
 MID = "FF-20261216-4.125"
 LOW = "FF-20261216-4.375"
@@ -65,7 +66,7 @@ async def until(pred, timeout: float = 2.0) -> None:
 def expected_book(sim: TwsSim, mid: str):
     """The book the adapter must derive from the simulator's own L1 (YES/NO bids and asks)."""
     y, n = {"FF-20261216-3.875": (713900000, 713900001), MID: (YES, NO), LOW: (713900004, 713900005)}[mid]
-    qy, qn = sim.backend.quote(y), sim.backend.quote(n)
+    qy, qn = ib_quote(sim.backend.quote(y)), ib_quote(sim.backend.quote(n))
     return ForecastExVenue._bids(qy, qn), ForecastExVenue._bids(qn, qy)
 
 
@@ -192,7 +193,7 @@ def test_connect_catalog_book_and_ioc_fill():
             b = await v.fetch_book(MID)
             assert b.yes_bids == ((3700, 10_000),) and b.no_bids == ((5900, 10_000),)
             for con in ALL_CONS:                                       # raw L1, ask = $1 − opposite bid
-                assert await cl.quote(con) == sim.backend.quote(con)
+                assert await cl.quote(con) == ib_quote(sim.backend.quote(con))
             assert (await cl.quote(YES)).ask == Decimal("0.41") and (await cl.quote(YES)).ask_size == 100
             assert (await v.balance()).cash_micros == 10_000_000_000 == sim.backend.cash_micros()
 
@@ -297,7 +298,8 @@ def test_streamed_ticker_follows_price_process():
                 raise AssertionError("the price process never moved")
 
             async def synced() -> bool:
-                return [await cl.quote(con) for con in ALL_CONS] == [sim.backend.quote(con) for con in ALL_CONS]
+                return [await cl.quote(con) for con in ALL_CONS] == \
+                    [ib_quote(sim.backend.quote(con)) for con in ALL_CONS]
             await until(synced)                                         # pushed ticks, no new requests
             assert len(cl.tickers) == n_md == 6
             for mid in mids:

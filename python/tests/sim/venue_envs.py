@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
+import subprocess
+import sys
 
 import httpx
 from arbbot.sim import _keypair as pem_pair  # noqa: F401  (RSA key pair, PEM: private, public)
@@ -21,6 +24,26 @@ T0_MS = 1_790_000_000_000                      # 2026-09-21T14:13:20Z: the simul
 POLY_PRIV = "0x" + "3c" * 32                   # simulator-only throwaway signing key
 POLY_SECRET = base64.urlsafe_b64encode(b"paging-test-secret-0123456789abc").decode()
 POLY_PASS = "paging-passphrase"
+
+
+@contextlib.contextmanager
+def sim_process(*args: str, until: str):
+    """`arbbot sim ARGS` in a child process: yields the `key value` lines it prints, once it has
+    printed `until`; terminated on exit."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen([sys.executable, "-c", "import sys; from arbbot.sim import cli_main; "
+                          "sys.exit(cli_main(sys.argv[1:]))", *args], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        lines: dict[str, str] = {}
+        while until not in lines:
+            line = p.stdout.readline()
+            assert line, "simulator exited early"
+            k, v = line.split(None, 1)
+            lines[k] = v.strip()
+        yield lines
+    finally:
+        p.terminate()
+        p.wait(10)
 
 
 class Clock:

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from arbbot.sim.forecastex import SimIBClient
 from arbbot.sim.scenarios import build
-from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce, dump_snapshot
+from arbbot.snapshot import dump_snapshot
+from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
 from arbbot.venues.forecastex import ForecastExVenue
+from tests.venues.sim_ib_client import SimIBClient
 
 MID = "FF-20261216-4.125"
 
@@ -20,7 +21,7 @@ def test_catalog_book_orders_positions():
         v = ForecastExVenue(ib, ["FF"])
         ms = {m.market_id: m for m in await v.discover_markets()}
         assert sorted(ms) == ["FF-20261216-3.875", "FF-20261216-4.125", "FF-20261216-4.375"]
-        assert ms[MID].fees.per_contract_micros == 10_000 and ms[MID].yes_token == "713900002"
+        assert ms[MID].fees.per_contract == 10_000 and ms[MID].yes_token == "713900002"
         await v.discover_markets()
         assert ib.requests == 1                       # conIds cached
         b = await v.fetch_book(MID)

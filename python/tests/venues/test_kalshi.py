@@ -10,12 +10,14 @@ import pytest
 
 from arbbot.sim.scenarios import Faults
 from arbbot.venues.common.errors import OutcomeUnknown
+from arbbot.snapshot import dump_snapshot
 from arbbot.venues.common import (
-    AuthError, OrderRejected, OrderRequest, OrderStatus, RateLimited, Side, TimeInForce, dump_snapshot,
+    AuthError, OrderRejected, OrderRequest, OrderStatus, RateLimited, Side, TimeInForce,
 )
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 from arbbot.venues.kalshi.data import KalshiDataClient
+from tests.wire_fixtures import ws_frames
 from tests.venues.conftest import wait_for
 from tests.venues.kalshi_env import KEY_ID, kalshi_env
 
@@ -41,7 +43,7 @@ def test_discovery_and_fees(rsa_keys):
             markets = {m.market_id: m for m in await v.discover_markets()}
             assert sorted(markets) == sorted(TICKERS)
             m = markets[H0]
-            assert m.fees.taker_ppm == 70_000 and m.fees.maker_ppm == 0 and m.fees.rounding_micros == 10_000
+            assert m.fees.taker_rate_ppm == 70_000 and m.fees.maker_rate_ppm == 0 and m.fees.rounding == 10_000
             assert m.lot_lots == 100 and m.tick_ticks == 100 and m.event_id == "KXFEDDECISION-26DEC"
             events = await v.discover_events()
             assert events[0].market_ids == tuple(TICKERS) and events[0].mutually_exclusive
@@ -215,20 +217,17 @@ def test_gap_marks_untradeable_until_snapshot(rsa_keys):
         async def fake_send(obj):
             sent.append(obj)
         dc.ws.send = fake_send
-        await dc.on_frame('{"type":"subscribed","id":1,"msg":{"channel":"orderbook_delta","sid":2}}', 0)
-        await dc.on_frame('{"type":"orderbook_snapshot","sid":2,"seq":1,"msg":{"market_ticker":"%s",'
-                          '"market_id":"x","yes_dollars_fp":[["0.4100","5.00"]],"no_dollars_fp":[["0.5000","2.00"]]}}' % H0, 0)
+        subscribed, snapshot, gap_delta, held_delta, resnapshot = ws_frames("kalshi", "gap_then_snapshot")
+        await dc.on_frame(subscribed, 0)
+        await dc.on_frame(snapshot, 0)
         assert dc.books[H0].native().yes_bids == ((4100, 500),)
-        await dc.on_frame('{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"%s",'
-                          '"price_dollars":"0.4100","delta_fp":"-5.00","side":"yes","ts_ms":1}}' % H0, 0)
+        await dc.on_frame(gap_delta, 0)                      # seq 3 after 1: a gap
         assert not dc.books[H0].tradeable and "gap" in dc.books[H0].reason
         assert sent[-1]["cmd"] == "update_subscription" and sent[-1]["params"]["action"] == "get_snapshot"
         assert sent[-1]["params"]["sids"] == [2]
-        await dc.on_frame('{"type":"orderbook_delta","sid":2,"seq":4,"msg":{"market_ticker":"%s",'
-                          '"price_dollars":"0.4000","delta_fp":"3.00","side":"yes","ts_ms":1}}' % H0, 0)
+        await dc.on_frame(held_delta, 0)
         assert not dc.books[H0].tradeable
-        await dc.on_frame('{"type":"orderbook_snapshot","sid":2,"seq":5,"msg":{"market_ticker":"%s",'
-                          '"market_id":"x","no_dollars_fp":[["0.5000","2.00"]]}}' % H0, 0)
+        await dc.on_frame(resnapshot, 0)
         b = dc.books[H0].native()
         assert b.tradeable and b.yes_bids == () and b.no_bids == ((5000, 200),)
     run(main())
@@ -238,12 +237,8 @@ def test_delta_uses_delta_fields_not_snapshot_fields(rsa_keys):
     """Trap 1: a delta must move the book (parsed from price_dollars/delta_fp)."""
     async def main():
         dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [H0])
-        await dc.on_frame('{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"%s",'
-                          '"yes_dollars_fp":[["0.4200","13.00"]]}}' % H0, 0)
-        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"%s",'
-                          '"price_dollars":"0.4200","delta_fp":"-3.50","side":"yes"}}' % H0, 0)
-        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":3,"msg":{"market_ticker":"%s",'
-                          '"price_dollars":"0.9600","delta_fp":"54.00","side":"no"}}' % H0, 0)
+        for frame in ws_frames("kalshi", "delta_fields"):     # snapshot, then deltas on yes and no
+            await dc.on_frame(frame, 0)
         b = dc.books[H0].native()
         assert b.yes_bids == ((4200, 950),) and b.no_bids == ((9600, 5400),)
         assert b.tradeable
@@ -253,10 +248,8 @@ def test_delta_uses_delta_fields_not_snapshot_fields(rsa_keys):
 def test_use_yes_price_no_levels(rsa_keys):
     async def main():
         dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [H0], use_yes_price=True)
-        await dc.on_frame('{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"%s",'
-                          '"no_dollars_fp":[["0.4600","10.00"]]}}' % H0, 0)
-        await dc.on_frame('{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"%s",'
-                          '"price_dollars":"0.4600","delta_fp":"-4.00","side":"no"}}' % H0, 0)
+        for frame in ws_frames("kalshi", "use_yes_price"):
+            await dc.on_frame(frame, 0)
         assert dc.books[H0].native().no_bids == ((5400, 600),)
     run(main())
 

@@ -10,7 +10,7 @@ import pytest
 from arbbot.venues.common import OrderRequest, OrderStatus, Side, TimeInForce
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Fill, Trade, Venue
-from arbbot.venues.common.units import price_ticks, qty_lots
+from arbbot.units import price_ticks, qty_lots
 from arbbot.venues.kalshi import KalshiVenue
 from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.schemas.ws import (
@@ -19,45 +19,16 @@ from arbbot.venues.kalshi.schemas.ws import (
 from arbbot.venues.kalshi.user import KalshiUserClient
 from tests.venues.conftest import wait_for
 from tests.venues.kalshi_env import kalshi_env
+from tests.wire_fixtures import ws_message
 
 H0 = "KXFEDDECISION-26DEC-H0"
 V = Venue.KALSHI
 
-# kalshi-asyncapi.yaml components/messages examples (tickerUpdate, tradeNotification, userFill)
-ASYNCAPI_TICKER = {"type": "ticker", "sid": 11, "msg": {
-    "market_ticker": "FED-23DEC-T3.00", "market_id": "9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1",
-    "price": 48, "yes_bid": 45, "yes_ask": 53, "price_dollars": "0.480", "yes_bid_dollars": "0.450",
-    "yes_ask_dollars": "0.530", "volume": 33896, "volume_fp": "33896.00", "open_interest": 20422,
-    "open_interest_fp": "20422.00", "dollar_volume": 16948, "dollar_open_interest": 10211,
-    "ts": 1669149841, "time": "2022-11-22T20:44:01Z"}}
-ASYNCAPI_TRADE = {"type": "trade", "sid": 11, "msg": {
-    "trade_id": "d91bc706-ee49-470d-82d8-11418bda6fed", "market_ticker": "HIGHNY-22DEC23-B53.5",
-    "yes_price": 36, "yes_price_dollars": "0.360", "no_price": 64, "no_price_dollars": "0.640",
-    "count": 136, "count_fp": "136.00", "taker_side": "no", "ts": 1669149841}}
-ASYNCAPI_FILL = {"type": "fill", "sid": 13, "msg": {
-    "trade_id": "d91bc706-ee49-470d-82d8-11418bda6fed", "order_id": "ee587a1c-8b87-4dcf-b721-9f6f790619fa",
-    "market_ticker": "HIGHNY-22DEC23-B53.5", "is_taker": True, "side": "yes", "yes_price": 75,
-    "yes_price_dollars": "0.750", "count": 278, "count_fp": "278.00", "action": "buy", "ts": 1671899397,
-    "post_position": 500, "post_position_fp": "500.00", "purchased_side": "yes", "subaccount": 3}}
+# kalshi-asyncapi.yaml components/messages examples (tickerUpdate, tradeNotification, userFill) and
 # venues-factsheet.md "latest spec examples" (fixed-point only, ts_ms, fee_cost)
-FACTSHEET_TICKER = {"type": "ticker", "sid": 11, "msg": {
-    "market_id": "9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1", "market_ticker": "FED-23DEC-T3.00",
-    "price_dollars": "0.4800", "yes_bid_dollars": "0.4500", "yes_ask_dollars": "0.5300", "volume_fp": "33896.00",
-    "open_interest_fp": "20422.00", "dollar_volume": 16948, "dollar_open_interest": 10211,
-    "yes_bid_size_fp": "300.00", "yes_ask_size_fp": "150.00", "last_trade_size_fp": "25.00",
-    "ts": 1669149841, "ts_ms": 1669149841000, "time": "2022-11-22T20:44:01Z"}}
-FACTSHEET_TRADE = {"type": "trade", "sid": 11, "seq": 2, "msg": {
-    "trade_id": "d91bc706-ee49-470d-82d8-11418bda6fed", "market_ticker": "HIGHNY-22DEC23-B53.5",
-    "yes_price_dollars": "0.3600", "no_price_dollars": "0.6400", "count_fp": "136.00", "taker_side": "no",
-    "taker_outcome_side": "no", "taker_book_side": "ask", "is_block_trade": False, "ts": 1669149841,
-    "ts_ms": 1669149841000}}
-FACTSHEET_FILL = {"type": "fill", "sid": 13, "msg": {
-    "trade_id": "d91bc706-ee49-470d-82d8-11418bda6fed", "order_id": "ee587a1c-8b87-4dcf-b721-9f6f790619fa",
-    "client_order_id": "my-order-1", "market_ticker": "HIGHNY-22DEC23-B53.5", "exchange_index": 2,
-    "is_taker": True, "side": "yes", "yes_price_dollars": "0.7500", "count_fp": "278.00", "fee_cost": "0.010000",
-    "action": "buy", "ts": 1671899397, "ts_ms": 1671899397000, "post_position_fp": "500.00",
-    "purchased_side": "yes", "outcome_side": "yes", "book_side": "bid", "subaccount": 3}}
-
+ASYNCAPI_TICKER, ASYNCAPI_TRADE, ASYNCAPI_FILL, FACTSHEET_TICKER, FACTSHEET_TRADE, FACTSHEET_FILL = (
+    ws_message("kalshi", name) for name in ("asyncapi_ticker", "asyncapi_trade", "asyncapi_fill",
+                                            "factsheet_ticker", "factsheet_trade", "factsheet_fill"))
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))

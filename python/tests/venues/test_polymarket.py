@@ -14,7 +14,7 @@ from arbbot.sim.engine.matching import FULL
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.scenarios import Faults, build
 from arbbot.snapshot import parse_snapshot
-from arbbot.venues.common import AuthError, NativeBook, ProtocolError, Venue
+from arbbot.venues.common import AuthError, Book, ProtocolError, Venue
 from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
 from arbbot.venues.polymarket.data import PolymarketDataClient
 from arbbot.venues.polymarket.schemas.gamma import json_list, parse_market
@@ -57,7 +57,7 @@ def expected(sim: PolymarketSim, cond: str) -> tuple:
             desc(no), asc({FULL - p: q for p, q in yes.items()}))
 
 
-def as_tuple(b: NativeBook) -> tuple:
+def as_tuple(b: Book) -> tuple:
     return b.yes_bids, b.yes_asks, b.no_bids, b.no_asks
 
 
@@ -105,10 +105,10 @@ def test_discovery_fees_exponent_skip_and_buckets(caplog):
             l = sim.listings[lal.market_id][2]
             assert (lal.yes_token, lal.no_token) == (l.yes_token, l.no_token)
             assert dict(lal.extra)["outcomes"] == '["LAL", "BOS"]'
-            assert lal.fees.taker_ppm == 30_000 and lal.fees.maker_ppm == 0 and lal.fees.rounding_micros == 10
+            assert lal.fees.taker_rate_ppm == 30_000 and lal.fees.maker_rate_ppm == 0 and lal.fees.rounding == 10
             assert lal.lot_lots == 1 and lal.tick_ticks == 100 and lal.venue is Venue.POLYMARKET
             nyk = markets[by_title(sim, "NYK vs. MIA")]
-            assert nyk.fees.taker_ppm == 0 and nyk.fees.rounding_micros == 10
+            assert nyk.fees.taker_rate_ppm == 0 and nyk.fees.rounding == 10
             events = {e.title: e for e in await v.discover_events()}
             mayor, nominee = events["2026 mayoral election"], events["2026 party nominee (augmented)"]
             assert mayor.mutually_exclusive and mayor.exhaustive and len(mayor.market_ids) == 4

@@ -7,17 +7,17 @@ import inspect
 
 from py_clob_client_v2.signer import Signer
 
-from arbbot.sim.forecastex import SimIBClient
 from arbbot.sim.polymarket import ApiCreds
 from arbbot.sim.scenarios import build
 from arbbot.venues.common import (
-    Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, OrderStatus, Position,
+    Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
     Side, TimeInForce, VenueClient,
 )
 from arbbot.venues.forecastex import ForecastExVenue
 from arbbot.venues.kalshi import KalshiVenue
 from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
 from tests.venues.kalshi_env import kalshi_env
+from tests.venues.sim_ib_client import SimIBClient
 from tests.venues.test_polymarket import PASSPHRASE, SECRET, by_title, poly_env
 
 PRIV = "0x" + "5a" * 32
@@ -32,8 +32,8 @@ async def exercise(v, mid: str, req: OrderRequest, resting: OrderRequest) -> Non
     """Call every Protocol method once and check the types it returns."""
     assert isinstance(v, VenueClient)
     assert set(PROTOCOL_METHODS) == {"discover_markets", "discover_events", "fetch_book", "stream_books",
-                                     "place_order", "cancel_order", "balance", "positions", "orders", "fills",
-                                     "close"}
+                                     "place_order", "cancel_order", "balance", "positions", "order", "orders",
+                                     "fills", "close"}
     for name in PROTOCOL_METHODS:
         assert callable(getattr(v, name)), name
     ms = await v.discover_markets()
@@ -41,7 +41,7 @@ async def exercise(v, mid: str, req: OrderRequest, resting: OrderRequest) -> Non
     evs = await v.discover_events()
     assert evs and all(isinstance(e, EventInfo) for e in evs)
     b = await v.fetch_book(mid)
-    assert isinstance(b, NativeBook) and b.tradeable and (b.yes_bids or b.no_bids)
+    assert isinstance(b, Book) and b.tradeable and (b.yes_bids or b.no_bids)
     stream = v.stream_books([mid])
     u = await asyncio.wait_for(stream.__anext__(), 10)
     assert isinstance(u, BookUpdate) and u.book.market_id == mid
@@ -50,6 +50,9 @@ async def exercise(v, mid: str, req: OrderRequest, resting: OrderRequest) -> Non
     assert isinstance(bal, Balance) and bal.cash_micros > 0
     o = await v.place_order(req)
     assert isinstance(o, Order) and o.filled_lots == req.qty_lots
+    again = await v.order(o.order_id)                       # looked up by the venue's own id
+    assert (again.order_id, again.filled_lots, again.status) == (o.order_id, o.filled_lots, o.status)
+    assert await v.order("no-such-order") is None
     r = await v.place_order(resting)
     assert r.status is OrderStatus.RESTING
     assert r.order_id in {x.order_id for x in await v.orders()}

@@ -1,7 +1,7 @@
 """Quote decomposition: native book → effective ask ladders per side (spec "Books")."""
 from __future__ import annotations
 
-from arbbot.engine.types import PRICE_MAX, Decomposition, Level, NativeBook, Quote, Venue
+from arbbot.engine.types import PRICE_MAX, Decomposition, Level, Book, Quote, Venue
 from arbbot.engine.twin.validate import check_book, check_venue
 
 
@@ -26,14 +26,14 @@ def half_even_mid(ask_yes: int, ask_no: int) -> int:
     return half + 1 if odd and half % 2 else half
 
 
-def ladders(venue: Venue, book: NativeBook) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+def ladders(venue: Venue, book: Book) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
     """The two effective ask ladders (YES, NO) of a validated book."""
     if venue.bids_only:   # a NO bid at p is a YES ask at 1 − p, and vice versa
         return _ladder(book.no_bids, True), _ladder(book.yes_bids, True)
     return _ladder(book.yes_asks, False), _ladder(book.no_asks, False)   # Polymarket: own asks only
 
 
-def is_crossed(venue: Venue, book: NativeBook, yes: tuple[Level, ...], no: tuple[Level, ...]) -> bool:
+def is_crossed(venue: Venue, book: Book, yes: tuple[Level, ...], no: tuple[Level, ...]) -> bool:
     """Crossed or locked = our copy missed an update (spec "Crossed or locked books are stale")."""
     bid_yes, bid_no = _best_bid(book.yes_bids), _best_bid(book.no_bids)
     if venue.bids_only:
@@ -42,7 +42,7 @@ def is_crossed(venue: Venue, book: NativeBook, yes: tuple[Level, ...], no: tuple
             or (bid_no is not None and bool(no) and bid_no >= no[0][0]))
 
 
-def decompose(venue: int, book: NativeBook) -> Decomposition:
+def decompose(venue: int, book: Book) -> Decomposition:
     venue = check_venue(venue)
     check_book(venue, book)
     yes, no = ladders(venue, book)

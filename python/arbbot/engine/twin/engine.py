@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from arbbot.engine.types import (
-    EngineInputError, Leg, Market, NativeBook, Opportunity, RelationKind,
+    EngineInputError, Leg, Market, Book, Opportunity, RelationKind,
     ScanResult, Side, Status, Universe,
 )
 from arbbot.engine.twin.candidates import Candidate, build_candidates
@@ -69,7 +69,7 @@ class TwinEngine:
         for m, market in enumerate(self.markets):
             self._install(m, market.book)
 
-    def _install(self, m: int, book: NativeBook) -> None:
+    def _install(self, m: int, book: Book) -> None:
         market = self.markets[m]
         yes, no = ladders(market.venue, book)
         crossed = is_crossed(market.venue, book, yes, no)
@@ -107,7 +107,7 @@ class TwinEngine:
         untradeable = tuple(self.names[m] for m, crossed in enumerate(self.crossed) if crossed)
         return ScanResult(self._ordered(found), untradeable)
 
-    def update(self, market: int, book: NativeBook) -> ScanResult:
+    def update(self, market: int, book: Book) -> ScanResult:
         """Replace one market's book; the opportunities whose legs touch it."""
         if isinstance(market, bool) or not isinstance(market, int) or not 0 <= market < len(self.markets):
             raise EngineInputError(Status.MARKET, f"market index {market!r} is out of range")

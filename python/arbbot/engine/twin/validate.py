@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from arbbot.engine.types import (
     LEVEL_QTY_MAX, MONEY_FEE_MAX, PRICE_MAX, RATE_MAX_PPM, EngineInputError, FeeSchedule,
-    NativeBook, Status, Venue,
+    Book, Status, Venue,
 )
 
 
@@ -22,7 +22,7 @@ def check_levels(levels) -> None:
             raise EngineInputError(Status.QTY, f"quantity {qty} lots is outside 0…{LEVEL_QTY_MAX}")
 
 
-def check_book(venue: Venue, book: NativeBook) -> None:
+def check_book(venue: Venue, book: Book) -> None:
     """Levels in ABI side order, then the bids-only rule for Kalshi and ForecastEx."""
     for side in book.sides():
         check_levels(side)

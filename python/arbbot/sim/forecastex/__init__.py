@@ -1,5 +1,4 @@
-"""Simulated IB for ForecastEx: in process (`SimIBClient`) and over the TWS API wire (`TwsSim`,
-`start_tws`), both on one `ForecastExBackend`."""
+"""Simulated IB for ForecastEx over the TWS API wire (`TwsSim`, `start_tws`) on one
+`ForecastExBackend` (the tests' in-process IB client mirror is tests/venues/sim_ib_client.py)."""
 from arbbot.sim.forecastex.backend import ForecastExBackend  # noqa: F401
-from arbbot.sim.forecastex.client import SimIBClient  # noqa: F401
 from arbbot.sim.forecastex.tws import TwsSim, start_tws  # noqa: F401

@@ -1,5 +1,5 @@
-"""ForecastEx semantics over the matching engine: the one implementation behind both the
-in-process `SimIBClient` and the TWS wire server `TwsSim`.
+"""ForecastEx semantics over the matching engine, behind the TWS wire server `TwsSim` (and the
+tests' in-process IB client mirror).
 
 One engine market per question; the YES contract (right C) buys YES, the NO contract (right P)
 buys NO. BID of a contract = its side's best bid; ASK = $1 − the opposite contract's best bid
@@ -8,7 +8,8 @@ DAY/GTC/IOC (DAY rests like GTC: the simulated session never closes). ForecastEx
 commission, so every execution reports 0.
 
 Units: IB's own at this boundary — prices `Decimal` dollars, quantities whole contracts; the
-engine underneath works in ticks ($0.0001), lots (0.01 contract) and µ$.
+engine underneath works in ticks ($0.0001), lots (0.01 contract) and µ$. The contract and
+quote values are the simulator's own (`FxContract`, `FxQuote`), not the adapter's types.
 """
 from __future__ import annotations
 
@@ -19,11 +20,33 @@ from typing import Callable
 
 from arbbot.sim.engine.matching import FULL, Exchange, SimReject
 from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
-from arbbot.venues.forecastex.client import IBContract, IBQuote
 
 LOT = 100                                  # engine lots per contract
 TIFS = ("DAY", "GTC", "IOC")
 _ENGINE_STATUS = {"executed": "Filled", "canceled": "Cancelled", "resting": "Submitted"}
+
+
+@dataclass(frozen=True)
+class FxContract:
+    """One ForecastEx contract as IB describes it (secType OPT on exchange FORECASTX, USD)."""
+    con_id: int
+    symbol: str          # the product code, e.g. "FF"
+    expiry: str          # lastTradeDateOrContractMonth, YYYYMMDD
+    strike: str          # decimal string: the question's threshold
+    right: str           # "C" = YES, "P" = NO
+    exchange: str = "FORECASTX"
+    sec_type: str = "OPT"
+    long_name: str = ""  # the question
+
+
+@dataclass(frozen=True)
+class FxQuote:
+    """L1 of one contract: BID = its side's best bid, ASK = $1 − the opposite contract's best bid
+    (IB's "BuyYesNow"); prices in dollars (None: no quote), sizes in whole contracts."""
+    bid: Decimal | None
+    bid_size: int
+    ask: Decimal | None
+    ask_size: int
 
 
 @dataclass
@@ -79,11 +102,11 @@ class ForecastExBackend:
         self.process.seed_books()
         self.account = account
         self.exchange.account(account, balance_micros)
-        self.contracts: dict[int, tuple[IBContract, str, str]] = {}   # conId → (contract, market, side)
+        self.contracts: dict[int, tuple[FxContract, str, str]] = {}   # conId → (contract, market, side)
         for _e, _q, l in scenario.listings("forecastex"):
             sym = l.market_id.split("-")[0]
             for con, right, side in ((l.con_ids[0], "C", "yes"), (l.con_ids[1], "P", "no")):
-                c = IBContract(con, sym, l.expiry, l.strike, right, long_name=l.title)
+                c = FxContract(con, sym, l.expiry, l.strike, right, long_name=l.title)
                 self.contracts[con] = (c, l.market_id, side)
         self.orders: dict[int, FxOrder] = {}       # perm id → order, in placement order
         self.by_sim: dict[str, FxOrder] = {}       # engine order id → order
@@ -93,14 +116,14 @@ class ForecastExBackend:
         self._cum: dict[int, tuple[int, int]] = {}  # perm id → (contracts filled, Σ ticks × contracts)
 
     # ---- catalog and quotes --------------------------------------------------------------
-    def contract(self, con_id: int) -> IBContract | None:
+    def contract(self, con_id: int) -> FxContract | None:
         got = self.contracts.get(con_id)
         return got[0] if got else None
 
-    def contracts_for(self, symbol: str) -> list[IBContract]:
+    def contracts_for(self, symbol: str) -> list[FxContract]:
         return [c for c, _m, _s in self.contracts.values() if c.symbol == symbol]
 
-    def quote(self, con_id: int) -> IBQuote:
+    def quote(self, con_id: int) -> FxQuote:
         """L1 of one contract: BID = own side's best bid, ASK = $1 − the opposite best bid;
         sizes in whole contracts."""
         _c, mkt, side = self.contracts[con_id]
@@ -108,7 +131,7 @@ class ForecastExBackend:
         own, opp = m.levels(side), m.levels("no" if side == "yes" else "yes")
         bid = max(own) if own else None
         ob = max(opp) if opp else None
-        return IBQuote(Decimal(bid) / FULL if bid else None, own.get(bid, 0) // LOT if bid else 0,
+        return FxQuote(Decimal(bid) / FULL if bid else None, own.get(bid, 0) // LOT if bid else 0,
                        Decimal(FULL - ob) / FULL if ob else None, opp.get(ob, 0) // LOT if ob else 0)
 
     # ---- orders --------------------------------------------------------------------------

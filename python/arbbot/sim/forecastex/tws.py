@@ -2,11 +2,11 @@
 
 An unchanged `ib_async.IB` connects (handshake, startApi, and every request `connectAsync`
 makes: positions, open and completed orders, account updates, executions) and trades against
-`ForecastExBackend`, the same engine `SimIBClient` uses. Served: reqContractDetails (by symbol
-or conId), reqMktData (streaming BID/ASK ticks, pushed when the book moves; snapshots),
-placeOrder (LMT BUY, DAY/GTC/IOC; anything else is refused with an IB `error`), cancelOrder,
-reqGlobalCancel, reqOpenOrders / reqAllOpenOrders, reqCompletedOrders, reqExecutions,
-reqPositions(Multi), reqAccountUpdates(Multi), reqAccountSummary, reqIds, reqCurrentTime.
+`ForecastExBackend`. Served: reqContractDetails (by symbol or conId), reqMktData (streaming
+BID/ASK ticks, pushed when the book moves; snapshots), placeOrder (LMT BUY, DAY/GTC/IOC; anything
+else is refused with an IB `error`), cancelOrder, reqGlobalCancel, reqOpenOrders /
+reqAllOpenOrders, reqCompletedOrders, reqExecutions, reqPositions(Multi), reqAccountUpdates(Multi),
+reqAccountSummary, reqIds, reqCurrentTime.
 Anything else gets an error reply; the server never drops other clients over it.
 
 State (orders, executions, positions, cash) belongs to the server, not to a connection: a client
@@ -28,11 +28,10 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from arbbot.sim.engine.matching import BookDelta, FillEvent
+from arbbot.sim.faults import Faults, OrderFaults
 from arbbot.sim.forecastex import tws_codec as wire
-from arbbot.sim.forecastex.backend import ForecastExBackend, FxExecution, FxOrder
-from arbbot.sim.scenarios import Faults, Scenario, build
-from arbbot.sim.wire import LostAnswers
-from arbbot.venues.forecastex.client import IBContract
+from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxExecution, FxOrder
+from arbbot.sim.scenarios import Scenario, build
 
 log = logging.getLogger("arbbot.sim.forecastex.tws")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -94,8 +93,8 @@ class TwsSim:
                                          clock_ms=clock_ms, first_perm_id=900_000_001)
         self.process = self.backend.process
         self.faults: Faults = scenario.faults     # order_reject_every, order_ack_delay_s, partial_fill_lots,
-        self._order_count = 0                     # lost_order_response_every, order_response_delay_s
-        self.lost_answers = LostAnswers()         # accepted orders (order_reject_every counts every order)
+        #                                           lost_order_response_every, order_response_delay_s
+        self.order_faults = OrderFaults()         # orders received / accepted (the two order counters)
         # answer faults: perm id → None (answers dropped) or the held (connection, message) list
         self._held: dict[int, list[tuple[_Conn, list]] | None] = {}
         self.account = account
@@ -352,7 +351,7 @@ class TwsSim:
         return max((oid for cid, oid in self.by_api if cid == client_id), default=0) + 1
 
     # ---- catalog and market data ---------------------------------------------------------
-    def _match(self, f: list[str], i: int) -> list[IBContract]:
+    def _match(self, f: list[str], i: int) -> list[FxContract]:
         """Contracts matching the 12 contract fields at f[i:] (conId, symbol, secType, expiry,
         strike, right, multiplier, exchange, primaryExchange, currency, localSymbol, tradingClass)."""
         con, sym, sec, exp, strike, right, mult, exch, _prim, cur, local, tclass = f[i:i + 12]
@@ -426,17 +425,15 @@ class TwsSim:
         con = found[0].con_id if len(found) == 1 else 0
         limit = d["limit"] if d["limit"] is not None else Decimal(0)
         tif = d["tif"] or "DAY"                         # IB's default time in force
-        self._order_count += 1
         f = self.faults
-        reject = "order rejected by the exchange (simulated)" \
-            if f.order_reject_every and self._order_count % f.order_reject_every == 0 else ""
+        reject = "order rejected by the exchange (simulated)" if self.order_faults.refuse(f) else ""
         cap = max(1, f.partial_fill_lots // 100) if f.partial_fill_lots else None     # whole contracts
         o, code = self.backend.place(con, d["action"], d["quantity"], limit, tif, order_type=d["order_type"],
                                      order_ref=d["order_ref"], client_id=cid, order_id=oid, reject=reject,
                                      max_fill=cap)
         self.by_api[(cid, oid)] = o
         # response faults: the order is placed and matched; its answers are lost or held back
-        lost = not code and self.lost_answers.count(f)
+        lost = not code and self.order_faults.lose_answer(f)
         if lost or f.order_response_delay_s:
             self._held[o.perm_id] = None if lost else []
         if code:
@@ -492,8 +489,8 @@ class TwsSim:
                 conn.send(wire.completed_order(o, self._contract_or_stub(o.con_id), wire.completed_status(o)))
         conn.send([102])                               # completedOrdersEnd
 
-    def _contract_or_stub(self, con_id: int) -> IBContract:
-        return self.backend.contract(con_id) or IBContract(con_id, "", "", "0", "")
+    def _contract_or_stub(self, con_id: int) -> FxContract:
+        return self.backend.contract(con_id) or FxContract(con_id, "", "", "0", "")
 
     def _req_executions(self, conn: _Conn, f: list[str]) -> None:
         req_id = int(f[2])

@@ -15,8 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable
 
-from arbbot.sim.forecastex.backend import FxExecution, FxOrder
-from arbbot.venues.forecastex.client import IBContract
+from arbbot.sim.forecastex.backend import FxContract, FxExecution, FxOrder
 
 SERVER_VERSION = 178
 MAX_MSG = 1 << 20                      # refuse any single request larger than 1 MiB
@@ -89,18 +88,18 @@ def parse_place_order(f: list[str]) -> dict:
 
 
 # ---- contracts -----------------------------------------------------------------------------
-def local_symbol(c: IBContract) -> str:
+def local_symbol(c: FxContract) -> str:
     return f"{c.symbol} {c.expiry} {c.strike} {'YES' if c.right == 'C' else 'NO'}"
 
 
-def contract11(c: IBContract) -> list[object]:
+def contract11(c: FxContract) -> list[object]:
     """conId, symbol, secType, lastTradeDate, strike, right, multiplier, exchange, currency,
     localSymbol, tradingClass (openOrder, completedOrder, execDetails, position)."""
     return [c.con_id, c.symbol, c.sec_type, c.expiry, c.strike, c.right, "1", c.exchange, "USD",
             local_symbol(c), c.symbol]
 
 
-def contract_details(req_id: int, c: IBContract) -> list[object]:
+def contract_details(req_id: int, c: FxContract) -> list[object]:
     """contractDetails (10), v≥164 layout: no version field, minSize/sizeIncrement at the end."""
     return [10, req_id, c.symbol, c.sec_type, c.expiry, c.strike, c.right, c.exchange, "USD", local_symbol(c),
             c.symbol, c.symbol, c.con_id, "0.01",
@@ -161,7 +160,7 @@ def _order_head(o: FxOrder) -> list[object]:
     return [o.action, o.quantity, o.order_type, o.limit, 0, o.tif, "", o.account, "", 0, o.order_ref]
 
 
-def open_order(o: FxOrder, c: IBContract) -> list[object]:
+def open_order(o: FxOrder, c: FxContract) -> list[object]:
     """openOrder (5) at v178: every field ib_async reads, in its order (see decoder.openOrder)."""
     return ([5, o.order_id] + contract11(c) + _order_head(o)
             + [o.client_id, o.perm_id, 0, 0, 0, "", "", "", "", ""]   # clientId…goodAfterTime, shares, fa×3
@@ -180,7 +179,7 @@ def open_order(o: FxOrder, c: IBContract) -> list[object]:
             + ["", "", "", "", ""])             # minTradeQty…midOffsetAtHalf
 
 
-def completed_order(o: FxOrder, c: IBContract, completed_status: str) -> list[object]:
+def completed_order(o: FxOrder, c: FxContract, completed_status: str) -> list[object]:
     """completedOrder (101) at v178 (no orderId, no clientId: IB identifies it by permId)."""
     return ([101] + contract11(c) + _order_head(o)
             + [o.perm_id, 0, 0, 0, "", "", "", ""]                     # permId…faPercentage
@@ -207,7 +206,7 @@ def completed_status(o: FxOrder) -> str:
     return o.status
 
 
-def exec_details(req_id: int, x: FxExecution, c: IBContract, account: str) -> list[object]:
+def exec_details(req_id: int, x: FxExecution, c: FxContract, account: str) -> list[object]:
     """execDetails (11) at v178; lastLiquidity 1 = added (maker), 2 = removed (taker)."""
     o = x.order
     return ([11, req_id, o.order_id] + contract11(c)
@@ -221,11 +220,11 @@ def commission_report(exec_id: str) -> list[object]:
 
 
 # ---- account -----------------------------------------------------------------------------
-def position(account: str, c: IBContract, pos: int, avg_cost: Decimal) -> list[object]:
+def position(account: str, c: FxContract, pos: int, avg_cost: Decimal) -> list[object]:
     return [61, 3, account] + contract11(c) + [pos, avg_cost]
 
 
-def position_multi(req_id: int, account: str, c: IBContract, pos: int, avg_cost: Decimal) -> list[object]:
+def position_multi(req_id: int, account: str, c: FxContract, pos: int, avg_cost: Decimal) -> list[object]:
     return [71, 1, req_id, account] + contract11(c) + [pos, avg_cost, ""]
 
 
@@ -233,7 +232,7 @@ def account_value(key: str, val: str, currency: str, account: str) -> list[objec
     return [6, 2, key, val, currency, account]
 
 
-def portfolio_value(c: IBContract, pos: int, price: Decimal, avg_cost: Decimal, account: str) -> list[object]:
+def portfolio_value(c: FxContract, pos: int, price: Decimal, avg_cost: Decimal, account: str) -> list[object]:
     """updatePortfolio (7): contract without exchange but with primaryExchange."""
     return ([7, 8, c.con_id, c.symbol, c.sec_type, c.expiry, c.strike, c.right, "1", "", "USD", local_symbol(c),
              c.symbol] + [pos, price, price * pos, avg_cost, (price - avg_cost) * pos, 0, account])

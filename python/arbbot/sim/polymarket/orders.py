@@ -3,13 +3,13 @@
 An order is accepted only if it is a V2 signed order (EIP-712 domain "Polymarket CTF Exchange"
 version "2", chain 137, the V2 exchange — or the V2 neg-risk exchange for neg-risk markets) whose
 recovered signer is the `signer` field and the address of the API key, with `owner` = that key.
+The typing, hash (= the order id) and signer recovery are the simulator's own (`eip712.py`).
 Amounts are 6-decimal integers: BUY pays makerAmount collateral for takerAmount shares, SELL the
 reverse; price = collateral / shares must sit on the market's tick. Matching runs in the shared
 engine (a SELL of a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from decimal import Decimal
@@ -17,8 +17,8 @@ from decimal import Decimal
 from aiohttp import web
 
 from arbbot.sim.engine.matching import SimReject
-from arbbot.sim.wire import LostAnswers, order_answer
-from arbbot.venues.polymarket.order_hash import order_hash, recover_signer
+from arbbot.sim.faults import ack_delay, order_answer
+from arbbot.sim.polymarket.eip712 import BadOrder, order_hash, recover_signer
 
 _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
 _ACCEPTED = web.RequestKey("poly_order_accepted", bool)
@@ -33,8 +33,6 @@ class OrderDesk:
         self.sim = sim
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
-        self.count = 0                         # orders received (order_reject_every counts them)
-        self.lost_answers = LostAnswers()      # orders accepted (lost_order_response_every)
 
     def _remember(self, vid: str, engine_id: str) -> str:
         self.ids[vid] = engine_id
@@ -42,10 +40,10 @@ class OrderDesk:
         return vid
 
     async def post_order(self, request: web.Request, account: str, creds) -> web.Response:
-        """`POST /order`; the answer is subject to the response faults (`wire.order_answer`):
+        """`POST /order`; the answer is subject to the response faults (`faults.order_answer`):
         every answer is delayed, and the answer to an accepted order may be lost."""
         resp = await self._post_order(request, account, creds)
-        lost = request.get(_ACCEPTED, False) and self.lost_answers.count(self.sim.faults)
+        lost = request.get(_ACCEPTED, False) and self.sim.order_faults.lose_answer(self.sim.faults)
         return await order_answer(request, resp, self.sim.faults, lost)
 
     async def _post_order(self, request: web.Request, account: str, creds) -> web.Response:
@@ -59,11 +57,10 @@ class OrderDesk:
             return _bad("Invalid order payload")
         if owner != creds.api_key:
             return _bad("the order owner has to be the owner of the API KEY")
-        self.count += 1
         f = self.sim.faults
-        if f.order_ack_delay_s:
-            await asyncio.sleep(f.order_ack_delay_s)
-        if f.order_reject_every and self.count % f.order_reject_every == 0:
+        refuse = self.sim.order_faults.refuse(f)
+        await ack_delay(f)
+        if refuse:
             return _bad("order rejected by the exchange (simulated)")
         if token not in self.sim.tokens:
             return _bad("the market is not yet ready to process new orders")
@@ -74,7 +71,7 @@ class OrderDesk:
         _e, _q, l = self.sim.listings[cond]
         try:
             signer = recover_signer(order, l.neg_risk)
-        except Exception:
+        except BadOrder:
             return _bad("invalid signature")
         if signer.lower() != str(order["signer"]).lower() or signer.lower() != creds.address.lower():
             return _bad("invalid signature")

@@ -1,8 +1,8 @@
 """Simulated Polymarket: Gamma REST, CLOB REST and the CLOB market WebSocket (aiohttp, loopback).
 
 Two listeners, like the real hosts: Gamma (`/markets`, `/events`) and CLOB (`/book`, `/books`,
-`/tick-size`, `/neg-risk`, L2-authenticated `/data/orders` and `/balance-allowance`, and the
-market WebSocket at `/ws/market`).
+`/tick-size`, `/neg-risk`, L2-authenticated `/data/orders`, `/data/trades`, `/order` (see
+`orders.py`) and `/balance-allowance`, and the market WebSocket at `/ws/market` (see `ws.py`)).
 
 Books: one per outcome token, derived from the shared matching engine's YES/NO bids the way the
 real matcher keeps them consistent: the YES token's bids are the YES bids and its asks mirror the
@@ -15,7 +15,6 @@ Simulator-only keys (`ApiCreds`) are registered with `register_creds`; nothing h
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -24,25 +23,18 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, BookDelta, Exchange, TradeEvent
+from arbbot.sim.engine.matching import FULL
+from arbbot.sim.paging import POLY_START, poly_cursor_page
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
-from arbbot.sim.scenarios import Faults, PriceProcess, Scenario, make_markets
-from arbbot.sim.wire import injected_http_fault, poly_cursor_page, poly_num, refresh_crossed_books, serve_connection
+from arbbot.sim.polymarket.ws import WS_PATH, PolymarketWs
+from arbbot.sim.scenarios import Scenario
+from arbbot.sim.venue import HttpVenueSim
+from arbbot.sim.wire import poly_price as _px, poly_size as _sz
 
-log = logging.getLogger("arbbot.sim.polymarket")
-WS_PATH = "/ws/market"
 ACCOUNT = web.RequestKey("poly_account", str)
 _START = "2026-10-01T14:00:00Z"
 _END = "2026-12-31T19:00:00Z"
-
-
-def _px(ticks: int) -> str:
-    return poly_num(ticks, 10_000)
-
-
-def _sz(lots: int) -> str:
-    return poly_num(lots, 100)
 
 
 def _num(ticks: int) -> float:
@@ -65,18 +57,22 @@ def _err(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-class PolymarketSim:
+class PolymarketSim(PolymarketWs, HttpVenueSim):
+    """One simulated Polymarket (Gamma + CLOB). `starting_balance` µ$ of pUSD for each account."""
+
+    venue = "polymarket"
+    ws_path = WS_PATH
+    too_many = {"error": "Too Many Requests"}
+    unavailable_message = "service unavailable"
+    log = logging.getLogger("arbbot.sim.polymarket")
+    _PRIVATE = ("/data/", "/balance-allowance", "/order")
+
     def __init__(self, scenario: Scenario, seed: int = 0, *, registry: CredRegistry | None = None,
                  starting_balance: int = 10_000 * 1_000_000, clock_ms=lambda: int(time.time() * 1000),
                  step_interval: float | None = None) -> None:
-        self.scenario = scenario
-        self.faults: Faults = scenario.faults
-        self.clock_ms = clock_ms
+        super().__init__(scenario, seed, starting_balance=starting_balance, clock_ms=clock_ms,
+                         step_interval=step_interval)
         self.registry = registry or CredRegistry()
-        self.starting_balance = starting_balance
-        self.exchange = Exchange(clock_ms)
-        make_markets(scenario, "polymarket", self.exchange)
-        self.listings = {l.market_id: (e, q, l) for e, q, l in scenario.listings("polymarket")}
         self.tokens: dict[str, tuple[str, str]] = {}
         self.market_ids: dict[str, str] = {}
         self.event_ids: dict[str, str] = {}
@@ -87,18 +83,13 @@ class PolymarketSim:
             self.market_ids[cond] = str(500_000 + i)
             self.event_ids.setdefault(l.event_id, str(90_000 + len(self.event_ids)))
             self.last_yes[cond] = (q.fair // l.tick) * l.tick
-        self.process = PriceProcess(scenario, "polymarket", self.exchange, seed)
-        self.process.seed_books()
-        self.exchange.listeners.append(self._on_event)
-        self.connections: set[_WsConn] = set()
-        self.step_interval = step_interval
-        self._req_count = 0
-        self.gamma_app = web.Application(middlewares=[self._middleware])
+        self.desk = OrderDesk(self)
+        self.gamma_app = web.Application(middlewares=[self.middleware])
         g = self.gamma_app.router
         g.add_get("/markets", self.gamma_markets)
         g.add_get("/markets/{id}", self.gamma_market)
         g.add_get("/events", self.gamma_events)
-        self.clob_app = web.Application(middlewares=[self._middleware])
+        self.clob_app = web.Application(middlewares=[self.middleware])
         c = self.clob_app.router
         c.add_get("/book", self.get_book)
         c.add_post("/books", self.post_books)
@@ -110,12 +101,8 @@ class PolymarketSim:
         c.add_post("/order", self.post_order)
         c.add_delete("/order", self.delete_order)
         c.add_get("/version", self.get_version)
-        self.desk = OrderDesk(self)
-        self.phantom: dict[str, tuple[str, int, int]] = {}   # crossed-book fault: market → (side, price, lots)
         c.add_get("/balance-allowance", self.get_balance)
         c.add_get(WS_PATH, self.ws_handler)
-        self._runners: list[web.AppRunner] = []
-        self._stepper: asyncio.Task | None = None
         self.gamma_url = self.clob_url = self.ws_url = ""
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -123,81 +110,35 @@ class PolymarketSim:
         self.registry.register(creds)
         self.exchange.account(creds.account, self.starting_balance)
 
-    async def _listen(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self._runners.append(runner)
-        return site._server.sockets[0].getsockname()[:2]  # noqa: SLF001
-
     async def start(self, host: str = "127.0.0.1", gamma_port: int = 0, clob_port: int = 0) -> None:
-        h, p = await self._listen(self.gamma_app, host, gamma_port)
+        h, p = await self.listen(self.gamma_app, host, gamma_port)
         self.gamma_url = f"http://{h}:{p}"
-        h, p = await self._listen(self.clob_app, host, clob_port)
+        h, p = await self.listen(self.clob_app, host, clob_port)
         self.clob_url = f"http://{h}:{p}"
         self.ws_url = f"ws://{h}:{p}{WS_PATH}"
-        self.refresh_book_faults()              # a scenario may start with bad books
-        if self.step_interval:
-            self._stepper = asyncio.create_task(self._step_loop())
+        self.start_clock()
 
-    async def stop(self) -> None:
-        if self._stepper:
-            self._stepper.cancel()
-        for conn in list(self.connections):
-            await conn.ws.close()
-        for r in self._runners:
-            await r.cleanup()
+    # ---- middleware hooks: errors, L2 auth ----------------------------------------------
+    def error(self, status: int, message: str, code: str = "") -> web.Response:
+        return _err(status, message)
 
-    async def _step_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.step_interval)
-            self.process.step()
-            self.refresh_book_faults()          # faults may be switched at run time
-
-    # ---- middleware: faults + L2 auth ---------------------------------------------------
-    _PRIVATE = ("/data/", "/balance-allowance", "/order")
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler):
-        if request.path == WS_PATH:
-            return await handler(request)
-        fault = injected_http_fault(self, {"error": "Too Many Requests"}, lambda: _err(503, "service unavailable"))
-        if fault is not None:
-            return fault
-        if request.path.startswith(self._PRIVATE):
-            body = await request.text() if request.can_read_body else ""
-            try:
-                request[ACCOUNT] = self.registry.verify(request.headers, request.method, request.path, body)
-            except L2Failure as exc:
-                return _err(401, str(exc))
+    async def authenticate(self, request: web.Request) -> web.Response | None:
+        if not request.path.startswith(self._PRIVATE):
+            return None
+        body = await request.text() if request.can_read_body else ""
         try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception:  # pragma: no cover - a simulator bug must not hang the client
-            log.exception("polymarket sim handler failed")
-            return _err(500, "internal error")
+            request[ACCOUNT] = self.registry.verify(request.headers, request.method, request.path, body)
+        except L2Failure as exc:
+            return _err(401, str(exc))
+        return None
 
     # ---- books --------------------------------------------------------------------------
     def token_levels(self, token: str) -> tuple[dict[int, int], dict[int, int]]:
-        """(bids, asks) of one token as {price_ticks: lots}; asks mirror the other side's bids."""
+        """(bids, asks) of one token as {price_ticks: lots}; asks mirror the other side's bids
+        (published levels: the engine's plus any crossed-book fault level)."""
         cond, side = self.tokens[token]
         other = "no" if side == "yes" else "yes"
-        return self.levels(cond, side), {FULL - p: q for p, q in self.levels(cond, other).items()}
-
-    def levels(self, cond: str, side: str) -> dict[int, int]:
-        """Published bids of `side` (engine-side terms): the engine's plus any crossed-book fault level."""
-        lv = dict(self.exchange.markets[cond].levels(side))
-        ph = self.phantom.get(cond)
-        if ph and ph[0] == side:
-            lv[ph[1]] = lv.get(ph[1], 0) + ph[2]
-        return lv
-
-    def refresh_book_faults(self) -> None:
-        """Apply `faults.crossed_books`: publish a YES-token bid at or above the YES token's best
-        ask (a crossed or, with cross_ticks 0, locked token book); remove it when healthy again."""
-        refresh_crossed_books(self)
+        return self.book_levels(cond, side), {FULL - p: q for p, q in self.book_levels(cond, other).items()}
 
     def _ltp(self, token: str) -> str:
         cond, side = self.tokens[token]
@@ -265,7 +206,7 @@ class PolymarketSim:
     def _paged(keyed: list[tuple[int, dict]], q) -> web.Response:
         """One page of (key, item) pairs under the CLOB's `next_cursor` convention."""
         try:
-            page, nxt = poly_cursor_page(keyed, lambda kd: kd[0], q.get("next_cursor") or "MA==")
+            page, nxt = poly_cursor_page(keyed, lambda kd: kd[0], q.get("next_cursor") or POLY_START)
         except ValueError as exc:
             return _err(400, str(exc))
         return web.json_response({"data": [d for _k, d in page], "next_cursor": nxt, "limit": 100,
@@ -445,128 +386,3 @@ class PolymarketSim:
         if request.query.get("closed") == "true":
             slugs = []
         return web.json_response([self.event_json(s) for s in self._page(slugs, request.query)])
-
-    # ---- market WebSocket ---------------------------------------------------------------
-    async def ws_handler(self, request: web.Request):
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        conn = _WsConn(self, ws)
-        await serve_connection(self.connections, conn, ws, conn.on_text)
-        return ws
-
-    def book_event(self, token: str) -> dict:
-        return {"event_type": "book", **self.book(token)}
-
-    def _on_event(self, ev) -> None:
-        """Turn engine events into wire frames now (hashes need the book state of this instant)."""
-        if isinstance(ev, BookDelta) and ev.market in self.listings:
-            _e, _q, l = self.listings[ev.market]
-            ts = self.clock_ms()
-            own, other = (l.yes_token, l.no_token) if ev.side == "yes" else (l.no_token, l.yes_token)
-            size_b = self.levels(ev.market, ev.side).get(ev.price, 0)
-            changes = []
-            for token, price, side in ((own, ev.price, "BUY"), (other, FULL - ev.price, "SELL")):
-                bids, asks = self.token_levels(token)
-                changes.append({"asset_id": token, "price": _px(price), "size": _sz(size_b), "side": side,
-                                "hash": self.book(token, ts)["hash"],
-                                "best_bid": _px(max(bids)) if bids else "0",
-                                "best_ask": _px(min(asks)) if asks else "1"})
-            frame = {"event_type": "price_change", "market": ev.market, "price_changes": changes,
-                     "timestamp": str(ts)}
-            for c in list(self.connections):
-                c.on_price_change(frame)
-        elif isinstance(ev, TradeEvent) and ev.market in self.listings:
-            _e, _q, l = self.listings[ev.market]
-            self.last_yes[ev.market] = ev.yes_price
-            for token, px in ((l.yes_token, ev.yes_price), (l.no_token, FULL - ev.yes_price)):
-                frame = {"event_type": "last_trade_price", "asset_id": token, "market": ev.market,
-                         "price": _px(px), "size": _sz(ev.lots), "fee_rate_bps": "0",
-                         "side": "BUY" if (token == l.yes_token) == (ev.taker_side == "yes") else "SELL",
-                         "timestamp": str(ev.ts_ms), "transaction_hash": "0x" + ev.trade_id.replace("-", "")}
-                for c in list(self.connections):
-                    c.on_asset_event(token, frame)
-
-    def change_tick_size(self, cond: str, new_tick: int) -> None:
-        """Announce a tick-size change (`tick_size_change` on both tokens)."""
-        _e, _q, l = self.listings[cond]
-        old, l.tick = l.tick, new_tick
-        self.exchange.markets[cond].tick = lambda p, t=new_tick: t
-        ts = str(self.clock_ms())
-        for token in (l.yes_token, l.no_token):
-            frame = {"event_type": "tick_size_change", "asset_id": token, "market": cond,
-                     "old_tick_size": _px(old), "new_tick_size": _px(new_tick), "timestamp": ts}
-            for c in list(self.connections):
-                c.on_asset_event(token, frame)
-
-
-class _WsConn:
-    """One market-channel client: subscribed assets, outgoing queue, fault injection."""
-
-    def __init__(self, sim: PolymarketSim, ws: web.WebSocketResponse) -> None:
-        self.sim, self.ws = sim, ws
-        self.assets: set[str] = set()
-        self.q: asyncio.Queue[str] = asyncio.Queue()
-        self.frames = 0
-        self.price_changes = 0
-        self.dropped = 0
-        self.corrupted = 0
-
-    def _send(self, obj) -> None:
-        self.q.put_nowait(json.dumps(obj, separators=(",", ":")))
-
-    async def writer(self) -> None:
-        f = self.sim.faults
-        while True:
-            text = await self.q.get()
-            if text != "PONG" and f.ws_malformed_every and (self.frames + 1) % f.ws_malformed_every == 0:
-                await self.ws.send_str('{"event_type":"price_change","market":')
-            await self.ws.send_str(text)
-            if text == "PONG":
-                continue
-            self.frames += 1
-            if f.ws_disconnect_after and self.frames >= f.ws_disconnect_after:
-                await self.ws.close()
-                return
-
-    def on_text(self, text: str) -> None:
-        if text == "PING":
-            self.q.put_nowait("PONG")
-            return
-        try:
-            msg = json.loads(text)
-            ids = [str(a) for a in msg.get("assets_ids", [])]
-        except Exception:
-            self.q.put_nowait("INVALID OPERATION")
-            return
-        op = msg.get("operation")
-        if op == "unsubscribe":
-            self.assets -= set(ids)
-            return
-        if op not in (None, "subscribe") or (op is None and msg.get("type", "market").lower() != "market"):
-            self.q.put_nowait("INVALID OPERATION")
-            return
-        new = [a for a in ids if a in self.sim.tokens]
-        self.assets |= set(new)
-        if new and msg.get("initial_dump", True):
-            self._send([self.sim.book_event(a) for a in new])
-
-    def on_price_change(self, frame: dict) -> None:
-        if frame["market"] in self.sim.faults.stale_books:
-            return                                   # stale-book fault: the market is not published
-        changes = [c for c in frame["price_changes"] if c["asset_id"] in self.assets]
-        if not changes:
-            return
-        self.price_changes += 1
-        n = self.price_changes
-        f = self.sim.faults
-        if f.poly_drop_every and n % f.poly_drop_every == 0:
-            self.dropped += 1
-            return
-        if f.poly_bad_hash_every and n % f.poly_bad_hash_every == 0:
-            self.corrupted += 1
-            changes = [dict(changes[0], hash=hashlib.sha1(b"corrupt").hexdigest())] + changes[1:]
-        self._send({**frame, "price_changes": changes})
-
-    def on_asset_event(self, token: str, frame: dict) -> None:
-        if token in self.assets:
-            self._send(frame)

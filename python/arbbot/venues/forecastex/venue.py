@@ -8,13 +8,13 @@ from typing import AsyncIterator
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown
 from arbbot.venues.common.model import (
-    Action, Balance, BookUpdate, EventInfo, FeeSchedule, Fill, MarketInfo, NativeBook, Order, OrderRequest,
+    Action, Balance, Book, BookUpdate, EventInfo, FeeSchedule, Fill, MarketId, MarketInfo, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
-from arbbot.venues.common.units import price_ticks
+from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
 from arbbot.venues.forecastex.client import IBClient, IBContract, IBQuote
 
-FEES = FeeSchedule(per_contract_micros=10_000)       # $0.01 per contract, conservative (VENUES.md)
+FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
            "PendingSubmit": OrderStatus.PENDING}
@@ -26,6 +26,8 @@ def market_id(c: IBContract) -> str:
 
 class ForecastExVenue:
     venue = "forecastex"
+    # orders carry our client_order_id as IB `orderRef`: nothing to record before sending
+    on_order_id = None
 
     def __init__(self, client: IBClient, symbols: list[str], *, poll_s: float = 1.0) -> None:
         self.client = client
@@ -73,21 +75,21 @@ class ForecastExVenue:
         if own.bid is None or own.bid_size <= 0 or opp.ask is None:
             return ()
         px, size = price_ticks(own.bid), own.bid_size
-        implied = 10_000 - price_ticks(opp.ask)
+        implied = TICKS_PER_DOLLAR - price_ticks(opp.ask)
         if implied < px:
             px, size = implied, opp.ask_size or size
         return ((px, size * 100),) if px > 0 else ()
 
-    async def fetch_book(self, mid: str) -> NativeBook:
+    async def fetch_book(self, mid: str) -> Book:
         """Top of book: the YES contract's BID and the NO contract's BID (IB L1 data)."""
         yes_c, no_c = self._cons(mid)
         qy = await self.client.quote(yes_c)
         qn = await self.client.quote(no_c)
-        return NativeBook(Venue.FORECASTEX, mid, yes_bids=self._bids(qy, qn), no_bids=self._bids(qn, qy))
+        return Book(yes_bids=self._bids(qy, qn), no_bids=self._bids(qn, qy), market=MarketId(Venue.FORECASTEX, mid))
 
     async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
         """IB L1 is a live ticker without sequence numbers: poll it every `poll_s` and emit on change."""
-        last: dict[str, NativeBook] = {}
+        last: dict[str, Book] = {}
         while True:
             for mid in market_ids:
                 b = await self.fetch_book(mid)
@@ -108,7 +110,7 @@ class ForecastExVenue:
         if req.tif is TimeInForce.FOK:
             raise OrderRejected("forecastex supports DAY, GTC and IOC only", venue="forecastex")
         t = await self.client.place_limit(yes_c if req.side is Side.YES else no_c, "BUY", req.qty_lots // 100,
-                                          Decimal(req.price_ticks) / 10_000, tif, order_ref=req.client_order_id)
+                                          Decimal(req.price_ticks) / TICKS_PER_DOLLAR, tif, order_ref=req.client_order_id)
         if t.status in ("", "PendingSubmit", "ApiPending"):
             # sent, but TWS never acknowledged it: it may be working (and fill) at IB
             raise OutcomeUnknown(f"forecastex: order {req.client_order_id} not acknowledged; it may be at IB",
@@ -149,6 +151,10 @@ class ForecastExVenue:
         settled = {o.client_order_id for o in out if o.client_order_id and o.status is not OrderStatus.PENDING}
         out = [o for o in out if not (o.status is OrderStatus.PENDING and o.client_order_id in settled)]
         return [o for o in out if ticker is None or o.market_id == ticker]
+
+    async def order(self, order_id: str) -> Order | None:
+        """One order by its IB order id, open or completed; None if IB does not report it."""
+        return next((o for o in await self.orders() if o.order_id == order_id), None)
 
     async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
                     min_ts_ms: int | None = None) -> list[Fill]:

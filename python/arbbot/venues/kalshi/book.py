@@ -1,7 +1,10 @@
 """Kalshi shadow order book and per-sid sequence tracking."""
 from __future__ import annotations
 
-from arbbot.venues.common.model import NativeBook, Venue
+import dataclasses
+
+from arbbot.venues.common.model import Book, MarketId, Venue
+from arbbot.units import TICKS_PER_DOLLAR
 
 
 class KalshiBook:
@@ -43,21 +46,21 @@ class KalshiBook:
     def invalidate(self, reason: str) -> None:
         self.tradeable, self.reason = False, reason
 
-    def native(self) -> NativeBook:
+    def native(self) -> Book:
         def lv(side):
             return tuple(sorted(self.sides[side].items(), key=lambda x: -x[0]))
-        return NativeBook(Venue.KALSHI, self.ticker, yes_bids=lv("yes"), no_bids=lv("no"),
-                          tradeable=self.tradeable, reason=self.reason)
+        return Book(yes_bids=lv("yes"), no_bids=lv("no"), market=MarketId(Venue.KALSHI, self.ticker),
+                    tradeable=self.tradeable, reason=self.reason)
 
 
-def checked(b: NativeBook) -> NativeBook:
+def checked(b: Book) -> Book:
     """A bids-only book whose best YES bid + best NO bid ≥ $1 is locked or crossed: no real
     venue state looks like that (it would have matched), so it is flagged untradeable. The
     levels are kept: the flag clears by itself once a healthy book arrives."""
-    if b.tradeable and b.yes_bids and b.no_bids and b.yes_bids[0][0] + b.no_bids[0][0] >= 10_000:
-        kind = "locked" if b.yes_bids[0][0] + b.no_bids[0][0] == 10_000 else "crossed"
-        return NativeBook(b.venue, b.market_id, b.yes_bids, b.no_bids, b.yes_asks, b.no_asks, False,
-                          f"{kind} book: YES bid {b.yes_bids[0][0]} + NO bid {b.no_bids[0][0]} >= $1")
+    if b.tradeable and b.yes_bids and b.no_bids and b.yes_bids[0][0] + b.no_bids[0][0] >= TICKS_PER_DOLLAR:
+        kind = "locked" if b.yes_bids[0][0] + b.no_bids[0][0] == TICKS_PER_DOLLAR else "crossed"
+        return dataclasses.replace(b, tradeable=False, reason=f"{kind} book: YES bid {b.yes_bids[0][0]} + NO bid "
+                                                              f"{b.no_bids[0][0]} >= $1")
     return b
 
 

@@ -13,7 +13,7 @@ import logging
 from typing import Awaitable, Callable
 
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.model import BookUpdate, NativeBook
+from arbbot.venues.common.model import BookUpdate, Book
 from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked
 from arbbot.venues.kalshi.schemas.ws import OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
@@ -57,7 +57,7 @@ class KalshiDataClient:
                 b.invalidate("disconnected")
                 self._publish(b, 0)
 
-    def native(self, ticker: str) -> NativeBook:
+    def native(self, ticker: str) -> Book:
         """The shadow book as the engine may use it: also untradeable while locked/crossed."""
         return checked(self.books[ticker].native())
 

@@ -5,7 +5,7 @@ import uuid
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError, VenueError
 from arbbot.venues.common.model import Balance, Fill, Order, OrderRequest, OrderStatus, Position
-from arbbot.venues.common.units import fmt_price, fmt_qty
+from arbbot.units import format_price, format_qty
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE, TIF_TO_WIRE
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import created_s, parse_balance, parse_fill, parse_order, parse_position
@@ -18,9 +18,9 @@ STATUS_TO_WIRE = {"resting": "resting", "canceled": "canceled", "filled": "execu
 def order_body(req: OrderRequest) -> dict:
     """The wire body. Prices with 4 decimals, counts with 2; `client_order_id` is always sent
     (generated when absent) so a retried POST cannot double-place."""
-    body = {"ticker": req.market_id, "side": req.side.value, "action": req.action.value,
+    body = {"ticker": req.market_id, "side": req.side.label, "action": req.action.value,
             "count_fp": f"{req.qty_lots // 100}.{req.qty_lots % 100:02d}",
-            f"{req.side.value}_price_dollars": fmt_price(req.price_ticks),
+            f"{req.side.label}_price_dollars": format_price(req.price_ticks),
             "time_in_force": TIF_TO_WIRE[req.tif],
             "client_order_id": req.client_order_id or f"arb-{uuid.uuid4()}"}
     if req.post_only:
@@ -155,4 +155,4 @@ class KalshiExecutionClient:
         return [parse_position(p) for p in await self._all_pages("/portfolio/positions", "market_positions", {})]
 
 
-__all__ = ["KalshiExecutionClient", "order_body", "fmt_qty"]
+__all__ = ["KalshiExecutionClient", "order_body", "format_qty"]

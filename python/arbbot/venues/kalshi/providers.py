@@ -1,6 +1,7 @@
 """Kalshi instrument discovery: events → markets, with each series' fee schedule."""
 from __future__ import annotations
 
+from arbbot.model import utc_second
 from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, FeeSchedule, MarketInfo, Venue
 from arbbot.venues.kalshi.common.enums import FEE_MAKER_BASE_PPM, FEE_ROUNDING_MICROS, FEE_TAKER_BASE_PPM
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
@@ -15,7 +16,7 @@ def fee_schedule(series: KalshiSeries) -> FeeSchedule:
     taker = FEE_TAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
     maker = (FEE_MAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
              if series.fee_type == "quadratic_with_maker_fees" else 0)
-    return FeeSchedule(taker_ppm=taker, maker_ppm=maker, rounding_micros=FEE_ROUNDING_MICROS)
+    return FeeSchedule(taker_rate_ppm=taker, rounding=FEE_ROUNDING_MICROS, maker_rate_ppm=maker)
 
 
 class KalshiInstrumentProvider:
@@ -51,6 +52,7 @@ class KalshiInstrumentProvider:
                         Venue.KALSHI, mk.ticker, mk.title, event_id=mk.event_ticker, fees=fees,
                         lot_lots=1 if mk.fractional else 100, tick_ticks=_TICK.get(mk.price_level_structure, 10),
                         price_grid=TAPERED if mk.price_level_structure == TAPERED else UNIFORM,
+                        closes_at=utc_second(mk.close_time), category=s.category,
                         active=mk.status in ("active", "open"))
                 self.events[ev["event_ticker"]] = EventInfo(
                     Venue.KALSHI, ev["event_ticker"], ev.get("title", ""), tuple(ids),

@@ -16,10 +16,11 @@ import logging
 
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Fill, Order, Position, Side, Venue
-from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
+from arbbot.units import UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
 from arbbot.venues.kalshi.schemas.ws import parse_fill
 from arbbot.venues.kalshi.websocket.channels import KalshiChannelClient
+from arbbot.units import TICKS_PER_DOLLAR
 
 log = logging.getLogger("arbbot.venues.kalshi.user")
 V = Venue.KALSHI
@@ -27,7 +28,7 @@ V = Venue.KALSHI
 
 def parse_user_order(m: dict) -> Order:
     try:
-        side = Side(m["side"])
+        side = Side.parse(m["side"])
         yes = price_ticks(m["yes_price_dollars"])
         filled = qty_lots(m["fill_count_fp"])
         remaining = qty_lots(m["remaining_count_fp"])
@@ -35,7 +36,7 @@ def parse_user_order(m: dict) -> Order:
         fees = money_micros(m.get("taker_fees_dollars", "0")) + money_micros(m.get("maker_fees_dollars", "0"))
         cost = money_micros(m["taker_fill_cost_dollars"]) + money_micros(m["maker_fill_cost_dollars"])
         return Order(V, m["order_id"], m.get("client_order_id") or "", m["ticker"], side, Action.BUY,
-                     yes if side is Side.YES else 10_000 - yes, initial, filled, remaining,
+                     yes if side is Side.YES else TICKS_PER_DOLLAR - yes, initial, filled, remaining,
                      STATUS_FROM_WIRE[m["status"]], fees_micros=fees, cost_micros=cost)
     except (KeyError, ValueError, TypeError, UnitError) as exc:
         raise ProtocolError(f"kalshi user_order: bad message ({exc})", venue="kalshi") from None

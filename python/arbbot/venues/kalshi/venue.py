@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 from arbbot.venues.common.model import (
-    Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, Position, Trade, Venue,
+    Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Trade, Venue,
 )
-from arbbot.venues.common.errors import VenueError
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.errors import NotFound, VenueError
 from arbbot.venues.kalshi.book import checked
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
@@ -14,13 +15,16 @@ from arbbot.venues.kalshi.execution import KalshiExecutionClient
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
-from arbbot.venues.kalshi.schemas.rest import parse_orderbook
+from arbbot.venues.kalshi.schemas.rest import parse_order, parse_orderbook
 from arbbot.venues.kalshi.schemas.ws import TickerQuote
 from arbbot.venues.kalshi.user import KalshiUserClient
 
 
 class KalshiVenue:
     venue = "kalshi"
+
+    # orders carry our client_order_id: nothing to record before sending (VenueClient.on_order_id)
+    on_order_id = None
 
     def __init__(self, config: KalshiConfig, *, recorder=None) -> None:
         self.config = config
@@ -40,7 +44,7 @@ class KalshiVenue:
             await self.provider.load()
         return list(self.provider.events.values())
 
-    async def fetch_book(self, market_id: str) -> NativeBook:
+    async def fetch_book(self, market_id: str) -> Book:
         body = await self.http.get(f"/markets/{market_id}/orderbook", auth=True)
         yes, no = parse_orderbook(body)
         agg = {"yes": {}, "no": {}}
@@ -49,20 +53,25 @@ class KalshiVenue:
                 if q > 0:
                     agg[side][p] = agg[side].get(p, 0) + q
         srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
-        return checked(NativeBook(Venue.KALSHI, market_id, yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"])))
+        return checked(Book(yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]), market=MarketId(Venue.KALSHI, market_id)))
 
     async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
-        self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder)
+        self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
+                                     backoff=self._backoff())
         self.data.start()
         while True:
             yield await self.data.updates.get()
 
     async def stream_market(self, market_ids: list[str] | None = None) -> AsyncIterator[TickerQuote | Trade]:
         """Public `ticker` quotes and `trade` prints (all markets when `market_ids` is empty)."""
-        self.market = KalshiMarketClient(self.config.ws_url, self.http.signer, market_ids)
+        self.market = KalshiMarketClient(self.config.ws_url, self.http.signer, market_ids, backoff=self._backoff())
         self.market.start()
         while True:
             yield await self.market.updates.get()
+
+    def _backoff(self) -> Backoff:
+        """WebSocket reconnect delays from the configuration (`reconnect_base_s` … `reconnect_cap_s`)."""
+        return Backoff(base=self.config.reconnect_base_s, cap=self.config.reconnect_cap_s)
 
     async def place_order(self, req: OrderRequest) -> Order:
         return await self.exec.place(req)
@@ -70,9 +79,17 @@ class KalshiVenue:
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
 
+    async def order(self, order_id: str) -> Order | None:
+        """One order by its venue id (`GET /portfolio/orders/{order_id}`); None if unknown."""
+        try:
+            body = await self.http.get(f"/portfolio/orders/{order_id}", auth=True)
+        except NotFound:
+            return None
+        return parse_order(body["order"])
+
     async def stream_user(self, market_ids: list[str] | None = None) -> AsyncIterator[Order | Position | Fill]:
         """Own order, position and fill updates (`user_orders` + `market_positions` + `fill`)."""
-        self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids,
+        self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids, backoff=self._backoff(),
                                      channels=KalshiUserClient.ALL_CHANNELS)
         self.user.start()
         while True:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from arbbot.venues.common.model import NativeBook, Venue
-from arbbot.venues.common.units import price_ticks, qty_lots
+from arbbot.venues.common.model import Book, MarketId, Venue
+from arbbot.units import price_ticks, qty_lots
 from arbbot.venues.polymarket.schemas.ws import BookMsg
 
 Lvl = tuple[int, str, str]          # (lots, price string, size string)
@@ -95,7 +95,7 @@ class TokenBook:
         return tuple((p, v[0]) for p, v in sorted(self.asks.items()))
 
 
-def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> NativeBook:
+def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> Book:
     """Engine form: each side's own token book (never the other token's bids, spec/ARBITRAGE.md).
     Bids best-first (descending), asks best-first (ascending). Untradeable while either token
     book is distrusted, or when a token's own best bid ≥ its own best ask (a crossed copy is stale)."""
@@ -110,5 +110,5 @@ def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> NativeBook:
             if b and a and b[0][0] >= a[0][0]:
                 tradeable, reason = False, f"{name} token book crossed"
                 break
-    return NativeBook(Venue.POLYMARKET, market_id, yes_bids=yb, no_bids=nb, yes_asks=ya, no_asks=na,
-                      tradeable=tradeable, reason=reason)
+    return Book(yes_bids=yb, yes_asks=ya, no_bids=nb, no_asks=na, market=MarketId(Venue.POLYMARKET, market_id),
+                tradeable=tradeable, reason=reason)

@@ -16,8 +16,8 @@ from typing import Awaitable, Callable
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError, VenueError
-from arbbot.venues.common.model import BookUpdate, MarketInfo, NativeBook
-from arbbot.venues.common.units import UnitError
+from arbbot.venues.common.model import BookUpdate, MarketInfo, Book
+from arbbot.units import UnitError
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.schemas.ws import (
     BookMsg, LastTradeMsg, PriceChangeMsg, TickSizeMsg, parse_book, parse_frame,
@@ -76,7 +76,7 @@ class PolymarketDataClient:
                 self._resnapshot(tok, f"stale: no update for {now_ms - self.updated_ms[mid]} ms")
         return stale
 
-    def native(self, market_id: str) -> NativeBook:
+    def native(self, market_id: str) -> Book:
         m = self.markets[market_id]
         return native_book(market_id, self.books[m.yes_token], self.books[m.no_token])
 

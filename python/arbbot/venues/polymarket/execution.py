@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.model import Action, Order, OrderRequest, OrderStatus, Side, TimeInForce, Venue
-from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
+from arbbot.units import LOTS_PER_CONTRACT, TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.polymarket.order_hash import order_hash
 
+MICRO_SHARES_PER_LOT = 10**6 // LOTS_PER_CONTRACT    # on-chain amounts: 10⁻⁶ share units per lot
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 
 
@@ -49,7 +50,7 @@ class PolymarketExecutionClient:
         if req.tif not in _TIF:
             raise OrderRejected(f"polymarket: time in force {req.tif.value} is not supported", venue="polymarket")
         t, p, q = m.tick_ticks, req.price_ticks, req.qty_lots
-        if p % t or not t <= p <= 10_000 - t:
+        if p % t or not t <= p <= TICKS_PER_DOLLAR - t:
             raise OrderRejected(f"polymarket: price {p} ticks is off the {t}-tick grid or outside [tick, 1 − tick]",
                                 venue="polymarket")
         min_lots = int(dict(m.extra).get("min_order_size_lots", "0"))
@@ -64,11 +65,11 @@ class PolymarketExecutionClient:
         from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
         token = m.yes_token if req.side is Side.YES else m.no_token
         side = "BUY" if req.action is Action.BUY else "SELL"
-        tick = format((Decimal(m.tick_ticks) / 10_000).normalize(), "f")
+        tick = format((Decimal(m.tick_ticks) / TICKS_PER_DOLLAR).normalize(), "f")
         order = self._order_builder().build_order(
-            OrderArgsV2(token_id=token, price=req.price_ticks / 10_000, size=req.qty_lots / 100, side=side),
+            OrderArgsV2(token_id=token, price=req.price_ticks / TICKS_PER_DOLLAR, size=req.qty_lots / LOTS_PER_CONTRACT, side=side),
             CreateOrderOptions(tick_size=tick, neg_risk=m.neg_risk), version=2)
-        coll, shares = req.price_ticks * req.qty_lots, req.qty_lots * 10_000
+        coll, shares = req.price_ticks * req.qty_lots, req.qty_lots * MICRO_SHARES_PER_LOT
         want = (coll, shares) if side == "BUY" else (shares, coll)
         if (int(order.makerAmount), int(order.takerAmount)) != want:
             raise OrderRejected(f"polymarket: signed amounts {order.makerAmount}/{order.takerAmount} differ from the "

@@ -14,8 +14,9 @@ import logging
 from collections import Counter
 
 from arbbot.venues.common.errors import ProtocolError
+from arbbot.model import utc_second
 from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Venue
-from arbbot.venues.common.units import UnitError, price_ticks, qty_lots, rate_ppm
+from arbbot.units import UnitError, price_ticks, qty_lots, rate_ppm
 from arbbot.venues.polymarket.schemas.gamma import GammaEvent, GammaMarket, parse_event, parse_market
 
 log = logging.getLogger("arbbot.venues.polymarket.providers")
@@ -28,14 +29,15 @@ class Unrepresentable(Exception):
 
 def fee_schedule(m: GammaMarket) -> FeeSchedule:
     if not m.fees_enabled:
-        return FeeSchedule(rounding_micros=FEE_ROUNDING_MICROS)
+        return FeeSchedule(rounding=FEE_ROUNDING_MICROS)
     s = m.fee_schedule
     if s is None:
         raise Unrepresentable("fees enabled but no feeSchedule")
     if s.exponent != 1:
         raise Unrepresentable(f"feeSchedule exponent {s.exponent} (the engine models exponent 1 only)")
     taker = rate_ppm(s.rate)
-    return FeeSchedule(taker_ppm=taker, maker_ppm=0 if s.taker_only else taker, rounding_micros=FEE_ROUNDING_MICROS)
+    return FeeSchedule(taker_rate_ppm=taker, rounding=FEE_ROUNDING_MICROS,
+                       maker_rate_ppm=0 if s.taker_only else taker)
 
 
 def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
@@ -51,6 +53,7 @@ def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
         Venue.POLYMARKET, m.condition_id, m.question, event_id=event_id or (m.event_ids[0] if m.event_ids else ""),
         fees=fees, lot_lots=1, tick_ticks=tick, yes_token=m.token_ids[0], no_token=m.token_ids[1],
         neg_risk=m.neg_risk, neg_risk_augmented=m.neg_risk_augmented, active=m.active and not m.closed,
+        closes_at=utc_second(m.end_date),
         extra=(("outcomes", json.dumps(list(m.outcomes))), ("min_order_size_lots", str(min_size)),
                ("neg_risk_market_id", m.neg_risk_market_id), ("gamma_id", m.id)))
 

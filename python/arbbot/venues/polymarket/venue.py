@@ -11,11 +11,11 @@ from typing import AsyncIterator
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import (
-    Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, NativeBook, Order, OrderRequest, OrderStatus, Position,
+    Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
     Side, Venue,
 )
-from arbbot.venues.common.snapshot import dump_snapshot
-from arbbot.venues.common.units import price_ticks, qty_lots
+from arbbot.snapshot import dump_snapshot
+from arbbot.units import price_ticks, qty_lots
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient
@@ -23,6 +23,7 @@ from arbbot.venues.polymarket.execution import PolymarketExecutionClient
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
 from arbbot.venues.polymarket.schemas.ws import parse_book
+from arbbot.units import TICKS_PER_DOLLAR
 
 
 class PolymarketVenue:
@@ -52,7 +53,7 @@ class PolymarketVenue:
             await self.provider.load()
         return self.provider.markets[market_id]
 
-    async def fetch_book(self, market_id: str) -> NativeBook:
+    async def fetch_book(self, market_id: str) -> Book:
         """Both token books in one `POST /books`; each verified against its own hash."""
         m = await self._market(market_id)
         body = await self.http.clob_post("/books", [{"token_id": m.yes_token}, {"token_id": m.no_token}])
@@ -188,7 +189,7 @@ class PolymarketVenue:
                         bps = int(t.get("fee_rate_bps") or 0)
                         # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
                         # rounded up to 10 µ$ ($0.00001)
-                        raw = lots * bps * p * (10_000 - p)
+                        raw = lots * bps * p * (TICKS_PER_DOLLAR - p)
                         fee = -(-raw // 10**9) * 10
                     out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
                                     outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
@@ -206,7 +207,7 @@ class PolymarketVenue:
             fees[f.market_id] = fees.get(f.market_id, 0) + f.fee_micros
         return [Position(Venue.POLYMARKET, mid, n, fees_paid_micros=fees[mid]) for mid, n in sorted(net.items()) if n]
 
-    def snapshot(self, books: dict[str, NativeBook] | None = None, **kw) -> dict:
+    def snapshot(self, books: dict[str, Book] | None = None, **kw) -> dict:
         """`arbbot.snapshot/1` of the discovered markets, their books and neg-risk buckets."""
         books = books or {}
         if self.data is not None:

@@ -1,4 +1,5 @@
 """Kalshi wire enums ↔ unified model."""
+from arbbot.units import MICROS_PER_DOLLAR
 from arbbot.venues.common.model import OrderStatus, TimeInForce
 
 TIF_TO_WIRE = {TimeInForce.GTC: "good_till_canceled", TimeInForce.IOC: "immediate_or_cancel",
@@ -7,4 +8,4 @@ STATUS_FROM_WIRE = {"resting": OrderStatus.RESTING, "canceled": OrderStatus.CANC
                     "executed": OrderStatus.FILLED, "pending": OrderStatus.PENDING}
 FEE_TAKER_BASE_PPM = 70_000      # 0.07 × fee_multiplier
 FEE_MAKER_BASE_PPM = 17_500      # 0.0175 on quadratic_with_maker_fees
-FEE_ROUNDING_MICROS = 10_000     # $0.01 per order (conservative; spec/ARBITRAGE.md)
+FEE_ROUNDING_MICROS = MICROS_PER_DOLLAR // 100     # $0.01 per order (conservative; spec/ARBITRAGE.md)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Balance, Fill, Order, Position, Side, Venue
-from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots, rate_ppm
+from arbbot.units import TICKS_PER_DOLLAR, UnitError, cents_to_micros, money_micros, price_ticks, qty_lots, rate_ppm
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
 
 V = Venue.KALSHI
@@ -30,6 +30,7 @@ class KalshiMarket:
     fractional: bool
     yes_bid: int
     yes_ask: int
+    close_time: str = ""         # as Kalshi writes it (RFC 3339, UTC)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class KalshiSeries:
     ticker: str
     fee_type: str
     fee_multiplier_ppm: int      # fee_multiplier × 1e6, exact
+    category: str = ""
 
 
 def parse_market(d: dict) -> KalshiMarket:
@@ -47,7 +49,8 @@ def parse_market(d: dict) -> KalshiMarket:
             price_level_structure=d.get("price_level_structure", "linear_cent"),
             fractional=bool(d.get("fractional_trading_enabled", False)),
             yes_bid=_p(price_ticks, d.get("yes_bid_dollars", "0"), "yes_bid_dollars"),
-            yes_ask=_p(price_ticks, d.get("yes_ask_dollars", "1"), "yes_ask_dollars"))
+            yes_ask=_p(price_ticks, d.get("yes_ask_dollars", "1"), "yes_ask_dollars"),
+            close_time=str(d.get("close_time") or ""))
     except KeyError as exc:
         raise ProtocolError(f"kalshi market: missing field {exc}", venue="kalshi") from None
 
@@ -58,7 +61,8 @@ def parse_series(d: dict) -> KalshiSeries:
     if isinstance(mult, float):
         raise ProtocolError("kalshi series: fee_multiplier decoded as float; use parse_float=Decimal",
                             venue="kalshi")
-    return KalshiSeries(d["ticker"], d.get("fee_type", "quadratic"), _p(rate_ppm, Decimal(mult), "fee_multiplier"))
+    return KalshiSeries(d["ticker"], d.get("fee_type", "quadratic"), _p(rate_ppm, Decimal(mult), "fee_multiplier"),
+                        str(d.get("category") or ""))
 
 
 def parse_levels(levels, what: str) -> list[tuple[int, int]]:
@@ -88,7 +92,7 @@ def parse_orderbook(body: dict) -> tuple[list[tuple[int, int]], list[tuple[int, 
 
 
 def parse_order(d: dict) -> Order:
-    side = Side(d["side"])
+    side = Side.parse(d["side"])
     price_key = "yes_price_dollars" if side is Side.YES else "no_price_dollars"
     filled = _p(qty_lots, d.get("fill_count_fp", "0"), "fill_count_fp")
     remaining = _p(qty_lots, d.get("remaining_count_fp", "0"), "remaining_count_fp")
@@ -103,10 +107,10 @@ def parse_order(d: dict) -> Order:
 
 
 def parse_fill(d: dict) -> Fill:
-    side = Side(d["side"])
+    side = Side.parse(d["side"])
     yes = _p(price_ticks, d["yes_price_dollars"], "yes_price_dollars")
     return Fill(V, d.get("fill_id") or d["trade_id"], d["order_id"], d.get("market_ticker") or d["ticker"], side,
-                Action(d.get("action", "buy")), yes if side is Side.YES else 10_000 - yes,
+                Action(d.get("action", "buy")), yes if side is Side.YES else TICKS_PER_DOLLAR - yes,
                 _p(qty_lots, d["count_fp"], "count_fp"), _p(money_micros, d.get("fee_cost", "0"), "fee_cost"),
                 bool(d.get("is_taker")), int(d.get("ts_ms") or int(d.get("ts") or 0) * 1000),
                 d.get("client_order_id", ""))
@@ -116,8 +120,8 @@ def parse_balance(d: dict) -> Balance:
     if "balance_dollars" in d:
         cash = _p(money_micros, d["balance_dollars"], "balance_dollars")
     else:
-        cash = int(d["balance"]) * 10_000
-    return Balance(V, cash, int(d.get("portfolio_value", 0)) * 10_000)
+        cash = cents_to_micros(int(d["balance"]))
+    return Balance(V, cash, cents_to_micros(int(d.get("portfolio_value", 0))))
 
 
 def parse_position(d: dict) -> Position:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Fill, Side, Trade, Venue
-from arbbot.venues.common.units import UnitError, money_micros, price_ticks, qty_lots
+from arbbot.units import TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.schemas.rest import parse_levels
 
 
@@ -142,13 +142,13 @@ def parse_trade(m: dict) -> Trade:
     """`trade` msg (AsyncAPI tradePayload) → the public `Trade` print (price as YES ticks)."""
     try:
         yes = _required(_price(m, "yes_price_dollars", "yes_price"), "yes_price_dollars")
-        if "no_price_dollars" in m and price_ticks(m["no_price_dollars"]) != 10_000 - yes:
+        if "no_price_dollars" in m and price_ticks(m["no_price_dollars"]) != TICKS_PER_DOLLAR - yes:
             raise ValueError("yes_price + no_price != 1")
         lots = _required(_lots(m, "count_fp", "count"), "count_fp")
         if lots <= 0:
             raise ValueError("count must be positive")
         return Trade(Venue.KALSHI, m["market_ticker"], str(m["trade_id"]), yes, lots,
-                     Side(m["taker_side"]), _ts_ms(m))
+                     Side.parse(m["taker_side"]), _ts_ms(m))
     except (KeyError, TypeError, ValueError, UnitError) as exc:
         raise ProtocolError(f"kalshi trade: bad message ({exc!r})", venue="kalshi") from None
 
@@ -157,7 +157,7 @@ def parse_fill(m: dict) -> Fill:
     """`fill` msg (AsyncAPI fillPayload) → `Fill`: fill_id = trade_id (the spec's fill key), price
     in `side`'s own ticks, fee = `fee_cost` dollars exactly in µ$ (0 when the frame omits it)."""
     try:
-        side = Side(m["side"])
+        side = Side.parse(m["side"])
         yes = _required(_price(m, "yes_price_dollars", "yes_price"), "yes_price_dollars")
         lots = _required(_lots(m, "count_fp", "count"), "count_fp")
         if lots <= 0:
@@ -166,7 +166,7 @@ def parse_fill(m: dict) -> Fill:
         if not isinstance(is_taker, bool):
             raise TypeError(f"is_taker: {is_taker!r}")
         return Fill(Venue.KALSHI, str(m["trade_id"]), str(m["order_id"]), m["market_ticker"], side,
-                    Action(m["action"]), yes if side is Side.YES else 10_000 - yes, lots,
+                    Action(m["action"]), yes if side is Side.YES else TICKS_PER_DOLLAR - yes, lots,
                     money_micros(m.get("fee_cost", "0")), is_taker, _ts_ms(m),
                     str(m.get("client_order_id") or ""))
     except (KeyError, TypeError, ValueError, UnitError) as exc:
@@ -192,7 +192,7 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
             no = m.get("no_dollars_fp", m.get("no_dollars", m.get("no")))
             no_levels = parse_levels(no, "no_dollars_fp")
             if use_yes_price:
-                no_levels = [(10_000 - p, q) for p, q in no_levels]
+                no_levels = [(TICKS_PER_DOLLAR - p, q) for p, q in no_levels]
             return OrderbookSnapshot(int(d["sid"]), int(d["seq"]), m["market_ticker"],
                                      tuple(parse_levels(yes, "yes_dollars_fp")), tuple(no_levels))
         if t == "orderbook_delta":
@@ -209,7 +209,7 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
             if side not in ("yes", "no"):
                 raise ProtocolError(f"kalshi ws: bad side {side!r}", venue="kalshi")
             if use_yes_price and side == "no":
-                price = 10_000 - price
+                price = TICKS_PER_DOLLAR - price
             return OrderbookDelta(int(d["sid"]), int(d["seq"]), m["market_ticker"], side, price, delta,
                                   m.get("client_order_id", ""), int(m.get("ts_ms") or 0))
         if t in _CHANNEL_PARSERS:

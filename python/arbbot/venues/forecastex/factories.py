@@ -1,4 +1,5 @@
-"""One call from a TWS / IB Gateway address to a ready `ForecastExVenue` (real IB or the simulator)."""
+"""Building the ForecastEx venue: one call from a TWS / IB Gateway address to a ready
+`ForecastExVenue`, for the simulator (which speaks the TWS API) and live alike."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,3 +18,12 @@ async def connect_forecastex_venue(host: str = "127.0.0.1", port: int = 7497, cl
     from arbbot.venues.forecastex.ib_async_client import IBAsyncClient   # ib_async only when used
     client = await IBAsyncClient.connect(host, port, client_id, timeout=timeout, account=account)
     return ForecastExVenue(client, list(symbols), poll_s=poll_s)
+
+
+async def simulated_forecastex_venue(handle, client_id: int) -> ForecastExVenue | None:
+    """ForecastEx at the simulator's TWS port (`arbbot.sim` handle), or None if it serves none."""
+    address = handle.urls.get("forecastex_tws")
+    if not address:
+        return None
+    host, port = address.rsplit(":", 1)
+    return await connect_forecastex_venue(host, int(port), client_id, poll_s=0.1)

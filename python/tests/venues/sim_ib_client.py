@@ -1,16 +1,28 @@
-"""Simulated IB for ForecastEx, in process: an `IBClient` over `ForecastExBackend`.
+"""`SimIBClient`: our `IBClient` protocol served in process by the simulator's ForecastEx backend.
 
-The same backend serves the TWS wire protocol (`arbbot.sim.forecastex.tws.TwsSim`); this client
-skips the wire. Order ids are the backend's perm ids. A refused order is returned with status
-Inactive (the adapter maps it to REJECTED).
+A test double, not part of the simulator: it mirrors our own client (the adapter's `IBClient`
+protocol and value types) over `arbbot.sim.forecastex.backend.ForecastExBackend`, skipping the
+TWS wire (the wire is tested against the real ib-async client in tests/sim/test_tws_server.py).
+Order ids are the backend's perm ids; a refused order comes back with status Inactive (the
+adapter maps it to REJECTED). The simulator's own contract / quote values are converted to the
+adapter's here (`ib_contract`, `ib_quote`).
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from arbbot.sim.forecastex.backend import ForecastExBackend, FxOrder
+from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxOrder, FxQuote
 from arbbot.sim.scenarios import Scenario
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
+
+
+def ib_contract(c: FxContract) -> IBContract:
+    return IBContract(c.con_id, c.symbol, c.expiry, c.strike, c.right, exchange=c.exchange, sec_type=c.sec_type,
+                      long_name=c.long_name)
+
+
+def ib_quote(q: FxQuote) -> IBQuote:
+    return IBQuote(q.bid, q.bid_size, q.ask, q.ask_size)
 
 
 def ib_trade(o: FxOrder) -> IBTrade:
@@ -24,15 +36,14 @@ class SimIBClient:
         self.exchange = self.backend.exchange
         self.process = self.backend.process
         self.account = account
-        self.contracts: dict[int, tuple[IBContract, str, str]] = self.backend.contracts
         self.requests = 0                      # catalog requests (the adapter must cache conIds)
 
     async def contract_details(self, symbol: str) -> list[IBContract]:
         self.requests += 1
-        return self.backend.contracts_for(symbol)
+        return [ib_contract(c) for c in self.backend.contracts_for(symbol)]
 
     async def quote(self, con_id: int) -> IBQuote:
-        return self.backend.quote(con_id)
+        return ib_quote(self.backend.quote(con_id))
 
     async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str, *,
                           order_ref: str = "") -> IBTrade:

@@ -42,7 +42,7 @@ def load_mappings(path: str | Path) -> list[MappingRow]:
 
 def default_mappings() -> list[MappingRow]:
     """The mappings shipped for the simulator's default scenario (`all`, seed 0)."""
-    text = resources.files("arbbot.run.mappings").joinpath("default.csv").read_text(encoding="utf-8")
+    text = resources.files("arbbot.mapping").joinpath("default.csv").read_text(encoding="utf-8")
     return parse_mappings(text.splitlines(), "default.csv")
 
 
@@ -65,7 +65,7 @@ def parse_mappings(lines: list[str], source: str) -> list[MappingRow]:
             raise MappingError(f"{source}:{number}: a mapping needs markets on at least two venues")
         try:
             confidence = units.parse_unit_interval(cells[4].strip(), "confidence")
-        except units.DecimalFormatError as exc:
+        except units.UnitError as exc:
             raise MappingError(f"{source}:{number}: {exc}") from None
         rows.append(MappingRow(ids, relation, confidence))   # type: ignore[arg-type]
     return rows

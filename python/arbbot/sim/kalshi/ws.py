@@ -1,0 +1,297 @@
+"""Simulated Kalshi WebSocket at /trade-api/ws/v2: commands, channels and frame faults.
+
+Every connection needs RSA-PSS auth on the upgrade (signed over `GET /trade-api/ws/v2`). Commands:
+subscribe, unsubscribe, update_subscription (get_snapshot, add_markets, delete_markets),
+list_subscriptions. Channels: orderbook_delta (snapshot + signed-increment deltas with a
+contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions. Frame faults
+(`ws_seq_gap_every`, `ws_duplicate_every`, `ws_out_of_order_every`, `ws_malformed_every`,
+`stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
+`KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+
+from aiohttp import web
+
+from arbbot.sim.engine.matching import FULL, BookDelta, FillEvent, TradeEvent
+from arbbot.sim.faults import Faults
+from arbbot.sim.kalshi.auth import AuthFailure
+from arbbot.sim.venue import WsConnection
+from arbbot.sim.wire import count_fp, dollars, iso_time, micros_dollars
+
+WS_PATH = "/trade-api/ws/v2"
+
+
+class KalshiWs:
+    """The WebSocket side of `KalshiSim` (a mixin: `self` is the simulator)."""
+
+    async def ws_handler(self, request: web.Request):
+        """The upgrade is signed like a REST request over `GET /trade-api/ws/v2`; the server pings
+        every 10 s."""
+        try:
+            account = self.registry.verify(request.headers, "GET", WS_PATH)
+        except AuthFailure as exc:
+            return self.error(401, str(exc), exc.code)
+        return await self.serve_ws(request, lambda ws: KalshiWsConn(self, ws, account), heartbeat=10.0)
+
+    def ticker_msg(self, t: str) -> dict:
+        """The ticker fields of market `t` (without timestamps): best YES bid / ask from the
+        published book (a YES ask is 1 − best NO bid), last trade, volume, open interest."""
+        m = self.exchange.markets[t]
+        yes, no = self.book_levels(t, "yes"), self.book_levels(t, "no")
+        by, bn = (max(yes) if yes else 0), (max(no) if no else 0)
+        oi = sum(max(a.positions.get(t, 0), 0) for a in self.exchange.accounts.values())
+        last = self.last_trade_lots.get(t, 0)
+        return {"market_ticker": t, "market_id": f"sim-{t}",
+                "price_dollars": dollars(m.last_yes_price), "yes_bid_dollars": dollars(by),
+                "yes_ask_dollars": dollars(FULL - bn if no else FULL),
+                "volume_fp": count_fp(m.volume), "open_interest_fp": count_fp(oi),
+                "dollar_volume": m.volume // 100, "dollar_open_interest": oi // 100,
+                "yes_bid_size_fp": count_fp(yes.get(by, 0)), "yes_ask_size_fp": count_fp(no.get(bn, 0)),
+                "last_trade_size_fp": count_fp(last)}
+
+    def on_engine_event(self, ev) -> None:
+        """Fan an engine event out to every connection (each applies its subscriptions)."""
+        if isinstance(ev, TradeEvent):
+            self.last_trade_lots[ev.market] = ev.lots
+        for c in list(self.connections):
+            c.on_event(ev)
+
+    def push_user_order(self, o) -> None:
+        """Push a `user_order` frame (final state after matching / cancel) to subscribed connections."""
+        for c in list(self.connections):
+            c.user_order(o)
+
+
+class KalshiWsConn(WsConnection):
+    """One client connection: subscriptions, per-sid sequence numbers, book-frame faults."""
+
+    def __init__(self, sim, ws: web.WebSocketResponse, account: str) -> None:
+        super().__init__(sim, ws)
+        self.account = account
+        self.sids = itertools.count(1)
+        self.subs: dict[int, dict] = {}       # sid → {"channel", "tickers", "seq", "use_yes_price"}
+        self.book_frames = 0
+        self.held: str | None = None
+
+    def send(self, obj: dict, *, book: bool = False) -> None:
+        self.q.put_nowait((obj, book))
+
+    async def write(self, item: tuple[dict, bool], f: Faults) -> bool:
+        obj, book = item
+        text = json.dumps(obj, separators=(",", ":"))
+        if not book:
+            await self.ws.send_str(text)
+            return True
+        self.book_frames += 1
+        n = self.book_frames
+        if f.ws_malformed_every and n % f.ws_malformed_every == 0:
+            await self.ws.send_str('{"type":"orderbook_delta","sid":')   # truncated frame
+        if f.ws_out_of_order_every and n % f.ws_out_of_order_every == 0 and self.held is None:
+            self.held = text                                           # sent after the next one
+            return False
+        await self.ws.send_str(text)
+        if f.ws_duplicate_every and n % f.ws_duplicate_every == 0:
+            await self.ws.send_str(text)
+        if self.held is not None:
+            held, self.held = self.held, None
+            await self.ws.send_str(held)
+        return True
+
+    def _next_seq(self, sid: int) -> int:
+        s = self.subs[sid]
+        s["seq"] += 1
+        f = self.sim.faults
+        if f.ws_seq_gap_every and s["seq"] > 1 and s["seq"] % f.ws_seq_gap_every == 0:
+            s["seq"] += 1                                   # a frame "lost" upstream
+        return s["seq"]
+
+    def _error(self, cid, code: int, msg: str) -> None:
+        self.send({"id": cid, "type": "error", "msg": {"code": code, "msg": msg}})
+
+    def _snapshot(self, sid: int, ticker: str) -> None:
+        if ticker in self.sim.faults.stale_books:
+            return                                          # stale-book fault: nothing is published
+        use_yes = self.subs[sid]["use_yes_price"]
+        msg: dict = {"market_ticker": ticker, "market_id": f"sim-{ticker}"}
+        yes = sorted(self.sim.book_levels(ticker, "yes").items())
+        no = sorted(self.sim.book_levels(ticker, "no").items())
+        if yes:
+            msg["yes_dollars_fp"] = [[dollars(p), count_fp(q)] for p, q in yes]
+        if no:
+            msg["no_dollars_fp"] = [[dollars(FULL - p if use_yes else p), count_fp(q)] for p, q in no]
+        self.send({"type": "orderbook_snapshot", "sid": sid, "seq": self._next_seq(sid), "msg": msg}, book=True)
+
+    def on_text(self, text: str) -> None:
+        """One command from the client."""
+        try:
+            cmd = json.loads(text)
+            cid = cmd.get("id", 0)
+            name = cmd["cmd"]
+        except Exception:
+            self._error(0, 1, "Unable to process message")
+            return
+        params = cmd.get("params") or {}
+        if name == "subscribe":
+            chans = params.get("channels")
+            if not chans:
+                self._error(cid, 3, "Channels required")
+                return
+            tickers = params.get("market_tickers") or ([params["market_ticker"]] if params.get("market_ticker") else [])
+            for ch in chans:
+                if ch not in ("orderbook_delta", "ticker", "trade", "fill", "user_orders", "market_positions"):
+                    self._error(cid, 8, "Unknown channel name")
+                    continue
+                if ch == "orderbook_delta" and not tickers:
+                    self._error(cid, 14, "Market Ticker required")
+                    continue
+                bad = [t for t in tickers if t not in self.sim.listings]
+                if bad:
+                    self._error(cid, 16, "Market not found")
+                    continue
+                if any(s["channel"] == ch and set(tickers) & s["tickers"] for s in self.subs.values()):
+                    self._error(cid, 6, "Already subscribed")
+                    continue
+                sid = next(self.sids)
+                self.subs[sid] = {"channel": ch, "tickers": set(tickers), "seq": 0,
+                                  "use_yes_price": bool(params.get("use_yes_price"))}
+                self.send({"id": cid, "type": "subscribed", "msg": {"channel": ch, "sid": sid}})
+                if ch == "orderbook_delta":
+                    for t in tickers:
+                        self._snapshot(sid, t)
+                if ch == "ticker" and params.get("send_initial_snapshot"):
+                    now = self.sim.clock_ms()
+                    for t in tickers:
+                        self._ticker(sid, t, now, force=True)
+        elif name == "unsubscribe":
+            sids = params.get("sids")
+            if not sids:
+                self._error(cid, 4, "Subscription IDs required")
+                return
+            for sid in sids:
+                if self.subs.pop(sid, None) is None:
+                    self._error(cid, 7, "Unknown subscription ID")
+                else:
+                    self.send({"id": cid, "sid": sid, "type": "unsubscribed"})
+        elif name == "update_subscription":
+            sids = params.get("sids") or ([params["sid"]] if "sid" in params else [])
+            if len(sids) != 1:
+                self._error(cid, 12, "Exactly one subscription ID is required")
+                return
+            sid = sids[0]
+            sub = self.subs.get(sid)
+            if sub is None:
+                self._error(cid, 7, "Unknown subscription ID")
+                return
+            action = params.get("action")
+            tickers = params.get("market_tickers") or []
+            if action == "get_snapshot":
+                for t in tickers or sorted(sub["tickers"]):
+                    if t in sub["tickers"]:
+                        self._snapshot(sid, t)
+            elif action == "add_markets":
+                sub["tickers"] |= set(tickers)
+                self.send({"id": cid, "sid": sid, "seq": sub["seq"], "type": "ok",
+                           "msg": {"market_tickers": sorted(sub["tickers"])}})
+                for t in tickers:
+                    self._snapshot(sid, t)
+            elif action == "delete_markets":
+                sub["tickers"] -= set(tickers)
+                self.send({"id": cid, "sid": sid, "seq": sub["seq"], "type": "ok",
+                           "msg": {"market_tickers": sorted(sub["tickers"])}})
+            elif action is None:
+                self._error(cid, 15, "Action required")
+            else:
+                self._error(cid, 13, "Unsupported action")
+        elif name == "list_subscriptions":
+            self.send({"id": cid, "type": "ok", "msg": [{"channel": s["channel"], "sid": sid}
+                                                        for sid, s in self.subs.items()]})
+        else:
+            self._error(cid, 5, "Unknown command")
+
+    def user_order(self, o) -> None:
+        """`user_order` (AsyncAPI userOrderPayload): `side` = the side the order buys, price as YES."""
+        if o.account != self.account:
+            return
+        yes_px = o.price if o.side == "yes" else FULL - o.price
+        msg = {"order_id": o.order_id, "user_id": o.account, "ticker": o.market, "status": o.status,
+               "side": o.side, "is_yes": o.side == "yes", "yes_price_dollars": dollars(yes_px),
+               "fill_count_fp": count_fp(o.filled), "remaining_count_fp": count_fp(o.remaining),
+               "initial_count_fp": count_fp(o.initial),
+               "taker_fill_cost_dollars": micros_dollars(o.taker_cost),
+               "maker_fill_cost_dollars": micros_dollars(o.maker_cost),
+               "client_order_id": o.client_order_id, "self_trade_prevention_type": "taker_at_cross",
+               "created_time": iso_time(o.created_ms), "last_update_time": iso_time(o.updated_ms)}
+        if o.taker_fee:
+            msg["taker_fees_dollars"] = micros_dollars(o.taker_fee)
+        if o.maker_fee:
+            msg["maker_fees_dollars"] = micros_dollars(o.maker_fee)
+        for sid, s in list(self.subs.items()):
+            if s["channel"] == "user_orders" and (not s["tickers"] or o.market in s["tickers"]):
+                self.send({"type": "user_order", "sid": sid, "msg": msg})
+
+    def on_event(self, ev) -> None:
+        now = self.sim.clock_ms()
+        if isinstance(ev, FillEvent) and not ev.is_taker and ev.order.account == self.account:
+            self.user_order(ev.order)               # a resting order of ours was (partly) filled
+        if isinstance(ev, FillEvent) and ev.order.account == self.account:
+            a = self.sim.exchange.accounts[self.account]
+            t = ev.order.market
+            pos = a.positions.get(t, 0)
+            vol = sum(f.lots for f in a.fills if f.order.market == t)
+            for sid, s in list(self.subs.items()):
+                if s["channel"] == "market_positions" and (not s["tickers"] or t in s["tickers"]):
+                    # AsyncAPI marketPositionPayload: money in centi-cents (1/10,000 $) = µ$ // 100
+                    self.send({"type": "market_position", "sid": sid, "msg": {
+                        "user_id": self.account, "market_ticker": t, "position": pos // 100,
+                        "position_fp": count_fp(pos), "position_cost": a.traded.get(t, 0) // 100,
+                        "realized_pnl": a.realized.get(t, 0) // 100, "fees_paid": a.fees_paid.get(t, 0) // 100,
+                        "position_fee_cost": a.fees_paid.get(t, 0) // 100, "volume": vol // 100,
+                        "volume_fp": count_fp(vol)}})
+        for sid, s in list(self.subs.items()):
+            ch = s["channel"]
+            if isinstance(ev, BookDelta) and ch == "orderbook_delta" and ev.market in s["tickers"] \
+                    and ev.market not in self.sim.faults.stale_books:
+                price = FULL - ev.price if (ev.side == "no" and s["use_yes_price"]) else ev.price
+                msg = {"market_ticker": ev.market, "market_id": f"sim-{ev.market}",
+                       "price_dollars": dollars(price), "delta_fp": count_fp(ev.delta),
+                       "side": ev.side, "ts": iso_time(now), "ts_ms": now}
+                if ev.client_order_id and ev.account == self.account:
+                    msg["client_order_id"] = ev.client_order_id
+                self.send({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(sid), "msg": msg}, book=True)
+            elif isinstance(ev, TradeEvent) and ch == "trade" and (not s["tickers"] or ev.market in s["tickers"]):
+                s["seq"] += 1
+                self.send({"type": "trade", "sid": sid, "seq": s["seq"], "msg": {
+                    "trade_id": ev.trade_id, "market_ticker": ev.market,
+                    "yes_price_dollars": dollars(ev.yes_price), "no_price_dollars": dollars(FULL - ev.yes_price),
+                    "count_fp": count_fp(ev.lots), "taker_side": ev.taker_side,
+                    "taker_outcome_side": ev.taker_side, "taker_book_side": "bid" if ev.taker_side == "yes" else "ask",
+                    "ts": ev.ts_ms // 1000, "ts_ms": ev.ts_ms}})
+            elif isinstance(ev, FillEvent) and ch == "fill" and ev.order.account == self.account \
+                    and (not s["tickers"] or ev.order.market in s["tickers"]):
+                o = ev.order
+                yes_px = ev.price if o.side == "yes" else FULL - ev.price
+                self.send({"type": "fill", "sid": sid, "msg": {
+                    "trade_id": ev.trade_id, "order_id": o.order_id, "client_order_id": o.client_order_id,
+                    "market_ticker": o.market, "is_taker": ev.is_taker, "side": o.side,
+                    "yes_price_dollars": dollars(yes_px), "count_fp": count_fp(ev.lots),
+                    "fee_cost": micros_dollars(ev.fee, 6), "action": "buy", "ts": ev.ts_ms // 1000,
+                    "ts_ms": ev.ts_ms, "post_position_fp": count_fp(ev.post_position),
+                    "purchased_side": o.side}})
+            elif ch == "ticker" and isinstance(ev, (BookDelta, TradeEvent, FillEvent)):
+                t = ev.order.market if isinstance(ev, FillEvent) else ev.market
+                if not s["tickers"] or t in s["tickers"]:
+                    self._ticker(sid, t, now)
+
+    def _ticker(self, sid: int, ticker: str, now: int, *, force: bool = False) -> None:
+        """`ticker` (AsyncAPI tickerPayload, fixed-point fields): the published top of book, last
+        trade price/size, volume and open interest; sent only when one of them changed."""
+        msg = self.sim.ticker_msg(ticker)
+        key = json.dumps(msg, sort_keys=True)
+        sent = self.subs[sid].setdefault("last", {})
+        if not force and sent.get(ticker) == key:
+            return
+        sent[ticker] = key
+        self.send({"type": "ticker", "sid": sid, "msg": {**msg, "ts": now // 1000, "ts_ms": now, "time": iso_time(now)}})

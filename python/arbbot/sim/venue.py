@@ -1,0 +1,193 @@
+"""What the simulated HTTP venues (Kalshi, Polymarket) have in common: one engine `Exchange` with
+its price process, aiohttp listeners on loopback, the fault + auth middleware, the published book
+(the engine's levels plus a crossed-book fault level) and the WebSocket connection loop.
+
+A venue subclass sets `venue` (its name in the scenario), `ws_path`, its 429 body and 503 text,
+and implements `error(...)` (its error shape), `authenticate(...)` and `on_engine_event(...)`
+(turn engine events into its feed frames). This is simulator plumbing only: nothing here is shared
+with the adapters (DESIGN.md).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import WSMsgType, web
+
+from arbbot.sim.engine.matching import Exchange
+from arbbot.sim.faults import Faults, OrderFaults, http_fault, refresh_crossed_books
+from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
+
+
+class BadRequest(ValueError):
+    """A request parameter the venue refuses: answered 400 in the venue's error shape."""
+
+
+class HttpVenueSim:
+    """One simulated venue over HTTP (+ WebSocket). `starting_balance` µ$ for each account;
+    `step_interval` seconds between price-process steps (None: only when `process.step()` is
+    called)."""
+
+    venue = ""                                  # "kalshi" | "polymarket"
+    ws_path = ""
+    too_many: dict = {}                         # the venue's 429 body
+    unavailable_message = "service unavailable"   # the venue's 503 message
+    log = logging.getLogger("arbbot.sim")
+
+    def __init__(self, scenario: Scenario, seed: int = 0, *, starting_balance: int = 10_000 * 1_000_000,
+                 clock_ms=lambda: int(time.time() * 1000), step_interval: float | None = None) -> None:
+        self.scenario = scenario
+        self.faults: Faults = scenario.faults   # read on every use: may be swapped at run time
+        self.clock_ms = clock_ms
+        self.starting_balance = starting_balance
+        self.step_interval = step_interval
+        self.exchange = Exchange(clock_ms)
+        make_markets(scenario, self.venue, self.exchange)
+        self.listings = {l.market_id: (e, q, l) for e, q, l in scenario.listings(self.venue)}
+        self.process = PriceProcess(scenario, self.venue, self.exchange, seed)
+        self.process.seed_books()
+        self.exchange.listeners.append(self.on_engine_event)
+        self.connections: set = set()           # live WebSocket connections (`WsConnection`)
+        self.requests = 0                       # HTTP requests served or faulted (`count_request`)
+        self.order_faults = OrderFaults()       # order_reject_every / lost_order_response_every counters
+        self.crossed_books: dict[str, tuple[str, int, int]] = {}   # crossed-book fault: market → (side, price, lots)
+        self._runners: list[web.AppRunner] = []
+        self._stepper: asyncio.Task | None = None
+
+    # ---- hooks for fault injection (arbbot.sim.faults.FaultHooks) -------------------------
+    def count_request(self) -> int:
+        """Count one HTTP request; its number (1, 2, …): `http_429_every` / `http_5xx_every`."""
+        self.requests += 1
+        return self.requests
+
+    def on_engine_event(self, ev: object) -> None:
+        """Publish an engine event (book delta, trade, fill) on the venue's feeds."""
+        raise NotImplementedError
+
+    def refresh_book_faults(self) -> None:
+        """Apply `faults.crossed_books` (call after switching it at run time): publish (REST and
+        WS) a YES bid that locks or crosses the best NO bid; remove it (a delta back) once the
+        market is healthy again."""
+        refresh_crossed_books(self)
+
+    def book_levels(self, market: str, side: str) -> dict[int, int]:
+        """The published bids of `side` as {price ticks: lots}: the engine's plus any crossed-book
+        fault level."""
+        lv = dict(self.exchange.markets[market].levels(side))
+        ph = self.crossed_books.get(market)
+        if ph and ph[0] == side:
+            lv[ph[1]] = lv.get(ph[1], 0) + ph[2]
+        return lv
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    async def listen(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
+        """Serve `app` on host:port (0 = any free port); the (host, port) it listens on."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runners.append(runner)
+        return site._server.sockets[0].getsockname()[:2]  # noqa: SLF001 (aiohttp exposes no public accessor)
+
+    def start_clock(self) -> None:
+        """Once listening: publish the scenario's book faults, start the price-process steps."""
+        self.refresh_book_faults()              # a scenario may start with bad books
+        if self.step_interval:
+            self._stepper = asyncio.create_task(self._step_loop())
+
+    async def _step_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.step_interval)
+            self.process.step()
+            self.refresh_book_faults()          # faults may be switched at run time
+
+    async def stop(self) -> None:
+        if self._stepper:
+            self._stepper.cancel()
+        for conn in list(self.connections):
+            await conn.ws.close()
+        for r in self._runners:
+            await r.cleanup()
+
+    # ---- middleware: faults, auth, errors -------------------------------------------------
+    def error(self, status: int, message: str, code: str = "") -> web.Response:
+        """An error response in the venue's shape (`code`: its machine-readable code, if any)."""
+        raise NotImplementedError
+
+    async def authenticate(self, request: web.Request) -> web.Response | None:
+        """Check the request's credentials where the venue wants them (and note the account on the
+        request); an error response to refuse it, None to serve it."""
+        return None
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler):
+        if request.path == self.ws_path:
+            return await handler(request)
+        fault = http_fault(self, self.too_many,
+                           lambda: self.error(503, self.unavailable_message, "service_unavailable"))
+        if fault is not None:
+            return fault
+        refused = await self.authenticate(request)
+        if refused is not None:
+            return refused
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except BadRequest as exc:
+            return self.error(400, str(exc), "invalid_parameters")
+        except Exception:  # pragma: no cover - a simulator bug must not hang the client
+            self.log.exception("%s sim handler failed", self.venue)
+            return self.error(500, "internal error", "internal_server_error")
+
+    # ---- WebSocket ------------------------------------------------------------------------
+    async def serve_ws(self, request: web.Request, conn_factory, *,
+                       heartbeat: float | None = None) -> web.WebSocketResponse:
+        """Run one WebSocket connection: `conn_factory(ws)` makes its `WsConnection`, which is
+        registered in `connections` and gets every text frame until the client closes."""
+        ws = web.WebSocketResponse(heartbeat=heartbeat)
+        await ws.prepare(request)
+        conn = conn_factory(ws)
+        self.connections.add(conn)
+        writer = asyncio.create_task(conn.writer())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    conn.on_text(msg.data)
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.connections.discard(conn)
+            writer.cancel()
+        return ws
+
+
+class WsConnection:
+    """One client connection: an outgoing queue drained by `writer()`, which counts data frames
+    and closes the socket after `ws_disconnect_after` of them. Subclasses send each queued item
+    with `write` and read the client's text frames in `on_text`."""
+
+    def __init__(self, sim: HttpVenueSim, ws: web.WebSocketResponse) -> None:
+        self.sim, self.ws = sim, ws
+        self.q: asyncio.Queue = asyncio.Queue()
+        self.frames = 0                 # data frames sent
+
+    async def writer(self) -> None:
+        f = self.sim.faults             # the faults in force when the connection opened
+        while True:
+            item = await self.q.get()
+            if not await self.write(item, f):
+                continue
+            self.frames += 1
+            if f.ws_disconnect_after and self.frames >= f.ws_disconnect_after:
+                await self.ws.close()
+                return
+
+    async def write(self, item, faults: Faults) -> bool:
+        """Send one queued item under the frame faults; True if it counts as a data frame."""
+        raise NotImplementedError
+
+    def on_text(self, text: str) -> None:
+        """One text frame from the client."""
+        raise NotImplementedError
