@@ -59,6 +59,9 @@ class SimIBClient:
     async def open_trades(self) -> list[IBTrade]:
         return [ib_trade(o) for o in self.backend.all_orders() if o.status == "Submitted"]
 
+    async def refresh_orders(self) -> None:
+        """In-process: every order's state is already here; nothing to ask for."""
+
     async def all_trades(self) -> list[IBTrade]:
         return [ib_trade(o) for o in self.backend.all_orders()]
 

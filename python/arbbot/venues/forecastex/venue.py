@@ -142,9 +142,7 @@ class ForecastExVenue:
         `ticker` keeps one market's orders; IB reports no creation time or status filter here,
         so `min_ts_ms` and `status` are accepted for the common signature and not applied."""
         await self._catalog()
-        refresh = getattr(self.client, "refresh_orders", None)     # IBAsyncClient: ask TWS, not the cache
-        if refresh is not None:
-            await refresh()
+        await self.client.refresh_orders()            # ask IB, not a cache that may have missed answers
         out = [self._order(*self._market_of(t.con_id), t) for t in await self.client.all_trades()]
         # an order whose answers were lost stays PendingSubmit in ib_async's cache while TWS reports
         # it again as a completed order: one order, two records. Keep the settled record.
