@@ -87,7 +87,11 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
                                     stdout=subprocess.PIPE, stderr=err, cwd=tmp_path, text=True,
                                     env={**__import__("os").environ, "ARB_KILL_FILE": str(tmp_path / "k")})
             deadline = time.monotonic() + 30
-            while not any(e["event"] == "execution.done" for e in events(log)) and time.monotonic() < deadline:
+            # an execution has ended and at least one order has had its answer (an execution may end
+            # before any order, when the edge is gone at the re-quote: no order latency yet then)
+            def seen(kind: str) -> bool:
+                return any(e["event"] == kind for e in events(log))
+            while not (seen("execution.done") and seen("order.done")) and time.monotonic() < deadline:
                 time.sleep(0.2)
             # while it runs: Prometheus on loopback reports trading, order latencies and risk state
             port = next(e["metrics_port"] for e in events(log) if e["event"] == "run.start")
