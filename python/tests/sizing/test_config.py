@@ -1,0 +1,102 @@
+"""The `[sizing]` configuration model: SIZING.md's defaults and validation, naming the key."""
+from __future__ import annotations
+
+import math
+import tomllib
+
+import pytest
+
+from arbbot.sizing import SizingConfigError, SizingParams, from_toml_dict
+from arbbot.sizing.config import usd_up
+
+
+def test_defaults_match_the_spec_table():
+    c = from_toml_dict({})
+    assert (c.leg_latency_s, c.round_trip_s, c.min_samples, c.unknown_days) == (0.05, 0.15, 20, 30)
+    r = c.robust_inputs
+    assert (r.window_s, r.mad_z, r.iqr_k, r.ewma_alpha, r.depletion_rate, r.price_vol) == (86400, 3.5, 1.5, 0.1, 0.5, 0.01)
+    assert (c.fill_model.alpha, c.fill_model.beta, c.fill_model.min_fill_prob) == (19, 1, 0.80)
+    assert c.fee_model.min_order("polymarket") == 1.0 and c.fee_model.min_order("kalshi") == 0.0
+    assert (c.liquidity_impact.exponent, c.liquidity_impact.max_edge_share) == (0.5, 0.5)
+    cl = c.capital_lock
+    assert (cl.near_days, cl.far_days, cl.far_multiplier, cl.min_annual_return) == (14, 60, 0.75, 0.10)
+    mc = c.monte_carlo
+    assert (mc.paths, mc.drift, mc.max_requote, mc.cvar_level) == (2000, 0, 100, 0.95)
+    assert (c.kelly.kelly_multiplier, c.kelly.sigma) == (0.5, 0.02)
+    la = c.lane_allocator
+    assert (la.lanes, la.window_days, la.min_days, la.sharpe_floor) == (["intra", "cross", "bucket", "parity", "tree"], 30, 7, 0.1)
+    assert (c.loss_cap.loss_budget_usd, c.loss_cap.gamma, c.loss_cap.var_level) == (25, 2, 0.99)
+    em = c.exposure_manager
+    assert (em.max_venue_usd, em.max_event_usd, em.max_market_usd, em.max_category_usd) == (5000, 1000, 500, None)
+    dm = c.drawdown_manager
+    assert (dm.caution_pct, dm.halt_pct, dm.caution_multiplier, dm.reset) == (5, 10, 0.5, "ack")
+    assert c.params() == SizingParams()
+
+
+def test_a_toml_file_round_trips_into_params():
+    text = """
+    [sizing]
+    min_samples = 5
+    [sizing.fee_model]
+    min_order_usd.polymarket = 2.5
+    extras.kalshi = { per_order_usd = 0.29, min_per_order_usd = 0.01 }
+    [sizing.kelly]
+    enabled = false
+    kelly_multiplier = 1
+    [sizing.lane_allocator]
+    lanes = ["intra", "cross"]
+    """
+    p = from_toml_dict(tomllib.loads(text)).params()
+    assert p.min_samples == 5 and p.kelly is False and p.kelly_multiplier == 1.0
+    assert p.min_order == (0, 2_500_000, 0)
+    assert p.per_order_extra == (290_000, 0, 0) and p.min_per_order == (10_000, 0, 0)
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"fill_model": {"min_fill_prob": 1.5}}, "sizing.fill_model.min_fill_prob"),
+    ({"fill_model": {"alpha": -1.0}}, "sizing.fill_model.alpha"),
+    ({"fill_model": {"beta": 0}}, "sizing.fill_model.beta"),
+    ({"kelly": {"sigma": math.nan}}, "sizing.kelly.sigma"),
+    ({"kelly": {"kelly_multiplier": 0}}, "sizing.kelly.kelly_multiplier"),
+    ({"monte_carlo": {"drift": math.inf}}, "sizing.monte_carlo.drift"),
+    ({"monte_carlo": {"paths": 0}}, "sizing.monte_carlo.paths"),
+    ({"monte_carlo": {"paths": 2000.0}}, "sizing.monte_carlo.paths"),
+    ({"monte_carlo": {"cvar_level": 1.0}}, "sizing.monte_carlo.cvar_level"),
+    ({"monte_carlo": {"max_requote": -1}}, "sizing.monte_carlo.max_requote"),
+    ({"loss_cap": {"var_level": 0.0}}, "sizing.loss_cap.var_level"),
+    ({"loss_cap": {"loss_budget_usd": -5}}, "sizing.loss_cap.loss_budget_usd"),
+    ({"lane_allocator": {"min_days": 1}}, "sizing.lane_allocator.min_days"),
+    ({"lane_allocator": {"lanes": ["intra", "hedge"]}}, "sizing.lane_allocator.lanes"),
+    ({"liquidity_impact": {"max_edge_share": 1.2}}, "sizing.liquidity_impact.max_edge_share"),
+    ({"robust_inputs": {"ewma_alpha": 1}}, "sizing.robust_inputs.ewma_alpha"),
+    ({"exposure_manager": {"max_category_usd": -1}}, "sizing.exposure_manager.max_category_usd"),
+    ({"drawdown_manager": {"reset": "never"}}, "sizing.drawdown_manager.reset"),
+    ({"drawdown_manager": {"caution_pct": 10, "halt_pct": 10}}, "caution_pct"),
+    ({"capital_lock": {"near_days": 60}}, "near_days"),
+    ({"min_samples": 0}, "sizing.min_samples"),
+    ({"leg_latency_s": "0.05"}, "sizing.leg_latency_s"),
+    ({"enabled": False}, "sizing.enabled"),
+    ({"monte_carlo": {"enabled": 1}}, "sizing.monte_carlo.enabled"),
+    ({"monte_karlo": {}}, "sizing.monte_karlo"),
+    ({"kelly": {"kely_multiplier": 0.3}}, "sizing.kelly.kely_multiplier"),
+    ({"fee_model": {"extras": {"nyse": {"per_order_usd": 1}}}}, "sizing.fee_model.extras.nyse"),
+    ({"fee_model": {"extras": {"kalshi": {"per_order_usd": -0.01}}}}, "sizing.fee_model.extras.kalshi.per_order_usd"),
+    ({"fee_model": {"min_order_usd": {"polymarket": math.nan}}}, "sizing.fee_model.min_order_usd.polymarket"),
+])
+def test_bad_values_are_refused_naming_the_key(data, key):
+    with pytest.raises(SizingConfigError, match=key.replace(".", r"\.")):
+        from_toml_dict(data)
+
+
+def test_every_step_has_an_enable_flag():
+    steps = ["robust_inputs", "execution_model", "fill_model", "fee_model", "liquidity_impact", "capital_lock",
+             "monte_carlo", "kelly", "lane_allocator", "loss_cap", "exposure_manager", "drawdown_manager"]
+    c = from_toml_dict({name: {"enabled": False} for name in steps})
+    assert all(getattr(c, name).enabled is False for name in steps)
+    p = c.params()
+    assert not any(getattr(p, name) for name in ("execution_model", "fill_model", "fee_model", "liquidity_impact",
+                                                  "capital_lock", "monte_carlo", "kelly"))
+
+
+def test_usd_up_rounds_to_the_conservative_micro_dollar():
+    assert usd_up(0.29) == 290_000 and usd_up(0.57) == 570_000 and usd_up(1e-7) == 1
