@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from arbbot.sizing.config import SizingConfig
+
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -34,6 +36,12 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535)
     log_json: bool = False
     # risk and sizing (money in dollars here; converted to µ$ where used)
+    min_profit: float = Field(0.01, ge=0, allow_inf_nan=False,
+                              description="dollars an opportunity must make after fees (detection and the "
+                                          "re-quote before each leg)")
+    sizing: SizingConfig = Field(default_factory=SizingConfig,
+                                 description="[sizing] and [sizing.<step>] (spec/SIZING.md; not yet in the "
+                                             "trading path)")
     max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
     daily_loss_cap_usd: float = Field(50.0, gt=0, description="stop trading once the day's realised loss reaches this")
     max_exposure_per_venue_usd: float = Field(5_000.0, gt=0, description="open cost per venue")

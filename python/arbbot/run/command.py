@@ -8,7 +8,7 @@ import sys
 import time
 
 from arbbot import logs
-from arbbot.config import ConfigError, load_settings
+from arbbot.config import ConfigError, load_settings, usd
 from arbbot.units import LOTS_PER_CONTRACT
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.ops.metrics import serve_metrics
@@ -66,7 +66,8 @@ async def _run(args, settings) -> dict:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine,
-                              max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)))
+                              max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
+                              min_profit=usd(settings.min_profit))
         await session.discover()
         trader = None
         if args.trade:

@@ -25,7 +25,6 @@ from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.model import BookUpdate
 
 _EMPTY = Book()
-MIN_PROFIT_MICROS = MICROS_PER_DOLLAR // 100     # $0.01: the least an opportunity must make
 log = logs.get("session")
 
 
@@ -96,8 +95,9 @@ class LiveSession:
 
     def __init__(self, venues: dict[str, VenueClient], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
                  cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
-                 clock=time.monotonic) -> None:
-        """`max_qty`: the per-trade cap in lots (every opportunity is sized within it)."""
+                 min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic) -> None:
+        """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
+        `min_profit`: µ$ an opportunity must make after fees (default $0.01)."""
         self.venues = venues
         self.mappings = mappings
         self.stale_after_s = stale_after_s
@@ -116,6 +116,7 @@ class LiveSession:
         self.on_opportunity = None          # callable(Opportunity) for each newly reported one
         self.trader = None                  # the PaperTrader when trading (`trade_with`)
         self.max_qty = max_qty
+        self.min_profit = min_profit
         self._tasks: list[asyncio.Task] = []
         self.errors: list[str] = []
 
@@ -145,7 +146,7 @@ class LiveSession:
             self.gate.admit(name, book)
         markets = tuple(engine_market(m, initial.get(str(m.id))) for m in self.markets)
         # the relations are checked as a snapshot's would be (unknown market, duplicate member, …)
-        self.universe = Universe(markets, parse_relations(relations, markets), self.max_qty, MIN_PROFIT_MICROS)
+        self.universe = Universe(markets, parse_relations(relations, markets), self.max_qty, self.min_profit)
         self.engine = Engine(self.universe, engine=self.engine_choice)
         self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
         # The universe, books and adapters are long-lived: move them out of the cyclic GC's full

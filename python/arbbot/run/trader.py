@@ -270,7 +270,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure,
                       CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store))
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
-    executor = Executor(store, routes, config=ExecutorConfig(min_profit=1, order_timeout_s=cfg.order_timeout_s),
+    executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=session.healthy_book)
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of)
     await trader.refresh_balances()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from arbbot.cli import main
-from arbbot.config import ConfigError, load_settings
+from arbbot.config import ConfigError, load_settings, usd
 from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
 from arbbot.ops.metrics import serve_metrics
 from arbbot.sim import serve
@@ -44,11 +44,28 @@ def test_precedence_arguments_env_toml_defaults(in_tmp, monkeypatch):
     ("day_start_utc = \"6:30\"\n", "day_start_utc: .*HH:MM"),
     ("day_start_utc = \"24:00\"\n", "day_start_utc:"),
     ("reconcile_interval_s = 0\n", "reconcile_interval_s:"),
+    ("min_profit = -0.01\n", "min_profit:"),
+    ("min_profit = nan\n", "min_profit:"),
+    ("[sizing.fill_model]\nmin_fill_prob = 2.0\n", r"sizing\.fill_model\.min_fill_prob:"),
+    ("[sizing]\nbogus = 1\n", r"sizing\.bogus:"),
+    ("[sizing.kelly]\nenabled = \"yes\"\n", r"sizing\.kelly\.enabled:"),
 ])
 def test_invalid_settings_name_the_setting(in_tmp, toml, message):
     (in_tmp / "arbbot.toml").write_text(toml)
     with pytest.raises(ConfigError, match=message):
         load_settings()
+
+
+def test_min_profit_and_sizing_from_toml_reach_the_settings_and_config_show(in_tmp, capsys):
+    (in_tmp / "arbbot.toml").write_text('min_profit = 0.05\n[sizing.fill_model]\nmin_fill_prob = 0.9\n'
+                                        '[sizing.kelly]\nenabled = false\n')
+    s = load_settings()
+    assert s.min_profit == 0.05 and usd(s.min_profit) == 50_000
+    assert s.sizing.fill_model.min_fill_prob == 0.9 and s.sizing.kelly.enabled is False
+    assert s.sizing.capital_lock.enabled is True                 # untouched sections keep the spec's defaults
+    assert main(["config", "show"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["min_profit"] == 0.05 and shown["sizing"]["fill_model"]["min_fill_prob"] == 0.9
 
 
 def test_secrets_are_masked_and_key_files_must_be_private(in_tmp, monkeypatch, capsys):
