@@ -18,6 +18,7 @@ import time
 from arbbot.bench.universe import build_u20k
 from arbbot.engine import Engine
 from arbbot.engine.types import Venue
+from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession, tune_gc
 from arbbot.venues.kalshi.data import KalshiDataClient
 
@@ -100,7 +101,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
         latencies.append(await deliver(frame, arrival))
     elapsed = (time.perf_counter_ns() - start) / 1e9
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1_000  # noqa: E731
+    pick = lambda q: quantile(latencies, q) / 1_000  # noqa: E731
     return {"format": "arbbot.feed-bench/1", "engine": session.engine_choice, "gc_freeze": freeze, "rate_target": rate,
             "rate_achieved": round(count / elapsed, 1), "frames": count, "kalshi_markets": len(tickers),
             "markets": len(universe.markets), "gaps": client.gaps, "malformed": client.malformed,

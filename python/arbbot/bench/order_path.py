@@ -23,11 +23,12 @@ import time
 import types
 from pathlib import Path
 
+from arbbot.ops.stats import quantile
+
 
 def _quantiles_us(samples_ns) -> dict:
-    ordered = sorted(samples_ns)
-    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3, 1)  # noqa: E731
-    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+    pick = lambda q: round(quantile(samples_ns, q) / 1e3, 1)  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(samples_ns)}
 
 
 def _start_sim(workdir: Path, seed: int) -> tuple[subprocess.Popen, Path]:

@@ -20,17 +20,10 @@ from typing import Mapping
 
 from arbbot.execution.store import INTENT_OPEN, OrderStore
 from arbbot.venues.common.model import OrderStatus
-from arbbot.units import LOTS_PER_CONTRACT, TICKS_PER_DOLLAR
+from arbbot.units import TICKS_PER_DOLLAR, format_qty
 
 FORMAT = "arbbot.reconcile/1"
 PAIR_PAYOUT_PER_LOT = TICKS_PER_DOLLAR   # µ$: a YES lot plus a NO lot of one market are worth $0.01
-
-
-def contracts(lots: int) -> str:
-    """Lots as the shortest decimal string of contracts: 150 → "1.5", −200 → "-2"."""
-    sign = "-" if lots < 0 else ""
-    whole, frac = divmod(abs(lots), LOTS_PER_CONTRACT)
-    return f"{sign}{whole}" + (f".{frac:02d}".rstrip("0") if frac else "")
 
 
 def cash_moved(fills) -> int:
@@ -65,10 +58,10 @@ def instrument_positions(venue: str, net: Mapping[str, int], tokens: Mapping[str
         if not lots:
             continue
         if venue == "kalshi" or market not in tokens:
-            out[market] = contracts(lots)
+            out[market] = format_qty(lots)
         else:
             yes, no = tokens[market]
-            out[yes if lots > 0 else no] = contracts(abs(lots))
+            out[yes if lots > 0 else no] = format_qty(abs(lots))
     return out
 
 
@@ -109,8 +102,8 @@ async def reconcile_venue(store: OrderStore, name: str, venue) -> dict:
     store_fills = {f.fill_id: f for f in fills}
     for fid in sorted(set(venue_fills) | set(store_fills)):
         v, s = venue_fills.get(fid), store_fills.get(fid)
-        vq = None if v is None else f"{contracts(v.qty_lots)}@{v.price_ticks}+{v.fee_micros}"
-        sq = None if s is None else f"{contracts(s.qty)}@{s.price}+{s.fee}"
+        vq = None if v is None else f"{format_qty(v.qty_lots)}@{v.price_ticks}+{v.fee_micros}"
+        sq = None if s is None else f"{format_qty(s.qty)}@{s.price}+{s.fee}"
         if vq != sq:
             diffs.append({"what": "fill", "id": fid, "venue": vq, "store": sq})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
+from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession
 
 
@@ -92,8 +93,3 @@ def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):
     registry.register(SessionCollector(session))
     return start_http_server(port, addr=host, registry=registry)
 
-
-def quantile(samples, q: float) -> int:
-    """The `q` quantile (nearest rank, lower) of non-empty integer samples."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

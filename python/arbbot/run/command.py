@@ -30,7 +30,7 @@ def _simulator(args, settings):
 
 def _percentiles_us(samples_ns) -> dict | None:
     """{"p50": µs, "p99": µs} of nanosecond samples (None without samples)."""
-    from arbbot.ops.metrics import quantile
+    from arbbot.ops.stats import quantile
     if not samples_ns:
         return None
     return {"p50": round(quantile(samples_ns, 0.5) / 1e3, 1), "p99": round(quantile(samples_ns, 0.99) / 1e3, 1),

@@ -18,6 +18,7 @@ from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_bo
 from arbbot.engine.select import implementation
 from arbbot.mapping.table import MappingRow, default_mappings, relations_for
 from arbbot.model import MarketId, MarketInfo
+from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
 from arbbot.snapshot import parse_relations
 from arbbot.units import MICROS_PER_DOLLAR
@@ -79,9 +80,7 @@ class SessionStats:
     def latency_percentiles_us(self) -> tuple[float, float]:
         if not self.latencies_ns:
             return (0.0, 0.0)
-        ordered = sorted(self.latencies_ns)
-        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1_000  # noqa: E731
-        return pick(0.50), pick(0.99)
+        return quantile(self.latencies_ns, 0.50) / 1_000, quantile(self.latencies_ns, 0.99) / 1_000
 
 
 class LiveSession:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from arbbot.execution.reconcile import cash_moved
+from arbbot.execution.reconcile import cash_moved, store_net_positions as net_positions
 from arbbot.run.live import FORECASTEX_CLIENT_ID, connect_simulated_venues
 from arbbot.sim import load_handle
 
@@ -127,12 +127,9 @@ def venue_view(handle, store=None) -> VenueView:
 
 def store_net_positions(store) -> dict[tuple[str, str], int]:
     """Net YES lots per (venue, market id) from the fills in the order store."""
-    net: dict[tuple[str, str], int] = {}
-    for f in store.fills():
-        sign = 1 if f.action == "buy" else -1
-        key = (f.venue, f.market_id)
-        net[key] = net.get(key, 0) + sign * (f.qty if f.side == "yes" else -f.qty)
-    return {k: v for k, v in net.items() if v}
+    fills = store.fills()
+    return {(venue, market): lots for venue in {f.venue for f in fills}
+            for market, lots in net_positions([f for f in fills if f.venue == venue]).items()}
 
 
 def assert_store_matches_venues(store, view: VenueView, before: dict[str, int] | None = None) -> None:
