@@ -188,6 +188,100 @@ static PyObject *py_evaluate(PyObject *self, PyObject *args) {
     return Py_BuildValue("(ddd)", out.ev, out.kelly, out.shrunk);
 }
 
+/* ---- sizing (arb_size / arb_size_batch) ------------------------------------------------- */
+
+/* A read-only buffer of exactly `size` bytes (size > 0) or of a multiple of `unit` bytes (size 0). */
+static int get_bytes(PyObject *obj, Py_buffer *view, Py_ssize_t size, Py_ssize_t unit, const char *name) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) != 0) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous buffer (bytes, bytearray)", name);
+        return -1;
+    }
+    if (size > 0 ? view->len != size : view->len % unit != 0) {
+        PyBuffer_Release(view);
+        raise_glue(ARB_E_LENGTH, "a sizing record buffer has the wrong length (see arb_engine.h)");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *raise_sizing(int32_t code, int64_t index, int64_t opportunity) {
+    PyObject *args = Py_BuildValue("(isLL)", (int)code, arb_status_message(code), (long long)index,
+                                   (long long)opportunity);
+    if (args != NULL) {
+        PyErr_SetObject(NativeError, args);
+        Py_DECREF(args);
+    }
+    return NULL;
+}
+
+/* size_batch(inputs, legs, levels, params) -> (result records: bytes, leg records: bytes)
+ *
+ * inputs: n packed arb_sizing_input records whose `legs` field holds the index of the record's
+ * first leg in `legs` (packed arb_sizing_leg records) instead of a pointer; `levels` (int64
+ * pairs) is shared: level_start indexes it, and every input's levels / n_levels are set to it.
+ * The glue checks the leg ranges (ARB_E_LENGTH naming the opportunity) and sizes the output.
+ * Errors: NativeError(code, message, leg index, opportunity index). */
+static PyObject *py_size_batch(PyObject *self, PyObject *args) {
+    PyObject *inputs_obj, *legs_obj, *levels_obj, *params_obj;
+    if (!PyArg_ParseTuple(args, "OOOO:size_batch", &inputs_obj, &legs_obj, &levels_obj, &params_obj)) return NULL;
+    Py_buffer inputs, legs, levels, params;
+    if (get_bytes(inputs_obj, &inputs, 0, sizeof(arb_sizing_input), "inputs") != 0) return NULL;
+    PyObject *result = NULL;
+    arb_sizing_input *copy = NULL;
+    int have_legs = 0, have_levels = 0, have_params = 0;
+    if (get_bytes(legs_obj, &legs, 0, sizeof(arb_sizing_leg), "legs") != 0) goto done;
+    have_legs = 1;
+    if (get_int_buffer(levels_obj, &levels, 8, "levels") != 0) goto done;
+    have_levels = 1;
+    if (get_bytes(params_obj, &params, sizeof(arb_sizing_params), 0, "params") != 0) goto done;
+    have_params = 1;
+    if (items(&levels) % 2 != 0) { raise_glue(ARB_E_LENGTH, "levels must hold (price, qty) pairs"); goto done; }
+    int64_t n = (int64_t)(inputs.len / (Py_ssize_t)sizeof(arb_sizing_input));
+    int64_t n_legs = (int64_t)(legs.len / (Py_ssize_t)sizeof(arb_sizing_leg)), total = 0;
+    copy = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(arb_sizing_input));
+    if (copy == NULL) { PyErr_NoMemory(); goto done; }
+    memcpy(copy, inputs.buf, (size_t)inputs.len);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t first = (uint64_t)(uintptr_t)copy[i].legs;
+        int64_t count = copy[i].n_legs;
+        if (count < 0 || first > (uint64_t)n_legs || (uint64_t)count > (uint64_t)n_legs - first) {
+            raise_sizing(ARB_E_LENGTH, -1, i);
+            goto done;
+        }
+        copy[i].legs = (const arb_sizing_leg *)legs.buf + first;
+        copy[i].levels = (const int64_t *)levels.buf;
+        copy[i].n_levels = (int64_t)(items(&levels) / 2);
+        total += count;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * (int64_t)sizeof(arb_sizing_result)));
+    PyObject *legs_out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * (int64_t)sizeof(arb_sizing_leg_out)));
+    if (out == NULL || legs_out == NULL) { Py_XDECREF(out); Py_XDECREF(legs_out); goto done; }
+    int64_t bad_opportunity = -1, bad_index = -1;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = n == 1
+        ? arb_size(copy, params.buf, (arb_sizing_result *)PyBytes_AS_STRING(out),
+                   (arb_sizing_leg_out *)PyBytes_AS_STRING(legs_out), total, &bad_index)
+        : arb_size_batch(copy, n, params.buf, (arb_sizing_result *)PyBytes_AS_STRING(out),
+                         (arb_sizing_leg_out *)PyBytes_AS_STRING(legs_out), total, &bad_opportunity, &bad_index);
+    Py_END_ALLOW_THREADS
+    if (n == 1 && status != ARB_OK) bad_opportunity = 0;
+    if (status != ARB_OK) {
+        Py_DECREF(out);
+        Py_DECREF(legs_out);
+        raise_sizing(status, bad_index, bad_opportunity);
+        goto done;
+    }
+    result = Py_BuildValue("(NN)", out, legs_out);
+done:
+    PyMem_Free(copy);
+    if (have_params) PyBuffer_Release(&params);
+    if (have_levels) PyBuffer_Release(&levels);
+    if (have_legs) PyBuffer_Release(&legs);
+    PyBuffer_Release(&inputs);
+    return result;
+}
+
 /* ---- Engine type ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -384,6 +478,8 @@ static PyMethodDef module_methods[] = {
     {"decompose", py_decompose, METH_VARARGS, "decompose(venue, levels, counts) -> (yes, no, quote)"},
     {"order_fee", py_order_fee, METH_VARARGS, "order_fee(rate_ppm, per_contract, rounding, fills) -> µ$"},
     {"evaluate", py_evaluate, METH_VARARGS, "evaluate(qty, profit, cost, fee, c, f, loss, sigma)"},
+    {"size_batch", py_size_batch, METH_VARARGS,
+     "size_batch(inputs, legs, levels, params) -> (result records, leg records); one input calls arb_size"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -401,6 +497,11 @@ PyMODINIT_FUNC PyInit__native(void) {
         PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType) < 0 ||
         PyModule_AddIntConstant(m, "OPPORTUNITY_SIZE", (long)sizeof(arb_opportunity)) < 0 ||
         PyModule_AddIntConstant(m, "LEG_SIZE", (long)sizeof(arb_leg)) < 0 ||
+        PyModule_AddIntConstant(m, "SIZING_INPUT_SIZE", (long)sizeof(arb_sizing_input)) < 0 ||
+        PyModule_AddIntConstant(m, "SIZING_LEG_SIZE", (long)sizeof(arb_sizing_leg)) < 0 ||
+        PyModule_AddIntConstant(m, "SIZING_PARAMS_SIZE", (long)sizeof(arb_sizing_params)) < 0 ||
+        PyModule_AddIntConstant(m, "SIZING_RESULT_SIZE", (long)sizeof(arb_sizing_result)) < 0 ||
+        PyModule_AddIntConstant(m, "SIZING_LEG_OUT_SIZE", (long)sizeof(arb_sizing_leg_out)) < 0 ||
         PyModule_AddStringConstant(m, "BUILD_FLAGS", "swift build -c release -Xswiftc -static-stdlib") < 0) {
         Py_DECREF(m);
         return NULL;

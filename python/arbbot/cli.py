@@ -29,6 +29,20 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     scan.add_argument("--json", action="store_true", help="print one line of arbbot.opportunities/1 JSON")
 
+    explain = sub.add_parser("explain", help="why each trade gets its size: the 12 sizing steps",
+                             description="Size every opportunity `arbbot scan` finds in a snapshot against a fresh "
+                                         "portfolio and show each sizing step's quantity, cap and note (a table, or "
+                                         "arbbot.sizing/1 JSON with --json); with --db, show the sizing records "
+                                         "stored with executions. Exit status 2 on bad input.")
+    explain.add_argument("file", nargs="?", help="snapshot file (arbbot.snapshot/1); - reads standard input")
+    explain.add_argument("--bankroll", default="10000", help="fresh portfolio's bankroll in dollars (default 10000)")
+    explain.add_argument("--config", help="arbbot.toml whose [sizing] tables (and min_profit) to use")
+    explain.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    explain.add_argument("--db", help="order store: show stored sizing records instead of sizing a snapshot")
+    explain.add_argument("--id", help="only this opportunity id")
+    explain.add_argument("--execution", help="with --db: only this execution id")
+    explain.add_argument("--json", action="store_true", help="print one line of arbbot.sizing/1 JSON")
+
     sub.add_parser("doctor", help="show which implementation each engine component uses",
                    description="Print the implementation of each hot-path component, the native module's "
                                "path, ABI version and build flags.")
@@ -58,9 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                             description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
     config.add_argument("action", choices=("show",))
 
-    ack = sub.add_parser("ack", help="acknowledge safe mode after checking unhedged positions",
+    ack = sub.add_parser("ack", help="acknowledge safe mode / a drawdown stop after checking the positions",
                          description="Clear safe mode in the order store once an operator has dealt with the "
-                                     "unhedged positions that caused it.")
+                                     "unhedged positions that caused it, and clear a sizing drawdown stop.")
     ack.add_argument("--db", help="order store (config: db_path)")
 
     halt = sub.add_parser("halt", help="kill switch: stop all new trading now (creates the kill file)",
@@ -125,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args)
+        if args.command == "explain":
+            from arbbot.sizing.explain_command import main as explain_main
+            return explain_main(args)
         if args.command == "doctor":
             from arbbot.doctor import report
             print(report())
@@ -155,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"safe mode cleared ({reason})" if reason else "not in safe mode; nothing to acknowledge")
             for execution in cleared:
                 print(f"acknowledged {execution}")
+            if store.clear_drawdown_stop():
+                print("drawdown stop cleared; the equity peak restarts at the last equity")
             return EXIT_OK
         if args.command in ("halt", "resume"):
             return _kill_switch(args)

@@ -11,12 +11,16 @@ import stat
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from arbbot.sizing.config import SizingConfig
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# settings that moved: old flat key → its new dotted key (refused at load, naming the new key)
+MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
+         "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
+         "max_exposure_per_market_usd": "sizing.exposure_manager.max_market_usd"}
 
 
 class ConfigError(ValueError):
@@ -32,6 +36,10 @@ class Settings(BaseSettings):
     stale_after_s: float = Field(30.0, gt=0, description="seconds without an update before a book is held out")
     cooldown_s: float = Field(5.0, ge=0, description="seconds before the same opportunity is reported again")
     db_path: str = "arbbot.db"
+    store_durability: Literal["process", "power"] = Field(
+        "process", description="order store commits: 'process' = durable against a process crash at COMMIT and "
+        "against a power cut one background fsync later (milliseconds); 'power' = fsync inside COMMIT, before "
+        "the order leaves (slower decision-to-order)")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
     log_json: bool = False
@@ -40,13 +48,10 @@ class Settings(BaseSettings):
                               description="dollars an opportunity must make after fees (detection and the "
                                           "re-quote before each leg)")
     sizing: SizingConfig = Field(default_factory=SizingConfig,
-                                 description="[sizing] and [sizing.<step>] (spec/SIZING.md; not yet in the "
-                                             "trading path)")
+                                 description="[sizing] and [sizing.<step>] (spec/SIZING.md); the exposure limits "
+                                             "are [sizing.exposure_manager]")
     max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
     daily_loss_cap_usd: float = Field(50.0, gt=0, description="stop trading once the day's realised loss reaches this")
-    max_exposure_per_venue_usd: float = Field(5_000.0, gt=0, description="open cost per venue")
-    max_exposure_per_event_usd: float = Field(1_000.0, gt=0, description="open cost per event")
-    max_exposure_per_market_usd: float = Field(500.0, gt=0, description="open cost per market")
     breaker_failures: int = Field(3, ge=1, description="consecutive failed executions that open the breaker")
     breaker_cooldown_s: float = Field(30.0, gt=0, description="seconds OPEN before one HALF_OPEN trial")
     day_start_utc: str = Field("00:00", description="HH:MM (UTC) at which the daily loss cap's day starts")
@@ -63,6 +68,16 @@ class Settings(BaseSettings):
     polymarket_api_secret: SecretStr = SecretStr("")
     polymarket_api_passphrase: SecretStr = SecretStr("")
     polymarket_private_key: SecretStr = SecretStr("")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data):
+        """A setting that moved is refused with its new place (not silently ignored)."""
+        if isinstance(data, dict):
+            for old, new in MOVED.items():
+                if old in data:
+                    raise ValueError(f"{old} moved: set {new} instead")
+        return data
 
     @field_validator("metrics_host")
     @classmethod
@@ -112,9 +127,30 @@ def usd(dollars: float) -> int:
     return int(round(dollars * 1_000_000))
 
 
+def _problems(exc: ValidationError) -> ConfigError:
+    return ConfigError("; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+                                 for e in exc.errors()))
+
+
 def load_settings(**overrides) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(problems) from None
+        raise _problems(exc) from None
+
+
+class _FileOnly(Settings):
+    """Settings read from the given values alone (no environment, no arbbot.toml / ARB_CONFIG)."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def validate_file_dict(data: dict) -> Settings:
+    """Settings from one parsed TOML file only (no environment, no ARB_CONFIG): `arbbot explain --config`."""
+    try:
+        return _FileOnly(**data)
+    except ValidationError as exc:
+        raise _problems(exc) from None

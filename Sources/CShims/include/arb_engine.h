@@ -220,6 +220,191 @@ int32_t arb_evaluate(int64_t qty, int64_t profit, int64_t cost, int64_t fee,
                      double confidence, double fill_prob, double loss, double sigma,
                      arb_evaluation *out);
 
+/* ---- sizing (spec/SIZING.md steps 1, 2, 3, 6, 7, 8, 4: the per-opportunity chain) --------- *
+ *
+ * The chain runs in SIZING.md's order 1 → 2 → 3 → 6 → 7 → 8 → 4 on one opportunity and reports
+ * every step's quantity, cap, outcome, reason and the inputs it used. Integers are exact; doubles
+ * are computed in the Python twin's order (python/arbbot/sizing/steps.py), parity 1e-12 relative.
+ * Checks (and their order) are the twin's `check_input` then `check_params`; on error `bad_index`
+ * names the offending leg (-1 when the error is not about one).                                 */
+
+#define ARB_SIZING_VENUES     3            /* per-venue arrays are indexed by ARB_VENUE_*          */
+#define ARB_SIZING_STEPS      7            /* per-opportunity steps, computation order             */
+#define ARB_SIZING_PATHS_MAX  10000000LL   /* Monte Carlo paths: 1 ... this                        */
+#define ARB_SIZING_TIME_MAX_S 1.0e6        /* latencies (s): at most this                          */
+#define ARB_SIZING_VOL_MAX    1.0e6        /* price_vol ($/sqrt s) and |drift| ($/s): at most this  */
+#define ARB_SIZING_MONEY_MAX  4611686018427387904LL  /* 2^62 µ$: payout and fees at q0 stay below */
+
+/* Steps, numbered as in SIZING.md; also the bit (1u << step) of arb_sizing_params.enabled. */
+enum {
+    ARB_STEP_NONE = 0, ARB_STEP_EXECUTION_MODEL = 1, ARB_STEP_FILL_MODEL = 2, ARB_STEP_FEE_MODEL = 3,
+    ARB_STEP_KELLY = 4, ARB_STEP_LIQUIDITY_IMPACT = 6, ARB_STEP_CAPITAL_LOCK = 7, ARB_STEP_MONTE_CARLO = 8
+};
+enum {   /* what a step did */
+    ARB_OUTCOME_KEPT = 0,      /* ran, qty = qty_in                                             */
+    ARB_OUTCOME_LOWERED = 1,   /* ran, qty < qty_in                                             */
+    ARB_OUTCOME_REJECTED = 2,  /* ran, qty = 0                                                  */
+    ARB_OUTCOME_DISABLED = 3,  /* enabled bit clear: qty = qty_in, values still computed        */
+    ARB_OUTCOME_SKIPPED = 4    /* an earlier step rejected: qty = 0, nothing computed           */
+};
+enum { ARB_CAP_NONE = 0, ARB_CAP_CONTRACTS = 1, ARB_CAP_DOLLARS = 2 };
+enum {   /* why a step rejected or has no cap (python: arbbot.sizing.types.Reason) */
+    ARB_REASON_NONE = 0, ARB_REASON_CAP_BELOW_LOT = 1, ARB_REASON_CAP_INVALID = 2,
+    ARB_REASON_FILL_PROB_LOW = 3, ARB_REASON_PROFIT_LOW = 4, ARB_REASON_VENUE_MINIMUM = 5,
+    ARB_REASON_EDGE_NONPOSITIVE = 6, ARB_REASON_NO_LATER_LEGS = 7, ARB_REASON_NO_IMPACT = 8,
+    ARB_REASON_CLOSED = 9, ARB_REASON_RETURN_LOW = 10, ARB_REASON_MEAN_NONPOSITIVE = 11,
+    ARB_REASON_CVAR_NONPOSITIVE = 12, ARB_REASON_PI_ZERO = 13, ARB_REASON_SHRUNK_ZERO = 14,
+    ARB_REASON_CAPITAL_ONLY = 15, ARB_REASON_BOUND_BELOW_LOT = 16, ARB_REASON_REJECTED_EARLIER = 17
+};
+
+/* One leg, in send order. Its ladder is levels[level_start ... level_start + level_count): the
+ * bought side's effective asks, ascending price, one level per price, qty > 0. */
+typedef struct {
+    int32_t venue;               /* ARB_VENUE_*                                               */
+    int32_t lot;                 /* 100 (1 contract) or 1 (0.01)                              */
+    arb_fee_schedule fees;
+    int64_t level_start;         /* pairs, into arb_sizing_input.levels                       */
+    int64_t level_count;         /* >= 1                                                      */
+    int64_t best_bid;            /* ticks, 0 ... best ask (0 = no bid)                        */
+    double depletion_rate;       /* rho, per s, finite >= 0                                   */
+    double price_vol;            /* s, $/sqrt(s), 0 ... ARB_SIZING_VOL_MAX                    */
+} arb_sizing_leg;                /* 72 bytes */
+
+/* A venue's history (step 5's output): IOC fills / attempts, the cleaned p50 latency. */
+typedef struct {
+    int64_t fills;               /* 0 ... attempts                                            */
+    int64_t attempts;
+    double latency_s;            /* 0 ... ARB_SIZING_TIME_MAX_S                               */
+    int64_t latency_samples;     /* >= 0                                                      */
+} arb_venue_stats;               /* 32 bytes */
+
+typedef struct {
+    uint64_t id;                 /* the opportunity id's 16 hex digits: the Monte Carlo seed  */
+    int64_t payout;              /* P, $ per contract of the leg set, >= 1                    */
+    int64_t qty;                 /* q0, lots: the depth walk's quantity at max_qty = q0       */
+    const arb_sizing_leg *legs;
+    int64_t n_legs;              /* >= 1                                                      */
+    const int64_t *levels;       /* (price ticks, qty lots) pairs of every leg's ladder       */
+    int64_t n_levels;            /* pairs                                                     */
+    double confidence;           /* c in [0, 1]                                               */
+    double days_to_close;        /* T, finite                                                 */
+    int64_t min_profit;          /* µ$ >= 0                                                   */
+    int64_t equity;              /* E, µ$ >= 0                                                */
+    double loss_budget;          /* step 10's budget, $, finite >= 0                          */
+    arb_venue_stats venues[ARB_SIZING_VENUES];
+} arb_sizing_input;
+
+/* The [sizing] settings the chain reads (SIZING.md "Keys and defaults"); money in µ$. */
+typedef struct {
+    double leg_latency_s;        /* (0, ARB_SIZING_TIME_MAX_S]                                */
+    double round_trip_s;         /* (0, ARB_SIZING_TIME_MAX_S]                                */
+    int64_t min_samples;         /* >= 1                                                      */
+    uint32_t enabled;            /* bit (1u << ARB_STEP_*) set = enabled; other bits 0        */
+    int32_t reserved;            /* 0                                                         */
+    double alpha, beta;          /* fill-model Beta prior, > 0                                */
+    double min_fill_prob;        /* [0, 1]                                                    */
+    int64_t per_order_extra[ARB_SIZING_VENUES];   /* µ$ per order, 0 ... ARB_MONEY_FEE_MAX    */
+    int64_t min_per_order[ARB_SIZING_VENUES];     /* µ$ per order, 0 ... ARB_MONEY_FEE_MAX    */
+    int64_t min_order[ARB_SIZING_VENUES];         /* µ$ of leg cost, 0 ... ARB_MONEY_FEE_MAX  */
+    double exponent;             /* > 0                                                       */
+    double max_edge_share;       /* (0, 1]                                                    */
+    double near_days, far_days;  /* 0 <= near < far                                           */
+    double far_multiplier;       /* (0, 1]                                                    */
+    double min_annual_return;    /* >= 0                                                      */
+    int64_t paths;               /* 1 ... ARB_SIZING_PATHS_MAX                                */
+    double drift;                /* $/s, |drift| <= ARB_SIZING_VOL_MAX                        */
+    int64_t max_requote;         /* ticks, >= 0                                               */
+    double cvar_level, var_level;   /* (0, 1)                                                 */
+    double kelly_multiplier;     /* (0, 1]                                                    */
+    double sigma;                /* > 0                                                       */
+} arb_sizing_params;
+
+/* One step's record. cap is meaningful only when cap_unit != ARB_CAP_NONE (it may be NaN: a
+ * NaN cap rejects with ARB_REASON_CAP_INVALID). */
+typedef struct {
+    int32_t step;                /* ARB_STEP_*                                                */
+    int32_t outcome;             /* ARB_OUTCOME_*                                             */
+    int64_t qty_in;              /* lots                                                      */
+    int64_t qty;                 /* lots after the step                                       */
+    double cap;                  /* contracts or dollars (cap_unit)                           */
+    int32_t cap_unit;            /* ARB_CAP_*                                                 */
+    int32_t reason;              /* ARB_REASON_*                                              */
+} arb_sizing_step;               /* 40 bytes */
+
+/* Per-leg values the steps used, one record per leg in leg order (each at its step's q_in). */
+typedef struct {
+    double em_depth;             /* step 1: D_k, contracts at prices <= the worst fill        */
+    double em_rate;              /* step 1: rho_k, per s                                      */
+    double em_time;              /* step 1: t_k, s (the leg's batch time)                     */
+    double em_left;              /* step 1: D_k exp(-rho_k t_k), contracts                    */
+    int64_t worst;               /* step 3: worst price, ticks                                */
+    int64_t cost;                /* step 3: leg cost, µ$                                      */
+    int64_t fee;                 /* step 3: fee, µ$ (extras included when fee_model enabled)  */
+    int64_t exact_fee;           /* step 3: the ARBITRAGE.md fee, µ$                          */
+    int64_t min_order;           /* step 3: the venue's minimum leg cost, µ$                  */
+    int64_t later_rank;          /* step 6: position among the later legs (batch order), -1 = batch 1 */
+    double li_depth;             /* step 6: D_k (undecayed), contracts    (later legs only)   */
+    double half_spread;          /* step 6: a_k, $                        (later legs only)   */
+    double fill;                 /* step 6: f of the leg's venue          (later legs only)   */
+    double leg_cap;              /* step 6: contracts, +inf = no cap, NaN when g <= 0 (later legs only) */
+} arb_sizing_leg_out;            /* 112 bytes */
+
+typedef struct {
+    int64_t paths;
+    uint64_t seed;
+    double mean;                 /* $ per contract                                            */
+    double p_loss;
+    double cvar;                 /* at cvar_level                                             */
+    double value_at_risk;        /* VaR at var_level                                          */
+    double l_leg;                /* mean max(0, -PnL) over paths where a later batch missed   */
+    int64_t missed;              /* such paths                                                */
+} arb_sizing_monte_carlo;        /* 64 bytes */
+
+typedef struct {
+    int64_t engine_qty;          /* q0, lots                                                  */
+    int64_t qty;                 /* after step 4, lots; 0 = rejected                          */
+    int32_t rejected_by;         /* ARB_STEP_*, ARB_STEP_NONE = not rejected                  */
+    int32_t bound_by;            /* the last step that lowered qty, ARB_STEP_NONE = the engine */
+    double fill;                 /* f: product of the later batches' f_v (1 when none)        */
+    int64_t leg_start;           /* first arb_sizing_leg_out of this opportunity              */
+    int64_t n_legs;
+    arb_sizing_step steps[ARB_SIZING_STEPS];   /* computation order                          */
+    /* batches (send order; batch 0 is SIZING.md's batch 1) and step 2 */
+    int64_t n_batches;           /* 1 ... 3                                                   */
+    int64_t batch_venue[ARB_SIZING_VENUES];
+    double batch_time[ARB_SIZING_VENUES];    /* s                                             */
+    double batch_fill[ARB_SIZING_VENUES];    /* f_v; [0] = 1                                  */
+    /* step 3: the trade at its q_in (per-leg parts in arb_sizing_leg_out) */
+    int64_t fm_qty, fm_payout, fm_cost, fm_fee, fm_profit;   /* lots, µ$                      */
+    int64_t min_profit;          /* µ$                                                        */
+    /* step 6 */
+    double li_g;                 /* $ per contract at its q_in                                */
+    /* step 7 */
+    double cl_days, cl_regime, cl_g, cl_k, cl_annual_return;   /* NaN regime/return: T <= 0   */
+    /* step 8 (has_monte_carlo = 0 when the chain stopped earlier) */
+    int32_t has_monte_carlo;
+    int32_t sigma_from_posterior;   /* step 4: 1 when sigma = c sd(f) (delta method)          */
+    arb_sizing_monte_carlo monte_carlo;
+    double mc_budget;            /* $                                                         */
+    /* step 4 */
+    double confidence, kelly_fill, pi, loss, l_leg, sigma, ev, kelly, shrunk;
+    int64_t equity;              /* µ$                                                        */
+    int64_t bound;               /* the dollar bound, µ$; -1 = none                           */
+} arb_sizing_result;
+
+/* Size one opportunity. legs_out must hold input->n_legs records (ARB_E_CAPACITY otherwise);
+ * out->leg_start is 0. */
+int32_t arb_size(const arb_sizing_input *input, const arb_sizing_params *params,
+                 arb_sizing_result *out, arb_sizing_leg_out *legs_out, int64_t legs_capacity,
+                 int64_t *bad_index);
+
+/* Size n opportunities against one params (independently, as SIZING.md asks). out[i] describes
+ * inputs[i]; leg records are packed back to back (out[i].leg_start). The first invalid
+ * opportunity stops the batch: its index goes to *bad_opportunity, the leg to *bad_index. */
+int32_t arb_size_batch(const arb_sizing_input *inputs, int64_t n, const arb_sizing_params *params,
+                       arb_sizing_result *out, arb_sizing_leg_out *legs_out, int64_t legs_capacity,
+                       int64_t *bad_opportunity, int64_t *bad_index);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,12 @@ contiguous `seq`) handed to the real adapter's `KalshiDataClient.on_frame` (its 
 point: parse, sequence check, shadow book), then to `LiveSession.on_book` (quality gate,
 `Engine.update`, dedupe). Latency runs from each frame's *scheduled* arrival (start + i / rate) to
 the decision, so any backlog when processing falls behind the rate counts in full.
+
+With sizing (the default; `--no-size` to leave it out), every opportunity a frame reports is also
+sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: the Swift chain
+per ARB_ENGINE_EVAL and the Python portfolio steps, against a fresh $10,000-per-venue portfolio in
+a temporary order store); `sized_p50_us` / `sized_p99_us` are frame → sized decision over the
+frames that found an opportunity, beside the all-frames figures.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import json
 import random
 import resource
 import sys
+import tempfile
 import time
 
 from arbbot.bench.universe import build_u20k
@@ -31,8 +38,26 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _attach_sizer(session, universe, workdir: str):
+    """A `SessionSizer` for the bench universe: MarketInfo from the engine markets (no close
+    times: T = unknown_days), an empty order store, $10,000 cash per venue."""
+    from arbbot.config import Settings
+    from arbbot.execution.store import OrderStore
+    from arbbot.model import MarketInfo
+    from arbbot.run.live import pack
+    from arbbot.run.sizer import SessionSizer
+    session.markets = [MarketInfo(m.venue, m.id, m.title, fees=m.fees, lot_lots=m.lot) for m in universe.markets]
+    for m in universe.markets:           # the books of the venues this bench does not stream
+        session.books.setdefault(m.name, pack(m.book))
+    store = OrderStore(f"{workdir}/bench.db")
+    sizer = SessionSizer(session, store, Settings(kill_file=""))
+    sizer.refresh({v.label: 10_000_000_000 for v in Venue})
+    session.on_opportunity = sizer.size
+    return sizer, store
+
+
 async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
-                   freeze: bool = True) -> dict:
+                   freeze: bool = True, size: bool = True) -> dict:
     rss_start = _rss_mib()
     bench = build_u20k(seed)
     universe = bench.universe
@@ -46,10 +71,14 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     client = KalshiDataClient("ws://127.0.0.1:9/unused", None, tickers)
     seq = 0
 
+    found_in: list[bool] = [False]       # did the last delivered frame report an opportunity?
+
     async def deliver(frame: str, arrival_ns: int) -> int:
         await client.on_frame(frame, arrival_ns // 1_000_000)
+        found = False
         while not client.updates.empty():
-            session.on_book(client.updates.get_nowait())
+            found = session.on_book(client.updates.get_nowait()) or found
+        found_in[0] = found
         return time.perf_counter_ns() - arrival_ns
 
     for m in universe.markets:          # subscribe-time snapshots (not timed)
@@ -85,9 +114,11 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
         frames.append(json.dumps({"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
             "market_ticker": ticker, "price_dollars": f"{price / 10_000:.4f}", "delta_fp": f"{delta / 100:.2f}",
             "side": side, "ts_ms": 0}}))
+    tmp = tempfile.TemporaryDirectory()
+    sizer, store = _attach_sizer(session, universe, tmp.name) if size else (None, None)
     if freeze:       # as LiveSession does: freeze the long-lived universe, rare full collections
         tune_gc()
-    latencies = []
+    latencies, sized = [], []
     start = time.perf_counter_ns()
     period = 1e9 / rate
     for i, frame in enumerate(frames):
@@ -99,15 +130,37 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             while time.perf_counter_ns() < arrival:
                 pass
         latencies.append(await deliver(frame, arrival))
+        if found_in[0]:
+            sized.append(latencies[-1])
     elapsed = (time.perf_counter_ns() - start) / 1e9
+    if store is not None:
+        store.close()
+    tmp.cleanup()
     latencies.sort()
     pick = lambda q: quantile(latencies, q) / 1_000  # noqa: E731
+    sizing = {}
+    if sizer is not None:
+        again = []                       # the pipeline alone, on every opportunity found, 200 times each
+        for _, opp in list(session.stats.recent):
+            for _ in range(200):
+                t0 = time.perf_counter_ns()
+                sizer.size(opp)
+                again.append(time.perf_counter_ns() - t0)
+        sizing = {"pipeline_p50_us": round(quantile(again, 0.50) / 1_000, 1) if again else None,
+                  "pipeline_p99_us": round(quantile(again, 0.99) / 1_000, 1) if again else None,
+                  "sizing": {"sized": sizer.stats.sized, "traded": sizer.stats.traded,
+                             "rejected": dict(sizer.stats.rejected), "lowered": dict(sizer.stats.lowered),
+                             "errors": dict(list(sizer.errors.items())[:5])}}
     return {"format": "arbbot.feed-bench/1", "engine": session.engine_choice, "gc_freeze": freeze, "rate_target": rate,
             "rate_achieved": round(count / elapsed, 1), "frames": count, "kalshi_markets": len(tickers),
             "markets": len(universe.markets), "gaps": client.gaps, "malformed": client.malformed,
             "p50_us": round(pick(0.50), 1), "p99_us": round(pick(0.99), 1), "max_us": round(latencies[-1] / 1_000, 1),
             "rss_mib_start": round(rss_start, 1), "rss_mib_u20k_built": round(rss_built, 1),
-            "rss_mib_peak": round(_rss_mib(), 1), "found": dict(session.stats.found)}
+            "rss_mib_peak": round(_rss_mib(), 1), "found": dict(session.stats.found),
+            # frames that reported an opportunity: frame → decision (sized, unless --no-size)
+            "found_frames": len(sized),
+            "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
+            "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None, **sizing}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="how long to sustain the rate (default 10)")
     ap.add_argument("--engine", choices=("swift", "python"))
     ap.add_argument("--no-gc-freeze", action="store_true", help="leave the universe in the cyclic GC (to compare)")
+    ap.add_argument("--no-size", action="store_true", help="detection only: do not size the opportunities found")
     args = ap.parse_args(argv)
-    print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze))))
+    print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze,
+                                          size=not args.no_size))))
     return 0
 
 

@@ -4,10 +4,12 @@ full paper-trading bot, excluding the venue's round trip.
 The simulator runs in its own process (`arbbot sim`), as a venue would, so it does not share
 this interpreter's GIL; the bot runs in-process for `--seconds`, `--runs` times against a fresh
 simulator each. What the path holds: risk gates, the kept balances, the re-quote from the
-streamed book, the execution + first intent written to SQLite (WAL, synchronous=FULL: one
-fsync), and the event loop's scheduling of the execution task among the feed callbacks.
+streamed book, the execution + first intent committed to SQLite (WAL; with `--durability power`
+the commit includes an fsync, with the default `process` the fsync runs on the background syncer,
+see arbbot.execution.walsync), and the event loop's scheduling of the execution task among the
+feed callbacks. `--durability both` alternates the two modes run by run (same machine state).
 
-    python -m arbbot.bench.order_path --seconds 30 --runs 3
+    python -m arbbot.bench.order_path --seconds 30 --runs 3 --durability both
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def _start_sim(workdir: Path, seed: int) -> tuple[subprocess.Popen, Path]:
     return proc, handle
 
 
-def one_run(seconds: float, seed: int) -> dict:
+def one_run(seconds: float, seed: int, durability: str = "process") -> dict:
     from arbbot.config import load_settings
     from arbbot.run import command, trader as trader_mod
     captured = {}
@@ -60,13 +62,14 @@ def one_run(seconds: float, seed: int) -> dict:
             args = types.SimpleNamespace(live=False, connect=str(handle), step=0.2, mappings=None, engine=None,
                                          trade=True, db=str(Path(tmp) / "bench.db"), json=True, duration=seconds,
                                          scenario=None)
-            summary = asyncio.run(command._run(args, load_settings(metrics_port=0, kill_file="")))
+            settings = load_settings(metrics_port=0, kill_file="", store_durability=durability)
+            summary = asyncio.run(command._run(args, settings))
         finally:
             trader_mod.attach_paper_trader = attach
             sim.terminate()
             sim.wait(15)
     ex = captured["trader"].executor
-    return {"first_order_us": _quantiles_us(ex.first_order_ns) if ex.first_order_ns else None,
+    return {"durability": durability, "samples_ns": list(ex.first_order_ns), "first_order_us": _quantiles_us(ex.first_order_ns) if ex.first_order_ns else None,
             "executions": summary["trading"]["executions"], "rest_requotes": ex.rest_requotes,
             "book_updates": summary["book_updates"]}
 
@@ -76,16 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=30.0, help="length of each run (default 30)")
     p.add_argument("--runs", type=int, default=3, help="runs, each against a fresh simulator (default 3)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--durability", choices=("process", "power", "both"), default="process",
+                   help="order store durability (config store_durability); both = alternate, run by run")
     args = p.parse_args(argv)
     os.environ.setdefault("ARB_KILL_FILE", "")
+    modes = ("process", "power") if args.durability == "both" else (args.durability,)
     runs = []
     for i in range(args.runs):
-        r = one_run(args.seconds, args.seed)
-        runs.append(r)
-        print(f"run {i + 1}: {json.dumps(r)}", file=sys.stderr)
-    measured = [r["first_order_us"] for r in runs if r["first_order_us"]]
-    med = {k: statistics.median(m[k] for m in measured) for k in ("p50", "p95", "p99")} if measured else None
-    print(json.dumps({"format": "arbbot.bench-order-path/1", "runs": runs, "median_of_runs_us": med}))
+        for mode in modes:
+            r = one_run(args.seconds, args.seed, mode)
+            runs.append(r)
+            print(f"run {i + 1}: {json.dumps({k: v for k, v in r.items() if k != 'samples_ns'})}", file=sys.stderr)
+    medians, pooled = {}, {}
+    for mode in modes:
+        measured = [r["first_order_us"] for r in runs if r["durability"] == mode and r["first_order_us"]]
+        medians[mode] = ({k: statistics.median(m[k] for m in measured) for k in ("p50", "p95", "p99")}
+                         if measured else None)
+        every = [ns for r in runs if r["durability"] == mode for ns in r["samples_ns"]]
+        pooled[mode] = _quantiles_us(every) if every else None      # all runs' executions together
+    for r in runs:
+        del r["samples_ns"]
+    print(json.dumps({"format": "arbbot.bench-order-path/1", "runs": runs, "median_of_runs_us": medians,
+                      "pooled_us": pooled}))
     return 0
 
 

@@ -3,19 +3,29 @@
 Ops: full_scan (all five lanes over the universe the engine holds, results as the engine's
 records; the Swift engine's records are decoded to Python objects only on demand, reported
 separately as full_scan_decoded), incremental (replace one random market's book and detect the
-opportunities touching it), decompose (one native book → ladders + quote).
+opportunities touching it), decompose (one native book → ladders + quote), size (the
+per-opportunity sizing chain, SIZING.md steps 1, 2, 3, 6, 7, 8, 4, on one 3-leg opportunity on two
+venues with the default 2,000 Monte Carlo paths: the Swift engine through the whole Python call —
+packing, arb_size, decoding into SizingResult — and the pure twin; size_raw is the native call
+alone on prepacked buffers).
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
+from dataclasses import replace
 
 from arbbot.bench.universe import build_u20k, describe
 from arbbot.engine.native import NativeEngine, pack_book
 from arbbot.engine.select import native_module
 from arbbot.engine.twin.decompose import decompose as twin_decompose
 from arbbot.engine.twin.engine import TwinEngine
+from arbbot.model import FeeSchedule, Venue
+from arbbot.sizing import SizingInput, SizingLeg, SizingParams
+from arbbot.sizing import native as sizing_native
+from arbbot.sizing import steps as sizing_twin
+from arbbot.sizing.pricing import walk_depth
 
 
 def percentiles(samples_ns: list[int]) -> dict:
@@ -43,6 +53,23 @@ def timed(fn, args_list, repeat: int) -> list[int]:
     return out
 
 
+def sizing_opportunity() -> SizingInput:
+    """The `size` op's opportunity: an all-YES bucket of three markets (payout $1), two on Kalshi
+    (batch 1) and one on Polymarket (batch 2), five ask levels each, priors everywhere, E =
+    $10,000, T = 20 days, c = 0.95; q0 = the depth walk's quantity capped at 200 contracts."""
+    kalshi = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
+    poly = FeeSchedule(taker_rate_ppm=20_000, rounding=10)
+
+    def ladder(top: int) -> tuple[tuple[int, int], ...]:
+        return tuple((top + 50 * i, 4_000 + 1_000 * i) for i in range(5))
+
+    legs = (SizingLeg(Venue.KALSHI, 100, kalshi, ladder(3000), 2950, 0.5, 0.01),
+            SizingLeg(Venue.KALSHI, 100, kalshi, ladder(2900), 2850, 0.5, 0.01),
+            SizingLeg(Venue.POLYMARKET, 1, poly, ladder(2800), 2790, 0.5, 0.01))
+    inp = SizingInput("5eed5eed5eed5eed", 1, 1, legs, 0.95, 20.0, 1, 10_000_000_000, 25.0)
+    return replace(inp, qty=walk_depth(inp, 20_000))
+
+
 def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     native = native_module()
     say = (lambda *a: print(*a, file=sys.stderr)) if as_json else print
@@ -61,7 +88,8 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     updates = [(m, book, *pack_book(book)) for m, book in bench.update_stream(seed + 1, 1_024)]
     r = {"scan_swift": 50 if quick else 500, "scan_python": 3 if quick else 15,
          "inc_swift": 20_000 if quick else 200_000, "inc_python": 2_000 if quick else 20_000,
-         "dec": 20_000 if quick else 200_000}
+         "dec": 20_000 if quick else 200_000, "size_swift": 2_000 if quick else 20_000,
+         "size_python": 20 if quick else 200}
     results = []
 
     def record(engine: str, op: str, samples: list[int]) -> None:
@@ -78,8 +106,16 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     venues = [int(universe.markets[m].venue) for m, *_ in updates]
     record("swift", "decompose", timed(native.decompose, [(v, lv, c) for v, (_, _, lv, c) in zip(venues, updates)], r["dec"]))
     record("python", "decompose", timed(twin_decompose, [(v, b) for v, (_, b, _, _) in zip(venues, updates)], r["dec"] // 10))
+    opportunity, params = sizing_opportunity(), SizingParams()
+    if sizing_native.size_opportunity(opportunity, params) != sizing_twin.size_opportunity(opportunity, params):
+        print("arbbot bench: engines disagree on the sizing opportunity; run the parity tests", file=sys.stderr)
+        return 1
+    packed = (*sizing_native.pack_inputs((opportunity,)), sizing_native.pack_params(params))
+    record("swift", "size", timed(sizing_native.size_opportunity, [(opportunity, params)], r["size_swift"]))
+    record("swift", "size_raw", timed(native.size_batch, [packed], r["size_swift"]))
+    record("python", "size", timed(sizing_twin.size_opportunity, [(opportunity, params)], r["size_python"]))
     ratios = {}
-    for op in ("full_scan", "incremental", "decompose"):
+    for op in ("full_scan", "incremental", "decompose", "size"):
         s = next(x for x in results if x["engine"] == "swift" and x["op"] == op)
         p = next(x for x in results if x["engine"] == "python" and x["op"] == op)
         ratios[op] = {"p50": round(p["p50_us"] / s["p50_us"], 1), "p99": round(p["p99_us"] / s["p99_us"], 1)}

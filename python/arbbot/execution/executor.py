@@ -20,6 +20,7 @@ from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.types import Opportunity
 from arbbot.execution.store import OrderStore
+from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
@@ -111,7 +112,10 @@ class Executor:
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
+        self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
+        self.answered: deque = deque(maxlen=10_000)      # (venue, seconds, unix s) per answered order
         self._gc_paused = False                          # pause_gc() disabled the GC; resume at first order
+        self._sync_held = False                          # pause_gc() holds the WAL syncer; released likewise
 
     # ---- public --------------------------------------------------------------------------------
     def check(self, opp: Opportunity) -> None:
@@ -131,15 +135,18 @@ class Executor:
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
 
     async def execute(self, opp: Opportunity, execution_id: str | None = None,
-                      decided_ns: int | None = None) -> ExecutionResult:
+                      decided_ns: int | None = None, sizing=None, loss_budget: int = 0) -> ExecutionResult:
         """Trade `opp` leg by leg. Never leaves a filled leg unaccounted: an unexpected error
         reconciles the execution with the venues at once (and enters safe mode if it is naked).
         `decided_ns` (perf_counter_ns when the opportunity was decided on) times the path to the
-        first order (`first_order_ns`)."""
+        first order (`first_order_ns`). `sizing`: the opportunity's `arbbot.sizing/1` record (or a
+        callable returning it, called once the first order is out) and `loss_budget` (µ$) the loss
+        budget it reserves, stored with the execution."""
         self._decided_ns = decided_ns
         self.check(opp)
         xid = execution_id or f"{opp.id}-{uuid.uuid4().hex[:8]}"
         self._unrecorded = opp        # written with the first intent (one commit), or by _recorded
+        self._sizing = (sizing, loss_budget)
         try:
             return await self._legs(xid, opp)
         except asyncio.CancelledError:
@@ -151,22 +158,35 @@ class Executor:
             self.resume_gc()
 
     def pause_gc(self) -> None:
-        """Hold the cyclic GC off until this executor's next first order (or the end of its next
-        execution): a collection pauses the process for milliseconds."""
+        """Hold the cyclic GC and the store's background fsync off until this executor's next
+        first order (or the end of its next execution): a collection pauses the process for
+        milliseconds, and a running fsync can stall the intent's COMMIT (walsync.WalSyncer.hold)."""
         if gc.isenabled():
             gc.disable()
             self._gc_paused = True
+        if not self._sync_held:
+            wal_syncer().hold()
+            self._sync_held = True
 
     def resume_gc(self) -> None:
         if self._gc_paused:
             self._gc_paused = False
             gc.enable()
+        if self._sync_held:
+            self._sync_held = False
+            wal_syncer().unhold()
 
     def _recorded(self, xid: str) -> None:
         """Make sure the execution row exists (an execution that ends before its first order)."""
         if self._unrecorded is not None:
-            self.store.create_execution(xid, self._unrecorded)
+            self.store.create_execution(xid, self._unrecorded, sizing=self._sizing_record(),
+                                        loss_budget=self._sizing[1])
             self._unrecorded = None
+            self._sizing = (None, 0)
+
+    def _sizing_record(self) -> dict | None:
+        record = self._sizing[0]
+        return record() if callable(record) else record
 
     async def _legs(self, xid: str, opp: Opportunity) -> ExecutionResult:
         target = opp.qty
@@ -227,6 +247,16 @@ class Executor:
         return route.info
 
     async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
+        first = self._unrecorded          # this order's intent also records the execution
+        try:
+            return await self._send(xid, leg, role, attempt, market, route, side, action, qty, price, tif)
+        finally:
+            if first is not None and self._sizing[0] is not None:
+                # the sizing record, once the first order is out (or failed): off the order path
+                self.store.add_sizing_record(xid, first.id, self._sizing_record(), self._sizing[1])
+                self._sizing = (None, 0)
+
+    async def _send(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
         venue = route.client.venue
         coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
                                      side=side.label, action=action.value, qty=qty, price=price, tif=tif.value,
@@ -242,7 +272,9 @@ class Executor:
         self.resume_gc()
         try:
             order = await asyncio.wait_for(route.client.place_order(req), self.config.order_timeout_s)
-            self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(time.perf_counter_ns() - sent)
+            took = time.perf_counter_ns() - sent
+            self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(took)
+            self.answered.append((venue, took / 1e9, self.clock()))
         except OrderRejected as exc:
             self.store.set_intent_state(coid, "rejected", str(exc))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))

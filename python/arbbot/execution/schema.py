@@ -14,6 +14,11 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      backfilled from existing unwound/naked executions), `fills.recorded_ms` (store clock when a
      fill was recorded, backfilled from the event log), `breakers` (circuit-breaker state),
      `cash_baselines` (each venue's cash when the store first met it, for reconciliation).
+  3  sizing state (spec/SIZING.md): `estimate_samples` (step 5's raw samples: order latency per
+     venue, depletion per market side, mids per market), `drawdown` (equity peak, last equity,
+     stop latch and tier), `sizing_records` (each execution's `arbbot.sizing/1` step record and
+     the loss budget it reserves while in flight). Fill outcomes and per-lane realised PnL are
+     derived from intents and executions, not stored twice.
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -30,14 +35,20 @@ FULL = TICKS_PER_DOLLAR              # a YES + NO pair pays $1 per contract: thi
 # the execution id. Prices are converted to the intent's own side (a venue may report a sell of
 # YES at p as a buy of NO at 10,000 − p); an unwind that BUYS the opposite side completes a pair
 # worth $1 per contract (10,000 µ$ per lot). The single definition of an execution's cash flow.
-CASH_FLOW_SQL = f"""
-SELECT COALESCE(SUM(
+CASH_FLOW_TERM = f"""
     (CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END) * f.qty
         * (CASE WHEN i.action = 'sell' THEN 1 ELSE -1 END)
     - f.fee
-    + (CASE WHEN i.role = 'unwind' AND i.action = 'buy' THEN {FULL} * f.qty ELSE 0 END)), 0)
+    + (CASE WHEN i.role = 'unwind' AND i.action = 'buy' THEN {FULL} * f.qty ELSE 0 END)"""
+CASH_FLOW_SQL = f"""
+SELECT COALESCE(SUM({CASH_FLOW_TERM}), 0)
 FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id
 WHERE i.execution_id = ?"""
+# every execution's cash flow at once: (execution_id, µ$)
+CASH_FLOWS_SQL = f"""
+SELECT i.execution_id AS execution_id, SUM({CASH_FLOW_TERM}) AS cash_flow
+FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id
+GROUP BY i.execution_id"""
 
 LOSS_STATES = ("unwound", "naked")   # terminal states whose negative cash flow is a realised loss
 
@@ -154,6 +165,35 @@ CREATE TABLE cash_baselines (
 );
 """
 
+_V3 = """
+CREATE TABLE estimate_samples (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('latency', 'depletion', 'mid')),
+    key TEXT NOT NULL,                               -- venue | market#side | market (venue:id)
+    ts_ms INTEGER NOT NULL,                          -- wall clock of the observation
+    value REAL NOT NULL                              -- latency s | depletion per s | mid $
+);
+CREATE INDEX estimate_samples_by_key ON estimate_samples(kind, key, ts_ms);
+CREATE INDEX estimate_samples_by_time ON estimate_samples(ts_ms);   -- pruning past the window
+CREATE INDEX executions_by_state ON executions(state);              -- sizing reads held / in-flight ones
+CREATE TABLE drawdown (
+    name TEXT PRIMARY KEY CHECK (name = 'equity'),   -- one row
+    peak INTEGER NOT NULL,                           -- µ$: the equity peak
+    equity INTEGER NOT NULL,                         -- µ$: the last equity observed
+    stopped_ms INTEGER NOT NULL,                     -- wall ms the drawdown stop started, 0 = none
+    tier TEXT NOT NULL CHECK (tier IN ('normal', 'caution', 'stop')),
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE sizing_records (
+    execution_id TEXT PRIMARY KEY REFERENCES executions(id),
+    opportunity_id TEXT NOT NULL,
+    record TEXT NOT NULL,                            -- JSON: the arbbot.sizing/1 per-opportunity object
+    loss_budget INTEGER NOT NULL CHECK (loss_budget >= 0),   -- µ$ of the daily loss cap reserved in flight
+    ts_ms INTEGER NOT NULL
+);
+CREATE INDEX sizing_records_by_opportunity ON sizing_records(opportunity_id);
+"""
+
 
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
@@ -184,6 +224,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "order store: executions, intents, fills, events, flags, market failures", (_V1,)),
     Migration(2, "durable risk: realised_losses ledger, fills.recorded_ms, breakers, cash_baselines",
               (_V2, _backfill_losses)),
+    Migration(3, "sizing state: estimate_samples, drawdown, sizing_records", (_V3,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -1,8 +1,10 @@
 """The order store: executions, order intents, fills, an event log and the safe-mode flag.
 
-SQLite (stdlib) in WAL mode with `synchronous=FULL`: a committed transaction survives a crash
-of the process or the machine. Every state change is one transaction that also appends to the
-event log. Units: quantities in lots, prices in ticks, money in µ$ — all integers.
+SQLite (stdlib) in WAL mode. Durability "process" (default): a committed transaction survives a
+crash of the process at once and a crash of the machine one background fsync later; "power":
+`synchronous=FULL`, the fsync completes inside COMMIT (`arbbot.execution.walsync`). Every state
+change is one transaction that also appends to the event log. Units: quantities in lots, prices
+in ticks, money in µ$ — all integers.
 
 An *intent* is one order we are about to send, written BEFORE the order leaves the process,
 under a deterministic `client_order_id` (execution id + leg + role + attempt). Crash recovery
@@ -28,7 +30,9 @@ from typing import Iterator
 
 from pathlib import Path
 
-from arbbot.execution.schema import CASH_FLOW_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
+from arbbot.execution.schema import CASH_FLOW_SQL, CASH_FLOWS_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
+from arbbot.execution.walsync import DURABILITIES
+from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.venues.common.model import Fill, Order, OrderStatus
 
 SCHEMA_VERSION = LATEST
@@ -136,8 +140,11 @@ class OrderStore:
     instead of being initialised (operator tools such as `arbbot status`). `clock_ms` (wall ms since
     the epoch) stamps every row and event; tests inject it."""
 
-    def __init__(self, path: str, *, clock_ms=None, create: bool = True) -> None:
+    def __init__(self, path: str, *, clock_ms=None, create: bool = True, durability: str = "process") -> None:
+        if durability not in DURABILITIES:
+            raise ValueError(f"order store durability {durability!r}: expected one of {', '.join(DURABILITIES)}")
         self.path = str(path)
+        self.durability = durability
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._lock = threading.RLock()
         self.ledger_version = 0           # bumped on each realised-loss ledger write by this store
@@ -153,7 +160,8 @@ class OrderStore:
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise RuntimeError(f"order store {self.path}: SQLite refused WAL mode (got {mode})")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=FULL" if durability == "power" else "PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=0")     # checkpoints run on the WAL syncer's thread
             self._db.execute("PRAGMA foreign_keys=ON")
             with self._lock:
                 if not create and current_version(self._db) == 0:
@@ -175,6 +183,7 @@ class OrderStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            wal_syncer().kick(self.path, fsync=self.durability == "process")
 
     def _event(self, db, kind: str, execution_id: str | None = None, coid: str | None = None, **data) -> None:
         db.execute("INSERT INTO events(ts_ms, kind, execution_id, client_order_id, data) VALUES (?,?,?,?,?)",
@@ -182,15 +191,18 @@ class OrderStore:
 
     def close(self) -> None:
         with self._lock:
+            wal_syncer().release(self.path)
             self._db.close()
 
     # ---- executions ---------------------------------------------------------------------------
-    def create_execution(self, execution_id: str, opp) -> None:
-        """Record an opportunity about to be traded (state `executing`)."""
+    def create_execution(self, execution_id: str, opp, *, sizing: dict | None = None, loss_budget: int = 0) -> None:
+        """Record an opportunity about to be traded (state `executing`), with its sizing step record
+        (the `arbbot.sizing/1` per-opportunity object) and the loss budget in µ$ it reserves while
+        in flight, in the same transaction."""
         with self.tx() as db:
-            self._insert_execution(db, execution_id, opp)
+            self._insert_execution(db, execution_id, opp, sizing, loss_budget)
 
-    def _insert_execution(self, db, execution_id: str, opp) -> None:
+    def _insert_execution(self, db, execution_id: str, opp, sizing: dict | None = None, loss_budget: int = 0) -> None:
         legs = [{"market": l.market, "side": l.side.label, "qty": l.qty, "worst_price": l.worst_price,
                  "cost": l.cost, "fee": l.fee} for l in opp.legs]
         now = self._clock_ms()
@@ -198,6 +210,8 @@ class OrderStore:
                    " planned_profit, legs, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
                     opp.profit, json.dumps(legs), "executing", now, now))
+        if sizing is not None:
+            self._insert_sizing(db, execution_id, opp.id, sizing, loss_budget)
         self._event(db, "execution_started", execution_id, opportunity=opp.id, qty=opp.qty, profit=opp.profit)
 
     def set_execution_state(self, execution_id: str, state: str, reason: str = "") -> None:
@@ -216,8 +230,12 @@ class OrderStore:
         return self._exec_row(r)
 
     def executions(self, states: tuple[str, ...] | None = None) -> list[ExecutionRow]:
-        rows = self._db.execute("SELECT * FROM executions ORDER BY created_ms, id").fetchall()
-        return [self._exec_row(r) for r in rows if states is None or r["state"] in states]
+        if states is None:
+            rows = self._db.execute("SELECT * FROM executions ORDER BY created_ms, id").fetchall()
+        else:
+            rows = self._db.execute(f"SELECT * FROM executions WHERE state IN ({','.join('?' * len(states))})"
+                                    " ORDER BY created_ms, id", tuple(states)).fetchall()
+        return [self._exec_row(r) for r in rows]
 
     @staticmethod
     def _exec_row(r) -> ExecutionRow:
@@ -227,15 +245,15 @@ class OrderStore:
     # ---- intents ------------------------------------------------------------------------------
     def add_intent(self, execution_id: str, leg: int, role: str, attempt: int, *, venue: str, market: str,
                    market_id: str, side: str, action: str, qty: int, price: int, tif: str,
-                   new_execution=None) -> str:
+                   new_execution=None, sizing: dict | None = None, loss_budget: int = 0) -> str:
         """Write an intent (state `intent`) and return its client_order_id. Call BEFORE sending.
-        `new_execution` (the opportunity): record the execution in the same transaction (one
-        commit, one fsync, on the way to an execution's first order)."""
+        `new_execution` (the opportunity, with its `sizing` record and `loss_budget` µ$): record
+        the execution in the same transaction (one commit on the way to an execution's first order)."""
         coid = client_order_id(execution_id, leg, role, attempt)
         now = self._clock_ms()
         with self.tx() as db:
             if new_execution is not None:
-                self._insert_execution(db, execution_id, new_execution)
+                self._insert_execution(db, execution_id, new_execution, sizing, loss_budget)
             db.execute("INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market, market_id,"
                        " side, action, qty, price, tif, state, created_ms, updated_ms)"
                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -444,6 +462,145 @@ class OrderStore:
                        " cooldown_ms=excluded.cooldown_ms, updated_ms=excluded.updated_ms",
                        (name, state, failures, opened_at_ms, cooldown_ms, self._clock_ms()))
             self._event(db, "breaker", name=name, state=state, failures=failures, opened_at_ms=opened_at_ms)
+
+    # ---- sizing state (spec/SIZING.md) -----------------------------------------------------------
+    def add_sizing_record(self, execution_id: str, opportunity_id: str, sizing: dict, loss_budget: int) -> None:
+        """Store an execution's sizing record after its row (the executor writes it once the first
+        order is out: formatting the record stays off the decision → first order path)."""
+        with self.tx() as db:
+            self._insert_sizing(db, execution_id, opportunity_id, sizing, loss_budget)
+
+    def _insert_sizing(self, db, execution_id: str, opportunity_id: str, sizing: dict, loss_budget: int) -> None:
+        db.execute("INSERT INTO sizing_records(execution_id, opportunity_id, record, loss_budget, ts_ms)"
+                   " VALUES (?,?,?,?,?)", (execution_id, opportunity_id, json.dumps(sizing, separators=(",", ":")),
+                                           int(loss_budget), self._clock_ms()))
+
+    def sizing_records(self, *, execution_id: str | None = None, opportunity_id: str | None = None
+                       ) -> list[tuple[str, dict]]:
+        """(execution id, `arbbot.sizing/1` record) in the order they were stored, optionally filtered."""
+        q, args = "SELECT execution_id, record FROM sizing_records WHERE 1=1", []
+        if execution_id is not None:
+            q, args = q + " AND execution_id=?", args + [execution_id]
+        if opportunity_id is not None:
+            q, args = q + " AND opportunity_id=?", args + [opportunity_id]
+        with self._lock:
+            rows = self._db.execute(q + " ORDER BY ts_ms, rowid", args).fetchall()
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def held_cost_by_market(self, states: tuple[str, ...]) -> dict[str, int]:
+        """µ$ per market (`venue:id`) held by executions in `states`: entry fills' cost + fee, less
+        what unwinds sold (cost), unwind fees added — one aggregate query (sizing step 11)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT i.market, SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE -i.cost END + i.fee)"
+                " FROM intents i JOIN executions x ON x.id = i.execution_id"
+                f" WHERE x.state IN ({','.join('?' * len(states))}) GROUP BY i.market ORDER BY i.market",
+                states).fetchall()
+        return {market: held for market, held in rows}
+
+    def net_positions(self) -> dict[str, tuple[int, int]]:
+        """Per market (`venue:id`), (net YES lots, their net cost in µ$) over every recorded fill: a
+        sell reduces, a NO lot counts negative; cost = Σ ±lots × price ticks (lots × ticks = µ$)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT venue || ':' || market_id,"
+                " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
+                " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)"
+                " FROM fills GROUP BY venue, market_id ORDER BY venue, market_id").fetchall()
+        return {name: (lots, cost) for name, lots, cost in rows}
+
+    def inflight_loss_budgets(self) -> int:
+        """µ$: the loss budgets reserved by executions still executing (step 10's `left`)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT COALESCE(SUM(s.loss_budget), 0) FROM sizing_records s JOIN executions x"
+                f" ON x.id = s.execution_id WHERE x.state IN ({','.join('?' * len(EXEC_OPEN))})",
+                EXEC_OPEN).fetchone()[0]
+
+    def add_estimate_sample(self, kind: str, key: str, value: float, ts_ms: int | None = None) -> None:
+        """One raw sample for step 5: kind `latency` (key venue, seconds), `depletion` (key
+        `market#side`, per-second sample), `mid` (key market, dollars). No event: samples are data."""
+        with self.tx() as db:
+            db.execute("INSERT INTO estimate_samples(kind, key, ts_ms, value) VALUES (?,?,?,?)",
+                       (kind, key, self._clock_ms() if ts_ms is None else ts_ms, float(value)))
+
+    def add_estimate_samples(self, rows, *, prune_before_ms: int | None = None) -> None:
+        """Many samples in one transaction: rows of (kind, key, unix seconds, value); with
+        `prune_before_ms`, samples older than it are deleted in the same transaction."""
+        with self.tx() as db:
+            db.executemany("INSERT INTO estimate_samples(kind, key, ts_ms, value) VALUES (?,?,?,?)",
+                           [(kind, key, int(ts * 1000), float(value)) for kind, key, ts, value in rows])
+            if prune_before_ms is not None:
+                db.execute("DELETE FROM estimate_samples WHERE ts_ms < ?", (prune_before_ms,))
+
+    def estimate_samples(self, kind: str, since_ms: int) -> dict[str, tuple[tuple[float, float], ...]]:
+        """Samples of `kind` at or after `since_ms`, by key, each (time s, value) in time order."""
+        out: dict[str, list[tuple[float, float]]] = {}
+        with self._lock:
+            rows = self._db.execute("SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=?"
+                                    " ORDER BY ts_ms, seq", (kind, since_ms)).fetchall()
+        for key, ts, value in rows:
+            out.setdefault(key, []).append((ts / 1000, value))
+        return {k: tuple(v) for k, v in out.items()}
+
+    def fill_outcomes(self) -> dict[str, tuple[int, int]]:
+        """Per venue (fills, attempts) of entry IOC orders that reached a terminal state: a fill is
+        one filled in full (step 2's Beta posterior; all recorded attempts, never cleaned)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents WHERE role = 'entry' AND tif = 'ioc'"
+                f" AND state IN ({','.join('?' * len(INTENT_TERMINAL))}) GROUP BY venue ORDER BY venue",
+                INTENT_TERMINAL).fetchall()
+        return {venue: (fills, attempts) for venue, fills, attempts in rows}
+
+    def lane_daily_pnl(self, since_ms: int, day_start_ms: int) -> dict[int, tuple[int, ...]]:
+        """Per lane code, the realised PnL in µ$ of each risk day (days start at `day_start_ms`
+        modulo 24 h) since `since_ms` that had one, oldest first. An execution's PnL is its cash
+        flow, plus its payout when it completed (the pair pays out), dated when it became terminal."""
+        day_ms = 86_400_000
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT x.lane, x.state, x.payout, x.updated_ms, COALESCE(c.cash_flow, 0) FROM executions x"
+                f" LEFT JOIN ({CASH_FLOWS_SQL}) c ON c.execution_id = x.id WHERE x.updated_ms >= ?"
+                f" AND x.state IN ({','.join('?' * len(EXEC_TERMINAL))}) ORDER BY x.updated_ms, x.id",
+                (since_ms, *EXEC_TERMINAL)).fetchall()
+        days: dict[int, dict[int, int]] = {}
+        for lane, state, payout, updated_ms, cash_flow in rows:
+            pnl = cash_flow + (payout if state == "complete" else 0)
+            day = (updated_ms - day_start_ms) // day_ms
+            days.setdefault(lane, {})
+            days[lane][day] = days[lane].get(day, 0) + pnl
+        return {lane: tuple(v for _, v in sorted(d.items())) for lane, d in days.items()}
+
+    def drawdown(self) -> tuple[int, int, int, str] | None:
+        """(peak µ$, last equity µ$, stop start ms or 0, tier), or None before the first observation."""
+        with self._lock:
+            r = self._db.execute("SELECT peak, equity, stopped_ms, tier FROM drawdown WHERE name='equity'").fetchone()
+        return None if r is None else (r[0], r[1], r[2], r[3])
+
+    def save_drawdown(self, peak: int, equity: int, stopped_ms: int, tier: str) -> None:
+        """Persist the equity peak, the last equity, the stop latch and the tier; an event when the
+        tier changes."""
+        with self.tx() as db:
+            before = db.execute("SELECT tier FROM drawdown WHERE name='equity'").fetchone()
+            db.execute("INSERT INTO drawdown(name, peak, equity, stopped_ms, tier, updated_ms) VALUES"
+                       " ('equity',?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET peak=excluded.peak,"
+                       " equity=excluded.equity, stopped_ms=excluded.stopped_ms, tier=excluded.tier,"
+                       " updated_ms=excluded.updated_ms", (peak, equity, stopped_ms, tier, self._clock_ms()))
+            if before is None or before[0] != tier:
+                self._event(db, "drawdown_tier", tier=tier, peak=peak, equity=equity)
+
+    def clear_drawdown_stop(self) -> bool:
+        """`arbbot ack`: clear a drawdown stop and restart the peak at the last equity (else the next
+        observation would latch it again). True if a stop was cleared."""
+        with self.tx() as db:
+            r = db.execute("SELECT equity, stopped_ms, tier FROM drawdown WHERE name='equity'").fetchone()
+            if r is None or (r[1] == 0 and r[2] != "stop"):
+                return False
+            db.execute("UPDATE drawdown SET peak=equity, stopped_ms=0, tier='normal', updated_ms=? WHERE name='equity'",
+                       (self._clock_ms(),))
+            self._event(db, "drawdown_stop_acknowledged", peak=r[0])
+        return True
 
     # ---- flags: safe mode -----------------------------------------------------------------------
     def enter_safe_mode(self, reason: str) -> None:

@@ -85,6 +85,30 @@ class SessionCollector:
                                 value=trader.stats.locked_in)
         yield GaugeMetricFamily("arbbot_pnl_realised_micros", "Realised PnL of unwound executions (µ$)",
                                 value=trader.stats.realised)
+        if trader.sizer is not None:
+            yield from _sizing(trader.sizer)
+
+
+def _sizing(sizer):
+    """The sizing pipeline (SIZING.md): opportunities sized, rejected / lowered per step, time."""
+    st = sizer.stats
+    yield CounterMetricFamily("arbbot_sizing_sized", "Opportunities sized by the pipeline", value=st.sized)
+    by_step = CounterMetricFamily("arbbot_sizing_steps", "Opportunities a sizing step rejected or lowered",
+                                  labels=["step", "outcome"])
+    for outcome, counts in (("rejected", st.rejected), ("lowered", st.lowered)):
+        for step, n in sorted(counts.items()):
+            by_step.add_metric([step, outcome], n)
+    yield by_step
+    took = GaugeMetricFamily("arbbot_sizing_quantile_seconds", "Time to size one opportunity (last 2,000)",
+                             labels=["quantile"])
+    if st.elapsed_ns:
+        for q in (0.5, 0.99):
+            took.add_metric([str(q)], quantile(st.elapsed_ns, q) / 1e9)
+    yield took
+    if sizer.portfolio is not None:
+        p = sizer.portfolio
+        yield GaugeMetricFamily("arbbot_equity_micros", "Equity E the sizing reads (µ$)", value=p.equity)
+        yield GaugeMetricFamily("arbbot_equity_peak_micros", "Equity peak (µ$, drawdown step)", value=p.peak)
 
 
 def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):

@@ -3,7 +3,8 @@
 Prints `arbbot.status/1` (one JSON line with --json):
 
     {"format": "arbbot.status/1", "safe_mode": false, "halted": false, "daily_loss_usd": "12.340000",
-     "daily_fees_usd": "0.120000", "open_executions": 0, "breaker": "closed"}
+     "daily_fees_usd": "0.120000", "open_executions": 0, "breaker": "closed", "drawdown_tier": "normal",
+     "equity_peak_usd": "10000.000000"}
 
 - safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
 - halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
@@ -12,7 +13,10 @@ Prints `arbbot.status/1` (one JSON line with --json):
 - daily_fees_usd: fees of every fill recorded in the current risk day;
 - open_executions: executions still `executing` (recovery resolves them at the next start);
 - breaker: the circuit breaker's persisted state (closed | open | half_open once its cooldown
-  has passed).
+  has passed);
+- drawdown_tier: the sizing drawdown manager's tier (normal | caution | stop; a stop lasts until
+  `arbbot ack`, or the next day start with `[sizing.drawdown_manager] reset = "day"`);
+- equity_peak_usd: the persisted equity peak ("0.000000" before the first observation).
 
 Money: dollars as strings with exactly 6 decimals. The store must exist (it is never created);
 an older schema is migrated forward on open. Exit status 2 on a missing or unusable store or an
@@ -46,12 +50,15 @@ class Status:
     open_executions: int
     breaker: str                    # closed | open | half_open
     breaker_failures: int
+    drawdown_tier: str              # normal | caution | stop
+    equity_peak: int                # µ$
 
     def to_json(self) -> dict:
         """The `arbbot.status/1` object."""
         return {"format": FORMAT, "safe_mode": self.safe_mode is not None, "halted": self.halted,
                 "daily_loss_usd": format_money(self.daily_loss), "daily_fees_usd": format_money(self.daily_fees),
-                "open_executions": self.open_executions, "breaker": self.breaker}
+                "open_executions": self.open_executions, "breaker": self.breaker,
+                "drawdown_tier": self.drawdown_tier, "equity_peak_usd": format_money(self.equity_peak)}
 
 
 def collect(store, settings, now_s: float | None = None) -> Status:
@@ -63,12 +70,29 @@ def collect(store, settings, now_s: float | None = None) -> Status:
     cap = DailyLossCap(usd(settings.daily_loss_cap_usd), store, day_start_utc=settings.day_start_utc,
                        clock=lambda: now)
     row = store.breaker_state()
+    drawdown_tier, peak = drawdown(store, settings, int(now * 1000))
     return Status(safe_mode=store.safe_mode(), kill_file=settings.kill_file,
                   halted=bool(settings.kill_file) and Path(settings.kill_file).exists(),
                   daily_loss=cap.loss, daily_fees=cap.fees, daily_loss_cap=cap.cap, day=cap.day(),
                   open_executions=store.count_executions(),
                   breaker="closed" if row is None else row.effective_state(int(now * 1000)),
-                  breaker_failures=0 if row is None else row.failures)
+                  breaker_failures=0 if row is None else row.failures, drawdown_tier=drawdown_tier, equity_peak=peak)
+
+
+def drawdown(store, settings, now_ms: int) -> tuple[str, int]:
+    """(tier, peak µ$) of the persisted drawdown state as of `now_ms` (a `reset = "day"` stop from
+    before today's day start no longer counts), read-only."""
+    from arbbot.sizing.portfolio import NORMAL, DrawdownState, advance, tier
+
+    row = store.drawdown()
+    if row is None:
+        return NORMAL, 0
+    peak, equity, stopped_ms, _ = row
+    dm = settings.sizing.drawdown_manager
+    state = advance(DrawdownState(peak, stopped_ms), equity, now_ms, halt_pct=dm.halt_pct, reset=dm.reset,
+                    day_start_utc=settings.day_start_utc)
+    pct = 0.0 if state.peak <= 0 else (state.peak - equity) / state.peak * 100.0
+    return tier(pct, state.stopped, dm.caution_pct, dm.halt_pct), state.peak
 
 
 def render(st: Status, path: str) -> None:
@@ -93,6 +117,8 @@ def render(st: Status, path: str) -> None:
     table.add_row("open executions", str(st.open_executions))
     table.add_row("breaker", st.breaker + (f" ({st.breaker_failures} consecutive failures)"
                                            if st.breaker_failures else ""))
+    table.add_row("drawdown", ("[red]STOP[/red] (arbbot ack)" if st.drawdown_tier == "stop" else st.drawdown_tier)
+                  + f", equity peak ${format_money(st.equity_peak)}")
     Console(width=None if sys.stdout.isatty() else 120).print(table)
 
 

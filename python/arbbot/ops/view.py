@@ -43,6 +43,12 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
                                    f"daily realised ${format_money(gates.loss.realised) if gates.loss else '-'}  ",
                                    "exposure " + ", ".join(f"{v} ${format_money(a)}" for v, a in
                                                           sorted(gates.exposure.venue.items())) if gates.exposure else ""))
+        if trader.sizer is not None:
+            z = trader.sizer.stats
+            steps = ", ".join(f"{k} {n}" for k, n in sorted(z.rejected.items())) or "-"
+            lowered = ", ".join(f"{k} {n}" for k, n in sorted(z.lowered.items())) or "-"
+            parts.append(Text(f"sizing: sized {z.sized}  traded {z.traded}  rejected by [{steps}]  "
+                              f"lowered by [{lowered}]"))
         in_flight = "executing" if trader.busy else "idle"
         parts.append(Text(f"orders: {in_flight}"))
         for xid, state, reason in t.last[:4]:

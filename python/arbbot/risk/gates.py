@@ -13,6 +13,12 @@ class RiskGates:
                  exposure: ExposureLimits | None = None, breaker: CircuitBreaker | None = None) -> None:
         self.kill, self.loss, self.exposure, self.breaker = kill, loss, exposure, breaker
 
+    def stops(self) -> list[str]:
+        """The reasons that stop every trade whatever its size (kill switch, daily loss cap),
+        checked before an opportunity is sized; `check` repeats them with the rest."""
+        return [r for r in (self.kill.reason() if self.kill else None,
+                            self.loss.reason() if self.loss else None) if r]
+
     def check(self, opp, event_of: Callable[[str], str] = lambda m: m) -> list[str]:
         """Reasons not to trade `opp` ([] = allowed). Consumes a HALF_OPEN trial when allowed."""
         out = [r for r in (self.kill.reason() if self.kill else None,

@@ -9,7 +9,7 @@ import time
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings, usd
-from arbbot.units import LOTS_PER_CONTRACT
+from arbbot.units import LOTS_PER_CONTRACT, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.ops.metrics import serve_metrics
 from arbbot.mapping.table import load_mappings
@@ -26,6 +26,18 @@ def _simulator(args, settings):
         return load_handle(args.connect), f"simulator at {args.connect}"
     handle = serve(settings.scenario, settings.seed, step_interval=args.step or None)
     return handle, f"simulator {settings.scenario}/seed {settings.seed}"
+
+
+def _sizing_summary(sizer) -> dict | None:
+    """What the sizing pipeline did: opportunities sized, sized to > 0, rejects and lowerings by
+    step, the distinct final quantities (contracts → count) and its time per opportunity."""
+    if sizer is None:
+        return None
+    st = sizer.stats
+    return {"sized": st.sized, "traded": st.traded, "rejected": dict(sorted(st.rejected.items())),
+            "lowered": dict(sorted(st.lowered.items())),
+            "quantities": {format_qty(q): n for q, n in sorted(st.quantities.items())},
+            "sizing_us": _percentiles_us(st.elapsed_ns)}
 
 
 def _percentiles_us(samples_ns) -> dict | None:
@@ -115,6 +127,7 @@ async def _run(args, settings) -> dict:
                     "orders_outcome_unknown": trader.executor.outcome_unknown,
                     "decision_to_first_order_us": _percentiles_us(trader.executor.first_order_ns),
                     "rest_requotes": trader.executor.rest_requotes,
+                    "sizing": _sizing_summary(trader.sizer),
                     "reconcile_differences": trader.reconcile_differences,
                     "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
                                  "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}

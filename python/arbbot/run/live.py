@@ -114,6 +114,7 @@ class LiveSession:
         self.universe = None
         self.on_opportunity = None          # callable(Opportunity) for each newly reported one
         self.trader = None                  # the PaperTrader when trading (`trade_with`)
+        self.book_sampler = None            # (name, packed book) → None: the sizer's stream samples
         self.max_qty = max_qty
         self.min_profit = min_profit
         self._tasks: list[asyncio.Task] = []
@@ -156,6 +157,8 @@ class LiveSession:
         """Offer every newly reported opportunity to `trader` (a PaperTrader)."""
         self.trader = trader
         self.on_opportunity = trader.offer
+        if trader.sizer is not None:
+            self.book_sampler = trader.sizer.on_book
 
     def spawn(self, coro, name: str) -> None:
         """Run `coro` as one of the session's tasks (stopped by `stop_tasks` / `close`)."""
@@ -201,6 +204,8 @@ class LiveSession:
         self.stats.book_updates += 1
         packed = pack(book)
         self.books[name] = packed
+        if self.book_sampler is not None:
+            self.book_sampler(name, packed)
         result = packed_update(self.engine, m, packed if self.gate.admit(name, book) else _EMPTY_PACKED)
         return self._report(result.opportunities, received)
 

@@ -1,10 +1,11 @@
-"""Paper (or live) trading of a session's opportunities: risk gates → sizing checks → one
-sequential execution at a time (arbbot.execution), never blocking the book stream.
+"""Paper (or live) trading of a session's opportunities: sizing → risk gates → one sequential
+execution at a time (arbbot.execution), never blocking the book stream.
 
-Sizing here is the pipeline's first steps: the per-trade cap is the engine's `max_qty` (the
-engine sizes every opportunity within it, equal contracts on every leg, floored to the largest
-lot); a Polymarket leg must cost at least the venue's $1 marketable-order minimum; each venue's
-cash must cover its legs' cost + fees. Units: lots, µ$.
+Every accepted opportunity is sized by the twelve-step pipeline (`arbbot.run.sizer`, SIZING.md)
+within the engine's `max_qty`; the risk gates then check it at its sized quantity (kill switch,
+daily loss cap, exposure, breaker), a Polymarket leg must cost at least the venue's $1
+marketable-order minimum, and each venue's cash must cover its legs' cost + fees. The execution
+stores the sizing record with its row. Units: lots, µ$.
 """
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ from arbbot.execution.store import OrderStore
 from arbbot import logs
 from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
+from arbbot.run.sizer import SessionSizer
 from arbbot.venues.common.interface import VenueClient
 
 log = logs.get("trade")
+
+SIZING_REFRESH_S = 5.0       # samples to the store and the portfolio re-read at least this often
 
 
 
@@ -44,13 +48,14 @@ class PaperTrader:
     (name → VenueClient), recording in `store`; `recovery` is the start's crash-recovery report."""
 
     def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, VenueClient], store: OrderStore, *,
-                 recovery: RecoveryReport | None = None, event_of=lambda market: market) -> None:
+                 recovery: RecoveryReport | None = None, event_of=lambda market: market, sizer=None) -> None:
         self.executor = executor
         self.gates = gates
         self.venues = venues
         self.store = store
         self.recovery = recovery
         self.event_of = event_of
+        self.sizer = sizer                       # SessionSizer, or None: trade at the engine's quantity
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
@@ -99,20 +104,33 @@ class PaperTrader:
 
     def offer(self, opp: Opportunity) -> None:
         """Called for every newly reported opportunity (on the event loop); never blocks."""
-        decided = time.perf_counter_ns()
         self.stats.offered += 1
         if self.busy or self.reconciling:
             self.stats.skipped["busy"] += 1
             return
+        stops = self.gates.stops()
+        if stops:
+            self.stats.skipped[_category(stops[0])] += 1
+            return
+        sizing, budget = None, 0
+        if self.sizer is not None:
+            sized = self.sizer.size(opp)
+            if sized.opportunity is None:
+                why = sized.error or f"sizing: {sized.sizing.bound_by}"
+                self.stats.skipped["sizing" if sized.error else f"sizing: {sized.sizing.bound_by}"] += 1
+                log.debug("trade.skipped", opportunity=opp.id, reason=why)
+                return
+            opp, sizing, budget = sized.opportunity, sized.record, sized.loss_budget   # record: made later
         reasons = self.gates.check(opp, self.event_of) + self._minimums(opp)
         if reasons:
             self.stats.skipped[_category(reasons[0])] += 1
             log.debug("trade.skipped", opportunity=opp.id, reason=reasons[0])
             return
+        decided = time.perf_counter_ns()            # the decision: sized and through the gates
         # no cyclic-GC pause between this decision and the first order (the executor re-enables
         # it once that order is handed to the adapter, or when the execution ends)
         self.executor.pause_gc()
-        self._task = asyncio.create_task(self._execute(opp, decided), name=f"execute-{opp.id}")
+        self._task = asyncio.create_task(self._execute(opp, decided, sizing, budget), name=f"execute-{opp.id}")
 
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:
@@ -142,13 +160,33 @@ class PaperTrader:
         for venue in {f.venue for f in fills}:
             self.cash[venue] = self.cash.get(venue, 0) + cash_moved([f for f in fills if f.venue == venue])
 
-    async def _execute(self, opp: Opportunity, decided_ns: int | None = None) -> None:
+    async def _execute(self, opp: Opportunity, decided_ns: int | None = None, sizing=None,
+                       loss_budget: int = 0) -> None:
         try:
-            await self._execute_once(opp, decided_ns)
+            await self._execute_once(opp, decided_ns, sizing, loss_budget)
         finally:
             self.executor.resume_gc()           # whatever happened, the GC runs again
+            self.refresh_sizing()
 
-    async def _execute_once(self, opp: Opportunity, decided_ns: int | None) -> None:
+    def refresh_sizing(self) -> None:
+        """Hand the sizer what changed: the samples and order latencies since the last call go to
+        the store, and the portfolio is re-read (after each execution, and periodically)."""
+        if self.sizer is None:
+            return
+        latencies = list(self.executor.answered)
+        self.executor.answered.clear()
+        self.sizer.flush_samples(latencies)
+        self.sizer.refresh(self.cash)
+
+    async def refresh_sizing_every(self, interval_s: float) -> None:
+        """`refresh_sizing` every `interval_s` seconds between executions, until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            if not self.busy:
+                self.refresh_sizing()
+
+    async def _execute_once(self, opp: Opportunity, decided_ns: int | None, sizing=None,
+                            loss_budget: int = 0) -> None:
         try:
             short = self._balances_cover(opp)
             if short:
@@ -157,7 +195,7 @@ class PaperTrader:
                 return
             log.info("execution.start", opportunity=opp.id, lane=opp.lane.label, qty=opp.qty,
                      planned_profit=opp.profit)
-            result = await self.executor.execute(opp, decided_ns=decided_ns)
+            result = await self.executor.execute(opp, decided_ns=decided_ns, sizing=sizing, loss_budget=loss_budget)
         except Refused as exc:
             self.stats.skipped[_category(str(exc))] += 1
             log.info("trade.skipped", opportunity=opp.id, reason=str(exc))
@@ -250,7 +288,7 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     from arbbot.risk.limits import DailyLossCap
 
     cfg = settings or Settings(kill_file="")
-    store = OrderStore(db_path)
+    store = OrderStore(db_path, durability=cfg.store_durability)
     for venue in session.venues.values():
         venue.on_order_id = store.set_intent_order_id     # ids known before sending go to the store first
     report = await recover(store, session.venues)
@@ -261,8 +299,9 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
               for m in session.markets}
     events = {str(m.id): f"{m.venue.label}:{m.event_id or m.market_id}" for m in session.markets}
     event_of = lambda market: events.get(market, market)   # noqa: E731
-    exposure = ExposureLimits(per_venue=usd(cfg.max_exposure_per_venue_usd), per_event=usd(cfg.max_exposure_per_event_usd),
-                              per_market=usd(cfg.max_exposure_per_market_usd))
+    limits = cfg.sizing.exposure_manager
+    exposure = ExposureLimits(per_venue=usd(limits.max_venue_usd), per_event=usd(limits.max_event_usd),
+                              per_market=usd(limits.max_market_usd))
     held_exposure(store, exposure, event_of)
     # durable risk: the daily loss is read from the store's ledger (it survives restarts and
     # includes what recovery just ended); the breaker's state is persisted in the store
@@ -272,7 +311,10 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=session.healthy_book)
-    trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of)
+    sizer = SessionSizer(session, store, cfg)
+    trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer)
     await trader.refresh_balances()
+    trader.refresh_sizing()
     session.trade_with(trader)
+    session.spawn(trader.refresh_sizing_every(SIZING_REFRESH_S), "sizing-refresh")
     return trader

@@ -56,6 +56,15 @@ class EventDef:
     exclusive: bool = False
     exhaustive: bool = False
     series: str = ""
+    closes_in_days: int = 30     # trading closes this many days after the simulator's start day, 19:00 UTC
+
+
+def close_ms(event: EventDef, start_ms: int) -> int:
+    """When `event` stops trading (Unix ms): 19:00 UTC, `closes_in_days` after the UTC day of
+    `start_ms`. Relative to the simulator's start, so a simulated venue always lists markets
+    that are still open, weeks to months out, as the real ones do."""
+    day_ms = 86_400_000
+    return (start_ms // day_ms + event.closes_in_days) * day_ms + 19 * 3_600_000
 
 
 @dataclass
@@ -104,7 +113,8 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
                         "fed-decision-december-2026", yes_token=_tok(rng), no_token=_tok(rng),
                         fee_ppm=50_000, neg_risk=True, neg_risk_market_id=nr),
             ]))
-        events.append(EventDef("KXFEDDECISION-26DEC", "Fed decision December 2026", qs, True, True, "KXFEDDECISION"))
+        events.append(EventDef("KXFEDDECISION-26DEC", "Fed decision December 2026", qs, True, True, "KXFEDDECISION",
+                               closes_in_days=18))
 
     if "election" in want:
         nr1, nr2 = _cond(rng), _cond(rng)
@@ -114,13 +124,13 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
                                       neg_risk=True, neg_risk_market_id=nr1)]) for c, f in cands]
         qs[0].listings.append(Listing("kalshi", "KXMAYOR-26-ALV", "Will ALV win the 2026 mayoral election?",
                                       "KXMAYOR-26", series="KXMAYOR", fee_ppm=70_000))
-        events.append(EventDef("mayor-2026", "2026 mayoral election", qs, True, True))
+        events.append(EventDef("mayor-2026", "2026 mayoral election", qs, True, True, closes_in_days=95))
         aug = [("EVA", 3500), ("FOX", 2500), ("GIL", 1500)]   # implicit "Other" holds the rest
         qs2 = [Question(c, f, [Listing("polymarket", _cond(rng), f"Will {c} be the 2026 party nominee?",
                                        "nominee-2026", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=40_000,
                                        neg_risk=True, neg_risk_augmented=True, neg_risk_market_id=nr2)])
                for c, f in aug]
-        events.append(EventDef("nominee-2026", "2026 party nominee (augmented)", qs2, True, False))
+        events.append(EventDef("nominee-2026", "2026 party nominee (augmented)", qs2, True, False, closes_in_days=200))
 
     if "sports" in want:
         for i, (a, b, fa) in enumerate([("LAL", "BOS", 5500), ("NYK", "MIA", 4700)]):
@@ -132,7 +142,7 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
                         no_token=tb, fee_ppm=30_000)])
             qb = Question(f"{a}{b}-{b}", FULL - fa, [
                 Listing("kalshi", f"{ev}-{b}", f"{b} beats {a}?", ev, series="KXNBAGAME", fee_ppm=70_000)])
-            events.append(EventDef(ev, f"{a} vs {b}", [qa, qb], True, True, "KXNBAGAME"))
+            events.append(EventDef(ev, f"{a} vs {b}", [qa, qb], True, True, "KXNBAGAME", closes_in_days=2 + i))
 
     if "forecastex" in want:
         qs = []
@@ -143,7 +153,8 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
                         "FF-20261216", con_ids=(con, con + 1), strike=strike, expiry="20261216"),
                 Listing("kalshi", f"KXFED-26DEC-T{strike}", f"Fed funds above {strike}% after Dec 2026?",
                         "KXFED-26DEC", series="KXFED", fee_ppm=70_000)]))
-        events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED"))
+        events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED",
+                               closes_in_days=18))
 
     return Scenario(name, events, faults or Faults())
 

@@ -40,6 +40,7 @@ class HttpVenueSim:
         self.scenario = scenario
         self.faults: Faults = scenario.faults   # read on every use: may be swapped at run time
         self.clock_ms = clock_ms
+        self.started_ms = clock_ms()             # anchors the listed close times (`scenarios.close_ms`)
         self.starting_balance = starting_balance
         self.step_interval = step_interval
         self.exchange = Exchange(clock_ms)

@@ -4,6 +4,7 @@ time → `unknown_days`."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timezone
 
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -14,10 +15,19 @@ def parse_stamp(text: str, what: str) -> datetime:
     """`YYYY-MM-DDTHH:MM:SSZ` → an aware UTC datetime; ValueError naming `what` otherwise."""
     if not isinstance(text, str) or not _STAMP.fullmatch(text):
         raise ValueError(f"{what} {text!r} is not YYYY-MM-DDTHH:MM:SSZ")
+    parsed = _parse(text)
+    if parsed is None:
+        raise ValueError(f"{what} {text!r} is not a valid time")
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> datetime | None:
+    """Cached: a running bot reads the same few close times for every opportunity."""
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a valid time") from None
+        return None
 
 
 def days_to_close(closes_at: list[str | None], decided_at: str | None, unknown_days: float) -> float:

@@ -8,7 +8,7 @@ a whole parsed file with a `sizing` key); `SizingConfig.params()` flattens what 
 per-opportunity steps read into `SizingParams` (dollar amounts → µ$ rounded *up*, the
 conservative side for fees, extras and minimums).
 
-Not wired into `arbbot.config.Settings` yet.
+It is the `sizing` field of `arbbot.config.Settings`.
 """
 from __future__ import annotations
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 MASK64 = (1 << 64) - 1
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15
 _TWO_POW_M53 = 2.0 ** -53
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 def seed_from_id(opportunity_id: str) -> int:
     """An opportunity id's 16 hex digits read as a big-endian unsigned 64-bit integer."""
-    if len(opportunity_id) != 16 or any(ch not in "0123456789abcdefABCDEF" for ch in opportunity_id):
+    if not isinstance(opportunity_id, str) or len(opportunity_id) != 16 or not _HEX_DIGITS.issuperset(opportunity_id):
         raise ValueError(f"opportunity id {opportunity_id!r} is not 16 hex digits")
     return int(opportunity_id, 16)
 

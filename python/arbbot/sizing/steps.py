@@ -11,6 +11,8 @@ Readings of SIZING.md (conservative where it is ambiguous):
   opportunity whose q0 the walk does not reproduce is an input error.
 - Step 6 (liquidity_impact): `g ≤ 0` rejects even when there are no later legs.
 - Step 6: `a_k` = (best ask − best bid) / 20000 dollars, best ask = the ladder's first level.
+  A later leg's cap is NaN when g ≤ 0 (the base is negative: undefined; the step rejects) and +inf
+  when the power overflows the doubles (no cap from that leg).
 - Step 8: the three uniforms of a later batch are drawn even after the path unwound (fixed
   stream position). A re-quoted leg's price `p̄ + ΔP` is clamped to [0, 1] in the PnL as well.
   An unwind's PnL is exactly SIZING.md's formula (re-quote costs paid earlier on the path are not
@@ -20,6 +22,9 @@ Readings of SIZING.md (conservative where it is ambiguous):
   (no double round trip); σ = c × sd(f) with sd(f)² = Σ_b (Π_{w≠b} f_w)² Var_b (delta method over
   independent Beta(fills + α, attempts − fills + β) posteriors, later batches in send order).
 - A trade with zero capital (cost + fee = 0 at q_in) has nothing for Kelly to bound: step 4 keeps.
+- Input limits beyond SIZING.md's ranges (the Swift twin's, arb_engine.h): latencies and times
+  ≤ 10^6 s, price_vol and |drift| ≤ 10^6, paths ≤ 10^7, payout and fees at q0 below 2^62 µ$. They
+  keep every double finite (no NaN PnL) and every µ$ amount inside int64.
 - Disabled steps still compute their values (f, L_leg, VaR); a disabled fee_model drops extras
   and venue minimums from every re-pricing.
 """
@@ -30,15 +35,16 @@ from dataclasses import dataclass
 
 from arbbot.engine.twin.evaluate import evaluate
 from arbbot.engine.twin.validate import check_levels, check_schedule, check_venue
-from arbbot.engine.types import PRICE_MAX, EngineInputError, Status
+from arbbot.engine.types import MONEY_FEE_MAX, PRICE_MAX, EngineInputError, Status
 from arbbot.sizing.montecarlo import simulate
 from arbbot.sizing.pricing import (
-    Batch, batches, bound_micros, depth_at, dollar_bound, exact_fees, floor_lot, lot_of, reprice, walk_depth,
+    PAYOUT_MICROS_PER_LOT, Batch, batches, bound_micros, depth_at, dollar_bound, exact_fees, floor_lot, lot_of,
+    reprice, walk_depth,
 )
 from arbbot.sizing.rng import seed_from_id
 from arbbot.sizing.types import (
-    PER_OPPORTUNITY, VENUE_COUNT, CapitalLockInputs, CapUnit, ExecutionModelInputs, FeeModelInputs,
-    FillModelInputs, KellyInputs, LiquidityImpactInputs, MonteCarloInputs, MonteCarloResult, Outcome, Reason,
+    MONEY_MAX, PATHS_MAX, PER_OPPORTUNITY, TIME_MAX_S, VENUE_COUNT, VOL_MAX, CapitalLockInputs, CapUnit,
+    ExecutionModelInputs, FeeModelInputs, FillModelInputs, KellyInputs, LiquidityImpactInputs, MonteCarloInputs, MonteCarloResult, Outcome, Reason,
     SizingInput, SizingParams, SizingResult, Step, StepResult,
 )
 
@@ -65,11 +71,21 @@ class _Context:
     f: float
 
 
-def _finite(x: float, what: str, low: float | None = 0.0, high: float | None = None) -> None:
+def _finite(x: float, what: str, low: float | None = 0.0, high: float | None = None, open_low: bool = False,
+            open_high: bool = False) -> None:
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or (
-            low is not None and x < low) or (high is not None and x > high):
-        rng = f" in [{low}, {high}]" if high is not None else (f" ≥ {low}" if low is not None else "")
+            low is not None and (x <= low if open_low else x < low)) or (
+            high is not None and (x >= high if open_high else x > high)):
+        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
+        rng = f" in {lo}{low}, {high}{hi}" if high is not None else (
+            f" {'>' if open_low else '≥'} {low}" if low is not None else "")
         raise EngineInputError(Status.FLOAT, f"{what} {x!r} must be a finite number{rng}")
+
+
+def _count(x: int, what: str, low: int, high: int | None = None) -> None:
+    if isinstance(x, bool) or not isinstance(x, int) or x < low or (high is not None and x > high):
+        raise EngineInputError(Status.ARGUMENT, f"{what} {x!r} must be an integer ≥ {low}"
+                               + (f" and ≤ {high}" if high is not None else ""))
 
 
 def check_input(inp: SizingInput) -> None:
@@ -95,7 +111,7 @@ def check_input(inp: SizingInput) -> None:
             if not 0 <= leg.best_bid <= leg.ladder[0][0] <= PRICE_MAX:
                 raise EngineInputError(Status.PRICE, f"best bid {leg.best_bid} is outside 0…best ask")
             _finite(leg.depletion_rate, "depletion rate")
-            _finite(leg.price_vol, "price volatility")
+            _finite(leg.price_vol, "price volatility", 0.0, VOL_MAX)
         except EngineInputError as exc:
             raise EngineInputError(exc.status, f"leg {i}: {exc}", i) from None
     _finite(inp.confidence, "confidence", 0.0, 1.0)
@@ -108,12 +124,48 @@ def check_input(inp: SizingInput) -> None:
     for v, st in enumerate(inp.venues):
         if not 0 <= st.fills <= st.attempts or st.latency_samples < 0:
             raise EngineInputError(Status.ARGUMENT, f"venue {v}: need 0 ≤ fills ≤ attempts, samples ≥ 0")
-        _finite(st.latency_s, f"venue {v} latency")
+        _finite(st.latency_s, f"venue {v} latency", 0.0, TIME_MAX_S)
     lot = lot_of(inp)
     if inp.qty <= 0 or inp.qty % lot:
         raise EngineInputError(Status.QTY, f"engine quantity {inp.qty} lots must be a positive multiple of {lot}")
     if walk_depth(inp, inp.qty) != inp.qty:
         raise EngineInputError(Status.QTY, f"engine quantity {inp.qty} lots exceeds the books' positive-edge depth")
+    # Fees and costs never grow as q shrinks and Σ costs ≤ payout on the positive-edge walk, so these
+    # two bounds keep every µ$ amount of the chain (extras included) inside int64.
+    if (inp.payout * inp.qty * PAYOUT_MICROS_PER_LOT >= MONEY_MAX
+            or sum(exact_fees(inp, inp.qty)) + len(inp.legs) * 2 * MONEY_FEE_MAX >= MONEY_MAX):
+        raise EngineInputError(Status.OVERFLOW, "payout or fees at the engine quantity exceed 2^62 µ$")
+
+
+def check_params(p: SizingParams) -> None:
+    """The settings' checks (after `check_input`; EngineInputError, index -1): SIZING.md's ranges
+    plus the engine's limits (times ≤ TIME_MAX_S, |drift| ≤ VOL_MAX, paths ≤ PATHS_MAX, per-venue
+    µ$ ≤ MONEY_FEE_MAX). The config loader refuses most of these earlier, naming the key."""
+    _finite(p.leg_latency_s, "leg_latency_s", 0.0, TIME_MAX_S, open_low=True)
+    _finite(p.round_trip_s, "round_trip_s", 0.0, TIME_MAX_S, open_low=True)
+    _count(p.min_samples, "min_samples", 1)
+    _finite(p.alpha, "alpha", 0.0, open_low=True)
+    _finite(p.beta, "beta", 0.0, open_low=True)
+    _finite(p.min_fill_prob, "min_fill_prob", 0.0, 1.0)
+    for name in ("per_order_extra", "min_per_order", "min_order"):
+        values = getattr(p, name)
+        if len(values) != VENUE_COUNT:
+            raise EngineInputError(Status.LENGTH, f"{name} must have {VENUE_COUNT} entries")
+        if any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= MONEY_FEE_MAX for x in values):
+            raise EngineInputError(Status.MONEY, f"{name} {values!r} must be µ$ in 0…{MONEY_FEE_MAX}")
+    _finite(p.exponent, "exponent", 0.0, open_low=True)
+    _finite(p.max_edge_share, "max_edge_share", 0.0, 1.0, open_low=True)
+    _finite(p.near_days, "near_days")
+    _finite(p.far_days, "far_days", p.near_days, open_low=True)
+    _finite(p.far_multiplier, "far_multiplier", 0.0, 1.0, open_low=True)
+    _finite(p.min_annual_return, "min_annual_return")
+    _count(p.paths, "paths", 1, PATHS_MAX)
+    _finite(p.drift, "drift", -VOL_MAX, VOL_MAX)
+    _count(p.max_requote, "max_requote", 0)
+    _finite(p.cvar_level, "cvar_level", 0.0, 1.0, open_low=True, open_high=True)
+    _finite(p.var_level, "var_level", 0.0, 1.0, open_low=True, open_high=True)
+    _finite(p.kelly_multiplier, "kelly_multiplier", 0.0, 1.0, open_low=True)
+    _finite(p.sigma, "sigma", 0.0, open_low=True)
 
 
 # ---- steps ----------------------------------------------------------------------------------------
@@ -197,8 +249,13 @@ def _liquidity_impact(ctx: _Context, q_in: int) -> StepResult:
         fills.append(f)
         if f == 1.0 or a == 0.0:
             caps.append(math.inf)
+        elif not g > 0.0:
+            caps.append(math.nan)          # undefined (a negative base); the step rejects
         else:
-            caps.append(d * ((p.max_edge_share * g) / ((m * (1.0 - f)) * a)) ** (1.0 / p.exponent))
+            try:
+                caps.append(d * ((p.max_edge_share * g) / ((m * (1.0 - f)) * a)) ** (1.0 / p.exponent))
+            except OverflowError:          # the power exceeds the doubles: no cap from this leg
+                caps.append(math.inf)
     inputs = LiquidityImpactInputs(g, later, tuple(depth), tuple(half), tuple(fills), tuple(caps))
     if not g > 0.0:
         return _capped(Step.LIQUIDITY_IMPACT, ctx, q_in, None, inputs, reject=Reason.EDGE_NONPOSITIVE)
@@ -309,6 +366,7 @@ def _kelly(ctx: _Context, q_in: int, mc: MonteCarloResult) -> StepResult:
 def size_opportunity(inp: SizingInput, params: SizingParams = SizingParams()) -> SizingResult:
     """Run steps 1, 2, 3, 6, 7, 8, 4 on one opportunity (SIZING.md order); see the module docstring."""
     check_input(inp)
+    check_params(params)
     groups = batches(inp, params)
     batch_fill = tuple(fill_probability(inp.venues[b.venue].fills, inp.venues[b.venue].attempts,
                                         params.alpha, params.beta) for b in groups[1:])

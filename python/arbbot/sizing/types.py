@@ -14,6 +14,12 @@ from enum import IntEnum
 from arbbot.model import FeeSchedule, Labelled, Level, Venue
 
 VENUE_COUNT = 3   # per-venue arrays are indexed by `Venue` (kalshi 0, polymarket 1, forecastex 2)
+# Input limits (arb_engine.h ARB_SIZING_*): they keep every double of the chain finite and every µ$
+# amount inside int64 in the Swift twin.
+PATHS_MAX = 10_000_000          # Monte Carlo paths
+TIME_MAX_S = 1.0e6              # latencies, s
+VOL_MAX = 1.0e6                 # price_vol ($/√s) and |drift| ($/s)
+MONEY_MAX = 2**62               # µ$: payout at q0, and Σ exact fees at q0 + legs × 2 × MONEY_FEE_MAX
 
 
 class Step(Labelled):

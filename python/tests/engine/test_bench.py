@@ -34,10 +34,21 @@ def test_bench_quick_json(capsys, native):
     doc = json.loads(capsys.readouterr().out)
     assert doc["format"] == "arbbot.bench/1" and doc["universe"]["markets"] == 20_000
     ops = {(r["engine"], r["op"]) for r in doc["results"]}
-    for op in ("full_scan", "incremental", "decompose"):
+    for op in ("full_scan", "incremental", "decompose", "size"):
         assert ("swift", op) in ops and ("python", op) in ops
+    assert ("swift", "size_raw") in ops and doc["python_over_swift"]["size"]["p50"] > 1
     for r in doc["results"]:
         assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"] and r["n"] > 0
+
+
+def test_size_op_opportunity_is_sized_identically_by_both_engines(native):
+    from arbbot.bench.runner import sizing_opportunity
+    from arbbot.sizing import Step, size
+    inp = sizing_opportunity()
+    assert len(inp.legs) == 3 and len({leg.venue for leg in inp.legs}) == 2 and inp.qty == 20_000
+    swift, twin = size(inp, engine="swift"), size(inp, engine="python")
+    assert swift == twin and swift.monte_carlo.paths == 2000
+    assert swift.qty == 19_900 and swift.bound_by is Step.EXECUTION_MODEL
 
 
 def test_feed_bench_drives_real_frames_through_the_adapter(native):

@@ -65,10 +65,10 @@ def assert_store_matches_venue(store, orders, fills):
             assert sum(f[2] for f in fills if f[1] == it.client_order_id) == o.filled_lots
 
 
-def test_store_is_wal_full_sync(tmp_path):
+def test_store_is_wal_with_process_durability_by_default(tmp_path):
     s = OrderStore(tmp_path / "o.db")
     assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert s._db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
+    assert s._db.execute("PRAGMA synchronous").fetchone()[0] == 1      # NORMAL + background fsync (walsync)
     assert s.safe_mode() is None
 
 

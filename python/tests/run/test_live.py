@@ -111,3 +111,38 @@ def test_mapping_rows_for_unknown_markets_are_ignored():
     rows = [MappingRow(("K1", "P1", ""), "same", 900_000), MappingRow(("K2", "", "F2"), "inverse", 1_000_000)]
     assert relations_for(rows, {"kalshi:K1", "polymarket:P1", "kalshi:K2"}) == [
         {"kind": "same", "a": "kalshi:K1", "b": "polymarket:P1", "confidence": "0.9"}]
+
+
+def test_discovered_markets_carry_the_venues_close_times(sim):
+    """Close times reach MarketInfo from each venue's own field (Kalshi `close_time`, Polymarket
+    `endDate`); the simulator lists them days to months after its start day, per event."""
+    import time
+    from datetime import datetime, timezone
+
+    async def main():
+        session = LiveSession(simulated_venues(sim), default_session_mappings())
+        await session.discover()
+        return session.markets
+    markets = run(main())
+    start_day = datetime.fromtimestamp(time.time(), timezone.utc).date()
+
+    def days_out(m) -> int:
+        closes = datetime.strptime(m.closes_at, "%Y-%m-%dT%H:%M:%SZ")
+        assert closes.hour == 19 and closes.minute == 0
+        return (closes.date() - start_day).days
+    by_event = {}
+    for m in markets:
+        by_event.setdefault((m.venue.label, m.event_id), set()).add(days_out(m))
+    assert by_event[("kalshi", "KXFEDDECISION-26DEC")] == {18}
+    assert by_event[("kalshi", "KXNBAGAME-26NOV30LALBOS")] == {2}
+    assert by_event[("kalshi", "KXMAYOR-26")] == {95}
+    poly = sorted(d for (venue, _), days in by_event.items() if venue == "polymarket" for d in days)
+    assert poly == [2, 3, 18, 95, 200]      # one per Gamma event (fed, mayor, nominee, two games)
+    assert all(m.closes_at for m in markets)
+
+
+def test_forecastex_close_is_the_end_of_the_expiry_day():
+    from arbbot.venues.forecastex.venue import closes_at
+    assert closes_at("20261216") == "2026-12-16T23:59:59Z"
+    assert closes_at("20261216 16:00:00 US/Central") == "2026-12-16T23:59:59Z"
+    assert closes_at("") == "" and closes_at("2026") == ""

@@ -67,3 +67,26 @@ def params(draw):
 
 
 STEP_FLAGS = ("execution_model", "fill_model", "fee_model", "liquidity_impact", "capital_lock", "monte_carlo", "kelly")
+
+
+@st.composite
+def toggled_params(draw):
+    """params() with every per-opportunity step independently enabled or disabled."""
+    p = draw(params())
+    return replace(p, **{name: draw(st.booleans()) for name in STEP_FLAGS})
+
+
+@st.composite
+def risky_opportunities(draw):
+    """opportunities() with thin fill histories, volatile prices, wide spreads and small budgets, so
+    the liquidity-impact, Monte Carlo and Kelly caps bind (and reject) more often."""
+    inp = draw(opportunities())
+    venues = []
+    for _ in range(3):
+        attempts = draw(st.integers(20, 400))
+        venues.append(VenueStats(draw(st.integers(attempts // 2, attempts)), attempts, draw(st.floats(0.01, 2.0)),
+                                 draw(st.integers(0, 40))))
+    legs = tuple(replace(leg, price_vol=draw(st.floats(0, 0.3)), best_bid=draw(st.integers(0, leg.ladder[0][0])))
+                 for leg in inp.legs)
+    return replace(inp, legs=legs, venues=tuple(venues), loss_budget=draw(st.floats(0, 5)),
+                   equity=draw(st.integers(0, 200_000_000)))

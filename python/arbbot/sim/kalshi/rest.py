@@ -18,6 +18,7 @@ from arbbot.sim.engine.matching import FULL, SimReject
 from arbbot.sim.faults import ack_delay, order_answer
 from arbbot.sim.paging import keyset_page
 from arbbot.sim.venue import BadRequest
+from arbbot.sim.scenarios import close_ms
 from arbbot.sim.wire import count_fp, dollars, iso_time, micros_dollars, parse_count, parse_dollars
 
 API = "/trade-api/v2"
@@ -118,6 +119,7 @@ class KalshiRest:
     def _market_json(self, ticker: str) -> dict:
         e, q, l = self.listings[ticker]
         m = self.exchange.markets[ticker]
+        closes = close_ms(e, self.started_ms)
         yes, no = m.levels("yes"), m.levels("no")
         by = max(yes) if yes else 0
         bn = max(no) if no else 0
@@ -127,9 +129,9 @@ class KalshiRest:
             "ticker": ticker, "event_ticker": l.event_id, "market_type": "binary",
             "title": l.title, "yes_sub_title": q.key, "no_sub_title": q.key,
             "created_time": _CREATED, "updated_time": iso_time(self.clock_ms()),
-            "open_time": _CREATED, "close_time": "2026-12-31T19:00:00Z",
-            "expected_expiration_time": "2026-12-31T20:00:00Z",
-            "latest_expiration_time": "2027-01-07T20:00:00Z", "settlement_timer_seconds": 3600,
+            "open_time": _CREATED, "close_time": iso_time(closes),
+            "expected_expiration_time": iso_time(closes + 3_600_000),
+            "latest_expiration_time": iso_time(closes + 7 * 86_400_000), "settlement_timer_seconds": 3600,
             "status": "active" if m.open else "closed",
             "notional_value_dollars": "1.0000",
             "yes_bid_dollars": dollars(by), "yes_ask_dollars": dollars(ya),

@@ -28,13 +28,12 @@ from arbbot.sim.paging import POLY_START, poly_cursor_page
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
 from arbbot.sim.polymarket.orders import OrderDesk
 from arbbot.sim.polymarket.ws import WS_PATH, PolymarketWs
-from arbbot.sim.scenarios import Scenario
+from arbbot.sim.scenarios import Scenario, close_ms
 from arbbot.sim.venue import HttpVenueSim
-from arbbot.sim.wire import poly_price as _px, poly_size as _sz
+from arbbot.sim.wire import iso_time, poly_price as _px, poly_size as _sz
 
 ACCOUNT = web.RequestKey("poly_account", str)
 _START = "2026-10-01T14:00:00Z"
-_END = "2026-12-31T19:00:00Z"
 
 
 def _num(ticks: int) -> float:
@@ -319,7 +318,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
             "id": self.market_ids[cond], "question": l.title, "conditionId": cond,
             "slug": f"{l.event_id}-{q.key.lower()}", "questionID": "0x" + hashlib.sha256(cond.encode()).hexdigest(),
             "resolutionSource": "", "description": f"This market resolves to {outcomes[0]} if {l.title}",
-            "endDate": _END, "startDate": _START, "active": m.open, "closed": not m.open, "archived": False,
+            "endDate": iso_time(close_ms(e, self.started_ms)), "startDate": _START, "active": m.open,
+            "closed": not m.open, "archived": False,
             "acceptingOrders": m.open, "enableOrderBook": True, "negRisk": l.neg_risk,
             "negRiskMarketID": l.neg_risk_market_id if l.neg_risk else "",
             "negRiskAugmented": l.neg_risk_augmented, "groupItemTitle": q.key,
@@ -374,7 +374,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         ls = [self.listings[c][2] for c in conds]
         neg = any(l.neg_risk for l in ls)
         return {"id": self.event_ids[slug], "ticker": slug, "slug": slug, "title": e.title,
-                "description": e.title, "startDate": _START, "endDate": _END, "active": True, "closed": False,
+                "description": e.title, "startDate": _START, "endDate": iso_time(close_ms(e, self.started_ms)),
+                "active": True, "closed": False,
                 "archived": False, "negRisk": neg, "negRiskMarketID": ls[0].neg_risk_market_id if neg else "",
                 "negRiskAugmented": any(l.neg_risk_augmented for l in ls), "enableOrderBook": True,
                 "markets": [self.market_json(c) for c in conds]}

@@ -24,6 +24,18 @@ def market_id(c: IBContract) -> str:
     return f"{c.symbol}-{c.expiry}-{c.strike}"
 
 
+def closes_at(expiry: str) -> str:
+    """`lastTradeDateOrContractMonth` (YYYYMMDD; IB gives no time for ForecastEx) → the close as
+    `YYYY-MM-DDT23:59:59Z`: the end of that day in UTC, the latest it can trade (a later close
+    only lengthens the capital lock, SIZING.md step 7); "" when it is not a date."""
+    from datetime import datetime
+    try:
+        day = datetime.strptime(expiry[:8], "%Y%m%d")
+    except ValueError:
+        return ""
+    return day.strftime("%Y-%m-%dT23:59:59Z")
+
+
 class ForecastExVenue:
     venue = "forecastex"
     # orders carry our client_order_id as IB `orderRef`: nothing to record before sending
@@ -51,7 +63,8 @@ class ForecastExVenue:
                                                    event_id=f"{p['C'].symbol}-{p['C'].expiry}", fees=FEES,
                                                    lot_lots=100, tick_ticks=100, min_price_ticks=200,
                                                    max_price_ticks=9_900, yes_token=str(p["C"].con_id),
-                                                   no_token=str(p["P"].con_id))
+                                                   no_token=str(p["P"].con_id),
+                                                   closes_at=closes_at(p["C"].expiry))
         return list(self.markets.values())
 
     def _cons(self, mid: str) -> tuple[int, int]:

@@ -1,0 +1,153 @@
+"""Raw samples for the sizing estimates, taken from the streamed books (SIZING.md step 5).
+
+Per market and bought side, the *depletion* samples: once per second with activity at the best
+effective ask, (size removed at that best ask during the second) / (its size when the second
+began), where removed = the size that left the level (a smaller size at the same price, or the
+whole level when the best ask moved to a worse price). A trade at the best ask also removes its
+size from the book, so trades are inside `removed`; counting a trade print as well would count the
+same contracts twice. Seconds without any update at the best ask give no sample (a conservative
+reading: quiet seconds would pull ρ down).
+
+Per market, the *mid* observations step 5 turns into volatility (ΔP / √Δt over consecutive
+mids, `arbbot.sizing.robust.volatility_samples`): the mid in dollars, recorded when it changed and
+at least `MID_EVERY_S` after the previous recorded one (mid = (best YES bid + best YES ask) / 2
+from the effective ladders: a YES ask is min(YES ask, $1 − NO bid)). Throttled so a busy market
+adds at most one row per second to the store.
+
+Order latencies per venue come from the executor (`on_latency`). Samples are (unix seconds, value)
+pairs, at most `MAX_SAMPLES` per key kept here (the newest: step 5 reads the samples of its window
+among those);
+every new one is also queued in `pending` as (kind, key, unix s, value) for the store
+(`SessionSizer.flush_samples`; at most `MAX_PENDING`, the oldest dropped). Cleaning, the window
+and the statistics (EWMA, RMS) are step 5's (`arbbot.sizing.robust`). Cost per book update: one
+pass over the book's levels, no allocation besides a sample when one is due.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from arbbot.model import Side
+from arbbot.units import TICKS_PER_DOLLAR
+
+MAX_SAMPLES = 512
+MAX_PENDING = 200_000
+MID_EVERY_S = 1.0
+FULL = TICKS_PER_DOLLAR                      # $1 in ticks
+
+
+@dataclass(slots=True)
+class _Depletion:
+    """The best ask of one (market, side) within the current one-second bucket."""
+    second: int = -1                         # unix second of the bucket
+    price: int = 0                           # best ask, ticks (0 = none)
+    size: int = 0                            # its size now, lots
+    start_size: int = 0                      # its size when the bucket began, lots
+    removed: int = 0                         # lots that left the best ask in the bucket
+
+
+@dataclass(slots=True)
+class _Mid:
+    mid2: int = -1                           # 2 × mid, ticks, as last recorded
+    at: float = 0.0                          # unix s it was recorded
+
+
+@dataclass
+class StreamSamples:
+    depletion: dict[tuple[str, Side], deque] = field(default_factory=dict)   # (unix s, per-second sample)
+    mids: dict[str, deque] = field(default_factory=dict)                     # (unix s, mid $)
+    latency: dict = field(default_factory=dict)                              # Venue → (unix s, seconds)
+    pending: deque = field(default_factory=lambda: deque(maxlen=MAX_PENDING))
+    _ask: dict[tuple[str, Side], _Depletion] = field(default_factory=dict)
+    _mid: dict[str, _Mid] = field(default_factory=dict)
+
+    def on_packed(self, market: str, packed, now_s: float) -> None:
+        """One book update, packed as `arbbot.run.live.pack` writes it: four side counts
+        (yes_bids, yes_asks, no_bids, no_asks) then (price ticks, lots) pairs in that order."""
+        yb_n, ya_n, nb_n, _ = packed[0], packed[1], packed[2], packed[3]
+        yb, ya, nb, na = _best(packed, 4, yb_n, True), _best(packed, 4 + 2 * yb_n, ya_n, False), \
+            _best(packed, 4 + 2 * (yb_n + ya_n), nb_n, True), _best(packed, 4 + 2 * (yb_n + ya_n + nb_n), packed[3], False)
+        yes_ask = _effective_ask(ya, nb)
+        no_ask = _effective_ask(na, yb)
+        second = int(now_s)
+        self._ask_update(market, Side.YES, yes_ask, second)
+        self._ask_update(market, Side.NO, no_ask, second)
+        if yb is not None and yes_ask is not None:
+            self._mid_update(market, yb[0] + yes_ask[0], now_s)
+
+    def _ask_update(self, market: str, side: Side, best: tuple[int, int] | None, second: int) -> None:
+        key = (market, side)
+        st = self._ask.get(key)
+        if st is None:
+            st = self._ask[key] = _Depletion()
+        if st.second != second:
+            if st.second >= 0 and st.start_size > 0:
+                value = st.removed / st.start_size
+                _push(self.depletion, key, (float(st.second), value))
+                self.pending.append(("depletion", f"{market}#{side.label}", float(st.second), value))
+            st.second, st.removed, st.start_size = second, 0, (st.size if st.price else 0)
+        price, size = best if best is not None else (0, 0)
+        if st.price and (price == 0 or price > st.price):
+            st.removed += st.size            # the level is gone: the best ask moved to a worse price
+        elif st.price and price == st.price and size < st.size:
+            st.removed += st.size - size
+        if price != st.price and st.removed == 0:
+            st.start_size = size             # a new (better) best ask: measure against it
+        st.price, st.size = price, size
+
+    def _mid_update(self, market: str, mid2: int, now_s: float) -> None:
+        m = self._mid.get(market)
+        if m is None:
+            m = self._mid[market] = _Mid()
+        elif mid2 == m.mid2 or now_s - m.at < MID_EVERY_S:
+            return
+        m.mid2, m.at = mid2, now_s
+        mid = mid2 / 2 / FULL
+        _push(self.mids, market, (now_s, mid))
+        self.pending.append(("mid", market, now_s, mid))
+
+    def on_latency(self, venue, seconds: float, now_s: float) -> None:
+        """One order's round trip (`venue` a Venue): kept here and queued for the store."""
+        _push(self.latency, venue, (now_s, seconds))
+        self.pending.append(("latency", venue.label, now_s, seconds))
+
+    def load(self, latency: dict, depletion: dict, mids: dict) -> None:
+        """Resume from stored samples (oldest first; each key keeps its newest MAX_SAMPLES)."""
+        for target, source in ((self.latency, latency), (self.depletion, depletion), (self.mids, mids)):
+            for key, samples in source.items():
+                target[key] = deque(samples, maxlen=MAX_SAMPLES)
+
+    def drain(self) -> list[tuple[str, str, float, float]]:
+        """The queued samples, oldest first; the queue is left empty."""
+        out = list(self.pending)
+        self.pending.clear()
+        return out
+
+
+def _best(packed, start: int, count: int, highest: bool) -> tuple[int, int] | None:
+    """The best (price, lots) of one side: the highest bid or the lowest ask."""
+    best = None
+    for i in range(start, start + 2 * count, 2):
+        price, lots = packed[i], packed[i + 1]
+        if lots > 0 and (best is None or (price > best[0] if highest else price < best[0])):
+            best = (price, lots)
+    return best
+
+
+def _effective_ask(ask: tuple[int, int] | None, opposite_bid: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The better of the side's own ask and $1 − the opposite side's bid (same size on a tie)."""
+    via_bid = (FULL - opposite_bid[0], opposite_bid[1]) if opposite_bid is not None else None
+    if ask is None:
+        return via_bid
+    if via_bid is None or ask[0] < via_bid[0]:
+        return ask
+    if via_bid[0] < ask[0]:
+        return via_bid
+    return ask[0], ask[1] + via_bid[1]
+
+
+def _push(store: dict, key, sample: tuple[float, float]) -> None:
+    q = store.get(key)
+    if q is None:
+        q = store[key] = deque(maxlen=MAX_SAMPLES)
+    q.append(sample)

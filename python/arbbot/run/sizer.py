@@ -1,0 +1,185 @@
+"""The sizing pipeline in a running session (SIZING.md): every opportunity the trader accepts is
+sized by the twelve steps against the portfolio the order store and the venues describe.
+
+`SessionSizer.size(opp)` returns the opportunity at its sized quantity (legs, costs, fees and
+profit re-priced by the final re-price) with its step record, or the step that dropped it. The
+per-opportunity chain runs in the implementation `ARB_ENGINE_EVAL` / `ARB_ENGINE` selects.
+
+The portfolio is read from the store (exposures, today's loss, in-flight budgets, per-lane daily
+PnL, drawdown peak, step 5's samples) once per `refresh()` — at start, after each execution and
+with each reconciliation — not per opportunity. Equity E = cash at the venues (as the trader keeps
+it) + positions marked at the streamed mid (at their cost when a book has no mid). Raw samples:
+the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
+the executor's order latencies), so a restart resumes with the same history.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from arbbot.engine import decompose
+from arbbot.engine.types import Leg, Opportunity
+from arbbot.model import Venue
+from arbbot.run.samples import StreamSamples
+from arbbot.sizing import state
+from arbbot.sizing.config import SizingConfig
+from arbbot.sizing.pipeline import TradeSizing, size_trade
+from arbbot.sizing.pricing import bound_micros
+from arbbot.sizing.record import trade_record
+from arbbot.sizing.select import size_opportunity
+from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
+from arbbot.sizing.types import Outcome
+
+SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
+
+
+@dataclass
+class SizingStats:
+    """Counts for the live view and metrics: per step, opportunities it rejected / lowered."""
+    sized: int = 0
+    traded: int = 0                                   # sized to a quantity > 0
+    rejected: Counter = field(default_factory=Counter)    # step label (or "re-price") → count
+    lowered: Counter = field(default_factory=Counter)     # step label → count
+    elapsed_ns: list = field(default_factory=list)        # per sizing, ns (newest 2,000)
+    quantities: Counter = field(default_factory=Counter)  # final qty (lots) → count
+
+
+@dataclass(frozen=True)
+class Sized:
+    opportunity: Opportunity | None     # at the sized quantity; None = do not trade
+    sizing: TradeSizing | None          # None when the opportunity could not be sized (see `error`)
+    loss_budget: int                    # µ$ reserved while in flight (step 10's budget)
+    error: str = ""
+
+    def record(self) -> dict | None:
+        """The `arbbot.sizing/1` per-opportunity object (formatted on demand: it takes longer
+        than the sizing itself, so the executor asks for it once the first order is out)."""
+        return None if self.sizing is None else trade_record(self.sizing)
+
+
+class SessionSizer:
+    def __init__(self, session, store, settings, *, clock=time.time) -> None:
+        self.session = session
+        self.store = store
+        self.settings = settings
+        self.cfg: SizingConfig = settings.sizing
+        self.clock = clock
+        self.samples = StreamSamples()
+        self.stats = SizingStats()
+        self.errors: dict[str, int] = {}              # why an opportunity could not be sized → count
+        self._portfolio = None
+        self._estimates: dict = {}
+        self._params = self.cfg.params()
+        self._confidence: dict[str, float] = {}       # opportunity id → c (the relations are fixed)
+        self._relations = RelationIndex(session.universe)
+        stored = state.history(store, int(clock() * 1000), self.cfg)     # resume: the window's samples
+        self.samples.load(stored.latency, stored.depletion, stored.mids)
+        self._infos = {str(m.id): m for m in session.markets}
+        self._meta = {name: (m.event_id or None, m.category or None) for name, m in self._infos.items()}
+
+    # ---- state --------------------------------------------------------------------------------
+    def refresh(self, cash: dict[str, int]) -> None:
+        """Re-read the portfolio (cash: venue name → µ$, as the trader keeps it)."""
+        now_ms = int(self.clock() * 1000)
+        cash_v = {Venue.parse(v): c for v, c in cash.items()}
+        equity = sum(cash_v.values()) + self._positions_value()
+        state.observe_equity(self.store, equity, now_ms, self.cfg, self.settings.day_start_utc)
+        self._estimates: dict = {}                    # step 5's estimates of this portfolio's history
+        self._portfolio = state.portfolio(self.store, cash=cash_v, equity=equity, now_ms=now_ms, cfg=self.cfg,
+                                          day_start_utc=self.settings.day_start_utc, meta=self._meta,
+                                          samples=self.samples)
+
+    def _positions_value(self) -> int:
+        """µ$: every net position held (store fills) at the streamed mid, else at its cost."""
+        value = 0
+        for name, (lots, cost) in self.store.net_positions().items():
+            if not lots:
+                continue
+            mid = self._mid(name)
+            if mid is None:
+                value += cost
+            else:
+                value += lots * mid if lots > 0 else -lots * (10_000 - mid)
+        return value
+
+    def _mid(self, name: str) -> int | None:
+        held = self.session.healthy_book(name)
+        if held is None:
+            return None
+        return decompose(*held).quote.mid
+
+    @property
+    def portfolio(self):
+        return self._portfolio
+
+    # ---- samples ------------------------------------------------------------------------------
+    def on_book(self, name: str, packed, now_s: float | None = None) -> None:
+        self.samples.on_packed(name, packed, self.clock() if now_s is None else now_s)
+
+    def flush_samples(self, latencies: list[tuple[str, float, float]] = ()) -> int:
+        """Take `latencies` ((venue, seconds, unix s) of the orders answered since the last call),
+        then write every sample taken since the last flush to the store (one transaction) and
+        prune those older than max(window_s, 1 h). Returns the rows written."""
+        for venue, seconds, ts in latencies:
+            self.samples.on_latency(Venue.parse(venue), seconds, ts)
+        rows = self.samples.drain()
+        keep_s = max(self.cfg.robust_inputs.window_s, SAMPLE_KEEP_S_MIN)
+        self.store.add_estimate_samples(rows, prune_before_ms=int((self.clock() - keep_s) * 1000))
+        return len(rows)
+
+    # ---- sizing -------------------------------------------------------------------------------
+    def size(self, opp: Opportunity) -> Sized:
+        started = time.perf_counter_ns()
+        try:
+            sized = self._size(opp)
+        except (ValueError, KeyError) as exc:          # EngineInputError is a ValueError
+            self.stats.rejected["input"] += 1
+            self.errors[str(exc)] = self.errors.get(str(exc), 0) + 1
+            return Sized(None, None, 0, f"sizing input: {exc}")
+        finally:
+            self.stats.elapsed_ns.append(time.perf_counter_ns() - started)
+            del self.stats.elapsed_ns[:-2_000]
+        return sized
+
+    def _size(self, opp: Opportunity) -> Sized:
+        markets = {}
+        for leg in opp.legs:
+            held = self.session.healthy_book(leg.market)
+            if held is None:
+                raise KeyError(f"{leg.market}: no healthy book")
+            markets[leg.market] = LegMarket.from_info(self._infos[leg.market], held[1])
+        now = self.clock()
+        confidence = self._confidence.get(opp.id)
+        if confidence is None:
+            confidence = self._confidence[opp.id] = self._relations.confidence(opp)
+        decided_at = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=decided_at,
+                                       unknown_days=self.cfg.unknown_days,
+                                       min_profit=int(round(self.settings.min_profit * 1_000_000)))
+        sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
+                            daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=size_opportunity,
+                            params=self._params, memo=self._estimates)
+        self.stats.sized += 1
+        for step in sizing.steps:
+            if step.outcome is Outcome.LOWERED:
+                self.stats.lowered[step.step.label] += 1
+            elif step.outcome is Outcome.REJECTED:
+                self.stats.rejected[step.step.label] += 1
+        budget = bound_micros(sizing.loss_budget) if sizing.loss_budget > 0 else 0
+        if sizing.qty == 0:
+            if sizing.bound_by == "re-price":
+                self.stats.rejected["re-price"] += 1
+            return Sized(None, sizing, budget)
+        self.stats.traded += 1
+        self.stats.quantities[sizing.qty] += 1
+        return Sized(at_quantity(opp, sizing), sizing, budget)
+
+
+def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:
+    """`opp` re-priced at the sized quantity (the final re-price's legs, costs and fees)."""
+    p = sizing.priced
+    legs = tuple(Leg(leg.market, leg.side, p.qty, worst, cost, fee)
+                 for leg, worst, cost, fee in zip(opp.legs, p.worst, p.leg_cost, p.leg_fee))
+    return Opportunity(opp.id, opp.lane, opp.kind, p.qty, p.payout, p.cost, p.fee, p.profit, legs)

@@ -1,0 +1,96 @@
+"""The `arbbot explain` command: argument checks, the two modes, exit codes (0 ok, 2 bad input).
+Every error is one line on stderr, never a traceback."""
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+def _fail(message: str) -> int:
+    print(f"arbbot explain: {message}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _bankroll(text: str) -> int:
+    """Dollars (a decimal with at most 6 places, ≥ 0) → µ$."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"--bankroll {text!r} is not a number of dollars") from None
+    micros = value * 1_000_000
+    if not value.is_finite() or value < 0 or micros != micros.to_integral_value():
+        raise ValueError(f"--bankroll {text!r} must be dollars ≥ 0 with at most 6 decimals")
+    return int(micros)
+
+
+def main(args) -> int:
+    from arbbot.engine import EngineInputError, implementation
+    from arbbot.engine.select import EngineSelectionError
+    from arbbot.sizing.explain import ExplainError, json_line, print_records
+
+    if args.db is not None:
+        if args.file is not None:
+            return _fail("give either a snapshot file or --db, not both")
+        return _from_db(args)
+    if args.execution is not None:
+        return _fail("--execution needs --db")
+    if args.file is None:
+        return _fail("give a snapshot file (or --db with stored records)")
+    from arbbot.sizing.explain import explain_snapshot, load_config, read_snapshot
+    from arbbot.sizing.record import trade_record
+    from arbbot.snapshot import SnapshotError
+    try:
+        bankroll = _bankroll(args.bankroll)
+        config = load_config(args.config)
+        engine = implementation("lanes", args.engine)
+        if args.file == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(args.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SnapshotError("$", f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
+        snapshot, obj = read_snapshot(text)
+        from arbbot.sizing.select import size_opportunity
+        eval_engine = implementation("eval", args.engine)
+        sizings = explain_snapshot(snapshot, obj, bankroll=bankroll, config=config, engine=engine,
+                                   chain=lambda inp, params: size_opportunity(inp, params, engine=eval_engine))
+    except SnapshotError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except (ExplainError, EngineInputError, EngineSelectionError, ValueError) as exc:
+        return _fail(str(exc))
+    records = [trade_record(s) for s in sizings if args.id is None or s.id == args.id]
+    if args.id is not None and not records:
+        return _fail(f"no opportunity {args.id} in {args.file}")
+    if args.json:
+        sys.stdout.write(json_line(records))
+    else:
+        print_records(records, args.file)
+    return EXIT_OK
+
+
+def _from_db(args) -> int:
+    from arbbot.execution.schema import SchemaError
+    from arbbot.execution.store import OrderStore
+    from arbbot.sizing.explain import json_line, print_records
+
+    if not Path(args.db).is_file():
+        return _fail(f"no order store at {args.db}")
+    try:
+        store = OrderStore(args.db)
+    except (SchemaError, ValueError) as exc:
+        return _fail(str(exc))
+    rows = store.sizing_records(execution_id=args.execution, opportunity_id=args.id)
+    if (args.id or args.execution) and not rows:
+        return _fail("no stored sizing record matches " + (f"execution {args.execution}" if args.execution
+                                                           else f"opportunity {args.id}"))
+    records = [record for _, record in rows]
+    if args.json:
+        sys.stdout.write(json_line(records))
+    else:
+        print_records(records, args.db)
+    return EXIT_OK

@@ -1,0 +1,262 @@
+"""The portfolio steps of SIZING.md: 5 `robust_inputs` (its record), 9 `lane_allocator`, 10
+`loss_cap`, 11 `exposure_manager`, 12 `drawdown_manager`, and the values computed before the chain
+(the lane weights, the loss budget).
+
+Each step returns a `StepResult` of the per-opportunity chain's shape; `reason` is a `Reason` or a
+`PortfolioReason` (codes ≥ 100), `inputs` one of the dataclasses below. Dollar bounds are exact:
+`pricing.dollar_bound` over lots, comparing µ$ against `floor(X × 10^6 + 1e-9)`. A disabled step
+computes its record and keeps q.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Callable
+
+from arbbot.engine.types import Lane
+from arbbot.model import Labelled, Venue
+from arbbot.sizing.config import SizingConfig
+from arbbot.sizing.portfolio import CAUTION, STOP, Exposure, Portfolio, tier
+from arbbot.sizing.pricing import bound_micros, dollar_bound, floor_lot
+from arbbot.sizing.robust import Estimate
+from arbbot.sizing.trade import Trade
+from arbbot.sizing.types import CapUnit, Outcome, Reason, Step, StepResult
+
+Amount = Callable[[int], float]     # lots → µ$ (non-decreasing in q)
+
+
+class PortfolioReason(Labelled):
+    """Why a portfolio step rejected, or has no cap (codes apart from `Reason`'s)."""
+    ESTIMATES = 100          # step 5: never changes q
+    LANE_OFF = 101           # step 9: the lane is not in `lanes`
+    BUDGET_ZERO = 102        # step 10: nothing left of the daily loss cap
+    NO_LOSS = 103            # step 10: W = 0, nothing to bound
+    NO_ROOM = 104            # step 11: room ≤ 0
+    NO_LIMIT = 105           # step 11: no scope has a limit
+    NORMAL = 106             # step 12: drawdown below caution_pct
+    CAUTION = 107            # step 12: caution multiplier
+    DRAWDOWN_STOP = 108      # step 12: a drawdown stop
+
+
+# ---- inputs (the explain output's "inputs it used") -----------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RobustRecord:
+    latency: tuple[tuple[Venue, Estimate], ...]             # per venue of the trade, s
+    depletion: tuple[Estimate, ...]                         # per leg, ρ per s
+    volatility: tuple[tuple[str, Estimate], ...]            # per market of the trade, $/√s
+    fills: tuple[tuple[Venue, int, int], ...]               # (venue, fills, attempts), uncleaned
+
+
+@dataclass(frozen=True, slots=True)
+class LaneAllocatorInputs:
+    lane: Lane
+    sharpe: tuple[tuple[Lane, float], ...]                  # max(Sharpe, sharpe_floor) per enabled lane
+    weight: float                                           # w_l (0 when the lane is off)
+    equity: int                                             # E, µ$
+    bankroll: float                                         # B_l = w_l × E, $
+
+
+@dataclass(frozen=True, slots=True)
+class LossCapInputs:
+    confidence: float
+    left: float                                             # $ left of the daily loss cap
+    budget: float                                           # $
+    var: float                                              # $ per contract (Monte Carlo, at var_level)
+    k: float                                                # K at q_in, $ per contract
+    w: float                                                # W(q_in), $ per contract
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    scope: str                                              # venue | market | event | category
+    name: str
+    room: int                                               # µ$
+    qty: int                                                # lots: the bound it gives
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureInputs:
+    rooms: tuple[Room, ...]                                 # venues, markets, events, categories
+
+
+@dataclass(frozen=True, slots=True)
+class DrawdownInputs:
+    peak: int                                               # µ$
+    equity: int                                             # µ$
+    drawdown_pct: float
+    tier: str                                               # normal | caution | stop
+    multiplier: float
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+def _result(step: Step, q_in: int, q: int, enabled: bool, cap: float | None, unit: CapUnit, reason, inputs,
+            reject=None) -> StepResult:
+    """A step's record: disabled keeps q (no cap); a reject reason, or q = 0, rejects."""
+    if not enabled:
+        return StepResult(step, q_in, q_in, Outcome.DISABLED, None, CapUnit.NONE, reason, inputs)
+    if reject is not None:
+        return StepResult(step, q_in, 0, Outcome.REJECTED, cap, unit if cap is not None else CapUnit.NONE,
+                          reject, inputs)
+    if q == 0:
+        return StepResult(step, q_in, 0, Outcome.REJECTED, cap, unit, Reason.BOUND_BELOW_LOT, inputs)
+    outcome = Outcome.LOWERED if q < q_in else Outcome.KEPT
+    return StepResult(step, q_in, q, outcome, cap, unit if cap is not None else CapUnit.NONE, reason, inputs)
+
+
+def robust_step(q_in: int, record: RobustRecord, enabled: bool) -> StepResult:
+    """Step 5: lists the estimates; never changes q."""
+    outcome = Outcome.KEPT if enabled else Outcome.DISABLED
+    return StepResult(Step.ROBUST_INPUTS, q_in, q_in, outcome, None, CapUnit.NONE, PortfolioReason.ESTIMATES, record)
+
+
+# ---- step 9 -----------------------------------------------------------------------------------------
+
+def sharpe(daily_pnl: tuple[int, ...], min_days: int, floor: float) -> float:
+    """max(mean / sample s.d., floor) of daily PnL (µ$); fewer than `min_days` days or s.d. 0 → floor."""
+    if len(daily_pnl) < min_days:
+        return floor
+    sd = statistics.stdev(daily_pnl)
+    if sd == 0:
+        return floor
+    return max(statistics.fmean(daily_pnl) / sd, floor)
+
+
+def lane_bankroll(lane: Lane, portfolio: Portfolio, cfg: SizingConfig) -> LaneAllocatorInputs:
+    """B_l = w_l × E, w_l ∝ max(Sharpe_l, sharpe_floor) over the enabled lanes (in `lanes` order)."""
+    la = cfg.lane_allocator
+    scores = []
+    for name in dict.fromkeys(la.lanes):
+        other = Lane.parse(name)
+        window = portfolio.lane_pnl.get(other, ())[-la.window_days:]
+        scores.append((other, sharpe(window, la.min_days, la.sharpe_floor)))
+    total = sum(s for _, s in scores)
+    weight = next((s for other, s in scores if other is lane), 0.0) / total
+    return LaneAllocatorInputs(lane, tuple(scores), weight, portfolio.equity, weight * (portfolio.equity / 1e6))
+
+
+def lane_allocator(q_in: int, lot: int, capital: Amount, inputs: LaneAllocatorInputs, cfg: SizingConfig) -> StepResult:
+    """Step 9: dollar bound B_l on the trade's capital n × K; a lane not in `lanes` rejects."""
+    enabled = cfg.lane_allocator.enabled
+    if inputs.weight == 0.0:
+        return _result(Step.LANE_ALLOCATOR, q_in, 0, enabled, None, CapUnit.NONE, PortfolioReason.LANE_OFF, inputs,
+                       reject=PortfolioReason.LANE_OFF)
+    q = dollar_bound(q_in, lot, bound_micros(inputs.bankroll), capital) if enabled else q_in
+    return _result(Step.LANE_ALLOCATOR, q_in, q, enabled, inputs.bankroll, CapUnit.DOLLARS, Reason.NONE, inputs)
+
+
+# ---- step 10 ----------------------------------------------------------------------------------------
+
+def loss_budget(confidence: float, portfolio: Portfolio, cfg: SizingConfig, daily_loss_cap_usd: float
+                ) -> tuple[float, float]:
+    """(budget, left) in $: budget = min(loss_budget_usd × c^gamma, left), left = the daily loss cap −
+    today's realised loss − the budgets in flight, floored at 0 (exact µ$, then one division)."""
+    lc = cfg.loss_cap
+    left_micros = bound_micros(daily_loss_cap_usd) - portfolio.realised_loss_today - portfolio.inflight_budgets
+    left = max(left_micros, 0) / 1e6
+    return min(lc.loss_budget_usd * confidence ** lc.gamma, left), left
+
+
+def loss_cap(q_in: int, lot: int, capital: Amount, confidence: float, var: float, budget: float, left: float,
+             cfg: SizingConfig) -> StepResult:
+    """Step 10: the largest q with n × W(q) ≤ budget, W(q) = (1 − c) × K(q) + c × max(VaR, 0);
+    in µ$: (1 − c) × capital(q) + c × max(VaR, 0) × q × 10^4 (q lots = q / 100 contracts)."""
+    enabled = cfg.loss_cap.enabled
+    tail = confidence * max(var, 0.0)
+
+    def amount(q: int) -> float:
+        return (1.0 - confidence) * capital(q) + tail * (q * 10_000)
+
+    k = capital(q_in) / (q_in / 100) / 1e6
+    w = (1.0 - confidence) * k + tail
+    inputs = LossCapInputs(confidence, left, budget, var, k, w)
+    if not budget > 0.0:
+        return _result(Step.LOSS_CAP, q_in, 0, enabled, budget, CapUnit.DOLLARS, Reason.NONE, inputs,
+                       reject=PortfolioReason.BUDGET_ZERO)
+    if w == 0.0:
+        return _result(Step.LOSS_CAP, q_in, q_in, enabled, None, CapUnit.NONE, PortfolioReason.NO_LOSS, inputs)
+    q = dollar_bound(q_in, lot, bound_micros(budget), amount) if enabled else q_in
+    return _result(Step.LOSS_CAP, q_in, q, enabled, budget, CapUnit.DOLLARS, Reason.NONE, inputs)
+
+
+# ---- step 11 ----------------------------------------------------------------------------------------
+
+def _limit(usd: float | None) -> int | None:
+    return None if usd is None else bound_micros(usd)
+
+
+def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int, ...]], trade: Trade,
+                     portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
+    """Step 11: per venue room = min(cash − inflight, max_venue − held − inflight); per market,
+    event, category room = max − held − inflight (a market without an event / category is not
+    limited there; an absent maximum is no limit). Each room is a dollar bound on the capital of the
+    trade's legs in that scope; the smallest q wins (ties: the smaller room is shown); room ≤ 0
+    rejects. `leg_capital(q)` gives each leg's cost + fee in µ$ at q lots."""
+    em = cfg.exposure_manager
+    venues = [leg.venue for leg in trade.input.legs]
+    keys = {"venue": venues, "market": [leg.market for leg in trade.legs],
+            "event": [leg.event for leg in trade.legs], "category": [leg.category for leg in trade.legs]}
+    scopes: list[tuple[str, str, int, tuple[int, ...]]] = []    # (scope, name, room µ$, leg indices)
+
+    def add(scope: str, key, name: str, limit: int | None, exposure, cash: int | None = None) -> None:
+        members = tuple(j for j, k in enumerate(keys[scope]) if k == key)
+        rooms = [] if limit is None else [limit - exposure.held - exposure.inflight]
+        if cash is not None:
+            rooms.append(cash - exposure.inflight)
+        if rooms:
+            scopes.append((scope, name, min(rooms), members))
+
+    for v in dict.fromkeys(venues):
+        add("venue", v, v.label, _limit(em.max_venue_usd), portfolio.venues.get(v, Exposure()),
+            portfolio.cash.get(v, 0))
+    for m in dict.fromkeys(keys["market"]):
+        add("market", m, m, _limit(em.max_market_usd), portfolio.markets.get(m, Exposure()))
+    for e in dict.fromkeys(x for x in keys["event"] if x is not None):
+        add("event", e, e, _limit(em.max_event_usd), portfolio.events.get(e, Exposure()))
+    for c in dict.fromkeys(x for x in keys["category"] if x is not None):
+        add("category", c, c, _limit(em.max_category_usd), portfolio.categories.get(c, Exposure()))
+    rooms = []
+    for scope, name, room, members in scopes:
+        if room <= 0:
+            q = 0
+        else:
+            q = dollar_bound(q_in, lot, room, lambda x, members=members: sum(leg_capital(x)[j] for j in members))
+        rooms.append(Room(scope, name, room, q))
+    inputs = ExposureInputs(tuple(rooms))
+    if not rooms:
+        return _result(Step.EXPOSURE_MANAGER, q_in, q_in, em.enabled, None, CapUnit.NONE, PortfolioReason.NO_LIMIT,
+                       inputs)
+    binding = min(rooms, key=lambda r: (r.qty, r.room))
+    cap = binding.room / 1e6
+    if binding.room <= 0:
+        return _result(Step.EXPOSURE_MANAGER, q_in, 0, em.enabled, cap, CapUnit.DOLLARS, Reason.NONE, inputs,
+                       reject=PortfolioReason.NO_ROOM)
+    return _result(Step.EXPOSURE_MANAGER, q_in, binding.qty, em.enabled, cap, CapUnit.DOLLARS, Reason.NONE, inputs)
+
+
+# ---- step 12 ----------------------------------------------------------------------------------------
+
+def drawdown_manager(q_in: int, lot: int, portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
+    """Step 12: normal × 1 (no cap); caution: q = floor_lot(q_in × caution_multiplier) (cap in
+    contracts); stop (drawdown ≥ halt_pct or a latched stop): reject."""
+    dm = cfg.drawdown_manager
+    pct = portfolio.drawdown_pct
+    level = tier(pct, portfolio.drawdown_stopped, dm.caution_pct, dm.halt_pct)
+    multiplier = {CAUTION: dm.caution_multiplier, STOP: 0.0}.get(level, 1.0)
+    inputs = DrawdownInputs(portfolio.peak, portfolio.equity, pct, level, multiplier)
+    if level == STOP:
+        return _result(Step.DRAWDOWN_MANAGER, q_in, 0, dm.enabled, None, CapUnit.NONE, PortfolioReason.DRAWDOWN_STOP,
+                       inputs, reject=PortfolioReason.DRAWDOWN_STOP)
+    if level == CAUTION:
+        cap = (q_in / 100) * multiplier
+        q = floor_lot(cap, q_in, lot)
+        reject = Reason.CAP_BELOW_LOT if q == 0 else None
+        return _result(Step.DRAWDOWN_MANAGER, q_in, q, dm.enabled, cap, CapUnit.CONTRACTS, PortfolioReason.CAUTION,
+                       inputs, reject=reject)
+    return _result(Step.DRAWDOWN_MANAGER, q_in, q_in, dm.enabled, None, CapUnit.NONE, PortfolioReason.NORMAL, inputs)
+
+
+def skipped(step: Step) -> StepResult:
+    """A step after a reject: qty 0, nothing computed."""
+    return StepResult(step, 0, 0, Outcome.SKIPPED, None, CapUnit.NONE, Reason.REJECTED_EARLIER, None)

@@ -1,0 +1,108 @@
+"""A trade to size: an engine `Opportunity` with what the pipeline needs beyond the per-opportunity
+chain's `SizingInput` — the lane, and per leg its market name, side, event and category.
+
+`trade_from_opportunity` is the adapter from the engine's output (the opportunity, each leg
+market's venue / fees / lot / book, and the confidence of the relation that generated it) to a
+`Trade`. The `SizingInput` it holds carries the engine's values; the estimates (ρ, s, venue
+stats), equity and loss budget are placeholders the pipeline fills in (`pipeline.size_trade`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from arbbot.engine import decompose
+from arbbot.engine.twin.candidates import _relation_leg_sets
+from arbbot.engine.types import Lane, Opportunity, Universe
+from arbbot.model import Book, FeeSchedule, MarketInfo, Side, Venue
+from arbbot.sizing.clock import days_to_close
+from arbbot.sizing.types import SizingInput, SizingLeg
+from arbbot.units import TICKS_PER_DOLLAR
+
+PAYOUT_MICROS_PER_LOT = TICKS_PER_DOLLAR    # $1 per contract = 10^6 µ$ per 100 lots
+
+
+@dataclass(frozen=True, slots=True)
+class LegMarket:
+    """What sizing reads of a leg's market. `closes_at`/`event`/`category`: None when not stated."""
+    venue: Venue
+    fees: FeeSchedule
+    lot: int                     # lots: 100 or 1
+    book: Book
+    closes_at: str | None = None
+    event: str | None = None
+    category: str | None = None
+
+    @classmethod
+    def from_info(cls, info: MarketInfo, book: Book) -> "LegMarket":
+        """From a discovered market (empty strings = not stated)."""
+        return cls(info.venue, info.fees, info.lot_lots, book, info.closes_at or None, info.event_id or None,
+                   info.category or None)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeLeg:
+    market: str                  # `venue:id`
+    side: Side
+    event: str | None
+    category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    lane: Lane
+    legs: tuple[TradeLeg, ...]   # leg order (the order legs are sent)
+    input: SizingInput           # estimates / equity / loss budget are filled in by the pipeline
+
+
+def relation_confidence(universe: Universe, opportunity: Opportunity) -> float:
+    """c: 1 for intra; else the confidence (absent = 1) of the first relation, in file order,
+    whose leg sets include the opportunity's (ARBITRAGE.md: reported under the first)."""
+    return RelationIndex(universe).confidence(opportunity)
+
+
+class RelationIndex:
+    """`relation_confidence` for a fixed universe, without a scan of every relation per call:
+    relations are indexed by member market, and only those holding the opportunity's first leg
+    market are tried (still in file order). Built once per session (O(relations))."""
+
+    def __init__(self, universe: Universe) -> None:
+        self._names = [m.name for m in universe.markets]
+        self._relations = universe.relations
+        self._by_market: dict[str, list[int]] = {}
+        for i, relation in enumerate(universe.relations):
+            for m in dict.fromkeys(relation.members):
+                self._by_market.setdefault(self._names[m], []).append(i)
+
+    def confidence(self, opportunity: Opportunity) -> float:
+        if opportunity.lane is Lane.INTRA:
+            return 1.0
+        wanted = frozenset((leg.market, leg.side) for leg in opportunity.legs)
+        for i in self._by_market.get(opportunity.legs[0].market, ()):
+            relation = self._relations[i]
+            for *_, legs in _relation_leg_sets(relation.kind, relation.members, relation.exhaustive):
+                if frozenset((self._names[m], side) for m, side in legs) == wanted:
+                    return 1.0 if relation.confidence is None else relation.confidence / 1e6
+        raise ValueError(f"opportunity {opportunity.id}: no relation generates its leg set")
+
+
+def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMarket], *, confidence: float,
+                           decided_at: str | None, unknown_days: float, min_profit: int) -> Trade:
+    """The trade for `opportunity`: each leg's effective ask ladder and best effective bid of the
+    bought side (ticks, lots), T from `decided_at` and the legs' `closes_at` (ValueError on a bad
+    stamp), `min_profit` µ$. ValueError when a leg's market is missing."""
+    legs, trade_legs, closes = [], [], []
+    for leg in opportunity.legs:
+        if leg.market not in markets:
+            raise ValueError(f"opportunity {opportunity.id}: no market {leg.market}")
+        m = markets[leg.market]
+        d = decompose(int(m.venue), m.book)
+        ladder = d.yes if leg.side is Side.YES else d.no
+        bid = d.quote.best_bid_yes if leg.side is Side.YES else d.quote.best_bid_no
+        legs.append(SizingLeg(m.venue, m.lot, m.fees, ladder, bid or 0, 0.0, 0.0))
+        trade_legs.append(TradeLeg(leg.market, leg.side, m.event, m.category))
+        closes.append(m.closes_at)
+    payout = opportunity.payout // (opportunity.qty * PAYOUT_MICROS_PER_LOT)
+    days = days_to_close(closes, decided_at, unknown_days)
+    inp = SizingInput(opportunity.id, payout, opportunity.qty, tuple(legs), confidence, days, min_profit, 0, 0.0)
+    return Trade(opportunity.lane, tuple(trade_legs), inp)

@@ -1,0 +1,47 @@
+"""Depletion and volatility samples from streamed books, hand-computed."""
+from __future__ import annotations
+
+
+from arbbot.model import Book, Side
+from arbbot.run.live import pack
+from arbbot.run.samples import StreamSamples
+
+
+def book(yes_bids=(), yes_asks=(), no_bids=(), no_asks=()) -> Book:
+    return Book(tuple(yes_bids), tuple(yes_asks), tuple(no_bids), tuple(no_asks))
+
+
+def test_depletion_is_removed_size_over_the_size_at_the_start_of_the_second():
+    s = StreamSamples()
+    # Kalshi-style book (bids only): YES ask = $1 − best NO bid = 6000 ticks, 1,000 lots
+    s.on_packed("k:M", pack(book(yes_bids=[(3900, 500)], no_bids=[(4000, 1000)])), 100.0)
+    s.on_packed("k:M", pack(book(yes_bids=[(3900, 500)], no_bids=[(4000, 700)])), 100.4)    # 300 taken
+    s.on_packed("k:M", pack(book(yes_bids=[(3900, 500)], no_bids=[(4000, 600)])), 100.9)    # 100 more
+    s.on_packed("k:M", pack(book(yes_bids=[(3900, 500)], no_bids=[(4000, 600)])), 101.2)    # next second
+    assert list(s.depletion[("k:M", Side.YES)]) == [(100.0, 0.4)]   # (300 + 100) / 1,000
+    # the NO side's best ask ($1 − 3900 = 6100, 500 lots) never changed: a sample of 0
+    assert list(s.depletion[("k:M", Side.NO)]) == [(100.0, 0.0)]
+
+
+def test_a_best_ask_that_moves_worse_counts_its_whole_level_as_removed():
+    s = StreamSamples()
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 200), (5100, 800)])), 10.0)
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 50), (5100, 800)])), 10.5)     # 150 removed
+    s.on_packed("p:M", pack(book(yes_asks=[(5100, 800)])), 10.7)                  # last 50 gone: ask 5100
+    s.on_packed("p:M", pack(book(yes_asks=[(5100, 300)])), 11.1)                  # next second begins at 800
+    s.on_packed("p:M", pack(book(yes_asks=[(5100, 300)])), 12.0)
+    assert list(s.depletion[("p:M", Side.YES)]) == [(10.0, 1.0), (11.0, 500 / 800)]
+
+
+def test_mids_are_recorded_on_change_at_most_once_a_second_and_queued_for_the_store():
+    s = StreamSamples()
+    s.on_packed("p:M", pack(book(yes_bids=[(4800, 10)], yes_asks=[(5200, 10)])), 0.0)     # mid 0.5
+    s.on_packed("p:M", pack(book(yes_bids=[(4800, 10)], yes_asks=[(5200, 10)])), 1.5)     # unchanged
+    s.on_packed("p:M", pack(book(yes_bids=[(4900, 10)], yes_asks=[(5300, 10)])), 4.0)     # mid 0.51
+    s.on_packed("p:M", pack(book(yes_bids=[(4850, 10)], yes_asks=[(5250, 10)])), 4.5)     # too soon
+    s.on_packed("p:M", pack(book(yes_bids=[(4850, 10)], yes_asks=[(5250, 10)])), 5.0)     # mid 0.505
+    assert list(s.mids["p:M"]) == [(0.0, 0.5), (4.0, 0.51), (5.0, 0.505)]
+    queued = s.drain()
+    assert [q for q in queued if q[0] == "mid"] == [("mid", "p:M", 0.0, 0.5), ("mid", "p:M", 4.0, 0.51),
+                                                    ("mid", "p:M", 5.0, 0.505)]
+    assert ("depletion", "p:M#yes", 0.0, 0.0) in queued and s.drain() == []
