@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("file", help="snapshot file (JSON, format arbbot.snapshot/1); - reads standard input")
     scan.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     scan.add_argument("--json", action="store_true", help="print one line of arbbot.opportunities/1 JSON")
+    scan.add_argument("--rules", metavar="FILE", help="also use the relations of an arbbot.relations/1 file "
+                                                      "(arbbot rules); those naming absent markets are dropped")
 
     explain = sub.add_parser("explain", help="why each trade gets its size: the 12 sizing steps",
                              description="Size every opportunity `arbbot scan` finds in a snapshot against a fresh "
@@ -100,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--live", action="store_true", help="the real venues (credentials from the configuration)")
     rec.add_argument("--json", action="store_true", help="print arbbot.reconcile/1 JSON")
 
+    from arbbot.mapping.rules_command import add_parser as add_rules
+    add_rules(sub)
+    from arbbot.mapping.match.command import add_parser as add_map
+    add_map(sub)
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
@@ -110,6 +116,7 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
     p.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     p.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
+    p.add_argument("--rules", metavar="FILE", help="also use the relations of an arbbot.relations/1 file")
     p.add_argument("--stale-after", type=float, help="seconds without an update before a book is held out")
     p.add_argument("--cooldown", type=float, help="seconds before the same opportunity is reported again")
     p.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
@@ -192,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
             return live_main(args)
         if args.command == "examples":
             return _examples(args)
+        if args.command == "rules":
+            from arbbot.mapping.rules_command import main as rules_main
+            return rules_main(args)
+        if args.command == "map":
+            from arbbot.mapping.match.command import main as map_main
+            return map_main(args)
         _parser().print_help()
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -232,6 +245,7 @@ def _scan(args) -> int:
 
     from arbbot.engine import EngineInputError, implementation, scan
     from arbbot.engine.select import EngineSelectionError
+    from arbbot.mapping.rules_file import RulesFileError
     from arbbot.opportunities import to_json_line
     from arbbot.snapshot import SnapshotError, load_snapshot, parse_snapshot
 
@@ -244,9 +258,14 @@ def _scan(args) -> int:
                 raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         else:
             snapshot = load_snapshot(args.file)
+        if args.rules:
+            snapshot = _with_rules(snapshot, args.rules)
         result = scan(snapshot.universe, engine=engine)
     except SnapshotError as exc:
         print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except RulesFileError as exc:
+        print(f"arbbot scan: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except (EngineInputError, EngineSelectionError) as exc:
         print(f"arbbot scan: {exc}", file=sys.stderr)
@@ -257,6 +276,24 @@ def _scan(args) -> int:
         from arbbot.report import print_scan
         print_scan(result, snapshot, engine, source=args.file)
     return EXIT_OK
+
+
+def _with_rules(snapshot, path: str):
+    """`snapshot` with the relations of the rules file at `path` that apply to its markets
+    appended (arbbot.mapping.rules_file); the count of dropped ones goes to stderr."""
+    from dataclasses import replace
+
+    from arbbot.mapping.rules_file import load_rules, merge_rules, relation_key
+    from arbbot.snapshot import parse_relations
+
+    u = snapshot.universe
+    names = [m.name for m in u.markets]
+    existing = [relation_key(r.kind.label, [names[i] for i in r.members], r.exhaustive) for r in u.relations]
+    added, dropped = merge_rules(load_rules(path), set(names), existing)
+    if dropped:
+        print(f"arbbot scan: {dropped} relation(s) of {path} name markets not in the snapshot; dropped",
+              file=sys.stderr)
+    return replace(snapshot, universe=replace(u, relations=u.relations + parse_relations(added, u.markets)))
 
 
 def _examples(args) -> int:

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
                                  description="[sizing] and [sizing.<step>] (spec/SIZING.md); the exposure limits "
                                              "are [sizing.exposure_manager]")
     max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
+    bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, description="bucket selection: a group's success and "
+                                      "failure counts halve every this many seconds")
+    bucket_max_consecutive_failures: int = Field(5, ge=1, description="bucket selection: failed executions in a "
+                                                 "row that disable a bucket group")
+    bucket_disable_s: float = Field(86_400.0, ge=0, description="bucket selection: how long a group stays disabled")
     daily_loss_cap_usd: float = Field(50.0, gt=0, description="stop trading once the day's realised loss reaches this")
     breaker_failures: int = Field(3, ge=1, description="consecutive failed executions that open the breaker")
     breaker_cooldown_s: float = Field(30.0, gt=0, description="seconds OPEN before one HALF_OPEN trial")

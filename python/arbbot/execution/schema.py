@@ -19,6 +19,8 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      stop latch and tier), `sizing_records` (each execution's `arbbot.sizing/1` step record and
      the loss budget it reserves while in flight). Fill outcomes and per-lane realised PnL are
      derived from intents and executions, not stored twice.
+  4  bucket selection (issue 12): `bucket_groups` (per bucket relation, the discounted success /
+     failure counts of its executions, the failure streak and how long it stays disabled).
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -194,6 +196,17 @@ CREATE TABLE sizing_records (
 CREATE INDEX sizing_records_by_opportunity ON sizing_records(opportunity_id);
 """
 
+_V4 = """
+CREATE TABLE bucket_groups (
+    group_key TEXT PRIMARY KEY,                      -- member markets (venue:id) sorted, joined by '|'
+    successes REAL NOT NULL,                         -- discounted counts as of updated_ms
+    failures REAL NOT NULL,
+    consecutive_failures INTEGER NOT NULL,
+    disabled_until_ms INTEGER NOT NULL,              -- 0 = enabled
+    updated_ms INTEGER NOT NULL
+);
+"""
+
 
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
@@ -225,6 +238,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "durable risk: realised_losses ledger, fills.recorded_ms, breakers, cash_baselines",
               (_V2, _backfill_losses)),
     Migration(3, "sizing state: estimate_samples, drawdown, sizing_records", (_V3,)),
+    Migration(4, "bucket selection: bucket_groups", (_V4,)),
 )
 LATEST = MIGRATIONS[-1].version
 

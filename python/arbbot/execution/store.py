@@ -463,6 +463,26 @@ class OrderStore:
                        (name, state, failures, opened_at_ms, cooldown_ms, self._clock_ms()))
             self._event(db, "breaker", name=name, state=state, failures=failures, opened_at_ms=opened_at_ms)
 
+    # ---- bucket selection (arbbot.mapping.selection) ---------------------------------------------
+    def bucket_groups(self) -> list[tuple[str, float, float, int, int, int]]:
+        """(group key, successes, failures, consecutive failures, disabled until ms, updated ms)."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                "SELECT group_key, successes, failures, consecutive_failures, disabled_until_ms, updated_ms"
+                " FROM bucket_groups ORDER BY group_key").fetchall()]
+
+    def save_bucket_group(self, key: str, successes: float, failures: float, streak: int,
+                          disabled_until_ms: int, updated_ms: int) -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO bucket_groups(group_key, successes, failures, consecutive_failures,"
+                       " disabled_until_ms, updated_ms) VALUES (?,?,?,?,?,?) ON CONFLICT(group_key) DO UPDATE SET"
+                       " successes=excluded.successes, failures=excluded.failures,"
+                       " consecutive_failures=excluded.consecutive_failures,"
+                       " disabled_until_ms=excluded.disabled_until_ms, updated_ms=excluded.updated_ms",
+                       (key, successes, failures, streak, disabled_until_ms, updated_ms))
+            if streak and disabled_until_ms:
+                self._event(db, "bucket_disabled", group=key, failures=streak, until_ms=disabled_until_ms)
+
     # ---- sizing state (spec/SIZING.md) -----------------------------------------------------------
     def add_sizing_record(self, execution_id: str, opportunity_id: str, sizing: dict, loss_budget: int) -> None:
         """Store an execution's sizing record after its row (the executor writes it once the first

@@ -1,6 +1,8 @@
 """The live terminal view of a session (rich)."""
 from __future__ import annotations
 
+import time
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +51,12 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
             lowered = ", ".join(f"{k} {n}" for k, n in sorted(z.lowered.items())) or "-"
             parts.append(Text(f"sizing: sized {z.sized}  traded {z.traded}  rejected by [{steps}]  "
                               f"lowered by [{lowered}]"))
+        if trader.buckets is not None and trader.buckets.groups:
+            now = time.time()
+            top = sorted(trader.buckets.groups, key=lambda g: -trader.buckets.mean(g, now))[:3]
+            parts.append(Text(f"buckets: {len(trader.buckets.groups)} groups traded, "
+                              f"{len(trader.buckets.disabled(now))} disabled; best "
+                              + ", ".join(f"{g.split('|')[0]}… {trader.buckets.mean(g, now):.2f}" for g in top)))
         in_flight = "executing" if trader.busy else "idle"
         parts.append(Text(f"orders: {in_flight}"))
         for xid, state, reason in t.last[:4]:

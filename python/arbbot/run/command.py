@@ -12,6 +12,7 @@ from arbbot.config import ConfigError, load_settings, usd
 from arbbot.units import LOTS_PER_CONTRACT, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.ops.metrics import serve_metrics
+from arbbot.mapping.rules_file import RulesFileError, load_rules
 from arbbot.mapping.table import load_mappings
 
 log = logs.get("run")
@@ -26,6 +27,17 @@ def _simulator(args, settings):
         return load_handle(args.connect), f"simulator at {args.connect}"
     handle = serve(settings.scenario, settings.seed, step_interval=args.step or None)
     return handle, f"simulator {settings.scenario}/seed {settings.seed}"
+
+
+def _bucket_summary(buckets) -> dict | None:
+    """Bucket selection: the groups traded so far, those disabled now, and each group's posterior
+    mean of producing a profitable complete execution (highest first)."""
+    if buckets is None:
+        return None
+    now = time.time()
+    means = sorted(((round(buckets.mean(g, now), 6), g) for g in buckets.groups), reverse=True)
+    return {"groups": len(buckets.groups), "disabled": buckets.disabled(now),
+            "posterior_mean": {g: m for m, g in means}}
 
 
 def _sizing_summary(sizer) -> dict | None:
@@ -64,7 +76,8 @@ class _NoSimulator:
         return None
 
 
-async def _run(args, settings) -> dict:
+async def _run(args, settings, rules: list[dict] | None = None) -> dict:
+    """`rules`: relations of a `--rules` file, merged into the session's at discovery."""
     if args.live:
         from arbbot.run.real_venues import real_venues
         handle, where, venues = _NoSimulator(), "LIVE venues (real money)", real_venues(settings)
@@ -79,8 +92,11 @@ async def _run(args, settings) -> dict:
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine,
                               max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
-                              min_profit=usd(settings.min_profit))
+                              min_profit=usd(settings.min_profit), rules=rules)
         await session.discover()
+        if session.rules_dropped:
+            print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
+                  f"dropped ({session.rules_added} added)", file=sys.stderr)
         trader = None
         if args.trade:
             from arbbot.run.trader import attach_paper_trader
@@ -128,6 +144,7 @@ async def _run(args, settings) -> dict:
                     "decision_to_first_order_us": _percentiles_us(trader.executor.first_order_ns),
                     "rest_requotes": trader.executor.rest_requotes,
                     "sizing": _sizing_summary(trader.sizer),
+                    "buckets": _bucket_summary(trader.buckets),
                     "reconcile_differences": trader.reconcile_differences,
                     "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
                                  "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}
@@ -170,7 +187,12 @@ def main(args) -> int:
             print(f"arbbot {name} --live refused: {refusal}", file=sys.stderr)
             return 2
     try:
-        summary = asyncio.run(_run(args, settings))
+        rules = load_rules(args.rules) if args.rules else None
+    except RulesFileError as exc:
+        print(f"arbbot {name}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(_run(args, settings, rules))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
+from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
 from arbbot.mapping.table import MappingRow, default_mappings, relations_for
 from arbbot.model import MarketId, MarketInfo
 from arbbot.ops.stats import quantile
@@ -94,11 +95,17 @@ class LiveSession:
 
     def __init__(self, venues: dict[str, VenueClient], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
                  cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
-                 min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic) -> None:
+                 min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic,
+                 rules: list[dict] | None = None) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
-        `min_profit`: µ$ an opportunity must make after fees (default $0.01)."""
+        `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
+        of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
+        `discover` (those naming undiscovered markets dropped and counted in `rules_dropped`)."""
         self.venues = venues
         self.mappings = mappings
+        self.rules = rules or []
+        self.rules_added = 0
+        self.rules_dropped = 0
         self.stale_after_s = stale_after_s
         self.cooldown_s = cooldown_s
         self.engine_choice = implementation("lanes", engine)
@@ -137,6 +144,12 @@ class LiveSession:
         self.index = {n: i for i, n in enumerate(names)}
         relations = [r for r in relations if all(m in self.index for m in r["members"])]
         relations += relations_for(self.mappings, set(names))
+        if self.rules:
+            present = [relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive"))) for r in relations]
+            added, self.rules_dropped = merge_rules(self.rules, set(names), present)
+            self.rules_added = len(added)
+            relations += added
+            log.info("rules.merged", added=self.rules_added, dropped=self.rules_dropped)
         initial: dict[str, Book] = {}
         for market in self.markets:
             name = str(market.id)

@@ -60,7 +60,7 @@ class Sized:
 
 
 class SessionSizer:
-    def __init__(self, session, store, settings, *, clock=time.time) -> None:
+    def __init__(self, session, store, settings, *, clock=time.time, relations: RelationIndex | None = None) -> None:
         self.session = session
         self.store = store
         self.settings = settings
@@ -73,7 +73,7 @@ class SessionSizer:
         self._estimates: dict = {}
         self._params = self.cfg.params()
         self._confidence: dict[str, float] = {}       # opportunity id → c (the relations are fixed)
-        self._relations = RelationIndex(session.universe)
+        self._relations = relations or RelationIndex(session.universe)
         stored = state.history(store, int(clock() * 1000), self.cfg)     # resume: the window's samples
         self.samples.load(stored.latency, stored.depletion, stored.mids)
         self._infos = {str(m.id): m for m in session.markets}

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from arbbot.engine import Opportunity
+from arbbot.engine.types import Lane
 from arbbot.model import MarketId, Venue
 from arbbot.execution.executor import POLYMARKET_MIN_ORDER, Executor, Refused
 from arbbot.execution.recovery import RecoveryReport
@@ -24,7 +25,9 @@ from arbbot.execution.store import OrderStore
 from arbbot import logs
 from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
+from arbbot.mapping.selection import BucketSelector, group_key
 from arbbot.run.sizer import SessionSizer
+from arbbot.sizing.trade import RelationIndex
 from arbbot.venues.common.interface import VenueClient
 
 log = logs.get("trade")
@@ -48,7 +51,8 @@ class PaperTrader:
     (name → VenueClient), recording in `store`; `recovery` is the start's crash-recovery report."""
 
     def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, VenueClient], store: OrderStore, *,
-                 recovery: RecoveryReport | None = None, event_of=lambda market: market, sizer=None) -> None:
+                 recovery: RecoveryReport | None = None, event_of=lambda market: market, sizer=None,
+                 buckets=None, bucket_group=None, clock=time.time) -> None:
         self.executor = executor
         self.gates = gates
         self.venues = venues
@@ -56,6 +60,9 @@ class PaperTrader:
         self.recovery = recovery
         self.event_of = event_of
         self.sizer = sizer                       # SessionSizer, or None: trade at the engine's quantity
+        self.buckets = buckets                   # BucketSelector, or None: every bucket group is traded
+        self.bucket_group = bucket_group         # Opportunity → its bucket group key
+        self.clock = clock
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
@@ -112,6 +119,9 @@ class PaperTrader:
         if stops:
             self.stats.skipped[_category(stops[0])] += 1
             return
+        if self._bucket_disabled(opp):
+            self.stats.skipped["bucket group disabled"] += 1
+            return
         sizing, budget = None, 0
         if self.sizer is not None:
             sized = self.sizer.size(opp)
@@ -131,6 +141,28 @@ class PaperTrader:
         # it once that order is handed to the adapter, or when the execution ends)
         self.executor.pause_gc()
         self._task = asyncio.create_task(self._execute(opp, decided, sizing, budget), name=f"execute-{opp.id}")
+
+    def _group(self, opp: Opportunity) -> str | None:
+        if self.buckets is None or opp.lane is not Lane.BUCKET:
+            return None
+        try:
+            return self.bucket_group(opp)
+        except ValueError:
+            return None
+
+    def _bucket_disabled(self, opp: Opportunity) -> bool:
+        group = self._group(opp)
+        return group is not None and not self.buckets.allowed(group, self.clock())
+
+    def _bucket_outcome(self, opp: Opportunity, result) -> None:
+        """One trial of the opportunity's bucket group: a success when it completed with a
+        positive locked-in profit (payout of the lots held on every leg + cash flow)."""
+        group = self._group(opp)
+        if group is None:
+            return
+        filled = min(result.filled.values()) if result.filled else 0
+        locked_in = opp.payout * filled // opp.qty + result.cash_flow
+        self.buckets.record(group, result.state == "complete" and locked_in > 0, self.clock())
 
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:
@@ -208,6 +240,7 @@ class PaperTrader:
             return
         self._spent(result.execution_id)
         self.record(result, opp.payout, opp.qty)
+        self._bucket_outcome(opp, result)
         self.gates.on_execution(result, failure=result.state in ("unwound", "naked") or result.errored)
         if result.state in ("complete", "naked"):
             self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
@@ -311,8 +344,13 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=session.healthy_book)
-    sizer = SessionSizer(session, store, cfg)
-    trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer)
+    relations = RelationIndex(session.universe)
+    sizer = SessionSizer(session, store, cfg, relations=relations)
+    buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,
+                             max_consecutive_failures=cfg.bucket_max_consecutive_failures,
+                             disable_s=cfg.bucket_disable_s)
+    trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
+                         buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)))
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)

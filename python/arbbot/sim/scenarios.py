@@ -152,7 +152,7 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
                 Listing("forecastex", f"FF-20261216-{strike}", f"Fed funds above {strike}% after Dec 2026?",
                         "FF-20261216", con_ids=(con, con + 1), strike=strike, expiry="20261216"),
                 Listing("kalshi", f"KXFED-26DEC-T{strike}", f"Fed funds above {strike}% after Dec 2026?",
-                        "KXFED-26DEC", series="KXFED", fee_ppm=70_000)]))
+                        "KXFED-26DEC", series="KXFED", fee_ppm=70_000, strike=strike)]))
         events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED",
                                closes_in_days=18))
 

@@ -77,13 +77,23 @@ class RelationIndex:
     def confidence(self, opportunity: Opportunity) -> float:
         if opportunity.lane is Lane.INTRA:
             return 1.0
+        relation = self.relation(opportunity)
+        return 1.0 if relation.confidence is None else relation.confidence / 1e6
+
+    def relation(self, opportunity: Opportunity):
+        """The first relation (file order) whose leg sets include the opportunity's; ValueError if
+        none (an intra opportunity has none)."""
         wanted = frozenset((leg.market, leg.side) for leg in opportunity.legs)
         for i in self._by_market.get(opportunity.legs[0].market, ()):
             relation = self._relations[i]
             for *_, legs in _relation_leg_sets(relation.kind, relation.members, relation.exhaustive):
                 if frozenset((self._names[m], side) for m, side in legs) == wanted:
-                    return 1.0 if relation.confidence is None else relation.confidence / 1e6
+                    return relation
         raise ValueError(f"opportunity {opportunity.id}: no relation generates its leg set")
+
+    def members(self, opportunity: Opportunity) -> list[str]:
+        """The member markets (`venue:id`) of the opportunity's relation."""
+        return [self._names[m] for m in self.relation(opportunity).members]
 
 
 def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMarket], *, confidence: float,

@@ -83,10 +83,11 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
         log = tmp_path / "bot.log"
         with open(log, "w") as err:
             proc = subprocess.Popen(BOT + ["run", "--connect", str(sim.handle_file), "--db", str(tmp_path / "o.db"),
-                                           "--json", "--log-json", "--metrics-port", "0", "--cooldown", "0.1"],
+                                           "--json", "--log-json", "--metrics-port", "0", "--cooldown", "0.1",
+                                           "--duration", "120"],     # runs until Ctrl-C (the default is 10 s)
                                     stdout=subprocess.PIPE, stderr=err, cwd=tmp_path, text=True,
                                     env={**__import__("os").environ, "ARB_KILL_FILE": str(tmp_path / "k")})
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             # an execution has ended and at least one order has had its answer (an execution may end
             # before any order, when the edge is gone at the re-quote: no order latency yet then)
             def seen(kind: str) -> bool:

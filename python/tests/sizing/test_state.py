@@ -26,7 +26,7 @@ from tests.sizing.test_explain import BUNDLED
 CFG = from_toml_dict({})
 
 
-def test_a_version_2_store_migrates_to_3_and_keeps_its_data(tmp_path, monkeypatch):
+def test_a_version_2_store_migrates_to_the_latest_and_keeps_its_data(tmp_path, monkeypatch):
     path = tmp_path / "v2.db"
     clock = Clock(utc_s("2026-03-10 10:00:00"))
     monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
@@ -36,7 +36,7 @@ def test_a_version_2_store_migrates_to_3_and_keeps_its_data(tmp_path, monkeypatc
     store.close()
     monkeypatch.undo()
     store = OrderStore(path, clock_ms=clock.ms)
-    assert store.migrated_from == 2 and schema.current_version(store._db) == 3
+    assert store.migrated_from == 2 and schema.current_version(store._db) == schema.LATEST
     assert store.realised_loss("u1") == 3_250_000 and store.execution("u1").state == "unwound"
     assert store.sizing_records() == [] and store.drawdown() is None
     store.close()

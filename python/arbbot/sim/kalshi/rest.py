@@ -146,7 +146,7 @@ class KalshiRest:
             "expiration_value": "", "rules_primary": f"If {l.title.rstrip('?')}, the market resolves to Yes.",
             "rules_secondary": "", "price_level_structure": "linear_cent",
             "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
-            "strike_type": "custom", "custom_strike": {"outcome": q.key},
+            **_strike(l, q),
         }
 
     def _event_json(self, event_id: str, nested: bool) -> dict:
@@ -461,3 +461,11 @@ class KalshiRest:
                         "created_time": iso_time(fe.ts_ms), "fee_cost": micros_dollars(fe.fee),
                         "ts": fe.ts_ms // 1000})
         return web.json_response({"fills": out, "cursor": "" if last is None else _cursor("f", last)})
+
+
+def _strike(listing, question) -> dict:
+    """Kalshi's strike fields: a threshold market ("above X") is `greater` with `floor_strike`;
+    any other is `custom` naming its outcome."""
+    if listing.strike:
+        return {"strike_type": "greater", "floor_strike": float(listing.strike)}
+    return {"strike_type": "custom", "custom_strike": {"outcome": question.key}}

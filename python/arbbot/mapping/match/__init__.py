@@ -1,0 +1,2 @@
+"""`arbbot map`: propose cross-venue twins from listings (features → blocking → scoring →
+settlement checks → calibrated confidence → CSV/JSON)."""

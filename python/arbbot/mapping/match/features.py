@@ -1,0 +1,260 @@
+"""Structured settlement fields read from one `Listing`: what its YES pays on.
+
+`Features.of(listing)` extracts, from the question (title + outcome subtitle), the venue's
+structured strike fields and the rules text:
+- `dates`: the dates the question names, each `(year, month, day)` with None for an unnamed
+  part; "before D" is stored as the day before D (so "before May 1" equals "by April 30");
+- `values`: the thresholds, as `(unit, Decimal)` with units made canonical ("25 bp" →
+  ("%", 0.25), "$100k" → ("$", 100000)); numbers that are dates are not thresholds;
+- `comparator`: gt, ge, lt, le, between or "" (the text's or Kalshi's `strike_type`);
+- `kind`: winner, spread, total, exact_score, top or "" — with `top_n` for "top N";
+- `sources`: named resolution sources or weather stations (canonical ids);
+- `subject` / `opponent`: for a matchup, the side YES is on and the other side (team codes);
+- `names`: proper names in the question (teams as codes) and the asset a price question is
+  about, to tell ALV's market from BRK's and gold's from silver's;
+- `actions`: a rate decision's direction (cut, hike, hold);
+- `qualifiers`: words that narrow the outcome (intraday, worldwide, final, nominee, …).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from arbbot.mapping.listings import Listing
+from arbbot.mapping.match.normalize import normalize, tokens
+from arbbot.mapping.match.teams import NBA, blank_teams, find_teams, team_code
+
+MONTHS = {m: i for i, ms in enumerate(
+    ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
+     "aug august", "sep sept september", "oct october", "nov november", "dec december"], start=1)
+    for m in ms.split()}
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?" \
+         r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MON = _MONTH.replace("(jan", "(?P<mon>jan", 1)   # the month, captured
+_BEFORE = r"(?P<before>before |prior to |until )?"
+_DATE_RES = [   # first match wins a span; a day range "December 5-12, 2026" names both ends
+    re.compile(_MON + r" (?P<d0>\d{1,2}) ?- ?(?P<d>\d{1,2})(?:,? (?P<y>20\d\d))?\b"),
+    re.compile(_BEFORE + r"(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)"),
+    re.compile(_BEFORE + _MON + r" (?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,? (?P<y>20\d\d))?\b"),
+    re.compile(_BEFORE + r"(?P<d>\d{1,2})(?:st|nd|rd|th)? " + _MON
+               + r"(?:,? (?P<y>20\d\d))?\b"),
+    re.compile(_BEFORE + _MON + r",? (?P<y>20\d\d)\b"),
+    re.compile(r"(?P<before>before |prior to )?(?:end of |in |by |during )?(?P<y>20\d\d)\b"),
+]
+ACTIONS = frozenset({"cut", "hike", "hold"})
+# lower-case subjects that name what a price question is about (normalised spellings)
+ASSETS = frozenset("""bitcoin ethereum solana xrp dogecoin cardano litecoin avalanche gold silver platinum copper oil
+crude brent wti gas gasoline wheat corn soybeans""".split())
+# words that narrow what YES pays on; one on one side only is a different question
+QUALIFIERS = frozenset("""intraday worldwide domestic global international final finals semifinal semifinals nominee
+nomination primary runoff electoral popular conference division playoff playoffs mvp""".split())
+DateRef = tuple[int | None, int | None, int | None]
+
+# canonical resolution sources and weather stations: phrase (normalised text) → id
+SOURCES: dict[str, str] = {
+    "central park": "KNYC", "knyc": "KNYC", "laguardia": "KLGA", "la guardia": "KLGA", "klga": "KLGA",
+    "jfk": "KJFK", "kennedy airport": "KJFK", "newark": "KEWR", "o'hare": "KORD", "ohare": "KORD",
+    "midway": "KMDW", "lax": "KLAX", "los angeles international": "KLAX", "downtown los angeles": "KCQT",
+    "miami international": "KMIA", "austin bergstrom": "KAUS", "camp mabry": "KATT", "denver international": "KDEN",
+    "philadelphia international": "KPHL",
+    "coinbase": "coinbase", "binance": "binance", "kraken": "kraken", "coingecko": "coingecko",
+    "coinmarketcap": "coinmarketcap", "cf benchmarks": "cfbenchmarks", "brti": "cfbenchmarks",
+    "chainlink": "chainlink", "pyth": "pyth",
+    "bureau of labor statistics": "bls", "bls": "bls", "bureau of economic analysis": "bea",
+    "cme fedwatch": "cme", "associated press": "ap", "decision desk": "ddhq", "fox news": "foxnews",
+    "nws climatological report": "nws", "national weather service": "nws", "noaa": "nws",
+}
+_SOURCE_RE = re.compile(r"(?<![\w])(" + "|".join(re.escape(s) for s in sorted(SOURCES, key=len, reverse=True))
+                        + r")(?![\w])")
+_STATIONS = {v for v in SOURCES.values() if v.startswith("K")}
+
+_CMP = [   # first match wins: inclusive forms before the strict ones they contain
+    ("between", re.compile(r"\bbetween\b|\d\s?(?:-|to)\s?\$?\d")),
+    ("ge", re.compile(r"\bor (?:more|above|higher|greater|over)\b|\bat least\b|\d\s?\+|≥|\bno less than\b")),
+    ("le", re.compile(r"\bor (?:less|below|lower|fewer|under)\b|\bat most\b|≤|\bno more than\b")),
+    ("gt", re.compile(r"\b(?:above|over|more than|greater than|higher than|exceeds?|exceeding)\b|>")),
+    ("lt", re.compile(r"\b(?:below|under|less than|lower than|fewer than)\b|<")),
+]
+_STRIKE_TYPE = {"greater": "gt", "greater_or_equal": "ge", "less": "lt", "less_or_equal": "le", "between": "between"}
+_KINDS = [
+    ("exact_score", re.compile(r"\b(?:exact|correct|final) score\b")),
+    ("spread", re.compile(r"\bspread\b|\bby more than\b|\bwin by\b|\bcover\b|\bmargin\b|[+-]\d+\.5\b")),
+    ("total", re.compile(r"\btotal\b|\bover/under\b|\bo/u\b|\bcombined\b")),
+    ("top", re.compile(r"\btop \d+\b")),
+    ("winner", re.compile(r"\bbeat\b|\bwin\b|\bwinner\b|\bvs\b")),
+]
+_NUM_RE = re.compile(r"(?P<cur>\$)?\s?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<mult>k|m|b|thousand|million|billion|trillion)?"
+                     r"\b\s?\+?\s?(?P<unit>%|bp|°f|°c|°|¢|cents?)?")
+_MULT = {"k": 10**3, "thousand": 10**3, "m": 10**6, "million": 10**6, "b": 10**9, "billion": 10**9,
+         "trillion": 10**12}
+_MATCHUP = [   # (pattern, whether both sides must be known teams: "A at B" is also ordinary English)
+    (re.compile(r"^(?:will )?(?:the )?(?P<a>.+?) (?:beat|win against|win over|to beat) (?:the )?(?P<b>.+?)"
+                r"(?: on \w.*| in \w.*| by .*)?\??$"), False),
+    (re.compile(r"^(?:will )?(?:the )?(?P<a>.+?) vs (?:the )?(?P<b>.+?)(?: winner)?(?: on \w.*| - .*)?\??$"), False),
+    (re.compile(r"^(?:will )?(?:the )?(?P<a>.+?) (?:at|@) (?:the )?(?P<b>.+?)(?: winner)?(?: on \w.*| - .*)?\??$"), True),
+]
+_MAX_SIDE_WORDS = 4
+_NAME_RE = re.compile(r"(?<![\w'])([A-Z][A-Za-z0-9.'&-]*)")
+_NOT_NAMES = frozenset(m for m in MONTHS) | frozenset(
+    "will the a an yes no fed us who what when which how in on at by before after is are be does do "
+    "monday tuesday wednesday thursday friday saturday sunday winner game match total over under "
+    "highest lowest high low temperature price close above below market et pm am utc".split())
+
+
+@dataclass(frozen=True)
+class Features:
+    name: str                          # venue:id
+    venue: str
+    text: str                          # title + subtitle, as written
+    rules: str
+    tokens: frozenset[str]             # content tokens of title + subtitle (normalised)
+    dates: tuple[DateRef, ...]
+    values: tuple[tuple[str, Decimal], ...]   # sorted (unit, value); unit "" when unstated
+    comparator: str
+    kind: str
+    top_n: int | None
+    sources: frozenset[str]
+    subject: str                       # matchup side YES is on ("" if not a matchup)
+    opponent: str
+    names: frozenset[str]
+    actions: frozenset[str]            # a rate decision's direction: cut, hike, hold
+    qualifiers: frozenset[str]         # words that narrow the outcome (intraday, worldwide, final, nominee…)
+    close_day: date | None             # the listing's close date (UTC)
+
+    @classmethod
+    def of(cls, listing: Listing) -> "Features":
+        text = listing.title
+        if listing.subtitle and listing.subtitle.lower() not in text.lower():
+            text = f"{text} {listing.subtitle}"
+        close = date.fromisoformat(listing.closes_at[:10]) if listing.closes_at else None
+        norm = normalize(text)
+        dates, undated = _dates(norm, close)
+        values = _with_rules_units(_values(undated), listing.rules) or _strike_values(listing)
+        comparator = _STRIKE_TYPE.get(listing.strike_type, "") or _comparator(undated)
+        subject, opponent = _matchup(norm, listing)
+        kind = next((k for k, rx in _KINDS if rx.search(norm)), "winner" if subject else "")
+        top = re.search(r"\btop (\d+)\b", norm)
+        if top:   # "top 5" is the outcome set, not a threshold
+            values = tuple(v for v in values if v != ("", Decimal(top.group(1))))
+        sources = frozenset(SOURCES[m] for m in _SOURCE_RE.findall(
+            normalize(" ".join((text, listing.rules, listing.resolution_source)))))
+        words = frozenset(tokens(text))
+        return cls(listing.name, listing.venue, text, listing.rules, words, dates, values, comparator, kind,
+                   int(top.group(1)) if top else None, sources, subject, opponent,
+                   _names(text, listing.title) | (words & ASSETS), words & ACTIONS, words & QUALIFIERS, close)
+
+    @property
+    def stations(self) -> frozenset[str]:
+        return self.sources & _STATIONS
+
+
+def _dates(norm: str, close: date | None) -> tuple[tuple[DateRef, ...], str]:
+    """The dates in normalised text, and the text with them blanked out (for number parsing)."""
+    found: list[tuple[int, DateRef]] = []
+    rest = norm
+    for rx in _DATE_RES:
+        for m in rx.finditer(rest):
+            g = m.groupdict()
+            year = int(g["y"]) if g.get("y") else None
+            month = MONTHS[g["mon"].rstrip(".")] if g.get("mon") else (int(g["m"]) if g.get("m") else None)
+            day = int(g["d"]) if g.get("d") else None
+            if g.get("d0"):
+                found.append((m.start(), (year, month, int(g["d0"]), False)))   # type: ignore[arg-type]
+            found.append((m.start(), (year, month, day, bool(g.get("before")))))   # type: ignore[arg-type]
+        rest = rx.sub(lambda m: " " * len(m.group(0)), rest)
+    years = [y for _, (y, *_r) in found if y]
+    default_year = years[0] if years else (close.year if close else None)
+    out = []
+    for _, (year, month, day, before) in sorted(found):   # type: ignore[misc]
+        year = year if year is not None else (default_year if month else None)
+        if before:
+            out.append(_day_before(year, month, day))
+        else:
+            out.append((year, month, day))
+    return tuple(dict.fromkeys(out)), rest
+
+
+def _day_before(year: int | None, month: int | None, day: int | None) -> DateRef:
+    """The last day strictly before the named date ("before 2027" → 2026-12-31)."""
+    if year is None:
+        return (None, month, day - 1 if day and day > 1 else None)
+    start = date(year, month or 1, day or 1)
+    prev = start - timedelta(days=1)
+    return (prev.year, prev.month, prev.day)
+
+
+def _values(undated: str, bare_degree: str = "°") -> tuple[tuple[str, Decimal], ...]:
+    """(unit, value) of each number that is not a date; a bare "°" stays `bare_degree`."""
+    out = set()
+    for m in _NUM_RE.finditer(undated):
+        value = Decimal(m.group("n").replace(",", ""))
+        unit = (m.group("unit") or "").rstrip("s")
+        if m.group("mult"):
+            value *= _MULT[m.group("mult")]
+        if unit == "bp":
+            unit, value = "%", value / 100
+        elif unit in ("¢", "cent"):
+            unit, value = "$", value / 100
+        elif unit == "°":
+            unit = bare_degree
+        if m.group("cur"):
+            unit = "$"
+        out.add((unit, value.normalize()))
+    return tuple(sorted(out))
+
+
+def _with_rules_units(values: tuple[tuple[str, Decimal], ...], rules: str) -> tuple[tuple[str, Decimal], ...]:
+    """A threshold written without a unit ("above 30°") takes the unit the rules give the same
+    number ("above 30°C"); a bare "°" left over is Fahrenheit (the US venues' default)."""
+    if not any(u in ("", "°") for u, _ in values):
+        return values
+    stated = {x: u for u, x in _values(_dates(normalize(rules), None)[1], bare_degree="°") if u not in ("", "°")}
+    return tuple(sorted({(stated.get(x, "°f" if u == "°" else u) if u in ("", "°") else u, x) for u, x in values}))
+
+
+def _strike_values(listing: Listing) -> tuple[tuple[str, Decimal], ...]:
+    """Kalshi floor/cap strikes, the ForecastEx strike, Polymarket's `line`: unit unknown."""
+    vals = {v for v in (listing.floor_strike, listing.cap_strike, listing.line) if v is not None}
+    return tuple(sorted(("", abs(v).normalize()) for v in vals))
+
+
+def _comparator(undated: str) -> str:
+    return next((name for name, rx in _CMP if rx.search(undated)), "")
+
+
+def _matchup(norm: str, listing: Listing) -> tuple[str, str]:
+    """(subject, opponent) team codes for a head-to-head question, ("", "") otherwise. YES is on
+    the side a Kalshi `yes_sub_title` or the first non-Yes/No Polymarket outcome names, else the
+    first side written."""
+    text = norm.replace("?", "").strip()
+    for rx, teams_only in _MATCHUP:
+        m = rx.match(text)
+        if not m or any(len(m.group(k).split()) > _MAX_SIDE_WORDS for k in ("a", "b")):
+            continue
+        a, b = team_code(m.group("a")), team_code(m.group("b"))
+        if teams_only and not (a.upper() in NBA and b.upper() in NBA):
+            continue
+        named = listing.subtitle or (listing.outcomes[0] if listing.outcomes
+                                     and listing.outcomes[0].lower() not in ("yes", "no") else "")
+        if named and team_code(named) == b:
+            return b, a
+        return a, b
+    return "", ""
+
+
+def _names(text: str, title: str) -> frozenset[str]:
+    """Team codes, then capitalised words and codes (after a leading question word), minus
+    calendar and question words, each normalised ("BTC" → "bitcoin")."""
+    out = {code.lower() for _, _, code in find_teams(text)}
+    rest = blank_teams(text)
+    first = title.split(" ", 1)[0].lower()
+    if first in _NOT_NAMES:
+        rest = rest.split(" ", 1)[1] if " " in rest else ""
+    for m in _NAME_RE.finditer(rest):
+        low = normalize(m.group(1).strip(".'-")).removesuffix("'s")
+        if low in _NOT_NAMES or len(low) < 2 or low[0].isdigit():
+            continue
+        out.add(low)
+    return frozenset(out)

@@ -1,0 +1,145 @@
+"""Settlement check: do two look-alike listings pay on the same event? Structured fields only.
+
+`check(a, b)` rejects a pair whose YES sides settle on different facts — a different date or
+deadline, threshold or unit, comparator ("X or above" vs "above X"), outcome set (top 5 vs top
+10, exact score vs spread, a narrowing word such as "intraday" or "nominee" on one side only),
+resolution source or weather station, or a different subject —
+and flips the relation to `inverse` when a matchup's YES is on the other team. A field stated on
+one side only is not a rejection but a `caution` (the pair's confidence is lowered by the
+scorer): the rules may still agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from arbbot.mapping.match.features import DateRef, Features
+
+CLOSE_DAYS_CAUTION = 7    # close dates further apart than this (days) are a caution
+GAME_DAYS_APART = 3       # a matchup whose close dates are further apart (days) is another game
+
+
+@dataclass
+class Verdict:
+    relation: str = "same"                         # same | inverse (meaningful when not rejected)
+    rejects: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)
+    agreements: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejects
+
+
+def check(a: Features, b: Features) -> Verdict:
+    v = Verdict()
+    _dates(a, b, v)
+    _values(a, b, v)
+    if a.comparator and b.comparator and a.comparator != b.comparator:
+        v.rejects.append(f"comparator differs: {a.comparator} vs {b.comparator}")
+    elif a.comparator and b.comparator and a.values:
+        v.agreements.append(f"same comparator {a.comparator}")
+    if a.kind and b.kind and a.kind != b.kind:
+        v.rejects.append(f"outcome kind differs: {a.kind} vs {b.kind}")
+    if a.top_n is not None and b.top_n is not None and a.top_n != b.top_n:
+        v.rejects.append(f"outcome set differs: top {a.top_n} vs top {b.top_n}")
+    _sources(a, b, v)
+    _orientation(a, b, v)
+    if a.actions and b.actions and a.actions != b.actions:
+        v.rejects.append(f"different outcome: {', '.join(sorted(a.actions))} vs {', '.join(sorted(b.actions))}")
+    if a.qualifiers != b.qualifiers:
+        v.rejects.append(f"outcome qualifier on one side: {', '.join(sorted(a.qualifiers ^ b.qualifiers))}")
+    only_a, only_b = _own_names(a, b), _own_names(b, a)
+    if only_a and only_b and not (a.subject and b.subject):
+        v.rejects.append(f"different subject: {', '.join(sorted(only_a))} vs {', '.join(sorted(only_b))}")
+    if a.close_day and b.close_day:
+        apart = abs((a.close_day - b.close_day).days)
+        if a.subject and b.subject and apart > GAME_DAYS_APART:
+            v.rejects.append(f"different game day: closes {a.close_day} vs {b.close_day}")
+        elif apart > CLOSE_DAYS_CAUTION:
+            v.cautions.append(f"close dates {a.close_day} vs {b.close_day}")
+    return v
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def _own_names(a: Features, b: Features) -> set[str]:
+    """a's names that b's question never mentions (plurals folded: "Republicans" ~ "Republican")."""
+    words = {_stem(t) for t in b.tokens} | {_stem(w) for n in b.names for w in n.split()}
+    return {n for n in a.names if not all(_stem(w) in words for w in n.split())}
+
+
+def _compatible(x: DateRef, y: DateRef) -> bool:
+    """Equal where both name the part: (2026, 12, None) fits (2026, 12, 16)."""
+    return all(p is None or q is None or p == q for p, q in zip(x, y))
+
+
+def _fmt(d: DateRef) -> str:
+    y, m, dd = d
+    if y and m and dd:
+        return date(y, m, dd).isoformat()
+    return "-".join(str(p) if p is not None else "?" for p in d)
+
+
+def _dates(a: Features, b: Features, v: Verdict) -> None:
+    if not a.dates or not b.dates:
+        if a.dates or b.dates:
+            v.cautions.append("date stated on one side only")
+        return
+    if all(any(_compatible(x, y) for y in b.dates) for x in a.dates) and \
+            all(any(_compatible(y, x) for x in a.dates) for y in b.dates):
+        v.agreements.append(f"same date {', '.join(_fmt(d) for d in a.dates)}")
+    else:
+        v.rejects.append(f"date differs: {', '.join(_fmt(d) for d in a.dates)} vs "
+                         f"{', '.join(_fmt(d) for d in b.dates)}")
+
+
+def _num(x: Decimal) -> str:
+    return format(x.normalize(), "f")
+
+
+def _values(a: Features, b: Features, v: Verdict) -> None:
+    if not a.values or not b.values:
+        if a.values or b.values:
+            v.cautions.append("threshold stated on one side only")
+        return
+    av, bv = {x for _, x in a.values}, {x for _, x in b.values}
+    if av != bv:
+        v.rejects.append(f"threshold differs: {', '.join(map(_num, sorted(av)))} vs {', '.join(map(_num, sorted(bv)))}")
+        return
+    units_a = {x: u for u, x in a.values if u}
+    units_b = {x: u for u, x in b.values if u}
+    clash = [x for x in units_a if x in units_b and units_a[x] != units_b[x]]
+    if clash:
+        x = clash[0]
+        v.rejects.append(f"unit differs: {_num(x)}{units_a[x]} vs {_num(x)}{units_b[x]}")
+    else:
+        v.agreements.append(f"same threshold {', '.join(map(_num, sorted(av)))}")
+
+
+def _sources(a: Features, b: Features, v: Verdict) -> None:
+    sa, sb = a.stations or a.sources, b.stations or b.sources
+    if sa and sb:
+        if sa & sb:
+            v.agreements.append(f"same source {', '.join(sorted(sa & sb))}")
+        else:
+            v.rejects.append(f"resolution source differs: {', '.join(sorted(sa))} vs {', '.join(sorted(sb))}")
+    elif sa or sb:
+        v.cautions.append("resolution source stated on one side only")
+
+
+def _orientation(a: Features, b: Features, v: Verdict) -> None:
+    if not a.subject or not b.subject:
+        if a.subject or b.subject:
+            v.cautions.append("matchup on one side only")
+        return
+    if a.subject == b.subject and a.opponent == b.opponent:
+        v.agreements.append(f"YES on {a.subject.upper()} on both")
+    elif a.subject == b.opponent and a.opponent == b.subject:
+        v.relation = "inverse"
+        v.agreements.append(f"YES on {a.subject.upper()} vs on {b.subject.upper()}: inverse")
+    else:
+        v.rejects.append(f"different matchup: {a.subject} vs {a.opponent} / {b.subject} vs {b.opponent}")

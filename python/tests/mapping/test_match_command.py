@@ -1,0 +1,102 @@
+"""`arbbot map` through `main(args)`: venue bodies in, the mapping CSV (+ reasons) or
+arbbot.mappings/1 JSON out; malformed input exits 2."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from arbbot.mapping.match.command import add_parser, main
+from arbbot.mapping.table import HEADER, parse_mappings
+
+BTC_COND = "0x" + "ab" * 32
+GAME_COND = "0x" + "cd" * 32
+TRAP_COND = "0x" + "ef" * 32
+
+KALSHI = {"markets": [
+    {"ticker": "KXBTCD-26DEC31-T100000", "event_ticker": "KXBTCD-26DEC31", "title": "Will Bitcoin be above $100,000 on Dec 31, 2026?",
+     "rules_primary": "If the Coinbase BTC-USD price at 4 PM ET on December 31, 2026 is above $100,000, the market resolves to Yes.",
+     "close_time": "2026-12-31T21:00:00Z", "status": "active", "strike_type": "greater", "floor_strike": 100000},
+    {"ticker": "KXNBAGAME-26DEC02LALBOS-BOS", "event_ticker": "KXNBAGAME-26DEC02LALBOS", "title": "Los Angeles L at Boston Winner?",
+     "yes_sub_title": "Boston", "close_time": "2026-12-02T03:00:00Z", "status": "active"},
+    {"ticker": "KXHIGHNY-26NOV30-T60", "event_ticker": "KXHIGHNY-26NOV30", "title": "Will the high temp in NYC be above 60° on Nov 30, 2026?",
+     "rules_primary": "Highest temperature in Central Park per the NWS Climatological Report.",
+     "close_time": "2026-11-30T23:59:00Z", "status": "active", "strike_type": "greater", "floor_strike": 60},
+], "cursor": ""}
+POLYMARKET = [
+    {"conditionId": BTC_COND, "question": "Bitcoin above $100k on December 31?", "endDate": "2026-12-31T21:00:00Z",
+     "description": "Resolves Yes if the Coinbase BTC/USD close at 4 PM ET on December 31, 2026 is higher than $100,000.",
+     "outcomes": "[\"Yes\", \"No\"]", "active": True, "closed": False},
+    {"conditionId": GAME_COND, "question": "Lakers vs. Celtics", "endDate": "2026-12-02T03:00:00Z",
+     "outcomes": "[\"Lakers\", \"Celtics\"]", "active": True, "closed": False},
+    {"conditionId": TRAP_COND, "question": "Highest temperature in NYC on Nov 30: above 60°F?", "endDate": "2026-11-30T23:59:00Z",
+     "description": "Resolves by the highest temperature at LaGuardia Airport on Weather Underground.",
+     "active": True, "closed": False},
+]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="arbbot")
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["map", *argv])
+
+
+@pytest.fixture()
+def bodies(tmp_path: Path) -> tuple[str, str]:
+    k, p = tmp_path / "kalshi.json", tmp_path / "polymarket.json"
+    k.write_text(json.dumps(KALSHI), encoding="utf-8")
+    p.write_text(json.dumps(POLYMARKET), encoding="utf-8")
+    return str(k), str(p)
+
+
+def test_csv_has_the_mapping_columns_plus_reasons(bodies, tmp_path: Path) -> None:
+    out = tmp_path / "mappings.csv"
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--out", str(out)])) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert list(rows[0]) == [*HEADER, "reasons"]
+    by_ticker = {r["kalshi_ticker"]: r for r in rows}
+    assert set(by_ticker) == {"KXBTCD-26DEC31-T100000", "KXNBAGAME-26DEC02LALBOS-BOS"}   # LaGuardia ≠ Central Park
+    btc = by_ticker["KXBTCD-26DEC31-T100000"]
+    assert (btc["polymarket_condition_id"], btc["forecastex_conid"], btc["relation"]) == (BTC_COND, "", "same")
+    assert "same source coinbase" in btc["reasons"] and "same threshold 100000" in btc["reasons"]
+    game = by_ticker["KXNBAGAME-26DEC02LALBOS-BOS"]
+    assert (game["polymarket_condition_id"], game["relation"]) == (GAME_COND, "inverse")
+    # without the reasons column it is a mapping file the bot reads
+    plain = [",".join(line.split(",")[:5]) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r.ids[0] for r in parse_mappings(plain, "mappings.csv")} == set(by_ticker)
+
+
+def test_json_format(bodies, capsys) -> None:
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--json"])) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "arbbot.mappings/1"
+    pair = next(p for p in doc["pairs"] if p["kalshi_ticker"] == "KXBTCD-26DEC31-T100000")
+    assert set(pair) == {"kalshi_ticker", "polymarket_condition_id", "forecastex_conid", "relation", "confidence", "reasons"}
+    assert pair["polymarket_condition_id"] == BTC_COND and pair["relation"] == "same"
+    assert 0.9 <= float(pair["confidence"]) <= 1.0 and isinstance(pair["reasons"], list)
+
+
+def test_min_confidence_filters(bodies, capsys) -> None:
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--json", "--min-confidence", "1"])) == 0
+    assert json.loads(capsys.readouterr().out)["pairs"] == []
+
+
+def test_csv_to_stdout_without_out(bodies, capsys) -> None:
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1]])) == 0
+    assert capsys.readouterr().out.splitlines()[0] == ",".join([*HEADER, "reasons"])
+
+
+def test_malformed_listing_file_exits_2_naming_file_and_path(bodies, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"markets": [{"ticker": 7}]}), encoding="utf-8")
+    assert main(parse(["--kalshi", str(bad), "--polymarket", bodies[1]])) == 2
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "markets[0].ticker" in err
+
+
+def test_confidence_outside_unit_interval_exits_2(bodies) -> None:
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--min-confidence", "1.5"])) == 2
