@@ -51,6 +51,10 @@ class Settings(BaseSettings):
                                  description="[sizing] and [sizing.<step>] (spec/SIZING.md); the exposure limits "
                                              "are [sizing.exposure_manager]")
     max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
+    auto_approve_confidence: float = Field(0.95, ge=0, le=1, allow_inf_nan=False,
+                                           description="cross-venue mappings: an unreviewed row (approved blank) is "
+                                           "traded when its confidence is at least this, except with --live, which "
+                                           "trades approved rows only; rows approved=no never")
     bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, description="bucket selection: a group's success and "
                                       "failure counts halve every this many seconds")
     bucket_max_consecutive_failures: int = Field(5, ge=1, description="bucket selection: failed executions in a "

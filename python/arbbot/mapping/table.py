@@ -1,14 +1,23 @@
 """Cross-venue mapping files: which markets on different venues are the same question.
 
-CSV with the header `kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence`;
-one row per question, an empty cell where a venue does not list it. `relation` is how the
-other venues relate to the row's first non-empty market (`same` or `inverse`); `confidence` a
-decimal in [0, 1] (the chance the legs really hedge: settlement rules differ across venues).
+CSV with the header `kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence`,
+optionally followed by `reasons` (what `arbbot map` writes: the matcher's reasons joined with
+"; ") and `approved` (a person's review, `arbbot map --review`: `yes`, `no` or blank =
+unreviewed), in either order. One row per question, an empty cell where a venue does not list
+it. `relation` is how the other venues relate to the row's first non-empty market (`same` or
+`inverse`); `confidence` a decimal in [0, 1] (the chance the legs really hedge: settlement rules
+differ across venues).
+
+Which rows a session trades (`trade_selection`): approved rows; unreviewed rows at confidence ≥
+`auto_approve_confidence` unless only approved rows may trade (`--live`); rejected rows never.
 """
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import combinations
 from pathlib import Path
@@ -16,8 +25,11 @@ from pathlib import Path
 from arbbot import units
 
 HEADER = ["kalshi_ticker", "polymarket_condition_id", "forecastex_conid", "relation", "confidence"]
+OPTIONAL = ("reasons", "approved")          # optional trailing columns, in either order
 VENUES = ("kalshi", "polymarket", "forecastex")
 RELATIONS = ("same", "inverse")
+APPROVAL = {"yes": True, "no": False, "": None}
+DEFAULT_AUTO_APPROVE = 950_000              # millionths; config `auto_approve_confidence`
 
 
 class MappingError(ValueError):
@@ -29,15 +41,28 @@ class MappingRow:
     ids: tuple[str, str, str]        # per VENUES, "" where absent
     relation: str
     confidence: int                  # millionths
+    approved: bool | None = None     # a person's review: True yes, False no, None unreviewed
+    reasons: str | None = None       # the matcher's reasons ("; "-joined); None: the file has no such column
 
     def names(self) -> list[str]:
         """The `venue:id` names of the listed markets, in VENUES order."""
         return [f"{venue}:{mid}" for venue, mid in zip(VENUES, self.ids) if mid]
 
+    def reason_list(self) -> list[str]:
+        return [r.strip() for r in (self.reasons or "").split(";") if r.strip()]
+
+
+def approval_text(approved: bool | None) -> str:
+    return "" if approved is None else ("yes" if approved else "no")
+
 
 def load_mappings(path: str | Path) -> list[MappingRow]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return parse_mappings(handle.read().splitlines(), str(path))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise MappingError(f"{path}: {exc.strerror or exc}") from None
+    return parse_mappings(text.splitlines(), str(path))
 
 
 def default_mappings() -> list[MappingRow]:
@@ -46,17 +71,30 @@ def default_mappings() -> list[MappingRow]:
     return parse_mappings(text.splitlines(), "default.csv")
 
 
+def _check_header(header: list[str] | None, source: str) -> list[str]:
+    wanted = f"{','.join(HEADER)} (then optionally {' and '.join(OPTIONAL)})"
+    if header is None or [h.strip() for h in header[:len(HEADER)]] != HEADER:
+        raise MappingError(f"{source}:1: header must be {wanted}")
+    extra = [h.strip() for h in header[len(HEADER):]]
+    for name in extra:
+        if name not in OPTIONAL:
+            raise MappingError(f"{source}:1: unknown column {name!r}; header must be {wanted}")
+    if len(set(extra)) != len(extra):
+        raise MappingError(f"{source}:1: a column is repeated; header must be {wanted}")
+    return [*HEADER, *extra]
+
+
 def parse_mappings(lines: list[str], source: str) -> list[MappingRow]:
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if header != HEADER:
-        raise MappingError(f"{source}:1: header must be {','.join(HEADER)}")
+    columns = _check_header(next(reader, None), source)
+    has_reasons = "reasons" in columns
     rows = []
     for number, cells in enumerate(reader, start=2):
         if not cells or all(not c.strip() for c in cells):
             continue
-        if len(cells) != len(HEADER):
-            raise MappingError(f"{source}:{number}: expected {len(HEADER)} columns, got {len(cells)}")
+        if len(cells) != len(columns):
+            raise MappingError(f"{source}:{number}: expected {len(columns)} columns, got {len(cells)}")
+        by_name = dict(zip(columns, cells))
         ids = tuple(c.strip() for c in cells[:3])
         relation = cells[3].strip()
         if relation not in RELATIONS:
@@ -67,7 +105,11 @@ def parse_mappings(lines: list[str], source: str) -> list[MappingRow]:
             confidence = units.parse_unit_interval(cells[4].strip(), "confidence")
         except units.UnitError as exc:
             raise MappingError(f"{source}:{number}: {exc}") from None
-        rows.append(MappingRow(ids, relation, confidence))   # type: ignore[arg-type]
+        approval = by_name.get("approved", "").strip().lower()
+        if approval not in APPROVAL:
+            raise MappingError(f"{source}:{number}: approved {by_name['approved']!r} must be yes, no or blank")
+        rows.append(MappingRow(ids, relation, confidence, APPROVAL[approval],   # type: ignore[arg-type]
+                               by_name["reasons"].strip() if has_reasons else None))
     return rows
 
 
@@ -82,9 +124,73 @@ def relations_for(rows: list[MappingRow], known: set[str]) -> list[dict]:
     return out
 
 
-def write_mappings(rows: list[MappingRow], path: str | Path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADER)
-        for row in rows:
-            writer.writerow([*row.ids, row.relation, units.format_decimal(row.confidence, 6)])
+@dataclass
+class TradeSelection:
+    """The rows a session trades and, by reason, how many it leaves out."""
+    rows: list[MappingRow]
+    left_out: Counter = field(default_factory=Counter)   # rejected | unreviewed_live | below_auto_approve
+
+    def describe(self, auto_approve: int) -> str:
+        """`3 rejected, 2 unreviewed below auto_approve_confidence 0.95` ("" when none left out)."""
+        words = {"rejected": "rejected (approved=no)",
+                 "unreviewed_live": "unreviewed (--live trades approved rows only)",
+                 "below_auto_approve": "unreviewed below auto_approve_confidence "
+                                       f"{units.format_decimal(auto_approve, 6)}"}
+        return ", ".join(f"{self.left_out[k]} {words[k]}" for k in words if self.left_out[k])
+
+
+def trade_selection(rows: list[MappingRow], *, auto_approve: int = DEFAULT_AUTO_APPROVE,
+                    approved_only: bool = False) -> TradeSelection:
+    """Which rows to trade: approved ones always, unreviewed ones at confidence ≥ `auto_approve`
+    (millionths) unless `approved_only` (`--live`), rejected ones never."""
+    out = TradeSelection([])
+    for row in rows:
+        if row.approved is True:
+            out.rows.append(row)
+        elif row.approved is False:
+            out.left_out["rejected"] += 1
+        elif approved_only:
+            out.left_out["unreviewed_live"] += 1
+        elif row.confidence < auto_approve:
+            out.left_out["below_auto_approve"] += 1
+        else:
+            out.rows.append(row)
+    return out
+
+
+def columns_for(rows: list[MappingRow]) -> list[str]:
+    """The columns to write: HEADER, `reasons` if any row has them, and `approved`."""
+    return [*HEADER, *(["reasons"] if any(r.reasons is not None for r in rows) else []), "approved"]
+
+
+def write_mappings(rows: list[MappingRow], path: str | Path, columns: list[str] | None = None) -> None:
+    """Write the rows atomically (a temporary file in the same directory, fsynced, then renamed
+    over `path`): a reader or a crash sees the old file or the new one, never half of one.
+    `columns`: HEADER plus any of OPTIONAL (default `columns_for(rows)`)."""
+    columns = columns or columns_for(rows)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                cells = {"relation": row.relation, "confidence": units.format_decimal(row.confidence, 6),
+                         "reasons": row.reasons or "", "approved": approval_text(row.approved),
+                         **dict(zip(HEADER, row.ids))}
+                writer.writerow([cells[c] for c in columns])
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:                                       # mkstemp's 0600 → what open() would have made
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

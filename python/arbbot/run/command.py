@@ -92,7 +92,12 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine,
                               max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
-                              min_profit=usd(settings.min_profit), rules=rules)
+                              min_profit=usd(settings.min_profit), rules=rules,
+                              auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
+                              approved_only=args.live)
+        if session.mappings_left_out:
+            print(f"arbbot: {sum(session.mappings_left_out.values())} mapping row(s) left out, "
+                  f"{len(session.mappings)} traded: {session.mappings_left_out_text}", file=sys.stderr)
         await session.discover()
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
@@ -121,15 +126,20 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                         await asyncio.sleep(0.25)
                         live.update(render(session, time.monotonic() - started, source))
         finally:
+            log.info("run.stopping", executing=trader is not None and trader.busy)
             await session.stop_tasks()
             if trader is not None:
                 await trader.drain()
+                log.info("run.drained")
                 await _final_reconcile(trader)
+                log.info("run.reconciled", differences=trader.reconcile_differences)
             await session.close()
+            log.info("run.closed")
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
         return {"format": "arbbot.live-summary/1", "engine": session.engine_choice, "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
+                "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out)},
                 "books_healthy": session.healthy(),
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,

@@ -17,7 +17,7 @@ from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
-from arbbot.mapping.table import MappingRow, default_mappings, relations_for
+from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, default_mappings, relations_for, trade_selection
 from arbbot.model import MarketId, MarketInfo
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
@@ -96,13 +96,23 @@ class LiveSession:
     def __init__(self, venues: dict[str, VenueClient], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
                  cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
                  min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic,
-                 rules: list[dict] | None = None) -> None:
+                 rules: list[dict] | None = None, auto_approve: int = DEFAULT_AUTO_APPROVE,
+                 approved_only: bool = False) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
         `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
         of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
-        `discover` (those naming undiscovered markets dropped and counted in `rules_dropped`)."""
+        `discover` (those naming undiscovered markets dropped and counted in `rules_dropped`).
+        `mappings` are filtered here, the one place they become the session's relations
+        (`arbbot.mapping.table.trade_selection`): approved rows, unreviewed rows at confidence ≥
+        `auto_approve` (millionths; config `auto_approve_confidence`) unless `approved_only`
+        (`--live`), never rejected rows; `mappings_left_out` counts the others by reason."""
         self.venues = venues
-        self.mappings = mappings
+        selection = trade_selection(mappings, auto_approve=auto_approve, approved_only=approved_only)
+        self.mappings = selection.rows
+        self.mappings_left_out = selection.left_out
+        self.mappings_left_out_text = selection.describe(auto_approve)
+        if selection.left_out:
+            log.info("mappings.left_out", kept=len(selection.rows), **dict(selection.left_out))
         self.rules = rules or []
         self.rules_added = 0
         self.rules_dropped = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 import json
 import logging
 import signal
@@ -105,7 +106,12 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
             assert any(k.startswith("arbbot_order_latency_quantile_seconds{") and v > 0 for k, v in values.items())
             assert values["arbbot_kill_switch"] == 0.0 and "arbbot_pnl_locked_in_micros" in values
             proc.send_signal(signal.SIGINT)
-            out, _ = proc.communicate(timeout=30)
+            try:
+                out, _ = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stages = [e for e in events(log) if e["event"].startswith(("run.", "execution.", "reconcile."))]
+                pytest.fail(f"still running 30 s after Ctrl-C; last stages: {stages[-12:]}")
         assert proc.returncode == 0 and out == "", out
         assert "Traceback" not in log.read_text()
         store = OrderStore(str(tmp_path / "o.db"))
