@@ -61,6 +61,15 @@ def _percentiles_us(samples_ns) -> dict | None:
             "n": len(samples_ns)}
 
 
+def _stack_dumps_on_sigusr1() -> None:
+    """`kill -USR1 PID` writes every thread's stack to stderr (faulthandler: works even while the
+    event loop is stuck in a C call), for diagnosing a bot that does not answer."""
+    import faulthandler
+    import signal
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 async def _final_reconcile(trader) -> None:
     """Reconcile once more at the end of a run, so the summary says whether the store and the
     venues agree (`trading.reconcile_differences`)."""
@@ -201,6 +210,7 @@ def main(args) -> int:
     except RulesFileError as exc:
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
+    _stack_dumps_on_sigusr1()
     try:
         summary = asyncio.run(_run(args, settings, rules))
     except KeyboardInterrupt:

@@ -109,9 +109,13 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
             try:
                 out, _ = proc.communicate(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
                 stages = [e for e in events(log) if e["event"].startswith(("run.", "execution.", "reconcile."))]
-                pytest.fail(f"still running 30 s after Ctrl-C; last stages: {stages[-12:]}")
+                proc.send_signal(signal.SIGUSR1)          # every thread's stack to the log (faulthandler)
+                time.sleep(2)
+                proc.kill()
+                proc.communicate(timeout=30)
+                stacks = log.read_text().split("Thread 0x", 1)[-1][-6000:]
+                pytest.fail(f"still running 30 s after Ctrl-C; last stages: {stages[-4:]}; stacks: Thread 0x{stacks}")
         assert proc.returncode == 0 and out == "", out
         assert "Traceback" not in log.read_text()
         store = OrderStore(str(tmp_path / "o.db"))
