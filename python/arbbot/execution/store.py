@@ -632,7 +632,8 @@ class OrderStore:
 
     def safe_mode(self) -> str | None:
         """The reason the store is in safe mode (no new trades), or None."""
-        r = self._db.execute("SELECT value, reason FROM flags WHERE name='safe_mode'").fetchone()
+        with self._lock:                 # also read by the metrics thread
+            r = self._db.execute("SELECT value, reason FROM flags WHERE name='safe_mode'").fetchone()
         return r["reason"] if r is not None and r["value"] == "1" else None
 
     def acknowledge(self, who: str = "operator") -> list[str]:

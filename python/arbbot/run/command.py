@@ -67,7 +67,10 @@ def _stack_dumps_on_sigusr1() -> None:
     import faulthandler
     import signal
     if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        try:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+        except (AttributeError, ValueError, OSError):   # stderr without a file descriptor (embedded, tests)
+            pass
 
 
 async def _final_reconcile(trader) -> None:
