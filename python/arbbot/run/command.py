@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 
@@ -65,7 +66,6 @@ def _stack_dumps_on_sigusr1() -> None:
     """`kill -USR1 PID` writes every thread's stack to stderr (faulthandler: works even while the
     event loop is stuck in a C call), for diagnosing a bot that does not answer."""
     import faulthandler
-    import signal
     if hasattr(signal, "SIGUSR1"):
         try:
             faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -214,6 +214,9 @@ def main(args) -> int:
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
     _stack_dumps_on_sigusr1()
+    # Ctrl-C / SIGINT always stops the bot cleanly, even when started from a shell that ignores
+    # SIGINT for background jobs (asyncio only installs its handler over the default one)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         summary = asyncio.run(_run(args, settings, rules))
     except KeyboardInterrupt:
