@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 
 DURABILITIES = ("process", "power")
 

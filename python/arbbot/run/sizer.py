@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from arbbot.engine import decompose
 from arbbot.engine.types import Leg, Opportunity
 from arbbot.model import Venue
+from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.run.samples import StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
@@ -101,7 +102,7 @@ class SessionSizer:
             if mid is None:
                 value += cost
             else:
-                value += lots * mid if lots > 0 else -lots * (10_000 - mid)
+                value += lots * mid if lots > 0 else -lots * (TICKS_PER_DOLLAR - mid)   # lots × ticks = µ$
         return value
 
     def _mid(self, name: str) -> int | None:

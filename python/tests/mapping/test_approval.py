@@ -14,6 +14,7 @@ from arbbot.config import ConfigError, load_settings
 from arbbot.mapping.table import (HEADER, MappingError, MappingRow, default_mappings, load_mappings,
                                   parse_mappings, trade_selection, write_mappings)
 from arbbot.run.live import LiveSession, default_session_mappings
+from tests.run.test_config_metrics import in_tmp  # noqa: F401  (fixture: a clean dir, no ARB_*)
 
 OLD = ["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence",
        "K1,P1,,same,0.97", "K2,,F2,inverse,0.5"]
@@ -147,12 +148,6 @@ def test_shipped_mappings_trade_in_paper_mode_only_when_approved_for_live() -> N
 
 # ---- the setting and the command ----------------------------------------------------------------
 
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("ARB_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 def test_auto_approve_confidence_setting(in_tmp, monkeypatch) -> None:
