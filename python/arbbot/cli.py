@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     add_rules(sub)
     from arbbot.mapping.match.command import add_parser as add_map
     add_map(sub)
+    from arbbot.ops.reporting.command import add_parser as add_report
+    add_report(sub)
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
@@ -127,6 +129,9 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
     p.add_argument("--max-contracts", type=float, help="per-trade cap in contracts (config: max_contracts, default 50)")
     p.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
+    p.add_argument("--dashboard-port", type=int, help="web dashboard port on loopback (config: dashboard_port, "
+                   "default 8787, a free one if taken; 0 = any free port)")
+    p.add_argument("--no-dashboard", action="store_true", help="do not serve the web dashboard")
     p.add_argument("--log-json", action="store_true",
                    help="log events (opportunities, orders, executions, recovery) as JSON lines on stderr")
     p.add_argument("--connect", metavar="HANDLE_FILE",
@@ -205,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "map":
             from arbbot.mapping.match.command import main as map_main
             return map_main(args)
+        if args.command == "report":
+            from arbbot.ops.reporting.command import main as report_main
+            return report_main(args)
         _parser().print_help()
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from arbbot.sizing.config import SizingConfig
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+REMOTE_OPT_IN = {"metrics_host": ("metrics", "ARB_ALLOW_REMOTE_METRICS"),
+                 "dashboard_host": ("the dashboard", "ARB_ALLOW_REMOTE_DASHBOARD")}
 # settings that moved: old flat key → its new dotted key (refused at load, naming the new key)
 MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
          "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
@@ -42,6 +44,29 @@ class Settings(BaseSettings):
         "the order leaves (slower decision-to-order)")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
+    # operator's view (issue 13)
+    dashboard_host: str = Field("127.0.0.1", description="dashboard address (loopback unless "
+                                "ARB_ALLOW_REMOTE_DASHBOARD=1)")
+    dashboard_port: int = Field(8787, ge=0, le=65535, description="arbbot run's web dashboard; a taken port falls "
+                                "back to a free one; 0 = any free port")
+    dashboard_token: SecretStr = Field(SecretStr(""), description="token every dashboard request needs "
+                                       "(ARB_DASHBOARD_TOKEN); empty = a new one generated at each start")
+    notify_webhooks: list[SecretStr] = Field(default_factory=list, description="webhook URLs (ARB_NOTIFY_WEBHOOKS, "
+        "a JSON list; secrets, never logged) notified on safe mode, halt/resume, breaker open, daily loss cap "
+        "reached, drift alert, an execution left naked. Payload by URL: hooks.slack.com → Slack {\"text\"}, "
+        "discord.com/api/webhooks/ → Discord {\"content\"}, anything else the plain arbbot.notification/1 JSON; a "
+        "slack+, discord+ or json+ prefix forces the shape (e.g. slack+https://chat.internal/hook)")
+    notify_timeout_s: float = Field(5.0, gt=0, allow_inf_nan=False, description="seconds per webhook attempt")
+    notify_max_attempts: int = Field(5, ge=1, description="attempts per notification (exponential backoff)")
+    drift_window_s: float = Field(86_400.0, gt=0, allow_inf_nan=False,
+                                  description="drift monitor: rolling window of finished executions, seconds")
+    drift_min_executions: int = Field(5, ge=1, description="drift monitor: executions in the window before a lane "
+                                      "can drift")
+    drift_max_gap_usd: float = Field(5.0, gt=0, allow_inf_nan=False, description="drift monitor: a lane whose "
+                                     "realised PnL falls this many dollars below its expected PnL in the window "
+                                     "raises a drift alert")
+    drift_disable_lane: bool = Field(True, description="drift monitor: a drifting lane stops trading until a person "
+                                     "puts it back (dashboard or arbbot.toml)")
     log_json: bool = False
     # risk and sizing (money in dollars here; converted to µ$ where used)
     min_profit: float = Field(0.01, ge=0, allow_inf_nan=False,
@@ -55,6 +80,11 @@ class Settings(BaseSettings):
                                            description="cross-venue mappings: an unreviewed row (approved blank) is "
                                            "traded when its confidence is at least this, except with --live, which "
                                            "trades approved rows only; rows approved=no never")
+    generate_mappings: bool = Field(True, description="arbbot run/live: generate cross-venue twins from the "
+                                    "discovered listings in the background (arbbot map's matcher) and trade them "
+                                    "under the approval rule; a --mappings file's rows win")
+    mapping_cache_dir: str = Field("", description="where generated twins are cached by a hash of the listings "
+                                   "(empty: $XDG_CACHE_HOME/arbbot/mappings or ~/.cache/arbbot/mappings)")
     bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, description="bucket selection: a group's success and "
                                       "failure counts halve every this many seconds")
     bucket_max_consecutive_failures: int = Field(5, ge=1, description="bucket selection: failed executions in a "
@@ -88,12 +118,23 @@ class Settings(BaseSettings):
                     raise ValueError(f"{old} moved: set {new} instead")
         return data
 
-    @field_validator("metrics_host")
+    @field_validator("metrics_host", "dashboard_host")
     @classmethod
-    def _loopback_by_default(cls, host: str) -> str:
-        if host not in LOOPBACK and os.environ.get("ARB_ALLOW_REMOTE_METRICS") != "1":
-            raise ValueError(f"{host!r} is not loopback; set ARB_ALLOW_REMOTE_METRICS=1 to expose metrics")
+    def _loopback_by_default(cls, host: str, info) -> str:
+        """Servers bind loopback unless the operator opts in (the dashboard can trade)."""
+        what, flag = REMOTE_OPT_IN[info.field_name]
+        if host not in LOOPBACK and os.environ.get(flag) != "1":
+            raise ValueError(f"{host!r} is not loopback; set {flag}=1 to expose {what}")
         return host
+
+    @field_validator("notify_webhooks")
+    @classmethod
+    def _webhooks_are_http(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        """A bad URL is refused at load; the message names its index, never the URL (a secret)."""
+        from arbbot.ops.notify.targets import parse_target
+        for i, url in enumerate(urls):
+            parse_target(i, url.get_secret_value())
+        return urls
 
     @field_validator("day_start_utc")
     @classmethod
@@ -127,6 +168,8 @@ class Settings(BaseSettings):
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
+            elif isinstance(value, list):
+                value = ["********" if isinstance(v, SecretStr) else v for v in value]
             out[name] = str(value) if isinstance(value, Path) else value
         return out
 

@@ -30,21 +30,22 @@ def register_secret(*values: str | bytes | None) -> None:
                 _secrets.add(line)
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
+    """`value` (str, or dicts/lists of them) with every registered secret replaced by REDACTED."""
     if isinstance(value, str):
         for secret in _secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_scrub(v) for v in value)
+        return type(value)(scrub(v) for v in value)
     return value
 
 
 def _redact(_logger, _name, event: dict) -> dict:
-    return {k: _scrub(v) for k, v in event.items()} if _secrets else event
+    return {k: scrub(v) for k, v in event.items()} if _secrets else event
 
 
 class _CurrentStderr:

@@ -8,6 +8,19 @@ import pytest
 from arbbot.engine.select import native_error, native_module
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Generated mappings are cached under XDG_CACHE_HOME: one per test session, never the
+    user's (subprocesses inherit it)."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 def require_native() -> None:
     """Fail (not skip) when the Swift engine is missing, unless the install skipped it on purpose."""
     if native_module() is None:

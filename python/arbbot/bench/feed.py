@@ -11,6 +11,11 @@ sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: th
 per ARB_ENGINE_EVAL and the Python portfolio steps, against a fresh $10,000-per-venue portfolio in
 a temporary order store); `sized_p50_us` / `sized_p99_us` are frame → sized decision over the
 frames that found an opportunity, beside the all-frames figures.
+
+With `--dashboard sse|browser` the web dashboard (arbbot.ops.dashboard) is served for the session
+during the run, its sampler on this loop as in `arbbot run`, and a client in another process is
+connected before the clock starts: a Server-Sent Events reader, or headless Chromium showing
+the page. The goal (issue 13): frame → decision p99 within 25% of the same run without it.
 """
 from __future__ import annotations
 
@@ -56,8 +61,64 @@ def _attach_sizer(session, universe, workdir: str):
     return sizer, store
 
 
+class _DashboardClient:
+    """The web dashboard served for `session` (its own process, as in `arbbot run`), with a client
+    process connected (`kind`: "sse" or "browser"); `stop()` returns what to report. The bot's
+    side (a sample sent once per interval) runs inline between frames (`between_frames`): as a
+    task it would never get this loop, which does not yield between frames at 5,000/s."""
+
+    @classmethod
+    async def start(cls, session, kind: str) -> "_DashboardClient":
+        import subprocess
+        from arbbot.config import Settings
+        from arbbot.ops.dashboard import serve_dashboard
+        self = cls()
+        self.kind = kind
+        self.dashboard = await serve_dashboard(Settings(kill_file=""), session, None, port=0)
+        self.next_sample = time.monotonic() + self.dashboard.interval_s
+        args = [sys.executable, "-m", "arbbot.ops.dashboard.client", self.dashboard.login_url]
+        self.proc = subprocess.Popen(args + (["--browser"] if kind == "browser" else []), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        return self
+
+    async def connected(self, timeout_s: float = 60.0, settle_s: float = 5.0) -> None:
+        """Wait for the client's first state (its `{"connected": true}` line), publishing meanwhile,
+        then `settle_s` more (a browser's start-up work is not what is measured)."""
+        loop = asyncio.get_running_loop()
+        line = loop.run_in_executor(None, self.proc.stdout.readline)
+        deadline = time.monotonic() + timeout_s
+        while not line.done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"dashboard client ({self.kind}) did not connect")
+            self.between_frames()
+            await asyncio.sleep(0.05)
+        if "connected" not in line.result():
+            raise RuntimeError(f"dashboard client ({self.kind}) failed: {line.result()!r}")
+        settled = time.monotonic() + settle_s
+        while time.monotonic() < settled:
+            self.between_frames()
+            await asyncio.sleep(0.05)
+
+    def between_frames(self) -> None:
+        """What `DashboardProcess.run` does on the bot's loop: a sample once per interval."""
+        now = time.monotonic()
+        if now >= self.next_sample:
+            self.dashboard.publish()
+            self.next_sample = now + self.dashboard.interval_s
+
+    def stop(self) -> dict:
+        out, _ = self.proc.communicate(timeout=60)       # closing stdin stops it
+        costs = sorted(list(self.dashboard.sampler.costs_ns)[1:])     # [0]: at the start, not timed
+        sent = self.dashboard.sent
+        self.dashboard.stop()
+        client = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        return {"client": self.kind, "samples_sent": sent, "client_states": client.get("states"),
+                "sample_p50_us": round(quantile(costs, 0.5) / 1e3, 1) if costs else None,
+                "sample_max_us": round(costs[-1] / 1e3, 1) if costs else None}
+
+
 async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
-                   freeze: bool = True, size: bool = True) -> dict:
+                   freeze: bool = True, size: bool = True, dashboard: str | None = None) -> dict:
     rss_start = _rss_mib()
     bench = build_u20k(seed)
     universe = bench.universe
@@ -116,6 +177,10 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "side": side, "ts_ms": 0}}))
     tmp = tempfile.TemporaryDirectory()
     sizer, store = _attach_sizer(session, universe, tmp.name) if size else (None, None)
+    served = None
+    if dashboard:
+        served = await _DashboardClient.start(session, dashboard)
+        await served.connected()
     if freeze:       # as LiveSession does: freeze the long-lived universe, rare full collections
         tune_gc()
     latencies, sized = [], []
@@ -132,7 +197,10 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
         latencies.append(await deliver(frame, arrival))
         if found_in[0]:
             sized.append(latencies[-1])
+        if served is not None:
+            served.between_frames()
     elapsed = (time.perf_counter_ns() - start) / 1e9
+    served_report = served.stop() if served is not None else None
     if store is not None:
         store.close()
     tmp.cleanup()
@@ -160,7 +228,8 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             # frames that reported an opportunity: frame → decision (sized, unless --no-size)
             "found_frames": len(sized),
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
-            "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None, **sizing}
+            "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None, **sizing,
+            "dashboard": served_report}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,9 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("swift", "python"))
     ap.add_argument("--no-gc-freeze", action="store_true", help="leave the universe in the cyclic GC (to compare)")
     ap.add_argument("--no-size", action="store_true", help="detection only: do not size the opportunities found")
+    ap.add_argument("--dashboard", choices=("sse", "browser"),
+                    help="serve the web dashboard during the run with a client connected: an SSE reader, or "
+                         "headless Chromium showing the page (default: no dashboard)")
     args = ap.parse_args(argv)
     print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze,
-                                          size=not args.no_size))))
+                                          size=not args.no_size, dashboard=args.dashboard))))
     return 0
 
 

@@ -61,7 +61,7 @@ def one_run(seconds: float, seed: int, durability: str = "process") -> dict:
             trader_mod.attach_paper_trader = keep
             args = types.SimpleNamespace(live=False, connect=str(handle), step=0.2, mappings=None, engine=None,
                                          trade=True, db=str(Path(tmp) / "bench.db"), json=True, duration=seconds,
-                                         scenario=None)
+                                         scenario=None, no_dashboard=True, dashboard_port=None)
             settings = load_settings(metrics_port=0, kill_file="", store_durability=durability)
             summary = asyncio.run(command._run(args, settings))
         finally:

@@ -20,6 +20,7 @@ from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.types import Opportunity
 from arbbot.execution.store import OrderStore
+from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.backoff import Backoff
@@ -166,6 +167,7 @@ class Executor:
             self._gc_paused = True
         if not self._sync_held:
             wal_syncer().hold()
+            open_order_path()                 # feed readers yield to the execution once per frame
             self._sync_held = True
 
     def resume_gc(self) -> None:
@@ -175,6 +177,7 @@ class Executor:
         if self._sync_held:
             self._sync_held = False
             wal_syncer().unhold()
+            close_order_path()
 
     def _recorded(self, xid: str) -> None:
         """Make sure the execution row exists (an execution that ends before its first order)."""

@@ -350,6 +350,34 @@ class OrderStore:
         q = "SELECT * FROM events" + (" WHERE execution_id=?" if execution_id else "") + " ORDER BY seq"
         return [dict(r) for r in self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()]
 
+    def add_event(self, kind: str, execution_id: str | None = None, **data) -> None:
+        """Append one event to the store's log (operator actions, alerts): the log is what other
+        processes and threads (notifications, the dashboard, `arbbot status`) read."""
+        with self.tx() as db:
+            self._event(db, kind, execution_id, **data)
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[dict]:
+        """Events with sequence number > `seq`, oldest first (at most `limit`); `data` decoded."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+        return [dict(r, data=json.loads(r["data"])) for r in rows]
+
+    # ---- flags: named persistent switches (safe mode, operator overrides) ------------------------
+    def set_flag(self, name: str, value: str, reason: str = "") -> None:
+        """Set flag `name` (an event `flag` records the change)."""
+        with self.tx() as db:
+            db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE"
+                       " SET value=excluded.value, reason=excluded.reason, ts_ms=excluded.ts_ms",
+                       (name, value, reason, self._clock_ms()))
+            self._event(db, "flag", name=name, value=value, reason=reason)
+
+    def flags(self, prefix: str = "") -> dict[str, tuple[str, str]]:
+        """Flags whose name starts with `prefix`: name → (value, reason)."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, value, reason FROM flags WHERE substr(name, 1, ?) = ?",
+                                    (len(prefix), prefix)).fetchall()
+        return {r["name"]: (r["value"], r["reason"]) for r in rows}
+
     # ---- positions and PnL (from recorded fills) -----------------------------------------------
     def leg_net(self, execution_id: str) -> dict[int, int]:
         """Net lots held per leg: entry fills minus unwind fills (an unwind reduces its leg)."""

@@ -1,4 +1,4 @@
-"""Which markets on different venues are the same question: the mapping CSV
-(`kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence`), the one shipped for
-the default scenario (`default.csv`), and the relations it yields. Rule and mapping generators
-from venue metadata will live here too."""
+"""Where opportunities come from: listings read from venue API bodies (`listings`), structural
+rules derived from them (`rules`, `arbbot rules`), cross-venue twins proposed by the matcher
+(`match`, `arbbot map`), the mapping CSV a person reviews (`table`), what a running session
+generates from its own discovery (`generate`) and bucket-group selection (`selection`)."""

@@ -92,11 +92,22 @@ class Listing:
 
 def load_listings(venue: str, paths: list[str]) -> list[Listing]:
     """Every market in `paths` (one venue's saved API bodies), first appearance of each id kept."""
+    return _read(venue, ((str(path), _load_json(str(path))) for path in paths))
+
+
+def listings_from_bodies(venue: str, bodies: list, source: str = "discovery") -> list[Listing]:
+    """The same from bodies already parsed (a running session's discovery: `listing_bodies()`
+    of a venue adapter); errors name `source[i]`. Floats (JSON parsed without Decimal) are read
+    by their shortest repr, so 4.125 stays 4.125."""
+    return _read(venue, ((f"{source}[{i}]", body) for i, body in enumerate(bodies)))
+
+
+def _read(venue: str, docs) -> list[Listing]:
     if venue not in VENUES:
         raise ValueError(f"unknown venue {venue!r} (expected {', '.join(VENUES)})")
     reader = {"kalshi": _KalshiReader, "polymarket": _PolymarketReader, "forecastex": _ForecastExReader}[venue]()
-    for path in paths:
-        reader.read(_Doc(str(path), _load_json(str(path))))
+    for name, root in docs:
+        reader.read(_Doc(name, root))
     out: dict[str, Listing] = {}
     for listing in reader.listings():
         kept = out.get(listing.market_id)
@@ -166,6 +177,8 @@ class _Doc:
         raw = obj.get(key)
         if raw is None or raw == "":
             return None
+        if isinstance(raw, float):
+            raw = repr(raw)
         if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
             raise self.fail(_join(path, key), "expected a number")
         try:

@@ -18,7 +18,6 @@ import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib import resources
 from itertools import combinations
 from pathlib import Path
 
@@ -63,12 +62,6 @@ def load_mappings(path: str | Path) -> list[MappingRow]:
     except OSError as exc:
         raise MappingError(f"{path}: {exc.strerror or exc}") from None
     return parse_mappings(text.splitlines(), str(path))
-
-
-def default_mappings() -> list[MappingRow]:
-    """The mappings shipped for the simulator's default scenario (`all`, seed 0)."""
-    text = resources.files("arbbot.mapping").joinpath("default.csv").read_text(encoding="utf-8")
-    return parse_mappings(text.splitlines(), "default.csv")
 
 
 def _check_header(header: list[str] | None, source: str) -> list[str]:

@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings, usd
@@ -14,6 +15,7 @@ from arbbot.units import LOTS_PER_CONTRACT, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.ops.metrics import serve_metrics
 from arbbot.mapping.rules_file import RulesFileError, load_rules
+from arbbot.mapping.generate import default_cache_dir
 from arbbot.mapping.table import load_mappings
 
 log = logs.get("run")
@@ -83,6 +85,40 @@ async def _final_reconcile(trader) -> None:
         log.warning("reconcile.failed", error=str(exc))
 
 
+async def _serve_dashboard(args, settings, session, trader):
+    """The web dashboard (arbbot.ops.dashboard): on by default for `arbbot run`, for `arbbot
+    live` only with --dashboard-port; off with --no-dashboard. Its URL with the token is shown
+    once on the terminal (stderr), never logged: with --log-json stderr carries JSON lines only,
+    so the URL goes to the controlling terminal if there is one."""
+    port = getattr(args, "dashboard_port", None)
+    if getattr(args, "no_dashboard", False) or not (args.trade or port is not None):
+        return None
+    if port is not None and not 0 <= port <= 65535:
+        raise ValueError(f"--dashboard-port {port}: expected 0-65535 (0 = any free port)")
+    from arbbot.ops.dashboard import serve_dashboard
+    dashboard = await serve_dashboard(settings, session, trader, port=port, db_path=args.db or settings.db_path,
+                                      spawn=session.spawn)
+    shown = _show_once(f"arbbot: dashboard {dashboard.login_url}", tty_only=settings.log_json)
+    given = bool(settings.dashboard_token.get_secret_value())
+    log.info("dashboard.start", url=dashboard.url, port=dashboard.port,
+             token="ARB_DASHBOARD_TOKEN" if given else ("generated, shown on the terminal" if shown else
+                                                         "generated, not shown (no terminal): set ARB_DASHBOARD_TOKEN"))
+    return dashboard
+
+
+def _show_once(line: str, *, tty_only: bool) -> bool:
+    """Print `line` on stderr (or, with `tty_only`, on the controlling terminal only)."""
+    if not tty_only:
+        print(line, file=sys.stderr, flush=True)
+        return True
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(line + "\n")
+        return True
+    except OSError:
+        return False
+
+
 class _NoSimulator:
     def stop(self) -> None:
         return None
@@ -98,7 +134,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
                              handle.polymarket_creds.passphrase, handle.polymarket_private_key)
         venues = await connect_simulated_venues(handle)
-    metrics = None
+    metrics = dashboard = notifier = None
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
@@ -106,7 +142,9 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                               max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
                               min_profit=usd(settings.min_profit), rules=rules,
                               auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
-                              approved_only=args.live)
+                              approved_only=args.live, generate=settings.generate_mappings,
+                              cache_dir=Path(settings.mapping_cache_dir) if settings.mapping_cache_dir
+                              else default_cache_dir())
         if session.mappings_left_out:
             print(f"arbbot: {sum(session.mappings_left_out.values())} mapping row(s) left out, "
                   f"{len(session.mappings)} traded: {session.mappings_left_out_text}", file=sys.stderr)
@@ -116,9 +154,12 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                   f"dropped ({session.rules_added} added)", file=sys.stderr)
         trader = None
         if args.trade:
+            from arbbot.ops.notify import start_notifier
             from arbbot.run.trader import attach_paper_trader
+            notifier = start_notifier(settings, args.db or settings.db_path)    # before recovery: its events count
             trader = await attach_paper_trader(session, args.db or settings.db_path, settings)
         metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
+        dashboard = await _serve_dashboard(args, settings, session, trader)
         session.start_streams()
         if trader is not None:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
@@ -126,7 +167,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
         log.info("run.start", source=where, engine=session.engine_choice, markets=len(session.markets),
                  relations=len(session.universe.relations), trading=trader is not None,
-                 db=(args.db or settings.db_path) if trader else None, metrics_port=metrics.server_port)
+                 db=(args.db or settings.db_path) if trader else None, metrics_port=metrics.server_port,
+                 dashboard_port=dashboard.port if dashboard else None)
         try:
             if args.json:
                 await asyncio.sleep(args.duration or 10.0)
@@ -139,6 +181,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                         live.update(render(session, time.monotonic() - started, source))
         finally:
             log.info("run.stopping", executing=trader is not None and trader.busy)
+            if dashboard is not None:
+                dashboard.stop()
             await session.stop_tasks()
             if trader is not None:
                 await trader.drain()
@@ -147,16 +191,20 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                 log.info("run.reconciled", differences=trader.reconcile_differences)
             await session.close()
             log.info("run.closed")
+        notifications = await asyncio.to_thread(notifier.stop, 2.0) if notifier is not None else None
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
         return {"format": "arbbot.live-summary/1", "engine": session.engine_choice, "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
-                "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out)},
+                "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out),
+                             "generated": session.generation},
+                "structural_relations": session.structural,
                 "books_healthy": session.healthy(),
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
                 "current_opportunities": [o.id for o in session.current_opportunities()],
-                "metrics_port": metrics.server_port,
+                "metrics_port": metrics.server_port, "dashboard_port": dashboard.port if dashboard else None,
+                "notifications": notifications,
                 "trading": None if trader is None else {
                     "executions": dict(trader.stats.executions), "skipped": dict(trader.stats.skipped),
                     "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
@@ -167,10 +215,15 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                     "rest_requotes": trader.executor.rest_requotes,
                     "sizing": _sizing_summary(trader.sizer),
                     "buckets": _bucket_summary(trader.buckets),
+                    "drift": trader.drift.summary() if trader.drift is not None else None,
                     "reconcile_differences": trader.reconcile_differences,
                     "recovery": {"adopted": len(trader.recovery.adopted), "missing": len(trader.recovery.missing),
                                  "executions": trader.recovery.executions, "naked": trader.recovery.naked}}}
     finally:
+        if notifier is not None:
+            notifier.stop(0.5)                  # idempotent; bounded even if a webhook hangs
+        if dashboard is not None:
+            dashboard.stop()                    # idempotent
         if metrics is not None:
             metrics.shutdown()
         handle.stop()          # no-op for a simulator in another process (--connect)

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
+from arbbot.venues.common.priority import yield_to_orders
+from arbbot.mapping.generate import generated_mappings, merge_mappings, session_listings
+from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
-from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, default_mappings, relations_for, trade_selection
+from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
 from arbbot.model import MarketId, MarketInfo
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
@@ -97,7 +100,7 @@ class LiveSession:
                  cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
                  min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic,
                  rules: list[dict] | None = None, auto_approve: int = DEFAULT_AUTO_APPROVE,
-                 approved_only: bool = False) -> None:
+                 approved_only: bool = False, generate: bool = False, cache_dir=None) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
         `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
         of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
@@ -105,14 +108,21 @@ class LiveSession:
         `mappings` are filtered here, the one place they become the session's relations
         (`arbbot.mapping.table.trade_selection`): approved rows, unreviewed rows at confidence ≥
         `auto_approve` (millionths; config `auto_approve_confidence`) unless `approved_only`
-        (`--live`), never rejected rows; `mappings_left_out` counts the others by reason."""
+        (`--live`), never rejected rows; `mappings_left_out` counts the others by reason.
+
+        Structural rules are derived from the venues' listings at `discover` (`structural`
+        counts them); with `generate`, cross-venue twins are generated from the listings in the
+        background once the streams start (`arbbot.mapping.generate`, cached in `cache_dir`),
+        merged under the user's `mappings` (theirs win) and added to the running engine."""
         self.venues = venues
-        selection = trade_selection(mappings, auto_approve=auto_approve, approved_only=approved_only)
-        self.mappings = selection.rows
-        self.mappings_left_out = selection.left_out
-        self.mappings_left_out_text = selection.describe(auto_approve)
-        if selection.left_out:
-            log.info("mappings.left_out", kept=len(selection.rows), **dict(selection.left_out))
+        self.user_mappings = mappings
+        self.auto_approve, self.approved_only = auto_approve, approved_only
+        self._select(mappings)
+        self.generate, self.cache_dir = generate, cache_dir
+        self.generation: dict | None = None     # what the background generation did (None: not run yet)
+        self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
+        self.structural = 0                     # relations derived from the listings by rule
+        self._relations: list[dict] = []        # what the universe was built from (relation objects)
         self.rules = rules or []
         self.rules_added = 0
         self.rules_dropped = 0
@@ -139,9 +149,19 @@ class LiveSession:
 
     # ---- setup ---------------------------------------------------------------------------
 
+    def _select(self, rows: list[MappingRow]) -> None:
+        """The mapping rows traded (`mappings`) and those left out, by reason."""
+        selection = trade_selection(rows, auto_approve=self.auto_approve, approved_only=self.approved_only)
+        self.mappings = selection.rows
+        self.mappings_left_out = selection.left_out
+        self.mappings_left_out_text = selection.describe(self.auto_approve)
+        if selection.left_out:
+            log.info("mappings.left_out", kept=len(selection.rows), **dict(selection.left_out))
+
     async def discover(self) -> None:
-        """Discover markets and events on every venue, fetch books, build the engine."""
-        relations: list[dict] = []
+        """Discover markets and events on every venue, derive the structural rules from their
+        listings, fetch books, build the engine."""
+        stated: list[dict] = []
         for name, venue in self.venues.items():
             found = [m for m in await venue.discover_markets() if m.active]
             log.info("venue.discovered", venue=name, markets=len(found))
@@ -149,17 +169,26 @@ class LiveSession:
             for event in await venue.discover_events():
                 members = [f"{name}:{mid}" for mid in event.market_ids]
                 if event.mutually_exclusive and len(members) >= 2:
-                    relations.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
+                    stated.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
         names = [str(m.id) for m in self.markets]
         self.index = {n: i for i, n in enumerate(names)}
-        relations = [r for r in relations if all(m in self.index for m in r["members"])]
-        relations += relations_for(self.mappings, set(names))
+        known = set(names)
+        # the rules over each venue's listings (a complete two-outcome group is a complement
+        # there: parity lane; an augmented group's "Other" and placeholders left out); the
+        # adapters' stated groups only for a venue whose listing bodies could not be read
+        self.listings = session_listings(self.venues)
+        relations, _ = merge_rules(derive_relations([x for xs in self.listings.values() for x in xs]), known, ())
+        self.structural = len(relations)
+        stated = [r for r in stated if all(m in known and m.split(":", 1)[0] not in self.listings for m in r["members"])]
+        relations += self._new(relations, stated)
+        relations += self._new(relations, relations_for(self.mappings, known))
         if self.rules:
-            present = [relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive"))) for r in relations]
-            added, self.rules_dropped = merge_rules(self.rules, set(names), present)
+            added, self.rules_dropped = merge_rules(self.rules, known, self._keys(relations))
             self.rules_added = len(added)
             relations += added
             log.info("rules.merged", added=self.rules_added, dropped=self.rules_dropped)
+        log.info("relations.derived", structural=self.structural, total=len(relations))
+        self._relations = relations
         initial: dict[str, Book] = {}
         for market in self.markets:
             name = str(market.id)
@@ -175,6 +204,73 @@ class LiveSession:
         # The universe, books and adapters are long-lived: move them out of the cyclic GC's full
         # collections, whose pauses (tens of ms at U20k) would otherwise land on the hot path.
         tune_gc()
+
+    @staticmethod
+    def _keys(relations: list[dict]) -> list[tuple]:
+        return [relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive"))) for r in relations]
+
+    def _new(self, present: list[dict], candidates: list[dict]) -> list[dict]:
+        """`candidates` not already among `present` (same kind and markets)."""
+        seen = set(self._keys(present))
+        out = []
+        for r in candidates:
+            key = relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive")))
+            if key not in seen:
+                seen.add(key)
+                out.append(r)
+        return out
+
+    # ---- generated twins (background) -----------------------------------------------------
+
+    async def _generate_mappings(self) -> None:
+        """Match the discovered listings across venues in a worker thread, then trade the
+        approved result: merged under the user's rows and added to the running engine."""
+        started = time.monotonic()
+        try:
+            generated = await asyncio.to_thread(generated_mappings, self.listings, self.cache_dir)
+        except Exception as exc:       # the session goes on with what it has
+            self.errors.append(f"mapping generation: {type(exc).__name__}: {exc}")
+            log.error("mappings.generation_failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        added = self.apply_generated(generated.rows)
+        self.generation = {"proposed": len(generated.rows), "relations_added": added, "cached": generated.cached,
+                           "seconds": round(time.monotonic() - started, 3), "digest": generated.digest[:16]}
+        log.info("mappings.generated", **self.generation)
+
+    def apply_generated(self, rows: list[MappingRow]) -> int:
+        """Trade generated rows (the user's win; the approval rule applies), rebuilding the engine
+        with their relations appended. Returns the number of relations added."""
+        self._select(merge_mappings(self.user_mappings, rows))
+        added = self._new(self._relations, relations_for(self.mappings, set(self.index)))
+        if added:
+            self._relations = self._relations + added
+            self._rebuild_engine()
+        return len(added)
+
+    def retune(self) -> None:
+        """A new engine for a changed `max_qty` (lots) / `min_profit` (µ$), an operator's live
+        change (the engine takes both at construction), over the current (gated) books."""
+        import dataclasses
+        self._swap(dataclasses.replace(rebuilt_universe(self), max_qty=self.max_qty, min_profit=self.min_profit))
+
+    def _rebuild_engine(self) -> None:
+        """A new engine over the same markets and current (gated) books with `_relations`; the
+        trader's relation index follows. Relations are only appended, so earlier opportunities
+        keep theirs."""
+        import dataclasses
+        current = rebuilt_universe(self)
+        self._swap(dataclasses.replace(current, relations=parse_relations(self._relations, current.markets)),
+                   relations_changed=True)
+
+    def _swap(self, universe: Universe, relations_changed: bool = False) -> None:
+        """Detect on `universe` from now on. Runs on the event loop between frames, so no book
+        update is lost; what the new engine finds is reported (and offered) at once, after the
+        trader's relation index learnt the new relations."""
+        self.universe = universe
+        self.engine = Engine(universe, engine=self.engine_choice)
+        if relations_changed and self.trader is not None and self.trader.sizer is not None:
+            self.trader.sizer.relations_changed(universe)
+        self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
 
     def trade_with(self, trader) -> None:
         """Offer every newly reported opportunity to `trader` (a PaperTrader)."""
@@ -195,6 +291,8 @@ class LiveSession:
         self._tasks.clear()
 
     def start_streams(self) -> None:
+        if self.generate:
+            self._tasks.append(asyncio.create_task(self._generate_mappings(), name="generate-mappings"))
         for name, venue in self.venues.items():
             ids = [m.market_id for m in self.markets if m.venue.label == name]
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
@@ -205,6 +303,7 @@ class LiveSession:
     async def _pump(self, venue, ids: list[str]) -> None:
         try:
             async for update in venue.stream_books(ids):
+                await yield_to_orders()              # a decided execution reaches its first order first
                 if self.on_book(update) and self.trader is not None and self.trader.busy:
                     # an execution was just started: let it run to its first order now instead of
                     # after the rest of a burst of buffered frames (which never yields by itself)
@@ -314,7 +413,8 @@ async def connect_simulated_venues(handle, *, forecastex_client_id: int = FORECA
 
 
 def default_session_mappings() -> list[MappingRow]:
-    return default_mappings()
+    """No hand-written mapping: a session generates its twins from the listings (`generate`)."""
+    return []
 
 
 def rebuilt_universe(session: LiveSession) -> Universe:

@@ -66,6 +66,8 @@ class SessionSizer:
         self.store = store
         self.settings = settings
         self.cfg: SizingConfig = settings.sizing
+        self._configured: SizingConfig = settings.sizing   # as configured, before lanes taken out (drift)
+        self._excluded: frozenset = frozenset()            # lane labels the drift monitor took out
         self.clock = clock
         self.samples = StreamSamples()
         self.stats = SizingStats()
@@ -79,6 +81,28 @@ class SessionSizer:
         self.samples.load(stored.latency, stored.depletion, stored.mids)
         self._infos = {str(m.id): m for m in session.markets}
         self._meta = {name: (m.event_id or None, m.category or None) for name, m in self._infos.items()}
+
+    def reconfigure(self, cfg: SizingConfig) -> None:
+        """Size with `cfg` from now on (an operator's live change), lanes taken out still out."""
+        self._configured = cfg
+        self._apply()
+
+    def exclude_lanes(self, labels) -> None:
+        """Size as if `[sizing.lane_allocator] lanes` lacked `labels` (lanes the drift monitor took
+        out): step 9 rejects them and their budget share goes to the lanes still trading."""
+        self._excluded = frozenset(labels)
+        self._apply()
+
+    def _apply(self) -> None:
+        la = self._configured.lane_allocator
+        lanes = [lane for lane in la.lanes if lane not in self._excluded]
+        cfg = self._configured.model_copy(update={"lane_allocator": la.model_copy(update={"lanes": lanes})})
+        self._params, self.cfg = cfg.params(), cfg
+
+    def relations_changed(self, universe) -> None:
+        """The session's relations grew (generated twins): index them, forget cached confidences."""
+        self._relations.reset(universe)
+        self._confidence.clear()
 
     # ---- state --------------------------------------------------------------------------------
     def refresh(self, cash: dict[str, int]) -> None:

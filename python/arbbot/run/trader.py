@@ -26,6 +26,7 @@ from arbbot import logs
 from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
 from arbbot.mapping.selection import BucketSelector, group_key
+from arbbot.ops.drift import SKIP_REASON as DRIFT_SKIP, DriftConfig, DriftMonitor
 from arbbot.run.sizer import SessionSizer
 from arbbot.sizing.trade import RelationIndex
 from arbbot.venues.common.interface import VenueClient
@@ -52,7 +53,7 @@ class PaperTrader:
 
     def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, VenueClient], store: OrderStore, *,
                  recovery: RecoveryReport | None = None, event_of=lambda market: market, sizer=None,
-                 buckets=None, bucket_group=None, clock=time.time) -> None:
+                 buckets=None, bucket_group=None, clock=time.time, drift=None) -> None:
         self.executor = executor
         self.gates = gates
         self.venues = venues
@@ -63,6 +64,7 @@ class PaperTrader:
         self.buckets = buckets                   # BucketSelector, or None: every bucket group is traded
         self.bucket_group = bucket_group         # Opportunity → its bucket group key
         self.clock = clock
+        self.drift = drift                       # DriftMonitor (arbbot.ops.drift), or None: no drift monitor
         self.stats = TradeStats()
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
@@ -118,6 +120,9 @@ class PaperTrader:
         stops = self.gates.stops()
         if stops:
             self.stats.skipped[_category(stops[0])] += 1
+            return
+        if self.drift is not None and opp.lane in self.drift.disabled_lanes:   # in memory, no store read
+            self.stats.skipped[DRIFT_SKIP] += 1
             return
         if self._bucket_disabled(opp):
             self.stats.skipped["bucket group disabled"] += 1
@@ -241,6 +246,8 @@ class PaperTrader:
         self._spent(result.execution_id)
         self.record(result, opp.payout, opp.qty)
         self._bucket_outcome(opp, result)
+        if self.drift is not None:
+            self.drift.on_result(result, opp)   # its lane's expected vs realised window (may disable it)
         self.gates.on_execution(result, failure=result.state in ("unwound", "naked") or result.errored)
         if result.state in ("complete", "naked"):
             self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
@@ -349,10 +356,14 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,
                              max_consecutive_failures=cfg.bucket_max_consecutive_failures,
                              disable_s=cfg.bucket_disable_s)
+    drift = DriftMonitor(store, DriftConfig.from_settings(cfg), configured_lanes=cfg.sizing.lane_allocator.lanes)
+    drift.on_change = sizer.exclude_lanes    # step 9 leaves a drift-disabled lane out of the budget split
+    drift.load()                             # disabled lanes and windows survive restarts
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
-                         buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)))
+                         buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift)
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)
     session.spawn(trader.refresh_sizing_every(SIZING_REFRESH_S), "sizing-refresh")
+    session.spawn(drift.watch(), "drift-watch")
     return trader

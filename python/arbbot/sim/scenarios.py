@@ -57,6 +57,7 @@ class EventDef:
     exhaustive: bool = False
     series: str = ""
     closes_in_days: int = 30     # trading closes this many days after the simulator's start day, 19:00 UTC
+    ladder: bool = False         # threshold ladder ("above X" rungs): fair values move together, keeping order
 
 
 def close_ms(event: EventDef, start_ms: int) -> int:
@@ -92,13 +93,16 @@ def _cond(rng: random.Random) -> str:
 
 def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
     """Scenarios: `fed` (rate-decision bucket, cross-venue twins), `election` (neg-risk group and
-    an augmented one), `sports` (pairs), `forecastex` (IB twins), `all` (everything)."""
+    an augmented one), `sports` (pairs), `forecastex` (IB twins, a strike ladder), `crypto` (a
+    close-rung Kalshi ladder), `politics` (a two-outcome complement; with `election`, the augmented
+    group also lists "Other" and a placeholder), `weather` (look-alike twins that settle
+    differently: traps), `all` (everything)."""
     rng = random.Random(seed)
     events: list[EventDef] = []
-    want = {"fed", "election", "sports", "forecastex"} if name in ("all", "default") else {name}
-    unknown = want - {"fed", "election", "sports", "forecastex"}
-    if unknown:
-        raise ValueError(f"unknown scenario {name!r}; choose fed, election, sports, forecastex or all")
+    groups = ("fed", "election", "sports", "forecastex", "crypto", "politics", "weather")
+    want = set(groups) if name in ("all", "default") else {name}
+    if want - set(groups):
+        raise ValueError(f"unknown scenario {name!r}; choose {', '.join(groups)} or all")
 
     if "fed" in want:
         outcomes = [("H0", "Fed holds rates", 5200), ("C25", "Fed cuts 25bp", 3600),
@@ -156,7 +160,80 @@ def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
         events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED",
                                closes_in_days=18))
 
+    # Structures added later draw their ids from their own generator, so the ids above (and
+    # mappings users saved for them) stay what they were for a seed.
+    more = random.Random(f"{seed}:structures")
+    if "crypto" in want:
+        events.append(_ladder())
+    if "politics" in want:
+        events.append(_senate_pair(more))
+        if "election" in want:
+            _name_augmented_extras(events, more)
+    if "weather" in want:
+        events += _look_alikes(more)
     return Scenario(name, events, faults or Faults())
+
+
+def _ladder() -> EventDef:
+    """Kalshi threshold ladder, one event of "above X" markets (strike_type greater): a higher
+    strike implies a lower one (rules → implies → tree lane). Rungs 300 ticks apart, so a planted
+    skew of one rung inverts the ladder for a few steps."""
+    qs = []
+    for strike, fair in (("100000", 5600), ("102500", 5300), ("105000", 5000)):
+        qs.append(Question(f"BTC-{strike}", fair, [
+            Listing("kalshi", f"KXBTCD-26DEC31-T{strike}", f"Bitcoin above ${int(strike):,} on Dec 31, 2026?",
+                    "KXBTCD-26DEC31", series="KXBTCD", fee_ppm=70_000, strike=strike)]))
+    return EventDef("KXBTCD-26DEC31", "Bitcoin price on Dec 31, 2026", qs, False, False, "KXBTCD",
+                    closes_in_days=33, ladder=True)
+
+
+def _senate_pair(rng: random.Random) -> EventDef:
+    """Polymarket two-outcome neg-risk event (complete, not augmented): exactly one YES, so the
+    pair is a complement (rules → parity lane)."""
+    nr = _cond(rng)
+    qs = [Question(f"OH-{party[0]}", fair, [
+        Listing("polymarket", _cond(rng), f"Will the {party} Party win the 2026 Ohio Senate race?",
+                "ohio-senate-2026", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=40_000, neg_risk=True,
+                neg_risk_market_id=nr)]) for party, fair in (("Democratic", 4400), ("Republican", 5600))]
+    return EventDef("ohio-senate-2026", "Ohio Senate race 2026", qs, True, True, closes_in_days=60)
+
+
+def _name_augmented_extras(events: list[EventDef], rng: random.Random) -> None:
+    """An augmented neg-risk event lists, as Polymarket does, an "Other" market and unnamed
+    placeholders beside the named outcomes; rules leave both out of its bucket."""
+    event = next(e for e in events if e.event_id == "nominee-2026")
+    nr = event.questions[0].listings[0].neg_risk_market_id
+    for key, fair in (("Other", 2300), ("Person D", 200)):
+        event.questions.append(Question(key, fair, [
+            Listing("polymarket", _cond(rng), f"Will {key} be the 2026 party nominee?", "nominee-2026",
+                    yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=40_000, neg_risk=True,
+                    neg_risk_augmented=True, neg_risk_market_id=nr)]))
+
+
+def _look_alikes(rng: random.Random) -> list[EventDef]:
+    """Twins that look alike but settle differently, priced apart: mapped as `same`, each would
+    show a large, permanent cross-venue "arbitrage". The matcher's settlement check must reject
+    them (different station; different deadline); the bot must never trade them."""
+    station = [
+        EventDef("KXHIGHNY-26DEC01", "NYC high temperature Dec 1, 2026", [Question("NYC-CP-50", 3800, [
+            Listing("kalshi", "KXHIGHNY-26DEC01-T50", "Highest temperature in NYC (Central Park) above 50°F on "
+                    "Dec 1, 2026?", "KXHIGHNY-26DEC01", series="KXHIGHNY", fee_ppm=70_000, strike="50")])],
+                 series="KXHIGHNY", closes_in_days=4),
+        EventDef("nyc-lga-high-dec-1", "LaGuardia high temperature Dec 1, 2026", [Question("NYC-LGA-50", 5600, [
+            Listing("polymarket", _cond(rng), "Highest temperature at LaGuardia Airport above 50°F on December 1, "
+                    "2026?", "nyc-lga-high-dec-1", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=30_000)])],
+                 closes_in_days=4)]
+    deadline = [
+        EventDef("KXFEDEMERG-27", "Emergency Fed cut before May 2027", [Question("FED-EMERG-MAY", 1400, [
+            Listing("kalshi", "KXFEDEMERG-27MAY01", "Will the Fed make an emergency rate cut before May 1, 2027?",
+                    "KXFEDEMERG-27", series="KXFEDEMERG", fee_ppm=70_000)])], series="KXFEDEMERG",
+                 closes_in_days=154),
+        EventDef("fed-emergency-cut-by-march-31", "Emergency Fed cut by March 31, 2027", [
+            Question("FED-EMERG-MAR", 600, [
+                Listing("polymarket", _cond(rng), "Will the Fed make an emergency rate cut by March 31, 2027?",
+                        "fed-emergency-cut-by-march-31", yes_token=_tok(rng), no_token=_tok(rng), fee_ppm=30_000)])],
+                 closes_in_days=123)]
+    return station + deadline
 
 
 @dataclass(frozen=True)
@@ -238,6 +315,12 @@ class PriceProcess:
         """One tick of the price process (deterministic given the seed and the call count)."""
         self.steps += 1
         for e in self.s.events:
+            if e.ladder:            # one move for every rung: the ladder keeps its order and spacing
+                move = self.fair_rng.choice((-100, 0, 0, 100))
+                if all(300 <= q.fair + move <= 9_700 for q in e.questions):
+                    for q in e.questions:
+                        q.fair += move
+                continue
             for q in e.questions:
                 q.fair = min(9_700, max(300, q.fair + self.fair_rng.choice((-100, 0, 0, 100))))
             if e.exclusive and e.exhaustive:

@@ -67,6 +67,11 @@ class RelationIndex:
     market are tried (still in file order). Built once per session (O(relations))."""
 
     def __init__(self, universe: Universe) -> None:
+        self.reset(universe)
+
+    def reset(self, universe: Universe) -> None:
+        """Index `universe` instead (a session whose relations grew: every holder of this index
+        sees the new relations)."""
         self._names = [m.name for m in universe.markets]
         self._relations = universe.relations
         self._by_market: dict[str, list[int]] = {}

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from arbbot.config import ConfigError, load_settings
-from arbbot.mapping.table import (HEADER, MappingError, MappingRow, default_mappings, load_mappings,
+from arbbot.mapping.table import (HEADER, MappingError, MappingRow, load_mappings,
                                   parse_mappings, trade_selection, write_mappings)
 from arbbot.run.live import LiveSession, default_session_mappings
+from arbbot.mapping.generate import merge_mappings
+from tests.mapping.twins import sim_twins
 from tests.run.test_config_metrics import in_tmp  # noqa: F401  (fixture: a clean dir, no ARB_*)
 
 OLD = ["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence",
@@ -139,11 +141,13 @@ def test_live_session_filters_its_mappings_once() -> None:
     assert "--live trades approved rows only" in live.mappings_left_out_text
 
 
-def test_shipped_mappings_trade_in_paper_mode_only_when_approved_for_live() -> None:
-    rows = default_session_mappings()
-    assert rows == default_mappings() and {r.approved for r in rows} == {None}
-    assert LiveSession({}, rows).mappings == rows and not LiveSession({}, rows).mappings_left_out
-    assert LiveSession({}, rows, approved_only=True).mappings == []
+def test_generated_mappings_trade_in_paper_mode_only_not_live() -> None:
+    assert default_session_mappings() == []          # nothing hand-written: the session generates its twins
+    rows = [MappingRow(r.ids, r.relation, r.confidence, None, "title similarity 1.00") for r in sim_twins()]
+    paper = trade_selection(merge_mappings([], rows))
+    live = trade_selection(merge_mappings([], rows), approved_only=True)
+    assert paper.rows == rows and not paper.left_out
+    assert live.rows == [] and dict(live.left_out) == {"unreviewed_live": 10}
 
 
 # ---- the setting and the command ----------------------------------------------------------------
@@ -162,19 +166,22 @@ def test_auto_approve_confidence_setting(in_tmp, monkeypatch) -> None:
             load_settings()
 
 
-def test_live_command_leaves_out_rejected_and_low_rows(in_tmp, capsys) -> None:
+def test_live_command_leaves_out_rejected_and_low_rows(in_tmp, capsys, monkeypatch) -> None:
     from arbbot.cli import main
-    shipped = default_mappings()
+    shipped = sim_twins()
     rows = [*(MappingRow(r.ids, r.relation, r.confidence, False) for r in shipped[:2]),
             MappingRow(shipped[2].ids, shipped[2].relation, 500_000),
             *(MappingRow(r.ids, r.relation, r.confidence, True if i == 3 else None)
               for i, r in enumerate(shipped[3:], start=3))]
     write_mappings(rows, in_tmp / "reviewed.csv")
+    monkeypatch.setenv("ARB_GENERATE_MAPPINGS", "false")     # the file alone (generation: test_generate.py)
     assert main(["live", "--duration", "1", "--json", "--metrics-port", "0", "--seed", "0",
                  "--mappings", str(in_tmp / "reviewed.csv")]) == 0
     out, err = capsys.readouterr()
     summary = json.loads(out)
-    assert summary["mappings"] == {"traded": 7, "left_out": {"rejected": 2, "below_auto_approve": 1}}
-    assert summary["relations"] == 16 - 3                    # 10 twins + 6 buckets with every row traded
+    assert summary["mappings"] == {"traded": 7, "left_out": {"rejected": 2, "below_auto_approve": 1},
+                                   "generated": None}
+    # 6 buckets, a complement and 9 implications from the listings, then the 7 traded twins
+    assert summary["structural_relations"] == 16 and summary["relations"] == 16 + 7
     assert "3 mapping row(s) left out, 7 traded: 2 rejected (approved=no), 1 unreviewed below " \
            "auto_approve_confidence 0.95" in err

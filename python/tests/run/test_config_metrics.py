@@ -10,9 +10,10 @@ import pytest
 
 from arbbot.cli import main
 from arbbot.config import ConfigError, load_settings, usd
-from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
+from arbbot.run.live import LiveSession, simulated_venues
 from arbbot.ops.metrics import serve_metrics
 from arbbot.sim import serve
+from tests.mapping.twins import sim_twins
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_metrics_endpoint_reports_the_session():
     handle = serve("all", 0, step_interval=0.05)
 
     async def main_():
-        session = LiveSession(simulated_venues(handle), default_session_mappings())
+        session = LiveSession(simulated_venues(handle), sim_twins())
         await session.discover()
         server, _ = serve_metrics(session, "127.0.0.1", 0)
         try:
@@ -104,7 +105,7 @@ def test_metrics_endpoint_reports_the_session():
             await session.close()
         values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
                   if line and not line.startswith("#")}
-        assert values["arbbot_books"] == 25.0 and values["arbbot_books_healthy"] == 25.0
+        assert values["arbbot_books"] == 36.0 and values["arbbot_books_healthy"] == 36.0
         assert values["arbbot_book_updates_total"] >= 50
         assert values["arbbot_detect_latency_seconds_count"] >= 50
         found = sum(v for k, v in values.items() if k.startswith("arbbot_opportunities_found_total"))
@@ -120,8 +121,13 @@ def test_metrics_endpoint_reports_the_session():
 def test_live_command_json_summary(capsys):
     assert main(["live", "--duration", "2", "--json", "--metrics-port", "0", "--seed", "0"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 28   # Kalshi 12, Polymarket 13, ForecastEx 3
-    assert summary["relations"] == 16 and summary["books_healthy"] == 28 and summary["book_updates"] > 0 and summary["errors"] == []
+    assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 39   # Kalshi 17, Polymarket 19, ForecastEx 3
+    # from the listings: 6 buckets, a complement, 9 implications; the 10 twins when generation ended in time
+    assert summary["structural_relations"] == 16
+    generated = summary["mappings"]["generated"]
+    assert summary["relations"] == 16 + (generated["relations_added"] if generated else 0)
+    assert generated is None or generated["relations_added"] == 10
+    assert summary["books_healthy"] == 39 and summary["book_updates"] > 0 and summary["errors"] == []
 
 
 def test_ack_clears_safe_mode(tmp_path, capsys):
@@ -142,6 +148,6 @@ def test_run_paper_trades_the_simulator(tmp_path, capsys):
     trading = summary["trading"]
     from arbbot.execution.store import OrderStore
     executions = OrderStore(db).executions()
-    assert summary["markets"] == 28 and trading is not None
+    assert summary["markets"] == 39 and trading is not None
     assert (trading["safe_mode"] is None) == all(x.state != "naked" for x in executions)
     assert len(executions) == sum(trading["executions"].values())

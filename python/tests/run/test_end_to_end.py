@@ -4,8 +4,9 @@ bot's PnL agree to the µ$."""
 from __future__ import annotations
 
 from arbbot.execution.store import OrderStore
-from arbbot.mapping.table import default_mappings
 from tests.run.botproc import SimProcess, assert_store_matches_venues, run_bot, venue_view
+from tests.mapping.test_generate import trap_markets
+from tests.mapping.twins import sim_twins
 
 STEP_S = 0.2
 TERMINAL = {"complete", "aborted", "unwound", "naked"}
@@ -14,7 +15,7 @@ TERMINAL = {"complete", "aborted", "unwound", "naked"}
 def twins() -> dict[str, set[str]]:
     """Engine market name → its cross-venue twins in the shipped mapping."""
     out: dict[str, set[str]] = {}
-    for row in default_mappings():
+    for row in sim_twins():
         names = row.names()
         for n in names:
             out.setdefault(n, set()).update(m for m in names if m != n)
@@ -43,12 +44,16 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     start = next(e for e in bot.events if e["event"] == "run.start")
     stop = next(e for e in bot.events if e["event"] == "run.stop")
     markets_in_session = {f"{e['venue']}" for e in bot.events if e["event"] == "venue.discovered"}
-    assert markets_in_session == {"kalshi", "polymarket", "forecastex"} and start["markets"] == 28
+    assert markets_in_session == {"kalshi", "polymarket", "forecastex"} and start["markets"] == 39
+    # the twins come from the bot's own discovery (no mapping file), in the background
+    generated = next(e for e in bot.events if e["event"] == "mappings.generated")
+    assert generated["relations_added"] == 10 and bot.summary["mappings"]["traded"] == 10
 
     # 1. Every planted mispricing with a twin in the session is detected while it lasts: an
     #    opportunity with a leg on the planted market is reported within the plant's three steps.
     #    (Skipped: plants whose twin was planted at the same time, which cancel out.)
-    plants = [e for e in sim_events if e["event"] == "sim.planted" and start["ts"] + 0.5 < e["ts"] < stop["ts"] - 1.0]
+    since = max(start["ts"], generated["ts"]) + 0.5
+    plants = [e for e in sim_events if e["event"] == "sim.planted" and since < e["ts"] < stop["ts"] - 1.0]
     opportunities = [e for e in bot.events if e["event"] == "opportunity"]
     pairs = twins()
     checked = 0
@@ -75,6 +80,8 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     assert trading["executions"].get("complete", 0) >= 3, trading
     assert sum(trading["executions"].values()) == len(executions)
     assert all(x.state in TERMINAL for x in executions)
+    traded = {leg["market"] for x in executions for leg in x.legs}
+    assert not traded & trap_markets(), "a look-alike that settles differently was traded"
     naked = [x for x in executions if x.state == "naked"]
     assert (store.safe_mode() is not None) == bool(naked)
     for x in executions:

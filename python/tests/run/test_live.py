@@ -8,11 +8,12 @@ import dataclasses
 import pytest
 
 from arbbot.engine import Engine
-from arbbot.run.live import LiveSession, default_session_mappings, rebuilt_universe, simulated_venues
-from arbbot.mapping.table import MappingError, MappingRow, VENUES, default_mappings, parse_mappings
+from arbbot.run.live import LiveSession, rebuilt_universe, simulated_venues
+from arbbot.mapping.table import MappingError, MappingRow, VENUES, parse_mappings
 from arbbot.sim import serve
 from arbbot.sim.scenarios import build
 from arbbot.venues.common.model import BookUpdate
+from tests.mapping.twins import sim_twins
 
 
 def test_shipped_mappings_match_the_default_scenario():
@@ -22,7 +23,7 @@ def test_shipped_mappings_match_the_default_scenario():
             ids = {listing.venue: listing.market_id for listing in q.listings}
             if len(ids) >= 2:
                 expected.append(tuple(ids.get(v, "") for v in VENUES))
-    rows = default_mappings()
+    rows = sim_twins()
     assert [r.ids for r in rows] == expected and len(rows) == 10
     assert {r.relation for r in rows} == {"same"}
     assert {r.confidence for r in rows} == {970_000, 950_000}
@@ -53,14 +54,14 @@ def run(coro):
 
 def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
     async def main():
-        session = LiveSession(simulated_venues(sim), default_session_mappings())
+        session = LiveSession(simulated_venues(sim), sim_twins())
         await session.discover()
         venues = {m.venue.label for m in session.markets}
-        assert venues == {"kalshi", "polymarket"} and len(session.markets) == 25
+        assert venues == {"kalshi", "polymarket"} and len(session.markets) == 36
         kinds = [r.kind.label for r in session.universe.relations]
         assert kinds.count("same") == 7                  # the Kalshi/Polymarket twins of the mapping file
         buckets = [r for r in session.universe.relations if r.kind.label == "bucket"]
-        assert sorted(len(r.members) for r in buckets) == [2, 2, 3, 4, 4, 4]
+        assert sorted(len(r.members) for r in buckets) == [2, 2, 3, 4, 4, 4]   # augmented: "Other" etc. left out
         exhaustive = {tuple(session.universe.markets[m].venue.label for m in r.members)[0] + f"/{len(r.members)}": r.exhaustive
                       for r in buckets}
         # Polymarket neg-risk: the plain groups are exhaustive, the augmented one is not (trap 6);
@@ -86,7 +87,7 @@ def test_live_session_detects_incrementally_and_agrees_with_a_full_rebuild(sim):
 def test_quality_gate_holds_out_distrusted_and_stale_books(sim):
     async def main():
         now = [1_000.0]
-        session = LiveSession(simulated_venues(sim), default_session_mappings(), stale_after_s=10.0,
+        session = LiveSession(simulated_venues(sim), sim_twins(), stale_after_s=10.0,
                               clock=lambda: now[0])
         await session.discover()
         name = "kalshi:KXFEDDECISION-26DEC-H0"
@@ -101,7 +102,7 @@ def test_quality_gate_holds_out_distrusted_and_stale_books(sim):
         assert session.check_staleness() == []
         now[0] += 6.0                                            # 11 s without updates: all stale
         stale = session.check_staleness()
-        assert len(stale) == 25 and session.healthy() == 0 and session.engine.scan().opportunities == ()
+        assert len(stale) == 36 and session.healthy() == 0 and session.engine.scan().opportunities == ()
         await session.close()
     run(main())
 
@@ -120,7 +121,7 @@ def test_discovered_markets_carry_the_venues_close_times(sim):
     from datetime import datetime, timezone
 
     async def main():
-        session = LiveSession(simulated_venues(sim), default_session_mappings())
+        session = LiveSession(simulated_venues(sim), sim_twins())
         await session.discover()
         return session.markets
     markets = run(main())
@@ -137,7 +138,9 @@ def test_discovered_markets_carry_the_venues_close_times(sim):
     assert by_event[("kalshi", "KXNBAGAME-26NOV30LALBOS")] == {2}
     assert by_event[("kalshi", "KXMAYOR-26")] == {95}
     poly = sorted(d for (venue, _), days in by_event.items() if venue == "polymarket" for d in days)
-    assert poly == [2, 3, 18, 95, 200]      # one per Gamma event (fed, mayor, nominee, two games)
+    # one per Gamma event: two games, weather trap, fed, Ohio senate, mayor, emergency-cut trap, nominee
+    assert poly == [2, 3, 4, 18, 60, 95, 123, 200]
+    assert by_event[("kalshi", "KXBTCD-26DEC31")] == {33} and by_event[("kalshi", "KXFEDEMERG-27")] == {154}
     assert all(m.closes_at for m in markets)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from arbbot.run.live import LiveSession, default_session_mappings, simulated_venues
+from arbbot.run.live import LiveSession, simulated_venues
 from arbbot.run.trader import attach_paper_trader
 from arbbot.sim import serve
+from tests.mapping.twins import sim_twins
 
 TERMINAL = {"complete", "aborted", "unwound", "naked"}
 
@@ -15,7 +16,7 @@ def test_session_trades_and_the_store_matches_the_venues(tmp_path):
     handle = serve("all", 0, step_interval=0.05)
 
     async def main():
-        session = LiveSession(simulated_venues(handle), default_session_mappings(), cooldown_s=1.0,
+        session = LiveSession(simulated_venues(handle), sim_twins(), cooldown_s=1.0,
                               max_qty=2_000)                      # per-trade cap: 20 contracts
         await session.discover()
         trader = await attach_paper_trader(session, str(tmp_path / "orders.db"))

@@ -23,6 +23,9 @@ from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
 from tests.sim.venue_envs import T0_MS, kalshi, kalshi_raw, pem_pair, polymarket, poly_raw
 from tests.venues.test_kalshi_conformance import SPEC, _Req, _Resp
 
+# the catalog's original four groups (fed, election, sports, forecastex): the page sizes below were
+# worked out on their 11 Kalshi markets, before the lanes' structures and the traps were added
+ADDED = {"KXBTCD-26DEC31", "KXHIGHNY-26DEC01", "KXFEDEMERG-27"}
 ZERO = "KXMAYOR-26-ALV"          # Kalshi market kept out of the bulk: a flat position (YES and NO bought)
 
 
@@ -78,7 +81,7 @@ async def kalshi_account(keys):
     (1,040 filled, 260 resting, 65 of those cancelled), a flat position on ZERO, and three
     orders through the adapter's REST path."""
     async with kalshi(keys, scenario="all") as (sim, v, clock):
-        markets = sorted(t for t in sim.listings if t != ZERO)
+        markets = sorted(t for t, (e, _q, _l) in sim.listings.items() if t != ZERO and e.event_id not in ADDED)
         place_many(sim, "user", clock, 1_300, markets=markets, lots=100, tag="bulk")
         resting = [o for o in kalshi_orders(sim) if o.status == "resting"]
         for o in resting[::4]:
@@ -231,7 +234,7 @@ def test_kalshi_filters_return_exactly_the_matching_subset(keys, openapi):
 def test_kalshi_orders_arriving_between_page_reads_neither_repeat_nor_skip(keys):
     async def main():
         async with kalshi(keys, scenario="all") as (sim, v, clock):
-            markets = sorted(t for t in sim.listings if t != ZERO)
+            markets = sorted(t for t, (e, _q, _l) in sim.listings.items() if t != ZERO and e.event_id not in ADDED)
             place_many(sim, "user", clock, 450, markets=markets, lots=100, tag="a")
             before = [o.order_id for o in kalshi_orders(sim)]
             v.exec.page_limit = 50

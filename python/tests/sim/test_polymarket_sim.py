@@ -54,7 +54,7 @@ def _tokens(h):
 
 def test_gamma_fields_are_double_encoded(handle):
     ms, toks = _tokens(handle)
-    assert len(ms) == 13 and len(toks) == 26
+    assert len(ms) == 19 and len(toks) == 38
     m = next(m for m in ms if m["question"] == "LAL vs. BOS")
     for k in ("outcomes", "outcomePrices", "clobTokenIds"):
         assert isinstance(m[k], str) and isinstance(json.loads(m[k]), list)
@@ -194,7 +194,7 @@ def test_serve_handle_points_the_adapter_at_polymarket(handle):
                                              clob_url=handle.urls["polymarket_clob"], ws_url=handle.urls["polymarket_ws"],
                                              address=c.address, api_key=c.api_key, api_secret=c.secret,
                                              api_passphrase=c.passphrase))
-        assert len(await v.discover_markets()) == 13
+        assert len(await v.discover_markets()) == 19
         assert (await v.balance()).cash_micros == 10_000 * 1_000_000
         await v.close()
     asyncio.run(main())

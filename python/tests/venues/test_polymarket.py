@@ -99,7 +99,7 @@ def test_discovery_fees_exponent_skip_and_buckets(caplog):
             v = PolymarketVenue(cfg)
             with caplog.at_level(logging.WARNING, logger="arbbot.venues.polymarket"):
                 markets = {m.market_id: m for m in await v.discover_markets()}
-            assert len(markets) == 12 and v.provider.skipped["fee_exponent"] == 1
+            assert len(markets) == 18 and v.provider.skipped["fee_exponent"] == 1
             assert any("exponent 2" in r.getMessage() for r in caplog.records)
             lal = markets[by_title(sim, "LAL vs. BOS")]
             l = sim.listings[lal.market_id][2]
@@ -117,7 +117,8 @@ def test_discovery_fees_exponent_skip_and_buckets(caplog):
             assert len(fed.market_ids) == 3 and not fed.exhaustive             # a member was skipped
             rel = {len(r["members"]): r for r in v.relations()}
             assert rel[4]["exhaustive"] is True and rel[3]["kind"] == "bucket"
-            assert sorted(r["exhaustive"] for r in v.relations()) == [False, False, True]
+            # nominee (augmented, with "Other" and a placeholder), fed (a member skipped); mayor, Ohio senate
+            assert sorted(r["exhaustive"] for r in v.relations()) == [False, False, True, True]
             await v.close()
     run(main())
 
@@ -258,11 +259,11 @@ def test_snapshot_dump_parses():
             return snap
     snap = run(main())
     parsed = parse_snapshot(json.loads(json.dumps(snap)))
-    assert len(parsed.titles) == 13
+    assert len(parsed.titles) == 19
     m0 = snap["markets"][0]
     assert m0["fees"] == {"taker_rate": "0.05", "rounding": "0.00001"} and m0["lot"] == "0.01"
     assert set(m0["book"]) == {"yes_bids", "yes_asks", "no_bids", "no_asks"}
-    assert sorted(r["exhaustive"] for r in snap["relations"]) == [False, True, True]
+    assert sorted(r["exhaustive"] for r in snap["relations"]) == [False, True, True, True]
 
 
 def test_crossed_token_book_is_untradeable():

@@ -33,13 +33,17 @@ async def exercise(v, mid: str, req: OrderRequest, resting: OrderRequest) -> Non
     assert isinstance(v, VenueClient)
     assert set(PROTOCOL_METHODS) == {"discover_markets", "discover_events", "fetch_book", "stream_books",
                                      "place_order", "cancel_order", "balance", "positions", "order", "orders",
-                                     "fills", "close"}
+                                     "fills", "close", "listing_bodies"}
     for name in PROTOCOL_METHODS:
         assert callable(getattr(v, name)), name
     ms = await v.discover_markets()
     assert ms and all(isinstance(m, MarketInfo) for m in ms) and mid in {m.market_id for m in ms}
     evs = await v.discover_events()
     assert evs and all(isinstance(e, EventInfo) for e in evs)
+    # the discovery's own bodies read back, by the listings reader, to the same markets
+    from arbbot.mapping.listings import listings_from_bodies
+    listed = {x.market_id for x in listings_from_bodies(v.venue, v.listing_bodies()) if x.active}
+    assert listed >= {m.market_id for m in ms if m.active} and mid in listed
     b = await v.fetch_book(mid)
     assert isinstance(b, Book) and b.tradeable and (b.yes_bids or b.no_bids)
     stream = v.stream_books([mid])

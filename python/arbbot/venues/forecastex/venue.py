@@ -36,6 +36,14 @@ def closes_at(expiry: str) -> str:
     return day.strftime("%Y-%m-%dT23:59:59Z")
 
 
+def contract_records(contracts: list[IBContract]) -> list[dict]:
+    """IB contract details in the `arbbot.forecastex-contracts/1` format: a JSON list, one object
+    per contract (a question's YES "C" and NO "P" contracts are two elements), IB's field names."""
+    return [{"conId": c.con_id, "symbol": c.symbol, "lastTradeDateOrContractMonth": c.expiry,
+             "strike": c.strike, "right": c.right, "exchange": c.exchange, "secType": c.sec_type,
+             "longName": c.long_name} for c in contracts]
+
+
 class ForecastExVenue:
     venue = "forecastex"
     # orders carry our client_order_id as IB `orderRef`: nothing to record before sending
@@ -47,6 +55,7 @@ class ForecastExVenue:
         self.symbols = symbols
         self.markets: dict[str, MarketInfo] = {}
         self.con: dict[str, tuple[int, int]] = {}       # market id → (YES conId, NO conId); cached
+        self.contracts: list[IBContract] = []           # every FORECASTX contract of the discovery
 
     async def discover_markets(self) -> list[MarketInfo]:
         if self.markets:
@@ -55,6 +64,7 @@ class ForecastExVenue:
             pairs: dict[str, dict[str, IBContract]] = {}
             for c in await self.client.contract_details(sym):
                 if c.exchange == "FORECASTX" and c.sec_type == "OPT":
+                    self.contracts.append(c)
                     pairs.setdefault(market_id(c), {})[c.right] = c
             for mid, p in sorted(pairs.items()):
                 if "C" in p and "P" in p:
@@ -71,6 +81,11 @@ class ForecastExVenue:
         if mid not in self.con:
             raise NotFound(f"forecastex: unknown market {mid}; call discover_markets first", venue="forecastex")
         return self.con[mid]
+
+    def listing_bodies(self) -> list:
+        """The discovered contracts as one `arbbot.forecastex-contracts/1` list (IB's contract
+        details field names; arbbot.mapping.listings reads it, `arbbot rules`/`map --forecastex`)."""
+        return [contract_records(self.contracts)]
 
     async def discover_events(self) -> list[EventInfo]:
         """One event per product expiry (its strikes are nested thresholds, not exclusive)."""

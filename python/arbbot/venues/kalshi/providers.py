@@ -25,6 +25,7 @@ class KalshiInstrumentProvider:
         self.series: dict[str, KalshiSeries] = {}
         self.events: dict[str, EventInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
+        self.bodies: list[dict] = []      # the `GET /events` pages of the last load, as the venue sent them
 
     async def _series(self, ticker: str) -> KalshiSeries:
         if ticker not in self.series:
@@ -34,6 +35,7 @@ class KalshiInstrumentProvider:
 
     async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
         cursor = ""
+        self.bodies = []
         while True:
             params = {"with_nested_markets": "true", "limit": "200", "status": "open"}
             if series_ticker:
@@ -41,6 +43,7 @@ class KalshiInstrumentProvider:
             if cursor:
                 params["cursor"] = cursor
             body = await self.http.get("/events", params)
+            self.bodies.append(body)
             for ev in body.get("events", []):
                 s = await self._series(ev["series_ticker"])
                 fees = fee_schedule(s)

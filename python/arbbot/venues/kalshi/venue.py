@@ -39,6 +39,10 @@ class KalshiVenue:
     async def discover_markets(self) -> list[MarketInfo]:
         return await self.provider.load()
 
+    def listing_bodies(self) -> list:
+        """The `GET /events?with_nested_markets=true` pages of the last discovery."""
+        return list(self.provider.bodies)
+
     async def discover_events(self) -> list[EventInfo]:
         if not self.provider.events:
             await self.provider.load()

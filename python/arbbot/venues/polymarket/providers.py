@@ -66,6 +66,7 @@ class PolymarketInstrumentProvider:
         self.events: dict[str, EventInfo] = {}
         self.gamma_events: dict[str, GammaEvent] = {}
         self.skipped: Counter[str] = Counter()
+        self.bodies: list[list] = []      # Gamma `/events` then `/markets` of the last load (pages joined)
 
     def _add(self, gm: GammaMarket, event_id: str = "") -> MarketInfo | None:
         try:
@@ -93,7 +94,9 @@ class PolymarketInstrumentProvider:
         self.markets.clear()
         self.events.clear()
         self.skipped.clear()
-        for raw in await self._pages("/events"):
+        events, markets = await self._pages("/events"), await self._pages("/markets")
+        self.bodies = [events, markets]
+        for raw in events:
             ev = parse_event(raw)
             self.gamma_events[ev.id] = ev
             kept = [info for gm in ev.markets if (info := self._add(gm, ev.id)) is not None]
@@ -101,7 +104,7 @@ class PolymarketInstrumentProvider:
             self.events[ev.id] = EventInfo(Venue.POLYMARKET, ev.id, ev.title, tuple(i.market_id for i in kept),
                                            mutually_exclusive=ev.neg_risk,
                                            exhaustive=ev.neg_risk and not ev.neg_risk_augmented and complete)
-        for raw in await self._pages("/markets"):          # markets listed outside any event
+        for raw in markets:          # markets listed outside any event
             gm = parse_market(raw)
             if gm.condition_id not in self.markets and not any(
                     gm.condition_id == m.condition_id for e in self.gamma_events.values() for m in e.markets):

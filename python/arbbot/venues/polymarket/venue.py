@@ -40,6 +40,10 @@ class PolymarketVenue:
     async def discover_markets(self) -> list[MarketInfo]:
         return await self.provider.load()
 
+    def listing_bodies(self) -> list:
+        """The Gamma `/events` and `/markets` bodies of the last discovery."""
+        return list(self.provider.bodies)
+
     async def discover_events(self) -> list[EventInfo]:
         if not self.provider.events:
             await self.provider.load()

@@ -16,6 +16,7 @@ import websockets
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
+from arbbot.venues.common.priority import yield_to_orders
 
 log = logging.getLogger("arbbot.venues.kalshi.ws")
 
@@ -75,6 +76,7 @@ class KalshiWebSocket(BackgroundWebSocket):
                     async for frame in ws:
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
+                        await yield_to_orders()      # an execution's order path goes first
                         await self.on_frame(frame, int(time.time() * 1000))
             except asyncio.CancelledError:
                 raise

@@ -11,6 +11,7 @@ import websockets
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import BackgroundWebSocket
+from arbbot.venues.common.priority import yield_to_orders
 
 log = logging.getLogger("arbbot.venues.polymarket.ws")
 
@@ -50,6 +51,7 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     async for frame in ws:
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
+                        await yield_to_orders()      # an execution's order path goes first
                         await self.on_frame(frame, int(time.time() * 1000))
             except asyncio.CancelledError:
                 raise

@@ -1,0 +1,129 @@
+"""Relations and cross-venue twins generated from a running session's discovered listings.
+
+The session reads each venue adapter's `listing_bodies()` (the discovery's own API bodies) with
+`arbbot.mapping.listings`, so a live session and `arbbot rules` / `arbbot map` on saved files
+derive the same things from the same bodies:
+- **structural rules** (`arbbot.mapping.rules.derive_relations`: buckets, complements,
+  implications) are cheap (under a millisecond for the demo, linear in markets) and are derived
+  at discovery;
+- **cross-venue twins** (`arbbot.mapping.match`: blocking, fuzzy titles, static embeddings,
+  settlement checks) cost more (≈0.2 s for the demo, tens of seconds for thousands of markets
+  per venue), so the session runs `generated_mappings` in a worker thread while books stream.
+  Its result is cached on disk under a hash of the listings (`listings_digest`): a restart on
+  unchanged listings reuses it, changed listings are matched again.
+
+Generated rows are unreviewed (`approved` blank): a session trades them under the same rule as
+a user's unreviewed rows (`table.trade_selection`: at ≥ `auto_approve_confidence` on paper,
+never with `--live`). A user's mapping CSV wins (`merge_mappings`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from arbbot import logs
+from arbbot.mapping.listings import VENUES, Listing, ListingError, listings_from_bodies
+from arbbot.mapping.table import MappingRow
+
+log = logs.get("mapping")
+
+GENERATOR = "arbbot.generated-mappings/1"   # bump when the matcher's output for equal listings changes
+MIN_CONFIDENCE = 0.5                         # rows kept (and reported); trading needs auto-approval on top
+
+
+def session_listings(venues: dict) -> dict[str, list[Listing]]:
+    """venue name → its listings, from each adapter's `listing_bodies()` (venues without that
+    method, or whose bodies cannot be read, contribute none: the session still runs on what the
+    adapters stated)."""
+    out: dict[str, list[Listing]] = {}
+    for name, venue in venues.items():
+        bodies = getattr(venue, "listing_bodies", None)
+        if name not in VENUES or bodies is None:
+            continue
+        try:
+            out[name] = listings_from_bodies(name, bodies(), source=f"{name} discovery")
+        except ListingError as exc:
+            log.warning("listings.unreadable", venue=name, error=str(exc))
+    return out
+
+
+def listings_digest(listings: dict[str, list[Listing]]) -> str:
+    """SHA-256 (hex) of the listings' content (every field but the file they came from) and of
+    the generator's version and calibration: equal digests → equal generated mappings."""
+    from arbbot.mapping.match import calibration
+    h = hashlib.sha256()
+    h.update(json.dumps([GENERATOR, calibration.shipped()]).encode())
+    for venue in sorted(listings):
+        for listing in sorted(listings[venue], key=lambda x: x.market_id):
+            fields = dataclasses.asdict(listing)
+            fields.pop("source")
+            h.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/arbbot/mappings` (else `~/.cache/arbbot/mappings`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "arbbot" / "mappings"
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    rows: list[MappingRow]        # proposed twins, best first, approved blank
+    digest: str                   # listings_digest of what they were generated from
+    cached: bool                  # read from the cache instead of matched now
+
+
+def generated_mappings(listings: dict[str, list[Listing]], cache_dir: Path | None = None) -> Generated:
+    """Cross-venue twins at confidence ≥ MIN_CONFIDENCE, from the cache when the listings are
+    unchanged. Blocking (run it in a worker thread). `cache_dir` None = no cache."""
+    from arbbot.mapping.match.matcher import match
+    digest = listings_digest(listings)
+    path = cache_dir / f"{digest}.json" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        try:
+            return Generated(_rows_from_json(json.loads(path.read_text(encoding="utf-8"))), digest, True)
+        except (OSError, ValueError, KeyError, TypeError) as exc:     # a damaged cache is matched again
+            log.warning("mappings.cache_unreadable", path=str(path), error=str(exc))
+    rows = [MappingRow(p.ids, p.relation, round(p.confidence * 1_000_000), None, "; ".join(p.reasons))
+            for p in match(listings, MIN_CONFIDENCE)]
+    if path is not None:
+        _write_cache(path, digest, rows)
+    return Generated(rows, digest, False)
+
+
+def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
+    """Atomic write (temporary file + rename); a cache that cannot be written is only logged."""
+    doc = {"format": GENERATOR, "digest": digest,
+           "rows": [{"ids": list(r.ids), "relation": r.relation, "confidence": r.confidence,
+                     "reasons": r.reasons} for r in rows]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("mappings.cache_not_written", path=str(path), error=str(exc))
+
+
+def _rows_from_json(doc: dict) -> list[MappingRow]:
+    if doc.get("format") != GENERATOR:
+        raise ValueError(f"format {doc.get('format')!r}")
+    rows = []
+    for r in doc["rows"]:
+        ids = tuple(str(x) for x in r["ids"])
+        if len(ids) != len(VENUES) or r["relation"] not in ("same", "inverse"):
+            raise ValueError(f"bad row {r!r}")
+        rows.append(MappingRow(ids, r["relation"], int(r["confidence"]), None, r.get("reasons")))   # type: ignore[arg-type]
+    return rows
+
+
+def merge_mappings(user: list[MappingRow], generated: list[MappingRow]) -> list[MappingRow]:
+    """The user's rows, then each generated row that names no market a user row names: the
+    user's row wins, whatever its relation or review (a market the user mapped elsewhere, or
+    rejected, is never re-paired by the generator)."""
+    taken = {name for row in user for name in row.names()}
+    return [*user, *(row for row in generated if not taken.intersection(row.names()))]

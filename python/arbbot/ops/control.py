@@ -1,0 +1,235 @@
+"""Operator controls of a running bot: halt, resume, acknowledge safe mode, and a whitelist of
+live-tunable settings — each one audited in the order store's event log.
+
+The methods change the bot's objects (session, trader, sizer, risk gates), so they run on the
+bot's event loop: another thread (the dashboard) calls `Controls.submit(method, …)`, which
+schedules the call there and returns a `concurrent.futures.Future`. Tunable values are in the
+units of `arbbot.toml` (dollars, contracts); applied in µ$ (`usd`) and lots.
+
+Audit events: `halted` (who, reason), `resumed` (who), `safe_mode_acknowledged` (written by
+`OrderStore.acknowledge`), `config_changed` (who, key, old, new).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import math
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import TypeAdapter, ValidationError
+
+from arbbot import logs
+from arbbot.config import Settings, usd
+from arbbot.risk.killswitch import KillSwitch
+from arbbot.sizing.config import SizingConfigError, from_toml_dict
+from arbbot.units import LOTS_PER_CONTRACT
+
+log = logs.get("control")
+
+# key → what it is (shown beside the editor); units as in arbbot.toml
+TUNABLES: dict[str, str] = {
+    "min_profit": "dollars an opportunity must make after fees",
+    "max_contracts": "per-trade cap, contracts on every leg",
+    "sizing.kelly.kelly_multiplier": "fraction of the Kelly size traded, (0, 1]",
+    "sizing.capital_lock.far_multiplier": "size multiplier for far-dated markets, (0, 1]",
+    "sizing.drawdown_manager.caution_multiplier": "size multiplier in drawdown caution, [0, 1]",
+    "sizing.exposure_manager.max_venue_usd": "open exposure per venue, dollars",
+    "sizing.exposure_manager.max_event_usd": "open exposure per event, dollars",
+    "sizing.exposure_manager.max_market_usd": "open exposure per market, dollars",
+}
+_EXPOSURE = {"sizing.exposure_manager.max_venue_usd": "per_venue", "sizing.exposure_manager.max_event_usd": "per_event",
+             "sizing.exposure_manager.max_market_usd": "per_market"}
+
+
+class ControlError(ValueError):
+    """A refused control (HTTP 400); the message names the key when a value is refused."""
+    status = 400
+
+
+class NotTrading(ControlError):
+    """A control that needs a trading bot, asked of a detection-only one (HTTP 409)."""
+    status = 409
+
+
+def _setting_adapter(name: str) -> TypeAdapter:
+    field = Settings.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, field])
+
+
+class Controls:
+    """The controls of one bot. `trader` None: detection only (`arbbot live`; controls refused).
+    `loop`: the bot's event loop (None: `submit` calls at once, for tests)."""
+
+    def __init__(self, settings: Settings, session=None, trader=None, *, loop: asyncio.AbstractEventLoop | None = None
+                 ) -> None:
+        self.settings = settings
+        self.session = session
+        self.trader = trader
+        self.loop = loop
+        gates = getattr(trader, "gates", None)
+        self.kill: KillSwitch = gates.kill if gates is not None and gates.kill is not None \
+            else KillSwitch(settings.kill_file or None)
+        self.version = 0                 # bumped on every applied change (the config view re-reads)
+
+    # ---- dispatch --------------------------------------------------------------------------
+    def submit(self, method, *args, **kwargs) -> concurrent.futures.Future:
+        """Run `method(*args, **kwargs)` on the bot's loop; the future holds its result or error."""
+        if self.loop is None:
+            fut: concurrent.futures.Future = concurrent.futures.Future()
+            try:
+                fut.set_result(method(*args, **kwargs))
+            except Exception as exc:       # noqa: BLE001 - handed to the caller through the future
+                fut.set_exception(exc)
+            return fut
+
+        async def call():
+            return method(*args, **kwargs)
+        return asyncio.run_coroutine_threadsafe(call(), self.loop)
+
+    @property
+    def trading(self) -> bool:
+        return self.trader is not None
+
+    @property
+    def store(self):
+        return self.trader.store if self.trader is not None else None
+
+    def _require_trading(self, what: str) -> None:
+        if self.trader is None:
+            raise NotTrading(f"{what}: this bot only detects (arbbot live); nothing to control")
+
+    # ---- kill switch and safe mode ----------------------------------------------------------
+    def halted(self) -> str | None:
+        """Why trading is halted by the kill switch (None: not halted)."""
+        return self.kill.reason()
+
+    def halt(self, who: str, reason: str = "operator halt") -> dict:
+        """Stop new executions now (the one in flight finishes): the kill file as `arbbot halt`
+        writes it (seen by every bot sharing it), else a programmatic trip."""
+        self._require_trading("halt")
+        reason = (reason or "operator halt").strip()[:200]
+        if self.kill.path:
+            Path(self.kill.path).write_text(reason + "\n")
+        else:
+            self.kill.trip(reason)
+        self.store.add_event("halted", who=who, reason=reason)
+        log.warning("operator.halt", who=who, reason=reason)
+        return {"halted": self.halted()}
+
+    def resume(self, who: str) -> dict:
+        """Undo `halt`: remove the kill file and clear a programmatic trip."""
+        self._require_trading("resume")
+        if self.kill.path and Path(self.kill.path).exists():
+            Path(self.kill.path).unlink()
+        self.kill.reset()
+        self.store.add_event("resumed", who=who)
+        log.warning("operator.resume", who=who)
+        return {"halted": self.halted()}
+
+    def acknowledge(self, who: str) -> dict:
+        """Leave safe mode as `arbbot ack` does (naked executions acknowledged, drawdown stop
+        cleared); the store writes the `safe_mode_acknowledged` event."""
+        self._require_trading("acknowledge")
+        reason = self.store.safe_mode()
+        executions = self.store.acknowledge(who)
+        drawdown = self.store.clear_drawdown_stop()
+        log.warning("operator.ack", who=who, reason=reason, executions=executions)
+        return {"was": reason, "acknowledged": executions, "drawdown_cleared": drawdown,
+                "safe_mode": self.store.safe_mode()}
+
+    def enable_lane(self, lane: str, who: str) -> dict:
+        """Put back a lane the drift monitor took out of trading (audited by the monitor's
+        `flag` event and a `lane_enabled` event)."""
+        self._require_trading("lane")
+        drift = getattr(self.trader, "drift", None)
+        if drift is None:
+            raise ControlError("lane: this bot runs no drift monitor")
+        lane = str(lane)
+        if lane not in drift.disabled():
+            raise ControlError(f"lane {lane!r}: not taken out of trading (disabled: "
+                               f"{', '.join(sorted(drift.disabled())) or 'none'})")
+        drift.enable(lane, who)
+        self.store.add_event("lane_enabled", who=who, lane=lane)
+        log.warning("operator.lane_enabled", who=who, lane=lane)
+        return {"lane": lane, "disabled": drift.disabled()}
+
+    # ---- tunables -------------------------------------------------------------------------
+    def value(self, key: str):
+        """The current value of tunable `key` (dollars / contracts / multiplier)."""
+        if key not in TUNABLES:
+            raise ControlError(f"{key}: not a live-tunable key (allowed: {', '.join(TUNABLES)})")
+        obj = self.settings
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def tunables(self) -> dict:
+        return {key: self.value(key) for key in TUNABLES}
+
+    def validate(self, key: str, value):
+        """`value` checked as arbbot.config would check it; returns the value to apply, or a
+        ControlError naming `key`. For sizing keys, the whole `[sizing]` section is re-validated
+        (cross-key rules hold)."""
+        self.value(key)                                        # refuses unknown keys
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ControlError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ControlError(f"{key}: expected a finite number, got {value!r}")
+        if not key.startswith("sizing."):
+            try:
+                return _setting_adapter(key).validate_python(value)
+            except ValidationError as exc:
+                raise ControlError(f"{key}: {exc.errors()[0]['msg']}") from None
+        return self._sizing_with(key, value)
+
+    def _sizing_with(self, key: str, value):
+        data = self.settings.sizing.model_dump()
+        _, section, name = key.split(".")
+        data[section][name] = value
+        try:
+            return from_toml_dict(data)
+        except SizingConfigError as exc:
+            raise ControlError(str(exc)) from None
+
+    def set(self, key: str, value, who: str) -> dict:
+        """Validate, apply to the running bot, audit. Returns {"key", "old", "new"}."""
+        self._require_trading("config")
+        checked = self.validate(key, value)
+        old = self.value(key)
+        self._apply(key, checked)
+        new = self.value(key)
+        self.version += 1
+        self.store.add_event("config_changed", who=who, key=key, old=old, new=new)
+        log.warning("operator.config_changed", who=who, key=key, old=old, new=new)
+        return {"key": key, "old": old, "new": new}
+
+    def _apply(self, key: str, checked) -> None:
+        s, trader, session = self.settings, self.trader, self.session
+        if key == "min_profit":
+            s.min_profit = checked                           # the sizer reads settings.min_profit
+            trader.executor.config = dataclasses.replace(trader.executor.config, min_profit=usd(checked))
+            if session is not None:
+                session.min_profit = usd(checked)
+                rebuild_engine(session)
+        elif key == "max_contracts":
+            s.max_contracts = checked
+            if session is not None:
+                session.max_qty = int(round(checked * LOTS_PER_CONTRACT))     # lots
+                rebuild_engine(session)
+        else:
+            s.sizing = checked
+            if key in _EXPOSURE and trader.gates.exposure is not None:
+                setattr(trader.gates.exposure, _EXPOSURE[key], usd(self.value(key)))
+            sizer = trader.sizer
+            if sizer is not None:
+                sizer.reconfigure(checked)                   # lanes the drift monitor took out stay out
+                sizer.refresh(trader.cash)                   # the portfolio steps read the new limits
+
+
+def rebuild_engine(session) -> None:
+    """Give the session a new engine with its current `max_qty` (lots) / `min_profit` (µ$) and
+    every market's current gated book (the engine takes both at construction)."""
+    if session.engine is not None and session.universe is not None:
+        session.retune()

@@ -1,0 +1,234 @@
+"""The dashboard's HTTP server (aiohttp) on its own thread and event loop. In `arbbot run` it
+runs in the dashboard's own process (`child.py`), so serving never competes with the bot for
+its interpreter lock. Reads go through `StateBuilder` (the bot's samples, the store through a
+read-only connection); controls go to `controls.submit` (to the bot's loop).
+
+Routes: `/` (the page), `/static/app.js|app.css`, `GET /api/state` (arbbot.state/1),
+`GET /api/stream` (Server-Sent Events: one `state` event per tick), `GET /api/executions/{id}`
+(legs, fills, sizing record), `POST /api/halt|resume|ack|config`. Every route needs auth (`auth.py`).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from importlib import resources
+
+from aiohttp import web
+
+from arbbot import logs
+from arbbot.ops.control import ControlError, Controls
+from arbbot.ops.dashboard.auth import Auth, base_url, login_url
+from arbbot.ops.dashboard.state import StateBuilder
+
+log = logs.get("dashboard")
+STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
+CONTROL_TIMEOUT_S = 10.0
+
+
+def _static(name: str) -> str:
+    return resources.files("arbbot.ops.dashboard").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); a taken port falls back to any free one (port 0 is any)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=32)
+    except OSError:
+        if port == 0:
+            raise
+        return socket.create_server((host, 0), family=family, backlog=32)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+class Dashboard:
+    def __init__(self, builder: StateBuilder, controls: Controls, auth: Auth, *, host: str = "127.0.0.1",
+                 port: int = 0, interval_s: float = 1.0, sock: socket.socket | None = None) -> None:
+        """`sock`: a listening socket to serve (else one bound on host:port, see `bind`)."""
+        self.builder, self.controls, self.auth = builder, controls, auth
+        self.host, self.interval_s = host, interval_s
+        self._sock = sock if sock is not None else bind(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self._payload: str | None = None        # the newest state, JSON (built once per tick for all clients)
+        self._fresh: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ticker: asyncio.Task | None = None
+        self.clients = 0                        # open streams
+        self.published = 0                      # states built for the streams
+        self.error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return base_url(self.host, self.port)
+
+    @property
+    def login_url(self) -> str:
+        return login_url(self.host, self.port, self.auth.token)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "Dashboard":
+        self._thread = threading.Thread(target=self._serve, name="dashboard", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(15) or self.error is not None:
+            raise RuntimeError(f"dashboard did not start: {self.error!r}")
+        return self
+
+    def _serve(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start())
+        except BaseException as exc:        # noqa: BLE001 - reported to start()
+            self.error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _start(self) -> None:
+        self._fresh, self._stopping = asyncio.Event(), asyncio.Event()
+        app = web.Application(middlewares=[self.auth.middleware])
+        app.add_routes([web.get("/", self._index), web.get("/static/{name}", self._asset),
+                        web.get("/api/state", self._state), web.get("/api/stream", self._stream),
+                        web.get("/api/executions/{id}", self._execution),
+                        web.post("/api/halt", self._halt), web.post("/api/resume", self._resume),
+                        web.post("/api/ack", self._ack), web.post("/api/config", self._config),
+                        web.post("/api/lane", self._lane)])
+        # no access log: a login URL holds the token; a stream open at shutdown gets 1 s
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None or not self._thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        except Exception as exc:            # noqa: BLE001 - stopping must not hide the run's result
+            log.warning("dashboard.stop_failed", error=f"{type(exc).__name__}: {exc}")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self.builder.history.close()
+
+    async def _shutdown(self) -> None:
+        self._stopping.set()
+        self._fresh.set()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        await self._runner.cleanup()
+
+    # ---- the tick: one PnL point, one state for every stream ---------------------------------------
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                self.builder.tick()
+                if self.clients:
+                    self._publish()
+            except Exception as exc:        # noqa: BLE001 - a failed tick is retried at the next
+                log.warning("dashboard.tick_failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(self.interval_s)
+
+    def _publish(self) -> None:
+        self._payload = _dumps(self.builder.state())
+        self.published += 1
+        fresh, self._fresh = self._fresh, asyncio.Event()
+        fresh.set()
+
+    # ---- pages ------------------------------------------------------------------------------------
+    async def _index(self, request: web.Request) -> web.Response:
+        csrf = self.auth.csrf_of(request) or ""
+        html = _static("index.html").replace("{{CSRF}}", csrf)
+        return web.Response(text=html, content_type="text/html")
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in STATIC:
+            raise web.HTTPNotFound()
+        return web.Response(text=_static(name), content_type=STATIC[name])
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.Response(text=_dumps(self.builder.state()), content_type="application/json")
+
+    async def _execution(self, request: web.Request) -> web.Response:
+        detail = self.builder.history.execution_detail(request.match_info["id"])
+        if detail is None:
+            return web.json_response({"error": f"no execution {request.match_info['id']}"}, status=404)
+        return web.Response(text=_dumps(detail), content_type="application/json")
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                               "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        self.clients += 1
+        try:
+            if self._payload is None or self.clients == 1:
+                self._publish()                     # a first client: a state now, not at the next tick
+            while not self._stopping.is_set():
+                await response.write(f"event: state\ndata: {self._payload}\n\n".encode())
+                await self._fresh.wait()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.clients -= 1
+        return response
+
+    # ---- controls ----------------------------------------------------------------------------------
+    async def _control(self, request: web.Request, method, *args) -> web.Response:
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(self.controls.submit(method, *args)), CONTROL_TIMEOUT_S)
+        except ControlError as exc:
+            return web.json_response({"error": str(exc)}, status=exc.status)
+        except asyncio.TimeoutError:
+            return web.json_response({"error": "the bot did not answer in time"}, status=503)
+        if self.clients:
+            self._publish()                         # the change is on every page at once
+        return web.json_response({"ok": True, **result})
+
+    async def _body(self, request: web.Request) -> dict:
+        if not request.can_read_body:
+            return {}
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(reason="the body must be JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(reason="the body must be a JSON object")
+        return body
+
+    async def _halt(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        return await self._control(request, self.controls.halt, self.auth.who(request),
+                                   str(body.get("reason") or "operator halt (dashboard)"))
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        return await self._control(request, self.controls.resume, self.auth.who(request))
+
+    async def _ack(self, request: web.Request) -> web.Response:
+        return await self._control(request, self.controls.acknowledge, self.auth.who(request))
+
+    async def _lane(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if not isinstance(body.get("lane"), str):
+            return web.json_response({"error": 'expected {"lane": "cross"}'}, status=400)
+        return await self._control(request, self.controls.enable_lane, body["lane"], self.auth.who(request))
+
+    async def _config(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if "key" not in body or "value" not in body:
+            return web.json_response({"error": 'expected {"key": …, "value": …}'}, status=400)
+        return await self._control(request, self.controls.set, str(body["key"]), body["value"],
+                                   self.auth.who(request))

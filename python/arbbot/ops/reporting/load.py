@@ -1,0 +1,209 @@
+"""Read an order store for the report: read-only SQLite (never migrated, never written; works
+while a bot is trading on it). Units: ms since the epoch, lots, ticks, µ$.
+
+Each fill's cash (µ$) is computed by the store's own cash-flow term (`schema.CASH_FLOW_TERM`),
+so an execution's cash flow here is exactly `OrderStore.cash_flow`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arbbot.engine.types import Lane
+from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, current_version
+from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl
+
+
+class StoreError(ValueError):
+    """The order store is missing or unusable (the message says why; `arbbot report` exits 2)."""
+
+
+@dataclass(frozen=True)
+class FillRec:
+    venue: str
+    execution_id: str
+    client_order_id: str
+    leg: int
+    role: str                  # entry | unwind
+    qty: int                   # lots
+    price: int                 # ticks of the intent's own side
+    fee: int                   # µ$
+    cash: int                  # µ$ this fill moved (CASH_FLOW_TERM: + received, − paid, fee included)
+    recorded_ms: int           # store clock when recorded (the day its fee counts in)
+
+
+@dataclass
+class IntentRec:
+    client_order_id: str
+    execution_id: str
+    leg: int
+    role: str
+    venue: str
+    qty: int                   # lots ordered
+    price: int                 # limit, ticks of the intent's side
+    state: str
+    created_ms: int
+    updated_ms: int
+    filled: int = 0            # lots, Σ recorded fills
+    cost: int = 0              # µ$, Σ fill price × lots (intent's side), fees excluded
+    fees: int = 0              # µ$
+
+
+@dataclass
+class ExecutionRec:
+    id: str
+    lane: str                  # label: intra | cross | bucket | parity | tree
+    state: str
+    qty: int
+    payout: int
+    planned_profit: int
+    legs: list[dict]           # planned legs: market, side, qty, worst_price, cost, fee
+    created_ms: int
+    updated_ms: int            # when it became terminal (for a terminal execution)
+    cash_flow: int = 0
+    net: list[int] = field(default_factory=list)       # net lots per leg
+    first_leg_entry_lots: int = 0
+    venues: set[str] = field(default_factory=set)      # venues of its intents
+
+    @property
+    def pnl(self) -> ExecutionPnL:
+        return execution_pnl(self.state, self.qty, self.payout, self.planned_profit, self.net,
+                             self.first_leg_entry_lots, self.cash_flow)
+
+
+@dataclass
+class StoreData:
+    path: str
+    schema_version: int
+    executions: list[ExecutionRec]
+    intents: list[IntentRec]
+    fills: list[FillRec]
+    latency_samples: list[tuple[str, int, float]]     # (venue, ts ms, seconds): executor order round trips
+    drift_alerts: list[dict]                          # drift_alert events: data + ts_ms
+    lane_flags: dict[str, tuple[str, str, int]]       # lane → (value, reason, ts ms) of lane_disabled:<lane>
+
+
+def connect_ro(path: str) -> sqlite3.Connection:
+    """A read-only connection to the order store at `path` (StoreError if missing / not a store)."""
+    p = Path(path)
+    if not p.is_file():
+        raise StoreError(f"no order store at {path}")
+    try:
+        db = sqlite3.connect(f"{p.absolute().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        version = current_version(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable order store: {exc}") from None
+    if version == 0:
+        db.close()
+        raise StoreError(f"{path} is not an arbbot order store (no schema version)")
+    if version > LATEST:
+        db.close()
+        raise StoreError(f"{path}: schema version {version} is newer than this arbbot supports ({LATEST})")
+    return db
+
+
+def _has_table(db, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def load(db: sqlite3.Connection, path: str = "") -> StoreData:
+    """Everything the report needs, in one read transaction (a consistent snapshot)."""
+    db.execute("BEGIN")
+    try:
+        return _load(db, path)
+    finally:
+        db.execute("ROLLBACK")
+
+
+def _load(db: sqlite3.Connection, path: str) -> StoreData:
+    version = current_version(db)
+    recorded = "f.recorded_ms" if version >= 2 else "f.ts_ms"
+    executions: dict[str, ExecutionRec] = {}
+    for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
+                        " FROM executions ORDER BY created_ms, id"):
+        legs = json.loads(r[6])
+        executions[r[0]] = ExecutionRec(r[0], _lane(r[1]), r[2], r[3], r[4], r[5], legs, r[7], r[8],
+                                        net=[0] * len(legs))
+    intents: dict[str, IntentRec] = {}
+    for r in db.execute("SELECT client_order_id, execution_id, leg, role, venue, qty, price, state, created_ms,"
+                        " updated_ms FROM intents ORDER BY created_ms, client_order_id"):
+        intents[r[0]] = IntentRec(*r)
+        if r[1] in executions:
+            executions[r[1]].venues.add(r[4])
+    fills = [FillRec(*r) for r in db.execute(
+        f"SELECT f.venue, i.execution_id, f.client_order_id, i.leg, i.role, f.qty,"
+        f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM}), {recorded}"
+        f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id ORDER BY {recorded}, f.fill_id")]
+    for f in fills:
+        it = intents.get(f.client_order_id)
+        if it is not None:
+            it.filled += f.qty
+            it.cost += f.price * f.qty
+            it.fees += f.fee
+        x = executions.get(f.execution_id)
+        if x is None:
+            continue
+        x.cash_flow += f.cash
+        while len(x.net) <= f.leg:
+            x.net.append(0)
+        x.net[f.leg] += f.qty if f.role == "entry" else -f.qty
+        if f.role == "entry" and f.leg == 0:
+            x.first_leg_entry_lots += f.qty
+    samples = []
+    if _has_table(db, "estimate_samples"):
+        samples = [(k, t, v) for k, t, v in db.execute(
+            "SELECT key, ts_ms, value FROM estimate_samples WHERE kind = 'latency' ORDER BY ts_ms, seq")]
+    alerts = [dict(json.loads(d), ts_ms=t) for t, d in db.execute(
+        "SELECT ts_ms, data FROM events WHERE kind = 'drift_alert' ORDER BY seq")]
+    flags = {name.split(":", 1)[1]: (value, reason, ts) for name, value, reason, ts in db.execute(
+        "SELECT name, value, reason, ts_ms FROM flags WHERE substr(name, 1, 14) = 'lane_disabled:'")}
+    return StoreData(path, version, list(executions.values()), list(intents.values()), fills, samples, alerts, flags)
+
+
+def _lane(code: int) -> str:
+    try:
+        return Lane(code).label
+    except ValueError:
+        return f"lane{code}"
+
+
+def read_store(path: str) -> StoreData:
+    """Open `path` read-only, load it, close it (StoreError when missing or unusable)."""
+    db = connect_ro(path)
+    try:
+        return load(db, path)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a usable order store: {exc}") from None
+    finally:
+        db.close()
+
+
+def finished_since(db: sqlite3.Connection, since_ms: int) -> list[ExecutionRec]:
+    """Executions that ended complete or unwound at or after `since_ms` (by `updated_ms`), oldest
+    first, with their fills folded in (cash flow, net lots, first leg's entry lots): what the
+    drift monitor rebuilds its window from at start, without reading the whole store."""
+    out: dict[str, ExecutionRec] = {}
+    for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
+                        " FROM executions WHERE state IN ('complete', 'unwound') AND updated_ms >= ?"
+                        " ORDER BY updated_ms, id", (since_ms,)):
+        legs = json.loads(r[6])
+        out[r[0]] = ExecutionRec(r[0], _lane(r[1]), r[2], r[3], r[4], r[5], legs, r[7], r[8], net=[0] * len(legs))
+    if not out:
+        return []
+    rows = db.execute(
+        f"SELECT i.execution_id, i.leg, i.role, i.venue, f.qty, ({CASH_FLOW_TERM})"
+        f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
+        f" JOIN executions x ON x.id = i.execution_id"
+        f" WHERE x.state IN ('complete', 'unwound') AND x.updated_ms >= ?", (since_ms,))
+    for xid, leg, role, venue, qty, cash in rows:
+        x = out[xid]
+        x.venues.add(venue)
+        x.cash_flow += cash
+        while len(x.net) <= leg:
+            x.net.append(0)
+        x.net[leg] += qty if role == "entry" else -qty
+        if role == "entry" and leg == 0:
+            x.first_leg_entry_lots += qty
+    return list(out.values())

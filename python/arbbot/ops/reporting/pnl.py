@@ -1,0 +1,56 @@
+"""One execution's PnL, by the definitions of the run summary (`arbbot.run.trader.TradeStats`).
+
+All amounts µ$ (integers), quantities lots. For a terminal execution with planned quantity
+`qty`, payout `payout` (what every held pair pays at settlement for `qty` lots), planned profit
+`planned_profit` (at decision), net lots held per leg `net` (entry fills − unwind fills) and cash
+flow `cash_flow` (`execution.schema.CASH_FLOW_SQL`: fills' proceeds − costs − fees):
+
+- locked-in (state `complete`): payout × min(net) // qty + cash_flow — the payout of the lots held
+  on every leg plus what was paid for them (fees included);
+- realised (state `unwound`): cash_flow — usually a loss;
+- other states (aborted, naked, executing) count in neither (as in the run summary).
+
+Drift (expected vs realised) compares, per finished execution that traded (complete or unwound
+with lots filled on its first leg):
+- expected = planned_profit × traded // qty, where traded = lots its first leg's entry orders
+  filled (the quantity it committed to; equal to min(net) when complete);
+- realised = its locked-in (complete) or realised (unwound) PnL above.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COUNTED = ("complete", "unwound")          # the states the run summary's PnL counts
+
+
+@dataclass(frozen=True)
+class ExecutionPnL:
+    locked_in: int = 0          # µ$, complete executions
+    realised: int = 0           # µ$, unwound executions
+    expected: int = 0           # µ$, planned profit pro rata of the traded lots
+    traded: int = 0             # lots the first leg's entry orders filled
+
+    @property
+    def outcome(self) -> int:
+        """µ$: what the fills produced (locked-in + realised)."""
+        return self.locked_in + self.realised
+
+    @property
+    def drift_counted(self) -> bool:
+        """Whether this execution enters the drift comparison (it traded and finished counted)."""
+        return self.traded > 0
+
+
+def execution_pnl(state: str, qty: int, payout: int, planned_profit: int, net: dict[int, int] | list[int],
+                  first_leg_entry_lots: int, cash_flow: int) -> ExecutionPnL:
+    """The PnL of one execution (see the module docstring); `net`: net lots per leg, every leg."""
+    values = list(net.values()) if isinstance(net, dict) else list(net)
+    if state == "complete":
+        held = min(values) if values else 0
+        locked = payout * held // qty + cash_flow
+        return ExecutionPnL(locked_in=locked, expected=planned_profit * first_leg_entry_lots // qty,
+                            traded=first_leg_entry_lots)
+    if state == "unwound":
+        return ExecutionPnL(realised=cash_flow, expected=planned_profit * first_leg_entry_lots // qty,
+                            traded=first_leg_entry_lots)
+    return ExecutionPnL()

@@ -1,0 +1,137 @@
+"""Relations and twins generated from a running session's own discovery (arbbot.mapping.generate):
+the adapters' listing bodies read as `arbbot rules`/`arbbot map` read saved files, the matcher's
+twins cached by a hash of the listings, a user's rows winning, and a session that finds the
+bucket, cross, parity and tree lanes with no hand-written mapping, never on a look-alike."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+
+import httpx
+import pytest
+
+from arbbot.engine import Engine
+from arbbot.mapping.generate import generated_mappings, listings_digest, merge_mappings, session_listings
+from arbbot.mapping.listings import load_listings
+from arbbot.mapping.table import MappingRow, trade_selection
+from arbbot.run.live import LiveSession, connect_simulated_venues, rebuilt_universe
+from arbbot.sim import serve
+from arbbot.sim.scenarios import build
+from tests.mapping.twins import sim_twins
+
+TRAP_EVENTS = ("KXHIGHNY-26DEC01", "nyc-lga-high-dec-1", "KXFEDEMERG-27", "fed-emergency-cut-by-march-31")
+
+
+def trap_markets() -> set[str]:
+    """The look-alikes: same words, different station or deadline, priced apart."""
+    return {f"{x.venue}:{x.market_id}" for e in build("all", 0).events if e.event_id in TRAP_EVENTS
+            for q in e.questions for x in q.listings}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    handle = serve("all", 0, step_interval=0.05)
+    yield handle
+    handle.stop()
+
+
+def run(coro, timeout: float = 120):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture(scope="module")
+def discovered(sim):
+    """(venue → listings from the adapters' bodies, venue → the bodies themselves)."""
+    async def main():
+        venues = await connect_simulated_venues(sim)
+        try:
+            for venue in venues.values():
+                await venue.discover_markets()
+            return session_listings(venues), {name: v.listing_bodies() for name, v in venues.items()}
+        finally:
+            for venue in venues.values():
+                await venue.close()
+    return run(main())
+
+
+def test_discovery_bodies_read_like_saved_files(sim, discovered, tmp_path):
+    listings, bodies = discovered
+    assert {v: len(xs) for v, xs in listings.items()} == {"kalshi": 17, "polymarket": 19, "forecastex": 3}
+    # what a user saves from the same endpoints reads to the same listings (but their `source`)
+    (tmp_path / "k.json").write_text(httpx.get(sim.urls["kalshi_rest"] + "/events",
+                                               params={"with_nested_markets": "true", "status": "open"}).text)
+    (tmp_path / "f.json").write_text(json.dumps(bodies["forecastex"][0]))
+    strip = lambda xs: sorted((dataclasses.replace(x, source="") for x in xs), key=lambda x: x.market_id)  # noqa: E731
+    assert strip(load_listings("kalshi", [str(tmp_path / "k.json")])) == strip(listings["kalshi"])
+    assert strip(load_listings("forecastex", [str(tmp_path / "f.json")])) == strip(listings["forecastex"])
+    fx = {x.market_id: x for x in listings["forecastex"]}
+    assert str(fx["FF-20261216-4.125"].floor_strike) == "4.125" and fx["FF-20261216-4.125"].event_id == "FF-20261216"
+
+
+def test_digest_follows_content_not_source(discovered):
+    listings, _ = discovered
+    digest = listings_digest(listings)
+    moved = {v: [dataclasses.replace(x, source="elsewhere") for x in xs] for v, xs in listings.items()}
+    assert listings_digest(moved) == digest and len(digest) == 64
+    first = listings["kalshi"][0]
+    retitled = {**listings, "kalshi": [dataclasses.replace(first, title=first.title + " (amended)"),
+                                       *listings["kalshi"][1:]]}
+    assert listings_digest(retitled) != digest
+
+
+def test_generated_twins_are_the_true_ones_never_the_look_alikes_and_cached(discovered, tmp_path):
+    listings, _ = discovered
+    fresh = generated_mappings(listings, tmp_path)
+    assert not fresh.cached and (tmp_path / f"{fresh.digest}.json").is_file()
+    assert {(r.ids, r.relation) for r in fresh.rows} == {(r.ids, r.relation) for r in sim_twins()}
+    assert min(r.confidence for r in fresh.rows) >= 950_000 and {r.approved for r in fresh.rows} == {None}
+    assert all(r.reasons for r in fresh.rows)
+    assert not {n for r in fresh.rows for n in r.names()} & trap_markets()
+    again = generated_mappings(listings, tmp_path)
+    assert again.cached and again.rows == fresh.rows and again.digest == fresh.digest
+    (tmp_path / f"{fresh.digest}.json").write_text("{not json")          # a damaged cache: matched again
+    repaired = generated_mappings(listings, tmp_path)
+    assert not repaired.cached and repaired.rows == fresh.rows
+    assert generated_mappings(listings, tmp_path).cached
+
+
+def test_user_rows_win_over_generated_ones():
+    generated = [MappingRow(r.ids, r.relation, r.confidence, None, "generated") for r in sim_twins()]
+    rejected = MappingRow(generated[0].ids, "same", 990_000, False)
+    elsewhere = MappingRow((generated[1].ids[0], "0xmine", ""), "same", 800_000, True)
+    merged = merge_mappings([rejected, elsewhere], generated)
+    assert merged == [rejected, elsewhere, *generated[2:]]
+    chosen = trade_selection(merged)
+    assert chosen.rows == [elsewhere, *generated[2:]] and dict(chosen.left_out) == {"rejected": 1}
+
+
+def test_session_generates_twins_while_streaming_and_finds_four_lanes(sim, tmp_path):
+    traps = trap_markets()
+    seen: list = []
+
+    async def main():
+        session = LiveSession(await connect_simulated_venues(sim), [], generate=True, cache_dir=tmp_path)
+        session.on_opportunity = seen.append
+        try:
+            await session.discover()
+            assert session.structural == len(session.universe.relations) == 16
+            session.start_streams()
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and (
+                    session.generation is None or not {"bucket", "cross", "parity", "tree"} <= set(session.stats.found)):
+                await asyncio.sleep(0.2)
+            full = Engine(rebuilt_universe(session), engine=session.engine_choice).scan().opportunities
+            return session, full, session.engine.scan().opportunities
+        finally:
+            await session.close()
+
+    session, full, incremental = run(main())
+    assert session.generation["relations_added"] == 10 and session.generation["proposed"] == 10
+    assert len(session.universe.relations) == 26 and len(session.mappings) == 10 and session.errors == []
+    assert {"bucket", "cross", "parity", "tree"} <= set(session.stats.found), dict(session.stats.found)
+    names = [m.name for m in session.universe.markets]
+    assert not {names[m] for r in session.universe.relations for m in r.members} & traps
+    assert not {leg.market for o in seen for leg in o.legs} & traps
+    assert [o.id for o in incremental] == [o.id for o in full]     # the rebuilt engine tracks every book

@@ -1,0 +1,155 @@
+"""Dashboard HTTP without a browser: every route needs the token (401 otherwise), the login URL
+sets an HttpOnly SameSite=Strict session cookie and redirects, bearer tokens work for the API,
+state-changing calls with the cookie need the CSRF token and a same-origin Origin, and the
+token never appears in what the server returns."""
+from __future__ import annotations
+
+import json
+import re
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from arbbot.config import Settings
+from arbbot.execution.executor import ExecutorConfig
+from arbbot.execution.store import OrderStore
+from arbbot.ops.control import Controls
+from arbbot.ops.dashboard.auth import Auth
+from arbbot.ops.dashboard.history import History
+from arbbot.ops.dashboard.server import Dashboard
+from arbbot.ops.dashboard.state import StateBuilder
+from arbbot.risk.gates import RiskGates
+from arbbot.risk.killswitch import KillSwitch
+
+TOKEN = "test-token-0123456789abcdef"
+SAMPLE = {"book_updates": 1234, "found": {"cross": 3}, "venues": {"kalshi": {"markets": 2, "healthy": 2, "held": {}}},
+          "current": [], "recent": [],
+          "trading": {"executions": {"complete": 1}, "skipped": {}, "locked_in_micros": 2_500_000,
+                      "realised_micros": -420_000, "cash_micros": {"kalshi": 9_000_000_000}, "busy": False,
+                      "kill_switch": None, "order_latency_us": {}}}
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARB_DASHBOARD_TOKEN", TOKEN)
+    settings = Settings(kill_file=str(tmp_path / "arbbot.kill"))
+    store = OrderStore(str(tmp_path / "orders.db"))
+    trader = SimpleNamespace(store=store, gates=RiskGates(KillSwitch(settings.kill_file)),
+                             executor=SimpleNamespace(config=ExecutorConfig()), sizer=None, cash={})
+    controls = Controls(settings, None, trader)
+    builder = StateBuilder(SimpleNamespace(latest=SAMPLE), History(store.path), controls, settings)
+    dash = Dashboard(builder, controls, Auth(settings.dashboard_token.get_secret_value()), port=0).start()
+    yield SimpleNamespace(dash=dash, base=dash.url, store=store, kill=tmp_path / "arbbot.kill", settings=settings)
+    dash.stop()
+    store.close()
+
+
+def kinds(store) -> list[str]:
+    return [e["kind"] for e in store.events() if e["kind"] in ("halted", "resumed", "config_changed")]
+
+
+def login(base: str) -> tuple[httpx.Client, str]:
+    """A browser-like client after the login URL: its session cookie and the page's CSRF token."""
+    client = httpx.Client(base_url=base, timeout=10)
+    r = client.get(f"/?token={TOKEN}")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("arbbot_session=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert TOKEN not in cookie
+    page = client.get("/")
+    assert page.status_code == 200
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text).group(1)
+    assert len(csrf) >= 32
+    return client, csrf
+
+
+def test_every_route_needs_the_token(server):
+    for method, path in [("GET", "/"), ("GET", "/api/state"), ("GET", "/api/stream"), ("GET", "/static/app.js"),
+                         ("GET", "/api/executions/x"), ("POST", "/api/halt"), ("POST", "/api/resume"),
+                         ("POST", "/api/ack"), ("POST", "/api/config"), ("POST", "/api/lane"), ("GET", "/nope")]:
+        r = httpx.request(method, server.base.rstrip("/") + path, timeout=10)
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert "dashboard token required" in r.json()["error"]
+    assert httpx.get(server.base + "?token=wrong", timeout=10).status_code == 401
+    wrong = {"Authorization": "Bearer wrong"}
+    assert httpx.get(server.base + "api/state", headers=wrong, timeout=10).status_code == 401
+    assert httpx.get(server.base + "api/state", cookies={"arbbot_session": "forged"}, timeout=10).status_code == 401
+    assert not server.kill.exists() and kinds(server.store) == []
+
+
+def test_bearer_token_reads_the_state_and_drives_controls(server):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r = httpx.get(server.base + "api/state", headers=auth, timeout=10)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    state = r.json()
+    assert state["format"] == "arbbot.state/1" and state["halted"] is False and state["safe_mode"] is False
+    assert (state["locked_in_micros"], state["realised_micros"]) == (2_500_000, -420_000)
+    assert (state["locked_in_usd"], state["realised_usd"]) == (2.5, -0.42)
+    assert state["venues"]["kalshi"]["cash_micros"] == 9_000_000_000
+    assert state["config"]["dashboard_token"] == "********" and TOKEN not in r.text
+    r = httpx.post(server.base + "api/halt", headers=auth, json={"reason": "maintenance"}, timeout=10)
+    assert r.status_code == 200 and r.json()["halted"] == f"kill switch file {server.kill} is present"
+    assert server.kill.read_text() == "maintenance\n"
+    assert httpx.get(server.base + "api/state", headers=auth, timeout=10).json()["halted"] is True
+    assert httpx.post(server.base + "api/resume", headers=auth, timeout=10).status_code == 200
+    assert not server.kill.exists()
+    assert kinds(server.store) == ["halted", "resumed"]
+    halted = next(json.loads(e["data"]) for e in server.store.events() if e["kind"] == "halted")
+    assert halted == {"who": "api (bearer token)", "reason": "maintenance"}
+
+
+def test_login_cookie_reads_but_posts_need_csrf_and_same_origin(server):
+    client, csrf = login(server.base)
+    assert client.get("/api/state").status_code == 200
+    assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    origin = server.base.rstrip("/")
+    for headers in ({}, {"X-CSRF-Token": "wrong"}, {"X-CSRF-Token": csrf, "Origin": "http://evil.example"}):
+        r = client.post("/api/halt", headers=headers, json={})
+        assert r.status_code == 403, headers
+    assert not server.kill.exists() and kinds(server.store) == []
+    r = client.post("/api/halt", headers={"X-CSRF-Token": csrf, "Origin": origin}, json={})
+    assert r.status_code == 200 and server.kill.exists()
+    who = next(json.loads(e["data"])["who"] for e in server.store.events() if e["kind"] == "halted")
+    assert who.startswith("dashboard session ")
+    # another session's CSRF token does not work for this one
+    other, other_csrf = login(server.base)
+    assert client.post("/api/resume", headers={"X-CSRF-Token": other_csrf}).status_code == 403
+    assert client.post("/api/resume", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert not server.kill.exists()
+
+
+def test_config_edit_validates_and_audits(server):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r = httpx.post(server.base + "api/config", headers=auth, json={"key": "max_contracts", "value": -3}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"] == "max_contracts: Input should be greater than 0"
+    r = httpx.post(server.base + "api/config", headers=auth, json={"key": "kill_file", "value": 1}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"].startswith("kill_file: not a live-tunable key")
+    r = httpx.post(server.base + "api/config", headers=auth, content=b"not json", timeout=10)
+    assert r.status_code == 400
+    assert kinds(server.store) == []
+    r = httpx.post(server.base + "api/config", headers=auth, json={"key": "max_contracts", "value": 20}, timeout=10)
+    assert r.status_code == 200 and r.json() == {"ok": True, "key": "max_contracts", "old": 50.0, "new": 20.0}
+    state = httpx.get(server.base + "api/state", headers=auth, timeout=10).json()
+    assert state["tunables"]["max_contracts"]["value"] == 20.0 and state["config"]["max_contracts"] == 20.0
+    assert state["audit"][0]["kind"] == "config_changed" and state["audit"][0]["data"]["new"] == 20.0
+
+
+def test_unknown_execution_is_404_and_the_stream_sends_state(server):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(server.base + "api/executions/nope", headers=auth, timeout=10).status_code == 404
+    with httpx.stream("GET", server.base + "api/stream", headers=auth, timeout=10) as r:
+        assert r.headers["content-type"] == "text/event-stream"
+        lines = r.iter_lines()
+        assert next(lines) == "event: state"
+        data = next(lines)
+        assert data.startswith("data: ") and json.loads(data[6:])["session"]["book_updates"] == 1234
+
+
+def test_a_taken_port_falls_back_to_a_free_one(server):
+    from arbbot.ops.dashboard.server import bind
+    sock = bind("127.0.0.1", server.dash.port)
+    try:
+        assert sock.getsockname()[1] not in (server.dash.port, 0)
+    finally:
+        sock.close()

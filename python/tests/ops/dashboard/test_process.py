@@ -1,0 +1,136 @@
+"""The dashboard in its own process, driven from a bot's event loop (no browser): samples reach
+it, controls asked over HTTP run on the bot's loop and change the running objects, a sample
+leaves out what did not change, and stopping ends the child."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from arbbot.config import Settings
+from arbbot.execution.executor import ExecutorConfig
+from arbbot.execution.store import OrderStore
+from arbbot.model import MarketId
+from arbbot.ops.dashboard import serve_dashboard
+from arbbot.ops.dashboard.sampler import LoopSampler
+from arbbot.risk.gates import RiskGates
+from arbbot.risk.killswitch import KillSwitch
+from arbbot.run.trader import TradeStats
+from tests.ops.test_control import fed_session
+
+TOKEN = "process-test-token-0123456789"
+
+
+def bot(tmp_path):
+    session = fed_session()
+    session.markets = [SimpleNamespace(id=m.name, venue=MarketId.parse(m.name).venue) for m in session.universe.markets]
+    settings = Settings(kill_file=str(tmp_path / "arbbot.kill"))
+    store = OrderStore(str(tmp_path / "orders.db"))
+    stats = TradeStats(locked_in=4_328_000, realised=-150_000)
+    stats.executions["complete"] = 1
+    trader = SimpleNamespace(store=store, gates=RiskGates(KillSwitch(settings.kill_file)), stats=stats, busy=False,
+                             executor=SimpleNamespace(config=ExecutorConfig(), order_latencies_ns={"kalshi": deque([
+                                 2_000_000, 4_000_000])}, first_order_ns=deque()),
+                             sizer=None, cash={"kalshi": 10_000_000_000}, reconcile_differences=0)
+    from arbbot.ops.drift import DriftMonitor, disable_lane
+    disable_lane(store, "tree", "realised $7.00 below expected")       # the drift monitor took it out
+    trader.drift = DriftMonitor(store)
+    trader.drift.load()
+    return session, settings, store, trader
+
+
+def test_controls_over_http_run_on_the_bots_loop(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARB_DASHBOARD_TOKEN", TOKEN)
+    session, settings, store, trader = bot(tmp_path)
+    seen_threads = []
+    original_set = type(settings).__setattr__
+
+    async def main():
+        tasks = []
+        dash = await serve_dashboard(settings, session, trader, port=0, db_path=store.path, interval_s=0.2,
+                                     spawn=lambda coro, name: tasks.append(asyncio.create_task(coro)))
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        try:
+            async with httpx.AsyncClient(base_url=dash.url, headers=auth, timeout=10) as client:
+                for _ in range(100):                     # the child starts (≈ 1 s)
+                    try:
+                        r = await client.get("/api/state")
+                        if r.status_code == 200 and r.json()["mode"] == "trading":
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                state = r.json()
+                assert state["locked_in_micros"] == 4_328_000 and state["realised_micros"] == -150_000
+                assert state["venues"]["kalshi"]["cash_micros"] == 10_000_000_000
+                assert state["venues"]["kalshi"]["order_latency_us"] == {"p50": 4000.0, "p99": 4000.0, "n": 2}
+                assert sorted(o["profit_micros"] for o in state["opportunities"]) == [2_650_000, 4_328_000]
+                assert state["lanes"]["parity"]["current"] + state["lanes"]["cross"]["current"] \
+                    + state["lanes"]["intra"]["current"] + state["lanes"]["bucket"]["current"] \
+                    + state["lanes"]["tree"]["current"] == 2
+                r = await client.post("/api/config", json={"key": "min_profit", "value": 3})
+                assert r.status_code == 200, r.text
+                assert session.min_profit == 3_000_000 and settings.min_profit == 3.0
+                assert [o.profit for o in session.engine.scan().opportunities] == [4_328_000]
+                seen_threads.append(threading.current_thread())
+                state = (await client.get("/api/state")).json()
+                assert state["tunables"]["min_profit"]["value"] == 3.0 and state["config"]["min_profit"] == 3.0
+                assert [o["profit_micros"] for o in state["opportunities"]] == [4_328_000]    # the sample after
+                assert state["lanes"]["tree"]["disabled"] == "realised $7.00 below expected"
+                r = await client.post("/api/lane", json={"lane": "tree"})
+                assert r.status_code == 200 and r.json()["disabled"] == {} and not trader.drift.disabled_lanes
+                assert (await client.get("/api/state")).json()["lanes"]["tree"]["disabled"] is None
+                r = await client.post("/api/halt", json={"reason": "test"})
+                assert r.status_code == 200 and (tmp_path / "arbbot.kill").read_text() == "test\n"
+                assert (await client.get("/api/state")).json()["halted"] is True
+                r = await client.post("/api/config", json={"key": "min_profit", "value": -1})
+                assert r.status_code == 400 and r.json()["error"].startswith("min_profit:")
+        finally:
+            dash.stop()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        assert dash.proc.poll() is not None             # the child ended with the bot's stop
+    asyncio.run(main())
+    kinds = [e["kind"] for e in store.events() if e["kind"] in ("config_changed", "halted", "lane_enabled")]
+    assert kinds == ["config_changed", "lane_enabled", "halted"]
+    assert original_set is type(settings).__setattr__
+    store.close()
+
+
+def test_a_sample_leaves_out_what_did_not_change(tmp_path):
+    session, settings, store, trader = bot(tmp_path)
+    sampler = LoopSampler(session, trader)
+    first, second = sampler.sample(), sampler.sample()
+    assert {"current", "recent", "held_out"} <= set(first)
+    assert not {"current", "recent", "held_out"} & set(second)
+    assert first["trading"]["executions"] == {"complete": 1} and second["book_updates"] == 0
+    sampler.resend_all()
+    assert {"current", "recent", "held_out"} <= set(sampler.sample())
+    session.min_profit = 3_000_000
+    from arbbot.ops.control import rebuild_engine
+    rebuild_engine(session)
+    third = sampler.sample()
+    assert [o["profit_micros"] for o in third["current"]] == [4_328_000]
+    store.close()
+
+
+@pytest.mark.parametrize("held", [3, 500])
+def test_venue_health_counts_held_books(tmp_path, held):
+    session, settings, store, trader = bot(tmp_path)
+    names = [str(m.id) for m in session.markets if str(m.id).startswith("kalshi:")]
+    assert len(names) == 4
+    session.held.update({names[0]: "stale", names[1]: "crossed book: 0.6/0.5"})
+    if held > 3:                                   # a large held set (counted on the slow path)
+        session.held.update({f"kalshi:X{i}": "stale" for i in range(held)})
+    venues = LoopSampler(session, trader).sample()["venues"]
+    assert venues["kalshi"]["markets"] == 4
+    if held == 3:
+        assert venues["kalshi"]["healthy"] == 2
+    assert venues["kalshi"]["held"]["stale"] == 1 + (held if held > 3 else 0)
+    assert venues["kalshi"]["held"]["crossed book"] == 1
+    store.close()
