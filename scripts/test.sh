@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the dashboard's browser tests drive Debian's headless Chromium (python/tests/ops/dashboard)
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "== installing chromium (apt) for the dashboard browser tests"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
+    if ! { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+           --no-install-recommends chromium >/dev/null; }; then
+      echo "== could not install chromium with apt-get; the dashboard browser tests will be skipped" >&2
+    fi
+  else
+    echo "== apt-get not available: install chromium yourself, or the dashboard browser tests are skipped" >&2
+  fi
+fi
 echo "== swift test"
 swift test
 echo "== pytest"

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     generate_mappings: bool = Field(True, description="arbbot run/live: generate cross-venue twins from the "
                                     "discovered listings in the background (arbbot map's matcher) and trade them "
                                     "under the approval rule; a --mappings file's rows win")
+    listings_refresh_s: float = Field(600.0, ge=0, allow_inf_nan=False, description="arbbot run/live: seconds "
+                                      "between re-reads of the venues' listings; a change re-derives the rules and "
+                                      "re-matches the twins (0 = never)")
     mapping_cache_dir: str = Field("", description="where generated twins are cached by a hash of the listings "
                                    "(empty: $XDG_CACHE_HOME/arbbot/mappings or ~/.cache/arbbot/mappings)")
     bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, description="bucket selection: a group's success and "

@@ -81,21 +81,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--durability", choices=("process", "power", "both"), default="process",
                    help="order store durability (config store_durability); both = alternate, run by run")
+    p.add_argument("--feed-priority", choices=("on", "off", "both"), default="on",
+                   help="feed readers yield to a decided execution until its first order "
+                        "(arbbot.venues.common.priority); both = alternate, run by run")
     args = p.parse_args(argv)
     os.environ.setdefault("ARB_KILL_FILE", "")
-    modes = ("process", "power") if args.durability == "both" else (args.durability,)
+    from arbbot.venues.common import priority
+    durabilities = ("process", "power") if args.durability == "both" else (args.durability,)
+    feeds = ("on", "off") if args.feed_priority == "both" else (args.feed_priority,)
+    modes = [(d, f) for d in durabilities for f in feeds]
+    label = lambda d, f: d if len(feeds) == 1 else f"{d}/priority-{f}"   # noqa: E731
     runs = []
     for i in range(args.runs):
-        for mode in modes:
-            r = one_run(args.seconds, args.seed, mode)
+        for durability, feed in modes:
+            priority.enabled = feed == "on"
+            r = one_run(args.seconds, args.seed, durability)
+            r["mode"] = label(durability, feed)
             runs.append(r)
             print(f"run {i + 1}: {json.dumps({k: v for k, v in r.items() if k != 'samples_ns'})}", file=sys.stderr)
+    priority.enabled = True
     medians, pooled = {}, {}
-    for mode in modes:
-        measured = [r["first_order_us"] for r in runs if r["durability"] == mode and r["first_order_us"]]
+    for mode in dict.fromkeys(r["mode"] for r in runs):
+        measured = [r["first_order_us"] for r in runs if r["mode"] == mode and r["first_order_us"]]
         medians[mode] = ({k: statistics.median(m[k] for m in measured) for k in ("p50", "p95", "p99")}
                          if measured else None)
-        every = [ns for r in runs if r["durability"] == mode for ns in r["samples_ns"]]
+        every = [ns for r in runs if r["mode"] == mode for ns in r["samples_ns"]]
         pooled[mode] = _quantiles_us(every) if every else None      # all runs' executions together
     for r in runs:
         del r["samples_ns"]

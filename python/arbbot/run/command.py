@@ -143,6 +143,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                               min_profit=usd(settings.min_profit), rules=rules,
                               auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
                               approved_only=args.live, generate=settings.generate_mappings,
+                              refresh_s=settings.listings_refresh_s,
                               cache_dir=Path(settings.mapping_cache_dir) if settings.mapping_cache_dir
                               else default_cache_dir())
         if session.mappings_left_out:
@@ -197,7 +198,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         return {"format": "arbbot.live-summary/1", "engine": session.engine_choice, "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
                 "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out),
-                             "generated": session.generation},
+                             "generated": session.generation, "listings_refreshes": session.refreshes},
                 "structural_relations": session.structural,
                 "books_healthy": session.healthy(),
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),

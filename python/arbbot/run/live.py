@@ -17,7 +17,7 @@ from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
 from arbbot.venues.common.priority import yield_to_orders
-from arbbot.mapping.generate import generated_mappings, merge_mappings, session_listings
+from arbbot.mapping.generate import generated_mappings, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
 from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
@@ -100,7 +100,8 @@ class LiveSession:
                  cooldown_s: float = 5.0, engine: str | None = None, max_qty: int | None = None,
                  min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic,
                  rules: list[dict] | None = None, auto_approve: int = DEFAULT_AUTO_APPROVE,
-                 approved_only: bool = False, generate: bool = False, cache_dir=None) -> None:
+                 approved_only: bool = False, generate: bool = False, cache_dir=None,
+                 refresh_s: float = 0.0) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
         `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
         of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
@@ -113,12 +114,17 @@ class LiveSession:
         Structural rules are derived from the venues' listings at `discover` (`structural`
         counts them); with `generate`, cross-venue twins are generated from the listings in the
         background once the streams start (`arbbot.mapping.generate`, cached in `cache_dir`),
-        merged under the user's `mappings` (theirs win) and added to the running engine."""
+        merged under the user's `mappings` (theirs win) and added to the running engine. Every
+        `refresh_s` (0: never) the listings are read again, and rules and twins follow a change."""
         self.venues = venues
         self.user_mappings = mappings
         self.auto_approve, self.approved_only = auto_approve, approved_only
         self._select(mappings)
         self.generate, self.cache_dir = generate, cache_dir
+        self.refresh_s = refresh_s              # seconds between re-reads of the listings (0: never)
+        self.refreshes = 0                      # re-reads that found changed listings
+        self.listings_digest: str | None = None # arbbot.mapping.generate.listings_digest of `listings`
+        self._stated: list[dict] = []           # the adapters' own exclusive groups (bucket relations)
         self.generation: dict | None = None     # what the background generation did (None: not run yet)
         self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
         self.structural = 0                     # relations derived from the listings by rule
@@ -172,23 +178,10 @@ class LiveSession:
                     stated.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
         names = [str(m.id) for m in self.markets]
         self.index = {n: i for i, n in enumerate(names)}
-        known = set(names)
-        # the rules over each venue's listings (a complete two-outcome group is a complement
-        # there: parity lane; an augmented group's "Other" and placeholders left out); the
-        # adapters' stated groups only for a venue whose listing bodies could not be read
         self.listings = session_listings(self.venues)
-        relations, _ = merge_rules(derive_relations([x for xs in self.listings.values() for x in xs]), known, ())
-        self.structural = len(relations)
-        stated = [r for r in stated if all(m in known and m.split(":", 1)[0] not in self.listings for m in r["members"])]
-        relations += self._new(relations, stated)
-        relations += self._new(relations, relations_for(self.mappings, known))
-        if self.rules:
-            added, self.rules_dropped = merge_rules(self.rules, known, self._keys(relations))
-            self.rules_added = len(added)
-            relations += added
-            log.info("rules.merged", added=self.rules_added, dropped=self.rules_dropped)
+        self._stated = stated
+        relations = self._relations = self._assemble()
         log.info("relations.derived", structural=self.structural, total=len(relations))
-        self._relations = relations
         initial: dict[str, Book] = {}
         for market in self.markets:
             name = str(market.id)
@@ -204,6 +197,57 @@ class LiveSession:
         # The universe, books and adapters are long-lived: move them out of the cyclic GC's full
         # collections, whose pauses (tens of ms at U20k) would otherwise land on the hot path.
         tune_gc()
+
+    def _assemble(self) -> list[dict]:
+        """The session's relations from what it knows now, in this order: the rules over each
+        venue's listings (a complete two-outcome group is a complement there: parity lane; an
+        augmented group's "Other" and placeholders left out); the adapters' stated groups, only
+        for a venue whose listing bodies could not be read; the traded mapping rows; the
+        `--rules` file. Relations naming markets not discovered at the start are left out."""
+        known = set(self.index)
+        relations, _ = merge_rules(derive_relations([x for xs in self.listings.values() for x in xs]), known, ())
+        self.structural = len(relations)
+        stated = [r for r in self._stated
+                  if all(m in known and m.split(":", 1)[0] not in self.listings for m in r["members"])]
+        relations += self._new(relations, stated)
+        relations += self._new(relations, relations_for(self.mappings, known))
+        if self.rules:
+            added, self.rules_dropped = merge_rules(self.rules, known, self._keys(relations))
+            self.rules_added = len(added)
+            relations += added
+            log.info("rules.merged", added=self.rules_added, dropped=self.rules_dropped)
+        return relations
+
+    async def refresh_listings(self) -> bool:
+        """Read the venues' listings again; when they changed (their digest), derive the rules
+        and match the twins again and rebuild the engine with the result (a twin whose listing
+        no longer settles like its partner is dropped, a new one added). Markets listed since
+        the start are not streamed and take part in nothing. Returns whether anything changed."""
+        if self.listings_digest is None:          # no generation ran: what discovery read
+            self.listings_digest = await asyncio.to_thread(listings_digest, self.listings)
+        for venue in self.venues.values():
+            await venue.discover_markets()
+        listings = await asyncio.to_thread(session_listings, self.venues)
+        digest = await asyncio.to_thread(listings_digest, listings)
+        if digest == self.listings_digest:
+            return False
+        generated = await asyncio.to_thread(generated_mappings, listings, self.cache_dir) if self.generate else None
+        self.listings, self.listings_digest = listings, digest
+        self._select(merge_mappings(self.user_mappings, generated.rows if generated else []))
+        self._relations = self._assemble()
+        self._rebuild_engine()
+        self.refreshes += 1
+        log.info("listings.refreshed", digest=digest[:16], relations=len(self._relations),
+                 twins=len(generated.rows) if generated else None)
+        return True
+
+    async def _refresh_listings_every(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.refresh_listings()
+            except Exception as exc:       # a venue that cannot be read now: keep what we have
+                log.warning("listings.refresh_failed", error=f"{type(exc).__name__}: {exc}")
 
     @staticmethod
     def _keys(relations: list[dict]) -> list[tuple]:
@@ -233,6 +277,7 @@ class LiveSession:
             log.error("mappings.generation_failed", error=f"{type(exc).__name__}: {exc}")
             return
         added = self.apply_generated(generated.rows)
+        self.listings_digest = self.listings_digest or generated.digest
         self.generation = {"proposed": len(generated.rows), "relations_added": added, "cached": generated.cached,
                            "seconds": round(time.monotonic() - started, 3), "digest": generated.digest[:16]}
         log.info("mappings.generated", **self.generation)
@@ -293,6 +338,8 @@ class LiveSession:
     def start_streams(self) -> None:
         if self.generate:
             self._tasks.append(asyncio.create_task(self._generate_mappings(), name="generate-mappings"))
+        if self.refresh_s > 0:
+            self._tasks.append(asyncio.create_task(self._refresh_listings_every(self.refresh_s), name="listings"))
         for name, venue in self.venues.items():
             ids = [m.market_id for m in self.markets if m.venue.label == name]
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))

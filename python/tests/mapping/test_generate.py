@@ -135,3 +135,54 @@ def test_session_generates_twins_while_streaming_and_finds_four_lanes(sim, tmp_p
     assert not {names[m] for r in session.universe.relations for m in r.members} & traps
     assert not {leg.market for o in seen for leg in o.legs} & traps
     assert [o.id for o in incremental] == [o.id for o in full]     # the rebuilt engine tracks every book
+
+
+def test_a_changed_listing_is_matched_again_on_refresh(tmp_path):
+    """Listings re-read with nothing changed leave the session alone; a Polymarket twin whose
+    question moves to another meeting no longer settles like its Kalshi partner: on the next
+    refresh the pair is dropped (and its relation with it), the rest kept."""
+    handle = serve("all", 0, step_interval=None)
+    try:
+        async def main():
+            session = LiveSession(await connect_simulated_venues(handle), [], generate=True, cache_dir=tmp_path)
+            try:
+                await session.discover()
+                session.start_streams()
+                while session.generation is None:
+                    await asyncio.sleep(0.05)
+                assert len(session.universe.relations) == 26 and session.listings_digest
+                unchanged = await session.refresh_listings()
+                cond = next(r.ids[1] for r in sim_twins() if r.ids[0] == "KXFEDDECISION-26DEC-H0")
+                listing = handle.polymarket.listings[cond][2]
+                listing.title = listing.title.replace("December 2026", "March 2027")
+                changed = await session.refresh_listings()
+                twins = {r.ids for r in session.mappings}
+                return unchanged, changed, session, twins, cond
+            finally:
+                await session.close()
+        unchanged, changed, session, twins, cond = run(main())
+    finally:
+        handle.stop()
+    assert (unchanged, changed, session.refreshes) == (False, True, 1)
+    assert len(twins) == 9 and not any(cond in ids for ids in twins)
+    assert len(session.universe.relations) == 25 and session.structural == 16
+    names = {session.universe.markets[m].name for r in session.universe.relations for m in r.members}
+    assert "kalshi:KXFEDDECISION-26DEC-H0" in names          # still in its own event's bucket
+
+
+def test_refresh_without_generation_changes_nothing_on_unchanged_listings():
+    handle = serve("fed", 0, step_interval=None)
+    try:
+        async def main():
+            session = LiveSession(await connect_simulated_venues(handle), [])
+            try:
+                await session.discover()
+                before = session.universe.relations
+                return await session.refresh_listings(), before, session
+            finally:
+                await session.close()
+        changed, before, session = run(main())
+    finally:
+        handle.stop()
+    assert not changed and session.refreshes == 0 and session.universe.relations == before
+    assert session.listings_digest is not None and len(before) == session.structural == 2   # Kalshi + Polymarket buckets

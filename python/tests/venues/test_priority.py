@@ -68,3 +68,12 @@ def test_nesting_and_no_yield_when_closed():
         await task
         return before
     assert asyncio.run(count_switches()) == 0
+
+
+def test_disabled_for_an_ab_measurement(monkeypatch):
+    from arbbot.venues.common import priority
+    monkeypatch.setattr(priority, "enabled", False)
+    open_order_path()
+    assert not order_path_open()          # readers never yield: the benchmark's "off" arm
+    close_order_path()
+    assert not order_path_open()

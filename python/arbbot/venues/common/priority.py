@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 
 _open = 0          # executors between a decision and their first order (or the end of the execution)
+enabled = True     # False: readers never yield (the A/B of `python -m arbbot.bench.order_path --feed-priority both`)
 
 
 def open_order_path() -> None:
     global _open
-    _open += 1
+    if enabled:
+        _open += 1
 
 
 def close_order_path() -> None:

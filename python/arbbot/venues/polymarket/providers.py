@@ -91,10 +91,10 @@ class PolymarketInstrumentProvider:
             offset += len(page)
 
     async def load(self) -> list[MarketInfo]:
-        self.markets.clear()
-        self.events.clear()
-        self.skipped.clear()
+        """Read every page first, then rebuild the maps with no await in between: a concurrent
+        lookup (an order's market, a book fetch) sees the last complete listing, never half of one."""
         events, markets = await self._pages("/events"), await self._pages("/markets")
+        self.markets, self.events, self.gamma_events, self.skipped = {}, {}, {}, Counter()
         self.bodies = [events, markets]
         for raw in events:
             ev = parse_event(raw)
