@@ -2,7 +2,6 @@
 the decisions made to the CSV's `approved` column after each one; bad input exits 2."""
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -12,37 +11,18 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from arbbot.mapping.match.command import add_parser, main
+from arbbot.mapping.match.command import main
 from arbbot.mapping.table import HEADER, load_mappings
+from tests.mapping.map_bodies import BTC_COND, GAME_COND, TWINS_KALSHI, TWINS_POLYMARKET, parse
 
-BTC = "0x" + "ab" * 32
-GAME = "0x" + "cd" * 32
-KALSHI = {"markets": [
-    {"ticker": "KXBTCD-26DEC31-T100000", "event_ticker": "KXBTCD-26DEC31", "title": "Will Bitcoin be above $100,000 on Dec 31, 2026?",
-     "rules_primary": "If the Coinbase BTC-USD price at 4 PM ET on December 31, 2026 is above $100,000, the market resolves to Yes.",
-     "close_time": "2026-12-31T21:00:00Z", "status": "active", "strike_type": "greater", "floor_strike": 100000},
-    {"ticker": "KXNBAGAME-26DEC02LALBOS-BOS", "event_ticker": "KXNBAGAME-26DEC02LALBOS", "title": "Los Angeles L at Boston Winner?",
-     "yes_sub_title": "Boston", "close_time": "2026-12-02T03:00:00Z", "status": "active"},
-], "cursor": ""}
-POLYMARKET = [
-    {"conditionId": BTC, "question": "Bitcoin above $100k on December 31?", "endDate": "2026-12-31T21:00:00Z",
-     "description": "Resolves Yes if the Coinbase BTC/USD close at 4 PM ET on December 31, 2026 is higher than $100,000.",
-     "outcomes": "[\"Yes\", \"No\"]", "active": True, "closed": False},
-    {"conditionId": GAME, "question": "Lakers vs. Celtics", "endDate": "2026-12-02T03:00:00Z",
-     "outcomes": "[\"Lakers\", \"Celtics\"]", "active": True, "closed": False},
-]
+BTC, GAME = BTC_COND, GAME_COND
+KALSHI, POLYMARKET = TWINS_KALSHI, TWINS_POLYMARKET
 PROPOSED = [",".join([*HEADER, "reasons"]),
             f'KXBTCD-26DEC31-T100000,{BTC},,same,0.97,"same source coinbase; same threshold 100000"',
             f"KXNBAGAME-26DEC02LALBOS-BOS,{GAME},,same,0.91,team orientation unclear",
             "KXOTHER-1,0xfeed,,same,0.6,title 0.88",
             "KXOTHER-2,,FF-20261216-4.125,inverse,0.7,",
             "KXOTHER-3,0xbeef,,same,0.99,title 0.97"]
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="arbbot")
-    add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["map", *argv])
 
 
 @pytest.fixture()

@@ -25,11 +25,6 @@ QUEUE_SIZE = 100                # notifications waiting per webhook before the o
 ERROR_LOG_EVERY_S = 60.0        # a failing watch (store unreadable) logs at most this often
 
 
-def redact(value):
-    """Replace every registered secret (`arbbot.logs.register_secret`) in strings, dicts, lists."""
-    return logs.scrub(value)
-
-
 class Notifier:
     """Watches `db_path` (may not exist yet) and `kill_file`; sends to `targets`.
 
@@ -101,7 +96,7 @@ class Notifier:
     # ---- producing ------------------------------------------------------------------------------
     def publish(self, n: Notification) -> None:
         """Queue `n` for every webhook (redacted first). Never blocks."""
-        clean = Notification(n.kind, n.severity, n.ts_ms, redact(n.title), redact(n.text), redact(n.data))
+        clean = Notification(n.kind, n.severity, n.ts_ms, logs.scrub(n.title), logs.scrub(n.text), logs.scrub(n.data))
         self._counts.add(notifications=1)
         log.info("notify.notification", kind=clean.kind, severity=clean.severity, title=clean.title)
         for s in self._senders:
@@ -134,7 +129,7 @@ class Notifier:
         now = time.monotonic()
         if now - self._last_error_log >= ERROR_LOG_EVERY_S:
             self._last_error_log = now
-            log.warning("notify.watch_error", error=type(exc).__name__, detail=redact(str(exc))[:200])
+            log.warning("notify.watch_error", error=type(exc).__name__, detail=logs.scrub(str(exc))[:200])
 
 
 def start_notifier(settings, db_path: str | None, **overrides) -> Notifier | None:
