@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
                                       "the engine incrementally and show what it finds (Ctrl-C stops).")
     _session_options(live)
     _session_options(run)
+    run.add_argument("--paper", action="store_true",
+                     help="paper trading on market data: books from --connect (a simulator) or --live (the real "
+                          "venues: Polymarket public feeds, Kalshi with a read-only key, ForecastEx through TWS); "
+                          "orders are filled locally against the streamed books after the venue's measured "
+                          "latency (config: paper_latency_ms, paper_cash_usd) and never sent. Needs a --db of its "
+                          "own (a paper database)")
 
     config = sub.add_parser("config", help="show the effective configuration (secrets masked)",
                             description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
@@ -94,12 +100,16 @@ def _parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("reconcile", help="compare the order store with the venues (exit 1 on differences)",
                          description="Read positions, working orders, fills and cash from each venue and compare "
-                                     "them with the order store; prints arbbot.reconcile/1 with --json. Exit 0 = "
+                                     "them with the order store (a paper database: with the local fill engine's "
+                                     "ledger); prints arbbot.reconcile/1 with --json. Exit 0 = "
                                      "no differences, 1 = differences, 2 = bad input or a venue that cannot be read.")
     rec.add_argument("--db", help="order store (config: db_path)")
-    where = rec.add_mutually_exclusive_group(required=True)
+    where = rec.add_mutually_exclusive_group()
     where.add_argument("--connect", metavar="HANDLE_FILE", help="the simulator of `arbbot sim --handle-file`")
     where.add_argument("--live", action="store_true", help="the real venues (credentials from the configuration)")
+    where.add_argument("--paper", action="store_true", help="a paper database (arbbot run --paper): against the "
+                       "local fill engine's ledger, each paper order re-matched against the book it was filled "
+                       "from (the default for a paper database)")
     rec.add_argument("--json", action="store_true", help="print arbbot.reconcile/1 JSON")
 
     from arbbot.mapping.rules_command import add_parser as add_rules
@@ -108,13 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     add_map(sub)
     from arbbot.ops.reporting.command import add_parser as add_report
     add_report(sub)
+    from arbbot.replay.command import add_parser as add_replay
+    from arbbot.replay.tune import add_parser as add_tune
+    add_replay(sub)
+    add_tune(sub)
     sub.add_parser("sim", help="serve the venue simulator on loopback (arbbot sim --help)", add_help=False)
     return parser
 
 
 def _session_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `arbbot run` and `arbbot live` (a live session against the simulator)."""
-    p.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, all (config: scenario)")
+    p.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, crypto, politics, "
+                   "weather, all, or universe (20,000 books in a simulator process of its own) (config: scenario)")
+    p.add_argument("--markets", type=int, help="books of the universe scenario (default 20,000)")
     p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
     p.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     p.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
@@ -132,6 +148,8 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dashboard-port", type=int, help="web dashboard port on loopback (config: dashboard_port, "
                    "default 8787, a free one if taken; 0 = any free port)")
     p.add_argument("--no-dashboard", action="store_true", help="do not serve the web dashboard")
+    p.add_argument("--record", metavar="FILE", help="write what the venues send (discovery, every book update, "
+                   "raw frames) to FILE, an arbbot.recording/1 JSONL file for `arbbot replay`; FILE must not exist")
     p.add_argument("--log-json", action="store_true",
                    help="log events (opportunities, orders, executions, recovery) as JSON lines on stderr")
     p.add_argument("--connect", metavar="HANDLE_FILE",
@@ -210,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "map":
             from arbbot.mapping.match.command import main as map_main
             return map_main(args)
+        if args.command == "tune":
+            from arbbot.replay.tune import main as tune_main
+            return tune_main(args)
+        if args.command == "replay":
+            from arbbot.replay.command import main as replay_main
+            return replay_main(args)
         if args.command == "report":
             from arbbot.ops.reporting.command import main as report_main
             return report_main(args)

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     seed: int = Field(0, ge=0)
     stale_after_s: float = Field(30.0, gt=0, description="seconds without an update before a book is held out")
     cooldown_s: float = Field(5.0, ge=0, description="seconds before the same opportunity is reported again")
+    resnapshot_after_s: float | None = Field(None, gt=0, description="seconds without an update before a book "
+                                             "is fetched again (unset: half of stale_after_s)")
+    snapshot_start: bool | None = Field(None, description="start from the streams' subscription snapshots "
+                                        "(REST only for books still missing after bootstrap_wait_s) instead of one "
+                                        "REST fetch per book; unset: on for --scenario universe, --live and --paper")
+    bootstrap_wait_s: float = Field(5.0, gt=0, le=600, description="seconds snapshot_start waits for the "
+                                    "streams' snapshots before fetching the missing books over REST")
     db_path: str = "arbbot.db"
     store_durability: Literal["process", "power"] = Field(
         "process", description="order store commits: 'process' = durable against a process crash at COMMIT and "
@@ -104,6 +111,21 @@ class Settings(BaseSettings):
     kill_file: str = Field("arbbot.kill", description="trading stops while this file exists (arbbot halt/resume)")
     fault_kill_at: str = Field("", description="testing only: SIGKILL the bot right after this execution step "
                                                "(intent:L0, placed:L0, filled:L0, unwind_intent:L0, ...)")
+    # paper trading on live data (arbbot run --paper): fills from the local fill engine, no order sent
+    paper_cash_usd: float = Field(10_000.0, gt=0, le=1_000_000_000, allow_inf_nan=False,
+                                  description="arbbot run --paper: each venue's paper cash when a database first meets "
+                                  "it (kept in the database afterwards)")
+    paper_latency_ms: float | None = Field(None, ge=0, le=60_000, allow_inf_nan=False,
+                                           description="arbbot run --paper: milliseconds between an order and its "
+                                           "match against the streamed book; unset = measured per venue (median "
+                                           "of its last REST book round trips)")
+    # ForecastEx through TWS / IB Gateway (arbbot run --live / --paper); port 0 = ForecastEx not used
+    forecastex_host: str = Field("127.0.0.1", min_length=1, description="TWS / IB Gateway host for ForecastEx")
+    forecastex_port: int = Field(0, ge=0, le=65535, description="TWS / IB Gateway API port for ForecastEx (TWS "
+                                 "7496, its paper account 7497, Gateway 4001 / 4002); 0 = ForecastEx not used")
+    forecastex_client_id: int = Field(11, ge=0, le=2_147_483_647, description="IB API client id of the bot (reuse it "
+                                      "after a restart: IB returns that client's open orders); arbbot reconcile "
+                                      "uses this + 2")
     kalshi_key_id: str = ""
     kalshi_private_key_file: Path | None = None
     polymarket_api_key: str = ""
@@ -201,6 +223,18 @@ class _FileOnly(Settings):
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def read_toml(path: str) -> dict:
+    """One TOML file as a dict (no validation); ConfigError naming the file when it cannot be read
+    or is not TOML."""
+    import tomllib
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def validate_file_dict(data: dict) -> Settings:

@@ -3,7 +3,9 @@
 `parse_snapshot(obj)` validates a decoded JSON object and returns a `Snapshot` whose
 `universe` feeds the engines. Every problem raises `SnapshotError` whose message starts with the
 JSON path of the deepest offending element, e.g.
-`markets[3].book.yes_bids[0][0]: price 1.2 is above 1`.
+`markets[3].book.yes_bids[0][0]: price 1.2 is above 1`. `load_snapshot(path)` reads a file
+through the one-pass reader (arbbot.snapshot_fast) when that one vouches for it, else through
+`parse_snapshot`, so the answers and messages are this module's either way.
 """
 from __future__ import annotations
 
@@ -247,7 +249,21 @@ def _parse_relation(raw: Any, path: str, index: dict[str, int]) -> Relation:
 # ---- files ---------------------------------------------------------------------------------
 
 def load_snapshot(path: str | Path) -> Snapshot:
-    """Read and validate a snapshot file. Raises SnapshotError (also for unreadable JSON)."""
+    """Read and validate a snapshot file. Raises SnapshotError (also for unreadable JSON).
+
+    A file the one-pass reader (arbbot.snapshot_fast) accepts is returned from it; anything else
+    goes through the strict reader below, which reads it or names the problem."""
+    from arbbot.snapshot_fast import read_snapshot_fast   # imports this module
+
+    try:
+        snapshot = read_snapshot_fast(Path(path).read_bytes())
+    except OSError:
+        snapshot = None                 # the strict reader below reports it
+    return snapshot if snapshot is not None else load_snapshot_strict(path)
+
+
+def load_snapshot_strict(path: str | Path) -> Snapshot:
+    """`load_snapshot` through the strict reader only (json + parse_snapshot): the reference."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

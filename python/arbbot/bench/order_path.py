@@ -7,7 +7,9 @@ simulator each. What the path holds: risk gates, the kept balances, the re-quote
 streamed book, the execution + first intent committed to SQLite (WAL; with `--durability power`
 the commit includes an fsync, with the default `process` the fsync runs on the background syncer,
 see arbbot.execution.walsync), and the event loop's scheduling of the execution task among the
-feed callbacks. `--durability both` alternates the two modes run by run (same machine state).
+feed callbacks. `--durability both` alternates the two modes run by run (same machine state);
+`--feed-priority both` and `--eager both` do the same for the feeds' yield to a decided execution
+and for the eager start of the execution in the deciding callback.
 
     python -m arbbot.bench.order_path --seconds 30 --runs 3 --durability both
 """
@@ -84,22 +86,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feed-priority", choices=("on", "off", "both"), default="on",
                    help="feed readers yield to a decided execution until its first order "
                         "(arbbot.venues.common.priority); both = alternate, run by run")
+    p.add_argument("--eager", choices=("on", "off", "both"), default="on",
+                   help="an execution starts in the deciding callback (arbbot.execution.eager) or as a plain "
+                        "Task behind the callbacks already queued; both = alternate, run by run")
     args = p.parse_args(argv)
     os.environ.setdefault("ARB_KILL_FILE", "")
     from arbbot.venues.common import priority
     durabilities = ("process", "power") if args.durability == "both" else (args.durability,)
     feeds = ("on", "off") if args.feed_priority == "both" else (args.feed_priority,)
-    modes = [(d, f) for d in durabilities for f in feeds]
-    label = lambda d, f: d if len(feeds) == 1 else f"{d}/priority-{f}"   # noqa: E731
+    eagers = ("on", "off") if args.eager == "both" else (args.eager,)
+    modes = [(d, f, e) for d in durabilities for f in feeds for e in eagers]
+
+    def label(d, f, e):
+        return "/".join([d] + ([f"priority-{f}"] if len(feeds) > 1 else []) + ([f"eager-{e}"] if len(eagers) > 1 else []))
     runs = []
+    from arbbot.run import trader as trader_mod
     for i in range(args.runs):
-        for durability, feed in modes:
+        for durability, feed, eager in modes:
             priority.enabled = feed == "on"
+            trader_mod.EAGER_START = eager == "on"
             r = one_run(args.seconds, args.seed, durability)
-            r["mode"] = label(durability, feed)
+            r["mode"] = label(durability, feed, eager)
             runs.append(r)
             print(f"run {i + 1}: {json.dumps({k: v for k, v in r.items() if k != 'samples_ns'})}", file=sys.stderr)
     priority.enabled = True
+    trader_mod.EAGER_START = True
     medians, pooled = {}, {}
     for mode in dict.fromkeys(r["mode"] for r in runs):
         measured = [r["first_order_us"] for r in runs if r["mode"] == mode and r["first_order_us"]]

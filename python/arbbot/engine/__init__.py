@@ -23,7 +23,7 @@ from arbbot.engine.types import (
 __all__ = [
     "Decomposition", "Engine", "EngineInputError", "Evaluation", "FeeSchedule", "Kind", "Lane",
     "Leg", "Market", "Book", "Opportunity", "Quote", "Relation", "RelationKind",
-    "ScanResult", "Side", "Status", "Universe", "Venue", "decompose", "evaluate",
+    "ScanResult", "Side", "Status", "Universe", "Venue", "decompose", "decompose_packed", "evaluate",
     "implementation", "order_fee", "scan",
 ]
 
@@ -37,6 +37,16 @@ def decompose(venue: int, book: Book, *, engine: str | None = None) -> Decomposi
     if implementation("decompose", engine) == "swift":
         return _native().decompose(venue, book)
     return _twin_decompose.decompose(venue, book)
+
+
+def decompose_packed(venue: int, packed, *, engine: str | None = None) -> Decomposition:
+    """`decompose` of a book in the session's packed form (an int64 array: the four side counts,
+    then the (price, qty) pairs; `arbbot.run.live.pack`), without building the Book's tuples
+    on the Swift path."""
+    counts = tuple(packed[:4])
+    if implementation("decompose", engine) == "swift":
+        return _native().decompose_levels(venue, memoryview(packed)[4:], counts)
+    return _twin_decompose.decompose(venue, unpack_book(packed[4:], counts))
 
 
 def order_fee(schedule: FeeSchedule, fills, *, engine: str | None = None) -> int:

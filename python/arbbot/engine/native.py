@@ -29,12 +29,8 @@ def _error(exc: Exception) -> EngineInputError:
 def pack_book(book: Book) -> tuple[array, tuple[int, int, int, int]]:
     """(int64 pairs of all four sides, back to back; the four counts)."""
     sides = book.sides()
-    flat = array("q")
     try:
-        for side in sides:
-            for price, qty in side:
-                flat.append(price)
-                flat.append(qty)
+        flat = array("q", [x for side in sides for level in side for x in level])
     except OverflowError:
         raise EngineInputError(Status.QTY, "a book value does not fit in int64") from None
     return flat, tuple(len(side) for side in sides)
@@ -46,6 +42,11 @@ def _none(value: int, sentinel: int = -1) -> int | None:
 
 def decompose(venue: int, book: Book) -> Decomposition:
     levels, counts = pack_book(book)
+    return decompose_levels(venue, levels, counts)
+
+
+def decompose_levels(venue: int, levels, counts: tuple[int, int, int, int]) -> Decomposition:
+    """`decompose` of a book already packed (int64 pairs, buffer protocol; the four counts)."""
     native = native_module()
     try:
         yes, no, q = native.decompose(int(venue), levels, counts)

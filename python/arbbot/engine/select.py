@@ -40,9 +40,8 @@ def requested(component: str, override: str | None = None) -> str:
     """The implementation asked for (argument, then ARB_ENGINE_<COMPONENT>, then ARB_ENGINE)."""
     if component not in COMPONENTS:
         raise ValueError(f"unknown engine component {component!r}")
-    for source, value in ((None, override),
-                          (f"ARB_ENGINE_{component.upper()}", os.environ.get(f"ARB_ENGINE_{component.upper()}")),
-                          ("ARB_ENGINE", os.environ.get("ARB_ENGINE"))):
+    for source in (None, f"ARB_ENGINE_{component.upper()}", "ARB_ENGINE"):
+        value = override if source is None else os.environ.get(source)   # read only when needed
         if value:
             value = value.strip().lower()
             if value not in IMPLEMENTATIONS:

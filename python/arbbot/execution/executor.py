@@ -11,14 +11,14 @@ import asyncio
 import dataclasses
 import gc
 import time
-import uuid
+import random
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from arbbot import logs
 from arbbot.engine import decompose
-from arbbot.engine.types import Opportunity
+from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
@@ -27,7 +27,7 @@ from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
 from arbbot.venues.common.model import (
-    Action, Book, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue, floor_price,
+    Action, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue, floor_price,
 )
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
@@ -97,9 +97,9 @@ class Executor:
     def __init__(self, store: OrderStore, routes: Mapping[str, Route | tuple], *,
                  config: ExecutorConfig | None = None, on_step: Callable[[str], None] | None = None,
                  risk=None, clock: Callable[[], float] = time.time,
-                 book_source: Callable[[str], tuple[int, Book] | None] | None = None) -> None:
-        """`book_source(market)`: the streamed book the session holds for `market` as (engine
-        venue, engine book), or None when it is not healthy; legs are then re-quoted over REST."""
+                 book_source: Callable[[str], Decomposition | None] | None = None) -> None:
+        """`book_source(market)`: the streamed book the session holds for `market`, decomposed, or
+        None when it is not healthy; legs are then re-quoted over REST."""
         self.store = store
         self.routes = {k: (v if isinstance(v, Route) else Route(*v)) for k, v in routes.items()}
         self.config = config or ExecutorConfig()
@@ -145,7 +145,9 @@ class Executor:
         budget it reserves, stored with the execution."""
         self._decided_ns = decided_ns
         self.check(opp)
-        xid = execution_id or f"{opp.id}-{uuid.uuid4().hex[:8]}"
+        # unique within the store (its primary key would refuse a repeat): 32 bits from the
+        # process's PRNG, seeded from the OS at start; os.urandom here would cost a syscall
+        xid = execution_id or f"{opp.id}-{random.getrandbits(32):08x}"
         self._unrecorded = opp        # written with the first intent (one commit), or by _recorded
         self._sizing = (sizing, loss_budget)
         try:
@@ -233,11 +235,11 @@ class Executor:
         """The decomposed book of `market`: the session's streamed book when healthy (what the
         engine decided on), else a REST fetch bounded by `order_timeout_s`."""
         held = self.book_source(market) if self.book_source is not None else None
-        if held is None:
-            self.rest_requotes += 1
-            book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
-            held = int(book.venue), book
-        return decompose(*held)
+        if held is not None:
+            return held
+        self.rest_requotes += 1
+        book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
+        return decompose(int(book.venue), book)
 
     async def _info(self, market: str) -> MarketInfo:
         """The market's rules: from its route, else discovered from the venue once (cached)."""

@@ -11,12 +11,21 @@ Per venue it compares
 - cash moved: the venue's balance minus the baseline the store recorded when it first traded the
   venue, against what the store's fills add up to (`cash_moved`).
 
+A paper database (`arbbot run --paper`) is reconciled against the paper venues' ledger, which
+plays the venue (`reconcile_paper`), and each paper order is matched again by the local fill
+engine against the book it was filled from: its fills, status, cost and fee must come out the
+same (differences `what: "fill engine"`).
+
 The result is `arbbot.reconcile/1` (README). Units inside: lots, ticks, µ$; quantities in the
 report are decimal strings of contracts.
 """
 from __future__ import annotations
 
 from typing import Mapping
+
+from arbbot.model import Side
+from arbbot.venues.common.interface import VenueClient
+from arbbot.venues.common.model import Action, TimeInForce
 
 from arbbot.execution.store import INTENT_OPEN, OrderStore
 from arbbot.venues.common.model import OrderStatus
@@ -125,6 +134,48 @@ async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient]) -> dic
     sections = {name: await reconcile_venue(store, name, venues[name]) for name in sorted(venues)}
     return {"format": FORMAT, "venues": sections,
             "differences": sum(len(s["differences"]) for s in sections.values())}
+
+
+def _fill_text(qty: int, price: int, fee: int) -> str:
+    return f"{format_qty(qty)}@{price}+{fee}"
+
+
+def rematch_paper_orders(orders: list[dict], fills: list[dict]) -> list[dict]:
+    """Differences between each paper order as the ledger holds it (`paper_orders` rows, its
+    `paper_fills`) and the local fill engine's match of the same request against the book and
+    terms recorded with it."""
+    from arbbot.paper.fills import Terms, book_from_json, match
+    by_order: dict[str, list[dict]] = {}
+    for f in fills:
+        by_order.setdefault(f["order_id"], []).append(f)
+    diffs = []
+    for o in orders:
+        m = match(book_from_json(o["book"]), Terms.from_json(o["terms"]), Side.parse(o["side"]), Action(o["action"]),
+                  o["price"], o["qty"], TimeInForce(o["tif"]))
+        held = sorted(by_order.get(o["order_id"], ()), key=lambda f: int(f["fill_id"].rsplit("-", 1)[1]))
+        engine = [m.status.value, m.filled, m.cost, m.fee] + [_fill_text(q, p, fee)
+                                                              for (p, q), fee in zip(m.fills, m.fees)]
+        ledger = [o["status"], o["filled"], o["cost"], o["fee"]] + [_fill_text(f["qty"], f["price"], f["fee"])
+                                                                    for f in held]
+        if engine != ledger:
+            diffs.append({"what": "fill engine", "id": o["order_id"], "venue": " ".join(map(str, engine)),
+                          "store": " ".join(map(str, ledger))})
+    return diffs
+
+
+async def reconcile_paper(store: OrderStore, ledger) -> dict:
+    """`arbbot.reconcile/1` of a paper database: the store against every paper account of
+    `ledger` (`arbbot.paper.PaperLedger`), plus each account's orders re-matched by the fill
+    engine (section `fill_engine`: orders, re-matched identically)."""
+    report = await reconcile(store, ledger.accounts())
+    for name, section in report["venues"].items():
+        orders = store.paper_orders(name)
+        diffs = rematch_paper_orders(orders, store.paper_fills(name))
+        section["fill_engine"] = {"orders": len(orders), "rematched": len(orders) - len(diffs)}
+        section["differences"] += diffs
+    report["paper"] = True
+    report["differences"] = sum(len(s["differences"]) for s in report["venues"].values())
+    return report
 
 
 async def record_cash_baselines(store: OrderStore, venues: Mapping[str, VenueClient]) -> None:

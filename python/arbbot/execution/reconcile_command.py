@@ -1,4 +1,6 @@
-"""`arbbot reconcile --db D (--connect HANDLE | --live) [--json]`: the store against the venues."""
+"""`arbbot reconcile --db D (--connect HANDLE | --live | --paper) [--json]`: the store against the
+venues; a paper database (`arbbot run --paper`) against its paper ledger and the local fill engine
+(the default for one, and the only choice: its orders never reached a venue)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,16 +15,32 @@ RECONCILE_CLIENT_OFFSET = 2      # IB client id offset: a running bot holds FORE
 
 async def _venues(args, settings) -> dict[str, object]:
     if args.live:
-        from arbbot.run.real_venues import real_venues
-        return real_venues(settings)
+        from arbbot.run.real_venues import connect_real_venues
+        return await connect_real_venues(settings, client_id_offset=RECONCILE_CLIENT_OFFSET)
     from arbbot.run.live import FORECASTEX_CLIENT_ID, connect_simulated_venues
     from arbbot.sim import load_handle
     return await connect_simulated_venues(load_handle(args.connect),
                                           forecastex_client_id=FORECASTEX_CLIENT_ID + RECONCILE_CLIENT_OFFSET)
 
 
+def _paper_choice(args, store) -> str | None:
+    """Why these flags do not fit this store (None: they do)."""
+    paper_db = store.trading_mode() == "paper"
+    if paper_db and (args.connect or args.live):
+        return (f"{store.path} is a paper database (arbbot run --paper): its orders never reached a venue; "
+                "reconcile it without --connect/--live")
+    if getattr(args, "paper", False) and not paper_db:
+        return f"{store.path} is not a paper database: reconcile it with --connect HANDLE_FILE or --live"
+    if not paper_db and not (args.connect or args.live):
+        return "one of --connect HANDLE_FILE or --live is required (or --paper for a paper database)"
+    return None
+
+
 async def _report(args, settings, store) -> dict:
-    from arbbot.execution.reconcile import reconcile
+    from arbbot.execution.reconcile import reconcile, reconcile_paper
+    if store.trading_mode() == "paper":
+        from arbbot.paper.ledger import PaperLedger
+        return await reconcile_paper(store, PaperLedger(store, 0))
     venues = await _venues(args, settings)
     try:
         if not venues:
@@ -36,7 +54,8 @@ async def _report(args, settings, store) -> dict:
 def _print_table(report: dict) -> None:
     from rich.console import Console
     from rich.table import Table
-    table = Table(title=f"reconcile: {report['differences']} difference(s)")
+    kind = " (paper: against the local fill engine)" if report.get("paper") else ""
+    table = Table(title=f"reconcile{kind}: {report['differences']} difference(s)")
     for col in ("venue", "positions (venue/store)", "open orders", "fills", "cash moved µ$"):
         table.add_column(col)
     for name, v in report["venues"].items():
@@ -64,6 +83,11 @@ def main(args) -> int:
         print(f"arbbot reconcile: no order store at {path}", file=sys.stderr)
         return 2
     store = OrderStore(path)
+    wrong = _paper_choice(args, store)
+    if wrong:
+        store.close()
+        print(f"arbbot reconcile: {wrong}", file=sys.stderr)
+        return 2
     try:
         report = asyncio.run(_report(args, settings, store))
     except (VenueError, ValueError, OSError) as exc:

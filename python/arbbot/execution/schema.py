@@ -21,6 +21,12 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      derived from intents and executions, not stored twice.
   4  bucket selection (issue 12): `bucket_groups` (per bucket relation, the discounted success /
      failure counts of its executions, the failure streak and how long it stays disabled).
+  5  paper trading (issue 14): `executions.paper` and `intents.paper` (1 = written by
+     `arbbot run --paper`: filled by the local fill engine, never sent to a venue; existing rows
+     0), and the paper venues' own ledger, which plays the venue for reconciliation and crash
+     recovery: `paper_accounts` (each venue's starting cash), `paper_orders` (every paper order
+     with the book it was matched against and the market terms, so it can be re-matched) and
+     `paper_fills`.
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -207,6 +213,54 @@ CREATE TABLE bucket_groups (
 );
 """
 
+_V5 = """
+ALTER TABLE executions ADD COLUMN paper INTEGER NOT NULL DEFAULT 0;   -- 1: arbbot run --paper
+ALTER TABLE intents ADD COLUMN paper INTEGER NOT NULL DEFAULT 0;      -- 1: filled locally, never sent
+CREATE TABLE paper_accounts (
+    venue TEXT PRIMARY KEY,
+    start_cash INTEGER NOT NULL,                     -- µ$: the paper account's cash before any paper fill
+    ts_ms INTEGER NOT NULL
+);
+CREATE TABLE paper_orders (
+    venue TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL,
+    market_id TEXT NOT NULL,                         -- venue market id
+    side TEXT NOT NULL,                              -- yes | no
+    action TEXT NOT NULL,                            -- buy | sell
+    price INTEGER NOT NULL,                          -- limit, ticks of `side`
+    qty INTEGER NOT NULL CHECK (qty > 0),            -- lots
+    tif TEXT NOT NULL,                               -- ioc | fok
+    status TEXT NOT NULL CHECK (status IN ('filled', 'canceled')),
+    filled INTEGER NOT NULL,                         -- lots
+    cost INTEGER NOT NULL,                           -- µ$: Σ price × qty of the fills (a sale: proceeds)
+    fee INTEGER NOT NULL,                            -- µ$
+    reason TEXT NOT NULL DEFAULT '',                 -- why nothing could fill (no trusted book), else ''
+    latency_us INTEGER NOT NULL,                     -- µs waited between the request and the match
+    terms TEXT NOT NULL,                             -- JSON: the market's fee schedule and lot
+    book TEXT NOT NULL,                              -- JSON: the book matched against (four sides; empty: none)
+    sent_ms INTEGER NOT NULL,                        -- wall ms of the request
+    matched_ms INTEGER NOT NULL,                     -- wall ms of the match
+    PRIMARY KEY (venue, order_id)
+);
+CREATE INDEX paper_orders_by_client_id ON paper_orders(venue, client_order_id);
+CREATE TABLE paper_fills (
+    venue TEXT NOT NULL,
+    fill_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    side TEXT NOT NULL,
+    action TEXT NOT NULL,
+    qty INTEGER NOT NULL,                            -- lots
+    price INTEGER NOT NULL,                          -- ticks of `side`
+    fee INTEGER NOT NULL,                            -- µ$ (per-order accumulator: the fills add up to the order's fee)
+    ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, fill_id)
+);
+CREATE INDEX paper_fills_by_order ON paper_fills(venue, order_id);
+"""
+
 
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
@@ -239,6 +293,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               (_V2, _backfill_losses)),
     Migration(3, "sizing state: estimate_samples, drawdown, sizing_records", (_V3,)),
     Migration(4, "bucket selection: bucket_groups", (_V4,)),
+    Migration(5, "paper trading: executions.paper, intents.paper, paper_accounts, paper_orders, paper_fills",
+              (_V5,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -13,6 +13,12 @@ under a deterministic `client_order_id` (execution id + leg + role + attempt). C
 Intent states: intent → placed → filled | partially_filled | canceled | rejected | failed | unknown.
 Execution states: executing → complete | aborted | unwound | naked (terminal).
 
+Paper trading (`arbbot run --paper`): a database is either a paper one or a venue one, never
+both (`claim_trading_mode`; the flag `trading_mode` = `paper` marks it). A store opened on a paper
+database writes `paper = 1` on every execution and intent, and also holds the paper venues' own
+ledger (`paper_*` tables, written by `arbbot.paper`), which plays the venue for reconciliation
+and crash recovery. Sizing's fill-success counts (`fill_outcomes`) never include paper intents.
+
 Durable risk state lives here too (tables owned by `arbbot.execution.schema`): the realised-loss
 ledger (invariant: for every terminal execution the sum of its `realised_losses` rows equals
 max(0, −cash_flow) if it is unwound or naked, else 0; booked in the same transaction that makes
@@ -36,6 +42,8 @@ from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.venues.common.model import Fill, Order, OrderStatus
 
 SCHEMA_VERSION = LATEST
+TRADING_MODE_FLAG = "trading_mode"   # flag naming a paper database (value PAPER)
+PAPER, VENUE = "paper", "venue"
 
 INTENT_OPEN = ("intent", "placed", "unknown")
 INTENT_TERMINAL = ("filled", "partially_filled", "canceled", "rejected", "failed")
@@ -66,6 +74,7 @@ class IntentRow:
     cost: int
     fee: int
     error: str
+    paper: int = 0              # 1: filled by the local fill engine (arbbot run --paper), never sent
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class ExecutionRow:
     state: str
     reason: str
     acknowledged: bool
+    paper: bool = False         # traded on paper (arbbot run --paper)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,24 @@ class BreakerRow:
         if self.state == "open" and now_ms - self.opened_at_ms >= self.cooldown_ms:
             return "half_open"
         return self.state
+
+
+# row inserts by mode: `paper` is written for paper rows only (venue rows take its default, 0,
+# which also keeps this code writing to a database migrated no further than version 4)
+_INSERT_EXECUTION = {paper: "INSERT INTO executions(id, opportunity_id, lane, kind, qty, payout, planned_cost,"
+                     " planned_fee, planned_profit, legs, state, created_ms, updated_ms"
+                     + (", paper) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,1)" if paper else
+                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") for paper in (False, True)}
+_INSERT_INTENT = {paper: "INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market,"
+                  " market_id, side, action, qty, price, tif, state, created_ms, updated_ms"
+                  + (", paper) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)" if paper else
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") for paper in (False, True)}
+
+
+def _intent_row(r) -> IntentRow:
+    """An `intents` row (a database not yet at version 5 has no `paper`: 0)."""
+    keys = r.keys()
+    return IntentRow(*(r[k] if k in keys else 0 for k in IntentRow.__dataclass_fields__))
 
 
 def client_order_id(execution_id: str, leg: int, role: str, attempt: int) -> str:
@@ -167,6 +195,8 @@ class OrderStore:
                 if not create and current_version(self._db) == 0:
                     raise SchemaError(f"{self.path} is not an arbbot order store (no schema version)")
                 self.migrated_from, _ = migrate(self._db, self._clock_ms(), f"order store {self.path}")
+                # rows written by this store are marked paper when the database is a paper one
+                self.paper = self._flag_value(TRADING_MODE_FLAG) == PAPER
         except BaseException:
             self._db.close()
             raise
@@ -206,8 +236,7 @@ class OrderStore:
         legs = [{"market": l.market, "side": l.side.label, "qty": l.qty, "worst_price": l.worst_price,
                  "cost": l.cost, "fee": l.fee} for l in opp.legs]
         now = self._clock_ms()
-        db.execute("INSERT INTO executions(id, opportunity_id, lane, kind, qty, payout, planned_cost, planned_fee,"
-                   " planned_profit, legs, state, created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        db.execute(_INSERT_EXECUTION[self.paper],
                    (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
                     opp.profit, json.dumps(legs), "executing", now, now))
         if sizing is not None:
@@ -240,7 +269,8 @@ class OrderStore:
     @staticmethod
     def _exec_row(r) -> ExecutionRow:
         return ExecutionRow(r["id"], r["opportunity_id"], r["qty"], r["payout"], r["planned_profit"],
-                            tuple(json.loads(r["legs"])), r["state"], r["reason"], bool(r["acknowledged"]))
+                            tuple(json.loads(r["legs"])), r["state"], r["reason"], bool(r["acknowledged"]),
+                            bool(r["paper"]) if "paper" in r.keys() else False)
 
     # ---- intents ------------------------------------------------------------------------------
     def add_intent(self, execution_id: str, leg: int, role: str, attempt: int, *, venue: str, market: str,
@@ -254,9 +284,7 @@ class OrderStore:
         with self.tx() as db:
             if new_execution is not None:
                 self._insert_execution(db, execution_id, new_execution, sizing, loss_budget)
-            db.execute("INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market, market_id,"
-                       " side, action, qty, price, tif, state, created_ms, updated_ms)"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            db.execute(_INSERT_INTENT[self.paper],
                        (coid, execution_id, leg, role, attempt, venue, market, market_id, side, action, qty, price,
                         tif, "intent", now, now))
             self._event(db, "intent", execution_id, coid, leg=leg, role=role, side=side, action=action, qty=qty,
@@ -329,13 +357,13 @@ class OrderStore:
         q = "SELECT * FROM intents" + (" WHERE execution_id=?" if execution_id else "") + \
             " ORDER BY execution_id, created_ms, leg, role, attempt"
         rows = self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()
-        return [IntentRow(*(r[k] for k in IntentRow.__dataclass_fields__)) for r in rows]
+        return [_intent_row(r) for r in rows]
 
     def intent(self, coid: str) -> IntentRow:
         r = self._db.execute("SELECT * FROM intents WHERE client_order_id=?", (coid,)).fetchone()
         if r is None:
             raise KeyError(coid)
-        return IntentRow(*(r[k] for k in IntentRow.__dataclass_fields__))
+        return _intent_row(r)
 
     def open_intents(self) -> list[IntentRow]:
         return [i for i in self.intents() if i.state in INTENT_OPEN]
@@ -361,6 +389,83 @@ class OrderStore:
         with self._lock:
             rows = self._db.execute("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
         return [dict(r, data=json.loads(r["data"])) for r in rows]
+
+    # ---- trading mode: a paper database or a venue one ------------------------------------------
+    def trading_mode(self) -> str | None:
+        """`paper` (claimed by `arbbot run --paper`), `venue` (it holds executions traded at venues
+        or a simulator), or None (nothing traded yet)."""
+        if self._flag_value(TRADING_MODE_FLAG) == PAPER:
+            return PAPER
+        with self._lock:
+            traded = self._db.execute("SELECT 1 FROM executions LIMIT 1").fetchone() is not None
+        return VENUE if traded else None
+
+    def claim_trading_mode(self, mode: str) -> None:
+        """Make this database a `paper` or a `venue` one; ValueError (naming the file) if it already
+        is the other. A paper claim is written (flag `trading_mode`, with an event) and marks every
+        row this store writes from now on; a venue claim writes nothing."""
+        if mode not in (PAPER, VENUE):
+            raise ValueError(f"trading mode {mode!r}: expected {PAPER} or {VENUE}")
+        now = self.trading_mode()
+        if now is not None and now != mode:
+            if now == PAPER:
+                raise ValueError(f"order store {self.path} holds paper trading (arbbot run --paper); "
+                                 "use another --db for orders sent to venues")
+            raise ValueError(f"order store {self.path} holds orders sent to venues; use another --db for --paper")
+        if mode == PAPER and now is None:
+            self.set_flag(TRADING_MODE_FLAG, PAPER, "arbbot run --paper: fills from the local fill engine")
+        self.paper = mode == PAPER
+
+    def _flag_value(self, name: str) -> str | None:
+        with self._lock:
+            r = self._db.execute("SELECT value FROM flags WHERE name=?", (name,)).fetchone()
+        return None if r is None else r[0]
+
+    # ---- the paper venues' ledger (arbbot.paper) -------------------------------------------------
+    def paper_start_cash(self, venue: str, default_micros: int) -> int:
+        """µ$ the paper account on `venue` started with: recorded the first time (`default_micros`),
+        then kept (a later change of the setting does not rewrite history)."""
+        with self.tx() as db:
+            r = db.execute("SELECT start_cash FROM paper_accounts WHERE venue=?", (venue,)).fetchone()
+            if r is not None:
+                return r[0]
+            db.execute("INSERT INTO paper_accounts(venue, start_cash, ts_ms) VALUES (?,?,?)",
+                       (venue, int(default_micros), self._clock_ms()))
+            self._event(db, "paper_account", venue=venue, start_cash=int(default_micros))
+        return int(default_micros)
+
+    def paper_accounts(self) -> dict[str, int]:
+        """venue → the paper account's starting cash (µ$)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT venue, start_cash FROM paper_accounts ORDER BY venue").fetchall())
+
+    def add_paper_order(self, order: dict, fills: list[dict]) -> None:
+        """One matched paper order (a `paper_orders` row as a dict; `terms` and `book` JSON-ready)
+        and its fills (`paper_fills` rows), in one transaction, with a `paper_order` event."""
+        with self.tx() as db:
+            cols = ", ".join(order)
+            db.execute(f"INSERT INTO paper_orders({cols}) VALUES ({','.join('?' * len(order))})",
+                       tuple(json.dumps(v, separators=(",", ":")) if k in ("terms", "book") else v
+                             for k, v in order.items()))
+            for f in fills:
+                db.execute(f"INSERT INTO paper_fills({', '.join(f)}) VALUES ({','.join('?' * len(f))})",
+                           tuple(f.values()))
+            self._event(db, "paper_order", None, order["client_order_id"] or None, venue=order["venue"],
+                        order_id=order["order_id"], status=order["status"], filled=order["filled"],
+                        cost=order["cost"], fee=order["fee"], latency_us=order["latency_us"])
+
+    def paper_orders(self, venue: str | None = None) -> list[dict]:
+        """Paper orders (oldest first), `terms` and `book` decoded."""
+        q = "SELECT * FROM paper_orders" + (" WHERE venue=?" if venue else "") + " ORDER BY sent_ms, order_id"
+        with self._lock:
+            rows = self._db.execute(q, (venue,) if venue else ()).fetchall()
+        return [dict(r, terms=json.loads(r["terms"]), book=json.loads(r["book"])) for r in rows]
+
+    def paper_fills(self, venue: str | None = None) -> list[dict]:
+        """Paper fills (oldest first) as dicts of their columns."""
+        q = "SELECT * FROM paper_fills" + (" WHERE venue=?" if venue else "") + " ORDER BY ts_ms, fill_id"
+        with self._lock:
+            return [dict(r) for r in self._db.execute(q, (venue,) if venue else ()).fetchall()]
 
     # ---- flags: named persistent switches (safe mode, operator overrides) ------------------------
     def set_flag(self, name: str, value: str, reason: str = "") -> None:
@@ -593,10 +698,12 @@ class OrderStore:
 
     def fill_outcomes(self) -> dict[str, tuple[int, int]]:
         """Per venue (fills, attempts) of entry IOC orders that reached a terminal state: a fill is
-        one filled in full (step 2's Beta posterior; all recorded attempts, never cleaned)."""
+        one filled in full (step 2's Beta posterior; all recorded attempts, never cleaned). Paper
+        intents are left out: the local fill engine is not the venue, sizing must not learn from it."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents WHERE role = 'entry' AND tif = 'ioc'"
+                " AND paper = 0"
                 f" AND state IN ({','.join('?' * len(INTENT_TERMINAL))}) GROUP BY venue ORDER BY venue",
                 INTENT_TERMINAL).fetchall()
         return {venue: (fills, attempts) for venue, fills, attempts in rows}

@@ -38,6 +38,7 @@ class SessionCollector:
         quantiles.add_metric(["0.5"], p50 / 1e6)
         quantiles.add_metric(["0.99"], p99 / 1e6)
         yield quantiles
+        yield from _feeds(s.feed_stats())
         trader = getattr(s, "trader", None)
         if trader is not None:
             yield from self._trading(trader)
@@ -87,6 +88,34 @@ class SessionCollector:
                                 value=trader.stats.realised)
         if trader.sizer is not None:
             yield from _sizing(trader.sizer)
+
+
+def _feeds(stats: dict[str, dict]):
+    """Each venue's book feed (`LiveSession.feed_stats`): queue depth, coalescing, stream/poll."""
+    families = (
+        (GaugeMetricFamily, "arbbot_feed_queue_depth", "Book updates waiting in the venue's queue", "queue_depth"),
+        (GaugeMetricFamily, "arbbot_feed_queue_max_depth", "Most book updates ever waiting in the venue's queue",
+         "queue_max_depth"),
+        (GaugeMetricFamily, "arbbot_feed_queue_capacity", "Bound of the venue's queue (its markets)", "queue_capacity"),
+        (CounterMetricFamily, "arbbot_feed_updates", "Book updates published by the venue's feed", "updates"),
+        (CounterMetricFamily, "arbbot_feed_coalesced", "Book updates replaced in the queue by a newer one of "
+                                                       "their market", "coalesced"),
+        (CounterMetricFamily, "arbbot_feed_dropped", "Book updates pushed out of a full queue", "dropped"),
+        (CounterMetricFamily, "arbbot_feed_fallbacks", "Stream to poll fallbacks", "fallbacks"),
+        (CounterMetricFamily, "arbbot_feed_polled", "Books published from polls while the stream was down", "polled"),
+        (CounterMetricFamily, "arbbot_feed_resnapshots", "Stale or quiet books fetched again", "resnapshots"),
+        (CounterMetricFamily, "arbbot_feed_fetch_errors", "Failed book fetches (polls, re-snapshots)", "fetch_errors"),
+    )
+    for kind, name, doc, key in families:
+        family = kind(name, doc, labels=["venue"])
+        for venue, st in sorted(stats.items()):
+            family.add_metric([venue], st[key])
+        yield family
+    polling = GaugeMetricFamily("arbbot_feed_polling", "Books of the venue polled now (their stream is down)",
+                                labels=["venue"])
+    for venue, st in sorted(stats.items()):
+        polling.add_metric([venue], st["polling"])
+    yield polling
 
 
 def _sizing(sizer):

@@ -1,5 +1,12 @@
 """`arbbot run` / `arbbot live`: paper trading / detection against the simulator (embedded, or
-another process's with `--connect`); the real venues come with `--live`."""
+another process's with `--connect`); the real venues come with `--live`.
+
+`arbbot run --paper` trades on market data only: the venues' books come from `--connect` (a
+simulator) or `--live` (the real venues: Polymarket's public feeds, Kalshi with a read-only key,
+ForecastEx through TWS when configured), every order is filled by the local fill engine
+(`arbbot.paper`) and none is ever sent. Its order store must be a paper database (a run refuses
+to mix paper and venue trading in one `--db`). `--paper --live` needs no `--confirm-live`: no
+money moves."""
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +24,8 @@ from arbbot.ops.metrics import serve_metrics
 from arbbot.mapping.rules_file import RulesFileError, load_rules
 from arbbot.mapping.generate import default_cache_dir
 from arbbot.mapping.table import load_mappings
+from arbbot.sim.spawn import SpawnError
+from arbbot.venues.common.errors import VenueError
 
 log = logs.get("run")
 
@@ -24,10 +33,19 @@ log = logs.get("run")
 def _simulator(args, settings):
     """The simulator to trade against: one started here (embedded, stopped at the end) or, with
     `--connect FILE`, one already running in another process (`arbbot sim --handle-file FILE`),
-    which keeps its state when this bot stops or crashes."""
-    from arbbot.sim import load_handle, serve
+    which keeps its state when this bot stops or crashes. The `universe` scenario (thousands of
+    books) always runs in a child process of its own (`arbbot.sim.spawn`): the bot's event loop
+    must not share an interpreter lock with the simulated books; it is stopped at the end too."""
+    from arbbot.sim import load_handle, serve, spawn
     if args.connect:
         return load_handle(args.connect), f"simulator at {args.connect}"
+    markets = getattr(args, "markets", None)
+    if settings.scenario == "universe":
+        sim = spawn("universe", settings.seed, markets=markets, step_interval=args.step or 1.0)
+        size = f"{markets:,} markets" if markets else "20,000 markets"
+        return sim.handle, f"simulator universe ({size})/seed {settings.seed} (process {sim.pid})"
+    if markets is not None:
+        raise ValueError("--markets sizes the universe scenario only (--scenario universe)")
     handle = serve(settings.scenario, settings.seed, step_interval=args.step or None)
     return handle, f"simulator {settings.scenario}/seed {settings.seed}"
 
@@ -124,25 +142,60 @@ class _NoSimulator:
         return None
 
 
-async def _run(args, settings, rules: list[dict] | None = None) -> dict:
-    """`rules`: relations of a `--rules` file, merged into the session's at discovery."""
+def _paper(args) -> bool:
+    return bool(getattr(args, "paper", False))
+
+
+async def _venues(args, settings):
+    """(simulator handle, where the data comes from, venue name → VenueClient, paper ledger or None)."""
+    paper = _paper(args)
     if args.live:
-        from arbbot.run.real_venues import real_venues
-        handle, where, venues = _NoSimulator(), "LIVE venues (real money)", real_venues(settings)
+        from arbbot.run.real_venues import connect_real_venues
+        handle, venues = _NoSimulator(), await connect_real_venues(settings, paper=paper)
+        where = "LIVE market data, PAPER fills (no order is sent)" if paper else "LIVE venues (real money)"
     else:
         handle, where = _simulator(args, settings)
         logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
                              handle.polymarket_creds.passphrase, handle.polymarket_private_key)
         venues = await connect_simulated_venues(handle)
+        if paper:
+            where += ": market data only, PAPER fills (no order is sent)"
+    recorder = getattr(args, "recorder", None)
+    if recorder is not None:          # --record: what the venues send, before any paper wrapper
+        venues = {name: recorder.wrap(name, venue) for name, venue in venues.items()}
+    ledger = None
+    if paper:
+        from arbbot.paper import open_ledger, paper_venues
+        try:
+            ledger = open_ledger(args.db or settings.db_path, usd(settings.paper_cash_usd),
+                                 durability=settings.store_durability)
+        except BaseException:
+            for venue in venues.values():
+                await venue.close()
+            handle.stop()
+            raise
+        venues = paper_venues(venues, ledger, latency_ms=settings.paper_latency_ms)
+    return handle, where, venues, ledger
+
+
+async def _run(args, settings, rules: list[dict] | None = None) -> dict:
+    """`rules`: relations of a `--rules` file, merged into the session's at discovery."""
+    handle, where, venues, ledger = await _venues(args, settings)
+    paper = ledger is not None
     metrics = dashboard = notifier = None
     try:
         mappings = load_mappings(args.mappings) if args.mappings else default_session_mappings()
+        snapshot_start = settings.snapshot_start
+        if snapshot_start is None:           # thousands of books: never one REST fetch per book at start
+            snapshot_start = bool(args.live or paper or settings.scenario == "universe")
         session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
+                              resnapshot_after_s=settings.resnapshot_after_s, snapshot_start=snapshot_start,
+                              bootstrap_wait_s=settings.bootstrap_wait_s,
                               cooldown_s=settings.cooldown_s, engine=args.engine,
                               max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
                               min_profit=usd(settings.min_profit), rules=rules,
                               auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
-                              approved_only=args.live, generate=settings.generate_mappings,
+                              approved_only=args.live and not paper, generate=settings.generate_mappings,
                               refresh_s=settings.listings_refresh_s,
                               cache_dir=Path(settings.mapping_cache_dir) if settings.mapping_cache_dir
                               else default_cache_dir())
@@ -150,6 +203,9 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             print(f"arbbot: {sum(session.mappings_left_out.values())} mapping row(s) left out, "
                   f"{len(session.mappings)} traded: {session.mappings_left_out_text}", file=sys.stderr)
         await session.discover()
+        recorder = getattr(args, "recorder", None)
+        if recorder is not None:
+            recorder.start()              # the header: what discovery found, then the records so far
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
                   f"dropped ({session.rules_added} added)", file=sys.stderr)
@@ -166,7 +222,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
         started = time.monotonic()
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
-        log.info("run.start", source=where, engine=session.engine_choice, markets=len(session.markets),
+        log.info("run.start", source=where, paper=paper, engine=session.engine_choice, markets=len(session.markets),
                  relations=len(session.universe.relations), trading=trader is not None,
                  db=(args.db or settings.db_path) if trader else None, metrics_port=metrics.server_port,
                  dashboard_port=dashboard.port if dashboard else None)
@@ -182,6 +238,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                         live.update(render(session, time.monotonic() - started, source))
         finally:
             log.info("run.stopping", executing=trader is not None and trader.busy)
+            feeds = session.feed_stats()          # as they ran: closing the streams switches feeds to polling
+            healthy_after = session.time_to_healthy_s
             if dashboard is not None:
                 dashboard.stop()
             await session.stop_tasks()
@@ -195,7 +253,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         notifications = await asyncio.to_thread(notifier.stop, 2.0) if notifier is not None else None
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
-        return {"format": "arbbot.live-summary/1", "engine": session.engine_choice, "markets": len(session.markets),
+        return {"format": "arbbot.live-summary/1", "paper": paper, "engine": session.engine_choice,
+                "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
                 "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out),
                              "generated": session.generation, "listings_refreshes": session.refreshes},
@@ -205,8 +264,15 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
                 "current_opportunities": [o.id for o in session.current_opportunities()],
                 "metrics_port": metrics.server_port, "dashboard_port": dashboard.port if dashboard else None,
+                "recording": recorder.summary() if recorder is not None else None,
+                # start → every book healthy (None: some book never was); per venue: stream or poll,
+                # the coalescing queue's depth (now, max, capacity), updates coalesced, polls, re-snapshots
+                "time_to_healthy_s": healthy_after, "feeds": feeds,
                 "notifications": notifications,
                 "trading": None if trader is None else {
+                    # paper: every execution was filled by the local fill engine; no order was sent
+                    "mode": "paper" if paper else "venue",
+                    "paper": {name: v.summary() for name, v in session.venues.items()} if paper else None,
                     "executions": dict(trader.stats.executions), "skipped": dict(trader.stats.skipped),
                     "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
                     "locked_in_micros": trader.stats.locked_in, "realised_micros": trader.stats.realised,
@@ -227,20 +293,56 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             dashboard.stop()                    # idempotent
         if metrics is not None:
             metrics.shutdown()
+        if ledger is not None:
+            ledger.close()
+        if getattr(args, "recorder", None) is not None:
+            args.recorder.close()
         handle.stop()          # no-op for a simulator in another process (--connect)
 
 
 def _live_refusal(args, settings) -> str | None:
     """Why `--live` may not start (None: credentials present and confirmed)."""
     from arbbot.run.real_venues import missing_credentials
-    missing = missing_credentials(settings)
-    if len(missing) == 2:
-        return ("no venue credentials configured; set " +
-                "; ".join(f"{v}: {', '.join('ARB_' + n.upper() for n in names)}" for v, names in missing.items()))
     if args.connect:
         return "--live and --connect are exclusive (--connect is a simulator)"
+    missing = missing_credentials(settings, paper=_paper(args))
+    if len(missing) == 3:
+        return ("no venue credentials configured; set " +
+                "; ".join(f"{v}: {', '.join('ARB_' + n.upper() for n in names)}" for v, names in missing.items()))
+    if _paper(args):
+        return None                      # market data only: nothing to confirm
     if not args.confirm_live:
         return "real orders need explicit confirmation: add --confirm-live"
+    return None
+
+
+def _paper_refusal(args) -> str | None:
+    """Why `--paper` may not start with these flags (None: it may)."""
+    if not (args.connect or args.live):
+        return ("--paper needs market data: --connect HANDLE_FILE (a simulator's, arbbot sim --handle-file) or "
+                "--live (the real venues'; no order is sent)")
+    if args.connect and args.live:
+        return "--live and --connect are exclusive (--connect is a simulator)"
+    if args.confirm_live:
+        return "--confirm-live confirms real orders; --paper sends none (drop it)"
+    return None
+
+
+def _db_refusal(path: str, paper: bool) -> str | None:
+    """Why the order store at `path` may not take this run (paper and venue trading never share a
+    database); claims it for paper trading when `paper`."""
+    import sqlite3
+    from arbbot.execution.store import PAPER, VENUE, OrderStore
+    try:
+        store = OrderStore(path)
+    except (ValueError, sqlite3.Error, OSError) as exc:
+        return f"order store {path}: {exc}"
+    try:
+        store.claim_trading_mode(PAPER if paper else VENUE)
+    except ValueError as exc:
+        return str(exc)
+    finally:
+        store.close()
     return None
 
 
@@ -257,16 +359,39 @@ def main(args) -> int:
     logs.register_secret(settings.kalshi_private_key(), settings.polymarket_api_secret.get_secret_value(),
                          settings.polymarket_api_passphrase.get_secret_value(),
                          settings.polymarket_private_key.get_secret_value())
+    if _paper(args):
+        refusal = _paper_refusal(args)
+        if refusal:
+            print(f"arbbot {name} --paper refused: {refusal}", file=sys.stderr)
+            return 2
     if args.live:
         refusal = _live_refusal(args, settings)
         if refusal:
             print(f"arbbot {name} --live refused: {refusal}", file=sys.stderr)
             return 2
+        if _paper(args):
+            from arbbot.run.real_venues import missing_credentials
+            for venue, names in missing_credentials(settings, paper=True).items():
+                print(f"arbbot {name} --paper: {venue} left out (set {', '.join('ARB_' + n.upper() for n in names)})",
+                      file=sys.stderr)
     try:
         rules = load_rules(args.rules) if args.rules else None
     except RulesFileError as exc:
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
+    if args.trade:
+        refusal = _db_refusal(args.db or settings.db_path, _paper(args))
+        if refusal:
+            print(f"arbbot {name}: {refusal}", file=sys.stderr)
+            return 2
+    if getattr(args, "record", None):
+        from arbbot.replay.recorder import SessionRecorder
+        source = "live" if args.live else ("connect" if args.connect else "simulator")
+        try:
+            args.recorder = SessionRecorder(args.record, "paper-" + source if _paper(args) else source)
+        except ValueError as exc:
+            print(f"arbbot {name}: {exc}", file=sys.stderr)
+            return 2
     _stack_dumps_on_sigusr1()
     # Ctrl-C / SIGINT always stops the bot cleanly, even when started from a shell that ignores
     # SIGINT for background jobs (asyncio only installs its handler over the default one)
@@ -276,7 +401,8 @@ def main(args) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 0
-    except ValueError as exc:               # e.g. an unusable --connect handle or mapping file
+    except (ValueError, VenueError, SpawnError) as exc:   # an unusable --connect handle or mapping file, a
+        # venue unreachable, a universe simulator that did not start
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
     log.info("run.stop", **{k: summary[k] for k in ("book_updates", "found", "held_out", "errors", "trading")})

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
+from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.priority import yield_to_orders
 from arbbot.mapping.generate import generated_mappings, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
 from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
-from arbbot.model import MarketId, MarketInfo
+from arbbot.model import MarketInfo
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
 from arbbot.snapshot import parse_relations
@@ -31,6 +32,9 @@ from arbbot.venues.common.model import BookUpdate
 
 _EMPTY = Book()
 log = logs.get("session")
+
+AWAITING = "awaiting snapshot"      # why a market is held out until its first book arrives (snapshot start)
+BOOTSTRAP_WAIT_S = 5.0              # snapshot start: markets with no book by then are fetched over REST
 
 
 def pack(book: Book) -> array:
@@ -92,8 +96,14 @@ class LiveSession:
 
     Quality gate: a book the adapter distrusts (sequence gap, hash mismatch, disconnect) or one
     not updated for `stale_after_s` is replaced by an empty book in the engine, so it takes part
-    in no lane until a healthy book arrives. Dedupe: an opportunity id is reported again only
-    after `cooldown_s`.
+    in no lane until a healthy book arrives. A book quiet for `resnapshot_after_s` (default half
+    of `stale_after_s`), stale or not, is fetched again through its venue's feed (rate limited)
+    and restored by that fetch. Dedupe: an opportunity id is reported again only after
+    `cooldown_s`.
+
+    Feeds: each venue's books arrive through its adapter's `BookFeed` (coalesced per market; polled
+    while the venue's stream is down); `feed_stats()` reports them. Sizing's samples are taken in
+    the feeds' readers, from every update before coalescing (`_sample`).
     """
 
     def __init__(self, venues: dict[str, VenueClient], mappings: list[MappingRow], *, stale_after_s: float = 30.0,
@@ -101,7 +111,8 @@ class LiveSession:
                  min_profit: int = MICROS_PER_DOLLAR // 100, clock=time.monotonic,
                  rules: list[dict] | None = None, auto_approve: int = DEFAULT_AUTO_APPROVE,
                  approved_only: bool = False, generate: bool = False, cache_dir=None,
-                 refresh_s: float = 0.0) -> None:
+                 refresh_s: float = 0.0, resnapshot_after_s: float | None = None,
+                 snapshot_start: bool = False, bootstrap_wait_s: float = BOOTSTRAP_WAIT_S) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
         `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
         of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
@@ -115,7 +126,12 @@ class LiveSession:
         counts them); with `generate`, cross-venue twins are generated from the listings in the
         background once the streams start (`arbbot.mapping.generate`, cached in `cache_dir`),
         merged under the user's `mappings` (theirs win) and added to the running engine. Every
-        `refresh_s` (0: never) the listings are read again, and rules and twins follow a change."""
+        `refresh_s` (0: never) the listings are read again, and rules and twins follow a change.
+
+        `snapshot_start`: `discover` fetches no book; every market is held out ("awaiting
+        snapshot") until its stream's subscription snapshot arrives, and the books still missing
+        `bootstrap_wait_s` after the streams start are fetched through the feeds (REST, rate
+        limited). Otherwise `discover` fetches every book over REST, one after another."""
         self.venues = venues
         self.user_mappings = mappings
         self.auto_approve, self.approved_only = auto_approve, approved_only
@@ -133,6 +149,12 @@ class LiveSession:
         self.rules_added = 0
         self.rules_dropped = 0
         self.stale_after_s = stale_after_s
+        # seconds without an update after which a book is fetched again (stale ones included)
+        self.resnapshot_after_s = stale_after_s / 2 if resnapshot_after_s is None else resnapshot_after_s
+        self._resnapshot_asked: dict[str, float] = {}   # market name → clock of its last re-snapshot request
+        self.snapshot_start, self.bootstrap_wait_s = snapshot_start, bootstrap_wait_s
+        self._started: float | None = None      # clock when `discover` began
+        self._healthy_at: float | None = None   # clock when every book was first healthy
         self.cooldown_s = cooldown_s
         self.engine_choice = implementation("lanes", engine)
         self.clock = clock
@@ -147,7 +169,7 @@ class LiveSession:
         self.universe = None
         self.on_opportunity = None          # callable(Opportunity) for each newly reported one
         self.trader = None                  # the PaperTrader when trading (`trade_with`)
-        self.book_sampler = None            # (name, packed book) → None: the sizer's stream samples
+        self.book_sampler = None            # (name, Book) → None: the sizer's stream samples, every update
         self.max_qty = max_qty
         self.min_profit = min_profit
         self._tasks: list[asyncio.Task] = []
@@ -166,7 +188,8 @@ class LiveSession:
 
     async def discover(self) -> None:
         """Discover markets and events on every venue, derive the structural rules from their
-        listings, fetch books, build the engine."""
+        listings, fetch books (unless `snapshot_start`), build the engine."""
+        self._started = self.clock()
         stated: list[dict] = []
         for name, venue in self.venues.items():
             found = [m for m in await venue.discover_markets() if m.active]
@@ -183,12 +206,21 @@ class LiveSession:
         relations = self._relations = self._assemble()
         log.info("relations.derived", structural=self.structural, total=len(relations))
         initial: dict[str, Book] = {}
-        for market in self.markets:
-            name = str(market.id)
-            book = await self.venues[market.venue.label].fetch_book(market.market_id)
-            initial[name] = book
-            self.books[name] = pack(book)
-            self.gate.admit(name, book)
+        if self.snapshot_start:
+            now = self.clock()
+            for market in self.markets:         # held out until the stream's snapshot (not counted: no update)
+                name = str(market.id)
+                self.books[name] = array("q", _EMPTY_PACKED)
+                self.gate.held[name] = AWAITING
+                self.gate.last_seen[name] = now
+        else:
+            for market in self.markets:
+                name = str(market.id)
+                book = await self.venues[market.venue.label].fetch_book(market.market_id)
+                initial[name] = book
+                self.books[name] = pack(book)
+                self.gate.admit(name, book)
+            self._note_healthy()
         markets = tuple(engine_market(m, initial.get(str(m.id))) for m in self.markets)
         # the relations are checked as a snapshot's would be (unknown market, duplicate member, …)
         self.universe = Universe(markets, parse_relations(relations, markets), self.max_qty, self.min_profit)
@@ -321,8 +353,9 @@ class LiveSession:
         """Offer every newly reported opportunity to `trader` (a PaperTrader)."""
         self.trader = trader
         self.on_opportunity = trader.offer
-        if trader.sizer is not None:
-            self.book_sampler = trader.sizer.on_book
+        sizer = trader.sizer
+        if sizer is not None:
+            self.book_sampler = lambda name, book: sizer.samples.on_book(name, book, sizer.clock())
 
     def spawn(self, coro, name: str) -> None:
         """Run `coro` as one of the session's tasks (stopped by `stop_tasks` / `close`)."""
@@ -344,22 +377,64 @@ class LiveSession:
             ids = [m.market_id for m in self.markets if m.venue.label == name]
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
         self._tasks.append(asyncio.create_task(self._watch_staleness(), name="staleness"))
+        if self.snapshot_start:
+            self._tasks.append(asyncio.create_task(self._bootstrap_fallback(), name="bootstrap"))
+
+    async def _bootstrap_fallback(self) -> None:
+        """Snapshot start: fetch over REST (the feeds' rate limits) the books whose subscription
+        snapshot has not arrived `bootstrap_wait_s` after the streams started."""
+        await asyncio.sleep(self.bootstrap_wait_s)
+        missing: dict[str, list[str]] = {}
+        for name, reason in self.held.items():
+            if reason == AWAITING:
+                venue, _, mid = name.partition(":")
+                missing.setdefault(venue, []).append(mid)
+        for venue, ids in missing.items():
+            feed = getattr(self.venues.get(venue), "feed", None)
+            if feed is not None:
+                log.info("bootstrap.rest_fallback", venue=venue, markets=len(ids))
+                feed.resnapshot(ids)
+
+    def _note_healthy(self) -> None:
+        """Note the first moment no book is held out (`time_to_healthy_s`)."""
+        if self._healthy_at is None and not self.held:
+            self._healthy_at = self.clock()
+
+    @property
+    def time_to_healthy_s(self) -> float | None:
+        """Seconds from the start of `discover` until every book was healthy at once (None: not yet)."""
+        if self._healthy_at is None or self._started is None:
+            return None
+        return round(self._healthy_at - self._started, 3)
 
     # ---- the hot loop --------------------------------------------------------------------
 
     async def _pump(self, venue, ids: list[str]) -> None:
-        try:
-            async for update in venue.stream_books(ids):
-                await yield_to_orders()              # a decided execution reaches its first order first
-                if self.on_book(update) and self.trader is not None and self.trader.busy:
-                    # an execution was just started: let it run to its first order now instead of
-                    # after the rest of a burst of buffered frames (which never yields by itself)
-                    await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:        # the adapter reconnects internally; record what escapes
-            self.errors.append(f"{venue.venue}: {type(exc).__name__}: {exc}")
-            log.error("venue.stream_failed", venue=venue.venue, error=f"{type(exc).__name__}: {exc}")
+        """Apply one venue's book updates. The adapter reconnects and polls by itself; an error
+        that still escapes its stream is recorded and the stream started again after a backoff
+        (1 s doubling to 30 s): one venue's failure never stops the others, nor itself for good."""
+        backoff = Backoff(base=1.0, cap=30.0)
+        while True:
+            try:
+                async for update in venue.stream_books(ids, on_update=self._sample):
+                    await yield_to_orders()              # a decided execution reaches its first order first
+                    if self.on_book(update) and self.trader is not None and self.trader.busy:
+                        # an execution was just started: let it run to its first order now instead of
+                        # after the rest of a burst of buffered frames (which never yields by itself)
+                        await asyncio.sleep(0)
+                return                                   # the stream ended by itself
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.errors.append(f"{venue.venue}: {type(exc).__name__}: {exc}")
+                log.error("venue.stream_failed", venue=venue.venue, error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(backoff.next_delay())
+
+    def _sample(self, update: BookUpdate) -> None:
+        """Called by a feed's reader for every update, before its queue coalesces books."""
+        sampler = self.book_sampler
+        if sampler is not None:
+            sampler(str(update.book.market), update.book)
 
     def on_book(self, update: BookUpdate) -> bool:
         """Apply one book update (quality gate, engine, dedupe); True if it reported an
@@ -373,9 +448,10 @@ class LiveSession:
         self.stats.book_updates += 1
         packed = pack(book)
         self.books[name] = packed
-        if self.book_sampler is not None:
-            self.book_sampler(name, packed)
-        result = packed_update(self.engine, m, packed if self.gate.admit(name, book) else _EMPTY_PACKED)
+        admitted = self.gate.admit(name, book)
+        if admitted and self._healthy_at is None:
+            self._note_healthy()
+        result = packed_update(self.engine, m, packed if admitted else _EMPTY_PACKED)
         return self._report(result.opportunities, received)
 
     def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> bool:
@@ -404,13 +480,48 @@ class LiveSession:
             self.check_staleness()
 
     def check_staleness(self) -> list[str]:
-        """Hold out every book not updated for `stale_after_s` (the engine sees it empty);
-        returns the names newly held."""
+        """Hold out every book not updated for `stale_after_s` (the engine sees it empty), and
+        ask the venues' feeds to fetch again every book quiet for `resnapshot_after_s`; returns
+        the names newly held."""
         newly = self.gate.stale()
         for name in newly:
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,
                          time.perf_counter_ns())
+        self.resnapshot_quiet()
         return newly
+
+    def resnapshot_quiet(self) -> dict[str, int]:
+        """Ask each venue's feed to fetch again (rate limited, `BookFeed.resnapshot`) the books
+        not updated for `resnapshot_after_s` — a quiet book is confirmed, a stale or distrusted
+        one restored by the fetch — each at most once per `resnapshot_after_s`. Returns the
+        number newly asked for per venue."""
+        now = self.clock()
+        after = self.resnapshot_after_s
+        asked = self._resnapshot_asked
+        due: dict[str, list[str]] = {}
+        for name, seen in self.gate.last_seen.items():
+            if now - seen > after and (name not in asked or now - asked[name] > after):
+                asked[name] = now
+                venue, _, mid = name.partition(":")
+                due.setdefault(venue, []).append(mid)
+        out = {}
+        for venue, ids in due.items():
+            feed = getattr(self.venues.get(venue), "feed", None)
+            if feed is not None:
+                out[venue] = feed.resnapshot(ids)
+        return out
+
+    def feed_stats(self) -> dict[str, dict]:
+        """Per venue streaming: its book feed's figures (`BookFeed.stats`): "mode" ("stream", or
+        "poll" while a stream is down), "polling" (books polled now), "queue_depth",
+        "queue_max_depth", "queue_capacity", "updates", "coalesced", "dropped", "fallbacks",
+        "polled", "resnapshots", "fetch_errors"."""
+        out = {}
+        for name, venue in self.venues.items():
+            feed = getattr(venue, "feed", None)
+            if feed is not None:
+                out[name] = feed.stats()
+        return out
 
     # ---- views and shutdown --------------------------------------------------------------
 
@@ -419,14 +530,6 @@ class LiveSession:
 
     def healthy(self) -> int:
         return len(self.markets) - len(self.held)
-
-    def healthy_book(self, name: str) -> tuple[int, Book] | None:
-        """(engine venue, engine book) of market `name` as streamed, or None if it is held out
-        (distrusted, stale) or unknown: what the executor re-quotes a leg from."""
-        packed = self.books.get(name)
-        if packed is None or name in self.held:
-            return None
-        return int(MarketId.parse(name).venue), unpack_book(packed[4:], tuple(packed[:4]))
 
     async def close(self) -> None:
         await self.stop_tasks()

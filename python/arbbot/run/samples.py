@@ -20,7 +20,8 @@ among those);
 every new one is also queued in `pending` as (kind, key, unix s, value) for the store
 (`SessionSizer.flush_samples`; at most `MAX_PENDING`, the oldest dropped). Cleaning, the window
 and the statistics (EWMA, RMS) are step 5's (`arbbot.sizing.robust`). Cost per book update: one
-pass over the book's levels, no allocation besides a sample when one is due.
+pass over the book's levels (`on_packed`) or none (`on_book`: levels are best first), no allocation
+besides a sample when one is due.
 """
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ class StreamSamples:
         yb_n, ya_n, nb_n, _ = packed[0], packed[1], packed[2], packed[3]
         yb, ya, nb, na = _best(packed, 4, yb_n, True), _best(packed, 4 + 2 * yb_n, ya_n, False), \
             _best(packed, 4 + 2 * (yb_n + ya_n), nb_n, True), _best(packed, 4 + 2 * (yb_n + ya_n + nb_n), packed[3], False)
+        self._on_best(market, yb, ya, nb, na, now_s)
+
+    def on_book(self, market: str, book, now_s: float) -> None:
+        """One book update as the adapter published it (an `arbbot.model.Book`, levels best
+        first): what the session's feeds call for every update, before their queues coalesce
+        books (a coalesced update would hide the size that left the best ask in between)."""
+        self._on_best(market, book.yes_bids[0] if book.yes_bids else None,
+                      book.yes_asks[0] if book.yes_asks else None, book.no_bids[0] if book.no_bids else None,
+                      book.no_asks[0] if book.no_asks else None, now_s)
+
+    def _on_best(self, market: str, yb, ya, nb, na, now_s: float) -> None:
+        """The best (price ticks, lots) of each side (None: empty) at `now_s` unix seconds."""
         yes_ask = _effective_ask(ya, nb)
         no_ask = _effective_ask(na, yb)
         second = int(now_s)

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from arbbot.engine import decompose
+from arbbot.engine.select import implementation
 from arbbot.engine.types import Leg, Opportunity
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
+from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.samples import StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
@@ -81,6 +83,11 @@ class SessionSizer:
         self.samples.load(stored.latency, stored.depletion, stored.mids)
         self._infos = {str(m.id): m for m in session.markets}
         self._meta = {name: (m.event_id or None, m.category or None) for name, m in self._infos.items()}
+        # implementations chosen once (ARB_ENGINE_DECOMPOSE / ARB_ENGINE_EVAL / ARB_ENGINE at start),
+        # not re-read from the environment per opportunity
+        self._quotes = StreamedQuotes(session)
+        self._chain = partial(size_opportunity, engine=implementation("eval"))
+        self._stamped: tuple[int, str] = (-1, "")
 
     def reconfigure(self, cfg: SizingConfig) -> None:
         """Size with `cfg` from now on (an operator's live change), lanes taken out still out."""
@@ -98,6 +105,7 @@ class SessionSizer:
         lanes = [lane for lane in la.lanes if lane not in self._excluded]
         cfg = self._configured.model_copy(update={"lane_allocator": la.model_copy(update={"lanes": lanes})})
         self._params, self.cfg = cfg.params(), cfg
+        self._estimates = {}              # memoised under the old settings (robust params, lane weights)
 
     def relations_changed(self, universe) -> None:
         """The session's relations grew (generated twins): index them, forget cached confidences."""
@@ -130,19 +138,14 @@ class SessionSizer:
         return value
 
     def _mid(self, name: str) -> int | None:
-        held = self.session.healthy_book(name)
-        if held is None:
-            return None
-        return decompose(*held).quote.mid
+        decomposed = self._quotes(name)
+        return None if decomposed is None else decomposed.quote.mid
 
     @property
     def portfolio(self):
         return self._portfolio
 
     # ---- samples ------------------------------------------------------------------------------
-    def on_book(self, name: str, packed, now_s: float | None = None) -> None:
-        self.samples.on_packed(name, packed, self.clock() if now_s is None else now_s)
-
     def flush_samples(self, latencies: list[tuple[str, float, float]] = ()) -> int:
         """Take `latencies` ((venue, seconds, unix s) of the orders answered since the last call),
         then write every sample taken since the last flush to the store (one transaction) and
@@ -155,6 +158,13 @@ class SessionSizer:
         return len(rows)
 
     # ---- sizing -------------------------------------------------------------------------------
+    def _stamp(self, now: float) -> str:
+        """`now` (unix s) as the UTC second stamp the trade's T is counted from (made once a second)."""
+        second = int(now)
+        if second != self._stamped[0]:
+            self._stamped = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return self._stamped[1]
+
     def size(self, opp: Opportunity) -> Sized:
         started = time.perf_counter_ns()
         try:
@@ -171,20 +181,19 @@ class SessionSizer:
     def _size(self, opp: Opportunity) -> Sized:
         markets = {}
         for leg in opp.legs:
-            held = self.session.healthy_book(leg.market)
-            if held is None:
+            decomposed = self._quotes(leg.market)
+            if decomposed is None:
                 raise KeyError(f"{leg.market}: no healthy book")
-            markets[leg.market] = LegMarket.from_info(self._infos[leg.market], held[1])
+            markets[leg.market] = LegMarket.from_info(self._infos[leg.market], None, decomposed)
         now = self.clock()
         confidence = self._confidence.get(opp.id)
         if confidence is None:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
-        decided_at = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=decided_at,
+        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=self._stamp(now),
                                        unknown_days=self.cfg.unknown_days,
                                        min_profit=int(round(self.settings.min_profit * 1_000_000)))
         sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
-                            daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=size_opportunity,
+                            daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
                             params=self._params, memo=self._estimates)
         self.stats.sized += 1
         for step in sizing.steps:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from arbbot.engine import Opportunity
 from arbbot.engine.types import Lane
 from arbbot.model import MarketId, Venue
+from arbbot.execution.eager import start_eager
 from arbbot.execution.executor import POLYMARKET_MIN_ORDER, Executor, Refused
 from arbbot.execution.recovery import RecoveryReport
 from arbbot.execution.store import OrderStore
@@ -27,6 +28,7 @@ from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
 from arbbot.mapping.selection import BucketSelector, group_key
 from arbbot.ops.drift import SKIP_REASON as DRIFT_SKIP, DriftConfig, DriftMonitor
+from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.sizer import SessionSizer
 from arbbot.sizing.trade import RelationIndex
 from arbbot.venues.common.interface import VenueClient
@@ -34,6 +36,7 @@ from arbbot.venues.common.interface import VenueClient
 log = logs.get("trade")
 
 SIZING_REFRESH_S = 5.0       # samples to the store and the portfolio re-read at least this often
+EAGER_START = True           # False: a plain Task (the A/B of `python -m arbbot.bench.order_path --eager both`)
 
 
 
@@ -45,6 +48,7 @@ class TradeStats:
     locked_in: int = 0            # µ$: payout of completed executions' filled lots + their cash flow
     realised: int = 0             # µ$: cash flow of unwound executions (usually a loss)
     last: list = field(default_factory=list)                # (execution id, state, reason), newest first
+    pnl_path: list = field(default_factory=list)            # µ$ each finished execution added (locked-in or realised)
 
 
 class PaperTrader:
@@ -137,15 +141,22 @@ class PaperTrader:
                 return
             opp, sizing, budget = sized.opportunity, sized.record, sized.loss_budget   # record: made later
         reasons = self.gates.check(opp, self.event_of) + self._minimums(opp)
-        if reasons:
-            self.stats.skipped[_category(reasons[0])] += 1
-            log.debug("trade.skipped", opportunity=opp.id, reason=reasons[0])
+        short = None if reasons else self._balances_cover(opp)
+        if reasons or short:
+            why = reasons[0] if reasons else short
+            self.stats.skipped[_category(why)] += 1
+            (log.debug if reasons else log.info)("trade.skipped", opportunity=opp.id, reason=why)
             return
         decided = time.perf_counter_ns()            # the decision: sized and through the gates
         # no cyclic-GC pause between this decision and the first order (the executor re-enables
         # it once that order is handed to the adapter, or when the execution ends)
         self.executor.pause_gc()
-        self._task = asyncio.create_task(self._execute(opp, decided, sizing, budget), name=f"execute-{opp.id}")
+        # started eagerly: this callback runs the execution up to its first order handed to the
+        # adapter, instead of queueing it behind every feed callback already waiting on the loop
+        execution = self._execute(opp, decided, sizing, budget)
+        self._task = (start_eager(execution, name=f"execute-{opp.id}") if EAGER_START
+                      else asyncio.create_task(execution, name=f"execute-{opp.id}"))
+        log.info("execution.start", opportunity=opp.id, lane=opp.lane.label, qty=opp.qty, planned_profit=opp.profit)
 
     def _group(self, opp: Opportunity) -> str | None:
         if self.buckets is None or opp.lane is not Lane.BUCKET:
@@ -225,13 +236,6 @@ class PaperTrader:
     async def _execute_once(self, opp: Opportunity, decided_ns: int | None, sizing=None,
                             loss_budget: int = 0) -> None:
         try:
-            short = self._balances_cover(opp)
-            if short:
-                self.stats.skipped["balance"] += 1
-                log.info("trade.skipped", opportunity=opp.id, reason=short)
-                return
-            log.info("execution.start", opportunity=opp.id, lane=opp.lane.label, qty=opp.qty,
-                     planned_profit=opp.profit)
             result = await self.executor.execute(opp, decided_ns=decided_ns, sizing=sizing, loss_budget=loss_budget)
         except Refused as exc:
             self.stats.skipped[_category(str(exc))] += 1
@@ -260,9 +264,12 @@ class PaperTrader:
         self.stats.executions[result.state] += 1
         if result.state == "complete":
             filled = min(result.filled.values()) if result.filled else 0
-            self.stats.locked_in += payout * filled // qty + result.cash_flow
+            pnl = payout * filled // qty + result.cash_flow
+            self.stats.locked_in += pnl
+            self.stats.pnl_path.append(pnl)
         elif result.state == "unwound":
             self.stats.realised += result.cash_flow
+            self.stats.pnl_path.append(result.cash_flow)
         self.stats.last.insert(0, (result.execution_id, result.state, result.reason))
         del self.stats.last[10:]
         log.info("execution.done", execution=result.execution_id, state=result.state, reason=result.reason,
@@ -315,10 +322,11 @@ def kill_at(step: str):
     return on_step
 
 
-async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrader:
+async def attach_paper_trader(session, db_path: str, settings=None, *, clock=None) -> PaperTrader:
     """Open the order store, reconcile it with the venues (crash recovery: adopt what exists,
     fail what never reached a venue, safe mode on any unhedged position), then trade the
-    session's new opportunities. Call after `session.discover()`, before `start_streams()`."""
+    session's new opportunities. Call after `session.discover()`, before `start_streams()`.
+    `clock`: the wall clock (unix s) every part reads (a replay's virtual one; default real time)."""
     from arbbot.config import Settings, usd
     from arbbot.execution.executor import ExecutorConfig, Route
     from arbbot.execution.reconcile import record_cash_baselines
@@ -328,7 +336,8 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     from arbbot.risk.limits import DailyLossCap
 
     cfg = settings or Settings(kill_file="")
-    store = OrderStore(db_path, durability=cfg.store_durability)
+    wall = clock or time.time
+    store = OrderStore(db_path, durability=cfg.store_durability, clock_ms=lambda: int(wall() * 1000))
     for venue in session.venues.values():
         venue.on_order_id = store.set_intent_order_id     # ids known before sending go to the store first
     report = await recover(store, session.venues)
@@ -345,22 +354,25 @@ async def attach_paper_trader(session, db_path: str, settings=None) -> PaperTrad
     held_exposure(store, exposure, event_of)
     # durable risk: the daily loss is read from the store's ledger (it survives restarts and
     # includes what recovery just ended); the breaker's state is persisted in the store
-    loss = DailyLossCap(usd(cfg.daily_loss_cap_usd), store, day_start_utc=cfg.day_start_utc)
-    gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure,
-                      CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store))
+    loss = DailyLossCap(usd(cfg.daily_loss_cap_usd), store, day_start_utc=cfg.day_start_utc, clock=wall)
+    breaker = CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store,
+                             **({"clock": clock, "wall": clock} if clock else {}))
+    gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure, breaker)
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
-                        on_step=on_step, risk=None, book_source=session.healthy_book)
+                        on_step=on_step, risk=None, book_source=StreamedQuotes(session), clock=wall)
     relations = RelationIndex(session.universe)
-    sizer = SessionSizer(session, store, cfg, relations=relations)
+    sizer = SessionSizer(session, store, cfg, relations=relations, clock=wall)
     buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,
                              max_consecutive_failures=cfg.bucket_max_consecutive_failures,
                              disable_s=cfg.bucket_disable_s)
-    drift = DriftMonitor(store, DriftConfig.from_settings(cfg), configured_lanes=cfg.sizing.lane_allocator.lanes)
+    drift = DriftMonitor(store, DriftConfig.from_settings(cfg), configured_lanes=cfg.sizing.lane_allocator.lanes,
+                         clock=wall)
     drift.on_change = sizer.exclude_lanes    # step 9 leaves a drift-disabled lane out of the budget split
     drift.load()                             # disabled lanes and windows survive restarts
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
-                         buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift)
+                         buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift,
+                         clock=wall)
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)

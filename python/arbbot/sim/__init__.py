@@ -2,7 +2,8 @@
 
 `serve(scenario, seed)` starts the simulated venues in a background thread and returns a
 `SimHandle` with the base URLs and a throwaway API key registered with the simulator;
-`start(...)` is the asyncio equivalent; `cli_main(argv)` runs it standalone (`arbbot sim`).
+`start(...)` is the asyncio equivalent; `cli_main(argv)` runs it standalone (`arbbot sim`);
+`spawn(...)` runs it in a child process (`arbbot.sim.spawn`) and returns its handle.
 Served: Kalshi Trade API v2 (REST + WebSocket), Polymarket (Gamma REST, CLOB REST, market
 WebSocket; L2-authenticated account endpoints) and ForecastEx through the TWS API wire protocol
 (what Interactive Brokers' TWS / IB Gateway speak; the real ib-async client connects to it).
@@ -29,8 +30,10 @@ from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.faults import Faults
 from arbbot.sim.scenarios import build
+from arbbot.sim.universe import UniverseDriver
 
-__all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle"]
+__all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle", "spawn",
+           "SpawnedSimulator"]
 
 
 @dataclass
@@ -44,6 +47,8 @@ class SimHandle:
     polymarket_creds: ApiCreds | None = field(default=None, repr=False)
     polymarket_private_key: str = field(default="", repr=False)   # throwaway key that signs V2 orders
     forecastex: object | None = field(default=None, repr=False)     # TwsSim (TWS API on loopback)
+    forecastex_symbols: tuple[str, ...] = ()     # universe: the ForecastEx products it lists (else FF only)
+    universe: UniverseDriver | None = field(default=None, repr=False)   # the universe's update scheduler
     loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _stop: object = field(default=None, repr=False)
 
@@ -60,17 +65,23 @@ class SimHandle:
         """What another process needs to connect (`arbbot sim --handle-file`): URLs and the
         simulator-only throwaway credentials (they trade nothing real)."""
         c = self.polymarket_creds
-        return {"format": "arbbot.sim-handle/1", "urls": self.urls, "kalshi_key_id": self.kalshi_key_id,
-                "kalshi_private_key_pem": self.kalshi_private_key_pem.decode(),
-                "polymarket": {"address": c.address, "api_key": c.api_key, "secret": c.secret,
-                               "passphrase": c.passphrase, "private_key": self.polymarket_private_key}}
+        out = {"format": "arbbot.sim-handle/1", "urls": self.urls, "kalshi_key_id": self.kalshi_key_id,
+               "kalshi_private_key_pem": self.kalshi_private_key_pem.decode(),
+               "polymarket": {"address": c.address, "api_key": c.api_key, "secret": c.secret,
+                              "passphrase": c.passphrase, "private_key": self.polymarket_private_key}}
+        if self.forecastex_symbols:
+            out["forecastex_symbols"] = list(self.forecastex_symbols)
+        return out
 
 
 def write_handle(handle: SimHandle, path: str) -> None:
-    """Write `handle.to_json()` to `path`, readable by the owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write `handle.to_json()` to `path`, readable by the owner only; atomically (a reader
+    polling for the file never sees half of it)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(handle.to_json(), fh)
+    os.replace(tmp, path)
 
 
 def load_handle(path: str) -> SimHandle:
@@ -83,7 +94,8 @@ def load_handle(path: str) -> SimHandle:
         p = doc["polymarket"]
         return SimHandle(dict(doc["urls"]), doc["kalshi_key_id"], doc["kalshi_private_key_pem"].encode(),
                          polymarket_creds=ApiCreds(p["address"], p["api_key"], p["secret"], p["passphrase"]),
-                         polymarket_private_key=p["private_key"])
+                         polymarket_private_key=p["private_key"],
+                         forecastex_symbols=tuple(doc.get("forecastex_symbols", ())))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"cannot use simulator handle {path}: {exc}") from None
 
@@ -97,17 +109,26 @@ def _keypair() -> tuple[bytes, bytes]:
 
 
 async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
-                faults: Faults | None = None, step_interval: float | None = 1.0) -> SimHandle:
+                faults: Faults | None = None, step_interval: float | None = 1.0,
+                markets: int | None = None) -> SimHandle:
     """Start the simulator on the running loop. `step_interval` seconds between price-process
-    steps (None: books move only when `handle.kalshi.process.step()` is called)."""
+    steps (None: books move only when `handle.kalshi.process.step()` is called). The `universe`
+    scenario (`markets` books) is one catalog shared by the three venues and moves on its own
+    update clock (`handle.universe`) while `step_interval` is set (None: only through
+    `handle.universe.advance(t)`)."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the simulator serves loopback only")
-    kalshi = KalshiSim(build(scenario, seed, faults), seed, step_interval=step_interval)
+    shared = build(scenario, seed, faults, markets=markets) if scenario == "universe" else None
+    every = None if shared else step_interval
+
+    def catalog():
+        return shared if shared is not None else build(scenario, seed, faults)
+    kalshi = KalshiSim(catalog(), seed, step_interval=every)
     priv, pub = _keypair()
     key_id = str(uuid.UUID(int=seed + 1))
     kalshi.register_key(key_id, pub, "user")
     await kalshi.start(host, port)
-    poly = PolymarketSim(build(scenario, seed, faults), seed, step_interval=step_interval)
+    poly = PolymarketSim(catalog(), seed, step_interval=every)
     from py_clob_client_v2.signer import Signer
     poly_key = "0x" + secrets.token_hex(32)         # simulator-only: the account's EIP-712 signer
     creds = ApiCreds(Signer(poly_key, 137).address(), str(uuid.uuid4()),
@@ -116,7 +137,7 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     try:
         await poly.start(host)
         try:
-            tws = await start_tws(scenario, seed, step_interval=step_interval, host=host, port=0, faults=faults)
+            tws = await start_tws(shared if shared is not None else scenario, seed, step_interval=every, host=host, port=0, faults=faults)
         except BaseException:
             await poly.stop()
             raise
@@ -128,10 +149,32 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
         sim.process.on_plant = lambda p: log.info("sim.planted", **dataclasses.asdict(p))
     urls = {"kalshi_rest": kalshi.base_url, "kalshi_ws": kalshi.ws_url,
             "polymarket_gamma": poly.gamma_url, "polymarket_clob": poly.clob_url, "polymarket_ws": poly.ws_url, "forecastex_tws": f"{host}:{tws.port}"}
-    return SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key, tws)
+    handle = SimHandle(urls, key_id, priv, kalshi, poly, creds, poly_key, tws)
+    if shared is not None:
+        fx = shared.listings("forecastex")
+        handle.forecastex_symbols = tuple(sorted({l.market_id.split("-")[0] for _e, _q, l in fx}))
+        handle.universe = _drive(shared, seed, kalshi, poly, tws, step_interval)
+    return handle
+
+
+def _drive(scenario, seed: int, kalshi: KalshiSim, poly: PolymarketSim, tws, step_interval) -> UniverseDriver:
+    """The universe's update scheduler over the three venues' engines; running on the loop
+    (`driver.task`) unless `step_interval` is None."""
+    driver = UniverseDriver(scenario, seed, {"kalshi": kalshi.process, "polymarket": poly.process,
+                                             "forecastex": tws.process})
+
+    def faults() -> None:                   # book faults may be switched at run time
+        kalshi.refresh_book_faults()
+        poly.refresh_book_faults()
+    driver.after_batch = faults
+    driver.on_stats = lambda st: logs.get("sim").info("sim.universe", **st)
+    driver.task = asyncio.create_task(driver.run()) if step_interval else None
+    return driver
 
 
 async def _stop_all(handle: SimHandle) -> None:
+    if handle.universe is not None and handle.universe.task is not None:
+        handle.universe.task.cancel()
     await handle.kalshi.stop()
     if handle.polymarket is not None:
         await handle.polymarket.stop()
@@ -140,7 +183,7 @@ async def _stop_all(handle: SimHandle) -> None:
 
 
 def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
-          faults: Faults | None = None, step_interval: float | None = 1.0) -> SimHandle:
+          faults: Faults | None = None, step_interval: float | None = 1.0, markets: int | None = None) -> SimHandle:
     """Run the simulator in a daemon thread with its own event loop; returns once it listens."""
     ready = threading.Event()
     box: dict = {}
@@ -150,7 +193,7 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
         asyncio.set_event_loop(loop)
         try:
             box["handle"] = loop.run_until_complete(start(scenario, seed, host, port, faults=faults,
-                                                          step_interval=step_interval))
+                                                          step_interval=step_interval, markets=markets))
         except BaseException as exc:  # report startup failures to the caller
             box["error"] = exc
             ready.set()
@@ -175,13 +218,25 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
     return handle
 
 
+async def _parent_gone(every_s: float = 1.0) -> None:
+    """Return once this process's parent has exited (it is re-parented: its parent id changes)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(every_s)
+
+
 def cli_main(argv: list[str] | None = None) -> int:
-    """`arbbot sim [--scenario NAME] [--seed N] [--port P] [--key-file PATH]`: serve until Ctrl-C."""
+    """`arbbot sim [--scenario NAME] [--markets N] [--seed N] [--port P] [--key-file PATH]`: serve
+    until Ctrl-C."""
     ap = argparse.ArgumentParser(prog="arbbot sim", description="Run the venue simulator on loopback.")
-    ap.add_argument("--scenario", default="all", help="fed, election, sports, forecastex or all")
+    ap.add_argument("--scenario", default="all",
+                    help="fed, election, sports, forecastex, crypto, politics, weather, all or universe")
+    ap.add_argument("--markets", type=int, default=None,
+                    help="universe only: books over the three venues (default 20000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--port", type=int, default=0, help="Kalshi port (0 = any free port)")
-    ap.add_argument("--step", type=float, default=1.0, help="seconds between price-process steps")
+    ap.add_argument("--step", type=float, default=1.0,
+                    help="seconds between price-process steps (0: none; universe: any value > 0 runs its update clock)")
     ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
     ap.add_argument("--poly-creds-file", default="",
                     help="write the simulator's Polymarket L2 credentials (JSON) here")
@@ -190,6 +245,8 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--faults", default="",
                     help='fault injection as JSON, e.g. \'{"order_reject_every": 3}\' (fields of arbbot.sim.Faults)')
     ap.add_argument("--log-json", action="store_true", help="log events (e.g. sim.planted) as JSON lines on stderr")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="stop when the process that started this one is gone (arbbot.sim.spawn)")
     args = ap.parse_args(argv)
     logs.configure(json=args.log_json)
     try:
@@ -201,7 +258,7 @@ def cli_main(argv: list[str] | None = None) -> int:
     async def main() -> None:
         try:
             h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
-                            step_interval=args.step or None)
+                            step_interval=args.step or None, markets=args.markets)
         except ValueError as exc:
             print(f"arbbot sim: {exc}")
             raise SystemExit(2) from None
@@ -224,7 +281,7 @@ def cli_main(argv: list[str] | None = None) -> int:
             write_handle(h, args.handle_file)
             print(f"handle_file {args.handle_file}", flush=True)
         try:
-            await asyncio.Event().wait()
+            await (_parent_gone() if args.exit_with_parent else asyncio.Event().wait())
         finally:
             await _stop_all(h)
 
@@ -235,3 +292,6 @@ def cli_main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+from arbbot.sim.spawn import SpawnedSimulator, spawn  # noqa: E402  (spawn imports load_handle from here)

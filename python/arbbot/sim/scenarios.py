@@ -46,6 +46,7 @@ class Question:
     key: str
     fair: int                  # YES probability in ticks
     listings: list[Listing] = field(default_factory=list)
+    mean_interval_ms: int = 0  # universe: mean time between updates of each of its books (0: stepped)
 
 
 @dataclass
@@ -91,18 +92,24 @@ def _cond(rng: random.Random) -> str:
     return "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(64))
 
 
-def build(name: str, seed: int, faults: Faults | None = None) -> Scenario:
+def build(name: str, seed: int, faults: Faults | None = None, *, markets: int | None = None) -> Scenario:
     """Scenarios: `fed` (rate-decision bucket, cross-venue twins), `election` (neg-risk group and
     an augmented one), `sports` (pairs), `forecastex` (IB twins, a strike ladder), `crypto` (a
     close-rung Kalshi ladder), `politics` (a two-outcome complement; with `election`, the augmented
     group also lists "Other" and a placeholder), `weather` (look-alike twins that settle
-    differently: traps), `all` (everything)."""
+    differently: traps), `all` (everything); `universe` (`markets` books over the three venues,
+    `arbbot.sim.universe.catalog`; moved by `UniverseDriver`, not by `PriceProcess.step`)."""
+    if name == "universe":
+        from arbbot.sim.universe.catalog import DEFAULT_MARKETS, build_universe
+        return build_universe(seed, markets or DEFAULT_MARKETS, faults)
+    if markets is not None:
+        raise ValueError("--markets applies to the universe scenario only")
     rng = random.Random(seed)
     events: list[EventDef] = []
     groups = ("fed", "election", "sports", "forecastex", "crypto", "politics", "weather")
     want = set(groups) if name in ("all", "default") else {name}
     if want - set(groups):
-        raise ValueError(f"unknown scenario {name!r}; choose {', '.join(groups)} or all")
+        raise ValueError(f"unknown scenario {name!r}; choose {', '.join(groups)}, all or universe")
 
     if "fed" in want:
         outcomes = [("H0", "Fed holds rates", 5200), ("C25", "Fed cuts 25bp", 3600),

@@ -164,10 +164,15 @@ class HttpVenueSim:
         return ws
 
 
+YIELD_EVERY = 64       # frames a writer sends before letting the event loop run others
+
+
 class WsConnection:
     """One client connection: an outgoing queue drained by `writer()`, which counts data frames
     and closes the socket after `ws_disconnect_after` of them. Subclasses send each queued item
-    with `write` and read the client's text frames in `on_text`."""
+    with `write` and read the client's text frames in `on_text`. A writer with a backlog yields
+    every `YIELD_EVERY` items (sending to a socket that is not full never suspends), so one busy
+    feed cannot hold up the venue's HTTP answers or its other connections."""
 
     def __init__(self, sim: HttpVenueSim, ws: web.WebSocketResponse) -> None:
         self.sim, self.ws = sim, ws
@@ -176,8 +181,12 @@ class WsConnection:
 
     async def writer(self) -> None:
         f = self.sim.faults             # the faults in force when the connection opened
+        sent = 0
         while True:
             item = await self.q.get()
+            sent += 1
+            if sent % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             if not await self.write(item, f):
                 continue
             self.frames += 1

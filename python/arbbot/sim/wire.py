@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+_CACHE = 1 << 16        # formatted numbers kept (pure functions of small ints: prices, level sizes)
 
 
+@lru_cache(_CACHE)
 def dollars(ticks: int, places: int = 4) -> str:
     """ticks (1e-4 $) → '0.5600'."""
     return str((Decimal(ticks) / Decimal(10_000)).quantize(Decimal(1).scaleb(-places)))
@@ -20,11 +24,13 @@ def micros_dollars(micros: int, places: int = 4) -> str:
     return str(d.quantize(Decimal(1).scaleb(-places)))
 
 
+@lru_cache(_CACHE)
 def count_fp(lots: int) -> str:
     """lots (0.01 contract) → '10.00'."""
     return str((Decimal(lots) / Decimal(100)).quantize(Decimal("0.01")))
 
 
+@lru_cache(_CACHE)
 def poly_num(ticks_or_lots: int, scale: int) -> str:
     """Polymarket-style shortest decimal ('0.47', '2500', '12.5')."""
     d = Decimal(ticks_or_lots) / Decimal(scale)

@@ -9,9 +9,7 @@ legs' `closes_at`, `min_profit` the snapshot's unless the config file sets one.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from arbbot.engine import scan
@@ -45,13 +43,11 @@ def load_config(path: str | None) -> ExplainConfig:
     """Validate an `arbbot.toml` file (only that file: no environment, no ARB_CONFIG)."""
     if path is None:
         return ExplainConfig()
-    from arbbot.config import ConfigError, Settings, usd, validate_file_dict
+    from arbbot.config import ConfigError, Settings, read_toml, usd, validate_file_dict
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ExplainError(f"cannot read {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ExplainError(f"{path}: not valid TOML: {exc}") from None
+        data = read_toml(path)
+    except ConfigError as exc:
+        raise ExplainError(str(exc)) from None
     try:
         settings: Settings = validate_file_dict(data)
     except ConfigError as exc:

@@ -122,7 +122,12 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
     params = cfg.params() if params is None else params
     inp, record = with_estimates(trade, portfolio.history, now_s, cfg, memo)
     budget, left = loss_budget(inp.confidence, portfolio, cfg, daily_loss_cap_usd)
-    lane = lane_bankroll(trade.lane, portfolio, cfg)
+    if memo is None:
+        lane = lane_bankroll(trade.lane, portfolio, cfg)
+    else:                                    # the same for every trade of a lane until the portfolio changes
+        lane = memo.get(("lane", trade.lane))
+        if lane is None:
+            lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)
     inp = replace(inp, equity=portfolio.equity, loss_budget=budget)
     steps: list[StepResult] = [robust_step(inp.qty, record, cfg.robust_inputs.enabled)]
     result = chain(inp, params)

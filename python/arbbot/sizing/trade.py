@@ -13,7 +13,7 @@ from typing import Mapping
 
 from arbbot.engine import decompose
 from arbbot.engine.twin.candidates import _relation_leg_sets
-from arbbot.engine.types import Lane, Opportunity, Universe
+from arbbot.engine.types import Decomposition, Lane, Opportunity, Universe
 from arbbot.model import Book, FeeSchedule, MarketInfo, Side, Venue
 from arbbot.sizing.clock import days_to_close
 from arbbot.sizing.types import SizingInput, SizingLeg
@@ -28,16 +28,18 @@ class LegMarket:
     venue: Venue
     fees: FeeSchedule
     lot: int                     # lots: 100 or 1
-    book: Book
+    book: Book | None            # None when `decomposed` is given
     closes_at: str | None = None
     event: str | None = None
     category: str | None = None
+    decomposed: Decomposition | None = None     # the book already decomposed (a running session's)
 
     @classmethod
-    def from_info(cls, info: MarketInfo, book: Book) -> "LegMarket":
+    def from_info(cls, info: MarketInfo, book: Book | None, decomposed: Decomposition | None = None
+                  ) -> "LegMarket":
         """From a discovered market (empty strings = not stated)."""
         return cls(info.venue, info.fees, info.lot_lots, book, info.closes_at or None, info.event_id or None,
-                   info.category or None)
+                   info.category or None, decomposed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +73,15 @@ class RelationIndex:
 
     def reset(self, universe: Universe) -> None:
         """Index `universe` instead (a session whose relations grew: every holder of this index
-        sees the new relations)."""
-        self._names = [m.name for m in universe.markets]
+        sees the new relations). Every relation's leg sets are keyed by their (market, side)
+        set, the first relation in file order kept for each, so a lookup is one dict probe."""
+        names = [m.name for m in universe.markets]
+        self._names = names
         self._relations = universe.relations
-        self._by_market: dict[str, list[int]] = {}
+        self._by_legs: dict[frozenset, int] = {}
         for i, relation in enumerate(universe.relations):
-            for m in dict.fromkeys(relation.members):
-                self._by_market.setdefault(self._names[m], []).append(i)
+            for *_, legs in _relation_leg_sets(relation.kind, relation.members, relation.exhaustive):
+                self._by_legs.setdefault(frozenset((names[m], side) for m, side in legs), i)
 
     def confidence(self, opportunity: Opportunity) -> float:
         if opportunity.lane is Lane.INTRA:
@@ -88,12 +92,9 @@ class RelationIndex:
     def relation(self, opportunity: Opportunity):
         """The first relation (file order) whose leg sets include the opportunity's; ValueError if
         none (an intra opportunity has none)."""
-        wanted = frozenset((leg.market, leg.side) for leg in opportunity.legs)
-        for i in self._by_market.get(opportunity.legs[0].market, ()):
-            relation = self._relations[i]
-            for *_, legs in _relation_leg_sets(relation.kind, relation.members, relation.exhaustive):
-                if frozenset((self._names[m], side) for m, side in legs) == wanted:
-                    return relation
+        found = self._by_legs.get(frozenset((leg.market, leg.side) for leg in opportunity.legs))
+        if found is not None:
+            return self._relations[found]
         raise ValueError(f"opportunity {opportunity.id}: no relation generates its leg set")
 
     def members(self, opportunity: Opportunity) -> list[str]:
@@ -111,7 +112,7 @@ def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMa
         if leg.market not in markets:
             raise ValueError(f"opportunity {opportunity.id}: no market {leg.market}")
         m = markets[leg.market]
-        d = decompose(int(m.venue), m.book)
+        d = m.decomposed if m.decomposed is not None else decompose(int(m.venue), m.book)
         ladder = d.yes if leg.side is Side.YES else d.no
         bid = d.quote.best_bid_yes if leg.side is Side.YES else d.quote.best_bid_no
         legs.append(SizingLeg(m.venue, m.lot, m.fees, ladder, bid or 0, 0.0, 0.0))

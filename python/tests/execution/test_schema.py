@@ -157,16 +157,17 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 4
+    assert store.migrated_from == 1 and LATEST == 5
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
         (2, schema.MIGRATIONS[1].description, T0 + 7_200_000),
         (3, schema.MIGRATIONS[2].description, T0 + 7_200_000),
-        (4, schema.MIGRATIONS[3].description, T0 + 7_200_000)]
+        (4, schema.MIGRATIONS[3].description, T0 + 7_200_000),
+        (5, schema.MIGRATIONS[4].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "5"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -194,9 +195,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 4 and store._db.total_changes == 0
+    assert store.migrated_from == 5 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 4
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 5
     store.close()
 
 
@@ -204,10 +205,12 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     path = tmp_path / "new.db"
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
-    assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [(1, T0), (2, T0), (3, T0), (4, T0)]
+    assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
-            "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups"} <= tables
+            "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
+            "paper_fills"} <= tables
     store.close()
     for _ in range(2):
         store = OrderStore(path, clock_ms=lambda: T0 + 1)
@@ -221,14 +224,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (5, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (6, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 5 is newer than this arbbot supports \(4\)"):
+    with pytest.raises(SchemaError, match=r"schema version 6 is newer than this arbbot supports \(5\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 5 is newer than this arbbot "
-                   "supports (4); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 6 is newer than this arbbot "
+                   "supports (5); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -270,3 +273,32 @@ def test_operator_tools_do_not_create_or_initialise_a_store(tmp_path, capsys):
     garbage.write_text("not a database at all " * 100)
     assert main(["status", "--db", str(garbage), "--json"]) == 2
     assert "is not a usable order store" in capsys.readouterr().err
+
+
+def test_version_4_migrates_to_5_and_its_rows_are_venue_rows(tmp_path, monkeypatch):
+    """Version 5 (paper trading) adds `paper` to executions and intents (0 for every existing row:
+    they were traded at venues) and the paper ledger's tables; the database stays a venue one."""
+    path = tmp_path / "v4.db"
+    legacy_db(path)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+    monkeypatch.setattr(schema, "LATEST", 4)
+    store = OrderStore(path, clock_ms=lambda: T0)               # a version-4 database, as 4 wrote it
+    assert store.migrated_from == 1 and current_version(store._db) == 4
+    assert "paper" not in [r[1] for r in store._db.execute("PRAGMA table_info(intents)")]
+    store.close()
+    monkeypatch.undo()
+    store = OrderStore(path, clock_ms=lambda: T0 + 1)
+    assert store.migrated_from == 4 and current_version(store._db) == 5
+    row = store._db.execute("SELECT description, applied_ms FROM schema_version WHERE version=5").fetchone()
+    assert tuple(row) == (
+        "paper trading: executions.paper, intents.paper, paper_accounts, paper_orders, paper_fills", T0 + 1)
+    assert [(x.id, x.paper) for x in store.executions()] == [("x1", False), ("x2", False), ("x3", False),
+                                                             ("x4", False)]
+    assert {i.paper for i in store.intents()} == {0}
+    assert [store.cash_flow(x) for x in ("x1", "x2", "x3", "x4")] == [-550_000, -9_430_000, -2_520_000, -12_000]
+    assert store.fill_outcomes() == {"forecastex": (1, 1), "kalshi": (3, 3), "polymarket": (1, 1)}
+    assert store.trading_mode() == "venue" and store.paper_orders() == [] and store.paper_accounts() == {}
+    with pytest.raises(ValueError, match="holds orders sent to venues"):
+        store.claim_trading_mode("paper")
+    store.close()
+

@@ -77,6 +77,12 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     #    is left unflagged.
     trading = bot.summary["trading"]
     executions = store.executions()
+    # the feeds as they ran: every venue streaming, its queue bounded by its markets, updates
+    # coalesced rather than queued; every book healthy within seconds of the start
+    for venue, feed in bot.summary["feeds"].items():
+        assert feed["mode"] == "stream" and feed["queue_max_depth"] <= feed["queue_capacity"], (venue, feed)
+        assert feed["updates"] >= feed["coalesced"] >= 0 and feed["dropped"] == 0, (venue, feed)
+    assert 0 < bot.summary["time_to_healthy_s"] < 10
     assert trading["executions"].get("complete", 0) >= 3, trading
     assert sum(trading["executions"].values()) == len(executions)
     assert all(x.state in TERMINAL for x in executions)

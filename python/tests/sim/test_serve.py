@@ -5,7 +5,8 @@ import asyncio
 
 import httpx
 
-from arbbot.recording import JsonlRecorder, read_records, replay_kalshi_ws
+from arbbot.replay.format import raw_records
+from arbbot.replay.recorder import SessionRecorder
 from arbbot.sim import serve
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.kalshi.data import KalshiDataClient
@@ -48,9 +49,9 @@ def test_record_and_replay_reproduces_books(tmp_path):
             cfg = KalshiConfig(rest_url=h.urls["kalshi_rest"], ws_url=h.urls["kalshi_ws"],
                                key_id=h.kalshi_key_id, private_key_pem=h.kalshi_private_key_pem)
             tickers = list(h.kalshi.listings)
-            rec = JsonlRecorder(path)
-            v = KalshiVenue(cfg, recorder=rec)
-            dc = KalshiDataClient(cfg.ws_url, v.http.signer, tickers, recorder=rec)
+            rec = SessionRecorder(path, "simulator")
+            v = KalshiVenue(cfg, recorder=rec.raw)
+            dc = KalshiDataClient(cfg.ws_url, v.http.signer, tickers, recorder=rec.raw)
             dc.start()
             await wait_for(lambda: all(b.tradeable for b in dc.books.values()), what="snapshots")
             fut = asyncio.run_coroutine_threadsafe(_steps(h, 5), h.loop)
@@ -63,12 +64,14 @@ def test_record_and_replay_reproduces_books(tmp_path):
             await dc.close()
             await v.close()
             rec.close()
-            kinds = {r["kind"] for r in read_records(path)}
-            assert kinds == {"ws", "rest"}
-            assert all("recv_ts_ms" in r for r in read_records(path))
+            records = list(raw_records(path))
+            assert {r["kind"] for r in records} == {"ws", "rest"}
+            assert all("recv_ts_ms" in r for r in records)
             replayed = KalshiDataClient("ws://127.0.0.1:9/none", None, tickers)
-            n = await replay_kalshi_ws(path, replayed)
-            assert n > len(tickers)
+            frames = [r for r in records if r["kind"] == "ws" and r["venue"] == "kalshi"]
+            for r in frames:                  # the recorded frames through the live code path again
+                await replayed.on_frame(r["frame"], r["recv_ts_ms"])
+            assert len(frames) > len(tickers)
             assert {t: replayed.books[t].native() for t in tickers} == live
             assert b"PRIVATE KEY" not in path.read_bytes() and b"KALSHI-ACCESS" not in path.read_bytes()
         asyncio.run(main())

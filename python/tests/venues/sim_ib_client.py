@@ -37,12 +37,20 @@ class SimIBClient:
         self.process = self.backend.process
         self.account = account
         self.requests = 0                      # catalog requests (the adapter must cache conIds)
+        self.streaming_error: Exception | None = None   # raised by `quote` (a failing stream) when set
+        self.snapshots = 0                     # snapshot requests served
 
     async def contract_details(self, symbol: str) -> list[IBContract]:
         self.requests += 1
         return [ib_contract(c) for c in self.backend.contracts_for(symbol)]
 
     async def quote(self, con_id: int) -> IBQuote:
+        if self.streaming_error is not None:
+            raise self.streaming_error
+        return ib_quote(self.backend.quote(con_id))
+
+    async def snapshot_quote(self, con_id: int) -> IBQuote:
+        self.snapshots += 1
         return ib_quote(self.backend.quote(con_id))
 
     async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str, *,

@@ -1,14 +1,15 @@
-"""Injected bad books (scenarios.Faults): crossed/locked and stale books are flagged by the
-adapters, and the flag clears when a healthy book comes back. Real sockets to the simulators."""
+"""Injected bad books (scenarios.Faults): crossed/locked books are flagged by the adapters, and the
+flag clears when a healthy book comes back; a silently stale book is restored by a re-snapshot
+(`BookFeed.resnapshot`, what the session asks for). Real sockets to the simulators."""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 from arbbot.sim.engine.matching import HOUSE
 from arbbot.sim.scenarios import Faults
 from arbbot.venues.common import OrderRequest, Side
+from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.kalshi import KalshiVenue
 from arbbot.venues.kalshi.data import KalshiDataClient
 from tests.venues.conftest import wait_for
@@ -22,8 +23,13 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+def drain(feed: BookFeed) -> dict:
+    """The queued books by market id (the newest of each)."""
+    out = {}
+    while not feed.queue.empty():
+        u = feed.queue.get_nowait()
+        out[u.book.market_id] = u.book
+    return out
 
 
 def test_kalshi_crossed_and_locked_books_flagged_then_recover(rsa_keys):
@@ -61,12 +67,14 @@ def test_kalshi_crossed_and_locked_books_flagged_then_recover(rsa_keys):
     run(main())
 
 
-def test_kalshi_stale_book_flagged_by_age_then_recovers(rsa_keys):
+def test_kalshi_stale_book_resnapshotted_over_rest_and_the_stream(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):
             v = KalshiVenue(cfg)
-            dc = KalshiDataClient(cfg.ws_url, v.http.signer, [H0, C25])
+            feed = BookFeed("kalshi", [H0, C25], v.fetch_book, reads_per_s=10)
+            dc = KalshiDataClient(cfg.ws_url, v.http.signer, [H0, C25], feed=feed)
             dc.start()
+            feed.start()
             await wait_for(lambda: all(b.tradeable for b in dc.books.values()), what="snapshots")
             # the venue stops publishing H0 while its book keeps changing
             sim.faults = dataclasses.replace(sim.faults, stale_books=(H0,))
@@ -74,21 +82,24 @@ def test_kalshi_stale_book_flagged_by_age_then_recovers(rsa_keys):
             await asyncio.sleep(0.3)
             sim.exchange.place(HOUSE, C25, "no", "buy", 100, 100)            # C25 still moves
             await wait_for(lambda: (100, 100) in dc.native(C25).no_bids, what="C25 delta")
-            assert dc.native(H0).tradeable and (4000, 500) not in dc.native(H0).no_bids
-            stale = await dc.check_stale(now_ms(), 250)
-            assert stale == [H0]
-            b = dc.native(H0)
-            assert not b.tradeable and b.reason.startswith("stale")
-            assert dc.native(C25).tradeable
-            await asyncio.sleep(0.2)                     # the requested snapshot is withheld too
-            assert not dc.native(H0).tradeable
-            # the venue publishes again: the next check asks again, the snapshot restores the book
+            assert dc.native(H0).tradeable and (4000, 500) not in dc.native(H0).no_bids   # silently stale
+            drain(feed)
+            # a re-snapshot: the REST book is published at once ...
+            assert feed.resnapshot([H0]) == 1 and feed.resnapshot([H0]) == 0        # asked once while pending
+            await wait_for(lambda: feed.resnapshots == 1, what="REST re-snapshot")
+            published = drain(feed)[H0]
+            assert published.tradeable and (4000, 500) in published.no_bids
+            assert published.no_bids == (await v.fetch_book(H0)).no_bids
+            # ... and the stream is asked for its snapshot too (withheld here: the shadow book waits)
+            await asyncio.sleep(0.2)
+            assert (4000, 500) not in dc.native(H0).no_bids
+            # the venue publishes again: the next re-snapshot's stream snapshot restores the shadow book
             sim.faults = dataclasses.replace(sim.faults, stale_books=())
-            assert await dc.check_stale(now_ms(), 250) == [H0]
-            await wait_for(lambda: dc.native(H0).tradeable, what="fresh snapshot")
-            assert (4000, 500) in dc.native(H0).no_bids
-            assert dc.native(H0).no_bids == (await v.fetch_book(H0)).no_bids
+            assert feed.resnapshot([H0]) == 1
+            await wait_for(lambda: (4000, 500) in dc.native(H0).no_bids, what="fresh stream snapshot")
+            assert dc.native(H0).tradeable and dc.native(H0).no_bids == (await v.fetch_book(H0)).no_bids
             await v.cancel_order(r.order_id)
+            await feed.close()
             await dc.close()
             await v.close()
     run(main())
@@ -132,7 +143,7 @@ def test_polymarket_crossed_token_book_flagged_then_recovers():
     run(main())
 
 
-def test_polymarket_stale_market_flagged_by_age_then_recovers():
+def test_polymarket_stale_market_resnapshotted_into_the_shadow_book():
     from arbbot.sim.engine.matching import HOUSE as H
     from tests.venues.test_polymarket import by_title, expected, in_sync, poly_env, as_tuple
 
@@ -153,12 +164,13 @@ def test_polymarket_stale_market_flagged_by_age_then_recovers():
             await wait_for(lambda: in_sync(dc, sim) is False and as_tuple(dc.native(other)) == expected(sim, other),
                            what="other market delta")
             assert dc.native(alv).tradeable and as_tuple(dc.native(alv)) != expected(sim, alv)  # silently stale
-            assert dc.check_stale(now_ms(), 250) == [alv]
-            b = dc.native(alv)
-            assert not b.tradeable and "stale" in b.reason
-            assert dc.native(other).tradeable
-            await wait_for(lambda: dc.native(alv).tradeable, what="REST resnapshot")
-            assert as_tuple(dc.native(alv)) == expected(sim, alv)
+            drain(dc.feed)
+            assert dc.feed.resnapshot([alv]) == 1
+            await wait_for(lambda: dc.feed.resnapshots == 1, what="REST re-snapshot")
+            # both token books fetched into the shadow books, and the market's book published
+            assert dc.native(alv).tradeable and as_tuple(dc.native(alv)) == expected(sim, alv)
+            assert as_tuple(drain(dc.feed)[alv]) == expected(sim, alv) and dc.hash_mismatches == 0
+            assert as_tuple(dc.native(other)) == expected(sim, other)
             await dc.close()
             await v.close()
     run(main())

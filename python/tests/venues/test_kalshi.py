@@ -188,8 +188,6 @@ def test_stream_snapshot_and_deltas(rsa_keys):
 
 
 def test_stream_seq_gap_detected_and_resynced(rsa_keys):
-    seen = []
-
     def expect(dc):
         assert dc.gaps >= 1
     _stream_case(rsa_keys, Faults(ws_seq_gap_every=25), expect=expect)

@@ -31,7 +31,8 @@ SCENARIO = build("sports", 3)
 class _Tap:
     """Stands where a WebSocket connection stands in the simulator and keeps the frames."""
 
-    def __init__(self) -> None:
+    def __init__(self, assets) -> None:
+        self.assets = set(assets)          # subscribed to every token (the simulator builds frames for them)
         self.frames: list[str] = []
 
     def on_price_change(self, frame: dict) -> None:
@@ -53,7 +54,7 @@ op = st.one_of(
 @given(ops=st.lists(op, max_size=25), market_ix=st.integers(0, 1))
 def test_any_stream_equals_fresh_snapshot(ops, market_ix):
     sim = PolymarketSim(copy.deepcopy(SCENARIO), 3)
-    tap = _Tap()
+    tap = _Tap(sim.tokens)
     sim.connections.add(tap)
     infos = [market_info(parse_market(json.loads(json.dumps(sim.market_json(c)), parse_float=Decimal)))
              for c in sim.listings]

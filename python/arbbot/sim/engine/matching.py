@@ -39,7 +39,7 @@ class FeeModel:
         return -(-raw // unit) * self.rounding_micros
 
 
-@dataclass
+@dataclass(slots=True)
 class SimOrder:
     order_id: str
     account: str
@@ -226,6 +226,7 @@ class Exchange:
             if r.remaining == 0:
                 r.status = "executed"
                 m.bids[other].remove(r)
+                self._forget_house(r)
             self._emit(BookDelta(market, other, r.price, -q, r.client_order_id, r.account))
             # taker side
             o.remaining -= q
@@ -251,7 +252,15 @@ class Exchange:
         else:
             o.status = "executed"
         o.updated_ms = now
+        self._forget_house(o)
         return o, [f for f in fills if f.order.account != HOUSE or True]
+
+    def _forget_house(self, o: SimOrder) -> None:
+        """Drop a house order that no longer rests from `orders`: nobody looks one up by id, and
+        a market maker requoting thousands of books a second would otherwise grow the map
+        without bound (its fills keep their own reference to the order)."""
+        if o.account == HOUSE and o.status != "resting":
+            self.orders.pop(o.order_id, None)
 
     def _settle(self, o: SimOrder, trade_id: str, price: int, q: int, fee: int, taker: bool,
                 now: int) -> FillEvent:
@@ -281,10 +290,37 @@ class Exchange:
         o.remaining = 0
         o.status = "canceled"
         o.updated_ms = self.clock_ms()
+        self._forget_house(o)
         self._emit(BookDelta(o.market, o.side, o.price, -reduced, o.client_order_id, account))
         return o, reduced
 
     def cancel_all(self, account: str, market: str | None = None) -> None:
-        for o in list(self.orders.values()):
-            if o.account == account and o.status == "resting" and (market is None or o.market == market):
-                self.cancel(account, o.order_id)
+        """Cancel `account`'s resting orders (in `market` only, if given), oldest first."""
+        if market is None:
+            mine = [o for o in self.orders.values() if o.account == account and o.status == "resting"]
+        else:
+            m = self.markets[market]
+            mine = sorted((o for side in ("yes", "no") for o in m.bids[side] if o.account == account),
+                          key=lambda o: o.seq)
+        for o in mine:
+            self.cancel(account, o.order_id)
+
+    def set_level(self, account: str, market: str, side: str, price: int, lots: int) -> None:
+        """Make `account`'s resting bid on `side` at `price` (ticks) exactly `lots`: one resting
+        order per level, resized in place (one `BookDelta` of the net change, the order keeps its
+        queue place), placed when new (it may cross and fill like any order), cancelled at 0.
+        For the house market maker, which holds at most one order per level."""
+        m = self.markets[market]
+        have = next((o for o in m.bids[side] if o.price == price and o.account == account), None)
+        if have is None:
+            if lots > 0:
+                self.place(account, market, side, "buy", price, lots)
+            return
+        if lots <= 0:
+            self.cancel(account, have.order_id)
+            return
+        delta = lots - have.remaining
+        if delta:
+            have.remaining, have.initial = lots, have.initial + delta
+            have.updated_ms = self.clock_ms()
+            self._emit(BookDelta(market, side, price, delta, have.client_order_id, account))

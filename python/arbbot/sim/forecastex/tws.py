@@ -107,7 +107,7 @@ class TwsSim:
         self._last_exec: dict[int, FxExecution] = {}          # perm id → its latest execution
         self._execs_pushed = 0
         self._positions_pushed: dict[int, int] = {}
-        self._book_dirty = False
+        self._dirty: set[str] = set()                          # markets whose book moved since the last push
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -153,7 +153,7 @@ class TwsSim:
     # ---- engine events → pushes ---------------------------------------------------------
     def _on_event(self, ev: object) -> None:
         if isinstance(ev, BookDelta):
-            self._book_dirty = True
+            self._dirty.add(ev.market)
         elif not isinstance(ev, FillEvent) or ev.order.account != self.account:
             return
         if not self._flush_scheduled and self._loop is not None:
@@ -179,11 +179,13 @@ class TwsSim:
             self._push_status(o)
         if new:
             self._push_account()
-        if self._book_dirty:
-            self._book_dirty = False
+        if self._dirty:
+            dirty, self._dirty = self._dirty, set()
+            contracts = self.backend.contracts
             for conn in self.conns:
                 for req_id, t in conn.tickers.items():
-                    self._ticks(conn, req_id, t)
+                    if contracts[t.con_id][1] in dirty:
+                        self._ticks(conn, req_id, t)
         for conn in list(self.conns):
             conn.flush()
 

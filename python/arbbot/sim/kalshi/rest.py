@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 
 from aiohttp import web
@@ -36,6 +37,7 @@ def _err(status: int, code: str, message: str, details: str = "") -> web.Respons
 
 
 PAGE_MAX = 1000      # OpenAPI: LimitQuery / PositionsLimitQuery maximum (orders, fills, positions)
+EVENTS_PAGE_MAX = 200   # GET /events: `limit` ≤ 200, default 200
 _ORDER_STATUSES = ("resting", "canceled", "executed")
 
 
@@ -44,14 +46,14 @@ def _cursor(kind: str, key) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
 
 
-def _page_params(q, kind: str, key_type=int) -> tuple[int, object]:
-    """(limit, key to resume after or None) from `limit` (1-1000, default 100) and `cursor`."""
+def _page_params(q, kind: str, key_type=int, *, most: int = PAGE_MAX, default: int = 100) -> tuple[int, object]:
+    """(limit, key to resume after or None) from `limit` (1-`most`, default `default`) and `cursor`."""
     try:
-        limit = int(q.get("limit") or "100")
+        limit = int(q.get("limit") or str(default))
     except ValueError:
         raise BadRequest("limit must be an integer") from None
-    if not 1 <= limit <= PAGE_MAX:
-        raise BadRequest(f"limit must be between 1 and {PAGE_MAX}")
+    if not 1 <= limit <= most:
+        raise BadRequest(f"limit must be between 1 and {most}")
     raw = q.get("cursor") or ""
     if not raw:
         return limit, None
@@ -149,8 +151,16 @@ class KalshiRest:
             **_strike(l, q),
         }
 
+    @functools.cached_property
+    def event_tickers(self) -> dict[str, list[str]]:
+        """Event ticker → its market tickers, events and markets in listing order (static)."""
+        out: dict[str, list[str]] = {}
+        for t, (_e, _q, l) in self.listings.items():
+            out.setdefault(l.event_id, []).append(t)
+        return out
+
     def _event_json(self, event_id: str, nested: bool) -> dict:
-        tickers = [t for t, (e, q, l) in self.listings.items() if l.event_id == event_id]
+        tickers = self.event_tickers[event_id]
         e = self.listings[tickers[0]][0]
         series = self.listings[tickers[0]][2].series
         out = {"event_ticker": event_id, "series_ticker": series, "sub_title": e.title, "title": e.title,
@@ -208,21 +218,23 @@ class KalshiRest:
         return web.json_response({"orderbook_fp": book})
 
     async def get_events(self, request):
-        seen: list[str] = []
-        for _t, (e, q, l) in self.listings.items():
-            if l.event_id not in seen:
-                seen.append(l.event_id)
-        if request.query.get("series_ticker"):
-            seen = [s for s in seen if self._event_json(s, False)["series_ticker"] == request.query["series_ticker"]]
+        """Events in listing order, keyset-paged on that order (`limit` ≤ 200, default 200;
+        opaque `cursor`, "" at the end); filter `series_ticker`; `with_nested_markets`."""
+        limit, after = _page_params(request.query, "e", most=EVENTS_PAGE_MAX, default=EVENTS_PAGE_MAX)
+        series = request.query.get("series_ticker")
+        keyed = [(i, s) for i, (s, ts) in enumerate(self.event_tickers.items())
+                 if not series or self.listings[ts[0]][2].series == series]
+        page, last = keyset_page(keyed, lambda x: x[0], after, limit, descending=False)
         nested = request.query.get("with_nested_markets") == "true"
-        return web.json_response({"events": [self._event_json(s, nested) for s in seen], "cursor": ""})
+        return web.json_response({"events": [self._event_json(s, nested) for _i, s in page],
+                                  "cursor": "" if last is None else _cursor("e", last)})
 
     async def get_event(self, request):
         eid = request.match_info["event_ticker"]
-        if not any(l.event_id == eid for _e, _q, l in self.listings.values()):
+        if eid not in self.event_tickers:
             return _err(404, "not_found", "event not found")
         ev = self._event_json(eid, False)
-        markets = [self._market_json(t) for t, (_e, _q, l) in self.listings.items() if l.event_id == eid]
+        markets = [self._market_json(t) for t in self.event_tickers[eid]]
         return web.json_response({"event": ev, "markets": markets})
 
     async def get_series(self, request):

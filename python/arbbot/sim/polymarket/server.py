@@ -75,13 +75,16 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         self.tokens: dict[str, tuple[str, str]] = {}
         self.market_ids: dict[str, str] = {}
         self.event_ids: dict[str, str] = {}
+        self.event_conds: dict[str, list[str]] = {}     # event slug → its condition ids, listing order
         self.last_yes: dict[str, int] = {}
         for i, (cond, (e, q, l)) in enumerate(self.listings.items()):
             self.tokens[l.yes_token] = (cond, "yes")
             self.tokens[l.no_token] = (cond, "no")
             self.market_ids[cond] = str(500_000 + i)
             self.event_ids.setdefault(l.event_id, str(90_000 + len(self.event_ids)))
+            self.event_conds.setdefault(l.event_id, []).append(cond)
             self.last_yes[cond] = (q.fair // l.tick) * l.tick
+        self.by_market_id = {v: c for c, v in self.market_ids.items()}   # Gamma id → condition id
         self.desk = OrderDesk(self)
         self.gamma_app = web.Application(middlewares=[self.middleware])
         g = self.gamma_app.router
@@ -362,14 +365,13 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
                                                                           request.query)])
 
     async def gamma_market(self, request: web.Request):
-        mid = request.match_info["id"]
-        for cond, v in self.market_ids.items():
-            if v == mid:
-                return web.json_response(self.market_json(cond))
-        return _err(404, "market not found")
+        cond = self.by_market_id.get(request.match_info["id"])
+        if cond is None:
+            return _err(404, "market not found")
+        return web.json_response(self.market_json(cond))
 
     def event_json(self, slug: str) -> dict:
-        conds = [c for c, (_e, _q, l) in self.listings.items() if l.event_id == slug]
+        conds = self.event_conds[slug]
         e = self.listings[conds[0]][0]
         ls = [self.listings[c][2] for c in conds]
         neg = any(l.neg_risk for l in ls)

@@ -21,6 +21,7 @@ from arbbot.sim.venue import WsConnection
 from arbbot.sim.wire import poly_price as _px, poly_size as _sz
 
 WS_PATH = "/ws/market"
+DUMP_BOOKS = 500        # books per initial-dump frame (the venue's assets-per-connection scale)
 
 
 class PolymarketWs:
@@ -36,8 +37,11 @@ class PolymarketWs:
         """Turn engine events into wire frames now (hashes need the book state of this instant)."""
         if isinstance(ev, BookDelta) and ev.market in self.listings:
             _e, _q, l = self.listings[ev.market]
-            ts = self.clock_ms()
             own, other = (l.yes_token, l.no_token) if ev.side == "yes" else (l.no_token, l.yes_token)
+            targets = [c for c in self.connections if own in c.assets or other in c.assets]
+            if not targets:
+                return                               # nobody subscribed: no frame to build
+            ts = self.clock_ms()
             size_b = self.book_levels(ev.market, ev.side).get(ev.price, 0)
             changes = []
             for token, price, side in ((own, ev.price, "BUY"), (other, FULL - ev.price, "SELL")):
@@ -48,7 +52,7 @@ class PolymarketWs:
                                 "best_ask": _px(min(asks)) if asks else "1"})
             frame = {"event_type": "price_change", "market": ev.market, "price_changes": changes,
                      "timestamp": str(ts)}
-            for c in list(self.connections):
+            for c in targets:
                 c.on_price_change(frame)
         elif isinstance(ev, TradeEvent) and ev.market in self.listings:
             _e, _q, l = self.listings[ev.market]
@@ -112,8 +116,9 @@ class PolyWsConn(WsConnection):
             return
         new = [a for a in ids if a in self.sim.tokens]
         self.assets |= set(new)
-        if new and msg.get("initial_dump", True):
-            self._send([self.sim.book_event(a) for a in new])
+        if new and msg.get("initial_dump", True):      # one array frame per DUMP_BOOKS books
+            for k in range(0, len(new), DUMP_BOOKS):
+                self._send([self.sim.book_event(a) for a in new[k:k + DUMP_BOOKS]])
 
     def on_price_change(self, frame: dict) -> None:
         if frame["market"] in self.sim.faults.stale_books:

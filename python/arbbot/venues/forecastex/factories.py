@@ -26,4 +26,6 @@ async def simulated_forecastex_venue(handle, client_id: int) -> ForecastExVenue 
     if not address:
         return None
     host, port = address.rsplit(":", 1)
-    return await connect_forecastex_venue(host, int(port), client_id, poll_s=0.1)
+    # the products it lists: the universe names them in its handle; the other scenarios list FF
+    symbols = getattr(handle, "forecastex_symbols", ()) or ("FF",)
+    return await connect_forecastex_venue(host, int(port), client_id, symbols=symbols, poll_s=0.1)

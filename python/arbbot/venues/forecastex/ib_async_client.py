@@ -106,6 +106,14 @@ def _limit(x: Any) -> Decimal:
         return Decimal(repr(f))
 
 
+def _quote(t: Any) -> IBQuote:
+    """An ib_async Ticker's BID/ASK (with sizes) as an `IBQuote`; an unset side is None."""
+    bid, ask = _num(t.bid), _num(t.ask)
+    bs, asz = _num(t.bidSize), _num(t.askSize)
+    return IBQuote(dollars(bid) if bid else None, int(bs or 0) if bid else 0,
+                   dollars(ask) if ask else None, int(asz or 0) if ask else 0)
+
+
 def _ib_contract(c: Contract, long_name: str = "") -> IBContract:
     strike = Decimal(repr(float(c.strike))).normalize()
     return IBContract(con_id=c.conId, symbol=c.symbol, expiry=c.lastTradeDateOrContractMonth[:8],
@@ -128,6 +136,9 @@ class IBAsyncClient:
         self.catalog: dict[int, IBContract] = {}
         self.tickers: dict[int, Any] = {}               # conId → live ib_async Ticker
         self.trades: dict[int, Any] = {}                # orderId → live ib_async Trade
+        self.address: tuple[str, int, int, float] | None = None   # (host, port, clientId, timeout) to reconnect
+        self.reconnects = 0
+        self._connecting = asyncio.Lock()
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 7497, client_id: int = 11, *,
@@ -142,7 +153,28 @@ class IBAsyncClient:
         except (OSError, asyncio.TimeoutError, ConnectionError) as e:
             raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
                                  venue="forecastex") from e
-        return cls(ib, **kw)
+        client = cls(ib, **kw)
+        client.address = (host, port, client_id, timeout)
+        return client
+
+    async def _connected(self) -> None:
+        """Market data needs a live TWS connection: after a lost one, connect again (same client
+        id, `address`) and forget the dead tickers. TransportError while TWS is unreachable."""
+        if self.ib.isConnected():
+            return
+        async with self._connecting:
+            if self.ib.isConnected():
+                return
+            self.tickers.clear()
+            if self.address is None:
+                raise TransportError("forecastex: not connected to TWS", venue="forecastex")
+            host, port, client_id, timeout = self.address
+            try:
+                await self.ib.connectAsync(host, port, clientId=client_id, timeout=timeout)
+            except (OSError, asyncio.TimeoutError, ConnectionError) as e:
+                raise TransportError(f"forecastex: cannot reconnect to TWS at {host}:{port}: {e!r}",
+                                     venue="forecastex") from e
+            self.reconnects += 1
 
     async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         await self.pacer.acquire()
@@ -210,6 +242,7 @@ class IBAsyncClient:
     # -- market data -----------------------------------------------------------------------
     async def quote(self, con_id: int) -> IBQuote:
         """L1 of one contract from its streaming ticker (subscribed once, then read live)."""
+        await self._connected()
         t = self.tickers.get(con_id)
         if t is None:
             c = await self._contract(con_id)
@@ -218,10 +251,20 @@ class IBAsyncClient:
             deadline = time.monotonic() + self.quote_timeout
             while _num(t.bid) is None and _num(t.ask) is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-        bid, ask = _num(t.bid), _num(t.ask)
-        bs, asz = _num(t.bidSize), _num(t.askSize)
-        return IBQuote(dollars(bid) if bid else None, int(bs or 0) if bid else 0,
-                       dollars(ask) if ask else None, int(asz or 0) if ask else 0)
+        return _quote(t)
+
+    async def snapshot_quote(self, con_id: int) -> IBQuote:
+        """L1 of one contract from a snapshot request (`reqTickersAsync`: reqMktData with
+        snapshot=True, answered up to tickSnapshotEnd), within `quote_timeout`."""
+        await self._connected()
+        c = await self._contract(con_id)
+        try:
+            async with asyncio.timeout(self.quote_timeout):     # (wait_for can swallow a cancel on 3.11)
+                tickers = await self.ib.reqTickersAsync(c)
+        except TimeoutError:
+            raise TransportError(f"forecastex: no snapshot for conId {con_id} within {self.quote_timeout}s",
+                                 venue="forecastex") from None
+        return _quote(tickers[0])
 
     # -- orders ----------------------------------------------------------------------------
     def _status(self, t: Any) -> IBTrade:

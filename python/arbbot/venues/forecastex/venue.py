@@ -4,9 +4,11 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
+from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown
+from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, Book, BookUpdate, EventInfo, FeeSchedule, Fill, MarketId, MarketInfo, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
@@ -18,6 +20,7 @@ FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contrac
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
            "PendingSubmit": OrderStatus.PENDING}
+SNAPSHOTS_PER_S = 10.0      # IB takes ~50 API messages/s in all; a book's snapshot is two requests
 
 
 def market_id(c: IBContract) -> str:
@@ -56,6 +59,9 @@ class ForecastExVenue:
         self.markets: dict[str, MarketInfo] = {}
         self.con: dict[str, tuple[int, int]] = {}       # market id → (YES conId, NO conId); cached
         self.contracts: list[IBContract] = []           # every FORECASTX contract of the discovery
+        self.feed: BookFeed | None = None               # the book feed, once `stream_books` runs
+        self.stream_errors = 0                          # failed passes over the streaming tickers
+        self._streamer: asyncio.Task | None = None
 
     async def discover_markets(self) -> list[MarketInfo]:
         if self.markets:
@@ -108,22 +114,57 @@ class ForecastExVenue:
             px, size = implied, opp.ask_size or size
         return ((px, size * 100),) if px > 0 else ()
 
-    async def fetch_book(self, mid: str) -> Book:
-        """Top of book: the YES contract's BID and the NO contract's BID (IB L1 data)."""
-        yes_c, no_c = self._cons(mid)
-        qy = await self.client.quote(yes_c)
-        qn = await self.client.quote(no_c)
+    def _book(self, mid: str, qy: IBQuote, qn: IBQuote) -> Book:
         return Book(yes_bids=self._bids(qy, qn), no_bids=self._bids(qn, qy), market=MarketId(Venue.FORECASTEX, mid))
 
-    async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
-        """IB L1 is a live ticker without sequence numbers: poll it every `poll_s` and emit on change."""
-        last: dict[str, Book] = {}
+    async def fetch_book(self, mid: str) -> Book:
+        """Top of book: the YES contract's BID and the NO contract's BID (IB L1 streaming data)."""
+        yes_c, no_c = self._cons(mid)
+        return self._book(mid, await self.client.quote(yes_c), await self.client.quote(no_c))
+
+    async def snapshot_book(self, mid: str) -> Book:
+        """`fetch_book` from one-off snapshot requests: what the feed polls while streaming fails."""
+        yes_c, no_c = self._cons(mid)
+        return self._book(mid, await self.client.snapshot_quote(yes_c), await self.client.snapshot_quote(no_c))
+
+    async def stream_books(self, market_ids: list[str], *,
+                           on_update: Callable[[BookUpdate], None] | None = None) -> AsyncIterator[BookUpdate]:
+        """IB L1 streaming tickers (no sequence numbers) read every `poll_s`, a book published when
+        it changed, coalesced per market (`BookFeed`). While a read fails the feed polls snapshots
+        (`snapshot_book`, rate limited); `on_update` sees every update before coalescing. Started
+        again, it replaces the previous stream."""
+        await self._close_stream()
+        self.feed = BookFeed("forecastex", market_ids, self.snapshot_book, SNAPSHOTS_PER_S * BOOK_READ_SHARE,
+                             on_update=on_update)
+        self.feed.start()
+        self._streamer = asyncio.create_task(self._stream(self.feed, market_ids), name="forecastex-stream")
         while True:
-            for mid in market_ids:
-                b = await self.fetch_book(mid)
-                if last.get(mid) != b:
-                    last[mid] = b
-                    yield BookUpdate(b, int(time.time() * 1000))
+            yield await self.feed.get()
+
+    async def _stream(self, feed: BookFeed, market_ids: list[str]) -> None:
+        """Read the streaming tickers every `poll_s`. A failed pass (a TWS error, a lost
+        connection: the client reconnects on the next read) puts the feed in poll mode and is
+        retried with backoff; the first whole pass that succeeds again brings the feed back to
+        streaming, and then every book is published afresh."""
+        last: dict[str, Book] = {}
+        backoff = Backoff(base=self.poll_s, cap=30.0)
+        while True:
+            try:
+                for mid in market_ids:
+                    b = await self.fetch_book(mid)
+                    if last.get(mid) != b:
+                        last[mid] = b
+                        feed.publish(BookUpdate(b, int(time.time() * 1000)))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stream_errors += 1
+                last.clear()
+                feed.stream_down(f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            feed.stream_up()
             await asyncio.sleep(self.poll_s)
 
     async def place_order(self, req: OrderRequest) -> Order:
@@ -204,7 +245,15 @@ class ForecastExVenue:
         cash = await self.client.cash()
         return Balance(Venue.FORECASTEX, int((cash * 1_000_000).to_integral_value(rounding=ROUND_FLOOR)))
 
+    async def _close_stream(self) -> None:
+        if self._streamer is not None:
+            self._streamer.cancel()
+            await asyncio.gather(self._streamer, return_exceptions=True)
+        if self.feed is not None:
+            await self.feed.close()
+
     async def close(self) -> None:
+        await self._close_stream()
         await self.client.close()
 
     async def cancel_order(self, order_id: str) -> Order:

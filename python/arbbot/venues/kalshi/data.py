@@ -4,7 +4,10 @@ Rules (VENUES.md): snapshot then signed deltas; `seq` contiguous per `sid`. On a
 books are flagged untradeable and a fresh snapshot is requested (`update_subscription` /
 `get_snapshot`); duplicates and late frames (seq ≤ last) are dropped; malformed frames flag the
 sid's books too (we cannot know what they carried). On disconnect every book is untradeable
-until the resubscription's snapshots arrive.
+until the resubscription's snapshots arrive, and the feed polls the books meanwhile (`BookFeed`).
+
+Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled, then coalesced
+per market in `updates` (the feed's queue) for the consumer.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import logging
 from typing import Awaitable, Callable
 
 from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import BookUpdate, Book
 from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked
 from arbbot.venues.kalshi.schemas.ws import OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message
@@ -20,16 +24,26 @@ from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
 log = logging.getLogger("arbbot.venues.kalshi.data")
 
+# tickers per `subscribe` / `add_markets` command: a whole listing in one command is refused
+# (error 26, subscription market limit exceeded); the first batch subscribes, the others are
+# added to its sid once it is known, each answered by its markets' snapshots
+SUBSCRIBE_BATCH = 500
+
 
 class KalshiDataClient:
     def __init__(self, ws_url: str, signer, tickers: list[str], *, use_yes_price: bool = False,
-                 recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff=None) -> None:
+                 recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff=None,
+                 feed: BookFeed | None = None) -> None:
         self.tickers = list(tickers)
         self.use_yes_price = use_yes_price
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
         self.sid: int | None = None
-        self.updates: asyncio.Queue[BookUpdate] = asyncio.Queue()
+        self.feed = feed or BookFeed("kalshi", self.tickers)
+        self.feed.on_resnapshot = self.request_snapshots
+        self.updates = self.feed.queue            # one BookUpdate per market at most (coalesced)
+        self._sends: set[asyncio.Task] = set()
+        self._batches: list[list[str]] = []       # ticker batches still to add to the subscription
         self.recorder = recorder
         self.gaps = 0
         self.malformed = 0
@@ -46,7 +60,9 @@ class KalshiDataClient:
     async def _subscribe(self) -> None:
         self.seq.reset()
         self.sid = None
-        params = {"channels": ["orderbook_delta"], "market_tickers": self.tickers}
+        batches = [self.tickers[i:i + SUBSCRIBE_BATCH] for i in range(0, len(self.tickers), SUBSCRIBE_BATCH)]
+        self._batches = batches[1:]
+        params = {"channels": ["orderbook_delta"], "market_tickers": batches[0] if batches else []}
         if self.use_yes_price:
             params["use_yes_price"] = True
         await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
@@ -56,13 +72,14 @@ class KalshiDataClient:
             if b.tradeable:
                 b.invalidate("disconnected")
                 self._publish(b, 0)
+        self.feed.stream_down("kalshi ws disconnected")
 
     def native(self, ticker: str) -> Book:
         """The shadow book as the engine may use it: also untradeable while locked/crossed."""
         return checked(self.books[ticker].native())
 
     def _publish(self, book: KalshiBook, ts: int) -> None:
-        self.updates.put_nowait(BookUpdate(checked(book.native()), ts))
+        self.feed.publish(BookUpdate(checked(book.native()), ts))
 
     async def _resync(self, reason: str) -> None:
         for b in self.books.values():
@@ -77,24 +94,33 @@ class KalshiDataClient:
             except ConnectionError:
                 pass
 
-    async def check_stale(self, now_ms: int, max_age_ms: int) -> list[str]:
-        """Flag books with no frame for `max_age_ms` as untradeable ("stale") and ask for fresh
-        snapshots of them (again at every check while none arrives); the next snapshot makes them
-        tradeable again. Returns the stale tickers."""
-        stale = [t for t, b in self.books.items() if b.updated_ms and now_ms - b.updated_ms > max_age_ms]
-        for t in stale:
-            b = self.books[t]
-            if b.tradeable:
-                b.invalidate(f"stale: no update for {now_ms - b.updated_ms} ms")
-                self._publish(b, now_ms)
-        if stale and self.sid is not None:
+    async def _add_batches(self) -> None:
+        """Add the remaining ticker batches to the subscription (`add_markets`); a lost connection
+        drops the rest (the resubscription starts over)."""
+        while self._batches and self.sid is not None:
+            batch = self._batches.pop(0)
             try:
                 await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
-                                    "params": {"sids": [self.sid], "market_tickers": stale,
-                                               "action": "get_snapshot"}})
+                                    "params": {"sids": [self.sid], "market_tickers": batch, "action": "add_markets"}})
             except ConnectionError:
-                pass
-        return stale
+                self._batches.clear()
+
+    def request_snapshots(self, tickers: list[str]) -> None:
+        """Ask the stream for fresh `orderbook_snapshot`s of `tickers` (`get_snapshot`), so the
+        shadow books follow a re-snapshot in sequence; nothing while disconnected (the
+        resubscription sends every snapshot)."""
+        if self.sid is None or not self.ws.connected.is_set():
+            return
+        task = asyncio.get_running_loop().create_task(self._get_snapshot(tickers))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _get_snapshot(self, tickers: list[str]) -> None:
+        try:
+            await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
+                                "params": {"sids": [self.sid], "market_tickers": tickers, "action": "get_snapshot"}})
+        except Exception as exc:        # the connection went away: the resubscription covers it
+            log.info("kalshi: get_snapshot not sent: %s", type(exc).__name__)
 
     async def on_frame(self, text: str, recv_ts: int) -> None:
         """Handle one raw frame (also the replay entry point)."""
@@ -112,6 +138,7 @@ class KalshiDataClient:
         if isinstance(msg, Subscribed):
             if msg.channel == "orderbook_delta":
                 self.sid = msg.sid
+                await self._add_batches()
             return
         if isinstance(msg, WsError):
             self.errors.append(msg)
@@ -134,6 +161,8 @@ class KalshiDataClient:
             book.updated_ms = recv_ts
             if isinstance(msg, OrderbookSnapshot):
                 book.apply_snapshot(msg.yes, msg.no)
+                if not self.feed.streaming:
+                    self.feed.stream_up()       # the stream delivers again: its snapshots supersede polls
             else:
                 book.apply_delta(msg.side, msg.price, msg.delta)
                 if not book.tradeable and book.reason.startswith("negative"):

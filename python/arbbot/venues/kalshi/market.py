@@ -1,22 +1,26 @@
 """Kalshi public market channels: `ticker` (top of book + last trade) and `trade` (prints).
 
 Frames are parsed exactly (`*_dollars` → ticks, `*_fp` → lots, legacy integer fields tolerated)
-into `TickerQuote` / `Trade` and queued in `updates`; latest quote per market in `quotes`.
+into `TickerQuote` / `Trade` and queued in `updates` (bounded: a market's newer quote replaces its
+queued one, trades are never coalesced; past `CAPACITY` items the oldest is dropped and counted in
+`updates.dropped`); latest quote per market in `quotes`.
 `trade` frames carry a per-sid `seq`: a repeated or older seq is a duplicate and dropped, a jump
 is counted in `trade_gaps` (prints cannot be re-requested). Malformed frames are counted and
 dropped; they never stop the stream.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from arbbot.venues.common.coalesce import CoalescingQueue
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Trade
 from arbbot.venues.kalshi.schemas.ws import ChannelMsg, Subscribed, TickerQuote, WsError, parse_message
 from arbbot.venues.kalshi.websocket.channels import KalshiChannelClient
 
 log = logging.getLogger("arbbot.venues.kalshi.market")
+
+CAPACITY = 50_000              # queued quotes + trades a stalled consumer may leave unread
 
 
 class KalshiMarketClient(KalshiChannelClient):
@@ -25,7 +29,7 @@ class KalshiMarketClient(KalshiChannelClient):
     def __init__(self, ws_url: str, signer, tickers: list[str] | None = None, *,
                  channels: tuple[str, ...] = CHANNELS, initial_snapshot: bool = True, backoff=None) -> None:
         self.initial_snapshot = initial_snapshot
-        self.updates: asyncio.Queue[TickerQuote | Trade] = asyncio.Queue()
+        self.updates: CoalescingQueue[TickerQuote | Trade] = CoalescingQueue(CAPACITY)
         self.quotes: dict[str, TickerQuote] = {}
         self.errors: list[WsError] = []
         self.duplicates = 0
@@ -57,7 +61,7 @@ class KalshiMarketClient(KalshiChannelClient):
             if msg.type == "ticker":
                 q: TickerQuote = msg.value
                 self.quotes[q.market_id] = q
-                self.updates.put_nowait(q)
+                self.updates.put_nowait(q, q.market_id)     # supersedes the market's queued quote
             elif msg.type == "trade":
                 if msg.sid is not None and msg.seq is not None:
                     last = self._trade_seq.get(msg.sid)
@@ -68,4 +72,4 @@ class KalshiMarketClient(KalshiChannelClient):
                         self.trade_gaps += 1
                         log.warning("kalshi trade: seq gap on sid %s (%s → %s)", msg.sid, last, msg.seq)
                     self._trade_seq[msg.sid] = msg.seq
-                self.updates.put_nowait(msg.value)
+                self.updates.put_nowait(msg.value, None)    # a print is never coalesced

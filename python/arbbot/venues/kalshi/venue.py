@@ -1,13 +1,15 @@
 """`KalshiVenue`: the unified `VenueClient` for Kalshi."""
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.model import (
     Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Trade, Venue,
 )
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import NotFound, VenueError
+from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
+from arbbot.venues.common.ratelimit import KALSHI_TIERS
 from arbbot.venues.kalshi.book import checked
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
@@ -33,6 +35,7 @@ class KalshiVenue:
         self.exec = KalshiExecutionClient(self.http)
         self.recorder = recorder
         self.data: KalshiDataClient | None = None
+        self.feed: BookFeed | None = None         # the book feed, once `stream_books` runs
         self.user: KalshiUserClient | None = None
         self.market: KalshiMarketClient | None = None
 
@@ -59,12 +62,24 @@ class KalshiVenue:
         srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
         return checked(Book(yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]), market=MarketId(Venue.KALSHI, market_id)))
 
-    async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
+    def book_reads_per_s(self) -> float:
+        """Book fetches per second the feed may make: its share of the tier's read budget
+        (basic: 200 tokens/s at 10 a request = 20 reads/s → 10)."""
+        return KALSHI_TIERS[self.config.tier][0] / self.config.request_cost * BOOK_READ_SHARE
+
+    async def stream_books(self, market_ids: list[str], *,
+                           on_update: Callable[[BookUpdate], None] | None = None) -> AsyncIterator[BookUpdate]:
+        """`orderbook_delta` books, coalesced per market (`BookFeed`); polled over REST while the
+        WebSocket is down. `on_update` sees every update before coalescing. Started again, it
+        replaces the previous stream."""
+        await self._close_stream()
+        self.feed = BookFeed("kalshi", market_ids, self.fetch_book, self.book_reads_per_s(), on_update=on_update)
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
-                                     backoff=self._backoff())
+                                     backoff=self._backoff(), feed=self.feed)
         self.data.start()
+        self.feed.start()
         while True:
-            yield await self.data.updates.get()
+            yield await self.feed.get()
 
     async def stream_market(self, market_ids: list[str] | None = None) -> AsyncIterator[TickerQuote | Trade]:
         """Public `ticker` quotes and `trade` prints (all markets when `market_ids` is empty)."""
@@ -124,9 +139,14 @@ class KalshiVenue:
         """Every fill of the account (all pages), filtered (`KalshiExecutionClient.fills`)."""
         return await self.exec.fills(order_id=order_id, ticker=ticker, min_ts_ms=min_ts_ms)
 
-    async def close(self) -> None:
+    async def _close_stream(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()
         if self.data is not None:
             await self.data.close()
+
+    async def close(self) -> None:
+        await self._close_stream()
         if self.user is not None:
             await self.user.close()
         if self.market is not None:

@@ -4,18 +4,26 @@ Rules (VENUES.md): `book` = full snapshot of one token; `price_change` = new abs
 level (0 removes; BUY = bid). There are no sequence numbers, so after every change that carries a
 `hash` the token book's hash is recomputed (with the frame's timestamp) and compared: a mismatch,
 a malformed frame, or a level we cannot parse flags the token (hence its market) untradeable and
-re-fetches it over REST (`GET /book`). A disconnect flags everything until the resubscription's
-snapshots arrive. Nothing is ever guessed: a distrusted book is published as untradeable.
+re-fetches it over REST (`GET /book`). A disconnect flags its connection's books until the
+resubscription's snapshots arrive, and the feed polls them over REST meanwhile. Nothing is ever
+guessed: a distrusted book is published as untradeable.
+
+Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled (`on_update`),
+then coalesced per market in `updates` (the feed's queue) for the consumer. The feed's polls and
+re-snapshots are `refresh_book` (both token books over REST, into the shadow books); every REST
+read draws on the feed's read budget.
 """
 from __future__ import annotations
 
 import asyncio
-import time
+import dataclasses
+import functools
 import logging
 from typing import Awaitable, Callable
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError, VenueError
+from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.model import BookUpdate, MarketInfo, Book
 from arbbot.units import UnitError
 from arbbot.venues.polymarket.book import TokenBook, native_book
@@ -26,11 +34,23 @@ from arbbot.venues.polymarket.websocket.client import PolymarketWebSocket
 
 log = logging.getLogger("arbbot.venues.polymarket.data")
 
+BOOKS_PER_S = 50.0             # the CLOB's POST /books limit: 500 per 10 s (venues factsheet §2.10)
+ASSETS_PER_CONNECTION = 500    # the market channel serves up to 500 assets a connection (factsheet §2.7)
+
+
+async def rest_books(http, m: MarketInfo) -> list[BookMsg]:
+    """Both token books of market `m` in one CLOB `POST /books`, parsed (not yet hash-checked)."""
+    body = await http.clob_post("/books", [{"token_id": m.yes_token}, {"token_id": m.no_token}])
+    if not isinstance(body, list):
+        raise ProtocolError("polymarket /books: expected a list", venue="polymarket")
+    return [parse_book(raw, "rest book") for raw in body]
+
 
 class PolymarketDataClient:
     def __init__(self, ws_url: str, markets: list[MarketInfo], http=None, *,
                  recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff: Backoff | None = None,
-                 ping_interval_s: float = 10.0, resnapshot_interval_s: float | None = None) -> None:
+                 ping_interval_s: float = 10.0, resnapshot_interval_s: float | None = None,
+                 on_update: Callable[[BookUpdate], None] | None = None) -> None:
         self.markets = {m.market_id: m for m in markets}
         self.token_market: dict[str, str] = {}
         self.books: dict[str, TokenBook] = {}
@@ -41,21 +61,35 @@ class PolymarketDataClient:
         self.http = http
         self.recorder = recorder
         self.resnapshot_interval_s = resnapshot_interval_s
-        self.updates: asyncio.Queue[BookUpdate] = asyncio.Queue()
+        self.feed = BookFeed("polymarket", list(self.markets), self.refresh_book if http is not None else None,
+                             BOOKS_PER_S * BOOK_READ_SHARE, on_update=on_update)
+        self.updates = self.feed.queue            # one BookUpdate per market at most (coalesced)
         self.hash_mismatches = 0
         self.malformed = 0
         self.resnapshots = 0
-        self.updated_ms: dict[str, int] = {}      # market id → receive time of its last frame/snapshot
         self.unverified_changes = 0
         self._pending: dict[str, asyncio.Task] = {}
         self._periodic: asyncio.Task | None = None
-        self.ws = PolymarketWebSocket(ws_url, on_frame=self.on_frame, on_connect=self._subscribe,
-                                      on_disconnect=self._on_disconnect, backoff=backoff,
-                                      ping_interval_s=ping_interval_s)
+        # the markets spread over connections of at most ASSETS_PER_CONNECTION assets (two a market),
+        # each subscribing, failing (its markets polled) and coming back on its own
+        per = max(1, ASSETS_PER_CONNECTION // 2)
+        ids = list(self.markets)
+        self.groups: list[list[str]] = [ids[i:i + per] for i in range(0, len(ids), per)] or [[]]
+        self.group_of: dict[str, int] = {tok: g for g, mids in enumerate(self.groups) for mid in mids
+                                         for tok in (self.markets[mid].yes_token, self.markets[mid].no_token)}
+        self.sockets = [PolymarketWebSocket(ws_url, on_frame=self.on_frame,
+                                            on_connect=functools.partial(self._subscribe, g),
+                                            on_disconnect=functools.partial(self._on_disconnect, g),
+                                            backoff=dataclasses.replace(backoff) if backoff else None,
+                                            ping_interval_s=ping_interval_s)
+                        for g in range(len(self.groups))]
+        self.ws = self.sockets[0]                 # the first connection (the only one up to 250 markets)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
-        self.ws.start()
+        for ws in self.sockets:
+            ws.start()
+        self.feed.start()
         if self.resnapshot_interval_s:
             self._periodic = asyncio.create_task(self._periodic_loop())
 
@@ -64,35 +98,30 @@ class PolymarketDataClient:
             self._periodic.cancel()
         for t in list(self._pending.values()):
             t.cancel()
-        await self.ws.close()
-
-    def check_stale(self, now_ms: int, max_age_ms: int) -> list[str]:
-        """Markets with no frame for `max_age_ms`: flagged untradeable ("stale") and re-fetched
-        over REST (the flag clears when that snapshot lands). Returns the stale market ids."""
-        stale = [mid for mid, ts in self.updated_ms.items() if ts and now_ms - ts > max_age_ms]
-        for mid in stale:
-            m = self.markets[mid]
-            for tok in (m.yes_token, m.no_token):
-                self._resnapshot(tok, f"stale: no update for {now_ms - self.updated_ms[mid]} ms")
-        return stale
+        for ws in self.sockets:
+            await ws.close()
+        await self.feed.close()
 
     def native(self, market_id: str) -> Book:
         m = self.markets[market_id]
         return native_book(market_id, self.books[m.yes_token], self.books[m.no_token])
 
     def _publish(self, market_id: str, ts: int = 0) -> None:
-        self.updates.put_nowait(BookUpdate(self.native(market_id), ts))
+        self.feed.publish(BookUpdate(self.native(market_id), ts))
 
-    async def _subscribe(self) -> None:
-        await self.ws.send({"assets_ids": list(self.books), "type": "market", "custom_feature_enabled": True})
+    async def _subscribe(self, group: int) -> None:
+        markets = [self.markets[mid] for mid in self.groups[group]]
+        tokens = [tok for m in markets for tok in (m.yes_token, m.no_token)]
+        await self.sockets[group].send({"assets_ids": tokens, "type": "market", "custom_feature_enabled": True})
 
-    async def _on_disconnect(self) -> None:
-        for mid in self.markets:
+    async def _on_disconnect(self, group: int) -> None:
+        for mid in self.groups[group]:
             was = self.native(mid).tradeable
             for tok in (self.markets[mid].yes_token, self.markets[mid].no_token):
                 self.books[tok].invalidate("disconnected")
             if was:
                 self._publish(mid)
+        self.feed.stream_down("polymarket ws disconnected", source=f"ws{group}", market_ids=self.groups[group])
 
     async def _periodic_loop(self) -> None:
         while True:
@@ -101,6 +130,16 @@ class PolymarketDataClient:
                 self._resnapshot(tok, "periodic refresh", invalidate=False)
 
     # ---- resnapshot ---------------------------------------------------------------------
+    async def refresh_book(self, market_id: str) -> Book:
+        """Both token books of `market_id` in one `POST /books`, each checked against its own hash,
+        applied to the shadow books: the market's book now (the feed publishes it)."""
+        for msg in await rest_books(self.http, self.markets[market_id]):
+            book = self.books.get(msg.asset_id)
+            if book is not None and self.token_market[msg.asset_id] == market_id and not book.apply_snapshot(msg):
+                self.hash_mismatches += 1
+                log.warning("polymarket: REST book for token …%s fails its own hash", msg.asset_id[-8:])
+        return self.native(market_id)
+
     def _resnapshot(self, token: str, reason: str, *, invalidate: bool = True) -> None:
         book = self.books[token]
         mid = self.token_market[token]
@@ -116,13 +155,13 @@ class PolymarketDataClient:
         try:
             for _ in range(5):
                 try:
+                    await self.feed.limiter.acquire(1.0)
                     body = await self.http.clob_get("/book", {"token_id": token})
                     msg = parse_book(body, "rest book")
                     self.resnapshots += 1
                     if not self.books[token].apply_snapshot(msg):
                         self.hash_mismatches += 1
                         log.warning("polymarket: REST book for token …%s fails its own hash", token[-8:])
-                    self.updated_ms[self.token_market[token]] = int(time.time() * 1000)
                     self._publish(self.token_market[token])
                     return
                 except (VenueError, UnitError) as exc:
@@ -157,6 +196,8 @@ class PolymarketDataClient:
                 except UnitError as exc:
                     log.warning("polymarket: bad book level: %s", exc)
                     ok = False
+                if not self.feed.streaming:     # its connection delivers again: its snapshots supersede polls
+                    self.feed.stream_up(f"ws{self.group_of[msg.asset_id]}")
                 if not ok:
                     self.hash_mismatches += 1
                     self._resnapshot(msg.asset_id, "bad snapshot")
@@ -195,5 +236,4 @@ class PolymarketDataClient:
                 if book is not None:
                     book.tick_size = msg.new_tick_size
         for mid in touched:
-            self.updated_ms[mid] = recv_ts
             self._publish(mid, recv_ts)

@@ -6,10 +6,11 @@ Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Fills from the C
 """
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
     Side, Venue,
@@ -18,11 +19,10 @@ from arbbot.snapshot import dump_snapshot
 from arbbot.units import price_ticks, qty_lots
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
-from arbbot.venues.polymarket.data import PolymarketDataClient
+from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
-from arbbot.venues.polymarket.schemas.ws import parse_book
 from arbbot.units import TICKS_PER_DOLLAR
 
 
@@ -35,6 +35,7 @@ class PolymarketVenue:
         self.provider = PolymarketInstrumentProvider(self.http, page_limit=config.page_limit)
         self.recorder = recorder
         self.data: PolymarketDataClient | None = None
+        self.feed: BookFeed | None = None         # the book feed, once `stream_books` runs
         self.exec = PolymarketExecutionClient(self.http, config, self.provider)
 
     async def discover_markets(self) -> list[MarketInfo]:
@@ -60,28 +61,32 @@ class PolymarketVenue:
     async def fetch_book(self, market_id: str) -> Book:
         """Both token books in one `POST /books`; each verified against its own hash."""
         m = await self._market(market_id)
-        body = await self.http.clob_post("/books", [{"token_id": m.yes_token}, {"token_id": m.no_token}])
-        if not isinstance(body, list):
-            raise ProtocolError("polymarket /books: expected a list", venue="polymarket")
         books = {t: TokenBook(t, market_id) for t in (m.yes_token, m.no_token)}
-        for raw in body:
-            msg = parse_book(raw, "rest book")
+        for msg in await rest_books(self.http, m):
             if msg.asset_id in books:
                 books[msg.asset_id].apply_snapshot(msg)
         return native_book(market_id, books[m.yes_token], books[m.no_token])
 
-    def data_client(self, markets: list[MarketInfo]) -> PolymarketDataClient:
+    def data_client(self, markets: list[MarketInfo],
+                    on_update: Callable[[BookUpdate], None] | None = None) -> PolymarketDataClient:
         c = self.config
         return PolymarketDataClient(c.ws_url, markets, self.http, recorder=self.recorder,
                                     backoff=Backoff(base=c.reconnect_base_s, cap=c.reconnect_cap_s),
-                                    ping_interval_s=c.ping_interval_s, resnapshot_interval_s=c.resnapshot_interval_s)
+                                    ping_interval_s=c.ping_interval_s, resnapshot_interval_s=c.resnapshot_interval_s,
+                                    on_update=on_update)
 
-    async def stream_books(self, market_ids: list[str]) -> AsyncIterator[BookUpdate]:
+    async def stream_books(self, market_ids: list[str], *,
+                           on_update: Callable[[BookUpdate], None] | None = None) -> AsyncIterator[BookUpdate]:
+        """Market-channel books, coalesced per market (`BookFeed`); polled over REST (`POST
+        /books`) while the WebSocket is down. `on_update` sees every update before coalescing.
+        Started again, it replaces the previous stream."""
+        await self._close_stream()
         markets = [await self._market(mid) for mid in market_ids]
-        self.data = self.data_client(markets)
+        self.data = self.data_client(markets, on_update)
+        self.feed = self.data.feed
         self.data.start()
         while True:
-            yield await self.data.updates.get()
+            yield await self.feed.get()
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.market_id not in self.provider.markets:
@@ -219,7 +224,10 @@ class PolymarketVenue:
         return dump_snapshot([(m, books.get(m.market_id)) for m in self.provider.markets.values()],
                              relations=self.relations() or None, **kw)
 
-    async def close(self) -> None:
+    async def _close_stream(self) -> None:
         if self.data is not None:
             await self.data.close()
+
+    async def close(self) -> None:
+        await self._close_stream()
         await self.http.close()

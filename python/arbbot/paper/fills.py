@@ -1,0 +1,125 @@
+"""The local fill engine of paper trading: one taker order against one book, exactly.
+
+Pure and deterministic (no clock, no I/O). Units: prices in ticks of the order's own side, sizes
+in lots, money in µ$ (ticks × lots = µ$).
+
+- A BUY of side S walks S's effective ask ladder (`arbbot.engine.decompose`: on Kalshi and
+  ForecastEx a YES ask at p is a NO bid at 10,000 − p; on Polymarket the token's own asks),
+  cheapest first, at prices ≤ the limit.
+- A SELL of side S walks S's bids, highest first, at prices ≥ the limit (ForecastEx is
+  buy-only: the venue wrapper refuses sells there).
+- Each fill is at the level's price (the resting order's price), for at most the level's size.
+  The order fills at most `qty`, and a whole number of the market's lots: what the levels within
+  the limit offer, rounded down to the lot.
+- IOC fills what it can and cancels the rest; FOK fills all of `qty` or nothing.
+- Fees by the venue's own schedule through the engine's fee code (`arbbot.engine.order_fee`,
+  spec/ARBITRAGE.md "Fees": per order, rate part rounded up to R, plus the per-contract
+  commission). Fill k carries fee(fills[:k+1]) − fee(fills[:k]) (the venue's per-order
+  accumulator), so the fills add up to the order's fee exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arbbot.engine import decompose, order_fee
+from arbbot.model import Book, FeeSchedule, Level, Side, Venue
+from arbbot.venues.common.model import Action, OrderStatus, TimeInForce
+
+MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simulates (takers only)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What matching needs of a market: its venue, taker fee schedule and lot (lots)."""
+    venue: Venue
+    fees: FeeSchedule
+    lot: int
+
+    def to_json(self) -> dict:
+        f = self.fees
+        return {"venue": self.venue.label, "lot": self.lot,
+                "fees": [f.taker_rate_ppm, f.per_contract, f.rounding, f.maker_rate_ppm]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Terms":
+        return cls(Venue.parse(d["venue"]), FeeSchedule(*d["fees"]), int(d["lot"]))
+
+
+@dataclass(frozen=True)
+class Match:
+    """The result of one order: fills as (price ticks, lots) in walk order, each fill's fee (µ$),
+    and the status the venue would report (FILLED in full, else CANCELED)."""
+    fills: tuple[Level, ...]
+    fees: tuple[int, ...]
+    status: OrderStatus
+
+    @property
+    def filled(self) -> int:
+        return sum(q for _, q in self.fills)
+
+    @property
+    def cost(self) -> int:
+        """µ$ of Σ price × lots (a sale: its proceeds), fees apart."""
+        return sum(p * q for p, q in self.fills)
+
+    @property
+    def fee(self) -> int:
+        return sum(self.fees)
+
+
+def book_to_json(book: Book) -> list:
+    """The four sides of a book as lists of [price, lots] (what the ledger stores)."""
+    return [[list(level) for level in side] for side in book.sides()]
+
+
+def book_from_json(sides: list) -> Book:
+    yb, ya, nb, na = (tuple((int(p), int(q)) for p, q in side) for side in sides)
+    return Book(yb, ya, nb, na)
+
+
+def _bids(levels) -> tuple[Level, ...]:
+    """A side's bids merged by price, highest first, empty levels dropped."""
+    merged: dict[int, int] = {}
+    for price, qty in levels:
+        if qty > 0:
+            merged[price] = merged.get(price, 0) + qty
+    return tuple(sorted(merged.items(), reverse=True))
+
+
+def ladder(book: Book, venue: Venue, side: Side, action: Action) -> tuple[Level, ...]:
+    """The levels an order of `side`/`action` takes, best first."""
+    if action is Action.BUY:
+        d = decompose(int(venue), book)
+        return d.yes if side is Side.YES else d.no
+    return _bids(book.yes_bids if side is Side.YES else book.no_bids)
+
+
+def match(book: Book | None, terms: Terms, side: Side, action: Action, price: int, qty: int,
+          tif: TimeInForce) -> Match:
+    """Fill a taker order of `qty` lots at limit `price` (ticks of `side`) against `book` (None:
+    no book, nothing fills). `qty` must be a positive multiple of `terms.lot`; `tif` IOC or FOK."""
+    if tif not in MATCHED_TIFS:
+        raise ValueError(f"the fill engine simulates IOC and FOK orders only, not {tif.value}")
+    if qty <= 0 or qty % terms.lot:
+        raise ValueError(f"quantity {qty} lots is not a positive multiple of the lot ({terms.lot})")
+    levels = () if book is None else ladder(book, terms.venue, side, action)
+    within = [(p, q) for p, q in levels if (p <= price if action is Action.BUY else p >= price)]
+    available = sum(q for _, q in within)
+    fillable = min(qty, available) // terms.lot * terms.lot
+    if tif is TimeInForce.FOK and fillable < qty:
+        fillable = 0
+    fills: list[Level] = []
+    left = fillable
+    for p, q in within:
+        if left <= 0:
+            break
+        take = min(q, left)
+        fills.append((p, take))
+        left -= take
+    fees, before = [], 0
+    for k in range(len(fills)):
+        total = order_fee(terms.fees, fills[:k + 1])
+        fees.append(total - before)
+        before = total
+    status = OrderStatus.FILLED if fillable == qty else OrderStatus.CANCELED
+    return Match(tuple(fills), tuple(fees), status)

@@ -1,0 +1,219 @@
+"""`PaperVenue`: a real venue adapter for market data, the local fill engine for orders.
+
+Discovery, listings and books go to the wrapped adapter (the real venue, or a simulator with
+`--connect`); every trading method is answered locally and the wrapped adapter's trading methods
+are never called, so no order ever leaves the process. The wrapper remembers the latest book of
+each market as the adapter receives it: every update of `stream_books`, before the feed
+coalesces it (the adapter's `on_update` tap), and every `fetch_book`.
+
+An order is matched after a latency, against the book as it is at that moment (the session's
+stream keeps running meanwhile, so a book that changes during the latency changes the fill):
+- setting `paper_latency_ms` unset (default): the measured latency of the venue's data round trip,
+  the median of the last `ROUND_TRIPS` REST book fetches made through this wrapper; until
+  `MIN_ROUND_TRIPS` are measured, the order's wait IS one: a REST fetch of the order's market,
+  timed (a sample) and remembered as the book;
+- `paper_latency_ms` set: that many milliseconds, on every venue.
+A REST round trip to the venue's API stands for an order's round trip there (same host, same
+network path; the venue's matching time is not included).
+
+Orders: IOC and FOK only (what the executor sends; GTC/DAY and post-only need a queue model and
+are refused), on the market's price grid, in whole lots; a buy must be covered by the paper cash
+(limit × qty + its fee). ForecastEx is buy-only, as at the venue. A book the adapter distrusts
+(sequence gap, disconnect) or none at all fills nothing. Each order, its fills, the book and the
+terms it was matched with go to the ledger (`arbbot.paper.ledger`) in one transaction before
+the answer is returned. Units: ticks, lots, µ$.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from collections import deque
+from typing import AsyncIterator
+
+from arbbot.engine import order_fee
+from arbbot.model import Book, MarketInfo, Venue, on_grid
+from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match
+from arbbot.paper.ledger import LedgerAccount, PaperLedger
+from arbbot.venues.common.errors import NotFound, OrderRejected
+from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order, OrderRequest, Position
+
+ROUND_TRIPS = 64          # REST book fetches whose median is the measured latency
+MIN_ROUND_TRIPS = 3       # fewer measured: an order waits for a fetch of its market (and measures it)
+
+
+class PaperVenue:
+    """`VenueClient` over `inner` (market data) and `ledger` (orders, fills, cash)."""
+
+    def __init__(self, inner, ledger: PaperLedger, *, latency_ms: float | None = None, clock=time.time,
+                 sleep=asyncio.sleep, timer=time.perf_counter) -> None:
+        self.inner = inner
+        self.venue: str = inner.venue
+        self.account: LedgerAccount = ledger.account(self.venue)
+        self.on_order_id = None                    # paper orders carry our client order id: never called
+        self.fixed_latency_s = None if latency_ms is None else latency_ms / 1000
+        self.clock, self.sleep, self.timer = clock, sleep, timer
+        self.books: dict[str, Book] = {}           # venue market id → latest book seen
+        self.markets: dict[str, MarketInfo] = {}
+        self.round_trips: deque = deque(maxlen=ROUND_TRIPS)   # seconds per REST book fetch
+        self.applied_latency_s: deque = deque(maxlen=2_000)   # latency waited per order, seconds
+        self.orders_matched = 0
+        self.orders_refused = 0
+        self._seq = itertools.count(1)            # ids of orders without a client order id
+
+    # ---- market data: the wrapped adapter's ------------------------------------------------------
+    async def discover_markets(self) -> list[MarketInfo]:
+        found = await self.inner.discover_markets()
+        self.markets.update((m.market_id, m) for m in found)
+        return found
+
+    async def discover_events(self):
+        return await self.inner.discover_events()
+
+    def listing_bodies(self) -> list:
+        bodies = getattr(self.inner, "listing_bodies", None)
+        return bodies() if bodies is not None else []
+
+    async def fetch_book(self, market_id: str) -> Book:
+        started = self.timer()
+        book = await self.inner.fetch_book(market_id)
+        self.round_trips.append(self.timer() - started)
+        self.books[market_id] = book
+        return book
+
+    def _seen(self, update: BookUpdate) -> None:
+        book = update.book
+        if book.market is not None:
+            self.books[book.market.id] = book
+
+    async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
+        """The adapter's stream; every update (before coalescing) is remembered, then given to
+        `on_update` (the session's samples)."""
+        def tap(update: BookUpdate) -> None:
+            self._seen(update)
+            if on_update is not None:
+                on_update(update)
+        async for update in self.inner.stream_books(market_ids, on_update=tap):
+            self._seen(update)      # also without a tap (an adapter that does not coalesce)
+            yield update
+
+    @property
+    def feed(self):
+        """The adapter's book feed (re-snapshots, queue figures), if it has one."""
+        return getattr(self.inner, "feed", None)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    # ---- latency ----------------------------------------------------------------------------------
+    def latency_s(self) -> float | None:
+        """Seconds an order waits before it is matched (None: fewer than MIN_ROUND_TRIPS measured)."""
+        if self.fixed_latency_s is not None:
+            return self.fixed_latency_s
+        return statistics.median(self.round_trips) if len(self.round_trips) >= MIN_ROUND_TRIPS else None
+
+    # ---- trading: local --------------------------------------------------------------------------
+    async def _info(self, market_id: str) -> MarketInfo:
+        if market_id not in self.markets:
+            await self.discover_markets()
+        info = self.markets.get(market_id)
+        if info is None:
+            raise self._refuse(f"market {market_id} not found")
+        return info
+
+    def _refuse(self, why: str) -> OrderRejected:
+        self.orders_refused += 1
+        return OrderRejected(f"paper {self.venue}: {why}", venue=self.venue)
+
+    async def _check(self, req: OrderRequest, info: MarketInfo) -> Terms:
+        if req.tif not in MATCHED_TIFS:
+            raise self._refuse(f"{req.tif.value} orders are not simulated (IOC and FOK only)")
+        if req.post_only:
+            raise self._refuse("post-only orders are not simulated")
+        if info.venue is Venue.FORECASTEX and req.action is Action.SELL:
+            raise self._refuse("ForecastEx contracts are buy-only")
+        if not on_grid(info, req.price_ticks):
+            raise self._refuse(f"price {req.price_ticks} ticks is off the market's grid or bounds")
+        if req.qty_lots <= 0 or req.qty_lots % info.lot_lots:
+            raise self._refuse(f"quantity {req.qty_lots} lots is not a positive multiple of the lot ({info.lot_lots})")
+        if req.client_order_id and self.account.knows_client_id(req.client_order_id):
+            raise self._refuse(f"client order id {req.client_order_id} already used")
+        if req.action is Action.BUY:
+            worst = req.price_ticks * req.qty_lots + order_fee(info.fees, [(req.price_ticks, req.qty_lots)])
+            cash = (await self.account.balance()).cash_micros
+            if worst > cash:
+                raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
+        return Terms(info.venue, info.fees, info.lot_lots)
+
+    async def place_order(self, req: OrderRequest) -> Order:
+        info = await self._info(req.market_id)
+        terms = await self._check(req, info)
+        sent_ms = int(self.clock() * 1000)
+        latency = self.latency_s()
+        if latency is None:                 # too few measured: the wait is one round trip, measured
+            await self.fetch_book(req.market_id)
+            latency = self.round_trips[-1]
+        else:
+            await self.sleep(latency)
+        self.applied_latency_s.append(latency)
+        book = self.books.get(req.market_id)
+        reason = ""
+        if book is None or not book.tradeable:
+            reason = "no book" if book is None else f"book not trusted: {book.reason or 'distrusted'}"
+            book = None
+        m = match(book, terms, req.side, req.action, req.price_ticks, req.qty_lots, req.tif)
+        matched_ms = int(self.clock() * 1000)
+        order_id = (f"paper-{req.client_order_id}" if req.client_order_id
+                    else f"paper-{self.venue}-{sent_ms}-{next(self._seq)}")
+        self.account.store.add_paper_order(
+            {"venue": self.venue, "order_id": order_id, "client_order_id": req.client_order_id,
+             "market_id": req.market_id, "side": req.side.label, "action": req.action.value,
+             "price": req.price_ticks, "qty": req.qty_lots, "tif": req.tif.value, "status": m.status.value,
+             "filled": m.filled, "cost": m.cost, "fee": m.fee, "reason": reason,
+             "latency_us": int(round(latency * 1e6)), "terms": terms.to_json(),
+             "book": book_to_json(book) if book is not None else [[], [], [], []],
+             "sent_ms": sent_ms, "matched_ms": matched_ms},
+            [{"venue": self.venue, "fill_id": f"{order_id}-{k}", "order_id": order_id,
+              "client_order_id": req.client_order_id, "market_id": req.market_id, "side": req.side.label,
+              "action": req.action.value, "qty": q, "price": p, "fee": fee, "ts_ms": matched_ms}
+             for k, ((p, q), fee) in enumerate(zip(m.fills, m.fees))])
+        self.orders_matched += 1
+        return Order(info.venue, order_id, req.client_order_id, req.market_id, req.side, req.action, req.price_ticks,
+                     req.qty_lots, m.filled, 0, m.status, fees_micros=m.fee, cost_micros=m.cost)
+
+    async def cancel_order(self, order_id: str) -> Order:
+        """Paper orders never rest: nothing to cancel (NotFound, as a venue answers for a done order)."""
+        raise NotFound(f"paper {self.venue}: order {order_id} is not resting", venue=self.venue)
+
+    async def balance(self) -> Balance:
+        return await self.account.balance()
+
+    async def positions(self) -> list[Position]:
+        return await self.account.positions()
+
+    async def order(self, order_id: str) -> Order | None:
+        return await self.account.order(order_id)
+
+    async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
+                     status: str | None = None) -> list[Order]:
+        return await self.account.orders(ticker=ticker, min_ts_ms=min_ts_ms, status=status)
+
+    async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
+                    min_ts_ms: int | None = None) -> list[Fill]:
+        return await self.account.fills(order_id=order_id, ticker=ticker, min_ts_ms=min_ts_ms)
+
+    # ---- what the run summary shows ----------------------------------------------------------------
+    def summary(self) -> dict:
+        """Orders matched / refused here, and the latency applied (ms: p50, max)."""
+        applied = sorted(self.applied_latency_s)
+        return {"orders": self.orders_matched, "refused": self.orders_refused,
+                "latency_ms": None if not applied else {"p50": round(applied[len(applied) // 2] * 1e3, 3),
+                                                        "max": round(applied[-1] * 1e3, 3),
+                                                        "source": "setting" if self.fixed_latency_s is not None
+                                                        else "measured"}}
+
+
+def paper_venues(venues: dict, ledger: PaperLedger, *, latency_ms: float | None = None) -> dict[str, PaperVenue]:
+    """Every venue of `venues` (name → adapter) behind a `PaperVenue` on `ledger`."""
+    return {name: PaperVenue(v, ledger, latency_ms=latency_ms) for name, v in venues.items()}

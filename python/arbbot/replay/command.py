@@ -1,0 +1,119 @@
+"""`arbbot replay FILE [--config A.toml] [--config B.toml] [--json]`: re-run detection, sizing and
+paper execution on a recording (`arbbot run --record FILE`), deterministically, once per
+configuration; with two, the results side by side and a verdict.
+
+Output (`--json`): `{"format": "arbbot.replay/1", "recording": {...}, "results": [{"config":
+PATH | "defaults", "executions": {STATE: N}, "locked_in_micros", "realised_micros",
+"max_drawdown_micros", "fill_rate", ...}], "verdict": {...} | null}`. The same recording and
+configurations give the same bytes every time. Exit 2 on an unreadable recording or config."""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from arbbot.replay.format import RecordingError, read_recording
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("replay", help="re-run detection, sizing and paper trading on a recording (A/B configs)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("file", help="an arbbot.recording/1 file (arbbot run --record FILE; .gz read as gzip)")
+    p.add_argument("--config", action="append", default=[], metavar="TOML",
+                   help="an arbbot.toml to replay with (only that file: no environment); give two to compare")
+    p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    p.add_argument("--json", action="store_true", help="print arbbot.replay/1 JSON instead of a table")
+
+
+class ConfigFileError(ValueError):
+    pass
+
+
+def load_config(path: str | None):
+    """Settings from one TOML file alone (a replay must not depend on the environment), or the
+    defaults (`path` None)."""
+    from arbbot.config import ConfigError, read_toml, validate_file_dict
+    if path is None:
+        return validate_file_dict({})
+    try:
+        data = read_toml(path)
+    except ConfigError as exc:
+        raise ConfigFileError(str(exc)) from None
+    try:
+        return validate_file_dict(data)
+    except ConfigError as exc:
+        raise ConfigFileError(f"{path}: {exc}") from None
+
+
+def verdict(results: list[dict]) -> dict | None:
+    """With two results: which made more (locked-in + realised, µ$), by how much, and whose
+    drawdown was smaller. None with one."""
+    if len(results) != 2:
+        return None
+    total = [r["locked_in_micros"] + r["realised_micros"] for r in results]
+    a, b = (r["config"] for r in results)
+    better = "same" if total[0] == total[1] else (a if total[0] > total[1] else b)
+    dd = [r["max_drawdown_micros"] for r in results]
+    return {"more_pnl": better, "pnl_difference_micros": abs(total[0] - total[1]),
+            "smaller_drawdown": "same" if dd[0] == dd[1] else (a if dd[0] < dd[1] else b)}
+
+
+def run_replays(path: str, configs: list[str | None], engine: str | None = None) -> dict:
+    from arbbot.replay.run import replay
+    recording = read_recording(path)
+    settings = [(c or "defaults", load_config(c)) for c in configs]
+    results = []
+    for label, s in settings:
+        with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
+            cache = Path(tmp) / "mappings"
+            results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache)})
+    return {"format": "arbbot.replay/1",
+            "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
+                          "books": len(recording.books), "frames": recording.frames,
+                          "markets": {v: len(m) for v, m in sorted(recording.markets.items())},
+                          "seconds": round((recording.books[-1][0] - recording.started_ms) / 1000, 3)
+                          if recording.books else 0.0},
+            "results": results, "verdict": verdict(results)}
+
+
+def main(args) -> int:
+    if len(args.config) > 2:
+        print("arbbot replay: at most two --config files (an A/B comparison)", file=sys.stderr)
+        return 2
+    try:
+        out = run_replays(args.file, args.config or [None], engine=args.engine)
+    except (RecordingError, ConfigFileError) as exc:
+        print(f"arbbot replay: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+    else:
+        _table(out)
+    return 0
+
+
+def _table(out: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    rec = out["recording"]
+    console = Console()
+    console.print(f"replay of {rec['path']}: {rec['books']:,} books over {rec['seconds']:,.1f} s")
+    table = Table()
+    table.add_column("")
+    for r in out["results"]:
+        table.add_column(r["config"], justify="right")
+    rows = [("complete", lambda r: str(r["executions"].get("complete", 0))),
+            ("unwound", lambda r: str(r["executions"].get("unwound", 0))),
+            ("other executions", lambda r: str(sum(n for s, n in r["executions"].items() if s not in ("complete", "unwound")))),
+            ("locked in $", lambda r: f"{r['locked_in_micros'] / 1e6:,.2f}"),
+            ("realised $", lambda r: f"{r['realised_micros'] / 1e6:,.2f}"),
+            ("max drawdown $", lambda r: f"{r['max_drawdown_micros'] / 1e6:,.2f}"),
+            ("fill rate", lambda r: "–" if r["fill_rate"] is None else f"{r['fill_rate']:.1%}")]
+    for label, cell in rows:
+        table.add_row(label, *(cell(r) for r in out["results"]))
+    console.print(table)
+    v = out["verdict"]
+    if v:
+        console.print(f"more PnL: {v['more_pnl']} (by ${v['pnl_difference_micros'] / 1e6:,.2f}); "
+                      f"smaller drawdown: {v['smaller_drawdown']}")

@@ -1,0 +1,156 @@
+"""`arbbot tune FILE --param KEY=LO:HI [--param …] [--config BASE] [--trials N] [--json]`: search
+live-tunable settings on a recording by replaying it (`arbbot.replay.run`) once per candidate,
+and report the candidates ranked by PnL. It never applies anything: the operator puts a value in
+`arbbot.toml` or sets it from the dashboard.
+
+Keys: the dashboard's live-tunable ones (`arbbot.ops.control.TUNABLES`). Candidates: with one
+key, `N` evenly spaced values from LO to HI; with several, a Latin hypercube of `N` points
+(seeded: the same candidates every time). Each candidate is validated as `arbbot.toml` is; one
+outside a setting's range is listed as refused, with the reason. Ranking: locked-in + realised PnL
+(µ$), then the smaller drawdown. Output `arbbot.tune/1` with `--json`."""
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+from arbbot.replay.command import ConfigFileError
+from arbbot.replay.format import RecordingError, read_recording
+
+SEED = 0
+
+
+class TuneError(ValueError):
+    pass
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("tune", help="search live-tunable settings on a recording (reports, never applies)",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("file", help="an arbbot.recording/1 file (arbbot run --record FILE)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=LO:HI", required=True,
+                   help="a live-tunable key and its range, e.g. max_contracts=5:50 (repeatable)")
+    p.add_argument("--config", metavar="TOML", help="the arbbot.toml the candidates start from (default: defaults)")
+    p.add_argument("--trials", type=int, default=8, help="candidates to replay (default 8, at most 200)")
+    p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    p.add_argument("--json", action="store_true", help="print arbbot.tune/1 JSON instead of a table")
+
+
+def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
+    from arbbot.ops.control import TUNABLES
+    out = {}
+    for text in texts:
+        key, sep, span = text.partition("=")
+        lo, sep2, hi = span.partition(":")
+        if not sep or not sep2:
+            raise TuneError(f"--param {text!r}: expected KEY=LO:HI")
+        if key not in TUNABLES:
+            raise TuneError(f"--param {key}: not a live-tunable key (allowed: {', '.join(TUNABLES)})")
+        try:
+            low, high = float(lo), float(hi)
+        except ValueError:
+            raise TuneError(f"--param {text!r}: LO and HI must be numbers") from None
+        if not (low == low and high == high) or low > high:
+            raise TuneError(f"--param {text!r}: expected LO ≤ HI")
+        out[key] = (low, high)
+    return out
+
+
+def candidates(params: dict[str, tuple[float, float]], trials: int) -> list[dict[str, float]]:
+    keys = list(params)
+    if len(keys) == 1:
+        (lo, hi), = params.values()
+        steps = [lo] if trials == 1 or lo == hi else [lo + (hi - lo) * k / (trials - 1) for k in range(trials)]
+        return [{keys[0]: _round(keys[0], v)} for v in dict.fromkeys(steps)]
+    rng = random.Random(SEED)
+    columns = {}
+    for key, (lo, hi) in params.items():          # one value per stratum, strata shuffled per key
+        strata = [lo + (hi - lo) * (k + rng.random()) / trials for k in range(trials)]
+        rng.shuffle(strata)
+        columns[key] = strata
+    return [{key: _round(key, columns[key][k]) for key in keys} for k in range(trials)]
+
+
+def _round(key: str, value: float) -> float:
+    """Contracts to the 0.01 lot, multipliers to 1e-4, dollars to the µ$."""
+    if key == "max_contracts":
+        return round(value, 2)
+    return round(value, 4) if key.endswith("multiplier") else round(value, 6)
+
+
+def _with(base: dict, key: str, value: float) -> dict:
+    out = json.loads(json.dumps(base))
+    node = out
+    *path, leaf = key.split(".")
+    for part in path:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return out
+
+
+def tune(path: str, params: dict, trials: int, base_path: str | None = None, engine: str | None = None) -> dict:
+    from arbbot.config import ConfigError, read_toml, validate_file_dict
+    from arbbot.replay.run import replay
+    recording = read_recording(path)
+    base = {}
+    if base_path:
+        try:
+            base = read_toml(base_path)
+        except ConfigError as exc:
+            raise ConfigFileError(str(exc)) from None
+    rows = []
+    for values in candidates(params, trials):
+        data = base
+        for key, value in values.items():
+            data = _with(data, key, value)
+        try:
+            settings = validate_file_dict(data)
+        except ConfigError as exc:
+            rows.append({"values": values, "refused": str(exc)})
+            continue
+        with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as tmp:
+            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=Path(tmp) / "mappings")
+        rows.append({"values": values, "pnl_micros": r["locked_in_micros"] + r["realised_micros"],
+                     "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
+                     "max_drawdown_micros": r["max_drawdown_micros"], "executions": r["executions"],
+                     "fill_rate": r["fill_rate"]})
+    ranked = sorted((row for row in rows if "refused" not in row),
+                    key=lambda row: (-row["pnl_micros"], row["max_drawdown_micros"]))
+    return {"format": "arbbot.tune/1", "recording": path, "base_config": base_path or "defaults",
+            "params": {k: [lo, hi] for k, (lo, hi) in params.items()}, "trials": rows,
+            "ranked": [row["values"] for row in ranked], "best": ranked[0] if ranked else None,
+            "applied": False}
+
+
+def main(args) -> int:
+    try:
+        if not 1 <= args.trials <= 200:
+            raise TuneError("--trials: expected 1 to 200")
+        out = tune(args.file, parse_params(args.param), args.trials, args.config, args.engine)
+    except (TuneError, RecordingError, ConfigFileError) as exc:
+        print(f"arbbot tune: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=None)
+    for key in out["params"]:
+        table.add_column(key, justify="right")
+    for head in ("PnL $", "max drawdown $", "complete", "fill rate"):
+        table.add_column(head, justify="right")
+    for row in sorted(out["trials"], key=lambda r: ("refused" in r, -r.get("pnl_micros", 0))):
+        cells = [f"{row['values'][k]:g}" for k in out["params"]]
+        if "refused" in row:
+            table.add_row(*cells, "refused: " + row["refused"], "", "", "")
+        else:
+            table.add_row(*cells, f"{row['pnl_micros'] / 1e6:,.2f}", f"{row['max_drawdown_micros'] / 1e6:,.2f}",
+                          str(row["executions"].get("complete", 0)),
+                          "–" if row["fill_rate"] is None else f"{row['fill_rate']:.1%}")
+    console = Console()
+    console.print(table)
+    console.print("nothing applied: put the chosen values in arbbot.toml, or set them from the dashboard")
+    return 0

@@ -1,0 +1,28 @@
+"""The session's streamed books as the order path and sizing read them: decomposed straight from
+the packed form the session keeps (`arbbot.run.live.pack`: an int64 array of the four side
+counts, then (price ticks, qty lots) pairs), with no Book tuples built in between."""
+from __future__ import annotations
+
+from arbbot.engine import Decomposition, decompose_packed
+from arbbot.engine.select import implementation
+from arbbot.model import MarketId
+
+
+class StreamedQuotes:
+    """`quotes(name)`: market `name`'s streamed book decomposed, or None while the session holds
+    it out (distrusted, stale) or has none. The decompose implementation (ARB_ENGINE_DECOMPOSE /
+    ARB_ENGINE) is chosen once, here."""
+
+    def __init__(self, session, engine: str | None = None) -> None:
+        self.session = session
+        self.engine = implementation("decompose", engine)
+        self._venues: dict[str, int] = {}          # market name → engine venue code
+
+    def __call__(self, name: str) -> Decomposition | None:
+        packed = self.session.books.get(name)
+        if packed is None or name in self.session.held:
+            return None
+        venue = self._venues.get(name)
+        if venue is None:
+            venue = self._venues[name] = int(MarketId.parse(name).venue)
+        return decompose_packed(venue, packed, engine=self.engine)

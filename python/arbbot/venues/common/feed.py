@@ -1,0 +1,202 @@
+"""One venue's book feed: what its stream publishes, on its way to the session.
+
+- **Coalescing:** every update goes through `publish(update)` (called by the adapter's socket
+  reader; it never blocks and never awaits the consumer) into a `CoalescingQueue` holding at most
+  one `BookUpdate` per market: the consumer reads the newest book of each market, in order of first
+  arrival, and the queue never holds more than the feed's markets.
+- **Estimates before coalescing:** `on_update(update)`, when set, sees every update first (the
+  sizing samples: depletion and volatility need each change, not only the last one).
+- **Stream → poll fallback:** the adapter calls `stream_down()` when its stream is lost and
+  `stream_up()` when it is back (per `source` when the venue's markets are spread over several
+  connections, naming that connection's markets). While a source is down, the feed polls its
+  markets' books with `fetch` (REST, an IB snapshot), each at most once per `poll_interval_s`,
+  within `reads_per_s`; a poll begun before a stream came back is discarded (the stream's
+  snapshots are newer).
+- **Re-snapshots:** `resnapshot(ids)` fetches those books (once each while pending, before any
+  poll, within the same `reads_per_s`) and publishes them: how a stale or quiet book is restored.
+
+Without `fetch` the feed only coalesces (a replay, a bench). Fetch failures are counted and
+retried after a backoff; they never end the feed.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Awaitable, Callable
+
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.coalesce import CoalescingQueue
+from arbbot.venues.common.model import Book, BookUpdate
+from arbbot.venues.common.ratelimit import TokenBucket
+
+log = logging.getLogger("arbbot.venues.feed")
+
+POLL_INTERVAL_S = 1.0          # a polled market is fetched at most once per this many seconds
+BOOK_READ_SHARE = 0.5          # the share of a venue's read budget its feed may spend on books
+
+
+class BookFeed:
+    """The feed of `venue`'s `market_ids` (venue ids). `fetch(market_id)` → `Book` for polls and
+    re-snapshots, at most `reads_per_s` of them per second (burst: one second's worth)."""
+
+    def __init__(self, venue: str, market_ids: list[str], fetch: Callable[[str], Awaitable[Book]] | None = None,
+                 reads_per_s: float = 1.0, *, on_update: Callable[[BookUpdate], None] | None = None,
+                 poll_interval_s: float = POLL_INTERVAL_S) -> None:
+        self.venue = venue
+        self.market_ids = list(dict.fromkeys(market_ids))
+        self.queue: CoalescingQueue[BookUpdate] = CoalescingQueue(max(1, len(self.market_ids)))
+        self.on_update = on_update
+        self.fetch = fetch
+        self.limiter = TokenBucket(reads_per_s, max(1.0, reads_per_s))
+        self.poll_interval_s = poll_interval_s
+        self.generation = 0             # +1 on every stream up/down transition
+        self.fallbacks = 0              # stream → poll transitions (of any source)
+        self.polled = 0                 # books published from polls
+        self.resnapshots = 0            # books published from re-snapshots
+        self.fetch_errors = 0
+        self.tap_errors = 0
+        # the adapter's own follow-up of a re-snapshot (Kalshi: ask the stream for the snapshots
+        # too, so its shadow books follow in sequence); called with the market ids newly asked for
+        self.on_resnapshot: Callable[[list[str]], None] | None = None
+        self._known = set(self.market_ids)
+        self._pending: OrderedDict[str, None] = OrderedDict()    # re-snapshots asked for, oldest first
+        self._down: dict[str, list[str]] = {}     # stream source that is down → its market ids
+        self._polled_ids: list[str] = []          # the markets of every source down: what is polled
+        self._cursor = 0                # next market of the poll cycle
+        self._cycle_started: float | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    # ---- the reader's side (hot) ----------------------------------------------------------
+    def publish(self, update: BookUpdate) -> None:
+        """One update: sampled (`on_update`), then queued (coalesced per market)."""
+        tap = self.on_update
+        if tap is not None:
+            try:
+                tap(update)
+            except Exception:           # a sampling bug must never stop the reader
+                self.tap_errors += 1
+                if self.tap_errors == 1:
+                    log.exception("%s feed: on_update failed", self.venue)
+        self.queue.put_nowait(update, update.book.market.id)
+
+    # ---- the consumer's side --------------------------------------------------------------
+    async def get(self) -> BookUpdate:
+        return await self.queue.get()
+
+    # ---- stream state, polls and re-snapshots ----------------------------------------------
+    @property
+    def streaming(self) -> bool:
+        """True while no stream source is down (nothing is polled)."""
+        return not self._down
+
+    def stream_down(self, reason: str = "", source: str = "stream", market_ids: list[str] | None = None) -> None:
+        """Stream `source` (carrying `market_ids`, default all) is lost: poll its books until
+        `stream_up(source)`."""
+        if source not in self._down:
+            self._down[source] = self.market_ids if market_ids is None else list(market_ids)
+            self._transition()
+            self.fallbacks += 1
+            self._wake.set()
+            log.warning("%s feed: %s down (%s): polling %d books", self.venue, source, reason or "disconnected",
+                        len(self._polled_ids))
+
+    def stream_up(self, source: str = "stream") -> None:
+        """Stream `source` is back: stop polling its books (polls under way are discarded)."""
+        if self._down.pop(source, None) is not None:
+            self._transition()
+            log.info("%s feed: %s back: %d books still polled", self.venue, source, len(self._polled_ids))
+
+    def _transition(self) -> None:
+        self.generation += 1
+        self._polled_ids = list(dict.fromkeys(m for ids in self._down.values() for m in ids))
+        self._cursor, self._cycle_started = 0, None
+
+    def resnapshot(self, market_ids) -> int:
+        """Fetch these books again (rate limited) and publish them; returns how many were newly
+        asked for (one already pending is not asked twice)."""
+        added = [mid for mid in market_ids if mid in self._known and mid not in self._pending]
+        for mid in added:
+            self._pending[mid] = None
+        if added:
+            self._wake.set()
+            if self.on_resnapshot is not None:
+                self.on_resnapshot(added)
+        return len(added)
+
+    def start(self) -> None:
+        if self.fetch is not None and self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"feed-{self.venue}")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _next(self) -> tuple[str, bool]:
+        """(market id, polled?) of the next fetch: a pending re-snapshot first, else the next
+        market of the poll cycle while the stream is down; waits while there is nothing to do."""
+        while True:
+            if self._pending:
+                return self._pending.popitem(last=False)[0], False
+            ids = self._polled_ids
+            if ids:
+                now = time.monotonic()
+                if self._cursor == 0:
+                    if self._cycle_started is not None and now < self._cycle_started + self.poll_interval_s:
+                        await self._sleep(self._cycle_started + self.poll_interval_s - now)
+                        continue
+                    self._cycle_started = now
+                mid = ids[self._cursor]
+                self._cursor = (self._cursor + 1) % len(ids)
+                return mid, True
+            await self._sleep(None)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        """Until woken (`stream_down`, `resnapshot`) or `seconds` passed (None: no limit)."""
+        self._wake.clear()
+        try:                            # (not wait_for: on 3.11 it can swallow a cancel racing a wake-up)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    async def _run(self) -> None:
+        backoff = Backoff(base=0.1, cap=5.0)
+        while True:
+            mid, polled = await self._next()
+            generation = self.generation
+            await self.limiter.acquire(1.0)
+            if polled and generation != self.generation:
+                continue                    # a stream came back (or another fell) while waiting
+            try:
+                book = await self.fetch(mid)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:        # a venue error, a closed connection: try again later
+                self.fetch_errors += 1
+                log.warning("%s feed: fetching %s failed: %s: %s", self.venue, mid, type(exc).__name__, exc)
+                if not polled:
+                    self._pending[mid] = None
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            if polled and generation != self.generation:
+                continue                    # the stream came back meanwhile: its books are newer
+            if polled:
+                self.polled += 1
+            else:
+                self.resnapshots += 1
+            self.publish(BookUpdate(book, int(time.time() * 1000)))
+
+    def stats(self) -> dict:
+        """What the session's summary and metrics show (counters only grow)."""
+        q = self.queue.stats()
+        return {"mode": "stream" if self.streaming else "poll", "polling": len(self._polled_ids),
+                "queue_depth": q["depth"], "queue_max_depth": q["max_depth"], "queue_capacity": q["capacity"],
+                "updates": q["puts"], "coalesced": q["coalesced"], "dropped": q["dropped"],
+                "fallbacks": self.fallbacks, "polled": self.polled, "resnapshots": self.resnapshots,
+                "fetch_errors": self.fetch_errors}

@@ -1,0 +1,292 @@
+"""`PaperVenue`: market data from the wrapped adapter, orders filled locally after the latency
+against the book as it is then, the ledger answering every trading method; the wrapped
+adapter's trading methods are never called."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arbbot.execution.reconcile import rematch_paper_orders
+from arbbot.execution.store import OrderStore
+from arbbot.model import Book, FeeSchedule, MarketId, MarketInfo, Side, Venue
+from arbbot.paper import PaperLedger, PaperVenue
+from arbbot.venues.common.errors import NotFound, OrderRejected
+from arbbot.venues.common.model import Action, BookUpdate, OrderRequest, OrderStatus, TimeInForce
+from tests.paper.test_fills import KALSHI_BOOK
+
+START = 1_000_000_000                                       # µ$: $1,000 of paper cash
+K = MarketId(Venue.KALSHI, "K")
+INFO = MarketInfo(Venue.KALSHI, "K", "K?", fees=FeeSchedule(taker_rate_ppm=70_000, rounding=10_000), lot_lots=100)
+# after the change: YES asks 4,200 × 100, 4,300 × 200
+CHANGED = Book(no_bids=((5_800, 100), (5_700, 200)), market=K)
+
+
+class DataOnly:
+    """A venue adapter serving market data; its trading methods record the call and fail."""
+
+    def __init__(self, info: MarketInfo = INFO, venue: str = "kalshi") -> None:
+        self.venue, self.info = venue, info
+        self.rest_book = Book(no_bids=((5_800, 1_000),), market=info.id)
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.fetches = 0
+        self.trading_calls: list[str] = []
+        self.closed = False
+
+    async def discover_markets(self):
+        return [self.info]
+
+    async def discover_events(self):
+        return []
+
+    def listing_bodies(self):
+        return [{"listing": self.info.market_id}]
+
+    async def fetch_book(self, market_id):
+        self.fetches += 1
+        return self.rest_book
+
+    async def stream_books(self, market_ids, *, on_update=None):
+        while True:
+            update = await self.queue.get()
+            if on_update is not None:
+                on_update(update)
+            yield update
+
+    async def close(self):
+        self.closed = True
+
+
+def _trading(name):
+    async def call(self, *args, **kwargs):
+        self.trading_calls.append(name)
+        raise AssertionError(f"{name} reached the venue")
+    return call
+
+
+for _name in ("place_order", "cancel_order", "balance", "positions", "order", "orders", "fills"):
+    setattr(DataOnly, _name, _trading(_name))
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    store = OrderStore(str(tmp_path / "paper.db"))
+    store.claim_trading_mode("paper")
+    yield PaperLedger(store, START)
+    store.close()
+
+
+def buy(qty: int, price: int, coid: str, tif=TimeInForce.IOC, side=Side.YES, action=Action.BUY) -> OrderRequest:
+    return OrderRequest("K", side, price, qty, action=action, tif=tif, client_order_id=coid)
+
+
+async def _pump(paper: PaperVenue, seen: list, event: asyncio.Event) -> None:
+    async for update in paper.stream_books(["K"]):
+        seen.append(update.book)
+        event.set()
+
+
+def _trade_while(ledger, change_during_latency: bool):
+    """Stream KALSHI_BOOK, then buy 10 YES at ≤ 43¢ with a 50 ms latency, during which the book
+    changes to CHANGED (or does not)."""
+    inner = DataOnly()
+    slept: list[float] = []
+
+    async def main():
+        seen, arrived = [], asyncio.Event()
+
+        async def sleep(seconds):
+            slept.append(seconds)
+            if change_during_latency:
+                arrived.clear()
+                await inner.queue.put(BookUpdate(CHANGED))
+                await arrived.wait()                     # the session's stream applied it meanwhile
+        paper = PaperVenue(inner, ledger, latency_ms=50, sleep=sleep)
+        await paper.discover_markets()
+        pump = asyncio.create_task(_pump(paper, seen, arrived))
+        await inner.queue.put(BookUpdate(KALSHI_BOOK))
+        await arrived.wait()
+        order = await paper.place_order(buy(1_000, 4_300, "x-L0E0"))
+        pump.cancel()
+        return paper, order, await paper.fills(order_id=order.order_id)
+    paper, order, fills = asyncio.run(main())
+    assert slept == [0.05] and inner.trading_calls == []
+    return paper, order, fills
+
+
+def test_the_order_matches_the_book_as_it_is_after_the_latency(ledger):
+    _, order, fills = _trade_while(ledger, change_during_latency=False)
+    assert (order.status, order.filled_lots, order.cost_micros, order.fees_micros) == (
+        OrderStatus.FILLED, 1_000, 4_270_000, 180_000)
+    assert [(f.price_ticks, f.qty_lots, f.fee_micros) for f in fills] == [(4_200, 300, 60_000), (4_300, 700, 120_000)]
+
+
+def test_a_book_change_during_the_latency_changes_the_fill(ledger):
+    _, order, fills = _trade_while(ledger, change_during_latency=True)
+    # 70,000 × (100·4,200·5,800 + 200·4,300·5,700) = 5.1366e14 → $0.06; the first fill alone → $0.02
+    assert (order.status, order.filled_lots, order.cost_micros, order.fees_micros) == (
+        OrderStatus.CANCELED, 300, 420_000 + 860_000, 60_000)
+    assert [(f.price_ticks, f.qty_lots, f.fee_micros) for f in fills] == [(4_200, 100, 20_000), (4_300, 200, 40_000)]
+    row = ledger.store.paper_orders("kalshi")[0]
+    assert row["book"] == [[], [], [[5_800, 100], [5_700, 200]], []] and row["latency_us"] == 50_000
+
+
+def test_the_measured_latency_is_the_median_rest_round_trip(ledger):
+    inner = DataOnly()
+    ticks = iter([0.0, 0.010, 1.0, 1.030, 2.0, 2.020])         # round trips of 10, 30 and 20 ms
+    slept: list[float] = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    async def main():
+        paper = PaperVenue(inner, ledger, sleep=sleep, timer=lambda: next(ticks))
+        await paper.discover_markets()
+        assert paper.latency_s() is None
+        for _ in range(3):
+            await paper.fetch_book("K")
+        await paper.place_order(buy(100, 4_200, "m-L0E0"))
+        return paper
+    paper = asyncio.run(main())
+    assert slept == [pytest.approx(0.020)] and inner.fetches == 3
+    assert paper.summary()["latency_ms"] == {"p50": 20.0, "max": 20.0, "source": "measured"}
+
+
+def test_until_three_round_trips_are_measured_an_order_waits_for_one(ledger):
+    inner = DataOnly()
+    ticks = iter([5.0, 5.004])
+    slept: list[float] = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    async def main():
+        paper = PaperVenue(inner, ledger, sleep=sleep, timer=lambda: next(ticks))
+        await paper.discover_markets()
+        return await paper.place_order(buy(100, 4_200, "f-L0E0"))
+    order = asyncio.run(main())
+    assert inner.fetches == 1 and slept == []                              # the fetch was the wait
+    assert ledger.store.paper_orders()[0]["latency_us"] == 4_000
+    assert (order.filled_lots, order.cost_micros) == (100, 420_000)        # the REST book: YES asks 4,200 × 1,000
+
+
+def test_the_ledger_answers_every_trading_method_and_outlives_the_process(ledger):
+    inner = DataOnly()
+
+    async def nap(_seconds):
+        return None
+
+    async def main():
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=nap)
+        await paper.discover_markets()
+        paper.books["K"] = KALSHI_BOOK
+        bought = await paper.place_order(buy(1_000, 4_300, "a-L0E0"))
+        sold = await paper.place_order(buy(500, 4_000, "a-L0U0", action=Action.SELL))
+        return paper, bought, sold
+    paper, bought, sold = asyncio.run(main())
+    # bought 10 YES for $4.27 + $0.18, sold 5 at 40¢ for $2.00 − fee (70,000 × 500·4,000·6,000 → $0.09)
+    assert (sold.status, sold.filled_lots, sold.cost_micros, sold.fees_micros) == (OrderStatus.FILLED, 500, 2_000_000,
+                                                                                   90_000)
+
+    async def read(venue):
+        return (await venue.balance(), await venue.positions(), await venue.orders(ticker="K"),
+                await venue.orders(status="resting"), await venue.order(bought.order_id), await venue.fills())
+    for venue in (paper, PaperVenue(DataOnly(), PaperLedger(ledger.store, 1))):      # a restart: same ledger
+        balance, positions, orders, resting, one, fills = asyncio.run(read(venue))
+        assert balance.cash_micros == START - 4_270_000 - 180_000 + 2_000_000 - 90_000
+        assert [(p.market_id, p.yes_lots, p.fees_paid_micros) for p in positions] == [("K", 500, 270_000)]
+        assert [o.client_order_id for o in orders] == ["a-L0E0", "a-L0U0"] and resting == []
+        assert one == bought and len(fills) == 3
+    assert inner.trading_calls == []
+    assert rematch_paper_orders(ledger.store.paper_orders(), ledger.store.paper_fills()) == []
+    tampered = [dict(f, fee=f["fee"] + 1) if f["fill_id"].endswith("-1") else f for f in ledger.store.paper_fills()]
+    diffs = rematch_paper_orders(ledger.store.paper_orders(), tampered)
+    assert [(d["what"], d["id"]) for d in diffs] == [("fill engine", bought.order_id)]
+
+
+def test_orders_a_venue_would_refuse_are_refused(ledger):
+    forecastex = MarketInfo(Venue.FORECASTEX, "F", "F?", fees=FeeSchedule(per_contract=10_000), lot_lots=100)
+
+    async def nap(_seconds):
+        return None
+
+    async def main():
+        paper = PaperVenue(DataOnly(), ledger, latency_ms=0, sleep=nap)
+        await paper.discover_markets()
+        paper.books["K"] = KALSHI_BOOK
+        out = []
+        for req in (buy(100, 4_300, "g", tif=TimeInForce.GTC), buy(100, 4_250, "t"), buy(150, 4_300, "l"),
+                    buy(100, 4_300, "dup"), buy(100, 4_300, "dup"), buy(3_000_000, 4_300, "cash"),
+                    OrderRequest("NOPE", Side.YES, 4_300, 100, tif=TimeInForce.IOC, client_order_id="n")):
+            try:
+                await paper.place_order(req)
+                out.append("ok")
+            except OrderRejected as exc:
+                out.append(str(exc))
+        with pytest.raises(NotFound):
+            await paper.cancel_order("paper-dup")
+        fx = PaperVenue(DataOnly(forecastex, "forecastex"), ledger, latency_ms=0, sleep=nap)
+        await fx.discover_markets()
+        with pytest.raises(OrderRejected, match="buy-only"):
+            await fx.place_order(OrderRequest("F", Side.YES, 3_000, 100, action=Action.SELL, tif=TimeInForce.IOC))
+        return out, paper
+    out, paper = asyncio.run(main())
+    assert out == ["paper kalshi: gtc orders are not simulated (IOC and FOK only)",
+                   "paper kalshi: price 4250 ticks is off the market's grid or bounds",
+                   "paper kalshi: quantity 150 lots is not a positive multiple of the lot (100)",
+                   "ok", "paper kalshi: client order id dup already used",
+                   # $1,000 − (1 YES at 42¢ + $0.02 fee); 30,000 × 43¢ + 7% × 30,000 × 0.43 × 0.57 = $514.71
+                   "paper kalshi: insufficient balance: $999.56, the order may need $13414.71",
+                   "paper kalshi: market NOPE not found"]
+    assert paper.summary()["orders"] == 1 and paper.summary()["refused"] == 6
+
+
+def test_a_distrusted_book_fills_nothing(ledger):
+    async def nap(_seconds):
+        return None
+
+    async def main():
+        paper = PaperVenue(DataOnly(), ledger, latency_ms=0, sleep=nap)
+        await paper.discover_markets()
+        paper.books["K"] = Book(KALSHI_BOOK.yes_bids, (), KALSHI_BOOK.no_bids, (), market=K, tradeable=False,
+                                reason="sequence gap")
+        return await paper.place_order(buy(100, 4_300, "d-L0E0"))
+    order = asyncio.run(main())
+    assert (order.status, order.filled_lots) == (OrderStatus.CANCELED, 0)
+    assert ledger.store.paper_orders()[0]["reason"] == "book not trusted: sequence gap"
+
+
+def test_the_book_is_remembered_as_received_before_the_feed_coalesces_it(ledger):
+    """A feed hands the session only the newest book of a market it is slow to read; the paper
+    venue remembers each book as the adapter receives it (the `on_update` tap), so an order
+    matches what the venue shows now, not what the session has read so far."""
+    class Coalescing(DataOnly):
+        async def stream_books(self, market_ids, *, on_update=None):
+            first = await self.queue.get()
+            on_update(first)
+            yield first
+            while True:                      # later books are tapped, then wait in the coalescing queue
+                on_update(await self.queue.get())
+
+    sampled = []
+
+    async def nap(_seconds):
+        return None
+
+    async def main():
+        inner = Coalescing()
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=nap)
+        await paper.discover_markets()
+        stream = paper.stream_books(["K"], on_update=lambda u: sampled.append(u.book))
+        await inner.queue.put(BookUpdate(KALSHI_BOOK))
+        assert (await stream.__anext__()).book == KALSHI_BOOK
+        pending = asyncio.create_task(stream.__anext__())       # the reader: nothing more is yielded
+        await inner.queue.put(BookUpdate(CHANGED))
+        while len(sampled) < 2:
+            await asyncio.sleep(0)
+        order = await paper.place_order(buy(1_000, 4_300, "c-L0E0"))
+        pending.cancel()
+        return order
+    order = asyncio.run(main())
+    assert sampled == [KALSHI_BOOK, CHANGED]                  # the session's samples still see every book
+    assert (order.filled_lots, order.cost_micros) == (300, 420_000 + 860_000)   # CHANGED's depth

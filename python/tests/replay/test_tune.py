@@ -1,0 +1,37 @@
+"""`arbbot tune`: candidates within the ranges, deterministic, ranked by replayed PnL; nothing applied."""
+import pytest
+
+from arbbot.replay.tune import TuneError, candidates, parse_params, tune
+
+
+def test_params_are_live_tunable_keys_with_numeric_ranges():
+    assert parse_params(["max_contracts=5:50", "sizing.kelly.kelly_multiplier=0.1:1"]) == {
+        "max_contracts": (5.0, 50.0), "sizing.kelly.kelly_multiplier": (0.1, 1.0)}
+    for bad, words in (("max_contracts", "KEY=LO:HI"), ("seed=1:2", "not a live-tunable key"),
+                       ("max_contracts=a:b", "must be numbers"), ("max_contracts=9:1", "LO ≤ HI")):
+        with pytest.raises(TuneError, match=words):
+            parse_params([bad])
+
+
+def test_one_key_is_an_even_grid_and_several_a_seeded_latin_hypercube():
+    assert candidates({"max_contracts": (5.0, 50.0)}, 4) == [{"max_contracts": v} for v in (5.0, 20.0, 35.0, 50.0)]
+    params = {"max_contracts": (5.0, 50.0), "sizing.kelly.kelly_multiplier": (0.1, 1.0)}
+    points = candidates(params, 5)
+    assert points == candidates(params, 5)                       # the same candidates every time
+    for key, (lo, hi) in params.items():
+        values = sorted(p[key] for p in points)
+        assert all(lo <= v <= hi for v in values)
+        width = (hi - lo) / 5
+        assert [int((v - lo) // width) for v in values] == [0, 1, 2, 3, 4]   # one per stratum
+
+
+def test_tune_ranks_replays_by_pnl_and_lists_refused_values(recorded):
+    path, _ = recorded
+    out = tune(str(path), {"max_contracts": (0.0, 20.0)}, 3)     # 0 contracts is outside max_contracts' range
+    refused = [t for t in out["trials"] if "refused" in t]
+    assert [t["values"] for t in refused] == [{"max_contracts": 0.0}] and "max_contracts" in refused[0]["refused"]
+    ran = [t for t in out["trials"] if "refused" not in t]
+    assert len(ran) == 2 and out["applied"] is False
+    best = max(ran, key=lambda t: (t["pnl_micros"], -t["max_drawdown_micros"]))
+    assert out["best"] == best and out["ranked"][0] == best["values"]
+    assert all(t["pnl_micros"] == t["locked_in_micros"] + t["realised_micros"] for t in ran)
