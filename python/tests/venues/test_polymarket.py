@@ -355,13 +355,14 @@ def test_order_lifecycle_and_pre_send_rules():
 
 
 def test_record_and_replay_market_channel(tmp_path):
-    from arbbot.recording import JsonlRecorder, read_records
+    from arbbot.replay.format import raw_records
+    from arbbot.replay.recorder import SessionRecorder
     path = tmp_path / "poly.jsonl"
 
     async def main():
         async with poly_env() as (sim, cfg):
-            rec = JsonlRecorder(path)
-            v = PolymarketVenue(cfg, recorder=rec)
+            rec = SessionRecorder(path, "simulator")
+            v = PolymarketVenue(cfg, recorder=rec.raw)
             markets = await v.discover_markets()
             dc = v.data_client(markets)
             dc.start()
@@ -376,7 +377,7 @@ def test_record_and_replay_market_channel(tmp_path):
             rec.close()
             replayed = PolymarketDataClient("ws://127.0.0.1:9/unused", markets, None)
             n = 0
-            for r in read_records(path):
+            for r in raw_records(path):
                 if r["kind"] == "ws" and r["venue"] == "polymarket":
                     await replayed.on_frame(r["frame"], r["recv_ts_ms"])
                     n += 1
