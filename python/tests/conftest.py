@@ -21,6 +21,15 @@ def _private_cache(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = old
 
 
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """A clean working directory (no arbbot.toml, no arbbot.db, the kill file's place) and no ARB_* variable."""
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("ARB_")]:
+        monkeypatch.delenv(var)
+    return tmp_path
+
+
 def require_native() -> None:
     """Fail (not skip) when the Swift engine is missing, unless the install skipped it on purpose."""
     if native_module() is None:

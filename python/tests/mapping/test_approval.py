@@ -16,7 +16,6 @@ from arbbot.mapping.table import (HEADER, MappingError, MappingRow, load_mapping
 from arbbot.run.live import LiveSession, default_session_mappings
 from arbbot.mapping.generate import merge_mappings
 from tests.mapping.twins import sim_twins
-from tests.run.test_config_metrics import in_tmp  # noqa: F401  (fixture: a clean dir, no ARB_*)
 
 OLD = ["kalshi_ticker,polymarket_condition_id,forecastex_conid,relation,confidence",
        "K1,P1,,same,0.97", "K2,,F2,inverse,0.5"]

@@ -18,7 +18,6 @@ from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.run.trader import PaperTrader
 from arbbot.venues.common.model import Action, Fill, Order, OrderStatus, Side, Venue
 from tests.risk.trades import Clock, complete_profitable, fill, two_leg_opportunity, unwound_losing_3_25, utc_s
-from tests.run.test_config_metrics import in_tmp  # noqa: F401  (clean cwd, where the kill file is; no ARB_*)
 
 
 def status_json(capsys, monkeypatch, db, now_s: float) -> dict:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import httpx
 import pytest
@@ -15,13 +14,6 @@ from arbbot.ops.metrics import serve_metrics
 from arbbot.sim import serve
 from tests.mapping.twins import sim_twins
 
-
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("ARB_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 def test_precedence_arguments_env_toml_defaults(in_tmp, monkeypatch):

@@ -20,7 +20,6 @@ from arbbot.sizing.record import trade_record
 from arbbot.sizing.state import drawdown_state, history, lane_pnl, observe_equity
 from tests.risk.test_durable_risk import status_json
 from tests.risk.trades import Clock, complete_profitable, two_leg_opportunity, unwound_losing_3_25, utc_s
-from tests.run.test_config_metrics import in_tmp  # noqa: F401  (clean cwd, no ARB_*)
 from tests.sizing.test_explain import BUNDLED
 
 CFG = from_toml_dict({})

@@ -44,6 +44,17 @@ class Consumer:
             self.read += 1
 
 
+
+async def streams_again(feed, step, synced) -> None:
+    """Once the stream is back: stream mode, the books streamed after a `step` of the venue, no
+    poll since, and one fallback in all."""
+    await wait_for(lambda: feed.stats()["mode"] == "stream", what="stream mode again")
+    polled = feed.polled
+    step()
+    await wait_for(synced, what="streamed books again")
+    await asyncio.sleep(0.3)
+    assert feed.polled == polled and feed.fallbacks == 1
+
 def test_kalshi_stream_failure_falls_back_to_rest_polling_and_climbs_back(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys, reconnect_base_s=0.05, reconnect_cap_s=0.3) as (sim, cfg):
@@ -72,12 +83,7 @@ def test_kalshi_stream_failure_falls_back_to_rest_polling_and_climbs_back(rsa_ke
             assert feed.stats()["mode"] == "poll"          # they keep failing: still polling
             # the stream comes back: the subscription's snapshots end the polling
             sim.faults = Faults()
-            await wait_for(lambda: feed.stats()["mode"] == "stream", what="stream mode again")
-            polled = feed.polled
-            sim.process.step()
-            await wait_for(synced, what="streamed books again")
-            await asyncio.sleep(0.3)
-            assert feed.polled == polled and feed.fallbacks == 1
+            await streams_again(feed, sim.process.step, synced)
             c.task.cancel()
             await v.close()
     run(main())
@@ -104,12 +110,7 @@ def test_polymarket_stream_failure_falls_back_to_rest_polling_and_climbs_back():
             await wait_for(lambda: synced() and feed.polled >= len(ids), timeout=15, what="polled books")
             assert feed.stats()["mode"] == "poll" and not sim.connections
             v.data.ws.url = cfg.ws_url                # back
-            await wait_for(lambda: feed.stats()["mode"] == "stream", what="stream mode again")
-            polled = feed.polled
-            sim.process.step()
-            await wait_for(synced, what="streamed books again")
-            await asyncio.sleep(0.3)
-            assert feed.polled == polled and feed.fallbacks == 1
+            await streams_again(feed, sim.process.step, synced)
             c.task.cancel()
             await v.close()
     run(main())
