@@ -275,28 +275,38 @@ def _sim(argv: list[str]) -> int:
 def _scan(args) -> int:
     import json
 
-    from arbbot.engine import EngineInputError, implementation, scan
+    from arbbot.engine import EngineInputError, implementation, scan, scan_packed
     from arbbot.engine.select import EngineSelectionError
-    from arbbot.mapping.rules_file import RulesFileError
     from arbbot.opportunities import to_json_line
-    from arbbot.snapshot import SnapshotError, load_snapshot, parse_snapshot
+    from arbbot.snapshot import SnapshotError, load_snapshot, load_snapshot_packed, parse_snapshot
 
+    rules_errors: tuple = ()
+    if args.rules:
+        from arbbot.mapping.rules_file import RulesFileError
+        rules_errors = (RulesFileError,)
     try:
         engine = implementation("lanes", args.engine)
-        if args.file == "-":
-            try:
-                snapshot = parse_snapshot(json.loads(sys.stdin.read()))
-            except json.JSONDecodeError as exc:
-                raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        packed = None
+        if engine == "swift" and args.json and not args.rules and args.file != "-":
+            # The Swift engine's buffers straight from the file; None: load_snapshot decides.
+            packed = load_snapshot_packed(args.file)
+        if packed is not None:
+            result = scan_packed(packed.buffers, packed.names)
         else:
-            snapshot = load_snapshot(args.file)
-        if args.rules:
-            snapshot = _with_rules(snapshot, args.rules)
-        result = scan(snapshot.universe, engine=engine)
+            if args.file == "-":
+                try:
+                    snapshot = parse_snapshot(json.loads(sys.stdin.read()))
+                except json.JSONDecodeError as exc:
+                    raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            else:
+                snapshot = load_snapshot(args.file)
+            if args.rules:
+                snapshot = _with_rules(snapshot, args.rules)
+            result = scan(snapshot.universe, engine=engine)
     except SnapshotError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
-    except RulesFileError as exc:
+    except rules_errors as exc:
         print(f"arbbot scan: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except (EngineInputError, EngineSelectionError) as exc:

@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     snapshot_start: bool | None = Field(None, description="start from the streams' subscription snapshots "
                                         "(REST only for books still missing after bootstrap_wait_s) instead of one "
                                         "REST fetch per book; unset: on for --scenario universe, --live and --paper")
-    bootstrap_wait_s: float = Field(5.0, gt=0, le=600, description="seconds snapshot_start waits for the "
-                                    "streams' snapshots before fetching the missing books over REST")
+    bootstrap_wait_s: float = Field(5.0, gt=0, le=600, description="snapshot_start: once no awaited subscription "
+                                    "snapshot arrived for this many seconds, the books still missing are fetched "
+                                    "over REST")
+    tiers: bool | None = Field(None, description="subscription tiers: stream only the markets that can take part "
+                               "in an opportunity (named by a relation, or on Polymarket), poll the rest every "
+                               "slow_poll_s and promote them when a relation names them; unset: on where "
+                               "snapshot_start is")
+    slow_poll_s: float = Field(60.0, gt=0, le=3600, description="seconds between two reads of a polled market "
+                               "(subscription tiers, or a venue's stream at its cap)")
     db_path: str = "arbbot.db"
     store_durability: Literal["process", "power"] = Field(
         "process", description="order store commits: 'process' = durable against a process crash at COMMIT and "
@@ -126,6 +133,10 @@ class Settings(BaseSettings):
     forecastex_client_id: int = Field(11, ge=0, le=2_147_483_647, description="IB API client id of the bot (reuse it "
                                       "after a restart: IB returns that client's open orders); arbbot reconcile "
                                       "uses this + 2")
+    forecastex_market_data_lines: int = Field(100, ge=2, le=100_000, description="IB market data lines of the "
+                                              "account (100 by default at IB); a streamed ForecastEx market takes two "
+                                              "(its YES and NO contracts), the markets beyond are polled every "
+                                              "slow_poll_s")
     kalshi_key_id: str = ""
     kalshi_private_key_file: Path | None = None
     polymarket_api_key: str = ""

@@ -6,6 +6,8 @@ JSON path of the deepest offending element, e.g.
 `markets[3].book.yes_bids[0][0]: price 1.2 is above 1`. `load_snapshot(path)` reads a file
 through the one-pass reader (arbbot.snapshot_fast) when that one vouches for it, else through
 `parse_snapshot`, so the answers and messages are this module's either way.
+`load_snapshot_packed(path)` gives the Swift engine's buffers of a file that reader vouches for
+(no Snapshot objects: `arbbot scan --json`), None for any other file.
 """
 from __future__ import annotations
 
@@ -260,6 +262,18 @@ def load_snapshot(path: str | Path) -> Snapshot:
     except OSError:
         snapshot = None                 # the strict reader below reports it
     return snapshot if snapshot is not None else load_snapshot_strict(path)
+
+
+def load_snapshot_packed(path: str | Path):
+    """The Swift engine's buffers of a snapshot file, straight from the one-pass reader
+    (`arbbot.snapshot_fast.PackedSnapshot`), or None for a file it does not vouch for or cannot
+    read: `load_snapshot` then reads it, or names the problem. Same files, same universe."""
+    from arbbot.snapshot_fast import read_packed_fast   # imports this module
+
+    try:
+        return read_packed_fast(Path(path).read_bytes())
+    except OSError:
+        return None
 
 
 def load_snapshot_strict(path: str | Path) -> Snapshot:

@@ -12,10 +12,22 @@ strict reader refuses, and must build an identical Snapshot when it accepts
 (python/tests/engine/test_snapshot_fast.py holds it to both). Being stricter only costs time.
 One deliberate difference: an integer of more than 4,300 digits under an unknown key made
 json.loads raise an uncaught ValueError; here it is skipped unread, as the spec wants.
+
+`read_packed_fast` is the same reader for the Swift engine (`arbbot scan --json`): the engine's
+buffers without the Snapshot's objects. It first keeps each book side as its (msgspec-checked)
+JSON text and reads all the sides' levels at once in vectorised passes (`_side_levels`), which
+take only plainly written sides; any other file goes through the decoded sides as above. Either
+way it vouches for exactly the files `read_snapshot_fast` vouches for, with buffers equal to
+`arbbot.engine.native.pack_universe` of that Snapshot's universe (python/tests/engine/
+test_scan_fast_packed.py holds it to both).
 """
 from __future__ import annotations
 
 import gc
+from array import array
+from dataclasses import dataclass
+from itertools import accumulate, chain
+from operator import attrgetter
 from typing import Callable
 
 import msgspec
@@ -23,7 +35,7 @@ from msgspec import UNSET, Struct, UnsetType
 
 from arbbot import units
 from arbbot.engine.types import MONEY_FEE_MAX, Market, Relation, RelationKind, Universe
-from arbbot.model import Book, FeeSchedule
+from arbbot.model import Book, FeeSchedule, Venue
 from arbbot.snapshot import _KINDS, _PAIR_KINDS, _VENUES, FORMAT, Snapshot
 
 _MEMO_LIMIT = 200_000   # distinct texts kept per memo; a long-lived process never grows past it
@@ -89,6 +101,28 @@ class _File(Struct, gc=False):
 
 _DECODER = msgspec.json.Decoder(_File)
 
+# The packed reader's first try: the same shape, but each book side kept as its JSON text
+# (checked JSON, not decoded: no tuple or string per level), which _side_levels reads at once.
+_NO_LEVELS = msgspec.Raw(b"[]")
+
+
+class _TextBook(Struct, gc=False):
+    yes_bids: msgspec.Raw = _NO_LEVELS
+    yes_asks: msgspec.Raw = _NO_LEVELS
+    no_bids: msgspec.Raw = _NO_LEVELS
+    no_asks: msgspec.Raw = _NO_LEVELS
+
+
+class _TextMarket(_Market, gc=False):
+    book: _TextBook | UnsetType = UNSET
+
+
+class _TextFile(_File, gc=False):
+    markets: list[_TextMarket]
+
+
+_TEXT_DECODER = msgspec.json.Decoder(_TextFile)
+
 
 # ---- decimal text → exact integer, through the strict parsers of arbbot.units ---------------
 
@@ -129,9 +163,35 @@ def _number(parse, text: str, *args) -> int:
 
 # ---- the reader ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PackedSnapshot:
+    """A snapshot file as the Swift engine takes it, without the Python objects of a Snapshot:
+    `buffers` are the keyword buffers of `arbbot._native.Engine`, equal to
+    `arbbot.engine.native.pack_universe(snapshot.universe)` of the same file's Snapshot;
+    `names` are the markets' `venue:id`, in file order (what an opportunity's legs name)."""
+    buffers: dict
+    names: list[str]
+    taken_at: str | None = None
+
+
 def read_snapshot_fast(data: bytes) -> Snapshot | None:
     """The Snapshot of a file's bytes, or None when the strict reader must decide (it then either
     builds the same Snapshot or raises the SnapshotError naming the problem)."""
+    return _read(data, _snapshot)
+
+
+def read_packed_fast(data: bytes) -> PackedSnapshot | None:
+    """`read_snapshot_fast` for the Swift engine: None for exactly the files it refuses, else the
+    engine's buffers built straight from the file, without a Market, Book or level tuple. First
+    with the book sides read as text, all at once (_side_levels); a side that reader does not
+    take plainly (an escape, a long number, pretty-printing inside a level, ...) sends the
+    file through the decoded sides, read as read_snapshot_fast reads them."""
+    packed = _read(data, _packed_from_text, _TEXT_DECODER)
+    return packed if packed is not None else _read(data, _packed)
+
+
+def _read(data: bytes, build: Callable[[_Checked], Snapshot | PackedSnapshot],
+          decoder: msgspec.json.Decoder = _DECODER):
     if not data.isascii():              # ASCII is UTF-8; msgspec checks only the strings it keeps
         try:
             data.decode("utf-8")        # the strict reader refuses invalid UTF-8 anywhere
@@ -140,7 +200,7 @@ def read_snapshot_fast(data: bytes) -> Snapshot | None:
     collecting = gc.isenabled()
     gc.disable()                        # ~1M new containers: no point scanning them mid-build
     try:
-        return _convert(_DECODER.decode(data))
+        return build(_Checked(decoder.decode(data)))
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, _Refused):
         return None
     finally:
@@ -154,51 +214,208 @@ def read_snapshot_fast(data: bytes) -> Snapshot | None:
             gc.enable()
 
 
-def _convert(raw: _File) -> Snapshot:
-    if raw.format != FORMAT:
-        raise _Refused
-    max_qty, min_profit = None, 1
-    if raw.params is not UNSET:
-        if raw.params.max_qty is not UNSET:
-            max_qty = _number(units.parse_size, raw.params.max_qty, "max_qty")
-        if raw.params.min_profit is not UNSET:
-            min_profit = _number(units.parse_money, raw.params.min_profit, "min_profit", 2**63 - 1)
-    markets, names = _markets(raw.markets)
-    index = dict(zip(names, range(len(names))))
-    if len(index) != len(names):   # a duplicate `venue:id`
-        raise _Refused
-    relations = tuple(_relation(r, index) for r in raw.relations)
-    universe = Universe(tuple(markets), relations, max_qty, min_profit)
-    return Snapshot(universe, raw.taken_at, tuple(m.title for m in raw.markets))
-
-
 _NO_FEES = _Fees()
 _EMPTY_BOOK = _Book()
+_NO_TEXT_BOOK = _TextBook()
 _fee_schedules: dict[_Fees, FeeSchedule] = {}   # fee texts → their (frozen, shared) schedule
+_SIDES_OF = attrgetter("yes_bids", "yes_asks", "no_bids", "no_asks")   # the ABI's side order
 
 
-def _markets(raw: list[_Market]) -> tuple[list[Market], list[str]]:
-    """The engine's markets and their `venue:id` names, in file order."""
-    price, size, schedules = _PRICE, _SIZE, _fee_schedules
-    markets, names = [], []
-    for m in raw:
-        venue = _VENUES.get(m.venue)
-        if venue is None or not m.id:
+class _Checked:
+    """A decoded file through every check of the fast path but its level texts (which both
+    builders read through the same memos, _PRICE and _SIZE), column by column. Raises _Refused
+    on anything the fast path does not vouch for."""
+
+    __slots__ = ("raw", "max_qty", "min_profit", "venues", "schedules", "lots", "books", "names", "relations")
+
+    def __init__(self, raw: _File) -> None:
+        decoded = type(raw) is _File   # else a _TextFile: its sides are checked by _side_levels
+        if raw.format != FORMAT:
             raise _Refused
-        lot = 100 if m.lot is UNSET else _LOT[m.lot]
-        if lot != 100 and lot != 1:
+        self.raw = raw
+        self.max_qty, self.min_profit = None, 1
+        if raw.params is not UNSET:
+            if raw.params.max_qty is not UNSET:
+                self.max_qty = _number(units.parse_size, raw.params.max_qty, "max_qty")
+            if raw.params.min_profit is not UNSET:
+                self.min_profit = _number(units.parse_money, raw.params.min_profit, "min_profit", 2**63 - 1)
+        venues: list[Venue] = []
+        schedules: list[FeeSchedule] = []
+        lots: list[int] = []
+        books: list[_Book] = []
+        names: list[str] = []
+        lot_of, schedule_of = _LOT, _fee_schedules.get
+        for m in raw.markets:
+            venue = _VENUES.get(m.venue)
+            if venue is None or not m.id:
+                raise _Refused
+            lot = 100 if m.lot is UNSET else lot_of[m.lot]
+            if lot != 100 and lot != 1:
+                raise _Refused
+            b = (_EMPTY_BOOK if decoded else _NO_TEXT_BOOK) if m.book is UNSET else m.book
+            if venue.bids_only and decoded and (b.yes_asks or b.no_asks):
+                raise _Refused
+            fees = _NO_FEES if m.fees is UNSET else m.fees
+            venues.append(venue)
+            schedules.append(schedule_of(fees) or _fee_schedule(fees))
+            lots.append(lot)
+            books.append(b)
+            names.append(f"{m.venue}:{m.id}")   # Market.name: the venue's label is its text
+        index = dict(zip(names, range(len(names))))
+        if len(index) != len(names):   # a duplicate `venue:id`
             raise _Refused
-        b = _EMPTY_BOOK if m.book is UNSET else m.book
-        if venue.bids_only and (b.yes_asks or b.no_asks):
-            raise _Refused
-        book = Book(tuple([(price[p], size[q]) for p, q in b.yes_bids]),   # (ticks, lots)
-                    tuple([(price[p], size[q]) for p, q in b.yes_asks]) if b.yes_asks else (),
-                    tuple([(price[p], size[q]) for p, q in b.no_bids]),
-                    tuple([(price[p], size[q]) for p, q in b.no_asks]) if b.no_asks else ())
-        fees = _NO_FEES if m.fees is UNSET else m.fees
-        markets.append(Market(venue, m.id, schedules.get(fees) or _fee_schedule(fees), lot, book, m.title))
-        names.append(f"{m.venue}:{m.id}")   # Market.name: the venue's label is its text
-    return markets, names
+        self.relations = tuple([_relation(r, index) for r in raw.relations])
+        self.venues, self.schedules, self.lots, self.books, self.names = venues, schedules, lots, books, names
+
+
+def _snapshot(checked: _Checked) -> Snapshot:
+    """The Snapshot (engine objects) of a checked file; each level text through its memo."""
+    price, size, raw = _PRICE, _SIZE, checked.raw
+    books = []
+    for b in checked.books:
+        books.append(Book(tuple([(price[p], size[q]) for p, q in b.yes_bids]),   # (ticks, lots)
+                          tuple([(price[p], size[q]) for p, q in b.yes_asks]) if b.yes_asks else (),
+                          tuple([(price[p], size[q]) for p, q in b.no_bids]),
+                          tuple([(price[p], size[q]) for p, q in b.no_asks]) if b.no_asks else ()))
+    titles = tuple([m.title for m in raw.markets])
+    markets = tuple(map(Market, checked.venues, [m.id for m in raw.markets], checked.schedules, checked.lots,
+                        books, titles))
+    universe = Universe(markets, checked.relations, checked.max_qty, checked.min_profit)
+    return Snapshot(universe, raw.taken_at, titles)
+
+
+def _packed_from_text(checked: _Checked) -> PackedSnapshot:
+    """`_packed` of a file decoded with its book sides as JSON text."""
+    counts, levels = _side_levels(list(chain.from_iterable(map(_SIDES_OF, checked.books))))
+    bids_only = [v.bids_only for v in checked.venues]
+    if counts.reshape(-1, 4)[bids_only][:, 1::2].any():   # asks in a bids-only venue's book
+        raise _Refused
+    return _packed(checked, array("q", counts.tobytes()), array("q", levels.tobytes()))
+
+
+def _side_levels(sides: list[msgspec.Raw]):
+    """(level count per side, [price ticks, size lots] per level back to back), int64 arrays, of
+    book sides given as the JSON texts msgspec checked, in a few vectorised passes over all of
+    them at once. Takes only sides written plainly: lists of [price, size] lists of two strings
+    of 1–8 digits and dots, and outside the strings nothing but brackets, commas and JSON
+    whitespace. Raises _Refused on anything else (the decoded sides then decide), and wherever
+    units.parse_price / parse_size would: `digits[.digits]`, at most 4 / 2 decimals once
+    trailing zeros go, a price at most 1, a size at most 1,000,000 contracts."""
+    import numpy as np
+
+    pow10 = 10 ** np.arange(19, dtype=np.int64)
+
+    def byte_sum(words):        # the sum of each uint64's 8 bytes (each sum below 256)
+        return ((words * 0x0101010101010101) >> 56).astype(np.int64)
+
+    text = b"".join([*sides, b"        "])                  # padded: 8 bytes from anywhere
+    size = len(text) - 8
+    outside = text.translate(None, b"0123456789.")          # without the digits and dots
+    syntax = outside.translate(None, b" \t\n\r")             # and without JSON whitespace
+    if syntax.translate(None, b'[]",'):                      # anything else: a letter, a backslash, ...
+        raise _Refused
+    buf = np.frombuffer(text, np.uint8)
+    core = buf[:size]
+    # The strings: no backslash, so quotes pair up in order. Each string's bytes as one
+    # little-endian word (its first character in the low byte); a byte past its end counts 0.
+    quotes = np.flatnonzero(core == 34)
+    if len(quotes) % 2:
+        raise _Refused
+    starts = quotes[0::2] + 1
+    lengths = quotes[1::2] - starts
+    n = len(lengths)
+    if n and (lengths.min() < 1 or lengths.max() > 8):
+        raise _Refused
+    if len(text) - len(outside) != lengths.sum():          # a digit or dot outside the strings
+        raise _Refused
+    windows = np.ndarray((size + 1,), dtype="<u8", buffer=buf, strides=(1,))
+    inside = (np.uint64(2**64 - 1) >> (64 - 8 * lengths.astype(np.uint64))).astype("<u8").view(np.uint8)
+    inside = inside.reshape(n, 8) != 0                       # the row's bytes that are the string's
+    chars = windows[starts].view(np.uint8).reshape(n, 8)
+    digits = chars - 48
+    digit = (digits < 10) & inside
+    dot = (chars == 46) & inside
+    if (inside & ~(digit | dot)).any():
+        raise _Refused
+    dots = byte_sum(dot.view(np.uint64).ravel())
+    point = byte_sum((dot * np.arange(8, dtype=np.uint8)).view(np.uint64).ravel())   # where the one dot is
+    if n and (dots.max() > 1 or ((dots == 1) & ((point == 0) | (point == lengths - 1))).any()):
+        raise _Refused                                      # not `digits[.digits]`
+    # Nesting, on the syntax characters alone: each string pair `["",""]` becomes L; what is left
+    # must be one `[]` or `[L,L,...,L]` per side, and no quote.
+    skeleton = np.frombuffer(syntax.replace(b'["",""]', b"L"), np.uint8)
+    if (skeleton == 34).any():
+        raise _Refused
+    brackets = np.flatnonzero((skeleton == 91) | (skeleton == 93))
+    opens, closes = brackets[0::2], brackets[1::2]
+    if len(brackets) != 2 * len(sides) or (skeleton[opens] != 91).any() or (skeleton[closes] != 93).any():
+        raise _Refused
+    framed = np.concatenate(([0], skeleton, [0]))         # NUL before and after: fits nothing
+    before, after = framed[:-2], framed[2:]
+    level, comma = skeleton == 76, skeleton == 44
+    if (level & ~(((before == 91) | (before == 44)) & ((after == 44) | (after == 93)))).any() or \
+            (comma & ~((before == 76) & (after == 76))).any():
+        raise _Refused
+    counts = (closes - opens) // 2                          # `[L,...,L]`: 2 per level, less one
+    if 2 * int(counts.sum()) != n:
+        raise _Refused
+    # Values: the row's digits as one 8-digit number (SWAR; the dot and the bytes past the end
+    # count 0), split at the dot, the fraction scaled to the unit's decimals.
+    word = np.where(digit, digits, 0).view("<u8").ravel()
+    word = ((word * 2561) >> 8) & 0x00FF00FF00FF00FF
+    word = ((word * 6553601) >> 16) & 0x0000FFFF0000FFFF
+    number8 = ((word * 42949672960001) >> 32).astype(np.int64)
+    point = np.where(dots > 0, point, lengths).astype(np.int64)
+    whole = number8 // pow10[8 - point]
+    places = np.where(dots > 0, 7 - point, 0)             # digits of the fraction's field
+    fraction = number8 % pow10[places]
+    unit = np.empty(n, np.int64)
+    unit[0::2], unit[1::2] = 4, 2                           # decimals: prices in ticks, sizes in lots
+    shift = unit - places
+    extra = pow10[np.maximum(-shift, 0)]
+    if (fraction % extra).any():                            # a decimal the unit does not hold
+        raise _Refused
+    exact = whole * pow10[unit] + fraction // extra * pow10[np.maximum(shift, 0)]
+    if (exact[0::2] > units.TICKS_PER_DOLLAR).any() or (exact[1::2] > _SIZE_MAX).any():
+        raise _Refused
+    return counts.astype(np.int64), exact
+
+
+_SIZE_MAX = units.MAX_CONTRACTS * units.LOTS_PER_CONTRACT
+_TAKER, _PER_CONTRACT, _ROUNDING = (attrgetter(a) for a in ("taker_rate_ppm", "per_contract", "rounding"))
+
+
+def _packed(checked: _Checked, counts: array | None = None, levels: array | None = None) -> PackedSnapshot:
+    """The engine buffers of a checked file: `pack_universe` of its Snapshot's universe, field
+    for field (values are bounded by the parsers, so every one fits its integer type). The book
+    buffers are made here from decoded sides unless given."""
+    if counts is None:
+        # Every level at once, in C loops: the sides in ABI order, their [price, size] texts
+        # flattened, then each text through its memo (prices at even places, sizes at odd).
+        sides = list(chain.from_iterable(map(_SIDES_OF, checked.books)))
+        texts = list(chain.from_iterable(chain.from_iterable(sides)))
+        texts[0::2] = map(_PRICE.__getitem__, texts[0::2])   # ticks
+        texts[1::2] = map(_SIZE.__getitem__, texts[1::2])    # lots
+        counts, levels = array("q", map(len, sides)), array("q", texts)
+    names = checked.names
+    encoded = list(map(str.encode, names))
+    relations = checked.relations
+    members = array("i", chain.from_iterable([r.members for r in relations]))
+    buffers = dict(
+        venue=array("i", map(int, checked.venues)),
+        lot=array("i", checked.lots),
+        taker_rate_ppm=array("i", map(_TAKER, checked.schedules)),
+        per_contract=array("q", map(_PER_CONTRACT, checked.schedules)),
+        rounding=array("q", map(_ROUNDING, checked.schedules)),
+        book_counts=counts, book_levels=levels,
+        names=b"".join(encoded), name_offsets=array("q", accumulate(map(len, encoded), initial=0)),
+        rel_kind=array("i", [int(r.kind) for r in relations]),
+        rel_exhaustive=array("i", [1 if r.exhaustive else 0 for r in relations]),
+        rel_offsets=array("q", accumulate([len(r.members) for r in relations], initial=0)),
+        rel_members=members,
+        max_qty=-1 if checked.max_qty is None else checked.max_qty,
+        min_profit=checked.min_profit)
+    return PackedSnapshot(buffers, names, checked.raw.taken_at)
 
 
 def _fee_schedule(raw: _Fees) -> FeeSchedule:

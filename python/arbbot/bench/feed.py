@@ -9,8 +9,15 @@ the decision, so any backlog when processing falls behind the rate counts in ful
 With sizing (the default; `--no-size` to leave it out), every opportunity a frame reports is also
 sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: the Swift chain
 per ARB_ENGINE_EVAL and the Python portfolio steps, against a fresh $10,000-per-venue portfolio in
-a temporary order store); `sized_p50_us` / `sized_p99_us` are frame → sized decision over the
-frames that found an opportunity, beside the all-frames figures.
+a temporary order store); `found_p50_us` / `found_p99_us` are frame → sized decision over the
+frames that found an opportunity (every opportunity of the frame sized), beside the all-frames
+figures. A found frame's latency is split (`found_split`): `wait` (its scheduled arrival → its
+processing starts: the backlog of earlier frames), `sizing` (inside `SessionSizer.size`, all its
+opportunities) and `detect` (the rest: parse, quality gate, engine update, dedupe, the
+`opportunity` log line). `pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
+(each recent opportunity sized again 200 times in a row, books unchanged: its legs' decomposed
+books are reused); `pipeline_updated_*`: the same, each time after its legs' books were updated
+(to equal copies, so every leg is decomposed again, as in a frame that found it).
 
 With `--dashboard sse|browser` the web dashboard (arbbot.ops.dashboard) is served for the session
 during the run, its sampler on this loop as in `arbbot run`, and a client in another process is
@@ -26,6 +33,7 @@ import resource
 import sys
 import tempfile
 import time
+from array import array
 
 from arbbot.bench.universe import build_u20k
 from arbbot.engine import Engine
@@ -133,8 +141,10 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     seq = 0
 
     found_in: list[bool] = [False]       # did the last delivered frame report an opportunity?
+    split = [0, 0, 0]                    # the last delivered frame: wait ns, sizing ns, opportunities sized
 
     async def deliver(frame: str, arrival_ns: int) -> int:
+        split[0], split[1], split[2] = time.perf_counter_ns() - arrival_ns, 0, 0
         await client.on_frame(frame, arrival_ns // 1_000_000)
         found = False
         while not client.updates.empty():
@@ -177,13 +187,22 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "side": side, "ts_ms": 0}}))
     tmp = tempfile.TemporaryDirectory()
     sizer, store = _attach_sizer(session, universe, tmp.name) if size else (None, None)
+    if sizer is not None:
+        def size_timed(opp, size=sizer.size):
+            t0 = time.perf_counter_ns()
+            try:
+                return size(opp)
+            finally:
+                split[1] += time.perf_counter_ns() - t0
+                split[2] += 1
+        session.on_opportunity = size_timed
     served = None
     if dashboard:
         served = await _DashboardClient.start(session, dashboard)
         await served.connected()
     if freeze:       # as LiveSession does: freeze the long-lived universe, rare full collections
         tune_gc()
-    latencies, sized = [], []
+    latencies, sized, parts = [], [], []
     start = time.perf_counter_ns()
     period = 1e9 / rate
     for i, frame in enumerate(frames):
@@ -197,6 +216,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
         latencies.append(await deliver(frame, arrival))
         if found_in[0]:
             sized.append(latencies[-1])
+            parts.append((split[0], split[1], latencies[-1] - split[0] - split[1], split[2]))
         if served is not None:
             served.between_frames()
     elapsed = (time.perf_counter_ns() - start) / 1e9
@@ -208,14 +228,23 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     pick = lambda q: quantile(latencies, q) / 1_000  # noqa: E731
     sizing = {}
     if sizer is not None:
-        again = []                       # the pipeline alone, on every opportunity found, 200 times each
+        again, updated = [], []          # the pipeline alone, on every opportunity found, 200 times each
         for _, opp in list(session.stats.recent):
             for _ in range(200):
                 t0 = time.perf_counter_ns()
                 sizer.size(opp)
                 again.append(time.perf_counter_ns() - t0)
+            for _ in range(200):         # each time after its legs' books were updated (to equal copies)
+                for leg in opp.legs:
+                    if leg.market in session.books:
+                        session.books[leg.market] = array("q", session.books[leg.market])
+                t0 = time.perf_counter_ns()
+                sizer.size(opp)
+                updated.append(time.perf_counter_ns() - t0)
         sizing = {"pipeline_p50_us": round(quantile(again, 0.50) / 1_000, 1) if again else None,
                   "pipeline_p99_us": round(quantile(again, 0.99) / 1_000, 1) if again else None,
+                  "pipeline_updated_p50_us": round(quantile(updated, 0.50) / 1_000, 1) if updated else None,
+                  "pipeline_updated_p99_us": round(quantile(updated, 0.99) / 1_000, 1) if updated else None,
                   "sizing": {"sized": sizer.stats.sized, "traded": sizer.stats.traded,
                              "rejected": dict(sizer.stats.rejected), "lowered": dict(sizer.stats.lowered),
                              "errors": dict(list(sizer.errors.items())[:5])}}
@@ -228,8 +257,25 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             # frames that reported an opportunity: frame → decision (sized, unless --no-size)
             "found_frames": len(sized),
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
-            "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None, **sizing,
+            "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None,
+            "found_split": _split(parts, size), **sizing,
             "dashboard": served_report}
+
+
+def _split(parts: list[tuple[int, int, int, int]], size: bool) -> dict | None:
+    """p50 / p99 (µs) of each part of the found frames' latency: wait, detect, sizing (each over
+    the found frames on its own: the parts' quantiles do not add up to the total's)."""
+    if not parts:
+        return None
+    out = {}
+    for k, name in ((0, "wait"), (2, "detect"), (1, "sizing")):
+        if name == "sizing" and not size:
+            continue
+        xs = sorted(p[k] for p in parts)
+        out[f"{name}_p50_us"] = round(quantile(xs, 0.50) / 1_000, 1)
+        out[f"{name}_p99_us"] = round(quantile(xs, 0.99) / 1_000, 1)
+    out["opportunities_sized"] = sum(p[3] for p in parts)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,14 +1,21 @@
-"""`arbbot scan FILE --json` on a U20k snapshot file: the whole command and its split, with the
-one-pass reader (arbbot.snapshot_fast) and the strict reader it replaced, in the same run.
+"""`arbbot scan FILE --json` on a U20k snapshot file: the whole command and its split, today's
+path (the Swift engine's buffers packed straight from the file, arbbot.snapshot_fast's
+read_packed_fast) against an older one, in the same run.
 
-    python -m arbbot.bench.scan_file [--markets 20000] [--seed 20000] [--runs 7] [--file F] [--json]
+    python -m arbbot.bench.scan_file [--markets 20000] [--seed 20000] [--runs 7] [--file F]
+                                     [--old strict|objects] [--json]
 
+- `--old strict` (default): the strict reader (json + parse_snapshot) and `scan(universe)`;
+  `--old objects`: the one-pass reader's Snapshot (`load_snapshot`) and `scan(universe)`, which
+  packs its objects for Swift (`pack_universe`): the path before the packed one;
 - whole command: wall time of a fresh `python -c <launcher> scan FILE --json` process, the
-  same launcher for both readers (`old` swaps `load_snapshot` for `load_snapshot_strict`), runs
-  alternated so both see the same machine; both must print byte-identical JSON. Also its CPU
-  time (user + sys), which a machine shared with other work inflates far less than wall time;
-- split, in this process: read+validate (`load_snapshot` / `load_snapshot_strict`) and the
-  engine (`scan(universe)`: packing the universe for Swift and the scan).
+  same launcher for both (`old` switches the CLI's packed reader off, and for `strict` swaps
+  `load_snapshot` for `load_snapshot_strict`), runs alternated so both see the same machine;
+  both must print byte-identical JSON. Also its CPU time (user + sys), which a machine shared
+  with other work inflates far less than wall time;
+- split, in this process: read+validate (`load_snapshot_packed`; `load_snapshot_strict` or
+  `load_snapshot`) and the engine (`scan_packed(buffers)`; `scan(universe)`: packing the
+  universe's objects for Swift, then the scan).
 Times are seconds; p50/p95 as `arbbot bench` picks them (with 7 runs: the median and the max).
 """
 from __future__ import annotations
@@ -27,12 +34,16 @@ from arbbot.bench.universe import build_u20k
 from arbbot.snapshot import snapshot_to_dict
 
 TAKEN_AT = "2026-11-20T15:00:00Z"
-# The CLI's own entry point; `old` first points the CLI's reader at the strict one.
+# The CLI's own entry point; an old path first switches the packed reader off (and `strict`
+# points the CLI's reader at the strict one).
 _LAUNCHER = {
     "new": "import sys; from arbbot.cli import main; sys.exit(main(sys.argv[1:]))",
-    "old": "import sys, arbbot.snapshot as s; s.load_snapshot = s.load_snapshot_strict; "
-           "from arbbot.cli import main; sys.exit(main(sys.argv[1:]))",
+    "strict": "import sys, arbbot.snapshot as s; s.load_snapshot_packed = lambda path: None; "
+              "s.load_snapshot = s.load_snapshot_strict; from arbbot.cli import main; sys.exit(main(sys.argv[1:]))",
+    "objects": "import sys, arbbot.snapshot as s; s.load_snapshot_packed = lambda path: None; "
+               "from arbbot.cli import main; sys.exit(main(sys.argv[1:]))",
 }
+OLD_PATHS = ("strict", "objects")
 
 
 def write_snapshot(path: str | Path, markets: int = 20_000, seed: int = 20_000) -> int:
@@ -66,25 +77,32 @@ def _command(path: Path, reader: str) -> tuple[float, float, bytes]:
     return elapsed, cpu, proc.stdout
 
 
-def _split(path: Path, runs: int) -> tuple[dict[str, list[float]], int]:
+def _split(path: Path, runs: int, old: str = "strict") -> tuple[dict[str, list[float]], int]:
     """The in-process split, and the file's market count."""
-    from arbbot.engine import scan
-    from arbbot.snapshot import load_snapshot, load_snapshot_strict
+    from arbbot.engine import scan, scan_packed
+    from arbbot.snapshot import load_snapshot, load_snapshot_packed, load_snapshot_strict
 
-    out: dict[str, list[float]] = {"read_new": [], "read_old": [], "engine": []}
+    load_old = load_snapshot_strict if old == "strict" else load_snapshot
+    out: dict[str, list[float]] = {"read_new": [], "read_old": [], "engine_new": [], "engine_old": []}
     for _ in range(runs):
-        for key, load in (("read_new", load_snapshot), ("read_old", load_snapshot_strict)):
-            start = time.perf_counter()
-            snapshot = load(path)
-            out[key].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        packed = load_snapshot_packed(path)
+        out["read_new"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        snapshot = load_old(path)
+        out["read_old"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        scan_packed(packed.buffers, packed.names)
+        out["engine_new"].append(time.perf_counter() - start)
         start = time.perf_counter()
         scan(snapshot.universe)
-        out["engine"].append(time.perf_counter() - start)
+        out["engine_old"].append(time.perf_counter() - start)
     return out, len(snapshot.universe.markets)
 
 
-def run(markets: int, seed: int, runs: int, file: Path | None = None) -> dict:
-    """Time the command on `file`, or on a U20k snapshot written for the run."""
+def run(markets: int, seed: int, runs: int, file: Path | None = None, old: str = "strict") -> dict:
+    """Time the command on `file`, or on a U20k snapshot written for the run, against the `old`
+    path (OLD_PATHS)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = file or Path(tmp) / f"u{markets}.snapshot.json"
         size = path.stat().st_size if file else write_snapshot(path, markets, seed)
@@ -92,24 +110,27 @@ def run(markets: int, seed: int, runs: int, file: Path | None = None) -> dict:
         outputs = {}
         for _ in range(runs):
             for reader in ("new", "old"):
-                elapsed, cpu, outputs[reader] = _command(path, reader)
+                elapsed, cpu, outputs[reader] = _command(path, "new" if reader == "new" else old)
                 samples[f"command_{reader}"].append(elapsed)
                 samples[f"cpu_{reader}"].append(cpu)
         if outputs["new"] != outputs["old"]:
             raise RuntimeError("the two readers' scans differ")
-        split, markets = _split(path, runs)
+        split, markets = _split(path, runs, old)
         samples.update(split)
-    return {"format": "arbbot.bench.scan_file/1", "markets": markets, "seed": None if file else seed, "runs": runs,
+    return {"format": "arbbot.bench.scan_file/1", "old": old, "markets": markets, "seed": None if file else seed, "runs": runs,
             "file_bytes": size, "opportunities": len(json.loads(outputs["new"])["opportunities"]),
             "seconds": {k: _p50_p95(v) for k, v in samples.items()}}
 
 
 def markdown(result: dict) -> str:
     s = result["seconds"]
+    if "engine_new" in s:
+        engine = ("engine (pack + scan)", "engine_old", "engine_new")
+    else:
+        engine = ("engine (pack + scan; one universe, both columns)", "engine", "engine")
     rows = [("whole command (`arbbot scan FILE --json`), wall", "command_old", "command_new"),
             ("whole command, CPU (user + sys)", "cpu_old", "cpu_new"),
-            ("read + validate", "read_old", "read_new"),
-            ("engine (pack + scan; one universe, both columns)", "engine", "engine")]
+            ("read + validate", "read_old", "read_new"), engine]
     source = f"seed {result['seed']}" if result["seed"] is not None else "given file"
     lines = [f"{result['markets']:,} markets ({source}), {result['file_bytes'] / 1e6:.1f} MB, "
              f"{result['opportunities']} opportunities, {result['runs']} runs, seconds:", "",
@@ -117,7 +138,14 @@ def markdown(result: dict) -> str:
     for label, old, new in rows:
         lines.append(f"| {label} | {s[old]['p50']:.3f} | {s[old]['p95']:.3f} | {s[new]['p50']:.3f} | "
                      f"{s[new]['p95']:.3f} |")
+    if "old" in result:
+        lines += ["", f"old: {_OLD_LABEL[result['old']]}; new: the engine's buffers packed straight from the file "
+                      "(read_packed_fast, scan_packed)."]
     return "\n".join(lines)
+
+
+_OLD_LABEL = {"strict": "the strict reader (json + parse_snapshot), scan(universe)",
+              "objects": "the one-pass reader's Snapshot (load_snapshot), scan(universe) packing its objects"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20_000, help="universe seed (default 20000)")
     parser.add_argument("--runs", type=int, default=7, help="runs of each measurement (default 7)")
     parser.add_argument("--file", type=Path, help="time this snapshot file instead of a generated one")
+    parser.add_argument("--old", choices=OLD_PATHS, default="strict",
+                        help="the path to compare with: strict (default) or objects (load_snapshot + scan(universe))")
     parser.add_argument("--json", action="store_true", help="print arbbot.bench.scan_file/1 JSON")
     args = parser.parse_args(argv)
-    result = run(args.markets, args.seed, args.runs, args.file)
+    result = run(args.markets, args.seed, args.runs, args.file, args.old)
     print(json.dumps(result) if args.json else markdown(result))
     return 0
 

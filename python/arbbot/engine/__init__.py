@@ -11,10 +11,6 @@ Units: ticks (1e-4 $/contract), lots (0.01 contract), µ$; see arbbot.engine.typ
 from __future__ import annotations
 
 from arbbot.engine.select import implementation
-from arbbot.engine.twin import decompose as _twin_decompose
-from arbbot.engine.twin import evaluate as _twin_evaluate
-from arbbot.engine.twin import fees as _twin_fees
-from arbbot.engine.twin.engine import TwinEngine
 from arbbot.engine.types import (
     Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg, Market, Book,
     Opportunity, Quote, Relation, RelationKind, ScanResult, Side, Status, Universe, Venue,
@@ -24,7 +20,7 @@ __all__ = [
     "Decomposition", "Engine", "EngineInputError", "Evaluation", "FeeSchedule", "Kind", "Lane",
     "Leg", "Market", "Book", "Opportunity", "Quote", "Relation", "RelationKind",
     "ScanResult", "Side", "Status", "Universe", "Venue", "decompose", "decompose_packed", "evaluate",
-    "implementation", "order_fee", "scan",
+    "implementation", "order_fee", "scan", "scan_packed",
 ]
 
 
@@ -33,26 +29,48 @@ def _native():
     return native
 
 
+_twin_package = None
+
+
+def _twin():
+    """arbbot.engine.twin with its modules, imported on first use (not for a Swift scan)."""
+    global _twin_package
+    if _twin_package is None:
+        import arbbot.engine.twin.decompose
+        import arbbot.engine.twin.engine
+        import arbbot.engine.twin.evaluate
+        import arbbot.engine.twin.fees
+        _twin_package = arbbot.engine.twin
+    return _twin_package
+
+
 def decompose(venue: int, book: Book, *, engine: str | None = None) -> Decomposition:
     if implementation("decompose", engine) == "swift":
         return _native().decompose(venue, book)
-    return _twin_decompose.decompose(venue, book)
+    return _twin().decompose.decompose(venue, book)
 
 
 def decompose_packed(venue: int, packed, *, engine: str | None = None) -> Decomposition:
     """`decompose` of a book in the session's packed form (an int64 array: the four side counts,
     then the (price, qty) pairs; `arbbot.run.live.pack`), without building the Book's tuples
     on the Swift path."""
-    counts = tuple(packed[:4])
+    return packed_decomposer(engine)(venue, packed)
+
+
+def packed_decomposer(engine: str | None = None):
+    """`decompose_packed` with its implementation chosen now, once: a function (venue, packed)
+    → Decomposition for a caller on the hot path (no selection or import per call)."""
     if implementation("decompose", engine) == "swift":
-        return _native().decompose_levels(venue, memoryview(packed)[4:], counts)
-    return _twin_decompose.decompose(venue, unpack_book(packed[4:], counts))
+        levels = _native().decompose_levels
+        return lambda venue, packed: levels(venue, memoryview(packed)[4:], tuple(packed[:4]))
+    twin = _twin().decompose.decompose
+    return lambda venue, packed: twin(venue, unpack_book(packed[4:], tuple(packed[:4])))
 
 
 def order_fee(schedule: FeeSchedule, fills, *, engine: str | None = None) -> int:
     if implementation("fees", engine) == "swift":
         return _native().order_fee(schedule, fills)
-    return _twin_fees.order_fee(schedule, fills)
+    return _twin().fees.order_fee(schedule, fills)
 
 
 def evaluate(qty: int, profit: int, cost: int, fee: int, confidence: float, fill_prob: float,
@@ -60,7 +78,7 @@ def evaluate(qty: int, profit: int, cost: int, fee: int, confidence: float, fill
     args = (qty, profit, cost, fee, confidence, fill_prob, loss, sigma)
     if implementation("eval", engine) == "swift":
         return _native().evaluate(*args)
-    return _twin_evaluate.evaluate(*args)
+    return _twin().evaluate.evaluate(*args)
 
 
 class Engine:
@@ -71,7 +89,7 @@ class Engine:
         self.implementation = implementation("lanes", engine)
         self._names = {m.name: i for i, m in enumerate(universe.markets)}
         self._impl = (_native().NativeEngine(universe) if self.implementation == "swift"
-                      else TwinEngine(universe))
+                      else _twin().engine.TwinEngine(universe))
 
     def scan(self) -> ScanResult:
         return self._impl.scan()
@@ -104,3 +122,9 @@ def unpack_book(levels, counts) -> Book:
 
 def scan(universe: Universe, *, engine: str | None = None) -> ScanResult:
     return Engine(universe, engine=engine).scan()
+
+
+def scan_packed(buffers: dict, names: list[str]) -> ScanResult:
+    """`scan` on the Swift engine of a universe already packed as `native.pack_universe` packs
+    it (`arbbot.snapshot.load_snapshot_packed`), `names` its markets' `venue:id` in order."""
+    return _native().NativeEngine.from_buffers(buffers, names).scan()

@@ -128,11 +128,22 @@ class NativeEngine:
     """The Swift engine holding one universe."""
 
     def __init__(self, universe: Universe) -> None:
+        self._start(pack_universe(universe), [m.name for m in universe.markets])
+
+    @classmethod
+    def from_buffers(cls, buffers: dict, names: list[str]) -> NativeEngine:
+        """The engine of a universe already packed: `buffers` as `pack_universe` gives them (e.g.
+        `arbbot.snapshot_fast.read_packed_fast`), `names` the markets' `venue:id` in order."""
+        engine = cls.__new__(cls)
+        engine._start(buffers, list(names))
+        return engine
+
+    def _start(self, buffers: dict, names: list[str]) -> None:
         native = native_module()
         self._native = native
-        self._names = [m.name for m in universe.markets]
+        self._names = names
         try:
-            self._engine = native.Engine(**pack_universe(universe))
+            self._engine = native.Engine(**buffers)
         except native.NativeError as exc:
             raise _error(exc) from None
 

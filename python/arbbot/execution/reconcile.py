@@ -74,9 +74,12 @@ def instrument_positions(venue: str, net: Mapping[str, int], tokens: Mapping[str
     return out
 
 
-async def reconcile_venue(store: OrderStore, name: str, venue) -> dict:
-    """One venue's section of the report (reads the venue; never writes to it or the store)."""
-    markets = await venue.discover_markets()
+async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> dict:
+    """One venue's section of the report (reads the venue; never writes to it or the store).
+    `markets`: the venue's MarketInfo as the caller knows them (a running session); None = ask
+    the venue (a whole listing: thousands of markets on a real venue)."""
+    if markets is None:
+        markets = await venue.discover_markets()
     tokens = {m.market_id: (m.yes_token, m.no_token) for m in markets if m.yes_token and m.no_token}
     fills = [f for f in store.fills() if f.venue == name]
     diffs: list[dict] = []
@@ -129,9 +132,11 @@ async def reconcile_venue(store: OrderStore, name: str, venue) -> dict:
             "differences": diffs}
 
 
-async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient]) -> dict:
-    """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient)."""
-    sections = {name: await reconcile_venue(store, name, venues[name]) for name in sorted(venues)}
+async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient], markets=None) -> dict:
+    """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient); `markets` (venue
+    name → its MarketInfo list), when the caller knows them, saves a discovery per venue."""
+    sections = {name: await reconcile_venue(store, name, venues[name], (markets or {}).get(name))
+                for name in sorted(venues)}
     return {"format": FORMAT, "venues": sections,
             "differences": sum(len(s["differences"]) for s in sections.values())}
 

@@ -7,8 +7,10 @@ derive the same things from the same bodies:
   implications) are cheap (under a millisecond for the demo, linear in markets) and are derived
   at discovery;
 - **cross-venue twins** (`arbbot.mapping.match`: blocking, fuzzy titles, static embeddings,
-  settlement checks) cost more (≈0.2 s for the demo, tens of seconds for thousands of markets
-  per venue), so the session runs `generated_mappings` in a worker thread while books stream.
+  settlement checks) cost more (≈0.2 s for the demo, tens of seconds and hundreds of MiB for
+  thousands of markets per venue), so the session runs `generated_mappings` in a worker process
+  while books stream (`generated_mappings_in_worker`): the matching neither holds the event
+  loop's GIL nor leaves its working set in the bot.
   Its result is cached on disk under a hash of the listings (`listings_digest`): a restart on
   unchanged listings reuses it, changed listings are matched again.
 
@@ -18,6 +20,7 @@ never with `--live`). A user's mapping CSV wins (`merge_mappings`).
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -93,6 +96,30 @@ def generated_mappings(listings: dict[str, list[Listing]], cache_dir: Path | Non
     if path is not None:
         _write_cache(path, digest, rows)
     return Generated(rows, digest, False)
+
+
+async def generated_mappings_in_worker(listings: dict[str, list[Listing]],
+                                       cache_dir: Path | None = None) -> Generated:
+    """`generated_mappings` in a worker process of its own (`arbbot.mapping.worker`: the
+    arguments in on stdin, the result out on stdout, both pickled between this process and its
+    child), awaited without blocking the event loop. Cancelled (the session closing), the worker
+    is killed; a worker that fails raises RuntimeError with its exit status."""
+    import pickle
+    import sys
+
+    payload = pickle.dumps((listings, cache_dir), protocol=pickle.HIGHEST_PROTOCOL)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "arbbot.mapping.worker",
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        out, _ = await proc.communicate(payload)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"the mapping worker exited with status {proc.returncode}")
+    return pickle.loads(out)
 
 
 def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:

@@ -19,6 +19,8 @@ class SessionCollector:
         yield CounterMetricFamily("arbbot_book_updates", "Book updates received from the venues", value=st.book_updates)
         yield GaugeMetricFamily("arbbot_books", "Markets in the universe", value=len(s.markets))
         yield GaugeMetricFamily("arbbot_books_healthy", "Books taking part in detection", value=s.healthy())
+        yield GaugeMetricFamily("arbbot_books_quiet", "Healthy books without an update for stale_after_s (live stream)",
+                                value=s.gate.quiet())
         held = CounterMetricFamily("arbbot_books_held_out", "Updates held out of detection", labels=["reason"])
         for reason, n in sorted(st.held_out.items()):
             held.add_metric([reason], n)

@@ -11,6 +11,9 @@ in lots, money in µ$ (ticks × lots = µ$).
 - Each fill is at the level's price (the resting order's price), for at most the level's size.
   The order fills at most `qty`, and a whole number of the market's lots: what the levels within
   the limit offer, rounded down to the lot.
+- Liquidity this account already took from the same book (`Terms.taken`: lots per price of the
+  order's ladder, by earlier paper orders since the book last changed) is not there any more:
+  two paper orders on one book never both take the same level.
 - IOC fills what it can and cancels the rest; FOK fills all of `qty` or nothing.
 - Fees by the venue's own schedule through the engine's fee code (`arbbot.engine.order_fee`,
   spec/ARBITRAGE.md "Fees": per order, rate part rounded up to R, plus the per-contract
@@ -30,19 +33,25 @@ MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simul
 
 @dataclass(frozen=True)
 class Terms:
-    """What matching needs of a market: its venue, taker fee schedule and lot (lots)."""
+    """What matching needs of a market: its venue, taker fee schedule and lot (lots), and the lots
+    already taken from this book at each price of the order's ladder (price ticks, lots)."""
     venue: Venue
     fees: FeeSchedule
     lot: int
+    taken: tuple[Level, ...] = ()
 
     def to_json(self) -> dict:
         f = self.fees
-        return {"venue": self.venue.label, "lot": self.lot,
-                "fees": [f.taker_rate_ppm, f.per_contract, f.rounding, f.maker_rate_ppm]}
+        out = {"venue": self.venue.label, "lot": self.lot,
+               "fees": [f.taker_rate_ppm, f.per_contract, f.rounding, f.maker_rate_ppm]}
+        if self.taken:
+            out["taken"] = [list(level) for level in self.taken]
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "Terms":
-        return cls(Venue.parse(d["venue"]), FeeSchedule(*d["fees"]), int(d["lot"]))
+        return cls(Venue.parse(d["venue"]), FeeSchedule(*d["fees"]), int(d["lot"]),
+                   tuple((int(p), int(q)) for p, q in d.get("taken", ())))
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,9 @@ def match(book: Book | None, terms: Terms, side: Side, action: Action, price: in
     if qty <= 0 or qty % terms.lot:
         raise ValueError(f"quantity {qty} lots is not a positive multiple of the lot ({terms.lot})")
     levels = () if book is None else ladder(book, terms.venue, side, action)
+    if terms.taken:
+        gone = dict(terms.taken)
+        levels = [(p, q - gone.get(p, 0)) for p, q in levels if q > gone.get(p, 0)]
     within = [(p, q) for p, q in levels if (p <= price if action is Action.BUY else p >= price)]
     available = sum(q for _, q in within)
     fillable = min(qty, available) // terms.lot * terms.lot

@@ -19,13 +19,16 @@ network path; the venue's matching time is not included).
 Orders: IOC and FOK only (what the executor sends; GTC/DAY and post-only need a queue model and
 are refused), on the market's price grid, in whole lots; a buy must be covered by the paper cash
 (limit × qty + its fee). ForecastEx is buy-only, as at the venue. A book the adapter distrusts
-(sequence gap, disconnect) or none at all fills nothing. Each order, its fills, the book and the
+(sequence gap, disconnect) or none at all fills nothing. Liquidity consumed: what paper orders
+took from a book is gone for the next paper orders on the same book (same side and action), until
+the market's book changes (`Terms.taken`). Each order, its fills, the book and the
 terms it was matched with go to the ledger (`arbbot.paper.ledger`) in one transaction before
 the answer is returned. Units: ticks, lots, µ$.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import statistics
 import time
@@ -33,7 +36,7 @@ from collections import deque
 from typing import AsyncIterator
 
 from arbbot.engine import order_fee
-from arbbot.model import Book, MarketInfo, Venue, on_grid
+from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
 from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
 from arbbot.venues.common.errors import NotFound, OrderRejected
@@ -61,6 +64,9 @@ class PaperVenue:
         self.orders_matched = 0
         self.orders_refused = 0
         self._seq = itertools.count(1)            # ids of orders without a client order id
+        # market id → (the book paper orders took from, (side, action) → {price ticks: lots taken}):
+        # reset when the market's book changes
+        self._taken: dict[str, tuple[Book, dict[tuple[Side, Action], dict[int, int]]]] = {}
 
     # ---- market data: the wrapped adapter's ------------------------------------------------------
     async def discover_markets(self) -> list[MarketInfo]:
@@ -82,10 +88,23 @@ class PaperVenue:
         self.books[market_id] = book
         return book
 
+    async def snapshot_book(self, market_id: str) -> Book:
+        """The adapter's one-off snapshot where it has one (IB), else its `fetch_book`."""
+        read = getattr(self.inner, "snapshot_book", None)
+        if read is None:
+            return await self.fetch_book(market_id)
+        book = self.books[market_id] = await read(market_id)
+        return book
+
     def _seen(self, update: BookUpdate) -> None:
         book = update.book
         if book.market is not None:
             self.books[book.market.id] = book
+
+    async def add_markets(self, market_ids: list[str]) -> list[str]:
+        """The adapter's: stream these markets too (mid-session); the ids that were new."""
+        add = getattr(self.inner, "add_markets", None)
+        return await add(market_ids) if add is not None else []
 
     async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
         """The adapter's stream; every update (before coalescing) is remembered, then given to
@@ -162,7 +181,16 @@ class PaperVenue:
         if book is None or not book.tradeable:
             reason = "no book" if book is None else f"book not trusted: {book.reason or 'distrusted'}"
             book = None
+        if book is not None:
+            prior = self._taken.get(req.market_id)
+            if prior is None or prior[0] is not book:
+                prior = self._taken[req.market_id] = (book, {})
+            taken = prior[1].setdefault((req.side, req.action), {})
+            terms = dataclasses.replace(terms, taken=tuple(sorted(taken.items())))
         m = match(book, terms, req.side, req.action, req.price_ticks, req.qty_lots, req.tif)
+        if book is not None:
+            for p, q in m.fills:
+                taken[p] = taken.get(p, 0) + q
         matched_ms = int(self.clock() * 1000)
         order_id = (f"paper-{req.client_order_id}" if req.client_order_id
                     else f"paper-{self.venue}-{sent_ms}-{next(self._seq)}")

@@ -1,9 +1,18 @@
 """The book gate: which streamed books detection may use.
 
 A book is held out while its adapter distrusts it (sequence gap, hash mismatch, crossed book,
-disconnect: `Book.tradeable` False, with the adapter's reason) or while it is stale (no update for
-`stale_after_s` seconds). It comes back with the next trusted update. Transitions are logged
-(`book.held_out`, `book.healthy`) and counted per reason.
+disconnect: `Book.tradeable` False, with the adapter's reason) or while it is stale. It comes back
+with the next trusted update. Transitions are logged (`book.held_out`, `book.healthy`) and counted
+per reason.
+
+Stale versus quiet: a book without an update for `stale_after_s` seconds is *stale* (held out)
+unless the stream that carries it is live (`live(name)`: its venue sent something within
+`stale_after_s` and does not poll this market because a stream is down); then it is only *quiet*.
+Real books go quiet for minutes while their stream is healthy (most of a 20,000-market listing
+at any moment), and a sequenced live stream would have sent a change. A quiet book stays in
+detection; the order path re-quotes a quiet leg over REST before its order (`is_fresh`), and the
+session's re-snapshots confirm quiet books within the venues' read budgets, which is how a venue
+that silently stops sending one market (the simulator's `stale_books` fault) is caught.
 """
 from __future__ import annotations
 
@@ -40,10 +49,13 @@ class BookGate:
         self.held_out[reason] += 1
         return False
 
-    def stale(self) -> list[str]:
-        """Hold out every book not updated for `stale_after_s`; returns the names newly held."""
+    def stale(self, live: Callable[[str], bool] | None = None) -> list[str]:
+        """Hold out every book not updated for `stale_after_s` whose stream is not `live` (None:
+        no stream is live); returns the names newly held."""
         now = self.clock()
-        newly = [n for n, seen in self.last_seen.items() if now - seen > self.stale_after_s and n not in self.held]
+        after = self.stale_after_s
+        newly = [n for n, seen in self.last_seen.items()
+                 if now - seen > after and n not in self.held and (live is None or not live(n))]
         for name in newly:
             log.info("book.held_out", market=name, reason="stale")
             self.held[name] = "stale"
@@ -52,3 +64,14 @@ class BookGate:
 
     def healthy(self, name: str) -> bool:
         return name not in self.held
+
+    def is_fresh(self, name: str) -> bool:
+        """Healthy and updated (or confirmed by a re-snapshot) within `stale_after_s`: a book the
+        order path may trade on without asking the venue again."""
+        seen = self.last_seen.get(name)
+        return seen is not None and name not in self.held and self.clock() - seen <= self.stale_after_s
+
+    def quiet(self) -> int:
+        """Healthy books not updated for `stale_after_s` (their streams are live)."""
+        now, after, held = self.clock(), self.stale_after_s, self.held
+        return sum(1 for n, seen in self.last_seen.items() if now - seen > after and n not in held)

@@ -61,19 +61,20 @@ def verdict(results: list[dict]) -> dict | None:
 
 def run_replays(path: str, configs: list[str | None], engine: str | None = None) -> dict:
     from arbbot.replay.run import replay
-    recording = read_recording(path)
+    recording = read_recording(path)            # one checking pass: every line is checked before a replay starts
     settings = [(c or "defaults", load_config(c)) for c in configs]
     results = []
-    for label, s in settings:
-        with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
-            cache = Path(tmp) / "mappings"
-            results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache)})
+    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared:
+        cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
+        for label, s in settings:
+            with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
+                results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache)})
     return {"format": "arbbot.replay/1",
             "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
-                          "books": len(recording.books), "frames": recording.frames,
+                          "books": recording.books, "frames": recording.frames,
                           "markets": {v: len(m) for v, m in sorted(recording.markets.items())},
-                          "seconds": round((recording.books[-1][0] - recording.started_ms) / 1000, 3)
-                          if recording.books else 0.0},
+                          "seconds": round((recording.last_ms - recording.started_ms) / 1000, 3)
+                          if recording.last_ms is not None else 0.0},
             "results": results, "verdict": verdict(results)}
 
 

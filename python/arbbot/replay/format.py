@@ -14,18 +14,30 @@ Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when
 - `{"kind": "ws", "venue", "frame"}` / `{"kind": "rest", "venue", "method", "path", "status",
    "body"}`: the venue's frames and REST answers as they arrived (never request headers, so no
    credentials), written by the adapters' recorder hooks: the raw record of what was seen.
+
+Reading streams: `read_recording` makes one pass over the file that checks every line and keeps
+only the header, counts and each market's first book (memory grows with markets, not with the
+recording's length); `Recording.stream()` reads the book records again, lazily, in file order.
+Lines as the recorder writes them (`{"recv_ts_ms":N,"kind":"…"` first) are recognised by their
+start: a raw `ws` / `rest` line is skipped without being parsed, a book line is decoded into a
+typed msgspec struct; any other line is parsed as generic JSON and checked as before.
 """
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import json
+import zlib
 from pathlib import Path
 from typing import Iterator
+
+import msgspec
 
 from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Venue
 
 FORMAT = "arbbot.recording/1"
+READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
 
 
 class RecordingError(ValueError):
@@ -62,67 +74,234 @@ def book_from_record(rec: dict) -> Book:
                 tradeable=bool(rec.get("tradeable", True)), reason=rec.get("reason", ""))
 
 
+class BookRecord(msgspec.Struct):
+    """A `book` record as written (field order = the recorder's key order)."""
+    recv_ts_ms: int
+    kind: str
+    venue: str
+    market: str
+    book: tuple[tuple[tuple[int, int], ...], ...]
+    tradeable: bool = True
+    reason: str = ""
+
+
+_BOOK = msgspec.json.Decoder(BookRecord)
+_ANY = msgspec.json.Decoder()
+_PREFIX = b'{"recv_ts_ms":'
+_KIND = b',"kind":"'
+
+
 @dataclasses.dataclass(frozen=True)
 class Recording:
-    """A recording read whole: the header's venues and the book records in receive order."""
+    """A checked recording: its header, counts and each market's first book. The book records
+    themselves stay in the file: `stream()` reads them again, in file order."""
     path: str
     started_ms: int
     source: str
     markets: dict[str, list[MarketInfo]]       # venue name → discovered markets
     events: dict[str, list[EventInfo]]
     listing_bodies: dict[str, list]
-    books: list[tuple[int, Book]]              # (recv unix ms, book), in file order
+    books: int                                 # book records
     frames: int                                # raw ws/rest records (kept in the file, not replayed)
+    last_ms: int | None                        # recv_ts_ms of the last book record
+    venue_books: dict[str, int]                # venue label → book records
+    first_books: dict[str, dict[str, Book]]    # venue label → market id → its first book record
+
+    def stream(self) -> Iterator[tuple[int, Book]]:
+        """(recv unix ms, book) per book record, in file order, read lazily from the file."""
+        return book_records(self.path, header=False)
 
 
 def read_recording(path: str | Path) -> Recording:
-    """Read and check a recording; RecordingError names the file and line of what is wrong."""
-    path = Path(path)
-    try:
-        fh = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        with fh:
-            return _read(path, fh)
-    except (OSError, EOFError, UnicodeDecodeError) as exc:      # a damaged .gz, bad bytes
-        raise RecordingError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+    """Check a recording (one streaming pass); RecordingError names the file and line of what is
+    wrong. Keeps the header, the counts and each market's first book, not the records."""
+    reader = _Reader(Path(path))
+    first: dict[str, dict[str, Book]] = {}
+    per_venue: dict[str, int] = {}
+    books, last = 0, None
+    for at, mid, rec, number, label in reader.records():
+        books += 1
+        last = at
+        per_venue[label] = per_venue.get(label, 0) + 1
+        known = first.get(label)
+        if known is None:
+            known = first[label] = {}
+        if mid.id not in known:
+            known[mid.id] = reader.book(mid, rec, number)
+    h = reader.header
+    return Recording(str(reader.path), h["started"], h["source"], h["markets"], h["events"], h["bodies"],
+                     books, reader.frames, last, per_venue, first)
 
 
-def _read(path: Path, fh) -> Recording:
-    lines = _lines(path, fh)
-    try:
-        _, header = next(lines)
-    except StopIteration:
-        raise RecordingError(f"{path}: empty file, expected an {FORMAT} header") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise RecordingError(f"{path}:1: not an {FORMAT} file (format {header.get('format') if isinstance(header, dict) else None!r})")
-    try:
-        venues = header["venues"]
-        markets = {v: [market_from_json(m) for m in d["markets"]] for v, d in venues.items()}
-        events = {v: [event_from_json(e) for e in d.get("events", [])] for v, d in venues.items()}
-        bodies = {v: list(d.get("listing_bodies", [])) for v, d in venues.items()}
-        started, source = int(header["started_ms"]), str(header.get("source", ""))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RecordingError(f"{path}:1: bad header: {type(exc).__name__}: {exc}") from None
-    books, frames, last = [], 0, None
-    for number, rec in lines:
-        kind = rec.get("kind") if isinstance(rec, dict) else None
-        if kind == "book":
+def book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int, Book]]:
+    """(recv unix ms, book) per book record of a recording, in file order, read lazily; a bad
+    line raises RecordingError (file:line) when it is reached. `header=False`: the header is
+    not checked again (a recording `read_recording` checked)."""
+    for at, book, _ in labelled_book_records(path, header=header):
+        yield at, book
+
+
+def labelled_book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int, Book, str]]:
+    """`book_records` with each book's venue label: (recv unix ms, book, label)."""
+    reader = _Reader(Path(path), header=header)
+    for at, mid, rec, number, label in reader.records():
+        if rec.__class__ is BookRecord:
             try:
-                at = int(rec["recv_ts_ms"])
-                book = book_from_record(rec)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise RecordingError(f"{path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
-            if last is not None and at < last:
-                raise RecordingError(f"{path}:{number}: recv_ts_ms {at} goes back in time (after {last})")
-            last = at
-            books.append((at, book))
-        elif kind in ("ws", "rest"):
-            frames += 1
+                book = Book(*rec.book, market=mid, tradeable=rec.tradeable, reason=rec.reason)
+            except TypeError:                   # more than four sides: the error, with its line
+                book = reader.book(mid, rec, number)
         else:
+            book = rec
+        yield at, book, label
+
+
+class _Reader:
+    """One pass over a recording's lines: the header, then the book records as (recv ms,
+    MarketId, BookRecord | Book, line number, venue label); raw records are counted."""
+
+    def __init__(self, path: Path, *, header: bool = True) -> None:
+        self.path = path
+        self.read_header = header           # False: line 1 is skipped unparsed (a pass after `read_recording`)
+        self.frames = 0
+        self.header: dict = {}
+        self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
+
+    def _open(self):
+        path = self.path
+        try:
+            if path.suffix == ".gz":
+                return io.BufferedReader(gzip.open(path, "rb"), READ_BUFFER)
+            return path.open("rb", buffering=READ_BUFFER)
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    def records(self):
+        fh = self._open()
+        try:
+            with fh:
+                yield from self._records(fh)
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
+            raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None
+
+    def _records(self, fh):
+        path = self.path
+        lines = enumerate(fh, 1)
+        if self.read_header:
+            self._read_header(lines)
+        else:
+            for _, line in lines:           # the first line that is not blank
+                if line.strip():
+                    break
+        ids = self._ids
+        decode = _BOOK.decode
+        last = None
+        frames = 0
+        try:
+            for number, line in lines:
+                at = None
+                if line.startswith(_PREFIX):
+                    k = line.find(_KIND, 14, 48)
+                    if k > 0:
+                        k += 9
+                        if line.startswith(b'book"', k):
+                            try:
+                                rec = decode(line)
+                            except (msgspec.ValidationError, msgspec.DecodeError):
+                                rec = None                  # checked as generic JSON below
+                            if rec is not None and len(rec.book) <= 4:
+                                at = rec.recv_ts_ms
+                                venue = ids.get(rec.venue)
+                                mid = venue[1].get(rec.market) if venue is not None else None
+                                if mid is None:
+                                    mid = self._market_id(rec.venue, rec.market, number)
+                                    venue = ids[rec.venue]
+                                label = venue[0]
+                        elif (line.startswith(b'ws"', k) or line.startswith(b'rest"', k)) and line.endswith(b"\n"):
+                            frames += 1                 # a raw record: not parsed
+                            continue
+                if at is None:
+                    got = self._generic(number, line)
+                    if got is None:
+                        continue
+                    if got is False:
+                        frames += 1
+                        continue
+                    at, mid, rec = got
+                    label = mid.venue.label
+                if last is not None and at < last:
+                    raise RecordingError(f"{path}:{number}: recv_ts_ms {at} goes back in time (after {last})")
+                last = at
+                yield at, mid, rec, number, label
+        finally:
+            self.frames = frames
+
+    def _read_header(self, lines) -> None:
+        path = self.path
+        header = None
+        for number, line in lines:
+            if not line.strip():
+                continue
+            try:
+                header = json.loads(line)
+            except json.JSONDecodeError:
+                header = None
+            break
+        else:
+            raise RecordingError(f"{path}: empty file, expected an {FORMAT} header")
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise RecordingError(f"{path}:{number}: not an {FORMAT} file (format "
+                                 f"{header.get('format') if isinstance(header, dict) else None!r})")
+        try:
+            venues = header["venues"]
+            self.header = {
+                "markets": {v: [market_from_json(m) for m in d["markets"]] for v, d in venues.items()},
+                "events": {v: [event_from_json(e) for e in d.get("events", [])] for v, d in venues.items()},
+                "bodies": {v: list(d.get("listing_bodies", [])) for v, d in venues.items()},
+                "started": int(header["started_ms"]), "source": str(header.get("source", ""))}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"{path}:{number}: bad header: {type(exc).__name__}: {exc}") from None
+
+    def _market_id(self, venue: str, market: str, number: int) -> MarketId:
+        try:
+            mid = MarketId(Venue.parse(venue), market)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordingError(f"{self.path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
+        self._ids.setdefault(venue, (mid.venue.label, {}))[1][market] = mid
+        return mid
+
+    def _generic(self, number: int, line: bytes):
+        """A line not in the recorder's own form: parsed whole and checked. None: nothing (a
+        blank line, a last line cut short by a crash); False: a raw record; else (recv ms,
+        MarketId, dict)."""
+        path = self.path
+        if not line.strip():
+            return None
+        try:
+            rec = _ANY.decode(line)
+        except msgspec.DecodeError as exc:
+            if not line.endswith(b"\n"):        # the last line, cut short by a crash of the recorder
+                return None
+            raise RecordingError(f"{path}:{number}: not JSON: {exc}") from None
+        kind = rec.get("kind") if isinstance(rec, dict) else None
+        if kind in ("ws", "rest"):
+            return False
+        if kind != "book":
             raise RecordingError(f"{path}:{number}: unknown record kind {kind!r}")
-    return Recording(str(path), started, source, markets, events, bodies, books, frames)
+        try:
+            at = int(rec["recv_ts_ms"])
+            book = book_from_record(rec)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordingError(f"{path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
+        return at, book.market, book
+
+    def book(self, mid: MarketId, rec, number: int) -> Book:
+        """The Book of a record `records` gave."""
+        if isinstance(rec, Book):
+            return rec
+        try:
+            return Book(*rec.book, market=mid, tradeable=rec.tradeable, reason=rec.reason)
+        except TypeError as exc:                 # more than four sides
+            raise RecordingError(f"{self.path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
 
 
 def raw_records(path: str | Path) -> Iterator[dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from arbbot.config import Settings, usd
 from arbbot.replay.format import Recording
-from arbbot.replay.venue import ReplayVenue
+from arbbot.replay.venue import BookSource, ReplayVenue
 from arbbot.replay.vloop import VirtualClock, run_virtual
 from arbbot.units import LOTS_PER_CONTRACT
 
@@ -40,7 +40,8 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir) -> dic
     db = str(workdir / "replay.db")
     ledger = open_ledger(db, usd(settings.paper_cash_usd), durability="process")
     latency = settings.paper_latency_ms if settings.paper_latency_ms is not None else DEFAULT_LATENCY_MS
-    feeds = {name: ReplayVenue(name, recording, clock) for name in recording.markets}
+    source = BookSource(recording, clock)           # the book records, read from the file as the replay goes
+    feeds = {name: ReplayVenue(name, recording, clock, source) for name in recording.markets}
     venues = {name: PaperVenue(feed, ledger, latency_ms=latency, clock=clock.time) for name, feed in feeds.items()}
     session = LiveSession(venues, [], engine=engine, clock=clock.time,
                           max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
@@ -55,12 +56,15 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir) -> dic
         session.start_streams()
         for feed in feeds.values():
             await feed.finished.wait()
+        if source.failure is not None:      # a bad record reached mid-replay (the file changed since it was read)
+            raise source.failure
         await asyncio.sleep(GRACE_S)
         await trader.drain()
         return _result(session, trader, feeds)
     finally:
         await session.close()
         ledger.close()
+        source.close()
 
 
 def _result(session, trader, feeds) -> dict:

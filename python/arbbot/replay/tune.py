@@ -91,8 +91,7 @@ def _with(base: dict, key: str, value: float) -> dict:
 
 
 def tune(path: str, params: dict, trials: int, base_path: str | None = None, engine: str | None = None) -> dict:
-    from arbbot.config import ConfigError, read_toml, validate_file_dict
-    from arbbot.replay.run import replay
+    from arbbot.config import ConfigError, read_toml
     recording = read_recording(path)
     base = {}
     if base_path:
@@ -100,6 +99,23 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             base = read_toml(base_path)
         except ConfigError as exc:
             raise ConfigFileError(str(exc)) from None
+    shared = tempfile.TemporaryDirectory(prefix="arbbot-tune-")
+    cache = Path(shared.name) / "mappings"      # the twins are matched once: later trials read them back
+    try:
+        rows = _trials(recording, params, trials, base, cache, engine)
+    finally:
+        shared.cleanup()
+    ranked = sorted((row for row in rows if "refused" not in row),
+                    key=lambda row: (-row["pnl_micros"], row["max_drawdown_micros"]))
+    return {"format": "arbbot.tune/1", "recording": path, "base_config": base_path or "defaults",
+            "params": {k: [lo, hi] for k, (lo, hi) in params.items()}, "trials": rows,
+            "ranked": [row["values"] for row in ranked], "best": ranked[0] if ranked else None,
+            "applied": False}
+
+
+def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engine: str | None) -> list[dict]:
+    from arbbot.config import ConfigError, validate_file_dict
+    from arbbot.replay.run import replay
     rows = []
     for values in candidates(params, trials):
         data = base
@@ -111,17 +127,12 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             rows.append({"values": values, "refused": str(exc)})
             continue
         with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as tmp:
-            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=Path(tmp) / "mappings")
+            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=cache)
         rows.append({"values": values, "pnl_micros": r["locked_in_micros"] + r["realised_micros"],
                      "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
                      "max_drawdown_micros": r["max_drawdown_micros"], "executions": r["executions"],
                      "fill_rate": r["fill_rate"]})
-    ranked = sorted((row for row in rows if "refused" not in row),
-                    key=lambda row: (-row["pnl_micros"], row["max_drawdown_micros"]))
-    return {"format": "arbbot.tune/1", "recording": path, "base_config": base_path or "defaults",
-            "params": {k: [lo, hi] for k, (lo, hi) in params.items()}, "trials": rows,
-            "ranked": [row["values"] for row in ranked], "best": ranked[0] if ranked else None,
-            "applied": False}
+    return rows
 
 
 def main(args) -> int:

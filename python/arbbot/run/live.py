@@ -18,13 +18,14 @@ from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_bo
 from arbbot.engine.select import implementation
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.priority import yield_to_orders
-from arbbot.mapping.generate import generated_mappings, listings_digest, merge_mappings, session_listings
+from arbbot.mapping.generate import generated_mappings_in_worker, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
 from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
-from arbbot.model import MarketInfo
+from arbbot.model import MarketInfo, Venue
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
+from arbbot.run.tiers import Tiers, plan
 from arbbot.snapshot import parse_relations
 from arbbot.units import MICROS_PER_DOLLAR
 from arbbot.venues.common.interface import VenueClient
@@ -35,6 +36,8 @@ log = logs.get("session")
 
 AWAITING = "awaiting snapshot"      # why a market is held out until its first book arrives (snapshot start)
 BOOTSTRAP_WAIT_S = 5.0              # snapshot start: markets with no book by then are fetched over REST
+SLOW_POLL_S = 60.0                  # subscription tiers: seconds between two reads of a polled market
+POLL_CONCURRENCY = 8                # subscription tiers: reads of polled markets in flight at once, per venue
 
 
 def pack(book: Book) -> array:
@@ -112,7 +115,9 @@ class LiveSession:
                  rules: list[dict] | None = None, auto_approve: int = DEFAULT_AUTO_APPROVE,
                  approved_only: bool = False, generate: bool = False, cache_dir=None,
                  refresh_s: float = 0.0, resnapshot_after_s: float | None = None,
-                 snapshot_start: bool = False, bootstrap_wait_s: float = BOOTSTRAP_WAIT_S) -> None:
+                 snapshot_start: bool = False, bootstrap_wait_s: float = BOOTSTRAP_WAIT_S,
+                 tiers: bool = False, slow_poll_s: float = SLOW_POLL_S,
+                 stream_caps: dict[str, int] | None = None) -> None:
         """`max_qty`: the per-trade cap in lots (every opportunity is sized within it);
         `min_profit`: µ$ an opportunity must make after fees (default $0.01); `rules`: relations
         of an arbbot.relations/1 file (`arbbot.mapping.rules_file.load_rules`), merged at
@@ -131,7 +136,13 @@ class LiveSession:
         `snapshot_start`: `discover` fetches no book; every market is held out ("awaiting
         snapshot") until its stream's subscription snapshot arrives, and the books still missing
         `bootstrap_wait_s` after the streams start are fetched through the feeds (REST, rate
-        limited). Otherwise `discover` fetches every book over REST, one after another."""
+        limited). Otherwise `discover` fetches every book over REST, one after another.
+
+        Subscription tiers (`arbbot.run.tiers`): with `tiers`, only the markets that can take part
+        in an opportunity are streamed, the rest read every `slow_poll_s` over REST (within the
+        venue's read budget) and promoted to the stream when a relation names them; without it
+        every market is streamed. `stream_caps` (venue → markets) caps a venue's stream either
+        way (IB's market data lines); the overflow is polled."""
         self.venues = venues
         self.user_mappings = mappings
         self.auto_approve, self.approved_only = auto_approve, approved_only
@@ -162,6 +173,11 @@ class LiveSession:
         self.index: dict[str, int] = {}
         self.books: dict[str, array] = {}             # market name → latest book, packed (see `pack`)
         self.gate = BookGate(stale_after_s, clock)
+        self._heard: dict = {}                         # Venue → clock of its last book update (stream liveness)
+        self.tiered, self.slow_poll_s, self.stream_caps = tiers, slow_poll_s, dict(stream_caps or {})
+        self.tiers: Tiers | None = None                # what start_streams planned (then promotions)
+        self._slow: dict[str, str] = {}                # market name → venue, for the markets polled slowly
+        self.promoted = 0                              # polled markets moved to their venue's stream
         self.stats = SessionStats(held_out=self.gate.held_out)
         self.held = self.gate.held                     # market name → why it is out of detection
         self.last_reported: dict[str, float] = {}
@@ -187,15 +203,20 @@ class LiveSession:
             log.info("mappings.left_out", kept=len(selection.rows), **dict(selection.left_out))
 
     async def discover(self) -> None:
-        """Discover markets and events on every venue, derive the structural rules from their
-        listings, fetch books (unless `snapshot_start`), build the engine."""
+        """Discover markets and events on every venue (the venues at once, each paging its own
+        listing), derive the structural rules from their listings, fetch books (unless
+        `snapshot_start`), build the engine."""
         self._started = self.clock()
         stated: list[dict] = []
-        for name, venue in self.venues.items():
-            found = [m for m in await venue.discover_markets() if m.active]
+
+        async def discovered(venue):
+            return await venue.discover_markets(), await venue.discover_events()
+        answers = await asyncio.gather(*(discovered(v) for v in self.venues.values()))
+        for name, (markets, events) in zip(self.venues, answers):
+            found = [m for m in markets if m.active]
             log.info("venue.discovered", venue=name, markets=len(found))
             self.markets += found
-            for event in await venue.discover_events():
+            for event in events:
                 members = [f"{name}:{mid}" for mid in event.market_ids]
                 if event.mutually_exclusive and len(members) >= 2:
                     stated.append({"kind": "bucket", "members": members, "exhaustive": bool(event.exhaustive)})
@@ -254,16 +275,19 @@ class LiveSession:
         """Read the venues' listings again; when they changed (their digest), derive the rules
         and match the twins again and rebuild the engine with the result (a twin whose listing
         no longer settles like its partner is dropped, a new one added). Markets listed since
-        the start are not streamed and take part in nothing. Returns whether anything changed."""
+        the start join the session (`add_markets`). Returns whether anything changed."""
         if self.listings_digest is None:          # no generation ran: what discovery read
             self.listings_digest = await asyncio.to_thread(listings_digest, self.listings)
+        listed: list[MarketInfo] = []
         for venue in self.venues.values():
-            await venue.discover_markets()
+            listed += [m for m in await venue.discover_markets() if m.active and str(m.id) not in self.index]
         listings = await asyncio.to_thread(session_listings, self.venues)
         digest = await asyncio.to_thread(listings_digest, listings)
-        if digest == self.listings_digest:
+        if digest == self.listings_digest and not listed:
             return False
-        generated = await asyncio.to_thread(generated_mappings, listings, self.cache_dir) if self.generate else None
+        if listed:
+            await self.add_markets(listed)
+        generated = await generated_mappings_in_worker(listings, self.cache_dir) if self.generate else None
         self.listings, self.listings_digest = listings, digest
         self._select(merge_mappings(self.user_mappings, generated.rows if generated else []))
         self._relations = self._assemble()
@@ -280,6 +304,58 @@ class LiveSession:
                 await self.refresh_listings()
             except Exception as exc:       # a venue that cannot be read now: keep what we have
                 log.warning("listings.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def add_markets(self, listed: list[MarketInfo]) -> int:
+        """Markets that joined mid-session (listed since the start): appended to the session
+        (their engine indices follow the existing ones), held out until their stream's snapshot
+        ("awaiting snapshot"; REST after `bootstrap_wait_s`), added to their venue's running
+        stream (`add_markets` of the adapter) and to the trader's routes. The engine is rebuilt
+        by the caller with the relations that name them. Returns how many were added."""
+        now = self.clock()
+        fresh = [m for m in dict.fromkeys(listed) if str(m.id) not in self.index]
+        for market in fresh:
+            name = str(market.id)
+            self._tier_listed(market)
+            self.index[name] = len(self.markets)
+            self.markets.append(market)
+            self.books[name] = array("q", _EMPTY_PACKED)
+            self.gate.held[name] = AWAITING
+            self.gate.last_seen[name] = now
+        if not fresh:
+            return 0
+        import dataclasses
+        current = rebuilt_universe(self)
+        self._swap(dataclasses.replace(current, markets=current.markets + tuple(
+            engine_market(m, None) for m in fresh)))
+        if self.trader is not None:
+            self.trader.markets_added(fresh)
+        by_venue: dict[str, list[str]] = {}
+        for m in fresh:
+            if str(m.id) not in self._slow:
+                by_venue.setdefault(m.venue.label, []).append(m.market_id)
+        for venue, ids in by_venue.items():
+            add = getattr(self.venues[venue], "add_markets", None)
+            if add is not None:
+                await add(ids)
+            log.info("markets.listed", venue=venue, markets=len(ids))
+        self._tasks.append(asyncio.create_task(self._bootstrap_fallback(), name="bootstrap-listed"))
+        return len(fresh)
+
+    def _tier_listed(self, market: MarketInfo) -> None:
+        """A market listed mid-session is streamed, unless its venue's stream is at its cap: then
+        it is polled (a poller started for the venue if it had none)."""
+        if self.tiers is None:
+            return
+        venue = market.venue.label
+        streamed = self.tiers.streamed.setdefault(venue, [])
+        if len(streamed) < self.stream_caps.get(venue, len(self.markets) + 2):
+            streamed.append(market.market_id)
+            return
+        polled = self.tiers.polled.setdefault(venue, [])
+        polled.append(market.market_id)
+        self._slow[str(market.id)] = venue
+        if len(polled) == 1:
+            self.spawn(self._poll_slowly(venue, polled), name=f"polled-{venue}")
 
     @staticmethod
     def _keys(relations: list[dict]) -> list[tuple]:
@@ -299,11 +375,11 @@ class LiveSession:
     # ---- generated twins (background) -----------------------------------------------------
 
     async def _generate_mappings(self) -> None:
-        """Match the discovered listings across venues in a worker thread, then trade the
+        """Match the discovered listings across venues in a worker process, then trade the
         approved result: merged under the user's rows and added to the running engine."""
         started = time.monotonic()
         try:
-            generated = await asyncio.to_thread(generated_mappings, self.listings, self.cache_dir)
+            generated = await generated_mappings_in_worker(self.listings, self.cache_dir)
         except Exception as exc:       # the session goes on with what it has
             self.errors.append(f"mapping generation: {type(exc).__name__}: {exc}")
             log.error("mappings.generation_failed", error=f"{type(exc).__name__}: {exc}")
@@ -347,6 +423,8 @@ class LiveSession:
         self.engine = Engine(universe, engine=self.engine_choice)
         if relations_changed and self.trader is not None and self.trader.sizer is not None:
             self.trader.sizer.relations_changed(universe)
+        if relations_changed:
+            self._promote()
         self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
 
     def trade_with(self, trader) -> None:
@@ -362,33 +440,146 @@ class LiveSession:
         self._tasks.append(asyncio.create_task(coro, name=name))
 
     async def stop_tasks(self) -> None:
-        """Stop the streams and every spawned task (the books freeze where they are)."""
+        """Stop the streams and every spawned task (the books freeze where they are), and the
+        feeds' polls and re-snapshots: from here on the venues' read budgets are for what follows
+        (the final reconciliation), not for books nobody reads."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for venue in self.venues.values():
+            feed = getattr(venue, "feed", None)
+            if feed is not None:
+                await feed.close()
 
     def start_streams(self) -> None:
         if self.generate:
             self._tasks.append(asyncio.create_task(self._generate_mappings(), name="generate-mappings"))
         if self.refresh_s > 0:
             self._tasks.append(asyncio.create_task(self._refresh_listings_every(self.refresh_s), name="listings"))
+        tiers = self.tiers = self._plan_tiers()
         for name, venue in self.venues.items():
-            ids = [m.market_id for m in self.markets if m.venue.label == name]
+            ids = tiers.streamed.get(name, [])
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
+            polled = tiers.polled.get(name, [])
+            self._slow.update((f"{name}:{mid}", name) for mid in polled)
+            if polled:
+                self._tasks.append(asyncio.create_task(self._poll_slowly(name, polled), name=f"polled-{name}"))
+        if self._slow:
+            log.info("tiers.planned", **{v: c for v, c in tiers.counts().items()})
         self._tasks.append(asyncio.create_task(self._watch_staleness(), name="staleness"))
         if self.snapshot_start:
             self._tasks.append(asyncio.create_task(self._bootstrap_fallback(), name="bootstrap"))
 
+    def _plan_tiers(self) -> Tiers:
+        """The session's subscription tiers (`arbbot.run.tiers`), buckets in the trader's bucket
+        selection order when it has one."""
+        names = [str(m.id) for m in self.markets]
+        members = [relation_names(r) for r in self._relations]
+        buckets = [relation_names(r) for r in self._relations if r["kind"] == "bucket"]
+        selector = getattr(self.trader, "buckets", None)
+        if selector is not None and buckets:
+            from arbbot.mapping.selection import group_key
+            by_key = {group_key(b): b for b in buckets}
+            buckets = [by_key[k] for k in selector.priority(list(by_key), time.time())]
+        return plan(names, members, by_interest=self.tiered, bucket_order=buckets, caps=self.stream_caps)
+
+    async def _poll_slowly(self, venue_name: str, ids: list[str]) -> None:
+        """Read the polled markets of one venue every `slow_poll_s` (an IB snapshot where the
+        venue has one, else its REST book; many in one read where the venue's feed has a batch
+        read, `BookFeed.fetch_many`), within its feed's read budget and with at most
+        `POLL_CONCURRENCY` reads in flight (a read's latency must not set the pace), and publish
+        them through the feed (sampled, recorded, coalesced like streamed books). `ids` shrinks
+        as markets are promoted. The first pass starts at once: it is their bootstrap."""
+        venue = self.venues[venue_name]
+        feed = None
+        while feed is None:                       # the feed exists once the venue's stream started
+            feed = getattr(venue, "feed", None)
+            if feed is None:
+                await asyncio.sleep(0.05)
+        feed.add_markets(ids)
+        read = getattr(venue, "snapshot_book", None) or venue.fetch_book
+        many = feed.fetch_many if feed.batch > 1 else None     # one read for up to `batch` books (Kalshi)
+        slots = asyncio.Semaphore(POLL_CONCURRENCY)
+        pending: set[asyncio.Task] = set()
+
+        async def poll(chunk: list[str]) -> None:
+            try:
+                books = await many(chunk) if many is not None else {chunk[0]: await read(chunk[0])}
+            except Exception as exc:              # the staleness rule holds the books out if reads keep failing
+                log.warning("tiers.poll_failed", venue=venue_name, markets=len(chunk), first=chunk[0],
+                            error=f"{type(exc).__name__}: {exc}")
+                return
+            finally:
+                slots.release()
+            now_ms = int(time.time() * 1000)
+            for book in books.values():
+                feed.publish(BookUpdate(book, now_ms))
+        try:
+            while True:
+                started = self.clock()
+                due = [mid for mid in ids if f"{venue_name}:{mid}" in self._slow]   # not promoted meanwhile
+                size = feed.batch if many is not None else 1
+                for k in range(0, len(due), size):
+                    await slots.acquire()
+                    await feed.limiter.acquire(1.0)
+                    task = asyncio.create_task(poll(due[k:k + size]))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                if pending:
+                    await asyncio.gather(*pending)
+                await asyncio.sleep(max(0.0, self.slow_poll_s - (self.clock() - started)))
+        finally:
+            for task in pending:
+                task.cancel()
+
+    def _promote(self) -> int:
+        """Polled markets that a relation now names join their venue's running stream (within its
+        cap); returns how many."""
+        if not self._slow or self.tiers is None:
+            return 0
+        named = {m for r in self._relations for m in relation_names(r)}
+        due: dict[str, list[str]] = {}
+        for name in [n for n in self._slow if n in named]:
+            venue = self._slow[name]
+            streamed = self.tiers.streamed.setdefault(venue, [])
+            if len(streamed) >= self.stream_caps.get(venue, len(self.markets) + 1):
+                continue
+            mid = name.partition(":")[2]
+            del self._slow[name]
+            streamed.append(mid)
+            self.tiers.polled[venue].remove(mid)
+            due.setdefault(venue, []).append(mid)
+        for venue, ids in due.items():
+            add = getattr(self.venues[venue], "add_markets", None)
+            if add is not None:
+                self.spawn(add(ids), name=f"promote-{venue}")
+            self.promoted += len(ids)
+            log.info("tiers.promoted", venue=venue, markets=len(ids))
+        return sum(len(ids) for ids in due.values())
+
     async def _bootstrap_fallback(self) -> None:
-        """Snapshot start: fetch over REST (the feeds' rate limits) the books whose subscription
-        snapshot has not arrived `bootstrap_wait_s` after the streams started."""
-        await asyncio.sleep(self.bootstrap_wait_s)
-        missing: dict[str, list[str]] = {}
-        for name, reason in self.held.items():
-            if reason == AWAITING:
-                venue, _, mid = name.partition(":")
-                missing.setdefault(venue, []).append(mid)
+        """Snapshot start: once the subscription snapshots stop coming (no awaited book arrived
+        for `bootstrap_wait_s`), fetch over REST (the feeds' rate limits) the books still missing.
+        A 20,000-market start takes longer than that while its snapshots keep arriving, and must
+        not race them with thousands of REST reads."""
+        loop = asyncio.get_running_loop()
+        step = min(0.25, self.bootstrap_wait_s / 4)
+        count, since = -1, loop.time()
+        while True:
+            missing: dict[str, list[str]] = {}
+            for name, reason in self.held.items():
+                if reason == AWAITING and name not in self._slow:
+                    venue, _, mid = name.partition(":")
+                    missing.setdefault(venue, []).append(mid)
+            waiting = sum(len(ids) for ids in missing.values())
+            if not waiting:
+                return
+            if waiting != count:
+                count, since = waiting, loop.time()
+            elif loop.time() - since >= self.bootstrap_wait_s:
+                break
+            await asyncio.sleep(step)
         for venue, ids in missing.items():
             feed = getattr(self.venues.get(venue), "feed", None)
             if feed is not None:
@@ -449,6 +640,7 @@ class LiveSession:
         packed = pack(book)
         self.books[name] = packed
         admitted = self.gate.admit(name, book)
+        self._heard[book.market.venue] = self.gate.last_seen[name]
         if admitted and self._healthy_at is None:
             self._note_healthy()
         result = packed_update(self.engine, m, packed if admitted else _EMPTY_PACKED)
@@ -480,15 +672,29 @@ class LiveSession:
             self.check_staleness()
 
     def check_staleness(self) -> list[str]:
-        """Hold out every book not updated for `stale_after_s` (the engine sees it empty), and
-        ask the venues' feeds to fetch again every book quiet for `resnapshot_after_s`; returns
-        the names newly held."""
-        newly = self.gate.stale()
+        """Hold out every book not updated for `stale_after_s` whose stream is not live (the
+        engine sees it empty; `quality.gate`: stale versus quiet), and ask the venues' feeds to
+        fetch again every book quiet for `resnapshot_after_s`; returns the names newly held."""
+        newly = self.gate.stale(self._stream_live)
         for name in newly:
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,
                          time.perf_counter_ns())
         self.resnapshot_quiet()
         return newly
+
+    def _stream_live(self, name: str) -> bool:
+        """True if market `name`'s book arrives on a live stream: its venue sent a book within
+        `stale_after_s` and its feed is not polling it (a stream source down)."""
+        if name in self._slow:                    # a polled market: fresh enough until a read is missed
+            seen = self.gate.last_seen.get(name)
+            return seen is not None and self.clock() - seen <= 2 * self.slow_poll_s
+        venue, _, mid = name.partition(":")
+        client = self.venues.get(venue)
+        feed = getattr(client, "feed", None)
+        if feed is None or feed.polls(mid):
+            return False
+        heard = self._heard.get(Venue.parse(venue))
+        return heard is not None and self.clock() - heard <= self.stale_after_s
 
     def resnapshot_quiet(self) -> dict[str, int]:
         """Ask each venue's feed to fetch again (rate limited, `BookFeed.resnapshot`) the books
@@ -499,8 +705,9 @@ class LiveSession:
         after = self.resnapshot_after_s
         asked = self._resnapshot_asked
         due: dict[str, list[str]] = {}
+        slow = self._slow                         # polled markets are read on their own schedule
         for name, seen in self.gate.last_seen.items():
-            if now - seen > after and (name not in asked or now - asked[name] > after):
+            if now - seen > after and name not in slow and (name not in asked or now - asked[name] > after):
                 asked[name] = now
                 venue, _, mid = name.partition(":")
                 due.setdefault(venue, []).append(mid)

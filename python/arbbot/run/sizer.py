@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from functools import partial
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from arbbot.engine.select import implementation
 from arbbot.engine.types import Leg, Opportunity
@@ -31,11 +29,12 @@ from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.pipeline import TradeSizing, size_trade
 from arbbot.sizing.pricing import bound_micros
 from arbbot.sizing.record import trade_record
-from arbbot.sizing.select import size_opportunity
+from arbbot.sizing import native, steps
 from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
-from arbbot.sizing.types import Outcome
+from arbbot.sizing.types import ORDER, Outcome
 
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
+ORDER_LABELS = tuple(step.label for step in ORDER)
 
 
 @dataclass
@@ -58,7 +57,8 @@ class Sized:
 
     def record(self) -> dict | None:
         """The `arbbot.sizing/1` per-opportunity object (formatted on demand: it takes longer
-        than the sizing itself, so the executor asks for it once the first order is out)."""
+        than the sizing itself, so the executor asks for it once the first order is out; the step
+        records it formats are built then too, `TradeSizing.steps`)."""
         return None if self.sizing is None else trade_record(self.sizing)
 
 
@@ -86,8 +86,9 @@ class SessionSizer:
         # implementations chosen once (ARB_ENGINE_DECOMPOSE / ARB_ENGINE_EVAL / ARB_ENGINE at start),
         # not re-read from the environment per opportunity
         self._quotes = StreamedQuotes(session)
-        self._chain = partial(size_opportunity, engine=implementation("eval"))
-        self._stamped: tuple[int, str] = (-1, "")
+        # the Swift chain decodes its step records only when they are read (`Sized.record()`)
+        self._chain = native.size_lazy if implementation("eval") == "swift" else steps.size_opportunity
+        self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
 
     def reconfigure(self, cfg: SizingConfig) -> None:
         """Size with `cfg` from now on (an operator's live change), lanes taken out still out."""
@@ -158,13 +159,6 @@ class SessionSizer:
         return len(rows)
 
     # ---- sizing -------------------------------------------------------------------------------
-    def _stamp(self, now: float) -> str:
-        """`now` (unix s) as the UTC second stamp the trade's T is counted from (made once a second)."""
-        second = int(now)
-        if second != self._stamped[0]:
-            self._stamped = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        return self._stamped[1]
-
     def size(self, opp: Opportunity) -> Sized:
         started = time.perf_counter_ns()
         try:
@@ -178,29 +172,41 @@ class SessionSizer:
             del self.stats.elapsed_ns[:-2_000]
         return sized
 
+    def _leg_market(self, name: str) -> LegMarket:
+        """Market `name` as sizing reads it, its streamed book decomposed. The book is decomposed
+        once per update: the session replaces a market's packed book with each update, so the
+        one decomposed last is reused while it is still the session's (and the market not held)."""
+        session = self.session
+        packed = session.books.get(name)
+        cached = self._legs.get(name)
+        if cached is not None and cached[0] is packed and name not in session.held:
+            return cached[1]
+        decomposed = self._quotes(name)
+        if decomposed is None:
+            raise KeyError(f"{name}: no healthy book")
+        market = LegMarket.from_info(self._infos[name], None, decomposed)
+        self._legs[name] = (packed, market)
+        return market
+
     def _size(self, opp: Opportunity) -> Sized:
-        markets = {}
-        for leg in opp.legs:
-            decomposed = self._quotes(leg.market)
-            if decomposed is None:
-                raise KeyError(f"{leg.market}: no healthy book")
-            markets[leg.market] = LegMarket.from_info(self._infos[leg.market], None, decomposed)
+        markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
         now = self.clock()
         confidence = self._confidence.get(opp.id)
         if confidence is None:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
-        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=self._stamp(now),
+        # T from the decision's whole second (what its stamp would say), no stamp formatted and parsed
+        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=None, decided_s=int(now),
                                        unknown_days=self.cfg.unknown_days,
                                        min_profit=int(round(self.settings.min_profit * 1_000_000)))
         sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
                             daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
                             params=self._params, memo=self._estimates)
         self.stats.sized += 1
-        for step in sizing.steps:
-            if step.outcome is Outcome.LOWERED:
-                self.stats.lowered[step.step.label] += 1
-            elif step.outcome is Outcome.REJECTED:
-                self.stats.rejected[step.step.label] += 1
+        for label, outcome in zip(ORDER_LABELS, sizing.outcomes):
+            if outcome is Outcome.LOWERED:
+                self.stats.lowered[label] += 1
+            elif outcome is Outcome.REJECTED:
+                self.stats.rejected[label] += 1
         budget = bound_micros(sizing.loss_budget) if sizing.loss_budget > 0 else 0
         if sizing.qty == 0:
             if sizing.bound_by == "re-price":

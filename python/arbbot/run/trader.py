@@ -64,6 +64,7 @@ class PaperTrader:
         self.store = store
         self.recovery = recovery
         self.event_of = event_of
+        self.markets_added = lambda infos: None  # (MarketInfo, …) joined mid-session: see attach_paper_trader
         self.sizer = sizer                       # SessionSizer, or None: trade at the engine's quantity
         self.buckets = buckets                   # BucketSelector, or None: every bucket group is traded
         self.bucket_group = bucket_group         # Opportunity → its bucket group key
@@ -84,7 +85,11 @@ class PaperTrader:
             await asyncio.sleep(0.05)
         self.reconciling = True
         try:
-            report = await reconcile(self.store, self.venues)
+            known: dict[str, list] = {}           # the session's markets: no re-listing per reconciliation
+            for route in self.executor.routes.values():
+                if route.info is not None:
+                    known.setdefault(route.client.venue, []).append(route.info)
+            report = await reconcile(self.store, self.venues, known)
             await self.refresh_balances()
         finally:
             self.reconciling = False
@@ -360,7 +365,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure, breaker)
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
-                        on_step=on_step, risk=None, book_source=StreamedQuotes(session), clock=wall)
+                        on_step=on_step, risk=None, book_source=StreamedQuotes(session, fresh_only=True), clock=wall)
     relations = RelationIndex(session.universe)
     sizer = SessionSizer(session, store, cfg, relations=relations, clock=wall)
     buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,
@@ -373,6 +378,12 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
                          buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift,
                          clock=wall)
+    def markets_added(infos) -> None:
+        """Markets the session added mid-session: routes for the executor, events for exposure."""
+        for m in infos:
+            trader.executor.routes[str(m.id)] = Route(session.venues[m.venue.label], m.market_id, m)
+            events[str(m.id)] = f"{m.venue.label}:{m.event_id or m.market_id}"
+    trader.markets_added = markets_added
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)

@@ -30,6 +30,20 @@ def _parse(text: str) -> datetime | None:
         return None
 
 
+def stamp(second: int) -> str:
+    """Unix second `second` as `YYYY-MM-DDTHH:MM:SSZ`."""
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=4096)
+def _epoch(text) -> int | None:
+    """A valid stamp's unix second (exact: stamps are whole seconds); None for anything else."""
+    if not isinstance(text, str) or not _STAMP.fullmatch(text):
+        return None
+    parsed = _parse(text)
+    return None if parsed is None else int(parsed.timestamp())
+
+
 def days_to_close(closes_at: list[str | None], decided_at: str | None, unknown_days: float) -> float:
     """Whole seconds (exact integer) / 86400 — one division, so the Swift twin gets the same double."""
     if decided_at is None or not closes_at or any(c is None for c in closes_at):
@@ -37,3 +51,19 @@ def days_to_close(closes_at: list[str | None], decided_at: str | None, unknown_d
     now = parse_stamp(decided_at, "taken_at")
     latest = max(parse_stamp(c, f"legs[{i}].closes_at") for i, c in enumerate(closes_at))
     return int((latest - now).total_seconds()) / SECONDS_PER_DAY
+
+
+def days_to_close_at(closes_at: list[str | None], decided_s: int, unknown_days: float) -> float:
+    """`days_to_close(closes_at, stamp(decided_s), unknown_days)` — the same double, the same
+    ValueError — without formatting the decision stamp and parsing it back: (latest close − the
+    decision second) in whole seconds / 86400."""
+    if not closes_at or any(c is None for c in closes_at):
+        return unknown_days
+    latest = None
+    for c in closes_at:
+        e = _epoch(c)
+        if e is None:                                 # not a valid stamp: the error days_to_close gives
+            return days_to_close(closes_at, stamp(decided_s), unknown_days)
+        if latest is None or e > latest:
+            latest = e
+    return int(latest - decided_s) / SECONDS_PER_DAY

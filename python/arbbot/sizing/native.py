@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from itertools import chain
 from typing import Sequence
 
 from arbbot.engine.select import native_module
@@ -40,8 +41,10 @@ _OUTCOMES, _UNITS, _REASONS = tuple(Outcome), tuple(CapUnit), tuple(Reason)
 _SKIPPED = int(Outcome.SKIPPED)
 _PER_OPPORTUNITY = PER_OPPORTUNITY      # arb_sizing_result.steps order (computation order)
 _RECORD = tuple(7 + 7 * i for i in range(7))   # where each step record starts in RESULT
+_flat = chain.from_iterable               # a ladder's levels → price, qty, price, qty, ...
 _layout_checked = False
 _last_params: tuple = (None, b"")     # (SizingParams, its packed bytes)
+_last_venues: tuple = (None, [])      # (VenueStats tuple, its arb_sizing_input fields)
 
 
 def _check_layout(native) -> None:
@@ -102,15 +105,12 @@ def pack_inputs(inputs: Sequence[SizingInput]) -> tuple[bytes, bytes, array]:
                 seed = 0                       # the engine reports the empty leg list first
             if len(inp.venues) != VENUE_COUNT:
                 raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
-            venue_fields = []
-            for st in inp.venues:
-                venue_fields += (st.fills, st.attempts, st.latency_s, st.latency_samples)
+            venue_fields = _venue_fields(inp.venues)
             records += INPUT.pack(seed, inp.payout, inp.qty, n_legs, len(inp.legs), 0, 0, inp.confidence,
                                   inp.days_to_close, inp.min_profit, inp.equity, inp.loss_budget, *venue_fields)
             for leg in inp.legs:
                 start = len(levels) // 2
-                for level in leg.ladder:
-                    levels.extend(level)
+                levels.extend(_flat(leg.ladder))
                 fees = leg.fees
                 legs += LEG.pack(int(leg.venue), leg.lot, fees.taker_rate_ppm, 0, fees.per_contract, fees.rounding,
                                  start, len(leg.ladder), leg.best_bid, leg.depletion_rate, leg.price_vol)
@@ -118,6 +118,20 @@ def pack_inputs(inputs: Sequence[SizingInput]) -> tuple[bytes, bytes, array]:
     except (struct.error, OverflowError) as exc:
         raise EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}") from None
     return bytes(records), bytes(legs), levels
+
+
+def _venue_fields(venues: tuple) -> list:
+    """The arb_sizing_input venue fields of `venues`; the last tuple packed is remembered (by
+    identity: a running bot passes the same VenueStats tuple until its portfolio is re-read)."""
+    global _last_venues
+    last = _last_venues                  # one read: threads may replace it
+    if venues is last[0]:
+        return last[1]
+    fields = []
+    for st in venues:
+        fields += (st.fills, st.attempts, st.latency_s, st.latency_samples)
+    _last_venues = (venues, fields)
+    return fields
 
 
 # ---- decoding -------------------------------------------------------------------------------------
@@ -161,9 +175,8 @@ def _liquidity(g: float, rows: list[tuple], rank: tuple[int, ...]) -> LiquidityI
 
 # ---- calls ----------------------------------------------------------------------------------------
 
-def size_batch(inputs: Sequence[SizingInput], params: SizingParams = SizingParams()) -> list[SizingResult]:
-    """Size every opportunity in one engine call. An invalid one raises EngineInputError (status,
-    leg index) with `.opportunity` = its position, as the twin's `select.size_batch` does."""
+def _call(inputs: Sequence[SizingInput], params: SizingParams) -> tuple[bytes, bytes]:
+    """The engine's result and leg records for `inputs` (not empty); errors as `size_batch`."""
     native = native_module()
     if not _layout_checked:
         _check_layout(native)
@@ -178,15 +191,55 @@ def size_batch(inputs: Sequence[SizingInput], params: SizingParams = SizingParam
         exc.opportunity = _failing(inputs)
         raise
     if not inputs:
-        return []
+        return b"", b""
     try:
-        rec, legs_out = native.size_batch(records, legs, levels, packed_params)
+        return native.size_batch(records, legs, levels, packed_params)
     except native.NativeError as exc:
         code, message, index, opportunity = exc.args
         error = EngineInputError(Status(code), f"opportunity {opportunity}: {message}", index)
         error.opportunity = opportunity
         raise error from None
+
+
+def size_batch(inputs: Sequence[SizingInput], params: SizingParams = SizingParams()) -> list[SizingResult]:
+    """Size every opportunity in one engine call. An invalid one raises EngineInputError (status,
+    leg index) with `.opportunity` = its position, as the twin's `select.size_batch` does."""
+    rec, legs_out = _call(inputs, params)
+    if not inputs:
+        return []
     return [decode(rec, i * RESULT.size, legs_out) for i in range(len(inputs))]
+
+
+class LazyResult:
+    """One opportunity's chain result with the fields of a `SizingResult` (equal to `decode`'s)
+    read from the engine's record at once, except `steps`: the seven step records (and the inputs
+    each used) are decoded on first access. `outcomes`: the seven steps' Outcomes, in order —
+    what the pipeline's decision reads. `result()`: the very `SizingResult` `decode` builds."""
+    __slots__ = ("engine_qty", "qty", "rejected_by", "bound_by", "fill", "monte_carlo", "outcomes", "_rec",
+                 "_legs_out", "_result")
+
+    def __init__(self, rec: bytes, legs_out: bytes) -> None:
+        r = RESULT.unpack_from(rec, 0)
+        self.engine_qty, self.qty, self.fill = r[0], r[1], r[4]
+        self.rejected_by, self.bound_by = _STEPS.get(r[2]), _STEPS.get(r[3])
+        self.monte_carlo = MonteCarloResult(*r[80:88]) if r[78] else None
+        self.outcomes = tuple([_OUTCOMES[r[k + 1]] for k in _RECORD])
+        self._rec, self._legs_out, self._result = rec, legs_out, None
+
+    def result(self) -> SizingResult:
+        found = self._result
+        if found is None:
+            found = self._result = decode(self._rec, 0, self._legs_out)
+        return found
+
+    @property
+    def steps(self) -> tuple[StepResult, ...]:
+        return self.result().steps
+
+
+def size_lazy(inp: SizingInput, params: SizingParams = SizingParams()) -> LazyResult:
+    """`size_opportunity` with the step records decoded on demand (`LazyResult`); errors the same."""
+    return LazyResult(*_call((inp,), params))
 
 
 def _failing(inputs: Sequence[SizingInput]) -> int:

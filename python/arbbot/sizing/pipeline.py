@@ -8,10 +8,15 @@ the final re-price.
 Before the chain (they do not depend on q): the estimates (step 5), the lane bankroll (step 9) and
 the loss budget (step 10), which the chain's Monte Carlo reads. The per-opportunity chain is a
 parameter (`chain`, default the Python twin) so the Swift twin can be selected.
+
+The decision (qty, profit, bound_by, note, the re-priced trade) is made from the steps' quantities
+and outcomes; the twelve step records (`sizing.steps`) are assembled on first access, from the
+same values, so a caller that only trades (a running bot) does not build the records of the
+per-opportunity chain (`native.size_lazy` decodes them from the engine's bytes when asked).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import FrozenInstanceError
 from typing import Callable
 
 from arbbot.engine.types import Lane
@@ -28,30 +33,77 @@ from arbbot.sizing.steps import size_opportunity
 from arbbot.sizing.trade import Trade
 from arbbot.units import format_qty
 from arbbot.sizing.types import (
-    ORDER, Outcome, Priced, SizingInput, SizingParams, SizingResult, StepResult, VenueStats,
+    ORDER, Outcome, Priced, SizingInput, SizingLeg, SizingParams, SizingResult, StepResult, VenueStats,
 )
 
 Chain = Callable[[SizingInput, SizingParams], SizingResult]
 REPRICE = "re-price"
 ENGINE = "engine"
 MAX_STEP_DOWN = 1_000        # lots the final re-price may step down
+_LABELS = tuple(s.label for s in ORDER)
 
 
-@dataclass(frozen=True)
 class TradeSizing:
     """The pipeline's answer for one trade. `qty` lots (0 = dropped / rejected); `profit` µ$ of the
     re-priced trade at `qty` (0 when dropped); `bound_by` the label of the last step that lowered
-    the quantity, "engine" if none, "re-price" if the final re-price lowered or dropped it."""
-    id: str
-    lane: Lane
-    engine_qty: int
-    qty: int
-    profit: int
-    bound_by: str
-    note: str
-    steps: tuple[StepResult, ...]      # twelve, SIZING.md computation order
-    priced: Priced | None              # the re-priced trade at `qty` (None when 0)
-    loss_budget: float                 # step 10's budget, $ (what an in-flight trade reserves)
+    the quantity, "engine" if none, "re-price" if the final re-price lowered or dropped it.
+
+    Immutable, compared and hashed by its fields as a frozen dataclass would be. `steps` may be
+    given as a callable that builds the tuple: it is called once, on first access. `outcomes`:
+    each step's Outcome in `ORDER` (what the decision and the counters read, without `steps`)."""
+    __slots__ = ("id", "lane", "engine_qty", "qty", "profit", "bound_by", "note", "_steps", "priced", "loss_budget",
+                 "outcomes")
+    FIELDS = ("id", "lane", "engine_qty", "qty", "profit", "bound_by", "note", "steps", "priced", "loss_budget")
+
+    def __init__(self, id: str, lane: Lane, engine_qty: int, qty: int, profit: int, bound_by: str, note: str,
+                 steps, priced: Priced | None, loss_budget: float, outcomes: tuple[Outcome, ...] | None = None
+                 ) -> None:
+        put = object.__setattr__
+        put(self, "id", id)
+        put(self, "lane", lane)
+        put(self, "engine_qty", engine_qty)
+        put(self, "qty", qty)
+        put(self, "profit", profit)
+        put(self, "bound_by", bound_by)
+        put(self, "note", note)
+        if not callable(steps):
+            steps = tuple(steps)
+        put(self, "_steps", steps)
+        put(self, "priced", priced)
+        put(self, "loss_budget", loss_budget)
+        put(self, "outcomes", tuple(s.outcome for s in self.steps) if outcomes is None else outcomes)
+
+    @property
+    def steps(self) -> tuple[StepResult, ...]:
+        """All twelve StepResults, SIZING.md computation order."""
+        steps = self._steps
+        if not isinstance(steps, tuple):
+            steps = tuple(steps())
+            object.__setattr__(self, "_steps", steps)
+        return steps
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"TradeSizing({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
+
+    def __reduce__(self):                    # copy / pickle: the records built, as values
+        return TradeSizing, (*self._values(), self.outcomes)
+
+    def __setattr__(self, name, value):
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 def with_estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig,
@@ -61,33 +113,51 @@ def with_estimates(trade: Trade, history: History, now_s: float, cfg: SizingConf
     counts); plus the record explain lists. `memo`: estimates already computed from this same
     `history` (a running bot keeps one per portfolio refresh, so each estimate is cleaned once
     per refresh, its window ending at the first opportunity sized after it)."""
-    memo = {} if memo is None else memo
+    legs, venues, record = _estimates(trade, history, now_s, cfg, {} if memo is None else memo)
+    ti = trade.input
+    return SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit, ti.equity,
+                       ti.loss_budget, venues), record()
 
-    def once(key, compute):
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = compute()
-        return found
-    rp = once("params", lambda: RobustParams.from_config(cfg))
+
+def _estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig, memo: dict
+               ) -> tuple[tuple[SizingLeg, ...], tuple[VenueStats, ...], Callable[[], RobustRecord]]:
+    """`with_estimates`' values: the legs with ρ and s, the venue stats, and what makes the record."""
+    rp = memo.get("params")
+    if rp is None:
+        rp = memo["params"] = RobustParams.from_config(cfg)
+    venue_stats = memo.get("venues")         # (VenueStats per Venue, latency Estimate per Venue)
+    if venue_stats is None:
+        lat, stats = {}, []
+        for v in Venue:
+            est = memo.get(("latency", v))
+            if est is None:
+                est = memo[("latency", v)] = latency(history, v, now_s, rp)
+            fills, attempts = history.fills.get(v, (0, 0))
+            stats.append(VenueStats(fills, attempts, est.value, 0 if est.prior else est.samples))
+            lat[v] = est
+        venue_stats = memo["venues"] = (tuple(stats), lat)
+    venues, lat = venue_stats
     legs, depletion, vol = [], [], {}
     for leg, meta in zip(trade.input.legs, trade.legs):
-        rho = once(("rho", meta.market, meta.side),
-                   lambda: depletion_rate(history, meta.market, meta.side, now_s, rp))
-        if meta.market not in vol:
-            vol[meta.market] = once(("vol", meta.market), lambda: price_volatility(history, meta.market, now_s, rp))
-        legs.append(replace(leg, depletion_rate=rho.value, price_vol=vol[meta.market].value))
+        market = meta.market
+        rho = memo.get(("rho", market, meta.side))
+        if rho is None:
+            rho = memo[("rho", market, meta.side)] = depletion_rate(history, market, meta.side, now_s, rp)
+        s = vol.get(market)
+        if s is None:
+            s = memo.get(("vol", market))
+            if s is None:
+                s = memo[("vol", market)] = price_volatility(history, market, now_s, rp)
+            vol[market] = s
+        legs.append(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho.value, s.value))
         depletion.append(rho)
-    lat = {}
-    venues = []
-    for v in Venue:
-        est = once(("latency", v), lambda: latency(history, v, now_s, rp))
-        fills, attempts = history.fills.get(v, (0, 0))
-        venues.append(VenueStats(fills, attempts, est.value, 0 if est.prior else est.samples))
-        lat[v] = est
-    used = tuple(dict.fromkeys(leg.venue for leg in trade.input.legs))
-    record = RobustRecord(tuple((v, lat[v]) for v in used), tuple(depletion), tuple(vol.items()),
-                          tuple((v, *history.fills.get(v, (0, 0))) for v in used))
-    return replace(trade.input, legs=tuple(legs), venues=tuple(venues)), record
+    fills = history.fills
+
+    def record() -> RobustRecord:
+        used = tuple(dict.fromkeys(leg.venue for leg in trade.input.legs))
+        return RobustRecord(tuple((v, lat[v]) for v in used), tuple(depletion), tuple(vol.items()),
+                            tuple((v, *fills.get(v, (0, 0))) for v in used))
+    return tuple(legs), venues, record
 
 
 def _passes(inp: SizingInput, params: SizingParams, priced: Priced) -> bool:
@@ -98,15 +168,17 @@ def _passes(inp: SizingInput, params: SizingParams, priced: Priced) -> bool:
         cost >= params.min_order[int(leg.venue)] for cost, leg in zip(priced.leg_cost, inp.legs))
 
 
-def final_reprice(inp: SizingInput, params: SizingParams, qty: int) -> Priced | None:
+def final_reprice(inp: SizingInput, params: SizingParams, qty: int,
+                  priced_at: Callable[[int], Priced] | None = None) -> Priced | None:
     """The largest q ≤ qty, stepping down one lot at a time (at most 1,000 lots), whose re-priced
-    trade passes `_passes`; None when there is none."""
+    trade passes `_passes`; None when there is none. `priced_at(q)`: `reprice(inp, params, q)`,
+    when the caller keeps the trades it already re-priced."""
     lot = lot_of(inp)
     for k in range(MAX_STEP_DOWN + 1):
         q = qty - k * lot
         if q <= 0:
             return None
-        priced = reprice(inp, params, q)
+        priced = reprice(inp, params, q) if priced_at is None else priced_at(q)
         if _passes(inp, params, priced):
             return priced
     return None
@@ -118,31 +190,39 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
     """Size one trade against `portfolio` (SIZING.md). `now_s`: the decision time in the samples'
     clock (seconds), for step 5's window; T is already in `trade.input`. `params`: `cfg.params()`,
     when the caller keeps it; `memo`: step 5's estimates of this portfolio's history
-    (`with_estimates`). Raises EngineInputError on an input the chain refuses."""
+    (`with_estimates`). `chain` returns a SizingResult, or an object with its fields whose `steps`
+    are built on access plus `outcomes` (the seven steps' Outcomes: `native.size_lazy`). Raises
+    EngineInputError on an input the chain refuses."""
     params = cfg.params() if params is None else params
-    inp, record = with_estimates(trade, portfolio.history, now_s, cfg, memo)
-    budget, left = loss_budget(inp.confidence, portfolio, cfg, daily_loss_cap_usd)
+    legs, venues, record = _estimates(trade, portfolio.history, now_s, cfg, {} if memo is None else memo)
+    ti = trade.input
+    budget, left = loss_budget(ti.confidence, portfolio, cfg, daily_loss_cap_usd)
     if memo is None:
         lane = lane_bankroll(trade.lane, portfolio, cfg)
     else:                                    # the same for every trade of a lane until the portfolio changes
         lane = memo.get(("lane", trade.lane))
         if lane is None:
             lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)
-    inp = replace(inp, equity=portfolio.equity, loss_budget=budget)
-    steps: list[StepResult] = [robust_step(inp.qty, record, cfg.robust_inputs.enabled)]
+    inp = SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit,
+                      portfolio.equity, budget, venues)
+    robust_enabled = cfg.robust_inputs.enabled
     result = chain(inp, params)
-    steps.extend(result.steps)
+    chain_outcomes = getattr(result, "outcomes", None)
+    if chain_outcomes is None:
+        chain_outcomes = tuple(s.outcome for s in result.steps)
+    outcomes = [Outcome.KEPT if robust_enabled else Outcome.DISABLED, *chain_outcomes]
+    tail: list[StepResult] = []              # steps 9–12 as run (after a reject: none, skipped below)
     q = result.qty
+    repriced: dict[int, Priced] = {}         # q lots → the trade re-priced at q (steps 9–11, the final re-price)
+
+    def priced_at(x: int) -> Priced:
+        found = repriced.get(x)
+        if found is None:
+            found = repriced[x] = reprice(inp, params, x)
+        return found
+
     if result.rejected_by is None:
         lot = lot_of(inp)
-
-        repriced: dict[int, Priced] = {}     # q lots → the trade re-priced at q (steps 9–11 share them)
-
-        def priced_at(x: int) -> Priced:
-            found = repriced.get(x)
-            if found is None:
-                found = repriced[x] = reprice(inp, params, x)
-            return found
 
         def capital(x: int) -> int:
             priced = priced_at(x)
@@ -160,36 +240,47 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
         )
         for run in portfolio_steps:
             if q == 0:
-                steps.append(skipped(ORDER[len(steps)]))
-                continue
+                break
             step = run(q)
-            steps.append(step)
+            tail.append(step)
+            outcomes.append(step.outcome)
             q = step.qty
-    else:
-        steps.extend(skipped(s) for s in ORDER[len(steps):])
-    return _finish(trade, inp, params, steps, q, budget)
+    outcomes.extend([Outcome.SKIPPED] * (len(ORDER) - len(outcomes)))
+
+    def steps() -> list[StepResult]:
+        built = [robust_step(inp.qty, record(), robust_enabled), *result.steps, *tail]
+        built.extend(skipped(s) for s in ORDER[len(built):])
+        return built
+    return _finish(trade, inp, params, steps, tuple(outcomes), q, budget, priced_at)
 
 
-def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: list[StepResult], q: int,
-            budget: float) -> TradeSizing:
-    """The final re-price, bound_by and the note (empty unless a step rejected or the re-price acted)."""
-    lowered = [s.step for s in steps if s.outcome in (Outcome.LOWERED, Outcome.REJECTED)]
-    bound_by = lowered[-1].label if lowered else ENGINE
-    rejected = next((s.step for s in steps if s.outcome is Outcome.REJECTED), None)
+def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: Callable[[], list[StepResult]],
+            outcomes: tuple[Outcome, ...], q: int, budget: float,
+            priced_at: Callable[[int], Priced] | None = None) -> TradeSizing:
+    """The final re-price, bound_by and the note (empty unless a step rejected or the re-price acted).
+    `outcomes`: the twelve steps' Outcomes in ORDER (`steps()` builds their records)."""
+    bound_by, rejected = ENGINE, None
+    for label, outcome in zip(_LABELS, outcomes):
+        if outcome is Outcome.LOWERED:
+            bound_by = label
+        elif outcome is Outcome.REJECTED:
+            bound_by = label
+            if rejected is None:
+                rejected = label
     if rejected is not None:
-        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, bound_by, f"rejected by {rejected.label}",
-                           tuple(steps), None, budget)
-    priced = final_reprice(inp, params, q)
+        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, bound_by, f"rejected by {rejected}",
+                           steps, None, budget, outcomes)
+    priced = final_reprice(inp, params, q, priced_at)
     if priced is None:
         note = (f"re-price: no quantity from {format_qty(q)} contracts down by up to {MAX_STEP_DOWN:,} lots passes "
                 f"min_profit and the venue minimums; dropped")
-        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, REPRICE, note, tuple(steps), None, budget)
+        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, REPRICE, note, steps, None, budget, outcomes)
     if priced.qty < q:
         note = f"re-price stepped down from {format_qty(q)} to {format_qty(priced.qty)} contracts"
-        return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, REPRICE, note, tuple(steps),
-                           priced, budget)
-    return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, bound_by, "", tuple(steps), priced,
-                       budget)
+        return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, REPRICE, note, steps,
+                           priced, budget, outcomes)
+    return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, bound_by, "", steps, priced,
+                       budget, outcomes)
 
 
 __all__ = ["Chain", "TradeSizing", "final_reprice", "size_trade", "with_estimates"]

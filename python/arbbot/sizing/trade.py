@@ -15,7 +15,7 @@ from arbbot.engine import decompose
 from arbbot.engine.twin.candidates import _relation_leg_sets
 from arbbot.engine.types import Decomposition, Lane, Opportunity, Universe
 from arbbot.model import Book, FeeSchedule, MarketInfo, Side, Venue
-from arbbot.sizing.clock import days_to_close
+from arbbot.sizing.clock import days_to_close, days_to_close_at
 from arbbot.sizing.types import SizingInput, SizingLeg
 from arbbot.units import TICKS_PER_DOLLAR
 
@@ -103,10 +103,12 @@ class RelationIndex:
 
 
 def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMarket], *, confidence: float,
-                           decided_at: str | None, unknown_days: float, min_profit: int) -> Trade:
+                           decided_at: str | None, unknown_days: float, min_profit: int,
+                           decided_s: int | None = None) -> Trade:
     """The trade for `opportunity`: each leg's effective ask ladder and best effective bid of the
     bought side (ticks, lots), T from `decided_at` and the legs' `closes_at` (ValueError on a bad
-    stamp), `min_profit` µ$. ValueError when a leg's market is missing."""
+    stamp), `min_profit` µ$. ValueError when a leg's market is missing. `decided_s`: the decision
+    as a whole unix second instead of `decided_at` (the same T as its stamp, none formatted)."""
     legs, trade_legs, closes = [], [], []
     for leg in opportunity.legs:
         if leg.market not in markets:
@@ -119,6 +121,7 @@ def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMa
         trade_legs.append(TradeLeg(leg.market, leg.side, m.event, m.category))
         closes.append(m.closes_at)
     payout = opportunity.payout // (opportunity.qty * PAYOUT_MICROS_PER_LOT)
-    days = days_to_close(closes, decided_at, unknown_days)
+    days = (days_to_close(closes, decided_at, unknown_days) if decided_s is None
+            else days_to_close_at(closes, decided_s, unknown_days))
     inp = SizingInput(opportunity.id, payout, opportunity.qty, tuple(legs), confidence, days, min_profit, 0, 0.0)
     return Trade(opportunity.lane, tuple(trade_legs), inp)

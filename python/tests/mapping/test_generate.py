@@ -97,6 +97,34 @@ def test_generated_twins_are_the_true_ones_never_the_look_alikes_and_cached(disc
     assert generated_mappings(listings, tmp_path).cached
 
 
+def test_generation_in_a_worker_process_gives_the_in_process_result_and_dies_with_a_cancel(
+        discovered, tmp_path, monkeypatch):
+    import signal
+    from arbbot.mapping.generate import generated_mappings_in_worker
+    listings, _ = discovered
+    in_worker = run(generated_mappings_in_worker(listings, None))
+    assert in_worker == generated_mappings(listings, None) and not in_worker.cached and in_worker.rows
+
+    started = []
+    real = asyncio.create_subprocess_exec
+
+    async def recording(*args, **kw):
+        started.append(await real(*args, **kw))
+        return started[-1]
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", recording)
+
+    async def cancelled():
+        task = asyncio.ensure_future(generated_mappings_in_worker(listings, tmp_path))
+        while not started:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return task
+    task = run(cancelled())
+    assert task.cancelled() and started[0].returncode == -signal.SIGKILL      # killed, and reaped
+    assert not list(tmp_path.iterdir())                                       # it wrote no cache
+
+
 def test_user_rows_win_over_generated_ones():
     generated = [MappingRow(r.ids, r.relation, r.confidence, None, "generated") for r in sim_twins()]
     rejected = MappingRow(generated[0].ids, "same", 990_000, False)

@@ -80,6 +80,19 @@ def buy(qty: int, price: int, coid: str, tif=TimeInForce.IOC, side=Side.YES, act
     return OrderRequest("K", side, price, qty, action=action, tif=tif, client_order_id=coid)
 
 
+async def _nap(_seconds) -> None:
+    return None
+
+
+async def on_kalshi_book(ledger) -> tuple[DataOnly, PaperVenue]:
+    """A paper venue with no latency over a data-only adapter, KALSHI_BOOK as market K's book."""
+    inner = DataOnly()
+    paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
+    await paper.discover_markets()
+    paper.books["K"] = KALSHI_BOOK
+    return inner, paper
+
+
 async def _pump(paper: PaperVenue, seen: list, event: asyncio.Event) -> None:
     async for update in paper.stream_books(["K"]):
         seen.append(update.book)
@@ -171,19 +184,12 @@ def test_until_three_round_trips_are_measured_an_order_waits_for_one(ledger):
 
 
 def test_the_ledger_answers_every_trading_method_and_outlives_the_process(ledger):
-    inner = DataOnly()
-
-    async def nap(_seconds):
-        return None
-
     async def main():
-        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=nap)
-        await paper.discover_markets()
-        paper.books["K"] = KALSHI_BOOK
+        inner, paper = await on_kalshi_book(ledger)
         bought = await paper.place_order(buy(1_000, 4_300, "a-L0E0"))
         sold = await paper.place_order(buy(500, 4_000, "a-L0U0", action=Action.SELL))
-        return paper, bought, sold
-    paper, bought, sold = asyncio.run(main())
+        return inner, paper, bought, sold
+    inner, paper, bought, sold = asyncio.run(main())
     # bought 10 YES for $4.27 + $0.18, sold 5 at 40¢ for $2.00 − fee (70,000 × 500·4,000·6,000 → $0.09)
     assert (sold.status, sold.filled_lots, sold.cost_micros, sold.fees_micros) == (OrderStatus.FILLED, 500, 2_000_000,
                                                                                    90_000)
@@ -290,3 +296,27 @@ def test_the_book_is_remembered_as_received_before_the_feed_coalesces_it(ledger)
     order = asyncio.run(main())
     assert sampled == [KALSHI_BOOK, CHANGED]                  # the session's samples still see every book
     assert (order.filled_lots, order.cost_micros) == (300, 420_000 + 860_000)   # CHANGED's depth
+
+
+def test_paper_orders_consume_the_book_they_take_from_until_it_changes(ledger):
+    """Two paper buys on one book never take the same level twice; a new book restores what the
+    venue shows; the re-match of every order (what `arbbot reconcile` does) agrees."""
+    async def main():
+        _, paper = await on_kalshi_book(ledger)          # YES asks 4,200 × 300, 4,300 × 1,000, 4,500 × 2,000
+        first = await paper.place_order(buy(1_000, 4_300, "c-L0E0"))
+        second = await paper.place_order(buy(1_000, 4_300, "c-L1E0"))
+        sold = await paper.place_order(buy(500, 4_000, "c-L1U0", action=Action.SELL))   # bids: not taken by buys
+        third = await paper.place_order(buy(100, 4_300, "c-L2E0"))
+        paper.books["K"] = KALSHI_BOOK.__class__(*KALSHI_BOOK.sides(), market=K)        # the book changed (equal)
+        fourth = await paper.place_order(buy(400, 4_200, "c-L3E0"))
+        return first, second, sold, third, fourth
+    first, second, sold, third, fourth = asyncio.run(main())
+    assert [(f.filled_lots, f.cost_micros) for f in (first, second)] == [
+        (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300)]      # what the first left at ≤ 43¢
+    assert second.status is OrderStatus.CANCELED and sold.filled_lots == 500
+    assert (third.filled_lots, third.status) == (0, OrderStatus.CANCELED)       # nothing left at ≤ 43¢
+    assert (fourth.filled_lots, fourth.cost_micros) == (300, 300 * 4_200)       # a new book: all of 42¢ again
+    rows = ledger.store.paper_orders("kalshi")
+    assert [r["terms"].get("taken") for r in rows] == [None, [[4_200, 300], [4_300, 700]], None,
+                                                        [[4_200, 300], [4_300, 1_000]], None]
+    assert rematch_paper_orders(rows, ledger.store.paper_fills("kalshi")) == []

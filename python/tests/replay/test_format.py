@@ -51,8 +51,10 @@ def test_a_recording_reads_back_with_books_in_order(tmp_path):
                                 _book(1_795_846_592_200, 8), _book(1_795_846_592_300, 9)))
     assert rec.started_ms == 1_795_846_592_000 and rec.source == "simulator" and rec.frames == 1
     assert rec.markets == {"kalshi": [MARKET]} and rec.listing_bodies == {"kalshi": [{"events": []}]}
-    assert [(at, b.yes_bids[0][1]) for at, b in rec.books] == [(1_795_846_592_200, 7), (1_795_846_592_200, 8),
-                                                              (1_795_846_592_300, 9)]
+    assert rec.books == 3 and rec.last_ms == 1_795_846_592_300 and rec.venue_books == {"kalshi": 3}
+    assert rec.first_books["kalshi"]["KXFED-26DEC-H0"].yes_bids[0][1] == 7
+    assert [(at, b.yes_bids[0][1]) for at, b in rec.stream()] == [(1_795_846_592_200, 7), (1_795_846_592_200, 8),
+                                                                 (1_795_846_592_300, 9)]
 
 
 def test_gzip_recordings_read_the_same(tmp_path):
@@ -60,12 +62,13 @@ def test_gzip_recordings_read_the_same(tmp_path):
     packed = tmp_path / "r.jsonl.gz"
     with gzip.open(packed, "wt", encoding="utf-8") as fh:
         fh.write((tmp_path / "r.jsonl").read_text(encoding="utf-8"))
-    assert read_recording(packed).books == read_recording(plain).books
+    assert list(read_recording(packed).stream()) == list(read_recording(plain).stream())
 
 
 def test_a_last_line_cut_short_by_a_crash_is_left_out(tmp_path):
     path = _write(tmp_path / "r.jsonl", _header(), _book(1_795_846_592_200), tail='{"recv_ts_ms": 17958465923')
-    assert len(read_recording(path).books) == 1
+    rec = read_recording(path)
+    assert rec.books == 1 and len(list(rec.stream())) == 1
 
 
 @pytest.mark.parametrize("records, tail, message", [

@@ -10,12 +10,13 @@ from tests.replay.conftest import bot as _bot
 def test_the_recording_holds_every_book_the_run_saw(recorded):
     path, summary = recorded
     rec = read_recording(path)
-    assert summary["recording"]["books"] == len(rec.books) > 1_000
+    assert summary["recording"]["books"] == rec.books > 1_000
     assert summary["recording"]["frames"] == rec.frames > 0            # the venues' raw frames too
     assert sum(len(m) for m in rec.markets.values()) == summary["markets"]
     assert {v for v, m in rec.markets.items() if m} == {"kalshi", "polymarket", "forecastex"}
     assert all(bodies for bodies in rec.listing_bodies.values())
-    assert [at for at, _ in rec.books] == sorted(at for at, _ in rec.books)
+    times = [at for at, _ in rec.stream()]
+    assert len(times) == rec.books and times == sorted(times) and times[-1] == rec.last_ms
 
 
 def test_replay_is_byte_identical_and_finds_what_the_run_found(recorded, tmp_path):

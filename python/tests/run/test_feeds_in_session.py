@@ -97,16 +97,22 @@ def test_stalled_session_coalesces_samples_every_update_and_decides_on_the_newes
     run(main())
 
 
-def test_stale_book_is_resnapshotted_and_healthy_again(sim):
+def test_a_withheld_book_goes_quiet_not_stale_is_requoted_before_an_order_and_resnapshotted(sim):
+    """The venue silently stops sending one market (`stale_books`) while its stream stays live:
+    the book is quiet, not held out (real quiet books sit for minutes on a healthy stream); the
+    order path no longer trusts it (a REST re-quote before any order); the session's re-snapshot
+    restores it from the venue."""
+    from arbbot.run.quotes import StreamedQuotes
+
     async def main():
-        # stale after 1 s without an update; fetched again after 1.5 s: first held out, then restored
-        session = LiveSession(simulated_venues(sim), [], stale_after_s=1.0, resnapshot_after_s=1.5)
+        session = LiveSession(simulated_venues(sim), [], stale_after_s=1.0, resnapshot_after_s=4.0)
         await session.discover()
         ticker = "KXFEDDECISION-26DEC-H0"
         name = f"kalshi:{ticker}"
         session.start_streams()
         await wait_for(lambda: session.healthy() == 36, what="streams")
         kalshi = session.venues["kalshi"]
+        order_path, sizing = StreamedQuotes(session, fresh_only=True), StreamedQuotes(session)
         before = session.books[name]
         faults = sim.kalshi.faults
         sim.kalshi.faults = dataclasses.replace(faults, stale_books=(ticker,))   # its frames are withheld
@@ -115,13 +121,43 @@ def test_stale_book_is_resnapshotted_and_healthy_again(sim):
                 await step(sim)
                 if pack(await kalshi.fetch_book(ticker)) != before:
                     break
-            await wait_for(lambda: session.held.get(name) == "stale", what="stale")
-            assert session.books[name] == before
-            await wait_for(lambda: name not in session.held, timeout=10, what="re-snapshot")
+            quiet_checks, states = 0, []
+            for _ in range(200):                         # the rest of the venue keeps streaming
+                await step(sim)
+                states.append(pack(await kalshi.fetch_book(ticker)))     # the venue's book now
+                await asyncio.sleep(0.05)
+                if session.books[name] != before:
+                    break                                # restored by the re-snapshot
+                if not session.gate.is_fresh(name):
+                    assert name not in session.held      # quiet, not stale: still in detection
+                    assert order_path(name) is None and sizing(name) is not None
+                    assert session.gate.quiet() >= 1
+                    quiet_checks += 1
+            assert quiet_checks >= 3
             assert kalshi.feed.resnapshots >= 1
-            assert session.books[name] == pack(await kalshi.fetch_book(ticker)) != before
+            assert session.books[name] in states and session.books[name] != before   # the venue's, fetched
+            assert session.gate.is_fresh(name) and order_path(name) is not None
+            assert "stale" not in session.stats.held_out
         finally:
             sim.kalshi.faults = faults
+        await session.close()
+    run(main())
+
+
+def test_books_of_a_silent_venue_are_stale_and_restored_by_resnapshots(sim):
+    """A venue that sends nothing for `stale_after_s` (its books do not move): its books are held
+    out as stale, then restored by the re-snapshots."""
+    async def main():
+        session = LiveSession(simulated_venues(sim), [], stale_after_s=1.0, resnapshot_after_s=1.5)
+        await session.discover()
+        session.start_streams()
+        await wait_for(lambda: session.healthy() == 36, what="streams")
+        await wait_for(lambda: set(session.held.values()) == {"stale"} and session.healthy() == 0,
+                       timeout=10, what="stale")
+        assert sum(f["resnapshots"] for f in session.feed_stats().values()) == 0
+        # (Kalshi also asks its stream for the snapshots of the books it re-fetches)
+        await wait_for(lambda: session.healthy() == 36, timeout=10, what="re-snapshots")
+        assert sum(f["resnapshots"] for f in session.feed_stats().values()) >= 18
         await session.close()
     run(main())
 
@@ -193,8 +229,10 @@ def test_a_stream_that_fails_is_started_again_and_the_other_venues_never_stop(si
         poly_updates = poly.feed.queue.puts
         await step(sim, 3)                               # Polymarket streams on meanwhile
         await wait_for(lambda: poly.feed.queue.puts > poly_updates, what="polymarket updates")
-        await wait_for(lambda: len(calls) == 2, timeout=5, what="the stream started again")
-        assert kalshi.data is not first[0] and first[0].ws.closed        # the old connection closed
+        # (the second stream replaces the data client after closing the old one: both awaited)
+        await wait_for(lambda: len(calls) == 2 and kalshi.data is not first[0], timeout=5,
+                       what="the stream started again")
+        assert first[0].ws.closed                                        # the old connection closed
         await wait_for(lambda: kalshi.data.ws.connects == 1 and session.healthy() == 36, what="healthy again")
         await step(sim, 3)
         await wait_for(lambda: all(session.books[str(m.id)] == pack(kalshi.data.native(m.market_id))

@@ -286,6 +286,7 @@ def test_streamed_ticker_follows_price_process():
             cl = await IBAsyncClient.connect("127.0.0.1", sim.port, client_id=23)
             v = ForecastExVenue(cl, ["FF"])
             mids = [m.market_id for m in await v.discover_markets()]
+            v._streaming_ids = list(mids)                               # the venue streams all three
             for mid in mids:
                 await v.fetch_book(mid)                                 # subscribes all six tickers
             before = {con: sim.backend.quote(con) for con in ALL_CONS}
@@ -449,4 +450,35 @@ def test_order_faults_reject_every_and_partial_fills():
             await v.close()
         finally:
             await sim.stop()
+    run(main())
+
+
+def test_streaming_market_data_beyond_the_accounts_lines_is_refused_and_fetches_use_snapshots():
+    """IB refuses a streaming request beyond the account's market data lines (error 101, over
+    every client); the client raises RateLimited at once instead of serving an empty book, frees
+    nothing it did not get, and a ForecastEx fetch of a market it does not stream uses one-off
+    snapshots, which take no line."""
+    from arbbot.venues.common.errors import RateLimited
+
+    async def main():
+        async with tws() as sim:
+            sim.market_data_lines = 3
+            other = await IBAsyncClient.connect("127.0.0.1", sim.port, client_id=41, quote_timeout=5.0)
+            await other.quote(713900000)                       # another client holds one line
+            v = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=42)
+            await v.discover_markets()
+            v._streaming_ids = [MID]                           # this venue streams MID (two lines)
+            streamed = await v.fetch_book(MID)
+            assert (streamed.yes_bids, streamed.no_bids) == expected_book(sim, MID)
+            assert sum(len(c.tickers) for c in sim.conns) == 3
+            started = time.monotonic()
+            with pytest.raises(RateLimited, match=r"conId 713900004 \(IB error 101: Max number of tickers"):
+                await v._streamed_book(LOW)                    # a third market would need two more
+            assert time.monotonic() - started < 1.0            # refused at once, not after quote_timeout
+            assert 713900004 not in v.client.tickers
+            polled = await v.fetch_book(LOW)                   # not streamed: snapshots, no line taken
+            assert (polled.yes_bids, polled.no_bids) == expected_book(sim, LOW)
+            assert sum(len(c.tickers) for c in sim.conns) == 3
+            await v.close()
+            await other.close()
     run(main())

@@ -176,6 +176,7 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         p = probe[0][1]
         assert (p.secType, p.symbol, p.exchange, p.currency, p.conId) == ("OPT", "FF", "FORECASTX", "USD", 0)
 
+        v._streaming_ids = [MID, "FF-20261216-4.375"]      # streamed markets: fetched from live tickers
         b = await v.fetch_book(MID)
         # YES BID 0.37 but NO ASK shown 0.64 (pair at $1.01): the YES bid becomes 0.36 so the
         # derived NO ask (1 − 0.36) is IB's displayed 0.64; likewise NO bid 0.56 → YES ask 0.44.

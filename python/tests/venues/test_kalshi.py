@@ -64,6 +64,39 @@ def test_fetch_book_exact(rsa_keys):
     run(main())
 
 
+def test_fetch_books_reads_many_books_in_one_request_each_as_fetch_book_does(rsa_keys, monkeypatch):
+    """`GET /markets/orderbooks` (authenticated, 1–100 tickers a request): the same books as
+    one `fetch_book` each, in ⌈n / per request⌉ requests; unknown tickers are left out; a feed
+    with it re-snapshots several books in one read."""
+    import arbbot.venues.kalshi.venue as kalshi_venue
+    from arbbot.venues.common.feed import BookFeed
+    monkeypatch.setattr(kalshi_venue, "ORDERBOOKS_PER_REQUEST", 3)
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            one_by_one = {t: await v.fetch_book(t) for t in TICKERS}
+            before = sim.requests
+            many = await v.fetch_books(TICKERS + ["KXNOSUCH-1"])
+            assert many == one_by_one and sim.requests - before == 2          # 5 tickers, 3 a request
+            async with httpx.AsyncClient() as http:                           # the venue refuses it unsigned
+                assert (await http.get(sim.base_url + "/markets/orderbooks", params={"tickers": H0})).status_code == 401
+            feed = BookFeed("kalshi", TICKERS, v.fetch_book, 100.0, fetch_many=v.fetch_books, batch=3)
+            feed.start()
+            before = sim.requests
+            feed.resnapshot(TICKERS)
+            await wait_for(lambda: feed.resnapshots == 4, what="re-snapshots")
+            got = {}
+            while not feed.queue.empty():
+                u = feed.queue.get_nowait()
+                got[u.book.market.id] = u.book
+            await feed.close()
+            await v.close()
+            return got, one_by_one, sim.requests - before
+    got, one_by_one, requests = run(main())
+    assert got == one_by_one and requests == 2                                # 3 in one read, then 1
+
+
 def test_order_lifecycle_fees_balance_positions(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):

@@ -300,18 +300,21 @@ def test_rest_retries_429_and_5xx():
 PRIV = "0x" + "5a" * 32
 
 
-def test_order_lifecycle_and_pre_send_rules():
+def trading_venue(sim, cfg, api_key: str, account: str) -> tuple[PolymarketVenue, PolymarketConfig]:
+    """A venue trading as simulator account `account` with L2 key `api_key`, signing with PRIV."""
     from py_clob_client_v2.signer import Signer
-
-    from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
     address = Signer(PRIV, 137).address()
+    sim.register_creds(ApiCreds(address, api_key, SECRET, PASSPHRASE, account))
+    cfg = PolymarketConfig(**{**cfg.__dict__, "address": address, "api_key": api_key, "private_key": PRIV})
+    return PolymarketVenue(cfg), cfg
+
+
+def test_order_lifecycle_and_pre_send_rules():
+    from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
 
     async def main():
         async with poly_env() as (sim, cfg):
-            sim.register_creds(ApiCreds(address, "9d3e1f00-0000-4000-8000-0000000000b2", SECRET, PASSPHRASE, "trader"))
-            cfg = PolymarketConfig(**{**cfg.__dict__, "address": address,
-                                      "api_key": "9d3e1f00-0000-4000-8000-0000000000b2", "private_key": PRIV})
-            v = PolymarketVenue(cfg)
+            v, cfg = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000b2", "trader")
             await v.discover_markets()
             alv = by_title(sim, "ALV")
             acct = sim.exchange.accounts["trader"]
@@ -352,6 +355,29 @@ def test_order_lifecycle_and_pre_send_rules():
                 await other.place_order(OrderRequest(alv, Side.YES, 3000, 1_000))
             await other.close()
     run(main())
+
+
+def test_an_orders_fills_carry_its_fee_rounded_once_per_order():
+    """Taker fee 4 %: a FAK over two levels whose fills' raw fees both have sub-$0.00001 parts
+    (9,300 lots at 43¢ → $0.911772, 520 at 44¢ → $0.0512512): rounded up per order the venue
+    charges $0.96303, rounding each fill on its own would say $0.96304. The fills' fees add up to
+    what the venue charged."""
+    from arbbot.venues.common import OrderRequest, Side, TimeInForce
+
+    async def main():
+        async with poly_env() as (sim, cfg):
+            v, _ = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000b3", "fees")
+            await v.discover_markets()
+            alv = by_title(sim, "ALV")
+            await v.place_order(OrderRequest(alv, Side.YES, 4300, 700, tif=TimeInForce.IOC))   # 100 contracts at 43¢: 93 left
+            f = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC))
+            fills = await v.fills()
+            await v.close()
+            return f, fills, sim.exchange.accounts["fees"].fees_paid[alv]
+    f, fills, charged = run(main())
+    mine = [(x.price_ticks, x.qty_lots, x.fee_micros) for x in fills if x.order_id == f.order_id]
+    assert [(p, q) for p, q, _ in mine] == [(4300, 9_300), (4400, 520)]
+    assert sum(fee for _, _, fee in mine) == 963_030 and sum(x.fee_micros for x in fills) == charged
 
 
 def test_record_and_replay_market_channel(tmp_path):

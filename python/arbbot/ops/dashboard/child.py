@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import signal
 import socket
 import sys
@@ -100,8 +101,8 @@ def main() -> int:
     sock = socket.socket(fileno=init["fd"])
     dashboard = Dashboard(builder, controls, Auth(init["token"]), host=init["host"], sock=sock,
                           interval_s=init.get("interval_s", 1.0)).start()
-    send(out, {"type": "ready", "port": dashboard.port})
     try:
+        send(out, {"type": "ready", "port": dashboard.port})
         for line in sys.stdin:
             try:
                 msg = json.loads(line)
@@ -112,6 +113,8 @@ def main() -> int:
                 controls.update(msg)
             elif msg["type"] == "reply":
                 controls.resolve(msg)
+    except BrokenPipeError:                     # the bot is gone (killed): end quietly, as on EOF
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())    # nothing left to flush at exit
     finally:
         dashboard.stop()
     return 0

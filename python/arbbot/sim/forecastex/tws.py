@@ -3,7 +3,8 @@
 An unchanged `ib_async.IB` connects (handshake, startApi, and every request `connectAsync`
 makes: positions, open and completed orders, account updates, executions) and trades against
 `ForecastExBackend`. Served: reqContractDetails (by symbol or conId), reqMktData (streaming
-BID/ASK ticks, pushed when the book moves; snapshots), placeOrder (LMT BUY, DAY/GTC/IOC; anything
+BID/ASK ticks, pushed when the book moves, at most `market_data_lines` at once over every client, one
+more refused with error 101 as IB does; snapshots), placeOrder (LMT BUY, DAY/GTC/IOC; anything
 else is refused with an IB `error`), cancelOrder, reqGlobalCancel, reqOpenOrders /
 reqAllOpenOrders, reqCompletedOrders, reqExecutions, reqPositions(Multi), reqAccountUpdates(Multi),
 reqAccountSummary, reqIds, reqCurrentTime.
@@ -34,6 +35,7 @@ from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxExecu
 from arbbot.sim.scenarios import Scenario, build
 
 log = logging.getLogger("arbbot.sim.forecastex.tws")
+MARKET_DATA_LINES = 100        # IB's default market data lines per account (streaming tickers at once)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 # known requests we do not serve → index of their reqId (so the client's request ends at once)
@@ -88,7 +90,7 @@ class TwsSim:
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, account: str = "DU000001",
                  balance_micros: int = 10_000 * 1_000_000, step_interval: float | None = None,
-                 clock_ms=lambda: int(time.time() * 1000)) -> None:
+                 clock_ms=lambda: int(time.time() * 1000), market_data_lines: int = MARKET_DATA_LINES) -> None:
         self.backend = ForecastExBackend(scenario, seed, account=account, balance_micros=balance_micros,
                                          clock_ms=clock_ms, first_perm_id=900_000_001)
         self.process = self.backend.process
@@ -98,6 +100,9 @@ class TwsSim:
         # answer faults: perm id → None (answers dropped) or the held (connection, message) list
         self._held: dict[int, list[tuple[_Conn, list]] | None] = {}
         self.account = account
+        # streaming market data requests the account may hold at once, over every client (IB's
+        # market data lines); one more is refused with error 101
+        self.market_data_lines = market_data_lines
         self.clock_ms = clock_ms
         self.step_interval = step_interval
         self.host, self.port = "", 0
@@ -392,6 +397,8 @@ class TwsSim:
             raise _Refuse(req_id, 200, "No security definition has been found for the request")
         i = 16 + (3 if f[15] == "1" else 0)          # after the delta-neutral block: genericTicks, snapshot
         snapshot = f[i + 1] == "1"
+        if not snapshot and sum(len(c.tickers) for c in self.conns) >= self.market_data_lines:
+            raise _Refuse(req_id, 101, "Max number of tickers has been reached")
         t = _Ticker(found[0].con_id)
         conn.send(wire.market_data_type(req_id))
         self._ticks(conn, req_id, t)

@@ -38,6 +38,7 @@ def _err(status: int, code: str, message: str, details: str = "") -> web.Respons
 
 PAGE_MAX = 1000      # OpenAPI: LimitQuery / PositionsLimitQuery maximum (orders, fills, positions)
 EVENTS_PAGE_MAX = 200   # GET /events: `limit` ≤ 200, default 200
+ORDERBOOKS_MAX = 100   # GET /markets/orderbooks: 1–100 tickers a request
 _ORDER_STATUSES = ("resting", "canceled", "executed")
 
 
@@ -102,6 +103,7 @@ class KalshiRest:
     def add_rest_routes(self, r: web.UrlDispatcher) -> None:
         r.add_get(API + "/exchange/status", self.exchange_status)
         r.add_get(API + "/markets", self.get_markets)
+        r.add_get(API + "/markets/orderbooks", self.get_orderbooks)     # (before /markets/{ticker})
         r.add_get(API + "/markets/{ticker}", self.get_market)
         r.add_get(API + "/markets/{ticker}/orderbook", self.get_orderbook)
         r.add_get(API + "/events", self.get_events)
@@ -201,6 +203,15 @@ class KalshiRest:
             return _err(404, "not_found", "market not found")
         return web.json_response({"market": self._market_json(t)})
 
+    def _orderbook_fp(self, ticker: str, depth: int = 0) -> dict:
+        book = {}
+        for side in ("yes", "no"):
+            lv = sorted(self.book_levels(ticker, side).items())  # ascending: best bid last (live behaviour)
+            if depth:
+                lv = lv[-depth:]
+            book[f"{side}_dollars"] = [[dollars(p), count_fp(q)] for p, q in lv]
+        return book
+
     async def get_orderbook(self, request):
         t = request.match_info["ticker"]
         if t not in self.listings:
@@ -209,13 +220,16 @@ class KalshiRest:
             depth = int(request.query.get("depth", "0"))
         except ValueError:
             return _err(400, "invalid_parameters", "depth must be an integer")
-        book = {}
-        for side in ("yes", "no"):
-            lv = sorted(self.book_levels(t, side).items())  # ascending: best bid last (live behaviour)
-            if depth:
-                lv = lv[-depth:]
-            book[f"{side}_dollars"] = [[dollars(p), count_fp(q)] for p, q in lv]
-        return web.json_response({"orderbook_fp": book})
+        return web.json_response({"orderbook_fp": self._orderbook_fp(t, depth)})
+
+    async def get_orderbooks(self, request):
+        """`GET /markets/orderbooks?tickers=…` (authenticated): 1–100 tickers, repeated or
+        comma-separated; one `{"ticker", "orderbook_fp"}` per known ticker."""
+        tickers = [t for value in request.query.getall("tickers", []) for t in value.split(",") if t]
+        if not 1 <= len(tickers) <= ORDERBOOKS_MAX:
+            return _err(400, "invalid_parameters", f"tickers: between 1 and {ORDERBOOKS_MAX} market tickers")
+        return web.json_response({"orderbooks": [{"ticker": t, "orderbook_fp": self._orderbook_fp(t)}
+                                                 for t in dict.fromkeys(tickers) if t in self.listings]})
 
     async def get_events(self, request):
         """Events in listing order, keyset-paged on that order (`limit` ≤ 200, default 200;

@@ -61,7 +61,7 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
 
     async def authenticate(self, request: web.Request) -> web.Response | None:
         rel = request.path[len(API):]
-        if rel.startswith(self._PUBLIC_PREFIXES) and not rel.endswith("/orderbook"):
+        if rel.startswith(self._PUBLIC_PREFIXES) and not rel.endswith(("/orderbook", "/orderbooks")):
             return None
         try:
             request[ACCOUNT] = self.registry.verify(request.headers, request.method, request.path)

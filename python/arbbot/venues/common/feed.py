@@ -13,7 +13,8 @@
   within `reads_per_s`; a poll begun before a stream came back is discarded (the stream's
   snapshots are newer).
 - **Re-snapshots:** `resnapshot(ids)` fetches those books (once each while pending, before any
-  poll, within the same `reads_per_s`) and publishes them: how a stale or quiet book is restored.
+  poll, within the same `reads_per_s`; up to `batch` in one read where the venue has a batch
+  endpoint, `fetch_many`) and publishes them: how a stale or quiet book is restored.
 
 Without `fetch` the feed only coalesces (a replay, a bench). Fetch failures are counted and
 retried after a backoff; they never end the feed.
@@ -43,12 +44,17 @@ class BookFeed:
 
     def __init__(self, venue: str, market_ids: list[str], fetch: Callable[[str], Awaitable[Book]] | None = None,
                  reads_per_s: float = 1.0, *, on_update: Callable[[BookUpdate], None] | None = None,
-                 poll_interval_s: float = POLL_INTERVAL_S) -> None:
+                 poll_interval_s: float = POLL_INTERVAL_S,
+                 fetch_many: Callable[[list[str]], Awaitable[dict[str, Book]]] | None = None,
+                 batch: int = 1) -> None:
         self.venue = venue
         self.market_ids = list(dict.fromkeys(market_ids))
         self.queue: CoalescingQueue[BookUpdate] = CoalescingQueue(max(1, len(self.market_ids)))
         self.on_update = on_update
         self.fetch = fetch
+        # `fetch_many(ids)` → {id: Book}: up to `batch` books in one read (Kalshi GET /markets/orderbooks),
+        # used for re-snapshots when several are pending
+        self.fetch_many, self.batch = fetch_many, max(1, batch)
         self.limiter = TokenBucket(reads_per_s, max(1.0, reads_per_s))
         self.poll_interval_s = poll_interval_s
         self.generation = 0             # +1 on every stream up/down transition
@@ -64,6 +70,7 @@ class BookFeed:
         self._pending: OrderedDict[str, None] = OrderedDict()    # re-snapshots asked for, oldest first
         self._down: dict[str, list[str]] = {}     # stream source that is down → its market ids
         self._polled_ids: list[str] = []          # the markets of every source down: what is polled
+        self._polled_set: frozenset[str] = frozenset()
         self._cursor = 0                # next market of the poll cycle
         self._cycle_started: float | None = None
         self._wake = asyncio.Event()
@@ -92,6 +99,19 @@ class BookFeed:
         """True while no stream source is down (nothing is polled)."""
         return not self._down
 
+    def add_markets(self, market_ids) -> list[str]:
+        """Markets that joined the stream mid-session (listed since the start, or promoted): the
+        queue grows to hold one book of each. Returns the ids that were new to the feed."""
+        added = [mid for mid in dict.fromkeys(market_ids) if mid not in self._known]
+        self.market_ids += added
+        self._known.update(added)
+        self.queue.capacity = max(1, len(self.market_ids))
+        return added
+
+    def polls(self, market_id: str) -> bool:
+        """True while `market_id`'s stream source is down (its book comes from polls)."""
+        return market_id in self._polled_set
+
     def stream_down(self, reason: str = "", source: str = "stream", market_ids: list[str] | None = None) -> None:
         """Stream `source` (carrying `market_ids`, default all) is lost: poll its books until
         `stream_up(source)`."""
@@ -112,6 +132,7 @@ class BookFeed:
     def _transition(self) -> None:
         self.generation += 1
         self._polled_ids = list(dict.fromkeys(m for ids in self._down.values() for m in ids))
+        self._polled_set = frozenset(self._polled_ids)
         self._cursor, self._cycle_started = 0, None
 
     def resnapshot(self, market_ids) -> int:
@@ -164,10 +185,42 @@ class BookFeed:
         except TimeoutError:
             pass
 
+    async def _resnapshot_many(self, first: str) -> bool:
+        """`first` and up to `batch` − 1 more pending re-snapshots in one read; False (nothing
+        taken) when there is no `fetch_many` or nothing else is pending."""
+        if self.fetch_many is None or self.batch < 2 or not self._pending:
+            return False
+        ids = [first]
+        while self._pending and len(ids) < self.batch:
+            ids.append(self._pending.popitem(last=False)[0])
+        await self.limiter.acquire(1.0)
+        try:
+            books = await self.fetch_many(ids)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:            # the whole batch is asked for again later
+            self.fetch_errors += 1
+            log.warning("%s feed: fetching %d books failed: %s: %s", self.venue, len(ids), type(exc).__name__, exc)
+            for mid in ids:
+                self._pending[mid] = None
+            await asyncio.sleep(1.0)
+            return True
+        now_ms = int(time.time() * 1000)
+        for mid in ids:
+            book = books.get(mid)
+            if book is None:
+                self.fetch_errors += 1      # not answered: the next staleness check asks again
+                continue
+            self.resnapshots += 1
+            self.publish(BookUpdate(book, now_ms))
+        return True
+
     async def _run(self) -> None:
         backoff = Backoff(base=0.1, cap=5.0)
         while True:
             mid, polled = await self._next()
+            if not polled and await self._resnapshot_many(mid):
+                continue
             generation = self.generation
             await self.limiter.acquire(1.0)
             if polled and generation != self.generation:

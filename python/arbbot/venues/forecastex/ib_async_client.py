@@ -32,6 +32,9 @@ _UNSET = 1e300                            # ib-async leaves UNSET_DOUBLE (~1.8e3
 # IB error codes that refuse a new order: 103 duplicate order id, 110 price off the tick grid,
 # 200 no such contract, 201 order rejected, 203 not allowed for the account.
 _REJECT_CODES = {103, 110, 200, 201, 203}
+# IB error codes that refuse a streaming market data request for lack of lines: 101 max number of
+# tickers reached (the account's market data lines, 100 by default, are all in use)
+_LINE_CODES = {101}
 
 
 class Pacer:
@@ -139,6 +142,16 @@ class IBAsyncClient:
         self.address: tuple[str, int, int, float] | None = None   # (host, port, clientId, timeout) to reconnect
         self.reconnects = 0
         self._connecting = asyncio.Lock()
+        self.refused: dict[int, str] = {}               # conId → IB's refusal of its streaming data (lines)
+        errors = getattr(ib, "errorEvent", None)
+        if errors is not None:
+            errors += self._on_error
+
+    def _on_error(self, req_id: int, code: int, message: str, contract: Any = None, *_: Any) -> None:
+        """ib_async's errorEvent: note a streaming market data request refused for lack of lines."""
+        con_id = getattr(contract, "conId", 0)
+        if code in _LINE_CODES and con_id:
+            self.refused[con_id] = f"IB error {code}: {message}"
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 7497, client_id: int = 11, *,
@@ -241,16 +254,24 @@ class IBAsyncClient:
 
     # -- market data -----------------------------------------------------------------------
     async def quote(self, con_id: int) -> IBQuote:
-        """L1 of one contract from its streaming ticker (subscribed once, then read live)."""
+        """L1 of one contract from its streaming ticker (subscribed once, then read live; it takes
+        one of the account's market data lines). RateLimited when IB refuses it for lack of lines."""
         await self._connected()
         t = self.tickers.get(con_id)
         if t is None:
             c = await self._contract(con_id)
+            self.refused.pop(con_id, None)
             t = self.ib.reqMktData(c, "", False, False)
             self.tickers[con_id] = t
             deadline = time.monotonic() + self.quote_timeout
-            while _num(t.bid) is None and _num(t.ask) is None and time.monotonic() < deadline:
+            while (_num(t.bid) is None and _num(t.ask) is None and con_id not in self.refused
+                   and time.monotonic() < deadline):
                 await asyncio.sleep(0.05)
+        if con_id in self.refused:
+            del self.tickers[con_id]
+            raise RateLimited(f"forecastex: no streaming market data for conId {con_id} ({self.refused.pop(con_id)}): "
+                              "the account's market data lines are in use (setting forecastex_market_data_lines)",
+                              venue="forecastex")
         return _quote(t)
 
     async def snapshot_quote(self, con_id: int) -> IBQuote:

@@ -8,7 +8,7 @@ from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown
-from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
+from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, Book, BookUpdate, EventInfo, FeeSchedule, Fill, MarketId, MarketInfo, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
@@ -20,7 +20,10 @@ FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contrac
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
            "PendingSubmit": OrderStatus.PENDING}
-SNAPSHOTS_PER_S = 10.0      # IB takes ~50 API messages/s in all; a book's snapshot is two requests
+# book snapshots per second the feed may request: IB takes ~50 API messages/s in all and a book's
+# snapshot is two requests, so 15 books/s is 30 messages/s; orders and account requests (a few a
+# second at most) keep the other 20
+SNAPSHOTS_PER_S = 15.0
 
 
 def market_id(c: IBContract) -> str:
@@ -62,6 +65,7 @@ class ForecastExVenue:
         self.feed: BookFeed | None = None               # the book feed, once `stream_books` runs
         self.stream_errors = 0                          # failed passes over the streaming tickers
         self._streamer: asyncio.Task | None = None
+        self._streaming_ids: list[str] = []             # the markets read from streaming tickers
 
     async def discover_markets(self) -> list[MarketInfo]:
         if self.markets:
@@ -118,14 +122,22 @@ class ForecastExVenue:
         return Book(yes_bids=self._bids(qy, qn), no_bids=self._bids(qn, qy), market=MarketId(Venue.FORECASTEX, mid))
 
     async def fetch_book(self, mid: str) -> Book:
-        """Top of book: the YES contract's BID and the NO contract's BID (IB L1 streaming data)."""
+        """Top of book: the YES contract's BID and the NO contract's BID: from IB L1 streaming data
+        for a market this venue streams, else from one-off snapshots (`snapshot_book`), so that a
+        fetch never takes one of the account's market data lines for good."""
+        if mid not in self._streaming_ids:
+            return await self.snapshot_book(mid)
+        return await self._streamed_book(mid)
+
+    async def _streamed_book(self, mid: str) -> Book:
         yes_c, no_c = self._cons(mid)
         return self._book(mid, await self.client.quote(yes_c), await self.client.quote(no_c))
 
     async def snapshot_book(self, mid: str) -> Book:
         """`fetch_book` from one-off snapshot requests: what the feed polls while streaming fails."""
         yes_c, no_c = self._cons(mid)
-        return self._book(mid, await self.client.snapshot_quote(yes_c), await self.client.snapshot_quote(no_c))
+        yes_q, no_q = await asyncio.gather(self.client.snapshot_quote(yes_c), self.client.snapshot_quote(no_c))
+        return self._book(mid, yes_q, no_q)
 
     async def stream_books(self, market_ids: list[str], *,
                            on_update: Callable[[BookUpdate], None] | None = None) -> AsyncIterator[BookUpdate]:
@@ -134,12 +146,25 @@ class ForecastExVenue:
         (`snapshot_book`, rate limited); `on_update` sees every update before coalescing. Started
         again, it replaces the previous stream."""
         await self._close_stream()
-        self.feed = BookFeed("forecastex", market_ids, self.snapshot_book, SNAPSHOTS_PER_S * BOOK_READ_SHARE,
+        self.feed = BookFeed("forecastex", market_ids, self.snapshot_book, SNAPSHOTS_PER_S,
                              on_update=on_update)
         self.feed.start()
-        self._streamer = asyncio.create_task(self._stream(self.feed, market_ids), name="forecastex-stream")
+        self._streaming_ids = list(market_ids)
+        self._streamer = asyncio.create_task(self._stream(self.feed, self._streaming_ids), name="forecastex-stream")
         while True:
             yield await self.feed.get()
+
+    async def add_markets(self, market_ids: list[str]) -> list[str]:
+        """Stream these markets too: read from the next pass of the running stream on; the ids
+        that were new. Nothing while no stream runs."""
+        if self._streamer is None:
+            return []
+        if any(mid not in self.con for mid in market_ids):
+            await self.discover_markets()
+        added = [mid for mid in dict.fromkeys(market_ids) if mid in self.con and mid not in self._streaming_ids]
+        self.feed.add_markets(added)          # (a polled market is known to the feed already)
+        self._streaming_ids += added
+        return added
 
     async def _stream(self, feed: BookFeed, market_ids: list[str]) -> None:
         """Read the streaming tickers every `poll_s`. A failed pass (a TWS error, a lost
@@ -150,8 +175,8 @@ class ForecastExVenue:
         backoff = Backoff(base=self.poll_s, cap=30.0)
         while True:
             try:
-                for mid in market_ids:
-                    b = await self.fetch_book(mid)
+                for mid in list(market_ids):      # (grows when markets are added mid-session)
+                    b = await self._streamed_book(mid)
                     if last.get(mid) != b:
                         last[mid] = b
                         feed.publish(BookUpdate(b, int(time.time() * 1000)))

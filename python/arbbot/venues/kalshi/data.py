@@ -105,6 +105,22 @@ class KalshiDataClient:
             except ConnectionError:
                 self._batches.clear()
 
+    def add_tickers(self, tickers: list[str]) -> list[str]:
+        """Stream `tickers` too (markets listed or promoted mid-session): added to the running
+        subscription in batches (`add_markets`, each answered by its markets' snapshots); while
+        disconnected the resubscription includes them. Returns the tickers that were new."""
+        added = [t for t in dict.fromkeys(tickers) if t not in self.books]
+        self.feed.add_markets(added)          # (a polled market is known to the feed already)
+        for t in added:
+            self.tickers.append(t)
+            self.books[t] = KalshiBook(t)
+        if added and self.sid is not None and self.ws.connected.is_set():
+            self._batches += [added[i:i + SUBSCRIBE_BATCH] for i in range(0, len(added), SUBSCRIBE_BATCH)]
+            task = asyncio.get_running_loop().create_task(self._add_batches())
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
+        return added
+
     def request_snapshots(self, tickers: list[str]) -> None:
         """Ask the stream for fresh `orderbook_snapshot`s of `tickers` (`get_snapshot`), so the
         shadow books follow a re-snapshot in sequence; nothing while disconnected (the

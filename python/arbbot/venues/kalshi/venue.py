@@ -7,7 +7,7 @@ from arbbot.venues.common.model import (
     Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Trade, Venue,
 )
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import NotFound, VenueError
+from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.ratelimit import KALSHI_TIERS
 from arbbot.venues.kalshi.book import checked
@@ -20,6 +20,22 @@ from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
 from arbbot.venues.kalshi.schemas.rest import parse_order, parse_orderbook
 from arbbot.venues.kalshi.schemas.ws import TickerQuote
 from arbbot.venues.kalshi.user import KalshiUserClient
+
+
+ORDERBOOKS_PER_REQUEST = 100      # GET /markets/orderbooks: 1–100 tickers a request
+
+
+def _book(market_id: str, body: dict) -> Book:
+    """A market's book from an orderbook answer (`orderbook_fp`, or the legacy `orderbook`):
+    levels of one price merged, best first, checked (locked/crossed → untradeable)."""
+    yes, no = parse_orderbook(body)
+    agg: dict[str, dict[int, int]] = {"yes": {}, "no": {}}
+    for side, levels in (("yes", yes), ("no", no)):
+        for p, q in levels:
+            if q > 0:
+                agg[side][p] = agg[side].get(p, 0) + q
+    srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
+    return checked(Book(yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]), market=MarketId(Venue.KALSHI, market_id)))
 
 
 class KalshiVenue:
@@ -53,14 +69,23 @@ class KalshiVenue:
 
     async def fetch_book(self, market_id: str) -> Book:
         body = await self.http.get(f"/markets/{market_id}/orderbook", auth=True)
-        yes, no = parse_orderbook(body)
-        agg = {"yes": {}, "no": {}}
-        for side, levels in (("yes", yes), ("no", no)):
-            for p, q in levels:
-                if q > 0:
-                    agg[side][p] = agg[side].get(p, 0) + q
-        srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
-        return checked(Book(yes_bids=srt(agg["yes"]), no_bids=srt(agg["no"]), market=MarketId(Venue.KALSHI, market_id)))
+        return _book(market_id, body)
+
+    async def fetch_books(self, market_ids: list[str]) -> dict[str, Book]:
+        """Many books in `GET /markets/orderbooks` requests of at most ORDERBOOKS_PER_REQUEST
+        tickers (one read each): market id → book, for the tickers the venue answered."""
+        out: dict[str, Book] = {}
+        ids = list(dict.fromkeys(market_ids))
+        for i in range(0, len(ids), ORDERBOOKS_PER_REQUEST):
+            body = await self.http.get("/markets/orderbooks", {"tickers": ids[i:i + ORDERBOOKS_PER_REQUEST]}, auth=True)
+            books = body.get("orderbooks") if isinstance(body, dict) else None
+            if not isinstance(books, list):
+                raise ProtocolError("kalshi /markets/orderbooks: no orderbooks list", venue="kalshi")
+            for entry in books:
+                ticker = entry.get("ticker") if isinstance(entry, dict) else None
+                if ticker in ids:
+                    out[ticker] = _book(ticker, entry)
+        return out
 
     def book_reads_per_s(self) -> float:
         """Book fetches per second the feed may make: its share of the tier's read budget
@@ -73,13 +98,21 @@ class KalshiVenue:
         WebSocket is down. `on_update` sees every update before coalescing. Started again, it
         replaces the previous stream."""
         await self._close_stream()
-        self.feed = BookFeed("kalshi", market_ids, self.fetch_book, self.book_reads_per_s(), on_update=on_update)
+        self.feed = BookFeed("kalshi", market_ids, self.fetch_book, self.book_reads_per_s(), on_update=on_update,
+                             fetch_many=self.fetch_books, batch=ORDERBOOKS_PER_REQUEST)
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
                                      backoff=self._backoff(), feed=self.feed)
         self.data.start()
         self.feed.start()
         while True:
             yield await self.feed.get()
+
+    async def add_markets(self, market_ids: list[str]) -> list[str]:
+        """Stream these markets too, on the running subscription (`KalshiDataClient.add_tickers`);
+        the ids that were new. Nothing while no stream runs."""
+        if getattr(self, "data", None) is None:
+            return []
+        return self.data.add_tickers(market_ids)
 
     async def stream_market(self, market_ids: list[str] | None = None) -> AsyncIterator[TickerQuote | Trade]:
         """Public `ticker` quotes and `trade` prints (all markets when `market_ids` is empty)."""

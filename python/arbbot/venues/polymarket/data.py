@@ -77,16 +77,62 @@ class PolymarketDataClient:
         self.groups: list[list[str]] = [ids[i:i + per] for i in range(0, len(ids), per)] or [[]]
         self.group_of: dict[str, int] = {tok: g for g, mids in enumerate(self.groups) for mid in mids
                                          for tok in (self.markets[mid].yes_token, self.markets[mid].no_token)}
-        self.sockets = [PolymarketWebSocket(ws_url, on_frame=self.on_frame,
-                                            on_connect=functools.partial(self._subscribe, g),
-                                            on_disconnect=functools.partial(self._on_disconnect, g),
-                                            backoff=dataclasses.replace(backoff) if backoff else None,
-                                            ping_interval_s=ping_interval_s)
-                        for g in range(len(self.groups))]
+        self._ws_url, self._backoff, self._ping_interval_s = ws_url, backoff, ping_interval_s
+        self._sends: set[asyncio.Task] = set()
+        self._started = False
+        self.sockets = [self._socket(g) for g in range(len(self.groups))]
         self.ws = self.sockets[0]                 # the first connection (the only one up to 250 markets)
+
+    def _socket(self, group: int) -> PolymarketWebSocket:
+        return PolymarketWebSocket(self._ws_url, on_frame=self.on_frame,
+                                   on_connect=functools.partial(self._subscribe, group),
+                                   on_disconnect=functools.partial(self._on_disconnect, group),
+                                   backoff=dataclasses.replace(self._backoff) if self._backoff else None,
+                                   ping_interval_s=self._ping_interval_s)
+
+    def add_markets(self, markets: list[MarketInfo]) -> list[str]:
+        """Stream `markets` too (listed or promoted mid-session): they fill the last connection up
+        to ASSETS_PER_CONNECTION assets (a `subscribe` operation on it, answered by their books),
+        then new connections. Returns the market ids that were new."""
+        fresh = list({m.market_id: m for m in markets if m.market_id not in self.markets}.values())
+        self.feed.add_markets([m.market_id for m in fresh])   # (a polled market is known to the feed already)
+        per = max(1, ASSETS_PER_CONNECTION // 2)
+        for m in fresh:
+            self.markets[m.market_id] = m
+            for tok in (m.yes_token, m.no_token):
+                self.token_market[tok] = m.market_id
+                self.books[tok] = TokenBook(tok, m.market_id)
+        grown: dict[int, list[str]] = {}
+        for m in fresh:
+            g = len(self.groups) - 1
+            if len(self.groups[g]) >= per:
+                self.groups.append([])
+                g += 1
+            self.groups[g].append(m.market_id)
+            grown.setdefault(g, []).append(m.market_id)
+            for tok in (m.yes_token, m.no_token):
+                self.group_of[tok] = g
+        for g, mids in grown.items():
+            if g >= len(self.sockets):             # a new connection subscribes its group on connect
+                self.sockets.append(self._socket(g))
+                if self._started:
+                    self.sockets[g].start()
+            elif self.sockets[g].connected.is_set():
+                tokens = [tok for mid in mids for tok in (self.markets[mid].yes_token, self.markets[mid].no_token)]
+                task = asyncio.get_running_loop().create_task(self._send_subscribe(g, tokens))
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+        return [m.market_id for m in fresh]
+
+    async def _send_subscribe(self, group: int, tokens: list[str]) -> None:
+        try:
+            await self.sockets[group].send({"assets_ids": tokens, "operation": "subscribe"})
+        except Exception as exc:        # the connection went away: its resubscription covers them
+            log.info("polymarket: subscribe not sent: %s", type(exc).__name__)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
+        self._started = True
         for ws in self.sockets:
             ws.start()
         self.feed.start()

@@ -88,6 +88,13 @@ class PolymarketVenue:
         while True:
             yield await self.feed.get()
 
+    async def add_markets(self, market_ids: list[str]) -> list[str]:
+        """Stream these markets too, on the running stream (`PolymarketDataClient.add_markets`);
+        the ids that were new. Nothing while no stream runs."""
+        if getattr(self, "data", None) is None:
+            return []
+        return self.data.add_markets([await self._market(mid) for mid in market_ids])
+
     async def place_order(self, req: OrderRequest) -> Order:
         if req.market_id not in self.provider.markets:
             await self.provider.load()
@@ -163,7 +170,10 @@ class PolymarketVenue:
                     min_ts_ms: int | None = None) -> list[Fill]:
         """Our fills from `GET /data/trades` (every page). As taker, the trade's top level is our
         order; as maker, our part is the `maker_orders` entry owned by our API key. Fee (takers
-        only): size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 (VENUES.md). FAILED
+        only): size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 per order (ARBITRAGE.md
+        "Fees"): an order's k-th fill carries fee(fills 1..k) − fee(fills 1..k−1), the venue's
+        per-order accumulator, so an order's fills add up to its fee exactly (an order whose first
+        fills fall before `min_ts_ms` starts its accumulator at the first one returned). FAILED
         trades (settlement reverted on chain) are not fills. `ticker` → the CLOB's `market`,
         `min_ts_ms` → its `after` (a second early, then trimmed: fills in or after the second
         holding it); `order_id` is matched here (the CLOB filters trades by trade id only)."""
@@ -176,6 +186,7 @@ class PolymarketVenue:
         if min_ts_ms is not None:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
         out: list[Fill] = []
+        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-8 µ$)
         try:
             async for t in self._pages("/data/trades", params):
                 if t.get("status") == "FAILED":
@@ -197,9 +208,10 @@ class PolymarketVenue:
                     if taker:
                         bps = int(t.get("fee_rate_bps") or 0)
                         # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
-                        # rounded up to 10 µ$ ($0.00001)
-                        raw = lots * bps * p * (TICKS_PER_DOLLAR - p)
-                        fee = -(-raw // 10**9) * 10
+                        # the order's running total rounded up to 10 µ$ ($0.00001)
+                        before = taker_raw.get(oid, 0)
+                        taker_raw[oid] = after = before + lots * bps * p * (TICKS_PER_DOLLAR - p)
+                        fee = -(-after // 10**9) * 10 - (-(-before // 10**9) * 10)
                     out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
                                     outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
         except (KeyError, TypeError, ValueError) as exc:

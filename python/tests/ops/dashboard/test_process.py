@@ -134,3 +134,27 @@ def test_venue_health_counts_held_books(tmp_path, held):
     assert venues["kalshi"]["held"]["stale"] == 1 + (held if held > 3 else 0)
     assert venues["kalshi"]["held"]["crossed book"] == 1
     store.close()
+
+
+def test_the_dashboard_process_ends_quietly_when_the_bot_is_gone_before_it_is_ready():
+    """The bot killed (SIGKILL at a fault step) before its dashboard said "ready": the child finds
+    its stdout's reader gone and exits 0 with nothing on stderr (no traceback in the bot's log)."""
+    import json as _json
+    import socket
+    import subprocess
+    import sys
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    proc = subprocess.Popen([sys.executable, "-m", "arbbot.ops.dashboard.child"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(sock.fileno(),))
+    proc.stdout.close()                          # the bot is gone: nobody reads the child's answers
+    init = {"type": "init", "token": "t" * 32, "fd": sock.fileno(), "host": "127.0.0.1", "interval_s": 1.0,
+            "db_path": None, "log_json": True}
+    proc.stdin.write((_json.dumps(init) + "\n").encode())
+    proc.stdin.flush()
+    sock.close()
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
