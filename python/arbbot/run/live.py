@@ -25,7 +25,7 @@ from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for
 from arbbot.model import MarketInfo, Venue
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
-from arbbot.run.tiers import Tiers, plan
+from arbbot.run.tiers import SLOW_POLL_S, SessionTiers, Tiers
 from arbbot.snapshot import parse_relations
 from arbbot.units import MICROS_PER_DOLLAR
 from arbbot.venues.common.interface import VenueClient
@@ -36,8 +36,6 @@ log = logs.get("session")
 
 AWAITING = "awaiting snapshot"      # why a market is held out until its first book arrives (snapshot start)
 BOOTSTRAP_WAIT_S = 5.0              # snapshot start: markets with no book by then are fetched over REST
-SLOW_POLL_S = 60.0                  # subscription tiers: seconds between two reads of a polled market
-POLL_CONCURRENCY = 8                # subscription tiers: reads of polled markets in flight at once, per venue
 
 
 def pack(book: Book) -> array:
@@ -174,10 +172,7 @@ class LiveSession:
         self.books: dict[str, array] = {}             # market name → latest book, packed (see `pack`)
         self.gate = BookGate(stale_after_s, clock)
         self._heard: dict = {}                         # Venue → clock of its last book update (stream liveness)
-        self.tiered, self.slow_poll_s, self.stream_caps = tiers, slow_poll_s, dict(stream_caps or {})
-        self.tiers: Tiers | None = None                # what start_streams planned (then promotions)
-        self._slow: dict[str, str] = {}                # market name → venue, for the markets polled slowly
-        self.promoted = 0                              # polled markets moved to their venue's stream
+        self.subscriptions = SessionTiers(self, by_interest=tiers, slow_poll_s=slow_poll_s, caps=stream_caps)
         self.stats = SessionStats(held_out=self.gate.held_out)
         self.held = self.gate.held                     # market name → why it is out of detection
         self.last_reported: dict[str, float] = {}
@@ -315,7 +310,7 @@ class LiveSession:
         fresh = [m for m in dict.fromkeys(listed) if str(m.id) not in self.index]
         for market in fresh:
             name = str(market.id)
-            self._tier_listed(market)
+            self.subscriptions.listed(market)
             self.index[name] = len(self.markets)
             self.markets.append(market)
             self.books[name] = array("q", _EMPTY_PACKED)
@@ -331,7 +326,7 @@ class LiveSession:
             self.trader.markets_added(fresh)
         by_venue: dict[str, list[str]] = {}
         for m in fresh:
-            if str(m.id) not in self._slow:
+            if not self.subscriptions.polls(str(m.id)):
                 by_venue.setdefault(m.venue.label, []).append(m.market_id)
         for venue, ids in by_venue.items():
             add = getattr(self.venues[venue], "add_markets", None)
@@ -340,22 +335,6 @@ class LiveSession:
             log.info("markets.listed", venue=venue, markets=len(ids))
         self._tasks.append(asyncio.create_task(self._bootstrap_fallback(), name="bootstrap-listed"))
         return len(fresh)
-
-    def _tier_listed(self, market: MarketInfo) -> None:
-        """A market listed mid-session is streamed, unless its venue's stream is at its cap: then
-        it is polled (a poller started for the venue if it had none)."""
-        if self.tiers is None:
-            return
-        venue = market.venue.label
-        streamed = self.tiers.streamed.setdefault(venue, [])
-        if len(streamed) < self.stream_caps.get(venue, len(self.markets) + 2):
-            streamed.append(market.market_id)
-            return
-        polled = self.tiers.polled.setdefault(venue, [])
-        polled.append(market.market_id)
-        self._slow[str(market.id)] = venue
-        if len(polled) == 1:
-            self.spawn(self._poll_slowly(venue, polled), name=f"polled-{venue}")
 
     @staticmethod
     def _keys(relations: list[dict]) -> list[tuple]:
@@ -424,7 +403,7 @@ class LiveSession:
         if relations_changed and self.trader is not None and self.trader.sizer is not None:
             self.trader.sizer.relations_changed(universe)
         if relations_changed:
-            self._promote()
+            self.subscriptions.promote(self._relations)
         self._report(self.engine.scan().opportunities, time.perf_counter_ns(), count_latency=False)
 
     def trade_with(self, trader) -> None:
@@ -457,106 +436,13 @@ class LiveSession:
             self._tasks.append(asyncio.create_task(self._generate_mappings(), name="generate-mappings"))
         if self.refresh_s > 0:
             self._tasks.append(asyncio.create_task(self._refresh_listings_every(self.refresh_s), name="listings"))
-        tiers = self.tiers = self._plan_tiers()
+        tiers = self.subscriptions.start(self._relations)      # (the polled markets' readers started)
         for name, venue in self.venues.items():
             ids = tiers.streamed.get(name, [])
             self._tasks.append(asyncio.create_task(self._pump(venue, ids), name=f"books-{name}"))
-            polled = tiers.polled.get(name, [])
-            self._slow.update((f"{name}:{mid}", name) for mid in polled)
-            if polled:
-                self._tasks.append(asyncio.create_task(self._poll_slowly(name, polled), name=f"polled-{name}"))
-        if self._slow:
-            log.info("tiers.planned", **{v: c for v, c in tiers.counts().items()})
         self._tasks.append(asyncio.create_task(self._watch_staleness(), name="staleness"))
         if self.snapshot_start:
             self._tasks.append(asyncio.create_task(self._bootstrap_fallback(), name="bootstrap"))
-
-    def _plan_tiers(self) -> Tiers:
-        """The session's subscription tiers (`arbbot.run.tiers`), buckets in the trader's bucket
-        selection order when it has one."""
-        names = [str(m.id) for m in self.markets]
-        members = [relation_names(r) for r in self._relations]
-        buckets = [relation_names(r) for r in self._relations if r["kind"] == "bucket"]
-        selector = getattr(self.trader, "buckets", None)
-        if selector is not None and buckets:
-            from arbbot.mapping.selection import group_key
-            by_key = {group_key(b): b for b in buckets}
-            buckets = [by_key[k] for k in selector.priority(list(by_key), time.time())]
-        return plan(names, members, by_interest=self.tiered, bucket_order=buckets, caps=self.stream_caps)
-
-    async def _poll_slowly(self, venue_name: str, ids: list[str]) -> None:
-        """Read the polled markets of one venue every `slow_poll_s` (an IB snapshot where the
-        venue has one, else its REST book; many in one read where the venue's feed has a batch
-        read, `BookFeed.fetch_many`), within its feed's read budget and with at most
-        `POLL_CONCURRENCY` reads in flight (a read's latency must not set the pace), and publish
-        them through the feed (sampled, recorded, coalesced like streamed books). `ids` shrinks
-        as markets are promoted. The first pass starts at once: it is their bootstrap."""
-        venue = self.venues[venue_name]
-        feed = None
-        while feed is None:                       # the feed exists once the venue's stream started
-            feed = getattr(venue, "feed", None)
-            if feed is None:
-                await asyncio.sleep(0.05)
-        feed.add_markets(ids)
-        read = getattr(venue, "snapshot_book", None) or venue.fetch_book
-        many = feed.fetch_many if feed.batch > 1 else None     # one read for up to `batch` books (Kalshi)
-        slots = asyncio.Semaphore(POLL_CONCURRENCY)
-        pending: set[asyncio.Task] = set()
-
-        async def poll(chunk: list[str]) -> None:
-            try:
-                books = await many(chunk) if many is not None else {chunk[0]: await read(chunk[0])}
-            except Exception as exc:              # the staleness rule holds the books out if reads keep failing
-                log.warning("tiers.poll_failed", venue=venue_name, markets=len(chunk), first=chunk[0],
-                            error=f"{type(exc).__name__}: {exc}")
-                return
-            finally:
-                slots.release()
-            now_ms = int(time.time() * 1000)
-            for book in books.values():
-                feed.publish(BookUpdate(book, now_ms))
-        try:
-            while True:
-                started = self.clock()
-                due = [mid for mid in ids if f"{venue_name}:{mid}" in self._slow]   # not promoted meanwhile
-                size = feed.batch if many is not None else 1
-                for k in range(0, len(due), size):
-                    await slots.acquire()
-                    await feed.limiter.acquire(1.0)
-                    task = asyncio.create_task(poll(due[k:k + size]))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-                if pending:
-                    await asyncio.gather(*pending)
-                await asyncio.sleep(max(0.0, self.slow_poll_s - (self.clock() - started)))
-        finally:
-            for task in pending:
-                task.cancel()
-
-    def _promote(self) -> int:
-        """Polled markets that a relation now names join their venue's running stream (within its
-        cap); returns how many."""
-        if not self._slow or self.tiers is None:
-            return 0
-        named = {m for r in self._relations for m in relation_names(r)}
-        due: dict[str, list[str]] = {}
-        for name in [n for n in self._slow if n in named]:
-            venue = self._slow[name]
-            streamed = self.tiers.streamed.setdefault(venue, [])
-            if len(streamed) >= self.stream_caps.get(venue, len(self.markets) + 1):
-                continue
-            mid = name.partition(":")[2]
-            del self._slow[name]
-            streamed.append(mid)
-            self.tiers.polled[venue].remove(mid)
-            due.setdefault(venue, []).append(mid)
-        for venue, ids in due.items():
-            add = getattr(self.venues[venue], "add_markets", None)
-            if add is not None:
-                self.spawn(add(ids), name=f"promote-{venue}")
-            self.promoted += len(ids)
-            log.info("tiers.promoted", venue=venue, markets=len(ids))
-        return sum(len(ids) for ids in due.values())
 
     async def _bootstrap_fallback(self) -> None:
         """Snapshot start: once the subscription snapshots stop coming (no awaited book arrived
@@ -569,7 +455,7 @@ class LiveSession:
         while True:
             missing: dict[str, list[str]] = {}
             for name, reason in self.held.items():
-                if reason == AWAITING and name not in self._slow:
+                if reason == AWAITING and not self.subscriptions.polls(name):
                     venue, _, mid = name.partition(":")
                     missing.setdefault(venue, []).append(mid)
             waiting = sum(len(ids) for ids in missing.values())
@@ -685,9 +571,8 @@ class LiveSession:
     def _stream_live(self, name: str) -> bool:
         """True if market `name`'s book arrives on a live stream: its venue sent a book within
         `stale_after_s` and its feed is not polling it (a stream source down)."""
-        if name in self._slow:                    # a polled market: fresh enough until a read is missed
-            seen = self.gate.last_seen.get(name)
-            return seen is not None and self.clock() - seen <= 2 * self.slow_poll_s
+        if self.subscriptions.polls(name):        # a polled market: fresh enough until a read is missed
+            return self.subscriptions.read_in_time(name)
         venue, _, mid = name.partition(":")
         client = self.venues.get(venue)
         feed = getattr(client, "feed", None)
@@ -705,7 +590,7 @@ class LiveSession:
         after = self.resnapshot_after_s
         asked = self._resnapshot_asked
         due: dict[str, list[str]] = {}
-        slow = self._slow                         # polled markets are read on their own schedule
+        slow = self.subscriptions.slow            # polled markets are read on their own schedule
         for name, seen in self.gate.last_seen.items():
             if now - seen > after and name not in slow and (name not in asked or now - asked[name] > after):
                 asked[name] = now
@@ -731,6 +616,15 @@ class LiveSession:
         return out
 
     # ---- views and shutdown --------------------------------------------------------------
+
+    @property
+    def tiers(self) -> Tiers | None:
+        """What `start_streams` planned, promotions and listings included (None before)."""
+        return self.subscriptions.plan
+
+    @property
+    def promoted(self) -> int:
+        return self.subscriptions.promoted
 
     def current_opportunities(self) -> tuple[Opportunity, ...]:
         return self.engine.scan().opportunities

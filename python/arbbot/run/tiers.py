@@ -14,9 +14,19 @@
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 
+from arbbot import logs
+from arbbot.mapping.rules_file import relation_names
+from arbbot.venues.common.model import BookUpdate
+
+log = logs.get("session")
+
 INTRA_VENUES = frozenset({"polymarket"})
+SLOW_POLL_S = 60.0          # seconds between two reads of a polled market
+POLL_CONCURRENCY = 8        # reads of polled markets in flight at once, per venue
 
 
 @dataclass
@@ -60,3 +70,141 @@ def plan(names: list[str], relation_members: list[list[str]], *, by_interest: bo
         else:
             tiers.polled.setdefault(venue, []).append(mid)
     return tiers
+
+
+class SessionTiers:
+    """A live session's tiers at run time: `start` plans them (buckets in the trader's bucket
+    selection order) and starts one reader per venue with polled markets; `promote` moves polled
+    markets a relation now names to their venue's stream; `listed` places a market listed
+    mid-session. `slow` (market name → venue) are the markets polled now."""
+
+    def __init__(self, session, *, by_interest: bool, slow_poll_s: float = SLOW_POLL_S,
+                 caps: dict[str, int] | None = None) -> None:
+        self.session = session
+        self.by_interest, self.slow_poll_s, self.caps = by_interest, slow_poll_s, dict(caps or {})
+        self.plan: Tiers | None = None            # what `start` planned, then promotions and listings
+        self.slow: dict[str, str] = {}
+        self.promoted = 0                         # polled markets moved to their venue's stream
+
+    def polls(self, name: str) -> bool:
+        return name in self.slow
+
+    def read_in_time(self, name: str) -> bool:
+        """A polled market's last read is within two polling intervals (its book is current)."""
+        seen = self.session.gate.last_seen.get(name)
+        return seen is not None and self.session.clock() - seen <= 2 * self.slow_poll_s
+
+    def _cap(self, venue: str) -> int:
+        return self.caps.get(venue, len(self.session.markets) + 2)
+
+    def start(self, relations: list[dict]) -> Tiers:
+        """Plan the tiers of the session's markets under `relations`; start the polled markets'
+        readers. Returns the plan (the streamed markets per venue)."""
+        session = self.session
+        names = [str(m.id) for m in session.markets]
+        buckets = [relation_names(r) for r in relations if r["kind"] == "bucket"]
+        selector = getattr(session.trader, "buckets", None)
+        if selector is not None and buckets:
+            from arbbot.mapping.selection import group_key
+            by_key = {group_key(b): b for b in buckets}
+            buckets = [by_key[k] for k in selector.priority(list(by_key), session.trader.clock())]
+        tiers = self.plan = plan(names, [relation_names(r) for r in relations], by_interest=self.by_interest,
+                                 bucket_order=buckets, caps=self.caps)
+        for venue, polled in tiers.polled.items():
+            self.slow.update((f"{venue}:{mid}", venue) for mid in polled)
+            session.spawn(self._poll(venue, polled), name=f"polled-{venue}")
+        if self.slow:
+            log.info("tiers.planned", **tiers.counts())
+        return tiers
+
+    def listed(self, market) -> bool:
+        """Place a market listed mid-session: streamed, unless its venue's stream is at its cap;
+        then polled (a reader started for the venue if it had none). True if it is polled."""
+        if self.plan is None:
+            return False
+        venue = market.venue.label
+        streamed = self.plan.streamed.setdefault(venue, [])
+        if len(streamed) < self._cap(venue):
+            streamed.append(market.market_id)
+            return False
+        polled = self.plan.polled.setdefault(venue, [])
+        polled.append(market.market_id)
+        self.slow[str(market.id)] = venue
+        if len(polled) == 1:
+            self.session.spawn(self._poll(venue, polled), name=f"polled-{venue}")
+        return True
+
+    def promote(self, relations: list[dict]) -> int:
+        """Polled markets that `relations` name join their venue's running stream (within its
+        cap); returns how many."""
+        if not self.slow or self.plan is None:
+            return 0
+        named = {m for r in relations for m in relation_names(r)}
+        due: dict[str, list[str]] = {}
+        for name in [n for n in self.slow if n in named]:
+            venue = self.slow[name]
+            streamed = self.plan.streamed.setdefault(venue, [])
+            if len(streamed) >= self._cap(venue):
+                continue
+            mid = name.partition(":")[2]
+            del self.slow[name]
+            streamed.append(mid)
+            self.plan.polled[venue].remove(mid)
+            due.setdefault(venue, []).append(mid)
+        for venue, ids in due.items():
+            add = getattr(self.session.venues[venue], "add_markets", None)
+            if add is not None:
+                self.session.spawn(add(ids), name=f"promote-{venue}")
+            self.promoted += len(ids)
+            log.info("tiers.promoted", venue=venue, markets=len(ids))
+        return sum(len(ids) for ids in due.values())
+
+    async def _poll(self, venue_name: str, ids: list[str]) -> None:
+        """Read the polled markets of one venue every `slow_poll_s` (an IB snapshot where the
+        venue has one, else its REST book; many in one read where the venue's feed has a batch
+        read, `BookFeed.fetch_many`), within its feed's read budget and with at most
+        `POLL_CONCURRENCY` reads in flight (a read's latency must not set the pace), and publish
+        them through the feed (sampled, recorded, coalesced like streamed books). `ids` shrinks
+        as markets are promoted. The first pass starts at once: it is their bootstrap."""
+        venue = self.session.venues[venue_name]
+        feed = None
+        while feed is None:                       # the feed exists once the venue's stream started
+            feed = getattr(venue, "feed", None)
+            if feed is None:
+                await asyncio.sleep(0.05)
+        feed.add_markets(ids)
+        read = getattr(venue, "snapshot_book", None) or venue.fetch_book
+        many = feed.fetch_many if feed.batch > 1 else None     # one read for up to `batch` books (Kalshi)
+        size = feed.batch if many is not None else 1
+        slots = asyncio.Semaphore(POLL_CONCURRENCY)
+        pending: set[asyncio.Task] = set()
+
+        async def poll(chunk: list[str]) -> None:
+            try:
+                books = await many(chunk) if many is not None else {chunk[0]: await read(chunk[0])}
+            except Exception as exc:              # the staleness rule holds the books out if reads keep failing
+                log.warning("tiers.poll_failed", venue=venue_name, markets=len(chunk), first=chunk[0],
+                            error=f"{type(exc).__name__}: {exc}")
+                return
+            finally:
+                slots.release()
+            now_ms = int(time.time() * 1000)
+            for book in books.values():
+                feed.publish(BookUpdate(book, now_ms))
+        clock = self.session.clock
+        try:
+            while True:
+                started = clock()
+                due = [mid for mid in ids if f"{venue_name}:{mid}" in self.slow]   # not promoted meanwhile
+                for k in range(0, len(due), size):
+                    await slots.acquire()
+                    await feed.limiter.acquire(1.0)
+                    task = asyncio.create_task(poll(due[k:k + size]))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                if pending:
+                    await asyncio.gather(*pending)
+                await asyncio.sleep(max(0.0, self.slow_poll_s - (clock() - started)))
+        finally:
+            for task in pending:
+                task.cancel()

@@ -144,37 +144,34 @@ def test_a_book_change_during_the_latency_changes_the_fill(ledger):
     assert row["book"] == [[], [], [[5_800, 100], [5_700, 200]], []] and row["latency_us"] == 50_000
 
 
-def test_the_measured_latency_is_the_median_rest_round_trip(ledger):
-    inner = DataOnly()
-    ticks = iter([0.0, 0.010, 1.0, 1.030, 2.0, 2.020])         # round trips of 10, 30 and 20 ms
-    slept: list[float] = []
+def measured(ledger, ticks: list[float]) -> tuple[DataOnly, list[float], PaperVenue]:
+    """A paper venue on the measured latency: its REST round trips timed by `ticks` (timer
+    readings, in order), every wait it asks for recorded in `slept` instead of slept."""
+    inner, slept, timer = DataOnly(), [], iter(ticks)
 
     async def sleep(seconds):
         slept.append(seconds)
+    return inner, slept, PaperVenue(inner, ledger, sleep=sleep, timer=lambda: next(timer))
+
+
+def test_the_measured_latency_is_the_median_rest_round_trip(ledger):
+    inner, slept, paper = measured(ledger, [0.0, 0.010, 1.0, 1.030, 2.0, 2.020])   # round trips of 10, 30, 20 ms
 
     async def main():
-        paper = PaperVenue(inner, ledger, sleep=sleep, timer=lambda: next(ticks))
         await paper.discover_markets()
         assert paper.latency_s() is None
         for _ in range(3):
             await paper.fetch_book("K")
         await paper.place_order(buy(100, 4_200, "m-L0E0"))
-        return paper
-    paper = asyncio.run(main())
+    asyncio.run(main())
     assert slept == [pytest.approx(0.020)] and inner.fetches == 3
     assert paper.summary()["latency_ms"] == {"p50": 20.0, "max": 20.0, "source": "measured"}
 
 
 def test_until_three_round_trips_are_measured_an_order_waits_for_one(ledger):
-    inner = DataOnly()
-    ticks = iter([5.0, 5.004])
-    slept: list[float] = []
-
-    async def sleep(seconds):
-        slept.append(seconds)
+    inner, slept, paper = measured(ledger, [5.0, 5.004])
 
     async def main():
-        paper = PaperVenue(inner, ledger, sleep=sleep, timer=lambda: next(ticks))
         await paper.discover_markets()
         return await paper.place_order(buy(100, 4_200, "f-L0E0"))
     order = asyncio.run(main())
