@@ -338,9 +338,12 @@ def test_feeds_push_only_subscribed_books_with_a_snapshot_each(universe):
                 await kws.send_json({"id": 1, "cmd": "subscribe",
                                      "params": {"channels": ["orderbook_delta"], "market_tickers": tickers}})
                 await pws.send_json({"assets_ids": tokens, "type": "market"})
+                # the first frame of each proves its subscription is registered before time moves on
+                k = [json.loads((await kws.receive(timeout=10)).data)]
+                p = [json.loads((await pws.receive(timeout=10)).data)]
                 await asyncio.get_running_loop().run_in_executor(None, on_loop)
-                k = await _drain(kws)
-                p = await _drain(pws)
+                k += await _drain(kws)
+                p += await _drain(pws)
         return k, p
     k, p = asyncio.run(main())
     snaps = [f for f in k if f.get("type") == "orderbook_snapshot"]
