@@ -20,9 +20,12 @@ Level = tuple[int, int]
 class Labelled(IntEnum):
     """An ABI enum whose lower-case name is its spelling in files, logs and venue wire formats."""
 
+    def __init__(self, *_value) -> None:
+        self._label = self._name_.lower()      # once per member: `label` is read per book update
+
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return self._label
 
     @classmethod
     def parse(cls, label: str):

@@ -149,6 +149,8 @@ class NativeEngine:
 
     def _result(self, raw) -> ScanResult:
         opp_bytes, leg_bytes, untradeable = raw
+        if not opp_bytes and not untradeable:         # most book updates: nothing to decode
+            return _NOTHING
         names = self._names
         return ScanResult(decode_opportunities(opp_bytes, leg_bytes, names),
                           tuple(names[m] for m in untradeable))
@@ -176,6 +178,9 @@ class NativeEngine:
             raise _error(exc) from None
         except OverflowError:
             raise EngineInputError(Status.MARKET, f"market index {market!r} is out of range") from None
+
+
+_NOTHING = ScanResult((), ())
 
 
 def decode_opportunities(opp_bytes: bytes, leg_bytes: bytes, names: list[str]) -> tuple[Opportunity, ...]:

@@ -88,7 +88,7 @@ def generated_mappings(listings: dict[str, list[Listing]], cache_dir: Path | Non
     path = cache_dir / f"{digest}.json" if cache_dir is not None else None
     if path is not None and path.is_file():
         try:
-            return Generated(_rows_from_json(json.loads(path.read_text(encoding="utf-8"))), digest, True)
+            return Generated(rows_from_json(json.loads(path.read_text(encoding="utf-8"))), digest, True)
         except (OSError, ValueError, KeyError, TypeError) as exc:     # a damaged cache is matched again
             log.warning("mappings.cache_unreadable", path=str(path), error=str(exc))
     rows = [MappingRow(p.ids, p.relation, round(p.confidence * 1_000_000), None, "; ".join(p.reasons))
@@ -122,11 +122,16 @@ async def generated_mappings_in_worker(listings: dict[str, list[Listing]],
     return pickle.loads(out)
 
 
+def rows_to_json(digest: str, rows: list[MappingRow]) -> dict:
+    """Generated rows as the cache file (and a recording's `mappings` record) holds them."""
+    return {"format": GENERATOR, "digest": digest,
+            "rows": [{"ids": list(r.ids), "relation": r.relation, "confidence": r.confidence,
+                      "reasons": r.reasons} for r in rows]}
+
+
 def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
     """Atomic write (temporary file + rename); a cache that cannot be written is only logged."""
-    doc = {"format": GENERATOR, "digest": digest,
-           "rows": [{"ids": list(r.ids), "relation": r.relation, "confidence": r.confidence,
-                     "reasons": r.reasons} for r in rows]}
+    doc = rows_to_json(digest, rows)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -136,7 +141,9 @@ def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
         log.warning("mappings.cache_not_written", path=str(path), error=str(exc))
 
 
-def _rows_from_json(doc: dict) -> list[MappingRow]:
+def rows_from_json(doc: dict) -> list[MappingRow]:
+    """`rows_to_json`'s rows back; ValueError / KeyError / TypeError on anything else (another
+    generator version included)."""
     if doc.get("format") != GENERATOR:
         raise ValueError(f"format {doc.get('format')!r}")
     rows = []

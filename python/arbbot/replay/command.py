@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arbbot.replay.format import RecordingError, read_recording
+from arbbot.replay.format import RecordingError, read_header
 
 
 def add_parser(sub) -> None:
@@ -61,20 +61,22 @@ def verdict(results: list[dict]) -> dict | None:
 
 def run_replays(path: str, configs: list[str | None], engine: str | None = None) -> dict:
     from arbbot.replay.run import replay
-    recording = read_recording(path)            # one checking pass: every line is checked before a replay starts
+    recording = read_header(path)               # each replay checks every record as it reads it
     settings = [(c or "defaults", load_config(c)) for c in configs]
-    results = []
+    results, read = [], {}
     with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared:
         cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
         for label, s in settings:
             with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
-                results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache)})
+                results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache,
+                                                          read=read)})
+    last_ms = read.get("last_ms")
     return {"format": "arbbot.replay/1",
             "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
-                          "books": recording.books, "frames": recording.frames,
+                          "books": read.get("books", 0), "frames": read.get("frames", 0),
                           "markets": {v: len(m) for v, m in sorted(recording.markets.items())},
-                          "seconds": round((recording.last_ms - recording.started_ms) / 1000, 3)
-                          if recording.last_ms is not None else 0.0},
+                          "seconds": round((last_ms - recording.started_ms) / 1000, 3)
+                          if last_ms is not None else 0.0},
             "results": results, "verdict": verdict(results)}
 
 

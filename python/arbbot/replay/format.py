@@ -2,10 +2,12 @@
 
 Line 1, the header:
     {"format": "arbbot.recording/1", "started_ms": UNIX_MS, "source": "simulator" | "connect" |
-     "live" | "paper", "venues": {NAME: {"markets": [MARKET, ...], "events": [EVENT, ...],
-     "listing_bodies": [BODY, ...]}}}
+     "live" | "paper", "mappings": "recorded", "venues": {NAME: {"markets": [MARKET, ...],
+     "events": [EVENT, ...], "listing_bodies": [BODY, ...]}}}
 with MARKET / EVENT the discovered `MarketInfo` / `EventInfo` fields (venue as its label, fees
 as an object) and BODY the listing responses the venue sent (what `arbbot rules`/`map` read).
+`"mappings": "recorded"` (written since the recorder records them; absent in older files): the
+session's generated twins are in the file as `mappings` records, at the moment it had them.
 
 Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when it arrived):
 - `{"kind": "book", "venue", "market", "book": [YES_BIDS, YES_ASKS, NO_BIDS, NO_ASKS],
@@ -14,10 +16,16 @@ Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when
 - `{"kind": "ws", "venue", "frame"}` / `{"kind": "rest", "venue", "method", "path", "status",
    "body"}`: the venue's frames and REST answers as they arrived (never request headers, so no
    credentials), written by the adapters' recorder hooks: the raw record of what was seen.
+- `{"kind": "mappings", "mappings": {"format", "digest", "rows": [...]}}`: the cross-venue twins
+  the session generated (`arbbot.mapping.generate.rows_to_json`) from the listings whose
+  `listings_digest` is `digest`. A replay applies them at that moment instead of matching again
+  (the matcher's minute at 20k markets, and the twins arrive when they did live).
 
 Reading streams: `read_recording` makes one pass over the file that checks every line and keeps
-only the header, counts and each market's first book (memory grows with markets, not with the
-recording's length); `Recording.stream()` reads the book records again, lazily, in file order.
+only the header and counts (memory does not grow with the recording's length);
+`Recording.stream()` reads the book records again, lazily, in file order.
+A replay needs no such pass: `read_header` checks the header alone and the replay's reader checks
+each record as it reaches it (a bad one ends the replay with the file and line).
 Lines as the recorder writes them (`{"recv_ts_ms":N,"kind":"…"` first) are recognised by their
 start: a raw `ws` / `rest` line is skipped without being parsed, a book line is decoded into a
 typed msgspec struct; any other line is parsed as generic JSON and checked as before.
@@ -93,8 +101,8 @@ _KIND = b',"kind":"'
 
 @dataclasses.dataclass(frozen=True)
 class Recording:
-    """A checked recording: its header, counts and each market's first book. The book records
-    themselves stay in the file: `stream()` reads them again, in file order."""
+    """A checked recording: its header and counts (`read_header`: the header alone, counts
+    empty). The book records themselves stay in the file: `stream()` reads them, in file order."""
     path: str
     started_ms: int
     source: str
@@ -105,7 +113,8 @@ class Recording:
     frames: int                                # raw ws/rest records (kept in the file, not replayed)
     last_ms: int | None                        # recv_ts_ms of the last book record
     venue_books: dict[str, int]                # venue label → book records
-    first_books: dict[str, dict[str, Book]]    # venue label → market id → its first book record
+    mappings: dict[str, dict] = dataclasses.field(default_factory=dict)   # listings digest → recorded twins
+    recorded_mappings: bool = False            # the header says the session's generated twins are recorded
 
     def stream(self) -> Iterator[tuple[int, Book]]:
         """(recv unix ms, book) per book record, in file order, read lazily from the file."""
@@ -114,23 +123,27 @@ class Recording:
 
 def read_recording(path: str | Path) -> Recording:
     """Check a recording (one streaming pass); RecordingError names the file and line of what is
-    wrong. Keeps the header, the counts and each market's first book, not the records."""
-    reader = _Reader(Path(path))
-    first: dict[str, dict[str, Book]] = {}
+    wrong. Keeps the header and the counts, not the records."""
+    reader = RecordReader(Path(path))
     per_venue: dict[str, int] = {}
     books, last = 0, None
-    for at, mid, rec, number, label in reader.records():
+    for at, _mid, _rec, _number, label in reader.records():
         books += 1
         last = at
         per_venue[label] = per_venue.get(label, 0) + 1
-        known = first.get(label)
-        if known is None:
-            known = first[label] = {}
-        if mid.id not in known:
-            known[mid.id] = reader.book(mid, rec, number)
     h = reader.header
     return Recording(str(reader.path), h["started"], h["source"], h["markets"], h["events"], h["bodies"],
-                     books, reader.frames, last, per_venue, first)
+                     books, reader.frames, last, per_venue, reader.mappings, h["recorded_mappings"])
+
+
+def read_header(path: str | Path) -> Recording:
+    """The header alone, checked (no pass over the records): what a replay needs to start. The
+    counts are left empty; a replay's `BookSource` checks each record as it streams it."""
+    reader = RecordReader(Path(path))
+    reader.read_only_header()
+    h = reader.header
+    return Recording(str(reader.path), h["started"], h["source"], h["markets"], h["events"], h["bodies"],
+                     0, 0, None, {}, {}, h["recorded_mappings"])
 
 
 def book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int, Book]]:
@@ -143,7 +156,11 @@ def book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int
 
 def labelled_book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int, Book, str]]:
     """`book_records` with each book's venue label: (recv unix ms, book, label)."""
-    reader = _Reader(Path(path), header=header)
+    return reader_books(RecordReader(Path(path), header=header))
+
+
+def reader_books(reader: "RecordReader") -> Iterator[tuple[int, Book, str]]:
+    """(recv unix ms, book, venue label) per book record of `reader`'s file."""
     for at, mid, rec, number, label in reader.records():
         if rec.__class__ is BookRecord:
             try:
@@ -155,7 +172,7 @@ def labelled_book_records(path: str | Path, *, header: bool = True) -> Iterator[
         yield at, book, label
 
 
-class _Reader:
+class RecordReader:
     """One pass over a recording's lines: the header, then the book records as (recv ms,
     MarketId, BookRecord | Book, line number, venue label); raw records are counted."""
 
@@ -164,6 +181,8 @@ class _Reader:
         self.read_header = header           # False: line 1 is skipped unparsed (a pass after `read_recording`)
         self.frames = 0
         self.header: dict = {}
+        self.mappings: dict[str, dict] = {}  # listings digest → a `mappings` record's twins
+        self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
 
     def _open(self):
@@ -174,6 +193,13 @@ class _Reader:
             return path.open("rb", buffering=READ_BUFFER)
         except OSError as exc:
             raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    def read_only_header(self) -> None:
+        try:
+            with self._open() as fh:
+                self._read_header(enumerate(fh, 1))
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
+            raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None
 
     def records(self):
         fh = self._open()
@@ -257,7 +283,8 @@ class _Reader:
                 "markets": {v: [market_from_json(m) for m in d["markets"]] for v, d in venues.items()},
                 "events": {v: [event_from_json(e) for e in d.get("events", [])] for v, d in venues.items()},
                 "bodies": {v: list(d.get("listing_bodies", [])) for v, d in venues.items()},
-                "started": int(header["started_ms"]), "source": str(header.get("source", ""))}
+                "started": int(header["started_ms"]), "source": str(header.get("source", "")),
+                "recorded_mappings": header.get("mappings") == "recorded"}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RecordingError(f"{path}:{number}: bad header: {type(exc).__name__}: {exc}") from None
 
@@ -285,6 +312,9 @@ class _Reader:
         kind = rec.get("kind") if isinstance(rec, dict) else None
         if kind in ("ws", "rest"):
             return False
+        if kind == "mappings":
+            self._mappings(number, rec)
+            return None
         if kind != "book":
             raise RecordingError(f"{path}:{number}: unknown record kind {kind!r}")
         try:
@@ -293,6 +323,20 @@ class _Reader:
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordingError(f"{path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
         return at, book.market, book
+
+    def _mappings(self, number: int, rec: dict) -> None:
+        from arbbot.mapping.generate import rows_from_json
+        doc = rec.get("mappings")
+        try:
+            rows_from_json(doc)
+            digest = doc["digest"]
+            if not isinstance(digest, str) or not isinstance(rec["recv_ts_ms"], int):
+                raise TypeError("digest and recv_ts_ms must be a string and an integer")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"{self.path}:{number}: bad mappings record: {type(exc).__name__}: {exc}") from None
+        self.mappings[digest] = doc
+        if self.on_mappings is not None:
+            self.on_mappings(rec["recv_ts_ms"], doc)
 
     def book(self, mid: MarketId, rec, number: int) -> Book:
         """The Book of a record `records` gave."""

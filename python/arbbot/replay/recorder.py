@@ -119,6 +119,15 @@ class SessionRecorder:
         self._put(BookRecord(self._stamp(now), "book", venue, book.market.id, book.sides(), book.tradeable,
                              book.reason), now)
 
+    def mappings(self, digest: str, rows) -> None:
+        """The twins the session generated from the listings with `digest` (`MappingRow`s), now:
+        a replay applies them at this moment instead of matching again."""
+        if self._closed or self.error is not None:
+            return
+        from arbbot.mapping.generate import rows_to_json
+        now = self.clock()
+        self._put({"recv_ts_ms": self._stamp(now), "kind": "mappings", "mappings": rows_to_json(digest, rows)}, now)
+
     def wrap(self, name: str, venue) -> "RecordingVenue":
         wrapped = self.venues[name] = RecordingVenue(venue, self, name)
         return wrapped
@@ -128,7 +137,7 @@ class SessionRecorder:
         if self._early is None:
             return
         header = {"format": FORMAT, "started_ms": self.started_ms if started_ms is None else started_ms,
-                  "source": self.source,
+                  "source": self.source, "mappings": "recorded",
                   "venues": {name: {"markets": [market_to_json(m) for m in v.markets],
                                     "events": [event_to_json(e) for e in v.events],
                                     "listing_bodies": v.listing_bodies()} for name, v in self.venues.items()}}

@@ -2,10 +2,14 @@
 gates, executor, order store, local fills) on the recorded books, in virtual time.
 
 Deterministic: the loop runs on virtual time (`vloop`), every component reads the virtual clock,
-execution ids come from a PRNG seeded here, mapping generation runs before the first book (not in
-a thread), listings are not re-read, and each paper order waits a fixed latency
-(`paper_latency_ms`, default `DEFAULT_LATENCY_MS`) instead of a measured one. The result holds
-only what follows from the input (no timings)."""
+execution ids come from a PRNG seeded here, listings are not re-read, and each paper order waits a
+fixed latency (`paper_latency_ms`, default `DEFAULT_LATENCY_MS`) instead of a measured one. The
+result holds only what follows from the input (no timings).
+
+As the session ran: books start as the stream delivers them (snapshot start: a market is held out
+until its first record; nothing is read ahead of the virtual clock), and the generated twins join
+at the moment the session had them (its `mappings` records). A recording from before those
+records has its twins matched here, before the first book (in this thread: the same every time)."""
 from __future__ import annotations
 
 import asyncio
@@ -24,15 +28,16 @@ SEED = 0
 
 
 def replay(recording: Recording, settings: Settings, workdir: Path, *, engine: str | None = None,
-           cache_dir: Path | None = None) -> dict:
-    """Replay `recording` with `settings` (a fresh paper order store in `workdir`); the result."""
+           cache_dir: Path | None = None, read: dict | None = None) -> dict:
+    """Replay `recording` with `settings` (a fresh paper order store in `workdir`); the result.
+    `read`, when given, receives what the pass over the file counted: books, venue_books,
+    frames, last_ms."""
     clock = VirtualClock(recording.started_ms / 1000)
     random.seed(SEED)
-    return run_virtual(_replay(recording, settings, workdir, clock, engine, cache_dir), clock)
+    return run_virtual(_replay(recording, settings, workdir, clock, engine, cache_dir, read), clock)
 
 
-async def _replay(recording, settings, workdir, clock, engine, cache_dir) -> dict:
-    from arbbot.mapping.generate import generated_mappings
+async def _replay(recording, settings, workdir, clock, engine, cache_dir, read) -> dict:
     from arbbot.paper import PaperVenue, open_ledger
     from arbbot.run.live import LiveSession
     from arbbot.run.trader import attach_paper_trader
@@ -47,12 +52,18 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir) -> dic
                           max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
                           min_profit=usd(settings.min_profit),
                           auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
-                          generate=False, refresh_s=0.0)
+                          generate=False, refresh_s=0.0, snapshot_start=True)
     try:
         await session.discover()
-        if settings.generate_mappings:      # before the first book, in this thread: the same twins every time
-            session.apply_generated(generated_mappings(session.listings, cache_dir).rows)
+        if settings.generate_mappings and recording.recorded_mappings:     # when the session had them
+            loop = asyncio.get_running_loop()
+            source.on_mappings = lambda at_ms, twins: loop.call_later(
+                max(0.0, at_ms / 1000 - clock.time()), session.apply_generated, _recorded_rows(twins))
+        elif settings.generate_mappings:    # before the first book, in this thread: the same twins every time
+            session.apply_generated(_twins(session.listings, cache_dir))
         trader = await attach_paper_trader(session, db, settings, clock=clock.time)
+        if trader.sizer is not None:        # the samples stay in memory: this store is thrown away
+            trader.sizer.samples.persist = False
         session.start_streams()
         for feed in feeds.values():
             await feed.finished.wait()
@@ -60,11 +71,25 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir) -> dic
             raise source.failure
         await asyncio.sleep(GRACE_S)
         await trader.drain()
+        if read is not None:
+            read.update(books=source.books, venue_books=dict(sorted(source.venue_books.items())),
+                        frames=source.frames, last_ms=source.last_ms)
         return _result(session, trader, feeds)
     finally:
         await session.close()
         ledger.close()
         source.close()
+
+
+def _recorded_rows(twins: dict) -> list:
+    from arbbot.mapping.generate import rows_from_json
+    return rows_from_json(twins)         # checked when the record was read
+
+
+def _twins(listings: dict, cache_dir: Path | None) -> list:
+    """The twins matched now from the recording's listings (cached in `cache_dir`)."""
+    from arbbot.mapping.generate import generated_mappings
+    return generated_mappings(listings, cache_dir).rows
 
 
 def _result(session, trader, feeds) -> dict:
@@ -84,7 +109,8 @@ def _result(session, trader, feeds) -> dict:
         peak = max(peak, cumulative)
         drawdown = max(drawdown, peak - cumulative)
     st = trader.stats
-    return {"books": sum(f.delivered for f in feeds.values()), "markets": len(session.markets),
+    return {"books": sum(f.delivered for f in feeds.values()),
+            "coalesced": sum(f.coalesced for f in feeds.values()), "markets": len(session.markets),
             "relations": len(session.universe.relations), "found": dict(sorted(session.stats.found.items())),
             "executions": dict(sorted(st.executions.items())), "skipped": dict(sorted(st.skipped.items())),
             "locked_in_micros": st.locked_in, "realised_micros": st.realised,

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from arbbot.replay.command import ConfigFileError
-from arbbot.replay.format import RecordingError, read_recording
+from arbbot.replay.format import RecordingError, read_header
 
 SEED = 0
 
@@ -92,7 +92,7 @@ def _with(base: dict, key: str, value: float) -> dict:
 
 def tune(path: str, params: dict, trials: int, base_path: str | None = None, engine: str | None = None) -> dict:
     from arbbot.config import ConfigError, read_toml
-    recording = read_recording(path)
+    recording = read_header(path)               # each trial checks every record as it reads it
     base = {}
     if base_path:
         try:

@@ -3,8 +3,8 @@ listing bodies from the header, its books from the `book` records, delivered in 
 their receive times (`arbbot.replay.vloop`). It trades nothing: a replay puts a `PaperVenue`
 (the local fill engine) in front of it.
 
-The records stay in the file: one `BookSource` per replay reads them lazily, in file order, for
-all the venues. A venue's stream pulls its next book from the source when it has delivered the
+The records stay in the file: one `BookSource` per replay reads (and checks) them lazily, in file
+order, for all the venues. A venue's stream pulls its next book from the source when it has delivered the
 previous one; the books of the other venues read on the way wait in their venue's queue (a few
 moments of data: the venues advance together on the virtual clock). Read-ahead is capped
 (`READ_AHEAD`): past it, a stream waits until the virtual clock reaches what was read before it
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from pathlib import Path
 from typing import AsyncIterator
 
 from arbbot.model import Book, MarketId, Venue
-from arbbot.replay.format import Recording, RecordingError, labelled_book_records
+from arbbot.replay.format import Recording, RecordingError, RecordReader, reader_books
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import BookUpdate
 
@@ -25,18 +26,37 @@ READ_AHEAD = 50_000       # books of other venues read ahead (in the virtual fut
 
 class BookSource:
     """The book records of one recording, read once, in file order, shared by the replay's
-    venues: `next(venue)` is that venue's next book, `(at_ms, book)`; `None` when it has no more;
-    an `int` (unix ms) when the read-ahead is full: wait until then and ask again."""
+    venues: `next(venue)` is that venue's next book, `(at_ms, book)`; `None` when the file has
+    ended and it has no more; an `int` (unix ms) when the read-ahead is full: wait until then and
+    ask again. Every record is checked as it is read (no pass before the replay): a bad one raises
+    RecordingError, kept in `failure`. A `mappings` record goes to `on_mappings(at_ms, twins)`.
+    What was read is counted (`books`, `venue_books`, `frames`, `last_ms`)."""
 
     def __init__(self, recording: Recording, clock) -> None:
         self.clock = clock
         self.path = recording.path
-        self._records = labelled_book_records(recording.path, header=False)
-        self._left = dict(recording.venue_books)          # venue → its books not read yet
+        self._reader = RecordReader(Path(recording.path), header=False)
+        self._reader.on_mappings = self._mappings
+        self._records = reader_books(self._reader)
         self._queues: dict[str, deque] = {}
+        self._held: dict[str, tuple] = {}                 # venue → the item `push_back` returned
+        self.on_mappings = None
         self.buffered = 0                                 # books waiting in the queues
         self.max_buffered = 0                             # the most that waited at once
         self.failure: RecordingError | None = None
+        self.ended = False                                # the whole file was read
+        self.books = 0                                    # book records read
+        self.venue_books: dict[str, int] = {}             # venue label → book records read
+        self.last_ms: int | None = None                   # recv_ts_ms of the last book record read
+
+    @property
+    def frames(self) -> int:
+        """Raw ws/rest records passed over (final once `ended`)."""
+        return self._reader.frames
+
+    def _mappings(self, at_ms: int, twins: dict) -> None:
+        if self.on_mappings is not None:
+            self.on_mappings(at_ms, twins)
 
     def close(self) -> None:
         """Stop reading (closes the file)."""
@@ -45,22 +65,30 @@ class BookSource:
     def queue(self, venue: str) -> deque:
         return self._queues.setdefault(venue, deque())
 
+    def push_back(self, venue: str, item) -> None:
+        """Return `venue`'s item `next` just gave (a book or a wait): `next` gives it first again."""
+        self._held[venue] = item
+
     def next(self, venue: str):
         if self.failure is not None:
             raise self.failure
+        held = self._held.pop(venue, None)
+        if held is not None:
+            return held
         own = self._queues[venue]
         if own:
             if self.buffered > self.max_buffered:
                 self.max_buffered = self.buffered
             self.buffered -= 1
             return own.popleft()
-        left = self._left
-        if not left.get(venue):
+        if self.ended:
             return None
-        queues, clock = self._queues, self.clock
+        queues, clock, counts = self._queues, self.clock, self.venue_books
         try:
             for at, book, label in self._records:
-                left[label] = left.get(label, 0) - 1
+                self.books += 1
+                self.last_ms = at
+                counts[label] = counts.get(label, 0) + 1
                 if label == venue:
                     return at, book
                 other = queues.get(label)
@@ -74,9 +102,8 @@ class BookSource:
         except RecordingError as exc:
             self.failure = exc
             raise
-        self.failure = RecordingError(f"{self.path}: the file ended before its {venue} books did "
-                                      "(changed while replayed?)")
-        raise self.failure
+        self.ended = True
+        return None
 
 
 class ReplayVenue:
@@ -87,10 +114,10 @@ class ReplayVenue:
         self._markets = recording.markets.get(name, [])
         self._events = recording.events.get(name, [])
         self._bodies = recording.listing_bodies.get(name, [])
-        self._first = recording.first_books.get(name, {})
         self._source = source
         source.queue(name)
-        self.delivered = 0                    # book records streamed so far
+        self.delivered = 0                    # books streamed so far (after coalescing)
+        self.coalesced = 0                    # book records superseded within their millisecond
         self.latest: dict[str, Book] = {}     # market id → last book delivered
         self.finished = asyncio.Event()       # every book of this venue delivered (or the file failed)
 
@@ -104,17 +131,21 @@ class ReplayVenue:
         return list(self._bodies)
 
     async def fetch_book(self, market_id: str) -> Book:
-        """The latest book delivered, else the market's first recorded one (what a fetch at the
-        start would have found), else an empty book held out as not recorded."""
-        book = self.latest.get(market_id) or self._first.get(market_id)
+        """The latest book delivered, else an empty book held out as not recorded yet (a replay
+        never looks ahead in the file)."""
+        book = self.latest.get(market_id)
         if book is not None:
             return book
-        return Book(market=MarketId(Venue.parse(self.venue), market_id), tradeable=False, reason="not in the recording")
+        return Book(market=MarketId(Venue.parse(self.venue), market_id), tradeable=False,
+                    reason="not in the recording yet")
 
     async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
-        """Every recorded book of `market_ids`, each at its receive time (virtual), `on_update`
-        first as an adapter's feed does; then nothing more (the replay ends it). A bad record
-        ends every stream and is kept in `BookSource.failure` (the replay raises it)."""
+        """Every recorded book of `market_ids` at its receive time (virtual), `on_update` first
+        for each as an adapter's feed does; then nothing more (the replay ends it). The books one
+        millisecond brought are coalesced as a live feed's queue coalesces a burst read at once:
+        `on_update` sees every one, the stream gives each market's latest once (in the order the
+        markets first appeared). A bad record ends every stream and is kept in
+        `BookSource.failure` (the replay raises it)."""
         wanted = set(market_ids)
         source, clock, name = self._source, self.clock, self.venue
         latest = self.latest
@@ -134,12 +165,31 @@ class ReplayVenue:
             delay = at_ms / 1000 - clock.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            latest[book.market.id] = book
-            self.delivered += 1
-            update = BookUpdate(book, at_ms)
-            if on_update is not None:
-                on_update(update)
-            yield update
+            burst = {}                          # market id → its latest book of this millisecond
+            while True:
+                mid = book.market.id
+                if mid in wanted:
+                    latest[mid] = book
+                    update = BookUpdate(book, at_ms)
+                    if on_update is not None:
+                        on_update(update)
+                    if mid in burst:
+                        self.coalesced += 1
+                    burst[mid] = update
+                try:
+                    item = source.next(name)
+                except RecordingError:
+                    break
+                if item is None or item.__class__ is int or item[0] != at_ms:
+                    if item is not None:            # the next burst's first book, or a wait
+                        source.push_back(name, item)
+                    break
+                book = item[1]
+            for update in burst.values():
+                self.delivered += 1
+                yield update
+            if source.failure is not None:
+                break
         self.finished.set()
         await asyncio.Event().wait()          # a live feed never ends by itself
 

@@ -209,6 +209,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         recorder = getattr(args, "recorder", None)
         if recorder is not None:
             recorder.start()              # the header: what discovery found, then the records so far
+            session.on_generated = lambda g: recorder.mappings(g.digest, g.rows)    # a replay reads them back
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
                   f"dropped ({session.rules_added} added)", file=sys.stderr)

@@ -151,6 +151,7 @@ class LiveSession:
         self.listings_digest: str | None = None # arbbot.mapping.generate.listings_digest of `listings`
         self._stated: list[dict] = []           # the adapters' own exclusive groups (bucket relations)
         self.generation: dict | None = None     # what the background generation did (None: not run yet)
+        self.on_generated = None                # called with each `Generated` before it is applied (--record)
         self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
         self.structural = 0                     # relations derived from the listings by rule
         self._relations: list[dict] = []        # what the universe was built from (relation objects)
@@ -283,6 +284,8 @@ class LiveSession:
         if listed:
             await self.add_markets(listed)
         generated = await generated_mappings_in_worker(listings, self.cache_dir) if self.generate else None
+        if generated is not None and self.on_generated is not None:
+            self.on_generated(generated)
         self.listings, self.listings_digest = listings, digest
         self._select(merge_mappings(self.user_mappings, generated.rows if generated else []))
         self._relations = self._assemble()
@@ -363,6 +366,8 @@ class LiveSession:
             self.errors.append(f"mapping generation: {type(exc).__name__}: {exc}")
             log.error("mappings.generation_failed", error=f"{type(exc).__name__}: {exc}")
             return
+        if self.on_generated is not None:
+            self.on_generated(generated)
         added = self.apply_generated(generated.rows)
         self.listings_digest = self.listings_digest or generated.digest
         self.generation = {"proposed": len(generated.rows), "relations_added": added, "cached": generated.cached,

@@ -17,7 +17,8 @@ adds at most one row per second to the store.
 Order latencies per venue come from the executor (`on_latency`). Samples are (unix seconds, value)
 pairs, at most `MAX_SAMPLES` per key kept here (the newest: step 5 reads the samples of its window
 among those);
-every new one is also queued in `pending` as (kind, key, unix s, value) for the store
+every new one is also queued in `pending` as (kind, key, unix s, value) for the store (unless
+`persist` is off: a replay's store is thrown away, so nothing is written to it)
 (`SessionSizer.flush_samples`; at most `MAX_PENDING`, the oldest dropped). Cleaning, the window
 and the statistics (EWMA, RMS) are step 5's (`arbbot.sizing.robust`). Cost per book update: one
 pass over the book's levels (`on_packed`) or none (`on_book`: levels are best first), no allocation
@@ -25,6 +26,7 @@ besides a sample when one is due.
 """
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -35,6 +37,41 @@ MAX_SAMPLES = 512
 MAX_PENDING = 200_000
 MID_EVERY_S = 1.0
 FULL = TICKS_PER_DOLLAR                      # $1 in ticks
+
+
+class SampleRing:
+    """The newest `maxlen` samples (unix s, value), oldest first when iterated: both floats in
+    one array('d'), 16 bytes a sample (a deque of float pairs takes ≈ 110; 60,000 keys at 20k
+    markets made that hundreds of MB within minutes)."""
+    __slots__ = ("_data", "_start", "maxlen")
+
+    def __init__(self, samples=(), maxlen: int = MAX_SAMPLES) -> None:
+        self._data = array("d")
+        self._start = 0                      # index in `_data` of the oldest sample once full
+        self.maxlen = maxlen
+        for sample in samples:
+            self.append(sample)
+
+    def append(self, sample: tuple[float, float]) -> None:
+        t, x = sample
+        data = self._data
+        if len(data) < 2 * self.maxlen:
+            data.append(t)
+            data.append(x)
+            return
+        i = self._start
+        data[i], data[i + 1] = t, x
+        self._start = (i + 2) % len(data)
+
+    def __len__(self) -> int:
+        return len(self._data) // 2
+
+    def __iter__(self):
+        data, start = self._data, self._start
+        n = len(data)
+        for k in range(start, start + n, 2):
+            j = k % n
+            yield data[j], data[j + 1]
 
 
 @dataclass(slots=True)
@@ -55,10 +92,11 @@ class _Mid:
 
 @dataclass
 class StreamSamples:
-    depletion: dict[tuple[str, Side], deque] = field(default_factory=dict)   # (unix s, per-second sample)
-    mids: dict[str, deque] = field(default_factory=dict)                     # (unix s, mid $)
-    latency: dict = field(default_factory=dict)                              # Venue → (unix s, seconds)
+    depletion: dict[tuple[str, Side], SampleRing] = field(default_factory=dict)   # (unix s, per-second sample)
+    mids: dict[str, SampleRing] = field(default_factory=dict)                     # (unix s, mid $)
+    latency: dict = field(default_factory=dict)                                   # Venue → (unix s, seconds)
     pending: deque = field(default_factory=lambda: deque(maxlen=MAX_PENDING))
+    persist: bool = True                     # False: nothing is queued for the store (a replay's throwaway one)
     _ask: dict[tuple[str, Side], _Depletion] = field(default_factory=dict)
     _mid: dict[str, _Mid] = field(default_factory=dict)
 
@@ -97,7 +135,8 @@ class StreamSamples:
             if st.second >= 0 and st.start_size > 0:
                 value = st.removed / st.start_size
                 _push(self.depletion, key, (float(st.second), value))
-                self.pending.append(("depletion", f"{market}#{side.label}", float(st.second), value))
+                if self.persist:
+                    self.pending.append(("depletion", f"{market}#{side.label}", float(st.second), value))
             st.second, st.removed, st.start_size = second, 0, (st.size if st.price else 0)
         price, size = best if best is not None else (0, 0)
         if st.price and (price == 0 or price > st.price):
@@ -117,18 +156,20 @@ class StreamSamples:
         m.mid2, m.at = mid2, now_s
         mid = mid2 / 2 / FULL
         _push(self.mids, market, (now_s, mid))
-        self.pending.append(("mid", market, now_s, mid))
+        if self.persist:
+            self.pending.append(("mid", market, now_s, mid))
 
     def on_latency(self, venue, seconds: float, now_s: float) -> None:
         """One order's round trip (`venue` a Venue): kept here and queued for the store."""
         _push(self.latency, venue, (now_s, seconds))
-        self.pending.append(("latency", venue.label, now_s, seconds))
+        if self.persist:
+            self.pending.append(("latency", venue.label, now_s, seconds))
 
     def load(self, latency: dict, depletion: dict, mids: dict) -> None:
         """Resume from stored samples (oldest first; each key keeps its newest MAX_SAMPLES)."""
         for target, source in ((self.latency, latency), (self.depletion, depletion), (self.mids, mids)):
             for key, samples in source.items():
-                target[key] = deque(samples, maxlen=MAX_SAMPLES)
+                target[key] = SampleRing(samples)
 
     def drain(self) -> list[tuple[str, str, float, float]]:
         """The queued samples, oldest first; the queue is left empty."""
@@ -162,5 +203,5 @@ def _effective_ask(ask: tuple[int, int] | None, opposite_bid: tuple[int, int] | 
 def _push(store: dict, key, sample: tuple[float, float]) -> None:
     q = store.get(key)
     if q is None:
-        q = store[key] = deque(maxlen=MAX_SAMPLES)
+        q = store[key] = SampleRing()
     q.append(sample)

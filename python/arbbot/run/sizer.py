@@ -154,6 +154,8 @@ class SessionSizer:
         for venue, seconds, ts in latencies:
             self.samples.on_latency(Venue.parse(venue), seconds, ts)
         rows = self.samples.drain()
+        if not rows:
+            return 0
         keep_s = max(self.cfg.robust_inputs.window_s, SAMPLE_KEEP_S_MIN)
         self.store.add_estimate_samples(rows, prune_before_ms=int((self.clock() - keep_s) * 1000))
         return len(rows)

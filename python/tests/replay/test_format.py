@@ -52,7 +52,6 @@ def test_a_recording_reads_back_with_books_in_order(tmp_path):
     assert rec.started_ms == 1_795_846_592_000 and rec.source == "simulator" and rec.frames == 1
     assert rec.markets == {"kalshi": [MARKET]} and rec.listing_bodies == {"kalshi": [{"events": []}]}
     assert rec.books == 3 and rec.last_ms == 1_795_846_592_300 and rec.venue_books == {"kalshi": 3}
-    assert rec.first_books["kalshi"]["KXFED-26DEC-H0"].yes_bids[0][1] == 7
     assert [(at, b.yes_bids[0][1]) for at, b in rec.stream()] == [(1_795_846_592_200, 7), (1_795_846_592_200, 8),
                                                                  (1_795_846_592_300, 9)]
 
@@ -79,6 +78,11 @@ def test_a_last_line_cut_short_by_a_crash_is_left_out(tmp_path):
     ([_header(), {"recv_ts_ms": 1, "kind": "telepathy"}], "", ":2: unknown record kind 'telepathy'"),
     ([_header(), {**_book(1_795_846_592_300), "book": [[["a", 1]], [], [], []]}], "", ":2: bad book record"),
     ([_header()], "{not json\n", ":2: not JSON"),
+    ([_header(), {"recv_ts_ms": 1, "kind": "mappings", "mappings": {"format": "other", "rows": []}}], "",
+     ":2: bad mappings record: ValueError: format 'other'"),
+    ([_header(), {"recv_ts_ms": 1, "kind": "mappings", "mappings": {"format": "arbbot.generated-mappings/1",
+                                                                     "digest": "d", "rows": [{"ids": ["a"]}]}}], "",
+     ":2: bad mappings record"),
 ])
 def test_bad_recordings_name_the_file_and_line(tmp_path, records, tail, message):
     path = _write(tmp_path / "bad.jsonl", *records, tail=tail)

@@ -35,7 +35,9 @@ def test_replay_is_byte_identical_and_finds_what_the_run_found(recorded, tmp_pat
     for lane, n in summary["found"].items():
         assert abs(result["found"][lane] - n) <= max(2, n // 4), (lane, result["found"], summary["found"])
     assert result["executions"].get("complete", 0) >= 1
-    assert result["books"] == summary["recording"]["books"]
+    # every recorded book is replayed; those superseded within their millisecond are coalesced
+    assert result["books"] + result["coalesced"] == summary["recording"]["books"] == json.loads(first)["recording"]["books"]
+    assert result["coalesced"] > 0
     assert 0 < result["fill_rate"] <= 1
 
 
@@ -63,3 +65,34 @@ def test_bad_input_exits_2_with_one_line(recorded, tmp_path):
         assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr
     again = _bot("run", "--duration", "1", "--json", "--record", str(path), cwd=tmp_path)
     assert again.returncode == 2 and "the file exists" in again.stderr
+
+
+def test_the_run_records_its_twins_and_a_replay_applies_them_when_the_session_had_them(recorded, monkeypatch):
+    """The session's generated twins are in the recording (`mappings` record at the moment it had
+    them, keyed by the listings' digest; the header says so). A replay applies them at that moment
+    instead of matching; a recording from before (no such record, no header key) is matched."""
+    import gzip
+
+    import arbbot.mapping.match.matcher as matcher
+    from arbbot.replay.format import read_header
+    path, summary = recorded
+    rec = read_recording(path)
+    (digest, doc), = rec.mappings.items()
+    assert rec.recorded_mappings and read_header(path).recorded_mappings and read_header(path).books == 0
+    assert len(doc["rows"]) == summary["mappings"]["generated"]["proposed"] > 0
+    assert digest.startswith(summary["mappings"]["generated"]["digest"])
+    calls = []
+    real = matcher.match
+    monkeypatch.setattr(matcher, "match", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    recorded_twins = run_replays(str(path), [None])["results"][0]
+    assert calls == [] and recorded_twins["relations"] > 0 and "cross" in recorded_twins["found"]
+    older = path.parent / "older.jsonl"
+    with gzip.open(path, "rt", encoding="utf-8") as src, older.open("w", encoding="utf-8") as dst:
+        header = json.loads(src.readline())
+        del header["mappings"]
+        dst.write(json.dumps(header) + "\n")
+        dst.writelines(line for line in src if '"kind":"mappings"' not in line[:60])
+    assert not read_header(older).recorded_mappings and read_recording(older).mappings == {}
+    matched = run_replays(str(older), [None])["results"][0]
+    assert calls == [1] and matched["relations"] == recorded_twins["relations"]
+    assert "cross" in matched["found"] and matched["books"] == recorded_twins["books"]

@@ -75,8 +75,6 @@ def test_reading_and_streaming_hold_no_more_memory_for_a_ten_times_longer_record
     assert large < small * 1.3 + 200_000, (small, large)
     rec = read_recording(long)
     assert (rec.books, rec.frames, rec.last_ms, rec.venue_books) == (20_000, 20_000, T0 + 19_999, {"kalshi": 20_000})
-    first = rec.first_books["kalshi"]
-    assert sorted(first) == [m.market_id for m in KALSHI] and first["KX-1"].yes_bids[0] == (4_000, 101)
 
 
 def test_records_are_read_lazily_in_file_order(tmp_path):
@@ -233,10 +231,10 @@ def test_the_writer_thread_loses_nothing_at_close(tmp_path, name):
 def test_two_configurations_each_stream_the_file_again(recorded, tmp_path, monkeypatch):
     import arbbot.replay.venue as v
     opened = []
-    inner = v.labelled_book_records
-    monkeypatch.setattr(v, "labelled_book_records", lambda *a, **k: (opened.append(a[0]), inner(*a, **k))[1])
+    inner = v.reader_books
+    monkeypatch.setattr(v, "reader_books", lambda reader: (opened.append(reader.path), inner(reader))[1])
     path, _ = recorded
     small = tmp_path / "small.toml"
     small.write_text("max_contracts = 2\n", encoding="utf-8")
     out = run_replays(str(path), [None, str(small)])
-    assert len(opened) == 2 and [r["books"] for r in out["results"]] == [out["recording"]["books"]] * 2
+    assert len(opened) == 2 and [r["books"] + r["coalesced"] for r in out["results"]] == [out["recording"]["books"]] * 2

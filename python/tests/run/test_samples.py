@@ -45,3 +45,18 @@ def test_mids_are_recorded_on_change_at_most_once_a_second_and_queued_for_the_st
     assert [q for q in queued if q[0] == "mid"] == [("mid", "p:M", 0.0, 0.5), ("mid", "p:M", 4.0, 0.51),
                                                     ("mid", "p:M", 5.0, 0.505)]
     assert ("depletion", "p:M#yes", 0.0, 0.0) in queued and s.drain() == []
+
+
+def test_a_sample_ring_keeps_the_newest_in_order_in_16_bytes_a_sample():
+    import sys
+
+    from arbbot.run.samples import SampleRing
+    ring = SampleRing(maxlen=4)
+    assert list(ring) == [] and len(ring) == 0
+    for k in range(1, 11):
+        ring.append((float(k), k / 10))
+        assert list(ring) == [(float(j), j / 10) for j in range(max(1, k - 3), k + 1)]
+    assert len(ring) == 4
+    assert list(SampleRing(ring, maxlen=2)) == [(9.0, 0.9), (10.0, 1.0)]
+    full = SampleRing(((float(t), 0.5) for t in range(512)), maxlen=512)
+    assert len(full) == 512 and sys.getsizeof(full._data) < 512 * 16 + 200

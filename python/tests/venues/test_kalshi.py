@@ -51,6 +51,35 @@ def test_discovery_and_fees(rsa_keys):
     run(main())
 
 
+def test_discovery_reads_every_series_in_one_request(rsa_keys):
+    """One `GET /series` instead of a read per series (10 s for 200 series at the basic tier);
+    a venue that cannot list them is read series by series, with the same fees."""
+    from arbbot.venues.common.errors import NotFound
+
+    async def discover(cfg, refuse_list: bool):
+        v = KalshiVenue(cfg)
+        paths, inner = [], v.http.get
+
+        async def get(path, *a, **k):
+            paths.append(path)
+            if refuse_list and path == "/series":
+                raise NotFound("kalshi: 404 /series", venue="kalshi")
+            return await inner(path, *a, **k)
+        v.http.get = get
+        markets = {m.market_id: m.fees for m in await v.discover_markets()}
+        await v.close()
+        return markets, [p for p in paths if p.startswith("/series")]
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            listed, reads = await discover(cfg, False)
+            assert reads == ["/series"] and sorted(listed) == sorted(TICKERS)
+            one_by_one, reads = await discover(cfg, True)
+            assert reads == ["/series", "/series/KXFEDDECISION"] and one_by_one == listed
+            assert listed[H0].taker_rate_ppm == 70_000
+    run(main())
+
+
 def test_fetch_book_exact(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):

@@ -65,6 +65,7 @@ async def _collect(rsa_keys):
             await call("GET", f"/markets/{H0}")
             await call("GET", "/events", {"with_nested_markets": "true"})
             await call("GET", "/series/KXFEDDECISION")
+            await call("GET", "/series")
             await call("GET", f"/markets/{H0}/orderbook")
             await call("GET", "/portfolio/balance")
             r = await call("POST", "/portfolio/orders", body={
@@ -115,7 +116,7 @@ async def _collect(rsa_keys):
 
 def test_responses_validate_against_openapi(rsa_keys, openapi):
     calls = asyncio.run(_collect(rsa_keys))
-    assert len(calls) == 14 + 2 + 8 + 1 + 2
+    assert len(calls) == 15 + 2 + 8 + 1 + 2
     for method, path, query, body, r in calls:
         assert r.status_code in ((400,) if query.get("limit") == "1001" or "garbage" in query.values()
                                  else (200, 201)), (path, r.text)

@@ -108,6 +108,7 @@ class KalshiRest:
         r.add_get(API + "/markets/{ticker}/orderbook", self.get_orderbook)
         r.add_get(API + "/events", self.get_events)
         r.add_get(API + "/events/{event_ticker}", self.get_event)
+        r.add_get(API + "/series", self.list_series)
         r.add_get(API + "/series/{series_ticker}", self.get_series)
         r.add_get(API + "/portfolio/balance", self.get_balance)
         r.add_get(API + "/portfolio/positions", self.get_positions)
@@ -251,20 +252,35 @@ class KalshiRest:
         markets = [self._market_json(t) for t in self.event_tickers[eid]]
         return web.json_response({"event": ev, "markets": markets})
 
+    def _series_listing(self) -> dict:
+        """Series ticker → the first listing of that series (its fee terms), in listing order."""
+        out: dict = {}
+        for _e, _q, l in self.listings.values():
+            out.setdefault(l.series, l)
+        return out
+
+    @staticmethod
+    def _series_json(ticker: str, l) -> dict:
+        mult = json.loads(l.fee_multiplier)  # a JSON number on the wire (spec: double)
+        return {"ticker": ticker, "frequency": "custom", "title": ticker, "category": "Economics", "tags": [],
+                "settlement_sources": [{"name": "Simulated source", "url": "https://example.invalid"}],
+                "contract_url": "https://example.invalid/contract.pdf",
+                "contract_terms_url": "https://example.invalid/terms.pdf",
+                "fee_type": l.fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
+                "product_metadata": {}, "volume_fp": "0.00"}
+
     async def get_series(self, request):
         s = request.match_info["series_ticker"]
-        ls = [l for _e, _q, l in self.listings.values() if l.series == s]
-        if not ls:
+        l = self._series_listing().get(s)
+        if l is None:
             return _err(404, "not_found", "series not found")
-        l = ls[0]
-        mult = json.loads(l.fee_multiplier)  # a JSON number on the wire (spec: double)
-        return web.json_response({"series": {
-            "ticker": s, "frequency": "custom", "title": s, "category": "Economics", "tags": [],
-            "settlement_sources": [{"name": "Simulated source", "url": "https://example.invalid"}],
-            "contract_url": "https://example.invalid/contract.pdf",
-            "contract_terms_url": "https://example.invalid/terms.pdf",
-            "fee_type": l.fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
-            "product_metadata": {}, "volume_fp": "0.00"}})
+        return web.json_response({"series": self._series_json(s, l)})
+
+    async def list_series(self, request):
+        """`GET /series`: every series in one answer (Kalshi does not page it), `category` filters."""
+        category = request.query.get("category")
+        series = [self._series_json(t, l) for t, l in self._series_listing().items() if t]
+        return web.json_response({"series": [s for s in series if category is None or s["category"] == category]})
 
     # ---- portfolio ----------------------------------------------------------------------
     async def get_balance(self, request):

@@ -21,9 +21,9 @@ _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "Api
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
            "PendingSubmit": OrderStatus.PENDING}
 # book snapshots per second the feed may request: IB takes ~50 API messages/s in all and a book's
-# snapshot is two requests, so 15 books/s is 30 messages/s; orders and account requests (a few a
-# second at most) keep the other 20
-SNAPSHOTS_PER_S = 15.0
+# snapshot is two requests, so 20 books/s is 40 messages/s; orders and account requests (a few a
+# second at most) keep the other 10
+SNAPSHOTS_PER_S = 20.0
 
 
 def market_id(c: IBContract) -> str:

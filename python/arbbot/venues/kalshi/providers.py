@@ -1,11 +1,15 @@
 """Kalshi instrument discovery: events → markets, with each series' fee schedule."""
 from __future__ import annotations
 
+from arbbot import logs
 from arbbot.model import utc_second
+from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, FeeSchedule, MarketInfo, Venue
 from arbbot.venues.kalshi.common.enums import FEE_MAKER_BASE_PPM, FEE_ROUNDING_MICROS, FEE_TAKER_BASE_PPM
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
+
+log = logs.get("kalshi")
 
 _TICK = {"linear_cent": 100, "tapered_deci_cent": 10, "deci_cent": 10}
 
@@ -33,9 +37,27 @@ class KalshiInstrumentProvider:
             self.series[ticker] = parse_series(body["series"])
         return self.series[ticker]
 
+    async def _all_series(self) -> None:
+        """Every series in one `GET /series` (one read instead of one per series: at Kalshi's
+        basic tier, a read per series costs 10 s for 200 series). A venue that cannot list them
+        leaves `_series` to read each one as before."""
+        try:
+            body = await self.http.get("/series")
+        except VenueError as exc:
+            log.warning("kalshi.series_list_failed", error=str(exc))
+            return
+        for raw in body.get("series", []) if isinstance(body, dict) else []:
+            try:
+                series = parse_series(raw)
+            except (KeyError, TypeError, ValueError, VenueError):   # one bad entry: that series is read by itself
+                continue
+            self.series.setdefault(series.ticker, series)
+
     async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
         cursor = ""
         self.bodies = []
+        if not self.series and series_ticker is None:
+            await self._all_series()
         while True:
             params = {"with_nested_markets": "true", "limit": "200", "status": "open"}
             if series_ticker:

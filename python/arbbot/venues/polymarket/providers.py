@@ -9,6 +9,7 @@ when not augmented (VENUES.md trap 6) and every member market was kept.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import Counter
@@ -93,7 +94,7 @@ class PolymarketInstrumentProvider:
     async def load(self) -> list[MarketInfo]:
         """Read every page first, then rebuild the maps with no await in between: a concurrent
         lookup (an order's market, a book fetch) sees the last complete listing, never half of one."""
-        events, markets = await self._pages("/events"), await self._pages("/markets")
+        events, markets = await asyncio.gather(self._pages("/events"), self._pages("/markets"))   # two pagers at once
         self.markets, self.events, self.gamma_events, self.skipped = {}, {}, {}, Counter()
         self.bodies = [events, markets]
         for raw in events:
