@@ -126,7 +126,8 @@ class _DashboardClient:
 
 
 async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
-                   freeze: bool = True, size: bool = True, dashboard: str | None = None) -> dict:
+                   freeze: bool = True, size: bool = True, dashboard: str | None = None,
+                   warm_ms: float = 0.0) -> dict:
     rss_start = _rss_mib()
     bench = build_u20k(seed)
     universe = bench.universe
@@ -205,9 +206,14 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     latencies, sized, parts = [], [], []
     start = time.perf_counter_ns()
     period = 1e9 / rate
+    warm_ns, warmed, warms = int(warm_ms * 1e6), start, 0
     for i, frame in enumerate(frames):
         arrival = start + int(i * period)
         now = time.perf_counter_ns()
+        if warm_ns and sizer is not None and now < arrival and now - warmed >= warm_ns:
+            sizer.warm()                 # idle until the frame: keep the sizing path warm
+            warms += 1
+            warmed = now = time.perf_counter_ns()
         if now < arrival:                # wait for the frame's arrival time (spin: sub-ms precision)
             if arrival - now > 2_000_000:
                 await asyncio.sleep((arrival - now - 1_000_000) / 1e9)
@@ -258,7 +264,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "found_frames": len(sized),
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
             "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None,
-            "found_split": _split(parts, size), **sizing,
+            "found_split": _split(parts, size), "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
             "dashboard": served_report}
 
 
@@ -286,12 +292,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("swift", "python"))
     ap.add_argument("--no-gc-freeze", action="store_true", help="leave the universe in the cyclic GC (to compare)")
     ap.add_argument("--no-size", action="store_true", help="detection only: do not size the opportunities found")
+    ap.add_argument("--warm-ms", type=float, default=0.0,
+                    help="size the last opportunity again (nothing kept) when idle at most every this many ms "
+                         "(what the session's `sizing_warm_ms` does; default 0: off)")
     ap.add_argument("--dashboard", choices=("sse", "browser"),
                     help="serve the web dashboard during the run with a client connected: an SSE reader, or "
                          "headless Chromium showing the page (default: no dashboard)")
     args = ap.parse_args(argv)
     print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze,
-                                          size=not args.no_size, dashboard=args.dashboard))))
+                                          size=not args.no_size, dashboard=args.dashboard,
+                                          warm_ms=args.warm_ms))))
     return 0
 
 

@@ -8,7 +8,9 @@ PATH | "defaults", "executions": {STATE: N}, "locked_in_micros", "realised_micro
 configurations give the same bytes every time. Exit 2 on an unreadable recording or config."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -64,12 +66,12 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None)
     recording = read_header(path)               # each replay checks every record as it reads it
     settings = [(c or "defaults", load_config(c)) for c in configs]
     results, read = [], {}
-    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared:
+    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared, _progress(path) as progress:
         cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
         for label, s in settings:
             with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
                 results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache,
-                                                          read=read)})
+                                                          read=read, on_progress=progress(label))})
     last_ms = read.get("last_ms")
     return {"format": "arbbot.replay/1",
             "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
@@ -78,6 +80,22 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None)
                           "seconds": round((last_ms - recording.started_ms) / 1000, 3)
                           if last_ms is not None else 0.0},
             "results": results, "verdict": verdict(results)}
+
+
+@contextlib.contextmanager
+def _progress(path: str):
+    """Per config, a progress bar on stderr over the file's bytes (a terminal only): `progress(label)`
+    gives the replay's `on_progress`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    console = Console(stderr=True)
+    size = os.path.getsize(path)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[books]}"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        def progress(label: str):
+            task = bar.add_task(f"replay ({label})", total=size, books="")
+            return lambda done, books: bar.update(task, completed=done, books=f"{books:,} books")
+        yield progress
 
 
 def main(args) -> int:

@@ -183,20 +183,32 @@ class RecordReader:
         self.header: dict = {}
         self.mappings: dict[str, dict] = {}  # listings digest → a `mappings` record's twins
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
+        self._raw = None                     # the open file (under the gzip reader for .gz)
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
 
     def _open(self):
         path = self.path
         try:
-            if path.suffix == ".gz":
-                return io.BufferedReader(gzip.open(path, "rb"), READ_BUFFER)
-            return path.open("rb", buffering=READ_BUFFER)
+            raw = path.open("rb")
         except OSError as exc:
             raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        self._raw = raw                      # the file itself: its position is the progress
+        if path.suffix == ".gz":
+            return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), READ_BUFFER)
+        return io.BufferedReader(raw, READ_BUFFER)
+
+    def position(self) -> int:
+        """Bytes of the file read so far (compressed bytes for .gz), for progress."""
+        raw = self._raw
+        try:
+            return raw.tell() if raw is not None and not raw.closed else 0
+        except (OSError, ValueError):
+            return 0
 
     def read_only_header(self) -> None:
+        fh = self._open()
         try:
-            with self._open() as fh:
+            with fh, self._raw:
                 self._read_header(enumerate(fh, 1))
         except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
             raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None
@@ -204,7 +216,7 @@ class RecordReader:
     def records(self):
         fh = self._open()
         try:
-            with fh:
+            with fh, self._raw:                   # (a GzipFile leaves the file it was given open)
                 yield from self._records(fh)
         except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
             raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None

@@ -28,16 +28,16 @@ SEED = 0
 
 
 def replay(recording: Recording, settings: Settings, workdir: Path, *, engine: str | None = None,
-           cache_dir: Path | None = None, read: dict | None = None) -> dict:
+           cache_dir: Path | None = None, read: dict | None = None, on_progress=None) -> dict:
     """Replay `recording` with `settings` (a fresh paper order store in `workdir`); the result.
     `read`, when given, receives what the pass over the file counted: books, venue_books,
-    frames, last_ms."""
+    frames, last_ms. `on_progress(bytes read, books)` is called as the file is read."""
     clock = VirtualClock(recording.started_ms / 1000)
     random.seed(SEED)
-    return run_virtual(_replay(recording, settings, workdir, clock, engine, cache_dir, read), clock)
+    return run_virtual(_replay(recording, settings, workdir, clock, engine, cache_dir, read, on_progress), clock)
 
 
-async def _replay(recording, settings, workdir, clock, engine, cache_dir, read) -> dict:
+async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, on_progress) -> dict:
     from arbbot.paper import PaperVenue, open_ledger
     from arbbot.run.live import LiveSession
     from arbbot.run.trader import attach_paper_trader
@@ -46,6 +46,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read) 
     ledger = open_ledger(db, usd(settings.paper_cash_usd), durability="process")
     latency = settings.paper_latency_ms if settings.paper_latency_ms is not None else DEFAULT_LATENCY_MS
     source = BookSource(recording, clock)           # the book records, read from the file as the replay goes
+    source.on_progress = on_progress
     feeds = {name: ReplayVenue(name, recording, clock, source) for name in recording.markets}
     venues = {name: PaperVenue(feed, ledger, latency_ms=latency, clock=clock.time) for name, feed in feeds.items()}
     session = LiveSession(venues, [], engine=engine, clock=clock.time,

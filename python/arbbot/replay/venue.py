@@ -22,6 +22,7 @@ from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import BookUpdate
 
 READ_AHEAD = 50_000       # books of other venues read ahead (in the virtual future) before a stream waits
+PROGRESS_EVERY = 50_000   # book records between two progress reports
 
 
 class BookSource:
@@ -48,6 +49,7 @@ class BookSource:
         self.books = 0                                    # book records read
         self.venue_books: dict[str, int] = {}             # venue label → book records read
         self.last_ms: int | None = None                   # recv_ts_ms of the last book record read
+        self.on_progress = None                           # called with (bytes read, books) every PROGRESS_EVERY books
 
     @property
     def frames(self) -> int:
@@ -88,6 +90,8 @@ class BookSource:
             for at, book, label in self._records:
                 self.books += 1
                 self.last_ms = at
+                if not self.books % PROGRESS_EVERY and self.on_progress is not None:
+                    self.on_progress(self._reader.position(), self.books)
                 counts[label] = counts.get(label, 0) + 1
                 if label == venue:
                     return at, book

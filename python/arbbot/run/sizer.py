@@ -89,6 +89,7 @@ class SessionSizer:
         # the Swift chain decodes its step records only when they are read (`Sized.record()`)
         self._chain = native.size_lazy if implementation("eval") == "swift" else steps.size_opportunity
         self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
+        self._last: Opportunity | None = None        # the last opportunity sized (`warm` sizes it again)
 
     def reconfigure(self, cfg: SizingConfig) -> None:
         """Size with `cfg` from now on (an operator's live change), lanes taken out still out."""
@@ -163,6 +164,7 @@ class SessionSizer:
     # ---- sizing -------------------------------------------------------------------------------
     def size(self, opp: Opportunity) -> Sized:
         started = time.perf_counter_ns()
+        self._last = opp
         try:
             sized = self._size(opp)
         except (ValueError, KeyError) as exc:          # EngineInputError is a ValueError
@@ -190,7 +192,22 @@ class SessionSizer:
         self._legs[name] = (packed, market)
         return market
 
-    def _size(self, opp: Opportunity) -> Sized:
+    def warm(self) -> bool:
+        """Size the last opportunity again, counting and keeping nothing: between the rare frames
+        that find one, detection evicts the sizing path's code and data from the CPU caches, and
+        a cold sizing costs several times a warm one. Called when the loop is idle. False when
+        there is nothing to size (none yet, or its books are gone)."""
+        opp = self._last
+        if opp is None:
+            return False
+        try:
+            self._size(opp, count=False)
+        except (ValueError, KeyError):
+            self._last = None
+            return False
+        return True
+
+    def _size(self, opp: Opportunity, count: bool = True) -> Sized:
         markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
         now = self.clock()
         confidence = self._confidence.get(opp.id)
@@ -203,6 +220,8 @@ class SessionSizer:
         sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
                             daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
                             params=self._params, memo=self._estimates)
+        if not count:
+            return Sized(None, sizing, 0)
         self.stats.sized += 1
         for label, outcome in zip(ORDER_LABELS, sizing.outcomes):
             if outcome is Outcome.LOWERED:

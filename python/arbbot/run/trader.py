@@ -238,6 +238,13 @@ class PaperTrader:
             if not self.busy:
                 self.refresh_sizing()
 
+    async def keep_sizing_warm(self, every_s: float) -> None:
+        """`SessionSizer.warm` every `every_s` seconds while no execution runs, until cancelled."""
+        while True:
+            await asyncio.sleep(every_s)
+            if not self.busy:
+                self.sizer.warm()
+
     async def _execute_once(self, opp: Opportunity, decided_ns: int | None, sizing=None,
                             loss_budget: int = 0) -> None:
         try:
@@ -388,5 +395,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     trader.refresh_sizing()
     session.trade_with(trader)
     session.spawn(trader.refresh_sizing_every(SIZING_REFRESH_S), "sizing-refresh")
+    if cfg.sizing_warm_ms > 0:
+        session.spawn(trader.keep_sizing_warm(cfg.sizing_warm_ms / 1000), "sizing-warm")
     session.spawn(drift.watch(), "drift-watch")
     return trader

@@ -238,3 +238,21 @@ def test_two_configurations_each_stream_the_file_again(recorded, tmp_path, monke
     small.write_text("max_contracts = 2\n", encoding="utf-8")
     out = run_replays(str(path), [None, str(small)])
     assert len(opened) == 2 and [r["books"] + r["coalesced"] for r in out["results"]] == [out["recording"]["books"]] * 2
+
+
+def test_a_replay_reports_its_progress_through_the_file(recorded, tmp_path, monkeypatch):
+    """`on_progress(bytes read, books)` every PROGRESS_EVERY book records: positions grow up to the
+    file's size (compressed bytes for .gz), the counts are the records read so far."""
+    import os
+
+    from arbbot.replay.command import load_config
+    from arbbot.replay.format import read_header
+    from arbbot.replay.run import replay
+    monkeypatch.setattr(replay_venue, "PROGRESS_EVERY", 1_000)
+    path, summary = recorded
+    calls = []
+    replay(read_header(path), load_config(None), tmp_path, on_progress=lambda done, books: calls.append((done, books)))
+    books = summary["recording"]["books"]
+    assert [b for _, b in calls] == list(range(1_000, books + 1, 1_000))
+    positions = [d for d, _ in calls]
+    assert positions == sorted(positions) and 0 < positions[0] and positions[-1] <= os.path.getsize(path)

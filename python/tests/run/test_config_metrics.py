@@ -39,6 +39,7 @@ def test_precedence_arguments_env_toml_defaults(in_tmp, monkeypatch):
     ("reconcile_interval_s = 0\n", "reconcile_interval_s:"),
     ("min_profit = -0.01\n", "min_profit:"),
     ("min_profit = nan\n", "min_profit:"),
+    ("sizing_warm_ms = -1\n", "sizing_warm_ms:"),
     ("[sizing.fill_model]\nmin_fill_prob = 2.0\n", r"sizing\.fill_model\.min_fill_prob:"),
     ("[sizing]\nbogus = 1\n", r"sizing\.bogus:"),
     ("[sizing.kelly]\nenabled = \"yes\"\n", r"sizing\.kelly\.enabled:"),

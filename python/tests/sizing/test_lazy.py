@@ -227,6 +227,35 @@ def test_a_session_sizes_as_the_plain_pipeline_and_follows_each_book_update(tmp_
         store.close()
 
 
+@pytest.mark.usefixtures("_swift")
+def test_warming_sizes_the_last_opportunity_again_and_counts_nothing(tmp_path):
+    """`SessionSizer.warm` (sizing_warm_ms): nothing to do before a first sizing; after one it
+    sizes that opportunity again with no stats, no record kept; a held leg ends it."""
+    import copy
+
+    from arbbot.config import Settings
+    from arbbot.execution.store import OrderStore
+    from arbbot.run.sizer import SessionSizer
+    session = _session("2027-03-01T00:00:00Z")
+    store = OrderStore(str(tmp_path / "w.db"))
+    try:
+        sizer = SessionSizer(session, store, Settings(kill_file=""), clock=lambda: NOW)
+        sizer.refresh({v.label: 10_000_000_000 for v in Venue})
+        opp = next(o for o in Engine(session.universe, engine="swift").scan().opportunities if o.lane is Lane.CROSS)
+        assert sizer.warm() is False
+        first = sizer.size(opp)
+        stats = copy.deepcopy(sizer.stats)
+        assert all(sizer.warm() for _ in range(3))
+        assert (sizer.stats.sized, sizer.stats.traded, sizer.stats.rejected, sizer.stats.lowered,
+                sizer.stats.quantities, sizer.stats.elapsed_ns) == (
+            stats.sized, stats.traded, stats.rejected, stats.lowered, stats.quantities, stats.elapsed_ns)
+        assert sizer.size(opp).record() == first.record()            # warming changed nothing
+        session.held["kalshi:A"] = "stale"
+        assert sizer.warm() is False and sizer.warm() is False        # its book is gone: nothing to warm
+    finally:
+        store.close()
+
+
 def test_outcomes_are_in_order():
     sizing = size_trade(cross_trade(), portfolio(10_000), from_toml_dict({}), now_s=0.0)
     assert len(sizing.outcomes) == len(ORDER) and all(isinstance(o, Outcome) for o in sizing.outcomes)
