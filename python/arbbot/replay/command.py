@@ -66,7 +66,7 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None)
     recording = read_header(path)               # each replay checks every record as it reads it
     settings = [(c or "defaults", load_config(c)) for c in configs]
     results, read = [], {}
-    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared, _progress(path) as progress:
+    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared, replay_progress(path) as progress:
         cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
         for label, s in settings:
             with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
@@ -83,7 +83,7 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None)
 
 
 @contextlib.contextmanager
-def _progress(path: str):
+def replay_progress(path: str):
     """Per config, a progress bar on stderr over the file's bytes (a terminal only): `progress(label)`
     gives the replay's `on_progress`."""
     from rich.console import Console

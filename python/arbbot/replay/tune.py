@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arbbot.replay.command import ConfigFileError
+from arbbot.replay.command import ConfigFileError, replay_progress
 from arbbot.replay.format import RecordingError, read_header
 
 SEED = 0
@@ -102,7 +102,8 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
     shared = tempfile.TemporaryDirectory(prefix="arbbot-tune-")
     cache = Path(shared.name) / "mappings"      # the twins are matched once: later trials read them back
     try:
-        rows = _trials(recording, params, trials, base, cache, engine)
+        with replay_progress(path) as progress:
+            rows = _trials(recording, params, trials, base, cache, engine, progress)
     finally:
         shared.cleanup()
     ranked = sorted((row for row in rows if "refused" not in row),
@@ -113,11 +114,13 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             "applied": False}
 
 
-def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engine: str | None) -> list[dict]:
+def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engine: str | None,
+            progress) -> list[dict]:
     from arbbot.config import ConfigError, validate_file_dict
     from arbbot.replay.run import replay
     rows = []
-    for values in candidates(params, trials):
+    chosen = candidates(params, trials)
+    for k, values in enumerate(chosen, 1):
         data = base
         for key, value in values.items():
             data = _with(data, key, value)
@@ -127,7 +130,8 @@ def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engin
             rows.append({"values": values, "refused": str(exc)})
             continue
         with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as tmp:
-            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=cache)
+            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=cache,
+                       on_progress=progress(f"trial {k}/{len(chosen)}"))
         rows.append({"values": values, "pnl_micros": r["locked_in_micros"] + r["realised_micros"],
                      "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
                      "max_drawdown_micros": r["max_drawdown_micros"], "executions": r["executions"],
