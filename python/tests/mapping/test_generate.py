@@ -125,6 +125,36 @@ def test_generation_in_a_worker_process_gives_the_in_process_result_and_dies_wit
     assert not list(tmp_path.iterdir())                                       # it wrote no cache
 
 
+def test_the_worker_runs_at_a_lower_cpu_priority_than_its_parent(discovered):
+    """The matcher is background work: its process is reniced by NICENESS before it reads its
+    input (a core for half a minute at 20k must not starve the session's books)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    import time
+
+    from arbbot.mapping.worker import NICENESS
+    listings, _ = discovered
+
+    def nice_of(pid: int) -> int:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[16])     # field 19: nice
+    proc = subprocess.Popen([sys.executable, "-m", "arbbot.mapping.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while nice_of(proc.pid) == nice_of(os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.02)                      # (it renices itself once Python has started)
+        assert nice_of(proc.pid) == min(19, nice_of(os.getpid()) + NICENESS)
+        out, _ = proc.communicate(pickle.dumps((listings, None)), timeout=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and pickle.loads(out) == generated_mappings(listings, None)
+
+
 def test_user_rows_win_over_generated_ones():
     generated = [MappingRow(r.ids, r.relation, r.confidence, None, "generated") for r in sim_twins()]
     rejected = MappingRow(generated[0].ids, "same", 990_000, False)
