@@ -113,7 +113,7 @@ class Recording:
     frames: int                                # raw ws/rest records (kept in the file, not replayed)
     last_ms: int | None                        # recv_ts_ms of the last book record
     venue_books: dict[str, int]                # venue label → book records
-    mappings: dict[str, dict] = dataclasses.field(default_factory=dict)   # listings digest → recorded twins
+    mappings: dict[str, list] = dataclasses.field(default_factory=dict)   # listings digest → recorded twins (MappingRow)
     recorded_mappings: bool = False            # the header says the session's generated twins are recorded
 
     def stream(self) -> Iterator[tuple[int, Book]]:
@@ -181,7 +181,7 @@ class RecordReader:
         self.read_header = header           # False: line 1 is skipped unparsed (a pass after `read_recording`)
         self.frames = 0
         self.header: dict = {}
-        self.mappings: dict[str, dict] = {}  # listings digest → a `mappings` record's twins
+        self.mappings: dict[str, list] = {}  # listings digest → a `mappings` record's twins (MappingRow)
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
         self._raw = None                     # the open file (under the gzip reader for .gz)
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
@@ -340,15 +340,15 @@ class RecordReader:
         from arbbot.mapping.generate import rows_from_json
         doc = rec.get("mappings")
         try:
-            rows_from_json(doc)
+            rows = rows_from_json(doc)
             digest = doc["digest"]
             if not isinstance(digest, str) or not isinstance(rec["recv_ts_ms"], int):
                 raise TypeError("digest and recv_ts_ms must be a string and an integer")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RecordingError(f"{self.path}:{number}: bad mappings record: {type(exc).__name__}: {exc}") from None
-        self.mappings[digest] = doc
+        self.mappings[digest] = rows
         if self.on_mappings is not None:
-            self.on_mappings(rec["recv_ts_ms"], doc)
+            self.on_mappings(rec["recv_ts_ms"], rows)
 
     def book(self, mid: MarketId, rec, number: int) -> Book:
         """The Book of a record `records` gave."""

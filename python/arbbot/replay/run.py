@@ -59,7 +59,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         if settings.generate_mappings and recording.recorded_mappings:     # when the session had them
             loop = asyncio.get_running_loop()
             source.on_mappings = lambda at_ms, twins: loop.call_later(
-                max(0.0, at_ms / 1000 - clock.time()), session.apply_generated, _recorded_rows(twins))
+                max(0.0, at_ms / 1000 - clock.time()), session.apply_generated, twins)
         elif settings.generate_mappings:    # before the first book, in this thread: the same twins every time
             session.apply_generated(_twins(session.listings, cache_dir))
         trader = await attach_paper_trader(session, db, settings, clock=clock.time)
@@ -80,11 +80,6 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         await session.close()
         ledger.close()
         source.close()
-
-
-def _recorded_rows(twins: dict) -> list:
-    from arbbot.mapping.generate import rows_from_json
-    return rows_from_json(twins)         # checked when the record was read
 
 
 def _twins(listings: dict, cache_dir: Path | None) -> list:

@@ -37,11 +37,9 @@ class BookSource:
         self.clock = clock
         self.path = recording.path
         self._reader = RecordReader(Path(recording.path), header=False)
-        self._reader.on_mappings = self._mappings
         self._records = reader_books(self._reader)
         self._queues: dict[str, deque] = {}
         self._held: dict[str, tuple] = {}                 # venue → the item `push_back` returned
-        self.on_mappings = None
         self.buffered = 0                                 # books waiting in the queues
         self.max_buffered = 0                             # the most that waited at once
         self.failure: RecordingError | None = None
@@ -56,9 +54,14 @@ class BookSource:
         """Raw ws/rest records passed over (final once `ended`)."""
         return self._reader.frames
 
-    def _mappings(self, at_ms: int, twins: dict) -> None:
-        if self.on_mappings is not None:
-            self.on_mappings(at_ms, twins)
+    @property
+    def on_mappings(self):
+        """Called with (recv ms, twins: MappingRow list) for each `mappings` record read."""
+        return self._reader.on_mappings
+
+    @on_mappings.setter
+    def on_mappings(self, callback) -> None:
+        self._reader.on_mappings = callback
 
     def close(self) -> None:
         """Stop reading (closes the file)."""

@@ -77,9 +77,9 @@ def test_the_run_records_its_twins_and_a_replay_applies_them_when_the_session_ha
     from arbbot.replay.format import read_header
     path, summary = recorded
     rec = read_recording(path)
-    (digest, doc), = rec.mappings.items()
+    (digest, rows), = rec.mappings.items()
     assert rec.recorded_mappings and read_header(path).recorded_mappings and read_header(path).books == 0
-    assert len(doc["rows"]) == summary["mappings"]["generated"]["proposed"] > 0
+    assert len(rows) == summary["mappings"]["generated"]["proposed"] > 0
     assert digest.startswith(summary["mappings"]["generated"]["digest"])
     calls = []
     real = matcher.match
