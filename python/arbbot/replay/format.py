@@ -20,6 +20,13 @@ Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when
   the session generated (`arbbot.mapping.generate.rows_to_json`) from the listings whose
   `listings_digest` is `digest`. A replay applies them at that moment instead of matching again
   (the matcher's minute at 20k markets, and the twins arrive when they did live).
+- `{"kind": "listed", "markets": [MARKET, ...]}`: markets a listing refresh found listed since
+  the start, when they joined the session (a replay adds them then, and streams their books).
+- `{"kind": "listings", "digest", "venues": {NAME: {"listing_bodies": [BODY, ...]}}, "mappings":
+  {"format", "digest", "rows"} | null}`: a refresh that found the listings changed, when the
+  session applied it: every venue's listing bodies as re-read, and the twins generated from them
+  (null: the session generated none). A replay derives the rules from these bodies and applies
+  both at that moment.
 
 Reading streams: `read_recording` makes one pass over the file that checks every line and keeps
 only the header and counts (memory does not grow with the recording's length);
@@ -183,6 +190,8 @@ class RecordReader:
         self.header: dict = {}
         self.mappings: dict[str, list] = {}  # listings digest → a `mappings` record's twins (MappingRow)
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
+        self.on_listed = None                # called with (recv ms, [MarketInfo]) for each `listed` record
+        self.on_listings = None              # called with (recv ms, digest, {venue: bodies}, twins | None)
         self._raw = None                     # the open file (under the gzip reader for .gz)
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
 
@@ -327,6 +336,12 @@ class RecordReader:
         if kind == "mappings":
             self._mappings(number, rec)
             return None
+        if kind == "listed":
+            self._listed(number, rec)
+            return None
+        if kind == "listings":
+            self._listings(number, rec)
+            return None
         if kind != "book":
             raise RecordingError(f"{path}:{number}: unknown record kind {kind!r}")
         try:
@@ -349,6 +364,32 @@ class RecordReader:
         self.mappings[digest] = rows
         if self.on_mappings is not None:
             self.on_mappings(rec["recv_ts_ms"], rows)
+
+    def _listed(self, number: int, rec: dict) -> None:
+        try:
+            at = rec["recv_ts_ms"]
+            markets = [market_from_json(m) for m in rec["markets"]]
+            if not isinstance(at, int):
+                raise TypeError("recv_ts_ms must be an integer")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"{self.path}:{number}: bad listed record: {type(exc).__name__}: {exc}") from None
+        if self.on_listed is not None:
+            self.on_listed(at, markets)
+
+    def _listings(self, number: int, rec: dict) -> None:
+        from arbbot.mapping.generate import rows_from_json
+        try:
+            at, digest, doc = rec["recv_ts_ms"], rec["digest"], rec["mappings"]
+            bodies = {str(v): list(d["listing_bodies"]) for v, d in rec["venues"].items()}
+            if not isinstance(at, int) or not isinstance(digest, str):
+                raise TypeError("recv_ts_ms and digest must be an integer and a string")
+            twins = None if doc is None else rows_from_json(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RecordingError(f"{self.path}:{number}: bad listings record: {type(exc).__name__}: {exc}") from None
+        if twins is not None:
+            self.mappings[digest] = twins
+        if self.on_listings is not None:
+            self.on_listings(at, digest, bodies, twins)
 
     def book(self, mid: MarketId, rec, number: int) -> Book:
         """The Book of a record `records` gave."""

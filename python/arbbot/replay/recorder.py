@@ -128,6 +128,27 @@ class SessionRecorder:
         now = self.clock()
         self._put({"recv_ts_ms": self._stamp(now), "kind": "mappings", "mappings": rows_to_json(digest, rows)}, now)
 
+    def listed(self, markets) -> None:
+        """Markets (`MarketInfo`) that joined the session now (a listing refresh found them):
+        a replay adds them at this moment."""
+        if self._closed or self.error is not None:
+            return
+        now = self.clock()
+        self._put({"recv_ts_ms": self._stamp(now), "kind": "listed",
+                   "markets": [market_to_json(m) for m in markets]}, now)
+
+    def listings(self, digest: str, twins) -> None:
+        """A listing refresh's result, now: every venue's listing bodies as re-read (their
+        listings' digest `digest`) and the twins generated from them (`MappingRow`s; None: no
+        generation). A replay applies them at this moment, as the session did."""
+        if self._closed or self.error is not None:
+            return
+        from arbbot.mapping.generate import rows_to_json
+        now = self.clock()
+        self._put({"recv_ts_ms": self._stamp(now), "kind": "listings", "digest": digest,
+                   "venues": {name: {"listing_bodies": v.listing_bodies()} for name, v in self.venues.items()},
+                   "mappings": None if twins is None else rows_to_json(digest, twins)}, now)
+
     def wrap(self, name: str, venue) -> "RecordingVenue":
         wrapped = self.venues[name] = RecordingVenue(venue, self, name)
         return wrapped

@@ -9,7 +9,10 @@ result holds only what follows from the input (no timings).
 As the session ran: books start as the stream delivers them (snapshot start: a market is held out
 until its first record; nothing is read ahead of the virtual clock), and the generated twins join
 at the moment the session had them (its `mappings` records). A recording from before those
-records has its twins matched here, before the first book (in this thread: the same every time)."""
+records has its twins matched here, before the first book (in this thread: the same every time).
+A listing refresh that changed something is replayed as it happened: the markets it found listed
+join when the session added them (`listed` records; their books stream from then on), and the
+rules from the bodies it re-read, with its twins, apply when the session applied them (`listings`)."""
 from __future__ import annotations
 
 import asyncio
@@ -56,12 +59,18 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
                           generate=False, refresh_s=0.0, snapshot_start=True)
     try:
         await session.discover()
-        if settings.generate_mappings and recording.recorded_mappings:     # when the session had them
-            loop = asyncio.get_running_loop()
-            source.on_mappings = lambda at_ms, twins: loop.call_later(
-                max(0.0, at_ms / 1000 - clock.time()), session.apply_generated, twins)
-        elif settings.generate_mappings:    # before the first book, in this thread: the same twins every time
+        loop, reader, generate = asyncio.get_running_loop(), source.reader, settings.generate_mappings
+
+        def at(at_ms: int, call, *args) -> None:     # as the session did it, at that moment
+            loop.call_later(max(0.0, at_ms / 1000 - clock.time()), call, *args)
+        if generate and recording.recorded_mappings:     # when the session had them
+            reader.on_mappings = lambda at_ms, twins: at(at_ms, session.apply_generated, twins)
+        elif generate:                      # before the first book, in this thread: the same twins every time
             session.apply_generated(_twins(session.listings, cache_dir))
+        listing: list[asyncio.Task] = []
+        reader.on_listed = lambda at_ms, markets: _listed(at, at_ms, session, feeds, markets, listing)
+        reader.on_listings = lambda at_ms, digest, bodies, twins: at(
+            at_ms, _relisted, session, feeds, digest, bodies, twins if generate else None)
         trader = await attach_paper_trader(session, db, settings, clock=clock.time)
         if trader.sizer is not None:        # the samples stay in memory: this store is thrown away
             trader.sizer.samples.persist = False
@@ -80,6 +89,24 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         await session.close()
         ledger.close()
         source.close()
+
+
+def _listed(at, at_ms: int, session, feeds: dict, markets: list, tasks: list) -> None:
+    """A `listed` record, as it is read: the venues stream the markets' books (they follow in the
+    file), and the markets join the session half a millisecond before `at_ms` — after every book
+    the session had before them, before any of theirs (their first arrived in that millisecond
+    at the earliest)."""
+    for feed in feeds.values():
+        feed.listed(markets)
+    at(at_ms - 0.5, lambda: tasks.append(asyncio.ensure_future(session.add_markets(markets))))
+
+
+def _relisted(session, feeds: dict, digest: str, bodies: dict, twins: list | None) -> None:
+    """A `listings` record: the rules from the bodies as re-read, and the twins, applied."""
+    from arbbot.mapping.generate import session_listings
+    for name, feed in feeds.items():
+        feed.relisted(bodies.get(name, []))
+    session.apply_listings(session_listings(session.venues), digest, twins)
 
 
 def _twins(listings: dict, cache_dir: Path | None) -> list:

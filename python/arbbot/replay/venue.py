@@ -30,14 +30,15 @@ class BookSource:
     venues: `next(venue)` is that venue's next book, `(at_ms, book)`; `None` when the file has
     ended and it has no more; an `int` (unix ms) when the read-ahead is full: wait until then and
     ask again. Every record is checked as it is read (no pass before the replay): a bad one raises
-    RecordingError, kept in `failure`. A `mappings` record goes to `on_mappings(at_ms, twins)`.
+    RecordingError, kept in `failure`. `mappings`, `listed` and `listings` records go to the
+    `reader`'s hooks.
     What was read is counted (`books`, `venue_books`, `frames`, `last_ms`)."""
 
     def __init__(self, recording: Recording, clock) -> None:
         self.clock = clock
         self.path = recording.path
-        self._reader = RecordReader(Path(recording.path), header=False)
-        self._records = reader_books(self._reader)
+        self.reader = RecordReader(Path(recording.path), header=False)   # its hooks: mappings, listed, listings
+        self._records = reader_books(self.reader)
         self._queues: dict[str, deque] = {}
         self._held: dict[str, tuple] = {}                 # venue → the item `push_back` returned
         self.buffered = 0                                 # books waiting in the queues
@@ -52,16 +53,7 @@ class BookSource:
     @property
     def frames(self) -> int:
         """Raw ws/rest records passed over (final once `ended`)."""
-        return self._reader.frames
-
-    @property
-    def on_mappings(self):
-        """Called with (recv ms, twins: MappingRow list) for each `mappings` record read."""
-        return self._reader.on_mappings
-
-    @on_mappings.setter
-    def on_mappings(self, callback) -> None:
-        self._reader.on_mappings = callback
+        return self.reader.frames
 
     def close(self) -> None:
         """Stop reading (closes the file)."""
@@ -94,7 +86,7 @@ class BookSource:
                 self.books += 1
                 self.last_ms = at
                 if not self.books % PROGRESS_EVERY and self.on_progress is not None:
-                    self.on_progress(self._reader.position(), self.books)
+                    self.on_progress(self.reader.position(), self.books)
                 counts[label] = counts.get(label, 0) + 1
                 if label == venue:
                     return at, book
@@ -126,6 +118,7 @@ class ReplayVenue:
         self.delivered = 0                    # books streamed so far (after coalescing)
         self.coalesced = 0                    # book records superseded within their millisecond
         self.latest: dict[str, Book] = {}     # market id → last book delivered
+        self._wanted: set[str] = set()        # market ids streamed (`stream_books`, `add_markets`)
         self.finished = asyncio.Event()       # every book of this venue delivered (or the file failed)
 
     async def discover_markets(self):
@@ -136,6 +129,23 @@ class ReplayVenue:
 
     def listing_bodies(self) -> list:
         return list(self._bodies)
+
+    def listed(self, markets) -> None:
+        """Markets a `listed` record names (this venue's), as the record is read: discovery lists
+        them, and their books (later in the file) are streamed."""
+        own = [m for m in markets if m.venue.label == self.venue]
+        self._markets = self._markets + own
+        self._wanted.update(m.market_id for m in own)
+
+    def relisted(self, bodies: list) -> None:
+        """A `listings` record's bodies for this venue: the listing as re-read."""
+        self._bodies = list(bodies)
+
+    async def add_markets(self, market_ids: list[str]) -> list[str]:
+        """Stream these markets' books too (from the records at or after now); the ids that were new."""
+        new = [m for m in dict.fromkeys(market_ids) if m not in self._wanted]
+        self._wanted.update(new)
+        return new
 
     async def fetch_book(self, market_id: str) -> Book:
         """The latest book delivered, else an empty book held out as not recorded yet (a replay
@@ -153,7 +163,8 @@ class ReplayVenue:
         `on_update` sees every one, the stream gives each market's latest once (in the order the
         markets first appeared). A bad record ends every stream and is kept in
         `BookSource.failure` (the replay raises it)."""
-        wanted = set(market_ids)
+        wanted = self._wanted
+        wanted.update(market_ids)
         source, clock, name = self._source, self.clock, self.venue
         latest = self.latest
         while True:

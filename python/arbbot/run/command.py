@@ -210,6 +210,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         if recorder is not None:
             recorder.start()              # the header: what discovery found, then the records so far
             session.on_generated = lambda g: recorder.mappings(g.digest, g.rows)    # a replay reads them back
+            session.on_listed = recorder.listed                                    # as do listing refreshes
+            session.on_listings = recorder.listings
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
                   f"dropped ({session.rules_added} added)", file=sys.stderr)

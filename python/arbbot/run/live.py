@@ -151,7 +151,9 @@ class LiveSession:
         self.listings_digest: str | None = None # arbbot.mapping.generate.listings_digest of `listings`
         self._stated: list[dict] = []           # the adapters' own exclusive groups (bucket relations)
         self.generation: dict | None = None     # what the background generation did (None: not run yet)
-        self.on_generated = None                # called with each `Generated` before it is applied (--record)
+        self.on_generated = None                # called with the start's `Generated` before it is applied (--record)
+        self.on_listed = None                   # called with the markets `add_markets` adds (--record)
+        self.on_listings = None                 # called with (digest, twins) before a refresh applies them (--record)
         self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
         self.structural = 0                     # relations derived from the listings by rule
         self._relations: list[dict] = []        # what the universe was built from (relation objects)
@@ -271,7 +273,7 @@ class LiveSession:
         """Read the venues' listings again; when they changed (their digest), derive the rules
         and match the twins again and rebuild the engine with the result (a twin whose listing
         no longer settles like its partner is dropped, a new one added). Markets listed since
-        the start join the session (`add_markets`). Returns whether anything changed."""
+        the start join the session first (`add_markets`). Returns whether anything changed."""
         if self.listings_digest is None:          # no generation ran: what discovery read
             self.listings_digest = await asyncio.to_thread(listings_digest, self.listings)
         listed: list[MarketInfo] = []
@@ -284,16 +286,24 @@ class LiveSession:
         if listed:
             await self.add_markets(listed)
         generated = await generated_mappings_in_worker(listings, self.cache_dir) if self.generate else None
-        if generated is not None and self.on_generated is not None:
-            self.on_generated(generated)
+        twins = generated.rows if generated is not None else None
+        if self.on_listings is not None:
+            self.on_listings(digest, twins)
+        self.apply_listings(listings, digest, twins)
+        return True
+
+    def apply_listings(self, listings: dict, digest: str, twins: list[MappingRow] | None) -> None:
+        """What a refresh read: `listings` (venue → Listing list, digest `digest`) replace the
+        ones the rules are derived from, `twins` (the generated rows; None: none generated) the
+        generated twins under the user's rows; the engine is rebuilt. A replay calls it with
+        what the recording's `listings` record says the refresh read."""
         self.listings, self.listings_digest = listings, digest
-        self._select(merge_mappings(self.user_mappings, generated.rows if generated else []))
+        self._select(merge_mappings(self.user_mappings, twins or []))
         self._relations = self._assemble()
         self._rebuild_engine()
         self.refreshes += 1
         log.info("listings.refreshed", digest=digest[:16], relations=len(self._relations),
-                 twins=len(generated.rows) if generated else None)
-        return True
+                 twins=len(twins) if twins is not None else None)
 
     async def _refresh_listings_every(self, every_s: float) -> None:
         while True:
@@ -321,6 +331,8 @@ class LiveSession:
             self.gate.last_seen[name] = now
         if not fresh:
             return 0
+        if self.on_listed is not None:
+            self.on_listed(fresh)
         import dataclasses
         current = rebuilt_universe(self)
         self._swap(dataclasses.replace(current, markets=current.markets + tuple(
