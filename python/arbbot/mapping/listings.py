@@ -77,6 +77,7 @@ class Listing:
     in_event_body: bool = False              # read nested in its event's body, beside all its siblings
     neg_risk: bool = False                   # Polymarket negRisk
     neg_risk_augmented: bool = False         # Polymarket negRiskAugmented (market's or event's)
+    neg_risk_other: bool = False             # Polymarket negRiskOther: the augmented event's "Other" market
     neg_risk_market_id: str = ""
     line: Decimal | None = None              # Polymarket `line` (sports spreads/totals)
     outcomes: tuple[str, ...] = ()           # Polymarket outcomes (["Yes", "No"])
@@ -312,9 +313,14 @@ class _PolymarketReader:
             event = doc.obj(refs[0], epath) if refs else {}
         event_neg_risk = bool(doc.flag(event, "negRisk", epath) or doc.flag(event, "enableNegRisk", epath))
         neg_risk = bool(doc.flag(m, "negRisk", path)) or event_neg_risk
-        augmented = bool(doc.flag(m, "negRiskAugmented", path) or doc.flag(event, "negRiskAugmented", epath))
+        other = bool(doc.flag(m, "negRiskOther", path))
+        augmented = bool(doc.flag(m, "negRiskAugmented", path) or doc.flag(event, "negRiskAugmented", epath)) \
+            or other
+        # tradeable as listed: open, and its order book taking orders (a market past its end
+        # awaiting resolution stays `closed: false` with `acceptingOrders: false`)
         active = doc.flag(m, "active", path) is not False and not doc.flag(m, "closed", path) \
-            and not doc.flag(m, "archived", path)
+            and not doc.flag(m, "archived", path) and doc.flag(m, "acceptingOrders", path) is not False \
+            and doc.flag(m, "enableOrderBook", path) is not False
         self.out.append(Listing(
             "polymarket", cid, _gamma_id(doc, event, epath), doc.text(m, "question", path),
             subtitle=doc.text(m, "groupItemTitle", path), rules=doc.text(m, "description", path),
@@ -322,7 +328,7 @@ class _PolymarketReader:
             series=doc.text(event, "slug", epath), category=doc.text(m, "category", path) or doc.text(
                 event, "category", epath), active=active,
             mutually_exclusive=neg_risk if event else None, in_event_body=nested,
-            neg_risk=neg_risk, neg_risk_augmented=augmented,
+            neg_risk=neg_risk, neg_risk_augmented=augmented, neg_risk_other=other,
             neg_risk_market_id=doc.text(m, "negRiskMarketID", path) or doc.text(event, "negRiskMarketID", epath),
             line=doc.number(m, "line", path), outcomes=doc.encoded_list(m, "outcomes", path),
             tokens=doc.encoded_list(m, "clobTokenIds", path),

@@ -12,10 +12,12 @@ Rules, per event (a market's event is its venue's event id):
 - **bucket / complement, Polymarket** — a neg-risk event's open markets (exactly one YES among
   the event's outcomes). Exhaustive only when the event is not augmented, every market of the
   event was read nested in its event body (so none is missing) and all are open; an exhaustive
-  pair is written as `complement`. In an augmented event the "Other" market and the unnamed
-  placeholders ("Person A", "Candidate C", …) are left out: the venue's own guidance is to trade
-  named outcomes only, since "Other" changes meaning when a placeholder is named; the rest is
-  a non-exhaustive bucket. Confidence 1.
+  pair is written as `complement`. "Open" means tradeable as listed: not closed or archived,
+  and taking orders (`acceptingOrders`, `enableOrderBook` not false). In an augmented event
+  (`negRiskAugmented`, or a market flagged `negRiskOther`) the "Other" market (`negRiskOther`,
+  or so named) and the unnamed placeholders ("Person A", "Candidate C", …) are left out: the
+  venue's own guidance is to trade named outcomes only, since "Other" changes meaning when a
+  placeholder is named; the rest is a non-exhaustive bucket. Confidence 1.
 - **implies / complement from strikes** — a market's YES set as an interval of the event's
   underlying value: Kalshi `strike_type` greater (> floor_strike), greater_or_equal (≥),
   less (< cap_strike), less_or_equal (≤), between (floor ≤ v ≤ cap). In one event, A ⊂ B gives
@@ -97,7 +99,9 @@ def _kalshi_bucket(event_id: str, members: list[Listing]) -> list[dict]:
 
 
 def _is_placeholder(m: Listing) -> bool:
-    return bool(_PLACEHOLDER.match((m.subtitle or m.title).strip()))
+    """The augmented event's "Other" (the venue's `negRiskOther`, or so named) or an unnamed
+    placeholder outcome."""
+    return m.neg_risk_other or bool(_PLACEHOLDER.match((m.subtitle or m.title).strip()))
 
 
 def _polymarket_bucket(event_id: str, members: list[Listing], listed: list[Listing]) -> list[dict]:

@@ -67,6 +67,29 @@ def test_a_closed_market_makes_a_neg_risk_bucket_not_exhaustive():
     assert bucket["members"] == ["polymarket:0x1", "polymarket:0x2"] and bucket["exhaustive"] is False
 
 
+def test_the_venues_other_flag_and_markets_not_taking_orders():
+    """Gamma flags an augmented event's "Other" market with `negRiskOther` whatever its name; a
+    market past its end awaiting resolution stays `closed: false` but stops taking orders
+    (`acceptingOrders: false`), and one without a CLOB has `enableOrderBook: false`: neither is
+    a tradeable member, and without them the event is not listed whole."""
+    aug = {"id": "7", "negRisk": True, "enableNegRisk": True, "markets": [
+        {"conditionId": "0xa", "negRisk": True, "groupItemTitle": "Alice", "active": True},
+        {"conditionId": "0xb", "negRisk": True, "groupItemTitle": "Bob", "active": True},
+        {"conditionId": "0xc", "negRisk": True, "groupItemTitle": "Anyone else", "negRiskOther": True}]}
+    [bucket] = derive_relations(_poly([aug]))
+    assert bucket["members"] == ["polymarket:0xa", "polymarket:0xb"] and bucket["exhaustive"] is False
+    assert "negRiskAugmented=true" in bucket["evidence"]["detail"] and "left out: Anyone else" in bucket[
+        "evidence"]["detail"]
+    for flag in ("acceptingOrders", "enableOrderBook"):
+        ev = {"id": "8", "negRisk": True, "markets": [
+            {"conditionId": f"0x{c}", "negRisk": True, flag: c != "3"} for c in "123"]}
+        [bucket] = derive_relations(_poly([ev]))
+        assert bucket["members"] == ["polymarket:0x1", "polymarket:0x2"] and bucket["exhaustive"] is False, flag
+    whole = {"id": "9", "negRisk": True, "markets": [
+        {"conditionId": f"0x{c}", "negRisk": True, "acceptingOrders": True, "enableOrderBook": True} for c in "12"]}
+    assert [r["kind"] for r in derive_relations(_poly([whole]))] == ["complement"]
+
+
 def _poly(body) -> list[Listing]:
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:

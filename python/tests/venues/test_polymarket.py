@@ -87,6 +87,20 @@ def test_gamma_double_json_parsing():
         json_list("{\"a\": 1}", "outcomes")
 
 
+def test_a_market_not_taking_orders_is_not_active():
+    """Past its end a market awaits resolution `closed: false` but `acceptingOrders: false`; one
+    without a CLOB has `enableOrderBook: false`: discovery lists neither as active (tradeable).
+    An "Other" flagged `negRiskOther` makes its group augmented (not exhaustive)."""
+    from arbbot.venues.polymarket.providers import market_info
+    base = {"conditionId": "0x1", "outcomes": "[\"Yes\", \"No\"]", "clobTokenIds": "[\"1\", \"2\"]",
+            "active": True, "closed": False}
+    assert market_info(parse_market(base)).active
+    assert market_info(parse_market({**base, "acceptingOrders": True, "enableOrderBook": True})).active
+    assert not market_info(parse_market({**base, "acceptingOrders": False})).active
+    assert not market_info(parse_market({**base, "enableOrderBook": False})).active
+    assert not parse_market(base).neg_risk_augmented and parse_market({**base, "negRiskOther": True}).neg_risk_augmented
+
+
 def test_discovery_fees_exponent_skip_and_buckets(caplog):
     def mutate(sc):
         fed = next(e for e in sc.events if e.event_id == "KXFEDDECISION-26DEC")

@@ -53,7 +53,8 @@ def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
     return MarketInfo(
         Venue.POLYMARKET, m.condition_id, m.question, event_id=event_id or (m.event_ids[0] if m.event_ids else ""),
         fees=fees, lot_lots=1, tick_ticks=tick, yes_token=m.token_ids[0], no_token=m.token_ids[1],
-        neg_risk=m.neg_risk, neg_risk_augmented=m.neg_risk_augmented, active=m.active and not m.closed,
+        neg_risk=m.neg_risk, neg_risk_augmented=m.neg_risk_augmented,
+        active=m.active and not m.closed and m.accepting_orders and m.enable_order_book,
         closes_at=utc_second(m.end_date),
         extra=(("outcomes", json.dumps(list(m.outcomes))), ("min_order_size_lots", str(min_size)),
                ("neg_risk_market_id", m.neg_risk_market_id), ("gamma_id", m.id)))

@@ -40,6 +40,8 @@ class GammaMarket:
     closed: bool
     end_date: str
     event_ids: tuple[str, ...] = ()
+    accepting_orders: bool = True        # `acceptingOrders` (false: past its end awaiting resolution, or paused)
+    enable_order_book: bool = True       # `enableOrderBook` (false: no CLOB book to trade on)
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,14 @@ def parse_market(raw: dict) -> GammaMarket:
         outcome_prices=json_list(raw.get("outcomePrices"), "outcomePrices"),
         token_ids=json_list(raw.get("clobTokenIds"), "clobTokenIds"),
         neg_risk=bool(raw.get("negRisk")), neg_risk_market_id=str(raw.get("negRiskMarketID") or ""),
-        neg_risk_augmented=bool(raw.get("negRiskAugmented")),
+        neg_risk_augmented=bool(raw.get("negRiskAugmented")) or bool(raw.get("negRiskOther")),
         tick_size=_dec(raw.get("orderPriceMinTickSize"), "orderPriceMinTickSize", "0.01"),
         min_size=_dec(raw.get("orderMinSize"), "orderMinSize", "5"),
         fees_enabled=bool(raw.get("feesEnabled")), fee_schedule=parse_fee_schedule(raw.get("feeSchedule")),
         active=bool(raw.get("active", True)), closed=bool(raw.get("closed", False)),
         end_date=str(raw.get("endDate") or ""),
-        event_ids=tuple(str(e.get("id", "")) for e in raw.get("events") or [] if isinstance(e, dict)))
+        event_ids=tuple(str(e.get("id", "")) for e in raw.get("events") or [] if isinstance(e, dict)),
+        accepting_orders=raw.get("acceptingOrders") is not False, enable_order_book=raw.get("enableOrderBook") is not False)
 
 
 def parse_event(raw: dict) -> GammaEvent:
