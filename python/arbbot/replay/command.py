@@ -25,7 +25,19 @@ def add_parser(sub) -> None:
     p.add_argument("--config", action="append", default=[], metavar="TOML",
                    help="an arbbot.toml to replay with (only that file: no environment); give two to compare")
     p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    add_jobs_argument(p, "the two configs' replays")
     p.add_argument("--json", action="store_true", help="print arbbot.replay/1 JSON instead of a table")
+
+
+def add_jobs_argument(p, what: str) -> None:
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help=f"run {what} N at a time, each in its own process (default: the cores available; "
+                        "1: one after another in this process; the results are the same)")
+
+
+def check_jobs(jobs: int | None) -> None:
+    if jobs is not None and not 1 <= jobs <= 64:
+        raise ConfigFileError("--jobs: expected 1 to 64")
 
 
 class ConfigFileError(ValueError):
@@ -61,17 +73,21 @@ def verdict(results: list[dict]) -> dict | None:
             "smaller_drawdown": "same" if dd[0] == dd[1] else (a if dd[0] < dd[1] else b)}
 
 
-def run_replays(path: str, configs: list[str | None], engine: str | None = None) -> dict:
-    from arbbot.replay.run import replay
+def run_replays(path: str, configs: list[str | None], engine: str | None = None, workers: int | None = None) -> dict:
+    """The replays of `path`, one per config (None: the defaults), `workers` at once (default:
+    the cores available; `arbbot.replay.parallel`): the same results whatever the number."""
+    from arbbot.replay.parallel import ReplayPool, default_workers
     recording = read_header(path)               # each replay checks every record as it reads it
     settings = [(c or "defaults", load_config(c)) for c in configs]
-    results, read = [], {}
-    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared, replay_progress(path) as progress:
+    workers = min(default_workers() if workers is None else workers, len(settings))
+    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared:
         cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
-        for label, s in settings:
-            with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
-                results.append({"config": label, **replay(recording, s, Path(tmp), engine=engine, cache_dir=cache,
-                                                          read=read, on_progress=progress(label))})
+        with ReplayPool(recording, workers, engine=engine, cache_dir=cache,
+                        match=any(s.generate_mappings for _, s in settings)) as pool, \
+                replay_progress(path) as progress:
+            done = pool.run(settings, progress)
+    results = [{"config": label, **result} for (label, _), (result, _) in zip(settings, done)]
+    read = done[-1][1]
     last_ms = read.get("last_ms")
     return {"format": "arbbot.replay/1",
             "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
@@ -103,7 +119,8 @@ def main(args) -> int:
         print("arbbot replay: at most two --config files (an A/B comparison)", file=sys.stderr)
         return 2
     try:
-        out = run_replays(args.file, args.config or [None], engine=args.engine)
+        check_jobs(args.jobs)
+        out = run_replays(args.file, args.config or [None], engine=args.engine, workers=args.jobs)
     except (RecordingError, ConfigFileError) as exc:
         print(f"arbbot replay: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arbbot.replay.command import ConfigFileError, replay_progress
+from arbbot.replay.command import ConfigFileError, add_jobs_argument, check_jobs, replay_progress
 from arbbot.replay.format import RecordingError, read_header
 
 SEED = 0
@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("--config", metavar="TOML", help="the arbbot.toml the candidates start from (default: defaults)")
     p.add_argument("--trials", type=int, default=8, help="candidates to replay (default 8, at most 200)")
     p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    add_jobs_argument(p, "the trials")
     p.add_argument("--json", action="store_true", help="print arbbot.tune/1 JSON instead of a table")
 
 
@@ -90,8 +91,12 @@ def _with(base: dict, key: str, value: float) -> dict:
     return out
 
 
-def tune(path: str, params: dict, trials: int, base_path: str | None = None, engine: str | None = None) -> dict:
+def tune(path: str, params: dict, trials: int, base_path: str | None = None, engine: str | None = None,
+         workers: int | None = None) -> dict:
+    """The trials replayed `workers` at once (default: the cores available; the same rows in
+    the same order whatever the number)."""
     from arbbot.config import ConfigError, read_toml
+    from arbbot.replay.parallel import ReplayPool, default_workers
     recording = read_header(path)               # each trial checks every record as it reads it
     base = {}
     if base_path:
@@ -99,13 +104,19 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             base = read_toml(base_path)
         except ConfigError as exc:
             raise ConfigFileError(str(exc)) from None
-    shared = tempfile.TemporaryDirectory(prefix="arbbot-tune-")
-    cache = Path(shared.name) / "mappings"      # the twins are matched once: later trials read them back
-    try:
-        with replay_progress(path) as progress:
-            rows = _trials(recording, params, trials, base, cache, engine, progress)
-    finally:
-        shared.cleanup()
+    rows, jobs = _candidates(params, trials, base)
+    workers = min(default_workers() if workers is None else workers, max(1, len(jobs)))
+    with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as shared:
+        cache = Path(shared) / "mappings"       # the twins are matched once: later trials read them back
+        with ReplayPool(recording, workers, engine=engine, cache_dir=cache,
+                        match=any(s.generate_mappings for _, s, _ in jobs)) as pool, \
+                replay_progress(path) as progress:
+            done = pool.run([(label, settings) for label, settings, _ in jobs], progress)
+    for (_, _, row), (r, _) in zip(jobs, done):
+        row.update({"pnl_micros": r["locked_in_micros"] + r["realised_micros"],
+                    "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
+                    "max_drawdown_micros": r["max_drawdown_micros"], "executions": r["executions"],
+                    "fill_rate": r["fill_rate"]})
     ranked = sorted((row for row in rows if "refused" not in row),
                     key=lambda row: (-row["pnl_micros"], row["max_drawdown_micros"]))
     return {"format": "arbbot.tune/1", "recording": path, "base_config": base_path or "defaults",
@@ -114,11 +125,11 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             "applied": False}
 
 
-def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engine: str | None,
-            progress) -> list[dict]:
+def _candidates(params: dict, trials: int, base: dict) -> tuple[list[dict], list[tuple]]:
+    """The trials' rows in order (a refused candidate's row says why) and the replays to run:
+    (progress label, Settings, the row its results go into)."""
     from arbbot.config import ConfigError, validate_file_dict
-    from arbbot.replay.run import replay
-    rows = []
+    rows, jobs = [], []
     chosen = candidates(params, trials)
     for k, values in enumerate(chosen, 1):
         data = base
@@ -129,21 +140,17 @@ def _trials(recording, params: dict, trials: int, base: dict, cache: Path, engin
         except ConfigError as exc:
             rows.append({"values": values, "refused": str(exc)})
             continue
-        with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as tmp:
-            r = replay(recording, settings, Path(tmp), engine=engine, cache_dir=cache,
-                       on_progress=progress(f"trial {k}/{len(chosen)}"))
-        rows.append({"values": values, "pnl_micros": r["locked_in_micros"] + r["realised_micros"],
-                     "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
-                     "max_drawdown_micros": r["max_drawdown_micros"], "executions": r["executions"],
-                     "fill_rate": r["fill_rate"]})
-    return rows
+        rows.append({"values": values})
+        jobs.append((f"trial {k}/{len(chosen)}", settings, rows[-1]))
+    return rows, jobs
 
 
 def main(args) -> int:
     try:
         if not 1 <= args.trials <= 200:
             raise TuneError("--trials: expected 1 to 200")
-        out = tune(args.file, parse_params(args.param), args.trials, args.config, args.engine)
+        check_jobs(args.jobs)
+        out = tune(args.file, parse_params(args.param), args.trials, args.config, args.engine, args.jobs)
     except (TuneError, RecordingError, ConfigFileError) as exc:
         print(f"arbbot tune: {exc}", file=sys.stderr)
         return 2

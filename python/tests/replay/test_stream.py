@@ -236,7 +236,7 @@ def test_two_configurations_each_stream_the_file_again(recorded, tmp_path, monke
     path, _ = recorded
     small = tmp_path / "small.toml"
     small.write_text("max_contracts = 2\n", encoding="utf-8")
-    out = run_replays(str(path), [None, str(small)])
+    out = run_replays(str(path), [None, str(small)], workers=1)   # (in this process: counted here)
     assert len(opened) == 2 and [r["books"] + r["coalesced"] for r in out["results"]] == [out["recording"]["books"]] * 2
 
 
