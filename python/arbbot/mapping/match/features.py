@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from arbbot.mapping.listings import Listing
 from arbbot.mapping.match.normalize import normalize, tokens
-from arbbot.mapping.match.teams import NBA, blank_teams, find_teams, team_code
+from arbbot.mapping.match.teams import NBA, blank_teams, canonical_titles, find_teams, team_code
 
 MONTHS = {m: i for i, ms in enumerate(
     ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
@@ -128,6 +128,7 @@ class Features:
         text = listing.title
         if listing.subtitle and listing.subtitle.lower() not in text.lower():
             text = f"{text} {listing.subtitle}"
+        text = canonical_titles(text)
         close = date.fromisoformat(listing.closes_at[:10]) if listing.closes_at else None
         norm = normalize(text)
         dates, undated = _dates(norm, close)

@@ -40,6 +40,9 @@ def check(a: Features, b: Features) -> Verdict:
         v.rejects.append(f"comparator differs: {a.comparator} vs {b.comparator}")
     elif a.comparator and b.comparator and a.values:
         v.agreements.append(f"same comparator {a.comparator}")
+    elif (a.comparator or b.comparator) and a.values and b.values:
+        # "25+ bps" against a bare "25 bps" (in a bucket ladder: exactly 25): maybe a subset
+        v.cautions.append("comparator stated on one side only")
     if a.kind and b.kind and a.kind != b.kind:
         v.rejects.append(f"outcome kind differs: {a.kind} vs {b.kind}")
     if a.top_n is not None and b.top_n is not None and a.top_n != b.top_n:
@@ -48,6 +51,8 @@ def check(a: Features, b: Features) -> Verdict:
     _orientation(a, b, v)
     if a.actions and b.actions and a.actions != b.actions:
         v.rejects.append(f"different outcome: {', '.join(sorted(a.actions))} vs {', '.join(sorted(b.actions))}")
+    elif a.actions and b.actions:
+        v.agreements.append(f"same outcome {', '.join(sorted(a.actions))}")
     if a.qualifiers != b.qualifiers:
         v.rejects.append(f"outcome qualifier on one side: {', '.join(sorted(a.qualifiers ^ b.qualifiers))}")
     only_a, only_b = _own_names(a, b), _own_names(b, a)

@@ -1,7 +1,9 @@
-"""Team names → one code, so "Lakers", "Los Angeles Lakers", "Los Angeles L" and "LAL" compare equal.
+"""Team names → one code, so "Lakers", "Los Angeles Lakers", "Los Angeles L" and "LAL" compare equal;
+league titles → one spelling, so Kalshi's "Pro Basketball Champion?" and Polymarket's "win the
+2026 NBA Finals" name the same title.
 
-NBA only (the simulator's and the venues' documented examples); a team outside the table keeps
-its own words, which still compare equal when both venues spell it alike.
+Team codes: NBA only (the simulator's and the venues' documented examples); a team outside the
+table keeps its own words, which still compare equal when both venues spell it alike.
 """
 from __future__ import annotations
 
@@ -60,3 +62,32 @@ def blank_teams(text: str) -> str:
 def team_code(name: str) -> str:
     """One side of a matchup → its code, or the side's own words, normalised."""
     return " ".join(canonical_teams(name).replace("the ", " ").split())
+
+
+# Kalshi names the US leagues generically ("Pro Football Champion?"); Polymarket by league and
+# trophy ("win Super Bowl 2026", "win the 2026 NBA Finals", "Super Bowl LXI champion"). All become
+# "<LEAGUE> Champion", capitalised so that it stays a name. Only *winning* the final is the title:
+# "make the NBA Finals" or "reach the Super Bowl" (a conference title) is left as written.
+_LEAGUE = {"basketball": "NBA", "football": "NFL", "hockey": "NHL", "baseball": "MLB",
+           "nba finals": "NBA", "nba final": "NBA", "super bowl": "NFL", "stanley cup": "NHL", "world series": "MLB"}
+_PRO_LEAGUE = re.compile(r"\bpro (basketball|football|hockey|baseball)(?= champion)", re.IGNORECASE)
+_TROPHY = r"(?P<t>nba finals?|super bowl|stanley cup|world series)(?: (?:(?P<y1>20\d\d)|[lxvi]+\b))?"
+_WIN_TROPHY = re.compile(r"\bwin (?:the )?(?:(?P<y0>20\d\d) )?" + _TROPHY, re.IGNORECASE)
+_TROPHY_CHAMPION = re.compile(r"\b(?:(?P<y0>20\d\d) )?" + _TROPHY + r" (?:champions?|championship|winner)\b",
+                              re.IGNORECASE)
+_CHAMPIONSHIP = re.compile(r"\bchampionship\b", re.IGNORECASE)
+
+
+def _title(m: re.Match, prefix: str) -> str:
+    year = m.group("y0") or m.group("y1")
+    return f"{prefix}{year + ' ' if year else ''}{_LEAGUE[m.group('t').lower()]} Champion"
+
+
+def canonical_titles(text: str) -> str:
+    """`text` with league titles in one spelling: "Pro Basketball Champion" → "NBA Champion",
+    "win the 2026 NBA Finals" / "win Super Bowl 2026" → "win the 2026 NBA / NFL Champion",
+    "Super Bowl LXI champion" → "NFL Champion"."""
+    text = _PRO_LEAGUE.sub(lambda m: _LEAGUE[m.group(1).lower()], text)
+    text = _WIN_TROPHY.sub(lambda m: _title(m, "win the "), text)
+    text = _TROPHY_CHAMPION.sub(lambda m: _title(m, ""), text)
+    return _CHAMPIONSHIP.sub("Champion", text)

@@ -1,0 +1,53 @@
+"""The matcher on listings written as the venues write them today (Kalshi `GET /markets`, Gamma
+`/events`), where the two venues word the same market differently: Kalshi's generic league titles
+("Pro Basketball Champion?", the city as the outcome) against Polymarket's league and trophy
+("win the 2026 NBA Finals", the team's name); a Fed decision's ladder ("Cut 25bps" against "25 bps
+decrease"); a bitcoin high on different price sources. Data: tests/mapping/data/shapes_*.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from arbbot.mapping.listings import load_listings
+from arbbot.mapping.match.matcher import match
+from arbbot.mapping.match.teams import canonical_titles
+
+DATA = Path(__file__).parent / "data"
+
+
+def _pairs(min_confidence: float) -> dict[str, tuple[str, float, tuple[str, ...]]]:
+    listings = {"kalshi": load_listings("kalshi", [str(DATA / "shapes_kalshi_markets.json")]),
+                "polymarket": load_listings("polymarket", [str(DATA / "shapes_gamma_events.json")])}
+    return {p.ids[0]: (p.ids[1], p.confidence, p.reasons) for p in match(listings, min_confidence)}
+
+
+def test_league_titles_and_rate_ladders_pair_at_high_confidence():
+    pairs = _pairs(0.9)
+    assert {k: v[0] for k, v in pairs.items()} == {
+        "KXNBA-26-OKC": "0xbb01", "KXNBA-26-BOS": "0xbb02",          # Oklahoma City = Thunder, Boston = Celtics
+        "KXFEDDECISION-25DEC-H0": "0xaa03",                           # hold = no change
+        "KXFEDDECISION-25DEC-C25": "0xaa02"}                          # cut 25bps = 25 bps decrease
+    assert all(conf >= 0.9 for _, conf, _ in pairs.values())
+    assert "same outcome cut" in pairs["KXFEDDECISION-25DEC-C25"][2]
+
+
+def test_near_misses_stay_below_the_threshold_or_are_rejected():
+    pairs = _pairs(0.0)
+    # a hike of exactly 25 bps (a bucket of Kalshi's ladder) is not "25+ bps": cautioned, not traded
+    partner, conf, reasons = pairs["KXFEDDECISION-25DEC-H25"]
+    assert partner == "0xaa04" and conf < 0.9 and "caution: comparator stated on one side only" in reasons
+    # the BRTI above 149,999.99 is not a Binance high of 150,000: no pair at all
+    assert "KXBTCMAXY-25-DEC31-149999.99" not in pairs
+    # "more than 25 bps" has no partner worded alike enough to pass (50+ bps is a different line)
+    assert pairs.get("KXFEDDECISION-25DEC-C26", ("", 0.0))[1] < 0.9
+
+
+def test_league_titles_in_one_spelling_and_conference_titles_left_alone():
+    assert canonical_titles("Pro Basketball Champion? Boston") == "NBA Champion? Boston"
+    assert canonical_titles("Will the Oklahoma City Thunder win the 2026 NBA Finals?") == \
+        "Will the Oklahoma City Thunder win the 2026 NBA Champion?"
+    assert canonical_titles("Will the Chiefs win Super Bowl 2026?") == "Will the Chiefs win the 2026 NFL Champion?"
+    assert canonical_titles("Super Bowl LXI champion: Kansas City Chiefs?") == "NFL Champion: Kansas City Chiefs?"
+    assert canonical_titles("Stanley Cup 2026 winner: Florida Panthers") == "2026 NHL Champion: Florida Panthers"
+    assert canonical_titles("Will the Knicks make the NBA Finals?") == "Will the Knicks make the NBA Finals?"
+    assert canonical_titles("Will the Chiefs win the AFC Championship?") == "Will the Chiefs win the AFC Champion?"
+    assert canonical_titles("Pro football: most passing yards") == "Pro football: most passing yards"
