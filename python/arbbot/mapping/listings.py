@@ -83,6 +83,8 @@ class Listing:
     outcomes: tuple[str, ...] = ()           # Polymarket outcomes (["Yes", "No"])
     tokens: tuple[str, ...] = ()             # Polymarket clobTokenIds; ForecastEx (YES conId, NO conId)
     resolution_source: str = ""
+    game_start: str = ""                     # Polymarket gameStartTime (a game's start, UTC, as written)
+    slug: str = ""                           # Polymarket market slug ("nfl-dal-was-2025-12-25", a game's day in it)
     source: str = ""                         # the file it was read from
 
     @property
@@ -332,7 +334,8 @@ class _PolymarketReader:
             neg_risk_market_id=doc.text(m, "negRiskMarketID", path) or doc.text(event, "negRiskMarketID", epath),
             line=doc.number(m, "line", path), outcomes=doc.encoded_list(m, "outcomes", path),
             tokens=doc.encoded_list(m, "clobTokenIds", path),
-            resolution_source=doc.text(m, "resolutionSource", path), source=doc.file))
+            resolution_source=doc.text(m, "resolutionSource", path), game_start=doc.text(m, "gameStartTime", path),
+            slug=doc.text(m, "slug", path), source=doc.file))
 
     def listings(self) -> list[Listing]:
         return self.out

@@ -149,7 +149,7 @@ def build(name: str, seed: int, faults: Faults | None = None, *, markets: int | 
             cond, ta, tb = _cond(rng), _tok(rng), _tok(rng)
             qa = Question(f"{a}{b}-{a}", fa, [
                 Listing("kalshi", f"{ev}-{a}", f"{a} beats {b}?", ev, series="KXNBAGAME", fee_ppm=70_000),
-                Listing("polymarket", cond, f"{a} vs. {b}", f"nba-{a.lower()}-{b.lower()}", yes_token=ta,
+                Listing("polymarket", cond, f"{a} vs. {b}", f"nba-{a.lower()}-{b.lower()}-2026-11-30", yes_token=ta,
                         no_token=tb, fee_ppm=30_000)])
             qb = Question(f"{a}{b}-{b}", FULL - fa, [
                 Listing("kalshi", f"{ev}-{b}", f"{b} beats {a}?", ev, series="KXNBAGAME", fee_ppm=70_000)])

@@ -17,8 +17,11 @@ from tests.mapping.twins import sim_twins
 
 
 def sim_listings() -> dict[str, list[Listing]]:
+    """Titles, strikes and ids as the simulator lists them (a Polymarket event's slug is its
+    `series`, as Gamma's is; a game's day is in it, as in Kalshi's event ticker)."""
     scenario = build("all", 0)
-    return {v: [Listing(v, l.market_id, e.event_id, l.title, floor_strike=Decimal(l.strike) if l.strike else None)
+    return {v: [Listing(v, l.market_id, e.event_id, l.title, floor_strike=Decimal(l.strike) if l.strike else None,
+                        series=l.event_id if v == "polymarket" else "")
                 for e, _, l in scenario.listings(v)] for v in ("kalshi", "polymarket", "forecastex")}
 
 

@@ -64,8 +64,12 @@ def test_trap_rejected_with_its_reason(a: Listing, b: Listing, reason: str) -> N
 
 @pytest.mark.parametrize("subtitle, relation", [("Boston", "inverse"), ("Los Angeles L", "same")])
 def test_matchup_orientation_follows_the_yes_side(subtitle: str, relation: str) -> None:
-    v = verdict(K("Los Angeles L at Boston Winner?", subtitle=subtitle), P("Lakers vs. Celtics", outcomes=("Lakers", "Celtics")))
+    v = verdict(K("Los Angeles L at Boston Winner?", subtitle=subtitle, closes_at="2026-12-02T03:00:00Z"),
+                P("Lakers vs. Celtics", outcomes=("Lakers", "Celtics"), closes_at="2026-12-02T03:00:00Z"))
     assert v.ok and v.relation == relation
+    # with no day on either side the pair cannot be told from the teams' other games
+    undated = verdict(K("Los Angeles L at Boston Winner?", subtitle=subtitle), P("Lakers vs. Celtics", outcomes=("Lakers", "Celtics")))
+    assert not undated.ok and undated.rejects == ["game day unknown: no date tells this game from the teams' others"]
 
 
 def test_beat_phrasing_flipped_is_inverse() -> None:

@@ -1,8 +1,10 @@
 """The matcher on listings written as the venues write them today (Kalshi `GET /markets`, Gamma
 `/events`), where the two venues word the same market differently: Kalshi's generic league titles
 ("Pro Basketball Champion?", the city as the outcome) against Polymarket's league and trophy
-("win the 2026 NBA Finals", the team's name); a Fed decision's ladder ("Cut 25bps" against "25 bps
-decrease"); a bitcoin high on different price sources. Data: tests/mapping/data/shapes_*.json."""
+("win the 2026 NBA Finals", the team's name); games as "Dallas at Washington Winner?" against
+"Cowboys vs. Commanders" (outcomes the team names, the day in the ids: `KXNFLGAME-25DEC25DALWAS`,
+`nfl-dal-was-2025-12-25`); a Fed decision's ladder ("Cut 25bps" against "25 bps decrease"); a
+bitcoin high on different price sources. Data: tests/mapping/data/shapes_*.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,9 +27,17 @@ def test_league_titles_and_rate_ladders_pair_at_high_confidence():
     assert {k: v[0] for k, v in pairs.items()} == {
         "KXNBA-26-OKC": "0xbb01", "KXNBA-26-BOS": "0xbb02",          # Oklahoma City = Thunder, Boston = Celtics
         "KXFEDDECISION-25DEC-H0": "0xaa03",                           # hold = no change
-        "KXFEDDECISION-25DEC-C25": "0xaa02"}                          # cut 25bps = 25 bps decrease
+        "KXFEDDECISION-25DEC-C25": "0xaa02",                          # cut 25bps = 25 bps decrease
+        "KXNFLGAME-25DEC25DALWAS-DAL": "0xdd01",                      # Dallas = Cowboys (YES: Cowboys)
+        "KXNFLGAME-25DEC25DALWAS-WAS": "0xdd01",                      # Washington: the other side
+        "KXNHLGAME-25DEC27NYRNYI-NYR": "0xee01"}                      # New York R = Rangers (NHL, not Texas's)
     assert all(conf >= 0.9 for _, conf, _ in pairs.values())
     assert "same outcome cut" in pairs["KXFEDDECISION-25DEC-C25"][2]
+    assert "same game day 2025-12-25" in pairs["KXNFLGAME-25DEC25DALWAS-DAL"][2]
+    listings = {"kalshi": load_listings("kalshi", [str(DATA / "shapes_kalshi_markets.json")]),
+                "polymarket": load_listings("polymarket", [str(DATA / "shapes_gamma_events.json")])}
+    relations = {p.ids[0]: p.relation for p in match(listings, 0.9)}
+    assert relations["KXNFLGAME-25DEC25DALWAS-DAL"] == "same" and relations["KXNFLGAME-25DEC25DALWAS-WAS"] == "inverse"
 
 
 def test_near_misses_stay_below_the_threshold_or_are_rejected():
@@ -51,3 +61,16 @@ def test_league_titles_in_one_spelling_and_conference_titles_left_alone():
     assert canonical_titles("Will the Knicks make the NBA Finals?") == "Will the Knicks make the NBA Finals?"
     assert canonical_titles("Will the Chiefs win the AFC Championship?") == "Will the Chiefs win the AFC Champion?"
     assert canonical_titles("Pro football: most passing yards") == "Pro football: most passing yards"
+
+
+def test_team_names_by_league():
+    from arbbot.mapping.match.teams import canonical_teams, league_of
+    assert league_of("", "KXNFLGAME-25DEC25DALWAS", "") == "NFL" and league_of("nhl-nyr-nyi-2025-12-27", "", "") == "NHL"
+    assert league_of("", "E", "Will the Chiefs win the NFL Champion?") == "NFL" and league_of("", "E", "Heat wave?") is None
+    assert league_of("mlbb-m6-world-championship", "", "") is None and league_of("KXNBA", "", "") == "NBA"
+    assert canonical_teams("Dallas at Washington", "NFL") == "nfl-dal at nfl-was"
+    assert canonical_teams("Dallas at Washington") == "dal at was"                     # NBA: Mavericks, Wizards
+    assert canonical_teams("Dallas Stars vs. Texas Rangers", "NHL") == "nhl-dal vs. texas nhl-nyr"
+    assert canonical_teams("New York Y at Chicago WS", "MLB") == "mlb-nyy at mlb-cws"
+    # abbreviations only in capitals: "was" and "ten" are words
+    assert canonical_teams("It was TEN to one", "NFL") == "it was nfl-ten to one"

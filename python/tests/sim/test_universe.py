@@ -130,11 +130,13 @@ def test_twins_and_look_alikes_give_the_matcher_work():
 
 
 def test_existing_scenarios_are_unchanged():
-    """Digests of the catalogs and of 25 price-process steps, taken before the universe existed."""
-    want = {"all:0": "e5725475b20f114b", "all:7": "5e566d57a1ca5b9c", "crypto:0": "f044d129ed1407bd",
+    """Digests of the catalogs and of 25 price-process steps, taken before the universe existed
+    (the catalogs with the NBA games since their Polymarket slugs carry the game's day, as
+    Gamma's do: `nba-lal-bos-2026-11-30`; books and prices unchanged)."""
+    want = {"all:0": "6bdba74655366e7e", "all:7": "f03813c07653d211", "crypto:0": "f044d129ed1407bd",
             "election:0": "654ab7d80b01752e", "election:7": "4f983fff9babdfda", "fed:0": "b2b4f11944cdc49c",
             "fed:7": "779ebc300a73c9a8", "forecastex:0": "774d5b9e0685a514", "politics:0": "32815e68d965a3f4",
-            "politics:7": "18aa67f6a88c2a6b", "sports:0": "45a1e21659154b7e", "sports:7": "a5adad71f02ab987",
+            "politics:7": "18aa67f6a88c2a6b", "sports:0": "cb534320b901cfac", "sports:7": "37f1f94e852c0452",
             "weather:0": "514f8215db288b10", "weather:7": "b2b55a4e82843818",
             "books:kalshi": "b2c4d06df6087d78", "books:polymarket": "0731abd6c3825529",
             "books:forecastex": "59f94c4073ab6d4f"}

@@ -79,7 +79,7 @@ def load(path: str | Path) -> list[Labelled]:
 def run(pairs: list[Labelled]) -> list[Outcome]:
     fa = [Features.of(p.a) for p in pairs]
     fb = [Features.of(p.b) for p in pairs]
-    va, vb = embed([f.text for f in fa]), embed([f.text for f in fb])
+    va, vb = embed([f.embedding_text for f in fa]), embed([f.embedding_text for f in fb])
     return [Outcome(p, assess(x, y, float(va[i] @ vb[i]))) for i, (p, x, y) in enumerate(zip(pairs, fa, fb))]
 
 

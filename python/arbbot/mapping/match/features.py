@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from arbbot.mapping.listings import Listing
 from arbbot.mapping.match.normalize import normalize, tokens
-from arbbot.mapping.match.teams import NBA, blank_teams, canonical_titles, find_teams, team_code
+from arbbot.mapping.match.teams import blank_teams, canonical_titles, coded_teams, find_teams, is_team, league_of, team_code
 
 MONTHS = {m: i for i, ms in enumerate(
     ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
@@ -122,6 +122,9 @@ class Features:
     actions: frozenset[str]            # a rate decision's direction: cut, hike, hold
     qualifiers: frozenset[str]         # words that narrow the outcome (intraday, worldwide, final, nominee…)
     close_day: date | None             # the listing's close date (UTC)
+    league: str = "NBA"                # whose team names the question uses (`teams.league_of`; NBA unless stated)
+    league_stated: bool = False        # the listing's ids or question name its league
+    game_day: date | None = None       # a game's day as its ids state it (Kalshi event ticker, Polymarket slug)
 
     @classmethod
     def of(cls, listing: Listing) -> "Features":
@@ -129,12 +132,14 @@ class Features:
         if listing.subtitle and listing.subtitle.lower() not in text.lower():
             text = f"{text} {listing.subtitle}"
         text = canonical_titles(text)
+        stated = league_of(listing.series, listing.event_id, text)
+        league = stated or "NBA"
         close = date.fromisoformat(listing.closes_at[:10]) if listing.closes_at else None
         norm = normalize(text)
         dates, undated = _dates(norm, close)
         values = _with_rules_units(_values(undated), listing.rules) or _strike_values(listing)
         comparator = _STRIKE_TYPE.get(listing.strike_type, "") or _comparator(undated)
-        subject, opponent = _matchup(norm, listing)
+        subject, opponent = _matchup(norm, listing, league)
         kind = next((k for k, rx in _KINDS if rx.search(norm)), "winner" if subject else "")
         top = re.search(r"\btop (\d+)\b", norm)
         if top:   # "top 5" is the outcome set, not a threshold
@@ -144,7 +149,15 @@ class Features:
         words = frozenset(tokens(text))
         return cls(listing.name, listing.venue, text, listing.rules, words, dates, values, comparator, kind,
                    int(top.group(1)) if top else None, sources, subject, opponent,
-                   _names(text, listing.title) | (words & ASSETS), words & ACTIONS, words & QUALIFIERS, close)
+                   _names(text, listing.title, league) | (words & ASSETS), words & ACTIONS, words & QUALIFIERS,
+                   close, league, stated is not None, _game_day(listing, dates) if subject else None)
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedding model reads: the question, with its teams as their codes when the
+        listing states its league (the model knows neither that Dallas is the Cowboys nor that
+        "New York R" is the Rangers; without a stated league a team name may be a plain word)."""
+        return coded_teams(self.text, self.league) if self.league_stated or self.subject else self.text
 
     @property
     def stations(self) -> frozenset[str]:
@@ -225,7 +238,38 @@ def _comparator(undated: str) -> str:
     return next((name for name, rx in _CMP if rx.search(undated)), "")
 
 
-def _matchup(norm: str, listing: Listing) -> tuple[str, str]:
+_KALSHI_DAY = re.compile(r"-(\d\d)(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(\d\d)")    # KXNFLGAME-25DEC25DALWAS
+_SLUG_DAY = re.compile(r"-(20\d\d)-(\d\d)-(\d\d)(?:-|$)")       # nfl-dal-was-2025-12-25, mlb-sd-laa-2026-04-17-moneyline
+_START_DAY = re.compile(r"^(20\d\d)-(\d\d)-(\d\d)")             # gameStartTime "2026-04-18 01:38:00+00"
+
+
+def _game_day(listing: Listing, dates: tuple[DateRef, ...]) -> date | None:
+    """The day a game is played, as the venue states it: the one full date its question names
+    ("… on Dec 3, 2026?"), Kalshi's event ticker (YYMONDD), Polymarket's event or market slug
+    (…-YYYY-MM-DD…), else its `gameStartTime` (UTC: the evening's games fall on the next day).
+    Close times are no guide: Kalshi closes a game's market up to two weeks after it,
+    Polymarket's `endDate` is a week after it."""
+    full = [d for d in dates if all(d)]
+    if len(full) == 1:
+        y, mo, d = full[0]
+        return date(y, mo, d)        # type: ignore[arg-type]
+    if listing.venue == "kalshi":
+        found = [_KALSHI_DAY.search(listing.event_id or listing.market_id)]
+        parts = [(2000 + int(m.group(1)), MONTHS[m.group(2).lower()], int(m.group(3))) for m in found if m]
+    elif listing.venue == "polymarket":
+        found = [_SLUG_DAY.search(listing.series), _SLUG_DAY.search(listing.slug), _START_DAY.match(listing.game_start)]
+        parts = [(int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in found if m]
+    else:
+        return None
+    for y, mo, d in parts:
+        try:
+            return date(y, mo, d)
+        except ValueError:             # not a calendar day
+            continue
+    return None
+
+
+def _matchup(norm: str, listing: Listing, league: str) -> tuple[str, str]:
     """(subject, opponent) team codes for a head-to-head question, ("", "") otherwise. YES is on
     the side a Kalshi `yes_sub_title` or the first non-Yes/No Polymarket outcome names, else the
     first side written."""
@@ -234,22 +278,22 @@ def _matchup(norm: str, listing: Listing) -> tuple[str, str]:
         m = rx.match(text)
         if not m or any(len(m.group(k).split()) > _MAX_SIDE_WORDS for k in ("a", "b")):
             continue
-        a, b = team_code(m.group("a")), team_code(m.group("b"))
-        if teams_only and not (a.upper() in NBA and b.upper() in NBA):
+        a, b = team_code(m.group("a"), league), team_code(m.group("b"), league)
+        if teams_only and not (is_team(a, league) and is_team(b, league)):
             continue
         named = listing.subtitle or (listing.outcomes[0] if listing.outcomes
                                      and listing.outcomes[0].lower() not in ("yes", "no") else "")
-        if named and team_code(named) == b:
+        if named and team_code(named, league) == b:
             return b, a
         return a, b
     return "", ""
 
 
-def _names(text: str, title: str) -> frozenset[str]:
+def _names(text: str, title: str, league: str) -> frozenset[str]:
     """Team codes, then capitalised words and codes (after a leading question word), minus
     calendar and question words, each normalised ("BTC" → "bitcoin")."""
-    out = {code.lower() for _, _, code in find_teams(text)}
-    rest = blank_teams(text)
+    out = {code.lower() for _, _, code in find_teams(text, league)}
+    rest = blank_teams(text, league)
     first = title.split(" ", 1)[0].lower()
     if first in _NOT_NAMES:
         rest = rest.split(" ", 1)[1] if " " in rest else ""

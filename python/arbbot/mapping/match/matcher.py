@@ -52,7 +52,7 @@ class Proposal:
 def propose(listings: dict[str, list[Listing]], progress: Progress | None = None) -> list[Proposal]:
     """Every blocked candidate pair of active listings on two venues that passes the settlement check."""
     feats = {v: [Features.of(x) for x in listings.get(v, []) if x.active] for v in VENUES}
-    vecs = {v: embed([f.text for f in fs]) for v, fs in feats.items() if fs}
+    vecs = {v: embed([f.embedding_text for f in fs]) for v, fs in feats.items() if fs}
     out: list[Proposal] = []
     for va, vb in combinations(VENUES, 2):
         left, right = feats[va], feats[vb]

@@ -14,7 +14,7 @@ from arbbot.mapping.match.teams import canonical_teams
 
 W_TITLE, W_EMBED, W_RULES = 0.45, 0.35, 0.20   # weights of the three similarities (sum 1)
 AGREEMENT_BONUS, MAX_BONUS = 0.04, 0.12        # per structured field that matches, capped
-CAUTION_PENALTY = 0.08                          # per field stated on one side only
+CAUTION_PENALTY = 0.10                          # per field stated on one side only
 RULES_CHARS = 600                               # rules compared on their first 600 characters
 
 
@@ -27,7 +27,8 @@ class Score:
 
 
 def score(a: Features, b: Features, cosine: float, verdict: Verdict) -> Score:
-    title = fuzz.token_set_ratio(normalize(canonical_teams(a.text)), normalize(canonical_teams(b.text))) / 100.0
+    title = fuzz.token_set_ratio(normalize(canonical_teams(a.text, a.league)),
+                                 normalize(canonical_teams(b.text, b.league))) / 100.0
     rules = None
     if a.rules and b.rules:
         rules = fuzz.token_set_ratio(normalize(a.rules[:RULES_CHARS]), normalize(b.rules[:RULES_CHARS])) / 100.0

@@ -58,13 +58,31 @@ def check(a: Features, b: Features) -> Verdict:
     only_a, only_b = _own_names(a, b), _own_names(b, a)
     if only_a and only_b and not (a.subject and b.subject):
         v.rejects.append(f"different subject: {', '.join(sorted(only_a))} vs {', '.join(sorted(only_b))}")
-    if a.close_day and b.close_day:
-        apart = abs((a.close_day - b.close_day).days)
-        if a.subject and b.subject and apart > GAME_DAYS_APART:
-            v.rejects.append(f"different game day: closes {a.close_day} vs {b.close_day}")
-        elif apart > CLOSE_DAYS_CAUTION:
-            v.cautions.append(f"close dates {a.close_day} vs {b.close_day}")
+    if a.subject and b.subject:
+        _game_days(a, b, v)
+    elif a.close_day and b.close_day and abs((a.close_day - b.close_day).days) > CLOSE_DAYS_CAUTION:
+        v.cautions.append(f"close dates {a.close_day} vs {b.close_day}")
     return v
+
+
+def _game_days(a: Features, b: Features, v: Verdict) -> None:
+    """Two matchups of the same teams are one game only on the same day (the same two teams
+    meet again). The day as the venues state it decides (on one side only: cautioned); else
+    their close dates; with nothing to compare the pair is rejected."""
+    if a.game_day and b.game_day:
+        if abs((a.game_day - b.game_day).days) > 1:
+            v.rejects.append(f"different game day: {a.game_day} vs {b.game_day}")
+        else:
+            v.agreements.append(f"same game day {a.game_day}")
+    elif a.game_day or b.game_day:         # (a close date is no game day: venues close days to weeks after)
+        v.cautions.append("game day stated on one side only")
+    elif a.close_day and b.close_day:
+        if abs((a.close_day - b.close_day).days) > GAME_DAYS_APART:
+            v.rejects.append(f"different game day: closes {a.close_day} vs {b.close_day}")
+        else:
+            v.agreements.append(f"close dates agree ({a.close_day}, {b.close_day})")
+    else:
+        v.rejects.append("game day unknown: no date tells this game from the teams' others")
 
 
 def _stem(word: str) -> str:
