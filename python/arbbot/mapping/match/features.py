@@ -124,7 +124,7 @@ class Features:
     close_day: date | None             # the listing's close date (UTC)
     league: str = "NBA"                # whose team names the question uses (`teams.league_of`; NBA unless stated)
     league_stated: bool = False        # the listing's ids or question name its league
-    game_day: date | None = None       # a game's day as its ids state it (Kalshi event ticker, Polymarket slug)
+    game_day: date | None = None       # a game's day as the venue states it (`_game_day`); matchups only
 
     @classmethod
     def of(cls, listing: Listing) -> "Features":
@@ -155,8 +155,9 @@ class Features:
     @property
     def embedding_text(self) -> str:
         """What the embedding model reads: the question, with its teams as their codes when the
-        listing states its league (the model knows neither that Dallas is the Cowboys nor that
-        "New York R" is the Rangers; without a stated league a team name may be a plain word)."""
+        listing states its league or is a game (the model knows neither that Dallas is the
+        Cowboys nor that "New York R" is the Rangers; elsewhere a team name may be a plain word:
+        "heat", "magic")."""
         return coded_teams(self.text, self.league) if self.league_stated or self.subject else self.text
 
     @property

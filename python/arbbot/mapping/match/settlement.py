@@ -3,10 +3,10 @@
 `check(a, b)` rejects a pair whose YES sides settle on different facts — a different date or
 deadline, threshold or unit, comparator ("X or above" vs "above X"), outcome set (top 5 vs top
 10, exact score vs spread, a narrowing word such as "intraday" or "nominee" on one side only),
-resolution source or weather station, or a different subject —
-and flips the relation to `inverse` when a matchup's YES is on the other team. A field stated on
-one side only is not a rejection but a `caution` (the pair's confidence is lowered by the
-scorer): the rules may still agree.
+resolution source or weather station, a different subject, a game on another day (or with no
+day at all to tell it from the teams' other games) — and flips the relation to `inverse` when a
+matchup's YES is on the other team. A field stated on one side only is not a rejection but a
+`caution` (the pair's confidence is lowered by the scorer): the rules may still agree.
 """
 from __future__ import annotations
 
