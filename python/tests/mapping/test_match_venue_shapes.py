@@ -1,7 +1,7 @@
 """The matcher on listings written as the venues write them today (Kalshi `GET /markets`, Gamma
 `/events`), where the two venues word the same market differently: Kalshi's generic league titles
 ("Pro Basketball Champion?", the city as the outcome) against Polymarket's league and trophy
-("win the 2026 NBA Finals", the team's name); games as "Dallas at Washington Winner?" against
+("win the 2026 NBA Finals", the team's name), an Oscar, a season ("2025–26"); games as "Dallas at Washington Winner?" against
 "Cowboys vs. Commanders" (outcomes the team names, the day in the ids: `KXNFLGAME-25DEC25DALWAS`,
 `nfl-dal-was-2025-12-25`); a Fed decision's ladder ("Cut 25bps" against "25 bps decrease"); a
 bitcoin high on different price sources. Data: tests/mapping/data/shapes_*.json."""
@@ -30,7 +30,10 @@ def test_league_titles_and_rate_ladders_pair_at_high_confidence():
         "KXFEDDECISION-25DEC-C25": "0xaa02",                          # cut 25bps = 25 bps decrease
         "KXNFLGAME-25DEC25DALWAS-DAL": "0xdd01",                      # Dallas = Cowboys (YES: Cowboys)
         "KXNFLGAME-25DEC25DALWAS-WAS": "0xdd01",                      # Washington: the other side
-        "KXNHLGAME-25DEC27NYRNYI-NYR": "0xee01"}                      # New York R = Rangers (NHL, not Texas's)
+        "KXNHLGAME-25DEC27NYRNYI-NYR": "0xee01",                      # New York R = Rangers (NHL, not Texas's)
+        "KXPRESPERSON-28-JVAN": "0x01", "KXPRESPERSON-28-GNEW": "0x02",  # "the next presidential election" = 2028
+        "KXOSCARPIC-26-ONE": "0x03",                                  # Oscar = the 98th Academy Awards
+        "KXEPL-26-ARS": "0x04"}                                       # the 2025–26 season is no threshold 26
     assert all(conf >= 0.9 for _, conf, _ in pairs.values())
     assert "same outcome cut" in pairs["KXFEDDECISION-25DEC-C25"][2]
     assert "same game day 2025-12-25" in pairs["KXNFLGAME-25DEC25DALWAS-DAL"][2]
@@ -47,6 +50,8 @@ def test_near_misses_stay_below_the_threshold_or_are_rejected():
     assert partner == "0xaa04" and conf < 0.9 and "caution: comparator stated on one side only" in reasons
     # the BRTI above 149,999.99 is not a Binance high of 150,000: no pair at all
     assert "KXBTCMAXY-25-DEC31-149999.99" not in pairs
+    # Central Park is not LaGuardia (Polymarket's NYC temperatures settle at LaGuardia)
+    assert "KXHIGHNY-25DEC01-B56.5" not in pairs
     # "more than 25 bps" has no partner worded alike enough to pass (50+ bps is a different line)
     assert pairs.get("KXFEDDECISION-25DEC-C26", ("", 0.0))[1] < 0.9
 
@@ -61,6 +66,9 @@ def test_league_titles_in_one_spelling_and_conference_titles_left_alone():
     assert canonical_titles("Will the Knicks make the NBA Finals?") == "Will the Knicks make the NBA Finals?"
     assert canonical_titles("Will the Chiefs win the AFC Championship?") == "Will the Chiefs win the AFC Champion?"
     assert canonical_titles("Pro football: most passing yards") == "Pro football: most passing yards"
+    assert canonical_titles("Best Picture at the 98th Academy Awards?") == "Best Picture at Oscars?"
+    assert canonical_titles("win the 2025–26 English Premier League") == "win the 2026 English Premier League"
+    assert canonical_titles("between 2025-27 units") == "between 2025-27 units"       # not a season
 
 
 def test_team_names_by_league():

@@ -172,6 +172,8 @@ _WIN_TROPHY = re.compile(r"\bwin (?:the )?(?:(?P<y0>20\d\d) )?" + _TROPHY, re.IG
 _TROPHY_CHAMPION = re.compile(r"\b(?:(?P<y0>20\d\d) )?" + _TROPHY + r" (?:champions?|championship|winner)\b",
                               re.IGNORECASE)
 _CHAMPIONSHIP = re.compile(r"\bchampionship\b", re.IGNORECASE)
+_ACADEMY_AWARDS = re.compile(r"\b(?:the )?(?:\d+(?:st|nd|rd|th) )?academy awards?\b", re.IGNORECASE)
+_SEASON = re.compile(r"\b(20\d\d)[-–/](\d\d)\b")          # "2025–26": a season, not a number
 
 
 def _title(m: re.Match, prefix: str) -> str:
@@ -179,10 +181,18 @@ def _title(m: re.Match, prefix: str) -> str:
     return f"{prefix}{year + ' ' if year else ''}{_LEAGUE[m.group('t').lower()]} Champion"
 
 
+def _season(m: re.Match) -> str:
+    start, end = int(m.group(1)), int(m.group(2))
+    return str(start + 1) if (start + 1) % 100 == end else m.group(0)
+
+
 def canonical_titles(text: str) -> str:
-    """`text` with league titles in one spelling: "Pro Basketball Champion" → "NBA Champion",
+    """`text` with titles in one spelling: "Pro Basketball Champion" → "NBA Champion",
     "win the 2026 NBA Finals" / "win Super Bowl 2026" → "win the 2026 NBA / NFL Champion",
-    "Super Bowl LXI champion" → "NFL Champion"."""
+    "Super Bowl LXI champion" → "NFL Champion", "the 98th Academy Awards" → "Oscars"; a season
+    "2025–26" is the year it ends in ("2026", as Kalshi's `KXEPL-26`), not a number 26."""
+    text = _SEASON.sub(_season, text)
+    text = _ACADEMY_AWARDS.sub("Oscars", text)
     text = _PRO_LEAGUE.sub(lambda m: _LEAGUE[m.group(1).lower()], text)
     text = _WIN_TROPHY.sub(lambda m: _title(m, "win the "), text)
     text = _TROPHY_CHAMPION.sub(lambda m: _title(m, ""), text)
