@@ -19,7 +19,7 @@ from arbbot.mapping.table import MappingRow, trade_selection
 from arbbot.run.live import LiveSession, connect_simulated_venues, rebuilt_universe
 from arbbot.sim import serve
 from arbbot.sim.scenarios import build
-from tests.mapping.twins import sim_twins
+from tests.mapping.twins import sim_flipped_twins, sim_twins
 
 TRAP_EVENTS = ("KXHIGHNY-26DEC01", "nyc-lga-high-dec-1", "KXFEDEMERG-27", "fed-emergency-cut-by-march-31")
 
@@ -85,7 +85,7 @@ def test_generated_twins_are_the_true_ones_never_the_look_alikes_and_cached(disc
     listings, _ = discovered
     fresh = generated_mappings(listings, tmp_path)
     assert not fresh.cached and (tmp_path / f"{fresh.digest}.json").is_file()
-    assert {(r.ids, r.relation) for r in fresh.rows} == {(r.ids, r.relation) for r in sim_twins()}
+    assert {(r.ids, r.relation) for r in fresh.rows} == {(r.ids, r.relation) for r in sim_twins()} | sim_flipped_twins()
     assert min(r.confidence for r in fresh.rows) >= 950_000 and {r.approved for r in fresh.rows} == {None}
     assert all(r.reasons for r in fresh.rows)
     assert not {n for r in fresh.rows for n in r.names()} & trap_markets()
@@ -186,8 +186,8 @@ def test_session_generates_twins_while_streaming_and_finds_four_lanes(sim, tmp_p
             await session.close()
 
     session, full, incremental = run(main())
-    assert session.generation["relations_added"] == 10 and session.generation["proposed"] == 10
-    assert len(session.universe.relations) == 26 and len(session.mappings) == 10 and session.errors == []
+    assert session.generation["relations_added"] == 12 and session.generation["proposed"] == 12   # 10 + 2 flipped
+    assert len(session.universe.relations) == 28 and len(session.mappings) == 12 and session.errors == []
     assert {"bucket", "cross", "parity", "tree"} <= set(session.stats.found), dict(session.stats.found)
     names = [m.name for m in session.universe.markets]
     assert not {names[m] for r in session.universe.relations for m in r.members} & traps
@@ -208,7 +208,7 @@ def test_a_changed_listing_is_matched_again_on_refresh(tmp_path):
                 session.start_streams()
                 while session.generation is None:
                     await asyncio.sleep(0.05)
-                assert len(session.universe.relations) == 26 and session.listings_digest
+                assert len(session.universe.relations) == 28 and session.listings_digest     # 16 rules + 12 twins
                 unchanged = await session.refresh_listings()
                 cond = next(r.ids[1] for r in sim_twins() if r.ids[0] == "KXFEDDECISION-26DEC-H0")
                 listing = handle.polymarket.listings[cond][2]
@@ -222,8 +222,8 @@ def test_a_changed_listing_is_matched_again_on_refresh(tmp_path):
     finally:
         handle.stop()
     assert (unchanged, changed, session.refreshes) == (False, True, 1)
-    assert len(twins) == 9 and not any(cond in ids for ids in twins)
-    assert len(session.universe.relations) == 25 and session.structural == 16
+    assert len(twins) == 11 and not any(cond in ids for ids in twins)
+    assert len(session.universe.relations) == 27 and session.structural == 16
     names = {session.universe.markets[m].name for r in session.universe.relations for m in r.members}
     assert "kalshi:KXFEDDECISION-26DEC-H0" in names          # still in its own event's bucket
 

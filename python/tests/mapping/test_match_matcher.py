@@ -13,7 +13,7 @@ from arbbot.mapping.match.embedding import DIM, embed
 from arbbot.mapping.match.features import Features
 from arbbot.mapping.match.matcher import match
 from arbbot.sim.scenarios import build
-from tests.mapping.twins import sim_twins
+from tests.mapping.twins import sim_flipped_twins, sim_twins
 
 
 def sim_listings() -> dict[str, list[Listing]]:
@@ -28,11 +28,7 @@ def sim_listings() -> dict[str, list[Listing]]:
 def test_simulator_twins_are_the_shipped_mappings() -> None:
     pairs = {(p.ids, p.relation) for p in match(sim_listings(), 0.5)}
     shipped = {(r.ids, r.relation) for r in sim_twins()}
-    game = {r.ids[0]: r.ids[1] for r in sim_twins() if r.ids[0].startswith("KXNBAGAME")}
-    # besides the shipped rows: each game's other Kalshi team market, the inverse of the Polymarket game
-    flipped = {(("KXNBAGAME-26NOV30LALBOS-BOS", game["KXNBAGAME-26NOV30LALBOS-LAL"], ""), "inverse"),
-               (("KXNBAGAME-26NOV30NYKMIA-MIA", game["KXNBAGAME-26NOV30NYKMIA-NYK"], ""), "inverse")}
-    assert pairs == shipped | flipped
+    assert pairs == shipped | sim_flipped_twins()
 
 
 def test_embedding_is_offline_unit_length_and_ranks_twins_first() -> None:

@@ -72,6 +72,13 @@ def test_matchup_orientation_follows_the_yes_side(subtitle: str, relation: str) 
     assert not undated.ok and undated.rejects == ["game day unknown: no date tells this game from the teams' others"]
 
 
+@pytest.mark.parametrize("subtitle, relation", [("Jannik Sinner", "same"), ("Carlos Alcaraz", "inverse")])
+def test_a_player_named_in_full_is_the_side_of_his_last_name(subtitle: str, relation: str) -> None:
+    v = verdict(K("Sinner vs Alcaraz Winner?", subtitle=subtitle, closes_at="2025-11-17T03:00:00Z"),
+                P("Sinner vs. Alcaraz", outcomes=("Sinner", "Alcaraz"), closes_at="2025-11-17T03:00:00Z"))
+    assert v.ok and v.relation == relation
+
+
 def test_beat_phrasing_flipped_is_inverse() -> None:
     v = verdict(K("Will the Heat beat the Knicks on Dec 3, 2026?"), P("Knicks vs. Heat", outcomes=("Knicks", "Heat")))
     assert v.ok and v.relation == "inverse"

@@ -1,7 +1,8 @@
 """The matcher on listings written as the venues write them today (Kalshi `GET /markets`, Gamma
 `/events`), where the two venues word the same market differently: Kalshi's generic league titles
 ("Pro Basketball Champion?", the city as the outcome) against Polymarket's league and trophy
-("win the 2026 NBA Finals", the team's name), an Oscar, a season ("2025–26"); games as "Dallas at Washington Winner?" against
+("win the 2026 NBA Finals", the team's name), an Oscar, a season ("2025–26"), a tennis match ("Will Jannik Sinner win the Sinner vs Alcaraz
+match?" against "Sinner vs. Alcaraz"); games as "Dallas at Washington Winner?" against
 "Cowboys vs. Commanders" (outcomes the team names, the day in the ids: `KXNFLGAME-25DEC25DALWAS`,
 `nfl-dal-was-2025-12-25`); a Fed decision's ladder ("Cut 25bps" against "25 bps decrease"); a
 bitcoin high on different price sources. Data: tests/mapping/data/shapes_*.json."""
@@ -33,7 +34,10 @@ def test_league_titles_and_rate_ladders_pair_at_high_confidence():
         "KXNHLGAME-25DEC27NYRNYI-NYR": "0xee01",                      # New York R = Rangers (NHL, not Texas's)
         "KXPRESPERSON-28-JVAN": "0x01", "KXPRESPERSON-28-GNEW": "0x02",  # "the next presidential election" = 2028
         "KXOSCARPIC-26-ONE": "0x03",                                  # Oscar = the 98th Academy Awards
-        "KXEPL-26-ARS": "0x04"}                                       # the 2025–26 season is no threshold 26
+        "KXEPL-26-ARS": "0x04",                                       # the 2025–26 season is no threshold 26
+        "KXATPMATCH-25NOV16SINALC-SIN": "0x11",                       # "Will Jannik Sinner win the Sinner vs …"
+        "KXATPMATCH-25NOV16SINALC-ALC": "0x11",                       # … and Alcaraz: the other side
+        "KXGOVSHUT-26JAN30": "0x12"}                                  # "by Jan 30" = "by January 30"
     assert all(conf >= 0.9 for _, conf, _ in pairs.values())
     assert "same outcome cut" in pairs["KXFEDDECISION-25DEC-C25"][2]
     assert "same game day 2025-12-25" in pairs["KXNFLGAME-25DEC25DALWAS-DAL"][2]
@@ -41,6 +45,8 @@ def test_league_titles_and_rate_ladders_pair_at_high_confidence():
                 "polymarket": load_listings("polymarket", [str(DATA / "shapes_gamma_events.json")])}
     relations = {p.ids[0]: p.relation for p in match(listings, 0.9)}
     assert relations["KXNFLGAME-25DEC25DALWAS-DAL"] == "same" and relations["KXNFLGAME-25DEC25DALWAS-WAS"] == "inverse"
+    # a player is named by the last word too: YES on Alcaraz against a market whose YES is Sinner
+    assert relations["KXATPMATCH-25NOV16SINALC-SIN"] == "same" and relations["KXATPMATCH-25NOV16SINALC-ALC"] == "inverse"
 
 
 def test_near_misses_stay_below_the_threshold_or_are_rejected():

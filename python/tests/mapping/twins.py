@@ -11,3 +11,11 @@ PATH = Path(__file__).parent / "data" / "sim_twins.csv"
 
 def sim_twins() -> list[MappingRow]:
     return load_mappings(PATH)
+
+
+def sim_flipped_twins() -> set[tuple[tuple[str, str, str], str]]:
+    """(ids, relation) the matcher also finds besides the shipped rows: each game's other Kalshi
+    team market ("BOS beats LAL?") is the inverse of the Polymarket game ("LAL vs. BOS")."""
+    game = {r.ids[0]: r.ids[1] for r in sim_twins() if r.ids[0].startswith("KXNBAGAME")}
+    return {(("KXNBAGAME-26NOV30LALBOS-BOS", game["KXNBAGAME-26NOV30LALBOS-LAL"], ""), "inverse"),
+            (("KXNBAGAME-26NOV30NYKMIA-MIA", game["KXNBAGAME-26NOV30NYKMIA-NYK"], ""), "inverse")}

@@ -115,11 +115,11 @@ def test_live_command_json_summary(capsys):
     assert main(["live", "--duration", "2", "--json", "--metrics-port", "0", "--seed", "0"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["format"] == "arbbot.live-summary/1" and summary["markets"] == 39   # Kalshi 17, Polymarket 19, ForecastEx 3
-    # from the listings: 6 buckets, a complement, 9 implications; the 10 twins when generation ended in time
+    # from the listings: 6 buckets, a complement, 9 implications; the 12 twins when generation ended in time
     assert summary["structural_relations"] == 16
     generated = summary["mappings"]["generated"]
     assert summary["relations"] == 16 + (generated["relations_added"] if generated else 0)
-    assert generated is None or generated["relations_added"] == 10
+    assert generated is None or generated["relations_added"] == 12      # 10 twins + 2 games' inverse sides
     assert summary["books_healthy"] == 39 and summary["book_updates"] > 0 and summary["errors"] == []
 
 

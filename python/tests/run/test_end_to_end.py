@@ -47,7 +47,8 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     assert markets_in_session == {"kalshi", "polymarket", "forecastex"} and start["markets"] == 39
     # the twins come from the bot's own discovery (no mapping file), in the background
     generated = next(e for e in bot.events if e["event"] == "mappings.generated")
-    assert generated["relations_added"] == 10 and bot.summary["mappings"]["traded"] == 10
+    # the 10 shipped twins and each game's other team market, the inverse of the Polymarket game
+    assert generated["relations_added"] == 12 and bot.summary["mappings"]["traded"] == 12
 
     # 1. Every planted mispricing with a twin in the session is detected while it lasts: an
     #    opportunity with a leg on the planted market is reported within the plant's three steps.

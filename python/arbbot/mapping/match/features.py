@@ -90,6 +90,9 @@ _NUM_RE = re.compile(r"(?P<cur>\$)?\s?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<mult
 _MULT = {"k": 10**3, "thousand": 10**3, "m": 10**6, "million": 10**6, "b": 10**9, "billion": 10**9,
          "trillion": 10**12}
 _MATCHUP = [   # (pattern, whether both sides must be known teams: "A at B" is also ordinary English)
+    # "Will Jannik Sinner win the Sinner vs Alcaraz match?": YES on X, one of the two sides
+    (re.compile(r"^(?:will )?(?:the )?(?P<x>.+?) win (?:the )?(?P<a>.+?) vs (?:the )?(?P<b>.+?)"
+                r"(?: (?:match|game|fight|bout|final|finals|semifinal|semifinals))?(?: on \w.*| in \w.*| - .*)?\??$"), False),
     (re.compile(r"^(?:will )?(?:the )?(?P<a>.+?) (?:beat|win against|win over|to beat) (?:the )?(?P<b>.+?)"
                 r"(?: on \w.*| in \w.*| by .*)?\??$"), False),
     (re.compile(r"^(?:will )?(?:the )?(?P<a>.+?) vs (?:the )?(?P<b>.+?)(?: winner)?(?: on \w.*| - .*)?\??$"), False),
@@ -139,7 +142,7 @@ class Features:
         dates, undated = _dates(norm, close)
         values = _with_rules_units(_values(undated), listing.rules) or _strike_values(listing)
         comparator = _STRIKE_TYPE.get(listing.strike_type, "") or _comparator(undated)
-        subject, opponent = _matchup(norm, listing, league)
+        subject, opponent = _matchup(normalize(canonical_titles(listing.title)), listing, league)   # (the outcome apart)
         kind = next((k for k, rx in _KINDS if rx.search(norm)), "winner" if subject else "")
         top = re.search(r"\btop (\d+)\b", norm)
         if top:   # "top 5" is the outcome set, not a threshold
@@ -271,9 +274,10 @@ def _game_day(listing: Listing, dates: tuple[DateRef, ...]) -> date | None:
 
 
 def _matchup(norm: str, listing: Listing, league: str) -> tuple[str, str]:
-    """(subject, opponent) team codes for a head-to-head question, ("", "") otherwise. YES is on
-    the side a Kalshi `yes_sub_title` or the first non-Yes/No Polymarket outcome names, else the
-    first side written."""
+    """(subject, opponent) team codes (or a player's words) for a head-to-head question, ("", "")
+    otherwise. YES is on the side a Kalshi `yes_sub_title`, the question's "Will X win …" or the
+    first non-Yes/No Polymarket outcome names, else the first side written. A side is named by
+    its code or by its last word ("Carlos Alcaraz" is the side "Alcaraz")."""
     text = norm.replace("?", "").strip()
     for rx, teams_only in _MATCHUP:
         m = rx.match(text)
@@ -282,12 +286,17 @@ def _matchup(norm: str, listing: Listing, league: str) -> tuple[str, str]:
         a, b = team_code(m.group("a"), league), team_code(m.group("b"), league)
         if teams_only and not (is_team(a, league) and is_team(b, league)):
             continue
-        named = listing.subtitle or (listing.outcomes[0] if listing.outcomes
-                                     and listing.outcomes[0].lower() not in ("yes", "no") else "")
-        if named and team_code(named, league) == b:
+        named = listing.subtitle or m.groupdict().get("x") or (
+            listing.outcomes[0] if listing.outcomes and listing.outcomes[0].lower() not in ("yes", "no") else "")
+        if named and _names_side(team_code(named, league), b) and not _names_side(team_code(named, league), a):
             return b, a
         return a, b
     return "", ""
+
+
+def _names_side(name: str, side: str) -> bool:
+    """`name` (a code or words) is the matchup side `side`: the same code, or the same last word."""
+    return bool(name) and (name == side or name.split()[-1] == side.split()[-1])
 
 
 def _names(text: str, title: str, league: str) -> frozenset[str]:
