@@ -79,6 +79,17 @@ def test_a_player_named_in_full_is_the_side_of_his_last_name(subtitle: str, rela
     assert v.ok and v.relation == relation
 
 
+@pytest.mark.parametrize("title, relation", [("Will Golden State win New York vs Golden State on Dec 1, 2026?", "inverse"),
+                                             ("Will New York win New York vs Golden State on Dec 1, 2026?", "same")])
+def test_an_outcome_that_names_no_side_leaves_yes_to_the_question(title: str, relation: str) -> None:
+    """A `yes_sub_title` that is no team (here the question's key) does not decide the side: the
+    question's "Will X win" does (it defaulted to the first side written, pairing Golden State's
+    market `same` with "Knicks vs. Warriors")."""
+    v = verdict(K(title, subtitle="KXNBAGAME-26DEC01NYKGSW-X"),
+                P("Knicks vs. Warriors", outcomes=("Knicks", "Warriors"), series="nba-nyk-gsw-2026-12-01"))
+    assert v.ok and v.relation == relation
+
+
 def test_beat_phrasing_flipped_is_inverse() -> None:
     v = verdict(K("Will the Heat beat the Knicks on Dec 3, 2026?"), P("Knicks vs. Heat", outcomes=("Knicks", "Heat")))
     assert v.ok and v.relation == "inverse"

@@ -286,10 +286,12 @@ def _matchup(norm: str, listing: Listing, league: str) -> tuple[str, str]:
         a, b = team_code(m.group("a"), league), team_code(m.group("b"), league)
         if teams_only and not (is_team(a, league) and is_team(b, league)):
             continue
-        named = listing.subtitle or m.groupdict().get("x") or (
-            listing.outcomes[0] if listing.outcomes and listing.outcomes[0].lower() not in ("yes", "no") else "")
-        if named and _names_side(team_code(named, league), b) and not _names_side(team_code(named, league), a):
-            return b, a
+        first_outcome = listing.outcomes[0] if listing.outcomes and listing.outcomes[0].lower() not in ("yes", "no") else ""
+        for named in (listing.subtitle, m.groupdict().get("x") or "", first_outcome):   # the first that names a side
+            code = team_code(named, league) if named else ""
+            on_a, on_b = _names_side(code, a), _names_side(code, b)
+            if on_a != on_b:
+                return (b, a) if on_b else (a, b)
         return a, b
     return "", ""
 
