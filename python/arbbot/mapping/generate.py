@@ -33,7 +33,11 @@ from arbbot.mapping.table import MappingRow
 
 log = logs.get("mapping")
 
-GENERATOR = "arbbot.generated-mappings/1"   # bump when the matcher's output for equal listings changes
+# Bumped when the matcher's output for equal listings changes: the cache is keyed by it (through
+# `listings_digest`), so twins an older matcher cached are matched again. /2: league titles, four
+# leagues' teams, game days, player sides (session 9).
+GENERATOR = "arbbot.generated-mappings/2"
+READABLE = frozenset({"arbbot.generated-mappings/1", GENERATOR})   # same row shape: older recordings replay
 MIN_CONFIDENCE = 0.5                         # rows kept (and reported); trading needs auto-approval on top
 
 
@@ -142,9 +146,9 @@ def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
 
 
 def rows_from_json(doc: dict) -> list[MappingRow]:
-    """`rows_to_json`'s rows back; ValueError / KeyError / TypeError on anything else (another
-    generator version included)."""
-    if doc.get("format") != GENERATOR:
+    """`rows_to_json`'s rows back (this generator's or an older one with the same rows: a
+    recording's twins); ValueError / KeyError / TypeError on anything else."""
+    if doc.get("format") not in READABLE:
         raise ValueError(f"format {doc.get('format')!r}")
     rows = []
     for r in doc["rows"]:

@@ -97,6 +97,23 @@ def test_generated_twins_are_the_true_ones_never_the_look_alikes_and_cached(disc
     assert generated_mappings(listings, tmp_path).cached
 
 
+def test_a_new_matcher_version_matches_again_and_older_twins_still_read(discovered, tmp_path, monkeypatch):
+    """The cache is keyed by the generator's version as well as the listings: after a matcher
+    change (GENERATOR bumped) the twins an older one cached are not used. A recording's twins
+    written by an older generator with the same rows still read."""
+    import arbbot.mapping.generate as generate
+    listings, _ = discovered
+    now = generated_mappings(listings, tmp_path)
+    monkeypatch.setattr(generate, "GENERATOR", "arbbot.generated-mappings/1")
+    older = listings_digest(listings)
+    assert older != now.digest and not (tmp_path / f"{older}.json").exists()
+    monkeypatch.undo()
+    doc = generate.rows_to_json(now.digest, now.rows)
+    assert generate.rows_from_json({**doc, "format": "arbbot.generated-mappings/1"}) == now.rows
+    with pytest.raises(ValueError, match="format"):
+        generate.rows_from_json({**doc, "format": "arbbot.generated-mappings/0"})
+
+
 def test_generation_in_a_worker_process_gives_the_in_process_result_and_dies_with_a_cancel(
         discovered, tmp_path, monkeypatch):
     import signal
