@@ -43,15 +43,20 @@ MIN_CONFIDENCE = 0.5                         # rows kept (and reported); trading
 
 def session_listings(venues: dict) -> dict[str, list[Listing]]:
     """venue name → its listings, from each adapter's `listing_bodies()` (venues without that
-    method, or whose bodies cannot be read, contribute none: the session still runs on what the
-    adapters stated)."""
+    method contribute none: the session still runs on what the adapters stated)."""
+    return bodies_listings({name: venue.listing_bodies() for name, venue in venues.items()
+                            if getattr(venue, "listing_bodies", None) is not None})
+
+
+def bodies_listings(bodies: dict[str, list]) -> dict[str, list[Listing]]:
+    """venue name → its listings, from its discovery's listing bodies (a venue whose bodies cannot
+    be read contributes none)."""
     out: dict[str, list[Listing]] = {}
-    for name, venue in venues.items():
-        bodies = getattr(venue, "listing_bodies", None)
-        if name not in VENUES or bodies is None:
+    for name, venue_bodies in bodies.items():
+        if name not in VENUES:
             continue
         try:
-            out[name] = listings_from_bodies(name, bodies(), source=f"{name} discovery")
+            out[name] = listings_from_bodies(name, venue_bodies, source=f"{name} discovery")
         except ListingError as exc:
             log.warning("listings.unreadable", venue=name, error=str(exc))
     return out

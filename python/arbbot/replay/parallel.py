@@ -50,19 +50,11 @@ def _serve(jobs, out, recording, engine, cache_dir) -> None:
             out.put(("done", index, done))
 
 
-class _Bodies:
-    def __init__(self, bodies: list) -> None:
-        self.bodies = bodies
-
-    def listing_bodies(self) -> list:
-        return self.bodies
-
-
 def _match_into_cache(recording, cache_dir: Path) -> None:
     """The twins a replay matches from the recording's listings (`arbbot.replay.run._twins`), cached."""
-    from arbbot.mapping.generate import generated_mappings, session_listings
-    venues = {name: _Bodies(recording.listing_bodies.get(name, [])) for name in recording.markets}
-    generated_mappings(session_listings(venues), cache_dir)
+    from arbbot.mapping.generate import bodies_listings, generated_mappings
+    generated_mappings(bodies_listings({name: recording.listing_bodies.get(name, []) for name in recording.markets}),
+                       cache_dir)
 
 
 class ReplayPool:

@@ -122,11 +122,7 @@ def league_of(series: str, event_id: str, text: str) -> str | None:
 
 def canonical_teams(text: str, league: str = "NBA") -> str:
     """Lower-case `text` with every known team mention replaced by its lower-case code ("lal")."""
-    out, at = [], 0
-    for start, end, code in LEAGUES[league].find(text):
-        out += [text[at:start].lower(), code.lower()]
-        at = end
-    return "".join(out) + text[at:].lower()
+    return coded_teams(text, league).lower()
 
 
 def coded_teams(text: str, league: str = "NBA") -> str:
