@@ -22,7 +22,6 @@ from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
-from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
@@ -47,8 +46,23 @@ class Route:
 class ExecutorConfig:
     tif: TimeInForce = TimeInForce.IOC
     min_profit: int = 1                    # µ$ the re-quoted remainder must still make
-    unwind_attempts: int = 3
-    unwind_slippage_ticks: int = 500       # how far through the best bid an unwind may sell
+    # Unwinding a filled leg after a later leg failed (ticks: 1/10,000 $; 100 = 1¢). A thin book is
+    # normal at that moment, so up to `unwind_attempts` IOC orders per leg, each a new order after a
+    # re-quote. Attempt n (0-based) may trade `min(unwind_max_slippage_ticks, unwind_slippage_ticks
+    # + n × unwind_slippage_step_ticks)` through the price first quoted for the unwind (best bid to
+    # sell, best ask to buy the other side): 5¢, 7.5¢, 10¢, 12.5¢, 15¢, 15¢. Anchored to that first
+    # quote, the attempts together never go more than 15¢ a contract past it however the book
+    # thins (re-pricing from each fresh bid would let them walk down by the sum of all slips);
+    # 15¢ is several times a typical arbitrage edge, the most worth giving up to be flat before a
+    # human looks. Before attempt n ≥ 1 a pause of `min(unwind_pause_cap_s, unwind_pause_s ×
+    # 2^(n−1))` (0.2, 0.4, 0.8, 1, 1 s: 3.4 s in all) lets the book replenish. Lots still held after
+    # the last attempt: the execution is naked and safe mode starts.
+    unwind_attempts: int = 6
+    unwind_slippage_ticks: int = 500       # first attempt's slippage through the anchor price
+    unwind_slippage_step_ticks: int = 250  # added per attempt
+    unwind_max_slippage_ticks: int = 1_500
+    unwind_pause_s: float = 0.2
+    unwind_pause_cap_s: float = 1.0
     failure_threshold: int = 3             # leg failures before a market is blacklisted
     blacklist_s: float = 600.0
     order_timeout_s: float = 10.0
@@ -398,11 +412,15 @@ class Executor:
             self._notify(res, failure=count)
             return res
         ok = True
+        cfg = self.config
         for i in sorted(net, reverse=True):
-            attempt = 0
-            while net[i] > 0 and attempt < self.config.unwind_attempts:
-                await self._unwind_leg(xid, opp, i, net[i], attempt)
-                attempt += 1
+            anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
+            for attempt in range(cfg.unwind_attempts):
+                if net[i] <= 0:
+                    break
+                if attempt:
+                    await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
+                await self._unwind_leg(xid, opp, i, net[i], attempt, anchors)
                 net = self.store.leg_net(xid)
             ok = ok and net[i] == 0
         if ok:
@@ -416,33 +434,43 @@ class Executor:
         self._notify(res, failure=True)
         return res
 
-    async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int) -> None:
+    async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int,
+                          anchors: dict[Action, int]) -> None:
+        """One unwind order for leg `i` (`lots` held), at attempt `attempt`'s slippage through the
+        leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig).
+        No price to anchor to yet (no quote, empty side): no order; the next attempt re-quotes."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         side = leg.side
-        slip = self.config.unwind_slippage_ticks
+        cfg = self.config
+        slip = min(cfg.unwind_max_slippage_ticks, cfg.unwind_slippage_ticks + attempt * cfg.unwind_slippage_step_ticks)
         try:
             q = (await self._quote(leg.market, route)).quote
         except (VenueError, asyncio.TimeoutError):
             q = None
         info = await self._info(leg.market)
         # prices on the market's own grid and within its bounds: a sale floors (never asks more
-        # than bid − slippage), a purchase of the other side floors too (never pays more than
-        # ask + slippage); no bid / no ask → the most aggressive valid price
+        # than anchor − slippage), a purchase of the other side floors too (never pays more than
+        # anchor + slippage)
         bid = None if q is None else (q.best_bid_yes if side is Side.YES else q.best_bid_no)
-        sell_price = floor_price(info, (bid if bid is not None else 0) - slip)
+        if bid is not None:
+            anchors.setdefault(Action.SELL, bid)
+        sell_price = floor_price(info, anchors[Action.SELL] - slip) if Action.SELL in anchors else None
         # Buy-only ForecastEx, and Polymarket when the sale would be worth less than its $1 minimum
-        # for marketable orders: exit by buying the opposite side (the pair pays $1 / is netted).
-        small = info.venue is Venue.POLYMARKET and sell_price * lots < POLYMARKET_MIN_ORDER
+        # for marketable orders (or has no bid): exit by buying the opposite side (the pair pays $1).
+        small = info.venue is Venue.POLYMARKET and (sell_price is None or sell_price * lots < POLYMARKET_MIN_ORDER)
         if info.venue is Venue.FORECASTEX or small:
-            other = side.other
-            ask = None if q is None else (q.best_ask_yes if other is Side.YES else q.best_ask_no)
-            price = floor_price(info, (ask if ask is not None else TICKS_PER_DOLLAR) + slip)
-            await self._place(xid, i, "unwind", attempt, leg.market, route, other, Action.BUY, lots, price,
-                              TimeInForce.IOC)
+            side, action = side.other, Action.BUY
+            ask = None if q is None else (q.best_ask_yes if side is Side.YES else q.best_ask_no)
+            if ask is not None:
+                anchors.setdefault(Action.BUY, ask)
+            price = floor_price(info, anchors[Action.BUY] + slip) if Action.BUY in anchors else None
+        else:
+            action, price = Action.SELL, sell_price
+        if price is None:
+            log.warning("unwind.no_price", execution=xid, leg=i, market=leg.market, attempt=attempt, lots=lots)
             return
-        await self._place(xid, i, "unwind", attempt, leg.market, route, side, Action.SELL, lots, sell_price,
-                          TimeInForce.IOC)
+        await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC)
 
     def _result(self, xid: str, state: str, reason: str = "") -> ExecutionResult:
         return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid))

@@ -17,26 +17,13 @@ from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.sim import Faults
 from arbbot.venues.common import OrderRequest, TimeInForce
 from arbbot.venues.common.errors import OutcomeUnknown
-from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, start_sim, venue
+from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, venue
 
 PY_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
-
-
-@pytest.fixture
-def sim_factory():
-    handles = []
-
-    def make(faults=None):
-        h = start_sim(faults)
-        handles.append(h)
-        return h
-    yield make
-    for h in handles:
-        h.stop()
 
 
 async def venue_view(v, store):
