@@ -26,6 +26,15 @@ struct ResultBuffer<Element: BitwiseCopyable> {
         count += 1
     }
 
+    /// Append `n` elements copied from `source` (n >= 0).
+    @inline(__always)
+    mutating func append(contentsOf source: UnsafePointer<Element>, count n: Int) {
+        if n <= 0 { return }
+        if count + n > capacity { grow(to: max(count + n, 2 * capacity)) }
+        (base + count).initialize(from: source, count: n)
+        count += n
+    }
+
     /// Make room for `n` elements in total (no-op when there already is).
     mutating func reserve(_ n: Int) {
         if n > capacity { grow(to: max(n, 2 * capacity)) }

@@ -472,6 +472,516 @@ static PyTypeObject EngineType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- Scanner type: the replay's record scanner (arbbot.replay.scan; PyScanner is the twin) ---- *
+ *
+ * Swift parses, interns, samples and coalesces (arb_scanner_*); the glue converts: `add`'s Python
+ * arguments to int64 levels and UTF-8, the closed bursts to the twin's tuples. Strings cross as
+ * UTF-8 with "surrogatepass" both ways, so any str round-trips. Cached objects (all immutable):
+ * the venue labels by id, the market index ints, the last reason, and (price, lots) pairs in a
+ * direct-mapped cache. Tuples holding only ints, floats, strs and such tuples cannot be part of
+ * a cycle: they are untracked by the GC (as CPython itself untracks them lazily), which keeps
+ * collections cheap while a replay holds many bursts. `busy` refuses re-entry (Python code can run while `add` converts its
+ * arguments, or from a finalizer while bursts are built). The GIL stays held. */
+
+#define PAIR_CACHE_BITS 12
+
+typedef struct {
+    int64_t price, qty;
+    PyObject *pair;          /* (price, qty) or NULL */
+} PairSlot;
+
+typedef struct {
+    PyObject_HEAD
+    arb_scanner *scanner;
+    PyObject *names;         /* list of (venue, market), grown after each feed / add */
+    PyObject **ints;         /* market index -> int */
+    Py_ssize_t n_synced, ints_capacity;
+    PyObject *venues;        /* list: venue id -> str */
+    PyObject *reason;        /* the last reason built, and its UTF-8 bytes */
+    char *reason_bytes;
+    Py_ssize_t reason_len, reason_capacity;
+    int64_t *levels;         /* add's levels */
+    Py_ssize_t levels_capacity;
+    PairSlot *pairs;
+    int busy;
+} ScannerObject;
+
+static int scanner_enter(ScannerObject *self) {
+    if (self->scanner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
+        return -1;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is already in use (re-entrant call)");
+        return -1;
+    }
+    self->busy = 1;
+    return 0;
+}
+
+static PyObject *decode_utf8(const uint8_t *bytes, int64_t len) {
+    return PyUnicode_DecodeUTF8((const char *)bytes, (Py_ssize_t)len, "surrogatepass");
+}
+
+/* Borrowed: venue id's label. */
+static PyObject *scanner_venue(ScannerObject *self, int32_t venue) {
+    while (PyList_GET_SIZE(self->venues) <= venue) {
+        arb_scan_name label;
+        int32_t status = arb_scanner_venue(self->scanner, (int32_t)PyList_GET_SIZE(self->venues), &label);
+        if (status != ARB_OK) return raise_status(status, venue);
+        PyObject *str = decode_utf8(label.bytes, label.len);
+        if (str == NULL) return NULL;
+        int rc = PyList_Append(self->venues, str);
+        Py_DECREF(str);
+        if (rc != 0) return NULL;
+    }
+    return PyList_GET_ITEM(self->venues, venue);
+}
+
+/* Append the markets interned since the last sync to `names` (and their index ints). */
+static int scanner_sync(ScannerObject *self) {
+    arb_scan_state st;
+    int32_t status = arb_scanner_state(self->scanner, &st);
+    if (status != ARB_OK) { raise_status(status, -1); return -1; }
+    if (st.n_names > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(PyObject *)) { PyErr_NoMemory(); return -1; }
+    Py_ssize_t n = (Py_ssize_t)st.n_names;
+    if (n > self->ints_capacity) {
+        Py_ssize_t capacity = self->ints_capacity < 1024 ? 1024 : self->ints_capacity;
+        while (capacity < n) capacity *= 2;
+        PyObject **grown = PyMem_Realloc(self->ints, (size_t)capacity * sizeof(PyObject *));
+        if (grown == NULL) { PyErr_NoMemory(); return -1; }
+        self->ints = grown;
+        self->ints_capacity = capacity;
+    }
+    while (self->n_synced < n) {
+        Py_ssize_t i = self->n_synced;
+        arb_scan_name name;
+        status = arb_scanner_name(self->scanner, (int64_t)i, &name);
+        if (status != ARB_OK) { raise_status(status, i); return -1; }
+        PyObject *venue = scanner_venue(self, name.venue);
+        if (venue == NULL) return -1;
+        PyObject *market = decode_utf8(name.bytes, name.len);
+        if (market == NULL) return -1;
+        PyObject *key = PyTuple_New(2);
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (key == NULL || index == NULL) { Py_XDECREF(key); Py_XDECREF(index); Py_DECREF(market); return -1; }
+        PyTuple_SET_ITEM(key, 0, Py_NewRef(venue));
+        PyTuple_SET_ITEM(key, 1, market);
+        int rc = self->names != NULL ? PyList_Append(self->names, key) : 0;
+        Py_DECREF(key);
+        if (rc != 0) { Py_DECREF(index); return -1; }
+        self->ints[i] = index;
+        self->n_synced = i + 1;
+    }
+    return 0;
+}
+
+static PyObject *scanner_pair(ScannerObject *self, int64_t price, int64_t qty) {
+    uint64_t h = (uint64_t)price * 0x9E3779B97F4A7C15ull ^ (uint64_t)qty * 0xC2B2AE3D27D4EB4Full;
+    PairSlot *slot = &self->pairs[(h ^ (h >> 31)) >> (64 - PAIR_CACHE_BITS)];
+    if (slot->pair != NULL && slot->price == price && slot->qty == qty) return Py_NewRef(slot->pair);
+    PyObject *p = PyLong_FromLongLong(price), *q = PyLong_FromLongLong(qty), *pair = PyTuple_New(2);
+    if (p == NULL || q == NULL || pair == NULL) { Py_XDECREF(p); Py_XDECREF(q); Py_XDECREF(pair); return NULL; }
+    PyTuple_SET_ITEM(pair, 0, p);
+    PyTuple_SET_ITEM(pair, 1, q);
+    PyObject_GC_UnTrack(pair);
+    Py_XSETREF(slot->pair, Py_NewRef(pair));
+    slot->price = price;
+    slot->qty = qty;
+    return pair;
+}
+
+static PyObject *scanner_reason(ScannerObject *self, const uint8_t *bytes, int64_t len) {
+    if (self->reason != NULL && len == self->reason_len && (len == 0 || memcmp(bytes, self->reason_bytes, (size_t)len) == 0))
+        return Py_NewRef(self->reason);
+    PyObject *str = decode_utf8(bytes, len);
+    if (str == NULL) return NULL;
+    if (len > self->reason_capacity) {
+        char *grown = PyMem_Realloc(self->reason_bytes, (size_t)len);
+        if (grown == NULL) { Py_DECREF(str); return PyErr_NoMemory(); }
+        self->reason_bytes = grown;
+        self->reason_capacity = (Py_ssize_t)len;
+    }
+    if (len > 0) memcpy(self->reason_bytes, bytes, (size_t)len);
+    self->reason_len = (Py_ssize_t)len;
+    Py_XSETREF(self->reason, Py_NewRef(str));
+    return str;
+}
+
+/* (sides: 4 tuples of (price, lots) tuples) of a delivery; levels checked against n_levels. */
+static PyObject *scanner_sides(ScannerObject *self, const arb_scan_output *o, const arb_scan_delivery *d) {
+    int64_t total = 0;
+    for (int k = 0; k < 4; k++) {
+        if (d->counts[k] < 0 || d->counts[k] > o->n_levels) return raise_glue(ARB_E_LENGTH, "scanner output: bad level count");
+        total += d->counts[k];
+    }
+    if (d->level_start < 0 || d->level_start > o->n_levels - total)
+        return raise_glue(ARB_E_LENGTH, "scanner output: levels out of range");
+    const int64_t *levels = o->levels + 2 * d->level_start;
+    PyObject *sides = PyTuple_New(4);
+    if (sides == NULL) return NULL;
+    for (int k = 0; k < 4; k++) {
+        PyObject *side = PyTuple_New((Py_ssize_t)d->counts[k]);
+        if (side == NULL) { Py_DECREF(sides); return NULL; }
+        PyTuple_SET_ITEM(sides, k, side);
+        for (int64_t j = 0; j < d->counts[k]; j++, levels += 2) {
+            PyObject *pair = scanner_pair(self, levels[0], levels[1]);
+            if (pair == NULL) { Py_DECREF(sides); return NULL; }
+            PyTuple_SET_ITEM(side, (Py_ssize_t)j, pair);
+        }
+        if (d->counts[k] > 0) PyObject_GC_UnTrack(side);
+    }
+    PyObject_GC_UnTrack(sides);
+    return sides;
+}
+
+static PyObject *scanner_index(ScannerObject *self, int32_t market) {
+    if (market < 0 || market >= self->n_synced) return raise_glue(ARB_E_MARKET, "scanner output: market index out of range");
+    return Py_NewRef(self->ints[market]);
+}
+
+static PyObject *scanner_delivery(ScannerObject *self, const arb_scan_output *o, const arb_scan_delivery *d) {
+    if (d->reason_start < 0 || d->reason_len < 0 || d->reason_start > o->n_text - d->reason_len)
+        return raise_glue(ARB_E_LENGTH, "scanner output: reason out of range");
+    PyObject *t = PyTuple_New(5);
+    if (t == NULL) return NULL;
+    PyObject *index = scanner_index(self, d->market);
+    if (index == NULL) { Py_DECREF(t); return NULL; }
+    PyTuple_SET_ITEM(t, 0, index);
+    PyObject *records = PyLong_FromLongLong(d->records);
+    if (records == NULL) { Py_DECREF(t); return NULL; }
+    PyTuple_SET_ITEM(t, 1, records);
+    PyObject *sides = scanner_sides(self, o, d);
+    if (sides == NULL) { Py_DECREF(t); return NULL; }
+    PyTuple_SET_ITEM(t, 2, sides);
+    PyTuple_SET_ITEM(t, 3, Py_NewRef(d->tradeable ? Py_True : Py_False));
+    PyObject *reason = scanner_reason(self, o->text + d->reason_start, d->reason_len);
+    if (reason == NULL) { Py_DECREF(t); return NULL; }
+    PyTuple_SET_ITEM(t, 4, reason);
+    PyObject_GC_UnTrack(t);
+    return t;
+}
+
+static PyObject *scanner_sample(ScannerObject *self, const arb_scan_sample *s) {
+    PyObject *t = PyTuple_New(5);
+    if (t == NULL) return NULL;
+    PyObject *items[5] = {PyLong_FromLong(s->kind), scanner_index(self, s->market), PyLong_FromLong(s->side),
+                          PyFloat_FromDouble(s->time), PyFloat_FromDouble(s->value)};
+    int ok = 1;
+    for (int k = 0; k < 5; k++) {
+        if (items[k] == NULL) ok = 0;
+        else PyTuple_SET_ITEM(t, k, items[k]);
+    }
+    if (!ok) { Py_DECREF(t); return NULL; }   /* the NULL slots stay NULL: tuple dealloc skips them */
+    PyObject_GC_UnTrack(t);
+    return t;
+}
+
+/* The closed bursts as the twin's list of (venue, at, deliveries, samples). */
+static PyObject *scanner_bursts(ScannerObject *self, const arb_scan_output *o) {
+    if (scanner_sync(self) != 0) return NULL;
+    PyObject *out = PyList_New((Py_ssize_t)o->n_bursts);
+    if (out == NULL) return NULL;
+    for (int64_t b = 0; b < o->n_bursts; b++) {
+        const arb_scan_burst *burst = &o->bursts[b];
+        if (burst->delivery_start < 0 || burst->delivery_count < 0 || burst->sample_start < 0 || burst->sample_count < 0 ||
+            burst->delivery_start > o->n_deliveries - burst->delivery_count ||
+            burst->sample_start > o->n_samples - burst->sample_count) {
+            Py_DECREF(out);
+            return raise_glue(ARB_E_LENGTH, "scanner output: burst ranges out of range");
+        }
+        PyObject *venue = scanner_venue(self, burst->venue);
+        if (venue == NULL) { Py_DECREF(out); return NULL; }
+        PyObject *t = PyTuple_New(4);
+        if (t == NULL) { Py_DECREF(out); return NULL; }
+        PyList_SET_ITEM(out, (Py_ssize_t)b, t);
+        PyTuple_SET_ITEM(t, 0, Py_NewRef(venue));
+        PyObject *at = PyLong_FromLongLong(burst->at);
+        PyObject *deliveries = PyList_New((Py_ssize_t)burst->delivery_count);
+        PyObject *samples = PyList_New((Py_ssize_t)burst->sample_count);
+        if (at != NULL) PyTuple_SET_ITEM(t, 1, at);
+        if (deliveries != NULL) PyTuple_SET_ITEM(t, 2, deliveries);
+        if (samples != NULL) PyTuple_SET_ITEM(t, 3, samples);
+        if (at == NULL || deliveries == NULL || samples == NULL) { Py_DECREF(out); return NULL; }
+        for (int64_t j = 0; j < burst->delivery_count; j++) {
+            PyObject *d = scanner_delivery(self, o, &o->deliveries[burst->delivery_start + j]);
+            if (d == NULL) { Py_DECREF(out); return NULL; }
+            PyList_SET_ITEM(deliveries, (Py_ssize_t)j, d);
+        }
+        for (int64_t j = 0; j < burst->sample_count; j++) {
+            PyObject *s = scanner_sample(self, &o->samples[burst->sample_start + j]);
+            if (s == NULL) { Py_DECREF(out); return NULL; }
+            PyList_SET_ITEM(samples, (Py_ssize_t)j, s);
+        }
+    }
+    return out;
+}
+
+static PyObject *Scanner_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    ScannerObject *self = (ScannerObject *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->names = PyList_New(0);
+    self->venues = PyList_New(0);
+    self->pairs = PyMem_Calloc((size_t)1 << PAIR_CACHE_BITS, sizeof(PairSlot));
+    if (self->names == NULL || self->venues == NULL) { Py_DECREF(self); return NULL; }
+    if (self->pairs == NULL) { Py_DECREF(self); return PyErr_NoMemory(); }
+    int32_t status = arb_scanner_create(&self->scanner);
+    if (status != ARB_OK) { Py_DECREF(self); return raise_status(status, -1); }
+    return (PyObject *)self;
+}
+
+static int Scanner_init(ScannerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {NULL};
+    return PyArg_ParseTupleAndKeywords(args, kwargs, ":Scanner", keywords) ? 0 : -1;
+}
+
+static int Scanner_traverse(ScannerObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->names);   /* the only container a caller can reach (and fill with anything) */
+    return 0;
+}
+
+static int Scanner_clear(ScannerObject *self) {
+    Py_CLEAR(self->names);
+    return 0;
+}
+
+static void Scanner_dealloc(ScannerObject *self) {
+    PyObject_GC_UnTrack(self);
+    Scanner_clear(self);
+    if (self->scanner != NULL) arb_scanner_destroy(self->scanner);
+    for (Py_ssize_t i = 0; i < self->n_synced; i++) Py_DECREF(self->ints[i]);
+    PyMem_Free(self->ints);
+    if (self->pairs != NULL) {
+        for (size_t i = 0; i < ((size_t)1 << PAIR_CACHE_BITS); i++) Py_XDECREF(self->pairs[i].pair);
+        PyMem_Free(self->pairs);
+    }
+    Py_XDECREF(self->venues);
+    Py_XDECREF(self->reason);
+    PyMem_Free(self->reason_bytes);
+    PyMem_Free(self->levels);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* feed(data, start=0) -> (end, lines, stopped) */
+static PyObject *Scanner_feed(ScannerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"data", "start", NULL};
+    PyObject *data;
+    Py_ssize_t start = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n:feed", keywords, &data, &start)) return NULL;
+    if (start < 0) {
+        PyErr_SetString(PyExc_ValueError, "feed: start must be >= 0");
+        return NULL;
+    }
+    if (scanner_enter(self) != 0) return NULL;
+    Py_buffer view;
+    PyObject *out = NULL;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) != 0) {
+        PyErr_SetString(PyExc_TypeError, "feed: data must be a contiguous bytes-like object");
+        self->busy = 0;
+        return NULL;
+    }
+    arb_scan_feed r;
+    int32_t status = arb_scanner_feed(self->scanner, (const uint8_t *)view.buf, (int64_t)view.len, (int64_t)start, &r);
+    PyBuffer_Release(&view);
+    if (status != ARB_OK) raise_status(status, -1);
+    else if (scanner_sync(self) == 0)
+        out = Py_BuildValue("(LLO)", (long long)r.end, (long long)r.lines, r.stopped ? Py_True : Py_False);
+    self->busy = 0;
+    return out;
+}
+
+/* UTF-8 of a str ("surrogatepass"); *holder owns the bytes when they had to be encoded. */
+static const uint8_t *scanner_utf8(PyObject *str, Py_ssize_t *len, PyObject **holder) {
+    *holder = NULL;
+    const char *p = PyUnicode_AsUTF8AndSize(str, len);
+    if (p != NULL) return (const uint8_t *)p;
+    if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+    PyErr_Clear();
+    *holder = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+    if (*holder == NULL) return NULL;
+    *len = PyBytes_GET_SIZE(*holder);
+    return (const uint8_t *)PyBytes_AS_STRING(*holder);
+}
+
+static int scanner_int(PyObject *obj, int64_t *out) {
+    PyObject *v = PyNumber_Long(obj);           /* the twin's int() */
+    if (v == NULL) return -1;
+    long long x = PyLong_AsLongLong(v);
+    Py_DECREF(v);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    *out = (int64_t)x;
+    return 0;
+}
+
+/* add's sides: up to 4 iterables of (price, lots) pairs into self->levels and counts. */
+static int scanner_levels(ScannerObject *self, PyObject *sides_obj, int64_t counts[4]) {
+    PyObject *sides = PySequence_Tuple(sides_obj);
+    if (sides == NULL) return -1;
+    Py_ssize_t n = PyTuple_GET_SIZE(sides), used = 0;
+    if (n > 4) {
+        Py_DECREF(sides);
+        PyErr_SetString(PyExc_ValueError, "add: sides must hold at most 4 sides");
+        return -1;
+    }
+    for (int k = 0; k < 4; k++) counts[k] = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *side = PySequence_Tuple(PyTuple_GET_ITEM(sides, k));
+        if (side == NULL) { Py_DECREF(sides); return -1; }
+        Py_ssize_t m = PyTuple_GET_SIZE(side);
+        if (m > ((Py_ssize_t)1 << 40) || used + 2 * m > PY_SSIZE_T_MAX / 16) {
+            Py_DECREF(side); Py_DECREF(sides);
+            PyErr_SetString(PyExc_ValueError, "add: too many levels");
+            return -1;
+        }
+        if (used + 2 * m > self->levels_capacity) {
+            Py_ssize_t capacity = self->levels_capacity < 256 ? 256 : self->levels_capacity;
+            while (capacity < used + 2 * m) capacity *= 2;
+            int64_t *grown = PyMem_Realloc(self->levels, (size_t)capacity * sizeof(int64_t));
+            if (grown == NULL) { Py_DECREF(side); Py_DECREF(sides); PyErr_NoMemory(); return -1; }
+            self->levels = grown;
+            self->levels_capacity = capacity;
+        }
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *level = PySequence_Tuple(PyTuple_GET_ITEM(side, j));
+            if (level == NULL) { Py_DECREF(side); Py_DECREF(sides); return -1; }
+            int rc = -1;
+            if (PyTuple_GET_SIZE(level) != 2)
+                PyErr_SetString(PyExc_ValueError, "add: a level must be a (price, lots) pair");
+            else if (scanner_int(PyTuple_GET_ITEM(level, 0), &self->levels[used]) == 0 &&
+                     scanner_int(PyTuple_GET_ITEM(level, 1), &self->levels[used + 1]) == 0)
+                rc = 0;
+            Py_DECREF(level);
+            if (rc != 0) { Py_DECREF(side); Py_DECREF(sides); return -1; }
+            used += 2;
+        }
+        counts[k] = (int64_t)m;
+        Py_DECREF(side);
+    }
+    Py_DECREF(sides);
+    return 0;
+}
+
+/* add(at, venue, market, sides, tradeable, reason) -> None */
+static PyObject *Scanner_add(ScannerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"at", "venue", "market", "sides", "tradeable", "reason", NULL};
+    long long at;
+    PyObject *venue, *market, *sides, *tradeable_obj, *reason;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "LUUOOU:add", keywords, &at, &venue, &market, &sides,
+                                     &tradeable_obj, &reason))
+        return NULL;
+    if (scanner_enter(self) != 0) return NULL;
+    PyObject *out = NULL, *hv = NULL, *hm = NULL, *hr = NULL;
+    int64_t counts[4];
+    int tradeable;
+    Py_ssize_t lv, lm, lr;
+    const uint8_t *v, *m, *r;
+    if (scanner_levels(self, sides, counts) != 0) goto done;
+    if ((tradeable = PyObject_IsTrue(tradeable_obj)) < 0) goto done;
+    if ((v = scanner_utf8(venue, &lv, &hv)) == NULL || (m = scanner_utf8(market, &lm, &hm)) == NULL ||
+        (r = scanner_utf8(reason, &lr, &hr)) == NULL)
+        goto done;
+    int32_t status = arb_scanner_add(self->scanner, (int64_t)at, v, (int64_t)lv, m, (int64_t)lm, self->levels, counts,
+                                     tradeable, r, (int64_t)lr);
+    if (status == ARB_E_OVERFLOW) {
+        PyErr_SetString(PyExc_OverflowError, "add: the book's samples do not fit in int64 (absurd prices or sizes)");
+        goto done;
+    }
+    if (status != ARB_OK) { raise_status(status, -1); goto done; }
+    if (scanner_sync(self) == 0) out = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(hv);
+    Py_XDECREF(hm);
+    Py_XDECREF(hr);
+    self->busy = 0;
+    return out;
+}
+
+static PyObject *scanner_take(ScannerObject *self, int finish) {
+    if (scanner_enter(self) != 0) return NULL;
+    arb_scan_output o;
+    PyObject *out = NULL;
+    int32_t status = arb_scanner_take(self->scanner, finish, &o);
+    if (status != ARB_OK) raise_status(status, -1);
+    else out = scanner_bursts(self, &o);
+    self->busy = 0;
+    return out;
+}
+
+/* take() -> the bursts closed since the last call */
+static PyObject *Scanner_take(ScannerObject *self, PyObject *unused) { return scanner_take(self, 0); }
+
+/* finish() -> close the open bursts; every burst not yet taken */
+static PyObject *Scanner_finish(ScannerObject *self, PyObject *unused) { return scanner_take(self, 1); }
+
+static int scanner_state(ScannerObject *self, arb_scan_state *st) {
+    if (self->scanner == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
+        return -1;
+    }
+    int32_t status = arb_scanner_state(self->scanner, st);
+    if (status != ARB_OK) { raise_status(status, -1); return -1; }
+    return 0;
+}
+
+static PyObject *Scanner_get_names(ScannerObject *self, void *unused) {
+    if (self->names == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is being torn down");
+        return NULL;
+    }
+    return Py_NewRef(self->names);
+}
+
+static PyObject *Scanner_get_last(ScannerObject *self, void *unused) {
+    arb_scan_state st;
+    if (scanner_state(self, &st) != 0) return NULL;
+    return st.has_last ? PyLong_FromLongLong(st.last) : Py_NewRef(Py_None);
+}
+
+static PyObject *Scanner_get_frames(ScannerObject *self, void *unused) {
+    arb_scan_state st;
+    if (scanner_state(self, &st) != 0) return NULL;
+    return PyLong_FromLongLong(st.frames);
+}
+
+static PyObject *Scanner_get_books(ScannerObject *self, void *unused) {
+    arb_scan_state st;
+    if (scanner_state(self, &st) != 0) return NULL;
+    return PyLong_FromLongLong(st.books);
+}
+
+static PyGetSetDef Scanner_getset[] = {
+    {"names", (getter)Scanner_get_names, NULL, "market index -> (venue, market), in order of first appearance", NULL},
+    {"last", (getter)Scanner_get_last, NULL, "recv ms of the last book record (fed or added), None before the first", NULL},
+    {"frames", (getter)Scanner_get_frames, NULL, "raw ws/rest lines skipped", NULL},
+    {"books", (getter)Scanner_get_books, NULL, "book records (fed or added)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef Scanner_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))Scanner_feed, METH_VARARGS | METH_KEYWORDS,
+     "feed(data, start=0) -> (end, lines, stopped): scan the complete lines of data from start"},
+    {"add", (PyCFunction)(void (*)(void))Scanner_add, METH_VARARGS | METH_KEYWORDS,
+     "add(at, venue, market, sides, tradeable, reason): a book record read the general way"},
+    {"take", (PyCFunction)Scanner_take, METH_NOARGS, "take() -> the bursts closed since the last call"},
+    {"finish", (PyCFunction)Scanner_finish, METH_NOARGS, "finish() -> close the open bursts; every burst not yet taken"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "arbbot._native.Scanner",
+    .tp_basicsize = sizeof(ScannerObject),
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The replay's record scanner in Swift (the twin: arbbot.replay.scan.PyScanner).",
+    .tp_traverse = (traverseproc)Scanner_traverse,
+    .tp_clear = (inquiry)Scanner_clear,
+    .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
+    .tp_init = (initproc)Scanner_init,
+    .tp_new = Scanner_new,
+};
+
 static PyMethodDef module_methods[] = {
     {"abi_version", py_abi_version, METH_NOARGS, "ABI version of the linked engine."},
     {"status_message", py_status_message, METH_O, "Message for an engine status code."},
@@ -488,13 +998,14 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&EngineType) < 0) return NULL;
+    if (PyType_Ready(&EngineType) < 0 || PyType_Ready(&ScannerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
     NativeError = PyErr_NewException("arbbot._native.NativeError", PyExc_ValueError, NULL);
     empty_result = Py_BuildValue("(y#y#())", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
     if (NativeError == NULL || empty_result == NULL || PyModule_AddObjectRef(m, "NativeError", NativeError) < 0 ||
         PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType) < 0 ||
+        PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0 ||
         PyModule_AddIntConstant(m, "OPPORTUNITY_SIZE", (long)sizeof(arb_opportunity)) < 0 ||
         PyModule_AddIntConstant(m, "LEG_SIZE", (long)sizeof(arb_leg)) < 0 ||
         PyModule_AddIntConstant(m, "SIZING_INPUT_SIZE", (long)sizeof(arb_sizing_input)) < 0 ||

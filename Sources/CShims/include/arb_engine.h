@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define ARB_ABI_VERSION 1u
+#define ARB_ABI_VERSION 2u   /* 2: the record scanner (arb_scanner_*) */
 
 /* ---- limits ----------------------------------------------------------------------------- */
 #define ARB_PRICE_MAX        10000             /* ticks = $1                                  */
@@ -404,6 +404,118 @@ int32_t arb_size(const arb_sizing_input *input, const arb_sizing_params *params,
 int32_t arb_size_batch(const arb_sizing_input *inputs, int64_t n, const arb_sizing_params *params,
                        arb_sizing_result *out, arb_sizing_leg_out *legs_out, int64_t legs_capacity,
                        int64_t *bad_opportunity, int64_t *bad_index);
+
+/* ---- the replay's record scanner (python/arbbot/replay/scan.py: PyScanner is the twin) ------ *
+ *
+ * One pass over a recording's bytes: the `book` lines of the recorder's exact form are parsed,
+ * their sizing samples taken (depletion at the best effective ask per market and side, throttled
+ * mids) and their books coalesced per venue and millisecond into bursts; raw `ws` / `rest` lines
+ * are counted and skipped; any other line stops the feed (the caller reads it the general way and
+ * hands its book to arb_scanner_add). The grammar, the sampling and the floating-point operations
+ * are the twin's, to the bit (doubles are Python's: an int / int is the correctly rounded quotient).
+ *
+ * Markets are interned as (venue label, market id) byte strings: market index = order of first
+ * appearance. Venue ids 0, 1, 2 are "kalshi", "polymarket", "forecastex" (ARB_VENUE_*); labels
+ * added through arb_scanner_add get 3, 4, ...
+ * Memory: arb_scan_output, arb_scan_name and venue bytes point into scanner-owned storage, valid
+ * until the next arb_scanner_feed / arb_scanner_add / arb_scanner_take on that scanner.            */
+
+typedef struct arb_scanner arb_scanner;   /* opaque; one caller at a time */
+
+enum { ARB_SAMPLE_DEPLETION = 0, ARB_SAMPLE_MID = 1 };
+
+typedef struct {
+    int64_t end;             /* offset after the last line taken                              */
+    int64_t lines;           /* lines taken (books and raw frames)                            */
+    int32_t stopped;         /* 1: the line at `end` is not for the fast path (read it the
+                                general way); 0: the rest of the data is an incomplete line    */
+    int32_t reserved;
+} arb_scan_feed;
+
+typedef struct {
+    int64_t last;            /* recv ms of the last book record (fed or added), if has_last    */
+    int32_t has_last;        /* 0 before the first book                                       */
+    int32_t reserved;
+    int64_t frames;          /* raw ws / rest lines skipped                                   */
+    int64_t books;           /* book records, fed or added                                    */
+    int64_t n_names;         /* markets interned: indices 0 ... n_names - 1                   */
+    int64_t n_venues;        /* venue labels interned: ids 0 ... n_venues - 1                 */
+} arb_scan_state;
+
+/* One closed burst: a venue's books of one millisecond. */
+typedef struct {
+    int64_t at;              /* recv ms                                                       */
+    int32_t venue;           /* venue id                                                      */
+    int32_t reserved;
+    int64_t delivery_start;  /* into arb_scan_output.deliveries                               */
+    int64_t delivery_count;  /* >= 1                                                          */
+    int64_t sample_start;    /* into arb_scan_output.samples                                  */
+    int64_t sample_count;
+} arb_scan_burst;            /* 48 bytes */
+
+/* A market's last book in a burst (markets in order of first appearance in the burst). */
+typedef struct {
+    int32_t market;          /* market index                                                  */
+    int32_t tradeable;       /* 0 / 1                                                         */
+    int64_t records;         /* book records it stands for, >= 1                              */
+    int64_t level_start;     /* pairs into arb_scan_output.levels: the native book, sides back
+                                to back in ARB_BOOK_* order, levels as recorded                */
+    int64_t counts[4];       /* levels per side                                               */
+    int64_t reason_start;    /* bytes into arb_scan_output.text (UTF-8)                       */
+    int64_t reason_len;
+} arb_scan_delivery;         /* 72 bytes */
+
+typedef struct {
+    int32_t kind;            /* ARB_SAMPLE_*                                                  */
+    int32_t market;          /* market index                                                  */
+    int32_t side;            /* ARB_SIDE_* (depletion); 0 for a mid                           */
+    int32_t reserved;
+    double time;             /* unix s: the second (depletion), recv ms / 1000 (mid)          */
+    double value;            /* removed / start size (depletion), mid $ (mid)                 */
+} arb_scan_sample;           /* 32 bytes */
+
+/* The bursts closed and not yet taken, in file order. */
+typedef struct {
+    const arb_scan_burst *bursts;
+    int64_t n_bursts;
+    const arb_scan_delivery *deliveries;
+    int64_t n_deliveries;
+    const arb_scan_sample *samples;
+    int64_t n_samples;
+    const int64_t *levels;   /* (price ticks, qty lots) pairs                                 */
+    int64_t n_levels;        /* pairs                                                         */
+    const uint8_t *text;
+    int64_t n_text;
+} arb_scan_output;
+
+/* A venue label or a market's (venue id, market id); bytes are UTF-8, not NUL-terminated. */
+typedef struct {
+    int32_t venue;           /* venue id                                                      */
+    int32_t reserved;
+    const uint8_t *bytes;    /* the market id (arb_scanner_name) or the label (arb_scanner_venue) */
+    int64_t len;
+} arb_scan_name;
+
+int32_t arb_scanner_create(arb_scanner **scanner_out);
+void arb_scanner_destroy(arb_scanner *scanner);
+/* Scan the complete lines of data[start ... len) (start >= 0; start >= len takes nothing). A book
+ * line whose recv_ts_ms goes back, or whose samples would overflow int64, also stops the feed. */
+int32_t arb_scanner_feed(arb_scanner *scanner, const uint8_t *data, int64_t len, int64_t start,
+                         arb_scan_feed *out);
+/* A book record read the general way (its time already checked), in file order: levels holds
+ * counts[0] + ... + counts[3] pairs. ARB_E_OVERFLOW (nothing changed) when its samples' sums do
+ * not fit in int64. */
+int32_t arb_scanner_add(arb_scanner *scanner, int64_t at, const uint8_t *venue, int64_t venue_len,
+                        const uint8_t *market, int64_t market_len, const int64_t *levels,
+                        const int64_t *counts, int32_t tradeable, const uint8_t *reason,
+                        int64_t reason_len);
+/* The bursts closed since the last take; finish = 1 closes the open ones first (end of file). */
+int32_t arb_scanner_take(arb_scanner *scanner, int32_t finish, arb_scan_output *out);
+int32_t arb_scanner_state(arb_scanner *scanner, arb_scan_state *out);
+/* Market `index`'s venue id and market id bytes (ARB_E_MARKET when out of range). */
+int32_t arb_scanner_name(arb_scanner *scanner, int64_t index, arb_scan_name *out);
+/* Venue id `venue`'s label bytes (ARB_E_VENUE when out of range). */
+int32_t arb_scanner_venue(arb_scanner *scanner, int32_t venue, arb_scan_name *out);
 
 #ifdef __cplusplus
 }

@@ -113,8 +113,11 @@ class PaperVenue:
             self._seen(update)
             if on_update is not None:
                 on_update(update)
+        books = self.books
         async for update in self.inner.stream_books(market_ids, on_update=tap):
-            self._seen(update)      # also without a tap (an adapter that does not coalesce)
+            book = update.book      # also without a tap (an adapter that does not coalesce)
+            if book.market is not None and books.get(book.market.id) is not book:
+                books[book.market.id] = book
             yield update
 
     @property

@@ -36,6 +36,9 @@ each record as it reaches it (a bad one ends the replay with the file and line).
 Lines as the recorder writes them (`{"recv_ts_ms":N,"kind":"…"` first) are recognised by their
 start: a raw `ws` / `rest` line is skipped without being parsed, a book line is decoded into a
 typed msgspec struct; any other line is parsed as generic JSON and checked as before.
+A replay reads through `RecordReader.bursts` instead: the record scanner (`arbbot.replay.scan`,
+Swift or its twin) takes the recorder's own lines in bulk, samples and coalesces their books,
+and leaves every other line to the same general reading (same checks, same errors).
 """
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ import dataclasses
 import gzip
 import io
 import json
+import queue
+import threading
 import zlib
 from pathlib import Path
 from typing import Iterator
@@ -53,6 +58,9 @@ from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Ven
 
 FORMAT = "arbbot.recording/1"
 READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
+INFLATE_READ = 1 << 18         # compressed bytes the inflating thread reads at a time (≈ 2.5 MiB inflated)
+INFLATE_AHEAD = 8              # chunks the inflating thread may get ahead of the reader
+GZIP_WBITS = 16 + zlib.MAX_WBITS   # zlib: a gzip wrapper
 
 
 class RecordingError(ValueError):
@@ -230,6 +238,92 @@ class RecordReader:
         except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
             raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None
 
+    def bursts(self, scanner) -> Iterator[list[tuple]]:
+        """The book records as `scanner`'s bursts (`arbbot.replay.scan`), a list of them per
+        chunk read, in file order; raw records counted in `frames`, the other records to the
+        hooks. Lines the scanner does not take are read as `records` reads them (same checks,
+        same errors with file and line) and their books handed to `scanner.add`. A .gz file is
+        inflated by a thread of its own, ahead of the scanner (`_Inflater`)."""
+        path = self.path
+        try:
+            raw = path.open("rb")
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        self._raw = raw
+        chunks = _Inflater(raw) if path.suffix == ".gz" else _Plain(raw)
+        try:
+            with raw:
+                yield from self._bursts(iter(chunks), scanner)
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
+            raise RecordingError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+        finally:
+            chunks.close()
+
+    def _bursts(self, chunks, scanner):
+        number, data, parts = 0, b"", []     # parts: the start of a line longer than the chunks so far
+        while True:                          # the header: the first line that is not blank
+            end = data.find(b"\n")
+            if end < 0:
+                more = next(chunks, b"")
+                if more:
+                    parts.append(data)
+                    data = more
+                    continue
+                line, data = b"".join(parts) + data, b""    # the file's last line, without its newline
+                number += 1 if line else 0
+                break
+            number += 1
+            line, data = b"".join(parts) + data[:end + 1], data[end + 1:]
+            parts = []
+            if line.strip():
+                break
+        if self.read_header:
+            self._read_header(iter([(number, line)]))
+        tail, feed, frames = data, scanner.feed, 0
+        try:
+            while True:
+                chunk = next(chunks, b"")
+                if not chunk and not tail:
+                    break
+                data = tail + chunk if tail else chunk
+                pos = 0
+                while True:
+                    pos, lines, stopped = feed(data, pos)
+                    number += lines
+                    if not stopped:
+                        break
+                    end = data.index(b"\n", pos) + 1     # a line the scanner left: read the general way
+                    number += 1
+                    frames += self._other(number, data[pos:end], scanner)
+                    pos = end
+                tail = data[pos:]
+                if not chunk:                # a last line without its newline
+                    frames += self._other(number + 1, tail, scanner)
+                    tail = b""
+                bursts = scanner.take()
+                if bursts:
+                    yield bursts
+            bursts = scanner.finish()
+            if bursts:
+                yield bursts
+        finally:
+            self.frames = frames + scanner.frames
+
+    def _other(self, number: int, line: bytes, scanner) -> int:
+        """A line the scanner did not take, read by `_generic`: its book to `scanner.add` (after
+        the time check); 1 if it was a raw record."""
+        got = self._generic(number, line)
+        if got is None:
+            return 0
+        if got is False:
+            return 1
+        at, mid, book = got
+        last = scanner.last
+        if last is not None and at < last:
+            raise RecordingError(f"{self.path}:{number}: recv_ts_ms {at} goes back in time (after {last})")
+        scanner.add(at, mid.venue.label, mid.id, book.sides(), book.tradeable, book.reason)
+        return 0
+
     def _records(self, fh):
         path = self.path
         lines = enumerate(fh, 1)
@@ -399,6 +493,78 @@ class RecordReader:
             return Book(*rec.book, market=mid, tradeable=rec.tradeable, reason=rec.reason)
         except TypeError as exc:                 # more than four sides
             raise RecordingError(f"{self.path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
+
+
+class _Plain:
+    """A plain file's bytes in chunks of READ_BUFFER."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+
+    def __iter__(self):
+        read = self._raw.read
+        while chunk := read(READ_BUFFER):
+            yield chunk
+
+    def close(self) -> None:
+        return None
+
+
+class _Inflater:
+    """A .gz file's bytes, inflated by a thread of its own up to INFLATE_AHEAD chunks ahead of the
+    reader: zlib releases the GIL while it inflates, so on two cores the replay's parsing and the
+    inflating overlap. Chunks come in file order; an error (a damaged or truncated file) is raised
+    to the reader where it happened. Members of a multi-member file follow one another."""
+
+    def __init__(self, raw) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=INFLATE_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(raw,), name="arbbot-inflate", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, raw) -> None:
+        try:
+            inflater, inside = zlib.decompressobj(GZIP_WBITS), False    # inside: a member begun, not ended
+            while not self._stop.is_set():
+                data = raw.read(INFLATE_READ)
+                if not data:
+                    if inside:
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                    break
+                while data:
+                    inside = True
+                    out = inflater.decompress(data)
+                    if out and not self._put(out):
+                        return
+                    if not inflater.eof:
+                        break
+                    data, inside = inflater.unused_data, False     # the next member, if any
+                    inflater = zlib.decompressobj(GZIP_WBITS)
+            self._put(None)
+        except BaseException as exc:                # noqa: BLE001 — handed to the reader's thread
+            self._put(exc)
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def raw_records(path: str | Path) -> Iterator[dict]:

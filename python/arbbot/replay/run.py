@@ -48,7 +48,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
     db = str(workdir / "replay.db")
     ledger = open_ledger(db, usd(settings.paper_cash_usd), durability="process")
     latency = settings.paper_latency_ms if settings.paper_latency_ms is not None else DEFAULT_LATENCY_MS
-    source = BookSource(recording, clock)           # the book records, read from the file as the replay goes
+    source = BookSource(recording, clock, engine=engine)   # the book records, read from the file as the replay goes
     source.on_progress = on_progress
     feeds = {name: ReplayVenue(name, recording, clock, source) for name in recording.markets}
     venues = {name: PaperVenue(feed, ledger, latency_ms=latency, clock=clock.time) for name, feed in feeds.items()}
@@ -72,8 +72,10 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         reader.on_listings = lambda at_ms, digest, bodies, twins: at(
             at_ms, _relisted, session, feeds, digest, bodies, twins if generate else None)
         trader = await attach_paper_trader(session, db, settings, clock=clock.time)
+        session.book_sampler = None         # the scanner took the samples of every record
         if trader.sizer is not None:        # the samples stay in memory: this store is thrown away
             trader.sizer.samples.persist = False
+            source.on_samples = trader.sizer.samples.add_scanned
         session.start_streams()
         for feed in feeds.values():
             await feed.finished.wait()

@@ -4,11 +4,13 @@ their receive times (`arbbot.replay.vloop`). It trades nothing: a replay puts a 
 (the local fill engine) in front of it.
 
 The records stay in the file: one `BookSource` per replay reads (and checks) them lazily, in file
-order, for all the venues. A venue's stream pulls its next book from the source when it has delivered the
-previous one; the books of the other venues read on the way wait in their venue's queue (a few
-moments of data: the venues advance together on the virtual clock). Read-ahead is capped
-(`READ_AHEAD`): past it, a stream waits until the virtual clock reaches what was read before it
-reads on, so a venue silent for minutes does not pull minutes of the others' books into memory."""
+order, for all the venues, through the record scanner (`arbbot.replay.scan`: per venue and
+millisecond, each market's last book and the samples of every record). A venue's stream pulls its
+next burst from the source when it has delivered the previous one; the bursts of the other venues
+read on the way wait in their venue's queue (a few moments of data: the venues advance together on
+the virtual clock). Read-ahead is capped (`READ_AHEAD`, to within one chunk of the file): past it,
+a stream waits until the virtual clock reaches what was read before it reads on, so a venue
+silent for minutes does not pull minutes of the others' books into memory."""
 from __future__ import annotations
 
 import asyncio
@@ -17,31 +19,37 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from arbbot.model import Book, MarketId, Venue
-from arbbot.replay.format import Recording, RecordingError, RecordReader, reader_books
+from arbbot.replay.format import Recording, RecordingError, RecordReader
+from arbbot.replay.scan import new_scanner
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import BookUpdate
 
-READ_AHEAD = 50_000       # books of other venues read ahead (in the virtual future) before a stream waits
+READ_AHEAD = 50_000       # coalesced books of other venues read ahead (in the virtual future) before a stream waits
 PROGRESS_EVERY = 50_000   # book records between two progress reports
 
 
 class BookSource:
     """The book records of one recording, read once, in file order, shared by the replay's
-    venues: `next(venue)` is that venue's next book, `(at_ms, book)`; `None` when the file has
-    ended and it has no more; an `int` (unix ms) when the read-ahead is full: wait until then and
-    ask again. Every record is checked as it is read (no pass before the replay): a bad one raises
+    venues, as the scanner's bursts (`arbbot.replay.scan`: each venue's books of one millisecond
+    coalesced per market, with the sizing samples their records produced): `next(venue)` is
+    that venue's next burst, `(at_ms, deliveries, samples)`; `None` when the file has ended and it
+    has no more; an `int` (unix ms) when the read-ahead is full: wait until then and ask again.
+    Every record is checked as it is read (no pass before the replay): a bad one raises
     RecordingError, kept in `failure`. `mappings`, `listed` and `listings` records go to the
-    `reader`'s hooks.
+    `reader`'s hooks. A burst's market index names its market in `mids` (and `names`, "venue:id").
     What was read is counted (`books`, `venue_books`, `frames`, `last_ms`)."""
 
-    def __init__(self, recording: Recording, clock) -> None:
+    def __init__(self, recording: Recording, clock, *, engine: str | None = None) -> None:
         self.clock = clock
         self.path = recording.path
         self.reader = RecordReader(Path(recording.path), header=False)   # its hooks: mappings, listed, listings
-        self._records = reader_books(self.reader)
+        self.scanner = new_scanner(engine)
+        self._bursts = self.reader.bursts(self.scanner)
+        self.mids: list[MarketId] = []                    # market index → MarketId
+        self.names: list[str] = []                        # market index → "venue:id"
+        self.on_samples = None                            # called with (samples, source, wanted ids) before a burst's books
         self._queues: dict[str, deque] = {}
-        self._held: dict[str, tuple] = {}                 # venue → the item `push_back` returned
-        self.buffered = 0                                 # books waiting in the queues
+        self.buffered = 0                                 # deliveries waiting in the queues
         self.max_buffered = 0                             # the most that waited at once
         self.failure: RecordingError | None = None
         self.ended = False                                # the whole file was read
@@ -49,6 +57,7 @@ class BookSource:
         self.venue_books: dict[str, int] = {}             # venue label → book records read
         self.last_ms: int | None = None                   # recv_ts_ms of the last book record read
         self.on_progress = None                           # called with (bytes read, books) every PROGRESS_EVERY books
+        self._progress_at = PROGRESS_EVERY
 
     @property
     def frames(self) -> int:
@@ -57,52 +66,57 @@ class BookSource:
 
     def close(self) -> None:
         """Stop reading (closes the file)."""
-        self._records.close()
+        self._bursts.close()
 
     def queue(self, venue: str) -> deque:
         return self._queues.setdefault(venue, deque())
 
-    def push_back(self, venue: str, item) -> None:
-        """Return `venue`'s item `next` just gave (a book or a wait): `next` gives it first again."""
-        self._held[venue] = item
-
     def next(self, venue: str):
         if self.failure is not None:
             raise self.failure
-        held = self._held.pop(venue, None)
-        if held is not None:
-            return held
         own = self._queues[venue]
-        if own:
-            if self.buffered > self.max_buffered:
-                self.max_buffered = self.buffered
-            self.buffered -= 1
-            return own.popleft()
-        if self.ended:
-            return None
-        queues, clock, counts = self._queues, self.clock, self.venue_books
+        while not own:
+            if self.ended:
+                return None
+            if self.buffered >= READ_AHEAD and self.last_ms / 1000 - self.clock.time() > 0:
+                return self.last_ms
+            self._read()
+        item = own.popleft()
+        self.buffered -= len(item[1])
+        return item
+
+    def _read(self) -> None:
+        """One chunk's bursts into the venues' queues."""
         try:
-            for at, book, label in self._records:
-                self.books += 1
-                self.last_ms = at
-                if not self.books % PROGRESS_EVERY and self.on_progress is not None:
-                    self.on_progress(self.reader.position(), self.books)
-                counts[label] = counts.get(label, 0) + 1
-                if label == venue:
-                    return at, book
-                other = queues.get(label)
-                if other is None:                         # a venue the replay does not stream
-                    continue
-                other.append((at, book))
-                self.buffered += 1
-                if self.buffered >= READ_AHEAD and at / 1000 - clock.time() > 0:
-                    self.max_buffered = max(self.max_buffered, self.buffered)
-                    return at
+            bursts = next(self._bursts, None)
         except RecordingError as exc:
             self.failure = exc
             raise
-        self.ended = True
-        return None
+        if bursts is None:
+            self.ended = True
+            return
+        names, mids = self.scanner.names, self.mids
+        for venue, market in names[len(mids):]:
+            mid = MarketId(Venue.parse(venue), market)
+            mids.append(mid)
+            self.names.append(str(mid))
+        queues, counts = self._queues, self.venue_books
+        for venue, at, deliveries, samples in bursts:
+            n = 0
+            for d in deliveries:
+                n += d[1]
+            counts[venue] = counts.get(venue, 0) + n
+            self.books += n
+            q = queues.get(venue)
+            if q is not None:                             # else a venue the replay does not stream
+                q.append((at, deliveries, samples))
+                self.buffered += len(deliveries)
+        self.last_ms = bursts[-1][1]
+        self.max_buffered = max(self.max_buffered, self.buffered)
+        if self.books >= self._progress_at:
+            self._progress_at = (self.books // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+            if self.on_progress is not None:
+                self.on_progress(self.reader.position(), self.books)
 
 
 class ReplayVenue:
@@ -157,16 +171,17 @@ class ReplayVenue:
                     reason="not in the recording yet")
 
     async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
-        """Every recorded book of `market_ids` at its receive time (virtual), `on_update` first
-        for each as an adapter's feed does; then nothing more (the replay ends it). The books one
-        millisecond brought are coalesced as a live feed's queue coalesces a burst read at once:
-        `on_update` sees every one, the stream gives each market's latest once (in the order the
-        markets first appeared). A bad record ends every stream and is kept in
-        `BookSource.failure` (the replay raises it)."""
+        """Every recorded book of `market_ids` at its receive time (virtual), the books one
+        millisecond brought coalesced as a live feed's queue coalesces a burst read at once: each
+        market's latest once (in the order the markets first appeared), `on_update` first for
+        each as an adapter's feed does. The sizing samples of every record (taken by the
+        scanner before coalescing) go to `BookSource.on_samples` first. Then nothing more (the
+        replay ends it). A bad record ends every stream and is kept in `BookSource.failure` (the
+        replay raises it)."""
         wanted = self._wanted
         wanted.update(market_ids)
         source, clock, name = self._source, self.clock, self.venue
-        latest = self.latest
+        latest, mids = self.latest, source.mids
         while True:
             try:
                 item = source.next(name)
@@ -177,33 +192,30 @@ class ReplayVenue:
             if item.__class__ is int:           # read-ahead full: let the others catch up
                 await asyncio.sleep(item / 1000 - clock.time())
                 continue
-            at_ms, book = item
-            if book.market.id not in wanted:
-                continue
+            at_ms, deliveries, samples = item
+            for d in deliveries:
+                if mids[d[0]].id in wanted:
+                    break
+            else:
+                continue                        # nothing this replay streams
             delay = at_ms / 1000 - clock.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            burst = {}                          # market id → its latest book of this millisecond
-            while True:
-                mid = book.market.id
-                if mid in wanted:
-                    latest[mid] = book
-                    update = BookUpdate(book, at_ms)
-                    if on_update is not None:
-                        on_update(update)
-                    if mid in burst:
-                        self.coalesced += 1
-                    burst[mid] = update
-                try:
-                    item = source.next(name)
-                except RecordingError:
-                    break
-                if item is None or item.__class__ is int or item[0] != at_ms:
-                    if item is not None:            # the next burst's first book, or a wait
-                        source.push_back(name, item)
-                    break
-                book = item[1]
-            for update in burst.values():
+            if samples and source.on_samples is not None:
+                source.on_samples(samples, source, wanted)
+            updates = []
+            for index, records, sides, tradeable, reason in deliveries:
+                mid = mids[index]
+                if mid.id not in wanted:
+                    continue
+                book = Book(*sides, market=mid, tradeable=tradeable, reason=reason)
+                latest[mid.id] = book
+                update = BookUpdate(book, at_ms)
+                if on_update is not None:
+                    on_update(update)
+                self.coalesced += records - 1
+                updates.append(update)
+            for update in updates:
                 self.delivered += 1
                 yield update
             if source.failure is not None:

@@ -540,7 +540,9 @@ class LiveSession:
         if m is None:
             return False
         self.stats.book_updates += 1
-        packed = pack(book)
+        packed = update.packed
+        if packed is None:
+            packed = pack(book)
         self.books[name] = packed
         admitted = self.gate.admit(name, book)
         self._heard[book.market.venue] = self.gate.last_seen[name]

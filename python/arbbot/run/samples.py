@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from arbbot.model import Side
 from arbbot.units import TICKS_PER_DOLLAR
 
+DEPLETION = 0                                # a scanned sample's kind (arbbot.replay.scan); else a mid
+_SIDES = (Side.YES, Side.NO)
 MAX_SAMPLES = 512
 MAX_PENDING = 200_000
 MID_EVERY_S = 1.0
@@ -118,8 +120,8 @@ class StreamSamples:
 
     def _on_best(self, market: str, yb, ya, nb, na, now_s: float) -> None:
         """The best (price ticks, lots) of each side (None: empty) at `now_s` unix seconds."""
-        yes_ask = _effective_ask(ya, nb)
-        no_ask = _effective_ask(na, yb)
+        yes_ask = effective_ask(ya, nb)
+        no_ask = effective_ask(na, yb)
         second = int(now_s)
         self._ask_update(market, Side.YES, yes_ask, second)
         self._ask_update(market, Side.NO, no_ask, second)
@@ -159,6 +161,25 @@ class StreamSamples:
         if self.persist:
             self.pending.append(("mid", market, now_s, mid))
 
+    def add_scanned(self, samples, source, wanted) -> None:
+        """Samples a replay's scanner took (`arbbot.replay.scan`: the same rules, per record):
+        `(kind, market index, side, unix s, value)` with the market named in `source.names` /
+        `source.mids`; those of markets not in `wanted` (market ids) are left out."""
+        names, mids, persist = source.names, source.mids, self.persist
+        for kind, index, side, t, value in samples:
+            if mids[index].id not in wanted:
+                continue
+            name = names[index]
+            if kind == DEPLETION:
+                key = (name, _SIDES[side])
+                _push(self.depletion, key, (t, value))
+                if persist:
+                    self.pending.append(("depletion", f"{name}#{key[1].label}", t, value))
+            else:
+                _push(self.mids, name, (t, value))
+                if persist:
+                    self.pending.append(("mid", name, t, value))
+
     def on_latency(self, venue, seconds: float, now_s: float) -> None:
         """One order's round trip (`venue` a Venue): kept here and queued for the store."""
         _push(self.latency, venue, (now_s, seconds))
@@ -188,7 +209,7 @@ def _best(packed, start: int, count: int, highest: bool) -> tuple[int, int] | No
     return best
 
 
-def _effective_ask(ask: tuple[int, int] | None, opposite_bid: tuple[int, int] | None) -> tuple[int, int] | None:
+def effective_ask(ask: tuple[int, int] | None, opposite_bid: tuple[int, int] | None) -> tuple[int, int] | None:
     """The better of the side's own ask and $1 − the opposite side's bid (same size on a tie)."""
     via_bid = (FULL - opposite_bid[0], opposite_bid[1]) if opposite_bid is not None else None
     if ask is None:

@@ -28,7 +28,7 @@ def native_status(native, fn, *args, **kwargs) -> int:
 
 
 def test_abi_and_messages(native):
-    assert native.abi_version() == 1
+    assert native.abi_version() == 2
     assert native.OPPORTUNITY_SIZE == 64 and native.LEG_SIZE == 40
     for code in range(18):
         assert isinstance(native.status_message(code), str) and native.status_message(code)

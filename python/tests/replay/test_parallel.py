@@ -39,8 +39,10 @@ def test_tune_trials_side_by_side_rank_as_one_after_another(recorded):
 
 
 def test_the_workers_are_other_processes_and_report_progress(recorded, monkeypatch):
+    import arbbot.replay.format as format_module
     import arbbot.replay.venue as venue
     monkeypatch.setattr(venue, "PROGRESS_EVERY", 200)     # (set before the workers fork)
+    monkeypatch.setattr(format_module, "INFLATE_READ", 16_384)   # chunks of a few hundred books
     path, _ = recorded
     from arbbot.replay.format import read_header
     from arbbot.replay.command import load_config

@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from arbbot.model import Book, MarketId, MarketInfo, Venue
-from arbbot.replay import venue as replay_venue
+from arbbot.replay import format as format_module, venue as replay_venue
 from arbbot.replay.command import run_replays
 from arbbot.replay.format import FORMAT, RecordingError, book_records, market_to_json, read_recording
 from arbbot.replay.recorder import SessionRecorder
@@ -160,7 +160,9 @@ def _deliveries(path, read_ahead: int, monkeypatch) -> tuple[dict, int]:
 
 def test_a_silent_venue_does_not_pull_the_others_books_into_memory(tmp_path, monkeypatch):
     """Kalshi: a book at the start and one 10 s later; Polymarket: 2,000 books between. Kalshi's
-    stream waits on the virtual clock instead of reading all of them ahead."""
+    stream waits on the virtual clock instead of reading all of them ahead (read in 2 KiB chunks
+    here, ≤ 14 books each: the cap holds to within one chunk)."""
+    monkeypatch.setattr(format_module, "READ_BUFFER", 2048)
     path = tmp_path / "gap.jsonl"
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(_header())
@@ -170,7 +172,7 @@ def test_a_silent_venue_does_not_pull_the_others_books_into_memory(tmp_path, mon
         fh.write(_book_line(T0 + 10_001, "kalshi", "KX-0", 2))
     capped, capped_max = _deliveries(path, 50, monkeypatch)
     free, free_max = _deliveries(path, 1_000_000, monkeypatch)
-    assert capped_max <= 50 < free_max == 2_000           # without the cap: everything read ahead
+    assert capped_max <= 50 + 14 < free_max == 2_001      # without the cap: every book read ahead
     assert capped == free                                  # the same books at the same virtual times
     assert [q for _, _, q in capped["kalshi"]] == [1, 2] and len(capped["polymarket"]) == 2_000
     assert all(now == at for rows in capped.values() for now, at, _ in rows)   # each at its receive time
@@ -229,10 +231,10 @@ def test_the_writer_thread_loses_nothing_at_close(tmp_path, name):
 
 
 def test_two_configurations_each_stream_the_file_again(recorded, tmp_path, monkeypatch):
-    import arbbot.replay.venue as v
+    from arbbot.replay.format import RecordReader
     opened = []
-    inner = v.reader_books
-    monkeypatch.setattr(v, "reader_books", lambda reader: (opened.append(reader.path), inner(reader))[1])
+    inner = RecordReader.bursts
+    monkeypatch.setattr(RecordReader, "bursts", lambda reader, scanner: (opened.append(reader.path), inner(reader, scanner))[1])
     path, _ = recorded
     small = tmp_path / "small.toml"
     small.write_text("max_contracts = 2\n", encoding="utf-8")
@@ -241,18 +243,35 @@ def test_two_configurations_each_stream_the_file_again(recorded, tmp_path, monke
 
 
 def test_a_replay_reports_its_progress_through_the_file(recorded, tmp_path, monkeypatch):
-    """`on_progress(bytes read, books)` every PROGRESS_EVERY book records: positions grow up to the
-    file's size (compressed bytes for .gz), the counts are the records read so far."""
+    """`on_progress(bytes read, books)` every PROGRESS_EVERY book records, at the end of the chunk
+    that crossed the mark (2 KiB of gzip at a time here: < 200 books): positions grow up to the file's size
+    (compressed bytes for .gz), the counts are the records read so far."""
     import os
 
     from arbbot.replay.command import load_config
     from arbbot.replay.format import read_header
     from arbbot.replay.run import replay
     monkeypatch.setattr(replay_venue, "PROGRESS_EVERY", 1_000)
+    monkeypatch.setattr(format_module, "INFLATE_READ", 2_048)
     path, summary = recorded
     calls = []
     replay(read_header(path), load_config(None), tmp_path, on_progress=lambda done, books: calls.append((done, books)))
     books = summary["recording"]["books"]
-    assert [b for _, b in calls] == list(range(1_000, books + 1, 1_000))
+    assert len(calls) == books // 1_000
+    assert all(k * 1_000 <= b < k * 1_000 + 200 for k, (_, b) in enumerate(calls, 1))
     positions = [d for d, _ in calls]
     assert positions == sorted(positions) and 0 < positions[0] and positions[-1] <= os.path.getsize(path)
+
+
+def test_the_swift_scanner_and_the_twin_replay_the_same(recorded, monkeypatch):
+    """A whole replay with the record scanner of each engine (ARB_ENGINE_REPLAY): the same bytes
+    out; every recorded book read, each delivered or coalesced."""
+    path, _ = recorded
+    outs = {}
+    for engine in ("swift", "python"):
+        monkeypatch.setenv("ARB_ENGINE_REPLAY", engine)
+        outs[engine] = json.dumps(run_replays(str(path), [None], workers=1), sort_keys=True)
+    assert outs["swift"] == outs["python"]
+    result = json.loads(outs["swift"])
+    assert result["recording"]["books"] > 1_000
+    assert result["results"][0]["books"] + result["results"][0]["coalesced"] == result["recording"]["books"]
