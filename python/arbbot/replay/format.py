@@ -55,6 +55,7 @@ from typing import Iterator
 import msgspec
 
 from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Venue
+from arbbot.replay.scan import KIND, PREFIX
 
 FORMAT = "arbbot.recording/1"
 READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
@@ -110,8 +111,6 @@ class BookRecord(msgspec.Struct):
 
 _BOOK = msgspec.json.Decoder(BookRecord)
 _ANY = msgspec.json.Decoder()
-_PREFIX = b'{"recv_ts_ms":'
-_KIND = b',"kind":"'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,13 +202,17 @@ class RecordReader:
         self._raw = None                     # the open file (under the gzip reader for .gz)
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
 
+    def _open_raw(self):
+        """The file itself, opened for bytes (its position is the progress)."""
+        try:
+            self._raw = self.path.open("rb")
+        except OSError as exc:
+            raise RecordingError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        return self._raw
+
     def _open(self):
         path = self.path
-        try:
-            raw = path.open("rb")
-        except OSError as exc:
-            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        self._raw = raw                      # the file itself: its position is the progress
+        raw = self._open_raw()
         if path.suffix == ".gz":
             return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), READ_BUFFER)
         return io.BufferedReader(raw, READ_BUFFER)
@@ -245,11 +248,7 @@ class RecordReader:
         same errors with file and line) and their books handed to `scanner.add`. A .gz file is
         inflated by a thread of its own, ahead of the scanner (`_Inflater`)."""
         path = self.path
-        try:
-            raw = path.open("rb")
-        except OSError as exc:
-            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        self._raw = raw
+        raw = self._open_raw()
         chunks = _Inflater(raw) if path.suffix == ".gz" else _Plain(raw)
         try:
             with raw:
@@ -340,8 +339,8 @@ class RecordReader:
         try:
             for number, line in lines:
                 at = None
-                if line.startswith(_PREFIX):
-                    k = line.find(_KIND, 14, 48)
+                if line.startswith(PREFIX):
+                    k = line.find(KIND, 14, 48)
                     if k > 0:
                         k += 9
                         if line.startswith(b'book"', k):

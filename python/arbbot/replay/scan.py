@@ -45,8 +45,8 @@ RECORD = re.compile(
     rb'"market":"(' + _TEXT + rb'+)","book":\[(' + _SIDE + rb'),(' + _SIDE + rb'),(' + _SIDE + rb'),('
     + _SIDE + rb')\],"tradeable":(true|false),"reason":"(' + _TEXT + rb'*)"\}\n')
 _LEVEL = re.compile(rb"\[(" + _INT + rb"),(" + _INT + rb")\]")
-_PREFIX = b'{"recv_ts_ms":'
-_KIND = b',"kind":"'
+PREFIX = b'{"recv_ts_ms":'         # how the recorder starts every line
+KIND = b',"kind":"'                 # then the kind, within the first 48 bytes
 
 
 def new_scanner(engine: str | None = None):
@@ -92,7 +92,7 @@ class PyScanner:
                 sides = tuple(tuple((int(p), int(q)) for p, q in _LEVEL.findall(m.group(k))) for k in (4, 5, 6, 7))
                 self._record(at, m.group(2).decode(), m.group(3).decode(), sides, m.group(8) == b"true",
                              m.group(9).decode())
-            elif data.startswith(_PREFIX, pos) and self._raw(data, pos, nl):
+            elif data.startswith(PREFIX, pos) and self._raw(data, pos, nl):
                 self.frames += 1
             else:
                 return pos, lines, True
@@ -102,7 +102,7 @@ class PyScanner:
 
     @staticmethod
     def _raw(data: bytes, pos: int, nl: int) -> bool:
-        k = data.find(_KIND, pos + 14, min(pos + 48, nl + 1))
+        k = data.find(KIND, pos + 14, min(pos + 48, nl + 1))
         if k < 0:
             return False
         k += 9

@@ -540,9 +540,7 @@ class LiveSession:
         if m is None:
             return False
         self.stats.book_updates += 1
-        packed = update.packed
-        if packed is None:
-            packed = pack(book)
+        packed = pack(book)
         self.books[name] = packed
         admitted = self.gate.admit(name, book)
         self._heard[book.market.venue] = self.gate.last_seen[name]

@@ -110,12 +110,9 @@ class Trade:
 
 @dataclass(frozen=True)
 class BookUpdate:
-    """Emitted by a data client whenever a market's book changes (or its trust changes).
-    `packed`: the same book already packed as `arbbot.run.live.pack` packs it (an int64
-    `array`), when its source has it at hand (a replay's scanner); else the session packs it."""
+    """Emitted by a data client whenever a market's book changes (or its trust changes)."""
     book: Book
     recv_ts_ms: int = 0
-    packed: object = None
 
 
 @dataclass
