@@ -475,20 +475,18 @@ static PyTypeObject EngineType = {
 /* ---- Scanner type: the replay's record scanner (arbbot.replay.scan; PyScanner is the twin) ---- *
  *
  * Swift parses, interns, samples and coalesces (arb_scanner_*); the glue converts: `add`'s Python
- * arguments to int64 levels and UTF-8, the closed bursts to the twin's tuples. Strings cross as
- * UTF-8 with "surrogatepass" both ways, so any str round-trips. Cached objects (all immutable):
- * the venue labels by id, the market index ints, the last reason, and (price, lots) pairs in a
- * direct-mapped cache. Tuples holding only ints, floats, strs and such tuples cannot be part of
- * a cycle: they are untracked by the GC (as CPython itself untracks them lazily), which keeps
- * collections cheap while a replay holds many bursts. `busy` refuses re-entry (Python code can run while `add` converts its
- * arguments, or from a finalizer while bursts are built). The GIL stays held. */
+ * arguments to int64 levels and UTF-8, the closed bursts to the twin's tuples, each delivered book
+ * as one array('q') in the session's packed layout (arbbot.run.live.pack: four side counts, then
+ * the (price, lots) pairs). Strings cross as UTF-8 with "surrogatepass" both ways, so any str
+ * round-trips. Cached objects (all immutable): the venue labels by id, the market index ints and
+ * the last reason. Tuples holding only ints, floats, strs, arrays and such tuples cannot be part
+ * of a cycle: they are untracked by the GC (as CPython itself untracks them lazily), which keeps
+ * collections cheap while a replay holds many bursts. `busy` refuses re-entry (Python code can run
+ * while `add` converts its arguments, or from a finalizer while bursts are built). The GIL stays
+ * held. */
 
-#define PAIR_CACHE_BITS 12
-
-typedef struct {
-    int64_t price, qty;
-    PyObject *pair;          /* (price, qty) or NULL */
-} PairSlot;
+static PyObject *array_type;     /* array.array, and its typecode "q" (set at module init) */
+static PyObject *typecode_q;
 
 typedef struct {
     PyObject_HEAD
@@ -502,7 +500,6 @@ typedef struct {
     Py_ssize_t reason_len, reason_capacity;
     int64_t *levels;         /* add's levels */
     Py_ssize_t levels_capacity;
-    PairSlot *pairs;
     int busy;
 } ScannerObject;
 
@@ -576,21 +573,6 @@ static int scanner_sync(ScannerObject *self) {
     return 0;
 }
 
-static PyObject *scanner_pair(ScannerObject *self, int64_t price, int64_t qty) {
-    uint64_t h = (uint64_t)price * 0x9E3779B97F4A7C15ull ^ (uint64_t)qty * 0xC2B2AE3D27D4EB4Full;
-    PairSlot *slot = &self->pairs[(h ^ (h >> 31)) >> (64 - PAIR_CACHE_BITS)];
-    if (slot->pair != NULL && slot->price == price && slot->qty == qty) return Py_NewRef(slot->pair);
-    PyObject *p = PyLong_FromLongLong(price), *q = PyLong_FromLongLong(qty), *pair = PyTuple_New(2);
-    if (p == NULL || q == NULL || pair == NULL) { Py_XDECREF(p); Py_XDECREF(q); Py_XDECREF(pair); return NULL; }
-    PyTuple_SET_ITEM(pair, 0, p);
-    PyTuple_SET_ITEM(pair, 1, q);
-    PyObject_GC_UnTrack(pair);
-    Py_XSETREF(slot->pair, Py_NewRef(pair));
-    slot->price = price;
-    slot->qty = qty;
-    return pair;
-}
-
 static PyObject *scanner_reason(ScannerObject *self, const uint8_t *bytes, int64_t len) {
     if (self->reason != NULL && len == self->reason_len && (len == 0 || memcmp(bytes, self->reason_bytes, (size_t)len) == 0))
         return Py_NewRef(self->reason);
@@ -608,8 +590,9 @@ static PyObject *scanner_reason(ScannerObject *self, const uint8_t *bytes, int64
     return str;
 }
 
-/* (sides: 4 tuples of (price, lots) tuples) of a delivery; levels checked against n_levels. */
-static PyObject *scanner_sides(ScannerObject *self, const arb_scan_output *o, const arb_scan_delivery *d) {
+/* A delivery's book packed: array('q') of the four side counts, then its (price, lots) pairs;
+ * counts and levels checked against the output's n_levels. */
+static PyObject *scanner_packed(const arb_scan_output *o, const arb_scan_delivery *d) {
     int64_t total = 0;
     for (int k = 0; k < 4; k++) {
         if (d->counts[k] < 0 || d->counts[k] > o->n_levels) return raise_glue(ARB_E_LENGTH, "scanner output: bad level count");
@@ -617,22 +600,15 @@ static PyObject *scanner_sides(ScannerObject *self, const arb_scan_output *o, co
     }
     if (d->level_start < 0 || d->level_start > o->n_levels - total)
         return raise_glue(ARB_E_LENGTH, "scanner output: levels out of range");
-    const int64_t *levels = o->levels + 2 * d->level_start;
-    PyObject *sides = PyTuple_New(4);
-    if (sides == NULL) return NULL;
-    for (int k = 0; k < 4; k++) {
-        PyObject *side = PyTuple_New((Py_ssize_t)d->counts[k]);
-        if (side == NULL) { Py_DECREF(sides); return NULL; }
-        PyTuple_SET_ITEM(sides, k, side);
-        for (int64_t j = 0; j < d->counts[k]; j++, levels += 2) {
-            PyObject *pair = scanner_pair(self, levels[0], levels[1]);
-            if (pair == NULL) { Py_DECREF(sides); return NULL; }
-            PyTuple_SET_ITEM(side, (Py_ssize_t)j, pair);
-        }
-        if (d->counts[k] > 0) PyObject_GC_UnTrack(side);
-    }
-    PyObject_GC_UnTrack(sides);
-    return sides;
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(8 * (4 + 2 * total)));
+    if (bytes == NULL) return NULL;
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(bytes);
+    memcpy(out, d->counts, 4 * sizeof(int64_t));
+    if (total > 0) memcpy(out + 4, o->levels + 2 * d->level_start, (size_t)(16 * total));
+    PyObject *args[2] = {typecode_q, bytes};
+    PyObject *packed = PyObject_Vectorcall(array_type, args, 2, NULL);
+    Py_DECREF(bytes);
+    return packed;
 }
 
 static PyObject *scanner_index(ScannerObject *self, int32_t market) {
@@ -651,9 +627,9 @@ static PyObject *scanner_delivery(ScannerObject *self, const arb_scan_output *o,
     PyObject *records = PyLong_FromLongLong(d->records);
     if (records == NULL) { Py_DECREF(t); return NULL; }
     PyTuple_SET_ITEM(t, 1, records);
-    PyObject *sides = scanner_sides(self, o, d);
-    if (sides == NULL) { Py_DECREF(t); return NULL; }
-    PyTuple_SET_ITEM(t, 2, sides);
+    PyObject *packed = scanner_packed(o, d);
+    if (packed == NULL) { Py_DECREF(t); return NULL; }
+    PyTuple_SET_ITEM(t, 2, packed);
     PyTuple_SET_ITEM(t, 3, Py_NewRef(d->tradeable ? Py_True : Py_False));
     PyObject *reason = scanner_reason(self, o->text + d->reason_start, d->reason_len);
     if (reason == NULL) { Py_DECREF(t); return NULL; }
@@ -722,9 +698,7 @@ static PyObject *Scanner_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     if (self == NULL) return NULL;
     self->names = PyList_New(0);
     self->venues = PyList_New(0);
-    self->pairs = PyMem_Calloc((size_t)1 << PAIR_CACHE_BITS, sizeof(PairSlot));
     if (self->names == NULL || self->venues == NULL) { Py_DECREF(self); return NULL; }
-    if (self->pairs == NULL) { Py_DECREF(self); return PyErr_NoMemory(); }
     int32_t status = arb_scanner_create(&self->scanner);
     if (status != ARB_OK) { Py_DECREF(self); return raise_status(status, -1); }
     return (PyObject *)self;
@@ -751,10 +725,6 @@ static void Scanner_dealloc(ScannerObject *self) {
     if (self->scanner != NULL) arb_scanner_destroy(self->scanner);
     for (Py_ssize_t i = 0; i < self->n_synced; i++) Py_DECREF(self->ints[i]);
     PyMem_Free(self->ints);
-    if (self->pairs != NULL) {
-        for (size_t i = 0; i < ((size_t)1 << PAIR_CACHE_BITS); i++) Py_XDECREF(self->pairs[i].pair);
-        PyMem_Free(self->pairs);
-    }
     Py_XDECREF(self->venues);
     Py_XDECREF(self->reason);
     PyMem_Free(self->reason_bytes);
@@ -1003,7 +973,13 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (m == NULL) return NULL;
     NativeError = PyErr_NewException("arbbot._native.NativeError", PyExc_ValueError, NULL);
     empty_result = Py_BuildValue("(y#y#())", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
-    if (NativeError == NULL || empty_result == NULL || PyModule_AddObjectRef(m, "NativeError", NativeError) < 0 ||
+    PyObject *array_module = PyImport_ImportModule("array");
+    if (array_module != NULL) {
+        array_type = PyObject_GetAttrString(array_module, "array");
+        Py_DECREF(array_module);
+    }
+    typecode_q = PyUnicode_FromString("q");
+    if (NativeError == NULL || empty_result == NULL || array_type == NULL || typecode_q == NULL || PyModule_AddObjectRef(m, "NativeError", NativeError) < 0 ||
         PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType) < 0 ||
         PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0 ||
         PyModule_AddIntConstant(m, "OPPORTUNITY_SIZE", (long)sizeof(arb_opportunity)) < 0 ||

@@ -40,7 +40,7 @@ from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
 from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
 from arbbot.venues.common.errors import NotFound, OrderRejected
-from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order, OrderRequest, Position
+from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order, OrderRequest, PackedBookUpdate, Position
 
 ROUND_TRIPS = 64          # REST book fetches whose median is the measured latency
 MIN_ROUND_TRIPS = 3       # fewer measured: an order waits for a fetch of its market (and measures it)
@@ -57,7 +57,9 @@ class PaperVenue:
         self.on_order_id = None                    # paper orders carry our client order id: never called
         self.fixed_latency_s = None if latency_ms is None else latency_ms / 1000
         self.clock, self.sleep, self.timer = clock, sleep, timer
-        self.books: dict[str, Book] = {}           # venue market id → latest book seen
+        # venue market id → latest book seen: a Book, or a PackedBookUpdate (a replay's) whose Book
+        # is built when an order needs it (`book`)
+        self.books: dict[str, Book | PackedBookUpdate] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.round_trips: deque = deque(maxlen=ROUND_TRIPS)   # seconds per REST book fetch
         self.applied_latency_s: deque = deque(maxlen=2_000)   # latency waited per order, seconds
@@ -96,7 +98,15 @@ class PaperVenue:
         book = self.books[market_id] = await read(market_id)
         return book
 
-    def _seen(self, update: BookUpdate) -> None:
+    def book(self, market_id: str) -> Book | None:
+        """The latest book seen of `market_id` (None: none yet)."""
+        held = self.books.get(market_id)
+        return held.book if held.__class__ is PackedBookUpdate else held
+
+    def _seen(self, update: BookUpdate | PackedBookUpdate) -> None:
+        if update.packed is not None:               # kept packed until an order reads it
+            self.books[update.market.id] = update
+            return
         book = update.book
         if book.market is not None:
             self.books[book.market.id] = book
@@ -115,9 +125,13 @@ class PaperVenue:
                 on_update(update)
         books = self.books
         async for update in self.inner.stream_books(market_ids, on_update=tap):
-            book = update.book      # also without a tap (an adapter that does not coalesce)
-            if book.market is not None and books.get(book.market.id) is not book:
-                books[book.market.id] = book
+            if update.packed is not None:
+                if books.get(update.market.id) is not update:
+                    books[update.market.id] = update
+            else:
+                book = update.book      # also without a tap (an adapter that does not coalesce)
+                if book.market is not None and books.get(book.market.id) is not book:
+                    books[book.market.id] = book
             yield update
 
     @property
@@ -179,7 +193,7 @@ class PaperVenue:
         else:
             await self.sleep(latency)
         self.applied_latency_s.append(latency)
-        book = self.books.get(req.market_id)
+        book = self.book(req.market_id)
         reason = ""
         if book is None or not book.tradeable:
             reason = "no book" if book is None else f"book not trusted: {book.reason or 'distrusted'}"

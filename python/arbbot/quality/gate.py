@@ -20,7 +20,6 @@ from collections import Counter
 from typing import Callable
 
 from arbbot import logs
-from arbbot.model import Book
 
 log = logs.get("quality")
 
@@ -32,17 +31,22 @@ class BookGate:
         self.stale_after_s = stale_after_s
         self.clock = clock
         self.held: dict[str, str] = {}            # market name → why it is out of detection
-        self.last_seen: dict[str, float] = {}     # market name → clock of its last update
+        # market name → clock of its last update, oldest first (an update moves its name to the end;
+        # the clock never goes back), so a sweep reads only the books old enough to matter
+        self.last_seen: dict[str, float] = {}
         self.held_out: Counter = Counter()        # reason → updates / staleness events held out
 
-    def admit(self, name: str, book: Book) -> bool:
-        """Record an update of market `name`; True if detection may use `book`."""
-        self.last_seen[name] = self.clock()
-        if book.tradeable:
+    def admit(self, name: str, tradeable: bool, reason: str = "") -> bool:
+        """Record an update of market `name` whose book the adapter trusts or not (`tradeable`,
+        `reason`: the book's); True if detection may use the book."""
+        seen = self.last_seen
+        seen.pop(name, None)
+        seen[name] = self.clock()
+        if tradeable:
             if self.held.pop(name, None) is not None:
                 log.info("book.healthy", market=name)
             return True
-        reason = book.reason or "distrusted"
+        reason = reason or "distrusted"
         if self.held.get(name) != reason:
             log.info("book.held_out", market=name, reason=reason)
         self.held[name] = reason
@@ -52,15 +56,27 @@ class BookGate:
     def stale(self, live: Callable[[str], bool] | None = None) -> list[str]:
         """Hold out every book not updated for `stale_after_s` whose stream is not `live` (None:
         no stream is live); returns the names newly held."""
-        now = self.clock()
-        after = self.stale_after_s
-        newly = [n for n, seen in self.last_seen.items()
-                 if now - seen > after and n not in self.held and (live is None or not live(n))]
+        newly = [n for n in self.older_than(self.stale_after_s)
+                 if n not in self.held and (live is None or not live(n))]
         for name in newly:
             log.info("book.held_out", market=name, reason="stale")
             self.held[name] = "stale"
             self.held_out["stale"] += 1
         return newly
+
+    def seen(self, name: str) -> None:
+        """Market `name` is confirmed now (a new market, or one held until its first book)."""
+        self.last_seen.pop(name, None)
+        self.last_seen[name] = self.clock()
+
+    def older_than(self, after: float) -> list[str]:
+        """The markets not updated for more than `after` seconds, oldest first."""
+        now, out = self.clock(), []
+        for name, seen in self.last_seen.items():
+            if now - seen <= after:
+                break                    # the rest are newer
+            out.append(name)
+        return out
 
     def healthy(self, name: str) -> bool:
         return name not in self.held
@@ -73,5 +89,5 @@ class BookGate:
 
     def quiet(self) -> int:
         """Healthy books not updated for `stale_after_s` (their streams are live)."""
-        now, after, held = self.clock(), self.stale_after_s, self.held
-        return sum(1 for n, seen in self.last_seen.items() if now - seen > after and n not in held)
+        held = self.held
+        return sum(1 for n in self.older_than(self.stale_after_s) if n not in held)

@@ -59,8 +59,12 @@ from arbbot.replay.scan import KIND, PREFIX
 
 FORMAT = "arbbot.recording/1"
 READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
-INFLATE_READ = 1 << 18         # compressed bytes the inflating thread reads at a time (≈ 2.5 MiB inflated)
-INFLATE_AHEAD = 8              # chunks the inflating thread may get ahead of the reader
+# compressed bytes the inflating thread reads at a time (≈ 11 MiB of a recording inflated). Large on
+# purpose: zlib takes the GIL back after each output block it fills, and a thread waiting for the
+# GIL waits up to the switch interval (5 ms) while the replay's loop holds it; a few large calls
+# wait far less than many small ones (benchmarks/RESULTS.md, session 11)
+INFLATE_READ = 1 << 21
+INFLATE_AHEAD = 4              # chunks the inflating thread may get ahead of the reader
 GZIP_WBITS = 16 + zlib.MAX_WBITS   # zlib: a gzip wrapper
 
 

@@ -21,9 +21,10 @@ yields to `add`, so every book goes through the same samples and bursts in file 
 
 Output, in file order: *bursts* `(venue, recv ms, deliveries, samples)`, one per venue and
 millisecond, closed once a later millisecond is read (`finish` closes the last): `deliveries`
-holds `(market index, records, sides, tradeable, reason)` per market in the order the markets
-first appeared in the burst, with its last book (`sides` four tuples of (price ticks, lots)) and
-how many records it stands for; `samples` the samples those records produced, in order:
+holds `(market index, records, packed, tradeable, reason)` per market in the order the markets
+first appeared in the burst, with its last book (`packed`: an int64 array in the session's packed
+layout, `arbbot.run.live.pack`: the four side counts, then the (price ticks, lots) pairs) and how
+many records it stands for; `samples` the samples those records produced, in order:
 `(DEPLETION, market index, side 0 YES | 1 NO, unix second, value)` and
 `(MID, market index, 0, unix s, mid $)`. A market index is the position of `(venue, market)` in
 `names`, in order of first appearance. A sample's time is the record's receive time
@@ -31,6 +32,7 @@ how many records it stands for; `samples` the samples those records produced, in
 from __future__ import annotations
 
 import re
+from array import array
 
 from arbbot.run.samples import DEPLETION, FULL, MID_EVERY_S, effective_ask
 
@@ -153,7 +155,8 @@ class PyScanner:
     def _close(self) -> None:
         at = self._open_at
         for venue, (deliveries, samples) in self._open.items():
-            self._closed.append((venue, at, [(i, n, s, t, r) for i, (n, s, t, r) in deliveries.items()], samples))
+            self._closed.append((venue, at, [(i, n, _packed(s), t, r) for i, (n, s, t, r) in deliveries.items()],
+                                 samples))
         self._open = {}
         self._open_at = None
 
@@ -193,3 +196,8 @@ class PyScanner:
         m[0], m[1] = mid2, now_s
         out.append((MID, index, 0, now_s, mid2 / 2 / FULL))
 
+
+
+def _packed(sides) -> array:
+    """Four sides of (price, lots) pairs as one int64 array: the counts, then the pairs."""
+    return array("q", [len(side) for side in sides] + [v for side in sides for level in side for v in level])

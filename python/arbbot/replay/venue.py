@@ -22,7 +22,7 @@ from arbbot.model import Book, MarketId, Venue
 from arbbot.replay.format import Recording, RecordingError, RecordReader
 from arbbot.replay.scan import new_scanner
 from arbbot.venues.common.errors import VenueError
-from arbbot.venues.common.model import BookUpdate
+from arbbot.venues.common.model import PackedBookUpdate
 
 READ_AHEAD = 50_000       # coalesced books of other venues read ahead (in the virtual future) before a stream waits
 PROGRESS_EVERY = 50_000   # book records between two progress reports
@@ -131,7 +131,7 @@ class ReplayVenue:
         source.queue(name)
         self.delivered = 0                    # books streamed so far (after coalescing)
         self.coalesced = 0                    # book records superseded within their millisecond
-        self.latest: dict[str, Book] = {}     # market id → last book delivered
+        self.latest: dict[str, PackedBookUpdate] = {}   # market id → last book delivered
         self._wanted: set[str] = set()        # market ids streamed (`stream_books`, `add_markets`)
         self.finished = asyncio.Event()       # every book of this venue delivered (or the file failed)
 
@@ -164,24 +164,25 @@ class ReplayVenue:
     async def fetch_book(self, market_id: str) -> Book:
         """The latest book delivered, else an empty book held out as not recorded yet (a replay
         never looks ahead in the file)."""
-        book = self.latest.get(market_id)
-        if book is not None:
-            return book
+        update = self.latest.get(market_id)
+        if update is not None:
+            return update.book
         return Book(market=MarketId(Venue.parse(self.venue), market_id), tradeable=False,
                     reason="not in the recording yet")
 
-    async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
+    async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[PackedBookUpdate]:
         """Every recorded book of `market_ids` at its receive time (virtual), the books one
         millisecond brought coalesced as a live feed's queue coalesces a burst read at once: each
         market's latest once (in the order the markets first appeared), `on_update` first for
-        each as an adapter's feed does. The sizing samples of every record (taken by the
+        each as an adapter's feed does; as `PackedBookUpdate`s (the scanner's packed books: a
+        `Book` is built only where one is read). The sizing samples of every record (taken by the
         scanner before coalescing) go to `BookSource.on_samples` first. Then nothing more (the
         replay ends it). A bad record ends every stream and is kept in `BookSource.failure` (the
         replay raises it)."""
         wanted = self._wanted
         wanted.update(market_ids)
         source, clock, name = self._source, self.clock, self.venue
-        latest, mids = self.latest, source.mids
+        latest, mids, names = self.latest, source.mids, source.names
         while True:
             try:
                 item = source.next(name)
@@ -204,13 +205,12 @@ class ReplayVenue:
             if samples and source.on_samples is not None:
                 source.on_samples(samples, source, wanted)
             updates = []
-            for index, records, sides, tradeable, reason in deliveries:
+            for index, records, packed, tradeable, reason in deliveries:
                 mid = mids[index]
                 if mid.id not in wanted:
                     continue
-                book = Book(*sides, market=mid, tradeable=tradeable, reason=reason)
-                latest[mid.id] = book
-                update = BookUpdate(book, at_ms)
+                update = PackedBookUpdate(mid, names[index], packed, tradeable, reason, at_ms)
+                latest[mid.id] = update
                 if on_update is not None:
                     on_update(update)
                 self.coalesced += records - 1

@@ -34,9 +34,9 @@ class VirtualClock:
 class _VirtualSelector(selectors.DefaultSelector):
     """Polls without blocking; a wait of `timeout` seconds moves the virtual clock instead. With
     no timer at all (`timeout is None`) it waits in real time for I/O (a thread's result).
-    While callbacks are ready (`timeout == 0`: no time passes) it polls only every
-    `POLL_EVERY`-th pass (a system call each; a replay makes hundreds of thousands of passes);
-    before the clock moves it always polls, so no I/O is left behind a jump of virtual time."""
+    Otherwise it polls only every `POLL_EVERY`-th pass (a system call each; a replay makes
+    hundreds of thousands of passes, most of them a move of the clock to the next burst of
+    books): I/O (which no replay's result depends on) is seen within 32 passes."""
     POLL_EVERY = 32
 
     def __init__(self, clock: VirtualClock) -> None:
@@ -47,11 +47,8 @@ class _VirtualSelector(selectors.DefaultSelector):
     def select(self, timeout=None):
         if timeout is None:
             return super().select(0.05)
-        if timeout == 0:
-            self._passes += 1
-            if self._passes % self.POLL_EVERY:
-                return []
-        ready = super().select(0)
+        self._passes += 1
+        ready = [] if self._passes % self.POLL_EVERY else super().select(0)
         if not ready and timeout > 0:
             self.clock.elapsed += timeout
         return ready

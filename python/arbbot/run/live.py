@@ -29,7 +29,7 @@ from arbbot.run.tiers import SLOW_POLL_S, SessionTiers, Tiers
 from arbbot.snapshot import parse_relations
 from arbbot.units import MICROS_PER_DOLLAR
 from arbbot.venues.common.interface import VenueClient
-from arbbot.venues.common.model import BookUpdate
+from arbbot.venues.common.model import BookUpdate, PackedBookUpdate
 
 _EMPTY = Book()
 log = logs.get("session")
@@ -226,19 +226,18 @@ class LiveSession:
         log.info("relations.derived", structural=self.structural, total=len(relations))
         initial: dict[str, Book] = {}
         if self.snapshot_start:
-            now = self.clock()
             for market in self.markets:         # held out until the stream's snapshot (not counted: no update)
                 name = str(market.id)
                 self.books[name] = array("q", _EMPTY_PACKED)
                 self.gate.held[name] = AWAITING
-                self.gate.last_seen[name] = now
+                self.gate.seen(name)
         else:
             for market in self.markets:
                 name = str(market.id)
                 book = await self.venues[market.venue.label].fetch_book(market.market_id)
                 initial[name] = book
                 self.books[name] = pack(book)
-                self.gate.admit(name, book)
+                self.gate.admit(name, book.tradeable, book.reason)
             self._note_healthy()
         markets = tuple(engine_market(m, initial.get(str(m.id))) for m in self.markets)
         # the relations are checked as a snapshot's would be (unknown market, duplicate member, …)
@@ -319,7 +318,6 @@ class LiveSession:
         ("awaiting snapshot"; REST after `bootstrap_wait_s`), added to their venue's running
         stream (`add_markets` of the adapter) and to the trader's routes. The engine is rebuilt
         by the caller with the relations that name them. Returns how many were added."""
-        now = self.clock()
         fresh = [m for m in dict.fromkeys(listed) if str(m.id) not in self.index]
         for market in fresh:
             name = str(market.id)
@@ -328,7 +326,7 @@ class LiveSession:
             self.markets.append(market)
             self.books[name] = array("q", _EMPTY_PACKED)
             self.gate.held[name] = AWAITING
-            self.gate.last_seen[name] = now
+            self.gate.seen(name)
         if not fresh:
             return 0
         if self.on_listed is not None:
@@ -530,20 +528,26 @@ class LiveSession:
         if sampler is not None:
             sampler(str(update.book.market), update.book)
 
-    def on_book(self, update: BookUpdate) -> bool:
+    def on_book(self, update: BookUpdate | PackedBookUpdate) -> bool:
         """Apply one book update (quality gate, engine, dedupe); True if it reported an
-        opportunity (offered to the trader)."""
+        opportunity (offered to the trader). A replay's updates come packed (no Book built)."""
         received = time.perf_counter_ns()
-        book = update.book
-        name = str(book.market)
+        packed = update.packed
+        if packed is None:
+            book = update.book
+            market, tradeable, reason = book.market, book.tradeable, book.reason
+            name = str(market)
+        else:
+            market, name, tradeable, reason = update.market, update.name, update.tradeable, update.reason
         m = self.index.get(name)
         if m is None:
             return False
         self.stats.book_updates += 1
-        packed = pack(book)
+        if packed is None:
+            packed = pack(book)
         self.books[name] = packed
-        admitted = self.gate.admit(name, book)
-        self._heard[book.market.venue] = self.gate.last_seen[name]
+        admitted = self.gate.admit(name, tradeable, reason)
+        self._heard[market.venue] = self.gate.last_seen[name]
         if admitted and self._healthy_at is None:
             self._note_healthy()
         result = packed_update(self.engine, m, packed if admitted else _EMPTY_PACKED)
@@ -578,7 +582,7 @@ class LiveSession:
         """Hold out every book not updated for `stale_after_s` whose stream is not live (the
         engine sees it empty; `quality.gate`: stale versus quiet), and ask the venues' feeds to
         fetch again every book quiet for `resnapshot_after_s`; returns the names newly held."""
-        newly = self.gate.stale(self._stream_live)
+        newly = sorted(self.gate.stale(self._stream_live), key=self.index.__getitem__)    # in market order
         for name in newly:
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,
                          time.perf_counter_ns())
@@ -608,8 +612,8 @@ class LiveSession:
         asked = self._resnapshot_asked
         due: dict[str, list[str]] = {}
         slow = self.subscriptions.slow            # polled markets are read on their own schedule
-        for name, seen in self.gate.last_seen.items():
-            if now - seen > after and name not in slow and (name not in asked or now - asked[name] > after):
+        for name in sorted(self.gate.older_than(after), key=self.index.__getitem__):
+            if name not in slow and (name not in asked or now - asked[name] > after):
                 asked[name] = now
                 venue, _, mid = name.partition(":")
                 due.setdefault(venue, []).append(mid)

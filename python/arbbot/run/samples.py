@@ -55,7 +55,9 @@ class SampleRing:
             self.append(sample)
 
     def append(self, sample: tuple[float, float]) -> None:
-        t, x = sample
+        self.push(*sample)
+
+    def push(self, t: float, x: float) -> None:
         data = self._data
         if len(data) < 2 * self.maxlen:
             data.append(t)
@@ -101,6 +103,7 @@ class StreamSamples:
     persist: bool = True                     # False: nothing is queued for the store (a replay's throwaway one)
     _ask: dict[tuple[str, Side], _Depletion] = field(default_factory=dict)
     _mid: dict[str, _Mid] = field(default_factory=dict)
+    _scanned: dict[int, SampleRing] = field(default_factory=dict)   # add_scanned's rings (`load` clears it)
 
     def on_packed(self, market: str, packed, now_s: float) -> None:
         """One book update, packed as `arbbot.run.live.pack` writes it: four side counts
@@ -164,21 +167,27 @@ class StreamSamples:
     def add_scanned(self, samples, source, wanted) -> None:
         """Samples a replay's scanner took (`arbbot.replay.scan`: the same rules, per record):
         `(kind, market index, side, unix s, value)` with the market named in `source.names` /
-        `source.mids`; those of markets not in `wanted` (market ids) are left out."""
-        names, mids, persist = source.names, source.mids, self.persist
+        `source.mids`; those of markets not in `wanted` (market ids; it only grows) are left out.
+        Each wanted (market, side) finds its ring through `_scanned` (keyed by the scanner's
+        index: no key tuple built per sample)."""
+        names, mids, persist, rings = source.names, source.mids, self.persist, self._scanned
         for kind, index, side, t, value in samples:
-            if mids[index].id not in wanted:
-                continue
-            name = names[index]
-            if kind == DEPLETION:
-                key = (name, _SIDES[side])
-                _push(self.depletion, key, (t, value))
-                if persist:
-                    self.pending.append(("depletion", f"{name}#{key[1].label}", t, value))
-            else:
-                _push(self.mids, name, (t, value))
-                if persist:
-                    self.pending.append(("mid", name, t, value))
+            slot = 3 * index + (2 if kind else side)       # kind: DEPLETION 0 (side 0 | 1), MID 1
+            ring = rings.get(slot)
+            if ring is None:
+                if mids[index].id not in wanted:
+                    continue
+                name = names[index]
+                store, key = (self.mids, name) if kind else (self.depletion, (name, _SIDES[side]))
+                ring = store.get(key)
+                if ring is None:
+                    ring = store[key] = SampleRing()
+                rings[slot] = ring
+            ring.push(t, value)
+            if persist:
+                name = names[index]
+                self.pending.append(("mid", name, t, value) if kind else
+                                    ("depletion", f"{name}#{_SIDES[side].label}", t, value))
 
     def on_latency(self, venue, seconds: float, now_s: float) -> None:
         """One order's round trip (`venue` a Venue): kept here and queued for the store."""
@@ -191,6 +200,7 @@ class StreamSamples:
         for target, source in ((self.latency, latency), (self.depletion, depletion), (self.mids, mids)):
             for key, samples in source.items():
                 target[key] = SampleRing(samples)
+        self._scanned.clear()
 
     def drain(self) -> list[tuple[str, str, float, float]]:
         """The queued samples, oldest first; the queue is left empty."""

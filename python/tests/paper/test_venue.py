@@ -11,8 +11,9 @@ from arbbot.execution.reconcile import rematch_paper_orders
 from arbbot.execution.store import OrderStore
 from arbbot.model import Book, FeeSchedule, MarketId, MarketInfo, Side, Venue
 from arbbot.paper import PaperLedger, PaperVenue
+from arbbot.run.live import pack
 from arbbot.venues.common.errors import NotFound, OrderRejected
-from arbbot.venues.common.model import Action, BookUpdate, OrderRequest, OrderStatus, TimeInForce
+from arbbot.venues.common.model import Action, BookUpdate, OrderRequest, OrderStatus, PackedBookUpdate, TimeInForce
 from tests.paper.test_fills import KALSHI_BOOK
 
 START = 1_000_000_000                                       # µ$: $1,000 of paper cash
@@ -317,3 +318,53 @@ def test_paper_orders_consume_the_book_they_take_from_until_it_changes(ledger):
     assert [r["terms"].get("taken") for r in rows] == [None, [[4_200, 300], [4_300, 700]], None,
                                                         [[4_200, 300], [4_300, 1_000]], None]
     assert rematch_paper_orders(rows, ledger.store.paper_fills("kalshi")) == []
+
+
+# ---- a replay's packed updates ----------------------------------------------------------------
+
+def _packed(book: Book, at_ms: int = 0) -> PackedBookUpdate:
+    return PackedBookUpdate(book.market, str(book.market), pack(book), book.tradeable, book.reason, at_ms)
+
+
+def test_a_packed_update_is_its_book_built_once_when_read():
+    update = _packed(KALSHI_BOOK, 7)
+    assert update._book is None                                      # nothing built yet
+    assert update.book == KALSHI_BOOK and update.book is update.book
+    assert (update.name, update.recv_ts_ms, list(update.packed[:4])) == ("kalshi:K", 7, [2, 0, 3, 0])
+    distrusted = Book(yes_asks=((100, 1),), no_asks=((9_900, 2), (9_950, 3)), market=K, tradeable=False,
+                      reason="sequence gap")
+    assert _packed(distrusted).book == distrusted
+    assert _packed(Book(market=K)).book == Book(market=K)
+
+
+def test_packed_updates_fill_and_are_consumed_as_books_are(ledger):
+    """Streamed packed: the paper venue keeps the update (no Book built) until an order reads it;
+    orders on one update consume its levels, a new update (equal) restores them: the fills of
+    `test_paper_orders_consume_the_book_they_take_from_until_it_changes`."""
+    async def main():
+        inner = DataOnly()
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        seen, arrived = [], asyncio.Event()
+
+        async def pump():
+            async for update in paper.stream_books(["K"]):
+                seen.append(update)
+                arrived.set()
+        task = asyncio.create_task(pump())
+        first_update = _packed(KALSHI_BOOK)
+        await inner.queue.put(first_update)
+        await arrived.wait()
+        kept_lazily = paper.books["K"] is first_update and first_update._book is None
+        first = await paper.place_order(buy(1_000, 4_300, "p-L0E0"))
+        second = await paper.place_order(buy(1_000, 4_300, "p-L1E0"))
+        arrived.clear()
+        await inner.queue.put(_packed(KALSHI_BOOK))
+        await arrived.wait()
+        third = await paper.place_order(buy(400, 4_200, "p-L2E0"))
+        task.cancel()
+        return kept_lazily, first, second, third
+    kept_lazily, first, second, third = asyncio.run(main())
+    assert kept_lazily
+    assert [(o.filled_lots, o.cost_micros) for o in (first, second, third)] == [
+        (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300), (300, 300 * 4_200)]

@@ -1,10 +1,12 @@
 """Depletion and volatility samples from streamed books, hand-computed."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 
-from arbbot.model import Book, Side
+from arbbot.model import Book, MarketId, Side, Venue
+from arbbot.replay.scan import MID
 from arbbot.run.live import pack
-from arbbot.run.samples import StreamSamples
+from arbbot.run.samples import DEPLETION, StreamSamples
 
 
 def book(yes_bids=(), yes_asks=(), no_bids=(), no_asks=()) -> Book:
@@ -60,3 +62,26 @@ def test_a_sample_ring_keeps_the_newest_in_order_in_16_bytes_a_sample():
     assert list(SampleRing(ring, maxlen=2)) == [(9.0, 0.9), (10.0, 1.0)]
     full = SampleRing(((float(t), 0.5) for t in range(512)), maxlen=512)
     assert len(full) == 512 and sys.getsizeof(full._data) < 512 * 16 + 200
+
+
+def test_scanned_samples_go_to_the_rings_of_wanted_markets_only():
+    """A replay's scanned samples: into the same rings `on_packed` fills, keyed by (market, side)
+    and market; a market not streamed yet is left out until it is (then its samples count)."""
+    mids = [MarketId(Venue.KALSHI, "A"), MarketId(Venue.POLYMARKET, "B")]
+    source = SimpleNamespace(mids=mids, names=[str(m) for m in mids])
+    s = StreamSamples()
+    wanted = {"A"}
+    s.add_scanned([(DEPLETION, 0, 0, 5.0, 0.25), (DEPLETION, 0, 1, 5.0, 0.5), (MID, 0, 0, 5.2, 0.41),
+                   (DEPLETION, 1, 0, 5.0, 1.0), (MID, 1, 0, 5.3, 0.6)], source, wanted)
+    assert {k: list(v) for k, v in s.depletion.items()} == {("kalshi:A", Side.YES): [(5.0, 0.25)],
+                                                             ("kalshi:A", Side.NO): [(5.0, 0.5)]}
+    assert {k: list(v) for k, v in s.mids.items()} == {"kalshi:A": [(5.2, 0.41)]}
+    wanted.add("B")                              # streamed from now on
+    s.add_scanned([(DEPLETION, 1, 0, 6.0, 0.75), (DEPLETION, 0, 0, 6.0, 0.125), (MID, 1, 0, 6.3, 0.62)],
+                  source, wanted)
+    assert list(s.depletion[("polymarket:B", Side.YES)]) == [(6.0, 0.75)]
+    assert list(s.depletion[("kalshi:A", Side.YES)]) == [(5.0, 0.25), (6.0, 0.125)]
+    assert list(s.mids["polymarket:B"]) == [(6.3, 0.62)]
+    assert s.drain() == [("depletion", "kalshi:A#yes", 5.0, 0.25), ("depletion", "kalshi:A#no", 5.0, 0.5),
+                         ("mid", "kalshi:A", 5.2, 0.41), ("depletion", "polymarket:B#yes", 6.0, 0.75),
+                         ("depletion", "kalshi:A#yes", 6.0, 0.125), ("mid", "polymarket:B", 6.3, 0.62)]

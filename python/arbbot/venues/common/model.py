@@ -113,6 +113,33 @@ class BookUpdate:
     """Emitted by a data client whenever a market's book changes (or its trust changes)."""
     book: Book
     recv_ts_ms: int = 0
+    packed = None           # (not a field) a PackedBookUpdate's book, packed; None here
+
+
+class PackedBookUpdate:
+    """A `BookUpdate` whose book comes packed (a replay's: the record scanner packs it), as the
+    session keeps books (`arbbot.run.live.pack`: an int64 array of the four side counts, then
+    the (price ticks, lots) pairs). The session reads `packed`, `name`, `tradeable` and `reason`;
+    `book`, the Book itself, is built the first time it is read (a paper fill, a quote) and is
+    the same object after that."""
+    __slots__ = ("market", "name", "packed", "tradeable", "reason", "recv_ts_ms", "_book")
+
+    def __init__(self, market: MarketId, name: str, packed, tradeable: bool, reason: str, recv_ts_ms: int) -> None:
+        self.market, self.name = market, name          # name: str(market), "venue:id"
+        self.packed, self.tradeable, self.reason, self.recv_ts_ms = packed, tradeable, reason, recv_ts_ms
+        self._book: Book | None = None
+
+    @property
+    def book(self) -> Book:
+        book = self._book
+        if book is None:
+            packed, sides, at = self.packed, [], 4
+            for count in packed[:4]:
+                end = at + 2 * count
+                sides.append(tuple(zip(packed[at:end:2], packed[at + 1:end:2])))
+                at = end
+            book = self._book = Book(*sides, market=self.market, tradeable=self.tradeable, reason=self.reason)
+        return book
 
 
 @dataclass
