@@ -433,18 +433,45 @@ static PyObject *Engine_scan(EngineObject *self, PyObject *unused) {
     return out;
 }
 
-/* update(market, levels, counts) -> like scan(), for the opportunities touching `market` */
+/* A packed book's counts: its first 4 int64 (each >= 0), then exactly 2*sum of them int64 values. */
+static int read_packed_counts(const Py_buffer *packed, int64_t counts[4]) {
+    if (items(packed) < 4) {
+        raise_glue(ARB_E_LENGTH, "a packed book starts with its 4 side counts");
+        return -1;
+    }
+    const int64_t *p = (const int64_t *)packed->buf;
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        if (p[i] < 0 || p[i] > (1LL << 40)) {
+            raise_glue(ARB_E_LENGTH, "a side count is negative or absurdly large");
+            return -1;
+        }
+        counts[i] = p[i];
+        total += p[i];
+    }
+    if (total * 2 != (int64_t)items(packed) - 4) {
+        raise_glue(ARB_E_LENGTH, "a packed book holds exactly 2 * sum(counts) int64 values after its counts");
+        return -1;
+    }
+    return 0;
+}
+
+/* update(market, levels, counts) -> like scan(), for the opportunities touching `market`;
+ * update(market, packed): the book packed as one int64 buffer, its 4 side counts first. */
 static PyObject *Engine_update(EngineObject *self, PyObject *args) {
     int market;
-    PyObject *levels_obj, *counts_obj;
-    if (!PyArg_ParseTuple(args, "iOO:update", &market, &levels_obj, &counts_obj)) return NULL;
+    PyObject *levels_obj, *counts_obj = NULL;
+    if (!PyArg_ParseTuple(args, "iO|O:update", &market, &levels_obj, &counts_obj)) return NULL;
     Py_buffer levels;
-    if (get_int_buffer(levels_obj, &levels, 8, "levels") != 0) return NULL;
+    if (get_int_buffer(levels_obj, &levels, 8, counts_obj == NULL ? "packed" : "levels") != 0) return NULL;
     int64_t counts[4];
     PyObject *out = NULL;
-    if (read_counts(counts_obj, counts, &levels) == 0 && enter(self) == 0) {
+    const int64_t *pairs = (const int64_t *)levels.buf;
+    int read = counts_obj == NULL ? read_packed_counts(&levels, counts) : read_counts(counts_obj, counts, &levels);
+    if (counts_obj == NULL) pairs += 4;
+    if (read == 0 && enter(self) == 0) {
         arb_result res;
-        int32_t status = arb_engine_update(self->engine, (int32_t)market, (const int64_t *)levels.buf, counts, &res);
+        int32_t status = arb_engine_update(self->engine, (int32_t)market, pairs, counts, &res);
         out = status == ARB_OK ? result_tuple(&res) : raise_status(status, status == ARB_E_MARKET ? market : -1);
         self->busy = 0;
     }
@@ -456,7 +483,8 @@ static PyMethodDef Engine_methods[] = {
     {"scan", (PyCFunction)Engine_scan, METH_NOARGS,
      "scan() -> (opportunity records: bytes, leg records: bytes, untradeable: tuple[int])"},
     {"update", (PyCFunction)Engine_update, METH_VARARGS,
-     "update(market, levels, counts) -> same as scan(), only opportunities touching market"},
+     "update(market, levels, counts) or update(market, packed) -> same as scan(), only opportunities touching "
+     "market"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -102,13 +102,30 @@ class Engine:
         return self._impl.update(market, book)
 
 
-    def update_packed(self, market: int, levels, counts) -> ScanResult:
+    def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`update` for a book already packed as the ABI's int64 pairs (sides back to back:
         yes_bids, yes_asks, no_bids, no_asks) and four counts, e.g. from
-        `arbbot.engine.native.pack_book`. Skips building tuples on the hot path."""
+        `arbbot.engine.native.pack_book`; with `counts` None, `levels` is the session's packed
+        book (`arbbot.run.live.pack`: the four counts, then the pairs). Skips building tuples on
+        the hot path."""
         if self.implementation == "swift":
             return self._impl.update_packed(market, levels, counts)
+        if counts is None:
+            levels, counts = split_packed(levels)
         return self._impl.update(market, unpack_book(levels, counts))
+
+
+def split_packed(packed) -> tuple:
+    """(pairs, the four counts) of a packed book (counts first), checked as the Swift glue checks
+    it (EngineInputError LENGTH)."""
+    if len(packed) < 4:
+        raise EngineInputError(Status.LENGTH, "a packed book starts with its 4 side counts")
+    counts = tuple(packed[:4])
+    if any(c < 0 or c > 1 << 40 for c in counts):
+        raise EngineInputError(Status.LENGTH, "a side count is negative or absurdly large")
+    if 2 * sum(counts) != len(packed) - 4:
+        raise EngineInputError(Status.LENGTH, "a packed book holds exactly 2 * sum(counts) int64 values after its counts")
+    return packed[4:], counts
 
 
 def unpack_book(levels, counts) -> Book:

@@ -171,9 +171,11 @@ class NativeEngine:
     def update(self, market: int, book: Book) -> ScanResult:
         return self.update_packed(market, *pack_book(book))
 
-    def update_packed(self, market: int, levels, counts) -> ScanResult:
+    def update_packed(self, market: int, levels, counts=None) -> ScanResult:
+        """`counts` None: `levels` is the whole packed book, its four side counts first."""
         try:
-            return self._result(self._engine.update(market, levels, counts))
+            raw = self._engine.update(market, levels) if counts is None else self._engine.update(market, levels, counts)
+            return self._result(raw)
         except self._native.NativeError as exc:
             raise _error(exc) from None
         except OverflowError:

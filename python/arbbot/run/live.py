@@ -56,7 +56,7 @@ _EMPTY_PACKED = array("q", [0, 0, 0, 0])
 
 
 def packed_update(engine: Engine, market: int, packed: array):
-    return engine.update_packed(market, memoryview(packed)[4:], tuple(packed[:4]))
+    return engine.update_packed(market, packed)
 
 
 def engine_market(info: MarketInfo, book: Book | None) -> Market:

@@ -89,6 +89,15 @@ def test_engine_construction_checks(native):
     assert native_status(native, engine.update, 0, array("q", [1, 1]), (0, 1, 0, 0)) == Status.BIDS_ONLY
     opps, legs, untradeable = engine.update(0, array("q", [4_000, 100]), (1, 0, 0, 0))
     assert (opps, legs, untradeable) == (b"", b"", ())
+    # the packed form: the four counts, then the pairs, in one int64 buffer
+    assert engine.update(0, array("q", [1, 0, 0, 0, 4_000, 100])) == (b"", b"", ())
+    assert native_status(native, engine.update, 0, array("q", [0, 0, 0])) == Status.LENGTH
+    assert native_status(native, engine.update, 0, array("q", [1, 0, 0, 0])) == Status.LENGTH
+    assert native_status(native, engine.update, 0, array("q", [-1, 1, 0, 0, 4_000, 100])) == Status.LENGTH
+    assert native_status(native, engine.update, 0, array("q", [0, 1, 0, 0, 1, 1])) == Status.BIDS_ONLY
+    assert native_status(native, engine.update, 9, array("q", [0, 0, 0, 0])) == Status.MARKET
+    with pytest.raises(TypeError):
+        engine.update(0, array("i", [0, 0, 0, 0]))
 
 
 FUZZ = textwrap.dedent("""

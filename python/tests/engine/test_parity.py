@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arbbot.engine import (
-    Engine, EngineInputError, FeeSchedule, Market, Book, Relation, RelationKind, Universe,
+    Engine, EngineInputError, FeeSchedule, Market, Book, Relation, RelationKind, Status, Universe,
     Venue, decompose, evaluate, order_fee,
 )
 from arbbot.opportunities import to_json_line
@@ -156,3 +156,29 @@ def test_evaluate_parity(qty, profit, cost, fee, c, f, loss, sigma):
     assert swift == python   # same operations in the same order: identical doubles
     if not isinstance(swift, tuple):
         assert 0.0 <= swift.kelly <= 1.0 and 0.0 <= swift.shrunk <= 1.0   # never NaN
+
+
+@given(universes(), st.integers(0, 7), st.data(), st.lists(st.integers(-3, 3), min_size=4, max_size=4))
+def test_a_whole_packed_book_updates_as_its_book_does_on_both_engines(universe, index, data, nudge):
+    """`update_packed(m, packed)` (the session's form, counts first) = `update(m, book)`; a packed
+    book whose counts do not fit its length is refused alike (LENGTH), on both engines."""
+    require_native()
+    from array import array
+    from arbbot.run.live import pack
+    m = index % len(universe.markets)
+    book = data.draw(books(universe.markets[m].venue))
+    packed = pack(book)
+    by_book = {name: outcome(lambda: Engine(universe, engine=name).update(m, book)) for name in ("swift", "python")}
+    by_packed = {name: outcome(lambda: Engine(universe, engine=name).update_packed(m, packed))
+                 for name in ("swift", "python")}
+    assert by_packed == by_book
+    bad = array("q", [c + d for c, d in zip(packed[:4], nudge)]) + packed[4:]
+    if list(bad[:4]) != list(packed[:4]):
+        refused = {name: outcome(lambda: Engine(universe, engine=name).update_packed(m, bad))
+                   for name in ("swift", "python")}
+        assert refused["swift"] == refused["python"]
+        if 2 * sum(bad[:4]) != len(bad) - 4 or min(bad[:4]) < 0:
+            assert refused["swift"] == ("error", Status.LENGTH, -1)
+    for short in (array("q"), array("q", [0, 0, 0])):
+        assert {outcome(lambda: Engine(universe, engine=name).update_packed(m, short))
+                for name in ("swift", "python")} == {("error", Status.LENGTH, -1)}
