@@ -2,9 +2,8 @@
 turns the engine's records back into arbbot.engine.types values."""
 from __future__ import annotations
 
+import struct
 from array import array
-
-import numpy as np
 
 from arbbot.engine.select import native_module
 from arbbot.engine.types import (
@@ -12,12 +11,10 @@ from arbbot.engine.types import (
     Book, Opportunity, Quote, ScanResult, Side, Status, Universe,
 )
 
-OPPORTUNITY_DTYPE = np.dtype([
-    ("id", "<u8"), ("lane", "<i4"), ("kind", "<i4"), ("qty", "<i8"), ("payout", "<i8"),
-    ("cost", "<i8"), ("fee", "<i8"), ("profit", "<i8"), ("leg_start", "<i4"), ("leg_count", "<i4")])
-LEG_DTYPE = np.dtype([
-    ("market", "<i4"), ("side", "<i4"), ("qty", "<i8"), ("worst_price", "<i4"), ("reserved", "<i4"),
-    ("cost", "<i8"), ("fee", "<i8")])
+# arb_opportunity: id u64, lane i32, kind i32, qty, payout, cost, fee, profit i64, leg_start, leg_count i32
+OPPORTUNITY_RECORD = struct.Struct("<Qiiqqqqqii")
+# arb_leg: market i32, side i32, qty i64, worst_price i32, reserved i32, cost i64, fee i64
+LEG_RECORD = struct.Struct("<iiqiiqq")
 _LANES, _KINDS, _SIDES = tuple(Lane), tuple(Kind), tuple(Side)
 
 
@@ -186,10 +183,9 @@ _NOTHING = ScanResult((), ())
 
 
 def decode_opportunities(opp_bytes: bytes, leg_bytes: bytes, names: list[str]) -> tuple[Opportunity, ...]:
-    opps = np.frombuffer(opp_bytes, dtype=OPPORTUNITY_DTYPE).tolist()
-    legs = np.frombuffer(leg_bytes, dtype=LEG_DTYPE).tolist()
+    legs = list(LEG_RECORD.iter_unpack(leg_bytes))
     out = []
-    for oid, lane, kind, qty, payout, cost, fee, profit, start, count in opps:
+    for oid, lane, kind, qty, payout, cost, fee, profit, start, count in OPPORTUNITY_RECORD.iter_unpack(opp_bytes):
         out.append(Opportunity(
             f"{oid:016x}", _LANES[lane], _KINDS[kind], qty, payout, cost, fee, profit,
             tuple(Leg(names[m], _SIDES[s], lq, worst, lc, lf)

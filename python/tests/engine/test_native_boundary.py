@@ -13,8 +13,8 @@ from array import array
 import numpy as np
 import pytest
 
-from arbbot.engine.native import pack_universe
-from arbbot.engine.types import Status
+from arbbot.engine.native import LEG_RECORD, OPPORTUNITY_RECORD, decode_opportunities, pack_universe
+from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side, Status
 
 from .builders import KALSHI_FEES, market, universe
 
@@ -30,6 +30,7 @@ def native_status(native, fn, *args, **kwargs) -> int:
 def test_abi_and_messages(native):
     assert native.abi_version() == 2
     assert native.OPPORTUNITY_SIZE == 64 and native.LEG_SIZE == 40
+    assert (OPPORTUNITY_RECORD.size, LEG_RECORD.size) == (native.OPPORTUNITY_SIZE, native.LEG_SIZE)
     for code in range(18):
         assert isinstance(native.status_message(code), str) and native.status_message(code)
     assert native.status_message(12345) and native.status_message(-7)
@@ -158,3 +159,19 @@ def test_fuzz_native_module_never_crashes(native, seed):
     assert proc.returncode == 0, f"native module crashed (return code {proc.returncode}): {proc.stderr[-2000:]}"
     handled = int(proc.stdout.split()[-1])
     assert 1_000 < handled <= 4_000     # most random inputs are invalid and must be rejected cleanly
+
+
+def test_decoding_the_engines_records():
+    """Two opportunities and their three legs, as the engine writes them (little-endian, packed)."""
+    opps = (OPPORTUNITY_RECORD.pack(0xFEDCBA9876543210, 1, 1, 500, 5_000_000, 4_700_000, 120_000, 180_000, 0, 2)
+            + OPPORTUNITY_RECORD.pack(7, 2, 5, 100, 1_000_000, 930_000, 0, 70_000, 2, 1))     # cross; bucket
+    legs = (LEG_RECORD.pack(1, 0, 500, 4_300, 0, 2_150_000, 60_000) + LEG_RECORD.pack(0, 1, 500, 5_200, 0, 2_550_000, 60_000)
+            + LEG_RECORD.pack(2, 0, 100, 9_300, 0, 930_000, 0))
+    names = ["kalshi:A", "polymarket:B", "kalshi:C"]
+    assert decode_opportunities(opps, legs, names) == (
+        Opportunity("fedcba9876543210", Lane.CROSS, Kind.YES_A_NO_B, 500, 5_000_000, 4_700_000, 120_000, 180_000,
+                    (Leg("polymarket:B", Side.YES, 500, 4_300, 2_150_000, 60_000),
+                     Leg("kalshi:A", Side.NO, 500, 5_200, 2_550_000, 60_000))),
+        Opportunity("0000000000000007", Lane.BUCKET, Kind.ALL_NO, 100, 1_000_000, 930_000, 0, 70_000,
+                    (Leg("kalshi:C", Side.YES, 100, 9_300, 930_000, 0),)))
+    assert decode_opportunities(b"", b"", names) == ()
