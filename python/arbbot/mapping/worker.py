@@ -24,8 +24,11 @@ def main() -> int:
     from arbbot.mapping.generate import generated_mappings
     listings, cache_dir = pickle.loads(payload)
     result = generated_mappings(listings, cache_dir)
-    out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    out.flush()
+    try:
+        out.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        out.flush()
+    except BrokenPipeError:                  # the session is gone (stopped, or killed): nobody to answer
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())    # (and no error when Python exits)
     return 0
 
 

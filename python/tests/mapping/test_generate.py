@@ -172,6 +172,30 @@ def test_the_worker_runs_at_a_lower_cpu_priority_than_its_parent(discovered):
     assert proc.returncode == 0 and pickle.loads(out) == generated_mappings(listings, None)
 
 
+def test_a_worker_whose_session_is_gone_exits_quietly(discovered):
+    """The session killed (or stopped) while its worker matched: the answer finds no reader. The
+    worker exits with nothing on stderr (which is the session's log: a traceback there is not a
+    JSON line), not with a BrokenPipeError."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    listings, _ = discovered
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "arbbot.mapping.worker"], stdin=subprocess.PIPE,
+                            stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    os.close(read_end)                            # the parent is gone before the worker answers
+    try:
+        _, err = proc.communicate(pickle.dumps((listings, None)), timeout=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, err) == (0, b"")
+
+
 def test_user_rows_win_over_generated_ones():
     generated = [MappingRow(r.ids, r.relation, r.confidence, None, "generated") for r in sim_twins()]
     rejected = MappingRow(generated[0].ids, "same", 990_000, False)
