@@ -128,13 +128,19 @@ def split_packed(packed) -> tuple:
     return packed[4:], counts
 
 
-def unpack_book(levels, counts) -> Book:
-    """The Book of packed int64 pairs + four side counts (inverse of pack_book)."""
+def unpack_sides(levels, counts) -> list[tuple]:
+    """The four sides, as tuples of (price, qty) pairs, of packed int64 pairs + four side counts."""
     sides, at = [], 0
     for count in counts:
-        sides.append(tuple((levels[2 * i], levels[2 * i + 1]) for i in range(at, at + count)))
-        at += count
-    return Book(*sides)
+        end = at + 2 * count
+        sides.append(tuple(zip(levels[at:end:2], levels[at + 1:end:2])))
+        at = end
+    return sides
+
+
+def unpack_book(levels, counts) -> Book:
+    """The Book of packed int64 pairs + four side counts (inverse of pack_book)."""
+    return Book(*unpack_sides(levels, counts))
 
 
 def scan(universe: Universe, *, engine: str | None = None) -> ScanResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from arbbot.engine import unpack_sides
 from arbbot.model import (  # noqa: F401  (re-exported: the adapters' vocabulary)
     TAPERED, UNIFORM, Book, EventInfo, FeeSchedule, Level, MarketId, MarketInfo, Side, Venue, floor_price,
     on_grid, price_bounds,
@@ -133,12 +134,9 @@ class PackedBookUpdate:
     def book(self) -> Book:
         book = self._book
         if book is None:
-            packed, sides, at = self.packed, [], 4
-            for count in packed[:4]:
-                end = at + 2 * count
-                sides.append(tuple(zip(packed[at:end:2], packed[at + 1:end:2])))
-                at = end
-            book = self._book = Book(*sides, market=self.market, tradeable=self.tradeable, reason=self.reason)
+            packed = self.packed
+            book = self._book = Book(*unpack_sides(packed[4:], packed[:4]), market=self.market,
+                                     tradeable=self.tradeable, reason=self.reason)
         return book
 
 
