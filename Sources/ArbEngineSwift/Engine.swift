@@ -21,6 +21,8 @@ final class Engine {
     /// ARB_VENUE_* per market (an update's book is validated against it).
     let venue: [Int32]
     let fees: [FeeSchedule]
+    /// Lots per market: 100 (1 contract) or 1 (0.01), for sizing a leg.
+    let lot: [Int64]
     /// Lots per opportunity, -1 = uncapped.
     let maxQty: Int64
     /// µ$: the smallest profit reported.
@@ -42,6 +44,9 @@ final class Engine {
     @exclusivity(unchecked) private(set) var live: [UInt64]
     /// Bit m set ⇔ market m is crossed or locked (untradeable).
     @exclusivity(unchecked) private(set) var crossedBits: [UInt64]
+    /// Per slot (2 × market + token): the token's best raw bid, ticks, -1 = none (the quote's
+    /// best_bid_yes / best_bid_no, which sizing reads).
+    @exclusivity(unchecked) private(set) var bestBid: [Int32]
 
     // MARK: Scratch and results
 
@@ -59,6 +64,7 @@ final class Engine {
         marketCount = u.marketCount
         venue = u.venue
         fees = u.fees
+        lot = u.lot
         maxQty = u.maxQty
         minProfit = u.minProfit
         candidates = try CandidateTable(marketCount: u.marketCount, lots: u.lot, names: u.names, relations: u.relations)
@@ -71,6 +77,7 @@ final class Engine {
         }
         ladders.reserve(sizes: sizes)
         crossed = [Bool](repeating: false, count: marketCount)
+        bestBid = [Int32](repeating: -1, count: slots)
         topCost = [Int64](repeating: topCostCap, count: slots)
         walk = [WalkLeg](repeating: .empty, count: max(candidates.maxLegs, 1))
         fills = [LegFill](repeating: .zero, count: max(candidates.maxLegs, 1))
@@ -93,6 +100,8 @@ final class Engine {
     private func install(market m: Int, book: NativeBook) {
         ladders.install(slot: 2 * m, book: book, side: Side.yes)
         ladders.install(slot: 2 * m + 1, book: book, side: Side.no)
+        bestBid[2 * m] = book.bestBidYes
+        bestBid[2 * m + 1] = book.bestBidNo
         let isCrossed = book.crossed
         crossed[m] = isCrossed
         setBit(&crossedBits, m, isCrossed)
@@ -236,6 +245,47 @@ final class Engine {
                     return Status.ok
                 }
             }
+        }
+    }
+
+    // MARK: - Legs as sizing reads them
+
+    /// Sizing's view of `n` legs ((market, side) pairs in `pairs`) as the engine holds them now:
+    /// into `legsOut[j]` the market's venue, lot and fee schedule, its side's effective ask ladder
+    /// (copied back to back into `levelsOut`, level_start / level_count set) and the token's best
+    /// raw bid (0 = none); depletion_rate and price_vol 0. Returns the pairs written. Throws
+    /// MARKET / ARGUMENT (side) with the leg's index, CAPACITY (index -1) when `capacity` pairs do
+    /// not hold every ladder: then nothing is written and `needed` holds the pairs required.
+    func sizingLegs(_ pairs: UnsafePointer<Int32>, count n: Int, into legsOut: UnsafeMutablePointer<arb_sizing_leg>,
+                    levels levelsOut: UnsafeMutablePointer<Int64>?, capacity: Int64,
+                    needed: inout Int64) throws(EngineError) {
+        var total: Int64 = 0
+        for j in 0..<n {
+            let m = pairs[2 * j], side = pairs[2 * j + 1]
+            guard m >= 0 && Int(m) < marketCount else { throw EngineError(Status.market, index: Int64(j)) }
+            guard side == Side.yes || side == Side.no else { throw EngineError(Status.argument, index: Int64(j)) }
+            total += Int64(ladders.count[2 * Int(m) + Int(side)])
+        }
+        needed = total
+        guard total <= capacity else { throw EngineError(Status.capacity) }
+        guard total == 0 || levelsOut != nil else { throw EngineError(Status.null) }
+        var at: Int64 = 0
+        for j in 0..<n {
+            let m = Int(pairs[2 * j]), slot = 2 * m + Int(pairs[2 * j + 1])
+            let start = ladders.start[slot], count = ladders.count[slot]
+            for k in 0..<count {
+                let level = ladders.pool[start + k]
+                levelsOut![2 * (Int(at) + k)] = level.price
+                levelsOut![2 * (Int(at) + k) + 1] = level.qty
+            }
+            let f = fees[m]
+            legsOut[j] = arb_sizing_leg(
+                venue: venue[m], lot: Int32(truncatingIfNeeded: lot[m]),
+                fees: arb_fee_schedule(taker_rate_ppm: Int32(truncatingIfNeeded: f.rate), reserved: 0,
+                                       per_contract: f.perContract, rounding: f.rounding),
+                level_start: at, level_count: Int64(count), best_bid: Int64(max(bestBid[slot], 0)),
+                depletion_rate: 0, price_vol: 0)
+            at += Int64(count)
         }
     }
 

@@ -124,6 +124,27 @@ public func arb_engine_update(_ handle: OpaquePointer?, _ market: Int32, _ level
     }
 }
 
+@c @implementation
+public func arb_engine_sizing_legs(_ handle: OpaquePointer?, _ legs: UnsafePointer<Int32>?, _ nLegs: Int64,
+                                   _ legsOut: UnsafeMutablePointer<arb_sizing_leg>?, _ levelsOut: UnsafeMutablePointer<Int64>?,
+                                   _ levelsCapacity: Int64, _ levelsUsed: UnsafeMutablePointer<Int64>?,
+                                   _ badIndex: UnsafeMutablePointer<Int64>?) -> Int32 {
+    badIndex?.pointee = -1
+    return guarded(badIndex) { () throws(EngineError) in
+        let e = try engine(handle)
+        guard nLegs >= 0 && nLegs <= sideCountMax else { throw EngineError(Status.length) }
+        if nLegs == 0 {
+            levelsUsed?.pointee = 0
+            return
+        }
+        guard let legs, let legsOut, let levelsUsed else { throw EngineError(Status.null) }
+        var needed: Int64 = 0
+        defer { levelsUsed.pointee = needed }
+        try e.sizingLegs(legs, count: Int(nLegs), into: legsOut, levels: levelsOut, capacity: levelsCapacity,
+                         needed: &needed)
+    }
+}
+
 // MARK: - Evaluation
 
 @c @implementation

@@ -479,12 +479,110 @@ static PyObject *Engine_update(EngineObject *self, PyObject *args) {
     return out;
 }
 
+/* size_legs(legs, input, estimates, params) -> (result: bytes, leg records out: bytes,
+ *                                              ((ladder, best bid) per leg))
+ *
+ * One opportunity the engine reported, sized by the per-opportunity chain on the engine's own
+ * books: no ladder crosses into Python first. legs: an int32 buffer of (market index, ARB_SIDE_*)
+ * pairs, send order; input: one packed arb_sizing_input (its legs / levels / n_levels fields are
+ * ignored; n_legs must equal the pairs); estimates: a float64 buffer of (depletion_rate,
+ * price_vol) per leg. The legs come from arb_engine_sizing_legs with the estimates set, then
+ * arb_size. Returned too, for the pipeline's later steps and its records: each leg's ladder as
+ * sized (a tuple of (price, lots) tuples, as decompose gives it) and best bid (ticks). Errors:
+ * NativeError(code, message, leg index, 0). */
+static PyObject *Engine_size_legs(EngineObject *self, PyObject *args) {
+    PyObject *legs_obj, *input_obj, *estimates_obj, *params_obj;
+    if (!PyArg_ParseTuple(args, "OOOO:size_legs", &legs_obj, &input_obj, &estimates_obj, &params_obj)) return NULL;
+    Py_buffer legs, input, estimates, params;
+    int have_input = 0, have_estimates = 0, have_params = 0, entered = 0;
+    PyObject *result = NULL, *out = NULL, *legs_out = NULL, *sizing_legs = NULL, *levels = NULL;
+    if (get_int_buffer(legs_obj, &legs, 4, "legs") != 0) return NULL;
+    if (get_bytes(input_obj, &input, sizeof(arb_sizing_input), 0, "input") != 0) goto done;
+    have_input = 1;
+    if (PyObject_GetBuffer(estimates_obj, &estimates, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) != 0) goto done;
+    have_estimates = 1;
+    const char *est_fmt = estimates.format ? estimates.format : "B";
+    if (*est_fmt == '<' || *est_fmt == '=' || *est_fmt == '@') est_fmt++;
+    if (estimates.itemsize != 8 || strcmp(est_fmt, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "estimates: expected a float64 buffer (array('d'))");
+        goto done;
+    }
+    if (get_bytes(params_obj, &params, sizeof(arb_sizing_params), 0, "params") != 0) goto done;
+    have_params = 1;
+    arb_sizing_input copy;
+    memcpy(&copy, input.buf, sizeof copy);
+    int64_t n = (int64_t)(items(&legs) / 2);
+    if (items(&legs) % 2 != 0 || copy.n_legs != n || items(&estimates) != 2 * n) {
+        raise_glue(ARB_E_LENGTH, "size_legs: legs must be (market, side) pairs, as many as the input's n_legs, "
+                                 "and estimates a (rho, s) pair per leg");
+        goto done;
+    }
+    if (n == 0) { raise_sizing(ARB_E_LENGTH, -1, 0); goto done; }
+    if (enter(self) != 0) goto done;
+    entered = 1;
+    int64_t needed = 0, bad_index = -1;
+    sizing_legs = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * (int64_t)sizeof(arb_sizing_leg)));
+    if (sizing_legs == NULL) goto done;
+    arb_sizing_leg *leg_records = (arb_sizing_leg *)PyBytes_AS_STRING(sizing_legs);
+    int32_t status = arb_engine_sizing_legs(self->engine, legs.buf, n, leg_records, NULL, 0, &needed, &bad_index);
+    if (status == ARB_E_CAPACITY) {
+        levels = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(needed * 16));
+        if (levels == NULL) goto done;
+        status = arb_engine_sizing_legs(self->engine, legs.buf, n, leg_records, (int64_t *)PyBytes_AS_STRING(levels),
+                                        needed, &needed, &bad_index);
+    } else if (status == ARB_OK) {
+        levels = PyBytes_FromStringAndSize(NULL, 0);
+        if (levels == NULL) goto done;
+    }
+    if (status != ARB_OK) { raise_sizing(status, bad_index, 0); goto done; }
+    const double *est = estimates.buf;
+    for (int64_t j = 0; j < n; j++) {
+        leg_records[j].depletion_rate = est[2 * j];
+        leg_records[j].price_vol = est[2 * j + 1];
+    }
+    copy.legs = leg_records;
+    copy.levels = (const int64_t *)PyBytes_AS_STRING(levels);
+    copy.n_levels = needed;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(arb_sizing_result));
+    legs_out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * (int64_t)sizeof(arb_sizing_leg_out)));
+    if (out == NULL || legs_out == NULL) goto done;
+    status = arb_size(&copy, params.buf, (arb_sizing_result *)PyBytes_AS_STRING(out),
+                      (arb_sizing_leg_out *)PyBytes_AS_STRING(legs_out), n, &bad_index);
+    if (status != ARB_OK) { raise_sizing(status, bad_index, 0); goto done; }
+    PyObject *sized = PyTuple_New((Py_ssize_t)n);
+    if (sized == NULL) goto done;
+    const int64_t *pairs = (const int64_t *)PyBytes_AS_STRING(levels);
+    for (int64_t j = 0; j < n; j++) {
+        PyObject *leg = Py_BuildValue("(NL)", ladder_tuple(pairs + 2 * leg_records[j].level_start,
+                                                          leg_records[j].level_count),
+                                      (long long)leg_records[j].best_bid);
+        if (leg == NULL) { Py_DECREF(sized); goto done; }
+        PyTuple_SET_ITEM(sized, (Py_ssize_t)j, leg);
+    }
+    result = PyTuple_Pack(3, out, legs_out, sized);
+    Py_DECREF(sized);
+done:
+    if (entered) self->busy = 0;
+    Py_XDECREF(out);
+    Py_XDECREF(legs_out);
+    Py_XDECREF(sizing_legs);
+    Py_XDECREF(levels);
+    if (have_params) PyBuffer_Release(&params);
+    if (have_estimates) PyBuffer_Release(&estimates);
+    if (have_input) PyBuffer_Release(&input);
+    PyBuffer_Release(&legs);
+    return result;
+}
+
 static PyMethodDef Engine_methods[] = {
     {"scan", (PyCFunction)Engine_scan, METH_NOARGS,
      "scan() -> (opportunity records: bytes, leg records: bytes, untradeable: tuple[int])"},
     {"update", (PyCFunction)Engine_update, METH_VARARGS,
      "update(market, levels, counts) or update(market, packed) -> same as scan(), only opportunities touching "
      "market"},
+    {"size_legs", (PyCFunction)Engine_size_legs, METH_VARARGS,
+     "size_legs(legs, input, estimates, params) -> (result, leg records out, ((ladder, best bid) per leg)): "
+     "the per-opportunity chain on the engine's own books"},
     {NULL, NULL, 0, NULL},
 };
 

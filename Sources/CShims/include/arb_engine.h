@@ -405,6 +405,17 @@ int32_t arb_size_batch(const arb_sizing_input *inputs, int64_t n, const arb_sizi
                        arb_sizing_result *out, arb_sizing_leg_out *legs_out, int64_t legs_capacity,
                        int64_t *bad_opportunity, int64_t *bad_index);
 
+/* Sizing's view of an engine's legs, for sizing an opportunity it reported without copying its
+ * books out first: for each of the n legs (`legs`: market index, ARB_SIDE_* pairs) the market's
+ * venue, lot and fee schedule, the side's effective ask ladder as the engine holds it now
+ * (copied back to back into levels_out, level_start / level_count set) and the token's best raw
+ * bid (0 = none), as arb_decompose's ladder and quote give them; depletion_rate and price_vol
+ * are 0 (the caller's estimates). *levels_used: the pairs written, or with ARB_E_CAPACITY the
+ * pairs needed (nothing written). ARB_E_MARKET / ARB_E_ARGUMENT (side): *bad_index = the leg. */
+int32_t arb_engine_sizing_legs(const arb_engine *engine, const int32_t *legs, int64_t n_legs,
+                               arb_sizing_leg *legs_out, int64_t *levels_out, int64_t levels_capacity,
+                               int64_t *levels_used, int64_t *bad_index);
+
 /* ---- the replay's record scanner (python/arbbot/replay/scan.py: PyScanner is the twin) ------ *
  *
  * One pass over a recording's bytes: the `book` lines of the recorder's exact form are parsed,

@@ -8,8 +8,9 @@ the decision, so any backlog when processing falls behind the rate counts in ful
 
 With sizing (the default; `--no-size` to leave it out), every opportunity a frame reports is also
 sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: the Swift chain
-per ARB_ENGINE_EVAL and the Python portfolio steps, against a fresh $10,000-per-venue portfolio in
-a temporary order store); `found_p50_us` / `found_p99_us` are frame → sized decision over the
+per ARB_ENGINE_EVAL — on the Swift engine's own books, or with `--legs-in-python` on each leg's
+book decomposed in Python first — and the Python portfolio steps, against a fresh
+$10,000-per-venue portfolio in a temporary order store); `found_p50_us` / `found_p99_us` are frame → sized decision over the
 frames that found an opportunity (every opportunity of the frame sized), beside the all-frames
 figures. A found frame's latency is split (`found_split`): `wait` (its scheduled arrival → its
 processing starts: the backlog of earlier frames), `sizing` (inside `SessionSizer.size`, all its
@@ -51,7 +52,7 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _attach_sizer(session, universe, workdir: str):
+def _attach_sizer(session, universe, workdir: str, legs_in_python: bool = False):
     """A `SessionSizer` for the bench universe: MarketInfo from the engine markets (no close
     times: T = unknown_days), an empty order store, $10,000 cash per venue."""
     from arbbot.config import Settings
@@ -65,6 +66,7 @@ def _attach_sizer(session, universe, workdir: str):
     store = OrderStore(f"{workdir}/bench.db")
     sizer = SessionSizer(session, store, Settings(kill_file=""))
     sizer.refresh({v.label: 10_000_000_000 for v in Venue})
+    sizer.on_engine_books = not legs_in_python
     session.on_opportunity = sizer.size
     return sizer, store
 
@@ -127,7 +129,7 @@ class _DashboardClient:
 
 async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
                    freeze: bool = True, size: bool = True, dashboard: str | None = None,
-                   warm_ms: float = 0.0) -> dict:
+                   warm_ms: float = 0.0, legs_in_python: bool = False) -> dict:
     rss_start = _rss_mib()
     bench = build_u20k(seed)
     universe = bench.universe
@@ -187,7 +189,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "market_ticker": ticker, "price_dollars": f"{price / 10_000:.4f}", "delta_fp": f"{delta / 100:.2f}",
             "side": side, "ts_ms": 0}}))
     tmp = tempfile.TemporaryDirectory()
-    sizer, store = _attach_sizer(session, universe, tmp.name) if size else (None, None)
+    sizer, store = _attach_sizer(session, universe, tmp.name, legs_in_python) if size else (None, None)
     if sizer is not None:
         def size_timed(opp, size=sizer.size):
             t0 = time.perf_counter_ns()
@@ -264,7 +266,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "found_frames": len(sized),
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
             "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None,
-            "found_split": _split(parts, size), "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
+            "found_split": _split(parts, size), "legs_in_python": legs_in_python, "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
             "dashboard": served_report}
 
 
@@ -295,13 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-ms", type=float, default=0.0,
                     help="size the last opportunity again (nothing kept) when idle at most every this many ms "
                          "(what the session's `sizing_warm_ms` does; default 0: off)")
+    ap.add_argument("--legs-in-python", action="store_true",
+                    help="size with every leg's book decomposed in Python first, not on the Swift engine's own "
+                         "books (the path before; the same answers — to compare)")
     ap.add_argument("--dashboard", choices=("sse", "browser"),
                     help="serve the web dashboard during the run with a client connected: an SSE reader, or "
                          "headless Chromium showing the page (default: no dashboard)")
     args = ap.parse_args(argv)
     print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze,
                                           size=not args.no_size, dashboard=args.dashboard,
-                                          warm_ms=args.warm_ms))))
+                                          warm_ms=args.warm_ms, legs_in_python=args.legs_in_python))))
     return 0
 
 

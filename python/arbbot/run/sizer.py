@@ -15,8 +15,10 @@ the executor's order latencies), so a restart resumes with the same history.
 from __future__ import annotations
 
 import time
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 from arbbot.engine.select import implementation
 from arbbot.engine.types import Leg, Opportunity
@@ -26,12 +28,13 @@ from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.samples import StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
-from arbbot.sizing.pipeline import TradeSizing, size_trade
+from arbbot.sizing.clock import days_to_close_at
+from arbbot.sizing.pipeline import TradeSizing, size_trade, size_with
 from arbbot.sizing.pricing import bound_micros
 from arbbot.sizing.record import trade_record
 from arbbot.sizing import native, steps
-from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
-from arbbot.sizing.types import ORDER, Outcome
+from arbbot.sizing.trade import PAYOUT_MICROS_PER_LOT, LegMarket, RelationIndex, Trade, TradeLeg, trade_from_opportunity
+from arbbot.sizing.types import ORDER, Outcome, SizingInput, SizingLeg
 
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
 ORDER_LABELS = tuple(step.label for step in ORDER)
@@ -90,6 +93,10 @@ class SessionSizer:
         self._chain = native.size_lazy if implementation("eval") == "swift" else steps.size_opportunity
         self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
         self._last: Opportunity | None = None        # the last opportunity sized (`warm` sizes it again)
+        # with the Swift chain and a Swift engine, the chain runs on the engine's own books
+        # (`_size_on_engine`); False: every leg's book decomposed in Python first (the same answers;
+        # the feed benchmark's --legs-in-python compares the two)
+        self.on_engine_books = True
 
     def reconfigure(self, cfg: SizingConfig) -> None:
         """Size with `cfg` from now on (an operator's live change), lanes taken out still out."""
@@ -208,18 +215,22 @@ class SessionSizer:
         return True
 
     def _size(self, opp: Opportunity, count: bool = True) -> Sized:
-        markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
         now = self.clock()
         confidence = self._confidence.get(opp.id)
         if confidence is None:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
-        # T from the decision's whole second (what its stamp would say), no stamp formatted and parsed
-        trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=None, decided_s=int(now),
-                                       unknown_days=self.cfg.unknown_days,
-                                       min_profit=int(round(self.settings.min_profit * 1_000_000)))
-        sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
-                            daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
-                            params=self._params, memo=self._estimates)
+        min_profit = int(round(self.settings.min_profit * 1_000_000))
+        engine = getattr(self.session, "engine", None)     # None: a session without one (tests, explain)
+        if self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books:
+            sizing = self._size_on_engine(engine, opp, confidence, min_profit, now)
+        else:
+            markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
+            # T from the decision's whole second (what its stamp would say), no stamp formatted and parsed
+            trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=None, decided_s=int(now),
+                                           unknown_days=self.cfg.unknown_days, min_profit=min_profit)
+            sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
+                                daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
+                                params=self._params, memo=self._estimates)
         if not count:
             return Sized(None, sizing, 0)
         self.stats.sized += 1
@@ -236,6 +247,41 @@ class SessionSizer:
         self.stats.traded += 1
         self.stats.quantities[sizing.qty] += 1
         return Sized(at_quantity(opp, sizing), sizing, budget)
+
+
+    def _size_on_engine(self, engine, opp: Opportunity, confidence: float, min_profit: int, now: float
+                        ) -> TradeSizing:
+        """`size_trade` with the Swift chain run on the engine's own books (the books the session
+        gave it, decomposed once by the engine): no leg book is decomposed in Python, no ladder
+        packed for the chain. The same answer as the other path (tests/run/test_sizer_engine.py)."""
+        session, infos = self.session, self._infos
+        pairs, trade_legs, closes = array("i"), [], []
+        for leg in opp.legs:
+            name = leg.market
+            if name not in session.books or name in session.held:      # as `_leg_market`
+                raise KeyError(f"{name}: no healthy book")
+            info = infos[name]
+            pairs.append(session.index[name])
+            pairs.append(int(leg.side))
+            trade_legs.append(TradeLeg(name, leg.side, info.event_id or None, info.category or None))
+            closes.append(info.closes_at or None)
+        days = days_to_close_at(closes, int(now), self.cfg.unknown_days)
+        payout = opp.payout // (opp.qty * PAYOUT_MICROS_PER_LOT)
+        head = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, 0, 0.0)
+        params = self._params
+
+        def run(estimates, venues, equity, budget):
+            inp = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, equity, budget, venues)
+            result, sized = native.size_on_engine(engine, pairs, inp, array("d", chain.from_iterable(estimates)),
+                                                  params)
+            legs = []
+            for leg, (ladder, bid), (rho, s) in zip(opp.legs, sized, estimates):
+                info = infos[leg.market]
+                legs.append(SizingLeg(info.venue, info.lot_lots, info.fees, ladder, bid, rho, s))
+            return result, SizingInput(opp.id, payout, opp.qty, tuple(legs), confidence, days, min_profit, equity,
+                                       budget, venues)
+        return size_with(Trade(opp.lane, tuple(trade_legs), head), self._portfolio, self.cfg, run, now_s=now,
+                         daily_loss_cap_usd=self.settings.daily_loss_cap_usd, params=params, memo=self._estimates)
 
 
 def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:

@@ -30,13 +30,14 @@ from arbbot.sizing.portfolio_steps import (
 from arbbot.sizing.pricing import lot_of, reprice
 from arbbot.sizing.robust import History, RobustParams, depletion_rate, latency, price_volatility
 from arbbot.sizing.steps import size_opportunity
-from arbbot.sizing.trade import Trade
+from arbbot.sizing.trade import Trade, TradeLeg
 from arbbot.units import format_qty
 from arbbot.sizing.types import (
     ORDER, Outcome, Priced, SizingInput, SizingLeg, SizingParams, SizingResult, StepResult, VenueStats,
 )
 
 Chain = Callable[[SizingInput, SizingParams], SizingResult]
+ChainRun = Callable[[list[tuple[float, float]], tuple[VenueStats, ...], int, float], tuple[object, SizingInput]]
 REPRICE = "re-price"
 ENGINE = "engine"
 MAX_STEP_DOWN = 1_000        # lots the final re-price may step down
@@ -122,6 +123,17 @@ def with_estimates(trade: Trade, history: History, now_s: float, cfg: SizingConf
 def _estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig, memo: dict
                ) -> tuple[tuple[SizingLeg, ...], tuple[VenueStats, ...], Callable[[], RobustRecord]]:
     """`with_estimates`' values: the legs with ρ and s, the venue stats, and what makes the record."""
+    values, venues, record = leg_estimates(trade.legs, history, now_s, cfg, memo)
+    legs = tuple(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho, s)
+                 for leg, (rho, s) in zip(trade.input.legs, values))
+    return legs, venues, lambda: record(legs)
+
+
+def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: float, cfg: SizingConfig, memo: dict
+                  ) -> tuple[list[tuple[float, float]], tuple[VenueStats, ...],
+                             Callable[[tuple[SizingLeg, ...]], RobustRecord]]:
+    """Step 5 for the legs (market, side): (ρ, s) per leg, the venue stats, and what makes the
+    record from the legs as sized (their venues). Read from `memo` when already estimated."""
     rp = memo.get("params")
     if rp is None:
         rp = memo["params"] = RobustParams.from_config(cfg)
@@ -137,8 +149,8 @@ def _estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig, 
             lat[v] = est
         venue_stats = memo["venues"] = (tuple(stats), lat)
     venues, lat = venue_stats
-    legs, depletion, vol = [], [], {}
-    for leg, meta in zip(trade.input.legs, trade.legs):
+    values, depletion, vol = [], [], {}
+    for meta in trade_legs:
         market = meta.market
         rho = memo.get(("rho", market, meta.side))
         if rho is None:
@@ -149,15 +161,15 @@ def _estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig, 
             if s is None:
                 s = memo[("vol", market)] = price_volatility(history, market, now_s, rp)
             vol[market] = s
-        legs.append(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho.value, s.value))
+        values.append((rho.value, s.value))
         depletion.append(rho)
     fills = history.fills
 
-    def record() -> RobustRecord:
-        used = tuple(dict.fromkeys(leg.venue for leg in trade.input.legs))
+    def record(legs: tuple[SizingLeg, ...]) -> RobustRecord:
+        used = tuple(dict.fromkeys(leg.venue for leg in legs))
         return RobustRecord(tuple((v, lat[v]) for v in used), tuple(depletion), tuple(vol.items()),
                             tuple((v, *fills.get(v, (0, 0))) for v in used))
-    return tuple(legs), venues, record
+    return values, venues, record
 
 
 def _passes(inp: SizingInput, params: SizingParams, priced: Priced) -> bool:
@@ -194,19 +206,41 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
     are built on access plus `outcomes` (the seven steps' Outcomes: `native.size_lazy`). Raises
     EngineInputError on an input the chain refuses."""
     params = cfg.params() if params is None else params
-    legs, venues, record = _estimates(trade, portfolio.history, now_s, cfg, {} if memo is None else memo)
     ti = trade.input
-    budget, left = loss_budget(ti.confidence, portfolio, cfg, daily_loss_cap_usd)
-    if memo is None:
-        lane = lane_bankroll(trade.lane, portfolio, cfg)
-    else:                                    # the same for every trade of a lane until the portfolio changes
-        lane = memo.get(("lane", trade.lane))
-        if lane is None:
-            lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)
-    inp = SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit,
-                      portfolio.equity, budget, venues)
+
+    def run(estimates: list[tuple[float, float]], venues: tuple[VenueStats, ...], equity: int, budget: float):
+        legs = tuple(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho, s)
+                     for leg, (rho, s) in zip(ti.legs, estimates))
+        inp = SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit, equity,
+                          budget, venues)
+        return chain(inp, params), inp
+    return size_with(trade, portfolio, cfg, run, now_s=now_s, daily_loss_cap_usd=daily_loss_cap_usd, params=params,
+                     memo=memo)
+
+
+def size_with(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, run: ChainRun, *, now_s: float,
+              daily_loss_cap_usd: float, params: SizingParams, memo: dict | None = None) -> TradeSizing:
+    """`size_trade` with the chain's input built by `run(estimates, venues, equity, budget)`: (ρ, s)
+    per leg from step 5, the venue stats, E and step 10's budget → (the chain's result, the
+    SizingInput it sized). `trade.input` gives the id, payout, q0, c, T and min_profit; its legs
+    are not read (the engine's own books may give them: `run` returns the input as sized)."""
+    memo = {} if memo is None else memo
+    # per refresh, step 5 for an opportunity id (which names its leg set) and step 10's budget for
+    # a confidence are computed once: a bot sizes the same few opportunities again and again
+    found = memo.get(("legs", trade.input.id))
+    if found is None:
+        found = memo[("legs", trade.input.id)] = leg_estimates(trade.legs, portfolio.history, now_s, cfg, memo)
+    estimates, venues, record = found
+    found = memo.get(("budget", trade.input.confidence, daily_loss_cap_usd))
+    if found is None:
+        found = memo[("budget", trade.input.confidence, daily_loss_cap_usd)] = loss_budget(
+            trade.input.confidence, portfolio, cfg, daily_loss_cap_usd)
+    budget, left = found
+    lane = memo.get(("lane", trade.lane))    # the same for every trade of a lane until the portfolio changes
+    if lane is None:
+        lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)
+    result, inp = run(estimates, venues, portfolio.equity, budget)
     robust_enabled = cfg.robust_inputs.enabled
-    result = chain(inp, params)
     chain_outcomes = getattr(result, "outcomes", None)
     if chain_outcomes is None:
         chain_outcomes = tuple(s.outcome for s in result.steps)
@@ -223,6 +257,7 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
 
     if result.rejected_by is None:
         lot = lot_of(inp)
+        sized_trade = Trade(trade.lane, trade.legs, inp)     # its legs as the chain sized them
 
         def capital(x: int) -> int:
             priced = priced_at(x)
@@ -235,20 +270,20 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
         portfolio_steps = (
             lambda q_in: lane_allocator(q_in, lot, capital, lane, cfg),
             lambda q_in: loss_cap(q_in, lot, capital, inp.confidence, result.monte_carlo.var, budget, left, cfg),
-            lambda q_in: exposure_manager(q_in, lot, leg_capital, trade, portfolio, cfg),
+            lambda q_in: exposure_manager(q_in, lot, leg_capital, sized_trade, portfolio, cfg),
             lambda q_in: drawdown_manager(q_in, lot, portfolio, cfg),
         )
-        for run in portfolio_steps:
+        for portfolio_step in portfolio_steps:
             if q == 0:
                 break
-            step = run(q)
+            step = portfolio_step(q)
             tail.append(step)
             outcomes.append(step.outcome)
             q = step.qty
     outcomes.extend([Outcome.SKIPPED] * (len(ORDER) - len(outcomes)))
 
     def steps() -> list[StepResult]:
-        built = [robust_step(inp.qty, record(), robust_enabled), *result.steps, *tail]
+        built = [robust_step(inp.qty, record(inp.legs), robust_enabled), *result.steps, *tail]
         built.extend(skipped(s) for s in ORDER[len(built):])
         return built
     return _finish(trade, inp, params, steps, tuple(outcomes), q, budget, priced_at)
@@ -283,4 +318,5 @@ def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: Callabl
                        budget, outcomes)
 
 
-__all__ = ["Chain", "TradeSizing", "final_reprice", "size_trade", "with_estimates"]
+__all__ = ["Chain", "ChainRun", "TradeSizing", "final_reprice", "leg_estimates", "size_trade", "size_with",
+           "with_estimates"]
