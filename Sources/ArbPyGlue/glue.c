@@ -479,23 +479,31 @@ static PyObject *Engine_update(EngineObject *self, PyObject *args) {
     return out;
 }
 
-/* size_legs(legs, input, estimates, params) -> (result: bytes, leg records out: bytes,
- *                                              ((ladder, best bid) per leg))
+/* size_legs(legs, input, estimates, params, limits, rooms, scope_legs)
+ *     -> (result: bytes, leg records out: bytes, portfolio result: bytes, scope bounds: bytes,
+ *         leg prices: bytes)
  *
- * One opportunity the engine reported, sized by the per-opportunity chain on the engine's own
- * books: no ladder crosses into Python first. legs: an int32 buffer of (market index, ARB_SIDE_*)
- * pairs, send order; input: one packed arb_sizing_input (its legs / levels / n_levels fields are
- * ignored; n_legs must equal the pairs); estimates: a float64 buffer of (depletion_rate,
- * price_vol) per leg. The legs come from arb_engine_sizing_legs with the estimates set, then
- * arb_size. Returned too, for the pipeline's later steps and its records: each leg's ladder as
- * sized (a tuple of (price, lots) tuples, as decompose gives it) and best bid (ticks). Errors:
- * NativeError(code, message, leg index, 0). */
+ * One opportunity the engine reported, sized whole on the engine's own books: no ladder crosses
+ * into Python. legs: an int32 buffer of (market index, ARB_SIDE_*) pairs, send order; input: one
+ * packed arb_sizing_input (its legs / levels / n_levels fields are ignored; n_legs must equal the
+ * pairs); estimates: a float64 buffer of (depletion_rate, price_vol) per leg; params: one packed
+ * arb_sizing_params; limits: one packed arb_portfolio_limits (its scope fields are ignored), rooms
+ * the scopes' µ$ and scope_legs their leg masks (int64 buffers, one entry per scope). The legs come
+ * from arb_engine_sizing_legs with the estimates set, then arb_size_portfolio: the chain, steps
+ * 9–12 and the final re-price. Returns the arb_sizing_result and its leg records, the
+ * arb_portfolio_result, one int64 bound per scope and 3 int64 per leg (worst, cost, fee at the
+ * final quantity). Errors: NativeError(code, message, leg index, 0). */
 static PyObject *Engine_size_legs(EngineObject *self, PyObject *args) {
     PyObject *legs_obj, *input_obj, *estimates_obj, *params_obj;
-    if (!PyArg_ParseTuple(args, "OOOO:size_legs", &legs_obj, &input_obj, &estimates_obj, &params_obj)) return NULL;
-    Py_buffer legs, input, estimates, params;
-    int have_input = 0, have_estimates = 0, have_params = 0, entered = 0;
+    PyObject *limits_obj, *rooms_obj, *masks_obj;
+    if (!PyArg_ParseTuple(args, "OOOOOOO:size_legs", &legs_obj, &input_obj, &estimates_obj, &params_obj,
+                          &limits_obj, &rooms_obj, &masks_obj))
+        return NULL;
+    Py_buffer legs, input, estimates, params, limits, rooms, masks;
+    int have_input = 0, have_estimates = 0, have_params = 0, have_limits = 0, have_rooms = 0, have_masks = 0;
+    int entered = 0;
     PyObject *result = NULL, *out = NULL, *legs_out = NULL, *sizing_legs = NULL, *levels = NULL;
+    PyObject *portfolio = NULL, *scope_qty = NULL, *leg_prices = NULL;
     if (get_int_buffer(legs_obj, &legs, 4, "legs") != 0) return NULL;
     if (get_bytes(input_obj, &input, sizeof(arb_sizing_input), 0, "input") != 0) goto done;
     have_input = 1;
@@ -509,6 +517,21 @@ static PyObject *Engine_size_legs(EngineObject *self, PyObject *args) {
     }
     if (get_bytes(params_obj, &params, sizeof(arb_sizing_params), 0, "params") != 0) goto done;
     have_params = 1;
+    arb_portfolio_limits limits_copy;
+    if (get_bytes(limits_obj, &limits, sizeof(arb_portfolio_limits), 0, "limits") != 0) goto done;
+    have_limits = 1;
+    if (get_int_buffer(rooms_obj, &rooms, 8, "rooms") != 0) goto done;
+    have_rooms = 1;
+    if (get_int_buffer(masks_obj, &masks, 8, "scope_legs") != 0) goto done;
+    have_masks = 1;
+    memcpy(&limits_copy, limits.buf, sizeof limits_copy);
+    if (items(&rooms) != items(&masks)) {
+        raise_glue(ARB_E_LENGTH, "size_legs: rooms and scope_legs must have one entry per scope");
+        goto done;
+    }
+    limits_copy.n_scopes = (int64_t)items(&rooms);
+    limits_copy.scope_room = (const int64_t *)rooms.buf;
+    limits_copy.scope_legs = (const uint64_t *)masks.buf;
     arb_sizing_input copy;
     memcpy(&copy, input.buf, sizeof copy);
     int64_t n = (int64_t)(items(&legs) / 2);
@@ -546,27 +569,31 @@ static PyObject *Engine_size_legs(EngineObject *self, PyObject *args) {
     out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(arb_sizing_result));
     legs_out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * (int64_t)sizeof(arb_sizing_leg_out)));
     if (out == NULL || legs_out == NULL) goto done;
-    status = arb_size(&copy, params.buf, (arb_sizing_result *)PyBytes_AS_STRING(out),
-                      (arb_sizing_leg_out *)PyBytes_AS_STRING(legs_out), n, &bad_index);
+    portfolio = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(arb_portfolio_result));
+    scope_qty = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(limits_copy.n_scopes * 8));
+    leg_prices = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(3 * n * 8));
+    if (portfolio == NULL || scope_qty == NULL || leg_prices == NULL) goto done;
+    /* The GIL stays held: the call is short, and taking the GIL back could wait out another
+     * thread's switch interval (5 ms) on the latency path. */
+    status = arb_size_portfolio(&copy, params.buf, &limits_copy, (arb_sizing_result *)PyBytes_AS_STRING(out),
+                                (arb_sizing_leg_out *)PyBytes_AS_STRING(legs_out), n,
+                                (arb_portfolio_result *)PyBytes_AS_STRING(portfolio),
+                                (int64_t *)PyBytes_AS_STRING(scope_qty), (int64_t *)PyBytes_AS_STRING(leg_prices),
+                                &bad_index);
     if (status != ARB_OK) { raise_sizing(status, bad_index, 0); goto done; }
-    PyObject *sized = PyTuple_New((Py_ssize_t)n);
-    if (sized == NULL) goto done;
-    const int64_t *pairs = (const int64_t *)PyBytes_AS_STRING(levels);
-    for (int64_t j = 0; j < n; j++) {
-        PyObject *leg = Py_BuildValue("(NL)", ladder_tuple(pairs + 2 * leg_records[j].level_start,
-                                                          leg_records[j].level_count),
-                                      (long long)leg_records[j].best_bid);
-        if (leg == NULL) { Py_DECREF(sized); goto done; }
-        PyTuple_SET_ITEM(sized, (Py_ssize_t)j, leg);
-    }
-    result = PyTuple_Pack(3, out, legs_out, sized);
-    Py_DECREF(sized);
+    result = PyTuple_Pack(5, out, legs_out, portfolio, scope_qty, leg_prices);
 done:
     if (entered) self->busy = 0;
     Py_XDECREF(out);
     Py_XDECREF(legs_out);
     Py_XDECREF(sizing_legs);
     Py_XDECREF(levels);
+    Py_XDECREF(portfolio);
+    Py_XDECREF(scope_qty);
+    Py_XDECREF(leg_prices);
+    if (have_masks) PyBuffer_Release(&masks);
+    if (have_rooms) PyBuffer_Release(&rooms);
+    if (have_limits) PyBuffer_Release(&limits);
     if (have_params) PyBuffer_Release(&params);
     if (have_estimates) PyBuffer_Release(&estimates);
     if (have_input) PyBuffer_Release(&input);
@@ -581,8 +608,8 @@ static PyMethodDef Engine_methods[] = {
      "update(market, levels, counts) or update(market, packed) -> same as scan(), only opportunities touching "
      "market"},
     {"size_legs", (PyCFunction)Engine_size_legs, METH_VARARGS,
-     "size_legs(legs, input, estimates, params) -> (result, leg records out, ((ladder, best bid) per leg)): "
-     "the per-opportunity chain on the engine's own books"},
+     "size_legs(legs, input, estimates, params, limits, rooms, scope_legs) -> the chain, steps 9-12 and the final "
+     "re-price on the engine's own books (see arbbot.sizing.on_engine)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1115,6 +1142,8 @@ PyMODINIT_FUNC PyInit__native(void) {
         PyModule_AddIntConstant(m, "SIZING_PARAMS_SIZE", (long)sizeof(arb_sizing_params)) < 0 ||
         PyModule_AddIntConstant(m, "SIZING_RESULT_SIZE", (long)sizeof(arb_sizing_result)) < 0 ||
         PyModule_AddIntConstant(m, "SIZING_LEG_OUT_SIZE", (long)sizeof(arb_sizing_leg_out)) < 0 ||
+        PyModule_AddIntConstant(m, "PORTFOLIO_LIMITS_SIZE", (long)sizeof(arb_portfolio_limits)) < 0 ||
+        PyModule_AddIntConstant(m, "PORTFOLIO_RESULT_SIZE", (long)sizeof(arb_portfolio_result)) < 0 ||
         PyModule_AddStringConstant(m, "BUILD_FLAGS", "swift build -c release -Xswiftc -static-stdlib") < 0) {
         Py_DECREF(m);
         return NULL;

@@ -18,6 +18,13 @@ enum SizingStep {
     static let order: [Int32] = [executionModel, fillModel, feeModel, liquidityImpact, capitalLock, monteCarlo, kelly]
     /// Every bit `arb_sizing_params.enabled` may carry.
     static let allBits: UInt32 = order.reduce(0) { $0 | (1 << UInt32($1)) }
+
+    /// The portfolio steps (arb_size_portfolio), in computation order.
+    static let laneAllocator = Int32(ARB_STEP_LANE_ALLOCATOR)
+    static let lossCap = Int32(ARB_STEP_LOSS_CAP)
+    static let exposureManager = Int32(ARB_STEP_EXPOSURE_MANAGER)
+    static let drawdownManager = Int32(ARB_STEP_DRAWDOWN_MANAGER)
+    static let portfolioOrder: [Int32] = [laneAllocator, lossCap, exposureManager, drawdownManager]
 }
 
 enum SizingOutcome {
@@ -53,6 +60,18 @@ enum Reason {
     static let capitalOnly = Int32(ARB_REASON_CAPITAL_ONLY)
     static let boundBelowLot = Int32(ARB_REASON_BOUND_BELOW_LOT)
     static let rejectedEarlier = Int32(ARB_REASON_REJECTED_EARLIER)
+}
+
+/// Why a portfolio step (9–12) rejected or has no cap (python: PortfolioReason).
+enum PortfolioReason {
+    static let laneOff = Int32(ARB_REASON_LANE_OFF)
+    static let budgetZero = Int32(ARB_REASON_BUDGET_ZERO)
+    static let noLoss = Int32(ARB_REASON_NO_LOSS)
+    static let noRoom = Int32(ARB_REASON_NO_ROOM)
+    static let noLimit = Int32(ARB_REASON_NO_LIMIT)
+    static let normal = Int32(ARB_REASON_NORMAL)
+    static let caution = Int32(ARB_REASON_CAUTION)
+    static let drawdownStop = Int32(ARB_REASON_DRAWDOWN_STOP)
 }
 
 /// Input limits of the sizing chain (arb_engine.h): they keep every double finite (no NaN PnL)

@@ -59,3 +59,34 @@ public func arb_size_batch(_ inputs: UnsafePointer<arb_sizing_input>?, _ n: Int6
         return error.code
     }
 }
+
+@c @implementation
+public func arb_size_portfolio(_ input: UnsafePointer<arb_sizing_input>?, _ params: UnsafePointer<arb_sizing_params>?,
+                               _ limits: UnsafePointer<arb_portfolio_limits>?, _ out: UnsafeMutablePointer<arb_sizing_result>?,
+                               _ legsOut: UnsafeMutablePointer<arb_sizing_leg_out>?, _ legsCapacity: Int64,
+                               _ portfolioOut: UnsafeMutablePointer<arb_portfolio_result>?,
+                               _ scopeQtyOut: UnsafeMutablePointer<Int64>?, _ legPricesOut: UnsafeMutablePointer<Int64>?,
+                               _ badIndex: UnsafeMutablePointer<Int64>?) -> Int32 {
+    badIndex?.pointee = -1
+    do throws(EngineError) {
+        guard let input, let params, let limits, let out, let legsOut, let portfolioOut, let legPricesOut
+        else { throw EngineError(Status.null) }
+        let n = input.pointee.n_legs
+        if n >= 1 && legsCapacity < n { throw EngineError(Status.capacity) }
+        let opp = try SizingOpportunity(input.pointee)
+        let p = try SizingParams(params.pointee)
+        let l = try PortfolioLimits(limits.pointee, legs: opp.legs.count)
+        guard l.rooms.isEmpty || scopeQtyOut != nil else { throw EngineError(Status.null) }
+        let context = SizingContext(opp, p)
+        try context.run(out: &out.pointee, legOut: legsOut)
+        for i in 0..<l.rooms.count { scopeQtyOut![i] = 0 }
+        legPricesOut.update(repeating: 0, count: 3 * opp.legs.count)
+        let chained = out.pointee.rejected_by == SizingStep.none ? out.pointee.qty : 0
+        context.portfolio(chained, valueAtRisk: out.pointee.monte_carlo.value_at_risk, limits: l,
+                          out: &portfolioOut.pointee, scopeQty: scopeQtyOut, legPrices: legPricesOut)
+        return Status.ok
+    } catch {
+        badIndex?.pointee = error.index
+        return error.code
+    }
+}

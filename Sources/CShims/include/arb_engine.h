@@ -405,6 +405,60 @@ int32_t arb_size_batch(const arb_sizing_input *inputs, int64_t n, const arb_sizi
                        arb_sizing_result *out, arb_sizing_leg_out *legs_out, int64_t legs_capacity,
                        int64_t *bad_opportunity, int64_t *bad_index);
 
+/* ---- the portfolio steps (SIZING.md 9, 10, 11, 12) and the final re-price ----------------- *
+ *
+ * After the chain, on the same opportunity: the lane allocator's bankroll, the loss cap, the
+ * exposure rooms and the drawdown tier, each a bound on q as the twin's (python/arbbot/sizing/
+ * portfolio_steps.py) with the same records; then the final re-price (pipeline.final_reprice).
+ * The portfolio's values (weights, rooms, the tier) are the caller's: computed from its store,
+ * unchanged until it refreshes. Steps 9–12 are numbered ARB_STEP_* 9–12 in records; their
+ * reasons are ARB_REASON_* or these (python: PortfolioReason).                               */
+enum {
+    ARB_STEP_LANE_ALLOCATOR = 9, ARB_STEP_LOSS_CAP = 10, ARB_STEP_EXPOSURE_MANAGER = 11,
+    ARB_STEP_DRAWDOWN_MANAGER = 12
+};
+enum {
+    ARB_REASON_LANE_OFF = 101, ARB_REASON_BUDGET_ZERO = 102, ARB_REASON_NO_LOSS = 103,
+    ARB_REASON_NO_ROOM = 104, ARB_REASON_NO_LIMIT = 105, ARB_REASON_NORMAL = 106,
+    ARB_REASON_CAUTION = 107, ARB_REASON_DRAWDOWN_STOP = 108
+};
+enum { ARB_DRAWDOWN_NORMAL = 0, ARB_DRAWDOWN_CAUTION = 1, ARB_DRAWDOWN_STOP = 2 };
+#define ARB_PORTFOLIO_LEGS_MAX 64      /* a scope's legs are a 64-bit mask                      */
+
+typedef struct {
+    uint32_t enabled;            /* bit (1u << step) for steps 9 ... 12                       */
+    int32_t drawdown_tier;       /* ARB_DRAWDOWN_*                                            */
+    double lane_weight;          /* w_l; 0 = the lane is not in `lanes` (step 9 rejects)      */
+    double lane_bankroll;        /* B_l, $                                                    */
+    double drawdown_multiplier;  /* caution_multiplier (read only in caution)                 */
+    int64_t n_scopes;            /* exposure scopes with a limit, twin order; >= 0            */
+    const int64_t *scope_room;   /* µ$ per scope (may be <= 0: no room)                       */
+    const uint64_t *scope_legs;  /* per scope: bit j set = leg j is in it (j < n_legs <= 64)  */
+} arb_portfolio_limits;
+
+typedef struct {
+    arb_sizing_step steps[4];    /* 9, 10, 11, 12; SKIPPED (qty 0) once q is 0               */
+    double loss_k;               /* step 10: K at its q_in, $ per contract (0 when not run)   */
+    double loss_w;               /* step 10: W at its q_in                                    */
+    int64_t qty;                 /* after step 12, lots; 0 = a step rejected (or the chain)   */
+    int64_t final_qty;           /* the final re-price's quantity; 0 = none passes / not run   */
+    int64_t payout;              /* µ$ at final_qty (0 when final_qty is 0)                   */
+    int64_t cost;
+    int64_t fee;
+    int64_t profit;
+} arb_portfolio_result;          /* 224 bytes */
+
+/* The chain (arb_size), then steps 9–12 and the final re-price. scope_qty_out: n_scopes
+ * entries, the bound each exposure room gives (computed when step 11 runs, else 0);
+ * leg_prices_out: 3 × n_legs int64, per leg (worst ticks, cost µ$, fee µ$) at final_qty.
+ * Errors: the chain's, then ARB_E_LENGTH (n_legs > ARB_PORTFOLIO_LEGS_MAX, n_scopes < 0, a
+ * scope naming a leg past the last), ARB_E_NULL, ARB_E_ARGUMENT (drawdown_tier). */
+int32_t arb_size_portfolio(const arb_sizing_input *input, const arb_sizing_params *params,
+                           const arb_portfolio_limits *limits, arb_sizing_result *out,
+                           arb_sizing_leg_out *legs_out, int64_t legs_capacity,
+                           arb_portfolio_result *portfolio_out, int64_t *scope_qty_out,
+                           int64_t *leg_prices_out, int64_t *bad_index);
+
 /* Sizing's view of an engine's legs, for sizing an opportunity it reported without copying its
  * books out first: for each of the n legs (`legs`: market index, ARB_SIDE_* pairs) the market's
  * venue, lot and fee schedule, the side's effective ask ladder as the engine holds it now

@@ -7,10 +7,11 @@ point: parse, sequence check, shadow book), then to `LiveSession.on_book` (quali
 the decision, so any backlog when processing falls behind the rate counts in full.
 
 With sizing (the default; `--no-size` to leave it out), every opportunity a frame reports is also
-sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: the Swift chain
-per ARB_ENGINE_EVAL — on the Swift engine's own books, or with `--legs-in-python` on each leg's
-book decomposed in Python first — and the Python portfolio steps, against a fresh
-$10,000-per-venue portfolio in a temporary order store); `found_p50_us` / `found_p99_us` are frame → sized decision over the
+sized by the twelve-step pipeline, as `arbbot run` does (`SessionSizer.size`: with the Swift
+chain and engine, the chain, steps 9–12 and the final re-price in one native call on the engine's
+own books; with `--legs-in-python`, each leg's book decomposed in Python, the Swift chain and the
+Python portfolio steps — the path before, the same answers), against a fresh $10,000-per-venue
+portfolio in a temporary order store; `found_p50_us` / `found_p99_us` are frame → sized decision over the
 frames that found an opportunity (every opportunity of the frame sized), beside the all-frames
 figures. A found frame's latency is split (`found_split`): `wait` (its scheduled arrival → its
 processing starts: the backlog of earlier frames), `sizing` (inside `SessionSizer.size`, all its
@@ -298,8 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="size the last opportunity again (nothing kept) when idle at most every this many ms "
                          "(what the session's `sizing_warm_ms` does; default 0: off)")
     ap.add_argument("--legs-in-python", action="store_true",
-                    help="size with every leg's book decomposed in Python first, not on the Swift engine's own "
-                         "books (the path before; the same answers — to compare)")
+                    help="size with every leg's book decomposed in Python and the portfolio steps in Python, not "
+                         "in one native call on the Swift engine's own books (the path before; the same answers)")
     ap.add_argument("--dashboard", choices=("sse", "browser"),
                     help="serve the web dashboard during the run with a client connected: an SSE reader, or "
                          "headless Chromium showing the page (default: no dashboard)")

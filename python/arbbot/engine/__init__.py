@@ -104,12 +104,12 @@ class Engine:
 
     @property
     def sizes_on_books(self) -> bool:
-        """Whether the sizing chain can run on this engine's own books (`size_legs`): Swift only."""
+        """Whether an opportunity can be sized on this engine's own books (`size_legs`): Swift only."""
         return self.implementation == "swift"
 
-    def size_legs(self, legs, record: bytes, estimates, params: bytes) -> tuple:
-        """See `arbbot.sizing.native.size_on_engine` (Swift engines only)."""
-        return self._impl.size_legs(legs, record, estimates, params)
+    def size_legs(self, *args) -> tuple:
+        """See `arbbot.sizing.on_engine` (Swift engines only)."""
+        return self._impl.size_legs(*args)
 
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`update` for a book already packed as the ABI's int64 pairs (sides back to back:

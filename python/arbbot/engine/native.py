@@ -168,10 +168,10 @@ class NativeEngine:
     def update(self, market: int, book: Book) -> ScanResult:
         return self.update_packed(market, *pack_book(book))
 
-    def size_legs(self, legs, record: bytes, estimates, params: bytes) -> tuple:
-        """The per-opportunity chain on this engine's own books (the glue's `size_legs`;
-        `arbbot.sizing.native.size_on_engine` packs the arguments and decodes the answer)."""
-        return self._engine.size_legs(legs, record, estimates, params)
+    def size_legs(self, *args) -> tuple:
+        """The chain, steps 9–12 and the final re-price on this engine's own books (the glue's
+        `size_legs`; `arbbot.sizing.on_engine` packs the arguments and decodes the answer)."""
+        return self._engine.size_legs(*args)
 
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`counts` None: `levels` is the whole packed book, its four side counts first."""

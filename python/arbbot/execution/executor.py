@@ -310,8 +310,9 @@ class Executor:
             self.store.set_intent_state(coid, "unknown", why)
             log.warning("order.outcome_unknown", client_order_id=coid, market=market, role=role, reason=why)
             order = await self._resolve(route, coid, sent_ms)
-            if order is None:
+            if order is None:                  # resolved too: the venue does not have it (nothing filled)
                 self.store.set_intent_state(coid, "failed", f"not at the venue after {why}")
+                log.info("order.resolved", client_order_id=coid, order_id=None, status="absent", filled=0)
                 return _Placed(coid, 0, 0, 0, f"not at the venue after {why}")
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                      filled=order.filled_lots)

@@ -3,7 +3,10 @@ sized by the twelve steps against the portfolio the order store and the venues d
 
 `SessionSizer.size(opp)` returns the opportunity at its sized quantity (legs, costs, fees and
 profit re-priced by the final re-price) with its step record, or the step that dropped it. The
-per-opportunity chain runs in the implementation `ARB_ENGINE_EVAL` / `ARB_ENGINE` selects.
+per-opportunity chain runs in the implementation `ARB_ENGINE_EVAL` / `ARB_ENGINE` selects; with
+the Swift chain and the Swift engine, the chain, steps 9–12 and the final re-price run in one
+native call on the engine's own books (`sizing.on_engine`), else each leg's streamed book is
+decomposed here and the portfolio steps run in Python (`pipeline.size_trade`) — the same answers.
 
 The portfolio is read from the store (exposures, today's loss, in-flight budgets, per-lane daily
 PnL, drawdown peak, step 5's samples) once per `refresh()` — at start, after each execution and
@@ -15,10 +18,8 @@ the executor's order latencies), so a restart resumes with the same history.
 from __future__ import annotations
 
 import time
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 
 from arbbot.engine.select import implementation
 from arbbot.engine.types import Leg, Opportunity
@@ -29,12 +30,12 @@ from arbbot.run.samples import StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.clock import days_to_close_at
-from arbbot.sizing.pipeline import TradeSizing, size_trade, size_with
+from arbbot.sizing.pipeline import TradeSizing, size_trade
 from arbbot.sizing.pricing import bound_micros
 from arbbot.sizing.record import trade_record
-from arbbot.sizing import native, steps
-from arbbot.sizing.trade import PAYOUT_MICROS_PER_LOT, LegMarket, RelationIndex, Trade, TradeLeg, trade_from_opportunity
-from arbbot.sizing.types import ORDER, Outcome, SizingInput, SizingLeg
+from arbbot.sizing import native, on_engine, steps
+from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
+from arbbot.sizing.types import ORDER, Outcome
 
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
 ORDER_LABELS = tuple(step.label for step in ORDER)
@@ -93,9 +94,9 @@ class SessionSizer:
         self._chain = native.size_lazy if implementation("eval") == "swift" else steps.size_opportunity
         self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
         self._last: Opportunity | None = None        # the last opportunity sized (`warm` sizes it again)
-        # with the Swift chain and a Swift engine, the chain runs on the engine's own books
-        # (`_size_on_engine`); False: every leg's book decomposed in Python first (the same answers;
-        # the feed benchmark's --legs-in-python compares the two)
+        # with the Swift chain and a Swift engine, an opportunity is sized in one native call on
+        # the engine's own books (`_size_on_engine`); False: every leg's book decomposed in Python,
+        # the portfolio steps in Python (the same answers; the feed benchmark's --legs-in-python)
         self.on_engine_books = True
 
     def reconfigure(self, cfg: SizingConfig) -> None:
@@ -120,6 +121,7 @@ class SessionSizer:
         """The session's relations grew (generated twins): index them, forget cached confidences."""
         self._relations.reset(universe)
         self._confidence.clear()
+        self._estimates = {}              # the plans (`_size_on_engine`) hold confidences too
 
     # ---- state --------------------------------------------------------------------------------
     def refresh(self, cash: dict[str, int]) -> None:
@@ -221,7 +223,8 @@ class SessionSizer:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
         min_profit = int(round(self.settings.min_profit * 1_000_000))
         engine = getattr(self.session, "engine", None)     # None: a session without one (tests, explain)
-        if self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books:
+        if (self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books
+                and len(opp.legs) <= on_engine.LEGS_MAX):
             sizing = self._size_on_engine(engine, opp, confidence, min_profit, now)
         else:
             markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
@@ -251,37 +254,24 @@ class SessionSizer:
 
     def _size_on_engine(self, engine, opp: Opportunity, confidence: float, min_profit: int, now: float
                         ) -> TradeSizing:
-        """`size_trade` with the Swift chain run on the engine's own books (the books the session
-        gave it, decomposed once by the engine): no leg book is decomposed in Python, no ladder
-        packed for the chain. The same answer as the other path (tests/run/test_sizer_engine.py)."""
-        session, infos = self.session, self._infos
-        pairs, trade_legs, closes = array("i"), [], []
-        for leg in opp.legs:
-            name = leg.market
-            if name not in session.books or name in session.held:      # as `_leg_market`
-                raise KeyError(f"{name}: no healthy book")
-            info = infos[name]
-            pairs.append(session.index[name])
-            pairs.append(int(leg.side))
-            trade_legs.append(TradeLeg(name, leg.side, info.event_id or None, info.category or None))
-            closes.append(info.closes_at or None)
-        days = days_to_close_at(closes, int(now), self.cfg.unknown_days)
-        payout = opp.payout // (opp.qty * PAYOUT_MICROS_PER_LOT)
-        head = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, 0, 0.0)
-        params = self._params
-
-        def run(estimates, venues, equity, budget):
-            inp = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, equity, budget, venues)
-            result, sized = native.size_on_engine(engine, pairs, inp, array("d", chain.from_iterable(estimates)),
-                                                  params)
-            legs = []
-            for leg, (ladder, bid), (rho, s) in zip(opp.legs, sized, estimates):
-                info = infos[leg.market]
-                legs.append(SizingLeg(info.venue, info.lot_lots, info.fees, ladder, bid, rho, s))
-            return result, SizingInput(opp.id, payout, opp.qty, tuple(legs), confidence, days, min_profit, equity,
-                                       budget, venues)
-        return size_with(Trade(opp.lane, tuple(trade_legs), head), self._portfolio, self.cfg, run, now_s=now,
-                         daily_loss_cap_usd=self.settings.daily_loss_cap_usd, params=params, memo=self._estimates)
+        """`size_trade`'s answer from one native call on the engine's own books (the books the
+        session gave it, decomposed once by the engine): the chain, steps 9–12 and the final
+        re-price (`sizing.on_engine`); what only the portfolio changes is planned once per
+        opportunity per refresh. The same TradeSizing as the other path (tests/run/test_sizer_engine.py)."""
+        session = self.session
+        for leg in opp.legs:                     # as `_leg_market`: a held book is not sized
+            if leg.market not in session.books or leg.market in session.held:
+                raise KeyError(f"{leg.market}: no healthy book")
+        memo = self._estimates
+        plan = memo.get(("plan", opp.id))
+        if plan is None:
+            plan = memo[("plan", opp.id)] = on_engine.plan(
+                opp, session.index, self._infos, confidence, self._portfolio, self.cfg, now_s=now,
+                daily_loss_cap_usd=self.settings.daily_loss_cap_usd, memo=memo)
+        days = days_to_close_at(plan.closes, int(now), self.cfg.unknown_days)
+        return on_engine.size(engine, opp, plan, confidence=confidence, days=days, min_profit=min_profit,
+                              equity=self._portfolio.equity, params=self._params,
+                              robust_enabled=self.cfg.robust_inputs.enabled)
 
 
 def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:

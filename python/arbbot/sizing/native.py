@@ -242,18 +242,10 @@ def size_lazy(inp: SizingInput, params: SizingParams = SizingParams()) -> LazyRe
     return LazyResult(*_call((inp,), params))
 
 
-def size_on_engine(engine, legs: array, head: SizingInput, estimates: array, params: SizingParams
-                   ) -> tuple[LazyResult, tuple[tuple[tuple, int], ...]]:
-    """`size_lazy` for an opportunity `engine` (a Swift `arbbot.engine.Engine`) reported, on the
-    engine's own books: `legs` the (market index, side) pairs (int32, send order), `estimates`
-    the (ρ, s) pairs (float64), `head` the rest of the input (its `legs` are not read). No ladder
-    crosses into Python before the chain. Returns the chain's result and, per leg, (its ladder,
-    its best bid) as the chain sized them — what `decompose` gives for the leg's book. Errors
-    as `size_lazy`'s, the leg index on a bad leg (an empty ladder: LENGTH)."""
-    native = native_module()
-    if not _layout_checked:
-        _check_layout(native)
-    packed_params = pack_params(params)
+def pack_head(head: SizingInput, n_legs: int) -> bytes:
+    """One arb_sizing_input for `head` with `n_legs` legs whose records the engine fills in
+    (`Engine.size_legs`: the legs / levels fields are left 0). EngineInputError ARGUMENT on a bad
+    id or a value its C field cannot hold, LENGTH on a venue list of the wrong size."""
     if len(head.venues) != VENUE_COUNT:
         raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
     try:
@@ -261,17 +253,10 @@ def size_on_engine(engine, legs: array, head: SizingInput, estimates: array, par
     except ValueError as exc:
         raise EngineInputError(Status.ARGUMENT, str(exc)) from None
     try:
-        record = INPUT.pack(seed, head.payout, head.qty, 0, len(legs) // 2, 0, 0, head.confidence,
-                            head.days_to_close, head.min_profit, head.equity, head.loss_budget,
-                            *_venue_fields(head.venues))
+        return INPUT.pack(seed, head.payout, head.qty, 0, n_legs, 0, 0, head.confidence, head.days_to_close,
+                          head.min_profit, head.equity, head.loss_budget, *_venue_fields(head.venues))
     except (struct.error, OverflowError) as exc:
         raise EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}") from None
-    try:
-        rec, legs_out, sized = engine.size_legs(legs, record, estimates, packed_params)
-    except native.NativeError as exc:
-        code, message, index = exc.args[:3]
-        raise EngineInputError(Status(code), f"opportunity 0: {message}", index) from None
-    return LazyResult(rec, legs_out), sized
 
 
 def _failing(inputs: Sequence[SizingInput]) -> int:

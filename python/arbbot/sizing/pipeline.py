@@ -17,7 +17,7 @@ per-opportunity chain (`native.size_lazy` decodes them from the engine's bytes w
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
-from typing import Callable
+from typing import Callable, Iterable
 
 from arbbot.engine.types import Lane
 from arbbot.model import Venue
@@ -37,7 +37,6 @@ from arbbot.sizing.types import (
 )
 
 Chain = Callable[[SizingInput, SizingParams], SizingResult]
-ChainRun = Callable[[list[tuple[float, float]], tuple[VenueStats, ...], int, float], tuple[object, SizingInput]]
 REPRICE = "re-price"
 ENGINE = "engine"
 MAX_STEP_DOWN = 1_000        # lots the final re-price may step down
@@ -126,14 +125,14 @@ def _estimates(trade: Trade, history: History, now_s: float, cfg: SizingConfig, 
     values, venues, record = leg_estimates(trade.legs, history, now_s, cfg, memo)
     legs = tuple(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho, s)
                  for leg, (rho, s) in zip(trade.input.legs, values))
-    return legs, venues, lambda: record(legs)
+    return legs, venues, lambda: record(leg.venue for leg in legs)
 
 
 def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: float, cfg: SizingConfig, memo: dict
                   ) -> tuple[list[tuple[float, float]], tuple[VenueStats, ...],
-                             Callable[[tuple[SizingLeg, ...]], RobustRecord]]:
+                             Callable[[Iterable[Venue]], RobustRecord]]:
     """Step 5 for the legs (market, side): (ρ, s) per leg, the venue stats, and what makes the
-    record from the legs as sized (their venues). Read from `memo` when already estimated."""
+    record from the legs' venues. Read from `memo` when already estimated."""
     rp = memo.get("params")
     if rp is None:
         rp = memo["params"] = RobustParams.from_config(cfg)
@@ -165,8 +164,8 @@ def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: flo
         depletion.append(rho)
     fills = history.fills
 
-    def record(legs: tuple[SizingLeg, ...]) -> RobustRecord:
-        used = tuple(dict.fromkeys(leg.venue for leg in legs))
+    def record(leg_venues: Iterable[Venue]) -> RobustRecord:
+        used = tuple(dict.fromkeys(leg_venues))
         return RobustRecord(tuple((v, lat[v]) for v in used), tuple(depletion), tuple(vol.items()),
                             tuple((v, *fills.get(v, (0, 0))) for v in used))
     return values, venues, record
@@ -206,40 +205,27 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
     are built on access plus `outcomes` (the seven steps' Outcomes: `native.size_lazy`). Raises
     EngineInputError on an input the chain refuses."""
     params = cfg.params() if params is None else params
-    ti = trade.input
-
-    def run(estimates: list[tuple[float, float]], venues: tuple[VenueStats, ...], equity: int, budget: float):
-        legs = tuple(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho, s)
-                     for leg, (rho, s) in zip(ti.legs, estimates))
-        inp = SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit, equity,
-                          budget, venues)
-        return chain(inp, params), inp
-    return size_with(trade, portfolio, cfg, run, now_s=now_s, daily_loss_cap_usd=daily_loss_cap_usd, params=params,
-                     memo=memo)
-
-
-def size_with(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, run: ChainRun, *, now_s: float,
-              daily_loss_cap_usd: float, params: SizingParams, memo: dict | None = None) -> TradeSizing:
-    """`size_trade` with the chain's input built by `run(estimates, venues, equity, budget)`: (ρ, s)
-    per leg from step 5, the venue stats, E and step 10's budget → (the chain's result, the
-    SizingInput it sized). `trade.input` gives the id, payout, q0, c, T and min_profit; its legs
-    are not read (the engine's own books may give them: `run` returns the input as sized)."""
     memo = {} if memo is None else memo
+    ti = trade.input
     # per refresh, step 5 for an opportunity id (which names its leg set) and step 10's budget for
     # a confidence are computed once: a bot sizes the same few opportunities again and again
-    found = memo.get(("legs", trade.input.id))
+    found = memo.get(("legs", ti.id))
     if found is None:
-        found = memo[("legs", trade.input.id)] = leg_estimates(trade.legs, portfolio.history, now_s, cfg, memo)
+        found = memo[("legs", ti.id)] = leg_estimates(trade.legs, portfolio.history, now_s, cfg, memo)
     estimates, venues, record = found
-    found = memo.get(("budget", trade.input.confidence, daily_loss_cap_usd))
+    found = memo.get(("budget", ti.confidence, daily_loss_cap_usd))
     if found is None:
-        found = memo[("budget", trade.input.confidence, daily_loss_cap_usd)] = loss_budget(
-            trade.input.confidence, portfolio, cfg, daily_loss_cap_usd)
+        found = memo[("budget", ti.confidence, daily_loss_cap_usd)] = loss_budget(ti.confidence, portfolio, cfg,
+                                                                                daily_loss_cap_usd)
     budget, left = found
     lane = memo.get(("lane", trade.lane))    # the same for every trade of a lane until the portfolio changes
     if lane is None:
         lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)
-    result, inp = run(estimates, venues, portfolio.equity, budget)
+    legs = tuple(SizingLeg(leg.venue, leg.lot, leg.fees, leg.ladder, leg.best_bid, rho, s)
+                 for leg, (rho, s) in zip(ti.legs, estimates))
+    inp = SizingInput(ti.id, ti.payout, ti.qty, legs, ti.confidence, ti.days_to_close, ti.min_profit,
+                      portfolio.equity, budget, venues)
+    result = chain(inp, params)
     robust_enabled = cfg.robust_inputs.enabled
     chain_outcomes = getattr(result, "outcomes", None)
     if chain_outcomes is None:
@@ -257,7 +243,6 @@ def size_with(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, run: ChainR
 
     if result.rejected_by is None:
         lot = lot_of(inp)
-        sized_trade = Trade(trade.lane, trade.legs, inp)     # its legs as the chain sized them
 
         def capital(x: int) -> int:
             priced = priced_at(x)
@@ -270,7 +255,7 @@ def size_with(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, run: ChainR
         portfolio_steps = (
             lambda q_in: lane_allocator(q_in, lot, capital, lane, cfg),
             lambda q_in: loss_cap(q_in, lot, capital, inp.confidence, result.monte_carlo.var, budget, left, cfg),
-            lambda q_in: exposure_manager(q_in, lot, leg_capital, sized_trade, portfolio, cfg),
+            lambda q_in: exposure_manager(q_in, lot, leg_capital, trade, portfolio, cfg),
             lambda q_in: drawdown_manager(q_in, lot, portfolio, cfg),
         )
         for portfolio_step in portfolio_steps:
@@ -283,17 +268,18 @@ def size_with(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, run: ChainR
     outcomes.extend([Outcome.SKIPPED] * (len(ORDER) - len(outcomes)))
 
     def steps() -> list[StepResult]:
-        built = [robust_step(inp.qty, record(inp.legs), robust_enabled), *result.steps, *tail]
+        built = [robust_step(inp.qty, record(leg.venue for leg in inp.legs), robust_enabled), *result.steps, *tail]
         built.extend(skipped(s) for s in ORDER[len(built):])
         return built
-    return _finish(trade, inp, params, steps, tuple(outcomes), q, budget, priced_at)
+    return finish(trade, inp, steps, tuple(outcomes), q, budget, lambda x: final_reprice(inp, params, x, priced_at))
 
 
-def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: Callable[[], list[StepResult]],
-            outcomes: tuple[Outcome, ...], q: int, budget: float,
-            priced_at: Callable[[int], Priced] | None = None) -> TradeSizing:
-    """The final re-price, bound_by and the note (empty unless a step rejected or the re-price acted).
-    `outcomes`: the twelve steps' Outcomes in ORDER (`steps()` builds their records)."""
+def finish(trade: Trade, inp: SizingInput, steps: Callable[[], list[StepResult]], outcomes: tuple[Outcome, ...],
+           q: int, budget: float, final: Callable[[int], Priced | None]) -> TradeSizing:
+    """The decision: bound_by, the note (empty unless a step rejected or the re-price acted) and
+    the final re-price `final(q)` (`final_reprice`'s answer for q) when no step rejected.
+    `outcomes`: the twelve steps' Outcomes in ORDER (`steps()` builds their records); `inp`:
+    the id and q0 are read."""
     bound_by, rejected = ENGINE, None
     for label, outcome in zip(_LABELS, outcomes):
         if outcome is Outcome.LOWERED:
@@ -305,7 +291,7 @@ def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: Callabl
     if rejected is not None:
         return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, bound_by, f"rejected by {rejected}",
                            steps, None, budget, outcomes)
-    priced = final_reprice(inp, params, q, priced_at)
+    priced = final(q)
     if priced is None:
         note = (f"re-price: no quantity from {format_qty(q)} contracts down by up to {MAX_STEP_DOWN:,} lots passes "
                 f"min_profit and the venue minimums; dropped")
@@ -318,5 +304,4 @@ def _finish(trade: Trade, inp: SizingInput, params: SizingParams, steps: Callabl
                        budget, outcomes)
 
 
-__all__ = ["Chain", "ChainRun", "TradeSizing", "final_reprice", "leg_estimates", "size_trade", "size_with",
-           "with_estimates"]
+__all__ = ["Chain", "TradeSizing", "final_reprice", "finish", "leg_estimates", "size_trade", "with_estimates"]

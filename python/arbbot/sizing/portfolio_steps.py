@@ -186,18 +186,15 @@ def _limit(usd: float | None) -> int | None:
     return None if usd is None else bound_micros(usd)
 
 
-def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int, ...]], trade: Trade,
-                     portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
-    """Step 11: per venue room = min(cash − inflight, max_venue − held − inflight); per market,
-    event, category room = max − held − inflight (a market without an event / category is not
-    limited there; an absent maximum is no limit). Each room is a dollar bound on the capital of the
-    trade's legs in that scope; the smallest q wins (ties: the smaller room is shown); room ≤ 0
-    rejects. `leg_capital(q)` gives each leg's cost + fee in µ$ at q lots."""
+def exposure_scopes(venues: list[Venue], trade_legs, portfolio: Portfolio, cfg: SizingConfig
+                    ) -> list[tuple[str, str, int, tuple[int, ...]]]:
+    """Step 11's scopes for legs on `venues` with `trade_legs` (market, event, category): (scope,
+    name, room µ$, the leg indices in it), venues, markets, events, categories in order of first
+    appearance; a scope with no limit (and, for a venue, no cash) is left out."""
     em = cfg.exposure_manager
-    venues = [leg.venue for leg in trade.input.legs]
-    keys = {"venue": venues, "market": [leg.market for leg in trade.legs],
-            "event": [leg.event for leg in trade.legs], "category": [leg.category for leg in trade.legs]}
-    scopes: list[tuple[str, str, int, tuple[int, ...]]] = []    # (scope, name, room µ$, leg indices)
+    keys = {"venue": venues, "market": [leg.market for leg in trade_legs],
+            "event": [leg.event for leg in trade_legs], "category": [leg.category for leg in trade_legs]}
+    scopes: list[tuple[str, str, int, tuple[int, ...]]] = []
 
     def add(scope: str, key, name: str, limit: int | None, exposure, cash: int | None = None) -> None:
         members = tuple(j for j, k in enumerate(keys[scope]) if k == key)
@@ -216,6 +213,18 @@ def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int
         add("event", e, e, _limit(em.max_event_usd), portfolio.events.get(e, Exposure()))
     for c in dict.fromkeys(x for x in keys["category"] if x is not None):
         add("category", c, c, _limit(em.max_category_usd), portfolio.categories.get(c, Exposure()))
+    return scopes
+
+
+def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int, ...]], trade: Trade,
+                     portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
+    """Step 11: per venue room = min(cash − inflight, max_venue − held − inflight); per market,
+    event, category room = max − held − inflight (a market without an event / category is not
+    limited there; an absent maximum is no limit). Each room is a dollar bound on the capital of the
+    trade's legs in that scope; the smallest q wins (ties: the smaller room is shown); room ≤ 0
+    rejects. `leg_capital(q)` gives each leg's cost + fee in µ$ at q lots."""
+    em = cfg.exposure_manager
+    scopes = exposure_scopes([leg.venue for leg in trade.input.legs], trade.legs, portfolio, cfg)
     rooms = []
     for scope, name, room, members in scopes:
         if room <= 0:
@@ -237,14 +246,22 @@ def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int
 
 # ---- step 12 ----------------------------------------------------------------------------------------
 
-def drawdown_manager(q_in: int, lot: int, portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
-    """Step 12: normal × 1 (no cap); caution: q = floor_lot(q_in × caution_multiplier) (cap in
-    contracts); stop (drawdown ≥ halt_pct or a latched stop): reject."""
+def drawdown_inputs(portfolio: Portfolio, cfg: SizingConfig) -> DrawdownInputs:
+    """Step 12's tier and multiplier for `portfolio` (normal × 1, caution × caution_multiplier,
+    stop × 0)."""
     dm = cfg.drawdown_manager
     pct = portfolio.drawdown_pct
     level = tier(pct, portfolio.drawdown_stopped, dm.caution_pct, dm.halt_pct)
     multiplier = {CAUTION: dm.caution_multiplier, STOP: 0.0}.get(level, 1.0)
-    inputs = DrawdownInputs(portfolio.peak, portfolio.equity, pct, level, multiplier)
+    return DrawdownInputs(portfolio.peak, portfolio.equity, pct, level, multiplier)
+
+
+def drawdown_manager(q_in: int, lot: int, portfolio: Portfolio, cfg: SizingConfig) -> StepResult:
+    """Step 12: normal × 1 (no cap); caution: q = floor_lot(q_in × caution_multiplier) (cap in
+    contracts); stop (drawdown ≥ halt_pct or a latched stop): reject."""
+    dm = cfg.drawdown_manager
+    inputs = drawdown_inputs(portfolio, cfg)
+    level, multiplier = inputs.tier, inputs.multiplier
     if level == STOP:
         return _result(Step.DRAWDOWN_MANAGER, q_in, 0, dm.enabled, None, CapUnit.NONE, PortfolioReason.DRAWDOWN_STOP,
                        inputs, reject=PortfolioReason.DRAWDOWN_STOP)

@@ -1,7 +1,9 @@
-"""The session's sizing on the engine's own books (`SessionSizer._size_on_engine`, the glue's
-`Engine.size_legs`) against the path that decomposes each leg's book in Python and packs it for
-the chain: the same TradeSizing (every step record), the same sized opportunity and record, the
-same input errors — on hypothesis universes, portfolios and settings, after book updates too.
+"""The session's sizing on the engine's own books (`SessionSizer._size_on_engine`: the chain,
+steps 9–12 and the final re-price in one native call, `sizing.on_engine` / the glue's
+`Engine.size_legs`) against the path that decomposes each leg's book in Python, packs it for the
+chain and runs the portfolio steps in Python: the same TradeSizing (every step record), the same
+sized opportunity and record, the same input errors — on hypothesis universes, portfolios and
+settings, after book updates too.
 """
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from arbbot.engine import Engine, EngineInputError, Status, decompose
+from arbbot.engine import Engine, EngineInputError, Status
 from arbbot.engine.types import Book, FeeSchedule, Market, Relation, RelationKind, Universe
 from arbbot.model import MarketInfo, Venue
-from arbbot.sizing import native
+from arbbot.sizing import native, on_engine
 from arbbot.sizing.types import SizingInput, SizingParams
 from tests.engine.test_parity import books, universes
 from tests.sizing.pipeline_cases import configs
@@ -43,8 +45,9 @@ def _session(universe: Universe, closes: list[str], events: list[str]) -> Simple
                            engine=Engine(universe, engine="swift"))
 
 
-def _sizers(session, cfg, cash, store_dir):
-    """(the sizer on the engine's books, the reference: the same session seen without an engine)."""
+def _sizers(session, cfg, cash, store_dir, *, peak: int = 1, min_profit: float = 0.01):
+    """(the sizer on the engine's books, the reference: the same session seen without an engine),
+    each with its own store; the equity peak set first at `peak` × the cash (a drawdown after)."""
     from arbbot.config import Settings
     from arbbot.execution.store import OrderStore
     from arbbot.run.sizer import SessionSizer
@@ -52,14 +55,16 @@ def _sizers(session, cfg, cash, store_dir):
     out = []
     for s, name in ((session, "engine"), (plain, "plain")):
         store = OrderStore(f"{store_dir}/{name}.db")
-        sizer = SessionSizer(s, store, Settings(kill_file="", sizing=cfg), clock=lambda: NOW)
+        sizer = SessionSizer(s, store, Settings(kill_file="", sizing=cfg, min_profit=min_profit), clock=lambda: NOW)
+        if peak > 1:
+            sizer.refresh({v.label: c * peak for v, c in zip(Venue, cash)})
         sizer.refresh({v.label: c for v, c in zip(Venue, cash)})
         out.append((sizer, store))
     return out
 
 
-def _compare(on_engine, reference, opp) -> bool:
-    a, b = on_engine.size(opp), reference.size(opp)
+def _compare(engine_sizer, reference, opp) -> bool:
+    a, b = engine_sizer.size(opp), reference.size(opp)
     assert a.error == b.error
     if b.sizing is None:
         return False
@@ -90,13 +95,13 @@ def test_sizing_on_the_engines_books_is_the_python_decomposed_path(case, cfg, ca
     from arbbot.run.live import pack
     universe, closes, events = case
     session = _session(universe, closes, events)
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(native, "size_on_engine",
-                                                                  wraps=native.size_on_engine) as spy:
-        (on_engine, s1), (reference, s2) = _sizers(session, cfg, cash, tmp)
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(on_engine, "size",
+                                                                  wraps=on_engine.size) as spy:
+        (engine_sizer, s1), (reference, s2) = _sizers(session, cfg, cash, tmp)
         try:
             sized = 0
             for opp in session.engine.scan().opportunities:
-                _compare(on_engine, reference, opp)
+                _compare(engine_sizer, reference, opp)
                 sized += 1
             for index, data in updates:              # the session's book and the engine's change together
                 m = index % len(universe.markets)
@@ -104,11 +109,11 @@ def test_sizing_on_the_engines_books_is_the_python_decomposed_path(case, cfg, ca
                 packed = pack(data.draw(books(market.venue)))
                 session.books[market.name] = packed
                 for opp in session.engine.update_packed(m, packed).opportunities:
-                    _compare(on_engine, reference, opp)
+                    _compare(engine_sizer, reference, opp)
                     sized += 1
             assert spy.call_count == sized           # every one sized on the engine's books (once), none twice
-            assert on_engine.stats.rejected == reference.stats.rejected
-            assert on_engine.stats.lowered == reference.stats.lowered
+            assert engine_sizer.stats.rejected == reference.stats.rejected
+            assert engine_sizer.stats.lowered == reference.stats.lowered
         finally:
             s1.close()
             s2.close()
@@ -126,22 +131,29 @@ def _cross_session(held: str | None = None):
 
 @st.composite
 def portfolio_limits(draw):
-    """Default per-opportunity steps; random limits for steps 9–11 (some of them binding)."""
+    """Default per-opportunity steps; random limits for steps 9–12 (some of them binding, some
+    steps disabled)."""
     from arbbot.sizing.config import from_toml_dict
     usd = st.floats(20, 3_000)
+    on = st.booleans()
+    caution = draw(st.floats(0, 40))
     return from_toml_dict({
-        "lane_allocator": {"lanes": draw(st.sampled_from([["cross"], ["cross", "intra", "bucket"], ["intra"]]))},
-        "loss_cap": {"loss_budget_usd": draw(usd), "gamma": draw(st.floats(0, 4))},
-        "exposure_manager": {"max_venue_usd": draw(usd), "max_event_usd": draw(usd), "max_market_usd": draw(usd),
-                             "max_category_usd": draw(usd)},
+        "lane_allocator": {"enabled": draw(on),
+                           "lanes": draw(st.sampled_from([["cross"], ["cross", "intra", "bucket"], ["intra"]]))},
+        "loss_cap": {"enabled": draw(on), "loss_budget_usd": draw(usd), "gamma": draw(st.floats(0, 4))},
+        "exposure_manager": {"enabled": draw(on), "max_venue_usd": draw(usd), "max_event_usd": draw(usd),
+                             "max_market_usd": draw(usd), "max_category_usd": draw(usd)},
+        "drawdown_manager": {"enabled": draw(on), "caution_pct": caution, "halt_pct": caution + draw(st.floats(1, 50)),
+                             "caution_multiplier": draw(st.floats(0, 1))},
     })
 
 
 @pytest.mark.usefixtures("_swift")
-@SETTINGS
+@settings(SETTINGS, max_examples=150)
 @given(st.one_of(portfolio_limits(), configs()), st.lists(st.integers(500_000_000, 100_000_000_000), min_size=3, max_size=3),
-       st.lists(st.tuples(st.integers(4_310, 4_650), st.integers(1, 200_000)), min_size=1, max_size=4))
-def test_trades_that_pass_the_chain_go_through_the_portfolio_steps_alike(cfg, cash, asks):
+       st.lists(st.tuples(st.integers(4_310, 4_650), st.integers(1, 200_000)), min_size=1, max_size=4),
+       st.sampled_from([1, 1, 2, 5]), st.sampled_from([0.01, 0.01, 0.01, 0.01, 1.0, 3.0]))
+def test_trades_that_pass_the_chain_go_through_the_portfolio_steps_alike(cfg, cash, asks, peak, min_profit):
     """The cross pair with B's YES asks redrawn: most pass the chain, and steps 9–12 and the final
     re-price (which read the legs the engine gave) bind in turn."""
     from arbbot.run.live import pack
@@ -151,62 +163,98 @@ def test_trades_that_pass_the_chain_go_through_the_portfolio_steps_alike(cfg, ca
     session.books["polymarket:B"] = packed = pack(book)
     opps = session.engine.update_packed(1, packed).opportunities
     with tempfile.TemporaryDirectory() as tmp:
-        (on_engine, s1), (reference, s2) = _sizers(session, cfg, cash, tmp)
+        (engine_sizer, s1), (reference, s2) = _sizers(session, cfg, cash, tmp, peak=peak, min_profit=min_profit)
         try:
             for opp in opps:
-                _compare(on_engine, reference, opp)
+                _compare(engine_sizer, reference, opp)
         finally:
             s1.close()
             s2.close()
 
 
 @pytest.mark.usefixtures("_swift")
-def test_a_held_leg_is_not_sized_on_either_path(tmp_path):
+@pytest.mark.parametrize("table, peak, min_profit, bound_by, note", [
+    ({"drawdown_manager": {"caution_pct": 10.0, "halt_pct": 90.0, "caution_multiplier": 0.5}}, 2, 0.01,
+     "drawdown_manager", ""),
+    ({"drawdown_manager": {"caution_pct": 10.0, "halt_pct": 40.0}}, 2, 0.01, "drawdown_manager",
+     "rejected by drawdown_manager"),
+    ({"exposure_manager": {"max_market_usd": 20.0}}, 1, 2.0, "re-price", "re-price: no quantity"),
+    ({"lane_allocator": {"lanes": ["intra"]}}, 1, 0.01, "lane_allocator", "rejected by lane_allocator"),
+])
+def test_the_tiers_rejects_and_the_final_re_price_alike(tmp_path, table, peak, min_profit, bound_by, note):
+    """Hand-picked cases the random ones rarely reach: caution (q halved), a drawdown stop, a
+    re-price that drops the trade (q lowered by a room until profit < min_profit), a lane off."""
     from arbbot.sizing.config import from_toml_dict
     session = _cross_session()
-    (on_engine, s1), (reference, s2) = _sizers(session, from_toml_dict({}), [10**10] * 3, tmp_path)
+    (engine_sizer, s1), (reference, s2) = _sizers(session, from_toml_dict(table), [10**10] * 3, tmp_path, peak=peak,
+                                                  min_profit=min_profit)
     try:
-        opps = session.engine.scan().opportunities
-        assert opps
-        with mock.patch.object(native, "size_on_engine", wraps=native.size_on_engine) as spy:
-            assert all(_compare(on_engine, reference, o) for o in opps)
-        assert spy.call_count == len(opps)
-        session.held["kalshi:A"] = "stale"
-        for opp in opps:
-            assert on_engine.size(opp).error == reference.size(opp).error == "sizing input: 'kalshi:A: no healthy book'"
-        assert on_engine.stats.rejected["input"] == len(opps)
+        opp = session.engine.scan().opportunities[0]
+        assert _compare(engine_sizer, reference, opp)
+        sizing = engine_sizer.size(opp).sizing
+        assert sizing.bound_by == bound_by and sizing.note.startswith(note)
+        if bound_by == "drawdown_manager" and not note:
+            step = sizing.steps[-1]
+            assert step.inputs.tier == "caution" and step.qty == step.qty_in // 2 // 100 * 100 and sizing.qty > 0
     finally:
         s1.close()
         s2.close()
 
 
 @pytest.mark.usefixtures("_swift")
-def test_size_legs_gives_the_decomposed_ladders_and_refuses_bad_legs():
+def test_a_held_leg_is_not_sized_on_either_path(tmp_path):
+    from arbbot.sizing.config import from_toml_dict
     session = _cross_session()
-    engine, universe = session.engine, session.universe
-    head = SizingInput("0123456789abcdef", 1, 1_000, (), 1.0, 10.0, 0, 10**9, 5.0)
-    legs = array("i", [1, 0, 0, 1])               # B YES, A NO
-    result, sized = native.size_on_engine(engine, legs, head, array("d", [0.0, 0.0, 0.0, 0.0]), SizingParams())
-    for (m, side), (ladder, bid) in zip([(1, 0), (0, 1)], sized):
-        d = decompose(universe.markets[m].venue, universe.markets[m].book, engine="python")
-        assert ladder == (d.yes if side == 0 else d.no)
-        assert bid == ((d.quote.best_bid_yes if side == 0 else d.quote.best_bid_no) or 0)
-    assert sized[0] == (((4_400, 25_000), (4_500, 60_000)), 4_300)
-    assert result.engine_qty == 1_000
+    (engine_sizer, s1), (reference, s2) = _sizers(session, from_toml_dict({}), [10**10] * 3, tmp_path)
+    try:
+        opps = session.engine.scan().opportunities
+        assert opps
+        with mock.patch.object(on_engine, "size", wraps=on_engine.size) as spy:
+            assert all(_compare(engine_sizer, reference, o) for o in opps)
+        assert spy.call_count == len(opps)
+        session.held["kalshi:A"] = "stale"
+        for opp in opps:
+            assert engine_sizer.size(opp).error == reference.size(opp).error == "sizing input: 'kalshi:A: no healthy book'"
+        assert engine_sizer.stats.rejected["input"] == len(opps)
+    finally:
+        s1.close()
+        s2.close()
 
-    def error(legs, estimates=array("d", [0.0] * 4), inp=head):
-        with pytest.raises(EngineInputError) as exc:
-            native.size_on_engine(engine, legs, inp, estimates, SizingParams())
-        return exc.value.status, exc.value.index
-    assert error(array("i", [1, 0, 5, 1])) == (Status.MARKET, 1)
-    assert error(array("i", [1, 2, 0, 1])) == (Status.ARGUMENT, 0)
-    assert error(array("i", [1, 0, 0])) == (Status.LENGTH, -1)
-    assert error(legs, array("d", [0.0] * 2)) == (Status.LENGTH, -1)
-    assert error(legs, array("d", [-1.0, 0.0, 0.0, 0.0])) == (Status.FLOAT, 0)      # ρ < 0: the chain's check
-    assert error(legs, inp=dataclasses.replace(head, id="xyz")) == (Status.ARGUMENT, -1)
+
+@pytest.mark.usefixtures("_swift")
+def test_size_legs_refuses_bad_legs_and_limits_with_the_leg_named():
+    """The glue's checks and the engine's: a bad market, side or length; an empty ladder (LENGTH
+    with its leg); limits naming a leg past the last; buffers of the wrong type."""
+    session = _cross_session()
+    engine = session.engine
+    head = SizingInput("0123456789abcdef", 1, 1_000, (), 1.0, 10.0, 0, 10**9, 5.0)
+    params = native.pack_params(SizingParams())
+    limits = on_engine.LIMITS.pack(0, 0, 1.0, 1e9, 1.0, 0, 0, 0)
+
+    def call(legs=array("i", [1, 0, 0, 1]), estimates=array("d", [0.0] * 4), inp=head, lim=limits,
+             rooms=array("q"), masks=array("q")):
+        return engine.size_legs(legs, native.pack_head(inp, len(legs) // 2), estimates, params, lim, rooms, masks)
+
+    def error(**kwargs):
+        with pytest.raises(native.native_module().NativeError) as exc:
+            call(**kwargs)
+        return Status(exc.value.args[0]), exc.value.args[2]
+    rec, legs_out, port, bounds, prices = call()
+    assert len(port) == on_engine.RESULT.size and bounds == b"" and len(prices) == 3 * 2 * 8
+    assert native.LazyResult(rec, legs_out).engine_qty == 1_000
+    assert error(legs=array("i", [1, 0, 5, 1])) == (Status.MARKET, 1)
+    assert error(legs=array("i", [1, 2, 0, 1])) == (Status.ARGUMENT, 0)
+    assert error(estimates=array("d", [0.0] * 2)) == (Status.LENGTH, -1)
+    assert error(estimates=array("d", [-1.0, 0.0, 0.0, 0.0])) == (Status.FLOAT, 0)     # ρ < 0: the chain's check
+    assert error(rooms=array("q", [5]), masks=array("q", [0b100])) == (Status.LENGTH, -1)   # leg 2 of 2
+    assert error(rooms=array("q", [5]), masks=array("q")) == (Status.LENGTH, -1)
+    assert error(lim=on_engine.LIMITS.pack(0, 3, 1.0, 1e9, 1.0, 0, 0, 0)) == (Status.ARGUMENT, -1)   # no such tier
+    with pytest.raises(EngineInputError) as exc:
+        native.pack_head(dataclasses.replace(head, id="xyz"), 2)
+    assert exc.value.status == Status.ARGUMENT
+    with pytest.raises(TypeError):
+        call(estimates=array("f", [0.0] * 4))
+    with pytest.raises(TypeError):
+        call(legs=array("q", [1, 0, 0, 1]))
     engine.update_packed(0, array("q", [0, 0, 0, 0]))          # A's book emptied: no ladder to size
-    assert error(legs) == (Status.LENGTH, 1)
-    with pytest.raises(TypeError):
-        native.size_on_engine(engine, legs, head, array("f", [0.0] * 4), SizingParams())
-    with pytest.raises(TypeError):
-        native.size_on_engine(engine, array("q", [1, 0, 0, 1]), head, array("d", [0.0] * 4), SizingParams())
+    assert error() == (Status.LENGTH, 1)

@@ -1,0 +1,171 @@
+"""A found opportunity sized whole on the Swift engine's own books: the per-opportunity chain,
+steps 9–12 and the final re-price in one native call (`Engine.size_legs` with the portfolio's
+limits: `arb_engine_sizing_legs`, then `arb_size_portfolio`). No leg's book is decomposed in
+Python and no ladder crosses the boundary.
+
+What changes only with the portfolio — step 5's estimates, the lane's bankroll (step 9), step
+10's budget, the exposure rooms (step 11), the drawdown tier (step 12), the packed limits — is
+computed once per opportunity per portfolio refresh (`Plan`, kept in the sizer's memo). The
+twelve step records are built only when read (`TradeSizing.steps`), from the engine's records
+and the plan. Twin: `pipeline.size_trade` with the Python chain input and portfolio steps; every
+step record, the decision and the re-priced trade are equal (tests/run/test_sizer_engine.py).
+"""
+from __future__ import annotations
+
+import struct
+from array import array
+from dataclasses import dataclass
+from itertools import chain
+from typing import Callable
+
+from arbbot.engine.select import native_module
+from arbbot.engine.types import EngineInputError, Lane, Opportunity, Status
+from arbbot.model import Venue
+from arbbot.sizing import native
+from arbbot.sizing.config import SizingConfig
+from arbbot.sizing.pipeline import TradeSizing, finish, leg_estimates
+from arbbot.sizing.portfolio import CAUTION, STOP, Portfolio
+from arbbot.sizing.portfolio_steps import (
+    DrawdownInputs, ExposureInputs, LaneAllocatorInputs, LossCapInputs, PortfolioReason, RobustRecord, Room,
+    drawdown_inputs, exposure_scopes, lane_bankroll, loss_budget, robust_step,
+)
+from arbbot.sizing.trade import Trade, TradeLeg
+from arbbot.sizing.types import (
+    CapUnit, Outcome, Priced, Reason, SizingInput, SizingParams, Step, StepResult, VenueStats,
+)
+
+LEGS_MAX = 64                 # ARB_PORTFOLIO_LEGS_MAX: a scope's legs are a 64-bit mask
+LIMITS = struct.Struct("<Iiddd" + "q" + "QQ")                    # arb_portfolio_limits
+RESULT = struct.Struct("<" + native.STEP_FORMAT * 4 + "dd" + "q" * 6)   # arb_portfolio_result
+_STEPS = (Step.LANE_ALLOCATOR, Step.LOSS_CAP, Step.EXPOSURE_MANAGER, Step.DRAWDOWN_MANAGER)
+_TIERS = {CAUTION: 1, STOP: 2}            # ARB_DRAWDOWN_*; normal = 0
+_OUTCOMES, _UNITS = tuple(Outcome), tuple(CapUnit)
+_SKIPPED = int(Outcome.SKIPPED)
+_checked = False
+
+
+def _check_layout() -> None:
+    global _checked
+    mod = native_module()
+    for packer, size in ((LIMITS, mod.PORTFOLIO_LIMITS_SIZE), (RESULT, mod.PORTFOLIO_RESULT_SIZE)):
+        if packer.size != size:
+            raise RuntimeError(f"arbbot._native portfolio record of {size} bytes, on_engine.py packs {packer.size}: "
+                               "rebuild the engine (pip install -e .)")
+    _checked = True
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One opportunity's sizing inputs that change only with the portfolio (or never)."""
+    lane: Lane
+    pairs: array                          # int32: (market index, side) per leg, send order
+    trade_legs: tuple[TradeLeg, ...]
+    closes: list                          # per leg: closes_at stamp or None
+    venues: tuple[Venue, ...]             # per leg
+    estimates: array                      # float64: (ρ, s) per leg (step 5)
+    venue_stats: tuple[VenueStats, ...]
+    robust: Callable[..., RobustRecord]   # step 5's record from the legs' venues
+    lane_inputs: LaneAllocatorInputs      # step 9
+    budget: float                         # step 10's budget, $
+    left: float                           # $ left of the daily loss cap
+    drawdown: DrawdownInputs              # step 12
+    scopes: tuple[tuple[str, str, int], ...]   # step 11: (scope, name, room µ$)
+    limits: bytes                         # arb_portfolio_limits (scope pointers filled by the glue)
+    rooms: array                          # int64 per scope
+    masks: array                          # int64 per scope: the legs in it, bit j = leg j
+
+
+def plan(opp: Opportunity, index: dict[str, int], infos: dict, confidence: float, portfolio: Portfolio,
+         cfg: SizingConfig, *, now_s: float, daily_loss_cap_usd: float, memo: dict) -> Plan:
+    """`opp`'s plan against `portfolio` (`memo`: the refresh's estimates, shared with the
+    Python path). KeyError for a market the session does not know."""
+    pairs, trade_legs, closes, venues = array("i"), [], [], []
+    for leg in opp.legs:
+        info = infos[leg.market]
+        pairs.append(index[leg.market])
+        pairs.append(int(leg.side))
+        trade_legs.append(TradeLeg(leg.market, leg.side, info.event_id or None, info.category or None))
+        closes.append(info.closes_at or None)
+        venues.append(info.venue)
+    values, venue_stats, robust = leg_estimates(tuple(trade_legs), portfolio.history, now_s, cfg, memo)
+    found = memo.get(("budget", confidence, daily_loss_cap_usd))      # shared with `size_trade`
+    if found is None:
+        found = memo[("budget", confidence, daily_loss_cap_usd)] = loss_budget(confidence, portfolio, cfg,
+                                                                             daily_loss_cap_usd)
+    budget, left = found
+    lane_limits = memo.get(("limits", opp.lane))
+    if lane_limits is None:
+        lane_limits = memo[("limits", opp.lane)] = _lane_limits(opp.lane, portfolio, cfg, memo)
+    lane, drawdown, head = lane_limits
+    scopes = exposure_scopes(venues, trade_legs, portfolio, cfg)
+    masks = array("q", [sum(1 << j for j in members) - (1 << 64 if 63 in members else 0)
+                        for *_, members in scopes])
+    limits = LIMITS.pack(*head, len(scopes), 0, 0)
+    return Plan(opp.lane, pairs, tuple(trade_legs), closes, tuple(venues), array("d", chain.from_iterable(values)),
+                venue_stats, robust, lane, budget, left, drawdown, tuple((s, n, r) for s, n, r, _ in scopes),
+                limits, array("q", [r for *_, r, _ in scopes]), masks)
+
+
+def _lane_limits(lane: Lane, portfolio: Portfolio, cfg: SizingConfig, memo: dict
+                 ) -> tuple[LaneAllocatorInputs, DrawdownInputs, tuple]:
+    """The lane's step 9 inputs, step 12's, and arb_portfolio_limits' fields before the scopes
+    (the same for every opportunity of the lane until the portfolio changes)."""
+    lane_inputs = memo.get(("lane", lane))              # shared with `size_trade`
+    if lane_inputs is None:
+        lane_inputs = memo[("lane", lane)] = lane_bankroll(lane, portfolio, cfg)
+    drawdown = drawdown_inputs(portfolio, cfg)
+    enabled = 0
+    for step, on in ((Step.LANE_ALLOCATOR, cfg.lane_allocator.enabled), (Step.LOSS_CAP, cfg.loss_cap.enabled),
+                     (Step.EXPOSURE_MANAGER, cfg.exposure_manager.enabled),
+                     (Step.DRAWDOWN_MANAGER, cfg.drawdown_manager.enabled)):
+        if on:
+            enabled |= 1 << int(step)
+    head = (enabled, _TIERS.get(drawdown.tier, 0), lane_inputs.weight, lane_inputs.bankroll, drawdown.multiplier)
+    return lane_inputs, drawdown, head
+
+
+def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, min_profit: int, equity: int,
+         params: SizingParams, robust_enabled: bool) -> TradeSizing:
+    """`opp` sized on `engine`'s books (a Swift `arbbot.engine.Engine` that reported it) by the
+    chain, steps 9–12 and the final re-price; the same TradeSizing as `pipeline.size_trade`.
+    EngineInputError on an input the engine refuses (an empty ladder: LENGTH with the leg)."""
+    if not _checked:
+        _check_layout()
+    payout = opp.payout // (opp.qty * 10_000)          # $ per contract: µ$ / (lots × 10^4)
+    head = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, equity, p.budget, p.venue_stats)
+    try:
+        rec, legs_out, port, scope_qty, leg_prices = engine.size_legs(
+            p.pairs, native.pack_head(head, len(p.venues)), p.estimates, native.pack_params(params), p.limits,
+            p.rooms, p.masks)
+    except native_module().NativeError as exc:
+        code, message, index = exc.args[:3]
+        raise EngineInputError(Status(code), f"opportunity 0: {message}", index) from None
+    result = native.LazyResult(rec, legs_out)
+    r = RESULT.unpack(port)
+    outcomes = (Outcome.KEPT if robust_enabled else Outcome.DISABLED, *result.outcomes,
+                *(_OUTCOMES[r[7 * i + 1]] for i in range(4)))
+    qty, final_qty = r[30], r[31]
+    priced = None
+    if final_qty:
+        prices = struct.unpack(f"<{3 * len(p.venues)}q", leg_prices)
+        priced = Priced(final_qty, prices[0::3], prices[1::3], prices[2::3], *r[32:36])
+
+    def steps() -> list[StepResult]:
+        bounds = struct.unpack(f"<{len(p.scopes)}q", scope_qty)
+        inputs = (p.lane_inputs,
+                  LossCapInputs(confidence, p.left, p.budget, result.monte_carlo.var if result.monte_carlo else 0.0,
+                                r[28], r[29]),
+                  ExposureInputs(tuple(Room(s, n, room, q) for (s, n, room), q in zip(p.scopes, bounds))),
+                  p.drawdown)
+        tail = [_step(r[7 * i:7 * i + 7], inputs[i]) for i in range(4)]
+        return [robust_step(opp.qty, p.robust(p.venues), robust_enabled), *result.steps, *tail]
+    trade = Trade(opp.lane, p.trade_legs, head)
+    return finish(trade, head, steps, outcomes, qty, p.budget, lambda q: priced)
+
+
+def _step(fields: tuple, inputs) -> StepResult:
+    """One portfolio step's record from arb_sizing_step's fields (a SKIPPED one: no inputs)."""
+    step, outcome, qty_in, qty, cap, unit, reason = fields
+    why = Reason(reason) if reason < 100 else PortfolioReason(reason)
+    return StepResult(Step(step), qty_in, qty, _OUTCOMES[outcome], None if unit == 0 else cap, _UNITS[unit], why,
+                      None if outcome == _SKIPPED else inputs)
