@@ -96,18 +96,7 @@ def pack_inputs(inputs: Sequence[SizingInput]) -> tuple[bytes, bytes, array]:
     n_legs = 0
     try:
         for inp in inputs:
-            if inp.legs:
-                try:
-                    seed = seed_from_id(inp.id)
-                except ValueError as exc:
-                    raise EngineInputError(Status.ARGUMENT, str(exc)) from None
-            else:
-                seed = 0                       # the engine reports the empty leg list first
-            if len(inp.venues) != VENUE_COUNT:
-                raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
-            venue_fields = _venue_fields(inp.venues)
-            records += INPUT.pack(seed, inp.payout, inp.qty, n_legs, len(inp.legs), 0, 0, inp.confidence,
-                                  inp.days_to_close, inp.min_profit, inp.equity, inp.loss_budget, *venue_fields)
+            records += _input_record(inp, n_legs, len(inp.legs))
             for leg in inp.legs:
                 start = len(levels) // 2
                 levels.extend(_flat(leg.ladder))
@@ -244,19 +233,28 @@ def size_lazy(inp: SizingInput, params: SizingParams = SizingParams()) -> LazyRe
 
 def pack_head(head: SizingInput, n_legs: int) -> bytes:
     """One arb_sizing_input for `head` with `n_legs` legs whose records the engine fills in
-    (`Engine.size_legs`: the legs / levels fields are left 0). EngineInputError ARGUMENT on a bad
-    id or a value its C field cannot hold, LENGTH on a venue list of the wrong size."""
-    if len(head.venues) != VENUE_COUNT:
-        raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
+    (`Engine.size_legs`: the legs / levels fields are left 0); errors as `pack_inputs`'."""
     try:
-        seed = seed_from_id(head.id)
-    except ValueError as exc:
-        raise EngineInputError(Status.ARGUMENT, str(exc)) from None
-    try:
-        return INPUT.pack(seed, head.payout, head.qty, 0, n_legs, 0, 0, head.confidence, head.days_to_close,
-                          head.min_profit, head.equity, head.loss_budget, *_venue_fields(head.venues))
+        return _input_record(head, 0, n_legs)
     except (struct.error, OverflowError) as exc:
         raise EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}") from None
+
+
+def _input_record(inp: SizingInput, first_leg: int, n_legs: int) -> bytes:
+    """`inp`'s arb_sizing_input, its `legs` field holding `first_leg`. Checks in the twin's order:
+    a bad id (only with legs: the engine reports an empty leg list first) ARGUMENT, then the venue
+    list's size LENGTH; struct.error / OverflowError for a value its C field cannot hold."""
+    if n_legs:
+        try:
+            seed = seed_from_id(inp.id)
+        except ValueError as exc:
+            raise EngineInputError(Status.ARGUMENT, str(exc)) from None
+    else:
+        seed = 0
+    if len(inp.venues) != VENUE_COUNT:
+        raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
+    return INPUT.pack(seed, inp.payout, inp.qty, first_leg, n_legs, 0, 0, inp.confidence, inp.days_to_close,
+                      inp.min_profit, inp.equity, inp.loss_budget, *_venue_fields(inp.venues))
 
 
 def _failing(inputs: Sequence[SizingInput]) -> int:
