@@ -204,6 +204,40 @@ static int get_bytes(PyObject *obj, Py_buffer *view, Py_ssize_t size, Py_ssize_t
     return 0;
 }
 
+/* robust_estimate(kind, samples, start, now, params) -> (value, samples, prior): step 5's estimate
+ * (arb_robust_estimate) over a float64 buffer of (t, x) pairs (a SampleRing's own array, the
+ * oldest pair at `start`); params: an arb_robust_params record. Short: the GIL is kept. */
+static PyObject *py_robust_estimate(PyObject *self, PyObject *args) {
+    int kind;
+    PyObject *samples_obj, *params_obj;
+    long long start;
+    double now;
+    if (!PyArg_ParseTuple(args, "iOLdO:robust_estimate", &kind, &samples_obj, &start, &now, &params_obj))
+        return NULL;
+    Py_buffer samples, params;
+    if (PyObject_GetBuffer(samples_obj, &samples, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) != 0) return NULL;
+    const char *fmt = samples.format ? samples.format : "B";
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
+    if (samples.itemsize != 8 || strcmp(fmt, "d") != 0 || items(&samples) % 2 != 0) {
+        PyBuffer_Release(&samples);
+        PyErr_SetString(PyExc_TypeError, "robust_estimate: samples must be a float64 buffer of (t, x) pairs");
+        return NULL;
+    }
+    if (get_bytes(params_obj, &params, sizeof(arb_robust_params), 0, "params") != 0) {
+        PyBuffer_Release(&samples);
+        return NULL;
+    }
+    arb_robust_params p;
+    memcpy(&p, params.buf, sizeof p);
+    arb_robust_estimate_out out;
+    int32_t status = arb_robust_estimate((int32_t)kind, (const double *)samples.buf, (int64_t)(items(&samples) / 2),
+                                         (int64_t)start, now, &p, &out);
+    PyBuffer_Release(&samples);
+    PyBuffer_Release(&params);
+    if (status != ARB_OK) return raise_status(status, -1);
+    return Py_BuildValue("(dLO)", out.value, (long long)out.samples, out.prior ? Py_True : Py_False);
+}
+
 static PyObject *raise_sizing(int32_t code, int64_t index, int64_t opportunity) {
     PyObject *args = Py_BuildValue("(isLL)", (int)code, arb_status_message(code), (long long)index,
                                    (long long)opportunity);
@@ -1111,6 +1145,8 @@ static PyMethodDef module_methods[] = {
     {"decompose", py_decompose, METH_VARARGS, "decompose(venue, levels, counts) -> (yes, no, quote)"},
     {"order_fee", py_order_fee, METH_VARARGS, "order_fee(rate_ppm, per_contract, rounding, fills) -> µ$"},
     {"evaluate", py_evaluate, METH_VARARGS, "evaluate(qty, profit, cost, fee, c, f, loss, sigma)"},
+    {"robust_estimate", py_robust_estimate, METH_VARARGS,
+     "robust_estimate(kind, samples, start, now, params) -> (value, samples, prior): step 5's estimate"},
     {"size_batch", py_size_batch, METH_VARARGS,
      "size_batch(inputs, legs, levels, params) -> (result records, leg records); one input calls arb_size"},
     {NULL, NULL, 0, NULL},
@@ -1144,6 +1180,7 @@ PyMODINIT_FUNC PyInit__native(void) {
         PyModule_AddIntConstant(m, "SIZING_LEG_OUT_SIZE", (long)sizeof(arb_sizing_leg_out)) < 0 ||
         PyModule_AddIntConstant(m, "PORTFOLIO_LIMITS_SIZE", (long)sizeof(arb_portfolio_limits)) < 0 ||
         PyModule_AddIntConstant(m, "PORTFOLIO_RESULT_SIZE", (long)sizeof(arb_portfolio_result)) < 0 ||
+        PyModule_AddIntConstant(m, "ROBUST_PARAMS_SIZE", (long)sizeof(arb_robust_params)) < 0 ||
         PyModule_AddStringConstant(m, "BUILD_FLAGS", "swift build -c release -Xswiftc -static-stdlib") < 0) {
         Py_DECREF(m);
         return NULL;

@@ -470,6 +470,46 @@ int32_t arb_engine_sizing_legs(const arb_engine *engine, const int32_t *legs, in
                                arb_sizing_leg *legs_out, int64_t *levels_out, int64_t levels_capacity,
                                int64_t *levels_used, int64_t *bad_index);
 
+/* ---- step 5: robust estimates (SIZING.md robust_inputs; twin: python/arbbot/sizing/robust.py) *
+ *
+ * One estimate from a ring of (t seconds, x) sample pairs: the pairs with now − window_s <= t <= now
+ * (a non-finite t or x is ignored) in time order (stable), then for ARB_ESTIMATE_VOLATILITY (x = a
+ * mid, $) ΔP / √Δt over consecutive pairs with Δt > 0; fewer than min_samples of those raw values,
+ * or enabled = 0 → the prior; else the MAD filter (0.6745 × |x − median| / MAD <= mad_z; none
+ * dropped when MAD = 0), winsorizing to [Q1 − iqr_k × IQR, Q3 + iqr_k × IQR] (R type-7 quartiles of
+ * the survivors), and the statistic: median (latency), EWMA with weight ewma_alpha from the first
+ * survivor (depletion), RMS (volatility). Nothing surviving the MAD filter → the prior. The doubles
+ * are the twin's, to the bit.                                                                     */
+enum {
+    ARB_ESTIMATE_LATENCY    = 0,   /* median, seconds                                          */
+    ARB_ESTIMATE_DEPLETION  = 1,   /* EWMA, per second                                         */
+    ARB_ESTIMATE_VOLATILITY = 2    /* RMS of ΔP / √Δt, $ / √s; the samples are mids            */
+};
+
+typedef struct {
+    int32_t enabled;             /* 0: the prior (step 5 off)                                  */
+    int32_t min_samples;         /* >= 0                                                       */
+    double window_s;             /* finite, >= 0                                               */
+    double mad_z;                /* finite, > 0                                                */
+    double iqr_k;                /* finite, >= 0                                               */
+    double ewma_alpha;           /* finite, 0 ... 1 (read for ARB_ESTIMATE_DEPLETION)          */
+    double prior;                /* finite: the value when there are too few samples           */
+} arb_robust_params;             /* 48 bytes */
+
+typedef struct {
+    double value;
+    int64_t samples;             /* raw values in the window (volatility: the ΔP / √Δt ones)   */
+    int32_t prior;               /* 1: value is the prior                                      */
+    int32_t reserved;
+} arb_robust_estimate_out;       /* 24 bytes */
+
+/* samples: n pairs (2n doubles), the oldest at pair `start` (0 <= start < n; 0 when n = 0), read
+ * start ... n − 1 then 0 ... start − 1. Errors: ARB_E_NULL, ARB_E_KIND (kind), ARB_E_LENGTH (n < 0
+ * or > INT32_MAX, start out of range), ARB_E_FLOAT (now not finite, a params double out of range),
+ * ARB_E_ARGUMENT (min_samples < 0). */
+int32_t arb_robust_estimate(int32_t kind, const double *samples, int64_t n, int64_t start, double now,
+                            const arb_robust_params *params, arb_robust_estimate_out *out);
+
 /* ---- the replay's record scanner (python/arbbot/replay/scan.py: PyScanner is the twin) ------ *
  *
  * One pass over a recording's bytes: the `book` lines of the recorder's exact form are parsed,

@@ -21,6 +21,11 @@ opportunities) and `detect` (the rest: parse, quality gate, engine update, dedup
 books are reused); `pipeline_updated_*`: the same, each time after its legs' books were updated
 (to equal copies, so every leg is decomposed again, as in a frame that found it).
 
+With `--history N` the sizer's sample rings are full before the clock starts (every market's
+depletion per side and mids, every venue's latency: N samples each, one a second), as in a session
+that has run for a while: step 5 then cleans real samples instead of returning its priors. Its
+estimates run in Swift unless ARB_ENGINE_ESTIMATES=python (the twin), reported as `estimates`.
+
 With `--dashboard sse|browser` the web dashboard (arbbot.ops.dashboard) is served for the session
 during the run, its sampler on this loop as in `arbbot run`, and a client in another process is
 connected before the clock starts: a Server-Sent Events reader, or headless Chromium showing
@@ -39,6 +44,7 @@ from array import array
 
 from arbbot.bench.universe import build_u20k
 from arbbot.engine import Engine
+from arbbot.engine.select import implementation
 from arbbot.engine.types import Venue
 from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession, tune_gc
@@ -53,9 +59,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _attach_sizer(session, universe, workdir: str, legs_in_python: bool = False):
+def _attach_sizer(session, universe, workdir: str, legs_in_python: bool = False, history: int = 0):
     """A `SessionSizer` for the bench universe: MarketInfo from the engine markets (no close
-    times: T = unknown_days), an empty order store, $10,000 cash per venue."""
+    times: T = unknown_days), an empty order store, $10,000 cash per venue; with `history`,
+    every market's sample rings (depletion per side, mids) and every venue's latency ring hold
+    that many samples, one a second up to now."""
     from arbbot.config import Settings
     from arbbot.execution.store import OrderStore
     from arbbot.model import MarketInfo
@@ -66,10 +74,35 @@ def _attach_sizer(session, universe, workdir: str, legs_in_python: bool = False)
         session.books.setdefault(m.name, pack(m.book))
     store = OrderStore(f"{workdir}/bench.db")
     sizer = SessionSizer(session, store, Settings(kill_file=""))
+    if history:
+        _fill_samples(sizer.samples, universe, history, time.time())
     sizer.refresh({v.label: 10_000_000_000 for v in Venue})
     sizer.on_engine_books = not legs_in_python
     session.on_opportunity = sizer.size
     return sizer, store
+
+
+def _fill_samples(samples, universe, count: int, now: float) -> None:
+    """A session that has run for a while: `count` samples a key (≤ MAX_SAMPLES kept), one a
+    second ending at `now` — depletion (exponential, 3 % of them × 40: outliers), mids (a walk
+    around $0.50), order latencies (around 0.15 s). One ring of each kind is drawn, then copied
+    to every key (each key its own buffer, as a session's)."""
+    from arbbot.model import Side
+    from arbbot.run.samples import SampleRing
+    rng = random.Random(count)
+    t0 = now - count + 1
+    depletion = SampleRing((t0 + i, rng.expovariate(2.0) * (40 if rng.random() < 0.03 else 1)) for i in range(count))
+    mid, mids = 0.5, SampleRing()
+    for i in range(count):
+        mid = min(max(mid + rng.choice((-0.01, 0.0, 0.0, 0.01)), 0.01), 0.99)
+        mids.push(t0 + i, mid)
+    latency = SampleRing((t0 + i, rng.uniform(0.08, 0.25)) for i in range(count))
+    for m in universe.markets:
+        for side in Side:
+            samples.depletion[(m.name, side)] = depletion.copy()
+        samples.mids[m.name] = mids.copy()
+    for venue in Venue:
+        samples.latency[venue] = latency.copy()
 
 
 class _DashboardClient:
@@ -130,7 +163,7 @@ class _DashboardClient:
 
 async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str | None = None,
                    freeze: bool = True, size: bool = True, dashboard: str | None = None,
-                   warm_ms: float = 0.0, legs_in_python: bool = False) -> dict:
+                   warm_ms: float = 0.0, legs_in_python: bool = False, history: int = 0) -> dict:
     rss_start = _rss_mib()
     bench = build_u20k(seed)
     universe = bench.universe
@@ -190,7 +223,7 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "market_ticker": ticker, "price_dollars": f"{price / 10_000:.4f}", "delta_fp": f"{delta / 100:.2f}",
             "side": side, "ts_ms": 0}}))
     tmp = tempfile.TemporaryDirectory()
-    sizer, store = _attach_sizer(session, universe, tmp.name, legs_in_python) if size else (None, None)
+    sizer, store = _attach_sizer(session, universe, tmp.name, legs_in_python, history) if size else (None, None)
     if sizer is not None:
         def size_timed(opp, size=sizer.size):
             t0 = time.perf_counter_ns()
@@ -267,7 +300,8 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "found_frames": len(sized),
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
             "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None,
-            "found_split": _split(parts, size), "legs_in_python": legs_in_python, "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
+            "found_split": _split(parts, size), "legs_in_python": legs_in_python, "history": history,
+            "estimates": implementation("estimates") if size else None, "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
             "dashboard": served_report}
 
 
@@ -301,13 +335,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--legs-in-python", action="store_true",
                     help="size with every leg's book decomposed in Python and the portfolio steps in Python, not "
                          "in one native call on the Swift engine's own books (the path before; the same answers)")
+    ap.add_argument("--history", type=int, default=0, metavar="N",
+                    help="size against a session that has run a while: every market's and venue's sample rings "
+                         "hold N samples (one a second; at most 512 kept) for step 5's estimates (default 0: a fresh "
+                         "portfolio, every estimate its prior); ARB_ENGINE_ESTIMATES=python for the twin's estimates")
     ap.add_argument("--dashboard", choices=("sse", "browser"),
                     help="serve the web dashboard during the run with a client connected: an SSE reader, or "
                          "headless Chromium showing the page (default: no dashboard)")
     args = ap.parse_args(argv)
     print(json.dumps(asyncio.run(run_feed(args.rate, args.seconds, engine=args.engine, freeze=not args.no_gc_freeze,
                                           size=not args.no_size, dashboard=args.dashboard,
-                                          warm_ms=args.warm_ms, legs_in_python=args.legs_in_python))))
+                                          warm_ms=args.warm_ms, legs_in_python=args.legs_in_python,
+                                          history=args.history))))
     return 0
 
 

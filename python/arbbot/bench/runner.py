@@ -7,7 +7,9 @@ opportunities touching it), decompose (one native book → ladders + quote), siz
 per-opportunity sizing chain, SIZING.md steps 1, 2, 3, 6, 7, 8, 4, on one 3-leg opportunity on two
 venues with the default 2,000 Monte Carlo paths: the Swift engine through the whole Python call —
 packing, arb_size, decoding into SizingResult — and the pure twin; size_raw is the native call
-alone on prepacked buffers).
+alone on prepacked buffers), estimate (step 5: one depletion rate ρ from a full 512-sample ring,
+one sample a second with 3 % outliers, cleaned and averaged as SIZING.md says: `robust_native`
+through its Python function, against the twin `robust`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from arbbot.engine.twin.engine import TwinEngine
 from arbbot.model import FeeSchedule, Venue
 from arbbot.sizing import SizingInput, SizingLeg, SizingParams
 from arbbot.sizing import native as sizing_native
+from arbbot.sizing import robust, robust_native
 from arbbot.sizing import steps as sizing_twin
 from arbbot.sizing.pricing import walk_depth
 
@@ -70,6 +73,18 @@ def sizing_opportunity() -> SizingInput:
     return replace(inp, qty=walk_depth(inp, 20_000))
 
 
+def full_ring_history(seed: int):
+    """(History, now): one (market, side) whose ring holds 512 per-second depletion samples
+    ending at `now` (exponential, 3 % of them × 40: outliers for the MAD filter)."""
+    import random
+    from arbbot.model import Side
+    from arbbot.run.samples import SampleRing
+    from arbbot.sizing.robust import History
+    rng, now = random.Random(seed), 1_800_000_000.0
+    ring = SampleRing((now - 511 + i, rng.expovariate(2.0) * (40 if rng.random() < 0.03 else 1)) for i in range(512))
+    return History({}, {("kalshi:M", Side.YES): ring}, {}, {}), now
+
+
 def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     native = native_module()
     say = (lambda *a: print(*a, file=sys.stderr)) if as_json else print
@@ -89,7 +104,8 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     r = {"scan_swift": 50 if quick else 500, "scan_python": 3 if quick else 15,
          "inc_swift": 20_000 if quick else 200_000, "inc_python": 2_000 if quick else 20_000,
          "dec": 20_000 if quick else 200_000, "size_swift": 2_000 if quick else 20_000,
-         "size_python": 20 if quick else 200}
+         "size_python": 20 if quick else 200, "est_swift": 2_000 if quick else 20_000,
+         "est_python": 50 if quick else 500}
     results = []
 
     def record(engine: str, op: str, samples: list[int]) -> None:
@@ -114,8 +130,17 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     record("swift", "size", timed(sizing_native.size_opportunity, [(opportunity, params)], r["size_swift"]))
     record("swift", "size_raw", timed(native.size_batch, [packed], r["size_swift"]))
     record("python", "size", timed(sizing_twin.size_opportunity, [(opportunity, params)], r["size_python"]))
+    from arbbot.model import Side
+    from arbbot.sizing.robust import RobustParams
+    history, now = full_ring_history(seed)
+    est_args = [(history, "kalshi:M", Side.YES, now, RobustParams())]
+    if robust_native.depletion_rate(*est_args[0]) != robust.depletion_rate(*est_args[0]):
+        print("arbbot bench: engines disagree on the step 5 estimate; run the parity tests", file=sys.stderr)
+        return 1
+    record("swift", "estimate", timed(robust_native.depletion_rate, est_args, r["est_swift"]))
+    record("python", "estimate", timed(robust.depletion_rate, est_args, r["est_python"]))
     ratios = {}
-    for op in ("full_scan", "incremental", "decompose", "size"):
+    for op in ("full_scan", "incremental", "decompose", "size", "estimate"):
         s = next(x for x in results if x["engine"] == "swift" and x["op"] == op)
         p = next(x for x in results if x["engine"] == "python" and x["op"] == op)
         ratios[op] = {"p50": round(p["p50_us"] / s["p50_us"], 1), "p99": round(p["p99_us"] / s["p99_us"], 1)}

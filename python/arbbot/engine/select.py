@@ -1,13 +1,14 @@
 """Which implementation runs each hot-path component: ARB_ENGINE=swift|python (default swift),
 overridden per component by ARB_ENGINE_DECOMPOSE, ARB_ENGINE_FEES, ARB_ENGINE_LANES,
-ARB_ENGINE_EVAL, ARB_ENGINE_REPLAY (the replay's record scanner). A missing native module falls back to Python with one loud warning."""
+ARB_ENGINE_EVAL (the sizing chain), ARB_ENGINE_ESTIMATES (sizing step 5's estimates),
+ARB_ENGINE_REPLAY (the replay's record scanner). A missing native module falls back to Python with one loud warning."""
 from __future__ import annotations
 
 import os
 import sys
 import warnings
 
-COMPONENTS = ("decompose", "fees", "lanes", "eval", "replay")
+COMPONENTS = ("decompose", "fees", "lanes", "eval", "estimates", "replay")
 IMPLEMENTATIONS = ("swift", "python")
 
 _native = None

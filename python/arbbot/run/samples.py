@@ -70,6 +70,18 @@ class SampleRing:
     def __len__(self) -> int:
         return len(self._data) // 2
 
+    def copy(self) -> "SampleRing":
+        """An independent ring holding the same samples."""
+        ring = SampleRing(maxlen=self.maxlen)
+        ring._data = array("d", self._data)
+        ring._start = self._start
+        return ring
+
+    def raw(self) -> tuple[array, int]:
+        """The samples' own buffer (t, x pairs, float64) and the pair index of the oldest, for
+        reading in place (`arbbot.sizing.robust_native`); valid until the next push."""
+        return self._data, self._start // 2
+
     def __iter__(self):
         data, start = self._data, self._start
         n = len(data)

@@ -134,6 +134,16 @@ class SessionSizer:
         self._portfolio = state.portfolio(self.store, cash=cash_v, equity=equity, now_ms=now_ms, cfg=self.cfg,
                                           day_start_utc=self.settings.day_start_utc, meta=self._meta,
                                           samples=self.samples)
+        # what every opportunity's plan reads of this portfolio, computed here, off the decision path
+        on_engine.prime(self._estimates, self._portfolio, self.cfg, now_s=now_ms / 1000,
+                        confidences=set(self._confidence.values()), daily_loss_cap_usd=self.settings.daily_loss_cap_usd)
+
+    def _confidence_of(self, opp: Opportunity) -> float:
+        """c of `opp` (its relation's mapping confidence; cached: the relations are fixed)."""
+        confidence = self._confidence.get(opp.id)
+        if confidence is None:
+            confidence = self._confidence[opp.id] = self._relations.confidence(opp)
+        return confidence
 
     def _positions_value(self) -> int:
         """µ$: every net position held (store fills) at the streamed mid, else at its cost."""
@@ -218,9 +228,7 @@ class SessionSizer:
 
     def _size(self, opp: Opportunity, count: bool = True) -> Sized:
         now = self.clock()
-        confidence = self._confidence.get(opp.id)
-        if confidence is None:
-            confidence = self._confidence[opp.id] = self._relations.confidence(opp)
+        confidence = self._confidence_of(opp)
         min_profit = int(round(self.settings.min_profit * 1_000_000))
         engine = getattr(self.session, "engine", None)     # None: a session without one (tests, explain)
         if (self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books

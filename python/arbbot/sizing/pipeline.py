@@ -28,7 +28,9 @@ from arbbot.sizing.portfolio_steps import (
     robust_step, skipped,
 )
 from arbbot.sizing.pricing import lot_of, reprice
-from arbbot.sizing.robust import History, RobustParams, depletion_rate, latency, price_volatility
+from arbbot.engine.select import implementation
+from arbbot.sizing import robust, robust_native
+from arbbot.sizing.robust import History, RobustParams
 from arbbot.sizing.steps import size_opportunity
 from arbbot.sizing.trade import Trade, TradeLeg
 from arbbot.units import format_qty
@@ -136,13 +138,16 @@ def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: flo
     rp = memo.get("params")
     if rp is None:
         rp = memo["params"] = RobustParams.from_config(cfg)
+        # the Swift estimates unless ARB_ENGINE_ESTIMATES / ARB_ENGINE say python: chosen per refresh
+        memo["estimator"] = robust_native if implementation("estimates") == "swift" else robust
+    estimator = memo["estimator"]
     venue_stats = memo.get("venues")         # (VenueStats per Venue, latency Estimate per Venue)
     if venue_stats is None:
         lat, stats = {}, []
         for v in Venue:
             est = memo.get(("latency", v))
             if est is None:
-                est = memo[("latency", v)] = latency(history, v, now_s, rp)
+                est = memo[("latency", v)] = estimator.latency(history, v, now_s, rp)
             fills, attempts = history.fills.get(v, (0, 0))
             stats.append(VenueStats(fills, attempts, est.value, 0 if est.prior else est.samples))
             lat[v] = est
@@ -153,12 +158,12 @@ def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: flo
         market = meta.market
         rho = memo.get(("rho", market, meta.side))
         if rho is None:
-            rho = memo[("rho", market, meta.side)] = depletion_rate(history, market, meta.side, now_s, rp)
+            rho = memo[("rho", market, meta.side)] = estimator.depletion_rate(history, market, meta.side, now_s, rp)
         s = vol.get(market)
         if s is None:
             s = memo.get(("vol", market))
             if s is None:
-                s = memo[("vol", market)] = price_volatility(history, market, now_s, rp)
+                s = memo[("vol", market)] = estimator.price_volatility(history, market, now_s, rp)
             vol[market] = s
         values.append((rho.value, s.value))
         depletion.append(rho)
@@ -195,6 +200,16 @@ def final_reprice(inp: SizingInput, params: SizingParams, qty: int,
     return None
 
 
+def memo_budget(confidence: float, portfolio: Portfolio, cfg: SizingConfig, daily_loss_cap_usd: float, memo: dict
+                ) -> tuple[float, float]:
+    """Step 10's (budget, left) for `confidence` (`loss_budget`), memoised per refresh in `memo`."""
+    found = memo.get(("budget", confidence, daily_loss_cap_usd))
+    if found is None:
+        found = memo[("budget", confidence, daily_loss_cap_usd)] = loss_budget(confidence, portfolio, cfg,
+                                                                             daily_loss_cap_usd)
+    return found
+
+
 def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: float,
                daily_loss_cap_usd: float = 50.0, chain: Chain = size_opportunity,
                params: SizingParams | None = None, memo: dict | None = None) -> TradeSizing:
@@ -213,11 +228,7 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
     if found is None:
         found = memo[("legs", ti.id)] = leg_estimates(trade.legs, portfolio.history, now_s, cfg, memo)
     estimates, venues, record = found
-    found = memo.get(("budget", ti.confidence, daily_loss_cap_usd))
-    if found is None:
-        found = memo[("budget", ti.confidence, daily_loss_cap_usd)] = loss_budget(ti.confidence, portfolio, cfg,
-                                                                                daily_loss_cap_usd)
-    budget, left = found
+    budget, left = memo_budget(ti.confidence, portfolio, cfg, daily_loss_cap_usd, memo)
     lane = memo.get(("lane", trade.lane))    # the same for every trade of a lane until the portfolio changes
     if lane is None:
         lane = memo[("lane", trade.lane)] = lane_bankroll(trade.lane, portfolio, cfg)

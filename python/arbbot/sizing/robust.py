@@ -3,7 +3,9 @@
 Each statistic reads the samples of the last `window_s` seconds (`t ≥ now − window_s`), keeps time
 order, drops samples whose MAD z-score `0.6745 × |x − median| / MAD` exceeds `mad_z` (no drop when
 MAD = 0), then winsorizes the survivors to `[Q1 − iqr_k × IQR, Q3 + iqr_k × IQR]` with R type-7
-quartiles of the survivors. Fewer than `min_samples` raw samples in the window → the prior.
+quartiles of the survivors. Fewer than `min_samples` raw samples in the window, or none left by the
+MAD filter → the prior. A sample with a non-finite value is ignored. Twin of the Swift
+`arb_robust_estimate` (`robust_native`), which gives the same doubles.
 
 - order latency per venue (seconds) = median of the cleaned samples (prior: `round_trip_s`,
   which `pricing.batches` uses when `samples < min_samples`);
@@ -75,9 +77,14 @@ def clean(xs: Sequence[float], mad_z: float, iqr_k: float) -> list[float]:
 
 
 def window(samples: Iterable[Sample], now: float, window_s: float) -> list[float]:
-    """Values of the samples with `now − window_s ≤ t ≤ now`, in time order (stable)."""
-    kept = sorted(((t, x) for t, x in samples if now - window_s <= t <= now), key=lambda s: s[0])
-    return [x for _, x in kept]
+    """Values of the samples with `now − window_s ≤ t ≤ now`, in time order (stable); a sample
+    with a non-finite value is ignored (a NaN t is outside any window)."""
+    return [x for _, x in _windowed(samples, now, window_s)]
+
+
+def _windowed(samples: Iterable[Sample], now: float, window_s: float) -> list[Sample]:
+    low = now - window_s
+    return sorted(((t, x) for t, x in samples if low <= t <= now and math.isfinite(x)), key=lambda s: s[0])
 
 
 # ---- statistics -----------------------------------------------------------------------------------
@@ -159,9 +166,14 @@ class RobustParams:
 
 
 def _estimate(raw: list[float], p: RobustParams, prior: float, statistic) -> Estimate:
+    """The prior with fewer than `min_samples` raw samples, step 5 off, or none left by the MAD
+    filter (a `mad_z` below 0.6745 can drop them all); else the statistic of the cleaned ones."""
     if not p.enabled or len(raw) < p.min_samples:
         return Estimate(prior, len(raw), True)
-    return Estimate(statistic(clean(raw, p.mad_z, p.iqr_k)), len(raw), False)
+    cleaned = clean(raw, p.mad_z, p.iqr_k)
+    if not cleaned:
+        return Estimate(prior, len(raw), True)
+    return Estimate(statistic(cleaned), len(raw), False)
 
 
 def latency(history: History, venue: Venue, now: float, p: RobustParams) -> Estimate:
@@ -177,6 +189,5 @@ def depletion_rate(history: History, market: str, side: Side, now: float, p: Rob
 
 def price_volatility(history: History, market: str, now: float, p: RobustParams) -> Estimate:
     """s of `market`, $/√s: consecutive mids inside the window, then their ΔP/√Δt samples."""
-    mids = [(t, x) for t, x in history.mids.get(market, ()) if now - p.window_s <= t <= now]
-    raw = [x for _, x in volatility_samples(mids)]
+    raw = [x for _, x in volatility_samples(_windowed(history.mids.get(market, ()), now, p.window_s))]
     return _estimate(raw, p, p.volatility_prior, rms)

@@ -34,9 +34,10 @@ def test_bench_quick_json(capsys, native):
     doc = json.loads(capsys.readouterr().out)
     assert doc["format"] == "arbbot.bench/1" and doc["universe"]["markets"] == 20_000
     ops = {(r["engine"], r["op"]) for r in doc["results"]}
-    for op in ("full_scan", "incremental", "decompose", "size"):
+    for op in ("full_scan", "incremental", "decompose", "size", "estimate"):
         assert ("swift", op) in ops and ("python", op) in ops
     assert ("swift", "size_raw") in ops and doc["python_over_swift"]["size"]["p50"] > 1
+    assert doc["python_over_swift"]["estimate"]["p50"] > 1
     for r in doc["results"]:
         assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"] and r["n"] > 0
 
@@ -49,6 +50,42 @@ def test_size_op_opportunity_is_sized_identically_by_both_engines(native):
     swift, twin = size(inp, engine="swift"), size(inp, engine="python")
     assert swift == twin and swift.monte_carlo.paths == 2000
     assert swift.qty == 19_900 and swift.bound_by is Step.EXECUTION_MODEL
+
+
+def test_estimate_op_cleans_a_full_ring_alike_in_both_engines(native):
+    from arbbot.bench.runner import full_ring_history
+    from arbbot.model import Side
+    from arbbot.sizing import robust, robust_native
+    from arbbot.sizing.robust import RobustParams
+    history, now = full_ring_history(20_000)
+    args = (history, "kalshi:M", Side.YES, now, RobustParams())
+    swift, twin = robust_native.depletion_rate(*args), robust.depletion_rate(*args)
+    assert swift == twin and swift.samples == 512 and not swift.prior
+
+
+def test_feed_bench_history_fills_every_key_as_a_running_session(native):
+    """`--history N`: each market's depletion (both sides) and mids, each venue's latency: N
+    samples a second up to now (512 kept), each key its own buffer; step 5 then cleans them."""
+    import time
+
+    from arbbot.bench.feed import _fill_samples
+    from arbbot.engine.types import Book, FeeSchedule, Market, Universe
+    from arbbot.model import Side, Venue
+    from arbbot.run.samples import StreamSamples
+    from arbbot.sizing import robust
+    from arbbot.sizing.robust import RobustParams
+    universe = Universe(tuple(Market(Venue.KALSHI, f"M{i}", FeeSchedule(), 100, Book((), (), (), ())) for i in range(3)), ())
+    samples, now = StreamSamples(), time.time()
+    _fill_samples(samples, universe, 600, now)
+    assert len(samples.depletion) == 6 and len(samples.mids) == 3 and len(samples.latency) == len(Venue)
+    ring = samples.depletion[("kalshi:M0", Side.YES)]
+    assert len(ring) == 512 and max(t for t, _ in ring) == now
+    assert ring.raw()[0] is not samples.depletion[("kalshi:M1", Side.YES)].raw()[0]
+    history = robust.History(samples.latency, samples.depletion, samples.mids, {})
+    p = RobustParams()
+    assert not robust.depletion_rate(history, "kalshi:M2", Side.NO, now, p).prior
+    assert not robust.price_volatility(history, "kalshi:M2", now, p).prior
+    assert not robust.latency(history, Venue.POLYMARKET, now, p).prior
 
 
 def test_feed_bench_drives_real_frames_through_the_adapter(native):

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from arbbot.engine import Engine, EngineInputError, Status
 from arbbot.engine.types import Book, FeeSchedule, Market, Relation, RelationKind, Universe
 from arbbot.model import MarketInfo, Venue
-from arbbot.sizing import native, on_engine
+from arbbot.sizing import native, on_engine, robust, robust_native
 from arbbot.sizing.types import SizingInput, SizingParams
 from tests.engine.test_parity import books, universes
 from tests.sizing.pipeline_cases import configs
@@ -199,6 +199,58 @@ def test_the_tiers_rejects_and_the_final_re_price_alike(tmp_path, table, peak, m
     finally:
         s1.close()
         s2.close()
+
+
+@pytest.mark.usefixtures("_swift")
+@settings(SETTINGS, max_examples=25)
+@given(st.integers(0, 2**32), st.integers(21, 700), st.sampled_from([0.3, 3.5]))
+def test_a_full_history_sizes_alike_with_the_swift_or_the_python_estimates(seed, count, mad_z):
+    """Step 5 from a session's sample rings (up to full and wrapped, with outliers): the sizer
+    with the Swift estimates (`robust_native`, the default) and with the twin's
+    (ARB_ENGINE_ESTIMATES=python) size alike, every step record equal; the estimates
+    are not priors, so the cleaning ran."""
+    import random
+    from arbbot.model import Side
+    from arbbot.sizing.config import from_toml_dict
+    session = _cross_session()
+    opp = session.engine.scan().opportunities[0]
+    cfg = from_toml_dict({"robust_inputs": {"mad_z": mad_z}})
+    with tempfile.TemporaryDirectory() as tmp:
+        (swift, s1), (python, s2) = _sizers(session, cfg, [10**10] * 3, tmp)
+        try:
+            for sizer in (swift, python):
+                r = random.Random(seed)
+                for name in ("kalshi:A", "polymarket:B"):
+                    for side in Side:
+                        for i in range(count):
+                            x = r.expovariate(2.0) * (40 if r.random() < 0.03 else 1)
+                            _push_sample(sizer.samples.depletion, (name, side), (NOW - count + i, x))
+                    for i in range(count):
+                        _push_sample(sizer.samples.mids, name, (NOW - 2 * count + 2 * i, 0.45 + r.random() / 10))
+                for venue in Venue:
+                    for i in range(count // 4):
+                        sizer.samples.on_latency(venue, r.uniform(0.05, 0.4), NOW - count + 4 * i)
+            swift.refresh({v.label: 10**10 for v in Venue})
+            with mock.patch.dict("os.environ", {"ARB_ENGINE_ESTIMATES": "python"}):
+                python.refresh({v.label: 10**10 for v in Venue})
+            b = python.size(opp)
+            a = swift.size(opp)
+            assert swift._estimates["estimator"] is robust_native and python._estimates["estimator"] is robust
+            same(a.sizing, b.sizing)
+            assert a.opportunity == b.opportunity and a.record() == b.record()
+            estimates = a.sizing.steps[0].inputs
+            if mad_z > 0.6745:               # (below it the MAD filter may drop every sample: the prior)
+                assert all(not e.prior for e in estimates.depletion)
+                assert all(not e.prior for _, e in estimates.volatility)
+        finally:
+            s1.close()
+            s2.close()
+
+
+def _push_sample(rings: dict, key, sample) -> None:
+    """Add one sample to `rings[key]` as the session's sampler does (a SampleRing per key)."""
+    from arbbot.run.samples import SampleRing
+    rings.setdefault(key, SampleRing()).append(sample)
 
 
 @pytest.mark.usefixtures("_swift")
