@@ -28,4 +28,13 @@ def report() -> str:
         wanted, actual = requested(component), implementation(component)
         note = "" if wanted == actual else f"  (asked for {wanted}; native module missing)"
         lines.append(f"{component:<13} {actual}{note}")
+    lines.append(f"secp256k1     {signing_backend()}")
     return "\n".join(lines)
+
+
+def signing_backend() -> str:
+    """Which library signs Polymarket orders (eth-keys' backend): coincurve's libsecp256k1, or
+    eth-keys' pure-Python curve (several ms an order: coincurve missing from the install)."""
+    from eth_keys.backends import get_backend
+    name = type(get_backend()).__name__
+    return "coincurve (libsecp256k1)" if name == "CoinCurveECCBackend" else f"{name} (pure Python: slow; install coincurve)"

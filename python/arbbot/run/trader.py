@@ -334,6 +334,17 @@ def kill_at(step: str):
     return on_step
 
 
+async def prepare_orders(venues: dict) -> None:
+    """Every venue's `prepare_orders()` (the ones that have it), together: what a venue's first
+    order would otherwise load in the order path. A venue that cannot prepare is logged and left
+    to fail its first order with its own error."""
+    names = [name for name, venue in venues.items() if hasattr(venue, "prepare_orders")]
+    results = await asyncio.gather(*(venues[name].prepare_orders() for name in names), return_exceptions=True)
+    for name, result in zip(names, results):
+        if isinstance(result, Exception):
+            log.warning("venue.prepare_failed", venue=name, error=f"{type(result).__name__}: {result}")
+
+
 async def attach_paper_trader(session, db_path: str, settings=None, *, clock=None) -> PaperTrader:
     """Open the order store, reconcile it with the venues (crash recovery: adopt what exists,
     fail what never reached a venue, safe mode on any unhedged position), then trade the
@@ -349,6 +360,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
 
     cfg = settings or Settings(kill_file="")
     wall = clock or time.time
+    preparing = asyncio.ensure_future(prepare_orders(session.venues))    # beside recovery's requests
     store = OrderStore(db_path, durability=cfg.store_durability, clock_ms=lambda: int(wall() * 1000))
     for venue in session.venues.values():
         venue.on_order_id = store.set_intent_order_id     # ids known before sending go to the store first
@@ -391,6 +403,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
             trader.executor.routes[str(m.id)] = Route(session.venues[m.venue.label], m.market_id, m)
             events[str(m.id)] = f"{m.venue.label}:{m.event_id or m.market_id}"
     trader.markets_added = markets_added
+    await preparing                          # the order paths are loaded before the first decision
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)

@@ -96,3 +96,13 @@ def test_feed_bench_drives_real_frames_through_the_adapter(native):
     assert r["format"] == "arbbot.feed-bench/1" and r["frames"] == 1_000 and r["markets"] == 20_000
     assert r["gaps"] == 0 and r["malformed"] == 0 and r["kalshi_markets"] > 7_000
     assert 0 < r["p50_us"] <= r["p99_us"] <= r["max_us"]
+
+
+def test_signing_bench_times_both_secp256k1_backends(capsys):
+    from arbbot.bench.signing import main as signing
+    assert signing(["--orders", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    r = doc["results"]
+    assert r["coincurve"]["backend"] == "CoinCurveECCBackend" and r["pure-python"]["backend"] == "NativeECCBackend"
+    for row in r.values():
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] and row["n"] == 5

@@ -95,8 +95,10 @@ def test_doctor_reports_every_component(capsys, monkeypatch):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "lanes         python" in out
-    for component in ("decompose", "fees", "eval"):
+    for component in ("decompose", "fees", "eval", "estimates", "replay"):
         assert component in out
+    # Polymarket orders are signed by libsecp256k1 (a pure-Python curve costs ≈ 8 ms an order)
+    assert "secp256k1     coincurve (libsecp256k1)" in out
 
 
 def test_examples_scans_the_bundled_snapshots(capsys):

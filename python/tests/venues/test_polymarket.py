@@ -9,6 +9,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from structlog.testing import capture_logs
 
 from arbbot.sim.engine.matching import FULL
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
@@ -425,3 +426,48 @@ def test_record_and_replay_market_channel(tmp_path):
             raw = path.read_bytes()
             assert SECRET.encode() not in raw and PASSPHRASE.encode() not in raw and b"POLY_SIGNATURE" not in raw
     run(main())
+
+
+def test_prepare_orders_loads_the_signer_before_the_first_order():
+    """`prepare_orders()` (run at start, before trading) builds the signer and signs one order
+    that is never sent, so the first real order neither imports py-clob-client (1–2 s of CPU that
+    held the GIL from the event loop) nor builds the signer; the venue saw no order from it."""
+    from arbbot.venues.common import OrderRequest, OrderStatus, Side
+
+    async def main():
+        async with poly_env() as (sim, cfg):
+            v, cfg = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000c3", "trader")
+            await v.discover_markets()
+            assert v.exec._builder is None
+            await v.prepare_orders()
+            builder = v.exec._builder
+            assert builder is not None and sim.exchange.accounts["trader"].positions == {}
+            alv = by_title(sim, "ALV")
+            o = await v.place_order(OrderRequest(alv, Side.YES, 4300, 2_500))
+            assert o.status is OrderStatus.FILLED and v.exec._builder is builder
+            # without a private key: the modules are loaded, no signer is built, nothing raises
+            keyless = PolymarketVenue(PolymarketConfig(**{**cfg.__dict__, "private_key": ""}))
+            await keyless.prepare_orders()
+            assert keyless.exec._builder is None
+    run(main())
+
+
+def test_a_venue_that_cannot_prepare_is_logged_and_the_others_still_prepare():
+    from arbbot.run.trader import prepare_orders
+
+    class Prepares:
+        prepared = False
+
+        async def prepare_orders(self):
+            self.prepared = True
+
+    class Fails:
+        async def prepare_orders(self):
+            raise ValueError("bad private key")
+
+    ok, bad = Prepares(), Fails()
+    with capture_logs() as events:
+        run(prepare_orders({"polymarket": bad, "kalshi": ok, "forecastex": object()}))
+    assert ok.prepared
+    assert [(e["event"], e["venue"], e["error"]) for e in events] == [
+        ("venue.prepare_failed", "polymarket", "ValueError: bad private key")]

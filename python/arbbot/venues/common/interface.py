@@ -14,6 +14,10 @@ class VenueClient(Protocol):
 
     Implementations: `KalshiVenue`, `PolymarketVenue`, `ForecastExVenue`. Every method raises a
     subclass of `arbbot.venues.common.errors.VenueError` on failure.
+
+    Optional: `async def prepare_orders(self) -> None` — load and warm, before trading starts,
+    what the first order would otherwise load in the order path (`arbbot.run.trader.prepare_orders`
+    calls it on every venue that has it; Polymarket: the order signer).
     """
 
     venue: str

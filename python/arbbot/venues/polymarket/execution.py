@@ -43,6 +43,21 @@ class PolymarketExecutionClient:
                                          self.config.funder or signer.address())
         return self._builder
 
+    def prepare(self) -> None:
+        """Load and warm what signing an order needs — py-clob-client's modules, the signer and
+        builder, one order built and signed and thrown away (never sent) — so that the first order
+        does not: importing the client costs 1–2 s of CPU, and inside the order path's worker thread
+        that held the GIL away from the event loop (every feed read late, the next leg sent late)
+        exactly when the bot first traded on Polymarket. Blocking; run it in a thread at start.
+        Without a private key only the modules are loaded (orders are refused anyway)."""
+        import importlib
+        from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgsV2
+        importlib.import_module("py_clob_client_v2.order_utils.model.order_data_v2")     # `_build` reads it
+        if not self.config.private_key:
+            return
+        self._order_builder().build_order(OrderArgsV2(token_id="1", price=0.5, size=5.0, side="BUY"),
+                                          CreateOrderOptions(tick_size="0.01", neg_risk=False), version=2)
+
     def check(self, req: OrderRequest):
         m = self.provider.markets.get(req.market_id)
         if m is None:

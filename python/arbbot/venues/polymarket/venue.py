@@ -6,6 +6,8 @@ Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Fills from the C
 """
 from __future__ import annotations
 
+import asyncio
+
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
@@ -94,6 +96,11 @@ class PolymarketVenue:
         if getattr(self, "data", None) is None:
             return []
         return self.data.add_markets([await self._market(mid) for mid in market_ids])
+
+    async def prepare_orders(self) -> None:
+        """Before trading: what the first order would otherwise load (`PolymarketExecutionClient.prepare`),
+        in a worker thread."""
+        await asyncio.to_thread(self.exec.prepare)
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.market_id not in self.provider.markets:
