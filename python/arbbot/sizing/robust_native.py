@@ -4,7 +4,7 @@ by tests/sizing/test_robust_native.py). A running session's samples are `SampleR
 float64 buffer is read in place (`SampleRing.raw`), no pair is copied into Python objects; any
 other sequence of (t, x) pairs is packed first.
 
-Cost: the twin cleans a full 512-sample ring in ≈ 1 ms of Python per estimate (three sorts, list
+Cost: the twin cleans a full 512-sample ring in ≈ 1 ms of Python per estimate (four sorts, list
 building); here it is a few µs plus the call (benchmarks/RESULTS.md, "Step 5 in Swift").
 """
 from __future__ import annotations
