@@ -12,11 +12,12 @@ chain and engine, the chain, steps 9–12 and the final re-price in one native c
 own books; with `--legs-in-python`, each leg's book decomposed in Python, the Swift chain and the
 Python portfolio steps — the path before, the same answers), against a fresh $10,000-per-venue
 portfolio in a temporary order store; `found_p50_us` / `found_p99_us` are frame → sized decision over the
-frames that found an opportunity (every opportunity of the frame sized), beside the all-frames
-figures. A found frame's latency is split (`found_split`): `wait` (its scheduled arrival → its
-processing starts: the backlog of earlier frames), `sizing` (inside `SessionSizer.size`, all its
-opportunities) and `detect` (the rest: parse, quality gate, engine update, dedupe, the
-`opportunity` log line). `pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
+frames that found an opportunity (every opportunity of the frame sized; the decision is the end of
+its last sizing: the session counts and logs the opportunities after offering them), beside the
+all-frames figures (each frame's whole processing, logging included). A found frame's latency is
+split (`found_split`): `wait` (its scheduled arrival → its processing starts: the backlog of
+earlier frames), `sizing` (inside `SessionSizer.size`, all its opportunities) and `detect` (the
+rest: parse, quality gate, engine update, the opportunities decoded, dedupe). `pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
 (each recent opportunity sized again 200 times in a row, books unchanged: its legs' decomposed
 books are reused); `pipeline_updated_*`: the same, each time after its legs' books were updated
 (to equal copies, so every leg is decomposed again, as in a frame that found it).
@@ -178,10 +179,11 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     seq = 0
 
     found_in: list[bool] = [False]       # did the last delivered frame report an opportunity?
-    split = [0, 0, 0]                    # the last delivered frame: wait ns, sizing ns, opportunities sized
+    # the last delivered frame: wait ns, sizing ns, opportunities sized, when its last sizing ended (ns)
+    split = [0, 0, 0, 0]
 
     async def deliver(frame: str, arrival_ns: int) -> int:
-        split[0], split[1], split[2] = time.perf_counter_ns() - arrival_ns, 0, 0
+        split[0], split[1], split[2], split[3] = time.perf_counter_ns() - arrival_ns, 0, 0, 0
         await client.on_frame(frame, arrival_ns // 1_000_000)
         found = False
         while not client.updates.empty():
@@ -230,7 +232,8 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             try:
                 return size(opp)
             finally:
-                split[1] += time.perf_counter_ns() - t0
+                split[3] = time.perf_counter_ns()
+                split[1] += split[3] - t0
                 split[2] += 1
         session.on_opportunity = size_timed
     served = None
@@ -256,9 +259,10 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             while time.perf_counter_ns() < arrival:
                 pass
         latencies.append(await deliver(frame, arrival))
-        if found_in[0]:
-            sized.append(latencies[-1])
-            parts.append((split[0], split[1], latencies[-1] - split[0] - split[1], split[2]))
+        if found_in[0]:              # frame → its decision: its last opportunity sized (the log line comes after)
+            decided = split[3] - arrival if split[2] else latencies[-1]
+            sized.append(decided)
+            parts.append((split[0], split[1], decided - split[0] - split[1], split[2]))
         if served is not None:
             served.between_frames()
     elapsed = (time.perf_counter_ns() - start) / 1e9

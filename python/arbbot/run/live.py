@@ -554,24 +554,31 @@ class LiveSession:
         return self._report(result.opportunities, received)
 
     def _report(self, opportunities, received_ns: int, count_latency: bool = True) -> bool:
-        """Log and offer the opportunities not reported within the cooldown; True if any was."""
+        """Offer, then count and log, the opportunities not reported within the cooldown; True if
+        any was. The offers (the trader's decision, and an execution started up to its first order)
+        come first: the bookkeeping and the `opportunity` log line (≈ 35 µs, cold, in a found
+        frame) no longer delay them, so a decision's log lines may precede its `opportunity` line."""
         now = self.clock()
-        reported = False
         self.stats.detections += len(opportunities)
+        last_reported, cooldown = self.last_reported, self.cooldown_s
+        new = []
         for opp in opportunities:
-            last = self.last_reported.get(opp.id)
-            if last is None or now - last >= self.cooldown_s:
-                self.last_reported[opp.id] = now
-                self.stats.found[opp.lane.label] += 1
-                self.stats.recent.appendleft((now, opp))
-                log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
-                         profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
-                reported = True
-                if self.on_opportunity is not None:
-                    self.on_opportunity(opp)
+            last = last_reported.get(opp.id)
+            if last is None or now - last >= cooldown:
+                last_reported[opp.id] = now
+                new.append(opp)
+        if new and self.on_opportunity is not None:
+            for opp in new:
+                self.on_opportunity(opp)
+        decided = time.perf_counter_ns()
+        for opp in new:
+            self.stats.found[opp.lane.label] += 1
+            self.stats.recent.appendleft((now, opp))
+            log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
+                     profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
         if count_latency:
-            self.stats.latencies_ns.append(time.perf_counter_ns() - received_ns)
-        return reported
+            self.stats.latencies_ns.append(decided - received_ns)
+        return bool(new)
 
     async def _watch_staleness(self) -> None:
         while True:

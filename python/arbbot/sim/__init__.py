@@ -29,7 +29,7 @@ from arbbot.sim.forecastex import start_tws
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.faults import Faults
-from arbbot.sim.scenarios import build
+from arbbot.sim.scenarios import DEPTHS, VARIED_LEVEL_CONTRACTS, build
 from arbbot.sim.universe import UniverseDriver
 
 __all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle", "spawn",
@@ -110,19 +110,28 @@ def _keypair() -> tuple[bytes, bytes]:
 
 async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
                 faults: Faults | None = None, step_interval: float | None = 1.0,
-                markets: int | None = None) -> SimHandle:
+                markets: int | None = None, depth: str = "varied") -> SimHandle:
     """Start the simulator on the running loop. `step_interval` seconds between price-process
     steps (None: books move only when `handle.kalshi.process.step()` is called). The `universe`
     scenario (`markets` books) is one catalog shared by the three venues and moves on its own
     update clock (`handle.universe`) while `step_interval` is set (None: only through
-    `handle.universe.advance(t)`)."""
+    `handle.universe.advance(t)`). `depth`: "varied" (house levels of VARIED_LEVEL_CONTRACTS
+    contracts, as real books vary) or "fixed" (every level 100 contracts × its depth, as `build`
+    makes them); the universe's own driver sizes its books either way."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the simulator serves loopback only")
+    if depth not in DEPTHS:
+        raise ValueError(f"depth must be one of {', '.join(DEPTHS)}, not {depth!r}")
     shared = build(scenario, seed, faults, markets=markets) if scenario == "universe" else None
     every = None if shared else step_interval
 
     def catalog():
-        return shared if shared is not None else build(scenario, seed, faults)
+        if shared is not None:
+            return shared
+        sc = build(scenario, seed, faults)
+        if depth == "varied":
+            sc.level_contracts = VARIED_LEVEL_CONTRACTS
+        return sc
     kalshi = KalshiSim(catalog(), seed, step_interval=every)
     priv, pub = _keypair()
     key_id = str(uuid.UUID(int=seed + 1))
@@ -137,7 +146,7 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     try:
         await poly.start(host)
         try:
-            tws = await start_tws(shared if shared is not None else scenario, seed, step_interval=every, host=host, port=0, faults=faults)
+            tws = await start_tws(catalog(), seed, step_interval=every, host=host, port=0, faults=faults)
         except BaseException:
             await poly.stop()
             raise
@@ -183,7 +192,8 @@ async def _stop_all(handle: SimHandle) -> None:
 
 
 def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
-          faults: Faults | None = None, step_interval: float | None = 1.0, markets: int | None = None) -> SimHandle:
+          faults: Faults | None = None, step_interval: float | None = 1.0, markets: int | None = None,
+          depth: str = "varied") -> SimHandle:
     """Run the simulator in a daemon thread with its own event loop; returns once it listens."""
     ready = threading.Event()
     box: dict = {}
@@ -193,7 +203,7 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
         asyncio.set_event_loop(loop)
         try:
             box["handle"] = loop.run_until_complete(start(scenario, seed, host, port, faults=faults,
-                                                          step_interval=step_interval, markets=markets))
+                                                          step_interval=step_interval, markets=markets, depth=depth))
         except BaseException as exc:  # report startup failures to the caller
             box["error"] = exc
             ready.set()
@@ -226,8 +236,8 @@ async def _parent_gone(every_s: float = 1.0) -> None:
 
 
 def cli_main(argv: list[str] | None = None) -> int:
-    """`arbbot sim [--scenario NAME] [--markets N] [--seed N] [--port P] [--key-file PATH]`: serve
-    until Ctrl-C."""
+    """`arbbot sim [--scenario NAME] [--markets N] [--seed N] [--depth varied|fixed] [--port P]
+    [--key-file PATH]`: serve until Ctrl-C."""
     ap = argparse.ArgumentParser(prog="arbbot sim", description="Run the venue simulator on loopback.")
     ap.add_argument("--scenario", default="all",
                     help="fed, election, sports, forecastex, crypto, politics, weather, all or universe")
@@ -237,6 +247,9 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0, help="Kalshi port (0 = any free port)")
     ap.add_argument("--step", type=float, default=1.0,
                     help="seconds between price-process steps (0: none; universe: any value > 0 runs its update clock)")
+    ap.add_argument("--depth", choices=DEPTHS, default="varied",
+                    help=f"house level sizes: varied (log-uniform {VARIED_LEVEL_CONTRACTS[0]}-{VARIED_LEVEL_CONTRACTS[1]} "
+                         "contracts each, as real books vary; default) or fixed (100 contracts x the level's depth)")
     ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
     ap.add_argument("--poly-creds-file", default="",
                     help="write the simulator's Polymarket L2 credentials (JSON) here")
@@ -258,7 +271,7 @@ def cli_main(argv: list[str] | None = None) -> int:
     async def main() -> None:
         try:
             h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
-                            step_interval=args.step or None, markets=args.markets)
+                            step_interval=args.step or None, markets=args.markets, depth=args.depth)
         except ValueError as exc:
             print(f"arbbot sim: {exc}")
             raise SystemExit(2) from None

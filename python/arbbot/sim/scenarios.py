@@ -10,6 +10,7 @@ other listings, recorded in `PriceProcess.plants`.
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,10 @@ def close_ms(event: EventDef, start_ms: int) -> int:
     return (start_ms // day_ms + event.closes_in_days) * day_ms + 19 * 3_600_000
 
 
+VARIED_LEVEL_CONTRACTS = (5, 300)   # a served simulator's house level sizes, contracts (log-uniform)
+DEPTHS = ("varied", "fixed")         # `arbbot sim --depth`
+
+
 @dataclass
 class Scenario:
     name: str
@@ -76,7 +81,12 @@ class Scenario:
     faults: Faults = Faults()
     spread: int = 200          # half-spread around fair (ticks)
     depth_levels: int = 3
-    level_lots: int = 10_000   # 100 contracts per level
+    level_lots: int = 10_000   # 100 contracts per level (with `level_contracts` None), times the depth k + 1
+    # varied depth (`arbbot sim --depth varied`, the default of a served simulator): a new house
+    # level's size is whole contracts drawn log-uniformly in [lo, hi], kept while the level keeps
+    # its price. Real books' levels range from a few contracts to thousands, so a taker's quantity
+    # is often set by depth rather than by a per-trade cap. None: every level `level_lots` × (k + 1)
+    level_contracts: tuple[int, int] | None = None
     mispricing_rate: float = 0.02    # chance per listing per step of a planted mispricing
     plant_ticks: int = 1200          # how far a plant moves a venue's quotes (> 2·spread + fees)
 
@@ -271,6 +281,8 @@ class PriceProcess:
         self.ex = exchange
         self.fair_rng = random.Random(f"{seed}:fair")
         self.rng = random.Random(f"{seed}:{venue}")
+        self.size_rng = random.Random(f"{seed}:{venue}:sizes")   # its own: the plants' draws are unchanged
+        self.sizes: dict[str, dict[tuple[str, int], int]] = {}   # market → (side, price) → lots (varied depth)
         self.skew: dict[str, tuple[int, int]] = {}     # market → (remaining skewed steps, shift ticks)
         self.steps = 0
         self.plants: list[Plant] = []
@@ -295,11 +307,25 @@ class PriceProcess:
         no_top = max(t, ((FULL - centre - self.s.spread) // t) * t)
         if yes_top + no_top >= FULL:          # never rest a crossed book
             no_top = ((FULL - yes_top - t) // t) * t
+        varied = self.s.level_contracts is not None
+        was = self.sizes.get(listing.market_id, {})
+        kept: dict[tuple[str, int], int] = {}
         for k in range(self.s.depth_levels):
             for side, top in (("yes", yes_top), ("no", no_top)):
                 p = top - k * t
                 if t <= p < FULL:
-                    self.ex.place(HOUSE, m.ticker, side, "buy", p, self.s.level_lots * (k + 1))
+                    if varied:
+                        lots = kept[(side, p)] = was.get((side, p)) or self._level_lots()
+                    else:
+                        lots = self.s.level_lots * (k + 1)
+                    self.ex.place(HOUSE, m.ticker, side, "buy", p, lots)
+        if varied:
+            self.sizes[listing.market_id] = kept
+
+    def _level_lots(self) -> int:
+        """A new house level's size with varied depth (`Scenario.level_contracts`), lots."""
+        lo, hi = self.s.level_contracts
+        return max(1, round(math.exp(self.size_rng.uniform(math.log(lo), math.log(hi))))) * 100
 
     def seed_books(self) -> None:
         for _e, q, l in self.s.listings(self.venue):

@@ -190,30 +190,42 @@ def exposure_scopes(venues: list[Venue], trade_legs, portfolio: Portfolio, cfg: 
                     ) -> list[tuple[str, str, int, tuple[int, ...]]]:
     """Step 11's scopes for legs on `venues` with `trade_legs` (market, event, category): (scope,
     name, room µ$, the leg indices in it), venues, markets, events, categories in order of first
-    appearance; a scope with no limit (and, for a venue, no cash) is left out."""
+    appearance; a scope with no limit (and, for a venue, no cash) is left out. (Run once per plan
+    of a newly found opportunity, cold: written without closures or generators.)"""
     em = cfg.exposure_manager
-    keys = {"venue": venues, "market": [leg.market for leg in trade_legs],
-            "event": [leg.event for leg in trade_legs], "category": [leg.category for leg in trade_legs]}
     scopes: list[tuple[str, str, int, tuple[int, ...]]] = []
-
-    def add(scope: str, key, name: str, limit: int | None, exposure, cash: int | None = None) -> None:
-        members = tuple(j for j, k in enumerate(keys[scope]) if k == key)
-        rooms = [] if limit is None else [limit - exposure.held - exposure.inflight]
-        if cash is not None:
-            rooms.append(cash - exposure.inflight)
-        if rooms:
-            scopes.append((scope, name, min(rooms), members))
-
-    for v in dict.fromkeys(venues):
-        add("venue", v, v.label, _limit(em.max_venue_usd), portfolio.venues.get(v, Exposure()),
-            portfolio.cash.get(v, 0))
-    for m in dict.fromkeys(keys["market"]):
-        add("market", m, m, _limit(em.max_market_usd), portfolio.markets.get(m, Exposure()))
-    for e in dict.fromkeys(x for x in keys["event"] if x is not None):
-        add("event", e, e, _limit(em.max_event_usd), portfolio.events.get(e, Exposure()))
-    for c in dict.fromkeys(x for x in keys["category"] if x is not None):
-        add("category", c, c, _limit(em.max_category_usd), portfolio.categories.get(c, Exposure()))
+    limit = _limit(em.max_venue_usd)
+    for v, members in _groups(venues).items():        # a venue always has cash (0 when none)
+        exposure = portfolio.venues.get(v, _NONE)
+        room = portfolio.cash.get(v, 0) - exposure.inflight
+        if limit is not None:
+            room = min(limit - exposure.held - exposure.inflight, room)
+        scopes.append(("venue", v.label, room, members))
+    for scope, limit_usd, exposures, field in (("market", em.max_market_usd, portfolio.markets, "market"),
+                                               ("event", em.max_event_usd, portfolio.events, "event"),
+                                               ("category", em.max_category_usd, portfolio.categories, "category")):
+        if limit_usd is None:
+            continue
+        limit = bound_micros(limit_usd)
+        for key, members in _groups([getattr(leg, field) for leg in trade_legs]).items():
+            exposure = exposures.get(key, _NONE)
+            scopes.append((scope, key, limit - exposure.held - exposure.inflight, members))
     return scopes
+
+
+_NONE = Exposure()                   # nothing held or in flight
+
+
+def _groups(keys) -> dict:
+    """key → the indices where it occurs (a tuple), keys in order of first appearance; None left out."""
+    found: dict = {}
+    for j, key in enumerate(keys):
+        if key is not None:
+            if key in found:
+                found[key] += (j,)
+            else:
+                found[key] = (j,)
+    return found
 
 
 def exposure_manager(q_in: int, lot: int, leg_capital: Callable[[int], tuple[int, ...]], trade: Trade,

@@ -251,7 +251,7 @@ def mutated(draw) -> dict:
     return obj
 
 
-@settings(max_examples=600, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(obj=mutated())
 def test_mutated_snapshots_give_the_strict_readers_answer(tmp_path, obj):

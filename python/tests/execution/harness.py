@@ -14,8 +14,9 @@ A, B = f"{EV}-LAL", f"{EV}-BOS"          # complement pair: exactly one is YES
 
 
 def start_sim(faults: Faults | None = None):
-    """Sports scenario, no random price steps; LAL requoted around 40¢ so YES LAL + YES BOS < $1."""
-    h = serve("sports", seed=3, faults=faults, step_interval=None)
+    """Sports scenario, no random price steps, 100 contracts a level (the tests' prices and cash are
+    worked out on it); LAL requoted around 40¢ so YES LAL + YES BOS < $1."""
+    h = serve("sports", seed=3, faults=faults, step_interval=None, depth="fixed")
 
     def plant():
         sim = h.kalshi

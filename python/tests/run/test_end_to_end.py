@@ -3,6 +3,8 @@ them and paper-trades them, and afterwards the order store, the simulator's own 
 bot's PnL agree to the µ$."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from arbbot.execution.store import OrderStore
 from tests.run.botproc import SimProcess, assert_store_matches_venues, run_bot, venue_view
 from tests.mapping.test_generate import trap_markets
@@ -118,3 +120,10 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
         elif x.state == "unwound":
             realised += cash
     assert (trading["locked_in_micros"], trading["realised_micros"]) == (locked, realised)
+
+    # 5. Sizes come from the sizing pipeline on books of varied depth (issue 11): with the default
+    #    settings they differ between opportunities, and the steps lowered some of them.
+    sizing = trading["sizing"]
+    assert len(sizing["quantities"]) > 1, sizing["quantities"]
+    assert sum(sizing["lowered"].values()) >= 1, sizing
+    assert {x.qty for x in executions if x.state == "complete"} <= {int(Decimal(q) * 100) for q in sizing["quantities"]}

@@ -34,7 +34,7 @@ def lib_hash(book: dict) -> str:
 
 @pytest.fixture(scope="module")
 def handle():
-    h = serve("all", seed=11, step_interval=None)
+    h = serve("all", seed=11, step_interval=None, depth="fixed")    # 100 shares a level: a 10-share order fills
     h.polymarket.register_creds(CREDS)
     yield h
     h.stop()

@@ -88,3 +88,41 @@ def _sim_book(h, t):
     m = h.kalshi.exchange.markets[t]
     srt = lambda d: tuple(sorted(d.items(), key=lambda x: -x[0]))  # noqa: E731
     return srt(m.levels("yes")), srt(m.levels("no"))
+
+
+def _house_levels(h) -> dict[tuple[str, str, int], int]:
+    """Every Kalshi book level (market, side, price ticks) → lots."""
+    return {(t, side, p): lots for t, m in h.kalshi.exchange.markets.items()
+            for side in ("yes", "no") for p, lots in m.levels(side).items()}
+
+
+def test_a_served_simulator_quotes_varied_depth_kept_while_the_price_stays():
+    from arbbot.sim.scenarios import VARIED_LEVEL_CONTRACTS
+    lo, hi = VARIED_LEVEL_CONTRACTS
+    fixed, varied = serve("all", seed=4, step_interval=None, depth="fixed"), serve("all", seed=4, step_interval=None)
+    try:
+        # fixed: 100 contracts a level times its depth (the protocol tests' books)
+        assert set(_house_levels(fixed).values()) == {10_000, 20_000, 30_000}
+        before = _house_levels(varied)
+        sizes = list(before.values())
+        assert all(lots % 100 == 0 and lo * 100 <= lots <= hi * 100 for lots in sizes)
+        assert len(set(sizes)) > len(sizes) // 2                          # sizes vary level to level
+        assert sum(lots < 5_000 for lots in sizes) >= len(sizes) // 5        # many levels under 50 contracts
+        moved = 0
+        for _ in range(3):                                                    # step by step: a level quoted
+            asyncio.run_coroutine_threadsafe(_steps(varied, 1), varied.loop).result(30)   # before and after
+            after = _house_levels(varied)                                     # a step keeps its size
+            kept = before.keys() & after.keys()
+            assert kept and all(after[k] == before[k] for k in kept)
+            moved += len(after.keys() - before.keys())
+            before = after
+        assert moved > 0                                                      # and prices did move
+    finally:
+        fixed.stop()
+        varied.stop()
+
+
+def test_a_bad_depth_is_refused():
+    import pytest
+    with pytest.raises(ValueError, match="depth must be one of varied, fixed"):
+        serve("fed", seed=1, step_interval=None, depth="deep")

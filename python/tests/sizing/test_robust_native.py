@@ -117,3 +117,30 @@ def test_the_boundary_refuses_bad_arguments_with_a_code():
         mod.robust_estimate(0, array("d", [1.0, 0.5, 2.0]), 0, 5.0, good)   # not whole pairs
     with pytest.raises(TypeError):
         mod.robust_estimate(0, array("q", [1, 5]), 0, 5.0, good)             # not float64
+
+
+@pytest.mark.parametrize("estimator", [robust, robust_native])
+@pytest.mark.parametrize("enabled", [True, False])
+def test_leg_estimates_give_a_key_without_samples_what_the_estimator_gives(estimator, enabled):
+    """`pipeline.leg_estimates` skips the estimator for a (market, side) or market with no sample
+    (its prior, 0 samples): the same Estimate either estimator returns, step 5 on or off; a key
+    with samples still goes through the estimator."""
+    from arbbot.sizing.config import SizingConfig
+    from arbbot.sizing.pipeline import leg_estimates
+    from arbbot.sizing.trade import TradeLeg
+    cfg = SizingConfig.model_validate({"robust_inputs": {"enabled": enabled, "depletion_rate": 0.7,
+                                                         "price_vol": 0.03}, "min_samples": 2})
+    p = RobustParams.from_config(cfg)
+    full = SampleRing([(float(t), 0.2 + 0.01 * t) for t in range(5)])
+    history = History({}, {("k:A", Side.YES): full, ("k:B", Side.NO): SampleRing()}, {"k:A": full}, {})
+    legs = (TradeLeg("k:A", Side.YES, None, None), TradeLeg("k:B", Side.NO, None, None),
+            TradeLeg("k:C", Side.YES, None, None))
+    memo = {"params": p, "estimator": estimator}
+    values, _, record = leg_estimates(legs, history, 10.0, cfg, memo)
+    for leg in legs:
+        want_rho = estimator.depletion_rate(history, leg.market, leg.side, 10.0, p)
+        want_s = estimator.price_volatility(history, leg.market, 10.0, p)
+        assert _same(memo[("rho", leg.market, leg.side)], want_rho)
+        assert _same(memo[("vol", leg.market)], want_s)
+    assert values[2] == (0.7, 0.03) and values[1] == (0.7, 0.03)       # no sample, or an empty ring: the priors
+    assert values[0] != (0.7, 0.03) if enabled else values[0] == (0.7, 0.03)
