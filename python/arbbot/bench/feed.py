@@ -17,7 +17,8 @@ its last sizing: the session counts and logs the opportunities after offering th
 all-frames figures (each frame's whole processing, logging included). A found frame's latency is
 split (`found_split`): `wait` (its scheduled arrival → its processing starts: the backlog of
 earlier frames), `sizing` (inside `SessionSizer.size`, all its opportunities) and `detect` (the
-rest: parse, quality gate, engine update, the opportunities decoded, dedupe). `pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
+rest: parse, quality gate, engine update, the opportunities decoded, dedupe).
+`pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
 (each recent opportunity sized again 200 times in a row, books unchanged: its legs' decomposed
 books are reused); `pipeline_updated_*`: the same, each time after its legs' books were updated
 (to equal copies, so every leg is decomposed again, as in a frame that found it).

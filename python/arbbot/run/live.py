@@ -567,17 +567,19 @@ class LiveSession:
             if last is None or now - last >= cooldown:
                 last_reported[opp.id] = now
                 new.append(opp)
-        if new and self.on_opportunity is not None:
+        try:
+            if new and self.on_opportunity is not None:
+                for opp in new:
+                    self.on_opportunity(opp)
+        finally:                         # counted and logged even if an offer raised
+            decided = time.perf_counter_ns()
             for opp in new:
-                self.on_opportunity(opp)
-        decided = time.perf_counter_ns()
-        for opp in new:
-            self.stats.found[opp.lane.label] += 1
-            self.stats.recent.appendleft((now, opp))
-            log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
-                     profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
-        if count_latency:
-            self.stats.latencies_ns.append(decided - received_ns)
+                self.stats.found[opp.lane.label] += 1
+                self.stats.recent.appendleft((now, opp))
+                log.info("opportunity", id=opp.id, lane=opp.lane.label, kind=opp.kind.label, qty=opp.qty,
+                         profit=opp.profit, legs=[[leg.market, leg.side.label, leg.worst_price] for leg in opp.legs])
+            if count_latency:
+                self.stats.latencies_ns.append(decided - received_ns)
         return bool(new)
 
     async def _watch_staleness(self) -> None:

@@ -247,9 +247,10 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0, help="Kalshi port (0 = any free port)")
     ap.add_argument("--step", type=float, default=1.0,
                     help="seconds between price-process steps (0: none; universe: any value > 0 runs its update clock)")
+    lo, hi = VARIED_LEVEL_CONTRACTS
     ap.add_argument("--depth", choices=DEPTHS, default="varied",
-                    help=f"house level sizes: varied (log-uniform {VARIED_LEVEL_CONTRACTS[0]}-{VARIED_LEVEL_CONTRACTS[1]} "
-                         "contracts each, as real books vary; default) or fixed (100 contracts x the level's depth)")
+                    help=f"house level sizes: varied (log-uniform {lo}-{hi} contracts each, as real books vary; "
+                         "default) or fixed (100 contracts x the level's depth)")
     ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
     ap.add_argument("--poly-creds-file", default="",
                     help="write the simulator's Polymarket L2 credentials (JSON) here")
