@@ -6,8 +6,9 @@ separately as full_scan_decoded), incremental (replace one random market's book 
 opportunities touching it), decompose (one native book → ladders + quote), size (the
 per-opportunity sizing chain, SIZING.md steps 1, 2, 3, 6, 7, 8, 4, on one 3-leg opportunity on two
 venues with the default 2,000 Monte Carlo paths: the Swift engine through the whole Python call —
-packing, arb_size, decoding into SizingResult — and the pure twin; size_raw is the native call
-alone on prepacked buffers), estimate (step 5: one depletion rate ρ from a full 512-sample ring,
+packing, arb_size, decoding into SizingResult — and the pure twin; size_lazy is the call the bot
+makes, `native.size_lazy`: the same packing and engine call, the decision's fields decoded and the
+seven step records left until read; size_raw is the native call alone on prepacked buffers), estimate (step 5: one depletion rate ρ from a full 512-sample ring,
 one sample a second with 3 % outliers, cleaned and averaged as SIZING.md says: `robust_native`
 through its Python function, against the twin `robust`).
 """
@@ -123,11 +124,14 @@ def main(quick: bool = False, as_json: bool = False, seed: int = 20_000) -> int:
     record("swift", "decompose", timed(native.decompose, [(v, lv, c) for v, (_, _, lv, c) in zip(venues, updates)], r["dec"]))
     record("python", "decompose", timed(twin_decompose, [(v, b) for v, (_, b, _, _) in zip(venues, updates)], r["dec"] // 10))
     opportunity, params = sizing_opportunity(), SizingParams()
-    if sizing_native.size_opportunity(opportunity, params) != sizing_twin.size_opportunity(opportunity, params):
+    want = sizing_twin.size_opportunity(opportunity, params)
+    if (sizing_native.size_opportunity(opportunity, params) != want
+            or sizing_native.size_lazy(opportunity, params).result() != want):
         print("arbbot bench: engines disagree on the sizing opportunity; run the parity tests", file=sys.stderr)
         return 1
     packed = (*sizing_native.pack_inputs((opportunity,)), sizing_native.pack_params(params))
     record("swift", "size", timed(sizing_native.size_opportunity, [(opportunity, params)], r["size_swift"]))
+    record("swift", "size_lazy", timed(sizing_native.size_lazy, [(opportunity, params)], r["size_swift"]))
     record("swift", "size_raw", timed(native.size_batch, [packed], r["size_swift"]))
     record("python", "size", timed(sizing_twin.size_opportunity, [(opportunity, params)], r["size_python"]))
     from arbbot.model import Side

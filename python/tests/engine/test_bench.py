@@ -36,7 +36,7 @@ def test_bench_quick_json(capsys, native):
     ops = {(r["engine"], r["op"]) for r in doc["results"]}
     for op in ("full_scan", "incremental", "decompose", "size", "estimate"):
         assert ("swift", op) in ops and ("python", op) in ops
-    assert ("swift", "size_raw") in ops and doc["python_over_swift"]["size"]["p50"] > 1
+    assert ("swift", "size_raw") in ops and ("swift", "size_lazy") in ops and doc["python_over_swift"]["size"]["p50"] > 1
     assert doc["python_over_swift"]["estimate"]["p50"] > 1
     for r in doc["results"]:
         assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"] and r["n"] > 0
