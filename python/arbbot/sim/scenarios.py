@@ -308,7 +308,7 @@ class PriceProcess:
         if yes_top + no_top >= FULL:          # never rest a crossed book
             no_top = ((FULL - yes_top - t) // t) * t
         varied = self.s.level_contracts is not None
-        was = self.sizes.get(listing.market_id, {})
+        was = self.sizes.get(listing.market_id, {}) if varied else None
         kept: dict[tuple[str, int], int] = {}
         for k in range(self.s.depth_levels):
             for side, top in (("yes", yes_top), ("no", no_top)):

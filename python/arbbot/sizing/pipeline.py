@@ -30,7 +30,7 @@ from arbbot.sizing.portfolio_steps import (
 from arbbot.sizing.pricing import lot_of, reprice
 from arbbot.engine.select import implementation
 from arbbot.sizing import robust, robust_native
-from arbbot.sizing.robust import Estimate, History, RobustParams
+from arbbot.sizing.robust import History, RobustParams
 from arbbot.sizing.steps import size_opportunity
 from arbbot.sizing.trade import Trade, TradeLeg
 from arbbot.units import format_qty
@@ -158,16 +158,12 @@ def leg_estimates(trade_legs: tuple[TradeLeg, ...], history: History, now_s: flo
         market = meta.market
         rho = memo.get(("rho", market, meta.side))
         if rho is None:
-            # a key without one sample is its prior, whatever the settings: no estimator call
-            rho = memo[("rho", market, meta.side)] = (
-                estimator.depletion_rate(history, market, meta.side, now_s, rp)
-                if history.depletion.get((market, meta.side)) else Estimate(rp.depletion_prior, 0, True))
+            rho = memo[("rho", market, meta.side)] = estimator.depletion_rate(history, market, meta.side, now_s, rp)
         s = vol.get(market)
         if s is None:
             s = memo.get(("vol", market))
             if s is None:
-                s = memo[("vol", market)] = (estimator.price_volatility(history, market, now_s, rp)
-                                             if history.mids.get(market) else Estimate(rp.volatility_prior, 0, True))
+                s = memo[("vol", market)] = estimator.price_volatility(history, market, now_s, rp)
             vol[market] = s
         values.append((rho.value, s.value))
         depletion.append(rho)

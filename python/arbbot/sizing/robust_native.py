@@ -20,7 +20,6 @@ from arbbot.sizing.robust import Estimate, History, RobustParams
 PARAMS = struct.Struct("<ii5d")          # arb_robust_params
 LATENCY, DEPLETION, VOLATILITY = 0, 1, 2  # ARB_ESTIMATE_*
 _packed: dict[tuple[RobustParams, int], bytes] = {}
-_NO_SAMPLES = array("d")
 
 
 def _params(p: RobustParams, kind: int) -> bytes:
@@ -36,11 +35,13 @@ def _params(p: RobustParams, kind: int) -> bytes:
 
 
 def _estimate(kind: int, samples, now: float, p: RobustParams) -> Estimate:
+    if not samples:      # no sample (a market first seen): the prior whatever the settings, no native call
+        return Estimate((p.latency_prior, p.depletion_prior, p.volatility_prior)[kind], 0, True)
     raw = getattr(samples, "raw", None)
     if raw is not None:
         buffer, start = raw()
     else:
-        buffer, start = (array("d", chain.from_iterable(samples)) if samples else _NO_SAMPLES), 0
+        buffer, start = array("d", chain.from_iterable(samples)), 0
     value, count, prior = native_module().robust_estimate(kind, buffer, start, now, _params(p, kind))
     return Estimate(value, count, prior)
 
