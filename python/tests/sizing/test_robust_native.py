@@ -122,9 +122,9 @@ def test_the_boundary_refuses_bad_arguments_with_a_code():
 @pytest.mark.parametrize("estimator", [robust, robust_native])
 @pytest.mark.parametrize("enabled", [True, False])
 def test_leg_estimates_give_a_key_without_samples_what_the_estimator_gives(estimator, enabled):
-    """`pipeline.leg_estimates` skips the estimator for a (market, side) or market with no sample
-    (its prior, 0 samples): the same Estimate either estimator returns, step 5 on or off; a key
-    with samples still goes through the estimator."""
+    """A (market, side) or market with no sample is its prior with 0 samples (`robust_native`
+    answers it without the native call): through `pipeline.leg_estimates`, the same Estimate either
+    estimator returns, step 5 on or off; a key with samples is estimated from them."""
     from arbbot.sizing.config import SizingConfig
     from arbbot.sizing.pipeline import leg_estimates
     from arbbot.sizing.trade import TradeLeg
