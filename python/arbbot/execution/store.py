@@ -202,6 +202,12 @@ class OrderStore:
             raise
 
     # ---- plumbing -----------------------------------------------------------------------------
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every read and write takes: held across several reads, they see one state of the
+        store (a helper thread's consistent reading; the loop's calls wait meanwhile)."""
+        return self._lock
+
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE … COMMIT; ROLLBACK on error)."""
@@ -253,17 +259,19 @@ class OrderStore:
             self._book_loss(db, execution_id)
 
     def execution(self, execution_id: str) -> ExecutionRow:
-        r = self._db.execute("SELECT * FROM executions WHERE id=?", (execution_id,)).fetchone()
+        with self._lock:
+            r = self._db.execute("SELECT * FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None:
             raise KeyError(execution_id)
         return self._exec_row(r)
 
     def executions(self, states: tuple[str, ...] | None = None) -> list[ExecutionRow]:
-        if states is None:
-            rows = self._db.execute("SELECT * FROM executions ORDER BY created_ms, id").fetchall()
-        else:
-            rows = self._db.execute(f"SELECT * FROM executions WHERE state IN ({','.join('?' * len(states))})"
-                                    " ORDER BY created_ms, id", tuple(states)).fetchall()
+        with self._lock:
+            if states is None:
+                rows = self._db.execute("SELECT * FROM executions ORDER BY created_ms, id").fetchall()
+            else:
+                rows = self._db.execute(f"SELECT * FROM executions WHERE state IN ({','.join('?' * len(states))})"
+                                        " ORDER BY created_ms, id", tuple(states)).fetchall()
         return [self._exec_row(r) for r in rows]
 
     @staticmethod
@@ -356,11 +364,13 @@ class OrderStore:
     def intents(self, execution_id: str | None = None) -> list[IntentRow]:
         q = "SELECT * FROM intents" + (" WHERE execution_id=?" if execution_id else "") + \
             " ORDER BY execution_id, created_ms, leg, role, attempt"
-        rows = self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()
+        with self._lock:
+            rows = self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()
         return [_intent_row(r) for r in rows]
 
     def intent(self, coid: str) -> IntentRow:
-        r = self._db.execute("SELECT * FROM intents WHERE client_order_id=?", (coid,)).fetchone()
+        with self._lock:
+            r = self._db.execute("SELECT * FROM intents WHERE client_order_id=?", (coid,)).fetchone()
         if r is None:
             raise KeyError(coid)
         return _intent_row(r)
@@ -370,13 +380,16 @@ class OrderStore:
 
     def fills(self, coid: str | None = None) -> list[FillRow]:
         q = "SELECT * FROM fills" + (" WHERE client_order_id=?" if coid else "") + " ORDER BY ts_ms, fill_id"
-        rows = self._db.execute(q, (coid,) if coid else ()).fetchall()
+        with self._lock:
+            rows = self._db.execute(q, (coid,) if coid else ()).fetchall()
         return [FillRow(r["venue"], r["fill_id"], r["client_order_id"], r["order_id"], r["market_id"], r["side"],
                         r["action"], r["qty"], r["price"], r["fee"], bool(r["is_taker"])) for r in rows]
 
     def events(self, execution_id: str | None = None) -> list[dict]:
         q = "SELECT * FROM events" + (" WHERE execution_id=?" if execution_id else "") + " ORDER BY seq"
-        return [dict(r) for r in self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()]
+        with self._lock:
+            rows = self._db.execute(q, (execution_id,) if execution_id else ()).fetchall()
+        return [dict(r) for r in rows]
 
     def add_event(self, kind: str, execution_id: str | None = None, **data) -> None:
         """Append one event to the store's log (operator actions, alerts): the log is what other
@@ -802,9 +815,12 @@ class OrderStore:
 
     def blacklisted_until(self, market: str) -> int:
         """Blacklist expiry (ms) if `market` is blacklisted now, else 0."""
-        r = self._db.execute("SELECT blacklisted_until_ms FROM market_failures WHERE market=?", (market,)).fetchone()
+        with self._lock:
+            r = self._db.execute("SELECT blacklisted_until_ms FROM market_failures WHERE market=?",
+                                 (market,)).fetchone()
         return r[0] if r is not None and r[0] > self._clock_ms() else 0
 
     def failure_count(self, market: str) -> int:
-        r = self._db.execute("SELECT count FROM market_failures WHERE market=?", (market,)).fetchone()
+        with self._lock:
+            r = self._db.execute("SELECT count FROM market_failures WHERE market=?", (market,)).fetchone()
         return r[0] if r else 0

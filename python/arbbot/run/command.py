@@ -20,6 +20,7 @@ from arbbot import logs
 from arbbot.config import ConfigError, load_settings, usd
 from arbbot.units import LOTS_PER_CONTRACT, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
+from arbbot.run.looplag import LoopLag
 from arbbot.ops.metrics import serve_metrics
 from arbbot.mapping.rules_file import RulesFileError, load_rules
 from arbbot.mapping.generate import default_cache_dir
@@ -226,6 +227,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         session.start_streams()
         if trader is not None:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
+        loop_lag = LoopLag(during=None if trader is None else lambda: (trader.refreshes, trader.refreshing))
+        session.spawn(loop_lag.watch(), name="loop-lag")
         started = time.monotonic()
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
         log.info("run.start", source=where, paper=paper, engine=session.engine_choice, markets=len(session.markets),
@@ -269,6 +272,9 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                 "tiers": {"venues": session.tiers.counts() if session.tiers else {}, "promoted": session.promoted},
                 "found": dict(st.found), "held_out": dict(st.held_out), "detect_p50_us": round(p50, 3),
                 "detect_p99_us": round(p99, 3), "errors": session.errors,
+                # how late the loop ran what was due (a frame waits that long before its parse starts);
+                # "during": the samples that overlapped a portfolio refresh
+                "loop_lag_ms": loop_lag.summary(),
                 "current_opportunities": [o.id for o in session.current_opportunities()],
                 "metrics_port": metrics.server_port, "dashboard_port": dashboard.port if dashboard else None,
                 "recording": recorder.summary() if recorder is not None else None,
@@ -286,6 +292,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                     "safe_mode": trader.store.safe_mode(),
                     "orders_outcome_unknown": trader.executor.outcome_unknown,
                     "decision_to_first_order_us": _percentiles_us(trader.executor.first_order_ns),
+                    "refresh_us": _percentiles_us(trader.refresh_ns),   # each portfolio refresh, wall time
                     "rest_requotes": trader.executor.rest_requotes,
                     "sizing": _sizing_summary(trader.sizer),
                     "buckets": _bucket_summary(trader.buckets),

@@ -57,7 +57,7 @@ class PaperTrader:
 
     def __init__(self, executor: Executor, gates: RiskGates, venues: dict[str, VenueClient], store: OrderStore, *,
                  recovery: RecoveryReport | None = None, event_of=lambda market: market, sizer=None,
-                 buckets=None, bucket_group=None, clock=time.time, drift=None) -> None:
+                 buckets=None, bucket_group=None, clock=time.time, drift=None, refresh_off_loop: bool = False) -> None:
         self.executor = executor
         self.gates = gates
         self.venues = venues
@@ -71,6 +71,15 @@ class PaperTrader:
         self.clock = clock
         self.drift = drift                       # DriftMonitor (arbbot.ops.drift), or None: no drift monitor
         self.stats = TradeStats()
+        # True: the sizer's refreshes read and write the store on a worker thread while the book
+        # stream goes on (`arbbot run`); False: on the loop (a replay, whose virtual clock must not
+        # move while a thread works)
+        self.refresh_off_loop = refresh_off_loop
+        self.refreshing = False                  # a refresh off the loop is under way: no new execution
+        self.refreshes = 0                       # refreshes started (on the loop or off it)
+        self.refresh_ns: list[int] = []          # wall time of each refresh, ns (newest 2,000)
+        self._refresh_lock = asyncio.Lock()      # one refresh at a time, in the order asked
+        self._planning: asyncio.Task | None = None   # the sizer planning ahead on the last portfolio
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
         self.reconciling = False                 # a reconciliation is reading the venues: no new execution
@@ -118,7 +127,8 @@ class PaperTrader:
 
     @property
     def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """An execution runs, or the portfolio is being re-read (sizing waits for the new one)."""
+        return self.refreshing or (self._task is not None and not self._task.done())
 
     def offer(self, opp: Opportunity) -> None:
         """Called for every newly reported opportunity (on the event loop); never blocks."""
@@ -219,24 +229,68 @@ class PaperTrader:
             await self._execute_once(opp, decided_ns, sizing, loss_budget)
         finally:
             self.executor.resume_gc()           # whatever happened, the GC runs again
-            self.refresh_sizing()
+            await self.refresh_sizing_async()   # the task (busy) ends with the new portfolio in place
 
     def refresh_sizing(self) -> None:
         """Hand the sizer what changed: the samples and order latencies since the last call go to
         the store, and the portfolio is re-read (after each execution, and periodically)."""
         if self.sizer is None:
             return
+        started = self._refresh_started()
+        self.sizer.flush_samples(self._take_latencies())
+        self.sizer.refresh(self.cash)
+        self._refresh_ended(started)
+        self._plan_ahead()
+
+    async def refresh_sizing_async(self) -> None:
+        """`refresh_sizing`, off the loop when `refresh_off_loop`: the trader is busy (offers are
+        skipped) until the new portfolio is in place, so nothing is sized on the old one after an
+        execution and no order waits for the store's lock behind a refresh."""
+        if self.sizer is None:
+            return
+        if not self.refresh_off_loop:
+            self.refresh_sizing()
+            return
+        async with self._refresh_lock:
+            self.refreshing = True
+            started = self._refresh_started()
+            try:
+                await self.sizer.refresh_off_loop(self.cash, self._take_latencies())
+            finally:
+                self.refreshing = False
+                self._refresh_ended(started)
+        self._plan_ahead()
+
+    def _refresh_started(self) -> int:
+        self.refreshes += 1
+        return time.perf_counter_ns()
+
+    def _refresh_ended(self, started_ns: int) -> None:
+        self.refresh_ns.append(time.perf_counter_ns() - started_ns)
+        del self.refresh_ns[:-2_000]
+
+    def _plan_ahead(self) -> None:
+        """The sizer plans the opportunities it sized lately against the new portfolio, between
+        frames (`SessionSizer.plan_ahead`); a plan still under way for the old one is dropped."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:                     # refreshed outside a loop (tools, tests)
+            return
+        if self._planning is not None:
+            self._planning.cancel()
+        self._planning = loop.create_task(self.sizer.plan_ahead(), name="sizing-plan-ahead")
+
+    def _take_latencies(self) -> list:
         latencies = list(self.executor.answered)
         self.executor.answered.clear()
-        self.sizer.flush_samples(latencies)
-        self.sizer.refresh(self.cash)
+        return latencies
 
     async def refresh_sizing_every(self, interval_s: float) -> None:
         """`refresh_sizing` every `interval_s` seconds between executions, until cancelled."""
         while True:
             await asyncio.sleep(interval_s)
             if not self.busy:
-                self.refresh_sizing()
+                await self.refresh_sizing_async()
 
     async def keep_sizing_warm(self, every_s: float) -> None:
         """`SessionSizer.warm` every `every_s` seconds while no execution runs, until cancelled."""
@@ -349,7 +403,8 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     """Open the order store, reconcile it with the venues (crash recovery: adopt what exists,
     fail what never reached a venue, safe mode on any unhedged position), then trade the
     session's new opportunities. Call after `session.discover()`, before `start_streams()`.
-    `clock`: the wall clock (unix s) every part reads (a replay's virtual one; default real time)."""
+    `clock`: the wall clock (unix s) every part reads (a replay's virtual one; default real time,
+    and then the sizer's refreshes run off the loop)."""
     from arbbot.config import Settings, usd
     from arbbot.execution.executor import ExecutorConfig, Route
     from arbbot.execution.reconcile import record_cash_baselines
@@ -396,7 +451,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     drift.load()                             # disabled lanes and windows survive restarts
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
                          buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift,
-                         clock=wall)
+                         clock=wall, refresh_off_loop=clock is None)
     def markets_added(infos) -> None:
         """Markets the session added mid-session: routes for the executor, events for exposure."""
         for m in infos:

@@ -127,3 +127,10 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     assert len(sizing["quantities"]) > 1, sizing["quantities"]
     assert sum(sizing["lowered"].values()) >= 1, sizing
     assert {x.qty for x in executions if x.state == "complete"} <= {int(Decimal(q) * 100) for q in sizing["quantities"]}
+
+    # 6. The portfolio was re-read after every execution (off the loop) and the loop's lag was
+    #    sampled for the whole run, the refreshes' share apart.
+    executed = sum(trading["executions"].values())
+    assert trading["refresh_us"]["n"] >= executed + 1, trading["refresh_us"]      # + the one at start
+    lag = bot.summary["loop_lag_ms"]
+    assert lag["n"] >= 1_000 and lag["during"]["n"] >= 1 and 0 <= lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]

@@ -1,0 +1,243 @@
+"""The sizer's portfolio refresh off the event loop (`SessionSizer.refresh_off_loop`,
+`PaperTrader.refresh_sizing_async`): the store's reads and writes run on a worker thread while the
+loop goes on, the result is the refresh on the loop's, the trader sizes nothing until the new
+portfolio is in place, and a settings change during a refresh is not lost."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from arbbot.config import Settings
+from arbbot.engine import Engine
+from arbbot.engine.types import Lane
+from arbbot.execution.store import OrderStore
+from arbbot.model import Venue
+from arbbot.run.sizer import SessionSizer
+from arbbot.run.trader import PaperTrader
+from arbbot.sizing.robust import RobustParams
+from tests.risk.trades import complete_profitable
+from tests.sizing.test_lazy import NOW, _session
+
+CASH = {v.label: 10_000_000_000 for v in Venue}          # $10,000 a venue, µ$
+
+
+@pytest.fixture
+def sized(tmp_path):
+    """A sizer over Kalshi A / Polymarket B, its store holding a complete execution (1,000 lots
+    YES A at 42¢ and NO B at 50¢: positions the equity marks at the streamed mids)."""
+    store = OrderStore(str(tmp_path / "r.db"), clock_ms=lambda: int(NOW * 1000))
+    complete_profitable(store)
+    sizer = SessionSizer(_session("2027-03-01T00:00:00Z"), store, Settings(kill_file=""), clock=lambda: NOW)
+    try:
+        yield sizer, store
+    finally:
+        store.close()
+
+
+def _samples(sizer: SessionSizer) -> None:
+    """Depletion, mid and latency samples taken by the session since the last flush."""
+    book = sizer.session.books["kalshi:A"]
+    sizer.samples.on_packed("kalshi:A", book, NOW - 2)
+    sizer.samples.on_packed("kalshi:A", sizer.session.books["polymarket:B"], NOW - 1)
+    sizer.samples.on_latency(Venue.KALSHI, 0.120, NOW - 1)
+
+
+def _stored(store: OrderStore) -> dict:
+    return {kind: store.estimate_samples(kind, 0) for kind in ("latency", "depletion", "mid")}
+
+
+def test_off_the_loop_the_refresh_reads_and_writes_what_the_one_on_the_loop_does(sized, tmp_path):
+    sizer, store = sized
+    _samples(sizer)
+    twin_store = OrderStore(str(tmp_path / "twin.db"), clock_ms=lambda: int(NOW * 1000))
+    complete_profitable(twin_store)
+    twin = SessionSizer(sizer.session, twin_store, Settings(kill_file=""), clock=lambda: NOW)
+    _samples(twin)
+    try:
+        written = asyncio.run(sizer.refresh_off_loop(CASH, [("kalshi", 0.250, NOW)]))
+        assert twin.flush_samples([("kalshi", 0.250, NOW)]) == written > 0
+        twin.refresh(CASH)
+        assert _stored(store) == _stored(twin_store)
+        assert _stored(store)["latency"]["kalshi"] == ((NOW - 1, 0.120), (NOW, 0.250))
+        a, b = sizer.portfolio, twin.portfolio
+        # the held positions are marked at the streamed mids: A's YES mid 49.5¢ (bid 49¢ = 100 − NO
+        # ask 51¢ … ask 50¢), B's NO at 100 − its YES mid; equity = cash + their value
+        assert a.equity == b.equity != sum(CASH.values())
+        assert (a.cash, a.equity, a.peak, a.venues, a.markets, a.events, a.realised_loss_today, a.inflight_budgets,
+                a.lane_pnl, a.drawdown_stopped) == (b.cash, b.equity, b.peak, b.venues, b.markets, b.events,
+                                                    b.realised_loss_today, b.inflight_budgets, b.lane_pnl,
+                                                    b.drawdown_stopped)
+        assert a.markets["kalshi:A"].held == 4_200 * 1_000 + 40_000
+        memo, twin_memo = sizer._estimates, twin._estimates
+        assert memo.keys() == twin_memo.keys() and ("limits", Lane.CROSS) in memo
+        assert {k: v for k, v in memo.items() if k != "venues"} == {k: v for k, v in twin_memo.items() if k != "venues"}
+        assert memo["venues"][0] == twin_memo["venues"][0]     # the venue stats (the estimates: equal above)
+        assert store.drawdown() == twin_store.drawdown()
+        # the same sizing on either portfolio
+        opp = next(o for o in Engine(sizer.session.universe, engine="python").scan().opportunities
+                   if o.lane is Lane.CROSS)
+        assert sizer.size(opp).record() == twin.size(opp).record()
+    finally:
+        twin_store.close()
+
+
+class _SlowPositions:
+    """The store's positions read takes `seconds` (a slow disk), on whatever thread reads it."""
+    def __init__(self, store: OrderStore, seconds: float, during=None) -> None:
+        self.store, self.seconds, self.during, self.threads = store, seconds, during, []
+        self._read = store.net_positions
+        store.net_positions = self
+
+    def __call__(self):
+        self.threads.append(threading.get_ident())
+        if self.during is not None:
+            self.during()
+        time.sleep(self.seconds)
+        return self._read()
+
+
+def _trader(sizer: SessionSizer, store: OrderStore, *, off_loop: bool) -> PaperTrader:
+    executor = SimpleNamespace(answered=[("kalshi", 0.3, NOW)])
+    trader = PaperTrader(executor, None, {}, store, sizer=sizer, refresh_off_loop=off_loop)
+    trader.cash = dict(CASH)
+    return trader
+
+
+def test_the_loop_runs_while_a_refresh_reads_the_store_and_nothing_is_sized_meanwhile(sized):
+    sizer, store = sized
+    sizer.refresh(CASH)
+    before = sizer.portfolio
+    slow = _SlowPositions(store, 0.3)
+    opp = next(o for o in Engine(sizer.session.universe, engine="python").scan().opportunities if o.lane is Lane.CROSS)
+
+    async def main():
+        trader = _trader(sizer, store, off_loop=True)
+        ticks, seen = [], []
+
+        async def ticker():
+            while True:
+                ticks.append(time.perf_counter())
+                seen.append((trader.busy, sizer.portfolio is before))
+                await asyncio.sleep(0.01)
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        refresh = asyncio.create_task(trader.refresh_sizing_async())
+        await asyncio.sleep(0.1)
+        assert trader.busy and trader.refreshing
+        trader.offer(opp)                                 # found meanwhile: skipped, never sized
+        await refresh
+        tick.cancel()
+        return trader, ticks, seen
+    trader, ticks, seen = asyncio.run(main())
+    assert slow.threads and threading.get_ident() not in slow.threads      # read on a worker thread
+    assert len(ticks) >= 15 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.15    # the loop went on
+    assert all(busy and old for busy, old in seen[1:-1])   # busy, on the old portfolio, until the new one
+    assert trader.stats.skipped["busy"] == 1 and sizer.stats.sized == 0
+    assert not trader.busy and sizer.portfolio is not before
+    assert store.estimate_samples("latency", 0)["kalshi"] == ((NOW, 0.3),)   # the executor's latency flushed
+
+
+def test_a_settings_change_during_a_refresh_is_read_again(sized):
+    sizer, store = sized
+    sizer.refresh(CASH)
+    window = sizer.cfg.robust_inputs.window_s
+    changed = sizer.cfg.model_copy(update={"robust_inputs": sizer.cfg.robust_inputs.model_copy(
+        update={"window_s": window * 2})})
+    calls = []
+
+    def reconfigure_once():
+        if not calls:
+            sizer.reconfigure(changed)          # an operator's change lands while the thread reads
+        calls.append(1)
+    _SlowPositions(store, 0.05, during=reconfigure_once)
+    asyncio.run(sizer.refresh_off_loop(CASH))
+    assert len(calls) == 2                       # read twice: the first reading had the old settings
+    assert sizer._estimates["params"] == RobustParams.from_config(changed)
+
+
+def test_a_replay_refreshes_on_the_loop(sized):
+    """A replay's virtual clock must not move while a thread works: with `refresh_off_loop`
+    False (attach_paper_trader given a clock) the refresh runs on the loop's own thread."""
+    sizer, store = sized
+    slow = _SlowPositions(store, 0.0)
+
+    async def main():
+        trader = _trader(sizer, store, off_loop=False)
+        await trader.refresh_sizing_async()
+        return trader
+    trader = asyncio.run(main())
+    assert slow.threads == [threading.get_ident()]
+    assert sizer.portfolio is not None and not trader.busy
+
+
+def test_samples_taken_during_a_refresh_are_written_by_the_next(sized):
+    """Samples taken while a refresh runs are in no row it writes: the next refresh writes them."""
+    sizer, store = sized
+    _samples(sizer)
+
+    async def main():
+        first = asyncio.create_task(sizer.refresh_off_loop(CASH))
+        await asyncio.sleep(0)
+        sizer.samples.on_latency(Venue.KALSHI, 0.5, NOW)       # taken after the first drain
+        n1 = await first
+        n2 = await sizer.refresh_off_loop(CASH)
+        return n1, n2
+    n1, n2 = asyncio.run(main())
+    assert n1 >= 2 and n2 == 1
+    assert [v for _, v in store.estimate_samples("latency", 0)["kalshi"]] == [0.120, 0.5]
+
+
+@pytest.fixture
+def on_engine_sizer(sized, native):
+    """`sized`'s sizer on a session with a Swift engine: opportunities are sized on the engine's
+    books with a plan per opportunity per refresh (`sizing.on_engine`); step 7 off (the 6¢ edge
+    locked until B's close in June is below its hurdle)."""
+    sizer, store = sized
+    sizer.reconfigure(sizer.cfg.model_copy(update={"capital_lock": sizer.cfg.capital_lock.model_copy(
+        update={"enabled": False})}))
+    session = sizer.session
+    session.index = {m.name: i for i, m in enumerate(session.universe.markets)}
+    session.engine = Engine(session.universe, engine="swift")
+    return sizer, store
+
+
+def test_after_a_refresh_the_recent_opportunities_are_planned_ahead(on_engine_sizer, monkeypatch):
+    from arbbot.sizing import on_engine
+    sizer, store = on_engine_sizer
+    sizer.refresh(CASH)
+    opp = next(o for o in sizer.session.engine.scan().opportunities if o.lane is Lane.CROSS)
+    first = sizer.size(opp)
+    assert first.error == "" and first.opportunity is not None, first.sizing.bound_by
+    made = []
+    real_plan = on_engine.plan
+    monkeypatch.setattr(on_engine, "plan", lambda *a, **k: made.append(a[0].id) or real_plan(*a, **k))
+
+    async def refresh_and_plan():
+        trader = _trader(sizer, store, off_loop=True)
+        await trader.refresh_sizing_async()
+        assert ("plan", opp.id) not in sizer._estimates      # planned after the refresh, between frames
+        await trader._planning
+        return trader._planning.result()
+    assert asyncio.run(refresh_and_plan()) == 1 and made == [opp.id]
+    again = sizer.size(opp)                                # found again: no plan made in its frame
+    assert made == [opp.id]
+    assert again.record() == first.record() and again.opportunity == first.opportunity
+    # a plan under way stops when settings change: the memo it would fill is gone, and the
+    # plans of the new settings are made by the sizings (or the next refresh's planning)
+    monkeypatch.setattr("arbbot.run.sizer.PLAN_AHEAD_CHUNK", 1)
+    sizer.size(dataclasses.replace(opp, id="other"))        # sized after opp: planned first
+    sizer.refresh(CASH)
+    del made[:]
+
+    async def stopped():
+        run = asyncio.ensure_future(sizer.plan_ahead())
+        while not made:
+            await asyncio.sleep(0)
+        sizer.exclude_lanes(["cross"])                      # after the first plan, before the second
+        return await run
+    assert asyncio.run(stopped()) == 1 and made == ["other"]
