@@ -21,6 +21,6 @@ fi
 echo "== swift test"
 swift test
 echo "== pytest"
-HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci} .venv/bin/python -m pytest "$@"
+HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci} .venv/bin/python -m pytest --durations=20 "$@"
 echo "== wheel: pip install of the built wheel, arbbot run/examples from outside the checkout"
 bash scripts/wheel_check.sh

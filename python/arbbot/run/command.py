@@ -229,6 +229,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
         loop_lag = LoopLag(during=None if trader is None else lambda: (trader.refreshes, trader.refreshing))
         session.spawn(loop_lag.watch(), name="loop-lag")
+        session.loop_lag = loop_lag                   # the metrics endpoint reads it too
         started = time.monotonic()
         source = f"{where}  metrics http://{settings.metrics_host}:{metrics.server_port}/metrics"
         log.info("run.start", source=where, paper=paper, engine=session.engine_choice, markets=len(session.markets),

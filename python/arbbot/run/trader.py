@@ -290,7 +290,10 @@ class PaperTrader:
         while True:
             await asyncio.sleep(interval_s)
             if not self.busy:
-                await self.refresh_sizing_async()
+                try:
+                    await self.refresh_sizing_async()
+                except Exception as exc:      # e.g. the store's disk: logged, tried again next time
+                    log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def keep_sizing_warm(self, every_s: float) -> None:
         """`SessionSizer.warm` every `every_s` seconds while no execution runs, until cancelled."""

@@ -225,7 +225,7 @@ def test_a_disabled_lane_leaves_the_sizing_budget_split():
     from arbbot.config import Settings
     from arbbot.run.sizer import SessionSizer
     sizer = SessionSizer.__new__(SessionSizer)            # only the config part of a session's sizer
-    sizer._configured, sizer._excluded = Settings(kill_file="").sizing, frozenset()
+    sizer._configured, sizer._excluded, sizer._generation = Settings(kill_file="").sizing, frozenset(), 0
     sizer.exclude_lanes(frozenset({"cross"}))
     assert sizer.cfg.lane_allocator.lanes == ["intra", "bucket", "parity", "tree"]
     assert sizer._params == sizer.cfg.params() and sizer._configured.lane_allocator.lanes[1] == "cross"

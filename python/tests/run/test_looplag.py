@@ -36,3 +36,21 @@ def test_a_blocking_call_shows_as_lag_and_is_counted_during_the_work_that_held_t
     assert sorted(lag.lags)[len(lag.lags) // 2] < 20
     # before any sample there is no summary
     assert LoopLag().summary() is None
+
+
+def test_the_metrics_endpoint_reports_the_loop_lag():
+    from types import SimpleNamespace
+
+    from arbbot.ops.metrics import SessionCollector
+    lag = LoopLag()
+    lag.lags.extend([0.5, 0.25, 1.0, 40.0] + [0.1] * 196)         # ms; nearest rank: p99 = the 198th of 200
+    session = SimpleNamespace(loop_lag=lag, markets=[], healthy=lambda: 0, gate=SimpleNamespace(quiet=lambda: 0),
+                              stats=SimpleNamespace(book_updates=0, held_out={}, found={}, latencies_ns=[],
+                                                    latency_percentiles_us=lambda: (0.0, 0.0)),
+                              feed_stats=lambda: {})
+    families = {f.name: f for f in SessionCollector(session).collect()}
+    samples = {s.labels["quantile"]: s.value for s in families["arbbot_loop_lag_quantile_seconds"].samples}
+    assert samples == {"0.5": 0.1 / 1e3, "0.99": 1.0 / 1e3, "1": 40.0 / 1e3}
+    # a session without a loop-lag task (`arbbot live` in tests, tools) has no such metric
+    session.loop_lag = None
+    assert "arbbot_loop_lag_quantile_seconds" not in {f.name for f in SessionCollector(session).collect()}

@@ -241,3 +241,29 @@ def test_after_a_refresh_the_recent_opportunities_are_planned_ahead(on_engine_si
         sizer.exclude_lanes(["cross"])                      # after the first plan, before the second
         return await run
     assert asyncio.run(stopped()) == 1 and made == ["other"]
+
+
+def test_a_failed_periodic_refresh_is_logged_and_the_next_one_runs(sized):
+    import sqlite3
+    sizer, store = sized
+    read = store.net_positions
+    failures = []
+
+    def failing_once():
+        if not failures:
+            failures.append(1)
+            raise sqlite3.OperationalError("disk I/O error")
+        return read()
+    store.net_positions = failing_once
+
+    async def main():
+        trader = _trader(sizer, store, off_loop=True)
+        every = asyncio.ensure_future(trader.refresh_sizing_every(0.01))
+        while trader.refreshes < 3:
+            await asyncio.sleep(0.01)
+        alive = not every.done()
+        every.cancel()
+        return trader, alive
+    trader, alive = asyncio.run(main())
+    assert failures == [1] and alive                 # the task outlived the failure
+    assert sizer.portfolio is not None and not trader.refreshing
