@@ -9,8 +9,10 @@ native call on the engine's own books (`sizing.on_engine`), else each leg's stre
 decomposed here and the portfolio steps run in Python (`pipeline.size_trade`) — the same answers.
 
 The portfolio is read from the store (exposures, today's loss, in-flight budgets, per-lane daily
-PnL, drawdown peak, step 5's samples) once per `refresh()` — at start, after each execution and
-with each reconciliation — not per opportunity. Equity E = cash at the venues (as the trader keeps
+PnL, drawdown peak, step 5's samples) once per refresh — at start, after each execution and
+every few seconds — not per opportunity; in `arbbot run` on a worker thread
+(`refresh_off_loop`), after which the recently sized opportunities are planned ahead
+(`plan_ahead`) so that one found again is sized without building its plan. Equity E = cash at the venues (as the trader keeps
 it) + positions marked at the streamed mid (at their cost when a book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
 the executor's order latencies), so a restart resumes with the same history.
@@ -284,9 +286,8 @@ class SessionSizer:
         now = self.clock()
         confidence = self._confidence_of(opp)
         min_profit = int(round(self.settings.min_profit * 1_000_000))
-        engine = getattr(self.session, "engine", None)     # None: a session without one (tests, explain)
-        if (self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books
-                and len(opp.legs) <= on_engine.LEGS_MAX):
+        engine = self._engine_for(opp)
+        if engine is not None:
             sizing = self._size_on_engine(engine, opp, confidence, min_profit, now)
         else:
             markets = {leg.market: self._leg_market(leg.market) for leg in opp.legs}
@@ -314,6 +315,29 @@ class SessionSizer:
         return Sized(at_quantity(opp, sizing), sizing, budget)
 
 
+    def _engine_for(self, opp: Opportunity):
+        """The Swift engine that sizes `opp` on its own books with a plan (`_size_on_engine`), or
+        None: the Python path (no engine: tests, explain; the Python chain; too many legs)."""
+        engine = getattr(self.session, "engine", None)
+        if (self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books
+                and len(opp.legs) <= on_engine.LEGS_MAX):
+            return engine
+        return None
+
+    def remember(self, opp: Opportunity) -> None:
+        """Note `opp` (found while the trader could not take it: an execution or a refresh under
+        way) among the recently sized, so that the next `plan_ahead` plans it: it is likely the
+        next trade once the trader is free."""
+        if self._engine_for(opp) is not None:
+            self._recent_add(opp)
+
+    def _recent_add(self, opp: Opportunity) -> None:
+        recent = self._recent
+        recent[opp.id] = opp
+        recent.move_to_end(opp.id)
+        if len(recent) > PLANNED_AHEAD:
+            recent.popitem(last=False)
+
     def _size_on_engine(self, engine, opp: Opportunity, confidence: float, min_profit: int, now: float
                         ) -> TradeSizing:
         """`size_trade`'s answer from one native call on the engine's own books (the books the
@@ -324,11 +348,7 @@ class SessionSizer:
         for leg in opp.legs:                     # as `_leg_market`: a held book is not sized
             if leg.market not in session.books or leg.market in session.held:
                 raise KeyError(f"{leg.market}: no healthy book")
-        recent = self._recent
-        recent[opp.id] = opp
-        recent.move_to_end(opp.id)
-        if len(recent) > PLANNED_AHEAD:
-            recent.popitem(last=False)
+        self._recent_add(opp)
         plan = self._estimates.get(("plan", opp.id))
         if plan is None:
             plan = self._plan(opp, confidence, now)
@@ -346,9 +366,10 @@ class SessionSizer:
         return plan
 
     async def plan_ahead(self) -> int:
-        """Plan the recently sized opportunities (newest first, at most PLANNED_AHEAD) against the
-        portfolio just installed, a few per turn of the loop between frames: an opportunity
-        found again after a refresh (after every execution) is then sized without its plan,
+        """Plan the recently sized or `remember`ed opportunities (newest first, at most
+        PLANNED_AHEAD) against the portfolio just installed, a few per turn of the loop between
+        frames: an opportunity found again after a refresh (after every execution) is then sized
+        without its plan,
         the cold ≈ 100–160 µs of a found frame's sizing. Stops when another portfolio or other
         settings take its place; a plan that cannot be made (a market gone) is left to the
         sizing, which reports it. Returns the plans made."""

@@ -135,6 +135,8 @@ class PaperTrader:
         self.stats.offered += 1
         if self.busy or self.reconciling:
             self.stats.skipped["busy"] += 1
+            if self.sizer is not None:
+                self.sizer.remember(opp)        # planned ahead once the trader is free
             return
         stops = self.gates.stops()
         if stops:

@@ -26,7 +26,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # narrower properties (one update path, one packing) run a share of the profile's examples, so that
 # CI stays near its time budget; the scan parity runs them all
 QUARTER = settings(max_examples=max(50, settings().max_examples // 4))
-HALF = settings(max_examples=max(50, settings().max_examples // 2))
 
 # ---- strategies: mostly near-efficient books with frequent small mispricings ----------------
 
@@ -114,7 +113,7 @@ def test_scan_is_identical_on_both_engines(universe):
     assert to_json_line(swift, "x") == to_json_line(python, "x")
 
 
-@HALF
+@QUARTER
 @given(universes(), st.lists(st.tuples(st.integers(0, 7), st.data()), min_size=1, max_size=6))
 def test_incremental_updates_equal_a_full_rescan(universe, steps):
     require_native()

@@ -28,7 +28,7 @@ from arbbot.snapshot_fast import read_packed_fast, read_snapshot_fast
 
 from .test_snapshot_fast import BASE, EXAMPLES, mutated, raw_snapshots, text_mutated
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=75, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

@@ -251,7 +251,7 @@ def mutated(draw) -> dict:
     return obj
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(obj=mutated())
 def test_mutated_snapshots_give_the_strict_readers_answer(tmp_path, obj):
@@ -276,7 +276,7 @@ def text_mutated(draw) -> bytes:
     return text.encode("utf-8", "surrogatepass")   # a raw lone surrogate: not UTF-8
 
 
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=text_mutated())
 def test_mutated_json_text_gives_the_strict_readers_answer(tmp_path, data):

@@ -386,8 +386,8 @@ def recordings(draw):
     return chunks, draw(st.integers(0, 2**32)), draw(st.sampled_from([0.0, 0.5, 1.0]))
 
 
-# a quarter of the profile's examples (500 in CI: ≈ 75 ms each, mostly drawing the recording)
-@settings(max_examples=max(50, settings().max_examples // 4), deadline=None,
+# an eighth of the profile's examples (250 in CI: ≈ 90 ms each, mostly drawing the recording)
+@settings(max_examples=max(50, settings().max_examples // 8), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(recordings())
 def test_generated_recordings(case):

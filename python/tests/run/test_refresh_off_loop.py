@@ -267,3 +267,33 @@ def test_a_failed_periodic_refresh_is_logged_and_the_next_one_runs(sized):
     trader, alive = asyncio.run(main())
     assert failures == [1] and alive                 # the task outlived the failure
     assert sizer.portfolio is not None and not trader.refreshing
+
+
+def test_an_opportunity_found_while_the_trader_is_busy_is_planned_once_it_is_free(on_engine_sizer, monkeypatch):
+    from arbbot.sizing import on_engine
+    sizer, store = on_engine_sizer
+    sizer.refresh(CASH)
+    opp = next(o for o in sizer.session.engine.scan().opportunities if o.lane is Lane.CROSS)
+    made = []
+    real_plan = on_engine.plan
+    monkeypatch.setattr(on_engine, "plan", lambda *a, **k: made.append(a[0].id) or real_plan(*a, **k))
+
+    async def main():
+        trader = _trader(sizer, store, off_loop=True)
+        _SlowPositions(store, 0.1)
+        refresh = asyncio.create_task(trader.refresh_sizing_async())
+        await asyncio.sleep(0.02)
+        trader.offer(opp)                      # skipped: busy; remembered, never sized
+        assert made == [] and sizer.stats.sized == 0
+        await refresh
+        await trader._planning
+        return trader
+    trader = asyncio.run(main())
+    assert trader.stats.skipped["busy"] == 1 and made == [opp.id]
+    sized = sizer.size(opp)                    # offered again once the cooldown is over: no plan made
+    assert made == [opp.id] and sized.sizing is not None and sizer.stats.sized == 1
+    # a session without the engine path has nothing to plan: nothing is remembered
+    sizer.on_engine_books = False
+    sizer._recent.clear()
+    sizer.remember(opp)
+    assert not sizer._recent
