@@ -8,7 +8,8 @@ per-opportunity sizing chain, SIZING.md steps 1, 2, 3, 6, 7, 8, 4, on one 3-leg 
 venues with the default 2,000 Monte Carlo paths: the Swift engine through the whole Python call —
 packing, arb_size, decoding into SizingResult — and the pure twin; size_lazy is the call the bot
 makes, `native.size_lazy`: the same packing and engine call, the decision's fields decoded and the
-seven step records left until read; size_raw is the native call alone on prepacked buffers), estimate (step 5: one depletion rate ρ from a full 512-sample ring,
+seven step records left until read; size_raw is the native call alone on prepacked buffers),
+estimate (step 5: one depletion rate ρ from a full 512-sample ring,
 one sample a second with 3 % outliers, cleaned and averaged as SIZING.md says: `robust_native`
 through its Python function, against the twin `robust`).
 """

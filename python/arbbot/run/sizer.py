@@ -12,8 +12,9 @@ The portfolio is read from the store (exposures, today's loss, in-flight budgets
 PnL, drawdown peak, step 5's samples) once per refresh — at start, after each execution and
 every few seconds — not per opportunity; in `arbbot run` on a worker thread
 (`refresh_off_loop`), after which the recently sized opportunities are planned ahead
-(`plan_ahead`) so that one found again is sized without building its plan. Equity E = cash at the venues (as the trader keeps
-it) + positions marked at the streamed mid (at their cost when a book has no mid). Raw samples:
+(`plan_ahead`) so that one found again is sized without building its plan. Equity E = cash at
+the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
+book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
 the executor's order latencies), so a restart resumes with the same history.
 """
@@ -151,8 +152,7 @@ class SessionSizer:
             latencies = ()
 
             def write_and_read_positions() -> dict:
-                if rows:
-                    self.store.add_estimate_samples(rows, prune_before_ms=keep_before_ms)
+                self._write_samples(rows, keep_before_ms)
                 return self.store.net_positions()
             value = self._positions_value(await asyncio.to_thread(write_and_read_positions))
             reading = await asyncio.to_thread(self._read, cash, value, self._prime_inputs())
@@ -224,8 +224,7 @@ class SessionSizer:
         then write every sample taken since the last flush to the store (one transaction) and
         prune those older than max(window_s, 1 h). Returns the rows written."""
         rows, keep_before_ms = self._take_samples(latencies)
-        if rows:
-            self.store.add_estimate_samples(rows, prune_before_ms=keep_before_ms)
+        self._write_samples(rows, keep_before_ms)
         return len(rows)
 
     def _take_samples(self, latencies) -> tuple[list, int]:
@@ -235,6 +234,11 @@ class SessionSizer:
             self.samples.on_latency(Venue.parse(venue), seconds, ts)
         keep_s = max(self.cfg.robust_inputs.window_s, SAMPLE_KEEP_S_MIN)
         return self.samples.drain(), int((self.clock() - keep_s) * 1000)
+
+    def _write_samples(self, rows: list, keep_before_ms: int) -> None:
+        """`rows` into the store and older samples pruned, one transaction (any thread)."""
+        if rows:
+            self.store.add_estimate_samples(rows, prune_before_ms=keep_before_ms)
 
     # ---- sizing -------------------------------------------------------------------------------
     def size(self, opp: Opportunity) -> Sized:
@@ -314,7 +318,6 @@ class SessionSizer:
         self.stats.quantities[sizing.qty] += 1
         return Sized(at_quantity(opp, sizing), sizing, budget)
 
-
     def _engine_for(self, opp: Opportunity):
         """The Swift engine that sizes `opp` on its own books with a plan (`_size_on_engine`), or
         None: the Python path (no engine: tests, explain; the Python chain; too many legs)."""
@@ -369,10 +372,9 @@ class SessionSizer:
         """Plan the recently sized or `remember`ed opportunities (newest first, at most
         PLANNED_AHEAD) against the portfolio just installed, a few per turn of the loop between
         frames: an opportunity found again after a refresh (after every execution) is then sized
-        without its plan,
-        the cold ≈ 100–160 µs of a found frame's sizing. Stops when another portfolio or other
-        settings take its place; a plan that cannot be made (a market gone) is left to the
-        sizing, which reports it. Returns the plans made."""
+        without its plan, the cold ≈ 100–160 µs of a found frame's sizing. Stops when another
+        portfolio or other settings take its place; a plan that cannot be made (a market gone) is
+        left to the sizing, which reports it. Returns the plans made."""
         generation, made = self._generation, 0
         for opp in reversed(list(self._recent.values())):
             if self._generation != generation or self._portfolio is None:
