@@ -17,7 +17,7 @@ from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.priority import yield_to_orders
+from arbbot.venues.common.priority import ReaderTurn
 from arbbot.mapping.generate import generated_mappings_in_worker, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
@@ -507,13 +507,15 @@ class LiveSession:
         (1 s doubling to 30 s): one venue's failure never stops the others, nor itself for good."""
         backoff = Backoff(base=1.0, cap=30.0)
         while True:
+            turn = ReaderTurn()
             try:
                 async for update in venue.stream_books(ids, on_update=self._sample):
-                    await yield_to_orders()              # a decided execution reaches its first order first
+                    await turn.before()                  # a decided execution reaches its first order first
                     if self.on_book(update) and self.trader is not None and self.trader.busy:
                         # an execution was just started: let it run to its first order now instead of
                         # after the rest of a burst of buffered frames (which never yields by itself)
                         await asyncio.sleep(0)
+                    turn.after()
                 return                                   # the stream ended by itself
             except asyncio.CancelledError:
                 raise

@@ -44,7 +44,8 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     assert sim.handle_file.stat().st_mode & 0o777 == 0o600
 
     start = next(e for e in bot.events if e["event"] == "run.start")
-    stop = next(e for e in bot.events if e["event"] == "run.stop")
+    # the session reads its feeds until `run.stopping` (`run.stop` comes after the drain and the reconcile)
+    stop = next(e for e in bot.events if e["event"] == "run.stopping")
     markets_in_session = {f"{e['venue']}" for e in bot.events if e["event"] == "venue.discovered"}
     assert markets_in_session == {"kalshi", "polymarket", "forecastex"} and start["markets"] == 39
     # the twins come from the bot's own discovery (no mapping file), in the background

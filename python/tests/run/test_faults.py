@@ -38,8 +38,10 @@ def test_bot_under_fault(tmp_path, fault):
     # the fault really happened, and the bot saw it
     if fault in ("disconnect", "gap"):
         assert sum(s["held_out"].values()) > 0, s["held_out"]
-        # every book held out (before the last 2 s) came back healthy after the resync
-        stop = next(e["ts"] for e in bot.events if e["event"] == "run.stop")
+        # every book held out (2 s or more before the session stopped reading its feeds: `run.stopping`,
+        # not `run.stop`, which comes after the drain and the final reconcile, seconds later under load)
+        # came back healthy after the resync
+        stop = next(e["ts"] for e in bot.events if e["event"] == "run.stopping")
         for held in (e for e in bot.events if e["event"] == "book.held_out" and e["ts"] < stop - 2):
             assert any(e["event"] == "book.healthy" and e["market"] == held["market"] and e["ts"] > held["ts"]
                        for e in bot.events), held

@@ -16,7 +16,7 @@ import websockets
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
-from arbbot.venues.common.priority import yield_to_orders
+from arbbot.venues.common.priority import ReaderTurn
 
 log = logging.getLogger("arbbot.venues.kalshi.ws")
 
@@ -73,11 +73,13 @@ class KalshiWebSocket(BackgroundWebSocket):
                     self.backoff.reset()
                     self.connected.set()
                     await self.on_connect()
+                    turn = ReaderTurn()
                     async for frame in ws:
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
-                        await yield_to_orders()      # an execution's order path goes first
+                        await turn.before()          # an execution's order path goes first; bursts share the loop
                         await self.on_frame(frame, int(time.time() * 1000))
+                        turn.after()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:   # network errors, handshake refusals (401), closed sockets

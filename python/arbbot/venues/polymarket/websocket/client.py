@@ -11,7 +11,7 @@ import websockets
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import BackgroundWebSocket
-from arbbot.venues.common.priority import yield_to_orders
+from arbbot.venues.common.priority import ReaderTurn
 
 log = logging.getLogger("arbbot.venues.polymarket.ws")
 
@@ -48,11 +48,13 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     self.connected.set()
                     pinger = asyncio.create_task(self._pinger(ws))
                     await self.on_connect()
+                    turn = ReaderTurn()
                     async for frame in ws:
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
-                        await yield_to_orders()      # an execution's order path goes first
+                        await turn.before()          # an execution's order path goes first; bursts share the loop
                         await self.on_frame(frame, int(time.time() * 1000))
+                        turn.after()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
