@@ -11,8 +11,9 @@ decomposed here and the portfolio steps run in Python (`pipeline.size_trade`) �
 The portfolio is read from the store (exposures, today's loss, in-flight budgets, per-lane daily
 PnL, drawdown peak, step 5's samples) once per refresh — at start, after each execution and
 every few seconds — not per opportunity; in `arbbot run` on a worker thread
-(`refresh_off_loop`), after which the recently sized opportunities are planned ahead
-(`plan_ahead`) so that one found again is sized without building its plan. Equity E = cash at
+(`refresh_off_loop`), after which the recently sized opportunities, then (in a session of up to
+CANDIDATES_PLANNED_MAX leg sets) every leg set the lanes can report, are planned ahead
+(`plan_ahead`), so that an opportunity found is sized without building its plan. Equity E = cash at
 the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
 book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
@@ -23,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, OrderedDict
+from itertools import chain
 from dataclasses import dataclass, field
 
 from arbbot.engine.select import implementation
+from arbbot.engine.twin.candidates import build_candidates
 from arbbot.engine.types import Leg, Opportunity
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
@@ -44,6 +47,10 @@ from arbbot.sizing.types import ORDER, Outcome
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
 PLANNED_AHEAD = 256             # the most recently sized opportunities planned after each refresh
 PLAN_AHEAD_CHUNK = 4            # plans made per turn of the loop (≈ 30–150 µs each)
+# a session whose lanes can report at most this many leg sets (intra per market, each relation's
+# leg sets) plans every one of them after a refresh, after the recent ones: an opportunity found
+# for the first time is then sized without building its plan in its frame (≈ 200 µs cold)
+CANDIDATES_PLANNED_MAX = 1_024
 ORDER_LABELS = tuple(step.label for step in ORDER)
 
 
@@ -102,6 +109,7 @@ class SessionSizer:
         self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
         self._last: Opportunity | None = None        # the last opportunity sized (`warm` sizes it again)
         self._recent: OrderedDict[str, Opportunity] = OrderedDict()   # sized on the engine, newest last
+        self._candidates: tuple[tuple, list[Opportunity]] = ((), [])   # (universe key, `candidates()`)
         # with the Swift chain and a Swift engine, an opportunity is sized in one native call on
         # the engine's own books (`_size_on_engine`); False: every leg's book decomposed in Python,
         # the portfolio steps in Python (the same answers; the feed benchmark's --legs-in-python)
@@ -370,16 +378,17 @@ class SessionSizer:
 
     async def plan_ahead(self) -> int:
         """Plan the recently sized or `remember`ed opportunities (newest first, at most
-        PLANNED_AHEAD) against the portfolio just installed, a few per turn of the loop between
-        frames: an opportunity found again after a refresh (after every execution) is then sized
-        without its plan, the cold ≈ 100–160 µs of a found frame's sizing. Stops when another
+        PLANNED_AHEAD), then every leg set the lanes can report (`candidates`), against the
+        portfolio just installed, a few per turn of the loop between frames: an opportunity found
+        after a refresh (after every execution) is then sized without its plan, the cold ≈
+        100–200 µs of a found frame's sizing. Stops when another
         portfolio or other settings take its place; a plan that cannot be made (a market gone) is
         left to the sizing, which reports it. Returns the plans made."""
         generation, made = self._generation, 0
-        for opp in reversed(list(self._recent.values())):
+        for opp in chain(reversed(list(self._recent.values())), self.candidates()):
             if self._generation != generation or self._portfolio is None:
                 break
-            if ("plan", opp.id) in self._estimates:
+            if ("plan", opp.id) in self._estimates or self._engine_for(opp) is None:
                 continue
             try:
                 self._plan(opp, self._confidence_of(opp), self.clock())
@@ -389,6 +398,26 @@ class SessionSizer:
             if made % PLAN_AHEAD_CHUNK == 0:
                 await asyncio.sleep(0)
         return made
+
+
+    def candidates(self) -> list[Opportunity]:
+        """Every leg set the session's lanes can report (the engine's candidates: intra for each
+        market, then each relation's leg sets), as an opportunity of no size with the id the
+        engine reports it under (planning reads only its id, lane and legs); [] when the session
+        can report more than CANDIDATES_PLANNED_MAX. Built again when the universe grows."""
+        universe = getattr(self.session, "universe", None)
+        if universe is None:
+            return []
+        key = (id(universe), len(universe.markets), len(universe.relations))
+        if self._candidates[0] != key:
+            found: list[Opportunity] = []
+            if len(universe.markets) + 2 * len(universe.relations) <= CANDIDATES_PLANNED_MAX:
+                names = [m.name for m in universe.markets]
+                found = [Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0,
+                                     tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs))
+                         for c in build_candidates(universe)]
+            self._candidates = (key, found)
+        return self._candidates[1]
 
 
 def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:

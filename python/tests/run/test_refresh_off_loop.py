@@ -223,9 +223,14 @@ def test_after_a_refresh_the_recent_opportunities_are_planned_ahead(on_engine_si
         assert ("plan", opp.id) not in sizer._estimates      # planned after the refresh, between frames
         await trader._planning
         return trader._planning.result()
-    assert asyncio.run(refresh_and_plan()) == 1 and made == [opp.id]
+    planned = asyncio.run(refresh_and_plan())
+    # the recent opportunity first, then every other leg set the session's lanes can report
+    candidates = sizer.candidates()
+    assert len(candidates) == 4 and opp.id in {c.id for c in candidates}   # intra A, intra B, the twins' two
+    assert made[0] == opp.id and planned == len(made) == len(candidates)
+    assert sorted(made) == sorted(c.id for c in candidates)
     again = sizer.size(opp)                                # found again: no plan made in its frame
-    assert made == [opp.id]
+    assert len(made) == planned
     assert again.record() == first.record() and again.opportunity == first.opportunity
     # a plan under way stops when settings change: the memo it would fill is gone, and the
     # plans of the new settings are made by the sizings (or the next refresh's planning)
@@ -289,11 +294,41 @@ def test_an_opportunity_found_while_the_trader_is_busy_is_planned_once_it_is_fre
         await trader._planning
         return trader
     trader = asyncio.run(main())
-    assert trader.stats.skipped["busy"] == 1 and made == [opp.id]
+    # planned first (then the session's other leg sets)
+    assert trader.stats.skipped["busy"] == 1 and made[0] == opp.id and len(made) == len(sizer.candidates())
+    planned = len(made)
     sized = sizer.size(opp)                    # offered again once the cooldown is over: no plan made
-    assert made == [opp.id] and sized.sizing is not None and sizer.stats.sized == 1
+    assert len(made) == planned and sized.sizing is not None and sizer.stats.sized == 1
     # a session without the engine path has nothing to plan: nothing is remembered
     sizer.on_engine_books = False
     sizer._recent.clear()
     sizer.remember(opp)
     assert not sizer._recent
+
+
+def test_an_opportunity_found_first_is_sized_on_the_plan_of_its_candidate(on_engine_sizer, monkeypatch):
+    """Planned ahead from the engine's candidate (never found before): the same id and leg order
+    as the opportunity the engine reports, so its sizing makes no plan and records the same."""
+    from arbbot.sizing import on_engine
+    sizer, store = on_engine_sizer
+    sizer.refresh(CASH)
+    opp = next(o for o in sizer.session.engine.scan().opportunities if o.lane is Lane.CROSS)
+    reference = sizer.size(opp)                     # its plan built from the opportunity, in its frame
+    assert reference.opportunity is not None
+    sizer.refresh(CASH)
+    sizer._recent.clear()                           # never found, as far as the planning knows
+    assert asyncio.run(sizer.plan_ahead()) == len(sizer.candidates()) == 4
+    made = []
+    monkeypatch.setattr(on_engine, "plan", lambda *a, **k: made.append(a[0].id))
+    found = sizer.size(opp)
+    assert made == [] and found.record() == reference.record() and found.opportunity == reference.opportunity
+
+
+def test_a_large_session_plans_only_its_recent_opportunities(on_engine_sizer, monkeypatch):
+    sizer, _ = on_engine_sizer
+    monkeypatch.setattr("arbbot.run.sizer.CANDIDATES_PLANNED_MAX", 5)   # 2 markets + 2 × 1 relation ≤ 5
+    assert len(sizer.candidates()) == 4
+    monkeypatch.setattr("arbbot.run.sizer.CANDIDATES_PLANNED_MAX", 3)
+    u = sizer.session.universe
+    sizer.session.universe = dataclasses.replace(u, relations=u.relations + u.relations[:1])   # it grew: built again
+    assert sizer.candidates() == []
