@@ -13,8 +13,8 @@ PnL, drawdown peak, step 5's samples) once per refresh — at start, after each 
 every few seconds — not per opportunity; in `arbbot run` on a worker thread
 (`refresh_off_loop`), after which the recently sized opportunities, then (in a session of up to
 CANDIDATES_PLANNED_MAX leg sets) every leg set the lanes can report, are planned ahead
-(`plan_ahead`), so that an opportunity found is sized without building its plan. Equity E = cash at
-the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
+(`plan_ahead`), so that an opportunity found is sized without building its plan. Equity E = cash
+at the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
 book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
 the executor's order latencies), so a restart resumes with the same history.
@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, OrderedDict
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 from arbbot.engine.select import implementation
 from arbbot.engine.twin.candidates import build_candidates
@@ -381,9 +381,9 @@ class SessionSizer:
         PLANNED_AHEAD), then every leg set the lanes can report (`candidates`), against the
         portfolio just installed, a few per turn of the loop between frames: an opportunity found
         after a refresh (after every execution) is then sized without its plan, the cold ≈
-        100–200 µs of a found frame's sizing. Stops when another
-        portfolio or other settings take its place; a plan that cannot be made (a market gone) is
-        left to the sizing, which reports it. Returns the plans made."""
+        100–200 µs of a found frame's sizing. Stops when another portfolio or other settings take
+        its place; a plan that cannot be made (a market gone) is left to the sizing, which
+        reports it. Returns the plans made."""
         generation, made = self._generation, 0
         for opp in chain(reversed(list(self._recent.values())), self.candidates()):
             if self._generation != generation or self._portfolio is None:
@@ -398,7 +398,6 @@ class SessionSizer:
             if made % PLAN_AHEAD_CHUNK == 0:
                 await asyncio.sleep(0)
         return made
-
 
     def candidates(self) -> list[Opportunity]:
         """Every leg set the session's lanes can report (the engine's candidates: intra for each
