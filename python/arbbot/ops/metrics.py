@@ -41,14 +41,13 @@ class SessionCollector:
         quantiles.add_metric(["0.99"], p99 / 1e6)
         yield quantiles
         loop_lag = getattr(s, "loop_lag", None)          # arbbot.run.looplag.LoopLag of `arbbot run`
-        if loop_lag is not None and loop_lag.lags:
-            lags = list(loop_lag.lags)                    # ms
+        summary = loop_lag.summary() if loop_lag is not None else None
+        if summary is not None:
             lag = GaugeMetricFamily("arbbot_loop_lag_quantile_seconds",
                                     "How late the event loop ran a 5-ms timer (last 20,000 samples): a frame "
                                     "arriving waits about that long before its parse starts", labels=["quantile"])
-            for q in (0.5, 0.99):
-                lag.add_metric([str(q)], quantile(lags, q) / 1e3)
-            lag.add_metric(["1"], max(lags) / 1e3)
+            for q, key in (("0.5", "p50_ms"), ("0.99", "p99_ms"), ("1", "max_ms")):
+                lag.add_metric([q], summary[key] / 1e3)
             yield lag
         yield from _feeds(s.feed_stats())
         trader = getattr(s, "trader", None)
