@@ -102,8 +102,31 @@ def parse_unit_interval(text: object, what: str) -> int:
 
 # ---- venue wire values: strings, ints or Decimals, signed where venues sign -----------------------
 
+_POW10 = tuple(10**k for k in range(10))
+
+
+def _plain(value: str, scale_digits: int) -> int | None:
+    """`value` × 10**scale_digits for the form venues send in every frame, `[-]D+[.D…]` in ASCII
+    digits with at most `scale_digits` decimals; None for any other form (`_scaled` parses it).
+    The same integer the full parser gives, about 3× faster (a book delta carries two)."""
+    negative = value[:1] == "-"
+    whole, dot, frac = value[negative:].partition(".")
+    if not (whole.isascii() and whole.isdigit()):             # ASCII and isdigit: [0-9]+
+        return None
+    n = int(whole) * _POW10[scale_digits]
+    if dot:
+        if not (0 < len(frac) <= scale_digits and frac.isascii() and frac.isdigit()):
+            return None
+        n += int(frac) * _POW10[scale_digits - len(frac)]
+    return -n if negative else n
+
+
 def _scaled(value: str | int | Decimal, scale_digits: int, what: str) -> int:
     """`value` × 10**scale_digits exactly (decimal string, int or Decimal; never a float)."""
+    if type(value) is str:
+        n = _plain(value, scale_digits)
+        if n is not None:
+            return n
     if isinstance(value, (bool, float)):
         raise UnitError(f"{what}: {value!r} is a {type(value).__name__}; venue numbers must be strings")
     if isinstance(value, int):

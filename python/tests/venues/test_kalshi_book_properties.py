@@ -101,3 +101,34 @@ def test_overdrawn_level_flags_book(levels, p, extra):
     b.apply_snapshot(list(levels.items()), [])
     b.apply_delta("yes", p, -(levels.get(p, 0) + extra))
     assert not b.tradeable
+
+
+@settings(max_examples=150, deadline=None)
+@given(stream(), st.lists(st.sampled_from(["yes", "no"]), max_size=6))
+def test_the_levels_after_every_frame_are_the_model_books_best_first(case, resnapshots):
+    """After every snapshot and every delta, `native()`'s two sides equal the model's book sorted
+    by price, highest first, under the book's own MarketId."""
+    start, deltas, _ = case
+    book = KalshiBook(T)
+    model = {s: dict(v) for s, v in start.items()}
+
+    def check():
+        native = book.native()
+        for side, levels in (("yes", native.yes_bids), ("no", native.no_bids)):
+            assert levels == tuple(sorted(model[side].items(), key=lambda lv: -lv[0]))
+        assert native.market is book.market and str(native.market) == f"kalshi:{T}"
+
+    book.apply_snapshot(tuple(model["yes"].items()), tuple(model["no"].items()))
+    check()
+    for i, (side, p, d) in enumerate(deltas):
+        if model[side].get(p, 0) + d < 0:        # drawn before a snapshot emptied that side
+            continue
+        book.apply_delta(side, p, d)
+        model[side][p] = model[side].get(p, 0) + d
+        if not model[side][p]:
+            del model[side][p]
+        check()
+        if i < len(resnapshots):          # a snapshot in the middle, one side emptied, replaces both
+            model[resnapshots[i]] = {}
+            book.apply_snapshot(tuple(model["yes"].items()), tuple(model["no"].items()))
+            check()

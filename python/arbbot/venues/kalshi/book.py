@@ -16,6 +16,7 @@ class KalshiBook:
 
     def __init__(self, ticker: str) -> None:
         self.ticker = ticker
+        self.market = MarketId(Venue.KALSHI, ticker)
         self.sides: dict[str, dict[int, int]] = {"yes": {}, "no": {}}
         self.tradeable = False
         self.reason = "no snapshot yet"
@@ -46,10 +47,14 @@ class KalshiBook:
     def invalidate(self, reason: str) -> None:
         self.tradeable, self.reason = False, reason
 
+    def levels(self, side: str) -> tuple:
+        """`side`'s (price ticks, lots) levels, best (highest price) first, sorted at each call.
+        Not kept between deltas: tried, the 16,000 sides' tuples made the young GC collections
+        walk them (20 s of the feed benchmark: 47 → 688 ms collecting, p99 0.2 → 25 ms)."""
+        return tuple(sorted(self.sides[side].items(), reverse=True))   # unique prices: by price
+
     def native(self) -> Book:
-        def lv(side):
-            return tuple(sorted(self.sides[side].items(), key=lambda x: -x[0]))
-        return Book(yes_bids=lv("yes"), no_bids=lv("no"), market=MarketId(Venue.KALSHI, self.ticker),
+        return Book(yes_bids=self.levels("yes"), no_bids=self.levels("no"), market=self.market,
                     tradeable=self.tradeable, reason=self.reason)
 
 

@@ -7,9 +7,9 @@ silently empty, so every delta field here is required.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from arbbot.venues.common import wire_json
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Fill, Side, Trade, Venue
 from arbbot.units import TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
@@ -179,8 +179,8 @@ _CHANNEL_PARSERS = {"ticker": parse_ticker, "trade": parse_trade, "fill": parse_
 def parse_message(text: str | bytes, *, use_yes_price: bool = False):
     """Decode one frame. Raises ProtocolError on malformed JSON or missing fields."""
     try:
-        d = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+        d = wire_json.decode(text)
+    except ValueError as exc:
         raise ProtocolError(f"kalshi ws: malformed frame ({exc})", venue="kalshi") from None
     if not isinstance(d, dict) or "type" not in d:
         raise ProtocolError("kalshi ws: frame without type", venue="kalshi")

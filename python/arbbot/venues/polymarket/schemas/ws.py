@@ -7,9 +7,9 @@ own strings); `book.TokenBook` converts them to ticks/lots. Anything unexpected 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from arbbot.venues.common import wire_json
 from arbbot.venues.common.errors import ProtocolError
 
 StrLevel = tuple[str, str]          # (price, size) exactly as sent
@@ -145,7 +145,7 @@ def parse_frame(text: str) -> list:
     if text == "PONG":
         return [Pong()]
     try:
-        data = json.loads(text)
+        data = wire_json.decode(text)
     except ValueError:
         raise ProtocolError(f"polymarket ws: frame is not JSON ({text[:40]!r})", venue="polymarket") from None
     return [_one(o) for o in data] if isinstance(data, list) else [_one(data)]
