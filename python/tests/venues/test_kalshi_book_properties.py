@@ -15,10 +15,6 @@ prices = st.integers(1, 99).map(lambda c: c * 100)
 book_st = st.dictionaries(prices, st.integers(1, 10_000), max_size=8)
 
 
-def _ops(draw_book):
-    pass
-
-
 @st.composite
 def stream(draw):
     """A start book per side and a valid delta stream (never drives a level below 0)."""
