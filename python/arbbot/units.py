@@ -107,7 +107,7 @@ _POW10 = tuple(10**k for k in range(10))
 
 def _plain(value: str, scale_digits: int) -> int | None:
     """`value` × 10**scale_digits for the form venues send in every frame, `[-]D+[.D…]` in ASCII
-    digits with at most `scale_digits` decimals; None for any other form (`_scaled` parses it).
+    digits with at most `scale_digits` decimals; None for any other form (`_decimal_text`'s).
     The same integer the full parser gives, about 3× faster (a book delta carries two)."""
     negative = value[:1] == "-"
     whole, dot, frac = value[negative:].partition(".")
@@ -135,6 +135,12 @@ def _scaled(value: str | int | Decimal, scale_digits: int, what: str) -> int:
         value = format(value, "f")
     if not isinstance(value, str):
         raise UnitError(f"{what}: expected a decimal string, got {type(value).__name__}")
+    return _decimal_text(value, scale_digits, what)
+
+
+def _decimal_text(value: str, scale_digits: int, what: str) -> int:
+    """The full parser of a decimal string: a sign, spaces around, any digits `\\d` matches,
+    extra decimals only zeros; UnitError otherwise (`_plain` answers its usual form first)."""
     m = _SIGNED.match(value.strip())
     if not m or (m.group(2) == "" and not m.group(3)):
         raise UnitError(f"{what}: {value!r} is not a decimal number")
