@@ -13,7 +13,9 @@ PnL, drawdown peak, step 5's samples) once per refresh — at start, after each 
 every few seconds — not per opportunity; in `arbbot run` on a worker thread
 (`refresh_off_loop`), after which the recently sized opportunities, then (in a session of up to
 CANDIDATES_PLANNED_MAX leg sets) every leg set the lanes can report, are planned ahead
-(`plan_ahead`), so that an opportunity found is sized without building its plan. Equity E = cash
+(`plan_ahead`), so that an opportunity found is sized without building its plan; a larger session
+makes every leg set's LegSet once (what a plan reads of the markets), so that a plan built in a
+found frame only combines it with the portfolio. Equity E = cash
 at the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
 book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
@@ -22,11 +24,13 @@ the executor's order latencies), so a restart resumes with the same history.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from itertools import chain
 
+from arbbot import logs
 from arbbot.engine.select import implementation
 from arbbot.engine.twin.candidates import build_candidates
 from arbbot.engine.types import Leg, Opportunity
@@ -51,7 +55,12 @@ PLAN_AHEAD_CHUNK = 4            # plans made per turn of the loop (≈ 30–150 
 # leg sets) plans every one of them after a refresh, after the recent ones: an opportunity found
 # for the first time is then sized without building its plan in its frame (≈ 200 µs cold)
 CANDIDATES_PLANNED_MAX = 1_024
+# a larger session makes only its leg sets' LegSets ahead (≈ 30 µs each, once per universe), this
+# many per turn of the loop
+LEG_SETS_CHUNK = 32
+LEG_SETS_MAX = 200_000          # LegSets kept (per opportunity id); all forgotten past it
 ORDER_LABELS = tuple(step.label for step in ORDER)
+log = logs.get("sizing")
 
 
 @dataclass
@@ -110,6 +119,10 @@ class SessionSizer:
         self._last: Opportunity | None = None        # the last opportunity sized (`warm` sizes it again)
         self._recent: OrderedDict[str, Opportunity] = OrderedDict()   # sized on the engine, newest last
         self._candidates: tuple[tuple, list[Opportunity]] = ((), [])   # (universe key, `candidates()`)
+        self._leg_sets: dict[str, on_engine.LegSet] = {}   # opportunity id → its LegSet (never changes)
+        self._leg_parts: dict = {}                   # the LegSets' equal parts, one object each (`leg_set`)
+        self._leg_sets_made: tuple = ()              # the universe (key) whose every LegSet is made
+        self._leg_candidates: tuple[tuple, list] = ((), [])   # (universe key, its Candidates) until made
         # with the Swift chain and a Swift engine, an opportunity is sized in one native call on
         # the engine's own books (`_size_on_engine`); False: every leg's book decomposed in Python,
         # the portfolio steps in Python (the same answers; the feed benchmark's --legs-in-python)
@@ -329,9 +342,12 @@ class SessionSizer:
     def _engine_for(self, opp: Opportunity):
         """The Swift engine that sizes `opp` on its own books with a plan (`_size_on_engine`), or
         None: the Python path (no engine: tests, explain; the Python chain; too many legs)."""
+        return self._books_engine() if len(opp.legs) <= on_engine.LEGS_MAX else None
+
+    def _books_engine(self):
+        """The session's Swift engine when opportunities are sized on its books, else None."""
         engine = getattr(self.session, "engine", None)
-        if (self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books
-                and len(opp.legs) <= on_engine.LEGS_MAX):
+        if self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books:
             return engine
         return None
 
@@ -363,7 +379,7 @@ class SessionSizer:
         plan = self._estimates.get(("plan", opp.id))
         if plan is None:
             plan = self._plan(opp, confidence, now)
-        days = days_to_close_at(plan.closes, int(now), self.cfg.unknown_days)
+        days = days_to_close_at(plan.legs.closes, int(now), self.cfg.unknown_days)
         return on_engine.size(engine, opp, plan, confidence=confidence, days=days, min_profit=min_profit,
                               equity=self._portfolio.equity, params=self._params,
                               robust_enabled=self.cfg.robust_inputs.enabled)
@@ -372,22 +388,36 @@ class SessionSizer:
         """`opp`'s plan against the portfolio in place, kept in the refresh's memo."""
         memo = self._estimates
         plan = memo[("plan", opp.id)] = on_engine.plan(
-            opp, self.session.index, self._infos, confidence, self._portfolio, self.cfg, now_s=now,
+            opp, self._leg_set(opp), confidence, self._portfolio, self.cfg, now_s=now,
             daily_loss_cap_usd=self.settings.daily_loss_cap_usd, memo=memo)
         return plan
+
+    def _leg_set(self, opp: Opportunity) -> on_engine.LegSet:
+        """`opp`'s LegSet, made once per leg set (an opportunity id names its lane and legs) and kept
+        across refreshes. KeyError for a market the session does not know."""
+        legs = self._leg_sets.get(opp.id)
+        if legs is None:
+            if len(self._leg_sets) >= LEG_SETS_MAX:
+                self._leg_sets.clear()
+                self._leg_parts.clear()
+            legs = self._leg_sets[opp.id] = on_engine.leg_set([(leg.market, leg.side) for leg in opp.legs],
+                                                              self.session.index, self._infos, self._leg_parts)
+        return legs
 
     async def plan_ahead(self) -> int:
         """Plan the recently sized or `remember`ed opportunities (newest first, at most
         PLANNED_AHEAD), then every leg set the lanes can report (`candidates`), against the
         portfolio just installed, a few per turn of the loop between frames: an opportunity found
         after a refresh (after every execution) is then sized without its plan, the cold ≈
-        100–200 µs of a found frame's sizing. Stops when another portfolio or other settings take
-        its place; a plan that cannot be made (a market gone) is left to the sizing, which
-        reports it. Returns the plans made."""
+        100–200 µs of a found frame's sizing. In a session of more leg sets than
+        CANDIDATES_PLANNED_MAX, their LegSets only are made (once: they never change), so that a
+        plan made in a found frame reads them instead of the markets. Stops when another
+        portfolio or other settings take its place; a plan that cannot be made (a market gone) is
+        left to the sizing, which reports it. Returns the plans made."""
         generation, made = self._generation, 0
         for opp in chain(reversed(list(self._recent.values())), self.candidates()):
             if self._generation != generation or self._portfolio is None:
-                break
+                return made
             if ("plan", opp.id) in self._estimates or self._engine_for(opp) is None:
                 continue
             try:
@@ -397,7 +427,51 @@ class SessionSizer:
             made += 1
             if made % PLAN_AHEAD_CHUNK == 0:
                 await asyncio.sleep(0)
+        await self._make_leg_sets()
         return made
+
+    async def _make_leg_sets(self) -> None:
+        """In a session of more leg sets than CANDIDATES_PLANNED_MAX (whose plans are not all made
+        ahead), every leg set's LegSet, once per universe: the engine's candidates listed on a
+        worker thread (U20k: ≈ 0.5 s of SHA-256 ids), then LEG_SETS_CHUNK LegSets per turn of the
+        loop; then frozen out of the cyclic GC's reach (hundreds of thousands of long-lived small
+        objects that each full collection would otherwise walk: tens of ms)."""
+        universe = getattr(self.session, "universe", None)
+        if (universe is None or self._books_engine() is None or self._universe_key(universe) == self._leg_sets_made
+                or self._reportable(universe) <= CANDIDATES_PLANNED_MAX):
+            return
+        key, started = self._universe_key(universe), time.monotonic()
+        if self._leg_candidates[0] != key:       # listed once per universe (a refresh may cancel this pass)
+            self._leg_candidates = (key, await asyncio.to_thread(build_candidates, universe))
+        found = self._leg_candidates[1]
+        names, index, infos = [m.name for m in universe.markets], self.session.index, self._infos
+        for k, c in enumerate(found, 1):
+            if self._universe_key(getattr(self.session, "universe", None)) != key:
+                return                          # the universe grew: the next refresh starts again
+            if len(self._leg_sets) >= LEG_SETS_MAX:
+                break                           # kept for the ones found (`_leg_set` forgets them all past it)
+            if len(c.legs) <= on_engine.LEGS_MAX and c.id_hex not in self._leg_sets:
+                try:
+                    self._leg_sets[c.id_hex] = on_engine.leg_set([(names[m], side) for m, side in c.legs], index, infos,
+                                                                 self._leg_parts)
+                except KeyError:
+                    pass
+            if k % LEG_SETS_CHUNK == 0:
+                await asyncio.sleep(0)
+        self._leg_sets_made, self._leg_candidates = key, ((), [])
+        gc.freeze()
+        log.info("sizing.leg_sets", leg_sets=len(found), kept=len(self._leg_sets),
+                 seconds=round(time.monotonic() - started, 2))
+
+    @staticmethod
+    def _universe_key(universe) -> tuple:
+        return () if universe is None else (id(universe), len(universe.markets), len(universe.relations))
+
+    @staticmethod
+    def _reportable(universe) -> int:
+        """At most how many leg sets the universe's lanes can report (intra per market, each
+        relation's leg sets: two per relation for the two-market ones)."""
+        return len(universe.markets) + 2 * len(universe.relations)
 
     def candidates(self) -> list[Opportunity]:
         """Every leg set the session's lanes can report (the engine's candidates: intra for each
@@ -407,10 +481,10 @@ class SessionSizer:
         universe = getattr(self.session, "universe", None)
         if universe is None:
             return []
-        key = (id(universe), len(universe.markets), len(universe.relations))
+        key = self._universe_key(universe)
         if self._candidates[0] != key:
             found: list[Opportunity] = []
-            if len(universe.markets) + 2 * len(universe.relations) <= CANDIDATES_PLANNED_MAX:
+            if self._reportable(universe) <= CANDIDATES_PLANNED_MAX:
                 names = [m.name for m in universe.markets]
                 found = [Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0,
                                      tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs))

@@ -5,8 +5,9 @@ Python and no ladder crosses the boundary.
 
 What changes only with the portfolio — step 5's estimates, the lane's bankroll (step 9), step
 10's budget, the exposure rooms (step 11), the drawdown tier (step 12), the packed limits — is
-computed once per opportunity per portfolio refresh (`Plan`, kept in the sizer's memo). The
-twelve step records are built only when read (`TradeSizing.steps`), from the engine's records
+computed once per opportunity per portfolio refresh (`Plan`, kept in the sizer's memo); what
+never changes — the legs' market indices, venues, events, categories, close times and exposure
+scopes — once per leg set (`LegSet`, kept by the sizer across refreshes). The twelve step records are built only when read (`TradeSizing.steps`), from the engine's records
 and the plan. Twin: `pipeline.size_trade` with the Python chain input and portfolio steps; every
 step record, the decision and the re-priced trade are equal (tests/run/test_sizer_engine.py).
 """
@@ -27,7 +28,7 @@ from arbbot.sizing.pipeline import TradeSizing, finish, leg_estimates, memo_budg
 from arbbot.sizing.portfolio import CAUTION, STOP, Portfolio
 from arbbot.sizing.portfolio_steps import (
     DrawdownInputs, ExposureInputs, LaneAllocatorInputs, LossCapInputs, PortfolioReason, RobustRecord, Room,
-    drawdown_inputs, exposure_scopes, lane_bankroll, robust_step,
+    drawdown_inputs, lane_bankroll, robust_step, scope_groups, scope_limits, scope_rooms,
 )
 from arbbot.sizing.trade import Trade, TradeLeg
 from arbbot.sizing.types import (
@@ -55,13 +56,43 @@ def _check_layout() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """One opportunity's sizing inputs that change only with the portfolio (or never)."""
-    lane: Lane
+class LegSet:
+    """What a plan reads of an opportunity's legs that never changes (the sizer keeps it across
+    portfolio refreshes, per opportunity id)."""
     pairs: array                          # int32: (market index, side) per leg, send order
     trade_legs: tuple[TradeLeg, ...]
-    closes: list                          # per leg: closes_at stamp or None
+    closes: tuple                         # per leg: closes_at stamp or None
     venues: tuple[Venue, ...]             # per leg
+    groups: tuple                         # every exposure scope of the legs (`scope_groups`)
+
+
+def leg_set(legs, index: dict[str, int], infos: dict, shared: dict | None = None) -> LegSet:
+    """The LegSet of `legs`, (market name, Side) pairs in send order. `shared`: a dict kept with
+    the LegSets, through which their equal parts (a market side's TradeLeg, the venues, closes
+    and scope tuples) are one object: a 20,000-market session keeps tens of thousands of LegSets.
+    KeyError for a market the session does not know."""
+    share = {} if shared is None else shared
+    pairs, trade_legs, closes, venues = array("i"), [], [], []
+    for market, side in legs:
+        info = infos[market]
+        pairs.append(index[market])
+        pairs.append(int(side))
+        leg = share.get((market, side))
+        if leg is None:
+            leg = share[(market, side)] = TradeLeg(market, side, info.event_id or None, info.category or None)
+        trade_legs.append(leg)
+        closes.append(info.closes_at or None)
+        venues.append(info.venue)
+    venues_t, closes_t = tuple(venues), tuple(closes)
+    groups = tuple([share.setdefault(g, g) for g in scope_groups(venues, trade_legs)])
+    return LegSet(pairs, tuple(trade_legs), share.setdefault(closes_t, closes_t), share.setdefault(venues_t, venues_t),
+                  groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One opportunity's sizing inputs that change only with the portfolio (or never: `legs`)."""
+    legs: LegSet
     estimates: array                      # float64: (ρ, s) per leg (step 5)
     venue_stats: tuple[VenueStats, ...]
     robust: Callable[..., RobustRecord]   # step 5's record from the legs' venues
@@ -75,40 +106,34 @@ class Plan:
     masks: array                          # int64 per scope: the legs in it, bit j = leg j
 
 
-def plan(opp: Opportunity, index: dict[str, int], infos: dict, confidence: float, portfolio: Portfolio,
-         cfg: SizingConfig, *, now_s: float, daily_loss_cap_usd: float, memo: dict) -> Plan:
-    """`opp`'s plan against `portfolio` (`memo`: the refresh's estimates, shared with the
-    Python path). KeyError for a market the session does not know."""
-    pairs, trade_legs, closes, venues = array("i"), [], [], []
-    for leg in opp.legs:
-        info = infos[leg.market]
-        pairs.append(index[leg.market])
-        pairs.append(int(leg.side))
-        trade_legs.append(TradeLeg(leg.market, leg.side, info.event_id or None, info.category or None))
-        closes.append(info.closes_at or None)
-        venues.append(info.venue)
-    values, venue_stats, robust = leg_estimates(tuple(trade_legs), portfolio.history, now_s, cfg, memo)
+def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio, cfg: SizingConfig, *,
+         now_s: float, daily_loss_cap_usd: float, memo: dict) -> Plan:
+    """`opp`'s plan (its legs: `legs`) against `portfolio` (`memo`: the refresh's estimates, shared
+    with the Python path)."""
+    values, venue_stats, robust = leg_estimates(legs.trade_legs, portfolio.history, now_s, cfg, memo)
     budget, left = memo_budget(confidence, portfolio, cfg, daily_loss_cap_usd, memo)
     lane, drawdown, head = _limits_of(opp.lane, portfolio, cfg, memo)
-    scopes = exposure_scopes(venues, trade_legs, portfolio, cfg)
-    masks = array("q", [sum(1 << j for j in members) - (1 << 64 if 63 in members else 0)
-                        for *_, members in scopes])
+    limits = memo.get("scope_limits")
+    if limits is None:
+        limits = memo["scope_limits"] = scope_limits(cfg)
+    scopes = scope_rooms(legs.groups, portfolio, cfg, limits)
     limits = LIMITS.pack(*head, len(scopes), 0, 0)
-    return Plan(opp.lane, pairs, tuple(trade_legs), closes, tuple(venues), array("d", chain.from_iterable(values)),
-                venue_stats, robust, lane, budget, left, drawdown, tuple((s, n, r) for s, n, r, _ in scopes),
-                limits, array("q", [r for *_, r, _ in scopes]), masks)
+    return Plan(legs, array("d", chain.from_iterable(values)), venue_stats, robust, lane, budget, left,
+                drawdown, tuple([(s, n, r) for s, n, r, _, _ in scopes]), limits,
+                array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]))
 
 
 def prime(memo: dict, portfolio: Portfolio, cfg: SizingConfig, *, now_s: float, confidences,
           daily_loss_cap_usd: float) -> None:
     """Fill `memo` (a refresh's, empty) with what every plan reads of `portfolio` and nothing of
     an opportunity: the venues' latency estimates and stats (step 5), every lane's bankroll and
-    limits (steps 9 and 12), and step 10's budget for each confidence in `confidences` (those of
+    limits (steps 9 and 12), step 11's maximum per scope kind, and step 10's budget for each confidence in `confidences` (those of
     the opportunities seen so far). A refresh runs after an execution, not in the frame that
     finds an opportunity, so that frame no longer computes them (cold, ≈ 140 µs of a plan in a
     20-second `arbbot run`); the values are the ones the first plan would compute (the latency
     samples change only when the trader flushes them, just before a refresh)."""
     leg_estimates((), portfolio.history, now_s, cfg, memo)
+    memo["scope_limits"] = scope_limits(cfg)
     for lane in Lane:
         _limits_of(lane, portfolio, cfg, memo)
     for confidence in confidences:
@@ -153,7 +178,7 @@ def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, m
     head = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, equity, p.budget, p.venue_stats)
     try:
         rec, legs_out, port, scope_qty, leg_prices = engine.size_legs(
-            p.pairs, native.pack_head(head, len(p.venues)), p.estimates, native.pack_params(params), p.limits,
+            p.legs.pairs, native.pack_head(head, len(p.legs.venues)), p.estimates, native.pack_params(params), p.limits,
             p.rooms, p.masks)
     except native_module().NativeError as exc:
         code, message, index = exc.args[:3]
@@ -165,7 +190,7 @@ def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, m
     qty, final_qty = r[30], r[31]
     priced = None
     if final_qty:
-        prices = struct.unpack(f"<{3 * len(p.venues)}q", leg_prices)
+        prices = struct.unpack(f"<{3 * len(p.legs.venues)}q", leg_prices)
         priced = Priced(final_qty, prices[0::3], prices[1::3], prices[2::3], *r[32:36])
 
     def steps() -> list[StepResult]:
@@ -176,8 +201,8 @@ def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, m
                   ExposureInputs(tuple(Room(s, n, room, q) for (s, n, room), q in zip(p.scopes, bounds))),
                   p.drawdown)
         tail = [_step(r[7 * i:7 * i + 7], inputs[i]) for i in range(4)]
-        return [robust_step(opp.qty, p.robust(p.venues), robust_enabled), *result.steps, *tail]
-    trade = Trade(opp.lane, p.trade_legs, head)
+        return [robust_step(opp.qty, p.robust(p.legs.venues), robust_enabled), *result.steps, *tail]
+    trade = Trade(opp.lane, p.legs.trade_legs, head)
     return finish(trade, head, steps, outcomes, qty, p.budget, lambda q: priced)
 
 

@@ -190,26 +190,54 @@ def exposure_scopes(venues: list[Venue], trade_legs, portfolio: Portfolio, cfg: 
                     ) -> list[tuple[str, str, int, tuple[int, ...]]]:
     """Step 11's scopes for legs on `venues` with `trade_legs` (market, event, category): (scope,
     name, room µ$, the leg indices in it), venues, markets, events, categories in order of first
-    appearance; a scope with no limit (and, for a venue, no cash) is left out. (Run once per plan
-    of a newly found opportunity, cold: written without closures or generators.)"""
+    appearance; a scope with no limit (and, for a venue, no cash) is left out."""
+    return [(scope, key, room, members)
+            for scope, key, room, members, _ in scope_rooms(scope_groups(venues, trade_legs), portfolio, cfg)]
+
+
+def scope_groups(venues, trade_legs) -> tuple[tuple[str, object, tuple[int, ...], int], ...]:
+    """Every scope the legs fall in, whatever the limits: (scope, key, the leg indices in it, their
+    int64 mask: bit j = leg j), venues, then markets, events, categories, each in order of first
+    appearance (a leg without an event / category is in no such scope). Fixed for a leg set: the
+    sizer keeps it across portfolio refreshes."""
+    groups = [("venue", v, members) for v, members in _groups(venues).items()]
+    for scope in ("market", "event", "category"):
+        groups.extend((scope, key, members) for key, members in _groups([getattr(leg, scope) for leg in trade_legs]).items())
+    return tuple((scope, key, members, sum(1 << j for j in members) - (1 << 64 if 63 in members else 0))
+                 for scope, key, members in groups)
+
+
+def scope_limits(cfg: SizingConfig) -> dict[str, int | None]:
+    """Step 11's maximum per scope kind, µ$ (None: no maximum)."""
     em = cfg.exposure_manager
-    scopes: list[tuple[str, str, int, tuple[int, ...]]] = []
-    limit = _limit(em.max_venue_usd)
-    for v, members in _groups(venues).items():        # a venue always has cash (0 when none)
-        exposure = portfolio.venues.get(v, _NONE)
-        room = portfolio.cash.get(v, 0) - exposure.inflight
-        if limit is not None:
-            room = min(limit - exposure.held - exposure.inflight, room)
-        scopes.append(("venue", v.label, room, members))
-    for scope, limit_usd, exposures, field in (("market", em.max_market_usd, portfolio.markets, "market"),
-                                               ("event", em.max_event_usd, portfolio.events, "event"),
-                                               ("category", em.max_category_usd, portfolio.categories, "category")):
-        if limit_usd is None:
+    return {"venue": _limit(em.max_venue_usd), "market": _limit(em.max_market_usd), "event": _limit(em.max_event_usd),
+            "category": _limit(em.max_category_usd)}
+
+
+def scope_rooms(groups, portfolio: Portfolio, cfg: SizingConfig, limits: dict[str, int | None] | None = None
+                ) -> list[tuple[str, str, int, tuple[int, ...], int]]:
+    """Step 11's scopes of `groups` (`scope_groups`) with their room in µ$: (scope, name, room,
+    members, mask). Per venue min(cash − inflight, max_venue − held − inflight); per market, event,
+    category max − held − inflight, the scopes of a kind with no maximum left out. `limits`:
+    `scope_limits(cfg)`, when the caller keeps it. (Run for a plan of a newly found opportunity,
+    cold: written without closures or generators.)"""
+    if limits is None:
+        limits = scope_limits(cfg)
+    venue_limit = limits["venue"]
+    tables = {"market": portfolio.markets, "event": portfolio.events, "category": portfolio.categories}
+    scopes = []
+    for scope, key, members, mask in groups:
+        if scope == "venue":
+            exposure = portfolio.venues.get(key, _NONE)
+            room = portfolio.cash.get(key, 0) - exposure.inflight
+            if venue_limit is not None:
+                room = min(venue_limit - exposure.held - exposure.inflight, room)
+            scopes.append((scope, key.label, room, members, mask))
             continue
-        limit = bound_micros(limit_usd)
-        for key, members in _groups([getattr(leg, field) for leg in trade_legs]).items():
-            exposure = exposures.get(key, _NONE)
-            scopes.append((scope, key, limit - exposure.held - exposure.inflight, members))
+        limit = limits[scope]
+        if limit is not None:
+            exposure = tables[scope].get(key, _NONE)
+            scopes.append((scope, key, limit - exposure.held - exposure.inflight, members, mask))
     return scopes
 
 

@@ -332,3 +332,74 @@ def test_a_large_session_plans_only_its_recent_opportunities(on_engine_sizer, mo
     u = sizer.session.universe
     sizer.session.universe = dataclasses.replace(u, relations=u.relations + u.relations[:1])   # it grew: built again
     assert sizer.candidates() == []
+
+
+def test_a_large_session_makes_every_leg_set_once_and_a_found_opportunity_reads_it(on_engine_sizer, monkeypatch):
+    """Over CANDIDATES_PLANNED_MAX leg sets, plan_ahead makes no plans beyond the recent ones but
+    every candidate's LegSet, once per universe (then frozen out of the cyclic GC); a found
+    opportunity's plan reads its LegSet, kept across refreshes, and sizes as without it."""
+    from arbbot.engine.twin.candidates import build_candidates
+    from arbbot.sizing import on_engine
+    sizer, _ = on_engine_sizer
+    monkeypatch.setattr("arbbot.run.sizer.CANDIDATES_PLANNED_MAX", 3)    # 2 markets + 2 × 1 relation > 3
+    frozen, made, planned = [], [], []
+    monkeypatch.setattr("arbbot.run.sizer.gc.freeze", lambda: frozen.append(len(sizer._leg_sets)))
+    real_leg_set, real_plan = on_engine.leg_set, on_engine.plan
+    monkeypatch.setattr(on_engine, "leg_set", lambda legs, *a: made.append(tuple(legs)) or real_leg_set(legs, *a))
+    monkeypatch.setattr(on_engine, "plan", lambda opp, *a, **k: planned.append(opp.id) or real_plan(opp, *a, **k))
+    sizer.refresh(CASH)
+    opp = next(o for o in sizer.session.engine.scan().opportunities if o.lane is Lane.CROSS)
+    reference = sizer.size(opp)                      # its LegSet and plan made in its frame
+    assert reference.opportunity is not None and len(made) == 1 and planned == [opp.id]
+    assert made[0] == tuple((leg.market, leg.side) for leg in opp.legs)
+    sizer._leg_sets.clear()
+    sizer._recent.clear()
+    del made[:], planned[:]
+    sizer.refresh(CASH)
+    assert sizer.candidates() == [] and asyncio.run(sizer.plan_ahead()) == 0 and planned == []
+    universe = sizer.session.universe
+    names = [m.name for m in universe.markets]
+    expected = {c.id_hex: tuple((names[m], side) for m, side in c.legs) for c in build_candidates(universe)}
+    assert len(expected) == 4 and opp.id in expected
+    assert sorted(made) == sorted(expected.values()) and frozen == [4]
+    assert {k: tuple((leg.market, leg.side) for leg in v.trade_legs) for k, v in sizer._leg_sets.items()} == expected
+    assert asyncio.run(sizer.plan_ahead()) == 0 and len(made) == 4 and frozen == [4]   # once per universe
+    found = sizer.size(opp)                          # its plan made in its frame, its LegSet read
+    assert len(made) == 4 and planned == [opp.id]
+    assert found.record() == reference.record() and found.opportunity == reference.opportunity
+    sizer.refresh(CASH)                              # a new portfolio: a new plan, the same LegSet
+    again = sizer.size(opp)
+    assert len(made) == 4 and planned == [opp.id, opp.id] and again.record() == reference.record()
+    # the universe grew (a relation generated, here one listed twice: no new leg set): its leg sets
+    # are gone through again, those known kept
+    sizer.session.universe = dataclasses.replace(universe, relations=universe.relations + universe.relations[:1])
+    asyncio.run(sizer.plan_ahead())
+    assert len(made) == 4 and frozen == [4, 4]
+
+
+def test_leg_sets_cut_short_by_a_refresh_go_on_at_the_next_one(on_engine_sizer, monkeypatch):
+    """A refresh cancels the planning under way: the next one goes on with the LegSets already
+    made kept, and the candidates listed once (not again on the worker thread)."""
+    import arbbot.run.sizer as sizer_module
+    sizer, _ = on_engine_sizer
+    monkeypatch.setattr(sizer_module, "CANDIDATES_PLANNED_MAX", 3)
+    monkeypatch.setattr(sizer_module, "LEG_SETS_CHUNK", 1)
+    monkeypatch.setattr(sizer_module.gc, "freeze", lambda: None)
+    listed = []
+    real_build = sizer_module.build_candidates
+    monkeypatch.setattr(sizer_module, "build_candidates", lambda u: listed.append(1) or real_build(u))
+    sizer.refresh(CASH)
+
+    async def cut_short():
+        run = asyncio.ensure_future(sizer.plan_ahead())
+        while len(sizer._leg_sets) < 2:
+            await asyncio.sleep(0)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        return len(sizer._leg_sets)
+    assert asyncio.run(cut_short()) == 2 and listed == [1] and sizer._leg_sets_made == ()
+    kept = dict(sizer._leg_sets)
+    asyncio.run(sizer.plan_ahead())
+    assert listed == [1] and len(sizer._leg_sets) == 4 and sizer._leg_sets_made != ()
+    assert all(sizer._leg_sets[k] is v for k, v in kept.items())
