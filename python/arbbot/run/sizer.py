@@ -147,6 +147,15 @@ class SessionSizer:
         self._estimates = {}              # memoised under the old settings (robust params, lane weights)
         self._generation += 1             # a refresh off the loop that read the old settings reads again
 
+    def markets_added(self, infos) -> None:
+        """Markets the session listed mid-session (MarketInfo): sized like the others from now on
+        (their venue, event, category and close time; their events and categories reach the
+        exposure steps from the next refresh)."""
+        for m in infos:
+            name = str(m.id)
+            self._infos[name] = m
+            self._meta[name] = (m.event_id or None, m.category or None)
+
     def relations_changed(self, universe) -> None:
         """The session's relations grew (generated twins): index them, forget cached confidences."""
         self._relations.reset(universe)

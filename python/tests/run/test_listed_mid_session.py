@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from arbbot.engine import Engine
+from arbbot.engine.twin.candidates import build_candidates
+from arbbot.engine.types import Leg, Opportunity
 from arbbot.run.trader import attach_paper_trader
 from arbbot.run.live import AWAITING, LiveSession, connect_simulated_venues, pack, rebuilt_universe
 from arbbot.sim import serve
@@ -56,6 +58,15 @@ def test_markets_listed_mid_session_are_streamed_detected_and_routed(tmp_path):
             routes = trader.executor.routes
             assert routes[k_name].market_id == KALSHI and routes[p_name].market_id == cond
             assert trader.event_of(k_name) == "kalshi:KXFEDDECISION-26DEC"
+            # the sizer knows them too: an opportunity on the Kalshi market (its YES + NO, 1 contract)
+            # reaches the chain, which refuses it for its books (a consistent book has no edge), instead
+            # of being refused as naming a market the sizer does not know (before: KeyError on the name)
+            names = [m.name for m in session.universe.markets]
+            intra = next(c for c in build_candidates(session.universe) if names[c.legs[0][0]] == k_name)
+            opp = Opportunity(intra.id_hex, intra.lane, intra.kind, 100, 1_000_000, 900_000, 0, 100_000,
+                              tuple(Leg(names[m], side, 100, 0, 0, 0) for m, side in intra.legs))
+            refused = trader.sizer.size(opp).error
+            assert refused.startswith("sizing input: opportunity 0: a quantity") and k_name not in refused, refused
             return session, before, members_before, fetched, books, rest, feeds, full
         finally:
             await session.close()
