@@ -7,8 +7,9 @@ What changes only with the portfolio — step 5's estimates, the lane's bankroll
 10's budget, the exposure rooms (step 11), the drawdown tier (step 12), the packed limits — is
 computed once per opportunity per portfolio refresh (`Plan`, kept in the sizer's memo); what
 never changes — the legs' market indices, venues, events, categories, close times and exposure
-scopes — once per leg set (`LegSet`, kept by the sizer across refreshes). The twelve step records are built only when read (`TradeSizing.steps`), from the engine's records
-and the plan. Twin: `pipeline.size_trade` with the Python chain input and portfolio steps; every
+scopes — once per leg set (`LegSet`, kept by the sizer across refreshes). The twelve step
+records are built only when read (`TradeSizing.steps`), from the engine's records and the plan.
+Twin: `pipeline.size_trade` with the Python chain input and portfolio steps; every
 step record, the decision and the re-priced trade are equal (tests/run/test_sizer_engine.py).
 """
 from __future__ import annotations
@@ -113,10 +114,10 @@ def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio
     values, venue_stats, robust = leg_estimates(legs.trade_legs, portfolio.history, now_s, cfg, memo)
     budget, left = memo_budget(confidence, portfolio, cfg, daily_loss_cap_usd, memo)
     lane, drawdown, head = _limits_of(opp.lane, portfolio, cfg, memo)
-    limits = memo.get("scope_limits")
-    if limits is None:
-        limits = memo["scope_limits"] = scope_limits(cfg)
-    scopes = scope_rooms(legs.groups, portfolio, cfg, limits)
+    maxima = memo.get("scope_limits")
+    if maxima is None:
+        maxima = memo["scope_limits"] = scope_limits(cfg)
+    scopes = scope_rooms(legs.groups, portfolio, cfg, maxima)
     limits = LIMITS.pack(*head, len(scopes), 0, 0)
     return Plan(legs, array("d", chain.from_iterable(values)), venue_stats, robust, lane, budget, left,
                 drawdown, tuple([(s, n, r) for s, n, r, _, _ in scopes]), limits,
@@ -127,11 +128,12 @@ def prime(memo: dict, portfolio: Portfolio, cfg: SizingConfig, *, now_s: float, 
           daily_loss_cap_usd: float) -> None:
     """Fill `memo` (a refresh's, empty) with what every plan reads of `portfolio` and nothing of
     an opportunity: the venues' latency estimates and stats (step 5), every lane's bankroll and
-    limits (steps 9 and 12), step 11's maximum per scope kind, and step 10's budget for each confidence in `confidences` (those of
-    the opportunities seen so far). A refresh runs after an execution, not in the frame that
-    finds an opportunity, so that frame no longer computes them (cold, ≈ 140 µs of a plan in a
-    20-second `arbbot run`); the values are the ones the first plan would compute (the latency
-    samples change only when the trader flushes them, just before a refresh)."""
+    limits (steps 9 and 12), step 11's maximum per scope kind, and step 10's budget for each
+    confidence in `confidences` (those of the opportunities seen so far). A refresh runs after an
+    execution, not in the frame that finds an opportunity, so that frame no longer computes them
+    (cold, ≈ 140 µs of a plan in a 20-second `arbbot run`); the values are the ones the first plan
+    would compute (the latency samples change only when the trader flushes them, just before a
+    refresh)."""
     leg_estimates((), portfolio.history, now_s, cfg, memo)
     memo["scope_limits"] = scope_limits(cfg)
     for lane in Lane:

@@ -202,7 +202,8 @@ def scope_groups(venues, trade_legs) -> tuple[tuple[str, object, tuple[int, ...]
     sizer keeps it across portfolio refreshes."""
     groups = [("venue", v, members) for v, members in _groups(venues).items()]
     for scope in ("market", "event", "category"):
-        groups.extend((scope, key, members) for key, members in _groups([getattr(leg, scope) for leg in trade_legs]).items())
+        keys = [getattr(leg, scope) for leg in trade_legs]
+        groups.extend((scope, key, members) for key, members in _groups(keys).items())
     return tuple((scope, key, members, sum(1 << j for j in members) - (1 << 64 if 63 in members else 0))
                  for scope, key, members in groups)
 
