@@ -28,10 +28,13 @@ def test_replay_is_byte_identical_and_finds_what_the_run_found(recorded, tmp_pat
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert cli.stdout.strip() == first                    # another process, another hash seed: same bytes
     result = json.loads(first)["results"][0]
-    # detection on the recorded books finds what the live run found: the same lanes, about as
+    # detection on the recorded books finds what the live run found: every lane it found, about as
     # often (not exactly: live, the generated twins arrive a moment after the start and a slow
-    # consumer's queue coalesces books; a replay has the twins from the first book and sees every one)
-    assert set(result["found"]) == set(summary["found"])
+    # consumer's queue coalesces books; a replay has the twins from the first book and sees every
+    # one). On a loaded machine the twins can arrive too late for the live run to find a cross
+    # opportunity at all: a lane only the replay found is the twins' (cross)
+    assert set(summary["found"]) <= set(result["found"]), (summary["found"], result["found"])
+    assert set(result["found"]) - set(summary["found"]) <= {"cross"}, (summary["found"], result["found"])
     for lane, n in summary["found"].items():
         assert abs(result["found"][lane] - n) <= max(2, n // 4), (lane, result["found"], summary["found"])
     assert result["executions"].get("complete", 0) >= 1
