@@ -409,9 +409,13 @@ class SessionSizer:
             if len(self._leg_sets) >= LEG_SETS_MAX:
                 self._leg_sets.clear()
                 self._leg_parts.clear()
-            legs = self._leg_sets[opp.id] = on_engine.leg_set([(leg.market, leg.side) for leg in opp.legs],
-                                                              self.session.index, self._infos, self._leg_parts)
+            legs = self._keep_leg_set(opp.id, [(leg.market, leg.side) for leg in opp.legs])
         return legs
+
+    def _keep_leg_set(self, opp_id: str, legs: list) -> on_engine.LegSet:
+        """The LegSet of `legs` ((market name, Side) pairs), kept under `opp_id`."""
+        made = self._leg_sets[opp_id] = on_engine.leg_set(legs, self.session.index, self._infos, self._leg_parts)
+        return made
 
     async def plan_ahead(self) -> int:
         """Plan the recently sized or `remember`ed opportunities (newest first, at most
@@ -453,7 +457,7 @@ class SessionSizer:
         if self._leg_candidates[0] != key:       # listed once per universe (a refresh may cancel this pass)
             self._leg_candidates = (key, await asyncio.to_thread(build_candidates, universe))
         found = self._leg_candidates[1]
-        names, index, infos = [m.name for m in universe.markets], self.session.index, self._infos
+        names = [m.name for m in universe.markets]
         for k, c in enumerate(found, 1):
             if self._universe_key(getattr(self.session, "universe", None)) != key:
                 return                          # the universe grew: the next refresh starts again
@@ -461,8 +465,7 @@ class SessionSizer:
                 break                           # kept for the ones found (`_leg_set` forgets them all past it)
             if len(c.legs) <= on_engine.LEGS_MAX and c.id_hex not in self._leg_sets:
                 try:
-                    self._leg_sets[c.id_hex] = on_engine.leg_set([(names[m], side) for m, side in c.legs], index, infos,
-                                                                 self._leg_parts)
+                    self._keep_leg_set(c.id_hex, [(names[m], side) for m, side in c.legs])
                 except KeyError:
                     pass
             if k % LEG_SETS_CHUNK == 0:

@@ -462,8 +462,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
         for m in infos:
             trader.executor.routes[str(m.id)] = Route(session.venues[m.venue.label], m.market_id, m)
             events[str(m.id)] = f"{m.venue.label}:{m.event_id or m.market_id}"
-        if trader.sizer is not None:
-            trader.sizer.markets_added(infos)
+        sizer.markets_added(infos)
     trader.markets_added = markets_added
     await preparing                          # the order paths are loaded before the first decision
     await trader.refresh_balances()
