@@ -177,13 +177,106 @@ final class Engine {
 
     /// The same in exact Int128 arithmetic, for payouts above the fast path's bound.
     private func exactTopEdgeIsPositive(_ c: Int) -> Bool {
+        guard let edge = topEdge(c) else { return false }
+        return edge > 0
+    }
+
+    /// Candidate c's edge at the best levels, exact: its payout less every leg's best-level cost
+    /// with the unrounded fee (1e-16 $ per lot); nil when a leg's side is empty or its market
+    /// untradeable. Positive ⇔ c is live.
+    private func topEdge(_ c: Int) -> Int128? {
         var edge = Int128(candidates.payout[c]) * rawPayoutPerLot
         for j in Int(candidates.legStart[c])..<Int(candidates.legStart[c + 1]) {
             let m = Int(candidates.legMarket[j]), slot = Int(candidates.legSlot[j])
-            if crossed[m] || ladders.count[slot] == 0 { return false }
+            if crossed[m] || ladders.count[slot] == 0 { return nil }
             edge -= fees[m].costPerLot(price: ladders.pool[ladders.start[slot]].price)
         }
-        return edge > 0
+        return edge
+    }
+
+    // MARK: - Nearest candidates
+
+    /// The candidates nearest an arbitrage now: those with an edge at the best levels
+    /// (`topEdge`), the largest edge first (ties: the lower index first), at most `capacity`.
+    /// Live candidates come first; the rest are the ones a small move of a best level makes
+    /// live. Twin: `TwinEngine.nearest`.
+    func nearest(capacity: Int) -> [Int32] {
+        var top = Self.largest(rankingKeys(), count: max(capacity, 0))
+        top.sort(by: >)
+        return top.map { Int32(truncatingIfNeeded: 0xFFFF_FFFF - UInt32(truncatingIfNeeded: $0)) }
+    }
+
+    /// The `count` largest of `keys` (distinct), in no order: a min-heap of the best so far, so
+    /// that a few hundred of tens of thousands cost one comparison each, not a sort of them all.
+    static func largest(_ keys: [Int128], count: Int) -> [Int128] {
+        if keys.count <= count { return keys }
+        var heap: [Int128] = []
+        heap.reserveCapacity(count)
+        func siftDown(_ i: Int) {
+            var i = i
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && heap[l] < heap[m] { m = l }
+                if r < heap.count && heap[r] < heap[m] { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for key in keys {
+            if heap.count < count {
+                heap.append(key)
+                var i = heap.count - 1                     // sift up
+                while i > 0 && heap[(i - 1) / 2] > heap[i] {
+                    heap.swapAt(i, (i - 1) / 2)
+                    i = (i - 1) / 2
+                }
+            } else if count > 0 && key > heap[0] {
+                heap[0] = key
+                siftDown(0)
+            }
+        }
+        return heap
+    }
+
+    /// How many candidates have an edge at the best levels (`nearest`'s most).
+    func withTopEdge() -> Int { rankingKeys().count }
+
+    /// One Int128 key per candidate with an edge at the best levels, whose descending order is
+    /// `nearest`'s (edge descending, then index ascending): edge × 2^32 + (2^32 − 1 − c) (|edge| <
+    /// 2^90, c < 2^31: no overflow, no tie). The edge comes from the per-slot top-of-book costs
+    /// (compact, no ladder read) when they are exact: a fast-path payout and no saturated slot (a
+    /// saturated slot is an empty side, an untradeable market, or a cost above any fast-path
+    /// payout: then `topEdge` decides). Int128 sums: a bucket's many legs cannot overflow them.
+    private func rankingKeys() -> [Int128] {
+        var keys: [Int128] = []
+        keys.reserveCapacity(candidates.count)
+        candidates.fastEdge.withUnsafeBufferPointer { fast in
+            candidates.legStart.withUnsafeBufferPointer { start in
+                candidates.legSlot.withUnsafeBufferPointer { slot in
+                    topCost.withUnsafeBufferPointer { top in
+                        for c in 0..<fast.count {
+                            var edge: Int128? = Int128(fast[c])
+                            if fast[c] < 0 {
+                                edge = topEdge(c)
+                            } else {
+                                for j in Int(start[c])..<Int(start[c + 1]) {
+                                    let cost = top[Int(slot[j])]
+                                    if cost == topCostCap {
+                                        edge = topEdge(c)
+                                        break
+                                    }
+                                    edge! -= Int128(cost)
+                                }
+                            }
+                            if let edge { keys.append(edge << 32 | Int128(0xFFFF_FFFF - UInt32(c))) }
+                        }
+                    }
+                }
+            }
+        }
+        return keys
     }
 
     @inline(__always)

@@ -145,6 +145,24 @@ public func arb_engine_sizing_legs(_ handle: OpaquePointer?, _ legs: UnsafePoint
     }
 }
 
+@c @implementation
+public func arb_engine_nearest(_ handle: OpaquePointer?, _ indicesOut: UnsafeMutablePointer<Int32>?,
+                               _ capacity: Int64, _ countOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded { () throws(EngineError) in
+        let e = try engine(handle)
+        guard capacity >= 0 else { throw EngineError(Status.length) }
+        guard let countOut else { throw EngineError(Status.null) }
+        countOut.pointee = 0
+        guard let indicesOut else {                       // a size query: how many have an edge
+            countOut.pointee = Int64(e.withTopEdge())
+            return
+        }
+        let found = e.nearest(capacity: Int(min(capacity, Int64(e.candidates.count))))
+        for (i, c) in found.enumerated() { indicesOut[i] = c }
+        countOut.pointee = Int64(found.count)
+    }
+}
+
 // MARK: - Evaluation
 
 @c @implementation

@@ -635,6 +635,44 @@ done:
     return result;
 }
 
+/* nearest(capacity) -> tuple[int]: the candidate indices nearest an arbitrage now, the largest
+ * edge at the best levels first (arb_engine_nearest). */
+static PyObject *Engine_nearest(EngineObject *self, PyObject *args) {
+    long long capacity;
+    if (!PyArg_ParseTuple(args, "L:nearest", &capacity)) return NULL;
+    if (capacity < 0) return raise_glue(ARB_E_LENGTH, "capacity must be >= 0");
+    if (enter(self) != 0) return NULL;
+    int64_t count = 0;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = arb_engine_nearest(self->engine, NULL, 0, &count);   /* how many have an edge */
+    Py_END_ALLOW_THREADS
+    if (count > capacity) count = capacity;
+    int32_t *indices = status == ARB_OK ? PyMem_Malloc((size_t)(count > 0 ? count : 1) * sizeof(int32_t)) : NULL;
+    PyObject *out = NULL;
+    if (status != ARB_OK) {
+        raise_status(status, -1);
+    } else if (indices == NULL) {
+        PyErr_NoMemory();
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        status = arb_engine_nearest(self->engine, indices, count, &count);
+        Py_END_ALLOW_THREADS
+        if (status != ARB_OK) {
+            raise_status(status, -1);
+        } else if ((out = PyTuple_New((Py_ssize_t)count)) != NULL) {
+            for (int64_t i = 0; i < count; i++) {
+                PyObject *index = PyLong_FromLong(indices[i]);
+                if (index == NULL) { Py_CLEAR(out); break; }
+                PyTuple_SET_ITEM(out, (Py_ssize_t)i, index);
+            }
+        }
+    }
+    self->busy = 0;
+    PyMem_Free(indices);
+    return out;
+}
+
 static PyMethodDef Engine_methods[] = {
     {"scan", (PyCFunction)Engine_scan, METH_NOARGS,
      "scan() -> (opportunity records: bytes, leg records: bytes, untradeable: tuple[int])"},
@@ -644,6 +682,9 @@ static PyMethodDef Engine_methods[] = {
     {"size_legs", (PyCFunction)Engine_size_legs, METH_VARARGS,
      "size_legs(legs, input, estimates, params, limits, rooms, scope_legs) -> the chain, steps 9-12 and the final "
      "re-price on the engine's own books (see arbbot.sizing.on_engine)"},
+    {"nearest", (PyCFunction)Engine_nearest, METH_VARARGS,
+     "nearest(capacity) -> tuple[int]: up to capacity candidate indices, the largest edge at the best levels "
+     "first (arb_engine_nearest)"},
     {NULL, NULL, 0, NULL},
 };
 

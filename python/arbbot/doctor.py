@@ -7,7 +7,7 @@ import sys
 
 from arbbot.engine.select import COMPONENTS, implementation, native_error, native_module, requested
 
-EXPECTED_ABI = 2
+EXPECTED_ABI = 3
 
 
 def report() -> str:

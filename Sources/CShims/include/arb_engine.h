@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define ARB_ABI_VERSION 2u   /* 2: the record scanner (arb_scanner_*) */
+#define ARB_ABI_VERSION 3u   /* 2: the record scanner (arb_scanner_*); 3: arb_engine_nearest */
 
 /* ---- limits ----------------------------------------------------------------------------- */
 #define ARB_PRICE_MAX        10000             /* ticks = $1                                  */
@@ -208,6 +208,15 @@ int32_t arb_engine_scan(arb_engine *engine, arb_result *out);
 /* Replace one market's native book and return only the opportunities whose legs touch it. */
 int32_t arb_engine_update(arb_engine *engine, int32_t market, const int64_t *levels,
                           const int64_t *counts, arb_result *out);
+/* The candidates nearest an arbitrage now, for sizing work done ahead of them: up to `capacity`
+ * candidate indices (the engine's generation order: intra per market in index order, then each
+ * relation's leg sets) of the candidates whose every leg's side has a level in a tradeable market,
+ * by their edge at the best levels (payout less each leg's best-level cost with its unrounded fee,
+ * exact) descending, ties by index ascending. *count_out: the indices written; with indices_out
+ * NULL (a size query) nothing is written and *count_out is how many candidates have such an edge.
+ * ARB_E_LENGTH (capacity < 0), ARB_E_NULL (engine, count_out). */
+int32_t arb_engine_nearest(const arb_engine *engine, int32_t *indices_out, int64_t capacity,
+                           int64_t *count_out);
 
 /* Evaluation (spec/ARBITRAGE.md "Evaluation"): the only floating-point function. */
 typedef struct {

@@ -111,6 +111,16 @@ class Engine:
         """See `arbbot.sizing.on_engine` (Swift engines only)."""
         return self._impl.size_legs(*args)
 
+    def nearest(self, capacity: int) -> tuple[int, ...]:
+        """The candidates nearest an arbitrage now (indices in `build_candidates` order): up to
+        `capacity` of those whose every leg's side has a level in a tradeable market, by their
+        edge at the best levels (payout less each leg's best-level cost with its unrounded fee,
+        exact) descending, ties by index ascending. The live ones (edge > 0) come first; the
+        rest are those a small move makes live. EngineInputError LENGTH for a negative capacity."""
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+            raise EngineInputError(Status.LENGTH, f"capacity must be an int >= 0, not {capacity!r}")
+        return self._impl.nearest(capacity)
+
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`update` for a book already packed as the ABI's int64 pairs (sides back to back:
         yes_bids, yes_asks, no_bids, no_asks) and four counts, e.g. from

@@ -173,6 +173,12 @@ class NativeEngine:
         `size_legs`; `arbbot.sizing.on_engine` packs the arguments and decodes the answer)."""
         return self._engine.size_legs(*args)
 
+    def nearest(self, capacity: int) -> tuple[int, ...]:
+        try:
+            return self._engine.nearest(capacity)
+        except self._native.NativeError as exc:
+            raise _error(exc) from None
+
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`counts` None: `levels` is the whole packed book, its four side counts first."""
         try:

@@ -14,8 +14,9 @@ every few seconds — not per opportunity; in `arbbot run` on a worker thread
 (`refresh_off_loop`), after which the recently sized opportunities, then (in a session of up to
 CANDIDATES_PLANNED_MAX leg sets) every leg set the lanes can report, are planned ahead
 (`plan_ahead`), so that an opportunity found is sized without building its plan; a larger session
-makes every leg set's LegSet once (what a plan reads of the markets), so that a plan built in a
-found frame only combines it with the portfolio. Equity E = cash
+plans the NEAREST_PLANNED leg sets nearest an arbitrage on the books of the moment (the engine's
+`nearest`) and makes every leg set's LegSet once (what a plan reads of the markets), so that a
+plan built in a found frame only combines it with the portfolio. Equity E = cash
 at the venues (as the trader keeps it) + positions marked at the streamed mid (at their cost when a
 book has no mid). Raw samples:
 the session's books feed `StreamSamples`; `flush_samples()` writes what is new to the store (with
@@ -55,6 +56,10 @@ PLAN_AHEAD_CHUNK = 4            # plans made per turn of the loop (≈ 30–150 
 # leg sets) plans every one of them after a refresh, after the recent ones: an opportunity found
 # for the first time is then sized without building its plan in its frame (≈ 200 µs cold)
 CANDIDATES_PLANNED_MAX = 1_024
+# a larger session plans, after the recent ones, the leg sets nearest an arbitrage at the
+# refresh (the engine's `nearest`: the largest edge at the best levels first, live ones first):
+# an opportunity most often appears from a book a small move away from one
+NEAREST_PLANNED = 512
 # a larger session makes only its leg sets' LegSets ahead (≈ 30 µs each, once per universe), this
 # many per turn of the loop
 LEG_SETS_CHUNK = 32
@@ -122,7 +127,7 @@ class SessionSizer:
         self._leg_sets: dict[str, on_engine.LegSet] = {}   # opportunity id → its LegSet (never changes)
         self._leg_parts: dict = {}                   # the LegSets' equal parts, one object each (`leg_set`)
         self._leg_sets_made: tuple = ()              # the universe (key) whose every LegSet is made
-        self._leg_candidates: tuple[tuple, list] = ((), [])   # (universe key, its Candidates) until made
+        self._listed_candidates: tuple[tuple, list] = ((), [])   # (universe key, its Candidates): large sessions
         # with the Swift chain and a Swift engine, an opportunity is sized in one native call on
         # the engine's own books (`_size_on_engine`); False: every leg's book decomposed in Python,
         # the portfolio steps in Python (the same answers; the feed benchmark's --legs-in-python)
@@ -427,10 +432,20 @@ class SessionSizer:
         plan made in a found frame reads them instead of the markets. Stops when another
         portfolio or other settings take its place; a plan that cannot be made (a market gone) is
         left to the sizing, which reports it. Returns the plans made."""
-        generation, made = self._generation, 0
-        for opp in chain(reversed(list(self._recent.values())), self.candidates()):
+        generation = self._generation
+        made = await self._plan_each(chain(reversed(list(self._recent.values())), self.candidates()), generation)
+        if self._generation == generation and self._portfolio is not None:
+            made += await self._plan_each(await self._nearest(), generation)
+            await self._make_leg_sets()
+        return made
+
+    async def _plan_each(self, opportunities, generation: int) -> int:
+        """Plan each of `opportunities` not planned yet against the portfolio of `generation`,
+        PLAN_AHEAD_CHUNK per turn of the loop; stops when another takes its place. The plans made."""
+        made = 0
+        for opp in opportunities:
             if self._generation != generation or self._portfolio is None:
-                return made
+                break
             if ("plan", opp.id) in self._estimates or self._engine_for(opp) is None:
                 continue
             try:
@@ -440,8 +455,29 @@ class SessionSizer:
             made += 1
             if made % PLAN_AHEAD_CHUNK == 0:
                 await asyncio.sleep(0)
-        await self._make_leg_sets()
         return made
+
+    async def _nearest(self) -> list[Opportunity]:
+        """In a session of more leg sets than CANDIDATES_PLANNED_MAX, the NEAREST_PLANNED leg
+        sets nearest an arbitrage now (`Engine.nearest`, on the session's books), as opportunities
+        of no size; [] in a smaller session (every leg set is planned) or without a Swift engine."""
+        universe = getattr(self.session, "universe", None)
+        engine = self._books_engine()
+        if universe is None or engine is None or self._reportable(universe) <= CANDIDATES_PLANNED_MAX:
+            return []
+        listed = await self._listed(universe)
+        if self._universe_key(getattr(self.session, "universe", None)) != self._universe_key(universe):
+            return []                            # the universe grew meanwhile: the next refresh
+        names = [m.name for m in universe.markets]
+        return [_unsized(listed[c], names) for c in engine.nearest(NEAREST_PLANNED) if c < len(listed)]
+
+    async def _listed(self, universe) -> list:
+        """The engine's candidates of `universe` (`build_candidates`: the engine's indices),
+        listed on a worker thread once per universe (U20k: ≈ 0.5 s of SHA-256 ids)."""
+        key = self._universe_key(universe)
+        if self._listed_candidates[0] != key:
+            self._listed_candidates = (key, await asyncio.to_thread(build_candidates, universe))
+        return self._listed_candidates[1]
 
     async def _make_leg_sets(self) -> None:
         """In a session of more leg sets than CANDIDATES_PLANNED_MAX (whose plans are not all made
@@ -454,9 +490,7 @@ class SessionSizer:
                 or self._reportable(universe) <= CANDIDATES_PLANNED_MAX):
             return
         key, started = self._universe_key(universe), time.monotonic()
-        if self._leg_candidates[0] != key:       # listed once per universe (a refresh may cancel this pass)
-            self._leg_candidates = (key, await asyncio.to_thread(build_candidates, universe))
-        found = self._leg_candidates[1]
+        found = await self._listed(universe)     # once per universe (a refresh may cancel this pass)
         names = [m.name for m in universe.markets]
         for k, c in enumerate(found, 1):
             if self._universe_key(getattr(self.session, "universe", None)) != key:
@@ -470,7 +504,7 @@ class SessionSizer:
                     pass
             if k % LEG_SETS_CHUNK == 0:
                 await asyncio.sleep(0)
-        self._leg_sets_made, self._leg_candidates = key, ((), [])
+        self._leg_sets_made = key
         gc.freeze()
         log.info("sizing.leg_sets", leg_sets=len(found), kept=len(self._leg_sets),
                  seconds=round(time.monotonic() - started, 2))
@@ -498,11 +532,15 @@ class SessionSizer:
             found: list[Opportunity] = []
             if self._reportable(universe) <= CANDIDATES_PLANNED_MAX:
                 names = [m.name for m in universe.markets]
-                found = [Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0,
-                                     tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs))
-                         for c in build_candidates(universe)]
+                found = [_unsized(c, names) for c in build_candidates(universe)]
             self._candidates = (key, found)
         return self._candidates[1]
+
+
+def _unsized(c, names: list[str]) -> Opportunity:
+    """Candidate `c` as an opportunity of no size with the id the engine reports it under
+    (planning reads only its id, lane and legs)."""
+    return Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0, tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs))
 
 
 def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:

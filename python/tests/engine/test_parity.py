@@ -187,3 +187,51 @@ def test_a_whole_packed_book_updates_as_its_book_does_on_both_engines(universe, 
     for short in (array("q"), array("q", [0, 0, 0])):
         assert {outcome(lambda: Engine(universe, engine=name).update_packed(m, short))
                 for name in ("swift", "python")} == {("error", Status.LENGTH, -1)}
+
+
+@QUARTER
+@given(universes(), st.lists(st.tuples(st.integers(0, 7), st.data()), max_size=4), st.integers(0, 40))
+def test_nearest_candidates_are_identical_on_both_engines_and_ranked_by_their_edge(universe, steps, capacity):
+    """`Engine.nearest` (arb_engine_nearest and its twin) after any updates: the same indices on
+    both engines; exactly the candidates whose every leg has a level in a tradeable market (the
+    first `capacity`), by their edge at the best levels recomputed here, ties by index; the live
+    ones (those a scan reports can only come from) first; a smaller capacity gives a prefix."""
+    from arbbot.engine.twin.candidates import build_candidates
+    from arbbot.engine.twin.engine import TwinEngine
+    from arbbot.engine.twin.sizing import PAYOUT_PER_LOT, level_cost
+    require_native()
+    engines = {name: Engine(universe, engine=name) for name in ("swift", "python")}
+    current = list(universe.markets)
+    for index, data in steps:
+        m = index % len(current)
+        current[m] = dataclasses.replace(current[m], book=data.draw(books(current[m].venue)))
+        for engine in engines.values():
+            engine.update(m, current[m].book)
+    got = engines["swift"].nearest(capacity)
+    assert got == engines["python"].nearest(capacity)
+    assert engines["swift"].nearest(max(capacity - 3, 0)) == got[:max(capacity - 3, 0)]
+    final = TwinEngine(dataclasses.replace(universe, markets=tuple(current)))   # its ladders, from scratch
+    edges = {}
+    for c, cand in enumerate(build_candidates(universe)):
+        sides = [final.ladders[m][side] for m, side in cand.legs]
+        if all(sides) and not any(final.crossed[m] for m, _ in cand.legs):
+            edges[c] = cand.payout * PAYOUT_PER_LOT - sum(
+                level_cost(ladder[0][0], current[m].fees) for ladder, (m, _) in zip(sides, cand.legs))
+    assert list(got) == sorted(edges, key=lambda c: (-edges[c], c))[:capacity]
+    reported = {o.id for o in engines["swift"].scan().opportunities}
+    ids = [c.id_hex for c in build_candidates(universe)]
+    assert all(edges[c] > 0 for c in engines["swift"].nearest(len(edges)) if ids[c] in reported)
+
+
+def test_nearest_refuses_a_negative_capacity_on_both_engines():
+    require_native()
+    universe = Universe((Market(Venue.KALSHI, "A", FeeSchedule(0, 0, 1), 100, Book((), (), (), ())),), (), None, 1)
+    for name in ("swift", "python"):
+        engine = Engine(universe, engine=name)
+        assert engine.nearest(0) == () and engine.nearest(5) == ()      # no side quoted: no edge
+        try:
+            engine.nearest(-1)
+        except EngineInputError as exc:
+            assert exc.status is Status.LENGTH
+        else:
+            raise AssertionError("a negative capacity was accepted")

@@ -335,13 +335,15 @@ def test_a_large_session_plans_only_its_recent_opportunities(on_engine_sizer, mo
 
 
 def test_a_large_session_makes_every_leg_set_once_and_a_found_opportunity_reads_it(on_engine_sizer, monkeypatch):
-    """Over CANDIDATES_PLANNED_MAX leg sets, plan_ahead makes no plans beyond the recent ones but
-    every candidate's LegSet, once per universe (then frozen out of the cyclic GC); a found
-    opportunity's plan reads its LegSet, kept across refreshes, and sizes as without it."""
+    """Over CANDIDATES_PLANNED_MAX leg sets (and none of the nearest planned: NEAREST_PLANNED 0),
+    plan_ahead makes no plans beyond the recent ones but every candidate's LegSet, once per
+    universe (then frozen out of the cyclic GC); a found opportunity's plan reads its LegSet, kept
+    across refreshes, and sizes as without it."""
     from arbbot.engine.twin.candidates import build_candidates
     from arbbot.sizing import on_engine
     sizer, _ = on_engine_sizer
     monkeypatch.setattr("arbbot.run.sizer.CANDIDATES_PLANNED_MAX", 3)    # 2 markets + 2 × 1 relation > 3
+    monkeypatch.setattr("arbbot.run.sizer.NEAREST_PLANNED", 0)
     frozen, made, planned = [], [], []
     monkeypatch.setattr("arbbot.run.sizer.gc.freeze", lambda: frozen.append(len(sizer._leg_sets)))
     real_leg_set, real_plan = on_engine.leg_set, on_engine.plan
@@ -377,12 +379,43 @@ def test_a_large_session_makes_every_leg_set_once_and_a_found_opportunity_reads_
     assert len(made) == 4 and frozen == [4, 4]
 
 
+def test_a_large_session_plans_the_leg_sets_nearest_an_arbitrage(on_engine_sizer, monkeypatch):
+    """Over CANDIDATES_PLANNED_MAX leg sets, plan_ahead plans the NEAREST_PLANNED leg sets with the
+    largest edge at the best levels (`Engine.nearest`), after the recent ones: an opportunity then
+    found among them is sized with no plan made in its frame, as one planned in its frame."""
+    from arbbot.engine.twin.candidates import build_candidates
+    from arbbot.sizing import on_engine
+    sizer, _ = on_engine_sizer
+    monkeypatch.setattr("arbbot.run.sizer.CANDIDATES_PLANNED_MAX", 3)    # 2 markets + 2 × 1 relation > 3
+    monkeypatch.setattr("arbbot.run.sizer.NEAREST_PLANNED", 2)
+    monkeypatch.setattr("arbbot.run.sizer.gc.freeze", lambda: None)
+    planned = []
+    real_plan = on_engine.plan
+    monkeypatch.setattr(on_engine, "plan", lambda opp, *a, **k: planned.append(opp.id) or real_plan(opp, *a, **k))
+    engine, universe = sizer.session.engine, sizer.session.universe
+    ids = [c.id_hex for c in build_candidates(universe)]
+    nearest = [ids[c] for c in engine.nearest(2)]
+    opp = next(o for o in engine.scan().opportunities if o.lane is Lane.CROSS)
+    assert len(ids) == 4 and len(nearest) == 2 and nearest[0] == opp.id      # the one live leg set first
+    sizer.refresh(CASH)
+    assert asyncio.run(sizer.plan_ahead()) == 2 and planned == nearest
+    found = sizer.size(opp)                          # planned ahead: no plan in its frame
+    assert planned == nearest and found.opportunity is not None
+    sizer.refresh(CASH)
+    del planned[:]
+    reference = sizer.size(opp)                      # the same portfolio, its plan made in its frame
+    assert planned == [opp.id]
+    assert found.record() == reference.record() and found.opportunity == reference.opportunity
+    assert asyncio.run(sizer.plan_ahead()) == 1 and planned == [opp.id, nearest[1]]   # recent first, then the nearest
+
+
 def test_leg_sets_cut_short_by_a_refresh_go_on_at_the_next_one(on_engine_sizer, monkeypatch):
     """A refresh cancels the planning under way: the next one goes on with the LegSets already
     made kept, and the candidates listed once (not again on the worker thread)."""
     import arbbot.run.sizer as sizer_module
     sizer, _ = on_engine_sizer
     monkeypatch.setattr(sizer_module, "CANDIDATES_PLANNED_MAX", 3)
+    monkeypatch.setattr(sizer_module, "NEAREST_PLANNED", 0)        # no plan (each makes its LegSet)
     monkeypatch.setattr(sizer_module, "LEG_SETS_CHUNK", 1)
     monkeypatch.setattr(sizer_module.gc, "freeze", lambda: None)
     listed = []

@@ -98,6 +98,21 @@ class TwinEngine:
             tuple(Leg(self.names[m], Side(side), qty, worst, leg_cost, leg_fee)
                   for (m, side), (worst, leg_cost, leg_fee) in zip(cand.legs, legs)))
 
+    def nearest(self, capacity: int) -> tuple[int, ...]:
+        """Twin of `arb_engine_nearest` (`Engine.nearest`)."""
+        ranked = []
+        for c, cand in enumerate(self.candidates):
+            edge = cand.payout * PAYOUT_PER_LOT
+            for m, side in cand.legs:
+                cost = self.top_cost[m][side]
+                if cost is None:
+                    break
+                edge -= cost
+            else:
+                ranked.append((-edge, c))
+        ranked.sort()
+        return tuple(c for _, c in ranked[:capacity])
+
     @staticmethod
     def _ordered(found: list[Opportunity]) -> tuple[Opportunity, ...]:
         return tuple(sorted(found, key=lambda o: (-o.profit, o.id)))
