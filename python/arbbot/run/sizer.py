@@ -428,8 +428,9 @@ class SessionSizer:
         portfolio just installed, a few per turn of the loop between frames: an opportunity found
         after a refresh (after every execution) is then sized without its plan, the cold ≈
         100–200 µs of a found frame's sizing. In a session of more leg sets than
-        CANDIDATES_PLANNED_MAX, their LegSets only are made (once: they never change), so that a
-        plan made in a found frame reads them instead of the markets. Stops when another
+        CANDIDATES_PLANNED_MAX, the NEAREST_PLANNED nearest an arbitrage are planned instead
+        (`_nearest`), and every LegSet is made (once: they never change), so that a plan made in a
+        found frame reads them instead of the markets. Stops when another
         portfolio or other settings take its place; a plan that cannot be made (a market gone) is
         left to the sizing, which reports it. Returns the plans made."""
         generation = self._generation
