@@ -90,6 +90,10 @@ class Engine:
         self._names = {m.name: i for i, m in enumerate(universe.markets)}
         self._impl = (_native().NativeEngine(universe) if self.implementation == "swift"
                       else _twin().engine.TwinEngine(universe))
+        # whether an opportunity can be sized on this engine's own books (`size_legs`): Swift only
+        self.sizes_on_books = self.implementation == "swift"
+        if self.sizes_on_books:                  # the glue's method itself (see `size_legs`)
+            self.size_legs = self._impl.size_legs
 
     def scan(self) -> ScanResult:
         return self._impl.scan()
@@ -102,14 +106,11 @@ class Engine:
         return self._impl.update(market, book)
 
 
-    @property
-    def sizes_on_books(self) -> bool:
-        """Whether an opportunity can be sized on this engine's own books (`size_legs`): Swift only."""
-        return self.implementation == "swift"
 
     def size_legs(self, *args) -> tuple:
-        """See `arbbot.sizing.on_engine` (Swift engines only)."""
-        return self._impl.size_legs(*args)
+        """See `arbbot.sizing.on_engine` (Swift engines only: an instance attribute there, the
+        glue's method, so that a found frame's sizing crosses no Python frame to reach it)."""
+        raise EngineInputError(Status.ARGUMENT, "size_legs needs the Swift engine")
 
     def nearest(self, capacity: int) -> tuple[int, ...]:
         """The candidates nearest an arbitrage now (indices in `build_candidates` order): up to

@@ -143,6 +143,10 @@ class NativeEngine:
             self._engine = native.Engine(**buffers)
         except native.NativeError as exc:
             raise _error(exc) from None
+        # the chain, steps 9–12 and the final re-price on this engine's own books: the glue's own
+        # method, no Python frame between (`arbbot.sizing.on_engine` packs and decodes; a found
+        # frame calls it cold, where each frame costs µs)
+        self.size_legs = self._engine.size_legs
 
     def _result(self, raw) -> ScanResult:
         opp_bytes, leg_bytes, untradeable = raw
@@ -167,11 +171,6 @@ class NativeEngine:
 
     def update(self, market: int, book: Book) -> ScanResult:
         return self.update_packed(market, *pack_book(book))
-
-    def size_legs(self, *args) -> tuple:
-        """The chain, steps 9–12 and the final re-price on this engine's own books (the glue's
-        `size_legs`; `arbbot.sizing.on_engine` packs the arguments and decodes the answer)."""
-        return self._engine.size_legs(*args)
 
     def nearest(self, capacity: int) -> tuple[int, ...]:
         try:

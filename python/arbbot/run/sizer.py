@@ -41,7 +41,7 @@ from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.samples import StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
-from arbbot.sizing.clock import days_to_close_at
+from arbbot.sizing.clock import days_to_latest
 from arbbot.sizing.pipeline import TradeSizing, size_trade
 from arbbot.sizing.pricing import bound_micros
 from arbbot.sizing.record import trade_record
@@ -323,9 +323,11 @@ class SessionSizer:
 
     def _size(self, opp: Opportunity, count: bool = True) -> Sized:
         now = self.clock()
-        confidence = self._confidence_of(opp)
+        confidence = self._confidence.get(opp.id)
+        if confidence is None:
+            confidence = self._confidence_of(opp)
         min_profit = int(round(self.settings.min_profit * 1_000_000))
-        engine = self._engine_for(opp)
+        engine = self._books_engine() if len(opp.legs) <= on_engine.LEGS_MAX else None   # `_engine_for`
         if engine is not None:
             sizing = self._size_on_engine(engine, opp, confidence, min_profit, now)
         else:
@@ -361,7 +363,7 @@ class SessionSizer:
     def _books_engine(self):
         """The session's Swift engine when opportunities are sized on its books, else None."""
         engine = getattr(self.session, "engine", None)
-        if self.on_engine_books and self._chain is native.size_lazy and engine is not None and engine.sizes_on_books:
+        if self.on_engine_books and engine is not None and engine.sizes_on_books and self._chain is native.size_lazy:
             return engine
         return None
 
@@ -386,17 +388,21 @@ class SessionSizer:
         re-price (`sizing.on_engine`); what only the portfolio changes is planned once per
         opportunity per refresh. The same TradeSizing as the other path (tests/run/test_sizer_engine.py)."""
         session = self.session
+        books, held = session.books, session.held
         for leg in opp.legs:                     # as `_leg_market`: a held book is not sized
-            if leg.market not in session.books or leg.market in session.held:
+            if leg.market not in books or leg.market in held:
                 raise KeyError(f"{leg.market}: no healthy book")
-        self._recent_add(opp)
+        recent = self._recent                    # `_recent_add`, inline: a found frame runs this cold
+        recent[opp.id] = opp
+        recent.move_to_end(opp.id)
+        if len(recent) > PLANNED_AHEAD:
+            recent.popitem(last=False)
         plan = self._estimates.get(("plan", opp.id))
         if plan is None:
             plan = self._plan(opp, confidence, now)
-        days = days_to_close_at(plan.legs.closes, int(now), self.cfg.unknown_days)
+        days = days_to_latest(plan.legs.latest_close, plan.legs.closes, int(now), self.cfg.unknown_days)
         return on_engine.size(engine, opp, plan, confidence=confidence, days=days, min_profit=min_profit,
-                              equity=self._portfolio.equity, params=self._params,
-                              robust_enabled=self.cfg.robust_inputs.enabled)
+                              params=self._params, robust_enabled=self.cfg.robust_inputs.enabled)
 
     def _plan(self, opp: Opportunity, confidence: float, now: float) -> on_engine.Plan:
         """`opp`'s plan against the portfolio in place, kept in the refresh's memo."""

@@ -53,6 +53,26 @@ def days_to_close(closes_at: list[str | None], decided_at: str | None, unknown_d
     return int((latest - now).total_seconds()) / SECONDS_PER_DAY
 
 
+def latest_close(closes_at) -> tuple[int | None, bool]:
+    """(the latest close's unix second, True) for `days_to_close_at`'s work done once per leg set:
+    T = unknown_days when the second is None (no close, or a leg without one), else
+    int(latest − decided_s) / SECONDS_PER_DAY; (None, False) when a close is not a valid stamp
+    (`days_to_close_at` then gives the error)."""
+    if not closes_at or any(c is None for c in closes_at):
+        return None, True
+    epochs = [_epoch(c) for c in closes_at]
+    return (None, False) if None in epochs else (max(epochs), True)
+
+
+def days_to_latest(latest: tuple[int | None, bool], closes_at, decided_s: int, unknown_days: float) -> float:
+    """`days_to_close_at(closes_at, decided_s, unknown_days)` — the same double, the same error —
+    from `latest = latest_close(closes_at)`, made once per leg set."""
+    second, valid = latest
+    if not valid:
+        return days_to_close_at(closes_at, decided_s, unknown_days)
+    return unknown_days if second is None else int(second - decided_s) / SECONDS_PER_DAY
+
+
 def days_to_close_at(closes_at: list[str | None], decided_s: int, unknown_days: float) -> float:
     """`days_to_close(closes_at, stamp(decided_s), unknown_days)` — the same double, the same
     ValueError — without formatting the decision stamp and parsing it back: (latest close − the

@@ -29,8 +29,12 @@ INPUT = struct.Struct("<QqqQqQqddqqd" + "qqdq" * VENUE_COUNT)
 LEG = struct.Struct("<iiiiqqqqqdd")
 PARAMS = struct.Struct("<ddqIiddd" + "q" * 3 * VENUE_COUNT + "d" * 6 + "qdq" + "d" * 4)
 STEP_FORMAT = "iiqqdii"
-RESULT = struct.Struct("<qqiidqq" + STEP_FORMAT * 7 + "q" + "q" * 3 + "d" * 6 + "q" * 6 + "d" + "d" * 5 + "ii"
+RESULT_HEAD = "<qqiidqq"                 # arb_sizing_result before its seven step records
+RESULT = struct.Struct(RESULT_HEAD + STEP_FORMAT * 7 + "q" + "q" * 3 + "d" * 6 + "q" * 6 + "d" + "d" * 5 + "ii"
                        + "qQdddddq" + "d" + "d" * 9 + "qq")
+# the seven step records' outcomes alone (each record's second field), in computation order
+CHAIN_OUTCOMES = struct.Struct(f"<{struct.calcsize(RESULT_HEAD)}x"
+                               + f"4xi{struct.calcsize('<' + STEP_FORMAT) - 8}x" * 7)
 LEG_OUT = struct.Struct("<ddddqqqqqqdddd")
 
 _STEP_BITS = {"execution_model": Step.EXECUTION_MODEL, "fill_model": Step.FILL_MODEL, "fee_model": Step.FEE_MODEL,

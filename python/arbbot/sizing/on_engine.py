@@ -24,6 +24,7 @@ from arbbot.engine.select import native_module
 from arbbot.engine.types import EngineInputError, Lane, Opportunity, Status
 from arbbot.model import Venue
 from arbbot.sizing import native
+from arbbot.sizing.clock import latest_close
 from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.pipeline import TradeSizing, finish, leg_estimates, memo_budget
 from arbbot.sizing.portfolio import CAUTION, STOP, Portfolio
@@ -31,7 +32,7 @@ from arbbot.sizing.portfolio_steps import (
     DrawdownInputs, ExposureInputs, LaneAllocatorInputs, LossCapInputs, PortfolioReason, RobustRecord, Room,
     drawdown_inputs, lane_bankroll, robust_step, scope_groups, scope_limits, scope_rooms,
 )
-from arbbot.sizing.trade import Trade, TradeLeg
+from arbbot.sizing.trade import TradeLeg
 from arbbot.sizing.types import (
     CapUnit, Outcome, Priced, Reason, SizingInput, SizingParams, Step, StepResult, VenueStats,
 )
@@ -43,6 +44,11 @@ _STEPS = (Step.LANE_ALLOCATOR, Step.LOSS_CAP, Step.EXPOSURE_MANAGER, Step.DRAWDO
 _TIERS = {CAUTION: 1, STOP: 2}            # ARB_DRAWDOWN_*; normal = 0
 _OUTCOMES, _UNITS = tuple(Outcome), tuple(CapUnit)
 _SKIPPED = int(Outcome.SKIPPED)
+# the arb_sizing_input fields a sizing writes into its plan's record (native.INPUT "<QqqQqQqdd…":
+# seed, then payout and qty; days_to_close and min_profit after first_leg, n_legs, the two level
+# fields and c)
+_PAYOUT_AT, _PAYOUT_QTY = struct.calcsize(native.INPUT.format[:2]), struct.Struct("<qq")
+_DAYS_AT, _DAYS_MIN_PROFIT = struct.calcsize(native.INPUT.format[:9]), struct.Struct("<dq")
 _checked = False
 
 
@@ -65,6 +71,7 @@ class LegSet:
     closes: tuple                         # per leg: closes_at stamp or None
     venues: tuple[Venue, ...]             # per leg
     groups: tuple                         # every exposure scope of the legs (`scope_groups`)
+    latest_close: tuple                   # `clock.latest_close(closes)`: (unix second | None, valid)
 
 
 def leg_set(legs, index: dict[str, int], infos: dict, shared: dict | None = None) -> LegSet:
@@ -86,8 +93,9 @@ def leg_set(legs, index: dict[str, int], infos: dict, shared: dict | None = None
         venues.append(info.venue)
     venues_t, closes_t = tuple(venues), tuple(closes)
     groups = tuple([share.setdefault(g, g) for g in scope_groups(venues, trade_legs)])
+    latest = latest_close(closes_t)
     return LegSet(pairs, tuple(trade_legs), share.setdefault(closes_t, closes_t), share.setdefault(venues_t, venues_t),
-                  groups)
+                  groups, share.setdefault(latest, latest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,8 @@ class Plan:
     limits: bytes                         # arb_portfolio_limits (scope pointers filled by the glue)
     rooms: array                          # int64 per scope
     masks: array                          # int64 per scope: the legs in it, bit j = leg j
+    head: bytes                           # arb_sizing_input but payout, qty, T, min_profit (`size` fills them)
+    equity: int                           # µ$, E of the portfolio planned against
 
 
 def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio, cfg: SizingConfig, *,
@@ -119,9 +129,12 @@ def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio
         maxima = memo["scope_limits"] = scope_limits(cfg)
     scopes = scope_rooms(legs.groups, portfolio, cfg, maxima)
     limits = LIMITS.pack(*head, len(scopes), 0, 0)
+    equity = portfolio.equity
+    inp = native.pack_head(SizingInput(opp.id, 0, 0, (), confidence, 0.0, 0, equity, budget, venue_stats),
+                           len(legs.venues))
     return Plan(legs, array("d", chain.from_iterable(values)), venue_stats, robust, lane, budget, left,
                 drawdown, tuple([(s, n, r) for s, n, r, _, _ in scopes]), limits,
-                array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]))
+                array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]), inp, equity)
 
 
 def prime(memo: dict, portfolio: Portfolio, cfg: SizingConfig, *, now_s: float, confidences,
@@ -169,26 +182,34 @@ def _lane_limits(lane: Lane, portfolio: Portfolio, cfg: SizingConfig, memo: dict
     return lane_inputs, drawdown, head
 
 
-def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, min_profit: int, equity: int,
+def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, min_profit: int,
          params: SizingParams, robust_enabled: bool) -> TradeSizing:
     """`opp` sized on `engine`'s books (a Swift `arbbot.engine.Engine` that reported it) by the
     chain, steps 9–12 and the final re-price; the same TradeSizing as `pipeline.size_trade`.
-    EngineInputError on an input the engine refuses (an empty ladder: LENGTH with the leg)."""
+    EngineInputError on an input the engine refuses (an empty ladder: LENGTH with the leg).
+
+    A found frame runs this cold, where each Python object built costs several µs: the input
+    record is the plan's with four fields written in place, and the chain's record is decoded
+    only for its seven outcomes until the steps are read."""
     if not _checked:
         _check_layout()
     payout = opp.payout // (opp.qty * 10_000)          # $ per contract: µ$ / (lots × 10^4)
-    head = SizingInput(opp.id, payout, opp.qty, (), confidence, days, min_profit, equity, p.budget, p.venue_stats)
+    head = bytearray(p.head)
+    try:
+        _PAYOUT_QTY.pack_into(head, _PAYOUT_AT, payout, opp.qty)
+        _DAYS_MIN_PROFIT.pack_into(head, _DAYS_AT, days, min_profit)
+    except (struct.error, OverflowError) as exc:
+        raise EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}") from None
     try:
         rec, legs_out, port, scope_qty, leg_prices = engine.size_legs(
-            p.legs.pairs, native.pack_head(head, len(p.legs.venues)), p.estimates, native.pack_params(params), p.limits,
-            p.rooms, p.masks)
+            p.legs.pairs, head, p.estimates, native.pack_params(params), p.limits, p.rooms, p.masks)
     except native_module().NativeError as exc:
         code, message, index = exc.args[:3]
         raise EngineInputError(Status(code), f"opportunity 0: {message}", index) from None
-    result = native.LazyResult(rec, legs_out)
     r = RESULT.unpack(port)
-    outcomes = (Outcome.KEPT if robust_enabled else Outcome.DISABLED, *result.outcomes,
-                *(_OUTCOMES[r[7 * i + 1]] for i in range(4)))
+    chain_outcomes = native.CHAIN_OUTCOMES.unpack_from(rec)
+    outcomes = (Outcome.KEPT if robust_enabled else Outcome.DISABLED, *[_OUTCOMES[k] for k in chain_outcomes],
+                _OUTCOMES[r[1]], _OUTCOMES[r[8]], _OUTCOMES[r[15]], _OUTCOMES[r[22]])
     qty, final_qty = r[30], r[31]
     priced = None
     if final_qty:
@@ -196,6 +217,7 @@ def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, m
         priced = Priced(final_qty, prices[0::3], prices[1::3], prices[2::3], *r[32:36])
 
     def steps() -> list[StepResult]:
+        result = native.LazyResult(rec, legs_out)
         bounds = struct.unpack(f"<{len(p.scopes)}q", scope_qty)
         inputs = (p.lane_inputs,
                   LossCapInputs(confidence, p.left, p.budget, result.monte_carlo.var if result.monte_carlo else 0.0,
@@ -204,8 +226,7 @@ def size(engine, opp: Opportunity, p: Plan, *, confidence: float, days: float, m
                   p.drawdown)
         tail = [_step(r[7 * i:7 * i + 7], inputs[i]) for i in range(4)]
         return [robust_step(opp.qty, p.robust(p.legs.venues), robust_enabled), *result.steps, *tail]
-    trade = Trade(opp.lane, p.legs.trade_legs, head)
-    return finish(trade, head, steps, outcomes, qty, p.budget, lambda q: priced)
+    return finish(opp.lane, opp.id, opp.qty, steps, outcomes, qty, p.budget, lambda q: priced)
 
 
 def _step(fields: tuple, inputs) -> StepResult:

@@ -282,15 +282,16 @@ def size_trade(trade: Trade, portfolio: Portfolio, cfg: SizingConfig, *, now_s: 
         built = [robust_step(inp.qty, record(leg.venue for leg in inp.legs), robust_enabled), *result.steps, *tail]
         built.extend(skipped(s) for s in ORDER[len(built):])
         return built
-    return finish(trade, inp, steps, tuple(outcomes), q, budget, lambda x: final_reprice(inp, params, x, priced_at))
+    return finish(trade.lane, inp.id, inp.qty, steps, tuple(outcomes), q, budget,
+                  lambda x: final_reprice(inp, params, x, priced_at))
 
 
-def finish(trade: Trade, inp: SizingInput, steps: Callable[[], list[StepResult]], outcomes: tuple[Outcome, ...],
+def finish(lane: Lane, id: str, engine_qty: int, steps: Callable[[], list[StepResult]], outcomes: tuple[Outcome, ...],
            q: int, budget: float, final: Callable[[int], Priced | None]) -> TradeSizing:
-    """The decision: bound_by, the note (empty unless a step rejected or the re-price acted) and
-    the final re-price `final(q)` (`final_reprice`'s answer for q) when no step rejected.
-    `outcomes`: the twelve steps' Outcomes in ORDER (`steps()` builds their records); `inp`:
-    the id and q0 are read."""
+    """The decision for opportunity `id` of `lane` (engine quantity q0 = `engine_qty`): bound_by,
+    the note (empty unless a step rejected or the re-price acted) and the final re-price `final(q)`
+    (`final_reprice`'s answer for q) when no step rejected. `outcomes`: the twelve steps' Outcomes
+    in ORDER (`steps()` builds their records)."""
     bound_by, rejected = ENGINE, None
     for label, outcome in zip(_LABELS, outcomes):
         if outcome is Outcome.LOWERED:
@@ -300,18 +301,18 @@ def finish(trade: Trade, inp: SizingInput, steps: Callable[[], list[StepResult]]
             if rejected is None:
                 rejected = label
     if rejected is not None:
-        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, bound_by, f"rejected by {rejected}",
+        return TradeSizing(id, lane, engine_qty, 0, 0, bound_by, f"rejected by {rejected}",
                            steps, None, budget, outcomes)
     priced = final(q)
     if priced is None:
         note = (f"re-price: no quantity from {format_qty(q)} contracts down by up to {MAX_STEP_DOWN:,} lots passes "
                 f"min_profit and the venue minimums; dropped")
-        return TradeSizing(inp.id, trade.lane, inp.qty, 0, 0, REPRICE, note, steps, None, budget, outcomes)
+        return TradeSizing(id, lane, engine_qty, 0, 0, REPRICE, note, steps, None, budget, outcomes)
     if priced.qty < q:
         note = f"re-price stepped down from {format_qty(q)} to {format_qty(priced.qty)} contracts"
-        return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, REPRICE, note, steps,
+        return TradeSizing(id, lane, engine_qty, priced.qty, priced.profit, REPRICE, note, steps,
                            priced, budget, outcomes)
-    return TradeSizing(inp.id, trade.lane, inp.qty, priced.qty, priced.profit, bound_by, "", steps, priced,
+    return TradeSizing(id, lane, engine_qty, priced.qty, priced.profit, bound_by, "", steps, priced,
                        budget, outcomes)
 
 

@@ -235,7 +235,8 @@ def test_after_a_refresh_the_recent_opportunities_are_planned_ahead(on_engine_si
     # a plan under way stops when settings change: the memo it would fill is gone, and the
     # plans of the new settings are made by the sizings (or the next refresh's planning)
     monkeypatch.setattr("arbbot.run.sizer.PLAN_AHEAD_CHUNK", 1)
-    sizer.size(dataclasses.replace(opp, id="other"))        # sized after opp: planned first
+    other = "0123456789abcdef"                             # another id (16 hex digits: its Monte Carlo seed)
+    sizer.size(dataclasses.replace(opp, id=other))          # sized after opp: planned first
     sizer.refresh(CASH)
     del made[:]
 
@@ -245,7 +246,7 @@ def test_after_a_refresh_the_recent_opportunities_are_planned_ahead(on_engine_si
             await asyncio.sleep(0)
         sizer.exclude_lanes(["cross"])                      # after the first plan, before the second
         return await run
-    assert asyncio.run(stopped()) == 1 and made == ["other"]
+    assert asyncio.run(stopped()) == 1 and made == [other]
 
 
 def test_a_failed_periodic_refresh_is_logged_and_the_next_one_runs(sized):

@@ -17,7 +17,7 @@ from arbbot.engine import Book, Engine
 from arbbot.engine.types import FeeSchedule, Lane, Market, Relation, RelationKind, Universe
 from arbbot.model import MarketInfo, Venue
 from arbbot.sizing import native
-from arbbot.sizing.clock import days_to_close, days_to_close_at, stamp
+from arbbot.sizing.clock import days_to_close, days_to_close_at, days_to_latest, latest_close, stamp
 from arbbot.sizing.config import from_toml_dict
 from arbbot.sizing.pipeline import TradeSizing, size_trade
 from arbbot.sizing.record import trade_record
@@ -91,6 +91,9 @@ def test_lazy_result_is_the_decoded_result():
         for name in ("engine_qty", "qty", "rejected_by", "bound_by", "fill", "monte_carlo"):
             assert getattr(lazy, name) == getattr(eager, name), name
         assert lazy.outcomes == tuple(s.outcome for s in eager.steps)
+        # the seven outcomes alone, read from the record as `on_engine.size` reads them
+        codes = native.CHAIN_OUTCOMES.unpack_from(native._call((inp,), native.SizingParams())[0])
+        assert tuple(Outcome(c) for c in codes) == lazy.outcomes
         assert_same(lazy.result(), eager)
         assert lazy.result() is lazy.result() and lazy.steps is lazy.result().steps
 
@@ -137,6 +140,8 @@ def test_days_from_the_decision_second_are_the_days_from_its_stamp(closes, secon
             return str(exc)
     expected = outcome(lambda: days_to_close(closes, stamp(second), unknown))
     assert outcome(lambda: days_to_close_at(closes, second, unknown)) == expected
+    # a leg set's latest close parsed once (the running bot's way): the same double, the same error
+    assert outcome(lambda: days_to_latest(latest_close(tuple(closes)), tuple(closes), second, unknown)) == expected
     if isinstance(expected, float):
         assert type(days_to_close_at(closes, second, unknown)) is float
 
