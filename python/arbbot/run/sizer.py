@@ -547,7 +547,8 @@ class SessionSizer:
 def _unsized(c, names: list[str]) -> Opportunity:
     """Candidate `c` as an opportunity of no size with the id the engine reports it under
     (planning reads only its id, lane and legs)."""
-    return Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0, tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs))
+    legs = tuple(Leg(names[m], side, 0, 0, 0, 0) for m, side in c.legs)
+    return Opportunity(c.id_hex, c.lane, c.kind, 0, 0, 0, 0, 0, legs)
 
 
 def at_quantity(opp: Opportunity, sizing: TradeSizing) -> Opportunity:

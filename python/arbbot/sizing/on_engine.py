@@ -113,8 +113,7 @@ class Plan:
     limits: bytes                         # arb_portfolio_limits (scope pointers filled by the glue)
     rooms: array                          # int64 per scope
     masks: array                          # int64 per scope: the legs in it, bit j = leg j
-    head: bytes                           # arb_sizing_input but payout, qty, T, min_profit (`size` fills them)
-    equity: int                           # µ$, E of the portfolio planned against
+    head: bytes                           # arb_sizing_input (E: the portfolio's) but payout, qty, T, min_profit
 
 
 def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio, cfg: SizingConfig, *,
@@ -129,12 +128,11 @@ def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio
         maxima = memo["scope_limits"] = scope_limits(cfg)
     scopes = scope_rooms(legs.groups, portfolio, cfg, maxima)
     limits = LIMITS.pack(*head, len(scopes), 0, 0)
-    equity = portfolio.equity
-    inp = native.pack_head(SizingInput(opp.id, 0, 0, (), confidence, 0.0, 0, equity, budget, venue_stats),
+    inp = native.pack_head(SizingInput(opp.id, 0, 0, (), confidence, 0.0, 0, portfolio.equity, budget, venue_stats),
                            len(legs.venues))
     return Plan(legs, array("d", chain.from_iterable(values)), venue_stats, robust, lane, budget, left,
                 drawdown, tuple([(s, n, r) for s, n, r, _, _ in scopes]), limits,
-                array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]), inp, equity)
+                array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]), inp)
 
 
 def prime(memo: dict, portfolio: Portfolio, cfg: SizingConfig, *, now_s: float, confidences,
