@@ -241,17 +241,28 @@ final class Engine {
     }
 
     /// How many candidates have an edge at the best levels (`nearest`'s most).
-    func withTopEdge() -> Int { rankingKeys().count }
+    func withTopEdge() -> Int {
+        var count = 0
+        forEachTopEdge { _, _ in count += 1 }
+        return count
+    }
 
     /// One Int128 key per candidate with an edge at the best levels, whose descending order is
     /// `nearest`'s (edge descending, then index ascending): edge × 2^32 + (2^32 − 1 − c) (|edge| <
-    /// 2^90, c < 2^31: no overflow, no tie). The edge comes from the per-slot top-of-book costs
-    /// (compact, no ladder read) when they are exact: a fast-path payout and no saturated slot (a
-    /// saturated slot is an empty side, an untradeable market, or a cost above any fast-path
-    /// payout: then `topEdge` decides). Int128 sums: a bucket's many legs cannot overflow them.
+    /// 2^90, c < 2^31: no overflow, no tie).
     private func rankingKeys() -> [Int128] {
         var keys: [Int128] = []
         keys.reserveCapacity(candidates.count)
+        forEachTopEdge { c, edge in keys.append(edge << 32 | Int128(0xFFFF_FFFF - UInt32(c))) }
+        return keys
+    }
+
+    /// `body(c, topEdge(c))` for every candidate c with an edge at the best levels, in index
+    /// order. The edge comes from the per-slot top-of-book costs (compact, no ladder read) when
+    /// they are exact: a fast-path payout and no saturated slot (a saturated slot is an empty
+    /// side, an untradeable market, or a cost above any fast-path payout: then `topEdge`
+    /// decides). Int128 sums: a bucket's many legs cannot overflow them.
+    private func forEachTopEdge(_ body: (Int, Int128) -> Void) {
         candidates.fastEdge.withUnsafeBufferPointer { fast in
             candidates.legStart.withUnsafeBufferPointer { start in
                 candidates.legSlot.withUnsafeBufferPointer { slot in
@@ -270,13 +281,12 @@ final class Engine {
                                     edge! -= Int128(cost)
                                 }
                             }
-                            if let edge { keys.append(edge << 32 | Int128(0xFFFF_FFFF - UInt32(c))) }
+                            if let edge { body(c, edge) }
                         }
                     }
                 }
             }
         }
-        return keys
     }
 
     @inline(__always)

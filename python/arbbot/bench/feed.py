@@ -19,7 +19,8 @@ split (`found_split`): `wait` (its scheduled arrival → its processing starts: 
 earlier frames), `sizing` (inside `SessionSizer.size`, all its opportunities) and `detect` (the
 rest: parse, quality gate, engine update, the opportunities decoded, dedupe). Before the clock
 starts, the sizer plans ahead as a session does after its first refresh (`planned_ahead`: U20k has
-more leg sets than are planned, so every leg set's LegSet is made; no plan).
+more leg sets than are all planned, so the NEAREST_PLANNED nearest an arbitrage are planned and
+every leg set's LegSet is made).
 `pipeline_p50_us` / `pipeline_p99_us`: the sizing pipeline alone, warm
 (each recent opportunity sized again 200 times in a row, books unchanged: its legs' decomposed
 books are reused); `pipeline_updated_*`: the same, each time after its legs' books were updated
@@ -232,10 +233,11 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
     planned_ahead = None
     if sizer is not None:
         # what the session does after each refresh, before the clock starts here (in `arbbot run`
-        # within its first seconds): the recent opportunities' plans, every leg set's LegSet
+        # within its first seconds): the recent and the nearest leg sets' plans, every LegSet
         t0 = time.perf_counter()
-        await sizer.plan_ahead()
-        planned_ahead = {"leg_sets": len(sizer._leg_sets), "seconds": round(time.perf_counter() - t0, 2)}
+        plans = await sizer.plan_ahead()
+        planned_ahead = {"plans": plans, "leg_sets": len(sizer._leg_sets),
+                         "seconds": round(time.perf_counter() - t0, 2)}
         def size_timed(opp, size=sizer.size):
             t0 = time.perf_counter_ns()
             try:
@@ -314,7 +316,8 @@ async def run_feed(rate: float, seconds: float, seed: int = 20_000, engine: str 
             "found_p50_us": round(quantile(sized, 0.50) / 1_000, 1) if sized else None,
             "found_p99_us": round(quantile(sized, 0.99) / 1_000, 1) if sized else None,
             "found_split": _split(parts, size), "legs_in_python": legs_in_python, "history": history,
-            "estimates": implementation("estimates") if size else None, "planned_ahead": planned_ahead, "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
+            "estimates": implementation("estimates") if size else None, "planned_ahead": planned_ahead,
+            "warm_ms": warm_ms, "warm_sizings": warms, **sizing,
             "dashboard": served_report}
 
 

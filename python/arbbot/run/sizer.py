@@ -323,11 +323,9 @@ class SessionSizer:
 
     def _size(self, opp: Opportunity, count: bool = True) -> Sized:
         now = self.clock()
-        confidence = self._confidence.get(opp.id)
-        if confidence is None:
-            confidence = self._confidence_of(opp)
+        confidence = self._confidence_of(opp)
         min_profit = int(round(self.settings.min_profit * 1_000_000))
-        engine = self._books_engine() if len(opp.legs) <= on_engine.LEGS_MAX else None   # `_engine_for`
+        engine = self._engine_for(opp)
         if engine is not None:
             sizing = self._size_on_engine(engine, opp, confidence, min_profit, now)
         else:
@@ -392,11 +390,7 @@ class SessionSizer:
         for leg in opp.legs:                     # as `_leg_market`: a held book is not sized
             if leg.market not in books or leg.market in held:
                 raise KeyError(f"{leg.market}: no healthy book")
-        recent = self._recent                    # `_recent_add`, inline: a found frame runs this cold
-        recent[opp.id] = opp
-        recent.move_to_end(opp.id)
-        if len(recent) > PLANNED_AHEAD:
-            recent.popitem(last=False)
+        self._recent_add(opp)
         plan = self._estimates.get(("plan", opp.id))
         if plan is None:
             plan = self._plan(opp, confidence, now)
@@ -468,15 +462,22 @@ class SessionSizer:
         """In a session of more leg sets than CANDIDATES_PLANNED_MAX, the NEAREST_PLANNED leg
         sets nearest an arbitrage now (`Engine.nearest`, on the session's books), as opportunities
         of no size; [] in a smaller session (every leg set is planned) or without a Swift engine."""
-        universe = getattr(self.session, "universe", None)
-        engine = self._books_engine()
-        if universe is None or engine is None or self._reportable(universe) <= CANDIDATES_PLANNED_MAX:
+        universe = self._large_universe()
+        if universe is None:
             return []
         listed = await self._listed(universe)
         if self._universe_key(getattr(self.session, "universe", None)) != self._universe_key(universe):
             return []                            # the universe grew meanwhile: the next refresh
         names = [m.name for m in universe.markets]
-        return [_unsized(listed[c], names) for c in engine.nearest(NEAREST_PLANNED) if c < len(listed)]
+        return [_unsized(listed[c], names) for c in self.session.engine.nearest(NEAREST_PLANNED) if c < len(listed)]
+
+    def _large_universe(self):
+        """The session's universe when it has more leg sets than CANDIDATES_PLANNED_MAX (so not
+        every one is planned ahead) and opportunities are sized on its Swift engine, else None."""
+        universe = getattr(self.session, "universe", None)
+        if universe is None or self._books_engine() is None or self._reportable(universe) <= CANDIDATES_PLANNED_MAX:
+            return None
+        return universe
 
     async def _listed(self, universe) -> list:
         """The engine's candidates of `universe` (`build_candidates`: the engine's indices),
@@ -492,9 +493,8 @@ class SessionSizer:
         worker thread (U20k: ≈ 0.5 s of SHA-256 ids), then LEG_SETS_CHUNK LegSets per turn of the
         loop; then frozen out of the cyclic GC's reach (hundreds of thousands of long-lived small
         objects that each full collection would otherwise walk: tens of ms)."""
-        universe = getattr(self.session, "universe", None)
-        if (universe is None or self._books_engine() is None or self._universe_key(universe) == self._leg_sets_made
-                or self._reportable(universe) <= CANDIDATES_PLANNED_MAX):
+        universe = self._large_universe()
+        if universe is None or self._universe_key(universe) == self._leg_sets_made:
             return
         key, started = self._universe_key(universe), time.monotonic()
         found = await self._listed(universe)     # once per universe (a refresh may cancel this pass)

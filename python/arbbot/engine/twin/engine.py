@@ -78,14 +78,21 @@ class TwinEngine:
         self.top_cost[m] = (None, None) if crossed else tuple(
             level_cost(ladder[0][0], market.fees) if ladder else None for ladder in (yes, no))
 
-    def _evaluate(self, cand: Candidate) -> Opportunity | None:
-        target = cand.payout * PAYOUT_PER_LOT
-        for m, side in cand.legs:   # top-of-book reject: the edge never increases with depth
+    def _top_edge(self, cand: Candidate) -> int | None:
+        """The candidate's edge at the best levels (payout less each leg's best-level cost with
+        its unrounded fee, 1e-16 $ per lot); None when a leg's side is empty or its market
+        crossed. Twin of the engine's `topEdge`."""
+        edge = cand.payout * PAYOUT_PER_LOT
+        for m, side in cand.legs:
             cost = self.top_cost[m][side]
             if cost is None:
                 return None
-            target -= cost
-        if target <= 0:
+            edge -= cost
+        return edge
+
+    def _evaluate(self, cand: Candidate) -> Opportunity | None:
+        edge = self._top_edge(cand)   # top-of-book reject: the edge never increases with depth
+        if edge is None or edge <= 0:
             return None
         markets = [self.markets[m] for m, _ in cand.legs]
         sized = size(cand, [self.ladders[m][side] for m, side in cand.legs], [mk.fees for mk in markets],
@@ -102,13 +109,8 @@ class TwinEngine:
         """Twin of `arb_engine_nearest` (`Engine.nearest`)."""
         ranked = []
         for c, cand in enumerate(self.candidates):
-            edge = cand.payout * PAYOUT_PER_LOT
-            for m, side in cand.legs:
-                cost = self.top_cost[m][side]
-                if cost is None:
-                    break
-                edge -= cost
-            else:
+            edge = self._top_edge(cand)
+            if edge is not None:
                 ranked.append((-edge, c))
         ranked.sort()
         return tuple(c for _, c in ranked[:capacity])
