@@ -139,6 +139,11 @@ class PaperVenue:
         """The adapter's book feed (re-snapshots, queue figures), if it has one."""
         return getattr(self.inner, "feed", None)
 
+    async def close_stream(self) -> None:
+        close_stream = getattr(self.inner, "close_stream", None)
+        if close_stream is not None:
+            await close_stream()
+
     async def close(self) -> None:
         await self.inner.close()
 

@@ -177,6 +177,9 @@ class LiveSession:
         self.subscriptions = SessionTiers(self, by_interest=tiers, slow_poll_s=slow_poll_s, caps=stream_caps)
         self.stats = SessionStats(held_out=self.gate.held_out)
         self.held = self.gate.held                     # market name → why it is out of detection
+        # False once `stop_tasks` stopped the streams: the books freeze, so the order path (an
+        # execution still draining) re-quotes over REST instead of reading them
+        self.books_live = True
         self.last_reported: dict[str, float] = {}
         self.engine: Engine | None = None
         self.universe = None
@@ -433,17 +436,17 @@ class LiveSession:
         self._tasks.append(asyncio.create_task(coro, name=name))
 
     async def stop_tasks(self) -> None:
-        """Stop the streams and every spawned task (the books freeze where they are), and the
-        feeds' polls and re-snapshots: from here on the venues' read budgets are for what follows
-        (the final reconciliation), not for books nobody reads."""
+        """Stop every spawned task and the venues' book streams (their connections, the feeds'
+        polls and re-snapshots): from here on the loop, the venues' read budgets and the
+        simulator's CPU are for what follows (an execution draining, the final reconciliation),
+        not for books nobody reads. The books freeze where they are, so the order path no longer
+        reads them (`books_live`: it re-quotes over REST)."""
+        self.books_live = False
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        for venue in self.venues.values():
-            feed = getattr(venue, "feed", None)
-            if feed is not None:
-                await feed.close()
+        await asyncio.gather(*(_stop_stream(venue) for venue in self.venues.values()))
 
     def start_streams(self) -> None:
         if self.generate:
@@ -670,6 +673,18 @@ class LiveSession:
                 await venue.close()
             except Exception as exc:   # closing must not hide the session's result
                 self.errors.append(f"close {venue.venue}: {exc}")
+
+
+async def _stop_stream(venue) -> None:
+    """`venue.close_stream()` where the adapter has it (its market-data connection and feed), else
+    its feed's polls and re-snapshots (a replay's venue)."""
+    close_stream = getattr(venue, "close_stream", None)
+    if close_stream is not None:
+        await close_stream()
+        return
+    feed = getattr(venue, "feed", None)
+    if feed is not None:
+        await feed.close()
 
 
 def simulated_venues(handle) -> dict[str, VenueClient]:

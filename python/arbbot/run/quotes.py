@@ -12,8 +12,8 @@ class StreamedQuotes:
     """`quotes(name)`: market `name`'s streamed book decomposed, or None while the session holds
     it out (distrusted, stale) or has none; with `fresh_only` (the order path) also None while the
     book is quiet (no update within `stale_after_s`: the executor then asks the venue,
-    `quality.gate`). The decompose implementation (ARB_ENGINE_DECOMPOSE /
-    ARB_ENGINE) is chosen once, here."""
+    `quality.gate`) or the session's streams are stopped (`books_live`: a shutdown). The
+    decompose implementation (ARB_ENGINE_DECOMPOSE / ARB_ENGINE) is chosen once, here."""
 
     def __init__(self, session, engine: str | None = None, *, fresh_only: bool = False) -> None:
         self.session = session
@@ -26,7 +26,7 @@ class StreamedQuotes:
         packed = self.session.books.get(name)
         if packed is None or name in self.session.held:
             return None
-        if self.fresh_only and not self.session.gate.is_fresh(name):
+        if self.fresh_only and not (getattr(self.session, "books_live", True) and self.session.gate.is_fresh(name)):
             return None
         venue = self._venues.get(name)
         if venue is None:

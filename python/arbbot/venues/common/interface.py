@@ -18,6 +18,10 @@ class VenueClient(Protocol):
     Optional: `async def prepare_orders(self) -> None` — load and warm, before trading starts,
     what the first order would otherwise load in the order path (`arbbot.run.trader.prepare_orders`
     calls it on every venue that has it; Polymarket: the order signer).
+
+    Optional: `async def close_stream(self) -> None` — stop streaming books (the market-data
+    connection and its feed) while orders and reads keep working: a session stopping calls it
+    before it drains and reconciles (`LiveSession.stop_tasks`). Idempotent.
     """
 
     venue: str

@@ -1,9 +1,17 @@
 """The lifecycle every venue WebSocket client shares: one background task running `_run()`
-(connect, read, reconnect with backoff until closed) over the live connection `_ws`."""
+(connect, read, reconnect with backoff until closed) over the live connection `_ws`.
+
+Closing is prompt under a busy stream: from `close()` on, the reader drops the frames still
+arriving unparsed (a market stream may have seconds of them queued ahead of the venue's close
+frame, and the closing handshake waits for that frame), and a deliberate close is not a lost
+stream (no `on_disconnect`: its books are not marked down, its feed does not start polling)."""
 from __future__ import annotations
 
 import asyncio
 import json
+
+
+CLOSE_TIMEOUT_S = 2.0          # the closing handshake's wait for the venue's close frame, then the TCP is dropped
 
 
 class BackgroundWebSocket:

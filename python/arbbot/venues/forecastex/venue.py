@@ -145,7 +145,7 @@ class ForecastExVenue:
         it changed, coalesced per market (`BookFeed`). While a read fails the feed polls snapshots
         (`snapshot_book`, rate limited); `on_update` sees every update before coalescing. Started
         again, it replaces the previous stream."""
-        await self._close_stream()
+        await self.close_stream()
         self.feed = BookFeed("forecastex", market_ids, self.snapshot_book, SNAPSHOTS_PER_S,
                              on_update=on_update)
         self.feed.start()
@@ -270,7 +270,9 @@ class ForecastExVenue:
         cash = await self.client.cash()
         return Balance(Venue.FORECASTEX, int((cash * 1_000_000).to_integral_value(rounding=ROUND_FLOOR)))
 
-    async def _close_stream(self) -> None:
+    async def close_stream(self) -> None:
+        """Stop streaming books (the market-data connection and its feed); orders, balances and
+        the other reads keep working. Idempotent; `close` does it too."""
         if self._streamer is not None:
             self._streamer.cancel()
             await asyncio.gather(self._streamer, return_exceptions=True)
@@ -278,7 +280,7 @@ class ForecastExVenue:
             await self.feed.close()
 
     async def close(self) -> None:
-        await self._close_stream()
+        await self.close_stream()
         await self.client.close()
 
     async def cancel_order(self, order_id: str) -> Order:

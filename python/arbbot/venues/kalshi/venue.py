@@ -97,7 +97,7 @@ class KalshiVenue:
         """`orderbook_delta` books, coalesced per market (`BookFeed`); polled over REST while the
         WebSocket is down. `on_update` sees every update before coalescing. Started again, it
         replaces the previous stream."""
-        await self._close_stream()
+        await self.close_stream()
         self.feed = BookFeed("kalshi", market_ids, self.fetch_book, self.book_reads_per_s(), on_update=on_update,
                              fetch_many=self.fetch_books, batch=ORDERBOOKS_PER_REQUEST)
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
@@ -172,14 +172,16 @@ class KalshiVenue:
         """Every fill of the account (all pages), filtered (`KalshiExecutionClient.fills`)."""
         return await self.exec.fills(order_id=order_id, ticker=ticker, min_ts_ms=min_ts_ms)
 
-    async def _close_stream(self) -> None:
+    async def close_stream(self) -> None:
+        """Stop streaming books (the market-data connection and its feed); orders, balances and
+        the other reads keep working. Idempotent; `close` does it too."""
         if self.feed is not None:
             await self.feed.close()
         if self.data is not None:
             await self.data.close()
 
     async def close(self) -> None:
-        await self._close_stream()
+        await self.close_stream()
         if self.user is not None:
             await self.user.close()
         if self.market is not None:

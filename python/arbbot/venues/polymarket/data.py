@@ -144,9 +144,9 @@ class PolymarketDataClient:
             self._periodic.cancel()
         for t in list(self._pending.values()):
             t.cancel()
-        for ws in self.sockets:
-            await ws.close()
         await self.feed.close()
+        # every connection at once: each closing handshake waits for the venue's close frame
+        await asyncio.gather(*(ws.close() for ws in self.sockets))
 
     def native(self, market_id: str) -> Book:
         m = self.markets[market_id]

@@ -82,7 +82,7 @@ class PolymarketVenue:
         """Market-channel books, coalesced per market (`BookFeed`); polled over REST (`POST
         /books`) while the WebSocket is down. `on_update` sees every update before coalescing.
         Started again, it replaces the previous stream."""
-        await self._close_stream()
+        await self.close_stream()
         markets = [await self._market(mid) for mid in market_ids]
         self.data = self.data_client(markets, on_update)
         self.feed = self.data.feed
@@ -243,10 +243,12 @@ class PolymarketVenue:
         return dump_snapshot([(m, books.get(m.market_id)) for m in self.provider.markets.values()],
                              relations=self.relations() or None, **kw)
 
-    async def _close_stream(self) -> None:
+    async def close_stream(self) -> None:
+        """Stop streaming books (the market-data connection and its feed); orders, balances and
+        the other reads keep working. Idempotent; `close` does it too."""
         if self.data is not None:
             await self.data.close()
 
     async def close(self) -> None:
-        await self._close_stream()
+        await self.close_stream()
         await self.http.close()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import websockets
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.wsclient import BackgroundWebSocket
+from arbbot.venues.common.wsclient import CLOSE_TIMEOUT_S, BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 from arbbot.venues.common.priority import ReaderTurn
 
@@ -66,7 +66,7 @@ class KalshiWebSocket(BackgroundWebSocket):
             headers = self.signer.headers("GET", path) if self.signer else {}
             try:
                 async with websockets.connect(self.url, additional_headers=headers, ping_interval=10,
-                                              ping_timeout=20, max_size=2**24,
+                                              ping_timeout=20, max_size=2**24, close_timeout=CLOSE_TIMEOUT_S,
                                               logger=protocol_log) as ws:
                     self._ws = ws
                     self.connects += 1
@@ -75,6 +75,8 @@ class KalshiWebSocket(BackgroundWebSocket):
                     await self.on_connect()
                     turn = ReaderTurn()
                     async for frame in ws:
+                        if self.closed:              # closing: drain to the venue's close frame, unread
+                            continue
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
                         await turn.before()          # an execution's order path goes first; bursts share the loop
@@ -87,8 +89,8 @@ class KalshiWebSocket(BackgroundWebSocket):
             finally:
                 self._ws = None
                 self.connected.clear()
+            if self.closed:                  # a deliberate close is not a lost stream
+                return
             if self.on_disconnect:
                 await self.on_disconnect()
-            if self.closed:
-                return
             await asyncio.sleep(self.backoff.next_delay())

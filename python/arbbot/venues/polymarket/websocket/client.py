@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 import websockets
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.wsclient import BackgroundWebSocket
+from arbbot.venues.common.wsclient import CLOSE_TIMEOUT_S, BackgroundWebSocket
 from arbbot.venues.common.priority import ReaderTurn
 
 log = logging.getLogger("arbbot.venues.polymarket.ws")
@@ -41,7 +41,8 @@ class PolymarketWebSocket(BackgroundWebSocket):
         while not self.closed:
             pinger = None
             try:
-                async with websockets.connect(self.url, ping_interval=None, max_size=2**24) as ws:
+                async with websockets.connect(self.url, ping_interval=None, max_size=2**24,
+                                              close_timeout=CLOSE_TIMEOUT_S) as ws:
                     self._ws = ws
                     self.connects += 1
                     self.backoff.reset()
@@ -50,6 +51,8 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     await self.on_connect()
                     turn = ReaderTurn()
                     async for frame in ws:
+                        if self.closed:              # closing: drain to the venue's close frame, unread
+                            continue
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
                         await turn.before()          # an execution's order path goes first; bursts share the loop
@@ -64,8 +67,8 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     pinger.cancel()
                 self._ws = None
                 self.connected.clear()
+            if self.closed:                  # a deliberate close is not a lost stream
+                return
             if self.on_disconnect:
                 await self.on_disconnect()
-            if self.closed:
-                return
             await asyncio.sleep(self.backoff.next_delay())
