@@ -446,7 +446,11 @@ class LiveSession:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        await asyncio.gather(*(_stop_stream(venue) for venue in self.venues.values()))
+        venues = list(self.venues.values())
+        stopped = await asyncio.gather(*(_stop_stream(venue) for venue in venues), return_exceptions=True)
+        for venue, result in zip(venues, stopped):
+            if isinstance(result, Exception):      # stopping must not skip the drain that follows
+                self.errors.append(f"stop {venue.venue} stream: {result}")
 
     def start_streams(self) -> None:
         if self.generate:

@@ -78,3 +78,23 @@ def test_stopping_closes_every_book_stream_without_parsing_or_falling_back(sim, 
         assert [ws.connects for ws in sockets] == connects          # and nothing reconnects
         await session.close()
     run(main())
+
+
+class _Venue:
+    """A venue whose book stream stops, or fails to (`error`)."""
+
+    def __init__(self, venue: str, error: Exception | None = None) -> None:
+        self.venue, self.error, self.stopped = venue, error, False
+
+    async def close_stream(self) -> None:
+        self.stopped = True
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_stream_that_fails_to_stop_is_reported_and_the_others_still_stop():
+    good, bad = _Venue("kalshi"), _Venue("polymarket", OSError("connection reset"))
+    session = LiveSession({"kalshi": good, "polymarket": bad}, [])
+    asyncio.run(session.stop_tasks())               # returns: the drain and reconciliation still run
+    assert good.stopped and bad.stopped and not session.books_live
+    assert session.errors == ["stop polymarket stream: connection reset"]

@@ -51,11 +51,11 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     await self.on_connect()
                     turn = ReaderTurn()
                     async for frame in ws:
+                        await turn.before()          # an execution's order path goes first; bursts share the loop
                         if self.closed:              # closing: drain to the venue's close frame, unread
                             continue
                         if isinstance(frame, bytes):
                             frame = frame.decode("utf-8", "replace")
-                        await turn.before()          # an execution's order path goes first; bursts share the loop
                         await self.on_frame(frame, int(time.time() * 1000))
                         turn.after()
             except asyncio.CancelledError:
