@@ -91,6 +91,7 @@ def test_metrics_endpoint_reports_the_session():
                 await asyncio.sleep(0.05)
                 if session.stats.book_updates >= 50:
                     break
+            await session.stop_tasks()       # the counters stop here: the scrape and the session agree
             async with httpx.AsyncClient() as client:
                 text = (await client.get(f"http://127.0.0.1:{server.server_port}/metrics")).text
         finally:
