@@ -105,8 +105,6 @@ class Engine:
             market = self._names[market]
         return self._impl.update(market, book)
 
-
-
     def size_legs(self, *args) -> tuple:
         """See `arbbot.sizing.on_engine` (Swift engines only: an instance attribute there, the
         glue's method, so that a found frame's sizing crosses no Python frame to reach it)."""

@@ -54,10 +54,10 @@ def days_to_close(closes_at: list[str | None], decided_at: str | None, unknown_d
 
 
 def latest_close(closes_at) -> tuple[int | None, bool]:
-    """(the latest close's unix second, True) for `days_to_close_at`'s work done once per leg set:
-    T = unknown_days when the second is None (no close, or a leg without one), else
-    int(latest − decided_s) / SECONDS_PER_DAY; (None, False) when a close is not a valid stamp
-    (`days_to_close_at` then gives the error)."""
+    """(the latest close's unix second, True), the part of T that depends only on the legs (a
+    leg set makes it once): T = unknown_days when the second is None (no close, or a leg without
+    one), else int(latest − decided_s) / SECONDS_PER_DAY; (None, False) when a close is not a valid
+    stamp (`days_to_latest` then gives `days_to_close`'s error)."""
     if not closes_at or any(c is None for c in closes_at):
         return None, True
     epochs = [_epoch(c) for c in closes_at]
@@ -65,11 +65,10 @@ def latest_close(closes_at) -> tuple[int | None, bool]:
 
 
 def days_to_latest(latest: tuple[int | None, bool], closes_at, decided_s: int, unknown_days: float) -> float:
-    """`days_to_close_at(closes_at, decided_s, unknown_days)` — the same double, the same error —
-    from `latest = latest_close(closes_at)`, made once per leg set."""
+    """`days_to_close_at(closes_at, decided_s, unknown_days)` from `latest = latest_close(closes_at)`."""
     second, valid = latest
-    if not valid:
-        return days_to_close_at(closes_at, decided_s, unknown_days)
+    if not valid:                                     # not a valid stamp: the error days_to_close gives
+        return days_to_close(closes_at, stamp(decided_s), unknown_days)
     return unknown_days if second is None else int(second - decided_s) / SECONDS_PER_DAY
 
 
@@ -77,13 +76,4 @@ def days_to_close_at(closes_at: list[str | None], decided_s: int, unknown_days: 
     """`days_to_close(closes_at, stamp(decided_s), unknown_days)` — the same double, the same
     ValueError — without formatting the decision stamp and parsing it back: (latest close − the
     decision second) in whole seconds / 86400."""
-    if not closes_at or any(c is None for c in closes_at):
-        return unknown_days
-    latest = None
-    for c in closes_at:
-        e = _epoch(c)
-        if e is None:                                 # not a valid stamp: the error days_to_close gives
-            return days_to_close(closes_at, stamp(decided_s), unknown_days)
-        if latest is None or e > latest:
-            latest = e
-    return int(latest - decided_s) / SECONDS_PER_DAY
+    return days_to_latest(latest_close(closes_at), closes_at, decided_s, unknown_days)

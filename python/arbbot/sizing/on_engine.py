@@ -34,7 +34,7 @@ from arbbot.sizing.portfolio_steps import (
 )
 from arbbot.sizing.trade import TradeLeg
 from arbbot.sizing.types import (
-    CapUnit, Outcome, Priced, Reason, SizingInput, SizingParams, Step, StepResult, VenueStats,
+    CapUnit, Outcome, Priced, Reason, SizingInput, SizingParams, Step, StepResult,
 )
 
 LEGS_MAX = 64                 # ARB_PORTFOLIO_LEGS_MAX: a scope's legs are a 64-bit mask
@@ -103,7 +103,6 @@ class Plan:
     """One opportunity's sizing inputs that change only with the portfolio (or never: `legs`)."""
     legs: LegSet
     estimates: array                      # float64: (ρ, s) per leg (step 5)
-    venue_stats: tuple[VenueStats, ...]
     robust: Callable[..., RobustRecord]   # step 5's record from the legs' venues
     lane_inputs: LaneAllocatorInputs      # step 9
     budget: float                         # step 10's budget, $
@@ -113,7 +112,8 @@ class Plan:
     limits: bytes                         # arb_portfolio_limits (scope pointers filled by the glue)
     rooms: array                          # int64 per scope
     masks: array                          # int64 per scope: the legs in it, bit j = leg j
-    head: bytes                           # arb_sizing_input (E: the portfolio's) but payout, qty, T, min_profit
+    head: bytes                           # arb_sizing_input: E, the budget, the venues' stats; payout, qty,
+                                          # T and min_profit written per sizing
 
 
 def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio, cfg: SizingConfig, *,
@@ -130,7 +130,7 @@ def plan(opp: Opportunity, legs: LegSet, confidence: float, portfolio: Portfolio
     limits = LIMITS.pack(*head, len(scopes), 0, 0)
     inp = native.pack_head(SizingInput(opp.id, 0, 0, (), confidence, 0.0, 0, portfolio.equity, budget, venue_stats),
                            len(legs.venues))
-    return Plan(legs, array("d", chain.from_iterable(values)), venue_stats, robust, lane, budget, left,
+    return Plan(legs, array("d", chain.from_iterable(values)), robust, lane, budget, left,
                 drawdown, tuple([(s, n, r) for s, n, r, _, _ in scopes]), limits,
                 array("q", [r for _, _, r, _, _ in scopes]), array("q", [m for *_, m in scopes]), inp)
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+
+from arbbot.venues.common.priority import ReaderTurn
 
 
 CLOSE_TIMEOUT_S = 2.0          # the closing handshake's wait for the venue's close frame, then the TCP is dropped
 
 
 class BackgroundWebSocket:
-    """Subclasses set `venue` (for messages) and implement `async _run()`, which keeps `_ws`
-    pointing at the live connection (None while disconnected) and returns once `closed`."""
+    """Subclasses set `venue` (for messages), `on_frame`, `on_disconnect` (or None) and
+    `backoff`, and implement `async _run()`, which keeps `_ws` pointing at the live connection
+    (None while disconnected), reads it with `_read` and returns once `_lost()` is False."""
 
     venue = "venue"
 
@@ -44,6 +48,29 @@ class BackgroundWebSocket:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def _read(self, ws) -> None:
+        """Hand every frame of connection `ws` to `on_frame(text, recv_ms)` until it ends; once
+        closing, drain it to the venue's close frame unread."""
+        turn = ReaderTurn()
+        async for frame in ws:
+            await turn.before()          # an execution's order path goes first; bursts share the loop
+            if self.closed:              # checked after the turn: a frame taken before the close is not parsed
+                continue
+            if isinstance(frame, bytes):
+                frame = frame.decode("utf-8", "replace")
+            await self.on_frame(frame, int(time.time() * 1000))
+            turn.after()
+
+    async def _lost(self) -> bool:
+        """After a connection ended: False when closed (a deliberate close is not a lost stream),
+        else `on_disconnect()` and the backoff's delay, then True (reconnect)."""
+        if self.closed:
+            return False
+        if self.on_disconnect:
+            await self.on_disconnect()
+        await asyncio.sleep(self.backoff.next_delay())
+        return True
 
     async def _run(self) -> None:      # pragma: no cover - every subclass overrides it
         raise NotImplementedError

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -16,7 +15,6 @@ import websockets
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import CLOSE_TIMEOUT_S, BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
-from arbbot.venues.common.priority import ReaderTurn
 
 log = logging.getLogger("arbbot.venues.kalshi.ws")
 
@@ -73,15 +71,7 @@ class KalshiWebSocket(BackgroundWebSocket):
                     self.backoff.reset()
                     self.connected.set()
                     await self.on_connect()
-                    turn = ReaderTurn()
-                    async for frame in ws:
-                        await turn.before()          # an execution's order path goes first; bursts share the loop
-                        if self.closed:              # closing: drain to the venue's close frame, unread
-                            continue
-                        if isinstance(frame, bytes):
-                            frame = frame.decode("utf-8", "replace")
-                        await self.on_frame(frame, int(time.time() * 1000))
-                        turn.after()
+                    await self._read(ws)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:   # network errors, handshake refusals (401), closed sockets
@@ -89,8 +79,5 @@ class KalshiWebSocket(BackgroundWebSocket):
             finally:
                 self._ws = None
                 self.connected.clear()
-            if self.closed:                  # a deliberate close is not a lost stream
+            if not await self._lost():
                 return
-            if self.on_disconnect:
-                await self.on_disconnect()
-            await asyncio.sleep(self.backoff.next_delay())

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Awaitable, Callable
 
 import websockets
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.wsclient import CLOSE_TIMEOUT_S, BackgroundWebSocket
-from arbbot.venues.common.priority import ReaderTurn
 
 log = logging.getLogger("arbbot.venues.polymarket.ws")
 
@@ -49,15 +47,7 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     self.connected.set()
                     pinger = asyncio.create_task(self._pinger(ws))
                     await self.on_connect()
-                    turn = ReaderTurn()
-                    async for frame in ws:
-                        await turn.before()          # an execution's order path goes first; bursts share the loop
-                        if self.closed:              # closing: drain to the venue's close frame, unread
-                            continue
-                        if isinstance(frame, bytes):
-                            frame = frame.decode("utf-8", "replace")
-                        await self.on_frame(frame, int(time.time() * 1000))
-                        turn.after()
+                    await self._read(ws)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -67,8 +57,5 @@ class PolymarketWebSocket(BackgroundWebSocket):
                     pinger.cancel()
                 self._ws = None
                 self.connected.clear()
-            if self.closed:                  # a deliberate close is not a lost stream
+            if not await self._lost():
                 return
-            if self.on_disconnect:
-                await self.on_disconnect()
-            await asyncio.sleep(self.backoff.next_delay())
