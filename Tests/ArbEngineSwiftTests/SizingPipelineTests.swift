@@ -57,11 +57,33 @@ import Testing
     @Test func splitMix64ReferenceVector() {
         var r = ArbEngineSwift.SplitMix64(seed: 0)     // the engine's (Fixtures.swift has a test one)
         #expect([r.next(), r.next(), r.next()] == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
-        // uniform(at:) reads the same stream: the second output's top 53 bits; skip lands on the fourth
+        // uniform(at:) and bits53(at:) read the same stream: the second output's top 53 bits
         #expect(ArbEngineSwift.SplitMix64.uniform(at: 2, from: 0) == Double(UInt64(0x6E78_9E6A_A1B9_65F4) >> 11) * 0x1.0p-53)
-        var s = ArbEngineSwift.SplitMix64(seed: 0)
-        s.skip(3)
-        #expect(s.state == r.state && s.next() == r.next())
+        #expect(ArbEngineSwift.SplitMix64.bits53(at: 3, from: 0) == UInt64(0x06C4_5D18_8009_454F) >> 11)
+        #expect(r.state == 3 &* ArbEngineSwift.SplitMix64.gamma)
+    }
+
+    /// k < fillThreshold(f) decides u < f (u = k × 2⁻⁵³) exactly: at the edges (f·2⁵³ an integer,
+    /// one ulp either side, 0, 1, NaN, out of range) and on random k and f.
+    @Test func fillThresholdMatchesTheUniformComparison() {
+        let top: UInt64 = 1 << 53
+        func agrees(_ k: UInt64, _ f: Double) -> Bool {
+            (k < fillThreshold(f)) == (Double(k) * 0x1.0p-53 < f)
+        }
+        var fs: [Double] = [0, -0.0, 1, -1, 2, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, 0.5, 0.95, 0.725]
+        for f in fs { fs += [f.nextUp, f.nextDown] }
+        var r = ArbEngineSwift.SplitMix64(seed: 7)
+        for _ in 0..<2_000 { fs.append(Double(r.next() >> 11) * 0x1.0p-53) }
+        for f in fs {
+            var ks: [UInt64] = [0, 1, top - 1, top / 2]
+            if f > 0 && f < 1 {
+                let t = f * 0x1.0p53
+                for k in [t.rounded(.down), t.rounded(.up)] where k >= 1 && k < Double(top) { ks += [UInt64(k) - 1, UInt64(k), UInt64(k) + 1] }
+            }
+            for _ in 0..<8 { ks.append(r.next() >> 11) }
+            #expect(ks.allSatisfy { agrees($0, f) }, "f = \(f)")
+        }
+        #expect(fillThreshold(1) == top && fillThreshold(0) == 0 && fillThreshold(.nan) == 0 && fillThreshold(0.5) == top / 2)
     }
 
     /// A fill-model reject skips the rest (10 fills in 20 attempts: f = 29 / 40 = 0.725 < 0.8).

@@ -8,7 +8,8 @@ import Glibc
 ///
 /// Equivalent shortcuts (same doubles): z and ΔP are computed only for a batch that missed
 /// its quote (a filled batch never reads them, and its u1, u2 are skipped in the stream, not
-/// mixed: the three uniforms always advance it); the
+/// mixed: the three uniforms always advance it); u < f is decided on u's integer bits
+/// (`fillThreshold`), without converting u; the
 /// sorted PnLs are the sorted missed-path PnLs merged with the filled paths' PnL, which is g
 /// exactly, so only the missed paths are sorted. Equal doubles are interchangeable in the
 /// tail sums, so the stable order is not needed.
@@ -39,7 +40,6 @@ extension SizingContext {
         let threshold = Double(params.maxRequote) * 0.0001
         let twoPi = 2.0 * Double.pi
         let paths = Int(params.paths)
-        var rng = SplitMix64(seed: opp.seed)
         /// The PnL after later batch `b` missed its quote with uniforms u1, u2 (re-quote: pnl − d;
         /// unwind: the filled legs sold at the bid), and whether the path unwound.
         func missedBatch(_ b: Int, _ pnl: Double, _ u1: Double, _ u2: Double) -> (Double, Bool) {
@@ -60,40 +60,40 @@ extension SizingContext {
             }
             return (sum, true)
         }
-        // Pass 1: every path's PnL (path order) and the missed paths' PnLs (path order). The sums
-        // run in pass 2, a tight loop: the left-to-right sum is one long dependency chain.
-        var pnls = [Double](repeating: 0, count: paths)
+        // One pass, path order: Σ PnL over all paths and the missed paths' PnLs. The three uniforms
+        // of path p's later batch b follow state seed + 3 (p × laterCount + b) γ.
         var missedPnl: [Double] = []
+        var total = 0.0
         let laterCount = later.count
-        pnls.withUnsafeMutableBufferPointer { out in
-            batchFill.withUnsafeBufferPointer { fill in
-                for path in 0..<paths {
-                    var pnl = g
-                    var unwound = false, missed = false
-                    for b in 0..<laterCount {
-                        let base = rng.state
-                        rng.skip(3)                                   // u, u1, u2
-                        if unwound || SplitMix64.uniform(at: 1, from: base) < fill[b] { continue }
-                        missed = true
+        let fillBelow = batchFill.map(fillThreshold)
+        let step = SplitMix64.gamma &* 3                              // u, u1, u2
+        fillBelow.withUnsafeBufferPointer { below in
+            var base = opp.seed                               // the state before the first output
+            var path = 0
+            while path < paths {
+                let (quoted, next) = quotedPaths(from: base, upTo: paths - path, below: below, step: step)
+                for _ in 0..<quoted { total += g }            // every later batch filled as quoted: g
+                path += quoted
+                base = next
+                if path == paths { break }
+                var pnl = g, unwound = false                  // a later batch of this path missed
+                for b in 0..<laterCount {
+                    if !unwound && SplitMix64.bits53(at: 1, from: base) >= below[b] {
                         (pnl, unwound) = missedBatch(b, pnl, SplitMix64.uniform(at: 2, from: base),
                                                      SplitMix64.uniform(at: 3, from: base))
                     }
-                    out[path] = pnl
-                    if missed { missedPnl.append(pnl) }
+                    base &+= step
                 }
-            }
-        }
-        // Pass 2: Σ PnL and #(PnL < 0) over all paths, Σ max(0, −PnL) over the missed ones.
-        var total = 0.0, missedLoss = 0.0
-        var losses = 0
-        pnls.withUnsafeBufferPointer { all in
-            for pnl in all {
                 total += pnl
-                if pnl < 0.0 { losses += 1 }
+                missedPnl.append(pnl)
+                path += 1
             }
         }
-        for pnl in missedPnl { missedLoss += pyMax(0.0, -pnl) }
         let missedCount = missedPnl.count, quoted = paths - missedCount
+        var losses = g < 0.0 ? quoted : 0                     // #(PnL < 0)
+        for pnl in missedPnl where pnl < 0.0 { losses += 1 }
+        var missedLoss = 0.0
+        for pnl in missedPnl { missedLoss += pyMax(0.0, -pnl) }
         missedPnl.sort()
         let count = Double(paths)
         let kC = tailCount(paths, params.cvarLevel), kV = tailCount(paths, params.varLevel)
@@ -116,6 +116,41 @@ extension SizingContext {
             cvar: -(tail / Double(kC)), value_at_risk: valueAtRisk,
             l_leg: missedCount > 0 ? missedLoss / Double(missedCount) : 0.0, missed: Int64(missedCount))
     }
+}
+
+/// How many paths in a row, at most `limit`, from state `base`, have every later batch b filled
+/// as quoted (its first uniform's bits below `below[b]`), and the state after them.
+private func quotedPaths(from base: UInt64, upTo limit: Int, below: UnsafeBufferPointer<UInt64>,
+                         step: UInt64) -> (Int, UInt64) {
+    var state = base
+    var count = 0
+    if below.count == 1 {                                     // the common case, two venues
+        let below0 = below[0]
+        while count < limit && SplitMix64.bits53(at: 1, from: state) < below0 {
+            state &+= step
+            count += 1
+        }
+        return (count, state)
+    }
+    while count < limit {
+        var s = state
+        for b in 0..<below.count {
+            if SplitMix64.bits53(at: 1, from: s) >= below[b] { return (count, state) }
+            s &+= step
+        }
+        state = s
+        count += 1
+    }
+    return (count, state)
+}
+
+/// The batch fills as quoted when its uniform u = k × 2⁻⁵³ (k = the output's top 53 bits) is
+/// below f, that is when k < f × 2⁵³ (exact: a power-of-two scaling), that is when k <
+/// ceil(f × 2⁵³): the integer this returns. f ≤ 0 or NaN: never (0); f ≥ 1: always (2⁵³).
+func fillThreshold(_ f: Double) -> UInt64 {
+    if !(f > 0.0) { return 0 }
+    if f >= 1.0 { return 1 << 53 }
+    return UInt64((f * 0x1.0p53).rounded(.up))
 }
 
 /// k = max(1, floor(N × (1 − level) + 1e-9)), at most N (level in (0, 1)).

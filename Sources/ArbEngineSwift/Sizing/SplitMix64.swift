@@ -2,7 +2,8 @@
 /// a uniform in [0, 1) is (next() >> 11) × 2^−53. Twin: python/arbbot/sizing/rng.py.
 ///
 /// The k-th output after state s is mix(s + k × γ), so a caller that needs only some of the next
-/// outputs can `skip` the state ahead and mix the ones it reads (`uniform(at:)`): same stream.
+/// outputs can mix the ones it reads (`uniform(at:)`, `bits53(at:)`) and move its state ahead by
+/// a multiple of γ: same stream.
 struct SplitMix64 {
     static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
     private(set) var state: UInt64
@@ -15,14 +16,16 @@ struct SplitMix64 {
         return Self.mix(state)
     }
 
-    /// Advance past `count` outputs without computing them.
-    @inline(__always)
-    mutating func skip(_ count: UInt64) { state &+= Self.gamma &* count }
-
-    /// The uniform of the `k`-th output (k ≥ 1) after state `base`.
+    /// The uniform of the `k`-th output (k ≥ 1) after state `base`: bits53 × 2⁻⁵³.
     @inline(__always)
     static func uniform(at k: UInt64, from base: UInt64) -> Double {
-        Double(mix(base &+ gamma &* k) >> 11) * 0x1.0p-53
+        Double(bits53(at: k, from: base)) * 0x1.0p-53
+    }
+
+    /// The top 53 bits of the `k`-th output (k ≥ 1) after state `base`.
+    @inline(__always)
+    static func bits53(at k: UInt64, from base: UInt64) -> UInt64 {
+        mix(base &+ gamma &* k) >> 11
     }
 
     @inline(__always)
