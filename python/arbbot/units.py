@@ -47,17 +47,25 @@ def parse_decimal(text: object, max_decimals: int, what: str) -> int:
     """Parse `digits` or `digits.digits` into an integer scaled by 10**max_decimals.
 
     Decimals are counted on the value ("0.5000" has one decimal), so trailing zeros never
-    make a value invalid. Raises UnitError with a message naming `what`.
+    make a value invalid; nor do leading zeros, however many ("000…01" is 1). A value of more
+    than 30 digits before the point (past every bound a unit has: the largest, 2⁶³−1 µ$, has 13)
+    is refused as above the maximum before int() reads it (int() refuses past 4,300 digits, and
+    is quadratic below). Raises UnitError with a message naming `what`; a long text is shown
+    shortened.
     """
     if not isinstance(text, str):
         raise UnitError(f"{what} must be a decimal string like \"0.45\", got {_kind(text)}")
+    shown = text if len(text) <= 40 else f"{text[:16]}...{text[-16:]}"
     if not _STRICT.fullmatch(text):
-        raise UnitError(f"{what} {text!r} is not a decimal string (digits, optionally .digits)")
+        raise UnitError(f"{what} {shown!r} is not a decimal string (digits, optionally .digits)")
     whole, _, frac = text.partition(".")
+    whole = whole.lstrip("0")
     frac = frac.rstrip("0")
     if len(frac) > max_decimals:
-        raise UnitError(f"{what} {text} has {len(frac)} decimals, at most {max_decimals} allowed")
-    return int(whole) * 10**max_decimals + (int(frac.ljust(max_decimals, "0")) if frac else 0)
+        raise UnitError(f"{what} {shown} has {len(frac):,} decimals, at most {max_decimals} allowed")
+    if len(whole) > 30:
+        raise UnitError(f"{what} {shown} is above the maximum ({len(whole):,} digits before the point)")
+    return int(whole or "0") * 10**max_decimals + (int(frac.ljust(max_decimals, "0")) if frac else 0)
 
 
 def parse_price(text: object) -> int:
@@ -108,10 +116,11 @@ _POW10 = tuple(10**k for k in range(10))
 def _plain(value: str, scale_digits: int) -> int | None:
     """`value` × 10**scale_digits for the form venues send in every frame, `[-]D+[.D…]` in ASCII
     digits with at most `scale_digits` decimals; None for any other form (`_decimal_text`'s).
-    The same integer the full parser gives, about 3× faster (a book delta carries two)."""
+    The same integer the full parser gives, about 3× faster (a book delta carries two). A whole
+    part of more than 30 digits (leading zeros, or too large) is left to the full parser too."""
     negative = value[:1] == "-"
     whole, dot, frac = value[negative:].partition(".")
-    if not (whole.isascii() and whole.isdigit()):             # ASCII and isdigit: [0-9]+
+    if not (len(whole) <= 30 and whole.isascii() and whole.isdigit()):   # ASCII and isdigit: [0-9]+
         return None
     n = int(whole) * _POW10[scale_digits]
     if dot:
@@ -132,6 +141,8 @@ def _scaled(value: str | int | Decimal, scale_digits: int, what: str) -> int:
     if isinstance(value, int):
         return value * 10**scale_digits
     if isinstance(value, Decimal):
+        if value.is_finite() and value.adjusted() >= 30:   # "1E+999999999": refused before written out
+            raise UnitError(f"{what}: {value!r} is too large ({value.adjusted() + 1:,} digits before the point)")
         value = format(value, "f")
     if not isinstance(value, str):
         raise UnitError(f"{what}: expected a decimal string, got {type(value).__name__}")
@@ -140,13 +151,18 @@ def _scaled(value: str | int | Decimal, scale_digits: int, what: str) -> int:
 
 def _decimal_text(value: str, scale_digits: int, what: str) -> int:
     """The full parser of a decimal string: a sign, spaces around, any digits `\\d` matches,
-    extra decimals only zeros; UnitError otherwise (`_plain` answers its usual form first)."""
+    extra decimals only zeros; UnitError otherwise (`_plain` answers its usual form first).
+    Leading zeros are read however many; more than 30 digits before the point (no venue value
+    comes near) is UnitError before int() reads them (it refuses past 4,300 digits)."""
+    shown = value if len(value) <= 40 else f"{value[:16]}...{value[-16:]}"
     m = _SIGNED.match(value.strip())
     if not m or (m.group(2) == "" and not m.group(3)):
-        raise UnitError(f"{what}: {value!r} is not a decimal number")
-    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or ""
+        raise UnitError(f"{what}: {shown!r} is not a decimal number")
+    sign, whole, frac = m.group(1), m.group(2).lstrip("0") or "0", m.group(3) or ""
     if frac[scale_digits:].strip("0"):
-        raise UnitError(f"{what}: {value!r} has more precision than {scale_digits} decimals")
+        raise UnitError(f"{what}: {shown!r} has more precision than {scale_digits} decimals")
+    if len(whole) > 30:
+        raise UnitError(f"{what}: {shown!r} is too large ({len(whole):,} digits before the point)")
     frac = frac[:scale_digits].ljust(scale_digits, "0")
     n = int(whole) * 10**scale_digits + (int(frac) if frac else 0)
     return -n if sign == "-" else n
@@ -166,6 +182,27 @@ def qty_lots(value: str | int | Decimal, *, signed: bool = False) -> int:
     if n < 0 and not signed:
         raise UnitError(f"quantity: {value!r} is negative")
     return n
+
+
+MICRO_SHARES_PER_LOT = 10**6 // LOTS_PER_CONTRACT     # Polymarket's on-chain share unit: 10⁻⁶ share
+
+
+def share_micros(value: str | int | Decimal) -> int:
+    """Polymarket share count (`"219.217767"`) → micro-shares (10⁻⁶ share, the on-chain unit).
+
+    An order states its size in 2 decimals, but what the venue matches is on-chain amounts: fills
+    (a marketable BUY stated in dollars buys `amount / price` shares), and the book levels such
+    fills leave behind, carry up to 6 decimals. `lots_held(share_micros(x))` is the whole lots."""
+    n = _scaled(value, 6, "quantity")
+    if n < 0:
+        raise UnitError(f"quantity: {value!r} is negative")
+    return n
+
+
+def lots_held(micro_shares: int) -> int:
+    """Whole lots in `micro_shares`, rounded down: never more than held, filled or offered (the
+    rest, under 0.01 share, is dust no order can trade: sizes are whole lots)."""
+    return micro_shares // MICRO_SHARES_PER_LOT
 
 
 def money_micros(value: str | int | Decimal) -> int:

@@ -256,8 +256,14 @@ class Executor:
         return decompose(int(book.venue), book)
 
     async def _info(self, market: str) -> MarketInfo:
-        """The market's rules: from its route, else discovered from the venue once (cached)."""
+        """The market's rules: as the adapter knows them now where it says (`market_info`: a
+        Polymarket tick follows `tick_size_change`), else from its route, else discovered from the
+        venue once (cached)."""
         route = self.routes[market]
+        current = getattr(route.client, "market_info", None)
+        info = current(route.market_id) if current is not None else None
+        if info is not None:
+            return info
         if route.info is None:
             found = {m.market_id: m for m in await route.client.discover_markets()}
             if route.market_id not in found:

@@ -155,7 +155,17 @@ class PaperVenue:
         return statistics.median(self.round_trips) if len(self.round_trips) >= MIN_ROUND_TRIPS else None
 
     # ---- trading: local --------------------------------------------------------------------------
+    def market_info(self, market_id: str) -> MarketInfo | None:
+        """The wrapped adapter's current rules for the market (Polymarket: after a tick change),
+        else the ones discovered."""
+        current = getattr(self.inner, "market_info", None)
+        info = current(market_id) if current is not None else None
+        return info if info is not None else self.markets.get(market_id)
+
     async def _info(self, market_id: str) -> MarketInfo:
+        info = self.market_info(market_id)
+        if info is not None:
+            return info
         if market_id not in self.markets:
             await self.discover_markets()
         info = self.markets.get(market_id)

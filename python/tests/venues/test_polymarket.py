@@ -88,6 +88,24 @@ def test_gamma_double_json_parsing():
         json_list("{\"a\": 1}", "outcomes")
 
 
+def test_fees_are_read_conservatively_when_gamma_leaves_fields_out():
+    """VENUES.md: read `feeSchedule` per market, take the conservative reading. A schedule stating
+    rate 0.04 is charged when `feesEnabled` is absent (40,000 ppm), not when it is false; a
+    schedule without a rate is never read as 0 (the market is skipped); neither field: no fee."""
+    from decimal import Decimal
+    from arbbot.venues.polymarket.providers import Unrepresentable, fee_schedule
+
+    def market(**fields):
+        raw = {"conditionId": "0xc", "outcomes": '["Yes","No"]', "clobTokenIds": '["1","2"]', **fields}
+        return parse_market(raw)
+    rate = {"rate": Decimal("0.04"), "exponent": 1, "takerOnly": True}
+    assert fee_schedule(market(feeSchedule=rate)).taker_rate_ppm == 40_000
+    assert fee_schedule(market(feesEnabled=False, feeSchedule=rate)).taker_rate_ppm == 0
+    assert fee_schedule(market()).taker_rate_ppm == 0
+    with pytest.raises(Unrepresentable, match="without a rate"):
+        fee_schedule(market(feesEnabled=True, feeSchedule={"exponent": 1}))
+
+
 def test_a_market_not_taking_orders_is_not_active():
     """Past its end a market awaits resolution `closed: false` but `acceptingOrders: false`; one
     without a CLOB has `enableOrderBook: false`: discovery lists neither as active (tradeable).
@@ -370,6 +388,59 @@ def test_order_lifecycle_and_pre_send_rules():
                 await other.place_order(OrderRequest(alv, Side.YES, 3000, 1_000))
             await other.close()
     run(main())
+
+
+def test_the_order_id_is_the_hash_for_the_signers_chain():
+    """An order signed for Amoy (chain 80002) is reported, before sending, under the EIP-712 hash
+    of chain 80002's domain — the one its signature recovers to the signer from; the Polygon hash
+    of the same order differs (a lost answer would be looked up under an id the venue never had)."""
+    from types import SimpleNamespace
+    from py_clob_client_v2.signer import Signer
+    from arbbot.venues.common import OrderRequest, Side, TimeInForce
+    from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+    from arbbot.venues.polymarket.order_hash import order_hash, recover_signer
+
+    class Http:
+        async def clob_post(self, path, payload, auth=False):
+            sent.append(payload)
+            return {"success": True, "orderID": "0x0", "status": "matched", "makingAmount": "10",
+                    "takingAmount": "20"}
+    sent, reported = [], []
+    market = SimpleNamespace(market_id="0xc", yes_token="1", no_token="2", tick_ticks=100, extra=(), neg_risk=False)
+    cfg = PolymarketConfig(private_key=PRIV, chain_id=80002)
+    client = PolymarketExecutionClient(Http(), cfg, SimpleNamespace(markets={"0xc": market}))
+    client.on_order_id = lambda coid, oid: reported.append((coid, oid))
+    asyncio.run(client.place(OrderRequest("0xc", Side.YES, 5000, 2_000, tif=TimeInForce.IOC, client_order_id="c1")))
+    order = sent[0]["order"]
+    assert reported == [("c1", order_hash(order, False, 80002))]
+    assert recover_signer(order, False, 80002) == Signer(PRIV, 80002).address()
+    assert order_hash(order, False, 137) != reported[0][1] and recover_signer(order, False, 137) != Signer(PRIV, 80002).address()
+
+
+def test_orders_follow_a_tick_size_change():
+    """After `tick_size_change` 0.01 → 0.001 on ALV, a bid at 30.1¢ (off the old grid) is checked,
+    signed and accepted on the new one; the adapter's rules (`market_info`, what the executor prices
+    unwinds on) carry the new tick. Before: refused locally, "off the 100-tick grid"."""
+    from arbbot.venues.common import OrderRequest, OrderStatus, Side
+
+    async def main():
+        async with poly_env() as (sim, cfg):
+            v, _ = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000b4", "ticks")
+            markets = await v.discover_markets()
+            alv = by_title(sim, "ALV")
+            assert v.market_info(alv).tick_ticks == 100
+            dc = v.data_client(markets)
+            dc.start()
+            await wait_for(lambda: in_sync(dc, sim), what="initial snapshots")
+            sim.change_tick_size(alv, 10)
+            await wait_for(lambda: v.market_info(alv).tick_ticks == 10, what="the new tick")
+            o = await v.place_order(OrderRequest(alv, Side.YES, 3010, 1_000))
+            listed = [(x.order_id, x.price_ticks) for x in await v.orders()]
+            await dc.close()
+            await v.close()
+            return o, listed
+    o, listed = run(main())
+    assert o.status is OrderStatus.RESTING and listed == [(o.order_id, 3010)]
 
 
 def test_an_orders_fills_carry_its_fee_rounded_once_per_order():

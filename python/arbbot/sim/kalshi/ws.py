@@ -3,7 +3,8 @@
 Every connection needs RSA-PSS auth on the upgrade (signed over `GET /trade-api/ws/v2`). Commands:
 subscribe, unsubscribe, update_subscription (get_snapshot, add_markets, delete_markets),
 list_subscriptions. Channels: orderbook_delta (snapshot + signed-increment deltas with a
-contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions. Frame faults
+contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions, market_lifecycle_v2
+(only `event_fee_update`, pushed by `push_event_fee_update`). Frame faults
 (`ws_seq_gap_every`, `ws_duplicate_every`, `ws_out_of_order_every`, `ws_malformed_every`,
 `stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
 `KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
@@ -63,6 +64,13 @@ class KalshiWs:
         """Push a `user_order` frame (final state after matching / cancel) to subscribed connections."""
         for c in list(self.connections):
             c.user_order(o)
+
+    def push_event_fee_update(self, event_ticker: str, fee_type: str | None, multiplier: int | float | None) -> None:
+        """Push an `event_fee_update` (factsheet §1.8, on `market_lifecycle_v2`): `event_ticker`'s
+        fee terms overridden from now on, None clearing that term; `multiplier` goes on the wire
+        as a JSON number. The simulated exchange keeps charging its own fees."""
+        for c in list(self.connections):
+            c.event_fee_update(event_ticker, fee_type, multiplier)
 
 
 class KalshiWsConn(WsConnection):
@@ -141,7 +149,8 @@ class KalshiWsConn(WsConnection):
                 return
             tickers = params.get("market_tickers") or ([params["market_ticker"]] if params.get("market_ticker") else [])
             for ch in chans:
-                if ch not in ("orderbook_delta", "ticker", "trade", "fill", "user_orders", "market_positions"):
+                if ch not in ("orderbook_delta", "ticker", "trade", "fill", "user_orders", "market_positions",
+                              "market_lifecycle_v2"):
                     self._error(cid, 8, "Unknown channel name")
                     continue
                 if ch == "orderbook_delta" and not tickers:
@@ -231,6 +240,15 @@ class KalshiWsConn(WsConnection):
         for sid, s in list(self.subs.items()):
             if s["channel"] == "user_orders" and (not s["tickers"] or o.market in s["tickers"]):
                 self.send({"type": "user_order", "sid": sid, "msg": msg})
+
+    def event_fee_update(self, event_ticker: str, fee_type: str | None, multiplier) -> None:
+        markets = {t for t, (e, _q, _l) in self.sim.listings.items() if e.event_id == event_ticker}
+        for sid, s in list(self.subs.items()):
+            if s["channel"] == "market_lifecycle_v2" and (not s["tickers"] or markets & s["tickers"]):
+                s["seq"] += 1
+                self.send({"type": "event_fee_update", "sid": sid, "seq": s["seq"], "msg": {
+                    "event_ticker": event_ticker, "fee_type_override": fee_type,
+                    "fee_multiplier_override": multiplier}})
 
     def on_event(self, ev) -> None:
         now = self.sim.clock_ms()

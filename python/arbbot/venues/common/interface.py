@@ -22,6 +22,10 @@ class VenueClient(Protocol):
     Optional: `async def close_stream(self) -> None` — stop streaming books (the market-data
     connection and its feed) while orders and reads keep working: a session stopping calls it
     before it drains and reconciles (`LiveSession.stop_tasks`). Idempotent.
+
+    Optional: `def market_info(self, market_id: str) -> MarketInfo | None` — the market's rules as
+    the adapter knows them now (no I/O), for a venue whose rules change while it streams
+    (Polymarket's `tick_size_change`): the executor prices its orders on them.
     """
 
     venue: str

@@ -8,6 +8,12 @@ until the resubscription's snapshots arrive, and the feed polls the books meanwh
 
 Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled, then coalesced
 per market in `updates` (the feed's queue) for the consumer.
+
+`use_yes_price` is stated in every subscription (Kalshi's default, NO levels at the NO-leg price,
+is to flip): the parser reads NO levels in the convention it asked for. With `on_fee_update`, the
+connection also subscribes to `market_lifecycle_v2` (all markets) for `event_fee_update`: the
+callback (the instrument provider) returns the tickers whose fee hold changed, and their books are
+published again; a book whose ticker is in `holds` is published untradeable with that reason.
 """
 from __future__ import annotations
 
@@ -18,8 +24,10 @@ from typing import Awaitable, Callable
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import BookUpdate, Book
-from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked
-from arbbot.venues.kalshi.schemas.ws import OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message
+from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked, held
+from arbbot.venues.kalshi.schemas.ws import (
+    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message,
+)
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
 log = logging.getLogger("arbbot.venues.kalshi.data")
@@ -28,14 +36,20 @@ log = logging.getLogger("arbbot.venues.kalshi.data")
 # (error 26, subscription market limit exceeded); the first batch subscribes, the others are
 # added to its sid once it is known, each answered by its markets' snapshots
 SUBSCRIBE_BATCH = 500
+LIFECYCLE = "market_lifecycle_v2"      # carries `event_fee_update` (not a channel of its own)
 
 
 class KalshiDataClient:
     def __init__(self, ws_url: str, signer, tickers: list[str], *, use_yes_price: bool = False,
                  recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff=None,
-                 feed: BookFeed | None = None) -> None:
+                 feed: BookFeed | None = None,
+                 on_fee_update: Callable[[EventFeeUpdate], list[str]] | None = None,
+                 holds: dict[str, str] | None = None) -> None:
         self.tickers = list(tickers)
         self.use_yes_price = use_yes_price
+        self.on_fee_update = on_fee_update
+        self.holds: dict[str, str] = holds if holds is not None else {}   # ticker → why it is not traded
+        self.lifecycle_sid: int | None = None
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
         self.sid: int | None = None
@@ -62,12 +76,14 @@ class KalshiDataClient:
         self.sid = None
         batches = [self.tickers[i:i + SUBSCRIBE_BATCH] for i in range(0, len(self.tickers), SUBSCRIBE_BATCH)]
         self._batches = batches[1:]
-        params = {"channels": ["orderbook_delta"], "market_tickers": batches[0] if batches else []}
-        if self.use_yes_price:
-            params["use_yes_price"] = True
+        params = {"channels": ["orderbook_delta"], "market_tickers": batches[0] if batches else [],
+                  "use_yes_price": self.use_yes_price}     # always stated: the venue's default is to flip
         await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
+        if self.on_fee_update is not None and self.lifecycle_sid is None:
+            await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": {"channels": [LIFECYCLE]}})
 
     async def _on_disconnect(self) -> None:
+        self.lifecycle_sid = None
         for b in self.books.values():
             if b.tradeable:
                 b.invalidate("disconnected")
@@ -76,10 +92,15 @@ class KalshiDataClient:
 
     def native(self, ticker: str) -> Book:
         """The shadow book as the engine may use it: also untradeable while locked/crossed."""
-        return checked(self.books[ticker].native())
+        b = checked(self.books[ticker].native())
+        return held(b, self.holds[ticker]) if self.holds and ticker in self.holds else b
 
     def _publish(self, book: KalshiBook, ts: int) -> None:
-        self.feed.publish(BookUpdate(checked(book.native()), ts))
+        b = checked(book.native())
+        holds = self.holds
+        if holds and book.ticker in holds:
+            b = held(b, holds[book.ticker])
+        self.feed.publish(BookUpdate(b, ts))
 
     async def _resync(self, reason: str) -> None:
         for b in self.books.values():
@@ -155,6 +176,14 @@ class KalshiDataClient:
             if msg.channel == "orderbook_delta":
                 self.sid = msg.sid
                 await self._add_batches()
+            elif msg.channel == LIFECYCLE:
+                self.lifecycle_sid = msg.sid
+            return
+        if isinstance(msg, EventFeeUpdate):
+            if self.on_fee_update is not None:
+                for ticker in self.on_fee_update(msg):
+                    if ticker in self.books:
+                        self._publish(self.books[ticker], recv_ts)
             return
         if isinstance(msg, WsError):
             self.errors.append(msg)

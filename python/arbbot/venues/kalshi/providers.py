@@ -1,26 +1,28 @@
-"""Kalshi instrument discovery: events → markets, with each series' fee schedule."""
+"""Kalshi instrument discovery: events → markets, with each series' fee schedule (fees.py).
+
+A market whose fees cannot be priced (a `flat` or unknown fee type, a series that cannot be
+read) is not traded: it is left out of `markets`, with its reason in `untradeable` and one
+warning per discovery. Per-event fee overrides (`event_fee_update`) are applied to what every
+later discovery builds; the markets the session may already price with lower fees are held
+(`fee_holds`, their books published untradeable) while the override makes them dearer.
+"""
 from __future__ import annotations
+
+from collections import Counter
 
 from arbbot import logs
 from arbbot.model import utc_second
-from arbbot.venues.common.errors import VenueError
-from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, FeeSchedule, MarketInfo, Venue
-from arbbot.venues.kalshi.common.enums import FEE_MAKER_BASE_PPM, FEE_ROUNDING_MICROS, FEE_TAKER_BASE_PPM
+from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
+from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, MarketInfo, Venue
+from arbbot.venues.kalshi.fee_overrides import EventFees
+from arbbot.venues.kalshi.fees import UnmodelledFees
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
+from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate
 
 log = logs.get("kalshi")
 
 _TICK = {"linear_cent": 100, "tapered_deci_cent": 10, "deci_cent": 10}
-
-
-def fee_schedule(series: KalshiSeries) -> FeeSchedule:
-    """taker = 0.07 × fee_multiplier; maker 0.0175 × multiplier only on quadratic_with_maker_fees;
-    rounding $0.01 per order (spec/ARBITRAGE.md)."""
-    taker = FEE_TAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
-    maker = (FEE_MAKER_BASE_PPM * series.fee_multiplier_ppm // 1_000_000
-             if series.fee_type == "quadratic_with_maker_fees" else 0)
-    return FeeSchedule(taker_rate_ppm=taker, rounding=FEE_ROUNDING_MICROS, maker_rate_ppm=maker)
 
 
 class KalshiInstrumentProvider:
@@ -30,12 +32,29 @@ class KalshiInstrumentProvider:
         self.events: dict[str, EventInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.bodies: list[dict] = []      # the `GET /events` pages of the last load, as the venue sent them
+        self.untradeable: dict[str, str] = {}          # ticker → why it is not traded (its fees)
+        self.event_fees = EventFees()                  # per-event overrides and the holds they cause
+        self.fee_holds = self.event_fees.holds         # ticker → why its books are held (fees changed)
 
     async def _series(self, ticker: str) -> KalshiSeries:
+        """The series (read once); ProtocolError if the venue has no readable series `ticker`
+        (other venue errors, e.g. transport or rate limits, propagate: the venue is unreadable)."""
         if ticker not in self.series:
-            body = await self.http.get(f"/series/{ticker}")
-            self.series[ticker] = parse_series(body["series"])
+            try:
+                body = await self.http.get(f"/series/{ticker}")
+            except NotFound:
+                raise ProtocolError(f"kalshi series {ticker}: not found", venue="kalshi") from None
+            self.series[ticker] = parse_series(body.get("series") if isinstance(body, dict) else body)
         return self.series[ticker]
+
+    def apply_fee_update(self, update: EventFeeUpdate) -> list[str]:
+        """An `event_fee_update`: later discoveries price the event with it; the event's markets
+        handed out cheaper are held (`fee_holds`). Returns the tickers whose hold changed."""
+        changed = self.event_fees.apply(update)
+        log.warning("kalshi.event_fee_update", event_ticker=update.event_ticker, fee_type=update.fee_type,
+                    multiplier=None if update.multiplier is None else str(update.multiplier),
+                    error=update.error or None, changed=len(changed), held=len(self.fee_holds))
+        return changed
 
     async def _all_series(self) -> None:
         """Every series in one `GET /series` (one read instead of one per series: at Kalshi's
@@ -56,6 +75,7 @@ class KalshiInstrumentProvider:
     async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
         cursor = ""
         self.bodies = []
+        skipped: Counter[str] = Counter()          # reason → markets of this load not traded
         if not self.series and series_ticker is None:
             await self._all_series()
         while True:
@@ -67,11 +87,28 @@ class KalshiInstrumentProvider:
             body = await self.http.get("/events", params)
             self.bodies.append(body)
             for ev in body.get("events", []):
-                s = await self._series(ev["series_ticker"])
-                fees = fee_schedule(s)
+                if not isinstance(ev, dict) or not ev.get("event_ticker") or not ev.get("series_ticker"):
+                    skipped["event without event_ticker or series_ticker"] += 1
+                    continue
+                event = ev["event_ticker"]
+                try:
+                    s = await self._series(ev["series_ticker"])
+                    fees, reason = self.event_fees.schedule(event, s), ""
+                except (ProtocolError, UnmodelledFees) as exc:     # this event only: its markets are not traded
+                    s, fees, reason = None, None, str(exc)
                 ids = []
-                for md in ev.get("markets", []):
-                    mk = parse_market(md)
+                for md in ev.get("markets") or []:
+                    try:
+                        mk = parse_market(md if isinstance(md, dict) else {})
+                    except ProtocolError as exc:                   # this market only
+                        skipped[str(exc)] += 1
+                        continue
+                    if reason:
+                        self.untradeable[mk.ticker] = reason
+                        self.markets.pop(mk.ticker, None)
+                        skipped[reason] += 1
+                        continue
+                    self.untradeable.pop(mk.ticker, None)
                     ids.append(mk.ticker)
                     self.markets[mk.ticker] = MarketInfo(
                         Venue.KALSHI, mk.ticker, mk.title, event_id=mk.event_ticker, fees=fees,
@@ -79,10 +116,13 @@ class KalshiInstrumentProvider:
                         price_grid=TAPERED if mk.price_level_structure == TAPERED else UNIFORM,
                         closes_at=utc_second(mk.close_time), category=s.category,
                         active=mk.status in ("active", "open"))
-                self.events[ev["event_ticker"]] = EventInfo(
-                    Venue.KALSHI, ev["event_ticker"], ev.get("title", ""), tuple(ids),
+                    self.event_fees.issued(event, mk.ticker, fees)
+                self.events[event] = EventInfo(
+                    Venue.KALSHI, event, ev.get("title", ""), tuple(ids),
                     bool(ev.get("mutually_exclusive")), False)
             cursor = body.get("cursor") or ""
             if not cursor:
                 break
+        if skipped:
+            log.warning("kalshi.markets_untradeable", count=sum(skipped.values()), reasons=dict(skipped))
         return list(self.markets.values())

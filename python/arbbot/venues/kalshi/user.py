@@ -3,8 +3,9 @@
 `user_order` msg: order_id, ticker, status (resting/canceled/executed), side, is_yes,
 yes_price_dollars, fill/remaining/initial_count_fp, taker/maker_fill_cost_dollars, optional
 taker/maker_fees_dollars (omitted when zero), client_order_id... → unified `Order` (BUY of
-`side`, price in that side's terms). `market_position` msg: market_ticker, position_fp, and
-money in centi-cents (1/10,000 $) → `Position` (fees in µ$ = centi-cents × 100). `fill` msg:
+`side`, price in that side's terms). `market_position` msg: market_ticker, position_fp and
+fees_paid_dollars (current), or position and fees_paid in centi-cents (legacy) → `Position`
+(lots, fees in µ$). `fill` msg:
 trade_id, order_id, side, action, yes_price_dollars, count_fp, fee_cost (dollars), is_taker →
 `Fill` (schemas/ws.py `parse_fill`; fill_id = trade_id, fee exact in µ$).
 """
@@ -42,12 +43,25 @@ def parse_user_order(m: dict) -> Order:
         raise ProtocolError(f"kalshi user_order: bad message ({exc})", venue="kalshi") from None
 
 
+def _int(v, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise UnitError(f"{what}: expected an integer, got {v!r}")
+    return v
+
+
 def parse_market_position(m: dict) -> Position:
+    """Current shape (factsheet §1.8): `position_fp` (contracts, 2 dp), `fees_paid_dollars`
+    (fixed-point $); legacy (AsyncAPI file): `position` (contracts), `fees_paid` (centi-cents,
+    1/10,000 $). Each field in its current form when present, else the legacy one; lots and µ$."""
     try:
-        lots = qty_lots(m["position_fp"], signed=True) if "position_fp" in m else int(m["position"]) * 100
-        return Position(V, m["market_ticker"], lots, fees_paid_micros=int(m["fees_paid"]) * 100)
+        lots = qty_lots(m["position_fp"], signed=True) if "position_fp" in m else _int(m["position"], "position") * 100
+        if "fees_paid_dollars" in m:
+            fees = money_micros(m["fees_paid_dollars"])
+        else:
+            fees = _int(m["fees_paid"], "fees_paid") * 100          # centi-cents → µ$
+        return Position(V, m["market_ticker"], lots, fees_paid_micros=fees)
     except (KeyError, ValueError, TypeError, UnitError) as exc:
-        raise ProtocolError(f"kalshi market_position: bad message ({exc})", venue="kalshi") from None
+        raise ProtocolError(f"kalshi market_position: bad message ({exc!r})", venue="kalshi") from None
 
 
 class KalshiUserClient(KalshiChannelClient):

@@ -10,7 +10,7 @@ from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.ratelimit import KALSHI_TIERS
-from arbbot.venues.kalshi.book import checked
+from arbbot.venues.kalshi.book import checked, held
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
 from arbbot.venues.kalshi.execution import KalshiExecutionClient
@@ -67,9 +67,14 @@ class KalshiVenue:
             await self.provider.load()
         return list(self.provider.events.values())
 
+    def _held(self, book: Book) -> Book:
+        """`book` untradeable while its market is held for a fee override (`provider.fee_holds`)."""
+        reason = self.provider.fee_holds.get(book.market.id)
+        return held(book, reason) if reason else book
+
     async def fetch_book(self, market_id: str) -> Book:
         body = await self.http.get(f"/markets/{market_id}/orderbook", auth=True)
-        return _book(market_id, body)
+        return self._held(_book(market_id, body))
 
     async def fetch_books(self, market_ids: list[str]) -> dict[str, Book]:
         """Many books in `GET /markets/orderbooks` requests of at most ORDERBOOKS_PER_REQUEST
@@ -84,7 +89,7 @@ class KalshiVenue:
             for entry in books:
                 ticker = entry.get("ticker") if isinstance(entry, dict) else None
                 if ticker in ids:
-                    out[ticker] = _book(ticker, entry)
+                    out[ticker] = self._held(_book(ticker, entry))
         return out
 
     def book_reads_per_s(self) -> float:
@@ -101,7 +106,8 @@ class KalshiVenue:
         self.feed = BookFeed("kalshi", market_ids, self.fetch_book, self.book_reads_per_s(), on_update=on_update,
                              fetch_many=self.fetch_books, batch=ORDERBOOKS_PER_REQUEST)
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
-                                     backoff=self._backoff(), feed=self.feed)
+                                     backoff=self._backoff(), feed=self.feed,
+                                     on_fee_update=self.provider.apply_fee_update, holds=self.provider.fee_holds)
         self.data.start()
         self.feed.start()
         while True:

@@ -10,10 +10,10 @@ import hashlib
 import json
 
 from arbbot.venues.common.model import Book, MarketId, Venue
-from arbbot.units import price_ticks, qty_lots
+from arbbot.units import lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.schemas.ws import BookMsg
 
-Lvl = tuple[int, str, str]          # (lots, price string, size string)
+Lvl = tuple[int, str, str]          # (whole lots, price string, size string: up to 6 decimals)
 
 
 def summary_hash(market: str, asset_id: str, timestamp: str, bids, asks, min_order_size: str,
@@ -42,11 +42,12 @@ class TokenBook:
 
     @staticmethod
     def _side(levels) -> dict[int, Lvl]:
+        """A level of under one lot (dust a 6-decimal fill left) is kept for the hash, not traded."""
         out: dict[int, Lvl] = {}
         for p, s in levels:
-            t, q = price_ticks(p), qty_lots(s)
-            if q > 0:
-                out[t] = (q, p, s)
+            t, u = price_ticks(p), share_micros(s)
+            if u > 0:
+                out[t] = (lots_held(u), p, s)
         return out
 
     def apply_snapshot(self, msg: BookMsg) -> bool:
@@ -68,11 +69,11 @@ class TokenBook:
 
     def apply_change(self, side: str, price: str, size: str) -> None:
         book = self.bids if side == "BUY" else self.asks
-        t, q = price_ticks(price), qty_lots(size)
-        if q == 0:
+        t, u = price_ticks(price), share_micros(size)
+        if u == 0:
             book.pop(t, None)
         else:
-            book[t] = (q, price, size)
+            book[t] = (lots_held(u), price, size)
 
     def can_hash(self) -> bool:
         return None not in (self.min_order_size, self.tick_size, self.neg_risk, self.last_trade_price)
@@ -89,10 +90,11 @@ class TokenBook:
         self.tradeable, self.reason = False, reason
 
     def bid_levels(self) -> tuple[tuple[int, int], ...]:
-        return tuple((p, v[0]) for p, v in sorted(self.bids.items(), reverse=True))
+        """(ticks, lots) best first; levels of dust left out."""
+        return tuple((p, v[0]) for p, v in sorted(self.bids.items(), reverse=True) if v[0])
 
     def ask_levels(self) -> tuple[tuple[int, int], ...]:
-        return tuple((p, v[0]) for p, v in sorted(self.asks.items()))
+        return tuple((p, v[0]) for p, v in sorted(self.asks.items()) if v[0])
 
 
 def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> Book:

@@ -25,7 +25,7 @@ from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.model import BookUpdate, MarketInfo, Book
-from arbbot.units import UnitError
+from arbbot.units import UnitError, price_ticks
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.schemas.ws import (
     BookMsg, LastTradeMsg, PriceChangeMsg, TickSizeMsg, parse_book, parse_frame,
@@ -50,8 +50,11 @@ class PolymarketDataClient:
     def __init__(self, ws_url: str, markets: list[MarketInfo], http=None, *,
                  recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff: Backoff | None = None,
                  ping_interval_s: float = 10.0, resnapshot_interval_s: float | None = None,
-                 on_update: Callable[[BookUpdate], None] | None = None) -> None:
+                 on_update: Callable[[BookUpdate], None] | None = None,
+                 on_tick_change: Callable[[str, int], None] | None = None) -> None:
         self.markets = {m.market_id: m for m in markets}
+        # called with (market id, new tick in ticks) on `tick_size_change`: orders use the new grid
+        self.on_tick_change = on_tick_change
         self.token_market: dict[str, str] = {}
         self.books: dict[str, TokenBook] = {}
         for m in markets:
@@ -147,6 +150,17 @@ class PolymarketDataClient:
         await self.feed.close()
         # every connection at once: each closing handshake waits for the venue's close frame
         await asyncio.gather(*(ws.close() for ws in self.sockets))
+
+    def _tick_changed(self, market_id: str, tick_size: str) -> None:
+        """A token's new tick (`tick_size_change`, e.g. "0.001"): to `on_tick_change` in ticks."""
+        try:
+            tick = price_ticks(tick_size)
+        except UnitError:
+            self.malformed += 1
+            log.warning("polymarket: bad tick_size_change %r on market %s", tick_size, market_id)
+            return
+        if tick > 0 and self.on_tick_change is not None and market_id in self.markets:
+            self.on_tick_change(market_id, tick)
 
     def native(self, market_id: str) -> Book:
         m = self.markets[market_id]
@@ -281,5 +295,6 @@ class PolymarketDataClient:
                 book = self.books.get(msg.asset_id)
                 if book is not None:
                     book.tick_size = msg.new_tick_size
+                    self._tick_changed(book.market or self.token_market.get(msg.asset_id, ""), msg.new_tick_size)
         for mid in touched:
             self._publish(mid, recv_ts)

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.model import Action, Order, OrderRequest, OrderStatus, Side, TimeInForce, Venue
-from arbbot.units import LOTS_PER_CONTRACT, TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
+from arbbot.units import (LOTS_PER_CONTRACT, MICRO_SHARES_PER_LOT, TICKS_PER_DOLLAR, UnitError, lots_held, money_micros,
+                          price_ticks, share_micros)
 from arbbot.venues.polymarket.order_hash import order_hash
 
-MICRO_SHARES_PER_LOT = 10**6 // LOTS_PER_CONTRACT    # on-chain amounts: 10⁻⁶ share units per lot
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 
 
@@ -95,7 +95,7 @@ class PolymarketExecutionClient:
         m = self.check(req)
         payload = await asyncio.to_thread(self._build, m, req)
         if self.on_order_id is not None:
-            self.on_order_id(req.client_order_id, order_hash(payload["order"], m.neg_risk))
+            self.on_order_id(req.client_order_id, order_hash(payload["order"], m.neg_risk, self.config.chain_id))
         body = await self.http.clob_post("/order", payload, auth=True)
         if not isinstance(body, dict) or not body.get("success"):
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
@@ -103,7 +103,7 @@ class PolymarketExecutionClient:
         try:
             making, taking = Decimal(str(body["makingAmount"])), Decimal(str(body["takingAmount"]))
             shares = taking if req.action is Action.BUY else making
-            filled = qty_lots(shares)
+            filled = lots_held(share_micros(shares))          # up to 6 decimals: whole lots kept
             cost = money_micros(making) if req.action is Action.BUY else 0
         except (KeyError, UnitError) as exc:
             raise ProtocolError(f"polymarket /order response: {exc}", venue="polymarket") from None
@@ -132,7 +132,7 @@ class PolymarketExecutionClient:
         m = next((m for m in self.provider.markets.values() if token in (m.yes_token, m.no_token)), None)
         mid, side = (m.market_id, Side.YES if token == m.yes_token else Side.NO) if m else (o.get("market", ""), Side.YES)
         try:
-            size, matched = qty_lots(o["original_size"]), qty_lots(o["size_matched"])
+            size, matched = lots_held(share_micros(o["original_size"])), lots_held(share_micros(o["size_matched"]))
             price = price_ticks(o["price"])
         except (KeyError, UnitError) as exc:
             raise ProtocolError(f"polymarket /data/order: {exc}", venue="polymarket") from None

@@ -29,11 +29,15 @@ class Unrepresentable(Exception):
 
 
 def fee_schedule(m: GammaMarket) -> FeeSchedule:
-    if not m.fees_enabled:
-        return FeeSchedule(rounding=FEE_ROUNDING_MICROS)
+    """The market's taker fee, read conservatively (VENUES.md): without `feesEnabled` a schedule
+    that states a rate is charged; a schedule without a rate is not guessed (the market skipped)."""
     s = m.fee_schedule
+    if m.fees_enabled is False or (m.fees_enabled is None and s is None):
+        return FeeSchedule(rounding=FEE_ROUNDING_MICROS)
     if s is None:
         raise Unrepresentable("fees enabled but no feeSchedule")
+    if s.rate is None:
+        raise Unrepresentable("feeSchedule without a rate")
     if s.exponent != 1:
         raise Unrepresentable(f"feeSchedule exponent {s.exponent} (the engine models exponent 1 only)")
     taker = rate_ppm(s.rate)

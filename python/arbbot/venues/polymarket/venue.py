@@ -7,7 +7,8 @@ Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Fills from the C
 from __future__ import annotations
 
 import asyncio
-
+import logging
+from dataclasses import replace
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
@@ -18,14 +19,16 @@ from arbbot.venues.common.model import (
     Side, Venue,
 )
 from arbbot.snapshot import dump_snapshot
-from arbbot.units import price_ticks, qty_lots
+from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
-from arbbot.units import TICKS_PER_DOLLAR
+
+
+log = logging.getLogger("arbbot.venues.polymarket.venue")
 
 
 class PolymarketVenue:
@@ -75,7 +78,18 @@ class PolymarketVenue:
         return PolymarketDataClient(c.ws_url, markets, self.http, recorder=self.recorder,
                                     backoff=Backoff(base=c.reconnect_base_s, cap=c.reconnect_cap_s),
                                     ping_interval_s=c.ping_interval_s, resnapshot_interval_s=c.resnapshot_interval_s,
-                                    on_update=on_update)
+                                    on_update=on_update, on_tick_change=self._tick_changed)
+
+    def _tick_changed(self, market_id: str, tick_ticks: int) -> None:
+        """`tick_size_change`: orders are checked and signed on the new grid from now on."""
+        m = self.provider.markets.get(market_id)
+        if m is not None and m.tick_ticks != tick_ticks:
+            log.info("polymarket: market %s tick %d → %d ticks", market_id, m.tick_ticks, tick_ticks)
+            self.provider.markets[market_id] = replace(m, tick_ticks=tick_ticks)
+
+    def market_info(self, market_id: str) -> MarketInfo | None:
+        """The market's rules as known now (its tick follows `tick_size_change`); no I/O."""
+        return self.provider.markets.get(market_id)
 
     async def stream_books(self, market_ids: list[str], *,
                            on_update: Callable[[BookUpdate], None] | None = None) -> AsyncIterator[BookUpdate]:
@@ -160,7 +174,7 @@ class PolymarketVenue:
             if min_ts_ms is not None and int(o.get("created_at") or min_ts_ms // 1000) < min_ts_ms // 1000:
                 continue
             mid, side = tok.get(o.get("asset_id"), (o.get("market", ""), Side.YES))
-            size, matched = qty_lots(o["original_size"]), qty_lots(o["size_matched"])
+            size, matched = lots_held(share_micros(o["original_size"])), lots_held(share_micros(o["size_matched"]))
             out.append(Order(Venue.POLYMARKET, o["id"], "", mid, side,
                              Action.BUY if o.get("side") == "BUY" else Action.SELL,
                              price_ticks(o["price"]), size, matched, size - matched, OrderStatus.RESTING))
@@ -193,7 +207,7 @@ class PolymarketVenue:
         if min_ts_ms is not None:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
         out: list[Fill] = []
-        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-8 µ$)
+        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-12 µ$)
         try:
             async for t in self._pages("/data/trades", params):
                 if t.get("status") == "FAILED":
@@ -210,15 +224,16 @@ class PolymarketVenue:
                     if order_id is not None and oid != order_id:
                         continue
                     mid, outcome = tok.get(asset, (t.get("market", ""), Side.YES))
-                    p, lots = price_ticks(px), qty_lots(size)
+                    p, shares = price_ticks(px), share_micros(size)       # a fill's size: up to 6 decimals
                     fee = 0
                     if taker:
                         bps = int(t.get("fee_rate_bps") or 0)
-                        # lots/100 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e14 $ = raw/1e8 µ$;
-                        # the order's running total rounded up to 10 µ$ ($0.00001)
+                        # shares/1e6 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e18 $ = raw/1e12 µ$, on
+                        # the exact size; the order's running total rounded up to 10 µ$ ($0.00001)
                         before = taker_raw.get(oid, 0)
-                        taker_raw[oid] = after = before + lots * bps * p * (TICKS_PER_DOLLAR - p)
-                        fee = -(-after // 10**9) * 10 - (-(-before // 10**9) * 10)
+                        taker_raw[oid] = after = before + shares * bps * p * (TICKS_PER_DOLLAR - p)
+                        fee = -(-after // 10**13) * 10 - (-(-before // 10**13) * 10)
+                    lots = lots_held(shares)
                     out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
                                     outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
         except (KeyError, TypeError, ValueError) as exc:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Balance, Fill, Order, Position, Side, Venue
-from arbbot.units import TICKS_PER_DOLLAR, UnitError, cents_to_micros, money_micros, price_ticks, qty_lots, rate_ppm
+from arbbot.units import TICKS_PER_DOLLAR, UnitError, cents_to_micros, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
 
 V = Venue.KALSHI
@@ -37,7 +37,7 @@ class KalshiMarket:
 class KalshiSeries:
     ticker: str
     fee_type: str
-    fee_multiplier_ppm: int      # fee_multiplier × 1e6, exact
+    fee_multiplier: Decimal      # exact, as the venue wrote it (any number of decimals)
     category: str = ""
 
 
@@ -55,13 +55,39 @@ def parse_market(d: dict) -> KalshiMarket:
         raise ProtocolError(f"kalshi market: missing field {exc}", venue="kalshi") from None
 
 
+def parse_multiplier(value, what: str) -> Decimal:
+    """A fee multiplier (a JSON number; the REST client decodes it with `parse_float=Decimal`, so
+    exactly as written) → a finite Decimal ≥ 0. Also accepted: an int, decimal text, and a float
+    (its shortest round-trip text, which is the JSON text the float came from). ProtocolError
+    otherwise (bool, null, NaN, infinity, negative, anything else)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ProtocolError(f"kalshi {what}: not a number: {value!r}", venue="kalshi")
+    try:
+        mult = Decimal(repr(value) if isinstance(value, float) else value)
+    except ArithmeticError:         # decimal.InvalidOperation: text that is not a number
+        raise ProtocolError(f"kalshi {what}: not a number: {value!r}", venue="kalshi") from None
+    if not mult.is_finite() or mult < 0:
+        raise ProtocolError(f"kalshi {what}: {value!r} is not a multiplier", venue="kalshi")
+    if mult == 0:
+        return Decimal(0)
+    if mult.adjusted() > 9 or mult.as_tuple().exponent < -40:   # keeps exact arithmetic on it small
+        raise ProtocolError(f"kalshi {what}: {value!r} is out of range", venue="kalshi")
+    return mult
+
+
 def parse_series(d: dict) -> KalshiSeries:
-    """`fee_multiplier` is a JSON number: decode the body with `parse_float=Decimal`."""
-    mult = d.get("fee_multiplier", 1)
-    if isinstance(mult, float):
-        raise ProtocolError("kalshi series: fee_multiplier decoded as float; use parse_float=Decimal",
-                            venue="kalshi")
-    return KalshiSeries(d["ticker"], d.get("fee_type", "quadratic"), _p(rate_ppm, Decimal(mult), "fee_multiplier"),
+    """A `Series` (OpenAPI: `ticker`, `fee_type`, `fee_multiplier` required). The fee type is kept
+    as written (fees.py decides what it can price); ProtocolError if a field is missing or the
+    multiplier is not one."""
+    if not isinstance(d, dict):
+        raise ProtocolError(f"kalshi series: not an object: {type(d).__name__}", venue="kalshi")
+    try:
+        ticker, fee_type, mult = d["ticker"], d["fee_type"], d["fee_multiplier"]
+    except KeyError as exc:
+        raise ProtocolError(f"kalshi series: missing field {exc}", venue="kalshi") from None
+    if not isinstance(ticker, str) or not isinstance(fee_type, str):
+        raise ProtocolError(f"kalshi series {ticker!r}: ticker and fee_type must be strings", venue="kalshi")
+    return KalshiSeries(ticker, fee_type, parse_multiplier(mult, f"series {ticker} fee_multiplier"),
                         str(d.get("category") or ""))
 
 

@@ -7,13 +7,15 @@ silently empty, so every delta field here is required.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 from arbbot.venues.common import wire_json
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Action, Fill, Side, Trade, Venue
 from arbbot.units import TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
-from arbbot.venues.kalshi.schemas.rest import parse_levels
+from arbbot.venues.kalshi.schemas.rest import parse_levels, parse_multiplier
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,20 @@ class ChannelMsg:
     sid: int | None
     seq: int | None
     value: object
+
+
+@dataclass(frozen=True)
+class EventFeeUpdate:
+    """`event_fee_update` (on the `market_lifecycle_v2` channel): the fee terms of every market of
+    `event_ticker` from now on. `fee_type` / `multiplier` None: that override is cleared (the
+    series' own term applies again). `error` names a term that could not be read (the event's
+    fees are then unknown)."""
+    sid: int | None
+    seq: int | None
+    event_ticker: str
+    fee_type: str | None
+    multiplier: Decimal | None      # exact, as written on the wire
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +192,28 @@ def parse_fill(m: dict) -> Fill:
 _CHANNEL_PARSERS = {"ticker": parse_ticker, "trade": parse_trade, "fill": parse_fill}
 
 
+def parse_event_fee_update(text: str | bytes) -> EventFeeUpdate:
+    """An `event_fee_update` frame, decoded again with `parse_float=Decimal` so that the
+    multiplier is exactly what the venue wrote (rare frames: the cost does not matter). A frame
+    without an event ticker is a ProtocolError; unreadable terms are kept as `error`."""
+    d = json.loads(text, parse_float=Decimal)
+    m = d["msg"]
+    event = m["event_ticker"]
+    if not isinstance(event, str) or not event:
+        raise ValueError(f"event_ticker {event!r}")
+    fee_type, mult, error = m.get("fee_type_override"), m.get("fee_multiplier_override"), ""
+    if fee_type is not None and not isinstance(fee_type, str):
+        fee_type, error = None, f"fee_type_override {fee_type!r} is not a string"
+    if mult is not None:
+        try:
+            mult = parse_multiplier(mult, "fee_multiplier_override")
+        except ProtocolError as exc:
+            mult, error = None, str(exc)
+    sid, seq = d.get("sid"), d.get("seq")
+    return EventFeeUpdate(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None,
+                          event, fee_type, mult, error)
+
+
 def parse_message(text: str | bytes, *, use_yes_price: bool = False):
     """Decode one frame. Raises ProtocolError on malformed JSON or missing fields."""
     try:
@@ -215,6 +253,8 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
         if t in _CHANNEL_PARSERS:
             seq = d.get("seq")
             return ChannelMsg(t, d.get("sid"), None if seq is None else int(seq), _CHANNEL_PARSERS[t](d["msg"]))
+        if t == "event_fee_update":
+            return parse_event_fee_update(text)
         if t == "subscribed":
             return Subscribed(int(d.get("id", 0)), int(d["msg"]["sid"]), d["msg"]["channel"])
         if t == "error":

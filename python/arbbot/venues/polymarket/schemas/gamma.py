@@ -15,7 +15,7 @@ from arbbot.venues.common.errors import ProtocolError
 
 @dataclass(frozen=True)
 class GammaFeeSchedule:
-    rate: Decimal
+    rate: Decimal | None                # None: the schedule does not say (never read as 0)
     exponent: Decimal
     taker_only: bool
     rebate_rate: Decimal
@@ -34,7 +34,7 @@ class GammaMarket:
     neg_risk_augmented: bool
     tick_size: Decimal
     min_size: Decimal
-    fees_enabled: bool
+    fees_enabled: bool | None           # None: `feesEnabled` absent
     fee_schedule: GammaFeeSchedule | None
     active: bool
     closed: bool
@@ -85,7 +85,8 @@ def parse_fee_schedule(raw) -> GammaFeeSchedule | None:
         return None
     if not isinstance(raw, dict):
         raise ProtocolError("polymarket gamma: feeSchedule must be an object", venue="polymarket")
-    return GammaFeeSchedule(_dec(raw.get("rate"), "feeSchedule.rate", "0"),
+    rate = raw.get("rate")
+    return GammaFeeSchedule(None if rate is None else _dec(rate, "feeSchedule.rate"),
                             _dec(raw.get("exponent"), "feeSchedule.exponent", "1"),
                             bool(raw.get("takerOnly", True)), _dec(raw.get("rebateRate"), "feeSchedule.rebateRate", "0"))
 
@@ -104,7 +105,8 @@ def parse_market(raw: dict) -> GammaMarket:
         neg_risk_augmented=bool(raw.get("negRiskAugmented")) or bool(raw.get("negRiskOther")),
         tick_size=_dec(raw.get("orderPriceMinTickSize"), "orderPriceMinTickSize", "0.01"),
         min_size=_dec(raw.get("orderMinSize"), "orderMinSize", "5"),
-        fees_enabled=bool(raw.get("feesEnabled")), fee_schedule=parse_fee_schedule(raw.get("feeSchedule")),
+        fees_enabled=None if raw.get("feesEnabled") is None else bool(raw.get("feesEnabled")),
+        fee_schedule=parse_fee_schedule(raw.get("feeSchedule")),
         active=bool(raw.get("active", True)), closed=bool(raw.get("closed", False)),
         end_date=str(raw.get("endDate") or ""),
         event_ids=tuple(str(e.get("id", "")) for e in raw.get("events") or [] if isinstance(e, dict)),
