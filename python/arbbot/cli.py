@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                                          "stored with executions. Exit status 2 on bad input.")
     explain.add_argument("file", nargs="?", help="snapshot file (arbbot.snapshot/1); - reads standard input")
     explain.add_argument("--bankroll", default="10000", help="fresh portfolio's bankroll in dollars (default 10000)")
-    explain.add_argument("--config", help="arbbot.toml whose [sizing] tables (and min_profit) to use")
+    explain.add_argument("--config", help="arbbot.toml whose [sizing] tables (and min_profit, which then replaces the "
+                                          "snapshot's for the scan and the sizing) to use; only that file is read")
     explain.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     explain.add_argument("--db", help="order store: show stored sizing records instead of sizing a snapshot")
     explain.add_argument("--id", help="only this opportunity id")
@@ -77,8 +78,12 @@ def _parser() -> argparse.ArgumentParser:
                           "own (a paper database)")
 
     config = sub.add_parser("config", help="show the effective configuration (secrets masked)",
-                            description="Settings come from arbbot.toml (or ARB_CONFIG) and ARB_* variables.")
+                            description="Settings come from arbbot.toml (or the file ARB_CONFIG or --config "
+                                        "names) and ARB_* variables, which win over the file; every default is "
+                                        "shown. Exit status 2 on a bad setting, naming it.")
     config.add_argument("action", choices=("show",))
+    config.add_argument("--config", metavar="TOML", help="read this arbbot.toml instead of ./arbbot.toml or "
+                                                         "ARB_CONFIG (it must exist)")
 
     ack = sub.add_parser("ack", help="acknowledge safe mode / a drawdown stop after checking the positions",
                          description="Clear safe mode in the order store once an operator has dealt with the "
@@ -183,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             import json as _json
             from arbbot.config import ConfigError, load_settings
             try:
-                print(_json.dumps(load_settings().masked(), indent=1))
+                print(_json.dumps(load_settings(config_file=args.config).masked(), indent=1))
             except ConfigError as exc:
                 print(f"arbbot config: {exc}", file=sys.stderr)
                 return EXIT_INPUT
@@ -273,12 +278,10 @@ def _sim(argv: list[str]) -> int:
 
 
 def _scan(args) -> int:
-    import json
-
     from arbbot.engine import EngineInputError, implementation, scan, scan_packed
     from arbbot.engine.select import EngineSelectionError
     from arbbot.opportunities import to_json_line
-    from arbbot.snapshot import SnapshotError, load_snapshot, load_snapshot_packed, parse_snapshot
+    from arbbot.snapshot import SnapshotError, load_snapshot, load_snapshot_packed, read_snapshot_data
 
     rules_errors: tuple = ()
     if args.rules:
@@ -293,11 +296,8 @@ def _scan(args) -> int:
         if packed is not None:
             result = scan_packed(packed.buffers, packed.names)
         else:
-            if args.file == "-":
-                try:
-                    snapshot = parse_snapshot(json.loads(sys.stdin.read()))
-                except json.JSONDecodeError as exc:
-                    raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+            if args.file == "-":    # the bytes, read as a file's (load_snapshot) would be
+                snapshot = read_snapshot_data(sys.stdin.buffer.read())
             else:
                 snapshot = load_snapshot(args.file)
             if args.rules:

@@ -14,11 +14,15 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from arbbot.engine.types import INT64_MAX
 from arbbot.sizing.config import SizingConfig
+from arbbot.units import MICROS_PER_DOLLAR
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 REMOTE_OPT_IN = {"metrics_host": ("metrics", "ARB_ALLOW_REMOTE_METRICS"),
                  "dashboard_host": ("the dashboard", "ARB_ALLOW_REMOTE_DASHBOARD")}
+# the largest min_profit in whole dollars whose µ$ the engines take (an int64, as params.min_profit)
+MIN_PROFIT_MAX_USD = INT64_MAX // MICROS_PER_DOLLAR
 # settings that moved: old flat key → its new dotted key (refused at load, naming the new key)
 MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
          "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
@@ -87,7 +91,7 @@ class Settings(BaseSettings):
                                      "puts it back (dashboard or arbbot.toml)")
     log_json: bool = False
     # risk and sizing (money in dollars here; converted to µ$ where used)
-    min_profit: float = Field(0.01, ge=0, allow_inf_nan=False,
+    min_profit: float = Field(0.01, ge=0, le=MIN_PROFIT_MAX_USD, allow_inf_nan=False,
                               description="dollars an opportunity must make after fees (detection and the "
                                           "re-quote before each leg)")
     sizing: SizingConfig = Field(default_factory=SizingConfig,
@@ -224,11 +228,35 @@ def _problems(exc: ValidationError) -> ConfigError:
                                  for e in exc.errors()))
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
+    """The settings (arguments > ARB_* > the TOML file > defaults). `config_file`: read that file
+    instead of arbbot.toml / ARB_CONFIG (`arbbot config show --config F`); it must exist, as must
+    a file ARB_CONFIG names (arbbot.toml may be absent: defaults). A file that is not TOML, or an
+    invalid value, is a ConfigError naming the file or the setting."""
+    import tomllib
+    settings_cls, path = Settings, os.environ.get("ARB_CONFIG", "arbbot.toml")
+    if config_file is None and "ARB_CONFIG" in os.environ and not Path(path).is_file():
+        # a typo in ARB_CONFIG must not trade on the default limits (arbbot.toml may be absent)
+        raise ConfigError(f"ARB_CONFIG={path}: no such file")
+    if config_file is not None:
+        read_toml(config_file)                       # ConfigError: cannot be read, or not TOML
+        settings_cls, path = _reading(config_file), config_file
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise _problems(exc) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _reading(path: str) -> type[Settings]:
+    """Settings whose TOML file is `path` (the environment still applies)."""
+    class _Named(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                       file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+    return _Named
 
 
 class _FileOnly(Settings):

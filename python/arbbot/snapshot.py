@@ -12,6 +12,8 @@ through the one-pass reader (arbbot.snapshot_fast) when that one vouches for it,
 from __future__ import annotations
 
 import json
+import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +66,59 @@ def _string(value: Any, path: str) -> str:
     return value
 
 
+def _text(value: Any, path: str, what: str) -> str:
+    """A string that names something (a market id, an event, a category): valid Unicode, so
+    it can be written as UTF-8 (an opportunity id hashes it; output, logs and stores write it).
+    JSON's escapes can spell a lone UTF-16 surrogate ("\\ud800"), which no UTF-8 text holds."""
+    text = _string(value, path)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SnapshotError(path, f"{what} {_shown(json.dumps(text), 80)} is not valid Unicode (a lone surrogate, "
+                                      f"U+{ord(text[exc.start]):04X})") from None
+    return text
+
+
+_STAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+
+
+def stamp_problem(value: Any, what: str) -> str | None:
+    """Why `value` is not a UTC time written exactly `YYYY-MM-DDTHH:MM:SSZ` (spec/SNAPSHOT.md
+    `closes_at`), as a message naming `what`; None when it is one. ASCII digits only, and a real
+    time (no February 30, no second 60): what arbbot.sizing.clock.parse_stamp reads."""
+    if not isinstance(value, str):
+        return f"{what} must be a string YYYY-MM-DDTHH:MM:SSZ, got {_json_type(value)}"
+    m = _STAMP.fullmatch(value)
+    if m is None:
+        return f"{what} {_shown(json.dumps(value), 80)} is not YYYY-MM-DDTHH:MM:SSZ (UTC, e.g. \"2026-12-31T19:00:00Z\")"
+    try:
+        datetime(*map(int, m.groups()))
+    except ValueError:
+        return f"{what} {json.dumps(value)} is not a valid time"
+    return None
+
+
+def _sizing_fields(obj: dict, path: str) -> None:
+    """A market's `closes_at`, `event` and `category` (spec/SNAPSHOT.md): what sizing reads and
+    detection does not, checked here so that `arbbot scan` and `arbbot explain` refuse the same
+    files. Absent or null: not stated."""
+    closes_at = obj.get("closes_at")
+    if closes_at is not None:
+        problem = stamp_problem(closes_at, "closes_at")
+        if problem is not None:
+            raise SnapshotError(f"{path}.closes_at", problem)
+    for key in ("event", "category"):
+        if obj.get(key) is not None:
+            _text(obj[key], f"{path}.{key}", key)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` for a message: shortened when longer than `limit` (a 5,000-digit number is shown
+    by its ends)."""
+    return text if len(text) <= limit else f"{text[:16]}...{text[-16:]}"
+
+
 def _required(obj: dict, key: str, path: str) -> Any:
     if key not in obj:
         raise SnapshotError(_join(path, key), "required field is missing")
@@ -74,7 +129,10 @@ def _decimal(parse, value: Any, path: str, *args) -> int:
     try:
         return parse(value, *args)
     except units.UnitError as exc:
-        raise SnapshotError(path, str(exc)) from None
+        message = str(exc)
+        if isinstance(value, str) and len(value) > 40:
+            message = message.replace(value, _shown(value))
+        raise SnapshotError(path, message) from None
 
 
 def _json_type(value: Any) -> str:
@@ -101,8 +159,10 @@ def parse_snapshot(obj: Any) -> Snapshot:
     """Validate a decoded `arbbot.snapshot/1` object; raise SnapshotError on the first problem."""
     root = _object(obj, "$")
     fmt = _required(root, "format", "")
+    if not isinstance(fmt, str):
+        raise SnapshotError("format", f"unsupported format: expected \"{FORMAT}\", got {_json_type(fmt)}")
     if fmt != FORMAT:
-        raise SnapshotError("format", f"unsupported format {json.dumps(fmt)} (expected \"{FORMAT}\")")
+        raise SnapshotError("format", f"unsupported format {_shown(json.dumps(fmt))} (expected \"{FORMAT}\")")
     taken_at = root.get("taken_at")
     if taken_at is not None:
         _string(taken_at, "taken_at")
@@ -151,16 +211,17 @@ def _parse_market(raw: Any, path: str) -> Market:
     venue = _VENUES.get(venue_label)
     if venue is None:
         raise SnapshotError(f"{path}.venue", f"unknown venue {json.dumps(venue_label)} (expected kalshi, polymarket or forecastex)")
-    market_id = _string(_required(obj, "id", path), f"{path}.id")
+    market_id = _text(_required(obj, "id", path), f"{path}.id", "market id")
     if not market_id:
         raise SnapshotError(f"{path}.id", "market id is empty")
     title = _string(obj.get("title", ""), f"{path}.title")
+    _sizing_fields(obj, path)
     fees = _parse_fees(obj.get("fees", {}), f"{path}.fees")
     lot = 100
     if "lot" in obj:
         lot = _decimal(units.parse_size, obj["lot"], f"{path}.lot", "lot")
         if lot not in (100, 1):
-            raise SnapshotError(f"{path}.lot", f"lot {obj['lot']} must be \"1\" or \"0.01\"")
+            raise SnapshotError(f"{path}.lot", f"lot {_shown(obj['lot'])} must be \"1\" or \"0.01\"")
     book = _parse_book(obj.get("book", {}), f"{path}.book", venue)
     return Market(venue, market_id, fees, lot, book, title)
 
@@ -277,18 +338,91 @@ def load_snapshot_packed(path: str | Path):
 
 
 def load_snapshot_strict(path: str | Path) -> Snapshot:
-    """`load_snapshot` through the strict reader only (json + parse_snapshot): the reference."""
+    """`load_snapshot` through the strict reader only (decode_json + parse_snapshot): the reference."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SnapshotError("$", f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise SnapshotError("$", f"{path} is not UTF-8") from None
+    return parse_snapshot(decode_json(text))
+
+
+def read_snapshot_data(data: bytes, source: str = "standard input") -> Snapshot:
+    """The Snapshot of a file's bytes read elsewhere (`arbbot scan -`: standard input): the
+    one-pass reader's when it vouches for them, else the strict reader's, as `load_snapshot`."""
+    from arbbot.snapshot_fast import read_snapshot_fast   # imports this module
+
+    snapshot = read_snapshot_fast(data)
+    if snapshot is not None:
+        return snapshot
     try:
-        obj = json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SnapshotError("$", f"{source} is not UTF-8") from None
+    return parse_snapshot(decode_json(text))
+
+
+def decode_json(text: str) -> Any:
+    """`json.loads(text)` for a snapshot, or SnapshotError at `$` naming the problem; never
+    another exception, whatever the text:
+    - an integer past int()'s 4,300 digits (ValueError in json.loads) is kept as the float it
+      rounds to (±inf): no snapshot field is a JSON number, so it is either ignored (an unknown
+      key) or refused as a number, as a short one is. (Not sys.set_int_max_str_digits: a process-
+      wide switch that would also lift the guard against int()'s quadratic time, for a value
+      nothing reads.) Long floats need nothing: float() has no digit limit;
+    - nesting too deep for the recursive decoder (RecursionError) is refused: the format nests
+      6 levels, only an unknown key's value can be deeper;
+    - NaN, Infinity and -Infinity, which json.loads accepts, are refused: they are not JSON
+      (RFC 8259), so the file is not JSON (spec: "JSON, UTF-8"), even if they sit under an
+      unknown key."""
+    try:
+        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return parse_snapshot(obj)
+    except RecursionError:
+        raise SnapshotError("$", f"JSON nested too deeply to read (the limit is about "
+                                 f"{sys.getrecursionlimit():,} levels; a snapshot needs 6)") from None
+    except _Constant as exc:
+        line, column = _position(text, exc.at(text))
+        raise SnapshotError("$", f"invalid JSON at line {line} column {column}: {exc.name} is not a JSON "
+                                 "value (JSON has no NaN or Infinity)") from None
+
+
+def _json_int(text: str) -> int | float:
+    if len(text) <= 4_000:
+        try:
+            return int(text)
+        except ValueError:          # a lower PYTHONINTMAXSTRDIGITS
+            pass
+    return float(text)
+
+
+class _Constant(Exception):
+    """NaN, Infinity or -Infinity met by json.loads (which tells no position: `at` finds it)."""
+
+    _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(-?Infinity|NaN)')
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def at(self, text: str) -> int:
+        """Where the first such constant outside a string is in `text` (0 if not found)."""
+        for m in self._TOKEN.finditer(text):
+            if m.group(1):
+                return m.start()
+        return 0
+
+
+def _json_constant(name: str):
+    raise _Constant(name)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """(line, column), from 1, of `text[index]`: as json.JSONDecodeError counts them."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - text.rfind("\n", 0, index)
 
 
 def snapshot_to_dict(universe: Universe, taken_at: str | None = None) -> dict:

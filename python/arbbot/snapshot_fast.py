@@ -10,8 +10,9 @@ surrogate escape or a relation carrying a mistyped key its kind ignores), and
 names the problem with today's exact message. So the fast path must never accept what the
 strict reader refuses, and must build an identical Snapshot when it accepts
 (python/tests/engine/test_snapshot_fast.py holds it to both). Being stricter only costs time.
-One deliberate difference: an integer of more than 4,300 digits under an unknown key made
-json.loads raise an uncaught ValueError; here it is skipped unread, as the spec wants.
+A market's `closes_at`, `event` and `category` (sizing's fields) are checked as the strict
+reader checks them; an integer of more than 4,300 digits under an unknown key is skipped unread
+here, and ignored there too (arbbot.snapshot.decode_json).
 
 `read_packed_fast` is the same reader for the Swift engine (`arbbot scan --json`): the engine's
 buffers without the Snapshot's objects. It first keeps each book side as its (msgspec-checked)
@@ -26,6 +27,7 @@ from __future__ import annotations
 import gc
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Callable
@@ -36,7 +38,7 @@ from msgspec import UNSET, Struct, UnsetType
 from arbbot import units
 from arbbot.engine.types import MONEY_FEE_MAX, Market, Relation, RelationKind, Universe
 from arbbot.model import Book, FeeSchedule, Venue
-from arbbot.snapshot import _KINDS, _PAIR_KINDS, _VENUES, FORMAT, Snapshot
+from arbbot.snapshot import _KINDS, _PAIR_KINDS, _VENUES, FORMAT, Snapshot, stamp_problem
 
 _MEMO_LIMIT = 200_000   # distinct texts kept per memo; a long-lived process never grows past it
 
@@ -72,6 +74,9 @@ class _Market(Struct, gc=False):
     fees: _Fees | UnsetType = UNSET
     lot: str | UnsetType = UNSET
     book: _Book | UnsetType = UNSET
+    closes_at: str | None = None        # sizing's fields: checked as the strict reader checks them
+    event: str | None = None            # (a string msgspec decodes is valid Unicode: it refuses
+    category: str | None = None         # a lone surrogate escape)
 
 
 class _Relation(Struct, gc=False):
@@ -152,6 +157,12 @@ _LOT = _Memo(lambda t: units.parse_size(t, "lot"))                           # l
 _RATE = _Memo(units.parse_rate)                                              # ppm, < 1e6
 _FEE_MONEY = _Memo(lambda t: units.parse_money(t, "fee", MONEY_FEE_MAX))     # µ$, ≤ $1e6
 _CONFIDENCE = _Memo(lambda t: units.parse_unit_interval(t, "confidence"))   # millionths, ≤ 1e6
+
+
+@lru_cache(maxsize=4096)
+def _stamp_ok(text: str) -> bool:
+    """`closes_at` is `YYYY-MM-DDTHH:MM:SSZ` (cached: markets share a few close times)."""
+    return stamp_problem(text, "closes_at") is None
 
 
 def _number(parse, text: str, *args) -> int:
@@ -247,7 +258,7 @@ class _Checked:
         lot_of, schedule_of = _LOT, _fee_schedules.get
         for m in raw.markets:
             venue = _VENUES.get(m.venue)
-            if venue is None or not m.id:
+            if venue is None or not m.id or (m.closes_at is not None and not _stamp_ok(m.closes_at)):
                 raise _Refused
             lot = 100 if m.lot is UNSET else lot_of[m.lot]
             if lot != 100 and lot != 1:

@@ -2,8 +2,11 @@
 
 pydantic v2 models with the spec's defaults; anything else — unknown sections or keys, NaN,
 infinities, wrong types (strict: `paths = 2000.0` or `enabled = 1` are refused; an integer is
-accepted for a float key), out-of-range values — is refused with the key's dotted name
-(`sizing.fill_model.min_fill_prob: ...`). `from_toml_dict(d)` takes the `[sizing]` table (or
+accepted for a float key), out-of-range values, a lane listed twice — is refused with the key's
+dotted name (`sizing.fill_model.min_fill_prob: ...`). Values the spec allows but the native engine
+cannot take (arb_engine.h's ARB_SIZING_* and ARB_MONEY_FEE_MAX: paths, latencies, volatility and
+drift, per-venue dollar amounts) are refused here too, with the allowed range, from the same
+constants the engine checks against. `from_toml_dict(d)` takes the `[sizing]` table (or
 a whole parsed file with a `sizing` key); `SizingConfig.params()` flattens what the
 per-opportunity steps read into `SizingParams` (dollar amounts → µ$ rounded *up*, the
 conservative side for fees, extras and minimums).
@@ -16,10 +19,13 @@ import math
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from arbbot.engine.types import MONEY_FEE_MAX
 from arbbot.model import Venue
-from arbbot.sizing.types import SizingParams
+from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX, SizingParams
+from arbbot.units import MICROS_PER_DOLLAR
 
 LANES = ("intra", "cross", "bucket", "parity", "tree")
 VenueName = Literal["kalshi", "polymarket", "forecastex"]
@@ -31,6 +37,29 @@ NonNegative = Annotated[float, Field(ge=0)]
 Unit = Annotated[float, Field(ge=0, le=1)]          # [0, 1]
 UnitOpenLow = Annotated[float, Field(gt=0, le=1)]   # (0, 1]
 UnitOpen = Annotated[float, Field(gt=0, lt=1)]      # (0, 1)
+
+
+def _num(x: float) -> str:
+    """A bound or value as written in a message: 1000000, -1000000, 0.5, 1e+300."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else repr(x)
+
+
+def within(kind: type, low: float, high: float, open_low: bool = False):
+    """`kind` in [low, high] — (low, high] with `open_low` — the native engine's input limits;
+    out of it → "<value> is outside <range> (...)", under the key's name."""
+    shown = f"{'(' if open_low else '['}{_num(low)}, {_num(high)}]"
+
+    def check(value):
+        if value > high or (value <= low if open_low else value < low):
+            raise PydanticCustomError("engine_range", "{value} is outside {range} (the engine's limits)",
+                                      {"value": _num(value), "range": shown})
+        return value
+    return Annotated[kind, AfterValidator(check)]
+
+
+MONEY_MAX_USD = MONEY_FEE_MAX / MICROS_PER_DOLLAR     # $1,000,000: a per-venue amount in µ$ ≤ ARB_MONEY_FEE_MAX
+Seconds = within(float, 0.0, TIME_MAX_S, open_low=True)           # latencies: (0, ARB_SIZING_TIME_MAX_S]
+VenueUsd = within(float, 0.0, MONEY_MAX_USD)                      # extras and minimums, $
 
 
 class SizingConfigError(ValueError):
@@ -54,7 +83,7 @@ class RobustInputs(_Step):
     iqr_k: Positive = 1.5
     ewma_alpha: UnitOpen = 0.1
     depletion_rate: Positive = 0.5
-    price_vol: Positive = 0.01
+    price_vol: within(float, 0.0, VOL_MAX, open_low=True) = 0.01
 
 
 class ExecutionModel(_Step):
@@ -69,17 +98,27 @@ class FillModel(_Step):
 
 class VenueExtras(BaseModel):
     model_config = _STRICT
-    per_order_usd: NonNegative = 0.0
-    min_per_order_usd: NonNegative = 0.0
+    per_order_usd: VenueUsd = 0.0
+    min_per_order_usd: VenueUsd = 0.0
+
+
+#: SIZING.md `min_order_usd.<venue>`: Polymarket $1 for marketable orders, the others none
+MIN_ORDER_USD = {v.label: 1.0 if v is Venue.POLYMARKET else 0.0 for v in Venue}
 
 
 class FeeModel(_Step):
     extras: dict[VenueName, VenueExtras] = Field(default_factory=dict)
-    min_order_usd: dict[VenueName, NonNegative] = Field(default_factory=dict)
+    min_order_usd: dict[VenueName, VenueUsd] = Field(default_factory=lambda: dict(MIN_ORDER_USD))
+
+    @field_validator("min_order_usd")
+    @classmethod
+    def _every_venue(cls, given: dict[str, float]) -> dict[str, float]:
+        """Every venue, the spec's default where none is given (so `config show` prints them)."""
+        return {venue: given.get(venue, default) for venue, default in MIN_ORDER_USD.items()}
 
     def min_order(self, venue: str) -> float:
         """The venue's minimum leg cost in dollars (given, else polymarket 1.0, others 0)."""
-        return self.min_order_usd.get(venue, 1.0 if venue == "polymarket" else 0.0)
+        return self.min_order_usd.get(venue, MIN_ORDER_USD.get(venue, 0.0))
 
 
 class LiquidityImpact(_Step):
@@ -99,8 +138,8 @@ class CapitalLock(_Step):
 
 
 class MonteCarlo(_Step):
-    paths: int = Field(2000, ge=1)
-    drift: float = 0.0
+    paths: within(int, 1, PATHS_MAX) = 2000
+    drift: within(float, -VOL_MAX, VOL_MAX) = 0.0
     max_requote: int = Field(100, ge=0)
     cvar_level: UnitOpen = 0.95
 
@@ -115,6 +154,16 @@ class LaneAllocator(_Step):
     window_days: int = Field(30, ge=1)
     min_days: int = Field(7, ge=2)
     sharpe_floor: Positive = 0.1
+
+    @field_validator("lanes")
+    @classmethod
+    def _once_each(cls, lanes: list[str]) -> list[str]:
+        """An empty list is allowed (step 9 rejects every opportunity); a repeated lane is not."""
+        twice = [lane for lane in dict.fromkeys(lanes) if lanes.count(lane) > 1]
+        if twice:
+            raise PydanticCustomError("duplicate_lane", "lists {lane} more than once; name each lane at most once",
+                                      {"lane": repr(twice[0])})
+        return lanes
 
 
 class LossCap(_Step):
@@ -144,8 +193,8 @@ class DrawdownManager(_Step):
 class SizingConfig(BaseModel):
     """`[sizing]`: shared keys, then one sub-table per step (the table itself has no `enabled`)."""
     model_config = _STRICT
-    leg_latency_s: Positive = 0.05
-    round_trip_s: Positive = 0.15
+    leg_latency_s: Seconds = 0.05
+    round_trip_s: Seconds = 0.15
     min_samples: int = Field(20, ge=1)
     unknown_days: Positive = 30.0
     robust_inputs: RobustInputs = RobustInputs()

@@ -4,12 +4,13 @@ records stored with executions) and say, step by step, why each trade got its si
 Snapshot mode: the opportunities `arbbot scan` finds, in its output order, each sized
 independently against the same fresh portfolio (`portfolio.fresh`: the bankroll over the venues
 of the snapshot's markets in file order), every estimate at its prior, T from `taken_at` and the
-legs' `closes_at`, `min_profit` the snapshot's unless the config file sets one.
+legs' `closes_at`, `min_profit` the snapshot's unless the config file sets one — then the file's,
+for the engine's scan as well as the sizing (SIZING.md keys table: one min_profit).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from arbbot.engine import scan
@@ -21,7 +22,7 @@ from arbbot.sizing.portfolio import fresh
 from arbbot.sizing.record import document
 from arbbot.sizing.steps import size_opportunity
 from arbbot.sizing.trade import LegMarket, relation_confidence, trade_from_opportunity
-from arbbot.snapshot import Snapshot, SnapshotError, parse_snapshot
+from arbbot.snapshot import Snapshot, SnapshotError, decode_json, parse_snapshot
 
 DEFAULT_BANKROLL = 10_000_000_000      # µ$: $10,000
 DEFAULT_DAILY_LOSS_CAP_USD = 50.0
@@ -57,33 +58,20 @@ def load_config(path: str | None) -> ExplainConfig:
 
 
 def read_snapshot(text: str) -> tuple[Snapshot, dict]:
-    """Parse a snapshot and check the sizing fields detection ignores; SnapshotError with the JSON path."""
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    """Parse a snapshot (`arbbot scan`'s reader: `decode_json`, `parse_snapshot`); SnapshotError
+    with the JSON path, never another exception."""
+    obj = decode_json(text)
     snapshot = parse_snapshot(obj)
     return snapshot, obj
 
 
 def leg_markets(snapshot: Snapshot, obj: dict) -> dict[str, LegMarket]:
-    """Every market by `venue:id` with `closes_at`, `event`, `category` checked (SnapshotError)."""
+    """Every market by `venue:id` with its `closes_at`, `event`, `category` (`parse_snapshot`
+    checked them); `taken_at` checked here (SnapshotError): only sizing reads it."""
     out = {}
-    for i, (market, raw) in enumerate(zip(snapshot.universe.markets, obj["markets"])):
-        closes = raw.get("closes_at")
-        if closes is not None:
-            try:
-                parse_stamp(closes, "closes_at")
-            except ValueError as exc:
-                raise SnapshotError(f"markets[{i}].closes_at", str(exc)) from None
-        texts = {}
-        for key in ("event", "category"):
-            value = raw.get(key)
-            if value is not None and not isinstance(value, str):
-                raise SnapshotError(f"markets[{i}].{key}", "expected a string")
-            texts[key] = value
-        out[market.name] = LegMarket(market.venue, market.fees, market.lot, market.book, closes, texts["event"],
-                                     texts["category"])
+    for market, raw in zip(snapshot.universe.markets, obj["markets"]):
+        out[market.name] = LegMarket(market.venue, market.fees, market.lot, market.book, raw.get("closes_at"),
+                                     raw.get("event"), raw.get("category"))
     if snapshot.taken_at is not None:
         try:
             parse_stamp(snapshot.taken_at, "taken_at")
@@ -98,10 +86,12 @@ def explain_snapshot(snapshot: Snapshot, obj: dict, *, bankroll: int = DEFAULT_B
     """Size every opportunity of the snapshot (scan order) against one fresh portfolio."""
     markets = leg_markets(snapshot, obj)
     universe = snapshot.universe
+    if config.min_profit is not None:          # `--config` overrides params.min_profit: scan and sizing
+        universe = replace(universe, min_profit=config.min_profit)
     venues: list[Venue] = list(dict.fromkeys(m.venue for m in universe.markets))
     portfolio = fresh(bankroll, venues)
     cfg = config.sizing
-    min_profit = universe.min_profit if config.min_profit is None else config.min_profit
+    min_profit = universe.min_profit
     out = []
     for opp in scan(universe, engine=engine).opportunities:
         trade = trade_from_opportunity(opp, markets, confidence=relation_confidence(universe, opp),

@@ -124,15 +124,17 @@ def sharpe(daily_pnl: tuple[int, ...], min_days: int, floor: float) -> float:
 
 
 def lane_bankroll(lane: Lane, portfolio: Portfolio, cfg: SizingConfig) -> LaneAllocatorInputs:
-    """B_l = w_l × E, w_l ∝ max(Sharpe_l, sharpe_floor) over the enabled lanes (in `lanes` order)."""
+    """B_l = w_l × E, w_l ∝ max(Sharpe_l, sharpe_floor) over the enabled lanes (in `lanes` order).
+    A lane not in `lanes` — every lane when `lanes` is empty — has w_l = 0 (step 9 rejects it)."""
     la = cfg.lane_allocator
     scores = []
     for name in dict.fromkeys(la.lanes):
         other = Lane.parse(name)
         window = portfolio.lane_pnl.get(other, ())[-la.window_days:]
         scores.append((other, sharpe(window, la.min_days, la.sharpe_floor)))
-    total = sum(s for _, s in scores)
-    weight = next((s for other, s in scores if other is lane), 0.0) / total
+    total = sum(s for _, s in scores)          # > 0 unless `lanes` is empty (sharpe_floor > 0)
+    share = next((s for other, s in scores if other is lane), 0.0)
+    weight = share / total if share > 0.0 else 0.0
     return LaneAllocatorInputs(lane, tuple(scores), weight, portfolio.equity, weight * (portfolio.equity / 1e6))
 
 

@@ -62,6 +62,62 @@ def test_min_profit_and_sizing_from_toml_reach_the_settings_and_config_show(in_t
     assert shown["min_profit"] == 0.05 and shown["sizing"]["fill_model"]["min_fill_prob"] == 0.9
 
 
+def test_config_show_prints_the_effective_venue_minimums(in_tmp, capsys):
+    # SIZING.md: min_order_usd.<venue> (polymarket 1.0, others 0) — shown, not an empty table
+    assert main(["config", "show"]) == 0
+    fee = json.loads(capsys.readouterr().out)["sizing"]["fee_model"]
+    assert fee["min_order_usd"] == {"kalshi": 0.0, "polymarket": 1.0, "forecastex": 0.0}
+    (in_tmp / "arbbot.toml").write_text("[sizing.fee_model]\nmin_order_usd.kalshi = 0.5\n")
+    assert main(["config", "show"]) == 0
+    fee = json.loads(capsys.readouterr().out)["sizing"]["fee_model"]
+    assert fee["min_order_usd"] == {"kalshi": 0.5, "polymarket": 1.0, "forecastex": 0.0}
+    assert load_settings().sizing.params().min_order == (500_000, 1_000_000, 0)      # behaviour unchanged
+
+
+def test_config_show_takes_config_like_the_other_commands(in_tmp, monkeypatch, capsys):
+    (in_tmp / "arbbot.toml").write_text("seed = 1\n")                  # not read with --config
+    other = in_tmp / "other.toml"
+    other.write_text("seed = 7\n[sizing.kelly]\nsigma = 0.03\n")
+    assert main(["config", "show", "--config", str(other)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["seed"], shown["sizing"]["kelly"]["sigma"]) == (7, 0.03)
+    monkeypatch.setenv("ARB_CONFIG", str(other))                      # the same as ARB_CONFIG=F
+    assert main(["config", "show"]) == 0
+    assert json.loads(capsys.readouterr().out) == shown
+    monkeypatch.delenv("ARB_CONFIG")
+    monkeypatch.setenv("ARB_SEED", "9")                               # ARB_* variables still win over the file
+    assert main(["config", "show", "--config", str(other)]) == 0
+    assert json.loads(capsys.readouterr().out)["seed"] == 9
+    with pytest.raises(SystemExit):
+        main(["config", "--help"])
+    assert "--config" in capsys.readouterr().out
+
+
+BAD_FILES = [
+    ("seed = \n", "missing.toml: not valid TOML"),
+    ("[sizing.lane_allocator]\nlanes = [\"intra\", \"intra\"]\n", "sizing.lane_allocator.lanes: "),
+    ("[sizing.monte_carlo]\npaths = 20000000\n", "sizing.monte_carlo.paths: 20000000 is outside [1, 10000000]"),
+    ("[sizing.fee_model.extras.kalshi]\nper_order_usd = 1e12\n", "sizing.fee_model.extras.kalshi.per_order_usd: "),
+    ("min_profit = 1e300\n", "min_profit: Input should be less than or equal to 9223372036854"),
+]
+
+
+@pytest.mark.parametrize("how, toml, message", [
+    ("--config", None, "cannot read missing.toml"),
+    ("ARB_CONFIG", None, "ARB_CONFIG=missing.toml: no such file"),     # not the defaults: a typo trades them
+    *[("--config", t, m) for t, m in BAD_FILES], *[("ARB_CONFIG", t, m) for t, m in BAD_FILES]])
+def test_config_show_refuses_a_bad_file_with_exit_2(in_tmp, monkeypatch, capsys, toml, message, how):
+    if toml is not None:
+        (in_tmp / "missing.toml").write_text(toml)
+    argv = ["config", "show"] + (["--config", "missing.toml"] if how == "--config" else [])
+    if how == "ARB_CONFIG":
+        monkeypatch.setenv("ARB_CONFIG", "missing.toml")
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith("arbbot config: ") and message in out.err, out.err
+    assert "Traceback" not in out.err
+
+
 def test_secrets_are_masked_and_key_files_must_be_private(in_tmp, monkeypatch, capsys):
     monkeypatch.setenv("ARB_POLYMARKET_API_SECRET", "s3cr3t-value")
     assert main(["config", "show"]) == 0

@@ -180,6 +180,8 @@ def test_trades_that_pass_the_chain_go_through_the_portfolio_steps_alike(cfg, ca
      "rejected by drawdown_manager"),
     ({"exposure_manager": {"max_market_usd": 20.0}}, 1, 2.0, "re-price", "re-price: no quantity"),
     ({"lane_allocator": {"lanes": ["intra"]}}, 1, 0.01, "lane_allocator", "rejected by lane_allocator"),
+    ({"lane_allocator": {"lanes": []}}, 1, 0.01, "lane_allocator", "rejected by lane_allocator"),
+    ({"lane_allocator": {"lanes": [], "enabled": False}}, 1, 0.01, "execution_model", ""),
 ])
 def test_the_tiers_rejects_and_the_final_re_price_alike(tmp_path, table, peak, min_profit, bound_by, note):
     """Hand-picked cases the random ones rarely reach: caution (q halved), a drawdown stop, a

@@ -6,8 +6,10 @@ import tomllib
 
 import pytest
 
-from arbbot.sizing import SizingConfigError, SizingParams, from_toml_dict
+from arbbot.engine.types import MONEY_FEE_MAX
+from arbbot.sizing import SizingConfigError, SizingParams, from_toml_dict, steps
 from arbbot.sizing.config import usd_up
+from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX
 
 
 def test_defaults_match_the_spec_table():
@@ -67,6 +69,8 @@ def test_a_toml_file_round_trips_into_params():
     ({"loss_cap": {"loss_budget_usd": -5}}, "sizing.loss_cap.loss_budget_usd"),
     ({"lane_allocator": {"min_days": 1}}, "sizing.lane_allocator.min_days"),
     ({"lane_allocator": {"lanes": ["intra", "hedge"]}}, "sizing.lane_allocator.lanes"),
+    ({"lane_allocator": {"lanes": ["tree", "tree"]}}, "sizing.lane_allocator.lanes"),
+    ({"lane_allocator": {"lanes": "intra"}}, "sizing.lane_allocator.lanes"),
     ({"liquidity_impact": {"max_edge_share": 1.2}}, "sizing.liquidity_impact.max_edge_share"),
     ({"robust_inputs": {"ewma_alpha": 1}}, "sizing.robust_inputs.ewma_alpha"),
     ({"exposure_manager": {"max_category_usd": -1}}, "sizing.exposure_manager.max_category_usd"),
@@ -100,3 +104,62 @@ def test_every_step_has_an_enable_flag():
 
 def test_usd_up_rounds_to_the_conservative_micro_dollar():
     assert usd_up(0.29) == 290_000 and usd_up(0.57) == 570_000 and usd_up(1e-7) == 1
+
+
+def test_lanes_may_be_empty_but_not_repeat_a_lane():
+    # an empty `lanes` is allowed (step 9 then rejects every opportunity); a repeated lane would
+    # silently count once, so it is refused naming the key, like an unknown lane
+    assert from_toml_dict({"lane_allocator": {"lanes": []}}).lane_allocator.lanes == []
+    with pytest.raises(SizingConfigError, match=r"sizing\.lane_allocator\.lanes: .*'cross' more than once"):
+        from_toml_dict({"lane_allocator": {"lanes": ["intra", "cross", "cross"]}})
+    with pytest.raises(SizingConfigError, match=r"sizing\.lane_allocator\.lanes\.1: "):
+        from_toml_dict({"lane_allocator": {"lanes": ["intra", "hedge"]}})
+
+
+# The native engine's input limits (arb_engine.h ARB_SIZING_*, ARB_MONEY_FEE_MAX): a value the
+# engine would refuse is refused at load, naming the key and the allowed range.
+ENGINE_LIMITS = [
+    ({"monte_carlo": {"paths": PATHS_MAX + 1}}, "sizing.monte_carlo.paths", "[1, 10000000]"),
+    ({"leg_latency_s": TIME_MAX_S * 2}, "sizing.leg_latency_s", "(0, 1000000]"),
+    ({"round_trip_s": 1e300}, "sizing.round_trip_s", "(0, 1000000]"),
+    ({"monte_carlo": {"drift": VOL_MAX * 2}}, "sizing.monte_carlo.drift", "[-1000000, 1000000]"),
+    ({"monte_carlo": {"drift": -VOL_MAX * 2}}, "sizing.monte_carlo.drift", "[-1000000, 1000000]"),
+    ({"robust_inputs": {"price_vol": 2e6}}, "sizing.robust_inputs.price_vol", "(0, 1000000]"),
+    ({"fee_model": {"extras": {"kalshi": {"per_order_usd": 1e12}}}}, "sizing.fee_model.extras.kalshi.per_order_usd",
+     "[0, 1000000]"),
+    ({"fee_model": {"extras": {"forecastex": {"min_per_order_usd": 1_000_000.01}}}},
+     "sizing.fee_model.extras.forecastex.min_per_order_usd", "[0, 1000000]"),
+    ({"fee_model": {"min_order_usd": {"polymarket": 2e6}}}, "sizing.fee_model.min_order_usd.polymarket",
+     "[0, 1000000]"),
+]
+
+
+@pytest.mark.parametrize("data, key, allowed", ENGINE_LIMITS, ids=[k for _, k, _ in ENGINE_LIMITS])
+def test_values_beyond_the_engine_limits_are_refused_naming_the_key_and_range(data, key, allowed):
+    with pytest.raises(SizingConfigError) as info:
+        from_toml_dict(data)
+    message = str(info.value)
+    assert message.startswith(f"{key}: ") and allowed in message, message
+
+
+def test_the_engine_limits_themselves_are_accepted_and_reach_the_params():
+    c = from_toml_dict({"leg_latency_s": TIME_MAX_S, "round_trip_s": TIME_MAX_S,
+                        "robust_inputs": {"price_vol": VOL_MAX},
+                        "monte_carlo": {"paths": PATHS_MAX, "drift": -VOL_MAX},
+                        "fee_model": {"extras": {"kalshi": {"per_order_usd": 1e6, "min_per_order_usd": 1e6}},
+                                      "min_order_usd": {"polymarket": 1e6}}})
+    p = c.params()
+    assert (p.leg_latency_s, p.round_trip_s, p.paths, p.drift) == (1e6, 1e6, 10_000_000, -1e6)
+    assert c.robust_inputs.price_vol == 1e6
+    assert p.per_order_extra[0] == p.min_per_order[0] == p.min_order[1] == MONEY_FEE_MAX == 10**12
+    steps.check_params(p)                          # the twin's (and the engine's) own checks pass
+
+
+def test_min_order_usd_shows_every_venue_default():
+    # SIZING.md: min_order_usd.<venue> (polymarket 1.0, others 0) — the model holds all three
+    assert from_toml_dict({}).fee_model.min_order_usd == {"kalshi": 0.0, "polymarket": 1.0, "forecastex": 0.0}
+    fee = from_toml_dict({"fee_model": {"min_order_usd": {"kalshi": 0.5}}}).fee_model
+    assert fee.min_order_usd == {"kalshi": 0.5, "polymarket": 1.0, "forecastex": 0.0}
+    assert [fee.min_order(v) for v in ("kalshi", "polymarket", "forecastex")] == [0.5, 1.0, 0.0]
+    dumped = from_toml_dict({}).model_dump()                 # what the dashboard re-validates
+    assert from_toml_dict(dumped).params() == SizingParams()

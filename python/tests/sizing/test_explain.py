@@ -133,12 +133,80 @@ def test_all_steps_disabled_gives_the_engine_quantity(tmp_path, capsys):
         assert all("cap" not in s for s in o["steps"])
 
 
-def test_config_min_profit_overrides_the_snapshot(tmp_path, capsys):
+FED = str(BUNDLED / "fed-december.snapshot.json")
+CROSS_ID, BUCKET_ID = "9d5a7c7a8d2b7015", "9ce3844666707fe7"      # q0 250 ($4.328), q0 80 ($2.65)
+ALL_DISABLED = "".join(f"[sizing.{s}]\nenabled = false\n" for s in STEPS)
+
+
+@pytest.mark.parametrize("engine", ["swift", "python"])
+def test_config_min_profit_overrides_the_snapshot_for_the_scan_and_the_sizing(tmp_path, capsys, engine):
+    # SIZING.md keys table: `explain --config` overrides the snapshot's params.min_profit ($0.01),
+    # for the engine's scan as well as the sizing: one min_profit
     config = tmp_path / "arbbot.toml"
     config.write_text("min_profit = 1000.0\n")
-    doc = explain_json(capsys, str(BUNDLED / "fed-december.snapshot.json"), "--config", str(config))
-    assert all(o["final_qty"] == "0" for o in doc["opportunities"])
-    assert all(o["steps"][3]["note"].startswith("rejected (profit low)") for o in doc["opportunities"])
+    code, out, err = run(capsys, FED, "--config", str(config), "--json", "--engine", engine)
+    assert code == 0 and json.loads(out)["opportunities"] == [], err
+    # the bucket makes $2.65 at its q0 = 80: not an opportunity at $3 …
+    config.write_text("min_profit = 3.0\n" + ALL_DISABLED)
+    code, out, err = run(capsys, FED, "--config", str(config), "--json", "--engine", engine)
+    assert code == 0, err
+    [cross] = json.loads(out)["opportunities"]
+    assert (cross["id"], cross["final_qty"], cross["engine_qty"]) == (CROSS_ID, "250", "250")
+    # … one at $2: all twelve steps disabled → the final size is q0 exactly
+    config.write_text("min_profit = 2.0\n" + ALL_DISABLED)
+    code, out, err = run(capsys, FED, "--config", str(config), "--json", "--engine", engine)
+    assert code == 0, err
+    cross, bucket = json.loads(out)["opportunities"]
+    assert (bucket["id"], bucket["engine_qty"], bucket["final_qty"]) == (BUCKET_ID, "80", "80")
+    assert (bucket["profit"], bucket["bound_by"]) == ("2.650000", "engine")
+    # without min_profit in the file the snapshot's $0.01 stays
+    config.write_text(ALL_DISABLED)
+    doc = explain_json(capsys, FED, "--config", str(config))
+    assert [o["final_qty"] for o in doc["opportunities"]] == ["250", "80"]
+
+
+@pytest.mark.parametrize("engine", ["swift", "python"])
+def test_empty_lanes_reject_every_opportunity_at_the_lane_allocator(tmp_path, capsys, engine):
+    config = tmp_path / "arbbot.toml"
+    config.write_text("[sizing.lane_allocator]\nlanes = []\n")
+    code, out, err = run(capsys, FED, "--config", str(config), "--json", "--engine", engine)
+    assert code == 0 and "Traceback" not in err, err
+    doc = json.loads(out)
+    assert [o["id"] for o in doc["opportunities"]] == [CROSS_ID, BUCKET_ID]
+    for o in doc["opportunities"]:
+        assert (o["final_qty"], o["bound_by"], o["profit"]) == ("0", "lane_allocator", "0.000000")
+        steps = {s["step"]: s for s in o["steps"]}
+        assert steps["lane_allocator"]["qty"] == "0" and "cap" not in steps["lane_allocator"]
+        assert steps["kelly"]["qty"] != "0"                              # the chain before it kept a size
+        assert steps["loss_cap"]["note"] == "skipped: rejected by lane_allocator"
+    # the step disabled: it does not change the quantity (and nothing divides by zero)
+    config.write_text("[sizing.lane_allocator]\nlanes = []\nenabled = false\n")
+    code, out, err = run(capsys, FED, "--config", str(config), "--json", "--engine", engine)
+    assert code == 0, err
+    for o in json.loads(out)["opportunities"]:
+        step = {s["step"]: s for s in o["steps"]}["lane_allocator"]
+        assert step["note"] == "disabled" and step["qty"] != "0" and o["final_qty"] != "0"
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[sizing.lane_allocator]\nlanes = [\"cross\", \"cross\"]\n", "sizing.lane_allocator.lanes: "),
+    ("[sizing.lane_allocator]\nlanes = [\"hedge\"]\n", "sizing.lane_allocator.lanes.0: "),
+    ("[sizing.monte_carlo]\npaths = 20000000\n", "sizing.monte_carlo.paths: 20000000 is outside [1, 10000000]"),
+    ("[sizing]\nleg_latency_s = 2000000\n", "sizing.leg_latency_s: 2000000 is outside (0, 1000000]"),
+    ("[sizing.monte_carlo]\ndrift = 2000000.0\n", "sizing.monte_carlo.drift: 2000000 is outside "
+                                                   "[-1000000, 1000000]"),
+    ("[sizing.robust_inputs]\nprice_vol = 2e6\n", "sizing.robust_inputs.price_vol: 2000000 is outside "
+                                                   "(0, 1000000]"),
+    ("[sizing.fee_model.extras.kalshi]\nper_order_usd = 1e12\n",
+     "sizing.fee_model.extras.kalshi.per_order_usd: 1000000000000 is outside [0, 1000000]"),
+    ("min_profit = 1e300\n", "min_profit: Input should be less than or equal to 9223372036854"),
+])
+def test_config_values_the_engine_cannot_take_exit_2_naming_the_key(tmp_path, capsys, toml, message):
+    config = tmp_path / "arbbot.toml"
+    config.write_text(toml)
+    code, out, err = run(capsys, FED, "--config", str(config))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"arbbot explain: {config}: {message}"), err
 
 
 def test_table_output(capsys):

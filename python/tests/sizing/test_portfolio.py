@@ -67,6 +67,20 @@ def test_lane_allocator_bounds_capital_by_the_lane_bankroll():
     assert lane_allocator(5000, 100, capital, off, disabled).outcome is Outcome.DISABLED
 
 
+def test_empty_lanes_reject_every_lane_at_step_9_and_never_divide_by_zero():
+    # SIZING.md step 9: a lane not in `lanes` is rejected here; with none listed, every lane is
+    cfg = from_toml_dict({"lane_allocator": {"lanes": []}})
+    for lane in Lane:
+        inputs = lane_bankroll(lane, portfolio(100, lane_pnl={Lane.CROSS: (1, 2, 3)}), cfg)
+        assert (inputs.sharpe, inputs.weight, inputs.bankroll) == ((), 0.0, 0.0)
+        step = lane_allocator(5000, 100, capital, inputs, cfg)
+        assert (step.qty, step.outcome, step.reason, step.cap) == (0, Outcome.REJECTED, PortfolioReason.LANE_OFF, None)
+    disabled = from_toml_dict({"lane_allocator": {"lanes": [], "enabled": False}})
+    inputs = lane_bankroll(Lane.CROSS, portfolio(100), disabled)          # computed before the chain, step off
+    step = lane_allocator(5000, 100, capital, inputs, disabled)
+    assert (step.qty, step.outcome) == (5000, Outcome.DISABLED)
+
+
 def test_loss_budget_is_the_smaller_of_the_scaled_budget_and_what_is_left():
     cfg = from_toml_dict({})
     # 25 × 0.9² = 20.25; left = 50 − 40 − 0 = 10
