@@ -1,6 +1,7 @@
 """Kalshi fee terms and wire details against VENUES.md: the taker rate rounded up (never below the
 venue's fee), fee multipliers of any precision, unmodellable fee types left untraded, per-event
-`event_fee_update` overrides, an explicit `use_yes_price`, and both `market_position` shapes.
+`event_fee_update` overrides, an explicit `use_yes_price`, both `market_position` shapes, and a
+market's grid following `price_level_structure_updated`.
 
 Units: rates in ppm, prices in ticks ($0.0001), sizes in lots (0.01 contract), money in µ$."""
 from __future__ import annotations
@@ -344,3 +345,47 @@ def test_a_malformed_event_or_market_is_skipped_not_fatal():
         warned = [e for e in events if e["event"] == "kalshi.markets_untradeable"]
         assert warned[0]["count"] == 4 and warned[0]["reasons"]["event without event_ticker or series_ticker"] == 2
     run(main())
+
+
+# ---- 6. price_level_structure_updated: orders on the market's new grid --------------------------
+
+def structure_frame(ticker: str, structure: str) -> str:
+    """The factsheet's `market_lifecycle_v2` example for `ticker`."""
+    return ('{"type": "market_lifecycle_v2", "sid": 13, "seq": 4, "msg": {"market_ticker": "%s", '
+            '"event_type": "price_level_structure_updated", "price_level_structure": "%s", '
+            '"price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]}}' % (ticker, structure))
+
+
+def test_price_level_structure_updated_moves_the_markets_grid():
+    """A linear_cent market (1¢) becomes deci_cent (0.1¢), then tapered, then a structure not known:
+    the adapter's rules (`market_info`, what the executor prices orders on) follow; one not known
+    is the coarsest grid (1¢), on which a price is on every grid. Another market is untouched."""
+    from arbbot.model import TAPERED, UNIFORM, on_grid
+    from arbbot.venues.kalshi.schemas.ws import PriceLevelStructureUpdate
+
+    assert parse_message(structure_frame(T1, "deci_cent")) == PriceLevelStructureUpdate(13, 4, T1, "deci_cent")
+
+    async def main():
+        provider = KalshiInstrumentProvider(FakeHttp())
+        await provider.load()
+        dc = KalshiDataClient("ws://127.0.0.1:9/unused", None, [T1, T2], on_fee_update=provider.apply_fee_update,
+                              holds=provider.fee_holds, on_price_structure=provider.apply_price_structure)
+        grids = [(provider.markets[T1].tick_ticks, provider.markets[T1].price_grid)]
+        for structure in ("deci_cent", "tapered_deci_cent", "quarter_cent"):
+            await dc.on_frame(structure_frame(T1, structure), 0)
+            grids.append((provider.markets[T1].tick_ticks, provider.markets[T1].price_grid))
+        await dc.on_frame(structure_frame("NOT-LISTED", "deci_cent"), 0)      # not ours: nothing
+        return grids, provider.markets[T2], provider.markets
+    grids, other, markets = run(main())
+    assert grids == [(100, UNIFORM), (10, UNIFORM), (10, TAPERED), (100, UNIFORM)]
+    assert (other.tick_ticks, other.price_grid) == (100, UNIFORM) and "NOT-LISTED" not in markets
+    assert on_grid(markets[T1], 4500) and not on_grid(markets[T1], 4510)
+
+
+def test_the_venue_reports_its_current_rules():
+    v = KalshiVenue.__new__(KalshiVenue)          # only the rules lookup
+    v.provider = KalshiInstrumentProvider(FakeHttp())
+    run(v.provider.load())
+    v.provider.apply_price_structure(parse_message(structure_frame(T2, "deci_cent")))
+    assert v.market_info(T2).tick_ticks == 10 and v.market_info(T1).tick_ticks == 100
+    assert v.market_info("NOT-LISTED") is None

@@ -14,6 +14,8 @@ is to flip): the parser reads NO levels in the convention it asked for. With `on
 connection also subscribes to `market_lifecycle_v2` (all markets) for `event_fee_update`: the
 callback (the instrument provider) returns the tickers whose fee hold changed, and their books are
 published again; a book whose ticker is in `holds` is published untradeable with that reason.
+The same channel's `price_level_structure_updated` goes to `on_price_structure` (the provider:
+orders are priced on the market's new grid).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import BookUpdate, Book
 from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked, held
 from arbbot.venues.kalshi.schemas.ws import (
-    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, Subscribed, WsError, parse_message,
+    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, PriceLevelStructureUpdate, Subscribed, WsError, parse_message,
 )
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
@@ -44,10 +46,12 @@ class KalshiDataClient:
                  recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff=None,
                  feed: BookFeed | None = None,
                  on_fee_update: Callable[[EventFeeUpdate], list[str]] | None = None,
-                 holds: dict[str, str] | None = None) -> None:
+                 holds: dict[str, str] | None = None,
+                 on_price_structure: Callable[[PriceLevelStructureUpdate], None] | None = None) -> None:
         self.tickers = list(tickers)
         self.use_yes_price = use_yes_price
         self.on_fee_update = on_fee_update
+        self.on_price_structure = on_price_structure       # `price_level_structure_updated` (lifecycle)
         self.holds: dict[str, str] = holds if holds is not None else {}   # ticker → why it is not traded
         self.lifecycle_sid: int | None = None
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
@@ -178,6 +182,10 @@ class KalshiDataClient:
                 await self._add_batches()
             elif msg.channel == LIFECYCLE:
                 self.lifecycle_sid = msg.sid
+            return
+        if isinstance(msg, PriceLevelStructureUpdate):
+            if self.on_price_structure is not None:
+                self.on_price_structure(msg)
             return
         if isinstance(msg, EventFeeUpdate):
             if self.on_fee_update is not None:

@@ -9,6 +9,7 @@ later discovery builds; the markets the session may already price with lower fee
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from arbbot import logs
 from arbbot.model import utc_second
@@ -18,11 +19,18 @@ from arbbot.venues.kalshi.fee_overrides import EventFees
 from arbbot.venues.kalshi.fees import UnmodelledFees
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
-from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate
+from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate, PriceLevelStructureUpdate
 
 log = logs.get("kalshi")
 
 _TICK = {"linear_cent": 100, "tapered_deci_cent": 10, "deci_cent": 10}
+COARSEST_TICK = 100         # a structure not known: $0.01, a multiple of every known grid's step
+
+
+def price_grid(structure: str) -> tuple[int, str]:
+    """(tick in ticks, UNIFORM | TAPERED) of a `price_level_structure`; one not known is read as
+    the coarsest grid, on which every price is also on any finer one (never an off-grid order)."""
+    return _TICK.get(structure, COARSEST_TICK), TAPERED if structure == TAPERED else UNIFORM
 
 
 class KalshiInstrumentProvider:
@@ -55,6 +63,17 @@ class KalshiInstrumentProvider:
                     multiplier=None if update.multiplier is None else str(update.multiplier),
                     error=update.error or None, changed=len(changed), held=len(self.fee_holds))
         return changed
+
+    def apply_price_structure(self, update: PriceLevelStructureUpdate) -> None:
+        """`price_level_structure_updated`: the market's orders are priced on its new grid."""
+        m = self.markets.get(update.market_ticker)
+        if m is None:
+            return
+        tick, grid = price_grid(update.price_level_structure)
+        if (m.tick_ticks, m.price_grid) != (tick, grid):
+            log.info("kalshi.price_level_structure", ticker=m.market_id, structure=update.price_level_structure,
+                     tick=tick)
+            self.markets[m.market_id] = replace(m, tick_ticks=tick, price_grid=grid)
 
     async def _all_series(self) -> None:
         """Every series in one `GET /series` (one read instead of one per series: at Kalshi's
@@ -112,8 +131,8 @@ class KalshiInstrumentProvider:
                     ids.append(mk.ticker)
                     self.markets[mk.ticker] = MarketInfo(
                         Venue.KALSHI, mk.ticker, mk.title, event_id=mk.event_ticker, fees=fees,
-                        lot_lots=1 if mk.fractional else 100, tick_ticks=_TICK.get(mk.price_level_structure, 10),
-                        price_grid=TAPERED if mk.price_level_structure == TAPERED else UNIFORM,
+                        lot_lots=1 if mk.fractional else 100, tick_ticks=price_grid(mk.price_level_structure)[0],
+                        price_grid=price_grid(mk.price_level_structure)[1],
                         closes_at=utc_second(mk.close_time), category=s.category,
                         active=mk.status in ("active", "open"))
                     self.event_fees.issued(event, mk.ticker, fees)

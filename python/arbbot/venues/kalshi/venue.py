@@ -107,7 +107,8 @@ class KalshiVenue:
                              fetch_many=self.fetch_books, batch=ORDERBOOKS_PER_REQUEST)
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
                                      backoff=self._backoff(), feed=self.feed,
-                                     on_fee_update=self.provider.apply_fee_update, holds=self.provider.fee_holds)
+                                     on_fee_update=self.provider.apply_fee_update, holds=self.provider.fee_holds,
+                                     on_price_structure=self.provider.apply_price_structure)
         self.data.start()
         self.feed.start()
         while True:
@@ -130,6 +131,10 @@ class KalshiVenue:
     def _backoff(self) -> Backoff:
         """WebSocket reconnect delays from the configuration (`reconnect_base_s` … `reconnect_cap_s`)."""
         return Backoff(base=self.config.reconnect_base_s, cap=self.config.reconnect_cap_s)
+
+    def market_info(self, market_id: str) -> MarketInfo | None:
+        """The market's rules as known now (its grid follows `price_level_structure_updated`); no I/O."""
+        return self.provider.markets.get(market_id)
 
     async def place_order(self, req: OrderRequest) -> Order:
         return await self.exec.place(req)

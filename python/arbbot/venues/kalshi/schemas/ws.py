@@ -97,6 +97,16 @@ class EventFeeUpdate:
 
 
 @dataclass(frozen=True)
+class PriceLevelStructureUpdate:
+    """`market_lifecycle_v2` with `event_type` `price_level_structure_updated`: `market_ticker`'s
+    price grid from now on (`linear_cent`, `tapered_deci_cent`, `deci_cent`, or one not known)."""
+    sid: int | None
+    seq: int | None
+    market_ticker: str
+    price_level_structure: str
+
+
+@dataclass(frozen=True)
 class Other:
     type: str
     sid: int | None
@@ -255,6 +265,14 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
             return ChannelMsg(t, d.get("sid"), None if seq is None else int(seq), _CHANNEL_PARSERS[t](d["msg"]))
         if t == "event_fee_update":
             return parse_event_fee_update(text)
+        if t == "market_lifecycle_v2" and d["msg"].get("event_type") == "price_level_structure_updated":
+            m = d["msg"]
+            ticker, structure = m["market_ticker"], m["price_level_structure"]
+            if not (isinstance(ticker, str) and ticker and isinstance(structure, str)):
+                raise ValueError(f"market_ticker {ticker!r}, price_level_structure {structure!r}")
+            sid, seq = d.get("sid"), d.get("seq")
+            return PriceLevelStructureUpdate(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None,
+                                             ticker, structure)
         if t == "subscribed":
             return Subscribed(int(d.get("id", 0)), int(d["msg"]["sid"]), d["msg"]["channel"])
         if t == "error":
