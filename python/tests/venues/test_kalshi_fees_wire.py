@@ -389,3 +389,12 @@ def test_the_venue_reports_its_current_rules():
     v.provider.apply_price_structure(parse_message(structure_frame(T2, "deci_cent")))
     assert v.market_info(T2).tick_ticks == 10 and v.market_info(T1).tick_ticks == 100
     assert v.market_info("NOT-LISTED") is None
+
+
+def test_a_day_order_is_refused_not_sent_as_good_till_canceled():
+    from arbbot.venues.common import OrderRejected, OrderRequest, Side, TimeInForce
+    from arbbot.venues.kalshi.execution import order_body
+
+    assert order_body(OrderRequest(T1, Side.YES, 4500, 100, tif=TimeInForce.GTC))["time_in_force"] == "good_till_canceled"
+    with pytest.raises(OrderRejected, match="time in force day is not supported"):
+        order_body(OrderRequest(T1, Side.YES, 4500, 100, tif=TimeInForce.DAY))

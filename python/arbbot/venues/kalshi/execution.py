@@ -17,7 +17,10 @@ STATUS_TO_WIRE = {"resting": "resting", "canceled": "canceled", "filled": "execu
 
 def order_body(req: OrderRequest) -> dict:
     """The wire body. Prices with 4 decimals, counts with 2; `client_order_id` is always sent
-    (generated when absent) so a retried POST cannot double-place."""
+    (generated when absent) so a retried POST cannot double-place. A time in force Kalshi does not
+    have (DAY) is OrderRejected: nothing is sent."""
+    if req.tif not in TIF_TO_WIRE:
+        raise OrderRejected(f"kalshi: time in force {req.tif.value} is not supported", venue="kalshi")
     body = {"ticker": req.market_id, "side": req.side.label, "action": req.action.value,
             "count_fp": f"{req.qty_lots // 100}.{req.qty_lots % 100:02d}",
             f"{req.side.label}_price_dollars": format_price(req.price_ticks),
