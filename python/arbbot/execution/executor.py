@@ -72,6 +72,7 @@ class ExecutorConfig:
     absent_after_s: float = 5.0
     lookup_backoff_cap_s: float = 2.0
     lookup_window_ms: int = 300_000        # lookups list orders created at most this long before sending
+    late_fills_s: float = 120.0            # fills a venue lists late are fetched in the background this long
 
 
 @dataclass
@@ -125,6 +126,7 @@ class Executor:
         self.first_order_ns: deque = deque(maxlen=2_000)   # decision → first order handed to the adapter
         self.rest_requotes = 0            # legs re-quoted over REST (the streamed book was not healthy)
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
+        self._late_fills: set[asyncio.Task] = set()     # background fetches of fills listed late
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
@@ -323,14 +325,13 @@ class Executor:
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                      filled=order.filled_lots)
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
-        if order.status.value == "resting":                 # IOC/FOK should never rest; be sure
-            try:
-                order = await route.client.cancel_order(order.order_id)
-            except VenueError:
-                pass
+        if order.status in (OrderStatus.RESTING, OrderStatus.PENDING):     # IOC/FOK should never rest
+            order = await self._settle(route, coid, order)
         fills = []
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
+            if sum(f.qty_lots for f in fills) < order.filled_lots:
+                self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
         log.info("order.done", client_order_id=coid, market=market, role=role, side=side.label, action=action.value,
                  qty=qty, price=price, status=order.status.value, filled=order.filled_lots, cost=order.cost_micros,
@@ -341,11 +342,12 @@ class Executor:
 
     async def _resolve(self, route: Route, coid: str, sent_ms: int):
         """The venue's settled order for intent `coid` whose answer was lost, or None once lookups
-        the venue answered have not shown it at all for `absent_after_s`. Failed lookups, and an
-        order the venue shows but has not settled (pending), are retried with backoff for as long
-        as it takes: the execution stays open meanwhile and no new one starts."""
+        the venue answered have not shown it at all for `absent_after_s` (counted from the first
+        answered lookup: failed ones say nothing about the order). Failed lookups, and an order
+        the venue shows but has not settled (pending), are retried with backoff for as long as it
+        takes: the execution stays open meanwhile and no new one starts."""
         backoff = Backoff(base=0.05, cap=self.config.lookup_backoff_cap_s)
-        started = time.monotonic()
+        answered: float | None = None           # when the first answered lookup did not show it
         while True:
             try:
                 order, seen = await asyncio.wait_for(self._lookup(route, coid, sent_ms), self.config.order_timeout_s)
@@ -354,8 +356,38 @@ class Executor:
             else:
                 if order is not None:
                     return order
-                if not seen and time.monotonic() - started >= self.config.absent_after_s:
-                    return None
+                if not seen:
+                    now = time.monotonic()
+                    if answered is None:
+                        answered = now
+                    elif now - answered >= self.config.absent_after_s:
+                        return None
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _settle(self, route: Route, coid: str, order):
+        """An IOC/FOK order the venue answered as resting or pending (Polymarket's `delayed`, an
+        IB IOC not done by its acknowledgement): cancelled while resting, then looked up by its id
+        until the venue shows it settled, so its fills are what the venue says now and never the
+        stale answer (a refused cancel may mean it matched meanwhile). Retried with backoff for as
+        long as it takes: the execution stays open meanwhile."""
+        backoff = Backoff(base=0.05, cap=self.config.lookup_backoff_cap_s)
+        timeout = self.config.order_timeout_s
+        while True:
+            if order.status is OrderStatus.RESTING:
+                try:
+                    order = await asyncio.wait_for(route.client.cancel_order(order.order_id), timeout)
+                except (VenueError, asyncio.TimeoutError) as exc:
+                    log.warning("order.cancel_failed", client_order_id=coid, order_id=order.order_id,
+                                reason=f"{type(exc).__name__}: {exc}")
+            try:
+                now = await asyncio.wait_for(route.client.order(order.order_id), timeout)
+            except (VenueError, asyncio.TimeoutError) as exc:
+                log.warning("order.lookup_failed", client_order_id=coid, reason=f"{type(exc).__name__}: {exc}")
+            else:
+                if now is not None:
+                    order = now
+                if order.status not in (OrderStatus.RESTING, OrderStatus.PENDING):
+                    return order
             await asyncio.sleep(backoff.next_delay())
 
     async def _lookup(self, route: Route, coid: str, sent_ms: int) -> tuple[object | None, bool]:
@@ -378,6 +410,31 @@ class Executor:
                      if o.client_order_id == coid]
         settled = [o for o in found if o.status is not OrderStatus.PENDING]
         return (max(settled, key=lambda o: o.filled_lots) if settled else None), bool(found)
+
+    def _record_late_fills(self, coid: str, client, order_id: str, lots: int) -> None:
+        """The venue listed fewer fills of `order_id` than it filled (`lots`) within `_fills_for`'s
+        wait: fetch them in the background (backoff, for up to `late_fills_s`) and record them as
+        they come (idempotent), so the store's fills, positions and cash catch up. Decisions do not
+        wait for them: `leg_net` counts the order's filled lots."""
+        log.warning("order.fills_late", client_order_id=coid, order_id=order_id, filled=lots)
+
+        async def fetch() -> None:
+            backoff = Backoff(base=0.2, cap=5.0)
+            deadline = time.monotonic() + self.config.late_fills_s
+            while time.monotonic() < deadline:
+                await asyncio.sleep(backoff.next_delay())
+                try:
+                    got = [f for f in await client.fills(order_id=order_id) if f.order_id == order_id]
+                except (VenueError, asyncio.TimeoutError):
+                    continue
+                self.store.record_fills(coid, got)
+                if sum(f.qty_lots for f in got) >= lots:
+                    return
+            log.warning("order.fills_missing", client_order_id=coid, order_id=order_id, filled=lots)
+
+        task = asyncio.create_task(fetch(), name=f"late-fills-{coid}")
+        self._late_fills.add(task)
+        task.add_done_callback(self._late_fills.discard)
 
     async def _fills_for(self, client, order_id: str, lots: int, tries: int = 20) -> list:
         """The venue's fills of `order_id` (waits briefly until they add up to `lots`)."""

@@ -498,13 +498,16 @@ class OrderStore:
 
     # ---- positions and PnL (from recorded fills) -----------------------------------------------
     def leg_net(self, execution_id: str) -> dict[int, int]:
-        """Net lots held per leg: entry fills minus unwind fills (an unwind reduces its leg)."""
+        """Net lots held per leg: entry orders' filled lots minus unwind orders' (an unwind
+        reduces its leg). An order's lots are what the venue says it filled (`filled_qty`) or its
+        recorded fills, whichever is more: a venue may list an order's fills after answering it
+        (the executor records them when they come), and a filled leg must never count as unfilled."""
         net: dict[int, int] = {}
         ex = self.execution(execution_id)
         for i in range(len(ex.legs)):
             net[i] = 0
         for it in self.intents(execution_id):
-            got = sum(f.qty for f in self.fills(it.client_order_id))
+            got = max(it.filled_qty, sum(f.qty for f in self.fills(it.client_order_id)))
             net[it.leg] = net.get(it.leg, 0) + (got if it.role == "entry" else -got)
         return net
 

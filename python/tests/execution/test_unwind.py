@@ -151,9 +151,11 @@ def test_unwind_prices_escalate_on_the_grid_up_to_the_cap(tmp_path, sim_factory,
         opp = await opportunity(v)
         store = OrderStore(tmp_path / "o.db")
         rs = routes(v)
-        if way_out == "buy_other_side":
-            info = {m.market_id: m for m in await v.discover_markets()}[A]
-            rs[f"kalshi:{A}"] = Route(v, A, dataclasses.replace(info, venue=Venue.FORECASTEX))
+        if way_out == "buy_other_side":        # A's rules say buy-only (the adapter's, which orders follow)
+            info = dataclasses.replace({m.market_id: m for m in await v.discover_markets()}[A], venue=Venue.FORECASTEX)
+            current = v.market_info
+            v.market_info = lambda market_id: info if market_id == A else current(market_id)
+            rs[f"kalshi:{A}"] = Route(v, A, info)
 
         def on_step(name):
             if name == "filled:L0":
