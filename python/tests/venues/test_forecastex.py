@@ -31,6 +31,7 @@ def test_catalog_book_orders_positions():
         assert yes_ask.ask * 10_000 == 10_000 - b.no_bids[0][0]          # "BuyYesNow" = $1 − NO bid
         o = await v.place_order(OrderRequest(MID, Side.YES, 4100, 500, tif=TimeInForce.IOC))
         assert o.status is OrderStatus.FILLED and o.filled_lots == 500
+        assert (o.cost_micros, o.fees_micros) == (2_050_000, 0)           # 5 × $0.41, from the executions
         r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200))
         assert r.status is OrderStatus.RESTING
         c = await v.cancel_order(r.order_id)

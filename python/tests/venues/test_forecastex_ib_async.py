@@ -200,6 +200,7 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         assert (order.action, order.totalQuantity, order.lmtPrice, order.tif, order.orderType) == \
             ("BUY", 3, 0.44, "IOC", "LMT")
         assert (o.status, o.filled_lots, o.remaining_lots, o.price_ticks) == (OS.FILLED, 300, 0, 4400)
+        assert (o.cost_micros, o.fees_micros) == (1_320_000, 30_000)     # 3 × $0.44; IB's $0.03 commission
 
         r = await v.place_order(OrderRequest(MID, Side.NO, 3000, 200, client_order_id="x1-L1E0"))  # GTC: rests
         _k, c, order = ib.calls[-1]

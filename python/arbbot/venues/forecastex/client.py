@@ -40,6 +40,7 @@ class IBTrade:
     filled: int
     limit: Decimal
     order_ref: str = ""  # IB Order.orderRef: where the adapter puts our client_order_id
+    perm_id: int = 0     # IB permId: unique in the account (order ids are per API client); 0 unknown
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class IBFill:
     commission: Decimal  # USD charged for this execution (0 when IB reports none)
     ts_ms: int = 0
     is_taker: bool = True  # IB Execution.lastLiquidity 1 = added liquidity (maker)
+    perm_id: int = 0       # IB permId of the executed order (0 unknown): finds an order's executions
 
 
 class IBClient(Protocol):

@@ -307,7 +307,15 @@ class IBAsyncClient:
         if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
             status = "Inactive"
         return IBTrade(order_id=oid, con_id=t.contract.conId, status=status, quantity=int(o.totalQuantity),
-                       filled=filled, limit=_limit(o.lmtPrice), order_ref=o.orderRef or "")
+                       filled=filled, limit=_limit(o.lmtPrice), order_ref=o.orderRef or "",
+                       perm_id=o.permId or st.permId or 0)
+
+    async def _executions_of(self, t: Any, deadline: float) -> None:
+        """Wait (until `deadline`, monotonic s) for the executions of what `t` filled: IB sends the
+        order status and the executions (execDetails) apart, in no set order, and an order's cost
+        is read from its executions."""
+        while t.filled() < (t.orderStatus.filled or 0) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str, *,
                           order_ref: str = "") -> IBTrade:
@@ -336,6 +344,7 @@ class IBAsyncClient:
         if tif == "IOC":
             while not t.isDone() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
+        await self._executions_of(t, deadline)
         return self._status(t)
 
     async def cancel(self, order_id: int) -> IBTrade:
@@ -348,6 +357,7 @@ class IBAsyncClient:
             deadline = time.monotonic() + self.ack_timeout
             while not t.isDone() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
+            await self._executions_of(t, deadline)
         return self._status(t)
 
     def _ours(self, t: Any) -> bool:
@@ -386,7 +396,8 @@ class IBAsyncClient:
             com = _num(cr.commission) if cr is not None else None
             out.append(IBFill(exec_id=e.execId, order_id=e.orderId, con_id=c.conId, shares=int(e.shares),
                               price=dollars(e.price), commission=Decimal(repr(com)) if com else Decimal(0),
-                              ts_ms=int(f.time.timestamp() * 1000), is_taker=e.lastLiquidity != 1))
+                              ts_ms=int(f.time.timestamp() * 1000), is_taker=e.lastLiquidity != 1,
+                              perm_id=e.permId or 0))
         return out
 
     async def cash(self) -> Decimal:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
@@ -14,7 +15,8 @@ from arbbot.venues.common.model import (
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
 from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
-from arbbot.venues.forecastex.client import IBClient, IBContract, IBQuote
+from arbbot.venues.forecastex.client import IBClient, IBContract, IBQuote, IBTrade
+from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
 
 FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
@@ -24,6 +26,7 @@ _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "Api
 # snapshot is two requests, so 20 books/s is 40 messages/s; orders and account requests (a few a
 # second at most) keep the other 10
 SNAPSHOTS_PER_S = 20.0
+log = logging.getLogger("arbbot.venues.forecastex")
 
 
 def market_id(c: IBContract) -> str:
@@ -209,14 +212,23 @@ class ForecastExVenue:
             # sent, but TWS never acknowledged it: it may be working (and fill) at IB
             raise OutcomeUnknown(f"forecastex: order {req.client_order_id} not acknowledged; it may be at IB",
                                  venue="forecastex")
-        return self._order(req.market_id, req.side, t)
+        return self._order(req.market_id, req.side, t, await self._executions(t))
 
-    def _order(self, mid: str, side: Side, t) -> Order:
-        """An `IBTrade` as an `Order`; IB's `orderRef` carries our client_order_id."""
+    async def _executions(self, t: IBTrade) -> Executions | None:
+        """IB's executions, for an order answer that filled something (None: it filled nothing)."""
+        return Executions(await self.client.fills()) if t.filled else None
+
+    def _order(self, mid: str, side: Side, t: IBTrade, execs: Executions | None) -> Order:
+        """An `IBTrade` as an `Order`; IB's `orderRef` carries our client_order_id. Cost (µ$) and
+        fees (µ$) come from the order's executions among `execs` (`costs.order_cost`)."""
+        cost, fees, unpriced = order_cost(t, execs.of(t) if execs is not None else [])
+        if unpriced:
+            log.warning("forecastex: order %s filled %d lots whose executions IB has not reported; its cost "
+                        "counts them at the limit (an upper bound)", t.order_id, unpriced)
         return Order(Venue.FORECASTEX, str(t.order_id), t.order_ref, mid, side, Action.BUY, price_ticks(t.limit),
                      t.quantity * 100, t.filled * 100, 0 if t.status in ("Filled", "Cancelled", "ApiCancelled",
                                                                          "Inactive") else (t.quantity - t.filled) * 100,
-                     _STATUS.get(t.status, OrderStatus.PENDING))
+                     _STATUS.get(t.status, OrderStatus.PENDING), fees_micros=fees, cost_micros=cost)
 
     def _market_of(self, con_id: int) -> tuple[str, Side]:
         for m, (y, n) in self.con.items():
@@ -237,7 +249,9 @@ class ForecastExVenue:
         so `min_ts_ms` and `status` are accepted for the common signature and not applied."""
         await self._catalog()
         await self.client.refresh_orders()            # ask IB, not a cache that may have missed answers
-        out = [self._order(*self._market_of(t.con_id), t) for t in await self.client.all_trades()]
+        trades = await self.client.all_trades()
+        execs = Executions(await self.client.fills())
+        out = [self._order(*self._market_of(t.con_id), t, execs) for t in trades]
         # an order whose answers were lost stays PendingSubmit in ib_async's cache while TWS reports
         # it again as a completed order: one order, two records. Keep the settled record.
         settled = {o.client_order_id for o in out if o.client_order_id and o.status is not OrderStatus.PENDING}
@@ -261,9 +275,8 @@ class ForecastExVenue:
             mid, side = self._market_of(f.con_id)
             if ticker is not None and mid != ticker:
                 continue
-            fee = int((f.commission * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
             out.append(Fill(Venue.FORECASTEX, f.exec_id, str(f.order_id), mid, side, Action.BUY,
-                            price_ticks(f.price), f.shares * 100, fee, f.is_taker, f.ts_ms))
+                            price_ticks(f.price), f.shares * 100, fee_micros(f.commission), f.is_taker, f.ts_ms))
         return out
 
     async def balance(self) -> Balance:
@@ -286,7 +299,8 @@ class ForecastExVenue:
     async def cancel_order(self, order_id: str) -> Order:
         t = await self.client.cancel(int(order_id))
         mid = next((m for m, (y, n) in self.con.items() if t.con_id in (y, n)), "")
-        return self._order(mid, Side.YES if self.con.get(mid, (0, 0))[0] == t.con_id else Side.NO, t)
+        return self._order(mid, Side.YES if self.con.get(mid, (0, 0))[0] == t.con_id else Side.NO, t,
+                           await self._executions(t))
 
     async def positions(self) -> list[Position]:
         """Net YES − NO per market (IB nets the pair)."""
