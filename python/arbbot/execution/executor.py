@@ -22,6 +22,7 @@ from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
+from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
@@ -467,26 +468,41 @@ class Executor:
         return res
 
     async def _fail(self, xid: str, opp: Opportunity, upto: int, reason: str, *, count: bool) -> ExecutionResult:
-        """Leg `upto - 1` (or the re-quote before leg `upto`) failed: unwind legs < upto."""
+        """Leg `upto - 1` (or the re-quote before leg `upto`) failed: unwind every leg down to the
+        lots held on every leg (`keep`: complete sets, whose payout is locked in; 0 while a leg holds
+        nothing, as a leg not reached). Only the excess is sold: a later leg filled 900 of 1,000
+        keeps 900 sets and unwinds leg 0's 100 — and a leg that cannot be unwound is never joined
+        by unwinding the legs that hedge it. All at `keep`: complete (keep > 0) or unwound; else
+        naked and safe mode."""
         self._recorded(xid)
         net = self.store.leg_net(xid)
-        if all(v == 0 for v in net.values()):
-            self.store.set_execution_state(xid, "aborted", reason)
-            res = self._result(xid, "aborted", reason)
-            self._notify(res, failure=count)
+        keep = min(net.values())
+        if keep and not await self._can_keep(opp, net, keep):
+            keep = 0
+        if all(v == keep for v in net.values()):
+            state = "aborted" if keep == 0 else "complete"
+            self.store.set_execution_state(xid, state, reason)
+            res = self._result(xid, state, reason)
+            self._notify(res, failure=count and keep == 0)
             return res
         ok = True
         cfg = self.config
         for i in sorted(net, reverse=True):
             anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
             for attempt in range(cfg.unwind_attempts):
-                if net[i] <= 0:
+                if net[i] <= keep:
                     break
                 if attempt:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
-                await self._unwind_leg(xid, opp, i, net[i], attempt, anchors)
+                await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors)
                 net = self.store.leg_net(xid)
-            ok = ok and net[i] == 0
+            ok = ok and net[i] == keep
+        if ok and keep:
+            why = f"{reason}; kept {keep} lots on every leg, the rest unwound"
+            self.store.set_execution_state(xid, "complete", why)
+            res = self._result(xid, "complete", why)
+            self._notify(res)
+            return res
         if ok:
             self.store.set_execution_state(xid, "unwound", reason)
             res = self._result(xid, "unwound", reason)
@@ -498,9 +514,26 @@ class Executor:
         self._notify(res, failure=True)
         return res
 
+    async def _can_keep(self, opp: Opportunity, net: dict[int, int], keep: int) -> bool:
+        """Whether every leg's excess over `keep` lots can be unwound on its own: a whole number
+        of the market's lots, and on Polymarket worth its $1 minimum at the leg's price (a sale)
+        or at the other side's (a purchase). Else everything is unwound (`keep` 0), as sizes that
+        small could not be."""
+        for i, held in net.items():
+            excess = held - keep
+            if excess <= 0:
+                continue
+            info = await self._info(opp.legs[i].market)
+            if excess % info.lot_lots:
+                return False
+            price = opp.legs[i].worst_price                 # ticks × lots = µ$
+            if info.venue is Venue.POLYMARKET and min(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
+                return False
+        return True
+
     async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int,
                           anchors: dict[Action, int]) -> None:
-        """One unwind order for leg `i` (`lots` held), at attempt `attempt`'s slippage through the
+        """One unwind order for leg `i` (`lots` to sell), at attempt `attempt`'s slippage through the
         leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig).
         No price to anchor to yet (no quote, empty side): no order; the next attempt re-quotes."""
         leg = opp.legs[i]

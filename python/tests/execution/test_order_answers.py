@@ -181,3 +181,34 @@ def test_absent_is_decided_on_answered_lookups_only(tmp_path):
                                   config=dataclasses.replace(QUICK, absent_after_s=1.0, lookup_backoff_cap_s=0.1))
     assert (res.state, pos[A], pos[B]) == ("complete", 1_000, 1_000)
     store.close()
+
+
+class NoUnwindOnLeg1(Wrapped):
+    """Leg 1's market refuses every unwind order (paused for trading)."""
+
+    async def place_order(self, req):
+        if "-L1U" in req.client_order_id:
+            from arbbot.venues.common.errors import OrderRejected
+            raise OrderRejected("kalshi: market paused for trading", venue="kalshi")
+        return await self.inner.place_order(req)
+
+
+def _partial_leg_1(h):
+    """Leg 1 fills 900 of its 1,000 lots."""
+    from arbbot.sim import Faults
+
+    def on_step(name):
+        if name == "filled:L0":
+            h.kalshi.faults = Faults(partial_fill_lots=900)
+    return on_step
+
+
+def test_a_partial_last_leg_keeps_the_complete_sets_and_unwinds_only_the_excess(tmp_path):
+    """Leg 1 fills 900 of 1,000 and cannot be unwound. Before: leg 0 was sold in full anyway, so
+    100 naked lots became 900 naked lots (and safe mode). Now: 900 complete pairs are kept (their
+    $1 payout is locked in) and only leg 0's 100 excess lots are sold: complete, no safe mode."""
+    res, store, pos, _ = run_case(tmp_path, NoUnwindOnLeg1, on_step=_partial_leg_1)
+    assert (res.state, res.filled, pos[A], pos[B]) == ("complete", {0: 900, 1: 900}, 900, 900)
+    unwinds = [(i.leg, i.qty, i.filled_qty) for i in store.intents("x1") if i.role == "unwind"]
+    assert unwinds == [(0, 100, 100)] and not store.safe_mode() and "kept 900 lots" in res.reason
+    store.close()
