@@ -371,22 +371,39 @@ def decode_json(text: str) -> Any:
       key) or refused as a number, as a short one is. (Not sys.set_int_max_str_digits: a process-
       wide switch that would also lift the guard against int()'s quadratic time, for a value
       nothing reads.) Long floats need nothing: float() has no digit limit;
-    - nesting too deep for the recursive decoder (RecursionError) is refused: the format nests
-      6 levels, only an unknown key's value can be deeper;
+    - nesting deeper than MAX_JSON_DEPTH levels is refused: the format nests 6 levels, only an
+      unknown key's value can be deeper. The recursive decoder is held to that depth by the
+      recursion limit for the call: with a high limit (a host process may raise it) a deep
+      enough text would overflow the C stack and kill the process;
     - NaN, Infinity and -Infinity, which json.loads accepts, are refused: they are not JSON
       (RFC 8259), so the file is not JSON (spec: "JSON, UTF-8"), even if they sit under an
       unknown key."""
+    limit = sys.getrecursionlimit()
     try:
+        sys.setrecursionlimit(min(limit, _frames() + MAX_JSON_DEPTH))
         return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
-        raise SnapshotError("$", f"JSON nested too deeply to read (the limit is about "
-                                 f"{sys.getrecursionlimit():,} levels; a snapshot needs 6)") from None
+        raise SnapshotError("$", f"JSON nested too deeply to read (the limit is about {MAX_JSON_DEPTH} "
+                                 "levels; a snapshot needs 6)") from None
     except _Constant as exc:
         line, column = _position(text, exc.at(text))
         raise SnapshotError("$", f"invalid JSON at line {line} column {column}: {exc.name} is not a JSON "
                                  "value (JSON has no NaN or Infinity)") from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+MAX_JSON_DEPTH = 500      # levels of JSON nesting `decode_json` reads (the snapshot format nests 6)
+
+
+def _frames() -> int:
+    """Python frames on this thread's stack (the recursion limit counts them too)."""
+    n, frame = 0, sys._getframe()
+    while frame is not None:
+        n, frame = n + 1, frame.f_back
+    return n
 
 
 def _json_int(text: str) -> int | float:

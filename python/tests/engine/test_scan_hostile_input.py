@@ -243,3 +243,26 @@ def test_wire_decimals_past_30_digits_are_refused_before_being_written_out():
     assert units.money_micros(Decimal("1.5E+3")) == 1_500_000_000
     with pytest.raises(units.UnitError, match=r"too large \(1,000,000,000 digits"):
         units.money_micros(Decimal("1E+999999999"))     # format(…, "f") would write 1 GB
+
+
+def test_deep_nesting_is_refused_whatever_the_hosts_recursion_limit():
+    """With a recursion limit raised to a million (a host process may raise it: pytest-xdist's
+    workers do), 100,000 levels used to run the C decoder off its stack and kill the process; the
+    decoder is held to MAX_JSON_DEPTH levels for the call, and the limit is given back."""
+    import sys
+
+    from arbbot.snapshot import MAX_JSON_DEPTH, decode_json
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)
+    try:
+        with pytest.raises(SnapshotError, match="nested too deeply"):
+            decode_json('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        assert sys.getrecursionlimit() == 1_000_000
+        deep_ok = MAX_JSON_DEPTH - 50
+        nested = decode_json('{"x": ' + "[" * deep_ok + "]" * deep_ok + "}")["x"]
+        depth = 0
+        while isinstance(nested, list) and nested:
+            nested, depth = nested[0], depth + 1
+        assert depth == deep_ok - 1
+    finally:
+        sys.setrecursionlimit(before)
