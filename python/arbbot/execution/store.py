@@ -185,6 +185,8 @@ class OrderStore:
                                        isolation_level=None, check_same_thread=False, timeout=30)
         try:
             self._db.row_factory = sqlite3.Row
+            if not create and current_version(self._db) == 0:     # before anything writes to the file
+                raise SchemaError(f"{self.path} is not an arbbot order store (no schema version)")
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise RuntimeError(f"order store {self.path}: SQLite refused WAL mode (got {mode})")
@@ -192,8 +194,6 @@ class OrderStore:
             self._db.execute("PRAGMA wal_autocheckpoint=0")     # checkpoints run on the WAL syncer's thread
             self._db.execute("PRAGMA foreign_keys=ON")
             with self._lock:
-                if not create and current_version(self._db) == 0:
-                    raise SchemaError(f"{self.path} is not an arbbot order store (no schema version)")
                 self.migrated_from, _ = migrate(self._db, self._clock_ms(), f"order store {self.path}")
                 # rows written by this store are marked paper when the database is a paper one
                 self.paper = self._flag_value(TRADING_MODE_FLAG) == PAPER
@@ -656,16 +656,39 @@ class OrderStore:
             rows = self._db.execute(q + " ORDER BY ts_ms, rowid", args).fetchall()
         return [(r[0], json.loads(r[1])) for r in rows]
 
-    def held_cost_by_market(self, states: tuple[str, ...]) -> dict[str, int]:
-        """µ$ per market (`venue:id`) held by executions in `states`: entry fills' cost + fee, less
-        what unwinds sold (cost), unwind fees added — one aggregate query (sizing step 11)."""
+    def held_at_cost(self, states: tuple[str, ...], execution_id: str | None = None
+                     ) -> list[tuple[str, int, int]]:
+        """(market `venue:id`, cost µ$, fees µ$) held per leg by the executions in `states` (or the
+        one named), for the legs that still hold lots: the entry's cost for the lots still held
+        (its cost × held / filled, rounded up), its fees and the unwinds' fees on top (a leg
+        unwound to nothing holds nothing). An unwind reduces the lots held whichever way it went
+        (a sale, or a purchase of the other side: a YES+NO pair is $1 whatever happens), never the
+        cost by what it paid or got. One query; legs in execution, leg order."""
+        q = ("SELECT i.execution_id, i.leg, i.market,"
+             " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
+             " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
+             " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), SUM(i.fee)"
+             " FROM intents i JOIN executions x ON x.id = i.execution_id"
+             f" WHERE x.state IN ({','.join('?' * len(states))})")
+        args: tuple = states
+        if execution_id is not None:
+            q, args = q + " AND x.id = ?", states + (execution_id,)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT i.market, SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE -i.cost END + i.fee)"
-                " FROM intents i JOIN executions x ON x.id = i.execution_id"
-                f" WHERE x.state IN ({','.join('?' * len(states))}) GROUP BY i.market ORDER BY i.market",
-                states).fetchall()
-        return {market: held for market, held in rows}
+            rows = self._db.execute(q + " GROUP BY i.execution_id, i.leg ORDER BY i.execution_id, i.leg", args).fetchall()
+        out = []
+        for _x, _leg, market, filled, held, cost, fee in rows:
+            held = max(0, min(held, filled))
+            if held:
+                out.append((market, -(-cost * held // filled), fee))
+        return out
+
+    def held_cost_by_market(self, states: tuple[str, ...]) -> dict[str, int]:
+        """µ$ per market (`venue:id`) held by executions in `states`, fees included
+        (`held_at_cost`; sizing step 11)."""
+        out: dict[str, int] = {}
+        for market, cost, fee in self.held_at_cost(states):
+            out[market] = out.get(market, 0) + cost + fee
+        return dict(sorted(out.items()))
 
     def net_positions(self) -> dict[str, tuple[int, int]]:
         """Per market (`venue:id`), (net YES lots, their net cost in µ$) over every recorded fill: a

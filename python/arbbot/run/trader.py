@@ -368,13 +368,10 @@ def _category(reason: str) -> str:
 
 
 def held_by(store, execution_id: str) -> list[Held]:
-    """What an execution holds, at cost (µ$): its entry fills, less the proceeds of unwinds."""
-    out = []
-    for intent in store.intents(execution_id):
-        sign = 1 if intent.role == "entry" else -1
-        if intent.cost or intent.fee:
-            out.append(Held(intent.market, sign * intent.cost, sign * intent.fee if sign > 0 else intent.fee))
-    return out
+    """What an execution holds, at cost (µ$): per leg, the entry's cost of the lots still held,
+    fees on top (`OrderStore.held_at_cost`: an unwind reduces the lots, whichever way it went)."""
+    from arbbot.execution.store import EXEC_OPEN, EXEC_TERMINAL
+    return [Held(market, cost, fee) for market, cost, fee in store.held_at_cost(EXEC_OPEN + EXEC_TERMINAL, execution_id)]
 
 
 def held_exposure(store, limits: ExposureLimits, event_of) -> None:

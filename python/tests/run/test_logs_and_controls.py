@@ -68,6 +68,35 @@ def test_exposure_counts_what_executions_really_hold(tmp_path):
     assert limits.reason(opp.legs, lambda m: "E") == "exposure on market kalshi:A: 20090000 + 20100000 µ$ > 25000000 µ$"
 
 
+def test_an_unwind_reduces_the_lots_held_whichever_way_it_went(tmp_path):
+    """1,000 lots of YES A bought at 42¢ ($4.20, fee 1¢); half unwound by buying NO A at 65¢
+    ($3.25, fee 1¢: a YES+NO pair is $1 whatever happens): 500 lots still at risk, $2.10 at cost,
+    fees 2¢ on top. Before, the purchase was subtracted as if it were proceeds: $0.95. A sale of
+    all 1,000 at 38¢ leaves nothing held (before: $0.40 of 'exposure' in no position)."""
+    from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side as EngineSide
+    store = OrderStore(str(tmp_path / "o.db"))
+    legs = (Leg("kalshi:A", EngineSide.YES, 1_000, 4_200, 4_200_000, 10_000),
+            Leg("kalshi:B", EngineSide.YES, 1_000, 5_500, 5_500_000, 10_000))
+    opp = Opportunity("opp1", Lane.CROSS, Kind.YES_A_YES_B, 1_000, 10_000_000, 9_700_000, 20_000, 280_000, legs)
+
+    def trade(xid, leg, role, attempt, side, action, price, lots, cost, fee):
+        coid = store.add_intent(xid, leg, role, attempt, venue="kalshi", market="kalshi:A", market_id="A",
+                                side=side.label, action=action.value, qty=lots, price=price, tif="ioc")
+        store.record_order(coid, Order(Venue.KALSHI, f"o-{coid}", coid, "A", side, action, price, lots, lots, 0,
+                                       OrderStatus.FILLED, fee, cost))
+    for xid, way in (("x1", "buy_no"), ("x2", "sell")):
+        store.create_execution(xid, opp)
+        trade(xid, 0, "entry", 0, Side.YES, Action.BUY, 4_200, 1_000, 4_200_000, 10_000)
+        if way == "buy_no":
+            trade(xid, 0, "unwind", 0, Side.NO, Action.BUY, 6_500, 500, 3_250_000, 10_000)
+        else:
+            trade(xid, 0, "unwind", 0, Side.YES, Action.SELL, 3_800, 1_000, 3_800_000, 10_000)
+        store.set_execution_state(xid, "naked")
+    assert held_by(store, "x1") == [Held("kalshi:A", 2_100_000, 20_000)] and held_by(store, "x2") == []
+    assert store.held_cost_by_market(("naked",)) == {"kalshi:A": 2_120_000}
+    store.close()
+
+
 def test_halt_and_resume_commands_drive_the_kill_switch(tmp_path, monkeypatch, capsys):
     kill = tmp_path / "arbbot.kill"
     monkeypatch.setenv("ARB_KILL_FILE", str(kill))
