@@ -750,17 +750,23 @@ class OrderStore:
     def lane_daily_pnl(self, since_ms: int, day_start_ms: int) -> dict[int, tuple[int, ...]]:
         """Per lane code, the realised PnL in µ$ of each risk day (days start at `day_start_ms`
         modulo 24 h) since `since_ms` that had one, oldest first. An execution's PnL is its cash
-        flow, plus its payout when it completed (the pair pays out), dated when it became terminal."""
+        flow, plus, when it completed, the payout of the lots held on every leg (payout × held /
+        qty: an execution completed smaller than planned pays out for what it holds), dated when it
+        became terminal."""
         day_ms = 86_400_000
         with self._lock:
             rows = self._db.execute(
-                f"SELECT x.lane, x.state, x.payout, x.updated_ms, COALESCE(c.cash_flow, 0) FROM executions x"
-                f" LEFT JOIN ({CASH_FLOWS_SQL}) c ON c.execution_id = x.id WHERE x.updated_ms >= ?"
-                f" AND x.state IN ({','.join('?' * len(EXEC_TERMINAL))}) ORDER BY x.updated_ms, x.id",
-                (since_ms, *EXEC_TERMINAL)).fetchall()
+                f"SELECT x.lane, x.state, x.payout, x.qty, COALESCE(h.held, 0), x.updated_ms,"
+                f" COALESCE(c.cash_flow, 0) FROM executions x"
+                f" LEFT JOIN ({CASH_FLOWS_SQL}) c ON c.execution_id = x.id"
+                " LEFT JOIN (SELECT execution_id, MIN(net) AS held FROM (SELECT execution_id, leg,"
+                " SUM(CASE WHEN role = 'entry' THEN filled_qty ELSE -filled_qty END) AS net FROM intents"
+                " GROUP BY execution_id, leg) GROUP BY execution_id) h ON h.execution_id = x.id"
+                f" WHERE x.updated_ms >= ? AND x.state IN ({','.join('?' * len(EXEC_TERMINAL))})"
+                " ORDER BY x.updated_ms, x.id", (since_ms, *EXEC_TERMINAL)).fetchall()
         days: dict[int, dict[int, int]] = {}
-        for lane, state, payout, updated_ms, cash_flow in rows:
-            pnl = cash_flow + (payout if state == "complete" else 0)
+        for lane, state, payout, qty, held, updated_ms, cash_flow in rows:
+            pnl = cash_flow + (payout * max(0, min(held, qty)) // qty if state == "complete" else 0)
             day = (updated_ms - day_start_ms) // day_ms
             days.setdefault(lane, {})
             days[lane][day] = days[lane].get(day, 0) + pnl

@@ -157,3 +157,23 @@ def test_the_portfolio_a_running_bot_sizes_against(tmp_path):
     assert (p.equity, p.peak, p.drawdown_stopped) == (990_000_000, 1_000_000_000, False)
     assert p.lane_pnl == {Lane.CROSS: (710_000 - 3_250_000,)}
     assert p.history.fills == {Venue.KALSHI: (2, 2), Venue.POLYMARKET: (1, 1)}
+
+
+def test_a_complete_execution_smaller_than_planned_counts_the_payout_of_what_it_holds(tmp_path):
+    """Planned 1,000 lots, completed at 600 on every leg (leg 1 filled 600; leg 0's 400 excess sold
+    back at 42¢, fee 3¢): cash flow −$4.20 − $0.04 + $1.68 − $0.03 − $3.00 − $0.05 = −$5.64, payout
+    of 600 lots $6.00: +$0.36. Before, the planned $10.00 payout was counted: +$4.36."""
+    from tests.risk.trades import fill
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    store = OrderStore(tmp_path / "o.db", clock_ms=clock.ms)
+    store.create_execution("c1", two_leg_opportunity("opp-c1"))
+    fill(store, "c1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    fill(store, "c1", 1, "entry", venue="polymarket", market_id="B", side="no", action="buy", qty=600, price=5_000,
+         fee=50_000)
+    fill(store, "c1", 0, "unwind", venue="kalshi", market_id="A", side="yes", action="sell", qty=400, price=4_200,
+         fee=30_000)
+    store.set_execution_state("c1", "complete")
+    assert store.leg_net("c1") == {0: 600, 1: 600} and store.cash_flow("c1") == -5_640_000
+    assert lane_pnl(store, clock.ms(), CFG, "00:00") == {Lane.CROSS: (360_000,)}
+    store.close()
