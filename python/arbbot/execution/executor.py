@@ -84,6 +84,7 @@ class ExecutionResult:
     filled: dict[int, int] = field(default_factory=dict)   # net lots per leg
     cash_flow: int = 0                                       # µ$ (negative = paid)
     errored: bool = False                    # an unexpected error ended it (then reconciled): a failure
+    leg_failed: bool = False                 # a leg's order did not fill in full (not: the edge went first)
 
 
 class Refused(Exception):
@@ -482,7 +483,7 @@ class Executor:
         if all(v == keep for v in net.values()):
             state = "aborted" if keep == 0 else "complete"
             self.store.set_execution_state(xid, state, reason)
-            res = self._result(xid, state, reason)
+            res = self._result(xid, state, reason, leg_failed=count)
             self._notify(res, failure=count and keep == 0)
             return res
         ok = True
@@ -500,17 +501,17 @@ class Executor:
         if ok and keep:
             why = f"{reason}; kept {keep} lots on every leg, the rest unwound"
             self.store.set_execution_state(xid, "complete", why)
-            res = self._result(xid, "complete", why)
-            self._notify(res)
+            res = self._result(xid, "complete", why, leg_failed=count)
+            self._notify(res, failure=count)
             return res
         if ok:
             self.store.set_execution_state(xid, "unwound", reason)
-            res = self._result(xid, "unwound", reason)
+            res = self._result(xid, "unwound", reason, leg_failed=count)
         else:
             why = f"{reason}; unwind incomplete, net lots {net}"
             self.store.set_execution_state(xid, "naked", why)
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
-            res = self._result(xid, "naked", why)
+            res = self._result(xid, "naked", why, leg_failed=count)
         self._notify(res, failure=True)
         return res
 
@@ -569,8 +570,9 @@ class Executor:
             return
         await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC)
 
-    def _result(self, xid: str, state: str, reason: str = "") -> ExecutionResult:
-        return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid))
+    def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
+        return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid),
+                               leg_failed=leg_failed)
 
     def _notify(self, res: ExecutionResult, failure: bool = False) -> None:
         if self.risk is not None:

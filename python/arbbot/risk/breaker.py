@@ -80,6 +80,13 @@ class CircuitBreaker:
         if changed:
             self._save()
 
+    def release_trial(self) -> None:
+        """A trial allowed in HALF_OPEN that traded nothing (refused, or aborted before its first
+        order filled for a reason that is not the venue's): its slot is free again, and nothing
+        is recorded."""
+        if self._state is BreakerState.HALF_OPEN and self._in_trial > 0:
+            self._in_trial -= 1
+
     def record_failure(self) -> None:
         self.failures += 1
         if self.state is BreakerState.HALF_OPEN or self.failures >= self.threshold:

@@ -28,12 +28,16 @@ class RiskGates:
             out.append(f"circuit breaker {self.breaker.state.value} after {self.breaker.failures} failures")
         return out
 
-    def on_execution(self, result, failure: bool = False) -> None:
-        """Feed an `ExecutionResult`: unwound/naked/failed legs count as breaker failures; the
-        cash flow of an unwound or naked execution goes to the daily loss cap (a no-op for a cap
-        backed by the order store, which booked the loss when the execution ended)."""
+    def on_execution(self, result, failure: bool | None = False) -> None:
+        """Feed an `ExecutionResult`: unwound/naked/failed legs count as breaker failures
+        (`failure` None: neither a success nor a failure, nothing traded); the cash flow of an
+        unwound or naked execution goes to the daily loss cap (a no-op for a cap backed by the
+        order store, which booked the loss when the execution ended)."""
         if self.breaker is not None:
-            (self.breaker.record_failure if failure else self.breaker.record_success)()
+            if failure is None:
+                self.breaker.release_trial()
+            else:
+                (self.breaker.record_failure if failure else self.breaker.record_success)()
         if self.loss is not None and result.state in ("unwound", "naked"):
             self.loss.record(result.cash_flow)
 

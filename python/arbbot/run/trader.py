@@ -309,6 +309,8 @@ class PaperTrader:
         try:
             result = await self.executor.execute(opp, decided_ns=decided_ns, sizing=sizing, loss_budget=loss_budget)
         except Refused as exc:
+            if self.gates.breaker is not None:
+                self.gates.breaker.release_trial()          # nothing traded: a half-open trial is free again
             self.stats.skipped[_category(str(exc))] += 1
             log.info("trade.skipped", opportunity=opp.id, reason=str(exc))
             return
@@ -323,7 +325,7 @@ class PaperTrader:
         self._bucket_outcome(opp, result)
         if self.drift is not None:
             self.drift.on_result(result, opp)   # its lane's expected vs realised window (may disable it)
-        self.gates.on_execution(result, failure=result.state in ("unwound", "naked") or result.errored)
+        self.gates.on_execution(result, failure=breaker_outcome(result))
         if result.state in ("complete", "naked"):
             self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
         if result.state == "naked":
@@ -365,6 +367,16 @@ _CATEGORIES = ("kill switch", "daily loss cap", "exposure", "circuit breaker", "
 def _category(reason: str) -> str:
     """A short counter key for a refusal reason ("exposure on kalshi: …" → "exposure")."""
     return next((c for c in _CATEGORIES if reason.startswith(c)), reason.split(":")[0])
+
+
+def breaker_outcome(result) -> bool | None:
+    """What an execution tells the circuit breaker: a failure when a leg did not fill in full, it
+    ended unwound or naked, or an error ended it; nothing when it was aborted before anything
+    traded for a reason that is not the venue's (the edge went: a trial of nothing, which must not
+    close a half-open breaker); else a success."""
+    if result.errored or result.leg_failed or result.state in ("unwound", "naked"):
+        return True
+    return None if result.state == "aborted" else False
 
 
 def held_by(store, execution_id: str) -> list[Held]:

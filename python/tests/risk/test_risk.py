@@ -134,3 +134,28 @@ def test_gates_combined(tmp_path):
     assert g.breaker.state is BreakerState.CLOSED
     (tmp_path / "KILL").write_text("")
     assert g.check(o)[0].startswith("kill switch file")
+
+
+def test_what_an_execution_tells_the_circuit_breaker():
+    """A leg that did not fill, an unwind, a naked end or an error: a failure. Aborted before
+    anything traded because the edge went: nothing (it used to count as a success, and closed a
+    half-open breaker on a trial of nothing). Complete: a success."""
+    from arbbot.execution.executor import ExecutionResult
+    from arbbot.run.trader import breaker_outcome
+    outcomes = {name: breaker_outcome(ExecutionResult("x", state, **extra)) for name, state, extra in (
+        ("complete", "complete", {}), ("complete, a leg short", "complete", {"leg_failed": True}),
+        ("edge gone", "aborted", {}), ("leg 0 rejected", "aborted", {"leg_failed": True}),
+        ("unwound", "unwound", {}), ("naked", "naked", {}), ("error", "aborted", {"errored": True}))}
+    assert outcomes == {"complete": False, "complete, a leg short": True, "edge gone": None, "leg 0 rejected": True,
+                        "unwound": True, "naked": True, "error": True}
+    now = [0.0]
+    gates = RiskGates(breaker=CircuitBreaker(1, 60.0, clock=lambda: now[0]))
+    gates.on_execution(ExecutionResult("x", "unwound"), failure=True)
+    assert gates.breaker.state is BreakerState.OPEN
+    now[0] = 61.0
+    assert gates.breaker.allow() and gates.breaker.state is BreakerState.HALF_OPEN     # one trial
+    gates.on_execution(ExecutionResult("x", "aborted"), failure=None)
+    assert gates.breaker.state is BreakerState.HALF_OPEN             # a trial of nothing closes nothing,
+    assert gates.breaker.allow()                                     # and does not use the trial up
+    gates.on_execution(ExecutionResult("x", "complete"), failure=False)
+    assert gates.breaker.state is BreakerState.CLOSED
