@@ -10,6 +10,7 @@ intent before the order was sent (`order(order_id)`); an order that exists is ad
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -30,66 +31,90 @@ class RecoveryReport:
     safe_mode: str | None = None
 
 
-async def recover(store: OrderStore, clients: Mapping[str, VenueClient]) -> RecoveryReport:
+ABSENT_AFTER_MS = 5_000     # an order not shown this long after its intent was written never arrived
+
+
+async def recover(store: OrderStore, clients: Mapping[str, VenueClient], *,
+                  absent_after_ms: int = ABSENT_AFTER_MS) -> RecoveryReport:
     """Reconcile open executions against `clients` (venue name → VenueClient).
 
     Raises `VenueError` if a venue holding open intents cannot be read (recovery must not guess);
-    the store is then unchanged for that venue and the caller should retry."""
+    the store is then unchanged for that venue and the caller should retry. An intent the venue
+    does not show is marked failed only once `absent_after_ms` have passed since it was written
+    (a venue may still be working through its queue): recovery waits for that, then asks again."""
     rep = RecoveryReport()
-    await _reconcile(store, clients, store.executions(EXEC_OPEN), rep, "recovered")
+    await _reconcile(store, clients, store.executions(EXEC_OPEN), rep, "recovered", absent_after_ms)
     rep.safe_mode = store.safe_mode()
     return rep
 
 
 async def recover_executions(store: OrderStore, clients: Mapping[str, VenueClient], execution_ids: list[str], *,
-                             reason: str) -> dict[str, str]:
+                             reason: str, absent_after_ms: int = ABSENT_AFTER_MS) -> dict[str, str]:
     """Reconcile the named executions now (the executor's answer to an unexpected error inside
     one): same rules as `recover`, safe mode if any is naked. Returns execution id → state."""
     rep = RecoveryReport()
     execs = [x for x in store.executions(EXEC_OPEN) if x.id in execution_ids]
-    await _reconcile(store, clients, execs, rep, reason)
+    await _reconcile(store, clients, execs, rep, reason, absent_after_ms)
     return rep.executions
 
 
-async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open_execs: list, rep: RecoveryReport,
-                     why: str) -> None:
-    """Adopt what the venues show for `open_execs`' intents, then classify each execution."""
-    intents = [i for x in open_execs for i in store.intents(x.id)]
-    venues = sorted({i.venue for i in intents})
+async def _views(clients: Mapping[str, VenueClient], venues) -> dict[str, tuple[dict, list]]:
+    """Per venue: its orders by client order id, and its fills."""
     views: dict[str, tuple[dict, list]] = {}
-    for v in venues:
+    for v in sorted(venues):
         if v not in clients:
             raise VenueError(f"recovery: no client for venue {v!r} holding open intents", venue=v)
         client = clients[v]
         orders = {o.client_order_id: o for o in await client.orders() if o.client_order_id}
         views[v] = (orders, await client.fills())
-    for it in intents:
-        orders, fills = views[it.venue]
-        order = orders.get(it.client_order_id)
-        by_id = order is None and bool(it.order_id)
-        if by_id:
-            # venues without client order ids (Polymarket): the id was recorded before sending
-            order = await clients[it.venue].order(it.order_id)
-        if order is None:
-            if it.state in ("intent", "placed", "unknown"):
-                store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
-                rep.missing.append(it.client_order_id)
-            continue
-        if order.status is OrderStatus.RESTING:          # we only send IOC/FOK; never leave one live
-            try:
-                order = await clients[it.venue].cancel_order(order.order_id)
-                fills = await clients[it.venue].fills()
-            except VenueError:
-                pass
-        mine = [f for f in fills if f.order_id == order.order_id]
-        if by_id and order.action is Action.BUY and mine and all(f.side is order.side for f in mine):
-            # a looked-up order reports its limit, not what it paid: take cost and fees from its fills
-            order = dataclasses.replace(order, cost_micros=sum(f.price_ticks * f.qty_lots for f in mine),
-                                        fees_micros=sum(f.fee_micros for f in mine))
-        before = len(store.fills(it.client_order_id))
-        store.record_order(it.client_order_id, order, mine)
-        rep.fills_added += len(store.fills(it.client_order_id)) - before
-        rep.adopted.append(it.client_order_id)
+    return views
+
+
+async def _adopt(store: OrderStore, clients: Mapping[str, VenueClient], it, view: tuple[dict, list],
+                 rep: RecoveryReport) -> bool:
+    """Adopt what the venue shows of intent `it` (its order and fills); False if it shows no order."""
+    orders, fills = view
+    order = orders.get(it.client_order_id)
+    by_id = order is None and bool(it.order_id)
+    if by_id:
+        # venues without client order ids (Polymarket): the id was recorded before sending
+        order = await clients[it.venue].order(it.order_id)
+    if order is None:
+        return False
+    if order.status is OrderStatus.RESTING:          # we only send IOC/FOK; never leave one live
+        try:
+            order = await clients[it.venue].cancel_order(order.order_id)
+            fills = await clients[it.venue].fills()
+        except VenueError:
+            pass
+    mine = [f for f in fills if f.order_id == order.order_id]
+    if by_id and order.action is Action.BUY and mine and all(f.side is order.side for f in mine):
+        # a looked-up order reports its limit, not what it paid: take cost and fees from its fills
+        order = dataclasses.replace(order, cost_micros=sum(f.price_ticks * f.qty_lots for f in mine),
+                                    fees_micros=sum(f.fee_micros for f in mine))
+    before = len(store.fills(it.client_order_id))
+    store.record_order(it.client_order_id, order, mine)
+    rep.fills_added += len(store.fills(it.client_order_id)) - before
+    rep.adopted.append(it.client_order_id)
+    return True
+
+
+async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open_execs: list, rep: RecoveryReport,
+                     why: str, absent_after_ms: int = ABSENT_AFTER_MS) -> None:
+    """Adopt what the venues show for `open_execs`' intents, then classify each execution."""
+    intents = [i for x in open_execs for i in store.intents(x.id)]
+    views = await _views(clients, {i.venue for i in intents})
+    unseen = [it for it in intents if not await _adopt(store, clients, it, views[it.venue], rep)
+              and it.state in ("intent", "placed", "unknown")]
+    if unseen:
+        wait_ms = max(it.created_ms for it in unseen) + absent_after_ms - store.now_ms()
+        if wait_ms > 0:                  # too recent to call absent: the venue may still run it
+            await asyncio.sleep(wait_ms / 1000)
+            views = await _views(clients, {i.venue for i in unseen})
+            unseen = [it for it in unseen if not await _adopt(store, clients, it, views[it.venue], rep)]
+        for it in unseen:
+            store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
+            rep.missing.append(it.client_order_id)
     for x in open_execs:
         net = store.leg_net(x.id)
         vals = list(net.values())

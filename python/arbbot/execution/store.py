@@ -75,6 +75,7 @@ class IntentRow:
     fee: int
     error: str
     paper: int = 0              # 1: filled by the local fill engine (arbbot run --paper), never sent
+    created_ms: int = 0         # when the intent was written (the store's clock), just before sending
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,10 @@ class OrderStore:
         except BaseException:
             self._db.close()
             raise
+
+    def now_ms(self) -> int:
+        """The store's clock (ms): what it dates rows with."""
+        return self._clock_ms()
 
     # ---- plumbing -----------------------------------------------------------------------------
     @property

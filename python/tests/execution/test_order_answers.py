@@ -212,3 +212,40 @@ def test_a_partial_last_leg_keeps_the_complete_sets_and_unwinds_only_the_excess(
     unwinds = [(i.leg, i.qty, i.filled_qty) for i in store.intents("x1") if i.role == "unwind"]
     assert unwinds == [(0, 100, 100)] and not store.safe_mode() and "kept 900 lots" in res.reason
     store.close()
+
+
+def test_recovery_waits_for_an_order_the_venue_is_still_working_through(tmp_path):
+    """An intent whose answer was lost ('unknown') 0.2 s ago; the venue lists no such order yet and
+    runs it from its queue 1 s later (1,000 lots filled). Recovery (absent after 2 s) used to mark
+    it failed on its first listing and call the execution flat; now it asks again once the 2 s have
+    passed, adopts the order, and the execution is naked (leg 1 never went): safe mode."""
+    from arbbot.execution import recover
+    from arbbot.venues.common.model import Action, Fill, Order, Side, Venue
+    from tests.risk.trades import two_leg_opportunity
+
+    store = OrderStore(tmp_path / "o.db")
+    store.create_execution("x1", two_leg_opportunity("opp-x1"))
+    coid = store.add_intent("x1", 0, "entry", 0, venue="kalshi", market="kalshi:A", market_id="A", side="yes",
+                            action="buy", qty=1_000, price=4_200, tif="ioc")
+    store.set_intent_state(coid, "unknown", "OutcomeUnknown: HTTP 503")
+    runs_at = time.monotonic() + 1.0
+    order = Order(Venue.KALSHI, "o1", coid, "A", Side.YES, Action.BUY, 4_200, 1_000, 1_000, 0, OrderStatus.FILLED,
+                  40_000, 4_200_000)
+    fill = Fill(Venue.KALSHI, "f1", "o1", "A", Side.YES, Action.BUY, 4_200, 1_000, 40_000, True, 0)
+
+    class Queued:
+        venue = "kalshi"
+
+        async def orders(self, **_):
+            return [order] if time.monotonic() >= runs_at else []
+
+        async def fills(self, **_):
+            return [fill] if time.monotonic() >= runs_at else []
+
+        async def order(self, _order_id):
+            return None
+
+    rep = asyncio.run(recover(store, {"kalshi": Queued()}, absent_after_ms=2_000))
+    assert (rep.adopted, rep.missing, rep.executions) == ([coid], [], {"x1": "naked"})
+    assert store.intent(coid).filled_qty == 1_000 and "x1" in store.safe_mode()
+    store.close()
