@@ -7,8 +7,10 @@ from importlib import resources
 from pathlib import Path
 
 from arbbot import __version__
+from arbbot.argcheck import at_least, contracts, non_negative, port, positive
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+UNIVERSE_MIN_MARKETS = 100      # the universe scenario's smallest catalog (arbbot.sim.universe.catalog.budgets)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
                          description="Start the venue simulator on loopback, connect the real adapters, detect "
                                      "arbitrage incrementally and paper-trade it through the same execution path as "
                                      "live trading, with a live view. Same options as `arbbot live`, trading on.")
-    ex = sub.add_parser("examples", help="scan the example snapshots bundled with arbbot (one per lane)")
+    ex = sub.add_parser("examples", help="scan the example snapshots bundled with arbbot (one per lane)",
+                        description="Scan each example snapshot bundled with arbbot (one per detection lane: "
+                                    "bucket, cross-venue, tree, parity, stale books) and print what `arbbot scan` "
+                                    "prints for it: a quick check that the engine works.")
     ex.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
     live = sub.add_parser("live", help="detect arbitrage live against the embedded simulator",
                           description="Start the venue simulator on loopback, connect the real Kalshi and "
@@ -81,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                             description="Settings come from arbbot.toml (or the file ARB_CONFIG or --config "
                                         "names) and ARB_* variables, which win over the file; every default is "
                                         "shown. Exit status 2 on a bad setting, naming it.")
-    config.add_argument("action", choices=("show",))
+    config.add_argument("action", choices=("show",),
+                        help="show: print every setting as JSON, defaults included, secrets masked")
     config.add_argument("--config", metavar="TOML", help="read this arbbot.toml instead of ./arbbot.toml or "
                                                          "ARB_CONFIG (it must exist)")
 
@@ -91,10 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--db", help="order store (config: db_path)")
 
     halt = sub.add_parser("halt", help="kill switch: stop all new trading now (creates the kill file)",
-                          description="Create the kill file (config: kill_file); every running bot stops starting "
-                                      "new executions until `arbbot resume`.")
+                          description="Create the kill file (config: kill_file; printed as an absolute path); "
+                                      "every running bot whose kill_file is that file stops starting new executions "
+                                      "until `arbbot resume`. A relative kill_file is relative to the current "
+                                      "directory (run halt where the bots run, or configure an absolute path). "
+                                      "Works even when the rest of the configuration does not load: kill_file is "
+                                      "then read on its own (ARB_KILL_FILE, else the TOML file's kill_file line, "
+                                      "else arbbot.kill), with a warning. Exit status 2 if the file cannot be "
+                                      "written.")
     halt.add_argument("--reason", default="operator halt", help="written into the kill file")
-    sub.add_parser("resume", help="remove the kill file created by `arbbot halt`")
+    sub.add_parser("resume", help="remove the kill file created by `arbbot halt`",
+                   description="Remove the kill file (config: kill_file, found as `arbbot halt` finds it); running "
+                               "bots start new executions again. Nothing to do if it does not exist. Exit status 2 "
+                               "if it cannot be removed.")
 
     status = sub.add_parser("status", help="risk state of an order store: safe mode, halt, daily loss, breaker",
                             description="Print safe mode, the kill switch, the risk day's realised loss and fees, "
@@ -135,22 +150,25 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `arbbot run` and `arbbot live` (a live session against the simulator)."""
     p.add_argument("--scenario", help="simulator scenario: fed, election, sports, forecastex, crypto, politics, "
                    "weather, all, or universe (20,000 books in a simulator process of its own) (config: scenario)")
-    p.add_argument("--markets", type=int, help="books of the universe scenario (default 20,000)")
+    p.add_argument("--markets", type=at_least(UNIVERSE_MIN_MARKETS),
+                   help=f"books of the universe scenario (default 20,000; at least {UNIVERSE_MIN_MARKETS})")
     p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
-    p.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    p.add_argument("--duration", type=positive, help="seconds to run, > 0 (default: until Ctrl-C)")
     p.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
     p.add_argument("--rules", metavar="FILE", help="also use the relations of an arbbot.relations/1 file")
-    p.add_argument("--stale-after", type=float, help="seconds without an update before a book is held out")
-    p.add_argument("--cooldown", type=float, help="seconds before the same opportunity is reported again")
-    p.add_argument("--step", type=float, default=0.2, help="simulator seconds between price-process steps")
+    p.add_argument("--stale-after", type=positive, help="seconds without an update before a book is held out")
+    p.add_argument("--cooldown", type=non_negative, help="seconds before the same opportunity is reported again")
+    p.add_argument("--step", type=non_negative, default=0.2,
+                   help="simulator seconds between price-process steps (0: prices never move on their own)")
     p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
-    p.add_argument("--metrics-port", type=int, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
+    p.add_argument("--metrics-port", type=port, help="Prometheus port on loopback (config: metrics_port; 0 = any free)")
     p.add_argument("--trade", action="store_true",
                    help="paper-trade what it finds against the simulator (order store: --db / config db_path)")
     p.add_argument("--db", help="SQLite order store for --trade (config: db_path)")
-    p.add_argument("--max-contracts", type=float, help="per-trade cap in contracts (config: max_contracts, default 50)")
+    p.add_argument("--max-contracts", type=contracts,
+                   help="per-trade cap in contracts, 0.01 to 1000000 (config: max_contracts, default 50)")
     p.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
-    p.add_argument("--dashboard-port", type=int, help="web dashboard port on loopback (config: dashboard_port, "
+    p.add_argument("--dashboard-port", type=port, help="web dashboard port on loopback (config: dashboard_port, "
                    "default 8787, a free one if taken; 0 = any free port)")
     p.add_argument("--no-dashboard", action="store_true", help="do not serve the web dashboard")
     p.add_argument("--record", metavar="FILE", help="write what the venues send (discovery, every book update, "
@@ -194,21 +212,32 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_INPUT
             return EXIT_OK
         if args.command == "ack":
-            from arbbot.config import load_settings
+            import sqlite3
+            from arbbot.config import ConfigError, load_settings
             from arbbot.execution.recovery import acknowledge
+            from arbbot.execution.schema import SchemaError
             from arbbot.execution.store import OrderStore
-            path = args.db or load_settings().db_path
-            if not Path(path).is_file():
-                print(f"arbbot ack: no order store at {path}", file=sys.stderr)
+            from arbbot.ops.reporting.load import StoreError, connect_ro
+            try:
+                path = args.db or load_settings().db_path
+                connect_ro(path).close()    # `arbbot report`'s check: read-only, a non-store is left as it is
+                store = OrderStore(path, create=False)
+            except (ConfigError, StoreError, SchemaError, FileNotFoundError) as exc:
+                print(f"arbbot ack: {exc}", file=sys.stderr)
                 return EXIT_INPUT
-            store = OrderStore(path)
-            reason = store.safe_mode()
-            cleared = acknowledge(store)
-            print(f"safe mode cleared ({reason})" if reason else "not in safe mode; nothing to acknowledge")
-            for execution in cleared:
-                print(f"acknowledged {execution}")
-            if store.clear_drawdown_stop():
-                print("drawdown stop cleared; the equity peak restarts at the last equity")
+            except sqlite3.DatabaseError as exc:
+                print(f"arbbot ack: {path} is not a usable order store: {exc}", file=sys.stderr)
+                return EXIT_INPUT
+            try:
+                reason = store.safe_mode()
+                cleared = acknowledge(store)
+                print(f"safe mode cleared ({reason})" if reason else "not in safe mode; nothing to acknowledge")
+                for execution in cleared:
+                    print(f"acknowledged {execution}")
+                if store.clear_drawdown_stop():
+                    print("drawdown stop cleared; the equity peak restarts at the last equity")
+            finally:
+                store.close()
             return EXIT_OK
         if args.command in ("halt", "resume"):
             return _kill_switch(args)
@@ -252,20 +281,45 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _kill_switch(args) -> int:
-    from arbbot.config import ConfigError, load_settings
+    """`arbbot halt` / `resume`. The kill switch must work whatever else is wrong with the
+    configuration: when it does not load, `kill_file` is read on its own (a warning says so)."""
+    import os
+    from arbbot.config import ConfigError, kill_file_alone, load_settings
+    name = f"arbbot {args.command}"
     try:
-        path = Path(load_settings().kill_file)
+        value = load_settings().kill_file
     except ConfigError as exc:
-        print(f"arbbot {args.command}: {exc}", file=sys.stderr)
+        value, source = kill_file_alone()
+        print(f"{name}: warning: the configuration does not load ({exc}); kill_file {value!r} read on its own "
+              f"from {source}", file=sys.stderr)
+    if not value:
+        print(f"{name}: kill_file is empty: no kill file configured (set ARB_KILL_FILE or kill_file in "
+              f"arbbot.toml)", file=sys.stderr)
         return EXIT_INPUT
+    path = Path(os.path.abspath(value))
+    if path.is_dir():
+        print(f"{name}: kill_file {path} is a directory", file=sys.stderr)
+        return EXIT_INPUT
+    relative = "" if os.path.isabs(value) else \
+        (f"\n(kill_file {value!r} is relative to the current directory: a bot started in another directory "
+         f"watches its own {value})")
     if args.command == "halt":
-        path.write_text(args.reason + "\n")
-        print(f"halted: {path} exists; running bots start no new executions (arbbot resume to undo)")
+        try:
+            path.write_text(args.reason + "\n")
+        except OSError as exc:
+            print(f"{name}: cannot write kill file {path}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INPUT
+        print(f"halted: wrote {path}; running bots whose kill_file is this file start no new executions "
+              f"(arbbot resume to undo){relative}")
     elif path.exists():
-        path.unlink()
-        print(f"resumed: removed {path}")
+        try:
+            path.unlink()
+        except OSError as exc:
+            print(f"{name}: cannot remove kill file {path}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INPUT
+        print(f"resumed: removed {path}{relative}")
     else:
-        print(f"not halted: {path} does not exist")
+        print(f"not halted: {path} does not exist{relative}")
     return EXIT_OK
 
 

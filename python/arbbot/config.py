@@ -7,22 +7,30 @@ reprs) and may come from files, which must not be readable by group or others.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError,
+                               TomlConfigSettingsSource)
 
 from arbbot.engine.types import INT64_MAX
 from arbbot.sizing.config import SizingConfig
-from arbbot.units import MICROS_PER_DOLLAR
+from arbbot.units import LOTS_PER_CONTRACT, MAX_CONTRACTS, MICROS_PER_DOLLAR
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 REMOTE_OPT_IN = {"metrics_host": ("metrics", "ARB_ALLOW_REMOTE_METRICS"),
                  "dashboard_host": ("the dashboard", "ARB_ALLOW_REMOTE_DASHBOARD")}
-# the largest min_profit in whole dollars whose µ$ the engines take (an int64, as params.min_profit)
-MIN_PROFIT_MAX_USD = INT64_MAX // MICROS_PER_DOLLAR
+# the largest amount in whole dollars whose µ$ fit the engines' int64 (params.min_profit, exposure limits)
+MONEY_MAX_USD = INT64_MAX // MICROS_PER_DOLLAR
+MIN_PROFIT_MAX_USD = MONEY_MAX_USD
+# the exposure limits of [sizing.exposure_manager] (µ$ in the risk gates and the sizer: bounded like min_profit)
+EXPOSURE_KEYS = ("max_venue_usd", "max_event_usd", "max_market_usd", "max_category_usd")
+# a dashboard token shorter than this is refused at load (and is long enough for the log redaction,
+# which ignores values under 8 characters)
+MIN_DASHBOARD_TOKEN = 16
 # settings that moved: old flat key → its new dotted key (refused at load, naming the new key)
 MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
          "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
@@ -97,7 +105,9 @@ class Settings(BaseSettings):
     sizing: SizingConfig = Field(default_factory=SizingConfig,
                                  description="[sizing] and [sizing.<step>] (spec/SIZING.md); the exposure limits "
                                              "are [sizing.exposure_manager]")
-    max_contracts: float = Field(50.0, gt=0, description="per-trade cap, contracts on every leg")
+    max_contracts: float = Field(50.0, gt=0, le=MAX_CONTRACTS, allow_inf_nan=False,
+                                 description="per-trade cap, contracts on every leg (0.01 to 1,000,000: the "
+                                             "largest size a snapshot may state)")
     auto_approve_confidence: float = Field(0.95, ge=0, le=1, allow_inf_nan=False,
                                            description="cross-venue mappings: an unreviewed row (approved blank) is "
                                            "traded when its confidence is at least this, except with --live, which "
@@ -171,6 +181,31 @@ class Settings(BaseSettings):
             raise ValueError(f"{host!r} is not loopback; set {flag}=1 to expose {what}")
         return host
 
+    @field_validator("max_contracts")
+    @classmethod
+    def _at_least_one_lot(cls, contracts: float) -> float:
+        """The engines cap in lots (0.01 contract): a cap rounding to 0 lots would trade nothing."""
+        if round(contracts * LOTS_PER_CONTRACT) < 1:
+            raise ValueError("below one lot (0.01 contract)")
+        return contracts
+
+    @field_validator("sizing")
+    @classmethod
+    def _exposure_in_range(cls, sizing: SizingConfig) -> SizingConfig:
+        problems = sizing_bound_problems(sizing)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return sizing
+
+    @field_validator("dashboard_token")
+    @classmethod
+    def _long_token(cls, token: SecretStr) -> SecretStr:
+        """A guessable token guards a dashboard that can trade; the message never shows it."""
+        if token.get_secret_value() and len(token.get_secret_value()) < MIN_DASHBOARD_TOKEN:
+            raise ValueError(f"must be at least {MIN_DASHBOARD_TOKEN} characters; leave it empty for a new random "
+                             "one at each start")
+        return token
+
     @field_validator("notify_webhooks")
     @classmethod
     def _webhooks_are_http(cls, urls: list[SecretStr]) -> list[SecretStr]:
@@ -218,14 +253,49 @@ class Settings(BaseSettings):
         return out
 
 
+def sizing_bound_problems(sizing: SizingConfig) -> list[str]:
+    """Each exposure limit of `sizing` whose µ$ would not fit an int64, as `key: message`."""
+    em = sizing.exposure_manager
+    return [f"sizing.exposure_manager.{name}: Input should be less than or equal to {MONEY_MAX_USD}"
+            for name in EXPOSURE_KEYS if getattr(em, name) is not None and getattr(em, name) > MONEY_MAX_USD]
+
+
 def usd(dollars: float) -> int:
     """Dollars from the config as exact µ$ (rounded to the nearest µ$)."""
     return int(round(dollars * 1_000_000))
 
 
 def _problems(exc: ValidationError) -> ConfigError:
-    return ConfigError("; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
-                                 for e in exc.errors()))
+    """One message naming each offending setting (never its value: it may be a secret). A check
+    that names its own keys (`sizing.…: …`) is shown without the field's name in front."""
+    out = []
+    for e in exc.errors():
+        where, msg = ".".join(str(p) for p in e["loc"]) or "config", e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+            if msg.startswith((f"{where}.", f"{where}[")):
+                out.append(msg)
+                continue
+        out.append(f"{where}: {msg}")
+    return ConfigError("; ".join(out))
+
+
+_SOURCE_FAILED = re.compile(r'error parsing value for field "(?P<field>[^"]+)" from source "(?P<source>[^"]+)"')
+
+
+def _unparsable(exc: SettingsError) -> ConfigError:
+    """A complex setting (a list, a table) whose ARB_* variable is not JSON: the variable named,
+    its value never shown (a webhook URL is a secret)."""
+    m = _SOURCE_FAILED.search(str(exc))
+    if m is None:
+        return ConfigError(f"cannot read the settings: {exc}")
+    name = m["field"]
+    field = Settings.model_fields.get(name)
+    shape = "a JSON list" if field is not None and getattr(field.annotation, "__origin__", None) is list \
+        else "a JSON object"
+    if m["source"] == "EnvSettingsSource":
+        return ConfigError(f"ARB_{name.upper()}: not valid JSON (expected {shape}; the value is not shown)")
+    return ConfigError(f"{name}: cannot be read from {m['source']} (expected {shape})")
 
 
 def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
@@ -245,8 +315,43 @@ def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
         return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise _problems(exc) from None
+    except SettingsError as exc:
+        raise _unparsable(exc) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def kill_file_alone() -> tuple[str, str]:
+    """The `kill_file` setting read on its own, without validating anything else: (value, where
+    it came from). For `arbbot halt` / `resume` when the configuration as a whole does not load (a
+    typo elsewhere must never block the kill switch): ARB_KILL_FILE, else the `kill_file = "…"`
+    line of the TOML file (ARB_CONFIG or arbbot.toml; that line alone when the file is not valid
+    TOML), else the default."""
+    import tomllib
+    for name, value in os.environ.items():
+        if name.upper() == "ARB_KILL_FILE":          # pydantic-settings matches names in any case
+            return value, "ARB_KILL_FILE"
+    path = os.environ.get("ARB_CONFIG", "arbbot.toml")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    try:
+        value = tomllib.loads(text).get("kill_file")
+    except tomllib.TOMLDecodeError:
+        value = None
+        for line in text.splitlines():
+            if line.lstrip().startswith("["):        # a table: kill_file is a top-level key
+                break
+            if re.match(r"\s*kill_file\s*=", line):
+                try:
+                    value = tomllib.loads(line).get("kill_file")
+                except tomllib.TOMLDecodeError:
+                    pass
+                break
+    if isinstance(value, str):
+        return value, path
+    return Settings.model_fields["kill_file"].default, "the default"
 
 
 def _reading(path: str) -> type[Settings]:

@@ -4,7 +4,9 @@ Events are named `area.what` (`opportunity`, `execution.done`, `order.placed`, `
 `recovery`, `sim.planted`, ...) with typed fields; money fields are µ$ integers, prices ticks,
 quantities lots, `ts` is Unix seconds. Without `--log-json` only warnings and errors are printed
 (the live view shows the rest). Every string value passes a redaction step: any registered
-secret (API secrets, private keys) is replaced by `********` wherever it appears.
+secret (API secrets, private keys) is replaced by `********` wherever it appears — after
+exceptions and stacks are formatted (so a traceback's messages and frames are covered), and once
+more on the rendered line (values that are not strings, rendered by repr).
 """
 from __future__ import annotations
 
@@ -45,7 +47,14 @@ def scrub(value: Any) -> Any:
 
 
 def _redact(_logger, _name, event: dict) -> dict:
+    """Every string field, including the formatted `exception` and `stack` (run it after
+    `format_exc_info` and `StackInfoRenderer`)."""
     return {k: scrub(v) for k, v in event.items()} if _secrets else event
+
+
+def _redact_rendered(_logger, _name, line):
+    """The rendered line (after the renderer): what `repr` or a renderer added to it."""
+    return scrub(line) if _secrets and isinstance(line, str) else line
 
 
 class _CurrentStderr:
@@ -67,6 +76,8 @@ class _StdlibBridge(logging.Handler):
             event = {"logger": record.name}
             if record.exc_info:
                 event["exc_info"] = record.exc_info
+            if record.stack_info:
+                event["stack"] = record.stack_info      # already formatted by `logging`
             structlog.get_logger().log(record.levelno, record.getMessage(), **event)
         except Exception:       # logging must never take the bot down
             self.handleError(record)
@@ -77,8 +88,11 @@ def configure(json: bool = False, *, stream=None, level: int | None = None) -> N
     level = level if level is not None else (logging.INFO if json else logging.WARNING)
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
+        # redaction after everything that turns objects into text (tracebacks, stacks), and
+        # again after the renderer
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt=None, key="ts"),
-                    _redact, structlog.processors.format_exc_info, renderer],
+                    structlog.processors.StackInfoRenderer(), structlog.processors.format_exc_info,
+                    _redact, renderer, _redact_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),
         cache_logger_on_first_use=False)

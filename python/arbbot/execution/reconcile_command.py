@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 from arbbot.venues.common.errors import VenueError
 
@@ -71,18 +70,27 @@ def _print_table(report: dict) -> None:
 
 
 def main(args) -> int:
+    import sqlite3
+
     from arbbot.config import ConfigError, load_settings
+    from arbbot.execution.schema import SchemaError
     from arbbot.execution.store import OrderStore
+    from arbbot.ops.reporting.load import StoreError, connect_ro
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"arbbot reconcile: {exc}", file=sys.stderr)
         return 2
     path = args.db or settings.db_path
-    if not Path(path).is_file():
-        print(f"arbbot reconcile: no order store at {path}", file=sys.stderr)
+    try:
+        connect_ro(path).close()            # `arbbot report`'s check: read-only, a non-store is left as it is
+        store = OrderStore(path, create=False)
+    except (StoreError, SchemaError, FileNotFoundError) as exc:
+        print(f"arbbot reconcile: {exc}", file=sys.stderr)
         return 2
-    store = OrderStore(path)
+    except sqlite3.DatabaseError as exc:
+        print(f"arbbot reconcile: {path} is not a usable order store: {exc}", file=sys.stderr)
+        return 2
     wrong = _paper_choice(args, store)
     if wrong:
         store.close()

@@ -6,6 +6,11 @@ bot's event loop: another thread (the dashboard) calls `Controls.submit(method, 
 schedules the call there and returns a `concurrent.futures.Future`. Tunable values are in the
 units of `arbbot.toml` (dollars, contracts); applied in µ$ (`usd`) and lots.
 
+A tunable change is all or nothing: the value is checked against every bound first (those of
+`arbbot.config`, which follow the engines' limits: int64 µ$, at most `units.MAX_CONTRACTS`
+contracts), and a change that still fails while being applied is undone whole (HTTP 500, nothing
+changed, no audit event).
+
 Audit events: `halted` (who, reason), `resumed` (who), `safe_mode_acknowledged` (written by
 `OrderStore.acknowledge`), `config_changed` (who, key, old, new).
 """
@@ -16,12 +21,10 @@ import concurrent.futures
 import dataclasses
 import math
 from pathlib import Path
-from typing import Annotated
-
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from arbbot import logs
-from arbbot.config import Settings, usd
+from arbbot.config import Settings, sizing_bound_problems, usd
 from arbbot.risk.killswitch import KillSwitch
 from arbbot.sizing.config import SizingConfigError, from_toml_dict
 from arbbot.units import LOTS_PER_CONTRACT
@@ -48,14 +51,14 @@ class ControlError(ValueError):
     status = 400
 
 
+class NotApplied(ControlError):
+    """A checked change that failed while being applied; undone whole (HTTP 500)."""
+    status = 500
+
+
 class NotTrading(ControlError):
     """A control that needs a trading bot, asked of a detection-only one (HTTP 409)."""
     status = 409
-
-
-def _setting_adapter(name: str) -> TypeAdapter:
-    field = Settings.model_fields[name]
-    return TypeAdapter(Annotated[field.annotation, field])
 
 
 class Controls:
@@ -110,19 +113,30 @@ class Controls:
         writes it (seen by every bot sharing it), else a programmatic trip."""
         self._require_trading("halt")
         reason = (reason or "operator halt").strip()[:200]
+        warning = None
         if self.kill.path:
-            Path(self.kill.path).write_text(reason + "\n")
+            try:
+                Path(self.kill.path).write_text(reason + "\n")
+            except OSError as exc:         # this bot stops all the same; the others cannot be told
+                self.kill.trip(reason)
+                warning = (f"cannot write kill file {self.kill.path}: {exc.strerror or exc}; this bot only is "
+                           f"halted (arbbot halt writes the file for every bot)")
+                log.error("operator.halt_kill_file_failed", path=self.kill.path, error=exc.strerror or str(exc))
         else:
             self.kill.trip(reason)
         self.store.add_event("halted", who=who, reason=reason)
         log.warning("operator.halt", who=who, reason=reason)
-        return {"halted": self.halted()}
+        return {"halted": self.halted(), **({"warning": warning} if warning else {})}
 
     def resume(self, who: str) -> dict:
         """Undo `halt`: remove the kill file and clear a programmatic trip."""
         self._require_trading("resume")
         if self.kill.path and Path(self.kill.path).exists():
-            Path(self.kill.path).unlink()
+            try:
+                Path(self.kill.path).unlink()
+            except OSError as exc:
+                raise NotApplied(f"resume: cannot remove kill file {self.kill.path}: {exc.strerror or exc}") \
+                    from None
         self.kill.reset()
         self.store.add_event("resumed", who=who)
         log.warning("operator.resume", who=who)
@@ -174,14 +188,21 @@ class Controls:
         (cross-key rules hold)."""
         self.value(key)                                        # refuses unknown keys
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ControlError(f"{key}: expected a number, got {value!r}")
+            raise ControlError(f"{key}: expected a number, got {value!r}"[:200])
+        try:
+            value = float(value)                               # a JSON integer may have hundreds of digits
+        except OverflowError:
+            raise ControlError(f"{key}: too large ({len(str(abs(value)))} digits)") from None
         if not math.isfinite(value):
             raise ControlError(f"{key}: expected a finite number, got {value!r}")
         if not key.startswith("sizing."):
-            try:
-                return _setting_adapter(key).validate_python(value)
+            try:                                               # the field's bounds and its validators
+                trial = self.settings.model_copy()
+                Settings.__pydantic_validator__.validate_assignment(trial, key, value)
             except ValidationError as exc:
-                raise ControlError(f"{key}: {exc.errors()[0]['msg']}") from None
+                msg = exc.errors()[0]["msg"]
+                raise ControlError(f"{key}: {msg.removeprefix('Value error, ')}") from None
+            return getattr(trial, key)
         return self._sizing_with(key, value)
 
     def _sizing_with(self, key: str, value):
@@ -189,21 +210,65 @@ class Controls:
         _, section, name = key.split(".")
         data[section][name] = value
         try:
-            return from_toml_dict(data)
+            checked = from_toml_dict(data)
         except SizingConfigError as exc:
             raise ControlError(str(exc)) from None
+        problems = sizing_bound_problems(checked)         # the bounds arbbot.config adds (int64 µ$)
+        if problems:
+            raise ControlError("; ".join(problems))
+        return checked
 
     def set(self, key: str, value, who: str) -> dict:
-        """Validate, apply to the running bot, audit. Returns {"key", "old", "new"}."""
+        """Validate, apply to the running bot, audit: all or nothing. Returns {"key", "old", "new"}."""
         self._require_trading("config")
         checked = self.validate(key, value)
         old = self.value(key)
-        self._apply(key, checked)
+        saved = self._save()
+        try:
+            self._apply(key, checked)
+        except Exception as exc:           # noqa: BLE001 - undone whole, then answered
+            try:
+                self._restore(saved, key)
+            except Exception as again:     # noqa: BLE001 - said in the answer and the log
+                log.error("operator.config_undo_failed", who=who, key=key, error=f"{type(again).__name__}: {again}")
+                raise NotApplied(f"{key}: could not be applied ({type(exc).__name__}: {exc}) nor undone "
+                                 f"({type(again).__name__}: {again}); restart the bot") from None
+            log.error("operator.config_not_applied", who=who, key=key, error=f"{type(exc).__name__}: {exc}")
+            raise NotApplied(f"{key}: could not be applied ({type(exc).__name__}: {exc}); nothing changed") \
+                from None
         new = self.value(key)
         self.version += 1
         self.store.add_event("config_changed", who=who, key=key, old=old, new=new)
         log.warning("operator.config_changed", who=who, key=key, old=old, new=new)
         return {"key": key, "old": old, "new": new}
+
+    def _save(self) -> dict:
+        """What `_apply` may change, to put back if it fails half way."""
+        s, trader, session = self.settings, self.trader, self.session
+        exposure = getattr(trader.gates, "exposure", None) if getattr(trader, "gates", None) is not None else None
+        executor = getattr(trader, "executor", None)
+        return {"settings": (s.min_profit, s.max_contracts, s.sizing),
+                "executor": executor.config if executor is not None else None,
+                "session": None if session is None else (session.max_qty, session.min_profit, session.engine),
+                "exposure": None if exposure is None else (exposure.per_venue, exposure.per_event,
+                                                             exposure.per_market)}
+
+    def _restore(self, saved: dict, key: str) -> None:
+        s, trader, session = self.settings, self.trader, self.session
+        s.min_profit, s.max_contracts, s.sizing = saved["settings"]
+        if saved["executor"] is not None:
+            trader.executor.config = saved["executor"]
+        if saved["exposure"] is not None:
+            trader.gates.exposure.per_venue, trader.gates.exposure.per_event, trader.gates.exposure.per_market = \
+                saved["exposure"]
+        if saved["session"] is not None:
+            session.max_qty, session.min_profit, engine = saved["session"]
+            if session.engine is not engine:         # swapped before the failure: back to the old limits
+                rebuild_engine(session)
+        sizer = getattr(trader, "sizer", None)
+        if key.startswith("sizing.") and sizer is not None:
+            sizer.reconfigure(s.sizing)
+            sizer.refresh(trader.cash)
 
     def _apply(self, key: str, checked) -> None:
         s, trader, session = self.settings, self.trader, self.session

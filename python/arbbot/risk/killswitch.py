@@ -1,4 +1,6 @@
-"""Kill switch: trading is blocked while the file exists or after a programmatic trip."""
+"""Kill switch: trading is blocked while the file exists or after a programmatic trip. The file's
+path is made absolute when the switch is built (a relative `kill_file` is relative to the bot's
+working directory at start), so what it reports names the very file `arbbot halt` must write."""
 from __future__ import annotations
 
 import os
@@ -6,7 +8,7 @@ import os
 
 class KillSwitch:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        self.path = os.fspath(path) if path is not None else None
+        self.path = os.path.abspath(os.fspath(path)) if path is not None and os.fspath(path) else None
         self._tripped: str | None = None
 
     def trip(self, reason: str = "tripped") -> None:

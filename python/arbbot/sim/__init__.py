@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import secrets
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -74,14 +75,28 @@ class SimHandle:
         return out
 
 
-def write_handle(handle: SimHandle, path: str) -> None:
-    """Write `handle.to_json()` to `path`, readable by the owner only; atomically (a reader
-    polling for the file never sees half of it)."""
+def write_private(path: str, data: bytes) -> None:
+    """Write `data` to `path`, readable by the owner only (0600, whatever an older file's mode
+    was), atomically (a reader polling for the file never sees half of it); on failure no
+    temporary file is left behind (it holds credentials)."""
     tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(handle.to_json(), fh)
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)           # a stale temporary file keeps its mode through O_CREAT
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_handle(handle: SimHandle, path: str) -> None:
+    """Write `handle.to_json()` to `path` (`write_private`: 0600, atomically)."""
+    write_private(path, json.dumps(handle.to_json()).encode())
 
 
 def load_handle(path: str) -> SimHandle:
@@ -89,6 +104,8 @@ def load_handle(path: str) -> SimHandle:
     try:
         with open(path) as fh:
             doc = json.load(fh)
+        if not isinstance(doc, dict):
+            raise ValueError("expected a JSON object (arbbot.sim-handle/1)")
         if doc.get("format") != "arbbot.sim-handle/1":
             raise ValueError(f"format is {doc.get('format')!r}, expected 'arbbot.sim-handle/1'")
         p = doc["polymarket"]
@@ -96,7 +113,7 @@ def load_handle(path: str) -> SimHandle:
                          polymarket_creds=ApiCreds(p["address"], p["api_key"], p["secret"], p["passphrase"]),
                          polymarket_private_key=p["private_key"],
                          forecastex_symbols=tuple(doc.get("forecastex_symbols", ())))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"cannot use simulator handle {path}: {exc}") from None
 
 
@@ -237,64 +254,102 @@ async def _parent_gone(every_s: float = 1.0) -> None:
 
 def cli_main(argv: list[str] | None = None) -> int:
     """`arbbot sim [--scenario NAME] [--markets N] [--seed N] [--depth varied|fixed] [--port P]
-    [--key-file PATH]`: serve until Ctrl-C."""
-    ap = argparse.ArgumentParser(prog="arbbot sim", description="Run the venue simulator on loopback.")
+    [--key-file PATH] [--poly-creds-file PATH] [--handle-file PATH]`: serve until Ctrl-C. Bad
+    options exit 2 before the simulator starts (output files are checked first); the files are
+    written 0600."""
+    from arbbot.argcheck import at_least, non_negative, port, unwritable
+    ap = argparse.ArgumentParser(prog="arbbot sim", description="Run the venue simulator on loopback: Kalshi "
+                                 "(REST + WebSocket), Polymarket (Gamma, CLOB, WebSocket) and ForecastEx (the TWS "
+                                 "API), printing their URLs and the simulator-only credentials, until Ctrl-C. "
+                                 "Exit status 2 on a bad option or an output file that cannot be written.")
     ap.add_argument("--scenario", default="all",
                     help="fed, election, sports, forecastex, crypto, politics, weather, all or universe")
-    ap.add_argument("--markets", type=int, default=None,
-                    help="universe only: books over the three venues (default 20000)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--port", type=int, default=0, help="Kalshi port (0 = any free port)")
-    ap.add_argument("--step", type=float, default=1.0,
+    ap.add_argument("--markets", type=at_least(100), default=None,
+                    help="universe only: books over the three venues (default 20000, at least 100)")
+    ap.add_argument("--seed", type=at_least(0), default=0,
+                    help="simulator seed (default 0): the same seed gives the same markets, books and price "
+                         "paths; 0 matches the mappings shipped with arbbot")
+    ap.add_argument("--port", type=port, default=0, help="Kalshi port, 0-65535 (0 = any free port)")
+    ap.add_argument("--step", type=non_negative, default=1.0,
                     help="seconds between price-process steps (0: none; universe: any value > 0 runs its update clock)")
     lo, hi = VARIED_LEVEL_CONTRACTS
     ap.add_argument("--depth", choices=DEPTHS, default="varied",
                     help=f"house level sizes: varied (log-uniform {lo}-{hi} contracts each, as real books vary; "
                          "default) or fixed (100 contracts x the level's depth)")
-    ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here")
+    ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here (mode 0600)")
     ap.add_argument("--poly-creds-file", default="",
-                    help="write the simulator's Polymarket L2 credentials (JSON) here")
+                    help="write the simulator's Polymarket L2 credentials (JSON) here (mode 0600)")
     ap.add_argument("--handle-file", default="",
-                    help="write URLs + the simulator-only credentials as JSON here (for arbbot run --connect)")
+                    help="write URLs + the simulator-only credentials as JSON here (mode 0600; for arbbot run "
+                         "--connect)")
     ap.add_argument("--faults", default="",
                     help='fault injection as JSON, e.g. \'{"order_reject_every": 3}\' (fields of arbbot.sim.Faults)')
     ap.add_argument("--log-json", action="store_true", help="log events (e.g. sim.planted) as JSON lines on stderr")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="stop when the process that started this one is gone (arbbot.sim.spawn)")
     args = ap.parse_args(argv)
+    outputs = [(opt, path) for opt, path in (("--key-file", args.key_file), ("--poly-creds-file", args.poly_creds_file),
+                                             ("--handle-file", args.handle_file)) if path]
+    for opt, path in outputs:
+        problem = unwritable(path)
+        if problem:
+            print(f"arbbot sim: {opt} {path}: {problem}", file=sys.stderr)
+            return 2
+    if len({os.path.abspath(path) for _, path in outputs}) < len(outputs):
+        print("arbbot sim: --key-file, --poly-creds-file and --handle-file must be different files", file=sys.stderr)
+        return 2
     logs.configure(json=args.log_json)
     try:
         faults = Faults(**json.loads(args.faults)) if args.faults else None
     except (ValueError, TypeError) as exc:
-        print(f"arbbot sim: bad --faults: {exc}")
+        print(f"arbbot sim: bad --faults: {exc}", file=sys.stderr)
         return 2
+
+    def write_outputs(h: SimHandle) -> None:
+        """The files asked for, each whole or not at all; on a failure the ones written are removed."""
+        c = h.polymarket_creds
+        contents = {"--key-file": h.kalshi_private_key_pem,
+                    "--poly-creds-file": json.dumps({"address": c.address, "apiKey": c.api_key, "secret": c.secret,
+                                                     "passphrase": c.passphrase}).encode(),
+                    "--handle-file": json.dumps(h.to_json()).encode()}
+        written = []
+        for opt, path in outputs:
+            try:
+                write_private(path, contents[opt])
+            except OSError as exc:
+                for done in written:
+                    try:
+                        os.unlink(done)
+                    except OSError:
+                        pass
+                print(f"arbbot sim: cannot write {opt} {path}: {exc.strerror or exc}", file=sys.stderr)
+                raise SystemExit(2) from None
+            written.append(path)
 
     async def main() -> None:
         try:
             h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
                             step_interval=args.step or None, markets=args.markets, depth=args.depth)
         except ValueError as exc:
-            print(f"arbbot sim: {exc}")
+            print(f"arbbot sim: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        for k, v in h.urls.items():
-            print(f"{k} {v}", flush=True)
-        print(f"kalshi_key_id {h.kalshi_key_id}", flush=True)
-        if args.key_file:
-            with open(args.key_file, "wb") as fh:
-                fh.write(h.kalshi_private_key_pem)
-            print(f"kalshi_key_file {args.key_file}", flush=True)
-        c = h.polymarket_creds
-        print(f"polymarket_address {c.address}", flush=True)
-        print(f"polymarket_api_key {c.api_key}", flush=True)
-        if args.poly_creds_file:
-            with open(args.poly_creds_file, "w") as fh:
-                json.dump({"address": c.address, "apiKey": c.api_key, "secret": c.secret,
-                           "passphrase": c.passphrase}, fh)
-            print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
-        if args.handle_file:
-            write_handle(h, args.handle_file)
-            print(f"handle_file {args.handle_file}", flush=True)
+        except OSError as exc:                  # the port is taken, …
+            print(f"arbbot sim: cannot serve on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         try:
+            write_outputs(h)
+            for k, v in h.urls.items():
+                print(f"{k} {v}", flush=True)
+            print(f"kalshi_key_id {h.kalshi_key_id}", flush=True)
+            if args.key_file:
+                print(f"kalshi_key_file {args.key_file}", flush=True)
+            c = h.polymarket_creds
+            print(f"polymarket_address {c.address}", flush=True)
+            print(f"polymarket_api_key {c.api_key}", flush=True)
+            if args.poly_creds_file:
+                print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
+            if args.handle_file:
+                print(f"handle_file {args.handle_file}", flush=True)
             await (_parent_gone() if args.exit_with_parent else asyncio.Event().wait())
         finally:
             await _stop_all(h)

@@ -74,17 +74,26 @@ def main(args) -> int:
 
 
 def _from_db(args) -> int:
+    import sqlite3
+
     from arbbot.execution.schema import SchemaError
     from arbbot.execution.store import OrderStore
+    from arbbot.ops.reporting.load import StoreError, connect_ro
     from arbbot.sizing.explain import json_line, print_records
 
-    if not Path(args.db).is_file():
-        return _fail(f"no order store at {args.db}")
     try:
-        store = OrderStore(args.db)
-    except (SchemaError, ValueError) as exc:
+        connect_ro(args.db).close()         # `arbbot report`'s check: read-only, a non-store is left as it is
+        store = OrderStore(args.db, create=False)
+    except (StoreError, SchemaError, FileNotFoundError, ValueError) as exc:
         return _fail(str(exc))
-    rows = store.sizing_records(execution_id=args.execution, opportunity_id=args.id)
+    except sqlite3.DatabaseError as exc:
+        return _fail(f"{args.db} is not a usable order store: {exc}")
+    try:
+        rows = store.sizing_records(execution_id=args.execution, opportunity_id=args.id)
+    except sqlite3.DatabaseError as exc:
+        return _fail(f"{args.db} is not a usable order store: {exc}")
+    finally:
+        store.close()
     if (args.id or args.execution) and not rows:
         return _fail("no stored sizing record matches " + (f"execution {args.execution}" if args.execution
                                                            else f"opportunity {args.id}"))

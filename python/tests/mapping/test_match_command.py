@@ -68,3 +68,36 @@ def test_malformed_listing_file_exits_2_naming_file_and_path(bodies, tmp_path: P
 
 def test_confidence_outside_unit_interval_exits_2(bodies) -> None:
     assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--min-confidence", "1.5"])) == 2
+
+
+@pytest.mark.parametrize("target, message", [
+    ("adir", "--out {path}: is a directory"),
+    ("nonexistent/x.csv", "--out {path}: directory {parent} does not exist"),
+])
+def test_an_unwritable_out_is_refused_before_matching(bodies, tmp_path: Path, monkeypatch, capsys, target,
+                                                      message) -> None:
+    import arbbot.mapping.match.matcher as matcher
+    monkeypatch.setattr(matcher, "match", lambda *a, **k: pytest.fail("matched before checking --out"))
+    (tmp_path / "adir").mkdir()
+    path = tmp_path / target
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--out", str(path)])) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"arbbot map: {message.format(path=path, parent=path.parent)}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "kalshi.json", "polymarket.json"]
+
+
+def test_a_write_that_fails_after_matching_exits_2_and_leaves_no_partial_file(bodies, tmp_path: Path, monkeypatch,
+                                                                              capsys) -> None:
+    import arbbot.mapping.match.command as command
+    out = tmp_path / "m.csv"
+    real = command._write_out
+
+    def failing(path, text):
+        (tmp_path / "m.csv").mkdir()                    # the place is taken while the matcher ran
+        return real(path, text)
+    monkeypatch.setattr(command, "_write_out", failing)
+    assert main(parse(["--kalshi", bodies[0], "--polymarket", bodies[1], "--out", str(out)])) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arbbot map: cannot write --out {out}: ") and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kalshi.json", "m.csv", "polymarket.json"]
+    assert out.is_dir() and list(out.iterdir()) == []

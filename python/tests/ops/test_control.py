@@ -75,6 +75,16 @@ def events(store, kind: str) -> list[dict]:
     ("min_profit", "0.02", "min_profit: expected a number, got '0.02'"),
     ("max_contracts", True, "max_contracts: expected a number, got True"),
     ("min_profit", float("nan"), "min_profit: expected a finite number"),
+    ("max_contracts", 1e300, "max_contracts: Input should be less than or equal to 1000000"),
+    ("max_contracts", 1_000_000.01, "max_contracts: Input should be less than or equal to 1000000"),
+    ("max_contracts", 10**400, "max_contracts: too large (401 digits)"),
+    ("max_contracts", float("inf"), "max_contracts: expected a finite number"),
+    ("max_contracts", 0.001, "max_contracts: below one lot (0.01 contract)"),
+    ("min_profit", 1e300, "min_profit: Input should be less than or equal to 9223372036854"),
+    ("sizing.exposure_manager.max_venue_usd", 1e300,
+     "sizing.exposure_manager.max_venue_usd: Input should be less than or equal to 9223372036854"),
+    ("sizing.exposure_manager.max_market_usd", 1e13,
+     "sizing.exposure_manager.max_market_usd: Input should be less than or equal to 9223372036854"),
     ("db_path", 1, "db_path: not a live-tunable key"),
 ])
 def test_a_bad_value_is_refused_with_its_key_and_changes_nothing(bot, key, value, message):
@@ -85,6 +95,43 @@ def test_a_bad_value_is_refused_with_its_key_and_changes_nothing(bot, key, value
     assert exc.value.status == 400
     assert bot.controls.tunables() == before and events(bot.store, "config_changed") == []
     assert bot.controls.version == 0
+
+
+def test_max_contracts_up_to_the_bound_runs_on_the_swift_engine(bot, native):
+    session = bot.session
+    session.engine_choice = "swift"
+    session.engine = Engine(session.universe, engine="swift")
+    bot.controls.set("max_contracts", 1_000_000, who="t")
+    assert session.max_qty == 100_000_000 and session.universe.max_qty == 100_000_000
+    assert sorted(o.profit for o in session.engine.scan().opportunities) == [2_650_000, 4_328_000]
+
+
+@pytest.mark.parametrize("key, value", [("max_contracts", 10), ("min_profit", 3),
+                                        ("sizing.exposure_manager.max_venue_usd", 1234.5),
+                                        ("sizing.kelly.kelly_multiplier", 0.25)])
+def test_a_change_that_fails_while_applied_is_undone_whole(bot, monkeypatch, key, value):
+    """All or nothing: the engine rebuild (or the sizer) failing leaves every object as it was."""
+    def before():
+        return (bot.controls.tunables(), bot.settings.model_dump(), bot.session.max_qty, bot.session.min_profit,
+                bot.session.universe, bot.trader.executor.config, bot.trader.gates.exposure.per_venue,
+                bot.trader.sizer.cfg)
+    state = before()
+    engine = bot.session.engine
+    calls = []
+
+    def boom(*a):
+        calls.append(a)
+        if len(calls) == 1:
+            raise OverflowError("int too big to convert")
+    monkeypatch.setattr(bot.session, "retune", lambda: boom())
+    real = bot.trader.sizer.reconfigure
+    monkeypatch.setattr(bot.trader.sizer, "reconfigure", lambda cfg: (boom(), real(cfg)))
+    with pytest.raises(ControlError) as exc:
+        bot.controls.set(key, value, who="t")
+    assert exc.value.status == 500
+    assert str(exc.value) == f"{key}: could not be applied (OverflowError: int too big to convert); nothing changed"
+    assert before() == state and bot.session.engine is engine
+    assert events(bot.store, "config_changed") == [] and bot.controls.version == 0
 
 
 def test_min_profit_reaches_engine_executor_and_sizer_with_an_audit_event(bot):
@@ -134,6 +181,16 @@ def test_halt_and_resume_drive_the_kill_file_and_are_audited(bot):
     assert not bot.kill.exists() and bot.trader.gates.stops() == []
     assert [e["kind"] for e in bot.store.events() if e["kind"] in ("halted", "resumed")] == ["halted", "resumed"]
     assert events(bot.store, "halted") == [{"who": "operator", "reason": "news pending"}]
+
+
+def test_halt_that_cannot_write_the_kill_file_still_stops_this_bot(bot, tmp_path):
+    bot.controls.kill.path = str(tmp_path / "nonexistent" / "arbbot.kill")
+    out = bot.controls.halt("operator", "news")
+    assert out["halted"] == "kill switch: news" and bot.trader.gates.stops() == ["kill switch: news"]
+    assert "cannot write kill file" in out["warning"] and "this bot only" in out["warning"]
+    assert events(bot.store, "halted") == [{"who": "operator", "reason": "news"}]
+    bot.controls.resume("operator")
+    assert bot.trader.gates.stops() == []
 
 
 def test_halt_without_a_kill_file_trips_the_switch(tmp_path):

@@ -88,6 +88,22 @@ def _listings(args: argparse.Namespace) -> dict | None:
         return None
 
 
+def _write_out(path: str, text: str) -> None:
+    """`text` to `path` whole or not at all (a temporary file beside it, renamed over it; removed
+    on failure)."""
+    import os
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def main(args: argparse.Namespace, stdin=None, console=None) -> int:
     """`stdin`, `console`: where `--review` reads decisions and shows pairs (tests pass a StringIO
     and a recording console); the matcher ignores them."""
@@ -106,6 +122,12 @@ def main(args: argparse.Namespace, stdin=None, console=None) -> int:
     if not 0.0 <= args.min_confidence <= 1.0:
         print(f"arbbot map: --min-confidence {args.min_confidence} is outside [0, 1]", file=sys.stderr)
         return EXIT_INPUT
+    if args.out:                         # checked before the matching (minutes on a full catalog), not after
+        from arbbot.argcheck import unwritable
+        problem = unwritable(args.out)
+        if problem:
+            print(f"arbbot map: --out {args.out}: {problem}", file=sys.stderr)
+            return EXIT_INPUT
     listings = _listings(args)
     if listings is None:
         return EXIT_INPUT
@@ -122,7 +144,11 @@ def main(args: argparse.Namespace, stdin=None, console=None) -> int:
         pairs = match(listings, args.min_confidence, progress)
     text = output.to_csv(pairs)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            _write_out(args.out, text)
+        except OSError as exc:
+            print(f"arbbot map: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INPUT
     if args.json:
         print(output.to_json(pairs))
     elif not args.out:

@@ -47,8 +47,9 @@ def same(a: str | None, b: str) -> bool:
 
 class Auth:
     def __init__(self, token: str) -> None:
-        if not token:
-            raise ValueError("the dashboard needs a non-empty token")
+        from arbbot.config import MIN_DASHBOARD_TOKEN
+        if len(token) < MIN_DASHBOARD_TOKEN:     # as arbbot.config checks ARB_DASHBOARD_TOKEN
+            raise ValueError(f"the dashboard token must be at least {MIN_DASHBOARD_TOKEN} characters")
         self.token = token
         self.sessions: OrderedDict[str, str] = OrderedDict()     # session id → its CSRF token
 

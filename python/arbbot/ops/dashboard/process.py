@@ -8,12 +8,15 @@ trading loop to hand the lock over, which shows in the feed p99). This side, on 
   JSON line on the child's stdin (buffered by asyncio: never blocks; skipped if the child lags);
 - executes the controls the child asks for (JSON lines on its stdout) on this loop, and answers.
 
-The token goes to the child on its stdin (not its command line or environment).
+The token goes to the child on its stdin (not its command line or environment). The child's
+environment is a minimal one (`child_env`): the process basics and the interpreter's own
+settings, none of the bot's `ARB_*` variables (venue keys, webhooks, the token).
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +30,18 @@ from arbbot.ops.dashboard.server import bind
 log = logs.get("dashboard")
 METHODS = ("halt", "resume", "acknowledge", "set", "enable_lane")
 MAX_BUFFERED = 1 << 20          # bytes waiting for the child: beyond this, samples are skipped
+# what the child inherits of the bot's environment: by name, never the bot's own settings
+CHILD_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV",
+             "LD_LIBRARY_PATH")
+CHILD_ENV_PREFIXES = ("LC_", "PYTHON")          # the locale; the interpreter's own (PYTHONPATH, ...)
+
+
+def child_env(environ=None) -> dict[str, str]:
+    """The dashboard child's environment: the variables of `environ` (default: this process's)
+    named in CHILD_ENV or starting with CHILD_ENV_PREFIXES — no ARB_* (secrets, the token)."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items()
+            if (k in CHILD_ENV or k.startswith(CHILD_ENV_PREFIXES)) and not k.startswith("ARB_")}
 
 
 def _dumps(obj) -> bytes:
@@ -45,7 +60,8 @@ class DashboardProcess:
         sock = bind(self.host, port)
         self.port: int = sock.getsockname()[1]
         self.proc = subprocess.Popen([sys.executable, "-m", "arbbot.ops.dashboard.child"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, pass_fds=(sock.fileno(),), close_fds=True)
+                                     stdout=subprocess.PIPE, pass_fds=(sock.fileno(),), close_fds=True,
+                                     env=child_env())
         init = {"type": "init", "token": token, "fd": sock.fileno(), "host": self.host, "interval_s": interval_s,
                 "db_path": db_path if trader is not None else None, "log_json": bool(settings.log_json)}
         self.proc.stdin.write(_dumps(init))

@@ -25,6 +25,7 @@ from arbbot.ops.dashboard.state import StateBuilder
 log = logs.get("dashboard")
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 CONTROL_TIMEOUT_S = 10.0
+MAX_BODY = 64 * 1024                    # bytes of a control's JSON body (a few dozen in practice)
 
 
 def _static(name: str) -> str:
@@ -199,11 +200,26 @@ class Dashboard:
         return web.json_response({"ok": True, **result})
 
     async def _body(self, request: web.Request) -> dict:
+        """The JSON object a control POSTs (at most MAX_BODY bytes). A body too large, not JSON,
+        nested past the parser's depth or with an integer past its digit limit is refused here (the
+        middleware answers JSON with the security headers), never a 500."""
         if not request.can_read_body:
             return {}
+        too_large = web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length or 0,
+                                                  reason=f"the body is larger than {MAX_BODY} bytes")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise too_large
+        raw = bytearray()
+        while len(raw) <= MAX_BODY:
+            chunk = await request.content.read(MAX_BODY + 1 - len(raw))
+            if not chunk:
+                break
+            raw += chunk
+        if len(raw) > MAX_BODY:
+            raise too_large
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = json.loads(bytes(raw))
+        except (ValueError, RecursionError):        # JSONDecodeError, UnicodeDecodeError, > 4300 digits; depth
             raise web.HTTPBadRequest(reason="the body must be JSON") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(reason="the body must be a JSON object")

@@ -153,3 +153,42 @@ def test_a_taken_port_falls_back_to_a_free_one(server):
         assert sock.getsockname()[1] not in (server.dash.port, 0)
     finally:
         sock.close()
+
+
+def test_a_value_past_the_engines_limits_is_refused_whole(server):
+    """1e300 contracts once answered 500 and left the tunable changed but not the engine."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    before = httpx.get(server.base + "api/state", headers=auth, timeout=10).json()["tunables"]
+    for key, value, message in [
+            ("max_contracts", 1e300, "max_contracts: Input should be less than or equal to 1000000"),
+            ("sizing.exposure_manager.max_event_usd", 1e300,
+             "sizing.exposure_manager.max_event_usd: Input should be less than or equal to 9223372036854")]:
+        r = httpx.post(server.base + "api/config", headers=auth, json={"key": key, "value": value}, timeout=10)
+        assert r.status_code == 400 and r.json() == {"error": message}
+        assert r.headers["x-frame-options"] == "DENY"
+    for raw in (b'{"key": "max_contracts", "value": 1e400}', b'{"key": "max_contracts", "value": NaN}'):
+        r = httpx.post(server.base + "api/config", headers=auth, content=raw, timeout=10)
+        assert r.status_code == 400 and r.json()["error"].startswith("max_contracts: expected a finite number")
+    r = httpx.post(server.base + "api/config", headers=auth, timeout=10,
+                   content=b'{"key": "max_contracts", "value": 1' + b"0" * 5000 + b"}")
+    assert r.status_code == 400 and r.json() == {"error": "the body must be JSON"}
+    after = httpx.get(server.base + "api/state", headers=auth, timeout=10).json()
+    assert after["tunables"] == before and after["config"]["max_contracts"] == 50.0
+    assert server.settings.max_contracts == 50.0 and kinds(server.store) == []
+
+
+@pytest.mark.parametrize("body, status, error", [
+    (b'{"key":' + b"[" * 50_000 + b"]" * 50_000 + b"}", 413, "the body is larger than 65536 bytes"),
+    (b'{"key":' + b"[" * 30_000 + b"]" * 30_000 + b"}", 400, "the body must be JSON"),
+    (b" " * 3_000_000, 413, "the body is larger than 65536 bytes"),
+    (b"\xff\xfe\x00", 400, "the body must be JSON"),
+], ids=["deep-and-large", "deep", "huge", "not-utf8"])
+def test_a_hostile_body_is_a_json_error_with_the_security_headers(server, capfd, body, status, error):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for route in ("api/config", "api/halt", "api/lane"):
+        r = httpx.post(server.base + route, headers=auth, content=body, timeout=30)
+        assert (r.status_code, r.json()) == (status, {"error": error}), route
+        assert r.headers["x-content-type-options"] == "nosniff" and "frame-ancestors" in \
+            r.headers["content-security-policy"]
+    assert "Traceback" not in capfd.readouterr().err
+    assert not server.kill.exists() and kinds(server.store) == []

@@ -158,3 +158,65 @@ def test_the_dashboard_process_ends_quietly_when_the_bot_is_gone_before_it_is_re
     proc.stdin.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+FAKE_SECRETS = {
+    "ARB_POLYMARKET_API_SECRET": "fake-poly-secret-7f3a9c21",
+    "ARB_POLYMARKET_PRIVATE_KEY": "0xfakeprivatekey5b8e4d0e19",
+    "ARB_KALSHI_API_KEY_ID": "fake-kalshi-key-id-4d2e",
+    "ARB_NOTIFY_WEBHOOKS": '["https://hooks.example.com/services/FakeWebhookPath91"]',
+    "ARB_SOMETHING_ELSE": "fake-other-arb-value-66c1",
+}
+
+
+def test_the_dashboard_child_gets_no_secret_in_its_environment_or_command_line(tmp_path, monkeypatch):
+    """The child holds only the dashboard token (sent on its stdin): none of the bot's trading
+    secrets, nor the token, appears in its environment or command line; it still serves with the
+    token and refuses without it."""
+    monkeypatch.setenv("ARB_DASHBOARD_TOKEN", TOKEN)
+    for key, value in FAKE_SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    session, settings, store, trader = bot(tmp_path)
+
+    async def main():
+        dash = await serve_dashboard(settings, session, trader, port=0, db_path=store.path, interval_s=0.2)
+        run = asyncio.create_task(dash.run())
+        try:
+            environ = open(f"/proc/{dash.proc.pid}/environ", "rb").read().decode()
+            cmdline = open(f"/proc/{dash.proc.pid}/cmdline", "rb").read().decode()
+            async with httpx.AsyncClient(base_url=dash.url, timeout=10) as client:
+                for _ in range(100):                     # the child starts (≈ 1 s)
+                    try:
+                        r = await client.get("/api/state", headers={"Authorization": f"Bearer {TOKEN}"})
+                        if r.status_code == 200 and r.json()["mode"] == "trading":
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                assert r.status_code == 200 and r.json()["locked_in_micros"] == 4_328_000
+                assert (await client.get("/api/state")).status_code == 401
+                assert (await client.get("/api/state", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        finally:
+            dash.stop()
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+        return environ, cmdline
+    environ, cmdline = asyncio.run(main())
+    store.close()
+    env = dict(item.split("=", 1) for item in environ.split("\0") if item)
+    assert env, "the child's environment could not be read"
+    for value in [TOKEN, *FAKE_SECRETS.values(), "FakeWebhookPath91"]:
+        assert value not in environ and value not in cmdline
+    assert not [key for key in env if key.startswith("ARB_")]
+    assert env["LANG"] == "C.UTF-8" and env["PATH"]          # what a process needs is still there
+
+
+def test_child_env_keeps_the_process_basics_and_drops_everything_else():
+    from arbbot.ops.dashboard.process import child_env
+    env = child_env({"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                     "TMPDIR": "/var/tmp", "PYTHONPATH": "/opt/arbbot", "PYTHONUTF8": "1",
+                     "ARB_DASHBOARD_TOKEN": "t" * 32, "ARB_POLYMARKET_API_SECRET": "s" * 20,
+                     "ARB_CONFIG": "/etc/arbbot.toml", "AWS_SECRET_ACCESS_KEY": "a" * 20, "SSH_AUTH_SOCK": "/tmp/ssh"})
+    assert env == {"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                   "TMPDIR": "/var/tmp", "PYTHONPATH": "/opt/arbbot", "PYTHONUTF8": "1"}

@@ -1,0 +1,97 @@
+"""`arbbot sim` options: bad values refused when parsed (exit 2, one line naming the option, no
+traceback), output files checked before the simulator starts, every credential file written
+readable by the owner only (0600), and no temporary file left behind when a write fails."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from arbbot.sim import cli_main, write_handle
+from tests.sim.venue_envs import sim_process
+
+BOT = [sys.executable, "-m", "arbbot.cli"]
+
+
+def sim(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = cli_main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "-1"], "argument --port: expected a port 0-65535, got '-1'"),
+    (["--port", "70000"], "argument --port: expected a port 0-65535, got '70000'"),
+    (["--seed", "-1"], "argument --seed: expected a whole number ≥ 0, got '-1'"),
+    (["--markets", "0"], "argument --markets: expected a whole number ≥ 100, got '0'"),
+    (["--step", "-1"], "argument --step: expected a number ≥ 0, got '-1'"),
+    (["--step", "nan"], "argument --step: expected a number ≥ 0, got 'nan'"),
+])
+def test_bad_values_are_refused_when_parsed(capsys, args, message):
+    code, out, err = sim(args, capsys)
+    assert code == 2 and out == "" and err.splitlines()[-1] == f"arbbot sim: error: {message}"
+
+
+@pytest.mark.parametrize("option", ["--handle-file", "--key-file", "--poly-creds-file"])
+@pytest.mark.parametrize("target, message", [
+    ("adir", "{option} {path}: is a directory"),
+    ("/nonexistent/h.json", "{option} {path}: directory /nonexistent does not exist"),
+])
+def test_an_unwritable_output_file_is_refused_before_the_simulator_starts(tmp_path, monkeypatch, capsys, option,
+                                                                          target, message):
+    import arbbot.sim as simmod
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+
+    async def no_start(*a, **k):
+        pytest.fail("the simulator started")
+    monkeypatch.setattr(simmod, "start", no_start)
+    code, out, err = sim(["--scenario", "fed", option, target], capsys)
+    assert code == 2 and out == ""
+    assert err == f"arbbot sim: {message.format(option=option, path=target)}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"] and list((tmp_path / "adir").iterdir()) == []
+
+
+def test_an_unwritable_handle_file_in_a_subprocess_shows_no_traceback_and_leaves_no_temp_file(tmp_path):
+    (tmp_path / "adir").mkdir()
+    r = subprocess.run(BOT + ["sim", "--scenario", "fed", "--handle-file", "adir"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr == "arbbot sim: --handle-file adir: is a directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]
+
+
+def test_a_failed_write_leaves_no_temporary_file_holding_credentials(tmp_path):
+    from arbbot.sim import serve
+    h = serve("fed", seed=1, step_interval=None)
+    try:
+        (tmp_path / "adir").mkdir()
+        with pytest.raises(OSError):
+            write_handle(h, str(tmp_path / "adir"))            # the rename onto a directory fails
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]
+        write_handle(h, str(tmp_path / "h.json"))
+        assert json.loads((tmp_path / "h.json").read_text())["format"] == "arbbot.sim-handle/1"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "h.json"]
+    finally:
+        h.stop()
+
+
+def test_key_creds_and_handle_files_are_readable_by_the_owner_only(tmp_path):
+    key, creds, handle = tmp_path / "k.pem", tmp_path / "pc.json", tmp_path / "h.json"
+    key.write_text("old")
+    key.chmod(0o644)                                           # an existing file is replaced, not reused
+    with sim_process("--scenario", "fed", "--seed", "1", "--key-file", str(key), "--poly-creds-file", str(creds),
+                     "--handle-file", str(handle), until="handle_file"):
+        for f in (key, creds, handle):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+        assert set(json.loads(creds.read_text())) == {"address", "apiKey", "secret", "passphrase"}
+        assert json.loads(handle.read_text())["format"] == "arbbot.sim-handle/1"
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
