@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(8787, ge=0, le=65535, description="arbbot run's web dashboard; a taken port falls "
                                 "back to a free one; 0 = any free port")
     dashboard_token: SecretStr = Field(SecretStr(""), description="token every dashboard request needs "
-                                       "(ARB_DASHBOARD_TOKEN); empty = a new one generated at each start")
+                                       "(ARB_DASHBOARD_TOKEN), at least 16 characters; empty = a new one generated "
+                                       "at each start")
     notify_webhooks: list[SecretStr] = Field(default_factory=list, description="webhook URLs (ARB_NOTIFY_WEBHOOKS, "
         "a JSON list; secrets, never logged) notified on safe mode, halt/resume, breaker open, daily loss cap "
         "reached, drift alert, an execution left naked. Payload by URL: hooks.slack.com → Slack {\"text\"}, "

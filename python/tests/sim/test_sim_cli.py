@@ -34,7 +34,12 @@ def sim(argv: list[str], capsys) -> tuple[int, str, str]:
     (["--step", "-1"], "argument --step: expected a number ≥ 0, got '-1'"),
     (["--step", "nan"], "argument --step: expected a number ≥ 0, got 'nan'"),
 ])
-def test_bad_values_are_refused_when_parsed(capsys, args, message):
+def test_bad_values_are_refused_when_parsed(capsys, monkeypatch, args, message):
+    import arbbot.sim as simmod
+
+    async def no_start(*a, **k):
+        raise AssertionError("the simulator started")
+    monkeypatch.setattr(simmod, "start", no_start)
     code, out, err = sim(args, capsys)
     assert code == 2 and out == "" and err.splitlines()[-1] == f"arbbot sim: error: {message}"
 
@@ -51,7 +56,7 @@ def test_an_unwritable_output_file_is_refused_before_the_simulator_starts(tmp_pa
     (tmp_path / "adir").mkdir()
 
     async def no_start(*a, **k):
-        pytest.fail("the simulator started")
+        raise AssertionError("the simulator started")
     monkeypatch.setattr(simmod, "start", no_start)
     code, out, err = sim(["--scenario", "fed", option, target], capsys)
     assert code == 2 and out == ""
