@@ -11,6 +11,7 @@ outside a setting's range is listed as refused, with the reason. Ranking: locked
 from __future__ import annotations
 
 import json
+import math
 import random
 import sys
 import tempfile
@@ -53,7 +54,9 @@ def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
             low, high = float(lo), float(hi)
         except ValueError:
             raise TuneError(f"--param {text!r}: LO and HI must be numbers") from None
-        if not (low == low and high == high) or low > high:
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise TuneError(f"--param {text!r}: LO and HI must be finite numbers")
+        if low > high:
             raise TuneError(f"--param {text!r}: expected LO ≤ HI")
         out[key] = (low, high)
     return out

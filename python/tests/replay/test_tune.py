@@ -8,7 +8,8 @@ def test_params_are_live_tunable_keys_with_numeric_ranges():
     assert parse_params(["max_contracts=5:50", "sizing.kelly.kelly_multiplier=0.1:1"]) == {
         "max_contracts": (5.0, 50.0), "sizing.kelly.kelly_multiplier": (0.1, 1.0)}
     for bad, words in (("max_contracts", "KEY=LO:HI"), ("seed=1:2", "not a live-tunable key"),
-                       ("max_contracts=a:b", "must be numbers"), ("max_contracts=9:1", "LO ≤ HI")):
+                       ("max_contracts=a:b", "must be numbers"), ("max_contracts=9:1", "LO ≤ HI"),
+                       ("max_contracts=1:inf", "must be finite"), ("max_contracts=nan:2", "must be finite")):
         with pytest.raises(TuneError, match=words):
             parse_params([bad])
 
