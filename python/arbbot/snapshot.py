@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
 from arbbot import units
+from arbbot.json_depth import MAX_JSON_DEPTH, bounded_nesting
 from arbbot.engine.types import MONEY_FEE_MAX, Market, Relation, RelationKind, Universe
 from arbbot.model import Book, FeeSchedule, MarketInfo, Venue
 
@@ -372,16 +372,14 @@ def decode_json(text: str) -> Any:
       wide switch that would also lift the guard against int()'s quadratic time, for a value
       nothing reads.) Long floats need nothing: float() has no digit limit;
     - nesting deeper than MAX_JSON_DEPTH levels is refused: the format nests 6 levels, only an
-      unknown key's value can be deeper. The recursive decoder is held to that depth by the
-      recursion limit for the call: with a high limit (a host process may raise it) a deep
-      enough text would overflow the C stack and kill the process;
+      unknown key's value can be deeper (`json_depth.bounded_nesting`: whatever the host
+      process's recursion limit, a deep text cannot run the C decoder off its stack);
     - NaN, Infinity and -Infinity, which json.loads accepts, are refused: they are not JSON
       (RFC 8259), so the file is not JSON (spec: "JSON, UTF-8"), even if they sit under an
       unknown key."""
-    limit = sys.getrecursionlimit()
     try:
-        sys.setrecursionlimit(min(limit, _frames() + MAX_JSON_DEPTH))
-        return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
+        with bounded_nesting():
+            return json.loads(text, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise SnapshotError("$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
@@ -391,19 +389,6 @@ def decode_json(text: str) -> Any:
         line, column = _position(text, exc.at(text))
         raise SnapshotError("$", f"invalid JSON at line {line} column {column}: {exc.name} is not a JSON "
                                  "value (JSON has no NaN or Infinity)") from None
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-MAX_JSON_DEPTH = 500      # levels of JSON nesting `decode_json` reads (the snapshot format nests 6)
-
-
-def _frames() -> int:
-    """Python frames on this thread's stack (the recursion limit counts them too)."""
-    n, frame = 0, sys._getframe()
-    while frame is not None:
-        n, frame = n + 1, frame.f_back
-    return n
 
 
 def _json_int(text: str) -> int | float:

@@ -37,6 +37,7 @@ from msgspec import UNSET, Struct, UnsetType
 
 from arbbot import units
 from arbbot.engine.types import MONEY_FEE_MAX, Market, Relation, RelationKind, Universe
+from arbbot.json_depth import bounded_nesting
 from arbbot.model import Book, FeeSchedule, Venue
 from arbbot.snapshot import _KINDS, _PAIR_KINDS, _VENUES, FORMAT, Snapshot, stamp_problem
 
@@ -211,7 +212,9 @@ def _read(data: bytes, build: Callable[[_Checked], Snapshot | PackedSnapshot],
     collecting = gc.isenabled()
     gc.disable()                        # ~1M new containers: no point scanning them mid-build
     try:
-        return build(_Checked(decoder.decode(data)))
+        with bounded_nesting():         # as the strict reader: the same depth, whatever the host's limit
+            decoded = decoder.decode(data)
+        return build(_Checked(decoded))
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, _Refused):
         return None
     finally:

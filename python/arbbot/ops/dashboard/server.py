@@ -17,6 +17,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from arbbot.json_depth import bounded_nesting
 from arbbot import logs
 from arbbot.ops.control import ControlError, Controls
 from arbbot.ops.dashboard.auth import Auth, base_url, login_url
@@ -218,7 +219,8 @@ class Dashboard:
         if len(raw) > MAX_BODY:
             raise too_large
         try:
-            body = json.loads(bytes(raw))
+            with bounded_nesting():                 # the same depth whatever the process's recursion limit
+                body = json.loads(bytes(raw))
         except (ValueError, RecursionError):        # JSONDecodeError, UnicodeDecodeError, > 4300 digits; depth
             raise web.HTTPBadRequest(reason="the body must be JSON") from None
         if not isinstance(body, dict):
