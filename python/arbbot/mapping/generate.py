@@ -27,6 +27,7 @@ import json
 import os
 from pathlib import Path
 
+from arbbot.files import write_atomic
 from arbbot import logs
 from arbbot.mapping.listings import VENUES, Listing, ListingError, listings_from_bodies
 from arbbot.mapping.table import MappingRow
@@ -143,9 +144,7 @@ def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
     doc = rows_to_json(digest, rows)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(doc).encode("utf-8"))
     except OSError as exc:
         log.warning("mappings.cache_not_written", path=str(path), error=str(exc))
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from arbbot.files import write_atomic
 from arbbot import logs
 from arbbot.sim.forecastex import start_tws
 from arbbot.sim.kalshi import KalshiSim
@@ -76,22 +77,9 @@ class SimHandle:
 
 
 def write_private(path: str, data: bytes) -> None:
-    """Write `data` to `path`, readable by the owner only (0600, whatever an older file's mode
-    was), atomically (a reader polling for the file never sees half of it); on failure no
-    temporary file is left behind (it holds credentials)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)           # a stale temporary file keeps its mode through O_CREAT
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write `data` to `path`, readable by the owner only (0600), atomically; no temporary file
+    is left behind on failure (it holds credentials)."""
+    write_atomic(path, data, private=True)
 
 
 def write_handle(handle: SimHandle, path: str) -> None:

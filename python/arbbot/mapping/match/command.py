@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 EXIT_OK, EXIT_INPUT = 0, 2
 DEFAULT_MIN_CONFIDENCE = 0.5   # proposals for review; trading applies its own auto-approve bar
@@ -89,19 +88,9 @@ def _listings(args: argparse.Namespace) -> dict | None:
 
 
 def _write_out(path: str, text: str) -> None:
-    """`text` to `path` whole or not at all (a temporary file beside it, renamed over it; removed
-    on failure)."""
-    import os
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        Path(tmp).write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """`text` to `path` whole or not at all (`files.write_atomic`)."""
+    from arbbot.files import write_atomic
+    write_atomic(path, text.encode("utf-8"))
 
 
 def main(args: argparse.Namespace, stdin=None, console=None) -> int:

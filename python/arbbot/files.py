@@ -1,0 +1,24 @@
+"""Writing a file whole or not at all."""
+from __future__ import annotations
+
+import os
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, private: bool = False) -> None:
+    """`data` to `path` whole or not at all: a temporary file beside it, renamed over it (a reader
+    polling for the file never sees half of it); on failure no temporary file is left behind.
+    `private`: readable by the owner only (0600, whatever an older file's mode was)."""
+    tmp = f"{os.fspath(path)}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            if private:
+                os.fchmod(fh.fileno(), 0o600)       # a stale temporary file keeps its mode through O_CREAT
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
