@@ -114,9 +114,8 @@ def _sizing_fields(obj: dict, path: str) -> None:
 
 
 def _shown(text: str, limit: int = 40) -> str:
-    """`text` for a message: shortened when longer than `limit` (a 5,000-digit number is shown
-    by its ends)."""
-    return text if len(text) <= limit else f"{text[:16]}...{text[-16:]}"
+    """`text` for a message, shown by its ends when long (`units.shortened`)."""
+    return units.shortened(text, limit)
 
 
 def _required(obj: dict, key: str, path: str) -> Any:

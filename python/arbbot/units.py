@@ -29,6 +29,11 @@ _STRICT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _SIGNED = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?$")
 
 
+def shortened(text: str, limit: int = 40) -> str:
+    """`text` for a message: shown by its ends when longer than `limit` (a 5,000-digit number)."""
+    return text if len(text) <= limit else f"{text[:16]}...{text[-16:]}"
+
+
 class UnitError(ValueError):
     """A number that is malformed or not exactly representable in its unit (message names it)."""
 
@@ -55,7 +60,7 @@ def parse_decimal(text: object, max_decimals: int, what: str) -> int:
     """
     if not isinstance(text, str):
         raise UnitError(f"{what} must be a decimal string like \"0.45\", got {_kind(text)}")
-    shown = text if len(text) <= 40 else f"{text[:16]}...{text[-16:]}"
+    shown = shortened(text)
     if not _STRICT.fullmatch(text):
         raise UnitError(f"{what} {shown!r} is not a decimal string (digits, optionally .digits)")
     whole, _, frac = text.partition(".")
@@ -154,7 +159,7 @@ def _decimal_text(value: str, scale_digits: int, what: str) -> int:
     extra decimals only zeros; UnitError otherwise (`_plain` answers its usual form first).
     Leading zeros are read however many; more than 30 digits before the point (no venue value
     comes near) is UnitError before int() reads them (it refuses past 4,300 digits)."""
-    shown = value if len(value) <= 40 else f"{value[:16]}...{value[-16:]}"
+    shown = shortened(value)
     m = _SIGNED.match(value.strip())
     if not m or (m.group(2) == "" and not m.group(3)):
         raise UnitError(f"{what}: {shown!r} is not a decimal number")
