@@ -19,6 +19,7 @@ from typing import Callable, Mapping
 from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.types import Decomposition, Opportunity
+from arbbot.execution.settle import UNSETTLED, most_settled, settle
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
@@ -221,21 +222,22 @@ class Executor:
             try:
                 dec = await self._quote(leg.market, route)
             except (VenueError, asyncio.TimeoutError) as exc:
-                return await self._fail(xid, opp, i, f"re-quote of {leg.market} failed: {exc}", count=False)
+                return await self._not_sent(xid, opp, i, f"re-quote of {leg.market} failed: {exc}")
+            if dec is None:
+                return await self._not_sent(xid, opp, i, f"book of {leg.market} untradeable before leg {i}")
             ladder = dec.yes if leg.side is Side.YES else dec.no
             cost_now = ask_cost(ladder, target, leg.worst_price)
             rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
             payout = opp.payout * target // opp.qty
             if cost_now is None or payout - spent - cost_now - leg.fee * target // opp.qty - rest < self.config.min_profit:
-                return await self._fail(xid, opp, i, f"edge gone on {leg.market} before leg {i}", count=False)
+                return await self._not_sent(xid, opp, i, f"edge gone on {leg.market} before leg {i}")
             order = await self._place(xid, i, "entry", 0, leg.market, route, leg.side, Action.BUY,
                                       target, leg.worst_price, self.config.tif)
             got = order.filled if order else 0
             if got > 0:
                 spent += order.cost + order.fee
             if got < target:
-                self.store.record_market_failure(leg.market, threshold=self.config.failure_threshold,
-                                                 blacklist_ms=int(self.config.blacklist_s * 1000))
+                self._count_failure(leg.market)
                 lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
                 if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1:
                     target = got                   # continue smaller: equal counts still hold
@@ -248,16 +250,32 @@ class Executor:
         self._notify(res)
         return res
 
+    async def _not_sent(self, xid: str, opp: Opportunity, i: int, reason: str) -> ExecutionResult:
+        """Leg `i` is not sent (its re-quote failed, its book is untradeable or the edge went).
+        Before leg 0 nothing is held: an abort, counted nowhere. After a filled leg it is a leg
+        failure (trap 7: leg 0 fills, leg 1's book moved, leg 0 unwinds at a loss, the arb
+        reappears…): counted against leg `i`'s market and the breaker, and what is held unwound."""
+        if i > 0:
+            self._count_failure(opp.legs[i].market)
+        return await self._fail(xid, opp, i, reason, count=i > 0)
+
+    def _count_failure(self, market: str) -> None:
+        """A leg failure on `market`: at `failure_threshold` of them it is blacklisted (trap 7)."""
+        self.store.record_market_failure(market, threshold=self.config.failure_threshold,
+                                         blacklist_ms=int(self.config.blacklist_s * 1000))
+
     # ---- internals -----------------------------------------------------------------------------
-    async def _quote(self, market: str, route: Route):
+    async def _quote(self, market: str, route: Route) -> Decomposition | None:
         """The decomposed book of `market`: the session's streamed book when healthy (what the
-        engine decided on), else a REST fetch bounded by `order_timeout_s`."""
+        engine decided on), else a REST fetch bounded by `order_timeout_s`; None when the fetched
+        book is untradeable (crossed, held for a fee change, failing its hash: ARBITRAGE.md, an
+        untradeable market takes part in no lane, so no leg is priced on it)."""
         held = self.book_source(market) if self.book_source is not None else None
         if held is not None:
             return held
         self.rest_requotes += 1
         book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
-        return decompose(int(book.venue), book)
+        return decompose(int(book.venue), book) if book.tradeable else None
 
     async def _info(self, market: str) -> MarketInfo:
         """The market's rules: as the adapter knows them now where it says (`market_info`: a
@@ -327,8 +345,9 @@ class Executor:
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                      filled=order.filled_lots)
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
-        if order.status in (OrderStatus.RESTING, OrderStatus.PENDING):     # IOC/FOK should never rest
-            order = await self._settle(route, coid, order)
+        if order.status in UNSETTLED:      # IOC/FOK should never rest: the execution waits until it settles
+            order = await settle(route.client, order, timeout_s=self.config.order_timeout_s,
+                                 backoff_cap_s=self.config.lookup_backoff_cap_s, coid=coid)
         fills = []
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
@@ -366,32 +385,6 @@ class Executor:
                         return None
             await asyncio.sleep(backoff.next_delay())
 
-    async def _settle(self, route: Route, coid: str, order):
-        """An IOC/FOK order the venue answered as resting or pending (Polymarket's `delayed`, an
-        IB IOC not done by its acknowledgement): cancelled while resting, then looked up by its id
-        until the venue shows it settled, so its fills are what the venue says now and never the
-        stale answer (a refused cancel may mean it matched meanwhile). Retried with backoff for as
-        long as it takes: the execution stays open meanwhile."""
-        backoff = Backoff(base=0.05, cap=self.config.lookup_backoff_cap_s)
-        timeout = self.config.order_timeout_s
-        while True:
-            if order.status is OrderStatus.RESTING:
-                try:
-                    order = await asyncio.wait_for(route.client.cancel_order(order.order_id), timeout)
-                except (VenueError, asyncio.TimeoutError) as exc:
-                    log.warning("order.cancel_failed", client_order_id=coid, order_id=order.order_id,
-                                reason=f"{type(exc).__name__}: {exc}")
-            try:
-                now = await asyncio.wait_for(route.client.order(order.order_id), timeout)
-            except (VenueError, asyncio.TimeoutError) as exc:
-                log.warning("order.lookup_failed", client_order_id=coid, reason=f"{type(exc).__name__}: {exc}")
-            else:
-                if now is not None:
-                    order = now
-                if order.status not in (OrderStatus.RESTING, OrderStatus.PENDING):
-                    return order
-            await asyncio.sleep(backoff.next_delay())
-
     async def _lookup(self, route: Route, coid: str, sent_ms: int) -> tuple[object | None, bool]:
         """(the venue's settled order for intent `coid` or None, whether the venue shows it at all).
 
@@ -411,7 +404,7 @@ class Executor:
             found = [o for o in await client.orders(ticker=route.market_id, min_ts_ms=since)
                      if o.client_order_id == coid]
         settled = [o for o in found if o.status is not OrderStatus.PENDING]
-        return (max(settled, key=lambda o: o.filled_lots) if settled else None), bool(found)
+        return most_settled(settled), bool(found)
 
     def _record_late_fills(self, coid: str, client, order_id: str, lots: int) -> None:
         """The venue listed fewer fills of `order_id` than it filled (`lots`) within `_fills_for`'s
@@ -536,16 +529,17 @@ class Executor:
                           anchors: dict[Action, int]) -> None:
         """One unwind order for leg `i` (`lots` to sell), at attempt `attempt`'s slippage through the
         leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig).
-        No price to anchor to yet (no quote, empty side): no order; the next attempt re-quotes."""
+        No price to anchor to yet (no quote, an untradeable book, an empty side): no order; the next attempt re-quotes."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         side = leg.side
         cfg = self.config
         slip = min(cfg.unwind_max_slippage_ticks, cfg.unwind_slippage_ticks + attempt * cfg.unwind_slippage_step_ticks)
         try:
-            q = (await self._quote(leg.market, route)).quote
+            dec = await self._quote(leg.market, route)
         except (VenueError, asyncio.TimeoutError):
-            q = None
+            dec = None
+        q = None if dec is None else dec.quote       # an untradeable book gives no anchor either
         info = await self._info(leg.market)
         # prices on the market's own grid and within its bounds: a sale floors (never asks more
         # than anchor − slippage), a purchase of the other side floors too (never pays more than

@@ -7,6 +7,11 @@ intent before the order was sent (`order(order_id)`); an order that exists is ad
 `failed`. Afterwards an execution whose legs hold equal net lots is `complete` (or `aborted` /
 `unwound` when flat); anything else is `naked` and puts the store in SAFE MODE until
 `acknowledge()` (the `arbbot ack` command).
+
+An order found resting or pending (it may still fill) is settled first as the executor does
+(`settle`: cancelled, then looked up by id until the venue shows it done; a cancel's own reply is
+never what is recorded). One that does not settle within `SETTLE_GIVE_UP_S` leaves its execution
+open for the next recovery, in safe mode: nothing is decided on an order that can still fill.
 """
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from arbbot.execution.settle import UNSETTLED, most_settled, settle
 from arbbot.execution.store import EXEC_OPEN, OrderStore
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import VenueError
-from arbbot.venues.common.model import Action, OrderStatus
+from arbbot.venues.common.model import Action
 
 
 @dataclass
@@ -28,10 +34,13 @@ class RecoveryReport:
     fills_added: int = 0
     executions: dict[str, str] = field(default_factory=dict)  # execution id → final state
     naked: list[str] = field(default_factory=list)
+    unsettled: list[str] = field(default_factory=list)      # client_order_ids still resting/pending: left open
     safe_mode: str | None = None
 
 
 ABSENT_AFTER_MS = 5_000     # an order not shown this long after its intent was written never arrived
+SETTLE_TIMEOUT_S = 10.0     # one cancel or lookup of an unsettled order
+SETTLE_GIVE_UP_S = 30.0     # an order still resting/pending this long: its execution stays open, safe mode
 
 
 async def recover(store: OrderStore, clients: Mapping[str, VenueClient], *,
@@ -65,8 +74,11 @@ async def _views(clients: Mapping[str, VenueClient], venues) -> dict[str, tuple[
         if v not in clients:
             raise VenueError(f"recovery: no client for venue {v!r} holding open intents", venue=v)
         client = clients[v]
-        orders = {o.client_order_id: o for o in await client.orders() if o.client_order_id}
-        views[v] = (orders, await client.fills())
+        records: dict[str, list] = {}
+        for o in await client.orders():
+            if o.client_order_id:
+                records.setdefault(o.client_order_id, []).append(o)
+        views[v] = ({coid: most_settled(rs) for coid, rs in records.items()}, await client.fills())
     return views
 
 
@@ -81,12 +93,12 @@ async def _adopt(store: OrderStore, clients: Mapping[str, VenueClient], it, view
         order = await clients[it.venue].order(it.order_id)
     if order is None:
         return False
-    if order.status is OrderStatus.RESTING:          # we only send IOC/FOK; never leave one live
-        try:
-            order = await clients[it.venue].cancel_order(order.order_id)
-            fills = await clients[it.venue].fills()
-        except VenueError:
-            pass
+    if order.status in UNSETTLED:          # we only send IOC/FOK: never leave one live, nor adopt it unsettled
+        order = await settle(clients[it.venue], order, timeout_s=SETTLE_TIMEOUT_S, backoff_cap_s=1.0,
+                             give_up_s=SETTLE_GIVE_UP_S, coid=it.client_order_id)
+        if order.status in UNSETTLED:
+            rep.unsettled.append(it.client_order_id)
+        fills = await clients[it.venue].fills()
     mine = [f for f in fills if f.order_id == order.order_id]
     if by_id and order.action is Action.BUY and mine and all(f.side is order.side for f in mine):
         # a looked-up order reports its limit, not what it paid: take cost and fees from its fills
@@ -116,6 +128,8 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
             store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
             rep.missing.append(it.client_order_id)
     for x in open_execs:
+        if any(i.client_order_id in rep.unsettled for i in store.intents(x.id)):
+            continue                     # an order of it may still fill: decided by the next recovery
         net = store.leg_net(x.id)
         vals = list(net.values())
         has_unwind = any(i.role == "unwind" for i in store.intents(x.id))
@@ -130,6 +144,9 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
         rep.executions[x.id] = state
     if rep.naked:
         store.enter_safe_mode(f"unhedged executions {rep.naked} ({why})")
+    if rep.unsettled:
+        store.enter_safe_mode(f"orders {rep.unsettled} still resting or pending at the venue after "
+                              f"{SETTLE_GIVE_UP_S:.0f} s ({why}): their executions stay open")
 
 
 def acknowledge(store: OrderStore, who: str = "operator") -> list[str]:

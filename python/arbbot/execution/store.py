@@ -21,7 +21,8 @@ and crash recovery. Sizing's fill-success counts (`fill_outcomes`) never include
 
 Durable risk state lives here too (tables owned by `arbbot.execution.schema`): the realised-loss
 ledger (invariant: for every terminal execution the sum of its `realised_losses` rows equals
-max(0, −cash_flow) if it is unwound or naked, else 0; booked in the same transaction that makes
+max(0, −cash_flow) if it is unwound or naked, the loss on its unwound lots if it is complete
+with some lots unwound (`_unwound_part_loss`), else 0; booked in the same transaction that makes
 it terminal or records a later fill), fees by recording time, and the circuit breaker's state.
 """
 from __future__ import annotations
@@ -36,7 +37,8 @@ from typing import Iterator
 
 from pathlib import Path
 
-from arbbot.execution.schema import CASH_FLOW_SQL, CASH_FLOWS_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
+from arbbot.execution import store_lock
+from arbbot.execution.schema import CASH_FLOW_SQL, CASH_FLOW_TERM, CASH_FLOWS_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
 from arbbot.execution.walsync import DURABILITIES
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.venues.common.model import Fill, Order, OrderStatus
@@ -169,7 +171,8 @@ class OrderStore:
     instead of being initialised (operator tools such as `arbbot status`). `clock_ms` (wall ms since
     the epoch) stamps every row and event; tests inject it."""
 
-    def __init__(self, path: str, *, clock_ms=None, create: bool = True, durability: str = "process") -> None:
+    def __init__(self, path: str, *, clock_ms=None, create: bool = True, durability: str = "process",
+                 exclusive: bool = False) -> None:
         if durability not in DURABILITIES:
             raise ValueError(f"order store durability {durability!r}: expected one of {', '.join(DURABILITIES)}")
         self.path = str(path)
@@ -177,6 +180,10 @@ class OrderStore:
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._lock = threading.RLock()
         self.ledger_version = 0           # bumped on each realised-loss ledger write by this store
+        self._safe_latch: str | None = None   # safe mode entered but not written (the store's disk failed)
+        self.exclusive = exclusive            # holds the trading lock (store_lock): one trading process
+        if exclusive:
+            store_lock.claim(self.path)
         if create:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         else:
@@ -200,6 +207,8 @@ class OrderStore:
                 self.paper = self._flag_value(TRADING_MODE_FLAG) == PAPER
         except BaseException:
             self._db.close()
+            if exclusive:
+                store_lock.release(self.path)
             raise
 
     def now_ms(self) -> int:
@@ -234,6 +243,9 @@ class OrderStore:
         with self._lock:
             wal_syncer().release(self.path)
             self._db.close()
+            if self.exclusive:
+                self.exclusive = False
+                store_lock.release(self.path)
 
     # ---- executions ---------------------------------------------------------------------------
     def create_execution(self, execution_id: str, opp, *, sizing: dict | None = None, loss_budget: int = 0) -> None:
@@ -536,7 +548,8 @@ class OrderStore:
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
-        target = max(0, -db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]) if r["state"] in LOSS_STATES else 0
+        target = (max(0, -db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]) if r["state"] in LOSS_STATES
+                  else self._unwound_part_loss(db, execution_id) if r["state"] == "complete" else 0)
         booked = self._booked_loss(db, execution_id)
         if target != booked:
             self.ledger_version += 1      # readers of daily_loss() may cache until this changes
@@ -545,19 +558,45 @@ class OrderStore:
             self._event(db, "loss_booked", execution_id, state=r["state"], loss=target - booked, total=target)
 
     @staticmethod
+    def _unwound_part_loss(db, execution_id: str) -> int:
+        """µ$ ≥ 0 lost on the lots a complete execution unwound (it kept K < entered lots on a
+        leg: "kept K lots on every leg, the rest unwound"): −(cash flow + the entry cost of the
+        kept sets), where a leg's kept cost is its entry fills' cost (fees included) × K / its
+        entered lots, floored (the loss is never understated). Not netted against the kept sets'
+        locked-in profit (SIZING.md "realised loss"). 0 when every entered lot was kept."""
+        rows = db.execute(f"SELECT i.leg AS leg, i.role AS role, SUM(f.qty) AS lots, SUM({CASH_FLOW_TERM}) AS cash"
+                          " FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
+                          " WHERE i.execution_id = ? GROUP BY i.leg, i.role", (execution_id,)).fetchall()
+        legs = len(json.loads(db.execute("SELECT legs FROM executions WHERE id=?", (execution_id,)).fetchone()[0]))
+        entered, paid, unwound, flow = [0] * legs, [0] * legs, [0] * legs, 0
+        for r in rows:
+            flow += r["cash"]
+            if r["role"] == "entry":
+                entered[r["leg"]], paid[r["leg"]] = r["lots"], -r["cash"]
+            else:
+                unwound[r["leg"]] = r["lots"]
+        if not any(unwound):
+            return 0
+        kept = max(0, min(e - u for e, u in zip(entered, unwound)))
+        kept_cost = sum(p * kept // e for p, e in zip(paid, entered) if e)
+        return max(0, -(flow + kept_cost))
+
+    @staticmethod
     def _booked_loss(db, execution_id: str) -> int:
         return db.execute("SELECT COALESCE(SUM(loss), 0) FROM realised_losses WHERE execution_id=?",
                           (execution_id,)).fetchone()[0]
 
     def realised_loss(self, execution_id: str) -> int:
         """µ$ ≥ 0 booked as this execution's realised loss: max(0, −cash_flow) once it ended
-        unwound or naked (fees included), 0 while open or when it ended complete/aborted."""
+        unwound or naked (fees included), the loss on the lots it unwound when it ended complete
+        at a smaller size, 0 while open, aborted or complete in full."""
         with self._lock:
             return self._booked_loss(self._db, execution_id)
 
     def daily_loss(self, start_ms: int, end_ms: int | None = None) -> int:
         """µ$ ≥ 0 realised in [start_ms, end_ms) (wall ms; end None = no end): the losses of
-        executions that ended unwound or naked in that window, fees included, NOT netted against
+        executions that ended unwound or naked in that window, and of the lots unwound by those
+        that ended complete at a smaller size, fees included, NOT netted against
         the profit of completed executions. Survives restarts; counts executions that crash
         recovery ended. (A loss later reversed — a naked execution hedged to complete — reduces
         the window it was reversed in; the result is floored at 0.)"""
@@ -783,17 +822,21 @@ class OrderStore:
             r = self._db.execute("SELECT peak, equity, stopped_ms, tier FROM drawdown WHERE name='equity'").fetchone()
         return None if r is None else (r[0], r[1], r[2], r[3])
 
-    def save_drawdown(self, peak: int, equity: int, stopped_ms: int, tier: str) -> None:
-        """Persist the equity peak, the last equity, the stop latch and the tier; an event when the
-        tier changes."""
+    def update_drawdown(self, step) -> tuple[int, int, int, str]:
+        """Read the drawdown row (as `drawdown()` gives it), compute the next one with
+        `step(row) -> (peak, equity, stopped_ms, tier)` and persist it, in ONE transaction: an
+        `arbbot ack` from another process (`clear_drawdown_stop`) lands before or after, never
+        between a read and the write that would undo it. An event when the tier changes."""
         with self.tx() as db:
-            before = db.execute("SELECT tier FROM drawdown WHERE name='equity'").fetchone()
+            before = db.execute("SELECT peak, equity, stopped_ms, tier FROM drawdown WHERE name='equity'").fetchone()
+            peak, equity, stopped_ms, tier = new = step(None if before is None else tuple(before))
             db.execute("INSERT INTO drawdown(name, peak, equity, stopped_ms, tier, updated_ms) VALUES"
                        " ('equity',?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET peak=excluded.peak,"
                        " equity=excluded.equity, stopped_ms=excluded.stopped_ms, tier=excluded.tier,"
                        " updated_ms=excluded.updated_ms", (peak, equity, stopped_ms, tier, self._clock_ms()))
-            if before is None or before[0] != tier:
+            if before is None or before[3] != tier:
                 self._event(db, "drawdown_tier", tier=tier, peak=peak, equity=equity)
+        return new
 
     def clear_drawdown_stop(self) -> bool:
         """`arbbot ack`: clear a drawdown stop and restart the peak at the last equity (else the next
@@ -809,14 +852,23 @@ class OrderStore:
 
     # ---- flags: safe mode -----------------------------------------------------------------------
     def enter_safe_mode(self, reason: str) -> None:
-        with self.tx() as db:
-            db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES ('safe_mode', '1', ?, ?)"
-                       " ON CONFLICT(name) DO UPDATE SET value='1', reason=excluded.reason, ts_ms=excluded.ts_ms",
-                       (reason, self._clock_ms()))
-            self._event(db, "safe_mode_entered", reason=reason)
+        """Stop new trades until acknowledged. If the flag cannot be written (the store's disk
+        failed: the moment a filled leg may be unrecorded) it is latched in this process all the
+        same, and the write error propagates."""
+        try:
+            with self.tx() as db:
+                db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES ('safe_mode', '1', ?, ?)"
+                           " ON CONFLICT(name) DO UPDATE SET value='1', reason=excluded.reason, ts_ms=excluded.ts_ms",
+                           (reason, self._clock_ms()))
+                self._event(db, "safe_mode_entered", reason=reason)
+        except BaseException:
+            self._safe_latch = f"{reason} (not written to the order store)"
+            raise
 
     def safe_mode(self) -> str | None:
         """The reason the store is in safe mode (no new trades), or None."""
+        if self._safe_latch is not None:
+            return self._safe_latch
         with self._lock:                 # also read by the metrics thread
             r = self._db.execute("SELECT value, reason FROM flags WHERE name='safe_mode'").fetchone()
         return r["reason"] if r is not None and r["value"] == "1" else None
@@ -829,6 +881,7 @@ class OrderStore:
             db.execute("UPDATE executions SET acknowledged=1, updated_ms=? WHERE state='naked'", (self._clock_ms(),))
             db.execute("UPDATE flags SET value='0', ts_ms=? WHERE name='safe_mode'", (self._clock_ms(),))
             self._event(db, "safe_mode_acknowledged", who=who, executions=ids)
+        self._safe_latch = None
         return ids
 
     # ---- market failures (trap 7) ---------------------------------------------------------------

@@ -91,8 +91,7 @@ def drawdown(store, settings, now_ms: int) -> tuple[str, int]:
     dm = settings.sizing.drawdown_manager
     state = advance(DrawdownState(peak, stopped_ms), equity, now_ms, halt_pct=dm.halt_pct, reset=dm.reset,
                     day_start_utc=settings.day_start_utc)
-    pct = 0.0 if state.peak <= 0 else (state.peak - equity) / state.peak * 100.0
-    return tier(pct, state.stopped, dm.caution_pct, dm.halt_pct), state.peak
+    return tier(state.peak, equity, state.stopped, dm.caution_pct, dm.halt_pct), state.peak
 
 
 def render(st: Status, path: str) -> None:

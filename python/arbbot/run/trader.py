@@ -157,12 +157,12 @@ class PaperTrader:
                 log.debug("trade.skipped", opportunity=opp.id, reason=why)
                 return
             opp, sizing, budget = sized.opportunity, sized.record, sized.loss_budget   # record: made later
-        reasons = self.gates.check(opp, self.event_of) + self._minimums(opp)
-        short = None if reasons else self._balances_cover(opp)
-        if reasons or short:
-            why = reasons[0] if reasons else short
+        # the gates last: a half-open breaker's trial is taken only by a trade that then starts
+        why = next(iter(self._minimums(opp)), None) or self._balances_cover(opp) \
+            or next(iter(self.gates.check(opp, self.event_of)), None)
+        if why:
             self.stats.skipped[_category(why)] += 1
-            (log.debug if reasons else log.info)("trade.skipped", opportunity=opp.id, reason=why)
+            (log.info if why.startswith("balance") else log.debug)("trade.skipped", opportunity=opp.id, reason=why)
             return
         decided = time.perf_counter_ns()            # the decision: sized and through the gates
         # no cyclic-GC pause between this decision and the first order (the executor re-enables
@@ -430,7 +430,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     cfg = settings or Settings(kill_file="")
     wall = clock or time.time
     preparing = asyncio.ensure_future(prepare_orders(session.venues))    # beside recovery's requests
-    store = OrderStore(db_path, durability=cfg.store_durability, clock_ms=lambda: int(wall() * 1000))
+    store = OrderStore(db_path, durability=cfg.store_durability, clock_ms=lambda: int(wall() * 1000), exclusive=True)
     for venue in session.venues.values():
         venue.on_order_id = store.set_intent_order_id     # ids known before sending go to the store first
     report = await recover(store, session.venues)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from arbbot.engine.types import Lane
 from arbbot.model import Venue
@@ -73,11 +74,21 @@ class DrawdownState:
         return self.stopped_ms > 0
 
 
-def tier(drawdown_pct: float, stopped: bool, caution_pct: float, halt_pct: float) -> str:
+def drawdown_reaches(peak: int, equity: int, pct: float) -> bool:
+    """(peak − equity) / peak ≥ `pct` %, decided exactly: µ$ integers against the percentage as the
+    decimal it is written as (29 is 29, 7.3 is 73/10, not the binary float 7.2999…); a floating
+    division would call a 29 % drawdown 28.999999999999996 % and miss the stop. The drawdown is 0
+    when the peak is ≤ 0 (nothing to lose)."""
+    num, den = Decimal(repr(float(pct))).as_integer_ratio()
+    lost, base = ((peak - equity) * 100, peak) if peak > 0 else (0, 1)
+    return lost * den >= num * base
+
+
+def tier(peak: int, equity: int, stopped: bool, caution_pct: float, halt_pct: float) -> str:
     """"stop" when latched or drawdown ≥ halt_pct, "caution" from caution_pct, else "normal"."""
-    if stopped or drawdown_pct >= halt_pct:
+    if stopped or drawdown_reaches(peak, equity, halt_pct):
         return STOP
-    return CAUTION if drawdown_pct >= caution_pct else NORMAL
+    return CAUTION if drawdown_reaches(peak, equity, caution_pct) else NORMAL
 
 
 def day_start_ms(now_ms: int, day_start_utc: str) -> int:
@@ -99,8 +110,7 @@ def advance(state: DrawdownState, equity: int, now_ms: int, *, halt_pct: float, 
     if stopped_ms and reset == "day" and stopped_ms < day_start_ms(now_ms, day_start_utc):
         peak, stopped_ms = equity, 0          # like `arbbot ack`: the peak restarts at E
     peak = max(peak, equity)
-    pct = 0.0 if peak <= 0 else (peak - equity) / peak * 100.0
-    if not stopped_ms and pct >= halt_pct:
+    if not stopped_ms and drawdown_reaches(peak, equity, halt_pct):
         stopped_ms = now_ms
     return DrawdownState(peak, stopped_ms)
 

@@ -294,7 +294,7 @@ def drawdown_inputs(portfolio: Portfolio, cfg: SizingConfig) -> DrawdownInputs:
     stop × 0)."""
     dm = cfg.drawdown_manager
     pct = portfolio.drawdown_pct
-    level = tier(pct, portfolio.drawdown_stopped, dm.caution_pct, dm.halt_pct)
+    level = tier(portfolio.peak, portfolio.equity, portfolio.drawdown_stopped, dm.caution_pct, dm.halt_pct)
     multiplier = {CAUTION: dm.caution_multiplier, STOP: 0.0}.get(level, 1.0)
     return DrawdownInputs(portfolio.peak, portfolio.equity, pct, level, multiplier)
 

@@ -35,20 +35,26 @@ def lane_pnl(store, now_ms: int, cfg: SizingConfig, day_start_utc: str) -> dict[
     return {Lane(code): days for code, days in store.lane_daily_pnl(since, start).items()}
 
 
-def drawdown_state(store) -> DrawdownState:
-    """The persisted peak and stop latch (a fresh store: peak 0, no stop)."""
-    row = store.drawdown()
+def _state(row) -> DrawdownState:
     return DrawdownState() if row is None else DrawdownState(row[0], row[2])
 
 
+def drawdown_state(store) -> DrawdownState:
+    """The persisted peak and stop latch (a fresh store: peak 0, no stop)."""
+    return _state(store.drawdown())
+
+
 def observe_equity(store, equity: int, now_ms: int, cfg: SizingConfig, day_start_utc: str) -> DrawdownState:
-    """Advance the drawdown state with the current equity (µ$) and persist it with its tier."""
+    """Advance the drawdown state with the current equity (µ$) and persist it with its tier (read
+    and written in one store transaction: an operator's ack is never overwritten)."""
     dm = cfg.drawdown_manager
-    state = advance(drawdown_state(store), equity, now_ms, halt_pct=dm.halt_pct, reset=dm.reset,
-                    day_start_utc=day_start_utc)
-    pct = 0.0 if state.peak <= 0 else (state.peak - equity) / state.peak * 100.0
-    store.save_drawdown(state.peak, equity, state.stopped_ms, tier(pct, state.stopped, dm.caution_pct, dm.halt_pct))
-    return state
+
+    def step(row):
+        state = advance(_state(row), equity, now_ms, halt_pct=dm.halt_pct, reset=dm.reset, day_start_utc=day_start_utc)
+        return state.peak, equity, state.stopped_ms, tier(state.peak, equity, state.stopped, dm.caution_pct, dm.halt_pct)
+
+    peak, _, stopped_ms, _ = store.update_drawdown(step)
+    return DrawdownState(peak, stopped_ms)
 
 
 HELD_STATES = ("complete", "naked")     # executions whose positions are still held

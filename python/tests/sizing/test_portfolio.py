@@ -11,7 +11,7 @@ from arbbot.engine.types import Lane
 from arbbot.model import Venue
 from arbbot.sizing.config import from_toml_dict
 from arbbot.sizing.portfolio import (
-    CAUTION, NORMAL, STOP, DrawdownState, Exposure, Portfolio, advance, day_start_ms, fresh, tier, with_drawdown,
+    CAUTION, NORMAL, STOP, DrawdownState, drawdown_reaches, Exposure, Portfolio, advance, day_start_ms, fresh, tier, with_drawdown,
 )
 from arbbot.sizing.portfolio_steps import (
     PortfolioReason, drawdown_manager, exposure_manager, lane_allocator, lane_bankroll, loss_budget, loss_cap, sharpe,
@@ -153,10 +153,25 @@ def test_drawdown_state_latches_and_resets():
     assert advance(s, 90, T0 + DAY, halt_pct=10, reset="day") == DrawdownState(90, 0)   # day start: peak = E
     assert advance(s, 100, T0 + DAY - 1, halt_pct=10, reset="day").stopped
     assert day_start_ms(T0 + 3_600_000, "06:30") == T0 - DAY + 6 * 3_600_000 + 30 * 60_000
-    assert tier(4.9, False, 5, 10) == NORMAL and tier(5, False, 5, 10) == CAUTION and tier(0, True, 5, 10) == STOP
+    assert tier(1000, 951, False, 5, 10) == NORMAL and tier(1000, 950, False, 5, 10) == CAUTION
+    assert tier(1000, 1000, True, 5, 10) == STOP and tier(0, 0, False, 5, 10) == NORMAL
     p = with_drawdown(portfolio(100), DrawdownState(200_000_000, T0))
     assert (p.peak, p.drawdown_stopped, p.drawdown_pct) == (200_000_000, True, 50.0)
 
 
 def test_portfolio_drawdown_percent():
     assert Portfolio(cash={}, equity=0, peak=0).drawdown_pct == 0.0
+
+
+def test_drawdown_thresholds_are_decided_exactly():
+    """A drawdown of exactly halt_pct stops (SIZING step 12: "at or above halt_pct"): peak $100,
+    equity $71 is 29 %, which the float (100 − 71) / 100 × 100 = 28.999999999999996 missed; so
+    were 57 % and 58 %. The percentage is the decimal written (7.3 % of $1,000 is $73.00)."""
+    M = 1_000_000
+    for pct in (29, 57, 58, 29.0, 57.0):
+        equity = (100 - int(pct)) * M
+        assert tier(100 * M, equity, False, 5, pct) == STOP
+        assert advance(DrawdownState(100 * M, 0), equity, T0, halt_pct=pct, reset="ack").stopped
+        assert tier(100 * M, equity + 1, False, 5, pct) == CAUTION        # 1 µ$ less: not yet
+    assert drawdown_reaches(1000 * M, 927 * M, 7.3) and not drawdown_reaches(1000 * M, 927 * M + 1, 7.3)
+    assert drawdown_reaches(0, -5, 0) and not drawdown_reaches(0, -5, 0.1)   # no peak: drawdown 0

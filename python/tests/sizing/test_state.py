@@ -177,3 +177,35 @@ def test_a_complete_execution_smaller_than_planned_counts_the_payout_of_what_it_
     assert store.leg_net("c1") == {0: 600, 1: 600} and store.cash_flow("c1") == -5_640_000
     assert lane_pnl(store, clock.ms(), CFG, "00:00") == {Lane.CROSS: (360_000,)}
     store.close()
+
+
+def test_an_ack_from_another_process_is_not_undone_by_the_bots_next_observation(tmp_path, monkeypatch):
+    """`arbbot ack` (its own connection, as another process) clears a drawdown stop while the bot
+    observes equity. The bot reads the row, advances it and writes it back: before, in two
+    transactions, an ack landing between them was overwritten (the stop and the old peak came
+    back). Now the read and the write are one transaction, so the ack waits for it and wins."""
+    import threading
+    from arbbot.sizing import state as sizing_state
+
+    db = tmp_path / "o.db"
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    bot = OrderStore(db, clock_ms=clock.ms)
+    observe_equity(bot, 100_000_000, clock.ms(), CFG, "00:00")
+    assert observe_equity(bot, 85_000_000, clock.ms(), CFG, "00:00").stopped          # 15 %: stop
+    operator = OrderStore(db, clock_ms=clock.ms)
+    acked = []
+    ack = threading.Thread(target=lambda: acked.append(operator.clear_drawdown_stop()))
+    real_advance = sizing_state.advance
+
+    def advance_while_the_operator_acks(*args, **kw):
+        ack.start()
+        ack.join(0.3)            # the ack runs now if nothing holds the store's write lock
+        return real_advance(*args, **kw)
+
+    monkeypatch.setattr(sizing_state, "advance", advance_while_the_operator_acks)
+    observe_equity(bot, 85_000_000, clock.ms() + 1, CFG, "00:00")
+    ack.join()
+    assert acked == [True]
+    assert drawdown_state(bot) == DrawdownState(85_000_000, 0) and bot.drawdown()[3] == "normal"
+    operator.close()
+    bot.close()

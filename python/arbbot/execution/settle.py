@@ -1,0 +1,54 @@
+"""Bringing an IOC/FOK order the venue shows resting or pending to its settled state, and picking
+the most settled of several records of one order. Shared by the executor (an answer that came
+back resting or pending: Polymarket's `delayed`, an IB IOC not done by its acknowledgement) and
+crash recovery (such an order found after a restart): an order that may still fill is never
+recorded as done.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from arbbot import logs
+from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.errors import VenueError
+from arbbot.venues.common.model import Order, OrderStatus
+
+UNSETTLED = (OrderStatus.RESTING, OrderStatus.PENDING)     # the order may still fill
+log = logs.get("execution")
+
+
+def most_settled(records) -> Order | None:
+    """Of the records a venue lists for one order (IB lists the live order and its completed
+    record), the settled one before any unsettled, then the most filled; None for none."""
+    return max(records, key=lambda o: (o.status not in UNSETTLED, o.filled_lots), default=None)
+
+
+async def settle(client, order: Order, *, timeout_s: float, backoff_cap_s: float, give_up_s: float | None = None,
+                 coid: str = "") -> Order:
+    """`order` (resting or pending) once the venue shows it settled: cancelled while resting, then
+    looked up by its id, so its fills are what the venue says now, never the stale answer nor the
+    cancel's reply (a refused cancel may mean it matched meanwhile; an adapter restarted since it
+    sent the order may answer a cancel with nothing filled). Retried with backoff; after
+    `give_up_s` (None: never) the latest record is returned, still unsettled."""
+    backoff = Backoff(base=0.05, cap=backoff_cap_s)
+    started = time.monotonic()
+    while True:
+        if order.status is OrderStatus.RESTING:
+            try:
+                order = await asyncio.wait_for(client.cancel_order(order.order_id), timeout_s)
+            except (VenueError, asyncio.TimeoutError) as exc:
+                log.warning("order.cancel_failed", client_order_id=coid, order_id=order.order_id,
+                            reason=f"{type(exc).__name__}: {exc}")
+        try:
+            now = await asyncio.wait_for(client.order(order.order_id), timeout_s)
+        except (VenueError, asyncio.TimeoutError) as exc:
+            log.warning("order.lookup_failed", client_order_id=coid, reason=f"{type(exc).__name__}: {exc}")
+        else:
+            if now is not None:
+                order = now
+            if order.status not in UNSETTLED:
+                return order
+        if give_up_s is not None and time.monotonic() - started >= give_up_s:
+            return order
+        await asyncio.sleep(backoff.next_delay())
