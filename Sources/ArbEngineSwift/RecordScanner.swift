@@ -21,6 +21,7 @@ import Darwin
 ///   `float(int)` is `Double(Int64)`, and the mid throttle compares `now_s - last_s < 1.0`.
 final class RecordScanner {
     static let full: Int64 = 10_000              // ticks per dollar (arbbot.units.TICKS_PER_DOLLAR)
+    static let polymarket: Int32 = 1              // its venue id (`venueLabels`)
     static let venueLabels: [StaticString] = ["kalshi", "polymarket", "forecastex"]   // ids 0, 1, 2
 
     // MARK: Counters (the twin's attributes)
@@ -281,15 +282,25 @@ final class RecordScanner {
     private func record(at: Int64, venue: Int32, market: UnsafePointer<UInt8>, marketLength: Int,
                         levels: UnsafePointer<Int64>, counts: (Int64, Int64, Int64, Int64), tradeable: Bool,
                         reason: UnsafePointer<UInt8>, reasonLength: Int) -> Bool {
-        // Stateless parts first: the effective asks and the mid's numerator.
+        // Stateless parts first: the effective asks and the mid's numerator. An untradeable book
+        // (it may be missing updates) is delivered but not sampled; Polymarket's asks are the
+        // token's own (the other token's bids mirror them: never added).
         let o1 = Int(counts.0), o2 = o1 + Int(counts.1), o3 = o2 + Int(counts.2)
         let yb = counts.0 > 0 ? Level(price: levels[0], qty: levels[1]) : nil
         let ya = counts.1 > 0 ? Level(price: levels[2 * o1], qty: levels[2 * o1 + 1]) : nil
         let nb = counts.2 > 0 ? Level(price: levels[2 * o2], qty: levels[2 * o2 + 1]) : nil
         let na = counts.3 > 0 ? Level(price: levels[2 * o3], qty: levels[2 * o3 + 1]) : nil
-        guard let yesAsk = effectiveAsk(ya, nb), let noAsk = effectiveAsk(na, yb) else { return false }
+        var yesAsk = Ask(level: nil), noAsk = Ask(level: nil)
+        if tradeable && venue == Self.polymarket {
+            yesAsk = Ask(level: ya)
+            noAsk = Ask(level: na)
+        } else if tradeable {
+            guard let y = effectiveAsk(ya, nb), let n = effectiveAsk(na, yb) else { return false }
+            yesAsk = y
+            noAsk = n
+        }
         var mid2: Int64? = nil
-        if let yb, let ask = yesAsk.level {
+        if tradeable, let yb, let ask = yesAsk.level {
             let (sum, overflow) = yb.price.addingReportingOverflow(ask.price)
             if overflow { return false }
             mid2 = sum
@@ -304,8 +315,14 @@ final class RecordScanner {
         }
         let m = Int(index)
         let second = floorDivide(at, 1000)
-        guard let yes = Self.askStep(asks[2 * m], best: yesAsk.level, second: second),
-              let no = Self.askStep(asks[2 * m + 1], best: noAsk.level, second: second) else { return false }
+        var yes: (state: AskState, sample: (Double, Double)?) = (asks[2 * m], nil)
+        var no: (state: AskState, sample: (Double, Double)?) = (asks[2 * m + 1], nil)
+        if tradeable {
+            guard let y = Self.askStep(asks[2 * m], best: yesAsk.level, second: second),
+                  let n = Self.askStep(asks[2 * m + 1], best: noAsk.level, second: second) else { return false }
+            yes = y
+            no = n
+        }
 
         // Commit.
         books += 1

@@ -21,7 +21,8 @@ class SessionCollector:
         yield GaugeMetricFamily("arbbot_books_healthy", "Books taking part in detection", value=s.healthy())
         yield GaugeMetricFamily("arbbot_books_quiet", "Healthy books without an update for stale_after_s (live stream)",
                                 value=s.gate.quiet())
-        held = CounterMetricFamily("arbbot_books_held_out", "Updates held out of detection", labels=["reason"])
+        held = CounterMetricFamily("arbbot_books_held_out", "Updates held out of detection, by reason category "
+                                   "(quality.gate.reason_category; the reasons themselves are logged)", labels=["reason"])
         for reason, n in sorted(st.held_out.items()):
             held.add_metric([reason], n)
         yield held

@@ -2,8 +2,10 @@
 
 A book is held out while its adapter distrusts it (sequence gap, hash mismatch, crossed book,
 disconnect: `Book.tradeable` False, with the adapter's reason) or while it is stale. It comes back
-with the next trusted update. Transitions are logged (`book.held_out`, `book.healthy`) and counted
-per reason.
+with the next trusted update. Transitions are logged (`book.held_out`, `book.healthy`, with the
+adapter's reason) and counted per reason category (`reason_category`: a few fixed labels; the
+reasons themselves name prices and sids). A held-out book whose updates keep coming untrusted
+is found by `distrusted_for` (time since its last trusted update), for the session to re-fetch.
 
 Stale versus quiet: a book without an update for `stale_after_s` seconds is *stale* (held out)
 unless the stream that carries it is live (`live(name)`: its venue sent something within
@@ -23,6 +25,30 @@ from arbbot import logs
 
 log = logs.get("quality")
 
+# (text a reason contains, its category): the first match names the category, else "other"
+REASON_CATEGORIES = (
+    ("fee", "fee hold"),                  # held for a fee override (the book itself is sound)
+    ("hash", "hash mismatch"), ("bad snapshot", "hash mismatch"),
+    ("crossed", "crossed book"), ("locked", "crossed book"),
+    ("gap", "seq gap"),
+    ("negative", "negative size"),
+    ("disconnected", "disconnected"),
+    ("malformed", "malformed"), ("unparseable", "malformed"),
+    ("ws error", "ws error"),
+    ("snapshot", "awaiting snapshot"), ("recording", "awaiting snapshot"),
+    ("stale", "stale"),
+    ("distrusted", "distrusted"),
+)
+FEE_HOLD = "fee hold"
+
+
+def reason_category(reason: str) -> str:
+    """The fixed label of an adapter's or the session's hold-out `reason` (see REASON_CATEGORIES)."""
+    for text, category in REASON_CATEGORIES:
+        if text in reason:
+            return category
+    return "other"
+
 
 class BookGate:
     """`admit(name, book)` on every update; `stale()` periodically. Clock in seconds."""
@@ -34,23 +60,27 @@ class BookGate:
         # market name → clock of its last update, oldest first (an update moves its name to the end;
         # the clock never goes back), so a sweep reads only the books old enough to matter
         self.last_seen: dict[str, float] = {}
-        self.held_out: Counter = Counter()        # reason → updates / staleness events held out
+        # market name → clock of its last trusted update (of its first update while never trusted)
+        self.trusted_at: dict[str, float] = {}
+        self.held_out: Counter = Counter()        # reason category → updates / staleness events held out
 
     def admit(self, name: str, tradeable: bool, reason: str = "") -> bool:
         """Record an update of market `name` whose book the adapter trusts or not (`tradeable`,
         `reason`: the book's); True if detection may use the book."""
-        seen = self.last_seen
+        seen, now = self.last_seen, self.clock()
         seen.pop(name, None)
-        seen[name] = self.clock()
+        seen[name] = now
         if tradeable:
+            self.trusted_at[name] = now
             if self.held.pop(name, None) is not None:
                 log.info("book.healthy", market=name)
             return True
+        self.trusted_at.setdefault(name, now)
         reason = reason or "distrusted"
         if self.held.get(name) != reason:
             log.info("book.held_out", market=name, reason=reason)
         self.held[name] = reason
-        self.held_out[reason] += 1
+        self.held_out[reason_category(reason)] += 1
         return False
 
     def stale(self, live: Callable[[str], bool] | None = None) -> list[str]:
@@ -63,6 +93,14 @@ class BookGate:
             self.held[name] = "stale"
             self.held_out["stale"] += 1
         return newly
+
+    def distrusted_for(self, after: float) -> list[str]:
+        """The held-out markets without a trusted update for more than `after` seconds (counted
+        from their first update if they never had one), fee holds left out: updates that keep
+        coming untrusted never restore such a book, only a fresh snapshot does."""
+        now, trusted = self.clock(), self.trusted_at
+        return [name for name, reason in self.held.items()
+                if name in trusted and now - trusted[name] > after and reason_category(reason) != FEE_HOLD]
 
     def seen(self, name: str) -> None:
         """Market `name` is confirmed now (a new market, or one held until its first book)."""

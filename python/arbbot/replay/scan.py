@@ -2,8 +2,8 @@
 
 One pass over the decompressed bytes of a recording (after its header) does what a replay did
 per record in Python before: decode the `book` records, take the sizing samples of each one
-(`arbbot.run.samples`: depletion at the best effective ask, throttled mids — from every record,
-before coalescing), and coalesce the books of one millisecond per venue and market, as a live
+(`arbbot.run.samples`: depletion at the best effective ask — a Polymarket token's own asks —
+and throttled mids, from every tradeable record, before coalescing), and coalesce the books of one millisecond per venue and market, as a live
 feed's queue coalesces a burst read at once. Only the coalesced books reach the replay's session.
 Two implementations give the same output: `PyScanner` here (the twin) and the Swift one behind
 `arbbot._native.Scanner` (`ARB_ENGINE_REPLAY` / `ARB_ENGINE` pick, as for the engine).
@@ -150,7 +150,8 @@ class PyScanner:
         else:
             d[0] += 1
             d[1], d[2], d[3] = sides, tradeable, reason
-        self._sample(index, sides, at, samples)
+        if tradeable:                        # it may be missing updates: not sampled (as the session)
+            self._sample(index, venue, sides, at, samples)
 
     def _close(self) -> None:
         at = self._open_at
@@ -160,10 +161,13 @@ class PyScanner:
         self._open = {}
         self._open_at = None
 
-    def _sample(self, index: int, sides, at: int, out: list) -> None:
+    def _sample(self, index: int, venue: str, sides, at: int, out: list) -> None:
         """`arbbot.run.samples.StreamSamples._on_best` on the first level of each side."""
         yb, ya, nb, na = (side[0] if side else None for side in sides)
-        yes_ask, no_ask = effective_ask(ya, nb), effective_ask(na, yb)
+        if venue == "polymarket":            # the other token's bids mirror these asks: never added
+            yes_ask, no_ask = ya, na
+        else:
+            yes_ask, no_ask = effective_ask(ya, nb), effective_ask(na, yb)
         second = at // 1000
         self._ask_update(index, 0, yes_ask, second, out)
         self._ask_update(index, 1, no_ask, second, out)

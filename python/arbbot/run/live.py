@@ -22,7 +22,7 @@ from arbbot.mapping.generate import generated_mappings_in_worker, listings_diges
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
 from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
-from arbbot.model import MarketInfo, Venue
+from arbbot.model import MarketInfo
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
 from arbbot.run.tiers import SLOW_POLL_S, SessionTiers, Tiers
@@ -173,7 +173,10 @@ class LiveSession:
         self.index: dict[str, int] = {}
         self.books: dict[str, array] = {}             # market name → latest book, packed (see `pack`)
         self.gate = BookGate(stale_after_s, clock)
-        self._heard: dict = {}                         # Venue → clock of its last book update (stream liveness)
+        # stream liveness, from stream frames only (a REST answer proves nothing about the stream):
+        # venue → its feed's `BookFeed.frames` at the last sweep, and the clock of the sweep that saw it grow
+        self._frames: dict[str, int] = {}
+        self._heard: dict[str, float] = {}
         self.subscriptions = SessionTiers(self, by_interest=tiers, slow_poll_s=slow_poll_s, caps=stream_caps)
         self.stats = SessionStats(held_out=self.gate.held_out)
         self.held = self.gate.held                     # market name → why it is out of detection
@@ -356,13 +359,17 @@ class LiveSession:
         return [relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive"))) for r in relations]
 
     def _new(self, present: list[dict], candidates: list[dict]) -> list[dict]:
-        """`candidates` not already among `present` (same kind and markets)."""
-        seen = set(self._keys(present))
+        """`candidates` not already among `present` (same kind and markets). Two markets are
+        twins one way only: a `same` or `inverse` pair already related either way is not
+        related again (the first wins; both would make the hedge a naked bet)."""
+        def key(r: dict) -> tuple:
+            kind = "same" if r["kind"] == "inverse" else r["kind"]      # one key per twin pair
+            return relation_key(kind, relation_names(r), bool(r.get("exhaustive")))
+        seen = {key(r) for r in present}
         out = []
         for r in candidates:
-            key = relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive")))
-            if key not in seen:
-                seen.add(key)
+            if key(r) not in seen:
+                seen.add(key(r))
                 out.append(r)
         return out
 
@@ -546,7 +553,7 @@ class LiveSession:
             market, tradeable, reason = book.market, book.tradeable, book.reason
             name = str(market)
         else:
-            market, name, tradeable, reason = update.market, update.name, update.tradeable, update.reason
+            name, tradeable, reason = update.name, update.tradeable, update.reason
         m = self.index.get(name)
         if m is None:
             return False
@@ -555,7 +562,6 @@ class LiveSession:
             packed = pack(book)
         self.books[name] = packed
         admitted = self.gate.admit(name, tradeable, reason)
-        self._heard[market.venue] = self.gate.last_seen[name]
         if admitted and self._healthy_at is None:
             self._note_healthy()
         result = packed_update(self.engine, m, packed if admitted else _EMPTY_PACKED)
@@ -599,6 +605,7 @@ class LiveSession:
         """Hold out every book not updated for `stale_after_s` whose stream is not live (the
         engine sees it empty; `quality.gate`: stale versus quiet), and ask the venues' feeds to
         fetch again every book quiet for `resnapshot_after_s`; returns the names newly held."""
+        self._note_heard()
         newly = sorted(self.gate.stale(self._stream_live), key=self.index.__getitem__)    # in market order
         for name in newly:
             self._report(packed_update(self.engine, self.index[name], _EMPTY_PACKED).opportunities,
@@ -606,9 +613,18 @@ class LiveSession:
         self.resnapshot_quiet()
         return newly
 
+    def _note_heard(self) -> None:
+        """Each venue whose stream delivered since the last sweep (its feed's `frames` grew: stream
+        frames and books, never REST answers) was heard now (within one sweep, ≤ 1 s)."""
+        now = self.clock()
+        for venue, client in self.venues.items():
+            feed = getattr(client, "feed", None)
+            if feed is not None and feed.frames != self._frames.get(venue, 0):
+                self._frames[venue], self._heard[venue] = feed.frames, now
+
     def _stream_live(self, name: str) -> bool:
-        """True if market `name`'s book arrives on a live stream: its venue sent a book within
-        `stale_after_s` and its feed is not polling it (a stream source down)."""
+        """True if market `name`'s book arrives on a live stream: its venue's stream delivered
+        within `stale_after_s` (`_note_heard`) and its feed is not polling it (a stream source down)."""
         if self.subscriptions.polls(name):        # a polled market: fresh enough until a read is missed
             return self.subscriptions.read_in_time(name)
         venue, _, mid = name.partition(":")
@@ -616,20 +632,22 @@ class LiveSession:
         feed = getattr(client, "feed", None)
         if feed is None or feed.polls(mid):
             return False
-        heard = self._heard.get(Venue.parse(venue))
+        heard = self._heard.get(venue)
         return heard is not None and self.clock() - heard <= self.stale_after_s
 
     def resnapshot_quiet(self) -> dict[str, int]:
         """Ask each venue's feed to fetch again (rate limited, `BookFeed.resnapshot`) the books
         not updated for `resnapshot_after_s` — a quiet book is confirmed, a stale or distrusted
-        one restored by the fetch — each at most once per `resnapshot_after_s`. Returns the
-        number newly asked for per venue."""
+        one restored by the fetch — and the held-out ones without a trusted update for as long
+        (`BookGate.distrusted_for`: an active market whose updates keep coming distrusted), each
+        at most once per `resnapshot_after_s`. Returns the number newly asked for per venue."""
         now = self.clock()
         after = self.resnapshot_after_s
         asked = self._resnapshot_asked
         due: dict[str, list[str]] = {}
         slow = self.subscriptions.slow            # polled markets are read on their own schedule
-        for name in sorted(self.gate.older_than(after), key=self.index.__getitem__):
+        names = {*self.gate.older_than(after), *self.gate.distrusted_for(after)}
+        for name in sorted(names, key=self.index.__getitem__):
             if name not in slow and (name not in asked or now - asked[name] > after):
                 asked[name] = now
                 venue, _, mid = name.partition(":")

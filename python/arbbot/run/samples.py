@@ -11,8 +11,9 @@ reading: quiet seconds would pull ρ down).
 Per market, the *mid* observations step 5 turns into volatility (ΔP / √Δt over consecutive
 mids, `arbbot.sizing.robust.volatility_samples`): the mid in dollars, recorded when it changed and
 at least `MID_EVERY_S` after the previous recorded one (mid = (best YES bid + best YES ask) / 2
-from the effective ladders: a YES ask is min(YES ask, $1 − NO bid)). Throttled so a busy market
-adds at most one row per second to the store.
+from the effective ladders, spec/ARBITRAGE.md: on Polymarket a side's own token asks; elsewhere
+min(YES ask, $1 − NO bid)). Throttled so a busy market adds at most one row per second to the store.
+A book its adapter distrusts (`Book.tradeable` False: a gap, a crossed copy) gives no sample.
 
 Order latencies per venue come from the executor (`on_latency`). Samples are (unix seconds, value)
 pairs, at most `MAX_SAMPLES` per key kept here (the newest: step 5 reads the samples of its window
@@ -30,7 +31,7 @@ from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
-from arbbot.model import Side
+from arbbot.model import Side, Venue
 from arbbot.units import TICKS_PER_DOLLAR
 
 DEPLETION = 0                                # a scanned sample's kind (arbbot.replay.scan); else a mid
@@ -39,6 +40,7 @@ MAX_SAMPLES = 512
 MAX_PENDING = 200_000
 MID_EVERY_S = 1.0
 FULL = TICKS_PER_DOLLAR                      # $1 in ticks
+POLYMARKET = Venue.POLYMARKET.label + ":"    # the prefix of its market names: ladders are each token's own asks
 
 
 class SampleRing:
@@ -129,14 +131,18 @@ class StreamSamples:
         """One book update as the adapter published it (an `arbbot.model.Book`, levels best
         first): what the session's feeds call for every update, before their queues coalesce
         books (a coalesced update would hide the size that left the best ask in between)."""
+        if not book.tradeable:
+            return                           # it may be missing updates: the next trusted book is compared instead
         self._on_best(market, book.yes_bids[0] if book.yes_bids else None,
                       book.yes_asks[0] if book.yes_asks else None, book.no_bids[0] if book.no_bids else None,
                       book.no_asks[0] if book.no_asks else None, now_s)
 
     def _on_best(self, market: str, yb, ya, nb, na, now_s: float) -> None:
         """The best (price ticks, lots) of each side (None: empty) at `now_s` unix seconds."""
-        yes_ask = effective_ask(ya, nb)
-        no_ask = effective_ask(na, yb)
+        if market.startswith(POLYMARKET):    # the other token's bids mirror these asks: never added
+            yes_ask, no_ask = ya, na
+        else:
+            yes_ask, no_ask = effective_ask(ya, nb), effective_ask(na, yb)
         second = int(now_s)
         self._ask_update(market, Side.YES, yes_ask, second)
         self._ask_update(market, Side.NO, no_ask, second)

@@ -50,6 +50,7 @@ from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
 from arbbot.sizing.types import ORDER, Outcome
 
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
+AS_OF = "as_of_s"               # the memo key `_read` hands the refresh's time (unix s) to `_install` under
 PLANNED_AHEAD = 256             # the most recently sized opportunities planned after each refresh
 PLAN_AHEAD_CHUNK = 4            # plans made per turn of the loop (≈ 30–150 µs each)
 # a session whose lanes can report at most this many leg sets (intra per market, each relation's
@@ -107,6 +108,7 @@ class SessionSizer:
         self.errors: dict[str, int] = {}              # why an opportunity could not be sized → count
         self._portfolio = None
         self._estimates: dict = {}                   # the refresh's memo: shared values, plans (on_engine)
+        self._as_of_s: float | None = None           # when the portfolio in place was read (unix s)
         self._generation = 0                         # +1 with each portfolio installed or settings change
         self._params = self.cfg.params()
         self._confidence: dict[str, float] = {}       # opportunity id → c (the relations are fixed)
@@ -215,7 +217,7 @@ class SessionSizer:
             portfolio = state.portfolio(self.store, cash=cash_v, equity=equity, now_ms=now_ms, cfg=cfg,
                                         day_start_utc=self.settings.day_start_utc, meta=self._meta,
                                         samples=self.samples)
-        memo: dict = {}                      # step 5's estimates of this portfolio's history, the plans
+        memo: dict = {AS_OF: now_ms / 1000}  # step 5's estimates of this portfolio's history, the plans
         # what every opportunity's plan reads of this portfolio, computed here, off the decision path
         on_engine.prime(memo, portfolio, cfg, now_s=now_ms / 1000, confidences=confidences,
                         daily_loss_cap_usd=self.settings.daily_loss_cap_usd)
@@ -223,6 +225,15 @@ class SessionSizer:
 
     def _install(self, portfolio, memo: dict, generation: int) -> None:
         self._portfolio, self._estimates, self._generation = portfolio, memo, generation + 1
+        self._as_of_s = memo.pop(AS_OF)
+
+    def _estimated_at(self, now: float) -> float:
+        """The time (s) step 5's estimates are taken at: the refresh's, not the sizing's. The
+        samples keep arriving in the session's rings, and an estimate made at its first use
+        (memoised for the refresh) would depend on when that was, a plan made ahead or the first
+        sizing in a frame: the two sizing paths (the engine's books, the Python chain) would
+        disagree, and a replay with them. Before the first refresh: `now`."""
+        return now if self._as_of_s is None else self._as_of_s
 
     def _confidence_of(self, opp: Opportunity) -> float:
         """c of `opp` (its relation's mapping confidence; cached: the relations are fixed)."""
@@ -333,7 +344,7 @@ class SessionSizer:
             # T from the decision's whole second (what its stamp would say), no stamp formatted and parsed
             trade = trade_from_opportunity(opp, markets, confidence=confidence, decided_at=None, decided_s=int(now),
                                            unknown_days=self.cfg.unknown_days, min_profit=min_profit)
-            sizing = size_trade(trade, self._portfolio, self.cfg, now_s=now,
+            sizing = size_trade(trade, self._portfolio, self.cfg, now_s=self._estimated_at(now),
                                 daily_loss_cap_usd=self.settings.daily_loss_cap_usd, chain=self._chain,
                                 params=self._params, memo=self._estimates)
         if not count:
@@ -402,7 +413,7 @@ class SessionSizer:
         """`opp`'s plan against the portfolio in place, kept in the refresh's memo."""
         memo = self._estimates
         plan = memo[("plan", opp.id)] = on_engine.plan(
-            opp, self._leg_set(opp), confidence, self._portfolio, self.cfg, now_s=now,
+            opp, self._leg_set(opp), confidence, self._portfolio, self.cfg, now_s=self._estimated_at(now),
             daily_loss_cap_usd=self.settings.daily_loss_cap_usd, memo=memo)
         return plan
 

@@ -190,7 +190,7 @@ class SessionTiers:
                 slots.release()
             now_ms = int(time.time() * 1000)
             for book in books.values():
-                feed.publish(BookUpdate(book, now_ms))
+                feed.publish(BookUpdate(book, now_ms), fetched=True)   # a REST answer: not stream liveness
         clock = self.session.clock
         try:
             while True:

@@ -454,3 +454,41 @@ def test_real_recording():
     print(f"\n{lines} lines: per line, bursts kept: swift {seconds['swift'] / lines * 1e6:.2f} µs, python "
           f"{seconds['python'] / lines * 1e6:.2f} µs; bursts dropped: swift {streamed:.2f} µs (feed alone "
           f"{feed_only:.2f} µs), python {py_streamed:.2f} µs (feed alone {py_feed:.2f} µs)")
+
+
+def test_the_scanners_samples_are_the_sessions():
+    """A replay takes its sizing samples from the scanner, a live session from
+    `StreamSamples.on_book`: the same samples from the same books. Since session 22 the session
+    leaves out untradeable books (they may be missing updates) and reads a Polymarket token's own
+    asks only (the other token's bids mirror them: adding them counted the same depth twice); the
+    scanners used to sample every book with 1 − the other bid added on every venue."""
+    from arbbot.model import Book, MarketId, Venue
+    from arbbot.replay.scan import DEPLETION, MID
+    from arbbot.run.samples import StreamSamples
+    rng = random.Random(7)
+    books = []
+    for k in range(400):
+        venue, market = rng.choice([("polymarket", "0xP"), ("kalshi", "K-1")])
+        side = lambda: tuple(sorted({(rng.choice((3_900, 4_000, 4_100)), rng.choice((0, 20, 50, 100)))}))   # noqa: E731
+        books.append((1_000 + 97 * k, venue, market, tuple(side() for _ in range(4)), rng.random() > 0.2))
+    both([b"".join(book(at, v, m, sides, t) for at, v, m, sides, t in books)])     # the Swift scanner: the twin's
+    scanned: dict = {}
+    live = StreamSamples(persist=False)
+    for at, venue, market, sides, tradeable in books:
+        live.on_book(f"{venue}:{market}", Book(*sides, market=MarketId(Venue.parse(venue), market), tradeable=tradeable),
+                     at / 1000)
+    live.on_book("kalshi:K-1", Book(market=MarketId(Venue.KALSHI, "K-1")), 10**6)            # close the last
+    live.on_book("polymarket:0xP", Book(market=MarketId(Venue.POLYMARKET, "0xP")), 10**6)    # seconds of both
+    scanner = PyScanner()
+    for at, venue, market, sides, tradeable in books + [(10**9, "kalshi", "K-1", ((),) * 4, True),
+                                                        (10**9, "polymarket", "0xP", ((),) * 4, True)]:
+        scanner.add(at, venue, market, sides, tradeable, "")
+    for venue, _at, _deliveries, samples in scanner.finish():
+        for kind, index, side, t, value in samples:
+            name = ":".join(scanner.names[index])
+            key = (name, side) if kind == DEPLETION else name
+            scanned.setdefault((kind, key), []).append((t, value))
+    expected = {(DEPLETION, (name, 0 if s.label == "yes" else 1)): list(ring) for (name, s), ring in live.depletion.items()}
+    expected.update({(MID, name): list(ring) for name, ring in live.mids.items()})
+    assert {k: v for k, v in scanned.items() if v} == {k: v for k, v in expected.items() if v}
+    assert any(k[0] == DEPLETION and k[1][0].startswith("polymarket") for k in scanned)

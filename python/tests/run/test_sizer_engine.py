@@ -312,3 +312,42 @@ def test_size_legs_refuses_bad_legs_and_limits_with_the_leg_named():
         call(legs=array("q", [1, 0, 0, 1]))
     engine.update_packed(0, array("q", [0, 0, 0, 0]))          # A's book emptied: no ladder to size
     assert error() == (Status.LENGTH, 1)
+
+
+@pytest.mark.usefixtures("_swift")
+def test_step_5_is_estimated_as_of_the_refresh_whenever_a_path_first_needs_it(tmp_path):
+    """The session's sample rings keep filling after a refresh. The engine path's plan for an
+    opportunity is made ahead, right after the refresh (`plan_ahead`); the Python path estimates
+    at its first sizing. Before, each estimated at that moment (memoised for the refresh), so
+    with samples arriving in between the two paths sized differently (a replay of a 64 s
+    recording traded 70,188 lots on the swift engine, 67,908 on the python one). Now both take
+    the estimates as of the refresh: equal, and the samples that came after wait for the next."""
+    from arbbot.config import Settings
+    from arbbot.execution.store import OrderStore
+    from arbbot.model import Side
+    from arbbot.run.sizer import SessionSizer
+    session = _cross_session()
+    plain = SimpleNamespace(**{k: v for k, v in vars(session).items() if k != "engine"})
+    opp = session.engine.scan().opportunities[0]
+    clock = [NOW]
+    sizers = []
+    for s, name in ((session, "engine"), (plain, "plain")):
+        sizer = SessionSizer(s, OrderStore(tmp_path / f"{name}.db"), Settings(kill_file="", min_profit=0.01),
+                             clock=lambda: clock[0])
+        sizer.refresh({v.label: 10**10 for v in Venue})
+        sizers.append(sizer)
+    engine, reference = sizers
+    engine._plan(opp, engine._confidence_of(opp), clock[0])        # what plan_ahead does after a refresh
+    for sizer in sizers:                                            # then samples arrive for a minute
+        for i in range(60):
+            for market in ("kalshi:A", "polymarket:B"):
+                for side in Side:
+                    _push_sample(sizer.samples.depletion, (market, side), (NOW + 1 + i, 5.0 + i % 7))
+    clock[0] = NOW + 61
+    assert _compare(engine, reference, opp)
+    depletion = engine.size(opp).sizing.steps[0].inputs.depletion
+    assert all(e.prior for e in depletion)                          # as of the refresh: no samples yet
+    for sizer in sizers:
+        sizer.refresh({v.label: 10**10 for v in Venue})
+    assert _compare(engine, reference, opp)
+    assert not any(e.prior for e in engine.size(opp).sizing.steps[0].inputs.depletion)

@@ -69,3 +69,28 @@ def test_session_polls_uninteresting_markets_and_promotes_one_a_relation_names()
     finally:
         handle.stop()
     assert session.errors == []
+
+
+def test_slow_tier_polls_are_rest_answers_not_stream_liveness():
+    """A polled market's book is a REST read: it reaches the session through the venue's feed,
+    but must not count as a frame of the stream, or a silent stream stays "live" as long as the
+    slow tier keeps reading (the session judges liveness from `BookFeed.frames`)."""
+    from types import SimpleNamespace
+    from arbbot.model import Book, MarketId, Venue
+    from arbbot.run.tiers import SessionTiers
+    from arbbot.venues.common.feed import BookFeed
+
+    async def main():
+        async def read(mid):
+            return Book(market=MarketId(Venue.KALSHI, mid))
+        feed = BookFeed("kalshi", [], read, reads_per_s=1_000)
+        venue = SimpleNamespace(feed=feed, fetch_book=read)
+        session = SimpleNamespace(venues={"kalshi": venue}, clock=lambda: 0.0)
+        tiers = SessionTiers(session, by_interest=True, slow_poll_s=0.01)
+        tiers.slow = {"kalshi:A": "kalshi", "kalshi:B": "kalshi"}
+        task = asyncio.create_task(tiers._poll("kalshi", ["A", "B"]))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        return feed
+    feed = asyncio.run(main())
+    assert len(feed.queue) == 2 and feed.frames == 0

@@ -15,6 +15,13 @@
 - **Re-snapshots:** `resnapshot(ids)` fetches those books (once each while pending, before any
   poll, within the same `reads_per_s`; up to `batch` in one read where the venue has a batch
   endpoint, `fetch_many`) and publishes them: how a stale or quiet book is restored.
+- **A read never overtakes the stream:** a fetched book (poll or re-snapshot) is discarded
+  (`superseded`) when the adapter published a book of its market after the read began: that
+  book is newer, and the REST answer may lack an update it carries (Kalshi then restores a
+  distrusted book from the stream's own `get_snapshot`, asked for with every re-snapshot).
+- **Liveness:** `frames` grows with every stream frame (`heard`, called by the adapter's reader)
+  and every book the stream publishes; never with a REST answer (`publish(..., fetched=True)`).
+  The session judges a stream live by it.
 
 Without `fetch` the feed only coalesces (a replay, a bench). Fetch failures are counted and
 retried after a backoff; they never end the feed.
@@ -62,12 +69,16 @@ class BookFeed:
         self.polled = 0                 # books published from polls
         self.resnapshots = 0            # books published from re-snapshots
         self.fetch_errors = 0
+        self.superseded = 0             # fetched books discarded: the stream published their market during the read
         self.tap_errors = 0
+        self.frames = 0                 # stream frames and stream-published books so far (liveness; REST never counts)
         # the adapter's own follow-up of a re-snapshot (Kalshi: ask the stream for the snapshots
         # too, so its shadow books follow in sequence); called with the market ids newly asked for
         self.on_resnapshot: Callable[[list[str]], None] | None = None
         self._known = set(self.market_ids)
         self._pending: OrderedDict[str, None] = OrderedDict()    # re-snapshots asked for, oldest first
+        # market id → True once the stream published it, for each read under way (then its answer is older)
+        self._reading: dict[str, bool] = {}
         self._down: dict[str, list[str]] = {}     # stream source that is down → its market ids
         self._polled_ids: list[str] = []          # the markets of every source down: what is polled
         self._polled_set: frozenset[str] = frozenset()
@@ -77,8 +88,20 @@ class BookFeed:
         self._task: asyncio.Task | None = None
 
     # ---- the reader's side (hot) ----------------------------------------------------------
-    def publish(self, update: BookUpdate) -> None:
-        """One update: sampled (`on_update`), then queued (coalesced per market)."""
+    def heard(self) -> None:
+        """The stream delivered a frame (a book or not: a PONG, an ack): it is alive."""
+        self.frames += 1
+
+    def publish(self, update: BookUpdate, *, fetched: bool = False) -> None:
+        """One update: sampled (`on_update`), then queued (coalesced per market). `fetched`: a
+        REST answer, not the stream's (it neither shows the stream alive nor supersedes a read)."""
+        if not fetched:
+            self.frames += 1
+            reading = self._reading
+            if reading:
+                mid = update.book.market.id
+                if mid in reading:
+                    reading[mid] = True
         tap = self.on_update
         if tap is not None:
             try:
@@ -194,6 +217,7 @@ class BookFeed:
         while self._pending and len(ids) < self.batch:
             ids.append(self._pending.popitem(last=False)[0])
         await self.limiter.acquire(1.0)
+        self._reading.update(dict.fromkeys(ids, False))
         try:
             books = await self.fetch_many(ids)
         except asyncio.CancelledError:
@@ -205,14 +229,19 @@ class BookFeed:
                 self._pending[mid] = None
             await asyncio.sleep(1.0)
             return True
+        finally:
+            superseded = {mid for mid in ids if self._reading.pop(mid)}
         now_ms = int(time.time() * 1000)
         for mid in ids:
             book = books.get(mid)
             if book is None:
                 self.fetch_errors += 1      # not answered: the next staleness check asks again
                 continue
+            if mid in superseded:
+                self.superseded += 1        # the stream's book is newer
+                continue
             self.resnapshots += 1
-            self.publish(BookUpdate(book, now_ms))
+            self.publish(BookUpdate(book, now_ms), fetched=True)
         return True
 
     async def _run(self) -> None:
@@ -225,6 +254,7 @@ class BookFeed:
             await self.limiter.acquire(1.0)
             if polled and generation != self.generation:
                 continue                    # a stream came back (or another fell) while waiting
+            self._reading[mid] = False      # the read begins
             try:
                 book = await self.fetch(mid)
             except asyncio.CancelledError:
@@ -236,14 +266,19 @@ class BookFeed:
                     self._pending[mid] = None
                 await asyncio.sleep(backoff.next_delay())
                 continue
+            finally:
+                superseded = self._reading.pop(mid)
             backoff.reset()
             if polled and generation != self.generation:
                 continue                    # the stream came back meanwhile: its books are newer
+            if superseded:
+                self.superseded += 1        # the stream published this market during the read: its book is newer
+                continue
             if polled:
                 self.polled += 1
             else:
                 self.resnapshots += 1
-            self.publish(BookUpdate(book, int(time.time() * 1000)))
+            self.publish(BookUpdate(book, int(time.time() * 1000)), fetched=True)
 
     def stats(self) -> dict:
         """What the session's summary and metrics show (counters only grow)."""

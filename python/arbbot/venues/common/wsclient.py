@@ -28,6 +28,7 @@ class BackgroundWebSocket:
         self._ws = None
         self._task: asyncio.Task | None = None
         self.closed = False
+        self.last_frame_at = 0.0        # time.monotonic() when the last frame (any) arrived
 
     async def send(self, obj) -> None:
         """Send a JSON object (compact) or a text frame as is."""
@@ -54,6 +55,7 @@ class BackgroundWebSocket:
         closing, drain it to the venue's close frame unread."""
         turn = ReaderTurn()
         async for frame in ws:
+            self.last_frame_at = time.monotonic()
             await turn.before()          # an execution's order path goes first; bursts share the loop
             if self.closed:              # checked after the turn: a frame taken before the close is not parsed
                 continue

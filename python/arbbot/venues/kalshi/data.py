@@ -16,19 +16,27 @@ callback (the instrument provider) returns the tickers whose fee hold changed, a
 published again; a book whose ticker is in `holds` is published untradeable with that reason.
 The same channel's `price_level_structure_updated` goes to `on_price_structure` (the provider:
 orders are priced on the market's new grid).
+
+`add_markets` and `get_snapshot` commands are remembered by id: one the venue refuses (an `error`
+answering it, e.g. 27 too many requests) is sent again after a backoff on the same connection.
+The markets of a refused `add_markets` are not streamed meanwhile: the feed polls them (a stream
+source of their own, down until the venue accepts the batch) and they never count as live.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import Awaitable, Callable
 
+from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import BookUpdate, Book
 from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked, held
 from arbbot.venues.kalshi.schemas.ws import (
-    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, PriceLevelStructureUpdate, Subscribed, WsError, parse_message,
+    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, Other, PriceLevelStructureUpdate, Subscribed, WsError,
+    parse_message,
 )
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
@@ -39,6 +47,9 @@ log = logging.getLogger("arbbot.venues.kalshi.data")
 # added to its sid once it is known, each answered by its markets' snapshots
 SUBSCRIBE_BATCH = 500
 LIFECYCLE = "market_lifecycle_v2"      # carries `event_fee_update` (not a channel of its own)
+# update_subscription commands remembered for a refusal; the venue answers within seconds, and
+# `get_snapshot` is answered by snapshots only (no `ok`), so the oldest are forgotten past this
+TRACKED_COMMANDS = 1_024
 
 
 class KalshiDataClient:
@@ -65,7 +76,13 @@ class KalshiDataClient:
         self.recorder = recorder
         self.gaps = 0
         self.malformed = 0
+        self.refused = 0                          # add_markets / get_snapshot commands the venue refused (retried)
         self.errors: list[WsError] = []
+        # command id → (action, tickers, refusals before it) of the update_subscription commands sent
+        # on this connection and not yet answered `ok` (nor forgotten: TRACKED_COMMANDS)
+        self._commands: OrderedDict[int, tuple[str, list[str], int]] = OrderedDict()
+        self._epoch = 0                           # +1 on every (re)subscription: a retry of an older one is dropped
+        self._unstreamed: set[str] = set()        # feed sources (one per refused add_markets batch) down now
         self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
                                   on_disconnect=self._on_disconnect, backoff=backoff)
 
@@ -78,6 +95,11 @@ class KalshiDataClient:
     async def _subscribe(self) -> None:
         self.seq.reset()
         self.sid = None
+        self._epoch += 1
+        self._commands.clear()
+        for source in self._unstreamed:           # the subscription names every ticker again
+            self.feed.stream_up(source)
+        self._unstreamed.clear()
         batches = [self.tickers[i:i + SUBSCRIBE_BATCH] for i in range(0, len(self.tickers), SUBSCRIBE_BATCH)]
         self._batches = batches[1:]
         params = {"channels": ["orderbook_delta"], "market_tickers": batches[0] if batches else [],
@@ -113,11 +135,61 @@ class KalshiDataClient:
                 self._publish(b, 0)
         if self.sid is not None:
             try:
-                await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
-                                    "params": {"sids": [self.sid], "market_tickers": self.tickers,
-                                               "action": "get_snapshot"}})
+                await self._update("get_snapshot", self.tickers)
             except ConnectionError:
                 pass
+
+    async def _update(self, action: str, tickers: list[str], refusals: int = 0) -> None:
+        """`update_subscription` `action` ("add_markets", "get_snapshot") of `tickers` on the book
+        subscription, remembered by its id so that a refusal is retried (`_refused`)."""
+        cid = self.ws.next_id()
+        self._commands[cid] = (action, tickers, refusals)
+        if len(self._commands) > TRACKED_COMMANDS:
+            self._commands.popitem(last=False)
+        await self.ws.send({"id": cid, "cmd": "update_subscription",
+                            "params": {"sids": [self.sid], "market_tickers": tickers, "action": action}})
+
+    def _refused(self, err: WsError) -> None:
+        """The venue refused command `err.id`: sent again after a backoff (1 s doubling to 30 s,
+        jittered, per refusal of the same tickers). A refused `add_markets` batch is polled until
+        the venue accepts it."""
+        action, tickers, refusals = self._commands.pop(err.id)
+        self.refused += 1
+        log.warning("kalshi: %s of %d markets refused (error %d: %s): retrying", action, len(tickers),
+                    err.code, err.msg)
+        if action == "add_markets":
+            source = _batch_source(tickers)
+            self._unstreamed.add(source)
+            self.feed.stream_down(f"add_markets refused (error {err.code})", source=source, market_ids=tickers)
+        delay = Backoff(base=1.0, cap=30.0, attempt=refusals).next_delay()
+        self._spawn(self._retry(action, tickers, refusals + 1, delay, self._epoch))
+
+    async def _retry(self, action: str, tickers: list[str], refusals: int, delay: float, epoch: int) -> None:
+        await asyncio.sleep(delay)
+        if epoch != self._epoch or self.sid is None:
+            return                                # resubscribed since: that named every ticker again
+        if action == "get_snapshot":              # only the books still waiting for one
+            tickers = [t for t in tickers if not self.books[t].tradeable]
+            if not tickers:
+                return
+        try:
+            await self._update(action, tickers, refusals)
+        except ConnectionError:
+            pass                                  # the resubscription covers them
+
+    def _accepted(self, cid) -> None:
+        """The venue answered command `cid` `ok`: a refused `add_markets` batch now streams."""
+        command = self._commands.pop(cid, None)
+        if command is not None and command[0] == "add_markets":
+            source = _batch_source(command[1])
+            if source in self._unstreamed:
+                self._unstreamed.discard(source)
+                self.feed.stream_up(source)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
 
     async def _add_batches(self) -> None:
         """Add the remaining ticker batches to the subscription (`add_markets`); a lost connection
@@ -125,8 +197,7 @@ class KalshiDataClient:
         while self._batches and self.sid is not None:
             batch = self._batches.pop(0)
             try:
-                await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
-                                    "params": {"sids": [self.sid], "market_tickers": batch, "action": "add_markets"}})
+                await self._update("add_markets", batch)
             except ConnectionError:
                 self._batches.clear()
 
@@ -141,9 +212,7 @@ class KalshiDataClient:
             self.books[t] = KalshiBook(t)
         if added and self.sid is not None and self.ws.connected.is_set():
             self._batches += [added[i:i + SUBSCRIBE_BATCH] for i in range(0, len(added), SUBSCRIBE_BATCH)]
-            task = asyncio.get_running_loop().create_task(self._add_batches())
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+            self._spawn(self._add_batches())
         return added
 
     def request_snapshots(self, tickers: list[str]) -> None:
@@ -152,19 +221,17 @@ class KalshiDataClient:
         resubscription sends every snapshot)."""
         if self.sid is None or not self.ws.connected.is_set():
             return
-        task = asyncio.get_running_loop().create_task(self._get_snapshot(tickers))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
+        self._spawn(self._get_snapshot(tickers))
 
     async def _get_snapshot(self, tickers: list[str]) -> None:
         try:
-            await self.ws.send({"id": self.ws.next_id(), "cmd": "update_subscription",
-                                "params": {"sids": [self.sid], "market_tickers": tickers, "action": "get_snapshot"}})
+            await self._update("get_snapshot", tickers)
         except Exception as exc:        # the connection went away: the resubscription covers it
             log.info("kalshi: get_snapshot not sent: %s", type(exc).__name__)
 
     async def on_frame(self, text: str, recv_ts: int) -> None:
         """Handle one raw frame (also the replay entry point)."""
+        self.feed.heard()
         if self.recorder is not None:
             r = self.recorder({"kind": "ws", "venue": "kalshi", "frame": text})
             if asyncio.iscoroutine(r):
@@ -198,6 +265,11 @@ class KalshiDataClient:
             if msg.code in (10, 25):            # terminal: resubscribe
                 await self._resync(f"ws error {msg.code}")
                 await self._subscribe()
+            elif msg.id in self._commands:
+                self._refused(msg)
+            return
+        if isinstance(msg, Other) and msg.type == "ok":
+            self._accepted(msg.raw.get("id"))
             return
         if isinstance(msg, (OrderbookSnapshot, OrderbookDelta)):
             state = self.seq.check(msg.sid, msg.seq)
@@ -221,3 +293,8 @@ class KalshiDataClient:
                 if not book.tradeable and book.reason.startswith("negative"):
                     await self._resync(book.reason)
             self._publish(book, recv_ts)
+
+
+def _batch_source(tickers: list[str]) -> str:
+    """The feed source polling a refused `add_markets` batch (the same over its retries)."""
+    return f"add_markets {tickers[0]}"

@@ -3,6 +3,10 @@
 `price_change` carries the new *absolute* size of one level (0 removes it): the shadow book sets
 that level, it never "overwrites the best ask" (VENUES.md trap 2). The venue's strings are kept
 per level so the book `hash` can be recomputed and compared after every change.
+
+There are no sequence numbers, so a REST book is ordered against the stream by the venue's
+timestamps (ms strings), or where one is missing by whether anything arrived during the read
+(`note`, `is_current`): a REST read older than a stream update must never replace it.
 """
 from __future__ import annotations
 
@@ -39,6 +43,26 @@ class TokenBook:
         self.last_trade_price: str | None = None
         self.tradeable = False
         self.reason = "no snapshot yet"
+        self.version = 0                # stream messages and REST books taken for this token so far
+        self.ts_ms = -1                 # venue time (ms) of the newest of them that carried one; -1: none
+
+    def note(self, timestamp: str) -> None:
+        """A message or book for this token stamped `timestamp` (venue ms; "" when absent) was
+        taken: applied, or received and not applicable (its book is re-fetched)."""
+        self.version += 1
+        ms = int(timestamp) if timestamp.isdigit() else -1
+        if ms > self.ts_ms:
+            self.ts_ms = ms
+
+    def is_current(self, msg: BookMsg, version: int) -> bool:
+        """True if REST book `msg`, whose read began when this book was at `version`, misses
+        nothing this book has: never when its timestamp is before the newest one taken; else
+        when nothing was taken since the read began, or when its timestamp is after all of them
+        (a message stamped the same millisecond may or may not be in it)."""
+        ms = int(msg.timestamp) if msg.timestamp.isdigit() else -1
+        if 0 <= ms < self.ts_ms:
+            return False
+        return self.version == version or ms > self.ts_ms >= 0
 
     @staticmethod
     def _side(levels) -> dict[int, Lvl]:

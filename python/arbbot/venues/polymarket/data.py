@@ -11,7 +11,9 @@ guessed: a distrusted book is published as untradeable.
 Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled (`on_update`),
 then coalesced per market in `updates` (the feed's queue) for the consumer. The feed's polls and
 re-snapshots are `refresh_book` (both token books over REST, into the shadow books); every REST
-read draws on the feed's read budget.
+read draws on the feed's read budget. A REST book enters a shadow book only if it is not older
+than what the stream delivered for that token (`TokenBook.is_current`: no stream message arrived
+during the read, or its venue timestamp is not before theirs); else the stream's book stays.
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ class PolymarketDataClient:
         self.malformed = 0
         self.resnapshots = 0
         self.unverified_changes = 0
+        self.stale_rest = 0            # REST books not applied: older than the stream's for their token
+        self.misdirected = 0           # REST `/book` answers naming another asset than asked for (not applied)
         self._pending: dict[str, asyncio.Task] = {}
         self._periodic: asyncio.Task | None = None
         # the markets spread over connections of at most ASSETS_PER_CONNECTION assets (two a market),
@@ -166,8 +170,8 @@ class PolymarketDataClient:
         m = self.markets[market_id]
         return native_book(market_id, self.books[m.yes_token], self.books[m.no_token])
 
-    def _publish(self, market_id: str, ts: int = 0) -> None:
-        self.feed.publish(BookUpdate(self.native(market_id), ts))
+    def _publish(self, market_id: str, ts: int = 0, *, fetched: bool = False) -> None:
+        self.feed.publish(BookUpdate(self.native(market_id), ts), fetched=fetched)
 
     async def _subscribe(self, group: int) -> None:
         markets = [self.markets[mid] for mid in self.groups[group]]
@@ -191,14 +195,28 @@ class PolymarketDataClient:
 
     # ---- resnapshot ---------------------------------------------------------------------
     async def refresh_book(self, market_id: str) -> Book:
-        """Both token books of `market_id` in one `POST /books`, each checked against its own hash,
-        applied to the shadow books: the market's book now (the feed publishes it)."""
-        for msg in await rest_books(self.http, self.markets[market_id]):
-            book = self.books.get(msg.asset_id)
-            if book is not None and self.token_market[msg.asset_id] == market_id and not book.apply_snapshot(msg):
-                self.hash_mismatches += 1
-                log.warning("polymarket: REST book for token …%s fails its own hash", msg.asset_id[-8:])
+        """Both token books of `market_id` in one `POST /books`, each checked against its own hash
+        and applied to its shadow book unless the stream's is newer (`_apply_rest`): the market's
+        book now (the feed publishes it)."""
+        m = self.markets[market_id]
+        began = {tok: self.books[tok].version for tok in (m.yes_token, m.no_token)}
+        for msg in await rest_books(self.http, m):
+            if msg.asset_id in began:          # (an answer for another token is not applied)
+                self._apply_rest(msg, began[msg.asset_id])
         return self.native(market_id)
+
+    def _apply_rest(self, msg: BookMsg, version: int) -> bool:
+        """Apply REST book `msg`, whose read began when its token's book was at `version`, unless
+        it is older than that book (`TokenBook.is_current`: counted in `stale_rest`, False)."""
+        book = self.books[msg.asset_id]
+        if not book.is_current(msg, version):
+            self.stale_rest += 1
+            return False
+        if not book.apply_snapshot(msg):
+            self.hash_mismatches += 1
+            log.warning("polymarket: REST book for token …%s fails its own hash", msg.asset_id[-8:])
+        book.note(msg.timestamp)
+        return True
 
     def _resnapshot(self, token: str, reason: str, *, invalidate: bool = True) -> None:
         book = self.books[token]
@@ -211,28 +229,37 @@ class PolymarketDataClient:
         self._pending[token] = asyncio.create_task(self._fetch(token))
 
     async def _fetch(self, token: str) -> None:
+        """`GET /book` of `token` into its shadow book, then its market published; a failed read,
+        an answer for another asset or one older than the stream's book is asked again after a
+        backoff, 5 reads at most (a book still distrusted then is re-fetched by the session's
+        re-snapshots)."""
         backoff = Backoff(base=0.1, cap=5.0)
         try:
             for _ in range(5):
                 try:
                     await self.feed.limiter.acquire(1.0)
+                    began = self.books[token].version
                     body = await self.http.clob_get("/book", {"token_id": token})
                     msg = parse_book(body, "rest book")
-                    self.resnapshots += 1
-                    if not self.books[token].apply_snapshot(msg):
-                        self.hash_mismatches += 1
-                        log.warning("polymarket: REST book for token …%s fails its own hash", token[-8:])
-                    self._publish(self.token_market[token])
-                    return
+                    if msg.asset_id != token:
+                        self.misdirected += 1
+                        raise ProtocolError(f"polymarket /book for token …{token[-8:]} answered for asset "
+                                            f"…{msg.asset_id[-8:]}", venue="polymarket")
+                    if self._apply_rest(msg, began):
+                        self.resnapshots += 1
+                        self._publish(self.token_market[token], fetched=True)
+                        return
+                    log.info("polymarket: REST book for token …%s older than the stream's: asked again", token[-8:])
                 except (VenueError, UnitError) as exc:
                     log.warning("polymarket: resnapshot of token …%s failed: %s", token[-8:], exc)
-                    await asyncio.sleep(backoff.next_delay())
+                await asyncio.sleep(backoff.next_delay())
         finally:
             self._pending.pop(token, None)
 
     # ---- frames -------------------------------------------------------------------------
     async def on_frame(self, text: str, recv_ts: int) -> None:
         """Handle one raw frame (also the replay entry point)."""
+        self.feed.heard()
         if self.recorder is not None:
             r = self.recorder({"kind": "ws", "venue": "polymarket", "frame": text})
             if asyncio.iscoroutine(r):
@@ -256,6 +283,7 @@ class PolymarketDataClient:
                 except UnitError as exc:
                     log.warning("polymarket: bad book level: %s", exc)
                     ok = False
+                book.note(msg.timestamp)
                 if not self.feed.streaming:     # its connection delivers again: its snapshots supersede polls
                     self.feed.stream_up(f"ws{self.group_of[msg.asset_id]}")
                 if not ok:
@@ -272,6 +300,7 @@ class PolymarketDataClient:
                     if book is None:
                         continue
                     touched.add(self.token_market[ch.asset_id])
+                    book.note(msg.timestamp)
                     try:
                         book.apply_change(ch.side, ch.price, ch.size)
                     except UnitError as exc:
@@ -291,10 +320,12 @@ class PolymarketDataClient:
                 book = self.books.get(msg.asset_id)
                 if book is not None:
                     book.last_trade_price = msg.price
+                    book.note(msg.timestamp)
             elif isinstance(msg, TickSizeMsg):
                 book = self.books.get(msg.asset_id)
                 if book is not None:
                     book.tick_size = msg.new_tick_size
+                    book.note(msg.timestamp)
                     self._tick_changed(book.market or self.token_market.get(msg.asset_id, ""), msg.new_tick_size)
         for mid in touched:
             self._publish(mid, recv_ts)

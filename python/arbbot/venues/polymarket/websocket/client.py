@@ -1,9 +1,12 @@
 """Polymarket market-channel WebSocket transport: reconnect with backoff + jitter, text PING
-keep-alive every `ping_interval_s` (the venue answers PONG). Public channel: no auth headers."""
+keep-alive every `ping_interval_s` (the venue answers PONG). A connection on which nothing
+arrived (no PONG, no frame) for a whole interval after a PING is dropped: the reconnect path then
+marks its books down, polls them and resubscribes. Public channel: no auth headers."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Awaitable, Callable
 
 import websockets
@@ -31,8 +34,17 @@ class PolymarketWebSocket(BackgroundWebSocket):
 
 
     async def _pinger(self, ws) -> None:
+        """PING every `ping_interval_s`; close `ws` once a whole interval after a PING brought no
+        frame: so a silent venue is noticed within two intervals of its last frame."""
+        pinged = None                   # time.monotonic() of the last PING
         while True:
             await asyncio.sleep(self.ping_interval_s)
+            if pinged is not None and self.last_frame_at < pinged:
+                log.warning("polymarket ws: nothing received for %.1f s after a PING: reconnecting",
+                            time.monotonic() - pinged)
+                await ws.close()
+                return
+            pinged = time.monotonic()
             await ws.send("PING")
 
     async def _run(self) -> None:
