@@ -154,7 +154,7 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                    help=f"books of the universe scenario (default 20,000; at least {UNIVERSE_MIN_MARKETS})")
     p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
     p.add_argument("--duration", type=positive, help="seconds to run, > 0 (default: until Ctrl-C)")
-    p.add_argument("--mappings", help="cross-venue mapping CSV (default: the one shipped for the default scenario)")
+    p.add_argument("--mappings", help="cross-venue mapping CSV, traded under the twins the session generates from the listings (default: none)")
     p.add_argument("--rules", metavar="FILE", help="also use the relations of an arbbot.relations/1 file")
     p.add_argument("--stale-after", type=positive, help="seconds without an update before a book is held out")
     p.add_argument("--cooldown", type=non_negative, help="seconds before the same opportunity is reported again")

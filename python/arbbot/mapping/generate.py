@@ -30,15 +30,17 @@ from pathlib import Path
 from arbbot.files import write_atomic
 from arbbot import logs
 from arbbot.mapping.listings import VENUES, Listing, ListingError, listings_from_bodies
-from arbbot.mapping.table import MappingRow
+from arbbot.mapping.table import RELATIONS, MappingRow
 
 log = logs.get("mapping")
 
 # Bumped when the matcher's output for equal listings changes: the cache is keyed by it (through
 # `listings_digest`), so twins an older matcher cached are matched again. /2: league titles, four
-# leagues' teams, game days, player sides (session 9).
-GENERATOR = "arbbot.generated-mappings/2"
-READABLE = frozenset({"arbbot.generated-mappings/1", GENERATOR})   # same row shape: older recordings replay
+# leagues' teams, game days, player sides (session 9). /3: negation, timing, time of day, signed
+# thresholds, void rules; a cautioned pair capped under auto-approval.
+GENERATOR = "arbbot.generated-mappings/3"
+# the same row shape: older recordings replay
+READABLE = frozenset({"arbbot.generated-mappings/1", "arbbot.generated-mappings/2", GENERATOR})
 MIN_CONFIDENCE = 0.5                         # rows kept (and reported); trading needs auto-approval on top
 
 
@@ -151,15 +153,20 @@ def _write_cache(path: Path, digest: str, rows: list[MappingRow]) -> None:
 
 def rows_from_json(doc: dict) -> list[MappingRow]:
     """`rows_to_json`'s rows back (this generator's or an older one with the same rows: a
-    recording's twins); ValueError / KeyError / TypeError on anything else."""
+    recording's twins); ValueError / KeyError / TypeError on anything else. Each row is checked
+    as a mapping file's would be: ids strings (one per venue, at least two named), a relation,
+    confidence an integer in [0, 1_000_000] (millionths), reasons a string or null."""
     if doc.get("format") not in READABLE:
         raise ValueError(f"format {doc.get('format')!r}")
     rows = []
     for r in doc["rows"]:
-        ids = tuple(str(x) for x in r["ids"])
-        if len(ids) != len(VENUES) or r["relation"] not in ("same", "inverse"):
+        ids, confidence, reasons = r["ids"], r["confidence"], r.get("reasons")
+        if not (isinstance(ids, list) and len(ids) == len(VENUES) and all(isinstance(x, str) for x in ids)
+                and sum(1 for x in ids if x) >= 2 and r["relation"] in RELATIONS
+                and type(confidence) is int and 0 <= confidence <= 1_000_000     # (bool is no int here)
+                and (reasons is None or isinstance(reasons, str))):
             raise ValueError(f"bad row {r!r}")
-        rows.append(MappingRow(ids, r["relation"], int(r["confidence"]), None, r.get("reasons")))   # type: ignore[arg-type]
+        rows.append(MappingRow(tuple(ids), r["relation"], confidence, None, reasons))   # type: ignore[arg-type]
     return rows
 
 

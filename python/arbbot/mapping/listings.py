@@ -353,7 +353,8 @@ def _gamma_id(doc: _Doc, obj: dict, path: str) -> str:
 
 class _ForecastExReader:
     def __init__(self) -> None:
-        self.pairs: dict[str, dict[str, tuple[dict, _Doc]]] = {}   # market id → right (C/P) → contract
+        # market id → right (C/P) → (contract, its file, its strike as `_Doc.number` read it: 4.1 stays 4.1)
+        self.pairs: dict[str, dict[str, tuple[dict, _Doc, Decimal]]] = {}
 
     def read(self, doc: _Doc) -> None:
         for i, raw in enumerate(doc.items(doc.root, "")):
@@ -376,17 +377,17 @@ class _ForecastExReader:
                 raise doc.fail(f"{path}.right", f"{right!r} is not C (YES) or P (NO)")
             for key in ("localSymbol", "longName", "description"):
                 doc.text(c, key, path)
-            mid = f"{symbol}-{expiry[:8]}-{format(strike.normalize(), 'f')}"
-            self.pairs.setdefault(mid, {}).setdefault(right, (c, doc))
+            strike = strike.normalize()
+            mid = f"{symbol}-{expiry[:8]}-{format(strike, 'f')}"
+            self.pairs.setdefault(mid, {}).setdefault(right, (c, doc, strike))
 
     def listings(self) -> list[Listing]:
         out = []
         for mid, p in self.pairs.items():
             if "C" not in p or "P" not in p:
                 continue
-            (yes, doc), (no, _) = p["C"], p["P"]
+            (yes, doc, strike), (no, _, _) = p["C"], p["P"]
             expiry = yes["lastTradeDateOrContractMonth"][:8]
-            strike = Decimal(yes["strike"]).normalize()
             title = next((c.get(k) for c in (yes, no) for k in ("longName", "description") if c.get(k)), mid)
             out.append(Listing(
                 "forecastex", mid, f"{yes['symbol']}-{expiry}", title,

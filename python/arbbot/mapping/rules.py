@@ -28,7 +28,9 @@ Rules, per event (a market's event is its venue's event id):
 - **implies from parsed lines** — where a venue gives no structured strike (Polymarket, Kalshi
   `custom`/absent, ForecastEx titles), the title (else the subtitle) is parsed for one threshold
   with a direction ("above $100,000", "4.125% or more", "below 3%", "↑ 120k"); a Polymarket
-  totals market (`line`, outcomes "Over"/"Under") is the line itself. Markets of one
+  totals market (`line`, outcomes "Over"/"Under") is the line itself. A negation right before
+  the comparator flips it ("no more than 3", "not above 4%", "won't exceed 3%" are lines below);
+  any other negation in the text leaves it unparsed. Markets of one
   non-exclusive event whose texts are the same apart from the number form a ladder: a higher
   "above" line implies a lower one, a lower "below" line a higher one. Equal lines are never
   related (inclusivity is unknown in free text). ForecastEx lines must agree with the contract's
@@ -206,8 +208,11 @@ _UP_WORDS = r"above|over|more than|greater than|higher than|exceeds?|exceeding|a
 _DOWN_WORDS = r"below|under|less than|fewer than|lower than|at most|↓|<=?|≤"
 _UP_SUFFIX = r"or more|or higher|or above|or greater|\+"
 _DOWN_SUFFIX = r"or less|or lower|or below|or fewer"
-# "above 4.125%", "↑ 120k" / "4.125% or more", "100k+" (a unit may sit between number and suffix)
-_PREFIXED = re.compile(rf"(?<!\w)(?P<word>{_UP_WORDS}|{_DOWN_WORDS})\s*{_NUMBER}", re.IGNORECASE)
+_NEGATION = r"no|not|never|\w+n['’]t"          # "no more than 3" is at most 3; "won't exceed 3%" at most 3%
+# "above 4.125%", "not exceed 3%", "↑ 120k" / "4.125% or more", "100k+" (a unit may sit between number and suffix)
+_PREFIXED = re.compile(rf"(?<!\w)(?:(?P<neg>{_NEGATION})\s+)?(?P<word>{_UP_WORDS}|{_DOWN_WORDS})\s*{_NUMBER}",
+                       re.IGNORECASE)
+_NEGATED = re.compile(rf"(?<!\w)(?:{_NEGATION})(?!\w)", re.IGNORECASE)
 _SUFFIXED = re.compile(rf"(?<![\w.,]){_NUMBER}\s*(?:%|°[FC]?|bps|bp)?\s*(?P<word>{_UP_SUFFIX}|{_DOWN_SUFFIX})(?!\w)",
                        re.IGNORECASE)
 _MULT = {"k": 1000, "thousand": 1000, "m": 10**6, "million": 10**6, "b": 10**9, "bn": 10**9, "billion": 10**9}
@@ -221,13 +226,17 @@ class Line:
 
 
 def parse_line(title: str) -> Line | None:
-    """The one directional threshold in `title`, or None (none, or more than one)."""
+    """The one directional threshold in `title`, or None (none, more than one, or a negation
+    anywhere but right before the comparator: "will not be above 3%" is not read)."""
     found = list(_PREFIXED.finditer(title)) + list(_SUFFIXED.finditer(title))
     if len(found) != 1:
         return None
     m = found[0]
+    negated = m.re is _PREFIXED and m.group("neg") is not None
+    if len(_NEGATED.findall(title)) != int(negated):  # a negation the comparator does not own
+        return None
     word = m.group("word").lower()
-    up = bool(re.fullmatch(f"{_UP_WORDS}|{_UP_SUFFIX}", word))
+    up = bool(re.fullmatch(f"{_UP_WORDS}|{_UP_SUFFIX}", word)) != negated
     value = Decimal(m.group("num").replace(",", ""))
     start, end = m.span("num")
     if m.group("mult"):

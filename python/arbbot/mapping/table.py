@@ -5,8 +5,10 @@ optionally followed by `reasons` (what `arbbot map` writes: the matcher's reason
 "; ") and `approved` (a person's review, `arbbot map --review`: `yes`, `no` or blank =
 unreviewed), in either order. One row per question, an empty cell where a venue does not list
 it. `relation` is how the other venues relate to the row's first non-empty market (`same` or
-`inverse`); `confidence` a decimal in [0, 1] (the chance the legs really hedge: settlement rules
-differ across venues).
+`inverse`): the other markets of an `inverse` row are inverse to the first and so `same` to each
+other. `confidence` a decimal in [0, 1] (the chance the legs really hedge: settlement rules
+differ across venues). A pair of markets is mapped once in a file: a second row naming both
+(same relation or not) is an error naming both lines.
 
 Which rows a session trades (`trade_selection`): approved rows; unreviewed rows at confidence ≥
 `auto_approve_confidence` unless only approved rows may trade (`--live`); rejected rows never.
@@ -20,8 +22,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import Iterable
 
-from arbbot import units
+from arbbot import logs, units
+
+log = logs.get("mapping")
 
 HEADER = ["kalshi_ticker", "polymarket_condition_id", "forecastex_conid", "relation", "confidence"]
 OPTIONAL = ("reasons", "approved")          # optional trailing columns, in either order
@@ -56,12 +61,15 @@ def approval_text(approved: bool | None) -> str:
 
 
 def load_mappings(path: str | Path) -> list[MappingRow]:
+    """The rows of a mapping CSV (a UTF-8 byte-order mark is allowed; a quoted cell may hold
+    line breaks, form feeds, …: the csv module reads the file's records, not its text lines)."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return parse_mappings(handle, str(path))
     except OSError as exc:
         raise MappingError(f"{path}: {exc.strerror or exc}") from None
-    return parse_mappings(text.splitlines(), str(path))
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _check_header(header: list[str] | None, source: str) -> list[str]:
@@ -77,12 +85,25 @@ def _check_header(header: list[str] | None, source: str) -> list[str]:
     return [*HEADER, *extra]
 
 
-def parse_mappings(lines: list[str], source: str) -> list[MappingRow]:
+def parse_mappings(lines: Iterable[str], source: str) -> list[MappingRow]:
+    """`lines`: the file's text lines (a list, or the file opened with newline=""). Errors name
+    the line a record starts on (a quoted cell may span lines); text the csv module cannot read
+    (a cell past its size limit, e.g. after a quote never closed) names the line it stopped on."""
     reader = csv.reader(lines)
+    try:
+        return _rows(reader, source)
+    except csv.Error as exc:
+        raise MappingError(f"{source}:{reader.line_num}: not readable as CSV: {exc}") from None
+
+
+def _rows(reader, source: str) -> list[MappingRow]:
     columns = _check_header(next(reader, None), source)
     has_reasons = "reasons" in columns
     rows = []
-    for number, cells in enumerate(reader, start=2):
+    mapped: dict[frozenset[str], int] = {}       # each pair of markets named so far → its line
+    end = reader.line_num                        # the last line read (the header's)
+    for cells in reader:
+        number, end = end + 1, reader.line_num   # the record's first line, and its last
         if not cells or all(not c.strip() for c in cells):
             continue
         if len(cells) != len(columns):
@@ -101,19 +122,36 @@ def parse_mappings(lines: list[str], source: str) -> list[MappingRow]:
         approval = by_name.get("approved", "").strip().lower()
         if approval not in APPROVAL:
             raise MappingError(f"{source}:{number}: approved {by_name['approved']!r} must be yes, no or blank")
-        rows.append(MappingRow(ids, relation, confidence, APPROVAL[approval],   # type: ignore[arg-type]
-                               by_name["reasons"].strip() if has_reasons else None))
+        row = MappingRow(ids, relation, confidence, APPROVAL[approval],   # type: ignore[arg-type]
+                         by_name["reasons"].strip() if has_reasons else None)
+        # two rows on one pair would reach the engine as two relations (a contradictory one
+        # turns the hedge into a naked bet, a duplicate doubles the exposure): never guess which
+        for a, b in combinations(row.names(), 2):
+            if frozenset((a, b)) in mapped:
+                raise MappingError(f"{source}:{number}: {a} and {b} are already mapped on line "
+                                   f"{mapped[frozenset((a, b))]}; map a pair of markets once")
+            mapped[frozenset((a, b))] = number
+        rows.append(row)
     return rows
 
 
 def relations_for(rows: list[MappingRow], known: set[str]) -> list[dict]:
-    """Snapshot-style relation objects for every pair of listed markets that were discovered."""
+    """Snapshot-style relation objects for every pair of a row's markets that were discovered.
+    A row's relation is to its first market: a pair without it is `same` (both inverse to it, or
+    both the same as it). Rows naming undiscovered markets lose those pairs, counted in a warning."""
     out = []
+    undiscovered = 0
     for row in rows:
-        present = [name for name in row.names() if name in known]
+        names = row.names()
+        present = [name for name in names if name in known]
+        if len(present) < len(names):
+            undiscovered += 1
         for a, b in combinations(present, 2):
-            out.append({"kind": row.relation, "a": a, "b": b,
+            out.append({"kind": row.relation if names[0] in (a, b) else "same", "a": a, "b": b,
                         "confidence": units.format_decimal(row.confidence, 6)})
+    if undiscovered:
+        log.warning("mappings.undiscovered", rows=undiscovered,
+                    detail="mapping rows name markets not discovered; their pairs with those markets are left out")
     return out
 
 

@@ -3,9 +3,14 @@
 `Features.of(listing)` extracts, from the question (title + outcome subtitle), the venue's
 structured strike fields and the rules text:
 - `dates`: the dates the question names, each `(year, month, day)` with None for an unnamed
-  part; "before D" is stored as the day before D (so "before May 1" equals "by April 30");
+  part; "before D" is stored as the day before D (so "before May 1" equals "by April 30"),
+  "end of 2026" as December 31; impossible dates ("February 30") are dropped;
+- `timing`: how YES ties to those dates: "by" (any time until: "by", "before", "until"), "on"
+  (at that point: "on", "at", "as of"), "" when the text does not say;
+- `times`: times of day the question names, `("17:00", "ET")` (zone "" when unstated);
 - `values`: the thresholds, as `(unit, Decimal)` with units made canonical ("25 bp" →
-  ("%", 0.25), "$100k" → ("$", 100000)); numbers that are dates are not thresholds;
+  ("%", 0.25), "$100k" → ("$", 100000)), signed ("above -1%" is -1); numbers that are dates or
+  times of day are not thresholds;
 - `comparator`: gt, ge, lt, le, between or "" (the text's or Kalshi's `strike_type`);
 - `kind`: winner, spread, total, exact_score, top or "" — with `top_n` for "top N";
 - `sources`: named resolution sources or weather stations (canonical ids);
@@ -13,7 +18,10 @@ structured strike fields and the rules text:
 - `names`: proper names in the question (teams as codes) and the asset a price question is
   about, to tell ALV's market from BRK's and gold's from silver's;
 - `actions`: a rate decision's direction (cut, hike, hold);
-- `qualifiers`: words that narrow the outcome (intraday, worldwide, final, nominee, …).
+- `qualifiers`: words that narrow the outcome (intraday, worldwide, final, nominee, …);
+- `negated`: the question is negated ("Will the Fed not cut …"; "no more than" is a comparator);
+- `void`: what the rules say a postponed or cancelled event resolves to (no, yes, 50-50, void,
+  price).
 """
 from __future__ import annotations
 
@@ -41,7 +49,7 @@ _DATE_RES = [   # first match wins a span; a day range "December 5-12, 2026" nam
     re.compile(_BEFORE + r"(?P<d>\d{1,2})(?:st|nd|rd|th)? " + _MON
                + r"(?:,? (?P<y>20\d\d))?\b"),
     re.compile(_BEFORE + _MON + r",? (?P<y>20\d\d)\b"),
-    re.compile(r"(?P<before>before |prior to )?(?:end of |in |by |during )?(?P<y>20\d\d)\b"),
+    re.compile(r"(?P<before>before |prior to )?(?:(?P<end>end of )|in |by |during )?(?P<y>20\d\d)\b"),
 ]
 ACTIONS = frozenset({"cut", "hike", "hold"})
 # lower-case subjects that name what a price question is about (normalised spellings)
@@ -72,8 +80,9 @@ _STATIONS = {v for v in SOURCES.values() if v.startswith("K")}
 
 _CMP = [   # first match wins: inclusive forms before the strict ones they contain
     ("between", re.compile(r"\bbetween\b|\d\s?(?:-|to)\s?\$?\d")),
-    ("ge", re.compile(r"\bor (?:more|above|higher|greater|over)\b|\bat least\b|\d\s?\+|≥|\bno less than\b")),
-    ("le", re.compile(r"\bor (?:less|below|lower|fewer|under)\b|\bat most\b|≤|\bno more than\b")),
+    ("ge", re.compile(r"\bor (?:more|above|higher|greater|over)\b|\bat least\b|\d\s?\+|≥"
+                      r"|\b(?:no|not) (?:less|fewer) than\b")),
+    ("le", re.compile(r"\bor (?:less|below|lower|fewer|under)\b|\bat most\b|≤|\b(?:no|not) more than\b")),
     ("gt", re.compile(r"\b(?:above|over|more than|greater than|higher than|exceeds?|exceeding)\b|>")),
     ("lt", re.compile(r"\b(?:below|under|less than|lower than|fewer than)\b|<")),
 ]
@@ -85,10 +94,33 @@ _KINDS = [
     ("top", re.compile(r"\btop \d+\b")),
     ("winner", re.compile(r"\bbeat\b|\bwin\b|\bwinner\b|\bvs\b")),
 ]
-_NUM_RE = re.compile(r"(?P<cur>\$)?\s?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)\s?(?P<mult>k|m|b|thousand|million|billion|trillion)?"
-                     r"\b\s?\+?\s?(?P<unit>%|bp|°f|°c|°|¢|cents?)?")
+# a minus sign counts after a space, "(" or the start, never after a number ("3 - 4", "3-4": a range)
+_NUM_RE = re.compile(r"(?P<cur>\$)?\s?(?:(?<![^\s(])(?<!\d\s)(?P<sign>[-−]))?(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)"
+                     r"\s?(?P<mult>k|m|b|thousand|million|billion|trillion)?\b"
+                     r"\s?\+?\s?(?P<unit>%|bp|°f|°c|°|¢|cents?)?")
 _MULT = {"k": 10**3, "thousand": 10**3, "m": 10**6, "million": 10**6, "b": 10**9, "billion": 10**9,
          "trillion": 10**12}
+# the words right before a date: a deadline (YES if it happens any time until) or a point in time
+_TIMING = re.compile(r"\b(?:(?P<by>by|before|prior to|until|no later than)|(?P<on>on|at|as of))"
+                     r" (?:the )?(?:end of )?$")
+_ZONES = {"et": "ET", "est": "ET", "edt": "ET", "ct": "CT", "cst": "CT", "cdt": "CT", "mt": "MT", "mst": "MT",
+          "mdt": "MT", "pt": "PT", "pst": "PT", "pdt": "PT", "utc": "UTC", "gmt": "UTC"}
+_TIME_RE = re.compile(r"(?<![\w:.,$])(?:(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))? ?(?P<half>[ap])\.?m\b\.?"
+                      r"|(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)(?![\d:])|(?P<word>noon|midnight)\b)"
+                      r"(?: ?(?P<zone>" + "|".join(_ZONES) + r")\b)?")
+# "no more than" and the like are comparators (`_CMP`), not a negated question
+_NEGATION = re.compile(r"\b(?:not|never|no)\b(?!\.? ?\d)|n't\b")
+_NEGATED_CMP = re.compile(r"\b(?:no|not) (?:more|less|fewer) than\b")
+# rules clauses about an event that does not happen as planned, and what YES then pays
+_VOID_EVENT = re.compile(r"postpone|cancel|delay|called off|abandon|suspend|reschedul"
+                         r"|not (?:be )?(?:held|played|completed)|(?:does|do|did) not (?:take place|occur)")
+_VOID_OUTCOMES = [
+    ("50-50", re.compile(r"\b50 ?[-/] ?50\b|\bfifty[- ]fifty\b|\$?0?\.50 per share")),
+    ("no", re.compile(r"\b(?:resolve|settle)[sd]? (?:to |as )?[\"“']?no\b")),
+    ("yes", re.compile(r"\b(?:resolve|settle)[sd]? (?:to |as )?[\"“']?yes\b")),
+    ("void", re.compile(r"\brefund|\bvoid(?:ed)?\b|\binvalid\b")),
+    ("price", re.compile(r"\blast traded price\b|\bfair (?:market )?(?:price|value)\b")),
+]
 _MATCHUP = [   # (pattern, whether both sides must be known teams: "A at B" is also ordinary English)
     # "Will Jannik Sinner win the Sinner vs Alcaraz match?": YES on X, one of the two sides
     (re.compile(r"^(?:will )?(?:the )?(?P<x>.+?) win (?:the )?(?P<a>.+?) vs (?:the )?(?P<b>.+?)"
@@ -128,6 +160,10 @@ class Features:
     league: str = "NBA"                # whose team names the question uses (`teams.league_of`; NBA unless stated)
     league_stated: bool = False        # the listing's ids or question name its league
     game_day: date | None = None       # a game's day as the venue states it (`_game_day`); matchups only
+    timing: str = ""                   # by | on | "": a deadline or a point in time (`_dates`)
+    times: frozenset[tuple[str, str]] = frozenset()   # times of day: ("17:00", "ET"), zone "" when unstated
+    negated: bool = False              # the question is negated ("… not cut …")
+    void: frozenset[str] = frozenset() # what a postponed / cancelled event resolves to, per the rules
 
     @classmethod
     def of(cls, listing: Listing) -> "Features":
@@ -139,7 +175,8 @@ class Features:
         league = stated or "NBA"
         close = date.fromisoformat(listing.closes_at[:10]) if listing.closes_at else None
         norm = normalize(text)
-        dates, undated = _dates(norm, close)
+        dates, timing, undated = _dates(norm, close)
+        times, undated = _times(undated)
         values = _with_rules_units(_values(undated), listing.rules) or _strike_values(listing)
         comparator = _STRIKE_TYPE.get(listing.strike_type, "") or _comparator(undated)
         subject, opponent = _matchup(normalize(canonical_titles(listing.title)), listing, league)   # (the outcome apart)
@@ -153,7 +190,9 @@ class Features:
         return cls(listing.name, listing.venue, text, listing.rules, words, dates, values, comparator, kind,
                    int(top.group(1)) if top else None, sources, subject, opponent,
                    _names(text, listing.title, league) | (words & ASSETS), words & ACTIONS, words & QUALIFIERS,
-                   close, league, stated is not None, _game_day(listing, dates) if subject else None)
+                   close, league, stated is not None, _game_day(listing, dates) if subject else None,
+                   timing=timing, times=times, negated=bool(_NEGATION.search(_NEGATED_CMP.sub(" ", norm))),
+                   void=_void(listing.rules))
 
     @property
     def embedding_text(self) -> str:
@@ -168,30 +207,47 @@ class Features:
         return self.sources & _STATIONS
 
 
-def _dates(norm: str, close: date | None) -> tuple[tuple[DateRef, ...], str]:
-    """The dates in normalised text, and the text with them blanked out (for number parsing)."""
-    found: list[tuple[int, DateRef]] = []
+def _dates(norm: str, close: date | None) -> tuple[tuple[DateRef, ...], str, str]:
+    """The dates in normalised text (impossible ones dropped), their timing ("by" when any of
+    them is a deadline, else "on" when any is a point in time, else ""), and the text with the
+    dates blanked out (for number parsing)."""
+    found: list[tuple[int, DateRef, bool, str]] = []    # (position, date, "before" it, timing)
     rest = norm
     for rx in _DATE_RES:
         for m in rx.finditer(rest):
             g = m.groupdict()
+            before = bool(g.get("before"))
+            lead = _TIMING.search(norm, 0, min(m.start(k) for k in ("mon", "d0", "d", "m", "y") if g.get(k)))
+            timing = "by" if before or (lead and lead.group("by")) else ("on" if lead else "")
             year = int(g["y"]) if g.get("y") else None
             month = MONTHS[g["mon"].rstrip(".")] if g.get("mon") else (int(g["m"]) if g.get("m") else None)
             day = int(g["d"]) if g.get("d") else None
+            if g.get("end"):                 # "end of 2026" is its last day
+                month, day = 12, 31
             if g.get("d0"):
-                found.append((m.start(), (year, month, int(g["d0"]), False)))   # type: ignore[arg-type]
-            found.append((m.start(), (year, month, day, bool(g.get("before")))))   # type: ignore[arg-type]
+                found.append((m.start(), (year, month, int(g["d0"])), False, timing))
+            found.append((m.start(), (year, month, day), before, timing))
         rest = rx.sub(lambda m: " " * len(m.group(0)), rest)
-    years = [y for _, (y, *_r) in found if y]
+    years = [y for _, (y, _m, _d), _b, _t in found if y]
     default_year = years[0] if years else (close.year if close else None)
-    out = []
-    for _, (year, month, day, before) in sorted(found):   # type: ignore[misc]
+    out, timings = [], set()
+    for _, (year, month, day), before, timing in sorted(found):
         year = year if year is not None else (default_year if month else None)
-        if before:
-            out.append(_day_before(year, month, day))
-        else:
-            out.append((year, month, day))
-    return tuple(dict.fromkeys(out)), rest
+        if not _is_date(year, month, day):
+            continue
+        out.append(_day_before(year, month, day) if before else (year, month, day))
+        timings.add(timing)
+    timing = "by" if "by" in timings else ("on" if "on" in timings else "")
+    return tuple(dict.fromkeys(out)), timing, rest
+
+
+def _is_date(year: int | None, month: int | None, day: int | None) -> bool:
+    """The named parts fit a calendar date ("February 29" without a year: a leap year's)."""
+    try:
+        date(year or 2000, month or 1, day or 1)
+    except ValueError:
+        return False
+    return True
 
 
 def _day_before(year: int | None, month: int | None, day: int | None) -> DateRef:
@@ -207,7 +263,7 @@ def _values(undated: str, bare_degree: str = "°") -> tuple[tuple[str, Decimal],
     """(unit, value) of each number that is not a date; a bare "°" stays `bare_degree`."""
     out = set()
     for m in _NUM_RE.finditer(undated):
-        value = Decimal(m.group("n").replace(",", ""))
+        value = Decimal(m.group("n").replace(",", "")) * (-1 if m.group("sign") else 1)
         unit = (m.group("unit") or "").rstrip("s")
         if m.group("mult"):
             value *= _MULT[m.group("mult")]
@@ -228,14 +284,39 @@ def _with_rules_units(values: tuple[tuple[str, Decimal], ...], rules: str) -> tu
     number ("above 30°C"); a bare "°" left over is Fahrenheit (the US venues' default)."""
     if not any(u in ("", "°") for u, _ in values):
         return values
-    stated = {x: u for u, x in _values(_dates(normalize(rules), None)[1], bare_degree="°") if u not in ("", "°")}
+    stated = {x: u for u, x in _values(_dates(normalize(rules), None)[2], bare_degree="°") if u not in ("", "°")}
     return tuple(sorted({(stated.get(x, "°f" if u == "°" else u) if u in ("", "°") else u, x) for u, x in values}))
 
 
 def _strike_values(listing: Listing) -> tuple[tuple[str, Decimal], ...]:
-    """Kalshi floor/cap strikes, the ForecastEx strike, Polymarket's `line`: unit unknown."""
+    """Kalshi floor/cap strikes, the ForecastEx strike, Polymarket's `line`: unit unknown, sign kept."""
     vals = {v for v in (listing.floor_strike, listing.cap_strike, listing.line) if v is not None}
-    return tuple(sorted(("", abs(v).normalize()) for v in vals))
+    return tuple(sorted(("", v.normalize()) for v in vals))
+
+
+def _times(undated: str) -> tuple[frozenset[tuple[str, str]], str]:
+    """The times of day in the text as ("HH:MM", zone) (24-hour; zone "" when unstated), and
+    the text with them blanked out ("5 pm" is no threshold of 5)."""
+    out = set()
+    for m in _TIME_RE.finditer(undated):
+        if m.group("word"):
+            hour, minute = (12 if m.group("word") == "noon" else 0), 0
+        elif m.group("half"):
+            hour, minute = int(m.group("h")) % 12 + (12 if m.group("half") == "p" else 0), int(m.group("m") or 0)
+        else:
+            hour, minute = int(m.group("h24")), int(m.group("m24"))
+        out.add((f"{hour:02d}:{minute:02d}", _ZONES.get(m.group("zone") or "", "")))
+    return frozenset(out), _TIME_RE.sub(lambda m: " " * len(m.group(0)), undated)
+
+
+def _void(rules: str) -> frozenset[str]:
+    """What the rules' sentences about a postponed, cancelled or otherwise void event say YES
+    resolves to: no, yes, 50-50, void (refunded) or price (a fair or last traded price)."""
+    out = set()
+    for sentence in re.split(r"(?<=[.;!?])\s+", normalize(rules)):
+        if _VOID_EVENT.search(sentence):
+            out.update(name for name, rx in _VOID_OUTCOMES if rx.search(sentence))
+    return frozenset(out)
 
 
 def _comparator(undated: str) -> str:

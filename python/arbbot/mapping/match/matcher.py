@@ -8,7 +8,7 @@ from itertools import combinations
 from typing import Callable
 
 from arbbot.mapping.listings import VENUES, Listing
-from arbbot.mapping.match import blocking, calibration, scoring, settlement
+from arbbot.mapping.match import blocking, scoring, settlement
 from arbbot.mapping.match.embedding import embed
 from arbbot.mapping.match.features import Features
 
@@ -19,7 +19,7 @@ Progress = Callable[[str, int, int], None]   # (stage, done, total)
 class Assessment:
     verdict: settlement.Verdict
     score: scoring.Score
-    confidence: float           # calibrated, [0, 1]; 0 when the settlement check rejects
+    confidence: float           # calibrated, [0, 1] (`scoring.confidence`); 0 when the settlement check rejects
 
     @property
     def reasons(self) -> list[str]:
@@ -39,7 +39,7 @@ class Pair:
 def assess(a: Features, b: Features, cosine: float) -> Assessment:
     verdict = settlement.check(a, b)
     sc = scoring.score(a, b, cosine, verdict)
-    return Assessment(verdict, sc, calibration.confidence(sc.raw) if verdict.ok else 0.0)
+    return Assessment(verdict, sc, scoring.confidence(sc, verdict) if verdict.ok else 0.0)
 
 
 @dataclass(frozen=True)

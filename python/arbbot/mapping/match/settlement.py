@@ -1,12 +1,15 @@
 """Settlement check: do two look-alike listings pay on the same event? Structured fields only.
 
 `check(a, b)` rejects a pair whose YES sides settle on different facts — a different date or
-deadline, threshold or unit, comparator ("X or above" vs "above X"), outcome set (top 5 vs top
-10, exact score vs spread, a narrowing word such as "intraday" or "nominee" on one side only),
-resolution source or weather station, a different subject, a game on another day (or with no
-day at all to tell it from the teams' other games) — and flips the relation to `inverse` when a
-matchup's YES is on the other team. A field stated on one side only is not a rejection but a
-`caution` (the pair's confidence is lowered by the scorer): the rules may still agree.
+deadline, a deadline against a point in time ("by Dec 31" vs "on Dec 31"), another time of day,
+threshold (sign included) or unit, comparator ("X or above" vs "above X"), outcome set (top 5
+vs top 10, exact score vs spread, a narrowing word such as "intraday" or "nominee" on one side
+only), a question negated on one side only, resolution source or weather station, what a
+postponed or cancelled event resolves to, a different subject, a game on another day (or with
+no day at all to tell it from the teams' other games) — and flips the relation to `inverse`
+when a matchup's YES is on the other team. A field stated on one side only, or a date named to
+the day on one side and only to the month or year on the other, is not a rejection but a
+`caution`: the rules may still agree, and the scorer keeps a cautioned pair from auto-approval.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from arbbot.mapping.match.features import DateRef, Features
 
 CLOSE_DAYS_CAUTION = 7    # close dates further apart than this (days) are a caution
 GAME_DAYS_APART = 3       # a matchup whose close dates are further apart (days) is another game
+_TIMING = {"by": "by the date (any time until)", "on": "on the date"}
 
 
 @dataclass
@@ -35,7 +39,12 @@ class Verdict:
 def check(a: Features, b: Features) -> Verdict:
     v = Verdict()
     _dates(a, b, v)
+    if a.timing and b.timing and a.timing != b.timing:
+        v.rejects.append(f"timing differs: {_TIMING[a.timing]} vs {_TIMING[b.timing]}")
+    _times(a, b, v)
     _values(a, b, v)
+    if a.negated != b.negated:
+        v.rejects.append("question negated on one side only")
     if a.comparator and b.comparator and a.comparator != b.comparator:
         v.rejects.append(f"comparator differs: {a.comparator} vs {b.comparator}")
     elif a.comparator and b.comparator and a.values:
@@ -53,6 +62,7 @@ def check(a: Features, b: Features) -> Verdict:
         v.rejects.append(f"different outcome: {', '.join(sorted(a.actions))} vs {', '.join(sorted(b.actions))}")
     elif a.actions and b.actions:
         v.agreements.append(f"same outcome {', '.join(sorted(a.actions))}")
+    _void(a, b, v)
     if a.qualifiers != b.qualifiers:
         v.rejects.append(f"outcome qualifier on one side: {', '.join(sorted(a.qualifiers ^ b.qualifiers))}")
     only_a, only_b = _own_names(a, b), _own_names(b, a)
@@ -107,6 +117,11 @@ def _fmt(d: DateRef) -> str:
     return "-".join(str(p) if p is not None else "?" for p in d)
 
 
+def _grain(d: DateRef) -> int:
+    """How finely a date is named: 0 a year, 1 a month, 2 a day."""
+    return 2 if d[2] is not None else (1 if d[1] is not None else 0)
+
+
 def _dates(a: Features, b: Features, v: Verdict) -> None:
     if not a.dates or not b.dates:
         if a.dates or b.dates:
@@ -114,10 +129,42 @@ def _dates(a: Features, b: Features, v: Verdict) -> None:
         return
     if all(any(_compatible(x, y) for y in b.dates) for x in a.dates) and \
             all(any(_compatible(y, x) for x in a.dates) for y in b.dates):
-        v.agreements.append(f"same date {', '.join(_fmt(d) for d in a.dates)}")
+        if {_grain(d) for d in a.dates} == {_grain(d) for d in b.dates}:
+            v.agreements.append(f"same date {', '.join(_fmt(d) for d in a.dates)}")
+        else:     # "in December 2026" (any day of it?) against "on December 16, 2026"
+            v.cautions.append(f"date named to another precision: {', '.join(_fmt(d) for d in a.dates)} vs "
+                              f"{', '.join(_fmt(d) for d in b.dates)}")
     else:
         v.rejects.append(f"date differs: {', '.join(_fmt(d) for d in a.dates)} vs "
                          f"{', '.join(_fmt(d) for d in b.dates)}")
+
+
+def _times(a: Features, b: Features, v: Verdict) -> None:
+    """Times of day: the same clock times, and the same zone where both state one."""
+    if not a.times or not b.times:
+        if a.times or b.times:
+            v.cautions.append("time of day stated on one side only")
+        return
+    zones_a, zones_b = {z for _, z in a.times if z}, {z for _, z in b.times if z}
+    if {c for c, _ in a.times} != {c for c, _ in b.times} or (zones_a and zones_b and zones_a != zones_b):
+        v.rejects.append(f"time of day differs: {_clock(a.times)} vs {_clock(b.times)}")
+    else:
+        v.agreements.append(f"same time of day {_clock(a.times)}")
+
+
+def _clock(times: frozenset[tuple[str, str]]) -> str:
+    return ", ".join(f"{c} {z}".strip() for c, z in sorted(times))
+
+
+def _void(a: Features, b: Features, v: Verdict) -> None:
+    """What a postponed or cancelled event resolves to, as each side's rules say."""
+    if a.void and b.void:
+        if a.void != b.void:
+            v.rejects.append(f"void rule differs: {', '.join(sorted(a.void))} vs {', '.join(sorted(b.void))}")
+        else:
+            v.agreements.append(f"same void rule {', '.join(sorted(a.void))}")
+    elif a.void or b.void:
+        v.cautions.append(f"void rule stated on one side only: {', '.join(sorted(a.void or b.void))}")
 
 
 def _num(x: Decimal) -> str:
