@@ -1,6 +1,7 @@
 """Execution: the order store, the sequential leg executor and crash recovery.
 
-    store = OrderStore(path)                      # SQLite WAL, synchronous=FULL
+    store = OrderStore(path)                      # SQLite WAL; durability "process" (default): synchronous=NORMAL
+                                                  # plus a background fsync (execution/walsync.py); "power": FULL
     rep = await recover(store, {"kalshi": kalshi_venue, ...})   # on start, before trading
     ex = Executor(store, {"kalshi:TICKER": Route(kalshi_venue, "TICKER"), ...}, risk=gates)
     result = await ex.execute(opportunity)        # raises Refused in safe mode / blacklist

@@ -17,7 +17,8 @@ engine against the book it was filled from: its fills, status, cost and fee must
 same (differences `what: "fill engine"`).
 
 The result is `arbbot.reconcile/1` (README). Units inside: lots, ticks, µ$; quantities in the
-report are decimal strings of contracts.
+report are decimal strings of contracts, money is µ$ in `*_micros` fields, else dollars with
+6 decimals (a cash difference).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from arbbot.venues.common.model import Action, TimeInForce
 
 from arbbot.execution.store import INTENT_OPEN, OrderStore
 from arbbot.venues.common.model import OrderStatus
-from arbbot.units import TICKS_PER_DOLLAR, format_qty
+from arbbot.units import TICKS_PER_DOLLAR, format_money, format_qty
 
 FORMAT = "arbbot.reconcile/1"
 PAIR_PAYOUT_PER_LOT = TICKS_PER_DOLLAR   # µ$: a YES lot plus a NO lot of one market are worth $0.01
@@ -122,8 +123,9 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
     baseline = store.cash_baseline(name)
     cash_store = cash_moved(fills)
     cash_venue = None if baseline is None else (await venue.balance()).cash_micros - baseline
-    if cash_venue is not None and cash_venue != cash_store:
-        diffs.append({"what": "cash", "id": name, "venue": cash_venue, "store": cash_store})
+    if cash_venue is not None and cash_venue != cash_store:   # dollars, 6 decimals (µ$ in cash_moved_micros)
+        diffs.append({"what": "cash", "id": name, "venue": format_money(cash_venue),
+                      "store": format_money(cash_store)})
 
     return {"positions": {"venue": pos_venue, "store": pos_store},
             "open_orders": {"venue": len(working), "store": len(open_intents)},

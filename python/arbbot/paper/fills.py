@@ -11,9 +11,11 @@ in lots, money in µ$ (ticks × lots = µ$).
 - Each fill is at the level's price (the resting order's price), for at most the level's size.
   The order fills at most `qty`, and a whole number of the market's lots: what the levels within
   the limit offer, rounded down to the lot.
-- Liquidity this account already took from the same book (`Terms.taken`: lots per price of the
-  order's ladder, by earlier paper orders since the book last changed) is not there any more:
-  two paper orders on one book never both take the same level.
+- Liquidity earlier paper orders took that the venue's book still shows (`Terms.taken`: lots per
+  price of the order's ladder; the venue never saw those orders) is not there any more: two paper
+  orders never both take the same resting lots. Which resting orders an order takes
+  (`taken_bid`): a buy of S at p the other side's bid at 10,000 − p, a sell of S at p S's bid at
+  p, on every venue (Polymarket publishes each bid again as the other token's ask).
 - IOC fills what it can and cancels the rest; FOK fills all of `qty` or nothing.
 - Fees by the venue's own schedule through the engine's fee code (`arbbot.engine.order_fee`,
   spec/ARBITRAGE.md "Fees": per order, rate part rounded up to R, plus the per-contract
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 from arbbot.engine import decompose, order_fee
 from arbbot.model import Book, FeeSchedule, Level, Side, Venue
+from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.model import Action, OrderStatus, TimeInForce
 
 MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simulates (takers only)
@@ -34,7 +37,8 @@ MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simul
 @dataclass(frozen=True)
 class Terms:
     """What matching needs of a market: its venue, taker fee schedule and lot (lots), and the lots
-    already taken from this book at each price of the order's ladder (price ticks, lots)."""
+    earlier paper orders took that the book still shows, at each price of the order's ladder
+    (price ticks, lots)."""
     venue: Venue
     fees: FeeSchedule
     lot: int
@@ -101,6 +105,27 @@ def ladder(book: Book, venue: Venue, side: Side, action: Action) -> tuple[Level,
         d = decompose(int(venue), book)
         return d.yes if side is Side.YES else d.no
     return _bids(book.yes_bids if side is Side.YES else book.no_bids)
+
+
+def taken_bid(side: Side, action: Action, price: int) -> tuple[Side, int]:
+    """The resting orders an order of `side`/`action` takes at `price` (ticks of `side`): the bids
+    of one side at one price, (that side, its price in ticks). A buy of S at p takes the other
+    side's bid at 10,000 − p (Kalshi, ForecastEx: the ask is that bid; Polymarket: the token's ask
+    is the other token's bid, the two books mirror each other, spec/ARBITRAGE.md "Books"); a sell
+    of S at p takes S's bid at p. The inverse: the same call on the bid's price gives the order's."""
+    return (side, price) if action is Action.SELL else (side.other, TICKS_PER_DOLLAR - price)
+
+
+def published_bid(book: Book, venue: Venue, side: Side, price: int) -> int:
+    """Lots `book` shows of `side`'s bid at `price` (ticks). On Polymarket the same orders are
+    published twice, as the token's bid and as the other token's ask at 10,000 − price: the larger
+    copy counts (a copy an update has not reached yet, or a book given with one copy only, never
+    reads as the bid gone)."""
+    bids, asks = (book.yes_bids, book.no_asks) if side is Side.YES else (book.no_bids, book.yes_asks)
+    lots = sum(q for p, q in bids if p == price)
+    if not venue.bids_only:
+        lots = max(lots, sum(q for p, q in asks if p == TICKS_PER_DOLLAR - price))
+    return lots
 
 
 def match(book: Book | None, terms: Terms, side: Side, action: Action, price: int, qty: int,

@@ -19,11 +19,14 @@ network path; the venue's matching time is not included).
 Orders: IOC and FOK only (what the executor sends; GTC/DAY and post-only need a queue model and
 are refused), on the market's price grid, in whole lots; a buy must be covered by the paper cash
 (limit × qty + its fee). ForecastEx is buy-only, as at the venue. A book the adapter distrusts
-(sequence gap, disconnect) or none at all fills nothing. Liquidity consumed: what paper orders
-took from a book is gone for the next paper orders on the same book (same side and action), until
-the market's book changes (`Terms.taken`). Each order, its fills, the book and the
-terms it was matched with go to the ledger (`arbbot.paper.ledger`) in one transaction before
-the answer is returned. Units: ticks, lots, µ$.
+(sequence gap, disconnect) or none at all fills nothing. Liquidity consumed: the venue never sees
+paper orders, so its book keeps showing the resting orders they took; those lots are gone for
+every later paper order that would take the same resting orders, whatever its side and action (on
+Kalshi a BUY YES at p and a SELL NO at 1 − p both take the NO bid at 1 − p; `fills.taken_bid`),
+across book updates (`TakenDepth`, `Terms.taken`). They come back only as the venue's own trading
+shows: as far as that level's published size drops, or all of them when the level is gone. Each
+order, its fills, the book and the terms it was matched with go to the ledger
+(`arbbot.paper.ledger`) in one transaction before the answer is returned. Units: ticks, lots, µ$.
 """
 from __future__ import annotations
 
@@ -37,13 +40,52 @@ from typing import AsyncIterator
 
 from arbbot.engine import order_fee
 from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
-from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match
+from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match, published_bid, taken_bid
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
 from arbbot.venues.common.errors import NotFound, OrderRejected
 from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order, OrderRequest, PackedBookUpdate, Position
 
 ROUND_TRIPS = 64          # REST book fetches whose median is the measured latency
 MIN_ROUND_TRIPS = 3       # fewer measured: an order waits for a fetch of its market (and measures it)
+
+
+class TakenDepth:
+    """The resting orders of one market that paper orders took and the venue still shows. `levels`:
+    (bid side, bid price ticks) (`fills.taken_bid`) → [lots taken, lots the venue showed there
+    when last seen (`fills.published_bid`)]. Invariant: 0 < taken ≤ shown.
+
+    Each trusted book seen gives lots back only as the venue's own trading shows: a level whose
+    size dropped by d lots keeps max(0, taken − d), a level gone from the book is forgotten; a
+    level that grew keeps all it had taken (the new orders queue behind the ones taken)."""
+
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+        self.levels: dict[tuple[Side, int], list[int]] = {}
+
+    def see(self, book: Book) -> None:
+        for key, level in list(self.levels.items()):
+            shown = published_bid(book, self.venue, *key)
+            taken = level[0] - max(0, level[1] - shown)
+            if taken > 0:
+                level[:] = taken, shown
+            else:
+                del self.levels[key]
+
+    def on_ladder(self, side: Side, action: Action) -> tuple[tuple[int, int], ...]:
+        """What an order of `side`/`action` finds taken: (price ticks of its ladder, lots), by price."""
+        found = []
+        for (bid_side, bid_price), (taken, _shown) in self.levels.items():
+            walked, price = taken_bid(side, action, bid_price)      # its own inverse on the price
+            if walked is bid_side:
+                found.append((price, taken))
+        return tuple(sorted(found))
+
+    def took(self, book: Book, side: Side, action: Action, fills) -> None:
+        """Record an order's fills ((price ticks of its ladder, lots)), matched against `book`."""
+        for price, lots in fills:
+            key = taken_bid(side, action, price)
+            level = self.levels.setdefault(key, [0, published_bid(book, self.venue, *key)])
+            level[0] += lots
 
 
 class PaperVenue:
@@ -66,9 +108,8 @@ class PaperVenue:
         self.orders_matched = 0
         self.orders_refused = 0
         self._seq = itertools.count(1)            # ids of orders without a client order id
-        # market id → (the book paper orders took from, (side, action) → {price ticks: lots taken}):
-        # reset when the market's book changes
-        self._taken: dict[str, tuple[Book, dict[tuple[Side, Action], dict[int, int]]]] = {}
+        # market id → the resting orders paper orders took there that its book still shows
+        self._taken: dict[str, TakenDepth] = {}
 
     # ---- market data: the wrapped adapter's ------------------------------------------------------
     async def discover_markets(self) -> list[MarketInfo]:
@@ -87,7 +128,7 @@ class PaperVenue:
         started = self.timer()
         book = await self.inner.fetch_book(market_id)
         self.round_trips.append(self.timer() - started)
-        self.books[market_id] = book
+        self._remember(market_id, book)
         return book
 
     async def snapshot_book(self, market_id: str) -> Book:
@@ -95,7 +136,8 @@ class PaperVenue:
         read = getattr(self.inner, "snapshot_book", None)
         if read is None:
             return await self.fetch_book(market_id)
-        book = self.books[market_id] = await read(market_id)
+        book = await read(market_id)
+        self._remember(market_id, book)
         return book
 
     def book(self, market_id: str) -> Book | None:
@@ -103,13 +145,23 @@ class PaperVenue:
         held = self.books.get(market_id)
         return held.book if held.__class__ is PackedBookUpdate else held
 
+    def _remember(self, market_id: str, held: Book | PackedBookUpdate) -> None:
+        """`held` is the market's latest book; what paper orders took there gives back what the
+        venue's own trading took meanwhile (`TakenDepth.see`; a distrusted book tells nothing)."""
+        self.books[market_id] = held
+        taken = self._taken.get(market_id)
+        if taken is not None and taken.levels:      # else a packed update stays packed
+            book = held.book if held.__class__ is PackedBookUpdate else held
+            if book.tradeable:
+                taken.see(book)
+
     def _seen(self, update: BookUpdate | PackedBookUpdate) -> None:
         if update.packed is not None:               # kept packed until an order reads it
-            self.books[update.market.id] = update
+            self._remember(update.market.id, update)
             return
         book = update.book
         if book.market is not None:
-            self.books[book.market.id] = book
+            self._remember(book.market.id, book)
 
     async def add_markets(self, market_ids: list[str]) -> list[str]:
         """The adapter's: stream these markets too (mid-session); the ids that were new."""
@@ -127,11 +179,11 @@ class PaperVenue:
         async for update in self.inner.stream_books(market_ids, on_update=tap):
             if update.packed is not None:
                 if books.get(update.market.id) is not update:
-                    books[update.market.id] = update
+                    self._remember(update.market.id, update)
             else:
                 book = update.book      # also without a tap (an adapter that does not coalesce)
                 if book.market is not None and books.get(book.market.id) is not book:
-                    books[book.market.id] = book
+                    self._remember(book.market.id, book)
             yield update
 
     @property
@@ -214,15 +266,11 @@ class PaperVenue:
             reason = "no book" if book is None else f"book not trusted: {book.reason or 'distrusted'}"
             book = None
         if book is not None:
-            prior = self._taken.get(req.market_id)
-            if prior is None or prior[0] is not book:
-                prior = self._taken[req.market_id] = (book, {})
-            taken = prior[1].setdefault((req.side, req.action), {})
-            terms = dataclasses.replace(terms, taken=tuple(sorted(taken.items())))
+            taken = self._taken.setdefault(req.market_id, TakenDepth(info.venue))   # `book` seen (`_remember`)
+            terms = dataclasses.replace(terms, taken=taken.on_ladder(req.side, req.action))
         m = match(book, terms, req.side, req.action, req.price_ticks, req.qty_lots, req.tif)
         if book is not None:
-            for p, q in m.fills:
-                taken[p] = taken.get(p, 0) + q
+            taken.took(book, req.side, req.action, m.fills)
         matched_ms = int(self.clock() * 1000)
         order_id = (f"paper-{req.client_order_id}" if req.client_order_id
                     else f"paper-{self.venue}-{sent_ms}-{next(self._seq)}")

@@ -17,7 +17,8 @@ FULL = 10_000                      # ticks in $1
 def expected_fills(order: dict) -> list[tuple[int, int, int]]:
     """(price ticks, lots, fee µ$) of each fill, worked out from the recorded book and terms as a
     venue would: buys take the side's asks (Kalshi, ForecastEx: the other side's bids at
-    10,000 − p; Polymarket: the token's asks), sells its bids; whole lots; the order's fee
+    10,000 − p; Polymarket: the token's asks), sells its bids, less what earlier paper orders took
+    there (`terms.taken`, per price of the order's ladder); whole lots; the order's fee
     ceil(r·Σ q·p·(1 − p) / R)·R + ceil(c·q / 100), each fill carrying the increase of that fee."""
     yes_bids, yes_asks, no_bids, no_asks = order["book"]
     terms = order["terms"]
@@ -30,11 +31,13 @@ def expected_fills(order: dict) -> list[tuple[int, int, int]]:
             raw = [(FULL - p, q) for p, q in (no_bids if order["side"] == "yes" else yes_bids)]
         for p, q in raw:
             merged[p] = merged.get(p, 0) + q
-        levels = [(p, q) for p, q in sorted(merged.items()) if p <= order["price"]]
+        within = [(p, q) for p, q in sorted(merged.items()) if p <= order["price"]]
     else:
         for p, q in (yes_bids if order["side"] == "yes" else no_bids):
             merged[p] = merged.get(p, 0) + q
-        levels = [(p, q) for p, q in sorted(merged.items(), reverse=True) if p >= order["price"]]
+        within = [(p, q) for p, q in sorted(merged.items(), reverse=True) if p >= order["price"]]
+    gone = dict(terms.get("taken", ()))
+    levels = [(p, q - gone.get(p, 0)) for p, q in within if q > gone.get(p, 0)]
     take = min(order["qty"], sum(q for _, q in levels)) // terms["lot"] * terms["lot"]
     if order["tif"] == "fok" and take < order["qty"]:
         take = 0

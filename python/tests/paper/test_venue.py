@@ -296,16 +296,17 @@ def test_the_book_is_remembered_as_received_before_the_feed_coalesces_it(ledger)
     assert (order.filled_lots, order.cost_micros) == (300, 420_000 + 860_000)   # CHANGED's depth
 
 
-def test_paper_orders_consume_the_book_they_take_from_until_it_changes(ledger):
-    """Two paper buys on one book never take the same level twice; a new book restores what the
-    venue shows; the re-match of every order (what `arbbot reconcile` does) agrees."""
+def test_paper_orders_consume_the_book_they_take_from_across_book_updates(ledger):
+    """Two paper buys on one book never take the same level twice; a new book showing the same
+    levels (the venue never saw the paper orders) gives nothing back; the re-match of every order
+    (what `arbbot reconcile` does) agrees."""
     async def main():
         _, paper = await on_kalshi_book(ledger)          # YES asks 4,200 × 300, 4,300 × 1,000, 4,500 × 2,000
         first = await paper.place_order(buy(1_000, 4_300, "c-L0E0"))
         second = await paper.place_order(buy(1_000, 4_300, "c-L1E0"))
         sold = await paper.place_order(buy(500, 4_000, "c-L1U0", action=Action.SELL))   # bids: not taken by buys
         third = await paper.place_order(buy(100, 4_300, "c-L2E0"))
-        paper.books["K"] = KALSHI_BOOK.__class__(*KALSHI_BOOK.sides(), market=K)        # the book changed (equal)
+        paper.books["K"] = KALSHI_BOOK.__class__(*KALSHI_BOOK.sides(), market=K)        # a new book (equal)
         fourth = await paper.place_order(buy(400, 4_200, "c-L3E0"))
         return first, second, sold, third, fourth
     first, second, sold, third, fourth = asyncio.run(main())
@@ -313,10 +314,11 @@ def test_paper_orders_consume_the_book_they_take_from_until_it_changes(ledger):
         (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300)]      # what the first left at ≤ 43¢
     assert second.status is OrderStatus.CANCELED and sold.filled_lots == 500
     assert (third.filled_lots, third.status) == (0, OrderStatus.CANCELED)       # nothing left at ≤ 43¢
-    assert (fourth.filled_lots, fourth.cost_micros) == (300, 300 * 4_200)       # a new book: all of 42¢ again
+    assert (fourth.filled_lots, fourth.status) == (0, OrderStatus.CANCELED)     # 42¢ still taken
     rows = ledger.store.paper_orders("kalshi")
     assert [r["terms"].get("taken") for r in rows] == [None, [[4_200, 300], [4_300, 700]], None,
-                                                        [[4_200, 300], [4_300, 1_000]], None]
+                                                        [[4_200, 300], [4_300, 1_000]],
+                                                        [[4_200, 300], [4_300, 1_000]]]
     assert rematch_paper_orders(rows, ledger.store.paper_fills("kalshi")) == []
 
 
@@ -339,8 +341,8 @@ def test_a_packed_update_is_its_book_built_once_when_read():
 
 def test_packed_updates_fill_and_are_consumed_as_books_are(ledger):
     """Streamed packed: the paper venue keeps the update (no Book built) until an order reads it;
-    orders on one update consume its levels, a new update (equal) restores them: the fills of
-    `test_paper_orders_consume_the_book_they_take_from_until_it_changes`."""
+    orders on one update consume its levels, a new update (equal) gives nothing back: the fills of
+    `test_paper_orders_consume_the_book_they_take_from_across_book_updates`."""
     async def main():
         inner = DataOnly()
         paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
@@ -367,4 +369,4 @@ def test_packed_updates_fill_and_are_consumed_as_books_are(ledger):
     kept_lazily, first, second, third = asyncio.run(main())
     assert kept_lazily
     assert [(o.filled_lots, o.cost_micros) for o in (first, second, third)] == [
-        (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300), (300, 300 * 4_200)]
+        (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300), (0, 0)]
