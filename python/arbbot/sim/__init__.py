@@ -176,11 +176,6 @@ def _drive(scenario, seed: int, kalshi: KalshiSim, poly: PolymarketSim, tws, ste
     (`driver.task`) unless `step_interval` is None."""
     driver = UniverseDriver(scenario, seed, {"kalshi": kalshi.process, "polymarket": poly.process,
                                              "forecastex": tws.process})
-
-    def faults() -> None:                   # book faults may be switched at run time
-        kalshi.refresh_book_faults()
-        poly.refresh_book_faults()
-    driver.after_batch = faults
     driver.on_stats = lambda st: logs.get("sim").info("sim.universe", **st)
     driver.task = asyncio.create_task(driver.run()) if step_interval else None
     return driver

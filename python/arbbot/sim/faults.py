@@ -3,10 +3,11 @@
 `Faults` is what `arbbot sim --faults '{…}'` takes (its field names are the JSON keys); a running
 simulator reads `sim.faults` on every use, so a test may swap it at run time. Faults reach a
 simulator only through its public hooks (`FaultHooks`): the HTTP venues count their requests with
-`count_request()`, publish a crossed book through `crossed_books` + `on_engine_event(...)`, and
-every venue counts its orders in an `OrderFaults`. WebSocket frame faults (gaps, duplicates,
-swaps, malformed frames, disconnects, Polymarket drops / bad hashes) are applied by each venue's
-own connection writer, since they depend on its framing.
+`count_request()`, and every venue counts its orders in an `OrderFaults`. WebSocket frame faults
+(lost deltas, duplicates, swaps, malformed frames, disconnects, Polymarket bad hashes) are applied
+by each venue's own connections, since they depend on its framing. No fault makes a venue publish
+a book its engine does not hold: a locked or crossed copy on a client comes from an update it
+missed (`lost_removals`).
 """
 from __future__ import annotations
 
@@ -16,13 +17,11 @@ from typing import Callable, Protocol
 
 from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, BookDelta, Exchange
-
 
 @dataclass(frozen=True)
 class Faults:
     """Fault injection switches (all off by default). Counts are "every Nth" (0 = never)."""
-    ws_seq_gap_every: int = 0          # Kalshi: skip one seq number every N book frames
+    ws_seq_gap_every: int = 0          # Kalshi: the orderbook_delta numbered N, 2N, … is lost (seq and content)
     ws_duplicate_every: int = 0        # resend a book frame (same seq) every N frames
     ws_out_of_order_every: int = 0     # swap two consecutive book frames every N frames
     ws_malformed_every: int = 0        # send a non-JSON frame every N frames
@@ -30,11 +29,14 @@ class Faults:
     poly_bad_hash_every: int = 0       # Polymarket: corrupt the hash in a price_change every N
     poly_drop_every: int = 0           # Polymarket: lose (never send) every Nth price_change frame
     http_429_every: int = 0            # every Nth request gets 429
-    http_429_retry_after: float | None = None   # add Retry-After (seconds) to 429s
+    http_429_retry_after: float | None = None   # Polymarket: add Retry-After (seconds) to 429s
+    #   (Kalshi's 429 never carries one, VENUES.md)
     http_5xx_every: int = 0            # every Nth request gets 503
     order_reject_every: int = 0        # every Nth order is rejected
     order_ack_delay_s: float = 0.0     # slow acks
-    partial_fill_lots: int = 0         # cap immediate fills at this many lots (0 = no cap)
+    partial_fill_lots: int = 0         # partial fills: just before each order (not FOK, not post-only)
+    #   arrives, another trader takes all but this many lots of the liquidity it would cross
+    #   (a real trade, published); 0 = off
     # Lost / late order answers (Kalshi POST /portfolio/orders and /orders/batched, Polymarket
     # POST /order, TWS placeOrder). The order is placed and matched at once either way:
     lost_order_response_every: int = 0  # every Nth ACCEPTED order (own counter, see OrderFaults;
@@ -42,57 +44,36 @@ class Faults:
     #   TWS → its openOrder/orderStatus/execDetails never reach the placing connection (later
     #   updates and reqOpenOrders/reqCompletedOrders/reqExecutions do show it)
     order_response_delay_s: float = 0.0  # every order answer (accepted or refused) leaves S s late
-    # Bad books published by the venue (switch at run time, then call the sim's
-    # `refresh_book_faults()`; the engine itself never holds a crossed book):
-    crossed_books: tuple[str, ...] = ()  # these markets' published book is locked/crossed
-    cross_ticks: int = 100             # how far past locked (0 = locked: YES bid + NO bid = $1)
+    # Book feeds (read on every frame: may be switched at run time):
+    lost_removals: tuple[str, ...] = ()  # these markets' updates that empty a level are lost on the
+    #   way (Kalshi: with their seq number; Polymarket: the price_change frame): a copy that misses
+    #   one keeps the level, and is locked/crossed once the other side bids at or past it
     stale_books: tuple[str, ...] = ()  # these markets' book updates are withheld (no frames at all)
 
 
 class FaultHooks(Protocol):
     """The public surface of a simulated HTTP venue that fault injection uses."""
     faults: Faults
-    exchange: Exchange
-    crossed_books: dict[str, tuple[str, int, int]]   # market → the published fault level (side, ticks, lots)
 
     def count_request(self) -> int:
         """Count one HTTP request; its number (1, 2, …)."""
         ...
 
-    def on_engine_event(self, ev: object) -> None:
-        """Publish an engine event (here: a fault level's `BookDelta`) on the venue's feeds."""
-        ...
 
-
-def http_fault(sim: FaultHooks, too_many: dict,
-               unavailable: Callable[[], web.Response]) -> web.Response | None:
+def http_fault(sim: FaultHooks, too_many: dict, unavailable: Callable[[], web.Response], *,
+               retry_after: bool = False) -> web.Response | None:
     """Count one HTTP request on `sim` and apply `http_429_every` / `http_5xx_every`: the Nth
-    request gets 429 (`too_many` as its JSON body, Retry-After when configured) or 503
-    (`unavailable()`, the venue's own error response). None: serve the request."""
+    request gets 429 (`too_many` as its JSON body; Retry-After when the venue sends one,
+    `retry_after`, and `http_429_retry_after` is set) or 503 (`unavailable()`, the venue's own
+    error response). None: serve the request."""
     n = sim.count_request()
     f = sim.faults
     if f.http_429_every and n % f.http_429_every == 0:
-        headers = {"Retry-After": str(f.http_429_retry_after)} if f.http_429_retry_after else {}
+        headers = {"Retry-After": str(f.http_429_retry_after)} if retry_after and f.http_429_retry_after else {}
         return web.json_response(too_many, status=429, headers=headers)
     if f.http_5xx_every and n % f.http_5xx_every == 0:
         return unavailable()
     return None
-
-
-def refresh_crossed_books(sim: FaultHooks) -> None:
-    """Apply `faults.crossed_books`: publish a YES bid that locks or crosses the market's best NO
-    bid (`cross_ticks` past locked) and record it in `sim.crossed_books` (the venue adds it to the
-    books it serves); remove it (a delta back) once the market is healthy again."""
-    f = sim.faults
-    for m in sorted(set(sim.crossed_books) | set(f.crossed_books)):
-        if m in f.crossed_books and m not in sim.crossed_books:
-            no = sim.exchange.markets[m].levels("no")
-            price = min(FULL - 100, FULL - (max(no) if no else FULL - 100) + f.cross_ticks)
-            sim.crossed_books[m] = ("yes", price, 10_000)
-            sim.on_engine_event(BookDelta(m, "yes", price, 10_000))
-        elif m not in f.crossed_books and m in sim.crossed_books:
-            side, price, lots = sim.crossed_books.pop(m)
-            sim.on_engine_event(BookDelta(m, side, price, -lots))
 
 
 class OrderFaults:

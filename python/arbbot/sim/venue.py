@@ -1,6 +1,6 @@
 """What the simulated HTTP venues (Kalshi, Polymarket) have in common: one engine `Exchange` with
 its price process, aiohttp listeners on loopback, the fault + auth middleware, the published book
-(the engine's levels plus a crossed-book fault level) and the WebSocket connection loop.
+(the engine's own levels: never locked or crossed) and the WebSocket connection loop.
 
 A venue subclass sets `venue` (its name in the scenario), `ws_path`, its 429 body and 503 text,
 and implements `error(...)` (its error shape), `authenticate(...)` and `on_engine_event(...)`
@@ -16,7 +16,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from arbbot.sim.engine.matching import Exchange
-from arbbot.sim.faults import Faults, OrderFaults, http_fault, refresh_crossed_books
+from arbbot.sim.faults import Faults, OrderFaults, http_fault
 from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
 
 
@@ -32,6 +32,7 @@ class HttpVenueSim:
     venue = ""                                  # "kalshi" | "polymarket"
     ws_path = ""
     too_many: dict = {}                         # the venue's 429 body
+    retry_after = False                         # its 429 may carry Retry-After (`http_429_retry_after`)
     unavailable_message = "service unavailable"   # the venue's 503 message
     log = logging.getLogger("arbbot.sim")
 
@@ -52,7 +53,6 @@ class HttpVenueSim:
         self.connections: set = set()           # live WebSocket connections (`WsConnection`)
         self.requests = 0                       # HTTP requests served or faulted (`count_request`)
         self.order_faults = OrderFaults()       # order_reject_every / lost_order_response_every counters
-        self.crossed_books: dict[str, tuple[str, int, int]] = {}   # crossed-book fault: market → (side, price, lots)
         self._runners: list[web.AppRunner] = []
         self._stepper: asyncio.Task | None = None
 
@@ -66,20 +66,10 @@ class HttpVenueSim:
         """Publish an engine event (book delta, trade, fill) on the venue's feeds."""
         raise NotImplementedError
 
-    def refresh_book_faults(self) -> None:
-        """Apply `faults.crossed_books` (call after switching it at run time): publish (REST and
-        WS) a YES bid that locks or crosses the best NO bid; remove it (a delta back) once the
-        market is healthy again."""
-        refresh_crossed_books(self)
-
     def book_levels(self, market: str, side: str) -> dict[int, int]:
-        """The published bids of `side` as {price ticks: lots}: the engine's plus any crossed-book
-        fault level."""
-        lv = dict(self.exchange.markets[market].levels(side))
-        ph = self.crossed_books.get(market)
-        if ph and ph[0] == side:
-            lv[ph[1]] = lv.get(ph[1], 0) + ph[2]
-        return lv
+        """The published bids of `side` as {price ticks: lots}: the engine's own, as a venue
+        publishes the book it holds."""
+        return self.exchange.markets[market].levels(side)
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def listen(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
@@ -92,8 +82,7 @@ class HttpVenueSim:
         return site._server.sockets[0].getsockname()[:2]  # noqa: SLF001 (aiohttp exposes no public accessor)
 
     def start_clock(self) -> None:
-        """Once listening: publish the scenario's book faults, start the price-process steps."""
-        self.refresh_book_faults()              # a scenario may start with bad books
+        """Once listening: start the price-process steps."""
         if self.step_interval:
             self._stepper = asyncio.create_task(self._step_loop())
 
@@ -101,7 +90,6 @@ class HttpVenueSim:
         while True:
             await asyncio.sleep(self.step_interval)
             self.process.step()
-            self.refresh_book_faults()          # faults may be switched at run time
 
     async def stop(self) -> None:
         if self._stepper:
@@ -126,7 +114,8 @@ class HttpVenueSim:
         if request.path == self.ws_path:
             return await handler(request)
         fault = http_fault(self, self.too_many,
-                           lambda: self.error(503, self.unavailable_message, "service_unavailable"))
+                           lambda: self.error(503, self.unavailable_message, "service_unavailable"),
+                           retry_after=self.retry_after)
         if fault is not None:
             return fault
         refused = await self.authenticate(request)

@@ -53,8 +53,9 @@ def unwinds(store):
 
 
 def unwind_fills(store):
-    """(client order id, lots, price) of the unwinds' fills; Kalshi reports a sale of YES at p as
-    a purchase of NO at 10,000 − p (a sale at the 38¢ bid: 6,200)."""
+    """(client order id, lots, price) of the unwinds' fills, as Kalshi reports them: the order's
+    own side and action (AsyncAPI `fill`: `purchased_side` is what was bought), so a sale of YES at
+    the 38¢ bid is a YES fill at 3,800."""
     return sorted((f.client_order_id, f.qty, f.price) for i in unwinds(store) for f in store.fills(i.client_order_id))
 
 
@@ -95,7 +96,7 @@ def test_thin_book_that_replenishes_later_is_unwound_by_pausing_and_escalating(t
         assert sent[k] - sent[k - 1] >= PAUSES[k - 1] - 0.01
     # every lot sold at the 38¢ bid: the stale 5¢ bid was never hit (it is below 38 − 15¢)
     coids = [i.client_order_id for i in unwinds(store)]
-    assert unwind_fills(store) == [(coids[0], 300, 6200), (coids[-1], 700, 6200)]
+    assert unwind_fills(store) == [(coids[0], 300, 3800), (coids[-1], 700, 3800)]
 
 
 def test_old_policy_three_immediate_attempts_leaves_the_same_book_naked(tmp_path, sim_factory):
@@ -117,7 +118,7 @@ def test_book_that_never_comes_back_ends_naked_with_safe_mode_in_bounded_time(tm
     assert store.execution("x1").state == "naked" and "x1" in store.safe_mode()
     # six orders, all at the capped escalation; none reached the stale 5¢ bid
     assert [i.price for i in unwinds(store)] == SELL_PRICES
-    assert unwind_fills(store) == [("x1-L0U0", 300, 6200)]
+    assert unwind_fills(store) == [("x1-L0U0", 300, 3800)]
     # bounded: the pauses (3.4 s) plus six quick orders
     assert sum(PAUSES) - 0.05 <= sent[-1] - sent[0] and time.monotonic() - started < sum(PAUSES) + 10
 

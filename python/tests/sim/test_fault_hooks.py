@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 from pathlib import Path
 
 from arbbot.sim import faults as faults_module
-from arbbot.sim.engine.matching import FULL, BookDelta
-from arbbot.sim.faults import Faults, FaultHooks, OrderFaults, http_fault, refresh_crossed_books
+from arbbot.sim.faults import Faults, FaultHooks, OrderFaults, http_fault
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import PolymarketSim
 from arbbot.sim.scenarios import build
@@ -23,7 +21,7 @@ def test_fault_code_touches_no_private_attribute():
 def test_both_http_venues_expose_the_hooks():
     for sim in (KalshiSim(build("fed", 1), 1), PolymarketSim(build("fed", 1), 1)):
         hooks = [n for n in vars(FaultHooks) if not n.startswith("_")] + list(FaultHooks.__annotations__)
-        assert sorted(set(hooks)) == ["count_request", "crossed_books", "exchange", "faults", "on_engine_event"]
+        assert sorted(set(hooks)) == ["count_request", "faults"]
         assert all(hasattr(sim, n) for n in hooks)
         assert [sim.count_request() for _ in range(3)] == [1, 2, 3] and sim.requests == 3
         assert isinstance(sim.order_faults, OrderFaults)
@@ -33,39 +31,24 @@ class _Venue:
     """The smallest thing fault injection can work on: the public hooks and nothing else."""
 
     def __init__(self, faults: Faults) -> None:
-        k = KalshiSim(build("fed", 1), 1)
-        self.faults, self.exchange = faults, k.exchange
-        self.crossed_books: dict = {}
-        self.published: list = []
+        self.faults = faults
         self.n = 0
 
     def count_request(self) -> int:
         self.n += 1
         return self.n
 
-    def on_engine_event(self, ev) -> None:
-        self.published.append(ev)
-
 
 def test_http_faults_count_through_the_hook():
     v = _Venue(Faults(http_429_every=3, http_429_retry_after=1.5, http_5xx_every=4))
-    got = [http_fault(v, {"error": "slow down"}, lambda: "503") for _ in range(8)]
+    got = [http_fault(v, {"error": "slow down"}, lambda: "503", retry_after=True) for _ in range(8)]
     statuses = [None if r is None else (r if r == "503" else r.status) for r in got]
     assert statuses == [None, None, 429, "503", None, 429, None, "503"]
     assert got[2].headers["Retry-After"] == "1.5"
-
-
-def test_crossed_book_published_and_removed_through_the_hooks():
-    v = _Venue(Faults())
-    m = sorted(v.exchange.markets)[0]
-    best_no = max(v.exchange.markets[m].levels("no"))
-    v.faults = Faults(crossed_books=(m,), cross_ticks=0)
-    refresh_crossed_books(v)
-    assert v.crossed_books == {m: ("yes", FULL - best_no, 10_000)}                 # locked: YES + NO = $1
-    assert v.published == [BookDelta(m, "yes", FULL - best_no, 10_000)]
-    v.faults = dataclasses.replace(v.faults, crossed_books=())
-    refresh_crossed_books(v)
-    assert v.crossed_books == {} and v.published[-1] == BookDelta(m, "yes", FULL - best_no, -10_000)
+    # a venue whose 429 never has Retry-After (Kalshi, VENUES.md) sends none, whatever the fault says
+    plain = http_fault(_Venue(Faults(http_429_every=1, http_429_retry_after=1.5)), {}, lambda: "503")
+    assert plain.status == 429 and "Retry-After" not in plain.headers
+    assert KalshiSim.retry_after is False and PolymarketSim.retry_after is True
 
 
 def test_order_fault_counters_are_independent():

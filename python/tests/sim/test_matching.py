@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from arbbot.sim.engine.matching import HOUSE, Exchange, FeeModel, MarketState, SimReject
+from arbbot.sim.engine.matching import (
+    HOUSE, BookDelta, Exchange, FeeModel, MarketState, SelfTradeCancel, SimOrder, SimReject, TradeEvent,
+)
 
 KALSHI_FEES = FeeModel(70_000, 0, 10_000)
 
@@ -88,3 +90,97 @@ def test_sell_is_buy_of_other_side_and_nets_position():
     assert o.side == "no" and o.status == "executed"
     assert ex.accounts["u"].positions["M"] == 0
     assert ex.accounts["u"].balance == bal - 1000 * 4500 + 10 * 1_000_000   # 10 pairs pay $10
+
+
+# ---- partial fills as a venue produces them (`leave`, the `partial_fill_lots` fault) ------------
+
+def crossed(ex: Exchange, market: str = "M") -> bool:
+    """Is the engine's own book locked or crossed (best YES bid + best NO bid ≥ $1)?"""
+    yes, no = ex.markets[market].levels("yes"), ex.markets[market].levels("no")
+    return bool(yes and no) and max(yes) + max(no) >= 10_000
+
+
+def test_partial_fill_fault_never_caps_fok():
+    ex = ex_with(FeeModel())
+    ex.place(HOUSE, "M", "no", "buy", 6000, 1000)             # YES ask 40¢ × 10
+    o, _ = ex.place("u", "M", "yes", "buy", 4000, 1000, "fok", leave=300)
+    assert (o.status, o.filled) == ("executed", 1000)           # fully filled …
+    ex.place(HOUSE, "M", "no", "buy", 6000, 500)
+    o, fills = ex.place("u", "M", "yes", "buy", 4000, 1000, "fok", leave=300)
+    assert (o.status, o.filled, fills) == ("canceled", 0, [])   # … or killed, never in between
+    assert ex.markets["M"].levels("no") == {6000: 500}
+
+
+def test_partial_fill_fault_is_another_trader_taking_the_liquidity_first():
+    ex = ex_with(FeeModel())
+    ex.place(HOUSE, "M", "no", "buy", 6000, 1000)             # YES ask 40¢ × 10
+    ex.place(HOUSE, "M", "no", "buy", 5000, 500)              # YES ask 50¢: beyond our limit
+    seen: list = []
+    ex.listeners.append(seen.append)
+    o, _ = ex.place("u", "M", "yes", "buy", 4000, 1000, "ioc", leave=300)
+    assert (o.status, o.filled, o.taker_cost) == ("canceled", 300, 300 * 4000)
+    # the other trader's 7 contracts came first, published as a trade and a book change
+    assert [(e.delta, e.account) for e in seen if isinstance(e, BookDelta)] == [(-700, HOUSE), (-300, HOUSE)]
+    assert [e.lots for e in seen if isinstance(e, TradeEvent)] == [700, 300]
+    assert ex.markets["M"].levels("no") == {5000: 500}          # nothing left at 60¢: no liquidity left behind
+    # a GTC's remainder rests, and the venue's book is never locked or crossed
+    ex.place(HOUSE, "M", "no", "buy", 6000, 1000)
+    g, _ = ex.place("u", "M", "yes", "buy", 4000, 1000, "gtc", leave=300)
+    assert (g.status, g.filled, g.remaining) == ("resting", 300, 700)
+    assert ex.markets["M"].levels("yes") == {4000: 700} and not crossed(ex)
+
+
+# ---- self-trade prevention ----------------------------------------------------------------------
+
+def own_order_between_others(ex: Exchange) -> SimOrder:
+    """NO bids 61¢ × 2 (house), 60¢ × 5 (ours), 59¢ × 5 (house): a YES buy at 45¢ crosses all."""
+    ex.place(HOUSE, "M", "no", "buy", 6100, 200)
+    mine, _ = ex.place("u", "M", "no", "buy", 6000, 500)
+    ex.place(HOUSE, "M", "no", "buy", 5900, 500)
+    return mine
+
+
+@pytest.mark.parametrize("tif", ["ioc", "gtc"])
+def test_self_trade_taker_at_cross_cancels_the_taker_and_keeps_its_fills(tif):
+    ex = ex_with(FeeModel())
+    mine = own_order_between_others(ex)
+    o, fills = ex.place("u", "M", "yes", "buy", 4500, 1000, tif)
+    assert (o.status, o.filled, o.remaining, o.taker_cost) == ("canceled", 200, 0, 200 * 3900)
+    assert all(f.order.account != "u" or f.order is o for f in fills)           # never matched its own
+    assert (mine.status, mine.remaining) == ("resting", 500) and ex.markets["M"].levels("yes") == {}
+    assert not crossed(ex)
+
+
+def test_self_trade_taker_at_cross_fok_counts_only_what_it_can_take():
+    ex = ex_with(FeeModel())
+    mine = own_order_between_others(ex)
+    o, fills = ex.place("u", "M", "yes", "buy", 4500, 300, "fok")
+    assert (o.status, o.filled, fills) == ("canceled", 0, []) and mine.remaining == 500
+
+
+def test_self_trade_maker_cancels_the_resting_order_and_goes_on():
+    ex = ex_with(FeeModel())
+    mine = own_order_between_others(ex)
+    seen: list = []
+    ex.listeners.append(seen.append)
+    o, _ = ex.place("u", "M", "yes", "buy", 4500, 1000, "ioc", stp="maker")
+    assert (o.status, o.filled, o.taker_cost) == ("canceled", 700, 200 * 3900 + 500 * 4100)
+    assert (mine.status, mine.filled, mine.remaining) == ("canceled", 0, 0)
+    assert [e.order for e in seen if isinstance(e, SelfTradeCancel)] == [mine]
+    assert ex.markets["M"].levels("no") == {} and o.stp == "maker"
+    with pytest.raises(SimReject) as e:
+        ex.place("u", "M", "yes", "buy", 4500, 100, stp="cancel_both")
+    assert e.value.code == "invalid_parameters"
+
+
+def test_a_larger_resting_order_joins_the_back_of_the_queue():
+    ex = ex_with(FeeModel())
+    ex.account("other", 10**12)
+    ex.set_level(HOUSE, "M", "no", 6000, 300)
+    ex.place("other", "M", "no", "buy", 6000, 100)
+    ex.set_level(HOUSE, "M", "no", 6000, 200)                  # smaller: keeps its place
+    _, fills = ex.place("u", "M", "yes", "buy", 4000, 100, "ioc")
+    assert [f.order.account for f in fills if not f.is_taker] == [HOUSE]
+    ex.set_level(HOUSE, "M", "no", 6000, 10_000)               # larger: behind "other" now
+    _, fills = ex.place("u", "M", "yes", "buy", 4000, 100, "ioc")
+    assert [f.order.account for f in fills if not f.is_taker] == ["other"]

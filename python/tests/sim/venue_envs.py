@@ -1,5 +1,5 @@
 """Simulated Kalshi / Polymarket venues with a settable clock, their real adapters, and raw
-signed requests (shared by the paging and lost-answer tests)."""
+signed requests, and a book move that strands a level on a lossy feed (shared by the sim and venue tests)."""
 from __future__ import annotations
 
 import base64
@@ -11,6 +11,7 @@ import sys
 
 import httpx
 from arbbot.sim import _keypair as pem_pair  # noqa: F401  (RSA key pair, PEM: private, public)
+from arbbot.sim.engine.matching import FULL, HOUSE, Exchange
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.kalshi.auth import KeyRegistry
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
@@ -119,3 +120,23 @@ async def poly_raw(v: PolymarketVenue, method: str, path: str, query: dict | Non
     async with httpx.AsyncClient(timeout=timeout) as c:
         return await c.request(method, v.config.clob_url + path, params=query,
                                content=text.encode() if body is not None else None, headers=h)
+
+
+def best(levels: dict[int, int]) -> int:
+    """The best (highest) bid price of {price ticks: lots}; 0 if none."""
+    return max(levels) if levels else 0
+
+
+def strand_two_best_no_levels(ex: Exchange, market: str, past: int | None = None) -> tuple[int, int]:
+    """The house pulls its two best NO bids (under `Faults.lost_removals` both updates are lost),
+    then bids YES 10 contracts `past` ticks (default: one tick) past where the best one was: the
+    venue's book stays uncrossed, a copy that missed the removals is crossed (locked at 0).
+    (stale NO bid, new YES bid), ticks."""
+    m = ex.markets[market]
+    q1, q2 = sorted(m.levels("no"), reverse=True)[:2]
+    for q in (q1, q2):
+        ex.set_level(HOUSE, market, "no", q, 0)
+    p = FULL - q1 + (m.tick(q1) if past is None else past)
+    ex.place(HOUSE, market, "yes", "buy", p, 1_000)
+    assert best(m.levels("yes")) + best(m.levels("no")) < FULL
+    return q1, p

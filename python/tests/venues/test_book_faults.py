@@ -1,17 +1,22 @@
-"""Injected bad books (scenarios.Faults): crossed/locked books are flagged by the adapters, and the
-flag clears when a healthy book comes back; a silently stale book is restored by a re-snapshot
-(`BookFeed.resnapshot`, what the session asks for). Real sockets to the simulators."""
+"""Injected bad books (scenarios.Faults): lost updates that leave a copy locked/crossed are caught
+(seq gap, hash) and the book is restored from the venue, which never publishes one; a silently
+stale book is restored by a re-snapshot (`BookFeed.resnapshot`, what the session asks for). Real
+sockets to the simulators."""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+
+import pytest
 
 from arbbot.sim.engine.matching import HOUSE
 from arbbot.sim.scenarios import Faults
 from arbbot.venues.common import OrderRequest, Side
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.kalshi import KalshiVenue
+from arbbot.venues.kalshi.book import KalshiBook, checked
 from arbbot.venues.kalshi.data import KalshiDataClient
+from tests.sim.venue_envs import strand_two_best_no_levels
 from tests.venues.conftest import wait_for
 from tests.venues.kalshi_env import kalshi_env
 
@@ -32,36 +37,29 @@ def drain(feed: BookFeed) -> dict:
     return out
 
 
-def test_kalshi_crossed_and_locked_books_flagged_then_recover(rsa_keys):
+@pytest.mark.parametrize("past,kind", [(0, "locked"), (100, "crossed")])
+def test_kalshi_lost_level_removals_flagged_then_recover(rsa_keys, past, kind):
+    """The deltas that emptied H0's two best NO levels are lost, then a YES bid takes their place
+    (the venue's book is never locked or crossed): a copy applying that delta across the gap is
+    locked/crossed and `checked` flags it; the adapter sees the gap instead, holds the book and
+    resyncs to the venue's."""
     async def main():
-        async with kalshi_env(rsa_keys, faults=Faults(crossed_books=(H0,))) as (sim, cfg):
+        async with kalshi_env(rsa_keys, faults=Faults(lost_removals=(H0,))) as (sim, cfg):
             v = KalshiVenue(cfg)
             dc = KalshiDataClient(cfg.ws_url, v.http.signer, [H0, C25])
             dc.start()
-            # the scenario starts with the fault on
-            sim.refresh_book_faults()
+            await wait_for(lambda: dc.native(H0).tradeable and dc.native(C25).tradeable, what="snapshots")
+            copy = KalshiBook(H0)
+            copy.apply_snapshot(dc.native(H0).yes_bids, dc.native(H0).no_bids)
+            stale_no, yes = strand_two_best_no_levels(sim.exchange, H0, past)
+            copy.apply_delta("yes", yes, 1_000)                  # the one delta that arrived
+            flagged = checked(copy.native())
+            assert not flagged.tradeable and flagged.reason.startswith(f"{kind} book")
+            await wait_for(lambda: dc.gaps >= 1 and dc.native(H0).tradeable, what="resync after the gap")
             b = await v.fetch_book(H0)
-            assert not b.tradeable and b.reason.startswith("crossed book")
-            assert b.yes_bids[0][0] + b.no_bids[0][0] == 10_100            # 1¢ past locked
-            assert (await v.fetch_book(C25)).tradeable                      # other markets untouched
-            await wait_for(lambda: dc.books[H0].updated_ms and "crossed" in dc.native(H0).reason,
-                           what="crossed flag on the stream")
-            assert dc.native(C25).tradeable
-            # healthy again: a delta removes the bad level; the same stream is trusted again
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=())
-            sim.refresh_book_faults()
-            await wait_for(lambda: dc.native(H0).tradeable, what="recovered stream book")
-            assert (await v.fetch_book(H0)).tradeable
-            assert dc.native(H0).yes_bids == (await v.fetch_book(H0)).yes_bids
-            # locked (YES bid + NO bid = $1 exactly) is flagged too
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=(H0,), cross_ticks=0)
-            sim.refresh_book_faults()
-            b = await v.fetch_book(H0)
-            assert not b.tradeable and b.reason.startswith("locked book")
-            await wait_for(lambda: "locked" in dc.native(H0).reason, what="locked flag")
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=())
-            sim.refresh_book_faults()
-            await wait_for(lambda: dc.native(H0).tradeable, what="recovered after locked")
+            assert b.tradeable and b.yes_bids[0] == (yes, 1_000) and b.no_bids[0][0] < stale_no
+            assert (dc.native(H0).yes_bids, dc.native(H0).no_bids) == (b.yes_bids, b.no_bids)
+            assert dc.native(C25).tradeable                                 # other markets untouched
             await dc.close()
             await v.close()
     run(main())
@@ -105,11 +103,14 @@ def test_kalshi_stale_book_resnapshotted_over_rest_and_the_stream(rsa_keys):
     run(main())
 
 
-def test_polymarket_crossed_token_book_flagged_then_recovers():
+def test_polymarket_lost_level_removals_caught_by_the_hash_then_recover():
+    """The price_change frames that emptied ALV's two best NO levels are lost, then a YES bid
+    takes their place: the adapter's copy would be crossed, and the next frame's hash disagrees
+    with it; the token is re-fetched and the book is the venue's (never crossed) again."""
     from tests.venues.test_polymarket import by_title, in_sync, poly_env
 
     async def main():
-        async with poly_env(faults=Faults(crossed_books=())) as (sim, cfg):
+        async with poly_env() as (sim, cfg):
             from arbbot.venues.polymarket import PolymarketVenue
             v = PolymarketVenue(cfg)
             ms = await v.discover_markets()
@@ -118,26 +119,13 @@ def test_polymarket_crossed_token_book_flagged_then_recovers():
             dc = v.data_client([m for m in ms if m.market_id in (alv, other)])
             dc.start()
             await wait_for(lambda: in_sync(dc, sim), what="initial books")
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=(alv,))
-            sim.refresh_book_faults()
-            b = await v.fetch_book(alv)                       # REST: the YES token's bid ≥ its ask
-            assert not b.tradeable and "crossed" in b.reason and b.yes_bids[0][0] > b.yes_asks[0][0]
-            await wait_for(lambda: "crossed" in dc.native(alv).reason, what="crossed flag on the stream")
-            assert dc.hash_mismatches == 0                    # the frames were consistent: the book is bad
-            assert dc.native(other).tradeable
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=())
-            sim.refresh_book_faults()
-            await wait_for(lambda: dc.native(alv).tradeable, what="recovered")
-            assert (await v.fetch_book(alv)).tradeable and in_sync(dc, sim)
-            # locked: bid == ask on the YES token
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=(alv,), cross_ticks=0)
-            sim.refresh_book_faults()
+            sim.faults = dataclasses.replace(sim.faults, lost_removals=(alv,))
+            strand_two_best_no_levels(sim.exchange, alv)
+            await wait_for(lambda: dc.hash_mismatches >= 1, what="hash mismatch after the lost frames")
+            await wait_for(lambda: in_sync(dc, sim), what="re-fetched")
             b = await v.fetch_book(alv)
-            assert not b.tradeable and b.yes_bids[0][0] == b.yes_asks[0][0]
-            await wait_for(lambda: not dc.native(alv).tradeable, what="locked flag")
-            sim.faults = dataclasses.replace(sim.faults, crossed_books=())
-            sim.refresh_book_faults()
-            await wait_for(lambda: in_sync(dc, sim), what="recovered after locked")
+            assert b.tradeable and b.yes_bids[0][0] < b.yes_asks[0][0]
+            assert dc.native(other).tradeable
             await dc.close()
             await v.close()
     run(main())

@@ -7,6 +7,13 @@ as Kalshi nets positions, buying NO at 10,000 − p; `Exchange.place` accepts bo
 
 Fees follow the venue: `FeeModel(taker_ppm, maker_ppm, rounding_micros)` applies
 r × q × p × (1 − p), rounded up per order to `rounding_micros` with a per-order accumulator.
+
+Invariant: the engine never rests a locked or crossed book (best YES bid + best NO bid < 10,000):
+an order that could still cross after matching is cancelled (IOC/FOK, self-trade prevention),
+never rested. Self-trade prevention (Kalshi `self_trade_prevention_type`): when a taker reaches a
+resting order of its own account, `taker_at_cross` cancels the taker's remainder (fills so far
+kept), `maker` cancels that resting order and matching goes on. `HOUSE` stands for every other
+trader in the market, so its orders never meet STP.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from typing import Callable
 
 FULL = 10_000
 HOUSE = "__house__"
+STP_TYPES = ("taker_at_cross", "maker")
 
 
 class SimReject(Exception):
@@ -59,9 +67,15 @@ class SimOrder:
     maker_fee: int = 0
     created_ms: int = 0
     updated_ms: int = 0
-    seq: int = 0
+    seq: int = 0             # submission order: time priority among orders at one price
     _maker_raw: int = 0
     submitted_price: int = 0  # the price as the client expressed it (for sells: YES price)
+    stp: str = "taker_at_cross"  # self-trade prevention type (STP_TYPES)
+
+    @property
+    def submitted_side(self) -> str:
+        """`side` as submitted: the side this order buys, or for a sell the side it sells."""
+        return self.side if self.action == "buy" else ("no" if self.side == "yes" else "yes")
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,13 @@ class BookDelta:
     delta: int               # lots, signed
     client_order_id: str = ""
     account: str = ""
+
+
+@dataclass(frozen=True)
+class SelfTradeCancel:
+    """A resting order cancelled by self-trade prevention (`maker`): its account's own taker
+    reached it. (The taker's own end is its order's final state.)"""
+    order: SimOrder
 
 
 @dataclass(frozen=True)
@@ -159,10 +180,13 @@ class Exchange:
     # ---- orders ---------------------------------------------------------------------------
     def place(self, account: str, market: str, side: str, action: str, price: int, lots: int,
               tif: str = "gtc", client_order_id: str = "", post_only: bool = False,
-              max_fill: int | None = None) -> tuple[SimOrder, list[FillEvent]]:
+              stp: str = "taker_at_cross", leave: int | None = None) -> tuple[SimOrder, list[FillEvent]]:
         """Submit an order. `price` is in ticks of `side` as submitted; a sell of `side` at p is
-        converted to a buy of the other side at 10,000 − p. `max_fill` caps the immediate fill
-        (fault injection: partial fills). Raises SimReject."""
+        converted to a buy of the other side at 10,000 − p. `stp`: its self-trade prevention
+        type. `leave` (fault injection: a partial fill as a real venue produces one): just before
+        this order arrives, another trader takes all but `leave` lots of the liquidity it would
+        cross (`_take_ahead`); never for FOK (fully filled or killed) or post-only orders.
+        Raises SimReject."""
         m = self.markets.get(market)
         if m is None:
             raise SimReject("market_not_found", f"market {market} not found")
@@ -170,6 +194,8 @@ class Exchange:
             raise SimReject("market_closed", "market is not open for trading")
         if side not in ("yes", "no") or action not in ("buy", "sell"):
             raise SimReject("invalid_parameters", "side must be yes/no and action buy/sell")
+        if stp not in STP_TYPES:
+            raise SimReject("invalid_parameters", f"self_trade_prevention_type must be one of {STP_TYPES}")
         if lots <= 0 or lots % m.lot:
             raise SimReject("invalid_parameters", "count must be a positive multiple of the lot")
         if not 0 < price < FULL or price % m.tick(price):
@@ -185,33 +211,45 @@ class Exchange:
             worst = buy_price * lots + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, lots, buy_price)) + m.fees.rounding_micros
             if worst > acct.balance:
                 raise SimReject("insufficient_balance", "insufficient balance")
+        if leave is not None and tif != "fok" and not post_only:
+            self._take_ahead(m, buy_side, buy_price, leave)
         now = self.clock_ms()
         o = SimOrder(self._new_id(""), account, market, buy_side, action, buy_price, lots, lots, tif,
                      client_order_id, created_ms=now, updated_ms=now, seq=next(self._seq),
-                     submitted_price=price)
+                     submitted_price=price, stp=stp)
         if client_order_id:
             self.by_client_id[(account, client_order_id)] = o.order_id
         self.orders[o.order_id] = o
         other = "no" if buy_side == "yes" else "yes"
         crossing = [r for r in m.bids[other] if r.price >= FULL - buy_price]
         crossing.sort(key=lambda r: (-r.price, r.seq))
-        available = sum(r.remaining for r in crossing)
-        if post_only and available:
+        if post_only and crossing:
             o.status = "canceled"
             o.remaining = 0
             raise SimReject("post_only_cross", "post-only order would cross")
-        if tif == "fok" and available < lots:
+        mine = (lambda r: r.account == account) if account != HOUSE else (lambda r: False)
+        # what the order can take: up to its own first resting order (taker_at_cross), or all
+        # the others' (maker: its own are cancelled on the way)
+        takeable = [r for r in crossing if not mine(r)] if stp == "maker" else \
+            list(itertools.takewhile(lambda r: not mine(r), crossing))
+        if tif == "fok" and sum(r.remaining for r in takeable) < lots:
             o.status = "canceled"
             o.remaining = 0
             return o, []
         fills: list[FillEvent] = []
-        to_fill = lots if max_fill is None else min(lots, max_fill)
         taker_raw = 0
+        stopped = False                           # taker_at_cross: reached its own resting order
         for r in crossing:
-            if to_fill <= 0:
+            if o.remaining == 0:
                 break
-            q = min(to_fill, r.remaining)
-            to_fill -= q
+            if mine(r):
+                if stp == "taker_at_cross":
+                    stopped = True
+                    break
+                self.cancel(account, r.order_id)
+                self._emit(SelfTradeCancel(r))
+                continue
+            q = min(o.remaining, r.remaining)
             taker_px = FULL - r.price
             trade_id = self._new_id("t")
             yes_px = taker_px if buy_side == "yes" else r.price
@@ -242,8 +280,8 @@ class Exchange:
             fills.append(self._settle(r, trade_id, r.price, q, mfee, False, now))
             fills.append(self._settle(o, trade_id, taker_px, q, tfee, True, now))
         if o.remaining > 0:
-            if tif in ("ioc", "fok"):
-                o.status = "canceled" if o.filled == 0 or o.remaining else "executed"
+            if tif in ("ioc", "fok") or stopped:    # a remainder that would cross never rests
+                o.status = "canceled"
                 o.remaining = 0
             else:
                 o.status = "resting"
@@ -253,7 +291,17 @@ class Exchange:
             o.status = "executed"
         o.updated_ms = now
         self._forget_house(o)
-        return o, [f for f in fills if f.order.account != HOUSE or True]
+        return o, fills
+
+    def _take_ahead(self, m: MarketState, buy_side: str, buy_price: int, leave: int) -> None:
+        """Another trader (the house) takes the resting liquidity that a buy of `buy_side` at
+        `buy_price` (ticks) would cross, best prices first, all but `leave` lots (rounded to the
+        market's lot), with an IOC of its own: a real trade, published like any other."""
+        other = "no" if buy_side == "yes" else "yes"
+        crossing = sum(r.remaining for r in m.bids[other] if r.price >= FULL - buy_price)
+        take = (crossing - leave) // m.lot * m.lot
+        if take > 0:
+            self.place(HOUSE, m.ticker, buy_side, "buy", buy_price, take, "ioc")
 
     def _forget_house(self, o: SimOrder) -> None:
         """Drop a house order that no longer rests from `orders`: nobody looks one up by id, and
@@ -307,9 +355,10 @@ class Exchange:
 
     def set_level(self, account: str, market: str, side: str, price: int, lots: int) -> None:
         """Make `account`'s resting bid on `side` at `price` (ticks) exactly `lots`: one resting
-        order per level, resized in place (one `BookDelta` of the net change, the order keeps its
-        queue place), placed when new (it may cross and fill like any order), cancelled at 0.
-        For the house market maker, which holds at most one order per level."""
+        order per level, resized in place (one `BookDelta` of the net change; a smaller order
+        keeps its queue place, a larger one joins the back of the queue, as on a real venue),
+        placed when new (it may cross and fill like any order), cancelled at 0. For the house
+        market maker, which holds at most one order per level."""
         m = self.markets[market]
         have = next((o for o in m.bids[side] if o.price == price and o.account == account), None)
         if have is None:
@@ -323,4 +372,6 @@ class Exchange:
         if delta:
             have.remaining, have.initial = lots, have.initial + delta
             have.updated_ms = self.clock_ms()
+            if delta > 0:
+                have.seq = next(self._seq)          # time priority: behind every order already there
             self._emit(BookDelta(market, side, price, delta, have.client_order_id, account))

@@ -155,11 +155,12 @@ class ForecastExBackend:
 
     def place(self, con_id: int, action: str, quantity: Decimal | int, limit: Decimal, tif: str, *,
               order_type: str = "LMT", order_ref: str = "", client_id: int = 0, order_id: int = 0,
-              reject: str = "", max_fill: int | None = None) -> tuple[FxOrder, int]:
+              reject: str = "", leave: int | None = None) -> tuple[FxOrder, int]:
         """Submit an order; returns it and the IB error code if it was refused (0 if accepted).
         A refused order is kept with status Inactive (IB lists it among completed orders).
-        Fault injection: `reject` refuses a valid order with that reason; `max_fill` caps the
-        immediate fill (whole contracts)."""
+        Fault injection: `reject` refuses a valid order with that reason; `leave`: another
+        trader takes all but `leave` contracts of what the order would cross just before it
+        arrives (a partial fill, `Exchange.place`)."""
         q = Decimal(quantity)
         now = self.exchange.clock_ms()
         o = FxOrder(next(self._perm), con_id, action, int(q) if q == q.to_integral_value() else 0, limit, tif,
@@ -175,7 +176,7 @@ class ForecastExBackend:
             try:
                 so, _fills = self.exchange.place(self.account, mkt, side, "buy", int(limit * FULL), o.quantity * LOT,
                                                  "ioc" if tif == "IOC" else "gtc",
-                                                 max_fill=None if max_fill is None else max_fill * LOT)
+                                                 leave=None if leave is None else leave * LOT)
             except SimReject as e:
                 code, why = 201, (f"insufficient funds: {e}" if e.code == "insufficient_balance" else str(e))
             else:

@@ -436,10 +436,10 @@ class TwsSim:
         tif = d["tif"] or "DAY"                         # IB's default time in force
         f = self.faults
         reject = "order rejected by the exchange (simulated)" if self.order_faults.refuse(f) else ""
-        cap = max(1, f.partial_fill_lots // 100) if f.partial_fill_lots else None     # whole contracts
+        leave = max(1, f.partial_fill_lots // 100) if f.partial_fill_lots else None   # whole contracts
         o, code = self.backend.place(con, d["action"], d["quantity"], limit, tif, order_type=d["order_type"],
                                      order_ref=d["order_ref"], client_id=cid, order_id=oid, reject=reject,
-                                     max_fill=cap)
+                                     leave=leave)
         self.by_api[(cid, oid)] = o
         # response faults: the order is placed and matched; its answers are lost or held back
         lost = not code and self.order_faults.lose_answer(f)

@@ -322,7 +322,7 @@ class KalshiRest:
 
     def _order_json(self, o) -> dict:
         # `side`/`action` as submitted; prices in the submitted side's terms.
-        sub_side = o.side if o.action == "buy" else ("no" if o.side == "yes" else "yes")
+        sub_side = o.submitted_side
         yes_px = o.submitted_price if sub_side == "yes" else FULL - o.submitted_price
         return {"order_id": o.order_id, "user_id": o.account, "client_order_id": o.client_order_id,
                 "ticker": o.market, "side": sub_side, "action": o.action, "type": "limit",
@@ -333,7 +333,7 @@ class KalshiRest:
                 "taker_fill_cost_dollars": micros_dollars(o.taker_cost),
                 "maker_fill_cost_dollars": micros_dollars(o.maker_cost),
                 "created_time": iso_time(o.created_ms), "last_update_time": iso_time(o.updated_ms),
-                "self_trade_prevention_type": "taker_at_cross"}
+                "self_trade_prevention_type": o.stp}
 
     async def get_orders(self, request):
         """The account's orders, newest first, keyset-paged on the order's sequence number;
@@ -408,15 +408,15 @@ class KalshiRest:
             own_px = px if px_side == side else FULL - px
             tif = {"fill_or_kill": "fok", "immediate_or_cancel": "ioc",
                    "good_till_canceled": "gtc", None: "gtc"}[body.get("time_in_force")]
+            stp = body.get("self_trade_prevention_type") or "taker_at_cross"
             if ticker not in self.listings:
                 return 404, _errbody("market_not_found", "market not found")
         except (KeyError, ValueError, TypeError) as exc:
             return 400, _errbody("invalid_parameters", f"invalid order: {exc}")
         try:
-            cap = f.partial_fill_lots or None
             o, _fills = self.exchange.place(acct, ticker, side, action, own_px, lots, tif,
                                             body.get("client_order_id", ""), bool(body.get("post_only")),
-                                            max_fill=cap)
+                                            stp=stp, leave=f.partial_fill_lots or None)
         except SimReject as exc:
             status = 409 if exc.code == "order_already_exists" else 400
             return status, _errbody(exc.code, str(exc))
@@ -495,9 +495,10 @@ class KalshiRest:
         out = []
         for fe in (a.fills[i] for i in page):
             o = fe.order
-            yes_px = fe.price if o.side == "yes" else FULL - fe.price
+            yes_px = fe.price if o.side == "yes" else FULL - fe.price    # fe.price: of the side bought
+            # OpenAPI Fill: `side` and `action` of the order as submitted (a sell of YES is side yes)
             out.append({"fill_id": fe.fill_id, "trade_id": fe.trade_id, "order_id": o.order_id,
-                        "ticker": o.market, "market_ticker": o.market, "side": o.side, "action": "buy",
+                        "ticker": o.market, "market_ticker": o.market, "side": o.submitted_side, "action": o.action,
                         "count_fp": count_fp(fe.lots), "yes_price_dollars": dollars(yes_px),
                         "no_price_dollars": dollars(FULL - yes_px), "is_taker": fe.is_taker,
                         "created_time": iso_time(fe.ts_ms), "fee_cost": micros_dollars(fe.fee),

@@ -5,8 +5,8 @@ subscribe, unsubscribe, update_subscription (get_snapshot, add_markets, delete_m
 list_subscriptions. Channels: orderbook_delta (snapshot + signed-increment deltas with a
 contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions, market_lifecycle_v2
 (only `event_fee_update`, pushed by `push_event_fee_update`). Frame faults
-(`ws_seq_gap_every`, `ws_duplicate_every`, `ws_out_of_order_every`, `ws_malformed_every`,
-`stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
+(`ws_seq_gap_every` and `lost_removals` (lost deltas), `ws_duplicate_every`, `ws_out_of_order_every`,
+`ws_malformed_every`, `stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
 `KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 
 from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, BookDelta, FillEvent, TradeEvent
+from arbbot.sim.engine.matching import FULL, BookDelta, FillEvent, SelfTradeCancel, TradeEvent
 from arbbot.sim.faults import Faults
 from arbbot.sim.kalshi.auth import AuthFailure
 from arbbot.sim.venue import WsConnection
@@ -111,10 +111,15 @@ class KalshiWsConn(WsConnection):
     def _next_seq(self, sid: int) -> int:
         s = self.subs[sid]
         s["seq"] += 1
-        f = self.sim.faults
-        if f.ws_seq_gap_every and s["seq"] > 1 and s["seq"] % f.ws_seq_gap_every == 0:
-            s["seq"] += 1                                   # a frame "lost" upstream
         return s["seq"]
+
+    def _lost(self, seq: int, ev: BookDelta) -> bool:
+        """Is the delta `ev`, numbered `seq`, lost upstream (its content with its number: the
+        client sees a gap, and a copy that ignores it stays wrong)? `ws_seq_gap_every`: every Nth
+        number; `lost_removals`: a delta that emptied its level (the engine applied it already)."""
+        f = self.sim.faults
+        return (bool(f.ws_seq_gap_every) and seq % f.ws_seq_gap_every == 0) or (
+            ev.market in f.lost_removals and ev.price not in self.sim.book_levels(ev.market, ev.side))
 
     def _error(self, cid, code: int, msg: str) -> None:
         self.send({"id": cid, "type": "error", "msg": {"code": code, "msg": msg}})
@@ -231,7 +236,7 @@ class KalshiWsConn(WsConnection):
                "initial_count_fp": count_fp(o.initial),
                "taker_fill_cost_dollars": micros_dollars(o.taker_cost),
                "maker_fill_cost_dollars": micros_dollars(o.maker_cost),
-               "client_order_id": o.client_order_id, "self_trade_prevention_type": "taker_at_cross",
+               "client_order_id": o.client_order_id, "self_trade_prevention_type": o.stp,
                "created_time": iso_time(o.created_ms), "last_update_time": iso_time(o.updated_ms)}
         if o.taker_fee:
             msg["taker_fees_dollars"] = micros_dollars(o.taker_fee)
@@ -254,6 +259,8 @@ class KalshiWsConn(WsConnection):
         now = self.sim.clock_ms()
         if isinstance(ev, FillEvent) and not ev.is_taker and ev.order.account == self.account:
             self.user_order(ev.order)               # a resting order of ours was (partly) filled
+        if isinstance(ev, SelfTradeCancel):
+            self.user_order(ev.order)               # a resting order of ours met our own taker
         if isinstance(ev, FillEvent) and ev.order.account == self.account:
             a = self.sim.exchange.accounts[self.account]
             t = ev.order.market
@@ -278,7 +285,9 @@ class KalshiWsConn(WsConnection):
                        "side": ev.side, "ts": iso_time(now), "ts_ms": now}
                 if ev.client_order_id and ev.account == self.account:
                     msg["client_order_id"] = ev.client_order_id
-                self.send({"type": "orderbook_delta", "sid": sid, "seq": self._next_seq(sid), "msg": msg}, book=True)
+                seq = self._next_seq(sid)
+                if not self._lost(seq, ev):
+                    self.send({"type": "orderbook_delta", "sid": sid, "seq": seq, "msg": msg}, book=True)
             elif isinstance(ev, TradeEvent) and ch == "trade" and (not s["tickers"] or ev.market in s["tickers"]):
                 s["seq"] += 1
                 self.send({"type": "trade", "sid": sid, "seq": s["seq"], "msg": {
@@ -290,12 +299,13 @@ class KalshiWsConn(WsConnection):
             elif isinstance(ev, FillEvent) and ch == "fill" and ev.order.account == self.account \
                     and (not s["tickers"] or ev.order.market in s["tickers"]):
                 o = ev.order
-                yes_px = ev.price if o.side == "yes" else FULL - ev.price
+                yes_px = ev.price if o.side == "yes" else FULL - ev.price    # ev.price: of the side bought
+                # AsyncAPI fillPayload: `side`/`action` as submitted, `purchased_side` the side bought
                 self.send({"type": "fill", "sid": sid, "msg": {
                     "trade_id": ev.trade_id, "order_id": o.order_id, "client_order_id": o.client_order_id,
-                    "market_ticker": o.market, "is_taker": ev.is_taker, "side": o.side,
+                    "market_ticker": o.market, "is_taker": ev.is_taker, "side": o.submitted_side,
                     "yes_price_dollars": dollars(yes_px), "count_fp": count_fp(ev.lots),
-                    "fee_cost": micros_dollars(ev.fee, 6), "action": "buy", "ts": ev.ts_ms // 1000,
+                    "fee_cost": micros_dollars(ev.fee, 6), "action": o.action, "ts": ev.ts_ms // 1000,
                     "ts_ms": ev.ts_ms, "post_position_fp": count_fp(ev.post_position),
                     "purchased_side": o.side}})
             elif ch == "ticker" and isinstance(ev, (BookDelta, TradeEvent, FillEvent)):

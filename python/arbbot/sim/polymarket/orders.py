@@ -33,10 +33,12 @@ class OrderDesk:
         self.sim = sim
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
+        self.order_types: dict[str, str] = {}  # engine order id → `orderType` as sent (GTC, GTD, FOK, FAK)
 
-    def _remember(self, vid: str, engine_id: str) -> str:
+    def _remember(self, vid: str, engine_id: str, order_type: str) -> str:
         self.ids[vid] = engine_id
         self.rev[engine_id] = vid
+        self.order_types[engine_id] = order_type
         return vid
 
     async def post_order(self, request: web.Request, account: str, creds) -> web.Response:
@@ -97,16 +99,19 @@ class OrderDesk:
         if body.get("postOnly") and otype in ("FOK", "FAK"):
             return _bad("invalid post-only order: only GTC and GTD are allowed")
         try:
+            # own orders never match (the factsheet is silent on the CLOB's self-trade rule): the
+            # resting one is cancelled and matching goes on, like Polymarket's documented STP
+            # (CancelMaker, its perps engine)
             o, fills = self.sim.exchange.place(account, cond, tside, side.lower(), price, lots, tif=_TIF[otype],
-                                               post_only=bool(body.get("postOnly")),
-                                               max_fill=f.partial_fill_lots or None)
+                                               post_only=bool(body.get("postOnly")), stp="maker",
+                                               leave=f.partial_fill_lots or None)
         except SimReject as exc:
             if exc.code == "post_only_cross":
                 return _bad("invalid post-only order: order crosses book")
             if exc.code == "insufficient_balance":
                 return _bad("not enough balance / allowance")
             return _bad(str(exc))
-        self._remember(vid, o.order_id)
+        self._remember(vid, o.order_id, otype)
         request[_ACCEPTED] = True                     # in the engine now, whatever the answer says
         if otype == "FOK" and o.filled == 0:
             return _bad("order couldn't be fully filled. FOK orders are fully filled or killed.")

@@ -62,6 +62,7 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
     venue = "polymarket"
     ws_path = WS_PATH
     too_many = {"error": "Too Many Requests"}
+    retry_after = True                          # Cloudflare's throttling (factsheet §2.10)
     unavailable_message = "service unavailable"
     log = logging.getLogger("arbbot.sim.polymarket")
     _PRIVATE = ("/data/", "/balance-allowance", "/order")
@@ -232,7 +233,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
                 "market": o.market, "asset_id": l.yes_token if side == "yes" else l.no_token,
                 "side": "SELL" if o.action == "sell" else "BUY", "original_size": _sz(o.initial),
                 "size_matched": _sz(o.filled), "price": _px(price), "outcome": "Yes" if side == "yes" else "No",
-                "expiration": "0", "order_type": "GTC", "associate_trades": [], "created_at": o.created_ms // 1000}
+                "expiration": "0", "order_type": self.desk.order_types.get(o.order_id, "GTC"),
+                "associate_trades": [], "created_at": o.created_ms // 1000}
 
     def _trade_side(self, fe) -> tuple[str, str, int]:
         """(asset_id, BUY|SELL, token price ticks) of one fill, in the terms the order was sent."""

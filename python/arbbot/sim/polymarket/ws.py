@@ -4,7 +4,7 @@ Subscribe with `{"assets_ids":[…],"type":"market"}` (`operation` subscribe / u
 `PING` → `PONG`. Events: `book` (full snapshot, on subscribe), `price_change` (absolute size at a
 level; every entry carries its token's book hash right after the change, computed with the
 frame's `timestamp`), `last_trade_price`, `tick_size_change`. No sequence numbers, as on the
-venue. Frame faults: `poly_drop_every`, `poly_bad_hash_every`, `ws_malformed_every`,
+venue. Frame faults: `poly_drop_every`, `lost_removals`, `poly_bad_hash_every`, `ws_malformed_every`,
 `ws_disconnect_after`, `stale_books`. `PolymarketWs` is mixed into `PolymarketSim`
 (arbbot.sim.polymarket.server).
 """
@@ -129,7 +129,8 @@ class PolyWsConn(WsConnection):
         self.price_changes += 1
         n = self.price_changes
         f = self.sim.faults
-        if f.poly_drop_every and n % f.poly_drop_every == 0:
+        removal = frame["market"] in f.lost_removals and all(c["size"] == _sz(0) for c in changes)
+        if removal or (f.poly_drop_every and n % f.poly_drop_every == 0):
             self.dropped += 1
             return
         if f.poly_bad_hash_every and n % f.poly_bad_hash_every == 0:

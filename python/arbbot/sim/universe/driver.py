@@ -81,7 +81,6 @@ class UniverseDriver:
         self.now = 0.0                                  # simulated seconds
         self.stats = DriverStats()
         self.clock = time.time                          # stamps plants (wall-clock seconds)
-        self.after_batch = None                         # callable() after each batch, e.g. fault refresh
         self.task: asyncio.Task | None = None           # run(), when started on a loop
         self.on_stats = None                            # callable(dict) every STATS_EVERY_S in run()
 
@@ -111,8 +110,6 @@ class UniverseDriver:
             self.now = due
             self.update(i)
             heapq.heapreplace(heap, (due + self.rng.expovariate(self.books[i].rate), i))
-        if n and self.after_batch is not None:
-            self.after_batch()
         return n
 
     async def run(self) -> None:
