@@ -10,7 +10,10 @@ Units: ticks (1e-4 $/contract), lots (0.01 contract), µ$; see arbbot.engine.typ
 """
 from __future__ import annotations
 
+import operator
+
 from arbbot.engine.select import implementation
+from arbbot.engine.twin.validate import check_market, check_venue
 from arbbot.engine.types import (
     Decomposition, EngineInputError, Evaluation, FeeSchedule, Kind, Lane, Leg, Market, Book,
     Opportunity, Quote, Relation, RelationKind, ScanResult, Side, Status, Universe, Venue,
@@ -61,10 +64,13 @@ def packed_decomposer(engine: str | None = None):
     """`decompose_packed` with its implementation chosen now, once: a function (venue, packed)
     → Decomposition for a caller on the hot path (no selection or import per call)."""
     if implementation("decompose", engine) == "swift":
-        levels = _native().decompose_levels
-        return lambda venue, packed: levels(venue, memoryview(packed)[4:], tuple(packed[:4]))
+        return _native().decompose_packed
     twin = _twin().decompose.decompose
-    return lambda venue, packed: twin(venue, unpack_book(packed[4:], tuple(packed[:4])))
+
+    def decompose_twin(venue: int, packed) -> Decomposition:
+        check_venue(venue)                  # first, as on the Swift path
+        return twin(venue, unpack_book(*split_packed(packed)))
+    return decompose_twin
 
 
 def order_fee(schedule: FeeSchedule, fills, *, engine: str | None = None) -> int:
@@ -128,22 +134,57 @@ class Engine:
         the hot path."""
         if self.implementation == "swift":
             return self._impl.update_packed(market, levels, counts)
+        check_market(market, len(self._names))      # first, as on the Swift path
         if counts is None:
             levels, counts = split_packed(levels)
+        else:
+            levels = int64_values(levels)
+            counts = side_counts(counts, len(levels))
         return self._impl.update(market, unpack_book(levels, counts))
 
 
-def split_packed(packed) -> tuple:
-    """(pairs, the four counts) of a packed book (counts first), checked as the Swift glue checks
-    it (EngineInputError LENGTH)."""
-    if len(packed) < 4:
+def int64_values(buffer) -> list[int]:
+    """The Python ints of a one-dimensional C-contiguous int64 buffer (array('q'), numpy int64),
+    the only buffer the Swift glue takes; EngineInputError ARGUMENT for anything else (a list,
+    uint64 or int32 items, a strided or big-endian array), as the Swift path reports the glue's
+    refusal."""
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        view = None
+    if (view is None or view.ndim != 1 or not view.c_contiguous or view.itemsize != 8
+            or view.format[-1] not in "ql" or view.format[:-1] not in ("", "<", "=", "@")):
+        raise EngineInputError(Status.ARGUMENT, "a packed book must be a contiguous int64 buffer")
+    return view.cast("B").cast("q").tolist()
+
+
+def side_counts(counts, n_values: int) -> tuple[int, int, int, int]:
+    """The four side counts of `n_values` int64 pair values, read and checked as the Swift glue
+    reads them: ARGUMENT for a count that is not an integer, LENGTH unless 4 counts in 0…2^40
+    whose pairs fill exactly `n_values`."""
+    read = []
+    try:
+        counts = tuple(counts)
+        if len(counts) != 4:
+            raise EngineInputError(Status.LENGTH, "a book has 4 side counts (yes_bids, yes_asks, no_bids, no_asks)")
+        for count in counts:
+            read.append(operator.index(count))
+            if not 0 <= read[-1] <= 1 << 40:
+                raise EngineInputError(Status.LENGTH, "a side count is negative or absurdly large")
+    except TypeError:
+        raise EngineInputError(Status.ARGUMENT, "the side counts must be 4 integers") from None
+    if 2 * sum(read) != n_values:
+        raise EngineInputError(Status.LENGTH, "a book holds exactly 2 * sum(counts) int64 values after its counts")
+    return tuple(read)
+
+
+def split_packed(packed) -> tuple[list[int], tuple[int, int, int, int]]:
+    """(pairs, the four counts) of a packed book (counts first) as Python ints, checked as the
+    Swift glue checks it (`int64_values`, then `side_counts`)."""
+    values = int64_values(packed)
+    if len(values) < 4:
         raise EngineInputError(Status.LENGTH, "a packed book starts with its 4 side counts")
-    counts = tuple(packed[:4])
-    if any(c < 0 or c > 1 << 40 for c in counts):
-        raise EngineInputError(Status.LENGTH, "a side count is negative or absurdly large")
-    if 2 * sum(counts) != len(packed) - 4:
-        raise EngineInputError(Status.LENGTH, "a packed book holds exactly 2 * sum(counts) int64 values after its counts")
-    return packed[4:], counts
+    return values[4:], side_counts(values[:4], len(values) - 4)
 
 
 def unpack_sides(levels, counts) -> list[tuple]:

@@ -88,6 +88,7 @@ MONEY_FEE_MAX = 1_000_000_000_000
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from arbbot.engine.types import MONEY_FEE_MAX
+from arbbot.engine.types import INT32_MAX, MONEY_FEE_MAX
 from arbbot.model import Venue
 from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX, SizingParams
 from arbbot.units import MICROS_PER_DOLLAR
@@ -195,7 +195,7 @@ class SizingConfig(BaseModel):
     model_config = _STRICT
     leg_latency_s: Seconds = 0.05
     round_trip_s: Seconds = 0.15
-    min_samples: int = Field(20, ge=1)
+    min_samples: int = Field(20, ge=1, le=INT32_MAX)      # arb_robust_params holds it as an int32
     unknown_days: Positive = 30.0
     robust_inputs: RobustInputs = RobustInputs()
     execution_model: ExecutionModel = ExecutionModel()

@@ -6,8 +6,9 @@ twin (`steps.size_opportunity`) returns.
 Layouts (little-endian, no padding: every record is 8-byte aligned by construction) mirror
 arb_sizing_input / _leg / _params / _result / _leg_out; `_check_layout` compares their sizes
 with the compiled engine's once. Checks the C records cannot carry are made here, in the twin's
-order: an empty leg list (ARB_E_LENGTH) before a bad id (ARB_E_ARGUMENT); a value that does not
-fit its C integer is ARB_E_ARGUMENT.
+order: an empty leg list (ARB_E_LENGTH) before a bad id (ARB_E_ARGUMENT); an input with a value
+its C field cannot hold gets the twin's error for it (the field's own code), ARB_E_ARGUMENT when
+the twin has none.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Sequence
 
 from arbbot.engine.select import native_module
 from arbbot.engine.types import EngineInputError, Status
+from arbbot.model import Venue
+from arbbot.sizing import steps
 from arbbot.sizing.rng import seed_from_id
 from arbbot.sizing.types import (
     PER_OPPORTUNITY, VENUE_COUNT, CapitalLockInputs, CapUnit, ExecutionModelInputs, FeeModelInputs, FillModelInputs,
@@ -46,6 +49,7 @@ _SKIPPED = int(Outcome.SKIPPED)
 _PER_OPPORTUNITY = PER_OPPORTUNITY      # arb_sizing_result.steps order (computation order)
 _RECORD = tuple(7 + 7 * i for i in range(7))   # where each step record starts in RESULT
 _flat = chain.from_iterable               # a ladder's levels → price, qty, price, qty, ...
+_INT, _VENUE_TYPES = {int}, (int, Venue)
 _layout_checked = False
 _last_params: tuple = (None, b"")     # (SizingParams, its packed bytes)
 _last_venues: tuple = (None, [])      # (VenueStats tuple, its arb_sizing_input fields)
@@ -95,22 +99,37 @@ def _pack_params(p: SizingParams) -> bytes:
 
 def pack_inputs(inputs: Sequence[SizingInput]) -> tuple[bytes, bytes, array]:
     """(arb_sizing_input records, arb_sizing_leg records, shared level pairs). Each input's `legs`
-    field holds its first leg's index; level_start indexes the shared level array."""
+    field holds its first leg's index; level_start indexes the shared level array. A leg value the
+    twin checks (venue, fees, ladder) that is not a plain int (a bool, a float), or any value its C
+    field cannot hold, is refused as the twin refuses it (`_refusal`)."""
     records, legs, levels = bytearray(), bytearray(), array("q")
     n_legs = 0
-    try:
-        for inp in inputs:
+    for inp in inputs:
+        try:
             records += _input_record(inp, n_legs, len(inp.legs))
             for leg in inp.legs:
-                start = len(levels) // 2
-                levels.extend(_flat(leg.ladder))
                 fees = leg.fees
-                legs += LEG.pack(int(leg.venue), leg.lot, fees.taker_rate_ppm, 0, fees.per_contract, fees.rounding,
+                values = [fees.taker_rate_ppm, fees.per_contract, fees.rounding, *_flat(leg.ladder)]
+                if not (_INT.issuperset(map(type, values)) and type(leg.venue) in _VENUE_TYPES):
+                    steps.check_input(inp)          # the twin's error, if it has one
+                start = len(levels) // 2
+                levels.extend(values[3:])
+                legs += LEG.pack(leg.venue, leg.lot, fees.taker_rate_ppm, 0, fees.per_contract, fees.rounding,
                                  start, len(leg.ladder), leg.best_bid, leg.depletion_rate, leg.price_vol)
-            n_legs += len(inp.legs)
-    except (struct.error, OverflowError) as exc:
-        raise EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}") from None
+        except (struct.error, OverflowError, TypeError) as exc:
+            raise _refusal(inp, exc) from None
+        n_legs += len(inp.legs)
     return bytes(records), bytes(legs), levels
+
+
+def _refusal(inp: SizingInput, exc: Exception) -> EngineInputError:
+    """The error for an input whose records cannot be packed: the twin's (`steps.check_input`: its
+    field's own code and leg), or ARGUMENT when the twin takes a value the C field cannot hold."""
+    try:
+        steps.check_input(inp)
+    except EngineInputError as error:
+        return error
+    return EngineInputError(Status.ARGUMENT, f"a sizing input does not fit the engine's types: {exc}")
 
 
 def _venue_fields(venues: tuple) -> list:

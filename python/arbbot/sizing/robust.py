@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from arbbot.engine.types import INT32_MAX, EngineInputError, Status
 from arbbot.model import Side, Venue
 
 MAD_SCALE = 0.6745        # the MAD z-score's consistency constant
@@ -165,9 +166,18 @@ class RobustParams:
                    r.price_vol, cfg.round_trip_s)
 
 
+def check_min_samples(p: RobustParams) -> None:
+    """`min_samples` as arb_robust_params holds it: an int in 0…2^31 − 1, else EngineInputError
+    ARGUMENT (the Swift estimate's code for a negative one), on both estimators."""
+    m = p.min_samples
+    if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= INT32_MAX:
+        raise EngineInputError(Status.ARGUMENT, f"min_samples {m!r} must be an int in 0…{INT32_MAX}")
+
+
 def _estimate(raw: list[float], p: RobustParams, prior: float, statistic) -> Estimate:
     """The prior with fewer than `min_samples` raw samples, step 5 off, or none left by the MAD
     filter (a `mad_z` below 0.6745 can drop them all); else the statistic of the cleaned ones."""
+    check_min_samples(p)
     if not p.enabled or len(raw) < p.min_samples:
         return Estimate(prior, len(raw), True)
     cleaned = clean(raw, p.mad_z, p.iqr_k)

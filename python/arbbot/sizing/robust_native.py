@@ -14,8 +14,9 @@ from array import array
 from itertools import chain
 
 from arbbot.engine.select import native_module
+from arbbot.engine.types import EngineInputError, Status
 from arbbot.model import Side, Venue
-from arbbot.sizing.robust import Estimate, History, RobustParams
+from arbbot.sizing.robust import Estimate, History, RobustParams, check_min_samples
 
 PARAMS = struct.Struct("<ii5d")          # arb_robust_params
 LATENCY, DEPLETION, VOLATILITY = 0, 1, 2  # ARB_ESTIMATE_*
@@ -29,12 +30,16 @@ def _params(p: RobustParams, kind: int) -> bytes:
             raise RuntimeError(f"arbbot._native arb_robust_params of {native_module().ROBUST_PARAMS_SIZE} bytes, "
                                f"robust_native.py packs {PARAMS.size}: rebuild the engine (pip install -e .)")
         prior = (p.latency_prior, p.depletion_prior, p.volatility_prior)[kind]
-        found = _packed[(p, kind)] = PARAMS.pack(int(p.enabled), p.min_samples, p.window_s, p.mad_z, p.iqr_k,
-                                                 p.ewma_alpha, prior)
+        try:
+            found = PARAMS.pack(int(p.enabled), p.min_samples, p.window_s, p.mad_z, p.iqr_k, p.ewma_alpha, prior)
+        except struct.error as exc:
+            raise EngineInputError(Status.ARGUMENT, f"a robust_inputs setting does not fit: {exc}") from None
+        _packed[(p, kind)] = found
     return found
 
 
 def _estimate(kind: int, samples, now: float, p: RobustParams) -> Estimate:
+    check_min_samples(p)     # the twin's check, before its shortcut below
     if not samples:      # no sample (a market first seen): the prior whatever the settings, no native call
         return Estimate((p.latency_prior, p.depletion_prior, p.volatility_prior)[kind], 0, True)
     raw = getattr(samples, "raw", None)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from arbbot.engine.types import (
-    EngineInputError, Leg, Market, Book, Opportunity, RelationKind,
+    INT64_MAX, EngineInputError, Leg, Market, Book, Opportunity, RelationKind,
     ScanResult, Side, Status, Universe,
 )
 from arbbot.engine.twin.candidates import Candidate, build_candidates
 from arbbot.engine.twin.decompose import is_crossed, ladders
 from arbbot.engine.twin.sizing import PAYOUT_PER_LOT, level_cost, size
-from arbbot.engine.twin.validate import check_book, check_schedule, check_venue
+from arbbot.engine.twin.validate import check_book, check_market, check_schedule, check_venue, is_int
 
 _PAIR = {RelationKind.SAME, RelationKind.INVERSE, RelationKind.COMPLEMENT,
          RelationKind.EQUIVALENT, RelationKind.IMPLIES}
@@ -19,8 +19,8 @@ def check_universe(universe: Universe) -> None:
     for i, market in enumerate(universe.markets):
         try:
             venue = check_venue(market.venue)
-            if market.lot not in (100, 1):
-                raise EngineInputError(Status.LOT, f"lot {market.lot} must be 100 or 1 lots")
+            if not is_int(market.lot) or market.lot not in (100, 1):
+                raise EngineInputError(Status.LOT, f"lot {market.lot!r} must be 100 or 1 lots")
             check_schedule(market.fees)
             check_book(venue, market.book)
         except EngineInputError as exc:
@@ -29,7 +29,7 @@ def check_universe(universe: Universe) -> None:
     for j, relation in enumerate(universe.relations):
         def fail(status, message):
             raise EngineInputError(status, f"relation {j}: {message}", j)
-        if relation.kind not in tuple(RelationKind):
+        if not is_int(relation.kind) or relation.kind not in tuple(RelationKind):
             fail(Status.KIND, f"unknown relation kind {relation.kind!r}")
         kind, count = RelationKind(relation.kind), len(relation.members)
         if (kind in _PAIR and count != 2) or (kind is RelationKind.BUCKET and count < 2) or (
@@ -37,15 +37,16 @@ def check_universe(universe: Universe) -> None:
             fail(Status.RELATION, f"{kind.label} cannot have {count} members")
         seen = set()
         for m in relation.members:
-            if not 0 <= m < n:
-                fail(Status.MARKET, f"market index {m} is out of range")
+            if not is_int(m) or not 0 <= m < n:
+                fail(Status.MARKET, f"market index {m!r} is out of range")
             if m in seen:
                 fail(Status.RELATION, f"market {m} appears twice")
             seen.add(m)
-    if universe.max_qty is not None and universe.max_qty < 0:
-        raise EngineInputError(Status.QTY, f"max_qty {universe.max_qty} lots is negative")
-    if universe.min_profit < 0:
-        raise EngineInputError(Status.MONEY, f"min_profit {universe.min_profit} µ$ is negative")
+    max_qty, min_profit = universe.max_qty, universe.min_profit
+    if max_qty is not None and (not is_int(max_qty) or not 0 <= max_qty <= INT64_MAX):
+        raise EngineInputError(Status.QTY, f"max_qty {max_qty!r} lots is not an int in 0…2^63 − 1")
+    if not is_int(min_profit) or not 0 <= min_profit <= INT64_MAX:
+        raise EngineInputError(Status.MONEY, f"min_profit {min_profit!r} µ$ is not an int in 0…2^63 − 1")
 
 
 class TwinEngine:
@@ -126,8 +127,7 @@ class TwinEngine:
 
     def update(self, market: int, book: Book) -> ScanResult:
         """Replace one market's book; the opportunities whose legs touch it."""
-        if isinstance(market, bool) or not isinstance(market, int) or not 0 <= market < len(self.markets):
-            raise EngineInputError(Status.MARKET, f"market index {market!r} is out of range")
+        check_market(market, len(self.markets))
         check_book(self.markets[market].venue, book)
         self._install(market, book)
         found = [o for o in (self._evaluate(self.candidates[c]) for c in self.by_market[market]) if o is not None]

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 
-from arbbot.engine.types import EngineInputError, Evaluation, Status
+from arbbot.engine.twin.validate import is_int
+from arbbot.engine.types import INT64_MAX, INT64_MIN, EngineInputError, Evaluation, Status
 
 
 def _unit(x: float, what: str) -> float:
@@ -22,17 +23,24 @@ def _nonnegative(x: float, what: str) -> float:
     return float(x)
 
 
+def check_inputs(qty: int, profit: int, cost: int, fee: int, confidence: float, fill_prob: float,
+                 loss: float, sigma: float) -> tuple[float, float, float, float]:
+    """The engine's checks, in its order: the amounts are int64 ints (ARGUMENT), qty > 0 and
+    cost + fee > 0 (ARGUMENT), then the doubles (FLOAT). Returns (c, f, loss, sigma) as floats."""
+    if not all(is_int(x) and INT64_MIN <= x <= INT64_MAX for x in (qty, profit, cost, fee)):
+        raise EngineInputError(Status.ARGUMENT, "qty, profit, cost and fee must be ints in int64")
+    if qty <= 0 or cost + fee <= 0:
+        raise EngineInputError(Status.ARGUMENT, "evaluation needs qty > 0 and cost + fee > 0")
+    return (_unit(confidence, "confidence"), _unit(fill_prob, "fill probability"), _nonnegative(loss, "loss"),
+            _nonnegative(sigma, "sigma"))
+
+
 def evaluate(qty: int, profit: int, cost: int, fee: int, confidence: float, fill_prob: float,
              loss: float, sigma: float) -> Evaluation:
     """qty in lots, profit/cost/fee in µ$; confidence c and fill probability f in [0, 1];
     loss L ≥ 0 in $ per contract if the hedge fails; sigma ≥ 0 the std. dev. of the estimate of
     the success probability π = c·f."""
-    if qty <= 0 or cost + fee <= 0:
-        raise EngineInputError(Status.ARGUMENT, "evaluation needs qty > 0 and cost + fee > 0")
-    c = _unit(confidence, "confidence")
-    f = _unit(fill_prob, "fill probability")
-    loss = _nonnegative(loss, "loss")
-    sigma = _nonnegative(sigma, "sigma")
+    c, f, loss, sigma = check_inputs(qty, profit, cost, fee, confidence, fill_prob, loss, sigma)
     n = qty / 100                       # contracts
     g = profit / n / 1e6                # $ won per contract on success
     k = (cost + fee) / n / 1e6          # $ of capital per contract
