@@ -2,10 +2,12 @@
 paper execution on a recording (`arbbot run --record FILE`), deterministically, once per
 configuration; with two, the results side by side and a verdict.
 
-Output (`--json`): `{"format": "arbbot.replay/1", "recording": {...}, "results": [{"config":
-PATH | "defaults", "executions": {STATE: N}, "locked_in_micros", "realised_micros",
-"max_drawdown_micros", "fill_rate", ...}], "verdict": {...} | null}`. The same recording and
-configurations give the same bytes every time. Exit 2 on an unreadable recording or config."""
+Output (`--json`): `{"format": "arbbot.replay/1", "recording": {..., "cut_short": LINES | null},
+"results": [{"config": PATH | "defaults", "executions": {STATE: N}, "locked_in_micros",
+"realised_micros", "max_drawdown_micros", "fill_rate", ...}], "verdict": {...} | null}`. The same
+recording and configurations give the same bytes every time. Exit 2 on an unreadable recording or
+config. Warnings on stderr: a .gz recording cut short (`cut_short`: the complete lines replayed),
+a configuration setting what a replay cannot honour (`arbbot.replay.run.NOT_REPLAYED`)."""
 from __future__ import annotations
 
 import contextlib
@@ -60,6 +62,24 @@ def load_config(path: str | None):
         raise ConfigFileError(f"{path}: {exc}") from None
 
 
+def warn_not_replayed(command: str, label: str, settings) -> None:
+    """On stderr: the settings of configuration `label` a replay does not honour, if any."""
+    from arbbot.replay.run import not_replayed
+    keys = not_replayed(settings)
+    if keys:
+        print(f"arbbot {command}: warning: {label}: {', '.join(keys)} not replayed (a replay streams every "
+              "recorded book from its first record and applies the listing refreshes the session made)",
+              file=sys.stderr)
+
+
+def warn_cut_short(command: str, path: str, read: dict) -> None:
+    """On stderr: the recording's gzip stream ended early, if it did (`read`: a replay's counts)."""
+    lines = read.get("cut_short")
+    if lines is not None:
+        print(f"arbbot {command}: warning: {path}: the gzip stream ends early (the recording was cut off): "
+              f"replayed its first {lines:,} lines, up to the last complete one", file=sys.stderr)
+
+
 def verdict(results: list[dict]) -> dict | None:
     """With two results: which made more (locked-in + realised, µ$), by how much, and whose
     drawdown was smaller. None with one."""
@@ -79,6 +99,8 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None,
     from arbbot.replay.parallel import ReplayPool, default_workers
     recording = read_header(path)               # each replay checks every record as it reads it
     settings = [(c or "defaults", load_config(c)) for c in configs]
+    for label, s in settings:
+        warn_not_replayed("replay", label, s)
     workers = min(default_workers() if workers is None else workers, len(settings))
     with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as shared:
         cache = Path(shared) / "mappings"       # the twins are matched once: the next replay reads them back
@@ -88,10 +110,12 @@ def run_replays(path: str, configs: list[str | None], engine: str | None = None,
             done = pool.run(settings, progress)
     results = [{"config": label, **result} for (label, _), (result, _) in zip(settings, done)]
     read = done[-1][1]
+    warn_cut_short("replay", path, read)
     last_ms = read.get("last_ms")
     return {"format": "arbbot.replay/1",
             "recording": {"path": path, "source": recording.source, "started_ms": recording.started_ms,
                           "books": read.get("books", 0), "frames": read.get("frames", 0),
+                          "cut_short": read.get("cut_short"),
                           "markets": {v: len(m) for v, m in sorted(recording.markets.items())},
                           "seconds": round((last_ms - recording.started_ms) / 1000, 3)
                           if last_ms is not None else 0.0},

@@ -8,11 +8,15 @@ with MARKET / EVENT the discovered `MarketInfo` / `EventInfo` fields (venue as i
 as an object) and BODY the listing responses the venue sent (what `arbbot rules`/`map` read).
 `"mappings": "recorded"` (written since the recorder records them; absent in older files): the
 session's generated twins are in the file as `mappings` records, at the moment it had them.
+`"user_mappings": [ROW, ...]`, `"rules": [RELATION, ...]` (absent in older files: none): the rows of
+the user's `--mappings` file the session traded (ROW: `{"ids", "relation", "confidence",
+"approved", "reasons"}`) and the relations of its `--rules` file; a replay trades them too.
 
 Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when it arrived):
 - `{"kind": "book", "venue", "market", "book": [YES_BIDS, YES_ASKS, NO_BIDS, NO_ASKS],
    "tradeable", "reason"}`: every book update a feed produced, before its queue coalesced
-   books; sides as [[price ticks, qty lots], ...]. Replay reads these.
+   books; sides as [[price ticks, qty lots], ...], integers: a price 0 to 10,000 ticks, a quantity
+   0 to 10^8 lots (the engine's bounds). Replay reads these.
 - `{"kind": "ws", "venue", "frame"}` / `{"kind": "rest", "venue", "method", "path", "status",
    "body"}`: the venue's frames and REST answers as they arrived (never request headers, so no
    credentials), written by the adapters' recorder hooks: the raw record of what was seen.
@@ -33,6 +37,9 @@ only the header and counts (memory does not grow with the recording's length);
 `Recording.stream()` reads the book records again, lazily, in file order.
 A replay needs no such pass: `read_header` checks the header alone and the replay's reader checks
 each record as it reaches it (a bad one ends the replay with the file and line).
+A `.gz` file whose stream ends early (the recording process was killed) is read like a plain file
+whose last line was cut short: up to its last complete line; `cut_short` then says how many lines
+were read.
 Lines as the recorder writes them (`{"recv_ts_ms":N,"kind":"…"` first) are recognised by their
 start: a raw `ws` / `rest` line is skipped without being parsed, a book line is decoded into a
 typed msgspec struct; any other line is parsed as generic JSON and checked as before.
@@ -50,12 +57,14 @@ import queue
 import threading
 import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import msgspec
 
+from arbbot.engine.types import INT64_MAX, LEVEL_QTY_MAX, PRICE_MAX
 from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Venue
 from arbbot.replay.scan import KIND, PREFIX
+from arbbot.units import shortened
 
 FORMAT = "arbbot.recording/1"
 READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
@@ -92,23 +101,73 @@ def event_from_json(d: dict) -> EventInfo:
     return EventInfo(**{**d, "venue": Venue.parse(d["venue"]), "market_ids": tuple(d["market_ids"])})
 
 
+def mapping_rows_to_json(rows) -> list[dict]:
+    """The user's mapping rows (`MappingRow`) as the header's `user_mappings` holds them."""
+    return [{"ids": list(r.ids), "relation": r.relation, "confidence": r.confidence, "approved": r.approved,
+             "reasons": r.reasons} for r in rows]
+
+
+def mapping_rows_from_json(items: list) -> list:
+    """`mapping_rows_to_json`'s rows back, each checked as a recorded twin is
+    (`arbbot.mapping.generate.rows_from_json`), its review (`approved`: true, false or null) too."""
+    from arbbot.mapping.generate import GENERATOR, rows_from_json
+    rows = rows_from_json({"format": GENERATOR, "rows": items})
+    reviews = [item.get("approved") for item in items]
+    if any(a is not None and type(a) is not bool for a in reviews):
+        raise TypeError("a mapping row's approved must be true, false or null")
+    return [dataclasses.replace(row, approved=a) for row, a in zip(rows, reviews)]
+
+
+def _checked_rules(rules: list) -> list[dict]:
+    """The header's `rules`, checked as `arbbot.mapping.rules_file.load_rules` checks a file's."""
+    from types import SimpleNamespace
+    from arbbot.mapping.rules_file import relation_names
+    from arbbot.snapshot import parse_relations
+    names = {n for r in rules if isinstance(r, dict) for n in relation_names(r) if isinstance(n, str)}
+    parse_relations(rules, [SimpleNamespace(name=n) for n in names])     # (not a list: refused there)
+    return rules
+
+
 def book_to_json(book: Book) -> list:
     return [[[p, q] for p, q in side] for side in book.sides()]
 
 
 def book_from_record(rec: dict) -> Book:
-    sides = [tuple((int(p), int(q)) for p, q in side) for side in rec["book"]]
+    sides = [tuple(_level(level) for level in side) for side in rec["book"]]
     return Book(*sides, market=MarketId(Venue.parse(rec["venue"]), rec["market"]),
                 tradeable=bool(rec.get("tradeable", True)), reason=rec.get("reason", ""))
 
 
+def _level(level) -> tuple[int, int]:
+    """A book level of a record read as generic JSON, checked as `BookRecord` checks one."""
+    price, qty = level
+    if type(price) is not int or type(qty) is not int:     # (5.5 is no quantity, true no price)
+        raise TypeError(f"level {shortened(json.dumps(level))}: price and quantity must be integers")
+    if not 0 <= price <= PRICE_MAX:
+        raise ValueError(f"price {shortened(str(price))} outside 0 to {PRICE_MAX:,} ticks")
+    if not 0 <= qty <= LEVEL_QTY_MAX:
+        raise ValueError(f"quantity {shortened(str(qty))} outside 0 to {LEVEL_QTY_MAX:,} lots")
+    return price, qty
+
+
+def _recv_ms(rec: dict) -> int:
+    at = rec["recv_ts_ms"]
+    if type(at) is not int or not 0 <= at <= INT64_MAX:
+        raise TypeError(f"recv_ts_ms {shortened(json.dumps(at))}: expected an integer of unix milliseconds")
+    return at
+
+
+Price = Annotated[int, msgspec.Meta(ge=0, le=PRICE_MAX)]          # ticks: the engine's bounds
+Lots = Annotated[int, msgspec.Meta(ge=0, le=LEVEL_QTY_MAX)]
+
+
 class BookRecord(msgspec.Struct):
     """A `book` record as written (field order = the recorder's key order)."""
-    recv_ts_ms: int
+    recv_ts_ms: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
     kind: str
     venue: str
     market: str
-    book: tuple[tuple[tuple[int, int], ...], ...]
+    book: tuple[tuple[tuple[Price, Lots], ...], ...]
     tradeable: bool = True
     reason: str = ""
 
@@ -133,6 +192,9 @@ class Recording:
     venue_books: dict[str, int]                # venue label → book records
     mappings: dict[str, list] = dataclasses.field(default_factory=dict)   # listings digest → recorded twins (MappingRow)
     recorded_mappings: bool = False            # the header says the session's generated twins are recorded
+    user_mappings: list = dataclasses.field(default_factory=list)   # the --mappings rows the session traded (MappingRow)
+    rules: list[dict] = dataclasses.field(default_factory=list)     # the relations of its --rules file
+    cut_short: int | None = None               # a .gz stream that ended early: the complete lines read
 
     def stream(self) -> Iterator[tuple[int, Book]]:
         """(recv unix ms, book) per book record, in file order, read lazily from the file."""
@@ -151,7 +213,8 @@ def read_recording(path: str | Path) -> Recording:
         per_venue[label] = per_venue.get(label, 0) + 1
     h = reader.header
     return Recording(str(reader.path), h["started"], h["source"], h["markets"], h["events"], h["bodies"],
-                     books, reader.frames, last, per_venue, reader.mappings, h["recorded_mappings"])
+                     books, reader.frames, last, per_venue, reader.mappings, h["recorded_mappings"],
+                     h["user_mappings"], h["rules"], reader.cut_short)
 
 
 def read_header(path: str | Path) -> Recording:
@@ -161,7 +224,7 @@ def read_header(path: str | Path) -> Recording:
     reader.read_only_header()
     h = reader.header
     return Recording(str(reader.path), h["started"], h["source"], h["markets"], h["events"], h["bodies"],
-                     0, 0, None, {}, {}, h["recorded_mappings"])
+                     0, 0, None, {}, {}, h["recorded_mappings"], h["user_mappings"], h["rules"])
 
 
 def book_records(path: str | Path, *, header: bool = True) -> Iterator[tuple[int, Book]]:
@@ -198,6 +261,7 @@ class RecordReader:
         self.path = path
         self.read_header = header           # False: line 1 is skipped unparsed (a pass after `read_recording`)
         self.frames = 0
+        self.cut_short: int | None = None    # a .gz stream that ended early: the complete lines read
         self.header: dict = {}
         self.mappings: dict[str, list] = {}  # listings digest → a `mappings` record's twins (MappingRow)
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
@@ -215,11 +279,8 @@ class RecordReader:
         return self._raw
 
     def _open(self):
-        path = self.path
         raw = self._open_raw()
-        if path.suffix == ".gz":
-            return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), READ_BUFFER)
-        return io.BufferedReader(raw, READ_BUFFER)
+        return io.BufferedReader(_Gunzip(raw) if self.path.suffix == ".gz" else raw, READ_BUFFER)
 
     def position(self) -> int:
         """Bytes of the file read so far (compressed bytes for .gz), for progress."""
@@ -250,19 +311,20 @@ class RecordReader:
         chunk read, in file order; raw records counted in `frames`, the other records to the
         hooks. Lines the scanner does not take are read as `records` reads them (same checks,
         same errors with file and line) and their books handed to `scanner.add`. A .gz file is
-        inflated by a thread of its own, ahead of the scanner (`_Inflater`)."""
-        path = self.path
+        inflated by a thread of its own, ahead of the scanner (`_Inflater`). Any other error a
+        record causes (the scanner refusing it) is a RecordingError with its line too."""
         raw = self._open_raw()
-        chunks = _Inflater(raw) if path.suffix == ".gz" else _Plain(raw)
+        source = _Inflater(raw) if self.path.suffix == ".gz" else _Plain(raw)
         try:
             with raw:
-                yield from self._bursts(iter(chunks), scanner)
+                yield from self._bursts(source, scanner)
         except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:     # a damaged .gz, bad bytes
-            raise RecordingError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+            raise RecordingError(f"{self.path}: cannot read: {type(exc).__name__}: {exc}") from None
         finally:
-            chunks.close()
+            source.close()
 
-    def _bursts(self, chunks, scanner):
+    def _bursts(self, source, scanner):
+        chunks = iter(source)
         number, data, parts = 0, b"", []     # parts: the start of a line longer than the chunks so far
         while True:                          # the header: the first line that is not blank
             end = data.find(b"\n")
@@ -283,7 +345,7 @@ class RecordReader:
         if self.read_header:
             self._read_header(iter([(number, line)]))
         tail, feed, frames = data, scanner.feed, 0
-        try:
+        try:                                 # (number: the lines read; an error is on the next one)
             while True:
                 chunk = next(chunks, b"")
                 if not chunk and not tail:
@@ -296,8 +358,8 @@ class RecordReader:
                     if not stopped:
                         break
                     end = data.index(b"\n", pos) + 1     # a line the scanner left: read the general way
+                    frames += self._other(number + 1, data[pos:end], scanner)
                     number += 1
-                    frames += self._other(number, data[pos:end], scanner)
                     pos = end
                 tail = data[pos:]
                 if not chunk:                # a last line without its newline
@@ -305,12 +367,32 @@ class RecordReader:
                     tail = b""
                 bursts = scanner.take()
                 if bursts:
+                    self._check_levels(bursts)
                     yield bursts
             bursts = scanner.finish()
             if bursts:
+                self._check_levels(bursts)
                 yield bursts
+            if source.cut_short:
+                self.cut_short = number
+        except (RecordingError, OSError, EOFError, UnicodeDecodeError, zlib.error):
+            raise
+        except Exception as exc:             # e.g. a number the scanner cannot hold
+            raise RecordingError(f"{self.path}:{number + 1}: bad record: {type(exc).__name__}: {exc}") from None
         finally:
             self.frames = frames + scanner.frames
+
+    def _check_levels(self, bursts: list[tuple]) -> None:
+        """The scanner's fast path takes any plain integer of up to 18 digits: each book it
+        delivers is checked against the engine's bounds here; one out of them ends the replay
+        with the line of the first such record (read again the general way, which checks each)."""
+        for _, _, deliveries, _ in bursts:
+            for d in deliveries:
+                packed = d[2]                # the four side counts, then (price, lots) pairs
+                if len(packed) > 4 and (max(packed[4::2]) > PRICE_MAX or max(packed[5::2]) > LEVEL_QTY_MAX):
+                    for _ in RecordReader(self.path, header=False).records():
+                        pass
+                    raise RecordingError(f"{self.path}: a book level out of range (the file changed while read?)")
 
     def _other(self, number: int, line: bytes, scanner) -> int:
         """A line the scanner did not take, read by `_generic`: its book to `scanner.add` (after
@@ -330,10 +412,11 @@ class RecordReader:
     def _records(self, fh):
         path = self.path
         lines = enumerate(fh, 1)
+        number, line = 0, b""
         if self.read_header:
-            self._read_header(lines)
+            number = self._read_header(lines)
         else:
-            for _, line in lines:           # the first line that is not blank
+            for number, line in lines:      # the first line that is not blank
                 if line.strip():
                     break
         ids = self._ids
@@ -376,6 +459,9 @@ class RecordReader:
                     raise RecordingError(f"{path}:{number}: recv_ts_ms {at} goes back in time (after {last})")
                 last = at
                 yield at, mid, rec, number, label
+            if getattr(fh.raw, "cut_short", False):    # (a .gz file's `_Gunzip`)
+                cut = line and not line.endswith(b"\n")  # the line the cut went through: not counted
+                self.cut_short = number - 1 if cut else number
         finally:
             self.frames = frames
 
@@ -402,9 +488,12 @@ class RecordReader:
                 "events": {v: [event_from_json(e) for e in d.get("events", [])] for v, d in venues.items()},
                 "bodies": {v: list(d.get("listing_bodies", [])) for v, d in venues.items()},
                 "started": int(header["started_ms"]), "source": str(header.get("source", "")),
-                "recorded_mappings": header.get("mappings") == "recorded"}
+                "recorded_mappings": header.get("mappings") == "recorded",
+                "user_mappings": mapping_rows_from_json(header.get("user_mappings", [])),
+                "rules": _checked_rules(header.get("rules", []))}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RecordingError(f"{path}:{number}: bad header: {type(exc).__name__}: {exc}") from None
+        return number
 
     def _market_id(self, venue: str, market: str, number: int) -> MarketId:
         try:
@@ -442,7 +531,7 @@ class RecordReader:
         if kind != "book":
             raise RecordingError(f"{path}:{number}: unknown record kind {kind!r}")
         try:
-            at = int(rec["recv_ts_ms"])
+            at = _recv_ms(rec)
             book = book_from_record(rec)
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordingError(f"{path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
@@ -498,8 +587,36 @@ class RecordReader:
             raise RecordingError(f"{self.path}:{number}: bad book record: {type(exc).__name__}: {exc}") from None
 
 
+class _Gunzip(io.RawIOBase):
+    """A .gz file's bytes, inflated as read (`records`, `read_header`); a stream cut short ends
+    where it was cut, `cut_short` set (`GzipFile.read1` returns what it inflated before it raises)."""
+
+    def __init__(self, raw) -> None:
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.cut_short = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        try:
+            data = self._gz.read1(len(b))
+        except EOFError:
+            if self._gz.tell() == 0:            # nothing to read in it: a damaged file
+                raise
+            self.cut_short = True
+            return 0
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._gz.close()
+        super().close()
+
+
 class _Plain:
     """A plain file's bytes in chunks of READ_BUFFER."""
+    cut_short = False
 
     def __init__(self, raw) -> None:
         self._raw = raw
@@ -516,10 +633,13 @@ class _Plain:
 class _Inflater:
     """A .gz file's bytes, inflated by a thread of its own up to INFLATE_AHEAD chunks ahead of the
     reader: zlib releases the GIL while it inflates, so on two cores the replay's parsing and the
-    inflating overlap. Chunks come in file order; an error (a damaged or truncated file) is raised
-    to the reader where it happened. Members of a multi-member file follow one another."""
+    inflating overlap. Chunks come in file order; an error (a damaged file) is raised to the reader
+    where it happened. Members of a multi-member file follow one another. A file that ends inside a
+    member (its writer was killed) ends there, `cut_short` set: what it held is read (if nothing, it
+    is an error)."""
 
     def __init__(self, raw) -> None:
+        self.cut_short = False
         self._queue: queue.Queue = queue.Queue(maxsize=INFLATE_AHEAD)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(raw,), name="arbbot-inflate", daemon=True)
@@ -537,15 +657,18 @@ class _Inflater:
     def _run(self, raw) -> None:
         try:
             inflater, inside = zlib.decompressobj(GZIP_WBITS), False    # inside: a member begun, not ended
+            inflated = False
             while not self._stop.is_set():
                 data = raw.read(INFLATE_READ)
                 if not data:
-                    if inside:
+                    if inside and not inflated:         # nothing to read in it: a damaged file
                         raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                    self.cut_short = inside
                     break
                 while data:
                     inside = True
                     out = inflater.decompress(data)
+                    inflated = inflated or bool(out)
                     if out and not self._put(out):
                         return
                     if not inflater.eof:
@@ -582,13 +705,17 @@ def raw_records(path: str | Path) -> Iterator[dict]:
 
 def _lines(path: Path, fh) -> Iterator[tuple[int, object]]:
     """(line number, JSON value) per line. A last line without its newline that does not parse is
-    a record cut short by a crash of the recording process: it is left out, not an error."""
-    for number, line in enumerate(fh, 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            if not line.endswith("\n"):
-                return
-            raise RecordingError(f"{path}:{number}: not JSON: {exc.msg}") from None
+    a record cut short by a crash of the recording process: it is left out, not an error (as is
+    the rest of a .gz stream cut short)."""
+    try:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                if not line.endswith("\n"):
+                    return
+                raise RecordingError(f"{path}:{number}: not JSON: {exc.msg}") from None
+    except EOFError:
+        return

@@ -9,12 +9,14 @@ frames and REST answers (`SessionRecorder.raw`). Records arriving before the hea
 REST answers, the start's book fetches) wait in memory until `start` writes it.
 
 Off the event loop's path: a record costs the loop one msgspec encode (about a microsecond; no
-`json.dumps`, no dict per book) appended to an in-memory chunk; full chunks (`CHUNK_BYTES`, or
-any chunk `FLUSH_S` old) go to a writer thread, which writes them and compresses (`.gz`; zlib
-releases the GIL while it works). The writer flushes the file at least every `FLUSH_S`; `close`
-hands over the last chunk, waits for the writer and closes the file: nothing queued is lost. A
-crash loses at most the last `FLUSH_S` of records; the line cut short by it is left out when the
-file is read (`arbbot.replay.format`)."""
+`json.dumps`, no dict per book) appended to an in-memory chunk; full chunks (`CHUNK_BYTES`) go to
+a writer thread, which writes them and compresses (`.gz`; zlib releases the GIL while it works).
+Every `FLUSH_S` the writer also takes the chunk in the making, whether or not records still arrive
+(a quiet feed), writes it and flushes the file; `close` hands over the last chunk, waits for the
+writer and closes the file: nothing queued is lost. A crash loses at most the last `FLUSH_S` of
+records; the line cut short by it (or a .gz stream cut short) is left out when the file is read
+(`arbbot.replay.format`). `books` and `frames` count the records written; a write that fails sets
+`error` (the records after it are dropped, and `arbbot run` exits 1)."""
 from __future__ import annotations
 
 import gzip
@@ -29,13 +31,15 @@ import msgspec
 
 from arbbot import logs
 from arbbot.model import Book
-from arbbot.replay.format import FORMAT, BookRecord, event_to_json, market_to_json
+from arbbot.replay.format import FORMAT, BookRecord, event_to_json, mapping_rows_to_json, market_to_json
 from arbbot.venues.common.model import BookUpdate
 
 log = logs.get("replay")
 
-FLUSH_S = 1.0          # the file is flushed at least this often while records arrive (and at close)
+FLUSH_S = 1.0          # the records waiting in memory are written and the file flushed this often (and at close)
 CHUNK_BYTES = 256 * 1024   # encoded records handed to the writer thread at once
+_FLUSH = object()      # in the writer's queue: flush the file (what came before it is written)
+_BOOKS, _FRAMES = 0, 1     # the records counted (`SessionRecorder._put`)
 
 
 def _exact(value):
@@ -69,12 +73,14 @@ class SessionRecorder:
         self.frames = 0                     # raw ws/rest records written
         self.error: str | None = None       # the writer's failure (records are then dropped)
         self._encode_into = msgspec.json.Encoder(enc_hook=_exact).encode_into
-        self._buf = bytearray()             # the records encoded since the last hand-over (event loop's)
-        self._early: list[bytearray] | None = []    # chunks before the header
-        self._chunks: queue.SimpleQueue = queue.SimpleQueue()    # → the writer thread; None ends it
+        self._lock = threading.Lock()       # the chunk in the making: the event loop adds, the writer takes
+        self._buf = bytearray()             # the records encoded since the last hand-over
+        self._counts = [0, 0]               # the book and raw records in it (_BOOKS, _FRAMES)
+        self._early: list[tuple] | None = []    # chunks before the header
+        # → the writer thread: (chunk, books, frames) in file order, _FLUSH, None to end it
+        self._chunks: queue.SimpleQueue = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._last_ms = 0
-        self._handed = clock()
         self._closed = False
         self.started_ms = int(clock() * 1000)     # the replay's virtual clock starts here
 
@@ -86,38 +92,41 @@ class SessionRecorder:
         self._last_ms = ms
         return ms
 
-    def _put(self, record, now: float) -> None:
-        buf = self._buf
-        self._encode_into(record, buf, -1)
-        buf.append(10)                                  # "\n"
-        if len(buf) >= CHUNK_BYTES or now - self._handed >= FLUSH_S:
+    def _put(self, record, counted: int | None = None) -> None:
+        """`record` appended to the chunk in the making; `counted`: _BOOKS or _FRAMES, if it is one."""
+        with self._lock:
+            buf = self._buf
+            self._encode_into(record, buf, -1)
+            buf.append(10)                                  # "\n"
+            if counted is not None:
+                self._counts[counted] += 1
+            full = len(buf) >= CHUNK_BYTES
+        if full:
             self._hand_over()
 
     def _hand_over(self) -> None:
-        self._handed = self.clock()
-        if not self._buf:
-            return
-        chunk, self._buf = self._buf, bytearray()
-        if self._early is not None:
-            self._early.append(chunk)
-        else:
-            self._chunks.put(chunk)
+        """The chunk in the making to the writer (before the header: kept for it), in file order."""
+        with self._lock:
+            if not self._buf:
+                return
+            chunk = (self._buf, *self._counts)
+            self._buf, self._counts = bytearray(), [0, 0]
+            if self._early is not None:
+                self._early.append(chunk)
+            else:
+                self._chunks.put(chunk)
 
     def raw(self, record: dict) -> None:
         """The adapters' recorder hook: a raw `ws` frame or `rest` answer."""
         if self._closed or self.error is not None:
             return
-        self.frames += 1
-        now = self.clock()
-        self._put({"recv_ts_ms": self._stamp(now), **record}, now)
+        self._put({"recv_ts_ms": self._stamp(self.clock()), **record}, _FRAMES)
 
     def book(self, venue: str, book: Book) -> None:
         if book.market is None or self._closed or self.error is not None:
             return
-        self.books += 1
-        now = self.clock()
-        self._put(BookRecord(self._stamp(now), "book", venue, book.market.id, book.sides(), book.tradeable,
-                             book.reason), now)
+        self._put(BookRecord(self._stamp(self.clock()), "book", venue, book.market.id, book.sides(), book.tradeable,
+                             book.reason), _BOOKS)
 
     def mappings(self, digest: str, rows) -> None:
         """The twins the session generated from the listings with `digest` (`MappingRow`s), now:
@@ -125,17 +134,15 @@ class SessionRecorder:
         if self._closed or self.error is not None:
             return
         from arbbot.mapping.generate import rows_to_json
-        now = self.clock()
-        self._put({"recv_ts_ms": self._stamp(now), "kind": "mappings", "mappings": rows_to_json(digest, rows)}, now)
+        self._put({"recv_ts_ms": self._stamp(self.clock()), "kind": "mappings", "mappings": rows_to_json(digest, rows)})
 
     def listed(self, markets) -> None:
         """Markets (`MarketInfo`) that joined the session now (a listing refresh found them):
         a replay adds them at this moment."""
         if self._closed or self.error is not None:
             return
-        now = self.clock()
-        self._put({"recv_ts_ms": self._stamp(now), "kind": "listed",
-                   "markets": [market_to_json(m) for m in markets]}, now)
+        self._put({"recv_ts_ms": self._stamp(self.clock()), "kind": "listed",
+                   "markets": [market_to_json(m) for m in markets]})
 
     def listings(self, digest: str, twins) -> None:
         """A listing refresh's result, now: every venue's listing bodies as re-read (their
@@ -144,57 +151,77 @@ class SessionRecorder:
         if self._closed or self.error is not None:
             return
         from arbbot.mapping.generate import rows_to_json
-        now = self.clock()
-        self._put({"recv_ts_ms": self._stamp(now), "kind": "listings", "digest": digest,
+        self._put({"recv_ts_ms": self._stamp(self.clock()), "kind": "listings", "digest": digest,
                    "venues": {name: {"listing_bodies": v.listing_bodies()} for name, v in self.venues.items()},
-                   "mappings": None if twins is None else rows_to_json(digest, twins)}, now)
+                   "mappings": None if twins is None else rows_to_json(digest, twins)})
 
     def wrap(self, name: str, venue) -> "RecordingVenue":
         wrapped = self.venues[name] = RecordingVenue(venue, self, name)
         return wrapped
 
-    def start(self, started_ms: int | None = None) -> None:
-        """Write the header (after discovery), then what arrived before it; start the writer."""
+    def start(self, started_ms: int | None = None, *, mappings=(), rules: list[dict] | None = None) -> None:
+        """Write the header (after discovery), then what arrived before it; start the writer.
+        `mappings`: the rows of the user's mapping file the session trades (`MappingRow`);
+        `rules`: the relations of its rules file."""
         if self._early is None:
             return
         header = {"format": FORMAT, "started_ms": self.started_ms if started_ms is None else started_ms,
                   "source": self.source, "mappings": "recorded",
+                  "user_mappings": mapping_rows_to_json(mappings), "rules": list(rules or ()),
                   "venues": {name: {"markets": [market_to_json(m) for m in v.markets],
                                     "events": [event_to_json(e) for e in v.events],
                                     "listing_bodies": v.listing_bodies()} for name, v in self.venues.items()}}
-        early, self._early = self._early, None
-        self._chunks.put(_line(header).encode("utf-8"))      # first in the file, written by the writer
-        for chunk in early:
-            self._chunks.put(chunk)
+        with self._lock:
+            early, self._early = self._early, None
+            self._chunks.put((_line(header).encode("utf-8"), 0, 0))      # first in the file, written by the writer
+            for chunk in early:
+                self._chunks.put(chunk)
+            self._chunks.put(_FLUSH)                  # the header on disk at once
         self._writer = threading.Thread(target=self._write_chunks, name="arbbot-recorder", daemon=True)
         self._writer.start()
 
     def _write_chunks(self) -> None:
-        """The writer thread: each chunk written (and compressed) in order, the file flushed at
-        least every FLUSH_S; ends at the None after the last chunk."""
-        flushed, dirty = 0.0, False                   # the header is flushed at once
+        """The writer thread: each chunk written (and compressed) in order and its records
+        counted; every FLUSH_S the chunk in the making handed over too, then the file flushed
+        (`_FLUSH`); ends at the None after the last chunk."""
+        due, dirty = time.monotonic() + FLUSH_S, False
         while True:
             try:
-                chunk = self._chunks.get(timeout=FLUSH_S)
+                item = self._chunks.get(timeout=max(0.0, due - time.monotonic()))
             except queue.Empty:
-                chunk = b""
-            if chunk is None:
+                item = ()                             # nothing arrived
+            if item is None:
                 return
+            if time.monotonic() >= due:               # even on a quiet feed: what waits in memory, to disk
+                due = time.monotonic() + FLUSH_S
+                self._hand_over()
+                self._chunks.put(_FLUSH)
             if self.error is not None:
                 continue                              # drained, not written
-            try:
-                if chunk:
-                    self._fh.write(chunk)
+            if item is _FLUSH:
+                if dirty:
+                    self._write(self._fh.flush)
+                    dirty = False
+            elif item:
+                chunk, books, frames = item
+                if self._write(self._fh.write, chunk):
+                    self.books += books
+                    self.frames += frames
                     dirty = True
-                if dirty and time.monotonic() - flushed >= FLUSH_S:
-                    self._fh.flush()
-                    flushed, dirty = 0.0, False                   # the header is flushed at once
-            except (OSError, ValueError) as exc:
-                self._failed(exc)
+
+    def _write(self, call, *args) -> bool:
+        """`call(*args)` on the file; False (and `error` set) if it failed."""
+        try:
+            call(*args)
+            return True
+        except (OSError, ValueError) as exc:
+            self._failed(exc)
+            return False
 
     def _failed(self, exc: Exception) -> None:
-        self.error = f"{type(exc).__name__}: {exc}"
-        log.error("record.write_failed", path=str(self.path), error=self.error)
+        if self.error is None:                # the first failure (closing the file may fail again)
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.error("record.write_failed", path=str(self.path), error=self.error)
 
     def close(self) -> None:
         """Write what is left (the header first if `start` never ran), wait for the writer, close."""
@@ -207,10 +234,7 @@ class SessionRecorder:
         self._chunks.put(None)
         if self._writer is not None:
             self._writer.join()
-        try:
-            self._fh.close()                  # flushes (and ends the gzip stream)
-        except OSError as exc:
-            self._failed(exc)
+        self._write(self._fh.close)           # flushes (and ends the gzip stream)
 
     def summary(self) -> dict:
         out = {"path": str(self.path), "books": self.books, "frames": self.frames}

@@ -12,7 +12,12 @@ at the moment the session had them (its `mappings` records). A recording from be
 records has its twins matched here, before the first book (in this thread: the same every time).
 A listing refresh that changed something is replayed as it happened: the markets it found listed
 join when the session added them (`listed` records; their books stream from then on), and the
-rules from the bodies it re-read, with its twins, apply when the session applied them (`listings`)."""
+rules from the bodies it re-read, with its twins, apply when the session applied them (`listings`).
+The user's mapping rows and rules the session traded (the header's) are traded here too.
+
+The session takes the configuration's settings as `arbbot run` gives them (`session_options`),
+but those about reading the venues (`NOT_REPLAYED`): a replay streams every recorded book from
+its first record and applies the listing refreshes the session made, when it made them."""
 from __future__ import annotations
 
 import asyncio
@@ -28,6 +33,24 @@ from arbbot.units import LOTS_PER_CONTRACT
 DEFAULT_LATENCY_MS = 50.0     # a paper order's wait when the configuration sets no paper_latency_ms
 GRACE_S = 30.0                # virtual seconds after the last book for executions in flight to end
 SEED = 0
+# settings about reading the venues, which the recording fixed: a configuration setting them is
+# told they are not replayed (`not_replayed`)
+NOT_REPLAYED = ("snapshot_start", "tiers", "slow_poll_s", "forecastex_market_data_lines", "listings_refresh_s")
+
+
+def session_options(settings: Settings) -> dict:
+    """The `LiveSession` settings of `settings` as `arbbot run` passes them
+    (`arbbot.run.command._run`), but those in NOT_REPLAYED."""
+    return {"stale_after_s": settings.stale_after_s, "resnapshot_after_s": settings.resnapshot_after_s,
+            "bootstrap_wait_s": settings.bootstrap_wait_s, "cooldown_s": settings.cooldown_s,
+            "max_qty": int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
+            "min_profit": usd(settings.min_profit),
+            "auto_approve": int(round(settings.auto_approve_confidence * 1_000_000))}
+
+
+def not_replayed(settings: Settings) -> list[str]:
+    """The NOT_REPLAYED keys `settings` sets (its file's own, not the defaults)."""
+    return [key for key in NOT_REPLAYED if key in settings.model_fields_set]
 
 
 def replay(recording: Recording, settings: Settings, workdir: Path, *, engine: str | None = None,
@@ -52,11 +75,8 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
     source.on_progress = on_progress
     feeds = {name: ReplayVenue(name, recording, clock, source) for name in recording.markets}
     venues = {name: PaperVenue(feed, ledger, latency_ms=latency, clock=clock.time) for name, feed in feeds.items()}
-    session = LiveSession(venues, [], engine=engine, clock=clock.time,
-                          max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
-                          min_profit=usd(settings.min_profit),
-                          auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
-                          generate=False, refresh_s=0.0, snapshot_start=True)
+    session = LiveSession(venues, recording.user_mappings, rules=recording.rules, engine=engine, clock=clock.time,
+                          generate=False, refresh_s=0.0, snapshot_start=True, **session_options(settings))
     try:
         await session.discover()
         loop, reader, generate = asyncio.get_running_loop(), source.reader, settings.generate_mappings
@@ -85,7 +105,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         await trader.drain()
         if read is not None:
             read.update(books=source.books, venue_books=dict(sorted(source.venue_books.items())),
-                        frames=source.frames, last_ms=source.last_ms)
+                        frames=source.frames, last_ms=source.last_ms, cut_short=source.reader.cut_short)
         return _result(session, trader, feeds)
     finally:
         await session.close()

@@ -5,9 +5,10 @@ and report the candidates ranked by PnL. It never applies anything: the operator
 
 Keys: the dashboard's live-tunable ones (`arbbot.ops.control.TUNABLES`). Candidates: with one
 key, `N` evenly spaced values from LO to HI; with several, a Latin hypercube of `N` points
-(seeded: the same candidates every time). Each candidate is validated as `arbbot.toml` is; one
-outside a setting's range is listed as refused, with the reason. Ranking: locked-in + realised PnL
-(µ$), then the smaller drawdown. Output `arbbot.tune/1` with `--json`."""
+(seeded: the same candidates every time); rounded (contracts to 0.01, multipliers to 1e-4, dollars
+to the µ$), each distinct candidate once. A key may be given once. Each candidate is validated as
+`arbbot.toml` is; one outside a setting's range is listed as refused, with the reason. Ranking:
+locked-in + realised PnL (µ$), then the smaller drawdown. Output `arbbot.tune/1` with `--json`."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arbbot.replay.command import ConfigFileError, add_jobs_argument, check_jobs, replay_progress
+from arbbot.replay.command import (ConfigFileError, add_jobs_argument, check_jobs, replay_progress, warn_cut_short,
+                                   warn_not_replayed)
 from arbbot.replay.format import RecordingError, read_header
 
 SEED = 0
@@ -50,6 +52,8 @@ def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
             raise TuneError(f"--param {text!r}: expected KEY=LO:HI")
         if key not in TUNABLES:
             raise TuneError(f"--param {key}: not a live-tunable key (allowed: {', '.join(TUNABLES)})")
+        if key in out:
+            raise TuneError(f"--param {key}: given twice (one range per key)")
         try:
             low, high = float(lo), float(hi)
         except ValueError:
@@ -63,18 +67,22 @@ def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
 
 
 def candidates(params: dict[str, tuple[float, float]], trials: int) -> list[dict[str, float]]:
+    """The candidates, rounded (`_round`), each once: fewer than `trials` when rounding makes some equal."""
     keys = list(params)
     if len(keys) == 1:
         (lo, hi), = params.values()
         steps = [lo] if trials == 1 or lo == hi else [lo + (hi - lo) * k / (trials - 1) for k in range(trials)]
-        return [{keys[0]: _round(keys[0], v)} for v in dict.fromkeys(steps)]
-    rng = random.Random(SEED)
-    columns = {}
-    for key, (lo, hi) in params.items():          # one value per stratum, strata shuffled per key
-        strata = [lo + (hi - lo) * (k + rng.random()) / trials for k in range(trials)]
-        rng.shuffle(strata)
-        columns[key] = strata
-    return [{key: _round(key, columns[key][k]) for key in keys} for k in range(trials)]
+        points = [{keys[0]: v} for v in steps]
+    else:
+        rng = random.Random(SEED)
+        columns = {}
+        for key, (lo, hi) in params.items():          # one value per stratum, strata shuffled per key
+            strata = [lo + (hi - lo) * (k + rng.random()) / trials for k in range(trials)]
+            rng.shuffle(strata)
+            columns[key] = strata
+        points = [{key: columns[key][k] for key in keys} for k in range(trials)]
+    rounded = ({key: _round(key, v) for key, v in point.items()} for point in points)
+    return list({tuple(point.values()): point for point in rounded}.values())
 
 
 def _round(key: str, value: float) -> float:
@@ -108,6 +116,8 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
         except ConfigError as exc:
             raise ConfigFileError(str(exc)) from None
     rows, jobs = _candidates(params, trials, base)
+    if jobs:                                    # (the candidates set tunable keys only: the base's)
+        warn_not_replayed("tune", base_path or "defaults", jobs[0][1])
     workers = min(default_workers() if workers is None else workers, max(1, len(jobs)))
     with tempfile.TemporaryDirectory(prefix="arbbot-tune-") as shared:
         cache = Path(shared) / "mappings"       # the twins are matched once: later trials read them back
@@ -115,6 +125,8 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
                         match=any(s.generate_mappings for _, s, _ in jobs)) as pool, \
                 replay_progress(path) as progress:
             done = pool.run([(label, settings) for label, settings, _ in jobs], progress)
+    if done:
+        warn_cut_short("tune", path, done[-1][1])
     for (_, _, row), (r, _) in zip(jobs, done):
         row.update({"pnl_micros": r["locked_in_micros"] + r["realised_micros"],
                     "locked_in_micros": r["locked_in_micros"], "realised_micros": r["realised_micros"],
@@ -168,7 +180,7 @@ def main(args) -> int:
     for head in ("PnL $", "max drawdown $", "complete", "fill rate"):
         table.add_column(head, justify="right")
     for row in sorted(out["trials"], key=lambda r: ("refused" in r, -r.get("pnl_micros", 0))):
-        cells = [f"{row['values'][k]:g}" for k in out["params"]]
+        cells = [str(row["values"][k]) for k in out["params"]]     # the exact value tried
         if "refused" in row:
             table.add_row(*cells, "refused: " + row["refused"], "", "", "")
         else:

@@ -209,7 +209,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         await session.discover()
         recorder = getattr(args, "recorder", None)
         if recorder is not None:
-            recorder.start()              # the header: what discovery found, then the records so far
+            recorder.start(mappings=session.mappings, rules=rules)   # the header: what discovery found, the
+            # user's traded mapping rows and rules (a replay trades them too), then the records so far
             session.on_generated = lambda g: recorder.mappings(g.digest, g.rows)    # a replay reads them back
             session.on_listed = recorder.listed                                    # as do listing refreshes
             session.on_listings = recorder.listings
@@ -260,6 +261,8 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                 log.info("run.reconciled", differences=trader.reconcile_differences)
             await session.close()
             log.info("run.closed")
+        if recorder is not None:
+            recorder.close()                  # all written: the summary counts what the file holds
         notifications = await asyncio.to_thread(notifier.stop, 2.0) if notifier is not None else None
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
@@ -348,8 +351,11 @@ def _db_refusal(path: str, paper: bool) -> str | None:
     database); claims it for paper trading when `paper`."""
     import sqlite3
     from arbbot.execution.store import PAPER, VENUE, OrderStore
+    from arbbot.execution.store_lock import StoreBusy
     try:
-        store = OrderStore(path)
+        store = OrderStore(path, exclusive=True)      # another process trading with it: refused now
+    except StoreBusy as exc:
+        return str(exc)
     except (ValueError, sqlite3.Error, OSError) as exc:
         return f"order store {path}: {exc}"
     try:
@@ -409,13 +415,15 @@ def main(args) -> int:
             return 2
     _stack_dumps_on_sigusr1()
     # Ctrl-C / SIGINT always stops the bot cleanly, even when started from a shell that ignores
-    # SIGINT for background jobs (asyncio only installs its handler over the default one)
+    # SIGINT for background jobs (asyncio only installs its handler over the default one); SIGTERM
+    # (kill, a service manager) stops it the same way, through whatever handles SIGINT then
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda signum, frame: signal.getsignal(signal.SIGINT)(signum, frame))
     try:
         summary = asyncio.run(_run(args, settings, rules))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
-        return 0
+        return 1 if _recording_failed(args, name) else 0
     except (ValueError, VenueError, SpawnError) as exc:   # an unusable --connect handle or mapping file, a
         # venue unreachable, a universe simulator that did not start
         print(f"arbbot {name}: {exc}", file=sys.stderr)
@@ -426,4 +434,15 @@ def main(args) -> int:
     else:
         print(f"\n{summary['book_updates']:,} book updates; found {summary['found']}; "
               f"detect p50 {summary['detect_p50_us']} µs, p99 {summary['detect_p99_us']} µs")
-    return 0 if not summary["errors"] else 1
+    recording_failed = _recording_failed(args, name)
+    return 1 if summary["errors"] or recording_failed else 0
+
+
+def _recording_failed(args, name: str) -> bool:
+    """A `--record` file that could not be written whole: said on stderr."""
+    recorder = getattr(args, "recorder", None)
+    if recorder is None or recorder.error is None:
+        return False
+    print(f"arbbot {name}: --record {recorder.path}: writing failed ({recorder.error}); the recording is "
+          f"incomplete: {recorder.books:,} book and {recorder.frames:,} raw records written", file=sys.stderr)
+    return True

@@ -82,8 +82,8 @@ class KalshiHttpClient:
 
     async def _record(self, method: str, path: str, resp: httpx.Response) -> None:
         if self.recorder is not None:
-            r = self.recorder({"kind": "rest", "method": method, "path": path, "status": resp.status_code,
-                               "body": resp.text})
+            r = self.recorder({"kind": "rest", "venue": "kalshi", "method": method, "path": path,
+                               "status": resp.status_code, "body": resp.text})
             if asyncio.iscoroutine(r):
                 await r
 
