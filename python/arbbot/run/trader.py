@@ -273,7 +273,14 @@ class PaperTrader:
 
     def _plan_ahead(self) -> None:
         """The sizer plans the opportunities it sized lately against the new portfolio, between
-        frames (`SessionSizer.plan_ahead`); a plan still under way for the old one is dropped."""
+        frames (`SessionSizer.plan_ahead`); a plan still under way for the old one is dropped.
+        Not in a replay (refreshes on the loop, a virtual clock): a plan made ahead only saves a
+        found frame's latency, which virtual time does not have, and its turns of the loop would
+        order the events of one virtual instant (a book burst, a refresh) differently on the
+        swift engine (which plans) than on the python one (which does not): their replays of one
+        recording would differ."""
+        if not self.refresh_off_loop:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:                     # refreshed outside a loop (tools, tests)

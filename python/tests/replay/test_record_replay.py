@@ -99,3 +99,12 @@ def test_the_run_records_its_twins_and_a_replay_applies_them_when_the_session_ha
     matched = run_replays(str(older), [None])["results"][0]
     assert calls == [1] and matched["relations"] == recorded_twins["relations"]
     assert "cross" in matched["found"] and matched["books"] == recorded_twins["books"]
+
+
+def test_the_swift_and_the_python_engine_replay_alike(recorded):
+    """One recording, both engines: the same detections, sizes, executions and money (DESIGN: the
+    two agree exactly). The results name no engine; everything else must be equal."""
+    path, _ = recorded
+    swift = run_replays(str(path), [None], engine="swift", workers=1)
+    python = run_replays(str(path), [None], engine="python", workers=1)
+    assert json.dumps(swift, sort_keys=True) == json.dumps(python, sort_keys=True)

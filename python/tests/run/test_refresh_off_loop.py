@@ -437,3 +437,22 @@ def test_leg_sets_cut_short_by_a_refresh_go_on_at_the_next_one(on_engine_sizer, 
     asyncio.run(sizer.plan_ahead())
     assert listed == [1] and len(sizer._leg_sets) == 4 and sizer._leg_sets_made != ()
     assert all(sizer._leg_sets[k] is v for k, v in kept.items())
+
+
+def test_a_replay_plans_nothing_ahead(on_engine_sizer):
+    """In a replay (refreshes on the loop, a virtual clock) nothing is planned ahead: a plan made
+    ahead only saves latency, and its turns of the loop ordered the events of one virtual instant
+    (a book burst, a refresh) differently on the swift engine (which plans) than on the python one
+    (which does not). A 64 s recording replayed to 5,324,390 µ$ locked in on swift and 5,465,080
+    on python; now 5,465,080 on both. A live session still plans ahead after each refresh."""
+    sizer, store = on_engine_sizer
+
+    async def refreshed(off_loop: bool):
+        trader = _trader(sizer, store, off_loop=off_loop)
+        await trader.refresh_sizing_async()
+        planning = trader._planning
+        if planning is not None:
+            await planning
+        return planning
+    assert asyncio.run(refreshed(False)) is None
+    assert asyncio.run(refreshed(True)).result() > 0
