@@ -186,6 +186,16 @@ def utc_second(text: str) -> str:
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def utc_ms(text: str) -> int:
+    """A venue's RFC 3339 / ISO 8601 time with its offset → unix ms; ValueError when it is not
+    one (no offset included: a local time names no instant)."""
+    from datetime import datetime, timedelta, timezone
+    t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError(f"{text!r}: a time without its UTC offset")
+    return (t - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
+
+
 def price_bounds(m: MarketInfo) -> tuple[int, int]:
     """(lowest, highest) limit price in ticks an order on `m` may carry."""
     lo = m.min_price_ticks or m.tick_ticks

@@ -52,8 +52,9 @@ def test_discovery_and_fees(rsa_keys):
 
 
 def test_discovery_reads_every_series_in_one_request(rsa_keys):
-    """One `GET /series` instead of a read per series (10 s for 200 series at the basic tier);
-    a venue that cannot list them is read series by series, with the same fees."""
+    """One `GET /series` instead of a read per series (10 s for 200 series at the basic tier),
+    and the scheduled fee changes; a venue that cannot list them is read series by series, with
+    the same fees."""
     from arbbot.venues.common.errors import NotFound
 
     async def discover(cfg, refuse_list: bool):
@@ -73,9 +74,9 @@ def test_discovery_reads_every_series_in_one_request(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):
             listed, reads = await discover(cfg, False)
-            assert reads == ["/series"] and sorted(listed) == sorted(TICKERS)
+            assert reads == ["/series", "/series/fee_changes"] and sorted(listed) == sorted(TICKERS)
             one_by_one, reads = await discover(cfg, True)
-            assert reads == ["/series", "/series/KXFEDDECISION"] and one_by_one == listed
+            assert reads == ["/series", "/series/fee_changes", "/series/KXFEDDECISION"] and one_by_one == listed
             assert listed[H0].taker_rate_ppm == 70_000
     run(main())
 

@@ -66,6 +66,10 @@ async def _collect(rsa_keys):
             await call("GET", "/events", {"with_nested_markets": "true"})
             await call("GET", "/series/KXFEDDECISION")
             await call("GET", "/series")
+            sim.fee_changes = [{"id": "fc-1", "series_ticker": "KXFEDDECISION", "fee_type": "quadratic_with_maker_fees",
+                                "fee_multiplier": 1.5, "scheduled_ts": "2099-01-01T00:00:00Z"}]
+            changes = await call("GET", "/series/fee_changes")
+            assert changes.json()["series_fee_change_arr"] == sim.fee_changes
             await call("GET", f"/markets/{H0}/orderbook")
             await call("GET", "/portfolio/balance")
             r = await call("POST", "/portfolio/orders", body={
@@ -116,7 +120,7 @@ async def _collect(rsa_keys):
 
 def test_responses_validate_against_openapi(rsa_keys, openapi):
     calls = asyncio.run(_collect(rsa_keys))
-    assert len(calls) == 15 + 2 + 8 + 1 + 2
+    assert len(calls) == 15 + 2 + 8 + 1 + 2 + 1
     for method, path, query, body, r in calls:
         assert r.status_code in ((400,) if query.get("limit") == "1001" or "garbage" in query.values()
                                  else (200, 201)), (path, r.text)

@@ -16,7 +16,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from arbbot.engine import order_fee
-from arbbot.model import FeeSchedule
+from arbbot.model import FeeSchedule, utc_ms
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.model import Position, Venue
 from arbbot.venues.kalshi import KalshiVenue
@@ -27,6 +27,12 @@ from arbbot.venues.kalshi.schemas.rest import parse_series
 from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate, parse_message
 from arbbot.venues.kalshi.user import KalshiUserClient, parse_market_position
 from tests.venues.conftest import wait_for
+
+
+def iso_ms(ms: int) -> str:
+    """Unix ms → RFC 3339 UTC with milliseconds."""
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 from tests.venues.kalshi_env import kalshi_env
 
 H0 = "KXFEDDECISION-26DEC-H0"
@@ -126,7 +132,7 @@ def test_discovery_skips_series_it_cannot_price_and_keeps_the_rest(rsa_keys):
             v.http.get = get
             with capture_logs() as events:
                 markets = {m.market_id: m for m in await v.discover_markets()}
-            assert [p for p in paths if p.startswith("/series")] == ["/series", "/series/KXFEDEMERG"]
+            assert [p for p in paths if p.startswith("/series")] == ["/series", "/series/fee_changes", "/series/KXFEDEMERG"]
             assert set(markets) == set(sim.listings) - set(flat) - set(bad)
             assert {markets[t].fees for t in thirds} == {FeeSchedule(23_334, 0, 10_000, 0)}
             assert {markets[t].fees for t in combo} == {FeeSchedule(70_000, 0, 10_000, 17_500)}
@@ -173,6 +179,8 @@ class FakeHttp:
     async def get(self, path, params=None, **_):
         if path == "/series":
             return {"series": [{"ticker": "KXBTCD", "fee_type": "quadratic", "fee_multiplier": 1}]}
+        if path == "/series/fee_changes":
+            return {"series_fee_change_arr": []}
         assert path == "/events"
         return {"events": [{"event_ticker": EV, "series_ticker": "KXBTCD", "title": "BTC",
                             "markets": [{"ticker": t, "event_ticker": EV, "status": "active"} for t in (T1, T2)]}],
@@ -239,6 +247,95 @@ def test_event_fee_update_from_the_simulator_holds_streamed_and_polled_books(rsa
             sim.push_event_fee_update(FED_EVENT, None, None)
             await wait_for(lambda: all(latest[t].tradeable for t in FED_TICKERS), what="released books")
             assert (await v.fetch_book(H0)).tradeable and v.data.errors == []
+            task.cancel()
+            await v.close()
+    run(main())
+
+
+
+class ChangingSeries(FakeHttp):
+    """FakeHttp whose series terms (`multiplier`) and scheduled changes (`changes`) a test sets."""
+
+    def __init__(self) -> None:
+        self.multiplier, self.changes, self.reads = 1, [], []
+
+    async def get(self, path, params=None, **kw):
+        self.reads.append(path)
+        if path == "/series":
+            return {"series": [{"ticker": "KXBTCD", "fee_type": "quadratic", "fee_multiplier": self.multiplier}]}
+        if path == "/series/fee_changes":
+            return {"series_fee_change_arr": self.changes}
+        return await super().get(path, params, **kw)
+
+
+def test_every_discovery_reads_the_series_again_and_holds_the_markets_made_dearer():
+    """Kalshi raises a series' multiplier under a running session. Before: the series were read
+    once, so every later discovery (a listings refresh) still priced its markets, new ones too,
+    at the old 70,000 ppm, and nothing was held. Now each discovery reads `GET /series`: markets
+    it lists are priced at the new rate, the ones handed out before are held until the terms are
+    back to their rate."""
+    async def main():
+        http = ChangingSeries()
+        provider = KalshiInstrumentProvider(http)
+        assert {m.fees.taker_rate_ppm for m in await provider.load()} == {70_000}
+        http.multiplier = 2
+        assert {m.fees.taker_rate_ppm for m in await provider.load()} == {140_000}
+        assert http.reads.count("/series") == 2
+        assert set(provider.fee_holds) == {T1, T2}
+        assert provider.fee_holds[T1] == f"fee change on {EV}: taker rate 140000 ppm above the 70000 ppm it is priced with"
+        http.multiplier = 1
+        await provider.load()
+        assert provider.fee_holds == {}
+    run(main())
+
+
+def test_a_scheduled_fee_change_holds_the_markets_from_its_time():
+    """`GET /series/fee_changes` announces ×2 from 12:00:01. Before: never read, so the session
+    priced at ×1 after that time. Now the change is known at discovery; until its time nothing
+    changes, from it the markets handed out at ×1 are held (`fee_change_due`, which the venue's
+    fee clock calls then); a discovery after it reads the series as the venue shows them."""
+    async def main():
+        now = [utc_ms("2026-12-01T12:00:00Z")]
+        http = ChangingSeries()
+        http.changes = [{"id": "fc", "series_ticker": "KXBTCD", "fee_type": "quadratic", "fee_multiplier": 2,
+                         "scheduled_ts": "2026-12-01T12:00:01Z"},
+                        {"id": "other", "series_ticker": "KXOTHER", "fee_type": "flat", "fee_multiplier": 1,
+                         "scheduled_ts": "2026-12-01T11:00:00Z"},          # already in force: the series shows it
+                        {"id": "bad", "series_ticker": "KXBTCD", "fee_multiplier": 3, "scheduled_ts": "soon"}]
+        provider = KalshiInstrumentProvider(http, clock_ms=lambda: now[0])
+        assert {m.fees.taker_rate_ppm for m in await provider.load()} == {70_000}
+        assert provider.next_fee_change_ms() == now[0] + 1_000 and list(provider.scheduled) == ["KXBTCD"]
+        now[0] += 999
+        assert provider.fee_change_due() == [] and provider.fee_holds == {}
+        now[0] += 1
+        assert sorted(provider.fee_change_due()) == [T1, T2] and "140000 ppm" in provider.fee_holds[T1]
+        assert provider.next_fee_change_ms() is None
+        http.multiplier, http.changes = 2, []              # in force: the venue's series show it
+        assert {m.fees.taker_rate_ppm for m in await provider.load()} == {140_000}
+        assert sorted(provider.fee_holds) == [T1, T2]       # the session still prices them at ×1
+    run(main())
+
+
+def test_a_scheduled_change_from_the_simulator_holds_the_streamed_books_when_it_comes_due(rsa_keys):
+    """End to end: the simulator announces ×3 for the Fed series 1.5 s ahead; the venue's fee
+    clock holds the streamed books at that moment (no discovery in between)."""
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            at = sim.clock_ms() + 1_500
+            sim.fee_changes = [{"id": "fc", "series_ticker": "KXFEDDECISION", "fee_type": "quadratic",
+                                "fee_multiplier": 3, "scheduled_ts": iso_ms(at)}]
+            v = KalshiVenue(cfg)
+            await v.discover_markets()
+            latest = {}
+
+            async def consume():
+                async for u in v.stream_books(FED_TICKERS):
+                    latest[u.book.market.id] = u.book
+            task = asyncio.create_task(consume())
+            await wait_for(lambda: len(latest) == 4 and all(b.tradeable for b in latest.values()), what="snapshots")
+            await wait_for(lambda: all(not latest[t].tradeable for t in FED_TICKERS), timeout=10, what="held books")
+            assert sim.clock_ms() >= at and "210000 ppm" in latest[H0].reason
+            assert not (await v.fetch_book(H0)).tradeable                # the poll path holds it too
             task.cancel()
             await v.close()
     run(main())

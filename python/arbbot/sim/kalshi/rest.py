@@ -15,6 +15,7 @@ import json
 
 from aiohttp import web
 
+from arbbot.model import utc_ms
 from arbbot.sim.engine.matching import FULL, SimReject
 from arbbot.sim.faults import ack_delay, order_answer
 from arbbot.sim.paging import keyset_page
@@ -109,6 +110,7 @@ class KalshiRest:
         r.add_get(API + "/events", self.get_events)
         r.add_get(API + "/events/{event_ticker}", self.get_event)
         r.add_get(API + "/series", self.list_series)
+        r.add_get(API + "/series/fee_changes", self.get_fee_changes)           # (before /series/{series_ticker})
         r.add_get(API + "/series/{series_ticker}", self.get_series)
         r.add_get(API + "/portfolio/balance", self.get_balance)
         r.add_get(API + "/portfolio/positions", self.get_positions)
@@ -259,15 +261,36 @@ class KalshiRest:
             out.setdefault(l.series, l)
         return out
 
-    @staticmethod
-    def _series_json(ticker: str, l) -> dict:
-        mult = json.loads(l.fee_multiplier)  # a JSON number on the wire (spec: double)
+    def _series_json(self, ticker: str, l) -> dict:
+        """A `Series`, its fee terms as in force now: the listing's, or the latest change
+        scheduled for it (`fee_changes`) that has come due."""
+        fee_type, mult = l.fee_type, json.loads(l.fee_multiplier)   # a JSON number on the wire (spec: double)
+        due = [c for c in self.fee_changes if c["series_ticker"] == ticker and self._fee_change_ms(c) <= self.clock_ms()]
+        if due:
+            latest = max(due, key=self._fee_change_ms)
+            fee_type, mult = latest["fee_type"], latest["fee_multiplier"]
         return {"ticker": ticker, "frequency": "custom", "title": ticker, "category": "Economics", "tags": [],
                 "settlement_sources": [{"name": "Simulated source", "url": "https://example.invalid"}],
                 "contract_url": "https://example.invalid/contract.pdf",
                 "contract_terms_url": "https://example.invalid/terms.pdf",
-                "fee_type": l.fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
+                "fee_type": fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
                 "product_metadata": {}, "volume_fp": "0.00"}
+
+    @staticmethod
+    def _fee_change_ms(change: dict) -> int:
+        return utc_ms(change["scheduled_ts"])
+
+    async def get_fee_changes(self, request):
+        """`GET /series/fee_changes`: the changes scheduled (`fee_changes`, `SeriesFeeChange`
+        objects), upcoming only unless `show_historical=true`; `series_ticker` filters. (The
+        simulator reports the new terms from their time; its own matching keeps charging the
+        listing's fee.)"""
+        q = request.query
+        now = self.clock_ms()
+        out = [c for c in self.fee_changes
+               if (q.get("show_historical") == "true" or self._fee_change_ms(c) > now)
+               and q.get("series_ticker", c["series_ticker"]) == c["series_ticker"]]
+        return web.json_response({"series_fee_change_arr": out})
 
     async def get_series(self, request):
         s = request.match_info["series_ticker"]

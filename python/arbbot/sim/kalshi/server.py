@@ -39,6 +39,9 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
                          step_interval=step_interval)
         self.registry = registry or KeyRegistry(clock_ms=clock_ms)
         self.last_trade_lots: dict[str, int] = {}
+        # series fee changes the venue announces (`SeriesFeeChange` objects: id, series_ticker,
+        # fee_type, fee_multiplier, scheduled_ts), served by GET /series/fee_changes
+        self.fee_changes: list[dict] = []
         self.app = web.Application(middlewares=[self.middleware])
         self.add_rest_routes(self.app.router)
         self.app.router.add_get(WS_PATH, self.ws_handler)

@@ -121,6 +121,14 @@ class KalshiDataClient:
         b = checked(self.books[ticker].native())
         return held(b, self.holds[ticker]) if self.holds and ticker in self.holds else b
 
+    def republish(self, tickers, ts: int) -> None:
+        """Publish these markets' books again at `ts` (unix ms): their fee hold changed, and a
+        book is published held (untradeable) or not by `holds` as it stands now."""
+        for ticker in tickers:
+            book = self.books.get(ticker)
+            if book is not None:
+                self._publish(book, ts)
+
     def _publish(self, book: KalshiBook, ts: int) -> None:
         b = checked(book.native())
         holds = self.holds
@@ -256,9 +264,7 @@ class KalshiDataClient:
             return
         if isinstance(msg, EventFeeUpdate):
             if self.on_fee_update is not None:
-                for ticker in self.on_fee_update(msg):
-                    if ticker in self.books:
-                        self._publish(self.books[ticker], recv_ts)
+                self.republish(self.on_fee_update(msg), recv_ts)
             return
         if isinstance(msg, WsError):
             self.errors.append(msg)

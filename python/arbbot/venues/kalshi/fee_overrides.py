@@ -1,4 +1,6 @@
-"""Per-event Kalshi fee overrides (`event_fee_update`, VENUES.md "Fees") and the holds they cause.
+"""Kalshi fee changes after a market was handed out — per-event overrides (`event_fee_update`,
+VENUES.md "Fees") and new series terms (a discovery reads them again; a change scheduled in
+`GET /series/fee_changes` comes due) — and the holds they cause.
 
 An override replaces its event's series terms (`fee_type`, `fee_multiplier`; a null term is
 cleared: the series' own applies again). Every later discovery prices the event's markets with
@@ -6,7 +8,8 @@ it (`schedule`). A market the session already holds keeps the fee schedule it wa
 (a listings refresh adds new markets, it does not re-price known ones), so while the override
 makes a market dearer than the lowest taker rate ever handed out for it, or unpriceable, the
 market is **held**: `holds[ticker]` says why, and the adapter publishes its books untradeable.
-The hold lifts when an override brings the rate back to (or below) what was handed out.
+The hold lifts when the terms come back to a rate at (or below) what was handed out; a session
+that restarts prices the markets with the new terms.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class EventFees:
         self._issued: dict[str, int] = {}                # ticker → lowest taker rate (ppm) handed out
         self._series: dict[str, KalshiSeries] = {}       # event ticker → its series
         self._markets: dict[str, dict[str, None]] = {}   # event ticker → its markets handed out (ordered)
+        self._held_under: dict[str, KalshiSeries] = {}   # event ticker → the series terms its holds were decided under
 
     def schedule(self, event: str, series: KalshiSeries) -> FeeSchedule:
         """`event`'s fee schedule now: its series' terms under the event's override, if any.
@@ -41,6 +45,7 @@ class EventFees:
         rate = fees.taker_rate_ppm
         self._issued[ticker] = min(rate, self._issued.get(ticker, rate))
         self._markets.setdefault(event, {})[ticker] = None
+        self._held_under.setdefault(event, self._series[event])
 
     def apply(self, update: EventFeeUpdate) -> list[str]:
         """Put `update` in force and hold or release the event's markets handed out so far;
@@ -50,6 +55,22 @@ class EventFees:
             self.overrides.pop(event, None)
         else:
             self.overrides[event] = update
+        return self._reevaluate(event)
+
+    def series_terms(self, terms: dict[str, KalshiSeries]) -> list[str]:
+        """The series' terms now (series ticker → KalshiSeries: read again by a discovery, or a
+        scheduled change come due): hold or release every market handed out under them; the
+        tickers whose hold changed."""
+        changed = []
+        for event, series in list(self._series.items()):
+            now = terms.get(series.ticker)
+            if now is not None and now != self._held_under.get(event):
+                self._series[event] = self._held_under[event] = now
+                changed += self._reevaluate(event)
+        return changed
+
+    def _reevaluate(self, event: str) -> list[str]:
+        """Hold or release `event`'s markets handed out so far; the tickers whose hold changed."""
         series = self._series.get(event)
         changed = []
         for ticker in self._markets.get(event, ()):
@@ -67,8 +88,8 @@ class EventFees:
         try:
             rate = self.schedule(event, series).taker_rate_ppm
         except UnmodelledFees as exc:
-            return f"fee override on {event}: {exc}"
+            return f"fee change on {event}: {exc}"
         issued = self._issued[ticker]
         if rate <= issued:
             return ""
-        return f"fee override on {event}: taker rate {rate} ppm above the {issued} ppm it is priced with"
+        return f"fee change on {event}: taker rate {rate} ppm above the {issued} ppm it is priced with"

@@ -2,23 +2,32 @@
 
 A market whose fees cannot be priced (a `flat` or unknown fee type, a series that cannot be
 read) is not traded: it is left out of `markets`, with its reason in `untradeable` and one
-warning per discovery. Per-event fee overrides (`event_fee_update`) are applied to what every
-later discovery builds; the markets the session may already price with lower fees are held
-(`fee_holds`, their books published untradeable) while the override makes them dearer.
+warning per discovery. Fees change under a running session three ways, and each is applied to
+what every later discovery builds while the markets the session may already price with lower
+fees are held (`fee_holds`, their books published untradeable) while the change makes them
+dearer (`fee_overrides.EventFees`):
+- a per-event override (`event_fee_update`, on the WebSocket);
+- new series terms: every discovery reads `GET /series` again (a listings refresh, every
+  `listings_refresh_s`);
+- a change scheduled in `GET /series/fee_changes` (read with every discovery): in force from its
+  `scheduled_ts` (`fee_change_due`, which the venue's fee clock calls when one comes due), until
+  a discovery after that time reads the series' terms as the venue shows them.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import replace
+from decimal import Decimal
 
 from arbbot import logs
-from arbbot.model import utc_second
+from arbbot.model import utc_ms, utc_second
 from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
 from arbbot.venues.common.model import TAPERED, UNIFORM, EventInfo, MarketInfo, Venue
 from arbbot.venues.kalshi.fee_overrides import EventFees
 from arbbot.venues.kalshi.fees import UnmodelledFees
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
-from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_series
+from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_multiplier, parse_series
 from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate, PriceLevelStructureUpdate
 
 log = logs.get("kalshi")
@@ -34,9 +43,13 @@ def price_grid(structure: str) -> tuple[int, str]:
 
 
 class KalshiInstrumentProvider:
-    def __init__(self, http: KalshiHttpClient) -> None:
+    def __init__(self, http: KalshiHttpClient, *, clock_ms=None) -> None:
         self.http = http
-        self.series: dict[str, KalshiSeries] = {}
+        self.clock_ms = clock_ms or (lambda: int(time.time() * 1000))
+        self.series: dict[str, KalshiSeries] = {}      # as the venue showed them, read at `series_read_ms`
+        self.series_read_ms = 0
+        # series ticker → its changes scheduled after `series_read_ms`: (scheduled ms, fee_type, multiplier), in time order
+        self.scheduled: dict[str, list[tuple[int, str, Decimal]]] = {}
         self.events: dict[str, EventInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.bodies: list[dict] = []      # the `GET /events` pages of the last load, as the venue sent them
@@ -64,6 +77,53 @@ class KalshiInstrumentProvider:
                     error=update.error or None, changed=len(changed), held=len(self.fee_holds))
         return changed
 
+    def terms(self, ticker: str, now_ms: int | None = None) -> KalshiSeries | None:
+        """Series `ticker`'s fee terms in force at `now_ms` (default now): as read, or the latest
+        change scheduled since that read which has come due."""
+        series = self.series.get(ticker)
+        if series is None:
+            return None
+        now_ms = self.clock_ms() if now_ms is None else now_ms
+        due = [c for c in self.scheduled.get(ticker, ()) if c[0] <= now_ms]
+        return replace(series, fee_type=due[-1][1], fee_multiplier=due[-1][2]) if due else series
+
+    def next_fee_change_ms(self) -> int | None:
+        """When the next scheduled change comes due (unix ms), or None."""
+        now_ms = self.clock_ms()
+        later = [c[0] for changes in self.scheduled.values() for c in changes if c[0] > now_ms]
+        return min(later, default=None)
+
+    def fee_change_due(self) -> list[str]:
+        """A scheduled change came due (or series were read again): the markets handed out under
+        terms that are now dearer are held, those back at their rate released. The tickers whose
+        hold changed."""
+        now_ms = self.clock_ms()
+        changed = self.event_fees.series_terms({t: self.terms(t, now_ms) for t in self.series})
+        if changed:
+            log.warning("kalshi.series_fees_changed", changed=len(changed), held=len(self.fee_holds))
+        return changed
+
+    async def _fee_changes(self) -> None:
+        """`GET /series/fee_changes` (upcoming only): the changes scheduled after this read of the
+        series. A venue that cannot answer it keeps the ones known."""
+        try:
+            body = await self.http.get("/series/fee_changes")
+        except VenueError as exc:
+            log.warning("kalshi.fee_changes_unread", error=str(exc))
+            return
+        scheduled: dict[str, list] = {}
+        for raw in body.get("series_fee_change_arr") or [] if isinstance(body, dict) else []:
+            try:
+                at = utc_ms(raw["scheduled_ts"])
+                change = (at, str(raw["fee_type"]), parse_multiplier(raw["fee_multiplier"], "fee change"))
+                ticker = str(raw["series_ticker"])
+            except (KeyError, TypeError, ValueError, VenueError) as exc:
+                log.warning("kalshi.fee_change_unreadable", change=str(raw)[:200], error=str(exc))
+                continue
+            if at > self.series_read_ms:
+                scheduled.setdefault(ticker, []).append(change)
+        self.scheduled = {t: sorted(c) for t, c in scheduled.items()}
+
     def apply_price_structure(self, update: PriceLevelStructureUpdate) -> None:
         """`price_level_structure_updated`: the market's orders are priced on its new grid."""
         m = self.markets.get(update.market_ticker)
@@ -79,6 +139,7 @@ class KalshiInstrumentProvider:
         """Every series in one `GET /series` (one read instead of one per series: at Kalshi's
         basic tier, a read per series costs 10 s for 200 series). A venue that cannot list them
         leaves `_series` to read each one as before."""
+        read_ms = self.clock_ms()
         try:
             body = await self.http.get("/series")
         except VenueError as exc:
@@ -89,14 +150,16 @@ class KalshiInstrumentProvider:
                 series = parse_series(raw)
             except (KeyError, TypeError, ValueError, VenueError):   # one bad entry: that series is read by itself
                 continue
-            self.series.setdefault(series.ticker, series)
+            self.series[series.ticker] = series      # the terms as the venue shows them now
+        self.series_read_ms = read_ms
 
     async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
         cursor = ""
         self.bodies = []
         skipped: Counter[str] = Counter()          # reason → markets of this load not traded
-        if not self.series and series_ticker is None:
-            await self._all_series()
+        if series_ticker is None:
+            await self._all_series()                # every discovery: the series' terms may have changed
+            await self._fee_changes()
         while True:
             params = {"with_nested_markets": "true", "limit": "200", "status": "open"}
             if series_ticker:
@@ -111,7 +174,8 @@ class KalshiInstrumentProvider:
                     continue
                 event = ev["event_ticker"]
                 try:
-                    s = await self._series(ev["series_ticker"])
+                    await self._series(ev["series_ticker"])
+                    s = self.terms(ev["series_ticker"])
                     fees, reason = self.event_fees.schedule(event, s), ""
                 except (ProtocolError, UnmodelledFees) as exc:     # this event only: its markets are not traded
                     s, fees, reason = None, None, str(exc)
@@ -144,4 +208,5 @@ class KalshiInstrumentProvider:
                 break
         if skipped:
             log.warning("kalshi.markets_untradeable", count=sum(skipped.values()), reasons=dict(skipped))
+        self.fee_change_due()                       # the terms just read, for the markets handed out before
         return list(self.markets.values())

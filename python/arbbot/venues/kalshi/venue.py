@@ -1,6 +1,7 @@
 """`KalshiVenue`: the unified `VenueClient` for Kalshi."""
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.model import (
@@ -23,6 +24,7 @@ from arbbot.venues.kalshi.user import KalshiUserClient
 
 
 ORDERBOOKS_PER_REQUEST = 100      # GET /markets/orderbooks: 1–100 tickers a request
+FEE_CLOCK_MAX_S = 60.0            # the fee clock's longest sleep (s)
 
 
 def _book(market_id: str, body: dict) -> Book:
@@ -52,11 +54,37 @@ class KalshiVenue:
         self.recorder = recorder
         self.data: KalshiDataClient | None = None
         self.feed: BookFeed | None = None         # the book feed, once `stream_books` runs
+        self._fee_task: asyncio.Task | None = None  # `_fee_clock`, while books stream
         self.user: KalshiUserClient | None = None
         self.market: KalshiMarketClient | None = None
 
     async def discover_markets(self) -> list[MarketInfo]:
-        return await self.provider.load()
+        """The open markets, priced with the series' terms as the venue shows them now; markets
+        handed out before under cheaper terms are held (`provider.fee_holds`)."""
+        before = dict(self.provider.fee_holds)
+        markets = await self.provider.load()
+        self._republish_holds(before)
+        return markets
+
+    def _republish_holds(self, before: dict[str, str]) -> None:
+        """Publish again the streamed books whose fee hold changed since `before`."""
+        holds = self.provider.fee_holds
+        changed = [t for t in {**before, **holds} if before.get(t) != holds.get(t)]
+        if changed and self.data is not None:
+            self.data.republish(changed, self.provider.clock_ms())
+
+    async def _fee_clock(self) -> None:
+        """Hold the markets a scheduled fee change makes dearer the moment it comes due
+        (`GET /series/fee_changes`, read with every discovery); until cancelled. Wakes at least
+        every FEE_CLOCK_MAX_S to see changes a later discovery read."""
+        provider = self.provider
+        while True:
+            due = provider.next_fee_change_ms()
+            wait = FEE_CLOCK_MAX_S if due is None else (due - provider.clock_ms()) / 1000
+            await asyncio.sleep(min(max(wait, 0.0), FEE_CLOCK_MAX_S))
+            before = dict(provider.fee_holds)
+            provider.fee_change_due()
+            self._republish_holds(before)
 
     def listing_bodies(self) -> list:
         """The `GET /events?with_nested_markets=true` pages of the last discovery."""
@@ -111,6 +139,7 @@ class KalshiVenue:
                                      on_price_structure=self.provider.apply_price_structure)
         self.data.start()
         self.feed.start()
+        self._fee_task = asyncio.create_task(self._fee_clock(), name="kalshi-fee-clock")
         while True:
             yield await self.feed.get()
 
@@ -186,6 +215,9 @@ class KalshiVenue:
     async def close_stream(self) -> None:
         """Stop streaming books (the market-data connection and its feed); orders, balances and
         the other reads keep working. Idempotent; `close` does it too."""
+        if self._fee_task is not None:
+            self._fee_task.cancel()
+            self._fee_task = None
         if self.feed is not None:
             await self.feed.close()
         if self.data is not None:
