@@ -25,10 +25,10 @@ import random
 from pathlib import Path
 
 from arbbot.config import Settings, usd
+from arbbot.run.options import session_options
 from arbbot.replay.format import Recording
 from arbbot.replay.venue import BookSource, ReplayVenue
 from arbbot.replay.vloop import VirtualClock, run_virtual
-from arbbot.units import LOTS_PER_CONTRACT
 
 DEFAULT_LATENCY_MS = 50.0     # a paper order's wait when the configuration sets no paper_latency_ms
 GRACE_S = 30.0                # virtual seconds after the last book for executions in flight to end
@@ -36,16 +36,6 @@ SEED = 0
 # settings about reading the venues, which the recording fixed: a configuration setting them is
 # told they are not replayed (`not_replayed`)
 NOT_REPLAYED = ("snapshot_start", "tiers", "slow_poll_s", "forecastex_market_data_lines", "listings_refresh_s")
-
-
-def session_options(settings: Settings) -> dict:
-    """The `LiveSession` settings of `settings` as `arbbot run` passes them
-    (`arbbot.run.command._run`), but those in NOT_REPLAYED."""
-    return {"stale_after_s": settings.stale_after_s, "resnapshot_after_s": settings.resnapshot_after_s,
-            "bootstrap_wait_s": settings.bootstrap_wait_s, "cooldown_s": settings.cooldown_s,
-            "max_qty": int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
-            "min_profit": usd(settings.min_profit),
-            "auto_approve": int(round(settings.auto_approve_confidence * 1_000_000))}
 
 
 def not_replayed(settings: Settings) -> list[str]:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings, usd
-from arbbot.units import LOTS_PER_CONTRACT, format_qty
+from arbbot.units import format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.run.looplag import LoopLag
+from arbbot.run.options import session_options
 from arbbot.ops.metrics import serve_metrics
 from arbbot.mapping.rules_file import RulesFileError, load_rules
 from arbbot.mapping.generate import default_cache_dir
@@ -189,16 +190,11 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         snapshot_start = settings.snapshot_start
         if snapshot_start is None:           # thousands of books: never one REST fetch per book at start
             snapshot_start = bool(args.live or paper or settings.scenario == "universe")
-        session = LiveSession(venues, mappings, stale_after_s=settings.stale_after_s,
-                              resnapshot_after_s=settings.resnapshot_after_s, snapshot_start=snapshot_start,
-                              bootstrap_wait_s=settings.bootstrap_wait_s,
+        session = LiveSession(venues, mappings, snapshot_start=snapshot_start,
                               tiers=snapshot_start if settings.tiers is None else settings.tiers,
                               slow_poll_s=settings.slow_poll_s,
                               stream_caps={"forecastex": settings.forecastex_market_data_lines // 2},
-                              cooldown_s=settings.cooldown_s, engine=args.engine,
-                              max_qty=int(round(settings.max_contracts * LOTS_PER_CONTRACT)),
-                              min_profit=usd(settings.min_profit), rules=rules,
-                              auto_approve=int(round(settings.auto_approve_confidence * 1_000_000)),
+                              engine=args.engine, rules=rules, **session_options(settings),
                               approved_only=args.live and not paper, generate=settings.generate_mappings,
                               refresh_s=settings.listings_refresh_s,
                               cache_dir=Path(settings.mapping_cache_dir) if settings.mapping_cache_dir
