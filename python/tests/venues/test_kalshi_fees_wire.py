@@ -226,18 +226,25 @@ def test_event_fee_update_holds_the_events_books_while_the_modelled_fee_is_too_l
     run(main())
 
 
+async def _streaming_fed_books(cfg):
+    """A KalshiVenue streaming the Fed event's four books: (venue, latest book by ticker, the
+    consuming task), once every book's snapshot is in and tradeable."""
+    v = KalshiVenue(cfg)
+    await v.discover_markets()
+    latest = {}
+
+    async def consume():
+        async for u in v.stream_books(FED_TICKERS):
+            latest[u.book.market.id] = u.book
+    task = asyncio.create_task(consume())
+    await wait_for(lambda: len(latest) == 4 and all(b.tradeable for b in latest.values()), what="snapshots")
+    return v, latest, task
+
+
 def test_event_fee_update_from_the_simulator_holds_streamed_and_polled_books(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):
-            v = KalshiVenue(cfg)
-            await v.discover_markets()
-            latest = {}
-
-            async def consume():
-                async for u in v.stream_books(FED_TICKERS):
-                    latest[u.book.market.id] = u.book
-            task = asyncio.create_task(consume())
-            await wait_for(lambda: len(latest) == 4 and all(b.tradeable for b in latest.values()), what="snapshots")
+            v, latest, task = await _streaming_fed_books(cfg)
             assert v.data.lifecycle_sid is not None
             sim.push_event_fee_update(FED_EVENT, "quadratic", 3)       # 0.21 > 0.07
             await wait_for(lambda: all(not latest[t].tradeable for t in FED_TICKERS), what="held books")
@@ -324,15 +331,7 @@ def test_a_scheduled_change_from_the_simulator_holds_the_streamed_books_when_it_
             at = sim.clock_ms() + 1_500
             sim.fee_changes = [{"id": "fc", "series_ticker": "KXFEDDECISION", "fee_type": "quadratic",
                                 "fee_multiplier": 3, "scheduled_ts": iso_ms(at)}]
-            v = KalshiVenue(cfg)
-            await v.discover_markets()
-            latest = {}
-
-            async def consume():
-                async for u in v.stream_books(FED_TICKERS):
-                    latest[u.book.market.id] = u.book
-            task = asyncio.create_task(consume())
-            await wait_for(lambda: len(latest) == 4 and all(b.tradeable for b in latest.values()), what="snapshots")
+            v, latest, task = await _streaming_fed_books(cfg)
             await wait_for(lambda: all(not latest[t].tradeable for t in FED_TICKERS), timeout=10, what="held books")
             assert sim.clock_ms() >= at and "210000 ppm" in latest[H0].reason
             assert not (await v.fetch_book(H0)).tradeable                # the poll path holds it too
