@@ -141,6 +141,8 @@ def _venue_fields(venues: tuple) -> list:
         return last[1]
     fields = []
     for st in venues:
+        if bool in (type(st.fills), type(st.attempts), type(st.latency_samples)):
+            raise EngineInputError(Status.ARGUMENT, f"venue stats {st!r}: counts must be integers, not bools")
         fields += (st.fills, st.attempts, st.latency_s, st.latency_samples)
     _last_venues = (venues, fields)
     return fields
@@ -276,6 +278,9 @@ def _input_record(inp: SizingInput, first_leg: int, n_legs: int) -> bytes:
         seed = 0
     if len(inp.venues) != VENUE_COUNT:
         raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
+    if not (type(inp.payout) is int and type(inp.qty) is int and type(inp.min_profit) is int
+            and type(inp.equity) is int):
+        steps.check_input(inp)       # a bool the C field would read as 0 / 1: the twin's ARGUMENT
     return INPUT.pack(seed, inp.payout, inp.qty, first_leg, n_legs, 0, 0, inp.confidence, inp.days_to_close,
                       inp.min_profit, inp.equity, inp.loss_budget, *_venue_fields(inp.venues))
 

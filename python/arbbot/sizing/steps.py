@@ -34,8 +34,8 @@ import math
 from dataclasses import dataclass
 
 from arbbot.engine.twin.evaluate import evaluate
-from arbbot.engine.twin.validate import check_levels, check_schedule, check_venue
-from arbbot.engine.types import MONEY_FEE_MAX, PRICE_MAX, EngineInputError, Status
+from arbbot.engine.twin.validate import check_levels, check_schedule, check_venue, is_int
+from arbbot.engine.types import INT64_MAX, INT64_MIN, MONEY_FEE_MAX, PRICE_MAX, EngineInputError, Status
 from arbbot.sizing.montecarlo import simulate
 from arbbot.sizing.pricing import (
     PAYOUT_MICROS_PER_LOT, Batch, batches, bound_micros, depth_at, dollar_bound, exact_fees, floor_lot, lot_of,
@@ -90,6 +90,17 @@ def _count(x: int, what: str, low: int, high: int | None = None) -> None:
 
 def check_input(inp: SizingInput) -> None:
     """Input checks (EngineInputError with the ABI's codes; `index` = the leg when it is one)."""
+    # what the ABI's integer fields cannot hold is refused first, as packing them refuses it
+    # (ARGUMENT): a float quantity or money never reaches the chain, nor a venue count past int64
+    # (an amount past int64 gets its field's own code below: QTY, OVERFLOW, MONEY)
+    for name in ("payout", "qty", "min_profit", "equity"):
+        if not is_int(getattr(inp, name)):
+            raise EngineInputError(Status.ARGUMENT, f"{name} {getattr(inp, name)!r} must be an integer")
+    for v, st in enumerate(inp.venues):
+        for name in ("fills", "attempts", "latency_samples"):
+            x = getattr(st, name)
+            if not (is_int(x) and INT64_MIN <= x <= INT64_MAX):
+                raise EngineInputError(Status.ARGUMENT, f"venue {v} {name} {x!r} must be an integer within int64")
     if not inp.legs:
         raise EngineInputError(Status.LENGTH, "an opportunity needs at least one leg")
     try:
@@ -117,8 +128,8 @@ def check_input(inp: SizingInput) -> None:
     _finite(inp.confidence, "confidence", 0.0, 1.0)
     _finite(inp.days_to_close, "days to close", None)
     _finite(inp.loss_budget, "loss budget")
-    if inp.min_profit < 0 or inp.equity < 0:
-        raise EngineInputError(Status.MONEY, "min_profit and equity must be ≥ 0 µ$")
+    if not (0 <= inp.min_profit <= INT64_MAX and 0 <= inp.equity <= INT64_MAX):
+        raise EngineInputError(Status.MONEY, "min_profit and equity must be µ$ in 0…int64")
     if len(inp.venues) != VENUE_COUNT:
         raise EngineInputError(Status.LENGTH, f"venues must have {VENUE_COUNT} entries")
     for v, st in enumerate(inp.venues):

@@ -242,6 +242,15 @@ INVALID = {
     "extra_too_large": (cross(), replace(P, per_order_extra=(10**13, 0, 0)), Status.MONEY, -1),
     "max_requote_negative": (cross(), replace(P, max_requote=-1), Status.ARGUMENT, -1),
     "extras_short": (cross(), replace(P, min_per_order=(0, 0)), Status.LENGTH, -1),
+    # integer fields the ABI cannot hold: refused first, as packing them refuses them (the twin
+    # used to size a float quantity and return float money, and to count attempts past int64)
+    "qty_float": (replace(cross(), qty=5000.0), P, Status.ARGUMENT, -1),
+    "payout_float": (replace(cross(), payout=1.0), P, Status.ARGUMENT, -1),
+    "equity_bool": (replace(cross(), equity=True), P, Status.ARGUMENT, -1),
+    "min_profit_past_int64": (replace(cross(), min_profit=2**63), P, Status.MONEY, -1),
+    "attempts_past_int64": (with_venue(cross(), Venue.KALSHI, fills=0, attempts=2**63), P, Status.ARGUMENT, -1),
+    "attempts_bool": (with_venue(cross(), Venue.KALSHI, fills=0, attempts=True), P, Status.ARGUMENT, -1),
+    "float_qty_and_no_legs": (replace(cross(), qty=5000.0, legs=()), P, Status.ARGUMENT, -1),
 }
 
 
