@@ -17,14 +17,20 @@ from arbbot.config import ConfigError, load_settings, validate_file_dict
 BOT = [sys.executable, "-m", "arbbot.cli"]
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    """`arbbot ARGV` in this process: (exit status, stdout, stderr); argparse's exit included."""
+def in_process(entry, argv: list[str], capsys) -> tuple[int, str, str]:
+    """`entry(argv)` (a command's main) in this process: (exit status, stdout, stderr);
+    argparse's exit included."""
     try:
-        code = main(argv)
+        code = entry(argv)
     except SystemExit as exc:
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    """`arbbot ARGV` in this process."""
+    return in_process(main, argv, capsys)
 
 
 def bot(argv: list[str], cwd, env: dict | None = None) -> subprocess.CompletedProcess:

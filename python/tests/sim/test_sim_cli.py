@@ -12,18 +12,15 @@ import sys
 import pytest
 
 from arbbot.sim import cli_main, write_handle
+from tests.run.test_cli_input import in_process
 from tests.sim.venue_envs import sim_process
 
 BOT = [sys.executable, "-m", "arbbot.cli"]
 
 
 def sim(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = cli_main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    """`python -m arbbot.sim ARGV` in this process."""
+    return in_process(cli_main, argv, capsys)
 
 
 @pytest.mark.parametrize("args, message", [
