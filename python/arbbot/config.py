@@ -6,9 +6,11 @@ reprs) and may come from files, which must not be readable by group or others.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +28,9 @@ REMOTE_OPT_IN = {"metrics_host": ("metrics", "ARB_ALLOW_REMOTE_METRICS"),
 # the largest amount in whole dollars whose µ$ fit the engines' int64 (params.min_profit, exposure limits)
 MONEY_MAX_USD = INT64_MAX // MICROS_PER_DOLLAR
 MIN_PROFIT_MAX_USD = MONEY_MAX_USD
+# the longest duration a `…_s` setting may state: a year (longer is a typo; it keeps every duration's ms,
+# stored as SQLite integers and added to wall clocks, far inside int64)
+DURATION_MAX_S = 366 * 86_400
 # the exposure limits of [sizing.exposure_manager] (µ$ in the risk gates and the sizer: bounded like min_profit)
 EXPOSURE_KEYS = ("max_venue_usd", "max_event_usd", "max_market_usd", "max_category_usd")
 # a dashboard token shorter than this is refused at load (and is long enough for the log redaction,
@@ -42,19 +47,23 @@ class ConfigError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ARB_", extra="forbid", validate_default=True)
+    # allow_inf_nan=False: every float setting is finite ("inf", "nan", "1e400" refused at load)
+    model_config = SettingsConfigDict(env_prefix="ARB_", extra="forbid", validate_default=True, allow_inf_nan=False)
 
     engine: Literal["swift", "python"] = "swift"
     scenario: str = "all"
     seed: int = Field(0, ge=0)
-    stale_after_s: float = Field(30.0, gt=0, description="seconds without an update before a book is held out")
-    cooldown_s: float = Field(5.0, ge=0, description="seconds before the same opportunity is reported again")
+    stale_after_s: float = Field(30.0, gt=0, le=DURATION_MAX_S,
+                                 description="seconds without an update before a book is held out")
+    cooldown_s: float = Field(5.0, ge=0, le=DURATION_MAX_S,
+                              description="seconds before the same opportunity is reported again")
     sizing_warm_ms: float = Field(0.0, ge=0, le=1000, description="while the loop is idle, size the last "
                                   "opportunity again (nothing kept) at most every this many ms, so the next one "
                                   "is sized from warm CPU caches (about −40 % median sizing time at 2 ms, ≈ 1.5 % "
                                   "of a core); 0: off")
-    resnapshot_after_s: float | None = Field(None, gt=0, description="seconds without an update before a book "
-                                             "is fetched again (unset: half of stale_after_s)")
+    resnapshot_after_s: float | None = Field(None, gt=0, le=DURATION_MAX_S,
+                                             description="seconds without an update before a book is fetched "
+                                                         "again (unset: half of stale_after_s)")
     snapshot_start: bool | None = Field(None, description="start from the streams' subscription snapshots "
                                         "(REST only for books still missing after bootstrap_wait_s) instead of one "
                                         "REST fetch per book; unset: on for --scenario universe, --live and --paper")
@@ -87,15 +96,16 @@ class Settings(BaseSettings):
         "reached, drift alert, an execution left naked. Payload by URL: hooks.slack.com → Slack {\"text\"}, "
         "discord.com/api/webhooks/ → Discord {\"content\"}, anything else the plain arbbot.notification/1 JSON; a "
         "slack+, discord+ or json+ prefix forces the shape (e.g. slack+https://chat.internal/hook)")
-    notify_timeout_s: float = Field(5.0, gt=0, allow_inf_nan=False, description="seconds per webhook attempt")
+    notify_timeout_s: float = Field(5.0, gt=0, le=DURATION_MAX_S, allow_inf_nan=False,
+                                    description="seconds per webhook attempt")
     notify_max_attempts: int = Field(5, ge=1, description="attempts per notification (exponential backoff)")
-    drift_window_s: float = Field(86_400.0, gt=0, allow_inf_nan=False,
+    drift_window_s: float = Field(86_400.0, gt=0, le=DURATION_MAX_S, allow_inf_nan=False,
                                   description="drift monitor: rolling window of finished executions, seconds")
     drift_min_executions: int = Field(5, ge=1, description="drift monitor: executions in the window before a lane "
                                       "can drift")
-    drift_max_gap_usd: float = Field(5.0, gt=0, allow_inf_nan=False, description="drift monitor: a lane whose "
-                                     "realised PnL falls this many dollars below its expected PnL in the window "
-                                     "raises a drift alert")
+    drift_max_gap_usd: float = Field(5.0, gt=0, le=MONEY_MAX_USD, allow_inf_nan=False,
+                                     description="drift monitor: a lane whose realised PnL falls this many "
+                                                 "dollars below its expected PnL in the window raises a drift alert")
     drift_disable_lane: bool = Field(True, description="drift monitor: a drifting lane stops trading until a person "
                                      "puts it back (dashboard or arbbot.toml)")
     log_json: bool = False
@@ -116,24 +126,34 @@ class Settings(BaseSettings):
     generate_mappings: bool = Field(True, description="arbbot run/live: generate cross-venue twins from the "
                                     "discovered listings in the background (arbbot map's matcher) and trade them "
                                     "under the approval rule; a --mappings file's rows win")
-    listings_refresh_s: float = Field(600.0, ge=0, allow_inf_nan=False, description="arbbot run/live: seconds "
-                                      "between re-reads of the venues' listings; a change re-derives the rules and "
-                                      "re-matches the twins (0 = never)")
+    listings_refresh_s: float = Field(600.0, ge=0, le=DURATION_MAX_S, allow_inf_nan=False,
+                                      description="arbbot run/live: seconds between re-reads of the venues' "
+                                                  "listings; a change re-derives the rules and re-matches the twins "
+                                                  "(0 = never)")
     mapping_cache_dir: str = Field("", description="where generated twins are cached by a hash of the listings "
                                    "(empty: $XDG_CACHE_HOME/arbbot/mappings or ~/.cache/arbbot/mappings)")
-    bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, description="bucket selection: a group's success and "
-                                      "failure counts halve every this many seconds")
+    bucket_half_life_s: float = Field(7 * 86_400.0, gt=0, le=DURATION_MAX_S,
+                                      description="bucket selection: a group's success and failure counts "
+                                                  "halve every this many seconds")
     bucket_max_consecutive_failures: int = Field(5, ge=1, description="bucket selection: failed executions in a "
                                                  "row that disable a bucket group")
-    bucket_disable_s: float = Field(86_400.0, ge=0, description="bucket selection: how long a group stays disabled")
-    daily_loss_cap_usd: float = Field(50.0, gt=0, description="stop trading once the day's realised loss reaches this")
+    bucket_disable_s: float = Field(86_400.0, ge=0, le=DURATION_MAX_S,
+                                    description="bucket selection: how long a group stays disabled")
+    daily_loss_cap_usd: float = Field(50.0, gt=0, le=MONEY_MAX_USD,
+                                      description="stop trading once the day's realised loss reaches this")
     breaker_failures: int = Field(3, ge=1, description="consecutive failed executions that open the breaker")
-    breaker_cooldown_s: float = Field(30.0, gt=0, description="seconds OPEN before one HALF_OPEN trial")
+    breaker_cooldown_s: float = Field(30.0, gt=0, le=DURATION_MAX_S,
+                                      description="seconds OPEN before one HALF_OPEN trial")
     day_start_utc: str = Field("00:00", description="HH:MM (UTC) at which the daily loss cap's day starts")
-    reconcile_interval_s: float = Field(60.0, gt=0, description="seconds between reconciliations of the store "
-                                                                 "with the venues in a running bot")
-    order_timeout_s: float = Field(10.0, gt=0, description="seconds to wait for an order's answer; after that its "
-                                                           "outcome is unknown and it is looked up, never re-sent")
+    reconcile_interval_s: float = Field(60.0, gt=0, le=DURATION_MAX_S,
+                                        description="seconds between reconciliations of the store "
+                                                    "with the venues in a running bot")
+    resolution_poll_s: float = Field(300.0, gt=0, le=DURATION_MAX_S,
+                                     description="seconds between asks of the venues for the results "
+                                                 "of the markets the bot holds (settled: no longer exposure)")
+    order_timeout_s: float = Field(10.0, gt=0, le=DURATION_MAX_S,
+                                   description="seconds to wait for an order's answer; after that its "
+                                               "outcome is unknown and it is looked up, never re-sent")
     kill_file: str = Field("arbbot.kill", description="trading stops while this file exists (arbbot halt/resume)")
     fault_kill_at: str = Field("", description="testing only: SIGKILL the bot right after this execution step "
                                                "(intent:L0, placed:L0, filled:L0, unwind_intent:L0, ...)")
@@ -185,8 +205,9 @@ class Settings(BaseSettings):
     @field_validator("max_contracts")
     @classmethod
     def _at_least_one_lot(cls, contracts: float) -> float:
-        """The engines cap in lots (0.01 contract): a cap rounding to 0 lots would trade nothing."""
-        if round(contracts * LOTS_PER_CONTRACT) < 1:
+        """The engines cap in whole lots (0.01 contract), rounded down: a cap below one lot would trade
+        nothing."""
+        if math.isfinite(contracts) and cap_lots(contracts) < 1:
             raise ValueError("below one lot (0.01 contract)")
         return contracts
 
@@ -264,6 +285,14 @@ def sizing_bound_problems(sizing: SizingConfig) -> list[str]:
 def usd(dollars: float) -> int:
     """Dollars from the config as exact µ$ (rounded to the nearest µ$)."""
     return int(round(dollars * 1_000_000))
+
+
+def cap_lots(contracts: float) -> int:
+    """A per-trade cap in contracts (`max_contracts`) as whole lots, rounded DOWN: never above the
+    configured cap (0.015 → 1 lot, 0.29 → 29). Read from the number's shortest decimal text (what
+    the operator wrote), so no binary-float error moves it across a lot."""
+    lots = Decimal(repr(float(contracts))) * LOTS_PER_CONTRACT
+    return int(lots.to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _problems(exc: ValidationError) -> ConfigError:

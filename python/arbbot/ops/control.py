@@ -24,10 +24,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from arbbot import logs
-from arbbot.config import Settings, sizing_bound_problems, usd
+from arbbot.config import Settings, cap_lots, sizing_bound_problems, usd
 from arbbot.risk.killswitch import KillSwitch
 from arbbot.sizing.config import SizingConfigError, from_toml_dict
-from arbbot.units import LOTS_PER_CONTRACT
 
 log = logs.get("control")
 
@@ -249,7 +248,8 @@ class Controls:
         executor = getattr(trader, "executor", None)
         return {"settings": (s.min_profit, s.max_contracts, s.sizing),
                 "executor": executor.config if executor is not None else None,
-                "session": None if session is None else (session.max_qty, session.min_profit, session.engine),
+                "session": None if session is None else (session.max_qty, session.min_profit, session.engine,
+                                                          session.universe),
                 "exposure": None if exposure is None else (exposure.per_venue, exposure.per_event,
                                                              exposure.per_market)}
 
@@ -262,7 +262,7 @@ class Controls:
             trader.gates.exposure.per_venue, trader.gates.exposure.per_event, trader.gates.exposure.per_market = \
                 saved["exposure"]
         if saved["session"] is not None:
-            session.max_qty, session.min_profit, engine = saved["session"]
+            session.max_qty, session.min_profit, engine, session.universe = saved["session"]
             if session.engine is not engine:         # swapped before the failure: back to the old limits
                 rebuild_engine(session)
         sizer = getattr(trader, "sizer", None)
@@ -281,7 +281,7 @@ class Controls:
         elif key == "max_contracts":
             s.max_contracts = checked
             if session is not None:
-                session.max_qty = int(round(checked * LOTS_PER_CONTRACT))     # lots
+                session.max_qty = cap_lots(checked)     # whole lots, rounded down: never above the cap
                 rebuild_engine(session)
         else:
             s.sizing = checked

@@ -1,8 +1,19 @@
-"""Prometheus metrics of a live session, served as text on a loopback port."""
+"""Prometheus metrics of a live session, served as text on a loopback port.
+
+The endpoint has no authentication (a Prometheus scraper has none), so it answers only requests
+whose `Host` header names the address it is bound to (127.0.0.1, localhost, [::1] or the configured
+`metrics_host`, with its port): a web page that re-binds its own DNS name to 127.0.0.1 (DNS
+rebinding) gets 403, never the PnL. A request without a Host header (not a browser) is answered.
+"""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, start_http_server
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 
 from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession
@@ -152,9 +163,55 @@ def _sizing(sizer):
         yield GaugeMetricFamily("arbbot_equity_peak_micros", "Equity peak (µ$, drawdown step)", value=p.peak)
 
 
+# the bind addresses that mean "every interface" (ARB_ALLOW_REMOTE_METRICS=1): any name of the machine
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The `Host` header values answered on `host`:`port` (lower case), None when `host` is a wildcard
+    bind (remote metrics opted into: every name of the machine is valid)."""
+    if host in WILDCARD_HOSTS:
+        return None
+    names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
+    out = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:                                   # a client may leave the default port out
+        out |= {name.lower() for name in names}
+    return frozenset(out)
+
+
+def host_guard(app, allowed: frozenset[str] | None):
+    """`app` (WSGI) answering 403 to a request whose Host header is not in `allowed`."""
+    if allowed is None:
+        return app
+
+    def guarded(environ, start_response):
+        given = environ.get("HTTP_HOST")
+        if given is not None and given.strip().lower() not in allowed:
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"forbidden: unexpected Host header (the metrics answer their loopback address only)\n"]
+        return app(environ, start_response)
+    return guarded
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format, *args):        # noqa: A002 - no access log
+        pass
+
+
 def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):
-    """Start the exposition server; returns (server, thread). Port 0 picks a free port."""
+    """Start the exposition server (a daemon thread) on host:port behind `host_guard`; returns
+    (server, thread). Port 0 picks a free port."""
     registry = CollectorRegistry()
     registry.register(SessionCollector(session))
-    return start_http_server(port, addr=host, registry=registry)
+    family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+
+    app = make_wsgi_app(registry)
+    server = make_server(sockaddr[0], port, app, Server, handler_class=_Quiet)
+    server.set_app(host_guard(app, allowed_hosts(host, server.server_port)))     # the bound port, once known
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
+    return server, thread
 

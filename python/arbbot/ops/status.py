@@ -99,24 +99,28 @@ def render(st: Status, path: str) -> None:
     from datetime import datetime, timezone
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     def utc(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
-    table = Table(title=f"arbbot status: {path}", show_header=False, title_justify="left")
+    # text from the store, the settings or the command line is escaped: never read as rich markup
+    table = Table(title=f"arbbot status: {escape(path)}", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
-    table.add_row("safe mode", f"[red]YES[/red]: {st.safe_mode} (arbbot ack)" if st.safe_mode else "no")
-    table.add_row("halted", f"[red]YES[/red]: {st.kill_file} exists (arbbot resume)" if st.halted else "no")
+    table.add_row("safe mode", f"[red]YES[/red]: {escape(st.safe_mode)} (arbbot ack)" if st.safe_mode else "no")
+    table.add_row("halted", f"[red]YES[/red]: {escape(str(st.kill_file))} exists (arbbot resume)"
+                  if st.halted else "no")
     table.add_row("daily loss", f"${format_money(st.daily_loss)} of ${format_money(st.daily_loss_cap)} cap"
                   + (" [red](cap reached)[/red]" if st.daily_loss >= st.daily_loss_cap else ""))
     table.add_row("daily fees", f"${format_money(st.daily_fees)}")
     table.add_row("risk day", f"{utc(st.day[0])} → {utc(st.day[1])}")
     table.add_row("open executions", str(st.open_executions))
-    table.add_row("breaker", st.breaker + (f" ({st.breaker_failures} consecutive failures)"
+    table.add_row("breaker", escape(str(st.breaker)) + (f" ({st.breaker_failures} consecutive failures)"
                                            if st.breaker_failures else ""))
-    table.add_row("drawdown", ("[red]STOP[/red] (arbbot ack)" if st.drawdown_tier == "stop" else st.drawdown_tier)
+    table.add_row("drawdown", ("[red]STOP[/red] (arbbot ack)" if st.drawdown_tier == "stop"
+                               else escape(st.drawdown_tier))
                   + f", equity peak ${format_money(st.equity_peak)}")
     Console(width=None if sys.stdout.isatty() else 120).print(table)
 

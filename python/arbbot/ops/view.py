@@ -26,8 +26,9 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
     for column in ("id", "lane", "kind", "qty", "profit $", "legs"):
         recent.add_column(column)
     for _, opp in list(st.recent)[:8]:
-        recent.add_row(opp.id, opp.lane.label, opp.kind.label, format_qty(opp.qty), format_money(opp.profit),
-                       ", ".join(f"{leg.side.label.upper()} {leg.market}" for leg in opp.legs))
+        # Text, not str: ids from the venues are shown as they are, never read as rich markup
+        recent.add_row(Text(str(opp.id)), opp.lane.label, opp.kind.label, format_qty(opp.qty), format_money(opp.profit),
+                       Text(", ".join(f"{leg.side.label.upper()} {leg.market}" for leg in opp.legs)))
     parts = [head, lanes, recent]
     trader = getattr(session, "trader", None)
     if trader is not None:

@@ -422,8 +422,8 @@ class LiveSession:
         """Detect on `universe` from now on. Runs on the event loop between frames, so no book
         update is lost; what the new engine finds is reported (and offered) at once, after the
         trader's relation index learnt the new relations."""
-        self.universe = universe
-        self.engine = Engine(universe, engine=self.engine_choice)
+        engine = Engine(universe, engine=self.engine_choice)    # built first: a failure changes nothing
+        self.universe, self.engine = universe, engine
         if relations_changed and self.trader is not None and self.trader.sizer is not None:
             self.trader.sizer.relations_changed(universe)
         if relations_changed:

@@ -11,6 +11,8 @@ read-only), `state.py` (the `arbbot.state/1` document), `arbbot.ops.control` (th
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from arbbot import logs
 from arbbot.ops.dashboard.auth import new_token
 from arbbot.ops.dashboard.process import DashboardProcess, start_process
@@ -26,7 +28,7 @@ async def serve_dashboard(settings, session, trader=None, *, port: int | None = 
     `settings.dashboard_token`, else a new one; it is registered with the log redaction.
     Returns the `DashboardProcess` (`.port`, `.login_url`, `.stop()`)."""
     token = settings.dashboard_token.get_secret_value() or new_token()
-    logs.register_secret(token)
+    logs.register_secret(token, quote(token, safe=""))     # as is, and as the login URL carries it
     dashboard = await start_process(settings, session, trader, token=token,
                                     port=settings.dashboard_port if port is None else port, db_path=db_path,
                                     interval_s=interval_s, scan=scan)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import OrderedDict
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -33,8 +34,9 @@ def base_url(host: str, port: int) -> str:
 
 
 def login_url(host: str, port: int, token: str) -> str:
-    """The URL with the token (shown once on the terminal, never logged)."""
-    return f"{base_url(host, port)}?token={token}"
+    """The URL with the token (shown once on the terminal, never logged), percent-encoded: a token
+    holding `+ / = # & %` or spaces (`openssl rand -base64`) reaches the login check as it is."""
+    return f"{base_url(host, port)}?token={quote(token, safe='')}"
 
 
 def new_token() -> str:

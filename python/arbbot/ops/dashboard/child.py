@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 from types import SimpleNamespace
+from urllib.parse import quote
 
 from arbbot import logs
 from arbbot.ops.control import ControlError
@@ -26,6 +27,8 @@ from arbbot.ops.dashboard.auth import Auth
 from arbbot.ops.dashboard.history import History
 from arbbot.ops.dashboard.server import Dashboard
 from arbbot.ops.dashboard.state import StateBuilder
+
+log = logs.get("dashboard")
 
 
 class RemoteControls:
@@ -70,17 +73,42 @@ class RemoteControls:
             send(self.out, {"type": "control", "id": self._next, "method": method.__name__, "args": list(args)})
         return fut
 
+    def forget(self, fut: concurrent.futures.Future) -> None:
+        """Stop waiting for the reply to the control behind `fut` (the server's wait timed out): its
+        entry is dropped and `fut` cancelled; the bot still runs the control, and a reply that
+        arrives later is only logged (`resolve`)."""
+        with self._lock:
+            for key, pending in list(self._pending.items()):
+                if pending is fut:
+                    del self._pending[key]
+        fut.cancel()
+
     def resolve(self, msg: dict) -> None:
         with self._lock:
             fut = self._pending.pop(msg.get("id"), None)
-        if fut is None:
+        if fut is None or fut.done():        # dropped (timed out) or already settled: a late reply
+            log.warning("dashboard.control_reply_late", id=msg.get("id"),
+                        outcome="applied" if msg.get("ok") else f"refused: {str(msg.get('error', ''))[:200]}")
             return
-        if msg.get("ok"):
-            fut.set_result(msg.get("result") or {})
-        else:
-            exc = ControlError(msg.get("error", "refused"))
-            exc.status = msg.get("status", 400)
-            fut.set_exception(exc)
+        try:
+            if msg.get("ok"):
+                fut.set_result(msg.get("result") or {})
+            else:
+                exc = ControlError(msg.get("error", "refused"))
+                exc.status = msg.get("status", 400)
+                fut.set_exception(exc)
+        except concurrent.futures.InvalidStateError:     # cancelled between the check and here
+            log.warning("dashboard.control_reply_late", id=msg.get("id"),
+                        outcome="applied" if msg.get("ok") else "refused")
+
+
+def handle(msg: dict, view, controls: RemoteControls) -> None:
+    """One message from the bot: a `sample` (the newest state) or a `reply` (to a control)."""
+    if msg["type"] == "sample":
+        view.latest = {**(view.latest or {}), **msg["sample"]}     # a sample omits what did not change
+        controls.update(msg)
+    elif msg["type"] == "reply":
+        controls.resolve(msg)
 
 
 def send(out, msg: dict) -> None:
@@ -92,7 +120,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # the bot stops us by closing our stdin
     init = json.loads(sys.stdin.readline())
     logs.configure(json=init.get("log_json", False))
-    logs.register_secret(init["token"])
+    logs.register_secret(init["token"], quote(init["token"], safe=""))   # and as the login URL carries it
     out = sys.stdout
     controls = RemoteControls(out)
     view = SimpleNamespace(latest=None)
@@ -108,11 +136,11 @@ def main() -> int:
                 msg = json.loads(line)
             except json.JSONDecodeError:        # a line cut short when the bot stopped
                 continue
-            if msg["type"] == "sample":
-                view.latest = {**(view.latest or {}), **msg["sample"]}     # a sample omits what did not change
-                controls.update(msg)
-            elif msg["type"] == "reply":
-                controls.resolve(msg)
+            try:
+                handle(msg, view, controls)
+            except Exception as exc:            # noqa: BLE001 - one bad message must not take the dashboard down
+                log.error("dashboard.message_failed", type=msg.get("type") if isinstance(msg, dict) else None,
+                          error=f"{type(exc).__name__}: {exc}"[:300])
     except BrokenPipeError:                     # the bot is gone (killed): end quietly, as on EOF
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())    # nothing left to flush at exit
     finally:

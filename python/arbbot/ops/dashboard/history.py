@@ -13,7 +13,8 @@ from arbbot.execution.schema import CASH_FLOW_TERM
 
 # event kinds shown as the audit trail (operator actions and what stops trading)
 AUDIT_KINDS = ("halted", "resumed", "config_changed", "safe_mode_entered", "safe_mode_acknowledged",
-               "drawdown_stop_acknowledged", "market_blacklisted", "bucket_disabled")
+               "drawdown_stop_acknowledged", "market_blacklisted", "bucket_disabled", "market_resolved",
+               "drift_alert", "drift_lane_enabled", "lane_enabled")
 
 
 def _label(enum, value: int) -> str:
@@ -145,13 +146,18 @@ class History:
     # ---- positions and the audit trail --------------------------------------------------------
     def positions(self) -> dict[str, dict]:
         """Per market (`venue:id`) with a non-zero net: net YES lots (NO counts negative) and their
-        net cost µ$ over every recorded fill (as `OrderStore.net_positions`)."""
+        net cost µ$ over every recorded fill (as `OrderStore.net_positions`: a market its venue paid
+        out at resolution is no longer held); a resolved market not paid out yet (Polymarket's tokens
+        until redeemed) carries its `resolved` result."""
         rows = self._rows(
             "SELECT venue, venue || ':' || market_id,"
             " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
             " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)"
             " FROM fills GROUP BY venue, market_id ORDER BY venue, market_id")
-        return {r[1]: {"venue": r[0], "net_lots": r[2], "cost_micros": r[3]} for r in rows if r[2]}
+        resolved = {r[0]: (r[1], bool(r[2])) for r in self._rows("SELECT market, result, paid FROM resolutions")}
+        return {r[1]: {"venue": r[0], "net_lots": r[2], "cost_micros": r[3]}
+                | ({"resolved": resolved[r[1]][0]} if r[1] in resolved else {})
+                for r in rows if r[2] and not resolved.get(r[1], ("", False))[1]}
 
     def audit(self, limit: int = 20) -> list[dict]:
         marks = ",".join("?" * len(AUDIT_KINDS))

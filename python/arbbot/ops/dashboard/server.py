@@ -48,6 +48,18 @@ def _dumps(obj) -> str:
     return json.dumps(obj, separators=(",", ":"), default=str)
 
 
+def _late(name: str, fut: asyncio.Future) -> None:
+    """The outcome of a control answered after CONTROL_TIMEOUT_S, logged (and retrieved, so asyncio
+    does not report an exception nobody read)."""
+    if fut.cancelled():
+        log.warning("dashboard.control_late", control=name, outcome="no answer")
+    elif fut.exception() is not None:
+        exc = fut.exception()
+        log.warning("dashboard.control_late", control=name, outcome="refused", error=f"{type(exc).__name__}: {exc}")
+    else:
+        log.warning("dashboard.control_late", control=name, outcome="applied")
+
+
 class Dashboard:
     def __init__(self, builder: StateBuilder, controls: Controls, auth: Auth, *, host: str = "127.0.0.1",
                  port: int = 0, interval_s: float = 1.0, sock: socket.socket | None = None) -> None:
@@ -190,12 +202,29 @@ class Dashboard:
 
     # ---- controls ----------------------------------------------------------------------------------
     async def _control(self, request: web.Request, method, *args) -> web.Response:
+        """Submit a control and wait CONTROL_TIMEOUT_S for the bot's answer. The control the bot runs
+        is never cancelled here (shielded: neither by the timeout nor by a client going away); an
+        answer later than that is only logged (`_late`), and the caller is told that the control was
+        sent but not confirmed (202), not that it failed."""
+        submitted = self.controls.submit(method, *args)
+        pending = asyncio.wrap_future(submitted)
         try:
-            result = await asyncio.wait_for(asyncio.wrap_future(self.controls.submit(method, *args)), CONTROL_TIMEOUT_S)
+            result = await asyncio.wait_for(asyncio.shield(pending), CONTROL_TIMEOUT_S)
+        except asyncio.CancelledError:              # the client went away: the bot's answer is only logged
+            pending.add_done_callback(lambda fut, name=method.__name__: _late(name, fut))
+            raise
         except ControlError as exc:
             return web.json_response({"error": str(exc)}, status=exc.status)
         except asyncio.TimeoutError:
-            return web.json_response({"error": "the bot did not answer in time"}, status=503)
+            forget = getattr(self.controls, "forget", None)
+            if forget is not None:                  # the dashboard child: its entry dropped, a late reply logged there
+                forget(submitted)
+            else:                                   # in process: the bot's answer logged when it comes
+                pending.add_done_callback(lambda fut, name=method.__name__: _late(name, fut))
+            message = (f"{method.__name__}: sent to the bot but not confirmed within {CONTROL_TIMEOUT_S:g} s; it "
+                       f"may still take effect: check the state before trying again")
+            log.warning("dashboard.control_unconfirmed", control=method.__name__, timeout_s=CONTROL_TIMEOUT_S)
+            return web.json_response({"ok": False, "confirmed": False, "message": message}, status=202)
         if self.clients:
             self._publish()                         # the change is on every page at once
         return web.json_response({"ok": True, **result})

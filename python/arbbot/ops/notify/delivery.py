@@ -153,6 +153,8 @@ class Sender:
                     self._in_flight = 1
                 try:
                     self._deliver(kind, body)
+                except Exception as exc:        # noqa: BLE001 - one notification's failure never ends the sender
+                    self._give_up(kind, 0, type(exc).__name__)      # (the type only: a message may hold the URL)
                 finally:
                     with self._cond:
                         self._in_flight = 0
@@ -173,8 +175,8 @@ class Sender:
                 r = self._client.post(self.target.url, json=body, timeout=timeout)
             except httpx.TransportError as exc:          # connect/read/write errors and timeouts
                 outcome = type(exc).__name__
-            except httpx.HTTPError as exc:               # not retryable (e.g. a malformed URL)
-                self._give_up(kind, attempt, type(exc).__name__)
+            except Exception as exc:                     # noqa: BLE001 - not retryable (a URL httpx refuses, ...):
+                self._give_up(kind, attempt, type(exc).__name__)   # counted failed; the thread lives on
                 return
             else:
                 if 200 <= r.status_code < 300:

@@ -150,6 +150,7 @@ def start_notifier(settings, db_path: str | None, **overrides) -> Notifier | Non
             targets.append(parse_target(i, url))
         except ValueError as exc:                       # the message names the index, never the URL
             log.warning("notify.bad_webhook", error=str(exc))
+    logs.register_secret(*(t.url for t in targets))     # the URL POSTed to: a slack+/discord+/json+ prefix removed
     if not targets:
         return None
     kwargs = dict(db_path=db_path, kill_file=settings.kill_file, cap_micros=usd(settings.daily_loss_cap_usd),

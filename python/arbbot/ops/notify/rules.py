@@ -18,17 +18,18 @@ from __future__ import annotations
 from typing import Callable
 
 from arbbot.ops.notify.notification import CRITICAL, INFO, WARNING, Notification
+from arbbot.units import format_money
 
 # event kinds the tail reads from the store (everything else is skipped in SQL)
 EVENT_KINDS = ("safe_mode_entered", "execution_naked", "breaker", "drift_alert", "halted", "resumed")
 
 
 def _usd(micros) -> str:
-    """µ$ integer → "$12.34" (2 decimals are enough for a person; data keeps the µ$)."""
-    try:
-        return f"${int(micros) / 1e6:,.2f}"
-    except (TypeError, ValueError):
+    """µ$ integer → "$12.340000", exact (integer arithmetic, never a float: the same digits as
+    `arbbot report` / `status` and the drift monitor's own reason text)."""
+    if isinstance(micros, bool) or not isinstance(micros, int):
         return "?"
+    return f"${format_money(micros)}"
 
 
 class HaltState:

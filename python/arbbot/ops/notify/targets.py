@@ -61,6 +61,12 @@ def parse_target(index: int, raw: str) -> Target:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"notify_webhooks[{index}] is not an http(s) URL")
+    import httpx            # (here: loading the configuration without webhooks does not import it)
+    try:                    # what the sender will POST to: a URL httpx refuses is refused here, at load
+        parts.port          # ValueError past 65535
+        httpx.Request("POST", url)
+    except Exception:       # noqa: BLE001 - httpx.InvalidURL, idna errors, ...: their text may show the URL
+        raise ValueError(f"notify_webhooks[{index}] is not a valid URL (port, host name or characters)") from None
     return Target(index, url, shape)
 
 
@@ -68,10 +74,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def slack_escape(text: str) -> str:
+    """Text for Slack: its control characters escaped (`&` `<` `>`), so text from a venue or an
+    operator cannot form a mention (`<!channel>`) or a disguised link (`<https://…|label>`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload(target: Target, n: Notification) -> dict:
     """The JSON body for `target` (the caller redacts `n` first)."""
     if target.shape == "slack":
-        return {"text": _clip(f"*{n.title}*\n{n.text}", SLACK_MAX_CHARS)}
+        return {"text": _clip(f"*{slack_escape(n.title)}*\n{slack_escape(n.text)}", SLACK_MAX_CHARS)}
     if target.shape == "discord":
         return {"content": _clip(f"**{n.title}**\n{n.text}", DISCORD_MAX_CHARS), "allowed_mentions": {"parse": []}}
     return n.to_json()

@@ -59,7 +59,7 @@ def test_each_kind_is_sent_exactly_once_as_plain_json(notify, receiver, store, k
                                             "opened_at_ms": 1_773_144_000_000}
     assert breaker["title"] == "Circuit breaker 'executions' opened" and breaker["severity"] == "warning"
     assert drift["title"] == "Drift on lane 2"
-    assert drift["text"] == "Realised $1.00 vs expected $7.00 over 5 executions (gap $6.00)."
+    assert drift["text"] == "Realised $1.000000 vs expected $7.000000 over 5 executions (gap $6.000000)."
     assert drift["data"]["gap_micros"] == 6_000_000 and drift["data"]["lane"] == 2
     assert halt["title"] == "Trading halted" and halt["data"]["kill_file"] == str(kill_file)
     assert (stats["notifications"], stats["sent"], stats["failed"], stats["dropped"]) == (5, 5, 0, 0)
@@ -82,7 +82,7 @@ def test_slack_and_discord_shapes(notify, receiver, store):
     store.add_event("drift_alert", lane=1, expected_micros=3_000_000, realised_micros=-500_000,
                     gap_micros=3_500_000, executions=8)
     n.stop(2.0), n2.stop(2.0)
-    text = "Realised $-0.50 vs expected $3.00 over 8 executions (gap $3.50)."
+    text = "Realised $-0.500000 vs expected $3.000000 over 8 executions (gap $3.500000)."
     assert [r.body for r in receiver.on("/slack")] == [{"text": f"*Drift on lane 1*\n{text}"}]
     assert [r.body for r in receiver.on("/discord")] == [{"content": f"**Drift on lane 1**\n{text}",
                                                           "allowed_mentions": {"parse": []}}]
@@ -160,7 +160,8 @@ def test_the_daily_loss_cap_is_sent_once_per_risk_day(notify, receiver, store):
     day = int(utc_s("2026-03-10 00:00:00") * 1000)
     assert [(c["data"]["loss_micros"], c["data"]["cap_micros"], c["data"]["day_start_ms"]) for c in caps] == [
         (7_490_000, 5_000_000, day), (7_490_000, 5_000_000, day + 86_400_000)]
-    assert caps[0]["text"] == "Realised loss $7.49 reached the cap of $5.00: no new trades until the next risk day."
+    assert caps[0]["text"] == ("Realised loss $7.490000 reached the cap of $5.000000: no new trades until the next "
+                               "risk day.")
     assert caps[0]["severity"] == "critical" and caps[0]["ts_ms"] == int(T0 * 1000)
     assert [b["kind"] for b in plain(receiver)].count("naked") == 2
 

@@ -13,8 +13,8 @@ def test_a_drift_alert_that_disabled_the_lane_says_so():
     n = rules.apply(ev("drift_alert", lane="bucket", expected_micros=8_870_000, realised_micros=-18_530_000,
                        gap_micros=27_400_000, executions=5, disabled=True))
     assert n.title == "Drift on lane bucket"
-    assert n.text == ("Realised $-18.53 vs expected $8.87 over 5 executions (gap $27.40). The lane no longer trades "
-                      "until a person puts it back (dashboard or arbbot.toml).")
+    assert n.text == ("Realised $-18.530000 vs expected $8.870000 over 5 executions (gap $27.400000). The lane no "
+                      "longer trades until a person puts it back (dashboard or arbbot.toml).")
     assert n.data == {"seq": 1, "event": "drift_alert", "lane": "bucket", "expected_micros": 8_870_000,
                       "realised_micros": -18_530_000, "gap_micros": 27_400_000, "executions": 5, "disabled": True}
 

@@ -118,13 +118,18 @@
   function renderPositions(s) {
     const pos = Object.entries(s.positions);
     rows("positions", pos.length ? pos.map(([m, p]) => el("tr", {}, el("td", {}, mkt(m)),
-      el("td", { class: "n" }, (p.net_lots > 0 ? "YES " : "NO ") + contracts(Math.abs(p.net_lots))),
+      el("td", { class: "n" }, (p.net_lots > 0 ? "YES " : "NO ") + contracts(Math.abs(p.net_lots))
+        + (p.resolved ? ` (resolved ${p.resolved}, not paid out)` : "")),
       el("td", { class: "n" }, usd(p.cost_micros)))) : [el("tr", {}, el("td", { colspan: 3, class: "muted" }, "flat"))]);
   }
 
   function auditText(e) {
     const d = e.data || {};
     if (e.kind === "config_changed") return `${d.key}: ${d.old} → ${d.new} (${d.who})`;
+    if (e.kind === "market_resolved") return `${d.market}: ${d.result} (${d.source}${d.paid ? ", paid out" : ""})`;
+    if (e.kind === "drift_alert") return `lane ${d.lane}: realised ${usd(d.realised_micros)} vs expected `
+      + `${usd(d.expected_micros)} over ${d.executions} executions${d.disabled ? ", lane taken out" : ""}`;
+    if (e.kind === "lane_enabled" || e.kind === "drift_lane_enabled") return `lane ${d.lane} put back (${d.who})`;
     return [d.who, d.reason].filter(Boolean).join(": ");
   }
 
@@ -222,6 +227,7 @@
     let data = {};
     try { data = await r.json(); } catch (err) { data = { error: r.statusText }; }
     if (!r.ok) throw new Error(data.error || r.statusText);
+    if (data.confirmed === false) throw new Error(data.message);   // 202: sent, not confirmed in time
     return data;
   }
   async function control(path, body, done) {
