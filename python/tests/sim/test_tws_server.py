@@ -30,6 +30,7 @@ from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatu
 from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
 from tests.venues.sim_ib_client import SimIBClient, ib_quote
+from tests.sim.venue_envs import until
 
 MID = "FF-20261216-4.125"
 LOW = "FF-20261216-4.375"
@@ -48,19 +49,6 @@ async def tws(seed: int = 1, scenario: str = "forecastex"):
         yield sim
     finally:
         await sim.stop()
-
-
-async def until(pred, timeout: float = 2.0) -> None:
-    """Wait until `pred()` (sync or async) holds; the server pushes asynchronously."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if asyncio.iscoroutine(got):
-            got = await got
-        if got:
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 def expected_book(sim: TwsSim, mid: str):
@@ -253,14 +241,14 @@ def test_rejections_resting_cancel_and_maker_fill():
             assert listed["x2-L1E0"].order_id == g.order_id and listed["x2-L1E0"].status is OrderStatus.RESTING
             assert listed["big"].status is OrderStatus.REJECTED
             # re-sending the same order id (an IB modification) is refused; the order stays live
-            t = cl.trades[int(g.order_id)]
+            t = cl.trades[sim.backend.orders[int(g.order_id)].order_id]     # the venue's id is IB's permId
             t.order.lmtPrice = 0.31
             cl.ib.placeOrder(t.contract, t.order)
             await until(lambda: 105 in [e.errorCode for e in t.log] and t.orderStatus.status == "Submitted")
             assert {x.order_id: x.status for x in await v.orders()}[g.order_id] is OrderStatus.RESTING
             cx = await v.cancel_order(g.order_id)
             assert cx.status is OrderStatus.CANCELED
-            assert sim.backend.orders[sim.by_api[(22, int(g.order_id))].perm_id].status == "Cancelled"
+            assert sim.backend.orders[int(g.order_id)].status == "Cancelled"
 
             # a resting YES bid at 0.38 (inside the spread) is hit by another trader: a maker fill is pushed
             m = await v.place_order(OrderRequest(MID, Side.YES, 3800, 300, client_order_id="x3-L0E0"))
@@ -353,19 +341,22 @@ def test_crash_restart_recovers_orders_and_fills(tmp_path):
                     (coid0, coid1, coid2)] == [(o0.order_id, OrderStatus.FILLED, 500, MID, Side.YES),
                                                (o1.order_id, OrderStatus.RESTING, 0, LOW, Side.NO),
                                                (o2.order_id, OrderStatus.FILLED, 500, LOW, Side.NO)]
-            # a completed order without executions: IB reports no API id for it, so −permId
-            perm3 = sim.by_api[(31, int(o3.order_id))].perm_id
-            assert (got[coid3].order_id, got[coid3].status) == (str(-perm3), OrderStatus.CANCELED)
+            # a completed order without executions (IB reports no API id for it): known by its permId,
+            # the id the venue gave it when it was placed
+            perm3 = sim.by_api[(31, sim.backend.orders[int(o3.order_id)].order_id)].perm_id
+            assert (got[coid3].order_id, got[coid3].status) == (str(perm3), OrderStatus.CANCELED) == \
+                (o3.order_id, OrderStatus.CANCELED)
             assert sorted((f.fill_id, f.order_id, f.price_ticks, f.qty_lots) for f in await v2.fills()) == fills_before
 
             rep = await recover(store, {"forecastex": v2})
             assert sorted(rep.adopted) == sorted([coid0, coid1, coid2, coid3]) and rep.missing == [coid4]
             assert rep.fills_added == 2 and rep.executions == {"ex1": "complete"} and rep.safe_mode is None
-            assert sim.by_api[(31, int(o1.order_id))].status == "Cancelled"      # recovery cancelled the resting one
+            assert sim.backend.orders[int(o1.order_id)].status == "Cancelled"    # recovery cancelled the resting one
             assert store.intent(coid1).state == "canceled" and store.intent(coid0).state == "filled"
             # a new order after the restart gets a fresh API id
             o5 = await v2.place_order(OrderRequest(MID, Side.YES, 3000, 100, client_order_id="after"))
-            assert int(o5.order_id) > max(int(o.order_id) for o in (o0, o1, o2, o3))
+            api_id = {o.order_id: sim.backend.orders[int(o.order_id)].order_id for o in (o0, o1, o2, o3, o5)}
+            assert api_id[o5.order_id] > max(api_id[o.order_id] for o in (o0, o1, o2, o3))
             await v2.close()
             store.close()
     run(main())

@@ -2,12 +2,14 @@
 signed requests, and a book move that strands a level on a lossy feed (shared by the sim and venue tests)."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 from arbbot.sim import _keypair as pem_pair  # noqa: F401  (RSA key pair, PEM: private, public)
@@ -140,3 +142,27 @@ def strand_two_best_no_levels(ex: Exchange, market: str, past: int | None = None
     ex.place(HOUSE, market, "yes", "buy", p, 1_000)
     assert best(m.levels("yes")) + best(m.levels("no")) < FULL
     return q1, p
+
+
+async def until(pred, timeout: float = 5.0, what: str = "condition") -> None:
+    """Wait until `pred()` (sync or async) holds; the simulators push asynchronously."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if asyncio.iscoroutine(got):
+            got = await got
+        if got:
+            return
+        assert time.monotonic() < deadline, f"{what} not reached in time"
+        await asyncio.sleep(0.01)
+
+
+class ManualClock:
+    """A wall clock in ms that moves only when a test sets `ms`."""
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def __call__(self) -> int:
+        return self.ms
+

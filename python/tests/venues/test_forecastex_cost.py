@@ -83,7 +83,10 @@ def test_cost_over_the_tws_wire_counts_only_the_orders_own_executions():
             b = ForecastExVenue(await IBAsyncClient.connect("127.0.0.1", sim.port, client_id=62), ["FF"])
             await b.discover_markets()
             q = await b.place_order(OrderRequest(MID, Side.YES, 4300, 200, tif=IOC, client_order_id="b1"))
-            assert q.order_id == o.order_id           # each client's ids run alike: the same id, two orders
+            # each client's API ids run alike (the same API id, two orders): the ids the venue
+            # exposes are IB's permIds, unique in the account
+            assert sim.backend.orders[int(q.order_id)].order_id == sim.backend.orders[int(o.order_id)].order_id
+            assert q.order_id != o.order_id
             assert (q.status, q.filled_lots, q.cost_micros) == (OrderStatus.FILLED, 200, 860_000)   # 2 × 0.43
             got = {x.client_order_id: (x.filled_lots, x.cost_micros) for x in await b.orders()}
             assert got == {"a1": (500, 2_050_000), "a2": (29_500, 122_950_000), "b1": (200, 860_000)}

@@ -14,6 +14,16 @@ State (orders, executions, positions, cash) belongs to the server, not to a conn
 killed mid-session reconnects and finds its orders (with `orderRef`) in openOrder /
 completedOrder and its executions in execDetails. One connection per clientId, as in TWS.
 
+TWS behaviours a test switches on (`TwsFaults`, `sim.tws_faults`; each one a real TWS does): the
+API socket dying right after a placeOrder (TWS has the order, no answer leaves), the Read-Only API
+setting (placeOrder answered with warning 321, nothing placed), an order message warning (399)
+after an order's answers, and reqExecutions listing only the current day's executions (since
+midnight of the TWS clock `clock_ms`, in its time zone `tz_offset_min`). TWS's connectivity
+messages are played with `connectivity_lost` (1100), `connectivity_restored` (1101 data lost: every
+subscription dropped / 1102 kept), `farm_broken` / `farm_ok` (2103 / 2104, 2105 / 2106 for the
+historical farm) and `server_link_broken` (2110); no market data flows while TWS lost IB or the
+market data farm.
+
 The price process steps every `step_interval` seconds (None: only via `step()`). Call `step()`
 and anything touching the backend on the server's event loop.
 """
@@ -25,7 +35,7 @@ import re
 import struct
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from arbbot.sim.engine.matching import BookDelta, FillEvent
@@ -44,6 +54,19 @@ _UNSUPPORTED = {10: ("reqMktDepth", 2), 20: ("reqHistoricalData", 1), 50: ("reqR
                 81: ("reqMatchingSymbols", 1), 87: ("reqHeadTimeStamp", 1), 88: ("reqHistogramData", 1),
                 92: ("reqPnL", 1), 94: ("reqPnLSingle", 1), 96: ("reqHistoricalTicks", 1),
                 97: ("reqTickByTickData", 1)}
+
+
+READ_ONLY = "Error validating request:-'bO' : cause - The API interface is currently in Read-Only mode."
+
+
+@dataclass
+class TwsFaults:
+    """Real TWS behaviours, off by default; read on every use (a test may change them at run time)."""
+    drop_after_place: int = 0          # the next N placeOrder requests: the order is placed and matched,
+    #                                    then the API socket dies before any answer about it leaves
+    read_only: bool = False            # TWS's "Read-Only API": placeOrder answered with 321, not placed
+    order_message_after_fill: bool = False   # warning 399 "Order Message: ..." after an order's answers
+    day_roll: bool = False             # reqExecutions lists only executions since the TWS clock's midnight
 
 
 class _Refuse(Exception):
@@ -90,13 +113,17 @@ class TwsSim:
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, account: str = "DU000001",
                  balance_micros: int = 10_000 * 1_000_000, step_interval: float | None = None,
-                 clock_ms=lambda: int(time.time() * 1000), market_data_lines: int = MARKET_DATA_LINES) -> None:
+                 clock_ms=lambda: int(time.time() * 1000), market_data_lines: int = MARKET_DATA_LINES,
+                 tws_faults: TwsFaults | None = None, tz_offset_min: int = 0) -> None:
         self.backend = ForecastExBackend(scenario, seed, account=account, balance_micros=balance_micros,
                                          clock_ms=clock_ms, first_perm_id=900_000_001)
         self.process = self.backend.process
         self.faults: Faults = scenario.faults     # order_reject_every, order_ack_delay_s, partial_fill_lots,
         #                                           lost_order_response_every, order_response_delay_s
         self.order_faults = OrderFaults()         # orders received / accepted (the two order counters)
+        self.tws_faults = tws_faults or TwsFaults()
+        self.tz_offset_min = tz_offset_min         # TWS's time zone (its clock in the handshake, its midnight)
+        self.data_paused: set[str] = set()         # why no market data flows now (TWS lost IB, farm broken)
         # answer faults: perm id → None (answers dropped) or the held (connection, message) list
         self._held: dict[int, list[tuple[_Conn, list]] | None] = {}
         self.account = account
@@ -184,7 +211,7 @@ class TwsSim:
             self._push_status(o)
         if new:
             self._push_account()
-        if self._dirty:
+        if self._dirty and not self.data_paused:
             dirty, self._dirty = self._dirty, set()
             contracts = self.backend.contracts
             for conn in self.conns:
@@ -284,8 +311,7 @@ class TwsSim:
             if not m or not int(m.group(1)) <= wire.SERVER_VERSION <= int(m.group(2) or m.group(1)):
                 log.warning("tws sim: refused client versions %r (serving %d)", hello, wire.SERVER_VERSION)
                 return
-            now = datetime.now(timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
-            writer.write(wire.frame([wire.SERVER_VERSION, now]))
+            writer.write(wire.frame([wire.SERVER_VERSION, self._tws_time()]))
             while True:
                 n = struct.unpack(">I", await reader.readexactly(4))[0]
                 if n > wire.MAX_MSG:
@@ -322,6 +348,9 @@ class TwsSim:
                 raise _Refuse(-1, 504, "Not connected")
             if msg_id == wire.PLACE_ORDER and self.faults.order_ack_delay_s:
                 await asyncio.sleep(self.faults.order_ack_delay_s)          # fault: slow acks
+            if msg_id == wire.PLACE_ORDER and self.tws_faults.drop_after_place > 0:
+                self.tws_faults.drop_after_place -= 1
+                conn.writer.transport.abort()       # TWS has the order; the socket dies before any answer
             handler = self._handlers.get(msg_id)
             if handler is None:
                 name, at = _UNSUPPORTED.get(msg_id, ("", 0))
@@ -401,6 +430,10 @@ class TwsSim:
             raise _Refuse(req_id, 101, "Max number of tickers has been reached")
         t = _Ticker(found[0].con_id)
         conn.send(wire.market_data_type(req_id))
+        if self.data_paused:                     # no data now: a snapshot gets none, a subscription later
+            if not snapshot:
+                conn.tickers[req_id] = t
+            return
         self._ticks(conn, req_id, t)
         if snapshot:
             conn.send(wire.tick_snapshot_end(req_id))
@@ -415,6 +448,8 @@ class TwsSim:
     def _place_order(self, conn: _Conn, f: list[str]) -> None:
         d = wire.parse_place_order(f)
         oid, cid = d["order_id"], conn.client_id
+        if self.tws_faults.read_only:
+            raise _Refuse(oid, 321, READ_ONLY)
         if d["sec_type"] == "BAG":
             raise _Refuse(oid, 201, "Order rejected - reason:combination orders are not supported")
         old = self.by_api.get((cid, oid))
@@ -457,6 +492,10 @@ class TwsSim:
             self._sent_status[o.perm_id] = ("Submitted", 0)
             self._answer(conn, o, wire.order_status(submitted, Decimal(0), Decimal(0)))
             self._flush((o,))
+            if self.tws_faults.order_message_after_fill:
+                self._answer(conn, o, wire.error(oid, 399, f"Order Message:\n{o.action} {o.quantity} "
+                                                           f"{wire.local_symbol(c)}\nWarning: order message "
+                                                           "(simulated)"))
         if lost:
             del self._held[o.perm_id]                # later updates (a maker fill, a cancel) do arrive
         elif f.order_response_delay_s:
@@ -508,6 +547,8 @@ class TwsSim:
         if since:
             s = since.replace("-", " ").strip()
             t0 = int(datetime.strptime(s[:17], "%Y%m%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp() * 1000)
+        if self.tws_faults.day_roll:                 # TWS lists the current day's executions only
+            t0 = max(t0, self.day_start_ms())
         for x in self.backend.executions():
             c = self.backend.contract(x.order.con_id)
             if (cid and x.order.client_id != cid) or (acct and acct != self.account) or x.ts_ms < t0 \
@@ -575,6 +616,82 @@ class TwsSim:
         elif msg == wire.CANCEL_ACCOUNT_UPDATES_MULTI:
             conn.multi.discard(int(f[2]))
 
+    # ---- TWS clock and connectivity --------------------------------------------------------
+    def _tz(self) -> timezone:
+        return timezone(timedelta(minutes=self.tz_offset_min))
+
+    def _tws_time(self) -> str:
+        """TWS's clock as its handshake shows it: local time and zone."""
+        local = datetime.fromtimestamp(self.clock_ms() / 1000, self._tz())
+        if not self.tz_offset_min:
+            return local.strftime("%Y%m%d %H:%M:%S") + " UTC"
+        sign, m = ("+" if self.tz_offset_min > 0 else "-"), abs(self.tz_offset_min)
+        return local.strftime("%Y%m%d %H:%M:%S") + f" GMT{sign}{m // 60:02d}:{m % 60:02d}"
+
+    def day_start_ms(self) -> int:
+        """The last midnight of the TWS clock in its time zone (epoch ms): where its day begins."""
+        local = datetime.fromtimestamp(self.clock_ms() / 1000, self._tz())
+        return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+
+    def _tell_all(self, code: int, msg: str) -> None:
+        for conn in list(self.conns):
+            if conn.client_id is not None:
+                conn.send(wire.error(-1, code, msg))
+                conn.flush()
+
+    def _pause(self, cause: str, code: int, msg: str) -> None:
+        self.data_paused.add(cause)
+        self._tell_all(code, msg)
+
+    def _resume(self, causes: tuple[str, ...], code: int, msg: str) -> None:
+        self.data_paused.difference_update(causes)
+        self._tell_all(code, msg)
+        if not self.data_paused:                 # what moved meanwhile reaches the kept subscriptions
+            self._dirty.clear()
+            for conn in list(self.conns):
+                for req_id, t in conn.tickers.items():
+                    self._ticks(conn, req_id, t)
+                conn.flush()
+
+    def connectivity_lost(self) -> None:
+        """TWS lost its connection to IB (1100): no market data until it is back."""
+        self._pause("ib", 1100, "Connectivity between IB and Trader Workstation has been lost.")
+
+    def connectivity_restored(self, *, data_lost: bool) -> None:
+        """TWS reaches IB again: 1102 (data maintained) or 1101 (data lost: every market data and
+        account subscription is gone and must be requested again)."""
+        if data_lost:
+            for conn in self.conns:
+                conn.tickers.clear()
+                conn.positions = conn.account = False
+                conn.multi.clear()
+                conn.pos_multi.clear()
+            self._resume(("ib", "server"), 1101,
+                         "Connectivity between IB and Trader Workstation has been restored - data lost.")
+        else:
+            self._resume(("ib", "server"), 1102,
+                         "Connectivity between IB and Trader Workstation has been restored - data maintained.")
+
+    def server_link_broken(self) -> None:
+        """2110: TWS lost its servers for a while (restored with 1101/1102 or a farm's OK)."""
+        self._pause("server", 2110,
+                    "Connectivity between Trader Workstation and server is broken. It will be restored automatically.")
+
+    def farm_broken(self, farm: str = "usfarm") -> None:
+        """2103: the market data farm connection broke: streamed quotes stop."""
+        self._pause(f"farm:{farm}", 2103, f"Market data farm connection is broken:{farm}")
+
+    def farm_ok(self, farm: str = "usfarm") -> None:
+        """2104: the market data farm connection is OK again."""
+        self._resume((f"farm:{farm}", "server"), 2104, f"Market data farm connection is OK:{farm}")
+
+    def hmds_broken(self, farm: str = "ushmds") -> None:
+        """2105: the historical data farm connection broke (no effect on the simulated L1)."""
+        self._tell_all(2105, f"HMDS data farm connection is broken:{farm}")
+
+    def hmds_ok(self, farm: str = "ushmds") -> None:
+        self._tell_all(2106, f"HMDS data farm connection is OK:{farm}")
+
     # ---- misc ------------------------------------------------------------------------------
     def _req_ids(self, conn: _Conn, f: list[str]) -> None:
         conn.send(wire.next_valid_id(self._next_id(conn.client_id)))
@@ -606,10 +723,14 @@ class TwsSim:
 
 async def start_tws(scenario: str | Scenario = "forecastex", seed: int = 0, *, step_interval: float | None = 1.0,
                     host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
-                    account: str = "DU000001", balance_micros: int = 10_000 * 1_000_000) -> TwsSim:
+                    account: str = "DU000001", balance_micros: int = 10_000 * 1_000_000,
+                    tws_faults: TwsFaults | None = None, clock_ms=None, tz_offset_min: int = 0) -> TwsSim:
     """Build the scenario (its own copy: price processes mutate fair values) and serve TWS on
-    `host:port` (0 = a free port; read `.port`). Stop with `await sim.stop()`."""
+    `host:port` (0 = a free port; read `.port`). Stop with `await sim.stop()`. `clock_ms`: the TWS
+    and exchange clock (default wall time); `tz_offset_min`: TWS's time zone."""
     sc = build(scenario, seed, faults) if isinstance(scenario, str) else scenario
-    sim = TwsSim(sc, seed, account=account, balance_micros=balance_micros, step_interval=step_interval)
+    extra = {} if clock_ms is None else {"clock_ms": clock_ms}
+    sim = TwsSim(sc, seed, account=account, balance_micros=balance_micros, step_interval=step_interval,
+                 tws_faults=tws_faults, tz_offset_min=tz_offset_min, **extra)
     await sim.start(host, port)
     return sim

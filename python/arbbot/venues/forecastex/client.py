@@ -41,6 +41,8 @@ class IBTrade:
     limit: Decimal
     order_ref: str = ""  # IB Order.orderRef: where the adapter puts our client_order_id
     perm_id: int = 0     # IB permId: unique in the account (order ids are per API client); 0 unknown
+    client_id: int = 0   # the API client that placed it (its order ids are that client's own); 0 unknown
+    contract: IBContract | None = None   # the order's contract as IB reported it (names its market/side)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class IBFill:
     ts_ms: int = 0
     is_taker: bool = True  # IB Execution.lastLiquidity 1 = added liquidity (maker)
     perm_id: int = 0       # IB permId of the executed order (0 unknown): finds an order's executions
+    client_id: int = 0     # the API client whose order it executed (0 unknown)
+    contract: IBContract | None = None   # the executed contract as IB reported it
 
 
 class IBClient(Protocol):
@@ -84,3 +88,11 @@ class IBClient(Protocol):
     async def fills(self) -> list[IBFill]: ...
     async def cash(self) -> Decimal: ...
     async def close(self) -> None: ...
+
+    # Optional (the adapter uses them when present):
+    #   async contract_of(con_id) -> IBContract | None   describe a conId not in the catalog
+    #   fill_history_start_ms() -> int | None           `fills()` is complete from this wall ms on
+    #   market_data_down() -> str | None                why streamed quotes cannot be trusted now
+    #   data_epoch: int                                  grows when quotes were lost (re-read every book)
+    #   data_listeners: list[Callable[[str | None], None]]   told at once when market data goes down
+    #   client_id: int                                   this API client's id

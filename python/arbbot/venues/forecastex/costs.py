@@ -26,16 +26,19 @@ class Executions:
 
     def __init__(self, fills: list[IBFill]) -> None:
         self.by_perm: dict[int, list[IBFill]] = {}
-        self.by_id: dict[int, list[IBFill]] = {}
+        self.by_id: dict[tuple[int, int], list[IBFill]] = {}     # (client id, order id) → executions
         for f in fills:
             if f.perm_id:
                 self.by_perm.setdefault(f.perm_id, []).append(f)
-            self.by_id.setdefault(f.order_id, []).append(f)
+            self.by_id.setdefault((f.client_id, f.order_id), []).append(f)
 
     def of(self, t: IBTrade) -> list[IBFill]:
+        """`t`'s executions: by permId; an execution without one by (client id, order id), never by
+        the order id alone (another client's order may have the same id)."""
+        by_id = self.by_id.get((t.client_id, t.order_id), ())
         if not t.perm_id:
-            return list(self.by_id.get(t.order_id, ()))
-        return self.by_perm.get(t.perm_id, []) + [f for f in self.by_id.get(t.order_id, ()) if not f.perm_id]
+            return list(by_id)
+        return self.by_perm.get(t.perm_id, []) + [f for f in by_id if not f.perm_id]
 
 
 def order_cost(t: IBTrade, execs: list[IBFill]) -> tuple[int, int, int]:

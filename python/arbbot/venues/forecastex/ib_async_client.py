@@ -8,19 +8,35 @@ qualified contract is cached by conId so it is never looked up twice.
 
 `ib` is an `ib_async.IB` (already connected, or connect with `IBAsyncClient.connect`). Only its
 async request methods and its live objects (`Ticker`, `Trade`, `Fill`) are used.
+
+Connection: every call first makes sure the TWS socket is up (`_connected`: reconnects with the
+same client id after a drop, which re-fetches positions, orders, executions and account values);
+a lost connection surfaces as `TransportError` (`NotSent` for an order that was not written), never
+as an empty answer. `ib.RaiseRequestErrors` is set, so a refused request (pacing, no such
+contract) raises instead of answering nothing. TWS's connectivity messages (1100/1101/1102,
+2103-2106, 2110) mark the streamed market data down / up (`market_data_down`); after 1101 ("data
+lost") the tickers are requested again and orders, executions, positions and account values are
+asked for again before the next call.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import re
+import struct
 import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from ib_async import Contract, LimitOrder, RequestError
 
-from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError
+from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError, VenueError
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
+
+log = logging.getLogger("arbbot.venues.forecastex")
 
 EXCHANGE = "FORECASTX"
 PACING_PENALTY_S = 600.0                  # "pacing violations cost a ~10-minute penalty"
@@ -35,6 +51,20 @@ _REJECT_CODES = {103, 110, 200, 201, 203}
 # IB error codes that refuse a streaming market data request for lack of lines: 101 max number of
 # tickers reached (the account's market data lines, 100 by default, are all in use)
 _LINE_CODES = {101}
+# ib_async turns these "warnings" (321, 399, 404, 434, 2100-2199, ...) into the trade status
+# `ValidationError`, even on a filled order. Of them, 321 ("Error validating request") on an order
+# TWS never acknowledged means the order was refused (e.g. TWS's Read-Only API setting): not placed.
+_REFUSING_WARNINGS = {321}
+_PENDING = ("", "PendingSubmit", "ApiPending")
+_DONE = ("Filled", "Cancelled", "ApiCancelled", "Inactive")
+# TWS connectivity messages (reqId -1): what they say about the market data we stream
+_LOST = {1100: "ib", 2110: "server"}      # TWS <-> IB servers down: nothing streams
+_FARM_DOWN = {2103: "farm", 2105: "hmds"}  # a market data / historical data farm connection broken
+_FARM_UP = {2104: "farm", 2106: "hmds"}
+DATA_LOST, DATA_KEPT = 1101, 1102          # connectivity restored: subscriptions lost / maintained
+# the IB "day" whose executions reqExecutions lists starts at midnight ("only those executions
+# occurring since midnight"), in a time zone IB does not name: these candidates, the latest wins
+_HOME_ZONE = ZoneInfo("America/New_York")
 
 
 class Pacer:
@@ -76,6 +106,36 @@ class Pacer:
 
 def _is_pacing(e: RequestError) -> bool:
     return e.code in _PACING_CODES and (e.code != 162 or "pacing" in str(e).lower())
+
+
+def _request_error(what: str, e: RequestError) -> VenueError:
+    """A request IB refused, as a VenueError: 200 (no security definition) is NotFound."""
+    if e.code == 200:
+        return NotFound(f"forecastex: {what}: {e}", venue="forecastex", code=str(e.code))
+    return TransportError(f"forecastex: {what} failed: {e}", venue="forecastex", code=str(e.code))
+
+
+def _farm(message: str) -> str:
+    """The farm a 2103-2106 message names ("Market data farm connection is broken:usfarm")."""
+    return message.rsplit(":", 1)[1].strip() if ":" in message else ""
+
+
+def _offset_min(conn_time: str, now_ms: int) -> int | None:
+    """TWS's UTC offset (minutes, to the quarter hour) from its handshake clock "yyyymmdd hh:mm:ss
+    <zone>" (local wall time) read at UTC `now_ms`; None if unreadable or implausible."""
+    m = re.match(r"\s*(\d{8})[ -]+(\d{2}:\d{2}:\d{2})", conn_time)
+    if not m:
+        return None
+    local = datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H:%M:%S")
+    utc = datetime.fromtimestamp(now_ms / 1000, timezone.utc).replace(tzinfo=None)
+    off = round((local - utc).total_seconds() / 900) * 15
+    return off if -14 * 60 <= off <= 14 * 60 else None
+
+
+def _midnight_ms(now_ms: int, tz) -> int:
+    """The UTC epoch ms of the last midnight (≤ now) in time zone `tz`."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz)
+    return int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
 
 
 def _num(x: Any) -> float | None:
@@ -128,9 +188,16 @@ class IBAsyncClient:
     """`IBClient` over a live `ib_async.IB`."""
 
     def __init__(self, ib: Any, *, pacer: Pacer | None = None, account: str = "",
-                 quote_timeout: float = 2.0, ack_timeout: float = 2.0, currency: str = "USD") -> None:
+                 quote_timeout: float = 2.0, ack_timeout: float = 2.0, currency: str = "USD",
+                 request_pacer: Pacer | None = None,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.ib = ib
-        self.pacer = pacer or Pacer()
+        # a refused request raises RequestError (ib_async's default answers it with nothing)
+        ib.RaiseRequestErrors = True
+        self.pacer = pacer or Pacer()               # catalog requests (a pacing violation: ~10 minutes)
+        # order / execution lookups: never held up by a catalog penalty; IB's message rate only
+        self.request_pacer = request_pacer or Pacer(rate=10.0, burst=10, penalty_s=1.0)
+        self.wall_ms = wall_ms
         self.account = account
         self.quote_timeout = quote_timeout
         self.ack_timeout = ack_timeout
@@ -143,15 +210,101 @@ class IBAsyncClient:
         self.reconnects = 0
         self._connecting = asyncio.Lock()
         self.refused: dict[int, str] = {}               # conId → IB's refusal of its streaming data (lines)
+        self.down: dict[str, str] = {}                  # why streamed quotes are not live: cause → IB message
+        self.data_epoch = 0                             # +1 whenever streamed quotes were lost or went down
+        self.data_listeners: list[Callable[[str | None], None]] = []   # told (reason / None) on down / up
+        self._resync = False                            # 1101: orders, executions, account to ask again
+        self.tws_offset_min: int | None = None          # TWS's clock − UTC (minutes), from the handshake
+        self._hello: bytearray | None = None            # handshake bytes while waiting for them
         errors = getattr(ib, "errorEvent", None)
         if errors is not None:
             errors += self._on_error
+        conn = getattr(getattr(ib, "client", None), "conn", None)
+        if conn is not None and hasattr(conn, "hasData"):
+            conn.hasData += self._on_bytes
 
+    @property
+    def client_id(self) -> int:
+        cid = getattr(getattr(self.ib, "client", None), "clientId", -1)
+        return cid if isinstance(cid, int) and cid >= 0 else (self.address[2] if self.address else 0)
+
+    # -- TWS connectivity ------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, message: str, contract: Any = None, *_: Any) -> None:
-        """ib_async's errorEvent: note a streaming market data request refused for lack of lines."""
+        """ib_async's errorEvent: a streaming market data request refused for lack of lines, and
+        TWS's connectivity messages."""
         con_id = getattr(contract, "conId", 0)
         if code in _LINE_CODES and con_id:
             self.refused[con_id] = f"IB error {code}: {message}"
+        elif code in _LOST:
+            self._went_down(_LOST[code], f"IB {code}: {message}")
+        elif code in _FARM_DOWN:
+            self._went_down(f"{_FARM_DOWN[code]}:{_farm(message)}", f"IB {code}: {message}")
+        elif code in _FARM_UP:
+            kind, name = _FARM_UP[code], _farm(message)
+            for k in [k for k in self.down if k == f"{kind}:{name}" or (not name and k.startswith(kind + ":"))]:
+                del self.down[k]
+            self.down.pop("server", None)           # a farm answering: TWS reaches IB's servers again
+            self._tell()
+        elif code in (DATA_LOST, DATA_KEPT):
+            self.down.pop("ib", None)
+            self.down.pop("server", None)
+            if code == DATA_LOST:
+                # every subscription is gone at TWS: forget the tickers (their values are stale) so
+                # the next read requests them again, and ask for orders / executions / account again
+                for t in self.tickers.values():
+                    t.bid = t.ask = t.bidSize = t.askSize = math.nan
+                self.tickers.clear()
+                self.data_epoch += 1
+                self._resync = True
+            self._tell()
+
+    def _went_down(self, cause: str, why: str) -> None:
+        new = cause not in self.down
+        self.down[cause] = why
+        if new:
+            self.data_epoch += 1
+            self._tell()
+
+    def _tell(self) -> None:
+        reason = self.market_data_down()
+        for listener in list(self.data_listeners):
+            try:
+                listener(reason)
+            except Exception:                           # a listener's bug must not break ib_async's reader
+                log.exception("forecastex: market data listener failed")
+
+    def market_data_down(self) -> str | None:
+        """Why streamed quotes cannot be trusted now (TWS lost IB, a data farm broken), or None."""
+        return "; ".join(self.down.values()) if self.down else None
+
+    def _on_bytes(self, data: bytes) -> None:
+        """The TWS handshake answer ("<version>", "<yyyymmdd hh:mm:ss zone>") carries TWS's clock:
+        its offset from UTC places TWS's midnight (`fill_history_start_ms`)."""
+        if self._hello is None:
+            return
+        self._hello += data
+        if len(self._hello) < 4:
+            return
+        n = struct.unpack(">I", bytes(self._hello[:4]))[0]
+        if len(self._hello) < 4 + n:
+            return
+        fields = bytes(self._hello[4:4 + n]).decode(errors="replace").split("\0")
+        self._hello = None
+        if len(fields) >= 2:
+            self.tws_offset_min = _offset_min(fields[1], self.wall_ms())
+
+    def fill_history_start_ms(self) -> int:
+        """The wall ms (UTC epoch) from which `fills()` lists every execution: IB's reqExecutions
+        lists "only those executions occurring since midnight" (TWS API, Executions), without
+        naming the time zone. The latest of the candidate midnights (≤ now): TWS's own (its
+        clock's offset at the handshake), UTC's and New York's (IB's home); an execution after it
+        is listed by IB under each reading. Before it `fills()` may list some (this session's, or
+        more days when TWS's Trade Log shows them) or none."""
+        now = self.wall_ms()
+        starts = [_midnight_ms(now, timezone.utc), _midnight_ms(now, _HOME_ZONE)]
+        if self.tws_offset_min is not None:
+            starts.append(_midnight_ms(now, timezone(timedelta(minutes=self.tws_offset_min))))
+        return max(starts)
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = 7497, client_id: int = 11, *,
@@ -160,47 +313,97 @@ class IBAsyncClient:
         values and executions on connect, which is what `all_trades`/`fills` report after a
         restart). Connection failures raise `TransportError`."""
         from ib_async import IB
-        ib = IB()
-        try:
-            await ib.connectAsync(host, port, clientId=client_id, timeout=timeout)
-        except (OSError, asyncio.TimeoutError, ConnectionError) as e:
-            raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
-                                 venue="forecastex") from e
-        client = cls(ib, **kw)
+        client = cls(IB(), **kw)
         client.address = (host, port, client_id, timeout)
+        await client._connect()
         return client
 
-    async def _connected(self) -> None:
-        """Market data needs a live TWS connection: after a lost one, connect again (same client
-        id, `address`) and forget the dead tickers. TransportError while TWS is unreachable."""
-        if self.ib.isConnected():
-            return
-        async with self._connecting:
-            if self.ib.isConnected():
-                return
-            self.tickers.clear()
-            if self.address is None:
-                raise TransportError("forecastex: not connected to TWS", venue="forecastex")
-            host, port, client_id, timeout = self.address
-            try:
-                await self.ib.connectAsync(host, port, clientId=client_id, timeout=timeout)
-            except (OSError, asyncio.TimeoutError, ConnectionError) as e:
-                raise TransportError(f"forecastex: cannot reconnect to TWS at {host}:{port}: {e!r}",
-                                     venue="forecastex") from e
-            self.reconnects += 1
+    async def _connect(self) -> None:
+        """Connect `ib` to `address` (ib_async then fetches positions, open and completed orders,
+        account values and executions; any of them failing fails the connection, so no read
+        answers from a half-filled cache). TransportError if it cannot."""
+        host, port, client_id, timeout = self.address
+        self._hello = bytearray()
+        try:
+            await self.ib.connectAsync(host, port, clientId=client_id, timeout=timeout, raiseSyncErrors=True)
+        except (OSError, asyncio.TimeoutError, ConnectionError, RequestError) as e:
+            raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
+                                 venue="forecastex") from e
+        finally:
+            self._hello = None
 
-    async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        await self.pacer.acquire()
+    async def _connected(self) -> None:
+        """Every IB call starts here. After a lost connection, connect again (same client id,
+        `address`) and forget the dead tickers and trades; after TWS's 1101 ("data lost"), ask
+        again for orders, executions, positions and account values. TransportError while TWS is
+        unreachable (never an answer from the wiped cache)."""
+        # (ib_async reports itself connected as soon as the API is up, before its start-up requests
+        # have filled the cache: while a reconnect runs, wait for it)
+        if not self.ib.isConnected() or self._connecting.locked():
+            reconnected = False
+            async with self._connecting:
+                if not self.ib.isConnected():
+                    self.tickers.clear()
+                    self.trades.clear()
+                    self.refused.clear()
+                    self.down.clear()
+                    self.data_epoch += 1
+                    self._resync = False            # a new connection fetches everything anyway
+                    if self.address is None:
+                        raise TransportError("forecastex: not connected to TWS", venue="forecastex")
+                    await self._connect()
+                    self.reconnects += 1
+                    reconnected = True
+            if reconnected:
+                self._tell()
+        if self._resync:
+            await self._resync_now()
+
+    async def _resync_now(self) -> None:
+        self._resync = False
+        try:
+            await self.refresh_orders()
+            await self._io("positions", self.ib.reqPositionsAsync)
+            accounts = self.ib.managedAccounts() if hasattr(self.ib, "managedAccounts") else []
+            account = self.account or (accounts[0] if len(accounts) == 1 else "")
+            if account:
+                await self._io("account updates", lambda: self.ib.reqAccountUpdatesAsync(account))
+        except VenueError:
+            self._resync = True                     # asked for again by the next call
+            raise
+
+    async def _io(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """One IB request: a refused one or a lost connection as a VenueError."""
+        try:
+            return await fn()
+        except RequestError as e:
+            raise _request_error(what, e) from e
+        except (ConnectionError, OSError) as e:
+            raise TransportError(f"forecastex: {what}: the TWS connection failed ({e!r})", venue="forecastex") from e
+
+    async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]], pacer: Pacer | None = None) -> Any:
+        pacer = pacer or self.pacer
+        await self._connected()
+        await pacer.acquire()
         try:
             return await fn()
         except RequestError as e:
             if _is_pacing(e):
-                self.pacer.penalize()
+                pacer.penalize()
                 raise RateLimited(f"forecastex: IB pacing violation on {what}; backing off "
-                                  f"{self.pacer.penalty_s:.0f}s", venue="forecastex",
-                                  retry_after=self.pacer.penalty_s, code=str(e.code)) from e
-            raise TransportError(f"forecastex: {what} failed: {e}", venue="forecastex",
-                                 code=str(e.code)) from e
+                                  f"{pacer.penalty_s:.0f}s", venue="forecastex",
+                                  retry_after=pacer.penalty_s, code=str(e.code)) from e
+            raise _request_error(what, e) from e
+        except (ConnectionError, OSError) as e:
+            raise TransportError(f"forecastex: {what}: the TWS connection failed ({e!r})", venue="forecastex") from e
+
+    def _not_while_penalized(self, what: str) -> None:
+        """A catalog lookup on the way to something else (an order, naming a conId) fails at once
+        while a pacing penalty runs instead of waiting it out (~10 minutes)."""
+        left = self.pacer.penalty_left()
+        if left > 0:
+            raise RateLimited(f"forecastex: {what}: IB pacing penalty, {left:.0f}s left", venue="forecastex",
+                              retry_after=left)
 
     def _remember(self, c: Contract, long_name: str = "") -> IBContract | None:
         if c is None or not c.conId or c.secType != "OPT" or c.right not in ("C", "P"):
@@ -215,8 +418,11 @@ class IBAsyncClient:
         """Every ForecastEx question of a product: one paced `reqContractDetails` on the
         partially specified OPT contract (qualifyContracts refuses such an ambiguous contract)."""
         probe = Contract(secType="OPT", symbol=symbol, exchange=EXCHANGE, currency=self.currency)
-        details = await self._paced(f"contract details {symbol}",
-                                    lambda: self.ib.reqContractDetailsAsync(probe))
+        try:
+            details = await self._paced(f"contract details {symbol}",
+                                        lambda: self.ib.reqContractDetailsAsync(probe))
+        except NotFound:
+            return []                                   # IB 200: the product lists nothing
         out = []
         for d in details or []:
             ic = self._remember(d.contract, d.longName)
@@ -245,6 +451,7 @@ class IBAsyncClient:
     async def _contract(self, con_id: int) -> Contract:
         c = self.contracts.get(con_id)
         if c is None:
+            self._not_while_penalized(f"qualify conId {con_id}")
             got = await self._paced(f"qualify conId {con_id}",
                                     lambda: self.ib.qualifyContractsAsync(Contract(conId=con_id)))
             if not got or not isinstance(got[0], Contract) or self._remember(got[0]) is None:
@@ -252,11 +459,44 @@ class IBAsyncClient:
             c = self.contracts[con_id]
         return c
 
+    def _describe(self, c: Any) -> IBContract | None:
+        """An IB contract (of a trade, an execution, a position) as an `IBContract` when IB gave
+        what names a ForecastEx market (conId, right C/P, symbol, expiry, strike); cataloged."""
+        if c is None or not getattr(c, "conId", 0):
+            return None
+        known = self.catalog.get(c.conId)
+        if known is not None:
+            return known
+        if c.right not in ("C", "P") or not c.symbol or not re.fullmatch(r"\d{8}", c.lastTradeDateOrContractMonth[:8]) \
+                or c.secType not in ("", "OPT") or c.exchange not in ("", EXCHANGE):
+            return None
+        ic = _ib_contract(c)
+        self.catalog[c.conId] = ic
+        return ic
+
+    async def contract_of(self, con_id: int) -> IBContract | None:
+        """The contract of `con_id`: from what IB reported, else qualified by conId (paced; None
+        at once while a pacing penalty runs, or if IB does not know it)."""
+        if con_id in self.catalog:
+            return self.catalog[con_id]
+        try:
+            await self._contract(con_id)
+        except (NotFound, RateLimited):
+            return None
+        return self.catalog.get(con_id)
+
     # -- market data -----------------------------------------------------------------------
+    def _check_data(self, con_id: int) -> None:
+        down = self.market_data_down()
+        if down:
+            raise TransportError(f"forecastex: no live market data for conId {con_id}: {down}", venue="forecastex")
+
     async def quote(self, con_id: int) -> IBQuote:
         """L1 of one contract from its streaming ticker (subscribed once, then read live; it takes
-        one of the account's market data lines). RateLimited when IB refuses it for lack of lines."""
+        one of the account's market data lines). RateLimited when IB refuses it for lack of lines;
+        TransportError while TWS reports its market data down (the ticker is frozen)."""
         await self._connected()
+        self._check_data(con_id)
         t = self.tickers.get(con_id)
         if t is None:
             c = await self._contract(con_id)
@@ -267,6 +507,7 @@ class IBAsyncClient:
             while (_num(t.bid) is None and _num(t.ask) is None and con_id not in self.refused
                    and time.monotonic() < deadline):
                 await asyncio.sleep(0.05)
+            self._check_data(con_id)
         if con_id in self.refused:
             del self.tickers[con_id]
             raise RateLimited(f"forecastex: no streaming market data for conId {con_id} ({self.refused.pop(con_id)}): "
@@ -278,10 +519,11 @@ class IBAsyncClient:
         """L1 of one contract from a snapshot request (`reqTickersAsync`: reqMktData with
         snapshot=True, answered up to tickSnapshotEnd), within `quote_timeout`."""
         await self._connected()
+        self._check_data(con_id)
         c = await self._contract(con_id)
         try:
             async with asyncio.timeout(self.quote_timeout):     # (wait_for can swallow a cancel on 3.11)
-                tickers = await self.ib.reqTickersAsync(c)
+                tickers = await self._io(f"snapshot conId {con_id}", lambda: self.ib.reqTickersAsync(c))
         except TimeoutError:
             raise TransportError(f"forecastex: no snapshot for conId {con_id} within {self.quote_timeout}s",
                                  venue="forecastex") from None
@@ -296,19 +538,38 @@ class IBAsyncClient:
         so it never collides with an API order id). A Cancelled order that IB refused (error
         code in the trade log, nothing filled) is reported as Inactive, i.e. rejected."""
         o, st = t.order, t.orderStatus
-        oid = o.orderId
-        if not oid:
+        perm = o.permId or st.permId or 0
+        oid, cid = o.orderId, o.clientId or st.clientId or 0
+        if not oid or not cid:
             ex = [f.execution for f in t.fills] + [f.execution for f in self.ib.fills()]
-            oid = next((e.orderId for e in ex if o.permId and e.permId == o.permId and e.orderId > 0), 0) \
-                or -o.permId
+            mine = next((e for e in ex if perm and e.permId == perm and e.orderId > 0), None)
+            oid = oid or (mine.orderId if mine is not None else -perm)
+            cid = cid or (mine.clientId if mine is not None else 0)
         fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < _UNSET else 0
         filled = int(max(st.filled or 0, t.filled(), fq))
-        status = st.status or "PendingSubmit"
+        return IBTrade(order_id=oid, con_id=t.contract.conId, status=self._state(t, filled, perm),
+                       quantity=int(o.totalQuantity), filled=filled, limit=_limit(o.lmtPrice),
+                       order_ref=o.orderRef or "", perm_id=perm, client_id=cid, contract=self._describe(t.contract))
+
+    @staticmethod
+    def _state(t: Any, filled: int, perm: int) -> str:
+        """The order's IB status. ib_async sets `ValidationError` on a warning (321, 399, 404, 434,
+        2100-2199), even after Filled: then the last real status of the trade log stands (Filled
+        when everything filled); an order TWS never acknowledged that got a refusing warning (321)
+        was not placed: Inactive. A Cancelled order that IB refused (error code in the log,
+        nothing filled) is Inactive too."""
+        status = t.orderStatus.status or "PendingSubmit"
+        if status == "ValidationError":
+            status = next((e.status for e in reversed(t.log) if e.status and e.status != "ValidationError"),
+                          "PendingSubmit")
+            if filled and filled >= t.order.totalQuantity:
+                status = "Filled"
+            elif status in _PENDING and not filled and not perm \
+                    and any(e.errorCode in _REFUSING_WARNINGS for e in t.log):
+                status = "Inactive"
         if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
             status = "Inactive"
-        return IBTrade(order_id=oid, con_id=t.contract.conId, status=status, quantity=int(o.totalQuantity),
-                       filled=filled, limit=_limit(o.lmtPrice), order_ref=o.orderRef or "",
-                       perm_id=o.permId or st.permId or 0)
+        return status
 
     async def _executions_of(self, t: Any, deadline: float) -> None:
         """Wait (until `deadline`, monotonic s) for the executions of what `t` filled: IB sends the
@@ -329,7 +590,11 @@ class IBAsyncClient:
             raise OrderRejected("forecastex prices are $0.01 steps within 0.02-0.99", venue="forecastex")
         if tif not in ("DAY", "GTC", "IOC"):
             raise OrderRejected("forecastex supports DAY, GTC and IOC only", venue="forecastex")
-        c = await self._contract(con_id)
+        try:                                    # nothing is written before placeOrder: safe to send again
+            await self._connected()
+            c = await self._contract(con_id)
+        except (TransportError, RateLimited) as exc:
+            raise NotSent(f"forecastex: order not sent ({exc})", venue="forecastex") from exc
         order = LimitOrder("BUY", int(quantity), float(limit), tif=tif, orderRef=order_ref)
         if self.account:
             order.account = self.account
@@ -339,23 +604,32 @@ class IBAsyncClient:
             raise NotSent(f"forecastex: order not sent ({exc})", venue="forecastex") from None
         self.trades[t.order.orderId] = t
         deadline = time.monotonic() + self.ack_timeout
-        while t.orderStatus.status in ("", "PendingSubmit", "ApiPending") and time.monotonic() < deadline:
+        while self._status(t).status in _PENDING and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         if tif == "IOC":
-            while not t.isDone() and time.monotonic() < deadline:
+            while self._status(t).status not in _DONE and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
         await self._executions_of(t, deadline)
         return self._status(t)
 
     async def cancel(self, order_id: int) -> IBTrade:
-        t = self.trades.get(order_id) or next((x for x in self.ib.trades() if x.order.orderId == order_id), None)
+        """Cancel this client's order `order_id` (API order ids are per client: another client's
+        order of the same id is not it)."""
+        await self._connected()
+        me = self.client_id
+        t = self.trades.get(order_id) or next((x for x in self.ib.trades() if x.order.orderId == order_id
+                                               and x.order.clientId in (0, me)), None)
         if t is None:
             raise NotFound(f"forecastex: unknown order {order_id}", venue="forecastex")
         self.trades[order_id] = t
-        if not t.isDone():
-            self.ib.cancelOrder(t.order)
+        if self._status(t).status not in _DONE:
+            try:
+                self.ib.cancelOrder(t.order)
+            except (ConnectionError, OSError) as e:
+                raise TransportError(f"forecastex: cancel {order_id}: the TWS connection failed ({e!r})",
+                                     venue="forecastex") from e
             deadline = time.monotonic() + self.ack_timeout
-            while not t.isDone() and time.monotonic() < deadline:
+            while self._status(t).status not in _DONE and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             await self._executions_of(t, deadline)
         return self._status(t)
@@ -364,30 +638,36 @@ class IBAsyncClient:
         return t.contract.exchange == EXCHANGE or t.contract.conId in self.contracts
 
     async def open_trades(self) -> list[IBTrade]:
+        await self._connected()
         return [self._status(t) for t in self.ib.openTrades() if self._ours(t)]
 
     async def refresh_orders(self) -> None:
         """Ask TWS again for executions, open and completed orders (paced): after a lost answer
         the local ib_async cache may not know what became of an order; this is how it learns."""
-        await self._paced("executions", lambda: self.ib.reqExecutionsAsync())
-        await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync())
-        await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False))
+        p = self.request_pacer
+        await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p)
+        await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p)
+        await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p)
 
     async def all_trades(self) -> list[IBTrade]:
         """Open and completed ForecastEx orders: placed this session, or reported on connect
         (`reqOpenOrders` / `reqCompletedOrders`, which ib_async runs in `connectAsync`)."""
+        await self._connected()
         return [self._status(t) for t in self.ib.trades() if self._ours(t)]
 
     # -- account ---------------------------------------------------------------------------
     async def positions(self) -> dict[int, int]:
+        await self._connected()
         out: dict[int, int] = {}
         for p in self.ib.positions(self.account):
             if p.contract.exchange in ("", EXCHANGE) and p.contract.secType == "OPT" \
                     and (p.contract.exchange == EXCHANGE or p.contract.conId in self.contracts) and p.position:
+                self._describe(p.contract)
                 out[p.contract.conId] = out.get(p.contract.conId, 0) + int(p.position)
         return out
 
     async def fills(self) -> list[IBFill]:
+        await self._connected()
         out = []
         for f in self.ib.fills():
             c, e, cr = f.contract, f.execution, f.commissionReport
@@ -397,14 +677,17 @@ class IBAsyncClient:
             out.append(IBFill(exec_id=e.execId, order_id=e.orderId, con_id=c.conId, shares=int(e.shares),
                               price=dollars(e.price), commission=Decimal(repr(com)) if com else Decimal(0),
                               ts_ms=int(f.time.timestamp() * 1000), is_taker=e.lastLiquidity != 1,
-                              perm_id=e.permId or 0))
+                              perm_id=e.permId or 0, client_id=e.clientId or 0, contract=self._describe(c)))
         return out
 
     async def cash(self) -> Decimal:
+        """TotalCashValue in `currency`; TransportError when TWS has not reported it (never 0)."""
+        await self._connected()
         for v in self.ib.accountValues(self.account):
             if v.tag == "TotalCashValue" and v.currency == self.currency:
                 return Decimal(v.value)
-        return Decimal(0)
+        raise TransportError(f"forecastex: TWS reported no TotalCashValue in {self.currency} (account values "
+                             "not received)", venue="forecastex")
 
     async def close(self) -> None:
         if self.ib.isConnected():

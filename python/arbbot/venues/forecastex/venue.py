@@ -8,20 +8,22 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown
+from arbbot.venues.common.errors import NotFound, OrderRejected, OutcomeUnknown, RateLimited, TransportError, VenueError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, Book, BookUpdate, EventInfo, FeeSchedule, Fill, MarketId, MarketInfo, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
 from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
-from arbbot.venues.forecastex.client import IBClient, IBContract, IBQuote, IBTrade
+from arbbot.venues.forecastex.client import IBClient, IBContract, IBFill, IBQuote, IBTrade
 from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
 
 FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
-           "PendingSubmit": OrderStatus.PENDING}
+           "PendingCancel": OrderStatus.RESTING, "PendingSubmit": OrderStatus.PENDING, "ApiPending": OrderStatus.PENDING}
+_DONE = ("Filled", "Cancelled", "ApiCancelled", "Inactive")
+DISCOVERY_RETRY_S = 5.0        # a product whose catalog request failed (not pacing) is asked again after this
 # book snapshots per second the feed may request: IB takes ~50 API messages/s in all and a book's
 # snapshot is two requests, so 20 books/s is 40 messages/s; orders and account requests (a few a
 # second at most) keep the other 10
@@ -31,6 +33,15 @@ log = logging.getLogger("arbbot.venues.forecastex")
 
 def market_id(c: IBContract) -> str:
     return f"{c.symbol}-{c.expiry}-{c.strike}"
+
+
+def _named(c: IBContract | None) -> tuple[str, Side] | None:
+    """(market id, side) of a contract IB described fully enough (right C = YES / P = NO, symbol,
+    YYYYMMDD expiry, strike); None otherwise — a side is never guessed."""
+    if c is None or c.right not in ("C", "P") or not c.symbol or not c.strike \
+            or len(c.expiry) != 8 or not c.expiry.isdigit():
+        return None
+    return market_id(c), Side.YES if c.right == "C" else Side.NO
 
 
 def closes_at(expiry: str) -> str:
@@ -57,6 +68,10 @@ class ForecastExVenue:
     venue = "forecastex"
     # orders carry our client_order_id as IB `orderRef`: nothing to record before sending
     on_order_id = None
+    # Order / fill ids: IB's permId (unique in the account: API order ids are each client's own, so
+    # two clients' orders share them). An order TWS has not acknowledged has no permId yet: it is
+    # "<clientId>:<orderId>" until then (and `order()` finds it by either). Without a client id
+    # (the in-process test client) the order id as given.
 
     def __init__(self, client: IBClient, symbols: list[str], *, poll_s: float = 1.0) -> None:
         self.client = client
@@ -69,26 +84,77 @@ class ForecastExVenue:
         self.stream_errors = 0                          # failed passes over the streaming tickers
         self._streamer: asyncio.Task | None = None
         self._streaming_ids: list[str] = []             # the markets read from streaming tickers
+        self._discovered: set[str] = set()              # products whose catalog is cached
+        self._retry_at: dict[str, float] = {}           # product → monotonic s before which it is not asked
+        self._named: dict[int, tuple[str, Side]] = {}   # conId → (market id, side)
+        listeners = getattr(client, "data_listeners", None)
+        if isinstance(listeners, list):
+            listeners.append(self._on_data_state)
 
     async def discover_markets(self) -> list[MarketInfo]:
-        if self.markets:
-            return list(self.markets.values())             # conIds are cached: IB pacing is costly
-        for sym in self.symbols:
-            pairs: dict[str, dict[str, IBContract]] = {}
-            for c in await self.client.contract_details(sym):
-                if c.exchange == "FORECASTX" and c.sec_type == "OPT":
-                    self.contracts.append(c)
-                    pairs.setdefault(market_id(c), {})[c.right] = c
-            for mid, p in sorted(pairs.items()):
-                if "C" in p and "P" in p:
-                    self.con[mid] = (p["C"].con_id, p["P"].con_id)
-                    self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, p["C"].long_name or mid,
-                                                   event_id=f"{p['C'].symbol}-{p['C'].expiry}", fees=FEES,
-                                                   lot_lots=100, tick_ticks=100, min_price_ticks=200,
-                                                   max_price_ticks=9_900, yes_token=str(p["C"].con_id),
-                                                   no_token=str(p["P"].con_id),
-                                                   closes_at=closes_at(p["C"].expiry))
+        """Every market of the products `symbols`, one catalog request per product, cached (IB
+        pacing is costly). A product whose request failed is left out and asked for again by a
+        later call, after IB's pacing penalty (`RateLimited.retry_after`) or `DISCOVERY_RETRY_S`;
+        meanwhile the markets of the others are returned. Raises (RateLimited, TransportError)
+        when no product could be read at all: never an empty catalog for one IB would not give."""
+        now = time.monotonic()
+        error: VenueError | None = None
+        for sym in [s for s in self.symbols if s not in self._discovered]:
+            if self._retry_at.get(sym, 0.0) > now:
+                continue
+            try:
+                got = await self.client.contract_details(sym)
+            except RateLimited as exc:              # every catalog request waits out the penalty
+                error = exc
+                until = now + (exc.retry_after or DISCOVERY_RETRY_S)
+                for s in self.symbols:
+                    if s not in self._discovered:
+                        self._retry_at[s] = max(self._retry_at.get(s, 0.0), until)
+                break
+            except VenueError as exc:
+                error = exc
+                self._retry_at[sym] = now + DISCOVERY_RETRY_S
+                continue
+            self._catalog_product(got)
+            self._discovered.add(sym)
+            self._retry_at.pop(sym, None)
+        missing = [s for s in self.symbols if s not in self._discovered]
+        if missing:
+            left = max(0.0, min(self._retry_at.get(s, now) for s in missing) - now)
+            why = f"{type(error).__name__}: {error}" if error is not None else f"asked again in {left:.0f}s"
+            if not self._discovered:
+                if isinstance(error, RateLimited) or error is None:
+                    raise RateLimited(f"forecastex: no catalog yet ({why})", venue="forecastex",
+                                      retry_after=left or None)
+                raise error
+            if error is not None:                   # (said once per failed request, not per call)
+                log.warning("forecastex: catalog of %s not read (%s); the other products' markets are used",
+                            ", ".join(missing), why)
         return list(self.markets.values())
+
+    def _catalog_product(self, contracts: list[IBContract]) -> None:
+        pairs: dict[str, dict[str, IBContract]] = {}
+        for c in contracts:
+            if c.exchange == "FORECASTX" and c.sec_type == "OPT":
+                self.contracts.append(c)
+                pairs.setdefault(market_id(c), {})[c.right] = c
+        for mid, p in sorted(pairs.items()):
+            if "C" in p and "P" in p:
+                self.con[mid] = (p["C"].con_id, p["P"].con_id)
+                self._named[p["C"].con_id], self._named[p["P"].con_id] = (mid, Side.YES), (mid, Side.NO)
+                self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, p["C"].long_name or mid,
+                                               event_id=f"{p['C'].symbol}-{p['C'].expiry}", fees=FEES,
+                                               lot_lots=100, tick_ticks=100, min_price_ticks=200,
+                                               max_price_ticks=9_900, yes_token=str(p["C"].con_id),
+                                               no_token=str(p["P"].con_id),
+                                               closes_at=closes_at(p["C"].expiry))
+
+    def fill_history_start_ms(self) -> int | None:
+        """The wall ms (UTC epoch) from which `fills()` lists every execution of the account;
+        before it `fills()` may list some or none (IB's reqExecutions gives the current day's
+        only: see `IBAsyncClient.fill_history_start_ms`). None: `fills()` lists them all."""
+        start = getattr(self.client, "fill_history_start_ms", None)
+        return start() if callable(start) else None
 
     def _cons(self, mid: str) -> tuple[int, int]:
         if mid not in self.con:
@@ -128,9 +194,20 @@ class ForecastExVenue:
         """Top of book: the YES contract's BID and the NO contract's BID: from IB L1 streaming data
         for a market this venue streams, else from one-off snapshots (`snapshot_book`), so that a
         fetch never takes one of the account's market data lines for good."""
-        if mid not in self._streaming_ids:
-            return await self.snapshot_book(mid)
+        if mid not in self._streaming_ids or self._data_down() or (self.feed is not None and self.feed.polls(mid)):
+            return await self.snapshot_book(mid)       # never a frozen ticker's book
         return await self._streamed_book(mid)
+
+    def _data_down(self) -> str | None:
+        """Why IB's streamed quotes cannot be trusted now (TWS says so), or None."""
+        down = getattr(self.client, "market_data_down", None)
+        return down() if callable(down) else None
+
+    def _on_data_state(self, reason: str | None) -> None:
+        """The client's word that market data went down (TWS 1100, a broken farm): the feed polls
+        at once instead of publishing frozen tickers; it comes back with the next whole pass."""
+        if reason and self.feed is not None and self._streamer is not None:
+            self.feed.stream_down(f"IB: {reason}")
 
     async def _streamed_book(self, mid: str) -> Book:
         yes_c, no_c = self._cons(mid)
@@ -163,7 +240,10 @@ class ForecastExVenue:
         if self._streamer is None:
             return []
         if any(mid not in self.con for mid in market_ids):
-            await self.discover_markets()
+            try:
+                await self.discover_markets()
+            except VenueError as exc:             # streamed once a later discovery reads them
+                log.warning("forecastex: catalog not read for new markets (%s: %s)", type(exc).__name__, exc)
         added = [mid for mid in dict.fromkeys(market_ids) if mid in self.con and mid not in self._streaming_ids]
         self.feed.add_markets(added)          # (a polled market is known to the feed already)
         self._streaming_ids += added
@@ -176,13 +256,24 @@ class ForecastExVenue:
         streaming, and then every book is published afresh."""
         last: dict[str, Book] = {}
         backoff = Backoff(base=self.poll_s, cap=30.0)
+        epoch = getattr(self.client, "data_epoch", 0)
         while True:
             try:
+                down = self._data_down()
+                if down:
+                    raise TransportError(f"forecastex: IB market data down: {down}", venue="forecastex")
+                now = getattr(self.client, "data_epoch", 0)
+                if now != epoch:                  # quotes were lost since the last pass: publish all afresh
+                    epoch = now
+                    last.clear()
                 for mid in list(market_ids):      # (grows when markets are added mid-session)
                     b = await self._streamed_book(mid)
                     if last.get(mid) != b:
                         last[mid] = b
                         feed.publish(BookUpdate(b, int(time.time() * 1000)))
+                down = self._data_down()
+                if down:                          # it went down during the pass: not back yet
+                    raise TransportError(f"forecastex: IB market data down: {down}", venue="forecastex")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -218,28 +309,65 @@ class ForecastExVenue:
         """IB's executions, for an order answer that filled something (None: it filled nothing)."""
         return Executions(await self.client.fills()) if t.filled else None
 
+    @staticmethod
+    def _oid(t: IBTrade | IBFill) -> str:
+        """The order id we expose (see the class note)."""
+        if t.perm_id:
+            return str(t.perm_id)
+        return f"{t.client_id}:{t.order_id}" if t.client_id else str(t.order_id)
+
+    @classmethod
+    def _aliases(cls, t: IBTrade | IBFill) -> set[str]:
+        """Every id the order of `t` was or is exposed under."""
+        out = {cls._oid(t)}
+        if t.client_id and t.order_id > 0:
+            out.add(f"{t.client_id}:{t.order_id}")
+        return out
+
     def _order(self, mid: str, side: Side, t: IBTrade, execs: Executions | None) -> Order:
         """An `IBTrade` as an `Order`; IB's `orderRef` carries our client_order_id. Cost (µ$) and
         fees (µ$) come from the order's executions among `execs` (`costs.order_cost`)."""
         cost, fees, unpriced = order_cost(t, execs.of(t) if execs is not None else [])
         if unpriced:
             log.warning("forecastex: order %s filled %d lots whose executions IB has not reported; its cost "
-                        "counts them at the limit (an upper bound)", t.order_id, unpriced)
-        return Order(Venue.FORECASTEX, str(t.order_id), t.order_ref, mid, side, Action.BUY, price_ticks(t.limit),
-                     t.quantity * 100, t.filled * 100, 0 if t.status in ("Filled", "Cancelled", "ApiCancelled",
-                                                                         "Inactive") else (t.quantity - t.filled) * 100,
+                        "counts them at the limit (an upper bound)", self._oid(t), unpriced)
+        return Order(Venue.FORECASTEX, self._oid(t), t.order_ref, mid, side, Action.BUY, price_ticks(t.limit),
+                     t.quantity * 100, t.filled * 100, 0 if t.status in _DONE else (t.quantity - t.filled) * 100,
                      _STATUS.get(t.status, OrderStatus.PENDING), fees_micros=fees, cost_micros=cost)
 
-    def _market_of(self, con_id: int) -> tuple[str, Side]:
-        for m, (y, n) in self.con.items():
-            if con_id in (y, n):
-                return m, Side.YES if con_id == y else Side.NO
-        return "", Side.YES
+    async def _name(self, con_id: int, contract: IBContract | None = None) -> tuple[str, Side]:
+        """(market id, side) of a conId: from the catalog, else from the contract IB reported
+        with the order / execution / position (right C = YES, P = NO), else from the client's
+        description of the conId (qualified). NotFound when none names it: never a guess."""
+        got = self._named.get(con_id) or _named(contract)
+        if got is None:
+            describe = getattr(self.client, "contract_of", None)
+            got = _named(await describe(con_id)) if describe is not None else None
+        if got is None:
+            raise NotFound(f"forecastex: conId {con_id} is not in the catalog and IB did not describe it "
+                           "(right, symbol, expiry, strike): its market and side are unknown", venue="forecastex")
+        self._named[con_id] = got
+        return got
 
     async def _catalog(self) -> None:
-        """A restarted process may read orders/fills before discovering markets: map conIds."""
-        if not self.con:
-            await self.discover_markets()
+        """Names come from the catalog when it is there; a restarted process may read orders and
+        fills before discovering markets (and a product may be unavailable: names then come from
+        IB's contracts), so a failed discovery is no reason to fail the read."""
+        now = time.monotonic()
+        if any(s not in self._discovered and self._retry_at.get(s, 0.0) <= now for s in self.symbols):
+            try:
+                await self.discover_markets()
+            except VenueError as exc:
+                log.warning("forecastex: catalog not read (%s: %s); markets named from IB's contracts",
+                            type(exc).__name__, exc)
+
+    async def _listed(self) -> list[tuple[IBTrade, Order]]:
+        """Every order of the account IB reports, each with its `Order` (IB asked again first)."""
+        await self._catalog()
+        await self.client.refresh_orders()            # ask IB, not a cache that may have missed answers
+        trades = await self.client.all_trades()
+        execs = Executions(await self.client.fills())
+        return [(t, self._order(*await self._name(t.con_id, t.contract), t, execs)) for t in trades]
 
     async def orders(self, *, ticker: str | None = None, min_ts_ms: int | None = None,
                      status: str | None = None) -> list[Order]:
@@ -247,11 +375,7 @@ class ForecastExVenue:
         connect), each with its client_order_id from `orderRef`: what crash recovery reads.
         `ticker` keeps one market's orders; IB reports no creation time or status filter here,
         so `min_ts_ms` and `status` are accepted for the common signature and not applied."""
-        await self._catalog()
-        await self.client.refresh_orders()            # ask IB, not a cache that may have missed answers
-        trades = await self.client.all_trades()
-        execs = Executions(await self.client.fills())
-        out = [self._order(*self._market_of(t.con_id), t, execs) for t in trades]
+        out = [o for _t, o in await self._listed()]
         # an order whose answers were lost stays PendingSubmit in ib_async's cache while TWS reports
         # it again as a completed order: one order, two records. Keep the settled record.
         settled = {o.client_order_id for o in out if o.client_order_id and o.status is not OrderStatus.PENDING}
@@ -259,23 +383,34 @@ class ForecastExVenue:
         return [o for o in out if ticker is None or o.market_id == ticker]
 
     async def order(self, order_id: str) -> Order | None:
-        """One order by its IB order id, open or completed; None if IB does not report it."""
-        return next((o for o in await self.orders() if o.order_id == order_id), None)
+        """One order by the id we exposed for it (permId, or "<clientId>:<orderId>" before TWS
+        acknowledged it), open or completed; of its records (IB may list the live order and its
+        completed record apart) the settled, most filled one. None if IB does not report it."""
+        listed = await self._listed()
+        hits = [(t, o) for t, o in listed if order_id in self._aliases(t)]
+        perms = {t.perm_id for t, _o in hits if t.perm_id}
+        coids = {o.client_order_id for _t, o in hits if o.client_order_id}
+        records = [o for t, o in listed if order_id in self._aliases(t) or (t.perm_id and t.perm_id in perms)
+                   or (o.client_order_id and o.client_order_id in coids)]
+        return max(records, key=lambda o: (o.status not in (OrderStatus.PENDING, OrderStatus.RESTING), o.filled_lots),
+                   default=None)
 
     async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
                     min_ts_ms: int | None = None) -> list[Fill]:
-        """Executions with IB's commission per execution as the fill's fee (rounded up to 1 µ$);
-        filtered by order id, market and execution time (ms) when given."""
+        """Executions (every API client's: the account's) with IB's commission per execution as
+        the fill's fee (rounded up to 1 µ$); filtered by order id (the id we exposed for the
+        order: permId, or "<clientId>:<orderId>"), market and execution time (ms) when given.
+        Complete from `fill_history_start_ms()` on."""
         await self._catalog()
         out = []
         for f in await self.client.fills():
-            if (order_id is not None and str(f.order_id) != order_id) or \
+            if (order_id is not None and order_id not in self._aliases(f)) or \
                     (min_ts_ms is not None and f.ts_ms < min_ts_ms):
                 continue
-            mid, side = self._market_of(f.con_id)
+            mid, side = await self._name(f.con_id, f.contract)
             if ticker is not None and mid != ticker:
                 continue
-            out.append(Fill(Venue.FORECASTEX, f.exec_id, str(f.order_id), mid, side, Action.BUY,
+            out.append(Fill(Venue.FORECASTEX, f.exec_id, self._oid(f), mid, side, Action.BUY,
                             price_ticks(f.price), f.shares * 100, fee_micros(f.commission), f.is_taker, f.ts_ms))
         return out
 
@@ -297,18 +432,23 @@ class ForecastExVenue:
         await self.client.close()
 
     async def cancel_order(self, order_id: str) -> Order:
-        t = await self.client.cancel(int(order_id))
-        mid = next((m for m, (y, n) in self.con.items() if t.con_id in (y, n)), "")
-        return self._order(mid, Side.YES if self.con.get(mid, (0, 0))[0] == t.con_id else Side.NO, t,
-                           await self._executions(t))
+        """Cancel the order we exposed as `order_id` (this client's: IB cancels no other's)."""
+        trades = [t for t in await self.client.all_trades() if order_id in self._aliases(t)]
+        live = [t for t in trades if t.status not in _DONE]
+        if not trades:
+            raise NotFound(f"forecastex: unknown order {order_id}", venue="forecastex")
+        # a done order has nothing to cancel: its record as IB reports it (after a reconnect IB
+        # lists it as a completed order, which has no API order id to cancel by)
+        t = await self.client.cancel(live[0].order_id) if live else max(trades, key=lambda x: x.filled)
+        return self._order(*await self._name(t.con_id, t.contract), t, await self._executions(t))
 
     async def positions(self) -> list[Position]:
-        """Net YES − NO per market (IB nets the pair)."""
+        """Net YES − NO per market (IB nets the pair); a contract not in the catalog (a product
+        not read, a question no longer listed) is named from IB's contract."""
         await self._catalog()
-        held = await self.client.positions()
-        out = []
-        for mid, (y, n) in self.con.items():
-            net = held.get(y, 0) - held.get(n, 0)
-            if held.get(y) or held.get(n):
-                out.append(Position(Venue.FORECASTEX, mid, net * 100))
-        return out
+        net: dict[str, int] = {}
+        for con, n in (await self.client.positions()).items():
+            if n:
+                mid, side = await self._name(con)
+                net[mid] = net.get(mid, 0) + (n if side is Side.YES else -n)
+        return [Position(Venue.FORECASTEX, mid, lots * 100) for mid, lots in sorted(net.items()) if lots]
