@@ -132,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
                        "from (the default for a paper database)")
     rec.add_argument("--json", action="store_true", help="print arbbot.reconcile/1 JSON")
 
+    from arbbot.execution.resolve_command import add_parser as add_resolve
+    add_resolve(sub)
     from arbbot.mapping.rules_command import add_parser as add_rules
     add_rules(sub)
     from arbbot.mapping.match.command import add_parser as add_map
@@ -206,27 +208,22 @@ def main(argv: list[str] | None = None) -> int:
             import json as _json
             from arbbot.config import ConfigError, load_settings
             try:
-                print(_json.dumps(load_settings(config_file=args.config).masked(), indent=1))
+                shown = load_settings(config_file=args.config).masked()
             except ConfigError as exc:
                 print(f"arbbot config: {exc}", file=sys.stderr)
                 return EXIT_INPUT
+            try:                            # strict JSON: never `Infinity` / `NaN` (the settings refuse them)
+                text = _json.dumps(shown, indent=1, allow_nan=False)
+            except ValueError as exc:
+                print(f"arbbot config: cannot show the settings as JSON: {exc}", file=sys.stderr)
+                return EXIT_INPUT
+            print(text)
             return EXIT_OK
         if args.command == "ack":
-            import sqlite3
-            from arbbot.config import ConfigError, load_settings
+            from arbbot.execution.operator_store import open_for_operator
             from arbbot.execution.recovery import acknowledge
-            from arbbot.execution.schema import SchemaError
-            from arbbot.execution.store import OrderStore
-            from arbbot.ops.reporting.load import StoreError, connect_ro
-            try:
-                path = args.db or load_settings().db_path
-                connect_ro(path).close()    # `arbbot report`'s check: read-only, a non-store is left as it is
-                store = OrderStore(path, create=False)
-            except (ConfigError, StoreError, SchemaError, FileNotFoundError) as exc:
-                print(f"arbbot ack: {exc}", file=sys.stderr)
-                return EXIT_INPUT
-            except sqlite3.DatabaseError as exc:
-                print(f"arbbot ack: {path} is not a usable order store: {exc}", file=sys.stderr)
+            store = open_for_operator("ack", args.db)
+            if store is None:
                 return EXIT_INPUT
             try:
                 reason = store.safe_mode()
@@ -256,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             return live_main(args)
         if args.command == "examples":
             return _examples(args)
+        if args.command == "resolve":
+            from arbbot.execution.resolve_command import main as resolve_main
+            return resolve_main(args)
         if args.command == "rules":
             from arbbot.mapping.rules_command import main as rules_main
             return rules_main(args)

@@ -75,6 +75,10 @@ class ExecutorConfig:
     lookup_backoff_cap_s: float = 2.0
     lookup_window_ms: int = 300_000        # lookups list orders created at most this long before sending
     late_fills_s: float = 120.0            # fills a venue lists late are fetched in the background this long
+    # an IOC/FOK order the venue still shows resting or pending, or whose lost answer lookups have not
+    # found, after this long enters safe mode (the operator is told), and the execution keeps waiting
+    # for it: it is never recorded as done unsettled
+    unsettled_alert_s: float = 60.0
 
 
 @dataclass
@@ -346,8 +350,7 @@ class Executor:
                      filled=order.filled_lots)
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
         if order.status in UNSETTLED:      # IOC/FOK should never rest: the execution waits until it settles
-            order = await settle(route.client, order, timeout_s=self.config.order_timeout_s,
-                                 backoff_cap_s=self.config.lookup_backoff_cap_s, coid=coid)
+            order = await self._settle(route, order, coid, market)
         fills = []
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
@@ -361,15 +364,34 @@ class Executor:
             self.on_step(f"filled:L{leg}")
         return _Placed(coid, order.filled_lots, order.cost_micros, order.fees_micros, "")
 
+    async def _settle(self, route: Route, order, coid: str, market: str):
+        """`settle` the order; one still unsettled after `unsettled_alert_s` enters safe mode (an
+        operator should look: the venue keeps it pending) and is waited for all the same."""
+        kw = {"timeout_s": self.config.order_timeout_s, "backoff_cap_s": self.config.lookup_backoff_cap_s, "coid": coid}
+        order = await settle(route.client, order, give_up_s=self.config.unsettled_alert_s, **kw)
+        if order.status in UNSETTLED:
+            self.store.enter_safe_mode(f"order {coid} on {market} still {order.status.value} at the venue after "
+                                       f"{self.config.unsettled_alert_s:g} s: its execution waits for it")
+            log.warning("order.unsettled", client_order_id=coid, market=market, status=order.status.value)
+            order = await settle(route.client, order, **kw)
+        return order
+
     async def _resolve(self, route: Route, coid: str, sent_ms: int):
         """The venue's settled order for intent `coid` whose answer was lost, or None once lookups
         the venue answered have not shown it at all for `absent_after_s` (counted from the first
         answered lookup: failed ones say nothing about the order). Failed lookups, and an order
         the venue shows but has not settled (pending), are retried with backoff for as long as it
-        takes: the execution stays open meanwhile and no new one starts."""
+        takes: the execution stays open meanwhile and no new one starts; after `unsettled_alert_s`
+        safe mode tells the operator."""
         backoff = Backoff(base=0.05, cap=self.config.lookup_backoff_cap_s)
         answered: float | None = None           # when the first answered lookup did not show it
+        alert_at: float | None = time.monotonic() + self.config.unsettled_alert_s
         while True:
+            if alert_at is not None and time.monotonic() >= alert_at:
+                alert_at = None                     # once: an operator should look; the lookups go on
+                self.store.enter_safe_mode(f"order {coid} on {route.market_id}: outcome still unknown after "
+                                           f"{self.config.unsettled_alert_s:g} s of lookups: its execution waits for it")
+                log.warning("order.still_unknown", client_order_id=coid)
             try:
                 order, seen = await asyncio.wait_for(self._lookup(route, coid, sent_ms), self.config.order_timeout_s)
             except (VenueError, asyncio.TimeoutError) as exc:

@@ -7,9 +7,18 @@ Per venue it compares
   venues (and the simulator) net a YES lot against a NO lot of the same market, so the side held
   is the sign of the net;
 - open orders: the venue's working orders of ours against the store's open intents;
-- fills: every venue fill against the store's, by venue fill id (quantity, price, fee);
+- fills: every venue fill against the store's, by venue fill id (quantity, price, fee); a venue
+  that lists only recent fills (`fill_history_start_ms`: IB's current day) on those;
 - cash moved: the venue's balance minus the baseline the store recorded when it first traded the
-  venue, against what the store's fills add up to (`cash_moved`).
+  venue, against what the store's fills add up to (`cash_moved`), plus what resolved markets paid.
+
+A resolved market (the store's `resolutions`) may be paid or not yet: a venue that pays at
+settlement (Kalshi, ForecastEx) drops the position and credits the payout; Polymarket's tokens stay
+until redeemed (then the cash rises, the fills still show them). So a resolved market's position may
+be absent at the venue (paid: its payout is expected in the cash) or the store's; its payout is
+expected in the cash when the store records it paid, and may be there or not when it does not
+(redeemed since: `redeemed` finds which markets' payouts make up the extra cash, reported in
+`redeemed` for the running bot to record as paid; `settled_cash`).
 
 A paper database (`arbbot run --paper`) is reconciled against the paper venues' ledger, which
 plays the venue (`reconcile_paper`), and each paper order is matched again by the local fill
@@ -22,6 +31,7 @@ report are decimal strings of contracts, money is µ$ in `*_micros` fields, else
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping
 
 from arbbot.model import Side
@@ -49,6 +59,84 @@ def cash_moved(fills) -> int:
     markets = {m for m, _ in acquired}
     return cash + sum(min(acquired.get((m, "yes"), 0), acquired.get((m, "no"), 0)) for m in markets) \
         * PAIR_PAYOUT_PER_LOT
+
+
+MAX_REDEEMABLE_SUMS = 4096   # distinct payout sums tried for markets that may have been redeemed
+
+
+def held_cost_basis(fills) -> int:
+    """µ$ the lots one market's fills leave held cost, fees excluded (what a void market returns:
+    "positions returned at original cost"). Each fill is a buy (a sale of one side at p is a buy of
+    the other at 10,000 − p); a buy of one side first nets the oldest lots held of the other (the
+    pair is $1 and gone), first in first out."""
+    held: dict[str, list[list[int]]] = {"yes": [], "no": []}      # side → [[lots, price ticks], …] oldest first
+    for f in fills:
+        side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes",
+                                                                   TICKS_PER_DOLLAR - f.price)
+        other, q = "no" if side == "yes" else "yes", f.qty
+        while q and held[other]:
+            n = min(q, held[other][0][0])
+            held[other][0][0] -= n
+            q -= n
+            if not held[other][0][0]:
+                held[other].pop(0)
+        if q:
+            held[side].append([q, price])
+    return sum(n * p for lots in held.values() for n, p in lots)
+
+
+def resolution_payout(res, lots: int, fills) -> int:
+    """µ$ a resolved market pays a net position of `lots` YES lots (< 0: NO lots); a void market
+    returns the held lots' cost basis (`held_cost_basis` of the market's fills)."""
+    value = res.lot_value(lots)
+    return held_cost_basis(fills) if value is None else value
+
+
+def redeemed(extra: int, payouts: list[tuple[str, int]]) -> tuple[str, ...] | None:
+    """The markets whose payouts (`payouts`: (market id, µ$) of resolved markets the venue may or
+    may not have paid) add up to `extra` µ$ of cash, or None: one market's, all of them, else a
+    subset sum over at most MAX_REDEEMABLE_SUMS distinct sums (markets found paid are recorded as
+    such, so few remain)."""
+    single = next((market for market, p in payouts if p == extra), None)
+    if single is not None:                  # one market redeemed: the usual case, found however many
+        return (single,)
+    if extra == sum(p for _, p in payouts):
+        return tuple(market for market, _ in payouts)
+    sums: dict[int, tuple[str, ...]] = {0: ()}
+    for market, p in payouts:
+        for s, markets in list(sums.items()):
+            sums.setdefault(s + p, markets + (market,))
+        if extra in sums:
+            return sums[extra]
+        if len(sums) > MAX_REDEEMABLE_SUMS:
+            return None
+    return sums.get(extra)
+
+
+def settled_cash(store: OrderStore, name: str, fills, venue_lots: Mapping[str, int]
+                 ) -> tuple[int, list[tuple[str, int]], set[str]]:
+    """For venue `name`'s resolved markets the store holds a net position in: (µ$ the venue paid
+    out: markets recorded paid, and those whose position it no longer shows; (market id, payout)
+    of those it still shows and has not been seen to pay, which may have been redeemed since; the
+    ids of those it no longer shows)."""
+    paid, maybe, gone = 0, [], set()
+    by_market: dict[str, list] = {}
+    for f in fills:
+        by_market.setdefault(f.market_id, []).append(f)
+    resolved = {r.market_id: r for r in store.resolutions(name).values()}
+    for market_id, lots in store_net_positions(fills).items():
+        res = resolved.get(market_id)
+        if res is None:
+            continue
+        payout = resolution_payout(res, lots, by_market[market_id])
+        shown = venue_lots.get(market_id, 0) != 0
+        if not shown:
+            gone.add(market_id)
+        if res.paid or not shown:
+            paid += payout
+        else:
+            maybe.append((market_id, payout))
+    return paid, maybe, gone
 
 
 def store_net_positions(fills) -> dict[str, int]:
@@ -86,8 +174,10 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
     diffs: list[dict] = []
 
     held = {p.market_id: p.yes_lots for p in await venue.positions()}
+    paid, maybe_redeemed, gone = settled_cash(store, name, fills, held)
     pos_venue = instrument_positions(name, held, tokens)
-    pos_store = instrument_positions(name, store_net_positions(fills), tokens)
+    pos_store = instrument_positions(name, {m: q for m, q in store_net_positions(fills).items() if m not in gone},
+                                     tokens)
     for iid in sorted(set(pos_venue) | set(pos_store)):
         if pos_venue.get(iid) != pos_store.get(iid):
             diffs.append({"what": "position", "id": iid, "venue": pos_venue.get(iid, "0"),
@@ -111,8 +201,12 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
         if it.client_order_id not in matched:
             diffs.append({"what": "order", "id": it.client_order_id, "venue": "not working", "store": it.state})
 
+    # a venue that lists only recent fills (IB: the current day's executions) is compared on those;
+    # older fills are still in the positions and the cash
+    history = getattr(venue, "fill_history_start_ms", None)
+    since = history() if callable(history) else None
     venue_fills = {f.fill_id: f for f in await venue.fills()}
-    store_fills = {f.fill_id: f for f in fills}
+    store_fills = {f.fill_id: f for f in fills if since is None or f.ts_ms >= since or f.fill_id in venue_fills}
     for fid in sorted(set(venue_fills) | set(store_fills)):
         v, s = venue_fills.get(fid), store_fills.get(fid)
         vq = None if v is None else f"{format_qty(v.qty_lots)}@{v.price_ticks}+{v.fee_micros}"
@@ -121,9 +215,14 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
             diffs.append({"what": "fill", "id": fid, "venue": vq, "store": sq})
 
     baseline = store.cash_baseline(name)
-    cash_store = cash_moved(fills)
+    cash_store = cash_moved(fills) + paid
     cash_venue = None if baseline is None else (await venue.balance()).cash_micros - baseline
-    if cash_venue is not None and cash_venue != cash_store:   # dollars, 6 decimals (µ$ in cash_moved_micros)
+    redeemed_micros, redeemed_markets = 0, ()
+    if cash_venue is not None and cash_venue != cash_store:
+        found = redeemed(cash_venue - cash_store, maybe_redeemed)
+        if found is not None:
+            redeemed_micros, redeemed_markets = cash_venue - cash_store, found
+    if cash_venue is not None and cash_venue != cash_store + redeemed_micros:   # dollars, 6 decimals
         diffs.append({"what": "cash", "id": name, "venue": format_money(cash_venue),
                       "store": format_money(cash_store)})
 
@@ -131,6 +230,8 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
             "open_orders": {"venue": len(working), "store": len(open_intents)},
             "fills": {"venue": len(venue_fills), "store": len(store_fills)},
             "cash_moved_micros": {"venue": cash_venue, "store": cash_store},
+            "resolved_micros": {"paid": paid, "redeemed": redeemed_micros},
+            "redeemed": list(redeemed_markets),
             "differences": diffs}
 
 

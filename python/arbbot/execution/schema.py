@@ -29,6 +29,12 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      `paper_fills`.
   6  `estimate_samples` loses its index by key (never read by key; each insert into it was a
      random page write).
+  7  market resolutions: `resolutions` (each market's final result as its venue published it, or
+     as the operator recorded it: what its lots pay, and whether the venue paid them out). A
+     resolved market's lots are no longer exposure; a naked execution's loss is what its lots
+     came to. `paper_settlements`: what a paper account was paid when a market its venue pays out
+     at settlement (Kalshi) resolved (the paper ledger plays the venue: the position is gone, the
+     cash credited).
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -269,6 +275,29 @@ _V6 = """
 DROP INDEX estimate_samples_by_key;
 """
 
+_V7 = """
+CREATE TABLE resolutions (
+    market TEXT PRIMARY KEY,                         -- engine name venue:id
+    venue TEXT NOT NULL,
+    market_id TEXT NOT NULL,                         -- venue market id
+    result TEXT NOT NULL CHECK (result IN ('yes', 'no', 'scalar', 'void')),
+    yes_value INTEGER CHECK (yes_value BETWEEN 0 AND 10000),   -- µ$ a YES lot pays (a NO lot: 10,000 − it); NULL: void
+    paid INTEGER NOT NULL CHECK (paid IN (0, 1)),    -- 1: the venue credited cash and dropped the position
+    source TEXT NOT NULL CHECK (source IN ('venue', 'operator')),
+    resolved_ms INTEGER NOT NULL,                    -- the venue's settlement time (0: not given)
+    recorded_ms INTEGER NOT NULL,                    -- store clock when recorded
+    CHECK ((result = 'void') = (yes_value IS NULL))
+);
+CREATE TABLE paper_settlements (
+    venue TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    lots INTEGER NOT NULL,                           -- net YES lots the paper account held (< 0: NO lots)
+    payout INTEGER NOT NULL,                         -- µ$ credited to the paper account
+    ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, market_id)
+);
+"""
+
 
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
@@ -304,6 +333,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "paper trading: executions.paper, intents.paper, paper_accounts, paper_orders, paper_fills",
               (_V5,)),
     Migration(6, "estimate samples: no index by key (read by kind and time only)", (_V6,)),
+    Migration(7, "market resolutions, paper settlements", (_V7,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -38,10 +38,11 @@ from typing import Iterator
 from pathlib import Path
 
 from arbbot.execution import store_lock
-from arbbot.execution.schema import CASH_FLOW_SQL, CASH_FLOW_TERM, CASH_FLOWS_SQL, LATEST, LOSS_STATES, SchemaError, current_version, migrate
+from arbbot.execution.schema import (CASH_FLOW_SQL, CASH_FLOW_TERM, CASH_FLOWS_SQL, FULL, LATEST, LOSS_STATES, SchemaError,
+                                     current_version, migrate)
 from arbbot.execution.walsync import DURABILITIES
 from arbbot.execution.walsync import syncer as wal_syncer
-from arbbot.venues.common.model import Fill, Order, OrderStatus
+from arbbot.venues.common.model import Fill, Order, OrderStatus, lot_value
 
 SCHEMA_VERSION = LATEST
 TRADING_MODE_FLAG = "trading_mode"   # flag naming a paper database (value PAPER)
@@ -95,6 +96,24 @@ class ExecutionRow:
 
 
 @dataclass(frozen=True)
+class ResolutionRow:
+    """A market's recorded resolution (table `resolutions`; units as `venue.common.model.Resolution`)."""
+    market: str                 # venue:id
+    venue: str
+    market_id: str
+    result: str                 # yes | no | scalar | void
+    yes_value: int | None       # µ$ a YES lot pays (NO: 10,000 − it); None: void (returned at cost)
+    paid: bool                  # the venue credited the payout and dropped the position
+    source: str                 # venue | operator
+    resolved_ms: int
+    recorded_ms: int
+
+    def lot_value(self, yes_lots: int) -> int | None:
+        """µ$ a signed net position of `yes_lots` (> 0 YES, < 0 NO) pays; None when void (at cost)."""
+        return lot_value(self.yes_value, yes_lots)
+
+
+@dataclass(frozen=True)
 class FillRow:
     venue: str
     fill_id: str
@@ -107,6 +126,7 @@ class FillRow:
     price: int
     fee: int
     is_taker: bool
+    ts_ms: int = 0              # the venue's time of the fill (ms since the epoch)
 
 
 @dataclass(frozen=True)
@@ -400,7 +420,7 @@ class OrderStore:
         with self._lock:
             rows = self._db.execute(q, (coid,) if coid else ()).fetchall()
         return [FillRow(r["venue"], r["fill_id"], r["client_order_id"], r["order_id"], r["market_id"], r["side"],
-                        r["action"], r["qty"], r["price"], r["fee"], bool(r["is_taker"])) for r in rows]
+                        r["action"], r["qty"], r["price"], r["fee"], bool(r["is_taker"]), r["ts_ms"]) for r in rows]
 
     def events(self, execution_id: str | None = None) -> list[dict]:
         q = "SELECT * FROM events" + (" WHERE execution_id=?" if execution_id else "") + " ORDER BY seq"
@@ -539,16 +559,125 @@ class OrderStore:
         with self._lock:
             return self._db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
 
+    # ---- market resolutions: what a settled market's lots pay -----------------------------------
+    def record_resolution(self, res, *, source: str = "venue", replace: bool = False) -> bool:
+        """Record market `res.venue:res.market_id`'s final result (`venue.common.model.Resolution`;
+        `source` "venue" or "operator"). Idempotent: a market already recorded keeps its first result
+        unless `replace` (an operator's correction). In the same transaction every terminal execution
+        holding lots in it has its realised loss booked again (a naked leg's lots now have a value).
+        True when something was written (an event `market_resolved`)."""
+        if source not in ("venue", "operator"):
+            raise ValueError(f"resolution source must be venue or operator, not {source!r}")
+        market = f"{res.venue.label}:{res.market_id}"
+        row = (market, res.venue.label, res.market_id, res.result, res.yes_value, int(bool(res.paid)), source,
+               int(res.resolved_ms), self._clock_ms())
+        with self.tx() as db:
+            have = db.execute("SELECT result, yes_value, paid FROM resolutions WHERE market=?", (market,)).fetchone()
+            if have is not None and (not replace or tuple(have) == (res.result, res.yes_value, int(bool(res.paid)))):
+                return False
+            db.execute("INSERT INTO resolutions(market, venue, market_id, result, yes_value, paid, source, resolved_ms,"
+                       " recorded_ms) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(market) DO UPDATE SET result=excluded.result,"
+                       " yes_value=excluded.yes_value, paid=excluded.paid, source=excluded.source,"
+                       " resolved_ms=excluded.resolved_ms, recorded_ms=excluded.recorded_ms", row)
+            self._event(db, "market_resolved", market=market, result=res.result, yes_value=res.yes_value,
+                        paid=bool(res.paid), source=source, replaced=have is not None)
+            for (xid,) in db.execute("SELECT DISTINCT execution_id FROM intents WHERE market=?", (market,)).fetchall():
+                self._book_loss(db, xid)
+        return True
+
+    def resolutions(self, venue: str | None = None) -> dict[str, ResolutionRow]:
+        """Recorded resolutions by market `venue:id` (of one venue, if given)."""
+        q, args = "SELECT * FROM resolutions", ()
+        if venue is not None:
+            q, args = q + " WHERE venue=?", (venue,)
+        with self._lock:
+            rows = self._db.execute(q + " ORDER BY market", args).fetchall()
+        return {r["market"]: ResolutionRow(r["market"], r["venue"], r["market_id"], r["result"], r["yes_value"],
+                                           bool(r["paid"]), r["source"], r["resolved_ms"], r["recorded_ms"])
+                for r in rows}
+
+    def mark_paid(self, market: str) -> bool:
+        """The venue paid resolved market `venue:id` out (reconciliation found its payout in the
+        cash: a Polymarket redemption). True when it changed (an event `resolution_paid`)."""
+        with self.tx() as db:
+            if db.execute("UPDATE resolutions SET paid = 1 WHERE market=? AND paid = 0", (market,)).rowcount == 0:
+                return False
+            self._event(db, "resolution_paid", market=market)
+        return True
+
+    def add_paper_settlement(self, venue: str, market_id: str, lots: int, payout: int) -> bool:
+        """The paper account on `venue` was paid `payout` µ$ for its `lots` net YES lots of a market
+        that resolved (once per market: False when already recorded)."""
+        with self.tx() as db:
+            if db.execute("SELECT 1 FROM paper_settlements WHERE venue=? AND market_id=?", (venue, market_id)).fetchone():
+                return False
+            db.execute("INSERT INTO paper_settlements(venue, market_id, lots, payout, ts_ms) VALUES (?,?,?,?,?)",
+                       (venue, market_id, lots, payout, self._clock_ms()))
+            self._event(db, "paper_settlement", venue=venue, market=market_id, lots=lots, payout=payout)
+        return True
+
+    def paper_settlements(self, venue: str) -> dict[str, int]:
+        """market id → µ$ the paper account on `venue` was paid at its resolution."""
+        with self._lock:
+            return dict(self._db.execute("SELECT market_id, payout FROM paper_settlements WHERE venue=?"
+                                         " ORDER BY market_id", (venue,)).fetchall())
+
+    def has_traded(self, market: str) -> bool:
+        """Whether any order of this store was for market `venue:id`."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM intents WHERE market=? LIMIT 1", (market,)).fetchone() is not None
+
+    def held_markets(self) -> dict[str, set[str]]:
+        """Per venue, the market ids complete and naked executions still hold lots in, unresolved
+        (the markets whose resolution is worth asking for)."""
+        out: dict[str, set[str]] = {}
+        for market, _cost, _fee in self.held_at_cost(("complete", "naked")):
+            venue, _, market_id = market.partition(":")
+            out.setdefault(venue, set()).add(market_id)
+        return out
+
+    @staticmethod
+    def _resolved_value(db, execution_id: str) -> int:
+        """µ$ the lots this execution still holds in resolved markets pay: per leg, held lots ×
+        what one lot of its side pays (a YES lot `yes_value`, a NO lot 10,000 − it); a void market
+        returns the entry's cost of the lots held, floored (never overstated). Held lots as
+        `held_at_cost` counts them (entry filled − unwound filled)."""
+        rows = db.execute(
+            "SELECT MAX(CASE WHEN i.role = 'entry' THEN i.side END),"
+            " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
+            " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
+            " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), r.result, r.yes_value"
+            " FROM intents i JOIN resolutions r ON r.market = i.market WHERE i.execution_id = ?"
+            " GROUP BY i.leg", (execution_id,)).fetchall()
+        value = 0
+        for side, filled, held, cost, result, yes_value in rows:
+            held = max(0, min(held, filled))
+            if not held:
+                continue
+            if result == "void":
+                value += cost * held // filled
+            else:
+                value += held * (yes_value if side == "yes" else FULL - yes_value)
+        return value
+
+    def resolved_value(self, execution_id: str) -> int:
+        """µ$ this execution's lots in resolved markets pay (`_resolved_value`)."""
+        with self._lock:
+            return self._resolved_value(self._db, execution_id)
+
     # ---- durable risk: realised losses and fees per risk day ----------------------------------------
     def _book_loss(self, db, execution_id: str) -> None:
         """Keep the ledger invariant for one execution (inside the caller's transaction): if it
-        is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound or
-        naked, to 0 otherwise (e.g. a naked execution later hedged to complete). Open executions
+        is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound, to
+        max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a naked leg
+        that won pays back; an unwound one holds nothing), to 0 otherwise (e.g. a naked execution later hedged to complete). Open executions
         book nothing. The row is dated now: a loss counts in the risk day it was realised."""
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
-        target = (max(0, -db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]) if r["state"] in LOSS_STATES
+        target = (max(0, -(db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
+                           + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
+                  if r["state"] in LOSS_STATES
                   else self._unwound_part_loss(db, execution_id) if r["state"] == "complete" else 0)
         booked = self._booked_loss(db, execution_id)
         if target != booked:
@@ -598,9 +727,16 @@ class OrderStore:
         executions that ended unwound or naked in that window, and of the lots unwound by those
         that ended complete at a smaller size, fees included, NOT netted against
         the profit of completed executions. Survives restarts; counts executions that crash
-        recovery ended. (A loss later reversed — a naked execution hedged to complete — reduces
-        the window it was reversed in; the result is floored at 0.)"""
-        return max(0, self._window_sum("loss", "realised_losses", "ts_ms", start_ms, end_ms))
+        recovery ended. A loss later reversed (a naked execution hedged to complete, or whose lots
+        won when the market resolved) reduces the window it was reversed in by at most what that
+        execution lost in the window: each execution's sum in the window is floored at 0, so a
+        reversal never frees budget another execution's loss used."""
+        q, args = "SELECT execution_id, SUM(loss) AS loss FROM realised_losses WHERE ts_ms >= ?", (start_ms,)
+        if end_ms is not None:
+            q, args = q + " AND ts_ms < ?", (start_ms, end_ms)
+        with self._lock:
+            return self._db.execute(f"SELECT COALESCE(SUM(MAX(0, loss)), 0) FROM ({q} GROUP BY execution_id)",
+                                    args).fetchone()[0]
 
     def daily_fees(self, start_ms: int, end_ms: int | None = None) -> int:
         """µ$ of fees on every fill recorded in [start_ms, end_ms) (store clock at recording),
@@ -707,13 +843,16 @@ class OrderStore:
         (its cost × held / filled, rounded up), its fees and the unwinds' fees on top (a leg
         unwound to nothing holds nothing). An unwind reduces the lots held whichever way it went
         (a sale, or a purchase of the other side: a YES+NO pair is $1 whatever happens), never the
-        cost by what it paid or got. One query; legs in execution, leg order."""
+        cost by what it paid or got. A resolved market holds nothing at risk: its legs are left
+        out (the lots are worth their resolution, `resolutions`). One query; legs in execution,
+        leg order."""
         q = ("SELECT i.execution_id, i.leg, i.market,"
              " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
              " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
              " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), SUM(i.fee)"
              " FROM intents i JOIN executions x ON x.id = i.execution_id"
-             f" WHERE x.state IN ({','.join('?' * len(states))})")
+             f" WHERE x.state IN ({','.join('?' * len(states))})"
+             " AND i.market NOT IN (SELECT market FROM resolutions)")
         args: tuple = states
         if execution_id is not None:
             q, args = q + " AND x.id = ?", states + (execution_id,)
@@ -736,13 +875,16 @@ class OrderStore:
 
     def net_positions(self) -> dict[str, tuple[int, int]]:
         """Per market (`venue:id`), (net YES lots, their net cost in µ$) over every recorded fill: a
-        sell reduces, a NO lot counts negative; cost = Σ ±lots × price ticks (lots × ticks = µ$)."""
+        sell reduces, a NO lot counts negative; cost = Σ ±lots × price ticks (lots × ticks = µ$).
+        A market whose venue paid its resolution out (`resolutions`, paid) holds nothing: the cash
+        has it."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT venue || ':' || market_id,"
                 " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
                 " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)"
-                " FROM fills GROUP BY venue, market_id ORDER BY venue, market_id").fetchall()
+                " FROM fills WHERE venue || ':' || market_id NOT IN (SELECT market FROM resolutions WHERE paid = 1)"
+                " GROUP BY venue, market_id ORDER BY venue, market_id").fetchall()
         return {name: (lots, cost) for name, lots, cost in rows}
 
     def inflight_loss_budgets(self) -> int:
@@ -795,12 +937,12 @@ class OrderStore:
         """Per lane code, the realised PnL in µ$ of each risk day (days start at `day_start_ms`
         modulo 24 h) since `since_ms` that had one, oldest first. An execution's PnL is its cash
         flow, plus, when it completed, the payout of the lots held on every leg (payout × held /
-        qty: an execution completed smaller than planned pays out for what it holds), dated when it
-        became terminal."""
+        qty: an execution completed smaller than planned pays out for what it holds), and, when it
+        ended naked, what its lots in resolved markets paid, dated when it became terminal."""
         day_ms = 86_400_000
         with self._lock:
             rows = self._db.execute(
-                f"SELECT x.lane, x.state, x.payout, x.qty, COALESCE(h.held, 0), x.updated_ms,"
+                f"SELECT x.id, x.lane, x.state, x.payout, x.qty, COALESCE(h.held, 0), x.updated_ms,"
                 f" COALESCE(c.cash_flow, 0) FROM executions x"
                 f" LEFT JOIN ({CASH_FLOWS_SQL}) c ON c.execution_id = x.id"
                 " LEFT JOIN (SELECT execution_id, MIN(net) AS held FROM (SELECT execution_id, leg,"
@@ -808,9 +950,13 @@ class OrderStore:
                 " GROUP BY execution_id, leg) GROUP BY execution_id) h ON h.execution_id = x.id"
                 f" WHERE x.updated_ms >= ? AND x.state IN ({','.join('?' * len(EXEC_TERMINAL))})"
                 " ORDER BY x.updated_ms, x.id", (since_ms, *EXEC_TERMINAL)).fetchall()
+            resolved = {x: self._resolved_value(self._db, x) for x, state in
+                        self._db.execute("SELECT DISTINCT x.id, x.state FROM executions x JOIN intents i"
+                                         " ON i.execution_id = x.id JOIN resolutions r ON r.market = i.market"
+                                         " WHERE x.updated_ms >= ?", (since_ms,)).fetchall() if state == "naked"}
         days: dict[int, dict[int, int]] = {}
-        for lane, state, payout, qty, held, updated_ms, cash_flow in rows:
-            pnl = cash_flow + (payout * max(0, min(held, qty)) // qty if state == "complete" else 0)
+        for xid, lane, state, payout, qty, held, updated_ms, cash_flow in rows:
+            pnl = cash_flow + (payout * max(0, min(held, qty)) // qty if state == "complete" else resolved.get(xid, 0))
             day = (updated_ms - day_start_ms) // day_ms
             days.setdefault(lane, {})
             days[lane][day] = days[lane].get(day, 0) + pnl

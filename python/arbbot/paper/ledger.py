@@ -8,7 +8,9 @@ executor's store against it checks the order path exactly as against a venue.
 
 Units: lots, ticks, µ$. A venue's paper cash = its starting cash (setting `paper_cash_usd`,
 recorded the first time the database meets the venue) + the cash its paper fills moved (the
-reconciliation's own `cash_moved`: a YES lot and a NO lot of one market are netted into $0.01).
+reconciliation's own `cash_moved`: a YES lot and a NO lot of one market are netted into $0.01) +
+what it was paid for markets resolved on a venue that pays at settlement (`paper_settlements`:
+Kalshi; Polymarket's tokens wait for a redemption, which a paper account never makes).
 """
 from __future__ import annotations
 
@@ -81,15 +83,31 @@ class LedgerAccount:
 
     async def balance(self) -> Balance:
         from arbbot.execution.reconcile import cash_moved
-        return Balance(Venue.parse(self.venue), self.start_cash + cash_moved(fill_rows(self.fill_rows())))
+        paid = sum(self.store.paper_settlements(self.venue).values())
+        return Balance(Venue.parse(self.venue), self.start_cash + cash_moved(fill_rows(self.fill_rows())) + paid)
 
     async def positions(self) -> list:
+        """Net positions of the paper fills, but none in a market the account was paid for."""
         from arbbot.execution.reconcile import store_net_positions
         fees: dict[str, int] = {}
         for r in self.fill_rows():
             fees[r["market_id"]] = fees.get(r["market_id"], 0) + r["fee"]
         net = store_net_positions(fill_rows(self.fill_rows()))
-        return [Position(Venue.parse(self.venue), m, lots, fees.get(m, 0)) for m, lots in sorted(net.items())]
+        settled = self.store.paper_settlements(self.venue)
+        return [Position(Venue.parse(self.venue), m, lots, fees.get(m, 0)) for m, lots in sorted(net.items())
+                if m not in settled]
+
+    def settle(self, res) -> bool:
+        """Pay the account for a market resolved by a venue that pays at settlement (`res.paid`,
+        a `Resolution`), as the venue would: its net position's payout (`resolution_payout`)
+        credited, the position gone. Once per market; a market it holds nothing in records nothing.
+        True when it paid."""
+        from arbbot.execution.reconcile import resolution_payout, store_net_positions
+        fills = [f for f in fill_rows(self.fill_rows()) if f.market_id == res.market_id]
+        lots = store_net_positions(fills).get(res.market_id, 0)
+        if not res.paid or not lots:
+            return False
+        return self.store.add_paper_settlement(self.venue, res.market_id, lots, resolution_payout(res, lots, fills))
 
     async def order(self, order_id: str) -> Order | None:
         return next((_order(r) for r in self.order_rows() if r["order_id"] == order_id), None)

@@ -110,6 +110,10 @@ class PaperVenue:
         self._seq = itertools.count(1)            # ids of orders without a client order id
         # market id → the resting orders paper orders took there that its book still shows
         self._taken: dict[str, TakenDepth] = {}
+        if callable(getattr(inner, "resolutions", None)):
+            # market results are public data: the wrapped adapter's (an optional method, so the
+            # wrapper has it only when the adapter does)
+            self.resolutions = self._resolutions
 
     # ---- market data: the wrapped adapter's ------------------------------------------------------
     async def discover_markets(self) -> list[MarketInfo]:
@@ -119,6 +123,15 @@ class PaperVenue:
 
     async def discover_events(self):
         return await self.inner.discover_events()
+
+    async def _resolutions(self, market_ids: list[str]):
+        """`resolutions` of the wrapped adapter (set in `__init__` when it has one). The ledger
+        plays the venue: a result the venue pays out at settlement (`paid`: Kalshi) pays the paper
+        account (`LedgerAccount.settle`); one it does not (Polymarket's tokens) stays held."""
+        out = await self.inner.resolutions(market_ids)
+        for r in out:
+            self.account.settle(r)
+        return out
 
     def listing_bodies(self) -> list:
         bodies = getattr(self.inner, "listing_bodies", None)

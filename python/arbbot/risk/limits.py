@@ -142,3 +142,9 @@ class ExposureLimits:
 
     def release(self, legs, event_of) -> None:
         self.add(legs, event_of, -1)
+
+    def clear(self) -> None:
+        """Forget everything held (before seeding again from the store)."""
+        self.venue.clear()
+        self.event.clear()
+        self.market.clear()

@@ -224,6 +224,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         session.start_streams()
         if trader is not None:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
+            session.spawn(trader.resolve_every(settings.resolution_poll_s), name="resolve")
         loop_lag = LoopLag(during=None if trader is None else lambda: (trader.refreshes, trader.refreshing))
         session.spawn(loop_lag.watch(), name="loop-lag")
         session.loop_lag = loop_lag                   # the metrics endpoint reads it too

@@ -172,8 +172,8 @@ class SessionSizer:
     # ---- state --------------------------------------------------------------------------------
     def refresh(self, cash: dict[str, int]) -> None:
         """Re-read the portfolio (cash: venue name → µ$, as the trader keeps it), on this thread."""
-        self._install(*self._read(cash, self._positions_value(self.store.net_positions()),
-                                  self._prime_inputs()), self._generation)
+        self._install(*self._read(cash, self._positions_value(*self._positions()), self._prime_inputs()),
+                      self._generation)
 
     async def refresh_off_loop(self, cash: dict[str, int], latencies=()) -> int:
         """`flush_samples(latencies)` then `refresh(cash)` with the store's reads and writes and
@@ -188,10 +188,10 @@ class SessionSizer:
             rows, keep_before_ms = self._take_samples(latencies)
             latencies = ()
 
-            def write_and_read_positions() -> dict:
+            def write_and_read_positions() -> tuple:
                 self._write_samples(rows, keep_before_ms)
-                return self.store.net_positions()
-            value = self._positions_value(await asyncio.to_thread(write_and_read_positions))
+                return self._positions()
+            value = self._positions_value(*await asyncio.to_thread(write_and_read_positions))
             reading = await asyncio.to_thread(self._read, cash, value, self._prime_inputs())
             if generation == self._generation:
                 self._install(*reading, generation)
@@ -242,12 +242,22 @@ class SessionSizer:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
         return confidence
 
-    def _positions_value(self, positions: dict[str, tuple[int, int]]) -> int:
-        """µ$: every net position held (`positions`: the store's market → (lots, cost µ$)) at
-        the streamed mid, else at its cost."""
+    def _positions(self) -> tuple[dict, dict]:
+        """The store's net positions and its resolutions, in one reading."""
+        with self.store.lock:
+            return self.store.net_positions(), self.store.resolutions()
+
+    def _positions_value(self, positions: dict[str, tuple[int, int]], resolved: dict) -> int:
+        """µ$: every net position held (`positions`: the store's market → (lots, cost µ$)): a
+        resolved market's at what it pays (`resolved`: the store's resolutions; a void one at its
+        cost), else at the streamed mid, else at its cost."""
         value = 0
         for name, (lots, cost) in positions.items():
             if not lots:
+                continue
+            if name in resolved:
+                paid = resolved[name].lot_value(lots)
+                value += cost if paid is None else paid
                 continue
             mid = self._mid(name)
             if mid is None:

@@ -31,6 +31,7 @@ from arbbot.ops.drift import SKIP_REASON as DRIFT_SKIP, DriftConfig, DriftMonito
 from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.sizer import SessionSizer
 from arbbot.sizing.trade import RelationIndex
+from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.interface import VenueClient
 
 log = logs.get("trade")
@@ -85,11 +86,13 @@ class PaperTrader:
         self.reconciling = False                 # a reconciliation is reading the venues: no new execution
         self.reconcile_differences: int | None = None   # of the last reconciliation (None: none ran yet)
         self.reconciliations = 0
+        self.resolutions_known = self._resolutions_seen()   # what the exposure limits were seeded with
 
     async def reconcile_now(self) -> int:
         """Compare the store with the venues (between executions); any difference enters safe
         mode. Returns the number of differences."""
         from arbbot.execution.reconcile import reconcile
+        await self.resolve_now()           # a market the venue settled and paid out since is no difference
         while self.busy:
             await asyncio.sleep(0.05)
         self.reconciling = True
@@ -104,6 +107,10 @@ class PaperTrader:
             self.reconciling = False
         self.reconciliations += 1
         self.reconcile_differences = report["differences"]
+        for venue, section in report["venues"].items():
+            for market_id in section.get("redeemed", ()):     # its payout is in the cash: redeemed since
+                if self.store.mark_paid(f"{venue}:{market_id}"):
+                    log.info("market.redeemed", venue=venue, market=market_id)
         if report["differences"]:
             found = [f"{v}: {d['what']} {d['id']} venue={d['venue']} store={d['store']}"
                      for v, sec in report["venues"].items() for d in sec["differences"]]
@@ -115,15 +122,72 @@ class PaperTrader:
         return report["differences"]
 
     async def reconcile_every(self, interval_s: float) -> None:
-        """Reconcile every `interval_s` seconds until cancelled; a failed read is logged and retried
-        at the next interval (the store is never changed by it)."""
-        from arbbot.venues.common.errors import VenueError
+        """Reconcile every `interval_s` seconds until cancelled; a failed read (whatever the error)
+        is logged and retried at the next interval (the store is never changed by it)."""
         while True:
             await asyncio.sleep(interval_s)
             try:
                 await self.reconcile_now()
             except VenueError as exc:
                 log.warning("reconcile.failed", error=str(exc))
+            except Exception as exc:          # noqa: BLE001 - a venue's unexpected error must not end the task
+                log.error("reconcile.failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def resolve_now(self) -> int:
+        """Ask every venue that publishes results (`resolutions`) for the markets complete and naked
+        executions still hold lots in, record the final ones (`OrderStore.record_resolution`: a
+        naked leg's loss is booked again at what its lots paid) and release what resolved markets
+        held from the exposure limits, between executions. A venue that cannot answer is logged and
+        asked again next time; the others go on. A result the operator recorded or corrected
+        (`arbbot resolve`, another process) is taken up here too. Returns the resolutions recorded."""
+        while self.busy:
+            await asyncio.sleep(0.05)
+        recorded = 0
+        for name, ids in sorted(self.store.held_markets().items()):
+            venue = self.venues.get(name)
+            if venue is None or not hasattr(venue, "resolutions"):
+                continue                      # ForecastEx publishes no result: the operator records it
+            try:
+                found = await venue.resolutions(sorted(ids))
+            except VenueError as exc:
+                log.warning("resolve.failed", venue=name, error=str(exc))
+                continue
+            for res in found:
+                if self.store.record_resolution(res):
+                    recorded += 1
+                    log.info("market.resolved", venue=name, market=res.market_id, result=res.result,
+                             yes_value=res.yes_value, paid=res.paid)
+        while self.busy:                      # an execution may have started while the venues answered
+            await asyncio.sleep(0.05)
+        known = self._resolutions_seen()
+        if known != self.resolutions_known:
+            self.reconciling = True           # no new execution until the limits and cash are re-read
+            try:
+                self.resolutions_known = known
+                self.store.ledger_version += 1    # losses booked again (maybe by another process): re-read
+                exposure = self.gates.exposure if self.gates is not None else None
+                if exposure is not None:
+                    exposure.clear()
+                    held_exposure(self.store, exposure, self.event_of)
+                await self.refresh_balances()     # a venue that paid out has more cash
+            finally:
+                self.reconciling = False
+            await self.refresh_sizing_async()
+        return recorded
+
+    def _resolutions_seen(self) -> tuple:
+        """What the store's resolutions say now (a change, wherever it was written, is taken up)."""
+        return tuple((m, r.result, r.yes_value, r.paid) for m, r in self.store.resolutions().items())
+
+    async def resolve_every(self, interval_s: float) -> None:
+        """`resolve_now` every `interval_s` seconds until cancelled; a failure is logged and tried
+        again at the next interval (the poll never ends on one)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.resolve_now()
+            except Exception as exc:          # noqa: BLE001 - e.g. the store's disk: logged, retried
+                log.error("resolve.failed", error=f"{type(exc).__name__}: {exc}")
 
     @property
     def busy(self) -> bool:
@@ -481,6 +545,10 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
         sizer.markets_added(infos)
     trader.markets_added = markets_added
     await preparing                          # the order paths are loaded before the first decision
+    try:
+        await trader.resolve_now()           # what settled while the bot was away is no longer exposure
+    except VenueError as exc:
+        log.warning("resolve.failed", error=str(exc))
     await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)

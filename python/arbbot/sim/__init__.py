@@ -7,6 +7,8 @@
 Served: Kalshi Trade API v2 (REST + WebSocket), Polymarket (Gamma REST, CLOB REST, market
 WebSocket; L2-authenticated account endpoints) and ForecastEx through the TWS API wire protocol
 (what Interactive Brokers' TWS / IB Gateway speak; the real ib-async client connects to it).
+Markets settle when a test calls `handle.kalshi.settle_market(...)` / `handle.polymarket...`, or on
+the simulator's own clock from `settlements` (`arbbot.sim.settlements`; `arbbot sim --settlements`).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.faults import Faults
 from arbbot.sim.scenarios import DEPTHS, VARIED_LEVEL_CONTRACTS, build
+from arbbot.sim.settlements import check_listed, parse_settlements
 from arbbot.sim.universe import UniverseDriver
 
 __all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle", "spawn",
@@ -115,20 +118,26 @@ def _keypair() -> tuple[bytes, bytes]:
 
 async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
                 faults: Faults | None = None, step_interval: float | None = 1.0,
-                markets: int | None = None, depth: str = "varied") -> SimHandle:
+                markets: int | None = None, depth: str = "varied", settlements=None) -> SimHandle:
     """Start the simulator on the running loop. `step_interval` seconds between price-process
     steps (None: books move only when `handle.kalshi.process.step()` is called). The `universe`
     scenario (`markets` books) is one catalog shared by the three venues and moves on its own
     update clock (`handle.universe`) while `step_interval` is set (None: only through
     `handle.universe.advance(t)`). `depth`: "varied" (house levels of VARIED_LEVEL_CONTRACTS
     contracts, as real books vary) or "fixed" (every level 100 contracts × its depth, as `build`
-    makes them); the universe's own driver sizes its books either way."""
+    makes them); the universe's own driver sizes its books either way. `settlements`: markets
+    the venues settle on their own clock (the decoded JSON list, `arbbot.sim.settlements`);
+    ValueError if one is malformed or names a market the scenario does not list."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the simulator serves loopback only")
     if depth not in DEPTHS:
         raise ValueError(f"depth must be one of {', '.join(DEPTHS)}, not {depth!r}")
+    plan = parse_settlements(settlements)
     shared = build(scenario, seed, faults, markets=markets) if scenario == "universe" else None
     every = None if shared else step_interval
+    check_listed(plan, shared or build(scenario, seed, faults))
+    if shared is not None:
+        shared.settlements = plan
 
     def catalog():
         if shared is not None:
@@ -136,6 +145,7 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
         sc = build(scenario, seed, faults)
         if depth == "varied":
             sc.level_contracts = VARIED_LEVEL_CONTRACTS
+        sc.settlements = plan
         return sc
     kalshi = KalshiSim(catalog(), seed, step_interval=every)
     priv, pub = _keypair()
@@ -193,7 +203,7 @@ async def _stop_all(handle: SimHandle) -> None:
 
 def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
           faults: Faults | None = None, step_interval: float | None = 1.0, markets: int | None = None,
-          depth: str = "varied") -> SimHandle:
+          depth: str = "varied", settlements=None) -> SimHandle:
     """Run the simulator in a daemon thread with its own event loop; returns once it listens."""
     ready = threading.Event()
     box: dict = {}
@@ -203,7 +213,8 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
         asyncio.set_event_loop(loop)
         try:
             box["handle"] = loop.run_until_complete(start(scenario, seed, host, port, faults=faults,
-                                                          step_interval=step_interval, markets=markets, depth=depth))
+                                                          step_interval=step_interval, markets=markets, depth=depth,
+                                                          settlements=settlements))
         except BaseException as exc:  # report startup failures to the caller
             box["error"] = exc
             ready.set()
@@ -237,7 +248,8 @@ async def _parent_gone(every_s: float = 1.0) -> None:
 
 def cli_main(argv: list[str] | None = None) -> int:
     """`arbbot sim [--scenario NAME] [--markets N] [--seed N] [--depth varied|fixed] [--port P]
-    [--key-file PATH] [--poly-creds-file PATH] [--handle-file PATH]`: serve until Ctrl-C. Bad
+    [--key-file PATH] [--poly-creds-file PATH] [--handle-file PATH] [--settlements JSON]`: serve
+    until Ctrl-C. Bad
     options exit 2 before the simulator starts (output files are checked first); the files are
     written 0600."""
     from arbbot.argcheck import at_least, non_negative, port, unwritable
@@ -267,6 +279,10 @@ def cli_main(argv: list[str] | None = None) -> int:
                          "--connect)")
     ap.add_argument("--faults", default="",
                     help='fault injection as JSON, e.g. \'{"order_reject_every": 3}\' (fields of arbbot.sim.Faults)')
+    ap.add_argument("--settlements", default="",
+                    help='markets to settle on the simulator\'s clock, as JSON, e.g. \'[{"venue": "kalshi", "market": '
+                         '"KXFEDDECISION-26DEC-H0", "result": "yes", "after_s": 5}]\' (result yes, no or half; '
+                         'venue kalshi or polymarket; after_s: seconds after the venue starts)')
     ap.add_argument("--log-json", action="store_true", help="log events (e.g. sim.planted) as JSON lines on stderr")
     ap.add_argument("--exit-with-parent", action="store_true",
                     help="stop when the process that started this one is gone (arbbot.sim.spawn)")
@@ -286,6 +302,11 @@ def cli_main(argv: list[str] | None = None) -> int:
         faults = Faults(**json.loads(args.faults)) if args.faults else None
     except (ValueError, TypeError) as exc:
         print(f"arbbot sim: bad --faults: {exc}", file=sys.stderr)
+        return 2
+    try:
+        settlements = parse_settlements(json.loads(args.settlements)) if args.settlements else ()
+    except ValueError as exc:
+        print(f"arbbot sim: bad --settlements: {exc}", file=sys.stderr)
         return 2
 
     def write_outputs(h: SimHandle) -> None:
@@ -312,7 +333,8 @@ def cli_main(argv: list[str] | None = None) -> int:
     async def main() -> None:
         try:
             h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
-                            step_interval=args.step or None, markets=args.markets, depth=args.depth)
+                            step_interval=args.step or None, markets=args.markets, depth=args.depth,
+                            settlements=settlements)
         except ValueError as exc:
             print(f"arbbot sim: {exc}", file=sys.stderr)
             raise SystemExit(2) from None

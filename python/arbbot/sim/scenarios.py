@@ -89,6 +89,8 @@ class Scenario:
     level_contracts: tuple[int, int] | None = None
     mispricing_rate: float = 0.02    # chance per listing per step of a planted mispricing
     plant_ticks: int = 1200          # how far a plant moves a venue's quotes (> 2·spread + fees)
+    # markets the simulator settles on its own clock (`arbbot.sim.settlements.ScheduledSettlement`)
+    settlements: tuple = ()
 
     def listings(self, venue: str) -> list[tuple[EventDef, Question, Listing]]:
         return [(e, q, l) for e in self.events for q in e.questions for l in q.listings if l.venue == venue]
@@ -361,6 +363,8 @@ class PriceProcess:
                 for q in e.questions:
                     q.fair = max(100, q.fair * FULL // tot // 100 * 100)
         for _e, q, l in self.s.listings(self.venue):
+            if not self.ex.markets[l.market_id].open:
+                continue                      # closed or settled: nobody quotes it any more
             if self.skew.get(l.market_id, (0, 0))[0] == 0 and self.rng.random() < self.s.mispricing_rate:
                 self._plant(q, l)
             self.quote(l, q.fair)

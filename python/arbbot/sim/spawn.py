@@ -79,11 +79,12 @@ def _tail(path: str, n: int = 2_000) -> str:
 
 def spawn(scenario: str = "all", seed: int = 0, *, markets: int | None = None,
           step_interval: float | None = 1.0, faults: dict | None = None, log_json: bool = False,
-          timeout: float = 120.0) -> SpawnedSimulator:
+          timeout: float = 120.0, settlements: list | None = None) -> SpawnedSimulator:
     """Start the simulator (`scenario`, `seed`; `markets` books for the universe) in a child
     process and return once its handle file is written. `step_interval` as for `start` (None:
     books never move on their own); the child also stops by itself once this process is gone.
-    `faults`: `Faults` fields as a dict. `log_json`: the child
+    `faults`: `Faults` fields as a dict. `settlements`: markets the child settles on its own clock
+    (a list of {venue, market, result, after_s}, `arbbot.sim.settlements`). `log_json`: the child
     logs its events (plants; the universe's `sim.universe` rate figures every 10 s) as JSON lines
     to `log_file`. Raises `SpawnError`
     (with the end of the child's output) if the child exits or writes no handle within
@@ -97,6 +98,8 @@ def spawn(scenario: str = "all", seed: int = 0, *, markets: int | None = None,
         cmd += ["--markets", str(markets)]
     if faults:
         cmd += ["--faults", json.dumps(faults)]
+    if settlements:
+        cmd += ["--settlements", json.dumps(settlements)]
     if log_json:
         cmd.append("--log-json")
     with open(log_file, "wb") as log:

@@ -15,9 +15,10 @@ import time
 
 from aiohttp import WSMsgType, web
 
-from arbbot.sim.engine.matching import Exchange
+from arbbot.sim.engine.matching import Exchange, MarketSettled
 from arbbot.sim.faults import Faults, OrderFaults, http_fault
 from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
+from arbbot.sim.settlements import yes_value
 
 
 class BadRequest(ValueError):
@@ -34,6 +35,7 @@ class HttpVenueSim:
     too_many: dict = {}                         # the venue's 429 body
     retry_after = False                         # its 429 may carry Retry-After (`http_429_retry_after`)
     unavailable_message = "service unavailable"   # the venue's 503 message
+    settle_pays = True                          # settlement credits holders (False: they redeem later)
     log = logging.getLogger("arbbot.sim")
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, starting_balance: int = 10_000 * 1_000_000,
@@ -55,6 +57,7 @@ class HttpVenueSim:
         self.order_faults = OrderFaults()       # order_reject_every / lost_order_response_every counters
         self._runners: list[web.AppRunner] = []
         self._stepper: asyncio.Task | None = None
+        self._settlers: list[asyncio.TimerHandle] = []   # `scenario.settlements` of this venue, pending
 
     # ---- hooks for fault injection (arbbot.sim.faults.FaultHooks) -------------------------
     def count_request(self) -> int:
@@ -82,9 +85,37 @@ class HttpVenueSim:
         return site._server.sockets[0].getsockname()[:2]  # noqa: SLF001 (aiohttp exposes no public accessor)
 
     def start_clock(self) -> None:
-        """Once listening: start the price-process steps."""
+        """Once listening: start the price-process steps, and time this venue's scheduled
+        settlements (`scenario.settlements`: each fires once, `after_s` seconds from now)."""
         if self.step_interval:
             self._stepper = asyncio.create_task(self._step_loop())
+        loop = asyncio.get_running_loop()
+        self._settlers = [loop.call_later(s.after_s, self._scheduled_settlement, s)
+                          for s in self.scenario.settlements if s.venue == self.venue]
+
+    def _scheduled_settlement(self, s) -> None:
+        m = self.exchange.markets.get(s.market)
+        if m is not None and m.settled:
+            self.log.info("%s sim: %s already settled; scheduled settlement skipped", self.venue, s.market)
+            return
+        try:
+            self.settle_market(s.market, s.result)
+        except Exception:  # pragma: no cover - a bad entry must not stop the loop
+            self.log.exception("%s sim: scheduled settlement of %s failed", self.venue, s.market)
+            return
+        self.log.info("%s sim: settled %s (%s)", self.venue, s.market, s.result)
+
+    def settle_market(self, market_id: str, result: str) -> MarketSettled:
+        """Settle a listed market now: `result` yes (YES pays $1), no, or half (either side pays
+        $0.50: Kalshi result "scalar" at 0.5000, Polymarket a 50/50). Its resting orders are
+        cancelled, orders on it refused from now on, holders paid when the venue pays at
+        settlement (`settle_pays`), and the venue publishes the result (`on_engine_event`).
+        ValueError on an unknown market, a market already settled or another result."""
+        if market_id not in self.listings:
+            raise ValueError(f"{self.venue} lists no market {market_id!r}")
+        if self.exchange.markets[market_id].settled:
+            raise ValueError(f"{self.venue} market {market_id} is already settled")
+        return self.exchange.settle(market_id, yes_value(result), pay=self.settle_pays)
 
     async def _step_loop(self) -> None:
         while True:
@@ -94,6 +125,8 @@ class HttpVenueSim:
     async def stop(self) -> None:
         if self._stepper:
             self._stepper.cancel()
+        for h in self._settlers:
+            h.cancel()
         for conn in list(self.connections):
             await conn.ws.close()
         for r in self._runners:

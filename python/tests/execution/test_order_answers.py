@@ -249,3 +249,52 @@ def test_recovery_waits_for_an_order_the_venue_is_still_working_through(tmp_path
     assert (rep.adopted, rep.missing, rep.executions) == ([coid], [], {"x1": "naked"})
     assert store.intent(coid).filled_qty == 1_000 and "x1" in store.safe_mode()
     store.close()
+
+
+class PendingAWhile(Wrapped):
+    """The first order matches at the venue, but the venue shows it PENDING (no fills) for
+    `pending_s` (IB: a warning turned the status into a validation error; Polymarket `delayed`)."""
+
+    def __init__(self, inner, pending_s: float) -> None:
+        super().__init__(inner)
+        self.pending_s, self.first, self.until = pending_s, None, 0.0
+
+    async def place_order(self, req):
+        o = await self.inner.place_order(req)
+        if self.first is None:
+            self.first, self.until = o.order_id, time.monotonic() + self.pending_s
+            return dataclasses.replace(o, status=OrderStatus.PENDING, filled_lots=0, remaining_lots=req.qty_lots,
+                                       cost_micros=0, fees_micros=0)
+        return o
+
+    async def order(self, order_id):
+        o = await self.inner.order(order_id)
+        if order_id == self.first and time.monotonic() < self.until:
+            return dataclasses.replace(o, status=OrderStatus.PENDING, filled_lots=0, cost_micros=0, fees_micros=0)
+        return o
+
+
+def test_an_order_pending_past_the_alert_enters_safe_mode_and_is_still_waited_for(tmp_path):
+    """Before: the execution waited silently for as long as the venue said pending (forever, on an
+    IB order whose status a warning replaced), with nobody told. Now: safe mode after
+    `unsettled_alert_s`, naming the order; the execution still waits, and completes with the
+    order's 1,000 lots once the venue shows them."""
+    config = dataclasses.replace(QUICK, unsettled_alert_s=0.3)
+    res, store, pos, _ = run_case(tmp_path, lambda v: PendingAWhile(v, 1.0), config=config)
+    assert (res.state, pos[A], pos[B]) == ("complete", 1_000, 1_000)
+    assert [(i.leg, i.state, i.filled_qty) for i in store.intents("x1")] == [(0, "filled", 1_000), (1, "filled", 1_000)]
+    assert "x1-L0E0 on kalshi:" in store.safe_mode() and "still pending at the venue after 0.3 s" in store.safe_mode()
+    store.close()
+
+
+def test_lookups_failing_past_the_alert_enter_safe_mode_and_go_on(tmp_path):
+    """The answer is lost and lookups fail for 1.5 s (the order runs at 2 s). With a 0.5 s alert the
+    operator is told (safe mode) while the lookups go on, and the pair still completes."""
+    async def settle(w, _ex):
+        await w.late
+    res, store, pos, _ = run_case(tmp_path, lambda v: Overloaded(v, 1.5, 2.0), after=settle,
+                                  config=dataclasses.replace(QUICK, absent_after_s=1.0, lookup_backoff_cap_s=0.1,
+                                                             unsettled_alert_s=0.5))
+    assert (res.state, pos[A], pos[B]) == ("complete", 1_000, 1_000)
+    assert "outcome still unknown after 0.5 s of lookups" in store.safe_mode()
+    store.close()

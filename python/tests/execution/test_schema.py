@@ -157,7 +157,7 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 6
+    assert store.migrated_from == 1 and LATEST == 7
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
@@ -165,10 +165,11 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
         (3, schema.MIGRATIONS[2].description, T0 + 7_200_000),
         (4, schema.MIGRATIONS[3].description, T0 + 7_200_000),
         (5, schema.MIGRATIONS[4].description, T0 + 7_200_000),
-        (6, schema.MIGRATIONS[5].description, T0 + 7_200_000)]
+        (6, schema.MIGRATIONS[5].description, T0 + 7_200_000),
+        (7, schema.MIGRATIONS[6].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "6"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "7"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -196,9 +197,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 6 and store._db.total_changes == 0
+    assert store.migrated_from == 7 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 6
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 7
     store.close()
 
 
@@ -207,11 +208,11 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
     assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
-        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0)]
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
             "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
-            "paper_fills"} <= tables
+            "paper_fills", "resolutions"} <= tables
     store.close()
     for _ in range(2):
         store = OrderStore(path, clock_ms=lambda: T0 + 1)
@@ -225,14 +226,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (7, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (8, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 7 is newer than this arbbot supports \(6\)"):
+    with pytest.raises(SchemaError, match=r"schema version 8 is newer than this arbbot supports \(7\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 7 is newer than this arbbot "
-                   "supports (6); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 8 is newer than this arbbot "
+                   "supports (7); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -320,7 +321,7 @@ def test_version_5_migrates_to_6_without_the_samples_index_by_key(tmp_path, monk
     store.close()
     monkeypatch.undo()
     store = OrderStore(path, clock_ms=lambda: T0 + 1)
-    assert store.migrated_from == 5 and current_version(store._db) == 6
+    assert store.migrated_from == 5 and current_version(store._db) == LATEST
     assert indexes() == {"estimate_samples_by_time"}
     assert store.estimate_samples("mid", 0) == {"kalshi:A": ((1_700_000_000.5, 0.42),)}
     assert store.estimate_samples("depletion", 1_700_000_001_000) == {"kalshi:A#yes": ((1_700_000_001.0, 0.25),)}

@@ -39,7 +39,7 @@ class SimProcess:
     """`arbbot sim` in its own process; `stop()` returns its log events (incl. `sim.planted`)."""
 
     def __init__(self, workdir: Path, seed: int = 0, step: float = 0.2, faults: dict | None = None,
-                 scenario: str = "all") -> None:
+                 scenario: str = "all", settlements: list[dict] | None = None) -> None:
         self.workdir = workdir
         self.handle_file = workdir / "sim-handle.json"
         self.log = workdir / "sim.log"
@@ -47,6 +47,8 @@ class SimProcess:
                       "--handle-file", str(self.handle_file), "--log-json"]
         if faults:
             args += ["--faults", json.dumps(faults)]
+        if settlements:
+            args += ["--settlements", json.dumps(settlements)]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), cwd=workdir)
         deadline = time.monotonic() + 30
         while not self.handle_file.exists() or not self.handle_file.stat().st_size:

@@ -19,16 +19,11 @@ from arbbot.venues.common.model import OrderRequest, Side, TimeInForce
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.polymarket.order_hash import order_hash
-from tests.sim.venue_envs import kalshi, kalshi_raw, pem_pair, polymarket, poly_raw
+from tests.sim.venue_envs import kalshi, kalshi_raw, polymarket, poly_raw
 
 H0 = "KXFEDDECISION-26DEC-H0"
 C25 = "KXFEDDECISION-26DEC-C25"
 DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)          # no HTTP response: the connection went away
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return pem_pair()
 
 
 def run(coro, limit: float = 60.0):

@@ -13,30 +13,19 @@ import contextlib
 
 import pytest
 from aiohttp import web
-from openapi_core import OpenAPI
 
 from arbbot.sim.engine.matching import FULL, HOUSE
 from arbbot.venues.common import OrderStatus, ProtocolError
 from arbbot.venues.common.model import OrderRequest, Side, TimeInForce
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
-from tests.sim.venue_envs import T0_MS, kalshi, kalshi_raw, pem_pair, polymarket, poly_raw
-from tests.venues.test_kalshi_conformance import SPEC, _Req, _Resp
+from tests.sim.venue_envs import T0_MS, kalshi, kalshi_raw, polymarket, poly_raw
+from tests.venues.test_kalshi_conformance import _Req, _Resp
 
 # the catalog's original four groups (fed, election, sports, forecastex): the page sizes below were
 # worked out on their 11 Kalshi markets, before the lanes' structures and the traps were added
 ADDED = {"KXBTCD-26DEC31", "KXHIGHNY-26DEC01", "KXFEDEMERG-27"}
 ZERO = "KXMAYOR-26-ALV"          # Kalshi market kept out of the bulk: a flat position (YES and NO bought)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return pem_pair()
-
-
-@pytest.fixture(scope="module")
-def openapi():
-    return OpenAPI.from_file_path(str(SPEC))
 
 
 def run(coro, limit: float = 180.0):

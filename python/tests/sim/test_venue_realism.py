@@ -11,7 +11,6 @@ import json
 from decimal import Decimal
 
 import aiohttp
-import pytest
 
 from arbbot.sim.engine.matching import FULL, HOUSE
 from arbbot.sim.scenarios import Faults
@@ -19,15 +18,10 @@ from arbbot.venues.common.model import Action, OrderRequest, OrderStatus, Side, 
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 from arbbot.venues.kalshi.schemas.ws import parse_fill
 from tests.sim.venue_envs import (
-    KEY_ID, best, kalshi, kalshi_raw, pem_pair, polymarket, poly_raw, strand_two_best_no_levels,
+    KEY_ID, best, kalshi, kalshi_raw, polymarket, poly_raw, strand_two_best_no_levels,
 )
 
 H0 = "KXFEDDECISION-26DEC-H0"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return pem_pair()
 
 
 def run(coro, limit: float = 60.0):

@@ -8,6 +8,12 @@ as Kalshi nets positions, buying NO at 10,000 − p; `Exchange.place` accepts bo
 Fees follow the venue: `FeeModel(taker_ppm, maker_ppm, rounding_micros)` applies
 r × q × p × (1 − p), rounded up per order to `rounding_micros` with a per-order accumulator.
 
+Settlement (`Exchange.settle`): the market closes for good, every resting order in it is cancelled,
+and each holder is paid `yes_value` µ$ per YES lot (10,000 − `yes_value` per NO lot) unless the
+venue pays later (`pay=False`: Polymarket's winning tokens wait for an on-chain redemption). A
+void (`refund_cost=True`, Kalshi's `market_result` "void": positions returned at cost) pays each
+holder back the cost basis of the lots it holds (`_open_cost`) instead.
+
 Invariant: the engine never rests a locked or crossed book (best YES bid + best NO bid < 10,000):
 an order that could still cross after matching is cancelled (IOC/FOK, self-trade prevention),
 never rested. Self-trade prevention (Kalshi `self_trade_prevention_type`): when a taker reaches a
@@ -118,6 +124,32 @@ class FillEvent:
     post_position: int
 
 
+@dataclass(frozen=True)
+class SettlementRecord:
+    """One account's settlement of one market (what Kalshi's /portfolio/settlements lists)."""
+    market: str
+    result: str              # yes | no | scalar | void
+    yes_value: int | None    # µ$ paid per YES lot (0 … 10,000); None for a void
+    yes_lots: int            # held at settlement (lots, ≥ 0)
+    no_lots: int
+    yes_cost: int            # µ$: cost basis of the YES lots held (their fills, first in first out)
+    no_cost: int
+    revenue: int             # µ$ credited (a void: yes_cost + no_cost, the lots' cost refunded)
+    fees: int                # µ$ of fees paid trading this market
+    settled_ms: int
+
+
+@dataclass(frozen=True)
+class MarketSettled:
+    """Engine event, after the cancels (each with its BookDelta) and payouts of a settlement."""
+    market: str
+    result: str              # yes | no | scalar | void
+    yes_value: int | None    # µ$ per YES lot; None for a void
+    ts_ms: int
+    cancelled: tuple[SimOrder, ...]          # the resting orders it cancelled (house ones included)
+    records: tuple[tuple[str, SettlementRecord], ...]   # (account, record) of each holder paid
+
+
 @dataclass
 class Account:
     name: str
@@ -127,6 +159,7 @@ class Account:
     traded: dict[str, int] = field(default_factory=dict)
     realized: dict[str, int] = field(default_factory=dict)
     fills: list[FillEvent] = field(default_factory=list)
+    settlements: list[SettlementRecord] = field(default_factory=list)   # append-only, oldest first
 
 
 @dataclass
@@ -139,6 +172,13 @@ class MarketState:
     open: bool = True
     last_yes_price: int = 0
     volume: int = 0
+    result: str = ""                                # once settled: yes | no | scalar | void
+    yes_value: int | None = None                    # once settled: µ$ per YES lot (0 … 10,000); void: None
+    settled_ms: int = 0
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.result)
 
     def levels(self, side: str) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -191,7 +231,7 @@ class Exchange:
         if m is None:
             raise SimReject("market_not_found", f"market {market} not found")
         if not m.open:
-            raise SimReject("market_closed", "market is not open for trading")
+            raise SimReject("market_closed", "market is settled" if m.settled else "market is not open for trading")
         if side not in ("yes", "no") or action not in ("buy", "sell"):
             raise SimReject("invalid_parameters", "side must be yes/no and action buy/sell")
         if stp not in STP_TYPES:
@@ -375,3 +415,78 @@ class Exchange:
             if delta > 0:
                 have.seq = next(self._seq)          # time priority: behind every order already there
             self._emit(BookDelta(market, side, price, delta, have.client_order_id, account))
+
+    # ---- settlement -----------------------------------------------------------------------
+    def settle(self, market: str, yes_value: int | None = None, *, pay: bool = True,
+               refund_cost: bool = False) -> MarketSettled:
+        """Settle `market` at `yes_value` µ$ per YES lot (10,000 = YES won, 0 = NO won, between:
+        a split): it closes (orders on it are refused from now on), every resting order in it is
+        cancelled (house ones too, each with its BookDelta), and with `pay` each account holding a
+        position is credited its payout (YES lots × yes_value, NO lots × (10,000 − yes_value)),
+        its position set to 0 and a `SettlementRecord` appended. `pay=False`: positions and
+        balances stay as they are (the venue pays on redemption). `refund_cost=True` (then no
+        `yes_value`): a void — result "void", yes_value None, and each holder is credited the cost
+        basis of the lots it holds (`_open_cost`: YES cost + NO cost, fees not refunded) instead
+        of a payout. Emits `MarketSettled`. Raises SimReject if the market is unknown or already
+        settled; ValueError for a yes_value out of range, missing, or given with `refund_cost`."""
+        m = self.markets.get(market)
+        if m is None:
+            raise SimReject("market_not_found", f"market {market} not found")
+        if m.settled:
+            raise SimReject("market_closed", f"market {market} is already settled")
+        if refund_cost:
+            if yes_value is not None:
+                raise ValueError("a void (refund_cost) settles at cost: no yes_value")
+        elif isinstance(yes_value, bool) or not isinstance(yes_value, int) or not 0 <= yes_value <= FULL:
+            raise ValueError(f"yes_value must be an integer 0..{FULL} µ$ per lot, not {yes_value!r}")
+        now = self.clock_ms()
+        m.open = False
+        if refund_cost:
+            m.result = "void"
+        else:
+            m.result = "yes" if yes_value == FULL else "no" if yes_value == 0 else "scalar"
+        m.yes_value, m.settled_ms = yes_value, now
+        resting = sorted((o for side in ("yes", "no") for o in m.bids[side]), key=lambda o: o.seq)
+        for o in resting:
+            self.cancel(o.account, o.order_id)
+        records = []
+        for name, a in self.accounts.items():
+            pos = a.positions.get(market, 0)
+            if not pay or pos == 0:
+                continue
+            yes_lots, no_lots = max(pos, 0), max(-pos, 0)
+            yes_cost, no_cost = _open_cost(a.fills, market)
+            if refund_cost:
+                revenue = yes_cost + no_cost
+            else:
+                revenue = yes_lots * yes_value + no_lots * (FULL - yes_value)
+            rec = SettlementRecord(market, m.result, yes_value, yes_lots, no_lots, yes_cost, no_cost, revenue,
+                                   a.fees_paid.get(market, 0), now)
+            a.balance += revenue
+            a.positions[market] = 0
+            a.settlements.append(rec)
+            records.append((name, rec))
+        ev = MarketSettled(market, m.result, yes_value, now, tuple(resting), tuple(records))
+        self._emit(ev)
+        return ev
+
+
+def _open_cost(fills: list[FillEvent], market: str) -> tuple[int, int]:
+    """(YES cost, NO cost) µ$ of the lots still held in `market`: each fill buys lots of one side
+    at its price; a buy of the other side first nets the oldest lots held (a pair pays $1 and is
+    gone), first in first out."""
+    held: dict[str, list[list[int]]] = {"yes": [], "no": []}     # side → [[lots, price ticks], …]
+    for f in fills:
+        if f.order.market != market:
+            continue
+        side, other, q = f.order.side, "no" if f.order.side == "yes" else "yes", f.lots
+        while q and held[other]:
+            lot = held[other][0]
+            n = min(q, lot[0])
+            lot[0] -= n
+            q -= n
+            if lot[0] == 0:
+                held[other].pop(0)
+        if q:
+            held[side].append([q, f.price])
+    return (sum(n * p for n, p in held["yes"]), sum(n * p for n, p in held["no"]))

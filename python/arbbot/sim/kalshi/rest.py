@@ -2,9 +2,16 @@
 
 Serves the 2026 fixed-point shapes (`*_dollars`, `*_fp`) and answers errors in Kalshi's shape
 (`{"code","message","details","service"}`). Lists are keyset-paged behind opaque cursors
-(`limit` 1-1000). `KalshiRest` is mixed into `KalshiSim` (arbbot.sim.kalshi.server), which owns
-the state (`exchange`, `listings`, `faults`) and the app wiring; every order change is pushed
-to the WebSocket side with `push_user_order`.
+(`limit` 1-1000). A settled market (`settle_market`) is `finalized` with its `result`,
+`settlement_value_dollars` and `settlement_ts`; orders on it are refused 409 `market_closed`; each
+holder's payout is listed by `GET /portfolio/settlements`. A voided market (`settle_market(t,
+"void")`) is `finalized` with `result` "" (Market.result has no "void") and no settlement value;
+each holder gets its cost basis back, listed with `market_result` "void". An archived market
+(`archive_market`, `archive_settled_before`: settled before the historical cutoff) is gone from
+`/markets`, `/markets/{ticker}` and the events' nested markets, and served by the public
+`GET /historical/markets` and `/historical/markets/{ticker}`. `KalshiRest` is mixed into
+`KalshiSim` (arbbot.sim.kalshi.server), which owns the state (`exchange`, `listings`, `faults`)
+and the app wiring; every order change is pushed to the WebSocket side with `push_user_order`.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ import json
 from aiohttp import web
 
 from arbbot.model import utc_ms
-from arbbot.sim.engine.matching import FULL, SimReject
+from arbbot.sim.engine.matching import FULL, MarketSettled, SimReject
 from arbbot.sim.faults import ack_delay, order_answer
 from arbbot.sim.paging import keyset_page
 from arbbot.sim.venue import BadRequest
@@ -38,9 +45,24 @@ def _err(status: int, code: str, message: str, details: str = "") -> web.Respons
 
 
 PAGE_MAX = 1000      # OpenAPI: LimitQuery / PositionsLimitQuery maximum (orders, fills, positions)
+MARKETS_PAGE_MAX = 1000   # OpenAPI MarketLimitQuery: 0–1000, default 100 (0: omitted → the default)
 EVENTS_PAGE_MAX = 200   # GET /events: `limit` ≤ 200, default 200
 ORDERBOOKS_MAX = 100   # GET /markets/orderbooks: 1–100 tickers a request
 _ORDER_STATUSES = ("resting", "canceled", "executed")
+# GET /markets, /events `status` filter → the Market.status it selects (the simulator's markets are
+# active, closed or finalized; none is initialized or inactive)
+_STATUS_FILTER = {"unopened": "initialized", "open": "active", "paused": "inactive", "closed": "closed",
+                  "settled": "finalized"}
+
+
+def _status_filter(q) -> str | None:
+    """The Market.status a `status` query selects (None: any); BadRequest for another value."""
+    st = q.get("status")
+    if not st:
+        return None
+    if st not in _STATUS_FILTER:
+        raise BadRequest(f"status must be one of {', '.join(_STATUS_FILTER)}")
+    return _STATUS_FILTER[st]
 
 
 def _cursor(kind: str, key) -> str:
@@ -56,14 +78,20 @@ def _page_params(q, kind: str, key_type=int, *, most: int = PAGE_MAX, default: i
         raise BadRequest("limit must be an integer") from None
     if not 1 <= limit <= most:
         raise BadRequest(f"limit must be between 1 and {most}")
+    return limit, _after(q, kind, key_type)
+
+
+def _after(q, kind: str, key_type=int):
+    """The key to resume after from the `cursor` query (None: from the start); BadRequest if it
+    is not one of ours for `kind`."""
     raw = q.get("cursor") or ""
     if not raw:
-        return limit, None
+        return None
     try:
         tag, _, key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().partition(":")
         if tag != kind:
             raise ValueError(tag)
-        return limit, key_type(key)
+        return key_type(key)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest("invalid cursor") from None
 
@@ -121,8 +149,63 @@ class KalshiRest:
         r.add_get(API + "/portfolio/orders/{order_id}", self.get_order)
         r.add_delete(API + "/portfolio/orders/{order_id}", self.cancel_order)
         r.add_get(API + "/portfolio/fills", self.get_fills)
+        r.add_get(API + "/portfolio/settlements", self.get_settlements)
+        r.add_get(API + "/historical/markets", self.get_historical_markets)
+        r.add_get(API + "/historical/markets/{ticker}", self.get_historical_market)
+        # public, as the OpenAPI has them (no `security`: `_PUBLIC_PREFIXES`); /historical/fills and
+        # /orders are not served
+
+    # ---- settlement, archive --------------------------------------------------------------
+    def settle_market(self, market_id: str, result: str) -> MarketSettled:
+        """As `HttpVenueSim.settle_market` (yes | no | half), and also "void": the market is
+        `finalized` with result "", every resting order cancelled, and each holder credited the
+        cost basis of the lots it holds (`Exchange.settle(refund_cost=True)`), listed by
+        `/portfolio/settlements` with `market_result` "void" and `revenue` that refund in cents.
+        ValueError on an unknown market, a market already settled or another result."""
+        if result != "void":
+            return super().settle_market(market_id, result)
+        if market_id not in self.listings:
+            raise ValueError(f"{self.venue} lists no market {market_id!r}")
+        if self.exchange.markets[market_id].settled:
+            raise ValueError(f"{self.venue} market {market_id} is already settled")
+        return self.exchange.settle(market_id, refund_cost=True, pay=self.settle_pays)
+
+    @functools.cached_property
+    def archived(self) -> dict[str, int]:
+        """Archived market tickers (moved past the historical cutoff), in archive order → the
+        order's index (the /historical/markets cursor key)."""
+        return {}
+
+    def archive_market(self, ticker: str) -> None:
+        """Move a settled market to the historical database: from now on `/markets`,
+        `/markets/{ticker}` and nested event markets leave it out, `/historical/markets` serves
+        it. Its settlements stay in `/portfolio/settlements`. Idempotent; ValueError if the
+        market is not listed or not settled (only settled markets are archived)."""
+        if ticker not in self.listings:
+            raise ValueError(f"{self.venue} lists no market {ticker!r}")
+        if not self.exchange.markets[ticker].settled:
+            raise ValueError(f"{self.venue} market {ticker} is not settled: only settled markets are archived")
+        self.archived.setdefault(ticker, len(self.archived))
+
+    def archive_settled_before(self, cutoff_ms: int) -> list[str]:
+        """Archive every market settled before `cutoff_ms` (the historical cutoff's
+        `market_settled_ts`); the tickers newly archived, in listing order."""
+        out = [t for t in self.listings
+               if t not in self.archived and self._settled(t) and self.exchange.markets[t].settled_ms < cutoff_ms]
+        for t in out:
+            self.archive_market(t)
+        return out
+
+    def is_live(self, ticker: str) -> bool:
+        """Listed and not archived: served by the live market endpoints."""
+        return ticker in self.listings and ticker not in self.archived
 
     # ---- representations ----------------------------------------------------------------
+    def market_status(self, ticker: str) -> str:
+        """Market.status: `finalized` once settled, else `active` while open, else `closed`."""
+        m = self.exchange.markets[ticker]
+        return "finalized" if m.settled else "active" if m.open else "closed"
+
     def _market_json(self, ticker: str) -> dict:
         e, q, l = self.listings[ticker]
         m = self.exchange.markets[ticker]
@@ -132,14 +215,14 @@ class KalshiRest:
         bn = max(no) if no else 0
         ya = FULL - bn if no else FULL
         na = FULL - by if yes else FULL
-        return {
+        out = {
             "ticker": ticker, "event_ticker": l.event_id, "market_type": "binary",
             "title": l.title, "yes_sub_title": q.key, "no_sub_title": q.key,
             "created_time": _CREATED, "updated_time": iso_time(self.clock_ms()),
             "open_time": _CREATED, "close_time": iso_time(closes),
             "expected_expiration_time": iso_time(closes + 3_600_000),
             "latest_expiration_time": iso_time(closes + 7 * 86_400_000), "settlement_timer_seconds": 3600,
-            "status": "active" if m.open else "closed",
+            "status": self.market_status(ticker),
             "notional_value_dollars": "1.0000",
             "yes_bid_dollars": dollars(by), "yes_ask_dollars": dollars(ya),
             "no_bid_dollars": dollars(bn), "no_ask_dollars": dollars(na),
@@ -149,12 +232,19 @@ class KalshiRest:
             "previous_price_dollars": dollars(m.last_yes_price),
             "volume_fp": count_fp(m.volume), "volume_24h_fp": count_fp(m.volume),
             "liquidity_dollars": "0.0000", "open_interest_fp": count_fp(m.volume),
-            "result": "", "can_close_early": True, "fractional_trading_enabled": m.lot < 100,
+            # OpenAPI Market.result: yes | no | scalar | "" — a void shows "" (Settlement has "void")
+            "result": "" if m.result == "void" else m.result, "can_close_early": True,
+            "fractional_trading_enabled": m.lot < 100,
             "expiration_value": "", "rules_primary": f"If {l.title.rstrip('?')}, the market resolves to Yes.",
             "rules_secondary": "", "price_level_structure": "linear_cent",
             "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
             **_strike(l, q),
         }
+        if m.settled:      # the YES payout per contract: µ$ per lot = ticks per contract (none for a void)
+            if m.yes_value is not None:
+                out["settlement_value_dollars"] = dollars(m.yes_value)
+            out["settlement_ts"] = iso_time(m.settled_ms)
+        return out
 
     @functools.cached_property
     def event_tickers(self) -> dict[str, list[str]]:
@@ -172,8 +262,8 @@ class KalshiRest:
                "collateral_return_type": "MECNET" if e.exclusive else "",
                "mutually_exclusive": e.exclusive, "available_on_brokers": False,
                "product_metadata": {}, "strike_period": "", "category": "Economics"}
-        if nested:
-            out["markets"] = [self._market_json(t) for t in tickers]
+        if nested:         # archived markets are not nested (OpenAPI `with_nested_markets`)
+            out["markets"] = [self._market_json(t) for t in tickers if t not in self.archived]
         return out
 
     # ---- public REST --------------------------------------------------------------------
@@ -181,16 +271,22 @@ class KalshiRest:
         return web.json_response({"exchange_active": True, "trading_active": True})
 
     async def get_markets(self, request: web.Request):
+        """Markets in listing order (offset cursor); filters `event_ticker`, `series_ticker`,
+        `tickers` (comma list, or repeated) and `status` (unopened / open / paused / closed /
+        settled)."""
         qp = request.query
-        tickers = list(self.listings)
+        tickers = [t for t in self.listings if t not in self.archived]     # archived: /historical/markets
         if qp.get("event_ticker"):
             evs = set(qp["event_ticker"].split(","))
             tickers = [t for t in tickers if self.listings[t][2].event_id in evs]
         if qp.get("series_ticker"):
             tickers = [t for t in tickers if self.listings[t][2].series == qp["series_ticker"]]
-        if qp.get("tickers"):
-            want = set(qp["tickers"].split(","))
+        want = {t for value in qp.getall("tickers", []) for t in value.split(",") if t}
+        if want:
             tickers = [t for t in tickers if t in want]
+        status = _status_filter(qp)
+        if status:
+            tickers = [t for t in tickers if self.market_status(t) == status]
         try:
             limit = min(1000, max(1, int(qp.get("limit", "100"))))
             start = int(qp.get("cursor") or 0)
@@ -202,7 +298,43 @@ class KalshiRest:
 
     async def get_market(self, request):
         t = request.match_info["ticker"]
-        if t not in self.listings:
+        if not self.is_live(t):
+            return _err(404, "not_found", "market not found")
+        return web.json_response({"market": self._market_json(t)})
+
+    async def get_historical_markets(self, request: web.Request):
+        """`GET /historical/markets` (public): the archived markets, in archive order, keyset-paged
+        (`limit` 0–1000, 0 or none → 100; opaque `cursor`, "" at the end). Filters, mutually
+        exclusive (400 if more than one): `tickers` (comma list, or repeated), `event_ticker`
+        (one), `series_ticker`; `mve_filter` (exclude) changes nothing (no combos here).
+        `GetMarketsResponse`."""
+        q = request.query
+        try:
+            limit = int(q.get("limit") or "0") or 100
+        except ValueError:
+            raise BadRequest("limit must be an integer") from None
+        if not 1 <= limit <= MARKETS_PAGE_MAX:
+            raise BadRequest(f"limit must be between 0 and {MARKETS_PAGE_MAX}")
+        after = _after(q, "h")
+        want = {t for value in q.getall("tickers", []) for t in value.split(",") if t}
+        event, series = q.get("event_ticker"), q.get("series_ticker")
+        if sum(map(bool, (want, event, series))) > 1:
+            raise BadRequest("tickers, event_ticker and series_ticker are mutually exclusive")
+        if event and "," in event:
+            raise BadRequest("only a single event ticker is supported")
+        if q.get("mve_filter") not in (None, "", "exclude"):
+            raise BadRequest("mve_filter must be exclude")
+        keyed = [(i, t) for t, i in self.archived.items()
+                 if (not want or t in want) and (not event or self.listings[t][2].event_id == event)
+                 and (not series or self.listings[t][2].series == series)]
+        page, last = keyset_page(keyed, lambda x: x[0], after, limit, descending=False)
+        return web.json_response({"markets": [self._market_json(t) for _i, t in page],
+                                  "cursor": "" if last is None else _cursor("h", last)})
+
+    async def get_historical_market(self, request):
+        """`GET /historical/markets/{ticker}` (public): an archived market; 404 otherwise."""
+        t = request.match_info["ticker"]
+        if t not in self.archived:
             return _err(404, "not_found", "market not found")
         return web.json_response({"market": self._market_json(t)})
 
@@ -236,22 +368,32 @@ class KalshiRest:
 
     async def get_events(self, request):
         """Events in listing order, keyset-paged on that order (`limit` ≤ 200, default 200;
-        opaque `cursor`, "" at the end); filter `series_ticker`; `with_nested_markets`."""
+        opaque `cursor`, "" at the end); filters `series_ticker` and `status` (an event is open
+        while one of its markets is, settled once all are; nested markets: all of the event's);
+        `with_nested_markets`."""
         limit, after = _page_params(request.query, "e", most=EVENTS_PAGE_MAX, default=EVENTS_PAGE_MAX)
         series = request.query.get("series_ticker")
+        status = _status_filter(request.query)
         keyed = [(i, s) for i, (s, ts) in enumerate(self.event_tickers.items())
-                 if not series or self.listings[ts[0]][2].series == series]
+                 if (not series or self.listings[ts[0]][2].series == series)
+                 and (not status or self._event_status(ts) == status)]
         page, last = keyset_page(keyed, lambda x: x[0], after, limit, descending=False)
         nested = request.query.get("with_nested_markets") == "true"
         return web.json_response({"events": [self._event_json(s, nested) for _i, s in page],
                                   "cursor": "" if last is None else _cursor("e", last)})
+
+    def _event_status(self, tickers: list[str]) -> str:
+        """An event's status in Market.status terms: active while one of its markets is,
+        finalized once all are, else closed."""
+        st = {self.market_status(t) for t in tickers}
+        return "active" if "active" in st else "finalized" if st == {"finalized"} else "closed"
 
     async def get_event(self, request):
         eid = request.match_info["event_ticker"]
         if eid not in self.event_tickers:
             return _err(404, "not_found", "event not found")
         ev = self._event_json(eid, False)
-        markets = [self._market_json(t) for t in self.event_tickers[eid]]
+        markets = [self._market_json(t) for t in self.event_tickers[eid] if t not in self.archived]
         return web.json_response({"event": ev, "markets": markets})
 
     def _series_listing(self) -> dict:
@@ -336,12 +478,45 @@ class KalshiRest:
                           if o.account == a.name and o.market == t and o.status == "resting")
             out.append({"ticker": t, "total_traded_dollars": micros_dollars(a.traded.get(t, 0)),
                         "position_fp": count_fp(a.positions[t]),
-                        "market_exposure_dollars": micros_dollars(a.traded.get(t, 0)),
+                        "market_exposure_dollars": micros_dollars(
+                            0 if self._settled(t) else a.traded.get(t, 0)),
                         "realized_pnl_dollars": "0.0000", "resting_orders_count": resting,
                         "fees_paid_dollars": micros_dollars(a.fees_paid.get(t, 0)),
                         "last_updated_ts": iso_time(self.clock_ms())})
         return web.json_response({"market_positions": out, "event_positions": [],
                                   "cursor": "" if last is None else _cursor("p", last)})
+
+    def _settled(self, ticker: str) -> bool:
+        m = self.exchange.markets.get(ticker)
+        return m is not None and m.settled
+
+    async def get_settlements(self, request):
+        """`GET /portfolio/settlements`: the account's settlements, newest first, keyset-paged on
+        their place in its append-only settlement log; filters `ticker`, `event_ticker` (one),
+        `min_ts`/`max_ts` (settlement time, unix s, inclusive). Money: `revenue` in cents
+        (µ$ // 10,000), `value` cents per YES contract, costs and fees in dollars."""
+        q = request.query
+        a = self.exchange.account(request[ACCOUNT])
+        limit, after = _page_params(q, "s")
+        lo, hi = _ts_param(q, "min_ts"), _ts_param(q, "max_ts")
+        ev = q.get("event_ticker")
+        idx = [i for i, r in enumerate(a.settlements)
+               if (not q.get("ticker") or q["ticker"] == r.market)
+               and (not ev or self.listings[r.market][2].event_id == ev)
+               and _in_window(r.settled_ms // 1000, lo, hi)]
+        page, last = keyset_page(idx, lambda i: i, after, limit, descending=True)
+        return web.json_response({"settlements": [self._settlement_json(a.settlements[i]) for i in page],
+                                  "cursor": "" if last is None else _cursor("s", last)})
+
+    def _settlement_json(self, r) -> dict:
+        """OpenAPI `Settlement` of one `SettlementRecord`."""
+        return {"ticker": r.market, "event_ticker": self.listings[r.market][2].event_id,
+                "market_result": r.result, "yes_count_fp": count_fp(r.yes_lots),
+                "yes_total_cost_dollars": micros_dollars(r.yes_cost, 6), "no_count_fp": count_fp(r.no_lots),
+                "no_total_cost_dollars": micros_dollars(r.no_cost, 6), "revenue": r.revenue // 10_000,
+                "settled_time": iso_time(r.settled_ms), "fee_cost": micros_dollars(r.fees, 6),
+                # µ$ per lot ÷ 100 = cents per contract; a void pays no value (nullable)
+                "value": None if r.yes_value is None else r.yes_value // 100}
 
     def _order_json(self, o) -> dict:
         # `side`/`action` as submitted; prices in the submitted side's terms.
@@ -441,6 +616,8 @@ class KalshiRest:
                                             body.get("client_order_id", ""), bool(body.get("post_only")),
                                             stp=stp, leave=f.partial_fill_lots or None)
         except SimReject as exc:
+            if exc.code == "market_closed":          # as Kalshi answers an order on a closed market
+                return 409, _errbody("market_closed", "market closed", str(exc))
             status = 409 if exc.code == "order_already_exists" else 400
             return status, _errbody(exc.code, str(exc))
         self.push_user_order(o)

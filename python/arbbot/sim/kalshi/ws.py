@@ -4,7 +4,8 @@ Every connection needs RSA-PSS auth on the upgrade (signed over `GET /trade-api/
 subscribe, unsubscribe, update_subscription (get_snapshot, add_markets, delete_markets),
 list_subscriptions. Channels: orderbook_delta (snapshot + signed-increment deltas with a
 contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions, market_lifecycle_v2
-(only `event_fee_update`, pushed by `push_event_fee_update`). Frame faults
+(`event_fee_update`, pushed by `push_event_fee_update`; `determined` then `settled` when a market
+settles, after the `user_order` cancels of its resting orders). Frame faults
 (`ws_seq_gap_every` and `lost_removals` (lost deltas), `ws_duplicate_every`, `ws_out_of_order_every`,
 `ws_malformed_every`, `stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
 `KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
@@ -16,7 +17,7 @@ import json
 
 from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, BookDelta, FillEvent, SelfTradeCancel, TradeEvent
+from arbbot.sim.engine.matching import FULL, BookDelta, FillEvent, MarketSettled, SelfTradeCancel, TradeEvent
 from arbbot.sim.faults import Faults
 from arbbot.sim.kalshi.auth import AuthFailure
 from arbbot.sim.venue import WsConnection
@@ -255,7 +256,27 @@ class KalshiWsConn(WsConnection):
                     "event_ticker": event_ticker, "fee_type_override": fee_type,
                     "fee_multiplier_override": multiplier}})
 
+    def market_settled(self, ev: MarketSettled) -> None:
+        """Our resting orders it cancelled (`user_order`), then `market_lifecycle_v2` `determined`
+        (result, settlement value in dollars; none for a void) and `settled` (AsyncAPI
+        marketLifecycleV2Payload)."""
+        for o in ev.cancelled:
+            self.user_order(o)
+        ts = ev.ts_ms // 1000
+        determined = {"market_ticker": ev.market, "event_type": "determined", "result": ev.result,
+                      "determination_ts": ts}
+        if ev.yes_value is not None:             # a void has no settlement value
+            determined["settlement_value"] = dollars(ev.yes_value)
+        for msg in (determined, {"market_ticker": ev.market, "event_type": "settled", "settled_ts": ts}):
+            for sid, s in list(self.subs.items()):
+                if s["channel"] == "market_lifecycle_v2" and (not s["tickers"] or ev.market in s["tickers"]):
+                    s["seq"] += 1
+                    self.send({"type": "market_lifecycle_v2", "sid": sid, "seq": s["seq"], "msg": msg})
+
     def on_event(self, ev) -> None:
+        if isinstance(ev, MarketSettled):
+            self.market_settled(ev)
+            return
         now = self.sim.clock_ms()
         if isinstance(ev, FillEvent) and not ev.is_taker and ev.order.account == self.account:
             self.user_order(ev.order)               # a resting order of ours was (partly) filled

@@ -7,6 +7,9 @@ The typing, hash (= the order id) and signer recovery are the simulator's own (`
 Amounts are 6-decimal integers: BUY pays makerAmount collateral for takerAmount shares, SELL the
 reverse; price = collateral / shares must sit on the market's tick. Matching runs in the shared
 engine (a SELL of a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
+An order on a resolved market is refused 400 "No orderbook exists for the requested token id"
+(the CLOB's documented answer for a token without an order book: a resolved market's book is
+gone); on a market not open yet, "the market is not yet ready to process new orders".
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from arbbot.sim.faults import ack_delay, order_answer
 from arbbot.sim.polymarket.eip712 import BadOrder, order_hash, recover_signer
 
 _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
+NOT_READY = "the market is not yet ready to process new orders"
+NO_ORDERBOOK = "No orderbook exists for the requested token id"
 _ACCEPTED = web.RequestKey("poly_order_accepted", bool)
 
 
@@ -65,7 +70,9 @@ class OrderDesk:
         if refuse:
             return _bad("order rejected by the exchange (simulated)")
         if token not in self.sim.tokens:
-            return _bad("the market is not yet ready to process new orders")
+            return _bad(NOT_READY)
+        if self.sim.exchange.markets[self.sim.tokens[token][0]].settled:
+            return _bad(NO_ORDERBOOK)
         if "timestamp" not in order or "nonce" in order or "feeRateBps" in order:
             return web.json_response({"error": "order_version_mismatch", "success": False,
                                       "errorMsg": "order_version_mismatch"}, status=400)
@@ -106,6 +113,8 @@ class OrderDesk:
                                                post_only=bool(body.get("postOnly")), stp="maker",
                                                leave=f.partial_fill_lots or None)
         except SimReject as exc:
+            if exc.code == "market_closed":
+                return _bad(NO_ORDERBOOK if self.sim.exchange.markets[cond].settled else NOT_READY)
             if exc.code == "post_only_cross":
                 return _bad("invalid post-only order: order crosses book")
             if exc.code == "insufficient_balance":

@@ -11,6 +11,12 @@ hex of the compact JSON of the book with `hash` set to "" (keys in the venue's o
 best-LAST. Every `price_change` entry carries the hash of its token's book right after that
 change, computed with the frame's `timestamp` (the convention an adapter needs to verify it).
 
+A settled market (`settle_market`: UMA resolution) is `closed` on Gamma with
+`umaResolutionStatus` "resolved", `outcomePrices` its payouts (["1", "0"], ["0", "1"] or
+["0.5", "0.5"]) and `closedTime`; its orders are cancelled and new ones refused; `market_resolved`
+goes to the WebSocket clients that enabled custom features. Positions and balances stay as they
+are (`settle_pays` False): winning tokens are redeemed on chain, which this simulator does not do.
+
 Simulator-only keys (`ApiCreds`) are registered with `register_creds`; nothing here is real.
 """
 from __future__ import annotations
@@ -64,6 +70,7 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
     too_many = {"error": "Too Many Requests"}
     retry_after = True                          # Cloudflare's throttling (factsheet §2.10)
     unavailable_message = "service unavailable"
+    settle_pays = False                         # winning tokens stay in the wallet until redeemed
     log = logging.getLogger("arbbot.sim.polymarket")
     _PRIVATE = ("/data/", "/balance-allowance", "/order")
 
@@ -318,17 +325,21 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         if " vs. " in l.title:
             outcomes = [s.strip() for s in l.title.split(" vs. ")]
         y = self.last_yes[cond]
+        prices = [_px(y), _px(FULL - y)]
+        if m.settled:                  # the resolution's payout per token, dollars ("1", "0", "0.5")
+            prices = [_px(m.yes_value), _px(FULL - m.yes_value)]
         fees_on = l.fee_ppm > 0
         out = {
             "id": self.market_ids[cond], "question": l.title, "conditionId": cond,
             "slug": f"{l.event_id}-{q.key.lower()}", "questionID": "0x" + hashlib.sha256(cond.encode()).hexdigest(),
             "resolutionSource": "", "description": f"This market resolves to {outcomes[0]} if {l.title}",
-            "endDate": iso_time(close_ms(e, self.started_ms)), "startDate": _START, "active": m.open,
+            "endDate": iso_time(close_ms(e, self.started_ms)), "startDate": _START,
+            "active": m.open or m.settled,           # a resolved market stays active: true (closed: true)
             "closed": not m.open, "archived": False,
             "acceptingOrders": m.open, "enableOrderBook": True, "negRisk": l.neg_risk,
             "negRiskMarketID": l.neg_risk_market_id if l.neg_risk else "",
             "negRiskAugmented": l.neg_risk_augmented, "groupItemTitle": q.key,
-            "outcomes": json.dumps(outcomes), "outcomePrices": json.dumps([_px(y), _px(FULL - y)]),
+            "outcomes": json.dumps(outcomes), "outcomePrices": json.dumps(prices),
             "clobTokenIds": json.dumps([l.yes_token, l.no_token]),
             "orderPriceMinTickSize": _num(l.tick), "orderMinSize": int(Decimal(l.min_order_size)),
             "bestBid": _num(best_bid), "bestAsk": _num(best_ask), "spread": _num(best_ask - best_bid),
@@ -338,6 +349,10 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
                             "takerOnly": True, "rebateRate": 0.25} if fees_on else None,
             "events": [{"id": self.event_ids[l.event_id], "slug": l.event_id}],
         }
+        if m.settled:
+            out["umaResolutionStatus"] = "resolved"
+            out["umaResolutionStatuses"] = json.dumps(["proposed", "resolved"])
+            out["closedTime"] = _closed_time(m.settled_ms)
         return out
 
     def _filter_markets(self, qp) -> list[str]:
@@ -379,15 +394,25 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         neg = any(l.neg_risk for l in ls)
         return {"id": self.event_ids[slug], "ticker": slug, "slug": slug, "title": e.title,
                 "description": e.title, "startDate": _START, "endDate": iso_time(close_ms(e, self.started_ms)),
-                "active": True, "closed": False,
+                "active": True, "closed": self._event_closed(slug),
                 "archived": False, "negRisk": neg, "negRiskMarketID": ls[0].neg_risk_market_id if neg else "",
                 "negRiskAugmented": any(l.neg_risk_augmented for l in ls), "enableOrderBook": True,
                 "markets": [self.market_json(c) for c in conds]}
+
+    def _event_closed(self, slug: str) -> bool:
+        """An event closes once every one of its markets has (its markets stay nested in it)."""
+        return all(not self.exchange.markets[c].open for c in self.event_conds[slug])
 
     async def gamma_events(self, request: web.Request):
         slugs = list(self.event_ids)
         if request.query.get("slug"):
             slugs = [s for s in slugs if s == request.query["slug"]]
-        if request.query.get("closed") == "true":
-            slugs = []
+        closed = request.query.get("closed")
+        if closed in ("false", "true"):
+            slugs = [s for s in slugs if self._event_closed(s) == (closed == "true")]
         return web.json_response([self.event_json(s) for s in self._page(slugs, request.query)])
+
+
+def _closed_time(ms: int) -> str:
+    """Gamma's `closedTime` form: "2026-10-01 14:00:00+00" (UTC, whole seconds)."""
+    return iso_time(ms).replace("T", " ").replace("Z", "+00")

@@ -3,8 +3,9 @@
 Subscribe with `{"assets_ids":[…],"type":"market"}` (`operation` subscribe / unsubscribe later);
 `PING` → `PONG`. Events: `book` (full snapshot, on subscribe), `price_change` (absolute size at a
 level; every entry carries its token's book hash right after the change, computed with the
-frame's `timestamp`), `last_trade_price`, `tick_size_change`. No sequence numbers, as on the
-venue. Frame faults: `poly_drop_every`, `lost_removals`, `poly_bad_hash_every`, `ws_malformed_every`,
+frame's `timestamp`), `last_trade_price`, `tick_size_change`, and `market_resolved` (to a
+connection that subscribed with `custom_feature_enabled`, for a market one of whose tokens it
+follows; not for a 50/50, which has no winning token). No sequence numbers, as on the venue. Frame faults: `poly_drop_every`, `lost_removals`, `poly_bad_hash_every`, `ws_malformed_every`,
 `ws_disconnect_after`, `stale_books`. `PolymarketWs` is mixed into `PolymarketSim`
 (arbbot.sim.polymarket.server).
 """
@@ -15,7 +16,7 @@ import json
 
 from aiohttp import web
 
-from arbbot.sim.engine.matching import FULL, BookDelta, TradeEvent
+from arbbot.sim.engine.matching import FULL, BookDelta, MarketSettled, TradeEvent
 from arbbot.sim.faults import Faults
 from arbbot.sim.venue import WsConnection
 from arbbot.sim.wire import poly_price as _px, poly_size as _sz
@@ -54,6 +55,8 @@ class PolymarketWs:
                      "timestamp": str(ts)}
             for c in targets:
                 c.on_price_change(frame)
+        elif isinstance(ev, MarketSettled) and ev.market in self.listings:
+            self._market_resolved(ev)
         elif isinstance(ev, TradeEvent) and ev.market in self.listings:
             _e, _q, l = self.listings[ev.market]
             self.last_yes[ev.market] = ev.yes_price
@@ -64,6 +67,20 @@ class PolymarketWs:
                          "timestamp": str(ev.ts_ms), "transaction_hash": "0x" + ev.trade_id.replace("-", "")}
                 for c in list(self.connections):
                     c.on_asset_event(token, frame)
+
+    def _market_resolved(self, ev: MarketSettled) -> None:
+        """`market_resolved` (a custom feature): the winning token and its outcome label."""
+        if ev.yes_value not in (0, FULL):
+            return                                   # 50/50: no winning token
+        _e, _q, l = self.listings[ev.market]
+        outcomes = json.loads(self.market_json(ev.market)["outcomes"])
+        win = 0 if ev.yes_value == FULL else 1
+        frame = {"event_type": "market_resolved", "id": self.market_ids[ev.market], "market": ev.market,
+                 "assets_ids": [l.yes_token, l.no_token], "winning_asset_id": (l.yes_token, l.no_token)[win],
+                 "winning_outcome": outcomes[win], "timestamp": str(ev.ts_ms)}
+        for c in list(self.connections):
+            if c.custom and c.assets & {l.yes_token, l.no_token}:
+                c._send(frame)
 
     def change_tick_size(self, cond: str, new_tick: int) -> None:
         """Announce a tick-size change (`tick_size_change` on both tokens)."""
@@ -84,6 +101,7 @@ class PolyWsConn(WsConnection):
     def __init__(self, sim, ws: web.WebSocketResponse) -> None:
         super().__init__(sim, ws)
         self.assets: set[str] = set()
+        self.custom = False              # `custom_feature_enabled`: best_bid_ask, new_market, market_resolved
         self.price_changes = 0
         self.dropped = 0
         self.corrupted = 0
@@ -114,6 +132,8 @@ class PolyWsConn(WsConnection):
         if op not in (None, "subscribe") or (op is None and msg.get("type", "market").lower() != "market"):
             self.q.put_nowait("INVALID OPERATION")
             return
+        if "custom_feature_enabled" in msg:
+            self.custom = bool(msg["custom_feature_enabled"])
         new = [a for a in ids if a in self.sim.tokens]
         self.assets |= set(new)
         if new and msg.get("initial_dump", True):      # one array frame per DUMP_BOOKS books

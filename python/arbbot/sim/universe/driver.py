@@ -143,6 +143,8 @@ class UniverseDriver:
     # ---- one update ---------------------------------------------------------------------
     def update(self, i: int) -> None:
         b = self.books[i]
+        if not b.exchange.markets[b.listing.market_id].open:
+            return                            # closed or settled: its book no longer moves
         self.stats.updates += 1
         if i in self.skew:
             self._requote(i)

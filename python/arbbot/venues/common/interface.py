@@ -26,6 +26,13 @@ class VenueClient(Protocol):
     Optional: `def market_info(self, market_id: str) -> MarketInfo | None` — the market's rules as
     the adapter knows them now (no I/O), for a venue whose rules change while it streams
     (Polymarket's `tick_size_change`): the executor prices its orders on them.
+
+    Optional: `async def resolutions(self, market_ids: list[str]) -> list[Resolution]` — of these
+    markets, the ones whose result the venue's public market data shows as final (the others are
+    left out), from public endpoints so it works for paper trading too: Kalshi `GET /markets?tickers=`
+    (status `finalized`/`settled` with `result`), Polymarket Gamma `/markets?condition_ids=`
+    (`umaResolutionStatus` resolved, `outcomePrices`). A venue without it (ForecastEx: the TWS API
+    publishes no result) keeps its positions held until the operator records the result.
     """
 
     venue: str

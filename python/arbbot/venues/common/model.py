@@ -91,6 +91,46 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """How a market settled, once the venue's public market data says the result is final.
+
+    `yes_value`: µ$ one YES lot pays (0 … 10,000 = $0 … $0.01 a lot, i.e. $0 … $1 a contract); a NO
+    lot pays 10,000 − yes_value. `result` "yes" (10,000), "no" (0), "scalar" (a split value, e.g. a
+    Polymarket 50/50 at 5,000, a Kalshi scalar market's settlement value), or "void" (the venue
+    returns every position at its cost; `yes_value` None). `resolved_ms`: the venue's settlement
+    time (ms since the epoch; 0 when it gives none). `paid`: True when the venue credits the payout
+    to cash and drops the position at settlement (Kalshi's `finalized`, ForecastEx at expiry);
+    False when the position stays until it is redeemed (Polymarket's outcome tokens; a paper
+    account, which holds it)."""
+    venue: Venue
+    market_id: str
+    result: str
+    yes_value: int | None
+    resolved_ms: int = 0
+    paid: bool = False
+
+    def __post_init__(self) -> None:
+        if self.result not in ("yes", "no", "scalar", "void"):
+            raise ValueError(f"resolution result must be yes|no|scalar|void, not {self.result!r}")
+        if (self.yes_value is None) != (self.result == "void"):
+            raise ValueError("a void resolution has no yes_value; every other one has one")
+        if self.yes_value is not None and not (isinstance(self.yes_value, int) and 0 <= self.yes_value <= 10_000):
+            raise ValueError(f"yes_value must be an integer 0..10000 µ$ per lot, not {self.yes_value!r}")
+
+    def lot_value(self, yes_lots: int) -> int | None:
+        """µ$ a signed net position of `yes_lots` (> 0 YES, < 0 NO) pays; None when void (at cost)."""
+        return lot_value(self.yes_value, yes_lots)
+
+
+def lot_value(yes_value: int | None, yes_lots: int) -> int | None:
+    """µ$ a net position of `yes_lots` YES lots (< 0: NO lots) pays when a YES lot pays `yes_value`
+    µ$ and a NO lot 10,000 − it; None when void (`yes_value` None: returned at cost)."""
+    if yes_value is None:
+        return None
+    return yes_lots * yes_value if yes_lots >= 0 else -yes_lots * (10_000 - yes_value)
+
+
+@dataclass(frozen=True)
 class Balance:
     venue: Venue
     cash_micros: int

@@ -4,11 +4,13 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator, Callable
 
+from arbbot import logs
 from arbbot.venues.common.model import (
-    Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Trade, Venue,
+    Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Resolution,
+    Trade, Venue,
 )
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
+from arbbot.venues.common.errors import AuthError, NotFound, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.ratelimit import KALSHI_TIERS
 from arbbot.venues.kalshi.book import checked, held
@@ -18,13 +20,18 @@ from arbbot.venues.kalshi.execution import KalshiExecutionClient
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
-from arbbot.venues.kalshi.schemas.rest import parse_order, parse_orderbook
+from arbbot.venues.kalshi.schemas.rest import (
+    is_final, parse_order, parse_orderbook, parse_resolution, parse_settlement_resolution,
+)
 from arbbot.venues.kalshi.schemas.ws import TickerQuote
 from arbbot.venues.kalshi.user import KalshiUserClient
 
 
 ORDERBOOKS_PER_REQUEST = 100      # GET /markets/orderbooks: 1–100 tickers a request
+RESOLUTION_TICKERS = 100          # GET /markets, /historical/markets ?tickers=: tickers a request (comma list)
 FEE_CLOCK_MAX_S = 60.0            # the fee clock's longest sleep (s)
+
+log = logs.get("kalshi")
 
 
 def _book(market_id: str, body: dict) -> Book:
@@ -119,6 +126,107 @@ class KalshiVenue:
                 if ticker in ids:
                     out[ticker] = self._held(_book(ticker, entry))
         return out
+
+    async def resolutions(self, market_ids: list[str]) -> list[Resolution]:
+        """Of `market_ids`, those whose result is final (`parse_resolution`: status `finalized` /
+        `settled`), once each, in three steps:
+
+        1. the public `GET /markets?tickers=A,B,…`, in requests of at most RESOLUTION_TICKERS
+           tickers (each followed through its cursor);
+        2. the tickers it did not return (unknown, or archived past the historical cutoff) from
+           the public `GET /historical/markets?tickers=…`, batched the same way (a 404 counts as
+           none there);
+        3. a final market whose `result` does not say how it settled ("": the OpenAPI
+           Market.result has no "void"; or a result not known) from this account's
+           `GET /portfolio/settlements?ticker=` (authenticated; skipped without credentials, or
+           when the venue refuses them): its `market_result` void → a void `Resolution`, yes /
+           no / scalar (`value`) as read (`parse_settlement_resolution`). Without a settlement
+           there (we held none), it is left out.
+
+        Left out as well: markets not final yet, and a final market whose value cannot be read
+        (with a warning). VenueError subclasses as every read: NotFound (from /markets),
+        RateLimited, TransportError, ProtocolError (no markets list, a cursor given twice)."""
+        ids = list(dict.fromkeys(market_ids))
+        wanted, out = set(ids), []
+        returned: set[str] = set()                 # tickers a market endpoint answered for
+        unsaid: list[str] = []                     # final, but the result does not say how
+
+        def take(raw) -> None:
+            ticker = raw.get("ticker") if isinstance(raw, dict) else None
+            if ticker not in wanted:
+                return
+            returned.add(ticker)
+            try:
+                r = parse_resolution(raw)
+            except ProtocolError as exc:           # this market only: left out, said why
+                log.warning("kalshi.resolution_unreadable", error=str(exc))
+                return
+            if r is not None:
+                wanted.discard(ticker)             # once each, whatever the venue repeats
+                out.append(r)
+            elif is_final(raw) and ticker not in unsaid:
+                unsaid.append(ticker)
+
+        for path in ("/markets", "/historical/markets"):
+            ask = ids if path == "/markets" else [t for t in ids if t not in returned]
+            for i in range(0, len(ask), RESOLUTION_TICKERS):
+                batch = ask[i:i + RESOLUTION_TICKERS]
+                params = {"tickers": ",".join(batch), "limit": str(RESOLUTION_TICKERS)}
+                try:
+                    async for markets in self._pages(path, params, "markets"):
+                        for raw in markets:
+                            take(raw)
+                except NotFound:
+                    if path == "/markets":
+                        raise
+                    continue                       # the historical database knows none of them
+        if unsaid:
+            out += await self._settled_by_account([t for t in unsaid if t in wanted])
+        return out
+
+    async def _settled_by_account(self, tickers: list[str]) -> list[Resolution]:
+        """The results of these final markets as this account's `GET /portfolio/settlements?ticker=`
+        lists them (`parse_settlement_resolution`); none without credentials or when the venue
+        refuses them (with a warning), and none for a market the account did not hold."""
+        if self.http.signer is None:               # paper trading without credentials: not ours to ask
+            return []
+        out = []
+        for ticker in tickers:
+            found = None
+            try:
+                async for page in self._pages("/portfolio/settlements", {"ticker": ticker, "limit": "100"},
+                                              "settlements", auth=True):
+                    for raw in page:
+                        if found is None and isinstance(raw, dict) and raw.get("ticker") == ticker:
+                            try:
+                                found = parse_settlement_resolution(raw)
+                            except ProtocolError as exc:
+                                log.warning("kalshi.settlement_unreadable", error=str(exc))
+            except AuthError as exc:
+                log.warning("kalshi.settlements_refused", error=str(exc))
+                return out
+            except NotFound:
+                continue
+            if found is not None:
+                out.append(found)
+        return out
+
+    async def _pages(self, path: str, params: dict, key: str, *, auth: bool = False) -> AsyncIterator[list]:
+        """The `key` list of each page of `GET path?params`, followed through its cursor;
+        ProtocolError if a page has no such list or the venue gives a cursor twice."""
+        cursor, seen = "", set()
+        while True:
+            body = await self.http.get(path, {**params, "cursor": cursor} if cursor else dict(params), auth=auth)
+            items = body.get(key) if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise ProtocolError(f"kalshi {path}: no {key} list", venue="kalshi")
+            yield items
+            cursor = body.get("cursor") or ""
+            if not cursor:
+                return
+            if cursor in seen:
+                raise ProtocolError(f"kalshi {path}: the venue repeated cursor {cursor!r}", venue="kalshi")
+            seen.add(cursor)
 
     def book_reads_per_s(self) -> float:
         """Book fetches per second the feed may make: its share of the tier's read budget

@@ -16,7 +16,7 @@ from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
-    Side, Venue,
+    Resolution, Side, Venue,
 )
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
@@ -26,9 +26,12 @@ from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
+from arbbot.venues.polymarket.resolution import resolution
+from arbbot.venues.polymarket.schemas.gamma import parse_market
 
 
 log = logging.getLogger("arbbot.venues.polymarket.venue")
+RESOLUTION_BATCH = 50        # condition ids per Gamma `/markets` request (repeated `condition_ids`)
 
 
 class PolymarketVenue:
@@ -71,6 +74,36 @@ class PolymarketVenue:
             if msg.asset_id in books:
                 books[msg.asset_id].apply_snapshot(msg)
         return native_book(market_id, books[m.yes_token], books[m.no_token])
+
+    async def resolutions(self, market_ids: list[str]) -> list[Resolution]:
+        """Of `market_ids` (condition ids), those whose result is final (`resolution.resolution`:
+        closed, UMA resolved, paying 1/0, 0/1 or 0.5/0.5), read from Gamma's public
+        `/markets?condition_ids=…&closed=true`, RESOLUTION_BATCH ids a request. YES/NO follow the
+        tokens discovered for the market (else Gamma's order: `clobTokenIds[0]` is YES). A
+        market Gamma does not return, or cannot describe, is left out. VenueError subclasses as
+        every read; ProtocolError if an answer is not a list."""
+        ids = list(dict.fromkeys(market_ids))
+        wanted, out = set(ids), []
+        for i in range(0, len(ids), RESOLUTION_BATCH):
+            batch = ids[i:i + RESOLUTION_BATCH]
+            page = await self.http.gamma("/markets", {"condition_ids": batch, "closed": "true",
+                                                      "limit": str(len(batch))})
+            if not isinstance(page, list):
+                raise ProtocolError("polymarket gamma /markets: expected a list", venue="polymarket")
+            for raw in page:
+                try:
+                    gm = parse_market(raw if isinstance(raw, dict) else {})
+                except ProtocolError as exc:            # this market only
+                    log.warning("polymarket: market result unreadable: %s", exc)
+                    continue
+                if gm.condition_id not in wanted:
+                    continue
+                known = self.provider.markets.get(gm.condition_id)
+                r = resolution(gm, known.yes_token if known is not None else "")
+                if r is not None:
+                    wanted.discard(gm.condition_id)
+                    out.append(r)
+        return out
 
     def data_client(self, markets: list[MarketInfo],
                     on_update: Callable[[BookUpdate], None] | None = None) -> PolymarketDataClient:

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.model import Action, Balance, Fill, Order, Position, Side, Venue
+from arbbot.model import utc_ms
+from arbbot.venues.common.model import Action, Balance, Fill, Order, Position, Resolution, Side, Venue
 from arbbot.units import TICKS_PER_DOLLAR, UnitError, cents_to_micros, money_micros, price_ticks, qty_lots
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE
 
@@ -162,3 +163,78 @@ def created_s(d: dict) -> int | None:
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
     return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() // 1)
+
+
+FINAL_STATUSES = ("finalized", "settled")      # Market.status once the result is final (payouts made)
+
+
+def is_final(d) -> bool:
+    """A `Market` whose status says its result is final (`finalized` / `settled`), whatever its
+    `result` shows (a voided market shows "": the OpenAPI Market.result has no "void")."""
+    return isinstance(d, dict) and d.get("status") in FINAL_STATUSES
+
+
+def parse_resolution(d: dict) -> Resolution | None:
+    """A `Market` whose result is final → its `Resolution`; None while it is not (status not
+    `finalized`/`settled`: `determined`, `disputed` and `amended` can still change). Result
+    yes → 10,000 µ$ per YES lot, no → 0, scalar → `settlement_value_dollars` (the YES payout per
+    contract: $0.50 → 5,000; dollars per contract × 10⁴ = µ$ per lot, parsed exactly), void →
+    None; any other result (none yet) → None. `resolved_ms` from `settlement_ts` (0 if absent or
+    unreadable); `paid`: Kalshi credits the payout and drops the position when it settles. ProtocolError if a final scalar's value cannot be read."""
+    if not isinstance(d, dict) or d.get("status") not in FINAL_STATUSES:
+        return None
+    ticker, result = d.get("ticker"), d.get("result")
+    if not isinstance(ticker, str) or not ticker:
+        raise ProtocolError("kalshi market: final market without a ticker", venue="kalshi")
+    if result == "yes":
+        value: int | None = TICKS_PER_DOLLAR
+    elif result == "no":
+        value = 0
+    elif result == "scalar":
+        raw = d.get("settlement_value_dollars")
+        if raw is None:
+            raise ProtocolError(f"kalshi market {ticker}: scalar result without settlement_value_dollars",
+                                venue="kalshi")
+        value = _p(price_ticks, raw, f"market {ticker} settlement_value_dollars")
+    elif result == "void":
+        value = None
+    else:                       # "" or a result not known: not final as far as we can tell
+        return None
+    try:
+        at = utc_ms(d["settlement_ts"]) if d.get("settlement_ts") else 0
+    except ValueError:
+        at = 0
+    return Resolution(V, ticker, result, value, at, paid=True)     # finalized: cash credited, position gone
+
+
+def parse_settlement_resolution(d: dict) -> Resolution | None:
+    """A `Settlement` (`GET /portfolio/settlements`: this account's settlement of one market) →
+    the market's `Resolution`: `market_result` yes → 10,000 µ$ per YES lot, no → 0, scalar →
+    `value` (cents one YES contract paid: µ$ per lot = cents × 100), void → None (positions
+    returned at cost). `resolved_ms` from `settled_time` (0 if unreadable); `paid`: the payout
+    (or refund) is credited at settlement. None for another `market_result`; ProtocolError if
+    the ticker is missing or a scalar's `value` is not 0–100 cents."""
+    if not isinstance(d, dict):
+        raise ProtocolError(f"kalshi settlement: not an object: {type(d).__name__}", venue="kalshi")
+    ticker, result = d.get("ticker"), d.get("market_result")
+    if not isinstance(ticker, str) or not ticker:
+        raise ProtocolError("kalshi settlement without a ticker", venue="kalshi")
+    if result == "yes":
+        value: int | None = TICKS_PER_DOLLAR
+    elif result == "no":
+        value = 0
+    elif result == "scalar":
+        cents = d.get("value")
+        if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= 100:
+            raise ProtocolError(f"kalshi settlement {ticker}: scalar result with value {cents!r} "
+                                "(cents per YES contract, 0-100)", venue="kalshi")
+        value = cents * 100                 # cents per contract → µ$ per lot (ticks per contract)
+    elif result == "void":
+        value = None
+    else:
+        return None
+    try:
+        at = utc_ms(d["settled_time"]) if d.get("settled_time") else 0
+    except ValueError:
+        at = 0
+    return Resolution(V, ticker, result, value, at, paid=True)

@@ -42,6 +42,8 @@ class GammaMarket:
     event_ids: tuple[str, ...] = ()
     accepting_orders: bool = True        # `acceptingOrders` (false: past its end awaiting resolution, or paused)
     enable_order_book: bool = True       # `enableOrderBook` (false: no CLOB book to trade on)
+    uma_resolution_status: str = ""      # `umaResolutionStatus` (requested|proposed|disputed|resolved|…)
+    closed_time: str = ""                # `closedTime` as Gamma writes it ("2026-10-01 14:00:00+00")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def parse_market(raw: dict) -> GammaMarket:
         active=bool(raw.get("active", True)), closed=bool(raw.get("closed", False)),
         end_date=str(raw.get("endDate") or ""),
         event_ids=tuple(str(e.get("id", "")) for e in raw.get("events") or [] if isinstance(e, dict)),
-        accepting_orders=raw.get("acceptingOrders") is not False, enable_order_book=raw.get("enableOrderBook") is not False)
+        accepting_orders=raw.get("acceptingOrders") is not False, enable_order_book=raw.get("enableOrderBook") is not False,
+        uma_resolution_status=str(raw.get("umaResolutionStatus") or ""), closed_time=str(raw.get("closedTime") or ""))
 
 
 def parse_event(raw: dict) -> GammaEvent:

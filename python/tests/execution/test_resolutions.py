@@ -1,0 +1,412 @@
+"""Settled markets: a market's recorded resolution releases the exposure its lots held, books a
+naked leg's loss at what its lots paid, values the position at its payout, and reconciles with a
+venue that paid it out (Kalshi: position gone, cash credited) or holds it until redemption
+(Polymarket: the tokens stay; the cash rises only when redeemed).
+
+Units: lots (100 a contract), ticks (10,000 = $1 a contract), µ$ (a winning lot pays 10,000)."""
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from arbbot.cli import main as cli_main
+from arbbot.execution.reconcile import reconcile_venue, redeemed
+from arbbot.execution.store import OrderStore
+from arbbot.model import Side, Venue
+from arbbot.run.sizer import SessionSizer
+from arbbot.venues.common.model import Action, Balance, Fill, Order, OrderStatus, Position, Resolution
+
+DAY = 86_400_000
+
+
+def leg(market: str, side: str, qty: int, price: int, fee: int):
+    return SimpleNamespace(market=market, side=Side.parse(side), qty=qty, worst_price=price, cost=qty * price, fee=fee)
+
+
+def trade(store: OrderStore, xid: str, legs: list[tuple[str, str, int, int, int]], state: str) -> None:
+    """Execution `xid` buying each (market `venue:id`, side, lots, price ticks, fee µ$) in full, then `state`."""
+    opp_legs = [leg(*l) for l in legs]
+    opp = SimpleNamespace(id=f"opp-{xid}", lane=1, kind=1, qty=legs[0][2], payout=legs[0][2] * 10_000,
+                          cost=sum(l.cost for l in opp_legs), fee=sum(l.fee for l in opp_legs), profit=0, legs=opp_legs)
+    for i, (market, side, qty, price, fee) in enumerate(legs):
+        venue, market_id = market.split(":")
+        coid = store.add_intent(xid, i, "entry", 0, venue=venue, market=market, market_id=market_id, side=side,
+                                action="buy", qty=qty, price=price, tif="ioc", new_execution=opp if i == 0 else None)
+        v = Venue.parse(venue)
+        store.record_order(coid, Order(v, f"o-{coid}", coid, market_id, Side.parse(side), Action.BUY, price, qty, qty, 0,
+                                       OrderStatus.FILLED, fees_micros=fee, cost_micros=qty * price),
+                           [Fill(v, f"f-{coid}", f"o-{coid}", market_id, Side.parse(side), Action.BUY, price, qty, fee,
+                                 True, 1, coid)])
+    store.set_execution_state(xid, state)
+
+
+def resolution(market_id: str, result: str, yes_value, venue=Venue.KALSHI, paid=True) -> Resolution:
+    return Resolution(venue, market_id, result, yes_value, 1_000, paid=paid)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = OrderStore(str(tmp_path / "o.db"), clock_ms=lambda: 5_000)
+    yield s
+    s.close()
+
+
+def test_a_resolved_market_holds_no_exposure(store):
+    # a complete parity arb: YES A 1 contract at 40¢ (fee 0.7¢) + YES B at 50¢ (fee 0.8¢)
+    trade(store, "x1", [("kalshi:A", "yes", 100, 4_000, 7_000), ("kalshi:B", "yes", 100, 5_000, 8_000)], "complete")
+    assert store.held_cost_by_market(("complete", "naked")) == {"kalshi:A": 407_000, "kalshi:B": 508_000}
+    assert store.held_markets() == {"kalshi": {"A", "B"}}
+    assert store.record_resolution(resolution("A", "yes", 10_000)) is True
+    assert store.held_cost_by_market(("complete", "naked")) == {"kalshi:B": 508_000}
+    assert store.held_markets() == {"kalshi": {"B"}}
+    # a complete execution's loss is unchanged (it locked its profit in when it completed)
+    assert store.realised_loss("x1") == 0
+
+
+@pytest.mark.parametrize("side, result, yes_value, loss", [
+    ("yes", "yes", 10_000, 0),           # the naked YES leg won: 1,000,000 back for 305,000 paid
+    ("yes", "no", 0, 305_000),           # it lost: the whole cost and fee
+    ("yes", "scalar", 2_000, 105_000),   # a split paying 20¢ a YES contract: 200,000 back
+    ("no", "yes", 10_000, 305_000),      # a NO lot of a YES market pays nothing
+    ("no", "scalar", 2_000, 0),          # a NO lot pays 80¢ a contract: 800,000 back
+    ("yes", "void", None, 5_000),        # returned at cost: only the fee is lost
+])
+def test_a_naked_legs_loss_is_booked_again_at_what_its_lots_paid(store, side, result, yes_value, loss):
+    trade(store, "x1", [("kalshi:C", side, 100, 3_000, 5_000)], "naked")
+    assert store.realised_loss("x1") == 305_000 and store.daily_loss(0) == 305_000
+    store.record_resolution(resolution("C", result, yes_value))
+    assert store.realised_loss("x1") == loss and store.daily_loss(0) == loss
+    assert store.held_cost_by_market(("complete", "naked")) == {}
+
+
+def test_a_resolution_is_recorded_once_unless_replaced(store):
+    trade(store, "x1", [("kalshi:C", "yes", 100, 3_000, 5_000)], "naked")
+    assert store.record_resolution(resolution("C", "no", 0)) is True
+    assert store.record_resolution(resolution("C", "yes", 10_000)) is False          # the first result stays
+    assert store.resolutions()["kalshi:C"].result == "no" and store.realised_loss("x1") == 305_000
+    assert store.record_resolution(resolution("C", "yes", 10_000), source="operator", replace=True) is True
+    row = store.resolutions()["kalshi:C"]
+    assert (row.result, row.yes_value, row.source, row.recorded_ms) == ("yes", 10_000, "operator", 5_000)
+    assert store.realised_loss("x1") == 0
+    events = [json.loads(r[0]) for r in store._db.execute("SELECT data FROM events WHERE kind='market_resolved'")]
+    assert [(e["result"], e["replaced"]) for e in events] == [("no", False), ("yes", True)]
+
+
+def test_the_naked_lane_pnl_counts_what_the_lots_paid(store):
+    trade(store, "x1", [("kalshi:C", "yes", 100, 3_000, 5_000)], "naked")
+    assert store.lane_daily_pnl(0, 0) == {1: (-305_000,)}
+    store.record_resolution(resolution("C", "yes", 10_000))
+    assert store.lane_daily_pnl(0, 0) == {1: (695_000,)}
+
+
+def test_a_paid_out_market_is_no_longer_a_position_and_an_unpaid_one_is_worth_its_payout(store):
+    trade(store, "x1", [("kalshi:A", "yes", 100, 4_000, 7_000)], "naked")
+    trade(store, "x2", [("polymarket:0xc", "no", 200, 3_000, 0)], "naked")
+    store.record_resolution(resolution("A", "yes", 10_000, paid=True))
+    store.record_resolution(resolution("0xc", "no", 0, venue=Venue.POLYMARKET, paid=False))
+    assert store.net_positions() == {"polymarket:0xc": (-200, 600_000)}
+    # equity values the unpaid NO lots at their payout (200 × 10,000), not at the mid or the cost
+    value = SessionSizer._positions_value(SimpleNamespace(_mid=lambda name: 1_234), store.net_positions(),
+                                          store.resolutions())
+    assert value == 2_000_000
+
+
+class SettledVenue:
+    """A venue after market A (3 YES contracts held, bought at 40¢, fee 3 µ$) resolved YES: `shows`
+    the position or not, and its cash moved by `cash` µ$ since the baseline."""
+
+    def __init__(self, shows: bool, cash: int) -> None:
+        self.shows, self.cash = shows, cash
+
+    venue = "kalshi"
+
+    async def discover_markets(self):
+        return []
+
+    async def positions(self):
+        return [Position(Venue.KALSHI, "A", 300)] if self.shows else [Position(Venue.KALSHI, "A", 0)]
+
+    async def orders(self, **_):
+        return []
+
+    async def fills(self, **_):
+        return [Fill(Venue.KALSHI, "f-x1-L0E0", "o-x1-L0E0", "A", Side.YES, Action.BUY, 4_000, 300, 3, True, 1,
+                     "x1-L0E0")]
+
+    async def balance(self):
+        return Balance(Venue.KALSHI, 1_000_000_000 + self.cash)
+
+
+BOUGHT = -(300 * 4_000 + 3)        # µ$ the order moved: −1,200,003
+PAYOUT = 300 * 10_000              # µ$ 3 winning contracts pay
+
+
+@pytest.mark.parametrize("shows, cash, differences, paid, redeemed_micros", [
+    (False, BOUGHT + PAYOUT, [], PAYOUT, 0),          # paid at settlement: position gone, cash credited
+    (True, BOUGHT, [], 0, 0),                          # held until redeemed: nothing paid yet
+    (True, BOUGHT + PAYOUT, [], 0, PAYOUT),            # ... redeemed: the fills still show the tokens
+    (False, BOUGHT, [{"what": "cash", "id": "kalshi", "venue": "-1.200003", "store": "1.799997"}], PAYOUT, 0),
+    (True, BOUGHT + 1, [{"what": "cash", "id": "kalshi", "venue": "-1.200002", "store": "-1.200003"}], 0, 0),
+])
+def test_reconcile_knows_a_resolved_market_may_be_paid(store, shows, cash, differences, paid, redeemed_micros):
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    store.record_resolution(resolution("A", "yes", 10_000, paid=not shows))
+    report = asyncio.run(reconcile_venue(store, "kalshi", SettledVenue(shows, cash), markets=[]))
+    assert report["differences"] == differences
+    assert report["resolved_micros"] == {"paid": paid, "redeemed": redeemed_micros}
+    assert report["redeemed"] == (["A"] if redeemed_micros else [])
+    assert report["positions"]["store"] == ({"A": "3"} if shows else {})
+
+
+def test_an_unresolved_position_the_venue_dropped_is_still_a_difference(store):
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    report = asyncio.run(reconcile_venue(store, "kalshi", SettledVenue(False, BOUGHT + PAYOUT), markets=[]))
+    assert {d["what"] for d in report["differences"]} == {"position", "cash"}
+
+
+def test_redeemed_cash_must_be_the_payout_of_some_of_the_markets():
+    markets = [("a", 300), ("b", 400), ("c", 900)]
+    assert redeemed(0, []) == () and redeemed(700, markets) == ("a", "b") and redeemed(1_600, markets) == ("a", "b", "c")
+    assert redeemed(100, markets) is None and redeemed(-300, [("a", 300)]) is None
+    # past the subset sums it tries, a payout of one market is still found
+    many = [(f"m{i}", 1_000_003 * (2 ** i)) for i in range(20)]
+    assert redeemed(1_000_003 * 2 ** 19, many) == ("m19",)
+
+
+def run_cli(*argv) -> int:
+    try:
+        return cli_main(list(argv))
+    except SystemExit as exc:        # argparse errors
+        return int(exc.code)
+
+
+def test_arbbot_resolve_records_an_operators_result_and_lists(tmp_path, capsys):
+    path = str(tmp_path / "o.db")
+    s = OrderStore(path, clock_ms=lambda: 5_000)
+    trade(s, "x1", [("forecastex:FXCPI-20261210-3.0", "yes", 100, 3_000, 1_000)], "naked")
+    s.close()
+    assert run_cli("resolve", "--db", path, "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed == {"format": "arbbot.resolutions/1", "held": {"forecastex": ["FXCPI-20261210-3.0"]}, "resolved": []}
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-9.9", "yes") == 2
+    assert "not a market this store has traded" in capsys.readouterr().err
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-3.0", "1.5") == 2
+    assert "above 1" in capsys.readouterr().err
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-3.0") == 2
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-3.0", "0.25") == 0
+    assert "a YES contract pays $0.250000" in capsys.readouterr().out
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-3.0", "no") == 2
+    assert "already recorded as scalar (operator); --replace" in capsys.readouterr().err
+    assert run_cli("resolve", "--db", path, "forecastex:FXCPI-20261210-3.0", "no", "--replace") == 0
+    capsys.readouterr()
+    assert run_cli("resolve", "--db", path, "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["held"] == {} and [(r["market"], r["result"], r["yes_value_usd"], r["paid"], r["source"])
+                                     for r in listed["resolved"]] == [
+        ("forecastex:FXCPI-20261210-3.0", "no", "0.000000", True, "operator")]
+    s = OrderStore(path)
+    assert s.realised_loss("x1") == 301_000
+    s.close()
+
+
+def test_the_dashboard_shows_an_unpaid_resolution_and_drops_a_paid_one(store):
+    from arbbot.ops.dashboard.history import History
+    trade(store, "x1", [("kalshi:A", "yes", 100, 4_000, 7_000)], "naked")
+    trade(store, "x2", [("polymarket:0xc", "no", 200, 3_000, 0)], "naked")
+    history = History(store.path)
+    assert set(history.positions()) == {"kalshi:A", "polymarket:0xc"}
+    store.record_resolution(resolution("A", "yes", 10_000, paid=True))
+    store.record_resolution(resolution("0xc", "no", 0, venue=Venue.POLYMARKET, paid=False))
+    assert history.positions() == {"polymarket:0xc": {"venue": "polymarket", "net_lots": -200, "cost_micros": 600_000,
+                                                      "resolved": "no"}}
+    assert [(e["kind"], e["data"]["market"]) for e in history.audit()] == [
+        ("market_resolved", "polymarket:0xc"), ("market_resolved", "kalshi:A")]
+    history.close()
+
+
+def test_a_settled_arb_is_released_and_reconciles_with_the_venue_that_paid(tmp_path, sim_factory):
+    """The planted Kalshi parity arb (YES LAL + YES BOS, 10 contracts each) completes on the simulator;
+    the venue then settles LAL YES and BOS NO and pays 10 × $1. The trader's resolution poll records
+    both through the real adapter, the exposure limits hold nothing more, and the store reconciles
+    with the venue (positions gone, the payout in the cash) without a difference."""
+    from arbbot.execution import Executor
+    from arbbot.execution.reconcile import reconcile
+    from arbbot.risk import RiskGates
+    from arbbot.risk.limits import ExposureLimits
+    from arbbot.run.trader import PaperTrader, held_exposure
+    from tests.execution.harness import A, B, opportunity, routes, sim_config, venue
+
+    h = sim_factory()
+
+    async def main():
+        v = venue(sim_config(h))
+        store = OrderStore(tmp_path / "o.db")
+        store.set_cash_baseline("kalshi", (await v.balance()).cash_micros)
+        opp = await opportunity(v, max_qty=1_000)
+        result = await Executor(store, routes(v)).execute(opp, execution_id="x1")
+        assert result.state == "complete"
+        exposure = ExposureLimits()
+        held_exposure(store, exposure, lambda m: m)
+        assert set(exposure.market) == {f"kalshi:{A}", f"kalshi:{B}"}
+        before = (await v.balance()).cash_micros
+
+        def settle():
+            h.kalshi.settle_market(A, "yes")
+            h.kalshi.settle_market(B, "no")
+        h.loop.call_soon_threadsafe(settle)
+        await asyncio.sleep(0.2)
+        assert (await v.balance()).cash_micros - before == 1_000 * 10_000      # 10 winning contracts: $10
+        trader = PaperTrader(SimpleNamespace(routes={}), RiskGates(exposure=exposure), {"kalshi": v}, store,
+                             event_of=lambda m: m)
+        assert await trader.resolve_now() == 2
+        assert {m: (r.result, r.yes_value, r.paid) for m, r in store.resolutions().items()} == {
+            f"kalshi:{A}": ("yes", 10_000, True), f"kalshi:{B}": ("no", 0, True)}
+        assert exposure.market == {} and exposure.venue == {} and store.held_markets() == {}
+        assert trader.cash["kalshi"] == before + 10_000_000
+        assert await trader.resolve_now() == 0                                  # nothing new to record
+        report = await reconcile(store, {"kalshi": v})
+        assert report["differences"] == 0, report
+        assert report["venues"]["kalshi"]["resolved_micros"] == {"paid": 10_000_000, "redeemed": 0}
+        assert store.net_positions() == {}
+        await v.close()
+        store.close()
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_later_resolution_never_frees_budget_another_executions_loss_used(tmp_path):
+    """$60 lost naked on day 10, $40 lost on day 11; on day 11 the day-10 market resolves YES (its
+    loss is reversed). Day 11 still counts its own $40: the reversal reduces day 11 by at most what
+    that execution lost in it (nothing)."""
+    clock = {"ms": 10 * DAY}
+    s = OrderStore(str(tmp_path / "o.db"), clock_ms=lambda: clock["ms"])
+    trade(s, "x1", [("kalshi:C", "yes", 100, 6_000, 0)], "naked")          # −$0.60 … as 100 lots: 600,000 µ$
+    clock["ms"] = 11 * DAY + 1_000
+    trade(s, "x2", [("kalshi:D", "yes", 100, 4_000, 0)], "naked")          # −400,000 µ$
+    assert (s.daily_loss(10 * DAY, 11 * DAY), s.daily_loss(11 * DAY, 12 * DAY)) == (600_000, 400_000)
+    s.record_resolution(resolution("C", "yes", 10_000))                       # x1's lots pay 1,000,000
+    assert s.realised_loss("x1") == 0
+    assert (s.daily_loss(10 * DAY, 11 * DAY), s.daily_loss(11 * DAY, 12 * DAY)) == (600_000, 400_000)
+    s.close()
+
+
+class ResultsVenue(SettledVenue):
+    """SettledVenue that also publishes market A's result (YES), or fails to."""
+
+    def __init__(self, shows: bool, cash: int, fail: bool = False) -> None:
+        super().__init__(shows, cash)
+        self.fail, self.asked = fail, 0
+
+    async def resolutions(self, market_ids):
+        from arbbot.venues.common.errors import TransportError
+        self.asked += 1
+        if self.fail:
+            raise TransportError("venue down", venue="kalshi")
+        return [resolution("A", "yes", 10_000, paid=not self.shows)] if "A" in market_ids else []
+
+
+def trader_on(store, venues, exposure=None):
+    from arbbot.risk import RiskGates
+    from arbbot.run.trader import PaperTrader
+    return PaperTrader(SimpleNamespace(routes={}), RiskGates(exposure=exposure), venues, store, event_of=lambda m: m)
+
+
+def test_reconciling_first_asks_for_the_results_of_what_the_venue_paid_out(store):
+    """Kalshi paid market A out (position gone, cash credited) before the bot's resolution poll:
+    the reconciliation asks for results first, so it finds no difference and no safe mode."""
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "complete")
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    trader = trader_on(store, {"kalshi": ResultsVenue(False, BOUGHT + PAYOUT)})
+    assert asyncio.run(trader.reconcile_now()) == 0
+    assert store.safe_mode() is None and store.resolutions()["kalshi:A"].paid
+
+
+def test_a_redeemed_market_is_recorded_paid_and_no_longer_valued_twice(store):
+    """Polymarket-like: the position still shows, the cash rose by the payout (redeemed). The
+    reconciliation finds which market it was and records it paid: equity no longer counts the
+    lots beside the cash, and the next reconciliation expects the payout."""
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    store.record_resolution(resolution("A", "yes", 10_000, paid=False))
+    assert store.net_positions() == {"kalshi:A": (300, 1_200_000)}
+    trader = trader_on(store, {"kalshi": SettledVenue(True, BOUGHT + PAYOUT)})
+    assert asyncio.run(trader.reconcile_now()) == 0
+    assert store.resolutions()["kalshi:A"].paid and store.net_positions() == {}
+    report = asyncio.run(reconcile_venue(store, "kalshi", SettledVenue(True, BOUGHT + PAYOUT), markets=[]))
+    assert report["differences"] == [] and report["resolved_micros"] == {"paid": PAYOUT, "redeemed": 0}
+
+
+def test_one_venue_failing_does_not_keep_the_others_results(store):
+    from arbbot.risk.limits import ExposureLimits
+    from arbbot.run.trader import held_exposure
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    trade(store, "x2", [("polymarket:0xc", "no", 200, 3_000, 0)], "naked")
+    exposure = ExposureLimits()
+    held_exposure(store, exposure, lambda m: m)
+    down = ResultsVenue(True, 0, fail=True)
+    trader = trader_on(store, {"kalshi": ResultsVenue(False, 0), "polymarket": down}, exposure)
+    assert asyncio.run(trader.resolve_now()) == 1 and down.asked == 1
+    assert exposure.market == {"polymarket:0xc": 600_000}                  # kalshi:A released
+
+
+def test_an_operators_correction_reaches_the_running_bots_loss_cap(store):
+    """`arbbot resolve --replace` from another process turns a win into a loss: the running bot's
+    daily loss cap sees it at its next resolution poll."""
+    from arbbot.risk.limits import DailyLossCap
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    store.record_resolution(resolution("A", "yes", 10_000))
+    cap = DailyLossCap(1_000_000, store, clock=lambda: 5)
+    trader = trader_on(store, {})
+    assert cap.loss == 0
+    other = OrderStore(store.path, clock_ms=lambda: 6_000)
+    other.record_resolution(resolution("A", "no", 0), source="operator", replace=True)
+    other.close()
+    assert cap.loss == 0                                 # not seen yet: the ledger changed elsewhere
+    asyncio.run(trader.resolve_now())
+    assert cap.loss == 1_200_003 and cap.reason() is not None
+
+
+class TodaysFillsVenue(SettledVenue):
+    """IB-like: `fills()` lists only today's executions (from `fill_history_start_ms`)."""
+
+    def __init__(self) -> None:
+        super().__init__(True, BOUGHT)
+
+    def fill_history_start_ms(self):
+        return 2 * DAY
+
+    async def fills(self, **_):
+        return []                                        # the fill of day 1 is no longer listed
+
+
+def test_a_venue_listing_only_todays_fills_is_compared_on_those(store):
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")       # its fill dated 1 ms
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+    report = asyncio.run(reconcile_venue(store, "kalshi", TodaysFillsVenue(), markets=[]))
+    assert report["differences"] == [] and report["fills"] == {"venue": 0, "store": 0}
+    # a venue listing every fill still finds the missing one
+    everything = TodaysFillsVenue()
+    everything.fill_history_start_ms = lambda: None
+    report = asyncio.run(reconcile_venue(store, "kalshi", everything, markets=[]))
+    assert [d["what"] for d in report["differences"]] == ["fill"]
+
+
+def test_the_reconcile_task_outlives_an_unexpected_error(store):
+    from arbbot.run.trader import PaperTrader
+
+    class Broken(SettledVenue):
+        async def positions(self):
+            raise ConnectionError("socket closed")
+    trader = PaperTrader(SimpleNamespace(routes={}), None, {"kalshi": Broken(True, 0)}, store)
+
+    async def main():
+        task = asyncio.create_task(trader.reconcile_every(0.01))
+        await asyncio.sleep(0.1)
+        alive = not task.done()
+        task.cancel()
+        return alive
+    assert asyncio.run(main())
