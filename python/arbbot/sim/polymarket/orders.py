@@ -5,8 +5,14 @@ version "2", chain 137, the V2 exchange — or the V2 neg-risk exchange for neg-
 recovered signer is the `signer` field and the address of the API key, with `owner` = that key.
 The typing, hash (= the order id) and signer recovery are the simulator's own (`eip712.py`).
 Amounts are 6-decimal integers: BUY pays makerAmount collateral for takerAmount shares, SELL the
-reverse; price = collateral / shares must sit on the market's tick. Matching runs in the shared
-engine (a SELL of a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
+reverse. A limit order's (GTC/GTD) price = collateral / shares must sit on the market's tick. A
+marketable order's (FAK/FOK) amounts are refused 400 with more than 2 decimals in makerAmount or 4
+in takerAmount, as the CLOB does ("invalid amounts, the market buy orders maker amount supports a
+max accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clob-client #121, -v2 #99,
+rs-clob-client #114); its price is the implied limit (maker/taker for a BUY, taker/maker for a
+SELL), which may fall between ticks: it matches what that limit reaches (a BUY the asks at or
+below it, a SELL the bids at or above it). Matching runs in the shared engine (a SELL of a token
+is a BUY of the other token at 1 − p, as the venue's mint/merge does).
 An order on a resolved market is refused 400 "No orderbook exists for the requested token id"
 (the CLOB's documented answer for a token without an order book: a resolved market's book is
 gone); on a market not open yet, "the market is not yet ready to process new orders".
@@ -26,7 +32,14 @@ from arbbot.sim.polymarket.eip712 import BadOrder, order_hash, recover_signer
 _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
 NOT_READY = "the market is not yet ready to process new orders"
 NO_ORDERBOOK = "No orderbook exists for the requested token id"
+MARKETABLE = ("FOK", "FAK")
 _ACCEPTED = web.RequestKey("poly_order_accepted", bool)
+
+
+def marketable_amounts_error(side: str) -> str:
+    """The CLOB's refusal of a marketable order whose amounts carry too many decimals."""
+    return (f"invalid amounts, the market {side.lower()} orders maker amount supports a max accuracy of 2 "
+            f"decimals, taker amount a max of 4 decimals")
 
 
 def _bad(msg: str, status: int = 400) -> web.Response:
@@ -90,12 +103,19 @@ class OrderDesk:
         if side not in ("BUY", "SELL") or otype not in _TIF or maker_amt <= 0 or taker_amt <= 0:
             return _bad("invalid order parameters")
         shares, coll = (taker_amt, maker_amt) if side == "BUY" else (maker_amt, taker_amt)
+        if otype in MARKETABLE and (maker_amt % 10_000 or taker_amt % 100):
+            return _bad(marketable_amounts_error(side))
         if shares % 10_000:
             return _bad("invalid amounts, the sizes must have at most 2 decimals")
         lots = shares // 10_000
-        if (coll * 10_000) % shares:
-            return _bad(f"order {otype} price breaks minimum tick size rule: {l.tick / 10_000}")
-        price = coll * 10_000 // shares          # ticks
+        if otype in MARKETABLE:
+            # the implied limit, on the tick it reaches: a BUY's rounded down, a SELL's up
+            steps = coll * 10_000 // (shares * l.tick) if side == "BUY" else -(-coll * 10_000 // (shares * l.tick))
+            price = steps * l.tick
+        else:
+            if (coll * 10_000) % shares:
+                return _bad(f"order {otype} price breaks minimum tick size rule: {l.tick / 10_000}")
+            price = coll * 10_000 // shares          # ticks
         if price % l.tick or not l.tick <= price <= 10_000 - l.tick:
             return _bad(f"order price breaks minimum tick size rule: {l.tick / 10_000}")
         min_lots = int(Decimal(l.min_order_size) * 100)

@@ -5,19 +5,86 @@ Rules enforced before anything is sent: the price sits on the market's tick grid
 [tick, 1 − tick]; the size is at least the market's minimum; marketable orders (FOK/FAK) are worth
 at least $1. The signing library takes floats, so the amounts it signs are compared with the exact
 integer amounts (µ$ and 10⁻⁶ shares) and the order is refused locally on any difference.
+
+Amounts (`signed_amounts`). A GTC order signs the exact limit amounts (price × shares, shares).
+The CLOB refuses a marketable order (FAK/FOK) whose maker amount has more than 2 decimals or
+taker amount more than 4 ("invalid amounts, the market buy orders maker amount supports a max
+accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clob-client #121/#253,
+py-clob-client-v2 #99, rs-clob-client #114), so FAK/FOK amounts are:
+- BUY: taker = the shares (2 decimals), maker = price × shares rounded UP to whole cents. The
+  implied limit maker/taker is ≥ the price by less than $0.01/shares; if it would reach the next
+  tick above the price (fine ticks, small sizes) the order could buy a tick higher than asked:
+  refused, not sent.
+- SELL: maker = the shares, taker = price × shares rounded DOWN to 4 decimals (the implied limit
+  is ≤ the price by less than $0.0001/shares; refused, not sent, should it reach a tick lower).
+Note: the CLOB matches a marketable BUY by its maker (dollar) amount, so a BUY whose maker was
+rounded up may receive up to $0.01 worth of shares more than asked (read from `takingAmount`).
 """
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
+import copy
+import logging
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.model import Action, Order, OrderRequest, OrderStatus, Side, TimeInForce, Venue
 from arbbot.units import (LOTS_PER_CONTRACT, MICRO_SHARES_PER_LOT, TICKS_PER_DOLLAR, UnitError, lots_held, money_micros,
                           price_ticks, share_micros)
+from arbbot.venues.polymarket.fees import fee_at, order_fee
 from arbbot.venues.polymarket.order_hash import order_hash
 
+log = logging.getLogger("arbbot.venues.polymarket.execution")
+
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
+MARKETABLE = ("FAK", "FOK")
+CENT_MICROS = 10_000            # $0.01 in µ$: a marketable order's maker amount has ≤ 2 decimals
+TAKER_STEP_MICROS = 100         # 10⁻⁴: its taker amount has ≤ 4 decimals
+# GET /data/order `status` → OrderStatus. UNMATCHED (a marketable order that found nothing),
+# INVALID and CANCELED_MARKET_RESOLVED are final: cancelled with `size_matched` filled; DELAYED
+# (sports / market delay before matching) may still fill.
+ORDER_STATUS = {"LIVE": OrderStatus.RESTING, "MATCHED": OrderStatus.FILLED, "CANCELED": OrderStatus.CANCELED,
+                "UNMATCHED": OrderStatus.CANCELED, "INVALID": OrderStatus.CANCELED,
+                "CANCELED_MARKET_RESOLVED": OrderStatus.CANCELED, "DELAYED": OrderStatus.PENDING}
+
+
+def signed_amounts(req: OrderRequest, tick: int) -> tuple[int, int]:
+    """(makerAmount, takerAmount) the order is signed with, 10⁻⁶ units (µ$ / micro-shares), as
+    the CLOB accepts them for its time in force (module doc). A FAK/FOK whose rounded amounts
+    would let it trade a tick beyond its price is OrderRejected here: nothing is sent."""
+    shares, coll = req.qty_lots * MICRO_SHARES_PER_LOT, req.price_ticks * req.qty_lots    # µ$ = ticks × lots
+    buy = req.action is Action.BUY
+    if _TIF.get(req.tif) not in MARKETABLE:
+        return (coll, shares) if buy else (shares, coll)
+    if buy:
+        maker = -(-coll // CENT_MICROS) * CENT_MICROS
+        if maker >= (req.price_ticks + tick) * req.qty_lots:          # implied limit ≥ price + tick
+            raise OrderRejected(
+                f"polymarket: a marketable BUY of {req.qty_lots} lots at {req.price_ticks} ticks needs a maker amount "
+                f"in whole cents ({maker} µ$ for {coll} µ$), whose implied price reaches the next "
+                f"{tick}-tick step; not sent", venue="polymarket")
+        return maker, shares
+    taker = coll // TAKER_STEP_MICROS * TAKER_STEP_MICROS
+    if taker <= (req.price_ticks - tick) * req.qty_lots:              # implied limit ≤ price − tick
+        raise OrderRejected(
+            f"polymarket: a marketable SELL of {req.qty_lots} lots at {req.price_ticks} ticks needs a taker amount "
+            f"of 4 decimals ({taker} µ$ for {coll} µ$), whose implied price reaches the {tick}-tick step "
+            f"below; not sent", venue="polymarket")
+    return shares, taker
+
+
+def _order_price(o: dict, action: Action, tick: int) -> int:
+    """The order's price in ticks. A marketable order's price (maker/taker of its rounded
+    amounts) may fall between ticks: read as the tick it can trade at (a BUY's down, a SELL's up)."""
+    try:
+        return price_ticks(o["price"])
+    except UnitError:
+        dollars = Decimal(str(o["price"]))
+        if not dollars.is_finite() or not 0 <= dollars <= 1:
+            raise
+        steps = (dollars * TICKS_PER_DOLLAR / tick).to_integral_value(ROUND_FLOOR if action is Action.BUY
+                                                                      else ROUND_CEILING)
+        return int(steps) * tick
 
 
 class PolymarketExecutionClient:
@@ -71,8 +138,9 @@ class PolymarketExecutionClient:
         min_lots = int(dict(m.extra).get("min_order_size_lots", "0"))
         if q <= 0 or q < min_lots:
             raise OrderRejected(f"polymarket: size {q} lots is below the market minimum {min_lots}", venue="polymarket")
-        if _TIF[req.tif] in ("FOK", "FAK") and p * q < 1_000_000:
+        if _TIF[req.tif] in MARKETABLE and p * q < 1_000_000:
             raise OrderRejected("polymarket: marketable orders must be worth at least $1", venue="polymarket")
+        signed_amounts(req, t)            # a FAK/FOK its rounded amounts would let trade beyond its price
         return m
 
     def _build(self, m, req: OrderRequest) -> dict:
@@ -80,12 +148,20 @@ class PolymarketExecutionClient:
         from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
         token = m.yes_token if req.side is Side.YES else m.no_token
         side = "BUY" if req.action is Action.BUY else "SELL"
+        from py_clob_client_v2.order_utils import Side as WireSide
         tick = format((Decimal(m.tick_ticks) / TICKS_PER_DOLLAR).normalize(), "f")
-        order = self._order_builder().build_order(
+        want = signed_amounts(req, m.tick_ticks)
+        builder = self._order_builder()
+        if _TIF[req.tif] in MARKETABLE:
+            # the library's limit-order amounts are exact products; a marketable order signs the
+            # amounts the CLOB accepts for it (`signed_amounts`): a per-call copy of the builder
+            # (the worker threads share the original) that returns them
+            builder = copy.copy(builder)
+            wire_side = WireSide.BUY if side == "BUY" else WireSide.SELL
+            builder.get_order_amounts = lambda *_a, **_k: (wire_side, want[0], want[1])
+        order = builder.build_order(
             OrderArgsV2(token_id=token, price=req.price_ticks / TICKS_PER_DOLLAR, size=req.qty_lots / LOTS_PER_CONTRACT, side=side),
             CreateOrderOptions(tick_size=tick, neg_risk=m.neg_risk), version=2)
-        coll, shares = req.price_ticks * req.qty_lots, req.qty_lots * MICRO_SHARES_PER_LOT
-        want = (coll, shares) if side == "BUY" else (shares, coll)
         if (int(order.makerAmount), int(order.takerAmount)) != want:
             raise OrderRejected(f"polymarket: signed amounts {order.makerAmount}/{order.takerAmount} differ from the "
                                 f"exact {want[0]}/{want[1]}; not sent", venue="polymarket")
@@ -102,9 +178,12 @@ class PolymarketExecutionClient:
             raise OrderRejected(f"polymarket order rejected: {msg}", venue="polymarket")
         try:
             making, taking = Decimal(str(body["makingAmount"])), Decimal(str(body["takingAmount"]))
-            shares = taking if req.action is Action.BUY else making
-            filled = lots_held(share_micros(shares))          # up to 6 decimals: whole lots kept
+            shares, money = (taking, making) if req.action is Action.BUY else (making, taking)
+            exact = share_micros(shares)
+            filled = lots_held(exact)                         # up to 6 decimals: whole lots kept
             cost = money_micros(making) if req.action is Action.BUY else 0
+            # the taker fee of what matched now, from the market's schedule as the fills' fees
+            fee = order_fee(getattr(m, "fees", None), exact, money_micros(money)) if filled else 0
         except (KeyError, UnitError) as exc:
             raise ProtocolError(f"polymarket /order response: {exc}", venue="polymarket") from None
         st = body.get("status")
@@ -116,7 +195,7 @@ class PolymarketExecutionClient:
             status = OrderStatus.CANCELED          # FAK remainder killed
         remaining = req.qty_lots - filled if status is OrderStatus.RESTING else 0
         o = Order(Venue.POLYMARKET, str(body["orderID"]), req.client_order_id, req.market_id, req.side, req.action,
-                  req.price_ticks, req.qty_lots, filled, remaining, status, cost_micros=cost)
+                  req.price_ticks, req.qty_lots, filled, remaining, status, fees_micros=fee, cost_micros=cost)
         self.placed[o.order_id] = o
         return o
 
@@ -131,20 +210,28 @@ class PolymarketExecutionClient:
         token = str(o.get("asset_id", ""))
         m = next((m for m in self.provider.markets.values() if token in (m.yes_token, m.no_token)), None)
         mid, side = (m.market_id, Side.YES if token == m.yes_token else Side.NO) if m else (o.get("market", ""), Side.YES)
+        action = Action.SELL if o.get("side") == "SELL" else Action.BUY
         try:
-            size, matched = lots_held(share_micros(o["original_size"])), lots_held(share_micros(o["size_matched"]))
-            price = price_ticks(o["price"])
-        except (KeyError, UnitError) as exc:
+            size, exact = lots_held(share_micros(o["original_size"])), share_micros(o["size_matched"])
+            matched = lots_held(exact)
+            price = _order_price(o, action, max(1, m.tick_ticks) if m else 1)
+        except (KeyError, UnitError, ArithmeticError) as exc:
             raise ProtocolError(f"polymarket /data/order: {exc}", venue="polymarket") from None
-        status = {"LIVE": OrderStatus.RESTING, "MATCHED": OrderStatus.FILLED,
-                  "CANCELED": OrderStatus.CANCELED}.get(str(o.get("status", "")).upper(), OrderStatus.PENDING)
+        wire = str(o.get("status", "")).upper()
+        status = ORDER_STATUS.get(wire)
+        if status is None:
+            log.warning("polymarket: order %s has status %r, unknown to this adapter: kept pending (still "
+                        "looked up; check the CLOB's order statuses)", order_id, o.get("status"))
+            status = OrderStatus.PENDING
         if status is OrderStatus.FILLED and matched < size:
             status = OrderStatus.CANCELED                 # FAK: the unmatched rest was killed
-        action = Action.SELL if o.get("side") == "SELL" else Action.BUY
         known = self.placed.get(order_id)
+        # what matched, priced at the order's price (the lookup says no more), its taker fee from
+        # the market's schedule as the fills'
+        fee = fee_at(getattr(m, "fees", None), exact, price) if m is not None and matched else 0
         return Order(Venue.POLYMARKET, order_id, known.client_order_id if known else "", mid, side, action, price,
                      size, matched, size - matched if status is OrderStatus.RESTING else 0, status,
-                     cost_micros=price * matched if action is Action.BUY else 0)
+                     fees_micros=fee, cost_micros=price * matched if action is Action.BUY else 0)
 
     async def cancel(self, order_id: str) -> Order:
         body = await self.http.clob_delete("/order", {"orderID": order_id})

@@ -19,13 +19,14 @@ from arbbot.venues.common.model import (
     Resolution, Side, Venue,
 )
 from arbbot.snapshot import dump_snapshot
-from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
+from arbbot.units import lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+from arbbot.venues.polymarket.fees import raw_fee, rounded
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
-from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
+from arbbot.venues.polymarket.providers import FEE_ROUNDING_MICROS, PolymarketInstrumentProvider
 from arbbot.venues.polymarket.resolution import resolution
 from arbbot.venues.polymarket.schemas.gamma import parse_market
 
@@ -224,7 +225,9 @@ class PolymarketVenue:
                     min_ts_ms: int | None = None) -> list[Fill]:
         """Our fills from `GET /data/trades` (every page). As taker, the trade's top level is our
         order; as maker, our part is the `maker_orders` entry owned by our API key. Fee (takers
-        only): size × fee_rate_bps/10⁴ × p(1−p), rounded up to $0.00001 per order (ARBITRAGE.md
+        only): size × rate × p(1−p) with the rate of the market's fee schedule (`MarketInfo.fees`,
+        from Gamma's `feeSchedule`; the trade's own `fee_rate_bps` only for a market not
+        discovered), rounded up to $0.00001 per order (ARBITRAGE.md
         "Fees"): an order's k-th fill carries fee(fills 1..k) − fee(fills 1..k−1), the venue's
         per-order accumulator, so an order's fills add up to its fee exactly (an order whose first
         fills fall before `min_ts_ms` starts its accumulator at the first one returned). FAILED
@@ -240,7 +243,7 @@ class PolymarketVenue:
         if min_ts_ms is not None:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
         out: list[Fill] = []
-        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-12 µ$)
+        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
         try:
             async for t in self._pages("/data/trades", params):
                 if t.get("status") == "FAILED":
@@ -260,18 +263,26 @@ class PolymarketVenue:
                     p, shares = price_ticks(px), share_micros(size)       # a fill's size: up to 6 decimals
                     fee = 0
                     if taker:
-                        bps = int(t.get("fee_rate_bps") or 0)
-                        # shares/1e6 × bps/1e4 × p/1e4 × (1−p)/1e4 $ = raw/1e18 $ = raw/1e12 µ$, on
-                        # the exact size; the order's running total rounded up to 10 µ$ ($0.00001)
+                        # on the exact size; the order's running total rounded up to the
+                        # schedule's rounding ($0.00001)
+                        ppm, rounding = self._taker_rate(mid, t)
                         before = taker_raw.get(oid, 0)
-                        taker_raw[oid] = after = before + shares * bps * p * (TICKS_PER_DOLLAR - p)
-                        fee = -(-after // 10**13) * 10 - (-(-before // 10**13) * 10)
+                        taker_raw[oid] = after = before + raw_fee(ppm, shares, p)
+                        fee = rounded(after, rounding) - rounded(before, rounding)
                     lots = lots_held(shares)
                     out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
                                     outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
         return out
+
+    def _taker_rate(self, market_id: str, trade: dict) -> tuple[int, int]:
+        """(taker rate ppm, rounding µ$) of a fill in `market_id`: the market's fee schedule as
+        discovered; for a market not discovered, the trade's `fee_rate_bps` ($0.00001 rounding)."""
+        fees = getattr(self.provider.markets.get(market_id), "fees", None)
+        if fees is not None:
+            return fees.taker_rate_ppm, fees.rounding
+        return int(trade.get("fee_rate_bps") or 0) * 100, FEE_ROUNDING_MICROS
 
     async def positions(self) -> list[Position]:
         """Net YES − NO shares per market from our fills (a SELL of a token reduces it)."""

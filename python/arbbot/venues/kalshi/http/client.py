@@ -88,20 +88,40 @@ class KalshiHttpClient:
                 await r
 
 
+def _error_fields(data: Any) -> tuple[str, str]:
+    """(code, message) of an error body. The OpenAPI's `ErrorResponse` is flat (`{"code",
+    "message","details","service"}`); bodies nested as `{"error": {"code": …, "message": …}}`
+    are reported from the live API. The nested form is read first, the flat one as the fallback;
+    a bare `{"error": "text"}` (the 429 body) is the message."""
+    if not isinstance(data, dict):
+        return "", ""
+    err = data.get("error")
+    if isinstance(err, dict):
+        code, msg = err.get("code"), err.get("message")
+    else:
+        code, msg = None, err
+    if not code:
+        code = data.get("code")
+    if not msg:
+        msg = data.get("message")
+    return str(code or ""), str(msg or "")
+
+
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     data = common_http.load_json(resp, "kalshi", method, path)
     if resp.status_code < 400:
         return data
-    code = str(data.get("code", "")) if isinstance(data, dict) else ""
-    msg = str(data.get("message", "")) if isinstance(data, dict) else ""
+    code, msg = _error_fields(data)
     text = f"kalshi {method} {path}: HTTP {resp.status_code} {code}: {msg}"
     if resp.status_code in (401, 403):
         raise AuthError(text, venue="kalshi", status=resp.status_code, code=code)
     if resp.status_code == 404:
         raise NotFound(text, venue="kalshi", status=404, code=code)
     if method == "POST" and "orders" in path:
-        if code == "order_already_exists":
-            # our client_order_id is already at the venue: an earlier send of this order arrived
+        if resp.status_code in (408, 409) or code == "order_already_exists":
+            # 408: the request timed out at the venue, which may still have taken the order; 409
+            # (conflict): above all `order_already_exists`, our client_order_id is already there
+            # (an earlier send arrived). Either way the order may be at the venue: look it up.
             raise OutcomeUnknown(text, venue="kalshi", status=resp.status_code, code=code)
         raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
     raise VenueError(text, venue="kalshi", status=resp.status_code, code=code)

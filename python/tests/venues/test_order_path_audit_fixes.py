@@ -1,0 +1,425 @@
+"""Order-path defects of the Kalshi and Polymarket adapters found by an audit (each reproduced;
+every test here failed before the fix).
+
+1. Kalshi: an order POST answered 408, or 409 with the live API's nested error body
+   (`{"error": {"code", "message"}}`), was OrderRejected (recorded rejected, never looked up)
+   although the order may be at the venue (it was, and filled). Now OutcomeUnknown.
+2. Polymarket: FAK/FOK orders were signed with exact limit-order amounts, which the CLOB refuses
+   for marketable orders (maker ≤ 2 decimals, taker ≤ 4). Now: BUY maker rounded up to cents,
+   SELL taker rounded down to 4 decimals; a BUY whose implied limit would reach the next tick is
+   refused before sending. The simulator refuses what the CLOB refuses and matches on the implied
+   limit.
+3. Polymarket `place()` / `order()` carried no fee: a leg's spend was under-counted.
+4. Polymarket `/data/order` statuses UNMATCHED / INVALID / CANCELED_MARKET_RESOLVED stayed
+   pending forever; an unknown one now warns.
+5. Polymarket fill fees came from the trade's `fee_rate_bps`, not the market's fee schedule.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from arbbot.sim import _keypair
+from arbbot.venues.common.errors import OrderRejected, OutcomeUnknown, VenueError
+from arbbot.venues.common.model import (
+    Action, FeeSchedule, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue,
+)
+from arbbot.venues.kalshi.config import KalshiConfig
+from arbbot.venues.kalshi.execution import KalshiExecutionClient
+from arbbot.venues.kalshi.http.client import KalshiHttpClient
+from arbbot.venues.polymarket.config import PolymarketConfig
+from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+from arbbot.venues.polymarket.venue import PolymarketVenue
+
+PRIV = "0x" + "3c" * 32
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+# ---- 1. Kalshi: 408 and 409 on an order POST are outcome unknown ------------------------------
+
+async def _kalshi_post(status: int, body: dict, path: str = "/portfolio/orders"):
+    """POST one IOC order (or GET `path` when it is not the order path) against a venue answering
+    `status` `body`: (the exception raised, how many requests went out)."""
+    priv, _ = _keypair()
+    sent = []
+
+    def handler(req: httpx.Request):
+        sent.append(req.method)
+        return httpx.Response(status, json=body)
+    http = KalshiHttpClient(KalshiConfig(rest_url="https://k.test/trade-api/v2", key_id="k", private_key_pem=priv),
+                            transport=httpx.MockTransport(handler))
+    try:
+        if path == "/portfolio/orders":
+            await KalshiExecutionClient(http).place(
+                OrderRequest("T", Side.YES, 5000, 100, tif=TimeInForce.IOC, client_order_id="c1"))
+        else:
+            await http.get(path, auth=True)
+    except VenueError as exc:
+        return exc, len(sent)
+    finally:
+        await http.close()
+    raise AssertionError("no error raised")
+
+
+@pytest.mark.parametrize("status, body, code", [
+    (408, {"error": {"code": "request_timeout", "message": "request timed out"}}, "request_timeout"),
+    (408, {}, ""),
+    (409, {"error": {"code": "order_already_exists", "message": "client_order_id already used"}},
+     "order_already_exists"),
+    (409, {"error": {"code": "market_closed", "message": "market closed"}}, "market_closed"),
+    (409, {"code": "market_closed", "message": "market closed"}, "market_closed"),     # the OpenAPI's flat shape
+])
+def test_kalshi_order_post_408_and_409_are_outcome_unknown_sent_once(status, body, code):
+    exc, posts = run(_kalshi_post(status, body))
+    assert type(exc) is OutcomeUnknown and (exc.status, exc.code, posts) == (status, code, 1)
+
+
+def test_kalshi_nested_error_code_is_read_and_a_400_order_is_still_rejected():
+    exc, posts = run(_kalshi_post(400, {"error": {"code": "invalid_price", "message": "price off the grid",
+                                                  "service": "exchange"}}))
+    assert type(exc) is OrderRejected and (exc.code, posts) == ("invalid_price", 1)
+    assert "invalid_price: price off the grid" in str(exc)
+    exc, _ = run(_kalshi_post(400, {"error": {"code": "invalid_parameters", "message": "bad limit"}},
+                              path="/portfolio/fills"))
+    assert type(exc) is VenueError and exc.code == "invalid_parameters"
+
+
+class _Rewrite(httpx.AsyncBaseTransport):
+    """The real transport, except that the answer to an order POST (which reached the simulator
+    and was processed) is replaced by `status` `body`."""
+
+    def __init__(self, status: int, body: dict) -> None:
+        self.inner, self.status, self.body = httpx.AsyncHTTPTransport(), status, body
+
+    async def handle_async_request(self, req):
+        resp = await self.inner.handle_async_request(req)
+        if req.method == "POST" and req.url.path.endswith("/portfolio/orders"):
+            await resp.aread()
+            return httpx.Response(self.status, json=self.body)
+        return resp
+
+    async def aclose(self):
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("status, body", [
+    (408, {"error": {"code": "request_timeout", "message": "request timed out"}}),
+    (409, {"error": {"code": "order_already_exists", "message": "client_order_id already used"}}),
+])
+def test_kalshi_order_whose_answer_is_408_or_409_is_found_filled_by_client_id(rsa_keys, status, body):
+    from tests.sim.venue_envs import kalshi
+
+    async def main():
+        async with kalshi(rsa_keys) as (_sim, v0, _clock):
+            v = type(v0)(v0.config)
+            reads = v.http                                   # discovery and books keep the real answers
+            v.http = KalshiHttpClient(v0.config, transport=_Rewrite(status, body))
+            v.exec.http = v.http
+            await v.discover_markets()
+            ticker = next(iter(v.provider.markets))
+            ask = 10_000 - (await v.fetch_book(ticker)).no_bids[0][0]
+            with pytest.raises(OutcomeUnknown):
+                await v.place_order(OrderRequest(ticker, Side.YES, ask, 100, tif=TimeInForce.IOC,
+                                                 client_order_id="lost-1"))
+            found = [(o.status, o.filled_lots, o.cost_micros) for o in await v.orders(ticker=ticker)
+                     if o.client_order_id == "lost-1"]
+            await v.close()
+            await reads.close()
+            return found, ask
+    found, ask = run(main())
+    assert found == [(OrderStatus.FILLED, 100, ask * 100)]
+
+
+# ---- 2. Polymarket FAK/FOK amounts ------------------------------------------------------------
+
+class _CaptureHttp:
+    """Records each POST /order body; answers matched with nothing filled."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def clob_post(self, path, payload, auth=False):
+        self.sent.append(payload)
+        return {"success": True, "orderID": "0x0", "status": "matched", "makingAmount": "0", "takingAmount": "0"}
+
+
+def _market(tick: int, fees: FeeSchedule | None = None):
+    return SimpleNamespace(market_id="0xc", yes_token="1", no_token="2", tick_ticks=tick, extra=(), neg_risk=False,
+                           fees=fees or FeeSchedule())
+
+
+def _client(tick: int, http=None):
+    http = http or _CaptureHttp()
+    return PolymarketExecutionClient(http, PolymarketConfig(private_key=PRIV),
+                                     SimpleNamespace(markets={"0xc": _market(tick)})), http
+
+
+AMOUNT_CASES = [   # (tick, price, lots, action, tif) → (orderType, makerAmount, takerAmount)
+    # py-clob-client #121's order, 1.74 @ 0.58: $1.0092 → $1.01 (implied 0.58046, below 0.59)
+    (100, 5800, 174, Action.BUY, TimeInForce.IOC, "FAK", 1_010_000, 1_740_000),
+    (100, 5800, 174, Action.BUY, TimeInForce.FOK, "FOK", 1_010_000, 1_740_000),
+    (100, 5800, 1_234, Action.BUY, TimeInForce.IOC, "FAK", 7_160_000, 12_340_000),      # $7.1572 → $7.16
+    (100, 4700, 1_000, Action.BUY, TimeInForce.IOC, "FAK", 4_700_000, 10_000_000),      # already whole cents
+    (10, 9530, 1_500, Action.BUY, TimeInForce.IOC, "FAK", 14_300_000, 15_000_000),      # $14.295 → $14.30 < 0.954
+    (10, 9530, 1_233, Action.SELL, TimeInForce.IOC, "FAK", 12_330_000, 11_750_400),     # $11.75049 → $11.7504
+    (10, 9530, 700, Action.SELL, TimeInForce.FOK, "FOK", 7_000_000, 6_671_000),         # 4 decimals already
+    (100, 5800, 174, Action.BUY, TimeInForce.GTC, "GTC", 1_009_200, 1_740_000),         # limit order: exact
+]
+
+
+def test_polymarket_marketable_orders_are_signed_with_amounts_the_clob_accepts():
+    from py_clob_client_v2.signer import Signer
+    from arbbot.venues.polymarket.order_hash import recover_signer
+    got, want = [], []
+    for tick, price, lots, action, tif, wire, maker, taker in AMOUNT_CASES:
+        client, http = _client(tick)
+        run(client.place(OrderRequest("0xc", Side.YES, price, lots, action=action, tif=tif, client_order_id="c")))
+        body = http.sent[-1]
+        order = body["order"]
+        got.append((body["orderType"], int(order["makerAmount"]), int(order["takerAmount"]), order["side"]))
+        want.append((wire, maker, taker, action.value.upper()))
+        assert recover_signer(order, False, 137) == Signer(PRIV, 137).address()     # these amounts are signed
+    assert got == want
+
+
+def test_polymarket_fine_tick_buy_whose_cents_reach_the_next_tick_is_refused_before_sending():
+    """7 shares at 0.953 on a 0.001-tick market: $6.671 in whole cents is $6.68, implied 0.95429 ≥
+    0.954: it could buy a tick above the price. Refused locally (OrderRejected raised before the
+    POST: the executor records it rejected, never looks it up); nothing signed, reported or sent."""
+    client, http = _client(10)
+    reported = []
+    client.on_order_id = lambda coid, oid: reported.append(oid)
+    req = OrderRequest("0xc", Side.YES, 9530, 700, tif=TimeInForce.IOC, client_order_id="c")
+    with pytest.raises(OrderRejected, match=r"6680000 µ\$ for 6671000 µ\$.*next 10-tick step; not sent"):
+        client.check(req)
+    with pytest.raises(OrderRejected, match="not sent"):
+        run(client.place(req))
+    assert http.sent == [] and reported == []
+    # the same order as a limit order (exact amounts) is not concerned
+    run(client.place(OrderRequest("0xc", Side.YES, 9530, 700, tif=TimeInForce.GTC, client_order_id="g")))
+    assert (int(http.sent[0]["order"]["makerAmount"]), int(http.sent[0]["order"]["takerAmount"])) == \
+           (6_671_000, 7_000_000)
+
+
+def _force_amounts(monkeypatch, maker: int, taker: int) -> None:
+    """Sign the next orders with these amounts whatever the request (to probe the simulator)."""
+    import arbbot.venues.polymarket.execution as ex
+    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick: (maker, taker))
+
+
+@pytest.mark.parametrize("action, maker, taker, text", [
+    (Action.BUY, 43_208_000, 98_200_000,       # $43.208: 3 decimals (the audit's accepted FAK)
+     "invalid amounts, the market buy orders maker amount supports a max accuracy of 2 decimals, "
+     "taker amount a max of 4 decimals"),
+    (Action.SELL, 10_000_000, 3_900_010,       # $3.90001: 5 decimals
+     "invalid amounts, the market sell orders maker amount supports a max accuracy of 2 decimals, "
+     "taker amount a max of 4 decimals"),
+])
+def test_polymarket_sim_refuses_marketable_amounts_with_too_many_decimals(monkeypatch, action, maker, taker, text):
+    from tests.sim.venue_envs import polymarket
+    _force_amounts(monkeypatch, maker, taker)
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+            n = len(sim.desk.ids)
+            with pytest.raises(OrderRejected) as refused:
+                await v.place_order(OrderRequest(alv, Side.YES, 4400 if action is Action.BUY else 3900, 1_000,
+                                                 action=action, tif=TimeInForce.IOC, client_order_id="c"))
+            return refused.value, len(sim.desk.ids) - n
+    exc, accepted = run(main())
+    assert (exc.status, accepted) == (400, 0) and str(exc).endswith(f"HTTP 400: {text}")
+
+
+def test_polymarket_sim_matches_a_marketable_order_on_its_implied_limit(monkeypatch):
+    """ALV YES asks: 10,000 lots at 0.43, 20,000 at 0.44; YES bids 10,000 at 0.39, 20,000 at 0.38.
+    A FAK BUY of 120 shares for $52.20 (implied 0.435, between ticks) takes the 0.43 level only; a
+    FAK SELL of 150 shares for at least $57.75 (implied 0.385) the 0.39 level only."""
+    from tests.sim.venue_envs import polymarket
+    import arbbot.venues.polymarket.execution as ex
+    amounts = {Action.BUY: (52_200_000, 120_000_000), Action.SELL: (150_000_000, 57_750_000)}
+    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick: amounts[req.action])
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+            b = await v.place_order(OrderRequest(alv, Side.YES, 4300, 12_000, tif=TimeInForce.IOC, client_order_id="b"))
+            s = await v.place_order(OrderRequest(alv, Side.YES, 3900, 15_000, action=Action.SELL,
+                                                 tif=TimeInForce.IOC, client_order_id="s"))
+            fills = await v.fills()
+            return b, s, fills
+    b, s, fills = run(main())
+    assert (b.status, b.filled_lots, b.cost_micros) == (OrderStatus.CANCELED, 10_000, 43_000_000)
+    assert (s.status, s.filled_lots) == (OrderStatus.CANCELED, 10_000)
+    assert sorted((f.order_id == b.order_id, f.action, f.price_ticks, f.qty_lots) for f in fills) == \
+           [(False, Action.SELL, 3900, 10_000), (True, Action.BUY, 4300, 10_000)]
+
+
+# ---- 3. Polymarket orders carry their fee ------------------------------------------------------
+
+def test_polymarket_placed_order_carries_the_fee_of_its_fills():
+    """The audit's FAK: 98.2 shares at ≤ 0.44 that all match at 0.43, fee rate 4 %: the fills'
+    fee $0.96276 (98.2 × 0.04 × 0.43 × 0.57 = 0.9627576, rounded up), and now the Order's."""
+    from tests.sim.venue_envs import polymarket
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+            o = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC, client_order_id="c1"))
+            fills = await v.fills(order_id=o.order_id)
+            looked_up = await v.order(o.order_id)
+            return o, fills, looked_up, sim.exchange.accounts["trader"].fees_paid[alv]
+    o, fills, looked_up, charged = run(main())
+    assert (o.status, o.filled_lots, o.cost_micros, o.fees_micros) == (OrderStatus.FILLED, 9_820, 42_226_000, 962_760)
+    assert [(f.price_ticks, f.qty_lots, f.fee_micros) for f in fills] == [(4300, 9_820, 962_760)]
+    assert charged == 962_760
+    # the lookup knows only the order's price (0.44): cost and fee at that price, rounded up
+    # (98.2 × 0.04 × 0.44 × 0.56 = 0.9678592)
+    assert (looked_up.status, looked_up.filled_lots, looked_up.cost_micros, looked_up.fees_micros) == \
+           (OrderStatus.FILLED, 9_820, 43_208_000, 967_860)
+
+
+def test_polymarket_order_fee_over_several_prices_is_never_below_its_fills():
+    """An answer of 98.2 shares for $42.278 (93 at 0.43 + 5.2 at 0.44): only the totals are known;
+    the fee at the average price, $0.96305, bounds the fills' $0.96303 from above (p(1−p) is
+    concave) — exact for one price, as above. A SELL's fee comes from its proceeds."""
+    http = SimpleNamespace(answer={})
+
+    async def clob_post(path, payload, auth=False):
+        return http.answer
+    http.clob_post = clob_post
+    fees = FeeSchedule(taker_rate_ppm=40_000, rounding=10)
+    client = PolymarketExecutionClient(http, PolymarketConfig(private_key=PRIV),
+                                       SimpleNamespace(markets={"0xc": _market(100, fees)}))
+    client._build = lambda m, req: {"order": {}}
+    http.answer = {"success": True, "orderID": "0x1", "status": "matched", "makingAmount": "42.278",
+                   "takingAmount": "98.2"}
+    o = run(client.place(OrderRequest("0xc", Side.YES, 4400, 9_820, tif=TimeInForce.IOC)))
+    assert (o.filled_lots, o.cost_micros, o.fees_micros) == (9_820, 42_278_000, 963_050)
+    http.answer = {"success": True, "orderID": "0x2", "status": "matched", "makingAmount": "100", "takingAmount": "39"}
+    s = run(client.place(OrderRequest("0xc", Side.YES, 3900, 10_000, action=Action.SELL, tif=TimeInForce.IOC)))
+    assert (s.filled_lots, s.cost_micros, s.fees_micros) == (10_000, 0, 951_600)     # 100 × 0.04 × 0.39 × 0.61
+
+
+# ---- 4. Polymarket order statuses ---------------------------------------------------------------
+
+OID = "0x" + "ab" * 32
+MARKET = MarketInfo(Venue.POLYMARKET, "0xc", "m", fees=FeeSchedule(taker_rate_ppm=40_000, rounding=10),
+                    lot_lots=1, tick_ticks=100, yes_token="1", no_token="2")
+
+
+class _ReadHttp:
+    def __init__(self, order=None, trades=()) -> None:
+        self.order, self.trades = order, list(trades)
+
+    async def clob_get(self, path, params=None, auth=False):
+        if path.startswith("/data/order/"):
+            return self.order
+        return {"data": self.trades, "next_cursor": "LTE="}
+
+    async def close(self):
+        pass
+
+
+def _venue(http) -> PolymarketVenue:
+    v = PolymarketVenue(PolymarketConfig(private_key=PRIV))
+    v.http = http
+    v.exec.http = http
+    v.provider.markets["0xc"] = MARKET
+    return v
+
+
+def _order_body(status: str, matched: str) -> dict:
+    return {"id": OID, "status": status, "market": "0xc", "asset_id": "1", "side": "BUY", "original_size": "10",
+            "size_matched": matched, "price": "0.5", "created_at": 1790000000}
+
+
+STATUS_CASES = [     # /data/order status, size_matched → status, filled lots, fee µ$
+    ("UNMATCHED", "0", OrderStatus.CANCELED, 0, 0),
+    ("INVALID", "0", OrderStatus.CANCELED, 0, 0),
+    ("CANCELED_MARKET_RESOLVED", "4", OrderStatus.CANCELED, 400, 40_000),    # 4 × 0.04 × 0.25
+    ("unmatched", "0", OrderStatus.CANCELED, 0, 0),
+    ("DELAYED", "0", OrderStatus.PENDING, 0, 0),
+    ("MATCHED", "10", OrderStatus.FILLED, 1_000, 100_000),                   # 10 × 0.04 × 0.25
+]
+
+
+def test_polymarket_order_statuses():
+    got = []
+    for wire, matched, *_ in STATUS_CASES:
+        o = run(_venue(_ReadHttp(_order_body(wire, matched))).order(OID))
+        got.append((wire, matched, o.status, o.filled_lots, o.fees_micros))
+        assert (o.remaining_lots, o.cost_micros) == (0, 5000 * o.filled_lots)
+    assert got == STATUS_CASES
+
+
+
+def test_polymarket_order_price_between_ticks_is_read_as_the_tick_it_trades_at():
+    """A FAK's rounded amounts imply a price between ticks (1.01/1.74 = 0.58045977…): should the
+    CLOB report that as the order's price, the lookup reads the tick it can trade at (a BUY's
+    below, a SELL's above) instead of failing (before: ProtocolError on every lookup, so an
+    order whose answer was lost could never be resolved)."""
+    got = []
+    for side, price in (("BUY", "0.58045977"), ("SELL", "0.38499")):
+        body = {**_order_body("MATCHED", "10"), "side": side, "price": price}
+        o = run(_venue(_ReadHttp(body)).order(OID))
+        got.append((o.action, o.price_ticks, o.status, o.filled_lots))
+    assert got == [(Action.BUY, 5800, OrderStatus.FILLED, 1_000), (Action.SELL, 3900, OrderStatus.FILLED, 1_000)]
+
+def test_polymarket_unknown_order_status_is_pending_and_loud(caplog):
+    with caplog.at_level(logging.WARNING, logger="arbbot.venues.polymarket.execution"):
+        o = run(_venue(_ReadHttp(_order_body("SOMETHING_NEW", "0"))).order(OID))
+    assert o.status is OrderStatus.PENDING
+    assert [r.levelno for r in caplog.records if "SOMETHING_NEW" in r.getMessage()] == [logging.WARNING]
+
+
+def test_polymarket_unmatched_order_settles_at_once():
+    """Before: UNMATCHED stayed pending, so `settle` (unbounded, as the executor calls it after
+    its alert) never returned."""
+    from arbbot.execution.settle import settle
+    v = _venue(_ReadHttp(_order_body("UNMATCHED", "0")))
+
+    async def main():
+        first = await v.order(OID)
+        return await settle(v, first, timeout_s=1, backoff_cap_s=0.05)
+    o = run(main())
+    assert (o.status, o.filled_lots) == (OrderStatus.CANCELED, 0)
+
+
+# ---- 5. Polymarket fill fees from the market's fee schedule -------------------------------------
+
+def _trade(tid: str, bps: str, asset: str = "1", size: str = "10") -> dict:
+    return {"id": tid, "taker_order_id": OID, "market": "0xc", "asset_id": asset, "side": "BUY", "size": size,
+            "price": "0.5", "fee_rate_bps": bps, "status": "CONFIRMED", "match_time": "1790000000",
+            "trader_side": "TAKER", "maker_orders": []}
+
+
+def test_polymarket_fill_fee_comes_from_the_markets_schedule_not_the_trades_bps():
+    """Schedule rate 4 %: 10 shares at 0.50 pay $0.10 whatever `fee_rate_bps` the trade states."""
+    got = {}
+    for bps in ("0", "400", "1000"):
+        fills = run(_venue(_ReadHttp(None, [_trade("t1", bps)])).fills())
+        got[bps] = [(f.qty_lots, f.price_ticks, f.fee_micros) for f in fills]
+    assert got == {bps: [(1_000, 5000, 100_000)] for bps in ("0", "400", "1000")}
+
+
+def test_polymarket_fill_fees_round_once_per_order_on_the_schedule():
+    """Two fills of one order, 3.333333 shares each at 0.50, rate 4 % (fee_rate_bps says 0): raw
+    $0.03333333 then $0.06666666 in all, rounded up per order to $0.00001: $0.03334, then
+    $0.06667 − $0.03334 = $0.03333. A trade in a market never discovered keeps its own
+    `fee_rate_bps` (200 bps: 10 × 0.02 × 0.25 = $0.05)."""
+    fills = run(_venue(_ReadHttp(None, [
+        _trade("t1", "0", size="3.333333"), _trade("t2", "0", size="3.333333"),
+        {**_trade("t3", "200", asset="999"), "taker_order_id": "0xother", "market": "0xnot-discovered"}])).fills())
+    assert [(f.fill_id, f.qty_lots, f.fee_micros) for f in fills] == \
+           [("t1", 333, 33_340), ("t2", 333, 33_330), ("t3", 1_000, 50_000)]
