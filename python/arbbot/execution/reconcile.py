@@ -31,7 +31,6 @@ report are decimal strings of contracts, money is µ$ in `*_micros` fields, else
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Mapping
 
 from arbbot.model import Side
