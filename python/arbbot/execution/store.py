@@ -48,6 +48,13 @@ SCHEMA_VERSION = LATEST
 TRADING_MODE_FLAG = "trading_mode"   # flag naming a paper database (value PAPER)
 PAPER, VENUE = "paper", "venue"
 
+# one execution leg's holding, over its intents `i` grouped by leg: (entry side, entry filled lots,
+# lots still held = entry filled − unwinds filled (an unwind reduces the leg whichever way it went),
+# entry cost µ$, fees µ$ of entries and unwinds)
+LEG_HOLDING = ("MAX(CASE WHEN i.role = 'entry' THEN i.side END),"
+               " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
+               " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
+               " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), SUM(i.fee)")
 INTENT_OPEN = ("intent", "placed", "unknown")
 INTENT_TERMINAL = ("filled", "partially_filled", "canceled", "rejected", "failed")
 EXEC_OPEN = ("executing",)
@@ -642,15 +649,10 @@ class OrderStore:
         what one lot of its side pays (a YES lot `yes_value`, a NO lot 10,000 − it); a void market
         returns the entry's cost of the lots held, floored (never overstated). Held lots as
         `held_at_cost` counts them (entry filled − unwound filled)."""
-        rows = db.execute(
-            "SELECT MAX(CASE WHEN i.role = 'entry' THEN i.side END),"
-            " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
-            " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
-            " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), r.result, r.yes_value"
-            " FROM intents i JOIN resolutions r ON r.market = i.market WHERE i.execution_id = ?"
-            " GROUP BY i.leg", (execution_id,)).fetchall()
+        rows = db.execute(f"SELECT {LEG_HOLDING}, r.result, r.yes_value FROM intents i JOIN resolutions r"
+                          " ON r.market = i.market WHERE i.execution_id = ? GROUP BY i.leg", (execution_id,)).fetchall()
         value = 0
-        for side, filled, held, cost, result, yes_value in rows:
+        for side, filled, held, cost, _fee, result, yes_value in rows:
             held = max(0, min(held, filled))
             if not held:
                 continue
@@ -659,11 +661,6 @@ class OrderStore:
             else:
                 value += held * (yes_value if side == "yes" else FULL - yes_value)
         return value
-
-    def resolved_value(self, execution_id: str) -> int:
-        """µ$ this execution's lots in resolved markets pay (`_resolved_value`)."""
-        with self._lock:
-            return self._resolved_value(self._db, execution_id)
 
     # ---- durable risk: realised losses and fees per risk day ----------------------------------------
     def _book_loss(self, db, execution_id: str) -> None:
@@ -846,11 +843,7 @@ class OrderStore:
         cost by what it paid or got. A resolved market holds nothing at risk: its legs are left
         out (the lots are worth their resolution, `resolutions`). One query; legs in execution,
         leg order."""
-        q = ("SELECT i.execution_id, i.leg, i.market,"
-             " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE 0 END),"
-             " SUM(CASE WHEN i.role = 'entry' THEN i.filled_qty ELSE -i.filled_qty END),"
-             " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), SUM(i.fee)"
-             " FROM intents i JOIN executions x ON x.id = i.execution_id"
+        q = (f"SELECT i.market, {LEG_HOLDING} FROM intents i JOIN executions x ON x.id = i.execution_id"
              f" WHERE x.state IN ({','.join('?' * len(states))})"
              " AND i.market NOT IN (SELECT market FROM resolutions)")
         args: tuple = states
@@ -859,7 +852,7 @@ class OrderStore:
         with self._lock:
             rows = self._db.execute(q + " GROUP BY i.execution_id, i.leg ORDER BY i.execution_id, i.leg", args).fetchall()
         out = []
-        for _x, _leg, market, filled, held, cost, fee in rows:
+        for market, _side, filled, held, cost, fee in rows:
             held = max(0, min(held, filled))
             if held:
                 out.append((market, -(-cost * held // filled), fee))

@@ -50,7 +50,6 @@ from arbbot.sizing.trade import LegMarket, RelationIndex, trade_from_opportunity
 from arbbot.sizing.types import ORDER, Outcome
 
 SAMPLE_KEEP_S_MIN = 3_600       # samples older than max(window_s, this) are pruned from the store
-AS_OF = "as_of_s"               # the memo key `_read` hands the refresh's time (unix s) to `_install` under
 PLANNED_AHEAD = 256             # the most recently sized opportunities planned after each refresh
 PLAN_AHEAD_CHUNK = 4            # plans made per turn of the loop (≈ 30–150 µs each)
 # a session whose lanes can report at most this many leg sets (intra per market, each relation's
@@ -203,8 +202,9 @@ class SessionSizer:
         return self.cfg, frozenset(self._confidence.values())
 
     def _read(self, cash: dict[str, int], positions_value: int, prime_inputs: tuple) -> tuple:
-        """(portfolio, memo): the portfolio at the clock's now, with equity = cash + `positions_value`
-        (µ$), the drawdown state advanced and persisted, and the memo every plan shares primed.
+        """(portfolio, memo, as of): the portfolio at the clock's now (`as of`, unix s), with equity =
+        cash + `positions_value` (µ$), the drawdown state advanced and persisted, and the memo every
+        plan shares primed.
         Safe on a worker thread: it reads the store (under its lock: one consistent reading) and
         values computed from it, and of the session only the latency rings, which change only in
         `_take_samples`."""
@@ -217,15 +217,15 @@ class SessionSizer:
             portfolio = state.portfolio(self.store, cash=cash_v, equity=equity, now_ms=now_ms, cfg=cfg,
                                         day_start_utc=self.settings.day_start_utc, meta=self._meta,
                                         samples=self.samples)
-        memo: dict = {AS_OF: now_ms / 1000}  # step 5's estimates of this portfolio's history, the plans
+        memo: dict = {}                      # step 5's estimates of this portfolio's history, the plans
         # what every opportunity's plan reads of this portfolio, computed here, off the decision path
         on_engine.prime(memo, portfolio, cfg, now_s=now_ms / 1000, confidences=confidences,
                         daily_loss_cap_usd=self.settings.daily_loss_cap_usd)
-        return portfolio, memo
+        return portfolio, memo, now_ms / 1000
 
-    def _install(self, portfolio, memo: dict, generation: int) -> None:
+    def _install(self, portfolio, memo: dict, as_of_s: float, generation: int) -> None:
         self._portfolio, self._estimates, self._generation = portfolio, memo, generation + 1
-        self._as_of_s = memo.pop(AS_OF)
+        self._as_of_s = as_of_s
 
     def _estimated_at(self, now: float) -> float:
         """The time (s) step 5's estimates are taken at: the refresh's, not the sizing's. The

@@ -458,10 +458,8 @@ def held_by(store, execution_id: str) -> list[Held]:
 
 
 def held_exposure(store, limits: ExposureLimits, event_of) -> None:
-    """Seed exposure limits with what earlier runs still hold (complete and naked executions)."""
-    for x in store.executions():
-        if x.state in ("complete", "naked"):
-            limits.add(held_by(store, x.id), event_of)
+    """Seed exposure limits with what complete and naked executions still hold (one query)."""
+    limits.add([Held(market, cost, fee) for market, cost, fee in store.held_at_cost(("complete", "naked"))], event_of)
 
 
 def kill_at(step: str):

@@ -174,67 +174,58 @@ def is_final(d) -> bool:
     return isinstance(d, dict) and d.get("status") in FINAL_STATUSES
 
 
+def _resolution(ticker, result, scalar_value, at_text) -> Resolution | None:
+    """The `Resolution` a final Kalshi `result` gives (both the Market and the Settlement forms):
+    yes → 10,000 µ$ per YES lot, no → 0, scalar → `scalar_value()` (µ$ per lot), void → None
+    (positions returned at cost); None for another result (none yet). `at_text`: the settlement
+    time (RFC 3339 or Unix s; 0 if absent or unreadable). `paid`: Kalshi credits the payout (or
+    refund) and drops the position when it settles. ProtocolError without a ticker."""
+    if not isinstance(ticker, str) or not ticker:
+        raise ProtocolError("kalshi: a final market or settlement without a ticker", venue="kalshi")
+    values = {"yes": lambda: TICKS_PER_DOLLAR, "no": lambda: 0, "scalar": scalar_value, "void": lambda: None}
+    if result not in values:
+        return None
+    value = values[result]()
+    try:
+        at = utc_ms(at_text) if at_text else 0
+    except ValueError:
+        at = 0
+    return Resolution(V, ticker, result, value, at, paid=True)
+
+
 def parse_resolution(d: dict) -> Resolution | None:
     """A `Market` whose result is final → its `Resolution`; None while it is not (status not
-    `finalized`/`settled`: `determined`, `disputed` and `amended` can still change). Result
-    yes → 10,000 µ$ per YES lot, no → 0, scalar → `settlement_value_dollars` (the YES payout per
-    contract: $0.50 → 5,000; dollars per contract × 10⁴ = µ$ per lot, parsed exactly), void →
-    None; any other result (none yet) → None. `resolved_ms` from `settlement_ts` (0 if absent or
-    unreadable); `paid`: Kalshi credits the payout and drops the position when it settles. ProtocolError if a final scalar's value cannot be read."""
-    if not isinstance(d, dict) or d.get("status") not in FINAL_STATUSES:
+    `finalized`/`settled`: `determined`, `disputed` and `amended` can still change) or its result
+    is not known yet. Scalar → `settlement_value_dollars` (the YES payout per contract: $0.50 →
+    5,000; dollars per contract × 10⁴ = µ$ per lot, parsed exactly); `resolved_ms` from
+    `settlement_ts`. ProtocolError if a final scalar's value cannot be read."""
+    if not is_final(d):
         return None
-    ticker, result = d.get("ticker"), d.get("result")
-    if not isinstance(ticker, str) or not ticker:
-        raise ProtocolError("kalshi market: final market without a ticker", venue="kalshi")
-    if result == "yes":
-        value: int | None = TICKS_PER_DOLLAR
-    elif result == "no":
-        value = 0
-    elif result == "scalar":
+    ticker = d.get("ticker")
+
+    def scalar() -> int:
         raw = d.get("settlement_value_dollars")
         if raw is None:
             raise ProtocolError(f"kalshi market {ticker}: scalar result without settlement_value_dollars",
                                 venue="kalshi")
-        value = _p(price_ticks, raw, f"market {ticker} settlement_value_dollars")
-    elif result == "void":
-        value = None
-    else:                       # "" or a result not known: not final as far as we can tell
-        return None
-    try:
-        at = utc_ms(d["settlement_ts"]) if d.get("settlement_ts") else 0
-    except ValueError:
-        at = 0
-    return Resolution(V, ticker, result, value, at, paid=True)     # finalized: cash credited, position gone
+        return _p(price_ticks, raw, f"market {ticker} settlement_value_dollars")
+    return _resolution(ticker, d.get("result"), scalar, d.get("settlement_ts"))
 
 
 def parse_settlement_resolution(d: dict) -> Resolution | None:
     """A `Settlement` (`GET /portfolio/settlements`: this account's settlement of one market) →
-    the market's `Resolution`: `market_result` yes → 10,000 µ$ per YES lot, no → 0, scalar →
-    `value` (cents one YES contract paid: µ$ per lot = cents × 100), void → None (positions
-    returned at cost). `resolved_ms` from `settled_time` (0 if unreadable); `paid`: the payout
-    (or refund) is credited at settlement. None for another `market_result`; ProtocolError if
-    the ticker is missing or a scalar's `value` is not 0–100 cents."""
+    the market's `Resolution` by `market_result`; scalar → `value` (cents one YES contract paid:
+    µ$ per lot = cents × 100); `resolved_ms` from `settled_time`. None for another
+    `market_result`; ProtocolError if the ticker is missing or a scalar's `value` is not 0–100
+    cents."""
     if not isinstance(d, dict):
         raise ProtocolError(f"kalshi settlement: not an object: {type(d).__name__}", venue="kalshi")
-    ticker, result = d.get("ticker"), d.get("market_result")
-    if not isinstance(ticker, str) or not ticker:
-        raise ProtocolError("kalshi settlement without a ticker", venue="kalshi")
-    if result == "yes":
-        value: int | None = TICKS_PER_DOLLAR
-    elif result == "no":
-        value = 0
-    elif result == "scalar":
+    ticker = d.get("ticker")
+
+    def scalar() -> int:
         cents = d.get("value")
         if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= 100:
             raise ProtocolError(f"kalshi settlement {ticker}: scalar result with value {cents!r} "
                                 "(cents per YES contract, 0-100)", venue="kalshi")
-        value = cents * 100                 # cents per contract → µ$ per lot (ticks per contract)
-    elif result == "void":
-        value = None
-    else:
-        return None
-    try:
-        at = utc_ms(d["settled_time"]) if d.get("settled_time") else 0
-    except ValueError:
-        at = 0
-    return Resolution(V, ticker, result, value, at, paid=True)
+        return cents * 100                  # cents per contract → µ$ per lot (ticks per contract)
+    return _resolution(ticker, d.get("market_result"), scalar, d.get("settled_time"))
