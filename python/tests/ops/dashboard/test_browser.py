@@ -141,7 +141,8 @@ def test_kill_switch_works_from_the_page(session, bot):
     assert not (bot.workdir / "arbbot.kill").exists() and not bot.state()["halted"]
     wait_for(lambda: total(bot.state()["executions"]["run"]) > total(after["executions"]["run"]), timeout=60,
              what="executions to start again")
-    audit = [e["kind"] for e in bot.state()["audit"]]
+    # the operator's two actions, newest first (a drift alert of the running bot may fall between)
+    audit = [e["kind"] for e in bot.state()["audit"] if e["kind"] in ("halted", "resumed")]
     assert audit[:2] == ["resumed", "halted"]
     assert not console.errors, console.errors
 
