@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "bucket, cross-venue, tree, parity, stale books) and print what `arbbot scan` "
                                     "prints for it: a quick check that the engine works.")
     ex.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
+    from arbbot.run.snapshot_command import add_parser as add_snapshot_parser
+    add_snapshot_parser(sub)
     live = sub.add_parser("live", help="detect arbitrage live against the embedded simulator",
                           description="Start the venue simulator on loopback, connect the real Kalshi and "
                                       "Polymarket adapters to it, stream books through the quality gate into "
@@ -91,9 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--config", metavar="TOML", help="read this arbbot.toml instead of ./arbbot.toml or "
                                                          "ARB_CONFIG (it must exist)")
 
-    ack = sub.add_parser("ack", help="acknowledge safe mode / a drawdown stop after checking the positions",
+    ack = sub.add_parser("ack", help="acknowledge safe mode / a drawdown stop / fee holds after checking",
                          description="Clear safe mode in the order store once an operator has dealt with the "
-                                     "unhedged positions that caused it, and clear a sizing drawdown stop.")
+                                     "unhedged positions that caused it, clear a sizing drawdown stop, and "
+                                     "release the markets held because a venue charged more than their fee "
+                                     "schedule (check the venue's fee terms first).")
     ack.add_argument("--db", help="order store (config: db_path)")
 
     halt = sub.add_parser("halt", help="kill switch: stop all new trading now (creates the kill file)",
@@ -233,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"acknowledged {execution}")
                 if store.clear_drawdown_stop():
                     print("drawdown stop cleared; the equity peak restarts at the last equity")
+                for market in store.clear_fee_holds():
+                    print(f"fee hold released: {market}")
             finally:
                 store.close()
             return EXIT_OK
@@ -251,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             from arbbot.run.command import main as live_main
             args.trade = True
             return live_main(args)
+        if args.command == "snapshot":
+            from arbbot.run.snapshot_command import main as snapshot_main
+            return snapshot_main(args)
         if args.command == "examples":
             return _examples(args)
         if args.command == "resolve":

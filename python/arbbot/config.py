@@ -20,7 +20,7 @@ from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, Setting
 
 from arbbot.engine.types import INT64_MAX
 from arbbot.sizing.config import SizingConfig
-from arbbot.units import LOTS_PER_CONTRACT, MAX_CONTRACTS, MICROS_PER_DOLLAR
+from arbbot.units import LOTS_PER_CONTRACT, MAX_CONTRACTS, MICROS_PER_DOLLAR, config_micros
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 REMOTE_OPT_IN = {"metrics_host": ("metrics", "ARB_ALLOW_REMOTE_METRICS"),
@@ -283,8 +283,9 @@ def sizing_bound_problems(sizing: SizingConfig) -> list[str]:
 
 
 def usd(dollars: float) -> int:
-    """Dollars from the config as exact µ$ (rounded to the nearest µ$)."""
-    return int(round(dollars * 1_000_000))
+    """Dollars from the config as µ$: `units.config_micros`, rounded down from the decimal the
+    operator wrote (a sub-µ$ part is dropped)."""
+    return config_micros(dollars)
 
 
 def cap_lots(contracts: float) -> int:

@@ -467,8 +467,13 @@ def dump_snapshot(markets: Iterable[tuple[MarketInfo, Book | None]], *, relation
     out_markets = []
     for info, book in markets:
         keep = book is not None and (book.tradeable or include_untradeable)
-        out_markets.append(_market_dict(info.venue, info.market_id, info.title, info.fees, info.lot_lots,
-                                        book if keep else None))
+        market = _market_dict(info.venue, info.market_id, info.title, info.fees, info.lot_lots,
+                              book if keep else None)
+        # what sizing reads (detection does not): trading's close, the venue's event, a category
+        for key, value in (("closes_at", info.closes_at), ("event", info.event_id), ("category", info.category)):
+            if value:
+                market[key] = value
+        out_markets.append(market)
     snap: dict = {"format": FORMAT, "taken_at": ts.strftime("%Y-%m-%dT%H:%M:%SZ")}
     if params:
         snap["params"] = dict(params)

@@ -16,8 +16,9 @@ A float is refused by both: it is never exact.
 """
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 TICKS_PER_DOLLAR = 10_000     # price unit: ticks in $1, the payout of one winning contract
 LOTS_PER_CONTRACT = 100       # quantity unit: lots in one contract
@@ -106,7 +107,16 @@ def parse_money(text: object, what: str = "amount", maximum: int | None = None) 
 
 
 def parse_unit_interval(text: object, what: str) -> int:
-    """A decimal in [0, 1] with ≤ 6 decimals → millionths (e.g. a relation's confidence)."""
+    """A decimal in [0, 1] → millionths (a relation's confidence). SNAPSHOT.md sets no limit on
+    its decimals: past the sixth they are dropped (rounded down: a lower confidence never sizes a
+    trade larger), after the value is checked against 1 on all of them."""
+    if isinstance(text, str) and _STRICT.fullmatch(text):
+        whole, _, frac = text.partition(".")
+        if len(frac.rstrip("0")) > 6:
+            millionths = parse_decimal(f"{whole}.{frac[:6]}", 6, what)
+            if millionths >= 1_000_000:           # 1.000000… with a non-zero digit after the sixth
+                raise UnitError(f"{what} {shortened(text)} is above 1")
+            return millionths
     millionths = parse_decimal(text, 6, what)
     if millionths > 1_000_000:
         raise UnitError(f"{what} {text} is above 1")
@@ -227,6 +237,16 @@ def cents_to_micros(cents: int) -> int:
 
 
 # ---- formatting -----------------------------------------------------------------------------------
+
+def config_micros(dollars: float) -> int:
+    """A dollar amount from the configuration (a finite float ≥ 0, written by a person as decimal
+    text) → µ$, rounded DOWN from its shortest decimal form (0.29 → 290,000, never 289,999; a
+    sub-µ$ part is dropped: SIZING.md, every double that becomes an integer does so through a
+    floor)."""
+    if not math.isfinite(dollars) or dollars < 0:
+        raise ValueError(f"{dollars!r} is not a finite amount ≥ 0")
+    return int((Decimal(repr(float(dollars))) * MICROS_PER_DOLLAR).to_integral_value(rounding=ROUND_FLOOR))
+
 
 def format_decimal(value: int, decimals: int) -> str:
     """An integer scaled by 10**decimals → the shortest decimal string ("0.07", "1", "-2.5")."""

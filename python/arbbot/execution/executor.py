@@ -18,12 +18,13 @@ from typing import Callable, Mapping
 
 from arbbot import logs
 from arbbot.engine import decompose
+from arbbot.engine.twin.fees import order_fee
 from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.settle import UNSETTLED, most_settled, settle
 from arbbot.execution.store import OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
-from arbbot.units import TICKS_PER_DOLLAR
+from arbbot.units import TICKS_PER_DOLLAR, format_money
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
@@ -79,6 +80,13 @@ class ExecutorConfig:
     # found, after this long enters safe mode (the operator is told), and the execution keeps waiting
     # for it: it is never recorded as done unsettled
     unsettled_alert_s: float = 60.0
+    # An order's fee as the venue reports it above the market's fee schedule (the engine's fee of
+    # its fills, `order_fee`) by more than `fee_slack_micros` + 100 µ$ per fill means the venue's
+    # terms changed unseen (a Kalshi `event_fee_update` sent while the WebSocket was down): the
+    # market's event is held out of trading until `arbbot ack`. The slack is the venues' own
+    # rounding beyond the schedule's: Kalshi rounds each fill's fee up to $0.0001 and the balance
+    # change to the cent (net of its accumulator's rebates, under 1¢ an order).
+    fee_slack_micros: int = 10_000
 
 
 @dataclass
@@ -157,6 +165,9 @@ class Executor:
                 raise Refused(f"no route for market {leg.market}")
             if self.store.blacklisted_until(leg.market):
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
+            held = self.store.fee_hold(leg.market)
+            if held is not None:
+                raise Refused(f"fee hold: {leg.market}: {held} (acknowledge to resume)")
 
     async def execute(self, opp: Opportunity, execution_id: str | None = None,
                       decided_ns: int | None = None, sizing=None, loss_budget: int = 0) -> ExecutionResult:
@@ -286,16 +297,14 @@ class Executor:
         Polymarket tick follows `tick_size_change`), else from its route, else discovered from the
         venue once (cached)."""
         route = self.routes[market]
-        current = getattr(route.client, "market_info", None)
-        info = current(route.market_id) if current is not None else None
+        info = self._known_info(route)
         if info is not None:
             return info
-        if route.info is None:
-            found = {m.market_id: m for m in await route.client.discover_markets()}
-            if route.market_id not in found:
-                raise VenueError(f"{market}: the venue does not list this market", venue=route.client.venue)
-            route = self.routes[market] = Route(route.client, route.market_id, found[route.market_id])
-        return route.info
+        found = {m.market_id: m for m in await route.client.discover_markets()}
+        if route.market_id not in found:
+            raise VenueError(f"{market}: the venue does not list this market", venue=route.client.venue)
+        self.routes[market] = Route(route.client, route.market_id, found[route.market_id])
+        return found[route.market_id]
 
     async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
         first = self._unrecorded          # this order's intent also records the execution
@@ -357,12 +366,46 @@ class Executor:
             if sum(f.qty_lots for f in fills) < order.filled_lots:
                 self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
+        self._check_fees(market, route, coid, order, fills)
         log.info("order.done", client_order_id=coid, market=market, role=role, side=side.label, action=action.value,
                  qty=qty, price=price, status=order.status.value, filled=order.filled_lots, cost=order.cost_micros,
                  fee=order.fees_micros)
         if role == "entry":
             self.on_step(f"filled:L{leg}")
         return _Placed(coid, order.filled_lots, order.cost_micros, order.fees_micros, "")
+
+    def _check_fees(self, market: str, route: Route, coid: str, order, fills) -> None:
+        """Hold `market`'s event (its venue's routed markets of the same event; the market alone
+        without one) when the venue charged more for `order` than the market's fee schedule
+        gives for its fills, beyond the venues' rounding (`fee_slack_micros`). Only when the
+        fills are all known and the market's rules are at hand (never a venue read here)."""
+        info = self._known_info(route)
+        if info is None or not fills or sum(f.qty_lots for f in fills) != order.filled_lots:
+            return
+        modelled = order_fee(info.fees, [(f.price_ticks, f.qty_lots) for f in fills])
+        if order.fees_micros <= modelled + self.config.fee_slack_micros + 100 * len(fills):
+            return
+        event, venue = info.event_id, route.client.venue
+        held = {market}
+        for name, other in self.routes.items():
+            known = self._known_info(other) if event and other.client.venue == venue else None
+            if known is not None and known.event_id == event:
+                held.add(name)
+        held = sorted(held)
+        reason = (f"{venue} charged ${format_money(order.fees_micros, trim=True)} for order {coid} on {market} where "
+                  f"its fee schedule gives ${format_money(modelled, trim=True)}: the fee terms changed unseen"
+                  + (f" (event {event})" if event else ""))
+        self.store.hold_for_fees(held, reason, market=market, client_order_id=coid, charged_micros=order.fees_micros,
+                                 modelled_micros=modelled, event=event)
+        log.warning("fees.mismatch", market=market, client_order_id=coid, charged=order.fees_micros,
+                    modelled=modelled, fee_event=event, held=len(held))
+
+    @staticmethod
+    def _known_info(route: Route) -> MarketInfo | None:
+        """The market's rules as the adapter knows them now or as routed, without a venue read."""
+        current = getattr(route.client, "market_info", None)
+        info = current(route.market_id) if current is not None else None
+        return info if info is not None else route.info
 
     async def _settle(self, route: Route, order, coid: str, market: str):
         """`settle` the order; one still unsettled after `unsettled_alert_s` enters safe mode (an

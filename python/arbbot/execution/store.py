@@ -57,6 +57,7 @@ LEG_HOLDING = ("MAX(CASE WHEN i.role = 'entry' THEN i.side END),"
                " SUM(CASE WHEN i.role = 'entry' THEN i.cost ELSE 0 END), SUM(i.fee)")
 INTENT_OPEN = ("intent", "placed", "unknown")
 INTENT_TERMINAL = ("filled", "partially_filled", "canceled", "rejected", "failed")
+FEE_HOLD = "fee_hold:"          # flag name prefix: + market name → "1" held for fees (hold_for_fees)
 EXEC_OPEN = ("executing",)
 EXEC_TERMINAL = ("complete", "aborted", "unwound", "naked")
 __all__ = ["BreakerRow", "ExecutionRow", "FillRow", "IntentRow", "LOSS_STATES", "OrderStore", "SCHEMA_VERSION",
@@ -1048,6 +1049,44 @@ class OrderStore:
             r = self._db.execute("SELECT blacklisted_until_ms FROM market_failures WHERE market=?",
                                  (market,)).fetchone()
         return r[0] if r is not None and r[0] > self._clock_ms() else 0
+
+    # ---- fee holds: a venue charged more than the market's fee schedule says -------------------
+    def hold_for_fees(self, markets: list[str], reason: str, **data) -> None:
+        """Hold `markets` out of trading (flags `fee_hold:<market>` = "1", with `reason`) because a
+        venue charged more than their fee schedule says: the fee terms changed unseen (e.g. a
+        Kalshi `event_fee_update` sent while the WebSocket was down). Held until an operator's
+        `arbbot ack` (`clear_fee_holds`); a restart keeps them (the terms may still be unknown).
+        One `fee_mismatch` event with `data`."""
+        now = self._clock_ms()
+        with self.tx() as db:
+            for market in markets:
+                db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES (?, '1', ?, ?) ON CONFLICT(name)"
+                           " DO UPDATE SET value='1', reason=excluded.reason, ts_ms=excluded.ts_ms",
+                           (FEE_HOLD + market, reason, now))
+            self._event(db, "fee_mismatch", markets=list(markets), reason=reason, **data)
+
+    def fee_hold(self, market: str) -> str | None:
+        """Why `market` is held for fees (`hold_for_fees`), or None."""
+        with self._lock:
+            r = self._db.execute("SELECT value, reason FROM flags WHERE name=?", (FEE_HOLD + market,)).fetchone()
+        return r["reason"] if r is not None and r["value"] == "1" else None
+
+    def fee_holds(self) -> dict[str, str]:
+        """Every market held for fees: market name → why."""
+        return {name[len(FEE_HOLD):]: reason for name, (value, reason) in self.flags(FEE_HOLD).items() if value == "1"}
+
+    def clear_fee_holds(self, who: str = "operator") -> list[str]:
+        """`arbbot ack`: release every fee hold (an operator has looked at the venue's terms).
+        The markets released, with a `fee_holds_released` event when there were any."""
+        with self.tx() as db:
+            held = [r[0][len(FEE_HOLD):] for r in db.execute(
+                "SELECT name FROM flags WHERE substr(name, 1, ?) = ? AND value='1' ORDER BY name",
+                (len(FEE_HOLD), FEE_HOLD))]
+            if held:
+                db.execute("UPDATE flags SET value='0', ts_ms=? WHERE substr(name, 1, ?) = ? AND value='1'",
+                           (self._clock_ms(), len(FEE_HOLD), FEE_HOLD))
+                self._event(db, "fee_holds_released", who=who, markets=held)
+        return held
 
     def failure_count(self, market: str) -> int:
         with self._lock:

@@ -143,14 +143,15 @@ class Controls:
 
     def acknowledge(self, who: str) -> dict:
         """Leave safe mode as `arbbot ack` does (naked executions acknowledged, drawdown stop
-        cleared); the store writes the `safe_mode_acknowledged` event."""
+        cleared, fee holds released); the store writes the `safe_mode_acknowledged` event."""
         self._require_trading("acknowledge")
         reason = self.store.safe_mode()
         executions = self.store.acknowledge(who)
         drawdown = self.store.clear_drawdown_stop()
-        log.warning("operator.ack", who=who, reason=reason, executions=executions)
+        fee_holds = self.store.clear_fee_holds(who)
+        log.warning("operator.ack", who=who, reason=reason, executions=executions, fee_holds=len(fee_holds))
         return {"was": reason, "acknowledged": executions, "drawdown_cleared": drawdown,
-                "safe_mode": self.store.safe_mode()}
+                "fee_holds_released": fee_holds, "safe_mode": self.store.safe_mode()}
 
     def enable_lane(self, lane: str, who: str) -> dict:
         """Put back a lane the drift monitor took out of trading (audited by the monitor's

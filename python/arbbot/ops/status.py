@@ -4,7 +4,7 @@ Prints `arbbot.status/1` (one JSON line with --json):
 
     {"format": "arbbot.status/1", "safe_mode": false, "halted": false, "daily_loss_usd": "12.340000",
      "daily_fees_usd": "0.120000", "open_executions": 0, "breaker": "closed", "drawdown_tier": "normal",
-     "equity_peak_usd": "10000.000000"}
+     "equity_peak_usd": "10000.000000", "fee_held_markets": []}
 
 - safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
 - halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
@@ -16,7 +16,9 @@ Prints `arbbot.status/1` (one JSON line with --json):
   has passed);
 - drawdown_tier: the sizing drawdown manager's tier (normal | caution | stop; a stop lasts until
   `arbbot ack`, or the next day start with `[sizing.drawdown_manager] reset = "day"`);
-- equity_peak_usd: the persisted equity peak ("0.000000" before the first observation).
+- equity_peak_usd: the persisted equity peak ("0.000000" before the first observation);
+- fee_held_markets: the markets held out of trading because a venue charged more than their fee
+  schedule (the fee terms changed unseen), sorted; `arbbot ack` releases them.
 
 Money: dollars as strings with exactly 6 decimals. The store must exist (it is never created);
 an older schema is migrated forward on open. Exit status 2 on a missing or unusable store or an
@@ -52,13 +54,15 @@ class Status:
     breaker_failures: int
     drawdown_tier: str              # normal | caution | stop
     equity_peak: int                # µ$
+    fee_holds: dict[str, str]       # market name → why it is held for fees
 
     def to_json(self) -> dict:
         """The `arbbot.status/1` object."""
         return {"format": FORMAT, "safe_mode": self.safe_mode is not None, "halted": self.halted,
                 "daily_loss_usd": format_money(self.daily_loss), "daily_fees_usd": format_money(self.daily_fees),
                 "open_executions": self.open_executions, "breaker": self.breaker,
-                "drawdown_tier": self.drawdown_tier, "equity_peak_usd": format_money(self.equity_peak)}
+                "drawdown_tier": self.drawdown_tier, "equity_peak_usd": format_money(self.equity_peak),
+                "fee_held_markets": sorted(self.fee_holds)}
 
 
 def collect(store, settings, now_s: float | None = None) -> Status:
@@ -76,7 +80,8 @@ def collect(store, settings, now_s: float | None = None) -> Status:
                   daily_loss=cap.loss, daily_fees=cap.fees, daily_loss_cap=cap.cap, day=cap.day(),
                   open_executions=store.count_executions(),
                   breaker="closed" if row is None else row.effective_state(int(now * 1000)),
-                  breaker_failures=0 if row is None else row.failures, drawdown_tier=drawdown_tier, equity_peak=peak)
+                  breaker_failures=0 if row is None else row.failures, drawdown_tier=drawdown_tier, equity_peak=peak,
+                  fee_holds=store.fee_holds())
 
 
 def drawdown(store, settings, now_ms: int) -> tuple[str, int]:
@@ -122,6 +127,8 @@ def render(st: Status, path: str) -> None:
     table.add_row("drawdown", ("[red]STOP[/red] (arbbot ack)" if st.drawdown_tier == "stop"
                                else escape(st.drawdown_tier))
                   + f", equity peak ${format_money(st.equity_peak)}")
+    for market, why in sorted(st.fee_holds.items()):
+        table.add_row("fee hold", f"[red]{escape(market)}[/red]: {escape(why)} (arbbot ack)")
     Console(width=None if sys.stdout.isatty() else 120).print(table)
 
 

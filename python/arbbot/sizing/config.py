@@ -15,8 +15,6 @@ It is the `sizing` field of `arbbot.config.Settings`.
 """
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -25,7 +23,7 @@ from pydantic_core import PydanticCustomError
 from arbbot.engine.types import INT32_MAX, MONEY_FEE_MAX
 from arbbot.model import Venue
 from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX, SizingParams
-from arbbot.units import MICROS_PER_DOLLAR
+from arbbot.units import MICROS_PER_DOLLAR, config_micros
 
 LANES = ("intra", "cross", "bucket", "parity", "tree")
 VenueName = Literal["kalshi", "polymarket", "forecastex"]
@@ -222,9 +220,9 @@ class SizingConfig(BaseModel):
             capital_lock=self.capital_lock.enabled, monte_carlo=self.monte_carlo.enabled,
             kelly=self.kelly.enabled,
             alpha=self.fill_model.alpha, beta=self.fill_model.beta, min_fill_prob=self.fill_model.min_fill_prob,
-            per_order_extra=tuple(usd_up(e.per_order_usd) for e in extras),
-            min_per_order=tuple(usd_up(e.min_per_order_usd) for e in extras),
-            min_order=tuple(usd_up(fee.min_order(v)) for v in venues),
+            per_order_extra=tuple(config_micros(e.per_order_usd) for e in extras),
+            min_per_order=tuple(config_micros(e.min_per_order_usd) for e in extras),
+            min_order=tuple(config_micros(fee.min_order(v)) for v in venues),
             exponent=self.liquidity_impact.exponent, max_edge_share=self.liquidity_impact.max_edge_share,
             near_days=self.capital_lock.near_days, far_days=self.capital_lock.far_days,
             far_multiplier=self.capital_lock.far_multiplier,
@@ -232,13 +230,6 @@ class SizingConfig(BaseModel):
             paths=self.monte_carlo.paths, drift=self.monte_carlo.drift, max_requote=self.monte_carlo.max_requote,
             cvar_level=self.monte_carlo.cvar_level, var_level=self.loss_cap.var_level,
             kelly_multiplier=self.kelly.kelly_multiplier, sigma=self.kelly.sigma)
-
-
-def usd_up(dollars: float) -> int:
-    """A config dollar amount → µ$, rounded up (through its shortest decimal form, so 0.29 → 290000)."""
-    if not math.isfinite(dollars) or dollars < 0:
-        raise ValueError(f"{dollars!r} is not a finite amount ≥ 0")
-    return math.ceil(Decimal(repr(float(dollars))) * 1_000_000)
 
 
 def from_toml_dict(data: dict | None) -> SizingConfig:

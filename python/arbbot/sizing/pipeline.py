@@ -48,7 +48,8 @@ _LABELS = tuple(s.label for s in ORDER)
 class TradeSizing:
     """The pipeline's answer for one trade. `qty` lots (0 = dropped / rejected); `profit` µ$ of the
     re-priced trade at `qty` (0 when dropped); `bound_by` the label of the last step that lowered
-    the quantity, "engine" if none, "re-price" if the final re-price lowered or dropped it.
+    the quantity, "engine" if none, "re-price" if the final re-price dropped the trade (SIZING.md
+    "Explain"; a re-price that only stepped the quantity down says so in `note`).
 
     Immutable, compared and hashed by its fields as a frozen dataclass would be. `steps` may be
     given as a callable that builds the tuple: it is called once, on first access. `outcomes`:
@@ -310,7 +311,7 @@ def finish(lane: Lane, id: str, engine_qty: int, steps: Callable[[], list[StepRe
         return TradeSizing(id, lane, engine_qty, 0, 0, REPRICE, note, steps, None, budget, outcomes)
     if priced.qty < q:
         note = f"re-price stepped down from {format_qty(q)} to {format_qty(priced.qty)} contracts"
-        return TradeSizing(id, lane, engine_qty, priced.qty, priced.profit, REPRICE, note, steps,
+        return TradeSizing(id, lane, engine_qty, priced.qty, priced.profit, bound_by, note, steps,
                            priced, budget, outcomes)
     return TradeSizing(id, lane, engine_qty, priced.qty, priced.profit, bound_by, "", steps, priced,
                        budget, outcomes)

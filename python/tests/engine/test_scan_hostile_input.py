@@ -266,3 +266,43 @@ def test_deep_nesting_is_refused_whatever_the_hosts_recursion_limit():
         assert depth == deep_ok - 1
     finally:
         sys.setrecursionlimit(before)
+
+
+@pytest.mark.parametrize("engine", ["python", "swift"])
+def test_the_table_prints_market_ids_and_file_names_that_look_like_markup_as_they_are(tmp_path, capsys, engine):
+    """A market id or a path with `[/]` (any string is a valid id) stopped the table with rich's
+    MarkupError (a traceback, exit 1); `[bold]A` was printed as formatting, not as the id."""
+    text = _sub('"id": "P"', '"id": "[/]x[bold]"')
+    text = text.replace('"id": "K"', '"id": "[red]K"')
+    path = tmp_path / "d[" / "]snap.json"                                 # the path has "d[/]snap.json" in it
+    path.parent.mkdir()
+    path.write_text(text)
+    assert main(["scan", str(path), "--engine", engine]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: 2 markets" in out
+    assert "polymarket:[/]x[bold]" in out and "kalshi:[red]K" in out      # the leg and the untradeable market
+
+
+@pytest.mark.parametrize("confidence, millionths", [("0.9999999", 999_999), ("0.12345678901234567890", 123_456),
+                                                   ("0.5000000", 500_000), ("1.0000000000", 1_000_000)])
+def test_a_confidence_may_have_any_number_of_decimals(tmp_path, confidence, millionths):
+    """SNAPSHOT.md limits a relation's confidence to [0, 1] and nothing else: past the sixth
+    decimal the digits are dropped (rounded down). Both readers agree."""
+    snap = json.loads(BASE_TEXT)
+    snap["markets"].append({"venue": "polymarket", "id": "Q", "lot": "0.01"})
+    snap["relations"] = [{"kind": "same", "a": "polymarket:P", "b": "polymarket:Q", "confidence": confidence}]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(snap))
+    assert load_snapshot(path).universe.relations[0].confidence == millionths
+    assert load_snapshot_strict(path).universe.relations[0].confidence == millionths
+
+
+@pytest.mark.parametrize("confidence", ["1.0000001", "2", "1.00000000000000000001"])
+def test_a_confidence_above_one_is_refused_on_all_its_decimals(tmp_path, capsys, confidence):
+    snap = json.loads(BASE_TEXT)
+    snap["markets"].append({"venue": "polymarket", "id": "Q", "lot": "0.01"})
+    snap["relations"] = [{"kind": "same", "a": "polymarket:P", "b": "polymarket:Q", "confidence": confidence}]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(snap))
+    assert main(["scan", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("relations[0].confidence: confidence ")

@@ -8,7 +8,8 @@ import pytest
 
 from arbbot.engine.types import MONEY_FEE_MAX
 from arbbot.sizing import SizingConfigError, SizingParams, from_toml_dict, steps
-from arbbot.sizing.config import usd_up
+from arbbot.model import Venue
+from arbbot.units import config_micros
 from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX
 
 
@@ -102,8 +103,17 @@ def test_every_step_has_an_enable_flag():
                                                   "capital_lock", "monte_carlo", "kelly"))
 
 
-def test_usd_up_rounds_to_the_conservative_micro_dollar():
-    assert usd_up(0.29) == 290_000 and usd_up(0.57) == 570_000 and usd_up(1e-7) == 1
+def test_config_dollars_become_micro_dollars_through_a_floor_of_the_decimal_written():
+    # SIZING.md: every double that becomes an integer does so through a floor; read from the
+    # shortest decimal text, so no binary-float error moves an amount across a µ$ (0.29 × 10⁶ in
+    # binary is 289,999.99999999994)
+    assert config_micros(0.29) == 290_000 and config_micros(0.57) == 570_000 and config_micros(4.35) == 4_350_000
+    assert config_micros(1e-7) == 0 and config_micros(0.0000005) == 0 and config_micros(0.0000015) == 1
+    assert config_micros(1.0000001) == 1_000_000
+    c = from_toml_dict({"fee_model": {"extras": {"kalshi": {"per_order_usd": 0.0000005, "min_per_order_usd": 0.0100009}},
+                                      "min_order_usd": {"polymarket": 1.0000001}}})
+    p, kalshi, polymarket = c.params(), Venue.KALSHI.value, Venue.POLYMARKET.value     # indexed by venue code
+    assert (p.per_order_extra[kalshi], p.min_per_order[kalshi], p.min_order[polymarket]) == (0, 10_000, 1_000_000)
 
 
 def test_lanes_may_be_empty_but_not_repeat_a_lane():

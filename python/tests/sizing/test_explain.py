@@ -77,8 +77,8 @@ def test_every_opportunity_lists_all_twelve_steps(path, capsys):
         assert float(o["final_qty"]) <= qty
         if o["final_qty"] == "0":
             assert o["profit"] == "0.000000" and "note" in o
-        if o["bound_by"] == "re-price":
-            assert o["note"].startswith("re-price")
+        if o["bound_by"] == "re-price":           # only a trade the final re-price dropped
+            assert o["note"].startswith("re-price: no quantity") and o["final_qty"] == "0"
         else:
             assert o["bound_by"] == (lowered or "engine")
 
@@ -260,3 +260,30 @@ def test_the_config_file_is_read_alone(tmp_path, monkeypatch, capsys):
     config.write_text("[sizing.kelly]\nkelly_multiplier = 1.0\n")
     doc = explain_json(capsys, str(BUNDLED / "fed-december.snapshot.json"), "--config", str(config))
     assert doc["opportunities"][0]["final_qty"] != "0"
+
+
+def test_a_re_price_that_steps_down_keeps_the_step_that_bound_and_says_so_in_the_note(tmp_path, capsys):
+    """SIZING.md: `bound_by` is the last step that lowered the quantity, "re-price" only when the
+    final re-price dropped the trade. The cross trade buys YES K at $0.50 (fee 0.01 × p(1 − p),
+    rounded up to 1¢ an order) and NO P at $0.495; K's $2.53 room caps it at 5 contracts. At 5 the
+    profit is 5 − 4.975 − ceil(0.0125 → $0.02) = $0.005 < min_profit $0.01; at 4 it is
+    4 − 3.98 − $0.01 = $0.01: the re-price steps down to 4 and the note says so."""
+    snap = {"format": "arbbot.snapshot/1", "taken_at": "2026-11-20T15:00:00Z",
+            "params": {"max_qty": "1000", "min_profit": "0.01"},
+            "markets": [
+                {"venue": "kalshi", "id": "K", "fees": {"taker_rate": "0.01", "rounding": "0.01"}, "lot": "1",
+                 "book": {"yes_bids": [["0.4000", "1000"]], "no_bids": [["0.5000", "1000"]]},
+                 "closes_at": "2026-11-21T15:00:00Z"},
+                {"venue": "polymarket", "id": "P", "fees": {"taker_rate": "0", "rounding": "0.00001"}, "lot": "1",
+                 "book": {"yes_bids": [["0.49", "1000"]], "yes_asks": [["0.51", "1000"]],
+                          "no_bids": [["0.485", "1000"]], "no_asks": [["0.495", "1000"]]},
+                 "closes_at": "2026-11-21T15:00:00Z"}],
+            "relations": [{"kind": "same", "a": "kalshi:K", "b": "polymarket:P"}]}
+    path, cfg = tmp_path / "s.json", tmp_path / "c.toml"
+    path.write_text(json.dumps(snap))
+    cfg.write_text("[sizing.exposure_manager]\nmax_market_usd = 2.53\n")
+    (o,) = explain_json(capsys, str(path), "--config", str(cfg))["opportunities"]
+    steps = {s["step"]: s for s in o["steps"]}
+    assert steps["exposure_manager"]["qty"] == steps["drawdown_manager"]["qty"] == "5"
+    assert (o["final_qty"], o["profit"], o["bound_by"]) == ("4", "0.010000", "exposure_manager")
+    assert o["note"] == "re-price stepped down from 5 to 4 contracts"

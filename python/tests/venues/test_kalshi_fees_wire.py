@@ -494,3 +494,37 @@ def test_a_day_order_is_refused_not_sent_as_good_till_canceled():
     assert order_body(OrderRequest(T1, Side.YES, 4500, 100, tif=TimeInForce.GTC))["time_in_force"] == "good_till_canceled"
     with pytest.raises(OrderRejected, match="time in force day is not supported"):
         order_body(OrderRequest(T1, Side.YES, 4500, 100, tif=TimeInForce.DAY))
+
+
+def test_the_simulator_charges_the_terms_in_force_scheduled_changes_and_event_overrides(rsa_keys):
+    """What the simulated exchange charges follows the venue's terms: the listing's series terms,
+    then a scheduled change once it is due (`GET /series/fee_changes`), then an event override
+    (`event_fee_update`), which it charges whether or not a client heard it. Each order buys 10
+    contracts of YES on H0 at its ask; fee = ceil(rate × Σ q p (1 − p) / $0.01) × $0.01."""
+    from arbbot.venues.common.model import OrderRequest, Side, TimeInForce
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            await v.discover_markets()
+            charged = []
+            for step in ("listing", "scheduled", "override", "cleared"):
+                if step == "scheduled":
+                    sim.fee_changes = [{"id": "fc-1", "series_ticker": "KXFEDDECISION", "fee_type": "quadratic",
+                                        "fee_multiplier": 2, "scheduled_ts": iso_ms(sim.clock_ms() - 1_000)}]
+                elif step == "override":
+                    sim.event_fee_override(FED_EVENT, "quadratic_with_maker_fees", 3)
+                elif step == "cleared":
+                    sim.event_fee_override(FED_EVENT, None, None)
+                book = await v.fetch_book(H0)
+                ask = 10_000 - book.no_bids[0][0]
+                o = await v.place_order(OrderRequest(H0, Side.YES, ask, 1_000, tif=TimeInForce.IOC,
+                                                     client_order_id=f"fee-{step}"))
+                fills = [(f.price_ticks, f.qty_lots) for f in await v.fills(order_id=o.order_id)]
+                assert sum(q for _p, q in fills) == o.filled_lots > 0
+                charged.append((o.fees_micros, fills))
+            await v.close()
+            rates = (70_000, 140_000, 210_000, 140_000)     # listing ×1, scheduled ×2, override ×3, back to ×2
+            assert [fee for fee, _ in charged] == [order_fee(FeeSchedule(taker_rate_ppm=r, rounding=10_000), f)
+                                                   for r, (_, f) in zip(rates, charged)]
+    run(main())

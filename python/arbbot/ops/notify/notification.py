@@ -1,7 +1,7 @@
 """One notification: what happened, how bad, when, in words and as data.
 
 `kind` is stable (receivers may route on it): safe_mode | halt | resume | breaker_open |
-daily_loss_cap | drift | naked. `severity`: critical | warning | info. `ts_ms` is wall-clock
+daily_loss_cap | drift | naked | fee_hold. `severity`: critical | warning | info. `ts_ms` is wall-clock
 milliseconds since the epoch (the store event's time when it came from the event log). Money in
 `data` stays in µ$ integers (`*_micros`), as in the store.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 FORMAT = "arbbot.notification/1"
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
-KINDS = ("safe_mode", "halt", "resume", "breaker_open", "daily_loss_cap", "drift", "naked")
+KINDS = ("safe_mode", "halt", "resume", "breaker_open", "daily_loss_cap", "drift", "naked", "fee_hold")
 
 
 @dataclass(frozen=True)

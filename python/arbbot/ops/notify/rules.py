@@ -6,6 +6,7 @@ Event-log kinds turned into notifications:
   breaker (state "open")       → breaker_open (warning); a repeated "open" while already open is
                                  not a new opening and is not sent again
   drift_alert                  → drift (warning)
+  fee_mismatch                 → fee_hold (warning): a venue charged more than the fee schedule
   halted / resumed             → halt (warning) / resume (info), merged with the kill file: the
                                  bot is halted while either says so, and only a change of that
                                  merged state is sent (a dashboard halt that writes both the
@@ -21,7 +22,7 @@ from arbbot.ops.notify.notification import CRITICAL, INFO, WARNING, Notification
 from arbbot.units import format_money
 
 # event kinds the tail reads from the store (everything else is skipped in SQL)
-EVENT_KINDS = ("safe_mode_entered", "execution_naked", "breaker", "drift_alert", "halted", "resumed")
+EVENT_KINDS = ("safe_mode_entered", "execution_naked", "breaker", "drift_alert", "fee_mismatch", "halted", "resumed")
 
 
 def _usd(micros) -> str:
@@ -111,6 +112,11 @@ class EventRules:
             if data.get("disabled"):
                 text += " The lane no longer trades until a person puts it back (dashboard or arbbot.toml)."
             return Notification("drift", WARNING, ts, f"Drift on lane {lane}", text, {**ref, **data})
+        if kind == "fee_mismatch":
+            markets = [str(m) for m in data.get("markets") or []]
+            return Notification("fee_hold", WARNING, ts, f"Fees above the schedule on {data.get('market')}",
+                                f"{data.get('reason', '')}. {len(markets)} market(s) no longer trade until `arbbot ack`.",
+                                {**ref, **data})
         if kind in ("halted", "resumed"):
             return self.halt.event(kind == "halted", ts, {**ref, **data})
         return None

@@ -19,11 +19,13 @@ import base64
 import binascii
 import functools
 import json
+import math
+from decimal import Decimal
 
 from aiohttp import web
 
 from arbbot.model import utc_ms
-from arbbot.sim.engine.matching import FULL, MarketSettled, SimReject
+from arbbot.sim.engine.matching import FULL, FeeModel, MarketSettled, SimReject
 from arbbot.sim.faults import ack_delay, order_answer
 from arbbot.sim.paging import keyset_page
 from arbbot.sim.venue import BadRequest
@@ -418,15 +420,40 @@ class KalshiRest:
                 "fee_type": fee_type, "fee_multiplier": mult, "additional_prohibitions": [],
                 "product_metadata": {}, "volume_fp": "0.00"}
 
+    def fees_in_force(self, ticker: str) -> FeeModel:
+        """What the exchange charges on `ticker` now, as the venue does: its series' terms (the
+        listing's, or the latest scheduled change come due), under its event's override
+        (`event_fee_override`: a None term leaves the series' own). Taker 0.07 × multiplier and
+        maker 0.0175 × multiplier (maker-fee types only) per p(1−p), rounded up to $0.01 an order."""
+        _e, _q, l = self.listings[ticker]
+        series = self._series_json(l.series, l)
+        fee_type, mult = series["fee_type"], series["fee_multiplier"]
+        over_type, over_mult = self.fee_overrides.get(l.event_id, (None, None))
+        fee_type = fee_type if over_type is None else over_type
+        mult = Decimal(str(mult if over_mult is None else over_mult))
+        taker = math.ceil(70_000 * mult)
+        maker = math.ceil(17_500 * mult) if fee_type in ("quadratic_with_maker_fees", "quadratic_with_combo_maker_fees") else 0
+        return FeeModel(taker, maker, 10_000)
+
+    def event_fee_override(self, event_ticker: str, fee_type: str | None, multiplier: int | float | None) -> None:
+        """The venue overrides `event_ticker`'s fee terms from now on (None clearing a term): the
+        exchange charges them, and only the WebSocket connections subscribed now are told
+        (`event_fee_update`; there is no REST read of an override, so a client whose connection
+        was down misses it, as on Kalshi)."""
+        if fee_type is None and multiplier is None:
+            self.fee_overrides.pop(event_ticker, None)
+        else:
+            self.fee_overrides[event_ticker] = (fee_type, multiplier)
+        self.push_event_fee_update(event_ticker, fee_type, multiplier)
+
     @staticmethod
     def _fee_change_ms(change: dict) -> int:
         return utc_ms(change["scheduled_ts"])
 
     async def get_fee_changes(self, request):
         """`GET /series/fee_changes`: the changes scheduled (`fee_changes`, `SeriesFeeChange`
-        objects), upcoming only unless `show_historical=true`; `series_ticker` filters. (The
-        simulator reports the new terms from their time; its own matching keeps charging the
-        listing's fee.)"""
+        objects), upcoming only unless `show_historical=true`; `series_ticker` filters. From its
+        time a change is the series' terms and what orders are charged (`fees_in_force`)."""
         q = request.query
         now = self.clock_ms()
         out = [c for c in self.fee_changes
@@ -611,6 +638,7 @@ class KalshiRest:
                 return 404, _errbody("market_not_found", "market not found")
         except (KeyError, ValueError, TypeError) as exc:
             return 400, _errbody("invalid_parameters", f"invalid order: {exc}")
+        self.exchange.markets[ticker].fees = self.fees_in_force(ticker)
         try:
             o, _fills = self.exchange.place(acct, ticker, side, action, own_px, lots, tif,
                                             body.get("client_order_id", ""), bool(body.get("post_only")),

@@ -42,6 +42,9 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
         # series fee changes the venue announces (`SeriesFeeChange` objects: id, series_ticker,
         # fee_type, fee_multiplier, scheduled_ts), served by GET /series/fee_changes
         self.fee_changes: list[dict] = []
+        # event ticker → (fee_type, multiplier) overriding its series' terms (None: that term not
+        # overridden), set by `event_fee_override`
+        self.fee_overrides: dict[str, tuple[str | None, int | float | None]] = {}
         self.app = web.Application(middlewares=[self.middleware])
         self.add_rest_routes(self.app.router)
         self.app.router.add_get(WS_PATH, self.ws_handler)

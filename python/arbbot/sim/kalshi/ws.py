@@ -69,7 +69,8 @@ class KalshiWs:
     def push_event_fee_update(self, event_ticker: str, fee_type: str | None, multiplier: int | float | None) -> None:
         """Push an `event_fee_update` (factsheet §1.8, on `market_lifecycle_v2`): `event_ticker`'s
         fee terms overridden from now on, None clearing that term; `multiplier` goes on the wire
-        as a JSON number. The simulated exchange keeps charging its own fees."""
+        as a JSON number. Only the message: `event_fee_override` also makes the exchange
+        charge them."""
         for c in list(self.connections):
             c.event_fee_update(event_ticker, fee_type, multiplier)
 

@@ -19,6 +19,17 @@ def test_a_drift_alert_that_disabled_the_lane_says_so():
                       "realised_micros": -18_530_000, "gap_micros": 27_400_000, "executions": 5, "disabled": True}
 
 
+def test_a_fee_mismatch_says_what_was_charged_and_what_no_longer_trades():
+    rules = EventRules(HaltState(False))
+    reason = ("kalshi charged $0.52 for order x1-L0E0 on kalshi:E-A where its fee schedule gives $0.18: the fee "
+              "terms changed unseen (event E)")
+    n = rules.apply(ev("fee_mismatch", markets=["kalshi:E-A", "kalshi:E-B"], reason=reason, market="kalshi:E-A",
+                       client_order_id="x1-L0E0", charged_micros=520_000, modelled_micros=180_000, event="E"))
+    assert (n.kind, n.severity, n.title) == ("fee_hold", "warning", "Fees above the schedule on kalshi:E-A")
+    assert n.text == reason + ". 2 market(s) no longer trade until `arbbot ack`."
+    assert (n.data["charged_micros"], n.data["modelled_micros"], n.data["markets"]) == (520_000, 180_000, ["kalshi:E-A", "kalshi:E-B"])
+
+
 def test_breaker_openings_per_breaker_name():
     rules = EventRules(HaltState(False), breakers={"executions": "open"})
     kinds = [rules.apply(ev("breaker", name=name, state=state, failures=f, opened_at_ms=0))

@@ -130,6 +130,7 @@
     if (e.kind === "drift_alert") return `lane ${d.lane}: realised ${usd(d.realised_micros)} vs expected `
       + `${usd(d.expected_micros)} over ${d.executions} executions${d.disabled ? ", lane taken out" : ""}`;
     if (e.kind === "lane_enabled" || e.kind === "drift_lane_enabled") return `lane ${d.lane} put back (${d.who})`;
+    if (e.kind === "fee_holds_released") return `fee holds released on ${(d.markets || []).join(", ")} (${d.who})`;
     return [d.who, d.reason].filter(Boolean).join(": ");
   }
 
