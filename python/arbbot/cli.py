@@ -232,13 +232,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 reason = store.safe_mode()
                 cleared = acknowledge(store)
-                print(f"safe mode cleared ({reason})" if reason else "not in safe mode; nothing to acknowledge")
-                for execution in cleared:
-                    print(f"acknowledged {execution}")
+                lines = [f"safe mode cleared ({reason})"] if reason else []
+                lines += [f"acknowledged {execution}" for execution in cleared]
                 if store.clear_drawdown_stop():
-                    print("drawdown stop cleared; the equity peak restarts at the last equity")
-                for market in store.clear_fee_holds():
-                    print(f"fee hold released: {market}")
+                    lines.append("drawdown stop cleared; the equity peak restarts at the last equity")
+                lines += [f"fee hold released: {market}" for market in store.clear_fee_holds()]
+                print("\n".join(lines) if lines else "not in safe mode, no drawdown stop, no fee hold: nothing to "
+                                                      "acknowledge")
             finally:
                 store.close()
             return EXIT_OK

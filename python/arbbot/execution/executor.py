@@ -33,6 +33,7 @@ from arbbot.venues.common.model import (
 )
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
+STEP_DOWN_LOTS = 1_000               # lots an execution may step down to a quantity every venue accepts
 log = logs.get("execution")
 
 
@@ -104,16 +105,17 @@ class Refused(Exception):
     """The executor will not start this opportunity (safe mode, blacklist, bad sizing)."""
 
 
-def ask_cost(ladder, qty: int, limit: int) -> int | None:
-    """µ$ to buy `qty` lots on an ascending ask ladder at prices ≤ `limit`; None if too thin."""
-    left, cost = qty, 0
+def ask_fills(ladder, qty: int, limit: int) -> list[tuple[int, int]] | None:
+    """The (price ticks, lots) fills buying `qty` lots on an ascending ask ladder at prices ≤
+    `limit` would get; None if too thin."""
+    left, fills = qty, []
     for price, size in ladder:
         if price > limit or left <= 0:
             break
         take = min(size, left)
-        cost += take * price
+        fills.append((price, take))
         left -= take
-    return cost if left <= 0 else None
+    return fills if left <= 0 else None
 
 
 class Executor:
@@ -228,7 +230,12 @@ class Executor:
         return record() if callable(record) else record
 
     async def _legs(self, xid: str, opp: Opportunity) -> ExecutionResult:
-        target = opp.qty
+        target, refused = await self._placeable(opp)
+        if target == 0:
+            return await self._not_sent(xid, opp, 0, f"no quantity up to {opp.qty} lots whose orders every leg's "
+                                                     f"venue accepts: {refused}")
+        if target < opp.qty:
+            log.info("execution.stepped_down", execution=xid, qty=opp.qty, placeable=target, reason=refused)
         spent = 0                                  # µ$ paid for filled entry legs, fees included
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
@@ -241,10 +248,20 @@ class Executor:
             if dec is None:
                 return await self._not_sent(xid, opp, i, f"book of {leg.market} untradeable before leg {i}")
             ladder = dec.yes if leg.side is Side.YES else dec.no
-            cost_now = ask_cost(ladder, target, leg.worst_price)
+            walk = ask_fills(ladder, target, leg.worst_price)
+            if walk is None:
+                return await self._not_sent(xid, opp, i, f"edge gone on {leg.market} before leg {i}")
+            # this leg at the book now: its cost, and its fee as planned pro rata (sizing's extras
+            # included) but never below the schedule's fee of these fills per order (ARBITRAGE.md
+            # "Fees": a stepped-down order's rounding is not the planned one's pro rata); the later
+            # legs as planned, pro rata (each is checked so in turn)
+            info = self._known_info(route)
+            fee_now = -(-leg.fee * target // opp.qty)
+            if info is not None:
+                fee_now = max(fee_now, order_fee(info.fees, walk))
             rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
             payout = opp.payout * target // opp.qty
-            if cost_now is None or payout - spent - cost_now - leg.fee * target // opp.qty - rest < self.config.min_profit:
+            if payout - spent - sum(p * q for p, q in walk) - fee_now - rest < self.config.min_profit:
                 return await self._not_sent(xid, opp, i, f"edge gone on {leg.market} before leg {i}")
             order = await self._place(xid, i, "entry", 0, leg.market, route, leg.side, Action.BUY,
                                       target, leg.worst_price, self.config.tif)
@@ -255,15 +272,58 @@ class Executor:
                 self._count_failure(leg.market)
                 lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
                 if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1:
-                    target = got                   # continue smaller: equal counts still hold
-                    continue
+                    # continue smaller (equal counts still hold), at what the later legs' venues accept
+                    # of it; leg 0's lots above that are unwound once the later legs are in
+                    placeable, _ = await self._placeable(dataclasses.replace(opp, qty=got))
+                    if placeable > 0:
+                        target = placeable
+                        continue
                 why = order.error if order and order.error else f"leg {i} filled {got}/{target} lots"
                 return await self._fail(xid, opp, i + 1, why, count=True)
         self._recorded(xid)
+        if any(lots != target for lots in self.store.leg_net(xid).values()):
+            return await self._fail(xid, opp, len(opp.legs), f"the later legs could be sent at {target} of the lots "
+                                                            "leg 0 filled", count=True)
         res = self._result(xid, "complete")
         self.store.set_execution_state(xid, "complete")
         self._notify(res)
         return res
+
+    async def _placeable(self, opp: Opportunity) -> tuple[int, str]:
+        """(the largest quantity ≤ `opp.qty`, in steps of the legs' largest lot, at most
+        STEP_DOWN_LOTS of them, whose entry order on every leg its venue's adapter would send, why
+        `opp.qty` was refused — "" if it was not); 0 when none. The adapters' `refusal` holds the
+        rules that depend on the quantity (Polymarket: a marketable order's $1 minimum and its
+        amounts in whole cents, which on a 0.001 tick refuse most sizes under 10 shares): a leg
+        that cannot be sent is found before the first leg fills, not after (an unwind)."""
+        checks = []
+        for leg in opp.legs:
+            route = self.routes[leg.market]
+            refusal = getattr(route.client, "refusal", None)
+            if refusal is not None:
+                checks.append((refusal, route.market_id, leg))
+        if not checks:
+            return opp.qty, ""
+
+        def refused(qty: int) -> str | None:
+            for refusal, market_id, leg in checks:
+                why = refusal(OrderRequest(market_id, leg.side, leg.worst_price, qty, action=Action.BUY,
+                                           tif=self.config.tif))
+                if why is not None:
+                    return why
+            return None
+        first = refused(opp.qty)
+        if first is None:
+            return opp.qty, ""
+        lot = max([(await self._info(leg.market)).lot_lots for leg in opp.legs])
+        qty = opp.qty - (opp.qty % lot or lot)           # the next multiple of the lot below opp.qty
+        for _ in range(STEP_DOWN_LOTS):
+            if qty <= 0:
+                break
+            if refused(qty) is None:
+                return qty, first
+            qty -= lot
+        return 0, first
 
     async def _not_sent(self, xid: str, opp: Opportunity, i: int, reason: str) -> ExecutionResult:
         """Leg `i` is not sent (its re-quote failed, its book is untradeable or the edge went).
@@ -377,10 +437,13 @@ class Executor:
     def _check_fees(self, market: str, route: Route, coid: str, order, fills) -> None:
         """Hold `market`'s event (its venue's routed markets of the same event; the market alone
         without one) when the venue charged more for `order` than the market's fee schedule
-        gives for its fills, beyond the venues' rounding (`fee_slack_micros`). Only when the
-        fills are all known and the market's rules are at hand (never a venue read here)."""
+        gives for its fills, beyond the venues' rounding (`fee_slack_micros`). Only for a venue
+        that reports what it charged (`reports_fees`: Kalshi, IB; Polymarket's fees are worked out
+        from the schedule by its adapter, and paper's by the ledger), when the fills are all known
+        and the market's rules are at hand (never a venue read here)."""
         info = self._known_info(route)
-        if info is None or not fills or sum(f.qty_lots for f in fills) != order.filled_lots:
+        if (not getattr(route.client, "reports_fees", False) or info is None or not fills
+                or sum(f.qty_lots for f in fills) != order.filled_lots):
             return
         modelled = order_fee(info.fees, [(f.price_ticks, f.qty_lots) for f in fills])
         if order.fees_micros <= modelled + self.config.fee_slack_micros + 100 * len(fills):
@@ -627,7 +690,26 @@ class Executor:
         if price is None:
             log.warning("unwind.no_price", execution=xid, leg=i, market=leg.market, attempt=attempt, lots=lots)
             return
+        price = self._sendable_price(route, info, side, action, lots, price, anchors[action])
         await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC)
+
+    def _sendable_price(self, route: Route, info: MarketInfo, side: Side, action: Action, lots: int, price: int,
+                        anchor: int) -> int:
+        """`price`, or the nearest price between it and `anchor` (the quote it slips from) at which
+        the venue's adapter would send an unwind order of `lots` (`refusal`): an unwind must flatten
+        exactly `lots`, so where the quantity cannot change the price does (Polymarket: a BUY on a
+        0.001 tick whose cost in whole cents would reach the next tick at one price is sent at one a
+        tick better). `price` itself when none is (the venue's refusal then says why)."""
+        refusal = getattr(route.client, "refusal", None)
+        if refusal is None:
+            return price
+        step = -info.tick_ticks if action is Action.BUY else info.tick_ticks      # towards the anchor: better for us
+        candidate = price
+        while (candidate - anchor) * (1 if action is Action.BUY else -1) >= 0 and 0 < candidate < TICKS_PER_DOLLAR:
+            if refusal(OrderRequest(route.market_id, side, candidate, lots, action=action, tif=TimeInForce.IOC)) is None:
+                return candidate
+            candidate += step
+        return price
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
         return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid),

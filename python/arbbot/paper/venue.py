@@ -124,6 +124,14 @@ class PaperVenue:
     async def discover_events(self):
         return await self.inner.discover_events()
 
+    def repriced(self, markets: list[MarketInfo]) -> None:
+        """The session re-priced these markets (their schedules as discovered now): the ledger
+        charges them so, and the wrapped adapter is told (`repriced`, where it has it)."""
+        self.markets.update((m.market_id, m) for m in markets if m.venue.label == self.venue)
+        inner = getattr(self.inner, "repriced", None)
+        if inner is not None:
+            inner(markets)
+
     async def _resolutions(self, market_ids: list[str]):
         """`resolutions` of the wrapped adapter (set in `__init__` when it has one). The ledger
         plays the venue: a result the venue pays out at settlement (`paid`: Kalshi) pays the paper
@@ -242,7 +250,17 @@ class PaperVenue:
         self.orders_refused += 1
         return OrderRejected(f"paper {self.venue}: {why}", venue=self.venue)
 
+    def refusal(self, req: OrderRequest) -> str | None:
+        """Why the venue's adapter would refuse `req` before sending it (`refusal` of the wrapped
+        adapter: Polymarket's grid, minimums and marketable amounts), or None; no I/O. Paper
+        trading refuses the same orders, so it trades the quantities a live run would."""
+        inner = getattr(self.inner, "refusal", None)
+        return inner(req) if inner is not None else None
+
     async def _check(self, req: OrderRequest, info: MarketInfo) -> Terms:
+        why = self.refusal(req)
+        if why is not None:
+            raise self._refuse(why)
         if req.tif not in MATCHED_TIFS:
             raise self._refuse(f"{req.tif.value} orders are not simulated (IOC and FOK only)")
         if req.post_only:

@@ -26,6 +26,8 @@ Then one record per line, in receive order, each with `recv_ts_ms` (unix ms when
   (the matcher's minute at 20k markets, and the twins arrive when they did live).
 - `{"kind": "listed", "markets": [MARKET, ...]}`: markets a listing refresh found listed since
   the start, when they joined the session (a replay adds them then, and streams their books).
+- `{"kind": "repriced", "markets": [MARKET, ...]}`: known markets a listing refresh found with a
+  changed fee schedule, when the session re-priced them (a replay re-prices them then).
 - `{"kind": "listings", "digest", "venues": {NAME: {"listing_bodies": [BODY, ...]}}, "mappings":
   {"format", "digest", "rows"} | null}`: a refresh that found the listings changed, when the
   session applied it: every venue's listing bodies as re-read, and the twins generated from them
@@ -266,6 +268,7 @@ class RecordReader:
         self.mappings: dict[str, list] = {}  # listings digest → a `mappings` record's twins (MappingRow)
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
         self.on_listed = None                # called with (recv ms, [MarketInfo]) for each `listed` record
+        self.on_repriced = None              # called with (recv ms, [MarketInfo]) for each `repriced` record
         self.on_listings = None              # called with (recv ms, digest, {venue: bodies}, twins | None)
         self._raw = None                     # the open file (under the gzip reader for .gz)
         self._ids: dict[str, tuple[str, dict[str, MarketId]]] = {}   # venue text → (label, market text → MarketId)
@@ -522,7 +525,7 @@ class RecordReader:
         if kind == "mappings":
             self._mappings(number, rec)
             return None
-        if kind == "listed":
+        if kind in ("listed", "repriced"):
             self._listed(number, rec)
             return None
         if kind == "listings":
@@ -558,9 +561,10 @@ class RecordReader:
             if not isinstance(at, int):
                 raise TypeError("recv_ts_ms must be an integer")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise RecordingError(f"{self.path}:{number}: bad listed record: {type(exc).__name__}: {exc}") from None
-        if self.on_listed is not None:
-            self.on_listed(at, markets)
+            raise RecordingError(f"{self.path}:{number}: bad {rec.get('kind')} record: {type(exc).__name__}: {exc}") from None
+        hook = self.on_listed if rec.get("kind") == "listed" else self.on_repriced
+        if hook is not None:
+            hook(at, markets)
 
     def _listings(self, number: int, rec: dict) -> None:
         from arbbot.mapping.generate import rows_from_json

@@ -144,6 +144,14 @@ class SessionRecorder:
         self._put({"recv_ts_ms": self._stamp(self.clock()), "kind": "listed",
                    "markets": [market_to_json(m) for m in markets]})
 
+    def repriced(self, markets) -> None:
+        """Known markets (`MarketInfo`) the session re-priced now (a listing refresh found their
+        fee schedules changed): a replay re-prices them at this moment."""
+        if self._closed or self.error is not None:
+            return
+        self._put({"recv_ts_ms": self._stamp(self.clock()), "kind": "repriced",
+                   "markets": [market_to_json(m) for m in markets]})
+
     def listings(self, digest: str, twins) -> None:
         """A listing refresh's result, now: every venue's listing bodies as re-read (their
         listings' digest `digest`) and the twins generated from them (`MappingRow`s; None: no

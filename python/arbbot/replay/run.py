@@ -11,8 +11,10 @@ until its first record; nothing is read ahead of the virtual clock), and the gen
 at the moment the session had them (its `mappings` records). A recording from before those
 records has its twins matched here, before the first book (in this thread: the same every time).
 A listing refresh that changed something is replayed as it happened: the markets it found listed
-join when the session added them (`listed` records; their books stream from then on), and the
-rules from the bodies it re-read, with its twins, apply when the session applied them (`listings`).
+join when the session added them (`listed` records; their books stream from then on), known
+markets whose fee schedule changed are re-priced when the session re-priced them (`repriced`), and
+the rules from the bodies it re-read, with its twins, apply when the session applied them
+(`listings`).
 The user's mapping rows and rules the session traded (the header's) are traded here too.
 
 The session takes the configuration's settings as `arbbot run` gives them (`session_options`),
@@ -79,6 +81,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
             session.apply_generated(_twins(session.listings, cache_dir))
         listing: list[asyncio.Task] = []
         reader.on_listed = lambda at_ms, markets: _listed(at, at_ms, session, feeds, markets, listing)
+        reader.on_repriced = lambda at_ms, markets: _repriced(at, at_ms, session, markets)
         reader.on_listings = lambda at_ms, digest, bodies, twins: at(
             at_ms, _relisted, session, feeds, digest, bodies, twins if generate else None)
         trader = await attach_paper_trader(session, db, settings, clock=clock.time)
@@ -111,6 +114,12 @@ def _listed(at, at_ms: int, session, feeds: dict, markets: list, tasks: list) ->
     for feed in feeds.values():
         feed.listed(markets)
     at(at_ms - 0.5, lambda: tasks.append(asyncio.ensure_future(session.add_markets(markets))))
+
+
+def _repriced(at, at_ms: int, session, markets: list) -> None:
+    """A `repriced` record: at `at_ms` the markets are re-priced as the session re-priced them
+    (its paper venues tell the replayed ones: discovery lists them with their new schedules)."""
+    at(at_ms, session.reprice_markets, markets)
 
 
 def _relisted(session, feeds: dict, digest: str, bodies: dict, twins: list | None) -> None:

@@ -151,6 +151,12 @@ class ReplayVenue:
         self._markets = self._markets + own
         self._wanted.update(m.market_id for m in own)
 
+    def repriced(self, markets) -> None:
+        """Markets a `repriced` record names (this venue's): discovery lists them with their new
+        fee schedules from now on."""
+        own = {m.market_id: m for m in markets if m.venue.label == self.venue}
+        self._markets = [own.get(m.market_id, m) for m in self._markets]
+
     def relisted(self, bodies: list) -> None:
         """A `listings` record's bodies for this venue: the listing as re-read."""
         self._bodies = list(bodies)

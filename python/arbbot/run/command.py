@@ -18,7 +18,7 @@ from pathlib import Path
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings, usd
-from arbbot.units import format_qty
+from arbbot.units import format_money, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.run.looplag import LoopLag
 from arbbot.run.options import session_options
@@ -209,6 +209,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             # user's traded mapping rows and rules (a replay trades them too), then the records so far
             session.on_generated = lambda g: recorder.mappings(g.digest, g.rows)    # a replay reads them back
             session.on_listed = recorder.listed                                    # as do listing refreshes
+            session.on_repriced = recorder.repriced
             session.on_listings = recorder.listings
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
@@ -288,7 +289,9 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                     "mode": "paper" if paper else "venue",
                     "paper": {name: v.summary() for name, v in session.venues.items()} if paper else None,
                     "executions": dict(trader.stats.executions), "skipped": dict(trader.stats.skipped),
-                    "locked_in_usd": trader.stats.locked_in / 1e6, "realised_usd": trader.stats.realised / 1e6,
+                    # money: exact dollars with 6 decimals (never a float), and µ$ integers
+                    "locked_in_usd": format_money(trader.stats.locked_in),
+                    "realised_usd": format_money(trader.stats.realised),
                     "locked_in_micros": trader.stats.locked_in, "realised_micros": trader.stats.realised,
                     "safe_mode": trader.store.safe_mode(),
                     "orders_outcome_unknown": trader.executor.outcome_unknown,

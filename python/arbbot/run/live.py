@@ -153,6 +153,7 @@ class LiveSession:
         self.on_generated = None                # called with the start's `Generated` before it is applied (--record)
         self.on_listed = None                   # called with the markets `add_markets` adds (--record)
         self.on_listings = None                 # called with (digest, twins) before a refresh applies them (--record)
+        self.on_repriced = None                 # called with the markets `reprice_markets` re-prices (--record)
         self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
         self.structural = 0                     # relations derived from the listings by rule
         self._relations: list[dict] = []        # what the universe was built from (relation objects)
@@ -277,16 +278,26 @@ class LiveSession:
         """Read the venues' listings again; when they changed (their digest), derive the rules
         and match the twins again and rebuild the engine with the result (a twin whose listing
         no longer settles like its partner is dropped, a new one added). Markets listed since
-        the start join the session first (`add_markets`). Returns whether anything changed."""
+        the start join the session first (`add_markets`); known markets whose fee schedule
+        changed are re-priced (`reprice_markets`). Returns whether anything changed."""
         if self.listings_digest is None:          # no generation ran: what discovery read
             self.listings_digest = await asyncio.to_thread(listings_digest, self.listings)
         listed: list[MarketInfo] = []
+        repriced: list[MarketInfo] = []
         for venue in self.venues.values():
-            listed += [m for m in await venue.discover_markets() if m.active and str(m.id) not in self.index]
+            for m in await venue.discover_markets():
+                at = self.index.get(str(m.id))
+                if at is None:
+                    if m.active:
+                        listed.append(m)
+                elif m.fees != self.markets[at].fees:
+                    repriced.append(m)
+        if repriced:
+            self.reprice_markets(repriced)
         listings = await asyncio.to_thread(session_listings, self.venues)
         digest = await asyncio.to_thread(listings_digest, listings)
         if digest == self.listings_digest and not listed:
-            return False
+            return bool(repriced)
         if listed:
             await self.add_markets(listed)
         generated = await generated_mappings_in_worker(listings, self.cache_dir) if self.generate else None
@@ -316,6 +327,37 @@ class LiveSession:
                 await self.refresh_listings()
             except Exception as exc:       # a venue that cannot be read now: keep what we have
                 log.warning("listings.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def reprice_markets(self, infos: list[MarketInfo]) -> None:
+        """Known markets whose fee schedule a listing refresh found changed (new series terms, a
+        scheduled change come due, an override, a Polymarket `feeSchedule`): priced with it from
+        now on. The session's markets, the trader's routes and sizer, and the engine (rebuilt over
+        the current gated books) take it at once, then each venue (`repriced`: a Kalshi
+        market held while its terms were dearer than it was priced with is released and its book
+        published again, onto the new engine). A replay re-prices them at this moment
+        (`on_repriced`)."""
+        import dataclasses
+        infos = [m for m in infos if str(m.id) in self.index]
+        if not infos:
+            return
+        for m in infos:
+            self.markets[self.index[str(m.id)]] = m
+        if self.trader is not None:             # before the new engine reports (and offers) anything
+            self.trader.markets_repriced(infos)
+        current = rebuilt_universe(self)
+        markets = list(current.markets)
+        for m in infos:
+            at = self.index[str(m.id)]
+            markets[at] = dataclasses.replace(markets[at], fees=m.fees)
+        self._swap(dataclasses.replace(current, markets=tuple(markets)))
+        if self.on_repriced is not None:
+            self.on_repriced(infos)
+        for name, venue in self.venues.items():
+            own = [m for m in infos if m.venue.label == name]
+            tell = getattr(venue, "repriced", None)
+            if own and tell is not None:
+                tell(own)
+        log.warning("markets.repriced", markets=len(infos), names=[str(m.id) for m in infos][:20])
 
     async def add_markets(self, listed: list[MarketInfo]) -> int:
         """Markets that joined mid-session (listed since the start): appended to the session

@@ -162,6 +162,14 @@ class SessionSizer:
             self._infos[name] = m
             self._meta[name] = (m.event_id or None, m.category or None)
 
+    def markets_repriced(self, infos) -> None:
+        """Markets the session re-priced (MarketInfo with their new fee schedules): sized with
+        them from now on (the legs decomposed before are made again)."""
+        for m in infos:
+            name = str(m.id)
+            self._infos[name] = m
+            self._legs.pop(name, None)
+
     def relations_changed(self, universe) -> None:
         """The session's relations grew (generated twins): index them, forget cached confidences."""
         self._relations.reset(universe)

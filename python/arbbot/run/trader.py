@@ -542,6 +542,14 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
             events[str(m.id)] = f"{m.venue.label}:{m.event_id or m.market_id}"
         sizer.markets_added(infos)
     trader.markets_added = markets_added
+
+    def markets_repriced(infos) -> None:
+        """Markets the session re-priced (their fee schedules as discovered now): the executor's
+        routes (its fee check and order rules) and the sizer read them from now on."""
+        for m in infos:
+            trader.executor.routes[str(m.id)] = Route(session.venues[m.venue.label], m.market_id, m)
+        sizer.markets_repriced(infos)
+    trader.markets_repriced = markets_repriced
     await preparing                          # the order paths are loaded before the first decision
     try:
         await trader.resolve_now()           # what settled while the bot was away is no longer exposure

@@ -102,6 +102,7 @@ class _Charging:
     """A venue client filling every order at its limit price, charged `fee`; its market's rules
     are `info` (as an adapter's `market_info` gives them)."""
     venue = "kalshi"
+    reports_fees = True
 
     def __init__(self, info, fee: int) -> None:
         self.info, self.fee, self.last = info, fee, None
@@ -161,4 +162,21 @@ def test_arbbot_ack_releases_fee_holds_and_status_lists_them(tmp_path):
     store = OrderStore(db)
     released = [e for e in store.events_after(0) if e["kind"] == "fee_holds_released"]
     assert len(released) == 1 and released[0]["data"]["markets"] == ["kalshi:X-1", "kalshi:X-2"]
+    store.close()
+
+
+def test_a_venue_whose_fees_the_adapter_works_out_is_never_held(tmp_path):
+    """Polymarket's order fee is the adapter's own sum from the schedule (a multi-price order's
+    is an upper bound of its fills'), paper's the ledger's: comparing it with the schedule finds
+    nothing the venue did and could only misfire. Only a venue that `reports_fees` is checked."""
+    schedule = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
+    client = _Charging(MarketInfo(Venue.POLYMARKET, "M", "m", event_id="E", fees=schedule), 999_999)
+    client.venue, client.reports_fees = "polymarket", False
+    leg = Leg("polymarket:M", Side.YES, 1_000, 4_000, 4_000_000, 0)
+    opp = Opportunity("00000000000000ab", Lane.INTRA, Kind.YES_NO, 1_000, 10_000_000, 4_000_000, 0, 5_000_000, (leg,))
+    store = OrderStore(tmp_path / "o.db")
+    ex = Executor(store, {"polymarket:M": Route(client, "M")},
+                  book_source=lambda _m: SimpleNamespace(yes=((4_000, 1_000),), no=()))
+    assert asyncio.run(ex.execute(opp, execution_id="x")).state == "complete"
+    assert store.intents("x")[0].fee == 999_999 and store.fee_holds() == {}
     store.close()

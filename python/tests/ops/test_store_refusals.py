@@ -111,7 +111,7 @@ def test_a_real_store_still_works(tmp_path, capsys):
     assert main(["explain", "--db", str(db), "--json"]) == 0
     assert capsys.readouterr().out == '{"format":"arbbot.sizing/1","opportunities":[]}\n'
     assert main(["ack", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == "not in safe mode; nothing to acknowledge\n"
+    assert capsys.readouterr().out == "not in safe mode, no drawdown stop, no fee hold: nothing to acknowledge\n"
     assert main(["reconcile", "--db", str(db), "--paper"]) == 2          # a store, but not a paper one
     assert capsys.readouterr().err == f"arbbot reconcile: {db} is not a paper database: reconcile it with " \
                                       "--connect HANDLE_FILE or --live\n"

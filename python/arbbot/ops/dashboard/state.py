@@ -14,6 +14,7 @@ from collections import deque
 from arbbot.engine.types import Lane
 from arbbot.ops.control import TUNABLES
 from arbbot.ops.dashboard.history import History
+from arbbot.units import format_money
 
 FORMAT = "arbbot.state/1"
 LANES = tuple(lane.label for lane in Lane)
@@ -96,7 +97,9 @@ class StateBuilder:
             "format": FORMAT, "t": time.time(), "mode": mode,
             "halted": halted is not None, "halt_reason": halted,
             "safe_mode": safe is not None, "safe_mode_reason": safe,
-            "locked_in_usd": locked / 1e6, "realised_usd": realised / 1e6, "fees_usd": h.fees_micros / 1e6,
+            # money: exact dollars with 6 decimals (never a float), and µ$ integers
+            "locked_in_usd": format_money(locked), "realised_usd": format_money(realised),
+            "fees_usd": format_money(h.fees_micros),
             "locked_in_micros": locked, "realised_micros": realised, "fees_micros": h.fees_micros,
             "executions": {"run": (trading or {}).get("executions", {}), "stored": h.execution_counts(),
                            "recent": h.executions(50) if trading else []},

@@ -27,6 +27,19 @@ class VenueClient(Protocol):
     the adapter knows them now (no I/O), for a venue whose rules change while it streams
     (Polymarket's `tick_size_change`): the executor prices its orders on them.
 
+    Optional: `def refusal(self, req: OrderRequest) -> str | None` — why the adapter would refuse
+    `req` before sending it (no I/O), for rules that depend on the quantity (Polymarket: a
+    marketable order's $1 minimum and amounts in the CLOB's precision): the executor trades the
+    largest quantity every leg's venue accepts instead of sending a leg that cannot go.
+
+    Optional: `reports_fees: bool` (default False) — an order's `fees_micros` is what the venue
+    charged, as it reported it (Kalshi, IB), not worked out from the fee schedule (Polymarket's
+    adapter, paper's ledger): the executor holds a market charged above its schedule.
+
+    Optional: `def repriced(self, markets: list[MarketInfo]) -> None` — the session re-priced these
+    known markets with the fee schedules a listing refresh discovered (no I/O): Kalshi releases a
+    market it held while its terms were dearer than it was priced with.
+
     Optional: `async def resolutions(self, market_ids: list[str]) -> list[Resolution]` — of these
     markets, the ones whose result the venue's public market data shows as final (the others are
     left out), from public endpoints so it works for paper trading too: Kalshi `GET /markets?tickers=`

@@ -66,6 +66,7 @@ def contract_records(contracts: list[IBContract]) -> list[dict]:
 
 class ForecastExVenue:
     venue = "forecastex"
+    reports_fees = True     # an execution's fee is IB's commission report (VenueClient.reports_fees)
     # orders carry our client_order_id as IB `orderRef`: nothing to record before sending
     on_order_id = None
     # Order / fill ids: IB's permId (unique in the account: API order ids are each client's own, so

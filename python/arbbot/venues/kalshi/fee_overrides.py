@@ -5,11 +5,12 @@ VENUES.md "Fees") and new series terms (a discovery reads them again; a change s
 An override replaces its event's series terms (`fee_type`, `fee_multiplier`; a null term is
 cleared: the series' own applies again). Every later discovery prices the event's markets with
 it (`schedule`). A market the session already holds keeps the fee schedule it was handed out with
-(a listings refresh adds new markets, it does not re-price known ones), so while the override
-makes a market dearer than the lowest taker rate ever handed out for it, or unpriceable, the
-market is **held**: `holds[ticker]` says why, and the adapter publishes its books untradeable.
-The hold lifts when the terms come back to a rate at (or below) what was handed out; a session
-that restarts prices the markets with the new terms.
+until the session re-prices it (a listings refresh that finds its schedule changed:
+`LiveSession.reprice_markets`, then `repriced` here), so while the terms make a market dearer
+than the lowest taker rate handed out for it since it was last priced, or unpriceable, the market
+is **held**: `holds[ticker]` says why, and the adapter publishes its books untradeable. The hold
+lifts when the terms come back to a rate at (or below) that one, or when the session re-prices
+the market with the terms in force.
 """
 from __future__ import annotations
 
@@ -46,6 +47,18 @@ class EventFees:
         self._issued[ticker] = min(rate, self._issued.get(ticker, rate))
         self._markets.setdefault(event, {})[ticker] = None
         self._held_under.setdefault(event, self._series[event])
+
+    def repriced(self, ticker: str, fees: FeeSchedule) -> list[str]:
+        """The session prices `ticker` with `fees` from now on (it re-priced the market with what
+        a discovery handed out): that is its rate now, not the lowest before; its hold is decided
+        again. The tickers whose hold changed."""
+        if ticker not in self._issued:
+            return []
+        self._issued[ticker] = fees.taker_rate_ppm
+        event = next((e for e, tickers in self._markets.items() if ticker in tickers), None)
+        if event is None:
+            return []
+        return self._reevaluate(event)
 
     def apply(self, update: EventFeeUpdate) -> list[str]:
         """Put `update` in force and hold or release the event's markets handed out so far;

@@ -52,6 +52,9 @@ class KalshiVenue:
 
     # orders carry our client_order_id: nothing to record before sending (VenueClient.on_order_id)
     on_order_id = None
+    # an order's fees are what the exchange charged (`taker_fees_dollars`, fills' `fee_cost`): the
+    # executor checks them against the market's schedule (VenueClient.reports_fees)
+    reports_fees = True
 
     def __init__(self, config: KalshiConfig, *, recorder=None) -> None:
         self.config = config
@@ -72,6 +75,15 @@ class KalshiVenue:
         markets = await self.provider.load()
         self._republish_holds(before)
         return markets
+
+    def repriced(self, markets: list[MarketInfo]) -> None:
+        """The session prices these markets with their schedules as discovered now (it re-priced
+        them): a market held while the terms were dearer than it was priced with is released, and
+        its streamed book published again."""
+        before = dict(self.provider.fee_holds)
+        for m in markets:
+            self.provider.event_fees.repriced(m.market_id, m.fees)
+        self._republish_holds(before)
 
     def _republish_holds(self, before: dict[str, str]) -> None:
         """Publish again the streamed books whose fee hold changed since `before`."""

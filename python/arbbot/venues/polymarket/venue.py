@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import ProtocolError
+from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
@@ -149,6 +149,18 @@ class PolymarketVenue:
         """Before trading: what the first order would otherwise load (`PolymarketExecutionClient.prepare`),
         in a worker thread."""
         await asyncio.to_thread(self.exec.prepare)
+
+    def refusal(self, req: OrderRequest) -> str | None:
+        """Why this adapter would refuse `req` before sending it (the market's grid and minimum
+        size, a marketable order's $1 minimum and its amounts in the CLOB's precision), or None;
+        no I/O. A market not discovered yet is not refused here (`place_order` discovers it)."""
+        if req.market_id not in self.provider.markets:
+            return None
+        try:
+            self.exec.check(req)
+        except (OrderRejected, NotFound) as exc:
+            return str(exc)
+        return None
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.market_id not in self.provider.markets:

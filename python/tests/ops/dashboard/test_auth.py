@@ -85,7 +85,7 @@ def test_bearer_token_reads_the_state_and_drives_controls(server):
     state = r.json()
     assert state["format"] == "arbbot.state/1" and state["halted"] is False and state["safe_mode"] is False
     assert (state["locked_in_micros"], state["realised_micros"]) == (2_500_000, -420_000)
-    assert (state["locked_in_usd"], state["realised_usd"]) == (2.5, -0.42)
+    assert (state["locked_in_usd"], state["realised_usd"]) == ("2.500000", "-0.420000")     # exact, never a float
     assert state["venues"]["kalshi"]["cash_micros"] == 9_000_000_000
     assert state["config"]["dashboard_token"] == "********" and TOKEN not in r.text
     r = httpx.post(server.base + "api/halt", headers=auth, json={"reason": "maintenance"}, timeout=10)

@@ -1,0 +1,200 @@
+"""Quantities every leg's venue accepts: the executor steps an execution down to the largest one
+before its first order, instead of filling a leg and then finding a later one cannot be sent.
+
+Polymarket signs a marketable BUY with its maker amount in whole cents; on a 0.001-tick market a
+size whose cost is not whole cents rounds up past the next tick, and the adapter refuses it before
+sending (venues/polymarket/execution.py `signed_amounts`). 7 shares at $0.953: $6.671 → $6.68,
+implied $0.95429 ≥ $0.954: refused. 6 shares: $5.718 → $5.72, implied $0.95333 < $0.954: sent.
+Before this, leg 0 (Kalshi) filled 7 contracts, leg 1 was refused, and leg 0 was unwound at a loss.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from types import SimpleNamespace
+
+from arbbot.engine.twin.fees import order_fee
+from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
+from arbbot.execution import Executor, OrderStore, Route
+from arbbot.model import FeeSchedule
+from arbbot.paper.venue import PaperVenue
+from arbbot.venues.common.errors import OrderRejected
+from arbbot.venues.common.model import Fill, MarketInfo, Order, OrderStatus, Venue
+from arbbot.venues.polymarket.config import PolymarketConfig
+from arbbot.venues.polymarket.venue import PolymarketVenue
+
+POLY = "0xfine"
+
+
+def _polymarket() -> PolymarketVenue:
+    """The real adapter (its `refusal`), knowing one 0.001-tick market; nothing is sent through it."""
+    v = PolymarketVenue(PolymarketConfig(private_key="0x" + "3c" * 32))
+    v.provider.markets[POLY] = MarketInfo(Venue.POLYMARKET, POLY, "fine", event_id="E", fees=FeeSchedule(),
+                                          lot_lots=1, tick_ticks=10, yes_token="1", no_token="2")
+    return v
+
+
+class Filling:
+    """A venue client filling every order in full at its limit price; `refusal` as given."""
+
+    def __init__(self, venue: Venue, refusal=None) -> None:
+        self.venue, self.sent = venue.label, []
+        self._venue = venue
+        if refusal is not None:
+            self.refusal = refusal
+
+    async def place_order(self, req):
+        why = self.refusal(req) if hasattr(self, "refusal") else None
+        if why is not None:                  # as the adapter does: refused before sending
+            raise OrderRejected(why, venue=self.venue)
+        self.sent.append((req.market_id, req.action.value, req.qty_lots, req.price_ticks))
+        self.last = Fill(self._venue, f"f{len(self.sent)}", f"o{len(self.sent)}", req.market_id, req.side, req.action,
+                         req.price_ticks, req.qty_lots, 0, True, 0, req.client_order_id)
+        return Order(self._venue, f"o{len(self.sent)}", req.client_order_id, req.market_id, req.side, req.action,
+                     req.price_ticks, req.qty_lots, req.qty_lots, 0, OrderStatus.FILLED,
+                     cost_micros=req.price_ticks * req.qty_lots)
+
+    async def fills(self, *, order_id=None, **kw):
+        return [self.last]
+
+
+def _opportunity(qty: int) -> Opportunity:
+    """NO on Kalshi K at $0.04 + YES on the Polymarket market at $0.953 (a cross pair): $0.007 a contract."""
+    legs = (Leg("kalshi:K", Side.NO, qty, 400, 400 * qty, 0), Leg(f"polymarket:{POLY}", Side.YES, qty, 9_530, 9_530 * qty, 0))
+    return Opportunity("00000000000000f1", Lane.CROSS, Kind.NO_A_YES_B, qty, 10_000 * qty, 9_930 * qty, 0,
+                       70 * qty, legs)
+
+
+def _execute(tmp_path, qty: int, poly_client):
+    kalshi = Filling(Venue.KALSHI)
+    kinfo = MarketInfo(Venue.KALSHI, "K", "k", event_id="EK", fees=FeeSchedule(), lot_lots=100)
+    store = OrderStore(tmp_path / "o.db")
+    books = {"kalshi:K": SimpleNamespace(yes=(), no=((400, 10_000),)),
+             f"polymarket:{POLY}": SimpleNamespace(yes=((9_530, 10_000),), no=())}
+    pinfo = _polymarket().provider.markets[POLY]
+    ex = Executor(store, {"kalshi:K": Route(kalshi, "K", kinfo), f"polymarket:{POLY}": Route(poly_client, POLY, pinfo)},
+                  book_source=books.get)
+    res = asyncio.run(ex.execute(_opportunity(qty), execution_id="x"))
+    return res, kalshi, store
+
+
+def test_an_execution_steps_down_to_the_largest_quantity_every_leg_can_be_sent_at(tmp_path):
+    poly = _polymarket()
+    client = Filling(Venue.POLYMARKET, poly.refusal)
+    res, kalshi, store = _execute(tmp_path, 700, client)
+    assert res.state == "complete"
+    assert kalshi.sent == [("K", "buy", 600, 400)] and client.sent == [(POLY, "buy", 600, 9_530)]
+    assert res.filled == {0: 600, 1: 600}
+    store.close()
+
+
+def test_an_execution_no_quantity_of_which_can_be_sent_aborts_before_any_order(tmp_path):
+    # 1 share at $0.953 is under Polymarket's $1 minimum for a marketable order, and so is anything smaller
+    poly = _polymarket()
+    client = Filling(Venue.POLYMARKET, poly.refusal)
+    res, kalshi, store = _execute(tmp_path, 100, client)
+    assert res.state == "aborted" and kalshi.sent == [] and client.sent == []
+    assert "no quantity up to 100 lots whose orders every leg's venue accepts" in res.reason
+    assert "marketable orders must be worth at least $1" in res.reason
+    store.close()
+
+
+def test_paper_trading_refuses_what_the_venue_would_and_steps_down_alike(tmp_path):
+    """A paper venue over the Polymarket adapter answers the adapter's `refusal` (the executor
+    trades the quantity a live run would) and refuses such an order itself."""
+    poly = _polymarket()
+    paper = PaperVenue.__new__(PaperVenue)
+    paper.inner = poly
+    from arbbot.venues.common.model import OrderRequest, TimeInForce
+    req = OrderRequest(POLY, Side.YES, 9_530, 700, tif=TimeInForce.IOC)
+    assert "next 10-tick step" in paper.refusal(req)
+    assert paper.refusal(OrderRequest(POLY, Side.YES, 9_530, 600, tif=TimeInForce.IOC)) is None
+
+
+def test_an_unwind_whose_quantity_cannot_change_is_priced_where_the_venue_sends_it(tmp_path):
+    """An unwind must flatten exactly the lots held: a BUY of 7 shares at $0.953 (anchor $0.950)
+    cannot be sent ($6.671 → $6.68 reaches $0.954), at $0.952 it can ($6.664 → $6.67, implied
+    $0.95286): the nearest such price towards the anchor. No such price: the price as it was."""
+    from arbbot.venues.common.model import Action
+    poly = _polymarket()
+    info = poly.provider.markets[POLY]
+    store = OrderStore(tmp_path / "o.db")
+    ex = Executor(store, {f"polymarket:{POLY}": Route(poly, POLY, info)})
+    route = ex.routes[f"polymarket:{POLY}"]
+    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 700, 9_530, 9_500) == 9_520
+    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 600, 9_530, 9_500) == 9_530   # sendable as it is
+    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 700, 9_530, 9_530) == 9_530   # none towards the anchor
+    assert ex._sendable_price(route, info, Side.YES, Action.SELL, 700, 9_000, 9_100) == 9_000  # a sale of 4 decimals
+    store.close()
+
+
+class _FillsPart(Filling):
+    """Fills its first order's `first` lots only (the book had no more within the limit)."""
+
+    def __init__(self, venue: Venue, first: int) -> None:
+        super().__init__(venue)
+        self.first = first
+
+    async def place_order(self, req):
+        o = await super().place_order(req)
+        if len(self.sent) > 1:
+            return o
+        got = self.first
+        self.last = Fill(self._venue, "f1", o.order_id, req.market_id, req.side, req.action, req.price_ticks, got, 0,
+                         True, 0, req.client_order_id)
+        return Order(o.venue, o.order_id, o.client_order_id, o.market_id, o.side, o.action, o.price_ticks, o.qty_lots,
+                     got, 0, OrderStatus.CANCELED, cost_micros=req.price_ticks * got)
+
+
+def test_a_first_leg_filled_in_part_continues_at_what_the_later_legs_accept_and_unwinds_the_rest(tmp_path):
+    """Leg 0 (Kalshi) fills 700 of 1,000 lots; 7 shares at $0.953 cannot be sent on the 0.001-tick
+    Polymarket leg, 6 can: the execution continues at 600 and sells leg 0's other 100 lots (it
+    unwound all 700 before)."""
+    kalshi = _FillsPart(Venue.KALSHI, 700)
+    poly = _polymarket()
+    client = Filling(Venue.POLYMARKET, poly.refusal)
+    kinfo = MarketInfo(Venue.KALSHI, "K", "k", event_id="EK", fees=FeeSchedule(), lot_lots=100)
+    store = OrderStore(tmp_path / "o.db")
+    books = {"kalshi:K": SimpleNamespace(yes=((9_500, 10_000),), no=((400, 10_000),),
+                                         quote=SimpleNamespace(best_bid_no=300, best_ask_yes=9_700)),
+             f"polymarket:{POLY}": SimpleNamespace(yes=((9_530, 10_000),), no=())}
+    ex = Executor(store, {"kalshi:K": Route(kalshi, "K", kinfo),
+                          f"polymarket:{POLY}": Route(client, POLY, poly.provider.markets[POLY])},
+                  book_source=books.get)
+    res = asyncio.run(ex.execute(_opportunity(1_000), execution_id="x"))
+    assert kalshi.sent[0] == ("K", "buy", 1_000, 400) and client.sent == [(POLY, "buy", 600, 9_530)]
+    assert kalshi.sent[1][1:3] == ("sell", 100)                      # leg 0's lots above 600, sold
+    assert res.state == "complete" and res.filled == {0: 600, 1: 600}
+    assert "kept 600 lots on every leg, the rest unwound" in res.reason
+    store.close()
+
+
+def test_a_stepped_down_leg_is_checked_at_its_own_per_order_fee_not_the_planned_one_pro_rata(tmp_path):
+    """Kalshi rounds a fee up to 1¢ per order. Leg 0 (YES K1 at $0.50) fills 700 of 1,000 lots
+    ($3.50, fee $0.131 as reported). Leg 1, NO K2 at $0.463, was planned at 1,000 lots with fee
+    ceil(0.07 × 10 × 0.463 × 0.537 / 1¢) = $0.18, i.e. $0.126 pro rata for 700; its own order of 7
+    contracts pays ceil(0.1218 / 1¢) = $0.13. $7 − $3.631 − $3.241 = $0.128 before leg 1's fee:
+    +$0.002 on the pro rata fee, −$0.002 on the real one. Leg 1 is not sent; leg 0 is unwound."""
+    kfees = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
+
+    class Charged(_FillsPart):
+        async def place_order(self, req):
+            o = await super().place_order(req)
+            return dataclasses.replace(o, fees_micros=131_000) if len(self.sent) == 1 else o
+
+    k1, k2 = Charged(Venue.KALSHI, 700), Filling(Venue.KALSHI)
+    infos = {m: MarketInfo(Venue.KALSHI, m, m, event_id="E" + m, fees=kfees, lot_lots=100) for m in ("K1", "K2")}
+    legs = (Leg("kalshi:K1", Side.YES, 1_000, 5_000, 5_000_000, 180_000),
+            Leg("kalshi:K2", Side.NO, 1_000, 4_630, 4_630_000, 180_000))
+    assert order_fee(kfees, [(4_630, 1_000)]) == 180_000 and order_fee(kfees, [(4_630, 700)]) == 130_000
+    opp = Opportunity("00000000000000f2", Lane.CROSS, Kind.YES_A_NO_B, 1_000, 10_000_000, 9_630_000, 360_000,
+                      10_000, legs)
+    books = {"kalshi:K1": SimpleNamespace(yes=((5_000, 10_000),), no=(), quote=SimpleNamespace(best_bid_yes=4_900)),
+             "kalshi:K2": SimpleNamespace(yes=(), no=((4_630, 10_000),))}
+    store = OrderStore(tmp_path / "o.db")
+    ex = Executor(store, {"kalshi:K1": Route(k1, "K1", infos["K1"]), "kalshi:K2": Route(k2, "K2", infos["K2"])},
+                  book_source=books.get)
+    res = asyncio.run(ex.execute(opp, execution_id="x"))
+    assert k2.sent == [] and res.reason.startswith("edge gone on kalshi:K2 before leg 1")
+    assert res.state == "unwound" and k1.sent[1][1:3] == ("sell", 700)
+    store.close()
