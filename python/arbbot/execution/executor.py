@@ -165,9 +165,9 @@ class Executor:
                               "equal contract counts")
             if leg.market not in self.routes:
                 raise Refused(f"no route for market {leg.market}")
-            if self.store.blacklisted_until(leg.market):
+            blacklisted, held = self.store.market_blocks(leg.market)
+            if blacklisted:
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")
-            held = self.store.fee_hold(leg.market)
             if held is not None:
                 raise Refused(f"fee hold: {leg.market}: {held} (acknowledge to resume)")
 
@@ -237,6 +237,7 @@ class Executor:
         if target < opp.qty:
             log.info("execution.stepped_down", execution=xid, qty=opp.qty, placeable=target, reason=refused)
         spent = 0                                  # µ$ paid for filled entry legs, fees included
+        stepped_from = None                        # leg 0's lots when it filled in part and the later legs step down
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
             # re-quote this leg: its ask ladder must still cover `target` at ≤ worst_price and the
@@ -276,14 +277,15 @@ class Executor:
                     # of it; leg 0's lots above that are unwound once the later legs are in
                     placeable, _ = await self._placeable(dataclasses.replace(opp, qty=got))
                     if placeable > 0:
+                        stepped_from = got if placeable < got else None
                         target = placeable
                         continue
                 why = order.error if order and order.error else f"leg {i} filled {got}/{target} lots"
                 return await self._fail(xid, opp, i + 1, why, count=True)
         self._recorded(xid)
-        if any(lots != target for lots in self.store.leg_net(xid).values()):
-            return await self._fail(xid, opp, len(opp.legs), f"the later legs could be sent at {target} of the lots "
-                                                            "leg 0 filled", count=True)
+        if stepped_from is not None:               # leg 0 holds lots the later legs could not be sent at
+            return await self._fail(xid, opp, len(opp.legs), f"leg 0 filled {stepped_from} lots, the later legs "
+                                                            f"could be sent at {target}", count=True)
         res = self._result(xid, "complete")
         self.store.set_execution_state(xid, "complete")
         self._notify(res)

@@ -1043,13 +1043,6 @@ class OrderStore:
             self._event(db, "market_failure", market=market, count=count)
         return until
 
-    def blacklisted_until(self, market: str) -> int:
-        """Blacklist expiry (ms) if `market` is blacklisted now, else 0."""
-        with self._lock:
-            r = self._db.execute("SELECT blacklisted_until_ms FROM market_failures WHERE market=?",
-                                 (market,)).fetchone()
-        return r[0] if r is not None and r[0] > self._clock_ms() else 0
-
     # ---- fee holds: a venue charged more than the market's fee schedule says -------------------
     def hold_for_fees(self, markets: list[str], reason: str, **data) -> None:
         """Hold `markets` out of trading (flags `fee_hold:<market>` = "1", with `reason`) because a
@@ -1067,9 +1060,17 @@ class OrderStore:
 
     def fee_hold(self, market: str) -> str | None:
         """Why `market` is held for fees (`hold_for_fees`), or None."""
+        return self.market_blocks(market)[1]
+
+    def market_blocks(self, market: str) -> tuple[int, str | None]:
+        """What keeps `market` from trading now, in one read (the executor asks per leg before
+        every execution): (its blacklist expiry in ms if blacklisted now, else 0; why it is held
+        for fees, or None)."""
         with self._lock:
-            r = self._db.execute("SELECT value, reason FROM flags WHERE name=?", (FEE_HOLD + market,)).fetchone()
-        return r["reason"] if r is not None and r["value"] == "1" else None
+            until, held = self._db.execute(
+                "SELECT (SELECT blacklisted_until_ms FROM market_failures WHERE market=?),"
+                " (SELECT reason FROM flags WHERE name=? AND value='1')", (market, FEE_HOLD + market)).fetchone()
+        return (until if until is not None and until > self._clock_ms() else 0), held
 
     def fee_holds(self) -> dict[str, str]:
         """Every market held for fees: market name → why."""

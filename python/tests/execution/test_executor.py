@@ -116,7 +116,7 @@ def test_second_leg_rejected_unwinds_first_leg(tmp_path, sim_factory):
         assert res.cash_flow < 0                                      # the unwind cost spread + fees
         assert store.safe_mode() is None
         # trap 7: the failing market is blacklisted; a new attempt is refused
-        assert store.blacklisted_until(f"kalshi:{B}") > 0
+        assert store.market_blocks(f"kalshi:{B}")[0] > 0
         with pytest.raises(Refused, match="blacklisted"):
             await Executor(store, routes(v)).execute(opp)
         await v.close()
