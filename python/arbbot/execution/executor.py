@@ -238,6 +238,7 @@ class Executor:
             log.info("execution.stepped_down", execution=xid, qty=opp.qty, placeable=target, reason=refused)
         spent = 0                                  # µ$ paid for filled entry legs, fees included
         stepped_from = None                        # leg 0's lots when it filled in part and the later legs step down
+        over: list[str] = []                       # legs the venue filled beyond the quantity (their extra lots held)
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
             # re-quote this leg: its ask ladder must still cover `target` at ≤ worst_price and the
@@ -269,6 +270,9 @@ class Executor:
             got = order.filled if order else 0
             if got > 0:
                 spent += order.cost + order.fee
+            if got > target:        # Polymarket spends a marketable BUY's whole budget: cheaper fills buy more
+                over.append(f"leg {i} filled {got} of {target} lots (held)")
+                log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
             if got < target:
                 self._count_failure(leg.market)
                 lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
@@ -286,8 +290,9 @@ class Executor:
         if stepped_from is not None:               # leg 0 holds lots the later legs could not be sent at
             return await self._fail(xid, opp, len(opp.legs), f"leg 0 filled {stepped_from} lots, the later legs "
                                                             f"could be sent at {target}", count=True)
-        res = self._result(xid, "complete")
-        self.store.set_execution_state(xid, "complete")
+        reason = "; ".join(over)
+        res = self._result(xid, "complete", reason)
+        self.store.set_execution_state(xid, "complete", reason)
         self._notify(res)
         return res
 

@@ -198,3 +198,30 @@ def test_a_stepped_down_leg_is_checked_at_its_own_per_order_fee_not_the_planned_
     assert k2.sent == [] and res.reason.startswith("edge gone on kalshi:K2 before leg 1")
     assert res.state == "unwound" and k1.sent[1][1:3] == ("sell", 700)
     store.close()
+
+
+class _Overfilling(Filling):
+    """Fills a BUY with `extra` lots more than asked (Polymarket spends a marketable BUY's whole
+    dollar budget: fills at prices under the limit buy more shares than the order's size)."""
+
+    def __init__(self, venue: Venue, extra: int, refusal=None) -> None:
+        super().__init__(venue, refusal)
+        self.extra = extra
+
+    async def place_order(self, req):
+        o = await super().place_order(req)
+        got = req.qty_lots + self.extra
+        self.last = dataclasses.replace(self.last, qty_lots=got)
+        return dataclasses.replace(o, filled_lots=got, cost_micros=req.price_ticks * got)
+
+
+def test_a_leg_the_venue_fills_beyond_its_size_completes_and_says_so(tmp_path):
+    """The extra lots are held (an order is never sent to undo a venue's rounding of a size below its
+    minimum); the execution is complete and its reason names the leg, the store has the lots."""
+    poly = _polymarket()
+    client = _Overfilling(Venue.POLYMARKET, 31, poly.refusal)
+    res, kalshi, store = _execute(tmp_path, 1_000, client)
+    assert res.state == "complete" and res.filled == {0: 1_000, 1: 1_031}
+    assert res.reason == "leg 1 filled 1031 of 1000 lots (held)"
+    assert store.execution("x").reason == res.reason
+    store.close()

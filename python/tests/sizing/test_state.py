@@ -91,7 +91,8 @@ def test_drawdown_peak_and_stop_persist_and_ack_clears_the_stop(in_tmp, capsys, 
     st = status_json(capsys, monkeypatch, db, clock.t)
     assert (st["drawdown_tier"], st["equity_peak_usd"]) == ("normal", "990.000000")
     assert main(["ack", "--db", str(db)]) == 0
-    assert "drawdown" not in capsys.readouterr().out                          # nothing more to clear
+    assert capsys.readouterr().out == ("not in safe mode, no drawdown stop, no fee hold: nothing to "
+                                       "acknowledge\n")                   # nothing more to clear
 
 
 def test_a_day_reset_stop_ends_at_the_next_day_start(in_tmp, capsys, monkeypatch):
