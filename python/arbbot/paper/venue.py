@@ -114,6 +114,12 @@ class PaperVenue:
             # market results are public data: the wrapped adapter's (an optional method, so the
             # wrapper has it only when the adapter does)
             self.resolutions = self._resolutions
+        # the adapter's order rules that depend on the quantity (Polymarket's amounts and minimums):
+        # paper refuses the same orders, so it trades the quantities a live run would (an optional
+        # method, so the wrapper has it only when the adapter does: the executor asks none else)
+        self._inner_refusal = getattr(inner, "refusal", None)
+        if callable(self._inner_refusal):
+            self.refusal = self._inner_refusal
 
     # ---- market data: the wrapped adapter's ------------------------------------------------------
     async def discover_markets(self) -> list[MarketInfo]:
@@ -250,15 +256,8 @@ class PaperVenue:
         self.orders_refused += 1
         return OrderRejected(f"paper {self.venue}: {why}", venue=self.venue)
 
-    def refusal(self, req: OrderRequest) -> str | None:
-        """Why the venue's adapter would refuse `req` before sending it (`refusal` of the wrapped
-        adapter: Polymarket's grid, minimums and marketable amounts), or None; no I/O. Paper
-        trading refuses the same orders, so it trades the quantities a live run would."""
-        inner = getattr(self.inner, "refusal", None)
-        return inner(req) if inner is not None else None
-
     async def _check(self, req: OrderRequest, info: MarketInfo) -> Terms:
-        why = self.refusal(req)
+        why = self._inner_refusal(req) if callable(self._inner_refusal) else None
         if why is not None:
             raise self._refuse(why)
         if req.tif not in MATCHED_TIFS:

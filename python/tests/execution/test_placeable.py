@@ -13,6 +13,8 @@ import asyncio
 import dataclasses
 from types import SimpleNamespace
 
+import pytest
+
 from arbbot.engine.twin.fees import order_fee
 from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
 from arbbot.execution import Executor, OrderStore, Route
@@ -101,14 +103,19 @@ def test_an_execution_no_quantity_of_which_can_be_sent_aborts_before_any_order(t
 
 def test_paper_trading_refuses_what_the_venue_would_and_steps_down_alike(tmp_path):
     """A paper venue over the Polymarket adapter answers the adapter's `refusal` (the executor
-    trades the quantity a live run would) and refuses such an order itself."""
-    poly = _polymarket()
-    paper = PaperVenue.__new__(PaperVenue)
-    paper.inner = poly
+    trades the quantity a live run would) and refuses such an order itself; one over an adapter
+    without such rules has none (the executor asks it nothing)."""
+    from arbbot.paper import open_ledger
     from arbbot.venues.common.model import OrderRequest, TimeInForce
-    req = OrderRequest(POLY, Side.YES, 9_530, 700, tif=TimeInForce.IOC)
+    ledger = open_ledger(str(tmp_path / "p.db"), 1_000_000_000)
+    paper = PaperVenue(_polymarket(), ledger)
+    req = OrderRequest(POLY, Side.YES, 9_530, 700, tif=TimeInForce.IOC, client_order_id="c1")
     assert "next 10-tick step" in paper.refusal(req)
     assert paper.refusal(OrderRequest(POLY, Side.YES, 9_530, 600, tif=TimeInForce.IOC)) is None
+    with pytest.raises(OrderRejected, match="next 10-tick step"):
+        asyncio.run(paper.place_order(req))
+    assert not hasattr(PaperVenue(Filling(Venue.KALSHI), ledger), "refusal")
+    ledger.close()
 
 
 def test_an_unwind_whose_quantity_cannot_change_is_priced_where_the_venue_sends_it(tmp_path):
