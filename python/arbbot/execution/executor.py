@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 
 from arbbot import logs
 from arbbot.engine import decompose
-from arbbot.engine.twin.fees import fee_from_raw, order_fee
+from arbbot.engine.twin.fees import fills_fee, order_fee
 from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.settle import UNSETTLED, most_settled, settle
 from arbbot.execution.store import OrderStore
@@ -260,9 +260,7 @@ class Executor:
             info = self._known_info(route)
             fee_now = -(-leg.fee * target // opp.qty)
             if info is not None:
-                fees = info.fees
-                fee_now = max(fee_now, fee_from_raw(sum(fees.taker_rate_ppm * q * p * (TICKS_PER_DOLLAR - p)
-                                                        for p, q in walk), target, fees))
+                fee_now = max(fee_now, fills_fee(info.fees, walk))
             rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
             payout = opp.payout * target // opp.qty
             if payout - spent - sum(p * q for p, q in walk) - fee_now - rest < self.config.min_profit:

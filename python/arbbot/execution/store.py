@@ -1058,10 +1058,6 @@ class OrderStore:
                            (FEE_HOLD + market, reason, now))
             self._event(db, "fee_mismatch", markets=list(markets), reason=reason, **data)
 
-    def fee_hold(self, market: str) -> str | None:
-        """Why `market` is held for fees (`hold_for_fees`), or None."""
-        return self.market_blocks(market)[1]
-
     def market_blocks(self, market: str) -> tuple[int, str | None]:
         """What keeps `market` from trading now, in one read (the executor asks per leg before
         every execution): (its blacklist expiry in ms if blacklisted now, else 0; why it is held

@@ -778,14 +778,19 @@ def default_session_mappings() -> list[MappingRow]:
     return []
 
 
+def gated_book(session: LiveSession, name: str) -> Book | None:
+    """The book the engine holds for market `name`: its latest, unpacked; None while the quality
+    gate holds it out or none arrived (the engine holds it empty)."""
+    packed = session.books.get(name)
+    return None if name in session.held or packed is None else unpack_book(packed[4:], tuple(packed[:4]))
+
+
 def rebuilt_universe(session: LiveSession) -> Universe:
     """The session's universe with every market's current (gated) book: what a fresh engine
     would scan. Used to check that incremental detection agrees with a full rebuild."""
     import dataclasses
     markets = []
     for market, info in zip(session.universe.markets, session.markets):
-        name = str(info.id)
-        packed = session.books.get(name)
-        gated = _EMPTY if name in session.held or packed is None else unpack_book(packed[4:], tuple(packed[:4]))
-        markets.append(dataclasses.replace(market, book=gated))
+        gated = gated_book(session, str(info.id))
+        markets.append(dataclasses.replace(market, book=_EMPTY if gated is None else gated))
     return dataclasses.replace(session.universe, markets=tuple(markets))

@@ -31,8 +31,6 @@ from pathlib import Path
 
 from arbbot import logs
 from arbbot.config import ConfigError, load_settings
-from arbbot.engine import unpack_book
-from arbbot.engine.types import Book
 from arbbot.files import write_atomic
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import format_money, format_qty
@@ -46,23 +44,12 @@ def session_snapshot(session, taken_at: datetime | None = None) -> dict:
     """The `arbbot.snapshot/1` object of `session` now: its markets in engine order, each with the
     book the engine holds for it (none while the quality gate holds it out), its relations and
     its cap and minimum profit."""
-    pairs = []
-    for info in session.markets:
-        name = str(info.id)
-        packed = session.books.get(name)
-        book = None
-        if packed is not None and name not in session.gate.held:
-            book = _book(packed)
-        pairs.append((info, book))
+    from arbbot.run.live import gated_book
+    pairs = [(info, gated_book(session, str(info.id))) for info in session.markets]
     params = {"min_profit": format_money(session.min_profit, trim=True)}
     if session.max_qty is not None:
         params["max_qty"] = format_qty(session.max_qty)
     return dump_snapshot(pairs, relations=list(session._relations), params=params, taken_at=taken_at)
-
-
-def _book(packed) -> Book:
-    """A session's packed book (`live.pack`: four side counts, then price/qty pairs)."""
-    return unpack_book(packed[4:], tuple(packed[:4]))
 
 
 async def _wait_for_books(session, wait_s: float, progress) -> None:

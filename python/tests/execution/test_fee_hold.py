@@ -28,7 +28,8 @@ from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
 from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, Route
 from arbbot.model import FeeSchedule
 from arbbot.units import format_money
-from arbbot.venues.common.model import Fill, MarketInfo, Order, OrderStatus, Venue
+from arbbot.venues.common.model import MarketInfo, Venue
+from tests.execution.fakes import Filling
 from tests.execution.harness import A, B, EV, opportunity, sim_config, start_sim, venue
 
 QUICK = ExecutorConfig(unwind_pause_s=0.05, unwind_pause_cap_s=0.05)
@@ -98,29 +99,6 @@ def test_orders_charged_at_the_listing_terms_hold_nothing(tmp_path):
     store.close()
 
 
-class _Charging:
-    """A venue client filling every order at its limit price, charged `fee`; its market's rules
-    are `info` (as an adapter's `market_info` gives them)."""
-    venue = "kalshi"
-    reports_fees = True
-
-    def __init__(self, info, fee: int) -> None:
-        self.info, self.fee, self.last = info, fee, None
-
-    def market_info(self, market_id):
-        return self.info if market_id == self.info.market_id else None
-
-    async def place_order(self, req):
-        self.last = Fill(Venue.KALSHI, "f1", "o1", req.market_id, req.side, req.action, req.price_ticks,
-                         req.qty_lots, self.fee, True, 0, req.client_order_id)
-        return Order(Venue.KALSHI, "o1", req.client_order_id, req.market_id, req.side, req.action, req.price_ticks,
-                     req.qty_lots, req.qty_lots, 0, OrderStatus.FILLED, fees_micros=self.fee,
-                     cost_micros=req.price_ticks * req.qty_lots)
-
-    async def fills(self, *, order_id=None, **kw):
-        return [self.last]
-
-
 @pytest.mark.parametrize("extra, held", [(0, False), (1, True)])
 def test_the_slack_is_one_cent_an_order_and_a_centicent_a_fill(tmp_path, extra, held):
     """Kalshi rounds each fill's fee up to $0.0001 and the balance change to the cent: up to
@@ -128,7 +106,8 @@ def test_the_slack_is_one_cent_an_order_and_a_centicent_a_fill(tmp_path, extra, 
     schedule = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
     modelled = order_fee(schedule, [(4_000, 1_000)])
     assert modelled == 170_000                                # ceil(0.07 × 10 × 0.4 × 0.6 / 1¢) = 17¢
-    client = _Charging(MarketInfo(Venue.KALSHI, "M", "m", event_id="E", fees=schedule), modelled + 10_100 + extra)
+    client = Filling(Venue.KALSHI, fee=modelled + 10_100 + extra, reports_fees=True,
+                     info=MarketInfo(Venue.KALSHI, "M", "m", event_id="E", fees=schedule))
     leg = Leg("kalshi:M", Side.YES, 1_000, 4_000, 4_000_000, modelled)
     opp = Opportunity("00000000000000aa", Lane.INTRA, Kind.YES_NO, 1_000, 10_000_000, 4_000_000, modelled,
                       5_830_000, (leg,))
@@ -137,7 +116,7 @@ def test_the_slack_is_one_cent_an_order_and_a_centicent_a_fill(tmp_path, extra, 
                   book_source=lambda _m: SimpleNamespace(yes=((4_000, 1_000),), no=()))
     res = asyncio.run(ex.execute(opp, execution_id="x"))
     assert res.state == "complete" and store.intents("x")[0].fee == modelled + 10_100 + extra
-    assert bool(store.fee_hold("kalshi:M")) is held
+    assert ("kalshi:M" in store.fee_holds()) is held
     store.close()
 
 
@@ -170,8 +149,7 @@ def test_a_venue_whose_fees_the_adapter_works_out_is_never_held(tmp_path):
     is an upper bound of its fills'), paper's the ledger's: comparing it with the schedule finds
     nothing the venue did and could only misfire. Only a venue that `reports_fees` is checked."""
     schedule = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
-    client = _Charging(MarketInfo(Venue.POLYMARKET, "M", "m", event_id="E", fees=schedule), 999_999)
-    client.venue, client.reports_fees = "polymarket", False
+    client = Filling(Venue.POLYMARKET, fee=999_999, info=MarketInfo(Venue.POLYMARKET, "M", "m", event_id="E", fees=schedule))
     leg = Leg("polymarket:M", Side.YES, 1_000, 4_000, 4_000_000, 0)
     opp = Opportunity("00000000000000ab", Lane.INTRA, Kind.YES_NO, 1_000, 10_000_000, 4_000_000, 0, 5_000_000, (leg,))
     store = OrderStore(tmp_path / "o.db")

@@ -24,6 +24,7 @@ from arbbot.venues.common.errors import OrderRejected
 from arbbot.venues.common.model import Fill, MarketInfo, Order, OrderStatus, Venue
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.venue import PolymarketVenue
+from tests.execution.fakes import Filling
 
 POLY = "0xfine"
 
@@ -34,30 +35,6 @@ def _polymarket() -> PolymarketVenue:
     v.provider.markets[POLY] = MarketInfo(Venue.POLYMARKET, POLY, "fine", event_id="E", fees=FeeSchedule(),
                                           lot_lots=1, tick_ticks=10, yes_token="1", no_token="2")
     return v
-
-
-class Filling:
-    """A venue client filling every order in full at its limit price; `refusal` as given."""
-
-    def __init__(self, venue: Venue, refusal=None) -> None:
-        self.venue, self.sent = venue.label, []
-        self._venue = venue
-        if refusal is not None:
-            self.refusal = refusal
-
-    async def place_order(self, req):
-        why = self.refusal(req) if hasattr(self, "refusal") else None
-        if why is not None:                  # as the adapter does: refused before sending
-            raise OrderRejected(why, venue=self.venue)
-        self.sent.append((req.market_id, req.action.value, req.qty_lots, req.price_ticks))
-        self.last = Fill(self._venue, f"f{len(self.sent)}", f"o{len(self.sent)}", req.market_id, req.side, req.action,
-                         req.price_ticks, req.qty_lots, 0, True, 0, req.client_order_id)
-        return Order(self._venue, f"o{len(self.sent)}", req.client_order_id, req.market_id, req.side, req.action,
-                     req.price_ticks, req.qty_lots, req.qty_lots, 0, OrderStatus.FILLED,
-                     cost_micros=req.price_ticks * req.qty_lots)
-
-    async def fills(self, *, order_id=None, **kw):
-        return [self.last]
 
 
 def _opportunity(qty: int) -> Opportunity:

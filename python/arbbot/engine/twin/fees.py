@@ -14,13 +14,18 @@ def fee_from_raw(raw: int, qty: int, schedule: FeeSchedule) -> int:
     return rate_part + -(-(schedule.per_contract * qty) // 100)
 
 
+def fills_fee(schedule: FeeSchedule, fills) -> int:
+    """`order_fee` of inputs already known valid (a schedule and fills the engine produced): no
+    checks, for the order path."""
+    rate = schedule.taker_rate_ppm
+    return fee_from_raw(sum(rate * q * p * (PRICE_MAX - p) for p, q in fills), sum(q for _, q in fills), schedule)
+
+
 def order_fee(schedule: FeeSchedule, fills) -> int:
     """Fee in µ$ of one taker order filling `fills` = [(price ticks, qty lots), …]."""
     check_schedule(schedule)
     check_levels(fills)
-    rate = schedule.taker_rate_ppm
-    raw = sum(rate * q * p * (PRICE_MAX - p) for p, q in fills)
-    fee = fee_from_raw(raw, sum(q for _, q in fills), schedule)
+    fee = fills_fee(schedule, fills)
     if fee > INT64_MAX:
         raise EngineInputError(Status.OVERFLOW, "fee does not fit in int64 µ$")
     return fee
