@@ -33,7 +33,6 @@ from arbbot.venues.common.model import (
 )
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
-STEP_DOWN_LOTS = 1_000               # lots an execution may step down to a quantity every venue accepts
 log = logs.get("execution")
 
 
@@ -230,107 +229,93 @@ class Executor:
         return record() if callable(record) else record
 
     async def _legs(self, xid: str, opp: Opportunity) -> ExecutionResult:
-        target, refused = await self._placeable(opp)
-        if target == 0:
-            return await self._not_sent(xid, opp, 0, f"no quantity up to {opp.qty} lots whose orders every leg's "
-                                                     f"venue accepts: {refused}")
-        if target < opp.qty:
-            log.info("execution.stepped_down", execution=xid, qty=opp.qty, placeable=target, reason=refused)
+        refused = self._refusal(opp, opp.qty)
+        if refused is not None:
+            return await self._not_sent(xid, opp, 0, f"a leg's venue would refuse {opp.qty} lots: {refused}")
+        target = opp.qty
         spent = 0                                  # µ$ paid for filled entry legs, fees included
-        stepped_from = None                        # leg 0's lots when it filled in part and the later legs step down
         over: list[str] = []                       # legs the venue filled beyond the quantity (their extra lots held)
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
-            # re-quote this leg: its ask ladder must still cover `target` at ≤ worst_price and the
-            # remainder must still make money
-            try:
-                dec = await self._quote(leg.market, route)
-            except (VenueError, asyncio.TimeoutError) as exc:
-                return await self._not_sent(xid, opp, i, f"re-quote of {leg.market} failed: {exc}")
-            if dec is None:
-                return await self._not_sent(xid, opp, i, f"book of {leg.market} untradeable before leg {i}")
-            ladder = dec.yes if leg.side is Side.YES else dec.no
-            walk = ask_fills(ladder, target, leg.worst_price)
-            if walk is None:
-                return await self._not_sent(xid, opp, i, f"edge gone on {leg.market} before leg {i}")
-            # this leg at the book now: its cost, and its fee as planned pro rata (sizing's extras
-            # included) but never below the schedule's fee of these fills per order (ARBITRAGE.md
-            # "Fees": a stepped-down order's rounding is not the planned one's pro rata); the later
-            # legs as planned, pro rata (each is checked so in turn)
-            info = self._known_info(route)
-            fee_now = -(-leg.fee * target // opp.qty)
-            if info is not None:
-                fee_now = max(fee_now, fills_fee(info.fees, walk))
-            rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
-            payout = opp.payout * target // opp.qty
-            if payout - spent - sum(p * q for p, q in walk) - fee_now - rest < self.config.min_profit:
-                return await self._not_sent(xid, opp, i, f"edge gone on {leg.market} before leg {i}")
-            order = await self._place(xid, i, "entry", 0, leg.market, route, leg.side, Action.BUY,
-                                      target, leg.worst_price, self.config.tif)
-            got = order.filled if order else 0
-            if got > 0:
-                spent += order.cost + order.fee
-            if got > target:        # Polymarket spends a marketable BUY's whole budget: cheaper fills buy more
+            order, why = await self._buy_leg(xid, opp, i, target, target, spent, 0)
+            if order is None:
+                return await self._not_sent(xid, opp, i, why)
+            got = order.filled
+            spent += order.cost + order.fee
+            if 0 < got < target and getattr(route.client, "buys_by_amount", False) \
+                    and self._refusal(opp, target - got, i) is None:
+                # its budget bought fewer shares than the book it was priced on showed (that book
+                # thinned): the rest at the leg's price, if the edge still holds
+                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent, 1)
+                if top is not None:
+                    got += top.filled
+                    spent += top.cost + top.fee
+            if got > target:        # Polymarket spends a marketable BUY's budget: cheaper fills buy more
                 over.append(f"leg {i} filled {got} of {target} lots (held)")
                 log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
             if got < target:
                 self._count_failure(leg.market)
                 lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
-                if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1:
-                    # continue smaller (equal counts still hold), at what the later legs' venues accept
-                    # of it; leg 0's lots above that are unwound once the later legs are in
-                    placeable, _ = await self._placeable(dataclasses.replace(opp, qty=got))
-                    if placeable > 0:
-                        stepped_from = got if placeable < got else None
-                        target = placeable
-                        continue
-                why = order.error if order and order.error else f"leg {i} filled {got}/{target} lots"
+                if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1 and self._refusal(opp, got) is None:
+                    target = got           # continue smaller (equal counts still hold)
+                    continue
+                why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
                 return await self._fail(xid, opp, i + 1, why, count=True)
         self._recorded(xid)
-        if stepped_from is not None:               # leg 0 holds lots the later legs could not be sent at
-            return await self._fail(xid, opp, len(opp.legs), f"leg 0 filled {stepped_from} lots, the later legs "
-                                                            f"could be sent at {target}", count=True)
         reason = "; ".join(over)
         res = self._result(xid, "complete", reason)
         self.store.set_execution_state(xid, "complete", reason)
         self._notify(res)
         return res
 
-    async def _placeable(self, opp: Opportunity) -> tuple[int, str]:
-        """(the largest quantity ≤ `opp.qty`, in steps of the legs' largest lot, at most
-        STEP_DOWN_LOTS of them, whose entry order on every leg its venue's adapter would send, why
-        `opp.qty` was refused — "" if it was not); 0 when none. The adapters' `refusal` holds the
-        rules that depend on the quantity (Polymarket: a marketable order's $1 minimum and its
-        amounts in whole cents, which on a 0.001 tick refuse most sizes under 10 shares): a leg
-        that cannot be sent is found before the first leg fills, not after (an unwind)."""
-        checks = []
-        for leg in opp.legs:
+    async def _buy_leg(self, xid: str, opp: Opportunity, i: int, target: int, qty: int, spent: int,
+                       attempt: int) -> tuple[_Placed | None, str]:
+        """Leg `i`'s entry order (`attempt`) for `qty` of the execution's `target` lots, after `spent`
+        µ$: (what it filled, "") or (None, why it was not sent). The leg is re-quoted: its ask
+        ladder must still cover `qty` at ≤ its worst price and the remainder must still make money,
+        counting this leg's fee as planned pro rata (sizing's extras included) but never below the
+        schedule's fee of these fills per order (ARBITRAGE.md "Fees": a smaller order's rounding is
+        not the planned one's pro rata), and the later legs as planned, pro rata (each is checked so
+        in turn). The order spends what those fills cost where its venue buys by amount."""
+        leg = opp.legs[i]
+        route = self.routes[leg.market]
+        try:
+            dec = await self._quote(leg.market, route)
+        except (VenueError, asyncio.TimeoutError) as exc:
+            return None, f"re-quote of {leg.market} failed: {exc}"
+        if dec is None:
+            return None, f"book of {leg.market} untradeable before leg {i}"
+        walk = ask_fills(dec.yes if leg.side is Side.YES else dec.no, qty, leg.worst_price)
+        if walk is None:
+            return None, f"edge gone on {leg.market} before leg {i}"
+        cost = sum(p * q for p, q in walk)
+        info = self._known_info(route)
+        fee_now = -(-leg.fee * qty // opp.qty)
+        if info is not None:
+            fee_now = max(fee_now, fills_fee(info.fees, walk))
+        rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
+        if opp.payout * target // opp.qty - spent - cost - fee_now - rest < self.config.min_profit:
+            return None, f"edge gone on {leg.market} before leg {i}"
+        order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, qty,
+                                  leg.worst_price, self.config.tif, spend=cost)
+        return order, ""
+
+    def _refusal(self, opp: Opportunity, qty: int, only: int | None = None) -> str | None:
+        """Why a venue's adapter would refuse an entry order of `qty` lots on a leg (every leg, or
+        leg `only`), or None: its `refusal` holds the rules that depend on the quantity (Polymarket's
+        $1 minimum for a marketable order and its minimum size), so that a leg that cannot be sent
+        is found before the first leg fills, not after (an unwind)."""
+        for i, leg in enumerate(opp.legs):
+            if only is not None and i != only:
+                continue
             route = self.routes[leg.market]
             refusal = getattr(route.client, "refusal", None)
             if refusal is not None:
-                checks.append((refusal, route.market_id, leg))
-        if not checks:
-            return opp.qty, ""
-
-        def refused(qty: int) -> str | None:
-            for refusal, market_id, leg in checks:
-                why = refusal(OrderRequest(market_id, leg.side, leg.worst_price, qty, action=Action.BUY,
+                why = refusal(OrderRequest(route.market_id, leg.side, leg.worst_price, qty, action=Action.BUY,
                                            tif=self.config.tif))
                 if why is not None:
                     return why
-            return None
-        first = refused(opp.qty)
-        if first is None:
-            return opp.qty, ""
-        lot = max([(await self._info(leg.market)).lot_lots for leg in opp.legs])
-        qty = opp.qty - (opp.qty % lot or lot)           # the next multiple of the lot below opp.qty
-        for _ in range(STEP_DOWN_LOTS):
-            if qty <= 0:
-                break
-            if refused(qty) is None:
-                return qty, first
-            qty -= lot
-        return 0, first
+        return None
 
     async def _not_sent(self, xid: str, opp: Opportunity, i: int, reason: str) -> ExecutionResult:
         """Leg `i` is not sent (its re-quote failed, its book is untradeable or the edge went).
@@ -373,17 +358,17 @@ class Executor:
         self.routes[market] = Route(route.client, route.market_id, found[route.market_id])
         return found[route.market_id]
 
-    async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
+    async def _place(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif, spend=0):
         first = self._unrecorded          # this order's intent also records the execution
         try:
-            return await self._send(xid, leg, role, attempt, market, route, side, action, qty, price, tif)
+            return await self._send(xid, leg, role, attempt, market, route, side, action, qty, price, tif, spend)
         finally:
             if first is not None and self._sizing[0] is not None:
                 # the sizing record, once the first order is out (or failed): off the order path
                 self.store.add_sizing_record(xid, first.id, self._sizing_record(), self._sizing[1])
                 self._sizing = (None, 0)
 
-    async def _send(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif):
+    async def _send(self, xid, leg, role, attempt, market, route, side, action, qty, price, tif, spend):
         venue = route.client.venue
         coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
                                      side=side.label, action=action.value, qty=qty, price=price, tif=tif.value,
@@ -391,7 +376,8 @@ class Executor:
         self._unrecorded = None
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")
-        req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid)
+        req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid,
+                           spend_micros=spend)
         sent, sent_ms = time.perf_counter_ns(), int(self.clock() * 1000)
         if self._decided_ns is not None:                    # the first order of this execution
             self.first_order_ns.append(sent - self._decided_ns)
@@ -697,26 +683,12 @@ class Executor:
         if price is None:
             log.warning("unwind.no_price", execution=xid, leg=i, market=leg.market, attempt=attempt, lots=lots)
             return
-        price = self._sendable_price(route, info, side, action, lots, price, anchors[action])
-        await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC)
-
-    def _sendable_price(self, route: Route, info: MarketInfo, side: Side, action: Action, lots: int, price: int,
-                        anchor: int) -> int:
-        """`price`, or the nearest price between it and `anchor` (the quote it slips from) at which
-        the venue's adapter would send an unwind order of `lots` (`refusal`): an unwind must flatten
-        exactly `lots`, so where the quantity cannot change the price does (Polymarket: a BUY on a
-        0.001 tick whose cost in whole cents would reach the next tick at one price is sent at one a
-        tick better). `price` itself when none is (the venue's refusal then says why)."""
-        refusal = getattr(route.client, "refusal", None)
-        if refusal is None:
-            return price
-        step = -info.tick_ticks if action is Action.BUY else info.tick_ticks      # towards the anchor: better for us
-        candidate = price
-        while (candidate - anchor) * (1 if action is Action.BUY else -1) >= 0 and 0 < candidate < TICKS_PER_DOLLAR:
-            if refusal(OrderRequest(route.market_id, side, candidate, lots, action=action, tif=TimeInForce.IOC)) is None:
-                return candidate
-            candidate += step
-        return price
+        spend = 0                               # a purchase spends what its fills at this book cost
+        if action is Action.BUY and dec is not None:
+            walk = ask_fills(dec.yes if side is Side.YES else dec.no, lots, price)
+            spend = sum(p * q for p, q in walk) if walk else 0
+        await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC,
+                          spend=spend)
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
         return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid),

@@ -5,7 +5,9 @@ execution it asks the venue (`orders()`, `fills()`) for the order carrying the i
 `client_order_id`, or, on venues without client order ids, for the order id recorded in the
 intent before the order was sent (`order(order_id)`); an order that exists is adopted (state, fills), one that does not is marked
 `failed`. Afterwards an execution whose legs hold equal net lots is `complete` (or `aborted` /
-`unwound` when flat); anything else is `naked` and puts the store in SAFE MODE until
+`unwound` when flat), as is one whose legs differ only by lots venues filled beyond an order's size
+(`OrderStore.hedged`: Polymarket's market BUY, held as the executor holds them); anything else is
+`naked` and puts the store in SAFE MODE until
 `acknowledge()` (the `arbbot ack` command).
 
 An order found resting or pending (it may still fill) is settled first as the executor does
@@ -137,6 +139,9 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
             state, reason = ("unwound" if has_unwind else "aborted"), f"{why}: flat"
         elif len(set(vals)) == 1:
             state, reason = "complete", f"{why}: every leg holds the same lots"
+        elif store.hedged(x.id):
+            state, reason = "complete", f"{why}: every leg holds the same lots but what a venue filled " \
+                                        f"beyond an order's size (held): net lots per leg {net}"
         else:
             state, reason = "naked", f"{why}: unhedged net lots per leg {net}"
             rep.naked.append(x.id)

@@ -552,9 +552,30 @@ class OrderStore:
         for i in range(len(ex.legs)):
             net[i] = 0
         for it in self.intents(execution_id):
-            got = max(it.filled_qty, sum(f.qty for f in self.fills(it.client_order_id)))
+            got = self._filled(it)
             net[it.leg] = net.get(it.leg, 0) + (got if it.role == "entry" else -got)
         return net
+
+    def _filled(self, it: IntentRow) -> int:
+        """Lots intent `it`'s order filled: what the venue said or its recorded fills, the more."""
+        return max(it.filled_qty, sum(f.qty for f in self.fills(it.client_order_id)))
+
+    def leg_overfill(self, execution_id: str) -> dict[int, int]:
+        """Lots per leg that its entry orders filled beyond their own quantities (Polymarket's market
+        BUY spends whole cents and receives what they buy: a few lots more than asked). Lots a leg
+        holds above the others' up to these are a venue's over-fill, held, not an unhedged leg."""
+        over: dict[int, int] = {}
+        for it in self.intents(execution_id):
+            if it.role == "entry":
+                over[it.leg] = over.get(it.leg, 0) + max(0, self._filled(it) - it.qty)
+        return over
+
+    def hedged(self, execution_id: str) -> bool:
+        """Whether every leg holds the same lots but for what venues filled beyond an order's size
+        (`leg_overfill`), with some held: a complete set per lot of the least leg."""
+        net, over = self.leg_net(execution_id), self.leg_overfill(execution_id)
+        least = min(net.values(), default=0)
+        return least > 0 and all(n - least <= over.get(i, 0) for i, n in net.items())
 
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.

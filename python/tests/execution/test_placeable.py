@@ -1,11 +1,9 @@
-"""Quantities every leg's venue accepts: the executor steps an execution down to the largest one
-before its first order, instead of filling a leg and then finding a later one cannot be sent.
+"""Quantities every leg's venue accepts: the executor checks every leg before its first order,
+instead of filling a leg and then finding a later one cannot be sent.
 
-Polymarket signs a marketable BUY with its maker amount in whole cents; on a 0.001-tick market a
-size whose cost is not whole cents rounds up past the next tick, and the adapter refuses it before
-sending (venues/polymarket/execution.py `signed_amounts`). 7 shares at $0.953: $6.671 → $6.68,
-implied $0.95429 ≥ $0.954: refused. 6 shares: $5.718 → $5.72, implied $0.95333 < $0.954: sent.
-Before this, leg 0 (Kalshi) filled 7 contracts, leg 1 was refused, and leg 0 was unwound at a loss.
+Polymarket refuses a marketable order worth under $1 and one under the market's minimum size
+(venues/polymarket/execution.py `check`). A BUY's amounts no longer refuse sizes on a fine tick:
+7 shares at $0.953 spend $6.68 for at least 7.0094 shares (implied $0.9530064).
 """
 from __future__ import annotations
 
@@ -57,28 +55,29 @@ def _execute(tmp_path, qty: int, poly_client):
     return res, kalshi, store
 
 
-def test_an_execution_steps_down_to_the_largest_quantity_every_leg_can_be_sent_at(tmp_path):
+def test_seven_shares_at_0953_on_a_fine_tick_go_whole(tmp_path):
+    """Sent as they are (session 24 stepped them down to 6: signed for exactly 7 shares, whole cents
+    reached the next tick)."""
     poly = _polymarket()
     client = Filling(Venue.POLYMARKET, poly.refusal)
     res, kalshi, store = _execute(tmp_path, 700, client)
     assert res.state == "complete"
-    assert kalshi.sent == [("K", "buy", 600, 400)] and client.sent == [(POLY, "buy", 600, 9_530)]
-    assert res.filled == {0: 600, 1: 600}
+    assert kalshi.sent == [("K", "buy", 700, 400)] and client.sent == [(POLY, "buy", 700, 9_530)]
+    assert res.filled == {0: 700, 1: 700}
     store.close()
 
 
-def test_an_execution_no_quantity_of_which_can_be_sent_aborts_before_any_order(tmp_path):
-    # 1 share at $0.953 is under Polymarket's $1 minimum for a marketable order, and so is anything smaller
+def test_an_execution_a_leg_of_which_cannot_be_sent_aborts_before_any_order(tmp_path):
+    # 1 share at $0.953 is under Polymarket's $1 minimum for a marketable order
     poly = _polymarket()
     client = Filling(Venue.POLYMARKET, poly.refusal)
     res, kalshi, store = _execute(tmp_path, 100, client)
     assert res.state == "aborted" and kalshi.sent == [] and client.sent == []
-    assert "no quantity up to 100 lots whose orders every leg's venue accepts" in res.reason
-    assert "marketable orders must be worth at least $1" in res.reason
+    assert res.reason == "a leg's venue would refuse 100 lots: polymarket: marketable orders must be worth at least $1"
     store.close()
 
 
-def test_paper_trading_refuses_what_the_venue_would_and_steps_down_alike(tmp_path):
+def test_paper_trading_refuses_what_the_venue_would(tmp_path):
     """A paper venue over the Polymarket adapter answers the adapter's `refusal` (the executor
     trades the quantity a live run would) and refuses such an order itself; one over an adapter
     without such rules has none (the executor asks it nothing)."""
@@ -86,30 +85,13 @@ def test_paper_trading_refuses_what_the_venue_would_and_steps_down_alike(tmp_pat
     from arbbot.venues.common.model import OrderRequest, TimeInForce
     ledger = open_ledger(str(tmp_path / "p.db"), 1_000_000_000)
     paper = PaperVenue(_polymarket(), ledger)
-    req = OrderRequest(POLY, Side.YES, 9_530, 700, tif=TimeInForce.IOC, client_order_id="c1")
-    assert "next 10-tick step" in paper.refusal(req)
-    assert paper.refusal(OrderRequest(POLY, Side.YES, 9_530, 600, tif=TimeInForce.IOC)) is None
-    with pytest.raises(OrderRejected, match="next 10-tick step"):
+    req = OrderRequest(POLY, Side.YES, 9_530, 100, tif=TimeInForce.IOC, client_order_id="c1")
+    assert paper.refusal(req) == "polymarket: marketable orders must be worth at least $1"
+    assert paper.refusal(OrderRequest(POLY, Side.YES, 9_530, 700, tif=TimeInForce.IOC)) is None
+    with pytest.raises(OrderRejected, match="at least \\$1"):
         asyncio.run(paper.place_order(req))
     assert not hasattr(PaperVenue(Filling(Venue.KALSHI), ledger), "refusal")
     ledger.close()
-
-
-def test_an_unwind_whose_quantity_cannot_change_is_priced_where_the_venue_sends_it(tmp_path):
-    """An unwind must flatten exactly the lots held: a BUY of 7 shares at $0.953 (anchor $0.950)
-    cannot be sent ($6.671 → $6.68 reaches $0.954), at $0.952 it can ($6.664 → $6.67, implied
-    $0.95286): the nearest such price towards the anchor. No such price: the price as it was."""
-    from arbbot.venues.common.model import Action
-    poly = _polymarket()
-    info = poly.provider.markets[POLY]
-    store = OrderStore(tmp_path / "o.db")
-    ex = Executor(store, {f"polymarket:{POLY}": Route(poly, POLY, info)})
-    route = ex.routes[f"polymarket:{POLY}"]
-    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 700, 9_530, 9_500) == 9_520
-    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 600, 9_530, 9_500) == 9_530   # sendable as it is
-    assert ex._sendable_price(route, info, Side.YES, Action.BUY, 700, 9_530, 9_530) == 9_530   # none towards the anchor
-    assert ex._sendable_price(route, info, Side.YES, Action.SELL, 700, 9_000, 9_100) == 9_000  # a sale of 4 decimals
-    store.close()
 
 
 class _FillsPart(Filling):
@@ -130,11 +112,9 @@ class _FillsPart(Filling):
                      got, 0, OrderStatus.CANCELED, cost_micros=req.price_ticks * got)
 
 
-def test_a_first_leg_filled_in_part_continues_at_what_the_later_legs_accept_and_unwinds_the_rest(tmp_path):
-    """Leg 0 (Kalshi) fills 700 of 1,000 lots; 7 shares at $0.953 cannot be sent on the 0.001-tick
-    Polymarket leg, 6 can: the execution continues at 600 and sells leg 0's other 100 lots (it
-    unwound all 700 before)."""
-    kalshi = _FillsPart(Venue.KALSHI, 700)
+def _partial_first_leg(tmp_path, filled: int):
+    """Leg 0 (Kalshi NO at $0.04) fills `filled` of 1,000 lots; leg 1 is Polymarket YES at $0.953."""
+    kalshi = _FillsPart(Venue.KALSHI, filled)
     poly = _polymarket()
     client = Filling(Venue.POLYMARKET, poly.refusal)
     kinfo = MarketInfo(Venue.KALSHI, "K", "k", event_id="EK", fees=FeeSchedule(), lot_lots=100)
@@ -146,14 +126,25 @@ def test_a_first_leg_filled_in_part_continues_at_what_the_later_legs_accept_and_
                           f"polymarket:{POLY}": Route(client, POLY, poly.provider.markets[POLY])},
                   book_source=books.get)
     res = asyncio.run(ex.execute(_opportunity(1_000), execution_id="x"))
-    assert kalshi.sent[0] == ("K", "buy", 1_000, 400) and client.sent == [(POLY, "buy", 600, 9_530)]
-    assert kalshi.sent[1][1:3] == ("sell", 100)                      # leg 0's lots above 600, sold
-    assert res.state == "complete" and res.filled == {0: 600, 1: 600}
-    assert "kept 600 lots on every leg, the rest unwound" in res.reason
     store.close()
+    return res, kalshi, client
 
 
-def test_a_stepped_down_leg_is_checked_at_its_own_per_order_fee_not_the_planned_one_pro_rata(tmp_path):
+def test_a_first_leg_filled_in_part_continues_at_what_it_filled(tmp_path):
+    res, kalshi, client = _partial_first_leg(tmp_path, 700)
+    assert kalshi.sent == [("K", "buy", 1_000, 400)] and client.sent == [(POLY, "buy", 700, 9_530)]
+    assert res.state == "complete" and res.filled == {0: 700, 1: 700}
+
+
+def test_a_first_leg_filled_under_what_a_later_leg_can_be_sent_at_is_unwound(tmp_path):
+    """1 contract filled: 1 share at $0.953 is under Polymarket's $1 minimum, so leg 1 cannot follow
+    and leg 0's lot is sold (before, leg 1 was sent and refused)."""
+    res, kalshi, client = _partial_first_leg(tmp_path, 100)
+    assert client.sent == [] and kalshi.sent[1][1:3] == ("sell", 100)
+    assert res.state == "unwound" and res.filled == {0: 0, 1: 0}
+
+
+def test_a_smaller_leg_is_checked_at_its_own_per_order_fee_not_the_planned_one_pro_rata(tmp_path):
     """Kalshi rounds a fee up to 1¢ per order. Leg 0 (YES K1 at $0.50) fills 700 of 1,000 lots
     ($3.50, fee $0.131 as reported). Leg 1, NO K2 at $0.463, was planned at 1,000 lots with fee
     ceil(0.07 × 10 × 0.463 × 0.537 / 1¢) = $0.18, i.e. $0.126 pro rata for 700; its own order of 7

@@ -134,6 +134,19 @@ def store_net_positions(store) -> dict[tuple[str, str], int]:
             for market, lots in net_positions([f for f in fills if f.venue == venue]).items()}
 
 
+def assert_hedged_unless_naked(store, x) -> None:
+    """Execution `x`'s legs hold equal lots, or it is naked, or it is complete and its legs differ
+    only by lots a venue filled beyond an order's size (Polymarket's market BUY spends whole cents;
+    `OrderStore.hedged`)."""
+    net = store.leg_net(x.id)
+    if len(set(net.values())) == 1:
+        assert x.state != "naked", (x.id, x.state, net)
+    elif x.state == "naked":
+        assert not store.hedged(x.id), (x.id, x.state, net, store.leg_overfill(x.id))
+    else:
+        assert x.state == "complete" and store.hedged(x.id), (x.id, x.state, net, store.leg_overfill(x.id))
+
+
 def assert_store_matches_venues(store, view: VenueView, before: dict[str, int] | None = None) -> None:
     """Nothing lost, nothing duplicated, money to the µ$:
     - every fill the store holds is the venue's fill (qty, price, fee), and every venue fill of an

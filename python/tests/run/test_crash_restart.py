@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from arbbot.execution.store import OrderStore
-from tests.run.botproc import BOT, SimProcess, assert_store_matches_venues, run_bot, venue_view
+from tests.run.botproc import BOT, SimProcess, assert_hedged_unless_naked, assert_store_matches_venues, run_bot, venue_view
 
 TERMINAL = {"complete", "aborted", "unwound", "naked"}
 # step → the states recovery may find the killed execution in (the venue decides the fills)
@@ -63,8 +63,7 @@ def test_kill_at_each_step_then_restart(tmp_path, step):
         store = OrderStore(str(db))
         assert all(x.state in TERMINAL for x in store.executions())
         assert all(i.state not in ("intent", "placed", "unknown") for i in store.intents())
-        nets = set(store.leg_net(xid).values())
-        assert (state == "naked") == (len(nets) > 1)
+        assert_hedged_unless_naked(store, store.execution(xid))
         if state == "naked":                                  # unhedged: safe mode, no new trades
             assert store.safe_mode() is not None and recovery["naked"] == [xid]
             assert second.summary["trading"]["safe_mode"] is not None

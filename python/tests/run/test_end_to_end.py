@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from arbbot.execution.store import OrderStore
-from tests.run.botproc import SimProcess, assert_store_matches_venues, run_bot, venue_view
+from tests.run.botproc import SimProcess, assert_hedged_unless_naked, assert_store_matches_venues, run_bot, venue_view
 from tests.mapping.test_generate import trap_markets
 from tests.mapping.twins import sim_twins
 
@@ -97,8 +97,7 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     naked = [x for x in executions if x.state == "naked"]
     assert (store.safe_mode() is not None) == bool(naked)
     for x in executions:
-        nets = set(store.leg_net(x.id).values())
-        assert len(nets) == 1 or x.state == "naked", (x.id, x.state, store.leg_net(x.id))
+        assert_hedged_unless_naked(store, x)
 
     # 3. The store matches the simulator's record: fills, orders, positions, cash to the µ$.
     assert_store_matches_venues(store, view, before)

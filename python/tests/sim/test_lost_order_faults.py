@@ -125,30 +125,32 @@ def test_polymarket_lost_and_late_answers():
             cond = sorted(sim.listings)[2]
             acct = sim.exchange.accounts["trader"]
 
+            ask = 10_000 - max(sim.exchange.markets[cond].levels("no"))    # the best YES ask: 10,000 lots
+
             def signed(px: int, lots: int) -> tuple[dict, str]:
                 req = OrderRequest(cond, Side.YES, px, lots, tif=TimeInForce.IOC)
                 payload = v.exec._build(v.exec.check(req), req)
                 return payload, order_hash(payload["order"], sim.listings[cond][2].neg_risk)
 
-            payload, vid = signed(9_900, 500)
+            payload, vid = signed(ask, 5_000)    # a market BUY at a higher limit would spend more, buy more
             with pytest.raises(DROPPED):
                 await poly_raw(v, "POST", "/order", body=payload)
             o = sim.exchange.orders[sim.desk.ids[vid]]
-            assert (o.account, o.status, o.filled) == ("trader", "executed", 500)
+            assert (o.account, o.status, o.filled) == ("trader", "executed", 5_000)
             got = await v.order(vid)
-            assert (got.status, got.filled_lots, got.price_ticks) == (OrderStatus.FILLED, 500, 9_900)
+            assert (got.status, got.filled_lots, got.price_ticks) == (OrderStatus.FILLED, 5_000, ask)
             (fill,) = await v.fills(order_id=vid)
-            assert (fill.qty_lots, fill.price_ticks, fill.is_taker) == (500, acct.fills[-1].price, True)
-            assert [(p.market_id, p.yes_lots) for p in await v.positions()] == [(cond, 500)]
+            assert (fill.qty_lots, fill.price_ticks, fill.is_taker) == (5_000, acct.fills[-1].price, True)
+            assert [(p.market_id, p.yes_lots) for p in await v.positions()] == [(cond, 5_000)]
 
             sim.faults = Faults(order_response_delay_s=2.0)            # switched at run time
-            payload, vid = signed(9_900, 600)
+            payload, vid = signed(ask, 4_000)
             t0 = time.monotonic()
             with pytest.raises(httpx.ReadTimeout):
                 await poly_raw(v, "POST", "/order", body=payload, timeout=0.5)
             o = sim.exchange.orders[sim.desk.ids[vid]]
-            assert (o.status, o.filled) == ("executed", 600) and time.monotonic() - t0 < 1.5
-            assert acct.positions[cond] == 1_100
+            assert (o.status, o.filled) == ("executed", 4_000) and time.monotonic() - t0 < 1.5
+            assert acct.positions[cond] == 9_000
     run(main())
 
 

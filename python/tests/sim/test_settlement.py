@@ -384,7 +384,7 @@ def test_polymarket_resolution_shows_on_gamma_refuses_orders_and_pays_nothing():
             alv, brk, cho, dvs = sim.event_conds["mayor-2026"]
             l = sim.listings[alv][2]
             acct = sim.exchange.accounts["trader"]
-            await v.place_order(OrderRequest(alv, Side.YES, 9_900, 1_000, tif=TimeInForce.IOC))   # 10 YES
+            await v.place_order(OrderRequest(alv, Side.YES, 4_300, 1_000, tif=TimeInForce.IOC))   # 10 YES at the ask
             cash, held = acct.balance, acct.positions[alv]
             async with aiohttp.ClientSession() as s, s.ws_connect(sim.ws_url) as plain, \
                     s.ws_connect(sim.ws_url) as custom:

@@ -162,12 +162,13 @@ def _client(tick: int, http=None):
 
 
 AMOUNT_CASES = [   # (tick, price, lots, action, tif) → (orderType, makerAmount, takerAmount)
-    # py-clob-client #121's order, 1.74 @ 0.58: $1.0092 → $1.01 (implied 0.58046, below 0.59)
-    (100, 5800, 174, Action.BUY, TimeInForce.IOC, "FAK", 1_010_000, 1_740_000),
-    (100, 5800, 174, Action.BUY, TimeInForce.FOK, "FOK", 1_010_000, 1_740_000),
-    (100, 5800, 1_234, Action.BUY, TimeInForce.IOC, "FAK", 7_160_000, 12_340_000),      # $7.1572 → $7.16
+    # a BUY spends price × shares in whole cents (no `spend_micros`) and takes at least that / price
+    # in 4 decimals, down. py-clob-client #121's order, 1.74 @ 0.58: $1.0092 → $1.01, 1.741379 → 1.7413
+    (100, 5800, 174, Action.BUY, TimeInForce.IOC, "FAK", 1_010_000, 1_741_300),
+    (100, 5800, 174, Action.BUY, TimeInForce.FOK, "FOK", 1_010_000, 1_741_300),
+    (100, 5800, 1_234, Action.BUY, TimeInForce.IOC, "FAK", 7_160_000, 12_344_800),      # $7.1572 → $7.16
     (100, 4700, 1_000, Action.BUY, TimeInForce.IOC, "FAK", 4_700_000, 10_000_000),      # already whole cents
-    (10, 9530, 1_500, Action.BUY, TimeInForce.IOC, "FAK", 14_300_000, 15_000_000),      # $14.295 → $14.30 < 0.954
+    (10, 9530, 1_500, Action.BUY, TimeInForce.IOC, "FAK", 14_300_000, 15_005_200),      # $14.295 → $14.30
     (10, 9530, 1_233, Action.SELL, TimeInForce.IOC, "FAK", 12_330_000, 11_750_400),     # $11.75049 → $11.7504
     (10, 9530, 700, Action.SELL, TimeInForce.FOK, "FOK", 7_000_000, 6_671_000),         # 4 decimals already
     (100, 5800, 174, Action.BUY, TimeInForce.GTC, "GTC", 1_009_200, 1_740_000),         # limit order: exact
@@ -189,29 +190,41 @@ def test_polymarket_marketable_orders_are_signed_with_amounts_the_clob_accepts()
     assert got == want
 
 
-def test_polymarket_fine_tick_buy_whose_cents_reach_the_next_tick_is_refused_before_sending():
-    """7 shares at 0.953 on a 0.001-tick market: $6.671 in whole cents is $6.68, implied 0.95429 ≥
-    0.954: it could buy a tick above the price. Refused locally (OrderRejected raised before the
-    POST: the executor records it rejected, never looks it up); nothing signed, reported or sent."""
+def test_polymarket_fine_tick_buy_in_whole_cents_keeps_its_implied_price_on_its_tick():
+    """7 shares at 0.953 on a 0.001-tick market: $6.671 in whole cents is $6.68. Signed for 7 shares,
+    its implied price 0.95429 would reach 0.954 (it could buy a tick above the price); signed for
+    6.68 / 0.953 = 7.009443 → 7.0094 shares, it is 0.9530064: on the 0.953 tick. A limit order
+    (exact amounts) is not concerned."""
     client, http = _client(10)
-    reported = []
-    client.on_order_id = lambda coid, oid: reported.append(oid)
-    req = OrderRequest("0xc", Side.YES, 9530, 700, tif=TimeInForce.IOC, client_order_id="c")
-    with pytest.raises(OrderRejected, match=r"6680000 µ\$ for 6671000 µ\$.*next 10-tick step; not sent"):
-        client.check(req)
-    with pytest.raises(OrderRejected, match="not sent"):
-        run(client.place(req))
-    assert http.sent == [] and reported == []
-    # the same order as a limit order (exact amounts) is not concerned
+    run(client.place(OrderRequest("0xc", Side.YES, 9530, 700, tif=TimeInForce.IOC, client_order_id="c")))
     run(client.place(OrderRequest("0xc", Side.YES, 9530, 700, tif=TimeInForce.GTC, client_order_id="g")))
-    assert (int(http.sent[0]["order"]["makerAmount"]), int(http.sent[0]["order"]["takerAmount"])) == \
-           (6_671_000, 7_000_000)
+    assert [(int(b["order"]["makerAmount"]), int(b["order"]["takerAmount"])) for b in http.sent] == \
+           [(6_680_000, 7_009_400), (6_671_000, 7_000_000)]
+    maker, taker = 6_680_000, 7_009_400
+    assert 9530 * taker <= maker * 10_000 < 9540 * taker
+
+
+def test_polymarket_marketable_buy_spends_what_its_fills_cost_not_its_limit():
+    """A leg priced on 5 shares at 0.45 and 5 at 0.48 (limit 0.48) costs $4.65: the FAK spends
+    $4.65 and takes at least 4.65 / 0.48 = 9.6875 shares (implied 0.48 exactly), so on that book it
+    buys its 10 shares. Spending the limit's $4.80 would buy 10.3125. A budget rounds up to whole
+    cents and to the $1 minimum, never past the limit's cost; one whose least shares would be under
+    the market's minimum size spends the limit's cost."""
+    client, http = _client(100)
+    for spend in (4_650_000, 4_645_001, 400_000, 9_000_000):
+        run(client.place(OrderRequest("0xc", Side.YES, 4800, 1_000, tif=TimeInForce.IOC, spend_micros=spend)))
+    assert [(int(b["order"]["makerAmount"]), int(b["order"]["takerAmount"])) for b in http.sent] == [
+        (4_650_000, 9_687_500), (4_650_000, 9_687_500), (1_000_000, 2_083_300), (4_800_000, 10_000_000)]
+    client.provider.markets["0xc"].extra = (("min_order_size_lots", "500"),)
+    run(client.place(OrderRequest("0xc", Side.YES, 4800, 1_000, tif=TimeInForce.IOC, spend_micros=2_000_000)))
+    assert (int(http.sent[-1]["order"]["makerAmount"]), int(http.sent[-1]["order"]["takerAmount"])) == \
+           (4_800_000, 10_000_000)             # $2 takes 4.1666 shares, under the 5-share minimum
 
 
 def _force_amounts(monkeypatch, maker: int, taker: int) -> None:
     """Sign the next orders with these amounts whatever the request (to probe the simulator)."""
     import arbbot.venues.polymarket.execution as ex
-    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick: (maker, taker))
+    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick, *_: (maker, taker))
 
 
 @pytest.mark.parametrize("action, maker, taker, text", [
@@ -246,7 +259,7 @@ def test_polymarket_sim_matches_a_marketable_order_on_its_implied_limit(monkeypa
     from tests.sim.venue_envs import polymarket
     import arbbot.venues.polymarket.execution as ex
     amounts = {Action.BUY: (52_200_000, 120_000_000), Action.SELL: (150_000_000, 57_750_000)}
-    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick: amounts[req.action])
+    monkeypatch.setattr(ex, "signed_amounts", lambda req, tick, *_: amounts[req.action])
 
     async def main():
         async with polymarket() as (sim, v, _clock):
@@ -275,7 +288,8 @@ def test_polymarket_placed_order_carries_the_fee_of_its_fills():
         async with polymarket() as (sim, v, _clock):
             await v.discover_markets()
             alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
-            o = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC, client_order_id="c1"))
+            o = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC, client_order_id="c1",
+                                                 spend_micros=9_820 * 4300))    # priced on the 0.43 level
             fills = await v.fills(order_id=o.order_id)
             looked_up = await v.order(o.order_id)
             return o, fills, looked_up, sim.exchange.accounts["trader"].fees_paid[alv]

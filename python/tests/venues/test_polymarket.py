@@ -456,7 +456,9 @@ def test_an_orders_fills_carry_its_fee_rounded_once_per_order():
             await v.discover_markets()
             alv = by_title(sim, "ALV")
             await v.place_order(OrderRequest(alv, Side.YES, 4300, 700, tif=TimeInForce.IOC))   # 100 contracts at 43¢: 93 left
-            f = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC))
+            # the fills it is priced on cost $42.278 (spent at the limit, $43.21 would buy 731 lots at 44¢)
+            f = await v.place_order(OrderRequest(alv, Side.YES, 4400, 9_820, tif=TimeInForce.IOC,
+                                                 spend_micros=9_300 * 4300 + 520 * 4400))
             fills = await v.fills()
             await v.close()
             return f, fills, sim.exchange.accounts["fees"].fees_paid[alv]

@@ -220,13 +220,17 @@ class Exchange:
     # ---- orders ---------------------------------------------------------------------------
     def place(self, account: str, market: str, side: str, action: str, price: int, lots: int,
               tif: str = "gtc", client_order_id: str = "", post_only: bool = False,
-              stp: str = "taker_at_cross", leave: int | None = None) -> tuple[SimOrder, list[FillEvent]]:
+              stp: str = "taker_at_cross", leave: int | None = None,
+              budget: int | None = None) -> tuple[SimOrder, list[FillEvent]]:
         """Submit an order. `price` is in ticks of `side` as submitted; a sell of `side` at p is
         converted to a buy of the other side at 10,000 − p. `stp`: its self-trade prevention
         type. `leave` (fault injection: a partial fill as a real venue produces one): just before
         this order arrives, another trader takes all but `leave` lots of the liquidity it would
         cross (`_take_ahead`); never for FOK (fully filled or killed) or post-only orders.
-        Raises SimReject."""
+        `budget` (a taker buy, IOC/FOK: Polymarket's market BUY): the order spends up to `budget` µ$
+        at the makers' prices ≤ `price`, in whole lots, and receives what that buys, more or fewer
+        than `lots` (then its least, reported as its size); a FOK is killed unless the liquidity
+        takes the whole budget (to within one lot at `price`). Raises SimReject."""
         m = self.markets.get(market)
         if m is None:
             raise SimReject("market_not_found", f"market {market} not found")
@@ -247,8 +251,12 @@ class Exchange:
             raise SimReject("unauthorized", "unknown account")
         buy_side, buy_price = (side, price) if action == "buy" else (
             "no" if side == "yes" else "yes", FULL - price)
+        if budget is not None and (action != "buy" or tif not in ("ioc", "fok") or post_only or budget <= 0):
+            raise SimReject("invalid_parameters", "a budget is for a taker buy (IOC/FOK)")
         if account != HOUSE:
-            worst = buy_price * lots + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, lots, buy_price)) + m.fees.rounding_micros
+            most = lots if budget is None else max(lots, budget // buy_price)
+            worst = (budget if budget is not None else buy_price * lots) \
+                + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, most, buy_price)) + m.fees.rounding_micros
             if worst > acct.balance:
                 raise SimReject("insufficient_balance", "insufficient balance")
         if leave is not None and tif != "fok" and not post_only:
@@ -272,10 +280,14 @@ class Exchange:
         # the others' (maker: its own are cancelled on the way)
         takeable = [r for r in crossing if not mine(r)] if stp == "maker" else \
             list(itertools.takewhile(lambda r: not mine(r), crossing))
-        if tif == "fok" and sum(r.remaining for r in takeable) < lots:
+        if tif == "fok" and (sum(r.remaining for r in takeable) < lots if budget is None
+                             else _unspent(takeable, budget, m.lot) >= buy_price * m.lot):
             o.status = "canceled"
             o.remaining = 0
             return o, []
+        left = budget                             # µ$ a budget order may still spend
+        if budget is not None:
+            o.remaining = budget                  # a bound: each lot costs ≥ 1 µ$
         fills: list[FillEvent] = []
         taker_raw = 0
         stopped = False                           # taker_at_cross: reached its own resting order
@@ -289,8 +301,13 @@ class Exchange:
                 self.cancel(account, r.order_id)
                 self._emit(SelfTradeCancel(r))
                 continue
-            q = min(o.remaining, r.remaining)
             taker_px = FULL - r.price
+            q = min(o.remaining, r.remaining)
+            if left is not None:
+                q = min(q, left // (taker_px * m.lot) * m.lot)
+                if q == 0:
+                    break
+                left -= q * taker_px
             trade_id = self._new_id("t")
             yes_px = taker_px if buy_side == "yes" else r.price
             # maker side
@@ -319,6 +336,9 @@ class Exchange:
             self._emit(TradeEvent(market, trade_id, yes_px, q, buy_side, now))
             fills.append(self._settle(r, trade_id, r.price, q, mfee, False, now))
             fills.append(self._settle(o, trade_id, taker_px, q, tfee, True, now))
+        if left is not None:                      # spent: executed; else what it could not spend is killed
+            o.remaining = 0 if left < buy_price * m.lot else 1
+            o.initial = max(lots, o.filled) if o.remaining == 0 else lots
         if o.remaining > 0:
             if tif in ("ioc", "fok") or stopped:    # a remainder that would cross never rests
                 o.status = "canceled"
@@ -469,6 +489,19 @@ class Exchange:
         ev = MarketSettled(market, m.result, yes_value, now, tuple(resting), tuple(records))
         self._emit(ev)
         return ev
+
+
+def _unspent(takeable: list[SimOrder], budget: int, lot: int) -> int:
+    """µ$ of `budget` left after buying whole lots of `takeable` (resting bids of the other side,
+    best first) at their prices."""
+    left = budget
+    for r in takeable:
+        px = FULL - r.price
+        q = min(r.remaining, left // (px * lot) * lot)
+        left -= q * px
+        if q < r.remaining:
+            break
+    return left
 
 
 def _open_cost(fills: list[FillEvent], market: str) -> tuple[int, int]:

@@ -11,8 +11,11 @@ in takerAmount, as the CLOB does ("invalid amounts, the market buy orders maker 
 max accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clob-client #121, -v2 #99,
 rs-clob-client #114); its price is the implied limit (maker/taker for a BUY, taker/maker for a
 SELL), which may fall between ticks: it matches what that limit reaches (a BUY the asks at or
-below it, a SELL the bids at or above it). Matching runs in the shared engine (a SELL of a token
-is a BUY of the other token at 1 − p, as the venue's mint/merge does).
+below it, a SELL the bids at or above it). A marketable BUY spends its maker amount at the makers'
+prices and receives what that buys (docs.polymarket.com "Create Order"; py-clob-client-v2 #89),
+in whole lots here (the venue's shares have 6 decimals: the few µ$ a lot would not take stay
+unspent); its taker amount is the least it takes. Matching runs in the shared engine (a SELL of
+a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
 An order on a resolved market is refused 400 "No orderbook exists for the requested token id"
 (the CLOB's documented answer for a token without an order book: a resolved market's book is
 gone); on a market not open yet, "the market is not yet ready to process new orders".
@@ -105,9 +108,10 @@ class OrderDesk:
         shares, coll = (taker_amt, maker_amt) if side == "BUY" else (maker_amt, taker_amt)
         if otype in MARKETABLE and (maker_amt % 10_000 or taker_amt % 100):
             return _bad(marketable_amounts_error(side))
-        if shares % 10_000:
+        spends = otype in MARKETABLE and side == "BUY"      # a market BUY spends its maker amount
+        if shares % 10_000 and not spends:
             return _bad("invalid amounts, the sizes must have at most 2 decimals")
-        lots = shares // 10_000
+        lots = shares // 10_000                       # a market BUY's least shares, down to whole lots
         if otype in MARKETABLE:
             # the implied limit, on the tick it reaches: a BUY's rounded down, a SELL's up
             steps = coll * 10_000 // (shares * l.tick) if side == "BUY" else -(-coll * 10_000 // (shares * l.tick))
@@ -131,7 +135,7 @@ class OrderDesk:
             # (CancelMaker, its perps engine)
             o, fills = self.sim.exchange.place(account, cond, tside, side.lower(), price, lots, tif=_TIF[otype],
                                                post_only=bool(body.get("postOnly")), stp="maker",
-                                               leave=f.partial_fill_lots or None)
+                                               leave=f.partial_fill_lots or None, budget=coll if spends else None)
         except SimReject as exc:
             if exc.code == "market_closed":
                 return _bad(NO_ORDERBOOK if self.sim.exchange.markets[cond].settled else NOT_READY)

@@ -29,8 +29,13 @@ class VenueClient(Protocol):
 
     Optional: `def refusal(self, req: OrderRequest) -> str | None` — why the adapter would refuse
     `req` before sending it (no I/O), for rules that depend on the quantity (Polymarket: a
-    marketable order's $1 minimum and amounts in the CLOB's precision): the executor trades the
-    largest quantity every leg's venue accepts instead of sending a leg that cannot go.
+    marketable order's $1 minimum and its minimum size): the executor checks every leg before
+    the first is sent, and a leg's top-up before sending it.
+
+    Optional: `buys_by_amount: bool` (default False) — a marketable BUY spends a dollar amount
+    (`OrderRequest.spend_micros`, the cost of the fills it is priced on) and receives the shares it
+    buys (Polymarket's FAK/FOK): on a book thinner than it was priced on the leg fills short, and the
+    executor tops it up.
 
     Optional: `reports_fees: bool` (default False) — an order's `fees_micros` is what the venue
     charged, as it reported it (Kalshi, IB), not worked out from the fee schedule (Polymarket's

@@ -38,7 +38,12 @@ class OrderStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """Buy (or sell) `qty_lots` of `side` at limit `price_ticks` (the side's own price)."""
+    """Buy (or sell) `qty_lots` of `side` at limit `price_ticks` (the side's own price).
+
+    `spend_micros` (a BUY; 0 = `price_ticks × qty_lots`): what the fills the order is priced on
+    cost at the book, µ$. Venues whose marketable BUY spends a dollar amount rather than buying a
+    number of shares (Polymarket's FAK/FOK: adapters with `buys_by_amount`) spend this instead of
+    the limit's cost, so that fills below the limit do not buy more shares than `qty_lots`."""
     market_id: str
     side: Side
     price_ticks: int
@@ -47,6 +52,7 @@ class OrderRequest:
     tif: TimeInForce = TimeInForce.GTC
     client_order_id: str = ""
     post_only: bool = False
+    spend_micros: int = 0
 
 
 @dataclass(frozen=True)

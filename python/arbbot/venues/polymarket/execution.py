@@ -7,18 +7,26 @@ at least $1. The signing library takes floats, so the amounts it signs are compa
 integer amounts (µ$ and 10⁻⁶ shares) and the order is refused locally on any difference.
 
 Amounts (`signed_amounts`). A GTC order signs the exact limit amounts (price × shares, shares).
-The CLOB refuses a marketable order (FAK/FOK) whose maker amount has more than 2 decimals or
-taker amount more than 4 ("invalid amounts, the market buy orders maker amount supports a max
-accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clob-client #121/#253,
-py-clob-client-v2 #99, rs-clob-client #114), so FAK/FOK amounts are:
-- BUY: taker = the shares (2 decimals), maker = price × shares rounded UP to whole cents. The
-  implied limit maker/taker is ≥ the price by less than $0.01/shares; if it would reach the next
-  tick above the price (fine ticks, small sizes) the order could buy a tick higher than asked:
-  refused, not sent.
+A marketable order (FAK/FOK) is the CLOB's market order, and its amounts have the CLOB's
+precision: maker ≤ 2 decimals, taker ≤ 4 ("invalid amounts, the market buy orders maker amount
+supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clob-client
+#121/#253, py-clob-client-v2 #99, rs-clob-client #114).
+- BUY: the CLOB spends its maker amount (dollars) and the order receives every share that buys at
+  the makers' prices, at least its taker amount: the implied price maker/taker is its limit
+  (docs.polymarket.com "Create Order": a market BUY is "the dollar amount you want to spend";
+  py-clob-client-v2 #89: a FAK for 5 shares at 0.99 that met 0.98 got 5.051019; rs-clob-client-v2
+  #79). So the maker amount is what the fills the order is priced on cost (`spend_micros`, else
+  price × shares), rounded UP to whole cents and at least $1, and the taker amount is maker /
+  price rounded DOWN to 4 decimals, which puts the implied price at or just above the price and
+  below the next tick (py-sdk #291/#292: rounded up, it falls below the price and never lifts an
+  ask there). At the book it was priced on the order buys its size and at most $0.01 of shares
+  more; on a thinner book, fewer shares (the executor tops the leg up). A budget whose taker
+  amount would be under the market's minimum size spends price × shares instead.
 - SELL: maker = the shares, taker = price × shares rounded DOWN to 4 decimals (the implied limit
-  is ≤ the price by less than $0.0001/shares; refused, not sent, should it reach a tick lower).
-Note: the CLOB matches a marketable BUY by its maker (dollar) amount, so a BUY whose maker was
-rounded up may receive up to $0.01 worth of shares more than asked (read from `takingAmount`).
+  is ≤ the price by less than $0.0001/shares). A sale receives the makers' prices: more dollars,
+  never more shares.
+Either way an order whose implied limit would reach the next tick is refused, not sent (a guard:
+at the $1 minimum it cannot happen).
 """
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 MARKETABLE = ("FAK", "FOK")
 CENT_MICROS = 10_000            # $0.01 in µ$: a marketable order's maker amount has ≤ 2 decimals
 TAKER_STEP_MICROS = 100         # 10⁻⁴: its taker amount has ≤ 4 decimals
+MIN_MARKETABLE_MICROS = 1_000_000   # $1: the least a marketable order may be worth
 # GET /data/order `status` → OrderStatus. UNMATCHED (a marketable order that found nothing),
 # INVALID and CANCELED_MARKET_RESOLVED are final: cancelled with `size_matched` filled; DELAYED
 # (sports / market delay before matching) may still fill.
@@ -48,22 +57,28 @@ ORDER_STATUS = {"LIVE": OrderStatus.RESTING, "MATCHED": OrderStatus.FILLED, "CAN
                 "CANCELED_MARKET_RESOLVED": OrderStatus.CANCELED, "DELAYED": OrderStatus.PENDING}
 
 
-def signed_amounts(req: OrderRequest, tick: int) -> tuple[int, int]:
+def signed_amounts(req: OrderRequest, tick: int, min_lots: int = 0) -> tuple[int, int]:
     """(makerAmount, takerAmount) the order is signed with, 10⁻⁶ units (µ$ / micro-shares), as
-    the CLOB accepts them for its time in force (module doc). A FAK/FOK whose rounded amounts
-    would let it trade a tick beyond its price is OrderRejected here: nothing is sent."""
+    the CLOB accepts them for its time in force (module doc); `min_lots` is the market's minimum
+    size. A FAK/FOK whose rounded amounts would let it trade a tick beyond its price is
+    OrderRejected here: nothing is sent."""
     shares, coll = req.qty_lots * MICRO_SHARES_PER_LOT, req.price_ticks * req.qty_lots    # µ$ = ticks × lots
     buy = req.action is Action.BUY
     if _TIF.get(req.tif) not in MARKETABLE:
         return (coll, shares) if buy else (shares, coll)
     if buy:
-        maker = -(-coll // CENT_MICROS) * CENT_MICROS
-        if maker >= (req.price_ticks + tick) * req.qty_lots:          # implied limit ≥ price + tick
+        limit_cost = -(-coll // CENT_MICROS) * CENT_MICROS
+        spend = req.spend_micros if 0 < req.spend_micros < coll else coll
+        maker = min(max(-(-spend // CENT_MICROS) * CENT_MICROS, MIN_MARKETABLE_MICROS), limit_cost)
+        taker = _shares_for(maker, req.price_ticks)
+        if taker < min_lots * MICRO_SHARES_PER_LOT:
+            maker, taker = limit_cost, _shares_for(limit_cost, req.price_ticks)
+        if maker * TICKS_PER_DOLLAR >= (req.price_ticks + tick) * taker:       # implied limit ≥ price + tick
             raise OrderRejected(
-                f"polymarket: a marketable BUY of {req.qty_lots} lots at {req.price_ticks} ticks needs a maker amount "
-                f"in whole cents ({maker} µ$ for {coll} µ$), whose implied price reaches the next "
-                f"{tick}-tick step; not sent", venue="polymarket")
-        return maker, shares
+                f"polymarket: a marketable BUY of {req.qty_lots} lots at {req.price_ticks} ticks would be signed "
+                f"{maker} µ$ for {taker} µshares, whose implied price reaches the next {tick}-tick step; not sent",
+                venue="polymarket")
+        return maker, taker
     taker = coll // TAKER_STEP_MICROS * TAKER_STEP_MICROS
     if taker <= (req.price_ticks - tick) * req.qty_lots:              # implied limit ≤ price − tick
         raise OrderRejected(
@@ -71,6 +86,11 @@ def signed_amounts(req: OrderRequest, tick: int) -> tuple[int, int]:
             f"of 4 decimals ({taker} µ$ for {coll} µ$), whose implied price reaches the {tick}-tick step "
             f"below; not sent", venue="polymarket")
     return shares, taker
+
+
+def _shares_for(maker: int, price: int) -> int:
+    """The micro-shares `maker` µ$ buys at `price` ticks, down to the CLOB's 4 decimals."""
+    return maker * TICKS_PER_DOLLAR // price // TAKER_STEP_MICROS * TAKER_STEP_MICROS
 
 
 def _order_price(o: dict, action: Action, tick: int) -> int:
@@ -138,9 +158,9 @@ class PolymarketExecutionClient:
         min_lots = int(dict(m.extra).get("min_order_size_lots", "0"))
         if q <= 0 or q < min_lots:
             raise OrderRejected(f"polymarket: size {q} lots is below the market minimum {min_lots}", venue="polymarket")
-        if _TIF[req.tif] in MARKETABLE and p * q < 1_000_000:
+        if _TIF[req.tif] in MARKETABLE and p * q < MIN_MARKETABLE_MICROS:
             raise OrderRejected("polymarket: marketable orders must be worth at least $1", venue="polymarket")
-        signed_amounts(req, t)            # a FAK/FOK its rounded amounts would let trade beyond its price
+        signed_amounts(req, t, min_lots)  # a FAK/FOK its rounded amounts would let trade beyond its price
         return m
 
     def _build(self, m, req: OrderRequest) -> dict:
@@ -150,7 +170,7 @@ class PolymarketExecutionClient:
         side = "BUY" if req.action is Action.BUY else "SELL"
         from py_clob_client_v2.order_utils import Side as WireSide
         tick = format((Decimal(m.tick_ticks) / TICKS_PER_DOLLAR).normalize(), "f")
-        want = signed_amounts(req, m.tick_ticks)
+        want = signed_amounts(req, m.tick_ticks, int(dict(m.extra).get("min_order_size_lots", "0")))
         builder = self._order_builder()
         if _TIF[req.tif] in MARKETABLE:
             # the library's limit-order amounts are exact products; a marketable order signs the

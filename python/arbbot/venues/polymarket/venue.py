@@ -37,6 +37,7 @@ RESOLUTION_BATCH = 50        # condition ids per Gamma `/markets` request (repea
 
 class PolymarketVenue:
     venue = "polymarket"
+    buys_by_amount = True     # a FAK/FOK BUY spends its maker amount (VenueClient.buys_by_amount)
 
     def __init__(self, config: PolymarketConfig, *, recorder=None) -> None:
         self.config = config

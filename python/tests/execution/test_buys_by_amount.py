@@ -1,0 +1,153 @@
+"""Polymarket's marketable BUY spends a dollar amount: the executor sends what the leg's fills cost
+at the book it was priced on, so the leg buys its size, and tops it up when a thinner book made the
+budget buy fewer shares. End to end: executor → the real Polymarket adapter (signed V2 orders) →
+the simulated CLOB, which spends a FAK BUY's maker amount at the makers' prices.
+
+Market A's YES asks: 20,000 lots at 0.45 then 40,000 at 0.48; market B's NO asks: 100,000 at 0.40.
+The opportunity (as a cross pair would be) buys 30,000 lots of each: A's YES walks 20,000 @ 0.45 +
+10,000 @ 0.48 = $138 (worst 0.48), B's NO 30,000 @ 0.40 = $120, for a $300 payout.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
+from arbbot.execution import Executor, OrderStore, Route
+from arbbot.sim.engine.matching import FULL, HOUSE
+from arbbot.venues.common.model import OrderRequest, TimeInForce
+from tests.sim.venue_envs import polymarket
+
+
+def _books(sim, a: str, b: str) -> None:
+    """A: YES asks 20,000 lots at 0.45 and 40,000 at 0.48 (house NO bids at 0.55, 0.52); B: NO asks
+    100,000 lots at 0.40 (a house YES bid at 0.60); nothing else on either."""
+    ex = sim.exchange
+    for cond in (a, b):
+        for side in ("yes", "no"):
+            for price in list(ex.markets[cond].levels(side)):
+                ex.set_level(HOUSE, cond, side, price, 0)
+    ex.set_level(HOUSE, a, "no", FULL - 4_500, 20_000)
+    ex.set_level(HOUSE, a, "no", FULL - 4_800, 40_000)
+    ex.set_level(HOUSE, b, "yes", FULL - 4_000, 100_000)
+
+
+def _markets(sim) -> tuple[str, str]:
+    a = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+    return a, next(c for c in sim.listings if c != a)
+
+
+def _opportunity(a: str, b: str) -> Opportunity:
+    legs = (Leg(a, Side.YES, 30_000, 4_800, 138_000_000, 0), Leg(b, Side.NO, 30_000, 4_000, 120_000_000, 0))
+    return Opportunity("00000000000000b1", Lane.CROSS, Kind.YES_A_NO_B, 30_000, 300_000_000, 258_000_000, 0,
+                       42_000_000, legs)
+
+
+def _run(tmp_path, on_step=None):
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b = _markets(sim)
+            _books(sim, a, b)
+            store = OrderStore(tmp_path / "o.db")
+            ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
+                          on_step=(lambda step: on_step(sim, a, step)) if on_step else None)
+            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            orders = [(i.leg, i.role, i.attempt, i.qty, i.filled_qty) for i in store.intents("x")]
+            held = {c: sim.exchange.accounts["trader"].positions.get(c, 0) for c in (a, b)}
+            held = (held[a], held[b])
+            store.close()
+            return res, orders, held
+    return asyncio.run(main())
+
+
+def test_a_leg_priced_over_two_levels_buys_its_size_not_its_limits_worth(tmp_path):
+    """The YES order spends $138 (not 30,000 × $0.48 = $144, which buys 31,250 lots: 20,000 at 0.45
+    and $54 / 0.48 at 0.48): both legs hold exactly 30,000 lots and nothing is left over."""
+    res, orders, held = _run(tmp_path)
+    assert res.state == "complete" and res.reason == "" and res.filled == {0: 30_000, 1: 30_000}
+    assert orders == [(0, "entry", 0, 30_000, 30_000), (1, "entry", 0, 30_000, 30_000)]
+    assert held == (30_000, -30_000)                     # 30,000 YES of A, 30,000 NO of B (signed lots)
+
+
+def test_spending_the_limits_worth_would_buy_more_than_the_size(tmp_path):
+    """What the budget prevents, on the same book through the same adapter: a FAK BUY of 30,000
+    lots at 0.48 sent without `spend_micros` spends $144 and receives 31,250 lots."""
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b = _markets(sim)
+            _books(sim, a, b)
+            o = await v.place_order(OrderRequest(a, Side.YES, 4_800, 30_000, tif=TimeInForce.IOC))
+            return o.filled_lots, o.cost_micros
+    assert asyncio.run(main()) == (31_250, 144_000_000)
+
+
+def _taker_ahead(lots: int):
+    """Just before leg 0's order arrives, another trader buys `lots` of A's YES at 0.45."""
+    def take(sim, cond, step):
+        if step == "intent:L0":
+            sim.exchange.place(HOUSE, cond, "yes", "buy", 4_500, lots, "ioc")
+    return take
+
+
+def test_a_leg_whose_book_thinned_is_topped_up_at_its_price(tmp_path):
+    """Another trader takes the 0.45 level: the $138 budget buys 28,750 lots at 0.48. The rest,
+    1,250 lots ($6, over the $1 and 5-share minimums), is bought by a second entry order at 0.48,
+    and B's NO follows at 30,000: complete, no lot left over."""
+    res, orders, held = _run(tmp_path, _taker_ahead(20_000))
+    assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_000}
+    assert orders == [(0, "entry", 0, 30_000, 28_750), (0, "entry", 1, 1_250, 1_250), (1, "entry", 0, 30_000, 30_000)]
+    assert held == (30_000, -30_000)
+
+
+def test_a_shortfall_under_the_venues_minimum_is_not_topped_up(tmp_path):
+    """Another trader takes 400 lots at 0.45: the budget buys 19,600 there ($88.20) and $49.80 /
+    0.48 = 10,375 at 0.48, 29,975 lots. The 25 short are under the 5-share minimum: no top-up; the
+    first leg filled in part, the execution continues at 29,975."""
+    res, orders, held = _run(tmp_path, _taker_ahead(400))
+    assert res.state == "complete" and res.filled == {0: 29_975, 1: 29_975}
+    assert orders == [(0, "entry", 0, 30_000, 29_975), (1, "entry", 0, 29_975, 29_975)]
+    assert held == (29_975, -29_975)
+
+
+def test_recovery_counts_a_venues_overfill_as_held_not_as_an_unhedged_leg(tmp_path):
+    """A crash after both legs filled, leg 0 with 25 lots beyond its 5,000 (whole-cent dust at
+    $0.04): recovery finds the legs differ by exactly what a venue filled beyond an order's size and
+    records the execution complete, no safe mode. Leg 1 short of leg 0 by more than that would be naked."""
+    from arbbot.execution.recovery import recover
+    from arbbot.venues.common.model import Action, Fill, Order, OrderStatus, Venue
+
+    class Venue_:
+        """What the venue shows after the crash: the two orders and their fills."""
+        def __init__(self) -> None:
+            self.shown: list[Order] = []
+            self.filled: list[Fill] = []
+
+        async def orders(self, **_kw):
+            return self.shown
+
+        async def fills(self, **_kw):
+            return self.filled
+
+    def crashed(db: str, filled: tuple[int, int]) -> tuple[OrderStore, Venue_]:
+        store, venue = OrderStore(db), Venue_()
+        opp = _opportunity("polymarket:A", "polymarket:B")
+        for leg, (side, got) in enumerate(zip((Side.YES, Side.NO), filled)):
+            coid = store.add_intent("x", leg, "entry", 0, venue="polymarket", market=opp.legs[leg].market,
+                                    market_id="AB"[leg], side=side.label, action="buy", qty=5_000, price=400,
+                                    tif="ioc", new_execution=opp if leg == 0 else None)
+            venue.shown.append(Order(Venue.POLYMARKET, f"o{leg}", coid, "AB"[leg], side, Action.BUY, 400, 5_000, got, 0,
+                                     OrderStatus.FILLED, cost_micros=400 * got))
+            venue.filled.append(Fill(Venue.POLYMARKET, f"f{leg}", f"o{leg}", "AB"[leg], side, Action.BUY, 400, got, 0,
+                                     True, 0, coid))
+        return store, venue
+
+    store, venue = crashed(str(tmp_path / "a.db"), (5_025, 5_000))
+    rep = asyncio.run(recover(store, {"polymarket": venue}))
+    assert rep.executions == {"x": "complete"} and store.safe_mode() is None
+    assert store.leg_overfill("x") == {0: 25, 1: 0} and store.hedged("x")
+    store.close()
+    store, venue = crashed(str(tmp_path / "b.db"), (5_025, 4_990))
+    rep = asyncio.run(recover(store, {"polymarket": venue}))
+    assert rep.executions == {"x": "naked"} and store.safe_mode() is not None and not store.hedged("x")
+    store.close()
