@@ -33,6 +33,7 @@ from arbbot.venues.common.model import (
 )
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
+TOP_UP_MAX_LOTS = 100_000            # lots a top-up may exceed its shortfall by to reach a venue's minimum
 log = logs.get("execution")
 
 
@@ -242,11 +243,13 @@ class Executor:
                 return await self._not_sent(xid, opp, i, why)
             got = order.filled
             spent += order.cost + order.fee
-            if 0 < got < target and getattr(route.client, "buys_by_amount", False) \
-                    and self._refusal(opp, target - got, i) is None:
+            if 0 < got < target and getattr(route.client, "buys_by_amount", False):
+                smaller = await self._continues_at(opp, i, got)
                 # its budget bought fewer shares than the book it was priced on showed (that book
-                # thinned): the rest at the leg's price, if the edge still holds
-                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent, 1)
+                # moved up): the rest at the book now and at most the leg's worst price, if the edge
+                # still holds; or, where the execution cannot continue at what the leg filled, at
+                # least what the venue accepts (the extra lots held)
+                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent, 1, at_least=not smaller)
                 if top is not None:
                     got += top.filled
                     spent += top.cost + top.fee
@@ -255,8 +258,7 @@ class Executor:
                 log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
             if got < target:
                 self._count_failure(leg.market)
-                lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
-                if i == 0 and got > 0 and got % lots == 0 and len(opp.legs) > 1 and self._refusal(opp, got) is None:
+                if await self._continues_at(opp, i, got):
                     target = got           # continue smaller (equal counts still hold)
                     continue
                 why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
@@ -268,15 +270,30 @@ class Executor:
         self._notify(res)
         return res
 
+    async def _continues_at(self, opp: Opportunity, i: int, got: int) -> bool:
+        """Whether the execution can go on at `got` lots after leg `i` filled that many: leg 0 only
+        (nothing to match yet), a positive multiple of the legs' largest lot every leg's venue accepts."""
+        if i or got <= 0 or len(opp.legs) < 2:
+            return False
+        lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
+        return got % lots == 0 and self._refusal(opp, got) is None
+
     async def _buy_leg(self, xid: str, opp: Opportunity, i: int, target: int, qty: int, spent: int,
-                       attempt: int) -> tuple[_Placed | None, str]:
+                       attempt: int, at_least: bool = False) -> tuple[_Placed | None, str]:
         """Leg `i`'s entry order (`attempt`) for `qty` of the execution's `target` lots, after `spent`
         µ$: (what it filled, "") or (None, why it was not sent). The leg is re-quoted: its ask
         ladder must still cover `qty` at ≤ its worst price and the remainder must still make money,
         counting this leg's fee as planned pro rata (sizing's extras included) but never below the
         schedule's fee of these fills per order (ARBITRAGE.md "Fees": a smaller order's rounding is
         not the planned one's pro rata), and the later legs as planned, pro rata (each is checked so
-        in turn). The order spends what those fills cost where its venue buys by amount."""
+        in turn).
+
+        Where the venue buys by amount (`buys_by_amount`) the order spends what those fills cost
+        and is priced at the highest of them (its implied limit: it cannot buy above what it was
+        priced on, nor more shares than a budget floored to the venue's minimums buys there; at the
+        worst price when the venue would refuse that). A top-up (`attempt` ≥ 1) `at_least` sends
+        the least quantity ≥ `qty` the venue accepts, the lots beyond `qty` held (the edge counts
+        `qty`'s); else `qty` or nothing."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         try:
@@ -285,36 +302,70 @@ class Executor:
             return None, f"re-quote of {leg.market} failed: {exc}"
         if dec is None:
             return None, f"book of {leg.market} untradeable before leg {i}"
-        walk = ask_fills(dec.yes if leg.side is Side.YES else dec.no, qty, leg.worst_price)
+        ladder = dec.yes if leg.side is Side.YES else dec.no
+        walk = ask_fills(ladder, qty, leg.worst_price)
         if walk is None:
             return None, f"edge gone on {leg.market} before leg {i}"
+        send, sent, price, spend = qty, walk, leg.worst_price, 0
+        if getattr(route.client, "buys_by_amount", False):
+            if attempt and at_least:
+                send = await self._least_accepted(leg, qty, walk[-1][0])
+                sent = ask_fills(ladder, send, leg.worst_price) if send else None
+                if sent is None:
+                    return None, f"no top-up of leg {i} the venue accepts within {leg.market}'s book"
+            spend = sum(p * q for p, q in sent)
+            if self._refused(leg, send, sent[-1][0]) is None:
+                price = sent[-1][0]
+            elif attempt and not at_least:
+                return None, f"a top-up of {qty} lots of leg {i} is under what its venue accepts"
         cost = sum(p * q for p, q in walk)
         info = self._known_info(route)
         fee_now = -(-leg.fee * qty // opp.qty)
         if info is not None:
-            fee_now = max(fee_now, fills_fee(info.fees, walk))
+            fee_now = max(fee_now, fills_fee(info.fees, sent))
         rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
         if opp.payout * target // opp.qty - spent - cost - fee_now - rest < self.config.min_profit:
             return None, f"edge gone on {leg.market} before leg {i}"
-        order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, qty,
-                                  leg.worst_price, self.config.tif, spend=cost)
+        order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, send,
+                                  price, self.config.tif, spend=spend)
         return order, ""
 
-    def _refusal(self, opp: Opportunity, qty: int, only: int | None = None) -> str | None:
-        """Why a venue's adapter would refuse an entry order of `qty` lots on a leg (every leg, or
-        leg `only`), or None: its `refusal` holds the rules that depend on the quantity (Polymarket's
-        $1 minimum for a marketable order and its minimum size), so that a leg that cannot be sent
-        is found before the first leg fills, not after (an unwind)."""
-        for i, leg in enumerate(opp.legs):
-            if only is not None and i != only:
-                continue
-            route = self.routes[leg.market]
-            refusal = getattr(route.client, "refusal", None)
-            if refusal is not None:
-                why = refusal(OrderRequest(route.market_id, leg.side, leg.worst_price, qty, action=Action.BUY,
-                                           tif=self.config.tif))
-                if why is not None:
-                    return why
+    def _refused(self, leg, qty: int, price: int) -> str | None:
+        """Why `leg`'s venue adapter would refuse an entry order of `qty` lots at `price` (its
+        `refusal`), or None."""
+        route = self.routes[leg.market]
+        refusal = getattr(route.client, "refusal", None)
+        if refusal is None:
+            return None
+        return refusal(OrderRequest(route.market_id, leg.side, price, qty, action=Action.BUY, tif=self.config.tif))
+
+    async def _least_accepted(self, leg, qty: int, price: int) -> int:
+        """The least quantity ≥ `qty`, in the market's lots, that `leg`'s venue accepts at `price`
+        (its refusals grow no stricter with size: minimum size, Polymarket's $1); 0 if none up to
+        `qty` + TOP_UP_MAX_LOTS."""
+        lot = (await self._info(leg.market)).lot_lots
+        lo = -(-qty // lot) * lot
+        if self._refused(leg, lo, price) is None:
+            return lo
+        hi = lo + TOP_UP_MAX_LOTS // lot * lot
+        if self._refused(leg, hi, price) is not None:
+            return 0
+        while hi - lo > lot:                       # lo refused, hi accepted
+            mid = (lo + hi) // 2 // lot * lot
+            if mid <= lo:
+                break
+            lo, hi = (lo, mid) if self._refused(leg, mid, price) is None else (mid, hi)
+        return hi
+
+    def _refusal(self, opp: Opportunity, qty: int) -> str | None:
+        """Why a venue's adapter would refuse an entry order of `qty` lots at a leg's worst price, or
+        None: its `refusal` holds the rules that depend on the quantity (Polymarket's $1 minimum for
+        a marketable order and its minimum size), so that a leg that cannot be sent is found before
+        the first leg fills, not after (an unwind)."""
+        for leg in opp.legs:
+            why = self._refused(leg, qty, leg.worst_price)
+            if why is not None:
+                return why
         return None
 
     async def _not_sent(self, xid: str, opp: Opportunity, i: int, reason: str) -> ExecutionResult:
@@ -611,16 +662,18 @@ class Executor:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
                 await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors)
                 net = self.store.leg_net(xid)
-            ok = ok and net[i] == keep
+            # an unwind that bought the other side spends a budget: lots beyond it are held
+            ok = ok and keep - self.store.leg_overfill(xid).get(i, (0, 0))[1] <= net[i] <= keep
+        held = "".join(f"; leg {i} unwound {keep - n} lots beyond its excess (held)" for i, n in net.items() if n < keep)
         if ok and keep:
-            why = f"{reason}; kept {keep} lots on every leg, the rest unwound"
+            why = f"{reason}; kept {keep} lots on every leg, the rest unwound{held}"
             self.store.set_execution_state(xid, "complete", why)
             res = self._result(xid, "complete", why, leg_failed=count)
             self._notify(res, failure=count)
             return res
         if ok:
-            self.store.set_execution_state(xid, "unwound", reason)
-            res = self._result(xid, "unwound", reason, leg_failed=count)
+            self.store.set_execution_state(xid, "unwound", reason + held)
+            res = self._result(xid, "unwound", reason + held, leg_failed=count)
         else:
             why = f"{reason}; unwind incomplete, net lots {net}"
             self.store.set_execution_state(xid, "naked", why)

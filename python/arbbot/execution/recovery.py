@@ -6,7 +6,7 @@ execution it asks the venue (`orders()`, `fills()`) for the order carrying the i
 intent before the order was sent (`order(order_id)`); an order that exists is adopted (state, fills), one that does not is marked
 `failed`. Afterwards an execution whose legs hold equal net lots is `complete` (or `aborted` /
 `unwound` when flat), as is one whose legs differ only by lots venues filled beyond an order's size
-(`OrderStore.hedged`: Polymarket's market BUY, held as the executor holds them); anything else is
+(`OrderStore.hedged_sets`: Polymarket's market BUY, held as the executor holds them); anything else is
 `naked` and puts the store in SAFE MODE until
 `acknowledge()` (the `arbbot ack` command).
 
@@ -139,9 +139,10 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
             state, reason = ("unwound" if has_unwind else "aborted"), f"{why}: flat"
         elif len(set(vals)) == 1:
             state, reason = "complete", f"{why}: every leg holds the same lots"
-        elif store.hedged(x.id):
-            state, reason = "complete", f"{why}: every leg holds the same lots but what a venue filled " \
-                                        f"beyond an order's size (held): net lots per leg {net}"
+        elif (sets := store.hedged_sets(x.id)) is not None:
+            state = "complete" if sets else ("unwound" if has_unwind else "aborted")
+            reason = f"{why}: every leg holds {sets} lots but what a venue filled beyond an order's size " \
+                     f"(held): net lots per leg {net}"
         else:
             state, reason = "naked", f"{why}: unhedged net lots per leg {net}"
             rep.naked.append(x.id)

@@ -560,22 +560,32 @@ class OrderStore:
         """Lots intent `it`'s order filled: what the venue said or its recorded fills, the more."""
         return max(it.filled_qty, sum(f.qty for f in self.fills(it.client_order_id)))
 
-    def leg_overfill(self, execution_id: str) -> dict[int, int]:
-        """Lots per leg that its entry orders filled beyond their own quantities (Polymarket's market
-        BUY spends whole cents and receives what they buy: a few lots more than asked). Lots a leg
-        holds above the others' up to these are a venue's over-fill, held, not an unhedged leg."""
-        over: dict[int, int] = {}
-        for it in self.intents(execution_id):
+    def leg_overfill(self, execution_id: str) -> dict[int, tuple[int, int]]:
+        """Per leg, (entry, unwind) lots venues filled beyond what was asked (Polymarket's market BUY
+        spends whole cents and receives what they buy; a top-up sends at least the venue's minimum):
+        entry lots above the quantity of the leg's first entry order (the execution's quantity when
+        the leg was sent), and unwind lots above each unwind order's own (buying the other side, the
+        leg ends below its target). Those lots are held, not an unhedged leg."""
+        entry: dict[int, tuple[int, int]] = {}       # leg → (first entry order's qty, entry lots filled)
+        unwind: dict[int, int] = {}
+        for it in sorted(self.intents(execution_id), key=lambda it: it.attempt):
+            got = self._filled(it)
             if it.role == "entry":
-                over[it.leg] = over.get(it.leg, 0) + max(0, self._filled(it) - it.qty)
-        return over
+                asked, filled = entry.get(it.leg, (it.qty, 0))
+                entry[it.leg] = (asked, filled + got)
+            else:
+                unwind[it.leg] = unwind.get(it.leg, 0) + max(0, got - it.qty)
+        return {leg: (max(0, entry.get(leg, (0, 0))[1] - entry.get(leg, (0, 0))[0]), unwind.get(leg, 0))
+                for leg in sorted(set(entry) | set(unwind))}
 
-    def hedged(self, execution_id: str) -> bool:
-        """Whether every leg holds the same lots but for what venues filled beyond an order's size
-        (`leg_overfill`), with some held: a complete set per lot of the least leg."""
+    def hedged_sets(self, execution_id: str) -> int | None:
+        """The complete sets the legs hold but for what venues filled beyond an order's size
+        (`leg_overfill`): the most K with net − entry over-fill ≤ K ≤ net + unwind over-fill on every
+        leg, 0 when that is flat; None when no such K ≥ 0 exists (a leg unhedged)."""
         net, over = self.leg_net(execution_id), self.leg_overfill(execution_id)
-        least = min(net.values(), default=0)
-        return least > 0 and all(n - least <= over.get(i, 0) for i, n in net.items())
+        lo = max((n - over.get(i, (0, 0))[0] for i, n in net.items()), default=0)
+        hi = min((n + over.get(i, (0, 0))[1] for i, n in net.items()), default=0)
+        return hi if max(lo, 0) <= hi else None
 
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.

@@ -38,11 +38,14 @@ MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simul
 class Terms:
     """What matching needs of a market: its venue, taker fee schedule and lot (lots), and the lots
     earlier paper orders took that the book still shows, at each price of the order's ladder
-    (price ticks, lots)."""
+    (price ticks, lots). `budget` (µ$, a BUY on a venue whose marketable BUY spends a dollar amount:
+    Polymarket's FAK/FOK, the amount its adapter signs): the order spends it at the asks' prices
+    within its limit, in whole lots, and receives what it buys, more or fewer lots than asked."""
     venue: Venue
     fees: FeeSchedule
     lot: int
     taken: tuple[Level, ...] = ()
+    budget: int = 0
 
     def to_json(self) -> dict:
         f = self.fees
@@ -50,12 +53,14 @@ class Terms:
                "fees": [f.taker_rate_ppm, f.per_contract, f.rounding, f.maker_rate_ppm]}
         if self.taken:
             out["taken"] = [list(level) for level in self.taken]
+        if self.budget:
+            out["budget"] = self.budget
         return out
 
     @classmethod
     def from_json(cls, d: dict) -> "Terms":
         return cls(Venue.parse(d["venue"]), FeeSchedule(*d["fees"]), int(d["lot"]),
-                   tuple((int(p), int(q)) for p, q in d.get("taken", ())))
+                   tuple((int(p), int(q)) for p, q in d.get("taken", ())), int(d.get("budget", 0)))
 
 
 @dataclass(frozen=True)
@@ -141,8 +146,22 @@ def match(book: Book | None, terms: Terms, side: Side, action: Action, price: in
         gone = dict(terms.taken)
         levels = [(p, q - gone.get(p, 0)) for p, q in levels if q > gone.get(p, 0)]
     within = [(p, q) for p, q in levels if (p <= price if action is Action.BUY else p >= price)]
-    available = sum(q for _, q in within)
-    fillable = min(qty, available) // terms.lot * terms.lot
+    if terms.budget and action is Action.BUY:
+        fills = _spend(within, terms.budget, terms.lot, price, tif)
+    else:
+        fills = _take(within, qty, terms.lot, tif)
+    fees, before = [], 0
+    for k in range(len(fills)):
+        total = order_fee(terms.fees, fills[:k + 1])
+        fees.append(total - before)
+        before = total
+    status = OrderStatus.FILLED if sum(q for _, q in fills) >= qty else OrderStatus.CANCELED
+    return Match(tuple(fills), tuple(fees), status)
+
+
+def _take(within: list[Level], qty: int, lot: int, tif: TimeInForce) -> list[Level]:
+    """`qty` lots (whole `lot`s) of the levels `within` the limit, best first; FOK: all or none."""
+    fillable = min(qty, sum(q for _, q in within)) // lot * lot
     if tif is TimeInForce.FOK and fillable < qty:
         fillable = 0
     fills: list[Level] = []
@@ -153,10 +172,23 @@ def match(book: Book | None, terms: Terms, side: Side, action: Action, price: in
         take = min(q, left)
         fills.append((p, take))
         left -= take
-    fees, before = [], 0
-    for k in range(len(fills)):
-        total = order_fee(terms.fees, fills[:k + 1])
-        fees.append(total - before)
-        before = total
-    status = OrderStatus.FILLED if fillable == qty else OrderStatus.CANCELED
-    return Match(tuple(fills), tuple(fees), status)
+    return fills
+
+
+def _spend(within: list[Level], budget: int, lot: int, limit: int, tif: TimeInForce) -> list[Level]:
+    """What `budget` µ$ buys of the ask levels `within` the limit, best first, in whole `lot`s (a
+    µ$ remainder too small for a lot is left); FOK: nothing unless it is spent to within a lot at
+    the limit."""
+    fills: list[Level] = []
+    left = budget
+    for p, q in within:
+        take = min(q, left // (p * lot) * lot)
+        if take <= 0:
+            break
+        fills.append((p, take))
+        left -= p * take
+        if take < q:
+            break
+    if tif is TimeInForce.FOK and left >= limit * lot:
+        return []
+    return fills

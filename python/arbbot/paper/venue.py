@@ -40,8 +40,9 @@ from typing import AsyncIterator
 
 from arbbot.engine import order_fee
 from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
-from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, match, published_bid, taken_bid
+from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, ladder, match, published_bid, taken_bid
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
+from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.errors import NotFound, OrderRejected
 from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order, OrderRequest, PackedBookUpdate, Position
 
@@ -120,6 +121,11 @@ class PaperVenue:
         self._inner_refusal = getattr(inner, "refusal", None)
         if callable(self._inner_refusal):
             self.refusal = self._inner_refusal
+        # a venue whose marketable BUY spends a dollar amount (Polymarket): paper spends the amount
+        # its adapter would sign (`budget`), so it fills the lots a live order would
+        self._inner_budget = getattr(inner, "budget", None)
+        if getattr(inner, "buys_by_amount", False) and callable(self._inner_budget):
+            self.buys_by_amount = True
 
     # ---- market data: the wrapped adapter's ------------------------------------------------------
     async def discover_markets(self) -> list[MarketInfo]:
@@ -272,12 +278,21 @@ class PaperVenue:
             raise self._refuse(f"quantity {req.qty_lots} lots is not a positive multiple of the lot ({info.lot_lots})")
         if req.client_order_id and self.account.knows_client_id(req.client_order_id):
             raise self._refuse(f"client order id {req.client_order_id} already used")
+        budget = self._inner_budget(req) if getattr(self, "buys_by_amount", False) else 0
         if req.action is Action.BUY:
-            worst = req.price_ticks * req.qty_lots + order_fee(info.fees, [(req.price_ticks, req.qty_lots)])
+            if budget:
+                # it spends at most itself, at prices down to the lowest ask now: its fee is at most
+                # the schedule's for every lot that buys there, at ½ (where p(1 − p) is largest)
+                book = self.book(req.market_id)
+                asks = ladder(book, info.venue, req.side, Action.BUY) if book is not None else ()
+                most = budget // max(1, min([p for p, _ in asks[:1]] + [req.price_ticks]))
+                worst = budget + order_fee(info.fees, [(TICKS_PER_DOLLAR // 2, most)]) if most else budget
+            else:
+                worst = req.price_ticks * req.qty_lots + order_fee(info.fees, [(req.price_ticks, req.qty_lots)])
             cash = (await self.account.balance()).cash_micros
             if worst > cash:
                 raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
-        return Terms(info.venue, info.fees, info.lot_lots)
+        return Terms(info.venue, info.fees, info.lot_lots, budget=budget)
 
     async def place_order(self, req: OrderRequest) -> Order:
         info = await self._info(req.market_id)

@@ -18,17 +18,22 @@ from arbbot.venues.common.model import OrderRequest, TimeInForce
 from tests.sim.venue_envs import polymarket
 
 
-def _books(sim, a: str, b: str) -> None:
-    """A: YES asks 20,000 lots at 0.45 and 40,000 at 0.48 (house NO bids at 0.55, 0.52); B: NO asks
-    100,000 lots at 0.40 (a house YES bid at 0.60); nothing else on either."""
+A_ASKS, B_ASKS = ((4_500, 20_000), (4_800, 40_000)), ((4_000, 100_000),)
+
+
+def _books(sim, a: str, b: str, a_yes=A_ASKS, b_no=B_ASKS, a_yes_bid: int = 0) -> None:
+    """Only these asks ((price ticks, lots), house bids on the other side at 1 − price): A's YES,
+    B's NO; and a deep YES bid on A at `a_yes_bid` (0: none)."""
     ex = sim.exchange
     for cond in (a, b):
         for side in ("yes", "no"):
             for price in list(ex.markets[cond].levels(side)):
                 ex.set_level(HOUSE, cond, side, price, 0)
-    ex.set_level(HOUSE, a, "no", FULL - 4_500, 20_000)
-    ex.set_level(HOUSE, a, "no", FULL - 4_800, 40_000)
-    ex.set_level(HOUSE, b, "yes", FULL - 4_000, 100_000)
+    for cond, side, asks in ((a, "no", a_yes), (b, "yes", b_no)):
+        for price, lots in asks:
+            ex.set_level(HOUSE, cond, side, FULL - price, lots)
+    if a_yes_bid:
+        ex.set_level(HOUSE, a, "yes", a_yes_bid, 100_000)
 
 
 def _markets(sim) -> tuple[str, str]:
@@ -36,36 +41,38 @@ def _markets(sim) -> tuple[str, str]:
     return a, next(c for c in sim.listings if c != a)
 
 
-def _opportunity(a: str, b: str) -> Opportunity:
-    legs = (Leg(a, Side.YES, 30_000, 4_800, 138_000_000, 0), Leg(b, Side.NO, 30_000, 4_000, 120_000_000, 0))
-    return Opportunity("00000000000000b1", Lane.CROSS, Kind.YES_A_NO_B, 30_000, 300_000_000, 258_000_000, 0,
-                       42_000_000, legs)
+def _opportunity(a: str, b: str, qty: int = 30_000, a_leg=(4_800, 138_000_000), b_leg=(4_000, 120_000_000)) -> Opportunity:
+    legs = (Leg(a, Side.YES, qty, *a_leg, 0), Leg(b, Side.NO, qty, *b_leg, 0))
+    cost = a_leg[1] + b_leg[1]
+    return Opportunity("00000000000000b1", Lane.CROSS, Kind.YES_A_NO_B, qty, qty * 10_000, cost, 0,
+                       qty * 10_000 - cost, legs)
 
 
-def _run(tmp_path, on_step=None):
+def _run(tmp_path, on_step=None, books=None, **opportunity):
     async def main():
         async with polymarket() as (sim, v, _clock):
             await v.discover_markets()
             a, b = _markets(sim)
-            _books(sim, a, b)
+            _books(sim, a, b, **(books or {}))
             store = OrderStore(tmp_path / "o.db")
             ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
-                          on_step=(lambda step: on_step(sim, a, step)) if on_step else None)
-            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
-            orders = [(i.leg, i.role, i.attempt, i.qty, i.filled_qty) for i in store.intents("x")]
+                          on_step=(lambda step: on_step(sim, a, b, step)) if on_step else None)
+            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}", **opportunity),
+                                   execution_id="x")
+            orders = [(i.leg, i.role, i.attempt, i.side, i.qty, i.filled_qty) for i in store.intents("x")]
             held = {c: sim.exchange.accounts["trader"].positions.get(c, 0) for c in (a, b)}
-            held = (held[a], held[b])
+            sets = store.hedged_sets("x")
             store.close()
-            return res, orders, held
+            return res, orders, (held[a], held[b]), sets
     return asyncio.run(main())
 
 
 def test_a_leg_priced_over_two_levels_buys_its_size_not_its_limits_worth(tmp_path):
     """The YES order spends $138 (not 30,000 × $0.48 = $144, which buys 31,250 lots: 20,000 at 0.45
     and $54 / 0.48 at 0.48): both legs hold exactly 30,000 lots and nothing is left over."""
-    res, orders, held = _run(tmp_path)
+    res, orders, held, _ = _run(tmp_path)
     assert res.state == "complete" and res.reason == "" and res.filled == {0: 30_000, 1: 30_000}
-    assert orders == [(0, "entry", 0, 30_000, 30_000), (1, "entry", 0, 30_000, 30_000)]
+    assert orders == [(0, "entry", 0, "yes", 30_000, 30_000), (1, "entry", 0, "no", 30_000, 30_000)]
     assert held == (30_000, -30_000)                     # 30,000 YES of A, 30,000 NO of B (signed lots)
 
 
@@ -82,11 +89,12 @@ def test_spending_the_limits_worth_would_buy_more_than_the_size(tmp_path):
     assert asyncio.run(main()) == (31_250, 144_000_000)
 
 
-def _taker_ahead(lots: int):
-    """Just before leg 0's order arrives, another trader buys `lots` of A's YES at 0.45."""
-    def take(sim, cond, step):
-        if step == "intent:L0":
-            sim.exchange.place(HOUSE, cond, "yes", "buy", 4_500, lots, "ioc")
+def _taker_ahead(lots: int, leg: int = 0, price: int = 4_500):
+    """Just before leg `leg`'s order arrives, another trader buys `lots` of its side (A's YES, B's
+    NO) at `price`."""
+    def take(sim, a, b, step):
+        if step == f"intent:L{leg}":
+            sim.exchange.place(HOUSE, (a, b)[leg], ("yes", "no")[leg], "buy", price, lots, "ioc")
     return take
 
 
@@ -94,20 +102,53 @@ def test_a_leg_whose_book_thinned_is_topped_up_at_its_price(tmp_path):
     """Another trader takes the 0.45 level: the $138 budget buys 28,750 lots at 0.48. The rest,
     1,250 lots ($6, over the $1 and 5-share minimums), is bought by a second entry order at 0.48,
     and B's NO follows at 30,000: complete, no lot left over."""
-    res, orders, held = _run(tmp_path, _taker_ahead(20_000))
+    res, orders, held, _ = _run(tmp_path, _taker_ahead(20_000))
     assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_000}
-    assert orders == [(0, "entry", 0, 30_000, 28_750), (0, "entry", 1, 1_250, 1_250), (1, "entry", 0, 30_000, 30_000)]
+    assert orders == [(0, "entry", 0, "yes", 30_000, 28_750), (0, "entry", 1, "yes", 1_250, 1_250),
+                      (1, "entry", 0, "no", 30_000, 30_000)]
     assert held == (30_000, -30_000)
 
 
-def test_a_shortfall_under_the_venues_minimum_is_not_topped_up(tmp_path):
+def test_a_first_legs_shortfall_under_the_venues_minimum_continues_smaller(tmp_path):
     """Another trader takes 400 lots at 0.45: the budget buys 19,600 there ($88.20) and $49.80 /
     0.48 = 10,375 at 0.48, 29,975 lots. The 25 short are under the 5-share minimum: no top-up; the
     first leg filled in part, the execution continues at 29,975."""
-    res, orders, held = _run(tmp_path, _taker_ahead(400))
+    res, orders, held, _ = _run(tmp_path, _taker_ahead(400))
     assert res.state == "complete" and res.filled == {0: 29_975, 1: 29_975}
-    assert orders == [(0, "entry", 0, 30_000, 29_975), (1, "entry", 0, 29_975, 29_975)]
+    assert orders == [(0, "entry", 0, "yes", 30_000, 29_975), (1, "entry", 0, "no", 29_975, 29_975)]
     assert held == (29_975, -29_975)
+
+
+def test_a_later_legs_shortfall_under_the_venues_minimum_is_topped_up_to_it_and_the_extra_held(tmp_path):
+    """B's NO asks 20,000 at 0.40 and 40,000 at 0.41; leg 1 walks 20,000 + 10,000 = $121. Another
+    trader takes 400 lots at 0.40 first: $121 buys 19,600 at 0.40 and $42.60 / 0.41 = 10,390 at 0.41,
+    29,990. The 10 short are under the 5-share minimum, and leg 0 holds 30,000 already: a top-up of
+    500 lots (the least Polymarket accepts at 0.41) completes the leg, its 490 extra lots held and
+    named. (Before, both legs' 30,000 minus 29,990 could not be unwound: everything was.)"""
+    res, orders, held, sets = _run(tmp_path, _taker_ahead(400, leg=1, price=4_000),
+                                   books={"b_no": ((4_000, 20_000), (4_100, 40_000))}, b_leg=(4_100, 121_000_000))
+    assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_490}
+    assert res.reason == "leg 1 filled 30490 of 30000 lots (held)"
+    assert orders == [(0, "entry", 0, "yes", 30_000, 30_000), (1, "entry", 0, "no", 30_000, 29_990),
+                      (1, "entry", 1, "no", 500, 500)]
+    assert held == (30_000, -30_490) and sets == 30_000
+
+
+def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyond(tmp_path):
+    """604 lots of A's YES at 0.25, then B's book empties before leg 1. A's YES bid is 0.20: the sale,
+    604 × $0.15 after the slippage, is under $1, so leg 0 is unwound by buying NO at its 0.80 ask
+    (limit 0.85): $4.832 in whole cents, $4.84, buys 605 lots. The execution is unwound with the
+    extra lot held and named, not naked (no safe mode)."""
+    def empty_b(sim, a, b, step):
+        if step == "filled:L0":
+            for price in list(sim.exchange.markets[b].levels("yes")):
+                sim.exchange.set_level(HOUSE, b, "yes", price, 0)
+    res, orders, held, sets = _run(tmp_path, empty_b, books={"a_yes": ((2_500, 10_000),), "a_yes_bid": 2_000},
+                                   qty=604, a_leg=(2_500, 1_510_000), b_leg=(4_000, 2_416_000))
+    assert res.state == "unwound" and res.filled == {0: -1, 1: 0}
+    assert res.reason.endswith("; leg 0 unwound 1 lots beyond its excess (held)")
+    assert orders == [(0, "entry", 0, "yes", 604, 604), (0, "unwind", 0, "no", 604, 605)]
+    assert held == (604 - 605, 0) and sets == 0
 
 
 def test_recovery_counts_a_venues_overfill_as_held_not_as_an_unhedged_leg(tmp_path):
@@ -145,9 +186,9 @@ def test_recovery_counts_a_venues_overfill_as_held_not_as_an_unhedged_leg(tmp_pa
     store, venue = crashed(str(tmp_path / "a.db"), (5_025, 5_000))
     rep = asyncio.run(recover(store, {"polymarket": venue}))
     assert rep.executions == {"x": "complete"} and store.safe_mode() is None
-    assert store.leg_overfill("x") == {0: 25, 1: 0} and store.hedged("x")
+    assert store.leg_overfill("x") == {0: (25, 0), 1: (0, 0)} and store.hedged_sets("x") == 5_000
     store.close()
     store, venue = crashed(str(tmp_path / "b.db"), (5_025, 4_990))
     rep = asyncio.run(recover(store, {"polymarket": venue}))
-    assert rep.executions == {"x": "naked"} and store.safe_mode() is not None and not store.hedged("x")
+    assert rep.executions == {"x": "naked"} and store.safe_mode() is not None and store.hedged_sets("x") is None
     store.close()

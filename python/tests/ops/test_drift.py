@@ -266,3 +266,14 @@ def test_a_real_run_disables_a_drifting_lane_and_skips_it(tmp_path):
     monitor.load()                                       # the next start: still out
     assert set(monitor.disabled()) == {a["lane"] for a in stored}
     store.close()
+
+
+def test_lots_a_venue_filled_beyond_the_size_are_not_expected_profit():
+    """Leg 0 filled 1,031 of 1,000 lots (Polymarket's budget bought more), leg 1 1,000: the execution
+    committed to 1,000, so 1,000 lots' planned profit ($0.10) is expected, not 1,031's ($0.1031). A
+    first leg that filled 700 expects 700's."""
+    from arbbot.ops.reporting.pnl import execution_pnl
+    over = execution_pnl("complete", 1_000, 10_000_000, 100_000, [1_031, 1_000], 1_031, -9_990_000)
+    assert (over.expected, over.traded, over.locked_in) == (100_000, 1_000, 10_000)
+    part = execution_pnl("complete", 1_000, 10_000_000, 100_000, [700, 700], 700, -6_930_000)
+    assert (part.expected, part.traded, part.locked_in) == (70_000, 700, 70_000)

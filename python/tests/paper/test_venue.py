@@ -370,3 +370,38 @@ def test_packed_updates_fill_and_are_consumed_as_books_are(ledger):
     assert kept_lazily
     assert [(o.filled_lots, o.cost_micros) for o in (first, second, third)] == [
         (1_000, 300 * 4_200 + 700 * 4_300), (300, 300 * 4_300), (0, 0)]
+
+
+def test_paper_over_polymarket_spends_what_the_adapter_signs_and_fills_what_it_buys(ledger):
+    """A paper venue over the Polymarket adapter (a market on a 0.01 tick, no fee, its YES asks 500
+    lots at 0.45 and 1,000 at 0.48) buys like the CLOB: a FAK BUY of 1,000 lots at 0.48 spends the
+    maker amount the adapter signs. Priced on the book ($4.65), 1,000 lots; with no `spend_micros`
+    ($4.80), 1,031 lots (filled, 31 beyond its size); the rematch of the ledger agrees."""
+    from arbbot.venues.polymarket.config import PolymarketConfig
+    from arbbot.venues.polymarket.venue import PolymarketVenue
+
+    poly = PolymarketVenue(PolymarketConfig(private_key="0x" + "3c" * 32))
+    infos = [MarketInfo(Venue.POLYMARKET, m, m, fees=FeeSchedule(), lot_lots=1, tick_ticks=100, yes_token=m + "1",
+                        no_token=m + "2") for m in ("P", "Q")]
+    poly.provider.markets.update((i.market_id, i) for i in infos)
+
+    async def discover():
+        return infos
+    poly.discover_markets = discover
+
+    async def main():
+        paper = PaperVenue(poly, ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        got = []
+        for market, spend in (("P", 500 * 4_500 + 500 * 4_800), ("Q", 0)):     # a market each: the same book
+            paper.books[market] = Book(yes_asks=((4_500, 500), (4_800, 1_000)), no_bids=((5_500, 500), (5_200, 1_000)),
+                                       market=MarketId(Venue.POLYMARKET, market))
+            got.append(await paper.place_order(OrderRequest(market, Side.YES, 4_800, 1_000, tif=TimeInForce.IOC,
+                                                            client_order_id=market, spend_micros=spend)))
+        return paper, got
+    paper, (priced, limit) = asyncio.run(main())
+    assert paper.buys_by_amount is True
+    assert (priced.status, priced.filled_lots, priced.cost_micros) == (OrderStatus.FILLED, 1_000, 4_650_000)
+    assert (limit.status, limit.filled_lots, limit.cost_micros) == (OrderStatus.FILLED, 1_031, 4_798_800)
+    store = ledger.store
+    assert rematch_paper_orders(store.paper_orders("polymarket"), store.paper_fills("polymarket")) == []

@@ -135,16 +135,18 @@ def store_net_positions(store) -> dict[tuple[str, str], int]:
 
 
 def assert_hedged_unless_naked(store, x) -> None:
-    """Execution `x`'s legs hold equal lots, or it is naked, or it is complete and its legs differ
-    only by lots a venue filled beyond an order's size (Polymarket's market BUY spends whole cents;
-    `OrderStore.hedged`)."""
+    """Execution `x`'s legs hold equal lots, or it is naked, or they differ only by lots venues
+    filled beyond an order's size (Polymarket's market BUY spends whole cents;
+    `OrderStore.hedged_sets`): complete when they hold sets, unwound or aborted when not."""
     net = store.leg_net(x.id)
+    sets = store.hedged_sets(x.id)
     if len(set(net.values())) == 1:
         assert x.state != "naked", (x.id, x.state, net)
     elif x.state == "naked":
-        assert not store.hedged(x.id), (x.id, x.state, net, store.leg_overfill(x.id))
+        assert sets is None, (x.id, x.state, net, store.leg_overfill(x.id))
     else:
-        assert x.state == "complete" and store.hedged(x.id), (x.id, x.state, net, store.leg_overfill(x.id))
+        assert sets is not None and (x.state == "complete" if sets else x.state in ("unwound", "aborted")), \
+            (x.id, x.state, net, store.leg_overfill(x.id))
 
 
 def assert_store_matches_venues(store, view: VenueView, before: dict[str, int] | None = None) -> None:

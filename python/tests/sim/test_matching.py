@@ -184,3 +184,39 @@ def test_a_larger_resting_order_joins_the_back_of_the_queue():
     ex.set_level(HOUSE, "M", "no", 6000, 10_000)               # larger: behind "other" now
     _, fills = ex.place("u", "M", "yes", "buy", 4000, 100, "ioc")
     assert [f.order.account for f in fills if not f.is_taker] == ["other"]
+
+
+def test_a_budget_buy_spends_its_budget_at_the_makers_prices_in_whole_lots():
+    """Polymarket's market BUY: $4.80 against 500 lots at 0.45 and 1,000 at 0.48 buys 500 for $2.25
+    and $2.55 / 0.48 = 531 lots for $2.5488 (the $0.0012 a lot would not take stays unspent): 1,031
+    lots, executed. A FOK whose budget the book cannot take is killed; a FAK spends what it can."""
+    ex = Exchange(lambda: 1_000)
+    ex.add_market(MarketState("M", FeeModel(), lot=1))        # Polymarket: shares to 2 decimals
+    ex.account("u", 1_000 * 1_000_000)
+    ex.place(HOUSE, "M", "no", "buy", 5500, 500)
+    ex.place(HOUSE, "M", "no", "buy", 5200, 1_000)
+    o, _ = ex.place("u", "M", "yes", "buy", 4800, 1_000, "ioc", budget=4_800_000)
+    assert (o.status, o.filled, o.taker_cost, o.initial) == ("executed", 1_031, 500 * 4500 + 531 * 4800, 1_031)
+    killed, fills = ex.place("u", "M", "yes", "buy", 4800, 1_000, "fok", budget=4_800_000)   # 469 lots left
+    assert (killed.status, killed.filled, fills) == ("canceled", 0, [])
+    part, _ = ex.place("u", "M", "yes", "buy", 4800, 1_000, "ioc", budget=4_800_000)
+    assert (part.status, part.filled, part.initial) == ("canceled", 469, 1_000)
+    with pytest.raises(SimReject, match="budget"):
+        ex.place("u", "M", "yes", "buy", 4800, 1_000, "gtc", budget=4_800_000)
+
+
+def test_a_budget_buys_balance_check_bounds_the_fee_of_everything_it_could_buy():
+    """A $10 budget at limit 0.90 meets asks at 0.10: 10,000 lots, fee 2 % × 100 × 0.1 × 0.9 = $0.18
+    (priced at the limit, $0.018). The check bounds the fee of the lots the budget buys at the cheapest
+    ask at ¼ per contract ($0.50): $10.10 is refused, $10.60 trades and keeps $0.42."""
+    for balance, after in ((10_100_000, None), (10_600_000, 420_000)):
+        ex = Exchange(lambda: 1_000)
+        ex.add_market(MarketState("M", FeeModel(20_000, 0, 1), lot=1))
+        ex.account("u", balance)
+        ex.place(HOUSE, "M", "no", "buy", 9000, 20_000)
+        if after is None:
+            with pytest.raises(SimReject, match="insufficient balance"):
+                ex.place("u", "M", "yes", "buy", 9000, 1_111, "ioc", budget=10_000_000)
+        else:
+            o, _ = ex.place("u", "M", "yes", "buy", 9000, 1_111, "ioc", budget=10_000_000)
+            assert (o.filled, o.taker_fee, ex.accounts["u"].balance) == (10_000, 180_000, after)

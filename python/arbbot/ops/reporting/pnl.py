@@ -13,7 +13,8 @@ flow `cash_flow` (`execution.schema.CASH_FLOW_SQL`: fills' proceeds − costs �
 Drift (expected vs realised) compares, per finished execution that traded (complete or unwound
 with lots filled on its first leg):
 - expected = planned_profit × traded // qty, where traded = lots its first leg's entry orders
-  filled (the quantity it committed to; equal to min(net) when complete);
+  filled, at most `qty` (the quantity it committed to; equal to min(net) when complete: lots a
+  venue filled beyond an order's size are held, not traded);
 - realised = its locked-in (complete) or realised (unwound) PnL above.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ def execution_pnl(state: str, qty: int, payout: int, planned_profit: int, net: d
                   first_leg_entry_lots: int, cash_flow: int) -> ExecutionPnL:
     """The PnL of one execution (see the module docstring); `net`: net lots per leg, every leg."""
     values = list(net.values()) if isinstance(net, dict) else list(net)
+    first_leg_entry_lots = min(first_leg_entry_lots, qty)
     if state == "complete":
         held = min(values) if values else 0
         locked = payout * held // qty + cash_flow

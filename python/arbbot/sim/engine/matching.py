@@ -254,10 +254,14 @@ class Exchange:
         if budget is not None and (action != "buy" or tif not in ("ioc", "fok") or post_only or budget <= 0):
             raise SimReject("invalid_parameters", "a budget is for a taker buy (IOC/FOK)")
         if account != HOUSE:
-            most = lots if budget is None else max(lots, budget // buy_price)
-            worst = (budget if budget is not None else buy_price * lots) \
-                + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, most, buy_price)) + m.fees.rounding_micros
-            if worst > acct.balance:
+            if budget is None:
+                worst = buy_price * lots + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, lots, buy_price))
+            else:                                 # the lots it could buy at the cheapest ask, each at most p(1 − p) = ¼
+                other = "no" if buy_side == "yes" else "yes"
+                cheapest = min((FULL - r.price for r in m.bids[other]), default=buy_price)
+                most = max(lots, budget // max(1, min(cheapest, buy_price)))
+                worst = budget + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, most, FULL // 2))
+            if worst + m.fees.rounding_micros > acct.balance:
                 raise SimReject("insufficient_balance", "insufficient balance")
         if leave is not None and tif != "fok" and not post_only:
             self._take_ahead(m, buy_side, buy_price, leave)

@@ -34,8 +34,9 @@ class VenueClient(Protocol):
 
     Optional: `buys_by_amount: bool` (default False) — a marketable BUY spends a dollar amount
     (`OrderRequest.spend_micros`, the cost of the fills it is priced on) and receives the shares it
-    buys (Polymarket's FAK/FOK): on a book thinner than it was priced on the leg fills short, and the
-    executor tops it up.
+    buys (Polymarket's FAK/FOK): the executor prices it at the highest level it walks; on a book
+    that moved up the leg fills short and is topped up (at least the venue's minimum where the
+    execution cannot go on smaller, the extra lots held); lots beyond a size are held.
 
     Optional: `reports_fees: bool` (default False) — an order's `fees_micros` is what the venue
     charged, as it reported it (Kalshi, IB), not worked out from the fee schedule (Polymarket's

@@ -19,9 +19,12 @@ supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"; py-clo
   price × shares), rounded UP to whole cents and at least $1, and the taker amount is maker /
   price rounded DOWN to 4 decimals, which puts the implied price at or just above the price and
   below the next tick (py-sdk #291/#292: rounded up, it falls below the price and never lifts an
-  ask there). At the book it was priced on the order buys its size and at most $0.01 of shares
-  more; on a thinner book, fewer shares (the executor tops the leg up). A budget whose taker
-  amount would be under the market's minimum size spends price × shares instead.
+  ask there). At the book it was priced on the order buys its size, and beyond it what the
+  rounding buys: under $0.01 of shares, or up to $1 (or the market's minimum size) of them where
+  the $1 minimum raises the amount; on a book that moved up, fewer shares (the executor tops the
+  leg up). A budget whose taker amount would be under the market's minimum size spends price ×
+  shares instead (the executor prices such an order at the highest level it walks, so that is
+  what its fills cost).
 - SELL: maker = the shares, taker = price × shares rounded DOWN to 4 decimals (the implied limit
   is ≤ the price by less than $0.0001/shares). A sale receives the makers' prices: more dollars,
   never more shares.

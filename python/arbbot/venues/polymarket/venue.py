@@ -16,14 +16,14 @@ from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
-    Resolution, Side, Venue,
+    Resolution, Side, TimeInForce, Venue,
 )
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
-from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+from arbbot.venues.polymarket.execution import PolymarketExecutionClient, signed_amounts
 from arbbot.venues.polymarket.fees import raw_fee, rounded
 from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import FEE_ROUNDING_MICROS, PolymarketInstrumentProvider
@@ -162,6 +162,17 @@ class PolymarketVenue:
         except (OrderRejected, NotFound) as exc:
             return str(exc)
         return None
+
+    def budget(self, req: OrderRequest) -> int:
+        """µ$ a marketable BUY of `req` spends (the maker amount it is signed with: `signed_amounts`),
+        0 for any other order or one refused; no I/O."""
+        m = self.provider.markets.get(req.market_id)
+        if m is None or req.action is not Action.BUY or req.tif not in (TimeInForce.IOC, TimeInForce.FOK):
+            return 0
+        try:
+            return signed_amounts(req, m.tick_ticks, int(dict(m.extra).get("min_order_size_lots", "0")))[0]
+        except OrderRejected:
+            return 0
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.market_id not in self.provider.markets:
