@@ -97,6 +97,9 @@ class ExecutionResult:
     reason: str = ""
     filled: dict[int, int] = field(default_factory=dict)   # net lots per leg
     cash_flow: int = 0                                       # µ$ (negative = paid)
+    # µ$ paid (fees included) for lots legs hold beyond the complete sets (a venue's over-fill:
+    # `OrderStore.held_cost`): a position held at cost, not a loss of the execution's
+    held_cost: int = 0
     errored: bool = False                    # an unexpected error ended it (then reconciled): a failure
     leg_failed: bool = False                 # a leg's order did not fill in full (not: the edge went first)
 
@@ -744,7 +747,9 @@ class Executor:
                           spend=spend)
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
-        return ExecutionResult(xid, state, reason, self.store.leg_net(xid), self.store.cash_flow(xid),
+        net = self.store.leg_net(xid)
+        held = self.store.held_cost(xid, net) if len(set(net.values())) > 1 else 0
+        return ExecutionResult(xid, state, reason, net, self.store.cash_flow(xid), held_cost=held,
                                leg_failed=leg_failed)
 
     def _notify(self, res: ExecutionResult, failure: bool = False) -> None:

@@ -587,6 +587,24 @@ class OrderStore:
         hi = min((n + over.get(i, (0, 0))[1] for i, n in net.items()), default=0)
         return hi if max(lo, 0) <= hi else None
 
+    def held_cost(self, execution_id: str, net: dict[int, int] | None = None) -> int:
+        """µ$ paid, fees included, for the lots legs hold beyond the execution's complete sets
+        (max(0, least net lots)): each such leg's extra lots at its entry fills' average, floored
+        (`ops.reporting.pnl.held_cost`, the one definition). A venue's over-fill is a position held
+        at cost, not part of the execution's locked-in or realised PnL."""
+        from arbbot.ops.reporting.pnl import held_cost
+        net = self.leg_net(execution_id) if net is None else net
+        lots: dict[int, int] = {}
+        paid: dict[int, int] = {}
+        for it in self.intents(execution_id):
+            if it.role == "entry":
+                for f in self.fills(it.client_order_id):
+                    own = f.price if f.side == it.side else FULL - f.price     # the intent's side
+                    lots[it.leg] = lots.get(it.leg, 0) + f.qty
+                    paid[it.leg] = paid.get(it.leg, 0) + own * f.qty + f.fee
+        legs = sorted(net)
+        return held_cost([net[i] for i in legs], [lots.get(i, 0) for i in legs], [paid.get(i, 0) for i in legs])
+
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.
 

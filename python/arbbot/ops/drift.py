@@ -223,7 +223,8 @@ class DriftMonitor:
             return ExecutionPnL()
         traded = sum(f.qty for i in self.store.intents(result.execution_id) if i.leg == 0 and i.role == "entry"
                      for f in self.store.fills(i.client_order_id))
-        return execution_pnl(result.state, opp.qty, opp.payout, opp.profit, result.filled, traded, result.cash_flow)
+        return execution_pnl(result.state, opp.qty, opp.payout, opp.profit, result.filled, traded, result.cash_flow,
+                             result.held_cost)
 
     def add(self, lane, expected: int, realised: int, ended_ms: int | None = None) -> dict | None:
         """One finished execution of `lane` (µ$); returns the alert's data if this raised one."""

@@ -258,7 +258,7 @@ class PaperTrader:
         if group is None:
             return
         filled = min(result.filled.values()) if result.filled else 0
-        locked_in = opp.payout * filled // opp.qty + result.cash_flow
+        locked_in = opp.payout * filled // opp.qty + result.cash_flow + result.held_cost
         self.buckets.record(group, result.state == "complete" and locked_in > 0, self.clock())
 
     @staticmethod
@@ -404,16 +404,17 @@ class PaperTrader:
 
     def record(self, result, payout: int, qty: int) -> None:
         """Count a finished execution; locked-in PnL is the payout of the lots held on every leg
-        (payout is linear in lots) plus the execution's cash flow."""
+        (payout is linear in lots) plus the execution's cash flow, what it paid for lots held beyond
+        them added back (`ExecutionResult.held_cost`, `ops.reporting.pnl`)."""
         self.stats.executions[result.state] += 1
         if result.state == "complete":
             filled = min(result.filled.values()) if result.filled else 0
-            pnl = payout * filled // qty + result.cash_flow
+            pnl = payout * filled // qty + result.cash_flow + result.held_cost
             self.stats.locked_in += pnl
             self.stats.pnl_path.append(pnl)
         elif result.state == "unwound":
-            self.stats.realised += result.cash_flow
-            self.stats.pnl_path.append(result.cash_flow)
+            self.stats.realised += result.cash_flow + result.held_cost
+            self.stats.pnl_path.append(result.cash_flow + result.held_cost)
         self.stats.last.insert(0, (result.execution_id, result.state, result.reason))
         del self.stats.last[10:]
         log.info("execution.done", execution=result.execution_id, state=result.state, reason=result.reason,

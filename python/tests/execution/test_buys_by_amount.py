@@ -62,15 +62,19 @@ def _run(tmp_path, on_step=None, books=None, **opportunity):
             orders = [(i.leg, i.role, i.attempt, i.side, i.qty, i.filled_qty) for i in store.intents("x")]
             held = {c: sim.exchange.accounts["trader"].positions.get(c, 0) for c in (a, b)}
             sets = store.hedged_sets("x")
+            paid = {}                    # µ$ per leg its entry fills cost, fees included
+            for i in store.intents("x"):
+                if i.role == "entry":
+                    paid[i.leg] = paid.get(i.leg, 0) + sum(f.price * f.qty + f.fee for f in store.fills(i.client_order_id))
             store.close()
-            return res, orders, (held[a], held[b]), sets
+            return res, orders, (held[a], held[b]), sets, paid
     return asyncio.run(main())
 
 
 def test_a_leg_priced_over_two_levels_buys_its_size_not_its_limits_worth(tmp_path):
     """The YES order spends $138 (not 30,000 × $0.48 = $144, which buys 31,250 lots: 20,000 at 0.45
     and $54 / 0.48 at 0.48): both legs hold exactly 30,000 lots and nothing is left over."""
-    res, orders, held, _ = _run(tmp_path)
+    res, orders, held, _, _ = _run(tmp_path)
     assert res.state == "complete" and res.reason == "" and res.filled == {0: 30_000, 1: 30_000}
     assert orders == [(0, "entry", 0, "yes", 30_000, 30_000), (1, "entry", 0, "no", 30_000, 30_000)]
     assert held == (30_000, -30_000)                     # 30,000 YES of A, 30,000 NO of B (signed lots)
@@ -102,7 +106,7 @@ def test_a_leg_whose_book_thinned_is_topped_up_at_its_price(tmp_path):
     """Another trader takes the 0.45 level: the $138 budget buys 28,750 lots at 0.48. The rest,
     1,250 lots ($6, over the $1 and 5-share minimums), is bought by a second entry order at 0.48,
     and B's NO follows at 30,000: complete, no lot left over."""
-    res, orders, held, _ = _run(tmp_path, _taker_ahead(20_000))
+    res, orders, held, _, _ = _run(tmp_path, _taker_ahead(20_000))
     assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_000}
     assert orders == [(0, "entry", 0, "yes", 30_000, 28_750), (0, "entry", 1, "yes", 1_250, 1_250),
                       (1, "entry", 0, "no", 30_000, 30_000)]
@@ -113,7 +117,7 @@ def test_a_first_legs_shortfall_under_the_venues_minimum_continues_smaller(tmp_p
     """Another trader takes 400 lots at 0.45: the budget buys 19,600 there ($88.20) and $49.80 /
     0.48 = 10,375 at 0.48, 29,975 lots. The 25 short are under the 5-share minimum: no top-up; the
     first leg filled in part, the execution continues at 29,975."""
-    res, orders, held, _ = _run(tmp_path, _taker_ahead(400))
+    res, orders, held, _, _ = _run(tmp_path, _taker_ahead(400))
     assert res.state == "complete" and res.filled == {0: 29_975, 1: 29_975}
     assert orders == [(0, "entry", 0, "yes", 30_000, 29_975), (1, "entry", 0, "no", 29_975, 29_975)]
     assert held == (29_975, -29_975)
@@ -125,13 +129,15 @@ def test_a_later_legs_shortfall_under_the_venues_minimum_is_topped_up_to_it_and_
     29,990. The 10 short are under the 5-share minimum, and leg 0 holds 30,000 already: a top-up of
     500 lots (the least Polymarket accepts at 0.41) completes the leg, its 490 extra lots held and
     named. (Before, both legs' 30,000 minus 29,990 could not be unwound: everything was.)"""
-    res, orders, held, sets = _run(tmp_path, _taker_ahead(400, leg=1, price=4_000),
+    res, orders, held, sets, paid = _run(tmp_path, _taker_ahead(400, leg=1, price=4_000),
                                    books={"b_no": ((4_000, 20_000), (4_100, 40_000))}, b_leg=(4_100, 121_000_000))
     assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_490}
     assert res.reason == "leg 1 filled 30490 of 30000 lots (held)"
     assert orders == [(0, "entry", 0, "yes", 30_000, 30_000), (1, "entry", 0, "no", 30_000, 29_990),
                       (1, "entry", 1, "no", 500, 500)]
     assert held == (30_000, -30_490) and sets == 30_000
+    # the 490 extra lots are held at their leg's average entry cost: not a loss of the execution
+    assert res.held_cost == 490 * paid[1] // 30_490 > 0 and paid[1] > 30_490 * 4_000
 
 
 def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyond(tmp_path):
@@ -143,7 +149,7 @@ def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyon
         if step == "filled:L0":
             for price in list(sim.exchange.markets[b].levels("yes")):
                 sim.exchange.set_level(HOUSE, b, "yes", price, 0)
-    res, orders, held, sets = _run(tmp_path, empty_b, books={"a_yes": ((2_500, 10_000),), "a_yes_bid": 2_000},
+    res, orders, held, sets, paid = _run(tmp_path, empty_b, books={"a_yes": ((2_500, 10_000),), "a_yes_bid": 2_000},
                                    qty=604, a_leg=(2_500, 1_510_000), b_leg=(4_000, 2_416_000))
     assert res.state == "unwound" and res.filled == {0: -1, 1: 0}
     assert res.reason.endswith("; leg 0 unwound 1 lots beyond its excess (held)")

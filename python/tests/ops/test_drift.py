@@ -277,3 +277,17 @@ def test_lots_a_venue_filled_beyond_the_size_are_not_expected_profit():
     assert (over.expected, over.traded, over.locked_in) == (100_000, 1_000, 10_000)
     part = execution_pnl("complete", 1_000, 10_000_000, 100_000, [700, 700], 700, -6_930_000)
     assert (part.expected, part.traded, part.locked_in) == (70_000, 700, 70_000)
+
+
+def test_what_was_paid_for_lots_held_beyond_the_sets_is_not_a_loss():
+    """Leg 1 filled 1,031 lots for $4.7988 (its budget bought 31 beyond 1,000): those 31 cost
+    31 × 4,798,800 // 1,031 = 144,289 µ$, held at cost, so the locked-in profit is the 1,000 sets'
+    (cash flow −$9.4488 + $0.144289 + payout $10 = $0.695489). Equal legs hold nothing; an unwound
+    execution whose unwind bought one lot of the other side beyond holds nothing of its legs."""
+    from arbbot.ops.reporting.pnl import execution_pnl, held_cost
+    held = held_cost([1_000, 1_031], [1_000, 1_031], [4_650_000, 4_798_800])
+    assert held == 144_289
+    assert execution_pnl("complete", 1_000, 10_000_000, 700_000, [1_000, 1_031], 1_000, -9_448_800, held).locked_in \
+        == 695_489
+    assert held_cost([1_000, 1_000], [1_000, 1_000], [4_650_000, 4_800_000]) == 0
+    assert held_cost([-1, 0], [604, 0], [1_510_000, 0]) == 0

@@ -103,8 +103,9 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
     assert_store_matches_venues(store, view, before)
 
     # 4. PnL equals the fills and fees: locked-in = payout of the lots held on every leg of the
-    #    completed executions + their cash flow (from the stored fills); realised = cash flow of
-    #    the unwound ones. Every completed arbitrage locked in a profit.
+    #    completed executions + their cash flow (from the stored fills), what was paid for lots held
+    #    beyond them added back; realised = cash flow of the unwound ones (likewise). Every completed
+    #    arbitrage locked in a profit.
     locked = realised = 0
     for x in executions:
         cash = 0
@@ -115,12 +116,13 @@ def test_run_detects_planted_mispricings_trades_and_reconciles(tmp_path):
                 if intent.role == "unwind" and intent.action == "buy":     # completes a $1 YES+NO pair
                     cash += 10_000 * f.qty
         assert cash == store.cash_flow(x.id)
+        held = store.held_cost(x.id)          # paid for lots held beyond the sets: a position, not a loss
         if x.state == "complete":
-            gained = x.payout * min(store.leg_net(x.id).values()) // x.qty + cash
+            gained = x.payout * min(store.leg_net(x.id).values()) // x.qty + cash + held
             assert gained > 0, f"completed execution {x.id} lost {gained} µ$"
             locked += gained
         elif x.state == "unwound":
-            realised += cash
+            realised += cash + held
     assert (trading["locked_in_micros"], trading["realised_micros"]) == (locked, realised)
 
     # 5. Sizes come from the sizing pipeline on books of varied depth (issue 11): with the default

@@ -77,7 +77,7 @@ def build_report(data: StoreData, since_ms: int | None = None, drift_gap_micros:
             bucket["realised_micros"] += p.realised
             bucket["pnl_micros"] += p.outcome
         if x.state in COUNTED:
-            key = "+".join(sorted(x.venues)) or "none"
+            key = x.venues or "none"
             vs = venue_sets[key]
             vs["executions"] += 1
             for bucket in (vs, day["venue_sets"][key]):
@@ -163,8 +163,8 @@ def fill_quality(intents, lane_of: dict, planned: dict) -> dict:
             unwind["filled_lots"] += it.filled
             unwind["fees_micros"] += it.fees
             continue
-        legs = planned.get(it.execution_id) or []
-        leg = legs[it.leg] if it.leg < len(legs) else None
+        legs = planned.get(it.execution_id) or ()
+        leg = legs[it.leg] if it.leg < len(legs) else None          # (qty, cost, fee)
         for b in (total, by_venue[it.venue], by_lane[lane_of.get(it.execution_id, "unknown")]):
             b["orders"] += 1
             b["orders_filled"] += it.filled >= it.qty
@@ -173,10 +173,10 @@ def fill_quality(intents, lane_of: dict, planned: dict) -> dict:
             b["cost_micros"] += it.cost
             b["fees_micros"] += it.fees
             b["limit_micros"] += it.price * it.filled
-            if leg and leg.get("qty"):
+            if leg and leg[0]:
                 # the planned cost / fee of the lots that filled (floor: exact integers)
-                b["planned_cost_micros"] += leg["cost"] * it.filled // leg["qty"]
-                b["planned_fees_micros"] += leg["fee"] * it.filled // leg["qty"]
+                b["planned_cost_micros"] += leg[1] * it.filled // leg[0]
+                b["planned_fees_micros"] += leg[2] * it.filled // leg[0]
             else:
                 b["planned_cost_micros"] += it.cost
                 b["planned_fees_micros"] += it.fees

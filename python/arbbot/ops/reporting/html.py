@@ -1,7 +1,12 @@
 """`arbbot report --html FILE`: ONE self-contained HTML file — inline CSS, inline SVG charts drawn
 here, the report JSON embedded (`<script type="application/json" id="arbbot-report">`, data only),
 no executable script, no external URL, no font or image to fetch. Charts: cumulative PnL and fees over time;
-expected vs realised per lane. Amounts shown in dollars from exact µ$ integers."""
+expected vs realised per lane. Amounts shown in dollars from exact µ$ integers.
+
+A long history's PnL series (one point per execution or fill: 600,000 for a year of 200,000
+executions) is thinned to what the chart can show (`thin`: per pixel column its first and last
+points and its extremes), in the chart and in the embedded JSON, which then says how many points
+the full series had (`pnl_series_points`; `arbbot report --json` has them all)."""
 from __future__ import annotations
 
 import json
@@ -41,6 +46,39 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def _scale(lo: float, hi: float, a: float, b: float):
     span = (hi - lo) or 1.0
     return lambda v: a + (v - lo) * (b - a) / span
+
+
+COLUMNS = W - PAD - 12               # the PnL chart's plot width, px
+
+
+def thin(series: list[dict], columns: int = COLUMNS) -> list[dict]:
+    """The points of a time-ordered PnL series a chart `columns` pixels wide can show: per column
+    (equal slices of the time span) its first and last points and those with the least and most
+    PnL and fees, in order (at most 6 a column); the series itself when it has no more than 4 a
+    column."""
+    if len(series) <= 4 * columns:
+        return series
+    t0, span = series[0]["ts_ms"], max(1, series[-1]["ts_ms"] - series[0]["ts_ms"])
+    out: list[dict] = []
+    start = 0
+    column = 0
+    for k, p in enumerate(series):
+        c = min(columns - 1, (p["ts_ms"] - t0) * columns // span)
+        if c != column:
+            out += _column_points(series, start, k)
+            start, column = k, c
+    return out + _column_points(series, start, len(series))
+
+
+def _column_points(series: list[dict], a: int, b: int) -> list[dict]:
+    """Of series[a:b]: the first, the last, and those with the least and most PnL and fees, in order."""
+    if a >= b:
+        return []
+    keep = {a, b - 1}
+    for key in ("pnl_micros", "fees_micros"):
+        keep.add(min(range(a, b), key=lambda k: series[k][key]))
+        keep.add(max(range(a, b), key=lambda k: series[k][key]))
+    return [series[k] for k in sorted(keep)]
 
 
 def pnl_chart(series: list[dict]) -> str:
@@ -108,6 +146,9 @@ def _pct_row(label: str, p: dict | None) -> list[str]:
 
 def render_html(report: dict) -> str:
     t, drift, fq = report["totals"], report["drift"], report["fill_quality"]
+    series = thin(report["pnl_series"])
+    if len(series) < len(report["pnl_series"]):
+        report = dict(report, pnl_series=series, pnl_series_points=len(report["pnl_series"]))
     since = f" since {report['since']}" if report["since"] else ""
     parts = [f"<h1>arbbot report{escape(since)}</h1><p class=\"muted\">{escape(str(report['db']))}</p>",
              _table(["locked-in $", "realised $", "PnL $", "fees $", "expected $", "cash flow $", "volume $",
@@ -115,7 +156,7 @@ def render_html(report: dict) -> str:
                     [[_usd(t["locked_in_micros"]), _usd(t["realised_micros"]), _usd(t["pnl_micros"]),
                       _usd(t["fees_micros"]), _usd(t["expected_micros"]), _usd(t["cash_flow_micros"]),
                       _usd(t["volume_micros"]), escape(", ".join(f"{k} {v}" for k, v in t["executions"].items()))]]),
-             "<h2>Cumulative PnL</h2>", pnl_chart(report["pnl_series"]),
+             "<h2>Cumulative PnL</h2>", pnl_chart(series),
              "<h2>Expected vs realised per lane (drift)</h2>", drift_chart(drift["lanes"]),
              _table(["lane", "executions", "expected $", "realised $", "gap $"],
                     [[escape(k), str(v["executions"]), _usd(v["expected_micros"]), _usd(v["realised_micros"]),

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from arbbot.engine.types import Lane
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, current_version
-from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl
+from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl, held_cost
 
 
 class StoreError(ValueError):
     """The order store is missing or unusable (the message says why; `arbbot report` exits 2)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FillRec:
     venue: str
     execution_id: str
@@ -34,7 +34,7 @@ class FillRec:
     recorded_ms: int           # store clock when recorded (the day its fee counts in)
 
 
-@dataclass
+@dataclass(slots=True)
 class IntentRec:
     client_order_id: str
     execution_id: str
@@ -51,7 +51,7 @@ class IntentRec:
     fees: int = 0              # µ$
 
 
-@dataclass
+@dataclass(slots=True)
 class ExecutionRec:
     id: str
     lane: str                  # label: intra | cross | bucket | parity | tree
@@ -59,18 +59,36 @@ class ExecutionRec:
     qty: int
     payout: int
     planned_profit: int
-    legs: list[dict]           # planned legs: market, side, qty, worst_price, cost, fee
+    legs: tuple[tuple[int, int, int], ...]   # planned legs: (qty lots, cost µ$, fee µ$)
     created_ms: int
     updated_ms: int            # when it became terminal (for a terminal execution)
     cash_flow: int = 0
     net: list[int] = field(default_factory=list)       # net lots per leg
     first_leg_entry_lots: int = 0
-    venues: set[str] = field(default_factory=set)      # venues of its intents
+    venues: str = ""           # venues of its intents, sorted, "+"-joined ("kalshi+polymarket")
+    entry_lots: list[int] = field(default_factory=list)   # per leg: lots its entry fills bought
+    entry_paid: list[int] = field(default_factory=list)   # per leg: µ$ they cost, fees included
 
     @property
     def pnl(self) -> ExecutionPnL:
+        held = held_cost(self.net, self.entry_lots, self.entry_paid) if len(set(self.net)) > 1 else 0
         return execution_pnl(self.state, self.qty, self.payout, self.planned_profit, self.net,
-                             self.first_leg_entry_lots, self.cash_flow)
+                             self.first_leg_entry_lots, self.cash_flow, held)
+
+    def add_fill(self, leg: int, role: str, qty: int, price: int, fee: int, cash: int) -> None:
+        """Fold one of its fills in (price: ticks of the intent's side)."""
+        self.cash_flow += cash
+        while len(self.net) <= leg:
+            self.net.append(0)
+        self.net[leg] += qty if role == "entry" else -qty
+        if role == "entry":
+            while len(self.entry_lots) <= leg:
+                self.entry_lots.append(0)
+                self.entry_paid.append(0)
+            self.entry_lots[leg] += qty
+            self.entry_paid[leg] += price * qty + fee
+            if leg == 0:
+                self.first_leg_entry_lots += qty
 
 
 @dataclass
@@ -118,39 +136,43 @@ def load(db: sqlite3.Connection, path: str = "") -> StoreData:
 
 
 def _load(db: sqlite3.Connection, path: str) -> StoreData:
+    """The store's records, kept small (a year of trading is ~10⁵ executions): slotted records,
+    planned legs as integers, each repeated string (ids, venues, roles, states) one object."""
     version = current_version(db)
     recorded = "f.recorded_ms" if version >= 2 else "f.ts_ms"
+    words: dict[str, str] = {}                 # one object per repeated short string
+    venue_sets = _VenueSets()
     executions: dict[str, ExecutionRec] = {}
     for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
                         " FROM executions ORDER BY created_ms, id"):
-        legs = json.loads(r[6])
-        executions[r[0]] = ExecutionRec(r[0], _lane(r[1]), r[2], r[3], r[4], r[5], legs, r[7], r[8],
-                                        net=[0] * len(legs))
+        legs = _planned_legs(r[6])
+        executions[r[0]] = ExecutionRec(r[0], _lane(r[1]), words.setdefault(r[2], r[2]), r[3], r[4], r[5], legs,
+                                        r[7], r[8], net=[0] * len(legs))
     intents: dict[str, IntentRec] = {}
-    for r in db.execute("SELECT client_order_id, execution_id, leg, role, venue, qty, price, state, created_ms,"
-                        " updated_ms FROM intents ORDER BY created_ms, client_order_id"):
-        intents[r[0]] = IntentRec(*r)
-        if r[1] in executions:
-            executions[r[1]].venues.add(r[4])
-    fills = [FillRec(*r) for r in db.execute(
-        f"SELECT f.venue, i.execution_id, f.client_order_id, i.leg, i.role, f.qty,"
-        f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM}), {recorded}"
-        f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id ORDER BY {recorded}, f.fill_id")]
-    for f in fills:
-        it = intents.get(f.client_order_id)
+    for coid, xid, leg, role, venue, qty, price, state, created, updated in db.execute(
+            "SELECT client_order_id, execution_id, leg, role, venue, qty, price, state, created_ms, updated_ms"
+            " FROM intents ORDER BY created_ms, client_order_id"):
+        x = executions.get(xid)
+        venue = words.setdefault(venue, venue)
+        intents[coid] = IntentRec(coid, x.id if x is not None else xid, leg, words.setdefault(role, role), venue,
+                                  qty, price, words.setdefault(state, state), created, updated)
+        if x is not None:
+            x.venues = venue_sets.add(x.venues, venue)
+    fills = []
+    for venue, xid, coid, leg, role, qty, price, fee, cash, ts in db.execute(
+            f"SELECT f.venue, i.execution_id, f.client_order_id, i.leg, i.role, f.qty,"
+            f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM}), {recorded}"
+            f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id ORDER BY {recorded}, f.fill_id"):
+        it = intents.get(coid)
         if it is not None:
-            it.filled += f.qty
-            it.cost += f.price * f.qty
-            it.fees += f.fee
-        x = executions.get(f.execution_id)
-        if x is None:
-            continue
-        x.cash_flow += f.cash
-        while len(x.net) <= f.leg:
-            x.net.append(0)
-        x.net[f.leg] += f.qty if f.role == "entry" else -f.qty
-        if f.role == "entry" and f.leg == 0:
-            x.first_leg_entry_lots += f.qty
+            it.filled += qty
+            it.cost += price * qty
+            it.fees += fee
+            xid, coid, role = it.execution_id, it.client_order_id, it.role
+        fills.append(FillRec(words.setdefault(venue, venue), xid, coid, leg, role, qty, price, fee, cash, ts))
+        x = executions.get(xid)
+        if x is not None:
+            x.add_fill(leg, role, qty, price, fee, cash)
     samples = []
     if _has_table(db, "estimate_samples"):
         samples = [(k, t, v) for k, t, v in db.execute(
@@ -160,6 +182,27 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
     flags = {name.split(":", 1)[1]: (value, reason, ts) for name, value, reason, ts in db.execute(
         "SELECT name, value, reason, ts_ms FROM flags WHERE substr(name, 1, 14) = 'lane_disabled:'")}
     return StoreData(path, version, list(executions.values()), list(intents.values()), fills, samples, alerts, flags)
+
+
+def _planned_legs(text: str) -> tuple[tuple[int, int, int], ...]:
+    """(qty lots, cost µ$, fee µ$) of each planned leg of an execution's `legs` JSON (0 where absent)."""
+    return tuple((int(leg.get("qty") or 0), int(leg.get("cost") or 0), int(leg.get("fee") or 0))
+                 for leg in json.loads(text))
+
+
+class _VenueSets:
+    """Venue-set keys ("kalshi+polymarket"), one object each."""
+
+    def __init__(self) -> None:
+        self._grown: dict[tuple[str, str], str] = {}
+
+    def add(self, key: str, venue: str) -> str:
+        """`key` with `venue` in it."""
+        out = self._grown.get((key, venue))
+        if out is None:
+            names = set(key.split("+")) - {""} | {venue}
+            out = self._grown[(key, venue)] = "+".join(sorted(names))
+        return out
 
 
 def _lane(code: int) -> str:
@@ -188,22 +231,19 @@ def finished_since(db: sqlite3.Connection, since_ms: int) -> list[ExecutionRec]:
     for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
                         " FROM executions WHERE state IN ('complete', 'unwound') AND updated_ms >= ?"
                         " ORDER BY updated_ms, id", (since_ms,)):
-        legs = json.loads(r[6])
+        legs = _planned_legs(r[6])
         out[r[0]] = ExecutionRec(r[0], _lane(r[1]), r[2], r[3], r[4], r[5], legs, r[7], r[8], net=[0] * len(legs))
     if not out:
         return []
     rows = db.execute(
-        f"SELECT i.execution_id, i.leg, i.role, i.venue, f.qty, ({CASH_FLOW_TERM})"
+        f"SELECT i.execution_id, i.leg, i.role, i.venue, f.qty,"
+        f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM})"
         f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
         f" JOIN executions x ON x.id = i.execution_id"
         f" WHERE x.state IN ('complete', 'unwound') AND x.updated_ms >= ?", (since_ms,))
-    for xid, leg, role, venue, qty, cash in rows:
+    venue_sets = _VenueSets()
+    for xid, leg, role, venue, qty, price, fee, cash in rows:
         x = out[xid]
-        x.venues.add(venue)
-        x.cash_flow += cash
-        while len(x.net) <= leg:
-            x.net.append(0)
-        x.net[leg] += qty if role == "entry" else -qty
-        if role == "entry" and leg == 0:
-            x.first_leg_entry_lots += qty
+        x.venues = venue_sets.add(x.venues, venue)
+        x.add_fill(leg, role, qty, price, fee, cash)
     return list(out.values())

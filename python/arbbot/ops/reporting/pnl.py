@@ -5,9 +5,12 @@ All amounts µ$ (integers), quantities lots. For a terminal execution with plann
 `planned_profit` (at decision), net lots held per leg `net` (entry fills − unwind fills) and cash
 flow `cash_flow` (`execution.schema.CASH_FLOW_SQL`: fills' proceeds − costs − fees):
 
-- locked-in (state `complete`): payout × min(net) // qty + cash_flow — the payout of the lots held
-  on every leg plus what was paid for them (fees included);
-- realised (state `unwound`): cash_flow — usually a loss;
+- locked-in (state `complete`): payout × min(net) // qty + cash_flow + held — the payout of the
+  lots held on every leg plus what was paid for them (fees included);
+- realised (state `unwound`): cash_flow + held — usually a loss;
+- held (`held_cost`): what was paid for lots a leg holds beyond the complete sets (a venue filled
+  beyond an order's size: Polymarket's market BUY), at the leg's average entry price, floored: a
+  position held at cost, not a loss;
 - other states (aborted, naked, executing) count in neither (as in the run summary).
 
 Drift (expected vs realised) compares, per finished execution that traded (complete or unwound
@@ -42,11 +45,21 @@ class ExecutionPnL:
         return self.traded > 0
 
 
+def held_cost(net: list[int], entry_lots: list[int], entry_paid: list[int]) -> int:
+    """µ$ paid for the lots legs hold beyond the complete sets K = max(0, min(net)): per leg,
+    (net − K) lots at its entry fills' average (`entry_paid` µ$, price × lots + fees, over
+    `entry_lots`), floored. 0 when the legs are equal."""
+    sets = max(0, min(net, default=0))
+    return sum((n - sets) * p // lots for n, lots, p in zip(net, entry_lots, entry_paid) if n > sets and lots > 0)
+
+
 def execution_pnl(state: str, qty: int, payout: int, planned_profit: int, net: dict[int, int] | list[int],
-                  first_leg_entry_lots: int, cash_flow: int) -> ExecutionPnL:
-    """The PnL of one execution (see the module docstring); `net`: net lots per leg, every leg."""
+                  first_leg_entry_lots: int, cash_flow: int, held: int = 0) -> ExecutionPnL:
+    """The PnL of one execution (see the module docstring); `net`: net lots per leg, every leg;
+    `held`: µ$ paid for lots held beyond the complete sets (`held_cost`), added back."""
     values = list(net.values()) if isinstance(net, dict) else list(net)
     first_leg_entry_lots = min(first_leg_entry_lots, qty)
+    cash_flow += held
     if state == "complete":
         held = min(values) if values else 0
         locked = payout * held // qty + cash_flow

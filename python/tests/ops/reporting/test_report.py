@@ -216,3 +216,25 @@ def test_report_equals_the_summary_with_unwound_executions(tmp_path):
     assert (totals["locked_in_micros"], totals["realised_micros"]) == \
         (trading["locked_in_micros"], trading["realised_micros"])
     assert totals["realised_micros"] < 0
+
+
+def test_a_long_pnl_series_is_thinned_to_what_the_chart_shows(clean):
+    """200,000 points (a sawtooth PnL, fees rising): the page embeds at most 6 a pixel column, keeps
+    the first and last points and every column's extremes (the global least and most PnL among
+    them), says how many the series had, and stays under 1 MB; a short series is embedded whole."""
+    from arbbot.ops.reporting.html import COLUMNS, thin
+    _store_with_history(clean / "o.db", Clock(utc_s("2026-03-10 10:00:00")))
+    report = build_report(read_store(str(clean / "o.db")))
+    series = [{"ts_ms": 1_000 * k, "pnl_micros": (k % 997) * 1_000 - 400_000, "fees_micros": k * 10}
+              for k in range(200_000)]
+    page = render_html(dict(report, pnl_series=series))
+    data = re.search(r'<script type="application/json" id="arbbot-report">(.*?)</script>', page, re.S).group(1)
+    embedded = json.loads(data)
+    kept = embedded["pnl_series"]
+    assert len(page) < 1_000_000 and embedded["pnl_series_points"] == 200_000
+    assert len(kept) <= 6 * COLUMNS and kept[0] == series[0] and kept[-1] == series[-1]
+    assert [p["ts_ms"] for p in kept] == sorted(p["ts_ms"] for p in kept)
+    assert min(p["pnl_micros"] for p in kept) == -400_000 and max(p["pnl_micros"] for p in kept) == 596_000
+    assert thin(series[:4 * COLUMNS]) == series[:4 * COLUMNS]
+    small = json.loads(re.search(r'id="arbbot-report">(.*?)</script>', render_html(report), re.S).group(1))
+    assert "pnl_series_points" not in small and small["pnl_series"] == report["pnl_series"]
