@@ -244,18 +244,19 @@ class Executor:
             order, why = await self._buy_leg(xid, opp, i, target, target, spent, 0)
             if order is None:
                 return await self._not_sent(xid, opp, i, why)
-            got = order.filled
-            spent += order.cost + order.fee
-            if 0 < got < target and getattr(route.client, "buys_by_amount", False):
-                smaller = await self._continues_at(opp, i, got)
+            got, paid = order.filled, order.cost + order.fee
+            if 0 < got < target and getattr(route.client, "buys_by_amount", False) \
+                    and not await self._continues_at(opp, i, got):
                 # its budget bought fewer shares than the book it was priced on showed (that book
-                # moved up): the rest at the book now and at most the leg's worst price, if the edge
-                # still holds; or, where the execution cannot continue at what the leg filled, at
-                # least what the venue accepts (the extra lots held)
-                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent, 1, at_least=not smaller)
+                # moved up) and the execution cannot go on at what it filled: the rest at the book
+                # now and at most the leg's worst price, if the edge still holds, at least what the
+                # venue accepts (the extra lots held)
+                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent + paid, 1)
                 if top is not None:
                     got += top.filled
-                    spent += top.cost + top.fee
+                    paid += top.cost + top.fee
+            # what the execution's lots cost; lots beyond them are held at the leg's average (held_cost)
+            spent += paid * target // got if got > target else paid
             if got > target:        # Polymarket spends a marketable BUY's budget: cheaper fills buy more
                 over.append(f"leg {i} filled {got} of {target} lots (held)")
                 log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
@@ -282,7 +283,7 @@ class Executor:
         return got % lots == 0 and self._refusal(opp, got) is None
 
     async def _buy_leg(self, xid: str, opp: Opportunity, i: int, target: int, qty: int, spent: int,
-                       attempt: int, at_least: bool = False) -> tuple[_Placed | None, str]:
+                       attempt: int) -> tuple[_Placed | None, str]:
         """Leg `i`'s entry order (`attempt`) for `qty` of the execution's `target` lots, after `spent`
         µ$: (what it filled, "") or (None, why it was not sent). The leg is re-quoted: its ask
         ladder must still cover `qty` at ≤ its worst price and the remainder must still make money,
@@ -294,9 +295,8 @@ class Executor:
         Where the venue buys by amount (`buys_by_amount`) the order spends what those fills cost
         and is priced at the highest of them (its implied limit: it cannot buy above what it was
         priced on, nor more shares than a budget floored to the venue's minimums buys there; at the
-        worst price when the venue would refuse that). A top-up (`attempt` ≥ 1) `at_least` sends
-        the least quantity ≥ `qty` the venue accepts, the lots beyond `qty` held (the edge counts
-        `qty`'s); else `qty` or nothing."""
+        worst price when the venue would refuse that). A top-up (`attempt` ≥ 1) sends the least
+        quantity ≥ `qty` the venue accepts, the lots beyond `qty` held (the edge counts `qty`'s)."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         try:
@@ -311,7 +311,7 @@ class Executor:
             return None, f"edge gone on {leg.market} before leg {i}"
         send, sent, price, spend = qty, walk, leg.worst_price, 0
         if getattr(route.client, "buys_by_amount", False):
-            if attempt and at_least:
+            if attempt:
                 send = await self._least_accepted(leg, qty, walk[-1][0])
                 sent = ask_fills(ladder, send, leg.worst_price) if send else None
                 if sent is None:
@@ -319,8 +319,6 @@ class Executor:
             spend = sum(p * q for p, q in sent)
             if self._refused(leg, send, sent[-1][0]) is None:
                 price = sent[-1][0]
-            elif attempt and not at_least:
-                return None, f"a top-up of {qty} lots of leg {i} is under what its venue accepts"
         cost = sum(p * q for p, q in walk)
         info = self._known_info(route)
         fee_now = -(-leg.fee * qty // opp.qty)
@@ -748,7 +746,7 @@ class Executor:
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
         net = self.store.leg_net(xid)
-        held = self.store.held_cost(xid, net) if len(set(net.values())) > 1 else 0
+        held = self.store.held_cost(xid, net) if state in ("complete", "unwound") and len(set(net.values())) > 1 else 0
         return ExecutionResult(xid, state, reason, net, self.store.cash_flow(xid), held_cost=held,
                                leg_failed=leg_failed)
 

@@ -594,16 +594,18 @@ class OrderStore:
         at cost, not part of the execution's locked-in or realised PnL."""
         from arbbot.ops.reporting.pnl import held_cost
         net = self.leg_net(execution_id) if net is None else net
-        lots: dict[int, int] = {}
-        paid: dict[int, int] = {}
+        lots: dict[tuple[int, bool], int] = {}      # (leg, an unwind's purchase) → lots, µ$ paid
+        paid: dict[tuple[int, bool], int] = {}
         for it in self.intents(execution_id):
-            if it.role == "entry":
+            if it.action == "buy":
+                key = (it.leg, it.role != "entry")
                 for f in self.fills(it.client_order_id):
                     own = f.price if f.side == it.side else FULL - f.price     # the intent's side
-                    lots[it.leg] = lots.get(it.leg, 0) + f.qty
-                    paid[it.leg] = paid.get(it.leg, 0) + own * f.qty + f.fee
+                    lots[key] = lots.get(key, 0) + f.qty
+                    paid[key] = paid.get(key, 0) + own * f.qty + f.fee
         legs = sorted(net)
-        return held_cost([net[i] for i in legs], [lots.get(i, 0) for i in legs], [paid.get(i, 0) for i in legs])
+        return held_cost([net[i] for i in legs], *([d.get((i, back), 0) for i in legs]
+                                                   for back in (False, True) for d in (lots, paid)))
 
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.
@@ -980,15 +982,16 @@ class OrderStore:
         """Per lane code, the realised PnL in µ$ of each risk day (days start at `day_start_ms`
         modulo 24 h) since `since_ms` that had one, oldest first. An execution's PnL is its cash
         flow, plus, when it completed, the payout of the lots held on every leg (payout × held /
-        qty: an execution completed smaller than planned pays out for what it holds), and, when it
-        ended naked, what its lots in resolved markets paid, dated when it became terminal."""
+        qty: an execution completed smaller than planned pays out for what it holds) and what it paid
+        for lots held beyond its complete sets (`held_cost`: a position at cost, not a loss), and,
+        when it ended naked, what its lots in resolved markets paid, dated when it became terminal."""
         day_ms = 86_400_000
         with self._lock:
             rows = self._db.execute(
                 f"SELECT x.id, x.lane, x.state, x.payout, x.qty, COALESCE(h.held, 0), x.updated_ms,"
-                f" COALESCE(c.cash_flow, 0) FROM executions x"
+                f" COALESCE(c.cash_flow, 0), COALESCE(h.most, 0) FROM executions x"
                 f" LEFT JOIN ({CASH_FLOWS_SQL}) c ON c.execution_id = x.id"
-                " LEFT JOIN (SELECT execution_id, MIN(net) AS held FROM (SELECT execution_id, leg,"
+                " LEFT JOIN (SELECT execution_id, MIN(net) AS held, MAX(net) AS most FROM (SELECT execution_id, leg,"
                 " SUM(CASE WHEN role = 'entry' THEN filled_qty ELSE -filled_qty END) AS net FROM intents"
                 " GROUP BY execution_id, leg) GROUP BY execution_id) h ON h.execution_id = x.id"
                 f" WHERE x.updated_ms >= ? AND x.state IN ({','.join('?' * len(EXEC_TERMINAL))})"
@@ -998,8 +1001,10 @@ class OrderStore:
                                          " ON i.execution_id = x.id JOIN resolutions r ON r.market = i.market"
                                          " WHERE x.updated_ms >= ?", (since_ms,)).fetchall() if state == "naked"}
         days: dict[int, dict[int, int]] = {}
-        for xid, lane, state, payout, qty, held, updated_ms, cash_flow in rows:
+        for xid, lane, state, payout, qty, held, updated_ms, cash_flow, most in rows:
             pnl = cash_flow + (payout * max(0, min(held, qty)) // qty if state == "complete" else resolved.get(xid, 0))
+            if state in ("complete", "unwound") and most != held:
+                pnl += self.held_cost(xid)        # lots held beyond the sets count at cost
             day = (updated_ms - day_start_ms) // day_ms
             days.setdefault(lane, {})
             days[lane][day] = days[lane].get(day, 0) + pnl

@@ -62,10 +62,11 @@ def _run(tmp_path, on_step=None, books=None, **opportunity):
             orders = [(i.leg, i.role, i.attempt, i.side, i.qty, i.filled_qty) for i in store.intents("x")]
             held = {c: sim.exchange.accounts["trader"].positions.get(c, 0) for c in (a, b)}
             sets = store.hedged_sets("x")
-            paid = {}                    # µ$ per leg its entry fills cost, fees included
+            paid = {}                    # µ$ per (leg, role) its purchases cost, fees included
             for i in store.intents("x"):
-                if i.role == "entry":
-                    paid[i.leg] = paid.get(i.leg, 0) + sum(f.price * f.qty + f.fee for f in store.fills(i.client_order_id))
+                if i.action == "buy":
+                    paid[i.leg, i.role] = paid.get((i.leg, i.role), 0) + sum(f.price * f.qty + f.fee
+                                                                             for f in store.fills(i.client_order_id))
             store.close()
             return res, orders, (held[a], held[b]), sets, paid
     return asyncio.run(main())
@@ -102,15 +103,14 @@ def _taker_ahead(lots: int, leg: int = 0, price: int = 4_500):
     return take
 
 
-def test_a_leg_whose_book_thinned_is_topped_up_at_its_price(tmp_path):
-    """Another trader takes the 0.45 level: the $138 budget buys 28,750 lots at 0.48. The rest,
-    1,250 lots ($6, over the $1 and 5-share minimums), is bought by a second entry order at 0.48,
-    and B's NO follows at 30,000: complete, no lot left over."""
+def test_a_first_leg_whose_book_thinned_goes_on_at_what_it_filled(tmp_path):
+    """Another trader takes the 0.45 level: the $138 budget buys 28,750 lots at 0.48. Leg 0 has
+    nothing to match yet, so the execution goes on at 28,750 (no second order on it): complete, no
+    lot left over."""
     res, orders, held, _, _ = _run(tmp_path, _taker_ahead(20_000))
-    assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_000}
-    assert orders == [(0, "entry", 0, "yes", 30_000, 28_750), (0, "entry", 1, "yes", 1_250, 1_250),
-                      (1, "entry", 0, "no", 30_000, 30_000)]
-    assert held == (30_000, -30_000)
+    assert res.state == "complete" and res.reason == "" and res.filled == {0: 28_750, 1: 28_750}
+    assert orders == [(0, "entry", 0, "yes", 30_000, 28_750), (1, "entry", 0, "no", 28_750, 28_750)]
+    assert held == (28_750, -28_750)
 
 
 def test_a_first_legs_shortfall_under_the_venues_minimum_continues_smaller(tmp_path):
@@ -137,7 +137,7 @@ def test_a_later_legs_shortfall_under_the_venues_minimum_is_topped_up_to_it_and_
                       (1, "entry", 1, "no", 500, 500)]
     assert held == (30_000, -30_490) and sets == 30_000
     # the 490 extra lots are held at their leg's average entry cost: not a loss of the execution
-    assert res.held_cost == 490 * paid[1] // 30_490 > 0 and paid[1] > 30_490 * 4_000
+    assert res.held_cost == 490 * paid[1, "entry"] // 30_490 > 0 and paid[1, "entry"] > 30_490 * 4_000
 
 
 def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyond(tmp_path):
@@ -155,6 +155,8 @@ def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyon
     assert res.reason.endswith("; leg 0 unwound 1 lots beyond its excess (held)")
     assert orders == [(0, "entry", 0, "yes", 604, 604), (0, "unwind", 0, "no", 604, 605)]
     assert held == (604 - 605, 0) and sets == 0
+    # the extra NO lot is credited as a $1 pair by the cash flow: counted at its cost instead
+    assert res.held_cost == paid[0, "unwind"] // 605 - 10_000 < 0
 
 
 def test_recovery_counts_a_venues_overfill_as_held_not_as_an_unhedged_leg(tmp_path):
@@ -198,3 +200,37 @@ def test_recovery_counts_a_venues_overfill_as_held_not_as_an_unhedged_leg(tmp_pa
     rep = asyncio.run(recover(store, {"polymarket": venue}))
     assert rep.executions == {"x": "naked"} and store.safe_mode() is not None and store.hedged_sets("x") is None
     store.close()
+
+
+def test_lots_a_top_up_holds_beyond_the_leg_are_not_charged_to_the_next_legs_edge(tmp_path):
+    """Three legs: A YES 30,000 @ 0.45, B NO 20,000 @ 0.40 + 10,000 @ 0.41, C YES 30,000 @ 0.14,
+    the payout $1 above their cost and fees. B ends 10 lots short and is topped up by 500 (490 held,
+    ≈ $2.01 of B's NO): C's edge counts the 30,000 lots the execution trades, not the held ones
+    (which would take $2 off a $1 edge and send leg 2 nowhere)."""
+    from arbbot.engine.twin.fees import order_fee
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b = _markets(sim)
+            c = next(m for m in sim.listings if m not in (a, b))
+            _books(sim, a, b, a_yes=((4_500, 30_000),), b_no=((4_000, 20_000), (4_100, 40_000)))
+            for price in list(sim.exchange.markets[c].levels("no")):
+                sim.exchange.set_level(HOUSE, c, "no", price, 0)
+            sim.exchange.set_level(HOUSE, c, "no", FULL - 1_400, 100_000)
+            walks = {a: [(4_500, 30_000)], b: [(4_000, 20_000), (4_100, 10_000)], c: [(1_400, 30_000)]}
+            legs = tuple(Leg(f"polymarket:{m}", side, 30_000, walk[-1][0], sum(p * q for p, q in walk),
+                             order_fee(v.provider.markets[m].fees, walk))
+                         for (m, walk), side in zip(walks.items(), (Side.YES, Side.NO, Side.YES)))
+            cost, fee = sum(l.cost for l in legs), sum(l.fee for l in legs)
+            opp = Opportunity("00000000000000b3", Lane.CROSS, Kind.YES_A_NO_B, 30_000, cost + fee + 1_000_000, cost,
+                              fee, 1_000_000, legs)
+            store = OrderStore(tmp_path / "o.db")
+            ex = Executor(store, {f"polymarket:{m}": Route(v, m, v.provider.markets[m]) for m in (a, b, c)},
+                          on_step=lambda step: _taker_ahead(400, leg=1, price=4_000)(sim, a, b, step))
+            res = await ex.execute(opp, execution_id="x")
+            store.close()
+            return res
+    res = asyncio.run(main())
+    assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_490, 2: 30_000}
+    assert res.reason == "leg 1 filled 30490 of 30000 lots (held)"

@@ -282,12 +282,39 @@ def test_lots_a_venue_filled_beyond_the_size_are_not_expected_profit():
 def test_what_was_paid_for_lots_held_beyond_the_sets_is_not_a_loss():
     """Leg 1 filled 1,031 lots for $4.7988 (its budget bought 31 beyond 1,000): those 31 cost
     31 × 4,798,800 // 1,031 = 144,289 µ$, held at cost, so the locked-in profit is the 1,000 sets'
-    (cash flow −$9.4488 + $0.144289 + payout $10 = $0.695489). Equal legs hold nothing; an unwound
-    execution whose unwind bought one lot of the other side beyond holds nothing of its legs."""
+    (cash flow −$9.4488 + $0.144289 + payout $10 = $0.695489). Equal legs hold nothing; a lot an
+    unwind bought of the other side beyond the leg counts at its cost, not as a $1 pair."""
     from arbbot.ops.reporting.pnl import execution_pnl, held_cost
     held = held_cost([1_000, 1_031], [1_000, 1_031], [4_650_000, 4_798_800])
     assert held == 144_289
     assert execution_pnl("complete", 1_000, 10_000_000, 700_000, [1_000, 1_031], 1_000, -9_448_800, held).locked_in \
         == 695_489
     assert held_cost([1_000, 1_000], [1_000, 1_000], [4_650_000, 4_800_000]) == 0
-    assert held_cost([-1, 0], [604, 0], [1_510_000, 0]) == 0
+    # an unwind that bought 605 NO at 0.80 for 604 YES: the cash flow credits the 605th as a $1 pair
+    assert held_cost([-1, 0], [604, 0], [1_510_000, 0], [605, 0], [4_840_000, 0]) == 8_000 - 10_000
+
+
+def test_the_dashboard_sizing_and_report_count_held_lots_at_cost_like_the_run_summary(tmp_path, clock):
+    """An execution whose Polymarket leg filled 1,031 of 1,000 lots at 50¢ ($5.155, fee $0.05): the
+    31 extra lots cost 31 × 5,205,000 // 1,031 = 156,503 µ$. Locked-in = $10 − $9.445 + $0.156503
+    = $0.711503 on the dashboard's execution row, in the lane's daily PnL (sizing) and in the
+    report, as the store's held_cost says."""
+    from arbbot.ops.dashboard.history import History
+    from arbbot.ops.reporting.build import build_report
+    from arbbot.ops.reporting.load import read_store
+    from tests.risk.trades import fill
+    store = OrderStore(str(tmp_path / "o.db"), clock_ms=clock.ms)
+    store.create_execution("o1", two_leg_opportunity("opp-o1"))
+    fill(store, "o1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    fill(store, "o1", 1, "entry", venue="polymarket", market_id="B", side="no", action="buy", qty=1_031, price=5_000,
+         fee=50_000)
+    store.set_execution_state("o1", "complete")
+    assert store.held_cost("o1") == 156_503
+    locked = 10_000_000 - (4_200_000 + 40_000 + 5_155_000 + 50_000) + 156_503
+    assert locked == 711_503
+    (row,) = History(store.path).executions()
+    assert row["locked_in_micros"] == locked and row["cash_flow_micros"] == locked - 156_503 - 10_000_000
+    assert store.lane_daily_pnl(0, 0) == {int(Lane.CROSS): (locked,)}
+    assert build_report(read_store(store.path))["totals"]["locked_in_micros"] == locked
+    store.close()

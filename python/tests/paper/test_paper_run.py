@@ -38,9 +38,20 @@ def expected_fills(order: dict) -> list[tuple[int, int, int]]:
         within = [(p, q) for p, q in sorted(merged.items(), reverse=True) if p >= order["price"]]
     gone = dict(terms.get("taken", ()))
     levels = [(p, q - gone.get(p, 0)) for p, q in within if q > gone.get(p, 0)]
-    take = min(order["qty"], sum(q for _, q in levels)) // terms["lot"] * terms["lot"]
-    if order["tif"] == "fok" and take < order["qty"]:
-        take = 0
+    if terms.get("budget") and order["action"] == "buy":
+        # Polymarket's market BUY spends the amount its adapter signed, in whole lots, at the asks
+        left, spend = terms["budget"], []
+        for p, q in levels:
+            spend.append((p, min(q, left // (p * terms["lot"]) * terms["lot"])))
+            left -= p * spend[-1][1]
+            if spend[-1][1] < q:
+                break
+        levels = [(p, q) for p, q in spend if q > 0]
+        take = 0 if order["tif"] == "fok" and left >= order["price"] * terms["lot"] else sum(q for _, q in levels)
+    else:
+        take = min(order["qty"], sum(q for _, q in levels)) // terms["lot"] * terms["lot"]
+        if order["tif"] == "fok" and take < order["qty"]:
+            take = 0
     out, walked, fee_before = [], [], 0
     for p, q in levels:
         if take <= 0:

@@ -9,7 +9,8 @@ import sqlite3
 from pathlib import Path
 
 from arbbot.engine.types import Kind, Lane
-from arbbot.execution.schema import CASH_FLOW_TERM
+from arbbot.execution.schema import CASH_FLOW_TERM, FULL
+from arbbot.ops.reporting.pnl import held_cost
 
 # event kinds shown as the audit trail (operator actions and what stops trading)
 AUDIT_KINDS = ("halted", "resumed", "config_changed", "safe_mode_entered", "safe_mode_acknowledged",
@@ -98,12 +99,23 @@ class History:
                 " FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
                 f" WHERE i.execution_id IN ({marks}) GROUP BY i.execution_id, i.leg", ids):
             held.setdefault(r[0], {})[r[1]] = r[2]
+        bought: dict[tuple[str, int, bool], tuple[int, int]] = {}     # (execution, leg, an unwind's) → lots, µ$
+        for r in self._rows(
+                f"SELECT i.execution_id, i.leg, i.role != 'entry', SUM(f.qty), SUM((CASE WHEN f.side = i.side"
+                f" THEN f.price ELSE {FULL} - f.price END) * f.qty + f.fee) FROM fills f JOIN intents i"
+                f" ON i.client_order_id = f.client_order_id WHERE i.action = 'buy' AND i.execution_id IN ({marks})"
+                " GROUP BY i.execution_id, i.leg, i.role != 'entry'", ids):
+            bought[r[0], r[1], bool(r[2])] = (r[3], r[4])
         out = []
         for r in rows:
             legs = json.loads(r["legs"])
             cash_flow, fees = flows.get(r["id"], (0, 0))
             net = [held.get(r["id"], {}).get(i, 0) for i in range(len(legs))]
-            locked = r["payout"] * min(net) // r["qty"] + cash_flow if r["state"] == "complete" and net else None
+            pnl_cash = cash_flow or 0       # its PnL's cash: lots held beyond the sets count at cost
+            if r["state"] in ("complete", "unwound") and len(set(net)) > 1:
+                pnl_cash += held_cost(net, *([bought.get((r["id"], i, back), (0, 0))[k] for i in range(len(net))]
+                                             for back in (False, True) for k in (0, 1)))
+            locked = r["payout"] * min(net) // r["qty"] + pnl_cash if r["state"] == "complete" and net else None
             out.append({"id": r["id"], "opportunity_id": r["opportunity_id"], "lane": _label(Lane, r["lane"]),
                         "kind": _label(Kind, r["kind"]), "qty_lots": r["qty"], "payout_micros": r["payout"],
                         "planned_profit_micros": r["planned_profit"], "planned_cost_micros": r["planned_cost"],
@@ -111,7 +123,7 @@ class History:
                         "acknowledged": bool(r["acknowledged"]), "created_ms": r["created_ms"],
                         "updated_ms": r["updated_ms"], "cash_flow_micros": cash_flow or 0, "fees_micros": fees or 0,
                         "held_lots": net, "locked_in_micros": locked,
-                        "realised_micros": cash_flow if r["state"] == "unwound" else None,
+                        "realised_micros": pnl_cash if r["state"] == "unwound" else None,
                         "legs": [{"market": leg["market"], "side": leg["side"], "qty_lots": leg["qty"],
                                   "worst_price": leg["worst_price"], "cost_micros": leg["cost"],
                                   "fee_micros": leg["fee"]} for leg in legs]})

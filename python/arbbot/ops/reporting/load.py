@@ -66,29 +66,33 @@ class ExecutionRec:
     net: list[int] = field(default_factory=list)       # net lots per leg
     first_leg_entry_lots: int = 0
     venues: str = ""           # venues of its intents, sorted, "+"-joined ("kalshi+polymarket")
-    entry_lots: list[int] = field(default_factory=list)   # per leg: lots its entry fills bought
-    entry_paid: list[int] = field(default_factory=list)   # per leg: µ$ they cost, fees included
+    # per leg, [entry lots, µ$ they cost, lots its unwinds bought of the other side, µ$ those cost]
+    # (fees included): what `held_cost` values lots held beyond the complete sets at
+    bought: list[list[int]] = field(default_factory=list)
 
     @property
     def pnl(self) -> ExecutionPnL:
-        held = held_cost(self.net, self.entry_lots, self.entry_paid) if len(set(self.net)) > 1 else 0
+        held = 0
+        if len(set(self.net)) > 1:
+            legs = [self.bought[i] if i < len(self.bought) else [0, 0, 0, 0] for i in range(len(self.net))]
+            held = held_cost(self.net, *([b[k] for b in legs] for k in range(4)))
         return execution_pnl(self.state, self.qty, self.payout, self.planned_profit, self.net,
                              self.first_leg_entry_lots, self.cash_flow, held)
 
-    def add_fill(self, leg: int, role: str, qty: int, price: int, fee: int, cash: int) -> None:
+    def add_fill(self, leg: int, role: str, action: str, qty: int, price: int, fee: int, cash: int) -> None:
         """Fold one of its fills in (price: ticks of the intent's side)."""
         self.cash_flow += cash
         while len(self.net) <= leg:
             self.net.append(0)
         self.net[leg] += qty if role == "entry" else -qty
-        if role == "entry":
-            while len(self.entry_lots) <= leg:
-                self.entry_lots.append(0)
-                self.entry_paid.append(0)
-            self.entry_lots[leg] += qty
-            self.entry_paid[leg] += price * qty + fee
-            if leg == 0:
-                self.first_leg_entry_lots += qty
+        if action == "buy":
+            while len(self.bought) <= leg:
+                self.bought.append([0, 0, 0, 0])
+            k = 0 if role == "entry" else 2
+            self.bought[leg][k] += qty
+            self.bought[leg][k + 1] += price * qty + fee
+        if role == "entry" and leg == 0:
+            self.first_leg_entry_lots += qty
 
 
 @dataclass
@@ -159,8 +163,8 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
         if x is not None:
             x.venues = venue_sets.add(x.venues, venue)
     fills = []
-    for venue, xid, coid, leg, role, qty, price, fee, cash, ts in db.execute(
-            f"SELECT f.venue, i.execution_id, f.client_order_id, i.leg, i.role, f.qty,"
+    for venue, xid, coid, leg, role, action, qty, price, fee, cash, ts in db.execute(
+            f"SELECT f.venue, i.execution_id, f.client_order_id, i.leg, i.role, i.action, f.qty,"
             f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM}), {recorded}"
             f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id ORDER BY {recorded}, f.fill_id"):
         it = intents.get(coid)
@@ -172,7 +176,7 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
         fills.append(FillRec(words.setdefault(venue, venue), xid, coid, leg, role, qty, price, fee, cash, ts))
         x = executions.get(xid)
         if x is not None:
-            x.add_fill(leg, role, qty, price, fee, cash)
+            x.add_fill(leg, role, action, qty, price, fee, cash)
     samples = []
     if _has_table(db, "estimate_samples"):
         samples = [(k, t, v) for k, t, v in db.execute(
@@ -236,14 +240,14 @@ def finished_since(db: sqlite3.Connection, since_ms: int) -> list[ExecutionRec]:
     if not out:
         return []
     rows = db.execute(
-        f"SELECT i.execution_id, i.leg, i.role, i.venue, f.qty,"
+        f"SELECT i.execution_id, i.leg, i.role, i.action, i.venue, f.qty,"
         f" CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END, f.fee, ({CASH_FLOW_TERM})"
         f" FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
         f" JOIN executions x ON x.id = i.execution_id"
         f" WHERE x.state IN ('complete', 'unwound') AND x.updated_ms >= ?", (since_ms,))
     venue_sets = _VenueSets()
-    for xid, leg, role, venue, qty, price, fee, cash in rows:
+    for xid, leg, role, action, venue, qty, price, fee, cash in rows:
         x = out[xid]
         x.venues = venue_sets.add(x.venues, venue)
-        x.add_fill(leg, role, qty, price, fee, cash)
+        x.add_fill(leg, role, action, qty, price, fee, cash)
     return list(out.values())

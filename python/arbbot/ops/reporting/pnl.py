@@ -9,8 +9,9 @@ flow `cash_flow` (`execution.schema.CASH_FLOW_SQL`: fills' proceeds − costs �
   lots held on every leg plus what was paid for them (fees included);
 - realised (state `unwound`): cash_flow + held — usually a loss;
 - held (`held_cost`): what was paid for lots a leg holds beyond the complete sets (a venue filled
-  beyond an order's size: Polymarket's market BUY), at the leg's average entry price, floored: a
-  position held at cost, not a loss;
+  beyond an order's size: Polymarket's market BUY), at the leg's average entry price, floored, and
+  for lots an unwind bought of the other side beyond the leg, their price less the $1 pair the cash
+  flow credits them: a position held at cost, neither a loss nor a gain;
 - other states (aborted, naked, executing) count in neither (as in the run summary).
 
 Drift (expected vs realised) compares, per finished execution that traded (complete or unwound
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 COUNTED = ("complete", "unwound")          # the states the run summary's PnL counts
+FULL_LOT = 10_000                          # µ$ a complete YES + NO pair pays per lot ($1 a contract)
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,24 @@ class ExecutionPnL:
         return self.traded > 0
 
 
-def held_cost(net: list[int], entry_lots: list[int], entry_paid: list[int]) -> int:
-    """µ$ paid for the lots legs hold beyond the complete sets K = max(0, min(net)): per leg,
-    (net − K) lots at its entry fills' average (`entry_paid` µ$, price × lots + fees, over
-    `entry_lots`), floored. 0 when the legs are equal."""
+def held_cost(net: list[int], entry_lots: list[int], entry_paid: list[int], buyback_lots: list[int] | None = None,
+              buyback_paid: list[int] | None = None) -> int:
+    """µ$ to add back to an execution's cash flow for the lots it holds beyond its complete sets
+    K = max(0, min(net)) (a venue filled beyond an order's size), so that they count at cost:
+    - a leg above K: (net − K) lots at its entry fills' average (`entry_paid` µ$, price × lots +
+      fees, over `entry_lots`), floored;
+    - a leg below 0 (an unwind bought more of the other side than the leg held): the cash flow
+      credits each such lot as a completed $1 pair it is not; −net lots at the average of those
+      purchases (`buyback_paid` over `buyback_lots`), floored, less $1 (10,000 µ$) each.
+    0 when the legs are equal."""
     sets = max(0, min(net, default=0))
-    return sum((n - sets) * p // lots for n, lots, p in zip(net, entry_lots, entry_paid) if n > sets and lots > 0)
+    held = 0
+    for i, n in enumerate(net):
+        if n > sets and entry_lots[i] > 0:
+            held += (n - sets) * entry_paid[i] // entry_lots[i]
+        elif n < 0 and buyback_lots and buyback_lots[i] > 0:
+            held += -n * buyback_paid[i] // buyback_lots[i] + n * FULL_LOT
+    return held
 
 
 def execution_pnl(state: str, qty: int, payout: int, planned_profit: int, net: dict[int, int] | list[int],
