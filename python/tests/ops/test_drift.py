@@ -305,10 +305,10 @@ def test_the_dashboard_sizing_and_report_count_held_lots_at_cost_like_the_run_su
     from tests.risk.trades import fill
     store = OrderStore(str(tmp_path / "o.db"), clock_ms=clock.ms)
     store.create_execution("o1", two_leg_opportunity("opp-o1"))
-    fill(store, "o1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
-         fee=40_000)
-    fill(store, "o1", 1, "entry", venue="polymarket", market_id="B", side="no", action="buy", qty=1_031, price=5_000,
-         fee=50_000)
+    for leg, (venue, market, side, lots, price, fee) in enumerate((("kalshi", "A", "yes", 1_000, 4_200, 40_000),
+                                                                   ("polymarket", "B", "no", 1_031, 5_000, 50_000))):
+        fill(store, "o1", leg, "entry", venue=venue, market_id=market, side=side, action="buy", qty=lots, price=price,
+             fee=fee)
     store.set_execution_state("o1", "complete")
     assert store.held_cost("o1") == 156_503
     locked = 10_000_000 - (4_200_000 + 40_000 + 5_155_000 + 50_000) + 156_503
