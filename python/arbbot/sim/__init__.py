@@ -239,9 +239,9 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
     return handle
 
 
-async def _parent_gone(every_s: float = 1.0) -> None:
-    """Return once this process's parent has exited (it is re-parented: its parent id changes)."""
-    parent = os.getppid()
+async def _parent_gone(parent: int, every_s: float = 1.0) -> None:
+    """Return once process `parent`, which started this one, has exited (this one is re-parented:
+    its parent id is no longer `parent`; at once if it already was)."""
     while os.getppid() == parent:
         await asyncio.sleep(every_s)
 
@@ -284,9 +284,11 @@ def cli_main(argv: list[str] | None = None) -> int:
                          '"KXFEDDECISION-26DEC-H0", "result": "yes", "after_s": 5}]\' (result yes, no or half; '
                          'venue kalshi or polymarket; after_s: seconds after the venue starts)')
     ap.add_argument("--log-json", action="store_true", help="log events (e.g. sim.planted) as JSON lines on stderr")
-    ap.add_argument("--exit-with-parent", action="store_true",
-                    help="stop when the process that started this one is gone (arbbot.sim.spawn)")
+    ap.add_argument("--exit-with-parent", nargs="?", const=0, default=None, type=at_least(1), metavar="PID",
+                    help="stop when the process that started this one (PID, given by arbbot.sim.spawn: a parent "
+                         "that died while this one was starting is seen too) is gone")
     args = ap.parse_args(argv)
+    parent = args.exit_with_parent or os.getppid()
     outputs = [(opt, path) for opt, path in (("--key-file", args.key_file), ("--poly-creds-file", args.poly_creds_file),
                                              ("--handle-file", args.handle_file)) if path]
     for opt, path in outputs:
@@ -355,7 +357,7 @@ def cli_main(argv: list[str] | None = None) -> int:
                 print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
             if args.handle_file:
                 print(f"handle_file {args.handle_file}", flush=True)
-            await (_parent_gone() if args.exit_with_parent else asyncio.Event().wait())
+            await (_parent_gone(parent) if args.exit_with_parent is not None else asyncio.Event().wait())
         finally:
             await _stop_all(h)
 

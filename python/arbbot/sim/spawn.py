@@ -93,7 +93,7 @@ def spawn(scenario: str = "all", seed: int = 0, *, markets: int | None = None,
     tmp = tempfile.mkdtemp(prefix="arbbot-sim-")
     handle_file, log_file = os.path.join(tmp, "handle.json"), os.path.join(tmp, "sim.log")
     cmd = [sys.executable, "-m", "arbbot.sim", "--scenario", scenario, "--seed", str(seed),
-           "--step", str(step_interval or 0), "--handle-file", handle_file, "--exit-with-parent"]
+           "--step", str(step_interval or 0), "--handle-file", handle_file, "--exit-with-parent", str(os.getpid())]
     if markets is not None:
         cmd += ["--markets", str(markets)]
     if faults:

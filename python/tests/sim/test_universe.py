@@ -417,3 +417,15 @@ def _running(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_simulator_whose_parent_died_while_it_started_stops_too(tmp_path):
+    """`arbbot.sim.spawn` names its own pid: a child whose parent died before the child got to
+    watching it (re-parented already, its parent id told it nothing) stops anyway. Here the named
+    parent is not the child's: it serves, then stops by itself within seconds."""
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "arbbot.sim", "--scenario", "fed", "--step", "0",
+                           "--handle-file", str(tmp_path / "h.json"), "--exit-with-parent", str(os.getpid() + 4_000_000)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "handle_file" in done.stdout and time.monotonic() - t0 < 30
