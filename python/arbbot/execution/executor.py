@@ -317,8 +317,9 @@ class Executor:
                 if sent is None:
                     return None, f"no top-up of leg {i} the venue accepts within {leg.market}'s book"
             spend = sum(p * q for p, q in sent)
-            if self._refused(leg, send, sent[-1][0]) is None:
-                price = sent[-1][0]
+            top = sent[-1][0]                  # at the worst price already: nothing to ask the adapter
+            if top != price and self._refused(leg, send, top) is None:
+                price = top
         cost = sum(p * q for p, q in walk)
         info = self._known_info(route)
         fee_now = -(-leg.fee * qty // opp.qty)
