@@ -144,7 +144,7 @@ class Executor:
         self.book_source = book_source
         self.order_latencies_ns: dict[str, deque] = {}      # venue → last 2,000 order round trips (ns)
         self.first_order_ns: deque = deque(maxlen=2_000)   # decision → first order handed to the adapter
-        self.rest_requotes = 0            # legs re-quoted over REST (the streamed book was not healthy)
+        self.rest_requotes = 0            # legs re-quoted over REST (no healthy streamed book, or a fresh one asked)
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
         self._late_fills: set[asyncio.Task] = set()     # background fetches of fills listed late
         self._decided_ns: int | None = None
@@ -300,7 +300,7 @@ class Executor:
         leg = opp.legs[i]
         route = self.routes[leg.market]
         try:
-            dec = await self._quote(leg.market, route)
+            dec = await self._quote(leg.market, route, fresh=attempt > 0)
         except (VenueError, asyncio.TimeoutError) as exc:
             return None, f"re-quote of {leg.market} failed: {exc}"
         if dec is None:
@@ -385,12 +385,14 @@ class Executor:
                                          blacklist_ms=int(self.config.blacklist_s * 1000))
 
     # ---- internals -----------------------------------------------------------------------------
-    async def _quote(self, market: str, route: Route) -> Decomposition | None:
+    async def _quote(self, market: str, route: Route, fresh: bool = False) -> Decomposition | None:
         """The decomposed book of `market`: the session's streamed book when healthy (what the
-        engine decided on), else a REST fetch bounded by `order_timeout_s`; None when the fetched
-        book is untradeable (crossed, held for a fee change, failing its hash: ARBITRAGE.md, an
-        untradeable market takes part in no lane, so no leg is priced on it)."""
-        held = self.book_source(market) if self.book_source is not None else None
+        engine decided on) unless `fresh`, else a REST fetch bounded by `order_timeout_s`; None when
+        the fetched book is untradeable (crossed, held for a fee change, failing its hash:
+        ARBITRAGE.md, an untradeable market takes part in no lane, so no leg is priced on it).
+        `fresh`: a top-up, whose streamed book may not yet show the levels its leg's first order took
+        (priced on them, it would fill nothing)."""
+        held = self.book_source(market) if self.book_source is not None and not fresh else None
         if held is not None:
             return held
         self.rest_requotes += 1

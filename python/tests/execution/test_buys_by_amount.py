@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
-from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side
+from arbbot.engine import decompose
+from arbbot.engine.types import Kind, Lane, Leg, Opportunity, Side, Venue
 from arbbot.execution import Executor, OrderStore, Route
 from arbbot.sim.engine.matching import FULL, HOUSE
 from arbbot.venues.common.model import OrderRequest, TimeInForce
@@ -48,15 +49,20 @@ def _opportunity(a: str, b: str, qty: int = 30_000, a_leg=(4_800, 138_000_000), 
                        qty * 10_000 - cost, legs)
 
 
-def _run(tmp_path, on_step=None, books=None, **opportunity):
+def _run(tmp_path, on_step=None, books=None, streamed=False, **opportunity):
+    """`streamed`: the legs are quoted from a streamed book that never catches up (the books as
+    they were before the first order), as a session's stream that has not yet delivered the deltas
+    of the execution's own fills; else each quote is fetched."""
     async def main():
         async with polymarket() as (sim, v, _clock):
             await v.discover_markets()
             a, b = _markets(sim)
             _books(sim, a, b, **(books or {}))
             store = OrderStore(tmp_path / "o.db")
+            held_books = {f"polymarket:{c}": decompose(int(Venue.POLYMARKET), await v.fetch_book(c)) for c in (a, b)}
             ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
-                          on_step=(lambda step: on_step(sim, a, b, step)) if on_step else None)
+                          on_step=(lambda step: on_step(sim, a, b, step)) if on_step else None,
+                          book_source=held_books.get if streamed else None)
             res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}", **opportunity),
                                    execution_id="x")
             orders = [(i.leg, i.role, i.attempt, i.side, i.qty, i.filled_qty) for i in store.intents("x")]
@@ -138,6 +144,19 @@ def test_a_later_legs_shortfall_under_the_venues_minimum_is_topped_up_to_it_and_
     assert held == (30_000, -30_490) and sets == 30_000
     # the 490 extra lots are held at their leg's average entry cost: not a loss of the execution
     assert res.held_cost == 490 * paid[1, "entry"] // 30_490 > 0 and paid[1, "entry"] > 30_490 * 4_000
+
+
+def test_a_top_up_is_priced_on_the_book_after_its_legs_first_order_not_the_streamed_one(tmp_path):
+    """The same shortfall, with the legs quoted from a streamed book that does not yet show what
+    leg 1's first order took: that book still offers 20,000 NO at 0.40, all of which is gone. The
+    top-up fetches the book, so it is priced at 0.41 and fills (priced on the streamed book, its 500
+    lots at 0.40 filled nothing and the execution ended naked: A has no bid to unwind 10 lots into)."""
+    res, orders, held, sets, _ = _run(tmp_path, _taker_ahead(400, leg=1, price=4_000), streamed=True,
+                                      books={"b_no": ((4_000, 20_000), (4_100, 40_000))}, b_leg=(4_100, 121_000_000))
+    assert res.state == "complete" and res.filled == {0: 30_000, 1: 30_490}
+    assert orders == [(0, "entry", 0, "yes", 30_000, 30_000), (1, "entry", 0, "no", 30_000, 29_990),
+                      (1, "entry", 1, "no", 500, 500)]
+    assert held == (30_000, -30_490) and sets == 30_000
 
 
 def test_an_unwind_that_buys_the_other_side_holds_what_its_whole_cents_buy_beyond(tmp_path):

@@ -115,3 +115,33 @@ def test_fills_of_six_decimal_sizes_carry_the_fee_of_the_exact_size():
     v._pages = pages
     fills = asyncio.run(v.fills())
     assert [(f.qty_lots, f.fee_micros, f.price_ticks) for f in fills] == [(1_012, 48_600, 4000), (550, 26_400, 4000)]
+
+
+def test_an_orders_fills_add_up_to_its_whole_lots_filled():
+    """A budget BUY's fills, 10.123456 + 5.876544 shares, make 16 shares: the order filled 1,600
+    lots. Floored one by one they made 1,012 + 587 = 1,599 and the order's fills never added up
+    (the executor waited for a lot that never came). On the running total: 1,012 + 588. A maker
+    fill of another order in between keeps its own total."""
+    from arbbot.venues.polymarket.config import PolymarketConfig
+    from arbbot.venues.polymarket.venue import PolymarketVenue
+
+    v = PolymarketVenue(PolymarketConfig(api_key="k"))
+    v.provider.markets = {COND: SimpleNamespace(market_id=COND, yes_token=TOKEN_YES, no_token=TOKEN_NO)}
+
+    def taker(i: int, size: str) -> dict:
+        return {"id": f"t{i}", "taker_order_id": "0xabc", "asset_id": TOKEN_YES, "side": "BUY", "price": "0.4",
+                "size": size, "fee_rate_bps": "0", "status": "CONFIRMED", "match_time": "1757908892",
+                "trader_side": "TAKER", "market": COND}
+    maker = {"id": "t9", "taker_order_id": "0xother", "asset_id": TOKEN_NO, "side": "SELL", "price": "0.6",
+             "size": "3.333333", "status": "CONFIRMED", "match_time": "1757908892", "trader_side": "MAKER",
+             "market": COND, "maker_orders": [{"order_id": "0xmine", "owner": "k", "asset_id": TOKEN_NO,
+                                               "side": "BUY", "price": "0.6", "matched_amount": "3.333333"}]}
+    trades = [taker(0, "10.123456"), maker, taker(1, "5.876544")]
+
+    async def pages(path, params):
+        for t in trades:
+            yield t
+    v._pages = pages
+    fills = asyncio.run(v.fills())
+    assert [(f.order_id, f.qty_lots) for f in fills] == [("0xabc", 1_012), ("0xmine", 333), ("0xabc", 588)]
+    assert sum(f.qty_lots for f in fills if f.order_id == "0xabc") == lots_held(share_micros("16")) == 1_600

@@ -254,7 +254,9 @@ class PolymarketVenue:
         discovered), rounded up to $0.00001 per order (ARBITRAGE.md
         "Fees"): an order's k-th fill carries fee(fills 1..k) − fee(fills 1..k−1), the venue's
         per-order accumulator, so an order's fills add up to its fee exactly (an order whose first
-        fills fall before `min_ts_ms` starts its accumulator at the first one returned). FAILED
+        fills fall before `min_ts_ms` starts its accumulator at the first one returned). Its lots
+        likewise: a fill's size has up to 6 decimals, and the k-th fill carries the whole lots of
+        fills 1..k less those of fills 1..k−1, so they add up to the order's filled lots. FAILED
         trades (settlement reverted on chain) are not fills. `ticker` → the CLOB's `market`,
         `min_ts_ms` → its `after` (a second early, then trimmed: fills in or after the second
         holding it); `order_id` is matched here (the CLOB filters trades by trade id only)."""
@@ -268,6 +270,7 @@ class PolymarketVenue:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
         out: list[Fill] = []
         taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
+        matched: dict[str, int] = {}      # order id → Σ µshares of its fills so far
         try:
             async for t in self._pages("/data/trades", params):
                 if t.get("status") == "FAILED":
@@ -293,7 +296,12 @@ class PolymarketVenue:
                         before = taker_raw.get(oid, 0)
                         taker_raw[oid] = after = before + raw_fee(ppm, shares, p)
                         fee = rounded(after, rounding) - rounded(before, rounding)
-                    lots = lots_held(shares)
+                    # whole lots on the order's running total, as its `size_matched` is floored: an
+                    # order's fills add up to its filled lots (10.123456 + 5.876544 shares: 1,012 +
+                    # 588 lots, not 1,012 + 587)
+                    before = matched.get(oid, 0)
+                    matched[oid] = after = before + shares
+                    lots = lots_held(after) - lots_held(before)
                     out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
                                     outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
         except (KeyError, TypeError, ValueError) as exc:
