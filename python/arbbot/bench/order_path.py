@@ -64,7 +64,10 @@ def one_run(seconds: float, seed: int, durability: str = "process") -> dict:
             args = types.SimpleNamespace(live=False, connect=str(handle), step=0.2, mappings=None, engine=None,
                                          trade=True, db=str(Path(tmp) / "bench.db"), json=True, duration=seconds,
                                          scenario=None, no_dashboard=True, dashboard_port=None)
-            settings = load_settings(metrics_port=0, kill_file="", store_durability=durability)
+            # the drift monitor keeps watching but takes no lane out: a few unwinds in a short run
+            # would end a lane's executions, and with them the samples (session 26: n 10–43)
+            settings = load_settings(metrics_port=0, kill_file="", store_durability=durability,
+                                     drift_disable_lane=False)
             summary = asyncio.run(command._run(args, settings))
         finally:
             trader_mod.attach_paper_trader = attach
