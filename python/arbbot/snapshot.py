@@ -163,8 +163,10 @@ def parse_snapshot(obj: Any) -> Snapshot:
     if fmt != FORMAT:
         raise SnapshotError("format", f"unsupported format {_shown(json.dumps(fmt))} (expected \"{FORMAT}\")")
     taken_at = root.get("taken_at")
-    if taken_at is not None:
-        _string(taken_at, "taken_at")
+    if taken_at is not None:            # the decision time sizing reads: a malformed one is refused here too
+        problem = stamp_problem(taken_at, "taken_at")
+        if problem is not None:
+            raise SnapshotError("taken_at", problem)
     max_qty, min_profit = _parse_params(root.get("params", {}))
     raw_markets = _list(_required(root, "markets", ""), "markets")
     markets: list[Market] = []

@@ -162,7 +162,7 @@ _CONFIDENCE = _Memo(lambda t: units.parse_unit_interval(t, "confidence"))   # mi
 
 @lru_cache(maxsize=4096)
 def _stamp_ok(text: str) -> bool:
-    """`closes_at` is `YYYY-MM-DDTHH:MM:SSZ` (cached: markets share a few close times)."""
+    """`closes_at` (or `taken_at`) is `YYYY-MM-DDTHH:MM:SSZ` (cached: markets share a few close times)."""
     return stamp_problem(text, "closes_at") is None
 
 
@@ -244,7 +244,7 @@ class _Checked:
 
     def __init__(self, raw: _File) -> None:
         decoded = type(raw) is _File   # else a _TextFile: its sides are checked by _side_levels
-        if raw.format != FORMAT:
+        if raw.format != FORMAT or (raw.taken_at is not None and not _stamp_ok(raw.taken_at)):
             raise _Refused
         self.raw = raw
         self.max_qty, self.min_profit = None, 1

@@ -31,6 +31,7 @@ report are decimal strings of contracts, money is µ$ in `*_micros` fields, else
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Mapping
 
 from arbbot.model import Side
@@ -162,14 +163,16 @@ def instrument_positions(venue: str, net: Mapping[str, int], tokens: Mapping[str
     return out
 
 
-async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> dict:
+async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, rows: tuple | None = None) -> dict:
     """One venue's section of the report (reads the venue; never writes to it or the store).
     `markets`: the venue's MarketInfo as the caller knows them (a running session); None = ask
-    the venue (a whole listing: thousands of markets on a real venue)."""
+    the venue (a whole listing: thousands of markets on a real venue). `rows`: the store's
+    (fills, intents), every venue's, read once for all venues (`reconcile`); None = read them."""
     if markets is None:
         markets = await venue.discover_markets()
     tokens = {m.market_id: (m.yes_token, m.no_token) for m in markets if m.yes_token and m.no_token}
-    fills = [f for f in store.fills() if f.venue == name]
+    all_fills, all_intents = rows if rows is not None else (store.fills(), store.intents())
+    fills = [f for f in all_fills if f.venue == name]
     diffs: list[dict] = []
 
     held = {p.market_id: p.yes_lots for p in await venue.positions()}
@@ -184,7 +187,7 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
 
     working = [o for o in await venue.orders(status="resting")
                if o.status in (OrderStatus.RESTING, OrderStatus.PENDING)]
-    intents = [i for i in store.intents() if i.venue == name]
+    intents = [i for i in all_intents if i.venue == name]
     open_intents = [i for i in intents if i.state in INTENT_OPEN]
     by_coid = {i.client_order_id: i for i in intents}
     by_oid = {i.order_id: i for i in intents if i.order_id}
@@ -237,7 +240,9 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None) -> 
 async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient], markets=None) -> dict:
     """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient); `markets` (venue
     name → its MarketInfo list), when the caller knows them, saves a discovery per venue."""
-    sections = {name: await reconcile_venue(store, name, venues[name], (markets or {}).get(name))
+    # read once, off the loop: a store of 400,000 fills takes seconds to read
+    rows = await asyncio.to_thread(lambda: (store.fills(), store.intents()))
+    sections = {name: await reconcile_venue(store, name, venues[name], (markets or {}).get(name), rows)
                 for name in sorted(venues)}
     return {"format": FORMAT, "venues": sections,
             "differences": sum(len(s["differences"]) for s in sections.values())}

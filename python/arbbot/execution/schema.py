@@ -56,15 +56,18 @@ CASH_FLOW_TERM = f"""
         * (CASE WHEN i.action = 'sell' THEN 1 ELSE -1 END)
     - f.fee
     + (CASE WHEN i.role = 'unwind' AND i.action = 'buy' THEN {FULL} * f.qty ELSE 0 END)"""
-CASH_FLOW_SQL = f"""
+
+
+def cash_flow_sql(execution_id: str = "?") -> str:
+    """The cash flow (µ$) of the execution `execution_id` names: a parameter, or a column of an
+    outer query (a correlated subquery)."""
+    return f"""
 SELECT COALESCE(SUM({CASH_FLOW_TERM}), 0)
 FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id
-WHERE i.execution_id = ?"""
-# every execution's cash flow at once: (execution_id, µ$)
-CASH_FLOWS_SQL = f"""
-SELECT i.execution_id AS execution_id, SUM({CASH_FLOW_TERM}) AS cash_flow
-FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id
-GROUP BY i.execution_id"""
+WHERE i.execution_id = {execution_id}"""
+
+
+CASH_FLOW_SQL = cash_flow_sql()
 
 LOSS_STATES = ("unwound", "naked")   # terminal states whose negative cash flow is a realised loss
 
@@ -298,6 +301,15 @@ CREATE TABLE paper_settlements (
 );
 """
 
+# an order's fills and an execution's cash flow are read by client order id on every execution
+# (the ledger, the result, the drift monitor): without an index each read scanned every fill
+# (0.34 s per execution's cash flow in a 200,000-execution store; 0.1 ms with it). Sizing's
+# per-lane daily PnL reads the executions of its window by their last update.
+_V8 = """
+CREATE INDEX fills_by_order ON fills(client_order_id);
+CREATE INDEX executions_by_update ON executions(updated_ms);
+"""
+
 
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
@@ -334,6 +346,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               (_V5,)),
     Migration(6, "estimate samples: no index by key (read by kind and time only)", (_V6,)),
     Migration(7, "market resolutions, paper settlements", (_V7,)),
+    Migration(8, "fills indexed by client order id, executions by last update", (_V8,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -15,14 +15,13 @@ from typing import Any
 
 from arbbot.engine import scan
 from arbbot.model import Venue
-from arbbot.sizing.clock import parse_stamp
 from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.pipeline import Chain, TradeSizing, size_trade
 from arbbot.sizing.portfolio import fresh
 from arbbot.sizing.record import document
 from arbbot.sizing.steps import size_opportunity
 from arbbot.sizing.trade import LegMarket, relation_confidence, trade_from_opportunity
-from arbbot.snapshot import Snapshot, SnapshotError, decode_json, parse_snapshot
+from arbbot.snapshot import Snapshot, decode_json, parse_snapshot
 
 DEFAULT_BANKROLL = 10_000_000_000      # µ$: $10,000
 DEFAULT_DAILY_LOSS_CAP_USD = 50.0
@@ -67,16 +66,11 @@ def read_snapshot(text: str) -> tuple[Snapshot, dict]:
 
 def leg_markets(snapshot: Snapshot, obj: dict) -> dict[str, LegMarket]:
     """Every market by `venue:id` with its `closes_at`, `event`, `category` (`parse_snapshot`
-    checked them); `taken_at` checked here (SnapshotError): only sizing reads it."""
+    checked them, and `taken_at`)."""
     out = {}
     for market, raw in zip(snapshot.universe.markets, obj["markets"]):
         out[market.name] = LegMarket(market.venue, market.fees, market.lot, market.book, raw.get("closes_at"),
                                      raw.get("event"), raw.get("category"))
-    if snapshot.taken_at is not None:
-        try:
-            parse_stamp(snapshot.taken_at, "taken_at")
-        except ValueError as exc:
-            raise SnapshotError("taken_at", str(exc)) from None
     return out
 
 

@@ -187,7 +187,7 @@ def raw_snapshots(draw) -> dict:
     names = [f"{m['venue']}:{m['id']}" for m in markets]
     out: dict = {"format": FORMAT}
     if draw(st.booleans()):
-        out["taken_at"] = draw(st.sampled_from(["2026-11-20T15:00:00Z", None, ""]))
+        out["taken_at"] = draw(st.sampled_from(["2026-11-20T15:00:00Z", None, "2024-02-29T23:59:59Z"]))
     if draw(st.booleans()):
         params = {"max_qty": draw(decimal_text(draw(st.integers(0, 100_000_000)), 2)),
                   "min_profit": draw(decimal_text(draw(st.integers(0, 2**63 - 1)), 6))}

@@ -157,7 +157,7 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 7
+    assert store.migrated_from == 1 and LATEST == 8
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
@@ -166,10 +166,11 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
         (4, schema.MIGRATIONS[3].description, T0 + 7_200_000),
         (5, schema.MIGRATIONS[4].description, T0 + 7_200_000),
         (6, schema.MIGRATIONS[5].description, T0 + 7_200_000),
-        (7, schema.MIGRATIONS[6].description, T0 + 7_200_000)]
+        (7, schema.MIGRATIONS[6].description, T0 + 7_200_000),
+        (8, schema.MIGRATIONS[7].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "7"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "8"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -197,9 +198,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 7 and store._db.total_changes == 0
+    assert store.migrated_from == 8 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 7
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 8
     store.close()
 
 
@@ -208,7 +209,7 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
     assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
-        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0)]
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
             "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
@@ -226,14 +227,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (8, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (9, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 8 is newer than this arbbot supports \(7\)"):
+    with pytest.raises(SchemaError, match=r"schema version 9 is newer than this arbbot supports \(8\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 8 is newer than this arbbot "
-                   "supports (7); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 9 is newer than this arbbot "
+                   "supports (8); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -329,4 +330,27 @@ def test_version_5_migrates_to_6_without_the_samples_index_by_key(tmp_path, monk
         "EXPLAIN QUERY PLAN SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=? ORDER BY ts_ms, seq",
         ("mid", 0)))
     assert "estimate_samples_by_time" in plan
+    store.close()
+
+
+def test_version_7_migrates_to_8_and_reads_an_orders_fills_by_index(tmp_path, monkeypatch):
+    """Version 8 indexes fills by client order id: an order's fills and an execution's cash flow
+    (read on every execution) are searched, not scanned (0.34 s a cash flow in a 200,000-execution
+    store). The fills stay and read back the same."""
+    path = tmp_path / "old.db"
+    legacy_db(path)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
+    monkeypatch.setattr(schema, "LATEST", 7)
+    store = OrderStore(path, clock_ms=lambda: T0)
+    plan = lambda sql, arg: " ".join(r[3] for r in store._db.execute("EXPLAIN QUERY PLAN " + sql, (arg,)))  # noqa: E731
+    assert "SCAN f" in plan(schema.CASH_FLOW_SQL, "x1")
+    store.close()
+    monkeypatch.undo()
+    store = OrderStore(path, clock_ms=lambda: T0 + 1)
+    assert store.migrated_from == 7 and current_version(store._db) == LATEST
+    assert "USING INDEX fills_by_order" in plan(schema.CASH_FLOW_SQL, "x1")
+    assert "USING INDEX fills_by_order" in plan("SELECT * FROM fills WHERE client_order_id=?", "x1-L0U0")
+    assert [(f.fill_id, f.side, f.price, f.qty, f.fee) for f in store.fills("x1-L0U0")] == [
+        ("f-x1-L0U0", "no", 6_100, 1_000, 70_000)]
+    assert [store.cash_flow(x) for x in ("x1", "x2", "x3", "x4")] == [-550_000, -9_430_000, -2_520_000, -12_000]
     store.close()

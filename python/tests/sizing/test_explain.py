@@ -217,7 +217,7 @@ def test_table_output(capsys):
 @pytest.mark.parametrize("change, message", [
     (lambda s: s["markets"][1].update(closes_at="2026-12-09 19:00"), "markets[1].closes_at: closes_at"),
     (lambda s: s["markets"][0].update(event=7), "markets[0].event: expected a string"),
-    (lambda s: s.update(taken_at="yesterday"), "taken_at: taken_at 'yesterday'"),
+    (lambda s: s.update(taken_at="yesterday"), 'taken_at: taken_at "yesterday" is not YYYY-MM-DDTHH:MM:SSZ'),
     (lambda s: s["markets"][0].update(venue="nyse"), "markets[0].venue: unknown venue"),
 ])
 def test_bad_snapshots_exit_2_with_the_json_path(tmp_path, capsys, change, message):

@@ -270,7 +270,9 @@ class KalshiRest:
 
     # ---- public REST --------------------------------------------------------------------
     async def exchange_status(self, request):
-        return web.json_response({"exchange_active": True, "trading_active": True})
+        paused = self.faults.kalshi_trading_paused
+        return web.json_response({"exchange_active": True, "trading_active": not paused,
+                                  "exchange_estimated_resume_time": "2026-12-03T10:00:00Z" if paused else None})
 
     async def get_markets(self, request: web.Request):
         """Markets in listing order (offset cursor); filters `event_ticker`, `series_ticker`,
@@ -604,6 +606,8 @@ class KalshiRest:
         if isinstance(coid, str) and coid and (acct, coid) in self.exchange.by_client_id:
             return 409, _errbody("order_already_exists", "client_order_id already used")
         f = self.faults
+        if f.kalshi_trading_paused:
+            return 409, _errbody("trading_is_paused", "trading is paused")
         refuse = self.order_faults.refuse(f)
         await ack_delay(f)
         if refuse:

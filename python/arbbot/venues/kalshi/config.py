@@ -24,3 +24,4 @@ class KalshiConfig:
     timeout_s: float = 10.0
     reconnect_base_s: float = 0.25
     reconnect_cap_s: float = 30.0
+    exchange_status_s: float = 15.0    # while books stream: GET /exchange/status this often (a pause holds them)

@@ -64,6 +64,7 @@ class KalshiDataClient:
         self.on_fee_update = on_fee_update
         self.on_price_structure = on_price_structure       # `price_level_structure_updated` (lifecycle)
         self.holds: dict[str, str] = holds if holds is not None else {}   # ticker → why it is not traded
+        self.paused = ""                          # why the exchange trades nothing now ("" = it trades)
         self.lifecycle_sid: int | None = None
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
@@ -117,9 +118,23 @@ class KalshiDataClient:
         self.feed.stream_down("kalshi ws disconnected")
 
     def native(self, ticker: str) -> Book:
-        """The shadow book as the engine may use it: also untradeable while locked/crossed."""
-        b = checked(self.books[ticker].native())
-        return held(b, self.holds[ticker]) if self.holds and ticker in self.holds else b
+        """The shadow book as the engine may use it: also untradeable while locked/crossed, held
+        for its fees, or while the exchange's trading is paused."""
+        return self._held(checked(self.books[ticker].native()))
+
+    def _held(self, b: Book) -> Book:
+        if self.paused:
+            return held(b, self.paused)
+        holds = self.holds
+        return held(b, holds[b.market.id]) if holds and b.market.id in holds else b
+
+    def set_paused(self, reason: str, ts: int) -> None:
+        """The exchange's trading is paused (`reason`) or trades again (""): every book published
+        again at `ts` (unix ms), held while paused (its resting orders stay on the book, and no
+        order is taken)."""
+        if reason != self.paused:
+            self.paused = reason
+            self.republish(list(self.books), ts)
 
     def republish(self, tickers, ts: int) -> None:
         """Publish these markets' books again at `ts` (unix ms): their fee hold changed, and a
@@ -130,11 +145,7 @@ class KalshiDataClient:
                 self._publish(book, ts)
 
     def _publish(self, book: KalshiBook, ts: int) -> None:
-        b = checked(book.native())
-        holds = self.holds
-        if holds and book.ticker in holds:
-            b = held(b, holds[book.ticker])
-        self.feed.publish(BookUpdate(b, ts))
+        self.feed.publish(BookUpdate(self._held(checked(book.native())), ts))
 
     async def _resync(self, reason: str) -> None:
         for b in self.books.values():

@@ -10,14 +10,14 @@ from arbbot.venues.common.model import (
     Trade, Venue,
 )
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import AuthError, NotFound, ProtocolError, VenueError
+from arbbot.venues.common.errors import AuthError, NotFound, OrderRejected, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.ratelimit import KALSHI_TIERS
 from arbbot.venues.kalshi.book import checked, held
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
 from arbbot.venues.kalshi.execution import KalshiExecutionClient
-from arbbot.venues.kalshi.http.client import KalshiHttpClient
+from arbbot.venues.kalshi.http.client import REFUSED_WHILE_PAUSED, KalshiHttpClient
 from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
 from arbbot.venues.kalshi.schemas.rest import (
@@ -65,6 +65,8 @@ class KalshiVenue:
         self.data: KalshiDataClient | None = None
         self.feed: BookFeed | None = None         # the book feed, once `stream_books` runs
         self._fee_task: asyncio.Task | None = None  # `_fee_clock`, while books stream
+        self._status_task: asyncio.Task | None = None  # `_exchange_clock`, while books stream
+        self.paused = ""                           # why the exchange trades nothing now ("" = it trades)
         self.user: KalshiUserClient | None = None
         self.market: KalshiMarketClient | None = None
 
@@ -105,6 +107,36 @@ class KalshiVenue:
             provider.fee_change_due()
             self._republish_holds(before)
 
+    async def _exchange_clock(self) -> None:
+        """Read `GET /exchange/status` every `exchange_status_s` while books stream, until
+        cancelled: while it says trading is not active (the weekly maintenance window, a halt) every
+        book is published held, since the resting orders stay on the book and no order is taken
+        (a leg sent there is refused: `trading_is_paused`, and the legs before it unwind). A read
+        that fails keeps what the last one said."""
+        while True:
+            try:
+                body = await self.http.get("/exchange/status")
+            except VenueError as exc:
+                log.warning("kalshi.exchange_status_failed", error=str(exc))
+            else:
+                trading = isinstance(body, dict) and body.get("trading_active") is True \
+                    and body.get("exchange_active") is True
+                resume = body.get("exchange_estimated_resume_time") if isinstance(body, dict) else None
+                self._set_paused("" if trading else "kalshi: trading paused (GET /exchange/status"
+                                 + (f", resumes {resume}" if resume else "") + ")")
+            await asyncio.sleep(self.config.exchange_status_s)
+
+    def _set_paused(self, reason: str) -> None:
+        if reason == self.paused:
+            return
+        self.paused = reason
+        if reason:
+            log.warning("kalshi.trading_paused", reason=reason)
+        else:
+            log.info("kalshi.trading_resumed")
+        if self.data is not None:
+            self.data.set_paused(reason, self.provider.clock_ms())
+
     def listing_bodies(self) -> list:
         """The `GET /events?with_nested_markets=true` pages of the last discovery."""
         return list(self.provider.bodies)
@@ -115,8 +147,9 @@ class KalshiVenue:
         return list(self.provider.events.values())
 
     def _held(self, book: Book) -> Book:
-        """`book` untradeable while its market is held for a fee override (`provider.fee_holds`)."""
-        reason = self.provider.fee_holds.get(book.market.id)
+        """`book` untradeable while the exchange's trading is paused, or its market is held for a
+        fee override (`provider.fee_holds`)."""
+        reason = self.paused or self.provider.fee_holds.get(book.market.id)
         return held(book, reason) if reason else book
 
     async def fetch_book(self, market_id: str) -> Book:
@@ -259,7 +292,9 @@ class KalshiVenue:
                                      on_price_structure=self.provider.apply_price_structure)
         self.data.start()
         self.feed.start()
+        self.data.set_paused(self.paused, self.provider.clock_ms())
         self._fee_task = asyncio.create_task(self._fee_clock(), name="kalshi-fee-clock")
+        self._status_task = asyncio.create_task(self._exchange_clock(), name="kalshi-exchange-status")
         while True:
             yield await self.feed.get()
 
@@ -286,7 +321,14 @@ class KalshiVenue:
         return self.provider.markets.get(market_id)
 
     async def place_order(self, req: OrderRequest) -> Order:
-        return await self.exec.place(req)
+        """Place one order. Refused because trading is paused (`trading_is_paused`): every book is
+        held at once, until `GET /exchange/status` says trading is active again."""
+        try:
+            return await self.exec.place(req)
+        except OrderRejected as exc:
+            if exc.code in REFUSED_WHILE_PAUSED:
+                self._set_paused(f"kalshi: trading paused (an order was refused: {exc.code})")
+            raise
 
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
@@ -335,9 +377,10 @@ class KalshiVenue:
     async def close_stream(self) -> None:
         """Stop streaming books (the market-data connection and its feed); orders, balances and
         the other reads keep working. Idempotent; `close` does it too."""
-        if self._fee_task is not None:
-            self._fee_task.cancel()
-            self._fee_task = None
+        for task in (self._fee_task, self._status_task):
+            if task is not None:
+                task.cancel()
+        self._fee_task = self._status_task = None
         if self.feed is not None:
             await self.feed.close()
         if self.data is not None:

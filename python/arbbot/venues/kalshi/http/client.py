@@ -107,6 +107,10 @@ def _error_fields(data: Any) -> tuple[str, str]:
     return str(code or ""), str(msg or "")
 
 
+# the codes an order is refused with while the exchange (or the market) does not trade
+REFUSED_WHILE_PAUSED = frozenset({"trading_is_paused"})
+
+
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     data = common_http.load_json(resp, "kalshi", method, path)
     if resp.status_code < 400:
@@ -118,6 +122,9 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     if resp.status_code == 404:
         raise NotFound(text, venue="kalshi", status=404, code=code)
     if method == "POST" and "orders" in path:
+        if code in REFUSED_WHILE_PAUSED:
+            # 409 trading_is_paused (the weekly maintenance, a halt): no order is taken
+            raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
         if resp.status_code in (408, 409) or code == "order_already_exists":
             # 408: the request timed out at the venue, which may still have taken the order; 409
             # (conflict): above all `order_already_exists`, our client_order_id is already there
