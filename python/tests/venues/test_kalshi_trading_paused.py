@@ -3,16 +3,18 @@ books and every order is refused with 409 `trading_is_paused`. Before, the books
 the lanes kept finding arbitrage there, and a Kalshi leg after another venue's filled leg was
 refused, so that leg unwound at a loss (and the 409 was taken for a lost answer and looked up).
 Now `GET /exchange/status` is read while books stream, and a paused exchange publishes every book
-held until it trades again; an order refused so holds them at once."""
+held until it trades again; an order refused so holds them at once. One market the exchange stops
+trading (`market_lifecycle_v2`: deactivated, determined, settled) is held the same way."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 
 import pytest
 
 from arbbot.sim.scenarios import Faults
-from arbbot.venues.common.errors import OrderRejected
+from arbbot.venues.common.errors import OrderRejected, ProtocolError
 from arbbot.venues.common.model import OrderRequest, Side, TimeInForce
 from arbbot.venues.kalshi import KalshiVenue
 from tests.venues.conftest import wait_for
@@ -72,3 +74,42 @@ def test_an_order_refused_because_trading_is_paused_is_a_refusal_and_holds_the_b
             c.task.cancel()
             await v.close()
     run(main())
+
+
+def test_a_market_the_exchange_pauses_is_held_until_it_is_activated(rsa_keys):
+    """`market_lifecycle_v2` `deactivated` (is_deactivated true) for one market: its book is held,
+    the others trade; its orders are refused as such (400 market_not_active), which pauses nothing
+    else. `activated`: it trades again. Before, the lifecycle frame was ignored."""
+    async def main():
+        async with kalshi_env(rsa_keys, exchange_status_s=3_600) as (sim, cfg):
+            v, tickers, c = await _streaming(cfg)
+            paused, others = tickers[0], tickers[1:]
+            sim.pause_market(paused)
+            await wait_for(lambda: not c.latest[paused].tradeable, what="the paused market held")
+            assert c.latest[paused].reason == f"kalshi: trading in {paused} paused (market deactivated)"
+            assert all(c.latest[t].tradeable for t in others)
+            assert not (await v.fetch_book(paused)).tradeable and (await v.fetch_book(others[0])).tradeable
+            with pytest.raises(OrderRejected) as refused:
+                await v.place_order(OrderRequest(paused, Side.YES, 9_900, 300, tif=TimeInForce.IOC))
+            assert refused.value.code == "market_not_active" and v.paused == ""
+            sim.pause_market(paused, False)
+            await wait_for(lambda: c.latest[paused].tradeable, what="the market tradeable again")
+            c.task.cancel()
+            await v.close()
+    run(main())
+
+
+def test_lifecycle_frames_that_stop_a_market_trading():
+    from arbbot.venues.kalshi.schemas.ws import MarketTrading, parse_message
+
+    def frame(**msg) -> str:
+        return json.dumps({"type": "market_lifecycle_v2", "sid": 3, "seq": 9, "msg": {"market_ticker": "K-1", **msg}})
+    assert parse_message(frame(event_type="deactivated", is_deactivated=True)) == \
+        MarketTrading(3, 9, "K-1", "kalshi: trading in K-1 paused (market deactivated)")
+    assert parse_message(frame(event_type="activated", is_deactivated=False)) == MarketTrading(3, 9, "K-1", "")
+    assert parse_message(frame(event_type="determined", result="yes", settlement_value="1.0000")) == \
+        MarketTrading(3, 9, "K-1", "kalshi: K-1 determined (result yes)", ended=True)
+    assert parse_message(frame(event_type="settled", settled_ts=1)).ended
+    assert not isinstance(parse_message(frame(event_type="close_date_updated", close_ts=1)), MarketTrading)
+    with pytest.raises(ProtocolError):
+        parse_message(frame(event_type="deactivated", is_deactivated="yes"))

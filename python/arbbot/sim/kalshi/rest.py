@@ -640,6 +640,8 @@ class KalshiRest:
             stp = body.get("self_trade_prevention_type") or "taker_at_cross"
             if ticker not in self.listings:
                 return 404, _errbody("market_not_found", "market not found")
+            if ticker in self.paused_markets:
+                return 400, _errbody("market_not_active", "market is not active: trading is paused")
         except (KeyError, ValueError, TypeError) as exc:
             return 400, _errbody("invalid_parameters", f"invalid order: {exc}")
         self.exchange.markets[ticker].fees = self.fees_in_force(ticker)

@@ -45,6 +45,9 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
         # event ticker → (fee_type, multiplier) overriding its series' terms (None: that term not
         # overridden), set by `event_fee_override`
         self.fee_overrides: dict[str, tuple[str | None, int | float | None]] = {}
+        # markets whose trading the exchange paused (`pause_market`): their orders are refused,
+        # their resting orders stay on the book
+        self.paused_markets: set[str] = set()
         self.app = web.Application(middlewares=[self.middleware])
         self.add_rest_routes(self.app.router)
         self.app.router.add_get(WS_PATH, self.ws_handler)

@@ -75,6 +75,19 @@ class KalshiWs:
             c.event_fee_update(event_ticker, fee_type, multiplier)
 
 
+    def pause_market(self, ticker: str, paused: bool = True) -> None:
+        """The exchange pauses trading in `ticker` (or resumes it): its orders are refused (400
+        market_not_active) while its resting orders stay, and `market_lifecycle_v2` says so
+        (`deactivated` / `activated`, `is_deactivated`: AsyncAPI marketLifecycleV2Payload)."""
+        if paused:
+            self.paused_markets.add(ticker)
+        else:
+            self.paused_markets.discard(ticker)
+        msg = {"market_ticker": ticker, "event_type": "deactivated" if paused else "activated", "is_deactivated": paused}
+        for c in list(self.connections):
+            c.lifecycle(ticker, msg)
+
+
 class KalshiWsConn(WsConnection):
     """One client connection: subscriptions, per-sid sequence numbers, book-frame faults."""
 
@@ -269,10 +282,14 @@ class KalshiWsConn(WsConnection):
         if ev.yes_value is not None:             # a void has no settlement value
             determined["settlement_value"] = dollars(ev.yes_value)
         for msg in (determined, {"market_ticker": ev.market, "event_type": "settled", "settled_ts": ts}):
-            for sid, s in list(self.subs.items()):
-                if s["channel"] == "market_lifecycle_v2" and (not s["tickers"] or ev.market in s["tickers"]):
-                    s["seq"] += 1
-                    self.send({"type": "market_lifecycle_v2", "sid": sid, "seq": s["seq"], "msg": msg})
+            self.lifecycle(ev.market, msg)
+
+    def lifecycle(self, ticker: str, msg: dict) -> None:
+        """One `market_lifecycle_v2` frame about `ticker` to this connection's subscriptions of it."""
+        for sid, s in list(self.subs.items()):
+            if s["channel"] == "market_lifecycle_v2" and (not s["tickers"] or ticker in s["tickers"]):
+                s["seq"] += 1
+                self.send({"type": "market_lifecycle_v2", "sid": sid, "seq": s["seq"], "msg": msg})
 
     def on_event(self, ev) -> None:
         if isinstance(ev, MarketSettled):

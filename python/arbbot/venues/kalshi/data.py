@@ -13,7 +13,10 @@ per market in `updates` (the feed's queue) for the consumer.
 is to flip): the parser reads NO levels in the convention it asked for. With `on_fee_update`, the
 connection also subscribes to `market_lifecycle_v2` (all markets) for `event_fee_update`: the
 callback (the instrument provider) returns the tickers whose fee hold changed, and their books are
-published again; a book whose ticker is in `holds` is published untradeable with that reason.
+published again; a book whose ticker is in `holds` is published untradeable with that reason. The
+same channel says when the venue stops trading a market (`deactivated`, `determined`, `settled`)
+and starts again (`activated`): such a market's book is published held meanwhile (`market_holds`),
+as is every book while the exchange's trading is paused (`set_paused`).
 The same channel's `price_level_structure_updated` goes to `on_price_structure` (the provider:
 orders are priced on the market's new grid).
 
@@ -35,8 +38,8 @@ from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import BookUpdate, Book
 from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked, held
 from arbbot.venues.kalshi.schemas.ws import (
-    EventFeeUpdate, OrderbookDelta, OrderbookSnapshot, Other, PriceLevelStructureUpdate, Subscribed, WsError,
-    parse_message,
+    EventFeeUpdate, MarketTrading, OrderbookDelta, OrderbookSnapshot, Other, PriceLevelStructureUpdate, Subscribed,
+    WsError, parse_message,
 )
 from arbbot.venues.kalshi.websocket.client import KalshiWebSocket
 
@@ -65,6 +68,8 @@ class KalshiDataClient:
         self.on_price_structure = on_price_structure       # `price_level_structure_updated` (lifecycle)
         self.holds: dict[str, str] = holds if holds is not None else {}   # ticker → why it is not traded
         self.paused = ""                          # why the exchange trades nothing now ("" = it trades)
+        self.market_holds: dict[str, str] = {}    # ticker → why the venue does not trade it (lifecycle)
+        self._ended: set[str] = set()             # tickers determined or settled: they never trade again
         self.lifecycle_sid: int | None = None
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
@@ -94,6 +99,9 @@ class KalshiDataClient:
         await self.ws.close()
 
     async def _subscribe(self) -> None:
+        # a market paused while no lifecycle frame could be heard may trade again: the holds of
+        # paused markets lapse with the connection (before, such a pause was never held at all)
+        self.market_holds = {t: why for t, why in self.market_holds.items() if t in self._ended}
         self.seq.reset()
         self.sid = None
         self._epoch += 1
@@ -123,10 +131,8 @@ class KalshiDataClient:
         return self._held(checked(self.books[ticker].native()))
 
     def _held(self, b: Book) -> Book:
-        if self.paused:
-            return held(b, self.paused)
-        holds = self.holds
-        return held(b, holds[b.market.id]) if holds and b.market.id in holds else b
+        reason = self.paused or self.market_holds.get(b.market.id) or self.holds.get(b.market.id)
+        return held(b, reason) if reason else b
 
     def set_paused(self, reason: str, ts: int) -> None:
         """The exchange's trading is paused (`reason`) or trades again (""): every book published
@@ -272,6 +278,17 @@ class KalshiDataClient:
         if isinstance(msg, PriceLevelStructureUpdate):
             if self.on_price_structure is not None:
                 self.on_price_structure(msg)
+            return
+        if isinstance(msg, MarketTrading):
+            if msg.market_ticker in self.books and self.market_holds.get(msg.market_ticker, "") != msg.held:
+                if msg.held:
+                    self.market_holds[msg.market_ticker] = msg.held
+                    if msg.ended:
+                        self._ended.add(msg.market_ticker)
+                else:
+                    del self.market_holds[msg.market_ticker]
+                log.warning("kalshi %s: %s", msg.market_ticker, msg.held or "trades again")
+                self.republish([msg.market_ticker], recv_ts)
             return
         if isinstance(msg, EventFeeUpdate):
             if self.on_fee_update is not None:

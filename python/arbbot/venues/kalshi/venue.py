@@ -147,9 +147,12 @@ class KalshiVenue:
         return list(self.provider.events.values())
 
     def _held(self, book: Book) -> Book:
-        """`book` untradeable while the exchange's trading is paused, or its market is held for a
-        fee override (`provider.fee_holds`)."""
-        reason = self.paused or self.provider.fee_holds.get(book.market.id)
+        """`book` untradeable while the exchange's trading is paused, while the venue does not trade
+        its market (lifecycle: paused, determined), or while it is held for a fee override
+        (`provider.fee_holds`)."""
+        market = book.market.id
+        reason = (self.paused or (self.data.market_holds.get(market) if self.data is not None else None)
+                  or self.provider.fee_holds.get(market))
         return held(book, reason) if reason else book
 
     async def fetch_book(self, market_id: str) -> Book:

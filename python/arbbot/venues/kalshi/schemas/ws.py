@@ -107,6 +107,19 @@ class PriceLevelStructureUpdate:
 
 
 @dataclass(frozen=True)
+class MarketTrading:
+    """`market_lifecycle_v2` that stops or restarts trading in `market_ticker`: `deactivated` /
+    `activated` (`is_deactivated`: trading paused on an open market, its resting orders kept),
+    `determined` and `settled` (it trades no more). `held`: why it does not trade ("" = it trades
+    again)."""
+    sid: int | None
+    seq: int | None
+    market_ticker: str
+    held: str
+    ended: bool = False             # determined or settled: it never trades again
+
+
+@dataclass(frozen=True)
 class Other:
     type: str
     sid: int | None
@@ -224,6 +237,26 @@ def parse_event_fee_update(text: str | bytes) -> EventFeeUpdate:
                           event, fee_type, mult, error)
 
 
+_TRADING_EVENTS = ("deactivated", "activated", "determined", "settled")
+
+
+def _market_trading(d: dict) -> MarketTrading:
+    """A lifecycle frame that stops or restarts trading (ValueError / KeyError if malformed)."""
+    m = d["msg"]
+    ticker, event, paused = m["market_ticker"], m.get("event_type"), m.get("is_deactivated")
+    if not (isinstance(ticker, str) and ticker) or not (paused is None or isinstance(paused, bool)):
+        raise ValueError(f"market_ticker {ticker!r}, is_deactivated {paused!r}")
+    if event in ("determined", "settled"):
+        held = f"kalshi: {ticker} {event}" + (f" (result {m['result']})" if m.get("result") else "")
+    elif paused if paused is not None else event == "deactivated":
+        held = f"kalshi: trading in {ticker} paused (market deactivated)"
+    else:
+        held = ""
+    sid, seq = d.get("sid"), d.get("seq")
+    return MarketTrading(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None, ticker, held,
+                         event in ("determined", "settled"))
+
+
 def parse_message(text: str | bytes, *, use_yes_price: bool = False):
     """Decode one frame. Raises ProtocolError on malformed JSON or missing fields."""
     try:
@@ -273,6 +306,9 @@ def parse_message(text: str | bytes, *, use_yes_price: bool = False):
             sid, seq = d.get("sid"), d.get("seq")
             return PriceLevelStructureUpdate(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None,
                                              ticker, structure)
+        if t == "market_lifecycle_v2" and (d["msg"].get("event_type") in _TRADING_EVENTS
+                                           or "is_deactivated" in d["msg"]):
+            return _market_trading(d)
         if t == "subscribed":
             return Subscribed(int(d.get("id", 0)), int(d["msg"]["sid"]), d["msg"]["channel"])
         if t == "error":
