@@ -587,7 +587,9 @@ class Executor:
         """The venue listed fewer fills of `order_id` than it filled (`lots`) within `_fills_for`'s
         wait: fetch them in the background (backoff, for up to `late_fills_s`) and record them as
         they come (idempotent), so the store's fills, positions and cash catch up. Decisions do not
-        wait for them: `leg_net` counts the order's filled lots."""
+        wait for them: `leg_net` counts the order's filled lots. Fills listed after that (or after
+        the process stopped) are recorded by the running bot's next reconciliation
+        (`reconcile.adopt_late_fills`)."""
         log.warning("order.fills_late", client_order_id=coid, order_id=order_id, filled=lots)
 
         async def fetch() -> None:

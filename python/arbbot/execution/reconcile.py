@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 from typing import Mapping
 
+from arbbot import logs
 from arbbot.model import Side
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.model import Action, TimeInForce
@@ -41,6 +42,8 @@ from arbbot.venues.common.model import Action, TimeInForce
 from arbbot.execution.store import INTENT_OPEN, OrderStore
 from arbbot.venues.common.model import OrderStatus
 from arbbot.units import TICKS_PER_DOLLAR, format_money, format_qty
+
+log = logs.get("reconcile")
 
 FORMAT = "arbbot.reconcile/1"
 PAIR_PAYOUT_PER_LOT = TICKS_PER_DOLLAR   # µ$: a YES lot plus a NO lot of one market are worth $0.01
@@ -163,15 +166,49 @@ def instrument_positions(venue: str, net: Mapping[str, int], tokens: Mapping[str
     return out
 
 
-async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, rows: tuple | None = None) -> dict:
-    """One venue's section of the report (reads the venue; never writes to it or the store).
-    `markets`: the venue's MarketInfo as the caller knows them (a running session); None = ask
-    the venue (a whole listing: thousands of markets on a real venue). `rows`: the store's
-    (fills, intents), every venue's, read once for all venues (`reconcile`); None = read them."""
+def adopt_late_fills(store: OrderStore, name: str, fills, intents, venue_fills) -> int:
+    """Record the fills venue `name` lists of the store's own orders that the store lacks while
+    those orders' filled lots say they are owed (a venue lists fills late; the executor's own
+    fetch gives up after `late_fills_s`, or the process stopped before): each order's new fills
+    only while they add up to no more than its filled lots. Returns how many were recorded."""
+    have: dict[str, int] = {}
+    for f in fills:
+        if f.venue == name:
+            have[f.client_order_id] = have.get(f.client_order_id, 0) + f.qty
+    owed = {it.order_id: it for it in intents
+            if it.venue == name and it.order_id and it.filled_qty > have.get(it.client_order_id, 0)}
+    if not owed:
+        return 0
+    known = {f.fill_id for f in fills if f.venue == name}
+    new: dict[str, list] = {}
+    for f in venue_fills:
+        if f.order_id in owed and f.fill_id not in known:
+            new.setdefault(f.order_id, []).append(f)
+    added = 0
+    for order_id, got in new.items():
+        it = owed[order_id]
+        if have.get(it.client_order_id, 0) + sum(f.qty_lots for f in got) <= it.filled_qty:
+            added += store.record_fills(it.client_order_id, got)
+            log.info("order.fills_caught_up", client_order_id=it.client_order_id, order_id=order_id,
+                     fills=len(got), lots=sum(f.qty_lots for f in got))
+    return added
+
+
+async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, rows: tuple | None = None, *,
+                          adopt_late: bool = False) -> dict:
+    """One venue's section of the report (reads the venue; never writes to it, nor to the store
+    but with `adopt_late`: the fills the venue listed late of the store's own orders, recorded
+    first, `adopt_late_fills`). `markets`: the venue's MarketInfo as the caller knows them (a
+    running session); None = ask the venue (a whole listing: thousands of markets on a real
+    venue). `rows`: the store's (fills, intents), every venue's, read once for all venues
+    (`reconcile`); None = read them."""
     if markets is None:
         markets = await venue.discover_markets()
     tokens = {m.market_id: (m.yes_token, m.no_token) for m in markets if m.yes_token and m.no_token}
     all_fills, all_intents = rows if rows is not None else (store.fills(), store.intents())
+    listed = await venue.fills()
+    if adopt_late and adopt_late_fills(store, name, all_fills, all_intents, listed):
+        all_fills = await asyncio.to_thread(store.fills)
     fills = [f for f in all_fills if f.venue == name]
     diffs: list[dict] = []
 
@@ -207,7 +244,7 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, row
     # older fills are still in the positions and the cash
     history = getattr(venue, "fill_history_start_ms", None)
     since = history() if callable(history) else None
-    venue_fills = {f.fill_id: f for f in await venue.fills()}
+    venue_fills = {f.fill_id: f for f in listed}
     store_fills = {f.fill_id: f for f in fills if since is None or f.ts_ms >= since or f.fill_id in venue_fills}
     for fid in sorted(set(venue_fills) | set(store_fills)):
         v, s = venue_fills.get(fid), store_fills.get(fid)
@@ -237,12 +274,16 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, row
             "differences": diffs}
 
 
-async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient], markets=None) -> dict:
+async def reconcile(store: OrderStore, venues: Mapping[str, VenueClient], markets=None, *,
+                    adopt_late: bool = False) -> dict:
     """`arbbot.reconcile/1` for every venue in `venues` (name → VenueClient); `markets` (venue
-    name → its MarketInfo list), when the caller knows them, saves a discovery per venue."""
+    name → its MarketInfo list), when the caller knows them, saves a discovery per venue.
+    `adopt_late`: the store first records the fills venues listed late of its own orders (a
+    running bot; `arbbot reconcile` only reads)."""
     # read once, off the loop: a store of 400,000 fills takes seconds to read
     rows = await asyncio.to_thread(lambda: (store.fills(), store.intents()))
-    sections = {name: await reconcile_venue(store, name, venues[name], (markets or {}).get(name), rows)
+    sections = {name: await reconcile_venue(store, name, venues[name], (markets or {}).get(name), rows,
+                                            adopt_late=adopt_late)
                 for name in sorted(venues)}
     return {"format": FORMAT, "venues": sections,
             "differences": sum(len(s["differences"]) for s in sections.values())}

@@ -101,7 +101,7 @@ class PaperTrader:
             for route in self.executor.routes.values():
                 if route.info is not None:
                     known.setdefault(route.client.venue, []).append(route.info)
-            report = await reconcile(self.store, self.venues, known)
+            report = await reconcile(self.store, self.venues, known, adopt_late=True)
             await self.refresh_balances()
         finally:
             self.reconciling = False
