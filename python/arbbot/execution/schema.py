@@ -304,10 +304,49 @@ CREATE TABLE paper_settlements (
 # an order's fills and an execution's cash flow are read by client order id on every execution
 # (the ledger, the result, the drift monitor): without an index each read scanned every fill
 # (0.34 s per execution's cash flow in a 200,000-execution store; 0.1 ms with it). Sizing's
-# per-lane daily PnL reads the executions of its window by their last update.
+# per-lane daily PnL reads the executions of its window by their last update. The net position per
+# market and the fill outcomes per venue (every portfolio refresh: 0.9 s and 0.4 s there, summing
+# the whole history) are kept as running totals, by triggers on the rows that move them (the
+# terminal intent states are INTENT_TERMINAL's as of this version).
 _V8 = """
 CREATE INDEX fills_by_order ON fills(client_order_id);
 CREATE INDEX executions_by_update ON executions(updated_ms);
+CREATE TABLE market_positions (                      -- every fill's lots and cost, summed as they are written
+    venue TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    lots INTEGER NOT NULL,                           -- net YES lots (a NO lot counts −1; a sale reduces)
+    cost INTEGER NOT NULL,                           -- µ$: Σ ±lots × price ticks
+    PRIMARY KEY (venue, market_id)
+);
+INSERT INTO market_positions(venue, market_id, lots, cost)
+    SELECT venue, market_id,
+           SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),
+           SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)
+    FROM fills GROUP BY venue, market_id;
+CREATE TRIGGER fills_move_positions AFTER INSERT ON fills BEGIN
+    INSERT INTO market_positions(venue, market_id, lots, cost) VALUES (NEW.venue, NEW.market_id,
+        (CASE WHEN NEW.action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN NEW.side = 'yes' THEN NEW.qty ELSE -NEW.qty END),
+        (CASE WHEN NEW.action = 'buy' THEN 1 ELSE -1 END) * NEW.qty * NEW.price)
+    ON CONFLICT(venue, market_id) DO UPDATE SET lots = lots + excluded.lots, cost = cost + excluded.cost;
+END;
+CREATE TABLE fill_outcome_counts (                   -- per venue, entry IOC intents ended (venue rows only)
+    venue TEXT PRIMARY KEY,
+    fills INTEGER NOT NULL,                          -- of which filled in full
+    attempts INTEGER NOT NULL
+);
+INSERT INTO fill_outcome_counts(venue, fills, attempts)
+    SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents
+    WHERE role = 'entry' AND tif = 'ioc' AND paper = 0
+      AND state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed')
+    GROUP BY venue;
+CREATE TRIGGER intents_count_outcomes AFTER UPDATE OF state ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0 AND OLD.state IS NOT NEW.state BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
+        (NEW.state = 'filled') - (OLD.state = 'filled'),
+        (NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed'))
+        - (OLD.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed')))
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
 """
 
 
@@ -346,7 +385,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               (_V5,)),
     Migration(6, "estimate samples: no index by key (read by kind and time only)", (_V6,)),
     Migration(7, "market resolutions, paper settlements", (_V7,)),
-    Migration(8, "fills indexed by client order id, executions by last update", (_V8,)),
+    Migration(8, "fills indexed by client order id, executions by last update; running market positions and "
+                 "fill outcomes", (_V8,)),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -923,13 +923,11 @@ class OrderStore:
         sell reduces, a NO lot counts negative; cost = Σ ±lots × price ticks (lots × ticks = µ$).
         A market whose venue paid its resolution out (`resolutions`, paid) holds nothing: the cash
         has it."""
-        with self._lock:
+        with self._lock:             # kept by a trigger as fills are written (schema 8: `market_positions`)
             rows = self._db.execute(
-                "SELECT venue || ':' || market_id,"
-                " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
-                " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)"
-                " FROM fills WHERE venue || ':' || market_id NOT IN (SELECT market FROM resolutions WHERE paid = 1)"
-                " GROUP BY venue, market_id ORDER BY venue, market_id").fetchall()
+                "SELECT venue || ':' || market_id, lots, cost FROM market_positions"
+                " WHERE venue || ':' || market_id NOT IN (SELECT market FROM resolutions WHERE paid = 1)"
+                " ORDER BY venue, market_id").fetchall()
         return {name: (lots, cost) for name, lots, cost in rows}
 
     def inflight_loss_budgets(self) -> int:
@@ -970,12 +968,9 @@ class OrderStore:
         """Per venue (fills, attempts) of entry IOC orders that reached a terminal state: a fill is
         one filled in full (step 2's Beta posterior; all recorded attempts, never cleaned). Paper
         intents are left out: the local fill engine is not the venue, sizing must not learn from it."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents WHERE role = 'entry' AND tif = 'ioc'"
-                " AND paper = 0"
-                f" AND state IN ({','.join('?' * len(INTENT_TERMINAL))}) GROUP BY venue ORDER BY venue",
-                INTENT_TERMINAL).fetchall()
+        with self._lock:             # kept by a trigger as intents end (schema 8: `fill_outcome_counts`)
+            rows = self._db.execute("SELECT venue, fills, attempts FROM fill_outcome_counts WHERE attempts > 0"
+                                    " ORDER BY venue").fetchall()
         return {venue: (fills, attempts) for venue, fills, attempts in rows}
 
     def lane_daily_pnl(self, since_ms: int, day_start_ms: int) -> dict[int, tuple[int, ...]]:

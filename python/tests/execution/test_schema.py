@@ -353,4 +353,8 @@ def test_version_7_migrates_to_8_and_reads_an_orders_fills_by_index(tmp_path, mo
     assert [(f.fill_id, f.side, f.price, f.qty, f.fee) for f in store.fills("x1-L0U0")] == [
         ("f-x1-L0U0", "no", 6_100, 1_000, 70_000)]
     assert [store.cash_flow(x) for x in ("x1", "x2", "x3", "x4")] == [-550_000, -9_430_000, -2_520_000, -12_000]
+    # the running totals start from the history the store held
+    from tests.execution.test_store_reads_by_index import summed
+    assert (store.net_positions(), store.fill_outcomes()) == summed(store)
+    assert store.fill_outcomes() == {"forecastex": (1, 1), "kalshi": (3, 3), "polymarket": (1, 1)}
     store.close()
