@@ -431,9 +431,8 @@ class Executor:
         self._unrecorded = None
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")
-        # an unwind's sale only reduces what the leg holds: never past it into the other side
         req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid,
-                           spend_micros=spend, reduce_only=role == "unwind" and action is Action.SELL)
+                           spend_micros=spend)
         sent, sent_ms = time.perf_counter_ns(), int(self.clock() * 1000)
         if self._decided_ns is not None:                    # the first order of this execution
             self.first_order_ns.append(sent - self._decided_ns)

@@ -171,23 +171,3 @@ def test_unwind_prices_escalate_on_the_grid_up_to_the_cap(tmp_path, sim_factory,
         assert got == [("yes", "sell", 1000, p, "rejected") for p in SELL_PRICES]
     else:       # 62¢ + 5, 7.5, 10, 12.5, 15, 15¢, floored to 1¢
         assert got == [("no", "buy", 1000, p, "rejected") for p in [6700, 6900, 7200, 7400, 7700, 7700]]
-
-
-def test_an_unwinds_sales_are_reduce_only(tmp_path, sim_factory, monkeypatch):
-    """Every unwind sale goes with `reduce_only` (Kalshi then never sells past the YES held into
-    a NO position, whatever the store believed); the entry does not."""
-    from arbbot.venues.common.model import Action
-    from arbbot.venues.kalshi import KalshiVenue
-    sent = []
-    place = KalshiVenue.place_order
-
-    async def recording(self, req):
-        sent.append((req.action, req.reduce_only))
-        return await place(self, req)
-    monkeypatch.setattr(KalshiVenue, "place_order", recording)
-    h = sim_factory()
-    store = OrderStore(tmp_path / "o.db")
-    res, *_ = run(execute_into_thin_book(h, store, ExecutorConfig(), replenish_after_s=0.3))
-    assert res.state == "unwound", res.reason
-    assert sent[0] == (Action.BUY, False) and len(sent) >= 3
-    assert sent[1:] == [(Action.SELL, True)] * (len(sent) - 1)

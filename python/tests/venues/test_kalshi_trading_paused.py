@@ -113,26 +113,3 @@ def test_lifecycle_frames_that_stop_a_market_trading():
     assert not isinstance(parse_message(frame(event_type="close_date_updated", close_ts=1)), MarketTrading)
     with pytest.raises(ProtocolError):
         parse_message(frame(event_type="deactivated", is_deactivated="yes"))
-
-
-def test_a_reduce_only_sale_sells_no_more_than_is_held(rsa_keys):
-    """Holding 3 YES, a reduce-only IOC sale of 5 sells 3 (position 0); the same sale without it
-    sells 5 (a sale of YES beyond the YES held is a purchase of NO: position −2)."""
-    from arbbot.venues.common.model import Action
-    from arbbot.venues.kalshi.execution import order_body
-    sale = OrderRequest("K", Side.YES, 100, 500, action=Action.SELL, tif=TimeInForce.IOC, reduce_only=True)
-    assert order_body(sale)["reduce_only"] is True and "reduce_only" not in order_body(replace(sale, reduce_only=False))
-
-    async def main(reduce_only: bool) -> int:
-        async with kalshi_env(rsa_keys) as (sim, cfg):
-            v = KalshiVenue(cfg)
-            ticker = (await v.discover_markets())[0].market_id
-            bought = await v.place_order(OrderRequest(ticker, Side.YES, 9_900, 300, tif=TimeInForce.IOC))
-            assert bought.filled_lots == 300
-            await v.place_order(OrderRequest(ticker, Side.YES, 100, 500, action=Action.SELL, tif=TimeInForce.IOC,
-                                             reduce_only=reduce_only))
-            held = sim.exchange.accounts["user"].positions.get(ticker, 0)
-            await v.close()
-            return held
-    assert run(main(True)) == 0
-    assert run(main(False)) == -200

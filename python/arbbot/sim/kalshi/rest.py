@@ -642,14 +642,6 @@ class KalshiRest:
                 return 404, _errbody("market_not_found", "market not found")
             if ticker in self.paused_markets:
                 return 400, _errbody("market_not_active", "market is not active: trading is paused")
-            if body.get("reduce_only") is True:
-                # a sale reduces what is held of its side and no more; IOC only
-                if action != "sell" or tif != "ioc":
-                    raise ValueError("reduce_only is for an immediate_or_cancel sale")
-                held = self.exchange.account(acct, self.starting_balance).positions.get(ticker, 0)
-                lots = min(lots, held if side == "yes" else -held)
-                if lots <= 0:
-                    return 400, _errbody("invalid_order", f"reduce-only order: no {side} position to reduce")
         except (KeyError, ValueError, TypeError) as exc:
             return 400, _errbody("invalid_parameters", f"invalid order: {exc}")
         self.exchange.markets[ticker].fees = self.fees_in_force(ticker)

@@ -43,11 +43,7 @@ class OrderRequest:
     `spend_micros` (a BUY; 0 = `price_ticks × qty_lots`): what the fills the order is priced on
     cost at the book, µ$. Venues whose marketable BUY spends a dollar amount rather than buying a
     number of shares (Polymarket's FAK/FOK: adapters with `buys_by_amount`) spend this instead of
-    the limit's cost, so that fills below the limit do not buy more shares than `qty_lots`.
-
-    `reduce_only` (a SELL, IOC): it may only reduce what is held of `side`, never sell beyond it
-    (on Kalshi a sale of YES beyond the YES held is a purchase of NO: a position of the other side).
-    Venues that cannot sell what is not held ignore it."""
+    the limit's cost, so that fills below the limit do not buy more shares than `qty_lots`."""
     market_id: str
     side: Side
     price_ticks: int
@@ -57,7 +53,6 @@ class OrderRequest:
     client_order_id: str = ""
     post_only: bool = False
     spend_micros: int = 0
-    reduce_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,6 @@ def order_body(req: OrderRequest) -> dict:
             "client_order_id": req.client_order_id or f"arb-{uuid.uuid4()}"}
     if req.post_only:
         body["post_only"] = True
-    if req.reduce_only:
-        body["reduce_only"] = True          # IOC only (the venue's rule): the executor's unwind sales
     return body
 
 
