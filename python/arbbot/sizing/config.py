@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from arbbot.engine.types import INT32_MAX, MONEY_FEE_MAX
+from arbbot.engine.types import INT32_MAX, INT64_MAX, MONEY_FEE_MAX
 from arbbot.model import Venue
 from arbbot.sizing.types import PATHS_MAX, TIME_MAX_S, VOL_MAX, SizingParams
 from arbbot.units import MICROS_PER_DOLLAR, config_micros
@@ -138,7 +138,7 @@ class CapitalLock(_Step):
 class MonteCarlo(_Step):
     paths: within(int, 1, PATHS_MAX) = 2000
     drift: within(float, -VOL_MAX, VOL_MAX) = 0.0
-    max_requote: int = Field(100, ge=0)
+    max_requote: int = Field(100, ge=0, le=INT64_MAX)    # arb_sizing_params holds it as an int64
     cvar_level: UnitOpen = 0.95
 
 

@@ -6,6 +6,8 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from arbbot.engine.types import INT64_MAX
+
 EXIT_OK, EXIT_INPUT = 0, 2
 
 
@@ -14,16 +16,21 @@ def _fail(message: str) -> int:
     return EXIT_INPUT
 
 
+BANKROLL_MAX = INT64_MAX           # µ$: the engines hold equity as an int64
+
+
 def _bankroll(text: str) -> int:
     """Dollars (a decimal with at most 6 places, ≥ 0) → µ$."""
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"--bankroll {text!r} is not a number of dollars") from None
-    micros = value * 1_000_000
-    if not value.is_finite() or value < 0 or micros != micros.to_integral_value():
+    if not value.is_finite() or value < 0 or value * 1_000_000 != (value * 1_000_000).to_integral_value():
         raise ValueError(f"--bankroll {text!r} must be dollars ≥ 0 with at most 6 decimals")
-    return int(micros)
+    micros = int(value * 1_000_000)
+    if micros > BANKROLL_MAX:
+        raise ValueError(f"--bankroll {text!r} is above ${BANKROLL_MAX // 1_000_000:,} (equity is µ$ in an int64)")
+    return micros
 
 
 def main(args) -> int:

@@ -141,6 +141,8 @@ ENGINE_LIMITS = [
      "sizing.fee_model.extras.forecastex.min_per_order_usd", "[0, 1000000]"),
     ({"fee_model": {"min_order_usd": {"polymarket": 2e6}}}, "sizing.fee_model.min_order_usd.polymarket",
      "[0, 1000000]"),
+    # an int64 in the engine: beyond it the python engine sized and the swift one refused, naming no key
+    ({"monte_carlo": {"max_requote": 2**63}}, "sizing.monte_carlo.max_requote", "9223372036854775807"),
 ]
 
 

@@ -233,6 +233,9 @@ def test_bad_snapshots_exit_2_with_the_json_path(tmp_path, capsys, change, messa
     (["missing.json"], "$: cannot read missing.json"),
     ([str(BUNDLED / "fed-december.snapshot.json"), "--bankroll", "-5"], "arbbot explain: --bankroll '-5'"),
     ([str(BUNDLED / "fed-december.snapshot.json"), "--bankroll", "lots"], "arbbot explain: --bankroll 'lots'"),
+    # past what equity (µ$ in an int64) holds: was a traceback (OverflowError)
+    ([str(BUNDLED / "fed-december.snapshot.json"), "--bankroll", "1e303"],
+     "arbbot explain: --bankroll '1e303' is above $9,223,372,036,854"),
     ([str(BUNDLED / "fed-december.snapshot.json"), "--config", "nope.toml"], "arbbot explain: cannot read nope.toml"),
     (["--execution", "x1"], "arbbot explain: --execution needs --db"),
     ([], "arbbot explain: give a snapshot file"),
