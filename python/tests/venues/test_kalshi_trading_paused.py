@@ -113,3 +113,30 @@ def test_lifecycle_frames_that_stop_a_market_trading():
     assert not isinstance(parse_message(frame(event_type="close_date_updated", close_ts=1)), MarketTrading)
     with pytest.raises(ProtocolError):
         parse_message(frame(event_type="deactivated", is_deactivated="yes"))
+
+
+def test_an_exchange_status_without_both_flags_changes_nothing(rsa_keys, monkeypatch):
+    """Both flags are required (OpenAPI ExchangeStatus): an answer missing one is logged and the
+    last state kept, neither pausing the books nor resuming them."""
+    from aiohttp import web
+
+    from arbbot.sim.kalshi import KalshiSim
+    answers = {"body": {"exchange_active": True}}
+
+    async def status(self, request):
+        return web.json_response(answers["body"])
+    monkeypatch.setattr(KalshiSim, "exchange_status", status)
+
+    async def main():
+        async with kalshi_env(rsa_keys, exchange_status_s=0.05) as (sim, cfg):
+            v, tickers, c = await _streaming(cfg)
+            await asyncio.sleep(0.3)
+            assert v.paused == "" and all(c.latest[t].tradeable for t in tickers)
+            answers["body"] = {"exchange_active": True, "trading_active": False}
+            await wait_for(lambda: v.paused != "", what="paused")
+            answers["body"] = {"trading_active": "yes"}
+            await asyncio.sleep(0.3)
+            assert v.paused.startswith("kalshi: trading paused") and not c.latest[tickers[0]].tradeable
+            c.task.cancel()
+            await v.close()
+    run(main())

@@ -112,18 +112,20 @@ class KalshiVenue:
         cancelled: while it says trading is not active (the weekly maintenance window, a halt) every
         book is published held, since the resting orders stay on the book and no order is taken
         (a leg sent there is refused: `trading_is_paused`, and the legs before it unwind). A read
-        that fails keeps what the last one said."""
+        that fails, or an answer without both flags, keeps what the last one said."""
         while True:
             try:
                 body = await self.http.get("/exchange/status")
             except VenueError as exc:
                 log.warning("kalshi.exchange_status_failed", error=str(exc))
             else:
-                trading = isinstance(body, dict) and body.get("trading_active") is True \
-                    and body.get("exchange_active") is True
-                resume = body.get("exchange_estimated_resume_time") if isinstance(body, dict) else None
-                self._set_paused("" if trading else "kalshi: trading paused (GET /exchange/status"
-                                 + (f", resumes {resume}" if resume else "") + ")")
+                flags = (body.get("trading_active"), body.get("exchange_active")) if isinstance(body, dict) else ()
+                if len(flags) != 2 or not all(isinstance(f, bool) for f in flags):
+                    log.warning("kalshi.exchange_status_unreadable", body=str(body)[:200])
+                else:
+                    resume = body.get("exchange_estimated_resume_time")
+                    self._set_paused("" if all(flags) else "kalshi: trading paused (GET /exchange/status"
+                                     + (f", resumes {resume}" if resume else "") + ")")
             await asyncio.sleep(self.config.exchange_status_s)
 
     def _set_paused(self, reason: str) -> None:
