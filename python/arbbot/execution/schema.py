@@ -347,6 +347,19 @@ WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0 AND OLD.state IS N
         - (OLD.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed')))
     ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
 END;
+CREATE TRIGGER intents_count_inserted AFTER INSERT ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0
+     AND NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue, NEW.state = 'filled', 1)
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
+CREATE TRIGGER intents_recount_paper AFTER UPDATE OF paper ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND OLD.paper IS NOT NEW.paper
+     AND NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
+        (NEW.state = 'filled') * (OLD.paper - NEW.paper), OLD.paper - NEW.paper)
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
 """
 
 

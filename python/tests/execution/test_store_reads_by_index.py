@@ -117,4 +117,10 @@ def test_the_running_positions_and_fill_outcomes_equal_the_history_summed(tmp_pa
     from arbbot.venues.common.model import Resolution
     store.record_resolution(Resolution(Venue.POLYMARKET, "B", "yes", 10_000, 0, paid=True))
     assert "polymarket:B" not in store.net_positions() and store.net_positions() == summed(store)[0]
+    # rows written by other hands count too: an intent inserted already ended, one re-marked paper
+    store._db.execute("INSERT INTO intents(client_order_id, execution_id, leg, role, attempt, venue, market, market_id,"
+                      " side, action, qty, price, tif, state, created_ms, updated_ms) VALUES ('raw', 'p', 1, 'entry',"
+                      " 1, 'polymarket', 'polymarket:C', 'C', 'no', 'buy', 300, 5100, 'ioc', 'filled', 0, 0)")
+    store._db.execute("UPDATE intents SET paper = 1 WHERE client_order_id = ?", (refused,))
+    assert store.fill_outcomes() == summed(store)[1] == {"kalshi": (3, 4), "polymarket": (4, 4)}
     store.close()
