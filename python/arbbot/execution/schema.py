@@ -308,7 +308,8 @@ CREATE TABLE paper_settlements (
 # market and the fill outcomes per venue (every portfolio refresh: 0.9 s and 0.4 s there, summing
 # the whole history) are kept as running totals, by triggers on the rows that move them (the
 # terminal intent states are INTENT_TERMINAL's as of this version).
-_V8 = """
+_ENDED = "('filled', 'partially_filled', 'canceled', 'rejected', 'failed')"   # INTENT_TERMINAL as of version 8
+_V8 = f"""
 CREATE INDEX fills_by_order ON fills(client_order_id);
 CREATE INDEX executions_by_update ON executions(updated_ms);
 CREATE TABLE market_positions (                      -- every fill's lots and cost, summed as they are written
@@ -337,25 +338,25 @@ CREATE TABLE fill_outcome_counts (                   -- per venue, entry IOC int
 INSERT INTO fill_outcome_counts(venue, fills, attempts)
     SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents
     WHERE role = 'entry' AND tif = 'ioc' AND paper = 0
-      AND state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed')
+      AND state IN {_ENDED}
     GROUP BY venue;
 CREATE TRIGGER intents_count_outcomes AFTER UPDATE OF state ON intents
 WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0 AND OLD.state IS NOT NEW.state BEGIN
     INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
         (NEW.state = 'filled') - (OLD.state = 'filled'),
-        (NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed'))
-        - (OLD.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed')))
+        (NEW.state IN {_ENDED})
+        - (OLD.state IN {_ENDED}))
     ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
 END;
 CREATE TRIGGER intents_count_inserted AFTER INSERT ON intents
 WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0
-     AND NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') BEGIN
+     AND NEW.state IN {_ENDED} BEGIN
     INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue, NEW.state = 'filled', 1)
     ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
 END;
 CREATE TRIGGER intents_recount_paper AFTER UPDATE OF paper ON intents
 WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND OLD.paper IS NOT NEW.paper
-     AND NEW.state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') BEGIN
+     AND NEW.state IN {_ENDED} BEGIN
     INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
         (NEW.state = 'filled') * (OLD.paper - NEW.paper), OLD.paper - NEW.paper)
     ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;

@@ -128,9 +128,11 @@ class KalshiDataClient:
     def native(self, ticker: str) -> Book:
         """The shadow book as the engine may use it: also untradeable while locked/crossed, held
         for its fees, or while the exchange's trading is paused."""
-        return self._held(checked(self.books[ticker].native()))
+        return self.held_book(checked(self.books[ticker].native()))
 
-    def _held(self, b: Book) -> Book:
+    def held_book(self, b: Book) -> Book:
+        """`b` untradeable while the exchange's trading is paused, while the venue does not trade
+        its market (`market_holds`), or while it is held for its fees (`holds`), in that order."""
         reason = self.paused or self.market_holds.get(b.market.id) or self.holds.get(b.market.id)
         return held(b, reason) if reason else b
 
@@ -151,7 +153,7 @@ class KalshiDataClient:
                 self._publish(book, ts)
 
     def _publish(self, book: KalshiBook, ts: int) -> None:
-        self.feed.publish(BookUpdate(self._held(checked(book.native())), ts))
+        self.feed.publish(BookUpdate(self.held_book(checked(book.native())), ts))
 
     async def _resync(self, reason: str) -> None:
         for b in self.books.values():

@@ -152,9 +152,9 @@ class KalshiVenue:
         """`book` untradeable while the exchange's trading is paused, while the venue does not trade
         its market (lifecycle: paused, determined), or while it is held for a fee override
         (`provider.fee_holds`)."""
-        market = book.market.id
-        reason = (self.paused or (self.data.market_holds.get(market) if self.data is not None else None)
-                  or self.provider.fee_holds.get(market))
+        if self.data is not None:                      # streaming: the stream's own rule
+            return self.data.held_book(book)
+        reason = self.paused or self.provider.fee_holds.get(book.market.id)
         return held(book, reason) if reason else book
 
     async def fetch_book(self, market_id: str) -> Book:

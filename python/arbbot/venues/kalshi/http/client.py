@@ -107,7 +107,7 @@ def _error_fields(data: Any) -> tuple[str, str]:
     return str(code or ""), str(msg or "")
 
 
-# the codes an order is refused with while the exchange (or the market) does not trade
+# the codes an order is refused with while the exchange does not trade (no order is taken)
 REFUSED_WHILE_PAUSED = frozenset({"trading_is_paused"})
 
 

@@ -237,7 +237,8 @@ def parse_event_fee_update(text: str | bytes) -> EventFeeUpdate:
                           event, fee_type, mult, error)
 
 
-_TRADING_EVENTS = ("deactivated", "activated", "determined", "settled")
+_ENDED_EVENTS = ("determined", "settled")              # the market never trades again
+_TRADING_EVENTS = ("deactivated", "activated", *_ENDED_EVENTS)
 
 
 def _market_trading(d: dict) -> MarketTrading:
@@ -246,7 +247,7 @@ def _market_trading(d: dict) -> MarketTrading:
     ticker, event, paused = m["market_ticker"], m.get("event_type"), m.get("is_deactivated")
     if not (isinstance(ticker, str) and ticker) or not (paused is None or isinstance(paused, bool)):
         raise ValueError(f"market_ticker {ticker!r}, is_deactivated {paused!r}")
-    if event in ("determined", "settled"):
+    if event in _ENDED_EVENTS:
         held = f"kalshi: {ticker} {event}" + (f" (result {m['result']})" if m.get("result") else "")
     elif paused if paused is not None else event == "deactivated":
         held = f"kalshi: trading in {ticker} paused (market deactivated)"
@@ -254,7 +255,7 @@ def _market_trading(d: dict) -> MarketTrading:
         held = ""
     sid, seq = d.get("sid"), d.get("seq")
     return MarketTrading(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None, ticker, held,
-                         event in ("determined", "settled"))
+                         event in _ENDED_EVENTS)
 
 
 def parse_message(text: str | bytes, *, use_yes_price: bool = False):
