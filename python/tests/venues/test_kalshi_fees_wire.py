@@ -174,15 +174,25 @@ def test_event_fee_update_parses():
 
 
 class FakeHttp:
-    """The two reads of a discovery: one series (quadratic × 1), one event of two markets."""
+    """The reads of a discovery: one series (quadratic × 1), one event of two markets showing the
+    override fields `event_fields` (none: as before API 3.18), and the event override changes
+    `event_changes` (none), in pages of `event_page`."""
+    event_fields: dict = {}
+    event_changes: tuple = ()
+    event_page = 1000
 
     async def get(self, path, params=None, **_):
         if path == "/series":
             return {"series": [{"ticker": "KXBTCD", "fee_type": "quadratic", "fee_multiplier": 1}]}
         if path == "/series/fee_changes":
             return {"series_fee_change_arr": []}
+        if path == "/events/fee_changes":
+            start = int((params or {}).get("cursor") or 0)
+            end = start + self.event_page
+            return {"event_fee_changes": list(self.event_changes[start:end]),
+                    "cursor": str(end) if end < len(self.event_changes) else ""}
         assert path == "/events"
-        return {"events": [{"event_ticker": EV, "series_ticker": "KXBTCD", "title": "BTC",
+        return {"events": [{"event_ticker": EV, "series_ticker": "KXBTCD", "title": "BTC", **self.event_fields,
                             "markets": [{"ticker": t, "event_ticker": EV, "status": "active"} for t in (T1, T2)]}],
                 "cursor": ""}
 

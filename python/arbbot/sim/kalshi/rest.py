@@ -138,6 +138,7 @@ class KalshiRest:
         r.add_get(API + "/markets/{ticker}", self.get_market)
         r.add_get(API + "/markets/{ticker}/orderbook", self.get_orderbook)
         r.add_get(API + "/events", self.get_events)
+        r.add_get(API + "/events/fee_changes", self.get_event_fee_changes)     # (before /events/{event_ticker})
         r.add_get(API + "/events/{event_ticker}", self.get_event)
         r.add_get(API + "/series", self.list_series)
         r.add_get(API + "/series/fee_changes", self.get_fee_changes)           # (before /series/{series_ticker})
@@ -264,6 +265,7 @@ class KalshiRest:
                "collateral_return_type": "MECNET" if e.exclusive else "",
                "mutually_exclusive": e.exclusive, "available_on_brokers": False,
                "product_metadata": {}, "strike_period": "", "category": "Economics"}
+        out["fee_type_override"], out["fee_multiplier_override"] = self._event_override(event_id)
         if nested:         # archived markets are not nested (OpenAPI `with_nested_markets`)
             out["markets"] = [self._market_json(t) for t in tickers if t not in self.archived]
         return out
@@ -425,12 +427,12 @@ class KalshiRest:
     def fees_in_force(self, ticker: str) -> FeeModel:
         """What the exchange charges on `ticker` now, as the venue does: its series' terms (the
         listing's, or the latest scheduled change come due), under its event's override
-        (`event_fee_override`: a None term leaves the series' own). Taker 0.07 × multiplier and
+        (`_event_override`: a None term leaves the series' own). Taker 0.07 × multiplier and
         maker 0.0175 × multiplier (maker-fee types only) per p(1−p), rounded up to $0.01 an order."""
         _e, _q, l = self.listings[ticker]
         series = self._series_json(l.series, l)
         fee_type, mult = series["fee_type"], series["fee_multiplier"]
-        over_type, over_mult = self.fee_overrides.get(l.event_id, (None, None))
+        over_type, over_mult = self._event_override(l.event_id)
         fee_type = fee_type if over_type is None else over_type
         mult = Decimal(str(mult if over_mult is None else over_mult))
         taker = math.ceil(70_000 * mult)
@@ -438,15 +440,39 @@ class KalshiRest:
         return FeeModel(taker, maker, 10_000)
 
     def event_fee_override(self, event_ticker: str, fee_type: str | None, multiplier: int | float | None) -> None:
-        """The venue overrides `event_ticker`'s fee terms from now on (None clearing a term): the
-        exchange charges them, and only the WebSocket connections subscribed now are told
-        (`event_fee_update`; there is no REST read of an override, so a client whose connection
-        was down misses it, as on Kalshi)."""
-        if fee_type is None and multiplier is None:
-            self.fee_overrides.pop(event_ticker, None)
-        else:
-            self.fee_overrides[event_ticker] = (fee_type, multiplier)
+        """The venue overrides `event_ticker`'s fee terms from now on (None clearing a term): a
+        change in force now joins `event_fee_changes`, the exchange charges it, its event shows it
+        (`GET /events`), and the WebSocket connections subscribed now are told (`event_fee_update`;
+        a client whose connection was down learns it from a REST read)."""
+        self.event_fee_changes.append({
+            "id": f"efc-{len(self.event_fee_changes) + 1}", "event_ticker": event_ticker,
+            "series_ticker": self.listings[self.event_tickers[event_ticker][0]][2].series,
+            "fee_type_override": fee_type, "fee_multiplier_override": multiplier,
+            "scheduled_ts": iso_time(self.clock_ms())})
         self.push_event_fee_update(event_ticker, fee_type, multiplier)
+
+    def _event_override(self, event_ticker: str) -> tuple[str | None, int | float | None]:
+        """`event_ticker`'s override terms in force now: those of its latest change come due in
+        `event_fee_changes` (later in the list wins a tie), (None, None) if none."""
+        now = self.clock_ms()
+        due = [(self._fee_change_ms(c), i, c) for i, c in enumerate(self.event_fee_changes)
+               if c["event_ticker"] == event_ticker and self._fee_change_ms(c) <= now]
+        if not due:
+            return None, None
+        latest = max(due, key=lambda d: d[:2])[2]
+        return latest["fee_type_override"], latest["fee_multiplier_override"]
+
+    async def get_event_fee_changes(self, request):
+        """`GET /events/fee_changes` (API 3.20+): every event override change, those in force and
+        those scheduled (`EventFeeChange`: id, event_ticker, series_ticker, fee_type_override,
+        fee_multiplier_override, scheduled_ts), in the order they were made; `event_ticker`
+        filters; `limit` 1-1000 (default 100), opaque `cursor` ("" at the end)."""
+        limit, after = _page_params(request.query, "f", most=1000, default=100)
+        event = request.query.get("event_ticker")
+        keyed = [(i, c) for i, c in enumerate(self.event_fee_changes) if not event or c["event_ticker"] == event]
+        page, last = keyset_page(keyed, lambda x: x[0], after, limit, descending=False)
+        return web.json_response({"event_fee_changes": [c for _i, c in page],
+                                  "cursor": "" if last is None else _cursor("f", last)})
 
     @staticmethod
     def _fee_change_ms(change: dict) -> int:

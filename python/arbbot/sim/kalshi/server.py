@@ -42,9 +42,11 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
         # series fee changes the venue announces (`SeriesFeeChange` objects: id, series_ticker,
         # fee_type, fee_multiplier, scheduled_ts), served by GET /series/fee_changes
         self.fee_changes: list[dict] = []
-        # event ticker → (fee_type, multiplier) overriding its series' terms (None: that term not
-        # overridden), set by `event_fee_override`
-        self.fee_overrides: dict[str, tuple[str | None, int | float | None]] = {}
+        # event override changes (`EventFeeChange` objects: id, event_ticker, series_ticker,
+        # fee_type_override, fee_multiplier_override (null: that term not overridden),
+        # scheduled_ts), in the order made, served by GET /events/fee_changes; the latest come due
+        # is in force (`event_fee_override` adds one in force now)
+        self.event_fee_changes: list[dict] = []
         # markets whose trading the exchange paused (`pause_market`): their orders are refused,
         # their resting orders stay on the book
         self.paused_markets: set[str] = set()

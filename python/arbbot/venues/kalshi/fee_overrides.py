@@ -28,6 +28,7 @@ class EventFees:
         self._series: dict[str, KalshiSeries] = {}       # event ticker → its series
         self._markets: dict[str, dict[str, None]] = {}   # event ticker → its markets handed out (ordered)
         self._held_under: dict[str, KalshiSeries] = {}   # event ticker → the series terms its holds were decided under
+        self._heard_ms: dict[str, int] = {}              # event ticker → when its override last changed as heard (unix ms)
 
     def schedule(self, event: str, series: KalshiSeries) -> FeeSchedule:
         """`event`'s fee schedule now: its series' terms under the event's override, if any.
@@ -60,15 +61,33 @@ class EventFees:
             return []
         return self._reevaluate(event)
 
-    def apply(self, update: EventFeeUpdate) -> list[str]:
+    def apply(self, update: EventFeeUpdate, heard_ms: int | None = None) -> list[str]:
         """Put `update` in force and hold or release the event's markets handed out so far;
-        the tickers whose hold changed."""
+        the tickers whose hold changed. `heard_ms`: when it took effect (an `event_fee_update`
+        heard, a scheduled change come due), which a read of the venue begun before cannot undo."""
         event = update.event_ticker
+        if heard_ms is not None:
+            self._heard_ms[event] = max(heard_ms, self._heard_ms.get(event, heard_ms))
         if update.fee_type is None and update.multiplier is None and not update.error:
             self.overrides.pop(event, None)
         else:
             self.overrides[event] = update
         return self._reevaluate(event)
+
+    def heard_since(self, event: str, at_ms: int) -> bool:
+        """Whether `event`'s override changed as heard at or after `at_ms`."""
+        return self._heard_ms.get(event, at_ms - 1) >= at_ms
+
+    def read(self, update: EventFeeUpdate, read_ms: int) -> list[str] | None:
+        """The override the venue showed for its event in a read begun at `read_ms` (`GET /events`,
+        `GET /events/fee_changes`): put in force unless one heard since is newer. None if it
+        changed nothing, else the tickers whose hold changed."""
+        event = update.event_ticker
+        now = self.overrides.get(event)
+        terms = (update.fee_type, update.multiplier, update.error)
+        if self.heard_since(event, read_ms) or terms == ((now.fee_type, now.multiplier, now.error) if now else (None, None, "")):
+            return None
+        return self.apply(update)
 
     def series_terms(self, terms: dict[str, KalshiSeries]) -> list[str]:
         """The series' terms now (series ticker → KalshiSeries: read again by a discovery, or a

@@ -6,7 +6,11 @@ warning per discovery. Fees change under a running session three ways, and each 
 what every later discovery builds while the markets the session may already price with lower
 fees are held (`fee_holds`, their books published untradeable) while the change makes them
 dearer (`fee_overrides.EventFees`):
-- a per-event override (`event_fee_update`, on the WebSocket);
+- a per-event override: heard on the WebSocket (`event_fee_update`); as the venue shows it when a
+  discovery reads it (the `Event`'s `fee_type_override` / `fee_multiplier_override`, or, where the
+  venue's events do not carry them, the latest change `GET /events/fee_changes` lists in force), so
+  a session started after an override was announced prices with it; or scheduled in
+  `GET /events/fee_changes`, in force from its `scheduled_ts`;
 - new series terms: every discovery reads `GET /series` again (a listings refresh, every
   `listings_refresh_s`);
 - a change scheduled in `GET /series/fee_changes` (read with every discovery): in force from its
@@ -28,12 +32,14 @@ from arbbot.venues.kalshi.fee_overrides import EventFees
 from arbbot.venues.kalshi.fees import UnmodelledFees
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import KalshiSeries, parse_market, parse_multiplier, parse_series
-from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate, PriceLevelStructureUpdate
+from arbbot.venues.kalshi.schemas.ws import EventFeeUpdate, PriceLevelStructureUpdate, event_override
 
 log = logs.get("kalshi")
 
 _TICK = {"linear_cent": 100, "tapered_deci_cent": 10, "deci_cent": 10}
 COARSEST_TICK = 100         # a structure not known: $0.01, a multiple of every known grid's step
+EVENT_FEE_PAGE = 1000       # `GET /events/fee_changes` page size (the venue's largest `limit`)
+EVENT_FEE_PAGES_MAX = 100   # pages read per discovery at most (a cursor that never ends)
 
 
 def price_grid(structure: str) -> tuple[int, str]:
@@ -50,6 +56,8 @@ class KalshiInstrumentProvider:
         self.series_read_ms = 0
         # series ticker → its changes scheduled after `series_read_ms`: (scheduled ms, fee_type, multiplier), in time order
         self.scheduled: dict[str, list[tuple[int, str, Decimal]]] = {}
+        # event ticker → its override changes scheduled after the last read of them: (scheduled ms, override), in time order
+        self.event_scheduled: dict[str, list[tuple[int, EventFeeUpdate]]] = {}
         self.events: dict[str, EventInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.bodies: list[dict] = []      # the `GET /events` pages of the last load, as the venue sent them
@@ -71,7 +79,7 @@ class KalshiInstrumentProvider:
     def apply_fee_update(self, update: EventFeeUpdate) -> list[str]:
         """An `event_fee_update`: later discoveries price the event with it; the event's markets
         handed out cheaper are held (`fee_holds`). Returns the tickers whose hold changed."""
-        changed = self.event_fees.apply(update)
+        changed = self.event_fees.apply(update, self.clock_ms())
         log.warning("kalshi.event_fee_update", event_ticker=update.event_ticker, fee_type=update.fee_type,
                     multiplier=None if update.multiplier is None else str(update.multiplier),
                     error=update.error or None, changed=len(changed), held=len(self.fee_holds))
@@ -91,14 +99,24 @@ class KalshiInstrumentProvider:
         """When the next scheduled change comes due (unix ms), or None."""
         now_ms = self.clock_ms()
         later = [c[0] for changes in self.scheduled.values() for c in changes if c[0] > now_ms]
-        return min(later, default=None)
+        return min(later + [c[0][0] for c in self.event_scheduled.values() if c], default=None)
 
     def fee_change_due(self) -> list[str]:
         """A scheduled change came due (or series were read again): the markets handed out under
         terms that are now dearer are held, those back at their rate released. The tickers whose
         hold changed."""
         now_ms = self.clock_ms()
-        changed = self.event_fees.series_terms({t: self.terms(t, now_ms) for t in self.series})
+        changed = []
+        for event, pending in list(self.event_scheduled.items()):
+            while pending and pending[0][0] <= now_ms:
+                at, update = pending.pop(0)
+                if not self.event_fees.heard_since(event, at):     # an override heard after its time is newer
+                    log.warning("kalshi.event_fee_change_due", event_ticker=event, fee_type=update.fee_type,
+                                multiplier=None if update.multiplier is None else str(update.multiplier))
+                    changed += self.event_fees.apply(update, at)
+            if not pending:
+                del self.event_scheduled[event]
+        changed += self.event_fees.series_terms({t: self.terms(t, now_ms) for t in self.series})
         if changed:
             log.warning("kalshi.series_fees_changed", changed=len(changed), held=len(self.fee_holds))
         return changed
@@ -123,6 +141,49 @@ class KalshiInstrumentProvider:
             if at > self.series_read_ms:
                 scheduled.setdefault(ticker, []).append(change)
         self.scheduled = {t: sorted(c) for t, c in scheduled.items()}
+
+    async def _event_fee_changes(self, read_ms: int) -> dict[str, EventFeeUpdate]:
+        """`GET /events/fee_changes`, every page: the override changes scheduled after `read_ms`
+        (when this read began) replace `event_scheduled`; returned, the latest change in force at
+        `read_ms` of each event listed. A venue that cannot answer it (or a page) keeps the
+        schedule known and returns nothing."""
+        changes: dict[str, list[tuple[int, int, EventFeeUpdate]]] = {}   # event → (ms, order listed, override)
+        params, cursors, listed = {"limit": str(EVENT_FEE_PAGE)}, set(), 0
+        for _page in range(EVENT_FEE_PAGES_MAX):
+            try:
+                body = await self.http.get("/events/fee_changes", params)
+            except VenueError as exc:
+                log.warning("kalshi.event_fee_changes_unread", error=str(exc))
+                return {}
+            rows = body.get("event_fee_changes") if isinstance(body, dict) else None
+            if not isinstance(rows, list):
+                log.warning("kalshi.event_fee_changes_unread", error=f"no event_fee_changes list: {str(body)[:200]}")
+                return {}
+            for raw in rows:
+                try:
+                    at, update = utc_ms(raw["scheduled_ts"]), event_override(raw)
+                except (KeyError, TypeError, ValueError, VenueError) as exc:
+                    log.warning("kalshi.event_fee_change_unreadable", change=str(raw)[:200], error=str(exc))
+                    continue
+                changes.setdefault(update.event_ticker, []).append((at, listed, update))
+                listed += 1
+            cursor = body.get("cursor") or ""
+            if not isinstance(cursor, str) or not cursor or cursor in cursors:
+                break
+            cursors.add(cursor)
+            params = {"limit": str(EVENT_FEE_PAGE), "cursor": cursor}
+        else:
+            log.warning("kalshi.event_fee_changes_truncated", pages=EVENT_FEE_PAGES_MAX)
+        in_force, scheduled = {}, {}
+        for event, rows in changes.items():
+            rows.sort(key=lambda r: r[:2])
+            past = [u for at, _i, u in rows if at <= read_ms]
+            if past:
+                in_force[event] = past[-1]
+            if later := [(at, u) for at, _i, u in rows if at > read_ms]:
+                scheduled[event] = later
+        self.event_scheduled = scheduled
+        return in_force
 
     def apply_price_structure(self, update: PriceLevelStructureUpdate) -> None:
         """`price_level_structure_updated`: the market's orders are priced on its new grid."""
@@ -153,13 +214,34 @@ class KalshiInstrumentProvider:
             self.series[series.ticker] = series      # the terms as the venue shows them now
         self.series_read_ms = read_ms
 
+    def _read_override(self, ev: dict, listed: EventFeeUpdate | None, read_ms: int) -> None:
+        """Event `ev` of `GET /events`: its override as the venue shows it (its own override
+        fields, else `listed`, the change `GET /events/fee_changes` lists in force) is put in force
+        unless one heard since `read_ms` is newer. Neither: the override known stays."""
+        try:
+            update = (event_override(ev) if "fee_type_override" in ev or "fee_multiplier_override" in ev
+                      else listed)
+        except (TypeError, ValueError) as exc:
+            log.warning("kalshi.event_override_unreadable", event_ticker=ev.get("event_ticker"), error=str(exc))
+            return
+        if update is None:
+            return
+        changed = self.event_fees.read(update, read_ms)
+        if changed is not None:
+            log.warning("kalshi.event_fee_override_read", event_ticker=update.event_ticker, fee_type=update.fee_type,
+                        multiplier=None if update.multiplier is None else str(update.multiplier),
+                        error=update.error or None, changed=len(changed), held=len(self.fee_holds))
+
     async def load(self, *, series_ticker: str | None = None) -> list[MarketInfo]:
         cursor = ""
         self.bodies = []
         skipped: Counter[str] = Counter()          # reason → markets of this load not traded
+        read_ms = self.clock_ms()
+        listed_in_force: dict[str, EventFeeUpdate] = {}
         if series_ticker is None:
             await self._all_series()                # every discovery: the series' terms may have changed
             await self._fee_changes()
+            listed_in_force = await self._event_fee_changes(read_ms)
         while True:
             params = {"with_nested_markets": "true", "limit": "200", "status": "open"}
             if series_ticker:
@@ -173,6 +255,7 @@ class KalshiInstrumentProvider:
                     skipped["event without event_ticker or series_ticker"] += 1
                     continue
                 event = ev["event_ticker"]
+                self._read_override(ev, listed_in_force.get(event), read_ms)
                 try:
                     await self._series(ev["series_ticker"])
                     s = self.terms(ev["series_ticker"])

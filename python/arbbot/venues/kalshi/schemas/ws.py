@@ -220,7 +220,15 @@ def parse_event_fee_update(text: str | bytes) -> EventFeeUpdate:
     multiplier is exactly what the venue wrote (rare frames: the cost does not matter). A frame
     without an event ticker is a ProtocolError; unreadable terms are kept as `error`."""
     d = json.loads(text, parse_float=Decimal)
-    m = d["msg"]
+    sid, seq = d.get("sid"), d.get("seq")
+    return event_override(d["msg"], sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None)
+
+
+def event_override(m: dict, sid: int | None = None, seq: int | None = None) -> EventFeeUpdate:
+    """The override terms an object states for its `event_ticker`: an `event_fee_update`'s `msg`,
+    an `Event` of `GET /events`, or an `EventFeeChange` of `GET /events/fee_changes` (all three
+    name them `fee_type_override` / `fee_multiplier_override`, null = cleared). ValueError without
+    an event ticker; unreadable terms are kept as `error` (the event's fees are then unknown)."""
     event = m["event_ticker"]
     if not isinstance(event, str) or not event:
         raise ValueError(f"event_ticker {event!r}")
@@ -232,9 +240,7 @@ def parse_event_fee_update(text: str | bytes) -> EventFeeUpdate:
             mult = parse_multiplier(mult, "fee_multiplier_override")
         except ProtocolError as exc:
             mult, error = None, str(exc)
-    sid, seq = d.get("sid"), d.get("seq")
-    return EventFeeUpdate(sid if isinstance(sid, int) else None, seq if isinstance(seq, int) else None,
-                          event, fee_type, mult, error)
+    return EventFeeUpdate(sid, seq, event, fee_type, mult, error)
 
 
 _ENDED_EVENTS = ("determined", "settled")              # the market never trades again
