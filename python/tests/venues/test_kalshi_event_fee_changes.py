@@ -10,8 +10,6 @@ charges, until the executor's fee check held the event after its first order pai
 Units: taker rates in ppm (0.07 × multiplier = 70,000 ppm × multiplier)."""
 from __future__ import annotations
 
-import asyncio
-
 from structlog.testing import capture_logs
 
 from arbbot.model import utc_ms

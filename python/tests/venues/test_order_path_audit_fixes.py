@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from arbbot.sim import _keypair
-from arbbot.venues.common.errors import OrderRejected, OutcomeUnknown, VenueError
+from arbbot.venues.common.errors import OrderRejected, OutcomeUnknown, ProtocolError, VenueError
 from arbbot.venues.common.model import (
     Action, FeeSchedule, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue,
 )
@@ -33,6 +34,7 @@ from arbbot.venues.kalshi.execution import KalshiExecutionClient
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
 from arbbot.venues.polymarket.venue import PolymarketVenue
 
 PRIV = "0x" + "3c" * 32
@@ -155,10 +157,17 @@ def _market(tick: int, fees: FeeSchedule | None = None):
                            fees=fees or FeeSchedule())
 
 
+def _provider(market) -> PolymarketInstrumentProvider:
+    """A provider that lists `market` (no venue behind it)."""
+    provider = PolymarketInstrumentProvider(None)
+    provider.markets = {market.market_id: market}
+    return provider
+
+
 def _client(tick: int, http=None):
     http = http or _CaptureHttp()
     return PolymarketExecutionClient(http, PolymarketConfig(private_key=PRIV),
-                                     SimpleNamespace(markets={"0xc": _market(tick)})), http
+                                     _provider(_market(tick))), http
 
 
 AMOUNT_CASES = [   # (tick, price, lots, action, tif) → (orderType, makerAmount, takerAmount)
@@ -314,7 +323,7 @@ def test_polymarket_order_fee_over_several_prices_is_never_below_its_fills():
     http.clob_post = clob_post
     fees = FeeSchedule(taker_rate_ppm=40_000, rounding=10)
     client = PolymarketExecutionClient(http, PolymarketConfig(private_key=PRIV),
-                                       SimpleNamespace(markets={"0xc": _market(100, fees)}))
+                                       _provider(_market(100, fees)))
     client._build = lambda m, req: {"order": {}}
     http.answer = {"success": True, "orderID": "0x1", "status": "matched", "makingAmount": "42.278",
                    "takingAmount": "98.2"}
@@ -323,6 +332,33 @@ def test_polymarket_order_fee_over_several_prices_is_never_below_its_fills():
     http.answer = {"success": True, "orderID": "0x2", "status": "matched", "makingAmount": "100", "takingAmount": "39"}
     s = run(client.place(OrderRequest("0xc", Side.YES, 3900, 10_000, action=Action.SELL, tif=TimeInForce.IOC)))
     assert (s.filled_lots, s.cost_micros, s.fees_micros) == (10_000, 0, 951_600)     # 100 × 0.04 × 0.39 × 0.61
+
+
+def test_polymarket_answer_with_nothing_matched_yet_is_read_not_a_crash():
+    """A `live` or `delayed` answer (a GTC resting, a FAK held by a sports market's matching delay)
+    writes `makingAmount` and `takingAmount` as "". Before: decimal.InvalidOperation escaped
+    `place`, so the executor took the order for an error and never waited for it to settle. Now:
+    resting, nothing filled. An amount that is not one is a ProtocolError: the outcome is
+    unknown and the executor looks the order up."""
+    http = SimpleNamespace()
+
+    async def clob_post(path, payload, auth=False):
+        return http.answer
+    http.clob_post = clob_post
+    client = PolymarketExecutionClient(http, PolymarketConfig(private_key=PRIV), _provider(_market(100)))
+    client._build = lambda m, req: {"order": {}}
+    got = []
+    for status in ("live", "delayed"):
+        http.answer = {"success": True, "orderID": f"0x{status}", "status": status, "makingAmount": "",
+                       "takingAmount": ""}
+        o = run(client.place(OrderRequest("0xc", Side.YES, 4400, 1_000, tif=TimeInForce.IOC)))
+        got.append((o.status, o.filled_lots, o.remaining_lots, o.cost_micros, o.fees_micros))
+    assert got == [(OrderStatus.RESTING, 0, 1_000, 0, 0)] * 2
+    for bad in ("abc", "-1", "NaN"):
+        http.answer = {"success": True, "orderID": "0xbad", "status": "matched", "makingAmount": bad,
+                       "takingAmount": "10"}
+        with pytest.raises(ProtocolError, match="makingAmount"):
+            run(client.place(OrderRequest("0xc", Side.YES, 4400, 1_000, tif=TimeInForce.IOC)))
 
 
 # ---- 4. Polymarket order statuses ---------------------------------------------------------------
@@ -347,7 +383,7 @@ class _ReadHttp:
 
 def _venue(http) -> PolymarketVenue:
     v = PolymarketVenue(PolymarketConfig(private_key=PRIV))
-    v.http = http
+    v.http = v.provider.http = http
     v.exec.http = http
     v.provider.markets["0xc"] = MARKET
     return v
@@ -365,6 +401,13 @@ STATUS_CASES = [     # /data/order status, size_matched → status, filled lots,
     ("unmatched", "0", OrderStatus.CANCELED, 0, 0),
     ("DELAYED", "0", OrderStatus.PENDING, 0, 0),
     ("MATCHED", "10", OrderStatus.FILLED, 1_000, 100_000),                   # 10 × 0.04 × 0.25
+    # the CLOB OpenAPI's names (GET /data/order): before, all of them read as unknown → PENDING, so
+    # an order whose answer was lost was looked up forever
+    ("ORDER_STATUS_MATCHED", "10", OrderStatus.FILLED, 1_000, 100_000),
+    ("ORDER_STATUS_CANCELED", "4", OrderStatus.CANCELED, 400, 40_000),
+    ("ORDER_STATUS_INVALID", "0", OrderStatus.CANCELED, 0, 0),
+    ("ORDER_STATUS_CANCELED_MARKET_RESOLVED", "0", OrderStatus.CANCELED, 0, 0),
+    ("ORDER_STATUS_SYSTEM_CLEARED", "0", OrderStatus.CANCELED, 0, 0),
 ]
 
 
@@ -427,13 +470,59 @@ def test_polymarket_fill_fee_comes_from_the_markets_schedule_not_the_trades_bps(
     assert got == {bps: [(1_000, 5000, 100_000)] for bps in ("0", "400", "1000")}
 
 
+class _GammaHttp(_ReadHttp):
+    """_ReadHttp with Gamma's `/markets?condition_ids=` listing `gamma` (closed markets)."""
+
+    def __init__(self, order=None, trades=(), gamma=()) -> None:
+        super().__init__(order, trades)
+        self.gamma_markets, self.gamma_reads = list(gamma), []
+
+    async def gamma(self, path, params=None):
+        self.gamma_reads.append((path, params.get("closed")))
+        want = set(params.get("condition_ids") or ())
+        return [m for m in self.gamma_markets if m["conditionId"] in want and str(m["closed"]).lower() == params["closed"]]
+
+
+UNLISTED = {"conditionId": "0xnot-discovered", "question": "closed since", "clobTokenIds": '["999", "998"]',
+            "outcomes": '["Yes", "No"]', "feesEnabled": True, "feeSchedule": {"rate": "0.02", "exponent": 1},
+            "closed": True}
+
+
 def test_polymarket_fill_fees_round_once_per_order_on_the_schedule():
     """Two fills of one order, 3.333333 shares each at 0.50, rate 4 % (fee_rate_bps says 0): raw
     $0.03333333 then $0.06666666 in all, rounded up per order to $0.00001: $0.03334, then
-    $0.06667 − $0.03334 = $0.03333. A trade in a market never discovered keeps its own
-    `fee_rate_bps` (200 bps: 10 × 0.02 × 0.25 = $0.05)."""
-    fills = run(_venue(_ReadHttp(None, [
+    $0.06667 − $0.03334 = $0.03333. A trade in a market not listed now (closed) is priced with the
+    schedule Gamma shows for it (2 %: 10 × 0.02 × 0.25 = $0.05), not the trade's legacy
+    `fee_rate_bps` (1000)."""
+    fills = run(_venue(_GammaHttp(None, [
         _trade("t1", "0", size="3.333333"), _trade("t2", "0", size="3.333333"),
-        {**_trade("t3", "200", asset="999"), "taker_order_id": "0xother", "market": "0xnot-discovered"}])).fills())
+        {**_trade("t3", "1000", asset="999"), "taker_order_id": "0xother", "market": "0xnot-discovered"}],
+        [UNLISTED])).fills())
     assert [(f.fill_id, f.qty_lots, f.fee_micros) for f in fills] == \
            [("t1", 333, 33_340), ("t2", 333, 33_330), ("t3", 1_000, 50_000)]
+
+
+def test_polymarket_fills_of_a_market_no_longer_listed_keep_their_side():
+    """A NO buy of 10 shares at 0.60 in a market that closed after it traded: the listing no
+    longer has it. Before, its token fell back to (the trade's market, YES): +1,000 YES lots and
+    the trade's legacy fee_rate_bps (1000: $0.24). Now a market listed once stays known (a
+    re-listing drops it), and one never listed in this process is looked up on Gamma (closed, then
+    open): NO, at its schedule's 2 % ($0.048). A token Gamma does not know is an error, never YES."""
+    def no_buy(tid, asset, market):
+        return {**_trade(tid, "1000", asset=asset), "price": "0.6", "market": market}
+    v = _venue(_GammaHttp(None, [no_buy("t1", "2", "0xc")]))
+    v.provider.known["0xc"] = MARKET
+    v.provider.tokens.update({"1": ("0xc", Side.YES), "2": ("0xc", Side.NO)})
+    v.provider.markets = {"0xd": replace(MARKET, market_id="0xd", yes_token="3", no_token="4")}   # re-listed without it
+    got = run(v.fills())
+    assert [(f.market_id, f.side, f.qty_lots, f.fee_micros) for f in got] == [("0xc", Side.NO, 1_000, 96_000)]
+    http = _GammaHttp(None, [no_buy("t2", "998", "0xnot-discovered")], [UNLISTED])
+    v = _venue(http)
+    got = run(v.fills())
+    assert [(f.market_id, f.side, f.qty_lots, f.fee_micros) for f in got] == [("0xnot-discovered", Side.NO, 1_000, 48_000)]
+    assert http.gamma_reads == [("/markets", "true")]
+    run(v.fills())
+    assert len(http.gamma_reads) == 1                     # known from then on
+    v = _venue(_GammaHttp(None, [no_buy("t3", "777", "0xnowhere")], [UNLISTED]))
+    with pytest.raises(ProtocolError, match="token 777 of market 0xnowhere"):
+        run(v.fills())

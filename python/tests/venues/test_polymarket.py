@@ -443,6 +443,33 @@ def test_orders_follow_a_tick_size_change():
     assert o.status is OrderStatus.RESTING and listed == [(o.order_id, 3010)]
 
 
+def test_a_tick_size_change_missed_by_the_stream_is_read_from_the_next_whole_book():
+    """ALV's tick moves 0.01 → 0.001 while no connection hears it (before the stream starts, as
+    during an outage): its `tick_size_change` is never sent again. Every whole book states the
+    tick (`tick_size`): the stream's first snapshot and a REST book both carry 0.001. Before, the
+    adapter kept checking and signing on 0.01; now its rules follow the book."""
+    async def main():
+        async with poly_env() as (sim, cfg):
+            v, _ = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000b7", "missed")
+            markets = await v.discover_markets()
+            alv = by_title(sim, "ALV")
+            assert v.market_info(alv).tick_ticks == 100
+            sim.change_tick_size(alv, 10)                   # no connection to hear it
+            dc = v.data_client(markets)
+            dc.start()
+            await wait_for(lambda: in_sync(dc, sim), what="initial snapshots")
+            streamed = v.market_info(alv).tick_ticks
+            sim.change_tick_size(alv, 100)
+            for c in list(sim.connections):                 # … and back, unheard again
+                sim.connections.discard(c)
+            await dc.refresh_book(alv)
+            polled = v.market_info(alv).tick_ticks
+            await dc.close()
+            await v.close()
+            return streamed, polled
+    assert run(main()) == (10, 100)
+
+
 def test_an_orders_fills_carry_its_fee_rounded_once_per_order():
     """Taker fee 4 %: a FAK over two levels whose fills' raw fees both have sub-$0.00001 parts
     (9,300 lots at 43¢ → $0.911772, 520 at 44¢ → $0.0512512): rounded up per order the venue

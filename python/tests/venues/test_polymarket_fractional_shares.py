@@ -72,9 +72,12 @@ class _Http:
 
 
 def _client(post: dict, get: dict) -> PolymarketExecutionClient:
+    from arbbot.venues.polymarket.providers import PolymarketInstrumentProvider
     market = SimpleNamespace(market_id=COND, yes_token=TOKEN_YES, no_token=TOKEN_NO, tick_ticks=100,
                              extra=(("min_order_size_lots", "500"),), neg_risk=False)
-    client = PolymarketExecutionClient(_Http(post, get), SimpleNamespace(), SimpleNamespace(markets={COND: market}))
+    provider = PolymarketInstrumentProvider(None)
+    provider.markets = {COND: market}
+    client = PolymarketExecutionClient(_Http(post, get), SimpleNamespace(), provider)
     client._build = lambda m, req: {"order": {}}                 # signing is tested elsewhere
     return client
 

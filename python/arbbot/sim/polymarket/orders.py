@@ -160,7 +160,9 @@ class OrderDesk:
         making, taking = (spent, shares_micros) if side == "BUY" else (shares_micros, shares_micros - spent)
         return web.json_response({
             "success": True, "errorMsg": "", "orderID": vid, "status": status,
-            "makingAmount": _dec(making, 6), "takingAmount": _dec(taking, 6), "tradeIDs": trade_ids,
+            # nothing matched yet (a resting order): both "", as the CLOB writes them
+            "makingAmount": _dec(making, 6) if got else "", "takingAmount": _dec(taking, 6) if got else "",
+            "tradeIDs": trade_ids,
             "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in trade_ids]})
 
     async def cancel_order(self, request: web.Request, account: str) -> web.Response:

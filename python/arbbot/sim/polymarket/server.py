@@ -235,7 +235,9 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         _e, _q, l = self.listings[o.market]
         side = ("no" if o.side == "yes" else "yes") if o.action == "sell" else o.side
         price = FULL - o.price if o.action == "sell" else o.price
-        status = {"resting": "LIVE", "executed": "MATCHED", "canceled": "CANCELED"}.get(o.status, "LIVE")
+        # the OpenAPI's names (`ORDER_STATUS_MATCHED`); the POST /order answer and the user channel
+        # write them short and lower case
+        status = "ORDER_STATUS_" + {"resting": "LIVE", "executed": "MATCHED", "canceled": "CANCELED"}.get(o.status, "LIVE")
         return {"id": self.desk.rev.get(o.order_id, o.order_id), "status": status, "owner": owner,
                 "market": o.market, "asset_id": l.yes_token if side == "yes" else l.no_token,
                 "side": "SELL" if o.action == "sell" else "BUY", "original_size": _sz(o.initial),

@@ -216,7 +216,15 @@ class PolymarketDataClient:
             self.hash_mismatches += 1
             log.warning("polymarket: REST book for token …%s fails its own hash", msg.asset_id[-8:])
         book.note(msg.timestamp)
+        self._tick_of(msg)
         return True
+
+    def _tick_of(self, msg: BookMsg) -> None:
+        """A whole book states its market's tick (`tick_size`): a `tick_size_change` missed while
+        the stream was down (or not yet read) reaches `on_tick_change` from it (which ignores a
+        tick it already has)."""
+        if msg.tick_size:
+            self._tick_changed(self.token_market[msg.asset_id], msg.tick_size)
 
     def _resnapshot(self, token: str, reason: str, *, invalidate: bool = True) -> None:
         book = self.books[token]
@@ -284,6 +292,7 @@ class PolymarketDataClient:
                     log.warning("polymarket: bad book level: %s", exc)
                     ok = False
                 book.note(msg.timestamp)
+                self._tick_of(msg)
                 if not self.feed.streaming:     # its connection delivers again: its snapshots supersede polls
                     self.feed.stream_up(f"ws{self.group_of[msg.asset_id]}")
                 if not ok:

@@ -53,11 +53,38 @@ CENT_MICROS = 10_000            # $0.01 in µ$: a marketable order's maker amoun
 TAKER_STEP_MICROS = 100         # 10⁻⁴: its taker amount has ≤ 4 decimals
 MIN_MARKETABLE_MICROS = 1_000_000   # $1: the least a marketable order may be worth
 # GET /data/order `status` → OrderStatus. UNMATCHED (a marketable order that found nothing),
-# INVALID and CANCELED_MARKET_RESOLVED are final: cancelled with `size_matched` filled; DELAYED
-# (sports / market delay before matching) may still fill.
+# INVALID, CANCELED_MARKET_RESOLVED and SYSTEM_CLEARED are final: cancelled with `size_matched`
+# filled; DELAYED
+# (sports / market delay before matching) may still fill. The CLOB's OpenAPI writes them with the
+# prefix ORDER_STATUS_ (`ORDER_STATUS_MATCHED`), the user channel and older answers without it:
+# both are read (`order_status`).
+STATUS_PREFIX = "ORDER_STATUS_"
 ORDER_STATUS = {"LIVE": OrderStatus.RESTING, "MATCHED": OrderStatus.FILLED, "CANCELED": OrderStatus.CANCELED,
                 "UNMATCHED": OrderStatus.CANCELED, "INVALID": OrderStatus.CANCELED,
-                "CANCELED_MARKET_RESOLVED": OrderStatus.CANCELED, "DELAYED": OrderStatus.PENDING}
+                "CANCELED_MARKET_RESOLVED": OrderStatus.CANCELED, "SYSTEM_CLEARED": OrderStatus.CANCELED,
+                "DELAYED": OrderStatus.PENDING}
+
+
+def order_status(wire) -> OrderStatus | None:
+    """An order's `status` as the CLOB writes it (any case, with or without ORDER_STATUS_) →
+    OrderStatus; None if unknown."""
+    name = str(wire or "").upper()
+    return ORDER_STATUS.get(name.removeprefix(STATUS_PREFIX))
+
+
+def matched_amount(body: dict, key: str) -> Decimal:
+    """`makingAmount` / `takingAmount` of a POST /order answer: decimal text, a number, or "" when
+    nothing matched yet (a `live` or `delayed` order) → 0. ProtocolError otherwise."""
+    value = body[key]
+    if value == "" or value is None:
+        return Decimal(0)
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:         # decimal.InvalidOperation: not a number
+        raise ProtocolError(f"polymarket /order response: {key} {value!r} is not an amount", venue="polymarket") from None
+    if not amount.is_finite() or amount < 0:
+        raise ProtocolError(f"polymarket /order response: {key} {value!r} is not an amount", venue="polymarket")
+    return amount
 
 
 def signed_amounts(req: OrderRequest, tick: int, min_lots: int = 0) -> tuple[int, int]:
@@ -200,7 +227,7 @@ class PolymarketExecutionClient:
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
             raise OrderRejected(f"polymarket order rejected: {msg}", venue="polymarket")
         try:
-            making, taking = Decimal(str(body["makingAmount"])), Decimal(str(body["takingAmount"]))
+            making, taking = matched_amount(body, "makingAmount"), matched_amount(body, "takingAmount")
             shares, money = (taking, making) if req.action is Action.BUY else (making, taking)
             exact = share_micros(shares)
             filled = lots_held(exact)                         # up to 6 decimals: whole lots kept
@@ -230,9 +257,12 @@ class PolymarketExecutionClient:
             return None
         if not isinstance(o, dict) or not o.get("id"):
             return None
-        token = str(o.get("asset_id", ""))
-        m = next((m for m in self.provider.markets.values() if token in (m.yes_token, m.no_token)), None)
-        mid, side = (m.market_id, Side.YES if token == m.yes_token else Side.NO) if m else (o.get("market", ""), Side.YES)
+        found = await self.provider.token(str(o.get("asset_id", "")), str(o.get("market") or ""))
+        if found is None:
+            raise ProtocolError(f"polymarket /data/order: token {o.get('asset_id')!r} of order {order_id} is not "
+                                "listed on Gamma: its side is unknown", venue="polymarket")
+        mid, side = found
+        m = self.provider.info(mid)
         action = Action.SELL if o.get("side") == "SELL" else Action.BUY
         try:
             size, exact = lots_held(share_micros(o["original_size"])), share_micros(o["size_matched"])
@@ -240,8 +270,7 @@ class PolymarketExecutionClient:
             price = _order_price(o, action, max(1, m.tick_ticks) if m else 1)
         except (KeyError, UnitError, ArithmeticError) as exc:
             raise ProtocolError(f"polymarket /data/order: {exc}", venue="polymarket") from None
-        wire = str(o.get("status", "")).upper()
-        status = ORDER_STATUS.get(wire)
+        status = order_status(o.get("status"))
         if status is None:
             log.warning("polymarket: order %s has status %r, unknown to this adapter: kept pending (still "
                         "looked up; check the CLOB's order statuses)", order_id, o.get("status"))

@@ -16,7 +16,7 @@ from collections import Counter
 
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.model import utc_second
-from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Venue
+from arbbot.venues.common.model import EventInfo, FeeSchedule, MarketInfo, Side, Venue
 from arbbot.units import UnitError, price_ticks, qty_lots, rate_ppm
 from arbbot.venues.polymarket.schemas.gamma import GammaEvent, GammaMarket, parse_event, parse_market
 
@@ -69,6 +69,11 @@ class PolymarketInstrumentProvider:
         self.http = http
         self.page_limit = page_limit
         self.markets: dict[str, MarketInfo] = {}
+        # every market listed (or looked up) since start, kept after a listing drops it (a closed
+        # market leaves Gamma's `closed=false` listing; its fills still name its tokens and are
+        # priced with its fee schedule): condition id → market, token id → (condition id, YES|NO)
+        self.known: dict[str, MarketInfo] = {}
+        self.tokens: dict[str, tuple[str, Side]] = {}
         self.events: dict[str, EventInfo] = {}
         self.gamma_events: dict[str, GammaEvent] = {}
         self.skipped: Counter[str] = Counter()
@@ -83,7 +88,47 @@ class PolymarketInstrumentProvider:
             log.warning("polymarket: skipping market %s: %s", gm.condition_id, exc)
             return None
         self.markets[info.market_id] = info
+        self._know(info)
         return info
+
+    def info(self, market_id: str) -> MarketInfo | None:
+        """The market as listed now, else as last listed or looked up (its rules: tick, fees)."""
+        return self.markets.get(market_id) or self.known.get(market_id)
+
+    def _know(self, info: MarketInfo) -> None:
+        self.known[info.market_id] = info
+        self.tokens[info.yes_token] = (info.market_id, Side.YES)
+        self.tokens[info.no_token] = (info.market_id, Side.NO)
+
+    async def token(self, token_id: str, condition_id: str) -> tuple[str, Side] | None:
+        """(condition id, YES|NO) of `token_id`: from the markets known, else from Gamma's
+        `/markets?condition_ids=` (closed, then open: a market this process never listed, e.g.
+        one that closed before a restart), whose `clobTokenIds[0]` is YES as in every listing.
+        None if Gamma does not list the market with that token."""
+        for m in self.markets.values() if token_id not in self.tokens else ():
+            if token_id in (m.yes_token, m.no_token):
+                self._know(m)
+                break
+        if token_id not in self.tokens and condition_id:
+            for closed in ("true", "false"):
+                page = await self.http.gamma("/markets", {"condition_ids": [condition_id], "closed": closed,
+                                                          "limit": "1"})
+                for raw in page if isinstance(page, list) else []:
+                    try:
+                        gm = parse_market(raw if isinstance(raw, dict) else {})
+                    except ProtocolError as exc:
+                        log.warning("polymarket: market %s unreadable: %s", condition_id, exc)
+                        continue
+                    if gm.condition_id != condition_id or len(gm.token_ids) != 2:
+                        continue
+                    try:
+                        self._know(market_info(gm))
+                    except Unrepresentable:          # not tradeable here; its tokens' sides are still known
+                        self.tokens[gm.token_ids[0]] = (condition_id, Side.YES)
+                        self.tokens[gm.token_ids[1]] = (condition_id, Side.NO)
+                if token_id in self.tokens:
+                    break
+        return self.tokens.get(token_id)
 
     async def _pages(self, path: str) -> list[dict]:
         out, offset = [], 0

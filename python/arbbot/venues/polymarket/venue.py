@@ -100,7 +100,7 @@ class PolymarketVenue:
                     continue
                 if gm.condition_id not in wanted:
                     continue
-                known = self.provider.markets.get(gm.condition_id)
+                known = self.provider.info(gm.condition_id)
                 r = resolution(gm, known.yes_token if known is not None else "")
                 if r is not None:
                     wanted.discard(gm.condition_id)
@@ -226,24 +226,20 @@ class PolymarketVenue:
         want = OrderStatus(status) if status is not None else None
         if not self.provider.markets:
             await self.provider.load()
-        tok = self._by_token()
         out: list[Order] = []
         async for o in self._pages("/data/orders", {"market": ticker} if ticker else {}):
             if min_ts_ms is not None and int(o.get("created_at") or min_ts_ms // 1000) < min_ts_ms // 1000:
                 continue
-            mid, side = tok.get(o.get("asset_id"), (o.get("market", ""), Side.YES))
+            found = await self.provider.token(str(o.get("asset_id", "")), str(o.get("market") or ""))
+            if found is None:
+                raise ProtocolError(f"polymarket /data/orders: token {o.get('asset_id')!r} of order {o.get('id')} is "
+                                    "not listed on Gamma: its side is unknown", venue="polymarket")
+            mid, side = found
             size, matched = lots_held(share_micros(o["original_size"])), lots_held(share_micros(o["size_matched"]))
             out.append(Order(Venue.POLYMARKET, o["id"], "", mid, side,
                              Action.BUY if o.get("side") == "BUY" else Action.SELL,
                              price_ticks(o["price"]), size, matched, size - matched, OrderStatus.RESTING))
         return [o for o in out if want is None or o.status is want]
-
-    def _by_token(self) -> dict[str, tuple[str, Side]]:
-        out = {}
-        for m in self.provider.markets.values():
-            out[m.yes_token] = (m.market_id, Side.YES)
-            out[m.no_token] = (m.market_id, Side.NO)
-        return out
 
     async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
                     min_ts_ms: int | None = None) -> list[Fill]:
@@ -262,7 +258,6 @@ class PolymarketVenue:
         holding it); `order_id` is matched here (the CLOB filters trades by trade id only)."""
         if not self.provider.markets:
             await self.provider.load()
-        tok = self._by_token()
         params: dict = {}
         if ticker:
             params["market"] = ticker
@@ -271,8 +266,10 @@ class PolymarketVenue:
         out: list[Fill] = []
         taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
         matched: dict[str, int] = {}      # order id → Σ µshares of its fills so far
+        trades = [t async for t in self._pages("/data/trades", params)]
+        tok = await self._our_tokens(trades)
         try:
-            async for t in self._pages("/data/trades", params):
+            for t in trades:
                 if t.get("status") == "FAILED":
                     continue
                 ts = int(t.get("match_time") or 0) * 1000
@@ -286,7 +283,7 @@ class PolymarketVenue:
                 for i, (oid, asset, side, px, size, taker) in enumerate(parts):
                     if order_id is not None and oid != order_id:
                         continue
-                    mid, outcome = tok.get(asset, (t.get("market", ""), Side.YES))
+                    mid, outcome = tok[asset]
                     p, shares = price_ticks(px), share_micros(size)       # a fill's size: up to 6 decimals
                     fee = 0
                     if taker:
@@ -308,10 +305,31 @@ class PolymarketVenue:
             raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
         return out
 
+    async def _our_tokens(self, trades: list[dict]) -> dict[str, tuple[str, Side]]:
+        """Token id → (condition id, YES|NO) of every token our parts of `trades` traded: from the
+        markets known, else looked up on Gamma (`provider.token`). ProtocolError if one cannot be
+        placed: a fill read on the wrong side (a NO read as YES) would be worse than none."""
+        out: dict[str, tuple[str, Side]] = {}
+        for t in trades:
+            if t.get("trader_side") == "MAKER":
+                assets = [m.get("asset_id") for m in t.get("maker_orders") or ()
+                          if isinstance(m, dict) and m.get("owner") == self.config.api_key]
+            else:
+                assets = [t.get("asset_id")]
+            for asset in assets:
+                if isinstance(asset, str) and asset not in out:
+                    cond = t.get("market")
+                    found = await self.provider.token(asset, cond if isinstance(cond, str) else "")
+                    if found is None:
+                        raise ProtocolError(f"polymarket /data/trades: token {asset} of market {cond} is not listed "
+                                            "on Gamma: its side is unknown", venue="polymarket")
+                    out[asset] = found
+        return out
+
     def _taker_rate(self, market_id: str, trade: dict) -> tuple[int, int]:
         """(taker rate ppm, rounding µ$) of a fill in `market_id`: the market's fee schedule as
         discovered; for a market not discovered, the trade's `fee_rate_bps` ($0.00001 rounding)."""
-        fees = getattr(self.provider.markets.get(market_id), "fees", None)
+        fees = getattr(self.provider.info(market_id), "fees", None)
         if fees is not None:
             return fees.taker_rate_ppm, fees.rounding
         return int(trade.get("fee_rate_bps") or 0) * 100, FEE_ROUNDING_MICROS
