@@ -175,7 +175,7 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                    help="per-trade cap in contracts, 0.01 to 1000000 (config: max_contracts, default 50)")
     p.add_argument("--json", action="store_true", help="no live view; print a JSON summary at the end")
     p.add_argument("--dashboard-port", type=port, help="web dashboard port on loopback (config: dashboard_port, "
-                   "default 8787, a free one if taken; 0 = any free port)")
+                   "default 8787, a free one if the default is taken; a port you set must be free; 0 = any free port)")
     p.add_argument("--no-dashboard", action="store_true", help="do not serve the web dashboard")
     p.add_argument("--record", metavar="FILE", help="write what the venues send (discovery, every book update, "
                    "raw frames) to FILE, an arbbot.recording/1 JSONL file for `arbbot replay`; FILE must not exist")

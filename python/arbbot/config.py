@@ -36,6 +36,11 @@ EXPOSURE_KEYS = ("max_venue_usd", "max_event_usd", "max_market_usd", "max_catego
 # a dashboard token shorter than this is refused at load (and is long enough for the log redaction,
 # which ignores values under 8 characters)
 MIN_DASHBOARD_TOKEN = 16
+# the dashboard's built-in port: the only one that falls back to a free port when taken
+DEFAULT_DASHBOARD_PORT = 8787
+# API key identifiers: not secrets by themselves (each request sends one in clear, signed by the
+# secret), but they name the operator's account: shown masked (`mask_key_id`), never whole
+KEY_IDS = ("kalshi_key_id", "polymarket_api_key")
 # settings that moved: old flat key → its new dotted key (refused at load, naming the new key)
 MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
          "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
@@ -86,8 +91,10 @@ class Settings(BaseSettings):
     # operator's view (issue 13)
     dashboard_host: str = Field("127.0.0.1", description="dashboard address (loopback unless "
                                 "ARB_ALLOW_REMOTE_DASHBOARD=1)")
-    dashboard_port: int = Field(8787, ge=0, le=65535, description="arbbot run's web dashboard; a taken port falls "
-                                "back to a free one; 0 = any free port")
+    dashboard_port: int = Field(DEFAULT_DASHBOARD_PORT, ge=0, le=65535, description="arbbot run's web dashboard; "
+                                "the default, when taken, falls back to a free one (warned); a port set here, in "
+                                "ARB_DASHBOARD_PORT or with --dashboard-port that is taken is an error; 0 = any "
+                                "free port")
     dashboard_token: SecretStr = Field(SecretStr(""), description="token every dashboard request needs "
                                        "(ARB_DASHBOARD_TOKEN), at least 16 characters; empty = a new one generated "
                                        "at each start")
@@ -264,15 +271,37 @@ class Settings(BaseSettings):
         return self.kalshi_private_key_file.read_bytes() if self.kalshi_private_key_file else b""
 
     def masked(self) -> dict:
-        """Every setting with secrets masked (for `arbbot config show`)."""
+        """Every setting with secrets masked (for `arbbot config show` and the dashboard's config):
+        secrets as `********`, API key identifiers (KEY_IDS) as their first 4 characters at most."""
         out = {}
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else ""
             elif isinstance(value, list):
                 value = ["********" if isinstance(v, SecretStr) else v for v in value]
+            elif name in KEY_IDS:
+                value = mask_key_id(value)
             out[name] = str(value) if isinstance(value, Path) else value
         return out
+
+    def secret_values(self) -> tuple[str | bytes, ...]:
+        """Every credential of this config, for `logs.register_secret` (call it once the settings
+        are loaded, in each command that reads them): the venues' API secrets and private keys, the
+        Kalshi private key file's contents (read here), the API key identifiers and the dashboard
+        token. Empty values are in the tuple too (register_secret skips them)."""
+        return (self.kalshi_private_key(), self.polymarket_api_secret.get_secret_value(),
+                self.polymarket_api_passphrase.get_secret_value(), self.polymarket_private_key.get_secret_value(),
+                self.kalshi_key_id, self.polymarket_api_key, self.dashboard_token.get_secret_value())
+
+
+def mask_key_id(value: str) -> str:
+    """An API key identifier as shown (config show, the dashboard): its first 4 characters (as
+    `KalshiSigner`'s repr), enough to tell two keys apart, then `********` (ASCII: JSON shows it
+    as is); one of 8 characters or fewer shows nothing of itself (its first 4 would be half of
+    it); empty stays empty (not configured)."""
+    if not value:
+        return ""
+    return f"{value[:4]}********" if len(value) > 8 else "********"
 
 
 def sizing_bound_problems(sizing: SizingConfig) -> list[str]:

@@ -6,7 +6,9 @@ quantities lots, `ts` is Unix seconds. Without `--log-json` only warnings and er
 (the live view shows the rest). Every string value passes a redaction step: any registered
 secret (API secrets, private keys) is replaced by `********` wherever it appears — after
 exceptions and stacks are formatted (so a traceback's messages and frames are covered), and once
-more on the rendered line (values that are not strings, rendered by repr).
+more on the rendered line. A value that is not a string (an exception, rendered by repr) and
+holds a secret is replaced by its redacted text before rendering (JSON would escape a non-ASCII
+secret past the last step).
 """
 from __future__ import annotations
 
@@ -33,7 +35,11 @@ def register_secret(*values: str | bytes | None) -> None:
 
 
 def scrub(value: Any) -> Any:
-    """`value` (str, or dicts/lists of them) with every registered secret replaced by REDACTED."""
+    """`value` (str, or dicts/lists of them) with every registered secret replaced by REDACTED.
+    Any other value (an exception, an object a renderer shows by repr) holding a secret in its
+    repr or str becomes that text, redacted: once rendered it may be escaped (JSON writes a
+    non-ASCII character as \\uXXXX), and the rendered line no longer contains the secret as
+    registered. Numbers, booleans and None are kept as they are."""
     if isinstance(value, str):
         for secret in _secrets:
             if secret in value:
@@ -43,6 +49,15 @@ def scrub(value: Any) -> Any:
         return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(scrub(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float)) or not _secrets:
+        return value
+    try:
+        for text in (repr(value), str(value)):
+            clean = scrub(text)
+            if clean != text:
+                return clean
+    except Exception:           # noqa: BLE001 - a repr that fails: the renderer's problem, not ours
+        pass
     return value
 
 

@@ -72,6 +72,7 @@ def _print_table(report: dict) -> None:
 def main(args) -> int:
     import sqlite3
 
+    from arbbot import logs
     from arbbot.config import ConfigError, load_settings
     from arbbot.execution.schema import SchemaError
     from arbbot.execution.store import OrderStore
@@ -81,6 +82,7 @@ def main(args) -> int:
     except ConfigError as exc:
         print(f"arbbot reconcile: {exc}", file=sys.stderr)
         return 2
+    logs.register_secret(*settings.secret_values())     # --live reads the venues with them
     path = args.db or settings.db_path
     try:
         connect_ro(path).close()            # `arbbot report`'s check: read-only, a non-store is left as it is

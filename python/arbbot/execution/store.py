@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -190,6 +191,24 @@ def intent_state_for(order: Order) -> str:
     return "placed"                      # pending / resting: still live at the venue
 
 
+def _create_private(path: str) -> None:
+    """A new order store's file created owner-only (0600) before SQLite opens it: SQLite creates
+    the `-wal` and `-shm` files with the database file's permissions, so all three are 0600
+    whatever the umask (the store holds every order, fill and position). A `-wal` / `-shm` left
+    over from a database deleted without them is made 0600 too. An existing database keeps its
+    permissions (the operator's); `:memory:` / "" (SQLite's in-memory and temporary databases) have
+    no file."""
+    if path in ("", ":memory:"):
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:         # it exists (its mode is kept), or cannot be made: SQLite's connect says why
+        return
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):           # none (the usual case), or not ours: SQLite decides
+            os.chmod(path + suffix, 0o600)
+
+
 class OrderStore:
     """One SQLite file. Thread-safe for use from one asyncio loop plus helper threads.
 
@@ -213,6 +232,7 @@ class OrderStore:
         if exclusive:
             store_lock.claim(self.path)
         if create:
+            _create_private(self.path)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         else:
             if not Path(self.path).is_file():

@@ -107,9 +107,10 @@ async def _final_reconcile(trader) -> None:
 
 async def _serve_dashboard(args, settings, session, trader):
     """The web dashboard (arbbot.ops.dashboard): on by default for `arbbot run`, for `arbbot
-    live` only with --dashboard-port; off with --no-dashboard. Its URL with the token is shown
-    once on the terminal (stderr), never logged: with --log-json stderr carries JSON lines only,
-    so the URL goes to the controlling terminal if there is one."""
+    live` only with --dashboard-port; off with --no-dashboard. How its URL is shown:
+    `_announce_dashboard`. The built-in port, when taken, falls back to a free one (warned); a
+    port the operator chose (--dashboard-port, dashboard_port, ARB_DASHBOARD_PORT) that is taken
+    is a ValueError (`arbbot run: …`, exit 2)."""
     port = getattr(args, "dashboard_port", None)
     if getattr(args, "no_dashboard", False) or not (args.trade or port is not None):
         return None
@@ -118,25 +119,58 @@ async def _serve_dashboard(args, settings, session, trader):
     from arbbot.ops.dashboard import serve_dashboard
     dashboard = await serve_dashboard(settings, session, trader, port=port, db_path=args.db or settings.db_path,
                                       spawn=session.spawn)
-    shown = _show_once(f"arbbot: dashboard {dashboard.login_url}", tty_only=settings.log_json)
     given = bool(settings.dashboard_token.get_secret_value())
-    log.info("dashboard.start", url=dashboard.url, port=dashboard.port,
-             token="ARB_DASHBOARD_TOKEN" if given else ("generated, shown on the terminal" if shown else
-                                                         "generated, not shown (no terminal): set ARB_DASHBOARD_TOKEN"))
+    token = _announce_dashboard(dashboard, token_given=given, log_json=settings.log_json)
+    log.info("dashboard.start", url=dashboard.url, port=dashboard.port, token=token)
     return dashboard
 
 
-def _show_once(line: str, *, tty_only: bool) -> bool:
-    """Print `line` on stderr (or, with `tty_only`, on the controlling terminal only)."""
-    if not tty_only:
-        print(line, file=sys.stderr, flush=True)
-        return True
+def _announce_dashboard(dashboard, *, token_given: bool, log_json: bool, stderr=None, open_tty=None) -> str:
+    """Show where the dashboard is; returns how its token was handled (for the `dashboard.start`
+    log event). The URL with the token is shown on an interactive terminal only, never where it
+    could be kept (a file, a pipe, journald, `docker logs`, nohup.out):
+
+    - the token came from ARB_DASHBOARD_TOKEN (the operator knows it): never shown; stderr gets the
+      URL and `?token=` to add;
+    - a generated token: the login URL goes to stderr when stderr is a terminal (and carries no
+      JSON lines: not --log-json), else to the controlling terminal (/dev/tty) if there is one;
+      with neither, stderr gets the URL without it and how to sign in (set ARB_DASHBOARD_TOKEN
+      and start again: a generated token is shown nowhere else).
+
+    `stderr` (default sys.stderr) and `open_tty` (default: open /dev/tty for writing; OSError
+    without a controlling terminal) are for tests."""
+    stderr = sys.stderr if stderr is None else stderr
+    open_tty = open_tty or (lambda: open("/dev/tty", "w"))
+    if token_given:
+        _say(stderr, f"arbbot: dashboard {dashboard.url} (sign in with {dashboard.url}?token=<ARB_DASHBOARD_TOKEN>)")
+        return "ARB_DASHBOARD_TOKEN"
+    line = f"arbbot: dashboard {dashboard.login_url}"
+    if not log_json and _is_terminal(stderr):
+        _say(stderr, line)
+        return "generated, shown on the terminal"
     try:
-        with open("/dev/tty", "w") as tty:
+        with open_tty() as tty:
             tty.write(line + "\n")
-        return True
-    except OSError:
+        shown = True
+    except OSError:                     # no controlling terminal (systemd, docker, a closed session)
+        shown = False
+    if not log_json:                    # stderr still says where the dashboard is, never its token
+        _say(stderr, f"arbbot: dashboard {dashboard.url} (its token is shown on the terminal only)" if shown else
+                     f"arbbot: dashboard {dashboard.url} (its token is shown on a terminal only; set "
+                     f"ARB_DASHBOARD_TOKEN, at least 16 characters, and sign in with ?token=<ARB_DASHBOARD_TOKEN>)")
+    return ("generated, shown on the terminal" if shown
+            else "generated, not shown (no terminal): set ARB_DASHBOARD_TOKEN")
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):      # closed, or not a file
         return False
+
+
+def _say(stream, line: str) -> None:
+    print(line, file=stream, flush=True)
 
 
 class _NoSimulator:
@@ -158,7 +192,8 @@ async def _venues(args, settings):
     else:
         handle, where = _simulator(args, settings)
         logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
-                             handle.polymarket_creds.passphrase, handle.polymarket_private_key)
+                             handle.polymarket_creds.passphrase, handle.polymarket_private_key,
+                             handle.kalshi_key_id, handle.polymarket_creds.api_key)
         venues = await connect_simulated_venues(handle)
         if paper:
             where += ": market data only, PAPER fills (no order is sent)"
@@ -220,8 +255,12 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             from arbbot.run.trader import attach_paper_trader
             notifier = start_notifier(settings, args.db or settings.db_path)    # before recovery: its events count
             trader = await attach_paper_trader(session, args.db or settings.db_path, settings)
-        metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
-        dashboard = await _serve_dashboard(args, settings, session, trader)
+        try:
+            metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
+            dashboard = await _serve_dashboard(args, settings, session, trader)
+        except BaseException:
+            await session.close()       # e.g. a dashboard port refused: the venues' connections closed
+            raise                       # before the simulator stops, not dropped under them
         session.start_streams()
         if trader is not None:
             session.spawn(trader.reconcile_every(settings.reconcile_interval_s), name="reconcile")
@@ -377,9 +416,7 @@ def main(args) -> int:
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
     logs.configure(json=settings.log_json)
-    logs.register_secret(settings.kalshi_private_key(), settings.polymarket_api_secret.get_secret_value(),
-                         settings.polymarket_api_passphrase.get_secret_value(),
-                         settings.polymarket_private_key.get_secret_value())
+    logs.register_secret(*settings.secret_values())     # keys, key ids, the dashboard token
     if _paper(args):
         refusal = _paper_refusal(args)
         if refusal:

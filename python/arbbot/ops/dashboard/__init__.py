@@ -26,12 +26,16 @@ async def serve_dashboard(settings, session, trader=None, *, port: int | None = 
     refused) on the bot's loop. Its sampling runs as `spawn(coroutine, name)` (e.g.
     `session.spawn`, so it stops with the session's tasks). The token is
     `settings.dashboard_token`, else a new one; it is registered with the log redaction.
+    `port`: None = `settings.dashboard_port`. Only the built-in default (not set by the operator
+    in arbbot.toml, ARB_DASHBOARD_PORT or `port`) falls back to a free port when taken; a chosen
+    port that is taken is a ValueError (`server.bind`).
     Returns the `DashboardProcess` (`.port`, `.login_url`, `.stop()`)."""
     token = settings.dashboard_token.get_secret_value() or new_token()
     logs.register_secret(token, quote(token, safe=""))     # as is, and as the login URL carries it
+    chosen = port is not None or "dashboard_port" in getattr(settings, "model_fields_set", ())
     dashboard = await start_process(settings, session, trader, token=token,
                                     port=settings.dashboard_port if port is None else port, db_path=db_path,
-                                    interval_s=interval_s, scan=scan)
+                                    interval_s=interval_s, scan=scan, fallback=not chosen)
     if spawn is not None:
         spawn(dashboard.run(), "dashboard")
     return dashboard

@@ -2,7 +2,8 @@
 never takes the bot's interpreter lock (a server thread would: each of its wake-ups forces the
 trading loop to hand the lock over, which shows in the feed p99). This side, on the bot's loop:
 
-- binds the listening socket (a taken port falls back to a free one) and hands it to the child;
+- binds the listening socket (`server.bind`: a port set by the operator must be free; only the
+  built-in default falls back to a free one) and hands it to the child;
 - once per interval sends the child a sample (`LoopSampler`, ≈ 0.5 ms at U20k) with the kill
   switch, the tunables and — when they changed — the effective config (secrets masked), as one
   JSON line on the child's stdin (buffered by asyncio: never blocks; skipped if the child lags);
@@ -50,14 +51,16 @@ def _dumps(obj) -> bytes:
 
 class DashboardProcess:
     def __init__(self, settings, session, trader, *, token: str, port: int, db_path: str | None,
-                 interval_s: float = 1.0, scan: bool = True) -> None:
+                 interval_s: float = 1.0, scan: bool = True, fallback: bool = False) -> None:
+        """`fallback`: `port` is the built-in default, which falls back to a free port when taken
+        (`server.bind`); otherwise a taken port is a ValueError."""
         self.settings = settings
         self.token = token
         self.interval_s = interval_s
         self.sampler = LoopSampler(session, trader, scan=scan)
         self.controls = Controls(settings, session, trader)       # called on this loop directly
         self.host = settings.dashboard_host
-        sock = bind(self.host, port)
+        sock = bind(self.host, port, fallback=fallback)
         self.port: int = sock.getsockname()[1]
         self.proc = subprocess.Popen([sys.executable, "-m", "arbbot.ops.dashboard.child"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, pass_fds=(sock.fileno(),), close_fds=True,
@@ -176,9 +179,9 @@ class DashboardProcess:
 
 
 async def start_process(settings, session, trader, *, token: str, port: int, db_path: str | None,
-                        interval_s: float = 1.0, scan: bool = True) -> DashboardProcess:
+                        interval_s: float = 1.0, scan: bool = True, fallback: bool = False) -> DashboardProcess:
     dp = DashboardProcess(settings, session, trader, token=token, port=port, db_path=db_path,
-                          interval_s=interval_s, scan=scan)
+                          interval_s=interval_s, scan=scan, fallback=fallback)
     await dp.attach()
     dp.publish()                            # the first sample before anyone connects
     return dp

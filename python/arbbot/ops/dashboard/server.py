@@ -10,7 +10,9 @@ Routes: `/` (the page), `/static/app.js|app.css`, `GET /api/state` (arbbot.state
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import socket
 import threading
 from importlib import resources
@@ -33,15 +35,23 @@ def _static(name: str) -> str:
     return resources.files("arbbot.ops.dashboard").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on (host, port); a taken port falls back to any free one (port 0 is any)."""
+def bind(host: str, port: int, *, fallback: bool = False) -> socket.socket:
+    """A listening socket on (host, port); port 0 is any free one. A port that cannot be had
+    (taken, privileged, an address not on this machine) is a ValueError saying so and what to do
+    (`arbbot run: …`, exit 2, never a traceback) — unless `fallback` (the built-in default port,
+    which nobody chose): then any free port, with a `dashboard.port_taken` warning naming both."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family, backlog=32)
-    except OSError:
-        if port == 0:
-            raise
-        return socket.create_server((host, 0), family=family, backlog=32)
+    except OSError as exc:
+        if not fallback or port == 0 or exc.errno != errno.EADDRINUSE:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)     # not create_server's "(while …)"
+            raise ValueError(f"dashboard port {port} on {host}: {why}; choose another "
+                             f"(--dashboard-port, dashboard_port, ARB_DASHBOARD_PORT; 0 = any free port) or "
+                             f"--no-dashboard") from None
+    sock = socket.create_server((host, 0), family=family, backlog=32)
+    log.warning("dashboard.port_taken", port=port, using=sock.getsockname()[1])
+    return sock
 
 
 def _dumps(obj) -> str:

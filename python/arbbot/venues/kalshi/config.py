@@ -13,10 +13,11 @@ DEMO_WS = "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2"
 class KalshiConfig:
     """`key_id` + `private_key_pem` (RSA, PKCS#1 or PKCS#8). `tier` picks the token bucket
     (basic/advanced/premier/paragon/prime); `request_cost` tokens per request (Kalshi default 10).
-    The key material is excluded from repr so it never reaches a log line."""
+    The key material and the key id are excluded from repr so they never reach a log line (the
+    signer's repr shows the key id's first 4 characters)."""
     rest_url: str = PROD_REST
     ws_url: str = PROD_WS
-    key_id: str = ""
+    key_id: str = field(default="", repr=False)
     private_key_pem: bytes = field(default=b"", repr=False)
     tier: str = "basic"
     request_cost: int = 10

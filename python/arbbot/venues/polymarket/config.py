@@ -11,14 +11,14 @@ PROD_WS = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
 @dataclass(frozen=True)
 class PolymarketConfig:
     """`address` + L2 creds (`api_key`, `api_secret`, `api_passphrase`) for account endpoints.
-    Secret and passphrase are excluded from repr so they never reach a log line.
+    Key, secret and passphrase are excluded from repr so they never reach a log line.
     `resnapshot_interval_s`: also re-fetch every book this often (no sequence numbers on the
     market channel: a lost frame is otherwise only caught by the next hash on that token)."""
     gamma_url: str = PROD_GAMMA
     clob_url: str = PROD_CLOB
     ws_url: str = PROD_WS
     address: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     api_secret: str = field(default="", repr=False)
     api_passphrase: str = field(default="", repr=False)
     private_key: str = field(default="", repr=False)   # signs V2 orders (EIP-712) via py-clob-client-v2

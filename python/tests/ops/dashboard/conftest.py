@@ -1,11 +1,13 @@
 """Fixtures for the dashboard tests: a real `arbbot run` against the embedded simulator with its
-dashboard on a free port (the URL read from its stderr), and headless Chromium from Debian
+dashboard on a free port (the URL read from its stderr; the token set in ARB_DASHBOARD_TOKEN: a
+stderr that is a file never shows one), and headless Chromium from Debian
 driven by Playwright. Screenshots go to `artifacts/` beside this file (ignored by git), or to
 $ARBBOT_ARTIFACTS."""
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 BOT = [sys.executable, "-m", "arbbot.cli"]
-URL_LINE = re.compile(r"arbbot: dashboard (http://[^\s?]+/)\?token=(\S+)")
+URL_LINE = re.compile(r"arbbot: dashboard (http://[^\s?]+/)")
 CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -61,10 +63,12 @@ class Bot:
 
 
 def start_bot(workdir: Path, *args: str, duration: float = 240, env: dict | None = None) -> Bot:
-    """`arbbot run` (embedded simulator, paper trading) with the dashboard on a free port."""
+    """`arbbot run` (embedded simulator, paper trading) with the dashboard on a free port and a
+    token of the test's (`env` may set its own ARB_DASHBOARD_TOKEN)."""
     err = workdir / "bot.stderr"
     full_env = {k: v for k, v in os.environ.items() if k != "ARB_DASHBOARD_TOKEN"}
-    full_env.update({"ARB_KILL_FILE": str(workdir / "arbbot.kill"), **(env or {})})
+    full_env.update({"ARB_KILL_FILE": str(workdir / "arbbot.kill"), "ARB_DASHBOARD_TOKEN": secrets.token_urlsafe(24),
+                     **(env or {})})
     proc = subprocess.Popen(BOT + ["run", "--db", str(workdir / "orders.db"), "--json", "--metrics-port", "0",
                                    "--dashboard-port", "0", "--duration", str(duration), *args],
                             stdout=open(workdir / "bot.stdout", "w"), stderr=open(err, "w"), cwd=workdir,
@@ -73,7 +77,7 @@ def start_bot(workdir: Path, *args: str, duration: float = 240, env: dict | None
     while time.monotonic() < deadline:
         m = URL_LINE.search(err.read_text())
         if m:
-            return Bot(proc, m.group(1), m.group(2), workdir, err)
+            return Bot(proc, m.group(1), full_env["ARB_DASHBOARD_TOKEN"], workdir, err)
         if proc.poll() is not None:
             break
         time.sleep(0.1)

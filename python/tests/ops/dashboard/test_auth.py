@@ -146,9 +146,9 @@ def test_unknown_execution_is_404_and_the_stream_sends_state(server):
         assert data.startswith("data: ") and json.loads(data[6:])["session"]["book_updates"] == 1234
 
 
-def test_a_taken_port_falls_back_to_a_free_one(server):
+def test_a_taken_default_port_falls_back_to_a_free_one(server):
     from arbbot.ops.dashboard.server import bind
-    sock = bind("127.0.0.1", server.dash.port)
+    sock = bind("127.0.0.1", server.dash.port, fallback=True)
     try:
         assert sock.getsockname()[1] not in (server.dash.port, 0)
     finally:
