@@ -502,6 +502,24 @@ def test_polymarket_fill_fees_round_once_per_order_on_the_schedule():
            [("t1", 333, 33_340), ("t2", 333, 33_330), ("t3", 1_000, 50_000)]
 
 
+def test_polymarket_taker_fills_are_priced_at_each_makers_price_not_the_trades_limit():
+    """A FAK BUY of YES, limit 0.60, matched in one trade (the CLOB's: top-level `price` is the
+    taker's limit): 4 shares from a YES seller at 0.55 and 6 from a NO buyer at 0.42 (a mint: we
+    pay 1 − 0.42 = 0.58). Before: one fill of 10 at 0.60, $6.00 where $5.68 moved, and the fee at
+    the wrong p. Now two fills at 0.55 and 0.58; fee 4 % on the order's running total:
+    4 × 0.04 × 0.2475 = 0.0396, + 6 × 0.04 × 0.2436 = 0.058464 → $0.09807 rounded up.
+    Makers that do not add up to the size: one fill at the top-level price, as before."""
+    trade = {**_trade("t1", "0"), "price": "0.6", "maker_orders": [
+        {"order_id": "m1", "owner": "x", "asset_id": "1", "side": "SELL", "price": "0.55", "matched_amount": "4"},
+        {"order_id": "m2", "owner": "y", "asset_id": "2", "side": "BUY", "price": "0.42", "matched_amount": "6"}]}
+    fills = run(_venue(_ReadHttp(None, [trade])).fills())
+    assert [(f.fill_id, f.price_ticks, f.qty_lots, f.fee_micros) for f in fills] == \
+           [("t1:0", 5500, 400, 39_600), ("t1:1", 5800, 600, 58_470)]
+    assert sum(f.price_ticks * f.qty_lots for f in fills) == 5_680_000           # µ$: what the account paid
+    short = {**trade, "maker_orders": trade["maker_orders"][:1]}
+    assert [(f.price_ticks, f.qty_lots) for f in run(_venue(_ReadHttp(None, [short])).fills())] == [(6000, 1_000)]
+
+
 def test_polymarket_fills_of_a_market_no_longer_listed_keep_their_side():
     """A NO buy of 10 shares at 0.60 in a market that closed after it traded: the listing no
     longer has it. Before, its token fell back to (the trade's market, YES): +1,000 YES lots and

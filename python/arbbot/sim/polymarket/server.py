@@ -256,10 +256,12 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
 
     async def get_trades(self, request: web.Request):
         """`GET /data/trades` (L2): the account's trades, oldest first, 100 a page, keyset on the
-        fill's place in the account's append-only fill log. Top level = the taker order; a maker's
-        own part is in `maker_orders` (owner = its API key), `trader_side` says which we were.
-        Filters `id` (trade id), `market`, `asset_id` (either part), `after`/`before` (match
-        time, unix s, inclusive)."""
+        place in the account's append-only fill log of the trade's first fill of ours. One trade
+        per taker order's match, as the CLOB writes it: the top level is the taker order (`size`
+        all it matched, `price` its limit), `maker_orders` every maker order it matched, each at
+        its own price on its own token (owner = its API key: ours, or "house"); `trader_side`
+        says which we were. Filters `id` (trade id), `market`, `asset_id` (either part),
+        `after`/`before` (match time, unix s, inclusive)."""
         acct = request[ACCOUNT]
         key = request.headers["POLY_API_KEY"]
         q = request.query
@@ -271,35 +273,56 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         for a in self.exchange.accounts.values():
             for fe in a.fills:
                 by_trade.setdefault(fe.trade_id, []).append(fe)
-        data = []
+        # taker order id → its match: [(its fill, the maker's fill)] in fill order
+        matches: dict[str, list] = {}
+        for fills in by_trade.values():
+            taker = next((x for x in fills if x.is_taker), None)
+            maker = next((x for x in fills if not x.is_taker), None)
+            if taker is not None and maker is not None:
+                matches.setdefault(taker.order.order_id, []).append((taker, maker))
+        data, seen = [], set()
         for i, fe in enumerate(self.exchange.accounts[acct].fills):
-            o = fe.order
-            ts = fe.ts_ms // 1000
-            if (q.get("market") and q["market"] != o.market) or (q.get("id") and q["id"] != fe.trade_id) \
+            taker_fill = fe if fe.is_taker else next((x for x in by_trade[fe.trade_id] if x.is_taker), fe)
+            match = matches.get(taker_fill.order.order_id) or [(taker_fill, fe)]
+            if taker_fill.order.order_id in seen:
+                continue
+            seen.add(taker_fill.order.order_id)
+            item = self._trade_json(match, acct, key, fe.is_taker)
+            ts = int(item["match_time"])
+            if (q.get("market") and q["market"] != item["market"]) or (q.get("id") and q["id"] != item["id"]) \
                     or (after is not None and ts < after) or (before is not None and ts > before):
                 continue
-            bps = str(self.exchange.markets[o.market].fees.taker_ppm // 100)
-            taker = fe if fe.is_taker else next((x for x in by_trade[fe.trade_id] if x.is_taker), fe)
-            t_asset, t_side, t_px = self._trade_side(taker)
-            _e, _q, l = self.listings[o.market]
-            item = {"id": fe.trade_id, "taker_order_id": self.desk.rev.get(taker.order.order_id, taker.order.order_id),
-                    "market": o.market, "asset_id": t_asset, "side": t_side, "size": _sz(taker.lots),
-                    "fee_rate_bps": bps, "price": _px(t_px), "status": "CONFIRMED",
-                    "match_time": str(ts), "last_update": str(ts),
-                    "outcome": "Yes" if t_asset == l.yes_token else "No", "bucket_index": 0,
-                    "owner": key if fe.is_taker else "house", "maker_address": acct,
-                    "transaction_hash": "0x" + hashlib.sha256(fe.trade_id.encode()).hexdigest(),
-                    "trader_side": "TAKER" if fe.is_taker else "MAKER", "maker_orders": []}
-            if not fe.is_taker:
-                m_asset, m_side, m_px = self._trade_side(fe)
-                item["maker_orders"].append({
-                    "order_id": self.desk.rev.get(o.order_id, o.order_id), "owner": key, "maker_address": acct,
-                    "matched_amount": _sz(fe.lots), "price": _px(m_px), "fee_rate_bps": "0", "asset_id": m_asset,
-                    "outcome": "Yes" if m_asset == l.yes_token else "No", "side": m_side})
             if q.get("asset_id") and q["asset_id"] not in (item["asset_id"], *(m["asset_id"] for m in item["maker_orders"])):
                 continue
             data.append((i, item))
         return self._paged(data, q)
+
+    def _trade_json(self, match: list, acct: str, key: str, taker: bool) -> dict:
+        """One taker order's match (its fills paired with the makers') as a CLOB Trade, seen by
+        account `acct` (API key `key`), the taker or one of the makers."""
+        first = match[0][0]
+        o = first.order
+        _e, _q, l = self.listings[o.market]
+        t_asset, t_side, _exec_px = self._trade_side(first)
+        limit = FULL - o.price if o.action == "sell" else o.price           # the taker's limit, on its token
+        ts = first.ts_ms // 1000
+        makers = []
+        for _t, m in match:
+            m_asset, m_side, m_px = self._trade_side(m)
+            mine = m.order.account == acct
+            makers.append({"order_id": self.desk.rev.get(m.order.order_id, m.order.order_id) if mine else m.order.order_id,
+                           "owner": key if mine else "house", "maker_address": m.order.account,
+                           "matched_amount": _sz(m.lots), "price": _px(m_px), "fee_rate_bps": "0",
+                           "asset_id": m_asset, "outcome": "Yes" if m_asset == l.yes_token else "No", "side": m_side})
+        return {"id": first.trade_id,
+                "taker_order_id": self.desk.rev.get(o.order_id, o.order_id) if taker else o.order_id,
+                "market": o.market, "asset_id": t_asset, "side": t_side, "size": _sz(sum(t.lots for t, _m in match)),
+                "fee_rate_bps": str(self.exchange.markets[o.market].fees.taker_ppm // 100), "price": _px(limit),
+                "status": "CONFIRMED", "match_time": str(ts), "last_update": str(ts),
+                "outcome": "Yes" if t_asset == l.yes_token else "No", "bucket_index": 0,
+                "owner": key if taker else "house", "maker_address": acct,
+                "transaction_hash": "0x" + hashlib.sha256(first.trade_id.encode()).hexdigest(),
+                "trader_side": "TAKER" if taker else "MAKER", "maker_orders": makers}
 
     async def get_version(self, request: web.Request):
         return web.json_response({"version": 2})

@@ -19,7 +19,7 @@ from arbbot.venues.common.model import (
     Resolution, Side, TimeInForce, Venue,
 )
 from arbbot.snapshot import dump_snapshot
-from arbbot.units import lots_held, price_ticks, share_micros
+from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
@@ -33,6 +33,23 @@ from arbbot.venues.polymarket.schemas.gamma import parse_market
 
 log = logging.getLogger("arbbot.venues.polymarket.venue")
 RESOLUTION_BATCH = 50        # condition ids per Gamma `/markets` request (repeated `condition_ids`)
+
+
+def taker_parts(trade: dict) -> list[tuple[int, str]]:
+    """Our taker fill of `trade` as (price ticks, size) parts, one per maker order it matched: a
+    trade's top-level `price` is the taker order's limit (the CLOB's Trade object), while each
+    match executes at its maker's price: on our token, the maker's price; on the other token (a
+    mint or merge match: both sides buying, or both selling), 1 − it. The parts' sizes (each
+    maker's `matched_amount`, in shares of either token: a pair is one share of each) add up to
+    the trade's `size`. A trade without maker orders, or whose makers do not add up to its size,
+    is one part at the top-level price."""
+    makers = [m for m in trade.get("maker_orders") or () if isinstance(m, dict)]
+    total = share_micros(trade["size"])
+    if not makers or sum(share_micros(m["matched_amount"]) for m in makers) != total:
+        return [(price_ticks(trade["price"]), trade["size"])]
+    own = trade["asset_id"]
+    return [(price_ticks(m["price"]) if m.get("asset_id") == own else TICKS_PER_DOLLAR - price_ticks(m["price"]),
+             m["matched_amount"]) for m in makers]
 
 
 class PolymarketVenue:
@@ -276,15 +293,17 @@ class PolymarketVenue:
                 if min_ts_ms is not None and ts and ts // 1000 < min_ts_ms // 1000:
                     continue
                 if t.get("trader_side") == "MAKER":
-                    parts = [(m.get("order_id", ""), m["asset_id"], m["side"], m["price"], m["matched_amount"],
-                              False) for m in t.get("maker_orders", []) if m.get("owner") == self.config.api_key]
+                    parts = [(m.get("order_id", ""), m["asset_id"], m["side"], price_ticks(m["price"]),
+                              m["matched_amount"], False)
+                             for m in t.get("maker_orders", []) if m.get("owner") == self.config.api_key]
                 else:
-                    parts = [(t.get("taker_order_id", ""), t["asset_id"], t["side"], t["price"], t["size"], True)]
-                for i, (oid, asset, side, px, size, taker) in enumerate(parts):
+                    oid = t.get("taker_order_id", "")
+                    parts = [(oid, t["asset_id"], t["side"], p, size, True) for p, size in taker_parts(t)]
+                for i, (oid, asset, side, p, size, taker) in enumerate(parts):
                     if order_id is not None and oid != order_id:
                         continue
                     mid, outcome = tok[asset]
-                    p, shares = price_ticks(px), share_micros(size)       # a fill's size: up to 6 decimals
+                    shares = share_micros(size)                     # a fill's size: up to 6 decimals
                     fee = 0
                     if taker:
                         # on the exact size; the order's running total rounded up to the
