@@ -294,8 +294,12 @@ def test_streamed_ticker_follows_price_process():
             for mid in mids:
                 b = await v.fetch_book(mid)
                 assert (b.yes_bids, b.no_bids) == expected_book(sim, mid)
-            # a snapshot request (ib_async waits for tickSnapshotEnd) sees the same L1
+            # a snapshot request sees the same L1; its tickSnapshotEnd comes late as at IB (~11 s
+            # by default), which ib_async's reqTickersAsync waits for
+            sim.snapshot_end_s = 0.3
+            t0 = time.monotonic()
             (tk,) = await asyncio.wait_for(cl.ib.reqTickersAsync(cl.contracts[NO]), 2)
+            assert time.monotonic() - t0 >= 0.3
             q = sim.backend.quote(NO)
             assert (Decimal(str(tk.bid)), tk.bidSize, Decimal(str(tk.ask)), tk.askSize) == \
                 (q.bid, q.bid_size, q.ask, q.ask_size)

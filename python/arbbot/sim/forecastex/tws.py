@@ -4,7 +4,8 @@ An unchanged `ib_async.IB` connects (handshake, startApi, and every request `con
 makes: positions, open and completed orders, account updates, executions) and trades against
 `ForecastExBackend`. Served: reqContractDetails (by symbol or conId), reqMktData (streaming
 BID/ASK ticks, pushed when the book moves, at most `market_data_lines` at once over every client, one
-more refused with error 101 as IB does; snapshots), placeOrder (LMT BUY, DAY/GTC/IOC; anything
+more refused with error 101 as IB does; snapshots: the ticks at once, tickSnapshotEnd
+`snapshot_end_s` later, ~11 s as IB), placeOrder (LMT BUY, DAY/GTC/IOC; anything
 else is refused with an IB `error`), cancelOrder, reqGlobalCancel, reqOpenOrders /
 reqAllOpenOrders, reqCompletedOrders, reqExecutions, reqPositions(Multi), reqAccountUpdates(Multi),
 reqAccountSummary, reqIds, reqCurrentTime.
@@ -17,12 +18,16 @@ completedOrder and its executions in execDetails. One connection per clientId, a
 TWS behaviours a test switches on (`TwsFaults`, `sim.tws_faults`; each one a real TWS does): the
 API socket dying right after a placeOrder (TWS has the order, no answer leaves), the Read-Only API
 setting (placeOrder answered with warning 321, nothing placed), an order message warning (399)
-after an order's answers, and reqExecutions listing only the current day's executions (since
-midnight of the TWS clock `clock_ms`, in its time zone `tz_offset_min`). TWS's connectivity
-messages are played with `connectivity_lost` (1100), `connectivity_restored` (1101 data lost: every
-subscription dropped / 1102 kept), `farm_broken` / `farm_ok` (2103 / 2104, 2105 / 2106 for the
-historical farm) and `server_link_broken` (2110); no market data flows while TWS lost IB or the
-market data farm.
+after an order's answers, reqExecutions listing only the current day's executions (since
+midnight of the TWS clock `clock_ms`, in its time zone `tz_offset_min`), an execution corrected
+(a second execDetails, execId .02 for .01) and the informational error 10349 (TIF set from the
+order preset) on every new order. TWS's connectivity messages are played with
+`connectivity_lost` (1100), `connectivity_restored` (1101 data lost: every subscription dropped /
+1102 kept), `farm_broken` / `farm_ok` (2103 / 2104, 2105 / 2106 for the historical farm) and
+`server_link_broken` (2110); no market data flows while TWS lost IB or the market data farm.
+`competing_session` / `competing_session_ended`: the user logs in elsewhere (IBKR Mobile, web,
+ForecastTrader) and takes the market data (10197 on every market data request meanwhile), then
+logs out (nothing is said; data flows again).
 
 The price process steps every `step_interval` seconds (None: only via `step()`). Call `step()`
 and anything touching the backend on the server's event loop.
@@ -34,7 +39,7 @@ import logging
 import re
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -46,6 +51,7 @@ from arbbot.sim.scenarios import Scenario, build
 
 log = logging.getLogger("arbbot.sim.forecastex.tws")
 MARKET_DATA_LINES = 100        # IB's default market data lines per account (streaming tickers at once)
+SNAPSHOT_END_S = 11.0          # IB sends a snapshot's tickSnapshotEnd ~11 s after its ticks
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _RIGHTS = {"C": "C", "CALL": "C", "P": "P", "PUT": "P"}
 # known requests we do not serve → index of their reqId (so the client's request ends at once)
@@ -57,6 +63,8 @@ _UNSUPPORTED = {10: ("reqMktDepth", 2), 20: ("reqHistoricalData", 1), 50: ("reqR
 
 
 READ_ONLY = "Error validating request:-'bO' : cause - The API interface is currently in Read-Only mode."
+TIF_PRESET = "Order TIF was set to DAY based on order preset."
+COMPETING = "No market data during competing live session"
 
 
 @dataclass
@@ -67,6 +75,12 @@ class TwsFaults:
     read_only: bool = False            # TWS's "Read-Only API": placeOrder answered with 321, not placed
     order_message_after_fill: bool = False   # warning 399 "Order Message: ..." after an order's answers
     day_roll: bool = False             # reqExecutions lists only executions since the TWS clock's midnight
+    correct_executions: int = 0        # the next N executions are corrected: after each one's execDetails
+    #                                    and commission, IB's correction of it (the same execution again,
+    #                                    its execId ending .02 instead of .01); reqExecutions lists both
+    tif_preset_message: bool = False   # every placeOrder is first answered with 10349 "Order TIF was set to
+    #                                    DAY based on order preset." (informational: the order is placed and
+    #                                    answered as usual; ib_async marks it Cancelled meanwhile)
 
 
 class _Refuse(Exception):
@@ -114,7 +128,8 @@ class TwsSim:
     def __init__(self, scenario: Scenario, seed: int = 0, *, account: str = "DU000001",
                  balance_micros: int = 10_000 * 1_000_000, step_interval: float | None = None,
                  clock_ms=lambda: int(time.time() * 1000), market_data_lines: int = MARKET_DATA_LINES,
-                 tws_faults: TwsFaults | None = None, tz_offset_min: int = 0) -> None:
+                 tws_faults: TwsFaults | None = None, tz_offset_min: int = 0,
+                 snapshot_end_s: float = SNAPSHOT_END_S) -> None:
         self.backend = ForecastExBackend(scenario, seed, account=account, balance_micros=balance_micros,
                                          clock_ms=clock_ms, first_perm_id=900_000_001)
         self.process = self.backend.process
@@ -132,11 +147,14 @@ class TwsSim:
         self.market_data_lines = market_data_lines
         self.clock_ms = clock_ms
         self.step_interval = step_interval
+        self.snapshot_end_s = snapshot_end_s       # s from a snapshot's ticks to its tickSnapshotEnd
+        self._timers: set[asyncio.TimerHandle] = set()   # messages due later (`_send_later`)
         self.host, self.port = "", 0
         self.conns: set[_Conn] = set()
         self.by_api: dict[tuple[int, int], FxOrder] = {}      # (clientId, orderId) → order
         self._sent_status: dict[int, tuple[str, int]] = {}    # perm id → (status, filled) last pushed
         self._last_exec: dict[int, FxExecution] = {}          # perm id → its latest execution
+        self.corrections: dict[str, FxExecution] = {}          # exec id → its correction (`correct_executions`)
         self._execs_pushed = 0
         self._positions_pushed: dict[int, int] = {}
         self._dirty: set[str] = set()                          # markets whose book moved since the last push
@@ -163,6 +181,8 @@ class TwsSim:
     async def stop(self) -> None:
         if self._stepper:
             self._stepper.cancel()
+        for h in self._timers:
+            h.cancel()
         if self._server:
             self._server.close()
         for c in list(self.conns):
@@ -203,9 +223,11 @@ class TwsSim:
             o = x.order
             self._last_exec[o.perm_id] = x
             c = self.backend.contract(o.con_id)
+            fix = self._correct(x)
             for conn in self._clients(o.client_id):
-                self._answer(conn, o, wire.exec_details(-1, x, c, self.account))
-                self._answer(conn, o, wire.commission_report(x.exec_id))
+                for y in (x, fix) if fix is not None else (x,):
+                    self._answer(conn, o, wire.exec_details(-1, y, c, self.account))
+                    self._answer(conn, o, wire.commission_report(y.exec_id))
             touched[o.perm_id] = o
         for o in touched.values():
             self._push_status(o)
@@ -220,6 +242,16 @@ class TwsSim:
                         self._ticks(conn, req_id, t)
         for conn in list(self.conns):
             conn.flush()
+
+    def _correct(self, x: FxExecution) -> FxExecution | None:
+        """`correct_executions`: IB's correction of execution `x` (the same shares and price; its
+        execId "differs … only in the digits after the final period": .02 corrects .01), or None."""
+        if self.tws_faults.correct_executions <= 0:
+            return None
+        self.tws_faults.correct_executions -= 1
+        fix = replace(x, exec_id=x.exec_id.rpartition(".")[0] + ".02")
+        self.corrections[x.exec_id] = fix
+        return fix
 
     def _clients(self, client_id: int) -> list[_Conn]:
         return [c for c in self.conns if c.client_id == client_id]
@@ -429,6 +461,10 @@ class TwsSim:
         if not snapshot and sum(len(c.tickers) for c in self.conns) >= self.market_data_lines:
             raise _Refuse(req_id, 101, "Max number of tickers has been reached")
         t = _Ticker(found[0].con_id)
+        if "competing" in self.data_paused:          # another session has the user's market data
+            if not snapshot:
+                conn.tickers[req_id] = t             # (kept: it flows once that session ends)
+            raise _Refuse(req_id, 10197, COMPETING)
         conn.send(wire.market_data_type(req_id))
         if self.data_paused:                     # no data now: a snapshot gets none, a subscription later
             if not snapshot:
@@ -436,9 +472,23 @@ class TwsSim:
             return
         self._ticks(conn, req_id, t)
         if snapshot:
-            conn.send(wire.tick_snapshot_end(req_id))
+            self._send_later(self.snapshot_end_s, conn, wire.tick_snapshot_end(req_id))
         else:
             conn.tickers[req_id] = t
+
+    def _send_later(self, delay: float, conn: _Conn, fields: list) -> None:
+        """Send `fields` to `conn` `delay` s from now (at once if 0), if it is still connected."""
+        if delay <= 0:
+            conn.send(fields)
+            return
+
+        def send() -> None:
+            self._timers.discard(handle)
+            if conn in self.conns:
+                conn.send(fields)
+                conn.flush()
+        handle = self._loop.call_later(delay, send)
+        self._timers.add(handle)
 
     def _cancel_mkt_data(self, conn: _Conn, f: list[str]) -> None:
         if conn.tickers.pop(int(f[2]), None) is None:
@@ -450,6 +500,8 @@ class TwsSim:
         oid, cid = d["order_id"], conn.client_id
         if self.tws_faults.read_only:
             raise _Refuse(oid, 321, READ_ONLY)
+        if self.tws_faults.tif_preset_message:         # TWS's own check: before the order's answers
+            conn.send(wire.error(oid, 10349, TIF_PRESET))
         if d["sec_type"] == "BAG":
             raise _Refuse(oid, 201, "Order rejected - reason:combination orders are not supported")
         old = self.by_api.get((cid, oid))
@@ -555,8 +607,9 @@ class TwsSim:
                     or (sym and sym != c.symbol) or (sec and sec != c.sec_type) \
                     or (exch and exch != c.exchange) or (side and side not in ("BUY", "BOT")):
                 continue
-            conn.send(wire.exec_details(req_id, x, c, self.account))
-            conn.send(wire.commission_report(x.exec_id))
+            for y in (x, self.corrections[x.exec_id]) if x.exec_id in self.corrections else (x,):
+                conn.send(wire.exec_details(req_id, y, c, self.account))
+                conn.send(wire.commission_report(y.exec_id))
         conn.send([55, 1, req_id])                     # execDetailsEnd
 
     # ---- account -------------------------------------------------------------------------
@@ -643,9 +696,11 @@ class TwsSim:
         self.data_paused.add(cause)
         self._tell_all(code, msg)
 
-    def _resume(self, causes: tuple[str, ...], code: int, msg: str) -> None:
+    def _resume(self, causes: tuple[str, ...], code: int | None, msg: str = "") -> None:
+        """Market data flows again for `causes` (TWS says so with `code`; None: nothing is said)."""
         self.data_paused.difference_update(causes)
-        self._tell_all(code, msg)
+        if code is not None:
+            self._tell_all(code, msg)
         if not self.data_paused:                 # what moved meanwhile reaches the kept subscriptions
             self._dirty.clear()
             for conn in list(self.conns):
@@ -684,6 +739,20 @@ class TwsSim:
     def farm_ok(self, farm: str = "usfarm") -> None:
         """2104: the market data farm connection is OK again."""
         self._resume((f"farm:{farm}", "server"), 2104, f"Market data farm connection is OK:{farm}")
+
+    def competing_session(self) -> None:
+        """10197: the user logged in to IBKR Mobile, the web or ForecastTrader, which takes the
+        user's market data: every subscription is told so and stops; every new market data
+        request (snapshot or not) is answered 10197 while it lasts."""
+        self.data_paused.add("competing")
+        for conn in list(self.conns):
+            for req_id in conn.tickers:
+                conn.send(wire.error(req_id, 10197, COMPETING))
+            conn.flush()
+
+    def competing_session_ended(self) -> None:
+        """The other session logged out: market data flows again, unannounced (no message)."""
+        self._resume(("competing",), None)
 
     def hmds_broken(self, farm: str = "ushmds") -> None:
         """2105: the historical data farm connection broke (no effect on the simulated L1)."""
@@ -724,13 +793,15 @@ class TwsSim:
 async def start_tws(scenario: str | Scenario = "forecastex", seed: int = 0, *, step_interval: float | None = 1.0,
                     host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
                     account: str = "DU000001", balance_micros: int = 10_000 * 1_000_000,
-                    tws_faults: TwsFaults | None = None, clock_ms=None, tz_offset_min: int = 0) -> TwsSim:
+                    tws_faults: TwsFaults | None = None, clock_ms=None, tz_offset_min: int = 0,
+                    snapshot_end_s: float = SNAPSHOT_END_S) -> TwsSim:
     """Build the scenario (its own copy: price processes mutate fair values) and serve TWS on
     `host:port` (0 = a free port; read `.port`). Stop with `await sim.stop()`. `clock_ms`: the TWS
-    and exchange clock (default wall time); `tz_offset_min`: TWS's time zone."""
+    and exchange clock (default wall time); `tz_offset_min`: TWS's time zone; `snapshot_end_s`:
+    how late a snapshot's tickSnapshotEnd follows its ticks (IB: ~11 s)."""
     sc = build(scenario, seed, faults) if isinstance(scenario, str) else scenario
     extra = {} if clock_ms is None else {"clock_ms": clock_ms}
     sim = TwsSim(sc, seed, account=account, balance_micros=balance_micros, step_interval=step_interval,
-                 tws_faults=tws_faults, tz_offset_min=tz_offset_min, **extra)
+                 tws_faults=tws_faults, tz_offset_min=tz_offset_min, snapshot_end_s=snapshot_end_s, **extra)
     await sim.start(host, port)
     return sim

@@ -5,13 +5,54 @@ Units: IB's `price` is exact `Decimal` dollars per contract and `shares` whole c
 1 µ$, so an order's cost is Σ price ticks × lots over its executions, no rounding anywhere. Fees
 are IB's commission per execution in µ$, rounded up to 1 µ$ each (as `ForecastExVenue.fills`
 reports them).
+
+Corrections: IB may send an execution again, corrected, under an execId that "differs from a
+previous ExecId in only the digits after the final period (.02 corrects .01)" (TWS API,
+`Execution.execId`); ib_async keeps both as separate fills. The correction replaces the original:
+an execution counts once, as its latest version (`current_versions`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
+from typing import Callable, Iterable, TypeVar
 
 from arbbot.units import LOTS_PER_CONTRACT, MICROS_PER_DOLLAR, price_ticks
 from arbbot.venues.forecastex.client import IBFill, IBTrade
+
+T = TypeVar("T")
+
+
+def correction_key(exec_id: str) -> tuple[str, int]:
+    """(the execution it is a version of, its version number) of IB execId `exec_id`: the id
+    without the digits after its final period, and those digits ("….01.02" → ("….01", 2)); an
+    id without such digits is its own execution, version 0."""
+    base, dot, n = exec_id.rpartition(".")
+    return (base, int(n)) if dot and n.isdigit() else (exec_id, 0)
+
+
+def current_versions(items: Iterable[T], exec_id: Callable[[T], str]) -> list[tuple[T, str]]:
+    """Each execution among `items` once: (its latest version, the execId of its first version),
+    in the order the executions were first seen. A correction (a higher version) replaces what
+    it corrects; the first version's id names the execution for good, so that a fill recorded
+    before its correction keeps its id (fills are stored by id)."""
+    latest: dict[str, tuple[int, T]] = {}
+    first: dict[str, tuple[int, str]] = {}
+    for x in items:
+        xid = exec_id(x)
+        base, n = correction_key(xid)
+        if base not in latest or n > latest[base][0]:
+            latest[base] = (n, x)
+        if base not in first or n < first[base][0]:
+            first[base] = (n, xid)
+    return [(x, first[base][1]) for base, (_n, x) in latest.items()]
+
+
+def corrected(fills: Iterable[IBFill]) -> list[IBFill]:
+    """`fills` with every corrected execution once, as its latest version named by its first
+    version's execId (idempotent)."""
+    return [f if f.exec_id == xid else replace(f, exec_id=xid)
+            for f, xid in current_versions(fills, lambda f: f.exec_id)]
 
 
 def fee_micros(commission: Decimal) -> int:
@@ -22,12 +63,13 @@ def fee_micros(commission: Decimal) -> int:
 class Executions:
     """IB executions indexed to find one order's: by IB's permId (unique in the account) when the
     order and the execution both carry one, else by order id. Order ids are an API client's own:
-    IB reports every client's executions, and two clients' orders may share an id."""
+    IB reports every client's executions, and two clients' orders may share an id. A corrected
+    execution counts once, as its correction (`corrected`)."""
 
     def __init__(self, fills: list[IBFill]) -> None:
         self.by_perm: dict[int, list[IBFill]] = {}
         self.by_id: dict[tuple[int, int], list[IBFill]] = {}     # (client id, order id) → executions
-        for f in fills:
+        for f in corrected(fills):
             if f.perm_id:
                 self.by_perm.setdefault(f.perm_id, []).append(f)
             self.by_id.setdefault((f.client_id, f.order_id), []).append(f)

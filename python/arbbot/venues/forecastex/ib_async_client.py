@@ -16,7 +16,8 @@ as an empty answer. `ib.RaiseRequestErrors` is set, so a refused request (pacing
 contract) raises instead of answering nothing. TWS's connectivity messages (1100/1101/1102,
 2103-2106, 2110) mark the streamed market data down / up (`market_data_down`); after 1101 ("data
 lost") the tickers are requested again and orders, executions, positions and account values are
-asked for again before the next call.
+asked for again before the next call. 10197 (a competing session has the user's market data)
+marks it down too, until a snapshot request is answered again.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from ib_async import Contract, LimitOrder, RequestError
 
 from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError, VenueError
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
+from arbbot.venues.forecastex.costs import current_versions
 
 log = logging.getLogger("arbbot.venues.forecastex")
 
@@ -48,6 +50,11 @@ _UNSET = 1e300                            # ib-async leaves UNSET_DOUBLE (~1.8e3
 # IB error codes that refuse a new order: 103 duplicate order id, 110 price off the tick grid,
 # 200 no such contract, 201 order rejected, 203 not allowed for the account.
 _REJECT_CODES = {103, 110, 200, 201, 203}
+# IB error codes that end an order (TWS's word, as are the rejections): 202 order cancelled. Any
+# other error code on an order is not known to end it, though ib_async marks the order Cancelled
+# for every code not in its warning list: e.g. 10349 "Order TIF was set to DAY based on order
+# preset", after which the order works (and fills) at IB (ib_async issues #191, #217).
+_ENDING_CODES = _REJECT_CODES | {202}
 # IB error codes that refuse a streaming market data request for lack of lines: 101 max number of
 # tickers reached (the account's market data lines, 100 by default, are all in use)
 _LINE_CODES = {101}
@@ -62,6 +69,13 @@ _LOST = {1100: "ib", 2110: "server"}      # TWS <-> IB servers down: nothing str
 _FARM_DOWN = {2103: "farm", 2105: "hmds"}  # a market data / historical data farm connection broken
 _FARM_UP = {2104: "farm", 2106: "hmds"}
 DATA_LOST, DATA_KEPT = 1101, 1102          # connectivity restored: subscriptions lost / maintained
+# 10197 "No market data during competing live session": the same user logged in to IBKR Mobile, the
+# web or ForecastTrader, which takes the user's market data; this session's quotes freeze. IB says
+# nothing when the other session ends (a farm's 2104/2106 OK is no sign: it comes at such a login
+# too), so only an answered market data request shows that data flows again.
+COMPETING = 10197
+_COMPETING = "competing"                  # its cause in `down`
+COMPETING_PROBE_S = 1.0                   # at most one snapshot request a second reaches IB meanwhile
 # the IB "day" whose executions reqExecutions lists starts at midnight ("only those executions
 # occurring since midnight"), in a time zone IB does not name: these candidates, the latest wins
 _HOME_ZONE = ZoneInfo("America/New_York")
@@ -177,6 +191,19 @@ def _quote(t: Any) -> IBQuote:
                    dollars(ask) if ask else None, int(asz or 0) if ask else 0)
 
 
+def _current_fills(fills: list) -> list[tuple[Any, str]]:
+    """ib_async `Fill`s with each execution once: (its latest version, its first version's
+    execId). ib_async keeps an execution IB corrected ("….01.02" corrects "….01.01") as a second
+    fill; the correction replaces the original (`costs.current_versions`)."""
+    return current_versions(fills, lambda f: f.execution.execId)
+
+
+def _filled(t: Any) -> int:
+    """Contracts the executions of ib_async Trade `t` filled, a corrected execution counted once
+    (ib_async's `Trade.filled()` adds the correction to the original)."""
+    return int(sum(f.execution.shares for f, _xid in _current_fills(t.fills)))
+
+
 def _ib_contract(c: Contract, long_name: str = "") -> IBContract:
     strike = Decimal(repr(float(c.strike))).normalize()
     return IBContract(con_id=c.conId, symbol=c.symbol, expiry=c.lastTradeDateOrContractMonth[:8],
@@ -206,6 +233,7 @@ class IBAsyncClient:
         self.catalog: dict[int, IBContract] = {}
         self.tickers: dict[int, Any] = {}               # conId → live ib_async Ticker
         self.trades: dict[int, Any] = {}                # orderId → live ib_async Trade
+        self.completed: dict[int, str] = {}             # permId → status of its completed-order record (TWS's)
         self.address: tuple[str, int, int, float] | None = None   # (host, port, clientId, timeout) to reconnect
         self.reconnects = 0
         self._connecting = asyncio.Lock()
@@ -214,6 +242,8 @@ class IBAsyncClient:
         self.data_epoch = 0                             # +1 whenever streamed quotes were lost or went down
         self.data_listeners: list[Callable[[str | None], None]] = []   # told (reason / None) on down / up
         self._resync = False                            # 1101: orders, executions, account to ask again
+        self.competing_seq = 0                          # +1 on every 10197 (a competing session)
+        self._probe_at = 0.0                            # monotonic s of the last snapshot sent while competing
         self.tws_offset_min: int | None = None          # TWS's clock − UTC (minutes), from the handshake
         self._hello: bytearray | None = None            # handshake bytes while waiting for them
         errors = getattr(ib, "errorEvent", None)
@@ -230,8 +260,8 @@ class IBAsyncClient:
 
     # -- TWS connectivity ------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, message: str, contract: Any = None, *_: Any) -> None:
-        """ib_async's errorEvent: a streaming market data request refused for lack of lines, and
-        TWS's connectivity messages."""
+        """ib_async's errorEvent: a streaming market data request refused for lack of lines, TWS's
+        connectivity messages, and 10197 (a competing session has the user's market data)."""
         con_id = getattr(contract, "conId", 0)
         if code in _LINE_CODES and con_id:
             self.refused[con_id] = f"IB error {code}: {message}"
@@ -245,6 +275,8 @@ class IBAsyncClient:
                 del self.down[k]
             self.down.pop("server", None)           # a farm answering: TWS reaches IB's servers again
             self._tell()
+        elif code == COMPETING:
+            self._competing(f"IB {code}: {message}")
         elif code in (DATA_LOST, DATA_KEPT):
             self.down.pop("ib", None)
             self.down.pop("server", None)
@@ -256,6 +288,27 @@ class IBAsyncClient:
                 self.tickers.clear()
                 self.data_epoch += 1
                 self._resync = True
+            self._tell()
+
+    def _competing(self, why: str) -> None:
+        """10197: another session has the user's market data. Streamed quotes are down until a
+        snapshot request is answered again (`snapshot_quote`), and every ticker is dropped (its
+        values frozen, its subscription perhaps ended at IB): the next streamed read subscribes
+        again."""
+        self.competing_seq += 1
+        for con_id, t in list(self.tickers.items()):
+            t.bid = t.ask = t.bidSize = t.askSize = math.nan
+            try:
+                self.ib.cancelMktData(self.contracts[con_id])
+            except (ConnectionError, OSError, KeyError):   # (gone with the connection: nothing to free)
+                pass
+        self.tickers.clear()
+        self._went_down(_COMPETING, why)
+
+    def _data_flows(self, seq: int) -> None:
+        """A market data request sent after 10197 number `seq` was answered: the competing session
+        is over (unless another 10197 came since)."""
+        if seq == self.competing_seq and self.down.pop(_COMPETING, None) is not None:
             self._tell()
 
     def _went_down(self, cause: str, why: str) -> None:
@@ -486,10 +539,18 @@ class IBAsyncClient:
         return self.catalog.get(con_id)
 
     # -- market data -----------------------------------------------------------------------
-    def _check_data(self, con_id: int) -> None:
-        down = self.market_data_down()
-        if down:
-            raise TransportError(f"forecastex: no live market data for conId {con_id}: {down}", venue="forecastex")
+    def _check_data(self, con_id: int, *, probe: bool = False) -> None:
+        """TransportError while TWS reports its market data down. A snapshot (`probe`) is still
+        sent during a competing session (10197), at most one a `COMPETING_PROBE_S`: IB answers
+        it with 10197 until the other session ends, and its answer is how we learn it did."""
+        now = time.monotonic()
+        probing = probe and _COMPETING in self.down and now - self._probe_at >= COMPETING_PROBE_S
+        why = [w for cause, w in self.down.items() if not (probing and cause == _COMPETING)]
+        if why:
+            raise TransportError(f"forecastex: no live market data for conId {con_id}: {'; '.join(why)}",
+                                 venue="forecastex")
+        if probing:
+            self._probe_at = now
 
     async def quote(self, con_id: int) -> IBQuote:
         """L1 of one contract from its streaming ticker (subscribed once, then read live; it takes
@@ -505,7 +566,7 @@ class IBAsyncClient:
             self.tickers[con_id] = t
             deadline = time.monotonic() + self.quote_timeout
             while (_num(t.bid) is None and _num(t.ask) is None and con_id not in self.refused
-                   and time.monotonic() < deadline):
+                   and not self.down and time.monotonic() < deadline):
                 await asyncio.sleep(0.05)
             self._check_data(con_id)
         if con_id in self.refused:
@@ -516,18 +577,52 @@ class IBAsyncClient:
         return _quote(t)
 
     async def snapshot_quote(self, con_id: int) -> IBQuote:
-        """L1 of one contract from a snapshot request (`reqTickersAsync`: reqMktData with
-        snapshot=True, answered up to tickSnapshotEnd), within `quote_timeout`."""
+        """L1 of one contract from a snapshot request (reqMktData with snapshot=True), within
+        `quote_timeout`: as soon as its BID and ASK came (`_snapshot`). Answered, it also shows
+        that market data flows again after a competing session (10197)."""
         await self._connected()
-        self._check_data(con_id)
+        self._check_data(con_id, probe=True)
         c = await self._contract(con_id)
+        seq = self.competing_seq
         try:
             async with asyncio.timeout(self.quote_timeout):     # (wait_for can swallow a cancel on 3.11)
-                tickers = await self._io(f"snapshot conId {con_id}", lambda: self.ib.reqTickersAsync(c))
+                ticker = await self._io(f"snapshot conId {con_id}", lambda: self._snapshot(c))
         except TimeoutError:
             raise TransportError(f"forecastex: no snapshot for conId {con_id} within {self.quote_timeout}s",
                                  venue="forecastex") from None
-        return _quote(tickers[0])
+        self._data_flows(seq)
+        return _quote(ticker)
+
+    async def _snapshot(self, c: Contract) -> Any:
+        """One snapshot request for `c` (what ib_async's `reqTickersAsync` sends), its Ticker
+        returned once BID and ASK arrived (each a price, or −1 "empty": tick types 1, 2) or the
+        request ended (tickSnapshotEnd: a side still missing has no quote). IB sends
+        tickSnapshotEnd ~11 s after the data, which `reqTickersAsync` waits for; its late arrival
+        then only ends ib_async's record of the request. RequestError when IB refuses it."""
+        ib = self.ib
+        req_id = ib.client.getReqId()
+        ended = ib.wrapper.startReq(req_id, c)                  # done at tickSnapshotEnd or IB's error
+        ended.add_done_callback(lambda f: f.cancelled() or f.exception())   # (an error after we returned)
+        ticker = ib.wrapper.startTicker(req_id, c, "snapshot")  # (ib_async's Ticker of `c`: shared)
+        sides: set[int] = set()
+        both = asyncio.Event()
+
+        def on_update(t: Any) -> None:                          # ticks of one TWS message batch
+            sides.update(k.tickType for k in t.ticks if k.tickType in (1, 2))
+            if len(sides) == 2:
+                both.set()
+        ticker.updateEvent += on_update
+        arrived = asyncio.ensure_future(both.wait())
+        try:
+            ib.client.reqMktData(req_id, c, "", True, False, [])
+            await asyncio.wait((ended, arrived), return_when=asyncio.FIRST_COMPLETED)
+            if ended.done():
+                ended.result()                                  # IB's refusal raises RequestError
+        finally:
+            arrived.cancel()
+            ticker.updateEvent -= on_update
+            ib.wrapper.endTicker(ticker, "snapshot")
+        return ticker
 
     # -- orders ----------------------------------------------------------------------------
     def _status(self, t: Any) -> IBTrade:
@@ -536,7 +631,9 @@ class IBAsyncClient:
         Completed orders reported on connect carry no API order id (IB's completedOrder message
         has none): the id is taken from an execution of the same permId, else −permId (negative
         so it never collides with an API order id). A Cancelled order that IB refused (error
-        code in the trade log, nothing filled) is reported as Inactive, i.e. rejected."""
+        code in the trade log, nothing filled) is reported as Inactive, i.e. rejected. Filled: the
+        most IB reported (order status, executions with each correction counted once, a completed
+        order's filledQuantity), never more than the order's quantity."""
         o, st = t.order, t.orderStatus
         perm = o.permId or st.permId or 0
         oid, cid = o.orderId, o.clientId or st.clientId or 0
@@ -546,36 +643,62 @@ class IBAsyncClient:
             oid = oid or (mine.orderId if mine is not None else -perm)
             cid = cid or (mine.clientId if mine is not None else 0)
         fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < _UNSET else 0
-        filled = int(max(st.filled or 0, t.filled(), fq))
+        filled = int(max(st.filled or 0, _filled(t), fq))
+        if o.totalQuantity:                     # (a completed order reported without it: 0)
+            filled = min(filled, int(o.totalQuantity))
         return IBTrade(order_id=oid, con_id=t.contract.conId, status=self._state(t, filled, perm),
                        quantity=int(o.totalQuantity), filled=filled, limit=_limit(o.lmtPrice),
                        order_ref=o.orderRef or "", perm_id=perm, client_id=cid, contract=self._describe(t.contract))
 
-    @staticmethod
-    def _state(t: Any, filled: int, perm: int) -> str:
-        """The order's IB status. ib_async sets `ValidationError` on a warning (321, 399, 404, 434,
-        2100-2199), even after Filled: then the last real status of the trade log stands (Filled
-        when everything filled); an order TWS never acknowledged that got a refusing warning (321)
-        was not placed: Inactive. A Cancelled order that IB refused (error code in the log,
-        nothing filled) is Inactive too."""
+    def _state(self, t: Any, filled: int, perm: int) -> str:
+        """The order's IB status: TWS's, not one ib_async made up.
+
+        ib_async sets `ValidationError` on a warning (321, 399, 404, 434, 2100-2199), even after
+        Filled: then the last status TWS reported stands (`_tws_status`; Filled when everything
+        filled); an order TWS never acknowledged that got a refusing warning (321) was not placed:
+        Inactive. ib_async sets `Cancelled` on any other error code, even one that leaves the
+        order working (10349, `_made_up_cancel`): then TWS's word stands, its completed-order
+        record when asked for since (`refresh_orders`), else the last status it reported —
+        PendingSubmit (outcome not known yet: the executor looks the order up) when it reported
+        none. A Cancelled order that IB refused (a rejection code in the log, nothing filled) is
+        Inactive; 202 (order cancelled) is TWS's own Cancelled."""
         status = t.orderStatus.status or "PendingSubmit"
         if status == "ValidationError":
-            status = next((e.status for e in reversed(t.log) if e.status and e.status != "ValidationError"),
-                          "PendingSubmit")
+            status = self._tws_status(t) or "PendingSubmit"
             if filled and filled >= t.order.totalQuantity:
                 status = "Filled"
             elif status in _PENDING and not filled and not perm \
                     and any(e.errorCode in _REFUSING_WARNINGS for e in t.log):
                 status = "Inactive"
+        elif status == "Cancelled" and self._made_up_cancel(t):
+            status = self.completed.get(perm) or self._tws_status(t) or "PendingSubmit"
         if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
             status = "Inactive"
         return status
+
+    @staticmethod
+    def _tws_status(t: Any) -> str | None:
+        """The last status of `t` that TWS reported (an orderStatus; our own PendingSubmit /
+        PendingCancel), from ib_async's trade log; None if none. Skipped: what ib_async logs of
+        its own — an error code's status (ValidationError, Cancelled) and each fill (logged
+        with whatever status then stood)."""
+        for e in reversed(t.log):
+            if e.status and not e.errorCode and e.status != "ValidationError" and not e.message.startswith("Fill "):
+                return e.status
+        return None
+
+    def _made_up_cancel(self, t: Any) -> bool:
+        """Whether `t`'s Cancelled is ib_async's own, from an error code that is not known to end
+        an order (not in `_ENDING_CODES`), with no Cancelled from TWS since (none logged)."""
+        cancels = [e.errorCode for e in t.log if e.errorCode and e.status == "Cancelled"]
+        return bool(cancels) and cancels[-1] not in _ENDING_CODES \
+            and self._tws_status(t) not in ("Cancelled", "ApiCancelled")
 
     async def _executions_of(self, t: Any, deadline: float) -> None:
         """Wait (until `deadline`, monotonic s) for the executions of what `t` filled: IB sends the
         order status and the executions (execDetails) apart, in no set order, and an order's cost
         is read from its executions."""
-        while t.filled() < (t.orderStatus.filled or 0) and time.monotonic() < deadline:
+        while _filled(t) < (t.orderStatus.filled or 0) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
     async def place_limit(self, con_id: int, action: str, quantity: int, limit: Decimal, tif: str, *,
@@ -647,7 +770,11 @@ class IBAsyncClient:
         p = self.request_pacer
         await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p)
         await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p)
-        await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p)
+        done = await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p)
+        # TWS's completed-order records (ib_async logs nothing on them; it keeps only those of
+        # orders it did not know): what ended an order ib_async marked Cancelled on an error code
+        self.completed = {r.order.permId: r.orderStatus.status for r in done or ()
+                          if r.order.permId and not r.log and r.orderStatus.status}
 
     async def all_trades(self) -> list[IBTrade]:
         """Open and completed ForecastEx orders: placed this session, or reported on connect
@@ -667,14 +794,16 @@ class IBAsyncClient:
         return out
 
     async def fills(self) -> list[IBFill]:
+        """The account's executions IB reported, each once: an execution IB corrected is its latest
+        version (shares, price, commission) under its first version's execId."""
         await self._connected()
         out = []
-        for f in self.ib.fills():
+        for f, exec_id in _current_fills(self.ib.fills()):
             c, e, cr = f.contract, f.execution, f.commissionReport
             if c.conId not in self.contracts and c.exchange != EXCHANGE:
                 continue
             com = _num(cr.commission) if cr is not None else None
-            out.append(IBFill(exec_id=e.execId, order_id=e.orderId, con_id=c.conId, shares=int(e.shares),
+            out.append(IBFill(exec_id=exec_id, order_id=e.orderId, con_id=c.conId, shares=int(e.shares),
                               price=dollars(e.price), commission=Decimal(repr(com)) if com else Decimal(0),
                               ts_ms=int(f.time.timestamp() * 1000), is_taker=e.lastLiquidity != 1,
                               perm_id=e.permId or 0, client_id=e.clientId or 0, contract=self._describe(c)))
