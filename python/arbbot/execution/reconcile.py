@@ -3,14 +3,16 @@
 
 Per venue it compares
 - positions, by the venue's own instrument id: Kalshi by ticker, signed as Kalshi reports it (YES
-  positive, NO negative); Polymarket by token id and ForecastEx by conId, the quantity held. The
-  venues (and the simulator) net a YES lot against a NO lot of the same market, so the side held
-  is the sign of the net;
+  positive, NO negative); Polymarket by token id and ForecastEx by conId, the quantity held, the
+  side held being the sign of the market's net YES − NO lots;
 - open orders: the venue's working orders of ours against the store's open intents;
 - fills: every venue fill against the store's, by venue fill id (quantity, price, fee); a venue
   that lists only recent fills (`fill_history_start_ms`: IB's current day) on those;
 - cash moved: the venue's balance minus the baseline the store recorded when it first traded the
   venue, against what the store's fills add up to (`cash_moved`), plus what resolved markets paid.
+  Kalshi and IB net a YES lot against a NO lot of one market into $0.01 of cash at once;
+  Polymarket does not (`nets_pairs`): its tokens are held side by side until merged or redeemed,
+  a pair of them paying $0.01 a lot only then, and a sale there is of a token held.
 
 A resolved market (the store's `resolutions`) may be paid or not yet: a venue that pays at
 settlement (Kalshi, ForecastEx) drops the position and credits the payout; Polymarket's tokens stay
@@ -49,13 +51,25 @@ FORMAT = "arbbot.reconcile/1"
 PAIR_PAYOUT_PER_LOT = TICKS_PER_DOLLAR   # µ$: a YES lot plus a NO lot of one market are worth $0.01
 
 
+def nets_pairs(venue: str) -> bool:
+    """Whether `venue` nets a YES lot against a NO lot of one market into $0.01 of cash at once
+    (Kalshi, IB's ForecastEx: a position is one signed number), or holds both tokens until they
+    are merged or redeemed (Polymarket: outcome tokens on chain; a SELL sells a token held)."""
+    return venue != "polymarket"
+
+
 def cash_moved(fills) -> int:
-    """µ$ a venue's cash moves by for these store fills (one venue). A sell of one side at p is a
-    buy of the other at 1 − p; the venue nets a YES lot against a NO lot in the same market into
-    $0.01 (10,000 µ$), so each market pays back min(YES acquired, NO acquired) lots."""
+    """µ$ a venue's cash moves by for these store fills (one venue). Where pairs net
+    (`nets_pairs`), a sell of one side at p is a buy of the other at 1 − p, and the venue nets a
+    YES lot against a NO lot in the same market into $0.01 (10,000 µ$), so each market pays back
+    min(YES acquired, NO acquired) lots. Where they do not (Polymarket), a buy pays price × lots, a
+    sale of a token held is paid it, each less its fee, and a pair pays nothing until redeemed."""
     cash = 0
     acquired: dict[tuple[str, str], int] = {}
     for f in fills:
+        if not nets_pairs(f.venue):
+            cash += (f.price * f.qty if f.action == "sell" else -f.price * f.qty) - f.fee
+            continue
         side, price = (f.side, f.price) if f.action == "buy" else ("no" if f.side == "yes" else "yes", TICKS_PER_DOLLAR - f.price)
         cash -= price * f.qty + f.fee
         acquired[(f.market_id, side)] = acquired.get((f.market_id, side), 0) + f.qty
@@ -88,6 +102,42 @@ def held_cost_basis(fills) -> int:
     return sum(n * p for lots in held.values() for n, p in lots)
 
 
+def tokens_held(fills) -> dict[str, tuple[int, int]]:
+    """Where pairs are not netted (Polymarket): (YES lots, NO lots) held per market id, each token
+    its buys less its sales; markets holding neither left out."""
+    held: dict[str, list[int]] = {}
+    for f in fills:
+        h = held.setdefault(f.market_id, [0, 0])
+        h[0 if f.side == "yes" else 1] += f.qty if f.action == "buy" else -f.qty
+    return {m: (yes, no) for m, (yes, no) in held.items() if yes or no}
+
+
+def tokens_cost_basis(fills) -> int:
+    """Where pairs are not netted: µ$ the tokens one market's fills leave held cost, fees excluded
+    (what a void market returns), each token's sales taking its oldest lots first."""
+    held: dict[str, list[list[int]]] = {"yes": [], "no": []}      # token → [[lots, price ticks], …] oldest first
+    for f in fills:
+        lots = held[f.side]
+        if f.action == "buy":
+            lots.append([f.qty, f.price])
+            continue
+        q = f.qty
+        while q and lots:
+            n = min(q, lots[0][0])
+            lots[0][0] -= n
+            q -= n
+            if not lots[0][0]:
+                lots.pop(0)
+    return sum(n * p for lots in held.values() for n, p in lots)
+
+
+def tokens_payout(res, yes: int, no: int, fills) -> int:
+    """µ$ a resolved market pays `yes` YES and `no` NO lots held side by side (each pair: $0.01 a
+    lot, whatever the result); a void market returns their cost basis (`tokens_cost_basis`)."""
+    value = res.lot_value(yes)
+    return tokens_cost_basis(fills) if value is None else value + res.lot_value(-no)
+
+
 def resolution_payout(res, lots: int, fills) -> int:
     """µ$ a resolved market pays a net position of `lots` YES lots (< 0: NO lots); a void market
     returns the held lots' cost basis (`held_cost_basis` of the market's fills)."""
@@ -118,21 +168,26 @@ def redeemed(extra: int, payouts: list[tuple[str, int]]) -> tuple[str, ...] | No
 
 def settled_cash(store: OrderStore, name: str, fills, venue_lots: Mapping[str, int]
                  ) -> tuple[int, list[tuple[str, int]], set[str]]:
-    """For venue `name`'s resolved markets the store holds a net position in: (µ$ the venue paid
-    out: markets recorded paid, and those whose position it no longer shows; (market id, payout)
-    of those it still shows and has not been seen to pay, which may have been redeemed since; the
-    ids of those it no longer shows)."""
+    """For venue `name`'s resolved markets the store holds a position in (a net one; tokens where
+    pairs are not netted, `nets_pairs`): (µ$ the venue paid out: markets recorded paid, and those
+    whose position it no longer shows; (market id, payout) of those it still shows and has not
+    been seen to pay, which may have been redeemed since; the ids of those it no longer shows)."""
     paid, maybe, gone = 0, [], set()
     by_market: dict[str, list] = {}
     for f in fills:
         by_market.setdefault(f.market_id, []).append(f)
     resolved = {r.market_id: r for r in store.resolutions(name).values()}
-    for market_id, lots in store_net_positions(fills).items():
+    netted = nets_pairs(name)
+    held = store_net_positions(fills) if netted else tokens_held(fills)
+    for market_id, lots in held.items():
         res = resolved.get(market_id)
         if res is None:
             continue
-        payout = resolution_payout(res, lots, by_market[market_id])
-        shown = venue_lots.get(market_id, 0) != 0
+        if netted:
+            payout = resolution_payout(res, lots, by_market[market_id])
+            shown = venue_lots.get(market_id, 0) != 0
+        else:           # tokens stay in the wallet until redeemed: only the cash shows a redemption
+            payout, shown = tokens_payout(res, *lots, by_market[market_id]), True
         if not shown:
             gone.add(market_id)
         if res.paid or not shown:

@@ -8,7 +8,8 @@ executor's store against it checks the order path exactly as against a venue.
 
 Units: lots, ticks, µ$. A venue's paper cash = its starting cash (setting `paper_cash_usd`,
 recorded the first time the database meets the venue) + the cash its paper fills moved (the
-reconciliation's own `cash_moved`: a YES lot and a NO lot of one market are netted into $0.01) +
+reconciliation's own `cash_moved`: a YES lot and a NO lot of one market are netted into $0.01
+on Kalshi and ForecastEx; Polymarket's are held side by side until redeemed) +
 what it was paid for markets resolved on a venue that pays at settlement (`paper_settlements`:
 Kalshi; Polymarket's tokens wait for a redemption, which a paper account never makes).
 """

@@ -36,6 +36,7 @@ class HttpVenueSim:
     retry_after = False                         # its 429 may carry Retry-After (`http_429_retry_after`)
     unavailable_message = "service unavailable"   # the venue's 503 message
     settle_pays = True                          # settlement credits holders (False: they redeem later)
+    nets_pairs = True                           # a YES lot and a NO lot of one market net into $0.01 at once
     log = logging.getLogger("arbbot.sim")
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, starting_balance: int = 10_000 * 1_000_000,
@@ -46,7 +47,7 @@ class HttpVenueSim:
         self.started_ms = clock_ms()             # anchors the listed close times (`scenarios.close_ms`)
         self.starting_balance = starting_balance
         self.step_interval = step_interval
-        self.exchange = Exchange(clock_ms)
+        self.exchange = Exchange(clock_ms, nets_pairs=self.nets_pairs)
         make_markets(scenario, self.venue, self.exchange)
         self.listings = {l.market_id: (e, q, l) for e, q, l in scenario.listings(self.venue)}
         self.process = PriceProcess(scenario, self.venue, self.exchange, seed)

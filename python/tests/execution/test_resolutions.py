@@ -162,6 +162,48 @@ def test_reconcile_knows_a_resolved_market_may_be_paid(store, shows, cash, diffe
     assert report["positions"]["store"] == ({"A": "3"} if shows else {})
 
 
+class PairVenue:
+    """Polymarket after an execution bought 10 YES at 60¢ and 10 NO at 45¢ of market 0xp (no
+    fees): both tokens held (its positions come from the fills: net 0), its cash moved by `cash`."""
+
+    def __init__(self, cash: int, fills) -> None:
+        self.cash, self.listed = cash, fills
+
+    async def positions(self):
+        return []
+
+    async def orders(self, **_):
+        return []
+
+    async def fills(self, **_):
+        return self.listed
+
+    async def balance(self):
+        return Balance(Venue.POLYMARKET, 1_000_000_000 + self.cash)
+
+
+def test_polymarket_holds_a_yes_and_no_pair_until_it_is_redeemed(store):
+    """Kalshi and IB net a YES and a NO lot of one market into $0.01 at once; Polymarket's tokens
+    stay side by side until merged or redeemed. Before, the store's cash counted the 10 pairs
+    paid back ($10) at once: a $10 difference, and the running bot in safe mode, after every
+    Polymarket execution holding both sides (the intra lane, an unwind that buys the other side).
+    Now: −$10.50 moved, as the venue's. Resolved (YES), the pairs pay $10 on redemption, which
+    the reconciliation recognises as that market's payout."""
+    trade(store, "x1", [("polymarket:0xp", "yes", 1_000, 6_000, 0), ("polymarket:0xp", "no", 1_000, 4_500, 0)],
+          "complete")
+    store.set_cash_baseline("polymarket", 1_000_000_000)
+    listed = [Fill(Venue.POLYMARKET, f.fill_id, f.order_id, f.market_id, Side.parse(f.side), Action.BUY, f.price,
+                   f.qty, f.fee, True, 1, f.client_order_id) for f in store.fills()]
+    report = asyncio.run(reconcile_venue(store, "polymarket", PairVenue(-10_500_000, listed), markets=[]))
+    assert (report["differences"], report["cash_moved_micros"]) == ([], {"venue": -10_500_000, "store": -10_500_000})
+    store.record_resolution(resolution("0xp", "yes", 10_000, venue=Venue.POLYMARKET, paid=False))
+    report = asyncio.run(reconcile_venue(store, "polymarket", PairVenue(-10_500_000, listed), markets=[]))
+    assert (report["differences"], report["redeemed"]) == ([], [])                   # not redeemed yet
+    report = asyncio.run(reconcile_venue(store, "polymarket", PairVenue(-500_000, listed), markets=[]))
+    assert (report["differences"], report["redeemed"], report["resolved_micros"]) == \
+           ([], ["0xp"], {"paid": 0, "redeemed": 10_000_000})
+
+
 def test_an_unresolved_position_the_venue_dropped_is_still_a_difference(store):
     trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
     store.set_cash_baseline("kalshi", 1_000_000_000)

@@ -92,6 +92,30 @@ def test_sell_is_buy_of_other_side_and_nets_position():
     assert ex.accounts["u"].balance == bal - 1000 * 4500 + 10 * 1_000_000   # 10 pairs pay $10
 
 
+def test_where_pairs_are_not_netted_tokens_are_held_side_by_side_and_a_sale_needs_them():
+    """Polymarket (`nets_pairs=False`): 10 YES at 60¢ then 10 NO at 45¢ are two holdings, $10.50
+    paid and nothing back until they are merged or redeemed (netted: $0.50 net, as above). A SELL
+    is of a token held: 10 YES at 55¢ pays $5.50 and leaves 0 YES; 1 more YES is refused, as the
+    CLOB refuses it ("not enough balance / allowance"); the house (every other trader) may."""
+    ex = Exchange(lambda: 1_000, nets_pairs=False)
+    ex.add_market(MarketState("M", FeeModel()))
+    u = ex.account("u", 1_000 * 1_000_000)
+    ex.place(HOUSE, "M", "no", "buy", 4000, 1000)
+    ex.place("u", "M", "yes", "buy", 6000, 1000, "ioc")
+    ex.place(HOUSE, "M", "yes", "buy", 5500, 1000)
+    ex.place("u", "M", "no", "buy", 4500, 1000, "ioc")
+    assert (u.tokens, u.positions["M"]) == ({("M", "yes"): 1000, ("M", "no"): 1000}, 0)
+    assert u.balance == 1_000_000_000 - 1000 * 6000 - 1000 * 4500          # −$10.50: no pair paid back
+    ex.place(HOUSE, "M", "yes", "buy", 5500, 2000)                        # a YES bid to sell into
+    bal = u.balance
+    o, _ = ex.place("u", "M", "yes", "sell", 5500, 1000, "ioc")
+    assert o.status == "executed" and u.balance == bal + 1000 * 5500 and u.tokens[("M", "yes")] == 0
+    with pytest.raises(SimReject) as ei:
+        ex.place("u", "M", "yes", "sell", 5500, 100, "ioc")
+    assert (ei.value.code, str(ei.value)) == ("insufficient_balance", "not enough balance / allowance")
+    assert ex.place(HOUSE, "M", "yes", "sell", 5500, 100, "ioc")[0].status == "executed"   # into that bid
+
+
 # ---- partial fills as a venue produces them (`leave`, the `partial_fill_lots` fault) ------------
 
 def crossed(ex: Exchange, market: str = "M") -> bool:

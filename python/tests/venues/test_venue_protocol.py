@@ -127,7 +127,7 @@ def test_polymarket_fills_and_positions_from_data_trades():
             # our resting bid at 0.42 (inside the spread) is hit by someone selling YES: maker fill
             m = await v.place_order(OrderRequest(alv, Side.YES, 4200, 1_000))
             assert m.status is OrderStatus.RESTING
-            sim.exchange.account("other", 10**12)
+            sim.exchange.account("other", 10**12).tokens[(alv, "yes")] = 1_000    # it sells YES it holds
             sim.exchange.place("other", alv, "yes", "sell", 4200, 1_000, "ioc")
             # taker SELL 10 YES at the 0.39 bid level or better
             s = await v.place_order(OrderRequest(alv, Side.YES, 3900, 1_000, action=Action.SELL))

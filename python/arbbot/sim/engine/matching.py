@@ -8,6 +8,12 @@ as Kalshi nets positions, buying NO at 10,000 − p; `Exchange.place` accepts bo
 Fees follow the venue: `FeeModel(taker_ppm, maker_ppm, rounding_micros)` applies
 r × q × p × (1 − p), rounded up per order to `rounding_micros` with a per-order accumulator.
 
+Pairs (`Exchange.nets_pairs`): Kalshi and IB net a YES lot against a NO lot of one market into
+$0.01 of cash at once (a position is one signed number). Polymarket does not: its outcomes are
+tokens, held side by side until merged or redeemed on chain, and a SELL sells a token held (the
+CLOB refuses one not held: "not enough balance / allowance"); there each account's `tokens` count
+what it holds of each, a sale pays its proceeds, and nothing is netted.
+
 Settlement (`Exchange.settle`): the market closes for good, every resting order in it is cancelled,
 and each holder is paid `yes_value` µ$ per YES lot (10,000 − `yes_value` per NO lot) unless the
 venue pays later (`pay=False`: Polymarket's winning tokens wait for an on-chain redemption). A
@@ -155,6 +161,9 @@ class Account:
     name: str
     balance: int                                   # µ$
     positions: dict[str, int] = field(default_factory=dict)   # market → signed lots (YES > 0)
+    # (market, yes|no) → lots held of that token, where pairs are not netted (`nets_pairs` False;
+    # `positions` is then YES held − NO held)
+    tokens: dict[tuple[str, str], int] = field(default_factory=dict)
     fees_paid: dict[str, int] = field(default_factory=dict)
     traded: dict[str, int] = field(default_factory=dict)
     realized: dict[str, int] = field(default_factory=dict)
@@ -190,8 +199,9 @@ class MarketState:
 class Exchange:
     """All markets and accounts of one simulated venue. Single-threaded (asyncio loop)."""
 
-    def __init__(self, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, clock_ms: Callable[[], int], *, nets_pairs: bool = True) -> None:
         self.clock_ms = clock_ms
+        self.nets_pairs = nets_pairs        # module doc "Pairs"
         self.markets: dict[str, MarketState] = {}
         self.accounts: dict[str, Account] = {HOUSE: Account(HOUSE, 10**18)}
         self.orders: dict[str, SimOrder] = {}
@@ -253,7 +263,10 @@ class Exchange:
             "no" if side == "yes" else "yes", FULL - price)
         if budget is not None and (action != "buy" or tif not in ("ioc", "fok") or post_only or budget <= 0):
             raise SimReject("invalid_parameters", "a budget is for a taker buy (IOC/FOK)")
-        if account != HOUSE:
+        if account != HOUSE and action == "sell" and not self.nets_pairs:
+            if acct.tokens.get((market, side), 0) < lots:     # a sale of a token held; its fee comes from the proceeds
+                raise SimReject("insufficient_balance", "not enough balance / allowance")
+        elif account != HOUSE:
             if budget is None:
                 worst = buy_price * lots + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, lots, buy_price))
             else:                                 # the lots it could buy at the cheapest ask, each at most p(1 − p) = ¼
@@ -379,9 +392,17 @@ class Exchange:
         a = self.accounts[o.account]
         pos = a.positions.get(o.market, 0)
         signed = q if o.side == "yes" else -q
-        netted = min(abs(pos), q) if (pos > 0) != (signed > 0) and pos != 0 else 0
-        a.balance -= price * q + fee
-        a.balance += netted * 100 * 100          # each netted pair pays $1 = 10^6 µ$ per contract
+        if self.nets_pairs:
+            netted = min(abs(pos), q) if (pos > 0) != (signed > 0) and pos != 0 else 0
+            a.balance -= price * q + fee
+            a.balance += netted * 100 * 100      # each netted pair pays $1 = 10^6 µ$ per contract
+        elif o.action == "sell":                 # booked as a buy of the other side: the token sold is o.side's other
+            sold = "no" if o.side == "yes" else "yes"
+            a.balance += (FULL - price) * q - fee
+            a.tokens[(o.market, sold)] = a.tokens.get((o.market, sold), 0) - q
+        else:
+            a.balance -= price * q + fee
+            a.tokens[(o.market, o.side)] = a.tokens.get((o.market, o.side), 0) + q
         a.positions[o.market] = pos + signed
         a.fees_paid[o.market] = a.fees_paid.get(o.market, 0) + fee
         a.traded[o.market] = a.traded.get(o.market, 0) + price * q

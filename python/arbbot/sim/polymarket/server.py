@@ -71,6 +71,7 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
     retry_after = True                          # Cloudflare's throttling (factsheet §2.10)
     unavailable_message = "service unavailable"
     settle_pays = False                         # winning tokens stay in the wallet until redeemed
+    nets_pairs = False                          # outcome tokens are held side by side (merged or redeemed on chain)
     log = logging.getLogger("arbbot.sim.polymarket")
     _PRIVATE = ("/data/", "/balance-allowance", "/order")
 
