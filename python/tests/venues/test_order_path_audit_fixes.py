@@ -274,6 +274,7 @@ def test_polymarket_sim_matches_a_marketable_order_on_its_implied_limit(monkeypa
         async with polymarket() as (sim, v, _clock):
             await v.discover_markets()
             alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+            sim.exchange.accounts["trader"].tokens[(alv, "yes")] = 5_000     # 50 shares from before: a sale is of tokens held
             b = await v.place_order(OrderRequest(alv, Side.YES, 4300, 12_000, tif=TimeInForce.IOC, client_order_id="b"))
             s = await v.place_order(OrderRequest(alv, Side.YES, 3900, 15_000, action=Action.SELL,
                                                  tif=TimeInForce.IOC, client_order_id="s"))
@@ -284,6 +285,40 @@ def test_polymarket_sim_matches_a_marketable_order_on_its_implied_limit(monkeypa
     assert (s.status, s.filled_lots) == (OrderStatus.CANCELED, 10_000)
     assert sorted((f.order_id == b.order_id, f.action, f.price_ticks, f.qty_lots) for f in fills) == \
            [(False, Action.SELL, 3900, 10_000), (True, Action.BUY, 4300, 10_000)]
+
+
+def test_polymarket_an_orders_fills_are_read_from_its_market_since_it_was_sent():
+    """The executor reads an order's fills after every order (up to 20 times until they add up).
+    Before, each read listed the account's whole trade history (every market, every day: 30
+    signed pages at 3,000 trades, while the next leg waited). Now the CLOB is asked for the
+    order's market since ORDER_FILLS_SLACK_S before the latest match time read when the order was
+    sent (the venue's clock); the fills are the same."""
+    from tests.sim.venue_envs import polymarket
+    from arbbot.venues.polymarket.venue import ORDER_FILLS_SLACK_S
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            alv, other = [c for c, (_e, _q, l) in sim.listings.items()][:2]
+            x = await v.place_order(OrderRequest(other, Side.YES, 9_900, 500, tif=TimeInForce.IOC, client_order_id="x"))
+            (earlier,) = {f.ts_ms // 1000 for f in await v.fills(order_id=x.order_id)}   # match time read, unix s
+            o = await v.place_order(OrderRequest(alv, Side.YES, 9_900, 500, tif=TimeInForce.IOC, client_order_id="c"))
+            sent = []
+            read = v.http.clob_get
+
+            async def spy(path, params=None, auth=False):
+                sent.append((path, dict(params or {})))
+                return await read(path, params, auth=auth)
+            v.http.clob_get = spy
+            mine = await v.fills(order_id=o.order_id)
+            v.http.clob_get = read
+            every = [f for f in await v.fills() if f.order_id == o.order_id]
+            return o, mine, every, sent, earlier
+    o, mine, every, sent, earlier = run(main())
+    assert mine == every and sum(f.qty_lots for f in mine) == o.filled_lots > 0
+    (path, params), = sent
+    assert (path, params["market"]) == ("/data/trades", o.market_id)
+    assert params["after"] == earlier - ORDER_FILLS_SLACK_S
 
 
 # ---- 3. Polymarket orders carry their fee ------------------------------------------------------

@@ -144,6 +144,10 @@ class PolymarketExecutionClient:
         self.provider = provider
         self._builder = None
         self.placed: dict[str, Order] = {}
+        # the latest match time (unix s, the venue's clock) of any trade of ours read so far, and for
+        # each order sent since, what it was then: the order's fills match at or after it
+        self.venue_now_s: int | None = None
+        self.sent_after_s: dict[str, int] = {}
         # called with (client_order_id, order id) once an order is signed, before it is sent
         self.on_order_id = None
 
@@ -222,6 +226,7 @@ class PolymarketExecutionClient:
         payload = await asyncio.to_thread(self._build, m, req)
         if self.on_order_id is not None:
             self.on_order_id(req.client_order_id, order_hash(payload["order"], m.neg_risk, self.config.chain_id))
+        seen_s = self.venue_now_s                     # before it is sent: its fills match at or after it
         body = await self.http.clob_post("/order", payload, auth=True)
         if not isinstance(body, dict) or not body.get("success"):
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
@@ -247,6 +252,8 @@ class PolymarketExecutionClient:
         o = Order(Venue.POLYMARKET, str(body["orderID"]), req.client_order_id, req.market_id, req.side, req.action,
                   req.price_ticks, req.qty_lots, filled, remaining, status, fees_micros=fee, cost_micros=cost)
         self.placed[o.order_id] = o
+        if seen_s is not None:
+            self.sent_after_s[o.order_id] = seen_s
         return o
 
     async def order(self, order_id: str) -> Order | None:

@@ -35,6 +35,11 @@ log = logging.getLogger("arbbot.venues.polymarket.venue")
 RESOLUTION_BATCH = 50        # condition ids per Gamma `/markets` request (repeated `condition_ids`)
 
 
+# an order's fills are read from this long before the latest match time seen when it was sent (the
+# venue's clock: every trade seen then matched before the order was sent)
+ORDER_FILLS_SLACK_S = 60
+
+
 def taker_parts(trade: dict) -> list[tuple[int, str]]:
     """Our taker fill of `trade` as (price ticks, size) parts, one per maker order it matched: a
     trade's top-level `price` is the taker order's limit (the CLOB's Trade object), while each
@@ -263,8 +268,8 @@ class PolymarketVenue:
         """Our fills from `GET /data/trades` (every page). As taker, the trade's top level is our
         order; as maker, our part is the `maker_orders` entry owned by our API key. Fee (takers
         only): size × rate × p(1−p) with the rate of the market's fee schedule (`MarketInfo.fees`,
-        from Gamma's `feeSchedule`; the trade's own `fee_rate_bps` only for a market not
-        discovered), rounded up to $0.00001 per order (ARBITRAGE.md
+        from Gamma's `feeSchedule`; the trade's own `fee_rate_bps` only for a market Gamma
+        cannot price), rounded up to $0.00001 per order (ARBITRAGE.md
         "Fees"): an order's k-th fill carries fee(fills 1..k) − fee(fills 1..k−1), the venue's
         per-order accumulator, so an order's fills add up to its fee exactly (an order whose first
         fills fall before `min_ts_ms` starts its accumulator at the first one returned). Its lots
@@ -272,7 +277,10 @@ class PolymarketVenue:
         fills 1..k less those of fills 1..k−1, so they add up to the order's filled lots. FAILED
         trades (settlement reverted on chain) are not fills. `ticker` → the CLOB's `market`,
         `min_ts_ms` → its `after` (a second early, then trimmed: fills in or after the second
-        holding it); `order_id` is matched here (the CLOB filters trades by trade id only)."""
+        holding it); `order_id` is matched here (the CLOB filters trades by trade id only), and for an
+        order this process sent its market, and `after` ORDER_FILLS_SLACK_S before the latest match
+        time read when it was sent, go to the CLOB, which would list the account's whole history (30
+        signed pages at 3,000 trades, after every order of every leg)."""
         if not self.provider.markets:
             await self.provider.load()
         params: dict = {}
@@ -280,10 +288,19 @@ class PolymarketVenue:
             params["market"] = ticker
         if min_ts_ms is not None:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
+        placed = self.exec.placed.get(order_id) if order_id is not None else None
+        if placed is not None:              # an order sent by this process: its market, since it was sent
+            params.setdefault("market", placed.market_id)
+            seen = self.exec.sent_after_s.get(order_id)
+            if seen is not None and min_ts_ms is None:
+                params["after"] = max(0, seen - ORDER_FILLS_SLACK_S)
         out: list[Fill] = []
         taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
         matched: dict[str, int] = {}      # order id → Σ µshares of its fills so far
         trades = [t async for t in self._pages("/data/trades", params)]
+        latest = max((int(t.get("match_time") or 0) for t in trades if isinstance(t, dict)), default=0)
+        if latest and latest > (self.exec.venue_now_s or 0):
+            self.exec.venue_now_s = latest
         tok = await self._our_tokens(trades)
         try:
             for t in trades:
