@@ -49,6 +49,9 @@ class Faults:
     #   way (Kalshi: with their seq number; Polymarket: the price_change frame): a copy that misses
     #   one keeps the level, and is locked/crossed once the other side bids at or past it
     stale_books: tuple[str, ...] = ()  # these markets' book updates are withheld (no frames at all)
+    poly_match_delay_s: float = 0.0    # Polymarket: marketable orders (FAK/FOK) wait this long before
+    #   they match, as in sports markets (the CLOB's matching delay): answered at once `delayed` with
+    #   empty amounts, GET /data/order says ORDER_STATUS_DELAYED until then; 0 = off
     kalshi_trading_paused: bool = False  # Kalshi's trading is paused (its weekly maintenance window,
     #   a halt): GET /exchange/status says trading_active false and every order is refused (409
     #   trading_is_paused); the books and their resting orders stay as they were

@@ -321,6 +321,38 @@ def test_polymarket_an_orders_fills_are_read_from_its_market_since_it_was_sent()
     assert params["after"] == earlier - ORDER_FILLS_SLACK_S
 
 
+def test_polymarket_a_delayed_match_is_waited_for_and_its_fills_read():
+    """Sports markets hold a marketable order a few seconds before it matches: the CLOB answers
+    `delayed` with empty amounts, and GET /data/order says ORDER_STATUS_DELAYED until it matched.
+    Before: the empty amounts were a crash. Now the order is pending with nothing filled (never
+    cancelled while it waits), `settle` (what the executor calls on an unsettled order) waits,
+    and it ends filled (a FAK at a price that takes the ask) with its fills; one at a price
+    nothing meets ends unmatched."""
+    from arbbot.execution.settle import settle
+    from arbbot.sim.scenarios import Faults
+    from tests.sim.venue_envs import polymarket
+
+    async def main():
+        async with polymarket(faults=Faults(poly_match_delay_s=0.3)) as (sim, v, _clock):
+            await v.discover_markets()
+            alv = next(c for c, (_e, _q, l) in sim.listings.items() if "ALV" in l.title)
+            first = await v.place_order(OrderRequest(alv, Side.YES, 9_900, 500, tif=TimeInForce.IOC,
+                                                     client_order_id="d"))
+            looked = await v.order(first.order_id)
+            done = await settle(v, first, timeout_s=5, backoff_cap_s=0.05)
+            fills = await v.fills(order_id=first.order_id)
+            miss = await v.place_order(OrderRequest(alv, Side.YES, 100, 10_000, tif=TimeInForce.IOC,
+                                                    client_order_id="m"))          # $1 at 1¢: no ask there
+            missed = await settle(v, miss, timeout_s=5, backoff_cap_s=0.05)
+            return first, looked, done, fills, missed
+    first, looked, done, fills, missed = run(main())
+    assert (first.status, first.filled_lots, first.remaining_lots, first.cost_micros) == (OrderStatus.PENDING, 0, 500, 0)
+    assert (looked.status, looked.filled_lots) == (OrderStatus.PENDING, 0)
+    assert done.status in (OrderStatus.FILLED, OrderStatus.CANCELED) and done.filled_lots >= 500
+    assert sum(f.qty_lots for f in fills) == done.filled_lots
+    assert (missed.status, missed.filled_lots) == (OrderStatus.CANCELED, 0)
+
+
 # ---- 3. Polymarket orders carry their fee ------------------------------------------------------
 
 def test_polymarket_placed_order_carries_the_fee_of_its_fills():
@@ -388,7 +420,7 @@ def test_polymarket_answer_with_nothing_matched_yet_is_read_not_a_crash():
                        "takingAmount": ""}
         o = run(client.place(OrderRequest("0xc", Side.YES, 4400, 1_000, tif=TimeInForce.IOC)))
         got.append((o.status, o.filled_lots, o.remaining_lots, o.cost_micros, o.fees_micros))
-    assert got == [(OrderStatus.RESTING, 0, 1_000, 0, 0)] * 2
+    assert got == [(OrderStatus.RESTING, 0, 1_000, 0, 0), (OrderStatus.PENDING, 0, 1_000, 0, 0)]
     for bad in ("abc", "-1", "NaN"):
         http.answer = {"success": True, "orderID": "0xbad", "status": "matched", "makingAmount": bad,
                        "takingAmount": "10"}

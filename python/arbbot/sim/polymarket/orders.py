@@ -22,6 +22,7 @@ gone); on a market not open yet, "the market is not yet ready to process new ord
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from decimal import Decimal
@@ -55,6 +56,12 @@ class OrderDesk:
         self.ids: dict[str, str] = {}          # venue order id (0x…) → engine order id
         self.rev: dict[str, str] = {}
         self.order_types: dict[str, str] = {}  # engine order id → `orderType` as sent (GTC, GTD, FOK, FAK)
+        # venue order id → (account, token, BUY|SELL, shares µ, limit ticks) of a marketable order
+        # held by the match delay (`poly_match_delay_s`); `waiting`: those not in the engine yet,
+        # `unmatched`: those the engine refused once their delay was over
+        self.delayed: dict[str, tuple[str, str, str, int, int]] = {}
+        self.waiting: set[str] = set()
+        self.unmatched: set[str] = set()
 
     def _remember(self, vid: str, engine_id: str, order_type: str) -> str:
         self.ids[vid] = engine_id
@@ -129,13 +136,22 @@ class OrderDesk:
             return _bad("invalid amount for a marketable order, min size: $1")
         if body.get("postOnly") and otype in ("FOK", "FAK"):
             return _bad("invalid post-only order: only GTC and GTD are allowed")
+        place = dict(account=account, market=cond, side=tside, action=side.lower(), price=price, lots=lots,
+                     tif=_TIF[otype], post_only=bool(body.get("postOnly")), stp="maker",
+                     leave=f.partial_fill_lots or None, budget=coll if spends else None)
+        if otype in MARKETABLE and f.poly_match_delay_s > 0:
+            self.delayed[vid] = (account, token, side, shares, price)
+            self.waiting.add(vid)
+            asyncio.get_running_loop().call_later(f.poly_match_delay_s, self._match_delayed, vid, otype, place)
+            request[_ACCEPTED] = True
+            return web.json_response({"success": True, "errorMsg": "", "orderID": vid, "status": "delayed",
+                                      "makingAmount": "", "takingAmount": "", "tradeIDs": [],
+                                      "transactionsHashes": []})
         try:
             # own orders never match (the factsheet is silent on the CLOB's self-trade rule): the
             # resting one is cancelled and matching goes on, like Polymarket's documented STP
             # (CancelMaker, its perps engine)
-            o, fills = self.sim.exchange.place(account, cond, tside, side.lower(), price, lots, tif=_TIF[otype],
-                                               post_only=bool(body.get("postOnly")), stp="maker",
-                                               leave=f.partial_fill_lots or None, budget=coll if spends else None)
+            o, fills = self.sim.exchange.place(**place)
         except SimReject as exc:
             if exc.code == "market_closed":
                 return _bad(NO_ORDERBOOK if self.sim.exchange.markets[cond].settled else NOT_READY)
@@ -164,6 +180,33 @@ class OrderDesk:
             "makingAmount": _dec(making, 6) if got else "", "takingAmount": _dec(taking, 6) if got else "",
             "tradeIDs": trade_ids,
             "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in trade_ids]})
+
+    def _match_delayed(self, vid: str, otype: str, place: dict) -> None:
+        """A delayed marketable order's match, once its delay is over: in the engine now (a FAK's
+        rest killed, a FOK filled or killed); one the engine refuses (the market closed, the
+        balance spent meanwhile) ends unmatched."""
+        if vid not in self.waiting:
+            return                                  # cancelled while it waited
+        self.waiting.discard(vid)
+        try:
+            o, _fills = self.sim.exchange.place(**place)
+        except SimReject:
+            self.unmatched.add(vid)
+            return
+        self._remember(vid, o.order_id, otype)
+
+    def delayed_json(self, vid: str, account: str, owner: str) -> dict | None:
+        """GET /data/order's answer for `account`'s order still waiting out its match delay, or
+        one that ended unmatched after it; None for any other (then the engine's order is)."""
+        if vid not in self.waiting and vid not in self.unmatched or self.delayed[vid][0] != account:
+            return None
+        _account, token, side, shares, price = self.delayed[vid]
+        cond, tside = self.sim.tokens[token]
+        status = "ORDER_STATUS_DELAYED" if vid in self.waiting else "ORDER_STATUS_UNMATCHED"
+        return {"id": vid, "status": status, "owner": owner, "market": cond, "asset_id": token,
+                "side": side, "original_size": _dec(shares, 6), "size_matched": "0", "price": _dec(price * 100, 6),
+                "outcome": "Yes" if tside == "yes" else "No", "expiration": "0", "order_type": "FAK",
+                "associate_trades": [], "created_at": self.sim.clock_ms() // 1000}
 
     async def cancel_order(self, request: web.Request, account: str) -> web.Response:
         try:

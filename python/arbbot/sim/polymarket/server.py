@@ -225,6 +225,9 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
 
     async def get_order(self, request: web.Request):
         """`GET /data/order/{id}` (L2): one of the account's orders by its hash, whatever its state."""
+        held = self.desk.delayed_json(request.match_info["id"], request[ACCOUNT], request.headers["POLY_API_KEY"])
+        if held is not None:                         # waiting out its match delay (`poly_match_delay_s`)
+            return web.json_response(held)
         eid = self.desk.ids.get(request.match_info["id"])
         o = self.exchange.orders.get(eid) if eid else None
         if o is None or o.account != request[ACCOUNT]:

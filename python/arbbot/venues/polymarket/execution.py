@@ -242,13 +242,15 @@ class PolymarketExecutionClient:
         except (KeyError, UnitError) as exc:
             raise ProtocolError(f"polymarket /order response: {exc}", venue="polymarket") from None
         st = body.get("status")
-        if st in ("live", "delayed"):
+        if st == "live":
             status = OrderStatus.RESTING
+        elif st == "delayed":                      # held by the market's matching delay: it will match
+            status = OrderStatus.PENDING           # (not cancelled while it waits: `settle` looks it up)
         elif filled >= req.qty_lots:
             status = OrderStatus.FILLED
         else:
             status = OrderStatus.CANCELED          # FAK remainder killed
-        remaining = req.qty_lots - filled if status is OrderStatus.RESTING else 0
+        remaining = req.qty_lots - filled if status in (OrderStatus.RESTING, OrderStatus.PENDING) else 0
         o = Order(Venue.POLYMARKET, str(body["orderID"]), req.client_order_id, req.market_id, req.side, req.action,
                   req.price_ticks, req.qty_lots, filled, remaining, status, fees_micros=fee, cost_micros=cost)
         self.placed[o.order_id] = o
