@@ -34,6 +34,7 @@ from arbbot.venues.common.model import (
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
 TOP_UP_MAX_LOTS = 100_000            # lots a top-up may exceed its shortfall by to reach a venue's minimum
+NOT_FOUND = "not at the venue after"  # an order whose outcome was unknown, not found by its lookups
 log = logs.get("execution")
 
 
@@ -460,9 +461,9 @@ class Executor:
             log.warning("order.outcome_unknown", client_order_id=coid, market=market, role=role, reason=why)
             order = await self._resolve(route, coid, sent_ms)
             if order is None:                  # resolved too: the venue does not have it (nothing filled)
-                self.store.set_intent_state(coid, "failed", f"not at the venue after {why}")
+                self.store.set_intent_state(coid, "failed", f"{NOT_FOUND} {why}")
                 log.info("order.resolved", client_order_id=coid, order_id=None, status="absent", filled=0)
-                return _Placed(coid, 0, 0, 0, f"not at the venue after {why}")
+                return _Placed(coid, 0, 0, 0, f"{NOT_FOUND} {why}")
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                      filled=order.filled_lots)
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
@@ -610,10 +611,18 @@ class Executor:
         task.add_done_callback(self._late_fills.discard)
 
     async def _fills_for(self, client, order_id: str, lots: int, tries: int = 20) -> list:
-        """The venue's fills of `order_id` (waits briefly until they add up to `lots`)."""
+        """The venue's fills of `order_id` (waits briefly until they add up to `lots`). A read that
+        fails ends the wait with what was read: the order and its filled lots are known, so the
+        execution goes on (the next leg hedges them) and the rest are read in the background as
+        late fills (`_record_late_fills`) — before, one 503 here left the filled leg naked."""
         got: list = []
         for _ in range(tries):
-            got = [f for f in await client.fills(order_id=order_id) if f.order_id == order_id]
+            try:
+                listed = await asyncio.wait_for(client.fills(order_id=order_id), self.config.order_timeout_s)
+            except (VenueError, asyncio.TimeoutError) as exc:
+                log.warning("order.fills_unread", order_id=order_id, reason=f"{type(exc).__name__}: {exc}")
+                break
+            got = [f for f in listed if f.order_id == order_id]
             if sum(f.qty_lots for f in got) >= lots:
                 break
             await asyncio.sleep(0.05)
@@ -659,6 +668,7 @@ class Executor:
             return res
         ok = True
         cfg = self.config
+        stopped = ""                                  # why a leg's unwind stopped before its attempts were spent
         for i in sorted(net, reverse=True):
             anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
             for attempt in range(cfg.unwind_attempts):
@@ -666,8 +676,14 @@ class Executor:
                     break
                 if attempt:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
-                await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors)
+                placed = await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors)
                 net = self.store.leg_net(xid)
+                if placed is not None and placed.error.startswith(NOT_FOUND):
+                    # its answer was lost and lookups did not find it: it may still reach the venue
+                    # (a queue in an incident) and sell these lots; another order for them could sell
+                    # them twice, so the leg is left as it is and an operator looks (safe mode)
+                    stopped += f"; leg {i}'s unwind order {placed.coid} {placed.error}: not sent again"
+                    break
             # an unwind that bought the other side spends a budget: lots beyond it are held
             ok = ok and keep - self.store.leg_overfill(xid).get(i, (0, 0))[1] <= net[i] <= keep
         held = "".join(f"; leg {i} unwound {keep - n} lots beyond its excess (held)" for i, n in net.items() if n < keep)
@@ -681,7 +697,7 @@ class Executor:
             self.store.set_execution_state(xid, "unwound", reason + held)
             res = self._result(xid, "unwound", reason + held, leg_failed=count)
         else:
-            why = f"{reason}; unwind incomplete, net lots {net}"
+            why = f"{reason}; unwind incomplete, net lots {net}{stopped}"
             self.store.set_execution_state(xid, "naked", why)
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
             res = self._result(xid, "naked", why, leg_failed=count)
@@ -690,26 +706,37 @@ class Executor:
 
     async def _can_keep(self, opp: Opportunity, net: dict[int, int], keep: int) -> bool:
         """Whether every leg's excess over `keep` lots can be unwound on its own: a whole number
-        of the market's lots, and on Polymarket worth its $1 minimum at the leg's price (a sale)
-        or at the other side's (a purchase). Else everything is unwound (`keep` 0), as sizes that
-        small could not be."""
+        of the market's lots, on Polymarket worth its $1 minimum at the leg's price (a sale) or at
+        the other side's (a purchase), and an order the venue's adapter would send (`refusal`: the
+        market's minimum size, e.g. Polymarket's 5 shares) as a sale or as a purchase of the other
+        side. Else everything is unwound (`keep` 0), as sizes that small could not be."""
         for i, held in net.items():
             excess = held - keep
             if excess <= 0:
                 continue
-            info = await self._info(opp.legs[i].market)
+            leg = opp.legs[i]
+            info = await self._info(leg.market)
             if excess % info.lot_lots:
                 return False
-            price = opp.legs[i].worst_price                 # ticks × lots = µ$
+            price = leg.worst_price                         # ticks × lots = µ$
             if info.venue is Venue.POLYMARKET and min(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
                 return False
+            refusal = getattr(self.routes[leg.market].client, "refusal", None)
+            if refusal is not None:
+                market_id, other = self.routes[leg.market].market_id, Side.NO if leg.side is Side.YES else Side.YES
+                sale = OrderRequest(market_id, leg.side, price, excess, action=Action.SELL, tif=self.config.tif)
+                purchase = OrderRequest(market_id, other, TICKS_PER_DOLLAR - price, excess, action=Action.BUY,
+                                        tif=self.config.tif)
+                if refusal(sale) is not None and refusal(purchase) is not None:
+                    return False
         return True
 
     async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int,
                           anchors: dict[Action, int]) -> None:
         """One unwind order for leg `i` (`lots` to sell), at attempt `attempt`'s slippage through the
-        leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig).
-        No price to anchor to yet (no quote, an untradeable book, an empty side): no order; the next attempt re-quotes."""
+        leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig):
+        what `_place` returned. No price to anchor to yet (no quote, an untradeable book, an empty
+        side): no order (None); the next attempt re-quotes."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         side = leg.side
@@ -741,13 +768,13 @@ class Executor:
             action, price = Action.SELL, sell_price
         if price is None:
             log.warning("unwind.no_price", execution=xid, leg=i, market=leg.market, attempt=attempt, lots=lots)
-            return
+            return None
         spend = 0                               # a purchase spends what its fills at this book cost
         if action is Action.BUY and dec is not None:
             walk = ask_fills(dec.yes if side is Side.YES else dec.no, lots, price)
             spend = sum(p * q for p, q in walk) if walk else 0
-        await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price, TimeInForce.IOC,
-                          spend=spend)
+        return await self._place(xid, i, "unwind", attempt, leg.market, route, side, action, lots, price,
+                                 TimeInForce.IOC, spend=spend)
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
         net = self.store.leg_net(xid)
