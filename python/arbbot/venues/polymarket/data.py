@@ -59,6 +59,11 @@ class PolymarketDataClient:
         self.on_tick_change = on_tick_change
         self.token_market: dict[str, str] = {}
         self.books: dict[str, TokenBook] = {}
+        # tokens whose `book` their connection delivered since it (re)subscribed, and the
+        # connections (groups) that delivered one: a token of a delivering connection without its
+        # own book is not streamed (`_unstreamed`), whatever REST says of it
+        self.streamed: set[str] = set()
+        self.delivering: set[int] = set()
         for m in markets:
             for tok in (m.yes_token, m.no_token):
                 self.token_market[tok] = m.market_id
@@ -168,17 +173,39 @@ class PolymarketDataClient:
 
     def native(self, market_id: str) -> Book:
         m = self.markets[market_id]
-        return native_book(market_id, self.books[m.yes_token], self.books[m.no_token])
+        book = native_book(market_id, self.books[m.yes_token], self.books[m.no_token])
+        missing = self._unstreamed(m)
+        if missing and book.tradeable:
+            return dataclasses.replace(book, tradeable=False,
+                                       reason=f"{missing} token: its connection has not sent its book")
+        return book
+
+    def _unstreamed(self, m: MarketInfo) -> str:
+        """The side ("yes" / "no") of a token of `m` whose connection, delivering books, has not
+        sent its `book` since it subscribed ("" if none). A REST book fills it in, but every update of
+        the other token would then keep the market looking fresh while this half stays frozen
+        (a phantom YES + NO under $1): the market is held until the stream sends it."""
+        for name, tok in (("yes", m.yes_token), ("no", m.no_token)):
+            if tok not in self.streamed and self.group_of.get(tok) in self.delivering:
+                return name
+        return ""
 
     def _publish(self, market_id: str, ts: int = 0, *, fetched: bool = False) -> None:
         self.feed.publish(BookUpdate(self.native(market_id), ts), fetched=fetched)
 
     async def _subscribe(self, group: int) -> None:
+        self._restart_group(group)
         markets = [self.markets[mid] for mid in self.groups[group]]
         tokens = [tok for m in markets for tok in (m.yes_token, m.no_token)]
         await self.sockets[group].send({"assets_ids": tokens, "type": "market", "custom_feature_enabled": True})
 
+    def _restart_group(self, group: int) -> None:
+        """Group `group`'s connection (re)subscribes or dropped: none of its tokens streamed yet."""
+        self.delivering.discard(group)
+        self.streamed -= {tok for tok, g in self.group_of.items() if g == group}
+
     async def _on_disconnect(self, group: int) -> None:
+        self._restart_group(group)
         for mid in self.groups[group]:
             was = self.native(mid).tradeable
             for tok in (self.markets[mid].yes_token, self.markets[mid].no_token):
@@ -293,6 +320,8 @@ class PolymarketDataClient:
                     ok = False
                 book.note(msg.timestamp)
                 self._tick_of(msg)
+                self.streamed.add(msg.asset_id)
+                self.delivering.add(self.group_of[msg.asset_id])
                 if not self.feed.streaming:     # its connection delivers again: its snapshots supersede polls
                     self.feed.stream_up(f"ws{self.group_of[msg.asset_id]}")
                 if not ok:

@@ -1,0 +1,68 @@
+"""Polymarket streams each outcome token's book on its own: a market is two token books. A
+connection that delivers books but never sends one token's (the asset missing from the feed)
+must not let a REST copy of that token stand in for it: every update of the other token would
+keep the market looking fresh while its other half stays frozen.
+
+Units: prices in ticks ($0.0001), sizes in lots (0.01 share)."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+from arbbot.venues.common.model import MarketInfo, Venue
+from arbbot.venues.polymarket.book import summary_hash
+from arbbot.venues.polymarket.data import PolymarketDataClient
+
+M, Y, N = "0xmkt", "111", "222"
+INFO = MarketInfo(Venue.POLYMARKET, M, "t", yes_token=Y, no_token=N)
+
+
+def book(asset: str, ts: str, bids, asks) -> dict:
+    """A whole token book as the market channel and POST /books write it, its hash correct."""
+    d = {"market": M, "asset_id": asset, "timestamp": ts, "bids": [{"price": p, "size": s} for p, s in bids],
+         "asks": [{"price": p, "size": s} for p, s in asks], "min_order_size": "5", "tick_size": "0.01",
+         "neg_risk": False, "last_trade_price": "0.50"}
+    d["hash"] = summary_hash(M, asset, ts, bids, asks, "5", "0.01", False, "0.50")
+    return d
+
+
+class Http:
+    """POST /books: both tokens, as of venue time 150, then 400."""
+    reads = 0
+
+    async def clob_post(self, path, body, **_):
+        self.reads += 1
+        ts = "150" if self.reads == 1 else "400"
+        return [book(Y, ts, [("0.48", "100")], [("0.50", "100")]),
+                book(N, ts, [("0.50", "100")], [("0.52", "100")])]
+
+
+def test_a_token_its_connection_never_streamed_holds_the_market_whatever_rest_says():
+    """The subscription's answer carries the YES token's book only. Before: a REST read of both
+    tokens made the market tradeable, and YES updates kept it fresh for good, the NO half frozen
+    at its REST copy (a phantom YES + NO under $1 once YES moved). Now it stays held ("no token:
+    its connection has not sent its book") until the stream sends NO's book; a reconnection
+    starts over."""
+    async def main():
+        c = PolymarketDataClient("ws://unused", [INFO], Http())
+        await c.on_frame(json.dumps([dict(book(Y, "100", [("0.48", "100")], [("0.50", "100")]),
+                                          event_type="book")]), 1)
+        first = c.native(M)
+        await c.refresh_book(M)                        # what the session's re-snapshot of the market reads
+        after_rest = c.native(M)
+        await c.on_frame(json.dumps([dict(book(N, "200", [("0.49", "100")], [("0.51", "100")]),
+                                          event_type="book")]), 2)
+        streamed = c.native(M)
+        await c._on_disconnect(0)
+        await c.on_frame(json.dumps([dict(book(Y, "300", [("0.48", "100")], [("0.50", "100")]),
+                                          event_type="book")]), 3)
+        await c.refresh_book(M)
+        again = c.native(M)
+        await c.feed.close()
+        return first, after_rest, streamed, again
+    first, after_rest, streamed, again = asyncio.run(main())
+    assert (first.tradeable, first.reason) == (False, "no token: no snapshot yet")
+    assert (after_rest.tradeable, after_rest.reason) == (False, "no token: its connection has not sent its book")
+    assert after_rest.no_asks == ((5200, 10_000),)     # the REST copy is there, not traded on
+    assert (streamed.tradeable, streamed.no_asks) == (True, ((5100, 10_000),))
+    assert (again.tradeable, again.reason) == (False, "no token: its connection has not sent its book")
