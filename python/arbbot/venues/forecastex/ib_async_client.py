@@ -249,6 +249,9 @@ class IBAsyncClient:
         errors = getattr(ib, "errorEvent", None)
         if errors is not None:
             errors += self._on_error
+        disconnected = getattr(ib, "disconnectedEvent", None)
+        if disconnected is not None:
+            disconnected += self._on_disconnected
         conn = getattr(getattr(ib, "client", None), "conn", None)
         if conn is not None and hasattr(conn, "hasData"):
             conn.hasData += self._on_bytes
@@ -290,6 +293,13 @@ class IBAsyncClient:
                 self._resync = True
             self._tell()
 
+    def _on_disconnected(self) -> None:
+        """ib_async's disconnectedEvent (the API socket closed: TWS gone, the connection dropped,
+        or `close`): every streamed quote is lost; the listeners hear it at once (the next IB
+        call connects again, `_connected`, and tells them when it did)."""
+        self.data_epoch += 1
+        self._tell("TWS API connection lost")
+
     def _competing(self, why: str) -> None:
         """10197: another session has the user's market data. Streamed quotes are down until a
         snapshot request is answered again (`snapshot_quote`), and every ticker is dropped (its
@@ -318,8 +328,10 @@ class IBAsyncClient:
             self.data_epoch += 1
             self._tell()
 
-    def _tell(self) -> None:
-        reason = self.market_data_down()
+    def _tell(self, reason: str | None = None) -> None:
+        """Tell the listeners why market data is down now (`reason`, else `market_data_down()`;
+        None: it is up)."""
+        reason = reason or self.market_data_down()
         for listener in list(self.data_listeners):
             try:
                 listener(reason)

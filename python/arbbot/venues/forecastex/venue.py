@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from decimal import ROUND_FLOOR, Decimal
@@ -85,6 +86,7 @@ class ForecastExVenue:
         self.stream_errors = 0                          # failed passes over the streaming tickers
         self._streamer: asyncio.Task | None = None
         self._streaming_ids: list[str] = []             # the markets read from streaming tickers
+        self._books: dict[str, Book] = {}               # market id → the last book given to the feed
         self._discovered: set[str] = set()              # products whose catalog is cached
         self._retry_at: dict[str, float] = {}           # product → monotonic s before which it is not asked
         self._named: dict[int, tuple[str, Side]] = {}   # conId → (market id, side)
@@ -205,10 +207,32 @@ class ForecastExVenue:
         return down() if callable(down) else None
 
     def _on_data_state(self, reason: str | None) -> None:
-        """The client's word that market data went down (TWS 1100, a broken farm): the feed polls
-        at once instead of publishing frozen tickers; it comes back with the next whole pass."""
-        if reason and self.feed is not None and self._streamer is not None:
+        """The client's word that market data went down (TWS 1100, a broken farm, a competing
+        session, the API socket lost): every streamed book is published untradeable at once
+        (`_hold`). While TWS says its data is down the feed polls instead of publishing frozen
+        tickers; a lost socket is connected again by the stream's next pass (which puts the feed
+        down if it cannot). The next whole pass (or a poll answered) publishes tradeable books."""
+        if not reason or self.feed is None or self._streamer is None or self._streamer.done():
+            return
+        self._hold(self.feed, f"IB: {reason}")
+        if self._data_down():
             self.feed.stream_down(f"IB: {reason}")
+
+    def _hold(self, feed: BookFeed, reason: str) -> None:
+        """Publish every streamed market's last book untradeable for `reason` (its levels kept),
+        as the other venues do on a disconnect: the session must not trade a frozen quote while
+        it still counts as fresh. A book already untradeable is not published again."""
+        now_ms = int(time.time() * 1000)
+        for mid in list(self._streaming_ids):
+            b = self._books.get(mid)
+            if b is not None and b.tradeable:
+                b = self._books[mid] = dataclasses.replace(b, tradeable=False, reason=reason)
+                feed.publish(BookUpdate(b, now_ms))
+
+    async def _polled_book(self, mid: str) -> Book:
+        """`snapshot_book` as the feed polls and re-snapshots it: the book is remembered (`_hold`)."""
+        b = self._books[mid] = await self.snapshot_book(mid)
+        return b
 
     async def _streamed_book(self, mid: str) -> Book:
         yes_c, no_c = self._cons(mid)
@@ -227,7 +251,8 @@ class ForecastExVenue:
         (`snapshot_book`, rate limited); `on_update` sees every update before coalescing. Started
         again, it replaces the previous stream."""
         await self.close_stream()
-        self.feed = BookFeed("forecastex", market_ids, self.snapshot_book, SNAPSHOTS_PER_S,
+        self._books = {}
+        self.feed = BookFeed("forecastex", market_ids, self._polled_book, SNAPSHOTS_PER_S,
                              on_update=on_update)
         self.feed.start()
         self._streaming_ids = list(market_ids)
@@ -252,9 +277,10 @@ class ForecastExVenue:
 
     async def _stream(self, feed: BookFeed, market_ids: list[str]) -> None:
         """Read the streaming tickers every `poll_s`. A failed pass (a TWS error, a lost
-        connection: the client reconnects on the next read) puts the feed in poll mode and is
-        retried with backoff; the first whole pass that succeeds again brings the feed back to
-        streaming, and then every book is published afresh."""
+        connection: the client reconnects on the next read) publishes every streamed book
+        untradeable (`_hold`), puts the feed in poll mode and is retried with backoff; the first
+        whole pass that succeeds again brings the feed back to streaming, and then every book is
+        published afresh."""
         last: dict[str, Book] = {}
         backoff = Backoff(base=self.poll_s, cap=30.0)
         epoch = getattr(self.client, "data_epoch", 0)
@@ -269,8 +295,8 @@ class ForecastExVenue:
                     last.clear()
                 for mid in list(market_ids):      # (grows when markets are added mid-session)
                     b = await self._streamed_book(mid)
-                    if last.get(mid) != b:
-                        last[mid] = b
+                    if last.get(mid) != b or not self._books.get(mid, b).tradeable:   # (or it was held)
+                        last[mid] = self._books[mid] = b
                         feed.publish(BookUpdate(b, int(time.time() * 1000)))
                 down = self._data_down()
                 if down:                          # it went down during the pass: not back yet
@@ -280,7 +306,10 @@ class ForecastExVenue:
             except Exception as exc:
                 self.stream_errors += 1
                 last.clear()
-                feed.stream_down(f"{type(exc).__name__}: {exc}")
+                why = f"{type(exc).__name__}: {exc}"
+                if feed.streaming:                # it just went down: no frozen ticker's book stays tradeable
+                    self._hold(feed, why)
+                feed.stream_down(why)
                 await asyncio.sleep(backoff.next_delay())
                 continue
             backoff.reset()
