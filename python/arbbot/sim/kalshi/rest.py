@@ -205,9 +205,14 @@ class KalshiRest:
 
     # ---- representations ----------------------------------------------------------------
     def market_status(self, ticker: str) -> str:
-        """Market.status: `finalized` once settled, else `active` while open, else `closed`."""
+        """Market.status: `finalized` once settled, else `inactive` while its trading is paused
+        (`pause_market`), `active` while open, else `closed`."""
         m = self.exchange.markets[ticker]
-        return "finalized" if m.settled else "active" if m.open else "closed"
+        if m.settled:
+            return "finalized"
+        if not m.open:
+            return "closed"
+        return "inactive" if ticker in self.paused_markets else "active"
 
     def _market_json(self, ticker: str) -> dict:
         e, q, l = self.listings[ticker]

@@ -16,19 +16,28 @@ callback (the instrument provider) returns the tickers whose fee hold changed, a
 published again; a book whose ticker is in `holds` is published untradeable with that reason. The
 same channel says when the venue stops trading a market (`deactivated`, `determined`, `settled`)
 and starts again (`activated`): such a market's book is published held meanwhile (`market_holds`),
-as is every book while the exchange's trading is paused (`set_paused`).
+as is every book while the exchange's trading is paused (`set_paused`). The venue re-sends no
+lifecycle state on subscribe, so a hold outlives a reconnect: once the channel is subscribed again,
+the paused markets' `Market.status` is read over REST (`market_status`, GET /markets?tickers=…):
+`active` releases a hold, anything else keeps it. Determined and settled markets stay held.
+(The lifecycle frames' `seq` is not checked: the AsyncAPI's marketLifecycleV2Payload defines none,
+and `sequenceNumber` is documented for snapshot/delta consistency only.)
 The same channel's `price_level_structure_updated` goes to `on_price_structure` (the provider:
 orders are priced on the market's new grid).
 
-`add_markets` and `get_snapshot` commands are remembered by id: one the venue refuses (an `error`
-answering it, e.g. 27 too many requests) is sent again after a backoff on the same connection.
+`subscribe`, `add_markets` and `get_snapshot` commands are remembered by id: one the venue refuses
+(an `error` answering it, e.g. 27 too many requests; a `subscribe` also when no `subscribed`
+answers it within SUBSCRIBE_TIMEOUT_S) is sent again after a backoff on the same connection.
 The markets of a refused `add_markets` are not streamed meanwhile: the feed polls them (a stream
-source of their own, down until the venue accepts the batch) and they never count as live.
+source of their own, down until the venue accepts the batch) and they never count as live. A
+refused book `subscribe` streams no book at all: every book is published untradeable and polled
+(source SUBSCRIBE_SOURCE) until a `subscribed` answers a retry.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from typing import Awaitable, Callable
 
@@ -53,6 +62,13 @@ LIFECYCLE = "market_lifecycle_v2"      # carries `event_fee_update` (not a chann
 # update_subscription commands remembered for a refusal; the venue answers within seconds, and
 # `get_snapshot` is answered by snapshots only (no `ok`), so the oldest are forgotten past this
 TRACKED_COMMANDS = 1_024
+# a `subscribe` answered neither `subscribed` nor `error` within this many seconds counts as refused
+# (the venue answers within seconds; error 18 is its own command timeout)
+SUBSCRIBE_TIMEOUT_S = 10.0
+BOOKS = "orderbook_delta"
+# the feed source of every book while the book subscription is refused (polled meanwhile)
+SUBSCRIBE_SOURCE = "orderbook_delta subscribe"
+ACTIVE = "active"                      # Market.status of a market that trades (OpenAPI Market.status)
 
 
 class KalshiDataClient:
@@ -61,7 +77,8 @@ class KalshiDataClient:
                  feed: BookFeed | None = None,
                  on_fee_update: Callable[[EventFeeUpdate], list[str]] | None = None,
                  holds: dict[str, str] | None = None,
-                 on_price_structure: Callable[[PriceLevelStructureUpdate], None] | None = None) -> None:
+                 on_price_structure: Callable[[PriceLevelStructureUpdate], None] | None = None,
+                 market_status: Callable[[list[str]], Awaitable[dict[str, str]]] | None = None) -> None:
         self.tickers = list(tickers)
         self.use_yes_price = use_yes_price
         self.on_fee_update = on_fee_update
@@ -70,6 +87,14 @@ class KalshiDataClient:
         self.paused = ""                          # why the exchange trades nothing now ("" = it trades)
         self.market_holds: dict[str, str] = {}    # ticker → why the venue does not trade it (lifecycle)
         self._ended: set[str] = set()             # tickers determined or settled: they never trade again
+        # tickers → their Market.status over REST (`KalshiVenue.market_statuses`): how the paused
+        # markets' holds are checked after a reconnect (None: they are kept until `activated`)
+        self.market_status = market_status
+        # ticker → True once a lifecycle frame about it came, for the markets of the status read under
+        # way (that frame is newer than the REST answer); {} while none is
+        self._status_reading: dict[str, bool] = {}
+        self._holds_task: asyncio.Task | None = None       # `_reread_holds`, while it runs
+        self.hold_rereads = 0                     # REST reads of the paused markets' state answered
         self.lifecycle_sid: int | None = None
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
@@ -87,8 +112,14 @@ class KalshiDataClient:
         # command id → (action, tickers, refusals before it) of the update_subscription commands sent
         # on this connection and not yet answered `ok` (nor forgotten: TRACKED_COMMANDS)
         self._commands: OrderedDict[int, tuple[str, list[str], int]] = OrderedDict()
+        # command id → (channel, refusals before it) of the `subscribe` commands sent on this
+        # connection and answered neither `subscribed` nor `error` yet (nor given up: SUBSCRIBE_TIMEOUT_S)
+        self._subscribing: dict[int, tuple[str, int]] = {}
+        self.subscribe_timeout_s = SUBSCRIBE_TIMEOUT_S
         self._epoch = 0                           # +1 on every (re)subscription: a retry of an older one is dropped
-        self._unstreamed: set[str] = set()        # feed sources (one per refused add_markets batch) down now
+        # feed sources down now: one per refused add_markets batch, SUBSCRIBE_SOURCE while the book
+        # subscription is refused
+        self._unstreamed: set[str] = set()
         self.ws = KalshiWebSocket(ws_url, signer, on_frame=self.on_frame, on_connect=self._subscribe,
                                   on_disconnect=self._on_disconnect, backoff=backoff)
 
@@ -96,26 +127,131 @@ class KalshiDataClient:
         self.ws.start()
 
     async def close(self) -> None:
+        for task in list(self._sends):            # retries, deadlines, the holds' re-read
+            task.cancel()
         await self.ws.close()
 
     async def _subscribe(self) -> None:
-        # a market paused while no lifecycle frame could be heard may trade again: the holds of
-        # paused markets lapse with the connection (before, such a pause was never held at all)
-        self.market_holds = {t: why for t, why in self.market_holds.items() if t in self._ended}
+        # market holds are kept: the venue re-sends no lifecycle state, so a market paused before
+        # the connection was lost is still paused for all we know; its state is read again over
+        # REST once the lifecycle channel is subscribed (`_reread_holds`)
         self.seq.reset()
         self.sid = None
         self._epoch += 1
         self._commands.clear()
+        self._subscribing.clear()
         for source in self._unstreamed:           # the subscription names every ticker again
             self.feed.stream_up(source)
         self._unstreamed.clear()
+        await self._subscribe_books(0)
+        if self.on_fee_update is not None and self.lifecycle_sid is None:
+            await self._send_subscribe(LIFECYCLE, {"channels": [LIFECYCLE]}, 0)
+
+    async def _subscribe_books(self, refusals: int) -> None:
+        """`subscribe` the first SUBSCRIBE_BATCH tickers' books; the others are added to its sid
+        once `subscribed` names it (`_add_batches`)."""
         batches = [self.tickers[i:i + SUBSCRIBE_BATCH] for i in range(0, len(self.tickers), SUBSCRIBE_BATCH)]
         self._batches = batches[1:]
-        params = {"channels": ["orderbook_delta"], "market_tickers": batches[0] if batches else [],
+        params = {"channels": [BOOKS], "market_tickers": batches[0] if batches else [],
                   "use_yes_price": self.use_yes_price}     # always stated: the venue's default is to flip
-        await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": params})
-        if self.on_fee_update is not None and self.lifecycle_sid is None:
-            await self.ws.send({"id": self.ws.next_id(), "cmd": "subscribe", "params": {"channels": [LIFECYCLE]}})
+        await self._send_subscribe(BOOKS, params, refusals)
+
+    async def _send_subscribe(self, channel: str, params: dict, refusals: int) -> None:
+        """Send a `subscribe` of `channel`, remembered by its id until answered (`_subscribing`):
+        an `error` answering it, or no answer within `subscribe_timeout_s`, is a refusal
+        (`_subscribe_refused`)."""
+        cid = self.ws.next_id()
+        self._subscribing[cid] = (channel, refusals)
+        self._spawn(self._subscribe_deadline(cid, self._epoch))
+        await self.ws.send({"id": cid, "cmd": "subscribe", "params": params})
+
+    async def _subscribe_deadline(self, cid: int, epoch: int) -> None:
+        await asyncio.sleep(self.subscribe_timeout_s)
+        if epoch == self._epoch and cid in self._subscribing and self.ws.connected.is_set():
+            self._subscribe_refused(cid, f"not answered within {self.subscribe_timeout_s:g} s",
+                                    int(time.time() * 1000))
+
+    def _subscribe_refused(self, cid: int, why: str, ts: int) -> None:
+        """The venue refused `subscribe` `cid` (`why`), at `ts` (unix ms): sent again after a
+        backoff (1 s doubling to 30 s, jittered, per refusal). A refused book subscription streams
+        no book: every book is published untradeable and polled (SUBSCRIBE_SOURCE) until a
+        `subscribed` answers (the lifecycle frames the connection still carries are no sign of
+        live books)."""
+        channel, refusals = self._subscribing.pop(cid)
+        self.refused += 1
+        log.warning("kalshi: %s subscribe refused (%s): retrying", channel, why)
+        if channel == BOOKS and self.sid is None and SUBSCRIBE_SOURCE not in self._unstreamed:
+            reason = f"kalshi: book subscription refused ({why})"
+            for book in self.books.values():       # (one never snapshotted too: REST may have shown it)
+                book.invalidate(reason)
+                self._publish(book, ts)
+            self._unstreamed.add(SUBSCRIBE_SOURCE)
+            self.feed.stream_down(reason, source=SUBSCRIBE_SOURCE, market_ids=list(self.tickers))
+        delay = Backoff(base=1.0, cap=30.0, attempt=refusals).next_delay()
+        self._spawn(self._resubscribe(channel, refusals + 1, delay, self._epoch))
+
+    async def _resubscribe(self, channel: str, refusals: int, delay: float, epoch: int) -> None:
+        await asyncio.sleep(delay)
+        if epoch != self._epoch:
+            return                                # reconnected since: that subscribed again
+        try:
+            if channel == BOOKS and self.sid is None:
+                await self._subscribe_books(refusals)
+            elif channel == LIFECYCLE and self.lifecycle_sid is None:
+                await self._send_subscribe(LIFECYCLE, {"channels": [LIFECYCLE]}, refusals)
+        except ConnectionError:
+            pass                                  # the reconnect subscribes again
+
+    async def _unsubscribe(self, sid: int) -> None:
+        """Drop subscription `sid`: a late `subscribed` to a `subscribe` given up on, when its
+        retry's is in use already (one subscription per channel: a book's deltas counted once)."""
+        try:
+            await self.ws.send({"id": self.ws.next_id(), "cmd": "unsubscribe", "params": {"sids": [sid]}})
+        except ConnectionError:
+            pass
+
+    def _reread_holds(self) -> None:
+        """Read again the state of the markets held paused (not determined / settled), replacing a
+        read under way: the lifecycle frames of the time no connection was subscribed are lost."""
+        if self.market_status is None or not any(t not in self._ended for t in self.market_holds):
+            return
+        if self._holds_task is not None:
+            self._holds_task.cancel()
+        self._holds_task = asyncio.get_running_loop().create_task(self._read_holds())
+        self._sends.add(self._holds_task)
+        self._holds_task.add_done_callback(self._sends.discard)
+
+    async def _read_holds(self) -> None:
+        """`market_status` of the paused markets until a read is answered (failures retried after
+        1 s doubling to 30 s, jittered): `active` releases a hold (the market was activated while
+        no frame could say so), anything else (`inactive`, `closed`, `determined`, … or not
+        returned) keeps it. A market a lifecycle frame spoke of during the read keeps what the
+        frame said (it is newer)."""
+        backoff = Backoff(base=1.0, cap=30.0)
+        while True:
+            tickers = [t for t in self.market_holds if t not in self._ended]
+            if not tickers:
+                return
+            spoken = self._status_reading = dict.fromkeys(tickers, False)
+            try:
+                statuses = await self.market_status(tickers)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:              # a venue error, a lost connection: read again later
+                log.warning("kalshi: paused markets' state not read (%s: %s): retrying", type(exc).__name__, exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            finally:
+                if self._status_reading is spoken:   # (a read replacing this one keeps its own)
+                    self._status_reading = {}
+            self.hold_rereads += 1
+            released = [t for t in tickers if statuses.get(t) == ACTIVE and not spoken.get(t)
+                        and t in self.market_holds and t not in self._ended]
+            for t in released:
+                del self.market_holds[t]
+                log.warning("kalshi %s: trades again (Market.status active after a reconnect)", t)
+            self.republish(released, int(time.time() * 1000))
+            return
 
     async def _on_disconnect(self) -> None:
         self.lifecycle_sid = None
@@ -237,9 +373,11 @@ class KalshiDataClient:
         for t in added:
             self.tickers.append(t)
             self.books[t] = KalshiBook(t)
-        if added and self.sid is not None and self.ws.connected.is_set():
+        if added and self.ws.connected.is_set():
+            # (before `subscribed`, e.g. while the subscribe is refused, the batches wait for its sid)
             self._batches += [added[i:i + SUBSCRIBE_BATCH] for i in range(0, len(added), SUBSCRIBE_BATCH)]
-            self._spawn(self._add_batches())
+            if self.sid is not None:
+                self._spawn(self._add_batches())
         return added
 
     def request_snapshots(self, tickers: list[str]) -> None:
@@ -271,17 +409,30 @@ class KalshiDataClient:
             await self._resync("malformed frame")
             return
         if isinstance(msg, Subscribed):
-            if msg.channel == "orderbook_delta":
+            self._subscribing.pop(msg.id, None)
+            if msg.channel == BOOKS:
+                if self.sid is not None and msg.sid != self.sid:
+                    self._spawn(self._unsubscribe(msg.sid))
+                    return
                 self.sid = msg.sid
+                if SUBSCRIBE_SOURCE in self._unstreamed:   # the books stream again (their snapshots follow)
+                    self._unstreamed.discard(SUBSCRIBE_SOURCE)
+                    self.feed.stream_up(SUBSCRIBE_SOURCE)
                 await self._add_batches()
             elif msg.channel == LIFECYCLE:
+                if self.lifecycle_sid is not None and msg.sid != self.lifecycle_sid:
+                    self._spawn(self._unsubscribe(msg.sid))
+                    return
                 self.lifecycle_sid = msg.sid
+                self._reread_holds()              # what was missed while not subscribed
             return
         if isinstance(msg, PriceLevelStructureUpdate):
             if self.on_price_structure is not None:
                 self.on_price_structure(msg)
             return
         if isinstance(msg, MarketTrading):
+            if msg.market_ticker in self._status_reading:
+                self._status_reading[msg.market_ticker] = True
             if msg.market_ticker in self.books and self.market_holds.get(msg.market_ticker, "") != msg.held:
                 if msg.held:
                     self.market_holds[msg.market_ticker] = msg.held
@@ -301,6 +452,8 @@ class KalshiDataClient:
             if msg.code in (10, 25):            # terminal: resubscribe
                 await self._resync(f"ws error {msg.code}")
                 await self._subscribe()
+            elif msg.id in self._subscribing:
+                self._subscribe_refused(msg.id, f"error {msg.code}: {msg.msg}", recv_ts)
             elif msg.id in self._commands:
                 self._refused(msg)
             return
@@ -308,6 +461,8 @@ class KalshiDataClient:
             self._accepted(msg.raw.get("id"))
             return
         if isinstance(msg, (OrderbookSnapshot, OrderbookDelta)):
+            if self.sid is not None and msg.sid != self.sid:
+                return                          # a subscription being dropped (`_unsubscribe`)
             state = self.seq.check(msg.sid, msg.seq)
             if state == "stale":
                 return

@@ -29,6 +29,7 @@ from arbbot.venues.kalshi.user import KalshiUserClient
 
 ORDERBOOKS_PER_REQUEST = 100      # GET /markets/orderbooks: 1–100 tickers a request
 RESOLUTION_TICKERS = 100          # GET /markets, /historical/markets ?tickers=: tickers a request (comma list)
+STATUS_TICKERS = RESOLUTION_TICKERS   # GET /markets?tickers= of `market_statuses`: tickers a request
 FEE_CLOCK_MAX_S = 60.0            # the fee clock's longest sleep (s)
 
 log = logs.get("kalshi")
@@ -234,6 +235,25 @@ class KalshiVenue:
             out += await self._settled_by_account([t for t in unsaid if t in wanted])
         return out
 
+    async def market_statuses(self, market_ids: list[str]) -> dict[str, str]:
+        """Market id → its `Market.status` now (`active` while it trades; `inactive` while the
+        exchange pauses it; `closed`, `determined`, `finalized`, …) from the public
+        `GET /markets?tickers=A,B,…`, in requests of at most STATUS_TICKERS tickers (each followed
+        through its cursor). A market not returned, or without a status string, is left out.
+        VenueError subclasses as every read. How the data client checks its paused markets'
+        holds after a reconnect (`KalshiDataClient._read_holds`)."""
+        ids = list(dict.fromkeys(market_ids))
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), STATUS_TICKERS):
+            batch = ids[i:i + STATUS_TICKERS]
+            wanted = set(batch)
+            params = {"tickers": ",".join(batch), "limit": str(STATUS_TICKERS)}
+            async for markets in self._pages("/markets", params, "markets"):
+                for raw in markets:
+                    if isinstance(raw, dict) and raw.get("ticker") in wanted and isinstance(raw.get("status"), str):
+                        out[raw["ticker"]] = raw["status"]
+        return out
+
     async def _settled_by_account(self, tickers: list[str]) -> list[Resolution]:
         """The results of these final markets as this account's `GET /portfolio/settlements?ticker=`
         lists them (`parse_settlement_resolution`); none without credentials or when the venue
@@ -294,7 +314,8 @@ class KalshiVenue:
         self.data = KalshiDataClient(self.config.ws_url, self.http.signer, market_ids, recorder=self.recorder,
                                      backoff=self._backoff(), feed=self.feed,
                                      on_fee_update=self.provider.apply_fee_update, holds=self.provider.fee_holds,
-                                     on_price_structure=self.provider.apply_price_structure)
+                                     on_price_structure=self.provider.apply_price_structure,
+                                     market_status=self.market_statuses)
         self.data.start()
         self.feed.start()
         self.data.set_paused(self.paused, self.provider.clock_ms())
