@@ -83,10 +83,19 @@ class PaperTrader:
         self._planning: asyncio.Task | None = None   # the sizer planning ahead on the last portfolio
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
-        self.reconciling = False                 # a reconciliation is reading the venues: no new execution
+        # reconciliations and re-reads of the limits under way (`reconcile_now`, `resolve_now`: two
+        # tasks, each may overlap the other): no new execution while any is (`reconciling`)
+        self._reconciling = 0
         self.reconcile_differences: int | None = None   # of the last reconciliation (None: none ran yet)
         self.reconciliations = 0
         self.resolutions_known = self._resolutions_seen()   # what the exposure limits were seeded with
+
+    @property
+    def reconciling(self) -> bool:
+        """A reconciliation (or a re-read of the limits after new results) is reading the venues:
+        no new execution starts. A count, not a flag: the resolution task's re-read ending while
+        a reconciliation is still reading must not let an execution start under it."""
+        return self._reconciling > 0
 
     async def reconcile_now(self) -> int:
         """Compare the store with the venues (between executions); any difference enters safe
@@ -95,7 +104,7 @@ class PaperTrader:
         await self.resolve_now()           # a market the venue settled and paid out since is no difference
         while self.busy:
             await asyncio.sleep(0.05)
-        self.reconciling = True
+        self._reconciling += 1
         try:
             known: dict[str, list] = {}           # the session's markets: no re-listing per reconciliation
             for route in self.executor.routes.values():
@@ -104,7 +113,7 @@ class PaperTrader:
             report = await reconcile(self.store, self.venues, known, adopt_late=True)
             await self.refresh_balances()
         finally:
-            self.reconciling = False
+            self._reconciling -= 1
         self.reconciliations += 1
         self.reconcile_differences = report["differences"]
         for venue, section in report["venues"].items():
@@ -161,7 +170,7 @@ class PaperTrader:
             await asyncio.sleep(0.05)
         known = self._resolutions_seen()
         if known != self.resolutions_known:
-            self.reconciling = True           # no new execution until the limits and cash are re-read
+            self._reconciling += 1            # no new execution until the limits and cash are re-read
             try:
                 self.resolutions_known = known
                 self.store.ledger_version += 1    # losses booked again (maybe by another process): re-read
@@ -171,7 +180,7 @@ class PaperTrader:
                     held_exposure(self.store, exposure, self.event_of)
                 await self.refresh_balances()     # a venue that paid out has more cash
             finally:
-                self.reconciling = False
+                self._reconciling -= 1
             await self.refresh_sizing_async()
         return recorded
 

@@ -452,3 +452,43 @@ def test_the_reconcile_task_outlives_an_unexpected_error(store):
         task.cancel()
         return alive
     assert asyncio.run(main())
+
+
+class ReadingVenue(SettledVenue):
+    """SettledVenue (market A held, resolved nowhere yet) whose fills read waits for `release`;
+    its second results read and later ones say A resolved YES (not paid: the tokens are held)."""
+
+    def __init__(self) -> None:
+        super().__init__(True, BOUGHT)
+        self.reading, self.release, self.asked = asyncio.Event(), asyncio.Event(), 0
+
+    async def resolutions(self, market_ids):
+        self.asked += 1
+        return [resolution("A", "yes", 10_000, paid=False)] if self.asked > 1 and "A" in market_ids else []
+
+    async def fills(self, **kw):
+        self.reading.set()
+        await self.release.wait()
+        return await super().fills(**kw)
+
+
+def test_a_results_poll_ending_during_a_reconciliation_does_not_let_a_trade_start_under_it(store):
+    """The reconciliation task and the results task (`resolve_every`) both keep executions out
+    while they read. Before, one flag: the results poll that found A resolved cleared it when it
+    ended, while the reconciliation was still reading the venues, and an execution could start
+    under it (its fills then a difference: safe mode for nothing). Now a count: still held."""
+    trade(store, "x1", [("kalshi:A", "yes", 300, 4_000, 3)], "naked")
+    store.set_cash_baseline("kalshi", 1_000_000_000)
+
+    async def main():
+        venue = ReadingVenue()
+        trader = trader_on(store, {"kalshi": venue})
+        reconciling = asyncio.create_task(trader.reconcile_now())
+        await venue.reading.wait()
+        held_before = trader.reconciling
+        found = await trader.resolve_now()                # the results task, meanwhile
+        held_during = trader.reconciling
+        venue.release.set()
+        await reconciling
+        return held_before, found, held_during, trader.reconciling
+    assert asyncio.run(asyncio.wait_for(main(), 30)) == (True, 1, True, False)
