@@ -435,6 +435,7 @@ class Executor:
         req = OrderRequest(route.market_id, side, price, qty, action=action, tif=tif, client_order_id=coid,
                            spend_micros=spend)
         sent, sent_ms = time.perf_counter_ns(), int(self.clock() * 1000)
+        looked_up = False                  # the order is what a lookup found (its answer was lost)
         if self._decided_ns is not None:                    # the first order of this execution
             self.first_order_ns.append(sent - self._decided_ns)
             self._decided_ns = None
@@ -466,6 +467,7 @@ class Executor:
                 return _Placed(coid, 0, 0, 0, f"{NOT_FOUND} {why}")
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                      filled=order.filled_lots)
+            looked_up = True
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
         if order.status in UNSETTLED:      # IOC/FOK should never rest: the execution waits until it settles
             order = await self._settle(route, order, coid, market)
@@ -474,6 +476,11 @@ class Executor:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
             if sum(f.qty_lots for f in fills) < order.filled_lots:
                 self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
+            elif looked_up and action is Action.BUY:
+                # a lookup may know only the order's limit (Polymarket's GET /data/order): what its
+                # fills cost, when they are all listed, is what was paid (the next leg's edge and the
+                # exposure are decided on it)
+                order = dataclasses.replace(order, cost_micros=sum(f.price_ticks * f.qty_lots for f in fills))
         self.store.record_order(coid, order, fills)
         self._check_fees(market, route, coid, order, fills)
         log.info("order.done", client_order_id=coid, market=market, role=role, side=side.label, action=action.value,

@@ -155,3 +155,33 @@ def test_an_unwind_order_lost_and_not_found_is_never_followed_by_another_for_the
     assert res.state == "naked" and "x1-L0U0 not at the venue after" in res.reason and "not sent again" in res.reason
     assert safe is not None and "naked" in safe
     assert kal.net == {K: 0}                                # the queued sale: flat at the venue
+
+
+def test_an_order_found_by_lookup_costs_what_its_fills_cost_not_its_limit(tmp_path):
+    """Leg 0's answer is lost; the lookup finds the order filled, but (like Polymarket's GET
+    /data/order) knows only its limit: 1,000 lots at 50¢ = $5.00. Its fills say 600 at 48¢ and 400
+    at 49¢: $4.84 paid. Before, $5.00 was recorded and counted as spent (the next leg's edge
+    check and the exposure on it); now the fills' $4.84."""
+    p1 = MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1)
+    k1 = MarketInfo(Venue.KALSHI, K, "k", lot_lots=100)
+
+    def behave(venue, req):
+        if req.client_order_id.endswith("L0E0"):
+            n = len(venue.listed)
+            venue.listed += [Fill(Venue.POLYMARKET, f"pf{n + i}", "p-lost", req.market_id, req.side, req.action, px,
+                                  lots, 0, True, int(time.time() * 1000), req.client_order_id)
+                             for i, (px, lots) in enumerate(((4_800, 600), (4_900, 400)))]
+            venue.placed.append(Order(Venue.POLYMARKET, "p-lost", req.client_order_id, req.market_id, req.side,
+                                      req.action, req.price_ticks, req.qty_lots, req.qty_lots, 0, OrderStatus.FILLED,
+                                      cost_micros=req.price_ticks * req.qty_lots))
+            raise OutcomeUnknown("polymarket POST /order: timed out", venue="polymarket")
+    poly = FakeVenue(Venue.POLYMARKET, p1, behave=behave)
+    kal = FakeVenue(Venue.KALSHI, k1)
+    store_path = tmp_path / "o.db"
+    res, safe, _fills = execute(tmp_path, poly, kal, [("polymarket:P1", ESide.YES, 5000), ("kalshi:K1", ESide.NO, 4800)],
+                                lookup_backoff_cap_s=0.05)
+    assert (res.state, safe) == ("complete", None)
+    store = OrderStore(str(store_path))
+    costs = [(i.leg, i.filled_qty, i.cost) for i in store.intents("x1")]
+    store.close()
+    assert costs == [(0, 1_000, 4_840_000), (1, 1_000, 4_800_000)]
