@@ -336,8 +336,8 @@ class StreamedMid:
     def last_is_true(self) -> bool:
         return bool(self.seen) and (self.seen[-1].yes_bids, self.seen[-1].no_bids) == self.truth()
 
-    async def until_true(self, what: str) -> None:
-        await until(lambda: self.last_is_true() and self.v.feed.streaming, what=what)
+    async def until_true(self, what: str, timeout: float = 5.0) -> None:
+        await until(lambda: self.last_is_true() and self.v.feed.streaming, timeout=timeout, what=what)
 
     def steps(self, n: int = 40) -> None:
         for _ in range(n):

@@ -265,7 +265,9 @@ def test_10197_competing_session_puts_market_data_down_until_data_flows_again():
             assert len(s.seen) == frozen and not v.feed.streaming
             assert "10197" in v.client.market_data_down()
             sim.competing_session_ended()
-            await s.until_true("books streamed again")
+            # the feed's next poll is the probe that finds data flowing: after the failed ones it
+            # backs off (1 s, 2 s, 4 s …), so this may take several seconds
+            await s.until_true("books streamed again", timeout=20.0)
             assert v.client.market_data_down() is None and len(s.seen) > frozen
             (conn,) = sim.conns                                      # subscribed again
             await until(lambda: sorted(t.con_id for t in conn.tickers.values()) == [YES, NO], what="subscribed")
