@@ -90,6 +90,8 @@ def test_refused_book_subscribe_publishes_the_books_untradeable_polls_them_and_r
         await c._subscribe()                              # id 1: orderbook_delta, id 2: lifecycle
         await c.on_frame(subscribed(2, "market_lifecycle_v2", 7), 0)
         await c.on_frame(error(1, 27, "Too many requests"), 5)
+        c.add_tickers(["B"])                              # listed meanwhile: the retry names it (its backoff
+        #                                                   is jittered from 0: added before it may fire)
         refused = latest_books(feed)["A"]
         assert (refused.tradeable, refused.reason) == (False, "kalshi: book subscription refused (error 27: Too many requests)")
         assert feed.polls("A") and not feed.streaming and c.refused == 1
@@ -99,7 +101,6 @@ def test_refused_book_subscribe_publishes_the_books_untradeable_polls_them_and_r
         await wait_for(lambda: feed.polled >= 2, timeout=3, what="polls")
         polled = latest_books(feed)["A"]
         assert polled.tradeable and polled.no_bids == ((4000, 2000),)
-        c.add_tickers(["B"])                              # listed meanwhile: the retry names it
         await wait_for(lambda: len(subscribes(c.ws, "orderbook_delta")) == 2, timeout=3, what="the retry")
         retry = subscribes(c.ws, "orderbook_delta")[1]
         assert retry["params"] == {"channels": ["orderbook_delta"], "market_tickers": ["A", "B"], "use_yes_price": False}
