@@ -149,17 +149,17 @@ class KalshiInstrumentProvider:
         schedule known and returns nothing."""
         changes: dict[str, list[tuple[int, int, EventFeeUpdate]]] = {}   # event → (ms, order listed, override)
         params, cursors, listed = {"limit": str(EVENT_FEE_PAGE)}, set(), 0
-        for _page in range(EVENT_FEE_PAGES_MAX):
+        for _ in range(EVENT_FEE_PAGES_MAX):
             try:
                 body = await self.http.get("/events/fee_changes", params)
             except VenueError as exc:
                 log.warning("kalshi.event_fee_changes_unread", error=str(exc))
                 return {}
-            rows = body.get("event_fee_changes") if isinstance(body, dict) else None
-            if not isinstance(rows, list):
+            page = body.get("event_fee_changes") if isinstance(body, dict) else None
+            if not isinstance(page, list):
                 log.warning("kalshi.event_fee_changes_unread", error=f"no event_fee_changes list: {str(body)[:200]}")
                 return {}
-            for raw in rows:
+            for raw in page:
                 try:
                     at, update = utc_ms(raw["scheduled_ts"]), event_override(raw)
                 except (KeyError, TypeError, ValueError, VenueError) as exc:
@@ -175,12 +175,12 @@ class KalshiInstrumentProvider:
         else:
             log.warning("kalshi.event_fee_changes_truncated", pages=EVENT_FEE_PAGES_MAX)
         in_force, scheduled = {}, {}
-        for event, rows in changes.items():
-            rows.sort(key=lambda r: r[:2])
-            past = [u for at, _i, u in rows if at <= read_ms]
+        for event, listed_changes in changes.items():
+            listed_changes.sort(key=lambda r: r[:2])
+            past = [u for at, _i, u in listed_changes if at <= read_ms]
             if past:
                 in_force[event] = past[-1]
-            if later := [(at, u) for at, _i, u in rows if at > read_ms]:
+            if later := [(at, u) for at, _i, u in listed_changes if at > read_ms]:
                 scheduled[event] = later
         self.event_scheduled = scheduled
         return in_force
