@@ -8,10 +8,13 @@ contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions, m
 settles, after the `user_order` cancels of its resting orders). Frame faults
 (`ws_seq_gap_every` and `lost_removals` (lost deltas), `ws_duplicate_every`, `ws_out_of_order_every`,
 `ws_malformed_every`, `stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
+`stall_connections()` makes every live connection half-open (a network fault: nothing more is
+delivered either way, and no close).
 `KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 
@@ -24,6 +27,7 @@ from arbbot.sim.venue import WsConnection
 from arbbot.sim.wire import count_fp, dollars, iso_time, micros_dollars
 
 WS_PATH = "/trade-api/ws/v2"
+HEARTBEAT_S = 10.0          # seconds between the venue's Pings (body `heartbeat`) to a connection (AsyncAPI)
 
 
 class KalshiWs:
@@ -31,12 +35,28 @@ class KalshiWs:
 
     async def ws_handler(self, request: web.Request):
         """The upgrade is signed like a REST request over `GET /trade-api/ws/v2`; the server pings
-        every 10 s."""
+        every HEARTBEAT_S (`KalshiWsConn.writer`)."""
         try:
             account = self.registry.verify(request.headers, "GET", WS_PATH)
         except AuthFailure as exc:
             return self.error(401, str(exc), exc.code)
-        return await self.serve_ws(request, lambda ws: KalshiWsConn(self, ws, account), heartbeat=10.0)
+        return await self.serve_ws(request, lambda ws: KalshiWsConn(self, ws, account, request.transport))
+
+    def stall_connections(self) -> None:
+        """The network path of every live connection goes dead without a close (half-open): from
+        now on nothing reaches its client (no frame, no Ping) and nothing of the client's reaches
+        the venue (its Pings go unanswered). Only the client can notice, by the silence. A new
+        connection is served normally."""
+        for c in list(self.connections):
+            c.stall()
+
+    async def stop(self) -> None:
+        """Stalled connections are dropped first (TCP aborted): closing one would wait for a close
+        answer that cannot come."""
+        for c in list(self.connections):
+            if c.stalled:
+                c.transport.abort()
+        await super().stop()
 
     def ticker_msg(self, t: str) -> dict:
         """The ticker fields of market `t` (without timestamps): best YES bid / ask from the
@@ -91,18 +111,47 @@ class KalshiWs:
 class KalshiWsConn(WsConnection):
     """One client connection: subscriptions, per-sid sequence numbers, book-frame faults."""
 
-    def __init__(self, sim, ws: web.WebSocketResponse, account: str) -> None:
+    def __init__(self, sim, ws: web.WebSocketResponse, account: str, transport: asyncio.Transport) -> None:
         super().__init__(sim, ws)
         self.account = account
+        self.transport = transport
         self.sids = itertools.count(1)
         self.subs: dict[int, dict] = {}       # sid → {"channel", "tickers", "seq", "use_yes_price"}
         self.book_frames = 0
         self.held: str | None = None
+        self.stalled = False                  # half-open (`stall`): nothing is delivered either way
 
     def send(self, obj: dict, *, book: bool = False) -> None:
         self.q.put_nowait((obj, book))
 
+    def stall(self) -> None:
+        """Half-open from now on: the client's frames stay unread (no Pong answers its Pings), and
+        `write` / the heartbeat send nothing; the TCP connection stays open."""
+        self.stalled = True
+        self.transport.pause_reading()
+
+    async def writer(self) -> None:
+        """The queued frames (`WsConnection.writer`) and, beside them, the venue's heartbeat."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await super().writer()
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        """A Ping with body `heartbeat` every HEARTBEAT_S until stalled (AsyncAPI control_frames)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            if self.stalled:
+                return                        # the dead path delivers no Ping either
+            try:
+                await self.ws.ping(b"heartbeat")
+            except ConnectionError:
+                return                        # closing: the connection's loop ends it
+
     async def write(self, item: tuple[dict, bool], f: Faults) -> bool:
+        if self.stalled:
+            return False                      # lost on the dead path
         obj, book = item
         text = json.dumps(obj, separators=(",", ":"))
         if not book:

@@ -86,6 +86,11 @@ class SeqTracker:
         self.last[sid] = seq
         return "gap"
 
+    def expected(self, sid: int) -> int | None:
+        """The seq the next frame of `sid` carries in sequence (None before its first frame)."""
+        last = self.last.get(sid)
+        return None if last is None else last + 1
+
     def reset(self, sid: int | None = None) -> None:
         if sid is None:
             self.last.clear()

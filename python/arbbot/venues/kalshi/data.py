@@ -1,10 +1,14 @@
 """Kalshi market data client: `orderbook_delta` subscription maintained as shadow books.
 
-Rules (VENUES.md): snapshot then signed deltas; `seq` contiguous per `sid`. On a gap the sid's
-books are flagged untradeable and a fresh snapshot is requested (`update_subscription` /
-`get_snapshot`); duplicates and late frames (seq ≤ last) are dropped; malformed frames flag the
-sid's books too (we cannot know what they carried). On disconnect every book is untradeable
-until the resubscription's snapshots arrive, and the feed polls the books meanwhile (`BookFeed`).
+Rules (VENUES.md): snapshot then signed deltas; `seq` contiguous per `sid` (AsyncAPI
+sequenceNumber: per subscription, not per market). On a gap the sid's books are flagged
+untradeable and fresh snapshots are requested (`update_subscription` / `get_snapshot`): the lost
+frame may have been about any of them, and every book is on the one book subscription. Duplicates
+and late frames (seq ≤ last) are dropped. A book frame that does not parse but carries the sid's
+next seq and names its market counts in the sequence and distrusts that market's book only; a
+negative level too (`_resync`); any other frame that does not parse flags every book. On
+disconnect every book is untradeable until the resubscription's snapshots arrive, and the feed
+polls the books meanwhile (`BookFeed`).
 
 Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled, then coalesced
 per market in `updates` (the feed's queue) for the consumer.
@@ -17,9 +21,12 @@ published again; a book whose ticker is in `holds` is published untradeable with
 same channel says when the venue stops trading a market (`deactivated`, `determined`, `settled`)
 and starts again (`activated`): such a market's book is published held meanwhile (`market_holds`),
 as is every book while the exchange's trading is paused (`set_paused`). The venue re-sends no
-lifecycle state on subscribe, so a hold outlives a reconnect: once the channel is subscribed again,
-the paused markets' `Market.status` is read over REST (`market_status`, GET /markets?tickers=…):
-`active` releases a hold, anything else keeps it. Determined and settled markets stay held.
+lifecycle state on subscribe, so a hold outlives a reconnect, and a market paused while no
+connection was subscribed is known from no frame: once the channel is subscribed again (not the
+first time: discovery has just read the markets), every streamed market's `Market.status` is read
+over REST (`market_status`, GET /markets?tickers=…, 100 tickers a request through the read
+bucket): `active` releases a hold, any other status holds the market. Determined and settled
+markets stay held and are not read.
 (The lifecycle frames' `seq` is not checked: the AsyncAPI's marketLifecycleV2Payload defines none,
 and `sequenceNumber` is documented for snapshot/delta consistency only.)
 The same channel's `price_level_structure_updated` goes to `on_price_structure` (the provider:
@@ -41,6 +48,7 @@ import time
 from collections import OrderedDict
 from typing import Awaitable, Callable
 
+from arbbot.venues.common import wire_json
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.feed import BookFeed
@@ -66,6 +74,7 @@ TRACKED_COMMANDS = 1_024
 # (the venue answers within seconds; error 18 is its own command timeout)
 SUBSCRIBE_TIMEOUT_S = 10.0
 BOOKS = "orderbook_delta"
+SNAPSHOT, DELTA = "orderbook_snapshot", "orderbook_delta"   # the book channel's frame types
 # the feed source of every book while the book subscription is refused (polled meanwhile)
 SUBSCRIBE_SOURCE = "orderbook_delta subscribe"
 ACTIVE = "active"                      # Market.status of a market that trades (OpenAPI Market.status)
@@ -94,8 +103,9 @@ class KalshiDataClient:
         # way (that frame is newer than the REST answer); {} while none is
         self._status_reading: dict[str, bool] = {}
         self._holds_task: asyncio.Task | None = None       # `_reread_holds`, while it runs
-        self.hold_rereads = 0                     # REST reads of the paused markets' state answered
+        self.hold_rereads = 0                     # REST reads of the markets' state answered
         self.lifecycle_sid: int | None = None
+        self._lifecycle_subscribed = False        # once subscribed: a later subscription rereads the state
         self.books: dict[str, KalshiBook] = {t: KalshiBook(t) for t in tickers}
         self.seq = SeqTracker()
         self.sid: int | None = None
@@ -211,9 +221,9 @@ class KalshiDataClient:
             pass
 
     def _reread_holds(self) -> None:
-        """Read again the state of the markets held paused (not determined / settled), replacing a
+        """Read again the state of every streamed market (not determined / settled), replacing a
         read under way: the lifecycle frames of the time no connection was subscribed are lost."""
-        if self.market_status is None or not any(t not in self._ended for t in self.market_holds):
+        if self.market_status is None:
             return
         if self._holds_task is not None:
             self._holds_task.cancel()
@@ -222,14 +232,12 @@ class KalshiDataClient:
         self._holds_task.add_done_callback(self._sends.discard)
 
     async def _read_holds(self) -> None:
-        """`market_status` of the paused markets until a read is answered (failures retried after
-        1 s doubling to 30 s, jittered): `active` releases a hold (the market was activated while
-        no frame could say so), anything else (`inactive`, `closed`, `determined`, … or not
-        returned) keeps it. A market a lifecycle frame spoke of during the read keeps what the
-        frame said (it is newer)."""
+        """`market_status` of the streamed markets until a read is answered (failures retried after
+        1 s doubling to 30 s, jittered), each market's hold then set by its status (`_hold_by_status`).
+        A market a lifecycle frame spoke of during the read keeps what the frame said (it is newer)."""
         backoff = Backoff(base=1.0, cap=30.0)
         while True:
-            tickers = [t for t in self.market_holds if t not in self._ended]
+            tickers = [t for t in self.tickers if t not in self._ended]
             if not tickers:
                 return
             spoken = self._status_reading = dict.fromkeys(tickers, False)
@@ -245,13 +253,24 @@ class KalshiDataClient:
                 if self._status_reading is spoken:   # (a read replacing this one keeps its own)
                     self._status_reading = {}
             self.hold_rereads += 1
-            released = [t for t in tickers if statuses.get(t) == ACTIVE and not spoken.get(t)
-                        and t in self.market_holds and t not in self._ended]
-            for t in released:
-                del self.market_holds[t]
-                log.warning("kalshi %s: trades again (Market.status active after a reconnect)", t)
-            self.republish(released, int(time.time() * 1000))
+            changed = [t for t in tickers if not spoken[t] and self._hold_by_status(t, statuses.get(t))]
+            self.republish(changed, int(time.time() * 1000))
             return
+
+    def _hold_by_status(self, ticker: str, status: str | None) -> bool:
+        """Set `ticker`'s hold by its Market.status read after a reconnect: `active` releases a hold
+        (activated while no frame could say so), another status (`inactive`, `closed`, …) holds it
+        (a hold already there keeps its reason), None (not returned) changes nothing. True if the
+        hold changed."""
+        if status == ACTIVE and ticker in self.market_holds:
+            del self.market_holds[ticker]
+            log.warning("kalshi %s: trades again (Market.status active after a reconnect)", ticker)
+            return True
+        if status not in (None, ACTIVE) and ticker not in self.market_holds:
+            self.market_holds[ticker] = f"kalshi: {ticker} not trading (Market.status {status} after a reconnect)"
+            log.warning("%s", self.market_holds[ticker])
+            return True
+        return False
 
     async def _on_disconnect(self) -> None:
         self.lifecycle_sid = None
@@ -291,14 +310,19 @@ class KalshiDataClient:
     def _publish(self, book: KalshiBook, ts: int) -> None:
         self.feed.publish(BookUpdate(self.held_book(checked(book.native())), ts))
 
-    async def _resync(self, reason: str) -> None:
-        for b in self.books.values():
+    async def _resync(self, reason: str, tickers: list[str] | None = None) -> None:
+        """Distrust `tickers`' books (None: every book) for `reason` and ask the stream for fresh
+        snapshots of them (`get_snapshot`; none before the subscription names its sid: its
+        snapshots are on the way)."""
+        tickers = list(self.tickers if tickers is None else tickers)
+        for t in tickers:
+            b = self.books[t]
             if b.tradeable:
                 b.invalidate(reason)
                 self._publish(b, 0)
         if self.sid is not None:
             try:
-                await self._update("get_snapshot", self.tickers)
+                await self._update("get_snapshot", tickers)
             except ConnectionError:
                 pass
 
@@ -406,7 +430,7 @@ class KalshiDataClient:
         except ProtocolError as exc:
             self.malformed += 1
             log.warning("%s", exc)
-            await self._resync("malformed frame")
+            await self._malformed(text)
             return
         if isinstance(msg, Subscribed):
             self._subscribing.pop(msg.id, None)
@@ -424,7 +448,9 @@ class KalshiDataClient:
                     self._spawn(self._unsubscribe(msg.sid))
                     return
                 self.lifecycle_sid = msg.sid
-                self._reread_holds()              # what was missed while not subscribed
+                if self._lifecycle_subscribed:
+                    self._reread_holds()          # what was missed while not subscribed
+                self._lifecycle_subscribed = True
             return
         if isinstance(msg, PriceLevelStructureUpdate):
             if self.on_price_structure is not None:
@@ -461,16 +487,9 @@ class KalshiDataClient:
             self._accepted(msg.raw.get("id"))
             return
         if isinstance(msg, (OrderbookSnapshot, OrderbookDelta)):
-            if self.sid is not None and msg.sid != self.sid:
-                return                          # a subscription being dropped (`_unsubscribe`)
-            state = self.seq.check(msg.sid, msg.seq)
-            if state == "stale":
+            state = await self._in_sequence(msg.sid, msg.seq)
+            if state is None or (state == "gap" and isinstance(msg, OrderbookDelta)):
                 return
-            if state == "gap":
-                self.gaps += 1
-                await self._resync(f"seq gap on sid {msg.sid}")
-                if isinstance(msg, OrderbookDelta):
-                    return
             book = self.books.get(msg.ticker)
             if book is None:
                 return
@@ -482,8 +501,56 @@ class KalshiDataClient:
             else:
                 book.apply_delta(msg.side, msg.price, msg.delta)
                 if not book.tradeable and book.reason.startswith("negative"):
-                    await self._resync(book.reason)
+                    await self._resync(book.reason, [msg.ticker])    # our copy of this market is wrong
             self._publish(book, recv_ts)
+
+    async def _in_sequence(self, sid: int, seq: int) -> str | None:
+        """Place a book frame numbered `seq` in sid `sid`'s sequence: None to drop it (a subscription
+        being dropped (`_unsubscribe`), a duplicate or a late frame), "ok", or "gap" once every
+        book was resynced (a frame of the sid was lost, about any of its markets: all of ours)."""
+        if self.sid is not None and sid != self.sid:
+            return None
+        state = self.seq.check(sid, seq)
+        if state == "stale":
+            return None
+        if state == "gap":
+            self.gaps += 1
+            await self._resync(f"seq gap on sid {sid}")
+        return state
+
+    async def _malformed(self, text: str) -> None:
+        """A frame that does not parse. A book frame numbered next in its sid's sequence counts
+        there (the next frame is no gap) and distrusts its market's book only (every book when it
+        names no market streamed); one numbered below is a late duplicate, dropped. Any other frame
+        (not a book frame, no sid / seq, or a number past the next: a gap, or a corrupt number that
+        must not move the sequence) may have carried anything: every book."""
+        origin = _book_frame_origin(text)
+        if origin is not None:
+            sid, seq, ticker = origin
+            expected = self.seq.expected(sid)
+            if (self.sid is not None and sid != self.sid) or (expected is not None and seq < expected):
+                return                            # a subscription being dropped, a late duplicate
+            if seq == expected:
+                self.seq.check(sid, seq)
+                await self._resync("malformed frame", [ticker] if ticker in self.books else None)
+                return
+        await self._resync("malformed frame")
+
+
+def _book_frame_origin(text: str) -> tuple[int, int, str] | None:
+    """(sid, seq, market ticker or "") of a book frame (`orderbook_snapshot` / `orderbook_delta`)
+    that names its sid and seq as integers; None for any other frame, or one that is not JSON."""
+    try:
+        d = wire_json.decode(text)
+    except ValueError:
+        return None
+    if not isinstance(d, dict) or d.get("type") not in (SNAPSHOT, DELTA):
+        return None
+    sid, seq, msg = d.get("sid"), d.get("seq"), d.get("msg")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (sid, seq)):
+        return None
+    ticker = msg.get("market_ticker") if isinstance(msg, dict) else None
+    return sid, seq, ticker if isinstance(ticker, str) else ""
 
 
 def _batch_source(tickers: list[str]) -> str:

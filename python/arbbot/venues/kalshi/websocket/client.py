@@ -2,6 +2,15 @@
 
 Each (re)connect signs fresh headers (`GET` + the WS path) and calls `on_connect(send)` so the
 owner can resubscribe; every text frame goes to `on_frame(text, recv_ts_ms)`.
+
+A half-open connection (the path is dead, no close reaches us, nothing arrives) is noticed by the
+`websockets` keepalive: a Ping of ours every PING_INTERVAL_S, and a connection whose Pong has not
+come PING_TIMEOUT_S after its Ping is failed; CLOSE_TIMEOUT_S later the TCP is dropped, the read
+ends and the owner's `on_disconnect` marks its books down before the reconnect. So a connection on
+which no frame at all arrived for PING_INTERVAL_S + PING_TIMEOUT_S + CLOSE_TIMEOUT_S = 22 s is
+gone: at most 2.5 × Kalshi's own ping interval (10 s, AsyncAPI control_frames). A consumer that
+leaves the frames unread PING_TIMEOUT_S long (the library then stops reading the socket, Pongs
+included) is dropped too: its books are that old.
 """
 from __future__ import annotations
 
@@ -17,6 +26,9 @@ from arbbot.venues.common.wsclient import CLOSE_TIMEOUT_S, BackgroundWebSocket
 from arbbot.venues.kalshi.common.signing import KalshiSigner
 
 log = logging.getLogger("arbbot.venues.kalshi.ws")
+
+PING_INTERVAL_S = 5.0          # seconds between our keepalive Pings
+PING_TIMEOUT_S = 15.0          # seconds a Ping's Pong may take before the connection is failed
 
 
 class _RedactAuth(logging.Filter):
@@ -53,6 +65,8 @@ class KalshiWebSocket(BackgroundWebSocket):
         self._ids = 0
         self.connected = asyncio.Event()
         self.connects = 0
+        self.ping_interval_s = PING_INTERVAL_S     # the keepalive's (s), read at each connect
+        self.ping_timeout_s = PING_TIMEOUT_S
 
     def next_id(self) -> int:
         self._ids += 1
@@ -63,8 +77,9 @@ class KalshiWebSocket(BackgroundWebSocket):
         while not self.closed:
             headers = self.signer.headers("GET", path) if self.signer else {}
             try:
-                async with websockets.connect(self.url, additional_headers=headers, ping_interval=10,
-                                              ping_timeout=20, max_size=2**24, close_timeout=CLOSE_TIMEOUT_S,
+                async with websockets.connect(self.url, additional_headers=headers,
+                                              ping_interval=self.ping_interval_s, ping_timeout=self.ping_timeout_s,
+                                              max_size=2**24, close_timeout=CLOSE_TIMEOUT_S,
                                               logger=protocol_log) as ws:
                     self._ws = ws
                     self.connects += 1
@@ -74,8 +89,8 @@ class KalshiWebSocket(BackgroundWebSocket):
                     await self._read(ws)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:   # network errors, handshake refusals (401), closed sockets
-                log.warning("kalshi ws disconnected: %s", type(exc).__name__)
+            except Exception as exc:   # network errors, handshake refusals (401), closed sockets, keepalive
+                log.warning("kalshi ws disconnected: %s: %s", type(exc).__name__, exc)
             finally:
                 self._ws = None
                 self.connected.clear()
