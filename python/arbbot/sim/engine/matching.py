@@ -20,6 +20,19 @@ venue pays later (`pay=False`: Polymarket's winning tokens wait for an on-chain 
 void (`refund_cost=True`, Kalshi's `market_result` "void": positions returned at cost) pays each
 holder back the cost basis of the lots it holds (`_open_cost`) instead.
 
+Reservations (`Account.held`): a resting order reserves what its remainder may still spend — its
+lots at its price plus the maker fee they would still be charged (`Exchange._reserve`) — as IB
+(ForecastEx), Kalshi and Polymarket hold the cost of open buy orders. A new order must be payable
+from `balance − held` (else "insufficient_balance"); a fill, a cancel or a settlement releases
+what it reserved. `balance` is the cash itself: what a venue reports as its available funds is
+`balance − held`. The house reserves nothing; nor does a Polymarket sale (`nets_pairs` False),
+which is paid rather than paying.
+
+Price range (`MarketState.min_price`/`max_price`, ticks of the side bought, inclusive): a venue
+refuses orders outside it ("invalid_price"), e.g. ForecastEx's $0.02–$0.99. The house stands for
+the other traders, who cannot rest there either: a house order outside it is not placed (returned
+cancelled, nothing published), so the house's quotes stay inside the range.
+
 Invariant: the engine never rests a locked or crossed book (best YES bid + best NO bid < 10,000):
 an order that could still cross after matching is cancelled (IOC/FOK, self-trade prevention),
 never rested. Self-trade prevention (Kalshi `self_trade_prevention_type`): when a taker reaches a
@@ -83,6 +96,7 @@ class SimOrder:
     _maker_raw: int = 0
     submitted_price: int = 0  # the price as the client expressed it (for sells: YES price)
     stp: str = "taker_at_cross"  # self-trade prevention type (STP_TYPES)
+    held: int = 0            # µ$ reserved while resting (`Exchange._rehold`); 0 once done
 
     @property
     def submitted_side(self) -> str:
@@ -159,7 +173,8 @@ class MarketSettled:
 @dataclass
 class Account:
     name: str
-    balance: int                                   # µ$
+    balance: int                                   # µ$ of cash
+    held: int = 0                                  # µ$ reserved by resting orders (Σ SimOrder.held ≤ balance)
     positions: dict[str, int] = field(default_factory=dict)   # market → signed lots (YES > 0)
     # (market, yes|no) → lots held of that token, where pairs are not netted (`nets_pairs` False;
     # `positions` is then YES held − NO held)
@@ -177,6 +192,8 @@ class MarketState:
     fees: FeeModel
     tick: Callable[[int], int] = lambda p: 100     # tick size (ticks) valid at price p
     lot: int = 100                                  # min increment in lots (100 = whole contracts)
+    min_price: int = 1                              # ticks of the side bought, inclusive (module doc)
+    max_price: int = FULL - 1
     bids: dict[str, list[SimOrder]] = field(default_factory=lambda: {"yes": [], "no": []})
     open: bool = True
     last_yes_price: int = 0
@@ -274,8 +291,12 @@ class Exchange:
                 cheapest = min((FULL - r.price for r in m.bids[other]), default=buy_price)
                 most = max(lots, budget // max(1, min(cheapest, buy_price)))
                 worst = budget + m.fees.rounded(m.fees.raw(m.fees.taker_ppm, most, FULL // 2))
-            if worst + m.fees.rounding_micros > acct.balance:
+            if worst + m.fees.rounding_micros > acct.balance - acct.held:
                 raise SimReject("insufficient_balance", "insufficient balance")
+        if not m.min_price <= buy_price <= m.max_price:      # module doc "Price range"
+            if account != HOUSE:
+                raise SimReject("invalid_price", "price is outside the market's price range")
+            return SimOrder("", HOUSE, market, buy_side, action, buy_price, lots, 0, tif, status="canceled"), []
         if leave is not None and tif != "fok" and not post_only:
             self._take_ahead(m, buy_side, buy_price, leave)
         now = self.clock_ms()
@@ -339,6 +360,7 @@ class Exchange:
                 r.status = "executed"
                 m.bids[other].remove(r)
                 self._forget_house(r)
+            self._rehold(r)
             self._emit(BookDelta(market, other, r.price, -q, r.client_order_id, r.account))
             # taker side
             o.remaining -= q
@@ -363,6 +385,7 @@ class Exchange:
             else:
                 o.status = "resting"
                 m.bids[buy_side].append(o)
+                self._rehold(o)
                 self._emit(BookDelta(market, buy_side, buy_price, o.remaining, client_order_id, account))
         else:
             o.status = "executed"
@@ -379,6 +402,24 @@ class Exchange:
         take = (crossing - leave) // m.lot * m.lot
         if take > 0:
             self.place(HOUSE, m.ticker, buy_side, "buy", buy_price, take, "ioc")
+
+    def _reserve(self, o: SimOrder) -> int:
+        """µ$ the remainder of resting order `o` may still spend: its lots at its price plus the
+        maker fee they would still be charged (the order's fee accumulator, rounded up once); 0
+        for the house and for a sale of tokens held (`nets_pairs` False: paid, spends no cash)."""
+        if o.account == HOUSE or (o.action == "sell" and not self.nets_pairs):
+            return 0
+        fees = self.markets[o.market].fees
+        fee = fees.rounded(o._maker_raw + fees.raw(fees.maker_ppm, o.remaining, o.price)) - o.maker_fee \
+            if fees.maker_ppm else 0
+        return o.price * o.remaining + fee
+
+    def _rehold(self, o: SimOrder) -> None:
+        """Make `o.held` what `o` reserves now (`_reserve` while it rests, else 0) and move its
+        account's `held` by the change. Called after every change of a remainder or a status."""
+        want = self._reserve(o) if o.status == "resting" else 0
+        self.accounts[o.account].held += want - o.held
+        o.held = want
 
     def _forget_house(self, o: SimOrder) -> None:
         """Drop a house order that no longer rests from `orders`: nobody looks one up by id, and
@@ -423,6 +464,7 @@ class Exchange:
         o.remaining = 0
         o.status = "canceled"
         o.updated_ms = self.clock_ms()
+        self._rehold(o)
         self._forget_house(o)
         self._emit(BookDelta(o.market, o.side, o.price, -reduced, o.client_order_id, account))
         return o, reduced
@@ -459,6 +501,7 @@ class Exchange:
             have.updated_ms = self.clock_ms()
             if delta > 0:
                 have.seq = next(self._seq)          # time priority: behind every order already there
+            self._rehold(have)
             self._emit(BookDelta(market, side, price, delta, have.client_order_id, account))
 
     # ---- settlement -----------------------------------------------------------------------

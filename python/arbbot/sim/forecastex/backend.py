@@ -3,9 +3,19 @@ tests' in-process IB client mirror).
 
 One engine market per question; the YES contract (right C) buys YES, the NO contract (right P)
 buys NO. BID of a contract = its side's best bid; ASK = $1 − the opposite contract's best bid
-("BuyYesNow"). Orders: LMT BUY only, whole contracts, $0.01 grid within 0.02–0.99, TIF
-DAY/GTC/IOC (DAY rests like GTC: the simulated session never closes). ForecastEx charges no
-commission, so every execution reports 0.
+("BuyYesNow"). Orders: LMT BUY only, whole contracts, $0.01 grid within 0.02–0.99 (the house
+quotes within it too: `MIN_PRICE`/`MAX_PRICE` are the engine markets' price range), TIF
+DAY/GTC/IOC. ForecastEx charges no commission, so every execution reports 0.
+
+Cash: a resting order reserves its cost (price × contracts; no fee) until it fills or ends, as
+IB does; `cash_micros` is the cash (TWS TotalCashValue), `available_micros` what is left to
+spend (AvailableFunds); an order costing more is refused with IB error 201.
+
+Trading day: the simulated market trades around the clock, but a DAY order lives only until the
+end of the trading day it was placed in, 16:00 US/Central (`day_end_ms`; DST-aware, every day of
+the week). Assumption: ForecastEx's product pages list Mon–Fri 07:00–16:00 CT (factsheet §3.2,
+unconfirmed; the contract details name US/Central as the time zone). `expire_day_orders` cancels
+those past their day end; its caller decides when to look (the TWS server: on its clock).
 
 Units: IB's own at this boundary — prices `Decimal` dollars, quantities whole contracts; the
 engine underneath works in ticks ($0.0001), lots (0.01 contract) and µ$. The contract and
@@ -15,14 +25,20 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from arbbot.sim.engine.matching import FULL, Exchange, SimReject
 from arbbot.sim.scenarios import PriceProcess, Scenario, make_markets
 
 LOT = 100                                  # engine lots per contract
 TIFS = ("DAY", "GTC", "IOC")
+MIN_PRICE, MAX_PRICE = 200, 9_900          # ticks: $0.02 … $0.99, inclusive (factsheet §3.2)
+EXCHANGE_TZ = ZoneInfo("America/Chicago")  # US/Central, ForecastEx's (and the contract details') zone
+DAY_END = time(16, 0)                      # local end of the trading day (module doc "Trading day")
+DAY_EXPIRED = "DAY order expired at the end of the trading day"
 _ENGINE_STATUS = {"executed": "Filled", "canceled": "Cancelled", "resting": "Submitted"}
 
 
@@ -70,6 +86,7 @@ class FxOrder:
     reason: str = ""               # why it was rejected / cancelled
     created_ms: int = 0
     done_ms: int = 0
+    expires_ms: int = 0            # a DAY order's end (epoch ms, `day_end_ms`); 0: GTC / IOC
 
     @property
     def done(self) -> bool:
@@ -89,6 +106,16 @@ class FxExecution:
     avg_price: Decimal             # $ average over those contracts
 
 
+def day_end_ms(ts_ms: int) -> int:
+    """The end of the trading day that epoch ms `ts_ms` falls in: the first 16:00 US/Central
+    strictly after it (epoch ms; at 16:00 sharp, the next day's)."""
+    local = datetime.fromtimestamp(ts_ms / 1000, EXCHANGE_TZ)
+    end = datetime.combine(local.date(), DAY_END, EXCHANGE_TZ)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), DAY_END, EXCHANGE_TZ)
+    return int(end.timestamp() * 1000)
+
+
 class ForecastExBackend:
     """Catalog (conId → contract), the engine `Exchange`, its `PriceProcess`, one account."""
 
@@ -98,6 +125,8 @@ class ForecastExBackend:
         self.scenario = scenario
         self.exchange = Exchange(clock_ms)
         make_markets(scenario, "forecastex", self.exchange)
+        for m in self.exchange.markets.values():              # before the house's first quotes
+            m.min_price, m.max_price = MIN_PRICE, MAX_PRICE
         self.process = PriceProcess(scenario, "forecastex", self.exchange, seed)
         self.process.seed_books()
         self.account = account
@@ -109,6 +138,7 @@ class ForecastExBackend:
                 c = FxContract(con, sym, l.expiry, l.strike, right, long_name=l.title)
                 self.contracts[con] = (c, l.market_id, side)
         self.orders: dict[int, FxOrder] = {}       # perm id → order, in placement order
+        self._day: dict[int, FxOrder] = {}         # perm id → DAY order that may still rest
         self.by_sim: dict[str, FxOrder] = {}       # engine order id → order
         self._perm = itertools.count(first_perm_id)
         self._execs: list[FxExecution] = []
@@ -149,7 +179,7 @@ class ForecastExBackend:
         ticks = limit * FULL
         if ticks != ticks.to_integral_value() or ticks % 100:
             return 110, "The price does not conform to the minimum price variation for this contract."
-        if not 200 <= ticks <= 9_900:
+        if not MIN_PRICE <= ticks <= MAX_PRICE:
             return 201, "the limit price must be within 0.02-0.99"
         return 0, ""
 
@@ -164,7 +194,8 @@ class ForecastExBackend:
         q = Decimal(quantity)
         now = self.exchange.clock_ms()
         o = FxOrder(next(self._perm), con_id, action, int(q) if q == q.to_integral_value() else 0, limit, tif,
-                    order_type, order_ref, client_id, order_id, self.account, created_ms=now)
+                    order_type, order_ref, client_id, order_id, self.account, created_ms=now,
+                    expires_ms=day_end_ms(now) if tif == "DAY" else 0)
         self.orders[o.perm_id] = o
         code, why = self.check(action, order_type, tif, q, limit)
         if not code and con_id not in self.contracts:
@@ -182,7 +213,8 @@ class ForecastExBackend:
             else:
                 o.sim_id = so.order_id
                 self.by_sim[so.order_id] = o
-                self.refresh(o)
+                if self.refresh(o).status == "Submitted" and o.expires_ms:
+                    self._day[o.perm_id] = o
                 return o, 0
         o.status, o.reason, o.done_ms = "Inactive", why, now
         return o, code
@@ -197,15 +229,27 @@ class ForecastExBackend:
             o.status, o.filled = status, so.filled // LOT
         return o
 
-    def cancel(self, perm_id: int) -> FxOrder:
+    def cancel(self, perm_id: int, reason: str = "cancelled by trader") -> FxOrder:
         """Cancel a resting order (no-op on a done one); raises KeyError if unknown."""
         o = self.refresh(self.orders[perm_id])
         so = self.exchange.orders.get(o.sim_id) if o.sim_id else None
         if so is not None and so.status == "resting":
             self.exchange.cancel(self.account, o.sim_id)
-            o.reason = "cancelled by trader"
+            o.reason = reason
             self.refresh(o)
         return o
+
+    def expire_day_orders(self) -> list[FxOrder]:
+        """Cancel every resting DAY order whose trading day has ended by the clock (reason
+        `DAY_EXPIRED`); returns them, in placement order."""
+        now, gone = self.exchange.clock_ms(), []
+        for perm_id, o in list(self._day.items()):
+            if self.refresh(o).status == "Submitted" and o.expires_ms > now:
+                continue
+            del self._day[perm_id]
+            if o.status == "Submitted":
+                gone.append(self.cancel(perm_id, DAY_EXPIRED))
+        return gone
 
     def all_orders(self) -> list[FxOrder]:
         return [self.refresh(o) for o in self.orders.values()]
@@ -248,7 +292,13 @@ class ForecastExBackend:
         return sum((x.price * x.shares for x in xs), Decimal(0)) / n if n else Decimal(0)
 
     def cash_micros(self) -> int:
+        """The account's cash (µ$), resting orders' reservations included."""
         return self.exchange.accounts[self.account].balance
+
+    def available_micros(self) -> int:
+        """Cash not reserved by resting orders (µ$): what a new order may spend."""
+        a = self.exchange.accounts[self.account]
+        return a.balance - a.held
 
     def mark_micros(self) -> int:
         """Held contracts marked at their BID (µ$)."""

@@ -31,6 +31,12 @@ logs out (nothing is said; data flows again).
 
 The price process steps every `step_interval` seconds (None: only via `step()`). Call `step()`
 and anything touching the backend on the server's event loop.
+
+DAY orders end with the trading day (`backend.day_end_ms`, 16:00 US/Central by `clock_ms`): each
+one still resting then is cancelled (orderStatus Cancelled to its client). TWS looks at its clock
+before every request and every price step, and a timer wakes it at each day end (wall time).
+Account values: TotalCashValue / CashBalance are the cash, AvailableFunds / BuyingPower the cash
+not reserved by resting orders; pushed after every order change.
 """
 from __future__ import annotations
 
@@ -46,7 +52,7 @@ from decimal import Decimal, InvalidOperation
 from arbbot.sim.engine.matching import BookDelta, FillEvent
 from arbbot.sim.faults import Faults, OrderFaults
 from arbbot.sim.forecastex import tws_codec as wire
-from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxExecution, FxOrder
+from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxExecution, FxOrder, day_end_ms
 from arbbot.sim.scenarios import Scenario, build
 
 log = logging.getLogger("arbbot.sim.forecastex.tws")
@@ -176,6 +182,7 @@ class TwsSim:
         self.host, self.port = host, self._server.sockets[0].getsockname()[1]
         if self.step_interval:
             self._stepper = asyncio.create_task(self._step_loop())
+        self._arm_day_end()
         return self.port
 
     async def stop(self) -> None:
@@ -198,9 +205,28 @@ class TwsSim:
             self.step()
 
     def step(self) -> None:
-        """One price-process step; the new quotes are pushed to subscribed tickers."""
+        """One price-process step (after the DAY orders past their day end are cancelled); the
+        new quotes are pushed to subscribed tickers."""
+        self.expire_day_orders()
         self.process.step()
         self._flush()
+
+    def expire_day_orders(self) -> None:
+        """Cancel the DAY orders whose trading day has ended by `clock_ms`; push their status."""
+        gone = self.backend.expire_day_orders()
+        if gone:
+            self._flush(tuple(gone))
+
+    def _arm_day_end(self) -> None:
+        """Wake at the next end of the trading day (by `clock_ms`) to expire DAY orders, then
+        again at the one after (a timer that fires early finds nothing and re-arms)."""
+        def fire() -> None:
+            self._timers.discard(handle)
+            self.expire_day_orders()
+            self._arm_day_end()
+        now = self.clock_ms()
+        handle = self._loop.call_later((day_end_ms(now) - now) / 1000, fire)
+        self._timers.add(handle)
 
     # ---- engine events → pushes ---------------------------------------------------------
     def _on_event(self, ev: object) -> None:
@@ -231,7 +257,7 @@ class TwsSim:
             touched[o.perm_id] = o
         for o in touched.values():
             self._push_status(o)
-        if new:
+        if touched:                                        # cash, or what is reserved of it, moved
             self._push_account()
         if self._dirty and not self.data_paused:
             dirty, self._dirty = self._dirty, set()
@@ -306,11 +332,12 @@ class TwsSim:
                     conn.send(wire.account_update_multi(req, self.account, key, val, cur))
 
     def _account_values(self) -> list[tuple[str, str, str]]:
+        """Cash values are the cash; AvailableFunds / BuyingPower leave out what resting orders reserve."""
         cash, mark = self.backend.cash_micros(), self.backend.mark_micros()
-        c, m, n = _money(cash), _money(mark), _money(cash + mark)
+        c, a, m, n = _money(cash), _money(self.backend.available_micros()), _money(mark), _money(cash + mark)
         return [("AccountCode", self.account, ""), ("AccountType", "INDIVIDUAL", ""), ("Currency", "USD", "USD"),
                 ("CashBalance", c, "USD"), ("CashBalance", c, "BASE"), ("TotalCashValue", c, "USD"),
-                ("TotalCashValue", c, "BASE"), ("AvailableFunds", c, "USD"), ("BuyingPower", c, "USD"),
+                ("TotalCashValue", c, "BASE"), ("AvailableFunds", a, "USD"), ("BuyingPower", a, "USD"),
                 ("GrossPositionValue", m, "USD"), ("NetLiquidation", n, "USD"),
                 ("NetLiquidationByCurrency", n, "BASE")]
 
@@ -378,6 +405,7 @@ class TwsSim:
                 return
             if conn.client_id is None:
                 raise _Refuse(-1, 504, "Not connected")
+            self.expire_day_orders()                       # TWS acts on its clock first
             if msg_id == wire.PLACE_ORDER and self.faults.order_ack_delay_s:
                 await asyncio.sleep(self.faults.order_ack_delay_s)          # fault: slow acks
             if msg_id == wire.PLACE_ORDER and self.tws_faults.drop_after_place > 0:

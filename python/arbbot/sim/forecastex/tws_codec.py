@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable
 
-from arbbot.sim.forecastex.backend import FxContract, FxExecution, FxOrder
+from arbbot.sim.forecastex.backend import DAY_EXPIRED, FxContract, FxExecution, FxOrder
 
 SERVER_VERSION = 178
 MAX_MSG = 1 << 20                      # refuse any single request larger than 1 MiB
@@ -199,10 +199,11 @@ def completed_order(o: FxOrder, c: FxContract, completed_status: str) -> list[ob
 
 
 def completed_status(o: FxOrder) -> str:
+    """completedStatus: the system ends an IOC remainder and an expired DAY order, the trader the rest."""
     if o.status == "Inactive":
         return f"Rejected: {o.reason}"
     if o.status == "Cancelled":
-        return "Cancelled by System" if o.tif == "IOC" else "Cancelled by Trader"
+        return "Cancelled by System" if o.tif == "IOC" or o.reason == DAY_EXPIRED else "Cancelled by Trader"
     return o.status
 
 
