@@ -293,11 +293,15 @@ def _kill_switch(args) -> int:
     """`arbbot halt` / `resume`. The kill switch must work whatever else is wrong with the
     configuration: when it does not load, `kill_file` is read on its own (a warning says so)."""
     import os
+    from arbbot import logs
     from arbbot.config import ConfigError, kill_file_alone, load_settings
+    from arbbot.risk.killswitch import clean_reason
     name = f"arbbot {args.command}"
     try:
-        value = load_settings().kill_file
+        settings = load_settings()
+        value = settings.kill_file
     except ConfigError as exc:
+        settings = None
         value, source = kill_file_alone()
         print(f"{name}: warning: the configuration does not load ({exc}); kill_file {value!r} read on its own "
               f"from {source}", file=sys.stderr)
@@ -313,8 +317,12 @@ def _kill_switch(args) -> int:
         (f"\n(kill_file {value!r} is relative to the current directory: a bot started in another directory "
          f"watches its own {value})")
     if args.command == "halt":
+        try:            # a secret typed as the reason is redacted (without a configuration, none is known)
+            logs.register_secret(*(settings.secret_values() if settings is not None else ()))
+        except OSError:
+            pass            # its key file unreadable: the halt must go through all the same
         try:
-            path.write_text(args.reason + "\n")
+            path.write_text(clean_reason(args.reason) + "\n")   # one line, bounded, secrets redacted
         except OSError as exc:
             print(f"{name}: cannot write kill file {path}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_INPUT

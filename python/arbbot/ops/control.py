@@ -11,8 +11,9 @@ A tunable change is all or nothing: the value is checked against every bound fir
 contracts), and a change that still fails while being applied is undone whole (HTTP 500, nothing
 changed, no audit event).
 
-Audit events: `halted` (who, reason), `resumed` (who), `safe_mode_acknowledged` (written by
-`OrderStore.acknowledge`), `config_changed` (who, key, old, new).
+Audit events: `halted` (who, reason: cleaned by `killswitch.clean_reason`), `resumed` (who),
+`safe_mode_acknowledged` (written by `OrderStore.acknowledge`), `config_changed` (who, key, old,
+new).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 
 from arbbot import logs
 from arbbot.config import Settings, cap_lots, sizing_bound_problems, usd
-from arbbot.risk.killswitch import KillSwitch
+from arbbot.risk.killswitch import KillSwitch, clean_reason
 from arbbot.sizing.config import SizingConfigError, from_toml_dict
 
 log = logs.get("control")
@@ -70,6 +71,8 @@ class Controls:
         self.session = session
         self.trader = trader
         self.loop = loop
+        # what an operator types (a halt reason) is scrubbed of these, as every log line is
+        logs.register_secret(*settings.secret_values())
         gates = getattr(trader, "gates", None)
         self.kill: KillSwitch = gates.kill if gates is not None and gates.kill is not None \
             else KillSwitch(settings.kill_file or None)
@@ -109,9 +112,11 @@ class Controls:
 
     def halt(self, who: str, reason: str = "operator halt") -> dict:
         """Stop new executions now (the one in flight finishes): the kill file as `arbbot halt`
-        writes it (seen by every bot sharing it), else a programmatic trip."""
+        writes it (seen by every bot sharing it), else a programmatic trip. `reason` is cleaned
+        first (`clean_reason`: secrets redacted, one line, bounded): the file, the switch, the
+        audit event and the log get the same text."""
         self._require_trading("halt")
-        reason = (reason or "operator halt").strip()[:200]
+        reason = clean_reason(reason)
         warning = None
         if self.kill.path:
             try:

@@ -1,9 +1,29 @@
 """Kill switch: trading is blocked while the file exists or after a programmatic trip. The file's
 path is made absolute when the switch is built (a relative `kill_file` is relative to the bot's
-working directory at start), so what it reports names the very file `arbbot halt` must write."""
+working directory at start), so what it reports names the very file `arbbot halt` must write.
+
+A halt reason is typed by an operator (`arbbot halt --reason`, the dashboard) and then written to
+the kill file, audited in the store, logged and shown: `clean_reason` makes it fit for all of
+them first."""
 from __future__ import annotations
 
 import os
+import unicodedata
+
+from arbbot import logs
+
+MAX_REASON = 200        # characters of a halt reason kept (the notifier reads the kill file's first 200)
+DEFAULT_REASON = "operator halt"
+
+
+def clean_reason(text: str | None, default: str = DEFAULT_REASON) -> str:
+    """`text` as one line fit to store and show: every secret registered with the log redaction
+    (`logs.scrub`, on the text as typed) replaced by `logs.REDACTED`, then every control or format
+    character (Unicode category C: newlines, ESC, NUL, bidi overrides) as a space, runs of
+    whitespace as one space, at most MAX_REASON characters; `default` when nothing is left."""
+    raw = logs.scrub(str(text or ""))
+    line = "".join(" " if unicodedata.category(c).startswith("C") else c for c in raw)
+    return " ".join(line.split())[:MAX_REASON].rstrip() or default
 
 
 class KillSwitch:

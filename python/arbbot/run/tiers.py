@@ -10,7 +10,10 @@
 - **Polled** (tier 2): the others, each read over REST (an IB snapshot) every `slow_poll_s` within
   the venue's read budget; a polled book is healthy while its last read is within twice that.
 - **Promotion:** a polled market that a new relation names (generated twins, a listing refresh)
-  is added to its venue's running stream, within the venue's cap.
+  is added to its venue's running stream, within the venue's cap. A market leaves the polled
+  tier only so, never comes back, and its stream starts only after it left: so a REST answer
+  for a market no longer polled may be older than a book its stream already published, and is
+  dropped (a read begun before the promotion never overwrites the stream's newer book).
 """
 from __future__ import annotations
 
@@ -165,7 +168,8 @@ class SessionTiers:
         read, `BookFeed.fetch_many`), within its feed's read budget and with at most
         `POLL_CONCURRENCY` reads in flight (a read's latency must not set the pace), and publish
         them through the feed (sampled, recorded, coalesced like streamed books). `ids` shrinks
-        as markets are promoted. The first pass starts at once: it is their bootstrap."""
+        as markets are promoted; the answer of a market promoted while its read was under way is
+        dropped. The first pass starts at once: it is their bootstrap."""
         venue = self.session.venues[venue_name]
         feed = None
         while feed is None:                       # the feed exists once the venue's stream started
@@ -189,8 +193,9 @@ class SessionTiers:
             finally:
                 slots.release()
             now_ms = int(time.time() * 1000)
-            for book in books.values():
-                feed.publish(BookUpdate(book, now_ms), fetched=True)   # a REST answer: not stream liveness
+            for mid, book in books.items():
+                if self.polls(f"{venue_name}:{mid}"):     # else promoted during the read: its stream's book is newer
+                    feed.publish(BookUpdate(book, now_ms), fetched=True)   # a REST answer: not stream liveness
         clock = self.session.clock
         try:
             while True:

@@ -7,10 +7,12 @@ protection for state-changing calls.
 - A POST authenticated by the cookie must also carry the session's CSRF token (delivered in the
   page) in `X-CSRF-Token`, and an `Origin`, when sent, must be this server's; a POST with the
   bearer token needs neither (a browser never sends it by itself).
-Tokens are compared with `hmac.compare_digest`.
+Tokens are compared with `hmac.compare_digest`. The audit trail names a browser session by a
+label (`session_label`), never by any part of its id (a bearer secret, as the token is).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
@@ -54,6 +56,7 @@ class Auth:
             raise ValueError(f"the dashboard token must be at least {MIN_DASHBOARD_TOKEN} characters")
         self.token = token
         self.sessions: OrderedDict[str, str] = OrderedDict()     # session id → its CSRF token
+        self._label_key = secrets.token_bytes(32)                # this process's key of session labels
 
     def start_session(self) -> tuple[str, str]:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -76,10 +79,15 @@ class Auth:
         sid = self.session_of(request)
         return self.sessions.get(sid) if sid else None
 
+    def session_label(self, sid: str) -> str:
+        """8 hex digits of HMAC-SHA256(this process's random key, `sid`): the same for one session,
+        different for two (but for a 2⁻³² chance), and nothing of `sid` can be learnt from it."""
+        return hmac.new(self._label_key, sid.encode(), hashlib.sha256).hexdigest()[:8]
+
     def who(self, request: web.Request) -> str:
-        """How the caller authenticated, for the audit trail (never the secret itself)."""
+        """How the caller authenticated, for the audit trail (never the secret nor a piece of it)."""
         sid = self.session_of(request)
-        return f"dashboard session {sid[:6]}" if sid else "api (bearer token)"
+        return f"dashboard session {self.session_label(sid)}" if sid else "api (bearer token)"
 
     @web.middleware
     async def middleware(self, request: web.Request, handler):
