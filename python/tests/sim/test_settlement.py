@@ -210,8 +210,9 @@ def test_kalshi_settled_markets_and_settlements_follow_the_openapi_schema(keys, 
             events = (await call(sim, "GET", "/events", {"with_nested_markets": "true", "status": "open"})).json()
             nested = {x["ticker"]: x["status"] for e in events["events"] for x in e["markets"]}
             assert nested[H0] == "finalized" and nested[C50] == "active"
-            # the payouts: 3 YES at yes = 300 cents; 1 YES at 0.50 = 50 cents
-            assert (await call(sim, "GET", "/portfolio/balance")).json()["balance"] == cents + 300 + 50
+            # the payouts: 3 YES at yes = 300 cents; 1 YES at 0.50 = 50 cents; and the 10 cents the
+            # resting order reserved (read while it rested) released as settlement cancelled it
+            assert (await call(sim, "GET", "/portfolio/balance")).json()["balance"] == cents + 300 + 50 + 10
             body = (await call(sim, "GET", "/portfolio/settlements")).json()
             first, second = body["settlements"]                                   # newest first
             assert body["cursor"] == "" and first["ticker"] == C25 and second["ticker"] == H0
@@ -277,8 +278,9 @@ def test_kalshi_void_shows_no_result_on_the_market_and_refunds_cost_in_settlemen
             assert "settlement_value_dollars" not in m
             settled = (await call(sim, "GET", "/markets", {"status": "settled"})).json()["markets"]
             assert [x["ticker"] for x in settled] == [H0]
-            # the 3 contracts' cost back: 162 cents
-            assert (await call(sim, "GET", "/portfolio/balance")).json()["balance"] == cents + 162
+            # the 3 contracts' cost back: 162 cents; and the resting order's 10 cents, reserved when the
+            # balance was read, released as the void cancelled it
+            assert (await call(sim, "GET", "/portfolio/balance")).json()["balance"] == cents + 162 + 10
             body = (await call(sim, "GET", "/portfolio/settlements", {"ticker": H0})).json()
             [s] = body["settlements"]
             assert (s["market_result"], s["revenue"], s["value"], s["yes_count_fp"], s["yes_total_cost_dollars"]) \

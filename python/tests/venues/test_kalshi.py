@@ -148,12 +148,14 @@ def test_order_lifecycle_fees_balance_positions(rsa_keys):
             # book lost 10 contracts at NO 46¢
             b = await v.fetch_book(H0)
             assert b.no_bids[0] == (4600, 9_000)
-            # GTC that rests, then cancel
+            # GTC that rests, then cancel; while it rests the available balance is less its $2.00
             r = await v.place_order(OrderRequest(H0, Side.NO, 4000, 500, client_order_id="c2"))
             assert r.status is OrderStatus.RESTING and r.remaining_lots == 500
             assert (4000, 500) in (await v.fetch_book(H0)).no_bids
+            assert (await v.balance()).cash_micros == bal.cash_micros - 2_000_000
             c = await v.cancel_order(r.order_id)
             assert c.status is OrderStatus.CANCELED and c.remaining_lots == 0
+            assert (await v.balance()).cash_micros == bal.cash_micros
             assert (4000, 500) not in (await v.fetch_book(H0)).no_bids
             # partial fill: buy 150 YES at 54¢ IOC against 90 resting → 90 filled, rest canceled
             p = await v.place_order(OrderRequest(H0, Side.YES, 5400, 15_000, tif=TimeInForce.IOC))

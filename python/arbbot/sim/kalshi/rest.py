@@ -509,9 +509,12 @@ class KalshiRest:
 
     # ---- portfolio ----------------------------------------------------------------------
     async def get_balance(self, request):
+        """`balance`: what the member may trade with (OpenAPI: "available balance"), the cash less
+        what its resting orders reserve (`Account.held`)."""
         a = self.exchange.account(request[ACCOUNT])
-        cents = a.balance // 10_000
-        return web.json_response({"balance": cents, "balance_dollars": micros_dollars(a.balance),
+        available = a.balance - a.held
+        cents = available // 10_000
+        return web.json_response({"balance": cents, "balance_dollars": micros_dollars(available),
                                   "portfolio_value": 0, "updated_ts": self.clock_ms() // 1000})
 
     async def get_positions(self, request):
