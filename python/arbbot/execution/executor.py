@@ -76,6 +76,13 @@ class ExecutorConfig:
     # as never arrived. Until then the execution stays open (no new execution starts).
     absent_after_s: float = 5.0
     lookup_backoff_cap_s: float = 2.0
+    # An order so taken as never arrived may still reach the venue (a queue in an incident) and
+    # fill: once its execution has ended it is looked up in the background for `absent_watch_s`
+    # more (backoff from `lookup_backoff_cap_s` up to `absent_watch_cap_s` between lookups). Found,
+    # it is recorded as the venue shows it, its execution's state follows its legs' lots, and a
+    # leg left holding lots alone (naked) enters safe mode.
+    absent_watch_s: float = 600.0
+    absent_watch_cap_s: float = 15.0
     lookup_window_ms: int = 300_000        # lookups list orders created at most this long before sending
     late_fills_s: float = 120.0            # fills a venue lists late are fetched in the background this long
     # an IOC/FOK order the venue still shows resting or pending, or whose lost answer lookups have not
@@ -148,6 +155,8 @@ class Executor:
         self.rest_requotes = 0            # legs re-quoted over REST (no healthy streamed book, or a fresh one asked)
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
         self._late_fills: set[asyncio.Task] = set()     # background fetches of fills listed late
+        self._absent: list[tuple[str, Route, str, int]] = []   # (execution, route, coid, sent ms): taken as never sent
+        self._watches: set[asyncio.Task] = set()        # background lookups of those orders (`_watch_absent`)
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
@@ -193,12 +202,14 @@ class Executor:
         try:
             return await self._legs(xid, opp)
         except asyncio.CancelledError:
+            self._absent.clear()
             raise                            # shutdown: the execution stays open for recovery
         except Exception as exc:
             self._recorded(xid)
             return await self._errored(xid, exc)
         finally:
             self.resume_gc()
+            self._watch_absent_orders()
 
     def pause_gc(self) -> None:
         """Hold the cyclic GC and the store's background fsync off until this executor's next
@@ -242,7 +253,7 @@ class Executor:
         over: list[str] = []                       # legs the venue filled beyond the quantity (their extra lots held)
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
-            order, why = await self._buy_leg(xid, opp, i, target, target, spent, 0)
+            order, why = await self._buy_leg(xid, opp, i, target, target, spent, 0, over)
             if order is None:
                 return await self._not_sent(xid, opp, i, why)
             got, paid = order.filled, order.cost + order.fee
@@ -252,7 +263,7 @@ class Executor:
                 # moved up) and the execution cannot go on at what it filled: the rest at the book
                 # now and at most the leg's worst price, if the edge still holds, at least what the
                 # venue accepts (the extra lots held)
-                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent + paid, 1)
+                top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent + paid, 1, over)
                 if top is not None:
                     got += top.filled
                     paid += top.cost + top.fee
@@ -284,7 +295,7 @@ class Executor:
         return got % lots == 0 and self._refusal(opp, got) is None
 
     async def _buy_leg(self, xid: str, opp: Opportunity, i: int, target: int, qty: int, spent: int,
-                       attempt: int) -> tuple[_Placed | None, str]:
+                       attempt: int, notes: list[str]) -> tuple[_Placed | None, str]:
         """Leg `i`'s entry order (`attempt`) for `qty` of the execution's `target` lots, after `spent`
         µ$: (what it filled, "") or (None, why it was not sent). The leg is re-quoted: its ask
         ladder must still cover `qty` at ≤ its worst price and the remainder must still make money,
@@ -297,7 +308,11 @@ class Executor:
         and is priced at the highest of them (its implied limit: it cannot buy above what it was
         priced on, nor more shares than a budget floored to the venue's minimums buys there; at the
         worst price when the venue would refuse that). A top-up (`attempt` ≥ 1) sends the least
-        quantity ≥ `qty` the venue accepts, the lots beyond `qty` held (the edge counts `qty`'s)."""
+        quantity ≥ `qty` the venue accepts, the lots beyond `qty` held (the edge counts `qty`'s).
+
+        When the edge went after earlier legs filled (`i` > 0, first attempt), the leg is still sent,
+        at the price its book asks now, if completing the execution at the books now loses less
+        than unwinding the filled legs would (`_cheaper_to_complete`); why is added to `notes`."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         try:
@@ -307,31 +322,84 @@ class Executor:
         if dec is None:
             return None, f"book of {leg.market} untradeable before leg {i}"
         ladder = dec.yes if leg.side is Side.YES else dec.no
+        info = self._known_info(route)
         walk = ask_fills(ladder, qty, leg.worst_price)
+        limit, completing = leg.worst_price, None
+        if i and not attempt and (walk is None or self._edge_left(opp, i, target, qty, spent, walk, walk, info)
+                                  < self.config.min_profit):
+            # the edge went after legs filled: finish at the books now if that loses less than unwinding
+            completing = await self._cheaper_to_complete(opp, i, target)
+            if completing is not None:
+                walk, limit = completing[0], completing[0][-1][0]
         if walk is None:
             return None, f"edge gone on {leg.market} before leg {i}"
-        send, sent, price, spend = qty, walk, leg.worst_price, 0
+        send, sent, price, spend = qty, walk, limit, 0
         if getattr(route.client, "buys_by_amount", False):
             if attempt:
                 send = await self._least_accepted(leg, qty, walk[-1][0])
-                sent = ask_fills(ladder, send, leg.worst_price) if send else None
+                sent = ask_fills(ladder, send, limit) if send else None
                 if sent is None:
                     return None, f"no top-up of leg {i} the venue accepts within {leg.market}'s book"
             spend = sum(p * q for p, q in sent)
-            top = sent[-1][0]                  # at the worst price already: nothing to ask the adapter
+            top = sent[-1][0]                  # at the limit already: nothing to ask the adapter
             if top != price and self._refused(leg, send, top) is None:
                 price = top
-        cost = sum(p * q for p, q in walk)
-        info = self._known_info(route)
+        if completing is None and self._edge_left(opp, i, target, qty, spent, walk, sent, info) < self.config.min_profit:
+            return None, f"edge gone on {leg.market} before leg {i}"
+        if completing is not None:
+            notes.append(completing[1])
+            log.warning("leg.completing", execution=xid, leg=i, market=leg.market, note=completing[1])
+        order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, send,
+                                  price, self.config.tif, spend=spend)
+        return order, ""
+
+    def _edge_left(self, opp: Opportunity, i: int, target: int, qty: int, spent: int, walk, sent, info) -> int:
+        """µ$ the execution makes on `target` lots if leg `i` buys `walk` (`qty` lots; its fee on
+        `sent`, what the order sends) after `spent` µ$ on the legs before, the later legs as planned
+        pro rata: the payout less all of it. This leg's fee is its planned one pro rata of `qty`,
+        never below the schedule's fee of these fills per order (ARBITRAGE.md "Fees")."""
+        leg = opp.legs[i]
         fee_now = -(-leg.fee * qty // opp.qty)
         if info is not None:
             fee_now = max(fee_now, fills_fee(info.fees, sent))
         rest = sum((l.cost + l.fee) * target // opp.qty for l in opp.legs[i + 1:])
-        if opp.payout * target // opp.qty - spent - cost - fee_now - rest < self.config.min_profit:
-            return None, f"edge gone on {leg.market} before leg {i}"
-        order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, send,
-                                  price, self.config.tif, spend=spend)
-        return order, ""
+        return opp.payout * target // opp.qty - spent - sum(p * q for p, q in walk) - fee_now - rest
+
+    async def _cheaper_to_complete(self, opp: Opportunity, i: int, target: int) -> tuple | None:
+        """(leg `i`'s walk, why) when buying legs `i`… at their books now (every ask, whatever
+        its price) makes more, or loses less, than selling the `target` lots legs 0…`i`−1 hold at
+        their books now (the other side's asks: a sale of YES at its bid is a purchase of NO at its
+        ask); None when unwinding is no worse, or a book cannot say (untradeable, too thin to
+        complete). Fees by each market's schedule on the walked fills; the unwind's estimate is the
+        best it could do (its orders trade through the bids by a slippage, and a thin bid side
+        fills less): a tie or doubt unwinds, as before. µ$ throughout."""
+        walks, complete, proceeds = [], opp.payout * target // opp.qty, 0
+        for k, leg in enumerate(opp.legs):
+            route = self.routes[leg.market]
+            try:
+                dec = await self._quote(leg.market, route)
+            except (VenueError, asyncio.TimeoutError):
+                return None
+            if dec is None:
+                return None
+            info = self._known_info(route)
+            if k >= i:
+                walk = ask_fills(dec.yes if leg.side is Side.YES else dec.no, target, TICKS_PER_DOLLAR)
+                if walk is None:
+                    return None
+                walks.append(walk)
+                fee = fills_fee(info.fees, walk) if info is not None else -(-leg.fee * target // opp.qty)
+                complete -= sum(p * q for p, q in walk) + fee
+            else:
+                other = ask_fills(dec.no if leg.side is Side.YES else dec.yes, target, TICKS_PER_DOLLAR) or []
+                sold = [(TICKS_PER_DOLLAR - p, q) for p, q in other]
+                fee = fills_fee(info.fees, sold) if info is not None and sold else 0
+                proceeds += sum(p * q for p, q in sold) - fee
+        if complete <= proceeds:
+            return None
+        return walks[0], (f"leg {i}'s edge went: completed at the books then (${format_money(complete, trim=True)} "
+                          f"for legs {i}… against ${format_money(proceeds, trim=True)} unwinding legs 0…{i - 1} "
+                          f"would bring at best)")
 
     def _refused(self, leg, qty: int, price: int) -> str | None:
         """Why `leg`'s venue adapter would refuse an entry order of `qty` lots at `price` (its
@@ -463,6 +531,7 @@ class Executor:
             order = await self._resolve(route, coid, sent_ms)
             if order is None:                  # resolved too: the venue does not have it (nothing filled)
                 self.store.set_intent_state(coid, "failed", f"{NOT_FOUND} {why}")
+                self._absent.append((xid, route, coid, sent_ms))
                 log.info("order.resolved", client_order_id=coid, order_id=None, status="absent", filled=0)
                 return _Placed(coid, 0, 0, 0, f"{NOT_FOUND} {why}")
             log.info("order.resolved", client_order_id=coid, order_id=order.order_id, status=order.status.value,
@@ -568,6 +637,59 @@ class Executor:
                     elif now - answered >= self.config.absent_after_s:
                         return None
             await asyncio.sleep(backoff.next_delay())
+
+    def _watch_absent_orders(self) -> None:
+        """Start `_watch_absent` for each order the execution just ended took as never sent."""
+        for xid, route, coid, sent_ms in self._absent:
+            task = asyncio.create_task(self._watch_absent(xid, route, coid, sent_ms), name=f"absent-{coid}")
+            self._watches.add(task)
+            task.add_done_callback(self._watches.discard)
+        self._absent.clear()
+
+    async def _watch_absent(self, xid: str, route: Route, coid: str, sent_ms: int) -> None:
+        """Look up order `coid` (taken as never sent: `_resolve` did not find it) for
+        `absent_watch_s` after its execution ended; if the venue shows it settled, adopt it
+        (`_adopt_absent`). Failed lookups are retried like the rest."""
+        cfg = self.config
+        backoff = Backoff(base=cfg.lookup_backoff_cap_s, cap=cfg.absent_watch_cap_s)
+        deadline = time.monotonic() + cfg.absent_watch_s
+        while time.monotonic() < deadline:
+            await asyncio.sleep(backoff.next_delay())
+            try:
+                order, _seen = await asyncio.wait_for(self._lookup(route, coid, sent_ms), cfg.order_timeout_s)
+            except (VenueError, asyncio.TimeoutError):
+                continue
+            if order is not None:
+                await self._adopt_absent(xid, route, coid, sent_ms, order)
+                return
+        log.info("order.absent_confirmed", client_order_id=coid, watched_s=cfg.absent_watch_s)
+
+    async def _adopt_absent(self, xid: str, route: Route, coid: str, sent_ms: int, order) -> None:
+        """Order `coid`, taken as never sent, is at the venue after all: record it and its fills as
+        the venue shows them (the store's positions, cash and exposure follow the venue's) and set
+        its execution's state from its legs' lots now: all equal, complete (or unwound at 0);
+        else naked, and safe mode, as the venue holds lots on a leg without its hedge."""
+        if order.status in UNSETTLED:
+            order = await settle(route.client, order, timeout_s=self.config.order_timeout_s,
+                                 backoff_cap_s=self.config.lookup_backoff_cap_s, coid=coid)
+        fills = await self._fills_for(route.client, order.order_id, order.filled_lots) if order.filled_lots else []
+        if sum(f.qty_lots for f in fills) < order.filled_lots:
+            self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
+        self.store.record_order(coid, order, fills)
+        age_s = self.clock() - sent_ms / 1000
+        log.warning("order.absent_found", client_order_id=coid, order_id=order.order_id, status=order.status.value,
+                    filled=order.filled_lots, after_s=round(age_s, 1))
+        if not order.filled_lots:
+            return
+        net = self.store.leg_net(xid)
+        row = self.store.execution(xid)
+        why = (f"order {coid}, taken as never sent, was at the venue {age_s:.0f} s after it was sent: "
+               f"{order.filled_lots} lots filled; net lots now {net}")
+        lots = set(net.values())
+        state = ("unwound" if lots == {0} else "complete") if len(lots) == 1 else "naked"
+        self.store.set_execution_state(xid, state, f"{row.reason}; {why}" if row.reason else why)
+        if state == "naked":
+            self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
 
     async def _lookup(self, route: Route, coid: str, sent_ms: int) -> tuple[object | None, bool]:
         """(the venue's settled order for intent `coid` or None, whether the venue shows it at all).

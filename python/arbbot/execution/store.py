@@ -739,15 +739,17 @@ class OrderStore:
         """Keep the ledger invariant for one execution (inside the caller's transaction): if it
         is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound, to
         max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a naked leg
-        that won pays back; an unwound one holds nothing), to 0 otherwise (e.g. a naked execution later hedged to complete). Open executions
-        book nothing. The row is dated now: a loss counts in the risk day it was realised."""
+        that won pays back; an unwound one holds nothing), when complete to the larger of its
+        unwound part's loss and the loss its sets locked in (`realised_loss`), to 0 otherwise
+        (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk day it was realised."""
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
         target = (max(0, -(db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
                            + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
                   if r["state"] in LOSS_STATES
-                  else self._unwound_part_loss(db, execution_id) if r["state"] == "complete" else 0)
+                  else max(self._unwound_part_loss(db, execution_id), self._locked_in_loss(db, execution_id))
+                  if r["state"] == "complete" else 0)
         booked = self._booked_loss(db, execution_id)
         if target != booked:
             self.ledger_version += 1      # readers of daily_loss() may cache until this changes
@@ -779,6 +781,17 @@ class OrderStore:
         kept_cost = sum(p * kept // e for p, e in zip(paid, entered) if e)
         return max(0, -(flow + kept_cost))
 
+    def _locked_in_loss(self, db, execution_id: str) -> int:
+        """µ$ ≥ 0 a complete execution locked in as a loss: −(payout of its complete sets + its cash
+        flow + what its lots beyond the sets cost, `held_cost`), when that is negative. The
+        executor completes a leg whose edge went when that loses less than unwinding the legs
+        before it would: the loss is as certain as an unwind's, so it counts as realised."""
+        ex = db.execute("SELECT payout, qty FROM executions WHERE id=?", (execution_id,)).fetchone()
+        net = self.leg_net(execution_id)
+        sets = max(0, min(net.values(), default=0))
+        cash = db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
+        return max(0, -(ex["payout"] * sets // ex["qty"] + cash + self.held_cost(execution_id, net)))
+
     @staticmethod
     def _booked_loss(db, execution_id: str) -> int:
         return db.execute("SELECT COALESCE(SUM(loss), 0) FROM realised_losses WHERE execution_id=?",
@@ -786,8 +799,9 @@ class OrderStore:
 
     def realised_loss(self, execution_id: str) -> int:
         """µ$ ≥ 0 booked as this execution's realised loss: max(0, −cash_flow) once it ended
-        unwound or naked (fees included), the loss on the lots it unwound when it ended complete
-        at a smaller size, 0 while open, aborted or complete in full."""
+        unwound or naked (fees included); once it ended complete, the loss on the lots it unwound
+        at a smaller size or the loss its sets locked in (a leg completed after its edge went),
+        the larger; 0 while open, aborted or complete at a profit."""
         with self._lock:
             return self._booked_loss(self._db, execution_id)
 

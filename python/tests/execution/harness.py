@@ -28,6 +28,18 @@ def start_sim(faults: Faults | None = None):
     return h
 
 
+def take_b_asks(h) -> None:
+    """On the simulator's loop: B's YES asks are all taken (the house's NO bids on B go; its YES bid
+    stays at 40¢): leg 1 can be neither bought as planned nor completed at any price, so the
+    executor must unwind leg 0. (A mere re-price of B would not do: completing at the new price
+    may lose less than unwinding, and the executor then completes.)"""
+    from arbbot.sim.engine.matching import HOUSE
+    sim = h.kalshi
+    _e, _q, listing = sim.listings[B]
+    sim.process.ex.cancel_all(HOUSE, listing.market_id)
+    sim.process.ex.place(HOUSE, listing.market_id, "yes", "buy", 4000, 10_000)
+
+
 def sim_config(h) -> dict:
     return {"rest_url": h.urls["kalshi_rest"], "ws_url": h.urls["kalshi_ws"], "key_id": h.kalshi_key_id,
             "private_key_pem": h.kalshi_private_key_pem.decode()}

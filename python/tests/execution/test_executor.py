@@ -17,7 +17,7 @@ from arbbot.risk import BreakerState, CircuitBreaker, DailyLossCap, RiskGates
 from arbbot.sim import Faults
 from arbbot.venues.common import OrderRequest, TimeInForce
 from arbbot.venues.common.errors import OutcomeUnknown
-from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, venue
+from tests.execution.harness import A, B, dump_opp, opportunity, routes, sim_config, take_b_asks, venue
 
 PY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,21 @@ def test_unwind_failure_flags_naked_and_safe_mode(tmp_path, sim_factory):
     run(main())
 
 
-def test_edge_gone_before_second_leg_aborts_and_unwinds(tmp_path, sim_factory):
+def reprice_bos(h) -> None:
+    """On the simulator's loop: BOS reprices around 55¢, its YES ask jumps to 57¢ (worst 47¢)."""
+    _e, _q, listing = h.kalshi.listings[B]
+    h.kalshi.process.quote(listing, 5500)
+
+
+@pytest.mark.parametrize("change", ["asks_taken", "repriced"])
+def test_edge_gone_before_second_leg_unwinds_unless_completing_loses_less(tmp_path, sim_factory, change):
+    """Leg 0 buys 10 YES LAL at 42¢ (its bid 38¢), then leg 1's edge goes.
+    - asks_taken: BOS's YES asks are all taken, leg 1 cannot be bought at all: leg 0 is unwound.
+    - repriced: BOS's YES ask jumps to 57¢, above leg 1's worst price (47¢). Completing brings
+      $10 − 10 × 57¢ − $0.18 fee = $4.12 for leg 1; unwinding leg 0 at best 10 × 38¢ = $3.80 (its
+      fee unknown here: these routes carry no market rules, so the unwind is rated above what it
+      would bring). Before, leg 0 was unwound; now leg 1 is bought at 57¢: complete.
+    Either way the store is what the venue shows."""
     h = sim_factory()
 
     async def main():
@@ -156,12 +170,19 @@ def test_edge_gone_before_second_leg_aborts_and_unwinds(tmp_path, sim_factory):
         store = OrderStore(tmp_path / "o.db")
 
         def on_step(name):
-            if name == "filled:L0":          # BOS reprices: YES ask jumps to 57¢ (> worst 47¢)
-                _e, _q, listing = h.kalshi.listings[B]
-                h.loop.call_soon_threadsafe(h.kalshi.process.quote, listing, 5500)
+            if name == "filled:L0":
+                h.loop.call_soon_threadsafe(take_b_asks if change == "asks_taken" else reprice_bos, h)
         res = await Executor(store, routes(v), on_step=on_step).execute(opp, execution_id="x1")
-        assert res.state == "unwound" and "edge gone" in res.reason
-        assert [i.client_order_id for i in store.intents()] == ["x1-L0E0", "x1-L0U0"]
+        legs = [(i.client_order_id, i.filled_qty, i.price) for i in store.intents()]
+        pos = {p.market_id: p.yes_lots for p in await v.positions() if p.yes_lots}
+        if change == "asks_taken":
+            assert res.state == "unwound" and "edge gone" in res.reason
+            assert [coid for coid, _q, _p in legs] == ["x1-L0E0", "x1-L0U0"] and pos == {}
+        else:
+            assert (res.state, res.filled) == ("complete", {0: 1_000, 1: 1_000})
+            assert "completed at the books then ($4.12 for legs 1… against $3.8 unwinding" in res.reason
+            assert legs == [("x1-L0E0", 1_000, opp.legs[0].worst_price), ("x1-L1E0", 1_000, 5_700)]
+            assert pos == {A: 1_000, B: 1_000}
         orders, fills = await venue_view(v, store)
         assert_store_matches_venue(store, orders, fills)
         await v.close()

@@ -79,12 +79,16 @@ def quote(bid_yes: int, ask_yes: int) -> Decomposition:
                          quote=Quote(bid_yes, ask_yes, 10_000 - ask_yes, 10_000 - bid_yes, None, None, False))
 
 
-def execute(tmp_path, first: FakeVenue, second: FakeVenue, legs, **config) -> tuple:
+def execute(tmp_path, first: FakeVenue, second: FakeVenue, legs, until=None, ended=None, books=None,
+            **config) -> tuple:
     """Execute the two-leg opportunity `legs` ((market, side, price) each, 1,000 lots) over the
     venues `first` and `second` (one per leg, the same one for both if they are); (result, store's
-    safe mode reason, store fills)."""
+    safe mode reason, store fills). Then wait 1 s, or up to 20 s until `until(store)` holds.
+    `ended`: a list the monotonic time the execution ended is appended to. `books`: the streamed
+    books (market → Decomposition) to read instead of the default ones, changed as the test goes."""
     routes = {m: Route(v, m.split(":")[1], v.infos[m.split(":")[1]]) for v, (m, _s, _p) in zip((first, second), legs)}
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300), "kalshi:K2": quote(4800, 4900)}
+    if books is None:
+        books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300), "kalshi:K2": quote(4800, 4900)}
     store = OrderStore(str(tmp_path / "o.db"))
     ex = Executor(store, routes, config=ExecutorConfig(unwind_pause_s=0.01, unwind_pause_cap_s=0.01, **config),
                   book_source=lambda m: books[m])
@@ -94,7 +98,12 @@ def execute(tmp_path, first: FakeVenue, second: FakeVenue, legs, **config) -> tu
 
     async def main():
         res = await ex.execute(opp, execution_id="x1")
+        if ended is not None:
+            ended.append(time.monotonic())
         await asyncio.sleep(1.0)                            # the background read of late fills; a queued order
+        deadline = time.monotonic() + 20
+        while until is not None and not until(store) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         return res
     res = asyncio.run(main())
     safe, fills = store.safe_mode(), store.fills()
@@ -157,6 +166,93 @@ def test_an_unwind_order_lost_and_not_found_is_never_followed_by_another_for_the
     assert kal.net == {K: 0}                                # the queued sale: flat at the venue
 
 
+def queue_lost(suffix: str, delay_s: float = 0.6):
+    """A venue behaviour: the order whose client id ends in `suffix` answers 503 and is run by the
+    venue `delay_s` later (a queue in an incident)."""
+    def behave(venue, req):
+        if req.client_order_id.endswith(suffix):
+            async def later():
+                await asyncio.sleep(delay_s)
+                venue.execute(req)
+            asyncio.ensure_future(later())
+            raise OutcomeUnknown("kalshi POST /portfolio/orders: HTTP 503", venue="kalshi", status=503)
+    return behave
+
+
+def settled_state(store) -> str:
+    return store.execution("x1").state
+
+
+def test_an_unwind_order_found_after_it_was_taken_as_absent_is_recorded_and_the_execution_unwound(tmp_path):
+    """The queued unwind of the test above is found by the background lookups that go on after the
+    execution ended (`absent_watch_s`): the store records its sale (before, the store never knew:
+    a reconciliation difference), so leg 0 nets 0 as at the venue and the execution reads unwound.
+    Safe mode, entered when it was naked, stays for the operator to acknowledge."""
+    k1, k2 = (MarketInfo(Venue.KALSHI, m, m, lot_lots=100) for m in (K, "K2"))
+    lost = queue_lost("L0U0")
+
+    def behave(venue, req):
+        if req.client_order_id.endswith("L1E0"):
+            raise OrderRejected("market paused", venue="kalshi")
+        lost(venue, req)
+    kal = FakeVenue(Venue.KALSHI, k1, infos=(k2,), behave=behave)
+    res, safe, fills = execute(tmp_path, kal, kal, [("kalshi:K1", ESide.NO, 4800), ("kalshi:K2", ESide.YES, 4900)],
+                               until=lambda s: settled_state(s) == "unwound",
+                               absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_cap_s=0.1)
+    assert res.state == "naked" and safe is not None
+    store = OrderStore(str(tmp_path / "o.db"))
+    row, net, sale = store.execution("x1"), store.leg_net("x1"), store.intent("x1-L0U0")
+    store.close()
+    assert (row.state, net, sale.state, sale.filled_qty) == ("unwound", {0: 0, 1: 0}, "filled", 1_000)
+    assert "taken as never sent, was at the venue" in row.reason
+    assert sorted((f.side, f.action, f.qty) for f in fills) == [("no", "buy", 1_000), ("no", "sell", 1_000)]
+
+
+def test_an_entry_order_taken_as_absent_that_the_venue_runs_later_leaves_the_execution_naked(tmp_path):
+    """Leg 0's order (Kalshi NO, 1,000 lots) answers 503 and lookups do not find it for
+    `absent_after_s`: the execution aborts, nothing held. The venue runs it 0.6 s later. Before,
+    the store never learned of it: 1,000 lots held at the venue, none in the store (the exposure
+    sizing counts, the positions), found only as a reconciliation difference. Now the background
+    lookups find it: its fill is recorded, the execution is naked (leg 0 without leg 1) and the
+    bot in safe mode, with the reason."""
+    k1 = MarketInfo(Venue.KALSHI, K, "k", lot_lots=100)
+    p1 = MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1)
+    kal = FakeVenue(Venue.KALSHI, k1, behave=queue_lost("L0E0"))
+    poly = FakeVenue(Venue.POLYMARKET, p1)
+    res, safe, fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                               until=lambda s: settled_state(s) == "naked",
+                               absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_cap_s=0.1)
+    assert (res.state, res.filled) == ("aborted", {0: 0, 1: 0})
+    assert poly.sent == []
+    assert safe is not None and "x1 is naked" in safe and "x1-L0E0, taken as never sent" in safe
+    assert [(f.venue, f.side, f.qty) for f in fills] == [("kalshi", "no", 1_000)]
+    assert kal.net == {K: -1_000}                           # the venue holds what the store now says
+
+
+def test_an_order_taken_as_absent_that_never_appears_changes_nothing(tmp_path):
+    """Leg 0's order is lost before the venue: the background lookups go on for `absent_watch_s`
+    (0.5 s here) without finding it and stop (the test waits 1 s after the execution ended); the
+    execution stays aborted, no safe mode."""
+    def behave(venue, req):
+        raise OutcomeUnknown("kalshi POST /portfolio/orders: timed out", venue="kalshi")
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100), behave=behave)
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    looked = []
+    orders = kal.orders
+
+    async def counted(**kw):
+        looked.append(time.monotonic())
+        return await orders(**kw)
+    kal.orders = counted
+    ended: list[float] = []
+    res, safe, fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                               ended=ended, absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_cap_s=0.1,
+                               absent_watch_s=0.5)
+    assert (res.state, safe, fills) == ("aborted", None, [])
+    after = [t - ended[0] for t in looked if t > ended[0]]
+    assert len(after) >= 3 and max(after) < 0.8             # looked up after the execution, then stopped
+
+
 def test_an_order_found_by_lookup_costs_what_its_fills_cost_not_its_limit(tmp_path):
     """Leg 0's answer is lost; the lookup finds the order filled, but (like Polymarket's GET
     /data/order) knows only its limit: 1,000 lots at 50¢ = $5.00. Its fills say 600 at 48¢ and 400
@@ -185,3 +281,62 @@ def test_an_order_found_by_lookup_costs_what_its_fills_cost_not_its_limit(tmp_pa
     costs = [(i.leg, i.filled_qty, i.cost) for i in store.intents("x1")]
     store.close()
     assert costs == [(0, 1_000, 4_840_000), (1, 1_000, 4_800_000)]
+
+
+def moves_after_leg0(books: dict, market: str, to: Decomposition):
+    """A venue behaviour: once leg 0's order is sent, `market`'s book becomes `to` (the edge goes
+    between the legs)."""
+    def behave(venue, req):
+        if req.client_order_id.endswith("L0E0"):
+            books[market] = to
+    return behave
+
+
+def test_a_leg_whose_edge_went_is_completed_when_that_loses_less_than_unwinding(tmp_path):
+    """Leg 0 buys 10 Kalshi NO at 48¢ (its YES ask is 53¢: NO sells at 47¢); then Polymarket YES
+    moves from 50¢ to 51¢, leaving $0.10 where the minimum profit is $0.15: the edge is gone.
+    Completing: $10 payout − $5.10 = $4.90 for leg 1; unwinding leg 0 brings at best 10 × 47¢ =
+    $4.70. Before, leg 0 was unwound (sold at 47¢ less the slippage: −$0.10 at best). Now leg 1
+    is bought at 51¢: complete, +$0.10 locked in, and the reason says why."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(5100, 5100)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    res, safe, fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                               books=books, min_profit=150_000)
+    assert (res.state, res.filled, safe) == ("complete", {0: 1_000, 1: 1_000}, None)
+    assert poly.sent == [("yes", "buy", 1_000)] and kal.sent == [("no", "buy", 1_000)]
+    assert res.cash_flow == -(4_800 + 5_100) * 1_000                 # µ$: $9.90 for a $10 payout
+    assert "completed at the books" in res.reason and "$4.9 for legs 1" in res.reason and "$4.7" in res.reason
+
+
+def test_a_leg_whose_edge_went_far_is_still_unwound(tmp_path):
+    """As above, but Polymarket YES jumps to 70¢: completing brings $3.00 for leg 1 where
+    unwinding leg 0 brings up to $4.70: leg 0 is sold (unwound), leg 1 never sent."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(7000, 7000)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                books=books)
+    assert (res.state, res.filled, safe) == ("unwound", {0: 0, 1: 0}, None)
+    assert poly.sent == [] and kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)]
+    assert "edge gone on polymarket:P1 before leg 1" in res.reason
+
+
+def test_a_leg_completed_at_a_loss_books_the_loss_it_locked_in(tmp_path):
+    """Leg 0 buys 10 Kalshi NO at 48¢ (NO sells at 45¢ now); Polymarket YES moves to 53¢:
+    completing brings $4.70 for leg 1, unwinding at best $4.50, so leg 1 is bought: the sets lock
+    in $10 − $4.80 − $5.30 = −$0.10. That loss is as certain as an unwind's: it is booked as
+    realised (the daily loss cap counts it), where a complete execution booked none before."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                books=books)
+    assert (res.state, res.filled, res.cash_flow, safe) == ("complete", {0: 1_000, 1: 1_000}, -10_100_000, None)
+    store = OrderStore(str(tmp_path / "o.db"))
+    loss, day = store.realised_loss("x1"), store.daily_loss(0)
+    store.close()
+    assert (loss, day) == (100_000, 100_000)

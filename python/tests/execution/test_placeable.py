@@ -149,7 +149,10 @@ def test_a_smaller_leg_is_checked_at_its_own_per_order_fee_not_the_planned_one_p
     ($3.50, fee $0.131 as reported). Leg 1, NO K2 at $0.463, was planned at 1,000 lots with fee
     ceil(0.07 × 10 × 0.463 × 0.537 / 1¢) = $0.18, i.e. $0.126 pro rata for 700; its own order of 7
     contracts pays ceil(0.1218 / 1¢) = $0.13. $7 − $3.631 − $3.241 = $0.128 before leg 1's fee:
-    +$0.002 on the pro rata fee, −$0.002 on the real one. Leg 1 is not sent; leg 0 is unwound."""
+    +$0.002 on the pro rata fee, −$0.002 on the real one: the edge is gone. Leg 1 is still sent, as
+    completing (−$0.002) loses less than unwinding: $7 − $3.241 − $0.13 = $3.629 for leg 1, where
+    selling leg 0's 7 contracts at the 49¢ bid brings at best $3.43 − $0.13 = $3.30; the reason
+    says so (on the pro rata fee it would have been sent without one)."""
     kfees = FeeSchedule(taker_rate_ppm=70_000, rounding=10_000)
 
     class Charged(_FillsPart):
@@ -164,14 +167,16 @@ def test_a_smaller_leg_is_checked_at_its_own_per_order_fee_not_the_planned_one_p
     assert order_fee(kfees, [(4_630, 1_000)]) == 180_000 and order_fee(kfees, [(4_630, 700)]) == 130_000
     opp = Opportunity("00000000000000f2", Lane.CROSS, Kind.YES_A_NO_B, 1_000, 10_000_000, 9_630_000, 360_000,
                       10_000, legs)
-    books = {"kalshi:K1": SimpleNamespace(yes=((5_000, 10_000),), no=(), quote=SimpleNamespace(best_bid_yes=4_900)),
+    books = {"kalshi:K1": SimpleNamespace(yes=((5_000, 10_000),), no=((5_100, 10_000),),
+                                          quote=SimpleNamespace(best_bid_yes=4_900)),
              "kalshi:K2": SimpleNamespace(yes=(), no=((4_630, 10_000),))}
     store = OrderStore(tmp_path / "o.db")
     ex = Executor(store, {"kalshi:K1": Route(k1, "K1", infos["K1"]), "kalshi:K2": Route(k2, "K2", infos["K2"])},
                   book_source=books.get)
     res = asyncio.run(ex.execute(opp, execution_id="x"))
-    assert k2.sent == [] and res.reason.startswith("edge gone on kalshi:K2 before leg 1")
-    assert res.state == "unwound" and k1.sent[1][1:3] == ("sell", 700)
+    assert [s[1:3] for s in k2.sent] == [("buy", 700)] and len(k1.sent) == 1
+    assert res.state == "complete" and res.filled == {0: 700, 1: 700}
+    assert "leg 1's edge went: completed at the books then ($3.629 for legs 1… against $3.3 unwinding" in res.reason
     store.close()
 
 

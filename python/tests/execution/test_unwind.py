@@ -14,7 +14,7 @@ from arbbot.execution import Executor, ExecutorConfig, OrderStore, Refused, Rout
 from arbbot.sim import Faults
 from arbbot.sim.engine.matching import HOUSE
 from arbbot.venues.common.model import Venue
-from tests.execution.harness import A, B, opportunity, routes, sim_config, venue
+from tests.execution.harness import A, opportunity, routes, sim_config, take_b_asks, venue
 from tests.execution.test_executor import assert_store_matches_venue, run, venue_view
 
 # the default policy through A's bid of 38¢: 5, 7.5, 10, 12.5, 15, 15¢ down (30.5 and 25.5¢ floor to the 1¢ grid)
@@ -34,12 +34,11 @@ THIN = ((3800, 300), (500, 100))             # A's YES bids once thinned: 300 lo
 
 
 def thin_book(h, replenish_after_s: float | None, bids=THIN) -> None:
-    """Leg 1 loses its edge (B's YES ask jumps to 57¢ > worst 47¢) and A's YES bids thin to `bids`
+    """Leg 1 loses its edge (B's YES asks are taken: `take_b_asks`) and A's YES bids thin to `bids`
     ((price, lots), …); after `replenish_after_s` the house quotes A again (10,000 lots at 38¢)."""
     sim = h.kalshi
     ex = sim.process.ex
-    _e, _q, listing_b = sim.listings[B]
-    sim.process.quote(listing_b, 5500)
+    take_b_asks(h)
     _e, _q, listing_a = sim.listings[A]
     ex.cancel_all(HOUSE, listing_a.market_id)
     for price, lots in bids:
