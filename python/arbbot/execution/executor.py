@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import math
 import time
 import random
 from collections import deque
@@ -35,6 +36,7 @@ from arbbot.venues.common.model import (
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
 TOP_UP_MAX_LOTS = 100_000            # lots a top-up may exceed its shortfall by to reach a venue's minimum
 NOT_FOUND = "not at the venue after"  # an order whose outcome was unknown, not found by its lookups
+KEEP_TRIES = 100                     # keeps `_most_sets_kept` tries below the least leg's lots
 log = logs.get("execution")
 
 
@@ -155,6 +157,7 @@ class Executor:
         self.rest_requotes = 0            # legs re-quoted over REST (no healthy streamed book, or a fresh one asked)
         self.outcome_unknown = 0          # orders whose answer was lost (each resolved by lookup)
         self._late_fills: set[asyncio.Task] = set()     # background fetches of fills listed late
+        self._completed_late = False                     # this execution bought a leg after its edge went
         self._absent: list[tuple[str, Route, str, int]] = []   # (execution, route, coid, sent ms): taken as never sent
         self._watches: set[asyncio.Task] = set()        # background lookups of those orders (`_watch_absent`)
         self._decided_ns: int | None = None
@@ -199,6 +202,7 @@ class Executor:
         xid = execution_id or f"{opp.id}-{random.getrandbits(32):08x}"
         self._unrecorded = opp        # written with the first intent (one commit), or by _recorded
         self._sizing = (sizing, loss_budget)
+        self._completed_late = False  # a leg was bought after its edge went (`_cheaper_to_complete`)
         try:
             return await self._legs(xid, opp)
         except asyncio.CancelledError:
@@ -281,9 +285,10 @@ class Executor:
                 return await self._fail(xid, opp, i + 1, why, count=True)
         self._recorded(xid)
         reason = "; ".join(over)
-        res = self._result(xid, "complete", reason)
+        # a leg completed after its edge went is a leg failure for the breaker (trap 7), not a success
+        res = self._result(xid, "complete", reason, leg_failed=self._completed_late)
         self.store.set_execution_state(xid, "complete", reason)
-        self._notify(res)
+        self._notify(res, failure=self._completed_late)
         return res
 
     async def _continues_at(self, opp: Opportunity, i: int, got: int) -> bool:
@@ -348,6 +353,8 @@ class Executor:
             return None, f"edge gone on {leg.market} before leg {i}"
         if completing is not None:
             notes.append(completing[1])
+            self._completed_late = True
+            self._count_failure(leg.market)        # trap 7: the edge went on this leg, as for an unwind
             log.warning("leg.completing", execution=xid, leg=i, market=leg.market, note=completing[1])
         order = await self._place(xid, i, "entry", attempt, leg.market, route, leg.side, Action.BUY, send,
                                   price, self.config.tif, spend=spend)
@@ -370,9 +377,10 @@ class Executor:
         its price) makes more, or loses less, than selling the `target` lots legs 0…`i`−1 hold at
         their books now (the other side's asks: a sale of YES at its bid is a purchase of NO at its
         ask); None when unwinding is no worse, or a book cannot say (untradeable, too thin to
-        complete). Fees by each market's schedule on the walked fills; the unwind's estimate is the
-        best it could do (its orders trade through the bids by a slippage, and a thin bid side
-        fills less): a tie or doubt unwinds, as before. µ$ throughout."""
+        complete, or too thin for an earlier leg's unwind to sell all its lots within its slippage
+        cap `unwind_max_slippage_ticks` of the best bid). Fees by each market's schedule on the
+        walked fills; the unwind's estimate is the best it could do (its orders trade through the
+        bids by a slippage): a tie or doubt unwinds, as before. µ$ throughout."""
         walks, complete, proceeds = [], opp.payout * target // opp.qty, 0
         for k, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
@@ -391,9 +399,13 @@ class Executor:
                 fee = fills_fee(info.fees, walk) if info is not None else -(-leg.fee * target // opp.qty)
                 complete -= sum(p * q for p, q in walk) + fee
             else:
-                other = ask_fills(dec.no if leg.side is Side.YES else dec.yes, target, TICKS_PER_DOLLAR) or []
-                sold = [(TICKS_PER_DOLLAR - p, q) for p, q in other]
-                fee = fills_fee(info.fees, sold) if info is not None and sold else 0
+                other = dec.no if leg.side is Side.YES else dec.yes
+                reach = other[0][0] + self.config.unwind_max_slippage_ticks if other else 0
+                walk = ask_fills(other, target, min(reach, TICKS_PER_DOLLAR))
+                if walk is None:      # its unwind could not sell every lot: doubt, so unwind as before
+                    return None
+                sold = [(TICKS_PER_DOLLAR - p, q) for p, q in walk]
+                fee = fills_fee(info.fees, sold) if info is not None else 0
                 proceeds += sum(p * q for p, q in sold) - fee
         if complete <= proceeds:
             return None
@@ -660,7 +672,12 @@ class Executor:
             except (VenueError, asyncio.TimeoutError):
                 continue
             if order is not None:
-                await self._adopt_absent(xid, route, coid, sent_ms, order)
+                try:
+                    await self._adopt_absent(xid, route, coid, sent_ms, order)
+                except Exception as exc:       # noqa: BLE001 — whatever failed, an operator must look
+                    self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, is at the venue "
+                                               f"and could not be recorded ({type(exc).__name__}: {exc})")
+                    raise
                 return
         log.info("order.absent_confirmed", client_order_id=coid, watched_s=cfg.absent_watch_s)
 
@@ -668,15 +685,21 @@ class Executor:
         """Order `coid`, taken as never sent, is at the venue after all: record it and its fills as
         the venue shows them (the store's positions, cash and exposure follow the venue's) and set
         its execution's state from its legs' lots now: all equal, complete (or unwound at 0);
-        else naked, and safe mode, as the venue holds lots on a leg without its hedge."""
+        else naked, as the venue holds lots on a leg without its hedge. Filled, it enters safe mode
+        before anything else is written (a leg it changed is for an operator to check, and a
+        failure part way must not leave that unsaid)."""
         if order.status in UNSETTLED:
             order = await settle(route.client, order, timeout_s=self.config.order_timeout_s,
                                  backoff_cap_s=self.config.lookup_backoff_cap_s, coid=coid)
+        age_s = self.clock() - sent_ms / 1000
+        if order.filled_lots:      # first: should what follows fail, trading stops all the same
+            self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, was at the venue "
+                                       f"{age_s:.0f} s after it was sent with {order.filled_lots} lots filled: check "
+                                       "its legs")
         fills = await self._fills_for(route.client, order.order_id, order.filled_lots) if order.filled_lots else []
         if sum(f.qty_lots for f in fills) < order.filled_lots:
             self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
-        age_s = self.clock() - sent_ms / 1000
         log.warning("order.absent_found", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                     filled=order.filled_lots, after_s=round(age_s, 1))
         if not order.filled_lots:
@@ -786,9 +809,7 @@ class Executor:
         naked and safe mode."""
         self._recorded(xid)
         net = self.store.leg_net(xid)
-        keep = min(net.values())
-        if keep and not await self._can_keep(opp, net, keep):
-            keep = 0
+        keep = await self._most_sets_kept(opp, net)
         if all(v == keep for v in net.values()):
             state = "aborted" if keep == 0 else "complete"
             self.store.set_execution_state(xid, state, reason)
@@ -832,6 +853,27 @@ class Executor:
             res = self._result(xid, "naked", why, leg_failed=count)
         self._notify(res, failure=True)
         return res
+
+    async def _most_sets_kept(self, opp: Opportunity, net: dict[int, int]) -> int:
+        """The most complete sets (lots held on every leg) the execution can keep: at most the
+        least leg's lots, and each leg's excess over them one its venue lets it unwind on its own
+        (`_can_keep`): from the least leg's lots down to where every excess is whole lots of its
+        market, then down by the legs' lots' least common multiple (at most KEEP_TRIES tries; a
+        smaller keep leaves larger excesses, which meet the venues' minimums sooner). 0 when none:
+        everything is unwound. Before, one keep that failed unwound everything (a completion that
+        filled 981 of 1,000 Polymarket lots sold both legs in full, its own spread paid twice)."""
+        keep = min(net.values())
+        if keep <= 0:
+            return 0
+        lots = [(await self._info(leg.market)).lot_lots for leg in opp.legs]
+        while keep > 0 and any((net[i] - keep) % lot for i, lot in enumerate(lots)):
+            keep -= 1                        # at most the lots' least common multiple − 1 steps
+        step = math.lcm(*lots)
+        for _ in range(KEEP_TRIES):
+            if keep <= 0 or await self._can_keep(opp, net, keep):
+                return max(keep, 0)
+            keep -= step
+        return 0
 
     async def _can_keep(self, opp: Opportunity, net: dict[int, int], keep: int) -> bool:
         """Whether every leg's excess over `keep` lots can be unwound on its own: a whole number

@@ -740,11 +740,14 @@ class OrderStore:
         is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound, to
         max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a naked leg
         that won pays back; an unwound one holds nothing), when complete to the larger of its
-        unwound part's loss and the loss its sets locked in (`realised_loss`), to 0 otherwise
-        (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk day it was realised."""
+        unwound part's loss and the loss its sets locked in (`realised_loss`; unchanged while an
+        order's fills are listed late), to 0 otherwise (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk day it was realised."""
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
+        if r["state"] == "complete" and any(sum(f.qty for f in self.fills(it.client_order_id)) < it.filled_qty
+                                            for it in self.intents(execution_id)):
+            return       # fills listed late: a sale's proceeds missing would read as a loss (booked once recorded)
         target = (max(0, -(db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
                            + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
                   if r["state"] in LOSS_STATES

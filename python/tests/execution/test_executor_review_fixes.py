@@ -79,19 +79,22 @@ def quote(bid_yes: int, ask_yes: int) -> Decomposition:
                          quote=Quote(bid_yes, ask_yes, 10_000 - ask_yes, 10_000 - bid_yes, None, None, False))
 
 
-def execute(tmp_path, first: FakeVenue, second: FakeVenue, legs, until=None, ended=None, books=None,
+def execute(tmp_path, first: FakeVenue, second: FakeVenue, legs, until=None, ended=None, books=None, setup=None,
             **config) -> tuple:
     """Execute the two-leg opportunity `legs` ((market, side, price) each, 1,000 lots) over the
     venues `first` and `second` (one per leg, the same one for both if they are); (result, store's
     safe mode reason, store fills). Then wait 1 s, or up to 20 s until `until(store)` holds.
     `ended`: a list the monotonic time the execution ended is appended to. `books`: the streamed
-    books (market → Decomposition) to read instead of the default ones, changed as the test goes."""
+    books (market → Decomposition) to read instead of the default ones, changed as the test goes.
+    `setup(executor)` is called before the execution starts."""
     routes = {m: Route(v, m.split(":")[1], v.infos[m.split(":")[1]]) for v, (m, _s, _p) in zip((first, second), legs)}
     if books is None:
         books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300), "kalshi:K2": quote(4800, 4900)}
     store = OrderStore(str(tmp_path / "o.db"))
     ex = Executor(store, routes, config=ExecutorConfig(unwind_pause_s=0.01, unwind_pause_cap_s=0.01, **config),
                   book_source=lambda m: books[m])
+    if setup is not None:
+        setup(ex)
     opp_legs = tuple(Leg(m, s, 1_000, p, p * 1_000, 0) for m, s, p in legs)
     cost = sum(p for _m, _s, p in legs) * 1_000
     opp = Opportunity("00000000000000aa", Lane.CROSS, Kind(0), 1_000, 10_000_000, cost, 0, 10_000_000 - cost, opp_legs)
@@ -124,18 +127,21 @@ def test_a_fills_read_that_fails_after_a_leg_filled_does_not_leave_it_naked(tmp_
     assert sorted((f.venue, f.qty) for f in fills) == [("kalshi", 1_000), ("polymarket", 1_000)]
 
 
-def test_an_excess_under_the_venues_minimum_size_unwinds_everything_instead_of_keeping_sets(tmp_path):
+def test_an_excess_under_the_venues_minimum_size_keeps_the_most_sets_whose_excess_it_accepts(tmp_path):
     """Leg 0 buys 10 Polymarket shares (1,000 lots; minimum 5 shares); leg 1 (Kalshi) fills 7 of
-    10. Before: 7 complete sets kept and the 3 excess shares offered 6 times, each refused under
-    the minimum: naked, safe mode. Now the excess is seen to be unsendable (as a sale and as a
-    purchase of the other side), so nothing is kept: leg 1's 700 lots and leg 0's 1,000 unwound."""
+    10. Before session 27: 7 complete sets kept and the 3 excess shares offered 6 times, each
+    refused under the minimum: naked, safe mode. Session 27: the excess seen to be unsendable (as a
+    sale and as a purchase of the other side), nothing kept: both legs unwound in full. Now the
+    most sets whose excesses the venues accept are kept: 5 (Polymarket sells its 5 extra shares,
+    Kalshi its 2 extra contracts), their profit locked in rather than paying the spread on all."""
     poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1,
                                                   extra=(("min_order_size_lots", "500"),)), min_lots=500)
     kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100), cap=700)
     res, safe, _fills = execute(tmp_path, poly, kal, [("polymarket:P1", ESide.YES, 5000), ("kalshi:K1", ESide.NO, 4800)])
-    assert (res.state, res.filled, safe) == ("unwound", {0: 0, 1: 0}, None)
-    assert poly.sent == [("yes", "buy", 1_000), ("yes", "sell", 1_000)]
-    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 700)]
+    assert (res.state, res.filled, safe) == ("complete", {0: 500, 1: 500}, None)
+    assert "kept 500 lots on every leg" in res.reason
+    assert sorted(poly.sent) == [("yes", "buy", 1_000), ("yes", "sell", 500)]
+    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 200)]
 
 
 def test_an_unwind_order_lost_and_not_found_is_never_followed_by_another_for_the_same_lots(tmp_path):
@@ -159,7 +165,7 @@ def test_an_unwind_order_lost_and_not_found_is_never_followed_by_another_for_the
             raise OutcomeUnknown("kalshi POST /portfolio/orders: HTTP 503", venue="kalshi", status=503)
     kal = FakeVenue(Venue.KALSHI, k1, infos=(k2,), behave=behave)
     res, safe, _fills = execute(tmp_path, kal, kal, [("kalshi:K1", ESide.NO, 4800), ("kalshi:K2", ESide.YES, 4900)],
-                                absent_after_s=0.2, lookup_backoff_cap_s=0.05)
+                                absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_s=0.01)
     assert kal.sent == [("no", "buy", 1_000), ("yes", "buy", 1_000), ("no", "sell", 1_000)]
     assert res.state == "naked" and "x1-L0U0 not at the venue after" in res.reason and "not sent again" in res.reason
     assert safe is not None and "naked" in safe
@@ -340,3 +346,79 @@ def test_a_leg_completed_at_a_loss_books_the_loss_it_locked_in(tmp_path):
     loss, day = store.realised_loss("x1"), store.daily_loss(0)
     store.close()
     assert (loss, day) == (100_000, 100_000)
+
+
+def test_a_completion_is_not_chosen_when_an_earlier_legs_unwind_could_not_sell_every_lot(tmp_path):
+    """As the loss test above, but Polymarket YES jumps to 90¢ and only 900 lots stand behind
+    Kalshi NO's 47¢ bid. Before (review of c33e416): the thin side counted as $0 of proceeds, so
+    leg 1 was bought at 90¢, locking in −$3.80; now that doubt unwinds, as before the change."""
+    books = {"polymarket:P1": quote(5000, 5000),
+             "kalshi:K1": Decomposition(yes=((5300, 900),), no=((4800, 100_000),), quote=quote(4700, 5300).quote)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(9000, 9000)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                 books=books)
+    assert res.state == "unwound" and poly.sent == [] and kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)]
+
+
+def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(tmp_path):
+    """Trap 7 (leg 0 fills, leg 1 moved, a loss, the arbitrage reappears…) must not loop through
+    completions: a leg bought after its edge went counts a failure against its market, and the
+    result is a leg failure for the circuit breaker, as an unwind is."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+    seen = []
+
+    class Risk:
+        def on_execution(self, res, failure=False):
+            seen.append((res.state, res.leg_failed, failure))
+
+    def setup(ex):
+        ex.risk = Risk()
+    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                 books=books, setup=setup, failure_threshold=1)
+    assert res.state == "complete" and seen == [("complete", True, True)]
+    store = OrderStore(str(tmp_path / "o.db"))
+    blacklisted = store.market_blocks("polymarket:P1")[0]
+    store.close()
+    assert blacklisted
+
+
+def test_a_completion_that_fills_short_keeps_the_most_sets_the_venues_let_it(tmp_path):
+    """As the loss test, but the completion fills 981 of Polymarket's 1,000 lots. Before (review of
+    c33e416): 981 sets could not be kept (Kalshi's 19-lot excess is no whole contract), so both legs
+    were sold in full, the completion's spread paid twice. Now the most sets whose excesses can be
+    unwound are kept: 700 (Polymarket's 281-lot excess is its first over the $1 minimum at 50¢)."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1), cap=981)
+    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                 books=books)
+    assert (res.state, res.filled) == ("complete", {0: 700, 1: 700})
+    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 300)]
+    assert poly.sent == [("yes", "buy", 1_000), ("yes", "sell", 281)]
+
+
+def test_an_order_found_late_whose_recording_fails_still_leaves_the_bot_in_safe_mode(tmp_path):
+    """The entry order taken as never sent is found filled, and the store refuses to record it (a
+    disk error). Before (review of c33e416): the error ended the background lookup and safe mode,
+    entered only after the recording, never was: a held leg unsaid. Now safe mode is entered before
+    the recording (a crash there still stops trading) and again on the error, naming the order."""
+    import sqlite3
+    k1 = MarketInfo(Venue.KALSHI, K, "k", lot_lots=100)
+    kal = FakeVenue(Venue.KALSHI, k1, behave=queue_lost("L0E0"))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
+
+    def setup(ex):
+        def broken(*_a, **_k):
+            raise sqlite3.OperationalError("disk I/O error")
+        ex.store.record_order = broken
+    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                                until=lambda s: s.safe_mode() is not None, setup=setup,
+                                absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_cap_s=0.1)
+    assert res.state == "aborted"
+    assert safe is not None and "x1-L0E0, taken as never sent" in safe and "could not be recorded" in safe

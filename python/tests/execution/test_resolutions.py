@@ -492,3 +492,50 @@ def test_a_results_poll_ending_during_a_reconciliation_does_not_let_a_trade_star
         await reconciling
         return held_before, found, held_during, trader.reconciling
     assert asyncio.run(asyncio.wait_for(main(), 30)) == (True, 1, True, False)
+
+
+def _intent(store, xid, i, role, market, action, lots, price, fee, opp=None, recorded=True):
+    """One order of execution `xid` on Kalshi `market`, filled in full at `price`: its fill recorded
+    with it, or (`recorded` False) listed late. Returns its fill."""
+    coid = store.add_intent(xid, i, role, 0 if role == "entry" else 1, venue="kalshi", market=f"kalshi:{market}",
+                            market_id=market, side="yes", action=action, qty=lots, price=price, tif="ioc",
+                            new_execution=opp)
+    act = Action.BUY if action == "buy" else Action.SELL
+    fill = Fill(Venue.KALSHI, f"f-{coid}", f"o-{coid}", market, Side.YES, act, price, lots, fee, True, 1, coid)
+    store.record_order(coid, Order(Venue.KALSHI, f"o-{coid}", coid, market, Side.YES, act, price, lots, lots, 0,
+                                   OrderStatus.FILLED, fees_micros=fee, cost_micros=price * lots if act is Action.BUY else 0),
+                       [fill] if recorded else [])
+    return fill
+
+
+def test_a_complete_execution_that_locked_in_a_loss_books_it(store):
+    """A leg completed after its edge went: YES A at 48¢ + YES B at 53¢ (fees 1¢ each) for a $1
+    payout locks in −3¢ a contract, booked as realised (the daily loss cap counts it)."""
+    legs = [leg("kalshi:A", "yes", 100, 4_800, 10_000), leg("kalshi:B", "yes", 100, 4_700, 10_000)]
+    opp = SimpleNamespace(id="opp-x1", lane=1, kind=1, qty=100, payout=1_000_000, cost=950_000, fee=20_000, profit=30_000,
+                          legs=legs)
+    _intent(store, "x1", 0, "entry", "A", "buy", 100, 4_800, 10_000, opp)
+    _intent(store, "x1", 1, "entry", "B", "buy", 100, 5_300, 10_000)
+    store.set_execution_state("x1", "complete")
+    assert store.realised_loss("x1") == 30_000 and store.daily_loss(0) == 30_000
+
+
+def test_a_sale_whose_fills_are_listed_late_books_no_loss_it_would_have_covered(store):
+    """Complete at 100 of 200 lots: A and B bought at 48¢ and 47¢, 100 lots of each sold back at
+    47¢ and 46¢ (fees 1¢ an order): the unwound lots lost $0.05 (their half of the entries, $0.96,
+    against $0.91 back), booked (not netted against the kept sets). While A's sale's fills are listed late the
+    cash flow lacks its $0.46 of proceeds: the unwound part would read −$0.51 and the locked-in sets
+    −$0.47, losses the daily cap would count until the fills came; nothing is booked meanwhile."""
+    legs = [leg("kalshi:A", "yes", 200, 4_800, 10_000), leg("kalshi:B", "yes", 200, 4_700, 10_000)]
+    opp = SimpleNamespace(id="opp-x1", lane=1, kind=1, qty=200, payout=2_000_000, cost=1_900_000, fee=20_000,
+                          profit=80_000, legs=legs)
+    _intent(store, "x1", 0, "entry", "A", "buy", 200, 4_800, 10_000, opp)
+    _intent(store, "x1", 1, "entry", "B", "buy", 200, 4_700, 10_000)
+    late = _intent(store, "x1", 0, "unwind", "A", "sell", 100, 4_700, 10_000, recorded=False)
+    _intent(store, "x1", 1, "unwind", "B", "sell", 100, 4_600, 10_000)
+    store.set_execution_state("x1", "complete")
+    assert store.leg_net("x1") == {0: 100, 1: 100}
+    before = store.realised_loss("x1")
+    store.record_fills(late.client_order_id, [late])
+    after = store.realised_loss("x1")
+    assert (before, after) == (0, 50_000)
