@@ -1,9 +1,12 @@
 """Cases where SIZING.md's rules make the final size non-monotone in a limit (reported on issue 11).
 
-Both come from the same rule: "A cap is computed once, at q_in; it is not re-checked at the capped
-quantity." A looser limit upstream raises a later step's q_in; the later step then prices a larger
-trade (deeper levels, different per-order fee rounding), sees a worse g / K, and rejects. The
-implementation follows the spec; these tests pin the behaviour so the spec owner can decide.
+The first two come from the same rule: "A cap is computed once, at q_in; it is not re-checked at
+the capped quantity." A looser limit upstream raises a later step's q_in; the later step then prices
+a larger trade (deeper levels, different per-order fee rounding), sees a worse g / K, and rejects.
+The third comes from step 4's π = c f + (1 − c)/2: a failed relation counts as a coin flip, so when
+the fill probability f is below 1/2 a higher confidence c LOWERS π (and Kelly), although SIZING.md
+"Mechanics" says the final size is monotone in confidence.
+The implementation follows the spec; these tests pin the behaviour so the spec owner can decide.
 """
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from arbbot.model import Venue
-from arbbot.sizing import SizingParams, Step, size_opportunity
-from tests.sizing.scenarios import cross, with_venue
+from arbbot.model import FeeSchedule, Venue
+from arbbot.sizing import SizingInput, SizingLeg, SizingParams, Step, size, size_opportunity
+from tests.sizing.scenarios import KALSHI_FEES, cross, with_venue
 
 
 def _liquidity_bound():
@@ -64,3 +67,43 @@ def test_spec_behaviour_larger_loss_budget_turns_a_trade_into_a_reject():
                                        "(step 8's cap) can lower the final size")
 def test_final_size_is_monotone_in_the_loss_budget_example():
     assert size_opportunity(_risky(0.40)).qty >= size_opportunity(_risky(0.35)).qty
+
+
+def _penny_arb(confidence: float) -> SizingInput:
+    # One contract of three legs at $0.01 each (ForecastEx, then Kalshi, then Polymarket: three
+    # batches), payout $1. Fees: ForecastEx $0.01/contract; Kalshi 7% × 0.01 × 0.99 → $0.01 rounded
+    # up; Polymarket 2% × 0.01 × 0.99 = $0.000198 → $0.0002. cost $0.03 + fee $0.0202: g = 0.9498,
+    # K = 0.0502. Kalshi and Polymarket IOC orders filled 0 of 170: f_v = (0 + 19) / (170 + 19 + 1)
+    # = 0.1 each, f = 0.01. Kalshi's market is volatile (s = 0.0625), so a missed Kalshi quote unwinds.
+    legs = (SizingLeg(Venue.FORECASTEX, 100, FeeSchedule(per_contract=10_000), ((100, 100),), 0, 0.0, 0.0),
+            SizingLeg(Venue.KALSHI, 100, KALSHI_FEES, ((100, 100),), 0, 0.0, 0.0625),
+            SizingLeg(Venue.POLYMARKET, 100, FeeSchedule(taker_rate_ppm=20_000, rounding=10), ((100, 100),), 0, 0.0, 0.0))
+    inp = SizingInput(id="0123456789abcdef", payout=1, qty=100, legs=legs, confidence=confidence,
+                      days_to_close=20.0, min_profit=1, equity=10_000_000_000, loss_budget=25.0)
+    return with_venue(with_venue(inp, Venue.KALSHI, fills=0, attempts=170), Venue.POLYMARKET, fills=0, attempts=170)
+
+
+# min_fill_prob 0 (the default 0.80 would reject f = 0.01 at step 2: the case needs min_fill_prob < 1/2),
+# no Polymarket $1 minimum (the legs cost $0.01), no re-quote (a missed batch unwinds)
+_PENNY = replace(SizingParams(), min_fill_prob=0.0, min_order=(0, 0, 0), max_requote=0)
+
+
+def test_spec_behaviour_higher_confidence_turns_a_trade_into_a_reject(engine):
+    # Step 8 (the same at any c): mean > 0, L_leg = 0.013471 per contract. Step 4:
+    # c = 0.95: π = 0.95 × 0.01 + 0.05 / 2 = 0.0345, L = (0.95 × 0.99 × L_leg + 0.025 × K) / 0.9655
+    #   = 0.014422, ev = 0.0345 × 0.9498 − 0.9655 × 0.014422 = 0.018843 > 0 → kept (E = $10,000).
+    # c = 1: π = f = 0.01, L = L_leg, ev = 0.01 × 0.9498 − 0.99 × 0.013471 = −0.003839 → kelly 0 → reject.
+    trusted, doubted = size(_penny_arb(1.0), _PENNY, engine=engine), size(_penny_arb(0.95), _PENNY, engine=engine)
+    k_trusted, k_doubted = trusted.steps[-1].inputs, doubted.steps[-1].inputs
+    assert trusted.fill == doubted.fill == pytest.approx(0.01)
+    assert trusted.monte_carlo.mean > 0 and trusted.monte_carlo.l_leg == pytest.approx(0.013471, abs=1e-6)
+    assert (k_doubted.pi, k_doubted.loss, k_doubted.ev) == pytest.approx((0.0345, 0.014422, 0.018843), abs=1e-6)
+    assert doubted.qty == 100 and doubted.rejected_by is None
+    assert (k_trusted.pi, k_trusted.ev) == pytest.approx((0.01, -0.003839), abs=1e-6)
+    assert trusted.qty == 0 and trusted.rejected_by is Step.KELLY
+
+
+@pytest.mark.xfail(strict=True, reason="SIZING.md step 4: π = c f + (1 − c)/2 falls as c rises when f < 1/2, so a "
+                                       "higher relation confidence can lower (or reject) the final size")
+def test_final_size_is_monotone_in_confidence_example():
+    assert size_opportunity(_penny_arb(1.0), _PENNY).qty >= size_opportunity(_penny_arb(0.95), _PENNY).qty
