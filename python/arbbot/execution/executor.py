@@ -285,10 +285,14 @@ class Executor:
                 return await self._fail(xid, opp, i + 1, why, count=True)
         self._recorded(xid)
         reason = "; ".join(over)
-        # a leg completed after its edge went is a leg failure for the breaker (trap 7), not a success
-        res = self._result(xid, "complete", reason, leg_failed=self._completed_late)
         self.store.set_execution_state(xid, "complete", reason)
-        self._notify(res, failure=self._completed_late)
+        res = self._result(xid, "complete", reason)
+        if self._completed_late:
+            # a leg completed after its edge went that locked in a loss is a leg failure for the
+            # breaker (trap 7 must not loop through completions; its market counted one already)
+            locked = opp.payout * min(res.filled.values()) // opp.qty + res.cash_flow + res.held_cost
+            res.leg_failed = locked < 0
+        self._notify(res, failure=res.leg_failed)
         return res
 
     async def _continues_at(self, opp: Opportunity, i: int, got: int) -> bool:
@@ -805,8 +809,10 @@ class Executor:
         lots held on every leg (`keep`: complete sets, whose payout is locked in; 0 while a leg holds
         nothing, as a leg not reached). Only the excess is sold: a later leg filled 900 of 1,000
         keeps 900 sets and unwinds leg 0's 100 — and a leg that cannot be unwound is never joined
-        by unwinding the legs that hedge it. All at `keep`: complete (keep > 0) or unwound; else
-        naked and safe mode."""
+        by unwinding the legs that hedge it. An excess no order could unwind (under the venue's
+        minimum as a sale and as a purchase of the other side: `_unwindable`) is held at cost, as an
+        over-fill is, and no order is sent for it. All at `keep` (or held): complete (keep > 0) or
+        unwound; else naked and safe mode."""
         self._recorded(xid)
         net = self.store.leg_net(xid)
         keep = await self._most_sets_kept(opp, net)
@@ -819,7 +825,14 @@ class Executor:
         ok = True
         cfg = self.config
         stopped = ""                                  # why a leg's unwind stopped before its attempts were spent
+        dust: dict[int, int] = {}                     # leg → lots held: no order for them the venue takes
         for i in sorted(net, reverse=True):
+            if net[i] > keep and not await self._unwindable(opp, i, net[i] - keep):
+                # under the venue's minimum order as a sale and as a purchase of the other side
+                # (Polymarket: 5 shares, $1): no order could unwind them, so none is sent (each
+                # would be refused); they are held at cost, as an over-fill is, not a naked leg
+                dust[i] = net[i] - keep
+                continue
             anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
             for attempt in range(cfg.unwind_attempts):
                 if net[i] <= keep:
@@ -837,6 +850,7 @@ class Executor:
             # an unwind that bought the other side spends a budget: lots beyond it are held
             ok = ok and keep - self.store.leg_overfill(xid).get(i, (0, 0))[1] <= net[i] <= keep
         held = "".join(f"; leg {i} unwound {keep - n} lots beyond its excess (held)" for i, n in net.items() if n < keep)
+        held += "".join(f"; leg {i} holds {lots} lots under its venue's minimum order (held)" for i, lots in dust.items())
         if ok and keep:
             why = f"{reason}; kept {keep} lots on every leg, the rest unwound{held}"
             self.store.set_execution_state(xid, "complete", why)
@@ -876,30 +890,33 @@ class Executor:
         return 0
 
     async def _can_keep(self, opp: Opportunity, net: dict[int, int], keep: int) -> bool:
-        """Whether every leg's excess over `keep` lots can be unwound on its own: a whole number
-        of the market's lots, on Polymarket worth its $1 minimum at the leg's price (a sale) or at
-        the other side's (a purchase), and an order the venue's adapter would send (`refusal`: the
-        market's minimum size, e.g. Polymarket's 5 shares) as a sale or as a purchase of the other
-        side. Else everything is unwound (`keep` 0), as sizes that small could not be."""
+        """Whether every leg's excess over `keep` lots can be unwound on its own (`_unwindable`)."""
         for i, held in net.items():
-            excess = held - keep
-            if excess <= 0:
-                continue
-            leg = opp.legs[i]
-            info = await self._info(leg.market)
-            if excess % info.lot_lots:
+            if held > keep and not await self._unwindable(opp, i, held - keep):
                 return False
-            price = leg.worst_price                         # ticks × lots = µ$
-            if info.venue is Venue.POLYMARKET and min(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
+        return True
+
+    async def _unwindable(self, opp: Opportunity, i: int, excess: int) -> bool:
+        """Whether `excess` lots of leg `i` can be unwound by one order: a whole number of the
+        market's lots, on Polymarket worth its $1 minimum at the leg's price (a sale) or at the
+        other side's (a purchase), and an order the venue's adapter would send (`refusal`: the
+        market's minimum size, e.g. Polymarket's 5 shares) as a sale or as a purchase of the other
+        side."""
+        leg = opp.legs[i]
+        info = await self._info(leg.market)
+        if excess % info.lot_lots:
+            return False
+        price = leg.worst_price                         # ticks × lots = µ$
+        if info.venue is Venue.POLYMARKET and min(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
+            return False
+        refusal = getattr(self.routes[leg.market].client, "refusal", None)
+        if refusal is not None:
+            market_id, other = self.routes[leg.market].market_id, Side.NO if leg.side is Side.YES else Side.YES
+            sale = OrderRequest(market_id, leg.side, price, excess, action=Action.SELL, tif=self.config.tif)
+            purchase = OrderRequest(market_id, other, TICKS_PER_DOLLAR - price, excess, action=Action.BUY,
+                                    tif=self.config.tif)
+            if refusal(sale) is not None and refusal(purchase) is not None:
                 return False
-            refusal = getattr(self.routes[leg.market].client, "refusal", None)
-            if refusal is not None:
-                market_id, other = self.routes[leg.market].market_id, Side.NO if leg.side is Side.YES else Side.YES
-                sale = OrderRequest(market_id, leg.side, price, excess, action=Action.SELL, tif=self.config.tif)
-                purchase = OrderRequest(market_id, other, TICKS_PER_DOLLAR - price, excess, action=Action.BUY,
-                                        tif=self.config.tif)
-                if refusal(sale) is not None and refusal(purchase) is not None:
-                    return False
         return True
 
     async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int,

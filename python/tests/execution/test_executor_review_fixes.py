@@ -313,6 +313,7 @@ def test_a_leg_whose_edge_went_is_completed_when_that_loses_less_than_unwinding(
     assert (res.state, res.filled, safe) == ("complete", {0: 1_000, 1: 1_000}, None)
     assert poly.sent == [("yes", "buy", 1_000)] and kal.sent == [("no", "buy", 1_000)]
     assert res.cash_flow == -(4_800 + 5_100) * 1_000                 # µ$: $9.90 for a $10 payout
+    assert res.leg_failed is False                                   # a profit locked in: no breaker failure
     assert "completed at the books" in res.reason and "$4.9 for legs 1" in res.reason and "$4.7" in res.reason
 
 
@@ -364,8 +365,9 @@ def test_a_completion_is_not_chosen_when_an_earlier_legs_unwind_could_not_sell_e
 
 def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(tmp_path):
     """Trap 7 (leg 0 fills, leg 1 moved, a loss, the arbitrage reappears…) must not loop through
-    completions: a leg bought after its edge went counts a failure against its market, and the
-    result is a leg failure for the circuit breaker, as an unwind is."""
+    completions: a leg bought after its edge went counts a failure against its market, and, when
+    it locked in a loss (−$0.10 here), the result is a leg failure for the circuit breaker, as an
+    unwind is."""
     books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
     kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
                     behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
@@ -422,3 +424,19 @@ def test_an_order_found_late_whose_recording_fails_still_leaves_the_bot_in_safe_
                                 absent_after_s=0.2, lookup_backoff_cap_s=0.05, absent_watch_cap_s=0.1)
     assert res.state == "aborted"
     assert safe is not None and "x1-L0E0, taken as never sent" in safe and "could not be recorded" in safe
+
+
+def test_a_remainder_under_the_venues_minimum_order_is_held_not_left_naked(tmp_path):
+    """Leg 0 buys 10 Kalshi NO; leg 1's Polymarket FAK buy fills 0.58 of 10 shares (58 lots; the
+    market's minimum is 5 shares, and $1 for a marketable order). 58 sets cannot be kept (Kalshi
+    would have to sell 9.42 contracts), so everything is unwound: Kalshi's 10 contracts are sold,
+    and the 0.58 shares, which no order the venue accepts could sell or hedge, are held at cost.
+    Before: six sales of 58 lots, each refused, then naked and safe mode for $0.29 of shares."""
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1,
+                                                  extra=(("min_order_size_lots", "500"),)), min_lots=500, cap=58)
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100))
+    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)])
+    assert (res.state, res.filled, safe) == ("unwound", {0: 0, 1: 58}, None)
+    assert "leg 1 holds 58 lots under its venue's minimum order (held)" in res.reason
+    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)] and poly.sent == [("yes", "buy", 1_000)]
+    assert res.held_cost == 5_000 * 58
