@@ -17,6 +17,8 @@ in lots, money in µ$ (ticks × lots = µ$).
   (`taken_bid`): a buy of S at p the other side's bid at 10,000 − p, a sell of S at p S's bid at
   p, on every venue (Polymarket publishes each bid again as the other token's ask).
 - IOC fills what it can and cancels the rest; FOK fills all of `qty` or nothing.
+- The books a paper venue passes on are the venue's less those taken lots (`without_taken`, a
+  `PaperBook` keeping the venue's own as `raw`), as the venue's book shows a real order's.
 - Fees by the venue's own schedule through the engine's fee code (`arbbot.engine.order_fee`,
   spec/ARBITRAGE.md "Fees": per order, rate part rounded up to R, plus the per-contract
   commission). Fill k carries fee(fills[:k+1]) − fee(fills[:k]) (the venue's per-order
@@ -131,6 +133,43 @@ def published_bid(book: Book, venue: Venue, side: Side, price: int) -> int:
     if not venue.bids_only:
         lots = max(lots, sum(q for p, q in asks if p == TICKS_PER_DOLLAR - price))
     return lots
+
+
+@dataclass(frozen=True, slots=True)
+class PaperBook(Book):
+    """A venue's book as a paper venue passes it on: `raw` (the venue's own) less the resting
+    orders paper orders took that it still shows (`without_taken`). Wherever it comes back (a
+    caller publishing a fetched book through the adapter's feed), `raw` is the venue's."""
+    raw: Book | None = None
+
+
+def without_taken(book: Book, venue: Venue, taken) -> PaperBook:
+    """`book` less the resting orders paper orders took that it still shows: `taken` ((bid side,
+    bid price ticks), lots) as `TakenDepth.levels` keys them. Each taken bid is cut from that
+    side's bids and, on Polymarket, from its copy, the other token's ask at 10,000 − price (each
+    copy by the lots taken, down to nothing: a copy behind by an update never goes negative).
+    A level cut to nothing is dropped; the other levels keep their order and size."""
+    cuts: tuple[dict[int, int], ...] = ({}, {}, {}, {})     # per side of `Book.sides()`: price → lots to cut
+    for (side, price), lots in taken:
+        bids, asks = (0, 3) if side is Side.YES else (2, 1)
+        cuts[bids][price] = cuts[bids].get(price, 0) + lots
+        if not venue.bids_only:
+            cuts[asks][TICKS_PER_DOLLAR - price] = cuts[asks].get(TICKS_PER_DOLLAR - price, 0) + lots
+    yb, ya, nb, na = (_cut(levels, cut) if cut else levels for levels, cut in zip(book.sides(), cuts))
+    return PaperBook(yb, ya, nb, na, market=book.market, tradeable=book.tradeable, reason=book.reason, raw=book)
+
+
+def _cut(levels: tuple[Level, ...], cut: dict[int, int]) -> tuple[Level, ...]:
+    """`levels` less `cut` lots at each of its prices (a price listed twice: the first level first)."""
+    left = dict(cut)
+    out = []
+    for price, qty in levels:
+        gone = min(qty, left.get(price, 0))
+        if gone:
+            left[price] -= gone
+        if qty > gone or not gone:          # a level cut to nothing is dropped
+            out.append((price, qty - gone))
+    return tuple(out)
 
 
 def match(book: Book | None, terms: Terms, side: Side, action: Action, price: int, qty: int,

@@ -24,9 +24,17 @@ paper orders, so its book keeps showing the resting orders they took; those lots
 every later paper order that would take the same resting orders, whatever its side and action (on
 Kalshi a BUY YES at p and a SELL NO at 1 − p both take the NO bid at 1 − p; `fills.taken_bid`),
 across book updates (`TakenDepth`, `Terms.taken`). They come back only as the venue's own trading
-shows: as far as that level's published size drops, or all of them when the level is gone. Each
-order, its fills, the book and the terms it was matched with go to the ledger
-(`arbbot.paper.ledger`) in one transaction before the answer is returned. Units: ticks, lots, µ$.
+shows: as far as that level's published size drops, or all of them when the level is gone. Every
+book the wrapper passes on (the stream's updates, `fetch_book` and `snapshot_book` answers) shows
+those lots gone, as the venue's own book would after a real order (`fills.without_taken`; the
+wrapper remembers, and `TakenDepth` reads, the venue's books as sent), and right after a fill the
+market's book goes through the adapter's feed again (`Republished`), so the session never trades
+the same lots twice. At start, the depth the orders of the last `TAKEN_MEMORY_MS` took is taken
+again (`rebuild_taken`). Each order, its fills, the book and the terms it was matched with go to the
+ledger (`arbbot.paper.ledger`) in one transaction before the answer is returned. Polymarket sells
+tokens held only. Results the venue pays at settlement (Kalshi, ForecastEx), whoever recorded
+them, are paid into the ledger before it answers a balance or positions
+(`LedgerAccount.settle_recorded`). Units: ticks, lots, µ$.
 """
 from __future__ import annotations
 
@@ -40,7 +48,8 @@ from typing import AsyncIterator
 
 from arbbot.engine import order_fee
 from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
-from arbbot.paper.fills import MATCHED_TIFS, Terms, book_to_json, ladder, match, published_bid, taken_bid
+from arbbot.paper.fills import (MATCHED_TIFS, PaperBook, Terms, book_from_json, book_to_json, ladder, match,
+                                published_bid, taken_bid, without_taken)
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.errors import NotFound, OrderRejected
@@ -48,6 +57,16 @@ from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order,
 
 ROUND_TRIPS = 64          # REST book fetches whose median is the measured latency
 MIN_ROUND_TRIPS = 3       # fewer measured: an order waits for a fetch of its market (and measures it)
+# ms: at start, the depth the paper orders of this long before took is taken again (`rebuild_taken`);
+# older orders' resting orders have most likely traded away while nobody watched the book
+TAKEN_MEMORY_MS = 600_000
+
+
+class Republished(BookUpdate):
+    """A paper venue's own update: the market's book as it holds it (the venue's), put through the
+    adapter's feed again right after a paper fill, so the session reads it less what the fill took
+    (`PaperVenue._passed`) without waiting for the venue's next update. Not the venue's: neither
+    remembered as its book nor given to the session's samples."""
 
 
 class TakenDepth:
@@ -88,6 +107,25 @@ class TakenDepth:
             level = self.levels.setdefault(key, [0, published_bid(book, self.venue, *key)])
             level[0] += lots
 
+    def cut(self, book: Book) -> PaperBook:
+        """`book` (the venue's) less the lots taken here (`fills.without_taken`)."""
+        return without_taken(book, self.venue, ((key, level[0]) for key, level in self.levels.items()))
+
+
+def rebuild_taken(venue: Venue, orders) -> dict[str, TakenDepth]:
+    """Market id → the depth `orders` took ((a `paper_orders` row, its fills as (price ticks, lots)),
+    oldest first: `LedgerAccount.recent`), each order's book seen before its fills were taken, as
+    when they were matched; an order on no book or a distrusted one saw and took nothing."""
+    taken: dict[str, TakenDepth] = {}
+    for row, fills in orders:
+        if row["reason"]:
+            continue
+        book = book_from_json(row["book"])
+        depth = taken.setdefault(row["market_id"], TakenDepth(venue))
+        depth.see(book)
+        depth.took(book, Side.parse(row["side"]), Action(row["action"]), fills)
+    return {market_id: depth for market_id, depth in taken.items() if depth.levels}
+
 
 class PaperVenue:
     """`VenueClient` over `inner` (market data) and `ledger` (orders, fills, cash)."""
@@ -96,7 +134,8 @@ class PaperVenue:
                  sleep=asyncio.sleep, timer=time.perf_counter) -> None:
         self.inner = inner
         self.venue: str = inner.venue
-        self.account: LedgerAccount = ledger.account(self.venue)
+        self.account: LedgerAccount = ledger.account(self.venue,
+                                                     recent_since_ms=int(clock() * 1000) - TAKEN_MEMORY_MS)
         self.on_order_id = None                    # paper orders carry our client order id: never called
         self.fixed_latency_s = None if latency_ms is None else latency_ms / 1000
         self.clock, self.sleep, self.timer = clock, sleep, timer
@@ -109,8 +148,11 @@ class PaperVenue:
         self.orders_matched = 0
         self.orders_refused = 0
         self._seq = itertools.count(1)            # ids of orders without a client order id
-        # market id → the resting orders paper orders took there that its book still shows
-        self._taken: dict[str, TakenDepth] = {}
+        # market id → the resting orders paper orders took there that its book still shows (those
+        # of the orders just before a restart too: the venue may show them still); only markets
+        # where some are (an emptied one is dropped), so a market absent passes its books on as sent
+        self._taken: dict[str, TakenDepth] = rebuild_taken(Venue.parse(self.venue), self.account.recent)
+        self.account.recent = []                   # read once: freed
         if callable(getattr(inner, "resolutions", None)):
             # market results are public data: the wrapped adapter's (an optional method, so the
             # wrapper has it only when the adapter does)
@@ -146,8 +188,9 @@ class PaperVenue:
 
     async def _resolutions(self, market_ids: list[str]):
         """`resolutions` of the wrapped adapter (set in `__init__` when it has one). The ledger
-        plays the venue: a result the venue pays out at settlement (`paid`: Kalshi) pays the paper
-        account (`LedgerAccount.settle`); one it does not (Polymarket's tokens) stays held."""
+        plays the venue: on a venue that pays out at settlement (Kalshi) a result pays the paper
+        account (`LedgerAccount.settle`), whatever its `paid` says of the real account; Polymarket's
+        tokens stay held."""
         out = await self.inner.resolutions(market_ids)
         for r in out:
             self.account.settle(r)
@@ -158,20 +201,28 @@ class PaperVenue:
         return bodies() if bodies is not None else []
 
     async def fetch_book(self, market_id: str) -> Book:
+        """The adapter's book, remembered as it is; answered less what paper orders took (`_cut`)."""
         started = self.timer()
         book = await self.inner.fetch_book(market_id)
         self.round_trips.append(self.timer() - started)
         self._remember(market_id, book)
-        return book
+        return self._cut(market_id, book)
 
     async def snapshot_book(self, market_id: str) -> Book:
-        """The adapter's one-off snapshot where it has one (IB), else its `fetch_book`."""
+        """The adapter's one-off snapshot where it has one (IB), else its `fetch_book`; as `fetch_book`."""
         read = getattr(self.inner, "snapshot_book", None)
         if read is None:
             return await self.fetch_book(market_id)
         book = await read(market_id)
         self._remember(market_id, book)
-        return book
+        return self._cut(market_id, book)
+
+    def _cut(self, market_id: str, book: Book) -> Book:
+        """`book` (the venue's) as the session and the executor are given it: less the resting orders
+        paper orders took that it still shows (a `PaperBook`), as the venue's own book would show
+        them gone; the same object where they took nothing."""
+        taken = self._taken.get(market_id)
+        return book if taken is None else taken.cut(book)
 
     def book(self, market_id: str) -> Book | None:
         """The latest book seen of `market_id` (None: none yet)."""
@@ -183,18 +234,53 @@ class PaperVenue:
         venue's own trading took meanwhile (`TakenDepth.see`; a distrusted book tells nothing)."""
         self.books[market_id] = held
         taken = self._taken.get(market_id)
-        if taken is not None and taken.levels:      # else a packed update stays packed
+        if taken is not None:                       # else a packed update stays packed
             book = held.book if held.__class__ is PackedBookUpdate else held
             if book.tradeable:
                 taken.see(book)
+                if not taken.levels:
+                    del self._taken[market_id]
 
     def _seen(self, update: BookUpdate | PackedBookUpdate) -> None:
+        """Remember the venue's book `update` carries, once (the tap and the stream both see it). A
+        book of this wrapper's own making (`Republished`, a `PaperBook` published back through the
+        feed) is not the venue's: its book was remembered when it was read (`TakenDepth.see` must
+        never read a cut book: the cut would look like the venue's trading and give the lots back)."""
+        books = self.books
         if update.packed is not None:               # kept packed until an order reads it
-            self._remember(update.market.id, update)
+            if books.get(update.market.id) is not update:
+                self._remember(update.market.id, update)
             return
         book = update.book
-        if book.market is not None:
+        if (book.market is not None and update.__class__ is not Republished and book.__class__ is not PaperBook
+                and books.get(book.market.id) is not book):
             self._remember(book.market.id, book)
+
+    def _passed(self, update: BookUpdate | PackedBookUpdate) -> BookUpdate | PackedBookUpdate:
+        """`update` as the session is given it: the venue's book less what paper orders took there
+        (`_cut`; a packed update is unpacked only then); the same object where they took nothing."""
+        if update.packed is not None:
+            taken = self._taken.get(update.market.id)
+            if taken is None:
+                return update
+            return BookUpdate(taken.cut(update.book), update.recv_ts_ms)
+        book = update.book
+        if book.market is None:
+            return update
+        raw = book.raw if book.__class__ is PaperBook else book     # a cut book back through the feed: cut anew
+        cut = self._cut(book.market.id, raw)
+        return update if cut is book else BookUpdate(cut, update.recv_ts_ms)
+
+    def _republish(self, market_id: str) -> None:
+        """Right after a paper fill: the market's book as held, through the adapter's feed again
+        (`Republished`; a REST answer to the feed: no sign of stream liveness), so the session sees
+        the fill's lots gone at once, not at the venue's next update (a quiet market may not update
+        for minutes). Only into a feed that streams the market: an unknown one would take a slot of
+        its queue."""
+        feed = self.feed
+        held = self.book(market_id)
+        if feed is not None and held is not None and market_id in feed.market_ids:
+            feed.publish(Republished(held, int(self.clock() * 1000)), fetched=True)
 
     async def add_markets(self, market_ids: list[str]) -> list[str]:
         """The adapter's: stream these markets too (mid-session); the ids that were new."""
@@ -203,21 +289,18 @@ class PaperVenue:
 
     async def stream_books(self, market_ids: list[str], *, on_update=None) -> AsyncIterator[BookUpdate]:
         """The adapter's stream; every update (before coalescing) is remembered, then given to
-        `on_update` (the session's samples)."""
+        `on_update` (the session's samples: the venue's books as sent); each update yielded is the
+        venue's book less what paper orders took there (`_passed`)."""
         def tap(update: BookUpdate) -> None:
             self._seen(update)
-            if on_update is not None:
+            if on_update is not None and update.__class__ is not Republished:
+                if update.packed is None and update.book.__class__ is PaperBook:
+                    update = BookUpdate(update.book.raw, update.recv_ts_ms)
                 on_update(update)
-        books = self.books
+        taken = self._taken
         async for update in self.inner.stream_books(market_ids, on_update=tap):
-            if update.packed is not None:
-                if books.get(update.market.id) is not update:
-                    self._remember(update.market.id, update)
-            else:
-                book = update.book      # also without a tap (an adapter that does not coalesce)
-                if book.market is not None and books.get(book.market.id) is not book:
-                    self._remember(book.market.id, book)
-            yield update
+            self._seen(update)          # also without a tap (an adapter that does not coalesce)
+            yield self._passed(update) if taken else update
 
     @property
     def feed(self):
@@ -278,6 +361,10 @@ class PaperVenue:
             raise self._refuse(f"quantity {req.qty_lots} lots is not a positive multiple of the lot ({info.lot_lots})")
         if req.client_order_id and self.account.knows_client_id(req.client_order_id):
             raise self._refuse(f"client order id {req.client_order_id} already used")
+        if (req.action is Action.SELL and not self.account.nets
+                and req.qty_lots > self.account.tokens(req.market_id, req.side)):
+            # Polymarket sells outcome tokens held (the CLOB's answer for more than the balance)
+            raise self._refuse("not enough balance / allowance")
         budget = self._inner_budget(req) if getattr(self, "buys_by_amount", False) else 0
         if req.action is Action.BUY:
             if budget:
@@ -289,7 +376,7 @@ class PaperVenue:
                 worst = budget + order_fee(info.fees, [(TICKS_PER_DOLLAR // 2, most)]) if most else budget
             else:
                 worst = req.price_ticks * req.qty_lots + order_fee(info.fees, [(req.price_ticks, req.qty_lots)])
-            cash = (await self.account.balance()).cash_micros
+            cash = self.account.cash
             if worst > cash:
                 raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
         return Terms(info.venue, info.fees, info.lot_lots, budget=budget)
@@ -311,15 +398,16 @@ class PaperVenue:
             reason = "no book" if book is None else f"book not trusted: {book.reason or 'distrusted'}"
             book = None
         if book is not None:
-            taken = self._taken.setdefault(req.market_id, TakenDepth(info.venue))   # `book` seen (`_remember`)
+            taken = self._taken.get(req.market_id) or TakenDepth(info.venue)   # `book` seen (`_remember`)
             terms = dataclasses.replace(terms, taken=taken.on_ladder(req.side, req.action))
         m = match(book, terms, req.side, req.action, req.price_ticks, req.qty_lots, req.tif)
-        if book is not None:
+        if m.fills:                                 # (a book to fill from)
             taken.took(book, req.side, req.action, m.fills)
+            self._taken[req.market_id] = taken
         matched_ms = int(self.clock() * 1000)
         order_id = (f"paper-{req.client_order_id}" if req.client_order_id
                     else f"paper-{self.venue}-{sent_ms}-{next(self._seq)}")
-        self.account.store.add_paper_order(
+        self.account.add_order(
             {"venue": self.venue, "order_id": order_id, "client_order_id": req.client_order_id,
              "market_id": req.market_id, "side": req.side.label, "action": req.action.value,
              "price": req.price_ticks, "qty": req.qty_lots, "tif": req.tif.value, "status": m.status.value,
@@ -332,6 +420,8 @@ class PaperVenue:
               "action": req.action.value, "qty": q, "price": p, "fee": fee, "ts_ms": matched_ms}
              for k, ((p, q), fee) in enumerate(zip(m.fills, m.fees))])
         self.orders_matched += 1
+        if m.fills:
+            self._republish(req.market_id)
         return Order(info.venue, order_id, req.client_order_id, req.market_id, req.side, req.action, req.price_ticks,
                      req.qty_lots, m.filled, 0, m.status, fees_micros=m.fee, cost_micros=m.cost)
 
@@ -340,9 +430,13 @@ class PaperVenue:
         raise NotFound(f"paper {self.venue}: order {order_id} is not resting", venue=self.venue)
 
     async def balance(self) -> Balance:
+        """The paper cash, after every result recorded since was paid (`LedgerAccount.settle_recorded`)."""
+        self.account.settle_recorded()
         return await self.account.balance()
 
     async def positions(self) -> list[Position]:
+        """The paper positions, after every result recorded since was paid (as `balance`)."""
+        self.account.settle_recorded()
         return await self.account.positions()
 
     async def order(self, order_id: str) -> Order | None:

@@ -195,7 +195,10 @@ class SessionTiers:
             now_ms = int(time.time() * 1000)
             for mid, book in books.items():
                 if self.polls(f"{venue_name}:{mid}"):     # else promoted during the read: its stream's book is newer
-                    feed.publish(BookUpdate(book, now_ms), fetched=True)   # a REST answer: not stream liveness
+                    # a REST answer (not stream liveness), as the venue sent it: a paper venue's
+                    # answer less its fills' lots keeps the venue's as `raw` (recorded so; the
+                    # paper venue cuts it again on its way to the session)
+                    feed.publish(BookUpdate(getattr(book, "raw", None) or book, now_ms), fetched=True)
         clock = self.session.clock
         try:
             while True:

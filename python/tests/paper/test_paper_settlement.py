@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from arbbot.model import Venue
+from arbbot.model import Book, FeeSchedule, MarketInfo, Venue
+from arbbot.paper import PaperVenue
 from arbbot.venues.common.model import Resolution
-from tests.paper.test_venue import START, DataOnly, buy, ledger, on_kalshi_book  # noqa: F401 (fixture)
+from tests.paper.test_venue import START, DataOnly, _nap, buy, ledger, on_kalshi_book  # noqa: F401 (fixture)
 
 
 class Resolving(DataOnly):
@@ -42,14 +43,24 @@ def test_a_paper_account_is_paid_for_a_market_its_venue_pays_out(ledger):  # noq
 
 
 def test_a_paper_account_keeps_a_position_its_venue_does_not_pay_out_yet(ledger):  # noqa: F811
+    """Polymarket's tokens stay held after the market resolves (until redeemed, which a paper
+    account never is). (A Kalshi result is paid whatever its `paid` says: `paid` tells whether
+    the real account was paid, and Kalshi pays every position at settlement.)"""
+    poly = MarketInfo(Venue.POLYMARKET, "K", "K?", fees=FeeSchedule(), lot_lots=1)
+
+    class PolyResolving(Resolving):
+        def __init__(self) -> None:
+            DataOnly.__init__(self, poly, "polymarket")
+            self.results = [Resolution(Venue.POLYMARKET, "K", "no", 0, 7, paid=False)]
+
     async def main():
-        _, paper = await on_kalshi_book(ledger)
+        paper = PaperVenue(PolyResolving(), ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        paper.books["K"] = Book(yes_asks=((4_300, 1_000),), market=poly.id)
         await paper.place_order(buy(1_000, 4_300, "x-L0E0"))
         before = (await paper.balance()).cash_micros
-        paper.inner = Resolving([Resolution(Venue.KALSHI, "K", "no", 0, 7, paid=False)])
-        paper.resolutions = paper._resolutions
         assert [r.paid for r in await paper.resolutions(["K"])] == [False]
-        assert (await paper.balance()).cash_micros == before
+        assert (await paper.balance()).cash_micros == before == START - 4_300_000
         assert [(p.market_id, p.yes_lots) for p in await paper.positions()] == [("K", 1_000)]
-        assert ledger.store.paper_settlements("kalshi") == {}
+        assert ledger.store.paper_settlements("polymarket") == {}
     asyncio.run(main())

@@ -20,17 +20,22 @@ P = MarketId(Venue.POLYMARKET, "K")
 POLY_INFO = MarketInfo(Venue.POLYMARKET, "K", "K?", fees=FeeSchedule(taker_rate_ppm=20_000, rounding=10), lot_lots=1)
 
 
-def trade(ledger, book: Book, orders, info: MarketInfo = INFO) -> list[tuple[int, int, OrderStatus]]:
+def trade(ledger, book: Book, orders, info: MarketInfo = INFO, *,
+          first: tuple = ()) -> list[tuple[int, int, OrderStatus]]:
     """`orders` ((side, action, qty lots, limit ticks), …) one after the other on `book`:
-    (filled lots, cost µ$, status) of each; the ledger's re-match agrees with every one."""
+    (filled lots, cost µ$, status) of each; the ledger's re-match agrees with every one. `first`:
+    (book, orders) traded before (what a Polymarket account sells it must hold), not reported."""
     async def main():
         inner = DataOnly(info, info.venue.label)
-        inner.rest_book = book
         paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
         await paper.discover_markets()
-        await paper.fetch_book("K")
-        return [await paper.place_order(buy(qty, price, f"t-L{k}E0", side=side, action=action))
-                for k, (side, action, qty, price) in enumerate(orders)]
+        done = []
+        for k, (shown, placed) in enumerate((*first, (book, orders))):
+            inner.rest_book = shown
+            await paper.fetch_book("K")
+            done = [await paper.place_order(buy(qty, price, f"t{k}-L{n}E0", side=side, action=action))
+                    for n, (side, action, qty, price) in enumerate(placed)]
+        return done
     done = asyncio.run(main())
     assert rematch_paper_orders(ledger.store.paper_orders(), ledger.store.paper_fills()) == []
     return [(o.filled_lots, o.cost_micros, o.status) for o in done]
@@ -62,11 +67,16 @@ def test_kalshi_intra_unwind_cannot_sell_into_the_yes_bids_leg_1_took(ledger):
 
 def test_polymarket_a_tokens_ask_is_the_other_tokens_bid(ledger):
     """The YES ask 42¢ × 500 and the NO bid 58¢ × 500 are the same resting orders published twice,
-    as are the YES bid 41¢ × 3,000 and the NO ask 59¢ × 3,000."""
+    as are the YES bid 41¢ × 3,000 and the NO ask 59¢ × 3,000. (The account first buys the 1,000
+    YES and 500 NO tokens it sells, on a book whose levels are gone from the next one: a sale of
+    tokens not held is refused, as on the CLOB.)"""
     book = Book(yes_bids=((4_100, 3_000),), yes_asks=((4_200, 500),), no_bids=((5_800, 500),),
                 no_asks=((5_900, 3_000),), market=P)
+    funding = Book(yes_bids=((4_000, 500),), yes_asks=((4_400, 1_000),), no_bids=((5_600, 1_000),),
+                   no_asks=((6_000, 500),), market=P)
     assert trade(ledger, book, [(YES, BUY, 500, 4_200), (NO, SELL, 500, 5_800),
-                                (YES, SELL, 1_000, 4_100), (NO, BUY, 3_000, 5_900)], POLY_INFO) == [
+                                (YES, SELL, 1_000, 4_100), (NO, BUY, 3_000, 5_900)], POLY_INFO,
+                 first=((funding, [(YES, BUY, 1_000, 4_400), (NO, BUY, 500, 6_000)]),)) == [
         (500, 500 * 4_200, OrderStatus.FILLED), (0, 0, OrderStatus.CANCELED),
         (1_000, 1_000 * 4_100, OrderStatus.FILLED), (2_000, 2_000 * 5_900, OrderStatus.CANCELED)]
 
