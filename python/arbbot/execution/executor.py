@@ -679,9 +679,10 @@ class Executor:
                 try:
                     await self._adopt_absent(xid, route, coid, sent_ms, order)
                 except Exception as exc:       # noqa: BLE001 — whatever failed, an operator must look
+                    why = f"{type(exc).__name__}: {exc}"
+                    log.error("order.absent_unrecorded", client_order_id=coid, execution=xid, error=why)
                     self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, is at the venue "
-                                               f"and could not be recorded ({type(exc).__name__}: {exc})")
-                    raise
+                                               f"and could not be recorded ({why})")
                 return
         log.info("order.absent_confirmed", client_order_id=coid, watched_s=cfg.absent_watch_s)
 
