@@ -1,7 +1,10 @@
 """`ReplayVenue`: one venue of a recording as a `VenueClient` for market data — its discovery and
 listing bodies from the header, its books from the `book` records, delivered in virtual time at
 their receive times (`arbbot.replay.vloop`). It trades nothing: a replay puts a `PaperVenue`
-(the local fill engine) in front of it.
+(the local fill engine) in front of it. It does hold the live adapter's order rules where the live
+adapter has them (Polymarket: `refusal`, `budget`, `buys_by_amount`; `PolymarketRules`), on the
+recorded markets, which the `PaperVenue` takes up: a replay refuses, and spends, what a live run
+would.
 
 The records stay in the file: one `BookSource` per replay reads (and checks) them lazily, in file
 order, for all the venues, through the record scanner (`arbbot.replay.scan`: per venue and
@@ -18,11 +21,11 @@ from collections import deque
 from pathlib import Path
 from typing import AsyncIterator
 
-from arbbot.model import Book, MarketId, Venue
+from arbbot.model import Book, MarketId, MarketInfo, Venue
 from arbbot.replay.format import Recording, RecordingError, RecordReader
 from arbbot.replay.scan import new_scanner
 from arbbot.venues.common.errors import VenueError
-from arbbot.venues.common.model import PackedBookUpdate
+from arbbot.venues.common.model import OrderRequest, PackedBookUpdate
 
 READ_AHEAD = 50_000       # coalesced books of other venues read ahead (in the virtual future) before a stream waits
 PROGRESS_EVERY = 50_000   # book records between two progress reports
@@ -119,12 +122,58 @@ class BookSource:
                 self.on_progress(self.reader.position(), self.books)
 
 
+class PolymarketRules:
+    """The live Polymarket adapter's order rules (`PolymarketVenue.refusal` and `.budget`, its
+    execution client's `check` and `signed_amounts` under them: the market's tick grid and
+    minimum size, a marketable order's $1 minimum and its amounts in the CLOB's precision, the
+    dollar amount a marketable BUY spends) over `markets` (market id → MarketInfo, as recorded:
+    tick, fees, `min_order_size_lots` in `extra`). The live code itself runs, on an object laid
+    out as those methods read it (`provider.markets`, `exec`); none of it does I/O or signs: the
+    execution client is built without a transport, config or signer."""
+
+    buys_by_amount = True
+
+    def __init__(self, markets: dict[str, MarketInfo] | None = None) -> None:
+        from arbbot.venues.polymarket.execution import PolymarketExecutionClient
+        from arbbot.venues.polymarket.venue import PolymarketVenue
+        self.markets: dict[str, MarketInfo] = dict(markets or {})
+        self.provider = self                  # `PolymarketVenue` reads `provider.markets`; `check` too
+        self.exec = PolymarketExecutionClient(None, None, self)
+        self._refusal, self._budget = PolymarketVenue.refusal, PolymarketVenue.budget
+
+    def refusal(self, req: OrderRequest) -> str | None:
+        """`PolymarketVenue.refusal`: why the live adapter would refuse `req`, or None (a market
+        not recorded is not refused here, as a market not discovered is not live)."""
+        return self._refusal(self, req)
+
+    def budget(self, req: OrderRequest) -> int:
+        """`PolymarketVenue.budget`: µ$ a marketable BUY of `req` spends (its signed maker
+        amount), 0 for any other order or one whose amounts `signed_amounts` refuses (an order
+        `refusal` refuses is not sent: ask it first, as `PaperVenue` does)."""
+        return self._budget(self, req)
+
+
+# venue label → the live adapter's order rules a replay of its markets applies (the adapters
+# without a `refusal`/`budget` — Kalshi, ForecastEx — have none: their paper rules are the lot
+# and grid checks `PaperVenue` makes itself)
+LIVE_RULES = {Venue.POLYMARKET.label: PolymarketRules}
+
+
 class ReplayVenue:
     def __init__(self, name: str, recording: Recording, clock, source: BookSource) -> None:
         self.venue = name
         self.clock = clock                    # VirtualClock
         self.on_order_id = None
         self._markets = recording.markets.get(name, [])
+        # the live adapter's order rules on the recorded markets, where it has them: exposed as
+        # the adapter exposes them (instance attributes, so that a venue without them has none:
+        # `PaperVenue` and the executor take them up where they exist)
+        rules = LIVE_RULES.get(name)
+        self.order_rules = rules() if rules is not None else None
+        if self.order_rules is not None:
+            self.refusal, self.budget = self.order_rules.refusal, self.order_rules.budget
+            self.buys_by_amount = self.order_rules.buys_by_amount
+            self._rules_follow()
         self._events = recording.events.get(name, [])
         self._bodies = recording.listing_bodies.get(name, [])
         self._source = source
@@ -150,12 +199,19 @@ class ReplayVenue:
         own = [m for m in markets if m.venue.label == self.venue]
         self._markets = self._markets + own
         self._wanted.update(m.market_id for m in own)
+        self._rules_follow()
 
     def repriced(self, markets) -> None:
         """Markets a `repriced` record names (this venue's): discovery lists them with their new
         fee schedules from now on."""
         own = {m.market_id: m for m in markets if m.venue.label == self.venue}
         self._markets = [own.get(m.market_id, m) for m in self._markets]
+        self._rules_follow()
+
+    def _rules_follow(self) -> None:
+        """The order rules read the markets as discovery lists them now."""
+        if self.order_rules is not None:
+            self.order_rules.markets = {m.market_id: m for m in self._markets}
 
     def relisted(self, bodies: list) -> None:
         """A `listings` record's bodies for this venue: the listing as re-read."""

@@ -37,7 +37,10 @@ def test_replay_is_byte_identical_and_finds_what_the_run_found(recorded, tmp_pat
     assert set(result["found"]) - set(summary["found"]) <= {"cross"}, (summary["found"], result["found"])
     for lane, n in summary["found"].items():
         assert abs(result["found"][lane] - n) <= max(2, n // 4), (lane, result["found"], summary["found"])
-    assert result["executions"].get("complete", 0) >= 1
+    # the replay trades (its paper orders wait a 50 ms latency on books that step every 50 ms and
+    # follow Polymarket's order rules, so a short recording may end in unwinds and the breaker
+    # without a complete one: what it completes is not the point here)
+    assert sum(result["executions"].values()) >= 1 and result["orders"]["entry_lots"] > 0
     # every recorded book is replayed; those superseded within their millisecond are coalesced
     assert result["books"] + result["coalesced"] == summary["recording"]["books"] == json.loads(first)["recording"]["books"]
     assert result["coalesced"] > 0
