@@ -298,18 +298,27 @@ def moves_after_leg0(books: dict, market: str, to: Decomposition):
     return behave
 
 
+def leg1_moves(tmp_path, kalshi_book: Decomposition, leg1_to: Decomposition, cap: int | None = None,
+               **config) -> tuple:
+    """Leg 0 buys 10 Kalshi NO at 48¢ on `kalshi_book`; once it is sent, Polymarket YES (leg 1,
+    planned at 50¢) moves to `leg1_to`, Polymarket filling at most `cap` lots. (result, safe mode
+    reason, store fills, the Kalshi venue, the Polymarket venue)."""
+    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": kalshi_book}
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
+                    behave=moves_after_leg0(books, "polymarket:P1", leg1_to))
+    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1), cap=cap)
+    res, safe, fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
+                               books=books, **config)
+    return res, safe, fills, kal, poly
+
+
 def test_a_leg_whose_edge_went_is_completed_when_that_loses_less_than_unwinding(tmp_path):
     """Leg 0 buys 10 Kalshi NO at 48¢ (its YES ask is 53¢: NO sells at 47¢); then Polymarket YES
     moves from 50¢ to 51¢, leaving $0.10 where the minimum profit is $0.15: the edge is gone.
     Completing: $10 payout − $5.10 = $4.90 for leg 1; unwinding leg 0 brings at best 10 × 47¢ =
     $4.70. Before, leg 0 was unwound (sold at 47¢ less the slippage: −$0.10 at best). Now leg 1
     is bought at 51¢: complete, +$0.10 locked in, and the reason says why."""
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(5100, 5100)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
-    res, safe, fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                               books=books, min_profit=150_000)
+    res, safe, _fills, kal, poly = leg1_moves(tmp_path, quote(5200, 5300), quote(5100, 5100), min_profit=150_000)
     assert (res.state, res.filled, safe) == ("complete", {0: 1_000, 1: 1_000}, None)
     assert poly.sent == [("yes", "buy", 1_000)] and kal.sent == [("no", "buy", 1_000)]
     assert res.cash_flow == -(4_800 + 5_100) * 1_000                 # µ$: $9.90 for a $10 payout
@@ -320,12 +329,7 @@ def test_a_leg_whose_edge_went_is_completed_when_that_loses_less_than_unwinding(
 def test_a_leg_whose_edge_went_far_is_still_unwound(tmp_path):
     """As above, but Polymarket YES jumps to 70¢: completing brings $3.00 for leg 1 where
     unwinding leg 0 brings up to $4.70: leg 0 is sold (unwound), leg 1 never sent."""
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5300)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(7000, 7000)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
-    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                                books=books)
+    res, safe, _fills, kal, poly = leg1_moves(tmp_path, quote(5200, 5300), quote(7000, 7000))
     assert (res.state, res.filled, safe) == ("unwound", {0: 0, 1: 0}, None)
     assert poly.sent == [] and kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)]
     assert "edge gone on polymarket:P1 before leg 1" in res.reason
@@ -336,12 +340,7 @@ def test_a_leg_completed_at_a_loss_books_the_loss_it_locked_in(tmp_path):
     completing brings $4.70 for leg 1, unwinding at best $4.50, so leg 1 is bought: the sets lock
     in $10 − $4.80 − $5.30 = −$0.10. That loss is as certain as an unwind's: it is booked as
     realised (the daily loss cap counts it), where a complete execution booked none before."""
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
-    res, safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                                books=books)
+    res, safe, _fills, _kal, _poly = leg1_moves(tmp_path, quote(5200, 5500), quote(5300, 5300))
     assert (res.state, res.filled, res.cash_flow, safe) == ("complete", {0: 1_000, 1: 1_000}, -10_100_000, None)
     store = OrderStore(str(tmp_path / "o.db"))
     loss, day = store.realised_loss("x1"), store.daily_loss(0)
@@ -353,13 +352,8 @@ def test_a_completion_is_not_chosen_when_an_earlier_legs_unwind_could_not_sell_e
     """As the loss test above, but Polymarket YES jumps to 90¢ and only 900 lots stand behind
     Kalshi NO's 47¢ bid. Before (review of c33e416): the thin side counted as $0 of proceeds, so
     leg 1 was bought at 90¢, locking in −$3.80; now that doubt unwinds, as before the change."""
-    books = {"polymarket:P1": quote(5000, 5000),
-             "kalshi:K1": Decomposition(yes=((5300, 900),), no=((4800, 100_000),), quote=quote(4700, 5300).quote)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(9000, 9000)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
-    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                                 books=books)
+    thin = Decomposition(yes=((5300, 900),), no=((4800, 100_000),), quote=quote(4700, 5300).quote)
+    res, _safe, _fills, kal, poly = leg1_moves(tmp_path, thin, quote(9000, 9000))
     assert res.state == "unwound" and poly.sent == [] and kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)]
 
 
@@ -368,10 +362,6 @@ def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(
     completions: a leg bought after its edge went counts a failure against its market, and, when
     it locked in a loss (−$0.10 here), the result is a leg failure for the circuit breaker, as an
     unwind is."""
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1))
     seen = []
 
     class Risk:
@@ -380,8 +370,8 @@ def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(
 
     def setup(ex):
         ex.risk = Risk()
-    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                                 books=books, setup=setup, failure_threshold=1)
+    res, _safe, _fills, _kal, _poly = leg1_moves(tmp_path, quote(5200, 5500), quote(5300, 5300), setup=setup,
+                                                 failure_threshold=1)
     assert res.state == "complete" and seen == [("complete", True, True)]
     store = OrderStore(str(tmp_path / "o.db"))
     blacklisted = store.market_blocks("polymarket:P1")[0]
@@ -394,12 +384,7 @@ def test_a_completion_that_fills_short_keeps_the_most_sets_the_venues_let_it(tmp
     c33e416): 981 sets could not be kept (Kalshi's 19-lot excess is no whole contract), so both legs
     were sold in full, the completion's spread paid twice. Now the most sets whose excesses can be
     unwound are kept: 700 (Polymarket's 281-lot excess is its first over the $1 minimum at 50¢)."""
-    books = {"polymarket:P1": quote(5000, 5000), "kalshi:K1": quote(5200, 5500)}
-    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100),
-                    behave=moves_after_leg0(books, "polymarket:P1", quote(5300, 5300)))
-    poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1), cap=981)
-    res, _safe, _fills = execute(tmp_path, kal, poly, [("kalshi:K1", ESide.NO, 4800), ("polymarket:P1", ESide.YES, 5000)],
-                                 books=books)
+    res, _safe, _fills, kal, poly = leg1_moves(tmp_path, quote(5200, 5500), quote(5300, 5300), cap=981)
     assert (res.state, res.filled) == ("complete", {0: 700, 1: 700})
     assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 300)]
     assert poly.sent == [("yes", "buy", 1_000), ("yes", "sell", 281)]
