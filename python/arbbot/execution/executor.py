@@ -22,7 +22,7 @@ from arbbot.engine import decompose
 from arbbot.engine.twin.fees import fills_fee, order_fee
 from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.settle import UNSETTLED, most_settled, settle
-from arbbot.execution.store import OrderStore
+from arbbot.execution.store import NOT_FOUND, OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR, format_money
@@ -35,7 +35,6 @@ from arbbot.venues.common.model import (
 
 POLYMARKET_MIN_ORDER = 1_000_000     # µ$: Polymarket's minimum value of a marketable (FOK/FAK) order
 TOP_UP_MAX_LOTS = 100_000            # lots a top-up may exceed its shortfall by to reach a venue's minimum
-NOT_FOUND = "not at the venue after"  # an order whose outcome was unknown, not found by its lookups
 KEEP_TRIES = 100                     # keeps `_most_sets_kept` tries below the least leg's lots
 log = logs.get("execution")
 
@@ -662,13 +661,38 @@ class Executor:
             task.add_done_callback(self._watches.discard)
         self._absent.clear()
 
-    async def _watch_absent(self, xid: str, route: Route, coid: str, sent_ms: int) -> None:
-        """Look up order `coid` (taken as never sent: `_resolve` did not find it) for
-        `absent_watch_s` after its execution ended; if the venue shows it settled, adopt it
-        (`_adopt_absent`). Failed lookups are retried like the rest."""
+    def watch_absent_since_restart(self) -> int:
+        """After a restart (recovery done): watch again the orders taken as never sent within the
+        last `absent_watch_s` (by the process before, or by recovery just now), each for what is
+        left of its `absent_watch_s` since it was so marked; an order whose market is no longer
+        routed is looked up through its venue's client. Returns how many watches started."""
+        cfg = self.config
+        now_ms = int(self.clock() * 1000)
+        clients = {route.client.venue: route.client for route in self.routes.values()}
+        started = 0
+        for it in self.store.taken_as_never_sent(now_ms - int(cfg.absent_watch_s * 1000)):
+            route = self.routes.get(it.market)
+            if route is None and it.venue in clients:
+                route = Route(clients[it.venue], it.market_id)
+            if route is None:
+                log.warning("order.absent_unwatched", client_order_id=it.client_order_id, venue=it.venue,
+                            reason="no client for its venue in this session")
+                continue
+            left_s = it.updated_ms / 1000 + cfg.absent_watch_s - now_ms / 1000
+            task = asyncio.create_task(self._watch_absent(it.execution_id, route, it.client_order_id, it.created_ms,
+                                                          watch_s=left_s), name=f"absent-{it.client_order_id}")
+            self._watches.add(task)
+            task.add_done_callback(self._watches.discard)
+            started += 1
+        return started
+
+    async def _watch_absent(self, xid: str, route: Route, coid: str, sent_ms: int, watch_s: float | None = None) -> None:
+        """Look up order `coid` (taken as never sent: `_resolve` did not find it) for `watch_s`
+        (default `absent_watch_s`) after its execution ended; if the venue shows it settled, adopt
+        it (`_adopt_absent`). Failed lookups are retried like the rest."""
         cfg = self.config
         backoff = Backoff(base=cfg.lookup_backoff_cap_s, cap=cfg.absent_watch_cap_s)
-        deadline = time.monotonic() + cfg.absent_watch_s
+        deadline = time.monotonic() + (cfg.absent_watch_s if watch_s is None else watch_s)
         while time.monotonic() < deadline:
             await asyncio.sleep(backoff.next_delay())
             try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from arbbot.execution.settle import UNSETTLED, most_settled, settle
-from arbbot.execution.store import EXEC_OPEN, OrderStore
+from arbbot.execution.store import EXEC_OPEN, RECOVERY_NOT_FOUND, OrderStore
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import Action
@@ -127,7 +127,7 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
             views = await _views(clients, {i.venue for i in unseen})
             unseen = [it for it in unseen if not await _adopt(store, clients, it, views[it.venue], rep)]
         for it in unseen:
-            store.set_intent_state(it.client_order_id, "failed", "recovery: no such order at the venue")
+            store.set_intent_state(it.client_order_id, "failed", RECOVERY_NOT_FOUND)
             rep.missing.append(it.client_order_id)
     for x in open_execs:
         if any(i.client_order_id in rep.unsettled for i in store.intents(x.id)):

@@ -61,6 +61,10 @@ INTENT_TERMINAL = ("filled", "partially_filled", "canceled", "rejected", "failed
 FEE_HOLD = "fee_hold:"          # flag name prefix: + market name → "1" held for fees (hold_for_fees)
 EXEC_OPEN = ("executing",)
 EXEC_TERMINAL = ("complete", "aborted", "unwound", "naked")
+# a failed intent's error starts with one of these when it was taken as never sent: its outcome was
+# unknown (the executor's lookups) or it was open at a crash (recovery), and the venue did not show it
+NOT_FOUND = "not at the venue after"
+RECOVERY_NOT_FOUND = "recovery: no such order at the venue"
 __all__ = ["BreakerRow", "ExecutionRow", "FillRow", "IntentRow", "LOSS_STATES", "OrderStore", "SCHEMA_VERSION",
            "SchemaError", "client_order_id", "intent_state_for"]
 
@@ -88,6 +92,7 @@ class IntentRow:
     error: str
     paper: int = 0              # 1: filled by the local fill engine (arbbot run --paper), never sent
     created_ms: int = 0         # when the intent was written (the store's clock), just before sending
+    updated_ms: int = 0         # when its state last changed (the store's clock)
 
 
 @dataclass(frozen=True)
@@ -439,6 +444,16 @@ class OrderStore:
         if r is None:
             raise KeyError(coid)
         return _intent_row(r)
+
+    def taken_as_never_sent(self, since_ms: int) -> list[IntentRow]:
+        """Intents marked failed at or after `since_ms` because the venue did not show them
+        (`NOT_FOUND`, `RECOVERY_NOT_FOUND`) whose execution has ended: orders a venue may still run."""
+        q = ("SELECT i.* FROM intents i JOIN executions x ON x.id = i.execution_id WHERE i.state='failed'"
+             " AND i.updated_ms >= ? AND (substr(i.error, 1, ?) = ? OR i.error = ?) AND x.state != 'executing'"
+             " ORDER BY i.updated_ms")
+        with self._lock:
+            rows = self._db.execute(q, (since_ms, len(NOT_FOUND), NOT_FOUND, RECOVERY_NOT_FOUND)).fetchall()
+        return [_intent_row(r) for r in rows]
 
     def open_intents(self) -> list[IntentRow]:
         return [i for i in self.intents() if i.state in INTENT_OPEN]

@@ -533,6 +533,9 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=StreamedQuotes(session, fresh_only=True), clock=wall)
+    watched = executor.watch_absent_since_restart()    # orders a venue may still run (lost before the restart)
+    if watched:
+        log.info("recovery.absent_watched", orders=watched)
     relations = RelationIndex(session.universe)
     sizer = SessionSizer(session, store, cfg, relations=relations, clock=wall)
     buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,

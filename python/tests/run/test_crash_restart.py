@@ -28,6 +28,15 @@ EXPECTED = {
 FLAT_WHEN_UNFILLED = {"filled:L0"}
 
 
+def why_not_killed(run) -> dict:
+    """What a first run that ended without reaching its kill step did instead: its executions'
+    ends (state, reason), what it skipped and why (the breaker among them), safe mode, drift."""
+    ends = [(e.get("state"), str(e.get("reason", ""))[:200]) for e in run.events if e["event"] == "execution.done"]
+    trading = (run.summary or {}).get("trading") or {}
+    return {"ends": ends[:20], **{k: trading.get(k) for k in ("executions", "skipped", "safe_mode", "drift")},
+            "stderr": run.stderr[-800:]}
+
+
 @pytest.mark.parametrize("step", list(EXPECTED))
 def test_kill_at_each_step_then_restart(tmp_path, step):
     unwinding = step.startswith("unwind")
@@ -38,7 +47,7 @@ def test_kill_at_each_step_then_restart(tmp_path, step):
         before = venue_view(sim.handle).balances
         first = run_bot(sim, db, "--duration", "60", "--cooldown", "0.1", env={"ARB_FAULT_KILL_AT": step},
                         name="first")
-        assert first.returncode == -signal.SIGKILL, (first.returncode, first.stderr[-2000:])
+        assert first.returncode == -signal.SIGKILL, (first.returncode, why_not_killed(first))
         assert [e["step"] for e in first.events if e["event"] == "fault.kill"] == [step]
         store = OrderStore(str(db))
         killed = store.executions(("executing",))
@@ -60,6 +69,8 @@ def test_kill_at_each_step_then_restart(tmp_path, step):
         assert set(recovery["executions"]) == {xid}           # only the killed execution was open
         if step == "intent:L0":
             assert recovery["missing"] == 1 and recovery["adopted"] == 0
+            # the order recovery did not find may still reach the venue: it is watched
+            assert [e["orders"] for e in second.events if e["event"] == "recovery.absent_watched"][:1] == [1]
         store = OrderStore(str(db))
         assert all(x.state in TERMINAL for x in store.executions())
         assert all(i.state not in ("intent", "placed", "unknown") for i in store.intents())
