@@ -120,6 +120,21 @@ def test_a_market_not_taking_orders_is_not_active():
     assert not parse_market(base).neg_risk_augmented and parse_market({**base, "negRiskOther": True}).neg_risk_augmented
 
 
+def test_the_yes_token_is_the_yes_outcomes_whatever_its_place():
+    """`clobTokenIds` follow `outcomes`. Listed ["No", "Yes"], the YES token is the second one:
+    before, the first was taken as YES whatever it was, so a `same` twin became an inverse (a
+    naked bet). A matchup (["Lakers", "Celtics"]) keeps the first outcome as YES; Yes without No
+    is refused."""
+    from arbbot.venues.polymarket.providers import Unrepresentable, market_info
+    base = {"conditionId": "0x1", "clobTokenIds": "[\"t0\", \"t1\"]", "active": True, "closed": False}
+    for outcomes, yes, no in (('["Yes", "No"]', "t0", "t1"), ('["No", "Yes"]', "t1", "t0"),
+                              ('["no", "YES"]', "t1", "t0"), ('["Lakers", "Celtics"]', "t0", "t1")):
+        info = market_info(parse_market({**base, "outcomes": outcomes}))
+        assert (info.yes_token, info.no_token) == (yes, no), outcomes
+    with pytest.raises(Unrepresentable, match="Yes/No without the other"):
+        market_info(parse_market({**base, "outcomes": '["Yes", "Maybe"]'}))
+
+
 def test_discovery_fees_exponent_skip_and_buckets(caplog):
     def mutate(sc):
         fed = next(e for e in sc.events if e.event_id == "KXFEDDECISION-26DEC")

@@ -45,9 +45,24 @@ def fee_schedule(m: GammaMarket) -> FeeSchedule:
                        maker_rate_ppm=0 if s.taker_only else taker)
 
 
+def yes_index(outcomes) -> int:
+    """Which of a binary market's two tokens (`clobTokenIds`, in `outcomes`' order) is YES: the
+    one whose outcome is "Yes" when the outcomes are Yes and No (Gamma lists ["Yes", "No"], but
+    the order is not promised, and taking the first as YES would turn a `same` twin into an
+    inverse: a naked bet); else the first outcome (a matchup's ["Team A", "Team B"]: YES is the
+    first, as the question and the mapping read it)."""
+    names = [str(o).strip().lower() for o in outcomes]
+    if sorted(names) == ["no", "yes"]:
+        return names.index("yes")
+    if "yes" in names or "no" in names:
+        raise Unrepresentable(f"outcomes {list(outcomes)}: one of Yes/No without the other")
+    return 0
+
+
 def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
     if len(m.token_ids) != 2 or len(m.outcomes) != 2:
         raise Unrepresentable(f"{len(m.outcomes)} outcomes / {len(m.token_ids)} tokens (binary markets only)")
+    yes = yes_index(m.outcomes)
     fees = fee_schedule(m)
     try:
         tick = price_ticks(m.tick_size)
@@ -56,7 +71,7 @@ def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
         raise Unrepresentable(str(exc)) from None
     return MarketInfo(
         Venue.POLYMARKET, m.condition_id, m.question, event_id=event_id or (m.event_ids[0] if m.event_ids else ""),
-        fees=fees, lot_lots=1, tick_ticks=tick, yes_token=m.token_ids[0], no_token=m.token_ids[1],
+        fees=fees, lot_lots=1, tick_ticks=tick, yes_token=m.token_ids[yes], no_token=m.token_ids[1 - yes],
         neg_risk=m.neg_risk, neg_risk_augmented=m.neg_risk_augmented,
         active=m.active and not m.closed and m.accepting_orders and m.enable_order_book,
         closes_at=utc_second(m.end_date),
@@ -124,8 +139,12 @@ class PolymarketInstrumentProvider:
                     try:
                         self._know(market_info(gm))
                     except Unrepresentable:          # not tradeable here; its tokens' sides are still known
-                        self.tokens[gm.token_ids[0]] = (condition_id, Side.YES)
-                        self.tokens[gm.token_ids[1]] = (condition_id, Side.NO)
+                        try:
+                            yes = yes_index(gm.outcomes)
+                        except Unrepresentable:
+                            yes = 0
+                        self.tokens[gm.token_ids[yes]] = (condition_id, Side.YES)
+                        self.tokens[gm.token_ids[1 - yes]] = (condition_id, Side.NO)
                 if token_id in self.tokens:
                     break
         return self.tokens.get(token_id)
