@@ -887,8 +887,8 @@ class Executor:
             res = self._result(xid, "unwound", reason + held, leg_failed=count)
         else:
             why = f"{reason}; unwind incomplete, net lots {net}{stopped}"
-            self.store.set_execution_state(xid, "naked", why)
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
+            self.store.set_execution_state(xid, "naked", why)
             res = self._result(xid, "naked", why, leg_failed=count)
         self._notify(res, failure=True)
         return res

@@ -55,6 +55,11 @@ async def recover(store: OrderStore, clients: Mapping[str, VenueClient], *,
     (a venue may still be working through its queue): recovery waits for that, then asks again."""
     rep = RecoveryReport()
     await _reconcile(store, clients, store.executions(EXEC_OPEN), rep, "recovered", absent_after_ms)
+    naked = store.unacknowledged_naked()
+    if naked and store.safe_mode() is None:
+        # a store written before naked states carried their flag (or by hand): nobody has
+        # acknowledged these unhedged legs, so no new trade until someone does
+        store.enter_safe_mode(f"naked executions {naked} were never acknowledged (arbbot ack)")
     rep.safe_mode = store.safe_mode()
     return rep
 
@@ -129,6 +134,7 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
         for it in unseen:
             store.set_intent_state(it.client_order_id, "failed", RECOVERY_NOT_FOUND)
             rep.missing.append(it.client_order_id)
+    decided: list[tuple[str, str, str]] = []          # (execution, state, reason)
     for x in open_execs:
         if any(i.client_order_id in rep.unsettled for i in store.intents(x.id)):
             continue                     # an order of it may still fill: decided by the next recovery
@@ -146,10 +152,12 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
         else:
             state, reason = "naked", f"{why}: unhedged net lots per leg {net}"
             rep.naked.append(x.id)
-        store.set_execution_state(x.id, state, reason)
-        rep.executions[x.id] = state
-    if rep.naked:
+        decided.append((x.id, state, reason))
+    if rep.naked:                        # first: a naked state is never written outside safe mode
         store.enter_safe_mode(f"unhedged executions {rep.naked} ({why})")
+    for xid, state, reason in decided:
+        store.set_execution_state(xid, state, reason)
+        rep.executions[xid] = state
     if rep.unsettled:
         store.enter_safe_mode(f"orders {rep.unsettled} still resting or pending at the venue after "
                               f"{SETTLE_GIVE_UP_S:.0f} s ({why}): their executions stay open")

@@ -327,6 +327,11 @@ class OrderStore:
                        (state, reason, self._clock_ms(), execution_id))
             self._event(db, f"execution_{state}", execution_id, reason=reason)
             self._book_loss(db, execution_id)
+            if state == "naked" and not self._flagged(db, "safe_mode"):
+                # in the same commit: a crash between a naked state and its safe-mode flag must not
+                # leave the bot trading beside an unhedged leg nobody acknowledged (callers enter
+                # safe mode first, with their own reason: then this adds nothing)
+                self._flag_safe_mode(db, f"execution {execution_id} is naked: {reason}")
 
     def execution(self, execution_id: str) -> ExecutionRow:
         with self._lock:
@@ -1101,13 +1106,27 @@ class OrderStore:
         same, and the write error propagates."""
         try:
             with self.tx() as db:
-                db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES ('safe_mode', '1', ?, ?)"
-                           " ON CONFLICT(name) DO UPDATE SET value='1', reason=excluded.reason, ts_ms=excluded.ts_ms",
-                           (reason, self._clock_ms()))
-                self._event(db, "safe_mode_entered", reason=reason)
+                self._flag_safe_mode(db, reason)
         except BaseException:
             self._safe_latch = f"{reason} (not written to the order store)"
             raise
+
+    @staticmethod
+    def _flagged(db, name: str) -> bool:
+        r = db.execute("SELECT value FROM flags WHERE name=?", (name,)).fetchone()
+        return r is not None and r["value"] == "1"
+
+    def _flag_safe_mode(self, db, reason: str) -> None:
+        db.execute("INSERT INTO flags(name, value, reason, ts_ms) VALUES ('safe_mode', '1', ?, ?)"
+                   " ON CONFLICT(name) DO UPDATE SET value='1', reason=excluded.reason, ts_ms=excluded.ts_ms",
+                   (reason, self._clock_ms()))
+        self._event(db, "safe_mode_entered", reason=reason)
+
+    def unacknowledged_naked(self) -> list[str]:
+        """Naked executions no operator has acknowledged (`arbbot ack`): while any is, safe mode holds."""
+        with self._lock:
+            return [r["id"] for r in self._db.execute(
+                "SELECT id FROM executions WHERE state='naked' AND acknowledged=0 ORDER BY created_ms, id")]
 
     def safe_mode(self) -> str | None:
         """The reason the store is in safe mode (no new trades), or None."""

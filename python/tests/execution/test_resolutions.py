@@ -266,8 +266,10 @@ def test_the_dashboard_shows_an_unpaid_resolution_and_drops_a_paid_one(store):
     store.record_resolution(resolution("0xc", "no", 0, venue=Venue.POLYMARKET, paid=False))
     assert history.positions() == {"polymarket:0xc": {"venue": "polymarket", "net_lots": -200, "cost_micros": 600_000,
                                                       "resolved": "no"}}
-    assert [(e["kind"], e["data"]["market"]) for e in history.audit()] == [
+    audit = history.audit()
+    assert [(e["kind"], e["data"]["market"]) for e in audit if e["kind"] == "market_resolved"] == [
         ("market_resolved", "polymarket:0xc"), ("market_resolved", "kalshi:A")]
+    assert [e["kind"] for e in audit if e["kind"] != "market_resolved"] == ["safe_mode_entered"]   # x1 naked
     history.close()
 
 

@@ -146,15 +146,15 @@ def test_the_daily_loss_cap_is_sent_once_per_risk_day(notify, receiver, store):
     store._clock_ms = clock.ms
     n = notify(clock=clock, cap_usd=5.0)
     naked_losing_4_24(store, "a")                 # $4.24 < $5
-    receiver.wait_for("/hook", 1)                 # (the naked notification)
+    receiver.wait_for("/hook", 2)                 # (the naked notification, and safe mode its state entered)
     unwound_losing_3_25(store, "b")               # $7.49 ≥ $5: reached
-    receiver.wait_for("/hook", 2)
+    receiver.wait_for("/hook", 3)
     unwound_losing_3_25(store, "c")               # $10.74: same day, not again
     clock.t += 86_400                             # the next risk day
-    naked_losing_4_24(store, "d")                 # $4.24 < $5
-    receiver.wait_for("/hook", 3)
-    unwound_losing_3_25(store, "e")               # $7.49: reached again, new day
+    naked_losing_4_24(store, "d")                 # $4.24 < $5 (safe mode still on: only the naked one)
     receiver.wait_for("/hook", 4)
+    unwound_losing_3_25(store, "e")               # $7.49: reached again, new day
+    receiver.wait_for("/hook", 5)
     n.stop(2.0)
     caps = [b for b in plain(receiver) if b["kind"] == "daily_loss_cap"]
     day = int(utc_s("2026-03-10 00:00:00") * 1000)
