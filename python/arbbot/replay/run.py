@@ -146,7 +146,9 @@ def _result(session, trader, feeds) -> dict:
         for intent in store.intents(x.id):
             if intent.role == "entry":
                 ordered += intent.qty
-                filled += sum(f.qty for f in store.fills(intent.client_order_id))
+                # lots a venue filled beyond the order's size (Polymarket's budget BUY at cheaper
+                # levels) are held extra, not a fuller fill: the rate is at most 1
+                filled += min(intent.qty, sum(f.qty for f in store.fills(intent.client_order_id)))
     peak = cumulative = drawdown = 0
     for pnl in trader.stats.pnl_path:
         cumulative += pnl

@@ -83,6 +83,7 @@ def test_the_run_records_its_twins_and_a_replay_applies_them_when_the_session_ha
     from arbbot.replay.format import read_header
     path, summary = recorded
     rec = read_recording(path)
+    assert len(rec.mappings) == 1, summary["mappings"]
     (digest, rows), = rec.mappings.items()
     assert rec.recorded_mappings and read_header(path).recorded_mappings and read_header(path).books == 0
     assert len(rows) == summary["mappings"]["generated"]["proposed"] > 0
