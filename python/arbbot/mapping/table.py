@@ -4,11 +4,18 @@ CSV with the header `kalshi_ticker,polymarket_condition_id,forecastex_conid,rela
 optionally followed by `reasons` (what `arbbot map` writes: the matcher's reasons joined with
 "; ") and `approved` (a person's review, `arbbot map --review`: `yes`, `no` or blank =
 unreviewed), in either order. One row per question, an empty cell where a venue does not list
-it. `relation` is how the other venues relate to the row's first non-empty market (`same` or
-`inverse`): the other markets of an `inverse` row are inverse to the first and so `same` to each
-other. `confidence` a decimal in [0, 1] (the chance the legs really hedge: settlement rules
-differ across venues). A pair of markets is mapped once in a file: a second row naming both
-(same relation or not) is an error naming both lines.
+it. Each venue's cell holds the market id the session names it by: the Kalshi ticker, the
+Polymarket conditionId, and — despite the column's name, kept for existing files — the ForecastEx
+market id `SYMBOL-YYYYMMDD-STRIKE` (e.g. `FF-20261209-4.125`), never IB's numeric conId (refused,
+naming the line). A cell may repeat its own column's venue as a prefix (`kalshi:KXFED-26DEC`): the
+prefix is stripped; another venue's prefix is refused. `relation` is how the other venues
+relate to the row's first non-empty market (`same` or `inverse`): the other markets of an
+`inverse` row are inverse to the first and so `same` to each other. `confidence` a decimal in
+[0, 1] (the chance the legs really hedge: settlement rules differ across venues). A pair of
+markets is mapped once in a file: a second row naming both (same relation or not) is an error
+naming both lines. Rows that contradict each other through other markets (K~P same, P~F same,
+K~F inverse: a YES parity cycle that does not close) are an error naming every line of the
+cycle (`ParityForest`).
 
 Which rows a session trades (`trade_selection`): approved rows; unreviewed rows at confidence ≥
 `auto_approve_confidence` unless only approved rows may trade (`--live`); rejected rows never.
@@ -19,6 +26,7 @@ import csv
 import os
 import tempfile
 from collections import Counter
+from collections import deque
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -47,6 +55,7 @@ class MappingRow:
     confidence: int                  # millionths
     approved: bool | None = None     # a person's review: True yes, False no, None unreviewed
     reasons: str | None = None       # the matcher's reasons ("; "-joined); None: the file has no such column
+    line: int | None = field(default=None, compare=False)    # the file line it was read from (None: generated)
 
     def names(self) -> list[str]:
         """The `venue:id` names of the listed markets, in VENUES order."""
@@ -101,6 +110,7 @@ def _rows(reader, source: str) -> list[MappingRow]:
     has_reasons = "reasons" in columns
     rows = []
     mapped: dict[frozenset[str], int] = {}       # each pair of markets named so far → its line
+    forest = ParityForest()                      # YES parities the rows so far assert, labelled by line
     end = reader.line_num                        # the last line read (the header's)
     for cells in reader:
         number, end = end + 1, reader.line_num   # the record's first line, and its last
@@ -109,7 +119,7 @@ def _rows(reader, source: str) -> list[MappingRow]:
         if len(cells) != len(columns):
             raise MappingError(f"{source}:{number}: expected {len(columns)} columns, got {len(cells)}")
         by_name = dict(zip(columns, cells))
-        ids = tuple(c.strip() for c in cells[:3])
+        ids = tuple(_market_cell(venue, cell.strip(), source, number) for venue, cell in zip(VENUES, cells[:3]))
         relation = cells[3].strip()
         if relation not in RELATIONS:
             raise MappingError(f"{source}:{number}: relation {relation!r} must be one of {', '.join(RELATIONS)}")
@@ -123,7 +133,7 @@ def _rows(reader, source: str) -> list[MappingRow]:
         if approval not in APPROVAL:
             raise MappingError(f"{source}:{number}: approved {by_name['approved']!r} must be yes, no or blank")
         row = MappingRow(ids, relation, confidence, APPROVAL[approval],   # type: ignore[arg-type]
-                         by_name["reasons"].strip() if has_reasons else None)
+                         by_name["reasons"].strip() if has_reasons else None, number)
         # two rows on one pair would reach the engine as two relations (a contradictory one
         # turns the hedge into a naked bet, a duplicate doubles the exposure): never guess which
         for a, b in combinations(row.names(), 2):
@@ -131,8 +141,33 @@ def _rows(reader, source: str) -> list[MappingRow]:
                 raise MappingError(f"{source}:{number}: {a} and {b} are already mapped on line "
                                    f"{mapped[frozenset((a, b))]}; map a pair of markets once")
             mapped[frozenset((a, b))] = number
+        # rows on different pairs may still contradict through a third market (K~P same,
+        # P~F same, K~F inverse): the engine would trade a cycle whose parities disagree as a hedge
+        first = row.names()[0]
+        for other in row.names()[1:]:
+            cycle = forest.add(first, other, ROW_PARITY[row.relation], number)
+            if cycle is not None:
+                others = ", ".join(str(n) for n in sorted(set(cycle) - {number}))
+                raise MappingError(f"{source}:{number}: contradicts line(s) {others}: together they make "
+                                   f"{first} and {other} both the same (YES ≡ YES) and inverse (YES ≡ NO); "
+                                   "fix or remove one of these rows")
         rows.append(row)
     return rows
+
+
+def _market_cell(venue: str, cell: str, source: str, number: int) -> str:
+    """A row's market id for `venue`'s column: a `venue:` prefix repeating the column's venue is
+    stripped; another venue's prefix, or a numeric IB conId in the ForecastEx column, is refused."""
+    prefix, colon, rest = cell.partition(":")
+    if colon and prefix.strip().lower() in VENUES:
+        if prefix.strip().lower() != venue:
+            raise MappingError(f"{source}:{number}: {cell!r} names a {prefix.strip().lower()} market in the "
+                               f"{venue} column")
+        cell = rest.strip()
+    if venue == "forecastex" and cell.isdigit():
+        raise MappingError(f"{source}:{number}: forecastex_conid {cell!r} looks like an IB conId; the column "
+                           "takes the ForecastEx market id SYMBOL-YYYYMMDD-STRIKE (e.g. FF-20261209-4.125)")
+    return cell
 
 
 def relations_for(rows: list[MappingRow], known: set[str]) -> list[dict]:
@@ -146,6 +181,9 @@ def relations_for(rows: list[MappingRow], known: set[str]) -> list[dict]:
         present = [name for name in names if name in known]
         if len(present) < len(names):
             undiscovered += 1
+            log.warning("mappings.undiscovered_row", line=row.line,
+                        markets=[name for name in names if name not in known],
+                        pairs_left=len(present) * (len(present) - 1) // 2)
         for a, b in combinations(present, 2):
             out.append({"kind": row.relation if names[0] in (a, b) else "same", "a": a, "b": b,
                         "confidence": units.format_decimal(row.confidence, 6)})
@@ -153,6 +191,108 @@ def relations_for(rows: list[MappingRow], known: set[str]) -> list[dict]:
         log.warning("mappings.undiscovered", rows=undiscovered,
                     detail="mapping rows name markets not discovered; their pairs with those markets are left out")
     return out
+
+
+def undiscovered_rows(rows: list[MappingRow], known: set[str]) -> list[tuple[MappingRow, list[str]]]:
+    """Each row naming a market not in `known`, with the markets it names that are not."""
+    out = []
+    for row in rows:
+        missing = [name for name in row.names() if name not in known]
+        if missing:
+            out.append((row, missing))
+    return out
+
+
+# ---- YES parity: which relations say YES a ≡ YES b (even) or YES a ≡ NO b (odd) -------------------
+
+PARITY = {"same": 0, "equivalent": 0, "inverse": 1, "complement": 1}     # spec/ARBITRAGE.md lanes 2 and 4
+ROW_PARITY = {"same": 0, "inverse": 1}
+
+
+def relation_parity(relation: dict) -> tuple[str, str, int] | None:
+    """(a, b, parity) of a relation that fixes how two markets' YES relate — `same`/`equivalent`
+    (YES a ≡ YES b: 0), `inverse`/`complement` (YES a ≡ NO b: 1), an exhaustive bucket of two
+    (exactly one YES: 1); None for any other relation."""
+    kind = relation.get("kind")
+    if kind in PARITY:
+        return relation["a"], relation["b"], PARITY[kind]
+    members = relation.get("members")
+    if kind == "bucket" and relation.get("exhaustive") and isinstance(members, list) and len(members) == 2:
+        return members[0], members[1], 1
+    return None
+
+
+class ParityForest:
+    """Union-find over markets with a parity bit (YES of a market ≡ YES (0) or NO (1) of its
+    root). `add(a, b, parity, label)` records one asserted relation; it returns None when that
+    agrees with what is known (or is new), else the labels of the relations forming the cycle
+    that disagrees (the path from a to b already recorded, then `label`)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.parity: dict[str, int] = {}              # parity to the parent
+        self.tree: dict[str, list[tuple[str, object]]] = {}   # the unions made: node → (neighbour, label)
+
+    def find(self, x: str) -> tuple[str, int]:
+        if x not in self.parent:
+            self.parent[x], self.parity[x] = x, 0
+            return x, 0
+        path = []
+        while self.parent[x] != x:
+            path.append(x)
+            x = self.parent[x]
+        root, acc = x, 0
+        for node in reversed(path):                   # path compression, parities to the root
+            acc ^= self.parity[node]
+            self.parent[node], self.parity[node] = root, acc
+        return root, (self.parity[path[0]] if path else 0)
+
+    def add(self, a: str, b: str, parity: int, label: object) -> list | None:
+        ra, pa = self.find(a)
+        rb, pb = self.find(b)
+        if ra != rb:
+            self.parent[ra], self.parity[ra] = rb, pa ^ pb ^ parity
+            self.tree.setdefault(a, []).append((b, label))
+            self.tree.setdefault(b, []).append((a, label))
+            return None
+        if pa ^ pb == parity:
+            return None
+        return [*self._path(a, b), label]
+
+    def _path(self, a: str, b: str) -> list:
+        """The labels on the recorded unions from `a` to `b` (connected)."""
+        back: dict[str, tuple[str, object] | None] = {a: None}
+        todo = deque([a])
+        while todo:
+            x = todo.popleft()
+            if x == b:
+                break
+            for y, label in self.tree.get(x, ()):
+                if y not in back:
+                    back[y] = (x, label)
+                    todo.append(y)
+        labels = []
+        while back.get(b) is not None:
+            b, label = back[b]          # type: ignore[misc]
+            labels.append(label)
+        return labels[::-1]
+
+
+def contradicting_components(edges: list[tuple[str, str, int]]) -> list[list[int]]:
+    """The connected components (as indices into `edges`, each (a, b, parity)) containing a
+    cycle whose parities disagree; the others are consistent."""
+    forest = ParityForest()
+    bad = set()
+    for i, (a, b, parity) in enumerate(edges):
+        if forest.add(a, b, parity, i) is not None:
+            bad.add(a)
+    bad_roots = {forest.find(x)[0] for x in bad}
+    groups: dict[str, list[int]] = {}
+    for i, (a, _, _) in enumerate(edges):
+        root = forest.find(a)[0]
+        if root in bad_roots:
+            groups.setdefault(root, []).append(i)
+    return list(groups.values())
 
 
 @dataclass

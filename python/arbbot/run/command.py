@@ -249,6 +249,17 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         if session.rules_dropped:
             print(f"arbbot: {session.rules_dropped} relation(s) of {args.rules} name markets not discovered; "
                   f"dropped ({session.rules_added} added)", file=sys.stderr)
+        for row, missing in session.mappings_undiscovered:      # each one, like a file error: by its line
+            where = f"{args.mappings}:{row.line}" if row.line is not None else "a generated mapping row"
+            rest = "the row's other markets are still related" if len(row.names()) - len(missing) >= 2 \
+                else "the row is not traded"
+            print(f"arbbot: {where}: {', '.join(missing)} not discovered; {rest}", file=sys.stderr)
+        if session.contradictory:
+            print(f"arbbot: {len(session.contradictory)} relation(s) contradict others (two markets would be both "
+                  "the same and inverse) and are not traded: "
+                  + "; ".join(f"{r['kind']}({r.get('a')}, {r.get('b')}) from {source}" if "a" in r
+                              else f"{r['kind']} {r.get('members')} from {source}"
+                              for r, source in session.contradictory), file=sys.stderr)
         trader = None
         if args.trade:
             from arbbot.ops.notify import start_notifier
@@ -303,10 +314,17 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         notifications = await asyncio.to_thread(notifier.stop, 2.0) if notifier is not None else None
         st = session.stats
         p50, p99 = st.latency_percentiles_us()
+        unrelated = sum(1 for row, missing in session.mappings_undiscovered if len(row.names()) - len(missing) < 2)
         return {"format": "arbbot.live-summary/1", "paper": paper, "engine": session.engine_choice,
                 "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
-                "mappings": {"traded": len(session.mappings), "left_out": dict(session.mappings_left_out),
+                # traded: rows relating at least one discovered pair; undiscovered: rows naming a
+                # market not discovered (those with no pair left are not traded); contradictory:
+                # relations left out for contradicting others; closed: markets closed mid-session
+                "mappings": {"traded": len(session.mappings) - unrelated,
+                             "left_out": dict(session.mappings_left_out),
+                             "undiscovered": len(session.mappings_undiscovered),
+                             "contradictory": len(session.contradictory), "closed_markets": len(session.closed),
                              "generated": session.generation, "listings_refreshes": session.refreshes},
                 "structural_relations": session.structural,
                 "books_healthy": session.healthy(), "books_quiet": session.gate.quiet(),

@@ -21,7 +21,8 @@ from arbbot.venues.common.priority import ReaderTurn
 from arbbot.mapping.generate import generated_mappings_in_worker, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
 from arbbot.mapping.rules_file import merge_rules, relation_key, relation_names
-from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, MappingRow, relations_for, trade_selection
+from arbbot.mapping.table import (DEFAULT_AUTO_APPROVE, MappingRow, contradicting_components, relation_parity,
+                                  relations_for, trade_selection, undiscovered_rows)
 from arbbot.model import MarketInfo
 from arbbot.ops.stats import quantile
 from arbbot.quality.gate import BookGate
@@ -35,7 +36,41 @@ _EMPTY = Book()
 log = logs.get("session")
 
 AWAITING = "awaiting snapshot"      # why a market is held out until its first book arrives (snapshot start)
+CLOSED = "closed: no longer active on the venue"          # a listing refresh reports it inactive / closed
+GONE = "closed: no longer listed by the venue"            # absent from a complete listing refresh
+STRUCTURAL = ("structure", "venue")  # relation sources that are the venues' own structure (rules over
+                                     # their listings, the adapters' stated groups); the others:
+                                     # "mapping" (the mapping CSV), "generated" (twins), "rules" (--rules)
 BOOTSTRAP_WAIT_S = 5.0              # snapshot start: markets with no book by then are fetched over REST
+
+
+def _pair_key(r: dict) -> tuple:
+    """One key per related pair of markets for the relations fixing how their YES relate
+    (`same`, `inverse`, `complement`, `equivalent`: any kind, either order); the others keep
+    their own identity (`relation_key`)."""
+    if relation_parity(r) is not None and r["kind"] != "bucket":
+        return ("pair", frozenset((r["a"], r["b"])))
+    return relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive")))
+
+
+def _describe(r: dict, source: str) -> str:
+    """`same(kalshi:K1, polymarket:0xP1) from mapping` — a relation and where it came from."""
+    return f"{r['kind']}({', '.join(map(str, relation_names(r)))}) from {source or 'unknown'}"
+
+
+def _lists_completely(venue) -> bool:
+    """True if `venue` (or the adapter it wraps: `inner`) states `complete_listing`: a
+    `discover_markets` that returns lists every market it still trades, so a known market absent
+    from it has closed. Without it only markets reported inactive count as closed (a listing may
+    be partial: a product whose catalog could not be read, markets kept from earlier reads)."""
+    for _ in range(4):                 # a paper or recording wrapper, then the adapter
+        if venue is None:
+            return False
+        stated = getattr(venue, "complete_listing", None)
+        if stated is not None:
+            return stated is True
+        venue = getattr(venue, "inner", None)
+    return False
 
 
 def pack(book: Book) -> array:
@@ -157,6 +192,14 @@ class LiveSession:
         self.listings: dict = {}                # venue → arbbot.mapping.listings.Listing list, from discovery
         self.structural = 0                     # relations derived from the listings by rule
         self._relations: list[dict] = []        # what the universe was built from (relation objects)
+        self._sources: list[str] = []           # where each of `_relations` came from (see STRUCTURAL)
+        # relations left out because they contradict others (a YES parity cycle that does not close):
+        # (relation, source), as of the last assembly plus what generation added since
+        self.contradictory: list[tuple[dict, str]] = []
+        # traded rows naming markets not discovered, with those markets
+        self.mappings_undiscovered: list[tuple[MappingRow, list[str]]] = []
+        self.closed: dict[str, str] = {}        # market name → why it is held for good (closed on the venue)
+        self.on_closed = None                   # called with {name: reason} of markets a refresh closes (--record)
         self.rules = rules or []
         self.rules_added = 0
         self.rules_dropped = 0
@@ -258,46 +301,126 @@ class LiveSession:
         """The session's relations from what it knows now, in this order: the rules over each
         venue's listings (a complete two-outcome group is a complement there: parity lane; an
         augmented group's "Other" and placeholders left out); the adapters' stated groups, only
-        for a venue whose listing bodies could not be read; the traded mapping rows; the
-        `--rules` file. Relations naming markets not discovered at the start are left out."""
+        for a venue whose listing bodies could not be read; the traded mapping rows (the user's,
+        then generated twins); the `--rules` file. Relations naming markets not discovered at the
+        start, or closed since (`closed`), are left out. Two markets are related one way only:
+        a relation on a pair already related is not added (the earlier source wins: the venues'
+        structure, then the mapping CSV, then generated twins, then `--rules`). Then the whole set
+        is checked for YES parity cycles that do not close (`_consistent`). Sets `_sources`."""
         known = set(self.index)
-        relations, _ = merge_rules(derive_relations([x for xs in self.listings.values() for x in xs]), known, ())
+        open_ = known - self.closed.keys()
+        relations, _ = merge_rules(derive_relations([x for xs in self.listings.values() for x in xs]), open_, ())
         self.structural = len(relations)
-        stated = [r for r in self._stated
-                  if all(m in known and m.split(":", 1)[0] not in self.listings for m in r["members"])]
-        relations += self._new(relations, stated)
-        relations += self._new(relations, relations_for(self.mappings, known))
+        sources = ["structure"] * len(relations)
+
+        def add(candidates: list[dict], source: str) -> list[dict]:
+            new = self._new(relations, candidates, source, sources)
+            relations.extend(new)
+            sources.extend([source] * len(new))
+            return new
+        add([r for r in self._stated
+             if all(m in open_ and m.split(":", 1)[0] not in self.listings for m in r["members"])], "venue")
+        user = set(self.user_mappings)
+        self.mappings_undiscovered = undiscovered_rows(self.mappings, known)
+        for source, rows in (("mapping", [r for r in self.mappings if r in user]),
+                             ("generated", [r for r in self.mappings if r not in user])):
+            add([r for r in relations_for(rows, known) if r["a"] in open_ and r["b"] in open_], source)
         if self.rules:
-            added, self.rules_dropped = merge_rules(self.rules, known, self._keys(relations))
-            self.rules_added = len(added)
-            relations += added
+            merged, self.rules_dropped = merge_rules(self.rules, open_, self._keys(relations))
+            self.rules_added = len(add(merged, "rules"))
             log.info("rules.merged", added=self.rules_added, dropped=self.rules_dropped)
+        self.contradictory = []
+        relations, self._sources = self._consistent(relations, sources)
         return relations
+
+    def _sources_now(self) -> list[str]:
+        """`_sources`, one per relation of `_relations` ("" for any set without one)."""
+        return (self._sources + [""] * len(self._relations))[:len(self._relations)]
+
+    def _consistent(self, relations: list[dict], sources: list[str]) -> tuple[list[dict], list[str]]:
+        """`relations` (with their `sources`) without the contradictory ones: over the relations
+        fixing how two markets' YES relate (`arbbot.mapping.table.relation_parity`), a connected
+        group with a cycle whose parities disagree (K~P same, P~F same, K~F inverse) would have
+        the engine trade a naked bet as a hedge. Reject, never guess: every such relation of the
+        group that is not the venues' own structure is dropped; if the venues' structure alone
+        still contradicts itself there, its relations of the group are dropped too. Groups
+        without a contradiction are untouched. Each group is logged (`relations.contradictory`,
+        error) and the dropped relations added to `contradictory`."""
+        edges, at = [], []
+        for i, r in enumerate(relations):
+            pair = relation_parity(r)
+            if pair is not None:
+                edges.append(pair)
+                at.append(i)
+        drop: set[int] = set()
+        for group in contradicting_components(edges):
+            members = [at[e] for e in group]
+            structure = [i for i in members if sources[i] in STRUCTURAL]
+            dropped = [i for i in members if sources[i] not in STRUCTURAL]
+            own = [e for e in group if sources[at[e]] in STRUCTURAL]    # the venues' structure alone
+            for bad in contradicting_components([edges[e] for e in own]):
+                dropped += [at[own[k]] for k in bad]
+            drop.update(dropped)
+            log.error("relations.contradictory",
+                      markets=sorted({m for e in group for m in edges[e][:2]}),
+                      relations=[_describe(relations[i], sources[i]) for i in members],
+                      dropped=[_describe(relations[i], sources[i]) for i in sorted(dropped)],
+                      kept=[_describe(relations[i], sources[i]) for i in structure if i not in dropped],
+                      detail="these relations make two markets both the same and inverse; "
+                             "none of those not stated by the venues is traded")
+        if not drop:
+            return relations, sources
+        self.contradictory += [(relations[i], sources[i]) for i in sorted(drop)]
+        keep = [i for i in range(len(relations)) if i not in drop]
+        return [relations[i] for i in keep], [sources[i] for i in keep]
 
     async def refresh_listings(self) -> bool:
         """Read the venues' listings again; when they changed (their digest), derive the rules
         and match the twins again and rebuild the engine with the result (a twin whose listing
         no longer settles like its partner is dropped, a new one added). Markets listed since
         the start join the session first (`add_markets`); known markets whose fee schedule
-        changed are re-priced (`reprice_markets`). Returns whether anything changed."""
+        changed are re-priced (`reprice_markets`); known markets the venue now reports inactive
+        (closed, not taking orders), or no longer lists in a listing it states complete
+        (`complete_listing`, see `_lists_completely`), are held (`close_markets`) until a later
+        refresh lists them active again (`reopen_markets`). A venue whose read fails raises
+        before anything is applied. Returns whether anything changed."""
         if self.listings_digest is None:          # no generation ran: what discovery read
             self.listings_digest = await asyncio.to_thread(listings_digest, self.listings)
         listed: list[MarketInfo] = []
         repriced: list[MarketInfo] = []
-        for venue in self.venues.values():
-            for m in await venue.discover_markets():
-                at = self.index.get(str(m.id))
+        closed: dict[str, str] = {}
+        reopened: list[str] = []
+        for name, venue in self.venues.items():
+            seen = set()
+            for m in await venue.discover_markets():      # (one that raises: nothing is applied)
+                key = str(m.id)
+                seen.add(key)
+                at = self.index.get(key)
                 if at is None:
                     if m.active:
                         listed.append(m)
-                elif m.fees != self.markets[at].fees:
-                    repriced.append(m)
+                elif not m.active:
+                    closed[key] = CLOSED
+                else:
+                    if key in self.closed:
+                        reopened.append(key)
+                    if m.fees != self.markets[at].fees:
+                        repriced.append(m)
+            if _lists_completely(venue):              # its absence from a complete listing says closed
+                for m in self.markets:
+                    if m.venue.label == name and str(m.id) not in seen:
+                        closed.setdefault(str(m.id), GONE)
         if repriced:
-            self.reprice_markets(repriced)
+            self.reprice_markets([m for m in repriced if str(m.id) not in closed])
+        newly_closed = self.close_markets(closed)
+        self.reopen_markets(reopened)
         listings = await asyncio.to_thread(session_listings, self.venues)
         digest = await asyncio.to_thread(listings_digest, listings)
         if digest == self.listings_digest and not listed:
-            return bool(repriced)
+            if reopened:                              # their relations come back
+                self._relations = self._assemble()
+                self._rebuild_engine()
+            return bool(repriced or newly_closed or reopened)
         if listed:
             await self.add_markets(listed)
         generated = await generated_mappings_in_worker(listings, self.cache_dir) if self.generate else None
@@ -306,6 +429,48 @@ class LiveSession:
             self.on_listings(digest, twins)
         self.apply_listings(listings, digest, twins)
         return True
+
+    def close_markets(self, closed: dict[str, str]) -> int:
+        """Markets that stopped trading on their venue (name → reason, e.g. CLOSED): held out of
+        detection whatever their books say (the quality gate's hold, with that reason, as a Kalshi
+        market its venue deactivated is held) until a refresh lists them active again, never
+        re-snapshotted meanwhile, and every relation naming them dropped; the engine is rebuilt.
+        Returns how many were newly closed."""
+        fresh = {n: r for n, r in closed.items() if n in self.index and n not in self.closed}
+        if not fresh:
+            return 0
+        for name, reason in fresh.items():
+            self.closed[name] = reason
+            self.gate.held[name] = reason
+            log.warning("market.closed", market=name, reason=reason)
+        keep = [i for i, r in enumerate(self._relations) if not fresh.keys() & set(relation_names(r))]
+        dropped = len(self._relations) - len(keep)
+        self._relations = [self._relations[i] for i in keep]
+        sources = self._sources_now()
+        self._sources = [sources[i] for i in keep]
+        log.warning("markets.closed", markets=len(fresh), names=sorted(fresh)[:20], relations_dropped=dropped)
+        if self.on_closed is not None:
+            self.on_closed(fresh)
+        if self.engine is not None:
+            self._rebuild_engine()
+        return len(fresh)
+
+    def reopen_markets(self, names: list[str]) -> int:
+        """Closed markets (`close_markets`) a later refresh lists active again: held until a
+        fresh book arrives ("awaiting snapshot", fetched again through their feeds); the caller
+        reassembles the relations. Returns how many were reopened."""
+        names = [n for n in names if n in self.closed]
+        for name in names:
+            del self.closed[name]
+            self.gate.held[name] = AWAITING
+            self._resnapshot_asked.pop(name, None)
+            venue, _, mid = name.partition(":")
+            feed = getattr(self.venues.get(venue), "feed", None)
+            if feed is not None and not self.subscriptions.polls(name):
+                feed.resnapshot([mid])
+        if names:
+            log.warning("markets.reopened", markets=len(names), names=sorted(names)[:20])
+        return len(names)
 
     def apply_listings(self, listings: dict, digest: str, twins: list[MappingRow] | None) -> None:
         """What a refresh read: `listings` (venue → Listing list, digest `digest`) replace the
@@ -400,19 +565,33 @@ class LiveSession:
     def _keys(relations: list[dict]) -> list[tuple]:
         return [relation_key(r["kind"], relation_names(r), bool(r.get("exhaustive"))) for r in relations]
 
-    def _new(self, present: list[dict], candidates: list[dict]) -> list[dict]:
-        """`candidates` not already among `present` (same kind and markets). Two markets are
-        twins one way only: a `same` or `inverse` pair already related either way is not
-        related again (the first wins; both would make the hedge a naked bet)."""
-        def key(r: dict) -> tuple:
-            kind = "same" if r["kind"] == "inverse" else r["kind"]      # one key per twin pair
-            return relation_key(kind, relation_names(r), bool(r.get("exhaustive")))
-        seen = {key(r) for r in present}
+    def _new(self, present: list[dict], candidates: list[dict], source: str = "",
+             sources: list[str] | None = None) -> list[dict]:
+        """`candidates` (from `source`) not already among `present` (from `sources`, in order).
+        Two markets are related one way only: a pair already related by a `same`, `inverse`,
+        `complement` or `equivalent` relation, in either order, is not related again by any of
+        those (the first wins: two would double the exposure, or make the hedge a naked bet).
+        The same kind twice is a silent duplicate; another kind is logged
+        (`relations.pair_already_related`: which was kept, whether their YES parities disagree). Other
+        relations are not added twice (same kind and markets)."""
+        sources = sources or []
+        held: dict[tuple, tuple[dict, str]] = {}
+        for i, r in enumerate(present):
+            held.setdefault(_pair_key(r), (r, sources[i] if i < len(sources) else ""))
         out = []
         for r in candidates:
-            if key(r) not in seen:
-                seen.add(key(r))
+            key = _pair_key(r)
+            first = held.get(key)
+            if first is None:
+                held[key] = (r, source)
                 out.append(r)
+                continue
+            kept, by = first
+            if key[0] == "pair" and kept["kind"] != r["kind"]:
+                disagree = relation_parity(kept)[2] != relation_parity(r)[2]    # type: ignore[index]
+                log.warning(
+                    "relations.pair_already_related", markets=sorted(key[1]), kept=_describe(kept, by),
+                    not_added=_describe(r, source), parities_disagree=disagree)
         return out
 
     # ---- generated twins (background) -----------------------------------------------------
@@ -439,9 +618,17 @@ class LiveSession:
         """Trade generated rows (the user's win; the approval rule applies), rebuilding the engine
         with their relations appended. Returns the number of relations added."""
         self._select(merge_mappings(self.user_mappings, rows))
-        added = self._new(self._relations, relations_for(self.mappings, set(self.index)))
+        user = set(self.user_mappings)
+        open_ = set(self.index) - self.closed.keys()
+        twins = [r for r in relations_for([r for r in self.mappings if r not in user], set(self.index))
+                 if r["a"] in open_ and r["b"] in open_]
+        added = self._new(self._relations, twins, "generated", self._sources_now())
         if added:
-            self._relations = self._relations + added
+            relations, sources = self._consistent(self._relations + added,
+                                                  self._sources_now() + ["generated"] * len(added))
+            kept = {id(r) for r in relations}
+            added = [r for r in added if id(r) in kept]
+            self._relations, self._sources = relations, sources
             self._rebuild_engine()
         return len(added)
 
@@ -453,8 +640,8 @@ class LiveSession:
 
     def _rebuild_engine(self) -> None:
         """A new engine over the same markets and current (gated) books with `_relations`; the
-        trader's relation index follows. Relations are only appended, so earlier opportunities
-        keep theirs."""
+        trader's relation index follows. (Relations are appended by generation; a listing refresh
+        reassembles them, and markets closed mid-session take theirs with them.)"""
         import dataclasses
         current = rebuilt_universe(self)
         self._swap(dataclasses.replace(current, relations=parse_relations(self._relations, current.markets)),
@@ -603,6 +790,9 @@ class LiveSession:
         if packed is None:
             packed = pack(book)
         self.books[name] = packed
+        closed = self.closed
+        if closed and name in closed:            # closed on the venue: held whatever the book says
+            tradeable, reason = False, closed[name]
         admitted = self.gate.admit(name, tradeable, reason)
         if admitted and self._healthy_at is None:
             self._note_healthy()
@@ -690,7 +880,7 @@ class LiveSession:
         slow = self.subscriptions.slow            # polled markets are read on their own schedule
         names = {*self.gate.older_than(after), *self.gate.distrusted_for(after)}
         for name in sorted(names, key=self.index.__getitem__):
-            if name not in slow and (name not in asked or now - asked[name] > after):
+            if name not in slow and name not in self.closed and (name not in asked or now - asked[name] > after):
                 asked[name] = now
                 venue, _, mid = name.partition(":")
                 due.setdefault(venue, []).append(mid)

@@ -179,6 +179,7 @@ def test_live_command_leaves_out_rejected_and_low_rows(in_tmp, capsys, monkeypat
     out, err = capsys.readouterr()
     summary = json.loads(out)
     assert summary["mappings"] == {"traded": 7, "left_out": {"rejected": 2, "below_auto_approve": 1},
+                                   "undiscovered": 0, "contradictory": 0, "closed_markets": 0,
                                    "generated": None, "listings_refreshes": 0}
     # 6 buckets, a complement and 9 implications from the listings, then the 7 traded twins
     assert summary["structural_relations"] == 16 and summary["relations"] == 16 + 7

@@ -68,8 +68,9 @@ def test_a_pair_mapped_twice_exits_2_from_the_command(tmp_path: Path, capsys) ->
 
 
 def test_a_session_relates_a_twin_pair_one_way_only() -> None:
-    """Relations reaching the engine: a `same` or `inverse` pair already present under either
-    kind is not added again (the first wins); other kinds are untouched."""
+    """Relations reaching the engine: a pair already related by `same`, `inverse`, `complement`
+    or `equivalent` is not related again by any of them (the first wins). (It used to expect the
+    `complement` beside the `same`: a pair both YES ≡ YES and YES ≡ NO, a naked bet.)"""
     session = LiveSession({}, [])
     present = [{"kind": "same", "a": "kalshi:K1", "b": "polymarket:P1", "confidence": "0.99"}]
     candidates = [{"kind": "inverse", "a": "polymarket:P1", "b": "kalshi:K1", "confidence": "0.99"},
@@ -77,7 +78,7 @@ def test_a_session_relates_a_twin_pair_one_way_only() -> None:
                   {"kind": "inverse", "a": "kalshi:K2", "b": "polymarket:P2", "confidence": "0.9"},
                   {"kind": "same", "a": "kalshi:K2", "b": "polymarket:P2", "confidence": "0.9"},
                   {"kind": "complement", "a": "kalshi:K1", "b": "polymarket:P1", "confidence": "1"}]
-    assert session._new(present, candidates) == [candidates[2], candidates[4]]
+    assert session._new(present, candidates) == [candidates[2]]
 
 
 # ---- 3. negated title ladders ----------------------------------------------------------------
@@ -274,7 +275,10 @@ def test_rows_naming_undiscovered_markets_are_counted_in_a_warning() -> None:
     with capture_logs() as events:
         out = relations_for(rows, {"kalshi:K1", "polymarket:P1", "kalshi:K3", "polymarket:P3"})
     assert [(r["a"], r["b"]) for r in out] == [("kalshi:K1", "polymarket:P1"), ("kalshi:K3", "polymarket:P3")]
-    assert [(e["event"], e["log_level"], e["rows"]) for e in events] == [("mappings.undiscovered", "warning", 2)]
+    assert [(e["event"], e["log_level"], e.get("markets"), e.get("rows")) for e in events] == [
+        ("mappings.undiscovered_row", "warning", ["kalshi:K2", "forecastex:F2"], None),
+        ("mappings.undiscovered_row", "warning", ["forecastex:F3"], None),
+        ("mappings.undiscovered", "warning", None, 2)]
     with capture_logs() as events:
         relations_for(rows[:1], {"kalshi:K1", "polymarket:P1"})
     assert events == []

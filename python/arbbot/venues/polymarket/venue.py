@@ -60,6 +60,9 @@ def taker_parts(trade: dict) -> list[tuple[int, str]]:
 class PolymarketVenue:
     venue = "polymarket"
     buys_by_amount = True     # a FAK/FOK BUY spends its maker amount (VenueClient.buys_by_amount)
+    # discovery reads Gamma's whole `closed=false` listing or raises: a known market absent from it
+    # has closed (or can no longer be priced here) and the session holds it (LiveSession.refresh_listings)
+    complete_listing = True
 
     def __init__(self, config: PolymarketConfig, *, recorder=None) -> None:
         self.config = config
