@@ -21,7 +21,12 @@ structured strike fields and the rules text:
 - `qualifiers`: words that narrow the outcome (intraday, worldwide, final, nominee, …);
 - `negated`: the question is negated ("Will the Fed not cut …"; "no more than" is a comparator);
 - `void`: what the rules say a postponed or cancelled event resolves to (no, yes, 50-50, void,
-  price).
+  price);
+- `tie`: what the rules say a tie or draw resolves to (same names as `void`);
+- `deadline`: the deadline the rules state (`_rules_deadline`): the latest full date after "by",
+  "before", "until", "no later than", "on or before" (a time of day may stand between: "by 11:59 PM
+  ET on Feb 5"), or the close date when they say "before the market closes"; None when unstated.
+  For a question without a date of its own this is its deadline (settlement compares it).
 """
 from __future__ import annotations
 
@@ -114,6 +119,20 @@ _NEGATED_CMP = re.compile(r"\b(?:no|not) (?:more|less|fewer) than\b")
 # rules clauses about an event that does not happen as planned, and what YES then pays
 _VOID_EVENT = re.compile(r"postpone|cancel|delay|called off|abandon|suspend|reschedul"
                          r"|not (?:be )?(?:held|played|completed)|(?:does|do|did) not (?:take place|occur)")
+# rules clauses about a tie or draw ("tie-break", "tied to", "drawn into" are not one)
+_TIE_EVENT = re.compile(r"\b(?:ties?|tied|draw)\b(?!-?break)(?! (?:to|for|into)\b)")
+# where a tie sentence breaks into clauses: "Yes if A wins, and No if B wins or the game is tied"
+_CLAUSE_SPLIT = re.compile(r"\s*[,;:]\s*(?:(?:and|but|otherwise|while|whereas)\s+)?|\s+(?:and|but|otherwise|while|whereas)\s+")
+_LEADING_OUTCOME = re.compile(r"^(?:(?:it|this market|the market|market) )?(?:(?:will )?(?:resolve|settle)[sd]? )?"
+                              r"(?:to |as )?[\"“']?(yes|no)\b")
+# the words before a date in the rules that make it a deadline; a time of day may stand between
+# ("by 11:59 pm et on february 5, 2026"); "on or before" is read as "by" first
+_DEADLINE_LEAD = re.compile(r"\b(?:by|before|prior to|until|till|no later than)"
+                            r"(?: (?:\d{1,2}(?::\d\d)? ?[ap]\.?m\.?|noon|midnight)(?: [a-z]{2,3}\b)?,?(?: on)?)?"
+                            r" (?:the )?(?:end of )?$")
+# the rules tie the deadline to the listing's own close ("before the market closes")
+_CLOSE_DEADLINE = re.compile(r"\b(?:by|before|prior to|until) (?:the )?(?:market closes|market close|market's close"
+                             r"|close of (?:the|this) market|market closing)\b")
 _VOID_OUTCOMES = [
     ("50-50", re.compile(r"\b50 ?[-/] ?50\b|\bfifty[- ]fifty\b|\$?0?\.50 per share")),
     ("no", re.compile(r"\b(?:resolve|settle)[sd]? (?:to |as )?[\"“']?no\b")),
@@ -164,6 +183,8 @@ class Features:
     times: frozenset[tuple[str, str]] = frozenset()   # times of day: ("17:00", "ET"), zone "" when unstated
     negated: bool = False              # the question is negated ("… not cut …")
     void: frozenset[str] = frozenset() # what a postponed / cancelled event resolves to, per the rules
+    tie: frozenset[str] = frozenset()  # what a tie / draw resolves to, per the rules
+    deadline: date | None = None       # the deadline the rules state (`_rules_deadline`), None when unstated
 
     @classmethod
     def of(cls, listing: Listing) -> "Features":
@@ -192,7 +213,7 @@ class Features:
                    _names(text, listing.title, league) | (words & ASSETS), words & ACTIONS, words & QUALIFIERS,
                    close, league, stated is not None, _game_day(listing, dates) if subject else None,
                    timing=timing, times=times, negated=bool(_NEGATION.search(_NEGATED_CMP.sub(" ", norm))),
-                   void=_void(listing.rules))
+                   void=_void(listing.rules), tie=_tie(listing.rules), deadline=_rules_deadline(listing.rules, close))
 
     @property
     def embedding_text(self) -> str:
@@ -211,13 +232,24 @@ def _dates(norm: str, close: date | None) -> tuple[tuple[DateRef, ...], str, str
     """The dates in normalised text (impossible ones dropped), their timing ("by" when any of
     them is a deadline, else "on" when any is a point in time, else ""), and the text with the
     dates blanked out (for number parsing)."""
+    mentions, rest = _date_mentions(norm, close)
+    timings = {timing for _, _, timing in mentions}
+    timing = "by" if "by" in timings else ("on" if "on" in timings else "")
+    return tuple(dict.fromkeys(d for _, d, _ in mentions)), timing, rest
+
+
+def _date_mentions(norm: str, close: date | None) -> tuple[list[tuple[int, DateRef, str]], str]:
+    """Each date in normalised text as (position of its first named part, date, timing), in text
+    order, impossible ones dropped ("before D" already the day before D), and the text with the
+    dates blanked out. A date without a year takes the text's first year, else the close's."""
     found: list[tuple[int, DateRef, bool, str]] = []    # (position, date, "before" it, timing)
     rest = norm
     for rx in _DATE_RES:
         for m in rx.finditer(rest):
             g = m.groupdict()
             before = bool(g.get("before"))
-            lead = _TIMING.search(norm, 0, min(m.start(k) for k in ("mon", "d0", "d", "m", "y") if g.get(k)))
+            start = min(m.start(k) for k in ("mon", "d0", "d", "m", "y") if g.get(k))
+            lead = _TIMING.search(norm, 0, start)
             timing = "by" if before or (lead and lead.group("by")) else ("on" if lead else "")
             year = int(g["y"]) if g.get("y") else None
             month = MONTHS[g["mon"].rstrip(".")] if g.get("mon") else (int(g["m"]) if g.get("m") else None)
@@ -225,20 +257,18 @@ def _dates(norm: str, close: date | None) -> tuple[tuple[DateRef, ...], str, str
             if g.get("end"):                 # "end of 2026" is its last day
                 month, day = 12, 31
             if g.get("d0"):
-                found.append((m.start(), (year, month, int(g["d0"])), False, timing))
-            found.append((m.start(), (year, month, day), before, timing))
+                found.append((start, (year, month, int(g["d0"])), False, timing))
+            found.append((start, (year, month, day), before, timing))
         rest = rx.sub(lambda m: " " * len(m.group(0)), rest)
     years = [y for _, (y, _m, _d), _b, _t in found if y]
     default_year = years[0] if years else (close.year if close else None)
-    out, timings = [], set()
-    for _, (year, month, day), before, timing in sorted(found):
+    out = []
+    for pos, (year, month, day), before, timing in sorted(found):
         year = year if year is not None else (default_year if month else None)
         if not _is_date(year, month, day):
             continue
-        out.append(_day_before(year, month, day) if before else (year, month, day))
-        timings.add(timing)
-    timing = "by" if "by" in timings else ("on" if "on" in timings else "")
-    return tuple(dict.fromkeys(out)), timing, rest
+        out.append((pos, _day_before(year, month, day) if before else (year, month, day), timing))
+    return out, rest
 
 
 def _is_date(year: int | None, month: int | None, day: int | None) -> bool:
@@ -317,6 +347,52 @@ def _void(rules: str) -> frozenset[str]:
         if _VOID_EVENT.search(sentence):
             out.update(name for name, rx in _VOID_OUTCOMES if rx.search(sentence))
     return frozenset(out)
+
+
+def _tie(rules: str) -> frozenset[str]:
+    """What the rules say YES resolves to when the game or contest ends in a tie or draw: no,
+    yes, 50-50, void (refunded) or price. Read per clause: the clause naming the tie ("…, and No
+    if B wins or the game is tied": no), else the nearest clause that names an outcome, the next
+    one first ("If the game ends in a tie, the market resolves to No"; "Yes if A wins, otherwise
+    No, including a tie": no)."""
+    out: set[str] = set()
+    for sentence in re.split(r"(?<=[.;!?])\s+", normalize(rules)):
+        if not _TIE_EVENT.search(sentence):
+            continue
+        clauses = [c.strip() for c in _CLAUSE_SPLIT.split(sentence)]
+        said = [_clause_outcomes(c) for c in clauses]
+        for i, clause in enumerate(clauses):
+            if not _TIE_EVENT.search(clause):
+                continue
+            near = [said[j] for d in range(len(clauses)) for j in (i + d, i - d) if 0 <= j < len(clauses) and said[j]]
+            out |= near[0] if near else set()
+    return frozenset(out)
+
+
+def _clause_outcomes(clause: str) -> set[str]:
+    """Outcomes a clause names: "resolves to No", "50-50", "refund", or a bare leading "No" ("No if B wins")."""
+    found = {name for name, rx in _VOID_OUTCOMES if rx.search(clause)}
+    lead = _LEADING_OUTCOME.match(clause)
+    return found | {lead.group(1)} if lead else found
+
+
+def _rules_deadline(rules: str, close: date | None) -> date | None:
+    """The deadline the rules state: the latest full date written as a deadline ("before Feb 6,
+    2026" is Feb 5; "by 11:59 PM ET on February 5, 2026" is Feb 5), or the close date where they
+    tie the question to the market's close ("before the market closes"). Sentences about a
+    postponed or cancelled event are skipped (their dates are the void rule's, not the
+    question's). None when the rules state none."""
+    found: list[date] = []
+    for sentence in re.split(r"(?<=[.;!?])\s+", normalize(rules).replace("on or before", "by")):
+        if not sentence or _VOID_EVENT.search(sentence):
+            continue
+        if close and _CLOSE_DEADLINE.search(sentence):
+            found.append(close)
+        mentions, _ = _date_mentions(sentence, close)
+        for pos, (y, m, d), timing in mentions:
+            if y and m and d and (timing == "by" or _DEADLINE_LEAD.search(sentence, 0, pos)):
+                found.append(date(y, m, d))
+    return max(found) if found else None
 
 
 def _comparator(undated: str) -> str:

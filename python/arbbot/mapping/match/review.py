@@ -7,7 +7,12 @@ with the relation, the confidence and the matcher's reasons, then asks for one k
 
 - `a` approve: `approved` = yes (the bot trades it, `--live` included);
 - `r` reject: `approved` = no (never traded);
-- `f` flip the relation (same ↔ inverse), saved at once; the row is shown again to decide on;
+- `f` flip the relation (same ↔ inverse), saved at once; the row is shown again to decide on.
+  The matcher's confidence was for the relation it proposed, not the flipped one: a flipped row
+  is saved with its confidence capped at FLIPPED_CONFIDENCE (under the default
+  auto_approve_confidence 0.95), so one left unreviewed (a quit, skip, Ctrl-C or crash after the
+  flip) is not traded without a person's approval; its reasons say it was flipped. Flipping back
+  restores the row as the matcher proposed it;
 - `s` skip: left unreviewed; `q` quit (end of input and Ctrl-C quit too).
 
 The file is rewritten after every decision (temporary file + rename: `table.write_mappings`), so
@@ -28,12 +33,15 @@ from rich.table import Table
 
 from arbbot import units
 from arbbot.mapping.listings import Listing
+from arbbot.mapping.match import scoring
 from arbbot.mapping.table import VENUES, MappingRow, columns_for, load_mappings, write_mappings
 
 RULES_CHARS = 700
 KEYS = {"a": "approve", "r": "reject", "f": "flip", "s": "skip", "q": "quit"}
 PROMPT = "approve [bold](a)[/] · reject [bold](r)[/] · flip same↔inverse [bold](f)[/] · skip [bold](s)[/] · quit [bold](q)[/] > "
 FLIP = {"same": "inverse", "inverse": "same"}
+# millionths: a flipped row's highest confidence, the matcher's cap for a pair a person must review
+FLIPPED_CONFIDENCE = round(scoring.CAUTION_CAP * 1_000_000)
 
 
 @dataclasses.dataclass
@@ -138,6 +146,7 @@ def review(path: str | Path, listings: dict[str, list[Listing]], stream: TextIO,
     decided: Counter = Counter()
     console.print(f"{path}: {len(pending)} unreviewed of {len(rows)} row(s)")
     for n, i in enumerate(pending, start=1):
+        proposed = rows[i]
         while True:
             show(console, rows[i], i + 1, f"{n}/{len(pending)}", by_id)
             key = _ask(console, stream)
@@ -147,13 +156,26 @@ def review(path: str | Path, listings: dict[str, list[Listing]], stream: TextIO,
             if key == "s":
                 break
             if key == "f":
-                rows[i] = dataclasses.replace(rows[i], relation=FLIP[rows[i].relation])
+                rows[i] = flipped(rows[i], proposed)
             else:
                 rows[i] = dataclasses.replace(rows[i], approved=key == "a")
             write_mappings(rows, path, columns)
             if key != "f":
                 break
     return _finish(console, path, rows, decided, quit=False)
+
+
+def flipped(row: MappingRow, proposed: MappingRow) -> MappingRow:
+    """`row` with its relation flipped: back to `proposed` (the row as the session found it) when
+    that restores its relation, else with the confidence capped at FLIPPED_CONFIDENCE and the
+    flip noted in its reasons (when the file has a reasons column)."""
+    relation = FLIP[row.relation]
+    if relation == proposed.relation:
+        return dataclasses.replace(proposed, approved=row.approved)
+    note = f"relation flipped to {relation} in review (the confidence was for {proposed.relation})"
+    reasons = proposed.reasons if proposed.reasons is None else "; ".join([*proposed.reason_list(), note])
+    return dataclasses.replace(row, relation=relation, confidence=min(proposed.confidence, FLIPPED_CONFIDENCE),
+                               reasons=reasons)
 
 
 def _finish(console: Console, path, rows: list[MappingRow], decided: Counter, quit: bool) -> ReviewResult:

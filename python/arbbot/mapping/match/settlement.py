@@ -5,11 +5,20 @@ deadline, a deadline against a point in time ("by Dec 31" vs "on Dec 31"), anoth
 threshold (sign included) or unit, comparator ("X or above" vs "above X"), outcome set (top 5
 vs top 10, exact score vs spread, a narrowing word such as "intraday" or "nominee" on one side
 only), a question negated on one side only, resolution source or weather station, what a
-postponed or cancelled event resolves to, a different subject, a game on another day (or with
-no day at all to tell it from the teams' other games) — and flips the relation to `inverse`
-when a matchup's YES is on the other team. A field stated on one side only, or a date named to
-the day on one side and only to the month or year on the other, is not a rejection but a
-`caution`: the rules may still agree, and the scorer keeps a cautioned pair from auto-approval.
+postponed or cancelled event resolves to, what a tie or draw resolves to (for an `inverse` pair:
+the opposite outcome), a different subject, a game on another day (or with no day at all to
+tell it from the teams' other games), another deadline for a question that names no date of its
+own — and flips the relation to `inverse` when a matchup's YES is on the other team. A field
+stated on one side only, or a date named to the day on one side and only to the month or year
+on the other, is not a rejection but a `caution`: the rules may still agree, and the scorer
+keeps a cautioned pair from auto-approval.
+
+Deadlines (`_deadlines`): a question without a date in its title ("Will the US government shut
+down?") is asked until its deadline: the one its rules state (`Features.deadline`), else its
+close date. Two such deadlines more than DEADLINE_SLACK_DAYS apart are different questions (YES
+on one and NO on the other in the gap): rejected when both sides' rules state them, a caution
+when a side has only its close time (venues close some markets days after the question's
+deadline).
 """
 from __future__ import annotations
 
@@ -19,7 +28,13 @@ from decimal import Decimal
 
 from arbbot.mapping.match.features import DateRef, Features
 
-CLOSE_DAYS_CAUTION = 7    # close dates further apart than this (days) are a caution
+CLOSE_DAYS_CAUTION = 7    # close dates further apart than this (days) are a caution (dated questions)
+# Deadlines of an undated question that are this many days apart (or fewer) are the same deadline:
+# close times are UTC dates while the venues' deadlines are US local days (23:59 ET on D is 03:59 or
+# 04:59 UTC on D + 1), and "before D" is read as D - 1, so one instant can read as two adjacent days.
+# Two days apart is a whole day in which one leg is YES and the other NO.
+DEADLINE_SLACK_DAYS = 1
+_TIE_INVERSE = {"yes": "no", "no": "yes"}   # an inverse pair hedges a tie when YES on one is NO on the other
 GAME_DAYS_APART = 3       # a matchup whose close dates are further apart (days) is another game
 _TIMING = {"by": "by the date (any time until)", "on": "on the date"}
 
@@ -63,6 +78,7 @@ def check(a: Features, b: Features) -> Verdict:
     elif a.actions and b.actions:
         v.agreements.append(f"same outcome {', '.join(sorted(a.actions))}")
     _void(a, b, v)
+    _tie(a, b, v)
     if a.qualifiers != b.qualifiers:
         v.rejects.append(f"outcome qualifier on one side: {', '.join(sorted(a.qualifiers ^ b.qualifiers))}")
     only_a, only_b = _own_names(a, b), _own_names(b, a)
@@ -70,9 +86,25 @@ def check(a: Features, b: Features) -> Verdict:
         v.rejects.append(f"different subject: {', '.join(sorted(only_a))} vs {', '.join(sorted(only_b))}")
     if a.subject and b.subject:
         _game_days(a, b, v)
+    elif not a.dates and not b.dates:
+        _deadlines(a, b, v)
     elif a.close_day and b.close_day and abs((a.close_day - b.close_day).days) > CLOSE_DAYS_CAUTION:
         v.cautions.append(f"close dates {a.close_day} vs {b.close_day}")
     return v
+
+
+def _deadlines(a: Features, b: Features, v: Verdict) -> None:
+    """Neither question names a date: each is asked until its deadline, the one its rules state
+    or else its close date (see the module docstring)."""
+    da, db = a.deadline or a.close_day, b.deadline or b.close_day
+    if not da or not db or abs((da - db).days) <= DEADLINE_SLACK_DAYS:
+        return
+    text = (f"deadline differs: {da} ({'rules' if a.deadline else 'close'}) vs "
+            f"{db} ({'rules' if b.deadline else 'close'})")
+    if a.deadline and b.deadline:
+        v.rejects.append(text)
+    else:
+        v.cautions.append(text)
 
 
 def _game_days(a: Features, b: Features, v: Verdict) -> None:
@@ -165,6 +197,21 @@ def _void(a: Features, b: Features, v: Verdict) -> None:
             v.agreements.append(f"same void rule {', '.join(sorted(a.void))}")
     elif a.void or b.void:
         v.cautions.append(f"void rule stated on one side only: {', '.join(sorted(a.void or b.void))}")
+
+
+def _tie(a: Features, b: Features, v: Verdict) -> None:
+    """What a tie or draw resolves to, as each side's rules say: the same outcome for a `same`
+    pair; for an `inverse` pair the opposite one (No on one side must be Yes on the other; 50-50
+    and a refund are their own opposites), else a tie leaves one leg unpaid."""
+    if a.tie and b.tie:
+        want = b.tie if v.relation == "same" else frozenset(_TIE_INVERSE.get(x, x) for x in b.tie)
+        rules = f"{', '.join(sorted(a.tie))} vs {', '.join(sorted(b.tie))}"
+        if a.tie != want:
+            v.rejects.append(f"tie rule differs: {rules}" + (" (inverse pair)" if v.relation == "inverse" else ""))
+        else:
+            v.agreements.append(f"tie rules hedge: {rules}")
+    elif a.tie or b.tie:
+        v.cautions.append(f"tie rule stated on one side only: {', '.join(sorted(a.tie or b.tie))}")
 
 
 def _num(x: Decimal) -> str:
