@@ -7,6 +7,7 @@ recorded as done.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from arbbot import logs
@@ -15,6 +16,10 @@ from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.model import Order, OrderStatus
 
 UNSETTLED = (OrderStatus.RESTING, OrderStatus.PENDING)     # the order may still fill
+# a venue that stops serving a finished order by id (`forgets_finished_orders`: Polymarket, whose
+# adapter then reads it from its fills) and shows neither it nor a fill of it this long (seconds,
+# from its first such lookup) ended it unfilled: a delayed FAK killed with nothing matched
+FORGOTTEN_S = 5.0
 log = logs.get("execution")
 
 
@@ -30,9 +35,13 @@ async def settle(client, order: Order, *, timeout_s: float, backoff_cap_s: float
     looked up by its id, so its fills are what the venue says now, never the stale answer nor the
     cancel's reply (a refused cancel may mean it matched meanwhile; an adapter restarted since it
     sent the order may answer a cancel with nothing filled). Retried with backoff; after
-    `give_up_s` (None: never) the latest record is returned, still unsettled."""
+    `give_up_s` (None: never) the latest record is returned, still unsettled. On a venue that
+    forgets finished orders, one it shows nothing of for FORGOTTEN_S is returned CANCELED with the
+    fills last known."""
     backoff = Backoff(base=0.05, cap=backoff_cap_s)
     started = time.monotonic()
+    forgets = getattr(client, "forgets_finished_orders", False) is True
+    unseen_since: float | None = None          # the first lookup that showed nothing (forgets only)
     while True:
         if order.status is OrderStatus.RESTING:
             try:
@@ -46,7 +55,13 @@ async def settle(client, order: Order, *, timeout_s: float, backoff_cap_s: float
             log.warning("order.lookup_failed", client_order_id=coid, reason=f"{type(exc).__name__}: {exc}")
         else:
             if now is not None:
-                order = now
+                order, unseen_since = now, None
+            elif forgets:
+                unseen_since = time.monotonic() if unseen_since is None else unseen_since
+                if time.monotonic() - unseen_since >= FORGOTTEN_S:
+                    log.warning("order.forgotten", client_order_id=coid, order_id=order.order_id,
+                                filled=order.filled_lots, unseen_s=FORGOTTEN_S)
+                    return dataclasses.replace(order, status=OrderStatus.CANCELED, remaining_lots=0)
             if order.status not in UNSETTLED:
                 return order
         if give_up_s is not None and time.monotonic() - started >= give_up_s:

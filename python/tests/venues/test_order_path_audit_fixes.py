@@ -373,10 +373,10 @@ def test_polymarket_placed_order_carries_the_fee_of_its_fills():
     assert (o.status, o.filled_lots, o.cost_micros, o.fees_micros) == (OrderStatus.FILLED, 9_820, 42_226_000, 962_760)
     assert [(f.price_ticks, f.qty_lots, f.fee_micros) for f in fills] == [(4300, 9_820, 962_760)]
     assert charged == 962_760
-    # the lookup knows only the order's price (0.44): cost and fee at that price, rounded up
-    # (98.2 × 0.04 × 0.44 × 0.56 = 0.9678592)
+    # the CLOB no longer serves the matched FAK by id: the lookup reads it from its fills, their
+    # exact cost and fee (before, from GET /data/order: at the order's 0.44, $43.208 and $0.96786)
     assert (looked_up.status, looked_up.filled_lots, looked_up.cost_micros, looked_up.fees_micros) == \
-           (OrderStatus.FILLED, 9_820, 43_208_000, 967_860)
+           (OrderStatus.FILLED, 9_820, 42_226_000, 962_760)
 
 
 def test_polymarket_order_fee_over_several_prices_is_never_below_its_fills():

@@ -224,7 +224,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
                                   "count": len(page)})
 
     async def get_order(self, request: web.Request):
-        """`GET /data/order/{id}` (L2): one of the account's orders by its hash, whatever its state."""
+        """`GET /data/order/{id}` (L2): one of the account's orders by its hash: a live one, a GTC one
+        whatever its state; a FAK/FOK one that is done answers null."""
         held = self.desk.delayed_json(request.match_info["id"], request[ACCOUNT], request.headers["POLY_API_KEY"])
         if held is not None:                         # waiting out its match delay (`poly_match_delay_s`)
             return web.json_response(held)
@@ -232,6 +233,10 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         o = self.exchange.orders.get(eid) if eid else None
         if o is None or o.account != request[ACCOUNT]:
             return web.json_response({"error": "order not found"}, status=404)
+        if o.status != "resting" and self.desk.order_types.get(o.order_id) in ("FAK", "FOK"):
+            # as the CLOB: a FAK/FOK order is not served once done ("if the order was filled, it
+            # will be in get_trades": py-clob-client #217); its fills are
+            return web.json_response(None)
         return web.json_response(self._order_json(o, request.headers["POLY_API_KEY"]))
 
     def _order_json(self, o, owner: str) -> dict:

@@ -63,6 +63,9 @@ class PolymarketVenue:
     # discovery reads Gamma's whole `closed=false` listing or raises: a known market absent from it
     # has closed (or can no longer be priced here) and the session holds it (LiveSession.refresh_listings)
     complete_listing = True
+    # the CLOB stops serving a FAK/FOK order by id once it is done (`order`: read from its fills,
+    # None when nothing filled): `settle` takes one no longer shown for FORGOTTEN_S as done unfilled
+    forgets_finished_orders = True
 
     def __init__(self, config: PolymarketConfig, *, recorder=None) -> None:
         self.config = config
@@ -208,8 +211,33 @@ class PolymarketVenue:
         return await self.exec.cancel(order_id)
 
     async def order(self, order_id: str) -> Order | None:
-        """One order by id (its hash), open or finished; None if the venue does not know it."""
-        return await self.exec.order(order_id)
+        """One order by id (its hash), open or finished; None if the venue shows neither it nor a
+        fill of it. The CLOB's `GET /data/order/{id}` answers nothing for a FAK/FOK order once it
+        has matched ("if the order was filled, it will be in get_trades": py-clob-client #217), so
+        an order it does not serve is read from its fills (`_order_from_fills`)."""
+        found = await self.exec.order(order_id)
+        if found is not None:
+            return found
+        return await self._order_from_fills(order_id)
+
+    async def _order_from_fills(self, order_id: str) -> Order | None:
+        """Order `order_id` as its fills (`GET /data/trades`, FAILED trades left out) show it:
+        filled lots, cost (a BUY: Σ price × lots) and fees are theirs; its size is the one this
+        process sent, else what filled; FILLED when all of it filled, else CANCELED (a FAK's rest
+        was killed: the CLOB serves a live order itself). None without a fill."""
+        fills = [f for f in await self.fills(order_id=order_id) if f.order_id == order_id]
+        if not fills:
+            return None
+        first, filled = fills[0], sum(f.qty_lots for f in fills)
+        sent = self.exec.placed.get(order_id)
+        size = max(sent.qty_lots if sent is not None else 0, filled)
+        cost = sum(f.price_ticks * f.qty_lots for f in fills) if first.action is Action.BUY else 0
+        price = sent.price_ticks if sent is not None else max(f.price_ticks for f in fills)
+        log.info("polymarket: order %s is not served by id; read from its %d fill(s)", order_id, len(fills))
+        return Order(Venue.POLYMARKET, order_id, sent.client_order_id if sent is not None else "", first.market_id,
+                     first.side, first.action, price, size, filled, 0,
+                     OrderStatus.FILLED if filled >= size else OrderStatus.CANCELED,
+                     fees_micros=sum(f.fee_micros for f in fills), cost_micros=cost)
 
     @property
     def on_order_id(self):
