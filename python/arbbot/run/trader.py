@@ -568,7 +568,14 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
         await trader.resolve_now()           # what settled while the bot was away is no longer exposure
     except VenueError as exc:
         log.warning("resolve.failed", error=str(exc))
-    await trader.refresh_balances()
+    try:
+        # before the first trade: what recovery cannot see (an order beyond the venue's listing
+        # window, IB's executions of a past day; a position changed by hand) is found now, not
+        # `reconcile_interval_s` into trading; a difference enters safe mode
+        await trader.reconcile_now()
+    except VenueError as exc:
+        log.warning("reconcile.failed", error=str(exc), when="start")
+        await trader.refresh_balances()
     trader.refresh_sizing()
     session.trade_with(trader)
     session.spawn(trader.refresh_sizing_every(SIZING_REFRESH_S), "sizing-refresh")
