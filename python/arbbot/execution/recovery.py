@@ -40,6 +40,7 @@ class RecoveryReport:
     safe_mode: str | None = None
 
 
+BEYOND_HISTORY = "recovery: sent before the venue's listed history"
 ABSENT_AFTER_MS = 5_000     # an order not shown this long after its intent was written never arrived
 SETTLE_TIMEOUT_S = 10.0     # one cancel or lookup of an unsettled order
 SETTLE_GIVE_UP_S = 30.0     # an order still resting/pending this long: its execution stays open, safe mode
@@ -72,6 +73,17 @@ async def recover_executions(store: OrderStore, clients: Mapping[str, VenueClien
     execs = [x for x in store.executions(EXEC_OPEN) if x.id in execution_ids]
     await _reconcile(store, clients, execs, rep, reason, absent_after_ms)
     return rep.executions
+
+
+def _history_start_ms(client) -> int | None:
+    """The wall ms from which `client` lists orders and fills (`fill_history_start_ms`: IB lists
+    the current trading day's only), or None when it lists them all (or cannot say)."""
+    start = getattr(client, "fill_history_start_ms", None)
+    try:
+        value = start() if callable(start) else None
+    except Exception:                       # noqa: BLE001 — unknown: as if it listed everything
+        return None
+    return value if isinstance(value, int) else None
 
 
 async def _views(clients: Mapping[str, VenueClient], venues) -> dict[str, tuple[dict, list]]:
@@ -125,6 +137,7 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
     views = await _views(clients, {i.venue for i in intents})
     unseen = [it for it in intents if not await _adopt(store, clients, it, views[it.venue], rep)
               and it.state in ("intent", "placed", "unknown")]
+    blind: set[str] = set()              # executions with an order sent before its venue's listed history
     if unseen:
         wait_ms = max(it.created_ms for it in unseen) + absent_after_ms - store.now_ms()
         if wait_ms > 0:                  # too recent to call absent: the venue may still run it
@@ -132,6 +145,14 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
             views = await _views(clients, {i.venue for i in unseen})
             unseen = [it for it in unseen if not await _adopt(store, clients, it, views[it.venue], rep)]
         for it in unseen:
+            start = _history_start_ms(clients.get(it.venue))
+            if start is not None and it.created_ms < start:
+                # sent before what the venue still lists (IB: today's orders and executions only):
+                # its absence says nothing; it may have filled. An operator checks (naked, safe mode)
+                store.set_intent_state(it.client_order_id, "failed", f"{BEYOND_HISTORY} ({it.venue} lists orders "
+                                       f"from {start} ms on; sent at {it.created_ms} ms): outcome unknown")
+                blind.add(it.execution_id)
+                continue
             store.set_intent_state(it.client_order_id, "failed", RECOVERY_NOT_FOUND)
             rep.missing.append(it.client_order_id)
     decided: list[tuple[str, str, str]] = []          # (execution, state, reason)
@@ -141,7 +162,11 @@ async def _reconcile(store: OrderStore, clients: Mapping[str, VenueClient], open
         net = store.leg_net(x.id)
         vals = list(net.values())
         has_unwind = any(i.role == "unwind" for i in store.intents(x.id))
-        if all(v == 0 for v in vals):
+        if x.id in blind:
+            state, reason = "naked", f"{why}: an order was sent before its venue's listed history (outcome unknown); " \
+                                     f"net lots per leg recorded {net}: check the venue"
+            rep.naked.append(x.id)
+        elif all(v == 0 for v in vals):
             state, reason = ("unwound" if has_unwind else "aborted"), f"{why}: flat"
         elif len(set(vals)) == 1:
             state, reason = "complete", f"{why}: every leg holds the same lots"

@@ -43,3 +43,56 @@ def test_recovery_enters_safe_mode_for_a_naked_execution_nobody_acknowledged(tmp
     rep = asyncio.run(recover(store, {}))
     assert (rep.safe_mode, store.unacknowledged_naked()) == (None, [])
     store.close()
+
+
+def test_an_order_sent_before_the_venues_listed_history_leaves_its_execution_naked(tmp_path):
+    """ForecastEx: TWS lists the current trading day's orders and executions only. A leg-0 IOC
+    that filled 500 lots, its answer lost before a kill -9 in the evening, is invisible to a
+    restart after TWS's midnight. Before, recovery took it as never sent: aborted (flat), no safe
+    mode, while IB held the 5 contracts. Now an order sent before the venue's listed history
+    (`fill_history_start_ms`) leaves its execution naked, in safe mode, for an operator to check."""
+    from arbbot.sim.scenarios import build
+    from arbbot.venues.common import OrderRequest, Side, TimeInForce
+    from arbbot.venues.forecastex.venue import ForecastExVenue
+    from tests.venues.sim_ib_client import SimIBClient
+
+    market = "FF-20261216-4.125"
+
+    class NextDay(SimIBClient):
+        """After `roll()`: what came before is no longer listed, as TWS the next day."""
+        hidden: set = set()
+        start_ms: int | None = None
+
+        def roll(self, at_ms: int) -> None:
+            self.hidden = {o.perm_id for o in self.backend.all_orders()}
+            self.start_ms = at_ms
+
+        def fill_history_start_ms(self):
+            return self.start_ms
+
+        async def all_trades(self):
+            return [t for t in await super().all_trades() if t.order_id not in self.hidden]
+
+        async def fills(self):
+            return [f for f in await super().fills() if f.order_id not in self.hidden]
+
+    async def main():
+        ib = NextDay(build("forecastex", 1), 1)
+        venue = ForecastExVenue(ib, ["FF"])
+        await venue.discover_markets()
+        store = OrderStore(str(tmp_path / "o.db"))
+        store.create_execution("x1", two_leg_opportunity("opp-x1", qty=500))
+        coid = store.add_intent("x1", 0, "entry", 0, venue="forecastex", market=f"forecastex:{market}",
+                                market_id=market, side="yes", action="buy", qty=500, price=4100, tif="ioc")
+        order = await venue.place_order(OrderRequest(market, Side.YES, 4100, 500, tif=TimeInForce.IOC,
+                                                     client_order_id=coid))
+        ib.roll(store.now_ms() + 1)                        # the restart comes after TWS's midnight
+        rep = await recover(store, {"forecastex": venue}, absent_after_ms=0)
+        held = [(p.market_id, p.yes_lots) for p in await venue.positions()]
+        return order, rep, store, held
+    order, rep, store, held = asyncio.run(main())
+    assert order.filled_lots == 500 and held == [(market, 500)]
+    assert rep.missing == [] and rep.executions == {"x1": "naked"} and rep.naked == ["x1"]
+    assert store.safe_mode() is not None and "x1" in store.safe_mode()
+    assert store.intent("x1-L0E0").error.startswith("recovery: sent before the venue's listed history")
+    store.close()
