@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxOrder, FxQuote
+from arbbot.sim.forecastex.backend import ForecastExBackend, FxContract, FxOrder, FxQuote, last_trade_ms
 from arbbot.sim.scenarios import Scenario
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
 
 
 def ib_contract(c: FxContract) -> IBContract:
     return IBContract(c.con_id, c.symbol, c.expiry, c.strike, c.right, exchange=c.exchange, sec_type=c.sec_type,
-                      long_name=c.long_name)
+                      long_name=c.long_name, last_trade_ms=last_trade_ms(c))
 
 
 def ib_quote(q: FxQuote) -> IBQuote:
@@ -39,6 +39,10 @@ class SimIBClient:
         self.requests = 0                      # catalog requests (the adapter must cache conIds)
         self.streaming_error: Exception | None = None   # raised by `quote` (a failing stream) when set
         self.snapshots = 0                     # snapshot requests served
+
+    def wall_ms(self) -> int:
+        """The simulated exchange's clock (what the venue judges a last trade time by)."""
+        return self.exchange.clock_ms()
 
     async def contract_details(self, symbol: str) -> list[IBContract]:
         self.requests += 1

@@ -17,6 +17,14 @@ the week). Assumption: ForecastEx's product pages list Mon–Fri 07:00–16:00 C
 unconfirmed; the contract details name US/Central as the time zone). `expire_day_orders` cancels
 those past their day end; its caller decides when to look (the TWS server: on its clock).
 
+Last trade time: a question trades until its last trade date (`expiry`) at `last_trade_time`
+(US/Central, `last_trade_ms`; the TWS server sends both in its contract details, as IB does:
+"20261216 16:00:00 US/Central"). Assumption: 16:00 CT, the end of the trading day above (IB's
+actual time per product is in its contract details, not known here). An order at or after it is
+refused with IB error 201 ("Order rejected - reason:" + `PAST_LAST_TRADE`): 201 is IB's code for
+an order rejected ("Order rejected - reason:<why>"; TWS API message codes); the reason text is the
+simulator's own (a guess: no source gives IB's wording for this case).
+
 Units: IB's own at this boundary — prices `Decimal` dollars, quantities whole contracts; the
 engine underneath works in ticks ($0.0001), lots (0.01 contract) and µ$. The contract and
 quote values are the simulator's own (`FxContract`, `FxQuote`), not the adapter's types.
@@ -39,6 +47,8 @@ MIN_PRICE, MAX_PRICE = 200, 9_900          # ticks: $0.02 … $0.99, inclusive (
 EXCHANGE_TZ = ZoneInfo("America/Chicago")  # US/Central, ForecastEx's (and the contract details') zone
 DAY_END = time(16, 0)                      # local end of the trading day (module doc "Trading day")
 DAY_EXPIRED = "DAY order expired at the end of the trading day"
+LAST_TRADE_TIME = "16:00:00"               # local (US/Central) last trade time on the expiry date (module doc)
+PAST_LAST_TRADE = "the contract is past its last trade time and no longer trades"   # (wording: a guess)
 _ENGINE_STATUS = {"executed": "Filled", "canceled": "Cancelled", "resting": "Submitted"}
 
 
@@ -53,6 +63,15 @@ class FxContract:
     exchange: str = "FORECASTX"
     sec_type: str = "OPT"
     long_name: str = ""  # the question
+    last_trade_time: str = LAST_TRADE_TIME   # HH:MM:SS US/Central on `expiry` (IB's ContractDetails lastTradeTime)
+
+
+def last_trade_ms(c: FxContract) -> int:
+    """The epoch ms from which contract `c` no longer trades: its expiry date at its last trade
+    time, US/Central."""
+    day = datetime.strptime(c.expiry[:8], "%Y%m%d").date()
+    at = datetime.combine(day, time.fromisoformat(c.last_trade_time), EXCHANGE_TZ)
+    return int(at.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -200,6 +219,8 @@ class ForecastExBackend:
         code, why = self.check(action, order_type, tif, q, limit)
         if not code and con_id not in self.contracts:
             code, why = 200, "No security definition has been found for the request"
+        if not code and now >= last_trade_ms(self.contracts[con_id][0]):
+            code, why = 201, PAST_LAST_TRADE
         if not code and reject:
             code, why = 201, reject
         if not code:

@@ -100,9 +100,11 @@ def contract11(c: FxContract) -> list[object]:
 
 
 def contract_details(req_id: int, c: FxContract) -> list[object]:
-    """contractDetails (10), v≥164 layout: no version field, minSize/sizeIncrement at the end."""
-    return [10, req_id, c.symbol, c.sec_type, c.expiry, c.strike, c.right, c.exchange, "USD", local_symbol(c),
-            c.symbol, c.symbol, c.con_id, "0.01",
+    """contractDetails (10), v≥164 layout: no version field, minSize/sizeIncrement at the end. The
+    last trade date carries its time and zone, "20261216 16:00:00 US/Central", as IB sends it
+    (ib_async splits it into lastTradeDateOrContractMonth, lastTradeTime and timeZoneId)."""
+    return [10, req_id, c.symbol, c.sec_type, f"{c.expiry} {c.last_trade_time} US/Central", c.strike, c.right,
+            c.exchange, "USD", local_symbol(c), c.symbol, c.symbol, c.con_id, "0.01",
             "1", "LMT", c.exchange, 1, 0, c.long_name, "", c.expiry[:6], "", "", "", "US/Central", "", "",
             "", "", 0,                                   # evRule, evMultiplier, numSecIds
             "", "", "", "", c.expiry, "",                # aggGroup…marketRuleIds, realExpirationDate, stockType

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from arbbot.venues.common.errors import RateLimited
+
 
 @dataclass(frozen=True)
 class IBContract:
@@ -21,6 +23,14 @@ class IBContract:
     exchange: str = "FORECASTX"
     sec_type: str = "OPT"
     long_name: str = ""
+    # IB's last trade time (ContractDetails lastTradeTime in its timeZoneId) as UTC epoch ms; 0 when
+    # IB did not say (a contract described by an order, execution or position)
+    last_trade_ms: int = 0
+
+
+class NoMarketDataLine(RateLimited):
+    """IB refused a streaming market data request for lack of lines (error 101): that contract's
+    market is read from snapshots instead; the others stream on."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,8 @@ class IBFill:
 class IBClient(Protocol):
     async def contract_details(self, symbol: str) -> list[IBContract]: ...
     async def quote(self, con_id: int) -> IBQuote:
-        """L1 from the contract's streaming market data (subscribed on first use)."""
+        """L1 from the contract's streaming market data (subscribed on first use);
+        `NoMarketDataLine` when IB refuses the subscription for lack of lines."""
         ...
 
     async def snapshot_quote(self, con_id: int) -> IBQuote:
@@ -96,3 +107,6 @@ class IBClient(Protocol):
     #   data_epoch: int                                  grows when quotes were lost (re-read every book)
     #   data_listeners: list[Callable[[str | None], None]]   told at once when market data goes down
     #   client_id: int                                   this API client's id
+    #   wall_ms() -> int                                 now (UTC epoch ms) for judging last trade times
+    #   products: set[str]                               the venue adds its product symbols (positions)
+    #   unsubscribe(con_id) -> None                      free the streaming line of a contract

@@ -35,13 +35,18 @@ from zoneinfo import ZoneInfo
 from ib_async import Contract, LimitOrder, RequestError
 
 from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError, VenueError
-from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade
+from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine
 from arbbot.venues.forecastex.costs import current_versions
 
 log = logging.getLogger("arbbot.venues.forecastex")
 
 EXCHANGE = "FORECASTX"
 PACING_PENALTY_S = 600.0                  # "pacing violations cost a ~10-minute penalty"
+# the longest any one IB request (catalog, orders, executions, positions, account) is awaited: ib_async
+# files reqOpenOrders / reqCompletedOrders / reqPositions / reqAccountUpdates under fixed names, so an
+# answer it never routes to a request (one replaced by another of the same name, one TWS dropped)
+# would otherwise be awaited forever
+REQUEST_TIMEOUT_S = 30.0
 # IB error codes meaning "you asked too fast": 100 max message rate exceeded, 162 with a pacing
 # message (historical-data service), 420 pacing violation on market-data requests.
 _PACING_CODES = {100, 162, 420}
@@ -79,6 +84,8 @@ COMPETING_PROBE_S = 1.0                   # at most one snapshot request a secon
 # the IB "day" whose executions reqExecutions lists starts at midnight ("only those executions
 # occurring since midnight"), in a time zone IB does not name: these candidates, the latest wins
 _HOME_ZONE = ZoneInfo("America/New_York")
+# ForecastEx's time zone (its contract details name US/Central): a last trade time without a zone is read in it
+_EXCHANGE_ZONE = ZoneInfo("America/Chicago")
 
 
 class Pacer:
@@ -204,11 +211,41 @@ def _filled(t: Any) -> int:
     return int(sum(f.execution.shares for f, _xid in _current_fills(t.fills)))
 
 
-def _ib_contract(c: Contract, long_name: str = "") -> IBContract:
+def _ib_contract(c: Contract, long_name: str = "", last_trade_ms: int = 0) -> IBContract:
     strike = Decimal(repr(float(c.strike))).normalize()
     return IBContract(con_id=c.conId, symbol=c.symbol, expiry=c.lastTradeDateOrContractMonth[:8],
                       strike=format(strike, "f"), right=c.right, exchange=c.exchange or EXCHANGE,
-                      sec_type=c.secType, long_name=long_name)
+                      sec_type=c.secType, long_name=long_name, last_trade_ms=last_trade_ms)
+
+
+def last_trade_ms(d: Any) -> int:
+    """IB's last trade time of ContractDetails `d` as UTC epoch ms: its contract's last trade date
+    (YYYYMMDD) at `lastTradeTime` ("HH:MM[:SS]"; IB sends them as one field, "20261216 16:00:00
+    US/Central", which ib_async splits) in `timeZoneId` (ForecastEx's US/Central when IB names
+    none or one unknown here); 0 when IB gave no time."""
+    day = (getattr(getattr(d, "contract", None), "lastTradeDateOrContractMonth", "") or "")[:8]
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*", getattr(d, "lastTradeTime", "") or "")
+    if not m or not re.fullmatch(r"\d{8}", day):
+        return 0
+    try:
+        zone = ZoneInfo(d.timeZoneId) if getattr(d, "timeZoneId", "") else _EXCHANGE_ZONE
+    except (KeyError, ValueError, OSError):         # (ZoneInfoNotFoundError is a KeyError)
+        zone = _EXCHANGE_ZONE
+    try:
+        at = datetime.strptime(day, "%Y%m%d").replace(hour=int(m.group(1)), minute=int(m.group(2)),
+                                                      second=int(m.group(3) or 0), tzinfo=zone)
+    except ValueError:
+        return 0
+    return int(at.timestamp() * 1000)
+
+
+def _looks_forecastex(c: Any) -> bool:
+    """An IB option contract shaped as a ForecastEx one: right C/P, a YYYYMMDD last trade date and,
+    when IB gives it, a local symbol ending in YES / NO ("FF 20261216 4.125 YES"; an equity option
+    of the same symbol has an OCC local symbol, "FF    261218C00005000")."""
+    local = (c.localSymbol or "").split()
+    return c.right in ("C", "P") and bool(re.fullmatch(r"\d{8}", (c.lastTradeDateOrContractMonth or "")[:8])) \
+        and (not local or local[-1] in ("YES", "NO"))
 
 
 class IBAsyncClient:
@@ -217,7 +254,8 @@ class IBAsyncClient:
     def __init__(self, ib: Any, *, pacer: Pacer | None = None, account: str = "",
                  quote_timeout: float = 2.0, ack_timeout: float = 2.0, currency: str = "USD",
                  request_pacer: Pacer | None = None,
-                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 request_timeout: float = REQUEST_TIMEOUT_S, products: Any = ()) -> None:
         self.ib = ib
         # a refused request raises RequestError (ib_async's default answers it with nothing)
         ib.RaiseRequestErrors = True
@@ -229,9 +267,19 @@ class IBAsyncClient:
         self.quote_timeout = quote_timeout
         self.ack_timeout = ack_timeout
         self.currency = currency
+        self.request_timeout = request_timeout          # s any one IB request is awaited (`_request`)
+        # the ForecastEx products traded (the venue adds its symbols): a position IB reports without
+        # an exchange is one of ours when its symbol is one of them (`_is_forecastex`)
+        self.products: set[str] = set(products)
+        self._foreign: set[int] = set()                 # conIds of positions found not to be ForecastEx's
         self.contracts: dict[int, Contract] = {}        # conId → qualified contract (cache)
         self.catalog: dict[int, IBContract] = {}
         self.tickers: dict[int, Any] = {}               # conId → live ib_async Ticker
+        # ib_async shares one Ticker per contract between snapshots and the streaming request: what
+        # the streaming request itself got is followed by its reqId (`_watch_ticks`)
+        self._stream_req: dict[int, int] = {}           # reqId of a streaming request → its conId
+        self._live: set[int] = set()                    # conIds whose streaming request got its own ticks
+        self._ticks_watched = False                     # (False: an IB without ib_async's wrapper)
         self.trades: dict[int, Any] = {}                # orderId → live ib_async Trade
         self.completed: dict[int, str] = {}             # permId → status of its completed-order record (TWS's)
         self.address: tuple[str, int, int, float] | None = None   # (host, port, clientId, timeout) to reconnect
@@ -242,6 +290,13 @@ class IBAsyncClient:
         self.data_epoch = 0                             # +1 whenever streamed quotes were lost or went down
         self.data_listeners: list[Callable[[str | None], None]] = []   # told (reason / None) on down / up
         self._resync = False                            # 1101: orders, executions, account to ask again
+        self._resyncing = asyncio.Lock()                # one resync at a time; other calls wait for it
+        # refresh_orders: one at a time (ib_async keys its open / completed orders requests by a fixed
+        # name: a second request at once would orphan the first's answer). Numbered as they begin;
+        # `_refreshed`: the number of the latest one answered.
+        self._refreshing = asyncio.Lock()
+        self._refresh_started = 0
+        self._refreshed = 0
         self.competing_seq = 0                          # +1 on every 10197 (a competing session)
         self._probe_at = 0.0                            # monotonic s of the last snapshot sent while competing
         self.tws_offset_min: int | None = None          # TWS's clock − UTC (minutes), from the handshake
@@ -255,6 +310,32 @@ class IBAsyncClient:
         conn = getattr(getattr(ib, "client", None), "conn", None)
         if conn is not None and hasattr(conn, "hasData"):
             conn.hasData += self._on_bytes
+        self._watch_ticks()
+
+    def _watch_ticks(self) -> None:
+        """Note which streaming request a BID/ASK tick answers: ib_async's wrapper applies a tick
+        (`priceSizeTick`, `tickSize`, by reqId) to the contract's one shared Ticker, which a snapshot
+        may have filled before; only a tick of the streaming request's own reqId shows that IB
+        accepted that request and streams it (`quote`)."""
+        w = getattr(self.ib, "wrapper", None)
+        if w is None or not all(callable(getattr(w, n, None)) for n in ("priceSizeTick", "tickSize")):
+            return
+        for name in ("priceSizeTick", "tickSize"):
+            orig = getattr(w, name)
+
+            def hook(req_id: int, tick_type: int, *args: Any, _orig: Callable = orig) -> None:
+                _orig(req_id, tick_type, *args)
+                con_id = self._stream_req.get(req_id)
+                if con_id is not None:
+                    self._live.add(con_id)
+            setattr(w, name, hook)
+        self._ticks_watched = True
+
+    def _forget_tickers(self) -> None:
+        """Every streaming subscription is gone (or dropped): the next read subscribes again."""
+        self.tickers.clear()
+        self._stream_req.clear()
+        self._live.clear()
 
     @property
     def client_id(self) -> int:
@@ -265,7 +346,7 @@ class IBAsyncClient:
     def _on_error(self, req_id: int, code: int, message: str, contract: Any = None, *_: Any) -> None:
         """ib_async's errorEvent: a streaming market data request refused for lack of lines, TWS's
         connectivity messages, and 10197 (a competing session has the user's market data)."""
-        con_id = getattr(contract, "conId", 0)
+        con_id = getattr(contract, "conId", 0) or self._stream_req.get(req_id, 0)
         if code in _LINE_CODES and con_id:
             self.refused[con_id] = f"IB error {code}: {message}"
         elif code in _LOST:
@@ -288,7 +369,7 @@ class IBAsyncClient:
                 # the next read requests them again, and ask for orders / executions / account again
                 for t in self.tickers.values():
                     t.bid = t.ask = t.bidSize = t.askSize = math.nan
-                self.tickers.clear()
+                self._forget_tickers()
                 self.data_epoch += 1
                 self._resync = True
             self._tell()
@@ -312,7 +393,7 @@ class IBAsyncClient:
                 self.ib.cancelMktData(self.contracts[con_id])
             except (ConnectionError, OSError, KeyError):   # (gone with the connection: nothing to free)
                 pass
-        self.tickers.clear()
+        self._forget_tickers()
         self._went_down(_COMPETING, why)
 
     def _data_flows(self, seq: int) -> None:
@@ -397,18 +478,19 @@ class IBAsyncClient:
         finally:
             self._hello = None
 
-    async def _connected(self) -> None:
+    async def _connected(self, *, resync: bool = True) -> None:
         """Every IB call starts here. After a lost connection, connect again (same client id,
         `address`) and forget the dead tickers and trades; after TWS's 1101 ("data lost"), ask
-        again for orders, executions, positions and account values. TransportError while TWS is
-        unreachable (never an answer from the wiped cache)."""
+        again for orders, executions, positions and account values (`resync`; while a resync
+        runs, wait for it). TransportError while TWS is unreachable (never an answer from the
+        wiped cache)."""
         # (ib_async reports itself connected as soon as the API is up, before its start-up requests
         # have filled the cache: while a reconnect runs, wait for it)
         if not self.ib.isConnected() or self._connecting.locked():
             reconnected = False
             async with self._connecting:
                 if not self.ib.isConnected():
-                    self.tickers.clear()
+                    self._forget_tickers()
                     self.trades.clear()
                     self.refused.clear()
                     self.down.clear()
@@ -421,37 +503,55 @@ class IBAsyncClient:
                     reconnected = True
             if reconnected:
                 self._tell()
-        if self._resync:
+        if resync and (self._resync or self._resyncing.locked()):
             await self._resync_now()
 
     async def _resync_now(self) -> None:
-        self._resync = False
+        """After 1101: ask again for orders, executions, positions and account values, once (a
+        call arriving meanwhile waits for it; ib_async files positions and account updates under
+        fixed names too). Failed, it is asked for again by the next call."""
+        async with self._resyncing:
+            if not self._resync:
+                return                              # done while this call waited
+            self._resync = False
+            try:
+                await self._refresh_orders(self._refresh_started)
+                await self._io("positions", self.ib.reqPositionsAsync)
+                accounts = self.ib.managedAccounts() if hasattr(self.ib, "managedAccounts") else []
+                account = self.account or (accounts[0] if len(accounts) == 1 else "")
+                if account:
+                    await self._io("account updates", lambda: self.ib.reqAccountUpdatesAsync(account))
+            except VenueError:
+                self._resync = True                 # asked for again by the next call
+                raise
+
+    async def _request(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Await one IB request for at most `request_timeout`: TransportError when no answer came
+        (never a caller waiting forever on an answer ib_async will not route to it)."""
         try:
-            await self.refresh_orders()
-            await self._io("positions", self.ib.reqPositionsAsync)
-            accounts = self.ib.managedAccounts() if hasattr(self.ib, "managedAccounts") else []
-            account = self.account or (accounts[0] if len(accounts) == 1 else "")
-            if account:
-                await self._io("account updates", lambda: self.ib.reqAccountUpdatesAsync(account))
-        except VenueError:
-            self._resync = True                     # asked for again by the next call
-            raise
+            async with asyncio.timeout(self.request_timeout):   # (wait_for can swallow a cancel on 3.11)
+                return await fn()
+        except TimeoutError:
+            raise TransportError(f"forecastex: {what}: no answer from TWS within {self.request_timeout:g}s",
+                                 venue="forecastex") from None
 
     async def _io(self, what: str, fn: Callable[[], Awaitable[Any]]) -> Any:
-        """One IB request: a refused one or a lost connection as a VenueError."""
+        """One IB request: a refused one, one not answered in time or a lost connection as a VenueError."""
         try:
-            return await fn()
+            return await self._request(what, fn)
         except RequestError as e:
             raise _request_error(what, e) from e
         except (ConnectionError, OSError) as e:
             raise TransportError(f"forecastex: {what}: the TWS connection failed ({e!r})", venue="forecastex") from e
 
-    async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]], pacer: Pacer | None = None) -> Any:
+    async def _paced(self, what: str, fn: Callable[[], Awaitable[Any]], pacer: Pacer | None = None, *,
+                     resync: bool = True) -> Any:
+        """One paced IB request (`_io`'s errors; an IB pacing error: RateLimited, the pacer penalized)."""
         pacer = pacer or self.pacer
-        await self._connected()
+        await self._connected(resync=resync)
         await pacer.acquire()
         try:
-            return await fn()
+            return await self._request(what, fn)
         except RequestError as e:
             if _is_pacing(e):
                 pacer.penalize()
@@ -470,11 +570,12 @@ class IBAsyncClient:
             raise RateLimited(f"forecastex: {what}: IB pacing penalty, {left:.0f}s left", venue="forecastex",
                               retry_after=left)
 
-    def _remember(self, c: Contract, long_name: str = "") -> IBContract | None:
+    def _remember(self, c: Contract, long_name: str = "", last_trade: int = 0) -> IBContract | None:
         if c is None or not c.conId or c.secType != "OPT" or c.right not in ("C", "P"):
             return None
         self.contracts[c.conId] = c
-        ic = _ib_contract(c, long_name or self.catalog.get(c.conId, IBContract(0, "", "", "", "")).long_name)
+        known = self.catalog.get(c.conId, IBContract(0, "", "", "", ""))
+        ic = _ib_contract(c, long_name or known.long_name, last_trade or known.last_trade_ms)
         self.catalog[c.conId] = ic
         return ic
 
@@ -490,7 +591,7 @@ class IBAsyncClient:
             return []                                   # IB 200: the product lists nothing
         out = []
         for d in details or []:
-            ic = self._remember(d.contract, d.longName)
+            ic = self._remember(d.contract, d.longName, last_trade_ms(d))
             if ic is not None and d.contract.exchange == EXCHANGE:
                 out.append(ic)
         return out
@@ -566,8 +667,13 @@ class IBAsyncClient:
 
     async def quote(self, con_id: int) -> IBQuote:
         """L1 of one contract from its streaming ticker (subscribed once, then read live; it takes
-        one of the account's market data lines). RateLimited when IB refuses it for lack of lines;
-        TransportError while TWS reports its market data down (the ticker is frozen)."""
+        one of the account's market data lines). Read only once the streaming request itself was
+        answered (a tick of its reqId, `_watch_ticks`): the Ticker is ib_async's one for the
+        contract, which a snapshot may have filled before, and IB refuses a request for lack of
+        lines (101) only after it was sent. NoMarketDataLine (a RateLimited) when IB refused it;
+        TransportError while TWS reports its market data down (the ticker is frozen) or when the
+        request was not answered within `quote_timeout` (it stays subscribed: a later read waits
+        for it again)."""
         await self._connected()
         self._check_data(con_id)
         t = self.tickers.get(con_id)
@@ -576,17 +682,58 @@ class IBAsyncClient:
             self.refused.pop(con_id, None)
             t = self.ib.reqMktData(c, "", False, False)
             self.tickers[con_id] = t
+            req_id = self._ticker_req(t)
+            if req_id:
+                for r in [r for r, k in self._stream_req.items() if k == con_id]:
+                    del self._stream_req[r]
+                self._stream_req[req_id] = con_id
+            self._live.discard(con_id)
+        if not self._answered(con_id, t):
             deadline = time.monotonic() + self.quote_timeout
-            while (_num(t.bid) is None and _num(t.ask) is None and con_id not in self.refused
-                   and not self.down and time.monotonic() < deadline):
-                await asyncio.sleep(0.05)
+            while not self._answered(con_id, t) and con_id not in self.refused and not self.down \
+                    and self.tickers.get(con_id) is t and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
             self._check_data(con_id)
+            if self.tickers.get(con_id) is not t:     # (a read at the same time learnt it was refused)
+                raise TransportError(f"forecastex: the streaming request of conId {con_id} ended before it "
+                                     "was answered", venue="forecastex")
+            if con_id not in self.refused and not self._answered(con_id, t):
+                raise TransportError(f"forecastex: no streaming market data for conId {con_id} within "
+                                     f"{self.quote_timeout:g}s", venue="forecastex")
         if con_id in self.refused:
-            del self.tickers[con_id]
-            raise RateLimited(f"forecastex: no streaming market data for conId {con_id} ({self.refused.pop(con_id)}): "
-                              "the account's market data lines are in use (setting forecastex_market_data_lines)",
-                              venue="forecastex")
+            self.unsubscribe(con_id)
+            raise NoMarketDataLine(f"forecastex: no streaming market data for conId {con_id} "
+                                   f"({self.refused.pop(con_id)}): the account's market data lines are in use "
+                                   "(setting forecastex_market_data_lines)", venue="forecastex")
         return _quote(t)
+
+    def _ticker_req(self, t: Any) -> int:
+        """The reqId of ib_async's streaming request of Ticker `t` (0 if unknown)."""
+        by_type = getattr(getattr(self.ib, "wrapper", None), "ticker2ReqId", None)
+        try:
+            return int(by_type["mktData"].get(t, 0)) if by_type is not None else 0
+        except (KeyError, TypeError, ValueError):
+            return 0
+
+    def _answered(self, con_id: int, t: Any) -> bool:
+        """Whether the streaming request of `con_id` got its own ticks (without ib_async's wrapper
+        to watch: whether its Ticker holds a BID or ASK)."""
+        if self._ticks_watched:
+            return con_id in self._live
+        return _num(t.bid) is not None or _num(t.ask) is not None
+
+    def unsubscribe(self, con_id: int) -> None:
+        """Stop streaming `con_id` (free its market data line; one IB refused holds none)."""
+        t = self.tickers.pop(con_id, None)
+        refused = con_id in self.refused
+        for r in [r for r, k in self._stream_req.items() if k == con_id]:
+            del self._stream_req[r]
+        self._live.discard(con_id)
+        if t is not None and not refused and con_id in self.contracts and self.ib.isConnected():
+            try:
+                self.ib.cancelMktData(self.contracts[con_id])
+            except (ConnectionError, OSError):
+                pass
 
     async def snapshot_quote(self, con_id: int) -> IBQuote:
         """L1 of one contract from a snapshot request (reqMktData with snapshot=True), within
@@ -778,15 +925,31 @@ class IBAsyncClient:
 
     async def refresh_orders(self) -> None:
         """Ask TWS again for executions, open and completed orders (paced): after a lost answer
-        the local ib_async cache may not know what became of an order; this is how it learns."""
-        p = self.request_pacer
-        await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p)
-        await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p)
-        done = await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p)
-        # TWS's completed-order records (ib_async logs nothing on them; it keeps only those of
-        # orders it did not know): what ended an order ib_async marked Cancelled on an error code
-        self.completed = {r.order.permId: r.orderStatus.status for r in done or ()
-                          if r.order.permId and not r.log and r.orderStatus.status}
+        the local ib_async cache may not know what became of an order; this is how it learns.
+        One at a time: a call arriving while another runs waits for it, then is answered by the
+        first refresh begun after it arrived (its own, or one that ran meanwhile: e.g. the resync
+        after TWS's 1101)."""
+        arrived = self._refresh_started
+        await self._connected()
+        await self._refresh_orders(arrived)
+
+    async def _refresh_orders(self, arrived: int) -> None:
+        """`refresh_orders` unless one begun after refresh number `arrived` was answered since."""
+        async with self._refreshing:
+            if self._refreshed > arrived:
+                return
+            self._refresh_started += 1
+            seq = self._refresh_started
+            p = self.request_pacer
+            await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p, resync=False)
+            await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p, resync=False)
+            done = await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p,
+                                     resync=False)
+            # TWS's completed-order records (ib_async logs nothing on them; it keeps only those of
+            # orders it did not know): what ended an order ib_async marked Cancelled on an error code
+            self.completed = {r.order.permId: r.orderStatus.status for r in done or ()
+                              if r.order.permId and not r.log and r.orderStatus.status}
+            self._refreshed = seq
 
     async def all_trades(self) -> list[IBTrade]:
         """Open and completed ForecastEx orders: placed this session, or reported on connect
@@ -796,14 +959,41 @@ class IBAsyncClient:
 
     # -- account ---------------------------------------------------------------------------
     async def positions(self) -> dict[int, int]:
+        """Held ForecastEx contracts (conId → contracts), as IB reports them (`_is_forecastex`)."""
         await self._connected()
         out: dict[int, int] = {}
         for p in self.ib.positions(self.account):
-            if p.contract.exchange in ("", EXCHANGE) and p.contract.secType == "OPT" \
-                    and (p.contract.exchange == EXCHANGE or p.contract.conId in self.contracts) and p.position:
+            if p.position and p.contract.secType == "OPT" and await self._is_forecastex(p.contract):
                 self._describe(p.contract)
                 out[p.contract.conId] = out.get(p.contract.conId, 0) + int(p.position)
         return out
+
+    async def _is_forecastex(self, c: Any) -> bool:
+        """Whether option contract `c` of a position is a ForecastEx one. IB often leaves the
+        exchange of a derivative's position empty: then it is one when its conId was catalogued,
+        when its symbol is one of the traded `products` (and it is shaped as a ForecastEx contract,
+        `_looks_forecastex`), or when IB qualifies its conId to FORECASTX (paced, once per conId;
+        RateLimited / TransportError while IB cannot tell: never a position left out unasked).
+        Another exchange's option is not."""
+        if c.exchange == EXCHANGE or c.conId in self.contracts:
+            return True
+        if c.exchange or not c.conId or c.conId in self._foreign:
+            return False
+        if c.symbol in self.products and _looks_forecastex(c):
+            return True
+        self._not_while_penalized(f"qualify the position's conId {c.conId}")
+        try:
+            got = await self._paced(f"qualify the position's conId {c.conId}",
+                                    lambda: self.ib.qualifyContractsAsync(Contract(conId=c.conId)))
+        except NotFound:                            # IB does not describe it (any more)
+            got = []
+        q = got[0] if got and isinstance(got[0], Contract) else None
+        if q is not None and q.exchange == EXCHANGE and self._remember(q) is not None:
+            return True
+        log.info("forecastex: position in conId %s (%s %s) is not a ForecastEx contract: left out",
+                 c.conId, c.symbol, c.localSymbol)
+        self._foreign.add(c.conId)
+        return False
 
     async def fills(self) -> list[IBFill]:
         """The account's executions IB reported, each once: an execution IB corrected is its latest
@@ -835,4 +1025,4 @@ class IBAsyncClient:
             for con_id in list(self.tickers):
                 self.ib.cancelMktData(self.contracts[con_id])
             self.ib.disconnect()
-        self.tickers.clear()
+        self._forget_tickers()

@@ -16,7 +16,7 @@ from arbbot.venues.common.model import (
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
 from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
-from arbbot.venues.forecastex.client import IBClient, IBContract, IBFill, IBQuote, IBTrade
+from arbbot.venues.forecastex.client import IBClient, IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine
 from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
 
 FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
@@ -25,6 +25,12 @@ _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "Api
            "PendingCancel": OrderStatus.RESTING, "PendingSubmit": OrderStatus.PENDING, "ApiPending": OrderStatus.PENDING}
 _DONE = ("Filled", "Cancelled", "ApiCancelled", "Inactive")
 DISCOVERY_RETRY_S = 5.0        # a product whose catalog request failed (not pacing) is asked again after this
+# a product's catalog is read again at most this often (new weekly questions, questions no longer
+# listed): IB paces catalog requests, and a violation costs a ~10-minute penalty
+CATALOG_REFRESH_S = 600.0
+# a market whose streaming request IB refused for lack of lines (101) is polled; its streaming is
+# tried again after this (lines may have been freed by TWS or another API client)
+LINE_RETRY_S = 30.0
 # book snapshots per second the feed may request: IB takes ~50 API messages/s in all and a book's
 # snapshot is two requests, so 20 books/s is 40 messages/s; orders and account requests (a few a
 # second at most) keep the other 10
@@ -45,16 +51,31 @@ def _named(c: IBContract | None) -> tuple[str, Side] | None:
     return market_id(c), Side.YES if c.right == "C" else Side.NO
 
 
-def closes_at(expiry: str) -> str:
-    """`lastTradeDateOrContractMonth` (YYYYMMDD; IB gives no time for ForecastEx) → the close as
-    `YYYY-MM-DDT23:59:59Z`: the end of that day in UTC, the latest it can trade (a later close
-    only lengthens the capital lock, SIZING.md step 7); "" when it is not a date."""
-    from datetime import datetime
+def closes_at(expiry: str, last_trade_ms: int = 0) -> str:
+    """The close as `YYYY-MM-DDTHH:MM:SSZ` (UTC): IB's last trade time (`last_trade_ms`, epoch ms)
+    when its contract details gave one; else from `lastTradeDateOrContractMonth` (YYYYMMDD) the
+    end of that day in UTC, the latest it can trade (a later close only lengthens the capital
+    lock, SIZING.md step 7); "" when neither is known."""
+    from datetime import datetime, timezone
+    if last_trade_ms > 0:
+        return datetime.fromtimestamp(last_trade_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         day = datetime.strptime(expiry[:8], "%Y%m%d")
     except ValueError:
         return ""
     return day.strftime("%Y-%m-%dT23:59:59Z")
+
+
+def close_ms(expiry: str, last_trade_ms: int = 0) -> int:
+    """`closes_at` as UTC epoch ms (the first ms trading is over); 0 when unknown."""
+    from datetime import datetime, timezone
+    if last_trade_ms > 0:
+        return last_trade_ms
+    try:
+        day = datetime.strptime(expiry[:8], "%Y%m%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return 0
+    return int(day.timestamp() * 1000) + 86_400_000
 
 
 def contract_records(contracts: list[IBContract]) -> list[dict]:
@@ -75,34 +96,55 @@ class ForecastExVenue:
     # "<clientId>:<orderId>" until then (and `order()` finds it by either). Without a client id
     # (the in-process test client) the order id as given.
 
-    def __init__(self, client: IBClient, symbols: list[str], *, poll_s: float = 1.0) -> None:
+    def __init__(self, client: IBClient, symbols: list[str], *, poll_s: float = 1.0,
+                 catalog_refresh_s: float = CATALOG_REFRESH_S, line_retry_s: float = LINE_RETRY_S,
+                 wall_ms: Callable[[], int] | None = None) -> None:
         self.client = client
         self.poll_s = poll_s
         self.symbols = symbols
+        self.catalog_refresh_s = catalog_refresh_s
+        self.line_retry_s = line_retry_s
+        # "now" for a question's last trade time: the client's clock (IB's) when it has one
+        clock = wall_ms or getattr(client, "wall_ms", None)
+        self.wall_ms: Callable[[], int] = clock if callable(clock) else (lambda: int(time.time() * 1000))
+        products = getattr(client, "products", None)    # (positions IB reports without an exchange)
+        if isinstance(products, set):
+            products.update(symbols)
         self.markets: dict[str, MarketInfo] = {}
         self.con: dict[str, tuple[int, int]] = {}       # market id → (YES conId, NO conId); cached
-        self.contracts: list[IBContract] = []           # every FORECASTX contract of the discovery
+        self.contracts: list[IBContract] = []           # every FORECASTX contract of the latest discovery
+        self._listing: dict[str, list[IBContract]] = {} # product → its contracts as last read
+        self._product_markets: dict[str, set[str]] = {} # product → every market it ever listed
+        self._close_ms: dict[str, int] = {}             # market id → when its trading is over (UTC ms; 0 unknown)
+        self._unlisted: set[str] = set()                # markets the latest read of their product no longer lists
         self.feed: BookFeed | None = None               # the book feed, once `stream_books` runs
         self.stream_errors = 0                          # failed passes over the streaming tickers
         self._streamer: asyncio.Task | None = None
         self._streaming_ids: list[str] = []             # the markets read from streaming tickers
         self._books: dict[str, Book] = {}               # market id → the last book given to the feed
-        self._discovered: set[str] = set()              # products whose catalog is cached
+        self._discovered: dict[str, float] = {}         # product → monotonic s its catalog was read
         self._retry_at: dict[str, float] = {}           # product → monotonic s before which it is not asked
         self._named: dict[int, tuple[str, Side]] = {}   # conId → (market id, side)
+        self._no_line: dict[str, float] = {}            # market → monotonic s to try streaming it again (101)
         listeners = getattr(client, "data_listeners", None)
         if isinstance(listeners, list):
             listeners.append(self._on_data_state)
 
     async def discover_markets(self) -> list[MarketInfo]:
-        """Every market of the products `symbols`, one catalog request per product, cached (IB
-        pacing is costly). A product whose request failed is left out and asked for again by a
-        later call, after IB's pacing penalty (`RateLimited.retry_after`) or `DISCOVERY_RETRY_S`;
-        meanwhile the markets of the others are returned. Raises (RateLimited, TransportError)
-        when no product could be read at all: never an empty catalog for one IB would not give."""
+        """Every market of the products `symbols`, one catalog request per product, cached and
+        read again at most every `catalog_refresh_s` (IB pacing is costly): a question listed since
+        appears, one no longer listed stays known (orders, positions) but inactive. A question
+        past its last trade time (IB's contract details; else the end of its last trade date,
+        UTC) is inactive (`MarketInfo.active`), judged at every call. A product whose request
+        failed is asked for again by a later call, after IB's pacing penalty
+        (`RateLimited.retry_after`) or `DISCOVERY_RETRY_S`; meanwhile the markets of the others
+        (and its own as last read) are returned. Raises (RateLimited, TransportError) when no
+        product could be read at all: never an empty catalog for one IB would not give."""
         now = time.monotonic()
         error: VenueError | None = None
-        for sym in [s for s in self.symbols if s not in self._discovered]:
+        due = [s for s in self.symbols if s not in self._discovered
+               or now - self._discovered[s] >= self.catalog_refresh_s]
+        for sym in due:
             if self._retry_at.get(sym, 0.0) > now:
                 continue
             try:
@@ -110,18 +152,21 @@ class ForecastExVenue:
             except RateLimited as exc:              # every catalog request waits out the penalty
                 error = exc
                 until = now + (exc.retry_after or DISCOVERY_RETRY_S)
-                for s in self.symbols:
-                    if s not in self._discovered:
-                        self._retry_at[s] = max(self._retry_at.get(s, 0.0), until)
+                for s in due:
+                    self._retry_at[s] = max(self._retry_at.get(s, 0.0), until)
                 break
             except VenueError as exc:
                 error = exc
                 self._retry_at[sym] = now + DISCOVERY_RETRY_S
                 continue
-            self._catalog_product(got)
-            self._discovered.add(sym)
+            self._catalog_product(sym, got)
+            self._discovered[sym] = now
             self._retry_at.pop(sym, None)
+        self._judge_active()
         missing = [s for s in self.symbols if s not in self._discovered]
+        if error is not None and not missing:       # a refresh failed: the catalog as last read stands
+            log.warning("forecastex: catalog not read again (%s: %s); the markets as last read are used",
+                        type(error).__name__, error)
         if missing:
             left = max(0.0, min(self._retry_at.get(s, now) for s in missing) - now)
             why = f"{type(error).__name__}: {error}" if error is not None else f"asked again in {left:.0f}s"
@@ -135,22 +180,44 @@ class ForecastExVenue:
                             ", ".join(missing), why)
         return list(self.markets.values())
 
-    def _catalog_product(self, contracts: list[IBContract]) -> None:
+    def _catalog_product(self, symbol: str, contracts: list[IBContract]) -> None:
+        """Product `symbol`'s catalog as IB listed it now: its markets (re)built; one it listed
+        before and lists no more is kept (named, inactive)."""
+        listed = [c for c in contracts if c.exchange == "FORECASTX" and c.sec_type == "OPT"]
+        self._listing[symbol] = listed
+        self.contracts = [c for s in self.symbols for c in self._listing.get(s, [])]
         pairs: dict[str, dict[str, IBContract]] = {}
-        for c in contracts:
-            if c.exchange == "FORECASTX" and c.sec_type == "OPT":
-                self.contracts.append(c)
-                pairs.setdefault(market_id(c), {})[c.right] = c
+        for c in listed:
+            pairs.setdefault(market_id(c), {})[c.right] = c
+        mids = self._product_markets.setdefault(symbol, set())
+        now_listed: set[str] = set()
         for mid, p in sorted(pairs.items()):
             if "C" in p and "P" in p:
-                self.con[mid] = (p["C"].con_id, p["P"].con_id)
-                self._named[p["C"].con_id], self._named[p["P"].con_id] = (mid, Side.YES), (mid, Side.NO)
-                self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, p["C"].long_name or mid,
-                                               event_id=f"{p['C'].symbol}-{p['C'].expiry}", fees=FEES,
+                yes, no = p["C"], p["P"]
+                last_trade = min((x for x in (yes.last_trade_ms, no.last_trade_ms) if x > 0), default=0)
+                self.con[mid] = (yes.con_id, no.con_id)
+                self._named[yes.con_id], self._named[no.con_id] = (mid, Side.YES), (mid, Side.NO)
+                self._close_ms[mid] = close_ms(yes.expiry, last_trade)
+                self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, yes.long_name or mid,
+                                               event_id=f"{yes.symbol}-{yes.expiry}", fees=FEES,
                                                lot_lots=100, tick_ticks=100, min_price_ticks=200,
-                                               max_price_ticks=9_900, yes_token=str(p["C"].con_id),
-                                               no_token=str(p["P"].con_id),
-                                               closes_at=closes_at(p["C"].expiry))
+                                               max_price_ticks=9_900, yes_token=str(yes.con_id),
+                                               no_token=str(no.con_id),
+                                               closes_at=closes_at(yes.expiry, last_trade))
+                now_listed.add(mid)
+        self._unlisted -= now_listed
+        self._unlisted |= mids - now_listed
+        mids |= now_listed
+
+    def _judge_active(self) -> None:
+        """Every market is active unless its trading is over by `wall_ms` (its last trade time has
+        passed) or its product's latest catalog no longer lists it."""
+        now_ms = self.wall_ms()
+        for mid, m in list(self.markets.items()):
+            end = self._close_ms.get(mid, 0)
+            active = mid not in self._unlisted and not (end and now_ms >= end)
+            if m.active != active:
+                self.markets[mid] = dataclasses.replace(m, active=active)
 
     def fill_history_start_ms(self) -> int | None:
         """The wall ms (UTC epoch) from which `fills()` lists every execution of the account;
@@ -199,7 +266,10 @@ class ForecastExVenue:
         fetch never takes one of the account's market data lines for good."""
         if mid not in self._streaming_ids or self._data_down() or (self.feed is not None and self.feed.polls(mid)):
             return await self.snapshot_book(mid)       # never a frozen ticker's book
-        return await self._streamed_book(mid)
+        try:
+            return await self._streamed_book(mid)
+        except NoMarketDataLine:                       # no line for it (yet): a snapshot answers
+            return await self.snapshot_book(mid)
 
     def _data_down(self) -> str | None:
         """Why IB's streamed quotes cannot be trusted now (TWS says so), or None."""
@@ -218,12 +288,13 @@ class ForecastExVenue:
         if self._data_down():
             self.feed.stream_down(f"IB: {reason}")
 
-    def _hold(self, feed: BookFeed, reason: str) -> None:
-        """Publish every streamed market's last book untradeable for `reason` (its levels kept),
-        as the other venues do on a disconnect: the session must not trade a frozen quote while
-        it still counts as fresh. A book already untradeable is not published again."""
+    def _hold(self, feed: BookFeed, reason: str, market_ids: list[str] | None = None) -> None:
+        """Publish every streamed market's (or `market_ids`') last book untradeable for `reason`
+        (its levels kept), as the other venues do on a disconnect: the session must not trade a
+        frozen quote while it still counts as fresh. A book already untradeable is not published
+        again."""
         now_ms = int(time.time() * 1000)
-        for mid in list(self._streaming_ids):
+        for mid in list(self._streaming_ids if market_ids is None else market_ids):
             b = self._books.get(mid)
             if b is not None and b.tradeable:
                 b = self._books[mid] = dataclasses.replace(b, tradeable=False, reason=reason)
@@ -252,6 +323,7 @@ class ForecastExVenue:
         again, it replaces the previous stream."""
         await self.close_stream()
         self._books = {}
+        self._no_line = {}
         self.feed = BookFeed("forecastex", market_ids, self._polled_book, SNAPSHOTS_PER_S,
                              on_update=on_update)
         self.feed.start()
@@ -280,7 +352,8 @@ class ForecastExVenue:
         connection: the client reconnects on the next read) publishes every streamed book
         untradeable (`_hold`), puts the feed in poll mode and is retried with backoff; the first
         whole pass that succeeds again brings the feed back to streaming, and then every book is
-        published afresh."""
+        published afresh. A market whose streaming IB refuses for lack of lines (101) is polled
+        alone (`_no_line_for`); the others stream on."""
         last: dict[str, Book] = {}
         backoff = Backoff(base=self.poll_s, cap=30.0)
         epoch = getattr(self.client, "data_epoch", 0)
@@ -294,7 +367,16 @@ class ForecastExVenue:
                     epoch = now
                     last.clear()
                 for mid in list(market_ids):      # (grows when markets are added mid-session)
-                    b = await self._streamed_book(mid)
+                    if self._no_line.get(mid, 0.0) > time.monotonic():
+                        continue                  # polled (no line): its streaming is tried again later
+                    try:
+                        b = await self._streamed_book(mid)
+                    except NoMarketDataLine as exc:
+                        last.pop(mid, None)
+                        self._no_line_for(feed, mid, f"{type(exc).__name__}: {exc}")
+                        continue
+                    if self._no_line.pop(mid, None) is not None:
+                        feed.stream_up(f"lines:{mid}")   # it streams again: no longer polled
                     if last.get(mid) != b or not self._books.get(mid, b).tradeable:   # (or it was held)
                         last[mid] = self._books[mid] = b
                         feed.publish(BookUpdate(b, int(time.time() * 1000)))
@@ -315,6 +397,21 @@ class ForecastExVenue:
             backoff.reset()
             feed.stream_up()
             await asyncio.sleep(self.poll_s)
+
+    def _no_line_for(self, feed: BookFeed, mid: str, why: str) -> None:
+        """IB refused a streaming request of market `mid` for lack of lines: that market alone is
+        polled (feed source "lines:<mid>"), its streamed book published untradeable once, the line
+        its other contract may hold freed (a polled market streams neither); its streaming is
+        tried again after `line_retry_s`."""
+        first = mid not in self._no_line
+        self._no_line[mid] = time.monotonic() + self.line_retry_s
+        unsubscribe = getattr(self.client, "unsubscribe", None)
+        if callable(unsubscribe):
+            for con in self._cons(mid):
+                unsubscribe(con)
+        if first:
+            self._hold(feed, why, [mid])
+            feed.stream_down(why, source=f"lines:{mid}", market_ids=[mid])
 
     async def place_order(self, req: OrderRequest) -> Order:
         if req.action is not Action.BUY:
