@@ -159,6 +159,9 @@ class Executor:
         self._completed_late = False                     # this execution bought a leg after its edge went
         self._absent: list[tuple[str, Route, str, int]] = []   # (execution, route, coid, sent ms): taken as never sent
         self._watches: set[asyncio.Task] = set()        # background lookups of those orders (`_watch_absent`)
+        # called with an execution's id when fills of it are recorded after it ended (listed late,
+        # or an order taken as never sent found at the venue): the trader's kept cash follows them
+        self.on_cash_change: Callable[[str], None] | None = None
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
@@ -742,6 +745,17 @@ class Executor:
         self.store.set_execution_state(xid, state, f"{row.reason}; {why}" if row.reason else why)
         if state == "naked":
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
+        self._cash_changed(xid)
+
+    def _cash_changed(self, xid: str) -> None:
+        """Tell `on_cash_change` that fills of execution `xid` were recorded (its failure is logged:
+        the fills are in the store whatever the listener does)."""
+        if self.on_cash_change is None:
+            return
+        try:
+            self.on_cash_change(xid)
+        except Exception as exc:           # noqa: BLE001 - a listener's error must not undo a recording
+            log.error("execution.cash_change_failed", execution=xid, error=f"{type(exc).__name__}: {exc}")
 
     async def _lookup(self, route: Route, coid: str, sent_ms: int) -> tuple[object | None, bool]:
         """(the venue's settled order for intent `coid` or None, whether the venue shows it at all).
@@ -782,7 +796,8 @@ class Executor:
                     got = [f for f in await client.fills(order_id=order_id) if f.order_id == order_id]
                 except (VenueError, asyncio.TimeoutError):
                     continue
-                self.store.record_fills(coid, got)
+                if self.store.record_fills(coid, got):
+                    self._cash_changed(self.store.intent(coid).execution_id)
                 if sum(f.qty_lots for f in got) >= lots:
                     return
             log.warning("order.fills_missing", client_order_id=coid, order_id=order_id, filled=lots)

@@ -34,7 +34,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from pathlib import Path
 
@@ -64,6 +64,8 @@ EXEC_TERMINAL = ("complete", "aborted", "unwound", "naked")
 # a failed intent's error starts with one of these when it was taken as never sent: its outcome was
 # unknown (the executor's lookups) or it was open at a crash (recovery), and the venue did not show it
 NOT_FOUND = "not at the venue after"
+# fill id prefix of the fills `order_fills` stands in for an order's lots its venue has not listed yet
+UNLISTED = "unlisted:"
 RECOVERY_NOT_FOUND = "recovery: no such order at the venue"
 __all__ = ["BreakerRow", "ExecutionRow", "FillRow", "IntentRow", "LOSS_STATES", "OrderStore", "SCHEMA_VERSION",
            "SchemaError", "client_order_id", "intent_state_for"]
@@ -185,6 +187,18 @@ def client_order_id(execution_id: str, leg: int, role: str, attempt: int) -> str
     return f"{execution_id}-L{leg}{'E' if role == 'entry' else 'U'}{attempt}"
 
 
+def _stand_in_flow(unlisted) -> int:
+    """µ$ the fills `OrderStore._unlisted` stands in ((leg, role, fill), in the order's own side)
+    received (positive) or paid (negative), as `schema.CASH_FLOW_TERM` counts a fill: a sale is
+    paid its price, a buy pays it, less the fee; an unwind's purchase completes a $1 pair."""
+    flow = 0
+    for _leg, role, f in unlisted:
+        flow += (f.price * f.qty if f.action == "sell" else -f.price * f.qty) - f.fee
+        if role == "unwind" and f.action == "buy":
+            flow += FULL * f.qty
+    return flow
+
+
 def intent_state_for(order: Order) -> str:
     """Map a venue order to an intent state (IOC/FOK orders end filled, partial or canceled)."""
     if order.status is OrderStatus.REJECTED:
@@ -234,6 +248,10 @@ class OrderStore:
         self.ledger_version = 0           # bumped on each realised-loss ledger write by this store
         self._safe_latch: str | None = None   # safe mode entered but not written (the store's disk failed)
         self.exclusive = exclusive            # holds the trading lock (store_lock): one trading process
+        # market name → (event, category) as the session lists it (the sizer's): written with each
+        # execution's legs when it is created, so that a held market the session no longer lists
+        # still counts for its event and category (`held_legs`); {}: none written (tools)
+        self.market_meta: Mapping[str, tuple] = {}
         if exclusive:
             store_lock.claim(self.path)
         if create:
@@ -311,6 +329,12 @@ class OrderStore:
     def _insert_execution(self, db, execution_id: str, opp, sizing: dict | None = None, loss_budget: int = 0) -> None:
         legs = [{"market": l.market, "side": l.side.label, "qty": l.qty, "worst_price": l.worst_price,
                  "cost": l.cost, "fee": l.fee} for l in opp.legs]
+        for leg in legs:                  # the market's event and category, when the session knows them
+            event, category = self.market_meta.get(leg["market"], (None, None))
+            if event:
+                leg["event"] = event
+            if category:
+                leg["category"] = category
         now = self._clock_ms()
         db.execute(_INSERT_EXECUTION[self.paper],
                    (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
@@ -600,6 +624,96 @@ class OrderStore:
         """Lots intent `it`'s order filled: what the venue said or its recorded fills, the more."""
         return max(it.filled_qty, sum(f.qty for f in self.fills(it.client_order_id)))
 
+    # an order's lots its venue filled (`filled_qty`) beyond the fills it has listed, with what its
+    # listed fills cost in the order's own side (a fill reported on the other side at 10,000 − p)
+    _SHORTFALL_SQL = (
+        "SELECT i.client_order_id AS coid, i.execution_id AS xid, i.leg AS leg, i.role AS role, i.venue AS venue,"
+        " i.order_id AS order_id, i.market_id AS market_id, i.side AS side, i.action AS action, i.price AS price,"
+        " i.filled_qty AS filled_qty, i.cost AS cost, i.fee AS fee, COALESCE(SUM(f.qty), 0) AS lots,"
+        f" COALESCE(SUM((CASE WHEN f.side = i.side THEN f.price ELSE {FULL} - f.price END) * f.qty), 0) AS money,"
+        " COALESCE(SUM(f.fee), 0) AS fees"
+        " FROM intents i LEFT JOIN fills f ON f.client_order_id = i.client_order_id")
+
+    @staticmethod
+    def _stand_ins(r) -> list[tuple[int, str, FillRow]]:
+        """(leg, role, fill) standing in for the lots order row `r` (`_SHORTFALL_SQL`) filled beyond
+        its listed fills, from the order-level amounts the venue answered: those lots, in the
+        order's side; what they cost: a buy's reported cost less its listed fills' when that is
+        in (0, $1 a lot], else (a sale: venues report no proceeds, Polymarket's lookup no cost) the
+        order's limit, the most a buy pays and the least a sale gets (a loss is never
+        understated); its fee less the listed fills' (≥ 0). Integer µ$: the lots are split in two
+        fills a tick apart when the cost does not divide. [] when the fills cover the order."""
+        lots = r["filled_qty"] - r["lots"]
+        if lots <= 0:
+            return []
+        money = r["cost"] - r["money"]
+        if r["action"] != "buy" or not 0 < money <= FULL * lots:
+            money = r["price"] * lots
+        price, odd = divmod(money, lots)
+        fee = max(0, r["fee"] - r["fees"])
+        out = []
+        for n, (qty, ticks) in enumerate(((lots - odd, price), (odd, price + 1))):
+            if qty:
+                out.append((r["leg"], r["role"], FillRow(r["venue"], f"{UNLISTED}{r['coid']}:{n}", r["coid"],
+                                                         r["order_id"] or "", r["market_id"], r["side"], r["action"],
+                                                         qty, ticks, fee if n == 0 else 0, True, 0)))
+        return out
+
+    def _unlisted(self, db, execution_id: str) -> list[tuple[int, str, FillRow]]:
+        """(leg, role, fill) standing in for what the execution's orders filled beyond their listed
+        fills (`_stand_ins`): a venue may list an order's fills after answering it."""
+        rows = db.execute(self._SHORTFALL_SQL + " WHERE i.execution_id = ? AND i.filled_qty > 0"
+                          " GROUP BY i.client_order_id ORDER BY i.leg, i.role, i.attempt", (execution_id,)).fetchall()
+        return [x for r in rows for x in self._stand_ins(r)]
+
+    def order_fills(self, execution_id: str) -> list[FillRow]:
+        """The execution's fills as its orders' venues answered them: every listed fill, and for an
+        order whose venue filled more lots than it has listed, fills (ids starting `UNLISTED`)
+        standing in for the rest at the order-level amounts (`_stand_ins`), until they are listed.
+        What the venue's cash moved by (the trader's kept cash) is read from these."""
+        with self._lock:
+            listed = [f for it in self.intents(execution_id) for f in self.fills(it.client_order_id)]
+            return listed + [f for _leg, _role, f in self._unlisted(self._db, execution_id)]
+
+    def unlisted_positions(self, execution_ids) -> tuple[dict[str, tuple[int, int]], set[str]]:
+        """(per market `venue:id`, (net YES lots, cost µ$) as `net_positions` counts them, of the
+        lots the executions named filled beyond their listed fills (`order_fills`); the executions
+        among them that still have such lots)."""
+        out: dict[str, tuple[int, int]] = {}
+        short: set[str] = set()
+        with self._lock:
+            for xid in sorted(execution_ids):
+                for _leg, _role, f in self._unlisted(self._db, xid):
+                    short.add(xid)
+                    sign = 1 if f.action == "buy" else -1
+                    lots, cost = out.get(f"{f.venue}:{f.market_id}", (0, 0))
+                    out[f"{f.venue}:{f.market_id}"] = (lots + sign * (f.qty if f.side == "yes" else -f.qty),
+                                                       cost + sign * f.qty * f.price)
+        return out, short
+
+    def executions_with_unlisted_fills(self) -> list[str]:
+        """Executions with an order whose venue filled more lots than it has listed (one pass over
+        the store: at start)."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT xid FROM (" + self._SHORTFALL_SQL + " WHERE i.filled_qty > 0"
+                                    " GROUP BY i.client_order_id HAVING i.filled_qty > lots) ORDER BY xid").fetchall()
+        return [r[0] for r in rows]
+
+    def pair_lots(self, venues) -> dict[str, int]:
+        """Per market (`venue:id`) of `venues` (those that hold a YES and a NO token apart until
+        they are merged or redeemed: Polymarket), the YES+NO pairs held, > 0 only: min(YES, NO)
+        lots, each side's lots its orders bought less those they sold (orders' filled lots)."""
+        venues = tuple(venues)
+        if not venues:
+            return {}
+        q = ("SELECT market, SUM(CASE WHEN side = 'yes' THEN n ELSE 0 END), SUM(CASE WHEN side = 'no' THEN n ELSE 0 END)"
+             " FROM (SELECT market, side, SUM(CASE WHEN action = 'buy' THEN filled_qty ELSE -filled_qty END) AS n"
+             f" FROM intents WHERE venue IN ({','.join('?' * len(venues))}) AND filled_qty > 0 GROUP BY market, side)"
+             " GROUP BY market")
+        with self._lock:
+            rows = self._db.execute(q, venues).fetchall()
+        return {market: min(yes, no) for market, yes, no in rows if min(yes, no) > 0}
+
     def leg_overfill(self, execution_id: str) -> dict[int, tuple[int, int]]:
         """Per leg, (entry, unwind) lots venues filled beyond what was asked (Polymarket's market BUY
         spends whole cents and receives what they buy; a top-up sends at least the venue's minimum):
@@ -627,19 +741,23 @@ class OrderStore:
         hi = min((n + over.get(i, (0, 0))[1] for i, n in net.items()), default=0)
         return hi if max(lo, 0) <= hi else None
 
-    def held_cost(self, execution_id: str, net: dict[int, int] | None = None) -> int:
+    def held_cost(self, execution_id: str, net: dict[int, int] | None = None, unlisted=()) -> int:
         """µ$ paid, fees included, for the lots legs hold beyond the execution's complete sets
         (max(0, least net lots)): each such leg's extra lots at its entry fills' average, floored
         (`ops.reporting.pnl.held_cost`, the one definition). A venue's over-fill is a position held
-        at cost, not part of the execution's locked-in or realised PnL."""
+        at cost, not part of the execution's locked-in or realised PnL. `unlisted`: fills standing
+        in for lots its venues have not listed yet ((leg, role, fill) of `_unlisted`), counted too."""
         from arbbot.ops.reporting.pnl import held_cost
         net = self.leg_net(execution_id) if net is None else net
+        stand_in: dict[str, list] = {}              # `unlisted` ((leg, role, fill) of `_unlisted`) by order
+        for _leg, _role, f in unlisted:
+            stand_in.setdefault(f.client_order_id, []).append(f)
         lots: dict[tuple[int, bool], int] = {}      # (leg, an unwind's purchase) → lots, µ$ paid
         paid: dict[tuple[int, bool], int] = {}
         for it in self.intents(execution_id):
             if it.action == "buy":
                 key = (it.leg, it.role != "entry")
-                for f in self.fills(it.client_order_id):
+                for f in self.fills(it.client_order_id) + stand_in.get(it.client_order_id, []):
                     own = f.price if f.side == it.side else FULL - f.price     # the intent's side
                     lots[key] = lots.get(key, 0) + f.qty
                     paid[key] = paid.get(key, 0) + own * f.qty + f.fee
@@ -727,10 +845,11 @@ class OrderStore:
             return self._db.execute("SELECT 1 FROM intents WHERE market=? LIMIT 1", (market,)).fetchone() is not None
 
     def held_markets(self) -> dict[str, set[str]]:
-        """Per venue, the market ids complete and naked executions still hold lots in, unresolved
-        (the markets whose resolution is worth asking for)."""
+        """Per venue, the market ids terminal executions still hold lots in, unresolved (the markets
+        whose resolution is worth asking for): complete and naked ones, and unwound or aborted ones
+        left holding lots (dust under a venue's minimum, an over-fill)."""
         out: dict[str, set[str]] = {}
-        for market, _cost, _fee in self.held_at_cost(("complete", "naked")):
+        for market, _cost, _fee in self.held_at_cost(EXEC_TERMINAL):
             venue, _, market_id = market.partition(":")
             out.setdefault(venue, set()).add(market_id)
         return out
@@ -760,18 +879,21 @@ class OrderStore:
         is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound, to
         max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a naked leg
         that won pays back; an unwound one holds nothing), when complete to the larger of its
-        unwound part's loss and the loss its sets locked in (`realised_loss`; unchanged while an
-        order's fills are listed late), to 0 otherwise (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk day it was realised."""
+        unwound part's loss and the loss its sets locked in (`realised_loss`), to 0 otherwise
+        (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk
+        day it was realised. An order whose venue filled more lots than it has listed counts its
+        fills and, for the rest, the order-level amounts the venue answered (`_stand_ins`: a
+        sale's missing proceeds at its limit, never as nothing): the loss binds the daily cap
+        before the fills are listed, and booking them later moves it by what they change, once."""
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
-        if r["state"] == "complete" and any(sum(f.qty for f in self.fills(it.client_order_id)) < it.filled_qty
-                                            for it in self.intents(execution_id)):
-            return       # fills listed late: a sale's proceeds missing would read as a loss (booked once recorded)
-        target = (max(0, -(db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
-                           + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
+        unlisted = self._unlisted(db, execution_id) if r["state"] != "aborted" else []
+        cash = db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0] + _stand_in_flow(unlisted)
+        target = (max(0, -(cash + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
                   if r["state"] in LOSS_STATES
-                  else max(self._unwound_part_loss(db, execution_id), self._locked_in_loss(db, execution_id))
+                  else max(self._unwound_part_loss(db, execution_id, unlisted),
+                           self._locked_in_loss(db, execution_id, cash, unlisted))
                   if r["state"] == "complete" else 0)
         booked = self._booked_loss(db, execution_id)
         if target != booked:
@@ -781,39 +903,44 @@ class OrderStore:
             self._event(db, "loss_booked", execution_id, state=r["state"], loss=target - booked, total=target)
 
     @staticmethod
-    def _unwound_part_loss(db, execution_id: str) -> int:
+    def _unwound_part_loss(db, execution_id: str, unlisted=()) -> int:
         """µ$ ≥ 0 lost on the lots a complete execution unwound (it kept K < entered lots on a
         leg: "kept K lots on every leg, the rest unwound"): −(cash flow + the entry cost of the
         kept sets), where a leg's kept cost is its entry fills' cost (fees included) × K / its
         entered lots, floored (the loss is never understated). Not netted against the kept sets'
-        locked-in profit (SIZING.md "realised loss"). 0 when every entered lot was kept."""
+        locked-in profit (SIZING.md "realised loss"). 0 when every entered lot was kept.
+        `unlisted`: fills standing in for lots not listed yet ((leg, role, fill), `_unlisted`)."""
         rows = db.execute(f"SELECT i.leg AS leg, i.role AS role, SUM(f.qty) AS lots, SUM({CASH_FLOW_TERM}) AS cash"
                           " FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
                           " WHERE i.execution_id = ? GROUP BY i.leg, i.role", (execution_id,)).fetchall()
         legs = len(json.loads(db.execute("SELECT legs FROM executions WHERE id=?", (execution_id,)).fetchone()[0]))
         entered, paid, unwound, flow = [0] * legs, [0] * legs, [0] * legs, 0
-        for r in rows:
-            flow += r["cash"]
-            if r["role"] == "entry":
-                entered[r["leg"]], paid[r["leg"]] = r["lots"], -r["cash"]
+        parts = [(r["leg"], r["role"], r["lots"], r["cash"]) for r in rows]
+        parts += [(leg, role, f.qty, _stand_in_flow([(leg, role, f)])) for leg, role, f in unlisted]
+        for leg, role, lots, cash in parts:
+            flow += cash
+            if role == "entry":
+                entered[leg], paid[leg] = entered[leg] + lots, paid[leg] - cash
             else:
-                unwound[r["leg"]] = r["lots"]
+                unwound[leg] += lots
         if not any(unwound):
             return 0
         kept = max(0, min(e - u for e, u in zip(entered, unwound)))
         kept_cost = sum(p * kept // e for p, e in zip(paid, entered) if e)
         return max(0, -(flow + kept_cost))
 
-    def _locked_in_loss(self, db, execution_id: str) -> int:
+    def _locked_in_loss(self, db, execution_id: str, cash: int | None = None, unlisted=()) -> int:
         """µ$ ≥ 0 a complete execution locked in as a loss: −(payout of its complete sets + its cash
         flow + what its lots beyond the sets cost, `held_cost`), when that is negative. The
         executor completes a leg whose edge went when that loses less than unwinding the legs
-        before it would: the loss is as certain as an unwind's, so it counts as realised."""
+        before it would: the loss is as certain as an unwind's, so it counts as realised. `cash`:
+        its cash flow (default: its listed fills'); `unlisted` as `_unwound_part_loss`."""
         ex = db.execute("SELECT payout, qty FROM executions WHERE id=?", (execution_id,)).fetchone()
         net = self.leg_net(execution_id)
         sets = max(0, min(net.values(), default=0))
-        cash = db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
-        return max(0, -(ex["payout"] * sets // ex["qty"] + cash + self.held_cost(execution_id, net)))
+        if cash is None:
+            cash = db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0]
+        return max(0, -(ex["payout"] * sets // ex["qty"] + cash + self.held_cost(execution_id, net, unlisted)))
 
     @staticmethod
     def _booked_loss(db, execution_id: str) -> int:
@@ -952,19 +1079,27 @@ class OrderStore:
         cost by what it paid or got. A resolved market holds nothing at risk: its legs are left
         out (the lots are worth their resolution, `resolutions`). One query; legs in execution,
         leg order."""
-        q = (f"SELECT i.market, {LEG_HOLDING} FROM intents i JOIN executions x ON x.id = i.execution_id"
+        return [(market, cost, fee) for market, cost, fee, _event, _category in self.held_legs(states, execution_id)]
+
+    def held_legs(self, states: tuple[str, ...], execution_id: str | None = None
+                  ) -> list[tuple[str, int, int, str | None, str | None]]:
+        """`held_at_cost`'s legs with the event and category their market had when the execution
+        was created (`market_meta`; None when not recorded: an older row, a market without)."""
+        q = (f"SELECT i.market, {LEG_HOLDING}, json_extract(x.legs, '$[' || i.leg || '].event'),"
+             " json_extract(x.legs, '$[' || i.leg || '].category')"
+             " FROM intents i JOIN executions x ON x.id = i.execution_id"
              f" WHERE x.state IN ({','.join('?' * len(states))})"
              " AND i.market NOT IN (SELECT market FROM resolutions)")
-        args: tuple = states
+        args: tuple = tuple(states)
         if execution_id is not None:
-            q, args = q + " AND x.id = ?", states + (execution_id,)
+            q, args = q + " AND x.id = ?", args + (execution_id,)
         with self._lock:
             rows = self._db.execute(q + " GROUP BY i.execution_id, i.leg ORDER BY i.execution_id, i.leg", args).fetchall()
         out = []
-        for market, _side, filled, held, cost, fee in rows:
+        for market, _side, filled, held, cost, fee, event, category in rows:
             held = max(0, min(held, filled))
             if held:
-                out.append((market, -(-cost * held // filled), fee))
+                out.append((market, -(-cost * held // filled), fee, event, category))
         return out
 
     def held_cost_by_market(self, states: tuple[str, ...]) -> dict[str, int]:
@@ -975,17 +1110,32 @@ class OrderStore:
             out[market] = out.get(market, 0) + cost + fee
         return dict(sorted(out.items()))
 
-    def net_positions(self) -> dict[str, tuple[int, int]]:
+    def net_positions(self, cash_read: Mapping[str, int] | None = None) -> dict[str, tuple[int, int]]:
         """Per market (`venue:id`), (net YES lots, their net cost in µ$) over every recorded fill: a
         sell reduces, a NO lot counts negative; cost = Σ ±lots × price ticks (lots × ticks = µ$).
         A market whose venue paid its resolution out (`resolutions`, paid) holds nothing: the cash
-        has it."""
+        has it — unless `cash_read` (venue → `event_seq()` when its cash was last read) says that
+        cash was read before the resolution was recorded (its `market_resolved` event is later):
+        the payout is not in it yet, and the lots are kept (to be valued at what they pay)."""
         with self._lock:             # kept by a trigger as fills are written (schema 8: `market_positions`)
             rows = self._db.execute(
-                "SELECT venue || ':' || market_id, lots, cost FROM market_positions"
-                " WHERE venue || ':' || market_id NOT IN (SELECT market FROM resolutions WHERE paid = 1)"
+                "SELECT venue, venue || ':' || market_id, lots, cost FROM market_positions"
                 " ORDER BY venue, market_id").fetchall()
-        return {name: (lots, cost) for name, lots, cost in rows}
+            paid = {m: v for m, v in self._db.execute("SELECT market, venue FROM resolutions WHERE paid = 1")}
+            unread: set[str] = set()
+            if paid and cash_read:
+                for seq, market in self._db.execute(
+                        "SELECT seq, json_extract(data, '$.market') FROM events WHERE seq > ?"
+                        " AND kind = 'market_resolved'", (min(cash_read.values()),)).fetchall():
+                    if market in paid and seq > cash_read.get(paid[market], seq):
+                        unread.add(market)
+        return {name: (lots, cost) for _venue, name, lots, cost in rows if name not in paid or name in unread}
+
+    def event_seq(self) -> int:
+        """The sequence number of the store's latest event (0: none): read before a venue's cash,
+        it dates that reading against what the store records later (`net_positions`)."""
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
 
     def inflight_loss_budgets(self) -> int:
         """µ$: the loss budgets reserved by executions still executing (step 10's `left`)."""

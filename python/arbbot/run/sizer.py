@@ -35,6 +35,7 @@ from arbbot import logs
 from arbbot.engine.select import implementation
 from arbbot.engine.twin.candidates import build_candidates
 from arbbot.engine.types import Leg, Opportunity
+from arbbot.execution.reconcile import nets_pairs
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.run.quotes import StreamedQuotes
@@ -116,6 +117,18 @@ class SessionSizer:
         self.samples.load(stored.latency, stored.depletion, stored.mids)
         self._infos = {str(m.id): m for m in session.markets}
         self._meta = {name: (m.event_id or None, m.category or None) for name, m in self._infos.items()}
+        # each execution's legs are written with their markets' event and category (the same map,
+        # markets added mid-session included): a held market the session stops listing keeps them
+        store.market_meta = self._meta
+        # venue name → the store's `event_seq()` when the trader last read that venue's cash (the
+        # trader's own map): a market resolved and paid since is valued at its payout, which that
+        # cash does not hold yet (`OrderStore.net_positions`); a venue missing: its cash has it
+        self.cash_read: dict[str, int] = {}
+        # executions with lots their venues filled but have not listed yet: what the kept cash paid
+        # for them is in the positions too (`OrderStore.unlisted_positions`), until they are listed
+        self.unlisted: set[str] = set(store.executions_with_unlisted_fills())
+        # venues that hold a YES and a NO token of one market apart (Polymarket): a pair is worth $1
+        self._pair_venues = tuple(v.label for v in Venue if not nets_pairs(v.label))
         # implementations chosen once (ARB_ENGINE_DECOMPOSE / ARB_ENGINE_EVAL / ARB_ENGINE at start),
         # not re-read from the environment per opportunity
         self._quotes = StreamedQuotes(session)
@@ -179,8 +192,9 @@ class SessionSizer:
     # ---- state --------------------------------------------------------------------------------
     def refresh(self, cash: dict[str, int]) -> None:
         """Re-read the portfolio (cash: venue name → µ$, as the trader keeps it), on this thread."""
-        self._install(*self._read(cash, self._positions_value(*self._positions()), self._prime_inputs()),
-                      self._generation)
+        asked = self._positions_asked()
+        self._install(*self._read(cash, self._positions_value(*self._positions_read(asked, self._positions(*asked))),
+                                  self._prime_inputs()), self._generation)
 
     async def refresh_off_loop(self, cash: dict[str, int], latencies=()) -> int:
         """`flush_samples(latencies)` then `refresh(cash)` with the store's reads and writes and
@@ -194,11 +208,12 @@ class SessionSizer:
             generation = self._generation
             rows, keep_before_ms = self._take_samples(latencies)
             latencies = ()
+            asked = self._positions_asked()
 
             def write_and_read_positions() -> tuple:
                 self._write_samples(rows, keep_before_ms)
-                return self._positions()
-            value = self._positions_value(*await asyncio.to_thread(write_and_read_positions))
+                return self._positions(*asked)
+            value = self._positions_value(*self._positions_read(asked, await asyncio.to_thread(write_and_read_positions)))
             reading = await asyncio.to_thread(self._read, cash, value, self._prime_inputs())
             if generation == self._generation:
                 self._install(*reading, generation)
@@ -250,28 +265,61 @@ class SessionSizer:
             confidence = self._confidence[opp.id] = self._relations.confidence(opp)
         return confidence
 
-    def _positions(self) -> tuple[dict, dict]:
-        """The store's net positions and its resolutions, in one reading."""
-        with self.store.lock:
-            return self.store.net_positions(), self.store.resolutions()
+    def _positions_asked(self) -> tuple[dict, frozenset]:
+        """What a positions reading needs of the loop's state (`cash_read`, `unlisted`), copied."""
+        return dict(self.cash_read), frozenset(self.unlisted)
 
-    def _positions_value(self, positions: dict[str, tuple[int, int]], resolved: dict) -> int:
+    def _positions(self, cash_read: dict | None = None, unlisted=frozenset()) -> tuple:
+        """The store's net positions (a market resolved and paid after its venue's cash was read
+        kept: `cash_read`), with the lots the `unlisted` executions' venues filled but have not
+        listed yet added, its resolutions, the YES+NO pairs held on venues that do not net them,
+        and which of `unlisted` still have such lots: one reading (any thread)."""
+        with self.store.lock:
+            positions = self.store.net_positions(cash_read) if cash_read else self.store.net_positions()
+            resolved = self.store.resolutions()
+            extra, short = self.store.unlisted_positions(unlisted) if unlisted else ({}, set())
+            pairs = self.store.pair_lots(self._pair_venues)
+        for name, (lots, cost) in extra.items():
+            if name in resolved and resolved[name].paid and name not in positions:
+                continue                       # paid out, and the cash read since has it
+            have = positions.get(name, (0, 0))
+            positions[name] = (have[0] + lots, have[1] + cost)
+        return positions, resolved, pairs, short
+
+    def _positions_read(self, asked: tuple, reading: tuple) -> tuple:
+        """`reading` (`_positions`) as `_positions_value` takes it; the executions asked about
+        whose lots are all listed now are forgotten (on the loop)."""
+        positions, resolved, pairs, short = reading
+        self.unlisted.difference_update(asked[1] - short)
+        return positions, resolved, pairs
+
+    def _positions_value(self, positions: dict[str, tuple[int, int]], resolved: dict, pairs: dict | None = None) -> int:
         """µ$: every net position held (`positions`: the store's market → (lots, cost µ$)): a
         resolved market's at what it pays (`resolved`: the store's resolutions; a void one at its
-        cost), else at the streamed mid, else at its cost."""
+        cost), else at the streamed mid, else at its cost. On a venue that holds a YES and a NO
+        token apart (Polymarket), the pairs a market holds (`pairs`: market → min(YES, NO) lots)
+        are worth $1 a contract whatever the book (what they pay, or merge into), the net lots
+        beyond them valued as above; a market holding only pairs is worth them (a void one, its
+        cost)."""
+        pairs = pairs or {}
         value = 0
         for name, (lots, cost) in positions.items():
-            if not lots:
-                continue
+            both = pairs.get(name, 0) * TICKS_PER_DOLLAR        # lots × ticks = µ$
             if name in resolved:
                 paid = resolved[name].lot_value(lots)
-                value += cost if paid is None else paid
+                if paid is None:
+                    value += cost if lots or both else 0         # void: returned at cost, pairs too
+                else:
+                    value += paid + both
+                continue
+            if not lots:
+                value += both
                 continue
             mid = self._mid(name)
             if mid is None:
-                value += cost
+                value += cost                                   # the pairs' cost is in it
             else:
-                value += lots * mid if lots > 0 else -lots * (TICKS_PER_DOLLAR - mid)   # lots × ticks = µ$
+                value += (lots * mid if lots > 0 else -lots * (TICKS_PER_DOLLAR - mid)) + both
         return value
 
     def _mid(self, name: str) -> int | None:

@@ -31,12 +31,16 @@ from arbbot.ops.drift import SKIP_REASON as DRIFT_SKIP, DriftConfig, DriftMonito
 from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.sizer import SessionSizer
 from arbbot.sizing.trade import RelationIndex
+from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.interface import VenueClient
 
 log = logs.get("trade")
 
 SIZING_REFRESH_S = 5.0       # samples to the store and the portfolio re-read at least this often
+REFRESH_RETRY_BASE_S = 0.1   # a failed portfolio refresh is tried again after a backoff from this …
+REFRESH_RETRY_CAP_S = 5.0    # … up to this (offers are refused meanwhile)
+CASH_TRACKED_MAX = 10_000    # executions whose cash moves are kept for late fills (the oldest forgotten)
 EAGER_START = True           # False: a plain Task (the A/B of `python -m arbbot.bench.order_path --eager both`)
 
 
@@ -83,6 +87,18 @@ class PaperTrader:
         self._planning: asyncio.Task | None = None   # the sizer planning ahead on the last portfolio
         self._task: asyncio.Task | None = None
         self.cash: dict[str, int] = {}           # venue → cash µ$, kept from fills between refreshes
+        # venue → the store's event_seq() when its cash was last read (`refresh_balances`): the sizer
+        # values a market resolved and paid since at its payout (not in that cash yet)
+        self.cash_read_seq: dict[str, int] = {}
+        # execution → venue → µ$ the kept cash was moved by for it (`_spent`) since that venue's cash
+        # was last read: late-listed or adopted fills (`cash_changed`) move it by what they change
+        self._cash_moved: dict[str, dict[str, int]] = {}
+        self._stale = False                      # the last portfolio refresh failed: no new execution
+        self._resolving = 0                      # resolution polls under way (`resolve_now`)
+        if sizer is not None and hasattr(sizer, "cash_read"):
+            sizer.cash_read = self.cash_read_seq     # the same map: every refresh reads it as it is
+        if hasattr(executor, "on_cash_change"):
+            executor.on_cash_change = self.cash_changed
         # reconciliations and re-reads of the limits under way (`reconcile_now`, `resolve_now`: two
         # tasks, each may overlap the other): no new execution while any is (`reconciling`)
         self._reconciling = 0
@@ -102,7 +118,7 @@ class PaperTrader:
         mode. Returns the number of differences."""
         from arbbot.execution.reconcile import reconcile
         await self.resolve_now()           # a market the venue settled and paid out since is no difference
-        while self.busy:
+        while self._in_flight:
             await asyncio.sleep(0.05)
         self._reconciling += 1
         try:
@@ -143,14 +159,22 @@ class PaperTrader:
                 log.error("reconcile.failed", error=f"{type(exc).__name__}: {exc}")
 
     async def resolve_now(self) -> int:
-        """Ask every venue that publishes results (`resolutions`) for the markets complete and naked
-        executions still hold lots in, record the final ones (`OrderStore.record_resolution`: a
-        naked leg's loss is booked again at what its lots paid) and release what resolved markets
-        held from the exposure limits, between executions. A venue that cannot answer is logged and
+        """Ask every venue that publishes results (`resolutions`) for the markets terminal
+        executions still hold lots in (`OrderStore.held_markets`), record the final ones
+        (`OrderStore.record_resolution`: a naked leg's loss is booked again at what its lots paid)
+        and release what resolved markets held from the exposure limits, between executions. No
+        periodic refresh runs meanwhile (`refresh_sizing_every`). A venue that cannot answer is logged and
         asked again next time; the others go on. A result the operator recorded or corrected
         (`arbbot resolve`, another process) is taken up here too. Returns the resolutions recorded."""
-        while self.busy:
+        while self._in_flight:
             await asyncio.sleep(0.05)
+        self._resolving += 1                  # no periodic refresh meanwhile (`refresh_sizing_every`)
+        try:
+            return await self._resolve()
+        finally:
+            self._resolving -= 1
+
+    async def _resolve(self) -> int:
         recorded = 0
         for name, ids in sorted(self.store.held_markets().items()):
             venue = self.venues.get(name)
@@ -166,7 +190,7 @@ class PaperTrader:
                     recorded += 1
                     log.info("market.resolved", venue=name, market=res.market_id, result=res.result,
                              yes_value=res.yes_value, paid=res.paid)
-        while self.busy:                      # an execution may have started while the venues answered
+        while self._in_flight:                # an execution may have started while the venues answered
             await asyncio.sleep(0.05)
         known = self._resolutions_seen()
         if known != self.resolutions_known:
@@ -181,7 +205,11 @@ class PaperTrader:
                 await self.refresh_balances()     # a venue that paid out has more cash
             finally:
                 self._reconciling -= 1
-            await self.refresh_sizing_async()
+            try:
+                await self.refresh_sizing_async()
+            except Exception as exc:          # noqa: BLE001 - the periodic refresh tries again (offers refused)
+                self._stale = True
+                log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}", after="resolutions")
         return recorded
 
     def _resolutions_seen(self) -> tuple:
@@ -200,8 +228,19 @@ class PaperTrader:
 
     @property
     def busy(self) -> bool:
-        """An execution runs, or the portfolio is being re-read (sizing waits for the new one)."""
-        return self.refreshing or (self._task is not None and not self._task.done())
+        """An execution runs, or the portfolio is being re-read (sizing waits for the new one), or
+        the last re-read failed (nothing is sized on the portfolio it should have replaced)."""
+        return self.refreshing or self._stale or self._executing
+
+    @property
+    def _executing(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def _in_flight(self) -> bool:
+        """An execution runs or the portfolio is being re-read: what a reconciliation or a
+        resolution poll waits for (not a failed re-read, `_stale`: those must still run)."""
+        return self.refreshing or self._executing
 
     def offer(self, opp: Opportunity) -> None:
         """Called for every newly reported opportunity (on the event loop); never blocks."""
@@ -277,9 +316,19 @@ class PaperTrader:
 
     async def refresh_balances(self) -> None:
         """Read every venue's cash (µ$): at start and with each reconciliation. Between reads the
-        cash is kept from the executions' own fills (`_spent`), so the order path asks no venue."""
+        cash is kept from the executions' own fills (`_spent`), so the order path asks no venue.
+        Each reading is dated by the store's latest event before it (`cash_read_seq`), and ends
+        the venue's part in the kept moves of executions (`_cash_moved`): fills listed later were
+        in the venue's cash when it was read."""
         for name, venue in self.venues.items():
+            seq = self.store.event_seq()
             self.cash[name] = (await venue.balance()).cash_micros
+            self.cash_read_seq[name] = seq
+            for xid in list(self._cash_moved):
+                moved = self._cash_moved[xid]
+                moved.pop(name, None)
+                if not moved:
+                    del self._cash_moved[xid]
 
     def _balances_cover(self, opp: Opportunity) -> str | None:
         need: Counter = Counter()
@@ -292,11 +341,37 @@ class PaperTrader:
         return None
 
     def _spent(self, execution_id: str) -> None:
-        """Move the kept cash by what this execution's fills moved at each venue."""
+        """Move the kept cash by what this execution's orders moved at each venue: their fills,
+        and for an order whose venue filled more lots than it has listed, the order-level amounts
+        for the rest (`OrderStore.order_fills`). Kept per venue until that venue's cash is read
+        again, so that fills listed or orders adopted later (`cash_changed`) move it by what they
+        change, never twice."""
+        venues = {i.venue for i in self.store.intents(execution_id)}
+        self._cash_moved[execution_id] = dict.fromkeys(venues, 0)
+        while len(self._cash_moved) > CASH_TRACKED_MAX:
+            del self._cash_moved[next(iter(self._cash_moved))]
+        self._move_cash(execution_id)
+
+    def cash_changed(self, execution_id: str) -> None:
+        """The executor recorded fills of `execution_id` after it ended (listed late, or an order
+        taken as never sent found at the venue): move the kept cash by what they change at each
+        venue whose cash was not read since `_spent` (a reading since holds them)."""
+        if execution_id in self._cash_moved:
+            self._move_cash(execution_id)
+
+    def _move_cash(self, execution_id: str) -> None:
         from arbbot.execution.reconcile import cash_moved
-        fills = [f for i in self.store.intents(execution_id) for f in self.store.fills(i.client_order_id)]
-        for venue in {f.venue for f in fills}:
-            self.cash[venue] = self.cash.get(venue, 0) + cash_moved([f for f in fills if f.venue == venue])
+        from arbbot.execution.store import UNLISTED
+        moved = self._cash_moved[execution_id]
+        fills = self.store.order_fills(execution_id)
+        for venue, before in moved.items():
+            now = cash_moved([f for f in fills if f.venue == venue])
+            if now != before:
+                self.cash[venue] = self.cash.get(venue, 0) + now - before
+                moved[venue] = now
+        unlisted = getattr(self.sizer, "unlisted", None)
+        if unlisted is not None and any(f.fill_id.startswith(UNLISTED) for f in fills):
+            unlisted.add(execution_id)          # the positions count those lots until they are listed
 
     async def _execute(self, opp: Opportunity, decided_ns: int | None = None, sizing=None,
                        loss_budget: int = 0) -> None:
@@ -304,7 +379,22 @@ class PaperTrader:
             await self._execute_once(opp, decided_ns, sizing, loss_budget)
         finally:
             self.executor.resume_gc()           # whatever happened, the GC runs again
-            await self.refresh_sizing_async()   # the task (busy) ends with the new portfolio in place
+            await self._refresh_until_done()    # the task (busy) ends with the new portfolio in place
+
+    async def _refresh_until_done(self) -> None:
+        """`refresh_sizing_async` until it succeeds: a failed one (the store's disk) is logged and
+        tried again with backoff while the trader stays busy (offers refused), never leaving the
+        portfolio from before the execution in place to size on."""
+        backoff = Backoff(base=REFRESH_RETRY_BASE_S, cap=REFRESH_RETRY_CAP_S)
+        while True:
+            try:
+                await self.refresh_sizing_async()
+                return
+            except Exception as exc:            # noqa: BLE001 - whatever failed, nothing is sized until it works
+                self._stale = True
+                delay = backoff.next_delay()
+                log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}", retry_s=round(delay, 3))
+                await asyncio.sleep(delay)
 
     def refresh_sizing(self) -> None:
         """Hand the sizer what changed: the samples and order latencies since the last call go to
@@ -314,6 +404,7 @@ class PaperTrader:
         started = self._refresh_started()
         self.sizer.flush_samples(self._take_latencies())
         self.sizer.refresh(self.cash)
+        self._stale = False
         self._refresh_ended(started)
         self._plan_ahead()
 
@@ -331,6 +422,7 @@ class PaperTrader:
             started = self._refresh_started()
             try:
                 await self.sizer.refresh_off_loop(self.cash, self._take_latencies())
+                self._stale = False
             finally:
                 self.refreshing = False
                 self._refresh_ended(started)
@@ -368,14 +460,24 @@ class PaperTrader:
         return latencies
 
     async def refresh_sizing_every(self, interval_s: float) -> None:
-        """`refresh_sizing` every `interval_s` seconds between executions, until cancelled."""
+        """`refresh_sizing` every `interval_s` seconds between executions, until cancelled. Not
+        while a reconciliation or a resolution poll is under way (the cash and the positions are
+        being brought together: the execution's refresh or theirs follows). A failed refresh
+        (e.g. the store's disk) is logged and tried again with backoff, the trader busy meanwhile."""
+        backoff = Backoff(base=REFRESH_RETRY_BASE_S, cap=min(REFRESH_RETRY_CAP_S, interval_s))
+        delay = interval_s
         while True:
-            await asyncio.sleep(interval_s)
-            if not self.busy:
-                try:
-                    await self.refresh_sizing_async()
-                except Exception as exc:      # e.g. the store's disk: logged, tried again next time
-                    log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(delay)
+            delay = interval_s
+            if self._executing or self.refreshing or self.reconciling or self._resolving:
+                continue
+            try:
+                await self.refresh_sizing_async()
+                backoff.reset()
+            except Exception as exc:          # noqa: BLE001 - nothing is sized until a refresh works
+                self._stale = True
+                delay = backoff.next_delay()
+                log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}", retry_s=round(delay, 3))
 
     async def keep_sizing_warm(self, every_s: float) -> None:
         """`SessionSizer.warm` every `every_s` seconds while no execution runs, until cancelled."""
@@ -406,8 +508,9 @@ class PaperTrader:
         if self.drift is not None:
             self.drift.on_result(result, opp)   # its lane's expected vs realised window (may disable it)
         self.gates.on_execution(result, failure=breaker_outcome(result))
-        if result.state in ("complete", "naked"):
-            self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
+        # whatever it ended as: an unwound or aborted execution may hold lots (dust under a venue's
+        # minimum, an over-fill); one flat holds nothing
+        self.gates.exposure.add(held_by(self.store, result.execution_id), self.event_of)
         if result.state == "naked":
             log.warning("safe_mode", reason=self.store.safe_mode())
 
@@ -468,8 +571,18 @@ def held_by(store, execution_id: str) -> list[Held]:
 
 
 def held_exposure(store, limits: ExposureLimits, event_of) -> None:
-    """Seed exposure limits with what complete and naked executions still hold (one query)."""
-    limits.add([Held(market, cost, fee) for market, cost, fee in store.held_at_cost(("complete", "naked"))], event_of)
+    """Seed exposure limits with what terminal executions still hold (one query): complete and
+    naked ones, and unwound or aborted ones left holding lots. A market `event_of` does not know
+    (it names the market itself: the session no longer lists it) counts for the event recorded
+    with its execution's leg, when there is one (`OrderStore.held_legs`)."""
+    from arbbot.sizing.state import HELD_STATES
+    legs = store.held_legs(HELD_STATES)
+    recorded = {market: f"{MarketId.parse(market).venue.label}:{event}" for market, _c, _f, event, _k in legs if event}
+
+    def event(market: str) -> str:
+        named = event_of(market)
+        return recorded.get(market, named) if named == market else named
+    limits.add([Held(market, cost, fee) for market, cost, fee, _e, _k in legs], event)
 
 
 def kill_at(step: str):

@@ -57,7 +57,9 @@ def observe_equity(store, equity: int, now_ms: int, cfg: SizingConfig, day_start
     return DrawdownState(peak, stopped_ms)
 
 
-HELD_STATES = ("complete", "naked")     # executions whose positions are still held
+# executions whose positions are still held: every terminal state (an unwound or aborted one may
+# be left holding lots: dust under a venue's minimum, an over-fill; one flat holds nothing)
+HELD_STATES = ("complete", "naked", "unwound", "aborted")
 INFLIGHT_STATES = ("executing",)
 
 
@@ -67,22 +69,31 @@ def _add(book: dict, key, held: int = 0, inflight: int = 0) -> None:
 
 
 def exposures(store, meta: Mapping[str, tuple[str | None, str | None]]) -> tuple[dict, dict, dict, dict]:
-    """Held and in-flight cost in µ$ per venue, market, event and category. Held: complete and
-    naked executions' entry fills (cost + fee) less what unwinds sold (cost), unwind fees added;
-    in flight: executing executions' planned legs (cost + fee). `meta[market]` = (event, category)
-    (a market missing from it counts for its venue and itself only)."""
+    """Held and in-flight cost in µ$ per venue, market, event and category. Held: terminal
+    executions' entry fills (cost + fee) for the lots still held (`HELD_STATES`), fees added;
+    in flight: executing executions' planned legs (cost + fee). `meta[market]` = (event, category);
+    a market missing from it counts for the event and category recorded with the execution's leg
+    when it was created (`OrderStore.market_meta`), else (an older row) for its venue and itself only."""
     per_market: dict[str, Exposure] = {}
-    for market, held in store.held_cost_by_market(HELD_STATES).items():
-        _add(per_market, market, held=held)
+    recorded: dict[str, tuple[str | None, str | None]] = {}      # market → (event, category) of its legs
+    held: dict[str, int] = {}
+    for market, cost, fee, event, category in store.held_legs(HELD_STATES):
+        held[market] = held.get(market, 0) + cost + fee
+        if event is not None or category is not None:
+            recorded[market] = (event, category)
+    for market in sorted(held):                   # by market, as `held_cost_by_market`
+        _add(per_market, market, held=held[market])
     for x in store.executions(INFLIGHT_STATES):
         for leg in x.legs:
             _add(per_market, leg["market"], inflight=leg["cost"] + leg["fee"])
+            if leg.get("event") is not None or leg.get("category") is not None:
+                recorded[leg["market"]] = (leg.get("event"), leg.get("category"))
     venues: dict[Venue, Exposure] = {}
     events: dict[str, Exposure] = {}
     categories: dict[str, Exposure] = {}
     for market, e in per_market.items():
         _add(venues, MarketId.parse(market).venue, e.held, e.inflight)
-        event, category = meta.get(market, (None, None))
+        event, category = meta[market] if market in meta else recorded.get(market, (None, None))
         if event is not None:
             _add(events, event, e.held, e.inflight)
         if category is not None:

@@ -526,8 +526,9 @@ def test_a_sale_whose_fills_are_listed_late_books_no_loss_it_would_have_covered(
     """Complete at 100 of 200 lots: A and B bought at 48¢ and 47¢, 100 lots of each sold back at
     47¢ and 46¢ (fees 1¢ an order): the unwound lots lost $0.05 (their half of the entries, $0.96,
     against $0.91 back), booked (not netted against the kept sets). While A's sale's fills are listed late the
-    cash flow lacks its $0.46 of proceeds: the unwound part would read −$0.51 and the locked-in sets
-    −$0.47, losses the daily cap would count until the fills came; nothing is booked meanwhile."""
+    listed fills lack its $0.46 of proceeds: the unwound part would read −$0.51 and the locked-in sets
+    −$0.47. The sale's order-level amounts stand in for them (its 100 lots at its 47¢ limit, its
+    fee): the $0.05 is booked at once, and the fills listed later book nothing more (one row)."""
     legs = [leg("kalshi:A", "yes", 200, 4_800, 10_000), leg("kalshi:B", "yes", 200, 4_700, 10_000)]
     opp = SimpleNamespace(id="opp-x1", lane=1, kind=1, qty=200, payout=2_000_000, cost=1_900_000, fee=20_000,
                           profit=80_000, legs=legs)
@@ -540,4 +541,5 @@ def test_a_sale_whose_fills_are_listed_late_books_no_loss_it_would_have_covered(
     before = store.realised_loss("x1")
     store.record_fills(late.client_order_id, [late])
     after = store.realised_loss("x1")
-    assert (before, after) == (0, 50_000)
+    assert (before, after) == (50_000, 50_000)
+    assert store._db.execute("SELECT COUNT(*) FROM realised_losses WHERE execution_id = 'x1'").fetchone()[0] == 1

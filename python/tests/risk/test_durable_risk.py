@@ -165,8 +165,10 @@ def test_the_ledger_follows_late_fills_and_a_hedged_naked_execution(in_tmp):
     assert store.realised_loss("n1") == 9_290_000                         # still naked: more paid
     store.set_execution_state("n1", "complete", "hedged by operator")
     assert store.realised_loss("n1") == 0 and cap.loss == 0
-    # fills the venue reports after an execution ended unwound move its loss too: the unwind sold
-    # 1,000 lots at 40¢ but only the first 600 were in the venue's fill list when it ended
+    # fills the venue reports after an execution ended unwound: the unwind sold 1,000 lots at 40¢
+    # but only the first 600 were in the venue's fill list when it ended. The other 400 count at
+    # the order-level amounts the venue answered (the sale at its 40¢ limit, the rest of its fee)
+    # from the start: the loss binds the cap at once, and the fills listed later book nothing twice
     store.create_execution("u1", two_leg_opportunity("opp-u1"))
     fill(store, "u1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
          fee=40_000)
@@ -177,14 +179,13 @@ def test_the_ledger_follows_late_fills_and_a_hedged_naked_execution(in_tmp):
     first = Fill(Venue.KALSHI, "f-u1-a", "o-u1", "A", Side.YES, Action.SELL, 4_000, 600, 18_000, True, 0)
     store.record_order(coid, order, [first])
     store.set_execution_state("u1", "unwound")
-    assert cap.loss == 4_240_000 - 2_400_000 + 18_000 == 1_858_000
+    assert cap.loss == 4_240_000 - 4_000_000 + 30_000 == 270_000
     rest = Fill(Venue.KALSHI, "f-u1-b", "o-u1", "A", Side.YES, Action.SELL, 4_000, 400, 12_000, True, 0)
     assert store.record_fills(coid, [rest, first]) == 1                   # idempotent by fill id
     assert store.realised_loss("u1") == 270_000 and cap.loss == 270_000
     rows = store._db.execute("SELECT execution_id, state, loss, total FROM realised_losses ORDER BY seq").fetchall()
     assert [tuple(r) for r in rows] == [("n1", "naked", 4_240_000, 4_240_000), ("n1", "naked", 5_050_000, 9_290_000),
-                                        ("n1", "complete", -9_290_000, 0), ("u1", "unwound", 1_858_000, 1_858_000),
-                                        ("u1", "unwound", -1_588_000, 270_000)]
+                                        ("n1", "complete", -9_290_000, 0), ("u1", "unwound", 270_000, 270_000)]
 
 
 def test_breaker_state_is_persisted_and_restored(in_tmp, capsys, monkeypatch):
