@@ -681,6 +681,9 @@ class Executor:
                 log.warning("order.absent_unwatched", client_order_id=it.client_order_id, venue=it.venue,
                             reason="no client for its venue in this session")
                 continue
+            remember = getattr(route.client, "remember_order", None)
+            if remember is not None and it.order_id:       # its fills are read for its market, since it was sent
+                remember(it.order_id, it.market_id)
             left_s = it.updated_ms / 1000 + cfg.absent_watch_s - now_ms / 1000
             task = asyncio.create_task(self._watch_absent(it.execution_id, route, it.client_order_id, it.created_ms,
                                                           watch_s=left_s), name=f"absent-{it.client_order_id}")

@@ -108,7 +108,11 @@ async def _adopt(store: OrderStore, clients: Mapping[str, VenueClient], it, view
     order = orders.get(it.client_order_id)
     by_id = order is None and bool(it.order_id)
     if by_id:
-        # venues without client order ids (Polymarket): the id was recorded before sending
+        # venues without client order ids (Polymarket): the id was recorded before sending; a venue
+        # that reads an order from its fills is told its market and when it was sent
+        remember = getattr(clients[it.venue], "remember_order", None)
+        if remember is not None:
+            remember(it.order_id, it.market_id)
         order = await clients[it.venue].order(it.order_id)
     if order is None:
         return False

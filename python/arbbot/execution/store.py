@@ -1088,7 +1088,7 @@ class OrderStore:
         q = (f"SELECT i.market, {LEG_HOLDING}, json_extract(x.legs, '$[' || i.leg || '].event'),"
              " json_extract(x.legs, '$[' || i.leg || '].category')"
              " FROM intents i JOIN executions x ON x.id = i.execution_id"
-             f" WHERE x.state IN ({','.join('?' * len(states))})"
+             f" WHERE x.state IN ({','.join('?' * len(states))}) AND i.filled_qty > 0"   # (orders that filled nothing hold nothing)
              " AND i.market NOT IN (SELECT market FROM resolutions)")
         args: tuple = tuple(states)
         if execution_id is not None:

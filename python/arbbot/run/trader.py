@@ -38,7 +38,7 @@ from arbbot.venues.common.interface import VenueClient
 log = logs.get("trade")
 
 SIZING_REFRESH_S = 5.0       # samples to the store and the portfolio re-read at least this often
-REFRESH_RETRY_BASE_S = 0.1   # a failed portfolio refresh is tried again after a backoff from this …
+REFRESH_RETRY_BASE_S = 0.1   # a failed portfolio refresh is tried again (periodic refresh) after a backoff from this …
 REFRESH_RETRY_CAP_S = 5.0    # … up to this (offers are refused meanwhile)
 CASH_TRACKED_MAX = 10_000    # executions whose cash moves are kept for late fills (the oldest forgotten)
 EAGER_START = True           # False: a plain Task (the A/B of `python -m arbbot.bench.order_path --eager both`)
@@ -379,22 +379,13 @@ class PaperTrader:
             await self._execute_once(opp, decided_ns, sizing, loss_budget)
         finally:
             self.executor.resume_gc()           # whatever happened, the GC runs again
-            await self._refresh_until_done()    # the task (busy) ends with the new portfolio in place
-
-    async def _refresh_until_done(self) -> None:
-        """`refresh_sizing_async` until it succeeds: a failed one (the store's disk) is logged and
-        tried again with backoff while the trader stays busy (offers refused), never leaving the
-        portfolio from before the execution in place to size on."""
-        backoff = Backoff(base=REFRESH_RETRY_BASE_S, cap=REFRESH_RETRY_CAP_S)
-        while True:
             try:
-                await self.refresh_sizing_async()
-                return
-            except Exception as exc:            # noqa: BLE001 - whatever failed, nothing is sized until it works
+                await self.refresh_sizing_async()   # the task (busy) ends with the new portfolio in place
+            except Exception as exc:            # noqa: BLE001 - nothing is sized until a refresh works
+                # offers stay refused (`_stale`) and the periodic refresh tries again with backoff;
+                # the task ends, so reconciliations and resolution polls are not held up by it
                 self._stale = True
-                delay = backoff.next_delay()
-                log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}", retry_s=round(delay, 3))
-                await asyncio.sleep(delay)
+                log.error("sizing.refresh_failed", error=f"{type(exc).__name__}: {exc}", after="execution")
 
     def refresh_sizing(self) -> None:
         """Hand the sizer what changed: the samples and order latencies since the last call go to

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from arbbot.mapping.listings import Listing, listings_from_bodies
 from arbbot.mapping.match.features import Features
-from arbbot.mapping.match.matcher import assess, match
+from arbbot.mapping.match.matcher import match
 from arbbot.mapping.match.review import review
 from arbbot.mapping.match.scoring import CAUTION_CAP
 from arbbot.mapping.match.settlement import check

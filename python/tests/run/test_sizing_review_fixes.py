@@ -290,8 +290,10 @@ def test_the_gate_adds_what_an_unwound_execution_still_holds(tmp_path):
 
 # ---- 4. a failed refresh keeps the trader busy ------------------------------------------------
 
-def test_a_failed_refresh_after_an_execution_keeps_offers_refused_until_it_succeeds(tmp_path, monkeypatch):
-    monkeypatch.setattr(trader_module, "REFRESH_RETRY_BASE_S", 0.05, raising=False)
+def test_a_failed_refresh_after_an_execution_keeps_offers_refused_until_it_succeeds(tmp_path):
+    """The refresh after an execution fails: offers stay refused (the portfolio is not the new one),
+    but the execution's task ends, so a reconciliation or a resolution poll is not held up by it
+    (`_in_flight` False); the next refresh that works (the periodic one) frees the trader."""
     store = _store(tmp_path)
     sizer = _sizer(store)
 
@@ -307,7 +309,7 @@ def test_a_failed_refresh_after_an_execution_keeps_offers_refused_until_it_succe
 
     def failing_read(*a):
         calls.append(1)
-        if len(calls) <= 2:
+        if len(calls) <= 1:
             raise OSError("disk I/O error")
         return real(*a)
     sizer._read = failing_read
@@ -315,15 +317,13 @@ def test_a_failed_refresh_after_an_execution_keeps_offers_refused_until_it_succe
     async def main():
         task = asyncio.ensure_future(trader._execute(opp, None, None, 0))
         trader._task = task
-        while len(calls) < 1:
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.01)
-        busy_after_failure = trader.busy
-        trader.offer(opp)                                  # refused: the portfolio is not the new one
         await task
-        return busy_after_failure
-    busy_after_failure = asyncio.run(main())
-    assert busy_after_failure and trader.stats.skipped["busy"] == 1 and len(calls) == 3
+        after = (trader.busy, trader._in_flight)
+        trader.offer(opp)                                  # refused: the portfolio is not the new one
+        await trader.refresh_sizing_async()                # the periodic refresh's retry
+        return after
+    busy_after_failure, in_flight = asyncio.run(main())
+    assert busy_after_failure and not in_flight and trader.stats.skipped["busy"] == 1 and len(calls) == 2
     assert not trader.busy and set(sizer.portfolio.markets) == {"kalshi:A", "polymarket:B"}
     store.close()
 

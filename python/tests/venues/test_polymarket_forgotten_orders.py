@@ -117,3 +117,42 @@ def test_an_order_a_forgetful_venue_shows_nothing_of_ends_unfilled_after_forgott
         assert (done.status, done.filled_lots, done.remaining_lots) == (OrderStatus.CANCELED, 0, 0)
     else:
         assert done.status is OrderStatus.PENDING and client.looked >= 5
+
+
+def test_an_order_read_from_its_fills_asks_for_its_markets_trades_since_it_was_sent_not_the_whole_history():
+    """An order whose answer was lost (no `placed` record) is known from its signing: its lookup
+    asks `/data/trades` for its market since it was sent. After a restart (nothing known), what
+    recovery and the restarted watches tell the adapter (`remember_order`) does the same. Before,
+    each lookup paged through the account's whole trade history (30 signed pages at 3,000
+    trades), every few seconds for the absent watch's 10 minutes. (After a restart there is no
+    time floor: our clock is not the venue's.)"""
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            market = alv(sim)
+            last = None
+            for i in range(3):
+                await v.fills()                            # the venue's clock (its latest match) is known
+                last = await v.place_order(OrderRequest(market, Side.YES, 9_900, 500, tif=TimeInForce.IOC,
+                                                        client_order_id=f"c{i}"))
+            v.exec.placed.clear()                          # its answer lost
+            v.exec.sent_after_s.clear()
+            seen = []
+            real = v.http.clob_get
+
+            async def spy(path, params, **kw):
+                if path == "/data/trades":
+                    seen.append(dict(params or {}))
+                return await real(path, params, **kw)
+            v.http.clob_get = spy
+            lost = await v.order(last.order_id)
+            lost_asked, seen[:] = list(seen), []
+            v.exec.expected.clear()                        # a restarted process knows nothing of it
+            v.remember_order(last.order_id, market)
+            restarted = await v.order(last.order_id)
+            return last, lost, lost_asked, restarted, list(seen)
+    last, lost, lost_asked, restarted, restart_asked = asyncio.run(main())
+    assert lost.filled_lots == restarted.filled_lots == last.filled_lots > 0
+    market = lost_asked[0]["market"]
+    assert all(p.get("market") == market and "after" in p for p in lost_asked), lost_asked
+    assert restart_asked and all(p.get("market") == market for p in restart_asked), restart_asked

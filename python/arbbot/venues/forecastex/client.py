@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from arbbot.venues.common.errors import RateLimited
+from arbbot.venues.common.errors import RateLimited, TransportError
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,13 @@ class IBContract:
 class NoMarketDataLine(RateLimited):
     """IB refused a streaming market data request for lack of lines (error 101): that contract's
     market is read from snapshots instead; the others stream on."""
+
+
+class NoStreamAnswer(TransportError):
+    """A streaming market data request of one contract got no answer (no tick, no refusal) within
+    the quote timeout (e.g. IB answered it with an error code the client does not follow, such as a
+    market-data permission): that contract's market is read from snapshots instead, as for
+    `NoMarketDataLine`; the others stream on."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from ib_async import Contract, LimitOrder, RequestError
 
 from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError, VenueError
-from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine
+from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine, NoStreamAnswer
 from arbbot.venues.forecastex.costs import current_versions
 
 log = logging.getLogger("arbbot.venues.forecastex")
@@ -698,7 +698,7 @@ class IBAsyncClient:
                 raise TransportError(f"forecastex: the streaming request of conId {con_id} ended before it "
                                      "was answered", venue="forecastex")
             if con_id not in self.refused and not self._answered(con_id, t):
-                raise TransportError(f"forecastex: no streaming market data for conId {con_id} within "
+                raise NoStreamAnswer(f"forecastex: no streaming market data for conId {con_id} within "
                                      f"{self.quote_timeout:g}s", venue="forecastex")
         if con_id in self.refused:
             self.unsubscribe(con_id)

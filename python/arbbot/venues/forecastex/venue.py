@@ -16,7 +16,8 @@ from arbbot.venues.common.model import (
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
 from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
-from arbbot.venues.forecastex.client import IBClient, IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine
+from arbbot.venues.forecastex.client import (IBClient, IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine,
+                                             NoStreamAnswer)
 from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
 
 FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
@@ -268,7 +269,7 @@ class ForecastExVenue:
             return await self.snapshot_book(mid)       # never a frozen ticker's book
         try:
             return await self._streamed_book(mid)
-        except NoMarketDataLine:                       # no line for it (yet): a snapshot answers
+        except (NoMarketDataLine, NoStreamAnswer):     # no line for it (yet), or no answer: a snapshot answers
             return await self.snapshot_book(mid)
 
     def _data_down(self) -> str | None:
@@ -371,7 +372,7 @@ class ForecastExVenue:
                         continue                  # polled (no line): its streaming is tried again later
                     try:
                         b = await self._streamed_book(mid)
-                    except NoMarketDataLine as exc:
+                    except (NoMarketDataLine, NoStreamAnswer) as exc:   # this market alone: polled
                         last.pop(mid, None)
                         self._no_line_for(feed, mid, f"{type(exc).__name__}: {exc}")
                         continue

@@ -49,6 +49,7 @@ log = logging.getLogger("arbbot.venues.polymarket.execution")
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 MARKETABLE = ("FAK", "FOK")
+EXPECTED_MAX = 10_000           # orders `remember`ed at most (the oldest forgotten: a lookup then reads all trades)
 CENT_MICROS = 10_000            # $0.01 in µ$: a marketable order's maker amount has ≤ 2 decimals
 TAKER_STEP_MICROS = 100         # 10⁻⁴: its taker amount has ≤ 4 decimals
 MIN_MARKETABLE_MICROS = 1_000_000   # $1: the least a marketable order may be worth
@@ -150,6 +151,11 @@ class PolymarketExecutionClient:
         self.sent_after_s: dict[str, int] = {}
         # called with (client_order_id, order id) once an order is signed, before it is sent
         self.on_order_id = None
+        # order id → (condition id, the venue's clock (unix s) before it was sent, None: unknown): an
+        # order whose answer may not have come (signed and sent, or sent by a process before a
+        # restart: `remember`), so that reading it from its fills asks for its market's trades (since
+        # then, when the venue's clock is known), not the account's whole history
+        self.expected: dict[str, tuple[str, int | None]] = {}
 
     def _order_builder(self):
         if self._builder is None:
@@ -224,9 +230,12 @@ class PolymarketExecutionClient:
     async def place(self, req: OrderRequest) -> Order:
         m = self.check(req)
         payload = await asyncio.to_thread(self._build, m, req)
+        signed_id = order_hash(payload["order"], m.neg_risk, self.config.chain_id)
         if self.on_order_id is not None:
-            self.on_order_id(req.client_order_id, order_hash(payload["order"], m.neg_risk, self.config.chain_id))
+            self.on_order_id(req.client_order_id, signed_id)
         seen_s = self.venue_now_s                     # before it is sent: its fills match at or after it
+        # known before its answer (which may be lost): a lookup of it reads its market's trades from then
+        self.remember(signed_id, req.market_id, seen_s)
         body = await self.http.clob_post("/order", payload, auth=True)
         if not isinstance(body, dict) or not body.get("success"):
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
@@ -257,6 +266,14 @@ class PolymarketExecutionClient:
         if seen_s is not None:
             self.sent_after_s[o.order_id] = seen_s
         return o
+
+    def remember(self, order_id: str, market_id: str, venue_since_s: int | None = None) -> None:
+        """Order `order_id` (its hash) was sent on `market_id` (after `venue_since_s`, the venue's
+        clock, when known): a lookup of it from its fills reads that market's trades (since then)
+        (`PolymarketVenue.fills`)."""
+        self.expected[order_id] = (market_id, venue_since_s)
+        while len(self.expected) > EXPECTED_MAX:
+            del self.expected[next(iter(self.expected))]
 
     async def order(self, order_id: str) -> Order | None:
         """One order by its id (the signed order's hash), whatever its state; None if unknown."""

@@ -220,6 +220,12 @@ class PolymarketVenue:
             return found
         return await self._order_from_fills(order_id)
 
+    def remember_order(self, order_id: str, market_id: str) -> None:
+        """Order `order_id` was sent on `market_id` (by a process before a restart: recovery and the
+        executor's restarted watches say so): reading it from its fills asks for that market's
+        trades, not the account's whole history (our clock is not the venue's: no time floor)."""
+        self.exec.remember(order_id, market_id)
+
     async def _order_from_fills(self, order_id: str) -> Order | None:
         """Order `order_id` as its fills (`GET /data/trades`, FAILED trades left out) show it:
         filled lots, cost (a BUY: Σ price × lots) and fees are theirs; its size is the one this
@@ -320,11 +326,16 @@ class PolymarketVenue:
         if min_ts_ms is not None:
             params["after"] = max(0, min_ts_ms // 1000 - 1)
         placed = self.exec.placed.get(order_id) if order_id is not None else None
+        expected = self.exec.expected.get(order_id) if order_id is not None else None
         if placed is not None:              # an order sent by this process: its market, since it was sent
             params.setdefault("market", placed.market_id)
             seen = self.exec.sent_after_s.get(order_id)
             if seen is not None and min_ts_ms is None:
                 params["after"] = max(0, seen - ORDER_FILLS_SLACK_S)
+        elif expected is not None:          # signed, its answer lost, or sent before a restart (`remember_order`)
+            params.setdefault("market", expected[0])
+            if expected[1] is not None and min_ts_ms is None:
+                params["after"] = max(0, expected[1] - ORDER_FILLS_SLACK_S)
         out: list[Fill] = []
         taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
         matched: dict[str, int] = {}      # order id → Σ µshares of its fills so far
