@@ -230,12 +230,12 @@ class PolymarketExecutionClient:
     async def place(self, req: OrderRequest) -> Order:
         m = self.check(req)
         payload = await asyncio.to_thread(self._build, m, req)
-        signed_id = order_hash(payload["order"], m.neg_risk, self.config.chain_id)
-        if self.on_order_id is not None:
-            self.on_order_id(req.client_order_id, signed_id)
         seen_s = self.venue_now_s                     # before it is sent: its fills match at or after it
-        # known before its answer (which may be lost): a lookup of it reads its market's trades from then
-        self.remember(signed_id, req.market_id, seen_s)
+        if self.on_order_id is not None:              # (the trader always listens: the store records the id)
+            signed_id = order_hash(payload["order"], m.neg_risk, self.config.chain_id)
+            self.on_order_id(req.client_order_id, signed_id)
+            # known before its answer (which may be lost): a lookup of it reads its market's trades from then
+            self.remember(signed_id, req.market_id, seen_s)
         body = await self.http.clob_post("/order", payload, auth=True)
         if not isinstance(body, dict) or not body.get("success"):
             msg = body.get("errorMsg") if isinstance(body, dict) else ""
