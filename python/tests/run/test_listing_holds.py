@@ -54,22 +54,15 @@ class Complete(Stub):
     complete_listing = True
 
 
-class Wrapper:
-    """A paper venue's shape: the adapter as `inner`, its listing passed through."""
+class Wrapper(Stub):
+    """A paper venue's shape: the adapter as `inner`, its listing passed through (no
+    `complete_listing` of its own)."""
     def __init__(self, inner):
-        self.inner, self.venue = inner, inner.venue
+        super().__init__(inner.venue, [])
+        self.inner = inner
 
     async def discover_markets(self):
         return await self.inner.discover_markets()
-
-    async def discover_events(self):
-        return []
-
-    async def fetch_book(self, mid):
-        return BOOKS[mid]
-
-    async def close(self):
-        pass
 
 
 def opportunity_markets(session) -> set[str]:

@@ -57,6 +57,19 @@ def _unlisted_order(store, xid, leg, role, *, venue, market_id, side, action, qt
                       qty, fee, True, 0)
 
 
+def _complete_with_leg1_unlisted(store):
+    """Execution c1, complete: leg 0 bought 1,000 lots of Kalshi A YES at 42¢ + $0.04 (listed), leg
+    1 1,000 lots of Polymarket B NO at 50¢ + $0.05 whose fills are not listed yet; returns
+    (leg 1's client order id, the fill listed later)."""
+    store.create_execution("c1", two_leg_opportunity("opp-c1"))
+    fill(store, "c1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    coid, late = _unlisted_order(store, "c1", 1, "entry", venue="polymarket", market_id="B", side="no",
+                                 action="buy", qty=1_000, price=5_000, fee=50_000)
+    store.set_execution_state("c1", "complete")
+    return coid, late
+
+
 class FakeVenue:
     """A venue's cash (µ$) and, once, a result it publishes (crediting its payout)."""
 
@@ -89,12 +102,7 @@ def test_kept_cash_moves_by_order_level_amounts_while_fills_are_unlisted_and_equ
     sizer = _sizer(store)
     trader = PaperTrader(SimpleNamespace(answered=[]), None, {}, store, sizer=sizer)
     trader.cash = dict(CASH)
-    store.create_execution("c1", two_leg_opportunity("opp-c1"))
-    fill(store, "c1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
-         fee=40_000)
-    coid, late = _unlisted_order(store, "c1", 1, "entry", venue="polymarket", market_id="B", side="no",
-                                 action="buy", qty=1_000, price=5_000, fee=50_000)
-    store.set_execution_state("c1", "complete")
+    coid, late = _complete_with_leg1_unlisted(store)
     trader._spent("c1")
     assert trader.cash == {"kalshi": CASH["kalshi"] - 4_240_000, "polymarket": CASH["polymarket"] - 5_050_000}
     sizer.refresh(trader.cash)
@@ -120,12 +128,7 @@ def test_fills_listed_later_at_other_amounts_move_the_kept_cash_by_the_differenc
     venues = {"kalshi": FakeVenue(Venue.KALSHI, CASH["kalshi"]), "polymarket": FakeVenue(Venue.POLYMARKET, 7_000_000)}
     trader = PaperTrader(SimpleNamespace(answered=[]), None, venues, store)
     trader.cash = dict(CASH)
-    store.create_execution("c1", two_leg_opportunity("opp-c1"))
-    fill(store, "c1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
-         fee=40_000)
-    coid, _ = _unlisted_order(store, "c1", 1, "entry", venue="polymarket", market_id="B", side="no",
-                              action="buy", qty=1_000, price=5_000, fee=50_000)
-    store.set_execution_state("c1", "complete")
+    coid, _ = _complete_with_leg1_unlisted(store)
     trader._spent("c1")
     after_spent = trader.cash["polymarket"]
     assert after_spent == CASH["polymarket"] - 5_050_000
@@ -197,12 +200,7 @@ def test_fills_the_executor_fetches_late_move_the_kept_cash_by_what_they_change(
     executor = Executor(store, {})
     trader = PaperTrader(executor, None, {}, store)
     trader.cash = dict(CASH)
-    store.create_execution("c1", two_leg_opportunity("opp-c1"))
-    fill(store, "c1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
-         fee=40_000)
-    coid, _ = _unlisted_order(store, "c1", 1, "entry", venue="polymarket", market_id="B", side="no",
-                              action="buy", qty=1_000, price=5_000, fee=50_000)
-    store.set_execution_state("c1", "complete")
+    coid, _ = _complete_with_leg1_unlisted(store)
     trader._spent("c1")
     client = _Client([Fill(Venue.POLYMARKET, "f-x", f"o-{coid}", "B", Side.NO, Action.BUY, 4_900, 1_000, 50_000, True,
                            0)])
