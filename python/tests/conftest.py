@@ -21,6 +21,18 @@ def _private_cache(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = old
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_simulated_calendar():
+    """Every in-process simulator of the session dates its scenario from `tests.fx_day.SIM_START_MS`
+    (a ForecastEx id carries its question's expiry, counted from the simulator's start day), so the
+    ids tests name are the simulators' even when the session crosses midnight UTC."""
+    from arbbot.sim import scenarios
+    from tests.fx_day import SIM_START_MS
+    real, scenarios.now_ms = scenarios.now_ms, lambda: SIM_START_MS
+    yield
+    scenarios.now_ms = real
+
+
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     """A clean working directory (no arbbot.toml, no arbbot.db, the kill file's place) and no ARB_* variable."""

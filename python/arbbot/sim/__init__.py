@@ -33,6 +33,7 @@ from arbbot.sim.forecastex import start_tws
 from arbbot.sim.kalshi import KalshiSim
 from arbbot.sim.polymarket import ApiCreds, PolymarketSim
 from arbbot.sim.faults import Faults
+from arbbot.sim import scenarios
 from arbbot.sim.scenarios import DEPTHS, VARIED_LEVEL_CONTRACTS, build
 from arbbot.sim.settlements import check_listed, parse_settlements
 from arbbot.sim.universe import UniverseDriver
@@ -118,7 +119,8 @@ def _keypair() -> tuple[bytes, bytes]:
 
 async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
                 faults: Faults | None = None, step_interval: float | None = 1.0,
-                markets: int | None = None, depth: str = "varied", settlements=None) -> SimHandle:
+                markets: int | None = None, depth: str = "varied", settlements=None,
+                start_ms: int | None = None) -> SimHandle:
     """Start the simulator on the running loop. `step_interval` seconds between price-process
     steps (None: books move only when `handle.kalshi.process.step()` is called). The `universe`
     scenario (`markets` books) is one catalog shared by the three venues and moves on its own
@@ -127,22 +129,24 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     contracts, as real books vary) or "fixed" (every level 100 contracts × its depth, as `build`
     makes them); the universe's own driver sizes its books either way. `settlements`: markets
     the venues settle on their own clock (the decoded JSON list, `arbbot.sim.settlements`);
-    ValueError if one is malformed or names a market the scenario does not list."""
+    ValueError if one is malformed or names a market the scenario does not list. `start_ms` (Unix
+    ms; default now): the day the scenario's dates count from (`scenarios.build`)."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the simulator serves loopback only")
     if depth not in DEPTHS:
         raise ValueError(f"depth must be one of {', '.join(DEPTHS)}, not {depth!r}")
     plan = parse_settlements(settlements)
-    shared = build(scenario, seed, faults, markets=markets) if scenario == "universe" else None
+    start_ms = scenarios.now_ms() if start_ms is None else start_ms   # day 0: every venue lists the same expiries
+    shared = build(scenario, seed, faults, markets=markets, start_ms=start_ms) if scenario == "universe" else None
     every = None if shared else step_interval
-    check_listed(plan, shared or build(scenario, seed, faults))
+    check_listed(plan, shared or build(scenario, seed, faults, start_ms=start_ms))
     if shared is not None:
         shared.settlements = plan
 
     def catalog():
         if shared is not None:
             return shared
-        sc = build(scenario, seed, faults)
+        sc = build(scenario, seed, faults, start_ms=start_ms)
         if depth == "varied":
             sc.level_contracts = VARIED_LEVEL_CONTRACTS
         sc.settlements = plan

@@ -14,6 +14,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from arbbot.sim.engine.matching import FULL, HOUSE, Exchange, FeeModel, MarketState
 from arbbot.sim.faults import Faults
@@ -62,12 +63,25 @@ class EventDef:
     ladder: bool = False         # threshold ladder ("above X" rungs): fair values move together, keeping order
 
 
+DAY_MS = 86_400_000
+
+
 def close_ms(event: EventDef, start_ms: int) -> int:
     """When `event` stops trading (Unix ms): 19:00 UTC, `closes_in_days` after the UTC day of
     `start_ms`. Relative to the simulator's start, so a simulated venue always lists markets
     that are still open, weeks to months out, as the real ones do."""
-    day_ms = 86_400_000
-    return (start_ms // day_ms + event.closes_in_days) * day_ms + 19 * 3_600_000
+    return (start_ms // DAY_MS + event.closes_in_days) * DAY_MS + 19 * 3_600_000
+
+
+def start_day(start_ms: int) -> date:
+    """The UTC calendar day of `start_ms` (Unix ms): day 0 of a scenario's dates."""
+    return date(1970, 1, 1) + timedelta(days=start_ms // DAY_MS)
+
+
+def now_ms() -> int:
+    """Unix ms now: the default start of a scenario (`build`). Called through the module, so a test
+    session can pin every in-process simulator's calendar to one day."""
+    return int(time.time() * 1000)
 
 
 VARIED_LEVEL_CONTRACTS = (5, 300)   # a served simulator's house level sizes, contracts (log-uniform)
@@ -96,6 +110,15 @@ class Scenario:
         return [(e, q, l) for e in self.events for q in e.questions for l in q.listings if l.venue == venue]
 
 
+FX_CLOSES_IN_DAYS = 18   # the forecastex group's questions expire (and their Kalshi twins close) then
+
+
+def forecastex_ids(scenario: Scenario) -> dict[str, str]:
+    """ForecastEx market ids of `scenario` by strike ("4.125" → "FF-YYYYMMDD-4.125"): its ids
+    carry its start day's expiry (`build`)."""
+    return {l.strike: l.market_id for _e, _q, l in scenario.listings("forecastex")}
+
+
 def _tok(rng: random.Random) -> str:
     return str(rng.randrange(10**75, 10**76))
 
@@ -104,16 +127,24 @@ def _cond(rng: random.Random) -> str:
     return "0x" + "".join(rng.choice("0123456789abcdef") for _ in range(64))
 
 
-def build(name: str, seed: int, faults: Faults | None = None, *, markets: int | None = None) -> Scenario:
+def build(name: str, seed: int, faults: Faults | None = None, *, markets: int | None = None,
+          start_ms: int | None = None) -> Scenario:
     """Scenarios: `fed` (rate-decision bucket, cross-venue twins), `election` (neg-risk group and
     an augmented one), `sports` (pairs), `forecastex` (IB twins, a strike ladder), `crypto` (a
     close-rung Kalshi ladder), `politics` (a two-outcome complement; with `election`, the augmented
     group also lists "Other" and a placeholder), `weather` (look-alike twins that settle
     differently: traps), `all` (everything); `universe` (`markets` books over the three venues,
-    `arbbot.sim.universe.catalog`; moved by `UniverseDriver`, not by `PriceProcess.step`)."""
+    `arbbot.sim.universe.catalog`; moved by `UniverseDriver`, not by `PriceProcess.step`).
+
+    `start_ms` (Unix ms; default now): the simulator's start. Dates that name markets (a ForecastEx
+    question's expiry, in its id "FF-YYYYMMDD-STRIKE"; the universe's calendar) count from its UTC
+    day, as the listed close times do (`close_ms`), so a scenario never lists questions that have
+    already expired. Ids are therefore a function of the seed and the start day: tests read them
+    from the scenario (`forecastex_ids`), not from a calendar."""
+    start_ms = now_ms() if start_ms is None else start_ms
     if name == "universe":
         from arbbot.sim.universe.catalog import DEFAULT_MARKETS, build_universe
-        return build_universe(seed, markets or DEFAULT_MARKETS, faults)
+        return build_universe(seed, markets or DEFAULT_MARKETS, faults, start_ms=start_ms)
     if markets is not None:
         raise ValueError("--markets applies to the universe scenario only")
     rng = random.Random(seed)
@@ -168,16 +199,18 @@ def build(name: str, seed: int, faults: Faults | None = None, *, markets: int | 
             events.append(EventDef(ev, f"{a} vs {b}", [qa, qb], True, True, "KXNBAGAME", closes_in_days=2 + i))
 
     if "forecastex" in want:
+        # the questions expire (last trade date) on the day the event closes, FX_CLOSES_IN_DAYS out
+        expiry = (start_day(start_ms) + timedelta(days=FX_CLOSES_IN_DAYS)).strftime("%Y%m%d")
         qs = []
         for j, (strike, fair) in enumerate([("3.875", 8200), ("4.125", 3900), ("4.375", 900)]):
             con = 713_900_000 + 2 * j
             qs.append(Question(f"FF-{strike}", fair, [
-                Listing("forecastex", f"FF-20261216-{strike}", f"Fed funds above {strike}% after Dec 2026?",
-                        "FF-20261216", con_ids=(con, con + 1), strike=strike, expiry="20261216"),
+                Listing("forecastex", f"FF-{expiry}-{strike}", f"Fed funds above {strike}% after Dec 2026?",
+                        f"FF-{expiry}", con_ids=(con, con + 1), strike=strike, expiry=expiry),
                 Listing("kalshi", f"KXFED-26DEC-T{strike}", f"Fed funds above {strike}% after Dec 2026?",
                         "KXFED-26DEC", series="KXFED", fee_ppm=70_000, strike=strike)]))
-        events.append(EventDef("FF-20261216", "Fed funds target, Dec 2026", qs, False, False, "KXFED",
-                               closes_in_days=18))
+        events.append(EventDef(f"FF-{expiry}", "Fed funds target, Dec 2026", qs, False, False, "KXFED",
+                               closes_in_days=FX_CLOSES_IN_DAYS))
 
     # Structures added later draw their ids from their own generator, so the ids above (and
     # mappings users saved for them) stay what they were for a seed.

@@ -9,6 +9,7 @@ import asyncio
 from arbbot.execution import recover
 from arbbot.execution.store import OrderStore
 from tests.risk.trades import two_leg_opportunity
+from tests.fx_day import MID
 
 
 def naked_store(path) -> OrderStore:
@@ -56,7 +57,7 @@ def test_an_order_sent_before_the_venues_listed_history_leaves_its_execution_nak
     from arbbot.venues.forecastex.venue import ForecastExVenue
     from tests.venues.sim_ib_client import SimIBClient
 
-    market = "FF-20261216-4.125"
+    market = MID
 
     class NextDay(SimIBClient):
         """After `roll()`: what came before is no longer listed, as TWS the next day."""

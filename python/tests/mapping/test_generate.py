@@ -20,6 +20,7 @@ from arbbot.run.live import LiveSession, connect_simulated_venues, rebuilt_unive
 from arbbot.sim import serve
 from arbbot.sim.scenarios import build
 from tests.mapping.twins import sim_flipped_twins, sim_twins
+from tests.fx_day import MID, EVENT
 
 TRAP_EVENTS = ("KXHIGHNY-26DEC01", "nyc-lga-high-dec-1", "KXFEDEMERG-27", "fed-emergency-cut-by-march-31")
 
@@ -67,7 +68,7 @@ def test_discovery_bodies_read_like_saved_files(sim, discovered, tmp_path):
     assert strip(load_listings("kalshi", [str(tmp_path / "k.json")])) == strip(listings["kalshi"])
     assert strip(load_listings("forecastex", [str(tmp_path / "f.json")])) == strip(listings["forecastex"])
     fx = {x.market_id: x for x in listings["forecastex"]}
-    assert str(fx["FF-20261216-4.125"].floor_strike) == "4.125" and fx["FF-20261216-4.125"].event_id == "FF-20261216"
+    assert str(fx[MID].floor_strike) == "4.125" and fx[MID].event_id == EVENT
 
 
 def test_digest_follows_content_not_source(discovered):

@@ -1,16 +1,20 @@
 """The simulator catalog's true cross-venue twins (scenario `all`, seed 0), as a mapping CSV:
-what `arbbot map` must find in it and what tests give a session in place of generation."""
+what `arbbot map` must find in it and what tests give a session in place of generation. The file
+names the ForecastEx questions by strike ("FF-YYYYMMDD-4.125"); their ids carry the expiry the
+session's simulators list (`tests.fx_day`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from arbbot.mapping.table import MappingRow, load_mappings
+from arbbot.mapping.table import MappingRow, parse_mappings
+from tests.fx_day import EXPIRY
 
 PATH = Path(__file__).parent / "data" / "sim_twins.csv"
 
 
 def sim_twins() -> list[MappingRow]:
-    return load_mappings(PATH)
+    text = PATH.read_text(encoding="utf-8").replace("FF-YYYYMMDD-", f"FF-{EXPIRY}-")
+    return parse_mappings(text.splitlines(keepends=True), str(PATH))
 
 
 def sim_flipped_twins() -> set[tuple[tuple[str, str, str], str]]:

@@ -20,8 +20,8 @@ from arbbot.sim.forecastex import start_tws
 from arbbot.sim.forecastex.backend import DAY_EXPIRED, ForecastExBackend, day_end_ms
 from arbbot.sim.scenarios import build
 from tests.sim.venue_envs import ManualClock, until
+from tests.fx_day import SIM_START_MS, MID, LOW
 
-MID, LOW = "FF-20261216-4.125", "FF-20261216-4.375"
 YES, NO = 713900002, 713900003                  # MID's contracts
 LOW_YES = 713900004
 ACCT = "DU000001"
@@ -201,7 +201,7 @@ def test_filled_day_order_is_not_expired():
 def test_wire_day_order_cancelled_at_day_end_on_the_next_request_or_step():
     async def main():
         clock = ManualClock(DAY_END_CDT - 60_000)
-        async with tws_client(42, clock_ms=clock) as (sim, ib):
+        async with tws_client(42, start_ms=SIM_START_MS, clock_ms=clock) as (sim, ib):
             day = ib.placeOrder(_contract(YES), LimitOrder("BUY", 2, 0.30, tif="DAY"))
             day2 = ib.placeOrder(_contract(NO), LimitOrder("BUY", 2, 0.30, tif="DAY"))
             gtc = ib.placeOrder(_contract(NO), LimitOrder("BUY", 2, 0.31, tif="GTC"))
@@ -227,7 +227,7 @@ def test_wire_day_order_cancelled_on_the_wall_clock_without_any_request():
         t0 = time.time()
         end = day_end_ms(int(t0 * 1000) + 2_500)              # the next 16:00 CT …
         clock = lambda: int((time.time() - t0) * 1000) + end - 2_500   # … 2.5 s after start
-        async with tws_client(43, clock_ms=clock) as (sim, ib):
+        async with tws_client(43, start_ms=SIM_START_MS, clock_ms=clock) as (sim, ib):
             day = ib.placeOrder(_contract(YES), LimitOrder("BUY", 2, 0.30, tif="DAY"))
             await until(lambda: day.orderStatus.status == "Submitted")
             assert clock() < end

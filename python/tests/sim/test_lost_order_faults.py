@@ -20,6 +20,7 @@ from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
 from arbbot.venues.kalshi import KalshiConfig, KalshiVenue
 from arbbot.venues.polymarket.order_hash import order_hash
 from tests.sim.venue_envs import kalshi, kalshi_raw, polymarket, poly_raw
+from tests.fx_day import MID
 
 H0 = "KXFEDDECISION-26DEC-H0"
 C25 = "KXFEDDECISION-26DEC-C25"
@@ -155,7 +156,6 @@ def test_polymarket_lost_and_late_answers():
 
 
 # ---- TWS (ib_async) ---------------------------------------------------------------------------
-MID = "FF-20261216-4.125"
 YES = 713900002
 
 

@@ -14,6 +14,7 @@ from ib_async import IB, Contract, LimitOrder
 from arbbot.sim.forecastex import TwsFaults, start_tws
 from arbbot.sim.forecastex.tws import READ_ONLY
 from tests.sim.venue_envs import ManualClock, until
+from tests.fx_day import SIM_START_MS, EXPIRY
 
 YES, NO = 713900002, 713900003
 T0 = int(datetime(2026, 11, 30, 23, 59, 0, tzinfo=timezone.utc).timestamp() * 1000)
@@ -24,7 +25,7 @@ def run(coro, limit: float = 20.0):
 
 
 def yes_contract() -> Contract:
-    return Contract(secType="OPT", conId=YES, symbol="FF", lastTradeDateOrContractMonth="20261216", strike=4.125,
+    return Contract(secType="OPT", conId=YES, symbol="FF", lastTradeDateOrContractMonth=EXPIRY, strike=4.125,
                     right="C", exchange="FORECASTX", currency="USD")
 
 
@@ -85,7 +86,7 @@ def test_order_message_warning_after_the_fill_overwrites_filled_in_ib_async():
             t = ib.placeOrder(yes_contract(), LimitOrder("BUY", 5, 0.41, tif="IOC", orderRef="w-1"))
             await until(lambda: errors)
             (req, code, msg), = errors
-            assert (req, code) == (t.order.orderId, 399) and msg.startswith("Order Message:\nBUY 5 FF 20261216 4.125 YES")
+            assert (req, code) == (t.order.orderId, 399) and msg.startswith(f"Order Message:\nBUY 5 FF {EXPIRY} 4.125 YES")
             assert [e.status for e in t.log][-2:] == ["Filled", "ValidationError"]
             assert (t.orderStatus.status, t.orderStatus.filled, t.filled()) == ("ValidationError", 5.0, 5.0)
             (o,) = sim.backend.orders.values()
@@ -168,7 +169,7 @@ def test_connectivity_restored_with_data_kept_and_farm_messages():
 def test_day_roll_executions_before_midnight_are_no_longer_listed():
     async def main():
         clock = ManualClock(T0)                                                # 2026-11-30 23:59 UTC
-        sim = await start_tws("forecastex", 1, step_interval=None, clock_ms=clock,
+        sim = await start_tws("forecastex", 1, step_interval=None, start_ms=SIM_START_MS, clock_ms=clock,
                               tws_faults=TwsFaults(day_roll=True))
         try:
             ib, _ = await connect(sim.port, 16)
@@ -192,7 +193,7 @@ def test_day_roll_executions_before_midnight_are_no_longer_listed():
 def test_handshake_shows_the_tws_clock_in_its_time_zone_and_its_midnight():
     async def main():
         clock = ManualClock(T0)
-        sim = await start_tws("forecastex", 1, step_interval=None, clock_ms=clock, tz_offset_min=-300)
+        sim = await start_tws("forecastex", 1, step_interval=None, start_ms=SIM_START_MS, clock_ms=clock, tz_offset_min=-300)
         try:
             r, w = await asyncio.open_connection("127.0.0.1", sim.port)
             w.write(b"API\0" + (9).to_bytes(4, "big") + b"v157..178")

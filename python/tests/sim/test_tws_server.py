@@ -31,9 +31,8 @@ from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
 from tests.venues.sim_ib_client import SimIBClient, ib_quote
 from tests.sim.venue_envs import until
+from tests.fx_day import FIRST, MID, LOW, EXPIRY
 
-MID = "FF-20261216-4.125"
-LOW = "FF-20261216-4.375"
 YES, NO = 713900002, 713900003
 ALL_CONS = range(713900000, 713900006)
 
@@ -53,7 +52,7 @@ async def tws(seed: int = 1, scenario: str = "forecastex"):
 
 def expected_book(sim: TwsSim, mid: str):
     """The book the adapter must derive from the simulator's own L1 (YES/NO bids and asks)."""
-    y, n = {"FF-20261216-3.875": (713900000, 713900001), MID: (YES, NO), LOW: (713900004, 713900005)}[mid]
+    y, n = {FIRST: (713900000, 713900001), MID: (YES, NO), LOW: (713900004, 713900005)}[mid]
     qy, qn = ib_quote(sim.backend.quote(y)), ib_quote(sim.backend.quote(n))
     return ForecastExVenue._bids(qy, qn), ForecastExVenue._bids(qn, qy)
 
@@ -101,7 +100,7 @@ def test_server_messages_decode_field_for_field():
         ("e9-L0E0", 77, 7, "BUY", 5.0, 0.41, "IOC", "LMT", "DU000001", False, "Filled", 0.5)
 
     name, (con, order, state) = _decode(wire.completed_order(o, c, "Filled"), last="0.5")
-    assert name == "completedOrder" and con.exchange == "FORECASTX" and con.lastTradeDateOrContractMonth == "20261216"
+    assert name == "completedOrder" and con.exchange == "FORECASTX" and con.lastTradeDateOrContractMonth == EXPIRY
     assert (order.orderRef, order.permId, order.filledQuantity, state.status, state.completedStatus,
             order.midOffsetAtHalf) == ("e9-L0E0", 77, 5.0, "Filled", "Filled", 0.5)
 
@@ -122,7 +121,7 @@ def test_server_messages_decode_field_for_field():
     assert (name, req, cd.contract.conId, cd.contract.symbol, cd.contract.secType, cd.contract.right,
             cd.contract.lastTradeDateOrContractMonth, cd.contract.strike, cd.contract.exchange, cd.longName,
             cd.minTick, cd.suggestedSizeIncrement) == \
-        ("contractDetails", 4, YES, "FF", "OPT", "C", "20261216", 4.125, "FORECASTX",
+        ("contractDetails", 4, YES, "FF", "OPT", "C", EXPIRY, 4.125, "FORECASTX",
          "Fed funds above 4.125% after Dec 2026?", 0.01, 7.0)
     name, args = _decode(wire.portfolio_value(c, 5, Decimal("0.37"), Decimal("0.41"), "DU000001"))
     assert name == "updatePortfolio" and args[1:] == (5.0, 0.37, 1.85, 0.41, -0.2, 0.0, "DU000001")
@@ -150,7 +149,7 @@ def _client_fields(send) -> list[list[str]]:
                 deltaNeutralOrderType="LMT", scalePriceIncrement=0.01, whatIf=True), True),
 ])
 def test_place_order_request_fields(order, what_if):
-    con = Contract(secType="OPT", conId=YES, symbol="FF", lastTradeDateOrContractMonth="20261216", strike=4.125,
+    con = Contract(secType="OPT", conId=YES, symbol="FF", lastTradeDateOrContractMonth=EXPIRY, strike=4.125,
                    right="C", exchange="FORECASTX", currency="USD")
     (f,) = _client_fields(lambda cl: cl.placeOrder(17, con, order))
     d = wire.parse_place_order(f)
@@ -168,7 +167,7 @@ def test_connect_catalog_book_and_ioc_fill():
             assert cl.ib.client.serverVersion() == 178 and cl.ib.managedAccounts() == ["DU000001"]
             v = ForecastExVenue(cl, ["FF"])
             ms = {m.market_id: m for m in await v.discover_markets()}
-            assert sorted(ms) == ["FF-20261216-3.875", MID, LOW]
+            assert sorted(ms) == [FIRST, MID, LOW]
             assert (ms[MID].yes_token, ms[MID].no_token) == (str(YES), str(NO))
             assert ms[MID].title == "Fed funds above 4.125% after Dec 2026?"
             # books: identical to the in-process simulator on the same scenario/seed, exact lots

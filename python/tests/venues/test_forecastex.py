@@ -11,8 +11,8 @@ from arbbot.snapshot import dump_snapshot
 from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
 from arbbot.venues.forecastex import ForecastExVenue
 from tests.venues.sim_ib_client import SimIBClient
+from tests.fx_day import FIRST, MID, LOW
 
-MID = "FF-20261216-4.125"
 
 
 def test_catalog_book_orders_positions():
@@ -20,7 +20,7 @@ def test_catalog_book_orders_positions():
         ib = SimIBClient(build("forecastex", 1), 1)
         v = ForecastExVenue(ib, ["FF"])
         ms = {m.market_id: m for m in await v.discover_markets()}
-        assert sorted(ms) == ["FF-20261216-3.875", "FF-20261216-4.125", "FF-20261216-4.375"]
+        assert sorted(ms) == [FIRST, MID, LOW]
         assert ms[MID].fees.per_contract == 10_000 and ms[MID].yes_token == "713900002"
         await v.discover_markets()
         assert ib.requests == 1                       # conIds cached

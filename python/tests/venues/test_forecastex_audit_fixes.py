@@ -39,9 +39,8 @@ from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient, Pacer
 from tests.venues.sim_ib_client import ib_quote
 from tests.sim.venue_envs import ManualClock, until
+from tests.fx_day import SIM_START_MS, MID, LOW
 
-MID = "FF-20261216-4.125"
-LOW = "FF-20261216-4.375"
 YES, NO = 713900002, 713900003          # MID's contracts
 LOW_YES, LOW_NO = 713900004, 713900005
 IOC = TimeInForce.IOC
@@ -403,7 +402,7 @@ def test_broken_market_data_farm_2103_down_until_2104():
 def test_fill_history_start_is_the_latest_candidate_midnight():
     async def main():
         clock = ManualClock(utc_ms(2026, 12, 1, 7, 0))                      # 01:00 in Chicago, 02:00 in New York
-        sim = await start_tws("forecastex", 1, step_interval=None, clock_ms=clock, tz_offset_min=-360)
+        sim = await start_tws("forecastex", 1, step_interval=None, start_ms=SIM_START_MS, clock_ms=clock, tz_offset_min=-360)
         try:
             cl = await IBAsyncClient.connect("127.0.0.1", sim.port, 11, wall_ms=clock)
             v = ForecastExVenue(cl, ["FF"])
@@ -429,7 +428,7 @@ def test_reconcile_after_ibs_day_roll_compares_only_the_current_days_fills(tmp_p
     async def main():
         now = int(time.time() * 1000)
         clock = ManualClock(now)
-        sim = await start_tws("forecastex", 1, step_interval=None, clock_ms=clock, tws_faults=TwsFaults(day_roll=True))
+        sim = await start_tws("forecastex", 1, step_interval=None, start_ms=SIM_START_MS, clock_ms=clock, tws_faults=TwsFaults(day_roll=True))
         try:
             v = ForecastExVenue(await IBAsyncClient.connect("127.0.0.1", sim.port, 11, wall_ms=clock), ["FF"])
             await v.discover_markets()

@@ -20,8 +20,8 @@ from arbbot.venues.forecastex import ForecastExVenue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient, Pacer
 from tests.venues.sim_ib_client import SimIBClient
 from tests.venues.test_forecastex_ib_async import FakeClock, FakeIB
+from tests.fx_day import MID
 
-MID = "FF-20261216-4.125"
 IOC = TimeInForce.IOC
 
 

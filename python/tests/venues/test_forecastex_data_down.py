@@ -20,8 +20,8 @@ from arbbot.sim.forecastex import start_tws
 from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from tests.sim.venue_envs import until
 from tests.venues.sim_ib_client import ib_quote
+from tests.fx_day import MID, LOW
 
-MID, LOW = "FF-20261216-4.125", "FF-20261216-4.375"
 CONS = {MID: (713900002, 713900003), LOW: (713900004, 713900005)}      # (YES, NO) conIds
 HELD_WITHIN_S = 1.0            # ≪ stale_after_s (30 s): how soon a down must reach the session
 

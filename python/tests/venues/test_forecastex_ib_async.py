@@ -21,14 +21,14 @@ from arbbot.venues.common import (
 )
 from arbbot.venues.forecastex import ForecastExVenue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient, Pacer, dollars
+from tests.fx_day import MID, LOW, EXPIRY
 
-MID = "FF-20261216-4.125"
 STRIKES = {4.125: (713900002, 713900003), 4.375: (713900004, 713900005)}
 T0 = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.timezone.utc)
 
 
 def opt(con_id: int, strike: float, right: str) -> Contract:
-    return Contract(secType="OPT", conId=con_id, symbol="FF", lastTradeDateOrContractMonth="20261216",
+    return Contract(secType="OPT", conId=con_id, symbol="FF", lastTradeDateOrContractMonth=EXPIRY,
                     strike=strike, right=right, exchange="FORECASTX", currency="USD", tradingClass="FF",
                     localSymbol=f"FF Dec16'26 {strike} {'YES' if right == 'C' else 'NO'}")
 
@@ -167,7 +167,7 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         v = ForecastExVenue(cl, ["FF"])
         assert isinstance(v, VenueClient)
         ms = {m.market_id: m for m in await v.discover_markets()}
-        assert sorted(ms) == ["FF-20261216-4.125", "FF-20261216-4.375"]
+        assert sorted(ms) == [MID, LOW]
         assert (ms[MID].yes_token, ms[MID].no_token) == ("713900002", "713900003")
         assert ms[MID].title == "Fed funds above 4.125%"
         await v.discover_markets()
@@ -176,7 +176,7 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         p = probe[0][1]
         assert (p.secType, p.symbol, p.exchange, p.currency, p.conId) == ("OPT", "FF", "FORECASTX", "USD", 0)
 
-        v._streaming_ids = [MID, "FF-20261216-4.375"]      # streamed markets: fetched from live tickers
+        v._streaming_ids = [MID, LOW]      # streamed markets: fetched from live tickers
         b = await v.fetch_book(MID)
         # YES BID 0.37 but NO ASK shown 0.64 (pair at $1.01): the YES bid becomes 0.36 so the
         # derived NO ask (1 − 0.36) is IB's displayed 0.64; likewise NO bid 0.56 → YES ask 0.44.
@@ -187,7 +187,7 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         assert md == [("reqMktData", 713900002, "", False, False), ("reqMktData", 713900003, "", False, False)]
         # a consistent quote (ASK = 1 − opposite BID) passes through untouched
         ib.quotes[713900004] = (0.20, 50.0, 0.79, 10.0)
-        b2 = await v.fetch_book("FF-20261216-4.375")
+        b2 = await v.fetch_book(LOW)
         assert b2.yes_bids == ((2000, 5_000),) and b2.no_bids == ((2100, 1_000),)
         # a live tick update is read from the same Ticker without a new request
         ib.tickers[713900002].bid = 0.35
@@ -245,13 +245,13 @@ def test_qualify_pair_cached_by_conid():
     async def main():
         ib = FakeIB()
         cl = IBAsyncClient(ib)
-        yes, no = await cl.qualify("FF", "20261216", "4.375")
+        yes, no = await cl.qualify("FF", EXPIRY, "4.375")
         assert (yes.con_id, yes.right, no.con_id, no.right) == (713900004, "C", 713900005, "P")
         (kind, sent), = ib.calls
         assert kind == "qualifyContracts" and [(c.secType, c.exchange, c.symbol, c.lastTradeDateOrContractMonth,
                                                c.strike, c.right) for c in sent] == \
-            [("OPT", "FORECASTX", "FF", "20261216", 4.375, "C"), ("OPT", "FORECASTX", "FF", "20261216", 4.375, "P")]
-        assert await cl.qualify("FF", "20261216", "4.375") == (yes, no) and len(ib.calls) == 1
+            [("OPT", "FORECASTX", "FF", EXPIRY, 4.375, "C"), ("OPT", "FORECASTX", "FF", EXPIRY, 4.375, "P")]
+        assert await cl.qualify("FF", EXPIRY, "4.375") == (yes, no) and len(ib.calls) == 1
         # an order on a conId not yet in the cache qualifies it by conId once
         await cl.place_limit(713900002, "BUY", 1, Decimal("0.44"), "DAY")
         assert ib.calls[1][0] == "qualifyContracts" and ib.calls[1][1][0].conId == 713900002

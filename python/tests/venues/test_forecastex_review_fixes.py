@@ -35,10 +35,10 @@ from arbbot.venues.forecastex.costs import Executions, corrected, correction_key
 from arbbot.venues.forecastex.ib_async_client import COMPETING_PROBE_S, IBAsyncClient
 from tests.sim.venue_envs import until
 from tests.venues.sim_ib_client import ib_quote
-from tests.venues.test_forecastex_audit_fixes import LOW, StreamedMid, opportunity, routes
+from tests.venues.test_forecastex_audit_fixes import StreamedMid, opportunity, routes
 from tests.venues.test_forecastex_ib_async import T0, FakeIB, opt
+from tests.fx_day import MID, LOW
 
-MID = "FF-20261216-4.125"
 YES, NO = 713900002, 713900003          # MID's contracts
 IOC = TimeInForce.IOC
 

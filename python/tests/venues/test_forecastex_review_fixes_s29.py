@@ -15,14 +15,15 @@
    contract with the snapshots): IB's refusal (101) is no longer hidden by a snapshot's values,
    and the one market without a line is polled alone while the others stream.
 
-Scenario "forecastex", seed 1: MID's YES bid 0.37 / ask 0.41 (× 100), last trade 2026-12-16
-16:00 US/Central (22:00 UTC).
+Scenario "forecastex", seed 1: MID's YES bid 0.37 / ask 0.41 (× 100), last trade on its expiry date
+(`tests.fx_day.EXPIRY`) at 16:00 US/Central.
 """
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import datetime, time as dt_time, timedelta, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -41,10 +42,8 @@ from arbbot.venues.forecastex.ib_async_client import IBAsyncClient
 from tests.sim.venue_envs import ManualClock, until
 from tests.venues.sim_ib_client import SimIBClient
 from tests.venues.test_forecastex_ib_async import FakeIB
+from tests.fx_day import SIM_START_MS, FIRST, MID, LOW, EXPIRY
 
-MID = "FF-20261216-4.125"
-LOW = "FF-20261216-4.375"
-FIRST = "FF-20261216-3.875"
 YES, NO = 713900002, 713900003           # MID's contracts
 LOW_YES, LOW_NO = 713900004, 713900005
 IOC, GTC = TimeInForce.IOC, TimeInForce.GTC
@@ -54,11 +53,11 @@ def run(coro, limit: float = 60.0):
     return asyncio.run(asyncio.wait_for(coro, limit))
 
 
-def utc_ms(*a) -> int:
-    return int(datetime(*a, tzinfo=timezone.utc).timestamp() * 1000)
-
-
-LAST_TRADE_MS = utc_ms(2026, 12, 16, 22, 0)      # 16:00 US/Central (CST) on the expiry date
+# 16:00 US/Central on the questions' expiry date (tests.fx_day), and it in the venue's "closes_at" form
+LAST_TRADE = datetime.combine(datetime.strptime(EXPIRY, "%Y%m%d").date(), dt_time(16), ZoneInfo("America/Chicago"))
+LAST_TRADE_MS = int(LAST_TRADE.timestamp() * 1000)
+LAST_TRADE_ISO = LAST_TRADE.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+NEXT_EXPIRY = (LAST_TRADE + timedelta(days=42)).strftime("%Y%m%d")      # a later question's
 
 
 def summary(orders) -> list[tuple]:
@@ -203,7 +202,7 @@ class PositionsIB(FakeIB):
 
 def test_positions_without_exchange_are_ours_by_product_or_qualified_conid_only():
     def opt(con_id, symbol, right, local, exchange=""):
-        return Contract(secType="OPT", conId=con_id, symbol=symbol, lastTradeDateOrContractMonth="20261216",
+        return Contract(secType="OPT", conId=con_id, symbol=symbol, lastTradeDateOrContractMonth=EXPIRY,
                         strike=4.125, right=right, exchange=exchange, currency="USD", localSymbol=local)
 
     async def main():
@@ -231,7 +230,7 @@ def test_a_question_past_its_last_trade_time_is_inactive_and_closes_then():
     ib.exchange.clock_ms = lambda: LAST_TRADE_MS - 1
     v = ForecastExVenue(ib, ["FF"])
     ms = {m.market_id: m for m in asyncio.run(v.discover_markets())}
-    assert (ms[MID].active, ms[MID].closes_at) == (True, "2026-12-16T22:00:00Z")
+    assert (ms[MID].active, ms[MID].closes_at) == (True, LAST_TRADE_ISO)
     ib.exchange.clock_ms = lambda: LAST_TRADE_MS
     ms = {m.market_id: m for m in asyncio.run(v.discover_markets())}
     assert [(mid, m.active) for mid, m in sorted(ms.items())] == [(FIRST, False), (MID, False), (LOW, False)]
@@ -251,7 +250,7 @@ def test_the_catalog_is_read_again_after_the_refresh_interval_only():
         assert first == {FIRST, MID, LOW}
         contracts = ib.backend.contracts
         for con, right, side in ((713900010, "C", "yes"), (713900011, "P", "no")):    # next month's question
-            contracts[con] = (FxContract(con, "FF", "20270127", "4.125", right, long_name="Fed funds Jan 2027"),
+            contracts[con] = (FxContract(con, "FF", NEXT_EXPIRY, "4.125", right, long_name="Fed funds, a later meeting"),
                               MID, side)
         gone = {con: contracts.pop(con) for con in (LOW_YES, LOW_NO)}                   # LOW no longer listed
         for _ in range(3):
@@ -261,8 +260,8 @@ def test_the_catalog_is_read_again_after_the_refresh_interval_only():
         ms = {m.market_id: m for m in await v.discover_markets()}
         assert ib.requests == 2
         assert {mid: m.active for mid, m in ms.items()} == \
-            {FIRST: True, MID: True, LOW: False, "FF-20270127-4.125": True}
-        assert ms["FF-20270127-4.125"].yes_token == "713900010"
+            {FIRST: True, MID: True, LOW: False, f"FF-{NEXT_EXPIRY}-4.125": True}
+        assert ms[f"FF-{NEXT_EXPIRY}-4.125"].yes_token == "713900010"
         assert v._cons(LOW) == (LOW_YES, LOW_NO)      # still named (orders, positions)
         assert {c.con_id for c in v.contracts} == {713900000, 713900001, YES, NO, 713900010, 713900011}
         contracts.update(gone)                        # listed again: active again
@@ -272,18 +271,18 @@ def test_the_catalog_is_read_again_after_the_refresh_interval_only():
 
 
 def test_ib_last_trade_time_from_contract_details_and_the_sim_refuses_orders_after_it():
-    """Through TWS: the contract details carry "20261216 16:00:00 US/Central"; an order one
+    """Through TWS: the contract details carry "<EXPIRY> 16:00:00 US/Central"; an order one
     second before fills, one at the last trade time is refused (IB error 201), and the market is
     inactive at the next discovery."""
     async def main():
         clock = ManualClock(LAST_TRADE_MS - 1000)
-        sim = await start_tws("forecastex", 1, step_interval=None, clock_ms=clock)
+        sim = await start_tws("forecastex", 1, step_interval=None, start_ms=SIM_START_MS, clock_ms=clock)
         try:
             cl = await IBAsyncClient.connect("127.0.0.1", sim.port, client_id=65, wall_ms=clock)
             v = ForecastExVenue(cl, ["FF"])
             ms = {m.market_id: m for m in await v.discover_markets()}
             assert cl.catalog[YES].last_trade_ms == cl.catalog[NO].last_trade_ms == LAST_TRADE_MS
-            assert (ms[MID].active, ms[MID].closes_at) == (True, "2026-12-16T22:00:00Z")
+            assert (ms[MID].active, ms[MID].closes_at) == (True, LAST_TRADE_ISO)
             o = await v.place_order(OrderRequest(MID, Side.YES, 4100, 100, tif=IOC, client_order_id="t1"))
             assert (o.status, o.filled_lots) == (OrderStatus.FILLED, 100)
             clock.ms = LAST_TRADE_MS

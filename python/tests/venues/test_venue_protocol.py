@@ -19,6 +19,7 @@ from arbbot.venues.polymarket import PolymarketConfig, PolymarketVenue
 from tests.venues.kalshi_env import kalshi_env
 from tests.venues.sim_ib_client import SimIBClient
 from tests.venues.test_polymarket import PASSPHRASE, SECRET, by_title, poly_env
+from tests.fx_day import MID
 
 PRIV = "0x" + "5a" * 32
 PROTOCOL_METHODS = [n for n, _ in inspect.getmembers(VenueClient, inspect.isfunction) if not n.startswith("_")]
@@ -84,7 +85,7 @@ def test_kalshi_satisfies_protocol(rsa_keys):
 
 def test_forecastex_satisfies_protocol():
     async def main():
-        mid = "FF-20261216-4.125"
+        mid = MID
         v = ForecastExVenue(SimIBClient(build("forecastex", 1), 1), ["FF"], poll_s=0.01)
         await exercise(v, mid, OrderRequest(mid, Side.YES, 4100, 500, tif=TimeInForce.IOC),
                        OrderRequest(mid, Side.NO, 3000, 200))

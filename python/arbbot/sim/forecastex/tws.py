@@ -822,12 +822,15 @@ async def start_tws(scenario: str | Scenario = "forecastex", seed: int = 0, *, s
                     host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
                     account: str = "DU000001", balance_micros: int = 10_000 * 1_000_000,
                     tws_faults: TwsFaults | None = None, clock_ms=None, tz_offset_min: int = 0,
-                    snapshot_end_s: float = SNAPSHOT_END_S) -> TwsSim:
+                    snapshot_end_s: float = SNAPSHOT_END_S, start_ms: int | None = None) -> TwsSim:
     """Build the scenario (its own copy: price processes mutate fair values) and serve TWS on
     `host:port` (0 = a free port; read `.port`). Stop with `await sim.stop()`. `clock_ms`: the TWS
     and exchange clock (default wall time); `tz_offset_min`: TWS's time zone; `snapshot_end_s`:
-    how late a snapshot's tickSnapshotEnd follows its ticks (IB: ~11 s)."""
-    sc = build(scenario, seed, faults) if isinstance(scenario, str) else scenario
+    how late a snapshot's tickSnapshotEnd follows its ticks (IB: ~11 s); `start_ms`: the day the
+    scenario's expiries count from (`scenarios.build`; default `clock_ms`'s now)."""
+    if start_ms is None and clock_ms is not None:
+        start_ms = clock_ms()
+    sc = build(scenario, seed, faults, start_ms=start_ms) if isinstance(scenario, str) else scenario
     extra = {} if clock_ms is None else {"clock_ms": clock_ms}
     sim = TwsSim(sc, seed, account=account, balance_micros=balance_micros, step_interval=step_interval,
                  tws_faults=tws_faults, tz_offset_min=tz_offset_min, snapshot_end_s=snapshot_end_s, **extra)

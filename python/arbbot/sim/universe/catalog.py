@@ -37,7 +37,8 @@ from datetime import date, timedelta
 
 from arbbot.sim.engine.matching import FULL
 from arbbot.sim.faults import Faults
-from arbbot.sim.scenarios import EventDef, Listing, Question, Scenario
+from arbbot.sim import scenarios
+from arbbot.sim.scenarios import EventDef, Listing, Question, Scenario, start_day
 
 DEFAULT_MARKETS = 20_000
 SHARES = (("polymarket", 0.70), ("kalshi", 0.285), ("forecastex", 0.015))
@@ -48,7 +49,6 @@ TWIN_P = {"fx_ladder": 0.40, "k_exclusive": 0.15, "k_binary": 0.15, "k_game": 0.
 LOOKALIKE_P = 0.10                        # per Kalshi binary event: a Polymarket look-alike
 PLANT_RATE = 0.0003                       # chance per book update of a planted mispricing
 DEPTH_LEVELS = 5                          # house bid levels a side
-BASE_DAY = date(2026, 12, 1)              # titles' calendar (close times follow the simulator's start)
 
 KALSHI_FEE, POLY_FEES = 70_000, {"crypto": 70_000, "sports": 30_000, "politics": 40_000,
                                  "economics": 50_000, "culture": 50_000, "weather": 50_000,
@@ -110,10 +110,6 @@ def budgets(n: int) -> dict[str, int]:
     return {"polymarket": n - fx - kalshi, "kalshi": kalshi, "forecastex": fx}
 
 
-def _day(days: int) -> date:
-    return BASE_DAY + timedelta(days=days)
-
-
 def _kdate(d: date) -> str:
     """Kalshi's date code: 26DEC31."""
     return d.strftime("%y%b%d").upper()
@@ -150,8 +146,9 @@ def _ladder_fairs(rng: random.Random, k: int) -> list[int]:
 class _Catalog:
     """Generates events family by family until each venue's budget of books is spent."""
 
-    def __init__(self, seed: int, n: int) -> None:
+    def __init__(self, seed: int, n: int, base_day: date) -> None:
         self.rng = random.Random(f"{seed}:universe:{n}")
+        self.base_day = base_day                  # day 0 of every date listed: the simulator's start day
         self.left = budgets(n)
         self.events: list[EventDef] = []
         self.used: set[str] = set()               # event ids / tickers already taken
@@ -159,6 +156,9 @@ class _Catalog:
         self.con = 720_000_000                    # next ForecastEx conId (pairs: YES, NO)
 
     # ---- ids and listings ---------------------------------------------------------------
+    def _day(self, days: int) -> date:
+        return self.base_day + timedelta(days=days)
+
     def _cond(self) -> str:
         return "0x%064x" % self.rng.getrandbits(256)
 
@@ -218,7 +218,7 @@ class _Catalog:
     def fx_ladder(self, n: int) -> None:
         rng = self.rng
         for _ in range(TRIES):
-            sym, d = rng.choice(sorted(_FX)), _day(rng.randrange(7, 400))
+            sym, d = rng.choice(sorted(_FX)), self._day(rng.randrange(7, 400))
             if self._claim(("fx", sym, d)):
                 break
         else:
@@ -244,13 +244,13 @@ class _Catalog:
                                        strike=strike))
             qs.append(self._question(f"{sym}-{strike}", fair, ls))
         self.events.append(EventDef(eid, f"{sym} {_short(d)}", qs, series=series, ladder=True,
-                                    closes_in_days=(d - BASE_DAY).days + 3))
+                                    closes_in_days=(d - self.base_day).days + 3))
 
     # ---- Kalshi families ----------------------------------------------------------------
     def k_ladder(self) -> None:
         rng = self.rng
         for _ in range(TRIES):
-            series, d = rng.choice(sorted(_LADDERS)), _day(rng.randrange(1, 365))
+            series, d = rng.choice(sorted(_LADDERS)), self._day(rng.randrange(1, 365))
             if self._claim(("ladder", series, d)):
                 break
         else:
@@ -272,14 +272,14 @@ class _Catalog:
                 ls.append(self._poly(template.format(s=shown, d=_words(d).rsplit(",", 1)[0]), slug, category))
             qs.append(self._question(f"{series}-{strike}", fair, ls, busy_p=0.04 if category == "crypto" else BUSY_SHARE))
         self.events.append(EventDef(ev, f"{series} on {_short(d)}", qs, series=series, ladder=True,
-                                    closes_in_days=(d - BASE_DAY).days))
+                                    closes_in_days=(d - self.base_day).days))
 
     def k_exclusive(self) -> None:
         rng = self.rng
         if self.left["kalshi"] < 3:
             return
         for _ in range(TRIES):
-            (code, race), place, year = rng.choice(_RACES), rng.choice(_PLACES), rng.choice((2026, 2027, 2028, 2029))
+            (code, race), place, year = rng.choice(_RACES), rng.choice(_PLACES), self.base_day.year + rng.randrange(4)
             if self._claim(("race", code, place, year)):
                 break
         else:
@@ -320,13 +320,13 @@ class _Catalog:
         if drawn is None:
             return
         place, topic, which = drawn
-        d = _day(rng.randrange(70, 500))
+        d = self._day(rng.randrange(70, 500))
         series = f"KX{topic.upper()[:5]}{place[:3].upper()}"
         ev = self._unique(f"{series}-{_kdate(d)}")
         kt, pt = _BINARY[which]
         fair = rng.randrange(5, 96) * 100
         q = self._question(ev, fair, [self._kalshi(ev, kt.format(p=place, x=topic, d=_short(d)), ev, series)])
-        self.events.append(EventDef(ev, q.listings[0].title, [q], series=series, closes_in_days=(d - BASE_DAY).days))
+        self.events.append(EventDef(ev, q.listings[0].title, [q], series=series, closes_in_days=(d - self.base_day).days))
         roll = rng.random()
         if roll < TWIN_P["k_binary"] and self._take("polymarket", 1):
             q.listings.append(self._poly(pt.format(p=place, x=topic, d=_words(d)),
@@ -343,7 +343,7 @@ class _Catalog:
             self._poly(template.format(p=place, x=topic, d=_words(early)), f"lookalike-{len(self.events)}",
                        "politics")])
         self.events.append(EventDef(q.listings[0].event_id, q.listings[0].title, [q],
-                                    closes_in_days=max(1, (early - BASE_DAY).days)))
+                                    closes_in_days=max(1, (early - self.base_day).days)))
 
     def k_game(self) -> None:
         rng = self.rng
@@ -351,7 +351,7 @@ class _Catalog:
             return
         for _ in range(TRIES):                  # a team plays at most once a day
             (a, city_a, nick_a), (b, city_b, nick_b) = rng.sample(_NBA, 2)
-            d = _day(rng.randrange(0, 60))
+            d = self._day(rng.randrange(0, 60))
             if self._claim(("team", a, d), ("team", b, d)):
                 break
         else:
@@ -368,7 +368,7 @@ class _Catalog:
             qa.listings.append(self._poly(f"{nick_a} vs. {nick_b}", f"nba-{a.lower()}-{b.lower()}-{d.isoformat()}",
                                           "sports"))
         self.events.append(EventDef(ev, f"{city_a} vs {city_b}", [qa, qb], exclusive=True, exhaustive=True,
-                                    series="KXNBAGAME", closes_in_days=(d - BASE_DAY).days + 1))
+                                    series="KXNBAGAME", closes_in_days=(d - self.base_day).days + 1))
 
     # ---- Polymarket-only families -------------------------------------------------------
     def p_negrisk(self) -> None:
@@ -376,7 +376,7 @@ class _Catalog:
         if self.left["polymarket"] < 3:
             return
         for _ in range(TRIES):
-            (code, race), place, year = rng.choice(_RACES), rng.choice(_PLACES), rng.choice((2026, 2027, 2028, 2029))
+            (code, race), place, year = rng.choice(_RACES), rng.choice(_PLACES), self.base_day.year + rng.randrange(4)
             if self._claim(("race", code, place, year)):
                 break
         else:
@@ -401,12 +401,12 @@ class _Catalog:
         if drawn is None:
             return
         place, topic, which = drawn
-        d = _day(rng.randrange(5, 500))
+        d = self._day(rng.randrange(5, 500))
         slug = f"{place.lower()}-{topic}-by-{d.isoformat()}-{len(self.events)}"
         q = self._question(slug, rng.randrange(3, 98) * 100, [
             self._poly(_BINARY[which][1].format(p=place, x=topic, d=_words(d)), slug,
                        rng.choice(("politics", "economics", "culture", "geopolitics")))])
-        self.events.append(EventDef(slug, q.listings[0].title, [q], closes_in_days=(d - BASE_DAY).days))
+        self.events.append(EventDef(slug, q.listings[0].title, [q], closes_in_days=(d - self.base_day).days))
 
     def p_thresholds(self) -> None:
         """A non-exclusive multi-market event: "above X" rungs, each its own binary market."""
@@ -414,7 +414,7 @@ class _Catalog:
         if not self.left["polymarket"]:
             return
         for _ in range(TRIES):
-            series, d = rng.choice(sorted(_LADDERS)), _day(rng.randrange(1, 365))
+            series, d = rng.choice(sorted(_LADDERS)), self._day(rng.randrange(1, 365))
             if self._claim(("ladder", series, d)):
                 break
         else:
@@ -431,12 +431,15 @@ class _Catalog:
                 self._poly(template.format(s=shown, d=_words(d)), slug, category)],
                 busy_p=0.04 if category == "crypto" else BUSY_SHARE))
         self.events.append(EventDef(slug, f"{series[2:]} on {_words(d)}", qs, ladder=True,
-                                    closes_in_days=(d - BASE_DAY).days))
+                                    closes_in_days=(d - self.base_day).days))
 
 
-def build_universe(seed: int, markets: int = DEFAULT_MARKETS, faults: Faults | None = None) -> Scenario:
-    """The universe of `markets` books (see the module docstring)."""
-    c = _Catalog(seed, markets)
+def build_universe(seed: int, markets: int = DEFAULT_MARKETS, faults: Faults | None = None, *,
+                   start_ms: int | None = None) -> Scenario:
+    """The universe of `markets` books (see the module docstring). Its dates (expiries, titles,
+    tickers, close times) count from the UTC day of `start_ms` (Unix ms; default now), the
+    simulator's start, so its questions are always still open."""
+    c = _Catalog(seed, markets, start_day(scenarios.now_ms() if start_ms is None else start_ms))
     c.fill("forecastex", 1, lambda: c.fx_ladder(c.left["forecastex"]))
     kalshi = (c.k_ladder, c.k_exclusive, c.k_binary, c.k_game)
     c.fill("kalshi", 2, lambda: c.rng.choices(kalshi, weights=(30, 25, 25, 20))[0]())
