@@ -127,21 +127,21 @@ def test_a_fills_read_that_fails_after_a_leg_filled_does_not_leave_it_naked(tmp_
     assert sorted((f.venue, f.qty) for f in fills) == [("kalshi", 1_000), ("polymarket", 1_000)]
 
 
-def test_an_excess_under_the_venues_minimum_size_keeps_the_most_sets_whose_excess_it_accepts(tmp_path):
+def test_an_excess_under_the_venues_minimum_size_is_held_beside_every_set_kept(tmp_path):
     """Leg 0 buys 10 Polymarket shares (1,000 lots; minimum 5 shares); leg 1 (Kalshi) fills 7 of
     10. Before session 27: 7 complete sets kept and the 3 excess shares offered 6 times, each
-    refused under the minimum: naked, safe mode. Session 27: the excess seen to be unsendable (as a
-    sale and as a purchase of the other side), nothing kept: both legs unwound in full. Now the
-    most sets whose excesses the venues accept are kept: 5 (Polymarket sells its 5 extra shares,
-    Kalshi its 2 extra contracts), their profit locked in rather than paying the spread on all."""
+    refused under the minimum: naked, safe mode. Session 27: nothing kept, both legs unwound in
+    full. Session 29: 5 sets kept, Polymarket selling 5 shares and Kalshi 2 contracts to make the
+    excess sellable. Now all 7 sets are kept and the 3 shares no order can sell are held at cost
+    (at most $1.50 at 50¢), no spread paid on a round trip."""
     poly = FakeVenue(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1,
                                                   extra=(("min_order_size_lots", "500"),)), min_lots=500)
     kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100), cap=700)
     res, safe, _fills = execute(tmp_path, poly, kal, [("polymarket:P1", ESide.YES, 5000), ("kalshi:K1", ESide.NO, 4800)])
-    assert (res.state, res.filled, safe) == ("complete", {0: 500, 1: 500}, None)
-    assert "kept 500 lots on every leg" in res.reason
-    assert sorted(poly.sent) == [("yes", "buy", 1_000), ("yes", "sell", 500)]
-    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 200)]
+    assert (res.state, res.filled, safe) == ("complete", {0: 1_000, 1: 700}, None)
+    assert "kept 700 lots on every leg" in res.reason
+    assert "leg 0 holds 300 lots under its venue's minimum order (held)" in res.reason
+    assert poly.sent == [("yes", "buy", 1_000)] and kal.sent == [("no", "buy", 1_000)]
 
 
 def test_an_unwind_order_lost_and_not_found_is_never_followed_by_another_for_the_same_lots(tmp_path):
@@ -379,15 +379,18 @@ def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(
     assert blacklisted
 
 
-def test_a_completion_that_fills_short_keeps_the_most_sets_the_venues_let_it(tmp_path):
+def test_a_completion_that_fills_short_keeps_the_most_sets_and_holds_the_dust(tmp_path):
     """As the loss test, but the completion fills 981 of Polymarket's 1,000 lots. Before (review of
-    c33e416): 981 sets could not be kept (Kalshi's 19-lot excess is no whole contract), so both legs
-    were sold in full, the completion's spread paid twice. Now the most sets whose excesses can be
-    unwound are kept: 700 (Polymarket's 281-lot excess is its first over the $1 minimum at 50¢)."""
+    c33e416): both legs were sold in full, the completion's spread paid twice. Session 29: 700
+    sets kept, 3 Kalshi contracts and 2.81 Polymarket shares sold so that Polymarket's excess met
+    its $1 minimum. Now 900 sets are kept (Kalshi's excess must be whole contracts): Kalshi sells
+    its 1 extra contract, and Polymarket's 81-lot excess (0.81 share, $0.43 at 53¢, under the $1
+    minimum) is held at cost."""
     res, _safe, _fills, kal, poly = leg1_moves(tmp_path, quote(5200, 5500), quote(5300, 5300), cap=981)
-    assert (res.state, res.filled) == ("complete", {0: 700, 1: 700})
-    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 300)]
-    assert poly.sent == [("yes", "buy", 1_000), ("yes", "sell", 281)]
+    assert (res.state, res.filled) == ("complete", {0: 900, 1: 981})
+    assert "kept 900 lots on every leg" in res.reason and "leg 1 holds 81 lots under its venue's minimum" in res.reason
+    assert kal.sent == [("no", "buy", 1_000), ("no", "sell", 100)]
+    assert poly.sent == [("yes", "buy", 1_000)]
 
 
 def test_an_order_found_late_whose_recording_fails_still_leaves_the_bot_in_safe_mode(tmp_path):
