@@ -2,7 +2,8 @@
 
 Precedence: explicit arguments > environment (`ARB_SEED=3`) > `arbbot.toml` (or the file named
 by ARB_CONFIG) > defaults. Secrets are `SecretStr` (masked in `arbbot config show`, logs and
-reprs) and may come from files, which must not be readable by group or others.
+reprs) and may come from files, which must not be readable by group or others — the TOML file
+too, when it sets one (`private_toml`).
 """
 from __future__ import annotations
 
@@ -264,7 +265,7 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get("ARB_CONFIG", "arbbot.toml"))
+        toml = _PrivateToml(settings_cls, toml_file=os.environ.get("ARB_CONFIG", "arbbot.toml"))
         return (init_settings, env_settings, toml)
 
     def kalshi_private_key(self) -> bytes:
@@ -292,6 +293,61 @@ class Settings(BaseSettings):
         return (self.kalshi_private_key(), self.polymarket_api_secret.get_secret_value(),
                 self.polymarket_api_passphrase.get_secret_value(), self.polymarket_private_key.get_secret_value(),
                 self.kalshi_key_id, self.polymarket_api_key, self.dashboard_token.get_secret_value())
+
+
+# the bind addresses that mean "every interface" (ARB_ALLOW_REMOTE_METRICS / _DASHBOARD=1): any name
+# of the machine
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The `Host` header values a server bound on `host`:`port` answers (lower case): its loopback
+    names (127.0.0.1, localhost, [::1]) and `host`, with the port; None when `host` is a wildcard
+    bind (remote access opted into: every name of the machine is valid). The metrics and the
+    dashboard refuse any other Host: a web page that re-binds its own DNS name to 127.0.0.1 (DNS
+    rebinding) sends its own name."""
+    if host in WILDCARD_HOSTS:
+        return None
+    names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
+    out = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:                                   # a client may leave the default port out
+        out |= {name.lower() for name in names}
+    return frozenset(out)
+
+
+def secret_fields() -> tuple[str, ...]:
+    """The settings whose values are secrets: those typed `SecretStr` or a list of them (API secrets,
+    private keys, the dashboard token, the webhook URLs): masked when shown, and allowed in a TOML
+    file only when nobody else can read it (`private_toml`)."""
+    return tuple(name for name, field in Settings.model_fields.items()
+                 if field.annotation is SecretStr or field.annotation == list[SecretStr])
+
+
+def private_toml(path: str | Path, data: dict, mode: int | None = None) -> None:
+    """ConfigError when the TOML file `path` (parsed: `data`; `mode`: its st_mode, else read now)
+    sets a secret (`secret_fields`, non-empty) and is readable by group or others — the check the
+    Kalshi private key file gets. A file without secrets may have any mode."""
+    names = {name.lower() for name in secret_fields()}
+    held = sorted(key for key, value in data.items() if key.lower() in names and value not in ("", [], None))
+    if not held:
+        return
+    if mode is None:
+        mode = os.stat(path).st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} holds secrets ({', '.join(held)}) and is readable by group or others; "
+                          "chmod 600 it")
+
+
+class _PrivateToml(TomlConfigSettingsSource):
+    """The TOML source, refusing a file that holds secrets and is readable by group or others
+    (`private_toml`, a ConfigError)."""
+
+    def _read_file(self, file_path: Path) -> dict:
+        import tomllib
+        with file_path.open(mode="rb") as fh:
+            data = tomllib.load(fh)
+            private_toml(file_path, data, os.fstat(fh.fileno()).st_mode)
+        return data
 
 
 def mask_key_id(value: str) -> str:
@@ -420,7 +476,7 @@ def _reading(path: str) -> type[Settings]:
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return (init_settings, env_settings, _PrivateToml(settings_cls, toml_file=path))
     return _Named
 
 
@@ -434,15 +490,19 @@ class _FileOnly(Settings):
 
 
 def read_toml(path: str) -> dict:
-    """One TOML file as a dict (no validation); ConfigError naming the file when it cannot be read
-    or is not TOML."""
+    """One TOML file as a dict (no validation); ConfigError naming the file when it cannot be read,
+    is not TOML, or holds secrets and is readable by group or others (`private_toml`)."""
     import tomllib
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            data = tomllib.loads(fh.read())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    private_toml(path, data, mode)
+    return data
 
 
 def validate_file_dict(data: dict) -> Settings:

@@ -125,9 +125,11 @@ class _DashboardClient:
         self.kind = kind
         self.dashboard = await serve_dashboard(Settings(kill_file=""), session, None, port=0)
         self.next_sample = time.monotonic() + self.dashboard.interval_s
-        args = [sys.executable, "-m", "arbbot.ops.dashboard.client", self.dashboard.login_url]
+        args = [sys.executable, "-m", "arbbot.ops.dashboard.client"]
         self.proc = subprocess.Popen(args + (["--browser"] if kind == "browser" else []), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write(self.dashboard.login_url + "\n")     # the token on stdin, never on argv
+        self.proc.stdin.flush()
         return self
 
     async def connected(self, timeout_s: float = 60.0, settle_s: float = 5.0) -> None:

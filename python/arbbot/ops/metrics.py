@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from arbbot.config import allowed_hosts
 from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession
 
@@ -161,22 +162,6 @@ def _sizing(sizer):
         p = sizer.portfolio
         yield GaugeMetricFamily("arbbot_equity_micros", "Equity E the sizing reads (µ$)", value=p.equity)
         yield GaugeMetricFamily("arbbot_equity_peak_micros", "Equity peak (µ$, drawdown step)", value=p.peak)
-
-
-# the bind addresses that mean "every interface" (ARB_ALLOW_REMOTE_METRICS=1): any name of the machine
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-
-
-def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
-    """The `Host` header values answered on `host`:`port` (lower case), None when `host` is a wildcard
-    bind (remote metrics opted into: every name of the machine is valid)."""
-    if host in WILDCARD_HOSTS:
-        return None
-    names = {"127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host}
-    out = {f"{name.lower()}:{port}" for name in names}
-    if port == 80:                                   # a client may leave the default port out
-        out |= {name.lower() for name in names}
-    return frozenset(out)
 
 
 def host_guard(app, allowed: frozenset[str] | None):

@@ -16,12 +16,19 @@ Every `FLUSH_S` the writer also takes the chunk in the making, whether or not re
 writer and closes the file: nothing queued is lost. A crash loses at most the last `FLUSH_S` of
 records; the line cut short by it (or a .gz stream cut short) is left out when the file is read
 (`arbbot.replay.format`). `books` and `frames` count the records written; a write that fails sets
-`error` (the records after it are dropped, and `arbbot run` exits 1)."""
+`error` (the records after it are dropped, and `arbbot run` exits 1).
+
+The file is created owner-only (0600, whatever the umask): it holds the account's REST answers
+(balances, fills, orders). No whole credential is written: `private` masks every `owner` (an API
+key, in Polymarket's trades and orders) as `arbbot config show` masks key ids, and scrubs REST
+answers of every registered secret."""
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import queue
+import re
 import threading
 import time
 from decimal import Decimal
@@ -30,6 +37,7 @@ from pathlib import Path
 import msgspec
 
 from arbbot import logs
+from arbbot.config import mask_key_id
 from arbbot.model import Book
 from arbbot.replay.format import FORMAT, BookRecord, event_to_json, mapping_rows_to_json, market_to_json
 from arbbot.venues.common.model import BookUpdate
@@ -49,6 +57,37 @@ def _exact(value):
     raise TypeError(f"cannot record a {type(value).__name__}")
 
 
+# `"owner": "…"` in a venue's JSON: Polymarket's trades and orders name the API key that owns the
+# order (the whole key, ours and the other makers'); \s*: bodies as the venue spaced them
+_OWNER = re.compile(r'("owner"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+
+
+def _mask_owner(match: re.Match) -> str:
+    return f"{match[1]}{mask_key_id(match[2])}{match[3]}"
+
+
+def private(record: dict) -> dict:
+    """A raw `ws` / `rest` record as recorded: every `owner` value masked as the project shows an
+    API key id (`mask_key_id`: its first 4 characters, then `********`; one of 8 characters or
+    fewer, e.g. the simulator's "house", shows nothing of itself), and a REST answer's body
+    scrubbed of every registered secret (`logs.scrub`: key ids, API secrets, private keys, the
+    dashboard token, wherever they appear). A replay never reads them (it reads the book records;
+    the raw ones are the record of what was seen, `format.raw_records`). WebSocket frames (public
+    market channels, thousands a second) get the `owner` check alone, a substring test that costs
+    the loop well under a microsecond."""
+    if record.get("kind") == "rest":
+        body = record.get("body")
+        if isinstance(body, str):
+            if '"owner"' in body:
+                body = _OWNER.sub(_mask_owner, body)
+            return {**record, "body": logs.scrub(body)}
+    elif record.get("kind") == "ws":
+        frame = record.get("frame")
+        if isinstance(frame, str) and '"owner"' in frame:
+            return {**record, "frame": _OWNER.sub(_mask_owner, frame)}
+    return record
+
+
 def _line(record: dict) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=_exact) + "\n"
 
@@ -58,14 +97,20 @@ class SessionRecorder:
 
     def __init__(self, path: str | Path, source: str, *, clock=time.time) -> None:
         self.path = Path(path)
-        try:                                  # FILE.gz: gzip-compressed as written (about 10× smaller)
-            # level 1: ≈ 5× faster to write than gzip's default 9, for a file ≈ 20 % larger
-            self._fh = (gzip.open(self.path, "xb", compresslevel=1) if self.path.suffix == ".gz"
-                        else self.path.open("xb"))
+        try:                                  # owner-only (0600): it holds the account's REST answers
+            self._file = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         except FileExistsError:
             raise ValueError(f"--record {self.path}: the file exists; give a new path") from None
         except OSError as exc:
             raise ValueError(f"--record {self.path}: cannot create: {exc.strerror or exc}") from None
+        # FILE.gz: gzip-compressed as written (about 10× smaller); level 1: ≈ 5× faster to write
+        # than gzip's default 9, for a file ≈ 20 % larger. The GzipFile leaves `_file` open: both closed.
+        try:
+            self._fh = (gzip.GzipFile(filename=str(self.path), mode="wb", compresslevel=1, fileobj=self._file)
+                        if self.path.suffix == ".gz" else self._file)
+        except OSError as exc:
+            self._file.close()
+            raise ValueError(f"--record {self.path}: cannot write: {exc.strerror or exc}") from None
         self.source = source
         self.clock = clock
         self.venues: dict[str, "RecordingVenue"] = {}
@@ -117,10 +162,11 @@ class SessionRecorder:
                 self._chunks.put(chunk)
 
     def raw(self, record: dict) -> None:
-        """The adapters' recorder hook: a raw `ws` frame or `rest` answer."""
+        """The adapters' recorder hook: a raw `ws` frame or `rest` answer, credentials masked
+        (`private`)."""
         if self._closed or self.error is not None:
             return
-        self._put({"recv_ts_ms": self._stamp(self.clock()), **record}, _FRAMES)
+        self._put({"recv_ts_ms": self._stamp(self.clock()), **private(record)}, _FRAMES)
 
     def book(self, venue: str, book: Book) -> None:
         if book.market is None or self._closed or self.error is not None:
@@ -243,6 +289,8 @@ class SessionRecorder:
         if self._writer is not None:
             self._writer.join()
         self._write(self._fh.close)           # flushes (and ends the gzip stream)
+        if self._fh is not self._file:
+            self._write(self._file.close)
 
     def summary(self) -> dict:
         out = {"path": str(self.path), "books": self.books, "frames": self.frames}

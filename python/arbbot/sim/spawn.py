@@ -88,7 +88,9 @@ def spawn(scenario: str = "all", seed: int = 0, *, markets: int | None = None,
     logs its events (plants; the universe's `sim.universe` rate figures every 10 s) as JSON lines
     to `log_file`. Raises `SpawnError`
     (with the end of the child's output) if the child exits or writes no handle within
-    `timeout` seconds; the child is stopped then."""
+    `timeout` seconds; the child is stopped then. The child's environment is the dashboard
+    child's (`arbbot.ops.dashboard.process.child_env`): the process basics and the interpreter's
+    settings, none of the bot's ARB_* variables."""
     from arbbot.sim import load_handle
     tmp = tempfile.mkdtemp(prefix="arbbot-sim-")
     handle_file, log_file = os.path.join(tmp, "handle.json"), os.path.join(tmp, "sim.log")
@@ -102,8 +104,11 @@ def spawn(scenario: str = "all", seed: int = 0, *, markets: int | None = None,
         cmd += ["--settlements", json.dumps(settlements)]
     if log_json:
         cmd.append("--log-json")
+    from arbbot.ops.dashboard.process import child_env
     with open(log_file, "wb") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        # the dashboard child's minimal environment: the simulator reads no ARB_* variable, and the
+        # bot's (venue keys, webhooks, the dashboard token) are none of its business
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env())
     sim = SpawnedSimulator(None, proc, handle_file, log_file, tmp)
     deadline = time.monotonic() + timeout
     while not os.path.exists(handle_file):

@@ -7,6 +7,15 @@ protection for state-changing calls.
 - A POST authenticated by the cookie must also carry the session's CSRF token (delivered in the
   page) in `X-CSRF-Token`, and an `Origin`, when sent, must be this server's; a POST with the
   bearer token needs neither (a browser never sends it by itself).
+- Every request, first, must name this server in its `Host` header: its bound address, 127.0.0.1,
+  localhost or [::1], with its port (`arbbot.config.allowed_hosts`, as the metrics); any other
+  Host (a page that re-bound its own DNS name to 127.0.0.1: DNS rebinding) gets 403, whatever it
+  carries. A wildcard bind (ARB_ALLOW_REMOTE_DASHBOARD=1 on 0.0.0.0 / ::) answers every name.
+- Wrong tokens (`?token=` or `Authorization: Bearer`) are counted: LOGIN_FAILURES of them within
+  LOGIN_WINDOW_S lock every token check for LOCKOUT_S (429, `Retry-After`; the token is not even
+  compared meanwhile), so the token cannot be guessed at the server's speed. Browser sessions
+  already open keep working; a request a browser marks cross-site is not counted (a web page
+  cannot read the answer, and must not lock the operator out).
 Tokens are compared with `hmac.compare_digest`. The audit trail names a browser session by a
 label (`session_label`), never by any part of its id (a bearer secret, as the token is).
 """
@@ -14,14 +23,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from urllib.parse import quote
 
 from aiohttp import web
 
+from arbbot import logs
+
+log = logs.get("dashboard")
 COOKIE = "arbbot_session"
 MAX_SESSIONS = 64                 # browser sessions kept (oldest dropped)
+LOGIN_FAILURES = 10               # wrong tokens within LOGIN_WINDOW_S that lock the token checks ...
+LOGIN_WINDOW_S = 60.0
+LOCKOUT_S = 60.0                  # ... for this long (429)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -50,13 +67,55 @@ def same(a: str | None, b: str) -> bool:
 
 
 class Auth:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, clock=time.monotonic) -> None:
         from arbbot.config import MIN_DASHBOARD_TOKEN
         if len(token) < MIN_DASHBOARD_TOKEN:     # as arbbot.config checks ARB_DASHBOARD_TOKEN
             raise ValueError(f"the dashboard token must be at least {MIN_DASHBOARD_TOKEN} characters")
         self.token = token
         self.sessions: OrderedDict[str, str] = OrderedDict()     # session id → its CSRF token
         self._label_key = secrets.token_bytes(32)                # this process's key of session labels
+        # the Host header values answered (`serve_on`); none until the server is bound, None: any
+        self.allowed: frozenset[str] | None = frozenset()
+        self.clock = clock
+        self._failures: deque[float] = deque()   # when the wrong tokens of the last LOGIN_WINDOW_S came
+        self._locked_until = 0.0
+
+    def serve_on(self, host: str, port: int) -> None:
+        """The server is bound on `host`:`port`: answer the Host names of that address only."""
+        from arbbot.config import allowed_hosts
+        self.allowed = allowed_hosts(host, port)
+
+    def host_ok(self, request: web.Request) -> bool:
+        if self.allowed is None:
+            return True
+        host = request.headers.get("Host")
+        return host is not None and host.strip().lower() in self.allowed
+
+    def same_origin(self, request: web.Request, origin: str) -> bool:
+        """`origin` (a POST's Origin header) is this server's: one of the allowed Host names."""
+        if self.allowed is None:                 # any name of the machine: the one this request used
+            return origin == f"{request.scheme}://{request.host}"
+        return origin.lower() in {f"{request.scheme}://{host}" for host in self.allowed}
+
+    def locked(self) -> float:
+        """Seconds left before tokens are checked again (0: they are)."""
+        return max(0.0, self._locked_until - self.clock())
+
+    def _failed(self, request: web.Request) -> None:
+        """One wrong token: LOGIN_FAILURES within LOGIN_WINDOW_S lock the checks for LOCKOUT_S. Not
+        counted when a browser says another site sent it (`Sec-Fetch-Site: cross-site`): a web page
+        cannot read the answer (no guessing), and must not lock the operator out."""
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return
+        now = self.clock()
+        self._failures.append(now)
+        while self._failures and self._failures[0] <= now - LOGIN_WINDOW_S:
+            self._failures.popleft()
+        if len(self._failures) >= LOGIN_FAILURES:
+            self._failures.clear()
+            self._locked_until = now + LOCKOUT_S
+            log.warning("dashboard.logins_locked", failures=LOGIN_FAILURES, window_s=LOGIN_WINDOW_S,
+                        locked_s=LOCKOUT_S)
 
     def start_session(self) -> tuple[str, str]:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -99,22 +158,31 @@ class Auth:
         return response
 
     async def _check(self, request: web.Request, handler):
+        if not self.host_ok(request):
+            return _refuse(403, "unexpected Host header (the dashboard answers its own address only)")
         if request.path == "/" and "token" in request.query:
+            if wait := self.locked():
+                return _locked(wait)
             if not same(request.query.get("token"), self.token):
+                self._failed(request)
                 return _refuse(401, "wrong dashboard token")
             sid, _ = self.start_session()
             response = web.Response(status=303, headers={"Location": "/"})
             response.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/")
             return response
-        if self.bearer(request):
-            return await handler(request)
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            if wait := self.locked():
+                return _locked(wait)
+            if self.bearer(request):
+                return await handler(request)
+            self._failed(request)
         sid = self.session_of(request)
         if sid is None:
             return _refuse(401, "dashboard token required: open the URL printed on the terminal, or send "
                                 "Authorization: Bearer TOKEN")
         if request.method not in ("GET", "HEAD"):
             origin = request.headers.get("Origin")
-            if origin is not None and origin != f"{request.scheme}://{request.host}":
+            if origin is not None and not self.same_origin(request, origin):
                 return _refuse(403, f"cross-origin request refused ({origin})")
             if not same(request.headers.get("X-CSRF-Token"), self.sessions[sid]):
                 return _refuse(403, "missing or wrong X-CSRF-Token")
@@ -123,3 +191,9 @@ class Auth:
 
 def _refuse(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def _locked(seconds: float) -> web.Response:
+    response = _refuse(429, f"too many wrong dashboard tokens: try again in {math.ceil(seconds)} s")
+    response.headers["Retry-After"] = str(math.ceil(seconds))
+    return response

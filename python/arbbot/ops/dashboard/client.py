@@ -1,10 +1,12 @@
 """A dashboard client in its own process, for benchmarks: headless Chromium showing the page
 (`--browser`, Debian's chromium driven by Playwright), or a plain Server-Sent Events reader.
-It prints {"connected": true} once it shows a state, runs until stdin closes or it is
+The login URL (with `?token=`) is the first line of its stdin, never an argument (a command
+line is readable by every local user: `ps`, /proc/PID/cmdline), as the dashboard child gets its
+token. It prints {"connected": true} once it shows a state, runs until stdin closes or it is
 terminated, then prints {"states": N} (SSE: states read;
 browser: the book-update count the page showed last).
 
-    python -m arbbot.ops.dashboard.client [--browser] LOGIN_URL
+    echo LOGIN_URL | python -m arbbot.ops.dashboard.client [--browser]
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import shutil
 import signal
 import sys
 import threading
+from urllib.parse import parse_qs
 
 CHROMIUM = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -31,9 +34,16 @@ def _until_stdin_closes(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
 
+def login_token(url: str) -> tuple[str, str]:
+    """(the dashboard's base URL, the token) of a login URL, the token percent-decoded as the
+    server decodes its query (`auth.login_url` encodes it: `+ / = %` and spaces)."""
+    base, _, query = url.partition("?")
+    return base, parse_qs(query, keep_blank_values=True).get("token", [""])[0]
+
+
 def sse(url: str, stop: threading.Event) -> int:
     import httpx
-    base, _, token = url.partition("?token=")
+    base, token = login_token(url)
     states = 0
     with httpx.stream("GET", base + "api/stream", headers={"Authorization": f"Bearer {token}"}, timeout=None) as r:
         for line in r.iter_lines():
@@ -67,12 +77,14 @@ def browser(url: str, stop: threading.Event) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m arbbot.ops.dashboard.client", description=__doc__.splitlines()[0])
-    ap.add_argument("url", help="the dashboard's login URL (with ?token=)")
     ap.add_argument("--browser", action="store_true", help="headless Chromium showing the page (default: SSE reader)")
     args = ap.parse_args(argv)
+    url = sys.stdin.readline().strip()        # the login URL: on stdin, never on the command line
+    if "?token=" not in url:
+        raise SystemExit("give the dashboard's login URL (with ?token=) as the first line of stdin")
     stop = threading.Event()
     _until_stdin_closes(stop)
-    states = browser(args.url, stop) if args.browser else sse(args.url, stop)
+    states = browser(url, stop) if args.browser else sse(url, stop)
     print(json.dumps({"states": states}), flush=True)
     return 0
 

@@ -38,8 +38,9 @@ CHILD_ENV_PREFIXES = ("LC_", "PYTHON")          # the locale; the interpreter's 
 
 
 def child_env(environ=None) -> dict[str, str]:
-    """The dashboard child's environment: the variables of `environ` (default: this process's)
-    named in CHILD_ENV or starting with CHILD_ENV_PREFIXES — no ARB_* (secrets, the token)."""
+    """The dashboard child's environment (and the simulator child's: `arbbot.sim.spawn`): the
+    variables of `environ` (default: this process's) named in CHILD_ENV or starting with
+    CHILD_ENV_PREFIXES — no ARB_* (secrets, the token)."""
     environ = os.environ if environ is None else environ
     return {k: v for k, v in environ.items()
             if (k in CHILD_ENV or k.startswith(CHILD_ENV_PREFIXES)) and not k.startswith("ARB_")}

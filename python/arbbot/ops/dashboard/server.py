@@ -78,6 +78,7 @@ class Dashboard:
         self.host, self.interval_s = host, interval_s
         self._sock = sock if sock is not None else bind(host, port)
         self.port: int = self._sock.getsockname()[1]
+        auth.serve_on(host, self.port)          # the Host names answered: this address's
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()

@@ -1,12 +1,14 @@
 """`arbbot report --db D [--since YYYY-MM-DD] [--json | --html FILE]`.
 
 Exit status 0 on success, 2 on bad input: a missing or unusable store (never created, opened
-read-only), a malformed `--since`, an unwritable `--html` file.
+read-only), a malformed `--since`, an unwritable `--html` file. The `--html` file is owner-only (0600).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from datetime import datetime, timezone
 
@@ -60,6 +62,21 @@ def _progress(path: str):
     return Console(stderr=True).status(f"reading {path} …")
 
 
+def _private_file(path: str):
+    """`path` opened for writing (created, or emptied) owner-only: the report holds the account's PnL,
+    positions and executions. A new file is created 0600 whatever the umask; an existing regular
+    file is made 0600 before anything is written to it (a special file, e.g. /dev/stdout, keeps
+    its mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def main(args: argparse.Namespace) -> int:
     from arbbot.config import ConfigError, load_settings, usd
     from arbbot.ops.reporting.build import build_report
@@ -90,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
     elif args.html:
         from arbbot.ops.reporting.html import render_html
         try:
-            with open(args.html, "w", encoding="utf-8") as fh:
+            with _private_file(args.html) as fh:
                 fh.write(render_html(report))
         except OSError as exc:
             print(f"arbbot report: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
