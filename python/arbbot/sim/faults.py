@@ -37,7 +37,7 @@ class Faults:
     partial_fill_lots: int = 0         # partial fills: just before each order (not FOK, not post-only)
     #   arrives, another trader takes all but this many lots of the liquidity it would cross
     #   (a real trade, published); 0 = off
-    # Lost / late order answers (Kalshi POST /portfolio/orders and /orders/batched, Polymarket
+    # Lost / late order answers (Kalshi POST /portfolio/events/orders and its /batched, Polymarket
     # POST /order, TWS placeOrder). The order is placed and matched at once either way:
     lost_order_response_every: int = 0  # every Nth ACCEPTED order (own counter, see OrderFaults;
     #   each order of a batch counts): HTTP → connection aborted, no response (a whole batch's);

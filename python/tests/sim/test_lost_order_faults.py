@@ -23,6 +23,7 @@ from tests.sim.venue_envs import kalshi, kalshi_raw, polymarket, poly_raw
 from tests.fx_day import MID
 
 H0 = "KXFEDDECISION-26DEC-H0"
+ORDERS = "/portfolio/events/orders"          # Kalshi's V2 order create (the V1 path answers 410)
 C25 = "KXFEDDECISION-26DEC-C25"
 DROPPED = (httpx.RemoteProtocolError, httpx.ReadError)          # no HTTP response: the connection went away
 
@@ -32,9 +33,9 @@ def run(coro, limit: float = 60.0):
 
 
 def ioc(coid: str, ticker: str = H0, count: str = "3.00") -> dict:
-    """A Kalshi IOC buy of YES at $0.99: crosses the house ask at once."""
-    return {"ticker": ticker, "side": "yes", "action": "buy", "count_fp": count, "yes_price_dollars": "0.9900",
-            "client_order_id": coid, "time_in_force": "immediate_or_cancel"}
+    """A Kalshi IOC buy of YES at $0.99 (V2: a bid at the YES price): crosses the house ask at once."""
+    return {"ticker": ticker, "client_order_id": coid, "side": "bid", "count": count, "price": "0.9900",
+            "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross"}
 
 
 async def outcome(send) -> str:
@@ -51,7 +52,7 @@ def test_kalshi_lost_answer_order_is_placed_filled_and_listed(keys):
         async with kalshi(keys, faults=Faults(lost_order_response_every=1)) as (sim, v, _clock):
             acct = sim.exchange.accounts["user"]
             with pytest.raises(DROPPED):
-                await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc("lost-1"))
+                await kalshi_raw(sim, keys, "POST", ORDERS, body=ioc("lost-1"))
             o = sim.exchange.orders[sim.exchange.by_client_id[("user", "lost-1")]]
             assert (o.status, o.filled, o.remaining, o.taker_cost) == ("executed", 300, 0, 300 * 5_400)
             assert acct.positions[H0] == 300
@@ -63,14 +64,14 @@ def test_kalshi_lost_answer_order_is_placed_filled_and_listed(keys):
                 [(fe.fill_id, 300, 5_400) for fe in acct.fills if fe.order is o]
             # a batch: both orders placed and filled, the whole answer lost
             with pytest.raises(DROPPED):
-                await kalshi_raw(sim, keys, "POST", "/portfolio/orders/batched",
+                await kalshi_raw(sim, keys, "POST", ORDERS + "/batched",
                                  body={"orders": [ioc("lost-b1"), ioc("lost-b2", C25, "2.00")]})
             placed = [sim.exchange.orders[sim.exchange.by_client_id[("user", c)]] for c in ("lost-b1", "lost-b2")]
             assert [(x.market, x.status, x.filled) for x in placed] == [(H0, "executed", 300), (C25, "executed", 200)]
             assert acct.positions == {H0: 600, C25: 200}
             # refused orders are answered (only accepted ones count)
-            r = await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc("dup", "NOPE"))
-            assert r.status_code == 404 and r.json()["code"] == "market_not_found"
+            r = await kalshi_raw(sim, keys, "POST", ORDERS, body=ioc("dup", "NOPE"))
+            assert r.status_code == 404 and r.json()["error"]["code"] == "market_not_found"
     run(main())
 
 
@@ -78,7 +79,7 @@ def test_kalshi_lost_counter_counts_accepted_orders_apart_from_rejects(keys):
     async def main():
         f = Faults(order_reject_every=2, lost_order_response_every=2)
         async with kalshi(keys, faults=f) as (sim, _v, _clock):
-            got = [await outcome(lambda i=i: kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc(f"n{i}")))
+            got = [await outcome(lambda i=i: kalshi_raw(sim, keys, "POST", ORDERS, body=ioc(f"n{i}")))
                    for i in range(1, 8)]
             # received 1..7: every 2nd refused; of the 4 accepted (1, 3, 5, 7) every 2nd answer lost
             assert got == ["201", "400", "lost", "400", "201", "400", "lost"]
@@ -86,9 +87,9 @@ def test_kalshi_lost_counter_counts_accepted_orders_apart_from_rejects(keys):
             assert all(o.status == "executed" for o in sim.exchange.orders.values() if o.account == "user")
         async with kalshi(keys, faults=Faults(lost_order_response_every=3)) as (sim, _v, _clock):
             def batch(*coids):
-                return lambda: kalshi_raw(sim, keys, "POST", "/portfolio/orders/batched",
+                return lambda: kalshi_raw(sim, keys, "POST", ORDERS + "/batched",
                                           body={"orders": [ioc(c) for c in coids]})
-            single = lambda c: lambda: kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc(c))  # noqa: E731
+            single = lambda c: lambda: kalshi_raw(sim, keys, "POST", ORDERS, body=ioc(c))  # noqa: E731
             # each order of a batch counts: 1-2 answered, 3-4 lost (3 is in it), 5 answered, 6 lost
             got = [await outcome(s) for s in (batch("a", "b"), batch("c", "d"), single("e"), single("f"))]
             assert got == ["201", "lost", "201", "lost"]
@@ -101,7 +102,7 @@ def test_kalshi_late_answer_order_is_at_the_venue_before_the_client_gives_up(key
         async with kalshi(keys, faults=Faults(order_response_delay_s=2.0)) as (sim, _v, _clock):
             t0 = time.monotonic()
             with pytest.raises(httpx.ReadTimeout):
-                await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc("late-1"), timeout=0.5)
+                await kalshi_raw(sim, keys, "POST", ORDERS, body=ioc("late-1"), timeout=0.5)
             o = sim.exchange.orders[sim.exchange.by_client_id[("user", "late-1")]]
             assert (o.status, o.filled) == ("executed", 300) and time.monotonic() - t0 < 1.5
             # through the adapter with a 0.5 s timeout: an error, and the order exactly once
@@ -113,7 +114,7 @@ def test_kalshi_late_answer_order_is_at_the_venue_before_the_client_gives_up(key
             await v.close()
             # a refusal is late too (every order answer is)
             t0 = time.monotonic()
-            r = await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=ioc("late-3", "NOPE"), timeout=5)
+            r = await kalshi_raw(sim, keys, "POST", ORDERS, body=ioc("late-3", "NOPE"), timeout=5)
             assert r.status_code == 404 and time.monotonic() - t0 >= 2.0
     run(main())
 

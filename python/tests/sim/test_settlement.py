@@ -152,11 +152,12 @@ def test_settle_refuses_a_yes_value_with_a_void_and_a_payout_without_one():
 # ---- Kalshi ------------------------------------------------------------------------------------
 
 async def _buy(sim, keys, ticker: str, count: str, coid: str, price: str = "0.9900", tif="immediate_or_cancel"):
-    r = await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body={
-        "ticker": ticker, "side": "yes", "action": "buy", "count_fp": count, "yes_price_dollars": price,
-        "client_order_id": coid, "time_in_force": tif})
+    """Buy YES (a V2 bid at the YES price); the order as `GET /portfolio/orders/{order_id}` reads it."""
+    r = await kalshi_raw(sim, keys, "POST", "/portfolio/events/orders", body={
+        "ticker": ticker, "client_order_id": coid, "side": "bid", "count": count, "price": price,
+        "time_in_force": tif, "self_trade_prevention_type": "taker_at_cross"})
     assert r.status_code == 201, r.text
-    return r.json()["order"]
+    return (await kalshi_raw(sim, keys, "GET", f"/portfolio/orders/{r.json()['order_id']}")).json()["order"]
 
 
 def signed_calls(keys, checked: list):
@@ -235,10 +236,10 @@ def test_kalshi_settled_markets_and_settlements_follow_the_openapi_schema(keys, 
             assert {p["ticker"]: p["position_fp"] for p in positions}[H0] == "0.00"
             order = (await call(sim, "GET", f"/portfolio/orders/{rest['order_id']}")).json()["order"]
             assert order["status"] == "canceled"
-            refused = await call(sim, "POST", "/portfolio/orders", body={
-                "ticker": H0, "side": "yes", "action": "buy", "count_fp": "1.00", "yes_price_dollars": "0.5000",
-                "client_order_id": "k-4"})
-            assert refused.status_code == 409 and refused.json()["code"] == "market_closed"
+            refused = await call(sim, "POST", "/portfolio/events/orders", body={
+                "ticker": H0, "client_order_id": "k-4", "side": "bid", "count": "1.00", "price": "0.5000",
+                "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"})
+            assert refused.status_code == 409 and refused.json()["error"]["code"] == "market_closed"
             # WebSocket: our order's cancel, then determined and settled
             got = await _frames(ws)
             await ws.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from decimal import Decimal
 
@@ -28,9 +29,21 @@ def run(coro, limit: float = 60.0):
     return asyncio.run(asyncio.wait_for(coro, limit))
 
 
-def order(count: str, yes_price: str, tif: str, side: str = "yes", action: str = "buy", **extra) -> dict:
-    return {"ticker": H0, "side": side, "action": action, "count_fp": count, "yes_price_dollars": yes_price,
-            "time_in_force": tif, **extra}
+ORDERS = "/portfolio/events/orders"          # Kalshi's V2 order create (the V1 path answers 410)
+_coids = itertools.count(1)
+
+
+def order(count: str, yes_price: str, tif: str, side: str = "bid", **extra) -> dict:
+    """A Kalshi V2 order on the YES book: `bid` buys YES, `ask` sells YES (= buys NO at 1 − price)."""
+    return {"ticker": H0, "client_order_id": f"vr-{next(_coids)}", "side": side, "count": count,
+            "price": yes_price, "time_in_force": tif, "self_trade_prevention_type": "taker_at_cross", **extra}
+
+
+async def placed(sim, keys, body: dict) -> dict:
+    """POST `body` to the V2 create; the order as `GET /portfolio/orders/{order_id}` reads it then."""
+    r = await kalshi_raw(sim, keys, "POST", ORDERS, body=body)
+    assert r.status_code == 201, r.text
+    return (await kalshi_raw(sim, keys, "GET", f"/portfolio/orders/{r.json()['order_id']}")).json()["order"]
 
 
 # ---- a Kalshi WebSocket client that ignores `seq` ----------------------------------------------
@@ -93,8 +106,7 @@ def test_kalshi_partial_fill_fault_fok_ioc_gtc(keys):
                               ("good_till_canceled", ("resting", "3.00", "7.00"))):
                 sim.exchange.cancel_all(HOUSE, H0)                       # 100 contracts at the ask
                 sim.exchange.place(HOUSE, H0, "no", "buy", FULL - int(Decimal(ask) * FULL), 10_000)
-                r = (await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=order("10.00", ask, tif))).json()
-                o = r["order"]
+                o = await placed(sim, keys, order("10.00", ask, tif))
                 assert (o["status"], o["fill_count_fp"], o["remaining_count_fp"]) == want, tif
                 ob = (await kalshi_raw(sim, keys, "GET", f"/markets/{H0}/orderbook")).json()["orderbook_fp"]
                 yes, no = ob["yes_dollars"], ob["no_dollars"]
@@ -130,48 +142,53 @@ def test_kalshi_self_trade_prevention_on_the_wire(keys):
     async def main():
         async with kalshi(keys) as (sim, _v, _clock):
             no = best(sim.exchange.markets[H0].levels("no")) + 100
-            rest = (await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=order(
-                "2.00", f"{(FULL - no) / FULL:.4f}", "good_till_canceled", side="no"))).json()["order"]
+            rest = await placed(sim, keys, order(                          # a NO bid: an ask at the YES price
+                "2.00", f"{(FULL - no) / FULL:.4f}", "good_till_canceled", side="ask"))
             cross = f"{(FULL - no + 100) / FULL:.4f}"                     # reaches ours, then the house's
-            r = (await kalshi_raw(sim, keys, "POST", "/portfolio/orders",
-                                  body=order("2.00", cross, "immediate_or_cancel"))).json()["order"]
+            r = await placed(sim, keys, order("2.00", cross, "immediate_or_cancel"))
             assert (r["status"], r["fill_count_fp"], r["self_trade_prevention_type"]) == \
                 ("canceled", "0.00", "taker_at_cross")
             assert sim.exchange.orders[rest["order_id"]].status == "resting"
             async with kalshi_ws(sim, keys, ["user_orders"]) as ws:
                 await frames(ws)
-                r = (await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=order(
-                    "2.00", cross, "immediate_or_cancel", self_trade_prevention_type="maker"))).json()["order"]
+                r = await placed(sim, keys, order("2.00", cross, "immediate_or_cancel",
+                                                  self_trade_prevention_type="maker"))
                 assert (r["status"], r["fill_count_fp"], r["self_trade_prevention_type"]) == \
                     ("executed", "2.00", "maker")                               # from the house's bid behind ours
                 updates = {f["msg"]["order_id"]: f["msg"]["status"] for f in await frames(ws)}
             assert updates == {rest["order_id"]: "canceled", r["order_id"]: "executed"}
-            bad = await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=order(
+            bad = await kalshi_raw(sim, keys, "POST", ORDERS, body=order(
                 "1.00", cross, "immediate_or_cancel", self_trade_prevention_type="both"))
-            assert bad.status_code == 400 and bad.json()["code"] == "invalid_parameters"
+            assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_order"
     run(main())
 
 
 # ---- Kalshi fills of a sell ---------------------------------------------------------------------
 
 def test_kalshi_sell_fill_reports_the_orders_side_and_action(keys):
-    """A SELL of YES at the best YES bid: REST and WS fills say side yes / action sell (the
-    WS `purchased_side` is no), and the adapter reads them as a YES sell at the YES price."""
+    """A SELL of 1 YES held (a V2 ask, reduce_only) at the best YES bid: REST and WS fills say
+    side yes / action sell (the WS `purchased_side` is no), `outcome_side` no / `book_side` ask,
+    and the adapter reads them as a YES sell at the YES price."""
     async def main():
         async with kalshi(keys) as (sim, v, _clock):
             bid = best(sim.exchange.markets[H0].levels("yes"))
+            await placed(sim, keys, order("1.00", "0.9900", "immediate_or_cancel"))          # 1 YES held
             async with kalshi_ws(sim, keys, ["fill"]) as ws:
                 await frames(ws)
-                r = (await kalshi_raw(sim, keys, "POST", "/portfolio/orders", body=order(
-                    "1.00", f"{bid / FULL:.4f}", "immediate_or_cancel", action="sell"))).json()["order"]
+                r = await placed(sim, keys, order("1.00", f"{bid / FULL:.4f}", "immediate_or_cancel", side="ask",
+                                                  reduce_only=True))
                 (frame,) = [f["msg"] for f in await frames(ws) if f.get("type") == "fill"]
+            assert (r["side"], r["action"], r["outcome_side"], r["book_side"]) == ("yes", "sell", "no", "ask")
             (rest,) = (await kalshi_raw(sim, keys, "GET", "/portfolio/fills",
                                         query={"order_id": r["order_id"]})).json()["fills"]
-            assert (rest["side"], rest["action"], rest["yes_price_dollars"]) == ("yes", "sell", f"{bid / FULL:.4f}")
-            assert (frame["side"], frame["action"], frame["purchased_side"]) == ("yes", "sell", "no")
+            assert (rest["side"], rest["action"], rest["yes_price_dollars"], rest["outcome_side"], rest["book_side"]) \
+                == ("yes", "sell", f"{bid / FULL:.4f}", "no", "ask")
+            assert (frame["side"], frame["action"], frame["purchased_side"], frame["outcome_side"]) == \
+                ("yes", "sell", "no", "no")
             (fill,) = await v.fills(order_id=r["order_id"])
             for f in (fill, parse_fill(frame)):
                 assert (f.side, f.action, f.price_ticks, f.qty_lots) == (Side.YES, Action.SELL, bid, 100)
+            assert sim.exchange.accounts["user"].positions[H0] == 0
     run(main())
 
 

@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from arbbot.venues.common import NotFound, Order, VenueError, OrderRequest, OrderStatus, Position, Side, TimeInForce
+from arbbot.venues.common import (
+    NotFound, Order, OrderRejected, OrderRequest, OrderStatus, Position, Side, TimeInForce,
+)
 from arbbot.venues.kalshi import KalshiVenue
 from arbbot.venues.kalshi.user import KalshiUserClient, parse_market_position, parse_user_order
 from tests.venues.conftest import wait_for
@@ -55,10 +57,11 @@ def test_batch_rejects_whole_request_when_oversized(rsa_keys):
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):
             v = KalshiVenue(cfg)
-            body = {"orders": [{"ticker": H0, "side": "no", "action": "buy", "count_fp": "1.00",
-                                "no_price_dollars": "0.1000"}] * 21}
-            with pytest.raises(VenueError) as ei:
-                await v.http.post("/portfolio/orders/batched", body)
+            body = {"orders": [{"ticker": H0, "client_order_id": f"x{i}", "side": "ask", "count": "1.00",
+                                "price": "0.9000", "time_in_force": "good_till_canceled",
+                                "self_trade_prevention_type": "taker_at_cross"} for i in range(21)]}
+            with pytest.raises(OrderRejected) as ei:          # a refusal of the whole request: nothing placed
+                await v.http.post("/portfolio/events/orders/batched", body)
             assert ei.value.status == 400 and "at most 20" in str(ei.value)
             assert not any(o.account == "user" for o in sim.exchange.orders.values())   # nothing placed
             await v.close()

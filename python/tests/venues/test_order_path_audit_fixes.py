@@ -1,9 +1,12 @@
 """Order-path defects of the Kalshi and Polymarket adapters found by an audit (each reproduced;
 every test here failed before the fix).
 
-1. Kalshi: an order POST answered 408, or 409 with the live API's nested error body
-   (`{"error": {"code", "message"}}`), was OrderRejected (recorded rejected, never looked up)
-   although the order may be at the venue (it was, and filled). Now OutcomeUnknown.
+1. Kalshi: an order POST answered 408, or 409 `order_already_exists` with the live API's nested
+   error body (`{"error": {"code", "message"}}`), was OrderRejected (recorded rejected, never
+   looked up) although the order may be at the venue (it was, and filled). Now OutcomeUnknown.
+   Any other 409 (`market_closed`, `trading_is_paused`) is a refusal: OrderRejected (Kalshi's
+   order-errors guide: "On a 400, 403, 404, 409, 410 or 429, treat an unknown code as a
+   rejection"; the V2 create, tests/venues/test_kalshi_v2_orders.py).
 2. Polymarket: FAK/FOK orders were signed with exact limit-order amounts, which the CLOB refuses
    for marketable orders (maker ≤ 2 decimals, taker ≤ 4). Now: BUY maker rounded up to cents,
    SELL taker rounded down to 4 decimals; a BUY whose implied limit would reach the next tick is
@@ -46,7 +49,7 @@ def run(coro):
 
 # ---- 1. Kalshi: 408 and 409 on an order POST are outcome unknown ------------------------------
 
-async def _kalshi_post(status: int, body: dict, path: str = "/portfolio/orders"):
+async def _kalshi_post(status: int, body: dict, path: str = "/portfolio/events/orders"):
     """POST one IOC order (or GET `path` when it is not the order path) against a venue answering
     `status` `body`: (the exception raised, how many requests went out)."""
     priv, _ = _keypair()
@@ -58,7 +61,7 @@ async def _kalshi_post(status: int, body: dict, path: str = "/portfolio/orders")
     http = KalshiHttpClient(KalshiConfig(rest_url="https://k.test/trade-api/v2", key_id="k", private_key_pem=priv),
                             transport=httpx.MockTransport(handler))
     try:
-        if path == "/portfolio/orders":
+        if path == "/portfolio/events/orders":
             await KalshiExecutionClient(http).place(
                 OrderRequest("T", Side.YES, 5000, 100, tif=TimeInForce.IOC, client_order_id="c1"))
         else:
@@ -75,12 +78,19 @@ async def _kalshi_post(status: int, body: dict, path: str = "/portfolio/orders")
     (408, {}, ""),
     (409, {"error": {"code": "order_already_exists", "message": "client_order_id already used"}},
      "order_already_exists"),
-    (409, {"error": {"code": "market_closed", "message": "market closed"}}, "market_closed"),
-    (409, {"code": "market_closed", "message": "market closed"}, "market_closed"),     # the OpenAPI's flat shape
+    (409, {"code": "order_already_exists", "message": "client_order_id already used"},      # the OpenAPI's flat shape
+     "order_already_exists"),
 ])
 def test_kalshi_order_post_408_and_409_are_outcome_unknown_sent_once(status, body, code):
     exc, posts = run(_kalshi_post(status, body))
     assert type(exc) is OutcomeUnknown and (exc.status, exc.code, posts) == (status, code, 1)
+
+
+@pytest.mark.parametrize("body", [{"error": {"code": "market_closed", "message": "market closed"}},
+                                  {"code": "market_closed", "message": "market closed"}])
+def test_kalshi_order_post_409_other_than_a_duplicate_is_a_refusal_sent_once(body):
+    exc, posts = run(_kalshi_post(409, body))
+    assert type(exc) is OrderRejected and (exc.status, exc.code, posts) == (409, "market_closed", 1)
 
 
 def test_kalshi_nested_error_code_is_read_and_a_400_order_is_still_rejected():
@@ -102,7 +112,7 @@ class _Rewrite(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, req):
         resp = await self.inner.handle_async_request(req)
-        if req.method == "POST" and req.url.path.endswith("/portfolio/orders"):
+        if req.method == "POST" and req.url.path.endswith("/portfolio/events/orders"):
             await resp.aread()
             return httpx.Response(self.status, json=self.body)
         return resp

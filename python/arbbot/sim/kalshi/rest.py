@@ -9,7 +9,14 @@ holder's payout is listed by `GET /portfolio/settlements`. A voided market (`set
 each holder gets its cost basis back, listed with `market_result` "void". An archived market
 (`archive_market`, `archive_settled_before`: settled before the historical cutoff) is gone from
 `/markets`, `/markets/{ticker}` and the events' nested markets, and served by the public
-`GET /historical/markets` and `/historical/markets/{ticker}`. `KalshiRest` is mixed into
+`GET /historical/markets` and `/historical/markets/{ticker}`.
+
+Orders are written through Kalshi's V2 order API only (`POST /portfolio/events/orders`,
+`DELETE /portfolio/events/orders/{order_id}`, `POST|DELETE /portfolio/events/orders/batched`:
+the one YES book, `bid`/`ask` at the YES price; reads stay `GET /portfolio/orders[/{id}]` and
+`/portfolio/fills`); the retired V1 writes answer 410 `deprecated_v1_order_endpoint`, so nothing
+still sending them goes unnoticed. V2 refusals have the guide's nested body
+(`{"error": {"code", "message", "details"}}`). `KalshiRest` is mixed into
 `KalshiSim` (arbbot.sim.kalshi.server), which owns the state (`exchange`, `listings`, `faults`)
 and the app wiring; every order change is pushed to the WebSocket side with `push_user_order`.
 """
@@ -44,6 +51,25 @@ def _errbody(code: str, message: str, details: str = "") -> dict:
 
 def _err(status: int, code: str, message: str, details: str = "") -> web.Response:
     return web.json_response(_errbody(code, message, details), status=status)
+
+
+def _errobj(code: str, message: str, details: str = "") -> dict:
+    """The error object of Kalshi's V2 order endpoints (`details` only when there is something to
+    add: docs.kalshi.com/getting_started/order_errors)."""
+    return {"code": code, "message": message, **({"details": details} if details else {})}
+
+
+def _err_v2(status: int, code: str, message: str, details: str = "") -> web.Response:
+    """A V2 order endpoint's refusal: `{"error": {"code", "message", "details"}}` (the order-errors
+    guide; a body the API cannot parse is the flat ErrorResponse instead)."""
+    return web.json_response({"error": _errobj(code, message, details)}, status=status)
+
+
+# CreateOrderV2Request `time_in_force` → the engine's
+_TIF_V2 = {"fill_or_kill": "fok", "immediate_or_cancel": "ioc", "good_till_canceled": "gtc"}
+# CreateOrderRequest (V1) fields that have no place in a V2 body
+_V1_ONLY = ("action", "count_fp", "yes_price", "no_price", "yes_price_dollars", "no_price_dollars",
+            "expiration_ts", "buy_max_cost", "sell_position_floor")
 
 
 PAGE_MAX = 1000      # OpenAPI: LimitQuery / PositionsLimitQuery maximum (orders, fills, positions)
@@ -146,11 +172,16 @@ class KalshiRest:
         r.add_get(API + "/portfolio/balance", self.get_balance)
         r.add_get(API + "/portfolio/positions", self.get_positions)
         r.add_get(API + "/portfolio/orders", self.get_orders)
-        r.add_post(API + "/portfolio/orders", self.create_order)
-        r.add_post(API + "/portfolio/orders/batched", self.batch_create_orders)
-        r.add_delete(API + "/portfolio/orders/batched", self.batch_cancel_orders)
         r.add_get(API + "/portfolio/orders/{order_id}", self.get_order)
-        r.add_delete(API + "/portfolio/orders/{order_id}", self.cancel_order)
+        # the V2 order writes; the legacy V1 ones answer 410 (`v1_order_write`)
+        r.add_post(API + "/portfolio/events/orders", self.create_order_v2)
+        r.add_post(API + "/portfolio/events/orders/batched", self.batch_create_orders_v2)
+        r.add_delete(API + "/portfolio/events/orders/batched", self.batch_cancel_orders_v2)   # (before /{order_id})
+        r.add_delete(API + "/portfolio/events/orders/{order_id}", self.cancel_order_v2)
+        r.add_post(API + "/portfolio/orders", self.v1_order_write)
+        r.add_post(API + "/portfolio/orders/batched", self.v1_order_write)
+        r.add_delete(API + "/portfolio/orders/batched", self.v1_order_write)
+        r.add_delete(API + "/portfolio/orders/{order_id}", self.v1_order_write)
         r.add_get(API + "/portfolio/fills", self.get_fills)
         r.add_get(API + "/portfolio/settlements", self.get_settlements)
         r.add_get(API + "/historical/markets", self.get_historical_markets)
@@ -582,11 +613,14 @@ class KalshiRest:
                 "value": None if r.yes_value is None else r.yes_value // 100}
 
     def _order_json(self, o) -> dict:
-        # `side`/`action` as submitted; prices in the submitted side's terms.
+        # `side`/`action` as submitted (a V2 order: see `_create_v2`); `outcome_side` the side it
+        # buys, `book_side` bid for YES, ask for NO (OpenAPI 3.20 Order); prices in the submitted
+        # side's terms.
         sub_side = o.submitted_side
         yes_px = o.submitted_price if sub_side == "yes" else FULL - o.submitted_price
         return {"order_id": o.order_id, "user_id": o.account, "client_order_id": o.client_order_id,
-                "ticker": o.market, "side": sub_side, "action": o.action, "type": "limit",
+                "ticker": o.market, "side": sub_side, "action": o.action, "outcome_side": o.side,
+                "book_side": "bid" if o.side == "yes" else "ask", "type": "limit",
                 "status": o.status, "yes_price_dollars": dollars(yes_px), "no_price_dollars": dollars(FULL - yes_px),
                 "fill_count_fp": count_fp(o.filled), "remaining_count_fp": count_fp(o.remaining),
                 "initial_count_fp": count_fp(o.initial),
@@ -624,129 +658,223 @@ class KalshiRest:
             return _err(404, "not_found", "order not found")
         return web.json_response({"order": self._order_json(o)})
 
-    async def create_order(self, request: web.Request):
+    # ---- order writes: the V2 API ---------------------------------------------------------
+    async def v1_order_write(self, request: web.Request):
+        """The legacy order writes (`POST /portfolio/orders`, `DELETE /portfolio/orders/{id}`,
+        `POST|DELETE /portfolio/orders/batched`): retired. Kalshi answers them 410 with this body
+        (as quoted from the live API in DarriEy/Auramaur#186; `410 deprecated_v1_order_endpoint` in
+        several public clients' notes): nothing is placed or cancelled."""
+        return web.json_response({"error": {"code": "deprecated_v1_order_endpoint",
+                                            "message": "Please switch to the V2 endpoints",
+                                            "details": "https://docs.kalshi.com/api-reference/orders/create-order-v2"}},
+                                 status=410)
+
+    async def create_order_v2(self, request: web.Request):
+        """`POST /portfolio/events/orders`: 201 CreateOrderV2Response, or an error (`_create_v2`);
+        the answer subject to the lost / late answer faults."""
         acct = request[ACCOUNT]
-        body = await _json_object(request)
-        status, payload = await self._create_one(acct, body)
+        try:
+            body = await request.json()
+        except Exception:
+            return _err(400, "bad_request", "bad request", "body is not JSON")   # Kalshi: flat, top level
+        if not isinstance(body, dict):
+            return _err(400, "bad_request", "bad request", "body must be an object")
+        status, payload = await self._create_v2(acct, body)
         lost = status == 201 and self.order_faults.lose_answer(self.faults)
-        resp = web.json_response({"order": payload} if status == 201 else payload, status=status)
+        resp = web.json_response(payload if status == 201 else {"error": payload}, status=status)
         return await order_answer(request, resp, self.faults, lost)
 
-    async def _create_one(self, acct: str, body: dict) -> tuple[int, dict]:
-        """Validate and place one order: (201, Order json) or (HTTP status, ErrorResponse json).
-        A `client_order_id` already used is refused as a duplicate before any fault applies (it
-        is not a new order: `order_reject_every` does not count it)."""
+    async def _create_v2(self, acct: str, body: dict) -> tuple[int, dict]:
+        """Validate and place one CreateOrderV2Request: (201, CreateOrderV2Response) or (HTTP
+        status, the error object: code, message, details).
+
+        The one book is YES's: `bid` at p buys YES at p, `ask` at p buys NO at 1 − p (= sells YES
+        at p); `outcome_side` / `book_side` say so on every read. The deprecated `side` / `action`
+        a V2 order reads back with are not documented: here a reduce-only order is the sale of the
+        side it reduces (ask: sell YES at p; bid: sell NO at 1 − p), any other a purchase (bid: buy
+        YES; ask: buy NO). Rules, in order:
+        - a `client_order_id` already used is refused 409 `order_already_exists` before any fault
+          applies (not a new order: `order_reject_every` does not count it); it is required here
+          (docs.kalshi.com create-order-v2 marks it required; OpenAPI 3.20 lists it optional);
+        - trading paused (409 `trading_is_paused`), the reject fault (400 `order_rejected`), the
+          ack delay;
+        - the body: a missing `ticker` is 400 `missing_parameters`, a missing or invalid `side`,
+          `count`, `price`, `time_in_force` or `self_trade_prevention_type` 400 `invalid_order`
+          (Kalshi's order-errors guide), and so is a V1 field (`action`, `yes_price_dollars`,
+          `count_fp`…: this simulator's strictness, so a V1 body sent here is caught);
+        - `reduce_only` only with `immediate_or_cancel` (factsheet §1.6.2), `expiration_time`
+          never with it (OpenAPI), and not simulated otherwise;
+        - unknown market 404 `market_not_found`, paused market 400 `market_not_active`;
+        - `reduce_only`: the count is capped by the position the order reduces (OpenAPI: "the order
+          place count should be capped by the member's current position"): an ask by the YES
+          lots held, a bid by the NO lots held; nothing to reduce is refused 400 `invalid_order`,
+          so a reduce-only order never opens or grows a position;
+        - then the engine (off-grid price, balance, post-only cross…: 400 with its code; a closed
+          market 409 `market_closed`)."""
         coid = body.get("client_order_id")
         if isinstance(coid, str) and coid and (acct, coid) in self.exchange.by_client_id:
-            return 409, _errbody("order_already_exists", "client_order_id already used")
+            return 409, _errobj("order_already_exists", "order already exists",
+                                "client_order_id already used")
         f = self.faults
         if f.kalshi_trading_paused:
-            return 409, _errbody("trading_is_paused", "trading is paused")
+            return 409, _errobj("trading_is_paused", "trading is paused")
         refuse = self.order_faults.refuse(f)
         await ack_delay(f)
         if refuse:
-            return 400, _errbody("order_rejected", "order rejected by the exchange (simulated)")
+            return 400, _errobj("order_rejected", "order rejected by the exchange (simulated)")
+        ticker = body.get("ticker")
+        if not isinstance(ticker, str) or not ticker:
+            return 400, _errobj("missing_parameters", "missing parameters", "ticker is required")
         try:
-            ticker, side, action = body["ticker"], body["side"], body["action"]
-            if "count_fp" in body:
-                lots = parse_count(body["count_fp"])
-                if "count" in body and parse_count(body["count"]) != lots:
-                    raise ValueError("count and count_fp disagree")
-            elif "count" in body:
-                lots = parse_count(body["count"])
-            else:
-                raise ValueError("count or count_fp is required")
-            prices = [k for k in ("yes_price", "no_price", "yes_price_dollars", "no_price_dollars") if k in body]
-            if len(prices) != 1:
-                raise ValueError("exactly one price field is required")
-            k = prices[0]
-            if k.endswith("_dollars"):
-                px = parse_dollars(body[k])
-            else:
-                if isinstance(body[k], bool) or not isinstance(body[k], int) or not 1 <= body[k] <= 99:
-                    raise ValueError("price in cents must be an integer 1-99")
-                px = body[k] * 100
-            px_side = k.split("_")[0]
-            # price is expressed for `px_side`; convert to the order's own side
-            own_px = px if px_side == side else FULL - px
-            tif = {"fill_or_kill": "fok", "immediate_or_cancel": "ioc",
-                   "good_till_canceled": "gtc", None: "gtc"}[body.get("time_in_force")]
-            stp = body.get("self_trade_prevention_type") or "taker_at_cross"
-            if ticker not in self.listings:
-                return 404, _errbody("market_not_found", "market not found")
-            if ticker in self.paused_markets:
-                return 400, _errbody("market_not_active", "market is not active: trading is paused")
-        except (KeyError, ValueError, TypeError) as exc:
-            return 400, _errbody("invalid_parameters", f"invalid order: {exc}")
-        self.exchange.markets[ticker].fees = self.fees_in_force(ticker)
+            v1 = sorted(k for k in _V1_ONLY if k in body)
+            if v1:
+                raise ValueError(f"V1 field(s) {', '.join(v1)} on the V2 endpoint (side bid|ask, count, price)")
+            if not isinstance(coid, str) or not coid:
+                raise ValueError("client_order_id is required")
+            book = body.get("side")
+            if book not in ("bid", "ask"):
+                raise ValueError("side must be bid or ask")
+            if not isinstance(body.get("count"), str) or not isinstance(body.get("price"), str):
+                raise ValueError("count and price are required fixed-point strings")
+            lots, px = parse_count(body["count"]), parse_dollars(body["price"])
+            tif = _TIF_V2.get(body.get("time_in_force"))
+            if tif is None:
+                raise ValueError(f"time_in_force must be one of {', '.join(_TIF_V2)}")
+            stp = body.get("self_trade_prevention_type")
+            if stp not in ("taker_at_cross", "maker"):
+                raise ValueError("self_trade_prevention_type must be taker_at_cross or maker")
+            flags = {k: body.get(k, False) for k in ("post_only", "reduce_only", "cancel_order_on_pause")}
+            if not all(isinstance(x, bool) for x in flags.values()):
+                raise ValueError("post_only, reduce_only and cancel_order_on_pause are booleans")
+            if flags["reduce_only"] and tif != "ioc":
+                raise ValueError("reduce_only is only allowed with immediate_or_cancel")
+            if body.get("expiration_time") is not None:
+                raise ValueError("expiration_time cannot be combined with immediate_or_cancel" if tif == "ioc"
+                                 else "expiration_time is not simulated")
+            if body.get("subaccount", 0) != 0 or body.get("exchange_index", 0) != 0:
+                raise ValueError("only subaccount 0 and exchange_index 0 are simulated")
+        except ValueError as exc:
+            return 400, _errobj("invalid_order", "invalid order", str(exc))
+        if ticker not in self.listings:
+            return 404, _errobj("market_not_found", "market not found")
+        if ticker in self.paused_markets:
+            return 400, _errobj("market_not_active", "market is not active: trading is paused")
+        m = self.exchange.markets[ticker]
+        if flags["reduce_only"]:
+            held = self.exchange.account(acct).positions.get(ticker, 0)
+            reducible = max(held if book == "ask" else -held, 0) // m.lot * m.lot
+            if reducible == 0:
+                return 400, _errobj("invalid_order", "invalid order",
+                                    "reduce only: no position for this order to reduce")
+            lots = min(lots, reducible)
+        m.fees = self.fees_in_force(ticker)
+        # The same book order either way; the legacy `side` / `action` it reads back with (Kalshi
+        # still reports them, deprecated; how it fills them for a V2 order is not documented): a
+        # reduce-only order sells the side it reduces (ask: YES, bid: NO), any other buys (bid:
+        # YES, ask: NO at 1 − p).
+        if flags["reduce_only"]:
+            side, action, own = ("yes", "sell", px) if book == "ask" else ("no", "sell", FULL - px)
+        else:
+            side, action, own = ("yes", "buy", px) if book == "bid" else ("no", "buy", FULL - px)
         try:
-            o, _fills = self.exchange.place(acct, ticker, side, action, own_px, lots, tif,
-                                            body.get("client_order_id", ""), bool(body.get("post_only")),
-                                            stp=stp, leave=f.partial_fill_lots or None)
+            o, fills = self.exchange.place(acct, ticker, side, action, own, lots, tif, coid, flags["post_only"],
+                                           stp=stp, leave=f.partial_fill_lots or None)
         except SimReject as exc:
             if exc.code == "market_closed":          # as Kalshi answers an order on a closed market
-                return 409, _errbody("market_closed", "market closed", str(exc))
-            status = 409 if exc.code == "order_already_exists" else 400
-            return status, _errbody(exc.code, str(exc))
+                return 409, _errobj("market_closed", "market closed", str(exc))
+            return (409 if exc.code == "order_already_exists" else 400), _errobj(exc.code, str(exc))
         self.push_user_order(o)
-        return 201, self._order_json(o)
+        return 201, self._ack_json(o, fills)
 
+    def _ack_json(self, o, fills) -> dict:
+        """CreateOrderV2Response of order `o` just placed (`fills`: the engine's fill events of the
+        placement): counts; `average_fill_price` (the volume-weighted YES price: the book's) and
+        `average_fee_paid` (per contract) only when something filled, to 6 decimals."""
+        out = {"order_id": o.order_id, "client_order_id": o.client_order_id, "fill_count": count_fp(o.filled),
+               "remaining_count": count_fp(o.remaining)}
+        mine = [fe for fe in fills if fe.order is o]
+        lots = sum(fe.lots for fe in mine)
+        if lots:
+            yes = sum((fe.price if o.side == "yes" else FULL - fe.price) * fe.lots for fe in mine)
+            six = Decimal("0.000001")
+            out["average_fill_price"] = str((Decimal(yes) / Decimal(lots * FULL)).quantize(six))
+            out["average_fee_paid"] = str((Decimal(sum(fe.fee for fe in mine)) * 100
+                                           / Decimal(lots * 1_000_000)).quantize(six))
+        out["ts_ms"] = self.clock_ms()
+        return out
 
-    BATCH_MAX = 20     # "At the moment of writing, the limit is 20 orders per batch."
+    BATCH_MAX = 20     # orders a batched request (V2: "scales with your tier's write budget"; 20 here)
 
-    async def batch_create_orders(self, request: web.Request):
-        """`POST /portfolio/orders/batched`: each order placed in turn; per-order `order` or `error`."""
+    async def batch_create_orders_v2(self, request: web.Request):
+        """`POST /portfolio/events/orders/batched`: each order placed in turn (`_create_v2`); per
+        order its CreateOrderV2Response or `{client_order_id, error}` (an ErrorResponse whose
+        `details` is always there, "" when nothing to add, as Kalshi's batch errors)."""
         acct = request[ACCOUNT]
         body = await _json_body(request)
         orders = body.get("orders") if isinstance(body, dict) else None
         if not isinstance(orders, list) or not orders or not all(isinstance(o, dict) for o in orders):
-            return _err(400, "invalid_parameters", "orders must be a non-empty array of orders")
+            return _err_v2(400, "invalid_parameters", "orders must be a non-empty array of orders")
         if len(orders) > self.BATCH_MAX:
-            return _err(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
+            return _err_v2(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
         out = []
         for ob in orders:
-            status, payload = await self._create_one(acct, ob)
-            # the absent member is omitted, not null: the spec's `allOf` + `nullable` members do not
-            # validate a JSON null under OpenAPI 3.0 tooling (openapi-core), an omitted one does
-            item = {"order": payload} if status == 201 else {"error": payload}
-            if ob.get("client_order_id"):
-                item["client_order_id"] = ob["client_order_id"]
-            out.append(item)
-        lost = self.order_faults.lose_answer(self.faults, sum(1 for it in out if "order" in it))
+            status, payload = await self._create_v2(acct, ob)
+            if status == 201:
+                out.append(payload)
+            else:
+                item = {"error": {**payload, "details": payload.get("details", "")}}
+                if isinstance(ob.get("client_order_id"), str):
+                    item["client_order_id"] = ob["client_order_id"]
+                out.append(item)
+        lost = self.order_faults.lose_answer(self.faults, sum(1 for it in out if "order_id" in it))
         return await order_answer(request, web.json_response({"orders": out}, status=201), self.faults, lost)
 
-    async def batch_cancel_orders(self, request: web.Request):
-        """`DELETE /portfolio/orders/batched` with `{"orders":[{"order_id":…}]}` (or legacy `ids`)."""
+    def _cancel_params(self, request: web.Request) -> None:
+        """`subaccount` and `exchange_index` (query, optional, default 0): only 0 is simulated."""
+        for name in ("subaccount", "exchange_index"):
+            if request.query.get(name, "0") != "0":
+                raise BadRequest(f"only {name} 0 is simulated")
+
+    async def cancel_order_v2(self, request: web.Request):
+        """`DELETE /portfolio/events/orders/{order_id}`: 200 CancelOrderV2Response
+        `{order_id, client_order_id, reduced_by, ts_ms}`; 404 `not_found` when the account has no
+        resting order of that id."""
+        self._cancel_params(request)
+        try:
+            o, reduced = self.exchange.cancel(request[ACCOUNT], request.match_info["order_id"])
+        except SimReject as exc:
+            return _err_v2(404, exc.code, str(exc))
+        self.push_user_order(o)
+        return web.json_response({"order_id": o.order_id, "client_order_id": o.client_order_id,
+                                  "reduced_by": count_fp(reduced), "ts_ms": self.clock_ms()})
+
+    async def batch_cancel_orders_v2(self, request: web.Request):
+        """`DELETE /portfolio/events/orders/batched` with `{"orders":[{"order_id":…}]}`: per order
+        `{order_id, client_order_id, reduced_by, ts_ms}`, or `{order_id, reduced_by: "0.00", error}`."""
         acct = request[ACCOUNT]
         body = await _json_object(request)
-        if isinstance(body.get("orders"), list):
-            ids = [o.get("order_id") if isinstance(o, dict) else None for o in body["orders"]]
-        elif isinstance(body.get("ids"), list):
-            ids = body["ids"]
-        else:
-            return _err(400, "invalid_parameters", "orders (or ids) is required")
-        if not ids or not all(isinstance(i, str) and i for i in ids):
-            return _err(400, "invalid_parameters", "every order needs an order_id")
+        orders = body.get("orders")
+        if not isinstance(orders, list) or not orders or not all(isinstance(o, dict) for o in orders):
+            return _err_v2(400, "invalid_parameters", "orders must be a non-empty array of {order_id}")
+        ids = [o.get("order_id") for o in orders]
+        if not all(isinstance(i, str) and i for i in ids):
+            return _err_v2(400, "invalid_parameters", "every order needs an order_id")
+        if any(o.get("subaccount", 0) != 0 or o.get("exchange_index", 0) != 0 for o in orders):
+            return _err_v2(400, "invalid_parameters", "only subaccount 0 and exchange_index 0 are simulated")
         if len(ids) > self.BATCH_MAX:
-            return _err(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
+            return _err_v2(400, "invalid_parameters", f"at most {self.BATCH_MAX} orders per batch")
         out = []
         for oid in ids:
             try:
                 o, reduced = self.exchange.cancel(acct, oid)
-                self.push_user_order(o)
-                out.append({"order_id": oid, "order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
             except SimReject as exc:
-                out.append({"order_id": oid, "reduced_by_fp": count_fp(0),
-                            "error": _errbody(exc.code, str(exc))})
+                out.append({"order_id": oid, "reduced_by": count_fp(0),
+                            "error": {**_errobj(exc.code, str(exc)), "details": ""}})
+                continue
+            self.push_user_order(o)
+            out.append({"order_id": oid, "client_order_id": o.client_order_id, "reduced_by": count_fp(reduced),
+                        "ts_ms": self.clock_ms()})
         return web.json_response({"orders": out})
-
-    async def cancel_order(self, request):
-        try:
-            o, reduced = self.exchange.cancel(request[ACCOUNT], request.match_info["order_id"])
-        except SimReject as exc:
-            return _err(404, exc.code, str(exc))
-        self.push_user_order(o)
-        return web.json_response({"order": self._order_json(o), "reduced_by_fp": count_fp(reduced)})
 
     async def get_fills(self, request):
         """The account's fills, newest first, keyset-paged on the fill's place in the account's
@@ -764,9 +892,11 @@ class KalshiRest:
         for fe in (a.fills[i] for i in page):
             o = fe.order
             yes_px = fe.price if o.side == "yes" else FULL - fe.price    # fe.price: of the side bought
-            # OpenAPI Fill: `side` and `action` of the order as submitted (a sell of YES is side yes)
+            # OpenAPI Fill: `side` and `action` of the order as submitted (a sell of YES is side yes);
+            # `outcome_side` / `book_side` the direction it adds (3.34: the canonical ones)
             out.append({"fill_id": fe.fill_id, "trade_id": fe.trade_id, "order_id": o.order_id,
                         "ticker": o.market, "market_ticker": o.market, "side": o.submitted_side, "action": o.action,
+                        "outcome_side": o.side, "book_side": "bid" if o.side == "yes" else "ask",
                         "count_fp": count_fp(fe.lots), "yes_price_dollars": dollars(yes_px),
                         "no_price_dollars": dollars(FULL - yes_px), "is_taker": fe.is_taker,
                         "created_time": iso_time(fe.ts_ms), "fee_cost": micros_dollars(fe.fee),

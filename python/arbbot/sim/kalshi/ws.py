@@ -388,10 +388,12 @@ class KalshiWsConn(WsConnection):
                     and (not s["tickers"] or ev.order.market in s["tickers"]):
                 o = ev.order
                 yes_px = ev.price if o.side == "yes" else FULL - ev.price    # ev.price: of the side bought
-                # AsyncAPI fillPayload: `side`/`action` as submitted, `purchased_side` the side bought
+                # AsyncAPI fillPayload: `side`/`action` as submitted, `purchased_side` the side bought;
+                # `outcome_side` / `book_side` the direction it adds (as the REST fill's)
                 self.send({"type": "fill", "sid": sid, "msg": {
                     "trade_id": ev.trade_id, "order_id": o.order_id, "client_order_id": o.client_order_id,
                     "market_ticker": o.market, "is_taker": ev.is_taker, "side": o.submitted_side,
+                    "outcome_side": o.side, "book_side": "bid" if o.side == "yes" else "ask",
                     "yes_price_dollars": dollars(yes_px), "count_fp": count_fp(ev.lots),
                     "fee_cost": micros_dollars(ev.fee, 6), "action": o.action, "ts": ev.ts_ms // 1000,
                     "ts_ms": ev.ts_ms, "post_position_fp": count_fp(ev.post_position),

@@ -21,7 +21,7 @@ from arbbot.venues.kalshi.http.client import REFUSED_WHILE_PAUSED, KalshiHttpCli
 from arbbot.venues.kalshi.market import KalshiMarketClient
 from arbbot.venues.kalshi.providers import KalshiInstrumentProvider
 from arbbot.venues.kalshi.schemas.rest import (
-    is_final, parse_order, parse_orderbook, parse_resolution, parse_settlement_resolution,
+    is_final, parse_orderbook, parse_resolution, parse_settlement_resolution,
 )
 from arbbot.venues.kalshi.schemas.ws import TickerQuote
 from arbbot.venues.kalshi.user import KalshiUserClient
@@ -360,20 +360,27 @@ class KalshiVenue:
         return await self.exec.cancel(order_id)
 
     async def order(self, order_id: str) -> Order | None:
-        """One order by its venue id (`GET /portfolio/orders/{order_id}`); None if unknown."""
+        """One order by its venue id (`GET /portfolio/orders/{order_id}`, in the direction it was
+        sent: `KalshiExecutionClient.read_order`); None if unknown."""
         try:
-            body = await self.http.get(f"/portfolio/orders/{order_id}", auth=True)
+            return await self.exec.read_order(order_id)
         except NotFound:
             return None
-        return parse_order(body["order"])
 
     async def stream_user(self, market_ids: list[str] | None = None) -> AsyncIterator[Order | Position | Fill]:
-        """Own order, position and fill updates (`user_orders` + `market_positions` + `fill`)."""
+        """Own order, position and fill updates (`user_orders` + `market_positions` + `fill`); the
+        orders and fills of orders this adapter sent in the direction it sent them (a V2 ask is
+        reported as a YES sale whether it bought NO or sold YES: `KalshiExecutionClient.as_sent`)."""
         self.user = KalshiUserClient(self.config.ws_url, self.http.signer, market_ids, backoff=self._backoff(),
                                      channels=KalshiUserClient.ALL_CHANNELS)
         self.user.start()
         while True:
-            yield await self.user.updates.get()
+            x = await self.user.updates.get()
+            if isinstance(x, Fill):
+                x = self.exec.fill_as_sent(x)
+            elif isinstance(x, Order):
+                x = self.exec.as_sent(x)
+            yield x
 
     async def place_orders(self, reqs: list[OrderRequest]) -> list[Order | VenueError]:
         """Batch create (per-order result: the `Order` or the error for that order)."""

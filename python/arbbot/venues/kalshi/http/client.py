@@ -19,6 +19,18 @@ from arbbot.venues.kalshi.config import KalshiConfig
 
 
 
+# Order writes: the V2 family (`/portfolio/events/orders…`, what the adapter sends) and the legacy
+# V1 paths (`/portfolio/orders…`: Kalshi answers their writes 410 `deprecated_v1_order_endpoint`,
+# a refusal like any other). A POST under either creates (or amends) an order: never re-sent once
+# it may have reached the venue, and its 4xx answers read as `_order_refusal` says.
+ORDER_WRITE_PREFIXES = ("/portfolio/events/orders", "/portfolio/orders")
+
+
+def is_order_post(method: str, path: str) -> bool:
+    """A POST that creates (or amends) orders: `ORDER_WRITE_PREFIXES`."""
+    return method == "POST" and path.startswith(ORDER_WRITE_PREFIXES)
+
+
 class KalshiHttpClient:
     """`await get(path, params)`, `post`, `delete`. Paths are relative to the API root
     (`/markets`). Write requests (orders) draw on the write bucket, everything else on read."""
@@ -53,14 +65,14 @@ class KalshiHttpClient:
                       auth: bool = False, write: bool = False, cost_units: int = 1,
                       call: common_http.Call | None = None) -> Any:
         """`cost_units`: how many requests this call counts as (a batch counts each order).
-        `call`: the retry policy; default ORDER for order placement (POST under /portfolio/orders),
-        READ for everything else (reads and cancels are idempotent)."""
+        `call`: the retry policy; default ORDER for order placement (`is_order_post`: a POST under
+        /portfolio/events/orders or /portfolio/orders), READ for everything else (reads and
+        cancels are idempotent)."""
         url = self.config.rest_url.rstrip("/") + path
         bucket = self.write_bucket if write else self.read_bucket
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         if call is None:
-            call = common_http.Call.ORDER if method == "POST" and path.startswith("/portfolio/orders") \
-                else common_http.Call.READ
+            call = common_http.Call.ORDER if is_order_post(method, path) else common_http.Call.READ
 
         async def prepare() -> dict:
             await bucket.acquire(self.config.request_cost * cost_units)
@@ -90,25 +102,40 @@ class KalshiHttpClient:
 
 def _error_fields(data: Any) -> tuple[str, str]:
     """(code, message) of an error body. The OpenAPI's `ErrorResponse` is flat (`{"code",
-    "message","details","service"}`); bodies nested as `{"error": {"code": …, "message": …}}`
-    are reported from the live API. The nested form is read first, the flat one as the fallback;
-    a bare `{"error": "text"}` (the 429 body) is the message."""
+    "message","details","service"}`); the order endpoints nest it (`{"error": {"code", "message",
+    "details"}}`: docs.kalshi.com/getting_started/order_errors, "read error.code first and fall
+    back to a top-level code"). The nested form is read first, the flat one as the fallback; a
+    bare `{"error": "text"}` (the 429 body) is the message. `details`, when it adds something
+    ("post only cross"), is appended to the message in parentheses."""
     if not isinstance(data, dict):
         return "", ""
     err = data.get("error")
     if isinstance(err, dict):
-        code, msg = err.get("code"), err.get("message")
+        code, msg, details = err.get("code"), err.get("message"), err.get("details")
     else:
-        code, msg = None, err
+        code, msg, details = None, err, None
     if not code:
         code = data.get("code")
     if not msg:
         msg = data.get("message")
-    return str(code or ""), str(msg or "")
+    if not details:
+        details = data.get("details")
+    msg = str(msg or "")
+    if details and str(details) != msg:
+        msg = f"{msg} ({details})" if msg else str(details)
+    return str(code or ""), msg
 
 
 # the codes an order is refused with while the exchange does not trade (no order is taken)
 REFUSED_WHILE_PAUSED = frozenset({"trading_is_paused"})
+# the codes a create is refused with because our client_order_id is already there: an earlier send
+# of this very order arrived, so the order IS at the venue (it may have filled)
+ALREADY_THERE = frozenset({"order_already_exists"})
+
+
+class OrderAuthRefused(OrderRejected, AuthError):
+    """An order create refused for its credentials (401/403): nothing was placed (OrderRejected),
+    and the key needs looking at (AuthError)."""
 
 
 def _decode(resp: httpx.Response, method: str, path: str) -> Any:
@@ -117,18 +144,36 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
         return data
     code, msg = _error_fields(data)
     text = f"kalshi {method} {path}: HTTP {resp.status_code} {code}: {msg}"
+    if is_order_post(method, path):
+        raise _order_refusal(resp.status_code, code, text)
     if resp.status_code in (401, 403):
         raise AuthError(text, venue="kalshi", status=resp.status_code, code=code)
     if resp.status_code == 404:
         raise NotFound(text, venue="kalshi", status=404, code=code)
-    if method == "POST" and "orders" in path:
-        if code in REFUSED_WHILE_PAUSED:
-            # 409 trading_is_paused (the weekly maintenance, a halt): no order is taken
-            raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
-        if resp.status_code in (408, 409) or code == "order_already_exists":
-            # 408: the request timed out at the venue, which may still have taken the order; 409
-            # (conflict): above all `order_already_exists`, our client_order_id is already there
-            # (an earlier send arrived). Either way the order may be at the venue: look it up.
-            raise OutcomeUnknown(text, venue="kalshi", status=resp.status_code, code=code)
-        raise OrderRejected(text, venue="kalshi", status=resp.status_code, code=code)
     raise VenueError(text, venue="kalshi", status=resp.status_code, code=code)
+
+
+def _order_refusal(status: int, code: str, text: str) -> VenueError:
+    """What a 4xx answer to an order create means (429 and 5xx never get here: the shared send
+    policy retries 429 and reads 5xx as outcome unknown).
+
+    Kalshi's order-errors guide (https://docs.kalshi.com/getting_started/order_errors, for the
+    `/portfolio/events/orders` endpoints): "On a 400, 403, 404, 409, 410 or 429, treat an unknown
+    code as a rejection. A 408, any 5xx or a dropped connection is different" (the outcome is
+    unknown). So:
+    - 408 (the request timed out at the venue, which may still have taken it): OutcomeUnknown;
+    - 409 `order_already_exists` (our client_order_id is there: an earlier send arrived, the order
+      exists and may have filled): OutcomeUnknown, so the caller looks it up by client order id;
+    - 401 / 403: nothing placed, credentials refused: `OrderAuthRefused` (an OrderRejected);
+    - any other 4xx — 400 (invalid order), 404 (`market_not_found`), 409 (`trading_is_paused`,
+      `market_closed`…), 410 (`deprecated_v1_order_endpoint`: the V1 path is retired): the venue
+      processed the request and refused it, nothing was placed: OrderRejected. (Before, a 404
+      became NotFound and a 409 but `trading_is_paused` OutcomeUnknown, both read by the executor
+      as "outcome unknown": minutes of lookups for an order that never existed.)"""
+    if status == 408 or code in ALREADY_THERE:
+        return OutcomeUnknown(text, venue="kalshi", status=status, code=code)
+    if status in (401, 403):
+        return OrderAuthRefused(text, venue="kalshi", status=status, code=code)
+    if status == 410:
+        text += " (Kalshi retired this endpoint: orders go to POST /portfolio/events/orders)"
+    return OrderRejected(text, venue="kalshi", status=status, code=code)

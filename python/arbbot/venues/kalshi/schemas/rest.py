@@ -118,29 +118,128 @@ def parse_orderbook(body: dict) -> tuple[list[tuple[int, int]], list[tuple[int, 
     raise ProtocolError("kalshi orderbook: neither orderbook_fp nor orderbook in response", venue="kalshi")
 
 
+def _direction(d: dict, what: str, default_action: str | None = None) -> tuple[Side, Action]:
+    """An order's (or fill's) direction (side, action), as the venue reports it.
+
+    The legacy `side` / `action` when the record has them (every read does today: OpenAPI 3.20
+    still requires them on `Order`, deprecated, "will not be removed before May 14, 2026"; an
+    empty string, as Go services write an absent optional one, counts as absent). Without them:
+    `outcome_side` (yes | no: what the order adds — buy-YES and sell-NO give yes, buy-NO and
+    sell-YES no), else `book_side` (bid = yes, ask = no), read as the BUY of that side. Both
+    directions are the same trade on Kalshi's one book; which one a V2 order's legacy fields show
+    is the venue's choice (a V2 ask is reported as a YES sale), so the execution client puts the
+    orders it sent back in the direction it sent them (`KalshiExecutionClient.as_sent`).
+    `default_action`: `action` when the record has `side` without it (None: required)."""
+    side = d.get("side")
+    if side not in (None, ""):
+        try:
+            action = d["action"] if default_action is None else (d.get("action") or default_action)
+            return Side.parse(side), Action(action)
+        except (KeyError, ValueError) as exc:
+            raise ProtocolError(f"kalshi {what}: bad direction ({exc!r})", venue="kalshi") from None
+    outcome, book = d.get("outcome_side"), d.get("book_side")
+    if outcome in ("yes", "no"):
+        return (Side.YES if outcome == "yes" else Side.NO), Action.BUY
+    if outcome in (None, "") and book in ("bid", "ask"):
+        return (Side.YES if book == "bid" else Side.NO), Action.BUY
+    raise ProtocolError(f"kalshi {what}: no direction (side {side!r}, outcome_side {outcome!r}, "
+                        f"book_side {book!r})", venue="kalshi")
+
+
+def outcome_of(side: Side, action: Action) -> Side:
+    """The outcome an order of `side` / `action` adds: buy YES and sell NO add YES, buy NO and
+    sell YES add NO (Kalshi's "Order direction": `outcome_side`)."""
+    return side if action is Action.BUY else side.other
+
+
+def as_direction(side: Side, action: Action, price: int, want: tuple[Side, Action]) -> tuple[Side, Action, int] | None:
+    """(side, action, price) re-expressed in the direction `want` (side, action) — the same order
+    on Kalshi's one book: a sale of YES at p is a purchase of NO at 1 − p — or None when `want`
+    adds the other outcome (not the same order)."""
+    wside, waction = want
+    if outcome_of(side, action) is not outcome_of(wside, waction):
+        return None
+    return wside, waction, price if wside is side else TICKS_PER_DOLLAR - price
+
+
+def _own_price(d: dict, side: Side, what: str) -> int:
+    """The price of `side` (ticks) from `yes_price_dollars` / `no_price_dollars` (the other one's
+    complement when only it is there)."""
+    own, other = ("yes_price_dollars", "no_price_dollars") if side is Side.YES else \
+        ("no_price_dollars", "yes_price_dollars")
+    if own in d:
+        return _p(price_ticks, d[own], f"{what} {own}")
+    if other in d:
+        return TICKS_PER_DOLLAR - _p(price_ticks, d[other], f"{what} {other}")
+    raise ProtocolError(f"kalshi {what}: no price", venue="kalshi")
+
+
 def parse_order(d: dict) -> Order:
-    side = Side.parse(d["side"])
-    price_key = "yes_price_dollars" if side is Side.YES else "no_price_dollars"
-    filled = _p(qty_lots, d.get("fill_count_fp", "0"), "fill_count_fp")
-    remaining = _p(qty_lots, d.get("remaining_count_fp", "0"), "remaining_count_fp")
-    initial = _p(qty_lots, d.get("initial_count_fp", "0"), "initial_count_fp") or filled + remaining
-    return Order(V, d["order_id"], d.get("client_order_id", ""), d["ticker"], side, Action(d["action"]),
-                 _p(price_ticks, d[price_key], price_key), initial, filled, remaining,
-                 STATUS_FROM_WIRE.get(d["status"], STATUS_FROM_WIRE["pending"]),
-                 fees_micros=_p(money_micros, d.get("taker_fees_dollars", "0"), "fees")
-                 + _p(money_micros, d.get("maker_fees_dollars", "0"), "fees"),
-                 cost_micros=_p(money_micros, d.get("taker_fill_cost_dollars", "0"), "cost")
-                 + _p(money_micros, d.get("maker_fill_cost_dollars", "0"), "cost"))
+    """A REST `Order` (`GET /portfolio/orders[/{id}]`) → `Order`: direction as `_direction`, the
+    price that side's, money exact from the order's own `taker/maker_fill_cost_dollars` and
+    `taker/maker_fees_dollars`. ProtocolError when a required field is missing."""
+    if not isinstance(d, dict):
+        raise ProtocolError(f"kalshi order: not an object: {type(d).__name__}", venue="kalshi")
+    try:
+        side, action = _direction(d, "order")
+        filled = _p(qty_lots, d.get("fill_count_fp", "0"), "fill_count_fp")
+        remaining = _p(qty_lots, d.get("remaining_count_fp", "0"), "remaining_count_fp")
+        initial = _p(qty_lots, d.get("initial_count_fp", "0"), "initial_count_fp") or filled + remaining
+        return Order(V, d["order_id"], d.get("client_order_id", "") or "", d["ticker"], side, action,
+                     _own_price(d, side, "order"), initial, filled, remaining,
+                     STATUS_FROM_WIRE.get(d["status"], STATUS_FROM_WIRE["pending"]),
+                     fees_micros=_p(money_micros, d.get("taker_fees_dollars", "0"), "fees")
+                     + _p(money_micros, d.get("maker_fees_dollars", "0"), "fees"),
+                     cost_micros=_p(money_micros, d.get("taker_fill_cost_dollars", "0"), "cost")
+                     + _p(money_micros, d.get("maker_fill_cost_dollars", "0"), "cost"))
+    except KeyError as exc:
+        raise ProtocolError(f"kalshi order: missing field {exc}", venue="kalshi") from None
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    """What `POST /portfolio/events/orders` answers (CreateOrderV2Response; an item of the batched
+    create's answer): the order's id and the lots filled at once / left. No money: the answer has
+    only an average price and an average fee per contract, rounded, so cost and fees are read
+    from the order itself (`GET /portfolio/orders/{order_id}`)."""
+    order_id: str
+    client_order_id: str
+    filled_lots: int
+    remaining_lots: int
+
+
+def parse_order_ack(d, client_order_id: str) -> OrderAck:
+    """A CreateOrderV2Response (required: order_id, fill_count, remaining_count, ts_ms) for the
+    order sent as `client_order_id`. ProtocolError if it is not one, or names another client id."""
+    if not isinstance(d, dict):
+        raise ProtocolError(f"kalshi order answer: not an object: {type(d).__name__}", venue="kalshi")
+    oid = d.get("order_id")
+    if not isinstance(oid, str) or not oid:
+        raise ProtocolError(f"kalshi order answer without an order_id: {str(d)[:200]}", venue="kalshi")
+    coid = d.get("client_order_id") or client_order_id
+    if coid != client_order_id:
+        raise ProtocolError(f"kalshi order answer for client order {coid!r}, sent {client_order_id!r}",
+                            venue="kalshi")
+    if "fill_count" not in d or "remaining_count" not in d:
+        raise ProtocolError(f"kalshi order answer without fill_count / remaining_count: {str(d)[:200]}",
+                            venue="kalshi")
+    return OrderAck(oid, coid, _p(qty_lots, d["fill_count"], "fill_count"),
+                    _p(qty_lots, d["remaining_count"], "remaining_count"))
 
 
 def parse_fill(d: dict) -> Fill:
-    side = Side.parse(d["side"])
-    yes = _p(price_ticks, d["yes_price_dollars"], "yes_price_dollars")
-    return Fill(V, d.get("fill_id") or d["trade_id"], d["order_id"], d.get("market_ticker") or d["ticker"], side,
-                Action(d.get("action", "buy")), yes if side is Side.YES else TICKS_PER_DOLLAR - yes,
-                _p(qty_lots, d["count_fp"], "count_fp"), _p(money_micros, d.get("fee_cost", "0"), "fee_cost"),
-                bool(d.get("is_taker")), int(d.get("ts_ms") or int(d.get("ts") or 0) * 1000),
-                d.get("client_order_id", ""))
+    """A REST `Fill` → `Fill`: direction as `_direction` (`action` buy when absent), the price
+    that side's (`yes_price_dollars`, or its complement), fee exact from `fee_cost`."""
+    try:
+        side, action = _direction(d, "fill", default_action="buy")
+        yes = _p(price_ticks, d["yes_price_dollars"], "yes_price_dollars")
+        return Fill(V, d.get("fill_id") or d["trade_id"], d["order_id"], d.get("market_ticker") or d["ticker"], side,
+                    action, yes if side is Side.YES else TICKS_PER_DOLLAR - yes,
+                    _p(qty_lots, d["count_fp"], "count_fp"), _p(money_micros, d.get("fee_cost", "0"), "fee_cost"),
+                    bool(d.get("is_taker")), int(d.get("ts_ms") or int(d.get("ts") or 0) * 1000),
+                    d.get("client_order_id", "") or "")
+    except KeyError as exc:
+        raise ProtocolError(f"kalshi fill: missing field {exc}", venue="kalshi") from None
 
 
 def parse_balance(d: dict) -> Balance:

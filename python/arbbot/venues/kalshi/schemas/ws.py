@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from arbbot.venues.common import wire_json
 from arbbot.venues.common.errors import ProtocolError
-from arbbot.venues.common.model import Action, Fill, Side, Trade, Venue
+from arbbot.venues.common.model import Fill, Side, Trade, Venue
 from arbbot.units import TICKS_PER_DOLLAR, UnitError, money_micros, price_ticks, qty_lots
-from arbbot.venues.kalshi.schemas.rest import parse_levels, parse_multiplier
+from arbbot.venues.kalshi.schemas.rest import _direction, parse_levels, parse_multiplier
 
 
 @dataclass(frozen=True)
@@ -193,10 +193,12 @@ def parse_trade(m: dict) -> Trade:
 
 
 def parse_fill(m: dict) -> Fill:
-    """`fill` msg (AsyncAPI fillPayload) → `Fill`: fill_id = trade_id (the spec's fill key), price
-    in `side`'s own ticks, fee = `fee_cost` dollars exactly in µ$ (0 when the frame omits it)."""
+    """`fill` msg (AsyncAPI fillPayload) → `Fill`: fill_id = trade_id (the spec's fill key), the
+    direction as a REST fill's (`schemas.rest._direction`: `side` / `action`, both required when
+    `side` is there; else the BUY of `outcome_side` / `book_side`), price in that side's own ticks,
+    fee = `fee_cost` dollars exactly in µ$ (0 when the frame omits it)."""
     try:
-        side = Side.parse(m["side"])
+        side, action = _direction(m, "fill")
         yes = _required(_price(m, "yes_price_dollars", "yes_price"), "yes_price_dollars")
         lots = _required(_lots(m, "count_fp", "count"), "count_fp")
         if lots <= 0:
@@ -205,7 +207,7 @@ def parse_fill(m: dict) -> Fill:
         if not isinstance(is_taker, bool):
             raise TypeError(f"is_taker: {is_taker!r}")
         return Fill(Venue.KALSHI, str(m["trade_id"]), str(m["order_id"]), m["market_ticker"], side,
-                    Action(m["action"]), yes if side is Side.YES else TICKS_PER_DOLLAR - yes, lots,
+                    action, yes if side is Side.YES else TICKS_PER_DOLLAR - yes, lots,
                     money_micros(m.get("fee_cost", "0")), is_taker, _ts_ms(m),
                     str(m.get("client_order_id") or ""))
     except (KeyError, TypeError, ValueError, UnitError) as exc:
