@@ -58,6 +58,18 @@ def nets_pairs(venue: str) -> bool:
     return venue != "polymarket"
 
 
+def fill_form(venue: str, side: str, action: str, price: int) -> str:
+    """How a fill is compared between the store and its venue. Where pairs net (`nets_pairs`) a
+    sale of one side at p and a purchase of the other at 1 − p are the same order on the one YES
+    book, and a venue may report it either way (Kalshi's V2 orders are bids and asks; the store
+    keeps a fill as the order was sent): it is compared as that book order, "bid@YES price" or
+    "ask@YES price". Elsewhere (Polymarket's two tokens) side and action are part of the fill."""
+    if not nets_pairs(venue):
+        return f"{action} {side}@{price}"
+    yes = side == "yes"
+    return f"{'bid' if yes == (action == 'buy') else 'ask'}@{price if yes else TICKS_PER_DOLLAR - price}"
+
+
 def cash_moved(fills) -> int:
     """µ$ a venue's cash moves by for these store fills (one venue). Where pairs net
     (`nets_pairs`), a sell of one side at p is a buy of the other at 1 − p, and the venue nets a
@@ -303,8 +315,9 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, row
     store_fills = {f.fill_id: f for f in fills if since is None or f.ts_ms >= since or f.fill_id in venue_fills}
     for fid in sorted(set(venue_fills) | set(store_fills)):
         v, s = venue_fills.get(fid), store_fills.get(fid)
-        vq = None if v is None else f"{format_qty(v.qty_lots)}@{v.price_ticks}+{v.fee_micros}"
-        sq = None if s is None else f"{format_qty(s.qty)}@{s.price}+{s.fee}"
+        vq = None if v is None else \
+            f"{format_qty(v.qty_lots)} {fill_form(name, v.side.label, v.action.value, v.price_ticks)}+{v.fee_micros}"
+        sq = None if s is None else f"{format_qty(s.qty)} {fill_form(name, s.side, s.action, s.price)}+{s.fee}"
         if vq != sq:
             diffs.append({"what": "fill", "id": fid, "venue": vq, "store": sq})
 

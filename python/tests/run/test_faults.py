@@ -51,9 +51,10 @@ def test_bot_under_fault(tmp_path, fault):
         assert any(i.state == "rejected" for i in intents)
     if fault == "partial_fill":
         assert any(0 < i.filled_qty < i.qty for i in intents)
-    # safety: terminal states, equal legs unless flagged naked or a venue filled a leg beyond its
+    # safety: terminal states, equal legs unless flagged naked, a venue filled a leg beyond its
     # size (Polymarket's market BUY spends whole cents: the extra lots are held and the reason names
-    # each such leg with its lots), safe mode on anything naked
+    # each such leg with its lots) or a leg's excess is under its venue's minimum order (held, the
+    # reason says so), safe mode on anything naked
     assert all(x.state in TERMINAL for x in executions)
     for x in executions:
         assert_hedged_unless_naked(store, x)
@@ -61,6 +62,9 @@ def test_bot_under_fault(tmp_path, fault):
         if x.state == "complete" and len(set(net.values())) > 1:     # the reason names each leg filled beyond
             named = {int(i): int(n) for i, n in re.findall(r"leg (\d+) filled (\d+) of \d+ lots \(held\)", x.reason)}
             assert all(net[i] == n for i, n in named.items()), (x.id, x.reason, net)
+            # … or holds an excess no order could sell (under its venue's minimum)
+            named |= {int(i): net[int(i)] for i, _n in re.findall(r"leg (\d+) holds (\d+) lots under its venue's "
+                                                                 r"minimum order \(held\)", x.reason)}
             assert {i for i, n in net.items() if n > min(net.values())} <= set(named), (x.id, x.reason, net)
     assert (store.safe_mode() is not None) == any(x.state == "naked" for x in executions)
     assert_store_matches_venues(store, view, before)

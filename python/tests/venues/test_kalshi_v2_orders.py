@@ -4,8 +4,8 @@ Kalshi retired the legacy order writes (`POST /portfolio/orders` answers `410
 deprecated_v1_order_endpoint`): the adapter sent every order there, so live trading was refused.
 Now it creates and cancels through V2 — the one YES book (`bid` buys YES, `ask` sells YES = buys NO
 at 1 − p), `count` / `price` (the YES price) fixed-point strings, `self_trade_prevention_type`
-required — sells every sale IOC with `reduce_only` (Kalshi nets YES and NO: a repeated sale would
-open the opposite position), reads the money of an order that filled from the order itself (the
+required — sends every sale IOC and without `reduce_only` (Kalshi nets YES and NO across the
+account: a sale must be able to net against lots another execution holds), reads the money of an order that filled from the order itself (the
 V2 answer has only rounded averages), and takes a 4xx answer to a create (but 408 and a duplicate
 client order id) for what it is, a refusal. The simulator serves V2 with Kalshi's semantics and
 answers the V1 writes 410. Each of these changes is pinned by tests that failed on the old code;
@@ -52,13 +52,13 @@ def req(side, action, price, lots, tif=IOC, coid="c-1", **kw) -> OrderRequest:
       "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}),
     (req(YES, SELL, 4_200, 1_000),                           # sell YES at 42¢ = ask 42¢
      {"ticker": "KX-T", "client_order_id": "c-1", "side": "ask", "count": "10.00", "price": "0.4200",
-      "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross", "reduce_only": True}),
+      "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross"}),
     (req(NO, BUY, 5_855, 250, FOK),                          # buy NO at 58.55¢ = ask 41.45¢ (YES price)
      {"ticker": "KX-T", "client_order_id": "c-1", "side": "ask", "count": "2.50", "price": "0.4145",
       "time_in_force": "fill_or_kill", "self_trade_prevention_type": "taker_at_cross"}),
     (req(NO, SELL, 5_800, 7),                                # sell NO at 58¢ = bid 42¢
      {"ticker": "KX-T", "client_order_id": "c-1", "side": "bid", "count": "0.07", "price": "0.4200",
-      "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross", "reduce_only": True}),
+      "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross"}),
     (req(YES, BUY, 9_900, 100, GTC, post_only=True),
      {"ticker": "KX-T", "client_order_id": "c-1", "side": "bid", "count": "1.00", "price": "0.9900",
       "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross", "post_only": True}),
@@ -68,7 +68,7 @@ def test_v2_body_for_each_direction(request_, body):
 
 
 @pytest.mark.parametrize("tif", [GTC, FOK, TimeInForce.DAY])
-def test_a_sale_that_cannot_be_reduce_only_is_refused_before_sending(tif):
+def test_a_sale_that_is_not_ioc_is_refused_before_sending(tif):
     sent = []
     http = _mock_http(lambda r: sent.append(r) or httpx.Response(201, json={}))
     with pytest.raises(OrderRejected, match="not supported|only as IOC"):
@@ -324,40 +324,57 @@ def test_buy_no_is_an_ask_on_the_yes_book_and_rests_as_a_no_bid(rsa_keys):
     assert (4_000, 500) in book
 
 
-def test_repeated_reduce_only_sales_never_leave_the_position_on_the_other_side(rsa_keys):
-    """Holding 5 YES, the sale of 5 (IOC, reduce_only) closes it; the same sale again — as after an
-    answer lost and taken as never sent — is refused (nothing to reduce), and a sale of 8 sells 5 at
-    most: Kalshi nets YES and NO, so without reduce_only either would have opened 5 or 3 NO. The
-    same for NO: holding 3 NO, a sale of 5 NO buys back 3 YES and no more."""
+def test_an_unwind_nets_against_the_other_side_another_execution_holds(rsa_keys):
+    """One execution holds 5 NO of a market, another buys 5 YES of it: Kalshi nets them, so the
+    account holds nothing there. The second execution's unwind (an IOC sale of its 5 YES: an ask,
+    a purchase of NO at 1 − p) must fill, leaving the first execution's 5 NO. With `reduce_only`
+    (sent by every sale in the first V2 version of this adapter) the venue refused it, nothing
+    being held to reduce: the leg could not be unwound and the execution went naked (seen in the
+    lost-order run: a bucket leg on KXFEDDECISION left with 50 contracts)."""
     async def main():
         async with kalshi_env(rsa_keys) as (sim, cfg):
             v = KalshiVenue(cfg)
             acct = sim.exchange.accounts["user"]
-            positions = []
-            await v.place_order(OrderRequest(H0, YES, 5_400, 500, tif=IOC, client_order_id="b-1"))   # 5 YES at 54¢
-            positions.append(acct.positions[H0])
-            sold = await v.place_order(OrderRequest(H0, YES, 4_000, 500, action=SELL, tif=IOC, client_order_id="s-1"))
-            positions.append(acct.positions[H0])
-            with pytest.raises(OrderRejected) as again:
-                await v.place_order(OrderRequest(H0, YES, 4_000, 500, action=SELL, tif=IOC, client_order_id="s-2"))
-            positions.append(acct.positions[H0])
-            await v.place_order(OrderRequest(H0, YES, 5_400, 500, tif=IOC, client_order_id="b-2"))
-            big = await v.place_order(OrderRequest(H0, YES, 4_000, 800, action=SELL, tif=IOC, client_order_id="s-3"))
-            positions.append(acct.positions[H0])
-            await v.place_order(OrderRequest(H0, NO, 5_000, 300, tif=IOC, client_order_id="b-3"))    # 3 NO at 50¢
-            positions.append(acct.positions[H0])
-            no_sale = await v.place_order(OrderRequest(H0, NO, 4_000, 500, action=SELL, tif=IOC,
-                                                       client_order_id="s-4"))
-            positions.append(acct.positions[H0])
+            await v.place_order(OrderRequest(H0, NO, 5_000, 500, tif=IOC, client_order_id="a-1"))    # execution A
+            await v.place_order(OrderRequest(H0, YES, 5_400, 500, tif=IOC, client_order_id="b-1"))   # execution B
+            netted = acct.positions.get(H0, 0)
+            sold = await v.place_order(OrderRequest(H0, YES, 4_000, 500, action=SELL, tif=IOC, client_order_id="b-u"))
             await v.close()
-            return positions, sold, again.value, big, no_sale
-    positions, sold, again, big, no_sale = run(main())
-    assert positions == [500, 0, 0, 0, -300, 0]
-    assert (sold.filled_lots, big.filled_lots, no_sale.filled_lots) == (500, 500, 300)
-    assert (again.status, again.code) == (400, "invalid_order")
-    # the sale reads back as sent (a YES sale at its 40¢ limit); its cost is the venue's: 5 sold at the
-    # 50¢ YES bid, booked as 5 NO bought at 50¢
+            return netted, sold, acct.positions.get(H0, 0)
+    netted, sold, after = run(main())
+    assert netted == 0
+    assert (sold.status, sold.filled_lots) == (OrderStatus.FILLED, 500)
+    assert after == -500                                  # A's 5 NO, as before B traded
+    # read back as sent (a YES sale at its 40¢ limit), its cost the venue's: 5 sold at the 50¢ YES
+    # bid, booked as 5 NO bought at 50¢
     assert (sold.side, sold.action, sold.price_ticks, sold.cost_micros) == (YES, SELL, 4_000, 500 * 5_000)
+
+
+def test_a_restarted_adapter_reads_a_sale_another_way_and_reconciliation_takes_it_as_the_same_fill(rsa_keys):
+    """The adapter that sent a NO sale reads its fill back as sent (sell NO at the 46¢ NO bid); a
+    fresh one (a restart: nothing remembered) reads the venue's labels, the bid on the YES book it
+    is (buy YES at 54¢). Reconciliation compares the two as the one book order (`fill_form`: "bid@5400"),
+    so a restart does not see a difference in every past sale (safe mode). Polymarket's two tokens
+    are not one book: there side and action stay part of the fill."""
+    from arbbot.execution.reconcile import fill_form
+
+    async def main():
+        async with kalshi_env(rsa_keys) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            await v.place_order(OrderRequest(H0, NO, 5_000, 300, tif=IOC, client_order_id="n-1"))
+            sold = await v.place_order(OrderRequest(H0, NO, 4_000, 300, action=SELL, tif=IOC, client_order_id="n-u"))
+            mine = [f for f in await v.fills() if f.order_id == sold.order_id]
+            fresh = KalshiVenue(cfg)
+            theirs = [f for f in await fresh.fills() if f.order_id == sold.order_id]
+            await v.close()
+            await fresh.close()
+            return mine, theirs
+    mine, theirs = run(main())
+    assert [(f.side, f.action, f.price_ticks, f.qty_lots) for f in mine] == [(NO, SELL, 4_600, 300)]
+    assert [(f.side, f.action, f.price_ticks) for f in theirs] == [(YES, BUY, 5_400)]
+    forms = {fill_form("kalshi", f.side.label, f.action.value, f.price_ticks) for f in mine + theirs}
+    assert forms == {"bid@5400"}
+    assert fill_form("polymarket", "no", "sell", 4_400) != fill_form("polymarket", "yes", "buy", 5_600)
 
 
 def test_reduce_only_needs_ioc_at_the_simulator_too(rsa_keys):

@@ -91,17 +91,19 @@ def order_body(req: OrderRequest) -> dict:
 
     Refused before sending (OrderRejected, nothing sent):
     - a time in force Kalshi does not have (DAY: as good_till_canceled it would outlive the day);
-    - a SELL that is not IOC. Kalshi nets YES and NO, so selling YES is the same book order as
-      buying NO: a sale repeated (after an answer lost and taken as never sent) or larger than
-      the position opens the opposite position, naked. Only `reduce_only` prevents that, and V2
-      takes it only with immediate_or_cancel (factsheet §1.6.2). A GTC sale could also rest and
-      fill after the position is gone, an FOK one fill in full past it. So every SELL goes IOC
-      with `reduce_only: true`; the executor's unwinds are IOC sales, and no caller sends another."""
+    - a SELL that is not IOC: the executor's unwinds are IOC sales and no caller sends another; a
+      resting sale could fill after the lots it was for are gone.
+    No sale carries `reduce_only`. Kalshi nets YES and NO across the account, so selling YES is the
+    same book order as buying NO, and an unwind must be able to net against the other side that
+    another execution holds in the same market (the account then holds less than the leg, or
+    nothing): `reduce_only` is refused there, and the leg would be left naked. A sale is never sent
+    twice for the same lots (the executor does not resend an unwind whose answer was lost), which
+    is what would otherwise open the opposite position."""
     if req.tif not in TIF_TO_WIRE:
         raise OrderRejected(f"kalshi: time in force {req.tif.value} is not supported", venue="kalshi")
     if req.action is Action.SELL and req.tif is not TimeInForce.IOC:
-        raise OrderRejected(f"kalshi: a sale is sent only as IOC with reduce_only (it could open the opposite "
-                            f"position otherwise), not {req.tif.value}", venue="kalshi")
+        raise OrderRejected(f"kalshi: a sale is sent only as IOC (a resting one could fill after its lots are "
+                            f"gone), not {req.tif.value}", venue="kalshi")
     if req.qty_lots <= 0:
         raise OrderRejected(f"kalshi: order size must be positive, not {req.qty_lots} lots", venue="kalshi")
     side, yes_price = book_side(req)
@@ -111,8 +113,6 @@ def order_body(req: OrderRequest) -> dict:
             "self_trade_prevention_type": STP}
     if req.post_only:
         body["post_only"] = True
-    if req.action is Action.SELL:
-        body["reduce_only"] = True
     return body
 
 
