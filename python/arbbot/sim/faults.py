@@ -55,6 +55,10 @@ class Faults:
     kalshi_trading_paused: bool = False  # Kalshi's trading is paused (its weekly maintenance window,
     #   a halt): GET /exchange/status says trading_active false and every order is refused (409
     #   trading_is_paused); the books and their resting orders stay as they were
+    kalshi_history_cutoff_ms: int = 0  # Kalshi's historical cutoff (unix ms; 0 = none): GET
+    #   /historical/cutoff answers it as trades_created_ts / orders_updated_ts / market_settled_ts;
+    #   fills before it are listed by GET /historical/fills only, orders canceled or executed before
+    #   it by GET /historical/orders only (resting orders stay in /portfolio/orders)
 
 
 class FaultHooks(Protocol):

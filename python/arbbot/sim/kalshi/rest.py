@@ -11,6 +11,14 @@ each holder gets its cost basis back, listed with `market_result` "void". An arc
 `/markets`, `/markets/{ticker}` and the events' nested markets, and served by the public
 `GET /historical/markets` and `/historical/markets/{ticker}`.
 
+The account's fills and finished orders are partitioned at the historical cutoff
+(`Faults.kalshi_history_cutoff_ms`; 0, the default: nothing is partitioned) as Kalshi's are
+(docs getting_started/historical_data; OpenAPI GetHistoricalCutoffResponse): a fill created before
+it is listed by `GET /historical/fills` only, an order canceled or executed (last updated) before
+it by `GET /historical/orders` only; resting orders always stay in `/portfolio/orders`. The public
+`GET /historical/cutoff` answers the cutoff as RFC 3339 `trades_created_ts`, `orders_updated_ts`
+and `market_settled_ts` (markets are still archived explicitly: `archive_settled_before`).
+
 Orders are written through Kalshi's V2 order API only (`POST /portfolio/events/orders`,
 `DELETE /portfolio/events/orders/{order_id}`, `POST|DELETE /portfolio/events/orders/batched`:
 the one YES book, `bid`/`ask` at the YES price; reads stay `GET /portfolio/orders[/{id}]` and
@@ -186,8 +194,11 @@ class KalshiRest:
         r.add_get(API + "/portfolio/settlements", self.get_settlements)
         r.add_get(API + "/historical/markets", self.get_historical_markets)
         r.add_get(API + "/historical/markets/{ticker}", self.get_historical_market)
-        # public, as the OpenAPI has them (no `security`: `_PUBLIC_PREFIXES`); /historical/fills and
-        # /orders are not served
+        r.add_get(API + "/historical/cutoff", self.get_historical_cutoff)
+        # public, as the OpenAPI has them (no `security`: `_PUBLIC_PREFIXES`); the account's own
+        # archived fills and orders are authenticated
+        r.add_get(API + "/historical/fills", self.get_historical_fills)
+        r.add_get(API + "/historical/orders", self.get_historical_orders)
 
     # ---- settlement, archive --------------------------------------------------------------
     def settle_market(self, market_id: str, result: str) -> MarketSettled:
@@ -630,10 +641,40 @@ class KalshiRest:
                 "created_time": iso_time(o.created_ms), "last_update_time": iso_time(o.updated_ms),
                 "self_trade_prevention_type": o.stp}
 
+    # ---- the historical cutoff ------------------------------------------------------------
+    def history_cutoff_ms(self) -> int:
+        """The historical cutoff now (unix ms; 0: none): `Faults.kalshi_history_cutoff_ms` down to
+        its whole second (what `/historical/cutoff` can say, RFC 3339 to the second here)."""
+        return max(0, int(self.faults.kalshi_history_cutoff_ms or 0)) // 1000 * 1000
+
+    def _archived_order(self, o) -> bool:
+        """Canceled or executed before the cutoff: served by `/historical/orders` only."""
+        return o.status != "resting" and o.updated_ms < self.history_cutoff_ms()
+
+    async def get_historical_cutoff(self, request):
+        """`GET /historical/cutoff` (public): GetHistoricalCutoffResponse, the three cutoffs as
+        RFC 3339 date-times (here all one: `history_cutoff_ms`, the epoch when there is none)."""
+        at = iso_time(self.history_cutoff_ms())
+        return web.json_response({"market_settled_ts": at, "trades_created_ts": at, "orders_updated_ts": at})
+
+    async def get_historical_orders(self, request):
+        """`GET /historical/orders`: the account's orders canceled or executed before the
+        cutoff, as `get_orders` lists them (same filters and paging)."""
+        return self._list_orders(request, archived=True)
+
+    async def get_historical_fills(self, request):
+        """`GET /historical/fills`: the account's fills created before the cutoff, as
+        `get_fills` lists them (same filters and paging)."""
+        return self._list_fills(request, archived=True)
+
     async def get_orders(self, request):
         """The account's orders, newest first, keyset-paged on the order's sequence number;
         filters `ticker`, `event_ticker` (≤ 10, comma list), `min_ts`/`max_ts` (creation time,
-        unix s, inclusive) and `status` (resting / canceled / executed)."""
+        unix s, inclusive) and `status` (resting / canceled / executed). Orders finished before
+        the historical cutoff are left out (`/historical/orders`)."""
+        return self._list_orders(request, archived=False)
+
+    def _list_orders(self, request, *, archived: bool):
         q = request.query
         acct = request[ACCOUNT]
         limit, after = _page_params(q, "o")
@@ -647,7 +688,7 @@ class KalshiRest:
         mine = [o for o in self.exchange.orders.values()
                 if o.account == acct and (not st or o.status == st) and (not tk or o.market == tk)
                 and (not evs or (o.market in self.listings and self.listings[o.market][2].event_id in evs))
-                and _in_window(o.created_ms // 1000, lo, hi)]
+                and _in_window(o.created_ms // 1000, lo, hi) and self._archived_order(o) == archived]
         page, last = keyset_page(mine, lambda o: o.seq, after, limit, descending=True)
         return web.json_response({"orders": [self._order_json(o) for o in page],
                                   "cursor": "" if last is None else _cursor("o", last)})
@@ -878,15 +919,20 @@ class KalshiRest:
 
     async def get_fills(self, request):
         """The account's fills, newest first, keyset-paged on the fill's place in the account's
-        append-only fill log; filters `ticker`, `order_id`, `min_ts`/`max_ts` (unix s, inclusive)."""
+        append-only fill log; filters `ticker`, `order_id`, `min_ts`/`max_ts` (unix s, inclusive).
+        Fills created before the historical cutoff are left out (`/historical/fills`)."""
+        return self._list_fills(request, archived=False)
+
+    def _list_fills(self, request, *, archived: bool):
         q = request.query
+        cutoff = self.history_cutoff_ms()
         a = self.exchange.account(request[ACCOUNT])
         limit, after = _page_params(q, "f")
         lo, hi = _ts_param(q, "min_ts"), _ts_param(q, "max_ts")
         idx = [i for i, fe in enumerate(a.fills)
                if (not q.get("ticker") or q["ticker"] == fe.order.market)
                and (not q.get("order_id") or q["order_id"] == fe.order.order_id)
-               and _in_window(fe.ts_ms // 1000, lo, hi)]
+               and _in_window(fe.ts_ms // 1000, lo, hi) and (fe.ts_ms < cutoff) == archived]
         page, last = keyset_page(idx, lambda i: i, after, limit, descending=True)
         out = []
         for fe in (a.fills[i] for i in page):

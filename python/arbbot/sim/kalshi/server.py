@@ -30,7 +30,8 @@ class KalshiSim(KalshiRest, KalshiWs, HttpVenueSim):
     too_many = {"error": "too many requests"}
     unavailable_message = "service temporarily unavailable"
     log = logging.getLogger("arbbot.sim.kalshi")
-    _PUBLIC_PREFIXES = ("/markets", "/events", "/series", "/exchange", "/historical/markets")
+    _PUBLIC_PREFIXES = ("/markets", "/events", "/series", "/exchange", "/historical/markets",
+                        "/historical/cutoff")
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, registry: KeyRegistry | None = None,
                  starting_balance: int = 10_000 * 1_000_000, clock_ms=lambda: int(time.time() * 1000),

@@ -21,7 +21,11 @@ the V2 endpoints (Kalshi OpenAPI 3.20.0, `CreateOrderV2`, `CancelOrderV2`, `Batc
   answers (an item has `error` instead when that order failed).
 
 Order reads are unchanged: `GET /portfolio/orders/{order_id}`, `GET /portfolio/orders`,
-`GET /portfolio/fills`. The V2 answers carry no money but an average price and an average fee per
+`GET /portfolio/fills`. Those two list only what is newer than Kalshi's historical cutoff (older
+fills are served by `GET /historical/fills` only, orders canceled or executed before it by
+`GET /historical/orders` only; docs getting_started/historical_data: a live window of about 3
+months): every complete fill listing is followed by a read of `GET /historical/cutoff`
+(`read_history_start`), which `KalshiVenue.fill_history_start_ms` reports. The V2 answers carry no money but an average price and an average fee per
 contract (rounded), so the cost and fees of an order that filled are read from the order itself
 (`GET /portfolio/orders/{order_id}`: `taker/maker_fill_cost_dollars`, `taker/maker_fees_dollars`,
 exact) — never worked out from the averages.
@@ -48,7 +52,8 @@ from arbbot.venues.common.model import (
 from arbbot.venues.kalshi.common.enums import STATUS_FROM_WIRE, TIF_TO_WIRE
 from arbbot.venues.kalshi.http.client import ALREADY_THERE, KalshiHttpClient
 from arbbot.venues.kalshi.schemas.rest import (
-    OrderAck, as_direction, created_s, parse_balance, parse_fill, parse_order, parse_order_ack, parse_position,
+    OrderAck, as_direction, created_s, parse_balance, parse_fill, parse_history_cutoff, parse_order, parse_order_ack,
+    parse_position,
 )
 
 log = logs.get("kalshi")
@@ -131,6 +136,9 @@ class KalshiExecutionClient:
         # the direction (side, action) each order was sent in, by client order id and by order id
         self._sent: OrderedDict[str, tuple[Side, Action]] = OrderedDict()
         self._sent_ids: OrderedDict[str, tuple[Side, Action]] = OrderedDict()
+        # unix ms from which /portfolio/fills and /portfolio/orders list everything (the historical
+        # cutoff, `read_history_start`); None until a read of it succeeds
+        self.history_start_ms: int | None = None
 
     @staticmethod
     def _keep(memo: OrderedDict, key: str, direction: tuple[Side, Action]) -> None:
@@ -372,7 +380,10 @@ class KalshiExecutionClient:
                     min_ts_ms: int | None = None) -> list[Fill]:
         """All the account's fills (every page), newest first, those of orders this client sent in
         the direction it sent them (`fill_as_sent`). `order_id` / `ticker` filter at the venue;
-        `min_ts_ms`: fills in or after the second holding it (as for `orders`)."""
+        `min_ts_ms`: fills in or after the second holding it (as for `orders`). Only the fills
+        newer than the historical cutoff: a complete listing (no filter) is followed by a read of
+        it (`read_history_start`), so `history_start_ms` is never older than the cutoff this
+        listing was served under."""
         params: dict = {}
         if order_id:
             params["order_id"] = order_id
@@ -383,7 +394,24 @@ class KalshiExecutionClient:
         out = [self.fill_as_sent(parse_fill(f)) for f in await self._all_pages("/portfolio/fills", "fills", params)]
         if min_ts_ms is not None:
             out = [f for f in out if not f.ts_ms or f.ts_ms // 1000 >= min_ts_ms // 1000]   # 0: time unknown
+        if not params:
+            await self.read_history_start()
         return out
+
+    async def read_history_start(self) -> int | None:
+        """Read `GET /historical/cutoff` (public) into `history_start_ms`: the later of
+        `trades_created_ts` and `orders_updated_ts` in unix ms (`parse_history_cutoff`). Read
+        after a listing, never before: the cutoff only advances, so a value read after it is at
+        least the one the listing was served under (a fill at or after it was listed). A read that
+        fails keeps the last value (logged). Returns `history_start_ms`."""
+        try:
+            # through `request` (not `get`): a read of its own, not a page of the listing before it
+            start = parse_history_cutoff(await self.http.request("GET", "/historical/cutoff"))
+        except VenueError as exc:
+            log.warning("kalshi.history_cutoff_failed", error=str(exc), kept=self.history_start_ms)
+            return self.history_start_ms
+        self.history_start_ms = start
+        return start
 
     async def balance(self) -> Balance:
         return parse_balance(await self.http.get("/portfolio/balance", auth=True))

@@ -404,8 +404,20 @@ class KalshiVenue:
 
     async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
                     min_ts_ms: int | None = None) -> list[Fill]:
-        """Every fill of the account (all pages), filtered (`KalshiExecutionClient.fills`)."""
+        """Every fill of the account newer than Kalshi's historical cutoff (all pages), filtered
+        (`KalshiExecutionClient.fills`); unfiltered, it reads the cutoff after the listing
+        (`fill_history_start_ms`)."""
         return await self.exec.fills(order_id=order_id, ticker=ticker, min_ts_ms=min_ts_ms)
+
+    def fill_history_start_ms(self) -> int | None:
+        """The wall ms (UTC epoch) from which `fills()` lists every fill of the account and
+        `orders()` every order: Kalshi's historical cutoff (`GET /historical/cutoff`, the later of
+        `trades_created_ts` and `orders_updated_ts`; older fills are served by
+        `/historical/fills` only, orders finished before it by `/historical/orders` only). Read
+        after every unfiltered `fills()` — the listing reconciliation and recovery compare — so it
+        is never older than the cutoff that listing was served under; a failed read keeps the last
+        value. None until a read succeeds: as if `fills()` listed them all."""
+        return self.exec.history_start_ms
 
     async def close_stream(self) -> None:
         """Stop streaming books (the market-data connection and its feed); orders, balances and

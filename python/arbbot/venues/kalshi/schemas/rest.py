@@ -264,6 +264,24 @@ def created_s(d: dict) -> int | None:
     return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() // 1)
 
 
+HISTORY_CUTOFFS = ("trades_created_ts", "orders_updated_ts")   # GET /historical/cutoff: fills, orders
+
+
+def parse_history_cutoff(d) -> int:
+    """`GET /historical/cutoff` (GetHistoricalCutoffResponse: `market_settled_ts`,
+    `trades_created_ts`, `orders_updated_ts`, each a required RFC 3339 date-time) → the unix ms
+    from which `/portfolio/fills` lists every fill and `/portfolio/orders` every order: the later
+    of `trades_created_ts` (fills before it: `/historical/fills` only) and `orders_updated_ts`
+    (orders canceled or executed before it: `/historical/orders` only). ProtocolError if either
+    is missing or not a date-time with its offset."""
+    if not isinstance(d, dict):
+        raise ProtocolError("kalshi /historical/cutoff: not an object", venue="kalshi")
+    try:
+        return max(utc_ms(d[k]) for k in HISTORY_CUTOFFS)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"kalshi /historical/cutoff: unreadable cutoff ({exc})", venue="kalshi") from None
+
+
 FINAL_STATUSES = ("finalized", "settled")      # Market.status once the result is final (payouts made)
 
 
