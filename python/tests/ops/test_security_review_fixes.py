@@ -45,23 +45,14 @@ dashboard_token = "dash-token-0123456789abcdef"
 '''
 
 
-@pytest.fixture
-def clean(tmp_path, monkeypatch):
-    """A clean cwd (no arbbot.toml, no kill file) and no ARB_* variables."""
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("ARB_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
-
-
 def _env(**extra) -> dict:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("ARB_")}, **extra}
 
 
 # ---- 2. a TOML file holding secrets must not be readable by group or others --------------------------
 
-def test_a_toml_file_with_secrets_readable_by_others_is_refused_naming_the_file(clean):
-    toml = clean / "arbbot.toml"
+def test_a_toml_file_with_secrets_readable_by_others_is_refused_naming_the_file(in_tmp):
+    toml = in_tmp / "arbbot.toml"
     toml.write_text(SECRETS_TOML)
     toml.chmod(0o644)
     with pytest.raises(ConfigError) as caught:
@@ -78,26 +69,26 @@ def test_a_toml_file_with_secrets_readable_by_others_is_refused_naming_the_file(
     assert settings.seed == 4 and settings.polymarket_private_key.get_secret_value() == PRIVATE_KEY
 
 
-def test_the_cli_refuses_it_with_one_line_and_exit_2_like_the_kalshi_key_file(clean):
-    toml = clean / "arbbot.toml"
+def test_the_cli_refuses_it_with_one_line_and_exit_2_like_the_kalshi_key_file(in_tmp):
+    toml = in_tmp / "arbbot.toml"
     toml.write_text(SECRETS_TOML)
     toml.chmod(0o644)
-    out = subprocess.run([*BOT, "config", "show"], cwd=clean, env=_env(), capture_output=True, text=True, timeout=60)
+    out = subprocess.run([*BOT, "config", "show"], cwd=in_tmp, env=_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip().splitlines() == [
         "arbbot config: arbbot.toml holds secrets (dashboard_token, polymarket_api_passphrase, polymarket_api_secret, "
         "polymarket_private_key) and is readable by group or others; chmod 600 it"]
-    key = clean / "k.pem"                                # the existing check, for comparison: same shape, same exit
+    key = in_tmp / "k.pem"                                # the existing check, for comparison: same shape, same exit
     key.write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
     key.chmod(0o644)
     toml.unlink()
-    out = subprocess.run([*BOT, "config", "show"], cwd=clean, env=_env(ARB_KALSHI_PRIVATE_KEY_FILE="k.pem"),
+    out = subprocess.run([*BOT, "config", "show"], cwd=in_tmp, env=_env(ARB_KALSHI_PRIVATE_KEY_FILE="k.pem"),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip().endswith("is readable by group or others; chmod 600 it")
 
 
-def test_arb_config_and_config_name_the_file_they_read(clean, monkeypatch):
-    other = clean / "other.toml"
+def test_arb_config_and_config_name_the_file_they_read(in_tmp, monkeypatch):
+    other = in_tmp / "other.toml"
     other.write_text('notify_webhooks = ["https://hooks.slack.com/services/T0/B0/SECRETSECRET"]\n')
     other.chmod(0o604)
     with pytest.raises(ConfigError, match=r"^other\.toml holds secrets \(notify_webhooks\) and is readable by group or "
@@ -114,8 +105,8 @@ def test_arb_config_and_config_name_the_file_they_read(clean, monkeypatch):
     assert len(load_settings().notify_webhooks) == 1
 
 
-def test_a_toml_file_without_secrets_is_read_at_any_mode(clean):
-    toml = clean / "arbbot.toml"
+def test_a_toml_file_without_secrets_is_read_at_any_mode(in_tmp):
+    toml = in_tmp / "arbbot.toml"
     # a key id is not a secret (shown masked, sent in clear); an empty secret is no secret
     toml.write_text('seed = 9\npolymarket_api_key = "pk-0123456789abcdef"\ndashboard_token = ""\n'
                     'notify_webhooks = []\n')
@@ -125,20 +116,20 @@ def test_a_toml_file_without_secrets_is_read_at_any_mode(clean):
     assert read_toml("arbbot.toml")["seed"] == 9
 
 
-def test_secrets_from_the_environment_need_no_private_file(clean, monkeypatch):
-    (clean / "arbbot.toml").write_text("seed = 2\n")
-    (clean / "arbbot.toml").chmod(0o644)
+def test_secrets_from_the_environment_need_no_private_file(in_tmp, monkeypatch):
+    (in_tmp / "arbbot.toml").write_text("seed = 2\n")
+    (in_tmp / "arbbot.toml").chmod(0o644)
     monkeypatch.setenv("ARB_POLYMARKET_PRIVATE_KEY", PRIVATE_KEY)
     assert load_settings().polymarket_private_key.get_secret_value() == PRIVATE_KEY
 
 
-def test_halt_still_works_when_the_toml_file_is_refused(clean):
-    toml = clean / "arbbot.toml"
+def test_halt_still_works_when_the_toml_file_is_refused(in_tmp):
+    toml = in_tmp / "arbbot.toml"
     toml.write_text(SECRETS_TOML + 'kill_file = "stop.kill"\n')
     toml.chmod(0o644)
-    out = subprocess.run([*BOT, "halt"], cwd=clean, env=_env(), capture_output=True, text=True, timeout=60)
+    out = subprocess.run([*BOT, "halt"], cwd=in_tmp, env=_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "chmod 600 it" in out.stderr and (clean / "stop.kill").exists()
+    assert "chmod 600 it" in out.stderr and (in_tmp / "stop.kill").exists()
 
 
 # ---- 3. the simulator child inherits none of the bot's ARB_* variables -------------------------------
@@ -315,22 +306,22 @@ def test_the_feed_bench_puts_no_token_on_its_clients_command_line(monkeypatch):
 
 # ---- 1. arbbot report --html: owner-only ------------------------------------------------------------
 
-def test_report_html_is_written_owner_only(clean):
-    OrderStore(str(clean / "o.db")).close()
+def test_report_html_is_written_owner_only(in_tmp):
+    OrderStore(str(in_tmp / "o.db")).close()
     old = os.umask(0o022)
     try:
-        out = subprocess.run([*BOT, "report", "--db", "o.db", "--html", "r.html"], cwd=clean, env=_env(),
+        out = subprocess.run([*BOT, "report", "--db", "o.db", "--html", "r.html"], cwd=in_tmp, env=_env(),
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert (clean / "r.html").stat().st_mode & 0o777 == 0o600
-        assert "no executions" in (clean / "r.html").read_text()
-        (clean / "old.html").write_text("stale")
-        (clean / "old.html").chmod(0o644)                # an existing file: made private before it is written
-        out = subprocess.run([*BOT, "report", "--db", "o.db", "--html", "old.html"], cwd=clean, env=_env(),
+        assert (in_tmp / "r.html").stat().st_mode & 0o777 == 0o600
+        assert "no executions" in (in_tmp / "r.html").read_text()
+        (in_tmp / "old.html").write_text("stale")
+        (in_tmp / "old.html").chmod(0o644)                # an existing file: made private before it is written
+        out = subprocess.run([*BOT, "report", "--db", "o.db", "--html", "old.html"], cwd=in_tmp, env=_env(),
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert (clean / "old.html").stat().st_mode & 0o777 == 0o600
-        assert "stale" not in (clean / "old.html").read_text()
+        assert (in_tmp / "old.html").stat().st_mode & 0o777 == 0o600
+        assert "stale" not in (in_tmp / "old.html").read_text()
     finally:
         os.umask(old)
 

@@ -157,28 +157,18 @@ class KalshiExecutionClient:
             self._keep(self._sent_ids, order_id, want)
         return want
 
-    def as_sent(self, o: Order) -> Order:
-        """`o` in the direction this client sent it (unchanged for an order it did not send)."""
-        want = self._direction_sent(o.order_id, o.client_order_id)
-        if want is None or (o.side, o.action) == want:
-            return o
-        got = as_direction(o.side, o.action, o.price_ticks, want)
+    def as_sent(self, x: Order | Fill) -> Order | Fill:
+        """An order or a fill of an order this client sent, in the direction it sent the order
+        (unchanged for one it did not send)."""
+        want = self._direction_sent(x.order_id, x.client_order_id)
+        if want is None or (x.side, x.action) == want:
+            return x
+        got = as_direction(x.side, x.action, x.price_ticks, want)
         if got is None:
-            log.warning("kalshi.order_direction_mismatch", order_id=o.order_id, sent=f"{want[1].value} {want[0].label}",
-                        read=f"{o.action.value} {o.side.label}")
-            return o
-        return dataclasses.replace(o, side=got[0], action=got[1], price_ticks=got[2])
-
-    def fill_as_sent(self, f: Fill) -> Fill:
-        """A fill of an order this client sent, in the direction it sent the order."""
-        want = self._direction_sent(f.order_id, f.client_order_id)
-        if want is None or (f.side, f.action) == want:
-            return f
-        got = as_direction(f.side, f.action, f.price_ticks, want)
-        if got is None:
-            log.warning("kalshi.fill_direction_mismatch", order_id=f.order_id, fill_id=f.fill_id)
-            return f
-        return dataclasses.replace(f, side=got[0], action=got[1], price_ticks=got[2])
+            log.warning("kalshi.direction_mismatch", what=type(x).__name__, order_id=x.order_id,
+                        sent=f"{want[1].value} {want[0].label}", read=f"{x.action.value} {x.side.label}")
+            return x
+        return dataclasses.replace(x, side=got[0], action=got[1], price_ticks=got[2])
 
     async def place(self, req: OrderRequest) -> Order:
         """Create one order (`POST /portfolio/events/orders`, sent once: never again once it may
@@ -379,7 +369,7 @@ class KalshiExecutionClient:
     async def fills(self, *, order_id: str | None = None, ticker: str | None = None,
                     min_ts_ms: int | None = None) -> list[Fill]:
         """All the account's fills (every page), newest first, those of orders this client sent in
-        the direction it sent them (`fill_as_sent`). `order_id` / `ticker` filter at the venue;
+        the direction it sent them (`as_sent`). `order_id` / `ticker` filter at the venue;
         `min_ts_ms`: fills in or after the second holding it (as for `orders`). Only the fills
         newer than the historical cutoff: a complete listing (no filter) is followed by a read of
         it (`read_history_start`), so `history_start_ms` is never older than the cutoff this
@@ -391,7 +381,7 @@ class KalshiExecutionClient:
             params["ticker"] = ticker
         if min_ts_ms is not None:
             params["min_ts"] = max(0, min_ts_ms // 1000 - 1)
-        out = [self.fill_as_sent(parse_fill(f)) for f in await self._all_pages("/portfolio/fills", "fills", params)]
+        out = [self.as_sent(parse_fill(f)) for f in await self._all_pages("/portfolio/fills", "fills", params)]
         if min_ts_ms is not None:
             out = [f for f in out if not f.ts_ms or f.ts_ms // 1000 >= min_ts_ms // 1000]   # 0: time unknown
         if not params:

@@ -376,9 +376,7 @@ class KalshiVenue:
         self.user.start()
         while True:
             x = await self.user.updates.get()
-            if isinstance(x, Fill):
-                x = self.exec.fill_as_sent(x)
-            elif isinstance(x, Order):
+            if isinstance(x, (Fill, Order)):
                 x = self.exec.as_sent(x)
             yield x
 
