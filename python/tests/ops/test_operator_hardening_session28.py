@@ -13,6 +13,7 @@ import re
 import secrets
 import unicodedata
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -105,7 +106,7 @@ def login(d) -> tuple[httpx.Client, str, str]:
     """A browser-like client: (client, its session id — the cookie —, the page's CSRF token)."""
     client = httpx.Client(base_url=d.base, timeout=10)
     r = client.get("/", params={"token": d.token})
-    sid = r.cookies[COOKIE]
+    sid = r.cookies[f"{COOKIE}_{urlsplit(d.base).port}"]
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get("/").text).group(1)
     return client, sid, csrf
 

@@ -2,7 +2,11 @@
 protection for state-changing calls.
 
 - `GET /?token=T` (T = the token) starts a browser session: an HttpOnly, SameSite=Strict cookie
-  holding a random session id, then a redirect to `/` (the token leaves the address bar).
+  holding a random session id, then a redirect to `/` (the token leaves the address bar). The
+  cookie is named after the port (`arbbot_session_8765`): a browser sends a host's cookies to
+  every port of it, so two bots' dashboards on one machine (paper and live) must not overwrite
+  each other's session. A session unused for SESSION_IDLE_S ends; an open page's event stream
+  keeps its session in use (each state sent counts), so only a closed page's session expires.
 - Every other request needs that cookie or `Authorization: Bearer T`; otherwise 401.
 - A POST authenticated by the cookie must also carry the session's CSRF token (delivered in the
   page) in `X-CSRF-Token`, and an `Origin`, when sent, must be this server's; a POST with the
@@ -34,8 +38,9 @@ from aiohttp import web
 from arbbot import logs
 
 log = logs.get("dashboard")
-COOKIE = "arbbot_session"
+COOKIE = "arbbot_session"          # the cookie's name before the server is bound; then COOKIE_port
 MAX_SESSIONS = 64                 # browser sessions kept (oldest dropped)
+SESSION_IDLE_S = 8 * 3600.0       # a browser session unused this long ends
 LOGIN_FAILURES = 10               # wrong tokens within LOGIN_WINDOW_S that lock the token checks ...
 LOGIN_WINDOW_S = 60.0
 LOCKOUT_S = 60.0                  # ... for this long (429)
@@ -73,6 +78,8 @@ class Auth:
             raise ValueError(f"the dashboard token must be at least {MIN_DASHBOARD_TOKEN} characters")
         self.token = token
         self.sessions: OrderedDict[str, str] = OrderedDict()     # session id → its CSRF token
+        self._used: dict[str, float] = {}                        # session id → when last used (clock)
+        self.cookie = COOKIE
         self._label_key = secrets.token_bytes(32)                # this process's key of session labels
         # the Host header values answered (`serve_on`); none until the server is bound, None: any
         self.allowed: frozenset[str] | None = frozenset()
@@ -84,6 +91,7 @@ class Auth:
         """The server is bound on `host`:`port`: answer the Host names of that address only."""
         from arbbot.config import allowed_hosts
         self.allowed = allowed_hosts(host, port)
+        self.cookie = f"{COOKIE}_{port}"
 
     def host_ok(self, request: web.Request) -> bool:
         if self.allowed is None:
@@ -120,15 +128,31 @@ class Auth:
     def start_session(self) -> tuple[str, str]:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.sessions[sid] = csrf
+        self._used[sid] = self.clock()
         while len(self.sessions) > MAX_SESSIONS:
-            self.sessions.popitem(last=False)
+            self._used.pop(self.sessions.popitem(last=False)[0], None)
         return sid, csrf
 
     def session_of(self, request: web.Request) -> str | None:
-        sid = request.cookies.get(COOKIE)
+        """The browser session `request`'s cookie names, if it is open and was used within
+        SESSION_IDLE_S (this use counts); an idle one is ended here."""
+        sid = request.cookies.get(self.cookie)
         if sid is None:
             return None
-        return next((s for s in self.sessions if same(sid, s)), None)
+        found = next((s for s in self.sessions if same(sid, s)), None)
+        if found is None:
+            return None
+        now = self.clock()
+        if now - self._used[found] >= SESSION_IDLE_S:
+            del self.sessions[found], self._used[found]
+            return None
+        self._used[found] = now
+        return found
+
+    def keep(self, sid: str | None) -> None:
+        """Session `sid` is in use now (an open page's event stream, each state it is sent)."""
+        if sid in self._used:
+            self._used[sid] = self.clock()
 
     def bearer(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -168,7 +192,7 @@ class Auth:
                 return _refuse(401, "wrong dashboard token")
             sid, _ = self.start_session()
             response = web.Response(status=303, headers={"Location": "/"})
-            response.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/")
+            response.set_cookie(self.cookie, sid, httponly=True, samesite="Strict", path="/")
             return response
         if request.headers.get("Authorization", "").startswith("Bearer "):
             if wait := self.locked():

@@ -16,6 +16,7 @@ import itertools
 import time
 from collections import deque
 
+from arbbot import logs
 
 MAX_OPPORTUNITIES = 25          # current opportunities shown, most profitable first
 LATENCY_SAMPLES = 1_000         # newest detection latencies the percentiles use
@@ -99,7 +100,7 @@ class LoopSampler:
                "book_updates": st.book_updates, "detections": st.detections, "found": dict(st.found),
                "detect_us": _pct_us(_newest(st.latencies_ns)),
                "markets": len(s.markets), "healthy": s.healthy() if s.markets else 0,
-               "errors": list(s.errors[-5:]), "engine": getattr(s, "engine_choice", None),
+               "errors": [logs.scrub(e) for e in s.errors[-5:]], "engine": getattr(s, "engine_choice", None),
                "min_profit_micros": s.min_profit, "max_qty_lots": s.max_qty}
         t_now = time.time()
         if _due(self._held_out, len(st.held_out), t_now):

@@ -199,11 +199,13 @@ class Dashboard:
                                                "X-Accel-Buffering": "no"})
         await response.prepare(request)
         self.clients += 1
+        sid = self.auth.session_of(request)         # None: a bearer client
         try:
             if self._payload is None or self.clients == 1:
                 self._publish()                     # a first client: a state now, not at the next tick
             while not self._stopping.is_set():
                 await response.write(f"event: state\ndata: {self._payload}\n\n".encode())
+                self.auth.keep(sid)                 # an open page keeps its session
                 await self._fresh.wait()
         except (ConnectionResetError, asyncio.CancelledError):
             pass

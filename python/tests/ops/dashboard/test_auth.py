@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -55,7 +56,7 @@ def login(base: str) -> tuple[httpx.Client, str]:
     r = client.get(f"/?token={TOKEN}")
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith("arbbot_session=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert cookie.startswith(f"arbbot_session_{urlsplit(base).port}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert TOKEN not in cookie
     page = client.get("/")
     assert page.status_code == 200
@@ -74,7 +75,7 @@ def test_every_route_needs_the_token(server):
     assert httpx.get(server.base + "?token=wrong", timeout=10).status_code == 401
     wrong = {"Authorization": "Bearer wrong"}
     assert httpx.get(server.base + "api/state", headers=wrong, timeout=10).status_code == 401
-    assert httpx.get(server.base + "api/state", cookies={"arbbot_session": "forged"}, timeout=10).status_code == 401
+    assert httpx.get(server.base + "api/state", cookies={server.dash.auth.cookie: "forged"}, timeout=10).status_code == 401
     assert not server.kill.exists() and kinds(server.store) == []
 
 
@@ -192,3 +193,56 @@ def test_a_hostile_body_is_a_json_error_with_the_security_headers(server, capfd,
             r.headers["content-security-policy"]
     assert "Traceback" not in capfd.readouterr().err
     assert not server.kill.exists() and kinds(server.store) == []
+
+
+# ---- browser sessions: one cookie per dashboard, ended when unused ----------------------------------
+
+def bare_dashboard(auth: Auth) -> Dashboard:
+    controls = Controls(Settings(kill_file=""), None, None)
+    return Dashboard(StateBuilder(SimpleNamespace(latest=SAMPLE), History(None), controls, controls.settings),
+                     controls, auth, port=0).start()
+
+
+def test_two_dashboards_on_one_machine_keep_their_own_sessions():
+    """A browser sends 127.0.0.1's cookies to every port: with one cookie name, logging into the
+    second bot's dashboard replaced the first one's session (401 there)."""
+    first, second = bare_dashboard(Auth(TOKEN)), bare_dashboard(Auth(TOKEN + "-other"))
+    try:
+        browser = httpx.Client(timeout=10)          # one cookie jar for both, as a browser has
+        assert browser.get(f"{first.url}?token={TOKEN}").status_code == 303
+        assert browser.get(f"{second.url}?token={TOKEN}-other").status_code == 303
+        assert sorted(c.name for c in browser.cookies.jar) == sorted(
+            [f"arbbot_session_{first.port}", f"arbbot_session_{second.port}"])
+        assert browser.get(first.url + "api/state").status_code == 200
+        assert browser.get(second.url + "api/state").status_code == 200
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_session_unused_for_the_idle_limit_ends_and_an_open_stream_keeps_it():
+    from arbbot.ops.dashboard.auth import SESSION_IDLE_S
+    now = [1_000.0]
+    auth = Auth(TOKEN, clock=lambda: now[0])
+    dash = bare_dashboard(auth)
+    try:
+        used, idle = httpx.Client(base_url=dash.url, timeout=10), httpx.Client(base_url=dash.url, timeout=10)
+        for client in (used, idle):
+            assert client.get(f"/?token={TOKEN}").status_code == 303
+        now[0] += SESSION_IDLE_S - 1
+        assert used.get("/api/state").status_code == 200          # used: its idle time starts again
+        now[0] += 2
+        assert idle.get("/api/state").status_code == 401          # 8 h + 1 s unused: ended
+        assert used.get("/api/state").status_code == 200
+        assert len(auth.sessions) == 1
+        # an open page only holds its event stream: each state it is sent keeps the session
+        with used.stream("GET", "/api/stream") as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "event: state"
+            now[0] += SESSION_IDLE_S - 1
+            for _ in range(2):                                     # the next ticks' states (1 s apart)
+                assert next(line for line in lines if line == "event: state")
+        now[0] += SESSION_IDLE_S - 1
+        assert used.get("/api/state").status_code == 200
+    finally:
+        dash.stop()

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -67,7 +68,7 @@ def test_page_loads_with_the_token_and_shows_live_numbers(session, bot):
     page.goto(bot.login_url)
     assert page.url == bot.base                       # the token left the address bar
     cookies = page.context.cookies()
-    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("arbbot_session", True, "Strict")]
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [(f"arbbot_session_{urlsplit(bot.base).port}", True, "Strict")]
     wait_for(lambda: page.text_content("#conn") == "live", what="the live stream")
     updates = lambda: int(page.text_content("#kpi-updates").replace(",", ""))   # noqa: E731
     first = wait_for(updates, what="book updates")

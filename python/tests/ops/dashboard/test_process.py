@@ -220,3 +220,17 @@ def test_child_env_keeps_the_process_basics_and_drops_everything_else():
                      "ARB_CONFIG": "/etc/arbbot.toml", "AWS_SECRET_ACCESS_KEY": "a" * 20, "SSH_AUTH_SOCK": "/tmp/ssh"})
     assert env == {"PATH": "/usr/bin", "HOME": "/home/bot", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                    "TMPDIR": "/var/tmp", "PYTHONPATH": "/opt/arbbot", "PYTHONUTF8": "1"}
+
+
+def test_a_session_error_naming_a_secret_reaches_the_dashboard_redacted(tmp_path, monkeypatch):
+    """`session.errors` are exception texts (a venue's answer, a connection's URL): a registered
+    secret in one is masked before the sample leaves the bot's process for the browser."""
+    from arbbot import logs
+    secret = "pk-0123456789abcdef-secret"
+    monkeypatch.setattr(logs, "_secrets", set())
+    logs.register_secret(secret)
+    session, settings, store, trader = bot(tmp_path)
+    session.errors.append(f"polymarket: HTTPStatusError: 401 for key {secret}")
+    errors = LoopSampler(session, trader).sample()["errors"]
+    assert errors == [f"polymarket: HTTPStatusError: 401 for key {logs.REDACTED}"]
+    store.close()
