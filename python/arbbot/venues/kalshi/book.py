@@ -71,20 +71,41 @@ def checked(b: Book) -> Book:
 
 class SeqTracker:
     """Per-sid contiguous sequence check. `check(sid, seq)` → "ok", "stale" (≤ last: duplicate or
-    late frame, drop it) or "gap" (frames were lost: distrust the sid's books)."""
+    late frame, drop it) or "gap" (frames were lost: distrust the sid's books).
+
+    A command's answer on the subscription (`ok` to `update_subscription`) carries the sid and a
+    seq too (Kalshi's AsyncAPI example: `{"id": 123, "sid": 456, "seq": 222, "type": "ok"}`).
+    Whether that number is one of the sid's own (taken from its book frames' sequence) is not
+    documented: `answered(sid, seq)` notes it, and a book frame's jump over numbers that only
+    answers carried is no gap. A number no frame carried still is, and a book frame numbered
+    like an answer is still in sequence (if the answers' numbers are not the sid's own)."""
 
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
+        self._answers: dict[int, set[int]] = {}     # sid → seqs carried by answers, above `last`
+
+    def answered(self, sid: int, seq: int) -> None:
+        last = self.last.get(sid)
+        if last is not None and seq > last:
+            self._answers.setdefault(sid, set()).add(seq)
 
     def check(self, sid: int, seq: int) -> str:
         last = self.last.get(sid)
         if last is None or seq == last + 1:
-            self.last[sid] = seq
+            self._advance(sid, seq)
             return "ok"
         if seq <= last:
             return "stale"
+        answers = self._answers.get(sid)
+        lost = answers is None or not all(n in answers for n in range(last + 1, seq))
+        self._advance(sid, seq)
+        return "gap" if lost else "ok"          # "ok": only answers came between, nothing was lost
+
+    def _advance(self, sid: int, seq: int) -> None:
         self.last[sid] = seq
-        return "gap"
+        answers = self._answers.get(sid)
+        if answers:
+            answers.difference_update([n for n in answers if n <= seq])
 
     def expected(self, sid: int) -> int | None:
         """The seq the next frame of `sid` carries in sequence (None before its first frame)."""
@@ -94,8 +115,10 @@ class SeqTracker:
     def reset(self, sid: int | None = None) -> None:
         if sid is None:
             self.last.clear()
+            self._answers.clear()
         else:
             self.last.pop(sid, None)
+            self._answers.pop(sid, None)
 
 
 def held(b: Book, reason: str) -> Book:

@@ -484,6 +484,9 @@ class KalshiDataClient:
                 self._refused(msg)
             return
         if isinstance(msg, Other) and msg.type == "ok":
+            sid, seq = msg.raw.get("sid"), msg.raw.get("seq")
+            if type(sid) is int and type(seq) is int:
+                self.seq.answered(sid, seq)     # not a lost book frame when the next one skips it
             self._accepted(msg.raw.get("id"))
             return
         if isinstance(msg, (OrderbookSnapshot, OrderbookDelta)):
