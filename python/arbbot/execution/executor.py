@@ -27,7 +27,7 @@ from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR, format_money
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
-from arbbot.venues.common.errors import NotSent, OrderRejected, VenueError
+from arbbot.venues.common.errors import NOT_ENOUGH_BALANCE, NotSent, OrderRejected, VenueError
 from arbbot.venues.common.model import (
     Action, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue, floor_price,
 )
@@ -532,7 +532,7 @@ class Executor:
         except OrderRejected as exc:
             self.store.set_intent_state(coid, "rejected", str(exc))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))
-            return _Placed(coid, 0, 0, 0, f"rejected: {exc}")
+            return _Placed(coid, 0, 0, 0, f"rejected: {exc}", exc.code)
         except NotSent as exc:
             self.store.set_intent_state(coid, "failed", f"not sent: {exc}")
             log.info("order.not_sent", client_order_id=coid, market=market, role=role, reason=str(exc))
@@ -868,19 +868,21 @@ class Executor:
         stopped = ""                                  # why a leg's unwind stopped before its attempts were spent
         dust: dict[int, int] = {}                     # leg → lots held: no order for them the venue takes
         for i in sorted(net, reverse=True):
-            if net[i] > keep and not await self._unwindable(opp, i, net[i] - keep):
-                # under the venue's minimum order as a sale and as a purchase of the other side
-                # (Polymarket: 5 shares, $1): no order could unwind them, so none is sent (each
-                # would be refused); they are held at cost, as an over-fill is, not a naked leg
-                dust[i] = net[i] - keep
-                continue
             anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
+            no_sale = False                           # the venue refused to sell what the leg holds
             for attempt in range(cfg.unwind_attempts):
                 if net[i] <= keep:
                     break
+                if not await self._unwindable(opp, i, net[i] - keep):
+                    # under the venue's minimum order as a sale and as a purchase of the other side
+                    # (Polymarket: 5 shares, $1), from the start or left by a partial unwind: no
+                    # order could unwind them, so none is sent (each would be refused); they are
+                    # held at cost, as an over-fill is, not a naked leg
+                    dust[i] = net[i] - keep
+                    break
                 if attempt:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
-                placed = await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors)
+                placed = await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors, no_sale)
                 net = self.store.leg_net(xid)
                 if placed is not None and placed.error.startswith(NOT_FOUND):
                     # its answer was lost and lookups did not find it: it may still reach the venue
@@ -888,6 +890,11 @@ class Executor:
                     # them twice, so the leg is left as it is and an operator looks (safe mode)
                     stopped += f"; leg {i}'s unwind order {placed.coid} {placed.error}: not sent again"
                     break
+                # Polymarket refuses to sell tokens whose purchase is not mined yet (seconds to
+                # a minute after the match): the leg's next attempts buy the other side instead
+                no_sale = no_sale or (placed is not None and placed.refusal == NOT_ENOUGH_BALANCE)
+            if i in dust:
+                continue
             # an unwind that bought the other side spends a budget: lots beyond it are held
             ok = ok and keep - self.store.leg_overfill(xid).get(i, (0, 0))[1] <= net[i] <= keep
         held = "".join(f"; leg {i} unwound {keep - n} lots beyond its excess (held)" for i, n in net.items() if n < keep)
@@ -950,11 +957,12 @@ class Executor:
         return True
 
     async def _unwind_leg(self, xid: str, opp: Opportunity, i: int, lots: int, attempt: int,
-                          anchors: dict[Action, int]) -> None:
+                          anchors: dict[Action, int], no_sale: bool = False) -> _Placed | None:
         """One unwind order for leg `i` (`lots` to sell), at attempt `attempt`'s slippage through the
         leg's anchor price (`anchors`: set from the first quote with a price, see ExecutorConfig):
         what `_place` returned. No price to anchor to yet (no quote, an untradeable book, an empty
-        side): no order (None); the next attempt re-quotes."""
+        side): no order (None); the next attempt re-quotes. `no_sale`: the venue refused to sell
+        the leg's Polymarket tokens (not delivered yet): buy the other side instead."""
         leg = opp.legs[i]
         route = self.routes[leg.market]
         side = leg.side
@@ -974,8 +982,10 @@ class Executor:
             anchors.setdefault(Action.SELL, bid)
         sell_price = floor_price(info, anchors[Action.SELL] - slip) if Action.SELL in anchors else None
         # Buy-only ForecastEx, and Polymarket when the sale would be worth less than its $1 minimum
-        # for marketable orders (or has no bid): exit by buying the opposite side (the pair pays $1).
-        small = info.venue is Venue.POLYMARKET and (sell_price is None or sell_price * lots < POLYMARKET_MIN_ORDER)
+        # for marketable orders (or has no bid, or was refused: `no_sale`): exit by buying the
+        # opposite side (the pair pays $1).
+        small = info.venue is Venue.POLYMARKET and (no_sale or sell_price is None
+                                                    or sell_price * lots < POLYMARKET_MIN_ORDER)
         if info.venue is Venue.FORECASTEX or small:
             side, action = side.other, Action.BUY
             ask = None if q is None else (q.best_ask_yes if side is Side.YES else q.best_ask_no)
@@ -1012,3 +1022,4 @@ class _Placed:
     cost: int
     fee: int
     error: str
+    refusal: str = ""          # a rejection's venue code (OrderRejected.code), e.g. NOT_ENOUGH_BALANCE

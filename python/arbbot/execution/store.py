@@ -906,9 +906,11 @@ class OrderStore:
     def _unwound_part_loss(db, execution_id: str, unlisted=()) -> int:
         """µ$ ≥ 0 lost on the lots a complete execution unwound (it kept K < entered lots on a
         leg: "kept K lots on every leg, the rest unwound"): −(cash flow + the entry cost of the
-        kept sets), where a leg's kept cost is its entry fills' cost (fees included) × K / its
-        entered lots, floored (the loss is never understated). Not netted against the kept sets'
-        locked-in profit (SIZING.md "realised loss"). 0 when every entered lot was kept.
+        lots kept), where a leg's kept cost is its entry fills' cost (fees included) × the lots
+        it kept (entered − unwound: the sets, and any lots it holds beyond them — an over-fill,
+        dust under the venue's minimum — which are held at cost, not lost) / its entered lots,
+        floored (the loss is never understated). Not netted against the kept sets' locked-in
+        profit (SIZING.md "realised loss"). 0 when every entered lot was kept.
         `unlisted`: fills standing in for lots not listed yet ((leg, role, fill), `_unlisted`)."""
         rows = db.execute(f"SELECT i.leg AS leg, i.role AS role, SUM(f.qty) AS lots, SUM({CASH_FLOW_TERM}) AS cash"
                           " FROM fills f JOIN intents i ON i.client_order_id = f.client_order_id"
@@ -925,8 +927,7 @@ class OrderStore:
                 unwound[leg] += lots
         if not any(unwound):
             return 0
-        kept = max(0, min(e - u for e, u in zip(entered, unwound)))
-        kept_cost = sum(p * kept // e for p, e in zip(paid, entered) if e)
+        kept_cost = sum(p * max(0, e - u) // e for p, e, u in zip(paid, entered, unwound) if e)
         return max(0, -(flow + kept_cost))
 
     def _locked_in_loss(self, db, execution_id: str, cash: int | None = None, unlisted=()) -> int:

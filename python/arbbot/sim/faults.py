@@ -52,6 +52,10 @@ class Faults:
     poly_match_delay_s: float = 0.0    # Polymarket: marketable orders (FAK/FOK) wait this long before
     #   they match, as in sports markets (the CLOB's matching delay): answered at once `delayed` with
     #   empty amounts, GET /data/order says ORDER_STATUS_DELAYED until then; 0 = off
+    poly_settle_delay_s: float = 0.0   # Polymarket: tokens a trade bought are the account's to sell
+    #   only this long after the match (the trade is MATCHED, then mined on chain: 10–50 s and more
+    #   since the CLOB's V2; py-clob-client-v2#34, py-clob-client#247): a SELL of them before is
+    #   refused "not enough balance / allowance"; 0 = off (sellable at once)
     kalshi_trading_paused: bool = False  # Kalshi's trading is paused (its weekly maintenance window,
     #   a halt): GET /exchange/status says trading_active false and every order is refused (409
     #   trading_is_paused); the books and their resting orders stay as they were

@@ -136,6 +136,8 @@ class OrderDesk:
             return _bad("invalid amount for a marketable order, min size: $1")
         if body.get("postOnly") and otype in ("FOK", "FAK"):
             return _bad("invalid post-only order: only GTC and GTD are allowed")
+        if side == "SELL" and f.poly_settle_delay_s > 0 and not self._settled_enough(account, cond, tside, lots):
+            return _bad("not enough balance / allowance")
         place = dict(account=account, market=cond, side=tside, action=side.lower(), price=price, lots=lots,
                      tif=_TIF[otype], post_only=bool(body.get("postOnly")), stp="maker",
                      leave=f.partial_fill_lots or None, budget=coll if spends else None)
@@ -180,6 +182,18 @@ class OrderDesk:
             "makingAmount": _dec(making, 6) if got else "", "takingAmount": _dec(taking, 6) if got else "",
             "tradeIDs": trade_ids,
             "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in trade_ids]})
+
+    def _settled_enough(self, account: str, cond: str, side: str, lots: int) -> bool:
+        """`Faults.poly_settle_delay_s`: whether `account` holds `lots` of `cond`'s `side` token
+        counting only what its trades bought at least that long ago (mined): the CLOB refuses a
+        SELL of tokens whose purchase is still MATCHED."""
+        acct = self.sim.exchange.accounts.get(account)
+        if acct is None:
+            return False
+        since = self.sim.clock_ms() - int(self.sim.faults.poly_settle_delay_s * 1000)
+        unmined = sum(e.lots for e in acct.fills if e.order.market == cond and e.order.action == "buy"
+                      and e.order.side == side and e.ts_ms > since)
+        return acct.tokens.get((cond, side), 0) - unmined >= lots
 
     def _match_delayed(self, vid: str, otype: str, place: dict) -> None:
         """A delayed marketable order's match, once its delay is over: in the engine now (a FAK's

@@ -32,6 +32,11 @@ class OrderRejected(VenueError):
     """The venue refused an order (bad price, insufficient balance, market closed...)."""
 
 
+# OrderRejected.code: the account lacks what the order spends (cash for a purchase, the tokens
+# for a Polymarket sale — including tokens bought by a trade not yet mined)
+NOT_ENOUGH_BALANCE = "not_enough_balance"
+
+
 class TransportError(VenueError):
     """Network failure or 5xx after retries."""
 

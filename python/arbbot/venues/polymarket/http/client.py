@@ -12,7 +12,7 @@ import httpx
 
 from arbbot.venues.common import http as common_http
 from arbbot.venues.common.errors import (
-    AuthError, NotFound, OrderRejected, OutcomeUnknown, VenueError,
+    NOT_ENOUGH_BALANCE, AuthError, NotFound, OrderRejected, OutcomeUnknown, VenueError,
 )
 from arbbot.venues.common.ratelimit import TokenBucket
 from arbbot.venues.polymarket.common.signing import L2Signer
@@ -97,5 +97,9 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
         if "already" in msg.lower() or "duplicat" in msg.lower():
             # the same signed order is already at the venue: an earlier send of it arrived
             raise OutcomeUnknown(text, venue="polymarket", status=resp.status_code)
-        raise OrderRejected(text, venue="polymarket", status=resp.status_code)
+        # "not enough balance / allowance": also what a SELL of tokens whose purchase is not yet
+        # mined gets (the trade MATCHED, the tokens not delivered): the executor then unwinds by
+        # buying the other side (`NOT_ENOUGH_BALANCE`)
+        code = NOT_ENOUGH_BALANCE if "not enough balance" in msg.lower() else ""
+        raise OrderRejected(text, venue="polymarket", status=resp.status_code, code=code)
     raise VenueError(text, venue="polymarket", status=resp.status_code)
