@@ -879,6 +879,7 @@ class Executor:
                     # order could unwind them, so none is sent (each would be refused); they are
                     # held at cost, as an over-fill is, not a naked leg
                     dust[i] = net[i] - keep
+                    self.store.hold_dust(xid, i, dust[i])
                     break
                 if attempt:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))

@@ -732,12 +732,28 @@ class OrderStore:
         return {leg: (max(0, entry.get(leg, (0, 0))[1] - entry.get(leg, (0, 0))[0]), unwind.get(leg, 0))
                 for leg in sorted(set(entry) | set(unwind))}
 
+    def hold_dust(self, execution_id: str, leg: int, lots: int) -> None:
+        """The executor holds `lots` of leg `leg` beyond the sets it keeps: under the venue's minimum
+        order as a sale and as a purchase, no order could unwind them. Written when decided (before
+        the other legs' unwinds), so a restart's recovery, which knows no venue minimums, holds them
+        too rather than calling the execution naked (`hedged_sets`)."""
+        with self.tx() as db:
+            self._event(db, "dust_held", execution_id, leg=leg, lots=lots)
+
+    def held_dust(self, execution_id: str) -> dict[int, int]:
+        """Per leg, the lots the executor decided to hold as dust (`hold_dust`; the last decision)."""
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM events WHERE execution_id=? AND kind='dust_held' ORDER BY seq",
+                                    (execution_id,)).fetchall()
+        return {d["leg"]: d["lots"] for d in (json.loads(r[0]) for r in rows)}
+
     def hedged_sets(self, execution_id: str) -> int | None:
         """The complete sets the legs hold but for what venues filled beyond an order's size
-        (`leg_overfill`): the most K with net − entry over-fill ≤ K ≤ net + unwind over-fill on every
-        leg, 0 when that is flat; None when no such K ≥ 0 exists (a leg unhedged)."""
-        net, over = self.leg_net(execution_id), self.leg_overfill(execution_id)
-        lo = max((n - over.get(i, (0, 0))[0] for i, n in net.items()), default=0)
+        (`leg_overfill`) and the dust the executor holds (`held_dust`): the most K with net −
+        entry over-fill − dust ≤ K ≤ net + unwind over-fill on every leg, 0 when that is flat;
+        None when no such K ≥ 0 exists (a leg unhedged)."""
+        net, over, dust = self.leg_net(execution_id), self.leg_overfill(execution_id), self.held_dust(execution_id)
+        lo = max((n - over.get(i, (0, 0))[0] - dust.get(i, 0) for i, n in net.items()), default=0)
         hi = min((n + over.get(i, (0, 0))[1] for i, n in net.items()), default=0)
         return hi if max(lo, 0) <= hi else None
 
