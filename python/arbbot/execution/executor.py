@@ -20,7 +20,7 @@ from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.twin.fees import fills_fee, order_fee
 from arbbot.engine.types import Decomposition, Opportunity
-from arbbot.execution.settle import UNSETTLED, most_settled, settle
+from arbbot.execution.settle import UNSETTLED, Forgotten, most_settled, settle
 from arbbot.execution.store import NOT_FOUND, OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
@@ -76,7 +76,9 @@ class ExecutorConfig:
     absent_after_s: float = 5.0
     lookup_backoff_cap_s: float = 2.0
     # An order so taken as never arrived may still reach the venue (a queue in an incident) and
-    # fill: once its execution has ended it is looked up in the background for `absent_watch_s`
+    # fill, as may one a venue that forgets finished orders showed nothing of while it settled
+    # (`settle.Forgotten`: a delayed match not listed yet) and that is taken so too: once its
+    # execution has ended it is looked up in the background for `absent_watch_s`
     # more (backoff from `lookup_backoff_cap_s` up to `absent_watch_cap_s` between lookups). Found,
     # it is recorded as the venue shows it, its execution's state follows its legs' lots, and a
     # leg left holding lots alone (naked) enters safe mode.
@@ -556,6 +558,18 @@ class Executor:
         self.on_step(f"{'placed' if role == 'entry' else 'unwind_placed'}:L{leg}")
         if order.status in UNSETTLED:      # IOC/FOK should never rest: the execution waits until it settles
             order = await self._settle(route, order, coid, market)
+            if isinstance(order, Forgotten) and not order.filled_lots:
+                # the venue shows neither it nor a fill of it: not a confirmed cancel (a delayed match
+                # may be listed later), so taken as never sent: no other order for its lots, and
+                # watched for `absent_watch_s` once the execution ends (`_watch_absent`)
+                why = f"{NOT_FOUND} lookups showed neither order {order.order_id} nor a fill of it (forgotten)"
+                if self.store.intent(coid).order_id != order.order_id:     # `_lookup` asks for it by id
+                    self.store.set_intent_order_id(coid, order.order_id)
+                self.store.set_intent_state(coid, "failed", why)
+                self._absent.append((xid, route, coid, sent_ms))
+                log.warning("order.forgotten_unfilled", client_order_id=coid, order_id=order.order_id, market=market,
+                            role=role)
+                return _Placed(coid, 0, 0, 0, why)
         fills = []
         if order.filled_lots:
             fills = await self._fills_for(route.client, order.order_id, order.filled_lots)
@@ -693,7 +707,8 @@ class Executor:
     async def _watch_absent(self, xid: str, route: Route, coid: str, sent_ms: int, watch_s: float | None = None) -> None:
         """Look up order `coid` (taken as never sent: `_resolve` did not find it) for `watch_s`
         (default `absent_watch_s`) after its execution ended; if the venue shows it settled, adopt
-        it (`_adopt_absent`). Failed lookups are retried like the rest."""
+        it (`_adopt_absent`; one it forgot unfilled while settling is looked up again). Failed
+        lookups are retried like the rest."""
         cfg = self.config
         backoff = Backoff(base=cfg.lookup_backoff_cap_s, cap=cfg.absent_watch_cap_s)
         deadline = time.monotonic() + (cfg.absent_watch_s if watch_s is None else watch_s)
@@ -703,27 +718,32 @@ class Executor:
                 order, _seen = await asyncio.wait_for(self._lookup(route, coid, sent_ms), cfg.order_timeout_s)
             except (VenueError, asyncio.TimeoutError):
                 continue
-            if order is not None:
-                try:
-                    await self._adopt_absent(xid, route, coid, sent_ms, order)
-                except Exception as exc:       # noqa: BLE001 — whatever failed, an operator must look
-                    why = f"{type(exc).__name__}: {exc}"
-                    log.error("order.absent_unrecorded", client_order_id=coid, execution=xid, error=why)
-                    self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, is at the venue "
-                                               f"and could not be recorded ({why})")
-                return
+            if order is None:
+                continue
+            try:
+                if not await self._adopt_absent(xid, route, coid, sent_ms, order):
+                    continue
+            except Exception as exc:       # noqa: BLE001 — whatever failed, an operator must look
+                why = f"{type(exc).__name__}: {exc}"
+                log.error("order.absent_unrecorded", client_order_id=coid, execution=xid, error=why)
+                self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, is at the venue "
+                                           f"and could not be recorded ({why})")
+            return
         log.info("order.absent_confirmed", client_order_id=coid, watched_s=cfg.absent_watch_s)
 
-    async def _adopt_absent(self, xid: str, route: Route, coid: str, sent_ms: int, order) -> None:
+    async def _adopt_absent(self, xid: str, route: Route, coid: str, sent_ms: int, order) -> bool:
         """Order `coid`, taken as never sent, is at the venue after all: record it and its fills as
         the venue shows them (the store's positions, cash and exposure follow the venue's) and set
         its execution's state from its legs' lots now: all equal, complete (or unwound at 0);
         else naked, as the venue holds lots on a leg without its hedge. Filled, it enters safe mode
         before anything else is written (a leg it changed is for an operator to check, and a
-        failure part way must not leave that unsaid)."""
+        failure part way must not leave that unsaid). False (nothing written) when, settling, the
+        venue forgot it unfilled (`Forgotten`): it stays taken as never sent and watched."""
         if order.status in UNSETTLED:
             order = await settle(route.client, order, timeout_s=self.config.order_timeout_s,
                                  backoff_cap_s=self.config.lookup_backoff_cap_s, coid=coid)
+            if isinstance(order, Forgotten) and not order.filled_lots:
+                return False
         age_s = self.clock() - sent_ms / 1000
         if order.filled_lots:      # first: should what follows fail, trading stops all the same
             self.store.enter_safe_mode(f"execution {xid}: order {coid}, taken as never sent, was at the venue "
@@ -736,7 +756,7 @@ class Executor:
         log.warning("order.absent_found", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                     filled=order.filled_lots, after_s=round(age_s, 1))
         if not order.filled_lots:
-            return
+            return True
         net = self.store.leg_net(xid)
         row = self.store.execution(xid)
         why = (f"order {coid}, taken as never sent, was at the venue {age_s:.0f} s after it was sent: "
@@ -747,6 +767,7 @@ class Executor:
         if state == "naked":
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
         self._cash_changed(xid)
+        return True
 
     def _cash_changed(self, xid: str) -> None:
         """Tell `on_cash_change` that fills of execution `xid` were recorded (its failure is logged:
@@ -886,9 +907,10 @@ class Executor:
                 placed = await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors, no_sale)
                 net = self.store.leg_net(xid)
                 if placed is not None and placed.error.startswith(NOT_FOUND):
-                    # its answer was lost and lookups did not find it: it may still reach the venue
-                    # (a queue in an incident) and sell these lots; another order for them could sell
-                    # them twice, so the leg is left as it is and an operator looks (safe mode)
+                    # its answer was lost and lookups did not find it, or the venue forgot it with
+                    # nothing listed (`Forgotten`): it may still reach the venue (a queue in an
+                    # incident) or be listed matched, and sell these lots; another order for them
+                    # could sell them twice, so the leg is left as it is and an operator looks (safe mode)
                     stopped += f"; leg {i}'s unwind order {placed.coid} {placed.error}: not sent again"
                     break
                 # Polymarket refuses to sell tokens whose purchase is not mined yet (seconds to

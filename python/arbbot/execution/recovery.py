@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from arbbot.execution.settle import UNSETTLED, most_settled, settle
+from arbbot.execution.settle import UNSETTLED, Forgotten, most_settled, settle
 from arbbot.execution.store import EXEC_OPEN, RECOVERY_NOT_FOUND, OrderStore
 from arbbot.venues.common.interface import VenueClient
 from arbbot.venues.common.errors import VenueError
@@ -32,7 +32,7 @@ from arbbot.venues.common.model import Action
 @dataclass
 class RecoveryReport:
     adopted: list[str] = field(default_factory=list)        # client_order_ids found at the venue
-    missing: list[str] = field(default_factory=list)        # intents never reached the venue → failed
+    missing: list[str] = field(default_factory=list)        # intents not at the venue (or forgotten) → failed
     fills_added: int = 0
     executions: dict[str, str] = field(default_factory=dict)  # execution id → final state
     naked: list[str] = field(default_factory=list)
@@ -103,7 +103,10 @@ async def _views(clients: Mapping[str, VenueClient], venues) -> dict[str, tuple[
 
 async def _adopt(store: OrderStore, clients: Mapping[str, VenueClient], it, view: tuple[dict, list],
                  rep: RecoveryReport) -> bool:
-    """Adopt what the venue shows of intent `it` (its order and fills); False if it shows no order."""
+    """Adopt what the venue shows of intent `it` (its order and fills); False if it shows no order.
+    One the venue forgot unfilled while it settled (`Forgotten`) is marked failed as not found
+    (`RECOVERY_NOT_FOUND`), not adopted as a cancel: the restarted executor's absent watch
+    (`watch_absent_since_restart`) looks for a fill of it listed later."""
     orders, fills = view
     order = orders.get(it.client_order_id)
     by_id = order is None and bool(it.order_id)
@@ -119,6 +122,12 @@ async def _adopt(store: OrderStore, clients: Mapping[str, VenueClient], it, view
     if order.status in UNSETTLED:          # we only send IOC/FOK: never leave one live, nor adopt it unsettled
         order = await settle(clients[it.venue], order, timeout_s=SETTLE_TIMEOUT_S, backoff_cap_s=1.0,
                              give_up_s=SETTLE_GIVE_UP_S, coid=it.client_order_id)
+        if isinstance(order, Forgotten) and not order.filled_lots:
+            if order.order_id != it.order_id:        # the watch looks it up by id
+                store.set_intent_order_id(it.client_order_id, order.order_id)
+            store.set_intent_state(it.client_order_id, "failed", RECOVERY_NOT_FOUND)
+            rep.missing.append(it.client_order_id)
+            return True
         if order.status in UNSETTLED:
             rep.unsettled.append(it.client_order_id)
         fills = await clients[it.venue].fills()

@@ -18,9 +18,18 @@ from arbbot.venues.common.model import Order, OrderStatus
 UNSETTLED = (OrderStatus.RESTING, OrderStatus.PENDING)     # the order may still fill
 # a venue that stops serving a finished order by id (`forgets_finished_orders`: Polymarket, whose
 # adapter then reads it from its fills) and shows neither it nor a fill of it this long (seconds,
-# from its first such lookup) ended it unfilled: a delayed FAK killed with nothing matched
+# from its first such lookup) is taken to have ended it (`Forgotten`): most often a delayed FAK
+# killed with nothing matched, but a delayed match listed later looks the same until it is listed
 FORGOTTEN_S = 5.0
 log = logs.get("execution")
+
+
+@dataclasses.dataclass(frozen=True)
+class Forgotten(Order):
+    """What `settle` returns for an order the venue showed nothing of (neither it nor a fill) for
+    FORGOTTEN_S: CANCELED with the fills last known, but no record at the venue, not a confirmed
+    cancel. With 0 lots its fill may still be listed: callers keep looking (the executor's absent
+    watch), never record it as a cancel."""
 
 
 def most_settled(records) -> Order | None:
@@ -36,8 +45,8 @@ async def settle(client, order: Order, *, timeout_s: float, backoff_cap_s: float
     cancel's reply (a refused cancel may mean it matched meanwhile; an adapter restarted since it
     sent the order may answer a cancel with nothing filled). Retried with backoff; after
     `give_up_s` (None: never) the latest record is returned, still unsettled. On a venue that
-    forgets finished orders, one it shows nothing of for FORGOTTEN_S is returned CANCELED with the
-    fills last known."""
+    forgets finished orders, one it shows nothing of for FORGOTTEN_S is returned as `Forgotten`
+    (CANCELED with the fills last known)."""
     backoff = Backoff(base=0.05, cap=backoff_cap_s)
     started = time.monotonic()
     forgets = getattr(client, "forgets_finished_orders", False) is True
@@ -61,7 +70,7 @@ async def settle(client, order: Order, *, timeout_s: float, backoff_cap_s: float
                 if time.monotonic() - unseen_since >= FORGOTTEN_S:
                     log.warning("order.forgotten", client_order_id=coid, order_id=order.order_id,
                                 filled=order.filled_lots, unseen_s=FORGOTTEN_S)
-                    return dataclasses.replace(order, status=OrderStatus.CANCELED, remaining_lots=0)
+                    return Forgotten(**{**vars(order), "status": OrderStatus.CANCELED, "remaining_lots": 0})
             if order.status not in UNSETTLED:
                 return order
         if give_up_s is not None and time.monotonic() - started >= give_up_s:
