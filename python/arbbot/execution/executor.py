@@ -27,7 +27,7 @@ from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR, format_money
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.interface import VenueClient
-from arbbot.venues.common.errors import NOT_ENOUGH_BALANCE, NotSent, OrderRejected, VenueError
+from arbbot.venues.common.errors import NOT_ENOUGH_BALANCE, NotSent, OrderRejected, VenueError, VenueUnavailable
 from arbbot.venues.common.model import (
     Action, MarketInfo, OrderRequest, OrderStatus, Side, TimeInForce, Venue, floor_price,
 )
@@ -67,6 +67,14 @@ class ExecutorConfig:
     unwind_max_slippage_ticks: int = 1_500
     unwind_pause_s: float = 0.2
     unwind_pause_cap_s: float = 1.0
+    # An unwind order refused because its venue takes no orders for a while (`VenueUnavailable`:
+    # Polymarket's matching-engine restart, ~90 s then 2 min post-only), or not sent because the
+    # venue says so (its `outage`), spends no attempt: the unwind waits (`unwind_outage_pause_s`
+    # doubling to `unwind_outage_pause_cap_s`) and re-quotes, for `unwind_outage_max_s` in all per
+    # leg; after that its attempts go on as usual.
+    unwind_outage_pause_s: float = 1.0     # > 0
+    unwind_outage_pause_cap_s: float = 30.0
+    unwind_outage_max_s: float = 300.0
     failure_threshold: int = 3             # leg failures before a market is blacklisted
     blacklist_s: float = 600.0
     order_timeout_s: float = 10.0
@@ -534,7 +542,7 @@ class Executor:
         except OrderRejected as exc:
             self.store.set_intent_state(coid, "rejected", str(exc))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))
-            return _Placed(coid, 0, 0, 0, f"rejected: {exc}", exc.code)
+            return _Placed(coid, 0, 0, 0, f"rejected: {exc}", exc.code, isinstance(exc, VenueUnavailable))
         except NotSent as exc:
             self.store.set_intent_state(coid, "failed", f"not sent: {exc}")
             log.info("order.not_sent", client_order_id=coid, market=market, role=role, reason=str(exc))
@@ -891,9 +899,9 @@ class Executor:
         for i in sorted(net, reverse=True):
             anchors: dict[Action, int] = {}           # the leg's first quoted price per way out (ticks)
             no_sale = False                           # the venue refused to sell what the leg holds
-            for attempt in range(cfg.unwind_attempts):
-                if net[i] <= keep:
-                    break
+            client = self.routes[opp.legs[i].market].client
+            attempt, waited, pause = 0, 0.0, cfg.unwind_outage_pause_s   # waited, pause: s
+            while attempt < cfg.unwind_attempts and net[i] > keep:
                 if not await self._unwindable(opp, i, net[i] - keep):
                     # under the venue's minimum order as a sale and as a purchase of the other side
                     # (Polymarket: 5 shares, $1), from the start or left by a partial unwind: no
@@ -904,7 +912,10 @@ class Executor:
                     break
                 if attempt:
                     await asyncio.sleep(min(cfg.unwind_pause_cap_s, cfg.unwind_pause_s * 2 ** (attempt - 1)))
-                placed = await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors, no_sale)
+                waiting = waited < cfg.unwind_outage_max_s
+                outage = getattr(client, "outage", "") if waiting else ""
+                placed = None if outage else await self._unwind_leg(xid, opp, i, net[i] - keep, attempt, anchors,
+                                                                    no_sale)
                 net = self.store.leg_net(xid)
                 if placed is not None and placed.error.startswith(NOT_FOUND):
                     # its answer was lost and lookups did not find it, or the venue forgot it with
@@ -913,9 +924,21 @@ class Executor:
                     # could sell them twice, so the leg is left as it is and an operator looks (safe mode)
                     stopped += f"; leg {i}'s unwind order {placed.coid} {placed.error}: not sent again"
                     break
+                if waiting and (outage or (placed is not None and placed.unavailable)):
+                    # the venue takes no orders for a while (nothing was placed): this attempt is
+                    # not spent; after the wait the book is quoted afresh (a new anchor: the old
+                    # quote predates the outage)
+                    delay = min(pause, cfg.unwind_outage_max_s - waited)
+                    log.info("unwind.venue_unavailable", execution=xid, leg=i, attempt=attempt, wait_s=delay,
+                             reason=outage or placed.error)
+                    await asyncio.sleep(delay)
+                    waited, pause = waited + delay, min(cfg.unwind_outage_pause_cap_s, pause * 2)
+                    anchors.clear()
+                    continue
                 # Polymarket refuses to sell tokens whose purchase is not mined yet (seconds to
                 # a minute after the match): the leg's next attempts buy the other side instead
                 no_sale = no_sale or (placed is not None and placed.refusal == NOT_ENOUGH_BALANCE)
+                attempt += 1
             if i in dust:
                 continue
             # an unwind that bought the other side spends a budget: lots beyond it are held
@@ -1046,3 +1069,4 @@ class _Placed:
     fee: int
     error: str
     refusal: str = ""          # a rejection's venue code (OrderRejected.code), e.g. NOT_ENOUGH_BALANCE
+    unavailable: bool = False  # refused as `VenueUnavailable`: the venue takes no orders for a while

@@ -56,6 +56,15 @@ class Faults:
     #   only this long after the match (the trade is MATCHED, then mined on chain: 10–50 s and more
     #   since the CLOB's V2; py-clob-client-v2#34, py-clob-client#247): a SELL of them before is
     #   refused "not enough balance / allowance"; 0 = off (sellable at once)
+    poly_restart_s: float = 0.0        # Polymarket's matching engine restarts, as the venue documents
+    #   (docs.polymarket.com/trading/matching-engine: weekly, ~90 s, and unscheduled ones): for S
+    #   real seconds from when these faults are put in force (`sim.faults = …`, or start-up) every
+    #   order-related CLOB endpoint — POST /order, DELETE /order, GET /data/order/{id}, GET
+    #   /data/orders — answers HTTP 425 Too Early and does nothing; then, for `poly_post_only_s`,
+    #   the engine is in post-only mode: cancels and reads are served, an order without postOnly is
+    #   refused 400 (the text is assumed: the docs give none). GET /data/trades is served throughout
+    #   (trade history, not an order endpoint: an assumption, the docs list no endpoints). 0 = off
+    poly_post_only_s: float = 120.0    # the post-only mode after a restart (documented: 2 minutes)
     kalshi_trading_paused: bool = False  # Kalshi's trading is paused (its weekly maintenance window,
     #   a halt): GET /exchange/status says trading_active false and every order is refused (409
     #   trading_is_paused); the books and their resting orders stay as they were

@@ -19,6 +19,9 @@ a token is a BUY of the other token at 1 − p, as the venue's mint/merge does).
 An order on a resolved market is refused 400 "No orderbook exists for the requested token id"
 (the CLOB's documented answer for a token without an order book: a resolved market's book is
 gone); on a market not open yet, "the market is not yet ready to process new orders".
+In the post-only mode after a matching-engine restart (`Faults.poly_restart_s`, the venue's
+documented behaviour) an order without postOnly is refused 400 POST_ONLY_MODE (its text assumed:
+the docs say only that such orders are rejected).
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ _TIF = {"GTC": "gtc", "GTD": "gtc", "FOK": "fok", "FAK": "ioc"}
 NOT_READY = "the market is not yet ready to process new orders"
 NO_ORDERBOOK = "No orderbook exists for the requested token id"
 MARKETABLE = ("FOK", "FAK")
+RESTARTING, POST_ONLY = "restarting", "post_only"      # `PolymarketSim.engine_state`
+POST_ONLY_MODE = "the matching engine is in post-only mode after a restart: only post-only orders are accepted"
 _ACCEPTED = web.RequestKey("poly_order_accepted", bool)
 
 
@@ -87,6 +92,8 @@ class OrderDesk:
             return _bad("Invalid order payload")
         if owner != creds.api_key:
             return _bad("the order owner has to be the owner of the API KEY")
+        if self.sim.engine_state() == POST_ONLY and not body.get("postOnly"):
+            return _bad(POST_ONLY_MODE)
         f = self.sim.faults
         refuse = self.sim.order_faults.refuse(f)
         await ack_delay(f)

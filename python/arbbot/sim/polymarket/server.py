@@ -17,6 +17,13 @@ A settled market (`settle_market`: UMA resolution) is `closed` on Gamma with
 goes to the WebSocket clients that enabled custom features. Positions and balances stay as they
 are (`settle_pays` False): winning tokens are redeemed on chain, which this simulator does not do.
 
+Matching-engine restarts (`Faults.poly_restart_s`), the venue's documented behaviour
+(docs.polymarket.com/trading/matching-engine): for that long after the faults are set, the
+order-related endpoints (`POST /order`, `DELETE /order`, `GET /data/order/{id}`, `GET
+/data/orders`) answer HTTP 425 Too Early without doing anything; then for `poly_post_only_s` the
+engine is in post-only mode (`orders.py`: an order without postOnly is refused). Books, Gamma,
+balances and trades are served throughout.
+
 Simulator-only keys (`ApiCreds`) are registered with `register_creds`; nothing here is real.
 """
 from __future__ import annotations
@@ -30,15 +37,17 @@ from decimal import Decimal
 from aiohttp import web
 
 from arbbot.sim.engine.matching import FULL
+from arbbot.sim.faults import Faults
 from arbbot.sim.paging import POLY_START, poly_cursor_page
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
-from arbbot.sim.polymarket.orders import OrderDesk
+from arbbot.sim.polymarket.orders import POST_ONLY, RESTARTING, OrderDesk
 from arbbot.sim.polymarket.ws import WS_PATH, PolymarketWs
 from arbbot.sim.scenarios import Scenario, close_ms
 from arbbot.sim.venue import HttpVenueSim
 from arbbot.sim.wire import iso_time, poly_price as _px, poly_size as _sz
 
 ACCOUNT = web.RequestKey("poly_account", str)
+TOO_EARLY = "Too Early: the matching engine is restarting"   # the 425's text is assumed (the docs give the status)
 _START = "2026-10-01T14:00:00Z"
 
 
@@ -106,15 +115,47 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         c.add_post("/books", self.post_books)
         c.add_get("/tick-size", self.get_tick_size)
         c.add_get("/neg-risk", self.get_neg_risk)
-        c.add_get("/data/orders", self.get_orders)
+        c.add_get("/data/orders", self._engine_endpoint(self.get_orders))
         c.add_get("/data/trades", self.get_trades)
-        c.add_get("/data/order/{id}", self.get_order)
-        c.add_post("/order", self.post_order)
-        c.add_delete("/order", self.delete_order)
+        c.add_get("/data/order/{id}", self._engine_endpoint(self.get_order))
+        c.add_post("/order", self._engine_endpoint(self.post_order))
+        c.add_delete("/order", self._engine_endpoint(self.delete_order))
         c.add_get("/version", self.get_version)
         c.add_get("/balance-allowance", self.get_balance)
         c.add_get(WS_PATH, self.ws_handler)
         self.gamma_url = self.clob_url = self.ws_url = ""
+
+    # ---- faults: matching-engine restarts ------------------------------------------------
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        """Put `faults` in force (read on every use); a restart they ask for (`poly_restart_s`)
+        starts now."""
+        self._faults = faults
+        self._faults_set = time.monotonic()          # s (monotonic): when they were put in force
+
+    def engine_state(self) -> str:
+        """RESTARTING while `poly_restart_s` lasts after the faults were set, then POST_ONLY for
+        `poly_post_only_s`, else "" (real time: the venue clock may be a test's frozen one)."""
+        f = self._faults
+        since = time.monotonic() - self._faults_set
+        if since < f.poly_restart_s:
+            return RESTARTING
+        if f.poly_restart_s and since < f.poly_restart_s + f.poly_post_only_s:
+            return POST_ONLY
+        return ""
+
+    def _engine_endpoint(self, handler):
+        """`handler` of an order-related endpoint: answered HTTP 425, and nothing done, while the
+        matching engine restarts (the venue's documented behaviour)."""
+        async def serve(request: web.Request):
+            if self.engine_state() == RESTARTING:
+                return _err(425, TOO_EARLY)
+            return await handler(request)
+        return serve
 
     # ---- lifecycle ----------------------------------------------------------------------
     def register_creds(self, creds: ApiCreds) -> None:

@@ -1,15 +1,21 @@
 """HTTP plumbing shared by the venue REST clients: one retry policy, chosen per call.
 
-A request ends in one of three ways:
-- an answer (any status except 429 and 5xx): returned to the client to decode;
+A request ends in one of four ways:
+- an answer (any status except 425, 429 and 5xx): returned to the client to decode;
 - *not sent*: the connection failed before the request was written (`NotSent`): safe to retry;
 - *outcome unknown*: the request may have reached the venue (read/write timeout, reset, server
-  disconnect, 5xx): `OutcomeUnknown`.
+  disconnect, 5xx): `OutcomeUnknown`;
+- *too early* (HTTP 425): the venue is not processing requests for a while (Polymarket's matching
+  engine restarting: docs.polymarket.com/trading/matching-engine, "not a permanent error", back
+  off and retry). Nothing was done.
 
 `Call.READ` (idempotent reads, cancels by order id) retries everything transient with backoff.
 `Call.ORDER` (order placement) retries only what was not sent and 429 (a refusal before
 processing); anything that may have reached the venue is raised at once as `OutcomeUnknown`,
 because sending an order twice can fill it twice — the caller looks it up by client order id.
+A 425 on an order is raised at once as `VenueUnavailable` (a refusal: nothing was placed): an
+outage lasts minutes, longer than any retry here should hold an order, and the caller decides
+whether the order is still worth sending later.
 """
 from __future__ import annotations
 
@@ -23,7 +29,9 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import NotSent, OutcomeUnknown, ProtocolError, RateLimited, TransportError
+from arbbot.venues.common.errors import (
+    NotSent, OutcomeUnknown, ProtocolError, RateLimited, TransportError, VenueUnavailable,
+)
 
 log = logging.getLogger("arbbot.venues.http")
 
@@ -31,8 +39,13 @@ log = logging.getLogger("arbbot.venues.http")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+# seconds before an order refused with 425 is worth sending again, when the answer does not say
+# (Retry-After): the first step of the backoff Polymarket's docs advise (1–2 s, doubling, ~30 s cap)
+TOO_EARLY_RETRY_S = 1.0
+
+
 class Call(enum.Enum):
-    READ = "read"        # idempotent: retried on transport errors, 429 and 5xx
+    READ = "read"        # idempotent: retried on transport errors, 425, 429 and 5xx
     ORDER = "order"      # order placement: retried only when not sent, or refused with 429
 
 
@@ -63,8 +76,9 @@ async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, pa
 
     `prepare()` runs before every attempt (rate-limit bucket, fresh auth headers) and returns the
     headers. `on_rate_limited(delay)` takes over waiting after a 429 (a token-bucket penalty);
-    without it the loop sleeps. Raises `NotSent`, `OutcomeUnknown`, `RateLimited` or
-    `TransportError` (5xx on a read after the last retry)."""
+    without it the loop sleeps. Raises `NotSent`, `OutcomeUnknown`, `RateLimited`,
+    `VenueUnavailable` (425 on an order) or `TransportError` (425 or 5xx on a read after the last
+    retry)."""
     backoff = Backoff(base=0.05, cap=2.0)
     what = f"{venue} {method} {path}"
     for attempt in range(max_retries + 1):
@@ -97,6 +111,16 @@ async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, pa
                 if on_rate_limited is not None:
                     on_rate_limited(delay)
                     delay = 0.0
+            elif status == 425:
+                if call is Call.ORDER:
+                    after = retry_after(resp)
+                    raise VenueUnavailable(f"{what}: HTTP 425 Too Early: the venue is not taking orders now; "
+                                           "nothing was placed", venue=venue, status=425,
+                                           retry_after=TOO_EARLY_RETRY_S if after is None else after)
+                if last:
+                    raise TransportError(f"{what}: HTTP 425 Too Early (the venue is not processing requests now)",
+                                         venue=venue, status=425)
+                delay = backoff.next_delay()
             elif status >= 500:
                 if call is Call.ORDER:
                     raise OutcomeUnknown(f"{what}: HTTP {status}; the order may be at the venue", venue=venue,

@@ -42,6 +42,11 @@ class VenueClient(Protocol):
     charged, as it reported it (Kalshi, IB), not worked out from the fee schedule (Polymarket's
     adapter, paper's ledger): the executor holds a market charged above its schedule.
 
+    Optional: `outage: str` (default "") — why the venue takes no orders now, for a while
+    (Polymarket: its matching engine restarting, from an HTTP 425 until its post-only mode is over;
+    its books are published held meanwhile): the executor sends no unwind order there and waits
+    (`ExecutorConfig.unwind_outage_max_s`) without spending an attempt.
+
     Optional: `def repriced(self, markets: list[MarketInfo]) -> None` — the session re-priced these
     known markets with the fee schedules a listing refresh discovered (no I/O): Kalshi releases a
     market it held while its terms were dearer than it was priced with.

@@ -8,6 +8,9 @@ re-fetches it over REST (`GET /book`). A disconnect flags its connection's books
 resubscription's snapshots arrive, and the feed polls them over REST meanwhile. Nothing is ever
 guessed: a distrusted book is published as untradeable.
 
+While the matching engine restarts (the venue's `set_paused`: its order endpoints answer HTTP 425,
+then post-only mode) every book is published held: levels kept, untradeable with that reason.
+
 Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled (`on_update`),
 then coalesced per market in `updates` (the feed's queue) for the consumer. The feed's polls and
 re-snapshots are `refresh_book` (both token books over REST, into the shadow books); every REST
@@ -28,7 +31,7 @@ from arbbot.venues.common.errors import ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.model import BookUpdate, MarketInfo, Book
 from arbbot.units import UnitError, price_ticks
-from arbbot.venues.polymarket.book import TokenBook, native_book
+from arbbot.venues.polymarket.book import TokenBook, held, native_book
 from arbbot.venues.polymarket.schemas.ws import (
     BookMsg, LastTradeMsg, PriceChangeMsg, TickSizeMsg, parse_book, parse_frame,
 )
@@ -74,6 +77,7 @@ class PolymarketDataClient:
         self.feed = BookFeed("polymarket", list(self.markets), self.refresh_book if http is not None else None,
                              BOOKS_PER_S * BOOK_READ_SHARE, on_update=on_update)
         self.updates = self.feed.queue            # one BookUpdate per market at most (coalesced)
+        self.paused = ""               # why the venue takes no orders now ("" = it does): every book held
         self.hash_mismatches = 0
         self.malformed = 0
         self.resnapshots = 0
@@ -178,7 +182,15 @@ class PolymarketDataClient:
         if missing and book.tradeable:
             return dataclasses.replace(book, tradeable=False,
                                        reason=f"{missing} token: its connection has not sent its book")
-        return book
+        return held(book, self.paused) if self.paused else book
+
+    def set_paused(self, reason: str, ts: int) -> None:
+        """The venue takes no orders (`reason`: its matching engine restarting) or takes them again
+        (""): every book published again at `ts` (unix ms), held while paused (its levels kept)."""
+        if reason != self.paused:
+            self.paused = reason
+            for mid in self.markets:
+                self._publish(mid, ts)
 
     def _unstreamed(self, m: MarketInfo) -> str:
         """The side ("yes" / "no") of a token of `m` whose connection, delivering books, has not

@@ -3,16 +3,29 @@
 Orders: V2 orders signed by py-clob-client-v2 (`execution.py`). Fills from the CLOB's
 `GET /data/trades` (L2 auth, cursor-paged); positions are the net of those fills per market
 (the Data API's `/positions` lives on another host and is not used).
+
+Matching-engine restarts (docs.polymarket.com/trading/matching-engine: weekly, ~90 s, and
+unscheduled ones): every order-related endpoint answers HTTP 425 Too Early meanwhile ("back off and
+retry"), and once 425s stop the engine stays in post-only mode for 2 minutes (cancels served,
+orders without postOnly refused). Any 425 holds every book, streamed and fetched, so no new
+execution is decided on Polymarket; an order endpoint is asked with backoff until it answers
+without a 425 (the bot itself sends no order meanwhile, so nothing else would say when 425s
+stop), and the books stay held RESTART_HOLD_S after that. An order the venue refuses during the
+hold is refused as `VenueUnavailable` (part of the restart: the post-only refusal's text is not
+documented).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from typing import AsyncIterator, Callable
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import NotFound, OrderRejected, ProtocolError
+from arbbot.venues.common.errors import (
+    NotFound, OrderRejected, ProtocolError, TransportError, VenueError, VenueUnavailable,
+)
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
@@ -20,7 +33,7 @@ from arbbot.venues.common.model import (
 )
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
-from arbbot.venues.polymarket.book import TokenBook, native_book
+from arbbot.venues.polymarket.book import TokenBook, held, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient, signed_amounts
@@ -33,6 +46,14 @@ from arbbot.venues.polymarket.schemas.gamma import parse_market
 
 log = logging.getLogger("arbbot.venues.polymarket.venue")
 RESOLUTION_BATCH = 50        # condition ids per Gamma `/markets` request (repeated `condition_ids`)
+# A restart's hold (s): an order endpoint is asked every RESTART_PROBE_S, doubling up to
+# RESTART_PROBE_CAP_S (the docs' advice: start at 1–2 s, back off), until it answers without a 425;
+# the books stay held RESTART_HOLD_S after that answer: the documented 2-minute post-only mode,
+# which began before it (when 425s stopped), and a margin for the delay between the venue and us
+RESTART_PROBE_S = 1.0
+RESTART_PROBE_CAP_S = 10.0
+RESTART_HOLD_S = 120.0 + 10.0
+RESTARTING = "polymarket: matching engine restarting (HTTP 425; held until its post-only mode is over)"
 
 
 # an order's fills are read from this long before the latest match time seen when it was sent (the
@@ -75,6 +96,63 @@ class PolymarketVenue:
         self.data: PolymarketDataClient | None = None
         self.feed: BookFeed | None = None         # the book feed, once `stream_books` runs
         self.exec = PolymarketExecutionClient(self.http, config, self.provider)
+        # why the venue takes no orders now ("" = it does): RESTARTING from an HTTP 425 until
+        # `_watch_restart` ends the hold (VenueClient's optional `outage`)
+        self.outage = ""
+        self._last_425 = 0.0                       # event-loop time (s) of the latest HTTP 425
+        self._restart: asyncio.Task | None = None  # `_watch_restart`, while a hold lasts
+        self.http.on_too_early = self._engine_restarting
+
+    def _engine_restarting(self) -> None:
+        """An HTTP 425, to any request: the matching engine is restarting. Every book is held until
+        `_watch_restart` (started here if not running) says the restart is over."""
+        loop = asyncio.get_running_loop()
+        self._last_425 = loop.time()
+        if self._restart is None:
+            self._restart = loop.create_task(self._watch_restart(), name="polymarket-engine-restart")
+        self._set_outage(RESTARTING)
+
+    async def _watch_restart(self) -> None:
+        """Hold the books through a restart: ask `GET /data/orders` (first page) with backoff until
+        it answers without a 425 (`_engine_up`), then wait out the post-only mode (RESTART_HOLD_S);
+        a 425 since that answer starts over. Releases the books at the end."""
+        loop = asyncio.get_running_loop()
+        delay = RESTART_PROBE_S
+        while True:
+            await asyncio.sleep(delay)
+            if not await self._engine_up():
+                delay = min(RESTART_PROBE_CAP_S, delay * 2)
+                continue
+            up = loop.time()
+            await asyncio.sleep(RESTART_HOLD_S)
+            if self._last_425 < up:              # invariant: no 425 for RESTART_HOLD_S since 425s stopped
+                break
+            delay = RESTART_PROBE_S              # another restart meanwhile
+        self._restart = None
+        self._set_outage("")
+
+    async def _engine_up(self) -> bool:
+        """Whether an order endpoint answers without a 425 now: any answer but a 425 (after the
+        read's retries) says the engine is up; no answer says nothing (False)."""
+        try:
+            await self.http.clob_get("/data/orders", {"next_cursor": "MA=="}, auth=True)
+        except TransportError:                   # a 425 still, a 5xx or no answer
+            return False
+        except VenueError:                       # another answer (refused, not found): the engine is up
+            pass
+        return True
+
+    def _set_outage(self, reason: str) -> None:
+        """Hold every book for `reason`, or release them (""): logged once each way."""
+        if reason == self.outage:
+            return
+        self.outage = reason
+        if reason:
+            log.warning("%s: every book held", reason)
+        else:
+            log.info("polymarket: matching engine restart over (post-only mode done): books released")
+        if self.data is not None:
+            self.data.set_paused(reason, int(time.time() * 1000))
 
     async def discover_markets(self) -> list[MarketInfo]:
         return await self.provider.load()
@@ -103,7 +181,8 @@ class PolymarketVenue:
         for msg in await rest_books(self.http, m):
             if msg.asset_id in books:
                 books[msg.asset_id].apply_snapshot(msg)
-        return native_book(market_id, books[m.yes_token], books[m.no_token])
+        book = native_book(market_id, books[m.yes_token], books[m.no_token])
+        return held(book, self.outage) if self.outage else book
 
     async def resolutions(self, market_ids: list[str]) -> list[Resolution]:
         """Of `market_ids` (condition ids), those whose result is final (`resolution.resolution`:
@@ -164,6 +243,7 @@ class PolymarketVenue:
         self.data = self.data_client(markets, on_update)
         self.feed = self.data.feed
         self.data.start()
+        self.data.set_paused(self.outage, int(time.time() * 1000))
         while True:
             yield await self.feed.get()
 
@@ -203,9 +283,22 @@ class PolymarketVenue:
             return 0
 
     async def place_order(self, req: OrderRequest) -> Order:
+        """Place one order. HTTP 425 (the engine restarting) is `VenueUnavailable` and holds the
+        books; while they are held, a refusal the venue answers with an HTTP error status (the
+        post-only mode's, whose text is not documented) is `VenueUnavailable` too. Nothing was
+        placed either way."""
         if req.market_id not in self.provider.markets:
             await self.provider.load()
-        return await self.exec.place(req)
+        try:
+            return await self.exec.place(req)
+        except VenueUnavailable:
+            raise
+        except OrderRejected as exc:
+            if not self.outage or exc.status is None:       # no restart, or refused without an HTTP error
+                raise
+            # retry hint: at most the hold's length
+            raise VenueUnavailable(f"{exc} (refused during the matching engine's restart: post-only mode)",
+                                   venue="polymarket", status=exc.status, retry_after=RESTART_HOLD_S) from exc
 
     async def cancel_order(self, order_id: str) -> Order:
         return await self.exec.cancel(order_id)
@@ -437,5 +530,7 @@ class PolymarketVenue:
             await self.data.close()
 
     async def close(self) -> None:
+        if self._restart is not None:
+            self._restart.cancel()
         await self.close_stream()
         await self.http.close()

@@ -1,6 +1,8 @@
 """Polymarket REST transport (Gamma + CLOB): L2 headers on account endpoints, the shared retry
 policy (venues/common/http.py: honours Retry-After; orders are never re-sent once they may have
-reached the venue), exact JSON decoding (numbers → Decimal)."""
+reached the venue; HTTP 425, the matching engine restarting, refuses an order and is retried on a
+read), exact JSON decoding (numbers → Decimal). Every 425 answered, retried or not, is told to
+`on_too_early` (the venue holds its books through the restart)."""
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +31,7 @@ class PolymarketHttpClient:
         self._client = httpx.AsyncClient(timeout=config.timeout_s, transport=transport)
         self.recorder = recorder
         self.retries = 0
+        self.on_too_early: Callable[[], None] | None = None   # called on every HTTP 425 answer
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -69,13 +72,17 @@ class PolymarketHttpClient:
             self._client, method, url, venue="polymarket", path=path, call=call,
             max_retries=self.config.max_retries, prepare=prepare, params=params,
             content=text.encode() if body is not None else None,
-            on_response=lambda resp: self._record(method, path, resp), on_retry=self._count_retry)
+            on_response=lambda resp: self._answered(method, path, resp), on_retry=self._count_retry)
         return _decode(resp, method, path)
 
     def _count_retry(self) -> None:
         self.retries += 1
 
-    async def _record(self, method: str, path: str, resp: httpx.Response) -> None:
+    async def _answered(self, method: str, path: str, resp: httpx.Response) -> None:
+        """Every answer, before the retry policy acts on it: a 425 to `on_too_early`, then to the
+        recorder."""
+        if resp.status_code == 425 and self.on_too_early is not None:
+            self.on_too_early()
         if self.recorder is not None:
             r = self.recorder({"kind": "rest", "venue": "polymarket", "method": method, "path": path,
                                "status": resp.status_code, "body": resp.text})
