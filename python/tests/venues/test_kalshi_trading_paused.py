@@ -58,10 +58,13 @@ def test_a_paused_exchange_holds_every_book_until_it_trades_again(rsa_keys):
 
 def test_an_order_refused_because_trading_is_paused_is_a_refusal_and_holds_the_books(rsa_keys):
     """The 409 is a refusal (nothing was placed: no lookup by client id), and the books are held
-    at once, before the next status read (an hour away here)."""
+    at once, before the next status read (an hour away here). The venue reports the pause as its
+    `outage`: an unwind there waits for trading to resume rather than spending its attempts on
+    refusals (as during Polymarket's engine restart, `test_polymarket_engine_restart`)."""
     async def main():
         async with kalshi_env(rsa_keys, exchange_status_s=3_600) as (sim, cfg):
             v, tickers, c = await _streaming(cfg)
+            assert v.outage == ""
             sim.faults = Faults(kalshi_trading_paused=True)
             req = OrderRequest(tickers[0], Side.YES, 9_900, 300, tif=TimeInForce.IOC, client_order_id="paused-1")
             with pytest.raises(OrderRejected) as refused:
@@ -71,6 +74,7 @@ def test_an_order_refused_because_trading_is_paused_is_a_refusal_and_holds_the_b
             await wait_for(lambda: all(not c.latest[t].tradeable for t in tickers), what="held books")
             assert {c.latest[t].reason for t in tickers} == {"kalshi: trading paused (an order was refused: "
                                                               "trading_is_paused)"}
+            assert v.outage == "kalshi: trading paused (an order was refused: trading_is_paused)"
             c.task.cancel()
             await v.close()
     run(main())

@@ -44,7 +44,8 @@ class VenueClient(Protocol):
 
     Optional: `outage: str` (default "") — why the venue takes no orders now, for a while
     (Polymarket: its matching engine restarting, from an HTTP 425 until its post-only mode is over;
-    its books are published held meanwhile): the executor sends no unwind order there and waits
+    Kalshi: trading paused; their books are published held meanwhile): the executor sends no
+    unwind order there and waits
     (`ExecutorConfig.unwind_outage_max_s`) without spending an attempt.
 
     Optional: `def repriced(self, markets: list[MarketInfo]) -> None` — the session re-priced these

@@ -129,6 +129,12 @@ class KalshiVenue:
                                      + (f", resumes {resume}" if resume else "") + ")")
             await asyncio.sleep(self.config.exchange_status_s)
 
+    @property
+    def outage(self) -> str:
+        """VenueClient's optional `outage`: trading paused (the weekly maintenance window, a halt):
+        the executor's unwinds wait for it to end instead of spending their attempts on refusals."""
+        return self.paused
+
     def _set_paused(self, reason: str) -> None:
         if reason == self.paused:
             return
