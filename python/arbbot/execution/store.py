@@ -199,15 +199,21 @@ def _stand_in_flow(unlisted) -> int:
     return flow
 
 
-def intent_state_for(order: Order) -> str:
-    """Map a venue order to an intent state (IOC/FOK orders end filled, partial or canceled)."""
+def intent_state_for(order: Order, qty: int) -> str:
+    """The state of an intent for `qty` lots whose order the venue shows as `order` (IOC/FOK
+    orders end filled, partial or canceled). Invariant: `filled` exactly when the order filled
+    `qty` lots or more, whatever the venue calls it; a done order (FILLED or CANCELED) short of
+    them is `partially_filled`, or `canceled` with none. An order rebuilt from its fills knows no
+    size but what filled (Polymarket after a restart, or an answer lost: `_order_from_fills`):
+    its FILLED, for a FAK that filled 400 of 1,000 lots, is no full fill (sizing's fill counts,
+    `fill_outcomes`, take `filled` for one)."""
     if order.status is OrderStatus.REJECTED:
         return "rejected"
-    if order.status is OrderStatus.FILLED or (order.filled_lots >= order.qty_lots > 0):
+    if order.filled_lots >= qty > 0:
         return "filled"
-    if order.status is OrderStatus.CANCELED:
-        return "partially_filled" if order.filled_lots > 0 else "canceled"
-    return "placed"                      # pending / resting: still live at the venue
+    if order.status in (OrderStatus.PENDING, OrderStatus.RESTING):
+        return "placed"                  # still live at the venue
+    return "partially_filled" if order.filled_lots > 0 else "canceled"
 
 
 def _create_private(path: str) -> None:
@@ -400,12 +406,12 @@ class OrderStore:
 
     def record_order(self, coid: str, order: Order, fills: list[Fill] = ()) -> str:
         """Adopt the venue's view of an order (and any of its fills) in one transaction;
-        returns the new intent state."""
-        state = intent_state_for(order)
+        returns the new intent state, judged against the intent's own size (`intent_state_for`)."""
         with self.tx() as db:
-            row = db.execute("SELECT execution_id FROM intents WHERE client_order_id=?", (coid,)).fetchone()
+            row = db.execute("SELECT execution_id, qty FROM intents WHERE client_order_id=?", (coid,)).fetchone()
             if row is None:
                 raise KeyError(coid)
+            state = intent_state_for(order, row["qty"])
             db.execute("UPDATE intents SET state=?, order_id=?, filled_qty=?, cost=?, fee=?, updated_ms=?"
                        " WHERE client_order_id=?",
                        (state, order.order_id, order.filled_lots, order.cost_micros, order.fees_micros,

@@ -198,10 +198,7 @@ class PaperTrader:
             try:
                 self.resolutions_known = known
                 self.store.ledger_version += 1    # losses booked again (maybe by another process): re-read
-                exposure = self.gates.exposure if self.gates is not None else None
-                if exposure is not None:
-                    exposure.clear()
-                    held_exposure(self.store, exposure, self.event_of)
+                self.exposure_from_store()
                 await self.refresh_balances()     # a venue that paid out has more cash
             finally:
                 self._reconciling -= 1
@@ -354,10 +351,26 @@ class PaperTrader:
 
     def cash_changed(self, execution_id: str) -> None:
         """The executor recorded fills of `execution_id` after it ended (listed late, or an order
-        taken as never sent found at the venue): move the kept cash by what they change at each
-        venue whose cash was not read since `_spent` (a reading since holds them)."""
+        taken as never sent found at the venue, maybe by the watch started after a restart: an
+        execution this process never ran): move the kept cash by what they change at each venue
+        whose cash was not read since `_spent` (a reading since holds them), and seed the exposure
+        limits again from the store (`exposure_from_store`), whichever process ran the execution."""
         if execution_id in self._cash_moved:
             self._move_cash(execution_id)
+        self.exposure_from_store()
+
+    def exposure_from_store(self) -> None:
+        """Seed the gates' exposure limits (µ$ at cost, fees included) again from what the store's
+        ended executions hold (`held_exposure`): an order adopted after its execution ended, or a
+        result recorded, changes what they hold. Invariant: between executions the limits hold
+        exactly what `held_exposure` reads. The execution running (state `executing`) is in
+        neither; `_execute_once` adds it when it returns, and the executor writes its final state
+        with no await before that, so a seeding from another task (a watch, a late-fill fetch)
+        never falls between the two and counts it twice."""
+        exposure = self.gates.exposure if self.gates is not None else None
+        if exposure is not None:
+            exposure.clear()
+            held_exposure(self.store, exposure, self.event_of)
 
     def _move_cash(self, execution_id: str) -> None:
         from arbbot.execution.reconcile import cash_moved
@@ -637,9 +650,6 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=StreamedQuotes(session, fresh_only=True), clock=wall)
-    watched = executor.watch_absent_since_restart()    # orders a venue may still run (lost before the restart)
-    if watched:
-        log.info("recovery.absent_watched", orders=watched)
     relations = RelationIndex(session.universe)
     sizer = SessionSizer(session, store, cfg, relations=relations, clock=wall)
     buckets = BucketSelector(store, half_life_s=cfg.bucket_half_life_s,
@@ -652,6 +662,12 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     trader = PaperTrader(executor, gates, session.venues, store, recovery=report, event_of=event_of, sizer=sizer,
                          buckets=buckets, bucket_group=lambda opp: group_key(relations.members(opp)), drift=drift,
                          clock=wall, refresh_off_loop=clock is None)
+    # after the trader (it wires `executor.on_cash_change`): an order these watches adopt reaches
+    # the kept cash and the exposure limits (`cash_changed`)
+    watched = executor.watch_absent_since_restart()    # orders a venue may still run (lost before the restart)
+    if watched:
+        log.info("recovery.absent_watched", orders=watched)
+
     def markets_added(infos) -> None:
         """Markets the session added mid-session: routes for the executor, events for exposure."""
         for m in infos:
