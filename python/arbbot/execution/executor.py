@@ -21,7 +21,7 @@ from arbbot.engine import decompose
 from arbbot.engine.twin.fees import fills_fee, order_fee
 from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.settle import UNSETTLED, Forgotten, most_settled, settle
-from arbbot.execution.store import NOT_FOUND, OrderStore
+from arbbot.execution.store import NOT_FOUND, RECOVERY_NOT_FOUND, OrderStore
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR, format_money
@@ -689,11 +689,17 @@ class Executor:
         last `absent_watch_s` (by the process before, or by recovery just now), each for what is
         left of its `absent_watch_s` since it was so marked; an order whose market is no longer
         routed is looked up through its venue's client. Returns how many watches started."""
-        cfg = self.config
         now_ms = int(self.clock() * 1000)
+        return self._watch_never_sent(self.store.taken_as_never_sent(now_ms - int(self.config.absent_watch_s * 1000)),
+                                      now_ms)
+
+    def _watch_never_sent(self, intents, now_ms: int) -> int:
+        """Start `_watch_absent` for each of `intents` (taken as never sent), for what is left of its
+        `absent_watch_s` since it was so marked (`now_ms`: unix ms). Returns how many started."""
+        cfg = self.config
         clients = {route.client.venue: route.client for route in self.routes.values()}
         started = 0
-        for it in self.store.taken_as_never_sent(now_ms - int(cfg.absent_watch_s * 1000)):
+        for it in intents:
             route = self.routes.get(it.market)
             if route is None and it.venue in clients:
                 route = Route(clients[it.venue], it.market_id)
@@ -871,6 +877,12 @@ class Executor:
             res = ExecutionResult(xid, "error", why, self.store.leg_net(xid), self.store.cash_flow(xid), errored=True)
         else:
             res = dataclasses.replace(self._result(xid, states.get(xid, "error"), why), errored=True)
+            # orders of it this recovery found nothing of (RECOVERY_NOT_FOUND) may still be listed
+            # filled: watched now, as after a restart (those `_send` so took are in `_absent`)
+            now_ms = int(self.clock() * 1000)
+            since_ms = now_ms - int(self.config.absent_watch_s * 1000)
+            self._watch_never_sent([it for it in self.store.taken_as_never_sent(since_ms)
+                                    if it.execution_id == xid and it.error == RECOVERY_NOT_FOUND], now_ms)
         self._notify(res, failure=True)
         return res
 

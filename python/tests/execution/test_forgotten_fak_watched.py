@@ -198,3 +198,36 @@ def test_recovery_marks_a_forgotten_order_not_found_and_the_restart_watch_adopts
     assert (store.intent(coid).state, store.intent(coid).filled_qty) == ("filled", 1_000)
     assert store.execution("x1").state == "naked" and store.safe_mode() is not None
     store.close()
+
+
+def test_an_error_mid_execution_has_the_orders_its_recovery_did_not_find_watched(tmp_path):
+    """An unexpected error right after leg 0's delayed FAK was answered (`placed:L0`): the executor
+    reconciles the execution at once (`_errored` → recovery), which sees the order pending, then
+    nothing of it for FORGOTTEN_S: RECOVERY_NOT_FOUND, the execution aborted. Before, nothing
+    watched it until the next restart, so its match listed meanwhile was never recorded (a filled
+    leg the store does not hold, no safe mode); now its watch starts with the error's recovery."""
+    kal, poly = FakeVenue(Venue.KALSHI, K1), DelayedPoly(pending_reads=2)
+    store = OrderStore(str(tmp_path / "o.db"))
+
+    def on_step(step: str) -> None:
+        if step == "placed:L0":
+            store.set_intent_order_id("x1-L0E0", "0xd1")    # as the adapter's on_order_id does before sending
+            raise RuntimeError("disk hiccup")
+
+    async def main():
+        ex = Executor(store, {"kalshi:K1": Route(kal, K, K1), "polymarket:P1": Route(poly, P, P1)},
+                      config=ExecutorConfig(**FAST, absent_watch_s=10.0), book_source=lambda m: BOOKS[m],
+                      on_step=on_step)
+        res = await ex.execute(opportunity(("polymarket:P1", ESide.YES, 5000), ("kalshi:K1", ESide.NO, 4800)),
+                               execution_id="x1")
+        marked = store.intent("x1-L0E0")
+        watched = len(ex._watches)
+        poly.matched = True
+        await asyncio.wait_for(asyncio.gather(*ex._watches), 10)
+        return res, marked, watched
+    res, marked, watched = asyncio.run(main())
+    assert (res.state, res.errored, marked.state, marked.error) == ("aborted", True, "failed", RECOVERY_NOT_FOUND)
+    assert watched == 1                                             # before: 0, until a restart
+    assert (store.intent("x1-L0E0").state, store.leg_net("x1")) == ("filled", {0: 1_000, 1: 0})
+    assert store.execution("x1").state == "naked" and store.safe_mode() is not None
+    store.close()
