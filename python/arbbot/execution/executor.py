@@ -22,6 +22,7 @@ from arbbot.engine.twin.fees import fills_fee, order_fee
 from arbbot.engine.types import Decomposition, Opportunity
 from arbbot.execution.settle import UNSETTLED, Forgotten, most_settled, settle
 from arbbot.execution.store import NOT_FOUND, RECOVERY_NOT_FOUND, OrderStore
+from arbbot.execution.unsettled import SettlementWatch
 from arbbot.venues.common.priority import close_order_path, open_order_path
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.units import TICKS_PER_DOLLAR, format_money
@@ -105,6 +106,16 @@ class ExecutorConfig:
     # rounding beyond the schedule's: Kalshi rounds each fill's fee up to $0.0001 and the balance
     # change to the cent (net of its accumulator's rebates, under 1¢ an order).
     fee_slack_micros: int = 10_000
+    # A venue may list a fill before it is final (Polymarket: a trade is MATCHED, then CONFIRMED on
+    # chain, or FAILED: reverted, no tokens and no cash moved; `Fill.final` False). Once an
+    # execution holding such fills ends they are looked up in the background
+    # (`VenueClient.fill_settlement`), with backoff from `settlement_poll_s` up to
+    # `settlement_poll_cap_s` between lookups, until every one is final or for
+    # `settlement_watch_s` (counted again after each re-hedge); a FAILED one is voided and the
+    # execution brought back to hedged (`revert_fills`). `arbbot.execution.unsettled`.
+    settlement_watch_s: float = 900.0
+    settlement_poll_s: float = 1.0
+    settlement_poll_cap_s: float = 10.0
 
 
 @dataclass
@@ -176,6 +187,10 @@ class Executor:
         self.answered: deque = deque(maxlen=10_000)      # (venue, seconds, unix s) per answered order
         self._gc_paused = False                          # pause_gc() disabled the GC; resume at first order
         self._sync_held = False                          # pause_gc() holds the WAL syncer; released likewise
+        # one execution or re-hedge (`revert_fills`) at a time; `repairing` while a re-hedge runs
+        self._trading = asyncio.Lock()
+        self.repairing = False
+        self.settlements = SettlementWatch(self)         # fills a venue may still revert, watched
 
     # ---- public --------------------------------------------------------------------------------
     def check(self, opp: Opportunity) -> None:
@@ -204,7 +219,13 @@ class Executor:
         `decided_ns` (perf_counter_ns when the opportunity was decided on) times the path to the
         first order (`first_order_ns`). `sizing`: the opportunity's `arbbot.sizing/1` record (or a
         callable returning it, called once the first order is out) and `loss_budget` (µ$) the loss
-        budget it reserves, stored with the execution."""
+        budget it reserves, stored with the execution. Waits for a re-hedge under way
+        (`revert_fills`), then checks `opp` may be traded (safe mode may have begun meanwhile)."""
+        async with self._trading:        # free: taken without a suspension (no latency on the order path)
+            return await self._execute(opp, execution_id, decided_ns, sizing, loss_budget)
+
+    async def _execute(self, opp: Opportunity, execution_id: str | None, decided_ns: int | None, sizing,
+                       loss_budget: int) -> ExecutionResult:
         self._decided_ns = decided_ns
         self.check(opp)
         # unique within the store (its primary key would refuse a repeat): 32 bits from the
@@ -217,6 +238,7 @@ class Executor:
             return await self._legs(xid, opp)
         except asyncio.CancelledError:
             self._absent.clear()
+            self._unrecorded = None          # not written: nothing to recover (a re-hedge must not write it)
             raise                            # shutdown: the execution stays open for recovery
         except Exception as exc:
             self._recorded(xid)
@@ -224,6 +246,7 @@ class Executor:
         finally:
             self.resume_gc()
             self._watch_absent_orders()
+            self.settlements.start()
 
     def pause_gc(self) -> None:
         """Hold the cyclic GC and the store's background fsync off until this executor's next
@@ -589,6 +612,7 @@ class Executor:
                 # exposure are decided on it)
                 order = dataclasses.replace(order, cost_micros=sum(f.price_ticks * f.qty_lots for f in fills))
         self.store.record_order(coid, order, fills)
+        self.settlements.note(xid, route.client, fills)
         self._check_fees(market, route, coid, order, fills)
         log.info("order.done", client_order_id=coid, market=market, role=role, side=side.label, action=action.value,
                  qty=qty, price=price, status=order.status.value, filled=order.filled_lots, cost=order.cost_micros,
@@ -767,6 +791,7 @@ class Executor:
         if sum(f.qty_lots for f in fills) < order.filled_lots:
             self._record_late_fills(coid, route.client, order.order_id, order.filled_lots)
         self.store.record_order(coid, order, fills)
+        self.settlements.note(xid, route.client, fills)
         log.warning("order.absent_found", client_order_id=coid, order_id=order.order_id, status=order.status.value,
                     filled=order.filled_lots, after_s=round(age_s, 1))
         if not order.filled_lots:
@@ -781,7 +806,47 @@ class Executor:
         if state == "naked":
             self.store.enter_safe_mode(f"execution {xid} is naked: {why}")
         self._cash_changed(xid)
+        self.settlements.start()
         return True
+
+    async def revert_fills(self, xid: str, venue: str, fill_ids: list[str], why: str) -> ExecutionResult | None:
+        """Venue `venue` reverted these fills of ended execution `xid` after listing them
+        (Polymarket: their trades FAILED on chain, no tokens and no cash moved): void them in the
+        store (`OrderStore.void_fills`), then bring the execution back to hedged as after a failed
+        leg (`_fail`): its legs now hold different lots, so each leg's excess over the lots every
+        leg still holds is unwound, and it ends complete with fewer sets, unwound, aborted when no
+        leg holds anything, or naked in safe mode when an unwind fails. Meanwhile it is open again
+        (`executing`, written with the voiding): a crash part way leaves it to crash recovery,
+        which calls it naked if its legs differ. Waits for an execution under way (one
+        execution or re-hedge at a time; `repairing` meanwhile: the trader starts none). The
+        trader's cash and exposure follow (`on_cash_change`). None when none of the fills is
+        recorded (voided already)."""
+        async with self._trading:
+            self.repairing = True
+            voided = []
+            try:
+                row = self.store.execution(xid)
+                voided = self.store.void_fills(venue, fill_ids, why, reopen=True)
+                if not voided:
+                    return None
+                log.warning("fills.reverted", execution=xid, venue=venue, fills=[f.fill_id for f in voided],
+                            lots=sum(f.qty for f in voided), reason=why)
+                res = await self._fail(xid, self.store.opportunity(xid), len(row.legs),
+                                       f"{row.reason}; {why}" if row.reason else why, count=False)
+                log.warning("execution.rehedged", execution=xid, state=res.state, filled=res.filled,
+                            cash_flow=res.cash_flow)
+                return res
+            finally:
+                self.repairing = False
+                self._watch_absent_orders()          # its unwind orders whose answers were lost
+                self.settlements.start()             # its unwinds' fills
+                if voided:
+                    self._cash_changed(xid)
+
+    def watch_settlements_since_restart(self) -> int:
+        """After a restart: watch again the fills of executions ended within `settlement_watch_s`
+        (`SettlementWatch.since_restart`). Returns how many executions are watched."""
+        return self.settlements.since_restart()
 
     def _cash_changed(self, xid: str) -> None:
         """Tell `on_cash_change` that fills of execution `xid` were recorded (its failure is logged:
@@ -833,7 +898,10 @@ class Executor:
                 except (VenueError, asyncio.TimeoutError):
                     continue
                 if self.store.record_fills(coid, got):
-                    self._cash_changed(self.store.intent(coid).execution_id)
+                    xid = self.store.intent(coid).execution_id
+                    self._cash_changed(xid)
+                    self.settlements.note(xid, client, got)
+                    self.settlements.start()
                 if sum(f.qty_lots for f in got) >= lots:
                     return
             log.warning("order.fills_missing", client_order_id=coid, order_id=order_id, filled=lots)

@@ -35,6 +35,12 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      came to. `paper_settlements`: what a paper account was paid when a market its venue pays out
      at settlement (Kalshi) resolved (the paper ledger plays the venue: the position is gone, the
      cash credited).
+  8  indexes (fills by client order id, executions by last update) and running totals kept by
+     triggers: `market_positions` (net lots and cost per market), `fill_outcome_counts`.
+  9  voided fills: `voided_fills` (a fill its venue reverted after listing it — Polymarket's trade
+     FAILED on chain, no tokens and no cash moved — moved there out of `fills` by
+     `OrderStore.void_fills`, so that no reader of `fills` counts it), and a trigger taking a
+     deleted fill back out of `market_positions`.
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -364,6 +370,38 @@ END;
 """
 
 
+# a fill its venue reverted (Polymarket: the trade FAILED on chain) leaves `fills` for this table, its
+# row as it was plus when and why it was voided; `fills_unmove_positions` takes it out of the running
+# positions (`fills_move_positions` put it in)
+_V9 = """
+CREATE TABLE voided_fills (
+    venue TEXT NOT NULL,
+    fill_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL REFERENCES intents(client_order_id),
+    order_id TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    side TEXT NOT NULL,                              -- as the venue reported it
+    action TEXT NOT NULL,
+    qty INTEGER NOT NULL,                            -- lots
+    price INTEGER NOT NULL,                          -- ticks of `side`
+    fee INTEGER NOT NULL,                            -- µ$
+    is_taker INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,                          -- the venue's time of the fill
+    recorded_ms INTEGER NOT NULL,                    -- store clock when it was recorded as a fill
+    voided_ms INTEGER NOT NULL,                      -- store clock when it was voided
+    reason TEXT NOT NULL,
+    PRIMARY KEY (venue, fill_id)
+);
+CREATE TRIGGER fills_unmove_positions AFTER DELETE ON fills BEGIN
+    UPDATE market_positions SET
+        lots = lots - (CASE WHEN OLD.action = 'buy' THEN 1 ELSE -1 END)
+                      * (CASE WHEN OLD.side = 'yes' THEN OLD.qty ELSE -OLD.qty END),
+        cost = cost - (CASE WHEN OLD.action = 'buy' THEN 1 ELSE -1 END) * OLD.qty * OLD.price
+    WHERE venue = OLD.venue AND market_id = OLD.market_id;
+END;
+"""
+
+
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
     when it ended (its last `execution_<state>` event, else its `updated_ms`)."""
@@ -401,8 +439,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "market resolutions, paper settlements", (_V7,)),
     Migration(8, "fills indexed by client order id, executions by last update; running market positions and "
                  "fill outcomes", (_V8,)),
+    Migration(9, "voided fills: fills their venue reverted (Polymarket trades FAILED on chain), out of "
+                 "the running positions", (_V9,)),
 )
 LATEST = MIGRATIONS[-1].version
+VOIDED_FILLS_VERSION = 9            # the version that adds `voided_fills`
 
 
 class SchemaError(ValueError):

@@ -38,12 +38,13 @@ from typing import Iterator, Mapping
 
 from pathlib import Path
 
+from arbbot.engine.types import Kind, Lane, Leg, Opportunity
 from arbbot.execution import store_lock
 from arbbot.execution.schema import (CASH_FLOW_SQL, CASH_FLOW_TERM, FULL, cash_flow_sql, LATEST, LOSS_STATES, SchemaError,
-                                     current_version, migrate)
+                                     VOIDED_FILLS_VERSION, current_version, migrate)
 from arbbot.execution.walsync import DURABILITIES
 from arbbot.execution.walsync import syncer as wal_syncer
-from arbbot.venues.common.model import Fill, Order, OrderStatus, lot_value
+from arbbot.venues.common.model import Fill, Order, OrderStatus, Side, lot_value
 
 SCHEMA_VERSION = LATEST
 TRADING_MODE_FLAG = "trading_mode"   # flag naming a paper database (value PAPER)
@@ -173,6 +174,14 @@ _INSERT_INTENT = {paper: "INSERT INTO intents(client_order_id, execution_id, leg
                   + (", paper) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)" if paper else
                      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") for paper in (False, True)}
 
+# fill inserts, by whether the database holds `voided_fills` (VOIDED_FILLS_VERSION): there a fill its
+# venue reverted is never recorded again; a database migrated no further (tests write to older
+# versions) inserts as before
+_INSERT_FILL = {voids: "INSERT OR IGNORE INTO fills(venue, fill_id, client_order_id, order_id, market_id, side, action,"
+                " qty, price, fee, is_taker, ts_ms, recorded_ms) "
+                + ("SELECT ?,?,?,?,?,?,?,?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM voided_fills WHERE venue=? AND"
+                   " fill_id=?)" if voids else "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)") for voids in (False, True)}
+
 
 def _intent_row(r) -> IntentRow:
     """An `intents` row (a database not yet at version 5 has no `paper`: 0)."""
@@ -209,11 +218,17 @@ def intent_state_for(order: Order, qty: int) -> str:
     `fill_outcomes`, take `filled` for one)."""
     if order.status is OrderStatus.REJECTED:
         return "rejected"
-    if order.filled_lots >= qty > 0:
-        return "filled"
-    if order.status in (OrderStatus.PENDING, OrderStatus.RESTING):
+    if order.status in (OrderStatus.PENDING, OrderStatus.RESTING) and not order.filled_lots >= qty > 0:
         return "placed"                  # still live at the venue
-    return "partially_filled" if order.filled_lots > 0 else "canceled"
+    return done_state(order.filled_lots, qty)
+
+
+def done_state(filled: int, qty: int) -> str:
+    """The state of a done intent for `qty` lots whose order filled `filled` lots: `filled` at `qty`
+    or more, `partially_filled` with some, `canceled` with none."""
+    if filled >= qty > 0:
+        return "filled"
+    return "partially_filled" if filled > 0 else "canceled"
 
 
 def _create_private(path: str) -> None:
@@ -279,7 +294,8 @@ class OrderStore:
             self._db.execute("PRAGMA wal_autocheckpoint=0")     # checkpoints run on the WAL syncer's thread
             self._db.execute("PRAGMA foreign_keys=ON")
             with self._lock:
-                self.migrated_from, _ = migrate(self._db, self._clock_ms(), f"order store {self.path}")
+                self.migrated_from, self.schema_version = migrate(self._db, self._clock_ms(),
+                                                                  f"order store {self.path}")
                 # rows written by this store are marked paper when the database is a paper one
                 self.paper = self._flag_value(TRADING_MODE_FLAG) == PAPER
         except BaseException:
@@ -353,15 +369,19 @@ class OrderStore:
         if state not in EXEC_OPEN + EXEC_TERMINAL:
             raise ValueError(f"unknown execution state {state!r}")
         with self.tx() as db:
-            db.execute("UPDATE executions SET state=?, reason=?, updated_ms=? WHERE id=?",
-                       (state, reason, self._clock_ms(), execution_id))
-            self._event(db, f"execution_{state}", execution_id, reason=reason)
-            self._book_loss(db, execution_id)
-            if state == "naked" and not self._flagged(db, "safe_mode"):
-                # in the same commit: a crash between a naked state and its safe-mode flag must not
-                # leave the bot trading beside an unhedged leg nobody acknowledged (callers enter
-                # safe mode first, with their own reason: then this adds nothing)
-                self._flag_safe_mode(db, f"execution {execution_id} is naked: {reason}")
+            self._set_state(db, execution_id, state, reason)
+
+    def _set_state(self, db, execution_id: str, state: str, reason: str) -> None:
+        """`set_execution_state` inside the caller's transaction."""
+        db.execute("UPDATE executions SET state=?, reason=?, updated_ms=? WHERE id=?",
+                   (state, reason, self._clock_ms(), execution_id))
+        self._event(db, f"execution_{state}", execution_id, reason=reason)
+        self._book_loss(db, execution_id)
+        if state == "naked" and not self._flagged(db, "safe_mode"):
+            # in the same commit: a crash between a naked state and its safe-mode flag must not
+            # leave the bot trading beside an unhedged leg nobody acknowledged (callers enter
+            # safe mode first, with their own reason: then this adds nothing)
+            self._flag_safe_mode(db, f"execution {execution_id} is naked: {reason}")
 
     def execution(self, execution_id: str) -> ExecutionRow:
         with self._lock:
@@ -369,6 +389,19 @@ class OrderStore:
         if r is None:
             raise KeyError(execution_id)
         return self._exec_row(r)
+
+    def opportunity(self, execution_id: str) -> Opportunity:
+        """The opportunity execution `execution_id` was created for, as recorded (lane, kind, lots,
+        payout, planned cost, fee and profit, and its legs): what a re-hedge after the execution
+        ended works from (`Executor.revert_fills`). KeyError if unknown."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM executions WHERE id=?", (execution_id,)).fetchone()
+        if r is None:
+            raise KeyError(execution_id)
+        legs = tuple(Leg(leg["market"], Side.parse(leg["side"]), leg["qty"], leg["worst_price"], leg["cost"],
+                         leg["fee"]) for leg in json.loads(r["legs"]))
+        return Opportunity(r["opportunity_id"], Lane(r["lane"]), Kind(r["kind"]), r["qty"], r["payout"],
+                           r["planned_cost"], r["planned_fee"], r["planned_profit"], legs)
 
     def executions(self, states: tuple[str, ...] | None = None) -> list[ExecutionRow]:
         with self._lock:
@@ -434,15 +467,61 @@ class OrderStore:
             return added
 
     def _insert_fill(self, db, coid: str, execution_id: str, f: Fill) -> int:
-        cur = db.execute("INSERT OR IGNORE INTO fills(venue, fill_id, client_order_id, order_id, market_id, side, action,"
-                         " qty, price, fee, is_taker, ts_ms, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (f.venue.label, f.fill_id, coid, f.order_id,
-                          f.market_id, f.side.label, f.action.value, f.qty_lots, f.price_ticks, f.fee_micros,
-                          int(f.is_taker), f.ts_ms, self._clock_ms()))
+        """Insert one fill unless it is recorded already, or was voided (`void_fills`: its venue
+        reverted it, and a read of the venue's fills made before that must not bring it back)."""
+        voids = self.schema_version >= VOIDED_FILLS_VERSION
+        cur = db.execute(_INSERT_FILL[voids], (f.venue.label, f.fill_id, coid, f.order_id,
+                                               f.market_id, f.side.label, f.action.value, f.qty_lots, f.price_ticks,
+                                               f.fee_micros, int(f.is_taker), f.ts_ms, self._clock_ms())
+                         + ((f.venue.label, f.fill_id) if voids else ()))
         if cur.rowcount:
             self._event(db, "fill", execution_id, coid, fill_id=f.fill_id, qty=f.qty_lots, price=f.price_ticks,
                         fee=f.fee_micros)
         return cur.rowcount
+
+    def void_fills(self, venue: str, fill_ids, reason: str, *, reopen: bool = False) -> list[FillRow]:
+        """Venue `venue` reverted these recorded fills after listing them (Polymarket: their trade
+        FAILED on chain: no tokens and no cash moved). In one transaction each moves out of `fills`
+        into `voided_fills`, so that no reader of fills counts it (positions: `market_positions` by
+        trigger; cash flow, held cost, leg nets, realised losses, reconciliation) and it is never
+        recorded again (`_insert_fill`); its order's filled lots drop by its lots (what `_filled`
+        counted, less them) and its cost and fee by its own (floored at 0; 0 when nothing is left),
+        a done order's state following (`done_state`); each execution's realised loss is booked
+        again (`_book_loss`). An event `fills_voided` per order. `reopen`: their executions are
+        `executing` again, in the same transaction (a re-hedge follows, `Executor.revert_fills`: a
+        crash before it ends leaves them to crash recovery). Returns the fills voided (ids not
+        recorded, or voided already, are skipped: then nothing is written)."""
+        voided: dict[str, list[FillRow]] = {}          # client order id → its fills voided
+        with self.tx() as db:
+            for fid in dict.fromkeys(fill_ids):
+                r = db.execute("SELECT * FROM fills WHERE venue=? AND fill_id=?", (venue, fid)).fetchone()
+                if r is not None:
+                    voided.setdefault(r["client_order_id"], []).append(self._fill_row(r))
+            now = self._clock_ms()
+            for coid, rows in voided.items():
+                it = self.intent(coid)
+                lots, fee = sum(f.qty for f in rows), sum(f.fee for f in rows)
+                # µ$ they cost in the intent's own side (a fill may be reported on the other at 10,000 − p)
+                paid = sum((f.price if f.side == it.side else FULL - f.price) * f.qty for f in rows)
+                left = max(0, self._filled(it) - lots)
+                cost, fees = (max(0, it.cost - paid), max(0, it.fee - fee)) if left else (0, 0)
+                state = done_state(left, it.qty) if it.state in ("filled", "partially_filled") else it.state
+                for f in rows:
+                    db.execute("INSERT INTO voided_fills(venue, fill_id, client_order_id, order_id, market_id, side,"
+                               " action, qty, price, fee, is_taker, ts_ms, recorded_ms, voided_ms, reason)"
+                               " SELECT venue, fill_id, client_order_id, order_id, market_id, side, action, qty,"
+                               " price, fee, is_taker, ts_ms, recorded_ms, ?, ? FROM fills WHERE venue=? AND fill_id=?",
+                               (now, reason, venue, f.fill_id))
+                    db.execute("DELETE FROM fills WHERE venue=? AND fill_id=?", (venue, f.fill_id))
+                db.execute("UPDATE intents SET state=?, filled_qty=?, cost=?, fee=?, error=?, updated_ms=?"
+                           " WHERE client_order_id=?", (state, left, cost, fees, reason, now, coid))
+                self._event(db, "fills_voided", it.execution_id, coid, fill_ids=[f.fill_id for f in rows], lots=lots,
+                            filled=left, cost=cost, fee=fees, state=state, reason=reason)
+            for xid in dict.fromkeys(self.intent(coid).execution_id for coid in voided):
+                if reopen:
+                    self._set_state(db, xid, "executing", reason)
+                self._book_loss(db, xid)
+        return [f for rows in voided.values() for f in rows]
 
     def set_intent_order_id(self, coid: str, order_id: str) -> None:
         """Record the venue's id of an order known before it is sent (Polymarket: the signed
@@ -490,6 +569,20 @@ class OrderStore:
             rows = self._db.execute(q, (since_ms, len(NOT_FOUND), NOT_FOUND, RECOVERY_NOT_FOUND)).fetchall()
         return [_intent_row(r) for r in rows]
 
+    def ended_with_fills(self, venues, since_ms: int) -> list[tuple[str, int]]:
+        """(execution id, when it last changed, store ms) of the executions ended (terminal) at or
+        after `since_ms` that hold a recorded fill on one of `venues` (names), oldest first: those
+        whose fills a venue that settles late may still revert (`execution.unsettled`)."""
+        venues = tuple(venues)
+        if not venues:
+            return []
+        q = ("SELECT x.id, x.updated_ms FROM executions x WHERE x.updated_ms >= ?"
+             f" AND +x.state IN ({','.join('?' * len(EXEC_TERMINAL))}) AND EXISTS (SELECT 1 FROM intents i"
+             " JOIN fills f ON f.client_order_id = i.client_order_id WHERE i.execution_id = x.id"
+             f" AND f.venue IN ({','.join('?' * len(venues))})) ORDER BY x.updated_ms, x.id")
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(q, (since_ms, *EXEC_TERMINAL, *venues)).fetchall()]
+
     def open_intents(self) -> list[IntentRow]:
         return [i for i in self.intents() if i.state in INTENT_OPEN]
 
@@ -497,8 +590,19 @@ class OrderStore:
         q = "SELECT * FROM fills" + (" WHERE client_order_id=?" if coid else "") + " ORDER BY ts_ms, fill_id"
         with self._lock:
             rows = self._db.execute(q, (coid,) if coid else ()).fetchall()
-        return [FillRow(r["venue"], r["fill_id"], r["client_order_id"], r["order_id"], r["market_id"], r["side"],
-                        r["action"], r["qty"], r["price"], r["fee"], bool(r["is_taker"]), r["ts_ms"]) for r in rows]
+        return [self._fill_row(r) for r in rows]
+
+    def voided_fills(self, coid: str | None = None) -> list[FillRow]:
+        """Fills their venue reverted after listing them (`void_fills`), as they were recorded."""
+        q = "SELECT * FROM voided_fills" + (" WHERE client_order_id=?" if coid else "") + " ORDER BY ts_ms, fill_id"
+        with self._lock:
+            rows = self._db.execute(q, (coid,) if coid else ()).fetchall()
+        return [self._fill_row(r) for r in rows]
+
+    @staticmethod
+    def _fill_row(r) -> FillRow:
+        return FillRow(r["venue"], r["fill_id"], r["client_order_id"], r["order_id"], r["market_id"], r["side"],
+                       r["action"], r["qty"], r["price"], r["fee"], bool(r["is_taker"]), r["ts_ms"])
 
     def events(self, execution_id: str | None = None) -> list[dict]:
         q = "SELECT * FROM events" + (" WHERE execution_id=?" if execution_id else "") + " ORDER BY seq"

@@ -231,7 +231,9 @@ class PaperTrader:
 
     @property
     def _executing(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """An execution runs, or the executor re-hedges one that ended (a fill its venue reverted:
+        `Executor.revert_fills`): no new one starts, no reconciliation reads the venues meanwhile."""
+        return (self._task is not None and not self._task.done()) or getattr(self.executor, "repairing", False)
 
     @property
     def _in_flight(self) -> bool:
@@ -667,6 +669,9 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     watched = executor.watch_absent_since_restart()    # orders a venue may still run (lost before the restart)
     if watched:
         log.info("recovery.absent_watched", orders=watched)
+    watched = executor.watch_settlements_since_restart()   # fills a venue may still revert (Polymarket)
+    if watched:
+        log.info("recovery.settlements_watched", executions=watched)
 
     def markets_added(infos) -> None:
         """Markets the session added mid-session: routes for the executor, events for exposure."""

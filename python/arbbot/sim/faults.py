@@ -56,6 +56,14 @@ class Faults:
     #   only this long after the match (the trade is MATCHED, then mined on chain: 10–50 s and more
     #   since the CLOB's V2; py-clob-client-v2#34, py-clob-client#247): a SELL of them before is
     #   refused "not enough balance / allowance"; 0 = off (sellable at once)
+    poly_trade_fail_every: int = 0     # Polymarket: every Nth trade of a non-house account (a taker
+    #   order's match, as GET /data/trades lists it) fails on chain, as the venue reports it
+    #   (docs.polymarket.com/developers/CLOB/trades/trades-overview): MATCHED, RETRYING after half
+    #   of `poly_trade_fail_after_s`, FAILED after all of it, when the engine reverts it for every
+    #   side (cash, tokens, positions, fees; the order keeps its size_matched: py-clob-client-v2#34's
+    #   "ghost fills"). While it is on, the other trades of non-house accounts go MATCHED, MINED,
+    #   CONFIRMED on the same timing (off: CONFIRMED at once). `sim/polymarket/chain.py`; 0 = off
+    poly_trade_fail_after_s: float = 30.0   # seconds from a match to its trade's final status
     poly_restart_s: float = 0.0        # Polymarket's matching engine restarts, as the venue documents
     #   (docs.polymarket.com/trading/matching-engine: weekly, ~90 s, and unscheduled ones): for S
     #   real seconds from when these faults are put in force (`sim.faults = …`, or start-up) every

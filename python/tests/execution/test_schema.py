@@ -157,7 +157,7 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 8
+    assert store.migrated_from == 1 and LATEST == 9
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
@@ -167,10 +167,11 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
         (5, schema.MIGRATIONS[4].description, T0 + 7_200_000),
         (6, schema.MIGRATIONS[5].description, T0 + 7_200_000),
         (7, schema.MIGRATIONS[6].description, T0 + 7_200_000),
-        (8, schema.MIGRATIONS[7].description, T0 + 7_200_000)]
+        (8, schema.MIGRATIONS[7].description, T0 + 7_200_000),
+        (9, schema.MIGRATIONS[8].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "8"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "9"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -198,9 +199,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 8 and store._db.total_changes == 0
+    assert store.migrated_from == 9 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 8
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 9
     store.close()
 
 
@@ -209,11 +210,11 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
     assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
-        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0)]
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0), (9, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
             "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
-            "paper_fills", "resolutions"} <= tables
+            "paper_fills", "resolutions", "voided_fills"} <= tables
     store.close()
     for _ in range(2):
         store = OrderStore(path, clock_ms=lambda: T0 + 1)
@@ -227,14 +228,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (9, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (10, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 9 is newer than this arbbot supports \(8\)"):
+    with pytest.raises(SchemaError, match=r"schema version 10 is newer than this arbbot supports \(9\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 9 is newer than this arbbot "
-                   "supports (8); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 10 is newer than this arbbot "
+                   "supports (9); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):

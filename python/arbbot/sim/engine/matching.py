@@ -452,6 +452,28 @@ class Exchange:
         self._emit(ev)
         return ev
 
+    def revert(self, fills: list[FillEvent]) -> None:
+        """Undo what these fills moved in their accounts (`_settle`): cash, tokens, positions, fees
+        paid, value traded — every side's, the house's too: a trade whose on-chain settlement failed
+        (Polymarket's FAILED: no tokens, no cash moved). The fills stay in the accounts' logs (the
+        venue still lists the trade) and their orders keep their filled lots (the CLOB's
+        `size_matched` still counts them). Only where pairs are not netted (`nets_pairs` False):
+        cash a netted pair paid cannot be told apart from the fill's own."""
+        if self.nets_pairs:
+            raise ValueError("revert: only on a venue whose pairs are not netted (Polymarket)")
+        for f in fills:
+            o, a, q = f.order, self.accounts[f.order.account], f.lots
+            if o.action == "sell":               # booked as a buy of the other side: the token sold comes back
+                sold = "no" if o.side == "yes" else "yes"
+                a.balance -= (FULL - f.price) * q - f.fee
+                a.tokens[(o.market, sold)] = a.tokens.get((o.market, sold), 0) + q
+            else:
+                a.balance += f.price * q + f.fee
+                a.tokens[(o.market, o.side)] = a.tokens.get((o.market, o.side), 0) - q
+            a.positions[o.market] = a.positions.get(o.market, 0) - (q if o.side == "yes" else -q)
+            a.fees_paid[o.market] = a.fees_paid.get(o.market, 0) - f.fee
+            a.traded[o.market] = a.traded.get(o.market, 0) - f.price * q
+
     def cancel(self, account: str, order_id: str) -> tuple[SimOrder, int]:
         o = self.orders.get(order_id)
         if o is None or o.account != account:

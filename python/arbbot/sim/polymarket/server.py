@@ -24,6 +24,10 @@ order-related endpoints (`POST /order`, `DELETE /order`, `GET /data/order/{id}`,
 engine is in post-only mode (`orders.py`: an order without postOnly is refused). Books, Gamma,
 balances and trades are served throughout.
 
+Trades settle on chain after they match (`chain.py`, `Faults.poly_trade_fail_every`): GET
+/data/trades gives each its status (MATCHED … CONFIRMED, or FAILED: reverted in the engine), while
+GET /data/order keeps the order's size_matched as matched (the venue's "ghost fills").
+
 Simulator-only keys (`ApiCreds`) are registered with `register_creds`; nothing here is real.
 """
 from __future__ import annotations
@@ -40,6 +44,7 @@ from arbbot.sim.engine.matching import FULL
 from arbbot.sim.faults import Faults
 from arbbot.sim.paging import POLY_START, poly_cursor_page
 from arbbot.sim.polymarket.auth import ApiCreds, CredRegistry, L2Failure
+from arbbot.sim.polymarket.chain import TradeChain
 from arbbot.sim.polymarket.orders import POST_ONLY, RESTARTING, OrderDesk
 from arbbot.sim.polymarket.ws import WS_PATH, PolymarketWs
 from arbbot.sim.scenarios import Scenario, close_ms
@@ -104,6 +109,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
             self.last_yes[cond] = (q.fair // l.tick) * l.tick
         self.by_market_id = {v: c for c, v in self.market_ids.items()}   # Gamma id → condition id
         self.desk = OrderDesk(self)
+        self.chain = TradeChain(self)          # trades' settlement statuses (`Faults.poly_trade_fail_every`)
+        self.exchange.listeners.append(self.chain.on_event)
         self.gamma_app = web.Application(middlewares=[self.middleware])
         g = self.gamma_app.router
         g.add_get("/markets", self.gamma_markets)
@@ -169,6 +176,10 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         self.clob_url = f"http://{h}:{p}"
         self.ws_url = f"ws://{h}:{p}{WS_PATH}"
         self.start_clock()
+
+    async def stop(self) -> None:
+        self.chain.close()
+        await super().stop()
 
     # ---- middleware hooks: errors, L2 auth ----------------------------------------------
     def error(self, status: int, message: str, code: str = "") -> web.Response:
@@ -310,7 +321,8 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         per taker order's match, as the CLOB writes it: the top level is the taker order (`size`
         all it matched, `price` its limit), `maker_orders` every maker order it matched, each at
         its own price on its own token (owner = its API key: ours, or "house"); `trader_side`
-        says which we were. Filters `id` (trade id), `market`, `asset_id` (either part),
+        says which we were; `status` its settlement (`chain.TradeChain`: CONFIRMED unless a fault
+        delays or fails it). Filters `id` (trade id), `market`, `asset_id` (either part),
         `after`/`before` (match time, unix s, inclusive)."""
         acct = request[ACCOUNT]
         key = request.headers["POLY_API_KEY"]
@@ -368,7 +380,7 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
                 "taker_order_id": self.desk.rev.get(o.order_id, o.order_id) if taker else o.order_id,
                 "market": o.market, "asset_id": t_asset, "side": t_side, "size": _sz(sum(t.lots for t, _m in match)),
                 "fee_rate_bps": str(self.exchange.markets[o.market].fees.taker_ppm // 100), "price": _px(limit),
-                "status": "CONFIRMED", "match_time": str(ts), "last_update": str(ts),
+                "status": self.chain.status(first.trade_id), "match_time": str(ts), "last_update": str(ts),
                 "outcome": "Yes" if t_asset == l.yes_token else "No", "bucket_index": 0,
                 "owner": key if taker else "house", "maker_address": acct,
                 "transaction_hash": "0x" + hashlib.sha256(first.trade_id.encode()).hexdigest(),

@@ -58,6 +58,14 @@ class VenueClient(Protocol):
     (status `finalized`/`settled` with `result`), Polymarket Gamma `/markets?condition_ids=`
     (`umaResolutionStatus` resolved, `outcomePrices`). A venue without it (ForecastEx: the TWS API
     publishes no result) keeps its positions held until the operator records the result.
+
+    Optional: `async def fill_settlement(self, fill_ids: list[str]) -> dict[str, Settlement]` — of
+    these fills (ids as `fills` gives them), where the venue says each stands now: PENDING (it may
+    still be reverted), FINAL, or FAILED (reverted: it never moved tokens or cash); ids the venue
+    does not list are left out. For a venue whose fills are listed before they are final
+    (Polymarket: a trade is MATCHED, then CONFIRMED or FAILED on chain; such fills come with
+    `Fill.final` False): the executor watches an ended execution's fills until they are final and
+    voids a FAILED one (`arbbot.execution.unsettled`). A venue without it lists final fills only.
     """
 
     venue: str

@@ -72,6 +72,16 @@ class Order:
     cost_micros: int = 0
 
 
+class Settlement(str, enum.Enum):
+    """Where a fill stands in its venue's settlement. Kalshi's and IB's fills are final when
+    listed; a Polymarket trade is matched by the CLOB, then settled on chain, and may still be
+    reverted meanwhile (docs.polymarket.com/developers/CLOB/trades/trades-overview: MATCHED, MINED,
+    RETRYING, then CONFIRMED or FAILED, the two terminal statuses)."""
+    PENDING = "pending"            # matched, not final: may still fail (MATCHED, MINED, RETRYING)
+    FINAL = "final"                # can no longer be undone (CONFIRMED)
+    FAILED = "failed"              # reverted: no tokens and no cash moved, it never was a fill (FAILED)
+
+
 @dataclass(frozen=True)
 class Fill:
     venue: Venue
@@ -86,6 +96,9 @@ class Fill:
     is_taker: bool
     ts_ms: int = 0
     client_order_id: str = ""
+    # False while the venue may still revert it (`Settlement.PENDING`: a Polymarket trade not yet
+    # CONFIRMED); the executor then watches it (`VenueClient.fill_settlement`)
+    final: bool = True
 
 
 @dataclass(frozen=True)

@@ -275,8 +275,12 @@ class PolymarketExecutionClient:
         while len(self.expected) > EXPECTED_MAX:
             del self.expected[next(iter(self.expected))]
 
-    async def order(self, order_id: str) -> Order | None:
-        """One order by its id (the signed order's hash), whatever its state; None if unknown."""
+    async def order(self, order_id: str, failed_shares=None) -> Order | None:
+        """One order by its id (the signed order's hash), whatever its state; None if unknown.
+        `failed_shares(order_id)` (async, µshares): what the order matched in trades that FAILED on
+        chain, asked when it matched anything: GET /data/order keeps counting those in
+        `size_matched` ("ghost fills", py-clob-client-v2 #34; `trades` module doc), which are no
+        fills: no tokens, no cash moved."""
         try:
             o = await self.http.clob_get(f"/data/order/{order_id}", None, auth=True)
         except NotFound:
@@ -292,10 +296,12 @@ class PolymarketExecutionClient:
         action = Action.SELL if o.get("side") == "SELL" else Action.BUY
         try:
             size, exact = lots_held(share_micros(o["original_size"])), share_micros(o["size_matched"])
-            matched = lots_held(exact)
             price = _order_price(o, action, max(1, m.tick_ticks) if m else 1)
         except (KeyError, UnitError, ArithmeticError) as exc:
             raise ProtocolError(f"polymarket /data/order: {exc}", venue="polymarket") from None
+        if exact and failed_shares is not None:
+            exact = max(0, exact - await failed_shares(order_id))
+        matched = lots_held(exact)
         status = order_status(o.get("status"))
         if status is None:
             log.warning("polymarket: order %s has status %r, unknown to this adapter: kept pending (still "

@@ -29,7 +29,7 @@ from arbbot.venues.common.errors import (
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
-    Resolution, Side, TimeInForce, Venue,
+    Resolution, Settlement, Side, TimeInForce, Venue,
 )
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
@@ -42,6 +42,7 @@ from arbbot.venues.polymarket.http.client import PolymarketHttpClient
 from arbbot.venues.polymarket.providers import FEE_ROUNDING_MICROS, PolymarketInstrumentProvider
 from arbbot.venues.polymarket.resolution import resolution
 from arbbot.venues.polymarket.schemas.gamma import parse_market
+from arbbot.venues.polymarket.trades import fill_id, trade_id_of, trade_settlement
 
 
 log = logging.getLogger("arbbot.venues.polymarket.venue")
@@ -307,8 +308,9 @@ class PolymarketVenue:
         """One order by id (its hash), open or finished; None if the venue shows neither it nor a
         fill of it. The CLOB's `GET /data/order/{id}` answers nothing for a FAK/FOK order once it
         has matched ("if the order was filled, it will be in get_trades": py-clob-client #217), so
-        an order it does not serve is read from its fills (`_order_from_fills`)."""
-        found = await self.exec.order(order_id)
+        an order it does not serve is read from its fills (`_order_from_fills`). What its trades
+        that FAILED matched is not filled (`exec.order`'s `failed_shares`)."""
+        found = await self.exec.order(order_id, failed_shares=self._failed_shares)
         if found is not None:
             return found
         return await self._order_from_fills(order_id)
@@ -405,12 +407,43 @@ class PolymarketVenue:
         fills fall before `min_ts_ms` starts its accumulator at the first one returned). Its lots
         likewise: a fill's size has up to 6 decimals, and the k-th fill carries the whole lots of
         fills 1..k less those of fills 1..k−1, so they add up to the order's filled lots. FAILED
-        trades (settlement reverted on chain) are not fills. `ticker` → the CLOB's `market`,
+        trades (settlement reverted on chain) are not fills; a fill is `final` once its trade is
+        CONFIRMED (`trades.trade_settlement`). `ticker` → the CLOB's `market`,
         `min_ts_ms` → its `after` (a second early, then trimmed: fills in or after the second
         holding it); `order_id` is matched here (the CLOB filters trades by trade id only), and for an
         order this process sent its market, and `after` ORDER_FILLS_SLACK_S before the latest match
         time read when it was sent, go to the CLOB, which would list the account's whole history (30
         signed pages at 3,000 trades, after every order of every leg)."""
+        return [f for f, state, _shares in await self._trade_fills(order_id, ticker, min_ts_ms)
+                if state is not Settlement.FAILED]
+
+    async def fill_settlement(self, fill_ids: list[str]) -> dict[str, Settlement]:
+        """Where each of these fills (ids as `fills` gives them) stands: its trade's status
+        (`trades.trade_settlement`), read by trade id (`GET /data/trades?id=`, one request a trade,
+        as py-clob-client-v2 polls a posted order's trades). Ids whose trade the CLOB does not list
+        are left out (VenueClient's optional `fill_settlement`)."""
+        by_trade: dict[str, list[str]] = {}
+        for fid in fill_ids:
+            by_trade.setdefault(trade_id_of(fid), []).append(fid)
+        out: dict[str, Settlement] = {}
+        for tid, fids in by_trade.items():
+            async for t in self._pages("/data/trades", {"id": tid}):
+                if isinstance(t, dict) and t.get("id") == tid:
+                    out.update(dict.fromkeys(fids, trade_settlement(t)))
+        return out
+
+    async def _failed_shares(self, order_id: str) -> int:
+        """µshares of order `order_id` matched in trades that FAILED (the CLOB still counts them
+        in the order's `size_matched`: `trades` module doc)."""
+        return sum(shares for _f, state, shares in await self._trade_fills(order_id, None, None)
+                   if state is Settlement.FAILED)
+
+    async def _trade_fills(self, order_id: str | None, ticker: str | None,
+                           min_ts_ms: int | None) -> list[tuple[Fill, Settlement, int]]:
+        """(fill, its trade's settlement, its exact size in µshares) of each of our parts of the
+        trades `fills` reads (its doc), FAILED ones included. An order's lots and fee accumulators
+        run over its trades that did not fail and, apart, over those that did: the fills that
+        count are what they would be without the failed ones."""
         if not self.provider.markets:
             await self.provider.load()
         params: dict = {}
@@ -429,9 +462,10 @@ class PolymarketVenue:
             params.setdefault("market", expected[0])
             if expected[1] is not None and min_ts_ms is None:
                 params["after"] = max(0, expected[1] - ORDER_FILLS_SLACK_S)
-        out: list[Fill] = []
-        taker_raw: dict[str, int] = {}    # taker order id → Σ raw fee of its fills so far (1e-14 µ$)
-        matched: dict[str, int] = {}      # order id → Σ µshares of its fills so far
+        out: list[tuple[Fill, Settlement, int]] = []
+        # (order id, its trades failed) → Σ raw fee of its fills so far (1e-14 µ$), Σ µshares so far
+        taker_raw: dict[tuple[str, bool], int] = {}
+        matched: dict[tuple[str, bool], int] = {}
         trades = [t async for t in self._pages("/data/trades", params)]
         latest = max((int(t.get("match_time") or 0) for t in trades if isinstance(t, dict)), default=0)
         if latest and latest > (self.exec.venue_now_s or 0):
@@ -439,8 +473,7 @@ class PolymarketVenue:
         tok = await self._our_tokens(trades)
         try:
             for t in trades:
-                if t.get("status") == "FAILED":
-                    continue
+                state = trade_settlement(t)
                 ts = int(t.get("match_time") or 0) * 1000
                 if min_ts_ms is not None and ts and ts // 1000 < min_ts_ms // 1000:
                     continue
@@ -456,22 +489,24 @@ class PolymarketVenue:
                         continue
                     mid, outcome = tok[asset]
                     shares = share_micros(size)                     # a fill's size: up to 6 decimals
+                    key = (oid, state is Settlement.FAILED)
                     fee = 0
                     if taker:
                         # on the exact size; the order's running total rounded up to the
                         # schedule's rounding ($0.00001)
                         ppm, rounding = self._taker_rate(mid, t)
-                        before = taker_raw.get(oid, 0)
-                        taker_raw[oid] = after = before + raw_fee(ppm, shares, p)
+                        before = taker_raw.get(key, 0)
+                        taker_raw[key] = after = before + raw_fee(ppm, shares, p)
                         fee = rounded(after, rounding) - rounded(before, rounding)
                     # whole lots on the order's running total, as its `size_matched` is floored: an
                     # order's fills add up to its filled lots (10.123456 + 5.876544 shares: 1,012 +
                     # 588 lots, not 1,012 + 587)
-                    before = matched.get(oid, 0)
-                    matched[oid] = after = before + shares
+                    before = matched.get(key, 0)
+                    matched[key] = after = before + shares
                     lots = lots_held(after) - lots_held(before)
-                    out.append(Fill(Venue.POLYMARKET, t["id"] if len(parts) == 1 else f"{t['id']}:{i}", oid, mid,
-                                    outcome, Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts))
+                    out.append((Fill(Venue.POLYMARKET, fill_id(t["id"], i, len(parts)), oid, mid, outcome,
+                                     Action.BUY if side == "BUY" else Action.SELL, p, lots, fee, taker, ts,
+                                     final=state is Settlement.FINAL), state, shares))
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"polymarket /data/trades: bad trade ({exc})", venue="polymarket") from None
         return out
