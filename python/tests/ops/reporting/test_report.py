@@ -215,7 +215,9 @@ def test_report_equals_the_summary_with_unwound_executions(tmp_path):
     totals = build_report(read_store(str(tmp_path / "f.db")))["totals"]
     assert (totals["locked_in_micros"], totals["realised_micros"]) == \
         (trading["locked_in_micros"], trading["realised_micros"])
-    assert totals["realised_micros"] < 0
+    # the unwinds realised something: usually a loss (sold at the bid), a gain when the book rose
+    # between the entry and the unwind (the simulator's books move; seen: +$2.86 on one execution)
+    assert totals["realised_micros"] != 0
 
 
 def test_a_long_pnl_series_is_thinned_to_what_the_chart_shows(clean):
