@@ -181,6 +181,11 @@ class Executor:
         # called with an execution's id when fills of it are recorded after it ended (listed late,
         # or an order taken as never sent found at the venue): the trader's kept cash follows them
         self.on_cash_change: Callable[[str], None] | None = None
+        # `room(opp, i, cost)`: why buying leg `i` of `opp` for `cost` µ$ (its fills at the book now,
+        # fees apart) instead of its planned cost would breach the limits the trade was admitted
+        # under (exposure caps, the venue's cash), or None; asked before a completion
+        # (`_cheaper_to_complete`: a leg bought above its plan after its edge went). The trader's.
+        self.room: Callable[[Opportunity, int, int], str | None] | None = None
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
@@ -388,6 +393,11 @@ class Executor:
                 price = top
         if completing is None and self._edge_left(opp, i, target, qty, spent, walk, sent, info) < self.config.min_profit:
             return None, f"edge gone on {leg.market} before leg {i}"
+        if completing is not None and self.room is not None:
+            refused = self.room(opp, i, sum(p * q for p, q in sent))
+            if refused is not None:
+                # the limits the trade was admitted under hold for what completing it spends: unwound
+                return None, f"edge gone on {leg.market} before leg {i}; completing it refused: {refused}"
         if completing is not None:
             notes.append(completing[1])
             self._completed_late = True

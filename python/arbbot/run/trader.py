@@ -99,6 +99,8 @@ class PaperTrader:
             sizer.cash_read = self.cash_read_seq     # the same map: every refresh reads it as it is
         if hasattr(executor, "on_cash_change"):
             executor.on_cash_change = self.cash_changed
+        if hasattr(executor, "room"):
+            executor.room = self.completion_room
         # reconciliations and re-reads of the limits under way (`reconcile_now`, `resolve_now`: two
         # tasks, each may overlap the other): no new execution while any is (`reconciling`)
         self._reconciling = 0
@@ -269,7 +271,7 @@ class PaperTrader:
                 return
             opp, sizing, budget = sized.opportunity, sized.record, sized.loss_budget   # record: made later
         # the gates last: a half-open breaker's trial is taken only by a trade that then starts
-        why = next(iter(self._minimums(opp)), None) or self._balances_cover(opp) \
+        why = next(iter(self._minimums(opp)), None) or self._balances_cover(opp.legs) \
             or next(iter(self.gates.check(opp, self.event_of)), None)
         if why:
             self.stats.skipped[_category(why)] += 1
@@ -329,9 +331,23 @@ class PaperTrader:
                 if not moved:
                     del self._cash_moved[xid]
 
-    def _balances_cover(self, opp: Opportunity) -> str | None:
+    def completion_room(self, opp: Opportunity, i: int, cost: int) -> str | None:
+        """Executor's `room`: why buying leg `i` of `opp` (the execution running) for `cost` µ$
+        instead of its planned cost breaches what the trade was admitted under — the exposure
+        limits (this execution is not in them until it ends) and the venue's kept cash (not moved
+        until it ends) — or None. A completion costing no more than the plan always has room."""
+        leg = opp.legs[i]
+        if cost <= leg.cost:
+            return None
+        legs = [Held(other.market, cost if j == i else other.cost, other.fee) for j, other in enumerate(opp.legs)]
+        exposure = self.gates.exposure if self.gates is not None else None
+        return (exposure.reason(legs, self.event_of) if exposure is not None else None) or self._balances_cover(legs)
+
+    def _balances_cover(self, legs) -> str | None:
+        """Why the kept cash cannot pay `legs` (an opportunity's, or anything with `.market`,
+        `.cost`, `.fee`) at their venues, or None."""
         need: Counter = Counter()
-        for leg in opp.legs:
+        for leg in legs:
             need[MarketId.parse(leg.market).venue.label] += leg.cost + leg.fee
         for venue, amount in need.items():
             cash = self.cash.get(venue, 0)
