@@ -186,6 +186,9 @@ class Executor:
         # under (exposure caps, the venue's cash), or None; asked before a completion
         # (`_cheaper_to_complete`: a leg bought above its plan after its edge went). The trader's.
         self.room: Callable[[Opportunity, int, int], str | None] | None = None
+        # called with the result of each re-hedge after a venue reverted fills of an ended
+        # execution (`revert_fills`): the trader counts it as a failed execution (its breaker)
+        self.on_rehedged: Callable[[ExecutionResult], None] | None = None
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
@@ -845,6 +848,12 @@ class Executor:
                                        f"{row.reason}; {why}" if row.reason else why, count=False)
                 log.warning("execution.rehedged", execution=xid, state=res.state, filled=res.filled,
                             cash_flow=res.cash_flow)
+                if self.on_rehedged is not None:
+                    try:
+                        self.on_rehedged(res)
+                    except Exception as exc:    # noqa: BLE001 - a listener's error must not undo the re-hedge
+                        log.error("execution.rehedge_listener_failed", execution=xid,
+                                  error=f"{type(exc).__name__}: {exc}")
                 return res
             finally:
                 self.repairing = False

@@ -101,6 +101,8 @@ class PaperTrader:
             executor.on_cash_change = self.cash_changed
         if hasattr(executor, "room"):
             executor.room = self.completion_room
+        if hasattr(executor, "on_rehedged"):
+            executor.on_rehedged = self.rehedged
         # reconciliations and re-reads of the limits under way (`reconcile_now`, `resolve_now`: two
         # tasks, each may overlap the other): no new execution while any is (`reconciling`)
         self._reconciling = 0
@@ -330,6 +332,18 @@ class PaperTrader:
                 moved.pop(name, None)
                 if not moved:
                     del self._cash_moved[xid]
+
+    def rehedged(self, result) -> None:
+        """Executor's `on_rehedged`: a venue reverted fills of an execution that had ended (a
+        Polymarket trade FAILED on chain) and the executor brought it back to hedged. A leg that
+        did not happen is a failed execution for the circuit breaker (repeated reverts stop
+        trading); the loss is in the store's ledger already, and the run's counts keep the
+        execution as it first ended (the report, read from the store, has it as it is now)."""
+        if self.gates.breaker is not None:
+            self.gates.breaker.record_failure()
+        self.stats.last.insert(0, (result.execution_id, f"re-hedged: {result.state}", result.reason))
+        del self.stats.last[10:]
+        log.warning("execution.rehedged", execution=result.execution_id, state=result.state, reason=result.reason)
 
     def completion_room(self, opp: Opportunity, i: int, cost: int) -> str | None:
         """Executor's `room`: why buying leg `i` of `opp` (the execution running) for `cost` µ$

@@ -79,6 +79,8 @@ def test_a_leg_whose_trade_fails_after_the_execution_completed_is_voided_and_the
             ex = Executor(store, routes, config=FAST, on_step=on_step)
             changed: list[str] = []
             ex.on_cash_change = changed.append
+            rehedged: list = []
+            ex.on_rehedged = rehedged.append
             res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
             assert (res.state, res.filled) == ("complete", {0: 30_000, 1: 30_000})
             assert "x" in ex.settlements._tasks                    # leg 0's fills were not final
@@ -92,6 +94,7 @@ def test_a_leg_whose_trade_fails_after_the_execution_completed_is_voided_and_the
             assert [(i.leg, i.role, i.action, i.filled_qty) for i in store.intents("x")][2:] == [
                 (1, "unwind", "sell", 30_000)]
             assert changed and set(changed) == {"x"}
+            assert [(r.execution_id, r.state) for r in rehedged] == [("x", "unwound")]   # the trader's breaker
             kinds = [e["kind"] for e in store.events("x")]
             # reopened with the voiding (a crash during the re-hedge leaves it to crash recovery), then ended
             assert kinds.index("execution_complete") < kinds.index("fills_voided") \
@@ -219,4 +222,25 @@ def test_a_voided_fill_leaves_every_reader_and_an_old_database_migrates(tmp_path
     again = Fill(Venue.POLYMARKET, "f-x2-L1E0", "o-x2-L1E0", "B", Side.NO, Action.BUY, 5_000, 1_000, 50_000, True)
     assert store.record_fills("x2-L1E0", [again]) == 0
     assert store.leg_net("x2") == {0: 1_000, 1: 0} and store.void_fills("polymarket", ["f-x2-L1E0"], "again") == []
+    store.close()
+
+
+def test_the_trader_counts_a_rehedge_as_a_failed_execution(tmp_path):
+    """A venue that reverts fills (repeated FAILED trades) stops trading through the circuit breaker:
+    each re-hedge the executor reports (`on_rehedged`) is a breaker failure for the trader; three
+    open it (threshold 3)."""
+    from arbbot.execution.executor import ExecutionResult
+    from arbbot.risk.breaker import CircuitBreaker
+    from arbbot.risk.gates import RiskGates
+    from arbbot.run.trader import PaperTrader
+    store = OrderStore(tmp_path / "t.db")
+    ex = Executor(store, {})
+    breaker = CircuitBreaker(threshold=3)
+    trader = PaperTrader(ex, RiskGates(breaker=breaker), {}, store)
+    assert ex.on_rehedged == trader.rehedged                     # wired by the trader
+    for n in range(3):
+        ex.on_rehedged(ExecutionResult(f"x{n}", "unwound", "polymarket reverted fills ['t1'] after listing them",
+                                       {0: 0, 1: 0}, -120_000))
+    assert breaker.failures == 3 and breaker.state.value == "open"
+    assert trader.stats.last[0] == ("x2", "re-hedged: unwound", "polymarket reverted fills ['t1'] after listing them")
     store.close()
