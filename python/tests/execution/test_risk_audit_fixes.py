@@ -25,7 +25,7 @@ from arbbot.risk import BreakerState, CircuitBreaker, RiskGates
 from arbbot.run.command import _db_refusal
 from arbbot.run.trader import PaperTrader
 from arbbot.venues.common.model import OrderStatus
-from arbbot.venues.kalshi.book import held
+from arbbot.venues.common.model import held
 from tests.execution.harness import A, B
 from tests.execution.test_order_answers import Wrapped, _reprice_b_after_leg_0, run_case
 from tests.risk.trades import Clock, complete_profitable, fill, two_leg_opportunity

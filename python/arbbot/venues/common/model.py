@@ -6,6 +6,7 @@ adapter converts its wire messages into these types and never lets a venue float
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
@@ -14,6 +15,13 @@ from arbbot.model import (  # noqa: F401  (re-exported: the adapters' vocabulary
     TAPERED, UNIFORM, Book, EventInfo, FeeSchedule, Level, MarketId, MarketInfo, Side, Venue, floor_price,
     on_grid, price_bounds,
 )
+
+
+def held(b: Book, reason: str) -> Book:
+    """`b` untradeable for `reason` (the venue takes no orders now: trading paused, its matching
+    engine restarting; or its fees are above the ones it is priced with); the levels are kept. A
+    book already untradeable keeps its own reason."""
+    return dataclasses.replace(b, tradeable=False, reason=reason) if b.tradeable else b
 
 
 class Action(str, enum.Enum):

@@ -121,7 +121,3 @@ class SeqTracker:
             self._answers.pop(sid, None)
 
 
-def held(b: Book, reason: str) -> Book:
-    """`b` untradeable for `reason` (e.g. its fees are above the ones it is priced with); the
-    levels are kept. A book already untradeable keeps its own reason."""
-    return dataclasses.replace(b, tradeable=False, reason=reason) if b.tradeable else b

@@ -52,8 +52,8 @@ from arbbot.venues.common import wire_json
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError
 from arbbot.venues.common.feed import BookFeed
-from arbbot.venues.common.model import BookUpdate, Book
-from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked, held
+from arbbot.venues.common.model import BookUpdate, Book, held
+from arbbot.venues.kalshi.book import KalshiBook, SeqTracker, checked
 from arbbot.venues.kalshi.schemas.ws import (
     EventFeeUpdate, MarketTrading, OrderbookDelta, OrderbookSnapshot, Other, PriceLevelStructureUpdate, Subscribed,
     WsError, parse_message,

@@ -7,13 +7,13 @@ from typing import AsyncIterator, Callable
 from arbbot import logs
 from arbbot.venues.common.model import (
     Balance, Book, BookUpdate, EventInfo, Fill, MarketId, MarketInfo, Order, OrderRequest, Position, Resolution,
-    Trade, Venue,
+    Trade, Venue, held,
 )
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import AuthError, NotFound, OrderRejected, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.ratelimit import KALSHI_TIERS
-from arbbot.venues.kalshi.book import checked, held
+from arbbot.venues.kalshi.book import checked
 from arbbot.venues.kalshi.config import KalshiConfig
 from arbbot.venues.kalshi.data import KalshiDataClient
 from arbbot.venues.kalshi.execution import KalshiExecutionClient

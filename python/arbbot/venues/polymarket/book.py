@@ -10,7 +10,6 @@ timestamps (ms strings), or where one is missing by whether anything arrived dur
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 
@@ -140,8 +139,3 @@ def native_book(market_id: str, yes: TokenBook, no: TokenBook) -> Book:
     return Book(yes_bids=yb, yes_asks=ya, no_bids=nb, no_asks=na, market=MarketId(Venue.POLYMARKET, market_id),
                 tradeable=tradeable, reason=reason)
 
-
-def held(b: Book, reason: str) -> Book:
-    """`b` untradeable for `reason` (the matching engine restarting); the levels are kept. A book
-    already untradeable keeps its own reason."""
-    return dataclasses.replace(b, tradeable=False, reason=reason) if b.tradeable else b

@@ -29,9 +29,9 @@ from typing import Awaitable, Callable
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
-from arbbot.venues.common.model import BookUpdate, MarketInfo, Book
+from arbbot.venues.common.model import BookUpdate, MarketInfo, Book, held
 from arbbot.units import UnitError, price_ticks
-from arbbot.venues.polymarket.book import TokenBook, held, native_book
+from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.schemas.ws import (
     BookMsg, LastTradeMsg, PriceChangeMsg, TickSizeMsg, parse_book, parse_frame,
 )

@@ -29,11 +29,11 @@ from arbbot.venues.common.errors import (
 from arbbot.venues.common.feed import BookFeed
 from arbbot.venues.common.model import (
     Action, Balance, BookUpdate, EventInfo, Fill, MarketInfo, Book, Order, OrderRequest, OrderStatus, Position,
-    Resolution, Settlement, Side, TimeInForce, Venue,
+    Resolution, Settlement, Side, TimeInForce, Venue, held,
 )
 from arbbot.snapshot import dump_snapshot
 from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
-from arbbot.venues.polymarket.book import TokenBook, held, native_book
+from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.config import PolymarketConfig
 from arbbot.venues.polymarket.data import PolymarketDataClient, rest_books
 from arbbot.venues.polymarket.execution import PolymarketExecutionClient, signed_amounts
