@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from dataclasses import fields
 from itertools import chain
 from typing import Sequence
 
@@ -150,6 +151,27 @@ def _venue_fields(venues: tuple) -> list:
 
 # ---- decoding -------------------------------------------------------------------------------------
 
+def _retyping(cls: type) -> type:
+    """A fast constructor (positional fields) for the frozen, slotted dataclass `cls`. The frozen
+    __init__ stores every field through object.__setattr__ (≈ 0.1 µs each; a decoded chain has
+    about 115 fields, most of `decode`'s time); this class has the very same slots, stores them
+    plainly, then retypes the instance to `cls` (CPython allows __class__ assignment between
+    classes of one layout). What it returns is an ordinary `cls`: its type, ==, hash, repr and
+    immutability are `cls`'s (tests/sizing/test_native_decode.py)."""
+    names = tuple(f.name for f in fields(cls))
+    source = (f"def __init__(self, {', '.join(names)}):\n" + "".join(f"    self.{n} = {n}\n" for n in names)
+              + "    self.__class__ = cls\n")
+    scope = {"cls": cls}
+    exec(source, scope)
+    return type(f"_{cls.__name__}Retyped", (), {"__slots__": names, "__init__": scope["__init__"]})
+
+
+(_ExecutionModelInputs, _FillModelInputs, _FeeModelInputs, _Priced, _LiquidityImpactInputs, _CapitalLockInputs,
+ _MonteCarloResult, _MonteCarloInputs, _KellyInputs, _StepResult, _SizingResult) = map(_retyping, (
+    ExecutionModelInputs, FillModelInputs, FeeModelInputs, Priced, LiquidityImpactInputs, CapitalLockInputs,
+    MonteCarloResult, MonteCarloInputs, KellyInputs, StepResult, SizingResult))
+
+
 def decode(rec: bytes, offset: int, legs_out: bytes) -> SizingResult:
     """One arb_sizing_result (at `offset` in `rec`) and its leg records → SizingResult. The
     engine writes the seven step records in PER_OPPORTUNITY order; a skipped step has no inputs."""
@@ -159,32 +181,32 @@ def decode(rec: bytes, offset: int, legs_out: bytes) -> SizingResult:
     rows = list(LEG_OUT.iter_unpack(memoryview(legs_out)[leg_start * size:(leg_start + n_legs) * size]))
     cols = tuple(zip(*rows))            # one tuple per arb_sizing_leg_out field, leg order
     n_batches = r[56]
-    mc = MonteCarloResult(*r[80:88]) if r[78] else None
+    mc = _MonteCarloResult(*r[80:88]) if r[78] else None
     ran = [r[k + 1] != _SKIPPED for k in _RECORD]
     inputs = (
-        ExecutionModelInputs(cols[0], cols[1], cols[2], cols[3]) if ran[0] else None,
-        FillModelInputs(r[58:57 + n_batches], r[64:63 + n_batches], fill) if ran[1] else None,
-        (FeeModelInputs(Priced(r[66], cols[4], cols[5], cols[6], *r[67:71]), cols[7], cols[8], r[71])
+        _ExecutionModelInputs(cols[0], cols[1], cols[2], cols[3]) if ran[0] else None,
+        _FillModelInputs(r[58:57 + n_batches], r[64:63 + n_batches], fill) if ran[1] else None,
+        (_FeeModelInputs(_Priced(r[66], cols[4], cols[5], cols[6], *r[67:71]), cols[7], cols[8], r[71])
          if ran[2] else None),
         _liquidity(r[72], rows, cols[9]) if ran[3] else None,
-        CapitalLockInputs(*r[73:78]) if ran[4] else None,
-        MonteCarloInputs(mc, r[88]) if ran[5] else None,
-        KellyInputs(*r[89:95], r[79] == 1, *r[95:100]) if ran[6] else None,
+        _CapitalLockInputs(*r[73:78]) if ran[4] else None,
+        _MonteCarloInputs(mc, r[88]) if ran[5] else None,
+        _KellyInputs(*r[89:95], r[79] == 1, *r[95:100]) if ran[6] else None,
     )
-    steps = tuple([StepResult(step, r[k + 2], r[k + 3], _OUTCOMES[r[k + 1]], None if r[k + 5] == 0 else r[k + 4],
-                              _UNITS[r[k + 5]], _REASONS[r[k + 6]], i)
+    steps = tuple([_StepResult(step, r[k + 2], r[k + 3], _OUTCOMES[r[k + 1]], None if r[k + 5] == 0 else r[k + 4],
+                               _UNITS[r[k + 5]], _REASONS[r[k + 6]], i)
                    for step, k, i in zip(_PER_OPPORTUNITY, _RECORD, inputs)])
-    return SizingResult(engine_qty, qty, _STEPS.get(rejected_by), _STEPS.get(bound_by), steps, fill, mc)
+    return _SizingResult(engine_qty, qty, _STEPS.get(rejected_by), _STEPS.get(bound_by), steps, fill, mc)
 
 
 def _liquidity(g: float, rows: list[tuple], rank: tuple[int, ...]) -> LiquidityImpactInputs:
     """Step 6's inputs: the later legs (later_rank ≥ 0) in batch order, then their values."""
     later = sorted((k, j) for j, k in enumerate(rank) if k >= 0)
     if not later:
-        return LiquidityImpactInputs(g, (), (), (), (), ())
+        return _LiquidityImpactInputs(g, (), (), (), (), ())
     order = tuple(j for _, j in later)
     depth, half, fill, cap = zip(*[rows[j][10:14] for j in order])
-    return LiquidityImpactInputs(g, order, depth, half, fill, cap)
+    return _LiquidityImpactInputs(g, order, depth, half, fill, cap)
 
 
 # ---- calls ----------------------------------------------------------------------------------------
@@ -236,7 +258,7 @@ class LazyResult:
         r = RESULT.unpack_from(rec, 0)
         self.engine_qty, self.qty, self.fill = r[0], r[1], r[4]
         self.rejected_by, self.bound_by = _STEPS.get(r[2]), _STEPS.get(r[3])
-        self.monte_carlo = MonteCarloResult(*r[80:88]) if r[78] else None
+        self.monte_carlo = _MonteCarloResult(*r[80:88]) if r[78] else None
         self.outcomes = tuple([_OUTCOMES[r[k + 1]] for k in _RECORD])
         self._rec, self._legs_out, self._result = rec, legs_out, None
 
