@@ -7,6 +7,7 @@
 #
 #   bash benchmarks/size_instructions.sh            # needs valgrind (apt-get install valgrind)
 #   bash benchmarks/size_instructions.sh DIR/arbbot # another build's package folder (A/B)
+#   TOP=25 bash benchmarks/size_instructions.sh     # list 25 functions instead of 5
 #
 # valgrind 3.19 cannot read the DWARF 5 debug info Swift emits, so the package is copied to a
 # temporary folder and the copy's native library is measured with its debug info stripped.
@@ -34,4 +35,4 @@ PYTHONPATH="$tmp" valgrind --tool=callgrind --toggle-collect=py_size_batch --zer
 echo "instructions in one size_batch call: $(sed -n 's/^summary: //p' "$tmp/out")"
 demangle() { if command -v swift >/dev/null; then swift demangle --simplified; else cat; fi; }
 callgrind_annotate --threshold=100 "$tmp/out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | grep -F "$tmp" \
-  | head -5 | sed -E "s# \[$tmp/[^]]*\]##; s#\?\?\?:##" | demangle
+  | head -${TOP:-5} | sed -E "s# \[$tmp/[^]]*\]##; s#\?\?\?:##" | demangle
