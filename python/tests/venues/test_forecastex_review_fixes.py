@@ -167,8 +167,13 @@ def test_made_up_cancel_is_not_final_and_real_rejections_and_cancels_stay():
     assert cl._status(t).status == "Cancelled"
     # real rejections and cancels stay what they are
     assert cl._status(logged(trade(), ("PendingSubmit", 0), ("Cancelled", 201))).status == "Inactive"
-    assert cl._status(logged(trade(), ("PendingSubmit", 0), ("Submitted", 0), ("Cancelled", 202))).status == \
-        "Cancelled"
+    # TWS's cancel notice (202) alone: the order ends, but what it filled is not reported yet
+    t = logged(trade(900_000_002), ("PendingSubmit", 0), ("Submitted", 0), ("Cancelled", 202))
+    assert cl._status(t).status == "PendingCancel"
+    assert cl._status(logged(t, ("Cancelled", 0))).status == "Cancelled"      # ... then TWS's orderStatus
+    t = logged(trade(900_000_003), ("PendingSubmit", 0), ("Cancelled", 202))
+    cl.completed[900_000_003] = "Cancelled"                                    # ... or its completed record
+    assert cl._status(t).status == "Cancelled"
     assert cl._status(logged(trade(), ("PendingSubmit", 0), ("Cancelled", 10349), ("Cancelled", 0))).status == \
         "Cancelled"
 
@@ -304,6 +309,36 @@ def test_snapshot_quote_returns_with_its_bid_and_ask_not_at_the_late_tick_snapsh
             q = await v.client.snapshot_quote(YES)
             assert time.monotonic() - t0 < 1.0 and (q.bid, q.bid_size, q.ask) == (None, 0, Decimal("0.41"))
             assert v.client.ib.wrapper._futures                       # (the ends are still due)
+            await v.close()
+        finally:
+            await sim.stop()
+    run(main())
+
+
+@pytest.mark.parametrize("lag_s", [0.3, 3.0])
+def test_an_ioc_whose_cancel_notice_comes_before_its_fill_holds_the_fill(tmp_path, lag_s):
+    """IB sets no order between an IOC's cancel notice (202 "Order Canceled") and the orderStatus
+    and executions of what it filled; ib_async marks the order Cancelled with nothing filled on the
+    notice. Leg 0 (5 YES contracts, 2 left in the book after another trader) fills 2, and the
+    notice arrives first (`TwsFaults.cancel_notice_first`: the rest 0.3 s later, or 3 s, after the
+    adapter's wait). Before: leg 0 was recorded canceled with nothing filled, the execution aborted,
+    no safe mode, while IB held 2 unhedged contracts. Now the 2 contracts are the leg's, and the
+    execution completes with 2 on each leg, as without the fault."""
+    async def main():
+        sim = await start_tws(build("forecastex", 1, Faults(partial_fill_lots=200)), 1, step_interval=None,
+                              tws_faults=TwsFaults(cancel_notice_first=lag_s))
+        try:
+            v = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=11)
+            await v.discover_markets()
+            store = OrderStore(str(tmp_path / "o.sqlite"))
+            ex = Executor(store, routes(v), config=ExecutorConfig(order_timeout_s=5.0))
+            res = await asyncio.wait_for(ex.execute(opportunity(500, ((MID, "YES", 4100), (LOW, "NO", 9300))),
+                                                    execution_id="x1"), 60)
+            assert (res.state, res.filled, store.safe_mode()) == ("complete", {0: 200, 1: 200}, None)
+            assert [(i.client_order_id, i.state, i.filled_qty) for i in store.intents()][0] == \
+                ("x1-L0E0", "partially_filled", 200)
+            assert sorted(sim.backend.positions().values()) == [2, 2]     # IB holds what the store holds
+            store.close()
             await v.close()
         finally:
             await sim.stop()

@@ -87,6 +87,10 @@ class TwsFaults:
     tif_preset_message: bool = False   # every placeOrder is first answered with 10349 "Order TIF was set to
     #                                    DAY based on order preset." (informational: the order is placed and
     #                                    answered as usual; ib_async marks it Cancelled meanwhile)
+    cancel_notice_first: float = 0.0   # an IOC whose remainder is cancelled: TWS's notice 202 "Order
+    #                                    Canceled - reason:" at once, the order's other answers (its fill's
+    #                                    orderStatus and execDetails) this many seconds later (IB sets no
+    #                                    order between them; ib_async marks the order Cancelled on the notice)
 
 
 class _Refuse(Exception):
@@ -558,8 +562,13 @@ class TwsSim:
         self.by_api[(cid, oid)] = o
         # response faults: the order is placed and matched; its answers are lost or held back
         lost = not code and self.order_faults.lose_answer(f)
-        if lost or f.order_response_delay_s:
+        notice_lag = (self.tws_faults.cancel_notice_first
+                      if not code and not lost and tif == "IOC" and o.status == "Cancelled" else 0.0)
+        if lost or f.order_response_delay_s or notice_lag:
             self._held[o.perm_id] = None if lost else []
+        if notice_lag:
+            conn.send(wire.error(oid, 202, "Order Canceled - reason:"))
+            conn.flush()
         if code:
             text = o.reason if code in (110, 200) else f"Order rejected - reason:{o.reason}"
             self._answer(conn, o, wire.error(oid, code, text))   # then Inactive (ib_async: error first)
@@ -578,8 +587,8 @@ class TwsSim:
                                                            "(simulated)"))
         if lost:
             del self._held[o.perm_id]                # later updates (a maker fill, a cancel) do arrive
-        elif f.order_response_delay_s:
-            self._loop.call_later(f.order_response_delay_s, self._release, o.perm_id)
+        elif f.order_response_delay_s or notice_lag:
+            self._loop.call_later(max(f.order_response_delay_s, notice_lag), self._release, o.perm_id)
 
     def _cancel_order(self, conn: _Conn, f: list[str]) -> None:
         oid = int(f[2])

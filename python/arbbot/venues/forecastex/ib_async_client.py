@@ -820,7 +820,12 @@ class IBAsyncClient:
         record when asked for since (`refresh_orders`), else the last status it reported —
         PendingSubmit (outcome not known yet: the executor looks the order up) when it reported
         none. A Cancelled order that IB refused (a rejection code in the log, nothing filled) is
-        Inactive; 202 (order cancelled) is TWS's own Cancelled."""
+        Inactive. 202 (order cancelled) ends the order, but its fills are not known from it: TWS
+        may send the notice before the orderStatus and executions of what an IOC filled (IB sets
+        no order between them), and ib_async marks the order Cancelled with nothing filled on the
+        notice alone. Until TWS's own Cancelled (an orderStatus, or its completed-order record) it
+        is PendingCancel: not done, so `place_limit` waits for it and the executor looks the order
+        up rather than take it as cancelled unfilled."""
         status = t.orderStatus.status or "PendingSubmit"
         if status == "ValidationError":
             status = self._tws_status(t) or "PendingSubmit"
@@ -831,6 +836,8 @@ class IBAsyncClient:
                 status = "Inactive"
         elif status == "Cancelled" and self._made_up_cancel(t):
             status = self.completed.get(perm) or self._tws_status(t) or "PendingSubmit"
+        elif status == "Cancelled" and self._cancel_notice_only(t):
+            status = self.completed.get(perm) or "PendingCancel"
         if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
             status = "Inactive"
         return status
@@ -852,6 +859,12 @@ class IBAsyncClient:
         cancels = [e.errorCode for e in t.log if e.errorCode and e.status == "Cancelled"]
         return bool(cancels) and cancels[-1] not in _ENDING_CODES \
             and self._tws_status(t) not in ("Cancelled", "ApiCancelled")
+
+    def _cancel_notice_only(self, t: Any) -> bool:
+        """Whether `t`'s Cancelled is ib_async's, set on TWS's cancel notice (202), with no Cancelled
+        orderStatus from TWS since: what the order filled is not reported yet."""
+        cancels = [e.errorCode for e in t.log if e.errorCode and e.status == "Cancelled"]
+        return bool(cancels) and cancels[-1] == 202 and self._tws_status(t) not in ("Cancelled", "ApiCancelled")
 
     async def _executions_of(self, t: Any, deadline: float) -> None:
         """Wait (until `deadline`, monotonic s) for the executions of what `t` filled: IB sends the
