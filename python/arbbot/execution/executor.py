@@ -1150,10 +1150,11 @@ class Executor:
                                  TimeInForce.IOC, spend=spend)
 
     def _result(self, xid: str, state: str, reason: str = "", leg_failed: bool = False) -> ExecutionResult:
-        net = self.store.leg_net(xid)
-        held = self.store.held_cost(xid, net) if state in ("complete", "unwound") and len(set(net.values())) > 1 else 0
-        return ExecutionResult(xid, state, reason, net, self.store.cash_flow(xid), held_cost=held,
-                               leg_failed=leg_failed)
+        net = self.store.leg_net(xid)          # lots as the venues answered (listed or not)
+        cash_flow, unlisted = self.store.answered_cash_flow(xid)      # ... and the money, alike
+        held = (self.store.held_cost(xid, net, unlisted)
+                if state in ("complete", "unwound") and len(set(net.values())) > 1 else 0)
+        return ExecutionResult(xid, state, reason, net, cash_flow, held_cost=held, leg_failed=leg_failed)
 
     def _notify(self, res: ExecutionResult, failure: bool = False) -> None:
         if self.risk is not None:

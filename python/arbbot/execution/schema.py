@@ -41,6 +41,10 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      FAILED on chain, no tokens and no cash moved — moved there out of `fills` by
      `OrderStore.void_fills`, so that no reader of `fills` counts it), and a trigger taking a
      deleted fill back out of `market_positions`.
+ 10  `market_positions.yes_acquired` / `no_acquired` (lots of each side acquired: a sale of one side
+     is an acquisition of the other), so that a market where a venue netting pairs (Kalshi, IB)
+     paid some back as cash is known without reading its fills, and `fills_by_market` to read
+     such a market's fills by index (`OrderStore.netted_held_costs`).
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -402,6 +406,42 @@ END;
 """
 
 
+# the running positions learn each side's acquired lots (a buy of YES or a sale of NO acquires YES);
+# on a venue that nets pairs, min(yes_acquired, no_acquired) lots came back as $1 of cash each
+_ACQUIRES_YES = "((NEW.action = 'buy') = (NEW.side = 'yes'))"
+_V10 = f"""
+CREATE INDEX fills_by_market ON fills(venue, market_id);
+ALTER TABLE market_positions ADD COLUMN yes_acquired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE market_positions ADD COLUMN no_acquired INTEGER NOT NULL DEFAULT 0;
+UPDATE market_positions SET
+    yes_acquired = COALESCE((SELECT SUM(qty) FROM fills f WHERE f.venue = market_positions.venue
+        AND f.market_id = market_positions.market_id AND (f.action = 'buy') = (f.side = 'yes')), 0),
+    no_acquired = COALESCE((SELECT SUM(qty) FROM fills f WHERE f.venue = market_positions.venue
+        AND f.market_id = market_positions.market_id AND (f.action = 'buy') != (f.side = 'yes')), 0);
+DROP TRIGGER fills_move_positions;
+CREATE TRIGGER fills_move_positions AFTER INSERT ON fills BEGIN
+    INSERT INTO market_positions(venue, market_id, lots, cost, yes_acquired, no_acquired) VALUES (NEW.venue,
+        NEW.market_id,
+        (CASE WHEN NEW.action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN NEW.side = 'yes' THEN NEW.qty ELSE -NEW.qty END),
+        (CASE WHEN NEW.action = 'buy' THEN 1 ELSE -1 END) * NEW.qty * NEW.price,
+        CASE WHEN {_ACQUIRES_YES} THEN NEW.qty ELSE 0 END,
+        CASE WHEN {_ACQUIRES_YES} THEN 0 ELSE NEW.qty END)
+    ON CONFLICT(venue, market_id) DO UPDATE SET lots = lots + excluded.lots, cost = cost + excluded.cost,
+        yes_acquired = yes_acquired + excluded.yes_acquired, no_acquired = no_acquired + excluded.no_acquired;
+END;
+DROP TRIGGER fills_unmove_positions;
+CREATE TRIGGER fills_unmove_positions AFTER DELETE ON fills BEGIN
+    UPDATE market_positions SET
+        lots = lots - (CASE WHEN OLD.action = 'buy' THEN 1 ELSE -1 END)
+                      * (CASE WHEN OLD.side = 'yes' THEN OLD.qty ELSE -OLD.qty END),
+        cost = cost - (CASE WHEN OLD.action = 'buy' THEN 1 ELSE -1 END) * OLD.qty * OLD.price,
+        yes_acquired = yes_acquired - (CASE WHEN {_ACQUIRES_YES.replace("NEW.", "OLD.")} THEN OLD.qty ELSE 0 END),
+        no_acquired = no_acquired - (CASE WHEN {_ACQUIRES_YES.replace("NEW.", "OLD.")} THEN 0 ELSE OLD.qty END)
+    WHERE venue = OLD.venue AND market_id = OLD.market_id;
+END;
+"""
+
+
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
     when it ended (its last `execution_<state>` event, else its `updated_ms`)."""
@@ -441,6 +481,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "fill outcomes", (_V8,)),
     Migration(9, "voided fills: fills their venue reverted (Polymarket trades FAILED on chain), out of "
                  "the running positions", (_V9,)),
+    Migration(10, "running positions: each side's acquired lots; fills indexed by market", (_V10,)),
 )
 LATEST = MIGRATIONS[-1].version
 VOIDED_FILLS_VERSION = 9            # the version that adds `voided_fills`

@@ -891,6 +891,15 @@ class OrderStore:
         return held_cost([net[i] for i in legs], *([d.get((i, back), 0) for i in legs]
                                                    for back in (False, True) for d in (lots, paid)))
 
+    def answered_cash_flow(self, execution_id: str) -> tuple[int, list[tuple[int, str, FillRow]]]:
+        """(µ$ this execution's orders moved as their venues answered them: `cash_flow` of its listed
+        fills plus, for the lots an order filled beyond them, the order-level amounts standing in
+        until they are listed (`_stand_ins`); those stand-ins, (leg, role, fill)). What an
+        execution's result counts, as the loss ledger does (`_book_loss`)."""
+        with self._lock:
+            unlisted = self._unlisted(self._db, execution_id)
+            return self._db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0] + _stand_in_flow(unlisted), unlisted
+
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.
 
@@ -1257,6 +1266,23 @@ class OrderStore:
                     if market in paid and seq > cash_read.get(paid[market], seq):
                         unread.add(market)
         return {name: (lots, cost) for _venue, name, lots, cost in rows if name not in paid or name in unread}
+
+    def netted_markets(self) -> list[tuple[str, str]]:
+        """(venue, market id) of every market still holding lots whose fills acquired both sides (a
+        buy of YES or a sale of NO acquires YES): on a venue that nets pairs (Kalshi, IB), some came
+        back as $1 of cash each while `net_positions`' cost still counts what they cost. Read from
+        the running positions (schema 10), not the fills."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                "SELECT venue, market_id FROM market_positions WHERE lots != 0 AND yes_acquired > 0"
+                " AND no_acquired > 0 ORDER BY venue, market_id")]
+
+    def market_fills(self, venue: str, market_id: str) -> list[FillRow]:
+        """One market's fills, oldest first (ts_ms, fill id), read by index (`fills_by_market`)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM fills WHERE venue=? AND market_id=? ORDER BY ts_ms, fill_id",
+                                    (venue, market_id)).fetchall()
+        return [self._fill_row(r) for r in rows]
 
     def event_seq(self) -> int:
         """The sequence number of the store's latest event (0: none): read before a venue's cash,

@@ -136,7 +136,7 @@ class DriftMonitor:
         self.disabled_lanes: frozenset = frozenset()    # Lane members (and labels): read per opportunity
         self.alerts = 0                                  # alerts raised by this monitor
         self._lock = threading.RLock()
-        self._windows: dict[str, deque] = {}             # label → deque of (ended ms, expected µ$, realised µ$)
+        self._windows: dict[str, deque] = {}             # label → deque of (ended ms, expected µ$, realised µ$, id)
         self._since: dict[str, int] = {}                 # label → ms the lane was last put back (window floor)
         self._alerted: set[str] = set()                  # lanes in a drift episode already alerted
         self._disabled: dict[str, str] = {}              # label → reason
@@ -185,7 +185,7 @@ class DriftMonitor:
         for x in execs:
             pnl = x.pnl
             if pnl.drift_counted and x.updated_ms >= self._since.get(x.lane, 0):
-                self._windows.setdefault(x.lane, deque()).append((x.updated_ms, pnl.expected, pnl.outcome))
+                self._windows.setdefault(x.lane, deque()).append((x.updated_ms, pnl.expected, pnl.outcome, x.id))
         for ts, data in alerts:
             lane = data.get("lane")
             if lane and ts >= self._since.get(lane, 0) and self._drifting(self.window(lane)):
@@ -212,7 +212,30 @@ class DriftMonitor:
             pnl = self.result_pnl(result, opp)
             if not pnl.drift_counted:
                 return None
-            return self.add(opp.lane, pnl.expected, pnl.outcome)
+            return self.add(opp.lane, pnl.expected, pnl.outcome, execution_id=result.execution_id)
+        except Exception as exc:           # noqa: BLE001 — monitoring must not stop trading
+            log.error("drift.error", error=f"{type(exc).__name__}: {exc}")
+            return None
+
+    def revise(self, result, opp) -> dict | None:
+        """An execution in a lane's window ended again (`ExecutionResult` of a re-hedge: its venue
+        reverted fills after it ended): its entry now holds its PnL as it is now, keeping when it
+        first ended; out of the window if it no longer counts (naked, nothing traded), into it if
+        it counts now and was not in it. Then the lane is checked. Never raises."""
+        try:
+            pnl = self.result_pnl(result, opp)
+            label = lane_label(opp.lane)
+            with self._lock:
+                q = self._windows.setdefault(label, deque())
+                at = next((k for k, entry in enumerate(q) if entry[3] == result.execution_id), None)
+                if at is not None:
+                    ended_ms = q[at][0]
+                    del q[at]
+                    if pnl.drift_counted:
+                        q.insert(at, (ended_ms, pnl.expected, pnl.outcome, result.execution_id))
+                elif pnl.drift_counted:
+                    q.append((self._now_ms(), pnl.expected, pnl.outcome, result.execution_id))
+            return self.check(label)
         except Exception as exc:           # noqa: BLE001 — monitoring must not stop trading
             log.error("drift.error", error=f"{type(exc).__name__}: {exc}")
             return None
@@ -226,12 +249,13 @@ class DriftMonitor:
         return execution_pnl(result.state, opp.qty, opp.payout, opp.profit, result.filled, traded, result.cash_flow,
                              result.held_cost)
 
-    def add(self, lane, expected: int, realised: int, ended_ms: int | None = None) -> dict | None:
+    def add(self, lane, expected: int, realised: int, ended_ms: int | None = None,
+            execution_id: str | None = None) -> dict | None:
         """One finished execution of `lane` (µ$); returns the alert's data if this raised one."""
         label = lane_label(lane)
         with self._lock:
             self._windows.setdefault(label, deque()).append((self._now_ms() if ended_ms is None else ended_ms,
-                                                             expected, realised))
+                                                             expected, realised, execution_id))
         return self.check(label)
 
     # ---- checks ----------------------------------------------------------------------------------
@@ -245,7 +269,7 @@ class DriftMonitor:
                 return LaneWindow(0, 0, 0)
             while q and q[0][0] < floor:
                 q.popleft()
-            return LaneWindow(len(q), sum(e for _, e, _ in q), sum(r for _, _, r in q))
+            return LaneWindow(len(q), sum(entry[1] for entry in q), sum(entry[2] for entry in q))
 
     def _drifting(self, w: LaneWindow) -> bool:
         return w.executions >= self.config.min_executions and w.gap > self.config.max_gap_micros

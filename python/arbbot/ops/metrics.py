@@ -71,7 +71,7 @@ class SessionCollector:
     def _trading(trader):
         done = CounterMetricFamily("arbbot_executions", "Executions by final state", labels=["state"])
         for state in ("complete", "aborted", "unwound", "naked", "error"):
-            done.add_metric([state], trader.stats.executions.get(state, 0))
+            done.add_metric([state], trader.stats.ended.get(state, 0))   # endings: a re-hedged one ends twice
         yield done
         skipped = CounterMetricFamily("arbbot_opportunities_skipped", "Opportunities not traded", labels=["reason"])
         for reason, n in sorted(trader.stats.skipped.items()):

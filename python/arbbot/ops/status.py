@@ -8,8 +8,10 @@ Prints `arbbot.status/1` (one JSON line with --json):
 
 - safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
 - halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
-- daily_loss_usd: realised loss of the current risk day (executions that ended unwound or naked,
-  fees included, not netted against profits; the day starts at config `day_start_utc`);
+- daily_loss_usd: realised loss of the current risk day (the store's loss ledger: executions that
+  ended unwound or naked, and complete ones that lost on lots they unwound or locked in a loss — a
+  last leg bought after its edge went; fees included, not netted against profits; the day starts
+  at config `day_start_utc`). `arbbot report`'s realised PnL counts unwound executions only;
 - daily_fees_usd: fees of every fill recorded in the current risk day;
 - open_executions: executions still `executing` (recovery resolves them at the next start);
 - breaker: the circuit breaker's persisted state (closed | open | half_open once its cooldown

@@ -32,7 +32,9 @@ class DailyLossCap:
     """Blocks trading once the risk day's realised loss (µ$ ≥ 0) reaches `cap_micros`.
 
     Loss of one execution = max(0, −cash flow) (fees included) of an execution that ended unwound
-    or naked; profits of completed executions never offset it. The day starts at `day_start_utc`
+    or naked, and of a complete one the loss on the lots it unwound or the loss its sets locked in
+    (a leg completed after its edge went: `OrderStore._book_loss`); profits of completed executions
+    never offset it. The day starts at `day_start_utc`
     ("HH:MM" UTC) and `clock` gives Unix seconds (injectable).
 
     With `store` (an `OrderStore`) the store's realised-loss ledger is the record: the cap reads

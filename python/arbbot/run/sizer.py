@@ -35,7 +35,7 @@ from arbbot import logs
 from arbbot.engine.select import implementation
 from arbbot.engine.twin.candidates import build_candidates
 from arbbot.engine.types import Leg, Opportunity
-from arbbot.execution.reconcile import nets_pairs
+from arbbot.execution.reconcile import held_cost_basis, nets_pairs
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.run.quotes import StreamedQuotes
@@ -271,7 +271,9 @@ class SessionSizer:
 
     def _positions(self, cash_read: dict | None = None, unlisted=frozenset()) -> tuple:
         """The store's net positions (a market resolved and paid after its venue's cash was read
-        kept: `cash_read`), with the lots the `unlisted` executions' venues filled but have not
+        kept: `cash_read`; on a venue that nets YES+NO pairs into cash, a market that netted some
+        at the FIFO cost of the lots it holds, `held_cost_basis`, not at a cost that still counts
+        the pairs the cash has), with the lots the `unlisted` executions' venues filled but have not
         listed yet added, its resolutions, the YES+NO pairs held on venues that do not net them,
         and which of `unlisted` still have such lots: one reading (any thread)."""
         with self.store.lock:
@@ -279,6 +281,12 @@ class SessionSizer:
             resolved = self.store.resolutions()
             extra, short = self.store.unlisted_positions(unlisted) if unlisted else ({}, set())
             pairs = self.store.pair_lots(self._pair_venues)
+            # where the venue paid netted pairs back as cash, the lots held cost what is left of them
+            netted = {f"{venue}:{market_id}": held_cost_basis(self.store.market_fills(venue, market_id))
+                      for venue, market_id in self.store.netted_markets() if nets_pairs(venue)}
+        for name, cost in netted.items():
+            if name in positions:
+                positions[name] = (positions[name][0], cost)
         for name, (lots, cost) in extra.items():
             if name in resolved and resolved[name].paid and name not in positions:
                 continue                       # paid out, and the cash read since has it
@@ -317,7 +325,7 @@ class SessionSizer:
                 continue
             mid = self._mid(name)
             if mid is None:
-                value += cost                                   # the pairs' cost is in it
+                value += cost               # Polymarket: the pairs' cost is in it; netting venues: the lots held
             else:
                 value += (lots * mid if lots > 0 else -lots * (TICKS_PER_DOLLAR - mid)) + both
         return value

@@ -45,11 +45,17 @@ EAGER_START = True           # False: a plain Task (the A/B of `python -m arbbot
 
 
 
+# a finished execution's part in the run's counts stays revisable this long (seconds): a venue that
+# reverts fills (Polymarket's FAILED trades) re-hedges it within `settlement_watch_s` (15 min)
+COUNTED_KEEP_S = 3_600.0
+
+
 @dataclass
 class TradeStats:
     offered: int = 0
     skipped: Counter = field(default_factory=Counter)       # reason → opportunities not traded
-    executions: Counter = field(default_factory=Counter)    # final state → count
+    executions: Counter = field(default_factory=Counter)    # state now → count (a re-hedged one moves)
+    ended: Counter = field(default_factory=Counter)         # state → endings, never decreasing (metrics)
     locked_in: int = 0            # µ$: payout of completed executions' filled lots + their cash flow
     realised: int = 0             # µ$: cash flow of unwound executions (usually a loss)
     last: list = field(default_factory=list)                # (execution id, state, reason), newest first
@@ -71,6 +77,7 @@ class PaperTrader:
         self.event_of = event_of
         self.markets_added = lambda infos: None  # (MarketInfo, …) joined mid-session: see attach_paper_trader
         self.sizer = sizer                       # SessionSizer, or None: trade at the engine's quantity
+        self._counted: dict[str, _Counted] = {}  # execution id → its part in the counts (COUNTED_KEEP_S)
         self.buckets = buckets                   # BucketSelector, or None: every bucket group is traded
         self.bucket_group = bucket_group         # Opportunity → its bucket group key
         self.clock = clock
@@ -337,10 +344,19 @@ class PaperTrader:
         """Executor's `on_rehedged`: a venue reverted fills of an execution that had ended (a
         Polymarket trade FAILED on chain) and the executor brought it back to hedged. A leg that
         did not happen is a failed execution for the circuit breaker (repeated reverts stop
-        trading); the loss is in the store's ledger already, and the run's counts keep the
-        execution as it first ended (the report, read from the store, has it as it is now)."""
+        trading). The run's counts, locked-in and realised PnL move from what the execution first
+        ended as to what it is now, as the report (read from the store) has it; so does its
+        lane's drift window. An execution of an earlier run (re-hedged after a restart) is in no
+        count of this run's, only in the drift window (loaded from the store)."""
         if self.gates.breaker is not None:
             self.gates.breaker.record_failure()
+        counted = self._counted.pop(result.execution_id, None)
+        if counted is not None:
+            self._uncount(counted)
+            self._count(result, counted.opp)
+        if self.drift is not None:
+            opp = counted.opp if counted is not None else self.store.opportunity(result.execution_id)
+            self.drift.revise(result, opp)
         self.stats.last.insert(0, (result.execution_id, f"re-hedged: {result.state}", result.reason))
         del self.stats.last[10:]
         log.warning("execution.rehedged", execution=result.execution_id, state=result.state, reason=result.reason)
@@ -535,11 +551,12 @@ class PaperTrader:
         except Exception as exc:     # an execution error must not kill the session; it is counted
             self.gates.on_error()    # and feeds the circuit breaker like a failed execution
             self.stats.executions["error"] += 1
+            self.stats.ended["error"] += 1
             self.stats.last.insert(0, (opp.id, "error", f"{type(exc).__name__}: {exc}"))
             log.error("execution.error", opportunity=opp.id, error=f"{type(exc).__name__}: {exc}")
             return
         self._spent(result.execution_id)
-        self.record(result, opp.payout, opp.qty)
+        self.record(result, opp)
         self._bucket_outcome(opp, result)
         if self.drift is not None:
             self.drift.on_result(result, opp)   # its lane's expected vs realised window (may disable it)
@@ -550,23 +567,50 @@ class PaperTrader:
         if result.state == "naked":
             log.warning("safe_mode", reason=self.store.safe_mode())
 
-    def record(self, result, payout: int, qty: int) -> None:
-        """Count a finished execution; locked-in PnL is the payout of the lots held on every leg
-        (payout is linear in lots) plus the execution's cash flow, what it paid for lots held beyond
-        them added back (`ExecutionResult.held_cost`, `ops.reporting.pnl`)."""
-        self.stats.executions[result.state] += 1
-        if result.state == "complete":
-            filled = min(result.filled.values()) if result.filled else 0
-            pnl = payout * filled // qty + result.cash_flow + result.held_cost
-            self.stats.locked_in += pnl
-            self.stats.pnl_path.append(pnl)
-        elif result.state == "unwound":
-            self.stats.realised += result.cash_flow + result.held_cost
-            self.stats.pnl_path.append(result.cash_flow + result.held_cost)
+    def record(self, result, opp: Opportunity) -> None:
+        """Count a finished execution of `opp` (`_count`), kept revisable for COUNTED_KEEP_S."""
+        self._count(result, opp)
         self.stats.last.insert(0, (result.execution_id, result.state, result.reason))
         del self.stats.last[10:]
         log.info("execution.done", execution=result.execution_id, state=result.state, reason=result.reason,
                  filled=result.filled, cash_flow=result.cash_flow)
+
+    def _count(self, result, opp: Opportunity) -> None:
+        """Add an execution's end to the run's counts: locked-in PnL (complete) is the payout of
+        the lots held on every leg (payout is linear in lots) plus the execution's cash flow, what
+        it paid for lots held beyond them added back (`ExecutionResult.held_cost`,
+        `ops.reporting.pnl`); realised PnL (unwound) is that cash flow and held cost. Remembered
+        (`_counted`) so that a re-hedge can take it back out (`_uncount`)."""
+        locked_in = realised = 0
+        if result.state == "complete":
+            filled = min(result.filled.values()) if result.filled else 0
+            locked_in = opp.payout * filled // opp.qty + result.cash_flow + result.held_cost
+        elif result.state == "unwound":
+            realised = result.cash_flow + result.held_cost
+        self.stats.executions[result.state] += 1
+        self.stats.ended[result.state] += 1
+        self.stats.locked_in += locked_in
+        self.stats.realised += realised
+        if result.state in ("complete", "unwound"):
+            self.stats.pnl_path.append(locked_in + realised)
+        now = self.clock()
+        while self._counted:                     # oldest first (insertion order): drop the expired
+            xid, oldest = next(iter(self._counted.items()))
+            if now - oldest.at <= COUNTED_KEEP_S:
+                break
+            del self._counted[xid]
+        self._counted[result.execution_id] = _Counted(opp, result.state, locked_in, realised, now)
+
+    def _uncount(self, counted: "_Counted") -> None:
+        """Take an execution's first end back out of the run's counts (its PnL path gets the
+        opposite step: the path is what the run's PnL did)."""
+        self.stats.executions[counted.state] -= 1
+        if not self.stats.executions[counted.state]:
+            del self.stats.executions[counted.state]
+        self.stats.locked_in -= counted.locked_in
+        self.stats.realised -= counted.realised
+        if counted.state in ("complete", "unwound"):
+            self.stats.pnl_path.append(-(counted.locked_in + counted.realised))
 
     async def drain(self, timeout_s: float = 60.0) -> None:
         """Wait for the execution in flight (shutdown). One still unresolved after `timeout_s`
@@ -587,6 +631,16 @@ _CATEGORIES = ("kill switch", "daily loss cap", "exposure", "circuit breaker", "
 def _category(reason: str) -> str:
     """A short counter key for a refusal reason ("exposure on kalshi: …" → "exposure")."""
     return next((c for c in _CATEGORIES if reason.startswith(c)), reason.split(":")[0])
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What one finished execution added to the run's counts (`PaperTrader._count`)."""
+    opp: Opportunity
+    state: str
+    locked_in: int                # µ$
+    realised: int                 # µ$
+    at: float                     # trader clock, s
 
 
 def breaker_outcome(result) -> bool | None:

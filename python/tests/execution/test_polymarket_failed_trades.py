@@ -205,7 +205,7 @@ def test_a_voided_fill_leaves_every_reader_and_an_old_database_migrates(tmp_path
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and current_version(store._db) == LATEST == 9
+    assert store.migrated_from == 1 and current_version(store._db) == LATEST == 10
     assert store.net_positions()["polymarket:B"] == (-1_000, 5_000_000) and store.cash_flow("x2") == -9_430_000
     kalshi = store.net_positions()["kalshi:A"]
     [voided] = store.void_fills("polymarket", ["f-x2-L1E0", "t-unknown"], "trade FAILED")
@@ -214,6 +214,8 @@ def test_a_voided_fill_leaves_every_reader_and_an_old_database_migrates(tmp_path
     assert store.cash_flow("x2") == -(4_200_000 + 180_000)
     assert store.net_positions()["polymarket:B"] == (0, 0)
     assert store.net_positions()["kalshi:A"] == kalshi                   # the other legs' market: untouched
+    from tests.execution.test_store_reads_by_index import acquired_summed, running_acquired
+    assert running_acquired(store) == acquired_summed(store) and "polymarket:B" not in running_acquired(store)
     assert store.fills("x2-L1E0") == [] and store.voided_fills() == [voided]
     it = store.intent("x2-L1E0")
     assert (it.state, it.filled_qty, it.cost, it.fee, it.error) == ("canceled", 0, 0, 0, "trade FAILED")

@@ -543,3 +543,55 @@ def test_a_sale_whose_fills_are_listed_late_books_no_loss_it_would_have_covered(
     after = store.realised_loss("x1")
     assert (before, after) == (50_000, 50_000)
     assert store._db.execute("SELECT COUNT(*) FROM realised_losses WHERE execution_id = 'x1'").fetchone()[0] == 1
+
+
+def held_value(store: OrderStore, mid=None, pair_venues=frozenset({"polymarket"})) -> dict[str, int]:
+    """Per market, what equity values its position at (`SessionSizer._positions` then
+    `_positions_value`), every book without a streamed mid unless `mid` is given."""
+    sizer = SimpleNamespace(store=store, _pair_venues=pair_venues, _mid=lambda name: mid)
+    positions, resolved, pairs, _ = SessionSizer._positions(sizer)
+    return {name: SessionSizer._positions_value(sizer, {name: held}, resolved, pairs)
+            for name, held in positions.items()}
+
+
+def test_equity_values_a_netting_venues_lots_at_what_the_lots_held_cost(store):
+    """Kalshi and IB pay a YES+NO pair back as $1 of cash at once, so the lots left cost what is
+    left of them (FIFO: a buy of one side nets the oldest lots of the other; a sale of one side is
+    a buy of the other). Before, a market without a streamed mid (closed, stale) was valued at
+    every fill's cost: the pairs' cost counted twice, with the cash they came back as. Reviewer's
+    store: $87.03 of equity that was not there (a −200-lot position worth at most $2 valued at
+    $25.08)."""
+    # A: 200 NO lots at 60¢, then 100 YES lots at 40¢: 100 pairs are $1.00 of cash; 100 NO lots held at 60¢
+    trade(store, "x1", [("kalshi:A", "no", 200, 6_000, 0)], "naked")
+    trade(store, "x2", [("kalshi:A", "yes", 100, 4_000, 0)], "naked")
+    # B: 100 YES lots at 40¢, 50 of them sold at 50¢ (a buy of NO at 50¢): 50 YES lots held at 40¢
+    trade(store, "x3", [("kalshi:B", "yes", 100, 4_000, 0)], "naked")
+    coid = store.add_intent("x3", 0, "unwind", 0, venue="kalshi", market="kalshi:B", market_id="B", side="yes",
+                            action="sell", qty=50, price=5_000, tif="ioc")
+    store.record_order(coid, Order(Venue.KALSHI, "o-s", coid, "B", Side.YES, Action.SELL, 5_000, 50, 50, 0,
+                                   OrderStatus.FILLED, cost_micros=50 * 5_000),
+                       [Fill(Venue.KALSHI, "f-s", "o-s", "B", Side.YES, Action.SELL, 5_000, 50, 0, True, 2, coid)])
+    # C: one side only: its fills' cost is the lots' cost
+    trade(store, "x4", [("kalshi:C", "no", 300, 2_000, 0)], "naked")
+    # the same as A on Polymarket, which holds the pair as tokens until merged or redeemed
+    trade(store, "x5", [("polymarket:0xa", "no", 200, 6_000, 0)], "naked")
+    trade(store, "x6", [("polymarket:0xa", "yes", 100, 4_000, 0)], "naked")
+
+    assert store.net_positions() == {"kalshi:A": (-100, 1_600_000), "kalshi:B": (50, 150_000),
+                                     "kalshi:C": (-300, 600_000), "polymarket:0xa": (-100, 1_600_000)}
+    assert store.netted_markets() == [("kalshi", "A"), ("kalshi", "B"), ("polymarket", "0xa")]
+    assert held_value(store) == {"kalshi:A": 600_000, "kalshi:B": 200_000, "kalshi:C": 600_000,
+                                 "polymarket:0xa": 1_600_000}       # Polymarket: the pair's $1.00 + 60¢
+    # with a mid, the lots are marked as before (NO at 1 − 0.55), Polymarket's pair at $1
+    assert held_value(store, mid=5_500) == {"kalshi:A": 450_000, "kalshi:B": 275_000, "kalshi:C": 1_350_000,
+                                            "polymarket:0xa": 1_450_000}
+    # the dashboard's positions show the same costs
+    from arbbot.ops.dashboard.history import History
+    history = History(store.path)
+    assert {name: (p["net_lots"], p["cost_micros"]) for name, p in history.positions().items()} == {
+        "kalshi:A": (-100, 600_000), "kalshi:B": (50, 200_000), "kalshi:C": (-300, 600_000),
+        "polymarket:0xa": (-100, 1_600_000)}
+    history.close()
+    # a void market returns the held lots at cost: what the venue pays back (`resolution_payout`)
+    store.record_resolution(resolution("A", "void", None, paid=False))
+    assert held_value(store)["kalshi:A"] == 600_000

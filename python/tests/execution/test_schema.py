@@ -157,7 +157,7 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 9
+    assert store.migrated_from == 1 and LATEST == 10
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
@@ -168,10 +168,11 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
         (6, schema.MIGRATIONS[5].description, T0 + 7_200_000),
         (7, schema.MIGRATIONS[6].description, T0 + 7_200_000),
         (8, schema.MIGRATIONS[7].description, T0 + 7_200_000),
-        (9, schema.MIGRATIONS[8].description, T0 + 7_200_000)]
+        (9, schema.MIGRATIONS[8].description, T0 + 7_200_000),
+        (10, schema.MIGRATIONS[9].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "9"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "10"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -199,9 +200,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 9 and store._db.total_changes == 0
+    assert store.migrated_from == 10 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 9
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 10
     store.close()
 
 
@@ -210,7 +211,7 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
     assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
-        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0), (9, T0)]
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0), (9, T0), (10, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
             "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
@@ -228,14 +229,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (10, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (11, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 10 is newer than this arbbot supports \(9\)"):
+    with pytest.raises(SchemaError, match=r"schema version 11 is newer than this arbbot supports \(10\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 10 is newer than this arbbot "
-                   "supports (9); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 11 is newer than this arbbot "
+                   "supports (10); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -358,4 +359,31 @@ def test_version_7_migrates_to_8_and_reads_an_orders_fills_by_index(tmp_path, mo
     from tests.execution.test_store_reads_by_index import summed
     assert (store.net_positions(), store.fill_outcomes()) == summed(store)
     assert store.fill_outcomes() == {"forecastex": (1, 1), "kalshi": (3, 3), "polymarket": (1, 1)}
+    store.close()
+
+
+def test_version_9_migrates_to_10_with_each_sides_acquired_lots(tmp_path, monkeypatch):
+    """Version 10 keeps, per market, the lots each side acquired (a buy of YES or a sale of NO
+    acquires YES), backfilled from the fills, and indexes fills by market: a market on a venue
+    netting pairs that acquired both sides is found from the running positions, and its fills read
+    by index."""
+    path = tmp_path / "old.db"
+    legacy_db(path)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:9])
+    monkeypatch.setattr(schema, "LATEST", 9)
+    OrderStore(path, clock_ms=lambda: T0).close()
+    monkeypatch.undo()
+    store = OrderStore(path, clock_ms=lambda: T0 + 1)
+    assert store.migrated_from == 9 and current_version(store._db) == LATEST
+    from tests.execution.test_store_reads_by_index import acquired_summed
+    running = {f"{v}:{m}": (y, n) for v, m, y, n in store._db.execute(
+        "SELECT venue, market_id, yes_acquired, no_acquired FROM market_positions")}
+    assert running == acquired_summed(store)
+    # A: x1's YES bought, its sale reported as a sale of NO (acquiring YES), x2's and x3's YES
+    assert running == {"forecastex:C": (100, 100), "kalshi:A": (3_500, 0), "polymarket:B": (0, 1_000)}
+    assert store.netted_markets() == []           # C holds nothing; A and B acquired one side only
+    plan = " ".join(r[3] for r in store._db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM fills WHERE venue=? AND market_id=? ORDER BY ts_ms, fill_id", ("kalshi", "A")))
+    assert "USING INDEX fills_by_market" in plan
+    assert [f.fill_id for f in store.market_fills("polymarket", "B")] == ["f-x2-L1E0"]
     store.close()

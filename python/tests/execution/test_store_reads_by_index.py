@@ -84,6 +84,24 @@ OUTCOMES_SUMMED = (
     " AND state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') GROUP BY venue ORDER BY venue")
 
 
+ACQUIRED_SUMMED = (
+    "SELECT venue || ':' || market_id,"
+    " SUM(CASE WHEN (action = 'buy') = (side = 'yes') THEN qty ELSE 0 END),"
+    " SUM(CASE WHEN (action = 'buy') = (side = 'yes') THEN 0 ELSE qty END)"
+    " FROM fills GROUP BY venue, market_id ORDER BY venue, market_id")
+
+
+def acquired_summed(store: OrderStore) -> dict[str, tuple[int, int]]:
+    """Per market, (YES lots acquired, NO lots acquired) over the fills (a sale acquires the other side)."""
+    return {name: (yes, no) for name, yes, no in store._db.execute(ACQUIRED_SUMMED)}
+
+
+def running_acquired(store: OrderStore) -> dict[str, tuple[int, int]]:
+    """The same, as the running positions keep it (schema 10); markets whose fills were all voided left out."""
+    return {f"{v}:{m}": (y, n) for v, m, y, n in store._db.execute(
+        "SELECT venue, market_id, yes_acquired, no_acquired FROM market_positions WHERE yes_acquired OR no_acquired")}
+
+
 def summed(store: OrderStore) -> tuple[dict, dict]:
     """(net positions, fill outcomes) summed over the whole history, as before schema 8."""
     positions = {name: (lots, cost) for name, lots, cost in store._db.execute(POSITIONS_SUMMED)}
@@ -111,6 +129,7 @@ def test_the_running_positions_and_fill_outcomes_equal_the_history_summed(tmp_pa
     positions, outcomes = summed(store)
     (got_positions, got_outcomes), ran = _traced(store, lambda: (store.net_positions(), store.fill_outcomes()))
     assert got_positions == positions and got_outcomes == outcomes
+    assert running_acquired(store) == acquired_summed(store)
     assert outcomes == {"kalshi": (3, 5), "polymarket": (3, 3)}
     assert positions["polymarket:C"] == (-300, 300 * 5_100)          # 300 NO bought at 51¢
     assert _scans(store, ran) == []

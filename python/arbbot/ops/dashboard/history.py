@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 from arbbot.engine.types import Kind, Lane
+from arbbot.execution.reconcile import held_cost_basis, nets_pairs
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL
 from arbbot.ops.reporting.pnl import held_cost
 
@@ -159,15 +161,25 @@ class History:
     def positions(self) -> dict[str, dict]:
         """Per market (`venue:id`) with a non-zero net: net YES lots (NO counts negative) and their
         net cost µ$ over every recorded fill (as `OrderStore.net_positions`: a market its venue paid
-        out at resolution is no longer held); a resolved market not paid out yet (Polymarket's tokens
-        until redeemed) carries its `resolved` result."""
+        out at resolution is no longer held; on a venue that nets YES+NO pairs into cash, a market
+        that netted some costs what its lots held cost, `held_cost_basis`, as the sizer values it);
+        a resolved market not paid out yet (Polymarket's tokens until redeemed) carries its
+        `resolved` result."""
+        held = {}
+        for venue, market_id in self._rows(
+                "SELECT venue, market_id FROM market_positions WHERE lots != 0 AND yes_acquired > 0"
+                " AND no_acquired > 0"):
+            if nets_pairs(venue):
+                fills = self._rows("SELECT side, action, qty, price FROM fills WHERE venue=? AND market_id=?"
+                                   " ORDER BY ts_ms, fill_id", (venue, market_id))
+                held[f"{venue}:{market_id}"] = held_cost_basis([SimpleNamespace(**dict(f)) for f in fills])
         rows = self._rows(
             "SELECT venue, venue || ':' || market_id,"
             " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
             " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * qty * price)"
             " FROM fills GROUP BY venue, market_id ORDER BY venue, market_id")
         resolved = {r[0]: (r[1], bool(r[2])) for r in self._rows("SELECT market, result, paid FROM resolutions")}
-        return {r[1]: {"venue": r[0], "net_lots": r[2], "cost_micros": r[3]}
+        return {r[1]: {"venue": r[0], "net_lots": r[2], "cost_micros": held.get(r[1], r[3])}
                 | ({"resolved": resolved[r[1]][0]} if r[1] in resolved else {})
                 for r in rows if r[2] and not resolved.get(r[1], ("", False))[1]}
 

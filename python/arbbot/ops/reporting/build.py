@@ -118,6 +118,9 @@ def build_report(data: StoreData, since_ms: int | None = None, drift_gap_micros:
         "days": [{"date": d} | _plain(v) for d, v in sorted(days.items())],
         "lanes": {k: _plain(v) | {"executions": dict(sorted(v["executions"].items()))} for k, v in sorted(lanes.items())},
         "venues": {k: dict(v) for k, v in sorted(venues.items())},
+        # what each venue's cash moved by over the whole store (not `since`), pairs netted as the venue
+        # nets them; `venues[*].cash_flow_micros` is the executions' cash flow in the window
+        "venue_cash_moved_micros": dict(sorted(data.venue_cash_moved.items())),
         "venue_sets": {k: dict(v) for k, v in sorted(venue_sets.items())},
         "fill_quality": fill_quality(intents, lane_of, planned),
         "drift": _drift(drift, data, since, drift_gap_micros),

@@ -178,9 +178,12 @@ def render_html(report: dict) -> str:
                        _usd(v["locked_in_micros"]), _usd(v["realised_micros"]), _usd(v["pnl_micros"]),
                        _usd(v["fees_micros"])] for k, v in report["lanes"].items()]),
               "<h2>Venues</h2>",
-              _table(["venue", "fills", "lots", "volume $", "fees $", "cash flow $"],
+              _table(["venue", "fills", "lots", "volume $", "fees $", "executions' cash flow $",
+                      "venue cash moved (all time) $"],
                      [[escape(k), str(v["fills"]), str(v["lots"]), _usd(v["volume_micros"]), _usd(v["fees_micros"]),
-                       _usd(v["cash_flow_micros"])] for k, v in report["venues"].items()]),
+                       _usd(v["cash_flow_micros"]),
+                       _usd(report["venue_cash_moved_micros"][k]) if k in report["venue_cash_moved_micros"] else "-"]
+                      for k, v in report["venues"].items()]),
               _table(["venues traded", "executions", "locked-in $", "realised $"],
                      [[escape(k), str(v["executions"]), _usd(v["locked_in_micros"]), _usd(v["realised_micros"])]
                       for k, v in report["venue_sets"].items()]),

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from arbbot.engine.types import Lane
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, current_version
@@ -105,6 +106,9 @@ class StoreData:
     latency_samples: list[tuple[str, int, float]]     # (venue, ts ms, seconds): executor order round trips
     drift_alerts: list[dict]                          # drift_alert events: data + ts_ms
     lane_flags: dict[str, tuple[str, str, int]]       # lane → (value, reason, ts ms) of lane_disabled:<lane>
+    # venue → µ$ its cash moved by over every fill (`reconcile.cash_moved`: Kalshi and IB pay a YES+NO
+    # pair of one market back as $1 whichever executions bought it): what reconciliation compares
+    venue_cash_moved: dict[str, int] = field(default_factory=dict)
 
 
 def connect_ro(path: str) -> sqlite3.Connection:
@@ -185,7 +189,29 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
         "SELECT ts_ms, data FROM events WHERE kind = 'drift_alert' ORDER BY seq")]
     flags = {name.split(":", 1)[1]: (value, reason, ts) for name, value, reason, ts in db.execute(
         "SELECT name, value, reason, ts_ms FROM flags WHERE substr(name, 1, 14) = 'lane_disabled:'")}
-    return StoreData(path, version, list(executions.values()), list(intents.values()), fills, samples, alerts, flags)
+    return StoreData(path, version, list(executions.values()), list(intents.values()), fills, samples, alerts, flags,
+                     _venue_cash_moved(db))
+
+
+class _VenueFill(NamedTuple):
+    """A fill as its venue reported it: what `reconcile.cash_moved` reads."""
+    venue: str
+    market_id: str
+    side: str
+    action: str
+    price: int
+    qty: int
+    fee: int
+
+
+def _venue_cash_moved(db: sqlite3.Connection) -> dict[str, int]:
+    """Per venue, µ$ its cash moved by over every recorded fill (`reconcile.cash_moved`), read
+    one venue at a time (its markets' lots in memory, not its fills)."""
+    from arbbot.execution.reconcile import cash_moved
+    venues = [v for (v,) in db.execute("SELECT DISTINCT venue FROM fills ORDER BY venue")]
+    return {venue: cash_moved(_VenueFill(*r) for r in db.execute(
+        "SELECT venue, market_id, side, action, price, qty, fee FROM fills WHERE venue = ?", (venue,)))
+            for venue in venues}
 
 
 def _planned_legs(text: str) -> tuple[tuple[int, int, int], ...]:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from arbbot.units import format_money
+from arbbot.units import format_money, format_qty
 
 
 def _e(value) -> str:
@@ -74,10 +74,12 @@ def render(report: dict, console: Console | None = None) -> None:
     for lane, reason in drift["disabled_lanes"].items():
         console.print(f"[red]lane {_e(lane)} disabled[/red]: {_e(reason)}")
 
-    venues = _table("Venues ($)", "venue", "fills", "contracts", "volume", "fees", "cash flow")
+    venues = _table("Venues ($)", "venue", "fills", "contracts", "volume", "fees", "executions' cash flow",
+                    "venue cash moved (all time)")
+    moved = report["venue_cash_moved_micros"]
     for name, v in report["venues"].items():
-        venues.add_row(_e(name), str(v["fills"]), f"{v['lots'] / 100:g}", _usd(v["volume_micros"]),
-                       _usd(v["fees_micros"]), _usd(v["cash_flow_micros"]))
+        venues.add_row(_e(name), str(v["fills"]), format_qty(v["lots"]), _usd(v["volume_micros"]),
+                       _usd(v["fees_micros"]), _usd(v["cash_flow_micros"]), _usd(moved[name]) if name in moved else "-")
     console.print(venues)
     sets = _table("PnL by venues traded ($)", "venues", "executions", "locked-in", "realised")
     for name, v in report["venue_sets"].items():

@@ -240,3 +240,43 @@ def test_a_long_pnl_series_is_thinned_to_what_the_chart_shows(clean):
     assert thin(series[:4 * COLUMNS]) == series[:4 * COLUMNS]
     small = json.loads(re.search(r'id="arbbot-report">(.*?)</script>', render_html(report), re.S).group(1))
     assert "pnl_series_points" not in small and small["pnl_series"] == report["pnl_series"]
+
+
+def test_venue_cash_moved_nets_pairs_across_executions(clean):
+    """Two executions buy the two sides of one Kalshi market: 1,000 YES lots at 40¢ (fee $0.07) and
+    1,000 NO lots at 55¢ (fee $0.05). Kalshi pays the 1,000 pairs back as $10.00 at once, so its
+    cash moved +$0.38, while the executions' cash flow is −$9.62; on Polymarket the same two buys
+    hold both tokens until redeemed: −$9.62 either way. Before, the report showed only the
+    executions' cash flow per venue (reviewer's store: Kalshi −$259.19 vs −$157.19 moved)."""
+    store = OrderStore(str(clean / "o.db"))
+    for venue in ("kalshi", "polymarket"):
+        for xid, side, price, fee in (("y", "yes", 4_000, 70_000), ("n", "no", 5_500, 50_000)):
+            store.create_execution(f"{venue}-{xid}", two_leg_opportunity(f"opp-{venue}-{xid}"))
+            fill(store, f"{venue}-{xid}", 0, "entry", venue=venue, market_id="M", side=side, action="buy",
+                 qty=1_000, price=price, fee=fee)
+    store.close()
+    r = build_report(read_store(str(clean / "o.db")))
+    assert r["venue_cash_moved_micros"] == {"kalshi": 380_000, "polymarket": -9_620_000}
+    assert r["venues"]["kalshi"]["cash_flow_micros"] == r["venues"]["polymarket"]["cash_flow_micros"] == -9_620_000
+    # the table shows both
+    import io
+    from rich.console import Console
+    from arbbot.ops.reporting.tables import render
+    out = io.StringIO()
+    render(r, Console(file=out, width=250))
+    assert "0.380000" in out.getvalue() and "-9.620000" in out.getvalue()
+
+
+def test_the_venues_table_writes_contracts_exactly(clean):
+    """123,456,789 lots are 1,234,567.89 contracts (`format_qty`), not `1.23457e+06` (`:g`)."""
+    import io
+    from rich.console import Console
+    from arbbot.ops.reporting.tables import render
+    store = OrderStore(str(clean / "o.db"))
+    store.create_execution("x", two_leg_opportunity("opp-x"))
+    fill(store, "x", 0, "entry", venue="kalshi", market_id="M", side="yes", action="buy", qty=123_456_789,
+         price=4_000, fee=0)
+    store.close()
+    out = io.StringIO()
+    render(build_report(read_store(str(clean / "o.db"))), Console(file=out, width=250))
+    assert "1234567.89" in out.getvalue() and "e+06" not in out.getvalue()
