@@ -91,6 +91,18 @@ class BucketSelector:
                                      int(new.disabled_until_s * 1000), int(now_s * 1000))
         return new
 
+    def revise(self, group: str, was_success: bool, success: bool, now_s: float) -> GroupStats:
+        """A trial recorded as `was_success` turned out `success` (its execution was re-hedged after
+        a venue reverted fills): its count moves to the other outcome (never below 0), and the
+        failure streak and disabling follow as for a new trial. Persisted at once."""
+        st = self.stats(group, now_s)
+        if was_success == success:
+            return st
+        self.groups[group] = GroupStats(max(0.0, st.successes - (1.0 if was_success else 0.0)),
+                                        max(0.0, st.failures - (0.0 if was_success else 1.0)),
+                                        st.consecutive_failures, st.disabled_until_s, st.updated_s)
+        return self.record(group, success, now_s)
+
     def priority(self, groups: list[str], now_s: float) -> list[str]:
         """`groups` by one Thompson draw each, highest first (disabled groups last, in order)."""
         draws = []

@@ -310,14 +310,10 @@ class PaperTrader:
         return group is not None and not self.buckets.allowed(group, self.clock())
 
     def _bucket_outcome(self, opp: Opportunity, result) -> None:
-        """One trial of the opportunity's bucket group: a success when it completed with a
-        positive locked-in profit (payout of the lots held on every leg + cash flow)."""
+        """One trial of the opportunity's bucket group (`_bucket_success`)."""
         group = self._group(opp)
-        if group is None:
-            return
-        filled = min(result.filled.values()) if result.filled else 0
-        locked_in = opp.payout * filled // opp.qty + result.cash_flow + result.held_cost
-        self.buckets.record(group, result.state == "complete" and locked_in > 0, self.clock())
+        if group is not None:
+            self.buckets.record(group, _bucket_success(opp, result), self.clock())
 
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:
@@ -354,6 +350,10 @@ class PaperTrader:
         if counted is not None:
             self._uncount(counted)
             self._count(result, counted.opp)
+            group = self._group(counted.opp)
+            if group is not None:                # its bucket group's trial too
+                self.buckets.revise(group, _bucket_success(counted.opp, counted.result), _bucket_success(
+                    counted.opp, result), self.clock())
         if self.drift is not None:
             opp = counted.opp if counted is not None else self.store.opportunity(result.execution_id)
             self.drift.revise(result, opp)
@@ -599,17 +599,18 @@ class PaperTrader:
             if now - oldest.at <= COUNTED_KEEP_S:
                 break
             del self._counted[xid]
-        self._counted[result.execution_id] = _Counted(opp, result.state, locked_in, realised, now)
+        self._counted[result.execution_id] = _Counted(opp, result, locked_in, realised, now)
 
     def _uncount(self, counted: "_Counted") -> None:
         """Take an execution's first end back out of the run's counts (its PnL path gets the
         opposite step: the path is what the run's PnL did)."""
-        self.stats.executions[counted.state] -= 1
-        if not self.stats.executions[counted.state]:
-            del self.stats.executions[counted.state]
+        state = counted.result.state
+        self.stats.executions[state] -= 1
+        if not self.stats.executions[state]:
+            del self.stats.executions[state]
         self.stats.locked_in -= counted.locked_in
         self.stats.realised -= counted.realised
-        if counted.state in ("complete", "unwound"):
+        if state in ("complete", "unwound"):
             self.stats.pnl_path.append(-(counted.locked_in + counted.realised))
 
     async def drain(self, timeout_s: float = 60.0) -> None:
@@ -637,10 +638,17 @@ def _category(reason: str) -> str:
 class _Counted:
     """What one finished execution added to the run's counts (`PaperTrader._count`)."""
     opp: Opportunity
-    state: str
+    result: object                # the ExecutionResult it ended with
     locked_in: int                # µ$
     realised: int                 # µ$
     at: float                     # trader clock, s
+
+
+def _bucket_success(opp: Opportunity, result) -> bool:
+    """A bucket group's trial succeeded when its execution completed with a positive locked-in
+    profit (payout of the lots held on every leg + cash flow + the cost of lots held beyond them)."""
+    filled = min(result.filled.values()) if result.filled else 0
+    return result.state == "complete" and opp.payout * filled // opp.qty + result.cash_flow + result.held_cost > 0
 
 
 def breaker_outcome(result) -> bool | None:

@@ -10,6 +10,8 @@ reads it:
 Units: lots (100 a contract), ticks (10,000 = $1), µ$."""
 from __future__ import annotations
 
+import dataclasses
+
 from arbbot.engine.types import Kind, Lane, Leg, Opportunity
 from arbbot.execution.executor import Executor
 from arbbot.execution.store import OrderStore
@@ -132,3 +134,25 @@ def test_counts_stay_revisable_for_an_hour_only(tmp_path):
     trader.rehedged(result("b", "unwound", -38_000))
     assert (dict(trader.stats.executions), trader.stats.locked_in, trader.stats.realised) == \
         ({"complete": 1, "unwound": 1}, 85_000, -38_000)
+
+
+def test_a_rehedged_bucket_execution_revises_its_groups_trial(tmp_path):
+    """Bucket selection counts a complete, profitable execution as its group's success; re-hedged
+    to unwound (a venue reverted a fill), that trial becomes a failure, persisted: the group's
+    posterior is as if it had failed (1 failure, 0 successes), not 1 success and 1 failure."""
+    from types import SimpleNamespace
+    from arbbot.mapping.selection import BucketSelector
+    store = OrderStore(tmp_path / "o.db")
+    buckets = BucketSelector(store)
+    trader = PaperTrader(Executor(store, {}), RiskGates(), {}, store, buckets=buckets,
+                         bucket_group=lambda opp: "g", clock=lambda: 1_000.0)
+    opp = dataclasses.replace(OPP, lane=Lane.BUCKET)
+    first = SimpleNamespace(execution_id="b", state="complete", reason="", filled={0: 100, 1: 100},
+                            cash_flow=-915_000, held_cost=0)
+    trader.record(first, opp)
+    trader._bucket_outcome(opp, first)
+    assert (buckets.stats("g", 1_000.0).successes, buckets.stats("g", 1_000.0).failures) == (1.0, 0.0)
+    trader.rehedged(SimpleNamespace(execution_id="b", state="unwound", reason="", filled={0: 0, 1: 0},
+                                    cash_flow=-38_000, held_cost=0))
+    st = BucketSelector(store).stats("g", 1_000.0)                     # as persisted
+    assert (st.successes, st.failures, st.consecutive_failures) == (0.0, 1.0, 1)
