@@ -135,6 +135,13 @@ def _parser() -> argparse.ArgumentParser:
                        "local fill engine's ledger, each paper order re-matched against the book it was filled "
                        "from (the default for a paper database)")
     rec.add_argument("--json", action="store_true", help="print arbbot.reconcile/1 JSON")
+    rec.add_argument("--accept-cash", metavar="VENUE",
+                     help="after checking it at the venue: take VENUE's cash difference as money moved outside "
+                          "trading (a deposit, a withdrawal, ForecastEx's incentive coupon), so reconciliation "
+                          "stops reporting it; refused while that venue has any other difference or the store "
+                          "changed during the reading (run `arbbot halt` first). Needs --reason; recorded in "
+                          "the store's events (then `arbbot ack` clears safe mode)")
+    rec.add_argument("--reason", help="why the cash moved (with --accept-cash), e.g. \"deposit 2026-12-01\"")
 
     from arbbot.execution.resolve_command import add_parser as add_resolve
     add_resolve(sub)

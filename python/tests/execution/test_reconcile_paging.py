@@ -113,3 +113,61 @@ def test_reconcile_command_reports_and_exits(tmp_path, capsys):
         assert "no order store" in capsys.readouterr().err
     finally:
         h.stop()
+
+
+def test_accept_cash_takes_a_deposit_and_refuses_a_gap_beside_a_trade(tmp_path, capsys):
+    """A venue's cash moved outside trading (a deposit, a withdrawal, ForecastEx's coupon) is a
+    cash difference at every reconciliation, so the running bot enters safe mode each time and no
+    command could say why. `--accept-cash VENUE --reason TEXT` moves the venue's cash baseline by
+    the difference, with an event; refused without a reason, and while the venue has another
+    difference (a cash gap beside an unrecorded trade is that trade, not a deposit)."""
+    from arbbot.cli import main as cli
+    from arbbot.sim import write_handle
+    h = start_sim()
+    try:
+        handle = tmp_path / "sim.json"
+        write_handle(h, str(handle))
+        db = tmp_path / "o.db"
+
+        async def trade():
+            v = venue(sim_config(h))
+            store = OrderStore(db)
+            await record_cash_baselines(store, {"kalshi": v})
+            res = await Executor(store, routes(v)).execute(await opportunity(v, max_qty=300), execution_id="r1")
+            assert res.state == "complete"
+            store.set_cash_baseline("kalshi", store.cash_baseline("kalshi") - 25_000_000)   # $25 deposited
+            await v.close()
+            store.close()
+        asyncio.run(trade())
+        args = ["reconcile", "--db", str(db), "--connect", str(handle), "--json"]
+        assert cli(args) == 1
+        [gap] = json.loads(capsys.readouterr().out)["venues"]["kalshi"]["differences"]
+        assert gap["what"] == "cash"
+        assert cli(args + ["--accept-cash", "kalshi"]) == 2
+        assert "needs --reason" in capsys.readouterr().err
+        assert cli(args + ["--accept-cash", "kalshi", "--reason", "deposit"]) == 0
+        out = capsys.readouterr()
+        assert json.loads(out.out)["differences"] == 0
+        assert "kalshi: accepted +$25.000000 of cash moved outside trading (deposit)" in out.err
+        assert cli(args) == 0                                   # the next reading agrees
+        capsys.readouterr()
+        store = OrderStore(db, create=False)
+        [event] = [e for e in store.events() if e["kind"] == "cash_accepted"]
+        assert json.loads(event["data"])["amount_micros"] == 25_000_000
+        store.set_cash_baseline("kalshi", store.cash_baseline("kalshi") - 5_000_000)       # $5 more ...
+        store.close()
+
+        async def sneak():                                                                # ... and a trade
+            v = venue(sim_config(h))
+            plant(h)
+            await v.place_order(OrderRequest(A, Side.YES, 4500, 100, action=Action.BUY, tif=TimeInForce.IOC,
+                                             client_order_id="manual-3"))
+            await v.close()
+        asyncio.run(sneak())
+        assert cli(args + ["--accept-cash", "kalshi", "--reason", "deposit"]) == 2
+        assert "other difference(s)" in capsys.readouterr().err
+        store = OrderStore(db, create=False)
+        assert [e["kind"] for e in store.events()].count("cash_accepted") == 1               # nothing accepted
+        store.close()
+    finally:
+        h.stop()

@@ -17,7 +17,8 @@ from arbbot.ops.reporting.pnl import held_cost
 # event kinds shown as the audit trail (operator actions and what stops trading)
 AUDIT_KINDS = ("halted", "resumed", "config_changed", "safe_mode_entered", "safe_mode_acknowledged",
                "drawdown_stop_acknowledged", "market_blacklisted", "bucket_disabled", "market_resolved",
-               "drift_alert", "drift_lane_enabled", "lane_enabled", "fee_mismatch", "fee_holds_released")
+               "drift_alert", "drift_lane_enabled", "lane_enabled", "fee_mismatch", "fee_holds_released",
+               "cash_accepted")
 
 
 def _label(enum, value: int) -> str:
