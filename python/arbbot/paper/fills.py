@@ -42,12 +42,16 @@ class Terms:
     earlier paper orders took that the book still shows, at each price of the order's ladder
     (price ticks, lots). `budget` (µ$, a BUY on a venue whose marketable BUY spends a dollar amount:
     Polymarket's FAK/FOK, the amount its adapter signs): the order spends it at the asks' prices
-    within its limit, in whole lots, and receives what it buys, more or fewer lots than asked."""
+    within its limit, in whole lots, and receives what it buys, more or fewer lots than asked.
+    `mirrored` (Polymarket, orders since the two token books are read together): a level fills
+    only as far as both copies of it show it (`ladder`); ledgers written before keep their own
+    orders' matching (False)."""
     venue: Venue
     fees: FeeSchedule
     lot: int
     taken: tuple[Level, ...] = ()
     budget: int = 0
+    mirrored: bool = False
 
     def to_json(self) -> dict:
         f = self.fees
@@ -57,12 +61,15 @@ class Terms:
             out["taken"] = [list(level) for level in self.taken]
         if self.budget:
             out["budget"] = self.budget
+        if self.mirrored:
+            out["mirrored"] = True
         return out
 
     @classmethod
     def from_json(cls, d: dict) -> "Terms":
         return cls(Venue.parse(d["venue"]), FeeSchedule(*d["fees"]), int(d["lot"]),
-                   tuple((int(p), int(q)) for p, q in d.get("taken", ())), int(d.get("budget", 0)))
+                   tuple((int(p), int(q)) for p, q in d.get("taken", ())), int(d.get("budget", 0)),
+                   d.get("mirrored") is True)
 
 
 @dataclass(frozen=True)
@@ -106,12 +113,26 @@ def _bids(levels) -> tuple[Level, ...]:
     return tuple(sorted(merged.items(), reverse=True))
 
 
-def ladder(book: Book, venue: Venue, side: Side, action: Action) -> tuple[Level, ...]:
-    """The levels an order of `side`/`action` takes, best first."""
+def ladder(book: Book, venue: Venue, side: Side, action: Action, mirrored: bool = False) -> tuple[Level, ...]:
+    """The levels an order of `side`/`action` takes, best first. `mirrored` (Polymarket): each
+    level at most what the other token's book shows of the same orders (a token's ask at p is the
+    other token's bid at $1 − p): the two streams update apart, and where the copies disagree one
+    is stale, so only what both show is taken (the engine's intra-market arbitrage on Polymarket
+    exists only while they disagree; the venue would not fill the stale copy's side)."""
     if action is Action.BUY:
         d = decompose(int(venue), book)
-        return d.yes if side is Side.YES else d.no
-    return _bids(book.yes_bids if side is Side.YES else book.no_bids)
+        levels = d.yes if side is Side.YES else d.no
+        mirror = book.no_bids if side is Side.YES else book.yes_bids
+    else:
+        levels = _bids(book.yes_bids if side is Side.YES else book.no_bids)
+        mirror = book.no_asks if side is Side.YES else book.yes_asks
+    if not mirrored or venue.bids_only:
+        return levels
+    other: dict[int, int] = {}
+    for p, q in mirror:
+        other[TICKS_PER_DOLLAR - p] = other.get(TICKS_PER_DOLLAR - p, 0) + q
+    capped = ((p, min(q, other.get(p, 0))) for p, q in levels)
+    return tuple((p, q) for p, q in capped if q > 0)
 
 
 def taken_bid(side: Side, action: Action, price: int) -> tuple[Side, int]:
@@ -180,7 +201,7 @@ def match(book: Book | None, terms: Terms, side: Side, action: Action, price: in
         raise ValueError(f"the fill engine simulates IOC and FOK orders only, not {tif.value}")
     if qty <= 0 or qty % terms.lot:
         raise ValueError(f"quantity {qty} lots is not a positive multiple of the lot ({terms.lot})")
-    levels = () if book is None else ladder(book, terms.venue, side, action)
+    levels = () if book is None else ladder(book, terms.venue, side, action, terms.mirrored)
     if terms.taken:
         gone = dict(terms.taken)
         levels = [(p, q - gone.get(p, 0)) for p, q in levels if q > gone.get(p, 0)]

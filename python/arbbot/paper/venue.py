@@ -9,9 +9,10 @@ coalesces it (the adapter's `on_update` tap), and every `fetch_book`.
 An order is matched after a latency, against the book as it is at that moment (the session's
 stream keeps running meanwhile, so a book that changes during the latency changes the fill):
 - setting `paper_latency_ms` unset (default): the measured latency of the venue's data round trip,
-  the median of the last `ROUND_TRIPS` REST book fetches made through this wrapper; until
-  `MIN_ROUND_TRIPS` are measured, the order's wait IS one: a REST fetch of the order's market,
-  timed (a sample) and remembered as the book;
+  the median of the last `ROUND_TRIPS` REST book fetches made through this wrapper (IB: its
+  one-off snapshot requests to TWS, as its `fetch_book` of a streamed market reads a local
+  ticker); until `MIN_ROUND_TRIPS` are measured, the order's wait IS one: a fetch (IB: a
+  snapshot) of the order's market, timed (a sample) and remembered as the book;
 - `paper_latency_ms` set: that many milliseconds, on every venue.
 A REST round trip to the venue's API stands for an order's round trip there (same host, same
 network path; the venue's matching time is not included).
@@ -23,8 +24,9 @@ are refused), on the market's price grid, in whole lots; a buy must be covered b
 paper orders, so its book keeps showing the resting orders they took; those lots are gone for
 every later paper order that would take the same resting orders, whatever its side and action (on
 Kalshi a BUY YES at p and a SELL NO at 1 − p both take the NO bid at 1 − p; `fills.taken_bid`),
-across book updates (`TakenDepth`, `Terms.taken`). They come back only as the venue's own trading
-shows: as far as that level's published size drops, or all of them when the level is gone. Every
+across book updates (`TakenDepth`, `Terms.taken`). They come back only when the level's published
+size falls below them (the venue's trades there would have taken the orders behind them), or all
+of them when the level is gone. Every
 book the wrapper passes on (the stream's updates, `fetch_book` and `snapshot_book` answers) shows
 those lots gone, as the venue's own book would after a real order (`fills.without_taken`; the
 wrapper remembers, and `TakenDepth` reads, the venue's books as sent), and right after a fill the
@@ -74,9 +76,13 @@ class TakenDepth:
     (bid side, bid price ticks) (`fills.taken_bid`) → [lots taken, lots the venue showed there
     when last seen (`fills.published_bid`)]. Invariant: 0 < taken ≤ shown.
 
-    Each trusted book seen gives lots back only as the venue's own trading shows: a level whose
-    size dropped by d lots keeps max(0, taken − d), a level gone from the book is forgotten; a
-    level that grew keeps all it had taken (the new orders queue behind the ones taken)."""
+    Each trusted book seen keeps min(taken, shown) of a level, and forgets a level gone from the
+    book. The orders a paper order took stood first in the level's queue: the venue's own trades
+    there take them first at the venue, but would have taken the orders behind them had the paper
+    order been real, so a drop gives nothing back while the level still shows the lots taken
+    (a drop of 3 of 10 shown after paper took 4 leaves 3 to take, not 6); a level that grew keeps
+    all it had taken (the new orders queue behind the ones taken). Cancels cannot be told from
+    trades in a book; counting them so never shows more depth than there may be."""
 
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
@@ -85,7 +91,7 @@ class TakenDepth:
     def see(self, book: Book) -> None:
         for key, level in list(self.levels.items()):
             shown = published_bid(book, self.venue, *key)
-            taken = level[0] - max(0, level[1] - shown)
+            taken = min(level[0], shown)
             if taken > 0:
                 level[:] = taken, shown
             else:
@@ -201,19 +207,28 @@ class PaperVenue:
         return bodies() if bodies is not None else []
 
     async def fetch_book(self, market_id: str) -> Book:
-        """The adapter's book, remembered as it is; answered less what paper orders took (`_cut`)."""
+        """The adapter's book, remembered as it is; answered less what paper orders took (`_cut`).
+        Timed as a round trip only on an adapter without one-off snapshots: IB's `fetch_book` of
+        a streamed market reads its local ticker (no request: 0.1 ms), its `snapshot_book` asks TWS."""
         started = self.timer()
         book = await self.inner.fetch_book(market_id)
-        self.round_trips.append(self.timer() - started)
+        if not self._snapshots:
+            self.round_trips.append(self.timer() - started)
         self._remember(market_id, book)
         return self._cut(market_id, book)
 
+    @property
+    def _snapshots(self) -> bool:
+        return getattr(self.inner, "snapshot_book", None) is not None
+
     async def snapshot_book(self, market_id: str) -> Book:
-        """The adapter's one-off snapshot where it has one (IB), else its `fetch_book`; as `fetch_book`."""
-        read = getattr(self.inner, "snapshot_book", None)
-        if read is None:
+        """The adapter's one-off snapshot where it has one (IB: timed, a request to the venue), else
+        its `fetch_book`; as `fetch_book`."""
+        if not self._snapshots:
             return await self.fetch_book(market_id)
-        book = await read(market_id)
+        started = self.timer()
+        book = await self.inner.snapshot_book(market_id)
+        self.round_trips.append(self.timer() - started)
         self._remember(market_id, book)
         return self._cut(market_id, book)
 
@@ -371,7 +386,7 @@ class PaperVenue:
                 # it spends at most itself, at prices down to the lowest ask now: its fee is at most
                 # the schedule's for every lot that buys there, at ½ (where p(1 − p) is largest)
                 book = self.book(req.market_id)
-                asks = ladder(book, info.venue, req.side, Action.BUY) if book is not None else ()
+                asks = ladder(book, info.venue, req.side, Action.BUY, True) if book is not None else ()
                 most = budget // max(1, min([p for p, _ in asks[:1]] + [req.price_ticks]))
                 worst = budget + order_fee(info.fees, [(TICKS_PER_DOLLAR // 2, most)]) if most else budget
             else:
@@ -379,7 +394,7 @@ class PaperVenue:
             cash = self.account.cash
             if worst > cash:
                 raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
-        return Terms(info.venue, info.fees, info.lot_lots, budget=budget)
+        return Terms(info.venue, info.fees, info.lot_lots, budget=budget, mirrored=not info.venue.bids_only)
 
     async def place_order(self, req: OrderRequest) -> Order:
         info = await self._info(req.market_id)
@@ -387,7 +402,7 @@ class PaperVenue:
         sent_ms = int(self.clock() * 1000)
         latency = self.latency_s()
         if latency is None:                 # too few measured: the wait is one round trip, measured
-            await self.fetch_book(req.market_id)
+            await self.snapshot_book(req.market_id)
             latency = self.round_trips[-1]
         else:
             await self.sleep(latency)

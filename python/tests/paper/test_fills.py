@@ -93,3 +93,29 @@ def test_terms_and_books_round_trip_through_json():
     assert Terms.from_json(POLY.to_json()) == POLY
     again = book_from_json(book_to_json(KALSHI_BOOK))
     assert again.sides() == KALSHI_BOOK.sides()
+
+
+def test_polymarket_fills_only_what_both_token_books_show():
+    """The two token books mirror each other (a token's ask at p is the other's bid at $1 − p) and
+    stream apart. The YES book is current (bid 40¢, ask 42¢), the NO book stale (bid 50¢, ask 55¢):
+    the engine sees YES 42¢ + NO 55¢ = 97¢, but the venue's NO ask is 1 − 0.40 = 60¢. Before, paper
+    bought 100 NO at 55¢; now the NO ask there fills nothing, and where the copies agree all fills.
+    A ledger's order written before (no `mirrored` in its terms) re-matches as it was."""
+    book = Book(yes_bids=((4_000, 10_000),), yes_asks=((4_200, 10_000),),
+                no_bids=((5_000, 10_000),), no_asks=((5_500, 10_000),))
+    terms = Terms(Venue.POLYMARKET, FeeSchedule(), 1, mirrored=True)
+    no = match(book, terms, Side.NO, Action.BUY, 5_500, 10_000, TimeInForce.IOC)
+    assert (no.filled, no.status) == (0, OrderStatus.CANCELED)
+    agreed = Book(yes_bids=((4_000, 10_000),), yes_asks=((4_200, 10_000),),
+                  no_bids=((5_800, 6_000),), no_asks=((6_000, 10_000),))          # YES ask 42¢ × 60 both ways
+    yes = match(agreed, terms, Side.YES, Action.BUY, 4_200, 10_000, TimeInForce.IOC)
+    assert yes.fills == ((4_200, 6_000),)
+    sale = match(agreed, terms, Side.YES, Action.SELL, 4_000, 10_000, TimeInForce.IOC)
+    assert sale.fills == ((4_000, 10_000),)                                     # NO ask 60¢ × 100 mirrors it
+    assert Terms.from_json(terms.to_json()) == terms
+    old = Terms.from_json({k: v for k, v in terms.to_json().items() if k != "mirrored"})
+    assert match(book, old, Side.NO, Action.BUY, 5_500, 10_000, TimeInForce.IOC).filled == 10_000
+    # Kalshi has one copy (bids only): unchanged
+    kalshi = Terms(Venue.KALSHI, FeeSchedule(), 100, mirrored=True)
+    assert match(Book(no_bids=((5_800, 1_000),)), kalshi, Side.YES, Action.BUY, 4_200, 1_000,
+                 TimeInForce.IOC).filled == 1_000

@@ -56,7 +56,7 @@ def test_a_paper_account_keeps_a_position_its_venue_does_not_pay_out_yet(ledger)
     async def main():
         paper = PaperVenue(PolyResolving(), ledger, latency_ms=0, sleep=_nap)
         await paper.discover_markets()
-        paper.books["K"] = Book(yes_asks=((4_300, 1_000),), market=poly.id)
+        paper.books["K"] = Book(yes_asks=((4_300, 1_000),), no_bids=((5_700, 1_000),), market=poly.id)   # mirrored
         await paper.place_order(buy(1_000, 4_300, "x-L0E0"))
         before = (await paper.balance()).cash_micros
         assert [r.paid for r in await paper.resolutions(["K"])] == [False]

@@ -1,7 +1,7 @@
 """Depth paper orders took is never filled twice: whichever side and action reaches the same
 resting orders (Kalshi: a YES ask at p is the NO bid at 1 − p; Polymarket: a token's ask is the
 other token's bid, the books mirror each other), and across book updates, until the venue's own
-trading shows those orders gone (the level's published size drops, or the level disappears).
+trading shows those orders gone (the level's published size falls below them, or the level disappears).
 
 Units: prices in ticks ($0.0001), sizes in lots (0.01 contract), money in µ$ (ticks × lots)."""
 from __future__ import annotations
@@ -121,3 +121,22 @@ def test_a_polymarket_bid_shown_by_one_token_only_counts_the_larger_copy():
     assert published_bid(Book(yes_asks=((4_200, 300),)), Venue.KALSHI, NO, 5_800) == 0   # bids only
     assert [taken_bid(YES, BUY, 4_200), taken_bid(NO, SELL, 5_800), taken_bid(NO, BUY, 5_900)] == [
         (NO, 5_800), (NO, 5_800), (YES, 4_100)]
+
+
+def test_the_venues_trades_at_a_level_give_back_nothing_of_what_paper_took_first(ledger):
+    """The NO bid 60¢ shows 10 contracts; paper buys 4 YES at ≤ 40¢ (the 4 first in the queue).
+    Another trader sells 3 into it: the venue shows 7. Had paper's order been real, those 3 would
+    have hit the orders behind paper's, leaving 10 − 4 − 3 = 3: a buy of 10 fills 3. Before, it
+    filled 6 (the drop of 3 gave 3 of paper's 4 lots back)."""
+    async def main():
+        inner = DataOnly()
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        inner.rest_book = Book(no_bids=((6_000, 1_000),), market=K)
+        await paper.fetch_book("K")
+        first = await paper.place_order(buy(400, 4_000, "q-L0E0"))
+        inner.rest_book = Book(no_bids=((6_000, 700),), market=K)
+        shown = await paper.fetch_book("K")
+        second = await paper.place_order(buy(1_000, 4_000, "q-L1E0"))
+        return first.filled_lots, shown.no_bids, second.filled_lots
+    assert asyncio.run(main()) == (400, ((6_000, 300),), 300)

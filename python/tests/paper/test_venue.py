@@ -181,6 +181,49 @@ def test_until_three_round_trips_are_measured_an_order_waits_for_one(ledger):
     assert (order.filled_lots, order.cost_micros) == (100, 420_000)        # the REST book: YES asks 4,200 × 1,000
 
 
+class CachedTicker(DataOnly):
+    """IB's adapter: `fetch_book` of a streamed market reads its local ticker (no request: 0.1 ms
+    on `now`), its `snapshot_book` asks TWS (the next of `delays`, seconds on `now`)."""
+
+    def __init__(self, now: list[float], delays: list[float]) -> None:
+        super().__init__()
+        self.now, self.delays, self.snapshots = now, iter(delays), 0
+
+    async def fetch_book(self, market_id):
+        self.now[0] += 0.0001
+        return await super().fetch_book(market_id)
+
+    async def snapshot_book(self, market_id):
+        self.snapshots += 1
+        self.now[0] += next(self.delays)
+        return self.rest_book
+
+
+def test_an_ib_order_waits_for_a_snapshot_round_trip_not_a_ticker_read(ledger):
+    """Before, paper on ForecastEx timed IB's `fetch_book`, a local ticker read (0.1 ms measured in
+    a run, against 7 ms for Kalshi over the same loopback): every ForecastEx leg filled at the very
+    quote it was decided on, and the sizer learnt a latency of nothing. Now ticker reads are not
+    round trips; an order's first waits are snapshots (a request to TWS), timed."""
+    now, slept = [0.0], []
+    inner = CachedTicker(now, [0.040, 0.050, 0.060])
+
+    async def sleep(seconds):
+        slept.append(seconds)
+    paper = PaperVenue(inner, ledger, sleep=sleep, timer=lambda: now[0])
+
+    async def main():
+        await paper.discover_markets()
+        for _ in range(3):
+            await paper.fetch_book("K")
+        assert paper.latency_s() is None                                  # ticker reads are no samples
+        for k in range(4):
+            await paper.place_order(buy(100, 4_200, f"ib{k}-L0E0"))
+    asyncio.run(main())
+    assert (inner.fetches, inner.snapshots) == (3, 3)
+    assert slept == [pytest.approx(0.050)]                                # the 4th order: the median
+    assert [o["latency_us"] for o in ledger.store.paper_orders()] == [40_000, 50_000, 60_000, 50_000]
+
+
 def test_the_ledger_answers_every_trading_method_and_outlives_the_process(ledger):
     async def main():
         inner, paper = await on_kalshi_book(ledger)
