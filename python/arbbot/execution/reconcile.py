@@ -114,6 +114,15 @@ def held_cost_basis(fills) -> int:
     return sum(n * p for lots in held.values() for n, p in lots)
 
 
+def netted_held_costs(markets, market_fills) -> dict[str, int]:
+    """Per market `venue:id` of `markets` ((venue, market id): those that acquired both sides and
+    still hold lots) on a venue that nets pairs: the FIFO cost µ$ of the lots held
+    (`held_cost_basis` of its fills, `market_fills(venue, market_id)` oldest first). Their
+    running cost still counts the pairs the venue paid back as cash."""
+    return {f"{venue}:{market_id}": held_cost_basis(market_fills(venue, market_id))
+            for venue, market_id in markets if nets_pairs(venue)}
+
+
 def tokens_held(fills) -> dict[str, tuple[int, int]]:
     """Where pairs are not netted (Polymarket): (YES lots, NO lots) held per market id, each token
     its buys less its sales; markets holding neither left out."""

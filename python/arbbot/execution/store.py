@@ -897,8 +897,13 @@ class OrderStore:
         until they are listed (`_stand_ins`); those stand-ins, (leg, role, fill)). What an
         execution's result counts, as the loss ledger does (`_book_loss`)."""
         with self._lock:
-            unlisted = self._unlisted(self._db, execution_id)
-            return self._db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0] + _stand_in_flow(unlisted), unlisted
+            return self._answered_cash(self._db, execution_id)
+
+    def _answered_cash(self, db, execution_id: str, with_unlisted: bool = True) -> tuple[int, list]:
+        """`answered_cash_flow` on `db` (the caller's transaction); `with_unlisted` False: the
+        listed fills alone."""
+        unlisted = self._unlisted(db, execution_id) if with_unlisted else []
+        return db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0] + _stand_in_flow(unlisted), unlisted
 
     def cash_flow(self, execution_id: str) -> int:
         """µ$ paid out (negative) or received (positive) by this execution's fills, fees included.
@@ -1023,8 +1028,7 @@ class OrderStore:
         r = db.execute("SELECT state FROM executions WHERE id=?", (execution_id,)).fetchone()
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
-        unlisted = self._unlisted(db, execution_id) if r["state"] != "aborted" else []
-        cash = db.execute(CASH_FLOW_SQL, (execution_id,)).fetchone()[0] + _stand_in_flow(unlisted)
+        cash, unlisted = self._answered_cash(db, execution_id, r["state"] != "aborted")
         target = (max(0, -(cash + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
                   if r["state"] in LOSS_STATES
                   else max(self._unwound_part_loss(db, execution_id, unlisted),

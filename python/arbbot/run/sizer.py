@@ -35,7 +35,7 @@ from arbbot import logs
 from arbbot.engine.select import implementation
 from arbbot.engine.twin.candidates import build_candidates
 from arbbot.engine.types import Leg, Opportunity
-from arbbot.execution.reconcile import held_cost_basis, nets_pairs
+from arbbot.execution.reconcile import nets_pairs, netted_held_costs
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.run.quotes import StreamedQuotes
@@ -282,8 +282,7 @@ class SessionSizer:
             extra, short = self.store.unlisted_positions(unlisted) if unlisted else ({}, set())
             pairs = self.store.pair_lots(self._pair_venues)
             # where the venue paid netted pairs back as cash, the lots held cost what is left of them
-            netted = {f"{venue}:{market_id}": held_cost_basis(self.store.market_fills(venue, market_id))
-                      for venue, market_id in self.store.netted_markets() if nets_pairs(venue)}
+            netted = netted_held_costs(self.store.netted_markets(), self.store.market_fills)
         for name, cost in netted.items():
             if name in positions:
                 positions[name] = (positions[name][0], cost)

@@ -576,15 +576,12 @@ class PaperTrader:
                  filled=result.filled, cash_flow=result.cash_flow)
 
     def _count(self, result, opp: Opportunity) -> None:
-        """Add an execution's end to the run's counts: locked-in PnL (complete) is the payout of
-        the lots held on every leg (payout is linear in lots) plus the execution's cash flow, what
-        it paid for lots held beyond them added back (`ExecutionResult.held_cost`,
-        `ops.reporting.pnl`); realised PnL (unwound) is that cash flow and held cost. Remembered
+        """Add an execution's end to the run's counts: locked-in PnL (complete, `_locked_in`,
+        `ops.reporting.pnl`); realised PnL (unwound) is its cash flow and held cost. Remembered
         (`_counted`) so that a re-hedge can take it back out (`_uncount`)."""
         locked_in = realised = 0
         if result.state == "complete":
-            filled = min(result.filled.values()) if result.filled else 0
-            locked_in = opp.payout * filled // opp.qty + result.cash_flow + result.held_cost
+            locked_in = _locked_in(opp, result)
         elif result.state == "unwound":
             realised = result.cash_flow + result.held_cost
         self.stats.executions[result.state] += 1
@@ -644,11 +641,16 @@ class _Counted:
     at: float                     # trader clock, s
 
 
-def _bucket_success(opp: Opportunity, result) -> bool:
-    """A bucket group's trial succeeded when its execution completed with a positive locked-in
-    profit (payout of the lots held on every leg + cash flow + the cost of lots held beyond them)."""
+def _locked_in(opp: Opportunity, result) -> int:
+    """µ$ a complete execution of `opp` locked in: the payout of the lots held on every leg (payout
+    is linear in lots) + its cash flow + what it paid for lots held beyond them (`held_cost`)."""
     filled = min(result.filled.values()) if result.filled else 0
-    return result.state == "complete" and opp.payout * filled // opp.qty + result.cash_flow + result.held_cost > 0
+    return opp.payout * filled // opp.qty + result.cash_flow + result.held_cost
+
+
+def _bucket_success(opp: Opportunity, result) -> bool:
+    """A bucket group's trial succeeded when its execution completed with a positive locked-in profit."""
+    return result.state == "complete" and _locked_in(opp, result) > 0
 
 
 def breaker_outcome(result) -> bool | None:

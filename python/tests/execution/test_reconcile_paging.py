@@ -73,6 +73,34 @@ def test_over_300_orders_reconcile_to_zero(tmp_path):
         h.stop()
 
 
+def traded_store(h, db, deposit_micros: int = 0) -> None:
+    """Store `db`: the venue's cash baseline, then one complete execution (r1) on Kalshi; a
+    deposit made outside trading raises the venue's cash by `deposit_micros` (its baseline lowered
+    by as much)."""
+    async def trade():
+        v = venue(sim_config(h))
+        store = OrderStore(db)
+        await record_cash_baselines(store, {"kalshi": v})
+        res = await Executor(store, routes(v)).execute(await opportunity(v, max_qty=300), execution_id="r1")
+        assert res.state == "complete"
+        if deposit_micros:
+            store.set_cash_baseline("kalshi", store.cash_baseline("kalshi") - deposit_micros)
+        await v.close()
+        store.close()
+    asyncio.run(trade())
+
+
+def trade_outside_the_store(h, coid: str) -> None:
+    """A trade the store never hears of: 1 YES of A bought straight at the venue."""
+    async def sneak():
+        v = venue(sim_config(h))
+        plant(h)
+        await v.place_order(OrderRequest(A, Side.YES, 4500, 100, action=Action.BUY, tif=TimeInForce.IOC,
+                                         client_order_id=coid))
+        await v.close()
+    asyncio.run(sneak())
+
+
 def test_reconcile_command_reports_and_exits(tmp_path, capsys):
     """`arbbot reconcile --connect HANDLE --db D --json`: arbbot.reconcile/1, exit 0 / 1 / 2."""
     from arbbot.cli import main as cli
@@ -82,16 +110,7 @@ def test_reconcile_command_reports_and_exits(tmp_path, capsys):
         handle = tmp_path / "sim.json"
         write_handle(h, str(handle))
         db = tmp_path / "o.db"
-
-        async def trade():
-            v = venue(sim_config(h))
-            store = OrderStore(db)
-            await record_cash_baselines(store, {"kalshi": v})
-            res = await Executor(store, routes(v)).execute(await opportunity(v, max_qty=300), execution_id="r1")
-            assert res.state == "complete"
-            await v.close()
-            store.close()
-        asyncio.run(trade())
+        traded_store(h, db)
         assert cli(["reconcile", "--db", str(db), "--connect", str(handle), "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["format"] == "arbbot.reconcile/1" and report["differences"] == 0
@@ -99,13 +118,7 @@ def test_reconcile_command_reports_and_exits(tmp_path, capsys):
             "KXNBAGAME-26NOV30LALBOS-BOS": "3", "KXNBAGAME-26NOV30LALBOS-LAL": "3"}
         assert set(report["venues"]) >= {"kalshi", "polymarket"}
 
-        async def sneak():
-            v = venue(sim_config(h))
-            plant(h)
-            await v.place_order(OrderRequest(A, Side.YES, 4500, 100, action=Action.BUY, tif=TimeInForce.IOC,
-                                             client_order_id="manual-2"))
-            await v.close()
-        asyncio.run(sneak())
+        trade_outside_the_store(h, "manual-2")
         assert cli(["reconcile", "--db", str(db), "--connect", str(handle), "--json"]) == 1
         report = json.loads(capsys.readouterr().out)
         assert report["differences"] == 3
@@ -128,17 +141,7 @@ def test_accept_cash_takes_a_deposit_and_refuses_a_gap_beside_a_trade(tmp_path, 
         handle = tmp_path / "sim.json"
         write_handle(h, str(handle))
         db = tmp_path / "o.db"
-
-        async def trade():
-            v = venue(sim_config(h))
-            store = OrderStore(db)
-            await record_cash_baselines(store, {"kalshi": v})
-            res = await Executor(store, routes(v)).execute(await opportunity(v, max_qty=300), execution_id="r1")
-            assert res.state == "complete"
-            store.set_cash_baseline("kalshi", store.cash_baseline("kalshi") - 25_000_000)   # $25 deposited
-            await v.close()
-            store.close()
-        asyncio.run(trade())
+        traded_store(h, db, deposit_micros=25_000_000)                           # $25 deposited
         args = ["reconcile", "--db", str(db), "--connect", str(handle), "--json"]
         assert cli(args) == 1
         [gap] = json.loads(capsys.readouterr().out)["venues"]["kalshi"]["differences"]
@@ -156,14 +159,7 @@ def test_accept_cash_takes_a_deposit_and_refuses_a_gap_beside_a_trade(tmp_path, 
         assert json.loads(event["data"])["amount_micros"] == 25_000_000
         store.set_cash_baseline("kalshi", store.cash_baseline("kalshi") - 5_000_000)       # $5 more ...
         store.close()
-
-        async def sneak():                                                                # ... and a trade
-            v = venue(sim_config(h))
-            plant(h)
-            await v.place_order(OrderRequest(A, Side.YES, 4500, 100, action=Action.BUY, tif=TimeInForce.IOC,
-                                             client_order_id="manual-3"))
-            await v.close()
-        asyncio.run(sneak())
+        trade_outside_the_store(h, "manual-3")                                            # ... and a trade
         assert cli(args + ["--accept-cash", "kalshi", "--reason", "deposit"]) == 2
         assert "other difference(s)" in capsys.readouterr().err
         store = OrderStore(db, create=False)

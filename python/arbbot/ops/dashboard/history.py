@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from arbbot.engine.types import Kind, Lane
-from arbbot.execution.reconcile import held_cost_basis, nets_pairs
+from arbbot.execution.reconcile import netted_held_costs
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL
 from arbbot.ops.reporting.pnl import held_cost
 
@@ -166,14 +166,12 @@ class History:
         that netted some costs what its lots held cost, `held_cost_basis`, as the sizer values it);
         a resolved market not paid out yet (Polymarket's tokens until redeemed) carries its
         `resolved` result."""
-        held = {}
-        for venue, market_id in self._rows(
-                "SELECT venue, market_id FROM market_positions WHERE lots != 0 AND yes_acquired > 0"
-                " AND no_acquired > 0"):
-            if nets_pairs(venue):
-                fills = self._rows("SELECT side, action, qty, price FROM fills WHERE venue=? AND market_id=?"
-                                   " ORDER BY ts_ms, fill_id", (venue, market_id))
-                held[f"{venue}:{market_id}"] = held_cost_basis([SimpleNamespace(**dict(f)) for f in fills])
+        held = netted_held_costs(
+            self._rows("SELECT venue, market_id FROM market_positions WHERE lots != 0 AND yes_acquired > 0"
+                       " AND no_acquired > 0"),
+            lambda venue, market_id: [SimpleNamespace(**dict(f)) for f in self._rows(
+                "SELECT side, action, qty, price FROM fills WHERE venue=? AND market_id=? ORDER BY ts_ms, fill_id",
+                (venue, market_id))])
         rows = self._rows(
             "SELECT venue, venue || ':' || market_id,"
             " SUM((CASE WHEN action = 'buy' THEN 1 ELSE -1 END) * (CASE WHEN side = 'yes' THEN qty ELSE -qty END)),"
