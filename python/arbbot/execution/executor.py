@@ -149,6 +149,24 @@ def ask_fills(ladder, qty: int, limit: int) -> list[tuple[int, int]] | None:
     return fills if left <= 0 else None
 
 
+def best_sale(other_asks, lots: int, slippage: int) -> list[tuple[int, int]]:
+    """The most selling `lots` of a side could bring, as (price ticks, lots) fills on the other
+    side's ascending asks `other_asks` (non-empty; a sale at p is a purchase of the other side at
+    10,000 − p): the asks within `slippage` ticks of the best one, then every lot they cannot take
+    at the best one, an upper bound on what an unwind capped at that slippage brings now."""
+    reach = min(other_asks[0][0] + slippage, TICKS_PER_DOLLAR)
+    fills, left = [], lots
+    for price, size in other_asks:
+        if price > reach or left <= 0:
+            break
+        take = min(size, left)
+        fills.append((price, take))
+        left -= take
+    if left > 0:
+        fills.insert(0, (other_asks[0][0], left))
+    return fills
+
+
 class Executor:
     """Trade one opportunity at a time, leg by leg, through `routes` (market name → Route).
 
@@ -427,10 +445,11 @@ class Executor:
         its price) makes more, or loses less, than selling the `target` lots legs 0…`i`−1 hold at
         their books now (the other side's asks: a sale of YES at its bid is a purchase of NO at its
         ask); None when unwinding is no worse, or a book cannot say (untradeable, too thin to
-        complete, or too thin for an earlier leg's unwind to sell all its lots within its slippage
-        cap `unwind_max_slippage_ticks` of the best bid). Fees by each market's schedule on the
-        walked fills; the unwind's estimate is the best it could do (its orders trade through the
-        bids by a slippage): a tie or doubt unwinds, as before. µ$ throughout."""
+        complete, or an earlier leg with no bid at all). The unwind's estimate is the most it could
+        bring (`best_sale`: its orders trade through the bids by a slippage; lots its cap's depth
+        cannot take are rated at the best bid, though its later attempts would sell them lower or
+        leave them naked). Fees by each market's schedule on the walked fills. A tie or doubt
+        unwinds, as before. µ$ throughout."""
         walks, complete, proceeds = [], opp.payout * target // opp.qty, 0
         for k, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
@@ -450,11 +469,9 @@ class Executor:
                 complete -= sum(p * q for p, q in walk) + fee
             else:
                 other = dec.no if leg.side is Side.YES else dec.yes
-                reach = other[0][0] + self.config.unwind_max_slippage_ticks if other else 0
-                walk = ask_fills(other, target, min(reach, TICKS_PER_DOLLAR))
-                if walk is None:      # its unwind could not sell every lot: doubt, so unwind as before
+                if not other:         # no bid to sell to: its unwind cannot be rated, so unwind as before
                     return None
-                sold = [(TICKS_PER_DOLLAR - p, q) for p, q in walk]
+                sold = [(TICKS_PER_DOLLAR - p, q) for p, q in best_sale(other, target, self.config.unwind_max_slippage_ticks)]
                 fee = fills_fee(info.fees, sold) if info is not None else 0
                 proceeds += sum(p * q for p, q in sold) - fee
         if complete <= proceeds:

@@ -351,10 +351,26 @@ def test_a_leg_completed_at_a_loss_books_the_loss_it_locked_in(tmp_path):
 def test_a_completion_is_not_chosen_when_an_earlier_legs_unwind_could_not_sell_every_lot(tmp_path):
     """As the loss test above, but Polymarket YES jumps to 90¢ and only 900 lots stand behind
     Kalshi NO's 47¢ bid. Before (review of c33e416): the thin side counted as $0 of proceeds, so
-    leg 1 was bought at 90¢, locking in −$3.80; now that doubt unwinds, as before the change."""
+    leg 1 was bought at 90¢, locking in −$3.80. The lots the bid cannot take are rated at the best
+    bid (`best_sale`: the most the unwind could bring, $4.70), above completing's $1.00: unwound."""
     thin = Decomposition(yes=((5300, 900),), no=((4800, 100_000),), quote=quote(4700, 5300).quote)
     res, _safe, _fills, kal, poly = leg1_moves(tmp_path, thin, quote(9000, 9000))
     assert res.state == "unwound" and poly.sent == [] and kal.sent == [("no", "buy", 1_000), ("no", "sell", 1_000)]
+
+
+def test_a_completion_is_chosen_when_an_earlier_legs_unwind_could_not_sell_every_lot_and_completing_loses_less(tmp_path):
+    """Leg 0 buys 10 Kalshi NO at 48¢; only 3 contracts stand behind its 47¢ bid (YES asks 53¢),
+    the next bid is 25¢ (YES asks 75¢, beyond the unwind's 15¢ slippage cap). Polymarket YES moves
+    to 52¢: the edge is gone (min profit $0.15). Completing brings $10 − $5.20 = $4.80; the
+    unwind could bring at most $4.70 (every lot rated at the 47¢ bid; it would sell 3 there and
+    the rest at 25¢, or leave them naked). Before (session 33's demo run: a four-leg Fed bucket
+    unwound for −$11.85 where completing it lost about $2), an unwind that could not sell every
+    lot within its cap was taken as doubt and unwound: here 3 sold at 47¢, 7 at 25¢."""
+    thin = Decomposition(yes=((5300, 300), (7500, 100_000)), no=((4800, 100_000),), quote=quote(4700, 5300).quote)
+    res, safe, _fills, kal, poly = leg1_moves(tmp_path, thin, quote(5200, 5200), min_profit=150_000)
+    assert (res.state, res.filled, safe) == ("complete", {0: 1_000, 1: 1_000}, None)
+    assert poly.sent == [("yes", "buy", 1_000)] and kal.sent == [("no", "buy", 1_000)]
+    assert "completed at the books" in res.reason and "$4.8 for legs 1" in res.reason and "$4.7" in res.reason
 
 
 def test_a_completion_counts_as_a_leg_failure_for_the_blacklist_and_the_breaker(tmp_path):
