@@ -10,6 +10,10 @@ guessed: a distrusted book is published as untradeable.
 
 While the matching engine restarts (the venue's `set_paused`: its order endpoints answer HTTP 425,
 then post-only mode) every book is published held: levels kept, untradeable with that reason.
+A market the stream says was resolved (`market_resolved`, sent because the subscription enables
+custom features) is held for good, and its books are not read over REST again (the CLOB has no
+book for its tokens any more: 404): before, its last book stayed tradeable until the listings
+were read again, re-snapshots failing meanwhile.
 
 Every book update goes to `feed` (`arbbot.venues.common.feed.BookFeed`): sampled (`on_update`),
 then coalesced per market in `updates` (the feed's queue) for the consumer. The feed's polls and
@@ -33,7 +37,7 @@ from arbbot.venues.common.model import BookUpdate, MarketInfo, Book, held
 from arbbot.units import UnitError, price_ticks
 from arbbot.venues.polymarket.book import TokenBook, native_book
 from arbbot.venues.polymarket.schemas.ws import (
-    BookMsg, LastTradeMsg, PriceChangeMsg, TickSizeMsg, parse_book, parse_frame,
+    BookMsg, LastTradeMsg, PriceChangeMsg, ResolvedMsg, TickSizeMsg, parse_book, parse_frame,
 )
 from arbbot.venues.polymarket.websocket.client import PolymarketWebSocket
 
@@ -78,6 +82,9 @@ class PolymarketDataClient:
                              BOOKS_PER_S * BOOK_READ_SHARE, on_update=on_update)
         self.updates = self.feed.queue            # one BookUpdate per market at most (coalesced)
         self.paused = ""               # why the venue takes no orders now ("" = it does): every book held
+        # markets the stream said were resolved (`market_resolved`) → why: held for good, never read
+        # again over REST (their books are gone: the CLOB answers 404)
+        self.resolved: dict[str, str] = {}
         self.hash_mismatches = 0
         self.malformed = 0
         self.resnapshots = 0
@@ -182,7 +189,8 @@ class PolymarketDataClient:
         if missing and book.tradeable:
             return dataclasses.replace(book, tradeable=False,
                                        reason=f"{missing} token: its connection has not sent its book")
-        return held(book, self.paused) if self.paused else book
+        reason = self.resolved.get(market_id) or self.paused
+        return held(book, reason) if reason else book
 
     def set_paused(self, reason: str, ts: int) -> None:
         """The venue takes no orders (`reason`: its matching engine restarting) or takes them again
@@ -238,6 +246,8 @@ class PolymarketDataClient:
         and applied to its shadow book unless the stream's is newer (`_apply_rest`): the market's
         book now (the feed publishes it)."""
         m = self.markets[market_id]
+        if market_id in self.resolved:
+            return self.native(market_id)      # no book to read any more: held as it was
         began = {tok: self.books[tok].version for tok in (m.yes_token, m.no_token)}
         for msg in await rest_books(self.http, m):
             if msg.asset_id in began:          # (an answer for another token is not applied)
@@ -271,7 +281,7 @@ class PolymarketDataClient:
         if invalidate and book.tradeable:
             book.invalidate(reason)
             self._publish(mid)
-        if token in self._pending or self.http is None:
+        if token in self._pending or self.http is None or mid in self.resolved:
             return
         self._pending[token] = asyncio.create_task(self._fetch(token))
 
@@ -377,5 +387,12 @@ class PolymarketDataClient:
                     book.tick_size = msg.new_tick_size
                     book.note(msg.timestamp)
                     self._tick_changed(book.market or self.token_market.get(msg.asset_id, ""), msg.new_tick_size)
+            elif isinstance(msg, ResolvedMsg):
+                for mid in {self.token_market[a] for a in msg.asset_ids if a in self.token_market} \
+                        | ({msg.market} & self.markets.keys()):
+                    if mid not in self.resolved:
+                        self.resolved[mid] = "market resolved"
+                        log.warning("polymarket %s: resolved (market_resolved): held", mid)
+                        touched.add(mid)
         for mid in touched:
             self._publish(mid, recv_ts)

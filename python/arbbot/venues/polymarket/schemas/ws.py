@@ -67,6 +67,15 @@ class TickSizeMsg:
 
 
 @dataclass(frozen=True)
+class ResolvedMsg:
+    """`market_resolved` (a custom feature): `market` (condition id) was resolved; it never
+    trades again (its order books are gone: the CLOB answers 404 for its tokens)."""
+    market: str
+    asset_ids: tuple[str, ...]
+    timestamp: str
+
+
+@dataclass(frozen=True)
 class Pong:
     pass
 
@@ -135,6 +144,15 @@ def _one(obj) -> object:
     if et == "tick_size_change":
         return TickSizeMsg(_s(obj, "asset_id", "ws tick_size_change"), str(obj.get("market", "")),
                            _s(obj, "new_tick_size", "ws tick_size_change"), str(obj.get("timestamp", "")))
+    if et == "market_resolved":
+        # documented: market, assets_ids, winning_asset_id, winning_outcome (some older pushes
+        # carried one asset_id); the market is enough to hold it, the assets cover a frame without it
+        market = obj.get("market")
+        raw = obj.get("assets_ids")
+        assets = [a for a in (raw if isinstance(raw, list) else []) + [obj.get("asset_id")] if isinstance(a, str) and a]
+        if not (isinstance(market, str) and market) and not assets:
+            raise ProtocolError("polymarket ws market_resolved: names no market or asset", venue="polymarket")
+        return ResolvedMsg(market if isinstance(market, str) else "", tuple(assets), str(obj.get("timestamp", "")))
     if isinstance(et, str):
         return OtherMsg(et)
     raise ProtocolError("polymarket ws: message without event_type", venue="polymarket")
