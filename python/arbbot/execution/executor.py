@@ -535,7 +535,8 @@ class Executor:
     # ---- internals -----------------------------------------------------------------------------
     async def _quote(self, market: str, route: Route, fresh: bool = False) -> Decomposition | None:
         """The decomposed book of `market`: the session's streamed book when healthy (what the
-        engine decided on) unless `fresh`, else a REST fetch bounded by `order_timeout_s`; None when
+        engine decided on) unless `fresh`, else the venue's book now (`snapshot_book` where the
+        adapter has one, else `fetch_book`) bounded by `order_timeout_s`; None when
         the fetched book is untradeable (crossed, held for a fee change, failing its hash:
         ARBITRAGE.md, an untradeable market takes part in no lane, so no leg is priced on it).
         `fresh`: a top-up, whose streamed book may not yet show the levels its leg's first order took
@@ -544,7 +545,10 @@ class Executor:
         if held is not None:
             return held
         self.rest_requotes += 1
-        book = await asyncio.wait_for(route.client.fetch_book(route.market_id), self.config.order_timeout_s)
+        # a one-off snapshot where the adapter has one: IB's fetch_book of a streamed market reads
+        # its local ticker, which a stream gone silent without an error leaves frozen
+        read = getattr(route.client, "snapshot_book", None) or route.client.fetch_book
+        book = await asyncio.wait_for(read(route.market_id), self.config.order_timeout_s)
         return decompose(int(book.venue), book) if book.tradeable else None
 
     async def _info(self, market: str) -> MarketInfo:
