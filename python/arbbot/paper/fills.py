@@ -22,7 +22,10 @@ in lots, money in µ$ (ticks × lots = µ$).
 - Fees by the venue's own schedule through the engine's fee code (`arbbot.engine.order_fee`,
   spec/ARBITRAGE.md "Fees": per order, rate part rounded up to R, plus the per-contract
   commission). Fill k carries fee(fills[:k+1]) − fee(fills[:k]) (the venue's per-order
-  accumulator), so the fills add up to the order's fee exactly.
+  accumulator), so the fills add up to the order's fee exactly. Kalshi rounds per fill since
+  2026 (`arbbot.venues.kalshi.fees.fill_fees`): each level walked is one fill, the fewest the
+  venue could make of it (each resting order met is one there), so paper pays the least the
+  venue would.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from arbbot.engine import decompose, order_fee
 from arbbot.model import Book, FeeSchedule, Level, Side, Venue
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.venues.common.model import Action, OrderStatus, TimeInForce
+from arbbot.venues.kalshi.fees import fill_fees as kalshi_fill_fees
 
 MATCHED_TIFS = (TimeInForce.IOC, TimeInForce.FOK)   # what the fill engine simulates (takers only)
 
@@ -210,11 +214,15 @@ def match(book: Book | None, terms: Terms, side: Side, action: Action, price: in
         fills = _spend(within, terms.budget, terms.lot, price, tif)
     else:
         fills = _take(within, qty, terms.lot, tif)
-    fees, before = [], 0
-    for k in range(len(fills)):
-        total = order_fee(terms.fees, fills[:k + 1])
-        fees.append(total - before)
-        before = total
+    if terms.venue is Venue.KALSHI:
+        # the venue's rounding per fill (one per level here: the fewest fills the walk can be)
+        fees = kalshi_fill_fees(terms.fees.taker_rate_ppm, fills, sale=action is Action.SELL)
+    else:
+        fees, before = [], 0
+        for k in range(len(fills)):
+            total = order_fee(terms.fees, fills[:k + 1])
+            fees.append(total - before)
+            before = total
     status = OrderStatus.FILLED if sum(q for _, q in fills) >= qty else OrderStatus.CANCELED
     return Match(tuple(fills), tuple(fees), status)
 

@@ -34,6 +34,8 @@ from arbbot.sizing.trade import RelationIndex
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.errors import VenueError
 from arbbot.venues.common.interface import VenueClient
+from arbbot.venues.kalshi.fees import ROUNDING_ALLOWANCE_MICROS
+from arbbot.units import format_money
 
 log = logs.get("trade")
 
@@ -280,7 +282,7 @@ class PaperTrader:
                 return
             opp, sizing, budget = sized.opportunity, sized.record, sized.loss_budget   # record: made later
         # the gates last: a half-open breaker's trial is taken only by a trade that then starts
-        why = next(iter(self._minimums(opp)), None) or self._balances_cover(opp.legs) \
+        why = next(iter(self._minimums(opp)), None) or self._short_of_rounding(opp) or self._balances_cover(opp.legs) \
             or next(iter(self.gates.check(opp, self.event_of)), None)
         if why:
             self.stats.skipped[_category(why)] += 1
@@ -314,6 +316,21 @@ class PaperTrader:
         group = self._group(opp)
         if group is not None:
             self.buckets.record(group, _bucket_success(opp, result), self.clock())
+
+    def _short_of_rounding(self, opp: Opportunity) -> str | None:
+        """Why `opp`'s planned profit does not cover the minimum profit plus what Kalshi's rounding
+        per fill may charge beyond the engine's fee model, `ROUNDING_ALLOWANCE_MICROS` per Kalshi
+        leg (arbbot.venues.kalshi.fees), or None. The engine's profit is ARBITRAGE.md's, fees
+        rounded up once per order; Kalshi's 2026 rounding of an order filled by several resting
+        orders can take up to a cent more, and at a few contracts that is the whole edge."""
+        kalshi = sum(1 for leg in opp.legs if leg.market.startswith("kalshi:"))
+        if not kalshi:
+            return None
+        need = self.executor.config.min_profit + kalshi * ROUNDING_ALLOWANCE_MICROS
+        if opp.profit >= need:
+            return None
+        return (f"fee rounding: planned profit ${format_money(opp.profit, trim=True)} under the minimum plus "
+                f"${format_money(kalshi * ROUNDING_ALLOWANCE_MICROS, trim=True)} for {kalshi} Kalshi order(s)' rounding")
 
     @staticmethod
     def _minimums(opp: Opportunity) -> list[str]:

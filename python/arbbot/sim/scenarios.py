@@ -406,7 +406,7 @@ class PriceProcess:
 def make_markets(scenario: Scenario, venue: str, exchange: Exchange) -> None:
     for _e, _q, l in scenario.listings(venue):
         if venue == "kalshi":
-            fees = FeeModel(l.fee_ppm, 17_500 if l.fee_type == "quadratic_with_maker_fees" else 0, 10_000)
+            fees = FeeModel.kalshi(l.fee_ppm, 17_500 if l.fee_type == "quadratic_with_maker_fees" else 0)
         elif venue == "polymarket":
             fees = FeeModel(l.fee_ppm, 0, 10)
         else:

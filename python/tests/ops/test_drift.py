@@ -9,7 +9,7 @@ from collections import deque
 import pytest
 
 from arbbot.engine.types import Lane
-from arbbot.execution import ExecutionResult, OrderStore
+from arbbot.execution import ExecutionResult, ExecutorConfig, OrderStore
 from arbbot.ops import drift as drift_mod
 from arbbot.ops.drift import DriftConfig, DriftMonitor, enable_lane
 from arbbot.risk import RiskGates
@@ -178,6 +178,8 @@ def test_editing_the_configured_lanes_puts_the_lane_back_at_start(tmp_path, stor
 
 class _StubExecutor:
     """Executes by writing an unwound execution (−$3.25) into the store: no venue."""
+    config = ExecutorConfig()
+
     def __init__(self, store) -> None:
         self.store, self.n, self.answered = store, 0, deque()
 

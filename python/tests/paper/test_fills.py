@@ -119,3 +119,18 @@ def test_polymarket_fills_only_what_both_token_books_show():
     kalshi = Terms(Venue.KALSHI, FeeSchedule(), 100, mirrored=True)
     assert match(Book(no_bids=((5_800, 1_000),)), kalshi, Side.YES, Action.BUY, 4_200, 1_000,
                  TimeInForce.IOC).filled == 1_000
+
+
+def test_kalshi_rounds_each_fill_as_the_venue_does_since_2026():
+    """YES asks 3¢ × 1 and 6¢ × 2 (NO bids 97¢, 94¢). The model rounds the order's fee up once:
+    70,000 × (100·300·9,700 + 200·600·9,400) = 9.933e13 → $0.009933 → $0.01. Kalshi, per fill
+    (docs.kalshi.com "Fee Rounding"): fill 1's trade fee $0.002037 → $0.0021, its balance change
+    −$0.0321 floored to −$0.04 (rounding fee $0.0079): $0.01; fill 2's $0.007896 → $0.0079,
+    −$0.1279 → −$0.13 (rounding $0.0021): the accumulator reaches $0.0100, not above it, so no
+    rebate: $0.01. Paper charged the model's $0.01 before; it charges the venue's $0.02."""
+    book = Book(no_bids=((9_700, 100), (9_400, 200)), market=MarketId(Venue.KALSHI, "K"))
+    m = match(book, KALSHI, Side.YES, BUY, 600, 300, IOC)
+    assert m.fills == ((300, 100), (600, 200)) and m.fees == (10_000, 10_000)
+    # a sale is rounded on its proceeds: YES bids 40¢ × 5, 39¢ × 5 (the sell test above)
+    sale = match(KALSHI_BOOK, KALSHI, Side.YES, SELL, 3_900, 1_000, IOC)
+    assert sale.fees == (90_000, 80_000)

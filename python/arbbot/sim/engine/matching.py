@@ -7,6 +7,11 @@ as Kalshi nets positions, buying NO at 10,000 − p; `Exchange.place` accepts bo
 
 Fees follow the venue: `FeeModel(taker_ppm, maker_ppm, rounding_micros)` applies
 r × q × p × (1 − p), rounded up per order to `rounding_micros` with a per-order accumulator.
+Kalshi's 2026 rule (`FeeModel.kalshi`, `balance_micros` set; docs.kalshi.com "Fee Rounding") is
+per fill instead: the fill's trade fee rounded up to $0.0001; the balance change (−cost − trade
+fee) floored to the balance precision ($0.01), the difference charged as a rounding fee; the
+order's accumulator of rounding fees refunds $0.01 on the fill that takes it above $0.01. An order
+filled in several fills can pay a cent more than one rounded up once.
 
 Pairs (`Exchange.nets_pairs`): Kalshi and IB net a YES lot against a NO lot of one market into
 $0.01 of cash at once (a position is one signed number). Polymarket does not: its outcomes are
@@ -57,11 +62,36 @@ class SimReject(Exception):
         self.code = code
 
 
+FILL_FEE_MICROS = 100          # Kalshi rounds each fill's trade fee up to $0.0001
+
+
 @dataclass(frozen=True)
 class FeeModel:
     taker_ppm: int = 0
     maker_ppm: int = 0
     rounding_micros: int = 1
+    balance_micros: int = 0    # > 0: fees per fill, to this balance precision (Kalshi 2026: $0.01)
+
+    @classmethod
+    def kalshi(cls, taker_ppm: int, maker_ppm: int) -> FeeModel:
+        """Kalshi's schedule under its 2026 rounding, for a member whose balance is kept in cents."""
+        return cls(taker_ppm, maker_ppm, 10_000, 10_000)
+
+    def fill_fee(self, ppm: int, lots: int, price: int, accrued: int) -> tuple[int, int]:
+        """(µ$ net fee of one fill of `lots` at `price` ticks bought, the order's rounding
+        accumulator after it) under the per-fill rule (`balance_micros` > 0), `accrued` the
+        accumulator before: trade fee + rounding fee − a $0.01 rebate once the accumulator exceeds
+        $0.01 (none that would make the fill's net fee negative: the venue states it never is)."""
+        unit = FILL_FEE_MICROS * 10**10
+        trade = -(-self.raw(ppm, lots, price) // unit) * FILL_FEE_MICROS
+        change = -price * lots - trade                  # µ$, negative: what the buyer pays
+        rounding = change - change // self.balance_micros * self.balance_micros
+        accrued += rounding
+        fee = trade + rounding
+        if accrued > self.balance_micros and fee >= self.balance_micros:
+            accrued -= self.balance_micros
+            fee -= self.balance_micros
+        return fee, accrued
 
     def raw(self, ppm: int, lots: int, price: int) -> int:
         """Unrounded fee in 1e-16 $."""
@@ -97,6 +127,7 @@ class SimOrder:
     submitted_price: int = 0  # the price as the client expressed it (for sells: YES price)
     stp: str = "taker_at_cross"  # self-trade prevention type (STP_TYPES)
     held: int = 0            # µ$ reserved while resting (`Exchange._rehold`); 0 once done
+    rounding: int = 0        # µ$ of rounding fees accrued, not yet refunded (FeeModel.fill_fee)
 
     @property
     def submitted_side(self) -> str:
@@ -352,8 +383,11 @@ class Exchange:
             r.remaining -= q
             r.filled += q
             r.maker_cost += q * r.price
-            r._maker_raw += m.fees.raw(m.fees.maker_ppm, q, r.price)
-            mfee = m.fees.rounded(r._maker_raw) - r.maker_fee if m.fees.maker_ppm else 0
+            if m.fees.balance_micros:
+                mfee, r.rounding = m.fees.fill_fee(m.fees.maker_ppm, q, r.price, r.rounding)
+            else:
+                r._maker_raw += m.fees.raw(m.fees.maker_ppm, q, r.price)
+                mfee = m.fees.rounded(r._maker_raw) - r.maker_fee if m.fees.maker_ppm else 0
             r.maker_fee += mfee
             r.updated_ms = now
             if r.remaining == 0:
@@ -366,10 +400,12 @@ class Exchange:
             o.remaining -= q
             o.filled += q
             o.taker_cost += q * taker_px
-            prev = o.taker_fee
-            taker_raw += m.fees.raw(m.fees.taker_ppm, q, taker_px)
-            o.taker_fee = m.fees.rounded(taker_raw) if m.fees.taker_ppm else 0
-            tfee = o.taker_fee - prev
+            if m.fees.balance_micros:
+                tfee, o.rounding = m.fees.fill_fee(m.fees.taker_ppm, q, taker_px, o.rounding)
+            else:
+                taker_raw += m.fees.raw(m.fees.taker_ppm, q, taker_px)
+                tfee = (m.fees.rounded(taker_raw) if m.fees.taker_ppm else 0) - o.taker_fee
+            o.taker_fee += tfee
             m.last_yes_price = yes_px
             m.volume += q
             self._emit(TradeEvent(market, trade_id, yes_px, q, buy_side, now))

@@ -484,7 +484,7 @@ class KalshiRest:
         mult = Decimal(str(mult if over_mult is None else over_mult))
         taker = math.ceil(70_000 * mult)
         maker = math.ceil(17_500 * mult) if fee_type in ("quadratic_with_maker_fees", "quadratic_with_combo_maker_fees") else 0
-        return FeeModel(taker, maker, 10_000)
+        return FeeModel.kalshi(taker, maker)
 
     def event_fee_override(self, event_ticker: str, fee_type: str | None, multiplier: int | float | None) -> None:
         """The venue overrides `event_ticker`'s fee terms from now on (None clearing a term): a
