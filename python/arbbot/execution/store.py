@@ -424,12 +424,21 @@ class OrderStore:
                    new_execution=None, sizing: dict | None = None, loss_budget: int = 0) -> str:
         """Write an intent (state `intent`) and return its client_order_id. Call BEFORE sending.
         `new_execution` (the opportunity, with its `sizing` record and `loss_budget` µ$): record
-        the execution in the same transaction (one commit on the way to an execution's first order)."""
-        coid = client_order_id(execution_id, leg, role, attempt)
+        the execution in the same transaction (one commit on the way to an execution's first order).
+        `attempt` is the caller's count (an unwind's sets its slippage); an order id is never used
+        twice: when this leg and role already have an intent at `attempt` or later, the intent is
+        numbered after the last of them (an unwind sent again after the venue refused it as
+        unavailable keeps its attempt; a re-hedge unwinds a leg that was unwound before)."""
         now = self._clock_ms()
         with self.tx() as db:
             if new_execution is not None:
                 self._insert_execution(db, execution_id, new_execution, sizing, loss_budget)
+            else:
+                last = db.execute("SELECT MAX(attempt) FROM intents WHERE execution_id=? AND leg=? AND role=?",
+                                  (execution_id, leg, role)).fetchone()[0]
+                if last is not None and last >= attempt:
+                    attempt = last + 1
+            coid = client_order_id(execution_id, leg, role, attempt)
             db.execute(_INSERT_INTENT[self.paper],
                        (coid, execution_id, leg, role, attempt, venue, market, market_id, side, action, qty, price,
                         tif, "intent", now, now))

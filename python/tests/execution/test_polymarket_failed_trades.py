@@ -109,6 +109,45 @@ def test_a_leg_whose_trade_fails_after_the_execution_completed_is_voided_and_the
     asyncio.run(main())
 
 
+def test_a_leg_re_hedged_twice_is_sold_again_under_a_new_order_id(tmp_path):
+    """As above, and the re-hedge's own sale of leg 1 (x-L1U0) FAILS on chain too: the watch voids
+    it and re-hedges again, selling leg 1 as x-L1U1. Before (crash review, session 33), the second
+    re-hedge started its unwind attempts at 0 again: x-L1U0 was refused by the store's unique
+    intent key, the re-hedge died, the execution stayed `executing` with 30,000 NO B lots naked at
+    the venue, and no exposure counted them (only executions that ended are held)."""
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b, routes = _setup(sim, v)
+            store = OrderStore(tmp_path / "o.db")
+            fail = Faults(poly_trade_fail_every=1, poly_trade_fail_after_s=FAIL_AFTER_S)
+
+            def on_step(step):
+                if step == "filled:L0":                 # leg 0's trade fails; leg 1's settles
+                    sim.faults = Faults()
+                elif step == "unwind_intent:L1" and not [i for i in store.intents("x") if i.role == "unwind"][:-1]:
+                    sim.faults = fail                   # the first re-hedge's sale fails on chain too
+                elif step == "unwind_placed:L1":
+                    sim.faults = Faults()
+
+            sim.faults = fail
+            ex = Executor(store, routes, config=FAST, on_step=on_step)
+            rehedged: list = []
+            ex.on_rehedged = rehedged.append
+            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            assert (res.state, res.filled) == ("complete", {0: 30_000, 1: 30_000})
+            await _settled(ex, within_s=20.0)
+            assert [(r.execution_id, r.state) for r in rehedged] == [("x", "unwound"), ("x", "unwound")]
+            assert store.execution("x").state == "unwound" and store.safe_mode() is None
+            assert [(i.client_order_id, i.filled_qty) for i in store.intents("x")] == [
+                ("x-L0E0", 0), ("x-L1E0", 30_000), ("x-L1U0", 0), ("x-L1U1", 30_000)]
+            assert store.leg_net("x") == {0: 0, 1: 0}
+            tokens = sim.exchange.accounts["trader"].tokens
+            assert (tokens[(a, "yes")], tokens[(b, "no")]) == (0, 0)
+            store.close()
+    asyncio.run(main())
+
+
 def test_a_confirmed_trade_changes_nothing(tmp_path):
     """Every trade goes MATCHED → MINED → CONFIRMED (the fault on, no trade failing): the watch
     ends once the venue says every fill is final, the execution stays complete with its 30,000

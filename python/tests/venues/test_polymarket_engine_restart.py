@@ -202,3 +202,39 @@ def test_a_polymarket_leg_to_unwind_during_the_restart_waits_for_the_venue_and_e
     # the one unwind order was sent once the restart and its post-only mode were over
     assert ("unwind_intent:L0", "") in sent and not any(s.startswith("unwind") and st for s, st in sent)
     assert took < 20
+
+
+def test_an_unwind_refused_as_unavailable_is_sent_again_under_a_new_order_id(tmp_path, short_hold):
+    """As above, but leg 1 is refused the ordinary way and the restart begins as the first unwind
+    order leaves: that order is refused 425 (VenueUnavailable). The unwind waits and sends again,
+    at the same attempt (the same slippage) and under a new client order id. Before (crash review,
+    session 33), it reused x-L0U0: the store's unique intent key refused the write, the execution
+    erred and ended naked in safe mode, leg 0's 30,000 lots never sold."""
+    restarted = []
+
+    def on_step(sim, step: str) -> None:
+        if step == "filled:L0":
+            sim.faults = Faults(order_reject_every=1)                 # leg 1: an ordinary rejection
+        elif step == "unwind_intent:L0" and not restarted:
+            restarted.append(step)
+            sim.faults = Faults(poly_restart_s=0.6, poly_post_only_s=0.6)
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b = _markets(sim)
+            _books(sim, a, b, a_yes_bid=4_400)
+            store = OrderStore(tmp_path / "o.db")
+            ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
+                          config=ExecutorConfig(unwind_pause_s=0.05, unwind_pause_cap_s=0.05),
+                          on_step=lambda step: on_step(sim, step))
+            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            intents = [(i.client_order_id, i.action, i.price, i.filled_qty, i.state) for i in store.intents("x")]
+            safe = store.safe_mode()
+            store.close()
+            return res, intents, safe, sim.exchange.accounts["trader"].positions.get(a, 0)
+    res, intents, safe, held_a = run(main())
+    assert (res.state, res.filled, res.errored, safe, held_a) == ("unwound", {0: 0, 1: 0}, False, None, 0)
+    assert [(coid, state) for coid, _a, _p, _q, state in intents] == [
+        ("x-L0E0", "filled"), ("x-L1E0", "rejected"), ("x-L0U0", "rejected"), ("x-L0U1", "filled")]
+    assert intents[2][2] == intents[3][2]               # the same price: the attempt was not spent
