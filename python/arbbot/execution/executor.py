@@ -849,7 +849,8 @@ class Executor:
         store (`OrderStore.void_fills`), then bring the execution back to hedged as after a failed
         leg (`_fail`): its legs now hold different lots, so each leg's excess over the lots every
         leg still holds is unwound, and it ends complete with fewer sets, unwound, aborted when no
-        leg holds anything, or naked in safe mode when an unwind fails. Meanwhile it is open again
+        leg holds anything, or naked in safe mode when an unwind fails (or the re-hedge errs: safe
+        mode, and the execution reconciled with the venues at once, `_errored`). Meanwhile it is open again
         (`executing`, written with the voiding): a crash part way leaves it to crash recovery,
         which calls it naked if its legs differ. Waits for an execution under way (one
         execution or re-hedge at a time; `repairing` meanwhile: the trader starts none). The
@@ -865,8 +866,16 @@ class Executor:
                     return None
                 log.warning("fills.reverted", execution=xid, venue=venue, fills=[f.fill_id for f in voided],
                             lots=sum(f.qty for f in voided), reason=why)
-                res = await self._fail(xid, self.store.opportunity(xid), len(row.legs),
-                                       f"{row.reason}; {why}" if row.reason else why, count=False)
+                try:
+                    res = await self._fail(xid, self.store.opportunity(xid), len(row.legs),
+                                           f"{row.reason}; {why}" if row.reason else why, count=False)
+                except Exception as exc:        # noqa: BLE001 — reconciled below, an operator must look
+                    # reopened by the voiding: reconciled now, as after an error inside an execution
+                    # (naked where a leg is held alone), so that the exposure read below holds its
+                    # legs (one left executing is in no count) when an operator acknowledges
+                    self.store.enter_safe_mode(f"execution {xid}: {why}, and it could not be re-hedged "
+                                               f"({type(exc).__name__}: {exc})")
+                    return await self._errored(xid, exc)
                 log.warning("execution.rehedged", execution=xid, state=res.state, filled=res.filled,
                             cash_flow=res.cash_flow)
                 if self.on_rehedged is not None:

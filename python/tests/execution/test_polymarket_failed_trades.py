@@ -148,6 +148,41 @@ def test_a_leg_re_hedged_twice_is_sold_again_under_a_new_order_id(tmp_path):
     asyncio.run(main())
 
 
+def test_a_re_hedge_that_errs_leaves_the_execution_naked_and_counted_not_open(tmp_path):
+    """Leg 0's trade FAILS after the execution completed and the re-hedge itself errs (here its
+    unwind raises before any order). Before, the execution stayed `executing` (reopened by the
+    voiding) with leg 1's 30,000 lots held alone: safe mode said so, but no exposure count held
+    them (only ended executions are held), so after an ack the bot traded as if they were not
+    there. Now it is reconciled at once, as after an error inside an execution: naked."""
+    from arbbot.sizing.state import HELD_STATES
+
+    async def main():
+        async with polymarket() as (sim, v, _clock):
+            await v.discover_markets()
+            a, b, routes = _setup(sim, v)
+            store = OrderStore(tmp_path / "o.db")
+
+            def on_step(step):
+                if step == "filled:L0":
+                    sim.faults = Faults()
+
+            sim.faults = Faults(poly_trade_fail_every=1, poly_trade_fail_after_s=FAIL_AFTER_S)
+            ex = Executor(store, routes, config=FAST, on_step=on_step)
+            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            assert res.state == "complete"
+
+            async def broken_fail(*_args, **_kw):
+                raise RuntimeError("disk I/O error")
+            ex._fail = broken_fail
+            await _settled(ex)
+            row = store.execution("x")
+            assert row.state == "naked" and "x" in (store.safe_mode() or "")
+            assert store.leg_net("x") == {0: 0, 1: 30_000}
+            assert [held[0] for held in store.held_legs(HELD_STATES)] == [f"polymarket:{b}"]
+            store.close()
+    asyncio.run(main())
+
+
 def test_a_confirmed_trade_changes_nothing(tmp_path):
     """Every trade goes MATCHED → MINED → CONFIRMED (the fault on, no trade failing): the watch
     ends once the venue says every fill is final, the execution stays complete with its 30,000
