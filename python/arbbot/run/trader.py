@@ -135,6 +135,7 @@ class PaperTrader:
             await asyncio.sleep(0.05)
         self._reconciling += 1
         try:
+            await self.recover_left_open()
             known: dict[str, list] = {}           # the session's markets: no re-listing per reconciliation
             for route in self.executor.routes.values():
                 if route.info is not None:
@@ -158,6 +159,21 @@ class PaperTrader:
         else:
             log.info("reconcile.ok", venues=sorted(report["venues"]))
         return report["differences"]
+
+    async def recover_left_open(self) -> dict[str, str]:
+        """Decide the executions the store holds open while none runs (called between executions):
+        those crash recovery left open because an order of theirs was still resting or pending at
+        its venue (safe mode named it). Before, they stayed open until the next start, in no
+        exposure count, even after an operator's ack let the bot trade again. Recovery's rules
+        (`recover_executions`): naked, in safe mode, where a leg is held alone. Execution id → state."""
+        from arbbot.execution.recovery import recover_executions
+        from arbbot.execution.store import EXEC_OPEN
+        left = [x.id for x in self.store.executions(EXEC_OPEN)]
+        if not left:
+            return {}
+        states = await recover_executions(self.store, self.venues, left, reason="left open while an order was pending")
+        log.warning("recovery.left_open", executions=left, states=states)
+        return states
 
     async def reconcile_every(self, interval_s: float) -> None:
         """Reconcile every `interval_s` seconds until cancelled; a failed read (whatever the error)

@@ -272,3 +272,39 @@ def test_recovery_takes_the_most_settled_of_an_orders_records(tmp_path):
         lookups=[_order(OrderStatus.FILLED, 1_000)])
     assert rep.executions == {"x1": "naked"} and store.intent(coid).filled_qty == 1_000
     store.close()
+
+
+def test_the_running_bot_decides_an_execution_recovery_left_open(tmp_path, monkeypatch):
+    """As above, but the bot keeps running after the operator's ack. Before (crash-recovery review,
+    session 33), the execution stayed open until the next start: its leg counted in no exposure
+    while the bot traded again. Now the trader's reconciliation first decides executions left open
+    (`recover_left_open`): the venue shows the order filled, leg 1 never went: naked, safe mode."""
+    from types import SimpleNamespace
+
+    from arbbot.execution import recovery
+    monkeypatch.setattr(recovery, "SETTLE_GIVE_UP_S", 0.3)
+    pending = _order(OrderStatus.PENDING, 0)
+    _rep, store, coid = _recovery_case(tmp_path, [pending], lookups=[pending])
+    assert store.execution("x1").state == "executing"
+    store.acknowledge()
+    assert store.safe_mode() is None
+    filled = dataclasses.replace(_order(OrderStatus.FILLED, 1_000), client_order_id=coid)
+
+    class Venue_:
+        venue = "kalshi"
+
+        async def orders(self, **_):
+            return [filled]
+
+        async def fills(self, **_):
+            return []
+
+        async def order(self, _order_id):
+            return filled
+
+    trader = PaperTrader(SimpleNamespace(routes={}), RiskGates(), {"kalshi": Venue_()}, store)
+    states = asyncio.run(trader.recover_left_open())
+    assert states == {"x1": "naked"} and store.execution("x1").state == "naked"
+    assert store.intent(coid).filled_qty == 1_000 and "x1" in store.safe_mode()
+    assert asyncio.run(trader.recover_left_open()) == {}          # nothing open any more
+    store.close()
