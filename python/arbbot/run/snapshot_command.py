@@ -132,7 +132,7 @@ def main(args) -> int:
         return EXIT_INPUT
     logs.configure(json=settings.log_json)
     logs.register_secret(*settings.secret_values())     # --live reads the venues with them
-    if args.out and args.out != "-" and Path(args.out).exists() and not args.force:
+    if args.out and args.out != "-" and Path(args.out).is_file() and not args.force:   # not /dev/stdout, a pipe
         print(f"arbbot snapshot: {args.out} exists (--force replaces it)", file=sys.stderr)
         return EXIT_INPUT
     try:
