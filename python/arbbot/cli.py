@@ -316,6 +316,9 @@ def _kill_switch(args) -> int:
         print(f"{name}: kill_file is empty: no kill file configured (set ARB_KILL_FILE or kill_file in "
               f"arbbot.toml)", file=sys.stderr)
         return EXIT_INPUT
+    if "\x00" in value:               # read on its own (a TOML "\u0000"): no file can have that name
+        print(f"{name}: kill_file {value!r} contains a NUL character: no file can have that name", file=sys.stderr)
+        return EXIT_INPUT
     path = Path(os.path.abspath(value))
     if path.is_dir():
         print(f"{name}: kill_file {path} is a directory", file=sys.stderr)

@@ -252,6 +252,15 @@ class Settings(BaseSettings):
         parse_day_start(text)
         return text
 
+    @field_validator("db_path", "kill_file", "mapping_cache_dir", "kalshi_private_key_file", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        """A path holds no NUL character (TOML can write one, "\u0000"; the OS refuses it later,
+        in the middle of a command)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("a path cannot contain a NUL character")
+        return value
+
     @field_validator("kalshi_private_key_file")
     @classmethod
     def _private_file(cls, path: Path | None) -> Path | None:

@@ -150,3 +150,20 @@ def test_arbbot_halt_writes_a_typed_secret_redacted_to_the_kill_file(tmp_path, m
     monkeypatch.setenv("ARB_KILL_FILE", str(tmp_path / "arbbot.kill"))
     assert main(["halt", "--reason", f"news\nwith {token} pasted"]) == 0
     assert (tmp_path / "arbbot.kill").read_text() == "news with ******** pasted\n"
+
+
+@pytest.mark.parametrize("command", ["halt", "resume", "status", "report"])
+def test_a_path_setting_with_a_nul_character_is_refused_by_name(tmp_path, monkeypatch, capsys, command):
+    """A TOML string can hold "\\u0000"; no file can be named with it. Before (CLI review, session
+    33), the settings took it and `arbbot halt` (the kill switch) or `report` ended in a traceback
+    ("embedded null byte"). Now the setting is refused at load by its name, and halt/resume, which
+    read kill_file on their own when the configuration does not load, refuse that name cleanly."""
+    from arbbot.cli import main
+    monkeypatch.chdir(tmp_path)
+    key = "kill_file" if command in ("halt", "resume") else "db_path"
+    (tmp_path / "arbbot.toml").write_text(f'{key} = "a\\u0000b"\n')
+    assert main([command] + (["--reason", "x"] if command == "halt" else [])) == 2
+    err = capsys.readouterr().err
+    assert f"{key}: a path cannot contain a NUL character" in err and "Traceback" not in err
+    if command in ("halt", "resume"):
+        assert "contains a NUL character: no file can have that name" in err
