@@ -507,18 +507,29 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
 
-def current_version(db: sqlite3.Connection) -> int:
+def current_version(db: sqlite3.Connection, where: str = "") -> int:
     """The database's schema version: the highest row of `schema_version`, else a pre-versioning
-    database's `meta.schema_version`, else 0 (empty database)."""
+    database's `meta.schema_version`, else 0 (empty database). SchemaError when it is not a whole
+    number (another tool's database with tables of those names; `where` names the file in it)."""
     if _has_table(db, "schema_version"):
         v = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
         if v is not None:
-            return int(v)
+            return _whole(v, "schema_version", where)
     if _has_table(db, "meta"):
         r = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if r is not None:
-            return int(r[0])
+            return _whole(r[0], "meta.schema_version", where)
     return 0
+
+
+def _whole(value, column: str, where: str) -> int:
+    """A stored schema version as an int; SchemaError when it is not a whole number ≥ 0."""
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise SchemaError(f"{where + ' is ' if where else ''}not an arbbot order store: its {column} is "
+                      f"{str(value)[:40]!r}, not a version number")
 
 
 def _check(version: int, where: str) -> None:
@@ -534,13 +545,13 @@ def migrate(db: sqlite3.Connection, now_ms: int, where: str = "database") -> tup
     transaction, each recorded in `schema_version(version, description, applied_ms)`; the
     legacy `meta.schema_version` row is kept equal to the latest version. Raises `SchemaError`
     if the database is newer than this code."""
-    before = current_version(db)            # read without the write lock: reopening is read-only
+    before = current_version(db, where)     # read without the write lock: reopening is read-only
     _check(before, where)
     if before == LATEST:
         return before, before
     db.execute("BEGIN IMMEDIATE")
     try:
-        before = current_version(db)        # another process may have migrated meanwhile
+        before = current_version(db, where)  # another process may have migrated meanwhile
         _check(before, where)
         db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
                    " description TEXT NOT NULL, applied_ms INTEGER NOT NULL)")

@@ -285,7 +285,7 @@ class OrderStore:
                                        isolation_level=None, check_same_thread=False, timeout=30)
         try:
             self._db.row_factory = sqlite3.Row
-            if not create and current_version(self._db) == 0:     # before anything writes to the file
+            if not create and current_version(self._db, str(self.path)) == 0:    # before anything writes to it
                 raise SchemaError(f"{self.path} is not an arbbot order store (no schema version)")
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":

@@ -52,6 +52,23 @@ def no_version(path: Path) -> None:
     db.close()
 
 
+def odd_version(path: Path) -> None:
+    """Another tool's database with a `meta` table whose schema_version is not a whole number."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key text, value text)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1.2.3')")
+    db.commit()
+    db.close()
+
+
+def text_version(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version)")
+    db.execute("INSERT INTO schema_version VALUES ('abc')")
+    db.commit()
+    db.close()
+
+
 FILES = {
     "foreign": (foreign, "is not an arbbot order store (no schema version)"),
     "empty": (empty, "is not an arbbot order store (no schema version)"),
@@ -59,6 +76,9 @@ FILES = {
     "garbage": (garbage, "is not a usable order store: file is not a database"),
     "newer": (newer, f"schema version 99 is newer than this arbbot supports ({LATEST})"),
     "no_version": (no_version, "is not an arbbot order store (no schema version)"),
+    # before (CLI review, session 33): int('1.2.3') ended status, report and ack in a traceback
+    "odd_version": (odd_version, "not an arbbot order store: its meta.schema_version is '1.2.3', not a version number"),
+    "text_version": (text_version, "not an arbbot order store: its schema_version is 'abc', not a version number"),
 }
 COMMANDS = {
     "explain": ["explain", "--db", "{db}"],
@@ -99,8 +119,8 @@ def test_a_file_that_is_not_a_usable_store_is_refused_and_left_unchanged(tmp_pat
     if kind != "newer":                 # nothing created in a foreign database
         tables = None if kind in ("corrupt", "garbage") else \
             {r[0] for r in sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True).execute("SELECT name FROM sqlite_master")}
-        assert tables in (None, set(), {"foo"}, {"schema_version", "executions"})
-        assert tables is None or tables == {"empty": set(), "foreign": {"foo"},
+        assert tables is None or tables == {"empty": set(), "foreign": {"foo"}, "odd_version": {"meta"},
+                                            "text_version": {"schema_version"},
                                             "no_version": {"schema_version", "executions"}}[kind]
 
 
@@ -115,3 +135,27 @@ def test_a_real_store_still_works(tmp_path, capsys):
     assert main(["reconcile", "--db", str(db), "--paper"]) == 2          # a store, but not a paper one
     assert capsys.readouterr().err == f"arbbot reconcile: {db} is not a paper database: reconcile it with " \
                                       "--connect HANDLE_FILE or --live\n"
+
+
+@pytest.mark.parametrize("damage,why", [
+    ("UPDATE executions SET legs = 'not json'", "execution c1: its planned legs are damaged ('not json')"),
+    ("UPDATE executions SET legs = '[1,2]'", "execution c1: its planned legs are damaged ('[1,2]')"),
+    ("INSERT INTO events (ts_ms, kind, data) VALUES (7, 'drift_alert', 'garbage')",
+     "the drift alert event of 7 ms is damaged ('garbage')"),
+])
+def test_a_damaged_row_in_a_real_store_is_named_by_report(tmp_path, capsys, damage, why):
+    """`arbbot report` over a store with one damaged row. Before (CLI review, session 33): a
+    JSONDecodeError or AttributeError traceback (status, explain and ack read the same file)."""
+    from tests.risk.trades import complete_profitable
+    db = tmp_path / "orders.db"
+    store = OrderStore(str(db))
+    complete_profitable(store)
+    store.close()
+    raw = sqlite3.connect(db)
+    raw.execute(damage)
+    raw.commit()
+    raw.close()
+    capsys.readouterr()
+    assert main(["report", "--db", str(db), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err and err == f"arbbot report: {why}\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from arbbot.engine.types import Lane
-from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, current_version
+from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, SchemaError, current_version
 from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl, held_cost
 
 
@@ -118,9 +118,12 @@ def connect_ro(path: str) -> sqlite3.Connection:
         raise StoreError(f"no order store at {path}")
     try:
         db = sqlite3.connect(f"{p.absolute().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False)
-        version = current_version(db)
+        version = current_version(db, path)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable order store: {exc}") from None
+    except SchemaError as exc:
+        db.close()
+        raise StoreError(str(exc)) from None
     if version == 0:
         db.close()
         raise StoreError(f"{path} is not an arbbot order store (no schema version)")
@@ -153,7 +156,7 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
     executions: dict[str, ExecutionRec] = {}
     for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
                         " FROM executions ORDER BY created_ms, id"):
-        legs = _planned_legs(r[6])
+        legs = _planned_legs(r[6], r[0])
         executions[r[0]] = ExecutionRec(r[0], _lane(r[1]), words.setdefault(r[2], r[2]), r[3], r[4], r[5], legs,
                                         r[7], r[8], net=[0] * len(legs))
     intents: dict[str, IntentRec] = {}
@@ -185,7 +188,7 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
     if _has_table(db, "estimate_samples"):
         samples = [(k, t, v) for k, t, v in db.execute(
             "SELECT key, ts_ms, value FROM estimate_samples WHERE kind = 'latency' ORDER BY ts_ms, seq")]
-    alerts = [dict(json.loads(d), ts_ms=t) for t, d in db.execute(
+    alerts = [dict(_stored_object(d, f"the drift alert event of {t} ms"), ts_ms=t) for t, d in db.execute(
         "SELECT ts_ms, data FROM events WHERE kind = 'drift_alert' ORDER BY seq")]
     flags = {name.split(":", 1)[1]: (value, reason, ts) for name, value, reason, ts in db.execute(
         "SELECT name, value, reason, ts_ms FROM flags WHERE substr(name, 1, 14) = 'lane_disabled:'")}
@@ -214,10 +217,28 @@ def _venue_cash_moved(db: sqlite3.Connection) -> dict[str, int]:
             for venue in venues}
 
 
-def _planned_legs(text: str) -> tuple[tuple[int, int, int], ...]:
-    """(qty lots, cost µ$, fee µ$) of each planned leg of an execution's `legs` JSON (0 where absent)."""
-    return tuple((int(leg.get("qty") or 0), int(leg.get("cost") or 0), int(leg.get("fee") or 0))
-                 for leg in json.loads(text))
+def _planned_legs(text: str, execution_id: str) -> tuple[tuple[int, int, int], ...]:
+    """(qty lots, cost µ$, fee µ$) of each planned leg of an execution's `legs` JSON (0 where absent);
+    StoreError naming the execution when the record is damaged (not a list of objects of integers)."""
+    try:
+        legs = json.loads(text)
+        if isinstance(legs, list) and all(isinstance(leg, dict) for leg in legs):
+            return tuple((int(leg.get("qty") or 0), int(leg.get("cost") or 0), int(leg.get("fee") or 0))
+                         for leg in legs)
+    except (ValueError, TypeError):
+        pass
+    raise StoreError(f"execution {execution_id}: its planned legs are damaged ({str(text)[:40]!r})")
+
+
+def _stored_object(text: str, what: str) -> dict:
+    """A JSON object the store wrote (an event's data); StoreError naming `what` when damaged."""
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError):
+        value = None
+    if not isinstance(value, dict):
+        raise StoreError(f"{what} is damaged ({str(text)[:40]!r})")
+    return value
 
 
 class _VenueSets:
@@ -261,7 +282,7 @@ def finished_since(db: sqlite3.Connection, since_ms: int) -> list[ExecutionRec]:
     for r in db.execute("SELECT id, lane, state, qty, payout, planned_profit, legs, created_ms, updated_ms"
                         " FROM executions WHERE state IN ('complete', 'unwound') AND updated_ms >= ?"
                         " ORDER BY updated_ms, id", (since_ms,)):
-        legs = _planned_legs(r[6])
+        legs = _planned_legs(r[6], r[0])
         out[r[0]] = ExecutionRec(r[0], _lane(r[1]), r[2], r[3], r[4], r[5], legs, r[7], r[8], net=[0] * len(legs))
     if not out:
         return []
