@@ -69,6 +69,10 @@ from arbbot.replay.scan import KIND, PREFIX
 from arbbot.units import shortened
 
 FORMAT = "arbbot.recording/1"
+# the header's started_ms (unix ms) lies in 2000…2100: the replay's clock starts there, and a
+# value decades off (negative, 0) made it idle through those decades before the first record
+STARTED_MIN_MS = 946_684_800_000
+STARTED_MAX_MS = 4_102_444_800_000
 READ_BUFFER = 1 << 20          # bytes read (decompressed) at a time
 # compressed bytes the inflating thread reads at a time (≈ 11 MiB of a recording inflated). Large on
 # purpose: zlib takes the GIL back after each output block it fills, and a thread waiting for the
@@ -486,15 +490,21 @@ class RecordReader:
                                  f"{header.get('format') if isinstance(header, dict) else None!r})")
         try:
             venues = header["venues"]
+            for v in venues:
+                Venue.parse(v)                           # ValueError: not a venue arbbot trades
+            started = header["started_ms"]
+            if isinstance(started, bool) or not isinstance(started, int) or not STARTED_MIN_MS <= started <= STARTED_MAX_MS:
+                raise ValueError(f"started_ms {shortened(str(started))} is not a time in ms since 1970 "
+                                 f"between 2000 and 2100")
             self.header = {
                 "markets": {v: [market_from_json(m) for m in d["markets"]] for v, d in venues.items()},
                 "events": {v: [event_from_json(e) for e in d.get("events", [])] for v, d in venues.items()},
                 "bodies": {v: list(d.get("listing_bodies", [])) for v, d in venues.items()},
-                "started": int(header["started_ms"]), "source": str(header.get("source", "")),
+                "started": started, "source": str(header.get("source", "")),
                 "recorded_mappings": header.get("mappings") == "recorded",
                 "user_mappings": mapping_rows_from_json(header.get("user_mappings", [])),
                 "rules": _checked_rules(header.get("rules", []))}
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise RecordingError(f"{path}:{number}: bad header: {type(exc).__name__}: {exc}") from None
         return number
 

@@ -91,6 +91,27 @@ def test_bad_recordings_name_the_file_and_line(tmp_path, records, tail, message)
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("started", [-1_796_165_018_678, 0, 946_684_799_999, 4_102_444_800_001,
+                                     10 ** 23, 1e400, "1795846592000", True, None])
+def test_a_header_start_that_is_not_a_time_between_2000_and_2100_is_refused(tmp_path, started):
+    """Before (CLI review, session 33): started_ms −1.8e12 replayed at 100 % CPU for over 10
+    minutes (the clock idled from 1913 to the first record), 1e400 and 10²³ ended in OverflowError
+    tracebacks."""
+    text = json.dumps(_header(started_ms=started)).replace("Infinity", "1e400") + "\n"
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text + json.dumps(_book(1_795_846_592_200)) + "\n", encoding="utf-8")
+    with pytest.raises(RecordingError, match=r"bad\.jsonl:1: bad header: ValueError: started_ms .* is not a time "
+                                             r"in ms since 1970 between 2000 and 2100"):
+        read_recording(path)
+
+
+def test_a_header_venue_arbbot_does_not_trade_is_refused(tmp_path):
+    """Before: a `betfair` section in the header reached the paper venues: ValueError traceback."""
+    venues = {"kalshi": _header()["venues"]["kalshi"], "betfair": {"markets": []}}
+    with pytest.raises(RecordingError, match=r":1: bad header: ValueError: 'betfair' is not a venue"):
+        read_recording(_write(tmp_path / "bad.jsonl", _header(venues=venues), _book(1_795_846_592_200)))
+
+
 def test_a_missing_or_damaged_file_is_a_recording_error(tmp_path):
     with pytest.raises(RecordingError, match="cannot read"):
         read_recording(tmp_path / "absent.jsonl")

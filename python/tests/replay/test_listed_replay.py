@@ -89,7 +89,7 @@ def test_a_recorded_refresh_adds_the_listed_markets_and_their_rules_when_it_happ
 
 def test_a_bad_listed_or_listings_record_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    header = {"format": "arbbot.recording/1", "started_ms": 1, "source": "simulator",
+    header = {"format": "arbbot.recording/1", "started_ms": 1_795_846_592_000, "source": "simulator",
               "venues": {"kalshi": {"markets": [], "events": [], "listing_bodies": []}}}
     for bad, words in (({"recv_ts_ms": 5, "kind": "listed", "markets": [{"venue": "nowhere"}]}, "bad listed record"),
                        ({"recv_ts_ms": 5, "kind": "listings", "digest": 7, "venues": {}, "mappings": None},

@@ -44,7 +44,7 @@ def test_the_header_holds_the_users_rows_and_rules(tmp_path):
 ])
 def test_bad_user_rows_or_rules_name_the_header_line(tmp_path, extra, words):
     path = tmp_path / "r.jsonl"
-    path.write_text(json.dumps({"format": FORMAT, "started_ms": 1, "venues": {}, **extra}) + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"format": FORMAT, "started_ms": 1_795_846_592_000, "venues": {}, **extra}) + "\n", encoding="utf-8")
     with pytest.raises(RecordingError, match=rf"r\.jsonl:1: bad header: .*{words}"):
         read_header(path)
 
