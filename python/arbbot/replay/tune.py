@@ -11,6 +11,7 @@ to the µ$), each distinct candidate once. A key may be given once. Each candida
 locked-in + realised PnL (µ$), then the smaller drawdown. Output `arbbot.tune/1` with `--json`."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -93,7 +94,7 @@ def _round(key: str, value: float) -> float:
 
 
 def _with(base: dict, key: str, value: float) -> dict:
-    out = json.loads(json.dumps(base))
+    out = copy.deepcopy(base)
     node = out
     *path, leaf = key.split(".")
     for part in path:
@@ -106,7 +107,7 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
          workers: int | None = None) -> dict:
     """The trials replayed `workers` at once (default: the cores available; the same rows in
     the same order whatever the number)."""
-    from arbbot.config import ConfigError, read_toml
+    from arbbot.config import ConfigError, read_toml, validate_file_dict
     from arbbot.replay.parallel import ReplayPool, default_workers
     recording = read_header(path)               # each trial checks every record as it reads it
     base = {}
@@ -115,6 +116,10 @@ def tune(path: str, params: dict, trials: int, base_path: str | None = None, eng
             base = read_toml(base_path)
         except ConfigError as exc:
             raise ConfigFileError(str(exc)) from None
+        try:                                    # refused as `replay --config` refuses it: every trial would be
+            validate_file_dict(base)
+        except ConfigError as exc:
+            raise ConfigFileError(f"{base_path}: {exc}") from None
     rows, jobs = _candidates(params, trials, base)
     if jobs:                                    # (the candidates set tunable keys only: the base's)
         warn_not_replayed("tune", base_path or "defaults", jobs[0][1])

@@ -36,3 +36,25 @@ def test_tune_ranks_replays_by_pnl_and_lists_refused_values(recorded):
     best = max(ran, key=lambda t: (t["pnl_micros"], -t["max_drawdown_micros"]))
     assert out["best"] == best and out["ranked"][0] == best["values"]
     assert all(t["pnl_micros"] == t["locked_in_micros"] + t["realised_micros"] for t in ran)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("sizing = 5\n", "sizing"),
+    ("[sizing]\nkelly = 3\n", "kelly"),
+    ("x = 1979-05-27T07:32:00Z\n", "x"),
+    ('min_profit = "abc"\n', "min_profit"),
+])
+def test_a_base_config_that_is_not_valid_is_refused_before_any_trial(tmp_path, capsys, text, words):
+    """As `replay --config` refuses it: exit 2 naming the file and the setting. Before (CLI review,
+    session 33): `sizing = 5` and `kelly = 3` ended in AttributeError/TypeError tracebacks, a TOML
+    date in a JSON TypeError, and `min_profit = "abc"` exited 0 with every trial "refused"."""
+    from arbbot.cli import main
+    from tests.replay.test_format import _book, _header, _write
+    rec = _write(tmp_path / "r.jsonl", _header(), _book(1_795_846_592_200))
+    base = tmp_path / "base.toml"
+    base.write_text(text)
+    assert main(["tune", rec, "--param", "max_contracts=5:50", "--trials", "2", "--config", str(base),
+                 "--jobs", "1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert err.startswith(f"arbbot tune: {base}: ") and words in err, err
