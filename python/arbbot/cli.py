@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:                 # the simulator parses its own options
         return _sim(argv[1:])
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)     # inside: building it imports the commands (Ctrl-C may land there)
         if args.command == "scan":
             return _scan(args)
         if args.command == "explain":

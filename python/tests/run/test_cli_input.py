@@ -242,3 +242,15 @@ def test_sim_help_explains_the_seed(capsys):
 def test_kill_file_written_by_halt_is_a_plain_file(in_tmp, capsys):
     code, _, _ = run(["halt"], capsys)
     assert code == 0 and stat.S_ISREG((in_tmp / "arbbot.kill").stat().st_mode)
+
+
+def test_ctrl_c_while_the_commands_load_is_an_interruption_not_a_traceback(monkeypatch, capsys):
+    """Building the parser imports every command's module (about a second cold): a Ctrl-C landing
+    there was a KeyboardInterrupt traceback (CLI review, session 33); now "interrupted", exit 130."""
+    import arbbot.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "_parser", interrupted)
+    assert cli.main(["replay", "x.jsonl"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
