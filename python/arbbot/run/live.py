@@ -17,6 +17,7 @@ from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
 from arbbot.venues.common.backoff import Backoff
+from arbbot.venues.common.feed import FAILED_READS_STALE
 from arbbot.venues.common.priority import ReaderTurn
 from arbbot.mapping.generate import generated_mappings_in_worker, listings_digest, merge_mappings, session_listings
 from arbbot.mapping.rules import derive_relations
@@ -862,8 +863,8 @@ class LiveSession:
         venue, _, mid = name.partition(":")
         client = self.venues.get(venue)
         feed = getattr(client, "feed", None)
-        if feed is None or feed.polls(mid):
-            return False
+        if feed is None or feed.polls(mid) or feed.failing(mid) >= FAILED_READS_STALE:
+            return False                          # (its venue no longer serves its book: not confirmed)
         heard = self._heard.get(venue)
         return heard is not None and self.clock() - heard <= self.stale_after_s
 

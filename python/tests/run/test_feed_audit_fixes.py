@@ -180,3 +180,45 @@ def test_hold_out_reasons_are_counted_by_category():
     )] == ["seq gap", "negative size", "crossed book", "hash mismatch", "crossed book", "disconnected", "ws error",
            "awaiting snapshot", "awaiting snapshot", "stale", "fee hold", "other"]
 
+
+
+def test_a_quiet_book_its_venue_no_longer_serves_is_held_stale_while_the_stream_lives():
+    """P1 keeps streaming; P2 goes quiet and its re-snapshots fail (the venue closed or resolved the
+    market without a word on the stream: REST answers 404). Before (feed review, session 33), P2's
+    last book stayed in detection as "quiet" as long as the stream lived (pongs and P1 kept it
+    live). Now, after FAILED_READS_STALE reads failed in a row, P2's stream no longer counts for it:
+    held stale; a good read brings it back."""
+    from arbbot.venues.common.errors import NotFound
+    from arbbot.venues.common.feed import FAILED_READS_STALE
+
+    async def main():
+        now = [0.0]
+        gone = {"P2"}
+
+        async def fetch(mid):
+            if mid in gone:
+                raise NotFound(f"polymarket GET /book {mid}: HTTP 404: No orderbook exists", venue="polymarket")
+            return poly(mid)
+
+        feed = BookFeed("polymarket", ["P1", "P2"], fetch, 100.0)
+        session = bare_session("polymarket", feed, ["P1", "P2"], now, stale_after_s=30.0, resnapshot_after_s=100.0)
+        feed.start()
+        feed.publish(BookUpdate(poly("P1")))
+        feed.publish(BookUpdate(poly("P2")))
+        drain(session, feed)
+        now[0] = 40.0                                   # P2 quiet for 40 s, the stream live (P1)
+        feed.publish(BookUpdate(poly("P1")))
+        drain(session, feed)
+        assert session.check_staleness() == [] and session.gate.quiet() == 1
+        for _ in range(FAILED_READS_STALE):
+            errors = feed.fetch_errors
+            feed.resnapshot(["P2"])
+            await wait_for(lambda: feed.fetch_errors > errors, what="P2's failed read", timeout=10)
+        assert feed.failing("P2") >= FAILED_READS_STALE
+        assert session.check_staleness() == ["polymarket:P2"] and session.held == {"polymarket:P2": "stale"}
+        gone.clear()                                     # the venue serves it again
+        await wait_for(lambda: feed.failing("P2") == 0, what="P2 read again", timeout=10)
+        drain(session, feed)
+        assert "polymarket:P2" not in session.held
+        await feed.close()
+    asyncio.run(asyncio.wait_for(main(), 40))

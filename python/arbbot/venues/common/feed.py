@@ -21,7 +21,10 @@
   distrusted book from the stream's own `get_snapshot`, asked for with every re-snapshot).
 - **Liveness:** `frames` grows with every stream frame (`heard`, called by the adapter's reader)
   and every book the stream publishes; never with a REST answer (`publish(..., fetched=True)`).
-  The session judges a stream live by it.
+  The session judges a stream live by it. `failing(id)` counts the reads of a book that failed in
+  a row since its last good read or stream update: a quiet book the venue no longer serves (a
+  market closed or resolved without a word on the stream) is not confirmed by its re-snapshots,
+  and the session stops taking its stream's liveness for it (`FAILED_READS_STALE`).
 
 Without `fetch` the feed only coalesces (a replay, a bench). Fetch failures are counted and
 retried after a backoff; they never end the feed.
@@ -42,6 +45,7 @@ from arbbot.venues.common.ratelimit import TokenBucket
 log = logging.getLogger("arbbot.venues.feed")
 
 POLL_INTERVAL_S = 1.0          # a polled market is fetched at most once per this many seconds
+FAILED_READS_STALE = 3         # reads of a book failed in a row after which the session holds it stale
 BOOK_READ_SHARE = 0.5          # the share of a venue's read budget its feed may spend on books
 
 
@@ -71,6 +75,7 @@ class BookFeed:
         self.fetch_errors = 0
         self.superseded = 0             # fetched books discarded: the stream published their market during the read
         self.tap_errors = 0
+        self._failed: dict[str, int] = {}         # market id → its reads failed in a row (`failing`)
         self.frames = 0                 # stream frames and stream-published books so far (liveness; REST never counts)
         # the adapter's own follow-up of a re-snapshot (Kalshi: ask the stream for the snapshots
         # too, so its shadow books follow in sequence); called with the market ids newly asked for
@@ -102,6 +107,8 @@ class BookFeed:
                 mid = update.book.market.id
                 if mid in reading:
                     reading[mid] = True
+            if self._failed:
+                self._failed.pop(update.book.market.id, None)
         tap = self.on_update
         if tap is not None:
             try:
@@ -130,6 +137,14 @@ class BookFeed:
         self._known.update(added)
         self.queue.capacity = max(1, len(self.market_ids))
         return added
+
+    def failing(self, market_id: str) -> int:
+        """Reads of `market_id`'s book that failed in a row since its last good read or stream update."""
+        return self._failed.get(market_id, 0)
+
+    def _read_failed(self, market_id: str) -> None:
+        self.fetch_errors += 1
+        self._failed[market_id] = self._failed.get(market_id, 0) + 1
 
     def polls(self, market_id: str) -> bool:
         """True while `market_id`'s stream source is down (its book comes from polls)."""
@@ -223,7 +238,8 @@ class BookFeed:
         except asyncio.CancelledError:
             raise
         except Exception as exc:            # the whole batch is asked for again later
-            self.fetch_errors += 1
+            for mid in ids:
+                self._read_failed(mid)
             log.warning("%s feed: fetching %d books failed: %s: %s", self.venue, len(ids), type(exc).__name__, exc)
             for mid in ids:
                 self._pending[mid] = None
@@ -235,8 +251,9 @@ class BookFeed:
         for mid in ids:
             book = books.get(mid)
             if book is None:
-                self.fetch_errors += 1      # not answered: the next staleness check asks again
+                self._read_failed(mid)      # not answered: the next staleness check asks again
                 continue
+            self._failed.pop(mid, None)
             if mid in superseded:
                 self.superseded += 1        # the stream's book is newer
                 continue
@@ -260,7 +277,7 @@ class BookFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:        # a venue error, a closed connection: try again later
-                self.fetch_errors += 1
+                self._read_failed(mid)
                 log.warning("%s feed: fetching %s failed: %s: %s", self.venue, mid, type(exc).__name__, exc)
                 if not polled:
                     self._pending[mid] = None
@@ -269,6 +286,7 @@ class BookFeed:
             finally:
                 superseded = self._reading.pop(mid)
             backoff.reset()
+            self._failed.pop(mid, None)
             if polled and generation != self.generation:
                 continue                    # the stream came back meanwhile: its books are newer
             if superseded:
