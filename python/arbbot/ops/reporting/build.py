@@ -36,7 +36,8 @@ TERMINAL = ("complete", "aborted", "unwound", "naked")
 
 
 def utc_date(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d")
+    """YYYY-MM-DD (UTC) of `ms` since the epoch, the year in four digits (strftime's %Y writes year 1 as "1")."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).date().isoformat()
 
 
 def _pnl_pair() -> dict:
@@ -113,7 +114,7 @@ def build_report(data: StoreData, since_ms: int | None = None, drift_gap_micros:
     return {
         "format": FORMAT,
         "db": data.path,
-        "since": utc_date(since_ms) if since_ms else None,
+        "since": utc_date(since_ms) if since_ms is not None else None,
         "totals": _plain(totals) | {"executions": dict(sorted(totals["executions"].items()))},
         "days": [{"date": d} | _plain(v) for d, v in sorted(days.items())],
         "lanes": {k: _plain(v) | {"executions": dict(sorted(v["executions"].items()))} for k, v in sorted(lanes.items())},

@@ -83,9 +83,12 @@ def main(args: argparse.Namespace) -> int:
     from arbbot.ops.reporting.load import StoreError, read_store
 
     try:
-        since_ms = parse_since(args.since) if args.since else None
+        since_ms = parse_since(args.since) if args.since is not None else None
     except ValueError as exc:
         print(f"arbbot report: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.html is not None and not args.html.strip():
+        print("arbbot report: --html: expected a file name", file=sys.stderr)
         return EXIT_INPUT
     gap, path = None, args.db
     try:
@@ -104,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     if args.json:
         print(json.dumps(report, separators=(",", ":")))
-    elif args.html:
+    elif args.html is not None:
         from arbbot.ops.reporting.html import render_html
         try:
             with _private_file(args.html) as fh:

@@ -98,6 +98,25 @@ def test_since_keeps_the_later_days(clean):
     assert [d["date"] for d in r["days"]] == ["2026-03-11"]
 
 
+@pytest.mark.parametrize("since", ["0001-01-01", "1970-01-01"])
+def test_since_is_echoed_as_given_even_at_the_ends_of_the_calendar(clean, since):
+    """Before (CLI review, session 33): year 1 came back as "1-01-01" (strftime's %Y) and the epoch's
+    first day as no date at all (0 ms taken for "no --since")."""
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    _store_with_history(clean / "o.db", clock)
+    r = build_report(read_store(str(clean / "o.db")), parse_since(since))
+    assert r["since"] == since and [d["date"] for d in r["days"]] == ["2026-03-10", "2026-03-11"]
+
+
+def test_an_empty_html_file_name_is_refused(clean, capsys):
+    """Before: `--html ""` exited 0 and printed the tables instead."""
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    _store_with_history(clean / "o.db", clock)
+    assert main(["report", "--db", str(clean / "o.db"), "--html", ""]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "arbbot report: --html: expected a file name\n"
+
+
 def test_drift_alerts_and_disabled_lanes_are_reported(clean):
     clock = Clock(utc_s("2026-03-10 10:00:00"))
     store = OrderStore(str(clean / "o.db"), clock_ms=clock.ms)
