@@ -34,8 +34,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("tune", help="search live-tunable settings on a recording (reports, never applies)",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("file", help="an arbbot.recording/1 file (arbbot run --record FILE)")
+    from arbbot.ops.control import TUNABLES
     p.add_argument("--param", action="append", default=[], metavar="KEY=LO:HI", required=True,
-                   help="a live-tunable key and its range, e.g. max_contracts=5:50 (repeatable)")
+                   help=f"a live-tunable key and its range, e.g. max_contracts=5:50 (repeatable); keys: "
+                        f"{', '.join(TUNABLES)}")
     p.add_argument("--config", metavar="TOML", help="the arbbot.toml the candidates start from (default: defaults)")
     p.add_argument("--trials", type=int, default=8, help="candidates to replay (default 8, at most 200)")
     p.add_argument("--engine", choices=("swift", "python"), help="implementation (default: ARB_ENGINE or swift)")
@@ -63,6 +65,10 @@ def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
             raise TuneError(f"--param {text!r}: LO and HI must be finite numbers")
         if low > high:
             raise TuneError(f"--param {text!r}: expected LO ≤ HI")
+        least, most = _grid(key, low, high)
+        if least > most:
+            raise TuneError(f"--param {text!r}: no value within the range on {key}'s grid "
+                            f"(its candidates are rounded to {_digits(key)} decimals)")
         out[key] = (low, high)
     return out
 
@@ -82,15 +88,29 @@ def candidates(params: dict[str, tuple[float, float]], trials: int) -> list[dict
             rng.shuffle(strata)
             columns[key] = strata
         points = [{key: columns[key][k] for key in keys} for k in range(trials)]
-    rounded = ({key: _round(key, v) for key, v in point.items()} for point in points)
+    rounded = ({key: _round(key, v, *params[key]) for key, v in point.items()} for point in points)
     return list({tuple(point.values()): point for point in rounded}.values())
 
 
-def _round(key: str, value: float) -> float:
-    """Contracts to the 0.01 lot, multipliers to 1e-4, dollars to the µ$."""
+def _digits(key: str) -> int:
+    """Decimals a candidate of `key` is rounded to: contracts to the 0.01 lot, multipliers to 1e-4,
+    dollars to the µ$."""
     if key == "max_contracts":
-        return round(value, 2)
-    return round(value, 4) if key.endswith("multiplier") else round(value, 6)
+        return 2
+    return 4 if key.endswith("multiplier") else 6
+
+
+def _grid(key: str, low: float, high: float) -> tuple[float, float]:
+    """The least and the greatest value of `key`'s grid (`_digits`) within [low, high]; the
+    first above the second when the range holds none."""
+    unit = 10 ** _digits(key)
+    return math.ceil(low * unit - 1e-9) / unit, math.floor(high * unit + 1e-9) / unit
+
+
+def _round(key: str, value: float, low: float, high: float) -> float:
+    """`value` on `key`'s grid, kept within [low, high] (rounding never leaves the range asked for)."""
+    least, most = _grid(key, low, high)
+    return min(max(round(value, _digits(key)), least), most)
 
 
 def _with(base: dict, key: str, value: float) -> dict:

@@ -58,3 +58,16 @@ def test_a_base_config_that_is_not_valid_is_refused_before_any_trial(tmp_path, c
     out, err = capsys.readouterr()
     assert out == "" and "Traceback" not in err
     assert err.startswith(f"arbbot tune: {base}: ") and words in err, err
+
+
+def test_rounded_candidates_stay_within_the_range_asked_for():
+    """Candidates are rounded to their key's grid (µ$ here). Before (CLI review, session 33), a
+    range narrower than the grid's step was rounded out of itself: 0.0000001:0.0000004 tried
+    min_profit 0.0. Now the rounding is kept within the range, and a range holding no grid value
+    is refused."""
+    assert candidates(parse_params(["min_profit=0.0000011:0.0000034"]), 4) == [{"min_profit": 2e-06},
+                                                                                 {"min_profit": 3e-06}]
+    with pytest.raises(TuneError, match="no value within the range on min_profit's grid"):
+        parse_params(["min_profit=0.0000001:0.0000004"])
+    for point in candidates(parse_params(["max_contracts=5.004:5.016", "sizing.kelly.kelly_multiplier=0.10001:0.1003"]), 9):
+        assert 5.01 <= point["max_contracts"] <= 5.01 and 0.1001 <= point["sizing.kelly.kelly_multiplier"] <= 0.1003
