@@ -171,13 +171,16 @@ final class RecordScanner {
                 i += 1
             }
         }
-        /// `\[(?:\[INT,INT\](?:,\[INT,INT\])*)?\]` into scratch: the level count.
+        /// `\[(?:\[INT,INT\](?:,\[INT,INT\])*)?\]` into scratch: the level count. A level out of
+        /// the engine's bounds (price > priceMax ticks, qty > levelQtyMax lots) is not for the fast
+        /// path: the general path names its line.
         @inline(__always) func side() -> Int64? {
             guard byte(0x5B) else { return nil }                            // [
             if byte(0x5D) { return 0 }                                      // ]
             var n: Int64 = 0
             while true {
-                guard byte(0x5B), let price = integer(), byte(0x2C), let qty = integer(), byte(0x5D) else { return nil }
+                guard byte(0x5B), let price = integer(), byte(0x2C), let qty = integer(), byte(0x5D),
+                      price <= priceMax, qty <= levelQtyMax else { return nil }
                 scratch.append(price)
                 scratch.append(qty)
                 n += 1

@@ -317,14 +317,16 @@ import Testing
         #expect(s.state.books == 1 && s.name(0) == ("", ""))
     }
 
-    @Test func removedSizesPastInt64StopTheFeed() {
-        let big: Int64 = 999_999_999_999_999_999
-        let s = Scanner()
-        var data = Self.book(1_000, "kalshi", "K", "[[],[[5000,\(big)]],[[5000,\(big)]],[]]")
-        for k in 1...6 { data += Self.book(1_000 + Int64(k), "kalshi", "K", "[[],[[\(5_000 + k),\(big)]],[[\(5_000 - k),\(big)]],[]]") }
-        let r = s.feed(data)
-        #expect(r.lines == 5 && r.stopped)                                       // 5 × 2e18 > Int64.max
-        #expect(s.state.books == 5)
+    @Test func levelsBeyondTheEnginesBoundsStopTheFeed() {
+        // A price above priceMax or a quantity above levelQtyMax is not for the fast path: the
+        // general path names its line (a book superseded within its millisecond included).
+        let ok = Self.book(1_000, "kalshi", "K", "[[[10000,100000000]],[],[],[]]")
+        for bad in ["[[[10001,1]],[],[],[]]", "[[],[],[[1,100000001]],[]]", "[[],[[5000,999999999999999999]],[],[]]"] {
+            let s = Scanner()
+            let r = s.feed(ok + Self.book(1_001, "kalshi", "K", bad))
+            #expect(r.lines == 1 && r.stopped)
+            #expect(s.state.books == 1)
+        }
     }
 }
 

@@ -374,11 +374,9 @@ class RecordReader:
                     tail = b""
                 bursts = scanner.take()
                 if bursts:
-                    self._check_levels(bursts)
                     yield bursts
             bursts = scanner.finish()
             if bursts:
-                self._check_levels(bursts)
                 yield bursts
             if source.cut_short:
                 self.cut_short = number
@@ -388,18 +386,6 @@ class RecordReader:
             raise RecordingError(f"{self.path}:{number + 1}: bad record: {type(exc).__name__}: {exc}") from None
         finally:
             self.frames = frames + scanner.frames
-
-    def _check_levels(self, bursts: list[tuple]) -> None:
-        """The scanner's fast path takes any plain integer of up to 18 digits: each book it
-        delivers is checked against the engine's bounds here; one out of them ends the replay
-        with the line of the first such record (read again the general way, which checks each)."""
-        for _, _, deliveries, _ in bursts:
-            for d in deliveries:
-                packed = d[2]                # the four side counts, then (price, lots) pairs
-                if len(packed) > 4 and (max(packed[4::2]) > PRICE_MAX or max(packed[5::2]) > LEVEL_QTY_MAX):
-                    for _ in RecordReader(self.path, header=False).records():
-                        pass
-                    raise RecordingError(f"{self.path}: a book level out of range (the file changed while read?)")
 
     def _other(self, number: int, line: bytes, scanner) -> int:
         """A line the scanner did not take, read by `_generic`: its book to `scanner.add` (after

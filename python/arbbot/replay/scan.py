@@ -10,7 +10,9 @@ Two implementations give the same output: `PyScanner` here (the twin) and the Sw
 
 The fast path takes a line only in the recorder's own form, byte for byte:
     {"recv_ts_ms":N,"kind":"book","venue":"V","market":"M","book":[S,S,S,S],"tradeable":B,"reason":"R"}\\n
-with N and the levels' numbers plain JSON integers (no sign, no leading zero, at most 18 digits),
+with N and the levels' numbers plain JSON integers (no sign, no leading zero, at most 18 digits;
+each level's price at most PRICE_MAX ticks and its quantity at most LEVEL_QTY_MAX lots, so that a
+book superseded within its millisecond is checked too),
 V one of the venue labels, M non-empty and V, M, R printable ASCII without `"` or `\\\\`, each S
 `[]` or `[[p,q],...]`, B `true`/`false` (`RECORD` is the grammar); and a raw `ws`/`rest` line
 (`{"recv_ts_ms":` then `,"kind":"ws"` / `,"kind":"rest"` within the first 48 bytes, ending in a
@@ -34,6 +36,7 @@ from __future__ import annotations
 import re
 from array import array
 
+from arbbot.engine.types import LEVEL_QTY_MAX, PRICE_MAX
 from arbbot.run.samples import DEPLETION, FULL, MID_EVERY_S, effective_ask
 
 MID = 1
@@ -92,6 +95,8 @@ class PyScanner:
                 if self.last is not None and at < self.last:
                     return pos, lines, True          # the general path reports it
                 sides = tuple(tuple((int(p), int(q)) for p, q in _LEVEL.findall(m.group(k))) for k in (4, 5, 6, 7))
+                if any(p > PRICE_MAX or q > LEVEL_QTY_MAX for side in sides for p, q in side):
+                    return pos, lines, True          # out of the engine's bounds: the general path names it
                 self._record(at, m.group(2).decode(), m.group(3).decode(), sides, m.group(8) == b"true",
                              m.group(9).decode())
             elif data.startswith(PREFIX, pos) and self._raw(data, pos, nl):

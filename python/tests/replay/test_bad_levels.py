@@ -52,3 +52,18 @@ def test_replay_exits_2_with_the_line(tmp_path):
     out = bot("replay", str(path), "--json", cwd=tmp_path)
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
     assert f"bad.jsonl:{number}: bad book record: ValueError: price 99999999 outside" in out.stderr
+
+
+@pytest.mark.parametrize("engine", ["swift", "python"])
+def test_a_book_superseded_within_its_millisecond_is_checked_too(tmp_path, engine):
+    """Record 1,998 is the first of its millisecond (two more books follow it): only the last is
+    delivered, but the sizing samples read every record. Before (CLI review, session 33), the fast
+    path took its price 10,001 and only the delivered books were checked: the replay ran on."""
+    lines = [_header()] + [_book_line(T0 + i // 3, "kalshi", KALSHI[i % 4].market_id, 100 + i) for i in range(3_000)]
+    line = lines[1_999]
+    lines[1_999] = line.replace(line[line.index('"book":['):line.index(',"tradeable"')],
+                                '"book":[[[10001,100],[3900,500]],[],[[5500,200]],[]]')
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(RecordingError, match=r"bad\.jsonl:2000: bad book record: .*price 10001 outside 0 to 10,000"):
+        run_replays(str(path), [None], engine=engine, workers=1)

@@ -141,7 +141,7 @@ VALID = [
     book(1_001, "forecastex", "FX 1", ((), (), (), ())),
     book(1_001, market="K-2", sides=MANY),
     book(1_500, sides=(((0, 0),), ((10_000, 5),), (), ((0, 1),))),
-    book(999_999_999_999_999_999, market="K-3", sides=(((999_999_999_999_999_999, 999_999_999_999_999_999),), (), (), ())),
+    book(999_999_999_999_999_999, market="K-3", sides=(((10_000, 100_000_000),), (), (), ())),   # the levels' bounds
 ]
 RAW = [raw(1_000), raw(1_000, "rest"), b'{"recv_ts_ms":7,"kind":"ws"}\n', b'{"recv_ts_ms":-7,"kind":"rest","x":1}\n',
        b'{"recv_ts_ms":"x","kind":"ws"\n',
@@ -164,6 +164,9 @@ STOP = [
     book(2_000, sides=(((1, 2),), (), (), ())).replace(b"[[1,2]]", b"[[1,02]]"),
     book(1_234_567_890_123_456_789),                           # 19 digits
     book(2_000, sides=(((1_234_567_890_123_456_789, 1),), (), (), ())),
+    book(2_000, sides=(((10_001, 1),), (), (), ())),           # beyond the engine's bounds: the general path
+    book(2_000, sides=((), (), ((1, 100_000_001),), ())),      # names the line (a superseded book's too)
+    book(2_000, sides=(((999_999_999_999_999_999, 999_999_999_999_999_999),), (), (), ())),
     book(2_000, sides=(((-1, 2),), (), (), ())),               # negative
     book(2_000, sides=(((1, -2),), (), (), ())),
     book(2_000, sides=(((1.5, 2),), (), (), ())),
@@ -306,16 +309,19 @@ def test_add_shapes_and_errors():
 
 
 def test_depletion_overflow_stops_the_feed():
-    """Removed sizes past int64 within one second: the feed stops there, add() raises."""
+    """Quantities past the engine's bound never take the fast path (the general path refuses their
+    line); for `add`, the native scanner still guards its sums: removed sizes past int64 within one
+    second raise OverflowError, nothing changed."""
     big = 999_999_999_999_999_999
     lines = [book(1_000, sides=((), ((5_000, big),), ((5_000, big),), ()))] + [
         book(1_000 + k, sides=((), ((5_000 + k, big),), ((5_000 - k, big),), ())) for k in range(1, 7)]
     n, t = Scanner(), PyScanner()
     data = b"".join(lines)
-    end, lines_taken, stopped = n.feed(data)
-    assert stopped and lines_taken == 5 and end == len(b"".join(lines[:5]))   # 5 × 2e18 removed
-    assert t.feed(data, 0) == (len(data), 7, False)                           # Python's ints do not overflow
-    rec = json.loads(lines[5])
+    assert n.feed(data) == t.feed(data, 0) == (0, 0, True)
+    recs = [json.loads(line) for line in lines]
+    for rec in recs[:5]:                                                    # 5 × 2e18 removed
+        n.add(rec["recv_ts_ms"], rec["venue"], rec["market"], rec["book"], rec["tradeable"], rec["reason"])
+    rec = recs[5]
     with pytest.raises(OverflowError):
         n.add(rec["recv_ts_ms"], rec["venue"], rec["market"], rec["book"], rec["tradeable"], rec["reason"])
     assert n.books == 5
