@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 
 def write_atomic(path: str | os.PathLike, data: bytes, *, private: bool = False) -> None:
@@ -11,19 +12,36 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, private: bool = False)
     `private`: readable by the owner only (0600, whatever an older file's mode was).
 
     A symbolic link is followed: the file it names is replaced, the link stays. A path that is
-    not a regular file (a device such as /dev/stdout, a named pipe) is written into, as any tool
-    writes to it, never replaced by a regular file."""
-    path = os.path.realpath(path) if os.path.islink(path) else os.fspath(path)
+    not a regular file (a device, a named pipe) is written into, as any tool writes to it, never
+    replaced by a regular file; one that is this process's stdout or stderr (/dev/stdout, whatever
+    it is redirected to) is written on that descriptor, where it stands."""
+    path = os.fspath(path)
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
+        st = os.stat(path)                      # through any link: what is written in the end
     except OSError:
-        mode = None                             # unreadable: the write below says why
+        st = None                               # none yet (or unreadable: the write below says why)
+    mode = None if st is None else st.st_mode
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        try:
+            ours = st is not None and os.path.samestat(st, os.fstat(fd))
+        except OSError:
+            ours = False
+        if ours:
+            # this process's own stdout or stderr (/dev/stdout, /dev/fd/1, or the file it is
+            # redirected to): written on the descriptor, where it stands (an append stays one)
+            stream.flush()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            return
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        with open(path, "wb") as fh:            # its own errors (e.g. ENOSPC on /dev/full) reach the caller
+        # written through the name given (/dev/stdout is a link to /proc/self/fd/1: resolved, it
+        # names no file); its own errors (e.g. ENOSPC on /dev/full) reach the caller
+        with open(path, "wb") as fh:
             fh.write(data)
         return
+    if os.path.islink(path):
+        path = os.path.realpath(path)           # the regular file it names is replaced, the link kept
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)

@@ -476,8 +476,10 @@ class RecordReader:
                                  f"{header.get('format') if isinstance(header, dict) else None!r})")
         try:
             venues = header["venues"]
+            labels = [m.label for m in Venue]
             for v in venues:
-                Venue.parse(v)                           # ValueError: not a venue arbbot trades
+                if v not in labels:                      # as the recorder writes them (the scanner's too)
+                    raise ValueError(f"{v!r} is not a venue ({', '.join(labels)})")
             started = header["started_ms"]
             if isinstance(started, bool) or not isinstance(started, int) or not STARTED_MIN_MS <= started <= STARTED_MAX_MS:
                 raise ValueError(f"started_ms {shortened(str(started))} is not a time in ms since 1970 "

@@ -314,7 +314,14 @@ class RecordingVenue:
                 holder.recorder = recorder.raw
 
     def __getattr__(self, attr):            # orders, balances, feed, … : the adapter's own
-        return getattr(self.inner, attr)
+        value = getattr(self.inner, attr)
+        if attr == "snapshot_book":         # where the adapter has one (IB): recorded as fetch_book is
+            async def snapshot_book(market_id: str) -> Book:
+                book = await value(market_id)
+                self.recorder.book(self.name, book)
+                return book
+            return snapshot_book
+        return value
 
     def __setattr__(self, attr, value):     # e.g. `on_order_id` set by the order store
         setattr(self.inner, attr, value)

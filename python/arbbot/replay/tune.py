@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 import math
 import random
 import sys
@@ -101,10 +102,12 @@ def _digits(key: str) -> int:
 
 
 def _grid(key: str, low: float, high: float) -> tuple[float, float]:
-    """The least and the greatest value of `key`'s grid (`_digits`) within [low, high]; the
-    first above the second when the range holds none."""
-    unit = 10 ** _digits(key)
-    return math.ceil(low * unit - 1e-9) / unit, math.floor(high * unit + 1e-9) / unit
+    """The least and the greatest value of `key`'s grid (`_digits`) within [low, high], in
+    decimal (65.9 × 10^6 is 65,900,000.00000001 in binary floating point); the first above the
+    second when the range holds none."""
+    step = Decimal(1).scaleb(-_digits(key))
+    return (float(Decimal(repr(low)).quantize(step, ROUND_CEILING)),
+            float(Decimal(repr(high)).quantize(step, ROUND_FLOOR)))
 
 
 def _round(key: str, value: float, low: float, high: float) -> float:

@@ -169,10 +169,19 @@ class PaperTrader:
         from arbbot.execution.recovery import recover_executions
         from arbbot.execution.store import EXEC_OPEN
         left = [x.id for x in self.store.executions(EXEC_OPEN)]
-        if not left:
+        if not left or self.store.safe_mode():
+            # in safe mode nothing trades: decided once an operator's ack lets trading resume (an
+            # order still pending then is safe mode again, after up to recovery's settling wait)
             return {}
-        states = await recover_executions(self.store, self.venues, left, reason="left open while an order was pending")
+        try:
+            states = await recover_executions(self.store, self.venues, left,
+                                              reason="left open while an order was pending")
+        except VenueError as exc:            # asked again at the next reconciliation
+            log.warning("recovery.left_open_failed", executions=left, error=str(exc))
+            return {}
         log.warning("recovery.left_open", executions=left, states=states)
+        if states:
+            self.exposure_from_store()          # their legs count in the limits from now on
         return states
 
     async def reconcile_every(self, interval_s: float) -> None:

@@ -286,8 +286,6 @@ def test_the_running_bot_decides_an_execution_recovery_left_open(tmp_path, monke
     pending = _order(OrderStatus.PENDING, 0)
     _rep, store, coid = _recovery_case(tmp_path, [pending], lookups=[pending])
     assert store.execution("x1").state == "executing"
-    store.acknowledge()
-    assert store.safe_mode() is None
     filled = dataclasses.replace(_order(OrderStatus.FILLED, 1_000), client_order_id=coid)
 
     class Venue_:
@@ -302,9 +300,16 @@ def test_the_running_bot_decides_an_execution_recovery_left_open(tmp_path, monke
         async def order(self, _order_id):
             return filled
 
-    trader = PaperTrader(SimpleNamespace(routes={}), RiskGates(), {"kalshi": Venue_()}, store)
+    from arbbot.risk.limits import ExposureLimits
+    exposure = ExposureLimits(per_venue=10**12)
+    trader = PaperTrader(SimpleNamespace(routes={}), RiskGates(exposure=exposure), {"kalshi": Venue_()}, store)
+    assert exposure.venue == {}                                   # open: in no count
+    assert asyncio.run(trader.recover_left_open()) == {}          # in safe mode nothing trades: not yet
+    store.acknowledge()                                           # the operator lets trading resume
+    assert store.safe_mode() is None
     states = asyncio.run(trader.recover_left_open())
     assert states == {"x1": "naked"} and store.execution("x1").state == "naked"
+    assert exposure.venue == {"kalshi": 4_200 * 1_000 + 40_000}    # 10 YES A at 42¢ + its $0.04 fee, held now
     assert store.intent(coid).filled_qty == 1_000 and "x1" in store.safe_mode()
     assert asyncio.run(trader.recover_left_open()) == {}          # nothing open any more
     store.close()

@@ -105,10 +105,12 @@ def test_a_header_start_that_is_not_a_time_between_2000_and_2100_is_refused(tmp_
         read_recording(path)
 
 
-def test_a_header_venue_arbbot_does_not_trade_is_refused(tmp_path):
-    """Before: a `betfair` section in the header reached the paper venues: ValueError traceback."""
-    venues = {"kalshi": _header()["venues"]["kalshi"], "betfair": {"markets": []}}
-    with pytest.raises(RecordingError, match=r":1: bad header: ValueError: 'betfair' is not a venue"):
+@pytest.mark.parametrize("name", ["betfair", "Kalshi"])
+def test_a_header_venue_arbbot_does_not_trade_is_refused(tmp_path, name):
+    """Before: a `betfair` section in the header reached the paper venues: ValueError traceback.
+    Venue names are the recorder's, lower case (the scanner and the market names use those)."""
+    venues = {"polymarket": {"markets": []}, name: {"markets": []}}
+    with pytest.raises(RecordingError, match=rf":1: bad header: ValueError: '{name}' is not a venue"):
         read_recording(_write(tmp_path / "bad.jsonl", _header(venues=venues), _book(1_795_846_592_200)))
 
 

@@ -103,3 +103,26 @@ def test_kalshi_rest_records_name_their_venue():
     assert asyncio.run(get()) == {"markets": []}
     assert seen == [{"kind": "rest", "venue": "kalshi", "method": "GET", "path": "/markets", "status": 200,
                      "body": '{"markets":[]}'}]
+
+
+def test_a_one_off_snapshot_is_recorded_as_a_fetched_book_is():
+    """The executor re-quotes a leg with the adapter's `snapshot_book` where it has one (IB).
+    Before (review of that change), the recording venue passed it through unrecorded, so a
+    recording missed the books an execution was decided on; an adapter without one still has none."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from arbbot.model import Book, MarketId, Venue
+    from arbbot.replay.recorder import RecordingVenue
+
+    book = Book(yes_bids=((3_900, 5_000),), market=MarketId(Venue.FORECASTEX, "FF-1"))
+
+    class Inner:
+        async def snapshot_book(self, market_id):
+            return book
+
+    recorded = []
+    recorder = SimpleNamespace(book=lambda name, b: recorded.append((name, b)), raw=None)
+    venue = RecordingVenue(Inner(), recorder, "forecastex")
+    assert asyncio.run(venue.snapshot_book("FF-1")) is book and recorded == [("forecastex", book)]
+    assert getattr(RecordingVenue(SimpleNamespace(), recorder, "kalshi"), "snapshot_book", None) is None

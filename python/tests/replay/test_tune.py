@@ -69,5 +69,10 @@ def test_rounded_candidates_stay_within_the_range_asked_for():
                                                                                  {"min_profit": 3e-06}]
     with pytest.raises(TuneError, match="no value within the range on min_profit's grid"):
         parse_params(["min_profit=0.0000001:0.0000004"])
+    # decimal bounds: 65.9 × 10^6 is 65,900,000.00000001 in binary, 32.3 × 10^6 just under 32,300,000
+    assert candidates(parse_params(["min_profit=65.9:65.9"]), 3) == [{"min_profit": 65.9}]
+    assert candidates(parse_params(["sizing.exposure_manager.max_venue_usd=32.3:32.3"]), 2) == [
+        {"sizing.exposure_manager.max_venue_usd": 32.3}]
+    assert candidates({"min_profit": (65.9, 66.0)}, 3) == [{"min_profit": v} for v in (65.9, 65.95, 66.0)]
     for point in candidates(parse_params(["max_contracts=5.004:5.016", "sizing.kelly.kelly_multiplier=0.10001:0.1003"]), 9):
         assert 5.01 <= point["max_contracts"] <= 5.01 and 0.1001 <= point["sizing.kelly.kelly_multiplier"] <= 0.1003

@@ -222,3 +222,27 @@ def test_a_quiet_book_its_venue_no_longer_serves_is_held_stale_while_the_stream_
         assert "polymarket:P2" not in session.held
         await feed.close()
     asyncio.run(asyncio.wait_for(main(), 40))
+
+
+def test_reads_that_fail_for_the_network_or_a_rate_limit_say_nothing_of_the_market():
+    """Only the venue's word that it has no such book counts towards `failing`: a batch of quiet
+    books whose read times out or is rate limited (429) stays confirmed by its live stream.
+    (Before the review of the first version, any failure counted: three transient batch failures
+    could take hundreds of live books out of detection at once.)"""
+    from arbbot.venues.common.errors import RateLimited, TransportError
+
+    async def main():
+        errors = iter([TransportError("timed out", venue="kalshi"), RateLimited("429", venue="kalshi")] * 3)
+
+        async def fetch(mid):
+            raise next(errors)
+
+        feed = BookFeed("kalshi", ["K1"], fetch, 100.0)
+        feed.start()
+        for n in range(1, 7):
+            feed.resnapshot(["K1"])
+            await wait_for(lambda: feed.fetch_errors >= n, what=f"failed read {n}", timeout=20)
+        failing = feed.failing("K1")
+        await feed.close()
+        return failing
+    assert asyncio.run(asyncio.wait_for(main(), 40)) == 0

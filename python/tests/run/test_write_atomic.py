@@ -45,3 +45,24 @@ def test_a_device_is_written_into_and_its_error_reaches_the_caller():
     with pytest.raises(OSError) as err:
         write_atomic("/dev/full", b"x" * 10_000)
     assert "No space left" in str(err.value) and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+@pytest.mark.parametrize("how", ["pipe", "append"])
+def test_dev_stdout_is_written_into_whatever_stdout_is(tmp_path, how):
+    """/dev/stdout is a link to /proc/self/fd/1. Before (review of the first version), it was
+    resolved: through a pipe to a name that is no file (FileNotFoundError), redirected to a file
+    in append mode to that file, replaced (its earlier lines lost)."""
+    import subprocess
+    import sys
+    code = ("import sys; print('before', flush=True); from arbbot.files import write_atomic; "
+            "write_atomic('/dev/stdout', b'snap\\n'); print('after', flush=True)")
+    if how == "pipe":
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert (out.returncode, out.stdout) == (0, "before\nsnap\nafter\n"), out.stderr
+    else:
+        target = tmp_path / "out.txt"
+        target.write_text("line1\n")
+        with open(target, "a") as fh:
+            out = subprocess.run([sys.executable, "-c", code], stdout=fh, stderr=subprocess.PIPE, text=True)
+        assert out.returncode == 0, out.stderr
+        assert target.read_text() == "line1\nbefore\nsnap\nafter\n"

@@ -9,6 +9,7 @@ import pytest
 
 from arbbot.sim.engine.matching import HOUSE, Exchange, FeeModel, MarketState
 from arbbot.sim.scenarios import build, make_markets
+from arbbot.venues.kalshi.fees import ROUNDING_ALLOWANCE_MICROS, fill_fees
 
 
 def fills_of(fees: FeeModel, ppm: int, fills: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -68,3 +69,46 @@ def test_kalshis_schedule_in_the_simulator_is_the_2026_rule():
     ex = Exchange(lambda: 1_000)
     make_markets(build("all", 1), "kalshi", ex)
     assert ex.markets and {(m.fees.rounding_micros, m.fees.balance_micros) for m in ex.markets.values()} == {(10_000, 10_000)}
+
+
+def test_sub_cent_fills_converge_to_one_fills_fee():
+    """Ten one-contract fills at 9.1¢ (a deci-cent market): each fill's fee is under a cent
+    ($0.0058 trade + $0.0032 rounding), the accumulator refunds $0.01 each time it passes $0.01.
+    The order pays $0.06, what one fill of 10 contracts rounded up once costs; each fill's balance
+    change is whole cents. Before (review of the first version): the refund waited for a fill whose
+    fee reached $0.01, none did, and the order paid $0.09."""
+    fees = fill_fees(70_000, [(910, 100)] * 10)
+    assert fees == [9_000, 9_000, 9_000, -1_000, 9_000, 9_000, -1_000, 9_000, 9_000, -1_000]
+    assert sum(fees) == 60_000 and all((910 * 100 + f) % 10_000 == 0 for f in fees)
+
+
+def test_the_simulator_and_the_bots_model_of_the_venue_agree():
+    """The simulator (the venue here) and `venues.kalshi.fees.fill_fees` (what paper trading and
+    the trader's allowance assume) are written apart on purpose; they must agree, fill by fill."""
+    import random
+    rng = random.Random(7)
+    model = FeeModel.kalshi(0, 0)
+    for _ in range(2_000):
+        rate = rng.choice([70_000, 17_500, 23_334, 162_000])
+        fills = [(rng.randint(1, 9_999), rng.randint(1, 2_000)) for _ in range(rng.randint(1, 12))]
+        acc, sim = 0, []
+        for price, lots in fills:
+            fee, acc = model.fill_fee(rate, lots, price, acc)
+            sim.append(fee)
+        assert sim == fill_fees(rate, [(p, q) for p, q in fills]), fills
+        assert sum(sim) - (-(-sum(rate * q * p * (10_000 - p) for p, q in fills) // 10**12) * 100) \
+            <= ROUNDING_ALLOWANCE_MICROS + 100 * max(0, len(fills) - 10)
+
+
+def test_a_resting_order_on_a_maker_fee_market_reserves_its_remaining_fee():
+    """A YES bid at 50¢ × 100 rests on a maker-fee market; the house takes 10 contracts nine times.
+    Before (review of the first version), the per-fill fees no longer fed the order's accumulator
+    the reservation reads: it fell to $46.50 for $50 of remaining bid. Now: $50, its maker fee
+    ($0.04375 → $0.05) and $0.01 of rounding."""
+    ex = Exchange(lambda: 1_000)
+    ex.add_market(MarketState("M", FeeModel.kalshi(70_000, 17_500)))
+    ex.account("u", 1_000_000_000)
+    o, _ = ex.place("u", "M", "yes", "buy", 5_000, 10_000, "gtc")
+    for _ in range(9):
+        ex.place(HOUSE, "M", "no", "buy", 5_000, 1_000, "ioc")
+    assert (o.remaining, ex.accounts["u"].held) == (1_000, 5_000_000 + 50_000 + 10_000)

@@ -81,14 +81,14 @@ class FeeModel:
         """(µ$ net fee of one fill of `lots` at `price` ticks bought, the order's rounding
         accumulator after it) under the per-fill rule (`balance_micros` > 0), `accrued` the
         accumulator before: trade fee + rounding fee − a $0.01 rebate once the accumulator exceeds
-        $0.01 (none that would make the fill's net fee negative: the venue states it never is)."""
+        $0.01 (as `arbbot.venues.kalshi.fees.fill_fees`, which the bot models the venue with)."""
         unit = FILL_FEE_MICROS * 10**10
         trade = -(-self.raw(ppm, lots, price) // unit) * FILL_FEE_MICROS
         change = -price * lots - trade                  # µ$, negative: what the buyer pays
         rounding = change - change // self.balance_micros * self.balance_micros
         accrued += rounding
         fee = trade + rounding
-        if accrued > self.balance_micros and fee >= self.balance_micros:
+        if accrued > self.balance_micros:
             accrued -= self.balance_micros
             fee -= self.balance_micros
         return fee, accrued
@@ -441,13 +441,20 @@ class Exchange:
 
     def _reserve(self, o: SimOrder) -> int:
         """µ$ the remainder of resting order `o` may still spend: its lots at its price plus the
-        maker fee they would still be charged (the order's fee accumulator, rounded up once); 0
+        maker fee they would still be charged (the order's fee accumulator, rounded up once; per
+        fill, the remainder's fee rounded up plus $0.01 of rounding); 0
         for the house and for a sale of tokens held (`nets_pairs` False: paid, spends no cash)."""
         if o.account == HOUSE or (o.action == "sell" and not self.nets_pairs):
             return 0
         fees = self.markets[o.market].fees
-        fee = fees.rounded(o._maker_raw + fees.raw(fees.maker_ppm, o.remaining, o.price)) - o.maker_fee \
-            if fees.maker_ppm else 0
+        if not fees.maker_ppm:
+            fee = 0
+        elif fees.balance_micros:
+            # per fill (FeeModel.fill_fee): the remainder's fee rounded up once, plus the most its
+            # fills' rounding can leave in the order's accumulator ($0.01)
+            fee = fees.rounded(fees.raw(fees.maker_ppm, o.remaining, o.price)) + fees.balance_micros
+        else:
+            fee = fees.rounded(o._maker_raw + fees.raw(fees.maker_ppm, o.remaining, o.price)) - o.maker_fee
         return o.price * o.remaining + fee
 
     def _rehold(self, o: SimOrder) -> None:

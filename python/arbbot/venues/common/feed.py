@@ -21,10 +21,11 @@
   distrusted book from the stream's own `get_snapshot`, asked for with every re-snapshot).
 - **Liveness:** `frames` grows with every stream frame (`heard`, called by the adapter's reader)
   and every book the stream publishes; never with a REST answer (`publish(..., fetched=True)`).
-  The session judges a stream live by it. `failing(id)` counts the reads of a book that failed in
-  a row since its last good read or stream update: a quiet book the venue no longer serves (a
-  market closed or resolved without a word on the stream) is not confirmed by its re-snapshots,
-  and the session stops taking its stream's liveness for it (`FAILED_READS_STALE`).
+  The session judges a stream live by it. `failing(id)` counts the reads of a book the venue
+  answered it has not (a 404, or a batch answer without it) in a row since its last good read or
+  stream update: a quiet book the venue no longer serves (a market closed or resolved without a
+  word on the stream) is not confirmed by its re-snapshots, and the session stops taking its
+  stream's liveness for it (`FAILED_READS_STALE`).
 
 Without `fetch` the feed only coalesces (a replay, a bench). Fetch failures are counted and
 retried after a backoff; they never end the feed.
@@ -39,6 +40,7 @@ from typing import Awaitable, Callable
 
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.coalesce import CoalescingQueue
+from arbbot.venues.common.errors import NotFound
 from arbbot.venues.common.model import Book, BookUpdate
 from arbbot.venues.common.ratelimit import TokenBucket
 
@@ -142,9 +144,13 @@ class BookFeed:
         """Reads of `market_id`'s book that failed in a row since its last good read or stream update."""
         return self._failed.get(market_id, 0)
 
-    def _read_failed(self, market_id: str) -> None:
+    def _read_failed(self, market_id: str, exc: Exception | None = None) -> None:
+        """A read of `market_id`'s book failed (`exc`; None: the venue's answer left it out). Only
+        the venue's word that it has no such book counts towards `failing` (a 404, or no answer
+        for it): a timeout or a rate limit says nothing of the market."""
         self.fetch_errors += 1
-        self._failed[market_id] = self._failed.get(market_id, 0) + 1
+        if exc is None or isinstance(exc, NotFound):
+            self._failed[market_id] = self._failed.get(market_id, 0) + 1
 
     def polls(self, market_id: str) -> bool:
         """True while `market_id`'s stream source is down (its book comes from polls)."""
@@ -239,7 +245,7 @@ class BookFeed:
             raise
         except Exception as exc:            # the whole batch is asked for again later
             for mid in ids:
-                self._read_failed(mid)
+                self._read_failed(mid, exc)
             log.warning("%s feed: fetching %d books failed: %s: %s", self.venue, len(ids), type(exc).__name__, exc)
             for mid in ids:
                 self._pending[mid] = None
@@ -277,7 +283,7 @@ class BookFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:        # a venue error, a closed connection: try again later
-                self._read_failed(mid)
+                self._read_failed(mid, exc)
                 log.warning("%s feed: fetching %s failed: %s: %s", self.venue, mid, type(exc).__name__, exc)
                 if not polled:
                     self._pending[mid] = None

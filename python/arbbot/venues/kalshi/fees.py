@@ -69,8 +69,9 @@ def fill_fees(rate_ppm: int, fills, *, sale: bool = False) -> list[int]:
     under the venue's 2026 rounding: trade fee = rate × q × p(1 − p) rounded up to $0.0001; the
     balance change (sale: +p × q, purchase: −p × q, less the trade fee) floored to the cent, the
     difference a rounding fee; the order's accumulator of rounding fees refunds $0.01 on the fill
-    that takes it above $0.01 (never making a fill's net fee negative: the venue states it never
-    is). Each fill's cost plus its net fee moves the balance by whole cents."""
+    that takes it above $0.01, so that the order's fees converge to one fill's (the page also says
+    a fill's net fee is never negative; a sub-cent fill's fee under $0.01 meeting a refund would
+    be: the refund is the rule kept, every fill's cost plus net fee still whole cents)."""
     unit, out, accrued = FILL_FEE_MICROS * 10**10, [], 0
     for price, lots in fills:
         trade = -(-rate_ppm * lots * price * (10_000 - price) // unit) * FILL_FEE_MICROS
@@ -78,7 +79,7 @@ def fill_fees(rate_ppm: int, fills, *, sale: bool = False) -> list[int]:
         rounding = change % BALANCE_MICROS
         accrued += rounding
         fee = trade + rounding
-        if accrued > BALANCE_MICROS and fee >= BALANCE_MICROS:
+        if accrued > BALANCE_MICROS:
             accrued -= BALANCE_MICROS
             fee -= BALANCE_MICROS
         out.append(fee)
