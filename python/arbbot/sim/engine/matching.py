@@ -81,7 +81,8 @@ class FeeModel:
         """(µ$ net fee of one fill of `lots` at `price` ticks bought, the order's rounding
         accumulator after it) under the per-fill rule (`balance_micros` > 0), `accrued` the
         accumulator before: trade fee + rounding fee − a $0.01 rebate once the accumulator exceeds
-        $0.01 (as `arbbot.venues.kalshi.fees.fill_fees`, which the bot models the venue with)."""
+        $0.01 (the bot's own model of the venue is written apart; tests/sim/test_kalshi_fee_rounding.py
+        compares the two fill by fill)."""
         unit = FILL_FEE_MICROS * 10**10
         trade = -(-self.raw(ppm, lots, price) // unit) * FILL_FEE_MICROS
         change = -price * lots - trade                  # µ$, negative: what the buyer pays
