@@ -136,9 +136,9 @@ class Refused(Exception):
     """The executor will not start this opportunity (safe mode, blacklist, bad sizing)."""
 
 
-def ask_fills(ladder, qty: int, limit: int) -> list[tuple[int, int]] | None:
-    """The (price ticks, lots) fills buying `qty` lots on an ascending ask ladder at prices ≤
-    `limit` would get; None if too thin."""
+def _walk(ladder, qty: int, limit: int) -> tuple[list[tuple[int, int]], int]:
+    """(the (price ticks, lots) fills buying up to `qty` lots on an ascending ask ladder at prices
+    ≤ `limit` get, the lots left that they cannot take)."""
     left, fills = qty, []
     for price, size in ladder:
         if price > limit or left <= 0:
@@ -146,6 +146,13 @@ def ask_fills(ladder, qty: int, limit: int) -> list[tuple[int, int]] | None:
         take = min(size, left)
         fills.append((price, take))
         left -= take
+    return fills, left
+
+
+def ask_fills(ladder, qty: int, limit: int) -> list[tuple[int, int]] | None:
+    """The (price ticks, lots) fills buying `qty` lots on an ascending ask ladder at prices ≤
+    `limit` would get; None if too thin."""
+    fills, left = _walk(ladder, qty, limit)
     return fills if left <= 0 else None
 
 
@@ -154,17 +161,8 @@ def best_sale(other_asks, lots: int, slippage: int) -> list[tuple[int, int]]:
     side's ascending asks `other_asks` (non-empty; a sale at p is a purchase of the other side at
     10,000 − p): the asks within `slippage` ticks of the best one, then every lot they cannot take
     at the best one, an upper bound on what an unwind capped at that slippage brings now."""
-    reach = min(other_asks[0][0] + slippage, TICKS_PER_DOLLAR)
-    fills, left = [], lots
-    for price, size in other_asks:
-        if price > reach or left <= 0:
-            break
-        take = min(size, left)
-        fills.append((price, take))
-        left -= take
-    if left > 0:
-        fills.insert(0, (other_asks[0][0], left))
-    return fills
+    fills, left = _walk(other_asks, lots, min(other_asks[0][0] + slippage, TICKS_PER_DOLLAR))
+    return [(other_asks[0][0], left)] + fills if left > 0 else fills
 
 
 class Executor:

@@ -43,30 +43,28 @@ def newer(path: Path) -> None:
     db.close()
 
 
-def no_version(path: Path) -> None:
-    """A foreign schema that borrows two of the store's table names (no version recorded)."""
+def _database(path: Path, *statements: str) -> None:
+    """A SQLite database made by running `statements`."""
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE schema_version (version int, description text, applied_ms int)")
-    db.execute("CREATE TABLE executions (x)")
+    for sql in statements:
+        db.execute(sql)
     db.commit()
     db.close()
+
+
+def no_version(path: Path) -> None:
+    """A foreign schema that borrows two of the store's table names (no version recorded)."""
+    _database(path, "CREATE TABLE schema_version (version int, description text, applied_ms int)",
+              "CREATE TABLE executions (x)")
 
 
 def odd_version(path: Path) -> None:
     """Another tool's database with a `meta` table whose schema_version is not a whole number."""
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE meta (key text, value text)")
-    db.execute("INSERT INTO meta VALUES ('schema_version', '1.2.3')")
-    db.commit()
-    db.close()
+    _database(path, "CREATE TABLE meta (key text, value text)", "INSERT INTO meta VALUES ('schema_version', '1.2.3')")
 
 
 def text_version(path: Path) -> None:
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE schema_version (version)")
-    db.execute("INSERT INTO schema_version VALUES ('abc')")
-    db.commit()
-    db.close()
+    _database(path, "CREATE TABLE schema_version (version)", "INSERT INTO schema_version VALUES ('abc')")
 
 
 FILES = {

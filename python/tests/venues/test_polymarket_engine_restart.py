@@ -164,6 +164,20 @@ def test_a_refusal_in_the_post_only_mode_is_part_of_the_restart(short_hold, monk
 
 # ---- (c) an unwind through the restart ---------------------------------------------------------
 
+async def _pair_execution(sim, v, tmp_path, on_step) -> tuple:
+    """Markets A, B with their books (A's YES bid 0.44) and execution "x" of the pair through the
+    executor, unwind attempts 0.05 s apart, `on_step(sim, step)` at each step: (result, store, A)."""
+    await v.discover_markets()
+    a, b = _markets(sim)
+    _books(sim, a, b, a_yes_bid=4_400)
+    store = OrderStore(tmp_path / "o.db")
+    ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
+                  config=ExecutorConfig(unwind_pause_s=0.05, unwind_pause_cap_s=0.05),
+                  on_step=lambda step: on_step(sim, step))
+    res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+    return res, store, a
+
+
 def test_a_polymarket_leg_to_unwind_during_the_restart_waits_for_the_venue_and_ends_unwound(tmp_path, short_hold):
     """Leg 0 (A's YES, 30,000 lots) fills; the engine restarts then (0.6 s of 425s, 0.6 s post-only)
     and leg 1's order is refused 425. Leg 0 must be unwound: with unwind attempts 0.05 s apart
@@ -179,15 +193,8 @@ def test_a_polymarket_leg_to_unwind_during_the_restart_waits_for_the_venue_and_e
 
     async def main():
         async with polymarket() as (sim, v, _clock):
-            await v.discover_markets()
-            a, b = _markets(sim)
-            _books(sim, a, b, a_yes_bid=4_400)
-            store = OrderStore(tmp_path / "o.db")
-            ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
-                          config=ExecutorConfig(unwind_pause_s=0.05, unwind_pause_cap_s=0.05),
-                          on_step=lambda step: on_step(sim, step))
             began = time.monotonic()
-            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            res, store, a = await _pair_execution(sim, v, tmp_path, on_step)
             took = time.monotonic() - began
             intents = [(i.leg, i.role, i.attempt, i.action, i.filled_qty, i.state) for i in store.intents("x")]
             refusal = next(i.error for i in store.intents("x") if i.leg == 1)
@@ -221,14 +228,7 @@ def test_an_unwind_refused_as_unavailable_is_sent_again_under_a_new_order_id(tmp
 
     async def main():
         async with polymarket() as (sim, v, _clock):
-            await v.discover_markets()
-            a, b = _markets(sim)
-            _books(sim, a, b, a_yes_bid=4_400)
-            store = OrderStore(tmp_path / "o.db")
-            ex = Executor(store, {f"polymarket:{c}": Route(v, c, v.provider.markets[c]) for c in (a, b)},
-                          config=ExecutorConfig(unwind_pause_s=0.05, unwind_pause_cap_s=0.05),
-                          on_step=lambda step: on_step(sim, step))
-            res = await ex.execute(_opportunity(f"polymarket:{a}", f"polymarket:{b}"), execution_id="x")
+            res, store, a = await _pair_execution(sim, v, tmp_path, on_step)
             intents = [(i.client_order_id, i.action, i.price, i.filled_qty, i.state) for i in store.intents("x")]
             safe = store.safe_mode()
             store.close()
