@@ -201,6 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sim"]:                 # the simulator parses its own options
         return _sim(argv[1:])
+    from arbbot.terminate import EXIT_TERMINATED, Terminated, sigterm_raises
+    try:
+        with sigterm_raises():
+            return _command(argv)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _command(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)     # inside: building it imports the commands (Ctrl-C may land there)
         if args.command == "scan":

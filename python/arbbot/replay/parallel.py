@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from arbbot.replay.format import RecordingError
+from arbbot.terminate import Terminated
 
 
 def default_workers() -> int:
@@ -37,7 +38,16 @@ def _replay_one(recording, settings, engine, cache_dir, on_progress) -> tuple[di
 
 def _serve(jobs, out, recording, engine, cache_dir) -> None:
     """A worker: replay each (index, settings) from `jobs` until None; put ("progress", index,
-    bytes, books), then ("done", index, (result, read)) or ("error", index, (kind, message))."""
+    bytes, books), then ("done", index, (result, read)) or ("error", index, (kind, message)).
+    Stopped (the pool's SIGTERM, or a Ctrl-C reaching the whole process group), it leaves quietly,
+    its replay's temporary folder removed on the way out: the parent reports the interruption."""
+    try:
+        _serve_jobs(jobs, out, recording, engine, cache_dir)
+    except (KeyboardInterrupt, Terminated):
+        pass
+
+
+def _serve_jobs(jobs, out, recording, engine, cache_dir) -> None:
     while (job := jobs.get()) is not None:
         index, settings = job
         try:
@@ -89,6 +99,10 @@ class ReplayPool:
             if proc.is_alive():
                 proc.terminate()
             proc.join()
+        if self._procs:          # jobs left unread (stopped early): not flushed into a pipe nobody reads,
+            for q in (self._jobs, self._out):   # which would hang this process's exit
+                q.cancel_join_thread()
+                q.close()
 
     def run(self, jobs: list[tuple[str, object]], progress) -> list[tuple[dict, dict]]:
         """(result, read counts) per (label, settings) job, in order; `progress(label)` gives a

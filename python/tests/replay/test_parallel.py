@@ -71,3 +71,28 @@ def test_a_bad_record_read_in_a_worker_ends_the_replay_with_its_line(recorded, t
         run_replays(str(bad), [None, None], workers=2)
     cli = _bot("replay", str(bad), "--config", str(bad), "--jobs", "0", cwd=tmp_path)
     assert cli.returncode == 2 and "--jobs: expected 1 to 64" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_sigterm_stops_the_workers_and_removes_every_temporary_folder(recorded, tmp_path):
+    """`kill PID` (SIGTERM) mid-tune: the command exits 143 saying so, with no traceback; the
+    workers are stopped and joined, and neither theirs nor the parent's temporary folders stay."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    path, _ = recorded
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "arbbot.cli", "tune", str(path), "--param", "max_contracts=1:20",
+                             "--trials", "20", "--jobs", "2", "--json"],         # 20 replays: seconds of work
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ARB_KILL_FILE": "", "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 120
+    while not list(scratch.glob("arbbot-replay-*/replay.db")):       # a worker is replaying
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated" in err and "Traceback" not in err and out == ""
+    assert list(scratch.iterdir()) == []
