@@ -10,7 +10,9 @@ import pytest
 from aiohttp import web
 
 from arbbot.venues.common import http as common_http
-from arbbot.venues.common.errors import NotSent, OutcomeUnknown, RateLimited, TransportError
+from arbbot.venues.common.errors import (
+    NotSent, OrderRejected, OutcomeUnknown, RateLimited, TransportError, VenueUnavailable,
+)
 from arbbot.venues.kalshi import KalshiConfig
 from arbbot.venues.kalshi.http.client import KalshiHttpClient
 from arbbot.venues.polymarket.config import PolymarketConfig
@@ -109,13 +111,20 @@ def test_not_sent_is_retried_then_reported_not_sent():
     assert asyncio.run(go()) == {"prepare": 3, "retry": 2}
 
 
-def test_order_refused_with_429_is_retried():
+def test_order_refused_with_429_is_retried_then_unavailable_nothing_placed():
+    """Every attempt refused with 429 (before processing): after the last, the order is
+    `VenueUnavailable` (an `OrderRejected`: nothing was placed, worth sending again later), never
+    an outcome to look up; a read still ends `RateLimited`."""
     async def go():
         async with Server("429") as srv:
-            with pytest.raises(RateLimited):
+            with pytest.raises(VenueUnavailable) as refused:
                 await _send(srv.url, common_http.Call.ORDER, retries=2)
+            assert isinstance(refused.value, OrderRejected) and refused.value.status == 429
+            assert refused.value.retry_after == 0.0          # the answer's Retry-After
+            with pytest.raises(RateLimited):
+                await _send(srv.url, common_http.Call.READ, retries=1)
             return srv.hits
-    assert asyncio.run(go()) == 3
+    assert asyncio.run(go()) == 5
 
 
 def test_order_answered_is_returned():

@@ -142,8 +142,9 @@ def test_a_425_holds_every_book_until_the_post_only_mode_is_over(short_hold, cap
 
 
 def test_a_refusal_in_the_post_only_mode_is_part_of_the_restart(short_hold, monkeypatch):
-    """Once 425s stop the engine takes post-only orders only: an IOC order refused then (400) is
-    VenueUnavailable while the books are held; a post-only GTC order rests and is cancelled."""
+    """Once 425s stop the engine takes post-only orders only: an IOC order refused then (HTTP 503,
+    code post_only_mode, as the venue documents) is VenueUnavailable with the venue's retry delay,
+    and holds the books; a post-only GTC order rests and is cancelled."""
     monkeypatch.setattr(poly_venue, "RESTART_HOLD_S", 30.0)
     async def main():
         async with polymarket() as (sim, v, _clock):
@@ -154,7 +155,8 @@ def test_a_refusal_in_the_post_only_mode_is_part_of_the_restart(short_hold, monk
             await until(lambda: sim.engine_state() == POST_ONLY, what="post-only mode")
             with pytest.raises(VenueUnavailable) as refused:
                 await v.place_order(_order(cond))
-            assert refused.value.status == 400 and POST_ONLY_MODE in str(refused.value)
+            assert refused.value.status == 503 and POST_ONLY_MODE in str(refused.value)
+            assert refused.value.code == "post_only_mode" and 1 <= refused.value.retry_after <= 30
             rests = await v.place_order(_order(cond, price=100, tif=TimeInForce.GTC, post_only=True))
             assert rests.status is OrderStatus.RESTING
             assert (await v.cancel_order(rests.order_id)).status is OrderStatus.CANCELED

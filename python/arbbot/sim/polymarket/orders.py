@@ -20,14 +20,16 @@ An order on a resolved market is refused 400 "No orderbook exists for the reques
 (the CLOB's documented answer for a token without an order book: a resolved market's book is
 gone); on a market not open yet, "the market is not yet ready to process new orders".
 In the post-only mode after a matching-engine restart (`Faults.poly_restart_s`, the venue's
-documented behaviour) an order without postOnly is refused 400 POST_ONLY_MODE (its text assumed:
-the docs say only that such orders are rejected).
+documented behaviour) an order without postOnly is refused as docs.polymarket.com's error-codes
+page shows: HTTP 503 {"error": POST_ONLY_MODE, "code": "post_only_mode", "retry_after_seconds": N},
+with the same N in a `Retry-After` header (the whole seconds the mode still lasts).
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+import math
 from decimal import Decimal
 
 from aiohttp import web
@@ -41,7 +43,7 @@ NOT_READY = "the market is not yet ready to process new orders"
 NO_ORDERBOOK = "No orderbook exists for the requested token id"
 MARKETABLE = ("FOK", "FAK")
 RESTARTING, POST_ONLY = "restarting", "post_only"      # `PolymarketSim.engine_state`
-POST_ONLY_MODE = "the matching engine is in post-only mode after a restart: only post-only orders are accepted"
+POST_ONLY_MODE = "post-only mode: only post-only orders and cancels are allowed"
 _ACCEPTED = web.RequestKey("poly_order_accepted", bool)
 
 
@@ -93,7 +95,9 @@ class OrderDesk:
         if owner != creds.api_key:
             return _bad("the order owner has to be the owner of the API KEY")
         if self.sim.engine_state() == POST_ONLY and not body.get("postOnly"):
-            return _bad(POST_ONLY_MODE)
+            wait = max(1, math.ceil(self.sim.post_only_left_s()))
+            return web.json_response({"error": POST_ONLY_MODE, "code": "post_only_mode", "retry_after_seconds": wait},
+                                     status=503, headers={"Retry-After": str(wait)})
         f = self.sim.faults
         refuse = self.sim.order_faults.refuse(f)
         await ack_delay(f)

@@ -144,6 +144,12 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         self._faults = faults
         self._faults_set = time.monotonic()          # s (monotonic): when they were put in force
 
+    def post_only_left_s(self) -> float:
+        """Seconds the post-only mode still lasts (0 outside it): its answer's `retry_after_seconds`."""
+        f = self._faults
+        return max(0.0, f.poly_restart_s + f.poly_post_only_s - (time.monotonic() - self._faults_set)) \
+            if self.engine_state() == POST_ONLY else 0.0
+
     def engine_state(self) -> str:
         """RESTARTING while `poly_restart_s` lasts after the faults were set, then POST_ONLY for
         `poly_post_only_s`, else "" (real time: the venue clock may be a test's frozen one)."""

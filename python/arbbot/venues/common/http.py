@@ -11,7 +11,8 @@ A request ends in one of four ways:
 
 `Call.READ` (idempotent reads, cancels by order id) retries everything transient with backoff.
 `Call.ORDER` (order placement) retries only what was not sent and 429 (a refusal before
-processing); anything that may have reached the venue is raised at once as `OutcomeUnknown`,
+processing; still 429 after the last retry: `VenueUnavailable`, nothing was placed); anything that
+may have reached the venue is raised at once as `OutcomeUnknown`,
 because sending an order twice can fill it twice — the caller looks it up by client order id.
 A 425 on an order is raised at once as `VenueUnavailable` (a refusal: nothing was placed): an
 outage lasts minutes, longer than any retry here should hold an order, and the caller decides
@@ -71,14 +72,18 @@ async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, pa
                content: bytes | None = None,
                on_response: Callable[[httpx.Response], Awaitable[None] | None] | None = None,
                on_rate_limited: Callable[[float], None] | None = None,
-               on_retry: Callable[[], None] | None = None) -> httpx.Response:
+               on_retry: Callable[[], None] | None = None,
+               refusal: Callable[[httpx.Response], Exception | None] | None = None) -> httpx.Response:
     """Send one request under `call`'s retry policy and return the venue's answer.
 
     `prepare()` runs before every attempt (rate-limit bucket, fresh auth headers) and returns the
     headers. `on_rate_limited(delay)` takes over waiting after a 429 (a token-bucket penalty);
-    without it the loop sleeps. Raises `NotSent`, `OutcomeUnknown`, `RateLimited`,
-    `VenueUnavailable` (425 on an order) or `TransportError` (425 or 5xx on a read after the last
-    retry)."""
+    without it the loop sleeps. `refusal(resp)` (orders only) reads an error answer first: the
+    venue's documented meaning of a status this policy would otherwise take as "may be at the
+    venue" (a 5xx that is a refusal: nothing placed), returned as the exception to raise, or None.
+    Raises `NotSent`, `OutcomeUnknown`, `RateLimited` (on a read), `VenueUnavailable` (425 on an
+    order, or 429 after the last retry: refusals, nothing placed) or `TransportError` (425 or 5xx
+    on a read after the last retry)."""
     backoff = Backoff(base=0.05, cap=2.0)
     what = f"{venue} {method} {path}"
     for attempt in range(max_retries + 1):
@@ -103,8 +108,15 @@ async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, pa
                 if asyncio.iscoroutine(r):
                     await r
             status = resp.status_code
+            if status >= 400 and call is Call.ORDER and refusal is not None \
+                    and (refused := refusal(resp)) is not None:
+                raise refused
             if status == 429:
                 after = retry_after(resp)
+                if last and call is Call.ORDER:     # every attempt refused before processing
+                    raise VenueUnavailable(f"{what}: HTTP 429 Too Many Requests after {attempt + 1} attempts; "
+                                           "nothing was placed", venue=venue, status=429,
+                                           retry_after=TOO_EARLY_RETRY_S if after is None else after)
                 if last:
                     raise RateLimited(f"{what}: too many requests", retry_after=after, venue=venue, status=429)
                 delay = after if after is not None else backoff.next_delay()

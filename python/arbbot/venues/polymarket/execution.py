@@ -43,12 +43,15 @@ from arbbot.venues.common.model import Action, Order, OrderRequest, OrderStatus,
 from arbbot.units import (LOTS_PER_CONTRACT, MICRO_SHARES_PER_LOT, TICKS_PER_DOLLAR, UnitError, lots_held, money_micros,
                           price_ticks, share_micros)
 from arbbot.venues.polymarket.fees import fee_at, order_fee
+from arbbot.venues.polymarket.http import answers
 from arbbot.venues.polymarket.order_hash import order_hash
 
 log = logging.getLogger("arbbot.venues.polymarket.execution")
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "FAK", TimeInForce.FOK: "FOK"}
 MARKETABLE = ("FAK", "FOK")
+# insert statuses of a placed order (docs: "Insert Statuses"); an answer without one placed nothing
+_PLACED = ("live", "matched", "delayed", "unmatched")
 EXPECTED_MAX = 10_000           # orders `remember`ed at most (the oldest forgotten: a lookup then reads all trades)
 CENT_MICROS = 10_000            # $0.01 in µ$: a marketable order's maker amount has ≤ 2 decimals
 TAKER_STEP_MICROS = 100         # 10⁻⁴: its taker amount has ≤ 4 decimals
@@ -231,15 +234,25 @@ class PolymarketExecutionClient:
         m = self.check(req)
         payload = await asyncio.to_thread(self._build, m, req)
         seen_s = self.venue_now_s                     # before it is sent: its fills match at or after it
+        signed_id = None
         if self.on_order_id is not None:              # (the trader always listens: the store records the id)
             signed_id = order_hash(payload["order"], m.neg_risk, self.config.chain_id)
             self.on_order_id(req.client_order_id, signed_id)
             # known before its answer (which may be lost): a lookup of it reads its market's trades from then
             self.remember(signed_id, req.market_id, seen_s)
         body = await self.http.clob_post("/order", payload, auth=True)
-        if not isinstance(body, dict) or not body.get("success"):
-            msg = body.get("errorMsg") if isinstance(body, dict) else ""
-            raise OrderRejected(f"polymarket order rejected: {msg}", venue="polymarket")
+        if not isinstance(body, dict):
+            raise ProtocolError(f"polymarket /order response is not an object: {body!r:.200}", venue="polymarket")
+        msg, _ = answers.error_text(body)
+        if not body.get("success") or (msg and body.get("status") not in _PLACED):
+            # a 200 that places nothing ({"success": false, "errorMsg": …}, or a per-order error
+            # with no insert status): read as the same message answered with an error status
+            raise answers.rejection(200, msg, f"polymarket POST /order: {msg or 'not placed'}")
+        # the id is the signed order's hash (an answer may leave it empty)
+        order_id = str(body.get("orderID") or "") or signed_id or order_hash(payload["order"], m.neg_risk,
+                                                                            self.config.chain_id)
+        if signed_id is not None and order_id != signed_id:
+            log.warning("polymarket: the venue's order id %s is not the signed order's hash %s", order_id, signed_id)
         try:
             making, taking = matched_amount(body, "makingAmount"), matched_amount(body, "takingAmount")
             shares, money = (taking, making) if req.action is Action.BUY else (making, taking)
@@ -260,7 +273,7 @@ class PolymarketExecutionClient:
         else:
             status = OrderStatus.CANCELED          # FAK remainder killed
         remaining = req.qty_lots - filled if status in (OrderStatus.RESTING, OrderStatus.PENDING) else 0
-        o = Order(Venue.POLYMARKET, str(body["orderID"]), req.client_order_id, req.market_id, req.side, req.action,
+        o = Order(Venue.POLYMARKET, order_id, req.client_order_id, req.market_id, req.side, req.action,
                   req.price_ticks, req.qty_lots, filled, remaining, status, fees_micros=fee, cost_micros=cost)
         self.placed[o.order_id] = o
         if seen_s is not None:

@@ -10,9 +10,10 @@ retry"), and once 425s stop the engine stays in post-only mode for 2 minutes (ca
 orders without postOnly refused). Any 425 holds every book, streamed and fetched, so no new
 execution is decided on Polymarket; an order endpoint is asked with backoff until it answers
 without a 425 (the bot itself sends no order meanwhile, so nothing else would say when 425s
-stop), and the books stay held RESTART_HOLD_S after that. An order the venue refuses during the
-hold is refused as `VenueUnavailable` (part of the restart: the post-only refusal's text is not
-documented).
+stop), and the books stay held RESTART_HOLD_S after that. The post-only mode's refusal (HTTP 503,
+`code` "post_only_mode", docs.polymarket.com/resources/error-codes) is `VenueUnavailable` and
+starts the same hold when no 425 was seen (the bot sent nothing while 425s lasted); any other
+refusal during the hold is `VenueUnavailable` too.
 """
 from __future__ import annotations
 

@@ -13,12 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from arbbot.venues.common import http as common_http
-from arbbot.venues.common.errors import (
-    NOT_ENOUGH_BALANCE, AuthError, NotFound, OrderRejected, OutcomeUnknown, VenueError,
-)
+from arbbot.venues.common.errors import AuthError, NotFound, VenueError
 from arbbot.venues.common.ratelimit import TokenBucket
 from arbbot.venues.polymarket.common.signing import L2Signer
 from arbbot.venues.polymarket.config import PolymarketConfig
+from arbbot.venues.polymarket.http import answers
 
 
 class PolymarketHttpClient:
@@ -72,7 +71,8 @@ class PolymarketHttpClient:
             self._client, method, url, venue="polymarket", path=path, call=call,
             max_retries=self.config.max_retries, prepare=prepare, params=params,
             content=text.encode() if body is not None else None,
-            on_response=lambda resp: self._answered(method, path, resp), on_retry=self._count_retry)
+            on_response=lambda resp: self._answered(method, path, resp), on_retry=self._count_retry,
+            refusal=lambda resp: answers.order_refusal(resp, f"polymarket {method} {path}"))
         return _decode(resp, method, path)
 
     def _count_retry(self) -> None:
@@ -81,8 +81,8 @@ class PolymarketHttpClient:
     async def _answered(self, method: str, path: str, resp: httpx.Response) -> None:
         """Every answer, before the retry policy acts on it: a 425 to `on_too_early`, then to the
         recorder."""
-        if resp.status_code == 425 and self.on_too_early is not None:
-            self.on_too_early()
+        if (resp.status_code == 425 or answers.is_post_only_mode(resp)) and self.on_too_early is not None:
+            self.on_too_early()                   # (post-only mode: the end of a restart, held as one)
         if self.recorder is not None:
             r = self.recorder({"kind": "rest", "venue": "polymarket", "method": method, "path": path,
                                "status": resp.status_code, "body": resp.text})
@@ -94,19 +94,14 @@ def _decode(resp: httpx.Response, method: str, path: str) -> Any:
     data = common_http.load_json(resp, "polymarket", method, path)
     if resp.status_code < 400:
         return data
-    msg = str(data.get("error", "")) if isinstance(data, dict) else ""
+    msg, _ = answers.error_text(data)
     text = f"polymarket {method} {path}: HTTP {resp.status_code}: {msg}"
     if resp.status_code in (401, 403):
         raise AuthError(text, venue="polymarket", status=resp.status_code)
     if resp.status_code == 404:
         raise NotFound(text, venue="polymarket", status=404)
     if method == "POST" and path.startswith("/order"):
-        if "already" in msg.lower() or "duplicat" in msg.lower():
-            # the same signed order is already at the venue: an earlier send of it arrived
-            raise OutcomeUnknown(text, venue="polymarket", status=resp.status_code)
-        # "not enough balance / allowance": also what a SELL of tokens whose purchase is not yet
-        # mined gets (the trade MATCHED, the tokens not delivered): the executor then unwinds by
-        # buying the other side (`NOT_ENOUGH_BALANCE`)
-        code = NOT_ENOUGH_BALANCE if "not enough balance" in msg.lower() else ""
-        raise OrderRejected(text, venue="polymarket", status=resp.status_code, code=code)
+        # a refusal, or (an earlier send of the same signed order arrived, the match delayed) an
+        # order that may be at the venue: `answers`
+        raise answers.rejection(resp.status_code, msg, text)
     raise VenueError(text, venue="polymarket", status=resp.status_code)
