@@ -34,7 +34,7 @@ from arbbot.sim.forecastex import tws_codec as wire
 from arbbot.sim.forecastex.tws import _Refuse
 from arbbot.sim.scenarios import build
 from arbbot.venues.common import OrderRequest, OrderStatus, Side, TimeInForce
-from arbbot.venues.common.errors import RateLimited, TransportError
+from arbbot.venues.common.errors import OutcomeUnknown, RateLimited, TransportError
 from arbbot.venues.forecastex import ForecastExVenue, connect_forecastex_venue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient, Pacer
 from tests.venues.sim_ib_client import ib_quote
@@ -227,6 +227,38 @@ def test_read_only_api_321_is_a_rejection_and_the_executor_aborts(tmp_path):
             assert (res.state, res.filled) == ("aborted", {0: 0, 1: 0})
             assert [(i.client_order_id, i.state) for i in store.intents()] == [("x1-L0E0", "rejected")]
             assert sim.backend.orders == {} and store.safe_mode() is None
+            store.close()
+            await v.close()
+        finally:
+            await sim.stop()
+    run(main())
+
+
+def test_an_order_refused_by_a_code_the_adapter_does_not_list_is_rejected_once_tws_lists_nothing_of_it(tmp_path):
+    """TWS's precautionary size limit answers a placeOrder with 383 alone: no order status, no
+    permId. ib_async marks the trade Cancelled, which the adapter must not believe for an unknown
+    code (10349 leaves the order working); once a refresh of open and completed orders begun after
+    the error lists nothing of it, it is REJECTED. Before, it stayed PendingSubmit for good: every
+    lookup PENDING, the execution waiting on it forever (leg 0 already filled, naked)."""
+    async def main():
+        sim = await start_tws("forecastex", 1, step_interval=None, tws_faults=TwsFaults(order_size_limit=7))
+        try:
+            v = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=11)
+            await v.discover_markets()
+            with pytest.raises(OutcomeUnknown):          # at first: not acknowledged, may be at IB
+                await v.place_order(OrderRequest(MID, Side.YES, 4100, 800, tif=IOC, client_order_id="big-1"))
+            assert [e.errorCode for e in v.client.ib.trades()[0].log if e.errorCode] == [383]
+            assert [(x.client_order_id, x.status, x.filled_lots) for x in await v.orders()] == \
+                [("big-1", OrderStatus.REJECTED, 0)]
+            ok = await v.place_order(OrderRequest(MID, Side.YES, 4100, 500, tif=IOC, client_order_id="ok-1"))
+            assert (ok.status, ok.filled_lots) == (OrderStatus.FILLED, 500)      # within the limit: placed
+            store = OrderStore(str(tmp_path / "o.sqlite"))       # 8 contracts: refused, and decided
+            ex = Executor(store, routes(v), config=ExecutorConfig(order_timeout_s=3.0, unwind_pause_s=0.05,
+                                                                  unwind_pause_cap_s=0.05))
+            res = await asyncio.wait_for(ex.execute(opportunity(800, ((LOW, "NO", 9300), (MID, "YES", 4100))),
+                                                    execution_id="x1"), 30)
+            assert (res.state, res.filled) == ("aborted", {0: 0, 1: 0}) and store.safe_mode() is None
+            assert [(i.client_order_id, i.state) for i in store.intents()] == [("x1-L0E0", "rejected")]
             store.close()
             await v.close()
         finally:

@@ -79,6 +79,9 @@ class TwsFaults:
     drop_after_place: int = 0          # the next N placeOrder requests: the order is placed and matched,
     #                                    then the API socket dies before any answer about it leaves
     read_only: bool = False            # TWS's "Read-Only API": placeOrder answered with 321, not placed
+    order_size_limit: int = 0          # TWS's precautionary size limit (Global Configuration → Presets, not
+    #                                    bypassed for API orders): a placeOrder of more contracts is answered
+    #                                    with 383 "… size exceeds the Size Limit of N …" alone, not placed
     order_message_after_fill: bool = False   # warning 399 "Order Message: ..." after an order's answers
     day_roll: bool = False             # reqExecutions lists only executions since the TWS clock's midnight
     correct_executions: int = 0        # the next N executions are corrected: after each one's execDetails
@@ -532,6 +535,10 @@ class TwsSim:
         oid, cid = d["order_id"], conn.client_id
         if self.tws_faults.read_only:
             raise _Refuse(oid, 321, READ_ONLY)
+        if self.tws_faults.order_size_limit and d["quantity"] > self.tws_faults.order_size_limit:
+            raise _Refuse(oid, 383, f'The following order "ID:{oid}" size exceeds the Size Limit of '
+                                    f'{self.tws_faults.order_size_limit}. Restriction is specified in Precautionary '
+                                    "Settings of Global Configuration/Presets.")
         if self.tws_faults.tif_preset_message:         # TWS's own check: before the order's answers
             conn.send(wire.error(oid, 10349, TIF_PRESET))
         if d["sec_type"] == "BAG":

@@ -297,6 +297,9 @@ class IBAsyncClient:
         self._refreshing = asyncio.Lock()
         self._refresh_started = 0
         self._refreshed = 0
+        # when the latest answered refresh began (UTC, as ib_async's trade log times): an order TWS
+        # did not list in it, nor acknowledged before it, was not at IB then (`_refused_unseen`)
+        self._listed_since: datetime | None = None
         self.competing_seq = 0                          # +1 on every 10197 (a competing session)
         self._probe_at = 0.0                            # monotonic s of the last snapshot sent while competing
         self.tws_offset_min: int | None = None          # TWS's clock − UTC (minutes), from the handshake
@@ -836,6 +839,8 @@ class IBAsyncClient:
                 status = "Inactive"
         elif status == "Cancelled" and self._made_up_cancel(t):
             status = self.completed.get(perm) or self._tws_status(t) or "PendingSubmit"
+            if status in _PENDING and not filled and not perm and self._refused_unseen(t):
+                status = "Inactive"
         elif status == "Cancelled" and self._cancel_notice_only(t):
             status = self.completed.get(perm) or "PendingCancel"
         if status == "Cancelled" and not filled and any(e.errorCode in _REJECT_CODES for e in t.log):
@@ -859,6 +864,18 @@ class IBAsyncClient:
         cancels = [e.errorCode for e in t.log if e.errorCode and e.status == "Cancelled"]
         return bool(cancels) and cancels[-1] not in _ENDING_CODES \
             and self._tws_status(t) not in ("Cancelled", "ApiCancelled")
+
+    def _refused_unseen(self, t: Any) -> bool:
+        """Whether `t`, refused by an error code not known to end an order (ib_async's Cancelled,
+        undone by `_made_up_cancel`), was never at IB: TWS acknowledged nothing of it (no permId,
+        no status of its own, nothing filled: checked by the caller) and a refresh of executions,
+        open and completed orders begun after that error did not list it either. An order the
+        error left working (10349) is acknowledged with the error, in the same burst, and an open
+        or completed order's record carries its permId; a refusal (an order precaution, a size
+        limit: any code TWS sends instead of an orderStatus) leaves only the error. Without this,
+        such an order stayed PendingSubmit for good and its execution waited on it forever."""
+        errors = [e.time for e in t.log if e.errorCode]
+        return bool(errors) and self._listed_since is not None and errors[-1] < self._listed_since
 
     def _cancel_notice_only(self, t: Any) -> bool:
         """Whether `t`'s Cancelled is ib_async's, set on TWS's cancel notice (202), with no Cancelled
@@ -953,6 +970,7 @@ class IBAsyncClient:
                 return
             self._refresh_started += 1
             seq = self._refresh_started
+            began = datetime.now(timezone.utc)
             p = self.request_pacer
             await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p, resync=False)
             await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p, resync=False)
@@ -962,7 +980,7 @@ class IBAsyncClient:
             # orders it did not know): what ended an order ib_async marked Cancelled on an error code
             self.completed = {r.order.permId: r.orderStatus.status for r in done or ()
                               if r.order.permId and not r.log and r.orderStatus.status}
-            self._refreshed = seq
+            self._refreshed, self._listed_since = seq, began
 
     async def all_trades(self) -> list[IBTrade]:
         """Open and completed ForecastEx orders: placed this session, or reported on connect
