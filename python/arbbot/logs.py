@@ -13,6 +13,7 @@ secret past the last step).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -72,6 +73,17 @@ def _redact_rendered(_logger, _name, line):
     return scrub(line) if _secrets and isinstance(line, str) else line
 
 
+# control characters a terminal acts on (ESC starts colour, title, clipboard and screen sequences),
+# other than the line breaks and tabs of a traceback; C1 controls too (0x9b is a one-byte CSI)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_controls(_logger, _name, line):
+    """The console line with every control character shown as \\xNN: venue text (an error body,
+    a market title) reaches the message itself, which the console renderer prints as is."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", line) if isinstance(line, str) else line
+
+
 class _CurrentStderr:
     """Whatever `sys.stderr` is at write time (the live view redirects it above its display)."""
 
@@ -107,7 +119,7 @@ def configure(json: bool = False, *, stream=None, level: int | None = None) -> N
         # again after the renderer
         processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt=None, key="ts"),
                     structlog.processors.StackInfoRenderer(), structlog.processors.format_exc_info,
-                    _redact, renderer, _redact_rendered],
+                    _redact, renderer, _redact_rendered, *(() if json else (_escape_controls,))],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),
         cache_logger_on_first_use=False)

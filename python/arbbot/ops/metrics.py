@@ -7,6 +7,8 @@ rebinding) gets 403, never the PnL. A request without a Host header (not a brows
 """
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -15,9 +17,12 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from arbbot import logs
 from arbbot.config import allowed_hosts
 from arbbot.ops.stats import quantile
 from arbbot.run.live import LiveSession
+
+log = logs.get("metrics")
 
 
 class SessionCollector:
@@ -178,23 +183,66 @@ def host_guard(app, allowed: frozenset[str] | None):
     return guarded
 
 
+# The server runs in the bot's process (a thread per connection): a client must not be able to
+# hold its threads and file descriptors. A connection idle this long (s) is closed; beyond this
+# many at once, a new one is closed unanswered (a scraper needs one).
+CONNECTION_TIMEOUT_S = 10.0
+CONNECTIONS_MAX = 8
+
+
 class _Quiet(WSGIRequestHandler):
+    timeout = CONNECTION_TIMEOUT_S               # socket timeout: a silent client is dropped
+
     def log_message(self, format, *args):        # noqa: A002 - no access log
         pass
 
 
-def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0):
+class _BoundedServer(ThreadingWSGIServer):
+    """At most CONNECTIONS_MAX connections served at once; more are closed at accept."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._slots = threading.BoundedSemaphore(CONNECTIONS_MAX)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0, *, fallback: bool = False):
     """Start the exposition server (a daemon thread) on host:port behind `host_guard`; returns
-    (server, thread). Port 0 picks a free port."""
+    (server, thread). Port 0 picks a free port. A port that cannot be had is a ValueError saying
+    what to do (`arbbot run: …`, exit 2) — unless `fallback` (the built-in default, which nobody
+    chose: two bots side by side): then any free port, with a `metrics.port_taken` warning."""
     registry = CollectorRegistry()
     registry.register(SessionCollector(session))
     family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
 
-    class Server(ThreadingWSGIServer):
+    class Server(_BoundedServer):
         address_family = family
 
     app = make_wsgi_app(registry)
-    server = make_server(sockaddr[0], port, app, Server, handler_class=_Quiet)
+    try:
+        server = make_server(sockaddr[0], port, app, Server, handler_class=_Quiet)
+    except OSError as exc:
+        if not fallback or port == 0 or exc.errno != errno.EADDRINUSE:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ValueError(f"metrics port {port} on {host}: {why}; choose another (--metrics-port, metrics_port, "
+                             f"ARB_METRICS_PORT; 0 = any free port)") from None
+        server = make_server(sockaddr[0], 0, app, Server, handler_class=_Quiet)
+        log.warning("metrics.port_taken", port=port, using=server.server_port)
     server.set_app(host_guard(app, allowed_hosts(host, server.server_port)))     # the bound port, once known
     thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
     thread.start()

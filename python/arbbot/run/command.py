@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from arbbot import logs
-from arbbot.config import ConfigError, load_settings, usd
+from arbbot.config import LOOPBACK, ConfigError, load_settings, usd
 from arbbot.units import format_money, format_qty
 from arbbot.run.live import LiveSession, connect_simulated_venues, default_session_mappings
 from arbbot.run.looplag import LoopLag
@@ -169,6 +169,24 @@ def _is_terminal(stream) -> bool:
         return False
 
 
+def warn_remote_binds(settings, dashboard: bool, stderr=None) -> list[str]:
+    """A loud warning for each server the operator opted to expose beyond loopback
+    (ARB_ALLOW_REMOTE_DASHBOARD / _METRICS): both speak plain HTTP. Returns the lines said."""
+    stderr = sys.stderr if stderr is None else stderr
+    lines = []
+    if dashboard and settings.dashboard_host not in LOOPBACK:
+        lines.append(f"arbbot: WARNING: the dashboard listens on {settings.dashboard_host} over plain HTTP: its token "
+                     "and session cookie cross the network in clear text, and anyone who has them can trade and "
+                     "change settings; keep it on 127.0.0.1 and reach it through an SSH tunnel "
+                     "(ssh -L PORT:127.0.0.1:PORT host) or a TLS proxy")
+    if settings.metrics_host not in LOOPBACK:
+        lines.append(f"arbbot: WARNING: the metrics listen on {settings.metrics_host} without authentication: "
+                     "anyone who reaches the port reads PnL, positions and risk state")
+    for line in lines:
+        _say(stderr, line)
+    return lines
+
+
 def _say(stream, line: str) -> None:
     print(line, file=stream, flush=True)
 
@@ -267,8 +285,10 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             notifier = start_notifier(settings, args.db or settings.db_path)    # before recovery: its events count
             trader = await attach_paper_trader(session, args.db or settings.db_path, settings)
         try:
-            metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port)
+            metrics, _ = serve_metrics(session, settings.metrics_host, settings.metrics_port,
+                                       fallback="metrics_port" not in settings.model_fields_set)
             dashboard = await _serve_dashboard(args, settings, session, trader)
+            warn_remote_binds(settings, dashboard is not None)
         except BaseException:
             await session.close()       # e.g. a dashboard port refused: the venues' connections closed
             raise                       # before the simulator stops, not dropped under them

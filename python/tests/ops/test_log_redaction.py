@@ -87,3 +87,26 @@ def test_a_secret_json_escapes_is_still_redacted(out):
     line = json.loads(out.getvalue())
     assert line["exception"].endswith(f"PermissionError: login refused for {logs.REDACTED}")
     assert "0123456789" not in out.getvalue()
+
+
+def test_control_characters_from_venue_text_never_reach_the_terminal(out):
+    """A venue's error body (`{"error": "\\u001b]0;…\\u0007"}` decodes to a real ESC) reaches a
+    message printed by the console renderer as is: shown as \\xNN instead, so it can neither set the
+    terminal's title, clear its screen nor write its clipboard (OSC 52); a traceback's line breaks
+    stay. JSON lines escape them already (\\u001b)."""
+    hostile = '{"error": "\x1b]0;PWNED-title\x07\x1b[2J\x9b31m\x1b]52;c;ZWNobw==\x07"}'
+    logs.configure(json=False, stream=out, level=logging.INFO)
+    logging.getLogger("arbbot.venues.kalshi").warning("kalshi feed: fetching MKT-1 failed: HTTP 400: %s", hostile)
+    logs.get().warning("order.rejected", reason=hostile)
+    try:
+        raise RuntimeError(hostile)
+    except RuntimeError:
+        logs.get().exception("feed.failed")
+    text = out.getvalue()
+    assert not any(ch in text for ch in "\x1b\x07\x9b") and text.count("\\x1b]0;PWNED-title\\x07") >= 2
+    assert "\\x9b31m" in text and "Traceback (most recent call last):\n" in text
+    out.seek(0), out.truncate()
+    logs.configure(json=True, stream=out, level=logging.INFO)
+    logging.getLogger("arbbot.venues.kalshi").warning("failed: %s", hostile)
+    line = out.getvalue().strip()
+    assert "\x1b" not in line and json.loads(line)["event"] == f"failed: {hostile}"      # escaped, not altered

@@ -326,9 +326,38 @@ def test_report_html_is_written_owner_only(in_tmp):
         os.umask(old)
 
 
-def test_wrong_tokens_a_browser_marks_cross_site_never_lock_the_operator_out(dashboard):
-    # any web page can make the operator's browser request http://127.0.0.1:PORT/?token=… (right Host)
+def test_tokens_a_browser_marks_cross_site_are_never_compared_nor_counted(dashboard):
+    # any web page can make the operator's browser request http://127.0.0.1:PORT/?token=… (right Host);
+    # and any local program can set the header itself: compared uncounted, its guesses were unlimited
     for i in range(2 * auth_module.LOGIN_FAILURES):
         r = httpx.get(dashboard.base + f"?token=page{i}", headers={"Sec-Fetch-Site": "cross-site"}, timeout=10)
-        assert r.status_code == 401
-    assert httpx.get(dashboard.base + f"?token={TOKEN}", timeout=10).status_code == 303
+        assert r.status_code == 403 and "another site" in r.json()["error"]
+    for how in ({"params": {"token": TOKEN}}, {"headers": {"Authorization": f"Bearer {TOKEN}"}}):
+        sent = {**how, "headers": {**how.get("headers", {}), "Sec-Fetch-Site": "cross-site"}}
+        assert httpx.get(dashboard.base, timeout=10, **sent).status_code == 403    # the right one too
+    assert httpx.get(dashboard.base + f"?token={TOKEN}", timeout=10).status_code == 303   # never locked
+
+
+def test_a_halt_with_the_right_token_goes_through_a_lockout_anyone_can_cause(dashboard):
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for i in range(auth_module.LOGIN_FAILURES):         # a stranger's wrong tokens lock the checks
+        assert httpx.get(dashboard.base + f"?token=guess{i}", timeout=10).status_code == 401
+    assert httpx.get(dashboard.base + "api/state", headers=bearer, timeout=10).status_code == 429
+    assert httpx.post(dashboard.base + "api/halt", headers={"Authorization": "Bearer guess"},
+                      json={"reason": "x"}, timeout=10).status_code == 429
+    r = httpx.post(dashboard.base + "api/halt", headers=bearer, json={"reason": "risk script"}, timeout=10)
+    assert r.status_code == 200 and r.json()["ok"] is True and r.json()["halted"]
+    assert httpx.post(dashboard.base + "api/resume", headers=bearer, timeout=10).status_code == 429
+
+
+def test_an_exposed_dashboard_or_metrics_server_is_announced_with_a_warning(monkeypatch):
+    import io
+    from arbbot.run.command import warn_remote_binds
+    monkeypatch.setenv("ARB_ALLOW_REMOTE_DASHBOARD", "1")
+    monkeypatch.setenv("ARB_ALLOW_REMOTE_METRICS", "1")
+    err = io.StringIO()
+    lines = warn_remote_binds(Settings(dashboard_host="0.0.0.0", metrics_host="0.0.0.0"), True, stderr=err)
+    assert len(lines) == 2 and "plain HTTP" in lines[0] and "SSH tunnel" in lines[0]
+    assert "without authentication" in lines[1] and err.getvalue().count("WARNING") == 2
+    assert warn_remote_binds(Settings(), True, stderr=io.StringIO()) == []            # loopback: nothing said
+    assert len(warn_remote_binds(Settings(dashboard_host="0.0.0.0"), False, stderr=io.StringIO())) == 0

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -201,3 +204,75 @@ def test_run_paper_trades_the_simulator(tmp_path, capsys):
     assert summary["markets"] == 39 and trading is not None
     assert (trading["safe_mode"] is None) == all(x.state != "naked" for x in executions)
     assert len(executions) == sum(trading["executions"].values())
+
+
+def _metrics_session():
+    from types import SimpleNamespace
+    return SimpleNamespace(universe=None, markets=[], stats=SimpleNamespace(), trader=None)
+
+
+def test_the_metrics_server_drops_idle_clients_and_holds_a_bounded_number_of_connections(monkeypatch):
+    """The exposition server runs in the bot's process: idle connections (slowloris) are closed
+    after CONNECTION_TIMEOUT_S, and beyond CONNECTIONS_MAX at once a new one is closed unanswered,
+    so a local client can hold neither the bot's threads nor its file descriptors; a scrape
+    still gets its answer once they are gone."""
+    import socket as socket_module
+    import threading as threading_module
+    import time as time_module
+    from arbbot.ops import metrics as metrics_module
+    monkeypatch.setattr(metrics_module, "CONNECTION_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(metrics_module._Quiet, "timeout", 0.5)
+    handle = serve("all", 0, step_interval=None)
+
+    async def main_():
+        session = LiveSession(simulated_venues(handle), sim_twins())
+        await session.discover()
+        server, _ = serve_metrics(session, "127.0.0.1", 0)
+        before = threading_module.active_count()
+        idle = [socket_module.create_connection(("127.0.0.1", server.server_port)) for _ in range(40)]
+        try:
+            time_module.sleep(0.3)
+            assert threading_module.active_count() - before <= metrics_module.CONNECTIONS_MAX
+            refused = 0
+            for s in idle:                                   # the ones over the bound: closed at once
+                s.settimeout(0.2)
+                try:
+                    refused += s.recv(1) == b""
+                except socket_module.timeout:
+                    pass
+            assert refused >= 40 - metrics_module.CONNECTIONS_MAX
+            time_module.sleep(1.0)                           # the idle ones within it: timed out
+            assert threading_module.active_count() - before <= 1
+            async with httpx.AsyncClient() as client:
+                r = await client.get(f"http://127.0.0.1:{server.server_port}/metrics")
+            assert r.status_code == 200 and "arbbot_books" in r.text
+        finally:
+            for s in idle:
+                s.close()
+            server.shutdown()
+            await session.close()
+    try:
+        asyncio.run(asyncio.wait_for(main_(), 60))
+    finally:
+        handle.stop()
+
+
+def test_a_taken_metrics_port_is_a_clear_refusal_or_a_free_port_when_nobody_chose_it(tmp_path):
+    import socket as socket_module
+    taken = socket_module.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    try:
+        chosen = subprocess.run([sys.executable, "-m", "arbbot.cli", "run", "--duration", "2", "--no-dashboard",
+                                 "--db", str(tmp_path / "a.db"), "--metrics-port", str(port)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=180,
+                                env={**os.environ, "ARB_KILL_FILE": ""})
+        assert chosen.returncode == 2 and "Traceback" not in chosen.stderr
+        assert f"metrics port {port} on 127.0.0.1" in chosen.stderr and "--metrics-port" in chosen.stderr
+        from arbbot.ops import metrics as metrics_module
+        server, _ = metrics_module.serve_metrics(_metrics_session(), "127.0.0.1", port, fallback=True)
+        try:
+            assert server.server_port not in (0, port)
+        finally:
+            server.server_close()
+    finally:
+        taken.close()
