@@ -955,10 +955,12 @@ FORECASTEX_CLIENT_ID = 11      # reuse after a restart: IB reports a client's ow
 
 async def connect_simulated_venues(handle, *, forecastex_client_id: int = FORECASTEX_CLIENT_ID
                                    ) -> dict[str, VenueClient]:
-    """`simulated_venues` plus ForecastEx over the simulator's TWS port (ib-async), when served."""
+    """`simulated_venues` plus ForecastEx over the simulator's TWS port (ib-async), when served
+    (under another client id than the bot's: an observer, which sees every client's open orders)."""
     from arbbot.venues.forecastex.factories import simulated_forecastex_venue
     venues = simulated_venues(handle)
-    forecastex = await simulated_forecastex_venue(handle, forecastex_client_id)
+    forecastex = await simulated_forecastex_venue(handle, forecastex_client_id,
+                                                  every_client=forecastex_client_id != FORECASTEX_CLIENT_ID)
     if forecastex is not None:
         venues["forecastex"] = forecastex
     return venues

@@ -47,7 +47,8 @@ def real_venues(settings, *, paper: bool = False) -> dict[str, VenueClient]:
 
 async def connect_real_venues(settings, *, paper: bool = False, client_id_offset: int = 0) -> dict[str, VenueClient]:
     """`real_venues` plus ForecastEx when `forecastex_port` is set (client id
-    `forecastex_client_id + client_id_offset`). An unreachable TWS raises ValueError naming the
+    `forecastex_client_id + client_id_offset`; an offset connects an observer beside the bot, which
+    sees every client's open orders). An unreachable TWS raises ValueError naming the
     address (the other venues are closed first)."""
     from arbbot.venues.forecastex.factories import connect_forecastex_venue
     out = real_venues(settings, paper=paper)
@@ -55,7 +56,7 @@ async def connect_real_venues(settings, *, paper: bool = False, client_id_offset
         host, port = settings.forecastex_host, settings.forecastex_port
         try:
             out["forecastex"] = await connect_forecastex_venue(host, port, settings.forecastex_client_id
-                                                               + client_id_offset)
+                                                               + client_id_offset, every_client=client_id_offset > 0)
         except (VenueError, OSError) as exc:
             for venue in out.values():
                 await venue.close()

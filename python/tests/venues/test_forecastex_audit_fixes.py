@@ -538,3 +538,31 @@ def test_a_refused_catalog_is_an_error_not_an_empty_one():
             assert await ForecastExVenue(cl, ["ZZZ"]).discover_markets() == []
             await v.close()
     run(main())
+
+
+def test_an_observer_beside_the_bot_sees_the_bots_open_orders():
+    """`arbbot reconcile` connects as another API client than the running bot's; IB's
+    reqOpenOrders lists the requesting client's open orders only, so the observer asks for every
+    client's (reqAllOpenOrders): the bot's resting order is there, where it listed nothing."""
+    async def main():
+        sim = await start_tws("forecastex", 1, step_interval=None)
+        try:
+            bot = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=11)
+            await bot.discover_markets()
+            o = await bot.place_order(OrderRequest(MID, Side.NO, 3000, 200, tif=TimeInForce.GTC,
+                                                   client_order_id="x-L0E0"))
+            assert o.status is OrderStatus.RESTING
+            blind = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=12)
+            seen = await connect_forecastex_venue("127.0.0.1", sim.port, client_id=13, every_client=True)
+            for v in (blind, seen):
+                await v.discover_markets()
+            assert await blind.orders(status="resting") == []            # IB's per-client answer
+            assert [(x.client_order_id, x.order_id, x.qty_lots) for x in await seen.orders(status="resting")] == \
+                [("x-L0E0", o.order_id, 200)]
+            await seen.client.refresh_orders()                            # and on every refresh
+            assert [x.client_order_id for x in await seen.orders(status="resting")] == ["x-L0E0"]
+            for v in (blind, seen, bot):
+                await v.close()
+        finally:
+            await sim.stop()
+    run(main())

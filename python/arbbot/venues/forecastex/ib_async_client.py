@@ -255,8 +255,13 @@ class IBAsyncClient:
                  quote_timeout: float = 2.0, ack_timeout: float = 2.0, currency: str = "USD",
                  request_pacer: Pacer | None = None,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-                 request_timeout: float = REQUEST_TIMEOUT_S, products: Any = ()) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT_S, products: Any = (),
+                 every_client: bool = False) -> None:
         self.ib = ib
+        # an observer (`arbbot reconcile`, connected beside the bot under another client id): IB's
+        # reqOpenOrders lists the requesting client's open orders only, so the bot's working ones
+        # are asked for with reqAllOpenOrders (every client's), on connect and on every refresh
+        self.every_client = every_client
         # a refused request raises RequestError (ib_async's default answers it with nothing)
         ib.RaiseRequestErrors = True
         self.pacer = pacer or Pacer()               # catalog requests (a pacing violation: ~10 minutes)
@@ -475,6 +480,8 @@ class IBAsyncClient:
         self._hello = bytearray()
         try:
             await self.ib.connectAsync(host, port, clientId=client_id, timeout=timeout, raiseSyncErrors=True)
+            if self.every_client:                # (connectAsync asked for this client's own only)
+                await asyncio.wait_for(self.ib.reqAllOpenOrdersAsync(), timeout)
         except (OSError, asyncio.TimeoutError, ConnectionError, RequestError) as e:
             raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
                                  venue="forecastex") from e
@@ -973,7 +980,8 @@ class IBAsyncClient:
             began = datetime.now(timezone.utc)
             p = self.request_pacer
             await self._paced("executions", lambda: self.ib.reqExecutionsAsync(), p, resync=False)
-            await self._paced("open orders", lambda: self.ib.reqOpenOrdersAsync(), p, resync=False)
+            await self._paced("open orders", lambda: self.ib.reqAllOpenOrdersAsync() if self.every_client
+                              else self.ib.reqOpenOrdersAsync(), p, resync=False)
             done = await self._paced("completed orders", lambda: self.ib.reqCompletedOrdersAsync(False), p,
                                      resync=False)
             # TWS's completed-order records (ib_async logs nothing on them; it keeps only those of
