@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from arbbot.model import FeeSchedule
 from arbbot.sim.scenarios import build
 from arbbot.snapshot import dump_snapshot
 from arbbot.venues.common import Action, OrderRejected, OrderRequest, OrderStatus, Side, TimeInForce
@@ -21,7 +22,9 @@ def test_catalog_book_orders_positions():
         v = ForecastExVenue(ib, ["FF"])
         ms = {m.market_id: m for m in await v.discover_markets()}
         assert sorted(ms) == [FIRST, MID, LOW]
-        assert ms[MID].fees.per_contract == 10_000 and ms[MID].yes_token == "713900002"
+        # ForecastEx's cent is inside its prices (the pair matches at $1.01), IB charges no commission:
+        # no fee on top of the derived asks, which are IB's displayed ASKs (`_bids`)
+        assert ms[MID].fees == FeeSchedule() and ms[MID].yes_token == "713900002"
         await v.discover_markets()
         assert ib.requests == 1                       # conIds cached
         b = await v.fetch_book(MID)
@@ -47,7 +50,7 @@ def test_catalog_book_orders_positions():
         with pytest.raises(OrderRejected, match="0.02-0.99"):
             await v.place_order(OrderRequest(MID, Side.YES, 100, 100))
         snap = dump_snapshot([(ms[MID], b)])
-        assert snap["markets"][0]["fees"] == {"per_contract": "0.01"}
+        assert snap["markets"][0]["fees"] == {}
         from arbbot.snapshot import parse_snapshot
         parse_snapshot(snap)
     asyncio.run(main())

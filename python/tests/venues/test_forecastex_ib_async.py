@@ -19,6 +19,7 @@ from ib_async import (
 from arbbot.venues.common import (
     Action, OrderRejected, OrderRequest, OrderStatus as OS, RateLimited, Side, TimeInForce, VenueClient,
 )
+from arbbot.engine import order_fee
 from arbbot.venues.forecastex import ForecastExVenue
 from arbbot.venues.forecastex.ib_async_client import IBAsyncClient, Pacer, dollars
 from tests.fx_day import MID, LOW, EXPIRY
@@ -182,6 +183,10 @@ def test_catalog_book_orders_fills_over_ib_async_objects():
         # derived NO ask (1 − 0.36) is IB's displayed 0.64; likewise NO bid 0.56 → YES ask 0.44.
         assert b.yes_bids == ((3600, 10_000),) and b.no_bids == ((5600, 8_000),)
         assert 10_000 - b.no_bids[0][0] == 4400 and 10_000 - b.yes_bids[0][0] == 6400
+        # ... and that displayed ASK is all a buy pays (the pair's cent is inside it, IB charges no
+        # commission): the engine's fee on 3 contracts at it is 0, so the modelled cost is IB's
+        fees = ms[MID].fees
+        assert order_fee(fees, [(4400, 300)]) == 0 and order_fee(fees, [(6400, 300)]) == 0
         await v.fetch_book(MID)
         md = [c for c in ib.calls if c[0] == "reqMktData"]
         assert md == [("reqMktData", 713900002, "", False, False), ("reqMktData", 713900003, "", False, False)]

@@ -15,12 +15,18 @@ from arbbot.venues.common.model import (
     Action, Balance, Book, BookUpdate, EventInfo, FeeSchedule, Fill, MarketId, MarketInfo, Order, OrderRequest,
     OrderStatus, Position, Side, TimeInForce, Venue,
 )
-from arbbot.units import MICROS_PER_DOLLAR, TICKS_PER_DOLLAR, price_ticks
+from arbbot.units import TICKS_PER_DOLLAR, price_ticks
 from arbbot.venues.forecastex.client import (IBClient, IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine,
                                              NoStreamAnswer)
 from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
 
-FEES = FeeSchedule(per_contract=MICROS_PER_DOLLAR // 100)    # $0.01 per contract, conservative (VENUES.md)
+# ForecastEx's one cent per pair is inside its prices, not charged on top: a YES and a NO bid
+# match once they add up to $1.01 (ForecastEx launch release, 2024-07-31: "executed when the sum of
+# the 'Yes' and 'No' bids reach $1.01", the fee "built into the $1.01 aggregate pair bid";
+# forecastex.com FAQ: "The fee is included in the price of the contract"), and IB charges no
+# commission. `_bids` makes each derived ask IB's displayed ASK (what a buy pays), so the fee on
+# top is 0. (VENUES.md's "$0.01 per contract until confirmed" counted the cent twice: confirmed.)
+FEES = FeeSchedule()
 _STATUS = {"Filled": OrderStatus.FILLED, "Cancelled": OrderStatus.CANCELED, "ApiCancelled": OrderStatus.CANCELED,
            "Inactive": OrderStatus.REJECTED, "Submitted": OrderStatus.RESTING, "PreSubmitted": OrderStatus.RESTING,
            "PendingCancel": OrderStatus.RESTING, "PendingSubmit": OrderStatus.PENDING, "ApiPending": OrderStatus.PENDING}
