@@ -103,11 +103,12 @@ def dashboard(tmp_path, token):
 
 
 def login(d) -> tuple[httpx.Client, str, str]:
-    """A browser-like client: (client, its session id — the cookie —, the page's CSRF token)."""
+    """A browser-like client: (client, its session id — the cookie —, the CSRF token the sign-in
+    redirect hands over in its fragment)."""
     client = httpx.Client(base_url=d.base, timeout=10)
     r = client.get("/", params={"token": d.token})
     sid = r.cookies[f"{COOKIE}_{urlsplit(d.base).port}"]
-    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get("/").text).group(1)
+    csrf = re.fullmatch(r"/#csrf=([\w-]+)", r.headers["location"]).group(1)
     return client, sid, csrf
 
 

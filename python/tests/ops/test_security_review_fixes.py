@@ -178,9 +178,9 @@ def dashboard(tmp_path, monkeypatch):
 
 def _login(base: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=base, timeout=10)
-    assert client.get(f"/?token={TOKEN}").status_code == 303
-    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get("/").text).group(1)
-    return client, csrf
+    r = client.get(f"/?token={TOKEN}")
+    assert r.status_code == 303
+    return client, re.fullmatch(r"/#csrf=([\w-]+)", r.headers["location"]).group(1)
 
 
 def test_a_host_header_that_is_not_the_dashboards_is_refused_on_every_route(dashboard):
@@ -361,3 +361,20 @@ def test_an_exposed_dashboard_or_metrics_server_is_announced_with_a_warning(monk
     assert "without authentication" in lines[1] and err.getvalue().count("WARNING") == 2
     assert warn_remote_binds(Settings(), True, stderr=io.StringIO()) == []            # loopback: nothing said
     assert len(warn_remote_binds(Settings(dashboard_host="0.0.0.0"), False, stderr=io.StringIO())) == 0
+
+
+def test_a_session_cookie_another_loopback_program_received_reads_but_cannot_use_the_controls(dashboard):
+    """Browsers send cookies per host, not per port: the session cookie reaches any program on
+    127.0.0.1 the operator's browser visits. With it alone that program reads the dashboard, but
+    the page no longer carries the CSRF token (the sign-in redirect hands it to the tab in the
+    URL's fragment), so halt, resume, ack and config changes stay out of its reach."""
+    operator, csrf = _login(dashboard.base)
+    stolen = httpx.Client(base_url=dashboard.base, timeout=10, cookies=dict(operator.cookies))
+    page = stolen.get("/")
+    assert page.status_code == 200 and csrf not in page.text and "csrf" not in page.text.lower()
+    assert stolen.get("/api/state").status_code == 200
+    for path, body in (("/api/halt", {"reason": "x"}), ("/api/config", {"key": "max_contracts", "value": 1000000})):
+        r = stolen.post(path, json=body, headers={"X-CSRF-Token": ""})
+        assert r.status_code == 403 and "URL printed on the terminal" in r.json()["error"]
+    assert not dashboard.kill.exists()
+    assert operator.post("/api/halt", json={"reason": "mine"}, headers={"X-CSRF-Token": csrf}).status_code == 200

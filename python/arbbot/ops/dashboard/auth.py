@@ -155,10 +155,6 @@ class Auth:
         header = request.headers.get("Authorization", "")
         return header.startswith("Bearer ") and same(header[7:].strip(), self.token)
 
-    def csrf_of(self, request: web.Request) -> str | None:
-        sid = self.session_of(request)
-        return self.sessions.get(sid) if sid else None
-
     def session_label(self, sid: str) -> str:
         """8 hex digits of HMAC-SHA256(this process's random key, `sid`): the same for one session,
         different for two (but for a 2⁻³² chance), and nothing of `sid` can be learnt from it."""
@@ -195,8 +191,11 @@ class Auth:
             if not same(request.query.get("token"), self.token):
                 self._failed(request)
                 return _refuse(401, "wrong dashboard token")
-            sid, _ = self.start_session()
-            response = web.Response(status=303, headers={"Location": "/"})
+            sid, csrf = self.start_session()
+            # the CSRF token in the fragment, never in the page: a browser sends this cookie to every
+            # program on 127.0.0.1 whatever its port, and one that got it could read a token the
+            # page carried; the fragment reaches only this tab's script (app.js: sessionStorage)
+            response = web.Response(status=303, headers={"Location": f"/#csrf={csrf}"})
             response.set_cookie(self.cookie, sid, httponly=True, samesite="Strict", path="/")
             return response
         if request.headers.get("Authorization", "").startswith("Bearer "):
@@ -218,7 +217,8 @@ class Auth:
             if origin is not None and not self.same_origin(request, origin):
                 return _refuse(403, f"cross-origin request refused ({origin})")
             if not same(request.headers.get("X-CSRF-Token"), self.sessions[sid]):
-                return _refuse(403, "missing or wrong X-CSRF-Token")
+                return _refuse(403, "missing or wrong X-CSRF-Token (a tab opened without signing in reads the "
+                                    "dashboard only: open the URL printed on the terminal to use the controls)")
         return await handler(request)
 
 

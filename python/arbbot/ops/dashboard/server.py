@@ -175,9 +175,8 @@ class Dashboard:
 
     # ---- pages ------------------------------------------------------------------------------------
     async def _index(self, request: web.Request) -> web.Response:
-        csrf = self.auth.csrf_of(request) or ""
-        html = _static("index.html").replace("{{CSRF}}", csrf)
-        return web.Response(text=html, content_type="text/html")
+        # (no CSRF token in the page: the sign-in redirect hands it to the tab, `auth._check`)
+        return web.Response(text=_static("index.html"), content_type="text/html")
 
     async def _asset(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

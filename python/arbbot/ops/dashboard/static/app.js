@@ -2,7 +2,17 @@
 // Money arrives as integer µ$ (*_micros) and is formatted here; quantities in lots (1/100 contract).
 "use strict";
 (function () {
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The controls' CSRF token never travels with the cookie: the sign-in redirect hands it over in
+  // the URL's fragment (never sent to a server), kept in this tab's sessionStorage (per origin, so
+  // per port) and dropped from the address bar. A cookie the browser sent to another program on
+  // another loopback port (cookies ignore ports) reads the page but cannot use the controls.
+  const csrfKey = "arbbot-csrf:" + location.port;
+  const handed = new URLSearchParams(location.hash.slice(1)).get("csrf");
+  if (handed) {
+    sessionStorage.setItem(csrfKey, handed);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  const csrf = sessionStorage.getItem(csrfKey) || "";
   const $ = (id) => document.getElementById(id);
   let last = null;            // the newest state
   let selected = null;        // execution id shown in the detail panel
