@@ -23,10 +23,11 @@ final class Engine {
     let fees: [FeeSchedule]
     /// Lots per market: 100 (1 contract) or 1 (0.01), for sizing a leg.
     let lot: [Int64]
-    /// Lots per opportunity, -1 = uncapped.
-    let maxQty: Int64
-    /// µ$: the smallest profit reported.
-    let minProfit: Int64
+    /// Lots per opportunity, -1 = uncapped. Read only when a candidate is sized (`size`): the live
+    /// bits and ladders do not depend on it, so `setLimits` changes it in place.
+    private(set) var maxQty: Int64
+    /// µ$: the smallest profit reported (read as `maxQty`).
+    private(set) var minProfit: Int64
     let candidates: CandidateTable
 
     // MARK: Books
@@ -85,6 +86,16 @@ final class Engine {
         crossedBits = [UInt64](repeating: 0, count: (marketCount + 63) / 64)
         for m in 0..<marketCount { install(market: m, book: u.books[m]) }
         for c in 0..<candidates.count where topEdgeIsPositive(c) { setBit(&live, c, true) }
+    }
+
+    /// An operator's live change of the limits (max_qty ≥ -1: ARB_E_QTY; min_profit ≥ 0:
+    /// ARB_E_MONEY; nothing changes on an error): the next scan sizes with them, as an engine
+    /// built with them would, without rebuilding the candidates and ladders.
+    func setLimits(maxQty newMaxQty: Int64, minProfit newMinProfit: Int64) throws(EngineError) {
+        guard newMaxQty >= -1 else { throw EngineError(Status.qty) }
+        guard newMinProfit >= 0 else { throw EngineError(Status.money) }
+        maxQty = newMaxQty
+        minProfit = newMinProfit
     }
 
     deinit {

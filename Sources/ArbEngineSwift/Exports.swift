@@ -163,6 +163,13 @@ public func arb_engine_nearest(_ handle: OpaquePointer?, _ indicesOut: UnsafeMut
     }
 }
 
+@c @implementation
+public func arb_engine_set_limits(_ handle: OpaquePointer?, _ maxQty: Int64, _ minProfit: Int64) -> Int32 {
+    guarded { () throws(EngineError) in
+        try engine(handle).setLimits(maxQty: maxQty, minProfit: minProfit)
+    }
+}
+
 // MARK: - Evaluation
 
 @c @implementation

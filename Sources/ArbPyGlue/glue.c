@@ -673,6 +673,18 @@ static PyObject *Engine_nearest(EngineObject *self, PyObject *args) {
     return out;
 }
 
+/* set_limits(max_qty, min_profit) -> None: the engine's max_qty (lots, -1 = no cap) and min_profit
+ * (µ$) changed in place (arb_engine_set_limits): later scans size with them. */
+static PyObject *Engine_set_limits(EngineObject *self, PyObject *args) {
+    long long max_qty, min_profit;
+    if (!PyArg_ParseTuple(args, "LL:set_limits", &max_qty, &min_profit)) return NULL;
+    if (enter(self) != 0) return NULL;
+    int32_t status = arb_engine_set_limits(self->engine, (int64_t)max_qty, (int64_t)min_profit);
+    self->busy = 0;
+    if (status != ARB_OK) return raise_status(status, -1);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Engine_methods[] = {
     {"scan", (PyCFunction)Engine_scan, METH_NOARGS,
      "scan() -> (opportunity records: bytes, leg records: bytes, untradeable: tuple[int])"},
@@ -685,6 +697,8 @@ static PyMethodDef Engine_methods[] = {
     {"nearest", (PyCFunction)Engine_nearest, METH_VARARGS,
      "nearest(capacity) -> tuple[int]: up to capacity candidate indices, the largest edge at the best levels "
      "first (arb_engine_nearest)"},
+    {"set_limits", (PyCFunction)Engine_set_limits, METH_VARARGS,
+     "set_limits(max_qty, min_profit) -> None: change the engine's limits in place (arb_engine_set_limits)"},
     {NULL, NULL, 0, NULL},
 };
 

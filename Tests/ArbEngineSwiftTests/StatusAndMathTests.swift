@@ -7,7 +7,7 @@ import Testing
     // MARK: ABI and messages
 
     @Test func abiVersionIsTheHeaders() {
-        #expect(arb_abi_version() == 3)
+        #expect(arb_abi_version() == 4)
         #expect(arb_abi_version() == ARB_ABI_VERSION)
     }
 

@@ -7,7 +7,7 @@ import sys
 
 from arbbot.engine.select import COMPONENTS, implementation, native_error, native_module, requested
 
-EXPECTED_ABI = 3
+EXPECTED_ABI = 4
 
 
 def report() -> str:

@@ -31,7 +31,8 @@
 extern "C" {
 #endif
 
-#define ARB_ABI_VERSION 3u   /* 2: the record scanner (arb_scanner_*); 3: arb_engine_nearest */
+#define ARB_ABI_VERSION 4u   /* 2: the record scanner (arb_scanner_*); 3: arb_engine_nearest;
+                                4: arb_engine_set_limits */
 
 /* ---- limits ----------------------------------------------------------------------------- */
 #define ARB_PRICE_MAX        10000             /* ticks = $1                                  */
@@ -217,6 +218,12 @@ int32_t arb_engine_update(arb_engine *engine, int32_t market, const int64_t *lev
  * ARB_E_LENGTH (capacity < 0), ARB_E_NULL (engine, count_out). */
 int32_t arb_engine_nearest(const arb_engine *engine, int32_t *indices_out, int64_t capacity,
                            int64_t *count_out);
+
+/* Change the universe's max_qty (lots, ARB_QTY_UNCAPPED = no cap) and min_profit (µ$ >= 0) of a
+ * live engine: every later scan and update sizes with them, exactly as an engine created with them
+ * (they are read only when a candidate is sized). ARB_E_QTY (max_qty < -1), ARB_E_MONEY
+ * (min_profit < 0), ARB_E_NULL (engine); nothing changes on an error. */
+int32_t arb_engine_set_limits(arb_engine *engine, int64_t max_qty, int64_t min_profit);
 
 /* Evaluation (spec/ARBITRAGE.md "Evaluation"): the only floating-point function. */
 typedef struct {

@@ -126,6 +126,15 @@ class Engine:
             raise EngineInputError(Status.LENGTH, f"capacity must be an int >= 0, not {capacity!r}")
         return self._impl.nearest(capacity)
 
+    def set_limits(self, max_qty: int | None, min_profit: int) -> None:
+        """Change the universe's `max_qty` (lots, None = no cap) and `min_profit` (µ$) in place: every
+        later scan and update sizes with them, exactly as an engine built with them would (an
+        operator's live change, without rebuilding the candidates and books). EngineInputError
+        QTY / MONEY as a universe with them (nothing changes)."""
+        from arbbot.engine.twin.engine import check_limits
+        check_limits(max_qty, min_profit)
+        self._impl.set_limits(max_qty, min_profit)
+
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`update` for a book already packed as the ABI's int64 pairs (sides back to back:
         yes_bids, yes_asks, no_bids, no_asks) and four counts, e.g. from

@@ -219,6 +219,12 @@ class NativeEngine:
         except self._native.NativeError as exc:
             raise _error(exc) from None
 
+    def set_limits(self, max_qty: int | None, min_profit: int) -> None:
+        try:
+            self._engine.set_limits(-1 if max_qty is None else max_qty, min_profit)
+        except self._native.NativeError as exc:
+            raise _error(exc) from None
+
     def update_packed(self, market: int, levels, counts=None) -> ScanResult:
         """`counts` None: `levels` is the whole packed book, its four side counts first. Errors as
         the twin's: the market first (the glue would read True as 1), then the buffer and counts."""

@@ -254,8 +254,7 @@ class Controls:
         executor = getattr(trader, "executor", None)
         return {"settings": (s.min_profit, s.max_contracts, s.sizing),
                 "executor": executor.config if executor is not None else None,
-                "session": None if session is None else (session.max_qty, session.min_profit, session.engine,
-                                                          session.universe),
+                "session": None if session is None else (session.max_qty, session.min_profit, session.universe),
                 "exposure": None if exposure is None else (exposure.per_venue, exposure.per_event,
                                                              exposure.per_market)}
 
@@ -268,9 +267,9 @@ class Controls:
             trader.gates.exposure.per_venue, trader.gates.exposure.per_event, trader.gates.exposure.per_market = \
                 saved["exposure"]
         if saved["session"] is not None:
-            session.max_qty, session.min_profit, engine, session.universe = saved["session"]
-            if session.engine is not engine:         # swapped before the failure: back to the old limits
-                rebuild_engine(session)
+            session.max_qty, session.min_profit, session.universe = saved["session"]
+            if key in ("min_profit", "max_contracts"):    # the engine's limits may have moved: put back
+                retune_engine(session)
         sizer = getattr(trader, "sizer", None)
         if key.startswith("sizing.") and sizer is not None:
             sizer.reconfigure(s.sizing)
@@ -283,12 +282,12 @@ class Controls:
             trader.executor.config = dataclasses.replace(trader.executor.config, min_profit=usd(checked))
             if session is not None:
                 session.min_profit = usd(checked)
-                rebuild_engine(session)
+                retune_engine(session)
         elif key == "max_contracts":
             s.max_contracts = checked
             if session is not None:
                 session.max_qty = cap_lots(checked)     # whole lots, rounded down: never above the cap
-                rebuild_engine(session)
+                retune_engine(session)
         else:
             s.sizing = checked
             if key in _EXPOSURE and trader.gates.exposure is not None:
@@ -299,8 +298,8 @@ class Controls:
                 sizer.refresh(trader.cash)                   # the portfolio steps read the new limits
 
 
-def rebuild_engine(session) -> None:
-    """Give the session a new engine with its current `max_qty` (lots) / `min_profit` (µ$) and
-    every market's current gated book (the engine takes both at construction)."""
+def retune_engine(session) -> None:
+    """Make the session's engine size with its current `max_qty` (lots) / `min_profit` (µ$)
+    (`LiveSession.retune`: in place, nothing rebuilt)."""
     if session.engine is not None and session.universe is not None:
         session.retune()

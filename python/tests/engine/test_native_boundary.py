@@ -28,7 +28,7 @@ def native_status(native, fn, *args, **kwargs) -> int:
 
 
 def test_abi_and_messages(native):
-    assert native.abi_version() == 3
+    assert native.abi_version() == 4
     assert native.OPPORTUNITY_SIZE == 64 and native.LEG_SIZE == 40
     assert (OPPORTUNITY_RECORD.size, LEG_RECORD.size) == (native.OPPORTUNITY_SIZE, native.LEG_SIZE)
     for code in range(18):

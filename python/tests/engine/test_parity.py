@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -235,3 +236,43 @@ def test_nearest_refuses_a_negative_capacity_on_both_engines():
             assert exc.status is Status.LENGTH
         else:
             raise AssertionError("a negative capacity was accepted")
+
+
+@QUARTER
+@given(universes(), st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 30_000)), st.integers(0, 50_000),
+                                      st.integers(0, 7), st.data()), min_size=1, max_size=4))
+def test_limits_changed_in_place_size_as_an_engine_built_with_them_on_both_engines(universe, steps):
+    """`set_limits` (an operator's live max_qty / min_profit): every later scan and update, on
+    both engines, equals a fresh engine's built on the same books with those limits."""
+    require_native()
+    engines = {name: Engine(universe, engine=name) for name in ("swift", "python")}
+    current = universe
+    for max_qty, min_profit, index, data in steps:
+        for engine in engines.values():
+            engine.set_limits(max_qty, min_profit)
+        current = dataclasses.replace(current, max_qty=max_qty, min_profit=min_profit)
+        fresh = Engine(current, engine="python").scan()
+        for engine in engines.values():
+            assert engine.scan() == fresh
+        m = index % len(current.markets)                  # and an update after it, as a fresh engine
+        book = data.draw(books(current.markets[m].venue))
+        markets = list(current.markets)
+        markets[m] = dataclasses.replace(markets[m], book=book)
+        current = dataclasses.replace(current, markets=tuple(markets))
+        name = markets[m].name
+        want = tuple(o for o in Engine(current, engine="python").scan().opportunities if o.touches(name))
+        for engine in engines.values():
+            assert engine.update(m, book).opportunities == want
+
+
+@pytest.mark.parametrize("max_qty, min_profit, status", [(-1, 0, Status.QTY), (True, 0, Status.QTY),
+                                                         (1.5, 0, Status.QTY), (0, -1, Status.MONEY),
+                                                         (0, 2 ** 63, Status.MONEY)])
+def test_limits_an_engine_refuses_change_nothing_on_both_engines(max_qty, min_profit, status):
+    require_native()
+    universe = Universe((), (), 100, 5)
+    for name in ("swift", "python"):
+        engine = Engine(universe, engine=name)
+        with pytest.raises(EngineInputError) as refused:
+            engine.set_limits(max_qty, min_profit)
+        assert refused.value.status == status

@@ -142,7 +142,7 @@ def test_min_profit_reaches_engine_executor_and_sizer_with_an_audit_event(bot):
     assert bot.settings.min_profit == 3.0                          # what the sizer reads
     assert bot.trader.executor.config.min_profit == 3_000_000     # µ$, the executor's re-quote
     assert bot.session.min_profit == 3_000_000 and bot.session.universe.min_profit == 3_000_000
-    assert bot.session.engine is not engine_before
+    assert bot.session.engine is engine_before                     # changed in place, nothing rebuilt
     assert [o.profit for o in bot.session.engine.scan().opportunities] == [4_328_000]   # the $2.65 one is out
     assert events(bot.store, "config_changed") == [
         {"who": "dashboard session abc123", "key": "min_profit", "old": 0.01, "new": 3.0}]

@@ -32,8 +32,10 @@ from rich.console import Console
 
 import arbbot.ops.dashboard.server as server_module
 import arbbot.run.live as live
+from arbbot.run.live import rebuilt_universe
 from arbbot import logs
 from arbbot.config import Settings
+from arbbot.engine import Engine, EngineInputError
 from arbbot.execution.executor import ExecutorConfig
 from arbbot.execution.store import OrderStore
 from arbbot.ops.control import ControlError, Controls
@@ -334,33 +336,55 @@ def test_a_cap_below_one_whole_lot_is_refused(bot):  # noqa: F811
     assert bot.session.max_qty == 50_000
 
 
-# ---- 8. a failed engine build changes nothing ---------------------------------------------------------
+# ---- 8. a live limit change: in place, the answers of a rebuilt engine, undone whole on a failure ----
 
-def test_an_engine_that_fails_to_build_leaves_the_universe_as_it_was(bot, monkeypatch):  # noqa: F811
+def _found(engine) -> list[tuple]:
+    return sorted((o.id, o.qty, o.profit) for o in engine.scan().opportunities)
+
+
+def test_a_live_limit_change_rebuilds_nothing_and_finds_what_a_rebuilt_engine_finds(bot, monkeypatch):  # noqa: F811
+    engine = bot.session.engine
+
+    def no_build(*a, **k):
+        raise AssertionError("a limit change must not build an engine")
+    monkeypatch.setattr(live, "Engine", no_build)
+    for key, value in (("max_contracts", 3), ("min_profit", 0.5), ("max_contracts", 50), ("min_profit", 0.01)):
+        bot.controls.set(key, value, who="t")
+        assert bot.session.engine is engine
+        rebuilt = Engine(rebuilt_universe(bot.session), engine=bot.session.engine_choice)
+        assert _found(engine) == _found(rebuilt), (key, value)
+    assert bot.session.universe.max_qty == bot.session.max_qty and bot.session.universe.min_profit == 10_000
+
+
+def test_a_limit_change_whose_rescan_fails_is_undone_in_the_engine_too(bot, monkeypatch):  # noqa: F811
     universe, engine = bot.session.universe, bot.session.engine
+    before = _found(engine)
+    assert any(qty > 700 for _, qty, _ in before)            # a cap of 7 contracts would lower one
+    scan = engine.scan
+    calls = []
 
-    def failing(*a, **k):
-        raise MemoryError("engine build failed")
-    monkeypatch.setattr(live, "Engine", failing)
+    def failing_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError("rescan failed")
+        return scan()
+    monkeypatch.setattr(engine, "scan", failing_once)
     with pytest.raises(ControlError) as info:
         bot.controls.set("max_contracts", 7, who="t")
     assert info.value.status == 500
-    assert bot.session.universe is universe and bot.session.universe.max_qty == 50_000
-    assert bot.session.engine is engine and bot.session.max_qty == 50_000
-    assert bot.settings.max_contracts == 50.0
+    assert bot.session.universe.max_qty == universe.max_qty == 50_000 and bot.session.max_qty == 50_000
+    assert bot.session.engine is engine and bot.settings.max_contracts == 50.0
+    monkeypatch.setattr(engine, "scan", scan)
+    assert _found(engine) == before                          # the engine sizes with 50 contracts again
 
 
-def test_the_session_swaps_universe_and_engine_together(monkeypatch):
+def test_limits_the_engine_refuses_change_nothing():
     session = fed_session()
     universe = session.universe
-
-    def failing(*a, **k):
-        raise MemoryError("engine build failed")
-    monkeypatch.setattr(live, "Engine", failing)
-    session.max_qty = 700
-    with pytest.raises(MemoryError):
+    session.max_qty = -5
+    with pytest.raises(EngineInputError):
         session.retune()
-    assert session.universe is universe and session.universe.max_qty == universe.max_qty != 700
+    assert session.universe is universe and session.universe.max_qty == universe.max_qty != -5
 
 
 # ---- 9. a prefixed webhook is redacted as posted ------------------------------------------------------

@@ -42,7 +42,11 @@ def check_universe(universe: Universe) -> None:
             if m in seen:
                 fail(Status.RELATION, f"market {m} appears twice")
             seen.add(m)
-    max_qty, min_profit = universe.max_qty, universe.min_profit
+    check_limits(universe.max_qty, universe.min_profit)
+
+
+def check_limits(max_qty, min_profit) -> None:
+    """A universe's max_qty (lots, None = no cap) and min_profit (µ$): EngineInputError QTY / MONEY."""
     if max_qty is not None and (not is_int(max_qty) or not 0 <= max_qty <= INT64_MAX):
         raise EngineInputError(Status.QTY, f"max_qty {max_qty!r} lots is not an int in 0…2^63 − 1")
     if not is_int(min_profit) or not 0 <= min_profit <= INT64_MAX:
@@ -105,6 +109,10 @@ class TwinEngine:
             cand.id_hex, cand.lane, cand.kind, qty, payout, cost, fee, profit,
             tuple(Leg(self.names[m], Side(side), qty, worst, leg_cost, leg_fee)
                   for (m, side), (worst, leg_cost, leg_fee) in zip(cand.legs, legs)))
+
+    def set_limits(self, max_qty: int | None, min_profit: int) -> None:
+        """Twin of `arb_engine_set_limits` (`Engine.set_limits`, checked there)."""
+        self.max_qty, self.min_profit = max_qty, min_profit
 
     def nearest(self, capacity: int) -> tuple[int, ...]:
         """Twin of `arb_engine_nearest` (`Engine.nearest`)."""

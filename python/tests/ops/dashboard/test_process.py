@@ -112,8 +112,8 @@ def test_a_sample_leaves_out_what_did_not_change(tmp_path):
     sampler.resend_all()
     assert {"current", "recent", "held_out"} <= set(sampler.sample())
     session.min_profit = 3_000_000
-    from arbbot.ops.control import rebuild_engine
-    rebuild_engine(session)
+    from arbbot.ops.control import retune_engine
+    retune_engine(session)
     third = sampler.sample()
     assert [o["profit_micros"] for o in third["current"]] == [4_328_000]
     store.close()
