@@ -11,9 +11,14 @@ import threading
 EXIT_TERMINATED = 143            # 128 + SIGTERM, what a shell reports for a process killed by it
 
 
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler. A BaseException, like KeyboardInterrupt: `except Exception`
-    handlers (a replay worker reporting a job's error) must not swallow it."""
+class Terminated(SystemExit):
+    """Raised by the SIGTERM handler. A SystemExit (code 143): `except Exception` handlers must
+    not swallow it, and an asyncio loop re-raises it out of whatever callback it lands in (any
+    other BaseException there goes to the loop's exception handler, and the command would carry
+    on)."""
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_TERMINATED)
 
 
 def _raise(signum, frame) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -184,14 +185,14 @@ def host_guard(app, allowed: frozenset[str] | None):
 
 
 # The server runs in the bot's process (a thread per connection): a client must not be able to
-# hold its threads and file descriptors. A connection idle this long (s) is closed; beyond this
-# many at once, a new one is closed unanswered (a scraper needs one).
+# hold its threads and file descriptors. A connection idle this long (s) is closed (`_Quiet`'s
+# socket timeout); beyond this many at once, a new one is closed unanswered (a scraper needs one).
 CONNECTION_TIMEOUT_S = 10.0
 CONNECTIONS_MAX = 8
 
 
 class _Quiet(WSGIRequestHandler):
-    timeout = CONNECTION_TIMEOUT_S               # socket timeout: a silent client is dropped
+    timeout = CONNECTION_TIMEOUT_S
 
     def log_message(self, format, *args):        # noqa: A002 - no access log
         pass
@@ -219,6 +220,12 @@ class _BoundedServer(ThreadingWSGIServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client dropped for idling (the socket timeout) or gone is no error worth a traceback
+        on the operator's terminal; anything else is reported as socketserver does."""
+        if not isinstance(sys.exc_info()[1], (TimeoutError, ConnectionError)):
+            super().handle_error(request, client_address)
 
 
 def serve_metrics(session: LiveSession, host: str = "127.0.0.1", port: int = 0, *, fallback: bool = False):

@@ -12,11 +12,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import tempfile
 from pathlib import Path
 
 from arbbot.replay.format import RecordingError
-from arbbot.terminate import Terminated
 
 
 def default_workers() -> int:
@@ -27,37 +27,42 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _replay_one(recording, settings, engine, cache_dir, on_progress) -> tuple[dict, dict]:
+def _replay_one(recording, settings, engine, cache_dir, on_progress, scratch=None) -> tuple[dict, dict]:
+    """One replay in a temporary folder (inside `scratch`, the pool's: a worker stopped by the
+    pool leaves its folder to the pool, which removes them all)."""
     from arbbot.replay.run import replay
     read: dict = {}
-    with tempfile.TemporaryDirectory(prefix="arbbot-replay-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="arbbot-replay-", dir=scratch) as tmp:
         result = replay(recording, settings, Path(tmp), engine=engine, cache_dir=cache_dir, read=read,
                         on_progress=on_progress)
     return result, read
 
 
-def _serve(jobs, out, recording, engine, cache_dir) -> None:
+def _serve(jobs, out, recording, engine, cache_dir, scratch) -> None:
     """A worker: replay each (index, settings) from `jobs` until None; put ("progress", index,
     bytes, books), then ("done", index, (result, read)) or ("error", index, (kind, message)).
-    Stopped (the pool's SIGTERM, or a Ctrl-C reaching the whole process group), it leaves quietly,
-    its replay's temporary folder removed on the way out: the parent reports the interruption."""
+    The pool's SIGTERM ends it at once, as the signal's default does (not the CLI's handler, which
+    the fork copied: raised inside multiprocessing's exit it printed a traceback, or left the
+    worker joining a queue nobody reads); its replay folder is in the pool's `scratch`. A Ctrl-C
+    reaching the whole process group ends it quietly: the parent reports the interruption."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        _serve_jobs(jobs, out, recording, engine, cache_dir)
-    except (KeyboardInterrupt, Terminated):
+        while (job := jobs.get()) is not None:
+            index, settings = job
+            _serve_job(index, settings, out, recording, engine, cache_dir, scratch)
+    except KeyboardInterrupt:
         pass
 
 
-def _serve_jobs(jobs, out, recording, engine, cache_dir) -> None:
-    while (job := jobs.get()) is not None:
-        index, settings = job
-        try:
-            done = _replay_one(recording, settings, engine, cache_dir,
-                               lambda read, books: out.put(("progress", index, (read, books))))
-        except Exception as exc:       # reported to the parent, which raises it there
-            out.put(("error", index, ("recording" if isinstance(exc, RecordingError) else type(exc).__name__,
-                                      str(exc))))
-        else:
-            out.put(("done", index, done))
+def _serve_job(index, settings, out, recording, engine, cache_dir, scratch) -> None:
+    try:
+        done = _replay_one(recording, settings, engine, cache_dir,
+                           lambda read, books: out.put(("progress", index, (read, books))), scratch)
+    except Exception as exc:       # reported to the parent, which raises it there
+        out.put(("error", index, ("recording" if isinstance(exc, RecordingError) else type(exc).__name__,
+                                  str(exc))))
+    else:
+        out.put(("done", index, done))
 
 
 def _match_into_cache(recording, cache_dir: Path) -> None:
@@ -87,8 +92,10 @@ class ReplayPool:
                 _match_into_cache(self.recording, self.cache_dir)
             ctx = multiprocessing.get_context("fork")
             self._jobs, self._out = ctx.Queue(), ctx.Queue()
+            self._scratch = tempfile.TemporaryDirectory(prefix="arbbot-replay-pool-")   # the workers' folders
             self._procs = [ctx.Process(target=_serve, name=f"arbbot-replay-{k}", daemon=True,
-                                       args=(self._jobs, self._out, self.recording, self.engine, self.cache_dir))
+                                       args=(self._jobs, self._out, self.recording, self.engine, self.cache_dir,
+                                             self._scratch.name))
                            for k in range(self.workers)]
             for proc in self._procs:
                 proc.start()
@@ -96,6 +103,7 @@ class ReplayPool:
 
     def __exit__(self, *exc) -> None:
         for proc in self._procs:
+            proc.join(timeout=0 if exc[0] is not None else 2.0)   # done: each ends after its last job
             if proc.is_alive():
                 proc.terminate()
             proc.join()
@@ -103,6 +111,7 @@ class ReplayPool:
             for q in (self._jobs, self._out):   # which would hang this process's exit
                 q.cancel_join_thread()
                 q.close()
+            self._scratch.cleanup()             # what a stopped worker's replay left
 
     def run(self, jobs: list[tuple[str, object]], progress) -> list[tuple[dict, dict]]:
         """(result, read counts) per (label, settings) job, in order; `progress(label)` gives a

@@ -638,7 +638,8 @@ class LiveSession:
         change, in place (`Engine.set_limits`: the candidates and books are kept; rebuilding a
         20,000-market engine held the loop 0.3 s on a quiet machine, seconds on a loaded one, with
         an execution in flight waiting), and what it finds with them reported at once. Raises as
-        `set_limits` (then nothing changed)."""
+        `set_limits` (then nothing changed), or as the scan after it (the limits are set: the
+        caller puts them back, `ops.control`)."""
         import dataclasses
         self.engine.set_limits(self.max_qty, self.min_profit)
         self.universe = dataclasses.replace(self.universe, max_qty=self.max_qty, min_profit=self.min_profit)

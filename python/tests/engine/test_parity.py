@@ -270,9 +270,11 @@ def test_limits_changed_in_place_size_as_an_engine_built_with_them_on_both_engin
                                                          (0, 2 ** 63, Status.MONEY)])
 def test_limits_an_engine_refuses_change_nothing_on_both_engines(max_qty, min_profit, status):
     require_native()
-    universe = Universe((), (), 100, 5)
+    book = Book(yes_asks=((4_000, 300),), no_asks=((5_800, 300),))      # $0.02 a contract, 3 contracts
+    universe = Universe((Market(Venue.POLYMARKET, "A", FeeSchedule(), 1, book),), (), 200, 5)
     for name in ("swift", "python"):
         engine = Engine(universe, engine=name)
         with pytest.raises(EngineInputError) as refused:
             engine.set_limits(max_qty, min_profit)
         assert refused.value.status == status
+        assert [o.qty for o in engine.scan().opportunities] == [200]          # still capped at 200 lots

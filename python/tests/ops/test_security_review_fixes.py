@@ -348,6 +348,12 @@ def test_a_halt_with_the_right_token_goes_through_a_lockout_anyone_can_cause(das
     r = httpx.post(dashboard.base + "api/halt", headers=bearer, json={"reason": "risk script"}, timeout=10)
     assert r.status_code == 200 and r.json()["ok"] is True and r.json()["halted"]
     assert httpx.post(dashboard.base + "api/resume", headers=bearer, timeout=10).status_code == 429
+    # ... but the halt is no guessing channel meanwhile: HALT_CHECKS_LOCKED comparisons a lockout
+    for i in range(auth_module.HALT_CHECKS_LOCKED):
+        httpx.post(dashboard.base + "api/halt", headers={"Authorization": f"Bearer guess{i}"}, json={}, timeout=10)
+    assert httpx.post(dashboard.base + "api/halt", headers=bearer, json={}, timeout=10).status_code == 429
+    dashboard.clock.now += auth_module.LOCKOUT_S                        # the lockout over: checked again
+    assert httpx.post(dashboard.base + "api/halt", headers=bearer, json={}, timeout=10).status_code == 200
 
 
 def test_an_exposed_dashboard_or_metrics_server_is_announced_with_a_warning(monkeypatch):

@@ -28,6 +28,9 @@ def test_two_configs_in_two_processes_give_what_one_after_another_gives(recorded
     cli = _bot("replay", str(path), "--config", str(small), "--config", str(twice), "--jobs", "2", "--json",
                cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr[-2000:]
+    # the pool stops its finished workers: quietly (the CLI's SIGTERM handler, copied by the fork,
+    # once printed a worker's traceback here on most runs)
+    assert "Traceback" not in cli.stderr and "Process arbbot-replay" not in cli.stderr, cli.stderr[-2000:]
     first, second = json.loads(cli.stdout)["results"]
     assert {**first, "config": None} == {**second, "config": None} == {**capped, "config": None}
 
@@ -88,7 +91,7 @@ def test_sigterm_stops_the_workers_and_removes_every_temporary_folder(recorded, 
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "ARB_KILL_FILE": "", "TMPDIR": str(scratch)})
     deadline = time.monotonic() + 120
-    while not list(scratch.glob("arbbot-replay-*/replay.db")):       # a worker is replaying
+    while not list(scratch.rglob("replay.db")):                       # a worker is replaying
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
         time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)

@@ -123,3 +123,31 @@ def test_a_200_that_places_nothing_is_read_by_its_message():
     got, _, _ = _place(200, {"success": True, "errorMsg": "order 0xabc is invalid. Size (1) lower than the minimum: 5",
                              "orderID": "", "status": "", "makingAmount": "", "takingAmount": ""})
     assert type(got) is OrderRejected
+
+
+def test_a_200_claiming_success_without_a_status_is_rejected_only_on_a_documented_refusal():
+    """`success: true` with an error message and no insert status: a documented refusal places
+    nothing; any other message may mean the order is at the venue (looked up by its hash, never
+    taken as refused: a fill would be missed)."""
+    body = {"success": True, "orderID": "", "status": "", "makingAmount": "", "takingAmount": ""}
+    got, _, _ = _place(200, {**body, "errorMsg": "post-only mode: only post-only orders and cancels are allowed"})
+    assert type(got) is OrderRejected and got.status is None
+    got, _, _ = _place(200, {**body, "errorMsg": "something new the venue says"})
+    assert isinstance(got, OutcomeUnknown)
+
+
+def test_a_refusal_in_a_200_body_keeps_its_code_during_a_restart_hold():
+    """A 200 {"success": false} refusal is no HTTP error: during a restart hold it is not turned
+    into a wait, and the balance code still reaches the unwind."""
+    async def go():
+        v, _ = _venue(200, {"success": False, "errorMsg": "not enough balance / allowance"})
+        v.outage = RESTARTING
+        try:
+            await v.place_order(OrderRequest(MARKET.market_id, Side.YES, 5_000, 1_000, action=Action.BUY,
+                                             tif=TimeInForce.IOC, client_order_id="c1"))
+        except OrderRejected as exc:
+            got = exc
+        await v.close()
+        return got
+    got = asyncio.run(go())
+    assert type(got) is OrderRejected and got.code == NOT_ENOUGH_BALANCE

@@ -44,7 +44,8 @@ SESSION_IDLE_S = 8 * 3600.0       # a browser session unused this long ends
 LOGIN_FAILURES = 10               # wrong tokens within LOGIN_WINDOW_S that lock the token checks ...
 LOGIN_WINDOW_S = 60.0
 LOCKOUT_S = 60.0                  # ... for this long (429)
-HALT_PATH = "/api/halt"           # the kill switch: answered to the right bearer token even then
+HALT_PATH = "/api/halt"           # the kill switch: answered to the right bearer token even then,
+HALT_CHECKS_LOCKED = 3            # ... which is compared at most this often during one lockout
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -87,6 +88,7 @@ class Auth:
         self.clock = clock
         self._failures: deque[float] = deque()   # when the wrong tokens of the last LOGIN_WINDOW_S came
         self._locked_until = 0.0
+        self._halt_checks = 0                    # halt tokens compared during the current lockout
 
     def serve_on(self, host: str, port: int) -> None:
         """The server is bound on `host`:`port`: answer the Host names of that address only."""
@@ -108,9 +110,12 @@ class Auth:
 
     def locked(self) -> float:
         """Seconds left before tokens are checked again (0: they are)."""
-        return max(0.0, self._locked_until - self.clock())
+        left = max(0.0, self._locked_until - self.clock())
+        if not left:
+            self._halt_checks = 0
+        return left
 
-    def _failed(self, request: web.Request) -> None:
+    def _failed(self) -> None:
         """One wrong token: LOGIN_FAILURES within LOGIN_WINDOW_S lock the checks for LOCKOUT_S."""
         now = self.clock()
         self._failures.append(now)
@@ -189,7 +194,7 @@ class Auth:
             if wait := self.locked():
                 return _locked(wait)
             if not same(request.query.get("token"), self.token):
-                self._failed(request)
+                self._failed()
                 return _refuse(401, "wrong dashboard token")
             sid, csrf = self.start_session()
             # the CSRF token in the fragment, never in the page: a browser sends this cookie to every
@@ -199,15 +204,20 @@ class Auth:
             response.set_cookie(self.cookie, sid, httponly=True, samesite="Strict", path="/")
             return response
         if request.headers.get("Authorization", "").startswith("Bearer "):
-            if (wait := self.locked()) and not (request.method == "POST" and request.path == HALT_PATH
-                                                and self.bearer(request)):
+            if wait := self.locked():
                 # a halt with the right token goes through a lockout that anyone reaching the port
                 # can cause: a risk script's kill switch must not wait on a stranger's guesses
-                # (halting can only stop trading)
-                return _locked(wait)
+                # (halting can only stop trading). Only HALT_CHECKS_LOCKED comparisons a lockout,
+                # so that the halt is no unlimited guessing channel while every other check rests
+                if not (request.method == "POST" and request.path == HALT_PATH
+                        and self._halt_checks < HALT_CHECKS_LOCKED):
+                    return _locked(wait)
+                self._halt_checks += 1
+                if not self.bearer(request):
+                    return _locked(wait)
             if self.bearer(request):
                 return await handler(request)
-            self._failed(request)
+            self._failed()
         sid = self.session_of(request)
         if sid is None:
             return _refuse(401, "dashboard token required: open the URL printed on the terminal, or send "

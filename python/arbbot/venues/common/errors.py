@@ -39,10 +39,11 @@ NOT_ENOUGH_BALANCE = "not_enough_balance"
 
 class VenueUnavailable(OrderRejected):
     """The venue refused an order because it takes none now, for a while: nothing was placed (a
-    refusal, as every OrderRejected), and the same order may be sent again later. Polymarket:
-    HTTP 425 Too Early while its matching engine restarts, and a refusal in the post-only mode
-    that follows (docs.polymarket.com/trading/matching-engine). `retry_after`: seconds worth
-    waiting before trying again."""
+    refusal, as every OrderRejected), and the same order may be sent again later. Any venue: an
+    order still refused 429 after the last retry. Polymarket: HTTP 425 Too Early while its
+    matching engine restarts, the post-only mode's 503 that follows, cancel-only / trading
+    disabled, "order timed out" (docs.polymarket.com/trading/matching-engine, resources/error-codes).
+    `retry_after`: seconds worth waiting before trying again."""
 
     def __init__(self, message: str, *, retry_after: float, **kw) -> None:
         super().__init__(message, **kw)

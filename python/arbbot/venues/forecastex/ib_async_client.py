@@ -483,6 +483,7 @@ class IBAsyncClient:
             if self.every_client:                # (connectAsync asked for this client's own only)
                 await asyncio.wait_for(self.ib.reqAllOpenOrdersAsync(), timeout)
         except (OSError, asyncio.TimeoutError, ConnectionError, RequestError) as e:
+            self.ib.disconnect()                 # half connected (the observer's request failed): not kept
             raise TransportError(f"forecastex: cannot connect to TWS at {host}:{port} as client {client_id}: {e!r}",
                                  venue="forecastex") from e
         finally:
@@ -876,7 +877,9 @@ class IBAsyncClient:
         """Whether `t`, refused by an error code not known to end an order (ib_async's Cancelled,
         undone by `_made_up_cancel`), was never at IB: TWS acknowledged nothing of it (no permId,
         no status of its own, nothing filled: checked by the caller) and a refresh of executions,
-        open and completed orders begun after that error did not list it either. An order the
+        open and completed orders begun after that error did not list it either (a listed order
+        gets its permId from the openOrder ib_async reads; the error's time and the refresh's
+        start are both wall clock: a clock stepped back in between could misjudge). An order the
         error left working (10349) is acknowledged with the error, in the same burst, and an open
         or completed order's record carries its permId; a refusal (an order precaution, a size
         limit: any code TWS sends instead of an orderStatus) leaves only the error. Without this,

@@ -247,7 +247,8 @@ class PolymarketExecutionClient:
         if not body.get("success") or (msg and body.get("status") not in _PLACED):
             # a 200 that places nothing ({"success": false, "errorMsg": …}, or a per-order error
             # with no insert status): read as the same message answered with an error status
-            raise answers.rejection(200, msg, f"polymarket POST /order: {msg or 'not placed'}")
+            raise answers.rejection(None, msg, f"polymarket POST /order: {msg or 'not placed'}",
+                                    success=bool(body.get("success")))
         # the id is the signed order's hash (an answer may leave it empty)
         order_id = str(body.get("orderID") or "") or signed_id or order_hash(payload["order"], m.neg_risk,
                                                                             self.config.chain_id)

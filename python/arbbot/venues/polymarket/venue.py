@@ -285,10 +285,9 @@ class PolymarketVenue:
             return 0
 
     async def place_order(self, req: OrderRequest) -> Order:
-        """Place one order. HTTP 425 (the engine restarting) is `VenueUnavailable` and holds the
-        books; while they are held, a refusal the venue answers with an HTTP error status (the
-        post-only mode's, whose text is not documented) is `VenueUnavailable` too. Nothing was
-        placed either way."""
+        """Place one order. HTTP 425 (the engine restarting) and the post-only mode's 503 are
+        `VenueUnavailable` and hold the books; while they are held, any refusal the venue answers
+        with an HTTP error status is `VenueUnavailable` too. Nothing was placed either way."""
         if req.market_id not in self.provider.markets:
             await self.provider.load()
         try:
@@ -296,7 +295,7 @@ class PolymarketVenue:
         except VenueUnavailable:
             raise
         except OrderRejected as exc:
-            if not self.outage or exc.status is None:       # no restart, or refused without an HTTP error
+            if not self.outage or exc.status is None:       # no restart, or refused in a 200 body
                 raise
             # retry hint: at most the hold's length
             raise VenueUnavailable(f"{exc} (refused during the matching engine's restart: post-only mode)",

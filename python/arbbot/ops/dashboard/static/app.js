@@ -6,13 +6,16 @@
   // the URL's fragment (never sent to a server), kept in this tab's sessionStorage (per origin, so
   // per port) and dropped from the address bar. A cookie the browser sent to another program on
   // another loopback port (cookies ignore ports) reads the page but cannot use the controls.
+  // Storage blocked (site data off: reading it throws): the handed token lives in this page only.
   const csrfKey = "arbbot-csrf:" + location.port;
   const handed = new URLSearchParams(location.hash.slice(1)).get("csrf");
-  if (handed) {
-    sessionStorage.setItem(csrfKey, handed);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  const csrf = sessionStorage.getItem(csrfKey) || "";
+  let kept = null;
+  try {
+    if (handed) sessionStorage.setItem(csrfKey, handed);
+    kept = sessionStorage.getItem(csrfKey);
+  } catch (err) { kept = null; }
+  if (handed) history.replaceState(null, "", location.pathname + location.search);
+  const csrf = handed || kept || "";
   const $ = (id) => document.getElementById(id);
   let last = null;            // the newest state
   let selected = null;        // execution id shown in the detail panel

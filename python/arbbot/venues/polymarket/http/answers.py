@@ -84,10 +84,21 @@ def order_refusal(resp: httpx.Response, what: str) -> VenueError | None:
     return None
 
 
-def rejection(status: int, msg: str, text: str) -> VenueError:
-    """A 4xx answer to `POST /order` (other than 401/403/404/425/429), as the exception to raise."""
+# the documented refusals (nothing placed): "Place Orders" and "Order Processing Errors"
+_REFUSALS = ("invalid order payload", "has to be the owner of the api key", "has to be the address of the api key",
+             "address banned", "closed only mode", "invalid post-only order", "breaks minimum tick size",
+             "lower than the minimum", "crosses the book", "not enough balance", "invalid expiration",
+             "order canceled in the ctf exchange contract", "couldn't be fully filled", "no orders found to match",
+             "not yet ready to process new orders", "post-only mode", "too many orders", "order_version_mismatch")
+
+
+def rejection(status: int | None, msg: str, text: str, *, success: bool = False) -> VenueError:
+    """The exception for a `POST /order` answer that placed nothing it says: a 4xx (other than
+    401/403/404/425/429; `status`), or a 200 body (`status` None: no HTTP error) that is a
+    refusal (`success` false) or claims success without an insert status (`success` true: then
+    only a documented refusal's message is a rejection; any other may be at the venue)."""
     low = msg.lower()
-    if any(s in low for s in _MAY_BE_PLACED):
+    if any(s in low for s in _MAY_BE_PLACED) or (success and not any(s in low for s in _REFUSALS)):
         return OutcomeUnknown(f"{text}; the order may be at the venue", venue="polymarket", status=status)
     # "not enough balance / allowance": also what a SELL of tokens whose purchase is not yet mined
     # gets (the trade MATCHED, the tokens not delivered): the executor then unwinds by buying the
