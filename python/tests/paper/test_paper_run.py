@@ -19,7 +19,8 @@ def expected_fills(order: dict) -> list[tuple[int, int, int]]:
     venue would: buys take the side's asks (Kalshi, ForecastEx: the other side's bids at
     10,000 − p; Polymarket: the token's asks), sells its bids, less what earlier paper orders took
     there (`terms.taken`, per price of the order's ladder); whole lots; the order's fee
-    ceil(r·Σ q·p·(1 − p) / R)·R + ceil(c·q / 100), each fill carrying the increase of that fee."""
+    ceil(r·Σ q·p·(1 − p) / R)·R + ceil(c·q / 100), each fill carrying the increase of that fee
+    (Kalshi: rounded per fill, one fill per level)."""
     yes_bids, yes_asks, no_bids, no_asks = order["book"]
     terms = order["terms"]
     rate, per_contract, rounding, _maker = terms["fees"]
@@ -58,10 +59,16 @@ def expected_fills(order: dict) -> list[tuple[int, int, int]]:
             break
         walked.append((p, min(q, take)))
         take -= walked[-1][1]
-        raw_fee = sum(rate * lots * price * (FULL - price) for price, lots in walked)
+    if terms["venue"] == "kalshi":
+        # Kalshi rounds per fill since 2026, one fill per level walked (the rule, checked against
+        # the venue's worked examples, in tests/sim/test_kalshi_fee_rounding.py)
+        from arbbot.venues.kalshi.fees import fill_fees
+        return [(p, q, fee) for (p, q), fee in zip(walked, fill_fees(rate, walked, sale=order["action"] == "sell"))]
+    for k in range(len(walked)):
+        raw_fee = sum(rate * lots * price * (FULL - price) for price, lots in walked[:k + 1])
         unit = rounding * 10**10
-        fee = -(-raw_fee // unit) * rounding - (-(per_contract * sum(lots for _, lots in walked)) // 100)
-        out.append((p, walked[-1][1], fee - fee_before))
+        fee = -(-raw_fee // unit) * rounding - (-(per_contract * sum(lots for _, lots in walked[:k + 1])) // 100)
+        out.append((*walked[k], fee - fee_before))
         fee_before = fee
     return out
 
