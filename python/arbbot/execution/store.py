@@ -1457,7 +1457,8 @@ class OrderStore:
         Returns the acknowledged execution ids."""
         with self.tx() as db:
             ids = [r["id"] for r in db.execute("SELECT id FROM executions WHERE state='naked' AND acknowledged=0")]
-            db.execute("UPDATE executions SET acknowledged=1, updated_ms=? WHERE state='naked'", (self._clock_ms(),))
+            # `updated_ms` stays when it ended: its day in daily PnL, reports and the settlement watch
+            db.execute("UPDATE executions SET acknowledged=1 WHERE state='naked' AND acknowledged=0")
             db.execute("UPDATE flags SET value='0', ts_ms=? WHERE name='safe_mode'", (self._clock_ms(),))
             self._event(db, "safe_mode_acknowledged", who=who, executions=ids)
         self._safe_latch = None
