@@ -26,6 +26,8 @@ class Faults:
     ws_out_of_order_every: int = 0     # swap two consecutive book frames every N frames
     ws_malformed_every: int = 0        # send a non-JSON frame every N frames
     ws_disconnect_after: int = 0       # close the socket after N data frames (each connection)
+    ws_overflow_after: int = 0         # Kalshi: the Nth book frame of a connection overflows its book
+    #   subscription: error 25 "Subscription buffer overflow" (no sid) and nothing more on that sid
     poly_bad_hash_every: int = 0       # Polymarket: corrupt the hash in a price_change every N
     poly_drop_every: int = 0           # Polymarket: lose (never send) every Nth price_change frame
     http_429_every: int = 0            # every Nth request gets 429

@@ -271,6 +271,29 @@ def test_stream_disconnect_reconnects_with_fresh_auth(rsa_keys):
     _stream_case(rsa_keys, Faults(ws_disconnect_after=60), steps=15, expect=expect)
 
 
+def test_a_subscription_that_overflows_is_taken_up_again_on_a_new_connection(rsa_keys):
+    """Error 25 names no sid: the books' subscription or the lifecycle's (pauses, fee changes) may
+    have ended. The client reconnects and subscribes both anew; the books converge again."""
+    async def main():
+        async with kalshi_env(rsa_keys, faults=Faults(ws_overflow_after=20)) as (sim, cfg):
+            v = KalshiVenue(cfg)
+            dc = KalshiDataClient(cfg.ws_url, v.http.signer, TICKERS, on_fee_update=lambda msg: [])
+            dc.start()
+            await wait_for(lambda: _check_books(sim, dc, TICKERS), what="initial snapshots")
+            for _ in range(15):
+                sim.process.step()
+                await asyncio.sleep(0)
+            await wait_for(lambda: dc.ws.connects >= 2 and dc.lifecycle_sid is not None, what="a new connection")
+            for _ in range(3):
+                sim.process.step()
+            await wait_for(lambda: _check_books(sim, dc, TICKERS), timeout=20, what="books converge")
+            assert {e.code for e in dc.errors} == {25} and len(dc.errors) < dc.ws.connects    # one per connection at most
+            assert dc.sid is not None and dc.lifecycle_sid is not None
+            await dc.close()
+            await v.close()
+    run(main())
+
+
 def test_gap_marks_untradeable_until_snapshot(rsa_keys):
     """Feed frames directly: after a gap the book is flagged, and only a snapshot clears it."""
     async def main():

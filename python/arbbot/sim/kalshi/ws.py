@@ -7,7 +7,8 @@ contiguous `seq` per sid), ticker, trade, fill, user_orders, market_positions, m
 (`event_fee_update`, pushed by `push_event_fee_update`; `determined` then `settled` when a market
 settles, after the `user_order` cancels of its resting orders). Frame faults
 (`ws_seq_gap_every` and `lost_removals` (lost deltas), `ws_duplicate_every`, `ws_out_of_order_every`,
-`ws_malformed_every`, `stale_books`) apply to book frames, `ws_disconnect_after` to all data frames, per connection.
+`ws_malformed_every`, `stale_books`, `ws_overflow_after`) apply to book frames, `ws_disconnect_after` to all
+data frames, per connection.
 `stall_connections()` makes every live connection half-open (a network fault: nothing more is
 delivered either way, and no close).
 `KalshiWs` is mixed into `KalshiSim` (arbbot.sim.kalshi.server).
@@ -120,6 +121,7 @@ class KalshiWsConn(WsConnection):
         self.book_frames = 0
         self.held: str | None = None
         self.stalled = False                  # half-open (`stall`): nothing is delivered either way
+        self.overflowed: set[int] = set()     # sids ended by `ws_overflow_after`: their queued frames are not sent
 
     def send(self, obj: dict, *, book: bool = False) -> None:
         self.q.put_nowait((obj, book))
@@ -157,8 +159,16 @@ class KalshiWsConn(WsConnection):
         if not book:
             await self.ws.send_str(text)
             return True
+        if obj.get("sid") in self.overflowed:
+            return False                      # its subscription ended
         self.book_frames += 1
         n = self.book_frames
+        if n == f.ws_overflow_after:
+            # the venue ends the subscription this client reads too slowly; its error names no sid
+            self.overflowed.add(obj["sid"])
+            self.subs.pop(obj["sid"], None)
+            await self.ws.send_str(json.dumps({"type": "error", "msg": {"code": 25, "msg": "Subscription buffer overflow"}}))
+            return False
         if f.ws_malformed_every and n % f.ws_malformed_every == 0:
             await self.ws.send_str('{"type":"orderbook_delta","sid":')   # truncated frame
         if f.ws_out_of_order_every and n % f.ws_out_of_order_every == 0 and self.held is None:

@@ -39,6 +39,13 @@ class BackgroundWebSocket:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
+    async def drop_connection(self) -> None:
+        """End the live connection, not the client: it reconnects as after a lost stream
+        (`on_disconnect`, the backoff's delay, then the connect's subscriptions, every one anew)."""
+        ws = self._ws
+        if ws is not None and not self.closed:
+            await ws.close()
+
     async def close(self) -> None:
         self.closed = True
         if self._ws is not None:

@@ -80,6 +80,12 @@ SUBSCRIBE_SOURCE = "orderbook_delta subscribe"
 ACTIVE = "active"                      # Market.status of a market that trades (OpenAPI Market.status)
 
 
+# WebSocket errors that end a subscription (venues-factsheet: 10 channel error, 25 subscription
+# buffer overflow), unless the error answers a command of ours (then that command was refused)
+OVERFLOW = 25
+TERMINAL_ERRORS = (10, OVERFLOW)
+
+
 class KalshiDataClient:
     def __init__(self, ws_url: str, signer, tickers: list[str], *, use_yes_price: bool = False,
                  recorder: Callable[[dict], Awaitable[None] | None] | None = None, backoff=None,
@@ -475,13 +481,16 @@ class KalshiDataClient:
             return
         if isinstance(msg, WsError):
             self.errors.append(msg)
-            if msg.code in (10, 25):            # terminal: resubscribe
-                await self._resync(f"ws error {msg.code}")
-                await self._subscribe()
-            elif msg.id in self._subscribing:
+            if msg.code != OVERFLOW and msg.id in self._subscribing:
                 self._subscribe_refused(msg.id, f"error {msg.code}: {msg.msg}", recv_ts)
-            elif msg.id in self._commands:
+            elif msg.code != OVERFLOW and msg.id in self._commands:
                 self._refused(msg)
+            elif msg.code in TERMINAL_ERRORS:
+                # a subscription ended, and the frame does not say which (no sid): the books' or the
+                # lifecycle's (pauses, determinations, fee changes). Every channel anew, on a new
+                # connection: subscribing again beside a live one is refused "already subscribed"
+                log.warning("kalshi ws error %s (%s): a subscription ended; reconnecting", msg.code, msg.msg)
+                self._spawn(self.ws.drop_connection())
             return
         if isinstance(msg, Other) and msg.type == "ok":
             sid, seq = msg.raw.get("sid"), msg.raw.get("seq")
