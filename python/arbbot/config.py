@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     polymarket_api_secret: SecretStr = SecretStr("")
     polymarket_api_passphrase: SecretStr = SecretStr("")
     polymarket_private_key: SecretStr = SecretStr("")
+    polymarket_signature_type: int = Field(0, ge=0, le=2, description="the wallet Polymarket orders draw on: 0 the "
+                                           "signing key's own address (EOA), 1 a Polymarket proxy wallet (an account "
+                                           "opened with email or Magic), 2 a Polymarket Gnosis Safe (an account "
+                                           "opened with a browser wallet); 1 and 2 need polymarket_funder")
+    polymarket_funder: str = Field("", description="for signature types 1 and 2: the wallet that holds the funds "
+                                   "(the address polymarket.com shows as the account's; 0x and 40 hex digits)")
 
     @model_validator(mode="before")
     @classmethod
@@ -200,6 +206,26 @@ class Settings(BaseSettings):
                 if old in data:
                     raise ValueError(f"{old} moved: set {new} instead")
         return data
+
+    @field_validator("polymarket_funder")
+    @classmethod
+    def _polymarket_wallet(cls, funder: str, info) -> str:
+        """A proxy or Safe wallet signs orders whose maker is the funder; an EOA's maker is the key's
+        own address, so a funder there would be ignored: refused rather than silently dropped."""
+        kind = info.data.get("polymarket_signature_type")
+        if kind is None:                    # refused itself
+            return funder
+        if kind == 0 and funder:
+            raise ValueError("only for polymarket_signature_type 1 (proxy) or 2 (Safe); with 0 orders draw on the "
+                             "signing key's own address")
+        if kind and not funder:
+            raise ValueError(f"polymarket_signature_type {kind} needs it (the wallet that holds the funds)")
+        if funder:
+            from eth_utils import is_hex_address, to_checksum_address
+            if not is_hex_address(funder):
+                raise ValueError("not an address (0x and 40 hex digits)")
+            funder = to_checksum_address(funder)
+        return funder
 
     @field_validator("metrics_host", "dashboard_host")
     @classmethod

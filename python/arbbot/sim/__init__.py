@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import base64
 import dataclasses
+import hashlib
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from eth_utils import to_checksum_address
 
 from arbbot.files import write_atomic
 from arbbot import logs
@@ -37,6 +39,9 @@ from arbbot.sim import scenarios
 from arbbot.sim.scenarios import DEPTHS, VARIED_LEVEL_CONTRACTS, build
 from arbbot.sim.settlements import check_listed, parse_settlements
 from arbbot.sim.universe import UniverseDriver
+
+# where the simulated Polymarket account's funds sit → the signature type its orders must carry
+POLYMARKET_WALLETS = {"eoa": 0, "proxy": 1, "safe": 2}
 
 __all__ = ["SimHandle", "start", "serve", "cli_main", "Faults", "write_handle", "load_handle", "spawn",
            "SpawnedSimulator"]
@@ -74,7 +79,8 @@ class SimHandle:
         out = {"format": "arbbot.sim-handle/1", "urls": self.urls, "kalshi_key_id": self.kalshi_key_id,
                "kalshi_private_key_pem": self.kalshi_private_key_pem.decode(),
                "polymarket": {"address": c.address, "api_key": c.api_key, "secret": c.secret,
-                              "passphrase": c.passphrase, "private_key": self.polymarket_private_key}}
+                              "passphrase": c.passphrase, "private_key": self.polymarket_private_key,
+                              "signature_type": c.wallet_type, "funder": c.funder}}
         if self.forecastex_symbols:
             out["forecastex_symbols"] = list(self.forecastex_symbols)
         return out
@@ -102,7 +108,9 @@ def load_handle(path: str) -> SimHandle:
             raise ValueError(f"format is {doc.get('format')!r}, expected 'arbbot.sim-handle/1'")
         p = doc["polymarket"]
         return SimHandle(dict(doc["urls"]), doc["kalshi_key_id"], doc["kalshi_private_key_pem"].encode(),
-                         polymarket_creds=ApiCreds(p["address"], p["api_key"], p["secret"], p["passphrase"]),
+                         polymarket_creds=ApiCreds(p["address"], p["api_key"], p["secret"], p["passphrase"],
+                                                   wallet_type=int(p.get("signature_type", 0)),
+                                                   funder=str(p.get("funder", ""))),
                          polymarket_private_key=p["private_key"],
                          forecastex_symbols=tuple(doc.get("forecastex_symbols", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -120,7 +128,7 @@ def _keypair() -> tuple[bytes, bytes]:
 async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
                 faults: Faults | None = None, step_interval: float | None = 1.0,
                 markets: int | None = None, depth: str = "varied", settlements=None,
-                start_ms: int | None = None) -> SimHandle:
+                start_ms: int | None = None, polymarket_wallet: str = "eoa") -> SimHandle:
     """Start the simulator on the running loop. `step_interval` seconds between price-process
     steps (None: books move only when `handle.kalshi.process.step()` is called). The `universe`
     scenario (`markets` books) is one catalog shared by the three venues and moves on its own
@@ -130,7 +138,12 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     makes them); the universe's own driver sizes its books either way. `settlements`: markets
     the venues settle on their own clock (the decoded JSON list, `arbbot.sim.settlements`);
     ValueError if one is malformed or names a market the scenario does not list. `start_ms` (Unix
-    ms; default now): the day the scenario's dates count from (`scenarios.build`)."""
+    ms; default now): the day the scenario's dates count from (`scenarios.build`).
+    `polymarket_wallet`: where the Polymarket account's funds sit (POLYMARKET_WALLETS): the signing
+    key's own address ("eoa") or a proxy ("proxy", an email sign-in) or Safe ("safe", a browser
+    wallet) it owns, which orders must then name as maker (signature type 1 / 2)."""
+    if polymarket_wallet not in POLYMARKET_WALLETS:
+        raise ValueError(f"polymarket wallet must be one of {', '.join(POLYMARKET_WALLETS)}, not {polymarket_wallet!r}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the simulator serves loopback only")
     if depth not in DEPTHS:
@@ -160,7 +173,10 @@ async def start(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", p
     from py_clob_client_v2.signer import Signer
     poly_key = "0x" + secrets.token_hex(32)         # simulator-only: the account's EIP-712 signer
     creds = ApiCreds(Signer(poly_key, 137).address(), str(uuid.uuid4()),
-                     base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), secrets.token_hex(32))
+                     base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), secrets.token_hex(32),
+                     wallet_type=POLYMARKET_WALLETS[polymarket_wallet])
+    if creds.wallet_type:               # the proxy / Safe the signer owns: an address of its own
+        creds.funder = to_checksum_address(hashlib.sha256(f"{polymarket_wallet}:{creds.address}".encode()).hexdigest()[:40])
     poly.register_creds(creds)
     try:
         await poly.start(host)
@@ -207,7 +223,7 @@ async def _stop_all(handle: SimHandle) -> None:
 
 def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: int = 0, *,
           faults: Faults | None = None, step_interval: float | None = 1.0, markets: int | None = None,
-          depth: str = "varied", settlements=None) -> SimHandle:
+          depth: str = "varied", settlements=None, polymarket_wallet: str = "eoa") -> SimHandle:
     """Run the simulator in a daemon thread with its own event loop; returns once it listens."""
     ready = threading.Event()
     box: dict = {}
@@ -218,7 +234,7 @@ def serve(scenario: str = "all", seed: int = 0, host: str = "127.0.0.1", port: i
         try:
             box["handle"] = loop.run_until_complete(start(scenario, seed, host, port, faults=faults,
                                                           step_interval=step_interval, markets=markets, depth=depth,
-                                                          settlements=settlements))
+                                                          settlements=settlements, polymarket_wallet=polymarket_wallet))
         except BaseException as exc:  # report startup failures to the caller
             box["error"] = exc
             ready.set()
@@ -275,6 +291,10 @@ def cli_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", choices=DEPTHS, default="varied",
                     help=f"house level sizes: varied (log-uniform {lo}-{hi} contracts each, as real books vary; "
                          "default) or fixed (100 contracts x the level's depth)")
+    ap.add_argument("--polymarket-wallet", choices=tuple(POLYMARKET_WALLETS), default="eoa",
+                    help="where the Polymarket account's funds sit: the signing key's own address (eoa), or a proxy "
+                         "(email sign-in) or Safe (browser wallet) it owns; the handle file carries the signature "
+                         "type and funder the bot then signs with")
     ap.add_argument("--key-file", default="", help="write the simulator's Kalshi private key here (mode 0600)")
     ap.add_argument("--poly-creds-file", default="",
                     help="write the simulator's Polymarket L2 credentials (JSON) here (mode 0600)")
@@ -320,7 +340,8 @@ def cli_main(argv: list[str] | None = None) -> int:
         c = h.polymarket_creds
         contents = {"--key-file": h.kalshi_private_key_pem,
                     "--poly-creds-file": json.dumps({"address": c.address, "apiKey": c.api_key, "secret": c.secret,
-                                                     "passphrase": c.passphrase}).encode(),
+                                                     "passphrase": c.passphrase, "signatureType": c.wallet_type,
+                                                     "funder": c.funder or c.address}).encode(),
                     "--handle-file": json.dumps(h.to_json()).encode()}
         written = []
         for opt, path in outputs:
@@ -340,7 +361,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         try:
             h = await start(args.scenario, args.seed, "127.0.0.1", args.port, faults=faults,
                             step_interval=args.step or None, markets=args.markets, depth=args.depth,
-                            settlements=settlements)
+                            settlements=settlements, polymarket_wallet=args.polymarket_wallet)
         except ValueError as exc:
             print(f"arbbot sim: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -357,6 +378,9 @@ def cli_main(argv: list[str] | None = None) -> int:
             c = h.polymarket_creds
             print(f"polymarket_address {c.address}", flush=True)
             print(f"polymarket_api_key {c.api_key}", flush=True)
+            if c.wallet_type:
+                print(f"polymarket_signature_type {c.wallet_type}", flush=True)
+                print(f"polymarket_funder {c.funder}", flush=True)
             if args.poly_creds_file:
                 print(f"polymarket_creds_file {args.poly_creds_file}", flush=True)
             if args.handle_file:

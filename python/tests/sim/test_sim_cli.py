@@ -94,6 +94,19 @@ def test_key_creds_and_handle_files_are_readable_by_the_owner_only(tmp_path):
         for f in (key, creds, handle):
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
         assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
-        assert set(json.loads(creds.read_text())) == {"address", "apiKey", "secret", "passphrase"}
+        doc = json.loads(creds.read_text())
+        assert set(doc) == {"address", "apiKey", "secret", "passphrase", "signatureType", "funder"}
+        assert (doc["signatureType"], doc["funder"]) == (0, doc["address"])     # the default: the key's own wallet
         assert json.loads(handle.read_text())["format"] == "arbbot.sim-handle/1"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_safe_wallet_account_is_announced_with_its_funder(tmp_path):
+    """`--polymarket-wallet safe`: the account's funds sit in a Safe its key owns; the bot reads the
+    signature type and funder it must sign with from the handle file (and the operator from stdout)."""
+    handle = tmp_path / "h.json"
+    with sim_process("--scenario", "fed", "--seed", "1", "--polymarket-wallet", "safe", "--handle-file", str(handle),
+                     until="handle_file") as lines:
+        doc = json.loads(handle.read_text())["polymarket"]
+        assert doc["signature_type"] == 2 and lines["polymarket_signature_type"] == "2"
+        assert lines["polymarket_funder"] == doc["funder"] and doc["funder"].lower() != doc["address"].lower()

@@ -19,11 +19,20 @@ class L2Failure(Exception):
 
 @dataclass
 class ApiCreds:
+    """`address`: the signing key's (L2 auth and every order's `signer`). The account's funds sit
+    in one wallet: the key's own (`wallet_type` 0, EOA) or a Polymarket proxy (1) or Gnosis Safe (2)
+    at `funder`, which is then every order's `maker`."""
     address: str
     api_key: str
     secret: str = field(repr=False)
     passphrase: str = field(repr=False)
     account: str = "user"
+    wallet_type: int = 0
+    funder: str = ""
+
+    def wallet(self) -> tuple[int, str]:
+        """(signature type, maker address, lower case) of the wallet holding the account's funds."""
+        return self.wallet_type, (self.funder or self.address).lower()
 
 
 class CredRegistry:

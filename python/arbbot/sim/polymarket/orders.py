@@ -118,6 +118,12 @@ class OrderDesk:
             return _bad("invalid signature")
         if signer.lower() != str(order["signer"]).lower() or signer.lower() != creds.address.lower():
             return _bad("invalid signature")
+        kind, maker, wallet = order.get("signatureType"), str(order.get("maker", "")).lower(), creds.wallet()
+        # the exchange accepts as maker the signer itself (EOA, 0) or the proxy (1) / Safe (2) it owns
+        if not (kind == 0 and maker == signer.lower() or kind in (1, 2) and (kind, maker) == wallet):
+            return _bad("invalid signature")
+        if (kind, maker) != wallet:       # the key's own address, while the funds sit in its proxy or Safe
+            return _bad("not enough balance / allowance")
         vid = order_hash(order, l.neg_risk)           # like the venue: the order id is its EIP-712 hash
         if vid in self.ids:
             return _bad("order already exists (same signed order sent twice)")

@@ -404,8 +404,14 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
         return await self.desk.cancel_order(request, request[ACCOUNT])
 
     async def get_balance(self, request: web.Request):
+        """The collateral of the wallet `signature_type` names (0, the default: the signing key's own
+        address; 1 its proxy, 2 its Safe); only the account's funded wallet holds any."""
         acct = self.exchange.accounts[request[ACCOUNT]]
-        return web.json_response({"balance": str(acct.balance), "allowances": {}})
+        kind = request.query.get("signature_type", "0")
+        if kind not in ("0", "1", "2"):
+            return web.json_response({"error": f"invalid signature_type: {kind}"}, status=400)
+        held = int(kind) == self.registry.by_key[request.headers["POLY_API_KEY"]].wallet_type
+        return web.json_response({"balance": str(acct.balance if held else 0), "allowances": {}})
 
     # ---- Gamma --------------------------------------------------------------------------
     def market_json(self, cond: str) -> dict:

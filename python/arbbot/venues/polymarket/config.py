@@ -24,7 +24,7 @@ class PolymarketConfig:
     private_key: str = field(default="", repr=False)   # signs V2 orders (EIP-712) via py-clob-client-v2
     chain_id: int = 137
     signature_type: int = 0                             # 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE
-    funder: str = ""                                    # maker address (defaults to the signer)
+    funder: str = ""                                    # the orders' maker: the wallet holding the funds (default: the signer)
     max_retries: int = 4
     timeout_s: float = 10.0
     ping_interval_s: float = 10.0

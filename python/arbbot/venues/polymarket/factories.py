@@ -20,14 +20,17 @@ def simulated_config(handle) -> PolymarketConfig:
     return PolymarketConfig(gamma_url=handle.urls["polymarket_gamma"], clob_url=handle.urls["polymarket_clob"],
                             ws_url=handle.urls["polymarket_ws"], address=creds.address, api_key=creds.api_key,
                             api_secret=creds.secret, api_passphrase=creds.passphrase,
-                            private_key=handle.polymarket_private_key, reconnect_base_s=0.05, reconnect_cap_s=1.0)
+                            private_key=handle.polymarket_private_key, signature_type=creds.wallet_type,
+                            funder=creds.funder, reconnect_base_s=0.05, reconnect_cap_s=1.0)
 
 
 def live_config(settings) -> PolymarketConfig:
     """The production configuration from the settings' credentials (API key, secret, passphrase,
-    signing key; the address is the signing key's)."""
+    signing key; the address is the signing key's: L2 auth names it) and wallet (signature type and
+    funder: the orders' maker and the balance read)."""
     from py_clob_client_v2.signer import Signer
     key = settings.polymarket_private_key.get_secret_value()
     return PolymarketConfig(address=Signer(key, CHAIN_ID).address(), api_key=settings.polymarket_api_key,
                             api_secret=settings.polymarket_api_secret.get_secret_value(),
-                            api_passphrase=settings.polymarket_api_passphrase.get_secret_value(), private_key=key)
+                            api_passphrase=settings.polymarket_api_passphrase.get_secret_value(), private_key=key,
+                            signature_type=settings.polymarket_signature_type, funder=settings.polymarket_funder)

@@ -350,8 +350,11 @@ class PolymarketVenue:
         self.exec.on_order_id = callback
 
     async def balance(self) -> Balance:
-        """pUSD collateral (6 decimals on the wire = µ$)."""
-        body = await self.http.clob_get("/balance-allowance", {"asset_type": "COLLATERAL"}, auth=True)
+        """pUSD collateral (6 decimals on the wire = µ$) of the wallet orders draw on: the venue
+        derives it from the signing key and `signature_type` (without it, the key's own address:
+        0 for an account whose funds sit in a proxy wallet or Safe)."""
+        body = await self.http.clob_get("/balance-allowance", {"asset_type": "COLLATERAL",
+                                                               "signature_type": self.config.signature_type}, auth=True)
         try:
             return Balance(Venue.POLYMARKET, int(str(body["balance"])))
         except (KeyError, TypeError, ValueError):
