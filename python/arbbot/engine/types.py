@@ -6,6 +6,7 @@ FeeSchedule and Book come from the one model (`arbbot.model`). Units: price tick
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -83,6 +84,18 @@ class EngineInputError(ValueError):
 
 PRICE_MAX = TICKS_PER_DOLLAR
 LEVEL_QTY_MAX = 100_000_000
+
+
+def within_engine(book: Book) -> Book:
+    """`book` with every level's quantity at most LEVEL_QTY_MAX lots (1,000,000 contracts), as the
+    engines accept it: a venue may show more at one price (Polymarket's 0.1¢ / 99.9¢ walls), and
+    refused, such a book would leave the engine on the one before it. A level then offers a
+    million contracts, still more than a trade takes. `book` itself when no level is above."""
+    sides = book.sides()
+    if all(q <= LEVEL_QTY_MAX for side in sides for _p, q in side):
+        return book
+    yes_bids, yes_asks, no_bids, no_asks = (tuple((p, min(q, LEVEL_QTY_MAX)) for p, q in side) for side in sides)
+    return dataclasses.replace(book, yes_bids=yes_bids, yes_asks=yes_asks, no_bids=no_bids, no_asks=no_asks)
 RATE_MAX_PPM = 999_999
 MONEY_FEE_MAX = 1_000_000_000_000
 INT64_MAX = 2**63 - 1

@@ -19,7 +19,7 @@ from typing import Callable, Mapping
 from arbbot import logs
 from arbbot.engine import decompose
 from arbbot.engine.twin.fees import fills_fee, order_fee
-from arbbot.engine.types import Decomposition, Opportunity
+from arbbot.engine.types import Decomposition, Opportunity, within_engine
 from arbbot.execution.settle import UNSETTLED, Forgotten, most_settled, settle
 from arbbot.execution.store import NOT_FOUND, RECOVERY_NOT_FOUND, OrderStore
 from arbbot.execution.unsettled import SettlementWatch
@@ -202,6 +202,10 @@ class Executor:
         # under (exposure caps, the venue's cash), or None; asked before a completion
         # (`_cheaper_to_complete`: a leg bought above its plan after its edge went). The trader's.
         self.room: Callable[[Opportunity, int, int], str | None] | None = None
+        # `stops()`: why no trade may start now (kill switch, daily loss cap), asked again once leg 0
+        # is re-quoted, before its order: a halt written while that quote was read over the venue's
+        # REST stops the trade, nothing held yet. The trader's gates.
+        self.stops: Callable[[], list[str]] | None = None
         # called with the result of each re-hedge after a venue reverted fills of an ended
         # execution (`revert_fills`): the trader counts it as a failed execution (its breaker)
         self.on_rehedged: Callable[[ExecutionResult], None] | None = None
@@ -387,6 +391,9 @@ class Executor:
             return None, f"re-quote of {leg.market} failed: {exc}"
         if dec is None:
             return None, f"book of {leg.market} untradeable before leg {i}"
+        stopped = self.stops() if i == 0 and self.stops is not None else None
+        if stopped:
+            return None, f"stopped before leg 0: {stopped[0]}"
         ladder = dec.yes if leg.side is Side.YES else dec.no
         info = self._known_info(route)
         walk = ask_fills(ladder, qty, leg.worst_price)
@@ -547,7 +554,7 @@ class Executor:
         # its local ticker, which a stream gone silent without an error leaves frozen
         read = getattr(route.client, "snapshot_book", None) or route.client.fetch_book
         book = await asyncio.wait_for(read(route.market_id), self.config.order_timeout_s)
-        return decompose(int(book.venue), book) if book.tradeable else None
+        return decompose(int(book.venue), within_engine(book)) if book.tradeable else None
 
     async def _info(self, market: str) -> MarketInfo:
         """The market's rules: as the adapter knows them now where it says (`market_info`: a

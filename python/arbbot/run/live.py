@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from arbbot import logs
 from arbbot.engine import Book, Engine, Market, Opportunity, Universe, unpack_book
 from arbbot.engine.select import implementation
+from arbbot.engine.types import LEVEL_QTY_MAX, within_engine
 from arbbot.venues.common.backoff import Backoff
 from arbbot.venues.common.feed import FAILED_READS_STALE
 from arbbot.venues.common.priority import ReaderTurn
@@ -84,7 +85,10 @@ def pack(book: Book) -> array:
     for side in sides:
         for level in side:
             flat += level                # (price, qty): one list, then one array (≈ 30 % faster)
-    return array("q", flat)
+    packed = array("q", flat)
+    if len(packed) > 4 and max(packed) > LEVEL_QTY_MAX:      # prices are ≤ 10,000 ticks: a quantity is
+        packed[5::2] = array("q", (min(q, LEVEL_QTY_MAX) for q in packed[5::2]))    # as `within_engine`
+    return packed
 
 
 _EMPTY_PACKED = array("q", [0, 0, 0, 0])
@@ -97,7 +101,7 @@ def packed_update(engine: Engine, market: int, packed: array):
 def engine_market(info: MarketInfo, book: Book | None) -> Market:
     """The engine's market for a discovered one: its book only while the adapter trusts it."""
     return Market(info.venue, info.market_id, info.fees, info.lot_lots,
-                  book if book is not None and book.tradeable else _EMPTY, info.title)
+                  within_engine(book) if book is not None and book.tradeable else _EMPTY, info.title)
 
 
 def tune_gc() -> None:
@@ -446,8 +450,8 @@ class LiveSession:
             log.warning("market.closed", market=name, reason=reason)
         keep = [i for i, r in enumerate(self._relations) if not fresh.keys() & set(relation_names(r))]
         dropped = len(self._relations) - len(keep)
+        sources = self._sources_now()            # one per relation, before any is dropped
         self._relations = [self._relations[i] for i in keep]
-        sources = self._sources_now()
         self._sources = [sources[i] for i in keep]
         log.warning("markets.closed", markets=len(fresh), names=sorted(fresh)[:20], relations_dropped=dropped)
         if self.on_closed is not None:
@@ -860,6 +864,16 @@ class LiveSession:
             feed = getattr(client, "feed", None)
             if feed is not None and feed.frames != self._frames.get(venue, 0):
                 self._frames[venue], self._heard[venue] = feed.frames, now
+
+    def book_polled(self, name: str) -> bool:
+        """True if market `name`'s book comes from REST reads (a polled tier, or its stream source
+        down): a streamed book's silence says nothing changed, a polled book's age says nothing —
+        the order path reads it again before trading on it (`StreamedQuotes`)."""
+        if self.subscriptions.polls(name):
+            return True
+        venue, _, mid = name.partition(":")
+        feed = getattr(self.venues.get(venue), "feed", None)
+        return feed is not None and feed.polls(mid)
 
     def _stream_live(self, name: str) -> bool:
         """True if market `name`'s book arrives on a live stream: its venue's stream delivered

@@ -110,6 +110,8 @@ class PaperTrader:
             executor.on_cash_change = self.cash_changed
         if hasattr(executor, "room"):
             executor.room = self.completion_room
+        if hasattr(executor, "stops") and self.gates is not None:
+            executor.stops = self.gates.stops
         if hasattr(executor, "on_rehedged"):
             executor.on_rehedged = self.rehedged
         # reconciliations and re-reads of the limits under way (`reconcile_now`, `resolve_now`: two

@@ -150,3 +150,35 @@ def test_a_market_listed_active_again_is_released_and_its_relations_come_back() 
     session = asyncio.run(go())
     assert session.held == {}
     assert opportunity_markets(session) == {"kalshi:K1", "polymarket:0xP1"}
+
+
+def test_closing_a_market_of_the_first_relation_keeps_the_others_and_their_sources() -> None:
+    """Two mapped pairs; the first one's Polymarket market closes. Its relation is dropped and the
+    second kept with its own source (the closing read the sources after shortening the relations:
+    IndexError, the engine never rebuilt, the closed market's book and relation left in detection)."""
+    K2 = dataclasses.replace(K, market_id="K2", title="Will Y happen?")
+    P2 = dataclasses.replace(P, market_id="0xP2", title="Will Y happen?", yes_token="3", no_token="4")
+    BOOKS.update({"K2": dataclasses.replace(BOOKS["K1"], market=K2.id),
+                  "0xP2": dataclasses.replace(BOOKS["0xP1"], market=P2.id)})
+    second = {"kind": "same", "a": "kalshi:K2", "b": "polymarket:0xP2", "confidence": "0.99"}
+
+    async def go():
+        pv = Stub("polymarket", [P, P2])
+        rows = parse_mappings([",".join(HEADER), "K1,0xP1,,same,0.99", "K2,0xP2,,same,0.99"], "m.csv")
+        session = LiveSession({"kalshi": Stub("kalshi", [K, K2]), "polymarket": pv}, rows, min_profit=1)
+        await session.discover()
+        assert session._relations == [SAME, second]
+        sources = list(session._sources_now())
+        assert opportunity_markets(session) == {"kalshi:K1", "polymarket:0xP1", "kalshi:K2", "polymarket:0xP2"}
+        pv.markets = [dataclasses.replace(P, active=False), P2]
+        assert await session.refresh_listings() is True
+        assert session.closed == {"polymarket:0xP1": CLOSED}
+        assert session._relations == [second] and session._sources == sources[1:]
+        assert len(session.universe.relations) == 1
+        assert opportunity_markets(session) == {"kalshi:K2", "polymarket:0xP2"}
+        return session
+    try:
+        asyncio.run(go())
+    finally:
+        for mid in ("K2", "0xP2"):
+            BOOKS.pop(mid, None)
