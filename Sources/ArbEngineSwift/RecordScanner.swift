@@ -431,45 +431,53 @@ final class RecordScanner {
     }
 
     /// The twin's `_ask_update` on a copy of the state: the new state and the depletion sample
-    /// (second, removed / start size) it closes, if any; nil when a sum overflows.
+    /// (second, removed / start size) it closes, if any; nil when a difference overflows.
     static func askStep(_ old: AskState, best: Level?, second: Int64) -> (state: AskState, sample: (Double, Double)?)? {
         var st = old
         var sample: (Double, Double)? = nil
         if st.second != second {
-            if st.second >= 0 && st.startSize > 0 {
-                sample = (Double(st.second), pyTrueDivide(st.removed, st.startSize))
+            if st.changed && st.startSize > 0 {
+                guard let removed = removedLots(st) else { return nil }
+                sample = (Double(st.second), pyTrueDivide(removed, st.startSize))
             }
             st.second = second
-            st.removed = 0
+            st.changed = false
+            st.startPrice = st.price
             st.startSize = st.price != 0 ? st.size : 0
         }
         let price = best?.price ?? 0, size = best?.qty ?? 0
-        if st.price != 0 && (price == 0 || price > st.price) {
-            let (r, overflow) = st.removed.addingReportingOverflow(st.size)   // the level is gone
-            if overflow { return nil }
-            st.removed = r
-        } else if st.price != 0 && price == st.price && size < st.size {
-            let (d, o1) = st.size.subtractingReportingOverflow(size)
-            let (r, o2) = st.removed.addingReportingOverflow(d)
-            if o1 || o2 { return nil }
-            st.removed = r
+        if price != st.price || size != st.size {
+            st.changed = true
+            if st.startPrice == 0 {                 // the second began without an ask: measured from its first
+                st.startPrice = price
+                st.startSize = size
+            }
+            st.price = price
+            st.size = size
         }
-        if price != st.price && st.removed == 0 { st.startSize = size }   // a new (better) best ask
-        st.price = price
-        st.size = size
         return (st, sample)
+    }
+
+    /// The twin's `removed_lots`: lots of the start's best ask gone at the state's best ask (all
+    /// at a worse price or none, the shrinkage at the same price, none at a better one).
+    static func removedLots(_ st: AskState) -> Int64? {
+        if st.price == 0 || st.price > st.startPrice { return st.startSize }
+        if st.price != st.startPrice { return 0 }
+        let (d, overflow) = st.startSize.subtractingReportingOverflow(st.size)
+        return overflow ? nil : max(d, 0)
     }
 }
 
-/// The twin's `_ask[(index, side)]`: [second, price, size, start_size, removed].
+/// The twin's `_ask[(index, side)]`: [second, price, size, start price, start size, changed].
 struct AskState: Equatable {
     var second: Int64
     var price: Int64
     var size: Int64
+    var startPrice: Int64
     var startSize: Int64
-    var removed: Int64
+    var changed: Bool
 
-    static let fresh = AskState(second: -1, price: 0, size: 0, startSize: 0, removed: 0)
+    static let fresh = AskState(second: -1, price: 0, size: 0, startPrice: 0, startSize: 0, changed: false)
 }
 
 /// The twin's `_mid[index]`: [2 × mid ticks, unix s] once it exists.

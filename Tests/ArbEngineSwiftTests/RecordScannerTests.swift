@@ -220,7 +220,7 @@ import Testing
                             Sample(kind: 0, market: 0, side: 0, time: 1.0, value: 1.0),
                             Sample(kind: 0, market: 0, side: 1, time: 1.0, value: 0.0),
                             Sample(kind: 1, market: 0, side: 0, time: 2.05, value: 0.51),
-                            Sample(kind: 0, market: 0, side: 0, time: 2.0, value: 0.0),
+                            // second 2: the YES ask did not change (no sample), the NO ask moved better
                             Sample(kind: 0, market: 0, side: 1, time: 2.0, value: 0.0),
                             Sample(kind: 1, market: 0, side: 0, time: 3.1, value: 0.515)])
     }
@@ -238,15 +238,24 @@ import Testing
     @Test func askStepOnTheTwinsState() {
         var st = AskState.fresh
         var r = RecordScanner.askStep(st, best: Level(price: 6_000, qty: 50), second: 7)!
-        #expect(r.sample == nil && r.state == AskState(second: 7, price: 6_000, size: 50, startSize: 50, removed: 0))
+        #expect(r.sample == nil && r.state == AskState(second: 7, price: 6_000, size: 50, startPrice: 6_000,
+                                                       startSize: 50, changed: true))
         st = r.state
         r = RecordScanner.askStep(st, best: nil, second: 7)!                     // the level is gone
-        #expect(r.state == AskState(second: 7, price: 0, size: 0, startSize: 50, removed: 50))
+        #expect(r.state == AskState(second: 7, price: 0, size: 0, startPrice: 6_000, startSize: 50, changed: true))
         r = RecordScanner.askStep(r.state, best: Level(price: 5_000, qty: 9), second: 8)!
         #expect(r.sample! == (7.0, 1.0))
-        #expect(r.state == AskState(second: 8, price: 5_000, size: 9, startSize: 9, removed: 0))
-        #expect(RecordScanner.askStep(AskState(second: 1, price: 5, size: Int64.max, startSize: 1, removed: 1),
-                                      best: nil, second: 1) == nil)              // overflow: refused
+        #expect(r.state == AskState(second: 8, price: 5_000, size: 9, startPrice: 5_000, startSize: 9, changed: true))
+        // a re-quote to a better price, one level at a time: worse, none, better within the second
+        for best in [Level(price: 5_100, qty: 3), nil, Level(price: 4_900, qty: 20)] {
+            r = RecordScanner.askStep(r.state, best: best, second: 9)!
+        }
+        r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 20), second: 10)!
+        #expect(r.sample! == (9.0, 0.0))                                         // nothing of 5,000 × 9 taken
+        r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 20), second: 11)!
+        #expect(r.sample == nil)                                                 // second 10: no change, no sample
+        #expect(RecordScanner.askStep(AskState(second: 1, price: 5, size: -2, startPrice: 5, startSize: Int64.max,
+                                               changed: true), best: nil, second: 2) == nil)   // overflow: refused
     }
 
     // MARK: Python's arithmetic

@@ -37,7 +37,7 @@ import re
 from array import array
 
 from arbbot.engine.types import LEVEL_QTY_MAX, PRICE_MAX
-from arbbot.run.samples import DEPLETION, FULL, MID_EVERY_S, effective_ask
+from arbbot.run.samples import DEPLETION, FULL, MID_EVERY_S, effective_ask, removed_lots
 
 MID = 1
 VENUES = ("kalshi", "polymarket", "forecastex")
@@ -75,7 +75,8 @@ class PyScanner:
         self._open_at: int | None = None             # the millisecond of the open bursts
         self._open: dict[str, tuple] = {}            # venue → (deliveries {index: [n, sides, t, r]}, samples)
         self._closed: list[tuple] = []
-        self._ask: dict[tuple[int, int], list] = {}  # (index, side) → [second, price, size, start_size, removed]
+        # (index, side) → [second, price, size, start price, start size, changed] (`_Depletion`)
+        self._ask: dict[tuple[int, int], list] = {}
         self._mid: dict[int, list] = {}              # index → [2 × mid ticks, unix s]
 
     def feed(self, data: bytes, start: int = 0) -> tuple[int, int, bool]:
@@ -182,19 +183,17 @@ class PyScanner:
     def _ask_update(self, index: int, side: int, best, second: int, out: list) -> None:
         st = self._ask.get((index, side))
         if st is None:
-            st = self._ask[(index, side)] = [-1, 0, 0, 0, 0]
+            st = self._ask[(index, side)] = [-1, 0, 0, 0, 0, False]
         if st[0] != second:
-            if st[0] >= 0 and st[3] > 0:
-                out.append((DEPLETION, index, side, float(st[0]), st[4] / st[3]))
-            st[0], st[4], st[3] = second, 0, (st[2] if st[1] else 0)
+            if st[5] and st[4] > 0:
+                out.append((DEPLETION, index, side, float(st[0]), removed_lots(st[3], st[4], st[1], st[2]) / st[4]))
+            st[0], st[5], st[3], st[4] = second, False, st[1], (st[2] if st[1] else 0)
         price, size = best if best is not None else (0, 0)
-        if st[1] and (price == 0 or price > st[1]):
-            st[4] += st[2]                   # the level is gone: the best ask moved to a worse price
-        elif st[1] and price == st[1] and size < st[2]:
-            st[4] += st[2] - size
-        if price != st[1] and st[4] == 0:
-            st[3] = size                     # a new (better) best ask: measure against it
-        st[1], st[2] = price, size
+        if price != st[1] or size != st[2]:
+            st[5] = True
+            if st[3] == 0:                   # the second began without an ask: measured from its first
+                st[3], st[4] = price, size
+            st[1], st[2] = price, size
 
     def _mid_update(self, index: int, mid2: int, now_s: float, out: list) -> None:
         m = self._mid.get(index)

@@ -1,12 +1,16 @@
 """Raw samples for the sizing estimates, taken from the streamed books (SIZING.md step 5).
 
-Per market and bought side, the *depletion* samples: once per second with activity at the best
-effective ask, (size removed at that best ask during the second) / (its size when the second
-began), where removed = the size that left the level (a smaller size at the same price, or the
-whole level when the best ask moved to a worse price). A trade at the best ask also removes its
-size from the book, so trades are inside `removed`; counting a trade print as well would count the
-same contracts twice. Seconds without any update at the best ask give no sample (a conservative
-reading: quiet seconds would pull ρ down).
+Per market and bought side, the *depletion* samples: once per second in which the best effective
+ask changed, (size removed from the best ask the second began with) / (its size then), where
+removed compares the second's end with its start: a smaller size at the same price, the difference;
+the best ask at a worse price or none, the whole level; a better price, nothing (the level is left
+beneath it). When the second began without an ask, its first one is the start. A trade at the best
+ask removes its size from the book, so trades are inside `removed`; counting a trade print as well
+would count the same contracts twice. States in between do not count: a venue moves a book one
+level at a time (Kalshi's deltas), so a re-quote to a better price passes through a worse best
+ask, or none, for a few microseconds, which is no liquidity gone (counted, a market re-quoting
+once a second read as ρ ≈ 14/s). Seconds in which the best ask did not change give no sample (a
+conservative reading: quiet seconds would pull ρ down). A sample lies in [0, 1].
 
 Per market, the *mid* observations step 5 turns into volatility (ΔP / √Δt over consecutive
 mids, `arbbot.sizing.robust.volatility_samples`): the mid in dollars, recorded when it changed and
@@ -98,8 +102,18 @@ class _Depletion:
     second: int = -1                         # unix second of the bucket
     price: int = 0                           # best ask, ticks (0 = none)
     size: int = 0                            # its size now, lots
-    start_size: int = 0                      # its size when the bucket began, lots
-    removed: int = 0                         # lots that left the best ask in the bucket
+    start_price: int = 0                     # the best ask when the bucket began (or its first), ticks
+    start_size: int = 0                      # its size then, lots
+    changed: bool = False                    # the best ask changed within the bucket
+
+
+def removed_lots(start_price: int, start_size: int, price: int, size: int) -> int:
+    """Lots of the best ask (`start_price`, `start_size`) gone once the best ask is (`price`,
+    `size`) (price 0: none): all of them at a worse price or none, the shrinkage at the same
+    price, none at a better one."""
+    if price == 0 or price > start_price:
+        return start_size
+    return max(start_size - size, 0) if price == start_price else 0
 
 
 @dataclass(slots=True)
@@ -155,20 +169,18 @@ class StreamSamples:
         if st is None:
             st = self._ask[key] = _Depletion()
         if st.second != second:
-            if st.second >= 0 and st.start_size > 0:
-                value = st.removed / st.start_size
+            if st.changed and st.start_size > 0:
+                value = removed_lots(st.start_price, st.start_size, st.price, st.size) / st.start_size
                 _push(self.depletion, key, (float(st.second), value))
                 if self.persist:
                     self.pending.append(("depletion", f"{market}#{side.label}", float(st.second), value))
-            st.second, st.removed, st.start_size = second, 0, (st.size if st.price else 0)
+            st.second, st.changed, st.start_price, st.start_size = second, False, st.price, (st.size if st.price else 0)
         price, size = best if best is not None else (0, 0)
-        if st.price and (price == 0 or price > st.price):
-            st.removed += st.size            # the level is gone: the best ask moved to a worse price
-        elif st.price and price == st.price and size < st.size:
-            st.removed += st.size - size
-        if price != st.price and st.removed == 0:
-            st.start_size = size             # a new (better) best ask: measure against it
-        st.price, st.size = price, size
+        if price != st.price or size != st.size:
+            st.changed = True
+            if st.start_price == 0:          # the second began without an ask: measured from its first
+                st.start_price, st.start_size = price, size
+            st.price, st.size = price, size
 
     def _mid_update(self, market: str, mid2: int, now_s: float) -> None:
         m = self._mid.get(market)

@@ -35,6 +35,25 @@ def test_a_best_ask_that_moves_worse_counts_its_whole_level_as_removed():
     assert list(s.depletion[("p:M", Side.YES)]) == [(10.0, 1.0), (11.0, 500 / 800)]
 
 
+def test_a_requote_through_worse_asks_within_a_second_removes_nothing():
+    """A venue moves a book one level at a time: a re-quote from 6000 to 5900 passes through 6100 and
+    through no ask at all for a few microseconds. Only the second's start and end count (each
+    in-between state counted the whole level again: a market re-quoting once a second read as a
+    depletion rate of 14/s in the simulator)."""
+    s = StreamSamples()
+    s.on_packed("p:M", pack(book(yes_asks=[(6000, 400), (6100, 100)])), 50.0)
+    s.on_packed("p:M", pack(book(yes_asks=[(6100, 100)])), 50.2)                   # 6000 level cancelled
+    s.on_packed("p:M", pack(book()), 50.2)                                          # 6100 too
+    s.on_packed("p:M", pack(book(yes_asks=[(5900, 300)])), 50.2)                    # the new, better ask
+    s.on_packed("p:M", pack(book(yes_asks=[(5900, 300)])), 51.0)
+    s.on_packed("p:M", pack(book(yes_asks=[(5900, 300)], yes_bids=[(5000, 10)])), 52.5)   # a bid only
+    s.on_packed("p:M", pack(book(yes_asks=[(6000, 300)], yes_bids=[(5000, 10)])), 53.1)   # 5900 gone
+    s.on_packed("p:M", pack(book(yes_asks=[(6000, 300)], yes_bids=[(5000, 10)])), 54.0)
+    # second 50: 0 of 400 gone (a better ask is left); 51 and 52: the ask did not change, no sample;
+    # 53: the 5900 ask it began with is gone
+    assert list(s.depletion[("p:M", Side.YES)]) == [(50.0, 0.0), (53.0, 1.0)]
+
+
 def test_mids_are_recorded_on_change_at_most_once_a_second_and_queued_for_the_store():
     s = StreamSamples()
     s.on_packed("p:M", pack(book(yes_bids=[(4800, 10)], yes_asks=[(5200, 10)])), 0.0)     # mid 0.5
