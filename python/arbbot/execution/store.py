@@ -1327,12 +1327,22 @@ class OrderStore:
             if prune_before_ms is not None:
                 db.execute("DELETE FROM estimate_samples WHERE ts_ms < ?", (prune_before_ms,))
 
-    def estimate_samples(self, kind: str, since_ms: int) -> dict[str, tuple[tuple[float, float], ...]]:
-        """Samples of `kind` at or after `since_ms`, by key, each (time s, value) in time order."""
+    def estimate_samples(self, kind: str, since_ms: int, newest: int | None = None
+                         ) -> dict[str, tuple[tuple[float, float], ...]]:
+        """Samples of `kind` at or after `since_ms`, by key, each (time s, value) in time order;
+        with `newest`, only each key's newest that many (chosen in SQLite: a day's window holds
+        millions of rows, which a restart turned into Python objects only to keep the newest)."""
         out: dict[str, list[tuple[float, float]]] = {}
         with self._lock:
-            rows = self._db.execute("SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=?"
-                                    " ORDER BY ts_ms, seq", (kind, since_ms)).fetchall()
+            if newest is None:
+                rows = self._db.execute("SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=?"
+                                        " ORDER BY ts_ms, seq", (kind, since_ms)).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT key, ts_ms, value FROM (SELECT key, ts_ms, value, seq, ROW_NUMBER() OVER"
+                    " (PARTITION BY key ORDER BY ts_ms DESC, seq DESC) AS nth FROM estimate_samples"
+                    " WHERE kind=? AND ts_ms>=?) WHERE nth <= ? ORDER BY ts_ms, seq",
+                    (kind, since_ms, newest)).fetchall()
         for key, ts, value in rows:
             out.setdefault(key, []).append((ts / 1000, value))
         return {k: tuple(v) for k, v in out.items()}

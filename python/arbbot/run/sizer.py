@@ -39,7 +39,7 @@ from arbbot.execution.reconcile import nets_pairs, netted_held_costs
 from arbbot.model import Venue
 from arbbot.units import TICKS_PER_DOLLAR
 from arbbot.run.quotes import StreamedQuotes
-from arbbot.run.samples import StreamSamples
+from arbbot.run.samples import MAX_SAMPLES, StreamSamples
 from arbbot.sizing import state
 from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.clock import days_to_latest
@@ -113,7 +113,8 @@ class SessionSizer:
         self._params = self.cfg.params()
         self._confidence: dict[str, float] = {}       # opportunity id → c (the relations are fixed)
         self._relations = relations or RelationIndex(session.universe)
-        stored = state.history(store, int(clock() * 1000), self.cfg)     # resume: the window's samples
+        # resume: the window's samples, as many per key as the rings keep
+        stored = state.history(store, int(clock() * 1000), self.cfg, newest=MAX_SAMPLES)
         self.samples.load(stored.latency, stored.depletion, stored.mids)
         self._infos = {str(m.id): m for m in session.markets}
         self._meta = {name: (m.event_id or None, m.category or None) for name, m in self._infos.items()}
@@ -132,6 +133,7 @@ class SessionSizer:
         # implementations chosen once (ARB_ENGINE_DECOMPOSE / ARB_ENGINE_EVAL / ARB_ENGINE at start),
         # not re-read from the environment per opportunity
         self._quotes = StreamedQuotes(session)
+        self._marks: dict[str, int] = {}             # market name → its last streamed mid (ticks), `_mid`
         # the Swift chain decodes its step records only when they are read (`Sized.record()`)
         self._chain = native.size_lazy if implementation("eval") == "swift" else steps.size_opportunity
         self._legs: dict[str, tuple] = {}            # market name → (its packed book, LegMarket of it)
@@ -330,8 +332,16 @@ class SessionSizer:
         return value
 
     def _mid(self, name: str) -> int | None:
+        """Market `name`'s streamed mid (ticks), else the last one it had: a book held out a while
+        (quiet, awaiting its snapshot after a reconnect) keeps its mark. Marked at cost meanwhile,
+        a position's value jumped to cost and back, and the equity peak kept the higher reading:
+        a drawdown made of marking alone, never recovered."""
         decomposed = self._quotes(name)
-        return None if decomposed is None else decomposed.quote.mid
+        mid = None if decomposed is None else decomposed.quote.mid
+        if mid is None:
+            return self._marks.get(name)
+        self._marks[name] = mid
+        return mid
 
     @property
     def portfolio(self):

@@ -15,15 +15,16 @@ from arbbot.sizing.robust import History
 DAY_MS = 86_400_000
 
 
-def history(store, now_ms: int, cfg: SizingConfig) -> History:
-    """Step 5's raw samples of the last `window_s` (times in seconds since the epoch) and all fill outcomes."""
+def history(store, now_ms: int, cfg: SizingConfig, newest: int | None = None) -> History:
+    """Step 5's raw samples of the last `window_s` (times in seconds since the epoch; with
+    `newest`, each key's newest that many) and all fill outcomes."""
     since = now_ms - int(cfg.robust_inputs.window_s * 1000)
-    latency = {Venue.parse(k): v for k, v in store.estimate_samples("latency", since).items()}
+    latency = {Venue.parse(k): v for k, v in store.estimate_samples("latency", since, newest).items()}
     depletion = {}
-    for key, samples in store.estimate_samples("depletion", since).items():
+    for key, samples in store.estimate_samples("depletion", since, newest).items():
         market, _, side = key.rpartition("#")
         depletion[(market, Side.parse(side))] = samples
-    mids = store.estimate_samples("mid", since)
+    mids = store.estimate_samples("mid", since, newest)
     fills = {Venue.parse(v): counts for v, counts in store.fill_outcomes().items()}
     return History(latency, depletion, mids, fills)
 

@@ -456,3 +456,25 @@ def test_a_replay_plans_nothing_ahead(on_engine_sizer):
         return planning
     assert asyncio.run(refreshed(False)) is None
     assert asyncio.run(refreshed(True)).result() > 0
+
+
+def test_a_restart_reads_each_keys_newest_samples_only_in_the_window(tmp_path):
+    """The rings keep each key's newest MAX_SAMPLES; the store picks them (a day's window held
+    millions of rows, every one made a Python object at each start to keep 512 a key)."""
+    from arbbot.execution.store import OrderStore
+    from arbbot.run.samples import MAX_SAMPLES
+    from arbbot.sizing import state
+    from arbbot.sizing.config import SizingConfig
+    store = OrderStore(str(tmp_path / "s.db"))
+    t0 = 1_800_000_000.0
+    rows = [("mid", "kalshi:A", t0 + k, k / 1000) for k in range(MAX_SAMPLES + 100)]
+    rows += [("mid", "kalshi:B", t0 + k + 0.5, 0.5) for k in range(3)]
+    rows += [("latency", "kalshi", t0 - 90_000, 9.0), ("latency", "kalshi", t0 + 5, 0.2)]   # one before the window
+    store.add_estimate_samples(rows)
+    now_ms = int((t0 + MAX_SAMPLES + 100) * 1000)
+    h = state.history(store, now_ms, SizingConfig(), newest=MAX_SAMPLES)
+    assert [v for _, v in h.mids["kalshi:A"]] == [k / 1000 for k in range(100, MAX_SAMPLES + 100)]
+    assert h.mids["kalshi:B"] == tuple((t0 + k + 0.5, 0.5) for k in range(3))
+    assert h.latency == {Venue.KALSHI: ((t0 + 5, 0.2),)}
+    assert state.history(store, now_ms, SizingConfig()).mids["kalshi:A"][0] == (t0, 0.0)   # all: from the first
+    store.close()

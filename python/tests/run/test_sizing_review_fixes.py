@@ -483,3 +483,23 @@ def test_a_held_market_the_session_no_longer_lists_keeps_its_event(tmp_path):
     held_exposure(store, lim, lambda m: m)                # the session's event_of knows neither market
     assert lim.event == {"kalshi:E": 4_240_000, "polymarket:B": 5_050_000}
     store.close()
+
+
+def test_a_position_keeps_its_mark_while_its_book_is_held_out(tmp_path):
+    """Equity marks a position at the streamed mid. While the book is held out (quiet, awaiting its
+    snapshot after a reconnect) it was marked at cost: 1,000 YES A bought at 56¢ with the mid at
+    42¢ read $140 richer, the peak kept that, and once the book came back a drawdown of marking
+    alone stayed. Now the last mid stands in."""
+    store = _store(tmp_path)
+    sizer = _sizer(store)
+    session = sizer.session
+    a_mid = sizer._mid("kalshi:A")
+    assert a_mid is not None
+    positions = {"kalshi:A": (1_000, 1_000 * 5_600)}
+    marked = sizer._positions_value(positions, {}, {})
+    assert marked == 1_000 * a_mid
+    session.held["kalshi:A"] = "stale: no update for 30 s"
+    assert sizer._quotes("kalshi:A") is None                     # no streamed book now
+    assert sizer._mid("kalshi:A") == a_mid and sizer._positions_value(positions, {}, {}) == marked
+    assert _sizer(store)._mid("kalshi:B") is None                # never had one: cost, as before
+    store.close()
