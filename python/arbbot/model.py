@@ -47,6 +47,17 @@ class Venue(Labelled):
         """Kalshi and ForecastEx publish bids only (buy-only contracts)."""
         return self is not Venue.POLYMARKET
 
+    @property
+    def closes_at_ends_trading(self) -> bool:
+        """A market's `closes_at` ends its trading: Kalshi's close_time, IB's last trade time. Not
+        Polymarket's endDate (its markets take orders until the venue closes them)."""
+        return self is not Venue.POLYMARKET
+
+    @property
+    def top_of_book_only(self) -> bool:
+        """ForecastEx's books are IB's top of book: one level a side, those below it hidden, not gone."""
+        return self is Venue.FORECASTEX
+
 
 class Side(Labelled):
     """The outcome side a leg or an order buys (or sells)."""

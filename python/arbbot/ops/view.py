@@ -11,11 +11,14 @@ from arbbot.run.live import LiveSession
 from arbbot.units import format_money, format_qty
 
 
-def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
+def render(session: LiveSession, elapsed_s: float, source: str, *, real_money: bool = False) -> Group:
+    """The live view. `real_money`: the bot trades the real venues (never called paper trading)."""
     st = session.stats
     p50, p99 = st.latency_percentiles_us()
+    trading = "LIVE TRADING (real money)" if real_money else "paper trading"
     head = Text.assemble(
-        ("arbbot " + ("paper trading" if getattr(session, "trader", None) else "live detection"), "bold"), f"  {source}  engine {session.engine_choice}  {elapsed_s:5.1f}s  ",
+        ("arbbot " + (trading if getattr(session, "trader", None) else "live detection"), "bold red" if real_money else "bold"),
+        f"  {source}  engine {session.engine_choice}  {elapsed_s:5.1f}s  ",
         (f"{session.healthy()}/{len(session.markets)} books healthy", "green" if not session.held else "yellow"),
         f"  {st.book_updates:,} updates  detect p50 {p50:.1f} µs p99 {p99:.1f} µs")
     lanes = Table(title="opportunities found (deduped)", show_edge=False)
@@ -35,7 +38,7 @@ def render(session: LiveSession, elapsed_s: float, source: str) -> Group:
         t = trader.stats
         safe = trader.store.safe_mode()
         parts.append(Text.assemble(
-            ("paper trading  ", "bold"),
+            (f"{trading}  ", "bold red" if real_money else "bold"),
             f"executions {dict(t.executions) or '{}'}  skipped {dict(t.skipped) or '{}'}  ",
             (f"locked-in ${format_money(t.locked_in)}  realised ${format_money(t.realised)}", "green"),
             ("" if safe is None else f"  SAFE MODE: {safe} (arbbot ack)", "bold red")))

@@ -31,8 +31,8 @@ book the wrapper passes on (the stream's updates, `fetch_book` and `snapshot_boo
 those lots gone, as the venue's own book would after a real order (`fills.without_taken`; the
 wrapper remembers, and `TakenDepth` reads, the venue's books as sent), and right after a fill the
 market's book goes through the adapter's feed again (`Republished`), so the session never trades
-the same lots twice. At start, the depth the orders of the last `TAKEN_MEMORY_MS` took is taken
-again (`rebuild_taken`). Each order, its fills, the book and the terms it was matched with go to the
+the same lots twice. At start, the depth every earlier paper order took is taken again
+(`rebuild_taken`), whatever its age: a level the venue still shows is held taken as within a run. Each order, its fills, the book and the terms it was matched with go to the
 ledger (`arbbot.paper.ledger`) in one transaction before the answer is returned. Polymarket sells
 tokens held only. Results the venue pays at settlement (Kalshi, ForecastEx), whoever recorded
 them, are paid into the ledger before it answers a balance or positions
@@ -49,7 +49,7 @@ from collections import deque
 from typing import AsyncIterator
 
 from arbbot.engine import order_fee
-from arbbot.model import Book, MarketInfo, Side, Venue, on_grid
+from arbbot.model import Book, MarketInfo, Side, Venue, on_grid, utc_ms
 from arbbot.paper.fills import (MATCHED_TIFS, PaperBook, Terms, book_from_json, book_to_json, ladder, match,
                                 published_bid, taken_bid, without_taken)
 from arbbot.paper.ledger import LedgerAccount, PaperLedger
@@ -59,9 +59,6 @@ from arbbot.venues.common.model import Action, Balance, BookUpdate, Fill, Order,
 
 ROUND_TRIPS = 64          # REST book fetches whose median is the measured latency
 MIN_ROUND_TRIPS = 3       # fewer measured: an order waits for a fetch of its market (and measures it)
-# ms: at start, the depth the paper orders of this long before took is taken again (`rebuild_taken`);
-# older orders' resting orders have most likely traded away while nobody watched the book
-TAKEN_MEMORY_MS = 600_000
 
 
 class Republished(BookUpdate):
@@ -77,7 +74,8 @@ class TakenDepth:
     when last seen (`fills.published_bid`)]. Invariant: 0 < taken ≤ shown.
 
     Each trusted book seen keeps min(taken, shown) of a level, and forgets a level gone from the
-    book. The orders a paper order took stood first in the level's queue: the venue's own trades
+    book; on a top-of-book venue (ForecastEx) a level below the bid shown is hidden, not gone, and
+    kept as last seen. The orders a paper order took stood first in the level's queue: the venue's own trades
     there take them first at the venue, but would have taken the orders behind them had the paper
     order been real, so a drop gives nothing back while the level still shows the lots taken
     (a drop of 3 of 10 shown after paper took 4 leaves 3 to take, not 6); a level that grew keeps
@@ -91,6 +89,8 @@ class TakenDepth:
     def see(self, book: Book) -> None:
         for key, level in list(self.levels.items()):
             shown = published_bid(book, self.venue, *key)
+            if not shown and self.venue.top_of_book_only and _hidden(book, *key):
+                continue                 # below a better bid: not shown, not gone (kept as last seen)
             taken = min(level[0], shown)
             if taken > 0:
                 level[:] = taken, shown
@@ -118,6 +118,12 @@ class TakenDepth:
         return without_taken(book, self.venue, ((key, level[0]) for key, level in self.levels.items()))
 
 
+def _hidden(book: Book, side: Side, price: int) -> bool:
+    """On a top-of-book venue: `side`'s bid at `price` may rest below the bid `book` shows."""
+    bids = book.yes_bids if side is Side.YES else book.no_bids
+    return bool(bids) and bids[0][0] > price
+
+
 def rebuild_taken(venue: Venue, orders) -> dict[str, TakenDepth]:
     """Market id → the depth `orders` took ((a `paper_orders` row, its fills as (price ticks, lots)),
     oldest first: `LedgerAccount.recent`), each order's book seen before its fills were taken, as
@@ -140,8 +146,10 @@ class PaperVenue:
                  sleep=asyncio.sleep, timer=time.perf_counter) -> None:
         self.inner = inner
         self.venue: str = inner.venue
-        self.account: LedgerAccount = ledger.account(self.venue,
-                                                     recent_since_ms=int(clock() * 1000) - TAKEN_MEMORY_MS)
+        # every order (`rebuild_taken`): the depth one took 10 minutes or a day before a restart is held
+        # taken while the venue shows it, as within a run (forgotten, a quiet market's arb was
+        # taken again, its profit counted twice, after each restart)
+        self.account: LedgerAccount = ledger.account(self.venue, recent_since_ms=0)
         self.on_order_id = None                    # paper orders carry our client order id: never called
         self.fixed_latency_s = None if latency_ms is None else latency_ms / 1000
         self.clock, self.sleep, self.timer = clock, sleep, timer
@@ -370,6 +378,10 @@ class PaperVenue:
             raise self._refuse("post-only orders are not simulated")
         if info.venue is Venue.FORECASTEX and req.action is Action.SELL:
             raise self._refuse("ForecastEx contracts are buy-only")
+        if info.venue.closes_at_ends_trading and info.closes_at and self.clock() * 1000 >= utc_ms(info.closes_at):
+            # the venue refuses it; its book may still show orders, and the session learns of the
+            # close only at its next listing refresh
+            raise self._refuse(f"market {req.market_id} closed at {info.closes_at}")
         if not on_grid(info, req.price_ticks):
             raise self._refuse(f"price {req.price_ticks} ticks is off the market's grid or bounds")
         if req.qty_lots <= 0 or req.qty_lots % info.lot_lots:

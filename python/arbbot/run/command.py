@@ -311,10 +311,12 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
             else:
                 from rich.live import Live
                 from arbbot.ops.view import render
-                with Live(render(session, 0.0, source), refresh_per_second=4, transient=False) as live:
+                real_money = bool(args.live) and not paper
+                with Live(render(session, 0.0, source, real_money=real_money), refresh_per_second=4,
+                          transient=False) as live:
                     while args.duration is None or time.monotonic() - started < args.duration:
                         await asyncio.sleep(0.25)
-                        live.update(render(session, time.monotonic() - started, source))
+                        live.update(render(session, time.monotonic() - started, source, real_money=real_money))
         finally:
             log.info("run.stopping", executing=trader is not None and trader.busy)
             feeds = session.feed_stats()          # as they ran: closing the streams switches feeds to polling

@@ -305,6 +305,25 @@ def test_the_live_view_shows_market_ids_literally():
     assert "opp[/]1" in text and "YES kalshi:K[/b]X" in text and "1.500000" in text
 
 
+
+def test_the_live_view_never_calls_a_real_money_run_paper_trading():
+    from arbbot.ops.view import render
+    stats = SimpleNamespace(latency_percentiles_us=lambda: (1.0, 2.0), found={}, book_updates=1, recent=[],
+                            executions={}, skipped={}, locked_in=0, realised=0, last=[])
+    trader = SimpleNamespace(stats=stats, store=SimpleNamespace(safe_mode=lambda: None), sizer=None, buckets=None,
+                             busy=False, gates=SimpleNamespace(breaker=None, kill=None, loss=None, exposure=None))
+    session = SimpleNamespace(stats=stats, engine_choice="swift", healthy=lambda: 1, markets=[1], held={}, errors=[],
+                              trader=trader)
+
+    def shown(**kw) -> str:
+        buf = io.StringIO()
+        Console(file=buf, width=300).print(render(session, 1.0, "where", **kw))
+        return buf.getvalue()
+    live, paper = shown(real_money=True), shown()
+    assert "paper" not in live and live.count("LIVE TRADING (real money)") == 2
+    assert paper.count("paper trading") == 2 and "LIVE" not in paper
+
+
 # ---- 6. the login URL percent-encodes the token ------------------------------------------------------
 
 @pytest.mark.parametrize("token", ["q3+Zt/9kLm==Xy2+Wv8pRs4T", "abc#defghijklmnopqrs", "with space&and%25=x"])

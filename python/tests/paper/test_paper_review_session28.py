@@ -12,6 +12,7 @@ Units: prices in ticks ($0.0001), sizes in lots (0.01 contract), money in µ$ (t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -24,7 +25,6 @@ from arbbot.model import Book, FeeSchedule, MarketId, MarketInfo, Side, Venue
 from arbbot.paper import PaperLedger, PaperVenue
 from arbbot.paper.fills import PaperBook, without_taken
 from arbbot.paper.ledger import fill_rows
-from arbbot.paper.venue import TAKEN_MEMORY_MS
 from arbbot.run.live import pack
 from arbbot.venues.common.errors import OrderRejected
 from arbbot.venues.common.feed import BookFeed
@@ -390,8 +390,9 @@ def test_an_order_reads_no_ledger_rows_and_the_kept_cash_is_the_ledgers(ledger):
 
 def test_the_depth_taken_just_before_a_restart_is_taken_after_it(ledger):
     """The reviewer's r4: 10 YES at 40¢ bought, the process restarts, the venue still shows the NO
-    bid 60¢ × 10: it is not filled again (and the books passed on show it gone); an order older
-    than TAKEN_MEMORY_MS is not remembered; the venue's own trading gives lots back as before."""
+    bid 60¢ × 10: it is not filled again (and the books passed on show it gone), nor after a restart
+    a day later (an order older than 10 minutes was forgotten: the same lots filled again, the
+    profit counted twice); the venue's own trading gives lots back as before."""
     now = [1_000_000.0]                                     # s, the wall clock
 
     def venue_on(book: Book, led=None) -> PaperVenue:
@@ -413,7 +414,7 @@ def test_the_depth_taken_just_before_a_restart_is_taken_after_it(ledger):
         shown = await restarted.fetch_book("K")
         after = await restarted.place_order(buy(1_000, 4_000, "x-L1E0"))
         dropped = await order(venue_on(Book(no_bids=((6_000, 700),), market=K)), "x-L2E0")   # 3 traded: 7 left ours
-        now[0] += TAKEN_MEMORY_MS / 1000 + 1
+        now[0] += 86_400
         later = await order(venue_on(KBOOK), "x-L3E0")
         return first, shown, after, dropped, later
     first, shown, after, dropped, later = asyncio.run(main())
@@ -421,4 +422,64 @@ def test_the_depth_taken_just_before_a_restart_is_taken_after_it(ledger):
     assert shown.sides() == (((3_800, 2_000),), (), ((5_500, 1_000),), ())
     assert (after.filled_lots, after.status) == (0, OrderStatus.CANCELED)     # old code: 1,000 filled again
     assert (dropped.filled_lots, dropped.status) == (0, OrderStatus.CANCELED)
-    assert (later.filled_lots, later.cost_micros) == (1_000, 4_000_000)
+    # a day later: the 700 the venue showed left of ours are still taken, the 300 it shows again beyond
+    # them (new orders, queued behind) are there to take
+    assert (later.filled_lots, later.cost_micros) == (300, 1_200_000)
+
+
+def test_a_forecastex_level_hidden_below_a_better_bid_stays_taken(ledger):
+    """IB shows ForecastEx's top of book only. Paper buys the YES ask 43¢ × 5 (the NO bid 57¢ × 5);
+    a better NO bid 58¢ × 1 comes on top and hides the 57¢ level: that level is not gone, only not
+    shown (it was forgotten, and once the 58¢ bid left, the same 57¢ × 5 filled a second time)."""
+    from arbbot.venues.forecastex.venue import FEES
+    fx = MarketInfo(Venue.FORECASTEX, "K", "K?", fees=FEES, lot_lots=100, tick_ticks=100, min_price_ticks=200,
+                    max_price_ticks=9_900)
+    top = Book(yes_bids=((4_100, 300),), no_bids=((5_700, 500),), market=fx.id)
+    better = Book(yes_bids=((4_100, 300),), no_bids=((5_800, 100),), market=fx.id)
+    gone = Book(yes_bids=((4_100, 300),), no_bids=((5_500, 200),), market=fx.id)   # below 57¢: 57¢ traded away
+
+    async def main():
+        inner = DataOnly(fx, "forecastex")
+        inner.rest_book = top
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        await paper.fetch_book("K")
+        first = await paper.place_order(buy(500, 4_300, "f-L0E0"))
+        inner.rest_book = better
+        await paper.fetch_book("K")
+        inner.rest_book = top
+        await paper.fetch_book("K")
+        again = await paper.place_order(buy(500, 4_300, "f-L1E0"))
+        inner.rest_book = gone                              # the top below 57¢: that level is gone
+        await paper.fetch_book("K")
+        inner.rest_book = top                               # new orders at 57¢: there to take
+        await paper.fetch_book("K")
+        fresh = await paper.place_order(buy(500, 4_300, "f-L2E0"))
+        return first, again, fresh
+    first, again, fresh = asyncio.run(main())
+    assert (first.filled_lots, again.filled_lots, fresh.filled_lots) == (500, 0, 500)
+
+
+def test_an_order_after_its_markets_close_is_refused_where_the_close_ends_trading(ledger):
+    """Kalshi's close_time (and IB's last trade time) ends trading: the venue refuses an order
+    after it though its book may still show orders, and the session learns of the close only at its
+    next listing refresh. Paper filled it. Polymarket's endDate ends nothing (its markets trade
+    until the venue closes them)."""
+    now = [2_000_000_000.0]                                    # 2033-05-18 03:33:20 UTC
+
+    async def place(info: MarketInfo, book: Book, venue: str, coid: str, price: int = 4_000):
+        inner = DataOnly(info, venue)
+        inner.rest_book = book
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap, clock=lambda: now[0])
+        await paper.discover_markets()
+        await paper.fetch_book("K")
+        return await paper.place_order(buy(1_000, price, coid))
+
+    closed = dataclasses.replace(INFO, closes_at="2033-05-18T03:33:20Z")
+    with pytest.raises(OrderRejected, match="market K closed at 2033-05-18T03:33:20Z"):
+        asyncio.run(place(closed, KBOOK, "kalshi", "c-L0E0"))
+    now[0] -= 1                                                 # a second before: it trades
+    assert asyncio.run(place(closed, KBOOK, "kalshi", "c-L1E0")).filled_lots == 1_000
+    now[0] += 1
+    poly = dataclasses.replace(PINFO, closes_at="2033-05-18T03:33:20Z")
+    assert asyncio.run(place(poly, PBOOK, "polymarket", "c-L2E0", 4_400)).filled_lots == 1_000
