@@ -354,6 +354,14 @@ class PaperVenue:
         return info if info is not None else self.markets.get(market_id)
 
     async def _info(self, market_id: str) -> MarketInfo:
+        current = getattr(self.inner, "market_info", None)
+        if current is not None and market_id in self.markets and current(market_id) is None:
+            # the adapter no longer lists it (a listing refresh dropped it: closed): as its own
+            # place_order, the listing is read again, and a market still absent is refused (its
+            # rules as last discovered filled it, minimums unchecked)
+            await self.discover_markets()
+            if current(market_id) is None:
+                raise self._refuse(f"market {market_id} is no longer listed by the venue")
         info = self.market_info(market_id)
         if info is not None:
             return info

@@ -483,3 +483,35 @@ def test_an_order_after_its_markets_close_is_refused_where_the_close_ends_tradin
     now[0] += 1
     poly = dataclasses.replace(PINFO, closes_at="2033-05-18T03:33:20Z")
     assert asyncio.run(place(poly, PBOOK, "polymarket", "c-L2E0", 4_400)).filled_lots == 1_000
+
+
+def test_a_market_its_adapter_no_longer_lists_is_refused_after_reading_the_listing_again(ledger):
+    """A listing refresh dropped the market (closed on the venue): the adapter's own place_order
+    reads the listing again and refuses an unknown market. Paper filled it on the rules it had
+    discovered (Polymarket: no minimum size or $1 check, the adapter's refusal being None)."""
+    class Listing(DataOnly):
+        def __init__(self, info, venue):
+            super().__init__(info, venue)
+            self.listed = {info.market_id: info}
+            self.discoveries = 0
+
+        async def discover_markets(self):
+            self.discoveries += 1
+            return list(self.listed.values())
+
+        def market_info(self, market_id):
+            return self.listed.get(market_id)
+
+    async def main():
+        inner = Listing(PINFO, "polymarket")
+        inner.rest_book = PBOOK
+        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
+        await paper.discover_markets()
+        await paper.fetch_book("K")
+        first = await paper.place_order(buy(500, 4_200, "d-L0E0"))
+        inner.listed.clear()                                   # closed: gone from the listing
+        with pytest.raises(OrderRejected, match="market K is no longer listed by the venue"):
+            await paper.place_order(buy(500, 4_400, "d-L1E0"))
+        return first, inner.discoveries
+    first, discoveries = asyncio.run(main())
+    assert first.filled_lots == 500 and discoveries == 2
