@@ -427,6 +427,15 @@ def test_the_depth_taken_just_before_a_restart_is_taken_after_it(ledger):
     assert (later.filled_lots, later.cost_micros) == (300, 1_200_000)
 
 
+async def _trading(inner: DataOnly, book: Book, ledger, **kw) -> PaperVenue:
+    """A paper venue over `inner` serving `book`, its markets discovered and the book fetched."""
+    inner.rest_book = book
+    paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap, **kw)
+    await paper.discover_markets()
+    await paper.fetch_book("K")
+    return paper
+
+
 def test_a_forecastex_level_hidden_below_a_better_bid_stays_taken(ledger):
     """IB shows ForecastEx's top of book only. Paper buys the YES ask 43¢ × 5 (the NO bid 57¢ × 5);
     a better NO bid 58¢ × 1 comes on top and hides the 57¢ level: that level is not gone, only not
@@ -440,10 +449,7 @@ def test_a_forecastex_level_hidden_below_a_better_bid_stays_taken(ledger):
 
     async def main():
         inner = DataOnly(fx, "forecastex")
-        inner.rest_book = top
-        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
-        await paper.discover_markets()
-        await paper.fetch_book("K")
+        paper = await _trading(inner, top, ledger)
         first = await paper.place_order(buy(500, 4_300, "f-L0E0"))
         inner.rest_book = better
         await paper.fetch_book("K")
@@ -468,11 +474,7 @@ def test_an_order_after_its_markets_close_is_refused_where_the_close_ends_tradin
     now = [2_000_000_000.0]                                    # 2033-05-18 03:33:20 UTC
 
     async def place(info: MarketInfo, book: Book, venue: str, coid: str, price: int = 4_000):
-        inner = DataOnly(info, venue)
-        inner.rest_book = book
-        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap, clock=lambda: now[0])
-        await paper.discover_markets()
-        await paper.fetch_book("K")
+        paper = await _trading(DataOnly(info, venue), book, ledger, clock=lambda: now[0])
         return await paper.place_order(buy(1_000, price, coid))
 
     closed = dataclasses.replace(INFO, closes_at="2033-05-18T03:33:20Z")
@@ -504,10 +506,7 @@ def test_a_market_its_adapter_no_longer_lists_is_refused_after_reading_the_listi
 
     async def main():
         inner = Listing(PINFO, "polymarket")
-        inner.rest_book = PBOOK
-        paper = PaperVenue(inner, ledger, latency_ms=0, sleep=_nap)
-        await paper.discover_markets()
-        await paper.fetch_book("K")
+        paper = await _trading(inner, PBOOK, ledger)
         first = await paper.place_order(buy(500, 4_200, "d-L0E0"))
         inner.listed.clear()                                   # closed: gone from the listing
         with pytest.raises(OrderRejected, match="market K is no longer listed by the venue"):
