@@ -602,7 +602,7 @@ class Executor:
             self.order_latencies_ns.setdefault(venue, deque(maxlen=2_000)).append(took)
             self.answered.append((venue, took / 1e9, self.clock()))
         except OrderRejected as exc:
-            self.store.set_intent_state(coid, "rejected", str(exc))
+            self.store.set_intent_state(coid, "rejected", str(exc), at_venue=not isinstance(exc, VenueUnavailable))
             log.info("order.rejected", client_order_id=coid, market=market, role=role, reason=str(exc))
             return _Placed(coid, 0, 0, 0, f"rejected: {exc}", exc.code, isinstance(exc, VenueUnavailable))
         except NotSent as exc:

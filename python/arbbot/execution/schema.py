@@ -45,6 +45,10 @@ Versions (each migration is frozen once released; add a new one, never edit an o
      is an acquisition of the other), so that a market where a venue netting pairs (Kalshi, IB)
      paid some back as cash is known without reading its fills, and `fills_by_market` to read
      such a market's fills by index (`OrderStore.netted_held_costs`).
+ 11  `intents.at_venue` (0: refused while the venue took no orders — rate limited after the
+     retries, Polymarket's restart and post-only modes); `fill_outcome_counts` counts the entry
+     IOC orders that reached the venue's matching only: neither `failed` ones (never sent, never
+     found there) nor those.
 
 Units: ms since the Unix epoch (wall clock), money in µ$, quantities in lots, prices in ticks.
 """
@@ -442,6 +446,45 @@ END;
 """
 
 
+# step 2's fill outcomes count the entry IOC orders that reached the venue's matching: not those
+# never sent or never found there ('failed'), nor those refused while the venue took no orders
+# (`intents.at_venue` 0: rate limited after the retries, Polymarket's restart 425 and post-only /
+# cancel-only modes). Counted, an outage lowered a venue's fill probability for good (the Beta
+# posterior has no window) and could reject every trade with a later leg there.
+_COUNTED = "('filled', 'partially_filled', 'canceled', 'rejected')"
+_V11 = f"""
+ALTER TABLE intents ADD COLUMN at_venue INTEGER NOT NULL DEFAULT 1;   -- 0: refused while the venue took no orders
+DROP TRIGGER intents_count_outcomes;
+DROP TRIGGER intents_count_inserted;
+DROP TRIGGER intents_recount_paper;
+DELETE FROM fill_outcome_counts;
+INSERT INTO fill_outcome_counts(venue, fills, attempts)
+    SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents
+    WHERE role = 'entry' AND tif = 'ioc' AND paper = 0 AND state IN {_COUNTED}
+    GROUP BY venue;
+CREATE TRIGGER intents_count_outcomes AFTER UPDATE OF state, at_venue ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0
+     AND (OLD.state IS NOT NEW.state OR OLD.at_venue IS NOT NEW.at_venue) BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
+        (NEW.state = 'filled') - (OLD.state = 'filled'),
+        (NEW.state IN {_COUNTED} AND NEW.at_venue) - (OLD.state IN {_COUNTED} AND OLD.at_venue))
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
+CREATE TRIGGER intents_count_inserted AFTER INSERT ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0 AND NEW.state IN {_COUNTED} AND NEW.at_venue BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue, NEW.state = 'filled', 1)
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
+CREATE TRIGGER intents_recount_paper AFTER UPDATE OF paper ON intents
+WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND OLD.paper IS NOT NEW.paper
+     AND NEW.state IN {_COUNTED} AND NEW.at_venue BEGIN
+    INSERT INTO fill_outcome_counts(venue, fills, attempts) VALUES (NEW.venue,
+        (NEW.state = 'filled') * (OLD.paper - NEW.paper), OLD.paper - NEW.paper)
+    ON CONFLICT(venue) DO UPDATE SET fills = fills + excluded.fills, attempts = attempts + excluded.attempts;
+END;
+"""
+
+
 def _backfill_losses(db: sqlite3.Connection, now_ms: int) -> None:
     """Book the realised loss of every unwound/naked execution written before version 2, dated
     when it ended (its last `execution_<state>` event, else its `updated_ms`)."""
@@ -482,9 +525,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "voided fills: fills their venue reverted (Polymarket trades FAILED on chain), out of "
                  "the running positions", (_V9,)),
     Migration(10, "running positions: each side's acquired lots; fills indexed by market", (_V10,)),
+    Migration(11, "fill outcomes: only orders that reached the venue's matching (intents.at_venue)", (_V11,)),
 )
 LATEST = MIGRATIONS[-1].version
 VOIDED_FILLS_VERSION = 9            # the version that adds `voided_fills`
+AT_VENUE_VERSION = 11               # the version that adds `intents.at_venue`
 
 
 class SchemaError(ValueError):

@@ -41,7 +41,7 @@ from pathlib import Path
 from arbbot.engine.types import Kind, Lane, Leg, Opportunity
 from arbbot.execution import store_lock
 from arbbot.execution.schema import (CASH_FLOW_SQL, CASH_FLOW_TERM, FULL, cash_flow_sql, LATEST, LOSS_STATES, SchemaError,
-                                     VOIDED_FILLS_VERSION, current_version, migrate)
+                                     VOIDED_FILLS_VERSION, AT_VENUE_VERSION, current_version, migrate)
 from arbbot.execution.walsync import DURABILITIES
 from arbbot.execution.walsync import syncer as wal_syncer
 from arbbot.venues.common.model import Fill, Order, OrderStatus, Side, lot_value
@@ -454,7 +454,8 @@ class OrderStore:
             if row is None:
                 raise KeyError(coid)
             state = intent_state_for(order, row["qty"])
-            db.execute("UPDATE intents SET state=?, order_id=?, filled_qty=?, cost=?, fee=?, updated_ms=?"
+            at_venue = ", at_venue=1" if self.schema_version >= AT_VENUE_VERSION else ""
+            db.execute(f"UPDATE intents SET state=?, order_id=?, filled_qty=?, cost=?, fee=?{at_venue}, updated_ms=?"
                        " WHERE client_order_id=?",
                        (state, order.order_id, order.filled_lots, order.cost_micros, order.fees_micros,
                         self._clock_ms(), coid))
@@ -543,15 +544,21 @@ class OrderStore:
                        (order_id, self._clock_ms(), coid))
             self._event(db, "intent_order_id", row["execution_id"], coid, order_id=order_id)
 
-    def set_intent_state(self, coid: str, state: str, error: str = "") -> None:
+    def set_intent_state(self, coid: str, state: str, error: str = "", *, at_venue: bool = True) -> None:
+        """`at_venue` False: refused while its venue took no orders (rate limited after the retries,
+        a matching engine restarting): not a fill outcome at that venue (step 2)."""
         if state not in INTENT_OPEN + INTENT_TERMINAL:
             raise ValueError(f"unknown intent state {state!r}")
         with self.tx() as db:
             row = db.execute("SELECT execution_id FROM intents WHERE client_order_id=?", (coid,)).fetchone()
             if row is None:
                 raise KeyError(coid)
-            db.execute("UPDATE intents SET state=?, error=?, updated_ms=? WHERE client_order_id=?",
-                       (state, error, self._clock_ms(), coid))
+            if self.schema_version >= AT_VENUE_VERSION:
+                db.execute("UPDATE intents SET state=?, error=?, at_venue=?, updated_ms=? WHERE client_order_id=?",
+                           (state, error, int(at_venue), self._clock_ms(), coid))
+            else:                       # an older schema (its tests write through today's code)
+                db.execute("UPDATE intents SET state=?, error=?, updated_ms=? WHERE client_order_id=?",
+                           (state, error, self._clock_ms(), coid))
             self._event(db, f"intent_{state}", row["execution_id"], coid, error=error)
 
     def intents(self, execution_id: str | None = None) -> list[IntentRow]:
@@ -1348,9 +1355,11 @@ class OrderStore:
         return {k: tuple(v) for k, v in out.items()}
 
     def fill_outcomes(self) -> dict[str, tuple[int, int]]:
-        """Per venue (fills, attempts) of entry IOC orders that reached a terminal state: a fill is
-        one filled in full (step 2's Beta posterior; all recorded attempts, never cleaned). Paper
-        intents are left out: the local fill engine is not the venue, sizing must not learn from it."""
+        """Per venue (fills, attempts) of entry IOC orders that reached the venue's matching and
+        ended: a fill is one filled in full (step 2's Beta posterior; all recorded attempts, never
+        cleaned). Orders never sent or never found there (`failed`), and those refused while the
+        venue took no orders (`at_venue` 0), are no fill outcome. Paper intents are left out: the
+        local fill engine is not the venue, sizing must not learn from it."""
         with self._lock:             # kept by a trigger as intents end (schema 8: `fill_outcome_counts`)
             rows = self._db.execute("SELECT venue, fills, attempts FROM fill_outcome_counts WHERE attempts > 0"
                                     " ORDER BY venue").fetchall()

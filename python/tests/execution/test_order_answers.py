@@ -298,3 +298,37 @@ def test_lookups_failing_past_the_alert_enter_safe_mode_and_go_on(tmp_path):
     assert (res.state, pos[A], pos[B]) == ("complete", 1_000, 1_000)
     assert "outcome still unknown after 0.5 s of lookups" in store.safe_mode()
     store.close()
+
+
+class Unavailable(Wrapped):
+    """The venue takes no orders for now (rate limited after the retries, its engine restarting):
+    every order refused `VenueUnavailable`, nothing placed."""
+
+    async def place_order(self, req):
+        from arbbot.venues.common.errors import VenueUnavailable
+        raise VenueUnavailable("kalshi: too many requests (after 4 retries)", retry_after=1.0, venue="kalshi")
+
+
+def test_an_order_refused_while_the_venue_takes_none_is_no_fill_outcome(tmp_path):
+    """Step 2 learns each venue's IOC fill success from the orders that reached its matching; an
+    outage's refusals lowered it for good (the posterior has no window)."""
+    h = start_sim()
+
+    async def main():
+        v = venue(sim_config(h))
+        opp = await opportunity(v, max_qty=1_000)
+        store = OrderStore(str(tmp_path / "o.db"))
+        res = await Executor(store, {m: Route(Unavailable(v), mid) for m, mid in ((f"kalshi:{A}", A), (f"kalshi:{B}", B))},
+                             config=QUICK).execute(opp)
+        [leg0] = [i for i in store.intents() if i.role == "entry"]
+        at_venue = store._db.execute("SELECT at_venue FROM intents WHERE client_order_id=?",
+                                     (leg0.client_order_id,)).fetchone()[0]
+        outcomes = store.fill_outcomes()
+        store.close()
+        await v.close()
+        return res, leg0, at_venue, outcomes
+    try:
+        res, leg0, at_venue, outcomes = asyncio.run(main())
+    finally:
+        h.stop()
+    assert (res.state, leg0.state, at_venue, outcomes) == ("aborted", "rejected", 0, {})

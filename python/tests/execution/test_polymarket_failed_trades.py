@@ -279,7 +279,7 @@ def test_a_voided_fill_leaves_every_reader_and_an_old_database_migrates(tmp_path
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and current_version(store._db) == LATEST == 10
+    assert store.migrated_from == 1 and current_version(store._db) == LATEST == 11
     assert store.net_positions()["polymarket:B"] == (-1_000, 5_000_000) and store.cash_flow("x2") == -9_430_000
     kalshi = store.net_positions()["kalshi:A"]
     [voided] = store.void_fills("polymarket", ["f-x2-L1E0", "t-unknown"], "trade FAILED")

@@ -11,6 +11,7 @@ import pytest
 from arbbot.cli import main
 from arbbot.execution import OrderStore, schema
 from arbbot.execution.schema import LATEST, SchemaError, current_version
+from tests.risk.trades import two_leg_opportunity
 
 # The order store's schema exactly as the code before schema versions wrote it (executescript,
 # then `INSERT OR IGNORE INTO meta ... ('schema_version', '1')`). A fixture: never edit.
@@ -157,7 +158,7 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.db"
     legacy_db(path)
     store = OrderStore(path, clock_ms=lambda: T0 + 7_200_000)
-    assert store.migrated_from == 1 and LATEST == 10
+    assert store.migrated_from == 1 and LATEST == 11
     db = store._db
     assert [tuple(r) for r in db.execute("SELECT version, description, applied_ms FROM schema_version")] == [
         (1, "adopted from meta.schema_version", T0 + 7_200_000),
@@ -169,10 +170,11 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
         (7, schema.MIGRATIONS[6].description, T0 + 7_200_000),
         (8, schema.MIGRATIONS[7].description, T0 + 7_200_000),
         (9, schema.MIGRATIONS[8].description, T0 + 7_200_000),
-        (10, schema.MIGRATIONS[9].description, T0 + 7_200_000)]
+        (10, schema.MIGRATIONS[9].description, T0 + 7_200_000),
+        (11, schema.MIGRATIONS[10].description, T0 + 7_200_000)]
     assert schema.MIGRATIONS[1].description == ("durable risk: realised_losses ledger, fills.recorded_ms, breakers, "
                                                 "cash_baselines")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "10"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "11"
     # the data is intact and reads through today's methods
     assert [(x.id, x.state, x.acknowledged) for x in store.executions()] == [
         ("x1", "unwound", False), ("x2", "complete", False), ("x3", "naked", True), ("x4", "unwound", False)]
@@ -200,9 +202,9 @@ def test_legacy_database_is_migrated_and_keeps_its_data(tmp_path):
     store.set_cash_baseline("kalshi", 1_000_000_000)
     store.close()
     store = OrderStore(path)                                                 # reopening: nothing to do
-    assert store.migrated_from == 10 and store._db.total_changes == 0
+    assert store.migrated_from == 11 and store._db.total_changes == 0
     assert store.cash_baseline("kalshi") == 1_000_000_000 and store.cash_baseline("polymarket") is None
-    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 10
+    assert store._db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 11
     store.close()
 
 
@@ -211,7 +213,7 @@ def test_fresh_database_ends_at_the_latest_version_and_reopening_is_a_no_op(tmp_
     store = OrderStore(path, clock_ms=lambda: T0)
     assert store.migrated_from == 0 and current_version(store._db) == LATEST
     assert [tuple(r) for r in store._db.execute("SELECT version, applied_ms FROM schema_version")] == [
-        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0), (9, T0), (10, T0)]
+        (1, T0), (2, T0), (3, T0), (4, T0), (5, T0), (6, T0), (7, T0), (8, T0), (9, T0), (10, T0), (11, T0)]
     tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "executions", "intents", "fills", "events", "flags", "market_failures", "schema_version",
             "realised_losses", "breakers", "cash_baselines", "estimate_samples", "drawdown", "sizing_records", "bucket_groups", "paper_accounts", "paper_orders",
@@ -229,14 +231,14 @@ def test_a_newer_database_is_refused_clearly(tmp_path, capsys, monkeypatch):
     path = tmp_path / "future.db"
     OrderStore(path).close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (11, 'from the future', 0)")
+    db.execute("INSERT INTO schema_version(version, description, applied_ms) VALUES (12, 'from the future', 0)")
     db.close()
-    with pytest.raises(SchemaError, match=r"schema version 11 is newer than this arbbot supports \(10\)"):
+    with pytest.raises(SchemaError, match=r"schema version 12 is newer than this arbbot supports \(11\)"):
         OrderStore(path)
     assert main(["status", "--db", str(path), "--json"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"arbbot status: order store {path}: database schema version 11 is newer than this arbbot "
-                   "supports (10); upgrade arbbot to open it\n")
+    assert err == (f"arbbot status: order store {path}: database schema version 12 is newer than this arbbot "
+                   "supports (11); upgrade arbbot to open it\n")
 
 
 def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
@@ -386,4 +388,26 @@ def test_version_9_migrates_to_10_with_each_sides_acquired_lots(tmp_path, monkey
         "EXPLAIN QUERY PLAN SELECT * FROM fills WHERE venue=? AND market_id=? ORDER BY ts_ms, fill_id", ("kalshi", "A")))
     assert "USING INDEX fills_by_market" in plan
     assert [f.fill_id for f in store.market_fills("polymarket", "B")] == ["f-x2-L1E0"]
+    store.close()
+
+
+def test_version_10_migrates_to_11_and_counts_only_orders_that_reached_the_venue(tmp_path, monkeypatch):
+    """Version 11 adds `intents.at_venue` and counts step 2's fill outcomes again without the
+    orders never sent or never found at the venue (`failed`)."""
+    path = tmp_path / "v10.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:10])
+    monkeypatch.setattr(schema, "LATEST", 10)
+    store = OrderStore(path, clock_ms=lambda: T0)
+    store.create_execution("x", two_leg_opportunity("opp-x"))
+    for k, state in enumerate(("filled", "filled", "canceled", "failed", "failed", "rejected")):
+        coid = store.add_intent("x", 0, "entry", k, venue="kalshi", market="kalshi:A", market_id="A", side="yes",
+                                action="buy", qty=100, price=4_000, tif="ioc")
+        store.set_intent_state(coid, state, "why")
+    assert store.fill_outcomes() == {"kalshi": (2, 6)}                 # as version 10 counted
+    store.close()
+    monkeypatch.undo()
+    store = OrderStore(path, clock_ms=lambda: T0 + 1)
+    assert store.migrated_from == 10 and current_version(store._db) == LATEST
+    assert store.fill_outcomes() == {"kalshi": (2, 4)}
+    assert {r[0] for r in store._db.execute("SELECT at_venue FROM intents")} == {1}
     store.close()

@@ -81,7 +81,7 @@ POSITIONS_SUMMED = (
     " GROUP BY venue, market_id ORDER BY venue, market_id")
 OUTCOMES_SUMMED = (
     "SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents WHERE role = 'entry' AND tif = 'ioc' AND paper = 0"
-    " AND state IN ('filled', 'partially_filled', 'canceled', 'rejected', 'failed') GROUP BY venue ORDER BY venue")
+    " AND state IN ('filled', 'partially_filled', 'canceled', 'rejected') AND at_venue GROUP BY venue ORDER BY venue")
 
 
 ACQUIRED_SUMMED = (
@@ -142,4 +142,32 @@ def test_the_running_positions_and_fill_outcomes_equal_the_history_summed(tmp_pa
                       " 1, 'polymarket', 'polymarket:C', 'C', 'no', 'buy', 300, 5100, 'ioc', 'filled', 0, 0)")
     store._db.execute("UPDATE intents SET paper = 1 WHERE client_order_id = ?", (refused,))
     assert store.fill_outcomes() == summed(store)[1] == {"kalshi": (3, 4), "polymarket": (4, 4)}
+    store.close()
+
+
+def test_only_orders_that_reached_the_venues_matching_are_fill_outcomes(tmp_path):
+    """Step 2's Beta posterior has no window: 100 orders filled, then an outage's 30 orders never
+    sent or refused while the venue took no orders (rate limited, its engine restarting) made
+    f = (100 + 19) / (130 + 20) = 0.793 < min_fill_prob 0.80 for good, every trade with a later
+    leg there rejected. They are no fill outcome; a refusal at the venue, and an order found
+    after it was taken as never sent, are."""
+    store = OrderStore(str(tmp_path / "outcomes.db"))
+    store.create_execution("p", two_leg_opportunity("opp-p"))
+
+    def ended(k: int, state: str, **kw) -> str:
+        coid = store.add_intent("p", 1, "entry", k, venue="polymarket", market="polymarket:C", market_id="C",
+                                side="no", action="buy", qty=100, price=5_000, tif="ioc")
+        store.set_intent_state(coid, state, "why", **kw)
+        return coid
+    for k in range(100):
+        ended(k, "filled")
+    for k in range(100, 130):
+        ended(k, "failed") if k % 2 else ended(k, "rejected", at_venue=False)
+    assert store.fill_outcomes() == summed(store)[1] == {"polymarket": (100, 100)}
+    ended(130, "rejected")                                    # refused by the venue itself: a miss
+    absent = ended(131, "failed")
+    from arbbot.venues.common.model import Action, Order, OrderStatus, Side, Venue
+    store.record_order(absent, Order(Venue.POLYMARKET, "o", absent, "C", Side.NO, Action.BUY, 5_000, 100, 100, 0,
+                                     OrderStatus.FILLED, 0, 500_000))          # found after all: filled
+    assert store.fill_outcomes() == summed(store)[1] == {"polymarket": (101, 102)}
     store.close()
