@@ -314,7 +314,8 @@ class _PolymarketReader:
             refs = doc.items(m.get("events") or [], _join(path, "events"))
             event = doc.obj(refs[0], epath) if refs else {}
         event_neg_risk = bool(doc.flag(event, "negRisk", epath) or doc.flag(event, "enableNegRisk", epath))
-        neg_risk = bool(doc.flag(m, "negRisk", path)) or event_neg_risk
+        stated = doc.flag(m, "negRisk", path)      # the market's own flag wins: a neg-risk event may hold others
+        neg_risk = stated if stated is not None else event_neg_risk
         other = bool(doc.flag(m, "negRiskOther", path))
         augmented = bool(doc.flag(m, "negRiskAugmented", path) or doc.flag(event, "negRiskAugmented", epath)) \
             or other

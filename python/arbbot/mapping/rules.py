@@ -107,11 +107,23 @@ def _is_placeholder(m: Listing) -> bool:
 
 
 def _polymarket_bucket(event_id: str, members: list[Listing], listed: list[Listing]) -> list[dict]:
-    """`members`: the event's open markets; `listed`: all of its markets that were read."""
-    members = [m for m in members if m.neg_risk]
-    if not members:
-        return []
+    """`members`: the event's open markets; `listed`: all of its markets that were read. One bucket
+    per neg-risk group (`negRiskMarketID`) of the markets that are neg-risk themselves: an event
+    may hold two races' groups, or a market beside its group ("both teams to score" beside a
+    match's outcomes); taken as one exhaustive bucket, its all-NO set "paid" one more than it can."""
     augmented = any(m.neg_risk_augmented for m in listed)
+    ids = {m.neg_risk_market_id for m in listed if m.neg_risk}
+    known = sorted(ids - {""})
+    if len(known) < 2:                  # one group (a member without its id taken to be of it)
+        return _neg_risk_group(event_id, [m for m in members if m.neg_risk], listed, augmented)
+    # several groups; a member whose group is unknown may belong to any: none is known whole
+    return [r for key in known
+            for r in _neg_risk_group(event_id, [m for m in members if m.neg_risk and m.neg_risk_market_id == key],
+                                     [m for m in listed if m.neg_risk_market_id in (key, "")], augmented)]
+
+
+def _neg_risk_group(event_id: str, members: list[Listing], listed: list[Listing], augmented: bool) -> list[dict]:
+    """One neg-risk group's bucket: `members` its open markets, `listed` all of its markets read."""
     dropped = [m for m in members if augmented and _is_placeholder(m)]
     kept = [m for m in members if m not in dropped]
     if len(kept) < 2:
@@ -227,7 +239,8 @@ class Line:
 
 def parse_line(title: str) -> Line | None:
     """The one directional threshold in `title`, or None (none, more than one, or a negation
-    anywhere but right before the comparator: "will not be above 3%" is not read)."""
+    anywhere but right before the comparator: "will not be above 3%" is not read). A minus sign
+    right before the number is its sign ("-10°F or below": −10; its template keeps the sign)."""
     found = list(_PREFIXED.finditer(title)) + list(_SUFFIXED.finditer(title))
     if len(found) != 1:
         return None
@@ -239,6 +252,11 @@ def parse_line(title: str) -> Line | None:
     up = bool(re.fullmatch(f"{_UP_WORDS}|{_UP_SUFFIX}", word)) != negated
     value = Decimal(m.group("num").replace(",", ""))
     start, end = m.span("num")
+    before = title[:start].rstrip(" $")
+    if before.endswith(("-", "−")):
+        if before[:-1][-1:].isalnum():
+            return None                   # "3-5% or more": a range or a hyphen, not a sign
+        value = -value                    # "-5°F or below" (read as 5, its ladder's implications reversed)
     if m.group("mult"):
         value *= _MULT[m.group("mult").lower()]
         end = m.span("mult")[1]

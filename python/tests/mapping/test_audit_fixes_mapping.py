@@ -27,6 +27,9 @@ from arbbot.mapping.table import (DEFAULT_AUTO_APPROVE, HEADER, MappingError, Ma
 from arbbot.run.live import LiveSession
 from tests.mapping.map_bodies import parse
 from tests.mapping.test_match_settlement import K, P, verdict
+from arbbot.mapping.match import calibration
+
+TOP = calibration.shipped()[-1][1]          # the calibration's top step: a pair with no caution
 
 H = ",".join(HEADER)
 
@@ -176,7 +179,7 @@ def test_a_cautioned_pair_is_capped_under_auto_approval() -> None:
     assert got.verdict.cautions == ["date stated on one side only", "resolution source stated on one side only"]
     assert got.confidence == CAUTION_CAP
     twin = Features.of(P("Will the high temperature in New York be above 90°F on July 4, 2026?", rules="At Central Park."))
-    assert assess(a, twin, 1.0).confidence == 0.975                  # no caution: the calibration alone
+    assert assess(a, twin, 1.0).confidence == TOP                    # no caution: the calibration alone
 
 
 # ---- 7. impossible dates ---------------------------------------------------------------------
@@ -237,7 +240,7 @@ def test_a_cache_with_a_bad_row_is_matched_again(tmp_path: Path) -> None:
     digest = generate.listings_digest(listings)
     (tmp_path / f"{digest}.json").write_text(json.dumps({**_doc(confidence=5_000_000), "digest": digest}))
     got = generate.generated_mappings(listings, tmp_path)
-    assert not got.cached and [r.confidence for r in got.rows] == [975_000]
+    assert not got.cached and [r.confidence for r in got.rows] == [round(TOP * 1_000_000)]
 
 
 # ---- 10. mapping CSV edges -------------------------------------------------------------------

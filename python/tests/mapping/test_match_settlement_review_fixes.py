@@ -24,6 +24,9 @@ from arbbot.mapping.match.review import review
 from arbbot.mapping.match.scoring import CAUTION_CAP
 from arbbot.mapping.match.settlement import check
 from arbbot.mapping.table import DEFAULT_AUTO_APPROVE, HEADER, load_mappings, trade_selection
+from arbbot.mapping.match import calibration
+
+TOP = calibration.shipped()[-1][1]          # the calibration's top step: a pair with no caution
 
 DATA = Path(__file__).parent / "data"
 AUTO = DEFAULT_AUTO_APPROVE / 1_000_000
@@ -87,7 +90,7 @@ def test_the_same_deadline_within_a_day_passes_without_caution(k_close: str, k_r
           rules="This market resolves to Yes if the US federal government shuts down before Feb 6, 2026.")
     v = check(Features.of(k), Features.of(p))
     assert v.ok and v.cautions == [] and v.rejects == []
-    assert [(r, c) for r, c, _ in pairs(k, p)] == [("same", 0.975)]
+    assert [(r, c) for r, c, _ in pairs(k, p)] == [("same", TOP)]
 
 
 @pytest.mark.parametrize("rules, deadline", [
@@ -152,7 +155,7 @@ def test_tie_no_against_tie_50_50_is_rejected() -> None:
         "DAL": ("same", ["tie rule differs: no vs 50-50"], []),
         "WAS": ("inverse", ["tie rule differs: no vs 50-50 (inverse pair)"], [])}
     assert _nfl_pairs(KALSHI_TIE_NO, POLY_TIE_5050) == {}
-    assert _nfl_pairs(None, None) == {"DAL": ("same", 0.975), "WAS": ("inverse", 0.975)}   # the twins without tie rules
+    assert _nfl_pairs(None, None) == {"DAL": ("same", TOP), "WAS": ("inverse", TOP)}   # the twins without tie rules
 
 
 def test_a_tie_rule_on_one_side_only_is_capped_under_auto_approval() -> None:
@@ -169,7 +172,7 @@ def test_an_inverse_pair_needs_opposite_tie_rules() -> None:
     both_half = _nfl_verdicts("If the game ends in a tie, the market resolves 50-50.", POLY_TIE_5050)
     assert both_half == {"DAL": ("same", [], []), "WAS": ("inverse", [], [])}
     assert _nfl_pairs("If the game ends in a tie, the market resolves 50-50.", POLY_TIE_5050) == {
-        "DAL": ("same", 0.975), "WAS": ("inverse", 0.975)}
+        "DAL": ("same", TOP), "WAS": ("inverse", TOP)}
 
 
 @pytest.mark.parametrize("rules, tie", [

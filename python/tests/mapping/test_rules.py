@@ -90,6 +90,38 @@ def test_the_venues_other_flag_and_markets_not_taking_orders():
     assert [r["kind"] for r in derive_relations(_poly([whole]))] == ["complement"]
 
 
+def test_a_ladder_below_zero_implies_in_the_right_direction():
+    """"-10°F or below" is within "-5°F or below": the minus sign was dropped, the ladder read as
+    10 and 5, and the implication reversed (at −7°F the trade YES ≤ −10 / NO ≤ −5 pays nothing)."""
+    ev = {"id": "5", "markets": [
+        {"conditionId": f"0x{c}", "question": f"Will the lowest temperature in Chicago on January 20 be {t}°F or below?"}
+        for c, t in (("5", "-5"), ("10", "-10"))]}
+    [r] = derive_relations(_poly([ev]))
+    assert (r["kind"], r["child"], r["parent"]) == ("implies", "polymarket:0x10", "polymarket:0x5")
+
+
+def test_a_neg_risk_event_holds_only_its_groups_markets():
+    """Gamma's event flag does not make a market neg-risk: its own does. An event may hold a market
+    beside its neg-risk group ("both teams to score" beside the match's outcomes) or two races'
+    groups; taken as one exhaustive bucket, its all-NO set was said to pay one more than it can."""
+    match = {"id": "20", "negRisk": True, "negRiskMarketID": "0xm", "markets": [
+        {"conditionId": f"0x{c}", "negRisk": True, "negRiskMarketID": "0xm", "groupItemTitle": t}
+        for c, t in (("1", "Arsenal"), ("2", "Draw"), ("3", "Chelsea"))]
+        + [{"conditionId": "0x4", "negRisk": False, "question": "Both teams to score?"}]}
+    [bucket] = derive_relations(_poly([match]))
+    assert bucket["members"] == ["polymarket:0x1", "polymarket:0x2", "polymarket:0x3"] and not bucket["exhaustive"]
+    races = {"id": "21", "negRisk": True, "markets": [
+        {"conditionId": f"0x{c}", "negRisk": True, "negRiskMarketID": group, "groupItemTitle": t}
+        for c, group, t in (("ga", "0xg", "GA Dem"), ("gr", "0xg", "GA Rep"), ("oa", "0xo", "OH Dem"),
+                            ("or", "0xo", "OH Rep"))]}
+    assert sorted((r["kind"], r["a"], r["b"]) for r in derive_relations(_poly([races]))) == [
+        ("complement", "polymarket:0xga", "polymarket:0xgr"), ("complement", "polymarket:0xoa", "polymarket:0xor")]
+    # a member whose group is unknown may be of either: each known group's bucket, neither whole
+    races["markets"][3]["negRiskMarketID"] = None
+    assert [(r["kind"], r["members"], r["exhaustive"]) for r in derive_relations(_poly([races]))] == [
+        ("bucket", ["polymarket:0xga", "polymarket:0xgr"], False)]
+
+
 def _poly(body) -> list[Listing]:
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +200,9 @@ def test_polymarket_totals_ladder_from_line_and_over_outcome():
     ("4.125% or more", True, "4.125", "#% or more"),
     ("Under 2.5 goals", False, "2.5", "Under # goals"),
     ("Fed cuts 50bp or less", False, "50", "Fed cuts #bp or less"),
+    ("Will the low in Chicago be -5°F or below?", False, "-5", "Will the low in Chicago be -#°F or below?"),
+    ("GDP growth −1.5% or lower", False, "-1.5", "GDP growth −#% or lower"),
+    ("Will WTI close at $-5 or lower?", False, "-5", "Will WTI close at $-# or lower?"),
 ])
 def test_parse_line(title, up, value, template):
     line = parse_line(title)
@@ -175,7 +210,7 @@ def test_parse_line(title, up, value, template):
 
 
 @pytest.mark.parametrize("title", ["Will Bitcoin hit $150k in 2026?", "Between 2 and 3?", "Moreover 5",
-                                   "at least 2 or more", "above 3 and below 5"])
+                                   "at least 2 or more", "above 3 and below 5", "3-5% or more"])
 def test_parse_line_needs_exactly_one_directional_number(title):
     assert parse_line(title) is None
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from structlog.testing import capture_logs
@@ -586,3 +587,29 @@ def test_a_venue_that_cannot_prepare_is_logged_and_the_others_still_prepare():
     assert ok.prepared
     assert [(e["event"], e["venue"], e["error"]) for e in events] == [
         ("venue.prepare_failed", "polymarket", "ValueError: bad private key")]
+
+
+def test_neg_risk_buckets_are_the_events_groups_of_neg_risk_markets():
+    """An event flagged neg-risk may hold a market that is not ("both teams to score" beside the
+    match's three outcomes) or two races' groups: each group of neg-risk markets by its
+    negRiskMarketID is a bucket, exhaustive only when known whole. As one exhaustive bucket, the
+    all-NO set was said to pay one more than it can."""
+    from arbbot.venues.polymarket.providers import neg_risk_groups
+    from arbbot.venues.polymarket.schemas.gamma import parse_event
+
+    def market(cid, group, neg=True):
+        return {"conditionId": cid, "negRisk": neg, "negRiskMarketID": group, "outcomes": '["Yes", "No"]',
+                "clobTokenIds": f'["{cid}1", "{cid}2"]', "outcomePrices": '["0.5", "0.5"]'}
+
+    def groups(markets, **event):
+        ev = parse_event({"id": "1", "negRisk": True, "markets": markets, **event})
+        return neg_risk_groups(ev, {gm.condition_id: SimpleNamespace(market_id=gm.condition_id, active=True)
+                                    for gm in ev.markets})
+    match = [market(c, "0xm") for c in ("ARS", "DRAW", "CHE")] + [market("BTTS", "", neg=False)]
+    assert groups(match) == [(("ARS", "DRAW", "CHE"), False)]                  # not every market is of it
+    assert groups(match[:3]) == [(("ARS", "DRAW", "CHE"), True)]
+    races = [market("GAD", "0xg"), market("GAR", "0xg"), market("OHD", "0xo"), market("OHR", "0xo")]
+    assert groups(races) == [(("GAD", "GAR"), True), (("OHD", "OHR"), True)]
+    races[3]["negRiskMarketID"] = ""                                             # of unknown group: none whole
+    assert groups(races) == [(("GAD", "GAR"), False), (("OHD",), False)]
+    assert groups(match[:3], negRiskAugmented=True) == [(("ARS", "DRAW", "CHE"), False)]

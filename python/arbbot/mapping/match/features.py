@@ -62,7 +62,8 @@ ASSETS = frozenset("""bitcoin ethereum solana xrp dogecoin cardano litecoin aval
 crude brent wti gas gasoline wheat corn soybeans""".split())
 # words that narrow what YES pays on; one on one side only is a different question
 QUALIFIERS = frozenset("""intraday worldwide domestic global international final finals semifinal semifinals nominee
-nomination primary runoff electoral popular conference division playoff playoffs mvp""".split())
+nomination primary runoff electoral popular conference division playoff playoffs mvp core headline yoy mom advance
+preliminary revised average high low""".split())
 DateRef = tuple[int | None, int | None, int | None]
 
 # canonical resolution sources and weather stations: phrase (normalised text) → id
@@ -198,8 +199,7 @@ class Features:
         norm = normalize(text)
         dates, timing, undated = _dates(norm, close)
         times, undated = _times(undated)
-        values = _with_rules_units(_values(undated), listing.rules) or _strike_values(listing)
-        comparator = _STRIKE_TYPE.get(listing.strike_type, "") or _comparator(undated)
+        values, comparator = _threshold(listing, undated)
         subject, opponent = _matchup(normalize(canonical_titles(listing.title)), listing, league)   # (the outcome apart)
         kind = next((k for k, rx in _KINDS if rx.search(norm)), "winner" if subject else "")
         top = re.search(r"\btop (\d+)\b", norm)
@@ -316,6 +316,22 @@ def _with_rules_units(values: tuple[tuple[str, Decimal], ...], rules: str) -> tu
         return values
     stated = {x: u for u, x in _values(_dates(normalize(rules), None)[2], bare_degree="°") if u not in ("", "°")}
     return tuple(sorted({(stated.get(x, "°f" if u == "°" else u) if u in ("", "°") else u, x) for u, x in values}))
+
+
+def _threshold(listing: Listing, undated: str) -> tuple[tuple[tuple[str, Decimal], ...], str]:
+    """(values, comparator) from one source, never mixed: the question's words when they state
+    both ("82° or above": ≥ 82), else the venue's structured strike (Kalshi `greater` with floor
+    81: > 81), else what there is. Mixed, a Kalshi "82° or above" (strike `greater` 81) read as
+    "> 82" and was paired `same` with a Polymarket "above 82°F", which says NO at 82."""
+    text_values, text_cmp = _with_rules_units(_values(undated), listing.rules), _comparator(undated)
+    strikes, strike_cmp = _strike_values(listing), _STRIKE_TYPE.get(listing.strike_type, "")
+    if text_values and text_cmp:
+        return text_values, text_cmp
+    if strikes and strike_cmp:
+        return strikes, strike_cmp
+    if text_values:
+        return text_values, text_cmp
+    return strikes, strike_cmp
 
 
 def _strike_values(listing: Listing) -> tuple[tuple[str, Decimal], ...]:

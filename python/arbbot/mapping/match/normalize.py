@@ -23,6 +23,8 @@ ALIASES: dict[str, str] = {
     "beats": "beat", "defeats": "beat", "defeat": "beat", "wins": "win", "won": "win",
     "versus": "vs", "vs.": "vs", "v.": "vs",
     "cpi": "inflation", "consumer price index": "inflation",
+    "year-over-year": "yoy", "year over year": "yoy", "month-over-month": "mom", "month over month": "mom",
+    "highest": "high", "lowest": "low",
     "nyc": "new york city", "new york city": "new york city",
     "degrees fahrenheit": "°f", "fahrenheit": "°f", "degrees": "°", "celsius": "°c",
     "percent": "%", "per cent": "%", "percentage points": "%",

@@ -18,7 +18,7 @@ W_TITLE, W_EMBED, W_RULES = 0.45, 0.35, 0.20   # weights of the three similariti
 AGREEMENT_BONUS, MAX_BONUS = 0.04, 0.12        # per structured field that matches, capped
 CAUTION_PENALTY = 0.10                          # per field stated on one side only
 # a cautioned pair's highest confidence: under the default auto_approve_confidence (0.95), so a
-# person reviews it before a session trades it (the calibration's top step alone is 0.975)
+# person reviews it before a session trades it (the calibration's top step alone is ≈ 0.97)
 CAUTION_CAP = 0.9
 RULES_CHARS = 600                               # rules compared on their first 600 characters
 

@@ -79,6 +79,28 @@ def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
                ("neg_risk_market_id", m.neg_risk_market_id), ("gamma_id", m.id)))
 
 
+def neg_risk_groups(ev, kept: dict) -> list[tuple[tuple[str, ...], bool]]:
+    """The neg-risk groups of Gamma event `ev` among the kept markets (`kept`: condition id → info):
+    (condition ids, exhaustive) per `negRiskMarketID`, of the markets that are neg-risk themselves
+    (an event flagged neg-risk may also hold markets that are not: "both teams to score" beside a
+    match's three outcomes, or two races' groups in one event). Exhaustive: the event is not
+    augmented, every market of the group is kept and active, and the group is known whole (one
+    group: every market of the event is neg-risk; several: none of unknown group)."""
+    neg = [gm for gm in ev.markets if gm.neg_risk] if ev.neg_risk else []
+    known = sorted({gm.neg_risk_market_id for gm in neg} - {""})
+    if len(known) < 2:                  # one group (a member without its id taken to be of it)
+        groups = [(neg, len(neg) == len(ev.markets))] if neg else []
+    else:                               # several; a member of unknown group may be of any: none whole
+        unknown = any(not gm.neg_risk_market_id for gm in neg)
+        groups = [([gm for gm in neg if gm.neg_risk_market_id == key], not unknown) for key in known]
+    out = []
+    for members, whole in groups:
+        infos = [kept.get(gm.condition_id) for gm in members]
+        ids = tuple(i.market_id for i in infos if i is not None)
+        out.append((ids, whole and not ev.neg_risk_augmented and all(i is not None and i.active for i in infos)))
+    return out
+
+
 class PolymarketInstrumentProvider:
     def __init__(self, http, *, page_limit: int = 100) -> None:
         self.http = http
@@ -170,10 +192,11 @@ class PolymarketInstrumentProvider:
             ev = parse_event(raw)
             self.gamma_events[ev.id] = ev
             kept = [info for gm in ev.markets if (info := self._add(gm, ev.id)) is not None]
-            complete = len(kept) == len(ev.markets) and all(i.active for i in kept)
+            groups = neg_risk_groups(ev, {i.market_id: i for i in kept})
+            # one neg-risk group holding every market of the event: the event is that bucket
+            whole = len(groups) == 1 and len(groups[0][0]) == len(kept)
             self.events[ev.id] = EventInfo(Venue.POLYMARKET, ev.id, ev.title, tuple(i.market_id for i in kept),
-                                           mutually_exclusive=ev.neg_risk,
-                                           exhaustive=ev.neg_risk and not ev.neg_risk_augmented and complete)
+                                           mutually_exclusive=whole, exhaustive=whole and groups[0][1])
         for raw in markets:          # markets listed outside any event
             gm = parse_market(raw)
             if gm.condition_id not in self.markets and not any(
@@ -182,10 +205,11 @@ class PolymarketInstrumentProvider:
         return list(self.markets.values())
 
     def relations(self) -> list[dict]:
-        """Snapshot relations: one `bucket` per neg-risk group of ≥ 2 kept markets."""
+        """Snapshot relations: one `bucket` per neg-risk group of ≥ 2 kept markets (`neg_risk_groups`)."""
         out = []
-        for ev in self.events.values():
-            if ev.mutually_exclusive and len(ev.market_ids) >= 2:
-                out.append({"kind": "bucket", "members": [f"polymarket:{m}" for m in ev.market_ids],
-                            "exhaustive": ev.exhaustive})
+        for ev in self.gamma_events.values():
+            for members, exhaustive in neg_risk_groups(ev, self.markets):
+                if len(members) >= 2:
+                    out.append({"kind": "bucket", "members": [f"polymarket:{m}" for m in members],
+                                "exhaustive": exhaustive})
         return out
