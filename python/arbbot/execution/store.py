@@ -249,6 +249,25 @@ def _create_private(path: str) -> None:
             os.chmod(path + suffix, 0o600)
 
 
+def resolved_value(db, execution_id: str) -> int:
+    """µ$ the lots this execution still holds in resolved markets pay: per leg, held lots ×
+    what one lot of its side pays (a YES lot `yes_value`, a NO lot 10,000 − it); a void market
+    returns the entry's cost of the lots held, floored (never overstated). Held lots as
+    `held_at_cost` counts them (entry filled − unwound filled)."""
+    rows = db.execute(f"SELECT {LEG_HOLDING}, r.result, r.yes_value FROM intents i JOIN resolutions r"
+                      " ON r.market = i.market WHERE i.execution_id = ? GROUP BY i.leg", (execution_id,)).fetchall()
+    value = 0
+    for side, filled, held, cost, _fee, result, yes_value in rows:
+        held = max(0, min(held, filled))
+        if not held:
+            continue
+        if result == "void":
+            value += cost * held // filled
+        else:
+            value += held * (yes_value if side == "yes" else FULL - yes_value)
+    return value
+
+
 class OrderStore:
     """One SQLite file. Thread-safe for use from one asyncio loop plus helper threads.
 
@@ -1010,25 +1029,6 @@ class OrderStore:
             out.setdefault(venue, set()).add(market_id)
         return out
 
-    @staticmethod
-    def _resolved_value(db, execution_id: str) -> int:
-        """µ$ the lots this execution still holds in resolved markets pay: per leg, held lots ×
-        what one lot of its side pays (a YES lot `yes_value`, a NO lot 10,000 − it); a void market
-        returns the entry's cost of the lots held, floored (never overstated). Held lots as
-        `held_at_cost` counts them (entry filled − unwound filled)."""
-        rows = db.execute(f"SELECT {LEG_HOLDING}, r.result, r.yes_value FROM intents i JOIN resolutions r"
-                          " ON r.market = i.market WHERE i.execution_id = ? GROUP BY i.leg", (execution_id,)).fetchall()
-        value = 0
-        for side, filled, held, cost, _fee, result, yes_value in rows:
-            held = max(0, min(held, filled))
-            if not held:
-                continue
-            if result == "void":
-                value += cost * held // filled
-            else:
-                value += held * (yes_value if side == "yes" else FULL - yes_value)
-        return value
-
     # ---- durable risk: realised losses and fees per risk day ----------------------------------------
     def _book_loss(self, db, execution_id: str) -> None:
         """Keep the ledger invariant for one execution (inside the caller's transaction): if it
@@ -1045,7 +1045,7 @@ class OrderStore:
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
         cash, unlisted = self._answered_cash(db, execution_id, r["state"] != "aborted")
-        target = (max(0, -(cash + (self._resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
+        target = (max(0, -(cash + (resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
                   if r["state"] in LOSS_STATES
                   else max(self._unwound_part_loss(db, execution_id, unlisted),
                            self._locked_in_loss(db, execution_id, cash, unlisted))
@@ -1385,7 +1385,7 @@ class OrderStore:
                 f" (SELECT MAX(n) FROM (SELECT {net} AS n FROM intents WHERE execution_id = x.id GROUP BY leg))"
                 f" FROM executions x WHERE x.updated_ms >= ? AND +x.state IN ({','.join('?' * len(EXEC_TERMINAL))})"
                 " ORDER BY x.updated_ms, x.id", (since_ms, *EXEC_TERMINAL)).fetchall()
-            resolved = {x: self._resolved_value(self._db, x) for (x,) in
+            resolved = {x: resolved_value(self._db, x) for (x,) in
                         self._db.execute("SELECT DISTINCT x.id FROM executions x JOIN intents i"
                                          " ON i.execution_id = x.id JOIN resolutions r ON r.market = i.market"
                                          " WHERE x.state = 'naked' AND x.updated_ms >= ?", (since_ms,)).fetchall()}

@@ -28,6 +28,7 @@ from arbbot.risk.gates import RiskGates
 from arbbot.risk.limits import ExposureLimits, Held
 from arbbot.mapping.selection import BucketSelector, group_key
 from arbbot.ops.drift import SKIP_REASON as DRIFT_SKIP, DriftConfig, DriftMonitor
+from arbbot.ops.reporting.pnl import COUNTED
 from arbbot.run.quotes import StreamedQuotes
 from arbbot.run.sizer import SessionSizer
 from arbbot.sizing.trade import RelationIndex
@@ -621,18 +622,22 @@ class PaperTrader:
 
     def _count(self, result, opp: Opportunity) -> None:
         """Add an execution's end to the run's counts: locked-in PnL (complete, `_locked_in`,
-        `ops.reporting.pnl`); realised PnL (unwound) is its cash flow and held cost. Remembered
-        (`_counted`) so that a re-hedge can take it back out (`_uncount`)."""
+        `ops.reporting.pnl`); realised PnL: an unwound one's cash flow and held cost, a naked one's
+        cash flow (the lots it holds count for nothing until their markets resolve, as the daily
+        loss cap reads them; left out, a run's PnL never showed what its naked legs cost).
+        Remembered (`_counted`) so that a re-hedge can take it back out (`_uncount`)."""
         locked_in = realised = 0
         if result.state == "complete":
             locked_in = _locked_in(opp, result)
         elif result.state == "unwound":
             realised = result.cash_flow + result.held_cost
+        elif result.state == "naked":
+            realised = result.cash_flow
         self.stats.executions[result.state] += 1
         self.stats.ended[result.state] += 1
         self.stats.locked_in += locked_in
         self.stats.realised += realised
-        if result.state in ("complete", "unwound"):
+        if result.state in COUNTED:
             self.stats.pnl_path.append(locked_in + realised)
         now = self.clock()
         while self._counted:                     # oldest first (insertion order): drop the expired
@@ -651,7 +656,7 @@ class PaperTrader:
             del self.stats.executions[state]
         self.stats.locked_in -= counted.locked_in
         self.stats.realised -= counted.realised
-        if state in ("complete", "unwound"):
+        if state in COUNTED:
             self.stats.pnl_path.append(-(counted.locked_in + counted.realised))
 
     async def drain(self, timeout_s: float = 60.0) -> None:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from arbbot.engine.types import Lane
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, SchemaError, current_version
+from arbbot.execution.store import resolved_value
 from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl, held_cost
 
 
@@ -70,6 +71,7 @@ class ExecutionRec:
     # per leg, [entry lots, µ$ they cost, lots its unwinds bought of the other side, µ$ those cost]
     # (fees included): what `held_cost` values lots held beyond the complete sets at
     bought: list[list[int]] = field(default_factory=list)
+    resolved: int = 0          # µ$ a naked one's lots in resolved markets paid (`store.resolved_value`)
 
     @property
     def pnl(self) -> ExecutionPnL:
@@ -78,7 +80,7 @@ class ExecutionRec:
             legs = [self.bought[i] if i < len(self.bought) else [0, 0, 0, 0] for i in range(len(self.net))]
             held = held_cost(self.net, *([b[k] for b in legs] for k in range(4)))
         return execution_pnl(self.state, self.qty, self.payout, self.planned_profit, self.net,
-                             self.first_leg_entry_lots, self.cash_flow, held)
+                             self.first_leg_entry_lots, self.cash_flow, held, self.resolved)
 
     def add_fill(self, leg: int, role: str, action: str, qty: int, price: int, fee: int, cash: int) -> None:
         """Fold one of its fills in (price: ticks of the intent's side)."""
@@ -184,6 +186,10 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
         x = executions.get(xid)
         if x is not None:
             x.add_fill(leg, role, action, qty, price, fee, cash)
+    if _has_table(db, "resolutions"):
+        for x in executions.values():
+            if x.state == "naked":
+                x.resolved = resolved_value(db, x.id)
     samples = []
     if _has_table(db, "estimate_samples"):
         samples = [(k, t, v) for k, t, v in db.execute(

@@ -12,7 +12,9 @@ flow `cash_flow` (`execution.schema.CASH_FLOW_SQL`: fills' proceeds − costs �
   beyond an order's size: Polymarket's market BUY), at the leg's average entry price, floored, and
   for lots an unwind bought of the other side beyond the leg, their price less the $1 pair the cash
   flow credits them: a position held at cost, neither a loss nor a gain;
-- other states (aborted, naked, executing) count in neither (as in the run summary).
+- realised (state `naked`): cash_flow + `resolved`, what its lots in resolved markets paid (a
+  lot in a market not resolved yet counts for nothing: the daily loss cap's reading);
+- other states (aborted, executing) count in neither (as in the run summary).
 
 Drift (expected vs realised) compares, per finished execution that traded (complete or unwound
 with lots filled on its first leg):
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COUNTED = ("complete", "unwound")          # the states the run summary's PnL counts
+COUNTED = ("complete", "unwound", "naked")          # the states the run summary's PnL counts
 FULL_LOT = 10_000                          # µ$ a complete YES + NO pair pays per lot ($1 a contract)
 
 
@@ -68,9 +70,12 @@ def held_cost(net: list[int], entry_lots: list[int], entry_paid: list[int], buyb
 
 
 def execution_pnl(state: str, qty: int, payout: int, planned_profit: int, net: dict[int, int] | list[int],
-                  first_leg_entry_lots: int, cash_flow: int, held: int = 0) -> ExecutionPnL:
+                  first_leg_entry_lots: int, cash_flow: int, held: int = 0, resolved: int = 0) -> ExecutionPnL:
     """The PnL of one execution (see the module docstring); `net`: net lots per leg, every leg;
-    `held`: µ$ paid for lots held beyond the complete sets (`held_cost`), added back."""
+    `held`: µ$ paid for lots held beyond the complete sets (`held_cost`), added back; `resolved`:
+    µ$ a naked one's lots in resolved markets paid (`store.resolved_value`)."""
+    if state == "naked":
+        return ExecutionPnL(realised=cash_flow + resolved)
     values = list(net.values()) if isinstance(net, dict) else list(net)
     first_leg_entry_lots = min(first_leg_entry_lots, qty)
     cash_flow += held

@@ -299,3 +299,28 @@ def test_the_venues_table_writes_contracts_exactly(clean):
     out = io.StringIO()
     render(build_report(read_store(str(clean / "o.db"))), Console(file=out, width=250))
     assert "1234567.89" in out.getvalue() and "e+06" not in out.getvalue()
+
+
+def test_a_naked_executions_loss_is_realised_and_its_resolved_lots_pay_back(clean):
+    """n1: leg 0 bought 1,000 YES A at 42¢ ($4.20 + $0.04 fee), leg 1 never filled: naked. Its
+    loss was left out of the report (the status's daily loss had it), even once A resolved against
+    it. Until A resolves its lots count for nothing, as the daily loss cap reads them; resolved YES
+    they pay $10, resolved NO nothing."""
+    from arbbot.model import Venue
+    from arbbot.venues.common.model import Resolution
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    store = OrderStore(str(clean / "n.db"), clock_ms=clock.ms)
+    complete_profitable(store, "c1")                                       # +$0.71 locked in
+    store.create_execution("n1", two_leg_opportunity("opp-n1"))
+    fill(store, "n1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    store.set_execution_state("n1", "naked", "leg 1 never filled")
+
+    def totals():
+        t = build_report(read_store(str(clean / "n.db")))["totals"]
+        return t["locked_in_micros"], t["realised_micros"], t["pnl_micros"], t["executions"]
+    assert totals() == (710_000, -4_240_000, 710_000 - 4_240_000, {"complete": 1, "naked": 1})
+    assert store.daily_loss(0) == 4_240_000                               # the status's reading agrees
+    store.record_resolution(Resolution(Venue.KALSHI, "A", "yes", 10_000, 0, paid=True))
+    assert totals()[1] == 10_000_000 - 4_240_000                          # the lots won: $10 back
+    store.close()
