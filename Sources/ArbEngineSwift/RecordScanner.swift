@@ -431,7 +431,7 @@ final class RecordScanner {
     }
 
     /// The twin's `_ask_update` on a copy of the state: the new state and the depletion sample
-    /// (second, removed / start size) it closes, if any; nil when a difference overflows.
+    /// (second, removed / start size) it closes, if any; nil when a sum or difference overflows.
     static func askStep(_ old: AskState, best: Level?, second: Int64) -> (state: AskState, sample: (Double, Double)?)? {
         var st = old
         var sample: (Double, Double)? = nil
@@ -442,8 +442,10 @@ final class RecordScanner {
             }
             st.second = second
             st.changed = false
+            st.removed = 0
             st.startPrice = st.price
             st.startSize = st.price != 0 ? st.size : 0
+            st.left = st.startSize
         }
         let price = best?.price ?? 0, size = best?.qty ?? 0
         if price != st.price || size != st.size {
@@ -451,24 +453,30 @@ final class RecordScanner {
             if st.startPrice == 0 {                 // the second began without an ask: measured from its first
                 st.startPrice = price
                 st.startSize = size
+                st.left = size
+            } else if price == st.price && price == st.startPrice && size < st.size {
+                let (d, o1) = st.size.subtractingReportingOverflow(size)   // taken at the first best ask's price
+                let (r, o2) = st.removed.addingReportingOverflow(d)
+                if o1 || o2 { return nil }
+                st.removed = r
             }
+            if price == st.startPrice { st.left = size }
             st.price = price
             st.size = size
         }
         return (st, sample)
     }
 
-    /// The twin's `removed_lots`: lots of the start's best ask gone at the state's best ask (all
-    /// at a worse price or none, the shrinkage at the same price, none at a better one).
+    /// The twin's `removed_lots`: what the second's first best ask lost while it stayed the best,
+    /// plus what it still held when the best ask ended worse or gone.
     static func removedLots(_ st: AskState) -> Int64? {
-        if st.price == 0 || st.price > st.startPrice { return st.startSize }
-        if st.price != st.startPrice { return 0 }
-        let (d, overflow) = st.startSize.subtractingReportingOverflow(st.size)
-        return overflow ? nil : max(d, 0)
+        guard st.price == 0 || st.price > st.startPrice else { return st.removed }
+        let (r, overflow) = st.removed.addingReportingOverflow(st.left)
+        return overflow ? nil : r
     }
 }
 
-/// The twin's `_ask[(index, side)]`: [second, price, size, start price, start size, changed].
+/// The twin's `_ask[(index, side)]`: [second, price, size, start price, start size, changed, removed, left].
 struct AskState: Equatable {
     var second: Int64
     var price: Int64
@@ -476,8 +484,11 @@ struct AskState: Equatable {
     var startPrice: Int64
     var startSize: Int64
     var changed: Bool
+    var removed: Int64
+    var left: Int64
 
-    static let fresh = AskState(second: -1, price: 0, size: 0, startPrice: 0, startSize: 0, changed: false)
+    static let fresh = AskState(second: -1, price: 0, size: 0, startPrice: 0, startSize: 0, changed: false,
+                                removed: 0, left: 0)
 }
 
 /// The twin's `_mid[index]`: [2 × mid ticks, unix s] once it exists.

@@ -239,23 +239,33 @@ import Testing
         var st = AskState.fresh
         var r = RecordScanner.askStep(st, best: Level(price: 6_000, qty: 50), second: 7)!
         #expect(r.sample == nil && r.state == AskState(second: 7, price: 6_000, size: 50, startPrice: 6_000,
-                                                       startSize: 50, changed: true))
+                                                       startSize: 50, changed: true, removed: 0, left: 50))
         st = r.state
-        r = RecordScanner.askStep(st, best: nil, second: 7)!                     // the level is gone
-        #expect(r.state == AskState(second: 7, price: 0, size: 0, startPrice: 6_000, startSize: 50, changed: true))
+        r = RecordScanner.askStep(st, best: Level(price: 6_000, qty: 20), second: 7)!       // 30 taken
+        r = RecordScanner.askStep(r.state, best: nil, second: 7)!                             // the rest gone
+        #expect(r.state == AskState(second: 7, price: 0, size: 0, startPrice: 6_000, startSize: 50, changed: true,
+                                    removed: 30, left: 20))
         r = RecordScanner.askStep(r.state, best: Level(price: 5_000, qty: 9), second: 8)!
         #expect(r.sample! == (7.0, 1.0))
-        #expect(r.state == AskState(second: 8, price: 5_000, size: 9, startPrice: 5_000, startSize: 9, changed: true))
+        #expect(r.state == AskState(second: 8, price: 5_000, size: 9, startPrice: 5_000, startSize: 9, changed: true,
+                                    removed: 0, left: 9))
         // a re-quote to a better price, one level at a time: worse, none, better within the second
         for best in [Level(price: 5_100, qty: 3), nil, Level(price: 4_900, qty: 20)] {
             r = RecordScanner.askStep(r.state, best: best, second: 9)!
         }
         r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 20), second: 10)!
         #expect(r.sample! == (9.0, 0.0))                                         // nothing of 5,000 × 9 taken
-        r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 20), second: 11)!
-        #expect(r.sample == nil)                                                 // second 10: no change, no sample
-        #expect(RecordScanner.askStep(AskState(second: 1, price: 5, size: -2, startPrice: 5, startSize: Int64.max,
-                                               changed: true), best: nil, second: 2) == nil)   // overflow: refused
+        // 12 of 20 taken, refilled, 4 more taken: 16 of the 20 the second began with
+        for qty: Int64 in [8, 20, 16] {
+            r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: qty), second: 10)!
+        }
+        r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 16), second: 11)!
+        #expect(r.sample! == (10.0, 0.8))
+        r = RecordScanner.askStep(r.state, best: Level(price: 4_900, qty: 16), second: 12)!
+        #expect(r.sample == nil)                                                 // second 11: no change, no sample
+        #expect(RecordScanner.askStep(AskState(second: 1, price: 5, size: 7, startPrice: 5, startSize: 1, changed: true,
+                                               removed: Int64.max, left: 0), best: Level(price: 5, qty: 6),
+                                      second: 1) == nil)                         // overflow: refused
     }
 
     // MARK: Python's arithmetic

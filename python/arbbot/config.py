@@ -221,9 +221,12 @@ class Settings(BaseSettings):
         if kind and not funder:
             raise ValueError(f"polymarket_signature_type {kind} needs it (the wallet that holds the funds)")
         if funder:
-            from eth_utils import is_hex_address, to_checksum_address
+            from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
             if not is_hex_address(funder):
                 raise ValueError("not an address (0x and 40 hex digits)")
+            digits = funder[2:]
+            if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(funder):
+                raise ValueError("its mixed case is not the address's checksum (EIP-55): a typo?")
             funder = to_checksum_address(funder)
         return funder
 

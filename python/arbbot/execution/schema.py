@@ -457,10 +457,12 @@ ALTER TABLE intents ADD COLUMN at_venue INTEGER NOT NULL DEFAULT 1;   -- 0: refu
 DROP TRIGGER intents_count_outcomes;
 DROP TRIGGER intents_count_inserted;
 DROP TRIGGER intents_recount_paper;
+-- the refusals written before: each one's message says nothing was placed (VenueUnavailable's)
+UPDATE intents SET at_venue = 0 WHERE state = 'rejected' AND error LIKE '%nothing was placed%';
 DELETE FROM fill_outcome_counts;
 INSERT INTO fill_outcome_counts(venue, fills, attempts)
     SELECT venue, SUM(state = 'filled'), COUNT(*) FROM intents
-    WHERE role = 'entry' AND tif = 'ioc' AND paper = 0 AND state IN {_COUNTED}
+    WHERE role = 'entry' AND tif = 'ioc' AND paper = 0 AND state IN {_COUNTED} AND at_venue
     GROUP BY venue;
 CREATE TRIGGER intents_count_outcomes AFTER UPDATE OF state, at_venue ON intents
 WHEN NEW.role = 'entry' AND NEW.tif = 'ioc' AND NEW.paper = 0

@@ -33,6 +33,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
@@ -1337,21 +1338,17 @@ class OrderStore:
     def estimate_samples(self, kind: str, since_ms: int, newest: int | None = None
                          ) -> dict[str, tuple[tuple[float, float], ...]]:
         """Samples of `kind` at or after `since_ms`, by key, each (time s, value) in time order;
-        with `newest`, only each key's newest that many (chosen in SQLite: a day's window holds
-        millions of rows, which a restart turned into Python objects only to keep the newest)."""
-        out: dict[str, list[tuple[float, float]]] = {}
+        with `newest`, only each key's newest that many, kept as the rows stream by (a day's
+        window holds millions of rows, which a restart turned into one list only to keep 512 a key)."""
+        out: dict[str, deque] = {}
         with self._lock:
-            if newest is None:
-                rows = self._db.execute("SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=?"
-                                        " ORDER BY ts_ms, seq", (kind, since_ms)).fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT key, ts_ms, value FROM (SELECT key, ts_ms, value, seq, ROW_NUMBER() OVER"
-                    " (PARTITION BY key ORDER BY ts_ms DESC, seq DESC) AS nth FROM estimate_samples"
-                    " WHERE kind=? AND ts_ms>=?) WHERE nth <= ? ORDER BY ts_ms, seq",
-                    (kind, since_ms, newest)).fetchall()
-        for key, ts, value in rows:
-            out.setdefault(key, []).append((ts / 1000, value))
+            rows = self._db.execute("SELECT key, ts_ms, value FROM estimate_samples WHERE kind=? AND ts_ms>=?"
+                                    " ORDER BY ts_ms, seq", (kind, since_ms))
+            for key, ts, value in rows:
+                ring = out.get(key)
+                if ring is None:
+                    ring = out[key] = deque(maxlen=newest)
+                ring.append((ts / 1000, value))
         return {k: tuple(v) for k, v in out.items()}
 
     def fill_outcomes(self) -> dict[str, tuple[int, int]]:

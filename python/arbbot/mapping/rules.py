@@ -252,11 +252,15 @@ def parse_line(title: str) -> Line | None:
     up = bool(re.fullmatch(f"{_UP_WORDS}|{_UP_SUFFIX}", word)) != negated
     value = Decimal(m.group("num").replace(",", ""))
     start, end = m.span("num")
-    before = title[:start].rstrip(" $")
+    before = title[:start]
+    before = before[:-1] if before.endswith("$") else before      # "$-5" as "-$5"
     if before.endswith(("-", "−")):
-        if before[:-1][-1:].isalnum():
+        ahead = before[:-1][-1:]
+        if ahead.isalnum():
             return None                   # "3-5% or more": a range or a hyphen, not a sign
-        value = -value                    # "-5°F or below" (read as 5, its ladder's implications reversed)
+        if ahead in ("", " ", "(", "$"):
+            value = -value                # "-5°F or below" (read as 5, its ladder's implications reversed)
+    # a dash apart from the number ("July - 25+ bps cut") separates, it signs nothing
     if m.group("mult"):
         value *= _MULT[m.group("mult").lower()]
         end = m.span("mult")[1]

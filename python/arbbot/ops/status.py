@@ -4,14 +4,14 @@ Prints `arbbot.status/1` (one JSON line with --json):
 
     {"format": "arbbot.status/1", "safe_mode": false, "halted": false, "daily_loss_usd": "12.340000",
      "daily_fees_usd": "0.120000", "open_executions": 0, "breaker": "closed", "drawdown_tier": "normal",
-     "equity_peak_usd": "10000.000000", "fee_held_markets": []}
+     "equity_peak_usd": "10000.000000", "fee_held_markets": [], "trading_mode": "venue"}
 
 - safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
 - halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
 - daily_loss_usd: realised loss of the current risk day (the store's loss ledger: executions that
   ended unwound or naked, and complete ones that lost on lots they unwound or locked in a loss — a
   last leg bought after its edge went; fees included, not netted against profits; the day starts
-  at config `day_start_utc`). `arbbot report`'s realised PnL counts unwound executions only;
+  at config `day_start_utc`). `arbbot report`'s realised PnL nets them against gains;
 - daily_fees_usd: fees of every fill recorded in the current risk day;
 - open_executions: executions still `executing` (recovery resolves them at the next start);
 - breaker: the circuit breaker's persisted state (closed | open | half_open once its cooldown
@@ -20,7 +20,9 @@ Prints `arbbot.status/1` (one JSON line with --json):
   `arbbot ack`, or the next day start with `[sizing.drawdown_manager] reset = "day"`);
 - equity_peak_usd: the persisted equity peak ("0.000000" before the first observation);
 - fee_held_markets: the markets held out of trading because a venue charged more than their fee
-  schedule (the fee terms changed unseen), sorted; `arbbot ack` releases them.
+  schedule (the fee terms changed unseen), sorted; `arbbot ack` releases them;
+- trading_mode: paper (filled by the local fill engine: no order was ever sent), venue (traded at
+  the venues or a simulator) or null (nothing traded yet).
 
 Money: dollars as strings with exactly 6 decimals. The store must exist (it is never created);
 an older schema is migrated forward on open. Exit status 2 on a missing or unusable store or an
@@ -57,6 +59,7 @@ class Status:
     drawdown_tier: str              # normal | caution | stop
     equity_peak: int                # µ$
     fee_holds: dict[str, str]       # market name → why it is held for fees
+    trading_mode: str | None = None # paper | venue | None (nothing traded)
 
     def to_json(self) -> dict:
         """The `arbbot.status/1` object."""
@@ -64,7 +67,7 @@ class Status:
                 "daily_loss_usd": format_money(self.daily_loss), "daily_fees_usd": format_money(self.daily_fees),
                 "open_executions": self.open_executions, "breaker": self.breaker,
                 "drawdown_tier": self.drawdown_tier, "equity_peak_usd": format_money(self.equity_peak),
-                "fee_held_markets": sorted(self.fee_holds)}
+                "fee_held_markets": sorted(self.fee_holds), "trading_mode": self.trading_mode}
 
 
 def collect(store, settings, now_s: float | None = None) -> Status:
@@ -83,7 +86,7 @@ def collect(store, settings, now_s: float | None = None) -> Status:
                   open_executions=store.count_executions(),
                   breaker="closed" if row is None else row.effective_state(int(now * 1000)),
                   breaker_failures=0 if row is None else row.failures, drawdown_tier=drawdown_tier, equity_peak=peak,
-                  fee_holds=store.fee_holds())
+                  fee_holds=store.fee_holds(), trading_mode=store.trading_mode())
 
 
 def drawdown(store, settings, now_ms: int) -> tuple[str, int]:
@@ -116,6 +119,8 @@ def render(st: Status, path: str) -> None:
     table = Table(title=f"arbbot status: {escape(path)}", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
+    table.add_row("trading", {"paper": "[bold yellow]PAPER[/bold yellow] (no order was sent)",
+                              "venue": "at the venues (or a simulator)"}.get(st.trading_mode, "nothing yet"))
     table.add_row("safe mode", f"[red]YES[/red]: {escape(st.safe_mode)} (arbbot ack)" if st.safe_mode else "no")
     table.add_row("halted", f"[red]YES[/red]: {escape(str(st.kill_file))} exists (arbbot resume)"
                   if st.halted else "no")

@@ -171,7 +171,8 @@ def _table(out: dict) -> None:
             ("locked in $", lambda r: f"{r['locked_in_micros'] / 1e6:,.2f}"),
             ("realised $", lambda r: f"{r['realised_micros'] / 1e6:,.2f}"),
             ("max drawdown $", lambda r: f"{r['max_drawdown_micros'] / 1e6:,.2f}"),
-            ("fill rate", lambda r: "–" if r["fill_rate"] is None else f"{r['fill_rate']:.1%}")]
+            ("fill rate", lambda r: "–" if r["fill_rate"] is None else f"{r['fill_rate']:.1%}"),
+            ("paper latency ms", lambda r: f"{r['paper_latency_ms']:g}" if "paper_latency_ms" in r else "–")]
     for label, cell in rows:
         table.add_row(label, *(cell(r) for r in out["results"]))
     console.print(table)

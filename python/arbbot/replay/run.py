@@ -99,7 +99,7 @@ async def _replay(recording, settings, workdir, clock, engine, cache_dir, read, 
         if read is not None:
             read.update(books=source.books, venue_books=dict(sorted(source.venue_books.items())),
                         frames=source.frames, last_ms=source.last_ms, cut_short=source.reader.cut_short)
-        return _result(session, trader, feeds)
+        return _result(session, trader, feeds) | {"paper_latency_ms": latency}
     finally:
         await session.close()
         ledger.close()
@@ -138,7 +138,9 @@ def _twins(listings: dict, cache_dir: Path | None) -> list:
 
 def _result(session, trader, feeds) -> dict:
     """What a replay produced: executions by final state, locked-in and realised PnL (µ$), the
-    largest drop of cumulative PnL over the executions in order, the fill rate of entry orders."""
+    largest drop of cumulative PnL over the executions in order, the fill rate of entry orders.
+    (`replay` adds `paper_latency_ms`, each paper order's wait: the recording does not carry the
+    live run's, and what trades depends on it.)"""
     store = trader.store
     executions = store.executions()
     ordered = filled = 0

@@ -75,7 +75,7 @@ class PyScanner:
         self._open_at: int | None = None             # the millisecond of the open bursts
         self._open: dict[str, tuple] = {}            # venue → (deliveries {index: [n, sides, t, r]}, samples)
         self._closed: list[tuple] = []
-        # (index, side) → [second, price, size, start price, start size, changed] (`_Depletion`)
+        # (index, side) → [second, price, size, start price, start size, changed, removed, left] (`_Depletion`)
         self._ask: dict[tuple[int, int], list] = {}
         self._mid: dict[int, list] = {}              # index → [2 × mid ticks, unix s]
 
@@ -183,16 +183,22 @@ class PyScanner:
     def _ask_update(self, index: int, side: int, best, second: int, out: list) -> None:
         st = self._ask.get((index, side))
         if st is None:
-            st = self._ask[(index, side)] = [-1, 0, 0, 0, 0, False]
+            st = self._ask[(index, side)] = [-1, 0, 0, 0, 0, False, 0, 0]
         if st[0] != second:
             if st[5] and st[4] > 0:
-                out.append((DEPLETION, index, side, float(st[0]), removed_lots(st[3], st[4], st[1], st[2]) / st[4]))
-            st[0], st[5], st[3], st[4] = second, False, st[1], (st[2] if st[1] else 0)
+                out.append((DEPLETION, index, side, float(st[0]), removed_lots(st[3], st[6], st[7], st[1]) / st[4]))
+            st[0], st[5], st[6] = second, False, 0
+            st[3], st[4] = st[1], (st[2] if st[1] else 0)
+            st[7] = st[4]
         price, size = best if best is not None else (0, 0)
         if price != st[1] or size != st[2]:
             st[5] = True
             if st[3] == 0:                   # the second began without an ask: measured from its first
-                st[3], st[4] = price, size
+                st[3], st[4], st[7] = price, size, size
+            elif price == st[1] == st[3] and size < st[2]:
+                st[6] += st[2] - size        # taken (or cancelled) at the first best ask's price
+            if price == st[3]:
+                st[7] = size
             st[1], st[2] = price, size
 
     def _mid_update(self, index: int, mid2: int, now_s: float, out: list) -> None:

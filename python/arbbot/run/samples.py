@@ -2,15 +2,18 @@
 
 Per market and bought side, the *depletion* samples: once per second in which the best effective
 ask changed, (size removed from the best ask the second began with) / (its size then), where
-removed compares the second's end with its start: a smaller size at the same price, the difference;
-the best ask at a worse price or none, the whole level; a better price, nothing (the level is left
-beneath it). When the second began without an ask, its first one is the start. A trade at the best
-ask removes its size from the book, so trades are inside `removed`; counting a trade print as well
-would count the same contracts twice. States in between do not count: a venue moves a book one
-level at a time (Kalshi's deltas), so a re-quote to a better price passes through a worse best
-ask, or none, for a few microseconds, which is no liquidity gone (counted, a market re-quoting
-once a second read as ρ ≈ 14/s). Seconds in which the best ask did not change give no sample (a
-conservative reading: quiet seconds would pull ρ down). A sample lies in [0, 1].
+removed = what that level lost while it stayed the best ask (a smaller size at the same price:
+trades and cancels there; one refilled and taken again counts each time) and, should the second
+end with the best ask at a worse price or none, what it still held then. A better price removes
+nothing (the level is left beneath it). When the second began without an ask, its first one is
+the start. A trade at the best ask also removes its size from the book, so trades are inside
+`removed`; counting a trade print as well would count the same contracts twice. The states in
+between a level's leaving and the second's end do not count: a venue moves a book one level at a
+time (Kalshi's deltas), so a re-quote to a better price passes through a worse best ask, or none,
+for a few microseconds, which is no liquidity gone (counted, a market re-quoting once a second
+read as ρ ≈ 14/s); a level swept and refilled at its price within the second reads as nothing.
+Seconds in which the best ask did not change give no sample (a conservative reading: quiet
+seconds would pull ρ down).
 
 Per market, the *mid* observations step 5 turns into volatility (ΔP / √Δt over consecutive
 mids, `arbbot.sizing.robust.volatility_samples`): the mid in dollars, recorded when it changed and
@@ -105,15 +108,15 @@ class _Depletion:
     start_price: int = 0                     # the best ask when the bucket began (or its first), ticks
     start_size: int = 0                      # its size then, lots
     changed: bool = False                    # the best ask changed within the bucket
+    removed: int = 0                         # lots it lost while it stayed the best ask, at its price
+    left: int = 0                            # its size the last time it was the best ask, lots
 
 
-def removed_lots(start_price: int, start_size: int, price: int, size: int) -> int:
-    """Lots of the best ask (`start_price`, `start_size`) gone once the best ask is (`price`,
-    `size`) (price 0: none): all of them at a worse price or none, the shrinkage at the same
-    price, none at a better one."""
-    if price == 0 or price > start_price:
-        return start_size
-    return max(start_size - size, 0) if price == start_price else 0
+def removed_lots(start_price: int, removed: int, left: int, price: int) -> int:
+    """Lots of the bucket's first best ask (at `start_price`) gone by its end, when the best ask is
+    at `price` (0: none): what it lost while it stayed the best (`removed`), and, should the best
+    ask end worse or gone, what it still held then (`left`)."""
+    return removed + left if price == 0 or price > start_price else removed
 
 
 @dataclass(slots=True)
@@ -170,16 +173,22 @@ class StreamSamples:
             st = self._ask[key] = _Depletion()
         if st.second != second:
             if st.changed and st.start_size > 0:
-                value = removed_lots(st.start_price, st.start_size, st.price, st.size) / st.start_size
+                value = removed_lots(st.start_price, st.removed, st.left, st.price) / st.start_size
                 _push(self.depletion, key, (float(st.second), value))
                 if self.persist:
                     self.pending.append(("depletion", f"{market}#{side.label}", float(st.second), value))
-            st.second, st.changed, st.start_price, st.start_size = second, False, st.price, (st.size if st.price else 0)
+            st.second, st.changed, st.removed = second, False, 0
+            st.start_price, st.start_size = st.price, (st.size if st.price else 0)
+            st.left = st.start_size
         price, size = best if best is not None else (0, 0)
         if price != st.price or size != st.size:
             st.changed = True
             if st.start_price == 0:          # the second began without an ask: measured from its first
-                st.start_price, st.start_size = price, size
+                st.start_price, st.start_size, st.left = price, size, size
+            elif price == st.price == st.start_price and size < st.size:
+                st.removed += st.size - size     # taken (or cancelled) at the first best ask's price
+            if price == st.start_price:
+                st.left = size
             st.price, st.size = price, size
 
     def _mid_update(self, market: str, mid2: int, now_s: float) -> None:

@@ -399,15 +399,16 @@ def test_version_10_migrates_to_11_and_counts_only_orders_that_reached_the_venue
     monkeypatch.setattr(schema, "LATEST", 10)
     store = OrderStore(path, clock_ms=lambda: T0)
     store.create_execution("x", two_leg_opportunity("opp-x"))
-    for k, state in enumerate(("filled", "filled", "canceled", "failed", "failed", "rejected")):
+    for k, state in enumerate(("filled", "filled", "canceled", "failed", "failed", "rejected", "rejected")):
         coid = store.add_intent("x", 0, "entry", k, venue="kalshi", market="kalshi:A", market_id="A", side="yes",
                                 action="buy", qty=100, price=4_000, tif="ioc")
-        store.set_intent_state(coid, state, "why")
-    assert store.fill_outcomes() == {"kalshi": (2, 6)}                 # as version 10 counted
+        store.set_intent_state(coid, state, "kalshi POST /portfolio/events/orders: HTTP 429 Too Many Requests after 5 "
+                               "attempts; nothing was placed" if k == 6 else "why")
+    assert store.fill_outcomes() == {"kalshi": (2, 7)}                 # as version 10 counted
     store.close()
     monkeypatch.undo()
     store = OrderStore(path, clock_ms=lambda: T0 + 1)
     assert store.migrated_from == 10 and current_version(store._db) == LATEST
-    assert store.fill_outcomes() == {"kalshi": (2, 4)}
-    assert {r[0] for r in store._db.execute("SELECT at_venue FROM intents")} == {1}
+    assert store.fill_outcomes() == {"kalshi": (2, 4)}                 # failed, and the outage's refusal, out
+    assert [r[0] for r in store._db.execute("SELECT at_venue FROM intents ORDER BY attempt")] == [1] * 6 + [0]
     store.close()

@@ -203,6 +203,9 @@ def test_polymarket_totals_ladder_from_line_and_over_outcome():
     ("Will the low in Chicago be -5°F or below?", False, "-5", "Will the low in Chicago be -#°F or below?"),
     ("GDP growth −1.5% or lower", False, "-1.5", "GDP growth −#% or lower"),
     ("Will WTI close at $-5 or lower?", False, "-5", "Will WTI close at $-# or lower?"),
+    ("Will WTI close at -$5 or lower?", False, "-5", "Will WTI close at -$# or lower?"),
+    ("Fed decision in July - 25+ bps cut?", True, "25", "Fed decision in July - #+ bps cut?"),
+    ("NYC high on June 5 - 90°F or higher?", True, "90", "NYC high on June 5 - #°F or higher?"),
 ])
 def test_parse_line(title, up, value, template):
     line = parse_line(title)

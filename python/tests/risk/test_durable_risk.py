@@ -91,7 +91,7 @@ def test_losses_and_fees_survive_restart_and_recovery_and_the_cap_binds(in_tmp, 
     assert gates.check(two_leg_opportunity("next")) == [cap.reason()]
     expected = {"format": "arbbot.status/1", "safe_mode": True, "halted": False, "daily_loss_usd": "5.770000",
                 "daily_fees_usd": "0.180000", "open_executions": 0, "breaker": "closed", "drawdown_tier": "normal",
-                "equity_peak_usd": "0.000000", "fee_held_markets": []}
+                "equity_peak_usd": "0.000000", "fee_held_markets": [], "trading_mode": "venue"}
     assert status_json(capsys, monkeypatch, db, clock.t) == expected
     store.close()
 

@@ -13,7 +13,7 @@ import pytest
 from arbbot.engine import decompose
 from arbbot.engine.types import LEVEL_QTY_MAX, within_engine
 from arbbot.model import Book
-from arbbot.run.live import gated_book, pack, rebuilt_universe
+from arbbot.run.live import cap_packed, gated_book, pack, rebuilt_universe
 from arbbot.venues.common.model import BookUpdate
 from tests.run.test_listing_holds import BOOKS, P, Stub, opportunity_markets, started
 
@@ -31,7 +31,8 @@ def test_within_engine_caps_only_the_quantities_above_the_maximum():
     assert capped.yes_asks == ((4700, LEVEL_QTY_MAX),) and capped.no_bids == ((4800, 10_000), (100, LEVEL_QTY_MAX))
     assert (capped.yes_bids, capped.no_asks, capped.market) == (book.yes_bids, book.no_asks, book.market)
     assert within_engine(BOOKS["0xP1"]) is BOOKS["0xP1"]
-    assert list(pack(book)) == list(pack(capped))
+    packed = pack(book)
+    assert cap_packed(packed) and list(packed) == list(pack(capped)) and not cap_packed(packed)
     assert list(pack(BOOKS["0xP1"])) == [1, 1, 1, 1, 4400, 10_000, 4700, 10_000, 4800, 10_000, 5000, 10_000]
 
 

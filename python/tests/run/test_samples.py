@@ -104,3 +104,18 @@ def test_scanned_samples_go_to_the_rings_of_wanted_markets_only():
     assert s.drain() == [("depletion", "kalshi:A#yes", 5.0, 0.25), ("depletion", "kalshi:A#no", 5.0, 0.5),
                          ("mid", "kalshi:A", 5.2, 0.41), ("depletion", "polymarket:B#yes", 6.0, 0.75),
                          ("depletion", "kalshi:A#yes", 6.0, 0.125), ("mid", "polymarket:B", 6.3, 0.62)]
+
+
+def test_size_taken_at_the_best_ask_counts_though_refilled_within_the_second():
+    """60 of 100 taken, refilled, 30 more taken: 90 of the 100 the second began with left (ρ's
+    "size traded + removed"), though the level ends as large as it began."""
+    s = StreamSamples()
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 100)])), 60.0)
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 40)])), 60.1)
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 100)])), 60.2)
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 70)])), 60.3)
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 100)])), 61.0)         # second 61 began at 70: refilled
+    s.on_packed("p:M", pack(book(yes_asks=[(5000, 60)])), 61.5)          # 40 taken
+    s.on_packed("p:M", pack(book(yes_asks=[(5100, 500)])), 61.6)         # the other 60 gone: worse ask
+    s.on_packed("p:M", pack(book(yes_asks=[(5100, 500)])), 62.0)
+    assert list(s.depletion[("p:M", Side.YES)]) == [(60.0, 0.9), (61.0, 100 / 70)]

@@ -280,10 +280,19 @@ def test_a_subscription_that_overflows_is_taken_up_again_on_a_new_connection(rsa
             dc = KalshiDataClient(cfg.ws_url, v.http.signer, TICKERS, on_fee_update=lambda msg: [])
             dc.start()
             await wait_for(lambda: _check_books(sim, dc, TICKERS), what="initial snapshots")
+            down = []                             # the books' trust when the error is read
+            on_frame = dc.on_frame
+
+            async def reading(text, ts):
+                await on_frame(text, ts)
+                if "Subscription buffer overflow" in text:
+                    down.append({t: dc.books[t].tradeable for t in TICKERS})
+            dc.ws.on_frame = reading
             for _ in range(15):
                 sim.process.step()
                 await asyncio.sleep(0)
             await wait_for(lambda: dc.ws.connects >= 2 and dc.lifecycle_sid is not None, what="a new connection")
+            assert down and not any(down[0].values())     # at once, not once the close handshake ended
             for _ in range(3):
                 sim.process.step()
             await wait_for(lambda: _check_books(sim, dc, TICKERS), timeout=20, what="books converge")

@@ -32,6 +32,8 @@ USD = 1_000_000
     ({"polymarket_signature_type": -1}, "polymarket_signature_type: .*greater than or equal to 0"),
     ({"polymarket_signature_type": 1, "polymarket_funder": "0x" + "ab" * 19}, "polymarket_funder: not an address"),
     ({"polymarket_signature_type": 1, "polymarket_funder": "ab" * 21}, "polymarket_funder: not an address"),
+    ({"polymarket_signature_type": 1, "polymarket_funder": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaC"},
+     "polymarket_funder: its mixed case is not the address's checksum"),
 ])
 def test_a_wallet_setting_that_cannot_trade_is_refused_at_load_by_name(settings, problem):
     with pytest.raises(ConfigError, match=problem):

@@ -114,6 +114,7 @@ def build_report(data: StoreData, since_ms: int | None = None, drift_gap_micros:
     return {
         "format": FORMAT,
         "db": data.path,
+        "trading_mode": data.trading_mode,      # paper: no order was sent; venue: venues or a simulator
         "since": utc_date(since_ms) if since_ms is not None else None,
         "totals": _plain(totals) | {"executions": dict(sorted(totals["executions"].items()))},
         "days": [{"date": d} | _plain(v) for d, v in sorted(days.items())],

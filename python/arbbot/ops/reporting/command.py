@@ -105,6 +105,11 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"arbbot report: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+        # a value no arbbot writes (text in a quantity, a time out of range): a damaged store
+        print(f"arbbot report: {path}: a damaged order store (a value no arbbot writes: {type(exc).__name__}: "
+              f"{exc})", file=sys.stderr)
+        return EXIT_INPUT
     if args.json:
         print(json.dumps(report, separators=(",", ":")))
     elif args.html is not None:

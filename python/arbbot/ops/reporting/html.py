@@ -150,7 +150,8 @@ def render_html(report: dict) -> str:
     if len(series) < len(report["pnl_series"]):
         report = dict(report, pnl_series=series, pnl_series_points=len(report["pnl_series"]))
     since = f" since {report['since']}" if report["since"] else ""
-    parts = [f"<h1>arbbot report{escape(since)}</h1><p class=\"muted\">{escape(str(report['db']))}</p>",
+    paper = " (PAPER: no order was sent)" if report.get("trading_mode") == "paper" else ""
+    parts = [f"<h1>arbbot report{escape(since)}{paper}</h1><p class=\"muted\">{escape(str(report['db']))}</p>",
              _table(["locked-in $", "realised $", "PnL $", "fees $", "expected $", "cash flow $", "volume $",
                      "executions"],
                     [[_usd(t["locked_in_micros"]), _usd(t["realised_micros"]), _usd(t["pnl_micros"]),

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from arbbot.engine.types import Lane
 from arbbot.execution.schema import CASH_FLOW_TERM, FULL, LATEST, SchemaError, current_version
-from arbbot.execution.store import resolved_value
+from arbbot.execution.store import PAPER, TRADING_MODE_FLAG, VENUE, resolved_value
 from arbbot.ops.reporting.pnl import ExecutionPnL, execution_pnl, held_cost
 
 
@@ -111,6 +111,9 @@ class StoreData:
     # venue → µ$ its cash moved by over every fill (`reconcile.cash_moved`: Kalshi and IB pay a YES+NO
     # pair of one market back as $1 whichever executions bought it): what reconciliation compares
     venue_cash_moved: dict[str, int] = field(default_factory=dict)
+    # `paper` (orders filled by the local fill engine, none sent), `venue` (traded at venues or a
+    # simulator) or None (nothing traded): `OrderStore.trading_mode`
+    trading_mode: str | None = None
 
 
 def connect_ro(path: str) -> sqlite3.Connection:
@@ -198,8 +201,10 @@ def _load(db: sqlite3.Connection, path: str) -> StoreData:
         "SELECT ts_ms, data FROM events WHERE kind = 'drift_alert' ORDER BY seq")]
     flags = {name.split(":", 1)[1]: (value, reason, ts) for name, value, reason, ts in db.execute(
         "SELECT name, value, reason, ts_ms FROM flags WHERE substr(name, 1, 14) = 'lane_disabled:'")}
+    paper = db.execute("SELECT 1 FROM flags WHERE name = ? AND value = ?", (TRADING_MODE_FLAG, PAPER)).fetchone()
+    mode = PAPER if paper else (VENUE if executions else None)
     return StoreData(path, version, list(executions.values()), list(intents.values()), fills, samples, alerts, flags,
-                     _venue_cash_moved(db))
+                     _venue_cash_moved(db), mode)
 
 
 class _VenueFill(NamedTuple):

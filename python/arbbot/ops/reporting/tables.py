@@ -39,7 +39,8 @@ def render(report: dict, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 140)
     t = report["totals"]
     since = f" since {report['since']}" if report["since"] else ""
-    console.print(f"[bold]arbbot report[/bold]: {_e(report['db'])}{_e(since)} — executions "
+    paper = " [bold yellow](PAPER: no order was sent)[/bold yellow]" if report.get("trading_mode") == "paper" else ""
+    console.print(f"[bold]arbbot report[/bold]: {_e(report['db'])}{_e(since)}{paper} — executions "
                   + (_e(", ".join(f"{k} {v}" for k, v in t["executions"].items())) or "none"))
     tot = _table("Totals ($)", "locked-in", "realised", "PnL", "fees", "expected", "cash flow", "volume", "fills")
     tot.add_row(_usd(t["locked_in_micros"]), _usd(t["realised_micros"]), _usd(t["pnl_micros"]),

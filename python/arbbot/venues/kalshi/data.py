@@ -490,6 +490,7 @@ class KalshiDataClient:
                 # lifecycle's (pauses, determinations, fee changes). Every channel anew, on a new
                 # connection: subscribing again beside a live one is refused "already subscribed"
                 log.warning("kalshi ws error %s (%s): a subscription ended; reconnecting", msg.code, msg.msg)
+                await self._on_disconnect()       # the books down now, not once the close handshake ends
                 self._spawn(self.ws.drop_connection())
             return
         if isinstance(msg, Other) and msg.type == "ok":

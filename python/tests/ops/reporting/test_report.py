@@ -324,3 +324,32 @@ def test_a_naked_executions_loss_is_realised_and_its_resolved_lots_pay_back(clea
     store.record_resolution(Resolution(Venue.KALSHI, "A", "yes", 10_000, 0, paid=True))
     assert totals()[1] == 10_000_000 - 4_240_000                          # the lots won: $10 back
     store.close()
+
+
+def test_a_damaged_value_is_a_clear_error_not_a_traceback(clean, capsys):
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    _store_with_history(clean / "d.db", clock)
+    with sqlite3.connect(clean / "d.db") as db:
+        db.execute("UPDATE fills SET qty = 'abc' WHERE rowid = 1")         # text where a quantity is
+    assert main(["report", "--db", str(clean / "d.db"), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"arbbot report: {clean / 'd.db'}: a damaged order store (a value no arbbot writes: TypeError")
+    assert "Traceback" not in err
+
+
+def test_a_paper_database_says_so_in_the_report_and_the_status(clean, capsys):
+    """A paper store (`arbbot run --paper`) looked like one that traded at the venues."""
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    for name, mode in (("p.db", "paper"), ("v.db", "venue")):
+        store = OrderStore(str(clean / name), clock_ms=clock.ms)
+        if mode == "paper":
+            store.claim_trading_mode("paper")
+        complete_profitable(store, "c1")
+        store.close()
+        assert build_report(read_store(str(clean / name)))["trading_mode"] == mode
+        assert main(["status", "--db", str(clean / name), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["trading_mode"] == mode
+    assert main(["report", "--db", str(clean / "p.db")]) == 0
+    assert "(PAPER: no order was sent)" in capsys.readouterr().out
+    OrderStore(str(clean / "e.db")).close()
+    assert build_report(read_store(str(clean / "e.db")))["trading_mode"] is None
