@@ -6,7 +6,7 @@ Output (`--json`): `{"format": "arbbot.replay/1", "recording": {..., "cut_short"
 "results": [{"config": PATH | "defaults", "executions": {STATE: N}, "locked_in_micros",
 "realised_micros", "max_drawdown_micros", "fill_rate", ...}], "verdict": {...} | null}`. The same
 recording and configurations give the same bytes every time. Exit 2 on an unreadable recording or
-config. Warnings on stderr: a .gz recording cut short (`cut_short`: the complete lines replayed),
+config. Warnings on stderr: a recording cut short (`cut_short`: the complete lines replayed),
 a configuration setting what a replay cannot honour (`arbbot.replay.run.NOT_REPLAYED`)."""
 from __future__ import annotations
 
@@ -73,10 +73,12 @@ def warn_not_replayed(command: str, label: str, settings) -> None:
 
 
 def warn_cut_short(command: str, path: str, read: dict) -> None:
-    """On stderr: the recording's gzip stream ended early, if it did (`read`: a replay's counts)."""
+    """On stderr: the recording was cut off (its gzip stream ends early, or its last line is cut
+    short), if it was (`read`: a replay's counts)."""
     lines = read.get("cut_short")
     if lines is not None:
-        print(f"arbbot {command}: warning: {path}: the gzip stream ends early (the recording was cut off): "
+        how = "the gzip stream ends early" if str(path).endswith(".gz") else "its last line is cut short"
+        print(f"arbbot {command}: warning: {path}: {how} (the recording was cut off): "
               f"replayed its first {lines:,} lines, up to the last complete one", file=sys.stderr)
 
 

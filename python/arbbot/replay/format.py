@@ -200,7 +200,7 @@ class Recording:
     recorded_mappings: bool = False            # the header says the session's generated twins are recorded
     user_mappings: list = dataclasses.field(default_factory=list)   # the --mappings rows the session traded (MappingRow)
     rules: list[dict] = dataclasses.field(default_factory=list)     # the relations of its --rules file
-    cut_short: int | None = None               # a .gz stream that ended early: the complete lines read
+    cut_short: int | None = None               # cut off (a .gz stream ended early, a last line cut): the complete lines read
 
     def stream(self) -> Iterator[tuple[int, Book]]:
         """(recv unix ms, book) per book record, in file order, read lazily from the file."""
@@ -267,7 +267,7 @@ class RecordReader:
         self.path = path
         self.read_header = header           # False: line 1 is skipped unparsed (a pass after `read_recording`)
         self.frames = 0
-        self.cut_short: int | None = None    # a .gz stream that ended early: the complete lines read
+        self.cut_short: int | None = None    # cut off (a .gz stream ended early, a last line cut): the complete lines read
         self.header: dict = {}
         self.mappings: dict[str, list] = {}  # listings digest → a `mappings` record's twins (MappingRow)
         self.on_mappings = None              # called with (recv ms, twins) for each `mappings` record
@@ -515,6 +515,7 @@ class RecordReader:
             rec = _ANY.decode(line)
         except msgspec.DecodeError as exc:
             if not line.endswith(b"\n"):        # the last line, cut short by a crash of the recorder
+                self.cut_short = number - 1     # said, as for a .gz stream cut short
                 return None
             raise RecordingError(f"{path}:{number}: not JSON: {exc}") from None
         kind = rec.get("kind") if isinstance(rec, dict) else None

@@ -68,3 +68,20 @@ def test_sigterm_stops_a_recording_run_cleanly(tmp_path):
     assert proc.returncode == 0 and "stopped" in err, err[-2000:]
     rec = read_recording(path)
     assert rec.cut_short is None and rec.books > 0          # the gzip stream was ended: the file is whole
+
+
+def test_a_plain_recording_whose_last_line_is_cut_says_so(tmp_path):
+    """The same cut in a plain file was replayed in silence (`cut_short` null, no warning)."""
+    lines = [_header()] + [_book_line(T0 + i, "kalshi", KALSHI[i % 4].market_id, 100 + i) for i in range(50)]
+    path = tmp_path / "cut.jsonl"
+    path.write_text("".join(lines)[:-25])                       # the last book line cut 25 characters short
+    rec = read_recording(path)
+    assert (rec.books, rec.cut_short) == (49, 50)             # the header and 49 whole book lines
+    out = bot("replay", str(path), "--json", "--engine", "python", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["recording"]["cut_short"] == 50
+    assert f"arbbot replay: warning: {path}: its last line is cut short (the recording was cut off): replayed its " \
+           "first 50 lines" in out.stderr
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(lines))
+    assert read_recording(whole).cut_short is None
