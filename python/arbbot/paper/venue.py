@@ -19,7 +19,8 @@ network path; the venue's matching time is not included).
 
 Orders: IOC and FOK only (what the executor sends; GTC/DAY and post-only need a queue model and
 are refused), on the market's price grid, in whole lots; a buy must be covered by the paper cash
-(limit × qty + its fee). ForecastEx is buy-only, as at the venue. A book the adapter distrusts
+(limit × qty + its fee), and on Kalshi a sale beyond the side's net lots held too ((1 − limit) ×
+the lots it opens of the other side + its fee). ForecastEx is buy-only, as at the venue. A book the adapter distrusts
 (sequence gap, disconnect) or none at all fills nothing. Liquidity consumed: the venue never sees
 paper orders, so its book keeps showing the resting orders they took; those lots are gone for
 every later paper order that would take the same resting orders, whatever its side and action (on
@@ -411,9 +412,19 @@ class PaperVenue:
                 worst = budget + order_fee(info.fees, [(TICKS_PER_DOLLAR // 2, most)]) if most else budget
             else:
                 worst = req.price_ticks * req.qty_lots + order_fee(info.fees, [(req.price_ticks, req.qty_lots)])
-            cash = self.account.cash
-            if worst > cash:
-                raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
+        elif self.account.nets:
+            # a netting venue (Kalshi) sells what the account holds of the side, and a sale beyond it
+            # opens the other side: its collateral is 1 − p a lot (the venue refuses it past the cash)
+            net = self.account.net_lots(req.market_id) * (1 if req.side is Side.YES else -1)
+            opened = req.qty_lots - min(req.qty_lots, max(0, net))
+            # (a sale of lots held pays its fee out of what it is paid)
+            worst = opened * (TICKS_PER_DOLLAR - req.price_ticks) + order_fee(info.fees, [(req.price_ticks, req.qty_lots)]) \
+                if opened else 0
+        else:
+            worst = 0
+        cash = self.account.cash
+        if worst > cash:
+            raise self._refuse(f"insufficient balance: ${cash / 1e6:.2f}, the order may need ${worst / 1e6:.2f}")
         return Terms(info.venue, info.fees, info.lot_lots, budget=budget, mirrored=not info.venue.bids_only)
 
     async def place_order(self, req: OrderRequest) -> Order:

@@ -448,3 +448,27 @@ def test_paper_over_polymarket_spends_what_the_adapter_signs_and_fills_what_it_b
     assert (limit.status, limit.filled_lots, limit.cost_micros) == (OrderStatus.FILLED, 1_031, 4_798_800)
     store = ledger.store
     assert rematch_paper_orders(store.paper_orders("polymarket"), store.paper_fills("polymarket")) == []
+
+
+def test_a_kalshi_sale_beyond_the_lots_held_needs_the_other_sides_collateral(ledger):
+    """On Kalshi a sale of YES lots not held opens NO lots: (1 − p) a lot of cash, which the venue
+    refuses past the balance; a sale of the lots held needs none (it pays its fee from what it is
+    paid)."""
+    async def main():
+        inner, paper = await on_kalshi_book(ledger)
+        out = []
+        for req in (buy(1_000, 4_300, "b"),                              # 10 YES held
+                    buy(3_000_000, 3_900, "s1", action=Action.SELL),     # opens 29,990 NO at 61¢
+                    buy(500, 4_000, "s2", action=Action.SELL),           # 5 of the 10 held
+                    buy(1_000, 3_900, "s3", action=Action.SELL)):        # 5 held, 5 opened (61¢ each)
+            try:
+                order = await paper.place_order(req)
+                out.append((order.status, order.filled_lots))
+            except OrderRejected as exc:
+                out.append(str(exc))
+        return out
+    out = asyncio.run(main())
+    # $1,000 − $4.27 − $0.18 fee; 2,999,000 lots × 61¢ + 7% × 30,000 × 0.39 × 0.61 ($499.59) = $18,793.49
+    assert out == [(OrderStatus.FILLED, 1_000),
+                   "paper kalshi: insufficient balance: $995.55, the order may need $18793.49",
+                   (OrderStatus.FILLED, 500), (OrderStatus.FILLED, 1_000)]
