@@ -584,7 +584,10 @@ class Executor:
         venue = route.client.venue
         coid = self.store.add_intent(xid, leg, role, attempt, venue=venue, market=market, market_id=route.market_id,
                                      side=side.label, action=action.value, qty=qty, price=price, tif=tif.value,
-                                     new_execution=self._unrecorded)
+                                     new_execution=self._unrecorded,
+                                     # step 10's budget reserved from this commit (a crash before the
+                                     # record below would leave the execution open with none)
+                                     loss_budget=self._sizing[1] if self._unrecorded is not None else 0)
         self._unrecorded = None
         step = "intent" if role == "entry" else "unwind_intent"
         self.on_step(f"{step}:L{leg}")

@@ -381,7 +381,9 @@ class OrderStore:
         db.execute(_INSERT_EXECUTION[self.paper],
                    (execution_id, opp.id, int(opp.lane), int(opp.kind), opp.qty, opp.payout, opp.cost, opp.fee,
                     opp.profit, json.dumps(legs), "executing", now, now))
-        if sizing is not None:
+        if sizing is not None or loss_budget:
+            # no record yet (None): the loss budget is reserved from the execution's first commit,
+            # its record follows once the first order is out (`add_sizing_record`)
             self._insert_sizing(db, execution_id, opp.id, sizing, loss_budget)
         self._event(db, "execution_started", execution_id, opportunity=opp.id, qty=opp.qty, profit=opp.profit)
 
@@ -1203,21 +1205,23 @@ class OrderStore:
                 self._event(db, "bucket_disabled", group=key, failures=streak, until_ms=disabled_until_ms)
 
     # ---- sizing state (spec/SIZING.md) -----------------------------------------------------------
-    def add_sizing_record(self, execution_id: str, opportunity_id: str, sizing: dict, loss_budget: int) -> None:
+    def add_sizing_record(self, execution_id: str, opportunity_id: str, sizing: dict | None, loss_budget: int) -> None:
         """Store an execution's sizing record after its row (the executor writes it once the first
-        order is out: formatting the record stays off the decision → first order path)."""
+        order is out: formatting the record stays off the decision → first order path), in place of
+        the row its first commit wrote to reserve the loss budget."""
         with self.tx() as db:
             self._insert_sizing(db, execution_id, opportunity_id, sizing, loss_budget)
 
-    def _insert_sizing(self, db, execution_id: str, opportunity_id: str, sizing: dict, loss_budget: int) -> None:
-        db.execute("INSERT INTO sizing_records(execution_id, opportunity_id, record, loss_budget, ts_ms)"
+    def _insert_sizing(self, db, execution_id: str, opportunity_id: str, sizing: dict | None, loss_budget: int) -> None:
+        """The execution's sizing row (replacing the one it had); `sizing` None: no record yet (JSON null)."""
+        db.execute("INSERT OR REPLACE INTO sizing_records(execution_id, opportunity_id, record, loss_budget, ts_ms)"
                    " VALUES (?,?,?,?,?)", (execution_id, opportunity_id, json.dumps(sizing, separators=(",", ":")),
                                            int(loss_budget), self._clock_ms()))
 
     def sizing_records(self, *, execution_id: str | None = None, opportunity_id: str | None = None
                        ) -> list[tuple[str, dict]]:
         """(execution id, `arbbot.sizing/1` record) in the order they were stored, optionally filtered."""
-        q, args = "SELECT execution_id, record FROM sizing_records WHERE 1=1", []
+        q, args = "SELECT execution_id, record FROM sizing_records WHERE record != 'null'", []
         if execution_id is not None:
             q, args = q + " AND execution_id=?", args + [execution_id]
         if opportunity_id is not None:
