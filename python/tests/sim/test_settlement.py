@@ -433,6 +433,14 @@ def test_polymarket_resolution_shows_on_gamma_refuses_orders_and_pays_nothing():
                 sim.settle_market(dvs, "no")
                 assert [e["slug"] for e in (await c.get(sim.gamma_url + "/events", params={"closed": "true"})).json()] \
                     == ["mayor-2026"]
+                # its books are gone: GET /book answers 404, POST /books leaves its tokens out
+                r = await c.get(v.config.clob_url + "/book", params={"token_id": l.yes_token})
+                assert (r.status_code, r.json()) == (404, {"error": "No orderbook exists for the requested token id"})
+                other = next(cond for cond, m in sim.exchange.markets.items() if m.open)
+                ol = sim.listings[other][2]
+                r = await c.post(v.config.clob_url + "/books", json=[{"token_id": t} for t in
+                                                                      (l.yes_token, ol.yes_token, l.no_token)])
+                assert [b["asset_id"] for b in r.json()] == [ol.yes_token]
             # an order on it is refused (the CLOB has no book for a resolved market's tokens)
             with pytest.raises(OrderRejected, match="No orderbook exists for the requested token id"):
                 await v.place_order(OrderRequest(alv, Side.YES, 5_000, 1_000, tif=TimeInForce.IOC))

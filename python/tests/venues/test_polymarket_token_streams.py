@@ -66,3 +66,48 @@ def test_a_token_its_connection_never_streamed_holds_the_market_whatever_rest_sa
     assert after_rest.no_asks == ((5200, 10_000),)     # the REST copy is there, not traded on
     assert (streamed.tradeable, streamed.no_asks) == (True, ((5100, 10_000),))
     assert (again.tradeable, again.reason) == (False, "no token: its connection has not sent its book")
+
+
+class Omits:
+    """POST /books answering the YES token's book only (`both`: False), then neither."""
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def clob_post(self, path, body, **_):
+        self.reads += 1
+        return [book(Y, "400", [("0.47", "100")], [("0.49", "100")])] if self.reads == 1 else []
+
+
+def test_a_batch_answer_without_a_token_is_a_failed_read_not_a_confirmation():
+    """The CLOB's `POST /books` leaves out a token it serves no book for (a market closed or
+    delisted without a `market_resolved` frame). Before: `refresh_book` returned the stream's last
+    book, the feed published it as read and the session's gate stamped it fresh, every re-snapshot
+    of the quiet book again: the bot traded a book the venue no longer served, and
+    `BookFeed.failing` never counted. Now the read fails with the venue's word (NotFound): a
+    token answered is applied, nothing is published, and the feed counts it against the market."""
+    from arbbot.venues.common.errors import NotFound
+    import pytest
+
+    async def main():
+        http = Omits()
+        c = PolymarketDataClient("ws://unused", [INFO], http)
+        await c.on_frame(json.dumps([dict(book(Y, "100", [("0.48", "100")], [("0.50", "100")]), event_type="book"),
+                                     dict(book(N, "100", [("0.49", "100")], [("0.51", "100")]), event_type="book")]), 1)
+        with pytest.raises(NotFound, match="no book for market 0xmkt's NO token"):
+            await c.refresh_book(M)
+        yes_applied = c.native(M).yes_asks
+        with pytest.raises(NotFound, match="YES and NO tokens"):
+            await c.refresh_book(M)
+        published = c.feed.queue.stats()["puts"]
+        c.feed.start()
+        c.feed.resnapshot([M])
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if c.feed.failing(M):
+                break
+        stats = (c.feed.failing(M), c.feed.resnapshots, c.feed.queue.stats()["puts"] - published)
+        await c.feed.close()
+        return yes_applied, stats
+    yes_applied, (failing, resnapshots, puts) = asyncio.run(main())
+    assert yes_applied == ((4900, 10_000),)           # YES at 0.47/0.49 from the answer
+    assert (failing, resnapshots, puts) == (1, 0, 0)

@@ -13,7 +13,8 @@ change, computed with the frame's `timestamp` (the convention an adapter needs t
 
 A settled market (`settle_market`: UMA resolution) is `closed` on Gamma with
 `umaResolutionStatus` "resolved", `outcomePrices` its payouts (["1", "0"], ["0", "1"] or
-["0.5", "0.5"]) and `closedTime`; its orders are cancelled and new ones refused; `market_resolved`
+["0.5", "0.5"]) and `closedTime`; its orders are cancelled and new ones refused, its books are
+gone (`GET /book` 404, `POST /books` leaves its tokens out, as for any closed market); `market_resolved`
 goes to the WebSocket clients that enabled custom features. Positions and balances stay as they
 are (`settle_pays` False): winning tokens are redeemed on chain, which this simulator does not do.
 
@@ -235,9 +236,18 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
             return _err(404, "No orderbook exists for the requested token id")
         return token
 
+    def _has_book(self, token: str) -> bool:
+        """A token the CLOB serves a book for: one of a market still open (a closed or settled
+        market's books are gone: `GET /book` answers 404, `POST /books` leaves them out)."""
+        return token in self.tokens and self.exchange.markets[self.tokens[token][0]].open
+
     async def get_book(self, request: web.Request):
         t = self._token_query(request)
-        return t if isinstance(t, web.Response) else web.json_response(self.book(t))
+        if isinstance(t, web.Response):
+            return t
+        if not self._has_book(t):
+            return _err(404, "No orderbook exists for the requested token id")
+        return web.json_response(self.book(t))
 
     async def post_books(self, request: web.Request):
         try:
@@ -247,7 +257,7 @@ class PolymarketSim(PolymarketWs, HttpVenueSim):
             return _err(400, "Invalid payload")
         if len(tokens) > 500:
             return _err(400, "Too many token ids")
-        return web.json_response([self.book(t) for t in tokens if t in self.tokens])
+        return web.json_response([self.book(t) for t in tokens if self._has_book(t)])
 
     async def get_tick_size(self, request: web.Request):
         t = self._token_query(request)

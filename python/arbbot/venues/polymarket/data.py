@@ -31,7 +31,7 @@ import logging
 from typing import Awaitable, Callable
 
 from arbbot.venues.common.backoff import Backoff
-from arbbot.venues.common.errors import ProtocolError, VenueError
+from arbbot.venues.common.errors import NotFound, ProtocolError, VenueError
 from arbbot.venues.common.feed import BOOK_READ_SHARE, BookFeed
 from arbbot.venues.common.model import BookUpdate, MarketInfo, Book, held
 from arbbot.units import UnitError, price_ticks
@@ -244,14 +244,25 @@ class PolymarketDataClient:
     async def refresh_book(self, market_id: str) -> Book:
         """Both token books of `market_id` in one `POST /books`, each checked against its own hash
         and applied to its shadow book unless the stream's is newer (`_apply_rest`): the market's
-        book now (the feed publishes it)."""
+        book now (the feed publishes it). An answer without a token's book (the CLOB leaves out a
+        token it serves no book for: a market closed, delisted) raises NotFound: the feed counts
+        the venue's word against the market (`BookFeed.failing`) instead of publishing the
+        stream's last book as if the venue had confirmed it."""
         m = self.markets[market_id]
         if market_id in self.resolved:
             return self.native(market_id)      # no book to read any more: held as it was
         began = {tok: self.books[tok].version for tok in (m.yes_token, m.no_token)}
+        answered = set()
         for msg in await rest_books(self.http, m):
             if msg.asset_id in began:          # (an answer for another token is not applied)
                 self._apply_rest(msg, began[msg.asset_id])
+                answered.add(msg.asset_id)
+        missing = began.keys() - answered
+        if missing:
+            raise NotFound(f"polymarket: /books has no book for market {market_id}'s "
+                           + " and ".join(label for tok, label in ((m.yes_token, "YES"), (m.no_token, "NO"))
+                                          if tok in missing) + (" tokens" if len(missing) > 1 else " token"),
+                           venue="polymarket")
         return self.native(market_id)
 
     def _apply_rest(self, msg: BookMsg, version: int) -> bool:
