@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from arbbot.venues.common.model import Book, MarketId, Venue
-from arbbot.units import lots_held, price_ticks, share_micros
+from arbbot.units import TICKS_PER_DOLLAR, lots_held, price_ticks, share_micros
 from arbbot.venues.polymarket.schemas.ws import BookMsg
 
 Lvl = tuple[int, str, str]          # (whole lots, price string, size string: up to 6 decimals)
@@ -45,6 +45,7 @@ class TokenBook:
         self.reason = "no snapshot yet"
         self.version = 0                # stream messages and REST books taken for this token so far
         self.ts_ms = -1                 # venue time (ms) of the newest of them that carried one; -1: none
+        self.snapshot_ms = -1           # venue time (ms) of the whole book applied last; -1: none or unstamped
 
     def note(self, timestamp: str) -> None:
         """A message or book for this token stamped `timestamp` (venue ms; "" when absent) was
@@ -77,6 +78,7 @@ class TokenBook:
     def apply_snapshot(self, msg: BookMsg) -> bool:
         """Replace the book. Returns False (and flags the book) if the snapshot's own hash fails."""
         self.bids, self.asks = self._side(msg.bids), self._side(msg.asks)
+        self.snapshot_ms = int(msg.timestamp) if msg.timestamp.isdigit() else -1
         if msg.market:
             self.market = msg.market
         for k in ("min_order_size", "tick_size", "neg_risk", "last_trade_price"):
@@ -98,6 +100,23 @@ class TokenBook:
             book.pop(t, None)
         else:
             book[t] = (lots_held(u), price, size)
+
+    def predates_snapshot(self, timestamp: str) -> bool:
+        """True if a change stamped `timestamp` (venue ms) is older than the whole book applied
+        last: that book already has it (a change still in flight when a REST book was read)."""
+        return timestamp.isdigit() and int(timestamp) < self.snapshot_ms
+
+    def best_differs(self, best_bid: str, best_ask: str) -> bool:
+        """True if the venue's best bid or ask after a change (`price_change`'s `best_bid` /
+        `best_ask`: "" when not sent, a price at or outside 0 and 1 said of an empty side, not
+        compared) is not this book's (every level, dust included, as the venue counts them)."""
+        for stated, levels, best in ((best_bid, self.bids, max), (best_ask, self.asks, min)):
+            if not stated:
+                continue
+            ticks = price_ticks(stated)
+            if 0 < ticks < TICKS_PER_DOLLAR and (not levels or best(levels) != ticks):
+                return True
+        return False
 
     def can_hash(self) -> bool:
         return None not in (self.min_order_size, self.tick_size, self.neg_risk, self.last_trade_price)

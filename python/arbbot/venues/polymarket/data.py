@@ -4,7 +4,10 @@ Rules (VENUES.md): `book` = full snapshot of one token; `price_change` = new abs
 level (0 removes; BUY = bid). There are no sequence numbers, so after every change that carries a
 `hash` the token book's hash is recomputed (with the frame's timestamp) and compared: a mismatch,
 a malformed frame, or a level we cannot parse flags the token (hence its market) untradeable and
-re-fetches it over REST (`GET /book`). A disconnect flags its connection's books until the
+re-fetches it over REST (`GET /book`); so does a change after which the book's best bid or ask
+is not the `best_bid` / `best_ask` the venue states (checked even where the hash cannot be: a WS
+`book` carries no metadata until a REST book supplies it). A change stamped before the whole book
+applied last is already in it and is not applied again. A disconnect flags its connection's books until the
 resubscription's snapshots arrive, and the feed polls them over REST meanwhile. Nothing is ever
 guessed: a distrusted book is published as untradeable.
 
@@ -88,7 +91,9 @@ class PolymarketDataClient:
         self.hash_mismatches = 0
         self.malformed = 0
         self.resnapshots = 0
-        self.unverified_changes = 0
+        self.unverified_changes = 0    # price changes applied without a hash to check (no metadata yet)
+        self.best_mismatches = 0       # price changes after which the venue's best bid/ask were not the book's
+        self.predating_changes = 0     # price changes older than the whole book applied last: not applied
         self.stale_rest = 0            # REST books not applied: older than the stream's for their token
         self.misdirected = 0           # REST `/book` answers naming another asset than asked for (not applied)
         self._pending: dict[str, asyncio.Task] = {}
@@ -370,6 +375,12 @@ class PolymarketDataClient:
                     book = self.books.get(ch.asset_id)
                     if book is None:
                         continue
+                    if book.predates_snapshot(msg.timestamp):
+                        # in flight when a REST book stamped later was read: that book has it (applied
+                        # again, it would undo a later change of the level; checked, its hash is of
+                        # the book before the snapshot's: a false mismatch)
+                        self.predating_changes += 1
+                        continue
                     touched.add(self.token_market[ch.asset_id])
                     book.note(msg.timestamp)
                     try:
@@ -385,8 +396,20 @@ class PolymarketDataClient:
                             self.hash_mismatches += 1
                             log.warning("polymarket: hash mismatch on token …%s: resnapshot", ch.asset_id[-8:])
                             self._resnapshot(ch.asset_id, "hash mismatch")
+                            continue
                     else:
                         self.unverified_changes += 1
+                    # the best bid and ask the venue states after the change: checked whether or not
+                    # the hash could be (a book whose metadata never arrived is checked by them alone)
+                    try:
+                        differs = book.best_differs(ch.best_bid, ch.best_ask)
+                    except UnitError:
+                        differs = False               # not a price: nothing stated to compare
+                    if differs:
+                        self.best_mismatches += 1
+                        log.warning("polymarket: best bid/ask of token …%s differ from the venue's: resnapshot",
+                                    ch.asset_id[-8:])
+                        self._resnapshot(ch.asset_id, "best price mismatch")
             elif isinstance(msg, LastTradeMsg):
                 book = self.books.get(msg.asset_id)
                 if book is not None:

@@ -41,6 +41,8 @@ class Change:
     size: str
     side: str           # "BUY" = bid, "SELL" = ask
     hash: str
+    best_bid: str = ""  # the token's best bid and ask once the change is applied ("" when not sent)
+    best_ask: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,12 @@ def _s(obj: dict, key: str, what: str) -> str:
     return v
 
 
+def _opt(obj: dict, key: str) -> str:
+    """An optional string field; "" when absent or not a string."""
+    v = obj.get(key)
+    return v if isinstance(v, str) else ""
+
+
 def _levels(raw, what: str) -> tuple[StrLevel, ...]:
     if raw is None:
         return ()
@@ -136,7 +144,8 @@ def _one(obj) -> object:
             if side not in ("BUY", "SELL"):
                 raise ProtocolError(f"polymarket ws price_change: side {side!r}", venue="polymarket")
             changes.append(Change(_s(c, "asset_id", "ws price_change"), _s(c, "price", "ws price_change"),
-                                  _s(c, "size", "ws price_change"), side, str(c.get("hash") or "")))
+                                  _s(c, "size", "ws price_change"), side, str(c.get("hash") or ""),
+                                  _opt(c, "best_bid"), _opt(c, "best_ask")))
         return PriceChangeMsg(str(obj.get("market", "")), str(obj.get("timestamp", "")), tuple(changes))
     if et == "last_trade_price":
         return LastTradeMsg(_s(obj, "asset_id", "ws last_trade_price"), str(obj.get("market", "")),
