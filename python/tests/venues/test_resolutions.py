@@ -302,6 +302,9 @@ def _gamma(**kw) -> dict:
     ({"closedTime": "2026-10-01T14:00:00Z"}, "", ("yes", 10_000, 1_790_863_200_000)),
     ({"closedTime": None}, "", ("yes", 10_000, 0)),
     ({"closedTime": "soon"}, "", ("yes", 10_000, 0)),
+    # not discovered: YES is the "Yes" outcome wherever Gamma lists it (the first was taken: flipped)
+    ({"outcomes": '["No", "Yes"]'}, "", ("no", 0, 1_790_863_200_000)),
+    ({"outcomes": '["Lakers", "Celtics"]'}, "", ("yes", 10_000, 1_790_863_200_000)),
 ])
 def test_polymarket_final_results(fields, yes_token, want):
     r = resolution(parse_market(_gamma(**fields)), yes_token)
@@ -315,6 +318,7 @@ def test_polymarket_final_results(fields, yes_token, want):
     {"outcomePrices": '["0.99", "0.01"]'}, {"outcomePrices": '["1", "1"]'},
     {"outcomePrices": '["0.999999", "0.000001"]'}, {"outcomePrices": '["1"]'}, {"outcomePrices": ""},
     {"clobTokenIds": '["111", "222", "333"]', "outcomePrices": '["1", "0", "0"]'},
+    {"outcomes": '["Yes", "Maybe"]'},                 # one of Yes/No without the other: not a binary we know
 ])
 def test_polymarket_results_not_final_are_left_out(fields):
     assert resolution(parse_market(_gamma(**fields))) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from arbbot.model import utc_ms
 from arbbot.units import UnitError, price_ticks
 from arbbot.venues.common.model import Resolution, Venue
+from arbbot.venues.polymarket.providers import Unrepresentable, yes_index
 from arbbot.venues.polymarket.schemas.gamma import GammaMarket
 
 FINAL_STATUSES = ("resolved", "settled")     # `umaResolutionStatus` once the UMA result is final
@@ -20,12 +21,19 @@ _PAYOUTS = {(10_000, 0): "yes", (0, 10_000): "no", (5_000, 5_000): "scalar"}   #
 
 def resolution(m: GammaMarket, yes_token: str = "") -> Resolution | None:
     """`m`'s result if final, else None. `yes_token`: the market's YES token as discovered (its
-    place in `clobTokenIds` is its place in `outcomePrices`); empty: the first, as listed."""
+    place in `clobTokenIds` is its place in `outcomePrices`); empty: the one discovery takes for
+    YES (`providers.yes_index`: "Yes" of Yes/No whatever their order, else the first outcome)."""
     if not m.closed or m.uma_resolution_status not in FINAL_STATUSES:
         return None
     if len(m.outcome_prices) != 2 or len(m.token_ids) != 2:
         return None
-    i = m.token_ids.index(yes_token) if yes_token in m.token_ids else 0
+    if yes_token in m.token_ids:
+        i = m.token_ids.index(yes_token)
+    else:                                   # not discovered: YES as discovery would take it
+        try:
+            i = yes_index(m.outcomes)
+        except Unrepresentable:
+            return None
     try:
         yes, no = price_ticks(m.outcome_prices[i]), price_ticks(m.outcome_prices[1 - i])
     except UnitError:
