@@ -211,6 +211,7 @@ class Executor:
         self.on_rehedged: Callable[[ExecutionResult], None] | None = None
         self._decided_ns: int | None = None
         self._unrecorded: Opportunity | None = None      # the execution not yet written to the store
+        self.running: str | None = None                  # the id of the execution under way (None between)
         self._sizing: tuple = (None, 0)                  # its sizing record (or a callable making it), budget µ$
         self.answered: deque = deque(maxlen=10_000)      # (venue, seconds, unix s) per answered order
         self._gc_paused = False                          # pause_gc() disabled the GC; resume at first order
@@ -259,6 +260,7 @@ class Executor:
         # unique within the store (its primary key would refuse a repeat): 32 bits from the
         # process's PRNG, seeded from the OS at start; os.urandom here would cost a syscall
         xid = execution_id or f"{opp.id}-{random.getrandbits(32):08x}"
+        self.running = xid
         self._unrecorded = opp        # written with the first intent (one commit), or by _recorded
         self._sizing = (sizing, loss_budget)
         self._completed_late = False  # a leg was bought after its edge went (`_cheaper_to_complete`)
@@ -272,6 +274,7 @@ class Executor:
             self._recorded(xid)
             return await self._errored(xid, exc)
         finally:
+            self.running = None
             self.resume_gc()
             self._watch_absent_orders()
             self.settlements.start()

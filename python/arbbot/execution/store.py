@@ -1242,10 +1242,11 @@ class OrderStore:
         leg order."""
         return [(market, cost, fee) for market, cost, fee, _event, _category in self.held_legs(states, execution_id)]
 
-    def held_legs(self, states: tuple[str, ...], execution_id: str | None = None
+    def held_legs(self, states: tuple[str, ...], execution_id: str | None = None, *, but: str | None = None
                   ) -> list[tuple[str, int, int, str | None, str | None]]:
         """`held_at_cost`'s legs with the event and category their market had when the execution
-        was created (`market_meta`; None when not recorded: an older row, a market without)."""
+        was created (`market_meta`; None when not recorded: an older row, a market without);
+        `but`: an execution left out."""
         q = (f"SELECT i.market, {LEG_HOLDING}, json_extract(x.legs, '$[' || i.leg || '].event'),"
              " json_extract(x.legs, '$[' || i.leg || '].category')"
              " FROM intents i JOIN executions x ON x.id = i.execution_id"
@@ -1254,6 +1255,8 @@ class OrderStore:
         args: tuple = tuple(states)
         if execution_id is not None:
             q, args = q + " AND x.id = ?", args + (execution_id,)
+        if but is not None:
+            q, args = q + " AND x.id != ?", args + (but,)
         with self._lock:
             rows = self._db.execute(q + " GROUP BY i.execution_id, i.leg ORDER BY i.execution_id, i.leg", args).fetchall()
         out = []

@@ -454,16 +454,16 @@ class PaperTrader:
 
     def exposure_from_store(self) -> None:
         """Seed the gates' exposure limits (µ$ at cost, fees included) again from what the store's
-        ended executions hold (`held_exposure`): an order adopted after its execution ended, or a
+        executions hold (`held_exposure`): an order adopted after its execution ended, or a
         result recorded, changes what they hold. Invariant: between executions the limits hold
-        exactly what `held_exposure` reads. The execution running (state `executing`) is in
+        exactly what `held_exposure` reads. The execution running (`Executor.running`) is in
         neither; `_execute_once` adds it when it returns, and the executor writes its final state
         with no await before that, so a seeding from another task (a watch, a late-fill fetch)
         never falls between the two and counts it twice."""
         exposure = self.gates.exposure if self.gates is not None else None
         if exposure is not None:
             exposure.clear()
-            held_exposure(self.store, exposure, self.event_of)
+            held_exposure(self.store, exposure, self.event_of, getattr(self.executor, "running", None))
 
     def _move_cash(self, execution_id: str) -> None:
         from arbbot.execution.reconcile import cash_moved
@@ -719,13 +719,15 @@ def held_by(store, execution_id: str) -> list[Held]:
     return [Held(market, cost, fee) for market, cost, fee in store.held_at_cost(EXEC_OPEN + EXEC_TERMINAL, execution_id)]
 
 
-def held_exposure(store, limits: ExposureLimits, event_of) -> None:
-    """Seed exposure limits with what terminal executions still hold (one query): complete and
-    naked ones, and unwound or aborted ones left holding lots. A market `event_of` does not know
-    (it names the market itself: the session no longer lists it) counts for the event recorded
-    with its execution's leg, when there is one (`OrderStore.held_legs`)."""
-    from arbbot.sizing.state import HELD_STATES
-    legs = store.held_legs(HELD_STATES)
+def held_exposure(store, limits: ExposureLimits, event_of, running: str | None = None) -> None:
+    """Seed exposure limits with what executions hold (one query): complete and naked ones,
+    unwound or aborted ones left holding lots, and open ones but `running` (the execution under
+    way, which its trader adds when it returns): those crash recovery left open, an order of theirs
+    still pending, hold what filled. A market `event_of` does not know (it names the market itself:
+    the session no longer lists it) counts for the event recorded with its execution's leg, when
+    there is one (`OrderStore.held_legs`)."""
+    from arbbot.sizing.state import HELD_STATES, INFLIGHT_STATES
+    legs = store.held_legs(HELD_STATES + INFLIGHT_STATES, but=running)
     recorded = {market: f"{MarketId.parse(market).venue.label}:{event}" for market, _c, _f, event, _k in legs if event}
 
     def event(market: str) -> str:

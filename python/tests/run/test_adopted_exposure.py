@@ -89,3 +89,23 @@ def test_the_restart_watch_starts_after_the_trader_is_wired(tmp_path, monkeypatc
         handle.stop()
     assert listening == [trader.cash_changed]
     trader.store.close()
+
+
+def test_an_execution_recovery_left_open_counts_in_the_exposure_but_the_running_one_does_not(tmp_path):
+    """Crash recovery leaves an execution open (`executing`) while an order of its is still pending
+    at its venue; an operator's ack lets the bot trade before it is decided when deciding it fails
+    (`recover_left_open`). Before, the gates' exposure was seeded from ended executions only: its
+    filled leg (1,000 lots YES kalshi:A at 42¢ + $0.04 fee) counted nowhere. The execution under way
+    (`Executor.running`) is still left out: its trader adds it when it returns."""
+    from tests.risk.trades import complete_profitable, fill, two_leg_opportunity
+    store = OrderStore(str(tmp_path / "o.db"))
+    complete_profitable(store, "c1")                  # A: $4.24, B: $5.05
+    store.create_execution("open1", two_leg_opportunity("opp-open1"))
+    fill(store, "open1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    seeded, running = ExposureLimits(), ExposureLimits()
+    held_exposure(store, seeded, lambda m: m)
+    held_exposure(store, running, lambda m: m, running="open1")
+    assert seeded.market == {"kalshi:A": 8_480_000, "polymarket:B": 5_050_000}
+    assert running.market == {"kalshi:A": 4_240_000, "polymarket:B": 5_050_000}
+    store.close()
