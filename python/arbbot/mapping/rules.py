@@ -47,6 +47,7 @@ from itertools import combinations
 
 from arbbot.mapping.listings import Listing
 from arbbot.mapping.rules_file import FORMAT
+from arbbot.venues.polymarket.providers import neg_risk_partition
 
 CONF_STATED = "1"          # the venue states the structure (mutually_exclusive, negRisk)
 CONF_STRIKE = "0.99"       # structured strikes of one event
@@ -112,23 +113,19 @@ def _polymarket_bucket(event_id: str, members: list[Listing], listed: list[Listi
     may hold two races' groups, or a market beside its group ("both teams to score" beside a
     match's outcomes); taken as one exhaustive bucket, its all-NO set "paid" one more than it can."""
     augmented = any(m.neg_risk_augmented for m in listed)
-    ids = {m.neg_risk_market_id for m in listed if m.neg_risk}
-    known = sorted(ids - {""})
-    if len(known) < 2:                  # one group (a member without its id taken to be of it)
-        return _neg_risk_group(event_id, [m for m in members if m.neg_risk], listed, augmented)
-    # several groups; a member whose group is unknown may belong to any: none is known whole
-    return [r for key in known
-            for r in _neg_risk_group(event_id, [m for m in members if m.neg_risk and m.neg_risk_market_id == key],
-                                     [m for m in listed if m.neg_risk_market_id in (key, "")], augmented)]
+    return [r for group, whole in neg_risk_partition(listed, lambda m: m.neg_risk, lambda m: m.neg_risk_market_id)
+            for r in _neg_risk_group(event_id, [m for m in members if m in group], group, whole, augmented)]
 
 
-def _neg_risk_group(event_id: str, members: list[Listing], listed: list[Listing], augmented: bool) -> list[dict]:
-    """One neg-risk group's bucket: `members` its open markets, `listed` all of its markets read."""
+def _neg_risk_group(event_id: str, members: list[Listing], listed: list[Listing], whole: bool,
+                    augmented: bool) -> list[dict]:
+    """One neg-risk group's bucket: `members` its open markets, `listed` all of its markets read,
+    `whole`: the group is known whole (`neg_risk_partition`)."""
     dropped = [m for m in members if augmented and _is_placeholder(m)]
     kept = [m for m in members if m not in dropped]
     if len(kept) < 2:
         return []
-    complete = all(m.in_event_body and m.active and m.neg_risk for m in listed) and len(kept) == len(listed)
+    complete = whole and all(m.in_event_body and m.active for m in listed) and len(kept) == len(listed)
     exhaustive = complete and not augmented
     detail = f"negRisk=true, {len(kept)} open markets"
     if augmented:

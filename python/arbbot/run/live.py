@@ -883,21 +883,24 @@ class LiveSession:
         the order path reads it again before trading on it (`StreamedQuotes`)."""
         if self.subscriptions.polls(name):
             return True
-        venue, _, mid = name.partition(":")
-        feed = getattr(self.venues.get(venue), "feed", None)
+        feed, mid = self._feed_of(name)
         return feed is not None and feed.polls(mid)
+
+    def _feed_of(self, name: str) -> tuple:
+        """(the book feed of market `name`'s venue, or None where its adapter has none; the
+        market's id at its venue)."""
+        venue, _, mid = name.partition(":")
+        return getattr(self.venues.get(venue), "feed", None), mid
 
     def _stream_live(self, name: str) -> bool:
         """True if market `name`'s book arrives on a live stream: its venue's stream delivered
         within `stale_after_s` (`_note_heard`) and its feed is not polling it (a stream source down)."""
         if self.subscriptions.polls(name):        # a polled market: fresh enough until a read is missed
             return self.subscriptions.read_in_time(name)
-        venue, _, mid = name.partition(":")
-        client = self.venues.get(venue)
-        feed = getattr(client, "feed", None)
+        feed, mid = self._feed_of(name)
         if feed is None or feed.polls(mid) or feed.failing(mid) >= FAILED_READS_STALE:
             return False                          # (its venue no longer serves its book: not confirmed)
-        heard = self._heard.get(venue)
+        heard = self._heard.get(name.partition(":")[0])
         return heard is not None and self.clock() - heard <= self.stale_after_s
 
     def resnapshot_quiet(self) -> dict[str, int]:

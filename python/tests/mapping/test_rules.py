@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -120,6 +121,26 @@ def test_a_neg_risk_event_holds_only_its_groups_markets():
     races["markets"][3]["negRiskMarketID"] = None
     assert [(r["kind"], r["members"], r["exhaustive"]) for r in derive_relations(_poly([races]))] == [
         ("bucket", ["polymarket:0xga", "polymarket:0xgr"], False)]
+
+
+def test_the_rules_and_the_adapter_group_neg_risk_markets_alike():
+    """Two races' groups with a market of neither beside them (not neg-risk, no group id): each
+    group is whole. The rules counted the other market in each group's listing and called neither
+    exhaustive, while the adapter's relations (`providers.neg_risk_groups`) paired them as
+    complements: one grouping (`providers.neg_risk_partition`) now serves both."""
+    from arbbot.venues.polymarket.providers import neg_risk_groups
+    from arbbot.venues.polymarket.schemas.gamma import parse_event
+    races = {"id": "22", "negRisk": True, "markets": [
+        {"conditionId": f"0x{c}", "negRisk": True, "negRiskMarketID": group, "groupItemTitle": t}
+        for c, group, t in (("ga", "0xg", "GA Dem"), ("gr", "0xg", "GA Rep"), ("oa", "0xo", "OH Dem"),
+                            ("or", "0xo", "OH Rep"))]
+        + [{"conditionId": "0xturnout", "negRisk": False, "question": "Turnout above 60%?"}]}
+    assert sorted((r["kind"], r["a"], r["b"]) for r in derive_relations(_poly([races]))) == [
+        ("complement", "polymarket:0xga", "polymarket:0xgr"), ("complement", "polymarket:0xoa", "polymarket:0xor")]
+    ev = parse_event({**races, "markets": [{**m, "active": True, "closed": False, "clobTokenIds": '["1", "2"]',
+                                            "outcomes": '["Yes", "No"]'} for m in races["markets"]]})
+    kept = {gm.condition_id: SimpleNamespace(market_id=gm.condition_id, active=True) for gm in ev.markets}
+    assert neg_risk_groups(ev, kept) == [(("0xga", "0xgr"), True), (("0xoa", "0xor"), True)]
 
 
 def _poly(body) -> list[Listing]:

@@ -79,20 +79,28 @@ def market_info(m: GammaMarket, event_id: str = "") -> MarketInfo:
                ("neg_risk_market_id", m.neg_risk_market_id), ("gamma_id", m.id)))
 
 
+def neg_risk_partition(markets: list, flagged, group_of) -> list[tuple[list, bool]]:
+    """An event's neg-risk groups: (its markets, known whole) per `negRiskMarketID`, of the
+    `markets` that are neg-risk themselves (`flagged(m)`; `group_of(m)`: its group id, "" when
+    not given). An event may also hold markets that are not ("both teams to score" beside a
+    match's three outcomes) or two races' groups. One group (a member without its id taken to be
+    of it): whole when every market of the event is neg-risk. Several: a member of unknown group
+    may be of any, so none is whole then. What the adapter's relations (`neg_risk_groups`) and the
+    structural rules (`mapping.rules`) both group by."""
+    neg = [m for m in markets if flagged(m)]
+    known = sorted({group_of(m) for m in neg} - {""})
+    if len(known) < 2:
+        return [(neg, len(neg) == len(markets))] if neg else []
+    unknown = any(not group_of(m) for m in neg)
+    return [([m for m in neg if group_of(m) == key], not unknown) for key in known]
+
+
 def neg_risk_groups(ev, kept: dict) -> list[tuple[tuple[str, ...], bool]]:
     """The neg-risk groups of Gamma event `ev` among the kept markets (`kept`: condition id → info):
-    (condition ids, exhaustive) per `negRiskMarketID`, of the markets that are neg-risk themselves
-    (an event flagged neg-risk may also hold markets that are not: "both teams to score" beside a
-    match's three outcomes, or two races' groups in one event). Exhaustive: the event is not
-    augmented, every market of the group is kept and active, and the group is known whole (one
-    group: every market of the event is neg-risk; several: none of unknown group)."""
-    neg = [gm for gm in ev.markets if gm.neg_risk] if ev.neg_risk else []
-    known = sorted({gm.neg_risk_market_id for gm in neg} - {""})
-    if len(known) < 2:                  # one group (a member without its id taken to be of it)
-        groups = [(neg, len(neg) == len(ev.markets))] if neg else []
-    else:                               # several; a member of unknown group may be of any: none whole
-        unknown = any(not gm.neg_risk_market_id for gm in neg)
-        groups = [([gm for gm in neg if gm.neg_risk_market_id == key], not unknown) for key in known]
+    (condition ids, exhaustive) per group (`neg_risk_partition`). Exhaustive: the event is not
+    augmented, every market of the group is kept and active, and the group is known whole."""
+    groups = neg_risk_partition(ev.markets, lambda gm: gm.neg_risk, lambda gm: gm.neg_risk_market_id) \
+        if ev.neg_risk else []
     out = []
     for members, whole in groups:
         infos = [kept.get(gm.condition_id) for gm in members]
