@@ -78,3 +78,26 @@ def test_a_change_older_than_the_rest_book_is_not_applied_again():
     assert (older.tradeable, older.yes_bids) == (True, ((4_800, 10_000), (4_700, 5_000)))
     assert (newer.tradeable, newer.yes_bids) == (True, ((4_800, 10_000), (4_700, 5_000), (4_600, 1_000)))
     assert counts == (1, 0)
+
+
+def test_a_malformed_frame_distrusts_only_its_connections_books():
+    """A connection carries its own markets' books only: a frame it could not parse (the server's
+    "INVALID OPERATION" text, a cut JSON) puts those in doubt, not every market of every
+    connection (before: up to 1,000 books re-read, nothing traded meanwhile)."""
+    from arbbot.venues.common.model import MarketInfo, Venue
+    from arbbot.venues.polymarket.data import ASSETS_PER_CONNECTION
+    per = ASSETS_PER_CONNECTION // 2
+    infos = [MarketInfo(Venue.POLYMARKET, f"0xm{i}", "t", yes_token=f"{i}1", no_token=f"{i}2") for i in range(per + 1)]
+    first, last = infos[0], infos[-1]                  # on connections 0 and 1
+
+    async def main():
+        c = PolymarketDataClient("ws://unused", infos, None)
+        assert len(c.groups) == 2
+        for m in (first, last):
+            await c.on_frame(json.dumps([ws_book(m.yes_token, "100", [("0.48", "100")], [("0.50", "100")]),
+                                         ws_book(m.no_token, "100", [("0.50", "100")], [("0.52", "100")])]), 1)
+        await c.sockets[1].on_frame("INVALID OPERATION", 2)
+        return c.native(first.market_id), c.native(last.market_id), c.malformed
+    kept, doubted, malformed = asyncio.run(main())
+    assert kept.tradeable and malformed == 1
+    assert (doubted.tradeable, doubted.reason) == (False, "yes token: malformed frame")

@@ -112,7 +112,7 @@ class PolymarketDataClient:
         self.ws = self.sockets[0]                 # the first connection (the only one up to 250 markets)
 
     def _socket(self, group: int) -> PolymarketWebSocket:
-        return PolymarketWebSocket(self._ws_url, on_frame=self.on_frame,
+        return PolymarketWebSocket(self._ws_url, on_frame=functools.partial(self.on_frame, group=group),
                                    on_connect=functools.partial(self._subscribe, group),
                                    on_disconnect=functools.partial(self._on_disconnect, group),
                                    backoff=dataclasses.replace(self._backoff) if self._backoff else None,
@@ -330,8 +330,9 @@ class PolymarketDataClient:
             self._pending.pop(token, None)
 
     # ---- frames -------------------------------------------------------------------------
-    async def on_frame(self, text: str, recv_ts: int) -> None:
-        """Handle one raw frame (also the replay entry point)."""
+    async def on_frame(self, text: str, recv_ts: int, group: int | None = None) -> None:
+        """Handle one raw frame (also the replay entry point); `group`: the connection it came on
+        (None: unknown, a replay's)."""
         self.feed.heard()
         if self.recorder is not None:
             r = self.recorder({"kind": "ws", "venue": "polymarket", "frame": text})
@@ -342,7 +343,11 @@ class PolymarketDataClient:
         except ProtocolError as exc:
             self.malformed += 1
             log.warning("%s", exc)
-            for tok in list(self.books):          # we cannot know which books that frame touched
+            # we cannot know which of its connection's books that frame touched (a connection
+            # carries only its own markets' books: the others' are not in doubt)
+            tokens = list(self.books) if group is None else \
+                [tok for tok, g in self.group_of.items() if g == group and tok in self.books]
+            for tok in tokens:
                 self._resnapshot(tok, "malformed frame")
             return
         touched: set[str] = set()
