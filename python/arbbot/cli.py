@@ -199,6 +199,7 @@ def _session_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _utf8_output()
     if argv[:1] == ["sim"]:                 # the simulator parses its own options
         return _sim(argv[1:])
     from arbbot.terminate import EXIT_TERMINATED, Terminated, sigterm_raises
@@ -208,6 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("terminated", file=sys.stderr)
         return EXIT_TERMINATED
+
+
+def _utf8_output() -> None:
+    """Standard output and error in UTF-8 whatever the locale or PYTHONIOENCODING says: the JSON
+    output is UTF-8 (spec/SNAPSHOT.md), and a market id outside the locale's charset stopped
+    `arbbot scan --json` with a UnicodeEncodeError traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
 
 
 def _command(argv: list[str]) -> int:

@@ -84,6 +84,26 @@ def test_console_script_runs_out_of_process():
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
+def test_the_output_is_utf8_whatever_the_locales_charset(tmp_path):
+    """A market id outside the locale's charset (here ASCII) is written in UTF-8, as the JSON
+    output is (before: a UnicodeEncodeError traceback, exit 1); an error naming it too (exit 2)."""
+    snap = json.loads((BUNDLED / "election-negrisk.snapshot.json").read_text().replace('0xdem"', '日本\u200b✓"'))
+    path = tmp_path / "uni.json"
+    path.write_text(json.dumps(snap), encoding="utf-8")
+    env = dict(os.environ, ARB_ENGINE="python", PYTHONIOENCODING="ascii")
+    proc = subprocess.run([sys.executable, "-m", "arbbot.cli", "scan", str(path), "--json"], capture_output=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    markets = {leg["market"] for o in json.loads(proc.stdout.decode("utf-8"))["opportunities"] for leg in o["legs"]}
+    assert "polymarket:日本\u200b✓" in markets
+    snap["markets"][0]["id"] = "renamed"          # the relations name a market no longer there
+    path.write_text(json.dumps(snap), encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "arbbot.cli", "scan", str(path)], capture_output=True, env=env,
+                         timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith(b"relations[0].parent: unknown market") \
+        and b"Traceback" not in bad.stderr
+
+
 def test_bad_engine_variable_is_a_clear_error(capsys, monkeypatch):
     monkeypatch.setenv("ARB_ENGINE", "fortran")
     code, _, err = run_scan(capsys, str(BUNDLED / "fed-december.snapshot.json"))
