@@ -326,7 +326,7 @@ class Executor:
                 return await self._not_sent(xid, opp, i, why)
             got, paid = order.filled, order.cost + order.fee
             if 0 < got < target and getattr(route.client, "buys_by_amount", False) \
-                    and not await self._continues_at(opp, i, got):
+                    and await self._continues_at(opp, i, got) != got:
                 # its budget bought fewer shares than the book it was priced on showed (that book
                 # moved up) and the execution cannot go on at what it filled: the rest at the book
                 # now and at most the leg's worst price, if the edge still holds, at least what the
@@ -335,18 +335,22 @@ class Executor:
                 if top is not None:
                     got += top.filled
                     paid += top.cost + top.fee
-            # what the execution's lots cost; lots beyond them are held at the leg's average (held_cost)
-            spent += paid * target // got if got > target else paid
-            if got > target:        # Polymarket spends a marketable BUY's budget: cheaper fills buy more
-                over.append(f"leg {i} filled {got} of {target} lots (held)")
-                log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
+            kept = target
             if got < target:
                 self._count_failure(leg.market)
-                if await self._continues_at(opp, i, got):
-                    target = got           # continue smaller (equal counts still hold)
-                    continue
-                why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
-                return await self._fail(xid, opp, i + 1, why, count=True)
+                kept = await self._continues_at(opp, i, got)
+                if not kept:
+                    why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
+                    return await self._fail(xid, opp, i + 1, why, count=True)
+                if kept < got:      # the lots beyond whole lots of every leg: held, as an over-fill's
+                    over.append(f"leg {i} filled {got} of {target} lots: going on at {kept} ({got - kept} held)")
+                    log.warning("order.partial_lots", execution=xid, leg=i, market=leg.market, filled=got, qty=kept)
+            elif got > target:      # Polymarket spends a marketable BUY's budget: cheaper fills buy more
+                over.append(f"leg {i} filled {got} of {target} lots (held)")
+                log.warning("order.overfilled", execution=xid, leg=i, market=leg.market, filled=got, qty=target)
+            # what the execution's lots cost; lots beyond them are held at the leg's average (held_cost)
+            spent += paid * kept // got if got > kept else paid
+            target = kept          # continue smaller after a partial fill (equal counts still hold)
         self._recorded(xid)
         reason = "; ".join(over)
         self.store.set_execution_state(xid, "complete", reason)
@@ -359,13 +363,15 @@ class Executor:
         self._notify(res, failure=res.leg_failed)
         return res
 
-    async def _continues_at(self, opp: Opportunity, i: int, got: int) -> bool:
-        """Whether the execution can go on at `got` lots after leg `i` filled that many: leg 0 only
-        (nothing to match yet), a positive multiple of the legs' largest lot every leg's venue accepts."""
+    async def _continues_at(self, opp: Opportunity, i: int, got: int) -> int:
+        """The lots the execution can go on at after leg `i` filled `got`: leg 0 only (nothing to
+        match yet), `got` floored to a multiple of the legs' largest lot (the rest, under one lot of
+        the market with the largest, held), if positive and every leg's venue accepts it; else 0."""
         if i or got <= 0 or len(opp.legs) < 2:
-            return False
+            return 0
         lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
-        return got % lots == 0 and self._refusal(opp, got) is None
+        kept = got - got % lots
+        return kept if kept > 0 and self._refusal(opp, kept) is None else 0
 
     async def _buy_leg(self, xid: str, opp: Opportunity, i: int, target: int, qty: int, spent: int,
                        attempt: int, notes: list[str]) -> tuple[_Placed | None, str]:
@@ -1130,7 +1136,9 @@ class Executor:
         if excess % info.lot_lots:
             return False
         price = leg.worst_price                         # ticks × lots = µ$
-        if info.venue is Venue.POLYMARKET and min(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
+        # one way clearing the minimum will do (`_unwind_leg` takes it): a sale worth price × lots,
+        # or a purchase of the other side worth (1 − price) × lots
+        if info.venue is Venue.POLYMARKET and max(price, TICKS_PER_DOLLAR - price) * excess < POLYMARKET_MIN_ORDER:
             return False
         refusal = getattr(self.routes[leg.market].client, "refusal", None)
         if refusal is not None:
