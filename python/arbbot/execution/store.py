@@ -50,6 +50,10 @@ from arbbot.venues.common.model import Fill, Order, OrderStatus, Side, lot_value
 SCHEMA_VERSION = LATEST
 TRADING_MODE_FLAG = "trading_mode"   # flag naming a paper database (value PAPER)
 PAPER, VENUE = "paper", "venue"
+# flag naming where a store's orders went: a simulator this process started (EMBEDDED: its venues
+# end with the run), or venues that outlive it (LASTING: a --connect simulator, the real venues)
+VENUES_FLAG = "venues"
+EMBEDDED, LASTING = "embedded simulator", "lasting venues"
 
 # one execution leg's holding, over its intents `i` grouped by leg: (entry side, entry filled lots,
 # lots still held = entry filled − unwinds filled (an unwind reduces the leg whichever way it went),
@@ -669,6 +673,29 @@ class OrderStore:
         with self._lock:
             traded = self._db.execute("SELECT 1 FROM executions LIMIT 1").fetchone() is not None
         return VENUE if traded else None
+
+    def claim_venues(self, venues: str) -> str | None:
+        """Make this store one of `venues` (EMBEDDED or LASTING); returns why it cannot be, None
+        when it is. A store holding orders (any intent) is tied to the venues they went to: an
+        embedded simulator's are gone with its run (a later run's simulator starts empty, and
+        reconciling the orders against it finds every position missing: safe mode), so such a store
+        takes no other run, embedded or not ("set aside": the caller may move it away and start a
+        new one); a store of lasting venues, or of orders from before this flag (unknown venues),
+        takes no embedded run."""
+        if venues not in (EMBEDDED, LASTING):
+            raise ValueError(f"venues {venues!r}: expected {EMBEDDED!r} or {LASTING!r}")
+        had = self._flag_value(VENUES_FLAG)
+        with self._lock:
+            ordered = self._db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+        if ordered and had == EMBEDDED:
+            return "set aside"
+        if ordered and venues == EMBEDDED:
+            return (f"order store {self.path} holds orders sent to " +
+                    ("venues that outlive a run (--connect, --live)" if had == LASTING else "unknown venues") +
+                    "; the embedded simulator starts empty: use another --db")
+        if had != venues:
+            self.set_flag(VENUES_FLAG, venues, "where this store's orders go")
+        return None
 
     def claim_trading_mode(self, mode: str) -> None:
         """Make this database a `paper` or a `venue` one; ValueError (naming the file) if it already

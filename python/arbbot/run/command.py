@@ -425,25 +425,57 @@ def _paper_refusal(args) -> str | None:
     return None
 
 
-def _db_refusal(path: str, paper: bool) -> str | None:
-    """Why the order store at `path` may not take this run (paper and venue trading never share a
-    database); claims it for paper trading when `paper`."""
+def _db_refusal(path: str, paper: bool, embedded: bool = False) -> tuple[str | None, str | None]:
+    """(why the order store at `path` may not take this run, None if it may; where an earlier
+    store was moved to, None if it was not). Paper and venue trading never share a database, nor
+    do an embedded simulator's orders and those of venues that outlive a run
+    (`OrderStore.claim_venues`). A store holding an earlier embedded simulator's orders (its
+    venues ended with its run) is moved aside for an embedded run, which starts a new one. The
+    store is claimed for paper trading when `paper`, and for the venues the run trades."""
     import sqlite3
-    from arbbot.execution.store import PAPER, VENUE, OrderStore
+    from arbbot.execution.store import EMBEDDED, LASTING, PAPER, VENUE, OrderStore
     from arbbot.execution.store_lock import StoreBusy
-    try:
-        store = OrderStore(path, exclusive=True)      # another process trading with it: refused now
-    except StoreBusy as exc:
-        return str(exc)
-    except (ValueError, sqlite3.Error, OSError) as exc:
-        return f"order store {path}: {exc}"
-    try:
-        store.claim_trading_mode(PAPER if paper else VENUE)
-    except ValueError as exc:
-        return str(exc)
-    finally:
-        store.close()
-    return None
+    aside = None
+    for _ in range(2):                                # again once after moving an earlier store aside
+        try:
+            store = OrderStore(path, exclusive=True)  # another process trading with it: refused now
+        except StoreBusy as exc:
+            return str(exc), aside
+        except (ValueError, sqlite3.Error, OSError) as exc:
+            return f"order store {path}: {exc}", aside
+        try:
+            store.claim_trading_mode(PAPER if paper else VENUE)
+            refusal = store.claim_venues(EMBEDDED if embedded else LASTING)
+        except ValueError as exc:
+            return str(exc), aside
+        finally:
+            store.close()
+        if refusal != "set aside":
+            return refusal, aside
+        if not embedded or aside is not None:
+            return (f"order store {path} holds orders sent to an embedded simulator, gone with its run: "
+                    "use another --db"), aside
+        try:
+            aside = _set_aside(path)
+        except OSError as exc:
+            return f"order store {path} holds an earlier embedded simulator's orders and cannot be moved aside: {exc}", None
+    return None, aside
+
+
+def _set_aside(path: str) -> str:
+    """Move the store at `path` (with its -wal / -shm files) to `path.YYYYmmdd-HHMMSS` (a free
+    name); returns where it went."""
+    import os
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside, n = f"{path}.{stamp}", 1
+    while os.path.exists(aside):
+        n += 1
+        aside = f"{path}.{stamp}-{n}"
+    os.rename(path, aside)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, aside + suffix)
+    return aside
 
 
 def main(args) -> int:
@@ -478,7 +510,13 @@ def main(args) -> int:
         print(f"arbbot {name}: {exc}", file=sys.stderr)
         return 2
     if args.trade:
-        refusal = _db_refusal(args.db or settings.db_path, _paper(args))
+        path = args.db or settings.db_path
+        refusal, aside = _db_refusal(path, _paper(args), embedded=not (args.connect or args.live))
+        if aside:
+            print(f"arbbot {name}: {path} held an earlier run's orders on an embedded simulator, whose venues "
+                  f"ended with it: moved to {aside}; this run starts a new store (a simulator started with "
+                  "`arbbot sim --handle-file F`, traded with --connect F, keeps its state across runs)",
+                  file=sys.stderr)
         if refusal:
             print(f"arbbot {name}: {refusal}", file=sys.stderr)
             return 2

@@ -150,7 +150,7 @@ def test_one_process_trades_with_an_order_store_at_a_time(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(StoreBusy, match=f"in use by another arbbot process .pid {holder.pid}"):
             OrderStore(db, exclusive=True)
-        assert f"pid {holder.pid}" in _db_refusal(db, paper=True)
+        assert f"pid {holder.pid}" in _db_refusal(db, paper=True)[0]
         OrderStore(db, create=False).close()                  # operator tools do not take the lock
     finally:
         holder.kill()
