@@ -465,6 +465,11 @@ def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
     if config_file is not None:
         read_toml(config_file)                       # ConfigError: cannot be read, or not TOML
         settings_cls, path = _reading(config_file), config_file
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        # a typo in a limit's name must not trade on the default (as an unknown TOML key is refused)
+        raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} in the environment: "
+                          f"{', '.join(unknown)} (arbbot config show lists the settings)")
     try:
         return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -473,6 +478,24 @@ def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
         raise _unparsable(exc) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} or an ARB_* variable: nested too deeply to read") from None
+    except OSError as exc:                           # unreadable (permissions), a directory, a device
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
+# ARB_* variables read outside the settings: the config file, the engines' selection (ARB_ENGINE is
+# a setting; ARB_ENGINE_<PART> pick one part's implementation), the remote-bind opt-ins, the test
+# runner's worker count
+OTHER_VARIABLES = ("ARB_CONFIG", "ARB_ALLOW_REMOTE_DASHBOARD", "ARB_ALLOW_REMOTE_METRICS", "ARB_TEST_WORKERS")
+
+
+def unknown_variables(environ) -> list[str]:
+    """The ARB_* names in `environ` that are neither a setting (any case: the settings read them
+    so) nor read elsewhere (`OTHER_VARIABLES`, ARB_ENGINE_*), sorted."""
+    known = {f"ARB_{name.upper()}" for name in Settings.model_fields} | set(OTHER_VARIABLES)
+    return sorted(name for name in environ if name.upper().startswith("ARB_") and name.upper() not in known
+                  and not name.upper().startswith("ARB_ENGINE_"))
 
 
 def kill_file_alone() -> tuple[str, str]:
@@ -492,7 +515,7 @@ def kill_file_alone() -> tuple[str, str]:
         text = ""
     try:
         value = tomllib.loads(text).get("kill_file")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = None
         for line in text.splitlines():
             if line.lstrip().startswith("["):        # a table: kill_file is a top-level key
@@ -539,6 +562,8 @@ def read_toml(path: str) -> dict:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read") from None
     private_toml(path, data, mode)
     return data
 

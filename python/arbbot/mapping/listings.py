@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from arbbot.json_depth import bounded_nesting
 from arbbot.model import utc_second
 from arbbot.venues.forecastex.venue import closes_at as forecastex_closes_at
 
@@ -127,9 +128,12 @@ def _load_json(path: str) -> Any:
     except UnicodeDecodeError:
         raise ListingError(path, "", "not UTF-8 text") from None
     try:
-        return json.loads(text, parse_float=Decimal)
+        with bounded_nesting():
+            return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ListingError(path, "", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ListingError(path, "", "JSON nested too deeply") from None
 
 
 def _join(path: str, key: str) -> str:

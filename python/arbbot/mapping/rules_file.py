@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from arbbot.json_depth import bounded_nesting
 from arbbot.snapshot import SnapshotError, parse_relations
 
 FORMAT = "arbbot.relations/1"
@@ -40,11 +41,15 @@ class _Named:
 
 def load_rules(path: str | Path) -> list[dict]:
     try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        with bounded_nesting():
+            obj = json.loads(text)
     except OSError as exc:
         raise RulesFileError(f"{path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RulesFileError(f"{path}: $: not JSON: {exc}") from None
+    except RecursionError:
+        raise RulesFileError(f"{path}: $: JSON nested too deeply") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise RulesFileError(f"{path}: format: expected \"{FORMAT}\"")
     raw = obj.get("relations", [])

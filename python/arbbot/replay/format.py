@@ -466,7 +466,7 @@ class RecordReader:
                 continue
             try:
                 header = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 header = None
             break
         else:
@@ -720,5 +720,7 @@ def _lines(path: Path, fh) -> Iterator[tuple[int, object]]:
                 if not line.endswith("\n"):
                     return
                 raise RecordingError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            except RecursionError:
+                raise RecordingError(f"{path}:{number}: JSON nested too deeply") from None
     except EOFError:
         return

@@ -1,0 +1,68 @@
+"""From a review of the CLI as a demanding user meets it (session 36):
+- an unknown ARB_* variable is refused, naming it (a typo in a limit's name traded on the
+  default, where an unknown TOML key is refused);
+- a configuration file that cannot be read (permissions, a device) or that nests too deeply is a
+  ConfigError naming the file, and `arbbot halt` still writes its kill file (before: an OSError
+  or RecursionError traceback, and no kill file);
+- JSON nested too deeply is a clear error (exit 2) in the readers of relations files, venue
+  listings and recordings, as in snapshots (before: a RecursionError traceback)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from arbbot.cli import main
+from arbbot.config import ConfigError, load_settings, unknown_variables
+
+UNREADABLE = "/proc/self/clear_refs"          # a regular file whose read fails (EINVAL), even as root
+DEEP = "[" * 100_000
+
+
+def test_an_unknown_arb_variable_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("ARB_MAX_CONTRACT", "1")                        # max_contracts, mistyped
+    monkeypatch.setenv("arb_min_profit", "0.05")                       # a setting in any case: known
+    monkeypatch.setenv("ARB_ENGINE_LANES", "python")                   # the engines' parts: known
+    with pytest.raises(ConfigError, match=r"^unknown setting in the environment: ARB_MAX_CONTRACT \("):
+        load_settings()
+    assert unknown_variables({"ARB_MAX_CONTRACT": "1", "ARB_SIZING__KELLY": "x", "ARB_CONFIG": "f",
+                              "ARB_ALLOW_REMOTE_METRICS": "1", "ARB_KILL_FILE": "k", "HOME": "/"}) == \
+        ["ARB_MAX_CONTRACT", "ARB_SIZING__KELLY"]
+
+
+@pytest.mark.skipif(not os.path.isfile(UNREADABLE), reason="needs Linux /proc")
+def test_an_unreadable_configuration_is_an_error_and_the_kill_switch_still_works(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARB_CONFIG", UNREADABLE)
+    assert main(["config", "show"]) == 2
+    assert capsys.readouterr().err == f"arbbot config: {UNREADABLE}: cannot be read: Invalid argument\n"
+    monkeypatch.setenv("ARB_KILL_FILE", str(tmp_path / "KILL"))
+    assert main(["halt"]) == 0
+    assert (tmp_path / "KILL").is_file() and "the configuration does not load" in capsys.readouterr().err
+
+
+def test_a_configuration_nested_too_deeply_is_an_error_and_halt_reads_the_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "arbbot.toml").write_text("a = " + DEEP + "\n")
+    assert main(["config", "show"]) == 2
+    assert capsys.readouterr().err == "arbbot config: arbbot.toml or an ARB_* variable: nested too deeply to read\n"
+    assert main(["halt"]) == 0                                          # kill_file: its default, in this folder
+    assert "read on its own from the default" in capsys.readouterr().err
+
+
+def test_deep_json_in_relations_listings_and_recordings_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep.json").write_text(DEEP)
+    from tests.replay.test_format import _header
+    (tmp_path / "deep.jsonl").write_text(json.dumps(_header()) + "\n" + DEEP + "\n")
+    snapshot = os.path.join(os.path.dirname(__file__), "..", "data", "examples", "fed-december.snapshot.json")
+    assert main(["scan", snapshot, "--rules", "deep.json"]) == 2
+    assert capsys.readouterr().err == "arbbot scan: deep.json: $: JSON nested too deeply\n"
+    assert main(["rules", "--kalshi", "deep.json"]) == 2
+    assert capsys.readouterr().err == "arbbot rules: deep.json: JSON nested too deeply\n"
+    assert main(["replay", "deep.json"]) == 2
+    assert "not an arbbot.recording/1 file" in capsys.readouterr().err
+    assert main(["replay", "deep.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert "deep.jsonl:2: bad record: RecursionError" in err and "Traceback" not in err
