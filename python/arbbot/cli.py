@@ -166,7 +166,8 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markets", type=at_least(UNIVERSE_MIN_MARKETS),
                    help=f"books of the universe scenario (default 20,000; at least {UNIVERSE_MIN_MARKETS})")
     p.add_argument("--seed", type=int, help="simulator seed (config: seed; 0 matches the shipped mappings)")
-    p.add_argument("--duration", type=positive, help="seconds to run, > 0 (default: until Ctrl-C)")
+    p.add_argument("--duration", type=positive,
+                   help="seconds to run, > 0 (default: until Ctrl-C; with --json, 10 s)")
     p.add_argument("--mappings", help="cross-venue mapping CSV, traded under the twins the session generates from the listings (default: none)")
     p.add_argument("--rules", metavar="FILE", help="also use the relations of an arbbot.relations/1 file")
     p.add_argument("--stale-after", type=positive, help="seconds without an update before a book is held out")
@@ -192,8 +193,8 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                    help="use a simulator running in another process (arbbot sim --handle-file HANDLE_FILE), which "
                         "keeps its state across bot restarts, instead of starting one")
     p.add_argument("--live", action="store_true",
-                   help="trade the REAL venues with real money: needs credentials (arbbot config show) and "
-                        "--confirm-live")
+                   help="the REAL venues (credentials: arbbot config show): their market data; `run` (or "
+                        "`live --trade`) trades them with real money and needs --confirm-live too")
     p.add_argument("--confirm-live", action="store_true", help="confirm that --live may place real orders")
 
 

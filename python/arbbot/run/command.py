@@ -205,8 +205,9 @@ async def _venues(args, settings):
     paper = _paper(args)
     if args.live:
         from arbbot.run.real_venues import connect_real_venues
-        handle, venues = _NoSimulator(), await connect_real_venues(settings, paper=paper)
-        where = "LIVE market data, PAPER fills (no order is sent)" if paper else "LIVE venues (real money)"
+        handle, venues = _NoSimulator(), await connect_real_venues(settings, paper=paper or not args.trade)
+        where = ("LIVE market data, PAPER fills (no order is sent)" if paper else
+                 "LIVE venues (real money)" if args.trade else "LIVE market data (detection only: no order is sent)")
     else:
         handle, where = _simulator(args, settings)
         logs.register_secret(handle.kalshi_private_key_pem, handle.polymarket_creds.secret,
@@ -402,12 +403,13 @@ def _live_refusal(args, settings) -> str | None:
     from arbbot.run.real_venues import missing_credentials
     if args.connect:
         return "--live and --connect are exclusive (--connect is a simulator)"
-    missing = missing_credentials(settings, paper=_paper(args))
+    data_only = _paper(args) or not args.trade       # market data only: no order is sent
+    missing = missing_credentials(settings, paper=data_only)
     if len(missing) == 3:
         return ("no venue credentials configured; set " +
                 "; ".join(f"{v}: {', '.join('ARB_' + n.upper() for n in names)}" for v, names in missing.items()))
-    if _paper(args):
-        return None                      # market data only: nothing to confirm
+    if data_only:
+        return None                      # nothing to confirm
     if not args.confirm_live:
         return "real orders need explicit confirmation: add --confirm-live"
     return None

@@ -37,7 +37,12 @@ def real_venues(settings, *, paper: bool = False) -> dict[str, VenueClient]:
     missing = missing_credentials(settings, paper=paper)
     out: dict[str, VenueClient] = {}
     if "kalshi" not in missing:
-        out["kalshi"] = kalshi.kalshi_venue(kalshi.live_config(settings))
+        from cryptography.exceptions import UnsupportedAlgorithm
+        try:
+            out["kalshi"] = kalshi.kalshi_venue(kalshi.live_config(settings))
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:   # the key file's content (never shown)
+            why = "not an RSA private key" if "RSA" in str(exc) else "not an unencrypted PEM private key"
+            raise ValueError(f"kalshi_private_key_file {settings.kalshi_private_key_file}: {why}") from None
     if "polymarket" not in missing:
         # paper: the public configuration, without credentials, even when some are configured
         config = PolymarketConfig() if paper else polymarket.live_config(settings)

@@ -66,3 +66,43 @@ def test_deep_json_in_relations_listings_and_recordings_is_a_clear_error(tmp_pat
     assert main(["replay", "deep.jsonl"]) == 2
     err = capsys.readouterr().err
     assert "deep.jsonl:2: bad record: RecursionError" in err and "Traceback" not in err
+
+
+def test_live_market_data_without_trading_needs_no_order_confirmation(tmp_path, monkeypatch):
+    """`arbbot live --live` detects on the real venues' data and sends no order: it was refused
+    for want of --confirm-live, which confirms real orders; `run --live` still needs it."""
+    from types import SimpleNamespace
+    from arbbot.run.command import _live_refusal
+    key = tmp_path / "k.pem"
+    key.write_text("not read here")
+    key.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARB_KALSHI_KEY_ID", "kid-0123456789")
+    monkeypatch.setenv("ARB_KALSHI_PRIVATE_KEY_FILE", str(key))
+    settings = load_settings()
+
+    def args(trade: bool, confirm: bool = False):
+        return SimpleNamespace(connect=None, trade=trade, paper=False, confirm_live=confirm)
+    assert _live_refusal(args(trade=False), settings) is None
+    assert _live_refusal(args(trade=True), settings) == "real orders need explicit confirmation: add --confirm-live"
+    assert _live_refusal(args(trade=True, confirm=True), settings) is None
+
+
+def test_a_kalshi_key_file_that_is_no_key_names_the_setting_and_the_file(tmp_path, monkeypatch):
+    """Before: "Unable to load PEM file. See https://cryptography.io/… MalformedFraming"."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from arbbot.run.real_venues import real_venues
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARB_KALSHI_KEY_ID", "kid-0123456789")
+    ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    for name, content, why in (("garbage.pem", b"garbage\n", "not an unencrypted PEM private key"),
+                               ("ec.pem", ec_key, "not an RSA private key")):
+        key = tmp_path / name
+        key.write_bytes(content)
+        key.chmod(0o600)
+        monkeypatch.setenv("ARB_KALSHI_PRIVATE_KEY_FILE", str(key))
+        with pytest.raises(ValueError) as exc:
+            real_venues(load_settings(), paper=True)
+        assert str(exc.value) == f"kalshi_private_key_file {key}: {why}"
