@@ -117,6 +117,22 @@ def load_handle(path: str) -> SimHandle:
         raise ValueError(f"cannot use simulator handle {path}: {exc}") from None
 
 
+def _still_serving(path: str) -> str:
+    """The URL of the simulator the handle file at `path` names when it still answers on loopback
+    (a TCP connection to its Kalshi REST port); "" when there is no such file or nothing answers."""
+    import socket
+    from urllib.parse import urlsplit
+    if not os.path.isfile(path):
+        return ""
+    try:
+        url = load_handle(path).urls["kalshi_rest"]
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=0.5):
+            return url
+    except (ValueError, KeyError, OSError):
+        return ""
+
+
 def _keypair() -> tuple[bytes, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -320,6 +336,12 @@ def cli_main(argv: list[str] | None = None) -> int:
         if problem:
             print(f"arbbot sim: {opt} {path}: {problem}", file=sys.stderr)
             return 2
+    serving = args.handle_file and _still_serving(args.handle_file)
+    if serving:
+        print(f"arbbot sim: --handle-file {args.handle_file} is the handle of a simulator still serving at {serving}: "
+              "stop it first, or use another file (overwritten, that simulator could no longer be reached)",
+              file=sys.stderr)
+        return 2
     if len({os.path.abspath(path) for _, path in outputs}) < len(outputs):
         print("arbbot sim: --key-file, --poly-creds-file and --handle-file must be different files", file=sys.stderr)
         return 2

@@ -110,3 +110,19 @@ def test_a_safe_wallet_account_is_announced_with_its_funder(tmp_path):
         doc = json.loads(handle.read_text())["polymarket"]
         assert doc["signature_type"] == 2 and lines["polymarket_signature_type"] == "2"
         assert lines["polymarket_funder"] == doc["funder"] and doc["funder"].lower() != doc["address"].lower()
+
+
+def test_the_handle_file_of_a_simulator_still_serving_is_not_overwritten(tmp_path, capsys):
+    """A second `arbbot sim --handle-file F` overwrote the handle of one still running: that
+    simulator (the one kept across bot restarts) could no longer be reached with --connect F. It is
+    refused now; once the first one stopped, its stale handle is overwritten as before."""
+    handle = tmp_path / "h.json"
+    with sim_process("--scenario", "fed", "--seed", "1", "--handle-file", str(handle), until="handle_file") as lines:
+        before = handle.read_text()
+        assert cli_main(["--scenario", "fed", "--handle-file", str(handle)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"arbbot sim: --handle-file {handle} is the handle of a simulator still serving at "
+                              f"{lines['kalshi_rest']}: stop it first")
+        assert handle.read_text() == before
+    from arbbot.sim import _still_serving
+    assert _still_serving(str(handle)) == ""                     # stopped: the file may be written again
