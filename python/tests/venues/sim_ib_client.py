@@ -83,8 +83,7 @@ class SimIBClient:
                        x.is_taker) for x in self.backend.executions()]
 
     async def cash(self) -> Decimal:
-        """Free to spend, as `IBAsyncClient.cash` reads TWS: the cash less what resting orders reserve."""
-        return Decimal(min(self.backend.cash_micros(), self.backend.available_micros())) / 1_000_000
+        return Decimal(self.backend.cash_micros()) / 1_000_000
 
     async def close(self) -> None:
         return None

@@ -1054,16 +1054,11 @@ class IBAsyncClient:
         return out
 
     async def cash(self) -> Decimal:
-        """The cash free to spend in `currency`: TotalCashValue, less what resting orders reserve
-        where TWS reports AvailableFunds below it (a resting buy reserves its cost there, not in
-        the cash: an order sized on the cash alone is refused with error 201; AvailableFunds above
-        the cash, a margin account's loan value, is not cash). TransportError when TWS has not
-        reported the cash (never 0)."""
+        """TotalCashValue in `currency`; TransportError when TWS has not reported it (never 0)."""
         await self._connected()
-        values = {v.tag: Decimal(v.value) for v in self.ib.accountValues(self.account)
-                  if v.tag in ("TotalCashValue", "AvailableFunds") and v.currency == self.currency}
-        if "TotalCashValue" in values:
-            return min(values.values())
+        for v in self.ib.accountValues(self.account):
+            if v.tag == "TotalCashValue" and v.currency == self.currency:
+                return Decimal(v.value)
         raise TransportError(f"forecastex: TWS reported no TotalCashValue in {self.currency} (account values "
                              "not received)", venue="forecastex")
 
