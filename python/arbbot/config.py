@@ -469,7 +469,8 @@ def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
     if unknown:
         # a typo in a limit's name must not trade on the default (as an unknown TOML key is refused)
         raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} in the environment: "
-                          f"{', '.join(unknown)} (arbbot config show lists the settings)")
+                          f"{', '.join(unknown)}: unset it or correct the name (a setting's variable is ARB_ + its "
+                          "arbbot.toml key; arbbot config show, without it, lists them)")
     try:
         return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:

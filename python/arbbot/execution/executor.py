@@ -1180,6 +1180,12 @@ class Executor:
         # opposite side (the pair pays $1).
         small = info.venue is Venue.POLYMARKET and (no_sale or sell_price is None
                                                     or sell_price * lots < POLYMARKET_MIN_ORDER)
+        if small and no_sale and sell_price is not None and sell_price * lots >= POLYMARKET_MIN_ORDER:
+            # the sale was refused (tokens not delivered yet), but the purchase would be under the
+            # minimum, refused every time: the sale again (the tokens may have arrived since)
+            ask = None if q is None else (q.best_ask_no if side is Side.YES else q.best_ask_yes)
+            anchor = anchors.get(Action.BUY, ask)
+            small = anchor is not None and floor_price(info, anchor + slip) * lots >= POLYMARKET_MIN_ORDER
         if info.venue is Venue.FORECASTEX or small:
             side, action = side.other, Action.BUY
             ask = None if q is None else (q.best_ask_yes if side is Side.YES else q.best_ask_no)

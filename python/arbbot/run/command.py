@@ -436,6 +436,7 @@ def _db_refusal(path: str, paper: bool, embedded: bool = False) -> tuple[str | N
     store is claimed for paper trading when `paper`, and for the venues the run trades."""
     import sqlite3
     from arbbot.execution.store import EMBEDDED, LASTING, PAPER, VENUE, OrderStore
+    from arbbot.execution import store_lock
     from arbbot.execution.store_lock import StoreBusy
     aside = None
     for _ in range(2):                                # again once after moving an earlier store aside
@@ -445,22 +446,27 @@ def _db_refusal(path: str, paper: bool, embedded: bool = False) -> tuple[str | N
             return str(exc), aside
         except (ValueError, sqlite3.Error, OSError) as exc:
             return f"order store {path}: {exc}", aside
+        store_lock.claim(path)                        # held past the close below, until the store is moved
         try:
-            store.claim_trading_mode(PAPER if paper else VENUE)
-            refusal = store.claim_venues(EMBEDDED if embedded else LASTING)
-        except ValueError as exc:
-            return str(exc), aside
+            try:
+                store.claim_trading_mode(PAPER if paper else VENUE)
+                refusal = store.claim_venues(EMBEDDED if embedded else LASTING)
+            except ValueError as exc:
+                return str(exc), aside
+            finally:
+                store.close()
+            if refusal != "set aside":
+                return refusal, aside
+            if not embedded or aside is not None:
+                return (f"order store {path} holds orders sent to an embedded simulator, gone with its run: "
+                        "use another --db"), aside
+            try:
+                aside = _set_aside(path)
+            except OSError as exc:
+                return (f"order store {path} holds an earlier embedded simulator's orders and cannot be moved "
+                        f"aside: {exc}"), None
         finally:
-            store.close()
-        if refusal != "set aside":
-            return refusal, aside
-        if not embedded or aside is not None:
-            return (f"order store {path} holds orders sent to an embedded simulator, gone with its run: "
-                    "use another --db"), aside
-        try:
-            aside = _set_aside(path)
-        except OSError as exc:
-            return f"order store {path} holds an earlier embedded simulator's orders and cannot be moved aside: {exc}", None
+            store_lock.release(path)
     return None, aside
 
 

@@ -47,3 +47,33 @@ def test_leg_0_filled_in_part_goes_on_at_the_whole_lots_of_every_leg(tmp_path):
     store = OrderStore(str(tmp_path / "o.db"))
     assert store.execution("x1").state == "complete"
     store.close()
+
+
+class _PolymarketMinimum(FakeVenue):
+    """Refuses a marketable order worth under $1, as Polymarket's adapter does."""
+    def refusal(self, req):
+        from arbbot.venues.common.model import Action
+        amount = (req.spend_micros or req.price_ticks * req.qty_lots) if req.action is Action.BUY \
+            else req.price_ticks * req.qty_lots
+        return f"marketable order under $1: {amount} µ$" if amount < 1_000_000 else None
+
+
+def test_a_sale_refused_for_tokens_not_yet_delivered_is_sent_again_when_the_purchase_is_under_a_dollar(tmp_path):
+    """10 YES at 99¢; the next leg refused; the first sale refused (tokens not delivered yet). The
+    way out through the other side (10 NO at ≈ 2¢: $0.20) is under the minimum, refused every time:
+    the sale is sent again, and goes. Before (with "either way will do"): purchases until the
+    attempts ran out, the leg naked and safe mode."""
+    from arbbot.venues.common.errors import NOT_ENOUGH_BALANCE
+    from arbbot.venues.common.model import Action
+
+    def not_delivered(v, req):
+        if req.action is Action.SELL and not getattr(v, "sold_once", False):
+            v.sold_once = True
+            raise OrderRejected("not enough balance / allowance", venue="polymarket", code=NOT_ENOUGH_BALANCE)
+    poly = _PolymarketMinimum(Venue.POLYMARKET, MarketInfo(Venue.POLYMARKET, P, "p", lot_lots=1), behave=not_delivered)
+    kal = FakeVenue(Venue.KALSHI, MarketInfo(Venue.KALSHI, K, "k", lot_lots=100), behave=_refused)
+    books = {"polymarket:P1": quote(9800, 9900), "kalshi:K1": quote(9600, 9700)}
+    res, safe, _fills = execute(tmp_path, poly, kal, [("polymarket:P1", ESide.YES, 9900), ("kalshi:K1", ESide.NO, 50)],
+                                books=books)
+    assert (res.state, res.filled, safe) == ("unwound", {0: 0, 1: 0}, None)
+    assert poly.sent == [("yes", "buy", 1_000), ("yes", "sell", 1_000), ("yes", "sell", 1_000)]

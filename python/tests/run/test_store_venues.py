@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from arbbot.execution import store_lock
 from arbbot.execution.store import EMBEDDED, LASTING, OrderStore
 from arbbot.run.command import _db_refusal
 from tests.risk.trades import two_leg_opportunity
@@ -37,6 +38,7 @@ def test_an_embedded_runs_store_is_moved_aside_for_the_next_embedded_run(tmp_pat
     fresh.close()
     # a store claimed but holding no order yet is simply taken again
     assert _db_refusal(db, paper=False, embedded=True) == (None, None)
+    assert store_lock._held == {}              # the lock held while the store was moved is given back
 
 
 def test_lasting_and_embedded_venues_never_share_a_store(tmp_path):
