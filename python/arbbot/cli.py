@@ -406,6 +406,9 @@ def _scan(args) -> int:
             if args.rules:
                 snapshot = _with_rules(snapshot, args.rules)
             result = scan(snapshot.universe, engine=engine)
+    except MemoryError:                       # /dev/zero, a file larger than the machine's memory
+        print(f"arbbot scan: {args.file}: too large to read into this machine's memory", file=sys.stderr)
+        return EXIT_INPUT
     except SnapshotError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT

@@ -462,6 +462,8 @@ def load_settings(*, config_file: str | None = None, **overrides) -> Settings:
     if config_file is None and "ARB_CONFIG" in os.environ and not Path(path).is_file():
         # a typo in ARB_CONFIG must not trade on the default limits (arbbot.toml may be absent)
         raise ConfigError(f"ARB_CONFIG={path}: no such file")
+    if config_file is None and os.path.exists(path) and not Path(path).is_file():
+        raise ConfigError(f"{path} is not a file (a directory?): its settings cannot be read")
     if config_file is not None:
         read_toml(config_file)                       # ConfigError: cannot be read, or not TOML
         settings_cls, path = _reading(config_file), config_file

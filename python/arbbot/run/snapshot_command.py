@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from arbbot import logs
+from arbbot.argcheck import unwritable
 from arbbot.config import ConfigError, load_settings
 from arbbot.files import write_atomic
 from arbbot.snapshot import dump_snapshot
@@ -134,6 +135,10 @@ def main(args) -> int:
     logs.register_secret(*settings.secret_values())     # --live reads the venues with them
     if args.out and args.out != "-" and Path(args.out).is_file() and not args.force:   # not /dev/stdout, a pipe
         print(f"arbbot snapshot: {args.out} exists (--force replaces it)", file=sys.stderr)
+        return EXIT_INPUT
+    problem = unwritable(args.out) if args.out and args.out != "-" else None
+    if problem:                                   # said now, not after the whole discovery
+        print(f"arbbot snapshot: --out {args.out}: {problem}", file=sys.stderr)
         return EXIT_INPUT
     try:
         rules = load_rules(args.rules) if args.rules else None

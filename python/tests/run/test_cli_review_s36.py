@@ -106,3 +106,25 @@ def test_a_kalshi_key_file_that_is_no_key_names_the_setting_and_the_file(tmp_pat
         with pytest.raises(ValueError) as exc:
             real_venues(load_settings(), paper=True)
         assert str(exc.value) == f"kalshi_private_key_file {key}: {why}"
+
+
+def test_paths_that_cannot_serve_are_said_before_any_work(tmp_path, monkeypatch, capsys):
+    """`snapshot -o DIR` ran the whole discovery, then failed naming an internal temporary file;
+    an `arbbot.toml` that is a directory was ignored (defaults traded); a snapshot too large for
+    memory (/dev/zero) ended in a MemoryError traceback."""
+    import arbbot.snapshot
+    monkeypatch.chdir(tmp_path)
+    assert main(["snapshot", "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"arbbot snapshot: --out {tmp_path}: is a directory\n"
+    (tmp_path / "arbbot.toml").mkdir()
+    assert main(["config", "show"]) == 2
+    assert capsys.readouterr().err == \
+        "arbbot config: arbbot.toml is not a file (a directory?): its settings cannot be read\n"
+    (tmp_path / "arbbot.toml").rmdir()
+
+    def too_large(path):
+        raise MemoryError
+    monkeypatch.setattr(arbbot.snapshot, "load_snapshot", too_large)
+    monkeypatch.setattr(arbbot.snapshot, "load_snapshot_packed", too_large)
+    assert main(["scan", "/dev/zero", "--json"]) == 2
+    assert capsys.readouterr().err == "arbbot scan: /dev/zero: too large to read into this machine's memory\n"
