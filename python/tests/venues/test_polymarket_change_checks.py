@@ -101,3 +101,17 @@ def test_a_malformed_frame_distrusts_only_its_connections_books():
     kept, doubted, malformed = asyncio.run(main())
     assert kept.tradeable and malformed == 1
     assert (doubted.tradeable, doubted.reason) == (False, "yes token: malformed frame")
+
+
+def test_a_side_the_venue_states_empty_must_be_empty_here():
+    """The frame removing YES's only bid is lost; the next change states `best_bid` "0" (no bid):
+    the 0.48 bid left in the shadow book is a phantom (before: an empty side stated was not
+    compared at all)."""
+    async def main():
+        c = PolymarketDataClient("ws://unused", [INFO], None)
+        await c.on_frame(json.dumps([ws_book(Y, "100", [("0.48", "100")], [("0.50", "100")]),
+                                     ws_book(N, "100", [("0.50", "100")], [("0.52", "100")])]), 1)
+        await c.on_frame(change("300", (Y, "0.55", "10", "SELL", "x", "0", "0.50")), 2)
+        return c.native(M), c.best_mismatches
+    after, mismatches = asyncio.run(main())
+    assert (after.tradeable, after.reason, mismatches) == (False, "yes token: best price mismatch", 1)

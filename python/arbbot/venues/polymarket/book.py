@@ -108,13 +108,19 @@ class TokenBook:
 
     def best_differs(self, best_bid: str, best_ask: str) -> bool:
         """True if the venue's best bid or ask after a change (`price_change`'s `best_bid` /
-        `best_ask`: "" when not sent, a price at or outside 0 and 1 said of an empty side, not
-        compared) is not this book's (every level, dust included, as the venue counts them)."""
-        for stated, levels, best in ((best_bid, self.bids, max), (best_ask, self.asks, min)):
+        `best_ask`; "" when not sent: not compared) is not this book's (every level, dust included,
+        as the venue counts them). A side the venue states empty is written as a price no order can
+        have: a bid of 0, an ask of 1 (the venue's own example: `"best_ask": "1"`); this book must
+        have none there either."""
+        for stated, levels, best, empty in ((best_bid, self.bids, max, lambda t: t <= 0),
+                                            (best_ask, self.asks, min, lambda t: t >= TICKS_PER_DOLLAR)):
             if not stated:
                 continue
             ticks = price_ticks(stated)
-            if 0 < ticks < TICKS_PER_DOLLAR and (not levels or best(levels) != ticks):
+            if empty(ticks):
+                if levels:
+                    return True
+            elif not levels or best(levels) != ticks:
                 return True
         return False
 
