@@ -64,6 +64,7 @@ from typing import Annotated, Iterator
 import msgspec
 
 from arbbot.engine.types import INT64_MAX, LEVEL_QTY_MAX, PRICE_MAX
+from arbbot.json_depth import bounded_nesting
 from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Venue
 from arbbot.replay.scan import KIND, PREFIX
 from arbbot.units import shortened
@@ -465,7 +466,8 @@ class RecordReader:
             if not line.strip():
                 continue
             try:
-                header = json.loads(line)
+                with bounded_nesting():
+                    header = json.loads(line)
             except (json.JSONDecodeError, RecursionError):
                 header = None
             break
@@ -512,7 +514,10 @@ class RecordReader:
         if not line.strip():
             return None
         try:
-            rec = _ANY.decode(line)
+            with bounded_nesting():           # msgspec recurses on the C stack up to the interpreter's limit
+                rec = _ANY.decode(line)
+        except RecursionError:
+            raise RecordingError(f"{path}:{number}: JSON nested too deeply") from None
         except msgspec.DecodeError as exc:
             if not line.endswith(b"\n"):        # the last line, cut short by a crash of the recorder
                 self.cut_short = number - 1     # said, as for a .gz stream cut short
@@ -715,12 +720,14 @@ def _lines(path: Path, fh) -> Iterator[tuple[int, object]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                with bounded_nesting():
+                    value = json.loads(line)
             except json.JSONDecodeError as exc:
                 if not line.endswith("\n"):
                     return
                 raise RecordingError(f"{path}:{number}: not JSON: {exc.msg}") from None
             except RecursionError:
                 raise RecordingError(f"{path}:{number}: JSON nested too deeply") from None
+            yield number, value
     except EOFError:
         return

@@ -65,7 +65,7 @@ def test_deep_json_in_relations_listings_and_recordings_is_a_clear_error(tmp_pat
     assert "not an arbbot.recording/1 file" in capsys.readouterr().err
     assert main(["replay", "deep.jsonl"]) == 2
     err = capsys.readouterr().err
-    assert "deep.jsonl:2: bad record: RecursionError" in err and "Traceback" not in err
+    assert err == "arbbot replay: deep.jsonl:2: JSON nested too deeply\n"
 
 
 def test_live_market_data_without_trading_needs_no_order_confirmation(tmp_path, monkeypatch):
