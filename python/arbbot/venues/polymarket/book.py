@@ -112,15 +112,13 @@ class TokenBook:
         as the venue counts them). A side the venue states empty is written as a price no order can
         have: a bid of 0, an ask of 1 (the venue's own example: `"best_ask": "1"`); this book must
         have none there either."""
-        for stated, levels, best, empty in ((best_bid, self.bids, max, lambda t: t <= 0),
-                                            (best_ask, self.asks, min, lambda t: t >= TICKS_PER_DOLLAR)):
-            if not stated:
-                continue
-            ticks = price_ticks(stated)
-            if empty(ticks):
-                if levels:
-                    return True
-            elif not levels or best(levels) != ticks:
+        if best_bid:                          # (once per price change: no per-call closures)
+            ticks = price_ticks(best_bid)
+            if (bool(self.bids) if ticks <= 0 else not self.bids or max(self.bids) != ticks):
+                return True
+        if best_ask:
+            ticks = price_ticks(best_ask)
+            if (bool(self.asks) if ticks >= TICKS_PER_DOLLAR else not self.asks or min(self.asks) != ticks):
                 return True
         return False
 
