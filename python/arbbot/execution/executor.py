@@ -318,6 +318,7 @@ class Executor:
             return await self._not_sent(xid, opp, 0, f"a leg's venue would refuse {opp.qty} lots: {refused}")
         target = opp.qty
         spent = 0                                  # µ$ paid for filled entry legs, fees included
+        shrunk = ""                                # why a leg after the first filled in part (the legs before hold more)
         over: list[str] = []                       # legs the venue filled beyond the quantity (their extra lots held)
         for i, leg in enumerate(opp.legs):
             route = self.routes[leg.market]
@@ -326,9 +327,10 @@ class Executor:
                 return await self._not_sent(xid, opp, i, why)
             got, paid = order.filled, order.cost + order.fee
             if 0 < got < target and getattr(route.client, "buys_by_amount", False) \
-                    and await self._continues_at(opp, i, got) != got:
+                    and (i or await self._continues_at(opp, i, got) != got):
                 # its budget bought fewer shares than the book it was priced on showed (that book
-                # moved up) and the execution cannot go on at what it filled: the rest at the book
+                # moved up) and the execution cannot go on at what it filled without selling lots
+                # the legs before hold (or at all): the rest at the book
                 # now and at most the leg's worst price, if the edge still holds, at least what the
                 # venue accepts (the extra lots held)
                 top, _ = await self._buy_leg(xid, opp, i, target, target - got, spent + paid, 1, over)
@@ -339,9 +341,12 @@ class Executor:
             if got < target:
                 self._count_failure(leg.market)
                 kept = await self._continues_at(opp, i, got)
+                why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
                 if not kept:
-                    why = order.error if order.error else f"leg {i} filled {got}/{target} lots"
                     return await self._fail(xid, opp, i + 1, why, count=True)
+                if i:               # the legs before hold target lots: their excess is unwound at the end
+                    shrunk = shrunk or why
+                    spent = spent * kept // target     # what the lots going on cost on the legs before
                 if kept < got:      # the lots beyond whole lots of every leg: held, as an over-fill's
                     over.append(f"leg {i} filled {got} of {target} lots: going on at {kept} ({got - kept} held)")
                     log.warning("order.partial_lots", execution=xid, leg=i, market=leg.market, filled=got, qty=kept)
@@ -351,6 +356,11 @@ class Executor:
             # what the execution's lots cost; lots beyond them are held at the leg's average (held_cost)
             spent += paid * kept // got if got > kept else paid
             target = kept          # continue smaller after a partial fill (equal counts still hold)
+        if shrunk:
+            # a leg after the first filled in part and the later legs went on at its lots: the sets
+            # every leg holds are kept and the legs before sell their excess (as when the last leg
+            # fills in part), rather than unwinding every leg at the partial fill
+            return await self._fail(xid, opp, len(opp.legs), shrunk, count=True)
         self._recorded(xid)
         reason = "; ".join(over)
         self.store.set_execution_state(xid, "complete", reason)
@@ -364,10 +374,11 @@ class Executor:
         return res
 
     async def _continues_at(self, opp: Opportunity, i: int, got: int) -> int:
-        """The lots the execution can go on at after leg `i` filled `got`: leg 0 only (nothing to
-        match yet), `got` floored to a multiple of the legs' largest lot (the rest, under one lot of
-        the market with the largest, held), if positive and every leg's venue accepts it; else 0."""
-        if i or got <= 0 or len(opp.legs) < 2:
+        """The lots the execution can go on at after leg `i` filled `got`: `got` floored to a
+        multiple of the legs' largest lot (the rest, under one lot of the market with the largest,
+        held), if positive and every leg's venue accepts it; else 0. After leg 0 the legs before
+        hold more than that: the caller unwinds their excess once the later legs are bought."""
+        if got <= 0 or len(opp.legs) < 2:
             return 0
         lots = max([(await self._info(l.market)).lot_lots for l in opp.legs])
         kept = got - got % lots
