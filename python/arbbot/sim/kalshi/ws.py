@@ -300,12 +300,14 @@ class KalshiWsConn(WsConnection):
             self._error(cid, 5, "Unknown command")
 
     def user_order(self, o) -> None:
-        """`user_order` (AsyncAPI userOrderPayload): `side` = the side the order buys, price as YES."""
+        """`user_order` (AsyncAPI userOrderPayload; factsheet §1.8): `side` = the side the order
+        buys, `outcome_side` the same, `book_side` bid (buys YES) or ask (buys NO), price as YES."""
         if o.account != self.account:
             return
         yes_px = o.price if o.side == "yes" else FULL - o.price
         msg = {"order_id": o.order_id, "user_id": o.account, "ticker": o.market, "status": o.status,
-               "side": o.side, "is_yes": o.side == "yes", "yes_price_dollars": dollars(yes_px),
+               "side": o.side, "is_yes": o.side == "yes", "outcome_side": o.side,
+               "book_side": "bid" if o.side == "yes" else "ask", "yes_price_dollars": dollars(yes_px),
                "fill_count_fp": count_fp(o.filled), "remaining_count_fp": count_fp(o.remaining),
                "initial_count_fp": count_fp(o.initial),
                "taker_fill_cost_dollars": micros_dollars(o.taker_cost),

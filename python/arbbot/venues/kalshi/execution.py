@@ -282,9 +282,14 @@ class KalshiExecutionClient:
                 continue
             for (i, sent), it in zip(chunk, items):
                 coid = sent["client_order_id"]
-                if not isinstance(it, dict) or it.get("error") or not it.get("order_id"):
-                    err = it.get("error") if isinstance(it, dict) else None
-                    out[i] = self._item_error(err, f"order {coid}", create=True)
+                if isinstance(it, dict) and it.get("error"):
+                    out[i] = self._item_error(it["error"], f"order {coid}", create=True)
+                    continue
+                if not isinstance(it, dict) or not it.get("order_id"):
+                    # neither an order nor an error in a request the venue accepted: the order may
+                    # be there (and filled); look it up, never call it refused
+                    out[i] = OutcomeUnknown(f"kalshi batch create: result {it!r:.80} for order {coid} "
+                                            f"names no order or error; it may be at the venue", venue="kalshi")
                     continue
                 try:
                     ack = parse_order_ack(it, coid)

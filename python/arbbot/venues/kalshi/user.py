@@ -2,8 +2,8 @@
 
 `user_order` msg: order_id, ticker, status (resting/canceled/executed), side, is_yes,
 yes_price_dollars, fill/remaining/initial_count_fp, taker/maker_fill_cost_dollars, optional
-taker/maker_fees_dollars (omitted when zero), client_order_id... → unified `Order` (BUY of
-`side`, price in that side's terms). `market_position` msg: market_ticker, position_fp and
+taker/maker_fees_dollars (omitted when zero), client_order_id, outcome_side, book_side... →
+unified `Order` (the BUY of the outcome it adds, price in that side's terms). `market_position` msg: market_ticker, position_fp and
 fees_paid_dollars (current), or position and fees_paid in centi-cents (legacy) → `Position`
 (lots, fees in µ$). `fill` msg:
 trade_id, order_id, side, action, yes_price_dollars, count_fp, fee_cost (dollars), is_taker →
@@ -27,9 +27,22 @@ log = logging.getLogger("arbbot.venues.kalshi.user")
 V = Venue.KALSHI
 
 
+def _bought_side(m: dict) -> Side:
+    """The outcome a `user_order` adds, read as its BUY: `outcome_side` (yes | no), else
+    `book_side` (bid = yes, ask = no), else the legacy `side`. The message has no `action`, and
+    its `side` is not the outcome for a sale (a V2 ask — a sale of YES, a purchase of NO — can
+    show `side` yes): reading `side` first turned it into a YES purchase (factsheet §1.6.2)."""
+    outcome, book = m.get("outcome_side"), m.get("book_side")
+    if outcome in ("yes", "no"):
+        return Side.YES if outcome == "yes" else Side.NO
+    if outcome in (None, "") and book in ("bid", "ask"):
+        return Side.YES if book == "bid" else Side.NO
+    return Side.parse(m["side"])
+
+
 def parse_user_order(m: dict) -> Order:
     try:
-        side = Side.parse(m["side"])
+        side = _bought_side(m)
         yes = price_ticks(m["yes_price_dollars"])
         filled = qty_lots(m["fill_count_fp"])
         remaining = qty_lots(m["remaining_count_fp"])
