@@ -306,18 +306,27 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
                  relations=len(session.universe.relations), trading=trader is not None,
                  db=(args.db or settings.db_path) if trader else None, metrics_port=metrics.server_port,
                  dashboard_port=dashboard.port if dashboard else None)
+        interrupted = False
         try:
-            if args.json:
-                await asyncio.sleep(args.duration or 10.0)
-            else:
-                from rich.live import Live
-                from arbbot.ops.view import render
-                real_money = bool(args.live) and not paper
-                with Live(render(session, 0.0, source, real_money=real_money), refresh_per_second=4,
-                          transient=False) as live:
-                    while args.duration is None or time.monotonic() - started < args.duration:
-                        await asyncio.sleep(0.25)
-                        live.update(render(session, time.monotonic() - started, source, real_money=real_money))
+            try:
+                if args.json:
+                    await asyncio.sleep(args.duration or 10.0)
+                else:
+                    from rich.live import Live
+                    from arbbot.ops.view import render
+                    real_money = bool(args.live) and not paper
+                    with Live(render(session, 0.0, source, real_money=real_money), refresh_per_second=4,
+                              transient=False) as live:
+                        while args.duration is None or time.monotonic() - started < args.duration:
+                            await asyncio.sleep(0.25)
+                            live.update(render(session, time.monotonic() - started, source, real_money=real_money))
+            except asyncio.CancelledError:
+                # Ctrl-C or SIGTERM: asyncio.run cancels this task once. The bot stops as at the end
+                # of --duration (drain, reconcile, close) and reports the run; a second Ctrl-C
+                # stops at once (KeyboardInterrupt, no report)
+                if asyncio.current_task().uncancel():
+                    raise
+                interrupted = True
         finally:
             log.info("run.stopping", executing=trader is not None and trader.busy)
             feeds = session.feed_stats()          # as they ran: closing the streams switches feeds to polling
@@ -339,6 +348,7 @@ async def _run(args, settings, rules: list[dict] | None = None) -> dict:
         p50, p99 = st.latency_percentiles_us()
         unrelated = sum(1 for row, missing in session.mappings_undiscovered if len(row.names()) - len(missing) < 2)
         return {"format": "arbbot.live-summary/1", "paper": paper, "engine": session.engine_choice,
+                "interrupted": interrupted,           # stopped by Ctrl-C / SIGTERM before --duration
                 "markets": len(session.markets),
                 "relations": len(session.universe.relations), "book_updates": st.book_updates,
                 # traded: rows relating at least one discovered pair; undiscovered: rows naming a
@@ -557,6 +567,10 @@ def main(args) -> int:
     else:
         print(f"\n{summary['book_updates']:,} book updates; found {summary['found']}; "
               f"detect p50 {summary['detect_p50_us']} µs, p99 {summary['detect_p99_us']} µs")
+    if summary["interrupted"]:
+        log.info("run.interrupted")             # the --json summary says it too ("interrupted")
+        if not (args.json or settings.log_json):
+            print("stopped", file=sys.stderr)
     recording_failed = _recording_failed(args, name)
     return 1 if summary["errors"] or recording_failed else 0
 

@@ -145,9 +145,17 @@ def test_ctrl_c_stops_the_bot_cleanly(tmp_path):
                 proc.communicate(timeout=30)
                 stacks = log.read_text().split("Thread 0x", 1)[-1][-6000:]
                 pytest.fail(f"still running 30 s after Ctrl-C; last stages: {stages[-4:]}; stacks: Thread 0x{stacks}")
-        assert proc.returncode == 0 and out == "", out
+        # stopped as at the end of --duration: drained, reconciled, and the run reported (before,
+        # Ctrl-C printed nothing on stdout: a run without --duration never gave its summary)
+        assert proc.returncode == 0, out
+        summary = json.loads(out)
+        assert (summary["format"], summary["interrupted"]) == ("arbbot.live-summary/1", True)
         assert "Traceback" not in log.read_text()
+        assert [e["event"] for e in events(log) if e["event"] in ("run.drained", "run.reconciled", "run.closed")] \
+            == ["run.drained", "run.reconciled", "run.closed"]
         store = OrderStore(str(tmp_path / "o.db"))
         assert store.executions() and all(x.state != "executing" for x in store.executions())
+        assert sum(summary["trading"]["executions"].values()) == len(store.executions())
+        assert summary["trading"]["reconcile_differences"] == 0
     finally:
         sim.stop()
