@@ -235,6 +235,10 @@ class Executor:
                               "equal contract counts")
             if leg.market not in self.routes:
                 raise Refused(f"no route for market {leg.market}")
+            closed = getattr(self.routes[leg.market].client, "trading_closed", None)
+            why = closed(self.routes[leg.market].market_id) if closed is not None else None
+            if why is not None:      # (ForecastEx: IB's trading hours) no leg is sent, none unwound
+                raise Refused(f"trading hours: market {leg.market} is {why}")
             blacklisted, held = self.store.market_blocks(leg.market)
             if blacklisted:
                 raise Refused(f"market {leg.market} is blacklisted after repeated leg failures")

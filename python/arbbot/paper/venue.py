@@ -178,6 +178,10 @@ class PaperVenue:
         self._inner_refusal = getattr(inner, "refusal", None)
         if callable(self._inner_refusal):
             self.refusal = self._inner_refusal
+        # the market's trading hours (ForecastEx): paper trades when a live order would be worked
+        closed = getattr(inner, "trading_closed", None)
+        if callable(closed):
+            self.trading_closed = closed
         # a venue whose marketable BUY spends a dollar amount (Polymarket): paper spends the amount
         # its adapter would sign (`budget`), so it fills the lots a live order would
         self._inner_budget = getattr(inner, "budget", None)

@@ -672,7 +672,7 @@ class PaperTrader:
 
 
 _CATEGORIES = ("kill switch", "daily loss cap", "exposure", "circuit breaker", "venue minimum", "balance",
-               "safe mode", "market", "leg", "no route")
+               "safe mode", "market", "leg", "no route", "trading hours")
 
 
 def _category(reason: str) -> str:

@@ -117,12 +117,17 @@ def test_server_messages_decode_field_for_field():
         ("orderStatus", (42, "Filled", 5.0, 0.0, 0.41, 77, 0, 0.41, 7, "", 0.0))
     name, (acct, con, pos, avg) = _decode(wire.position("DU000001", c, 5, Decimal("0.41")))
     assert (name, acct, con.conId, con.exchange, pos, avg) == ("position", "DU000001", YES, "FORECASTX", 5.0, 0.41)
-    name, (req, cd) = _decode(wire.contract_details(4, c), last="7")
+    name, (req, cd) = _decode(wire.contract_details(4, c, 1_795_000_000_000), last="7")
     assert (name, req, cd.contract.conId, cd.contract.symbol, cd.contract.secType, cd.contract.right,
             cd.contract.lastTradeDateOrContractMonth, cd.contract.strike, cd.contract.exchange, cd.longName,
             cd.minTick, cd.suggestedSizeIncrement) == \
         ("contractDetails", 4, YES, "FF", "OPT", "C", EXPIRY, 4.125, "FORECASTX",
          "Fed funds above 4.125% after Dec 2026?", 0.01, 7.0)
+    # the sim's default hours: around the clock on 7 days from the clock's date in US/Central
+    # (1,795,000,000 s = 2026-11-18 11:06 UTC, 05:06 CST)
+    assert cd.timeZoneId == "US/Central" and cd.tradingHours == cd.liquidHours
+    assert cd.tradingHours.split(";")[:2] == ["20261118:0000-20261119:0000", "20261119:0000-20261120:0000"]
+    assert len(cd.tradingHours.split(";")) == 7
     name, args = _decode(wire.portfolio_value(c, 5, Decimal("0.37"), Decimal("0.41"), "DU000001"))
     assert name == "updatePortfolio" and args[1:] == (5.0, 0.37, 1.85, 0.41, -0.2, 0.0, "DU000001")
     assert _decode(wire.tick_price(3, wire.BID, Decimal("0.37"), 100)) == ("priceSizeTick", (3, 1, 0.37, 100.0))

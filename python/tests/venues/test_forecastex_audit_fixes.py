@@ -78,7 +78,7 @@ class CatalogTws(TwsSim):
         if not found:
             raise _Refuse(req_id, 200, "No security definition has been found for the request")
         for c in found:
-            conn.send(wire.contract_details(req_id, c))
+            conn.send(wire.contract_details(req_id, c, self.clock_ms()))
         conn.send(wire.contract_details_end(req_id))
 
     _handlers = {**TwsSim._handlers, wire.REQ_CONTRACT_DETAILS: _details}

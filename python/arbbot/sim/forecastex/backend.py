@@ -64,6 +64,19 @@ class FxContract:
     sec_type: str = "OPT"
     long_name: str = ""  # the question
     last_trade_time: str = LAST_TRADE_TIME   # HH:MM:SS US/Central on `expiry` (IB's ContractDetails lastTradeTime)
+    # IB's ContractDetails tradingHours, US/Central ("20261205:CLOSED;20261207:0700-20261207:1600");
+    # None: open around the clock, the sim's default (`trading_hours`), so runs at any hour trade
+    trading_hours: str | None = None
+
+
+def trading_hours(c: FxContract, now_ms: int, days: int = 7) -> str:
+    """Contract `c`'s tradingHours as IB lists them: its own, else a session around the clock on
+    each of `days` days from `now_ms`'s date in US/Central ("20261202:0000-20261203:0000;…")."""
+    if c.trading_hours is not None:
+        return c.trading_hours
+    today = datetime.fromtimestamp(now_ms / 1000, EXCHANGE_TZ).date()
+    return ";".join(f"{today + timedelta(days=k):%Y%m%d}:0000-{today + timedelta(days=k + 1):%Y%m%d}:0000"
+                    for k in range(days))
 
 
 def last_trade_ms(c: FxContract) -> int:

@@ -481,7 +481,7 @@ class TwsSim:
         if not found:
             raise _Refuse(req_id, 200, "No security definition has been found for the request")
         for c in found:
-            conn.send(wire.contract_details(req_id, c))
+            conn.send(wire.contract_details(req_id, c, self.clock_ms()))
         conn.send(wire.contract_details_end(req_id))
 
     def _req_mkt_data(self, conn: _Conn, f: list[str]) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable
 
-from arbbot.sim.forecastex.backend import DAY_EXPIRED, FxContract, FxExecution, FxOrder
+from arbbot.sim.forecastex.backend import DAY_EXPIRED, FxContract, FxExecution, FxOrder, trading_hours
 
 SERVER_VERSION = 178
 MAX_MSG = 1 << 20                      # refuse any single request larger than 1 MiB
@@ -99,13 +99,15 @@ def contract11(c: FxContract) -> list[object]:
             local_symbol(c), c.symbol]
 
 
-def contract_details(req_id: int, c: FxContract) -> list[object]:
+def contract_details(req_id: int, c: FxContract, now_ms: int) -> list[object]:
     """contractDetails (10), v≥164 layout: no version field, minSize/sizeIncrement at the end. The
     last trade date carries its time and zone, "20261216 16:00:00 US/Central", as IB sends it
-    (ib_async splits it into lastTradeDateOrContractMonth, lastTradeTime and timeZoneId)."""
+    (ib_async splits it into lastTradeDateOrContractMonth, lastTradeTime and timeZoneId); the
+    trading hours from `now_ms`'s day on (`backend.trading_hours`), liquid hours the same."""
+    hours = trading_hours(c, now_ms)
     return [10, req_id, c.symbol, c.sec_type, f"{c.expiry} {c.last_trade_time} US/Central", c.strike, c.right,
             c.exchange, "USD", local_symbol(c), c.symbol, c.symbol, c.con_id, "0.01",
-            "1", "LMT", c.exchange, 1, 0, c.long_name, "", c.expiry[:6], "", "", "", "US/Central", "", "",
+            "1", "LMT", c.exchange, 1, 0, c.long_name, "", c.expiry[:6], "", "", "", "US/Central", hours, hours,
             "", "", 0,                                   # evRule, evMultiplier, numSecIds
             "", "", "", "", c.expiry, "",                # aggGroup…marketRuleIds, realExpirationDate, stockType
             "1", "1", "1"]                               # minSize, sizeIncrement, suggestedSizeIncrement

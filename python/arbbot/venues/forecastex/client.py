@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from arbbot.venues.common.errors import RateLimited, TransportError
+from arbbot.venues.forecastex.hours import TradingHours
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class IBContract:
     # IB's last trade time (ContractDetails lastTradeTime in its timeZoneId) as UTC epoch ms; 0 when
     # IB did not say (a contract described by an order, execution or position)
     last_trade_ms: int = 0
+    # IB's tradingHours (ContractDetails, in its timeZoneId); None when IB did not list them
+    hours: TradingHours | None = None
 
 
 class NoMarketDataLine(RateLimited):

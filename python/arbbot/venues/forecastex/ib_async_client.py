@@ -37,6 +37,7 @@ from ib_async import Contract, LimitOrder, RequestError
 from arbbot.venues.common.errors import NotFound, NotSent, OrderRejected, RateLimited, TransportError, VenueError
 from arbbot.venues.forecastex.client import IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine, NoStreamAnswer
 from arbbot.venues.forecastex.costs import current_versions
+from arbbot.venues.forecastex.hours import EXCHANGE_ZONE, TradingHours, trading_hours
 
 log = logging.getLogger("arbbot.venues.forecastex")
 
@@ -85,7 +86,7 @@ COMPETING_PROBE_S = 1.0                   # at most one snapshot request a secon
 # occurring since midnight"), in a time zone IB does not name: these candidates, the latest wins
 _HOME_ZONE = ZoneInfo("America/New_York")
 # ForecastEx's time zone (its contract details name US/Central): a last trade time without a zone is read in it
-_EXCHANGE_ZONE = ZoneInfo("America/Chicago")
+_EXCHANGE_ZONE = EXCHANGE_ZONE
 
 
 class Pacer:
@@ -211,11 +212,12 @@ def _filled(t: Any) -> int:
     return int(sum(f.execution.shares for f, _xid in _current_fills(t.fills)))
 
 
-def _ib_contract(c: Contract, long_name: str = "", last_trade_ms: int = 0) -> IBContract:
+def _ib_contract(c: Contract, long_name: str = "", last_trade_ms: int = 0,
+                 hours: TradingHours | None = None) -> IBContract:
     strike = Decimal(repr(float(c.strike))).normalize()
     return IBContract(con_id=c.conId, symbol=c.symbol, expiry=c.lastTradeDateOrContractMonth[:8],
                       strike=format(strike, "f"), right=c.right, exchange=c.exchange or EXCHANGE,
-                      sec_type=c.secType, long_name=long_name, last_trade_ms=last_trade_ms)
+                      sec_type=c.secType, long_name=long_name, last_trade_ms=last_trade_ms, hours=hours)
 
 
 def last_trade_ms(d: Any) -> int:
@@ -581,12 +583,13 @@ class IBAsyncClient:
             raise RateLimited(f"forecastex: {what}: IB pacing penalty, {left:.0f}s left", venue="forecastex",
                               retry_after=left)
 
-    def _remember(self, c: Contract, long_name: str = "", last_trade: int = 0) -> IBContract | None:
+    def _remember(self, c: Contract, long_name: str = "", last_trade: int = 0,
+                  hours: TradingHours | None = None) -> IBContract | None:
         if c is None or not c.conId or c.secType != "OPT" or c.right not in ("C", "P"):
             return None
         self.contracts[c.conId] = c
         known = self.catalog.get(c.conId, IBContract(0, "", "", "", ""))
-        ic = _ib_contract(c, long_name or known.long_name, last_trade or known.last_trade_ms)
+        ic = _ib_contract(c, long_name or known.long_name, last_trade or known.last_trade_ms, hours or known.hours)
         self.catalog[c.conId] = ic
         return ic
 
@@ -602,7 +605,8 @@ class IBAsyncClient:
             return []                                   # IB 200: the product lists nothing
         out = []
         for d in details or []:
-            ic = self._remember(d.contract, d.longName, last_trade_ms(d))
+            ic = self._remember(d.contract, d.longName, last_trade_ms(d),
+                                trading_hours(getattr(d, "tradingHours", ""), getattr(d, "timeZoneId", "")))
             if ic is not None and d.contract.exchange == EXCHANGE:
                 out.append(ic)
         return out

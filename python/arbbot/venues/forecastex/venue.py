@@ -19,6 +19,7 @@ from arbbot.units import TICKS_PER_DOLLAR, price_ticks
 from arbbot.venues.forecastex.client import (IBClient, IBContract, IBFill, IBQuote, IBTrade, NoMarketDataLine,
                                              NoStreamAnswer)
 from arbbot.venues.forecastex.costs import Executions, fee_micros, order_cost
+from arbbot.venues.forecastex.hours import TradingHours
 
 # ForecastEx's one cent per pair is inside its prices, not charged on top: a YES and a NO bid
 # match once they add up to $1.01 (ForecastEx launch release, 2024-07-31: "executed when the sum of
@@ -123,6 +124,7 @@ class ForecastExVenue:
         self._listing: dict[str, list[IBContract]] = {} # product → its contracts as last read
         self._product_markets: dict[str, set[str]] = {} # product → every market it ever listed
         self._close_ms: dict[str, int] = {}             # market id → when its trading is over (UTC ms; 0 unknown)
+        self._hours: dict[str, TradingHours] = {}       # market id → IB's trading hours (absent: not listed)
         self._unlisted: set[str] = set()                # markets the latest read of their product no longer lists
         self.feed: BookFeed | None = None               # the book feed, once `stream_books` runs
         self.stream_errors = 0                          # failed passes over the streaming tickers
@@ -205,6 +207,9 @@ class ForecastExVenue:
                 self.con[mid] = (yes.con_id, no.con_id)
                 self._named[yes.con_id], self._named[no.con_id] = (mid, Side.YES), (mid, Side.NO)
                 self._close_ms[mid] = close_ms(yes.expiry, last_trade)
+                hours = yes.hours or no.hours
+                if hours is not None:
+                    self._hours[mid] = hours
                 self.markets[mid] = MarketInfo(Venue.FORECASTEX, mid, yes.long_name or mid,
                                                event_id=f"{yes.symbol}-{yes.expiry}", fees=FEES,
                                                lot_lots=100, tick_ticks=100, min_price_ticks=200,
@@ -225,6 +230,13 @@ class ForecastExVenue:
             active = mid not in self._unlisted and not (end and now_ms >= end)
             if m.active != active:
                 self.markets[mid] = dataclasses.replace(m, active=active)
+
+    def trading_closed(self, mid: str) -> str | None:
+        """Why market `mid` takes no orders now: outside the sessions of IB's `tradingHours` on a
+        day IB listed (an order there is not worked: a leg that cannot fill, the legs before it
+        unwound); None otherwise, also when IB listed no hours for it."""
+        hours = self._hours.get(mid)
+        return None if hours is None else hours.closed(self.wall_ms())
 
     def fill_history_start_ms(self) -> int | None:
         """The wall ms (UTC epoch) from which `fills()` lists every execution of the account;
