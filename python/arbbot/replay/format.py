@@ -63,11 +63,12 @@ from typing import Annotated, Iterator
 
 import msgspec
 
-from arbbot.engine.types import INT64_MAX, LEVEL_QTY_MAX, PRICE_MAX
+from arbbot.engine.twin.validate import check_schedule, is_int
+from arbbot.engine.types import INT64_MAX, LEVEL_QTY_MAX, PRICE_MAX, EngineInputError
 from arbbot.json_depth import bounded_nesting
 from arbbot.model import Book, EventInfo, FeeSchedule, MarketId, MarketInfo, Venue
 from arbbot.replay.scan import KIND, PREFIX
-from arbbot.units import shortened
+from arbbot.units import LOTS_PER_CONTRACT, TICKS_PER_DOLLAR, shortened
 
 FORMAT = "arbbot.recording/1"
 # the header's started_ms (unix ms) lies in 2000…2100: the replay's clock starts there, and a
@@ -96,8 +97,28 @@ def market_to_json(m: MarketInfo) -> dict:
 
 
 def market_from_json(d: dict) -> MarketInfo:
-    return MarketInfo(**{**d, "venue": Venue.parse(d["venue"]), "fees": FeeSchedule(**d["fees"]),
-                         "extra": tuple(tuple(kv) for kv in d.get("extra", ()))})
+    """A recorded market, checked as the engine and the paper venues take it: ValueError naming
+    the market and the field otherwise (before, a lot of 37 or a NaN fee rate in a header was
+    refused by the engine mid-replay, a traceback)."""
+    m = MarketInfo(**{**d, "venue": Venue.parse(d["venue"]), "fees": FeeSchedule(**d["fees"]),
+                      "extra": tuple(tuple(kv) for kv in d.get("extra", ()))})
+    name = shortened(repr(m.market_id))
+    if not isinstance(m.market_id, str):
+        raise ValueError(f"market {name}: market_id must be a string")
+    if not is_int(m.lot_lots) or m.lot_lots not in (1, LOTS_PER_CONTRACT):
+        raise ValueError(f"market {name}: lot_lots {shortened(repr(m.lot_lots))} must be 100 (a contract) or 1")
+    for field in ("tick_ticks", "min_price_ticks", "max_price_ticks"):
+        v = getattr(m, field)
+        if not is_int(v) or not (1 if field == "tick_ticks" else 0) <= v <= TICKS_PER_DOLLAR:
+            raise ValueError(f"market {name}: {field} {shortened(repr(v))} is not an int in "
+                             f"{1 if field == 'tick_ticks' else 0}…{TICKS_PER_DOLLAR}")
+    try:
+        check_schedule(m.fees)
+    except EngineInputError as exc:
+        raise ValueError(f"market {name}: fees: {exc}") from None
+    if not is_int(m.fees.maker_rate_ppm) or m.fees.maker_rate_ppm < 0:
+        raise ValueError(f"market {name}: fees: maker rate {shortened(repr(m.fees.maker_rate_ppm))} ppm is not an int ≥ 0")
+    return m
 
 
 def event_to_json(e: EventInfo) -> dict:
@@ -140,6 +161,8 @@ def book_to_json(book: Book) -> list:
 
 
 def book_from_record(rec: dict) -> Book:
+    if not isinstance(rec["book"], list) or len(rec["book"]) > 4:
+        raise ValueError("a book has at most four sides: yes bids, yes asks, no bids, no asks")
     sides = [tuple(_level(level) for level in side) for side in rec["book"]]
     return Book(*sides, market=MarketId(Venue.parse(rec["venue"]), rec["market"]),
                 tradeable=bool(rec.get("tradeable", True)), reason=rec.get("reason", ""))
@@ -427,8 +450,8 @@ class RecordReader:
                         if line.startswith(b'book"', k):
                             try:
                                 rec = decode(line)
-                            except (msgspec.ValidationError, msgspec.DecodeError):
-                                rec = None                  # checked as generic JSON below
+                            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+                                rec = None                  # checked as generic JSON below (its line named)
                             if rec is not None and len(rec.book) <= 4:
                                 at = rec.recv_ts_ms
                                 venue = ids.get(rec.venue)
@@ -470,6 +493,12 @@ class RecordReader:
                     header = json.loads(line)
             except (json.JSONDecodeError, RecursionError):
                 header = None
+                text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+                if text.lstrip().startswith(('{"format": "' + FORMAT + '"', '{"format":"' + FORMAT + '"')) \
+                        and not text.endswith("\n"):
+                    raise RecordingError(f"{path}:{number}: the {FORMAT} header is cut short ({len(text):,} "
+                                         "characters, no end of line): the recording stopped while its "
+                                         "header was written, and holds no record") from None
             break
         else:
             raise RecordingError(f"{path}: empty file, expected an {FORMAT} header")
@@ -518,6 +547,8 @@ class RecordReader:
                 rec = _ANY.decode(line)
         except RecursionError:
             raise RecordingError(f"{path}:{number}: JSON nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise RecordingError(f"{path}:{number}: not UTF-8 text: {exc}") from None
         except msgspec.DecodeError as exc:
             if not line.endswith(b"\n"):        # the last line, cut short by a crash of the recorder
                 self.cut_short = number - 1     # said, as for a .gz stream cut short

@@ -98,8 +98,11 @@ class PyScanner:
                 sides = tuple(tuple((int(p), int(q)) for p, q in _LEVEL.findall(m.group(k))) for k in (4, 5, 6, 7))
                 if any(p > PRICE_MAX or q > LEVEL_QTY_MAX for side in sides for p, q in side):
                     return pos, lines, True          # out of the engine's bounds: the general path names it
-                self._record(at, m.group(2).decode(), m.group(3).decode(), sides, m.group(8) == b"true",
-                             m.group(9).decode())
+                try:
+                    venue, market, reason = m.group(2).decode(), m.group(3).decode(), m.group(9).decode()
+                except UnicodeDecodeError:
+                    return pos, lines, True          # not UTF-8: the general path names the line
+                self._record(at, venue, market, sides, m.group(8) == b"true", reason)
             elif data.startswith(PREFIX, pos) and self._raw(data, pos, nl):
                 self.frames += 1
             else:

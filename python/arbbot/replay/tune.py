@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print arbbot.tune/1 JSON instead of a table")
 
 
+PARAM_MAX = 1e15          # the largest |LO|, |HI| of a --param range
+
+
 def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
     from arbbot.ops.control import TUNABLES
     out = {}
@@ -64,6 +67,9 @@ def parse_params(texts: list[str]) -> dict[str, tuple[float, float]]:
             raise TuneError(f"--param {text!r}: LO and HI must be numbers") from None
         if not (math.isfinite(low) and math.isfinite(high)):
             raise TuneError(f"--param {text!r}: LO and HI must be finite numbers")
+        if max(abs(low), abs(high)) > PARAM_MAX:
+            # (no setting goes near it; the grid's decimal rounding has 28 digits)
+            raise TuneError(f"--param {text!r}: LO and HI must be within ±10^15")
         if low > high:
             raise TuneError(f"--param {text!r}: expected LO ≤ HI")
         least, most = _grid(key, low, high)

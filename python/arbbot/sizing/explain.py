@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from arbbot.engine import scan
+from arbbot.engine.types import LEVEL_QTY_MAX
 from arbbot.model import Venue
 from arbbot.sizing.config import SizingConfig
 from arbbot.sizing.pipeline import Chain, TradeSizing, size_trade
@@ -82,6 +83,10 @@ def explain_snapshot(snapshot: Snapshot, obj: dict, *, bankroll: int = DEFAULT_B
     universe = snapshot.universe
     if config.min_profit is not None:          # `--config` overrides params.min_profit: scan and sizing
         universe = replace(universe, min_profit=config.min_profit)
+    if universe.max_qty is None or universe.max_qty > LEVEL_QTY_MAX:
+        # the sizing takes at most a million contracts (10^8 lots) per trade: an opportunity deeper
+        # than that (duplicate levels add up) is sized from the engine's million, not refused
+        universe = replace(universe, max_qty=LEVEL_QTY_MAX)
     venues: list[Venue] = list(dict.fromkeys(m.venue for m in universe.markets))
     portfolio = fresh(bankroll, venues)
     cfg = config.sizing

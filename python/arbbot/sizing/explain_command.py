@@ -80,6 +80,28 @@ def main(args) -> int:
     return EXIT_OK
 
 
+_RECORD_TEXT = ("id", "lane", "engine_qty", "final_qty", "profit", "bound_by")   # strings every record has
+_STEP_TEXT = ("step", "qty", "note")
+
+
+def _damage(record) -> str | None:
+    """What makes a stored record unfit to show (SIZING.md's opportunity object: its text fields
+    and twelve steps), or None."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    missing = [k for k in _RECORD_TEXT if not isinstance(record.get(k), str)]
+    if missing:
+        return f"no text {', '.join(missing)}"
+    steps = record.get("steps")
+    if not isinstance(steps, list) or len(steps) != 12:
+        return "its steps are not a list of twelve"
+    for k, step in enumerate(steps):
+        if not isinstance(step, dict) or any(not isinstance(step.get(f), str) for f in _STEP_TEXT) \
+                or not isinstance(step.get("cap", ""), str):
+            return f"step {k + 1} is not a step object"
+    return None
+
+
 def _from_db(args) -> int:
     import sqlite3
 
@@ -99,8 +121,15 @@ def _from_db(args) -> int:
         rows = store.sizing_records(execution_id=args.execution, opportunity_id=args.id)
     except sqlite3.DatabaseError as exc:
         return _fail(f"{args.db} is not a usable order store: {exc}")
+    except ValueError as exc:            # a record that is not JSON
+        return _fail(f"{args.db} is a damaged order store: a sizing record is not JSON ({exc})")
     finally:
         store.close()
+    for execution_id, record in rows:
+        problem = _damage(record)
+        if problem is not None:
+            return _fail(f"{args.db} is a damaged order store: the sizing record of execution {execution_id} "
+                         f"is not an arbbot.sizing/1 opportunity ({problem})")
     if (args.id or args.execution) and not rows:
         return _fail("no stored sizing record matches " + (f"execution {args.execution}" if args.execution
                                                            else f"opportunity {args.id}"))

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from arbbot.engine import decompose
 from arbbot.engine.twin.candidates import _relation_leg_sets
-from arbbot.engine.types import Decomposition, Lane, Opportunity, Universe
+from arbbot.engine.types import LEVEL_QTY_MAX, Decomposition, Lane, Opportunity, Universe
 from arbbot.model import Book, FeeSchedule, MarketInfo, Side, Venue
 from arbbot.sizing.clock import days_to_close, days_to_close_at
 from arbbot.sizing.types import SizingInput, SizingLeg
@@ -116,6 +116,10 @@ def trade_from_opportunity(opportunity: Opportunity, markets: Mapping[str, LegMa
         m = markets[leg.market]
         d = m.decomposed if m.decomposed is not None else decompose(int(m.venue), m.book)
         ladder = d.yes if leg.side is Side.YES else d.no
+        if any(q > LEVEL_QTY_MAX for _p, q in ladder):
+            # duplicate levels of a snapshot add up past a level's bound (SNAPSHOT.md allows them):
+            # each level as the engine takes one, a million contracts (`within_engine`)
+            ladder = tuple((p, min(q, LEVEL_QTY_MAX)) for p, q in ladder)
         bid = d.quote.best_bid_yes if leg.side is Side.YES else d.quote.best_bid_no
         legs.append(SizingLeg(m.venue, m.lot, m.fees, ladder, bid or 0, 0.0, 0.0))
         trade_legs.append(TradeLeg(leg.market, leg.side, m.event, m.category))
