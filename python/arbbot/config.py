@@ -11,6 +11,7 @@ import math
 import os
 import re
 import stat
+import typing
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Literal
@@ -46,6 +47,21 @@ KEY_IDS = ("kalshi_key_id", "polymarket_api_key")
 MOVED = {"max_exposure_per_venue_usd": "sizing.exposure_manager.max_venue_usd",
          "max_exposure_per_event_usd": "sizing.exposure_manager.max_event_usd",
          "max_exposure_per_market_usd": "sizing.exposure_manager.max_market_usd"}
+
+
+def _takes_bool(annotation) -> bool:
+    """Whether a setting's type admits true/false (bool, or a union with bool)."""
+    return annotation is bool or bool in typing.get_args(annotation)
+
+
+def _kind(annotation) -> str:
+    """What a non-bool setting holds, for a message: number, text or list."""
+    types = set(typing.get_args(annotation)) or {annotation}
+    if types & {int, float}:
+        return "a number"
+    if str in types or typing.get_origin(annotation) is typing.Literal:
+        return "text"
+    return "a list" if typing.get_origin(annotation) is list else "another kind of value"
 
 
 class ConfigError(ValueError):
@@ -200,11 +216,21 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _moved_keys(cls, data):
-        """A setting that moved is refused with its new place (not silently ignored)."""
+        """A setting that moved is refused with its new place (not silently ignored); a TOML
+        true/false for a setting that is not on/off is refused (pydantic would read it as 1 / 0:
+        `seed = true` a seed of 1, `cooldown_s = false` no cooldown)."""
         if isinstance(data, dict):
             for old, new in MOVED.items():
                 if old in data:
                     raise ValueError(f"{old} moved: set {new} instead")
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is None:
+                    continue
+                if type(value) is bool and not _takes_bool(field.annotation):
+                    raise ValueError(f"{name}: expected {_kind(field.annotation)}, got {str(value).lower()}")
+                if type(value) in (int, float) and _takes_bool(field.annotation):
+                    raise ValueError(f"{name}: expected true or false, got {value!r}")
         return data
 
     @field_validator("polymarket_funder")
@@ -427,8 +453,9 @@ def _problems(exc: ValidationError) -> ConfigError:
         where, msg = ".".join(str(p) for p in e["loc"]) or "config", e["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-            if msg.startswith((f"{where}.", f"{where}[")):
-                out.append(msg)
+            if msg.startswith((f"{where}.", f"{where}[")) or (
+                    where == "config" and msg.split(":", 1)[0] in Settings.model_fields):
+                out.append(msg)                  # (a check of the whole file naming its setting)
                 continue
         out.append(f"{where}: {msg}")
     return ConfigError("; ".join(out))

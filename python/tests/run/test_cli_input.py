@@ -254,3 +254,34 @@ def test_ctrl_c_while_the_commands_load_is_an_interruption_not_a_traceback(monke
     monkeypatch.setattr(cli, "_parser", interrupted)
     assert cli.main(["replay", "x.jsonl"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("seed = true", "seed: expected a number, got true"),
+    ("cooldown_s = false", "cooldown_s: expected a number, got false"),
+    ("max_contracts = true", "max_contracts: expected a number, got true"),
+    ("scenario = true", "scenario: expected text, got true"),
+    ("notify_webhooks = false", "notify_webhooks: expected a list, got false"),
+    ("log_json = 1", "log_json: expected true or false, got 1"),
+    ("snapshot_start = 0.0", "snapshot_start: expected true or false, got 0.0"),
+])
+def test_a_toml_true_or_false_is_no_number_and_a_number_no_switch(in_tmp, capsys, toml, message):
+    """Before, pydantic's lax reading took `seed = true` as seed 1, `cooldown_s = false` as no
+    cooldown and `log_json = 1` as on: a typo changed the bot's behaviour silently."""
+    (in_tmp / "arbbot.toml").write_text(toml + "\n")
+    (in_tmp / "arbbot.toml").chmod(0o600)          # (a file naming a secret's key must be private)
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value) == message
+    code, out, err = run(["config", "show"], capsys)
+    assert code == 2 and out == "" and err == f"arbbot config: {message}\n"
+
+
+def test_switches_and_numbers_read_as_before(in_tmp, monkeypatch):
+    (in_tmp / "arbbot.toml").write_text("seed = 3\ncooldown_s = 0\nlog_json = true\nsnapshot_start = false\n")
+    s = load_settings()
+    assert (s.seed, s.cooldown_s, s.log_json, s.snapshot_start) == (3, 0.0, True, False)
+    monkeypatch.setenv("ARB_SEED", "5")
+    monkeypatch.setenv("ARB_LOG_JSON", "1")          # the environment's text: "1", "true" as pydantic reads them
+    s = load_settings()
+    assert (s.seed, s.log_json) == (5, True)
