@@ -90,6 +90,20 @@ def cash_moved(fills) -> int:
         * PAIR_PAYOUT_PER_LOT
 
 
+def sub_lot_bound(fills) -> int:
+    """µ$ a venue whose marketable BUY spends a dollar amount (Polymarket) may have moved beyond
+    these store fills: its shares have 6 decimals, a fill is kept in whole lots (0.01 share), so an
+    order's fills leave under one lot unrecorded (a FAK BUY of $3.31 at 0.33 buys 10.030303
+    shares: 10.03 recorded, $3.3099 of the $3.31). At most one lot at its highest fill price per
+    BUY order: a difference within it is that rounding, not a difference (each ≤ 1¢)."""
+    worst: dict[str, int] = {}
+    for f in fills:
+        if f.action == "buy":
+            key = f.client_order_id or f.order_id
+            worst[key] = max(worst.get(key, 0), f.price)           # ticks × 1 lot = µ$
+    return sum(worst.values())
+
+
 MAX_REDEEMABLE_SUMS = 4096   # distinct payout sums tried for markets that may have been redeemed
 
 
@@ -338,7 +352,8 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, row
         found = redeemed(cash_venue - cash_store, maybe_redeemed)
         if found is not None:
             redeemed_micros, redeemed_markets = cash_venue - cash_store, found
-    if cash_venue is not None and cash_venue != cash_store + redeemed_micros:   # dollars, 6 decimals
+    sub_lot = sub_lot_bound(fills) if getattr(venue, "buys_by_amount", False) else 0
+    if cash_venue is not None and abs(cash_venue - cash_store - redeemed_micros) > sub_lot:   # dollars, 6 decimals
         diffs.append({"what": "cash", "id": name, "venue": format_money(cash_venue),
                       "store": format_money(cash_store)})
 
