@@ -110,10 +110,13 @@ def _parser() -> argparse.ArgumentParser:
                                       "else arbbot.kill), with a warning. Exit status 2 if the file cannot be "
                                       "written.")
     halt.add_argument("--reason", default="operator halt", help="written into the kill file")
-    sub.add_parser("resume", help="remove the kill file created by `arbbot halt`",
-                   description="Remove the kill file (config: kill_file, found as `arbbot halt` finds it); running "
-                               "bots start new executions again. Nothing to do if it does not exist. Exit status 2 "
-                               "if it cannot be removed.")
+    resume = sub.add_parser("resume", help="remove the kill file created by `arbbot halt`",
+                            description="Remove the kill file (config: kill_file, found as `arbbot halt` finds it); "
+                                        "running bots start new executions again. Nothing to do if it does not "
+                                        "exist. Also clears a halt the dashboard kept in the order store (--db, "
+                                        "else the configured db_path, if it exists): a bot without a kill file "
+                                        "starts halted until then. Exit status 2 if either cannot be cleared.")
+    resume.add_argument("--db", help="the order store whose dashboard halt to clear (default: config db_path)")
 
     status = sub.add_parser("status", help="risk state of an order store: safe mode, halt, daily loss, breaker",
                             description="Print safe mode, the kill switch, the risk day's realised loss and fees, "
@@ -318,6 +321,33 @@ def _command(argv: list[str]) -> int:
         return EXIT_OK
 
 
+def _resume_stored(args, settings) -> int | None:
+    """Clear a dashboard halt kept in the order store (`KillSwitch` flag): EXIT_OK when one was
+    cleared (said on stdout), None when there was none or no store to look in, EXIT_INPUT when
+    the store named by --db cannot be opened (said on stderr)."""
+    from arbbot.risk.killswitch import HALT_FLAG, stored_halt
+    path = getattr(args, "db", None)
+    if path is None:
+        if settings is None or not Path(settings.db_path).is_file():
+            return None
+        path = settings.db_path
+    from arbbot.execution.operator_store import open_for_operator
+    store = open_for_operator("resume", path)
+    if store is None:
+        return EXIT_INPUT
+    try:
+        reason = stored_halt(store)
+        if reason is None:
+            return None
+        store.set_flag(HALT_FLAG, "", "arbbot resume")
+        store.add_event("resumed", who="arbbot resume")
+    finally:
+        store.close()
+    print(f"resumed: cleared the dashboard halt kept in {path} ({reason}); a bot running on it stays halted "
+          f"until it restarts or is resumed from its dashboard")
+    return EXIT_OK
+
+
 def _kill_switch(args) -> int:
     """`arbbot halt` / `resume`. The kill switch must work whatever else is wrong with the
     configuration: when it does not load, `kill_file` is read on its own (a warning says so)."""
@@ -334,6 +364,12 @@ def _kill_switch(args) -> int:
         value, source = kill_file_alone()
         print(f"{name}: warning: the configuration does not load ({exc}); kill_file {value!r} read on its own "
               f"from {source}", file=sys.stderr)
+    if args.command == "resume":
+        stored = _resume_stored(args, settings)
+        if stored == EXIT_INPUT:
+            return EXIT_INPUT
+        if not value and stored == EXIT_OK:
+            return EXIT_OK
     if not value:
         print(f"{name}: kill_file is empty: no kill file configured (set ARB_KILL_FILE or kill_file in "
               f"arbbot.toml)", file=sys.stderr)

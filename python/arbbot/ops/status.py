@@ -7,7 +7,8 @@ Prints `arbbot.status/1` (one JSON line with --json):
      "equity_peak_usd": "10000.000000", "fee_held_markets": [], "trading_mode": "venue"}
 
 - safe_mode: the store is in safe mode (an unhedged position awaits `arbbot ack`);
-- halted: the kill file (config `kill_file`, created by `arbbot halt`) exists;
+- halted: the kill file (config `kill_file`, created by `arbbot halt`) exists, or a dashboard halt
+  no kill file held is kept in the store (a restarted bot starts halted);
 - daily_loss_usd: realised loss of the current risk day (the store's loss ledger: executions that
   ended unwound or naked, and complete ones that lost on lots they unwound or locked in a loss — a
   last leg bought after its edge went; fees included, not netted against profits; the day starts
@@ -37,6 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from arbbot.risk.killswitch import stored_halt
 from arbbot.units import format_money
 
 FORMAT = "arbbot.status/1"
@@ -60,6 +62,7 @@ class Status:
     equity_peak: int                # µ$
     fee_holds: dict[str, str]       # market name → why it is held for fees
     trading_mode: str | None = None # paper | venue | None (nothing traded)
+    stored_halt: str | None = None  # a dashboard halt kept in the store (no kill file held it)
 
     def to_json(self) -> dict:
         """The `arbbot.status/1` object."""
@@ -80,8 +83,10 @@ def collect(store, settings, now_s: float | None = None) -> Status:
                        clock=lambda: now)
     row = store.breaker_state()
     drawdown_tier, peak = drawdown(store, settings, int(now * 1000))
+    stored = stored_halt(store)
     return Status(safe_mode=store.safe_mode(), kill_file=settings.kill_file,
-                  halted=bool(settings.kill_file) and Path(settings.kill_file).exists(),
+                  halted=bool(settings.kill_file) and Path(settings.kill_file).exists() or stored is not None,
+                  stored_halt=stored,
                   daily_loss=cap.loss, daily_fees=cap.fees, daily_loss_cap=cap.cap, day=cap.day(),
                   open_executions=store.count_executions(),
                   breaker="closed" if row is None else row.effective_state(int(now * 1000)),
@@ -122,8 +127,13 @@ def render(st: Status, path: str) -> None:
     table.add_row("trading", {"paper": "[bold yellow]PAPER[/bold yellow] (no order was sent)",
                               "venue": "at the venues (or a simulator)"}.get(st.trading_mode, "nothing yet"))
     table.add_row("safe mode", f"[red]YES[/red]: {escape(st.safe_mode)} (arbbot ack)" if st.safe_mode else "no")
-    table.add_row("halted", f"[red]YES[/red]: {escape(str(st.kill_file))} exists (arbbot resume)"
-                  if st.halted else "no")
+    if st.kill_file and Path(st.kill_file).exists():
+        halted = f"[red]YES[/red]: {escape(str(st.kill_file))} exists (arbbot resume)"
+    elif st.stored_halt is not None:
+        halted = f"[red]YES[/red]: {escape(st.stored_halt)} (halted from the dashboard; resume there, or arbbot resume)"
+    else:
+        halted = "no"
+    table.add_row("halted", halted)
     table.add_row("daily loss", f"${format_money(st.daily_loss)} of ${format_money(st.daily_loss_cap)} cap"
                   + (" [red](cap reached)[/red]" if st.daily_loss >= st.daily_loss_cap else ""))
     table.add_row("daily fees", f"${format_money(st.daily_fees)}")

@@ -26,16 +26,29 @@ def clean_reason(text: str | None, default: str = DEFAULT_REASON) -> str:
     return " ".join(line.split())[:MAX_REASON].rstrip() or default
 
 
+HALT_FLAG = "halt"      # the store flag holding a programmatic trip's reason ("" or absent: none)
+
+
 class KillSwitch:
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    """Blocks trading while the kill file exists or after a programmatic trip (the dashboard's
+    halt where no kill file is configured or it cannot be written). With a `store`, a trip is kept
+    in it (flag HALT_FLAG) and a switch built on that store starts tripped: a restart does not undo
+    a halt that no file holds."""
+
+    def __init__(self, path: str | os.PathLike | None = None, store=None) -> None:
         self.path = os.path.abspath(os.fspath(path)) if path is not None and os.fspath(path) else None
-        self._tripped: str | None = None
+        self.store = store
+        self._tripped: str | None = stored_halt(store) if store is not None else None
 
     def trip(self, reason: str = "tripped") -> None:
         self._tripped = reason
+        if self.store is not None:
+            self.store.set_flag(HALT_FLAG, reason, "kill switch tripped")
 
     def reset(self) -> None:
         """Clear a programmatic trip (the file, if present, still blocks: remove it)."""
+        if self._tripped is not None and self.store is not None:
+            self.store.set_flag(HALT_FLAG, "", "kill switch reset")
         self._tripped = None
 
     def reason(self) -> str | None:
@@ -46,3 +59,9 @@ class KillSwitch:
     @property
     def tripped(self) -> bool:
         return self.reason() is not None
+
+
+def stored_halt(store) -> str | None:
+    """The reason of a programmatic trip kept in `store` (None: none)."""
+    value = store.flags(HALT_FLAG).get(HALT_FLAG, ("", ""))[0]
+    return value or None

@@ -793,7 +793,7 @@ async def attach_paper_trader(session, db_path: str, settings=None, *, clock=Non
     loss = DailyLossCap(usd(cfg.daily_loss_cap_usd), store, day_start_utc=cfg.day_start_utc, clock=wall)
     breaker = CircuitBreaker(cfg.breaker_failures, cfg.breaker_cooldown_s, persistence=store,
                              **({"clock": clock, "wall": clock} if clock else {}))
-    gates = RiskGates(KillSwitch(cfg.kill_file or None), loss, exposure, breaker)
+    gates = RiskGates(KillSwitch(cfg.kill_file or None, store=store), loss, exposure, breaker)
     on_step = kill_at(cfg.fault_kill_at) if cfg.fault_kill_at else None
     executor = Executor(store, routes, config=ExecutorConfig(min_profit=usd(cfg.min_profit), order_timeout_s=cfg.order_timeout_s),
                         on_step=on_step, risk=None, book_source=StreamedQuotes(session, fresh_only=True), clock=wall)
