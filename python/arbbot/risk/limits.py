@@ -75,7 +75,9 @@ class DailyLossCap:
             # the store says it changed or the day rolled, keeping a query off every check
             key = (self.day(), self.store.ledger_version)
             if self._read is None or self._read[0] != key:
-                self._read = (key, self.store.daily_loss(*key[0]))
+                # from the day's start with no end (as the sizer's step 10 reads it): a loss stamped
+                # after "now" — the wall clock stepped back across the day start — still counts
+                self._read = (key, self.store.daily_loss(key[0][0]))
             return self._read[1]
         self._roll()
         return self._loss

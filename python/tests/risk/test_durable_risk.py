@@ -285,3 +285,21 @@ def test_status_refuses_a_missing_store_without_creating_it(in_tmp, capsys):
     (in_tmp / "arbbot.toml").write_text('day_start_utc = "25:00"\n')
     assert main(["status", "--db", str(db)]) == 2
     assert "day_start_utc" in capsys.readouterr().err
+
+
+def test_a_wall_clock_stepped_back_across_the_day_start_keeps_the_days_loss(tmp_path):
+    """A $3.25 loss booked 30 s into the risk day, then the clock steps back 40 s (an NTP
+    correction): the previous day's window ended before the loss was stamped. Before, the gate read
+    [day start, day end) and saw no loss until the clock caught up (the sizer's step 10, reading
+    from the day start with no end, still saw it); now both count it."""
+    from arbbot.sizing.portfolio import day_start_ms
+    from tests.risk.trades import Clock, unwound_losing_3_25, utc_s
+    clock = Clock(utc_s("2026-03-10 00:00:30"))
+    store = OrderStore(str(tmp_path / "o.db"), clock_ms=clock.ms)
+    cap = DailyLossCap(3_000_000, store, clock=clock)
+    unwound_losing_3_25(store, "u1")
+    assert cap.loss == 3_250_000 and cap.reason() is not None
+    clock.t = utc_s("2026-03-09 23:59:50")
+    assert cap.loss == 3_250_000 == store.daily_loss(day_start_ms(clock.ms(), "00:00"))
+    assert cap.reason().startswith("daily loss cap: realised loss 3250000 µ$ ≥ 3000000 µ$")
+    store.close()
