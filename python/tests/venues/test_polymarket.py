@@ -459,6 +459,43 @@ def test_orders_follow_a_tick_size_change():
     assert o.status is OrderStatus.RESTING and listed == [(o.order_id, 3010)]
 
 
+def test_a_gamma_reload_stating_the_old_tick_does_not_undo_a_tick_size_change():
+    """The CLOB moves ALV to 0.001 (`tick_size_change`); Gamma's listing still states 0.01 when the
+    markets are read again (its `orderPriceMinTickSize` lags the CLOB). Before, the reload put the
+    market back on the 0.01 grid: the adapter refused a bid at 30.1¢ the CLOB takes (and, the other
+    way round, would have signed prices off the CLOB's grid). Now the CLOB's last word stands."""
+    from arbbot.venues.common import OrderRequest, OrderStatus, Side
+
+    async def main():
+        async with poly_env() as (sim, cfg):
+            v, _ = trading_venue(sim, cfg, "9d3e1f00-0000-4000-8000-0000000000b6", "ticks")
+            markets = await v.discover_markets()
+            alv = by_title(sim, "ALV")
+            dc = v.data_client(markets)
+            dc.start()
+            await wait_for(lambda: in_sync(dc, sim), what="initial snapshots")
+            sim.change_tick_size(alv, 10)
+            await wait_for(lambda: v.market_info(alv).tick_ticks == 10, what="the new tick")
+            listed = sim.market_json
+
+            def lagging(cond):                              # Gamma still lists ALV's old tick
+                listing = sim.listings[cond][2]
+                now, listing.tick = listing.tick, (100 if cond == alv else listing.tick)
+                try:
+                    return listed(cond)
+                finally:
+                    listing.tick = now
+            sim.market_json = lagging
+            reloaded = {m.market_id: m for m in await v.discover_markets()}
+            o = await v.place_order(OrderRequest(alv, Side.YES, 3010, 1_000))
+            await dc.close()
+            await v.close()
+            return reloaded[alv].tick_ticks, v.market_info(alv).tick_ticks, o
+    listed_tick, tick, o = run(main())
+    assert (listed_tick, tick) == (10, 10)
+    assert o.status is OrderStatus.RESTING and o.price_ticks == 3010
+
+
 def test_a_tick_size_change_missed_by_the_stream_is_read_from_the_next_whole_book():
     """ALV's tick moves 0.01 → 0.001 while no connection hears it (before the stream starts, as
     during an outage): its `tick_size_change` is never sent again. Every whole book states the

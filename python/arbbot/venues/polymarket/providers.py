@@ -10,6 +10,7 @@ when not augmented (VENUES.md trap 6) and every member market was kept.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections import Counter
@@ -123,6 +124,10 @@ class PolymarketInstrumentProvider:
         self.gamma_events: dict[str, GammaEvent] = {}
         self.skipped: Counter[str] = Counter()
         self.bodies: list[list] = []      # Gamma `/events` then `/markets` of the last load (pages joined)
+        # condition id → the tick (ticks) the CLOB last stated (`tick_size_change`, a whole book's
+        # `tick_size`): it wins over Gamma's `orderPriceMinTickSize`, which can lag it (a reload
+        # must not put a market back on a grid the CLOB left: orders on it are refused)
+        self.clob_ticks: dict[str, int] = {}
 
     def _add(self, gm: GammaMarket, event_id: str = "") -> MarketInfo | None:
         try:
@@ -132,6 +137,9 @@ class PolymarketInstrumentProvider:
             self.skipped[reason] += 1
             log.warning("polymarket: skipping market %s: %s", gm.condition_id, exc)
             return None
+        tick = self.clob_ticks.get(info.market_id)
+        if tick is not None and tick != info.tick_ticks:
+            info = dataclasses.replace(info, tick_ticks=tick)
         self.markets[info.market_id] = info
         self._know(info)
         return info

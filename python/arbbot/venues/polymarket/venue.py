@@ -225,7 +225,9 @@ class PolymarketVenue:
                                     on_update=on_update, on_tick_change=self._tick_changed)
 
     def _tick_changed(self, market_id: str, tick_ticks: int) -> None:
-        """`tick_size_change`: orders are checked and signed on the new grid from now on."""
+        """`tick_size_change` (or a whole book's `tick_size`): orders are checked and signed on the
+        new grid from now on, also after a Gamma reload that still states the old one."""
+        self.provider.clob_ticks[market_id] = tick_ticks
         m = self.provider.markets.get(market_id)
         if m is not None and m.tick_ticks != tick_ticks:
             log.info("polymarket: market %s tick %d → %d ticks", market_id, m.tick_ticks, tick_ticks)
