@@ -135,6 +135,13 @@ class ResolutionRow:
         return lot_value(self.yes_value, yes_lots)
 
 
+def _dust_held(db, execution_id: str) -> dict[int, int]:
+    """Per leg, the lots the executor decided to hold as dust (its `dust_held` events; the last)."""
+    rows = db.execute("SELECT data FROM events WHERE execution_id=? AND kind='dust_held' ORDER BY seq",
+                      (execution_id,)).fetchall()
+    return {d["leg"]: d["lots"] for d in (json.loads(r[0]) for r in rows)}
+
+
 @dataclass(frozen=True)
 class FillRow:
     venue: str
@@ -918,9 +925,7 @@ class OrderStore:
     def held_dust(self, execution_id: str) -> dict[int, int]:
         """Per leg, the lots the executor decided to hold as dust (`hold_dust`; the last decision)."""
         with self._lock:
-            rows = self._db.execute("SELECT data FROM events WHERE execution_id=? AND kind='dust_held' ORDER BY seq",
-                                    (execution_id,)).fetchall()
-        return {d["leg"]: d["lots"] for d in (json.loads(r[0]) for r in rows)}
+            return _dust_held(self._db, execution_id)
 
     def hedged_sets(self, execution_id: str) -> int | None:
         """The complete sets the legs hold but for what venues filled beyond an order's size
@@ -1062,9 +1067,10 @@ class OrderStore:
     # ---- durable risk: realised losses and fees per risk day ----------------------------------------
     def _book_loss(self, db, execution_id: str) -> None:
         """Keep the ledger invariant for one execution (inside the caller's transaction): if it
-        is terminal, append a row moving its booked loss to max(0, −cash_flow) when unwound, to
-        max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a naked leg
-        that won pays back; an unwound one holds nothing), when complete to the larger of its
+        is terminal, append a row moving its booked loss to what its unwound lots lost when
+        unwound (`_unwound_part_loss`: −cash_flow, but the lots the executor held as dust at
+        cost), to max(0, −(cash_flow + what its lots in resolved markets came to)) when naked (a
+        naked leg that won pays back), when complete to the larger of its
         unwound part's loss and the loss its sets locked in (`realised_loss`), to 0 otherwise
         (aborted). Open executions book nothing. The row is dated now: a loss counts in the risk
         day it was realised. An order whose venue filled more lots than it has listed counts its
@@ -1075,8 +1081,12 @@ class OrderStore:
         if r is None or r["state"] not in EXEC_TERMINAL:
             return
         cash, unlisted = self._answered_cash(db, execution_id, r["state"] != "aborted")
-        target = (max(0, -(cash + (resolved_value(db, execution_id) if r["state"] == "naked" else 0)))
-                  if r["state"] in LOSS_STATES
+        target = (max(0, -(cash + resolved_value(db, execution_id))) if r["state"] == "naked"
+                  # unwound: its lots sold back are lost; lots it still holds (dust under the venue's
+                  # minimum) are held at cost as a complete one's are, not lost (they count as held
+                  # exposure; counting them as lost too took their cost twice from the rooms)
+                  else self._unwound_part_loss(db, execution_id, unlisted, _dust_held(db, execution_id))
+                  if r["state"] == "unwound"
                   else max(self._unwound_part_loss(db, execution_id, unlisted),
                            self._locked_in_loss(db, execution_id, cash, unlisted))
                   if r["state"] == "complete" else 0)
@@ -1088,7 +1098,7 @@ class OrderStore:
             self._event(db, "loss_booked", execution_id, state=r["state"], loss=target - booked, total=target)
 
     @staticmethod
-    def _unwound_part_loss(db, execution_id: str, unlisted=()) -> int:
+    def _unwound_part_loss(db, execution_id: str, unlisted=(), dust: dict[int, int] | None = None) -> int:
         """µ$ ≥ 0 lost on the lots a complete execution unwound (it kept K < entered lots on a
         leg: "kept K lots on every leg, the rest unwound"): −(cash flow + the entry cost of the
         lots kept), where a leg's kept cost is its entry fills' cost (fees included) × the lots
@@ -1110,9 +1120,13 @@ class OrderStore:
                 entered[leg], paid[leg] = entered[leg] + lots, paid[leg] - cash
             else:
                 unwound[leg] += lots
-        if not any(unwound):
+        if dust is None and not any(unwound):
             return 0
-        kept_cost = sum(p * max(0, e - u) // e for p, e, u in zip(paid, entered, unwound) if e)
+        # an unwound execution (`dust` given) keeps at cost only the lots held as dust; lots it holds
+        # otherwise (closed by an operator, say) are lost
+        kept = [max(0, e - u) if dust is None else min(max(0, e - u), dust.get(leg, 0))
+                for leg, (e, u) in enumerate(zip(entered, unwound))]
+        kept_cost = sum(p * k // e for p, e, k in zip(paid, entered, kept) if e)
         return max(0, -(flow + kept_cost))
 
     def _locked_in_loss(self, db, execution_id: str, cash: int | None = None, unlisted=()) -> int:

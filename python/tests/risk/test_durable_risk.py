@@ -303,3 +303,27 @@ def test_a_wall_clock_stepped_back_across_the_day_start_keeps_the_days_loss(tmp_
     assert cap.loss == 3_250_000 == store.daily_loss(day_start_ms(clock.ms(), "00:00"))
     assert cap.reason().startswith("daily loss cap: realised loss 3250000 µ$ ≥ 3000000 µ$")
     store.close()
+
+
+def test_an_unwound_execution_holding_dust_books_the_lots_it_sold_not_those_it_holds(tmp_path):
+    """Bought 1,000 lots YES A at 42¢ (+$0.04 fee), sold 900 back at 10.2¢ (−$0.03 fee), 100 held
+    as dust under the venue's minimum: cash flow −$3.352. The 100 lots held cost $0.424 (their
+    share of the entry, fee included) and count as held exposure, so the loss booked is what the
+    900 sold lost: $2.928. Before, the whole −$3.352 was booked and the $0.424 also counted as held:
+    twice against the rooms. Without dust the loss is the whole cash flow, as before."""
+    clock = Clock(utc_s("2026-03-10 10:00:00"))
+    store = OrderStore(str(tmp_path / "o.db"), clock_ms=clock.ms)
+    store.create_execution("u1", two_leg_opportunity("opp-u1"))
+    fill(store, "u1", 0, "entry", venue="kalshi", market_id="A", side="yes", action="buy", qty=1_000, price=4_200,
+         fee=40_000)
+    fill(store, "u1", 0, "unwind", venue="kalshi", market_id="A", side="yes", action="sell", qty=900, price=1_020,
+         fee=30_000)
+    store.hold_dust("u1", 0, 100)
+    store.set_execution_state("u1", "unwound", "leg 1 rejected")
+    assert store.cash_flow("u1") == -3_352_000
+    assert [(m, cost) for m, cost, _fee in store.held_at_cost(("unwound",), "u1")] == [("kalshi:A", 420_000)]
+    assert store.realised_loss("u1") == 3_352_000 - 424_000 == 2_928_000
+    unwound_losing_3_25(store, "u2")                        # nothing held: the whole cash flow
+    assert store.realised_loss("u2") == 3_250_000
+    assert store.daily_loss(int(utc_s("2026-03-10 00:00:00")) * 1000) == 2_928_000 + 3_250_000
+    store.close()
