@@ -148,3 +148,30 @@ def test_an_orders_fills_add_up_to_its_whole_lots_filled():
     fills = asyncio.run(v.fills())
     assert [(f.order_id, f.qty_lots) for f in fills] == [("0xabc", 1_012), ("0xmine", 333), ("0xabc", 588)]
     assert sum(f.qty_lots for f in fills if f.order_id == "0xabc") == lots_held(share_micros("16")) == 1_600
+
+
+def test_an_orders_fills_split_the_same_whichever_order_the_venue_lists_its_trades():
+    """One order's three taker trades, a second apart, of 10.123456, 5.876544 and 3.333333 shares.
+    Read as the venue lists them oldest first, newest first, and before the last trade came: each
+    trade's fill has the same lots and fee every time (the running totals run oldest first).
+    Before, a newest-first listing split the lots over other fills than an oldest-first one did,
+    and a trade added later moved its older fills' lots: reconciliation found fill differences."""
+    from arbbot.venues.polymarket.config import PolymarketConfig
+    from arbbot.venues.polymarket.venue import PolymarketVenue
+
+    v = PolymarketVenue(PolymarketConfig(api_key="k"))
+    v.provider.markets = {COND: SimpleNamespace(market_id=COND, yes_token=TOKEN_YES, no_token=TOKEN_NO)}
+    trades = [{"id": f"t{i}", "taker_order_id": "0xabc", "asset_id": TOKEN_YES, "side": "BUY", "price": "0.4",
+               "size": size, "fee_rate_bps": "200", "status": "CONFIRMED", "match_time": str(1757908892 + i),
+               "trader_side": "TAKER", "market": COND} for i, size in enumerate(("10.123456", "5.876544", "3.333333"))]
+
+    def read(listed):
+        async def pages(path, params):
+            for t in listed:
+                yield t
+        v._pages = pages
+        return {f.fill_id: (f.qty_lots, f.fee_micros) for f in asyncio.run(v.fills())}
+    oldest_first, newest_first, before_last = read(trades), read(trades[::-1]), read(trades[1::-1])
+    assert oldest_first == newest_first
+    assert {k: oldest_first[k] for k in before_last} == before_last
+    assert [oldest_first[f"t{i}"][0] for i in range(3)] == [1_012, 588, 333]

@@ -472,7 +472,12 @@ class PolymarketVenue:
         taker_raw: dict[tuple[str, bool], int] = {}
         matched: dict[tuple[str, bool], int] = {}
         trades = [t async for t in self._pages("/data/trades", params)]
-        latest = max((int(t.get("match_time") or 0) for t in trades if isinstance(t, dict)), default=0)
+        # oldest first, whatever order the venue lists them in (a stable sort: a second's trades
+        # keep the listing's order): an order's running totals (lots, fee) then give each fill the
+        # same lots and fee at every read, where a newest-first listing changed its older fills'
+        # split each time a trade was added (reconciliation: a fill difference)
+        trades.sort(key=lambda t: _match_time(t))
+        latest = max((_match_time(t) for t in trades), default=0)
         if latest and latest > (self.exec.venue_now_s or 0):
             self.exec.venue_now_s = latest
         tok = await self._our_tokens(trades)
@@ -574,3 +579,13 @@ class PolymarketVenue:
             self._restart.cancel()
         await self.close_stream()
         await self.http.close()
+
+
+def _match_time(trade) -> int:
+    """A trade's `match_time` (unix s; 0 when absent or not a number, or not a trade object)."""
+    if not isinstance(trade, dict):
+        return 0
+    try:
+        return int(trade.get("match_time") or 0)
+    except (TypeError, ValueError):
+        return 0
