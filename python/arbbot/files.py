@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import sys
 
@@ -42,7 +43,10 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, private: bool = False)
         return
     if os.path.islink(path):
         path = os.path.realpath(path)           # the regular file it names is replaced, the link kept
-    tmp = f"{path}.{os.getpid()}.tmp"
+    # beside the file (the same filesystem: an atomic rename), under a short name: a file name
+    # near the filesystem's limit (255 bytes) must not fail on its temporary's longer one
+    head, _tail = os.path.split(path)
+    tmp = os.path.join(head, f".arbbot-{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
         with os.fdopen(fd, "wb") as fh:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -54,13 +55,18 @@ def session_snapshot(session, taken_at: datetime | None = None) -> dict:
 
 
 async def _wait_for_books(session, wait_s: float, progress) -> None:
-    """Until no market awaits its stream's snapshot, or `wait_s` seconds."""
+    """Until no market awaits its stream's snapshot, or `wait_s` seconds: then the markets still
+    without a book are said (written without one, as empty: SNAPSHOT.md "absent means empty")."""
     from arbbot.run.live import AWAITING
     deadline = time.monotonic() + wait_s
     said = time.monotonic()
     while True:
         awaiting = sum(1 for why in session.gate.held.values() if why == AWAITING)
-        if not awaiting or time.monotonic() >= deadline:
+        if not awaiting:
+            return
+        if time.monotonic() >= deadline:
+            progress(f"warning: --wait {wait_s:g} s ran out with {awaiting:,} of {len(session.markets):,} markets "
+                     f"still without a book: written without one (as empty); a longer --wait gives them time")
             return
         if time.monotonic() - said >= PROGRESS_S:
             progress(f"waiting for books: {len(session.markets) - awaiting:,} of {len(session.markets):,}")
@@ -145,6 +151,9 @@ def main(args) -> int:
     except RulesFileError as exc:
         print(f"arbbot snapshot: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    # Ctrl-C / SIGINT stops it even when started from a shell that ignores SIGINT for background
+    # jobs (asyncio installs its handler only over the default one), as `arbbot run` does
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         snap, found = asyncio.run(_take(args, settings, rules))
     except KeyboardInterrupt:
@@ -153,15 +162,17 @@ def main(args) -> int:
     except (ValueError, VenueError, SpawnError, OSError) as exc:
         print(f"arbbot snapshot: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    text = json.dumps(snap, indent=1, ensure_ascii=False) + "\n"
+    # a venue's JSON may carry a lone UTF-16 surrogate ("\\ud83d": half an emoji) in a title, which
+    # UTF-8 cannot encode: written as "?" (before: a traceback after the whole run)
+    data = (json.dumps(snap, indent=1, ensure_ascii=False) + "\n").encode("utf-8", "replace")
     if args.out and args.out != "-":
         try:
-            write_atomic(args.out, text.encode())
+            write_atomic(args.out, data)
         except OSError as exc:
             print(f"arbbot snapshot: cannot write {args.out}: {exc}", file=sys.stderr)
             return EXIT_INPUT
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode())
     with_books = sum(1 for m in snap["markets"] if "book" in m)
     print(f"arbbot snapshot: {len(snap['markets']):,} markets ({with_books:,} with books), "
           f"{len(snap.get('relations', [])):,} relations, {len(found.opportunities)} opportunit"

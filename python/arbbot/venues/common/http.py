@@ -24,6 +24,7 @@ import asyncio
 import enum
 import json
 import logging
+import re
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
@@ -59,12 +60,35 @@ def retry_after(resp: httpx.Response) -> float | None:
 
 
 def load_json(resp: httpx.Response, venue: str, method: str, path: str) -> Any:
-    """The body as JSON with decimals kept exact (`Decimal`, never float); `{}` when empty."""
+    """The body as JSON with decimals kept exact (`Decimal`, never float); `{}` when empty. A
+    lone UTF-16 surrogate in a string ("\\ud83d", half an emoji in a title: JSON allows the
+    escape) becomes "?": no UTF-8 writer or tokenizer downstream can take it."""
     try:
-        return json.loads(resp.content, parse_float=Decimal) if resp.content else {}
+        data = json.loads(resp.content, parse_float=Decimal) if resp.content else {}
     except ValueError:
         raise ProtocolError(f"{venue} {method} {path}: response is not JSON (HTTP {resp.status_code})",
                             venue=venue, status=resp.status_code) from None
+    return without_lone_surrogates(data) if _SURROGATE.search(resp.content) else data
+
+
+# a surrogate escape (a pair is decoded into one character; what is left of it is lone) or the
+# CESU-8 bytes of one (json.loads decodes bytes with "surrogatepass")
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def without_lone_surrogates(data: Any) -> Any:
+    """`data` (decoded JSON) with every lone surrogate of its strings, keys too, as "?"."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+            return data
+        except UnicodeEncodeError:
+            return data.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(data, list):
+        return [without_lone_surrogates(v) for v in data]
+    if isinstance(data, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in data.items()}
+    return data
 
 
 async def send(http: httpx.AsyncClient, method: str, url: str, *, venue: str, path: str, call: Call,
