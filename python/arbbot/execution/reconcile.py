@@ -90,18 +90,22 @@ def cash_moved(fills) -> int:
         * PAIR_PAYOUT_PER_LOT
 
 
-def sub_lot_bound(fills) -> int:
-    """µ$ a venue whose marketable BUY spends a dollar amount (Polymarket) may have moved beyond
-    these store fills: its shares have 6 decimals, a fill is kept in whole lots (0.01 share), so an
-    order's fills leave under one lot unrecorded (a FAK BUY of $3.31 at 0.33 buys 10.030303
-    shares: 10.03 recorded, $3.3099 of the $3.31). At most one lot at its highest fill price per
-    BUY order: a difference within it is that rounding, not a difference (each ≤ 1¢)."""
-    worst: dict[str, int] = {}
+def sub_lot_slack(fills, resolved: set[str] = frozenset()) -> tuple[int, int]:
+    """(µ$ a venue whose marketable BUY spends a dollar amount — Polymarket — may have spent beyond
+    these store fills, µ$ it may have paid beyond them for markets in `resolved`). Its shares have
+    6 decimals, a fill is kept in whole lots (0.01 share), so each BUY order's fills leave under
+    one lot unrecorded (a FAK BUY of $3.31 at 0.33 buys 10.030303 shares: 10.03 recorded, $3.3099
+    of the $3.31): spent, at most one lot at the order's highest fill price; and once its market
+    resolves, paid out, at most one lot at $1 (10,000 µ$). A cash difference within them is that
+    rounding, not a difference (each ≤ 1¢ an order)."""
+    worst: dict[str, tuple[str, int]] = {}
     for f in fills:
         if f.action == "buy":
             key = f.client_order_id or f.order_id
-            worst[key] = max(worst.get(key, 0), f.price)           # ticks × 1 lot = µ$
-    return sum(worst.values())
+            worst[key] = (f.market_id, max(worst.get(key, ("", 0))[1], f.price))   # ticks × 1 lot = µ$
+    spent = sum(price for _market, price in worst.values())
+    paid = sum(TICKS_PER_DOLLAR for market, _price in worst.values() if market in resolved)
+    return spent, paid
 
 
 MAX_REDEEMABLE_SUMS = 4096   # distinct payout sums tried for markets that may have been redeemed
@@ -180,25 +184,29 @@ def resolution_payout(res, lots: int, fills) -> int:
     return held_cost_basis(fills) if value is None else value
 
 
-def redeemed(extra: int, payouts: list[tuple[str, int]]) -> tuple[str, ...] | None:
+def redeemed(extra: int, payouts: list[tuple[str, int]], low: int = 0, high: int = 0) -> tuple[str, ...] | None:
     """The markets whose payouts (`payouts`: (market id, µ$) of resolved markets the venue may or
     may not have paid) add up to `extra` µ$ of cash, or None: one market's, all of them, else a
     subset sum over at most MAX_REDEEMABLE_SUMS distinct sums (markets found paid are recorded as
-    such, so few remain)."""
-    single = next((market for market, p in payouts if p == extra), None)
+    such, so few remain). `low` / `high`: a sum S matches when −low ≤ extra − S ≤ high (the
+    sub-lot rounding, `sub_lot_slack`); exactly by default."""
+    def fits(total: int) -> bool:
+        return -low <= extra - total <= high
+    single = next((market for market, p in payouts if fits(p)), None)
     if single is not None:                  # one market redeemed: the usual case, found however many
         return (single,)
-    if extra == sum(p for _, p in payouts):
+    if fits(sum(p for _, p in payouts)):
         return tuple(market for market, _ in payouts)
     sums: dict[int, tuple[str, ...]] = {0: ()}
     for market, p in payouts:
         for s, markets in list(sums.items()):
             sums.setdefault(s + p, markets + (market,))
-        if extra in sums:
-            return sums[extra]
+        found = next((markets for total, markets in sums.items() if fits(total)), None)
+        if found is not None:
+            return found
         if len(sums) > MAX_REDEEMABLE_SUMS:
             return None
-    return sums.get(extra)
+    return None
 
 
 def settled_cash(store: OrderStore, name: str, fills, venue_lots: Mapping[str, int]
@@ -348,12 +356,21 @@ async def reconcile_venue(store: OrderStore, name: str, venue, markets=None, row
     cash_store = cash_moved(fills) + paid
     cash_venue = None if baseline is None else (await venue.balance()).cash_micros - baseline
     redeemed_micros, redeemed_markets = 0, ()
+    # the venue's cash may be lower than the store's by `low`, higher by `high` (sub-lot rounding
+    # of a venue that buys by amount: `sub_lot_slack`; 0 and 0 elsewhere: exact)
+    low, high = sub_lot_slack(fills, {r.market_id for r in store.resolutions(name).values()}) \
+        if getattr(venue, "buys_by_amount", False) else (0, 0)
     if cash_venue is not None and cash_venue != cash_store:
-        found = redeemed(cash_venue - cash_store, maybe_redeemed)
+        extra = cash_venue - cash_store
+        found = redeemed(extra, maybe_redeemed)
         if found is not None:
-            redeemed_micros, redeemed_markets = cash_venue - cash_store, found
-    sub_lot = sub_lot_bound(fills) if getattr(venue, "buys_by_amount", False) else 0
-    if cash_venue is not None and abs(cash_venue - cash_store - redeemed_micros) > sub_lot:   # dollars, 6 decimals
+            redeemed_micros, redeemed_markets = extra, found
+        elif not -low <= extra <= high:
+            found = redeemed(extra, maybe_redeemed, low, high)
+            if found is not None:
+                payouts = dict(maybe_redeemed)
+                redeemed_micros, redeemed_markets = sum(payouts[m] for m in found), found
+    if cash_venue is not None and not -low <= cash_venue - cash_store - redeemed_micros <= high:   # µ$
         diffs.append({"what": "cash", "id": name, "venue": format_money(cash_venue),
                       "store": format_money(cash_store)})
 

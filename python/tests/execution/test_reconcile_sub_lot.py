@@ -5,7 +5,9 @@ A marketable BUY on Polymarket spends its whole dollar amount and receives share
 whole lots (0.01 share): 10.03 shares at 0.33, $3.3099 — $0.0001 under what the venue's cash moved.
 Before, every reconciliation after such an order found that cash difference, and a running bot
 entered safe mode at the first one. Now a difference within one lot at each BUY order's highest
-fill price is the rounding (≤ 1¢ per order); a larger one is still a difference.
+fill price is the rounding (≤ 1¢ per order), and once the market resolves, a payout up to one lot
+at $1 beyond the store's lots (the fraction of a share it holds); anything else — more spent, or
+any surplus before a resolution — is still a difference.
 
 Units: lots (0.01 share), ticks ($0.0001), µ$."""
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from arbbot.execution.reconcile import reconcile_venue, sub_lot_bound
+from arbbot.execution.reconcile import reconcile_venue, sub_lot_slack
 from arbbot.execution.store import FillRow, OrderStore
 from arbbot.model import Side, Venue
 from arbbot.venues.common.model import Action, Balance, Fill, Order, OrderStatus, Position
@@ -89,10 +91,40 @@ def test_a_venue_that_buys_by_count_gets_no_allowance(tmp_path):
     assert [d["what"] for d in report["differences"]] == ["cash"]
 
 
-def test_the_bound_is_one_lot_at_each_buy_orders_highest_price():
-    def row(fid, coid, action, price):
-        return FillRow("polymarket", fid, coid, "o", "t", "yes", action, 100, price, 0, True)
-    fills = [row("a", "c1", "buy", 3_300), row("b", "c1", "buy", 3_500), row("c", "c2", "buy", 9_900),
-             row("d", "c3", "sell", 9_000)]
-    assert sub_lot_bound(fills) == 3_500 + 9_900
-    assert sub_lot_bound([]) == 0
+def test_a_surplus_before_any_resolution_is_a_difference(tmp_path):
+    """The rounding only ever leaves the venue with less cash than the store's fills say: 100 µ$
+    more than they explain (a sale's fill missing, a refund) is reported, however small."""
+    store = _store(tmp_path)
+    report = asyncio.run(reconcile_venue(store, "polymarket", PolymarketAfterTheBuy(-100 - 100), markets=[]))
+    store.close()
+    assert [d["what"] for d in report["differences"]] == ["cash"]
+
+
+def test_a_redemption_paying_the_fraction_of_a_share_too_is_found(tmp_path):
+    """The market resolves YES; the venue redeems the 10.030303 shares held ($10.030303), where the
+    store knows 1,003 lots ($10.03). Before, the redemption was not recognised (the payouts must
+    match exactly) and the whole payout was a cash difference."""
+    from tests.execution.test_resolutions import resolution
+    store = _store(tmp_path)
+    store.record_resolution(resolution(TOKEN, "yes", 10_000, venue=Venue.POLYMARKET, paid=False))
+
+    class Redeemed(PolymarketAfterTheBuy):
+        async def positions(self):
+            return [Position(Venue.POLYMARKET, TOKEN, 1_003)]
+
+        async def balance(self):
+            return Balance(Venue.POLYMARKET, BASELINE - SPENT - FEES + 10_030_303)
+    report = asyncio.run(reconcile_venue(store, "polymarket", Redeemed(), markets=[]))
+    store.close()
+    assert report["differences"] == [] and report["redeemed"] == [TOKEN]
+    assert report["resolved_micros"]["redeemed"] == 10_030_000
+
+
+def test_the_slack_is_a_lot_at_each_buy_orders_highest_price_and_a_lot_at_a_dollar_once_resolved():
+    def row(fid, coid, market, action, price):
+        return FillRow("polymarket", fid, coid, "o", market, "yes", action, 100, price, 0, True)
+    fills = [row("a", "c1", "t1", "buy", 3_300), row("b", "c1", "t1", "buy", 3_500),
+             row("c", "c2", "t2", "buy", 9_900), row("d", "c3", "t2", "sell", 9_000)]
+    assert sub_lot_slack(fills) == (3_500 + 9_900, 0)
+    assert sub_lot_slack(fills, {"t2"}) == (3_500 + 9_900, 10_000)
+    assert sub_lot_slack([]) == (0, 0)

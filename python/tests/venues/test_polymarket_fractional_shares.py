@@ -146,7 +146,7 @@ def test_an_orders_fills_add_up_to_its_whole_lots_filled():
             yield t
     v._pages = pages
     fills = asyncio.run(v.fills())
-    assert [(f.order_id, f.qty_lots) for f in fills] == [("0xabc", 1_012), ("0xmine", 333), ("0xabc", 588)]
+    assert [(f.order_id, f.qty_lots) for f in fills] == [("0xabc", 1_012), ("0xabc", 588), ("0xmine", 333)]
     assert sum(f.qty_lots for f in fills if f.order_id == "0xabc") == lots_held(share_micros("16")) == 1_600
 
 
@@ -175,3 +175,12 @@ def test_an_orders_fills_split_the_same_whichever_order_the_venue_lists_its_trad
     assert oldest_first == newest_first
     assert {k: oldest_first[k] for k in before_last} == before_last
     assert [oldest_first[f"t{i}"][0] for i in range(3)] == [1_012, 588, 333]
+    # three trades in one second, listed either way, then a fourth a second later: the same split
+    # (by trade id within the second), and the earlier fills keep their lots
+    for trade in trades:
+        trade["match_time"] = "1757908892"
+    fourth = {**trades[0], "id": "t3", "size": "7.777777", "match_time": "1757908893"}
+    same_second = read(trades)
+    assert read(trades[::-1]) == same_second == read(trades[1:] + trades[:1])
+    with_fourth = read([fourth] + trades[::-1])
+    assert {k: with_fourth[k] for k in same_second} == same_second

@@ -472,11 +472,14 @@ class PolymarketVenue:
         taker_raw: dict[tuple[str, bool], int] = {}
         matched: dict[tuple[str, bool], int] = {}
         trades = [t async for t in self._pages("/data/trades", params)]
-        # oldest first, whatever order the venue lists them in (a stable sort: a second's trades
-        # keep the listing's order): an order's running totals (lots, fee) then give each fill the
-        # same lots and fee at every read, where a newest-first listing changed its older fills'
-        # split each time a trade was added (reconciliation: a fill difference)
-        trades.sort(key=lambda t: _match_time(t))
+        # in one order, whatever order the venue lists them in: by `match_time`, then by trade id (a
+        # second's trades: `match_time` is whole seconds, and no field says which came first). An
+        # order's running totals (lots, fee) then give each fill the same lots and fee at every read
+        # of the same trades, where a newest-first listing split them otherwise and a trade added
+        # later moved its older fills' lots (reconciliation: a fill difference). A trade of the
+        # same order listed later in the same second may still move them: rare (an order's trades
+        # are its one match)
+        trades.sort(key=_trade_order)
         latest = max((_match_time(t) for t in trades), default=0)
         if latest and latest > (self.exec.venue_now_s or 0):
             self.exec.venue_now_s = latest
@@ -579,6 +582,11 @@ class PolymarketVenue:
             self._restart.cancel()
         await self.close_stream()
         await self.http.close()
+
+
+def _trade_order(trade) -> tuple[int, str]:
+    """(match_time, id): the order an order's trades are accumulated in."""
+    return _match_time(trade), str(trade.get("id", "")) if isinstance(trade, dict) else ""
 
 
 def _match_time(trade) -> int:
