@@ -347,7 +347,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(json=args.log_json)
     try:
-        faults = Faults(**json.loads(args.faults)) if args.faults else None
+        faults = Faults.from_json(json.loads(args.faults)) if args.faults else None
     except (ValueError, TypeError) as exc:
         print(f"arbbot sim: bad --faults: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,9 @@ missed (`lost_removals`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import math
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -82,6 +85,37 @@ class Faults:
     #   /historical/cutoff answers it as trades_created_ts / orders_updated_ts / market_settled_ts;
     #   fills before it are listed by GET /historical/fills only, orders canceled or executed before
     #   it by GET /historical/orders only (resting orders stay in /portfolio/orders)
+
+    @classmethod
+    def from_json(cls, obj) -> "Faults":
+        """`arbbot sim --faults`' JSON object as Faults; ValueError naming the key whose value is
+        not of its switch's kind (counts and ms: whole numbers ≥ 0; seconds: finite numbers ≥ 0;
+        on/off: true or false; market lists: lists of strings). Before, `"poly_restart_s": true`
+        or `"ws_seq_gap_every": -5` were taken and acted on as 1 and "never", silently."""
+        if not isinstance(obj, dict):
+            raise ValueError("expected a JSON object of fault switches")
+        fields = {f.name: f.type for f in dataclasses.fields(cls)}
+        out = {}
+        for key, value in obj.items():
+            if key not in fields:
+                raise ValueError(f"unknown fault {key!r} (known: {', '.join(fields)})")
+            kind = fields[key]
+            if kind == "bool":
+                ok = type(value) is bool
+            elif kind == "int":
+                ok = type(value) is int and value >= 0
+            elif kind in ("float", "float | None"):
+                ok = (value is None and kind != "float") or (
+                    type(value) in (int, float) and math.isfinite(value) and value >= 0)
+            else:                                       # tuple[str, ...]: market ids
+                ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+                value = tuple(value) if ok else value
+            if not ok:
+                want = {"bool": "true or false", "int": "a whole number ≥ 0", "float": "a number ≥ 0",
+                        "float | None": "a number ≥ 0 or null"}.get(kind, "a list of market ids")
+                raise ValueError(f"{key}: expected {want}, got {json.dumps(value)}")
+            out[key] = value
+        return cls(**out)
 
 
 class FaultHooks(Protocol):

@@ -126,3 +126,34 @@ def test_the_handle_file_of_a_simulator_still_serving_is_not_overwritten(tmp_pat
         assert handle.read_text() == before
     from arbbot.sim import _still_serving
     assert _still_serving(str(handle)) == ""                     # stopped: the file may be written again
+
+
+@pytest.mark.parametrize("faults, message", [
+    ('{"ws_seq_gap_every": "x"}', 'ws_seq_gap_every: expected a whole number ≥ 0, got "x"'),
+    ('{"ws_seq_gap_every": -5}', "ws_seq_gap_every: expected a whole number ≥ 0, got -5"),
+    ('{"ws_seq_gap_every": 2.5}', "ws_seq_gap_every: expected a whole number ≥ 0, got 2.5"),
+    ('{"poly_restart_s": true}', "poly_restart_s: expected a number ≥ 0, got true"),
+    ('{"kalshi_trading_paused": 1}', "kalshi_trading_paused: expected true or false, got 1"),
+    ('{"stale_books": "kalshi:A"}', 'stale_books: expected a list of market ids, got "kalshi:A"'),
+    ('{"http_429_retry_after": -1}', "http_429_retry_after: expected a number ≥ 0 or null, got -1"),
+    ('{"no_such_fault": 1}', "unknown fault 'no_such_fault' (known: ws_seq_gap_every,"),
+    ("[1]", "expected a JSON object of fault switches"),
+])
+def test_a_fault_of_the_wrong_kind_is_refused(capsys, monkeypatch, faults, message):
+    """Before, `"poly_restart_s": true` ran a one-second restart and `"ws_seq_gap_every": -5` none,
+    silently; a string count failed later, inside the simulator."""
+    import arbbot.sim as simmod
+
+    async def no_start(*a, **k):
+        raise AssertionError("the simulator started")
+    monkeypatch.setattr(simmod, "start", no_start)
+    code, out, err = sim(["--faults", faults], capsys)
+    assert code == 2 and out == "" and err.splitlines()[-1].startswith(f"arbbot sim: bad --faults: {message}")
+
+
+def test_faults_of_every_kind_read_as_given():
+    from arbbot.sim.faults import Faults
+    f = Faults.from_json({"ws_seq_gap_every": 3, "order_ack_delay_s": 1, "http_429_retry_after": None,
+                          "stale_books": ["kalshi:A"], "kalshi_trading_paused": True, "poly_restart_s": 2.5})
+    assert (f.ws_seq_gap_every, f.order_ack_delay_s, f.http_429_retry_after, f.stale_books,
+            f.kalshi_trading_paused, f.poly_restart_s) == (3, 1, None, ("kalshi:A",), True, 2.5)
