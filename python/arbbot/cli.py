@@ -343,8 +343,7 @@ def _resume_stored(args, settings) -> int | None:
         store.add_event("resumed", who="arbbot resume")
     finally:
         store.close()
-    print(f"resumed: cleared the dashboard halt kept in {path} ({reason}); a bot running on it stays halted "
-          f"until it restarts or is resumed from its dashboard")
+    print(f"resumed: cleared the dashboard halt kept in {path} ({reason}); a bot running on it trades again")
     return EXIT_OK
 
 

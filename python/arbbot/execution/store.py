@@ -780,6 +780,12 @@ class OrderStore:
                        (name, value, reason, self._clock_ms()))
             self._event(db, "flag", name=name, value=value, reason=reason)
 
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes when another connection (another process:
+        `arbbot resume`, `arbbot ack`) commits to this database, not on this one's own commits."""
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+
     def flags(self, prefix: str = "") -> dict[str, tuple[str, str]]:
         """Flags whose name starts with `prefix`: name → (value, reason)."""
         with self._lock:

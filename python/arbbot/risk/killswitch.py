@@ -38,6 +38,7 @@ class KillSwitch:
     def __init__(self, path: str | os.PathLike | None = None, store=None) -> None:
         self.path = os.path.abspath(os.fspath(path)) if path is not None and os.fspath(path) else None
         self.store = store
+        self._seen = store.data_version() if store is not None else None
         self._tripped: str | None = stored_halt(store) if store is not None else None
 
     def trip(self, reason: str = "tripped") -> None:
@@ -52,6 +53,10 @@ class KillSwitch:
         self._tripped = None
 
     def reason(self) -> str | None:
+        if self.store is not None:
+            seen = self.store.data_version()
+            if seen != self._seen:          # another process wrote the store (`arbbot resume`): re-read
+                self._seen, self._tripped = seen, stored_halt(self.store)
         if self.path is not None and os.path.exists(self.path):
             return f"kill switch file {self.path} is present"
         return f"kill switch: {self._tripped}" if self._tripped is not None else None

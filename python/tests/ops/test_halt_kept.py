@@ -53,10 +53,12 @@ def test_arbbot_resume_clears_a_halt_kept_in_the_store(in_tmp, monkeypatch, caps
     settings = load_settings()
     store, gates, controls = _bot(in_tmp / "o.db", settings)
     controls.halt("dashboard session x", "stop")
-    store.close()
-    assert main(["resume"]) == 0
+    assert gates.stops() == ["kill switch: stop"]
+    assert main(["resume"]) == 0                     # another connection, as from another process
     out = capsys.readouterr().out
     assert out.startswith(f"resumed: cleared the dashboard halt kept in {in_tmp / 'o.db'} (stop)")
+    assert gates.stops() == []                       # the running bot sees it at its next check
+    store.close()
     store, gates, _controls = _bot(in_tmp / "o.db", settings)
     assert gates.stops() == []
     assert [e["kind"] for e in store.events() if e["kind"] in ("halted", "resumed")] == ["halted", "resumed"]
