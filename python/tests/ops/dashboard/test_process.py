@@ -183,8 +183,6 @@ def test_the_dashboard_child_gets_no_secret_in_its_environment_or_command_line(t
         dash = await serve_dashboard(settings, session, trader, port=0, db_path=store.path, interval_s=0.2)
         run = asyncio.create_task(dash.run())
         try:
-            environ = open(f"/proc/{dash.proc.pid}/environ", "rb").read().decode()
-            cmdline = open(f"/proc/{dash.proc.pid}/cmdline", "rb").read().decode()
             async with httpx.AsyncClient(base_url=dash.url, timeout=10) as client:
                 for _ in range(100):                     # the child starts (≈ 1 s)
                     try:
@@ -194,6 +192,10 @@ def test_the_dashboard_child_gets_no_secret_in_its_environment_or_command_line(t
                     except httpx.TransportError:
                         pass
                     await asyncio.sleep(0.1)
+                # read once it serves: read at once after the spawn, a loaded machine could find the
+                # child not yet through exec, its environment still empty (CI, session 37)
+                environ = open(f"/proc/{dash.proc.pid}/environ", "rb").read().decode()
+                cmdline = open(f"/proc/{dash.proc.pid}/cmdline", "rb").read().decode()
                 assert r.status_code == 200 and r.json()["locked_in_micros"] == 4_328_000
                 assert (await client.get("/api/state")).status_code == 401
                 assert (await client.get("/api/state", headers={"Authorization": "Bearer wrong"})).status_code == 401
