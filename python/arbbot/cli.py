@@ -110,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
                                       "else arbbot.kill), with a warning. Exit status 2 if the file cannot be "
                                       "written.")
     halt.add_argument("--reason", default="operator halt", help="written into the kill file")
+    halt.add_argument("--db", help="with no kill file configured (kill_file = \"\"): keep the halt in this order "
+                                   "store instead (default: config db_path); the bot trading on it stops at its "
+                                   "next check and stays halted across restarts until `arbbot resume`")
     resume = sub.add_parser("resume", help="remove the kill file created by `arbbot halt`",
                             description="Remove the kill file (config: kill_file, found as `arbbot halt` finds it); "
                                         "running bots start new executions again. Nothing to do if it does not "
@@ -321,6 +324,34 @@ def _command(argv: list[str]) -> int:
         return EXIT_OK
 
 
+def _halt_stored(args, settings) -> int | None:
+    """`arbbot halt` with no kill file: the halt kept in the order store (--db, else the configured
+    db_path if it exists), as the dashboard keeps one (`KillSwitch` flag; a running bot on that
+    store sees it at its next check). EXIT_OK when kept (said on stdout), EXIT_INPUT when the store
+    cannot be opened, None when there is no store to keep it in."""
+    from arbbot import logs
+    from arbbot.risk.killswitch import HALT_FLAG, clean_reason
+    path = getattr(args, "db", None)
+    if path is None:
+        if settings is None or not Path(settings.db_path).is_file():
+            return None
+        path = settings.db_path
+    from arbbot.execution.operator_store import open_for_operator
+    store = open_for_operator("halt", path)
+    if store is None:
+        return EXIT_INPUT
+    logs.register_secret(*(settings.secret_values() if settings is not None else ()))
+    reason = clean_reason(args.reason)
+    try:
+        store.set_flag(HALT_FLAG, reason, "arbbot halt")
+        store.add_event("halted", who="arbbot halt", reason=reason)
+    finally:
+        store.close()
+    print(f"halted: kept in {path} (no kill file configured): the bot trading on it starts no new executions "
+          f"(arbbot resume to undo)")
+    return EXIT_OK
+
+
 def _resume_stored(args, settings) -> int | None:
     """Clear a dashboard halt kept in the order store (`KillSwitch` flag): EXIT_OK when one was
     cleared (said on stdout), None when there was none or no store to look in, EXIT_INPUT when
@@ -369,6 +400,10 @@ def _kill_switch(args) -> int:
             return EXIT_INPUT
         if not value and stored == EXIT_OK:
             return EXIT_OK
+    elif not value:
+        stored = _halt_stored(args, settings)
+        if stored is not None:
+            return stored
     if not value:
         print(f"{name}: kill_file is empty: no kill file configured (set ARB_KILL_FILE or kill_file in "
               f"arbbot.toml)", file=sys.stderr)

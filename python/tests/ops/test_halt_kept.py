@@ -76,3 +76,28 @@ def test_a_kill_file_halt_keeps_nothing_in_the_store(in_tmp):
     assert (in_tmp / "arbbot.kill").read_text() == "files hold it\n"
     assert store.flags("halt") == {}
     store.close()
+
+
+def test_arbbot_halt_without_a_kill_file_keeps_the_halt_in_the_store(in_tmp, monkeypatch, capsys):
+    """With `kill_file = ""`, `arbbot halt` refused ("kill_file is empty"): nothing could halt a bot
+    from the command line. Now it keeps the halt in the order store: the running bot stops at its
+    next check, a restarted one starts halted, `arbbot resume` clears it."""
+    monkeypatch.setenv("ARB_KILL_FILE", "")
+    monkeypatch.setenv("ARB_DB_PATH", str(in_tmp / "o.db"))
+    settings = load_settings()
+    store, gates, _controls = _bot(in_tmp / "o.db", settings)
+    assert gates.stops() == []
+    assert main(["halt", "--reason", "news\npending"]) == 0
+    assert capsys.readouterr().out.startswith(f"halted: kept in {in_tmp / 'o.db'} (no kill file configured)")
+    assert gates.stops() == ["kill switch: news pending"]              # the running bot, at its next check
+    store.close()
+    store, gates, _controls = _bot(in_tmp / "o.db", settings)          # restarted: still halted
+    assert gates.stops() == ["kill switch: news pending"]
+    assert main(["resume"]) == 0 and gates.stops() == []
+    store.close()
+    # no store either: as before
+    assert main(["halt", "--db", str(in_tmp / "missing.db")]) == 2
+    (in_tmp / "o.db").unlink()
+    for extra in ("o.db-wal", "o.db-shm"):
+        (in_tmp / extra).unlink(missing_ok=True)
+    assert main(["halt"]) == 2 and "kill_file is empty" in capsys.readouterr().err
