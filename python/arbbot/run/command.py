@@ -569,7 +569,7 @@ def main(args) -> int:
               f"detect p50 {summary['detect_p50_us']} µs, p99 {summary['detect_p99_us']} µs")
     if summary["interrupted"]:
         log.info("run.interrupted")             # the --json summary says it too ("interrupted")
-        if not (args.json or settings.log_json):
+        if not settings.log_json:               # (--log-json: stderr holds JSON lines only)
             print("stopped", file=sys.stderr)
     recording_failed = _recording_failed(args, name)
     return 1 if summary["errors"] or recording_failed else 0

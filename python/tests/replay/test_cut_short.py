@@ -62,10 +62,12 @@ def test_sigterm_stops_a_recording_run_cleanly(tmp_path):
         while not (path.exists() and path.stat().st_size > 10_000) and time.monotonic() < deadline:
             time.sleep(0.2)                          # the header and some records are in
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 0 and "stopped" in err, err[-2000:]
+    # stopped while it waited for --duration: the run's summary too (before the loop: none)
+    assert out == "" or json.loads(out)["interrupted"] is True
     rec = read_recording(path)
     assert rec.cut_short is None and rec.books > 0          # the gzip stream was ended: the file is whole
 
