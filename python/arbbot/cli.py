@@ -324,6 +324,20 @@ def _command(argv: list[str]) -> int:
         return EXIT_OK
 
 
+def _halt_store(args, settings):
+    """(path, the order store a halt is kept in: --db, else the configured db_path if it exists),
+    or (None, None) when there is none to look in, or (EXIT_INPUT, None) when it cannot be opened
+    (said on stderr as `arbbot halt|resume: …`)."""
+    path = getattr(args, "db", None)
+    if path is None:
+        if settings is None or not Path(settings.db_path).is_file():
+            return None, None
+        path = settings.db_path
+    from arbbot.execution.operator_store import open_for_operator
+    store = open_for_operator(args.command, path)
+    return (path, store) if store is not None else (EXIT_INPUT, None)
+
+
 def _halt_stored(args, settings) -> int | None:
     """`arbbot halt` with no kill file: the halt kept in the order store (--db, else the configured
     db_path if it exists), as the dashboard keeps one (`KillSwitch` flag; a running bot on that
@@ -331,15 +345,9 @@ def _halt_stored(args, settings) -> int | None:
     cannot be opened, None when there is no store to keep it in."""
     from arbbot import logs
     from arbbot.risk.killswitch import HALT_FLAG, clean_reason
-    path = getattr(args, "db", None)
-    if path is None:
-        if settings is None or not Path(settings.db_path).is_file():
-            return None
-        path = settings.db_path
-    from arbbot.execution.operator_store import open_for_operator
-    store = open_for_operator("halt", path)
+    path, store = _halt_store(args, settings)
     if store is None:
-        return EXIT_INPUT
+        return path
     logs.register_secret(*(settings.secret_values() if settings is not None else ()))
     reason = clean_reason(args.reason)
     try:
@@ -357,15 +365,9 @@ def _resume_stored(args, settings) -> int | None:
     cleared (said on stdout), None when there was none or no store to look in, EXIT_INPUT when
     the store named by --db cannot be opened (said on stderr)."""
     from arbbot.risk.killswitch import HALT_FLAG, stored_halt
-    path = getattr(args, "db", None)
-    if path is None:
-        if settings is None or not Path(settings.db_path).is_file():
-            return None
-        path = settings.db_path
-    from arbbot.execution.operator_store import open_for_operator
-    store = open_for_operator("resume", path)
+    path, store = _halt_store(args, settings)
     if store is None:
-        return EXIT_INPUT
+        return path
     try:
         reason = stored_halt(store)
         if reason is None:
